@@ -1,0 +1,270 @@
+"""Pareto frontier arithmetic: masks, hypervolume, knee point and reference points, as pure functions on arrays.
+
+Every function takes a matrix ``Y`` of shape ``(n_points, n_objectives)`` and one direction per objective
+(``maximize[k]`` is ``True`` when larger values of objective ``k`` are better), so accuracy (maximise) and energy
+(minimise) can be mixed freely. Internally the directions are folded into signs so that everything is a
+maximisation, as BoTorch does; results come back in the caller's units and directions.
+
+Only numpy is imported at module level; ``moocore`` is imported when a hypervolume is computed.
+
+Example:
+    >>> import numpy as np
+    >>> Y = np.array([[0.9, 10.0], [0.8, 5.0], [0.7, 8.0], [0.6, 4.0]])  # (accuracy, energy_j)
+    >>> directions = [True, False]  # maximise accuracy, minimise energy
+    >>> pareto_mask(Y, directions).tolist()
+    [True, True, False, True]
+    >>> dominators(Y, directions)
+    [None, None, 1, None]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "dominators",
+    "hypervolume",
+    "infer_reference_point",
+    "knee_point",
+    "pareto_mask",
+]
+
+# BoTorch's MIN_Y_RANGE: the smallest range used to scale a reference point's margin.
+_MIN_RANGE = 1e-7
+
+
+def _as_matrix(Y: ArrayLike, maximize: Sequence[bool], caller: str) -> NDArray[np.float64]:
+    """Check ``Y`` and ``maximize`` and return ``Y`` in maximisation terms (minimised columns negated)."""
+    arr = np.asarray(Y, dtype=np.float64)
+    if arr.ndim == 1 and arr.size == 0:
+        arr = arr.reshape(0, len(maximize))
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{caller}: Y must be a 2-D array of shape (n_points, n_objectives), got shape {arr.shape}; "
+            "pass one row per point."
+        )
+    directions = list(maximize)
+    if len(directions) != arr.shape[1]:
+        raise ValueError(
+            f"{caller}: maximize has {len(directions)} entries but Y has {arr.shape[1]} objective columns; "
+            "give one direction per column."
+        )
+    if not np.isfinite(arr).all():
+        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(arr))[:, 0]})
+        raise ValueError(f"{caller}: Y has NaN or infinite values in rows {bad}; drop failed points first.")
+    signs = np.where(np.asarray(directions, dtype=bool), 1.0, -1.0)
+    return arr * signs
+
+
+def _signs(maximize: Sequence[bool]) -> NDArray[np.float64]:
+    return np.where(np.asarray(list(maximize), dtype=bool), 1.0, -1.0)
+
+
+def _dominance(Z: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Return ``D`` with ``D[j, i]`` true when point ``j`` dominates point ``i`` (maximisation terms)."""
+    geq = (Z[:, None, :] >= Z[None, :, :]).all(axis=-1)
+    gt = (Z[:, None, :] > Z[None, :, :]).any(axis=-1)
+    return np.asarray(geq & gt, dtype=bool)
+
+
+def pareto_mask(Y: ArrayLike, maximize: Sequence[bool]) -> NDArray[np.bool_]:
+    """Mark the points no other point dominates.
+
+    Point ``a`` dominates point ``b`` when ``a`` is at least as good in every objective and strictly better in
+    one. Identical points do not dominate each other, so duplicates on the frontier are all kept.
+
+    Args:
+        Y: Objective values, shape ``(n_points, n_objectives)``.
+        maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
+
+    Returns:
+        A boolean array of length ``n_points``, ``True`` on the Pareto frontier.
+
+    Raises:
+        ValueError: ``Y`` is not 2-D, has NaN/inf values, or ``maximize`` has the wrong length.
+
+    Example:
+        >>> pareto_mask([[1.0, 1.0], [2.0, 0.5], [0.5, 0.5], [1.0, 1.0]], [True, True]).tolist()
+        [True, True, False, True]
+        >>> pareto_mask([[1.0, 1.0], [2.0, 0.5]], [False, False]).tolist()  # minimise both
+        [True, True]
+        >>> pareto_mask([[1.0, 1.0], [2.0, 0.5]], [False, True]).tolist()  # 1.0 smaller and 1.0 larger: wins
+        [True, False]
+    """
+    Z = _as_matrix(Y, maximize, "pareto_mask")
+    if Z.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(~_dominance(Z).any(axis=0), dtype=bool)
+
+
+def hypervolume(Y: ArrayLike, ref: ArrayLike, maximize: Sequence[bool]) -> float:
+    """Compute the hypervolume dominated by ``Y`` and bounded by the reference point ``ref``.
+
+    Only points strictly better than ``ref`` in every objective contribute; the others (and an empty ``Y``)
+    add nothing. Computed by ``moocore.hypervolume``.
+
+    Args:
+        Y: Objective values, shape ``(n_points, n_objectives)``.
+        ref: The reference point: the worst acceptable value of each objective, in the caller's directions.
+        maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
+
+    Returns:
+        The hypervolume, a non-negative float.
+
+    Raises:
+        ValueError: bad shapes, NaN/inf values, or a reference point of the wrong length.
+
+    Example:
+        >>> hypervolume([[1.0, 2.0], [2.0, 1.0]], ref=[0.0, 0.0], maximize=[True, True])
+        3.0
+        >>> hypervolume([[1.0, 2.0], [2.0, 1.0]], ref=[3.0, 3.0], maximize=[False, False])
+        3.0
+        >>> hypervolume([[0.9, 10.0], [0.8, 5.0]], ref=[0.5, 20.0], maximize=[True, False])  # mixed
+        5.5
+        >>> hypervolume([[5.0, 5.0]], ref=[3.0, 3.0], maximize=[False, False])  # worse than the reference
+        0.0
+    """
+    Z = _as_matrix(Y, maximize, "hypervolume")
+    r = np.asarray(ref, dtype=np.float64).reshape(-1)
+    if r.shape[0] != Z.shape[1] or not np.isfinite(r).all():
+        raise ValueError(
+            f"hypervolume: ref={r.tolist()} must hold one finite value per objective ({Z.shape[1]}); "
+            "pass the worst acceptable value of each objective."
+        )
+    rz = r * _signs(maximize)
+    better = (rz < Z).all(axis=1)
+    if not better.any():
+        return 0.0
+    import moocore  # lazily: keeps `import lightning_ecopt.frontier` numpy-only
+
+    return float(moocore.hypervolume(Z[better], ref=rz, maximise=True))
+
+
+def knee_point(Y: ArrayLike, maximize: Sequence[bool]) -> int | None:
+    """Pick the frontier's knee: the balanced trade-off.
+
+    Definition: each objective is normalised to ``[0, 1]`` over the Pareto frontier's own range (1 = the best
+    value on the frontier, 0 = the worst), and the knee is the frontier point closest (Euclidean distance) to the
+    ideal point ``(1, ..., 1)``. An objective with no range on the frontier counts as 1 for every point. Ties go
+    to the lowest index.
+
+    Args:
+        Y: Objective values, shape ``(n_points, n_objectives)``.
+        maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
+
+    Returns:
+        The row index of the knee in ``Y``, or ``None`` when ``Y`` is empty.
+
+    Raises:
+        ValueError: bad shapes or NaN/inf values.
+
+    Example:
+        >>> knee_point([[1.0, 0.0], [0.8, 0.8], [0.0, 1.0], [0.5, 0.5]], [True, True])
+        1
+        >>> knee_point([[0.9, 10.0], [0.85, 3.0], [0.5, 1.0]], [True, False])  # accuracy vs energy_j
+        1
+        >>> knee_point([[3.0, 3.0]], [True, True])
+        0
+        >>> knee_point([], [True, True]) is None
+        True
+    """
+    Z = _as_matrix(Y, maximize, "knee_point")
+    if Z.shape[0] == 0:
+        return None
+    front = np.flatnonzero(~_dominance(Z).any(axis=0))
+    F = Z[front]
+    lo, hi = F.min(axis=0), F.max(axis=0)
+    span = hi - lo
+    safe = np.where(span > 0, span, 1.0)
+    normalised = np.where(span > 0, (F - lo) / safe, 1.0)
+    distance = np.linalg.norm(1.0 - normalised, axis=1)
+    return int(front[int(np.argmin(distance))])
+
+
+def dominators(Y: ArrayLike, maximize: Sequence[bool]) -> list[int | None]:
+    """For each point, name a frontier point that dominates it.
+
+    Frontier points get ``None``. A dominated point gets, among the frontier points that dominate it, the
+    nearest one after normalising each objective to the range of ``Y`` (ties to the lowest index): the smallest
+    change that beats it. Every dominated point has one, since dominance is transitive.
+
+    Args:
+        Y: Objective values, shape ``(n_points, n_objectives)``.
+        maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
+
+    Returns:
+        A list of length ``n_points``: ``None`` for frontier points, else the row index of a dominating
+        frontier point.
+
+    Raises:
+        ValueError: bad shapes or NaN/inf values.
+
+    Example:
+        >>> dominators([[1.0, 1.0], [3.0, 3.0], [0.4, 2.0], [2.9, 0.9], [0.5, 3.1]], [True, True])
+        [1, None, 4, 1, None]
+        >>> dominators([[1.0, 10.0], [0.0, 2.0], [2.0, 1.0]], [False, False])
+        [1, None, None]
+    """
+    Z = _as_matrix(Y, maximize, "dominators")
+    n = Z.shape[0]
+    if n == 0:
+        return []
+    D = _dominance(Z)
+    on_front: NDArray[np.bool_] = np.asarray(~D.any(axis=0), dtype=bool)
+    span = Z.max(axis=0) - Z.min(axis=0)
+    N = (Z - Z.min(axis=0)) / np.where(span > 0, span, 1.0)
+    out: list[int | None] = []
+    for i in range(n):
+        if on_front[i]:
+            out.append(None)
+            continue
+        candidates = np.flatnonzero(D[:, i] & on_front)
+        distance = np.linalg.norm(N[candidates] - N[i], axis=1)
+        out.append(int(candidates[int(np.argmin(distance))]))
+    return out
+
+
+def infer_reference_point(Y: ArrayLike, maximize: Sequence[bool], margin: float = 0.1) -> NDArray[np.float64]:
+    """Infer a reference point from observed data, as BoTorch's ``infer_reference_point`` does.
+
+    Per objective, the worst value on the observed Pareto frontier (the nadir), pushed further out by ``margin``
+    times the frontier's range in that objective (``ref = nadir - margin * (ideal - nadir)`` in maximisation
+    terms). A frontier of one point uses ``margin * |value|`` instead of the range; a range below 1e-7 is raised
+    to 1e-7 (BoTorch's ``MIN_Y_RANGE``), so the reference point is always strictly worse than every frontier point.
+
+    Args:
+        Y: Observed objective values, shape ``(n_points, n_objectives)``, at least one row.
+        maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
+        margin: Fraction of the frontier's range to step beyond its worst value; non-negative.
+
+    Returns:
+        The reference point, one value per objective, in the caller's directions.
+
+    Raises:
+        ValueError: ``Y`` is empty, has NaN/inf values, or ``margin`` is negative.
+
+    Example:
+        >>> infer_reference_point([[1.0, 3.0], [3.0, 1.0], [0.0, 0.0]], [True, True]).tolist()
+        [0.8, 0.8]
+        >>> infer_reference_point([[0.9, 10.0], [0.5, 2.0], [0.4, 20.0]], [True, False]).round(6).tolist()
+        [0.46, 10.8]
+    """
+    Z = _as_matrix(Y, maximize, "infer_reference_point")
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"infer_reference_point(margin={margin!r}): the margin must be a finite number >= 0.")
+    if Z.shape[0] == 0:
+        raise ValueError(
+            "infer_reference_point: Y has no points; infer the reference point once some trials completed, "
+            "or give one explicitly."
+        )
+    front = Z[~_dominance(Z).any(axis=0)]
+    nadir = front.min(axis=0)
+    if front.shape[0] == 1:
+        span = np.maximum(np.abs(front[0]), _MIN_RANGE)
+    else:
+        span = np.maximum(front.max(axis=0) - nadir, _MIN_RANGE)
+    ref_max_terms = nadir - margin * span
+    return np.asarray(ref_max_terms * _signs(maximize), dtype=np.float64)

@@ -1,0 +1,195 @@
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lightning_ecopt.frontier import dominators, hypervolume, infer_reference_point, knee_point, pareto_mask
+
+# (accuracy: maximise, energy_j: minimise)
+MIXED = np.array(
+    [
+        [0.90, 10.0],  # 0 front
+        [0.80, 5.0],  # 1 front
+        [0.70, 8.0],  # 2 dominated by 1
+        [0.60, 4.0],  # 3 front
+        [0.90, 12.0],  # 4 dominated by 0
+        [0.50, 30.0],  # 5 dominated by everything
+    ]
+)
+MIXED_DIRECTIONS = [True, False]
+
+
+def _brute_force_mask(Y, maximize):
+    Z = np.asarray(Y) * np.where(maximize, 1.0, -1.0)
+    out = []
+    for i in range(len(Z)):
+        dominated = any(np.all(Z[j] >= Z[i]) and np.any(Z[j] > Z[i]) for j in range(len(Z)) if j != i)
+        out.append(not dominated)
+    return out
+
+
+def test_pareto_mask_mixed_directions():
+    assert pareto_mask(MIXED, MIXED_DIRECTIONS).tolist() == [True, True, False, True, False, False]
+
+
+def test_pareto_mask_flipping_a_direction_changes_the_frontier():
+    # Maximising both: high energy is now good, so (0.9, 12) beats (0.9, 10) and the 30 J point joins the front.
+    assert pareto_mask(MIXED, [True, True]).tolist() == [False, False, False, False, True, True]
+    assert pareto_mask(MIXED, [False, False]).tolist() == [False, False, False, True, False, True]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("maximize", [[True, False], [False, False, True], [True, True, True, True]])
+def test_pareto_mask_matches_brute_force(seed, maximize):
+    rng = np.random.default_rng(seed)
+    Y = rng.integers(0, 5, size=(40, len(maximize))).astype(float)  # integers: many ties and duplicates
+    assert pareto_mask(Y, maximize).tolist() == _brute_force_mask(Y, maximize)
+
+
+def test_pareto_mask_keeps_duplicates_and_handles_empty():
+    assert pareto_mask([[1.0, 1.0], [1.0, 1.0]], [True, True]).tolist() == [True, True]
+    assert pareto_mask(np.empty((0, 2)), [True, True]).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("Y", "maximize", "match"),
+    [
+        ([1.0, 2.0, 3.0], [True, True], "2-D array"),
+        ([[1.0, 2.0]], [True], "maximize has 1 entries but Y has 2"),
+        ([[1.0, float("nan")], [1.0, 2.0]], [True, True], r"NaN or infinite values in rows \[0\]"),
+        ([[1.0, 2.0], [1.0, float("inf")]], [True, True], r"rows \[1\]"),
+    ],
+)
+def test_bad_inputs_raise_value_error(Y, maximize, match):
+    for fn in (pareto_mask, knee_point, dominators, infer_reference_point):
+        with pytest.raises(ValueError, match=match):
+            fn(Y, maximize)
+    with pytest.raises(ValueError, match=match):
+        hypervolume(Y, [0.0] * len(maximize), maximize)
+
+
+def test_hypervolume_known_values():
+    # Staircase in minimisation, ref (3, 3): columns of height 1, 2 and 3.
+    assert hypervolume([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0]], [3.0, 3.0], [False, False]) == pytest.approx(6.0)
+    # Mixed: (0.9-0.5)*(20-10) + (0.8-0.5)*(10-5) = 4 + 1.5
+    assert hypervolume([[0.9, 10.0], [0.8, 5.0]], [0.5, 20.0], [True, False]) == pytest.approx(5.5)
+    # Three objectives, one box.
+    assert hypervolume([[2.0, 3.0, 4.0]], [0.0, 0.0, 0.0], [True, True, True]) == pytest.approx(24.0)
+
+
+def test_hypervolume_ignores_points_that_do_not_dominate_the_reference():
+    front = [[0.9, 10.0], [0.8, 5.0]]
+    base = hypervolume(front, [0.5, 20.0], [True, False])
+    worse = [*front, [0.95, 25.0], [0.4, 1.0], [0.5, 20.0]]  # beyond the ref in one objective, or on it
+    assert hypervolume(worse, [0.5, 20.0], [True, False]) == pytest.approx(base)
+    assert hypervolume([[0.4, 25.0]], [0.5, 20.0], [True, False]) == 0.0
+    assert hypervolume(np.empty((0, 2)), [0.5, 20.0], [True, False]) == 0.0
+
+
+def test_hypervolume_dominated_points_add_nothing_and_directions_are_consistent():
+    ref = [0.0, 40.0]
+    hv_front = hypervolume(MIXED[[0, 1, 3]], ref, MIXED_DIRECTIONS)
+    assert hypervolume(MIXED, ref, MIXED_DIRECTIONS) == pytest.approx(hv_front)
+    # Negating a column and flipping its direction gives the same volume.
+    flipped = MIXED * np.array([1.0, -1.0])
+    assert hypervolume(flipped, [0.0, -40.0], [True, True]) == pytest.approx(hv_front)
+
+
+def test_hypervolume_rejects_a_bad_reference_point():
+    with pytest.raises(ValueError, match=r"ref=\[0.0\] must hold one finite value per objective \(2\)"):
+        hypervolume(MIXED, [0.0], MIXED_DIRECTIONS)
+    with pytest.raises(ValueError, match="one finite value"):
+        hypervolume(MIXED, [0.0, float("nan")], MIXED_DIRECTIONS)
+
+
+def test_knee_point_is_closest_to_the_normalised_ideal():
+    # Front in maximisation: (1, 0), (0.8, 0.8), (0, 1); the middle one is nearest (1, 1).
+    assert knee_point([[1.0, 0.0], [0.8, 0.8], [0.0, 1.0], [0.5, 0.5]], [True, True]) == 1
+    # Mixed directions: accuracy vs energy_j.
+    assert knee_point([[0.9, 10.0], [0.85, 3.0], [0.5, 1.0]], [True, False]) == 1
+    # Normalisation: a large-scale objective does not swamp a small one.
+    assert knee_point([[1.0, 0.0], [0.9, 900.0], [0.0, 1000.0]], [True, True]) == 1
+
+
+def test_knee_point_is_on_the_front_and_handles_degenerate_inputs():
+    assert knee_point(MIXED, MIXED_DIRECTIONS) in {0, 1, 3}
+    assert knee_point([[2.0, 2.0], [1.0, 1.0]], [True, True]) == 0  # single front point
+    assert knee_point([[1.0, 5.0], [1.0, 3.0]], [True, True]) == 0  # no range in one objective
+    assert knee_point(np.empty((0, 2)), [True, True]) is None
+
+
+def test_dominators_name_a_dominating_frontier_point():
+    doms = dominators(MIXED, MIXED_DIRECTIONS)
+    assert doms[:5] == [None, None, 1, None, 0]
+    mask = pareto_mask(MIXED, MIXED_DIRECTIONS)
+    Z = MIXED * np.array([1.0, -1.0])
+    for i, j in enumerate(doms):
+        if j is None:
+            assert mask[i]
+        else:
+            assert mask[j]
+            assert np.all(Z[j] >= Z[i])
+            assert np.any(Z[j] > Z[i])
+
+
+def test_dominators_pick_the_nearest_dominating_point():
+    # Point 2 is dominated by 1 and 4; 4 is nearer in normalised space.
+    assert dominators([[1.0, 1.0], [3.0, 3.0], [0.4, 2.0], [2.9, 0.9], [0.5, 3.1]], [True, True]) == [
+        1,
+        None,
+        4,
+        1,
+        None,
+    ]
+    assert dominators(np.empty((0, 2)), [True, True]) == []
+
+
+def test_infer_reference_point_is_the_front_nadir_pushed_out():
+    # Point 5 (0.5, 30) is dominated: it must not drag the reference point out.
+    ref = infer_reference_point(MIXED, MIXED_DIRECTIONS, margin=0.1)
+    # Front: acc in [0.6, 0.9], energy in [4, 10].
+    assert ref.tolist() == pytest.approx([0.6 - 0.1 * 0.3, 10.0 + 0.1 * 6.0])
+    assert infer_reference_point(MIXED, MIXED_DIRECTIONS, margin=0.0).tolist() == pytest.approx([0.6, 10.0])
+    # Every frontier point strictly dominates the inferred point: each contributes hypervolume.
+    assert hypervolume(MIXED[[0, 1, 3]], ref, MIXED_DIRECTIONS) > 0
+
+
+def test_infer_reference_point_matches_botorch():
+    torch = pytest.importorskip("torch")
+    from botorch.utils.multi_objective.hypervolume import infer_reference_point as botorch_infer
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(30, 3))
+    maximize = [True, False, True]
+    signs = np.where(maximize, 1.0, -1.0)
+    Z = torch.tensor(Y * signs)
+    expected = botorch_infer(Z[is_non_dominated(Z)], scale=0.2).numpy() * signs
+    assert infer_reference_point(Y, maximize, margin=0.2) == pytest.approx(expected)
+    # Single point: the margin scales with |value|.
+    single = torch.tensor([[2.0, -4.0]])
+    assert infer_reference_point([[2.0, 4.0]], [True, False]).tolist() == pytest.approx(
+        (botorch_infer(single).numpy() * np.array([1.0, -1.0])).tolist()
+    )
+
+
+@pytest.mark.parametrize("margin", [-0.1, math.nan])
+def test_infer_reference_point_rejects_bad_margin(margin):
+    with pytest.raises(ValueError, match="the margin must be a finite number >= 0"):
+        infer_reference_point(MIXED, MIXED_DIRECTIONS, margin=margin)
+
+
+def test_infer_reference_point_needs_points():
+    with pytest.raises(ValueError, match="Y has no points"):
+        infer_reference_point(np.empty((0, 2)), MIXED_DIRECTIONS)
+
+
+def test_frontier_imports_only_numpy():
+    code = (
+        "import sys, lightning_ecopt.frontier as f; "
+        "heavy = sorted(m for m in ('torch', 'botorch', 'ax', 'moocore') if m in sys.modules); print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
