@@ -1,0 +1,25 @@
+"""Energy measurement: the :class:`Measurement` record, the :class:`EnergyMeter` protocol and its implementations.
+
+``make_meter("auto")`` measures with Zeus where it finds a hardware counter and otherwise falls back to the
+clearly labelled CPU-time estimate.
+"""
+
+from __future__ import annotations
+
+from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD, CpuTimeEstimator
+from lightning_ecopt.energy.measurement import EnergyMeter, Measurement, source_kind
+from lightning_ecopt.energy.select import METER_CHOICES, make_meter
+from lightning_ecopt.energy.zeus import ZeusMeter, ZeusProbe, probe_zeus
+
+__all__ = [
+    "DEFAULT_WATTS_PER_THREAD",
+    "METER_CHOICES",
+    "CpuTimeEstimator",
+    "EnergyMeter",
+    "Measurement",
+    "ZeusMeter",
+    "ZeusProbe",
+    "make_meter",
+    "probe_zeus",
+    "source_kind",
+]

@@ -1,0 +1,93 @@
+"""Estimate energy from the CPU time a process used, where no hardware counter can be read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from lightning_ecopt.energy.measurement import Measurement
+
+__all__ = ["DEFAULT_WATTS_PER_THREAD", "CpuTimeEstimator"]
+
+#: Watts drawn by one busy hardware thread. A typical server CPU draws 150-280 W (TDP) over 32-128 hardware threads
+#: (2-5 W each) and a desktop CPU 65-125 W over 8-32 threads (4-8 W each); 5 W sits in the middle of both. Set the
+#: figure for your CPU (TDP / hardware threads) when you compare estimates across machines.
+DEFAULT_WATTS_PER_THREAD = 5.0
+
+
+class CpuTimeEstimator:
+    """An energy model: process CPU time x watts per busy hardware thread, plus optional idle power x wall time.
+
+    The figures are estimates, labelled ``"estimated: cpu-time"``: they rank configurations run on one machine
+    (more CPU-seconds cost more energy) but are not joules anyone measured. CPU time is :func:`time.process_time`:
+    every thread of this process, user and system time; data-loader worker processes are not counted.
+
+    Args:
+        watts_per_thread: Watts per busy hardware thread (default :data:`DEFAULT_WATTS_PER_THREAD`).
+        idle_power_w: Watts charged for every wall-clock second whatever the load (default 0: only the work).
+        clock: Returns ``(wall_s, cpu_s)``; injectable for tests.
+
+    Raises:
+        ValueError: If a wattage is negative or not finite.
+
+    Example:
+        >>> est = CpuTimeEstimator(watts_per_thread=4.0, idle_power_w=10.0, clock=iter([(0.0, 0.0), (2.0, 3.0)]).__next__)
+        >>> est.begin("loop")
+        >>> m = est.end("loop")
+        >>> m.cpu_j, m.time_s, m.source
+        (32.0, 2.0, 'estimated: cpu-time')
+    """
+
+    source = "estimated: cpu-time"
+
+    def __init__(
+        self,
+        watts_per_thread: float = DEFAULT_WATTS_PER_THREAD,
+        idle_power_w: float = 0.0,
+        clock: Callable[[], tuple[float, float]] | None = None,
+    ) -> None:
+        for arg, value in (("watts_per_thread", watts_per_thread), ("idle_power_w", idle_power_w)):
+            if not isinstance(value, int | float) or not 0 <= float(value) < float("inf"):
+                raise ValueError(
+                    f"CpuTimeEstimator({arg}={value!r}): expected a finite number of watts >= 0, "
+                    f"e.g. {arg}={DEFAULT_WATTS_PER_THREAD if arg == 'watts_per_thread' else 0.0}."
+                )
+        self.watts_per_thread = float(watts_per_thread)
+        self.idle_power_w = float(idle_power_w)
+        self._clock = clock or _wall_and_cpu
+        self._starts: dict[str, tuple[float, float]] = {}
+
+    @property
+    def update_period_s(self) -> float:
+        """Resolution of the process CPU clock, in seconds."""
+        return float(time.get_clock_info("process_time").resolution)
+
+    def begin(self, name: str) -> None:
+        """Start the window ``name``.
+
+        Raises:
+            ValueError: If a window of that name is already open.
+        """
+        if name in self._starts:
+            raise ValueError(f"CpuTimeEstimator.begin({name!r}): a window of that name is already open; end it first.")
+        self._starts[name] = self._clock()
+
+    def end(self, name: str) -> Measurement:
+        """End the window ``name`` and return its estimate.
+
+        Raises:
+            ValueError: If no window of that name is open.
+        """
+        try:
+            wall0, cpu0 = self._starts.pop(name)
+        except KeyError:
+            raise ValueError(f"CpuTimeEstimator.end({name!r}): no such window is open; call begin({name!r}) first.")
+        wall1, cpu1 = self._clock()
+        time_s, cpu_s = max(wall1 - wall0, 0.0), max(cpu1 - cpu0, 0.0)
+        return Measurement(
+            time_s=time_s, cpu_j=cpu_s * self.watts_per_thread + time_s * self.idle_power_w, source=self.source
+        )
+
+
+def _wall_and_cpu() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()

@@ -1,0 +1,90 @@
+"""The result of one energy window, and the protocol every energy meter follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+__all__ = ["EnergyMeter", "Measurement"]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Time and energy of one measurement window.
+
+    Args:
+        time_s: Wall-clock duration of the window, in seconds.
+        gpu_j: Joules per GPU, keyed by the CUDA device index as this process sees it.
+        cpu_j: Joules of the CPU package(s), or ``None`` when not measured.
+        dram_j: Joules of DRAM, or ``None`` when not measured.
+        source: Where the figures come from: ``"measured: zeus/nvml"``, ``"measured: zeus/nvml+rapl"``,
+            ``"measured: zeus/rapl"`` or ``"estimated: cpu-time"``. The part before the colon says whether the
+            joules were measured by hardware counters or estimated by a model.
+
+    Example:
+        >>> m = Measurement(time_s=2.0, gpu_j={0: 100.0}, cpu_j=30.0, dram_j=10.0, source="measured: zeus/nvml+rapl")
+        >>> m.total_j, m.gpu_total_j, m.power_w, m.kind
+        (140.0, 100.0, 70.0, 'measured')
+    """
+
+    time_s: float
+    gpu_j: dict[int, float] = field(default_factory=dict)
+    cpu_j: float | None = None
+    dram_j: float | None = None
+    source: str = "unknown"
+
+    @property
+    def gpu_total_j(self) -> float:
+        """Joules of all GPUs together (0 when no GPU was measured)."""
+        return float(sum(self.gpu_j.values()))
+
+    @property
+    def total_j(self) -> float:
+        """Joules of every domain together: GPUs, CPU and DRAM (unlike Zeus's ``total_energy``, GPUs only)."""
+        return self.gpu_total_j + (self.cpu_j or 0.0) + (self.dram_j or 0.0)
+
+    @property
+    def power_w(self) -> float:
+        """Mean power over the window in watts (0 for an empty window)."""
+        return self.total_j / self.time_s if self.time_s > 0 else 0.0
+
+    @property
+    def kind(self) -> str:
+        """``"measured"`` or ``"estimated"``: the part of :attr:`source` before the colon."""
+        return source_kind(self.source)
+
+
+def source_kind(source: str) -> str:
+    """Return the kind of an energy source label: the part before the colon.
+
+    >>> source_kind("measured: zeus/nvml"), source_kind("estimated: cpu-time")
+    ('measured', 'estimated')
+    """
+    return source.split(":", 1)[0].strip()
+
+
+@runtime_checkable
+class EnergyMeter(Protocol):
+    """Something that measures the energy of named, possibly overlapping, windows.
+
+    Implementations: :class:`~lightning_ecopt.energy.ZeusMeter` (hardware counters through Zeus) and
+    :class:`~lightning_ecopt.energy.CpuTimeEstimator` (a CPU-time model). Tests inject their own.
+    """
+
+    @property
+    def source(self) -> str:
+        """The label every :class:`Measurement` of this meter carries."""
+        ...
+
+    @property
+    def update_period_s(self) -> float:
+        """The counter's update period: windows much shorter than this read 0 or one whole quantum."""
+        ...
+
+    def begin(self, name: str) -> None:
+        """Start the window ``name``."""
+        ...
+
+    def end(self, name: str) -> Measurement:
+        """End the window ``name`` and return its measurement."""
+        ...
