@@ -1,0 +1,569 @@
+"""EnergyCallback: the energy (and samples per joule) of Lightning's test, predict and validate loops."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
+from typing_extensions import override
+
+from lightning_ecopt.energy import (
+    DEFAULT_WATTS_PER_THREAD,
+    METER_CHOICES,
+    EnergyMeter,
+    LoopEnergy,
+    Measurement,
+    choose_per_batch_mode,
+    make_meter,
+)
+
+__all__ = ["EnergyCallback", "trial_metrics"]
+
+STAGES = ("test", "predict", "validate")
+PER_BATCH_CHOICES = ("auto", "window", "split")
+
+
+@dataclass
+class _LoopState:
+    """Book-keeping of one running loop (one stage)."""
+
+    seen: int = 0  # batches seen, warm-up included
+    steady: bool = False  # the measured (post-warm-up) window is open
+    mode: str = "split"
+    samples: int = 0  # in the measured window
+    tokens: int = 0
+    warmup_samples: int = 0
+    warmup_tokens: int = 0
+    batch_t0: float = 0.0
+    warmup_durations_s: list[float] = field(default_factory=list)
+    batch_j: list[float] = field(default_factory=list)
+    sample_input: torch.Tensor | None = None
+
+
+class EnergyCallback(Callback):
+    r"""Measure the energy of Lightning's evaluation loops and log samples per joule.
+
+    One energy window around each whole loop is the authoritative figure; warm-up batches are excluded from it and
+    reported apart. Joules come from Zeus's hardware counters (NVML for the GPU this rank uses, RAPL for CPU and
+    DRAM, read by local rank 0 only) or, where Zeus finds none, from a CPU-time estimate; every figure is labelled
+    with its ``source`` (``"measured: zeus/nvml"``, ``"estimated: cpu-time"``...). Across ranks joules, samples and
+    batches add up and time is the slowest rank's.
+
+    Logged metrics (``{stage}`` is ``test``, ``predict`` or ``validate``), in ``trainer.callback_metrics`` and every
+    attached logger (test and validate figures also in the dicts ``trainer.test()``/``validate()`` return):
+
+    - ``energy/{stage}_j``: joules of the measured batches, all domains (J)
+    - ``energy/{stage}_gpu_j``, ``energy/{stage}_cpu_j``, ``energy/{stage}_dram_j``: per domain (J); CPU and DRAM
+      are logged only where a counter (or the CPU-time estimate) covers them, never as a made-up 0
+    - ``energy/{stage}_time_s``: wall time of the measured batches (s)
+    - ``energy/{stage}_power_w``: mean power (W)
+    - ``energy/{stage}_samples``: samples in the measured batches (count)
+    - ``energy/{stage}_samples_per_j``: samples per joule (1/J; NaN when the loop read 0 J)
+    - ``energy/{stage}_j_per_sample``: joules per sample (J)
+    - ``energy/{stage}_j_per_batch``: joules per batch (J): mean of per-batch windows, or loop joules / batches
+    - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J)
+    - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s`` (flag)
+    - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
+    - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s)
+    - ``model/params``: parameter count; ``model/flops_per_sample``: forward FLOPs for one sample (FLOP)
+
+    The labels ``energy/{stage}_source`` and ``energy/{stage}_per_batch_mode`` are logged as hyperparameters, and
+    every figure is kept as a :class:`~lightning_ecopt.energy.LoopEnergy` in ``callback.results[stage]``.
+
+    Args:
+        stages: Loops to measure: any of ``"test"`` (default), ``"predict"``, ``"validate"``.
+        train: Also measure the whole ``fit`` (training and its validation), to account for a sweep's own cost.
+        meter: ``"auto"`` (Zeus where it finds counters, else the CPU-time estimate, with one warning), ``"zeus"``
+            (measured, or an error saying what is missing), ``"estimate"``, or an
+            :class:`~lightning_ecopt.energy.EnergyMeter`.
+        warmup_batches: Batches at the start of each loop excluded from the efficiency figures.
+        min_duration_s: A measured loop shorter than this is flagged (``short_window``) with one warning.
+        per_batch: ``"auto"``: per-batch windows when the median warm-up batch lasts at least ten counter periods
+            (NVML updates every ~20-100 ms), else the loop's joules split evenly; ``"window"`` or ``"split"`` to force.
+        batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor.
+        count_fn: ``fn(batch, outputs) -> int`` tokens produced by a batch (generation); logs tokens per joule.
+        watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
+        log_model_stats: Log ``model/params`` and ``model/flops_per_sample`` (one extra one-sample forward pass,
+            after the measured window).
+
+    Raises:
+        ValueError: An unknown stage, meter or per-batch mode, or a negative count or duration.
+        TypeError: ``batch_size_fn``/``count_fn`` not callable, or ``meter`` of the wrong type.
+
+    Example::
+
+        from lightning.pytorch import Trainer
+        from lightning_ecopt import EnergyCallback
+
+        energy = EnergyCallback()
+        trainer = Trainer(callbacks=[energy])
+        trainer.test(model, datamodule=dm)
+        trainer.callback_metrics["energy/test_samples_per_j"]
+        energy.results["test"].source  # 'measured: zeus/nvml' or 'estimated: cpu-time'
+    """
+
+    def __init__(
+        self,
+        stages: str | Sequence[str] = ("test",),
+        *,
+        train: bool = False,
+        meter: str | EnergyMeter = "auto",
+        warmup_batches: int = 3,
+        min_duration_s: float = 1.0,
+        per_batch: str = "auto",
+        batch_size_fn: Callable[[Any], int] | None = None,
+        count_fn: Callable[[Any, Any], int] | None = None,
+        watts_per_thread: float = DEFAULT_WATTS_PER_THREAD,
+        log_model_stats: bool = True,
+    ) -> None:
+        stages = (stages,) if isinstance(stages, str) else tuple(stages)
+        choices = ", ".join(map(repr, STAGES))
+        for stage in stages:
+            if stage not in STAGES:
+                raise ValueError(f"EnergyCallback(stages={list(stages)!r}): unknown stage {stage!r}; choose from {choices}.")
+        if not stages and not train:
+            raise ValueError(f"EnergyCallback(stages=[], train=False) measures nothing; name stages from {choices}.")
+        if isinstance(meter, str) and meter not in METER_CHOICES:
+            raise ValueError(
+                f"EnergyCallback(meter={meter!r}): unknown meter; choose from {', '.join(map(repr, METER_CHOICES))} "
+                "or pass an EnergyMeter."
+            )
+        if not isinstance(meter, str) and not isinstance(meter, EnergyMeter):
+            raise TypeError(
+                f"EnergyCallback(meter={meter!r}): expected a name ({', '.join(map(repr, METER_CHOICES))}) or an "
+                "EnergyMeter (source, update_period_s, begin(name), end(name))."
+            )
+        if isinstance(warmup_batches, bool) or not isinstance(warmup_batches, int) or warmup_batches < 0:
+            raise ValueError(f"EnergyCallback(warmup_batches={warmup_batches!r}): expected an int >= 0, e.g. 3.")
+        if not isinstance(min_duration_s, int | float) or not 0 <= min_duration_s < math.inf:
+            raise ValueError(f"EnergyCallback(min_duration_s={min_duration_s!r}): expected seconds >= 0, e.g. 1.0.")
+        if per_batch not in PER_BATCH_CHOICES:
+            raise ValueError(
+                f"EnergyCallback(per_batch={per_batch!r}): choose from {', '.join(map(repr, PER_BATCH_CHOICES))}."
+            )
+        for name, fn in (("batch_size_fn", batch_size_fn), ("count_fn", count_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"EnergyCallback({name}={fn!r}): expected a callable or None.")
+        self.stages = stages
+        self.train = train
+        self.meter_spec = meter
+        self.warmup_batches = warmup_batches
+        self.min_duration_s = float(min_duration_s)
+        self.per_batch = per_batch
+        self.batch_size_fn = batch_size_fn
+        self.count_fn = count_fn
+        self.watts_per_thread = watts_per_thread
+        self.log_model_stats = log_model_stats
+        self.results: dict[str, LoopEnergy] = {}
+        self.model_stats: dict[str, float] = {}
+        self._meter: EnergyMeter | None = None
+        self._loops: dict[str, _LoopState] = {}
+        self._warned: set[str] = set()
+
+    @property
+    def meter(self) -> EnergyMeter:
+        """The energy meter in use (found in ``setup``)."""
+        if self._meter is None:
+            raise RuntimeError("EnergyCallback.meter is set up by the Trainer: call trainer.test(...) first.")
+        return self._meter
+
+    @property
+    def source(self) -> str | None:
+        """The energy source label (``"measured: ..."`` or ``"estimated: ..."``), once set up."""
+        return None if self._meter is None else self._meter.source
+
+    # ------------------------------------------------------------------ set-up
+    @override
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self._meter is not None:
+            return
+        root = trainer.strategy.root_device
+        gpu_indices = [root.index or 0] if root.type == "cuda" else []
+        self._meter, why = make_meter(
+            self.meter_spec,
+            gpu_indices=gpu_indices,
+            read_cpu=trainer.local_rank == 0,
+            watts_per_thread=self.watts_per_thread,
+        )
+        if why:
+            self._warn_once("fallback", why)
+        else:
+            rank_zero_info(f"EnergyCallback: energy source '{self._meter.source}'.")
+
+    @override
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._loops.clear()
+
+    # ------------------------------------------------------------------ loop hooks
+    @override
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.train:
+            self.meter.begin("train/loop")
+
+    @override
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.train:
+            return
+        m = self.meter.end("train/loop")
+        result = self._reduce(trainer, "train", m, None, samples=0, batches=0, tokens=None, state=_LoopState())
+        self._publish(trainer, pl_module, result, via_module=False)
+
+    @override
+    def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._loop_start("test")
+
+    @override
+    def on_predict_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._loop_start("predict")
+
+    @override
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._loop_start("validate")
+
+    @override
+    def on_test_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._batch_start("test", batch)
+
+    @override
+    def on_predict_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._batch_start("predict", batch)
+
+    @override
+    def on_validation_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._batch_start("validate", batch)
+
+    @override
+    def on_test_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._batch_end("test", batch, outputs)
+
+    @override
+    def on_predict_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._batch_end("predict", batch, outputs)
+
+    @override
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._batch_end("validate", batch, outputs)
+
+    @override
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._loop_end(trainer, pl_module, "test", via_module=True)
+
+    @override
+    def on_predict_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._loop_end(trainer, pl_module, "predict", via_module=False)
+
+    @override
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._loop_end(trainer, pl_module, "validate", via_module=True)
+
+    # ------------------------------------------------------------------ orchestration
+    def _loop_start(self, stage: str) -> None:
+        if stage not in self.stages:
+            return
+        self._loops[stage] = state = _LoopState()
+        self.meter.begin(f"{stage}/loop")
+        if self.warmup_batches == 0:
+            self._begin_steady(stage, state)
+
+    def _begin_steady(self, stage: str, state: _LoopState) -> None:
+        if self.per_batch == "auto":
+            state.mode = choose_per_batch_mode(state.warmup_durations_s, self.meter.update_period_s)
+        else:
+            state.mode = self.per_batch
+        self.meter.begin(f"{stage}/steady")
+        state.steady = True
+
+    def _batch_start(self, stage: str, batch: Any) -> None:
+        state = self._loops.get(stage)
+        if state is None:
+            return
+        if state.seen == self.warmup_batches and not state.steady:
+            self._begin_steady(stage, state)
+        if state.steady:
+            if state.mode == "window":
+                self.meter.begin(f"{stage}/batch")
+        else:
+            state.batch_t0 = time.perf_counter()
+
+    def _batch_end(self, stage: str, batch: Any, outputs: Any) -> None:
+        state = self._loops.get(stage)
+        if state is None:
+            return
+        samples = self._count_samples(batch)
+        tokens = int(self.count_fn(batch, outputs)) if self.count_fn is not None else 0
+        if state.steady:
+            if state.mode == "window":
+                state.batch_j.append(self.meter.end(f"{stage}/batch").total_j)
+            state.samples += samples
+            state.tokens += tokens
+        else:
+            state.warmup_durations_s.append(time.perf_counter() - state.batch_t0)
+            state.warmup_samples += samples
+            state.warmup_tokens += tokens
+        if state.seen == 0 and self.log_model_stats:
+            first = _first_tensor(batch)
+            state.sample_input = None if first is None else first[:1].detach().clone()
+        state.seen += 1
+
+    def _loop_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str, via_module: bool) -> None:
+        state = self._loops.pop(stage, None)
+        if state is None:
+            return
+        whole = self.meter.end(f"{stage}/loop")
+        if state.steady:
+            steady = self.meter.end(f"{stage}/steady")
+            batches = state.seen - self.warmup_batches
+        else:
+            # The loop ended inside its warm-up: measure it whole rather than not at all.
+            self._warn_once(
+                f"nowarmup/{stage}",
+                f"EnergyCallback: the {stage} loop had {state.seen} batches, not more than warmup_batches="
+                f"{self.warmup_batches}; its figures include the warm-up. Lower warmup_batches or use more batches.",
+            )
+            steady, batches = whole, state.seen
+            state.samples, state.tokens = state.warmup_samples, state.warmup_tokens
+        result = self._reduce(
+            trainer,
+            stage,
+            steady,
+            whole,
+            samples=state.samples,
+            batches=batches,
+            tokens=state.tokens if self.count_fn is not None else None,
+            state=state,
+        )
+        if self.log_model_stats and not self.model_stats:
+            self.model_stats = _model_stats(pl_module, state.sample_input)
+        self._publish(trainer, pl_module, result, via_module=via_module)
+
+    def _count_samples(self, batch: Any) -> int:
+        if self.batch_size_fn is not None:
+            return int(self.batch_size_fn(batch))
+        first = _first_tensor(batch)
+        if first is None or first.ndim == 0:
+            self._warn_once(
+                "nosamples",
+                "EnergyCallback: found no tensor with a batch dimension in the batch; counting 1 sample per batch. "
+                "Pass batch_size_fn=lambda batch: ... to count samples.",
+            )
+            return 1
+        return int(first.shape[0])
+
+    def _reduce(
+        self,
+        trainer: pl.Trainer,
+        stage: str,
+        steady: Measurement,
+        whole: Measurement | None,
+        *,
+        samples: int,
+        batches: int,
+        tokens: int | None,
+        state: _LoopState,
+    ) -> LoopEnergy:
+        nan = math.nan
+        local = [
+            steady.gpu_total_j,
+            nan if steady.cpu_j is None else steady.cpu_j,
+            nan if steady.dram_j is None else steady.dram_j,
+            float(samples),
+            float(batches),
+            float(tokens or 0),
+            0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
+        ]
+        figures = _sum_over_ranks(trainer, local)
+        time_s = _max_over_ranks(trainer, steady.time_s)
+        result = LoopEnergy(
+            stage=stage,
+            source=steady.source,
+            time_s=time_s,
+            gpu_j=figures[0],
+            cpu_j=None if math.isnan(figures[1]) else figures[1],
+            dram_j=None if math.isnan(figures[2]) else figures[2],
+            samples=int(figures[3]),
+            batches=int(figures[4]),
+            tokens=None if tokens is None else int(figures[5]),
+            warmup_batches=0 if whole is None or not state.steady else self.warmup_batches,
+            warmup_j=figures[6],
+            per_batch_mode="window" if state.mode == "window" else "split",
+            batch_j=tuple(state.batch_j),
+            short=stage != "train" and time_s < self.min_duration_s,
+        )
+        if result.short:
+            self._warn_once(
+                f"short/{stage}",
+                f"EnergyCallback: the measured {stage} loop lasted {time_s:.3f} s, less than min_duration_s="
+                f"{self.min_duration_s:g} s; its figures are flagged (energy/{stage}_short_window=1) and may be off by "
+                "a whole counter step. Evaluate more batches (or repeat the loop) for a trustworthy figure.",
+            )
+        if result.energy_j <= 0:
+            self._warn_once(
+                f"zero/{stage}",
+                f"EnergyCallback: the {stage} loop read 0 J from '{result.source}' over {time_s:.3f} s; samples/J is "
+                "logged as NaN. The window is shorter than the counter's update period, or the counter is not "
+                "advancing: evaluate for longer.",
+            )
+        return result
+
+    def _publish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, result: LoopEnergy, via_module: bool) -> None:
+        self.results[result.stage] = result
+        metrics = result.metrics()
+        if result.stage != "train":
+            metrics.update(self.model_stats)
+        if via_module:
+            for key, value in metrics.items():
+                pl_module.log(key, value, on_step=False, on_epoch=True, sync_dist=False)
+        else:
+            trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
+            _log_to_loggers(trainer, metrics)
+        labels = {f"energy/{result.stage}_source": result.source}
+        if result.stage != "train":
+            labels[f"energy/{result.stage}_per_batch_mode"] = result.per_batch_mode
+        _log_labels(trainer, labels)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            rank_zero_warn(message)
+
+
+# ---------------------------------------------------------------------- helpers
+def _first_tensor(batch: Any) -> torch.Tensor | None:
+    """The first tensor in a batch, depth first (tensors, mappings, sequences)."""
+    if isinstance(batch, torch.Tensor):
+        return batch
+    items: Iterable[Any]
+    if isinstance(batch, Mapping):
+        items = batch.values()
+    elif isinstance(batch, list | tuple):
+        items = batch
+    else:
+        return None
+    for item in items:
+        found = _first_tensor(item)
+        if found is not None:
+            return found
+    return None
+
+
+def _sum_over_ranks(trainer: pl.Trainer, values: list[float]) -> list[float]:
+    """Sum each figure over ranks; NaN (not measured) stays NaN only where every rank had NaN."""
+    if trainer.world_size == 1:
+        return values
+    local = torch.tensor(values, dtype=torch.float64, device=trainer.strategy.root_device)
+    gathered = trainer.strategy.all_gather(local).reshape(trainer.world_size, -1).cpu()
+    present = ~torch.isnan(gathered)
+    sums = torch.nansum(gathered, dim=0)
+    return [float(s) if p else math.nan for s, p in zip(sums, present.any(dim=0), strict=True)]
+
+
+def _max_over_ranks(trainer: pl.Trainer, value: float) -> float:
+    if trainer.world_size == 1:
+        return value
+    local = torch.tensor([value], dtype=torch.float64, device=trainer.strategy.root_device)
+    return float(trainer.strategy.all_gather(local).max())
+
+
+@rank_zero_only
+def _log_to_loggers(trainer: pl.Trainer, metrics: dict[str, float]) -> None:
+    for logger in trainer.loggers:
+        logger.log_metrics(metrics, step=trainer.global_step)
+        logger.save()
+
+
+@rank_zero_only
+def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
+    for logger in trainer.loggers:
+        logger.log_hyperparams(labels)
+        logger.save()
+
+
+def _model_stats(pl_module: pl.LightningModule, sample: torch.Tensor | None) -> dict[str, float]:
+    """Parameter count and forward FLOPs for one sample (FLOPs skipped when the forward cannot take the sample)."""
+    from lightning.fabric.utilities.throughput import measure_flops
+
+    stats = {"model/params": float(sum(p.numel() for p in pl_module.parameters()))}
+    if sample is None:
+        return stats
+    try:
+        with torch.no_grad():
+            stats["model/flops_per_sample"] = float(measure_flops(pl_module, lambda: pl_module(sample)))
+    except Exception as err:  # a forward that needs more than the first tensor: FLOPs are optional
+        rank_zero_info(f"EnergyCallback: FLOPs not measured: forward(first tensor of a batch) failed: {err!r}")
+    return stats
+
+
+def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str, float | str]:
+    """Everything a sweep trial returns, in one call: logged metrics, energy figures and the energy source.
+
+    Args:
+        trainer: The trainer after ``trainer.test(...)`` (or ``predict``/``validate``).
+        *results: Optional extra metric dicts, e.g. the list items ``trainer.test()`` returns.
+
+    Returns:
+        ``{metric: float}`` from ``trainer.callback_metrics``, every ``EnergyCallback``'s figures (``energy/train_j``
+        included) and ``"energy/source"``: the label of the energy figures (``"measured: ..."`` or
+        ``"estimated: ..."``).
+
+    Example::
+
+        trainer.fit(model, datamodule=dm)
+        trainer.test(model, datamodule=dm)
+        return trial_metrics(trainer)  # from a Hydra task: the ecopt sweeper reads it
+    """
+    out: dict[str, float | str] = {}
+    for key, value in trainer.callback_metrics.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            out[key] = float(value.item())
+        elif isinstance(value, int | float):
+            out[key] = float(value)
+    for extra in results:
+        for key, value in extra.items():
+            if isinstance(value, int | float | torch.Tensor):
+                out[key] = float(value)
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        if isinstance(callback, EnergyCallback):
+            for result in callback.results.values():
+                out.update(result.metrics())
+                out["energy/source"] = result.source
+            out.update(callback.model_stats)
+    return out

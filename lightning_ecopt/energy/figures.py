@@ -1,0 +1,142 @@
+"""Pure arithmetic behind the energy callback: loop figures, efficiency metrics and the per-batch rule."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["PER_BATCH_MIN_PERIODS", "LoopEnergy", "choose_per_batch_mode"]
+
+PerBatchMode = Literal["window", "split"]
+
+#: A per-batch window must last at least this many counter update periods to be trusted (quantisation error of
+#: one counter step <= 10 %); shorter batches get the loop figure divided by the number of batches.
+PER_BATCH_MIN_PERIODS = 10
+
+
+def choose_per_batch_mode(batch_durations_s: Sequence[float], update_period_s: float) -> PerBatchMode:
+    """Pick how per-batch joules are obtained.
+
+    ``"window"`` (one energy window per batch) when the median batch lasts at least :data:`PER_BATCH_MIN_PERIODS`
+    counter periods, else ``"split"`` (the loop's joules divided by its batches). With no timed batch yet, ``"split"``.
+
+    >>> choose_per_batch_mode([0.002, 0.003], update_period_s=0.1)
+    'split'
+    >>> choose_per_batch_mode([1.5, 1.4, 1.6], update_period_s=0.1)
+    'window'
+    """
+    if not batch_durations_s:
+        return "split"
+    return "window" if statistics.median(batch_durations_s) >= PER_BATCH_MIN_PERIODS * update_period_s else "split"
+
+
+@dataclass(frozen=True)
+class LoopEnergy:
+    """Energy figures of one loop (test, predict, validate or train), summed over every rank.
+
+    The figures cover the measured batches: warm-up batches are excluded and reported apart
+    (``warmup_j``), so ``energy_j + warmup_j`` is the whole loop.
+
+    Args:
+        stage: ``"test"``, ``"predict"``, ``"validate"`` or ``"train"``.
+        source: ``"measured: zeus/..."`` or ``"estimated: cpu-time"``.
+        time_s: Wall time of the measured part of the loop (the slowest rank).
+        gpu_j: GPU joules (0 when no GPU was measured).
+        cpu_j: CPU package joules, or ``None`` when not measured.
+        dram_j: DRAM joules, or ``None`` when not measured.
+        samples: Samples in the measured batches.
+        batches: Measured batches.
+        tokens: Tokens counted by ``count_fn``, or ``None``.
+        warmup_batches: Batches excluded as warm-up.
+        warmup_j: Joules of the warm-up batches.
+        per_batch_mode: ``"window"`` (per-batch windows) or ``"split"`` (loop joules / batches).
+        batch_j: Joules of each measured batch in ``"window"`` mode (this rank), else empty.
+        short: The loop was shorter than ``min_duration_s``: its figures are flagged as unreliable.
+
+    Example:
+        >>> e = LoopEnergy("test", "estimated: cpu-time", time_s=2.0, gpu_j=0.0, cpu_j=10.0, dram_j=None,
+        ...                samples=500, batches=10)
+        >>> e.energy_j, e.samples_per_j, e.j_per_sample, e.j_per_batch, e.power_w
+        (10.0, 50.0, 0.02, 1.0, 5.0)
+    """
+
+    stage: str
+    source: str
+    time_s: float
+    gpu_j: float
+    cpu_j: float | None
+    dram_j: float | None
+    samples: int
+    batches: int
+    tokens: int | None = None
+    warmup_batches: int = 0
+    warmup_j: float = 0.0
+    per_batch_mode: PerBatchMode = "split"
+    batch_j: tuple[float, ...] = field(default_factory=tuple)
+    short: bool = False
+
+    @property
+    def energy_j(self) -> float:
+        """Joules of every measured domain together."""
+        return self.gpu_j + (self.cpu_j or 0.0) + (self.dram_j or 0.0)
+
+    @property
+    def power_w(self) -> float:
+        """Mean power in watts."""
+        return _ratio(self.energy_j, self.time_s)
+
+    @property
+    def samples_per_j(self) -> float:
+        """Samples per joule (NaN when the loop read 0 J: undefined, never infinite)."""
+        return _ratio(self.samples, self.energy_j)
+
+    @property
+    def j_per_sample(self) -> float:
+        """Joules per sample."""
+        return _ratio(self.energy_j, self.samples)
+
+    @property
+    def j_per_batch(self) -> float:
+        """Joules per batch: the mean per-batch window in ``"window"`` mode, else loop joules / batches."""
+        if self.per_batch_mode == "window" and self.batch_j:
+            return statistics.fmean(self.batch_j)
+        return _ratio(self.energy_j, self.batches)
+
+    @property
+    def tokens_per_j(self) -> float | None:
+        """Tokens per joule, when tokens are counted."""
+        return None if self.tokens is None else _ratio(self.tokens, self.energy_j)
+
+    def metrics(self) -> dict[str, float]:
+        """The logged metrics, keyed ``energy/{stage}_...`` (units in the key; see ``EnergyCallback``)."""
+        s = f"energy/{self.stage}"
+        if self.stage == "train":
+            return {f"{s}_j": self.energy_j + self.warmup_j, f"{s}_time_s": self.time_s}
+        out = {
+            f"{s}_j": self.energy_j,
+            f"{s}_gpu_j": self.gpu_j,
+            f"{s}_time_s": self.time_s,
+            f"{s}_power_w": self.power_w,
+            f"{s}_samples": float(self.samples),
+            f"{s}_samples_per_j": self.samples_per_j,
+            f"{s}_j_per_sample": self.j_per_sample,
+            f"{s}_j_per_batch": self.j_per_batch,
+            f"{s}_warmup_j": self.warmup_j,
+            f"{s}_short_window": float(self.short),
+        }
+        # A domain no counter read is left out rather than logged as 0 J (CPU-time estimates count as CPU).
+        if self.cpu_j is not None:
+            out[f"{s}_cpu_j"] = self.cpu_j
+        if self.dram_j is not None:
+            out[f"{s}_dram_j"] = self.dram_j
+        if self.tokens is not None:
+            out[f"{s}_tokens"] = float(self.tokens)
+            out[f"{s}_tokens_per_j"] = _ratio(self.tokens, self.energy_j)
+        return out
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan

@@ -1,0 +1,49 @@
+"""Test doubles shared by the suite (importable as `ecopt_testing`: pytest puts tests/ on sys.path).
+
+Not named `tests.*`: Zeus installs a top-level `tests` package into site-packages.
+"""
+
+from __future__ import annotations
+
+from lightning_ecopt.energy import Measurement
+
+
+class FakeClock:
+    """A fake world: tests advance time and energy explicitly, so every figure is exact."""
+
+    def __init__(self) -> None:
+        self.time_s = 0.0
+        self.gpu_j = 0.0
+        self.cpu_j = 0.0
+
+    def advance(self, time_s: float, gpu_j: float = 0.0, cpu_j: float = 0.0) -> None:
+        self.time_s += time_s
+        self.gpu_j += gpu_j
+        self.cpu_j += cpu_j
+
+
+class FakeMeter:
+    """An EnergyMeter reading a FakeClock: GPU 0 and CPU counters, labelled as measured."""
+
+    source = "measured: fake/counters"
+
+    def __init__(self, clock: FakeClock, update_period_s: float = 1e-6) -> None:
+        self.clock = clock
+        self.update_period_s = update_period_s
+        self.open: dict[str, tuple[float, float, float]] = {}
+        self.calls: list[str] = []
+
+    def begin(self, name: str) -> None:
+        assert name not in self.open, f"window {name} opened twice"
+        self.calls.append(f"begin {name}")
+        self.open[name] = (self.clock.time_s, self.clock.gpu_j, self.clock.cpu_j)
+
+    def end(self, name: str) -> Measurement:
+        self.calls.append(f"end {name}")
+        t0, g0, c0 = self.open.pop(name)
+        return Measurement(
+            time_s=self.clock.time_s - t0,
+            gpu_j={0: self.clock.gpu_j - g0},
+            cpu_j=self.clock.cpu_j - c0,
+            source=self.source,
+        )

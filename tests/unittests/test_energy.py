@@ -1,0 +1,185 @@
+"""The energy layer: Measurement, the CPU-time estimator, the Zeus meter (on a faked NVML/RAPL) and make_meter."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from lightning_ecopt.energy import CpuTimeEstimator, EnergyMeter, Measurement, ZeusMeter, make_meter, probe_zeus
+from lightning_ecopt.energy.figures import LoopEnergy, choose_per_batch_mode
+from lightning_ecopt.exceptions import EnergyMeterError
+
+
+def test_measurement_totals_every_domain() -> None:
+    m = Measurement(time_s=4.0, gpu_j={0: 10.0, 1: 30.0}, cpu_j=5.0, dram_j=1.0, source="measured: zeus/nvml+rapl")
+    assert m.gpu_total_j == 40.0
+    assert m.total_j == 46.0
+    assert m.power_w == 11.5
+    assert m.kind == "measured"
+    assert Measurement(time_s=0.0).power_w == 0.0
+
+
+def test_estimator_is_cpu_time_times_watts_plus_idle() -> None:
+    ticks = iter([(10.0, 100.0), (12.5, 104.0)])
+    est = CpuTimeEstimator(watts_per_thread=3.0, idle_power_w=2.0, clock=lambda: next(ticks))
+    est.begin("w")
+    m = est.end("w")
+    assert m.time_s == 2.5
+    assert m.cpu_j == pytest.approx(4.0 * 3.0 + 2.5 * 2.0)
+    assert m.gpu_j == {}
+    assert m.dram_j is None
+    assert m.source == "estimated: cpu-time"
+    assert isinstance(est, EnergyMeter)
+
+
+def test_estimator_counts_real_cpu_work() -> None:
+    est = CpuTimeEstimator()
+    est.begin("busy")
+    sum(i * i for i in range(300_000))
+    m = est.end("busy")
+    assert m.cpu_j > 0
+    assert m.time_s > 0
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"watts_per_thread": -1}, "watts_per_thread=-1"),
+                                                ({"idle_power_w": math.inf}, "idle_power_w=inf"),
+                                                ({"watts_per_thread": "5"}, "watts_per_thread='5'")])
+def test_estimator_rejects_bad_watts(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        CpuTimeEstimator(**kwargs)
+
+
+def test_estimator_window_errors() -> None:
+    est = CpuTimeEstimator()
+    with pytest.raises(ValueError, match="no such window"):
+        est.end("nope")
+    est.begin("a")
+    with pytest.raises(ValueError, match="already open"):
+        est.begin("a")
+
+
+# --- Zeus, on a faked NVML and RAPL -------------------------------------------------------------------------------
+class _FakeGPUs:
+    """Stands in for Zeus's NVIDIAGPUs: energy counters in mJ that the test advances."""
+
+    def __init__(self, n: int) -> None:
+        self.mj = [0] * n
+
+    def __len__(self) -> int:
+        return len(self.mj)
+
+    def supports_get_total_energy_consumption(self, index: int) -> bool:
+        return True
+
+    def get_total_energy_consumption(self, index: int) -> int:
+        return self.mj[index]
+
+    def get_instant_power_usage(self, index: int) -> int:
+        return 0
+
+
+class _FakeCPUs:
+    def __init__(self) -> None:
+        self.cpu_mj = 0.0
+        self.dram_mj = 0.0
+
+    def __len__(self) -> int:
+        return 1
+
+    def get_total_energy_consumption(self, index: int) -> Any:
+        from zeus.device.cpu.common import CpuDramMeasurement
+
+        return CpuDramMeasurement(cpu_mj=self.cpu_mj, dram_mj=self.dram_mj)
+
+
+@pytest.fixture
+def fake_zeus(monkeypatch: pytest.MonkeyPatch) -> tuple[_FakeGPUs, _FakeCPUs]:
+    from zeus.monitor import energy as zeus_energy
+
+    gpus, cpus = _FakeGPUs(2), _FakeCPUs()
+    monkeypatch.setattr(zeus_energy, "get_gpus", lambda: gpus)
+    monkeypatch.setattr(zeus_energy, "get_cpus", lambda: cpus)
+    monkeypatch.setattr(zeus_energy, "sync_execution_fn", lambda *a, **k: None)  # no CUDA to synchronise here
+    return gpus, cpus
+
+
+def test_zeus_meter_reads_only_its_gpu_and_rapl(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    gpus, cpus = fake_zeus
+    meter = ZeusMeter(gpu_indices=[1], read_cpu=True)
+    assert meter.source == "measured: zeus/nvml+rapl"
+    assert meter.update_period_s == pytest.approx(0.1)
+    meter.begin("loop")
+    gpus.mj[0] += 999_000  # another process's GPU: must not be counted
+    gpus.mj[1] += 12_500
+    cpus.cpu_mj += 3_000
+    cpus.dram_mj += 500
+    m = meter.end("loop")
+    assert m.gpu_j == {1: pytest.approx(12.5)}
+    assert m.cpu_j == pytest.approx(3.0)
+    assert m.dram_j == pytest.approx(0.5)
+    assert m.total_j == pytest.approx(16.0)
+    assert m.source == "measured: zeus/nvml+rapl"
+
+
+def test_zeus_meter_without_cpu_is_nvml_only(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    gpus, _ = fake_zeus
+    meter = ZeusMeter(gpu_indices=[0], read_cpu=False)
+    meter.begin("w")
+    gpus.mj[0] += 2_000
+    m = meter.end("w")
+    assert (m.gpu_j, m.cpu_j, m.dram_j, m.source) == ({0: 2.0}, None, None, "measured: zeus/nvml")
+
+
+def test_zeus_finds_nothing_here_and_says_why() -> None:
+    """This machine (and CI) has no NVIDIA driver and no RAPL: Zeus would return 0 J silently; we refuse."""
+    probe = probe_zeus([0], read_cpu=True)
+    if probe.found:
+        pytest.skip("this machine has energy counters")
+    assert any("NVML" in p or "GPU" in p for p in probe.problems)
+    assert any("RAPL" in p for p in probe.problems)
+    with pytest.raises(EnergyMeterError, match="found no energy counter.*RAPL.*zeusd"):
+        make_meter("zeus", gpu_indices=[0])
+    meter, why = make_meter("auto", gpu_indices=[0])
+    assert isinstance(meter, CpuTimeEstimator)
+    assert why is not None
+    assert "ESTIMATED" in why
+    assert "RAPL" in why
+
+
+def test_auto_prefers_zeus_when_it_finds_counters(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    meter, why = make_meter("auto", gpu_indices=[0])
+    assert isinstance(meter, ZeusMeter)
+    assert why is None
+    assert meter.source == "measured: zeus/nvml+rapl"
+
+
+def test_make_meter_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="meter='nvml': unknown meter; choose from 'auto', 'zeus', 'estimate'"):
+        make_meter("nvml")
+    with pytest.raises(TypeError, match="EnergyMeter protocol"):
+        make_meter(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="gpu_indices"):
+        ZeusMeter(gpu_indices=[-1])
+
+
+def test_loop_energy_figures() -> None:
+    e = LoopEnergy("test", "measured: x", time_s=2.0, gpu_j=6.0, cpu_j=3.0, dram_j=1.0, samples=50, batches=5,
+                   tokens=200, per_batch_mode="window", batch_j=(1.0, 3.0))
+    m = e.metrics()
+    assert m["energy/test_j"] == 10.0
+    assert m["energy/test_samples_per_j"] == 5.0
+    assert m["energy/test_j_per_sample"] == 0.2
+    assert m["energy/test_j_per_batch"] == 2.0  # mean of the per-batch windows, not 10 J / 5
+    assert m["energy/test_tokens_per_j"] == 20.0
+    assert m["energy/test_power_w"] == 5.0
+    zero = LoopEnergy("test", "measured: x", time_s=1.0, gpu_j=0.0, cpu_j=None, dram_j=None, samples=5, batches=1)
+    assert math.isnan(zero.samples_per_j)
+    assert "energy/test_cpu_j" not in zero.metrics()  # never a made-up 0 J for an unread domain
+
+
+@pytest.mark.parametrize(("durations", "period", "mode"), [([], 0.1, "split"), ([0.05, 0.06, 2.0], 0.1, "split"),
+                                                          ([1.0, 1.1], 0.1, "window"), ([0.002], 1e-4, "window")])
+def test_per_batch_rule(durations: list[float], period: float, mode: str) -> None:
+    assert choose_per_batch_mode(durations, period) == mode

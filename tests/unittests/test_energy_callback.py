@@ -1,0 +1,225 @@
+"""EnergyCallback on a real Trainer with an injected fake meter: exact logged values."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+from lightning.pytorch import Trainer
+from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset
+from lightning.pytorch.loggers import Logger
+from torch.utils.data import DataLoader
+
+from lightning_ecopt import EnergyCallback, trial_metrics
+from ecopt_testing import FakeClock, FakeMeter
+
+BATCH = 4
+
+
+class RecordingLogger(Logger):
+    """Keeps every logged metric and hyperparameter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics: dict[str, float] = {}
+        self.hparams: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return "recording"
+
+    @property
+    def version(self) -> int:
+        return 0
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self.metrics.update(metrics)
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        self.hparams.update(params)
+
+
+class ClockedModel(BoringModel):
+    """Every evaluation batch takes 0.5 s and 2 J (GPU) + 1 J (CPU) on the fake clock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def _tick(self) -> None:
+        self.clock.advance(time_s=0.5, gpu_j=2.0, cpu_j=1.0)
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        self._tick()
+        return super().test_step(batch, batch_idx)
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
+        self._tick()
+        return super().predict_step(batch, batch_idx)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        self.clock.advance(time_s=1.0, gpu_j=10.0)
+        return super().training_step(batch, batch_idx)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(RandomDataset(32, 10 * BATCH), batch_size=BATCH)
+
+    def predict_dataloader(self) -> DataLoader:
+        return DataLoader(RandomDataset(32, 6 * BATCH), batch_size=BATCH)
+
+
+def _trainer(callback: EnergyCallback, logger: Logger | None = None, **kwargs: Any) -> Trainer:
+    return Trainer(callbacks=[callback], logger=logger or False, enable_progress_bar=False,
+                   enable_model_summary=False, enable_checkpointing=False, **kwargs)
+
+
+@pytest.mark.parametrize(("update_period_s", "mode"), [(1e-9, "window"), (100.0, "split")])
+def test_test_loop_exact_figures(fake_clock: FakeClock, update_period_s: float, mode: str) -> None:
+    meter = FakeMeter(fake_clock, update_period_s=update_period_s)
+    logger = RecordingLogger()
+    cb = EnergyCallback(meter=meter, warmup_batches=3, min_duration_s=1.0)
+    trainer = _trainer(cb, logger)
+    (returned,) = trainer.test(ClockedModel(fake_clock), verbose=False)
+
+    measured = 10 - 3  # batches after warm-up
+    expected = {
+        "energy/test_j": 3.0 * measured,
+        "energy/test_gpu_j": 2.0 * measured,
+        "energy/test_cpu_j": 1.0 * measured,
+        "energy/test_time_s": 0.5 * measured,
+        "energy/test_power_w": 6.0,
+        "energy/test_samples": float(BATCH * measured),
+        "energy/test_samples_per_j": BATCH / 3.0,
+        "energy/test_j_per_sample": 3.0 / BATCH,
+        "energy/test_j_per_batch": 3.0,
+        "energy/test_warmup_j": 9.0,
+        "energy/test_short_window": 0.0,
+        "model/params": 66.0,
+        "model/flops_per_sample": 128.0,  # one 32 -> 2 linear layer: 2 * 32 * 2
+    }
+    for key, value in expected.items():
+        assert trainer.callback_metrics[key].item() == pytest.approx(value), key
+        assert returned[key] == pytest.approx(value), key
+        assert logger.metrics[key] == pytest.approx(value), key
+    assert "energy/test_dram_j" not in trainer.callback_metrics  # not measured: not logged as 0
+    assert logger.hparams["energy/test_source"] == "measured: fake/counters"
+    assert logger.hparams["energy/test_per_batch_mode"] == mode
+    result = cb.results["test"]
+    assert result.per_batch_mode == mode
+    assert result.batch_j == ((3.0,) * measured if mode == "window" else ())
+    assert (result.samples, result.batches, result.warmup_batches) == (BATCH * measured, measured, 3)
+    assert not meter.open  # every window closed
+
+
+def test_predict_and_train_figures(fake_clock: FakeClock) -> None:
+    logger = RecordingLogger()
+    cb = EnergyCallback(stages="predict", train=True, meter=FakeMeter(fake_clock), warmup_batches=1)
+    trainer = _trainer(cb, logger, max_epochs=1, limit_train_batches=3, limit_val_batches=0)
+    model = ClockedModel(fake_clock)
+    trainer.fit(model)
+    assert trainer.callback_metrics["energy/train_j"].item() == pytest.approx(30.0)
+    assert trainer.callback_metrics["energy/train_time_s"].item() == pytest.approx(3.0)
+    assert logger.metrics["energy/train_j"] == pytest.approx(30.0)
+    trainer.predict(model)
+    assert trainer.callback_metrics["energy/predict_j"].item() == pytest.approx(15.0)
+    assert trainer.callback_metrics["energy/predict_samples"].item() == 5 * BATCH
+    assert logger.metrics["energy/predict_samples_per_j"] == pytest.approx(BATCH / 3.0)
+    assert logger.hparams["energy/predict_source"] == "measured: fake/counters"
+    metrics = trial_metrics(trainer)
+    assert metrics["energy/source"] == "measured: fake/counters"
+    assert metrics["energy/train_j"] == pytest.approx(30.0)
+    assert metrics["energy/predict_j"] == pytest.approx(15.0)
+
+
+def test_counts_with_batch_size_fn_and_tokens(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, batch_size_fn=lambda b: 100,
+                        count_fn=lambda batch, outputs: 7)
+    trainer = _trainer(cb)
+    trainer.test(ClockedModel(fake_clock), verbose=False)
+    m = trainer.callback_metrics
+    assert m["energy/test_samples"].item() == 1000
+    assert m["energy/test_tokens"].item() == 70
+    assert m["energy/test_tokens_per_j"].item() == pytest.approx(70 / 30.0)
+    assert cb.results["test"].warmup_batches == 0
+
+
+def test_short_loop_is_flagged_with_one_warning(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=60.0)
+    trainer = _trainer(cb)
+    model = ClockedModel(fake_clock)
+    with pytest.warns(UserWarning, match="less than min_duration_s=60") as record:
+        trainer.test(model, verbose=False)
+        trainer.test(model, verbose=False)
+    assert sum("min_duration_s" in str(w.message) for w in record) == 1
+    assert trainer.callback_metrics["energy/test_short_window"].item() == 1.0
+    assert cb.results["test"].short
+
+
+class _ZeroMeter(FakeMeter):
+    def end(self, name: str) -> Any:
+        m = super().end(name)
+        return type(m)(time_s=m.time_s, gpu_j={0: 0.0}, source=m.source)
+
+
+def test_zero_joules_are_never_logged_silently(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=_ZeroMeter(fake_clock), warmup_batches=0)
+    trainer = _trainer(cb)
+    with pytest.warns(UserWarning, match="read 0 J"):
+        trainer.test(ClockedModel(fake_clock), verbose=False)
+    assert math.isnan(trainer.callback_metrics["energy/test_samples_per_j"].item())
+
+
+def test_loop_shorter_than_warmup_is_measured_whole(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=50)
+    trainer = _trainer(cb)
+    with pytest.warns(UserWarning, match="not more than warmup_batches=50"):
+        trainer.test(ClockedModel(fake_clock), verbose=False)
+    assert trainer.callback_metrics["energy/test_j"].item() == pytest.approx(30.0)
+    assert trainer.callback_metrics["energy/test_samples"].item() == 10 * BATCH
+
+
+def test_validate_is_measured_but_not_sanity_checks(fake_clock: FakeClock) -> None:
+    meter = FakeMeter(fake_clock)
+    cb = EnergyCallback(stages=["validate"], meter=meter, warmup_batches=0)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=1, limit_val_batches=2, num_sanity_val_steps=2)
+    trainer.fit(ClockedModel(fake_clock))
+    assert meter.calls.count("begin validate/loop") == 1  # one epoch, the sanity check skipped
+    assert cb.results["validate"].batches == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"stages": ["tset"]}, ValueError, r"stages=\['tset'\]\): unknown stage 'tset'; choose from 'test', 'predict'"),
+        ({"stages": []}, ValueError, "measures nothing"),
+        ({"meter": "nvml"}, ValueError, "meter='nvml'.*choose from 'auto', 'zeus', 'estimate'"),
+        ({"meter": 3}, TypeError, "meter=3"),
+        ({"warmup_batches": -1}, ValueError, "warmup_batches=-1"),
+        ({"warmup_batches": 1.5}, ValueError, "warmup_batches=1.5"),
+        ({"min_duration_s": -0.1}, ValueError, "min_duration_s=-0.1"),
+        ({"min_duration_s": math.nan}, ValueError, "min_duration_s=nan"),
+        ({"per_batch": "always"}, ValueError, "per_batch='always'.*'auto', 'window', 'split'"),
+        ({"batch_size_fn": 3}, TypeError, "batch_size_fn=3"),
+        ({"count_fn": "tokens"}, TypeError, "count_fn='tokens'"),
+    ],
+)
+def test_bad_arguments_name_the_value_and_fix(kwargs: dict[str, Any], error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        EnergyCallback(**kwargs)
+
+
+def test_meter_before_setup_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="trainer.test"):
+        _ = EnergyCallback().meter
+
+
+def test_trial_metrics_merges_extra_results(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0)
+    trainer = _trainer(cb)
+    trainer.test(ClockedModel(fake_clock), verbose=False)
+    metrics = trial_metrics(trainer, {"custom/score": torch.tensor(0.25)})
+    assert metrics["custom/score"] == 0.25
+    assert metrics["energy/test_j"] == pytest.approx(30.0)
+    assert all(isinstance(v, float) for k, v in metrics.items() if k != "energy/source")
