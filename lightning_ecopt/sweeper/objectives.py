@@ -1,0 +1,418 @@
+"""Objectives, outcome constraints, the task's return value, and the metric names Ax sees.
+
+Objectives are data: ``{metric: "maximize" | "minimize"}``, or the Optuna sweeper's ``direction`` list (then the
+task returns a tuple in that order and the objectives are named ``objective_0``, ``objective_1``, ...).
+
+Metric names and Ax
+-------------------
+``ax.api.Client.configure_optimization`` parses objective and constraint strings with SymPy. Ax 1.3 substitutes
+``/``, ``.``, ``:`` and a few other characters before parsing, so ``test/acc`` itself works, but other names break
+it: a name that is also a SymPy name (``test``, ``E``, ``gamma``, ``beta``, ``N``, ...) raises ``ValueError``, a name
+starting with a digit raises ``SympifyError``, and ``,`` ``;`` ``[`` ``'`` cannot appear at all. So Ax never sees our
+metric names: it sees :func:`ax_metric_name` of each, a valid Python identifier that contains ``__`` (no SymPy name
+does), e.g. ``test/acc`` -> ``test__acc`` and ``val_loss`` -> ``m__val_loss``. The map is computed in one place
+(:func:`ax_metric_names`), checked for collisions, and reversed when reading Ax's results.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
+
+__all__ = [
+    "DIRECTIONS",
+    "ENERGY_SOURCE_KEY",
+    "Objective",
+    "OutcomeConstraint",
+    "TrialMetrics",
+    "ax_metric_name",
+    "ax_metric_names",
+    "parse_constraint",
+    "parse_objectives",
+    "parse_task_result",
+]
+
+DIRECTIONS: tuple[str, str] = ("maximize", "minimize")
+"""The allowed directions of an objective."""
+
+ENERGY_SOURCE_KEY = "energy/source"
+"""The task-result key whose string labels where the energy figures came from."""
+
+_CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>.*?)\s*(?P<op><=|>=|==|=<|=>|<|>|=)\s*(?P<bound>[^<>=]*?)\s*$")
+_UNSAFE_CHAR_RE = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: a metric the task returns, and whether to minimise it.
+
+    Args:
+        name: The metric's name, as the task returns it (e.g. ``"energy/test_samples_per_j"``).
+        minimize: ``True`` to minimise, ``False`` to maximise.
+    """
+
+    name: str
+    minimize: bool
+
+    @property
+    def direction(self) -> Literal["maximize", "minimize"]:
+        """``"minimize"`` or ``"maximize"``."""
+        return "minimize" if self.minimize else "maximize"
+
+    @property
+    def ax_name(self) -> str:
+        """The metric's name as Ax sees it (:func:`ax_metric_name`)."""
+        return ax_metric_name(self.name)
+
+    def to_ax(self) -> str:
+        """This objective in Ax's objective syntax: the Ax name, with ``-`` in front when minimised.
+
+        Example::
+
+            >>> Objective("energy/train_j", minimize=True).to_ax()
+            '-energy__train_j'
+        """
+        return f"-{self.ax_name}" if self.minimize else self.ax_name
+
+
+@dataclass(frozen=True)
+class OutcomeConstraint:
+    """A bound on a returned metric, e.g. ``energy/train_j <= 5000``.
+
+    On an objective metric it becomes that objective's threshold (Ax's reference point), on any other metric a
+    constraint that feasible trials must meet.
+
+    Args:
+        metric: The metric's name as the task returns it.
+        op: ``"<="`` or ``">="``.
+        bound: A finite number.
+    """
+
+    metric: str
+    op: Literal[">=", "<="]
+    bound: float
+
+    def to_ax(self) -> str:
+        """The constraint in Ax's syntax, on the Ax name of the metric.
+
+        Example::
+
+            >>> parse_constraint("energy/train_j <= 5000").to_ax()
+            'energy__train_j <= 5000.0'
+        """
+        return f"{ax_metric_name(self.metric)} {self.op} {float(self.bound)!r}"
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class TrialMetrics:
+    """What one trial returned, checked.
+
+    Args:
+        values: ``{metric: (mean, sem)}`` with ``sem`` ``None`` when unknown; objectives first (in order), then
+            constrained metrics, then the task's other numeric keys (tracking metrics).
+        energy_source: The string the task returned under ``"energy/source"``, if any.
+    """
+
+    values: dict[str, tuple[float, float | None]]
+    energy_source: str | None = None
+
+    def to_ax_raw_data(self) -> dict[str, float | tuple[float, float | None]]:
+        """``raw_data`` for ``Client.complete_trial``, keyed by Ax metric names (:func:`ax_metric_name`).
+
+        When two returned metrics share an Ax name, the first one wins: objectives and constrained metrics come
+        first, so only a tracking metric can be dropped.
+
+        Returns:
+            ``{ax_name: mean}`` or ``{ax_name: (mean, sem)}`` when the sem is known.
+        """
+        raw: dict[str, float | tuple[float, float | None]] = {}
+        for name, (mean, sem) in self.values.items():
+            key = ax_metric_name(name)
+            if key not in raw:
+                raw[key] = mean if sem is None else (mean, sem)
+        return raw
+
+
+def ax_metric_name(name: str) -> str:
+    """The name Ax sees for one of our metric names: a valid identifier with ``__`` in it.
+
+    Every character other than ``[A-Za-z0-9_]`` becomes ``__``; a name that then has no ``__`` in it, or starts
+    with a digit or ``_``, gets the prefix ``m__``. No SymPy name contains ``__`` except dunders (which start with
+    ``_``), so Ax can always parse the result.
+
+    Args:
+        name: A metric name, e.g. ``"test/acc"``.
+
+    Returns:
+        The Ax-safe name, e.g. ``"test__acc"``.
+
+    Example::
+
+        >>> [ax_metric_name(n) for n in ("test/acc", "energy/test_samples_per_j", "val_loss", "E", "objective_0")]
+        ['test__acc', 'energy__test_samples_per_j', 'm__val_loss', 'm__E', 'm__objective_0']
+    """
+    safe = _UNSAFE_CHAR_RE.sub("__", name)
+    if "__" not in safe or not safe[0].isalpha():
+        safe = f"m__{safe}"
+    return safe
+
+
+def ax_metric_names(names: Iterable[str]) -> dict[str, str]:
+    """Map each metric name to its Ax name, refusing two names that Ax would confuse.
+
+    Args:
+        names: Metric names (objectives and constrained metrics).
+
+    Returns:
+        ``{name: ax_name}`` in the order given.
+
+    Raises:
+        EcoptConfigError: Two different names map to the same Ax name (e.g. ``test/acc`` and ``test.acc``).
+
+    Example::
+
+        >>> ax_metric_names(["test/acc", "energy/train_j"])
+        {'test/acc': 'test__acc', 'energy/train_j': 'energy__train_j'}
+    """
+    mapping: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for name in names:
+        ax_name = ax_metric_name(name)
+        if ax_name in owner and owner[ax_name] != name:
+            raise EcoptConfigError(
+                f"metrics {owner[ax_name]!r} and {name!r} both map to the Ax metric name {ax_name!r}; rename one of "
+                f"them (names that differ only in '/', '.', '-' or spaces cannot be told apart)."
+            )
+        owner[ax_name] = name
+        mapping[name] = ax_name
+    return mapping
+
+
+def _parse_direction(value: Any, where: str) -> bool:
+    """``True`` for minimise, from ``"minimize"`` / ``"maximize"`` (or an enum whose name is one of them)."""
+    text = getattr(value, "name", value)
+    if isinstance(text, str) and text.strip().lower() in DIRECTIONS:
+        return text.strip().lower() == "minimize"
+    raise EcoptConfigError(f"{where}: unknown direction {value!r}; choose from 'maximize', 'minimize'.")
+
+
+def parse_objectives(
+    objectives: Mapping[str, str] | None, direction: str | Sequence[str] | None
+) -> tuple[Objective, ...]:
+    """Build the objectives from either ``objectives: {metric: direction}`` or Optuna's ``direction``.
+
+    Args:
+        objectives: ``{metric: "maximize" | "minimize"}``, in order.
+        direction: The Optuna sweeper's form: one direction, or a list of them; the objectives are then named
+            ``objective_0``, ``objective_1``, ... and the task returns a tuple (or a float for one objective).
+
+    Returns:
+        The objectives, in order.
+
+    Raises:
+        EcoptConfigError: Both or neither form is given, a direction is unknown, or a metric name is empty.
+
+    Example::
+
+        >>> parse_objectives({"test/acc": "maximize", "energy/test_j": "minimize"}, None)[1]
+        Objective(name='energy/test_j', minimize=True)
+        >>> [o.name for o in parse_objectives(None, ["minimize", "maximize"])]
+        ['objective_0', 'objective_1']
+    """
+    if objectives and direction is not None:
+        raise EcoptConfigError(
+            f"objectives={dict(objectives)!r} and direction={direction!r} are both set; give one of them: "
+            f"'objectives: {{metric: maximize|minimize}}' (a task that returns a dict) or the Optuna form "
+            f"'direction: [minimize, maximize]' (a task that returns a tuple)."
+        )
+    if objectives:
+        parsed = []
+        for name, value in objectives.items():
+            if not isinstance(name, str) or not name.strip():
+                raise EcoptConfigError(f"objectives: the metric name {name!r} must be a non-empty string.")
+            parsed.append(Objective(name=name, minimize=_parse_direction(value, f"objectives[{name!r}]")))
+        return tuple(parsed)
+    if direction is None or (not isinstance(direction, str) and len(direction) == 0):
+        raise EcoptConfigError(
+            "no objectives: set 'objectives: {metric: maximize|minimize}', e.g. "
+            "{test/acc: maximize, energy/test_samples_per_j: maximize}, or the Optuna form "
+            "'direction: [minimize, maximize]'."
+        )
+    directions = [direction] if isinstance(direction, str) or hasattr(direction, "name") else list(direction)
+    return tuple(
+        Objective(name=f"objective_{i}", minimize=_parse_direction(value, f"direction[{i}]"))
+        for i, value in enumerate(directions)
+    )
+
+
+def parse_constraint(text: str) -> OutcomeConstraint:
+    """Parse ``"metric <= bound"`` or ``"metric >= bound"``.
+
+    Args:
+        text: The constraint, e.g. ``"energy/train_j <= 5000"``.
+
+    Returns:
+        The parsed constraint.
+
+    Raises:
+        EcoptConfigError: The text is not ``<metric> <= <number>`` or ``<metric> >= <number>``.
+
+    Example::
+
+        >>> parse_constraint("test/acc >= 0.9")
+        OutcomeConstraint(metric='test/acc', op='>=', bound=0.9)
+    """
+    fix = "write '<metric> <= <number>' or '<metric> >= <number>', e.g. 'energy/train_j <= 5000'"
+    if not isinstance(text, str):
+        raise EcoptConfigError(f"outcome constraint {text!r}: expected a string; {fix}.")
+    match = _CONSTRAINT_RE.match(text)
+    if match is None:
+        raise EcoptConfigError(f"outcome constraint {text!r}: no comparison found; {fix}.")
+    metric, op, bound_text = match.group("metric"), match.group("op"), match.group("bound")
+    if op not in ("<=", ">="):
+        raise EcoptConfigError(f"outcome constraint {text!r}: the comparison {op!r} is not supported; {fix}.")
+    if not metric:
+        raise EcoptConfigError(f"outcome constraint {text!r}: the metric name is missing; {fix}.")
+    try:
+        bound = float(bound_text)
+    except ValueError:
+        raise EcoptConfigError(
+            f"outcome constraint {text!r}: the bound {bound_text!r} is not a number; {fix}."
+        ) from None
+    if not math.isfinite(bound):
+        raise EcoptConfigError(f"outcome constraint {text!r}: the bound must be finite; {fix}.")
+    return OutcomeConstraint(metric=metric, op="<=" if op == "<=" else ">=", bound=bound)
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float if it is a real number: Python, numpy or 0-d torch; never a bool or a string."""
+    if isinstance(value, bool | str | bytes):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", 0) == 0 and not isinstance(value, Mapping | Sequence):
+        try:
+            return _real(item())
+        except (TypeError, ValueError, RuntimeError):
+            return None
+    return None
+
+
+def _measurement(name: str, value: Any) -> tuple[float, float | None]:
+    """A returned metric as ``(mean, sem)``; raises TrialFailure for a non-number, NaN or inf."""
+    mean_value, sem_value = value, None
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        if len(value) != 2:
+            raise TrialFailure(
+                f"metric {name!r}: expected a number or a (mean, sem) pair, got a sequence of {len(value)}: {value!r}"
+            )
+        mean_value, sem_value = value
+    mean = _real(mean_value)
+    if mean is None:
+        raise TrialFailure(f"metric {name!r}: expected a number, got {mean_value!r} ({type(mean_value).__name__})")
+    if not math.isfinite(mean):
+        raise TrialFailure(f"metric {name!r} is {mean} (not finite)")
+    if sem_value is None:
+        return mean, None
+    sem = _real(sem_value)
+    if sem is None or not math.isfinite(sem) or sem < 0:
+        raise TrialFailure(f"metric {name!r}: the sem must be a finite number >= 0, got {sem_value!r}")
+    return mean, sem
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    """A tuple, list or 1-d array as a list; ``None`` for anything else."""
+    if isinstance(value, list | tuple):
+        return list(value)
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist) and getattr(value, "ndim", None) == 1:
+        result = tolist()
+        return list(result) if isinstance(result, list) else None
+    return None
+
+
+def parse_task_result(value: Any, objectives: Sequence[Objective], required: Sequence[str] = ()) -> TrialMetrics:
+    """Check a task's return value and turn it into :class:`TrialMetrics`.
+
+    The task returns ``{metric: float | (mean, sem)}`` with every objective and every ``required`` metric, or a
+    tuple/list of numbers in objective order (or a single number when there is one objective). Numpy and torch
+    scalars count as numbers. In a dict, extra numeric keys are kept as tracking metrics, the string under
+    ``"energy/source"`` becomes :attr:`TrialMetrics.energy_source`, and other extras (strings, non-finite numbers,
+    nested values) are dropped.
+
+    Args:
+        value: What the task returned; an exception instance (a failed job) is a failure too.
+        objectives: The sweep's objectives.
+        required: Metrics that must be present besides the objectives (those named in outcome constraints).
+
+    Returns:
+        The checked metrics.
+
+    Raises:
+        TrialFailure: With the reason: a missing objective or constrained metric, a NaN/inf, a non-number, a tuple
+            of the wrong length, or a value of another shape.
+
+    Example::
+
+        >>> objectives = parse_objectives({"test/acc": "maximize", "energy/test_j": "minimize"}, None)
+        >>> parse_task_result({"test/acc": 0.9, "energy/test_j": (12.0, 0.5), "energy/source": "estimated"},
+        ...                   objectives).values
+        {'test/acc': (0.9, None), 'energy/test_j': (12.0, 0.5)}
+    """
+    if isinstance(value, BaseException):
+        raise TrialFailure(f"the job raised {type(value).__name__}: {value}")
+    names = [objective.name for objective in objectives]
+    needed = [*names, *(metric for metric in required if metric not in names)]
+
+    if isinstance(value, Mapping):
+        keys = [str(key) for key in value]
+        missing = [name for name in needed if name not in value]
+        if missing:
+            kind = "objective" if missing[0] in names else "constrained metric"
+            raise TrialFailure(
+                f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}; "
+                f"return a dict with {needed!r}"
+            )
+        values = {name: _measurement(name, value[name]) for name in needed}
+        energy_source = None
+        for key, extra in value.items():
+            if key in values or not isinstance(key, str):
+                continue
+            if key == ENERGY_SOURCE_KEY:
+                energy_source = extra if isinstance(extra, str) else None
+                continue
+            try:
+                values[key] = _measurement(key, extra)
+            except TrialFailure:
+                continue  # extras that are not finite numbers are not tracked
+        return TrialMetrics(values=values, energy_source=energy_source)
+
+    if len(needed) > len(names):
+        raise TrialFailure(
+            f"the task returned {value!r}, but the constrained metrics {needed[len(names) :]!r} need a dict; "
+            f"return {{metric: value}} with {needed!r}"
+        )
+    items = _as_list(value)
+    if items is None:
+        if len(names) == 1 and _real(value) is not None:
+            items = [value]
+        else:
+            raise TrialFailure(
+                f"the task returned {value!r} ({type(value).__name__}); return a dict {{metric: value}} or a "
+                f"tuple of {len(names)} numbers in the order {names!r}"
+            )
+    if len(items) != len(names):
+        raise TrialFailure(
+            f"the task returned {len(items)} values for {len(names)} objectives ({value!r}); return one value per "
+            f"objective, in the order {names!r}"
+        )
+    return TrialMetrics(values={name: _measurement(name, item) for name, item in zip(names, items, strict=True)})

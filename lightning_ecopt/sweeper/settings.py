@@ -1,0 +1,297 @@
+"""SweepSettings: everything about a sweep except the search space, validated when built."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, ax_metric_names, parse_constraint
+
+__all__ = ["ACQUISITIONS", "SweepSettings", "default_n_initial_trials"]
+
+ACQUISITIONS: tuple[str, str] = ("qNEHVI", "qLogNEHVI")
+"""The allowed acquisition functions: BoTorch's qNEHVI (the ECOpt paper's) and its log variant."""
+
+
+def default_n_initial_trials(n_trials: int, n_parameters: int) -> int:
+    """The default number of Sobol trials before qNEHVI takes over.
+
+    One fifth of the budget, as in the ECOpt paper (40 Sobol trials of 200), but at least two per swept parameter,
+    the floor Ax's own strategy uses (a GP with one length scale per parameter needs a few points per dimension
+    before its proposals beat quasi-random ones), and never more than the budget. With a small budget the whole
+    sweep is then Sobol, which is the right call: too few points to fit a model on.
+
+    Args:
+        n_trials: The total budget.
+        n_parameters: The number of swept parameters.
+
+    Returns:
+        ``min(n_trials, max(n_trials // 5, 2 * n_parameters, 1))``.
+
+    Example::
+
+        >>> default_n_initial_trials(200, 4), default_n_initial_trials(12, 3), default_n_initial_trials(4, 3)
+        (40, 6, 4)
+    """
+    return min(n_trials, max(n_trials // 5, 2 * n_parameters, 1))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass
+class SweepSettings:
+    """Objectives, budget and strategy of a sweep; validated in ``__post_init__``.
+
+    Args:
+        objectives: The objectives, in order (see :func:`~lightning_ecopt.sweeper.objectives.parse_objectives`).
+        n_trials: Total number of trials, Sobol ones included.
+        n_initial_trials: Sobol trials before qNEHVI; ``None`` for :func:`default_n_initial_trials` (resolve it with
+            :meth:`resolved_n_initial_trials`, which needs the number of swept parameters).
+        acquisition: ``"qNEHVI"`` (the paper's) or ``"qLogNEHVI"``.
+        seed: Seed of the Sobol sequence and of the model fitting; ``None`` for a random one.
+        max_batch_size: Trials proposed jointly (one q-batch) and launched together.
+        max_failure_rate: The sweep stops once more than this fraction of its trials failed.
+        reference_point: The worst acceptable value per objective (Ax's objective thresholds); ``None`` to infer it
+            from the observed front once the Sobol trials are in.
+        outcome_constraints: Bounds on any returned metric (objectives and tracking metrics alike); strings such as
+            ``"energy/train_j <= 5000"`` are parsed.
+        storage: Where the Ax experiment is saved as JSON after every batch; ``None`` for no file.
+        allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
+            estimated); by default the sweep refuses to compare them.
+
+    Raises:
+        EcoptConfigError: A value is out of range; the message names it and the fix.
+
+    Example::
+
+        >>> from lightning_ecopt.sweeper.objectives import parse_objectives
+        >>> settings = SweepSettings(parse_objectives({"acc": "maximize", "energy/j": "minimize"}, None), n_trials=30,
+        ...                          outcome_constraints=("energy/j <= 500",))
+        >>> settings.ax_objective(), settings.ax_outcome_constraints()
+        ('m__acc, -energy__j', ['energy__j <= 500.0'])
+    """
+
+    objectives: tuple[Objective, ...]
+    n_trials: int = 20
+    n_initial_trials: int | None = None
+    acquisition: Literal["qNEHVI", "qLogNEHVI"] = "qNEHVI"
+    seed: int | None = None
+    max_batch_size: int = 1
+    max_failure_rate: float = 0.5
+    reference_point: dict[str, float] | None = None
+    outcome_constraints: tuple[OutcomeConstraint, ...] = ()
+    storage: Path | None = None
+    allow_mixed_energy_sources: bool = False
+    _ax_names: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._check_objectives()
+        self._check_budget()
+        self._check_strategy()
+        self._check_reference_point()
+        self._check_constraints()
+        if self.storage is not None:
+            if not isinstance(self.storage, str | Path):
+                raise EcoptConfigError(
+                    f"SweepSettings(storage={self.storage!r}): expected a file path or None; e.g. 'ax_experiment.json'."
+                )
+            self.storage = Path(self.storage)
+        if not isinstance(self.allow_mixed_energy_sources, bool):
+            raise EcoptConfigError(
+                f"SweepSettings(allow_mixed_energy_sources={self.allow_mixed_energy_sources!r}): expected true or "
+                f"false."
+            )
+        self._ax_names = ax_metric_names([*self.objective_names, *self.constrained_metrics])
+
+    # -- validation -------------------------------------------------------------------------------------------------
+
+    def _check_objectives(self) -> None:
+        objectives = tuple(self.objectives) if isinstance(self.objectives, Sequence) else None
+        if not objectives or not all(isinstance(o, Objective) for o in objectives):
+            raise EcoptConfigError(
+                f"SweepSettings(objectives={self.objectives!r}): expected at least one Objective; build them with "
+                f"parse_objectives({{'test/acc': 'maximize', 'energy/test_samples_per_j': 'maximize'}}, None)."
+            )
+        names = [o.name for o in objectives]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise EcoptConfigError(
+                f"SweepSettings(objectives=...): the metric {duplicates[0]!r} is an objective twice; list it once."
+            )
+        self.objectives = objectives
+
+    def _check_budget(self) -> None:
+        if not _is_int(self.n_trials) or self.n_trials < 1:
+            raise EcoptConfigError(f"SweepSettings(n_trials={self.n_trials!r}): expected an integer >= 1.")
+        if self.n_initial_trials is not None:
+            if not _is_int(self.n_initial_trials) or self.n_initial_trials < 1:
+                raise EcoptConfigError(
+                    f"SweepSettings(n_initial_trials={self.n_initial_trials!r}): expected an integer >= 1, or null "
+                    f"for the default (n_trials // 5, at least 2 per swept parameter)."
+                )
+            if self.n_initial_trials > self.n_trials:
+                raise EcoptConfigError(
+                    f"SweepSettings(n_initial_trials={self.n_initial_trials}, n_trials={self.n_trials}): the Sobol "
+                    f"trials are part of the budget; lower n_initial_trials to at most {self.n_trials} or raise "
+                    f"n_trials."
+                )
+
+    def _check_strategy(self) -> None:
+        allowed = {a.lower(): a for a in ACQUISITIONS}
+        if not isinstance(self.acquisition, str) or self.acquisition.lower() not in allowed:
+            raise EcoptConfigError(
+                f"SweepSettings(acquisition={self.acquisition!r}): unknown acquisition function; choose from "
+                f"{', '.join(repr(a) for a in ACQUISITIONS)}."
+            )
+        self.acquisition = "qNEHVI" if self.acquisition.lower() == "qnehvi" else "qLogNEHVI"
+        if self.seed is not None and not _is_int(self.seed):
+            raise EcoptConfigError(f"SweepSettings(seed={self.seed!r}): expected an integer or null.")
+        if not _is_int(self.max_batch_size) or self.max_batch_size < 1:
+            raise EcoptConfigError(
+                f"SweepSettings(max_batch_size={self.max_batch_size!r}): expected an integer >= 1 (trials per "
+                f"launcher call)."
+            )
+        rate = self.max_failure_rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+            raise EcoptConfigError(
+                f"SweepSettings(max_failure_rate={rate!r}): expected a number between 0 and 1 (0 stops at the first "
+                f"failure, 1 never stops)."
+            )
+        self.max_failure_rate = float(rate)
+
+    def _check_reference_point(self) -> None:
+        if self.reference_point is None:
+            return
+        if not isinstance(self.reference_point, Mapping):
+            raise EcoptConfigError(
+                f"SweepSettings(reference_point={self.reference_point!r}): expected {{objective: worst acceptable "
+                f"value}}, e.g. {{{self.objectives[0].name!r}: 0.0}}."
+            )
+        names = self.objective_names
+        point: dict[str, float] = {}
+        for metric, value in self.reference_point.items():
+            if metric not in names:
+                raise EcoptConfigError(
+                    f"SweepSettings(reference_point={dict(self.reference_point)!r}): {metric!r} is not an objective; "
+                    f"the reference point takes objectives only: {list(names)!r}."
+                )
+            number = None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+            if number is None or not math.isfinite(number):
+                raise EcoptConfigError(
+                    f"SweepSettings(reference_point[{metric!r}]={value!r}): expected a finite number, the worst "
+                    f"acceptable value of that objective."
+                )
+            point[metric] = number
+        self.reference_point = point
+
+    def _check_constraints(self) -> None:
+        if isinstance(self.outcome_constraints, str | OutcomeConstraint):
+            self.outcome_constraints = (self.outcome_constraints,)
+        parsed = []
+        for item in self.outcome_constraints:
+            if isinstance(item, OutcomeConstraint):
+                parsed.append(item)
+            else:
+                parsed.append(parse_constraint(item))
+        thresholds = [c.metric for c in parsed if c.metric in self.objective_names]
+        for metric in thresholds:
+            if thresholds.count(metric) > 1:
+                raise EcoptConfigError(
+                    f"SweepSettings(outcome_constraints=...): the objective {metric!r} is bounded twice; an objective "
+                    f"takes one threshold (its reference point value)."
+                )
+            if self.reference_point and metric in self.reference_point:
+                raise EcoptConfigError(
+                    f"SweepSettings: the objective {metric!r} has both a reference point "
+                    f"({self.reference_point[metric]!r}) and an outcome constraint; both set its threshold, so give "
+                    f"only one."
+                )
+            objective = self.objectives[self.objective_names.index(metric)]
+            constraint = next(c for c in parsed if c.metric == metric)
+            expected = "<=" if objective.minimize else ">="
+            if constraint.op != expected:
+                raise EcoptConfigError(
+                    f"SweepSettings: the outcome constraint '{constraint}' bounds the objective {metric!r} from the "
+                    f"wrong side ({objective.direction}); write '{metric} {expected} {constraint.bound:g}' (the worst "
+                    f"acceptable value)."
+                )
+        self.outcome_constraints = tuple(parsed)
+
+    # -- derived values ---------------------------------------------------------------------------------------------
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        """The objectives' metric names, in order."""
+        return tuple(o.name for o in self.objectives)
+
+    @property
+    def constrained_metrics(self) -> tuple[str, ...]:
+        """Metrics named by outcome constraints that are not objectives (the task must return them)."""
+        names = self.objective_names
+        seen: dict[str, None] = {}
+        for constraint in self.outcome_constraints:
+            if constraint.metric not in names:
+                seen[constraint.metric] = None
+        return tuple(seen)
+
+    @property
+    def required_metrics(self) -> tuple[str, ...]:
+        """Every metric the task must return: the objectives, then the constrained metrics."""
+        return (*self.objective_names, *self.constrained_metrics)
+
+    @property
+    def ax_names(self) -> dict[str, str]:
+        """``{metric: ax_name}`` for every required metric (see :func:`~.objectives.ax_metric_name`)."""
+        return dict(self._ax_names)
+
+    def resolved_n_initial_trials(self, n_parameters: int) -> int:
+        """``n_initial_trials``, or its default for a space of ``n_parameters`` swept parameters.
+
+        Args:
+            n_parameters: The number of swept parameters.
+
+        Returns:
+            The number of Sobol trials.
+        """
+        if self.n_initial_trials is not None:
+            return self.n_initial_trials
+        return default_n_initial_trials(self.n_trials, n_parameters)
+
+    def ax_objective(self) -> str:
+        """The ``objective`` string for ``Client.configure_optimization``, on Ax metric names."""
+        return ", ".join(objective.to_ax() for objective in self.objectives)
+
+    def ax_outcome_constraints(self, reference_point: Mapping[str, float] | None = None) -> list[str]:
+        """The ``outcome_constraints`` for ``Client.configure_optimization``, on Ax metric names.
+
+        Objective thresholds (the reference point) are constraints on objective metrics in Ax's multi-objective
+        mode: they come from the outcome constraints on objectives, then from ``reference_point`` (the argument,
+        e.g. an inferred point, or else :attr:`reference_point`).
+
+        Args:
+            reference_point: ``{objective: worst acceptable value}`` to use instead of :attr:`reference_point`.
+
+        Returns:
+            Constraint strings such as ``["energy__train_j <= 5000.0", "test__acc >= 0.5"]``.
+        """
+        point = dict(self.reference_point or {}) if reference_point is None else dict(reference_point)
+        strings = [c.to_ax() for c in self.outcome_constraints]
+        bounded = {c.metric for c in self.outcome_constraints}
+        for objective in self.objectives:
+            if objective.name in point and objective.name not in bounded:
+                op: Literal[">=", "<="] = "<=" if objective.minimize else ">="
+                strings.append(OutcomeConstraint(objective.name, op, float(point[objective.name])).to_ax())
+        return strings
+
+    def metric_name_from_ax(self, ax_name: str) -> str:
+        """The metric name behind an Ax metric name (the inverse of :attr:`ax_names`; unknown names unchanged)."""
+        for name, mapped in self._ax_names.items():
+            if mapped == ax_name:
+                return name
+        return ax_name

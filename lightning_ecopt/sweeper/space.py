@@ -1,0 +1,597 @@
+"""Search space: Hydra's sweep grammar parsed into plain parameter dataclasses, and mapped onto Ax.
+
+The sweeper config's ``params`` mapping and the command-line overrides are parsed with Hydra's own
+``OverridesParser`` (as the Optuna sweeper does). Each form maps onto exactly one parameter:
+
+=====================================  ==========================================================
+Hydra grammar                          Parameter
+=====================================  ==========================================================
+``interval(a, b)``                     ``RangeParameter(float)``
+``int(interval(a, b))``                ``RangeParameter(int)``
+``tag(log, interval(a, b))``           ``RangeParameter(float, log_scale=True)`` (also with ``int``)
+``choice(x, y, z)`` / ``x,y,z``        ``ChoiceParameter(is_ordered=False)`` (categorical)
+``tag(ordered, choice(x, y, z))``      ``ChoiceParameter(is_ordered=True)``
+``range(a, b)`` (ints, step 1)         ``RangeParameter(int, low=a, high=b - 1)``
+``range(a, b, step=s)`` (otherwise)    ``ChoiceParameter(is_ordered=True)`` with the exact values
+a plain value ``x``                    fixed: passed unchanged to every job
+=====================================  ==========================================================
+
+Nothing here imports Ax at module level: :meth:`SearchSpace.to_ax` imports it when called.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from lightning_ecopt.exceptions import EcoptConfigError
+
+if TYPE_CHECKING:
+    from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Override
+
+__all__ = [
+    "ChoiceParameter",
+    "Parameter",
+    "RangeParameter",
+    "SearchSpace",
+    "parse_search_space",
+    "render_override_value",
+]
+
+_CHOICE_TYPES: tuple[type, ...] = (bool, int, float, str)
+_AX_TYPE_NAMES: dict[type, Literal["bool", "int", "float", "str"]] = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+}
+
+
+@dataclass(frozen=True)
+class RangeParameter:
+    """A continuous (``float``) or integer (``int``) interval, both bounds included.
+
+    Args:
+        name: The Hydra override key, e.g. ``model.lr``.
+        low: Lower bound, included.
+        high: Upper bound, included; strictly greater than ``low``.
+        parameter_type: ``"float"`` or ``"int"``.
+        log_scale: Search on a log scale (needs ``low > 0``).
+
+    Example::
+
+        >>> RangeParameter("model.lr", 1e-4, 1e-1, "float", log_scale=True).to_ax().scaling
+        'log'
+    """
+
+    name: str
+    low: float
+    high: float
+    parameter_type: Literal["int", "float"]
+    log_scale: bool = False
+
+    def to_ax(self) -> RangeParameterConfig:
+        """Return the equivalent ``ax.api.configs.RangeParameterConfig`` (imports Ax).
+
+        Returns:
+            The Ax parameter config with the same bounds, type and scaling.
+        """
+        from ax.api.configs import RangeParameterConfig
+
+        if self.parameter_type == "int":
+            bounds: tuple[float, float] = (int(self.low), int(self.high))
+        else:
+            bounds = (float(self.low), float(self.high))
+        return RangeParameterConfig(
+            name=self.name,
+            bounds=bounds,
+            parameter_type=self.parameter_type,
+            scaling="log" if self.log_scale else "linear",
+        )
+
+    def render(self, value: Any) -> str:
+        """Render one value of this parameter as Hydra override text.
+
+        Args:
+            value: The value proposed for this parameter (a Python or numpy number).
+
+        Returns:
+            The value as Hydra parses it back: an int for ``int`` parameters, a float otherwise.
+
+        Raises:
+            ValueError: The value is not a finite number, or not integral for an ``int`` parameter.
+        """
+        number = _as_real(value)
+        if number is None or not math.isfinite(number):
+            raise ValueError(f"parameter {self.name!r}: expected a finite number, got {value!r}.")
+        if self.parameter_type == "int":
+            if number != round(number):
+                raise ValueError(f"parameter {self.name!r} is an int parameter; got the non-integral {value!r}.")
+            return str(round(number))
+        return repr(float(number))
+
+
+@dataclass(frozen=True)
+class ChoiceParameter:
+    """A finite set of values: categorical (``is_ordered=False``) or ordered.
+
+    Values keep their Python types (``int``, ``float``, ``str``, ``bool``). When the values mix types, Ax sees them
+    as strings and :meth:`SearchSpace.to_overrides` maps them back to the original values.
+
+    Args:
+        name: The Hydra override key, e.g. ``model.batch_size``.
+        values: At least two distinct values.
+        is_ordered: Whether the values have a meaningful order (``tag(ordered, ...)`` and ``range(...)``).
+
+    Example::
+
+        >>> ChoiceParameter("opt", ("adam", "sgd"), is_ordered=False).parameter_type
+        'str'
+    """
+
+    name: str
+    values: tuple[Any, ...]
+    is_ordered: bool
+
+    @property
+    def parameter_type(self) -> Literal["bool", "int", "float", "str"]:
+        """The Ax parameter type: the values' common type, or ``"str"`` when they mix types."""
+        types = {type(value) for value in self.values}
+        if len(types) == 1:
+            return _AX_TYPE_NAMES[types.pop()]
+        return "str"
+
+    def ax_values(self) -> list[Any]:
+        """The values as Ax sees them (strings, via :func:`render_override_value`, when types are mixed)."""
+        if self.parameter_type == "str" and not all(isinstance(value, str) for value in self.values):
+            return [render_override_value(value) for value in self.values]
+        return list(self.values)
+
+    def to_ax(self) -> ChoiceParameterConfig:
+        """Return the equivalent ``ax.api.configs.ChoiceParameterConfig`` (imports Ax).
+
+        Returns:
+            The Ax parameter config with the same values, type and order flag.
+        """
+        from ax.api.configs import ChoiceParameterConfig
+
+        return ChoiceParameterConfig(
+            name=self.name,
+            values=self.ax_values(),
+            parameter_type=self.parameter_type,
+            is_ordered=self.is_ordered,
+        )
+
+    def lookup(self, value: Any) -> Any:
+        """Map a value proposed by Ax (or given by a user) back to one of :attr:`values`.
+
+        Args:
+            value: A value of this parameter, as Ax returns it (numpy scalars and mixed-type strings included).
+
+        Returns:
+            The original value, with its original Python type.
+
+        Raises:
+            ValueError: The value is not one of the choices.
+        """
+        for original, seen_by_ax in zip(self.values, self.ax_values(), strict=True):
+            if _same_value(value, original) or _same_value(value, seen_by_ax):
+                return original
+        raise ValueError(f"parameter {self.name!r}: {value!r} is not one of the choices {list(self.values)!r}.")
+
+
+Parameter = RangeParameter | ChoiceParameter
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The swept parameters and the fixed overrides of a sweep.
+
+    Build it with :func:`parse_search_space`.
+
+    Args:
+        parameters: The swept parameters, in order of appearance (config ``params`` first, then the command line).
+        fixed: Parameters fixed by a plain value, ``{key: value}``; passed unchanged to every job.
+        fixed_overrides: The fixed parameters as Hydra override strings, in order of appearance.
+
+    Example::
+
+        >>> space = parse_search_space({"lr": "tag(log, interval(1e-4, 1e-1))"}, ["trainer.max_epochs=3"])
+        >>> space.to_overrides({"lr": 0.01})
+        ['lr=0.01', 'trainer.max_epochs=3']
+    """
+
+    parameters: tuple[Parameter, ...]
+    fixed: dict[str, Any] = field(default_factory=dict, hash=False)
+    fixed_overrides: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the swept parameters, in order."""
+        return tuple(parameter.name for parameter in self.parameters)
+
+    def to_ax(self) -> list[RangeParameterConfig | ChoiceParameterConfig]:
+        """Return the parameters as Ax ``RangeParameterConfig`` / ``ChoiceParameterConfig`` (imports Ax).
+
+        Returns:
+            One Ax config per swept parameter, in order; pass it to ``Client.configure_experiment(parameters=...)``.
+        """
+        return [parameter.to_ax() for parameter in self.parameters]
+
+    def to_overrides(self, params: Mapping[str, Any]) -> list[str]:
+        """Render the Hydra overrides of one trial: the swept values, then the fixed parameters.
+
+        Args:
+            params: One value per swept parameter, as Ax proposes them.
+
+        Returns:
+            Override strings such as ``["model.lr=0.01", "optimizer=adam", "trainer.max_epochs=3"]``; strings are
+            quoted where Hydra would otherwise misread them.
+
+        Raises:
+            ValueError: A swept parameter is missing, an unknown one is given, or a value is out of its domain.
+        """
+        missing = [name for name in self.names if name not in params]
+        unknown = [name for name in params if name not in self.names]
+        if missing or unknown:
+            raise ValueError(
+                f"to_overrides({dict(params)!r}): missing parameters {missing!r}, unknown parameters {unknown!r}; "
+                f"expected exactly {list(self.names)!r}."
+            )
+        overrides = []
+        for parameter in self.parameters:
+            value = params[parameter.name]
+            if isinstance(parameter, ChoiceParameter):
+                text = render_override_value(parameter.lookup(value))
+            else:
+                text = parameter.render(value)
+            overrides.append(f"{parameter.name}={text}")
+        return [*overrides, *self.fixed_overrides]
+
+    def fingerprint(self) -> dict[str, Any]:
+        """A JSON-able description of the space, independent of the order the parameters were given in.
+
+        Two spaces with equal fingerprints propose the same configurations; a sweep refuses to resume a storage
+        file recorded with a different fingerprint.
+
+        Returns:
+            ``{"parameters": [...], "fixed": [...]}``, both sorted by name.
+        """
+        described: list[dict[str, Any]] = []
+        for parameter in sorted(self.parameters, key=lambda p: p.name):
+            if isinstance(parameter, RangeParameter):
+                described.append(
+                    {
+                        "name": parameter.name,
+                        "kind": "range",
+                        "parameter_type": parameter.parameter_type,
+                        "low": parameter.low,
+                        "high": parameter.high,
+                        "log_scale": parameter.log_scale,
+                    }
+                )
+            else:
+                described.append(
+                    {
+                        "name": parameter.name,
+                        "kind": "choice",
+                        "parameter_type": parameter.parameter_type,
+                        "values": list(parameter.values),
+                        "is_ordered": parameter.is_ordered,
+                    }
+                )
+        return {"parameters": described, "fixed": sorted(self.fixed_overrides)}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> OverridesParser:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
+
+
+def _parse(text: str, source: str) -> Override:
+    from hydra.errors import HydraException
+
+    try:
+        return _parser().parse_override(text)
+    except HydraException as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EcoptConfigError(
+            f"{source}: cannot parse {text!r} as a Hydra override ({first_line}); use Hydra's sweep grammar, e.g. "
+            f"'key=interval(0,1)', 'key=choice(a,b)', 'key=range(1,10)' or 'key=value'."
+        ) from err
+
+
+def _value_to_text(value: Any) -> str:
+    """Text of a ``params`` value from the sweeper config (a grammar string, or a plain YAML value)."""
+    if isinstance(value, str):
+        return value
+    return render_override_value(value)
+
+
+def render_override_value(value: Any) -> str:
+    """Render a Python value as Hydra override text that Hydra parses back to the same value.
+
+    Strings are left bare when Hydra reads them back unchanged, and quoted otherwise (strings that look like
+    numbers, booleans or ``null``, or that hold spaces, commas, quotes or brackets).
+
+    Args:
+        value: ``None``, a bool, int, float or str (numpy scalars included), or a list/dict of those.
+
+    Returns:
+        The override text.
+
+    Example::
+
+        >>> [render_override_value(v) for v in (True, 3, 0.1, "adam", "1", "a,b", None)]
+        ['true', '3', '0.1', 'adam', "'1'", "'a,b'", 'null']
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return _render_string(value)
+    if isinstance(value, Mapping):
+        items = ",".join(f"{_render_string(str(k))}:{render_override_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, Sequence):
+        return "[" + ",".join(render_override_value(v) for v in value) + "]"
+    item = getattr(value, "item", None)
+    if callable(item):  # numpy / torch scalars
+        return render_override_value(item())
+    raise EcoptConfigError(
+        f"cannot render {value!r} (type {type(value).__name__}) as a Hydra override value; "
+        f"use None, a bool, int, float, str, or a list or dict of those."
+    )
+
+
+def _render_string(text: str) -> str:
+    from hydra.core.override_parser.types import Quote, QuotedString
+
+    if text and _reads_back(text, text):
+        return text
+    for quote in (Quote.single, Quote.double):
+        quoted = QuotedString(text=text, quote=quote).with_quotes()
+        if _reads_back(quoted, text):
+            return quoted
+    raise EcoptConfigError(f"cannot quote the string {text!r} so that Hydra reads it back unchanged.")
+
+
+def _reads_back(rendered: str, expected: str) -> bool:
+    from hydra.errors import HydraException
+
+    try:
+        parsed = _parser().parse_override(f"k={rendered}")
+    except HydraException:
+        return False
+    return not parsed.is_sweep_override() and isinstance(parsed.value(), str) and parsed.value() == expected
+
+
+def _as_real(value: Any) -> float | None:
+    """``value`` as a float if it is a real number (numpy/torch scalars included, bool excluded)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        return _as_real(item())
+    return None
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equality that keeps ``True`` apart from ``1`` and ``"1"`` apart from ``1``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, str) or isinstance(b, str):
+        return isinstance(a, str) and isinstance(b, str) and a == b
+    real_a, real_b = _as_real(a), _as_real(b)
+    return real_a is not None and real_b is not None and real_a == real_b
+
+
+def _decimal_range(start: float, stop: float, step: float) -> list[float]:
+    """Hydra's ``range(start, stop, step)`` for floats, without accumulated rounding (0.1 + 0.2 -> 0.3)."""
+    d_start, d_stop, d_step = (Decimal(repr(float(x))) for x in (start, stop, step))
+    values = []
+    current = d_start
+    while (d_step > 0 and current < d_stop) or (d_step < 0 and current > d_stop):
+        values.append(float(current))
+        current += d_step
+    return values
+
+
+def _check_tags(name: str, text: str, tags: set[str], allowed: set[str], form: str) -> None:
+    unknown = sorted(set(tags) - allowed)
+    if unknown:
+        allowed_text = ", ".join(repr(t) for t in sorted(allowed)) if allowed else "none"
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: tag {unknown[0]!r} has no meaning on {form}; allowed tags: {allowed_text} "
+            f"(use tag(log, interval(a,b)) for a log scale and tag(ordered, choice(...)) for ordered choices)."
+        )
+
+
+def _interval_parameter(name: str, text: str, override: Override) -> RangeParameter:
+    from hydra.core.override_parser.types import IntervalSweep
+
+    sweep = override.value()
+    if not isinstance(sweep, IntervalSweep) or sweep.start is None or sweep.end is None:
+        raise EcoptConfigError(f"params[{name!r}] = {text!r}: an interval needs two bounds, e.g. interval(0, 1).")
+    _check_tags(name, text, sweep.tags, {"log"}, "interval(...)")
+    low, high = sweep.start, sweep.end
+    is_int = isinstance(low, int) and isinstance(high, int)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise EcoptConfigError(f"params[{name!r}] = {text!r}: interval bounds must be finite numbers.")
+    if low >= high:
+        problem = "is empty" if low == high else "is inverted"
+        fix = f"use a plain value ({name}={low}) to fix it" if low == high else f"write interval({high}, {low})"
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: the interval {problem} (low={low!r}, high={high!r}); "
+            f"the lower bound must be below the upper bound: {fix}."
+        )
+    log_scale = "log" in sweep.tags
+    if log_scale and low <= 0:
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: a log scale needs a positive lower bound, got {low!r}; "
+            f"raise the lower bound above 0 or drop tag(log, ...)."
+        )
+    return RangeParameter(
+        name=name,
+        low=int(low) if is_int else float(low),
+        high=int(high) if is_int else float(high),
+        parameter_type="int" if is_int else "float",
+        log_scale=log_scale,
+    )
+
+
+def _checked_choices(name: str, text: str, values: Sequence[Any]) -> tuple[Any, ...]:
+    checked: list[Any] = []
+    for value in values:
+        if value is None or not isinstance(value, _CHOICE_TYPES):
+            raise EcoptConfigError(
+                f"params[{name!r}] = {text!r}: cannot sweep over {value!r} (type {type(value).__name__}); choice "
+                f"values must be int, float, str or bool; sweep a config group, or a key inside the dict or list, "
+                f"instead."
+            )
+        if any(_same_value(value, seen) for seen in checked):
+            raise EcoptConfigError(f"params[{name!r}] = {text!r}: the value {value!r} is listed twice; list it once.")
+        checked.append(value)
+    if len(checked) < 2:
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: a choice of a single value sweeps nothing; use a plain value to fix it "
+            f"({name}={render_override_value(checked[0]) if checked else '...'})."
+        )
+    return tuple(checked)
+
+
+def _choice_parameter(name: str, text: str, override: Override) -> ChoiceParameter:
+    from hydra.core.override_parser.types import ChoiceSweep
+
+    sweep = override.value()
+    if not isinstance(sweep, ChoiceSweep):  # pragma: no cover - guarded by the caller
+        raise EcoptConfigError(f"params[{name!r}] = {text!r}: not a choice sweep.")
+    _check_tags(name, text, sweep.tags, {"ordered"}, "choice(...)")
+    values = _checked_choices(name, text, sweep.list)
+    is_ordered = "ordered" in sweep.tags
+    parameter = ChoiceParameter(name=name, values=values, is_ordered=is_ordered)
+    mixed = len({type(v) for v in values}) > 1
+    if is_ordered and mixed:
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: ordered choices must share one type, got "
+            f"{sorted({type(v).__name__ for v in values})}; make the values the same type or drop tag(ordered, ...)."
+        )
+    return parameter
+
+
+def _range_parameter(name: str, text: str, override: Override) -> Parameter:
+    from hydra.core.override_parser.types import RangeSweep
+
+    sweep = override.value()
+    if not isinstance(sweep, RangeSweep) or sweep.start is None or sweep.stop is None:
+        raise EcoptConfigError(f"params[{name!r}] = {text!r}: a range needs a start and a stop, e.g. range(1, 10).")
+    _check_tags(name, text, sweep.tags, {"ordered"}, "range(...)")
+    start, stop, step = sweep.start, sweep.stop, sweep.step
+    is_int = all(isinstance(x, int) for x in (start, stop, step))
+    if step == 0:
+        raise EcoptConfigError(f"params[{name!r}] = {text!r}: the step must not be 0.")
+    values: list[Any] = list(range(int(start), int(stop), int(step))) if is_int else _decimal_range(start, stop, step)
+    if not values:
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: range(start={start!r}, stop={stop!r}, step={step!r}) yields no value "
+            f"(stop is excluded); use a stop beyond the start in the direction of the step."
+        )
+    if len(values) == 1:
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: the range yields the single value {values[0]!r} and sweeps nothing; "
+            f"use a plain value to fix it ({name}={values[0]!r})."
+        )
+    if is_int and step == 1:
+        return RangeParameter(name=name, low=values[0], high=values[-1], parameter_type="int")
+    return ChoiceParameter(name=name, values=tuple(values), is_ordered=True)
+
+
+def _to_parameter(name: str, text: str, override: Override) -> Parameter:
+    if override.is_interval_sweep():
+        return _interval_parameter(name, text, override)
+    if override.is_range_sweep():
+        return _range_parameter(name, text, override)
+    if override.is_choice_sweep():
+        return _choice_parameter(name, text, override)
+    kind = override.value_type.name.lower() if override.value_type is not None else "unknown"
+    raise EcoptConfigError(
+        f"params[{name!r}] = {text!r}: the sweep form {kind!r} cannot map onto an Ax parameter; use interval(a,b), "
+        f"int(interval(a,b)), tag(log, interval(a,b)), choice(...), a,b,c, range(start,stop,step=s) or "
+        f"tag(ordered, choice(...))."
+    )
+
+
+def _identity(override: Override) -> tuple[str, str | None]:
+    """What an override sets, ignoring ``+``/``++``/``~`` prefixes: its key or group, and its package."""
+    return override.key_or_group, override.package
+
+
+def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str]) -> SearchSpace:
+    """Parse the sweeper config's ``params`` and the command-line overrides into a :class:`SearchSpace`.
+
+    Args:
+        params: The sweeper config's ``params``: key -> grammar string (``"interval(0,1)"``) or plain value.
+        arguments: The command-line overrides Hydra passes to ``Sweeper.sweep``. For a key in both, the command
+            line wins.
+
+    Returns:
+        The search space: the swept parameters and the fixed overrides.
+
+    Raises:
+        EcoptConfigError: A value cannot be parsed or mapped, an interval is empty or inverted, a log scale covers
+            values <= 0, a choice or range has fewer than two values, or a key appears twice on the command line.
+
+    Example::
+
+        >>> space = parse_search_space({"model.lr": "interval(0.001, 0.1)"}, ["model.batch_size=16,32,64"])
+        >>> [type(p).__name__ for p in space.parameters]
+        ['RangeParameter', 'ChoiceParameter']
+    """
+    entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
+    for key, value in (params or {}).items():
+        value_text = _value_to_text(value)
+        override = _parse(f"{key}={value_text}", source=f"hydra.sweeper.params[{key!r}]")
+        entries[_identity(override)] = (override, value_text)
+
+    seen_on_command_line: dict[tuple[str, str | None], str] = {}
+    for argument in arguments:
+        override = _parse(argument, source="command line")
+        identity = _identity(override)
+        if identity in seen_on_command_line:
+            raise EcoptConfigError(
+                f"command line: {override.get_key_element()!r} is given twice ({seen_on_command_line[identity]!r} "
+                f"and {argument!r}); give each parameter once."
+            )
+        seen_on_command_line[identity] = argument
+        entries.pop(identity, None)  # the command line wins, and takes its place in order
+        entries[identity] = (override, argument.partition("=")[2])
+
+    parameters: list[Parameter] = []
+    fixed: dict[str, Any] = {}
+    fixed_overrides: list[str] = []
+    for override, value_text in entries.values():
+        name = override.get_key_element()
+        if override.is_sweep_override():
+            parameters.append(_to_parameter(name, value_text, override))
+        elif override.is_delete() and override.value() is None:
+            fixed[name] = None
+            fixed_overrides.append(name)
+        else:
+            fixed[name] = override.value()
+            fixed_overrides.append(f"{name}={override.get_value_element_as_str()}")
+    return SearchSpace(parameters=tuple(parameters), fixed=fixed, fixed_overrides=tuple(fixed_overrides))
