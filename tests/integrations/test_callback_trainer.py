@@ -1,0 +1,84 @@
+"""EnergyCallback with real Trainers on this CPU: the estimator path end to end, TensorBoard, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lightning.pytorch import Trainer
+from lightning.pytorch.demos.boring_classes import BoringModel
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from lightning_ecopt import EnergyCallback
+from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def test_boring_model_estimated_on_cpu() -> None:
+    cb = EnergyCallback(warmup_batches=2)
+    trainer = Trainer(callbacks=[cb], limit_test_batches=12, logger=False, enable_progress_bar=False)
+    with pytest.warns(UserWarning, match="ESTIMATED"):
+        trainer.test(BoringModel(), verbose=False)
+    r = cb.results["test"]
+    assert r.source == "estimated: cpu-time"
+    assert (r.batches, r.samples) == (10, 10)  # BoringModel's test batches hold one sample each
+    m = trainer.callback_metrics
+    for key in ("energy/test_j", "energy/test_cpu_j", "energy/test_time_s", "energy/test_samples_per_j"):
+        assert m[key].item() > 0, key
+    assert m["energy/test_gpu_j"].item() == 0.0
+
+
+def test_digits_cnn_with_tensorboard(tmp_path: Path) -> None:
+    dm = DigitsDataModule(eval_batch_size=32, eval_repeats=2)
+    cb = EnergyCallback(meter="estimate", warmup_batches=3, train=True)
+    logger = TensorBoardLogger(tmp_path, name="tb")
+    trainer = Trainer(callbacks=[cb], max_epochs=1, logger=logger, enable_progress_bar=False,
+                      enable_checkpointing=False)
+    model = DigitsCNN(width=8, depth=2, kernel=3)
+    trainer.fit(model, dm)
+    (out,) = trainer.test(model, dm, verbose=False)
+
+    test_size = len(dm.test_set)
+    assert test_size == 359  # 20 % of scikit-learn's 1,797 digits
+    batches = -(-2 * test_size // 32)  # the test set twice, in batches of 32
+    r = cb.results["test"]
+    assert r.batches == batches - 3
+    assert r.samples == 2 * test_size - 3 * 32
+    assert out["energy/test_samples"] == r.samples
+    assert out["energy/test_samples_per_j"] == pytest.approx(r.samples / r.energy_j, rel=1e-5)
+    assert out["model/params"] == sum(p.numel() for p in model.parameters())
+    assert out["model/flops_per_sample"] > 0
+    assert cb.results["train"].energy_j > 0
+    assert 0 <= out["test/acc"] <= 1
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(logger.log_dir)
+    acc.Reload()
+    scalars = set(acc.Tags()["scalars"])
+    assert {"energy/test_samples_per_j", "energy/test_j_per_batch", "energy/train_j"} <= scalars
+    logged = acc.Scalars("energy/test_samples_per_j")[-1].value
+    assert logged == pytest.approx(out["energy/test_samples_per_j"], rel=1e-5)
+    assert logger.hparams["energy/test_source"] == "estimated: cpu-time"
+    assert logger.hparams["energy/train_source"] == "estimated: cpu-time"
+
+
+def test_ddp_sums_ranks() -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "ddp_energy.py")], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=SCRIPTS)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    assert result["world_size"] == 2
+    # 16 batches of 4 split over 2 ranks: 8 each, 2 of them warm-up: 6 measured per rank, summed.
+    assert result["batches"] == 12
+    assert result["samples"] == 48
+    assert result["logged_samples"] == 48
+    assert result["source"] == "estimated: cpu-time"
+    assert result["energy_j"] > 0
