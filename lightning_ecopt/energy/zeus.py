@@ -73,6 +73,8 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     from zeus.device.gpu.common import ZeusBaseGPUError
     from zeus.monitor import energy as zeus_energy
 
+    # Zeus logs every miss at INFO ("RAPL is not supported on this CPU."); we report misses ourselves, once.
+    logging.getLogger("zeus").setLevel(max(logging.getLogger("zeus").getEffectiveLevel(), logging.WARNING))
     problems: list[str] = []
     found_gpus: tuple[int, ...] = ()
     vendor: str | None = None

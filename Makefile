@@ -1,0 +1,37 @@
+# The README's two commands: `make demo` (the main job) and `make test` (the whole suite). Both set up .venv first,
+# once: torch is pinned through constraints-cpu.txt so a CPU machine never pulls the CUDA wheels.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+SWEEP_DIR ?= multirun/demo
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml constraints-cpu.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/train.py
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not gpu and not slow"
+	$(MAKE) lint
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) benchmarks/callback_overhead.py
+
+clean:
+	rm -rf $(VENV) multirun outputs lightning_logs .pytest_cache .mypy_cache .ruff_cache
