@@ -124,7 +124,7 @@ class TrialMetrics:
     values: dict[str, tuple[float, float | None]]
     energy_source: str | None = None
 
-    def to_ax_raw_data(self) -> dict[str, float | tuple[float, float | None]]:
+    def to_ax_raw_data(self) -> dict[str, float | tuple[float, float]]:
         """``raw_data`` for ``Client.complete_trial``, keyed by Ax metric names (:func:`ax_metric_name`).
 
         When two returned metrics share an Ax name, the first one wins: objectives and constrained metrics come
@@ -133,7 +133,7 @@ class TrialMetrics:
         Returns:
             ``{ax_name: mean}`` or ``{ax_name: (mean, sem)}`` when the sem is known.
         """
-        raw: dict[str, float | tuple[float, float | None]] = {}
+        raw: dict[str, float | tuple[float, float]] = {}
         for name, (mean, sem) in self.values.items():
             key = ax_metric_name(name)
             if key not in raw:

@@ -200,6 +200,11 @@ class SweepSettings:
             else:
                 parsed.append(parse_constraint(item))
         thresholds = [c.metric for c in parsed if c.metric in self.objective_names]
+        if thresholds and len(self.objectives) == 1:
+            raise EcoptConfigError(
+                f"SweepSettings: the outcome constraint on {thresholds[0]!r} bounds the only objective; Ax takes "
+                f"objective thresholds only with two or more objectives: drop the constraint or add an objective."
+            )
         for metric in thresholds:
             if thresholds.count(metric) > 1:
                 raise EcoptConfigError(

@@ -40,6 +40,7 @@ __all__ = [
     "Parameter",
     "RangeParameter",
     "SearchSpace",
+    "optuna_search_space_to_params",
     "parse_search_space",
     "render_override_value",
 ]
@@ -595,3 +596,58 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
             fixed[name] = override.value()
             fixed_overrides.append(f"{name}={override.get_value_element_as_str()}")
     return SearchSpace(parameters=tuple(parameters), fixed=fixed, fixed_overrides=tuple(fixed_overrides))
+
+
+def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Translate the Optuna sweeper's deprecated ``search_space`` form into sweep-grammar ``params``.
+
+    Each entry is Optuna's ``DistributionConfig``: ``type`` (``int``, ``float`` or ``categorical``), ``low``,
+    ``high``, ``log``, ``step`` and ``choices``. Optuna includes ``high`` in stepped ranges; so does the translation.
+
+    Args:
+        search_space: ``{key: {"type": ..., "low": ..., ...}}``.
+
+    Returns:
+        ``{key: grammar string}``, ready for :func:`parse_search_space`.
+
+    Raises:
+        EcoptConfigError: An entry has an unknown type or misses its bounds or choices.
+
+    Example::
+
+        >>> optuna_search_space_to_params({"x": {"type": "int", "low": 0, "high": 10, "step": 3},
+        ...                                "lr": {"type": "float", "low": 1e-4, "high": 0.1, "log": True}})
+        {'x': 'range(0,11,step=3)', 'lr': 'tag(log,interval(0.0001,0.1))'}
+    """
+    params: dict[str, str] = {}
+    for key, spec in search_space.items():
+        where = f"hydra.sweeper.search_space[{key!r}]"
+        if not isinstance(spec, Mapping):
+            raise EcoptConfigError(f"{where} = {spec!r}: expected a mapping with 'type', 'low', 'high' or 'choices'.")
+        kind = str(getattr(spec.get("type"), "name", spec.get("type")))
+        if kind == "categorical":
+            choices = spec.get("choices")
+            if not choices:
+                raise EcoptConfigError(f"{where}: a categorical entry needs 'choices', e.g. choices: [adam, sgd].")
+            params[str(key)] = "choice(" + ",".join(render_override_value(c) for c in choices) + ")"
+            continue
+        if kind not in ("int", "float"):
+            raise EcoptConfigError(f"{where}: unknown type {kind!r}; choose from 'int', 'float', 'categorical'.")
+        low, high, step, log = spec.get("low"), spec.get("high"), spec.get("step"), bool(spec.get("log", False))
+        if low is None or high is None:
+            raise EcoptConfigError(f"{where}: an {kind} entry needs 'low' and 'high'.")
+        if kind == "int":
+            low, high = int(low), int(high)
+            if step is not None and int(step) != 1 and not log:
+                params[str(key)] = f"range({low},{high + 1},step={int(step)})"
+                continue
+            interval = f"int(interval({low},{high}))"
+        else:
+            low, high = float(low), float(high)
+            if step is not None and not log:
+                stop = float(Decimal(repr(high)) + Decimal(repr(float(step))) / 2)
+                params[str(key)] = f"range({low!r},{stop!r},step={float(step)!r})"
+                continue
+            interval = f"interval({low!r},{high!r})"
+        params[str(key)] = f"tag(log,{interval})" if log else interval
+    return params

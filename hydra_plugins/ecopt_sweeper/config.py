@@ -1,0 +1,107 @@
+"""Config of the ``ecopt`` sweeper (group ``hydra/sweeper``, name ``ecopt``), registered in Hydra's ConfigStore.
+
+Example (an app's primary config)::
+
+    defaults:
+      - override hydra/sweeper: ecopt
+    hydra:
+      sweeper:
+        objectives: {test/acc: maximize, energy/test_samples_per_j: maximize}
+        n_trials: 40
+        params:
+          model.lr: tag(log, interval(1e-4, 1e-1))
+          model.batch_size: tag(ordered, choice(32, 64, 128))
+
+An Optuna sweeper config runs unchanged after switching ``hydra/sweeper`` to ``ecopt``: ``direction``, ``n_trials``,
+``params``, ``max_failure_rate`` keep their meaning, ``n_jobs`` becomes ``max_batch_size``, the deprecated
+``search_space`` becomes ``params``, and ``sampler``, ``study_name`` and an Optuna storage URL are accepted and
+ignored with a warning (Ax's Sobol + qNEHVI strategy replaces the sampler). ``storage: null`` (Optuna: in memory)
+means the default file ``${hydra.sweep.dir}/ax_experiment.json`` here: the experiment is always saved, so a sweep can
+resume.
+
+No ``from __future__ import annotations`` here: OmegaConf reads these annotations as types, and Hydra executes
+this module before it is in ``sys.modules``.
+"""
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+__all__ = ["DEFAULT_STORAGE", "EcoptSweeperConf"]
+
+DEFAULT_STORAGE = "${hydra.sweep.dir}/ax_experiment.json"
+"""Where the Ax experiment is saved when ``storage`` is unset or null."""
+
+_OPTUNA_SAMPLERS = ("tpe", "random", "cmaes", "nsgaii", "motpe", "qmc", "grid")
+
+
+@dataclass
+class EcoptSweeperConf:
+    """``hydra.sweeper`` for ``hydra/sweeper=ecopt``; every field is checked before the first trial runs."""
+
+    # The sweeper class Hydra instantiates.
+    _target_: str = "hydra_plugins.ecopt_sweeper.ecopt_sweeper.EcoptSweeper"
+    # Pass nested nodes (params, an Optuna sampler config) as plain config: never instantiate them.
+    _recursive_: bool = False
+    # No sampler by default; the group exists so that an Optuna config's `override hydra/sweeper/sampler: tpe` works.
+    defaults: list[Any] = field(default_factory=lambda: [{"sampler": None}])
+
+    # Objectives: metric name -> "maximize" | "minimize", e.g. {test/acc: maximize, energy/test_j: minimize}.
+    # The task returns a dict {metric: float | [mean, sem]} holding at least these metrics.
+    objectives: dict[str, str] | None = None
+    # The Optuna sweeper's form instead of `objectives`: a direction or a list of them, e.g. [minimize, maximize];
+    # the task then returns a tuple in that order, and the objectives are named objective_0, objective_1, ...
+    direction: Any = None
+    # Search space in Hydra's sweep grammar: interval(a,b), int(interval(a,b)), tag(log, interval(a,b)),
+    # choice(...), a,b,c, range(start,stop,step=s), tag(ordered, choice(...)); a plain value fixes the key.
+    # Overrides on the command line win over these.
+    params: dict[str, Any] | None = None
+    # Total number of trials, Sobol trials included.
+    n_trials: int = 20
+    # Sobol trials before qNEHVI; null: n_trials // 5 (the paper: 40 of 200), at least 2 per swept parameter.
+    n_initial_trials: int | None = None
+    # Acquisition function after the Sobol trials: qNEHVI (the ECOpt paper's) or qLogNEHVI.
+    acquisition: str = "qNEHVI"
+    # Seed of the Sobol sequence and the model fitting; null: random. An Optuna `sampler.seed` is used when null.
+    seed: int | None = None
+    # Trials proposed jointly (one q-batch) and launched together per launcher call; null: n_jobs, else 1.
+    max_batch_size: int | None = None
+    # Stop with an error listing the failures once more than this fraction of trials failed (0 to 1).
+    max_failure_rate: float = 0.5
+    # Worst acceptable value per objective (Ax's objective thresholds), e.g. {test/acc: 0.5}; null: inferred from
+    # the observed front once the Sobol trials are in, and recorded in optimization_results.yaml.
+    reference_point: dict[str, float] | None = None
+    # Bounds on any returned metric, e.g. ["energy/train_j <= 5000", "test/acc >= 0.8"].
+    outcome_constraints: list[str] = field(default_factory=list)
+    # The Ax experiment's JSON file, saved after every batch; rerunning with an existing file resumes the sweep.
+    # null (the Optuna sweeper's "in memory") also means the default file. An Optuna URL (sqlite:///...) is ignored.
+    storage: str | None = DEFAULT_STORAGE
+    # Accept trials whose energy comes from different sources (measured and estimated) in one frontier.
+    allow_mixed_energy_sources: bool = False
+
+    # Optuna sweeper keys, accepted so that an Optuna config runs by switching hydra/sweeper to ecopt:
+    # Optuna's sampler config: ignored with a warning (its `seed` is used when `seed` is null).
+    sampler: Any = None
+    # Optuna's study name: ignored with a warning.
+    study_name: str | None = None
+    # Optuna's number of parallel workers: becomes max_batch_size.
+    n_jobs: int | None = None
+    # Optuna's deprecated search space ({key: {type, low, high, log, step, choices}}): translated into params;
+    # ignored with a warning when params is set, as the Optuna sweeper does.
+    search_space: dict[str, Any] | None = None
+    # Optuna's custom search-space function: not supported; setting it is an error.
+    custom_search_space: str | None = None
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="ecopt", node=EcoptSweeperConf, provider="ecopt_sweeper")
+
+# An Optuna config may select a sampler (`override hydra/sweeper/sampler: tpe`). Without the Optuna plugin that
+# group does not exist and Hydra would refuse the config, so register placeholders; with it, leave its own alone.
+if importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None:
+    for _name in _OPTUNA_SAMPLERS:
+        # A plain dict, not a dataclass: any sampler key an Optuna config sets is accepted (and ignored).
+        ConfigStore.instance().store(
+            group="hydra/sweeper/sampler", name=_name, node={"seed": None}, provider="ecopt_sweeper"
+        )

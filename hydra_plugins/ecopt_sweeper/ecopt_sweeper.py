@@ -1,0 +1,303 @@
+"""The ``ecopt`` Hydra sweeper: a thin shell over :class:`lightning_ecopt.sweeper.loop.ParetoSweep`.
+
+``sweep`` checks the whole configuration (search space, objectives, settings, and that one trial's overrides compose)
+before any trial runs, writes ``multirun.yaml`` as Hydra's basic sweeper does, then hands the loop a function that
+launches each batch of trials through the configured launcher. The optimisation loop, and with it Ax, BoTorch and
+torch, is imported only then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.plugins.sweeper import Sweeper
+from omegaconf import DictConfig, OmegaConf
+
+from lightning_ecopt.exceptions import EcoptConfigError
+
+if TYPE_CHECKING:
+    from hydra.plugins.launcher import Launcher
+    from hydra.types import HydraContext, TaskFunction
+
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.space import SearchSpace
+
+__all__ = ["EcoptSweeper"]
+
+log = logging.getLogger(__name__)
+
+
+def _plain(value: Any) -> Any:
+    """A config node (DictConfig/ListConfig) as plain Python containers; other values unchanged."""
+    if OmegaConf.is_config(value):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+class EcoptSweeper(Sweeper):
+    """Multi-objective Bayesian optimisation of a Hydra app with Ax (Sobol, then qNEHVI).
+
+    The arguments are the fields of :class:`hydra_plugins.ecopt_sweeper.config.EcoptSweeperConf` (see it for
+    their meaning); they are stored here and checked in :meth:`sweep`, before the first trial.
+
+    Example::
+
+        python train.py -m hydra/sweeper=ecopt hydra.sweeper.n_trials=12 'model.lr=tag(log, interval(1e-4, 0.1))'
+    """
+
+    def __init__(
+        self,
+        objectives: Mapping[str, str] | None = None,
+        direction: Any = None,
+        params: Mapping[str, Any] | None = None,
+        n_trials: int = 20,
+        n_initial_trials: int | None = None,
+        acquisition: str = "qNEHVI",
+        seed: int | None = None,
+        max_batch_size: int | None = None,
+        max_failure_rate: float = 0.5,
+        reference_point: Mapping[str, float] | None = None,
+        outcome_constraints: Sequence[str] = (),
+        storage: str | None = None,
+        allow_mixed_energy_sources: bool = False,
+        sampler: Any = None,
+        study_name: str | None = None,
+        n_jobs: int | None = None,
+        search_space: Mapping[str, Any] | None = None,
+        custom_search_space: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.objectives = _plain(objectives)
+        self.direction = _plain(direction)
+        self.params = _plain(params)
+        self.n_trials = n_trials
+        self.n_initial_trials = n_initial_trials
+        self.acquisition = acquisition
+        self.seed = seed
+        self.max_batch_size = max_batch_size
+        self.max_failure_rate = max_failure_rate
+        self.reference_point = _plain(reference_point)
+        self.outcome_constraints = list(_plain(outcome_constraints) or [])
+        self.storage = storage
+        self.allow_mixed_energy_sources = allow_mixed_energy_sources
+        self.sampler = _plain(sampler)
+        self.study_name = study_name
+        self.n_jobs = n_jobs
+        self.search_space = _plain(search_space)
+        self.custom_search_space = custom_search_space
+
+        self.hydra_context: HydraContext | None = None
+        self.config: DictConfig | None = None
+        self.launcher: Launcher | None = None
+        self.job_idx = 0
+        self.space: SearchSpace | None = None
+        self.settings: SweepSettings | None = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        """Keep Hydra's context and build the configured launcher.
+
+        Args:
+            hydra_context: Hydra's context (config loader, callbacks).
+            task_function: The app's task function.
+            config: The app's full config, ``hydra`` node included.
+        """
+        from hydra.core.plugins import Plugins
+
+        self.hydra_context = hydra_context
+        self.config = config
+        self.job_idx = 0
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    # -- configuration ----------------------------------------------------------------------------------------------
+
+    def _sweep_dir(self) -> Path:
+        if self.config is None:
+            raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
+        return Path(str(self.config.hydra.sweep.dir))
+
+    def _params(self) -> dict[str, Any]:
+        if self.custom_search_space:
+            raise EcoptConfigError(
+                f"hydra.sweeper.custom_search_space={self.custom_search_space!r}: the ecopt sweeper cannot call an "
+                f"Optuna search-space function; express the space in hydra.sweeper.params (Hydra's sweep grammar) "
+                f"and set custom_search_space to null."
+            )
+        params = dict(self.params or {})
+        if self.search_space:
+            if params:
+                log.warning(
+                    "hydra.sweeper.params and hydra.sweeper.search_space are both set: using params, as the Optuna "
+                    "sweeper does; remove search_space."
+                )
+            else:
+                from lightning_ecopt.sweeper.space import optuna_search_space_to_params
+
+                params = optuna_search_space_to_params(self.search_space)
+                log.warning("hydra.sweeper.search_space (Optuna's deprecated form) translated into params: %s", params)
+        return params
+
+    def _seed(self) -> int | None:
+        if self.seed is not None:
+            return self.seed
+        sampler_seed = self.sampler.get("seed") if isinstance(self.sampler, Mapping) else None
+        return sampler_seed if isinstance(sampler_seed, int) and not isinstance(sampler_seed, bool) else None
+
+    def _batch_size(self) -> int:
+        if self.n_jobs is not None and self.max_batch_size is not None and self.n_jobs != self.max_batch_size:
+            raise EcoptConfigError(
+                f"hydra.sweeper.max_batch_size={self.max_batch_size} and the Optuna key n_jobs={self.n_jobs} "
+                f"disagree; n_jobs means max_batch_size here: set only max_batch_size."
+            )
+        if self.max_batch_size is not None:
+            return self.max_batch_size
+        return self.n_jobs if self.n_jobs is not None else 1
+
+    def _storage(self) -> Path:
+        default = self._sweep_dir() / "ax_experiment.json"
+        if self.storage is None:
+            return default
+        if "://" in str(self.storage):
+            log.warning(
+                "hydra.sweeper.storage=%r is an Optuna database URL; the ecopt sweeper saves its Ax experiment as "
+                "JSON instead, to %s. Set storage to a .json path (or null) to silence this warning.",
+                self.storage,
+                default,
+            )
+            return default
+        return Path(str(self.storage))
+
+    def _warn_optuna_keys(self) -> None:
+        if self.sampler:
+            log.warning(
+                "hydra.sweeper.sampler (an Optuna sampler) is ignored: the ecopt sweeper proposes trials with Ax "
+                "(Sobol, then %s)%s.",
+                self.acquisition,
+                "; its seed is used" if self.seed is None and self._seed() is not None else "",
+            )
+        if self.study_name:
+            log.warning("hydra.sweeper.study_name=%r (Optuna) is ignored by the ecopt sweeper.", self.study_name)
+
+    def configure(self, arguments: Sequence[str]) -> tuple[SearchSpace, SweepSettings]:
+        """Parse and check the search space and the settings, without running anything.
+
+        Args:
+            arguments: The command-line overrides Hydra passes to :meth:`sweep`.
+
+        Returns:
+            The search space and the sweep settings.
+
+        Raises:
+            EcoptConfigError: Anything in the sweeper config or on the command line is invalid.
+        """
+        from lightning_ecopt.sweeper.objectives import parse_objectives
+        from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
+        from lightning_ecopt.sweeper.space import parse_search_space
+
+        space = parse_search_space(self._params(), list(arguments))
+        if not space.parameters:
+            raise EcoptConfigError(
+                f"nothing to sweep: hydra.sweeper.params and the command line fix every key "
+                f"({list(space.fixed_overrides)!r}); sweep at least one, e.g. 'model.lr=tag(log, interval(1e-4,0.1))'."
+            )
+        objectives = parse_objectives(self.objectives, self.direction)
+        n_initial = self.n_initial_trials
+        if n_initial is None and isinstance(self.n_trials, int) and self.n_trials >= 1:
+            n_initial = default_n_initial_trials(self.n_trials, len(space.parameters))
+        settings = SweepSettings(
+            objectives=objectives,
+            n_trials=self.n_trials,
+            n_initial_trials=n_initial,
+            acquisition=self.acquisition,  # type: ignore[arg-type]  # validated by SweepSettings
+            seed=self._seed(),
+            max_batch_size=self._batch_size(),
+            max_failure_rate=self.max_failure_rate,
+            reference_point=dict(self.reference_point) if self.reference_point is not None else None,
+            outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
+            storage=self._storage(),
+            allow_mixed_energy_sources=self.allow_mixed_energy_sources,
+        )
+        self._warn_optuna_keys()
+        return space, settings
+
+    # -- running ----------------------------------------------------------------------------------------------------
+
+    def sweep(self, arguments: list[str]) -> Any:
+        """Check everything, write ``multirun.yaml``, then run the optimisation loop.
+
+        Args:
+            arguments: The command-line overrides (the task's, not Hydra's own).
+
+        Returns:
+            The loop's :class:`~lightning_ecopt.sweeper.results.SweepResult`.
+
+        Raises:
+            EcoptConfigError: The configuration is invalid (raised before any trial runs).
+        """
+        if self.config is None or self.launcher is None or self.hydra_context is None:
+            raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
+        space, settings = self.configure(arguments)
+        # Compose one trial's config now, so that a typo in a key fails before any trial runs.
+        self.validate_batch_is_legal([space.to_overrides(_example_params(space))])
+        self.space, self.settings = space, settings
+
+        sweep_dir = self._sweep_dir()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        log.info(
+            "ecopt sweeper: %d trials (%s Sobol, then %s), objectives %s, parameters %s, storage %s",
+            settings.n_trials,
+            settings.n_initial_trials,
+            settings.acquisition,
+            {o.name: o.direction for o in settings.objectives},
+            list(space.names),
+            settings.storage,
+        )
+
+        from lightning_ecopt.sweeper.loop import ParetoSweep
+
+        return ParetoSweep(space, settings, self.evaluate).run()
+
+    def evaluate(self, batch: list[dict[str, Any]]) -> list[Any]:
+        """Launch one batch of trials and collect what each returned.
+
+        Args:
+            batch: One ``{parameter: value}`` dict per trial, as Ax proposes them.
+
+        Returns:
+            One item per trial, in order: the task's return value, or the exception instance of a failed job.
+        """
+        if self.launcher is None or self.space is None:
+            raise RuntimeError("EcoptSweeper.evaluate() called before sweep() configured the search space.")
+        overrides = [tuple(self.space.to_overrides(params)) for params in batch]
+        self.validate_batch_is_legal(overrides)
+        returns = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
+        self.job_idx += len(batch)
+        if len(returns) != len(batch):
+            raise RuntimeError(
+                f"the launcher returned {len(returns)} results for a batch of {len(batch)} jobs; each job must "
+                f"return exactly one JobReturn."
+            )
+        return [_outcome(ret) for ret in returns]
+
+
+def _outcome(ret: JobReturn) -> Any:
+    """A job's return value, or its exception when it failed; never re-raises."""
+    if ret.status == JobStatus.COMPLETED:
+        return ret.return_value
+    error = ret._return_value
+    if isinstance(error, BaseException):
+        return error
+    return RuntimeError(f"job {ret.overrides!r} ended with status {ret.status.name} and returned {error!r}")
+
+
+def _example_params(space: SearchSpace) -> dict[str, Any]:
+    """One valid point of the space (lower bounds, first choices), to check that a trial's config composes."""
+    from lightning_ecopt.sweeper.space import RangeParameter
+
+    return {p.name: (p.low if isinstance(p, RangeParameter) else p.values[0]) for p in space.parameters}
