@@ -21,7 +21,16 @@ _LAZY = {
     "trial_metrics": "lightning_ecopt.callbacks",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+__all__ = [
+    "CpuTimeEstimator",
+    "EnergyCallback",
+    "EnergyMeter",
+    "Measurement",
+    "ZeusMeter",
+    "__version__",
+    "make_meter",
+    "trial_metrics",
+]
 
 if TYPE_CHECKING:
     from lightning_ecopt.callbacks import EnergyCallback, trial_metrics

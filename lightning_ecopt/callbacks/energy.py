@@ -127,7 +127,9 @@ class EnergyCallback(Callback):
         choices = ", ".join(map(repr, STAGES))
         for stage in stages:
             if stage not in STAGES:
-                raise ValueError(f"EnergyCallback(stages={list(stages)!r}): unknown stage {stage!r}; choose from {choices}.")
+                raise ValueError(
+                    f"EnergyCallback(stages={list(stages)!r}): unknown stage {stage!r}; choose from {choices}."
+                )
         if not stages and not train:
             raise ValueError(f"EnergyCallback(stages=[], train=False) measures nothing; name stages from {choices}.")
         if isinstance(meter, str) and meter not in METER_CHOICES:
@@ -444,7 +446,9 @@ class EnergyCallback(Callback):
             )
         return result
 
-    def _publish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, result: LoopEnergy, via_module: bool) -> None:
+    def _publish(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, result: LoopEnergy, via_module: bool
+    ) -> None:
         self.results[result.stage] = result
         metrics = result.metrics()
         if result.stage != "train":

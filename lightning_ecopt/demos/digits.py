@@ -16,8 +16,10 @@ KERNELS = (1, 3, 5, 7, 9)
 
 
 class DigitsCNN(pl.LightningModule):
-    """A plain CNN: ``depth`` blocks of (conv ``kernel`` x ``kernel``, ``width`` channels, ReLU, optional 2x2 max-pool),
-    then a linear classifier. Logs ``train/loss``, ``val/acc`` and ``test/acc``.
+    """A plain CNN classifier for 8x8 digits, the paper's CIFAR-10 search space.
+
+    ``depth`` blocks of (conv ``kernel`` x ``kernel``, ``width`` channels, ReLU, optional 2x2 max-pool), then a linear
+    classifier. Logs ``train/loss``, ``val/loss``, ``val/acc`` and ``test/acc``.
 
     Args:
         width: Channels per convolution (the paper searched 1-128, log scale).
@@ -31,7 +33,9 @@ class DigitsCNN(pl.LightningModule):
             names the values and the limit.
     """
 
-    def __init__(self, width: int = 16, depth: int = 2, kernel: int = 3, pooling: bool = False, lr: float = 1e-3) -> None:
+    def __init__(
+        self, width: int = 16, depth: int = 2, kernel: int = 3, pooling: bool = False, lr: float = 1e-3
+    ) -> None:
         super().__init__()
         if not isinstance(width, int) or width < 1:
             raise ValueError(f"DigitsCNN(width={width!r}): expected an int >= 1.")
@@ -110,10 +114,19 @@ class DigitsDataModule(pl.LightningDataModule):
     """
 
     def __init__(
-        self, batch_size: int = 64, eval_batch_size: int = 64, eval_repeats: int = 1, seed: int = 0, num_workers: int = 0
+        self,
+        batch_size: int = 64,
+        eval_batch_size: int = 64,
+        eval_repeats: int = 1,
+        seed: int = 0,
+        num_workers: int = 0,
     ) -> None:
         super().__init__()
-        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size), ("eval_repeats", eval_repeats)):
+        for name, value in (
+            ("batch_size", batch_size),
+            ("eval_batch_size", eval_batch_size),
+            ("eval_repeats", eval_repeats),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"DigitsDataModule({name}={value!r}): expected an int >= 1.")
         self.batch_size = batch_size

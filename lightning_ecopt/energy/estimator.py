@@ -31,7 +31,8 @@ class CpuTimeEstimator:
         ValueError: If a wattage is negative or not finite.
 
     Example:
-        >>> est = CpuTimeEstimator(watts_per_thread=4.0, idle_power_w=10.0, clock=iter([(0.0, 0.0), (2.0, 3.0)]).__next__)
+        >>> ticks = iter([(0.0, 0.0), (2.0, 3.0)])  # (wall s, CPU s) at begin and end
+        >>> est = CpuTimeEstimator(watts_per_thread=4.0, idle_power_w=10.0, clock=ticks.__next__)
         >>> est.begin("loop")
         >>> m = est.end("loop")
         >>> m.cpu_j, m.time_s, m.source
@@ -81,7 +82,9 @@ class CpuTimeEstimator:
         try:
             wall0, cpu0 = self._starts.pop(name)
         except KeyError:
-            raise ValueError(f"CpuTimeEstimator.end({name!r}): no such window is open; call begin({name!r}) first.")
+            raise ValueError(
+                f"CpuTimeEstimator.end({name!r}): no such window is open; call begin({name!r}) first."
+            ) from None
         wall1, cpu1 = self._clock()
         time_s, cpu_s = max(wall1 - wall0, 0.0), max(cpu1 - cpu0, 0.0)
         return Measurement(

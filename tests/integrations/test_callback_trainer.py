@@ -37,8 +37,9 @@ def test_digits_cnn_with_tensorboard(tmp_path: Path) -> None:
     dm = DigitsDataModule(eval_batch_size=32, eval_repeats=2)
     cb = EnergyCallback(meter="estimate", warmup_batches=3, train=True)
     logger = TensorBoardLogger(tmp_path, name="tb")
-    trainer = Trainer(callbacks=[cb], max_epochs=1, logger=logger, enable_progress_bar=False,
-                      enable_checkpointing=False)
+    trainer = Trainer(
+        callbacks=[cb], max_epochs=1, logger=logger, enable_progress_bar=False, enable_checkpointing=False
+    )
     model = DigitsCNN(width=8, depth=2, kernel=3)
     trainer.fit(model, dm)
     (out,) = trainer.test(model, dm, verbose=False)
@@ -70,8 +71,14 @@ def test_digits_cnn_with_tensorboard(tmp_path: Path) -> None:
 
 def test_ddp_sums_ranks() -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run([sys.executable, str(SCRIPTS / "ddp_energy.py")], capture_output=True, text=True,
-                          timeout=300, env=env, cwd=SCRIPTS)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "ddp_energy.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=SCRIPTS,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))

@@ -43,9 +43,14 @@ def test_estimator_counts_real_cpu_work() -> None:
     assert m.time_s > 0
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"watts_per_thread": -1}, "watts_per_thread=-1"),
-                                                ({"idle_power_w": math.inf}, "idle_power_w=inf"),
-                                                ({"watts_per_thread": "5"}, "watts_per_thread='5'")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"watts_per_thread": -1}, "watts_per_thread=-1"),
+        ({"idle_power_w": math.inf}, "idle_power_w=inf"),
+        ({"watts_per_thread": "5"}, "watts_per_thread='5'"),
+    ],
+)
 def test_estimator_rejects_bad_watts(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         CpuTimeEstimator(**kwargs)
@@ -139,7 +144,7 @@ def test_zeus_finds_nothing_here_and_says_why() -> None:
         pytest.skip("this machine has energy counters")
     assert any("NVML" in p or "GPU" in p for p in probe.problems)
     assert any("RAPL" in p for p in probe.problems)
-    with pytest.raises(EnergyMeterError, match="found no energy counter.*RAPL.*zeusd"):
+    with pytest.raises(EnergyMeterError, match=r"found no energy counter.*RAPL.*zeusd"):
         make_meter("zeus", gpu_indices=[0])
     meter, why = make_meter("auto", gpu_indices=[0])
     assert isinstance(meter, CpuTimeEstimator)
@@ -165,8 +170,19 @@ def test_make_meter_rejects_bad_input() -> None:
 
 
 def test_loop_energy_figures() -> None:
-    e = LoopEnergy("test", "measured: x", time_s=2.0, gpu_j=6.0, cpu_j=3.0, dram_j=1.0, samples=50, batches=5,
-                   tokens=200, per_batch_mode="window", batch_j=(1.0, 3.0))
+    e = LoopEnergy(
+        "test",
+        "measured: x",
+        time_s=2.0,
+        gpu_j=6.0,
+        cpu_j=3.0,
+        dram_j=1.0,
+        samples=50,
+        batches=5,
+        tokens=200,
+        per_batch_mode="window",
+        batch_j=(1.0, 3.0),
+    )
     m = e.metrics()
     assert m["energy/test_j"] == 10.0
     assert m["energy/test_samples_per_j"] == 5.0
@@ -179,7 +195,9 @@ def test_loop_energy_figures() -> None:
     assert "energy/test_cpu_j" not in zero.metrics()  # never a made-up 0 J for an unread domain
 
 
-@pytest.mark.parametrize(("durations", "period", "mode"), [([], 0.1, "split"), ([0.05, 0.06, 2.0], 0.1, "split"),
-                                                          ([1.0, 1.1], 0.1, "window"), ([0.002], 1e-4, "window")])
+@pytest.mark.parametrize(
+    ("durations", "period", "mode"),
+    [([], 0.1, "split"), ([0.05, 0.06, 2.0], 0.1, "split"), ([1.0, 1.1], 0.1, "window"), ([0.002], 1e-4, "window")],
+)
 def test_per_batch_rule(durations: list[float], period: float, mode: str) -> None:
     assert choose_per_batch_mode(durations, period) == mode

@@ -17,12 +17,29 @@ class Model(BoringModel):
 
 if __name__ == "__main__":
     cb = EnergyCallback(meter="estimate", warmup_batches=2)
-    trainer = Trainer(strategy="ddp", devices=2, accelerator="cpu", callbacks=[cb], logger=False,
-                      enable_progress_bar=False, enable_model_summary=False)
+    trainer = Trainer(
+        strategy="ddp",
+        devices=2,
+        accelerator="cpu",
+        callbacks=[cb],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.test(Model(), verbose=False)
     r = cb.results["test"]
     if trainer.global_rank == 0:
-        print("RESULT " + json.dumps({"samples": r.samples, "batches": r.batches, "source": r.source,
-                                      "energy_j": r.energy_j, "world_size": trainer.world_size,
-                                      "logged_samples": trainer.callback_metrics["energy/test_samples"].item()}))
+        print(
+            "RESULT "
+            + json.dumps(
+                {
+                    "samples": r.samples,
+                    "batches": r.batches,
+                    "source": r.source,
+                    "energy_j": r.energy_j,
+                    "world_size": trainer.world_size,
+                    "logged_samples": trainer.callback_metrics["energy/test_samples"].item(),
+                }
+            )
+        )
     sys.stdout.flush()
