@@ -363,7 +363,7 @@ def _render_string(text: str) -> str:
 
     if text and _reads_back(text, text):
         return text
-    for quote in (Quote.single, Quote.double):
+    for quote in (Quote.double, Quote.single) if "'" in text else (Quote.single, Quote.double):
         quoted = QuotedString(text=text, quote=quote).with_quotes()
         if _reads_back(quoted, text):
             return quoted
@@ -480,8 +480,8 @@ def _choice_parameter(name: str, text: str, override: Override) -> ChoiceParamet
     from hydra.core.override_parser.types import ChoiceSweep
 
     sweep = override.value()
-    if not isinstance(sweep, ChoiceSweep):  # pragma: no cover - guarded by the caller
-        raise EcoptConfigError(f"params[{name!r}] = {text!r}: not a choice sweep.")
+    if not isinstance(sweep, ChoiceSweep):  # pragma: no cover - guarded by _to_parameter
+        raise TypeError(f"params[{name!r}] = {text!r}: not a choice sweep.")
     _check_tags(name, text, sweep.tags, {"ordered"}, "choice(...)")
     values = _checked_choices(name, text, sweep.list)
     is_ordered = "ordered" in sweep.tags
@@ -523,11 +523,14 @@ def _range_parameter(name: str, text: str, override: Override) -> Parameter:
 
 
 def _to_parameter(name: str, text: str, override: Override) -> Parameter:
-    if override.is_interval_sweep():
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    sweep = override.value()
+    if isinstance(sweep, IntervalSweep):
         return _interval_parameter(name, text, override)
-    if override.is_range_sweep():
+    if isinstance(sweep, RangeSweep):
         return _range_parameter(name, text, override)
-    if override.is_choice_sweep():
+    if isinstance(sweep, ChoiceSweep):
         return _choice_parameter(name, text, override)
     kind = override.value_type.name.lower() if override.value_type is not None else "unknown"
     raise EcoptConfigError(

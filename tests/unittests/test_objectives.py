@@ -1,0 +1,241 @@
+"""Objectives, outcome constraints, Ax metric names and the task-result contract."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
+from lightning_ecopt.sweeper.objectives import (
+    Objective,
+    OutcomeConstraint,
+    TrialMetrics,
+    ax_metric_name,
+    ax_metric_names,
+    parse_constraint,
+    parse_objectives,
+    parse_task_result,
+)
+
+TWO = (Objective("test/acc", minimize=False), Objective("energy/test_j", minimize=True))
+
+
+# -- objectives ------------------------------------------------------------------------------------------------------
+
+
+def test_objectives_mapping_form_keeps_order_and_directions() -> None:
+    parsed = parse_objectives({"test/acc": "maximize", "energy/test_j": "MINIMIZE"}, None)
+    assert parsed == TWO
+    assert [o.direction for o in parsed] == ["maximize", "minimize"]
+
+
+@pytest.mark.parametrize(
+    ("direction", "expected"),
+    [
+        (["minimize", "maximize"], (Objective("objective_0", True), Objective("objective_1", False))),
+        (("maximize",), (Objective("objective_0", False),)),
+        ("minimize", (Objective("objective_0", True),)),
+    ],
+)
+def test_objectives_optuna_form(direction: Any, expected: tuple[Objective, ...]) -> None:
+    assert parse_objectives(None, direction) == expected
+
+
+def test_objectives_optuna_direction_enum() -> None:
+    class Direction:  # Optuna's config enum has .name
+        name = "maximize"
+
+    assert parse_objectives(None, [Direction(), "minimize"])[0] == Objective("objective_0", minimize=False)
+
+
+@pytest.mark.parametrize(
+    ("objectives", "direction", "match"),
+    [
+        ({"a": "maximize"}, ["minimize"], r"objectives=\{'a': 'maximize'\} and direction=\['minimize'\] are both set"),
+        (None, None, r"no objectives: set 'objectives: \{metric: maximize\|minimize\}'"),
+        ({}, [], r"no objectives"),
+        ({"a": "max"}, None, r"objectives\['a'\]: unknown direction 'max'; choose from 'maximize', 'minimize'"),
+        (None, ["minimize", "up"], r"direction\[1\]: unknown direction 'up'; choose from 'maximize', 'minimize'"),
+        ({"": "maximize"}, None, r"metric name '' must be a non-empty string"),
+    ],
+)
+def test_objectives_errors(objectives: Any, direction: Any, match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        parse_objectives(objectives, direction)
+
+
+# -- constraints -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("energy/train_j <= 5000", OutcomeConstraint("energy/train_j", "<=", 5000.0)),
+        ("test/acc>=0.9", OutcomeConstraint("test/acc", ">=", 0.9)),
+        ("  loss  <=  -1e-3 ", OutcomeConstraint("loss", "<=", -1e-3)),
+        ("top-1 acc >= 50", OutcomeConstraint("top-1 acc", ">=", 50.0)),
+    ],
+)
+def test_parse_constraint(text: str, expected: OutcomeConstraint) -> None:
+    assert parse_constraint(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("energy/train_j < 5000", r"the comparison '<' is not supported; write '<metric> <= <number>'"),
+        ("energy/train_j == 5000", r"the comparison '==' is not supported"),
+        ("energy/train_j 5000", r"no comparison found"),
+        ("<= 5", r"the metric name is missing"),
+        ("acc >= high", r"the bound 'high' is not a number"),
+        ("acc >= inf", r"the bound must be finite"),
+        (5, r"expected a string"),
+    ],
+)
+def test_parse_constraint_errors(text: Any, match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        parse_constraint(text)
+
+
+# -- Ax metric names -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "ax_name"),
+    [
+        ("test/acc", "test__acc"),
+        ("energy/test_samples_per_j", "energy__test_samples_per_j"),
+        ("val_loss", "m__val_loss"),
+        ("objective_0", "m__objective_0"),
+        ("test", "m__test"),  # a SymPy name: Ax would refuse it as is
+        ("E", "m__E"),
+        ("0acc", "m__0acc"),
+        ("top-1 acc", "top__1__acc"),
+        ("acc@1", "acc__1"),
+        ("/acc", "m____acc"),
+    ],
+)
+def test_ax_metric_name(name: str, ax_name: str) -> None:
+    assert ax_metric_name(name) == ax_name
+    assert ax_name.isidentifier()
+
+
+def test_ax_metric_names_refuses_collisions() -> None:
+    with pytest.raises(
+        EcoptConfigError, match=r"'test/acc' and 'test\.acc' both map to the Ax metric name 'test__acc'"
+    ):
+        ax_metric_names(["test/acc", "test.acc"])
+    assert ax_metric_names(["a/b", "a/b"]) == {"a/b": "a__b"}
+
+
+def test_ax_parses_every_mapped_name() -> None:
+    from ax.api.client import Client
+    from ax.api.configs import RangeParameterConfig
+
+    names = ["test/acc", "test", "E", "gamma", "0acc", "top-1 acc", "a,b", "val_loss", "x;y"]
+    objectives = ", ".join(Objective(n, minimize=i % 2 == 1).to_ax() for i, n in enumerate(names))
+    client = Client()
+    client.configure_experiment(parameters=[RangeParameterConfig(name="x", bounds=(0.0, 1.0), parameter_type="float")])
+    client.configure_optimization(
+        objective=objectives, outcome_constraints=[OutcomeConstraint("energy/j", "<=", 5.0).to_ax()]
+    )
+    config = client._experiment.optimization_config
+    assert config is not None
+    assert sorted(config.objective.metric_names) == sorted(ax_metric_name(n) for n in names)
+
+
+# -- task results ----------------------------------------------------------------------------------------------------
+
+
+class _Scalar:
+    """Duck-types a numpy / torch 0-d scalar."""
+
+    ndim = 0
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def item(self) -> float:
+        return self.value
+
+
+def test_dict_result_with_sem_tracking_and_energy_source() -> None:
+    metrics = parse_task_result(
+        {
+            "energy/test_j": (12.0, 0.5),
+            "test/acc": 0.9,
+            "energy/train_j": 100,
+            "energy/source": "estimated: cpu-time",
+            "note": "text is dropped",
+            "nan_extra": float("nan"),
+            "nested": {"a": 1},
+        },
+        TWO,
+    )
+    assert metrics == TrialMetrics(
+        values={"test/acc": (0.9, None), "energy/test_j": (12.0, 0.5), "energy/train_j": (100.0, None)},
+        energy_source="estimated: cpu-time",
+    )
+    assert list(metrics.values) == ["test/acc", "energy/test_j", "energy/train_j"]  # objectives first
+    assert metrics.to_ax_raw_data() == {"test__acc": 0.9, "energy__test_j": (12.0, 0.5), "energy__train_j": 100.0}
+
+
+def test_numpy_and_torch_like_scalars_are_numbers() -> None:
+    np = pytest.importorskip("numpy")
+    metrics = parse_task_result({"test/acc": np.float32(0.5), "energy/test_j": _Scalar(3.0)}, TWO)
+    assert metrics.values == {"test/acc": (0.5, None), "energy/test_j": (3.0, None)}
+    assert type(metrics.values["test/acc"][0]) is float
+
+
+def test_tuple_and_array_results_follow_objective_order() -> None:
+    np = pytest.importorskip("numpy")
+    optuna = parse_objectives(None, ["minimize", "maximize"])
+    assert parse_task_result((1.0, 2), optuna).values == {"objective_0": (1.0, None), "objective_1": (2.0, None)}
+    assert parse_task_result([1.0, (2.0, 0.1)], optuna).values["objective_1"] == (2.0, 0.1)
+    assert parse_task_result(np.array([3.0, 4.0]), optuna).values["objective_0"] == (3.0, None)
+    single = parse_objectives(None, "minimize")
+    assert parse_task_result(0.25, single).values == {"objective_0": (0.25, None)}
+
+
+def test_constrained_metric_is_required() -> None:
+    metrics = parse_task_result({"test/acc": 1, "energy/test_j": 2, "energy/train_j": 3}, TWO, ["energy/train_j"])
+    assert metrics.values["energy/train_j"] == (3.0, None)
+    with pytest.raises(TrialFailure, match=r"missing constrained metric 'energy/train_j'"):
+        parse_task_result({"test/acc": 1, "energy/test_j": 2}, TWO, ["energy/train_j"])
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ({"test/acc": 0.9}, r"missing objective 'energy/test_j': the task returned the keys \['test/acc'\]"),
+        ({"test/acc": float("nan"), "energy/test_j": 1}, r"metric 'test/acc' is nan \(not finite\)"),
+        ({"test/acc": math.inf, "energy/test_j": 1}, r"metric 'test/acc' is inf"),
+        ({"test/acc": "0.9", "energy/test_j": 1}, r"metric 'test/acc': expected a number, got '0.9' \(str\)"),
+        ({"test/acc": None, "energy/test_j": 1}, r"expected a number, got None"),
+        ({"test/acc": True, "energy/test_j": 1}, r"expected a number, got True \(bool\)"),
+        ({"test/acc": (1, 2, 3), "energy/test_j": 1}, r"a \(mean, sem\) pair, got a sequence of 3"),
+        ({"test/acc": (1, -1), "energy/test_j": 1}, r"the sem must be a finite number >= 0, got -1"),
+        ((0.9,), r"returned 1 values for 2 objectives"),
+        ([0.9, 1, 2], r"returned 3 values for 2 objectives"),
+        (0.9, r"returned 0.9 \(float\); return a dict \{metric: value\} or a tuple of 2 numbers"),
+        (None, r"returned None \(NoneType\)"),
+        ("0.9", r"returned '0.9' \(str\)"),
+        ((0.9, "x"), r"metric 'energy/test_j': expected a number, got 'x'"),
+        (RuntimeError("CUDA out of memory"), r"the job raised RuntimeError: CUDA out of memory"),
+    ],
+)
+def test_bad_results_fail_the_trial_with_a_reason(value: Any, match: str) -> None:
+    with pytest.raises(TrialFailure, match=match):
+        parse_task_result(value, TWO)
+
+
+def test_tuple_cannot_carry_constrained_metrics() -> None:
+    with pytest.raises(TrialFailure, match=r"constrained metrics \['energy/train_j'\] need a dict"):
+        parse_task_result((1.0, 2.0), TWO, ["energy/train_j"])
+
+
+def test_raw_data_keeps_objectives_over_colliding_tracking_metric() -> None:
+    metrics = parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0, "test.acc": 0.1}, TWO)
+    assert metrics.to_ax_raw_data()["test__acc"] == 0.9

@@ -1,0 +1,157 @@
+"""SweepSettings validation, defaults, and the strings handed to Ax."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
+
+OBJECTIVES = parse_objectives({"test/acc": "maximize", "energy/test_j": "minimize"}, None)
+
+
+def test_defaults() -> None:
+    settings = SweepSettings(OBJECTIVES)
+    assert settings.n_trials == 20
+    assert settings.n_initial_trials is None
+    assert settings.acquisition == "qNEHVI"
+    assert settings.max_batch_size == 1
+    assert settings.max_failure_rate == 0.5
+    assert settings.reference_point is None
+    assert settings.outcome_constraints == ()
+    assert settings.storage is None
+    assert settings.allow_mixed_energy_sources is False
+
+
+@pytest.mark.parametrize(
+    ("n_trials", "n_parameters", "expected"),
+    [(200, 4, 40), (200, 30, 60), (20, 2, 4), (20, 5, 10), (12, 3, 6), (4, 3, 4), (1, 1, 1), (10, 0, 2)],
+)
+def test_default_n_initial_trials(n_trials: int, n_parameters: int, expected: int) -> None:
+    assert default_n_initial_trials(n_trials, n_parameters) == expected
+    settings = SweepSettings(OBJECTIVES, n_trials=n_trials)
+    assert settings.resolved_n_initial_trials(n_parameters) == expected
+
+
+def test_explicit_n_initial_trials_wins() -> None:
+    assert SweepSettings(OBJECTIVES, n_trials=50, n_initial_trials=7).resolved_n_initial_trials(10) == 7
+
+
+def test_normalisation() -> None:
+    settings = SweepSettings(
+        list(OBJECTIVES),  # type: ignore[arg-type]
+        acquisition="qlognehvi",  # type: ignore[arg-type]
+        max_failure_rate=1,
+        reference_point={"test/acc": 0, "energy/test_j": 100},
+        outcome_constraints=("energy/train_j <= 5000",),  # type: ignore[arg-type]
+        storage="sweep/ax.json",  # type: ignore[arg-type]
+    )
+    assert settings.objectives == OBJECTIVES
+    assert settings.acquisition == "qLogNEHVI"
+    assert settings.max_failure_rate == 1.0
+    assert settings.reference_point == {"test/acc": 0.0, "energy/test_j": 100.0}
+    assert settings.outcome_constraints == (OutcomeConstraint("energy/train_j", "<=", 5000.0),)
+    assert settings.storage == Path("sweep/ax.json")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"objectives": ()}, r"objectives=\(\)\): expected at least one Objective"),
+        ({"objectives": ("test/acc",)}, r"expected at least one Objective"),
+        (
+            {"objectives": (Objective("a", True), Objective("a", False))},
+            r"the metric 'a' is an objective twice; list it once",
+        ),
+        ({"n_trials": 0}, r"SweepSettings\(n_trials=0\): expected an integer >= 1"),
+        ({"n_trials": 2.5}, r"n_trials=2.5"),
+        ({"n_trials": True}, r"n_trials=True"),
+        ({"n_initial_trials": 0}, r"n_initial_trials=0\): expected an integer >= 1, or null"),
+        (
+            {"n_trials": 10, "n_initial_trials": 11},
+            r"n_initial_trials=11, n_trials=10\): the Sobol trials are part of the budget; lower n_initial_trials "
+            r"to at most 10",
+        ),
+        (
+            {"acquisition": "EHVI"},
+            r"acquisition='EHVI'\): unknown acquisition function; choose from 'qNEHVI', 'qLogNEHVI'",
+        ),
+        ({"seed": "1"}, r"seed='1'\): expected an integer or null"),
+        ({"max_batch_size": 0}, r"max_batch_size=0\): expected an integer >= 1"),
+        ({"max_failure_rate": 1.5}, r"max_failure_rate=1.5\): expected a number between 0 and 1"),
+        ({"max_failure_rate": -0.1}, r"max_failure_rate=-0.1"),
+        (
+            {"reference_point": {"test/ac": 0.5}},
+            r"'test/ac' is not an objective; the reference point takes objectives only: "
+            r"\['test/acc', 'energy/test_j'\]",
+        ),
+        ({"reference_point": {"test/acc": float("nan")}}, r"reference_point\['test/acc'\]=nan\): expected a finite"),
+        ({"reference_point": {"test/acc": "low"}}, r"reference_point\['test/acc'\]='low'"),
+        ({"reference_point": [0.5, 1]}, r"reference_point=\[0.5, 1\]\): expected \{objective: worst acceptable"),
+        ({"outcome_constraints": ("energy/train_j < 5",)}, r"the comparison '<' is not supported"),
+        (
+            {"outcome_constraints": ("test/acc >= 0.5", "test/acc >= 0.6")},
+            r"the objective 'test/acc' is bounded twice",
+        ),
+        (
+            {"outcome_constraints": ("test/acc >= 0.5",), "reference_point": {"test/acc": 0.4}},
+            r"'test/acc' has both a reference point \(0.4\) and an outcome constraint",
+        ),
+        (
+            {"outcome_constraints": ("test/acc <= 0.5",)},
+            r"'test/acc <= 0.5' bounds the objective 'test/acc' from the wrong side \(maximize\); "
+            r"write 'test/acc >= 0.5'",
+        ),
+        (
+            {"objectives": (Objective("loss", True),), "outcome_constraints": ("loss <= 1",)},
+            r"bounds the only objective",
+        ),
+        (
+            {"outcome_constraints": ("test.acc >= 0",)},
+            r"metrics 'test/acc' and 'test.acc' both map to the Ax metric name 'test__acc'",
+        ),
+        ({"storage": 3}, r"storage=3\): expected a file path or None"),
+        ({"allow_mixed_energy_sources": "yes"}, r"allow_mixed_energy_sources='yes'\): expected true or false"),
+    ],
+)
+def test_invalid_settings_are_refused(kwargs: dict[str, Any], match: str) -> None:
+    kwargs = {"objectives": OBJECTIVES, **kwargs}
+    with pytest.raises(EcoptConfigError, match=match):
+        SweepSettings(**kwargs)
+
+
+def test_constraint_may_name_a_tracking_metric() -> None:
+    settings = SweepSettings(OBJECTIVES, outcome_constraints=("energy/train_j <= 5000", "test/acc >= 0.5"))  # type: ignore[arg-type]
+    assert settings.constrained_metrics == ("energy/train_j",)
+    assert settings.required_metrics == ("test/acc", "energy/test_j", "energy/train_j")
+
+
+def test_ax_strings_and_name_map() -> None:
+    settings = SweepSettings(
+        OBJECTIVES,
+        outcome_constraints=("energy/train_j <= 5000", "test/acc >= 0.5"),  # type: ignore[arg-type]
+        reference_point={"energy/test_j": 80.0},
+    )
+    assert settings.ax_objective() == "test__acc, -energy__test_j"
+    assert settings.ax_outcome_constraints() == [
+        "energy__train_j <= 5000.0",
+        "test__acc >= 0.5",
+        "energy__test_j <= 80.0",
+    ]
+    # an inferred point replaces the given one, but never a threshold set by a constraint
+    assert settings.ax_outcome_constraints({"test/acc": 0.1, "energy/test_j": 90}) == [
+        "energy__train_j <= 5000.0",
+        "test__acc >= 0.5",
+        "energy__test_j <= 90.0",
+    ]
+    assert settings.ax_names == {
+        "test/acc": "test__acc",
+        "energy/test_j": "energy__test_j",
+        "energy/train_j": "energy__train_j",
+    }
+    assert settings.metric_name_from_ax("energy__train_j") == "energy/train_j"
+    assert settings.metric_name_from_ax("unknown") == "unknown"

@@ -1,0 +1,296 @@
+"""Hydra sweep grammar -> RangeParameter / ChoiceParameter -> Ax, and back to Hydra overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.sweeper.space import (
+    ChoiceParameter,
+    RangeParameter,
+    SearchSpace,
+    optuna_search_space_to_params,
+    parse_search_space,
+    render_override_value,
+)
+
+
+def _single(text: str) -> RangeParameter | ChoiceParameter:
+    space = parse_search_space({"p": text}, [])
+    assert len(space.parameters) == 1
+    return space.parameters[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("interval(0, 1)", RangeParameter("p", 0.0, 1.0, "float")),
+        ("interval(1, 10)", RangeParameter("p", 1.0, 10.0, "float")),  # interval(...) is always float
+        ("int(interval(1, 10))", RangeParameter("p", 1, 10, "int")),
+        ("tag(log, interval(1e-4, 1e-1))", RangeParameter("p", 1e-4, 1e-1, "float", log_scale=True)),
+        ("tag(log, int(interval(1, 1024)))", RangeParameter("p", 1, 1024, "int", log_scale=True)),
+        ("choice(adam, sgd, rmsprop)", ChoiceParameter("p", ("adam", "sgd", "rmsprop"), is_ordered=False)),
+        ("choice(16, 32, 64)", ChoiceParameter("p", (16, 32, 64), is_ordered=False)),
+        ("choice(0.1, 0.5)", ChoiceParameter("p", (0.1, 0.5), is_ordered=False)),
+        ("choice(true, false)", ChoiceParameter("p", (True, False), is_ordered=False)),
+        ("adam,sgd", ChoiceParameter("p", ("adam", "sgd"), is_ordered=False)),
+        ("1,2,3", ChoiceParameter("p", (1, 2, 3), is_ordered=False)),
+        ("tag(ordered, choice(16, 32, 64))", ChoiceParameter("p", (16, 32, 64), is_ordered=True)),
+        ("range(1, 5)", RangeParameter("p", 1, 4, "int")),  # stop excluded, as in Hydra
+        ("range(0, 100, step=25)", ChoiceParameter("p", (0, 25, 50, 75), is_ordered=True)),
+        ("range(10, 0, step=-5)", ChoiceParameter("p", (10, 5), is_ordered=True)),
+        ("range(0.1, 0.5, step=0.1)", ChoiceParameter("p", (0.1, 0.2, 0.3, 0.4), is_ordered=True)),
+        ("tag(ordered, range(0, 10, step=5))", ChoiceParameter("p", (0, 5), is_ordered=True)),
+        ("shuffle(a, b)", ChoiceParameter("p", ("a", "b"), is_ordered=False)),
+    ],
+)
+def test_grammar_form_maps_to_parameter(text: str, expected: RangeParameter | ChoiceParameter) -> None:
+    parameter = _single(text)
+    assert parameter == expected
+    if isinstance(expected, ChoiceParameter):  # equality of 1 and 1.0 and True: check the types too
+        assert isinstance(parameter, ChoiceParameter)
+        assert [type(v) for v in parameter.values] == [type(v) for v in expected.values]
+
+
+def test_float_range_has_no_rounding_noise() -> None:
+    parameter = _single("range(0.1, 0.5, step=0.1)")
+    assert isinstance(parameter, ChoiceParameter)
+    assert 0.3 in parameter.values  # Hydra itself yields 0.30000000000000004
+
+
+@pytest.mark.parametrize(
+    ("text", "ax"),
+    [
+        ("interval(0, 1)", {"bounds": (0.0, 1.0), "parameter_type": "float", "scaling": "linear", "step_size": None}),
+        ("int(interval(2, 9))", {"bounds": (2, 9), "parameter_type": "int", "scaling": "linear"}),
+        ("tag(log, interval(1e-5, 1))", {"bounds": (1e-5, 1.0), "parameter_type": "float", "scaling": "log"}),
+        ("tag(log, int(interval(8, 512)))", {"bounds": (8, 512), "parameter_type": "int", "scaling": "log"}),
+        ("range(1, 5)", {"bounds": (1, 4), "parameter_type": "int", "scaling": "linear"}),
+        ("adam,sgd", {"values": ["adam", "sgd"], "parameter_type": "str", "is_ordered": False}),
+        ("choice(16, 32)", {"values": [16, 32], "parameter_type": "int", "is_ordered": False}),
+        (
+            "tag(ordered, choice(0.1, 0.2, 0.4))",
+            {"values": [0.1, 0.2, 0.4], "parameter_type": "float", "is_ordered": True},
+        ),
+        ("choice(true, false)", {"values": [True, False], "parameter_type": "bool", "is_ordered": False}),
+        ("range(0, 30, step=10)", {"values": [0, 10, 20], "parameter_type": "int", "is_ordered": True}),
+        # mixed types: Ax sees the Hydra text of each value, to_overrides maps it back
+        (
+            "choice(1, 2.5, x, true)",
+            {"values": ["1", "2.5", "x", "true"], "parameter_type": "str", "is_ordered": False},
+        ),
+    ],
+)
+def test_to_ax_is_exact(text: str, ax: dict[str, Any]) -> None:
+    from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+
+    (config,) = parse_search_space({"p": text}, []).to_ax()
+    expected_type = ChoiceParameterConfig if "values" in ax else RangeParameterConfig
+    assert type(config) is expected_type
+    assert config.name == "p"
+    for key, value in ax.items():
+        got = getattr(config, key)
+        assert got == value, key
+        if key in ("bounds", "values"):
+            assert [type(v) for v in got] == [type(v) for v in value], key
+
+
+def test_to_ax_configures_an_ax_experiment() -> None:
+    from ax.api.client import Client
+
+    space = parse_search_space(
+        {
+            "model.lr": "tag(log, interval(1e-4, 1e-1))",
+            "model.batch_size": "tag(ordered, choice(16, 32, 64))",
+            "optimizer": "adam,sgd",
+            "mixed": "1,x",
+            "+extra@pkg": "range(0, 10, step=5)",
+        },
+        ["trainer.max_epochs=3"],
+    )
+    client = Client()
+    client.configure_experiment(parameters=space.to_ax())
+    names = set(client._experiment.search_space.parameters)
+    assert names == {"model.lr", "model.batch_size", "optimizer", "mixed", "+extra@pkg"}
+
+
+@pytest.mark.parametrize(
+    ("params", "arguments", "match"),
+    [
+        ({"p": "glob(*)"}, [], r"params\['p'\] = 'glob\(\*\)'.*cannot map onto an Ax parameter"),
+        ({"p": "{a:1},{a:2}"}, [], r"cannot sweep over \{'a': 1\} \(type dict\).*int, float, str or bool"),
+        ({"p": "[1,2],[3]"}, [], r"cannot sweep over \[1, 2\] \(type list\)"),
+        ({"p": "null,1"}, [], r"cannot sweep over None"),
+        ({"p": "interval(1, 1)"}, [], r"interval\(1, 1\)'.*interval is empty.*use a plain value \(p=1.0\)"),
+        ({"p": "interval(5, 1)"}, [], r"interval is inverted \(low=5.0, high=1.0\).*write interval\(1.0, 5.0\)"),
+        ({"p": "int(interval(3, 3))"}, [], r"interval is empty"),
+        ({"p": "tag(log, interval(0, 1))"}, [], r"log scale needs a positive lower bound, got 0.0"),
+        ({"p": "tag(log, interval(-1, 1))"}, [], r"log scale needs a positive lower bound, got -1.0"),
+        ({"p": "tag(log, choice(1, 2))"}, [], r"tag 'log' has no meaning on choice\(...\); allowed tags: 'ordered'"),
+        ({"p": "tag(ordered, interval(0, 1))"}, [], r"tag 'ordered' has no meaning on interval\(...\)"),
+        ({"p": "tag(foo, choice(1, 2))"}, [], r"tag 'foo' has no meaning"),
+        ({"p": "choice(adam)"}, [], r"single value sweeps nothing; use a plain value to fix it \(p=adam\)"),
+        ({"p": "choice(1, 1, 2)"}, [], r"the value 1 is listed twice"),
+        ({"p": "range(5, 1)"}, [], r"range\(start=5, stop=1, step=1\) yields no value"),
+        ({"p": "range(1, 5, step=-1)"}, [], r"yields no value"),
+        ({"p": "range(1, 2)"}, [], r"range yields the single value 1.*use a plain value to fix it \(p=1\)"),
+        ({"p": "tag(ordered, choice(1, x))"}, [], r"ordered choices must share one type"),
+        ({"p": "interval(0, 1"}, [], r"cannot parse 'p=interval\(0, 1' as a Hydra override"),
+        ({}, ["a=1", "a=interval(0, 1)"], r"command line: 'a' is given twice \('a=1' and 'a=interval\(0, 1\)'\)"),
+        ({}, ["a=1,2", "+a=3"], r"'\+a' is given twice"),
+    ],
+)
+def test_invalid_space_is_refused(params: dict[str, Any], arguments: list[str], match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        parse_search_space(params, arguments)
+
+
+def test_command_line_wins_over_config() -> None:
+    space = parse_search_space(
+        {"a": "interval(0, 1)", "b": "choice(x, y)", "c": "interval(0, 1)"}, ["a=5", "b=choice(u, v, w)"]
+    )
+    assert space.names == ("c", "b")  # a is fixed on the command line; b takes its command-line place
+    assert space.parameters[1] == ChoiceParameter("b", ("u", "v", "w"), is_ordered=False)
+    assert space.fixed == {"a": 5}
+
+
+def test_fixed_parameters_reach_every_job() -> None:
+    space = parse_search_space(
+        {"x": "interval(0, 1)", "trainer.limit_test_batches": 4},
+        ["trainer.max_epochs=3", "+tag='hello, world'", "~logger", "model=resnet"],
+    )
+    assert space.fixed == {
+        "trainer.limit_test_batches": 4,
+        "trainer.max_epochs": 3,
+        "+tag": "hello, world",
+        "~logger": None,
+        "model": "resnet",
+    }
+    overrides = space.to_overrides({"x": 0.25})
+    assert overrides == [
+        "x=0.25",
+        "trainer.limit_test_batches=4",
+        "trainer.max_epochs=3",
+        "+tag='hello, world'",
+        "~logger",
+        "model=resnet",
+    ]
+    assert OverridesParser.create().parse_override(overrides[3]).value() == "hello, world"
+
+
+@pytest.mark.parametrize(
+    ("text", "proposal", "rendered", "parsed"),
+    [
+        ("interval(0, 1)", 0.1, "p=0.1", 0.1),
+        ("interval(0, 1)", 1e-5, "p=1e-05", 1e-5),
+        ("interval(1, 10)", 3, "p=3.0", 3.0),  # a float parameter stays a float
+        ("int(interval(1, 10))", 7, "p=7", 7),
+        ("int(interval(1, 10))", 7.0, "p=7", 7),
+        ("choice(adam, sgd)", "sgd", "p=sgd", "sgd"),
+        ("choice(true, false)", False, "p=false", False),
+        ("choice('1', '2')", "1", "p='1'", "1"),  # a string that looks like a number stays a string
+        ("choice('a,b', 'c d')", "a,b", "p='a,b'", "a,b"),
+        ("choice('null', x)", "null", "p='null'", "null"),
+        ('choice("it\'s", x)', "it's", 'p="it\'s"', "it's"),
+        ("choice(1, 2.5, x, true)", "1", "p=1", 1),  # mixed: Ax's string maps back to the int
+        ("choice(1, 2.5, x, true)", "true", "p=true", True),
+        ("tag(ordered, choice(16, 32))", 32, "p=32", 32),
+    ],
+)
+def test_to_overrides_renders_what_hydra_reads_back(text: str, proposal: Any, rendered: str, parsed: Any) -> None:
+    space = parse_search_space({"p": text}, [])
+    (override,) = space.to_overrides({"p": proposal})
+    assert override == rendered
+    value = OverridesParser.create().parse_override(override).value()
+    assert value == parsed
+    assert type(value) is type(parsed)
+
+
+def test_to_overrides_accepts_numpy_scalars() -> None:
+    np = pytest.importorskip("numpy")
+    space = parse_search_space({"a": "int(interval(1, 9))", "b": "interval(0, 1)", "c": "choice(16, 32)"}, [])
+    assert space.to_overrides({"a": np.int64(3), "b": np.float64(0.5), "c": np.int64(32)}) == ["a=3", "b=0.5", "c=32"]
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({}, r"missing parameters \['a'\]"),
+        ({"a": 1, "zzz": 2}, r"unknown parameters \['zzz'\]"),
+        ({"a": 2.5}, r"int parameter; got the non-integral 2.5"),
+        ({"a": "x"}, r"expected a finite number, got 'x'"),
+    ],
+)
+def test_to_overrides_refuses_bad_params(params: dict[str, Any], match: str) -> None:
+    space = parse_search_space({"a": "int(interval(1, 9))"}, [])
+    with pytest.raises(ValueError, match=match):
+        space.to_overrides(params)
+
+
+def test_to_overrides_refuses_a_value_outside_the_choices() -> None:
+    space = parse_search_space({"c": "choice(16, 32)"}, [])
+    with pytest.raises(ValueError, match=r"64 is not one of the choices \[16, 32\]"):
+        space.to_overrides({"c": 64})
+
+
+def test_fingerprint_ignores_order_and_sees_changes() -> None:
+    one = parse_search_space({"a": "interval(0, 1)", "b": "x,y"}, ["trainer.max_epochs=3", "seed=1"])
+    same = parse_search_space({"b": "x,y"}, ["seed=1", "a=interval(0, 1)", "trainer.max_epochs=3"])
+    wider = parse_search_space({"a": "interval(0, 2)", "b": "x,y"}, ["trainer.max_epochs=3", "seed=1"])
+    other_fixed = parse_search_space({"a": "interval(0, 1)", "b": "x,y"}, ["trainer.max_epochs=4", "seed=1"])
+    assert one.fingerprint() == same.fingerprint()
+    assert one.fingerprint() != wider.fingerprint()
+    assert one.fingerprint() != other_fixed.fingerprint()
+    import json
+
+    assert json.loads(json.dumps(one.fingerprint())) == one.fingerprint()
+
+
+@pytest.mark.parametrize("value", ["plain", "1", "1.5", "true", "null", "a b", "a,b", "x=y", "'q'", '"d"', "[x]", ""])
+def test_render_override_value_round_trips_strings(value: str) -> None:
+    rendered = render_override_value(value)
+    parsed = OverridesParser.create().parse_override(f"k={rendered}").value()
+    assert parsed == value
+    assert isinstance(parsed, str)
+
+
+def test_optuna_search_space_translation_matches_optuna_semantics() -> None:
+    params = optuna_search_space_to_params(
+        {
+            "i": {"type": "int", "low": 0, "high": 10, "step": 3},
+            "j": {"type": "int", "low": 1, "high": 64, "log": True},
+            "k": {"type": "int", "low": 1, "high": 4},
+            "f": {"type": "float", "low": 0.0, "high": 1.0, "step": 0.25},
+            "g": {"type": "float", "low": 0.5, "high": 2.0},
+            "c": {"type": "categorical", "choices": ["adam", "sgd", 1]},
+        }
+    )
+    space = parse_search_space(params, [])
+    by_name = {p.name: p for p in space.parameters}
+    assert by_name["i"] == ChoiceParameter("i", (0, 3, 6, 9), is_ordered=True)  # Optuna: high included if on a step
+    assert by_name["j"] == RangeParameter("j", 1, 64, "int", log_scale=True)
+    assert by_name["k"] == RangeParameter("k", 1, 4, "int")
+    assert by_name["f"] == ChoiceParameter("f", (0.0, 0.25, 0.5, 0.75, 1.0), is_ordered=True)
+    assert by_name["g"] == RangeParameter("g", 0.5, 2.0, "float")
+    assert by_name["c"] == ChoiceParameter("c", ("adam", "sgd", 1), is_ordered=False)
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ({"type": "normal", "low": 0, "high": 1}, r"unknown type 'normal'; choose from 'int', 'float', 'categorical'"),
+        ({"type": "float", "low": 0}, r"needs 'low' and 'high'"),
+        ({"type": "categorical"}, r"needs 'choices'"),
+        (3, r"expected a mapping"),
+    ],
+)
+def test_optuna_search_space_errors(spec: Any, match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        optuna_search_space_to_params({"x": spec})
+
+
+def test_space_without_parameters_is_empty() -> None:
+    assert parse_search_space(None, ["a=1"]) == SearchSpace(parameters=(), fixed={"a": 1}, fixed_overrides=("a=1",))
