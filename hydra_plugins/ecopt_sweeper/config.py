@@ -50,14 +50,14 @@ class EcoptSweeperConf:
 
     # Objectives: metric name -> "maximize" | "minimize", e.g. {test/acc: maximize, energy/test_j: minimize}.
     # The task returns a dict {metric: float | [mean, sem]} holding at least these metrics.
-    objectives: dict[str, str] | None = None
+    objectives: dict[str, str] = field(default_factory=dict)
     # The Optuna sweeper's form instead of `objectives`: a direction or a list of them, e.g. [minimize, maximize];
     # the task then returns a tuple in that order, and the objectives are named objective_0, objective_1, ...
     direction: Any = None
     # Search space in Hydra's sweep grammar: interval(a,b), int(interval(a,b)), tag(log, interval(a,b)),
     # choice(...), a,b,c, range(start,stop,step=s), tag(ordered, choice(...)); a plain value fixes the key.
     # Overrides on the command line win over these.
-    params: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
     # Total number of trials, Sobol trials included.
     n_trials: int = 20
     # Sobol trials before qNEHVI; null: n_trials // 5 (the paper: 40 of 200), at least 2 per swept parameter.
@@ -71,8 +71,9 @@ class EcoptSweeperConf:
     # Stop with an error listing the failures once more than this fraction of trials failed (0 to 1).
     max_failure_rate: float = 0.5
     # Worst acceptable value per objective (Ax's objective thresholds), e.g. {test/acc: 0.5}; null: inferred from
-    # the observed front once the Sobol trials are in, and recorded in optimization_results.yaml.
-    reference_point: dict[str, float] | None = None
+    # the observed front once the Sobol trials are in, and recorded in optimization_results.yaml. Empty by default
+    # (not null) so that `hydra.sweeper.reference_point.test/acc=0.5` works on the command line.
+    reference_point: dict[str, float] = field(default_factory=dict)
     # Bounds on any returned metric, e.g. ["energy/train_j <= 5000", "test/acc >= 0.8"].
     outcome_constraints: list[str] = field(default_factory=list)
     # The Ax experiment's JSON file, saved after every batch; rerunning with an existing file resumes the sweep.

@@ -217,7 +217,7 @@ class EcoptSweeper(Sweeper):
             seed=self._seed(),
             max_batch_size=self._batch_size(),
             max_failure_rate=self.max_failure_rate,
-            reference_point=dict(self.reference_point) if self.reference_point is not None else None,
+            reference_point=dict(self.reference_point) if self.reference_point else None,
             outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
             storage=self._storage(),
             allow_mixed_energy_sources=self.allow_mixed_energy_sources,

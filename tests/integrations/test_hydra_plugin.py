@@ -1,0 +1,273 @@
+"""The ``ecopt`` Hydra sweeper plugin: discovery, config checks before any job, job launching, real sweeps."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import OmegaConf
+
+from lightning_ecopt.exceptions import EcoptConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = Path(__file__).parent / "apps" / "two_quadratics.py"
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Rediscover plugins with the repository on sys.path; restore Hydra's singletons afterwards."""
+    from hydra.core.plugins import Plugins
+    from hydra.core.singleton import Singleton
+
+    state = Singleton.get_state()
+    monkeypatch.syspath_prepend(str(ROOT))
+    Singleton._instances.pop(Plugins, None)
+    yield
+    Singleton.set_state(state)
+
+
+def _run_app(tmp_path: Path, *overrides: str, config_name: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("HYDRA_FULL_ERROR", None)
+    command = [sys.executable, str(APP), *(["--config-name", config_name] if config_name else [])]
+    command += ["-m", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    return subprocess.run(
+        [*command, *overrides], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+# -- discovery and import cost ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("fresh_plugins")
+def test_plugin_is_discovered() -> None:
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.sweeper import Sweeper
+
+    names = [f"{cls.__module__}.{cls.__name__}" for cls in Plugins.instance().discover(Sweeper)]
+    assert "hydra_plugins.ecopt_sweeper.ecopt_sweeper.EcoptSweeper" in names
+
+
+def test_config_is_registered() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    import hydra_plugins.ecopt_sweeper.config  # noqa: F401 - registers the config
+
+    node = ConfigStore.instance().load("hydra/sweeper/ecopt.yaml").node
+    assert node._target_ == "hydra_plugins.ecopt_sweeper.ecopt_sweeper.EcoptSweeper"
+    assert OmegaConf.to_container(node)["storage"] == "${hydra.sweep.dir}/ax_experiment.json"
+    for key in ("objectives", "direction", "params", "n_trials", "n_initial_trials", "acquisition", "seed"):
+        assert key in node
+    for key in ("max_batch_size", "max_failure_rate", "reference_point", "outcome_constraints"):
+        assert key in node
+    for key in ("allow_mixed_energy_sources", "sampler", "study_name", "n_jobs", "search_space"):
+        assert key in node
+
+
+def test_plugin_modules_import_nothing_heavy() -> None:
+    code = (
+        "import sys, hydra_plugins.ecopt_sweeper.config, hydra_plugins.ecopt_sweeper.ecopt_sweeper\n"
+        "print(sorted(m for m in ('ax', 'botorch', 'torch', 'zeus', 'lightning', 'gpytorch') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# -- configuration checks in-process ---------------------------------------------------------------------------------
+
+
+def _sweeper(tmp_path: Path, **kwargs: Any) -> Any:
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper
+
+    kwargs.setdefault("objectives", {"f1": "minimize", "f2": "minimize"})
+    kwargs.setdefault("params", {"x": "interval(0, 1)"})
+    sweeper = EcoptSweeper(**kwargs)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    return sweeper
+
+
+def test_configure_defaults(tmp_path: Path) -> None:
+    space, settings = _sweeper(tmp_path, n_trials=30).configure(["y=choice(a, b)", "trainer.max_epochs=2"])
+    assert space.names == ("x", "y")
+    assert space.fixed == {"trainer.max_epochs": 2}
+    assert settings.n_initial_trials == 6  # 30 // 5
+    assert settings.max_batch_size == 1
+    assert settings.storage == tmp_path / "ax_experiment.json"
+
+
+def test_optuna_keys_are_mapped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sweeper = _sweeper(
+        tmp_path,
+        objectives=None,
+        direction=["minimize", "maximize"],
+        n_jobs=3,
+        sampler={"seed": 123, "population_size": 10},
+        study_name="multi-objective",
+        storage=None,
+    )
+    with caplog.at_level(logging.WARNING):
+        _, settings = sweeper.configure([])
+    assert settings.max_batch_size == 3
+    assert settings.seed == 123
+    assert settings.storage == tmp_path / "ax_experiment.json"  # null: the default file, not "in memory"
+    assert [o.name for o in settings.objectives] == ["objective_0", "objective_1"]
+    assert "sampler (an Optuna sampler) is ignored" in caplog.text
+    assert "its seed is used" in caplog.text
+    assert "study_name='multi-objective' (Optuna) is ignored" in caplog.text
+
+
+def test_explicit_seed_beats_the_sampler_seed(tmp_path: Path) -> None:
+    _, settings = _sweeper(tmp_path, seed=7, sampler={"seed": 123}).configure([])
+    assert settings.seed == 7
+
+
+def test_optuna_storage_url_falls_back_to_json(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        _, settings = _sweeper(tmp_path, storage="sqlite:///optuna.db").configure([])
+    assert settings.storage == tmp_path / "ax_experiment.json"
+    assert "'sqlite:///optuna.db' is an Optuna database URL" in caplog.text
+
+
+def test_optuna_search_space_becomes_params(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    search_space = {"x": {"type": "float", "low": 0.0, "high": 2.0}, "n": {"type": "int", "low": 1, "high": 8}}
+    space, _ = _sweeper(tmp_path, params=None, search_space=search_space).configure([])
+    assert space.names == ("x", "n")
+    with caplog.at_level(logging.WARNING):
+        space, _ = _sweeper(tmp_path, search_space=search_space).configure([])
+    assert space.names == ("x",)
+    assert "using params, as the Optuna sweeper does" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "arguments", "match"),
+    [
+        ({"custom_search_space": "my.fn"}, [], r"custom_search_space='my.fn': the ecopt sweeper cannot call"),
+        ({"n_jobs": 2, "max_batch_size": 4}, [], r"max_batch_size=4 and the Optuna key n_jobs=2 disagree"),
+        ({"params": {"x": 1}}, [], r"nothing to sweep"),
+        ({"n_trials": 0}, [], r"n_trials=0"),
+        ({"direction": ["minimize"]}, [], r"are both set; give one of them"),
+        ({}, ["x=2", "x=3"], r"'x' is given twice"),
+    ],
+)
+def test_configure_errors(tmp_path: Path, kwargs: dict[str, Any], arguments: list[str], match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        _sweeper(tmp_path, **kwargs).configure(arguments)
+
+
+# -- launching -------------------------------------------------------------------------------------------------------
+
+
+class _FakeLauncher:
+    def __init__(self, returns: list[JobReturn]) -> None:
+        self.returns = returns
+        self.calls: list[tuple[list[Sequence[str]], int]] = []
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.calls.append((list(job_overrides), initial_job_idx))
+        return self.returns[: len(job_overrides)]
+
+
+def test_evaluate_launches_overrides_and_never_reraises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    error = MemoryError("CUDA out of memory")
+    returns = [
+        JobReturn(status=JobStatus.COMPLETED, _return_value={"f1": 1.0, "f2": 2.0}),
+        JobReturn(status=JobStatus.FAILED, _return_value=error),
+        JobReturn(status=JobStatus.UNKNOWN, _return_value=None),
+    ]
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    launcher = _FakeLauncher(returns)
+    sweeper.launcher = launcher
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    sweeper.job_idx = 5
+
+    out = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}, {"x": 0.75}])
+
+    assert launcher.calls == [([("x=0.25", "seed=3"), ("x=0.5", "seed=3"), ("x=0.75", "seed=3")], 5)]
+    assert sweeper.job_idx == 8
+    assert out[0] == {"f1": 1.0, "f2": 2.0}
+    assert out[1] is error
+    assert isinstance(out[2], RuntimeError)
+    assert "status UNKNOWN" in str(out[2])
+
+
+def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure([])
+    sweeper.launcher = _FakeLauncher([JobReturn(status=JobStatus.COMPLETED, _return_value=1.0)])
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    with pytest.raises(RuntimeError, match="returned 1 results for a batch of 2 jobs"):
+        sweeper.evaluate([{"x": 0.1}, {"x": 0.2}])
+
+
+# -- real Hydra runs (subprocesses) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["hydra.sweeper.n_trials=0"], "SweepSettings(n_trials=0): expected an integer >= 1"),
+        (["hydra.sweeper.n_initial_trials=9"], "n_initial_trials=9, n_trials=4"),
+        (["x=tag(log, interval(0, 1))"], "a log scale needs a positive lower bound"),
+        (["x=glob(*)"], "cannot map onto an Ax parameter"),
+        (["hydra.sweeper.objectives.f2=smallest"], "unknown direction 'smallest'"),
+        (["hydra.sweeper.direction=[minimize,minimize]"], "are both set; give one of them"),
+        (["+hydra.sweeper.reference_point.f3=1"], "'f3' is not an objective"),
+        (["x=0.1", "x=0.2"], "'x' is given twice"),
+        (["hydra.sweeper.acquisition=EI"], "unknown acquisition function"),
+        (["zzz=1,2"], "zzz"),  # composing a trial's config fails: a key the app does not have
+    ],
+)
+def test_config_errors_stop_the_sweep_before_any_job(tmp_path: Path, overrides: list[str], message: str) -> None:
+    result = _run_app(tmp_path, *overrides)
+    assert result.returncode != 0
+    assert message in result.stderr
+    sweep_dir = tmp_path / "sweep"
+    assert not (sweep_dir / "0").exists()
+    assert not (sweep_dir / "multirun.yaml").exists()
+
+
+def _check_sweep_dir(sweep_dir: Path, n_trials: int) -> dict[str, Any]:
+    assert (sweep_dir / "ax_experiment.json").is_file()
+    assert (sweep_dir / "multirun.yaml").is_file()
+    multirun = OmegaConf.load(sweep_dir / "multirun.yaml")
+    assert multirun.hydra.sweeper._target_ == "hydra_plugins.ecopt_sweeper.ecopt_sweeper.EcoptSweeper"
+    job_dirs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
+    assert job_dirs == [str(i) for i in range(n_trials)]
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["name"] == "ecopt"
+    assert len(results["trials"]) == n_trials
+    assert all(trial["status"] == "completed" for trial in results["trials"])
+    return dict(results)
+
+
+def test_sweep_with_the_basic_launcher(tmp_path: Path) -> None:
+    result = _run_app(tmp_path, "hydra.sweeper.n_initial_trials=3", "+trainer_epochs=2")
+    assert result.returncode == 0, result.stderr
+    results = _check_sweep_dir(tmp_path / "sweep", 4)
+    assert results["objectives"] == {"f1": "minimize", "f2": "minimize"}
+    job_config = OmegaConf.load(tmp_path / "sweep" / "3" / ".hydra" / "config.yaml")
+    assert job_config.trainer_epochs == 2  # fixed overrides reach every job
+    assert 0.0 <= job_config.x <= 1.0
+
+
+def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
+    result = _run_app(tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", config_name="optuna")
+    assert result.returncode == 0, result.stderr
+    results = _check_sweep_dir(tmp_path / "sweep", 4)
+    assert results["objectives"] == {"objective_0": "minimize", "objective_1": "minimize"}
+    assert {"params", "values"} <= set(results["solutions"][0])  # the Optuna sweeper's keys
+    log = result.stdout + result.stderr
+    assert "Joblib.Parallel(n_jobs=2" in log
+    assert "is launching 2 jobs" in log  # n_jobs: 2 became max_batch_size: 2
+    params = {(trial["params"]["x"], trial["params"]["y"]) for trial in results["trials"]}
+    assert all(x in range(5) and y in range(3) for x, y in params)
