@@ -1,0 +1,266 @@
+"""What a sweep found: trial records, the sweep result, and the ``optimization_results.yaml`` file.
+
+The YAML file is a superset of Hydra's Optuna sweeper's multi-objective ``optimization_results.yaml``
+(``name``, ``solutions: [{params, values}]``, values in objective order), so scripts written for Optuna keep
+working. It adds the objectives with their directions, every trial with its status, the hypervolume, the reference
+point and where it came from, counts, and the settings. Files are written atomically (a temporary file in the same
+directory, then ``os.replace``), so a sweep killed mid-write never leaves a truncated file behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from lightning_ecopt.sweeper.objectives import Objective
+    from lightning_ecopt.sweeper.settings import SweepSettings
+
+__all__ = [
+    "RESULTS_FILENAME",
+    "SweepResult",
+    "TrialRecord",
+    "atomic_write_text",
+    "results_to_dict",
+    "write_results",
+]
+
+RESULTS_FILENAME = "optimization_results.yaml"
+"""The results file's name, as Hydra's Optuna sweeper names it; written next to the Ax experiment JSON."""
+
+TrialStatus = Literal["completed", "failed", "abandoned"]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial of a sweep.
+
+    Args:
+        trial_index: Ax's trial index (0, 1, ...).
+        params: The swept parameters' values, with their original Python types.
+        status: ``"completed"``, ``"failed"`` or ``"abandoned"`` (interrupted before it finished; not counted).
+        metrics: Every metric the trial returned, ``{name: mean}``; empty unless completed.
+        sems: Standard errors of the metrics that came with one, ``{name: sem}``.
+        reason: Why the trial failed or was abandoned; ``None`` when completed.
+        energy_source: The trial's ``"energy/source"`` label (e.g. ``"measured: zeus/nvml"``), if it returned one.
+        reused_from: The index of the earlier trial whose result this one reuses (same configuration, not run
+            again), or ``None`` when this trial was evaluated.
+    """
+
+    trial_index: int
+    params: dict[str, Any]
+    status: TrialStatus
+    metrics: dict[str, float] = field(default_factory=dict)
+    sems: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    energy_source: str | None = None
+    reused_from: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the trial counts toward the budget (completed or failed)."""
+        return self.status in ("completed", "failed")
+
+    def values(self, objectives: Sequence[Objective]) -> list[float] | None:
+        """The objective values in objective order (Optuna's ``values``), or ``None`` unless completed."""
+        if self.status != "completed":
+            return None
+        return [self.metrics[objective.name] for objective in objectives]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The outcome of :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`.
+
+    Args:
+        objectives: The sweep's objectives, in order.
+        trials: Every trial, by index (abandoned ones included).
+        pareto_indices: Indices of the Pareto-optimal trials: completed, evaluated (not reused), meeting the
+            outcome constraints, and not dominated by another such trial on the observed objective values.
+        reference_point: ``{objective: worst acceptable value}`` used as Ax's objective thresholds and for the
+            hypervolume, or ``None`` while none is known.
+        reference_point_origin: ``"given"`` (from the settings or a constraint on an objective) or ``"inferred"``
+            (from the observed front after the Sobol trials).
+        hypervolume: The hypervolume of the Pareto set with respect to ``reference_point`` (``None`` without one).
+        stop_reason: Why the sweep ended before its budget (e.g. the search space was exhausted), else ``None``.
+        suggest_time_s: Seconds Ax spent proposing trials, in total.
+        storage: The Ax experiment JSON, when the sweep saved one.
+        results_path: The ``optimization_results.yaml`` written next to it, if any.
+    """
+
+    objectives: tuple[Objective, ...]
+    trials: tuple[TrialRecord, ...]
+    pareto_indices: tuple[int, ...]
+    reference_point: dict[str, float] | None = None
+    reference_point_origin: Literal["given", "inferred"] | None = None
+    hypervolume: float | None = None
+    stop_reason: str | None = None
+    suggest_time_s: float = 0.0
+    storage: Path | None = None
+    results_path: Path | None = None
+
+    @property
+    def n_completed(self) -> int:
+        """Completed trials (reused ones included)."""
+        return sum(t.status == "completed" for t in self.trials)
+
+    @property
+    def n_failed(self) -> int:
+        """Failed trials (reused failures and refused energy sources included)."""
+        return sum(t.status == "failed" for t in self.trials)
+
+    @property
+    def n_reused(self) -> int:
+        """Trials answered from an earlier trial with the same configuration instead of being run again."""
+        return sum(t.reused_from is not None for t in self.trials)
+
+    @property
+    def n_finished(self) -> int:
+        """Completed plus failed trials: what counts toward ``n_trials``."""
+        return sum(t.finished for t in self.trials)
+
+    @property
+    def pareto_trials(self) -> list[TrialRecord]:
+        """The Pareto-optimal trials, by index."""
+        by_index = {t.trial_index: t for t in self.trials}
+        return [by_index[i] for i in self.pareto_indices]
+
+    def failures(self) -> list[TrialRecord]:
+        """The failed trials, by index."""
+        return [t for t in self.trials if t.status == "failed"]
+
+    def summary(self) -> str:
+        """One line: trials done, failures, reuses, Pareto set size and hypervolume."""
+        hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
+        return (
+            f"{self.n_finished} trials ({self.n_completed} completed, {self.n_failed} failed, {self.n_reused} "
+            f"reused), Pareto set {len(self.pareto_indices)}, hypervolume {hv}"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain YAML data: dataclasses, paths, enums, tuples, numpy scalars and non-finite floats."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    item = getattr(value, "item", None)  # numpy / torch scalars
+    if callable(item):
+        return _plain(item())
+    return str(value)
+
+
+def _settings_dict(settings: SweepSettings) -> dict[str, Any]:
+    out = _plain(settings)
+    out["objectives"] = {o.name: o.direction for o in settings.objectives}
+    out["outcome_constraints"] = [str(c) for c in settings.outcome_constraints]
+    return dict(out)
+
+
+def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) -> dict[str, Any]:
+    """Build the content of ``optimization_results.yaml``.
+
+    Args:
+        result: The sweep's result (possibly partial: the file is rewritten after every batch).
+        settings: The sweep's settings, recorded under ``settings``.
+
+    Returns:
+        Plain data: ``name``, ``objectives``, ``solutions`` (Optuna's keys plus ``trial_index`` and ``metrics``),
+        ``trials``, ``hypervolume``, ``reference_point``, ``counts``, ``stop_reason`` and ``settings``.
+    """
+    objectives = result.objectives
+    solutions = [
+        {
+            "params": _plain(t.params),
+            "values": t.values(objectives),
+            "trial_index": t.trial_index,
+            "metrics": _plain(t.metrics),
+        }
+        for t in result.pareto_trials
+    ]
+    trials = [
+        {
+            "trial_index": t.trial_index,
+            "status": t.status,
+            "params": _plain(t.params),
+            "values": t.values(objectives),
+            "metrics": _plain(t.metrics),
+            "reason": t.reason,
+            "energy_source": t.energy_source,
+            "reused_from": t.reused_from,
+        }
+        for t in result.trials
+    ]
+    data: dict[str, Any] = {
+        "name": "ecopt",
+        "objectives": {o.name: o.direction for o in objectives},
+        "solutions": solutions,
+        "hypervolume": result.hypervolume,
+        "reference_point": {
+            "values": None if result.reference_point is None else _plain(result.reference_point),
+            "origin": result.reference_point_origin,
+        },
+        "counts": {
+            "finished": result.n_finished,
+            "completed": result.n_completed,
+            "failed": result.n_failed,
+            "reused": result.n_reused,
+            "abandoned": sum(t.status == "abandoned" for t in result.trials),
+        },
+        "stop_reason": result.stop_reason,
+        "trials": trials,
+    }
+    if settings is not None:
+        data["settings"] = _settings_dict(settings)
+    return data
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, fsync, then ``os.replace``.
+
+    Args:
+        path: The destination; its directory is created if needed.
+        text: The content.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(path: Path, result: SweepResult, settings: SweepSettings | None = None) -> None:
+    """Write ``optimization_results.yaml`` atomically.
+
+    Args:
+        path: The file to write (normally ``<sweep dir>/optimization_results.yaml``).
+        result: The sweep's result.
+        settings: The sweep's settings, recorded in the file.
+    """
+    import yaml
+
+    text = yaml.safe_dump(results_to_dict(result, settings), sort_keys=False, allow_unicode=True)
+    atomic_write_text(path, text)

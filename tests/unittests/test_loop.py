@@ -1,0 +1,453 @@
+import json
+import logging
+import math
+import warnings
+
+import numpy as np
+import pytest
+import yaml
+
+from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError
+from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_mask
+from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.results import RESULTS_FILENAME
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+BRANIN_CURRIN_MAX_HV = 59.36012  # ref (18, 6), minimisation
+
+TWO_D = {"x0": "interval(0, 1)", "x1": "interval(0, 1)"}
+MIN_MIN = {"f1": "minimize", "f2": "minimize"}
+
+
+@pytest.fixture(autouse=True)
+def _quiet_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@pytest.fixture
+def fast_ax():
+    """Minimal BoTorch optimisation (one L-BFGS iteration): keeps the loop's tests fast."""
+    from ax.utils.testing.mock import mock_botorch_optimize_context_manager
+
+    with mock_botorch_optimize_context_manager(force=True):
+        yield
+
+
+def make_sweep(fn, params=None, objectives=None, **settings):
+    space = parse_search_space(params or TWO_D, [])
+    settings.setdefault("seed", 0)
+    config = SweepSettings(parse_objectives(objectives or MIN_MIN, None), **settings)
+    return ParetoSweep.from_function(space, config, fn)
+
+
+def two_quadratics(p):
+    x0, x1 = p["x0"], p["x1"]
+    return {"f1": x0**2 + x1**2, "f2": (x0 - 1) ** 2 + (x1 - 1) ** 2, "energy/source": "estimated: cpu-time"}
+
+
+def branin_currin(p):
+    torch = pytest.importorskip("torch")
+    from botorch.test_functions.multi_objective import BraninCurrin
+
+    y = BraninCurrin()(torch.tensor([[p["x0"], p["x1"]]], dtype=torch.double))[0]
+    return {"branin": float(y[0]), "currin": float(y[1])}
+
+
+def hv_fraction(result):
+    Y = np.array([[t.metrics["branin"], t.metrics["currin"]] for t in result.trials if t.status == "completed"])
+    return hypervolume(Y, [18.0, 6.0], [False, False]) / BRANIN_CURRIN_MAX_HV
+
+
+# -- optimisation quality ----------------------------------------------------------------------------------------
+
+
+def test_branin_currin_reaches_a_good_hypervolume_with_the_standard_reference_point():
+    """Real qNEHVI (no mocks): 16 trials, 6 Sobol. Measured fractions at seeds 0-4 are listed in the report."""
+    sweep = make_sweep(
+        branin_currin,
+        objectives={"branin": "minimize", "currin": "minimize"},
+        n_trials=16,
+        n_initial_trials=6,
+        seed=1,
+        reference_point={"branin": 18.0, "currin": 6.0},
+    )
+    result = sweep.run()
+    assert result.n_completed == 16
+    assert result.reference_point_origin == "given"
+    assert result.hypervolume == pytest.approx(hv_fraction(result) * BRANIN_CURRIN_MAX_HV)
+    # Sobol alone reaches ~0.3 at this budget (seed 1); a sweep whose BoTorch phase does nothing useful fails this.
+    assert hv_fraction(result) >= 0.6
+
+
+# -- batches, reference point, results file ------------------------------------------------------------------------
+
+
+def test_batches_are_generated_jointly_and_cut_at_the_end_of_the_sobol_phase(fast_ax):
+    sizes = []
+    inner = evaluate_each(two_quadratics)
+
+    def evaluate(batch):
+        sizes.append(len(batch))
+        return inner(batch)
+
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=8, n_initial_trials=4, max_batch_size=3, seed=0)
+    result = ParetoSweep(space, settings, evaluate).run()
+    assert sizes == [3, 1, 3, 1]
+    assert result.n_completed == 8
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 8
+
+
+def test_reference_point_is_inferred_after_the_sobol_trials(fast_ax, tmp_path, caplog):
+    sweep = make_sweep(two_quadratics, n_trials=6, n_initial_trials=4, storage=tmp_path / "ax.json")
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = sweep.run()
+    first = [t for t in result.trials if t.trial_index < 4]
+    Y = np.array([[t.metrics["f1"], t.metrics["f2"]] for t in first])
+    expected = infer_reference_point(Y, [False, False], margin=0.1)
+    assert result.reference_point_origin == "inferred"
+    assert [result.reference_point["f1"], result.reference_point["f2"]] == pytest.approx(expected.tolist())
+    assert any("reference point inferred" in r.getMessage() for r in caplog.records)
+    # One summary line per batch: 6 batches of one trial.
+    assert sum("trials;" in r.getMessage() for r in caplog.records) == 6
+    assert any("6/6 trials" in r.getMessage() and "hypervolume" in r.getMessage() for r in caplog.records)
+    # Ax got it as objective thresholds, and the saved experiment keeps it.
+    from ax.api.client import Client
+
+    client = Client.load_from_json_file(str(tmp_path / "ax.json"))
+    thresholds = client._experiment.optimization_config.objective_thresholds
+    assert len(thresholds) == 2
+    assert json.loads(client._experiment.description)["lightning_ecopt"]["reference_origin"] == "inferred"
+
+
+def test_results_yaml_is_a_superset_of_optunas(fast_ax, tmp_path):
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    sweep = make_sweep(
+        two_quadratics, n_trials=5, n_initial_trials=3, storage=storage, reference_point={"f1": 2.0, "f2": 2.0}
+    )
+    result = sweep.run()
+    data = yaml.safe_load((storage.parent / RESULTS_FILENAME).read_text())
+    assert storage.exists()
+    assert not [p for p in storage.parent.iterdir() if p.name.endswith(".tmp")]  # atomic writes leave no temp file
+    # Optuna's keys.
+    assert data["name"] == "ecopt"
+    assert {"params", "values"} <= set(data["solutions"][0])
+    # Ours.
+    assert data["objectives"] == {"f1": "minimize", "f2": "minimize"}
+    assert [s["trial_index"] for s in data["solutions"]] == list(result.pareto_indices)
+    Y = np.array([t["values"] for t in data["trials"]])
+    assert pareto_mask(Y, [False, False]).sum() == len(data["solutions"])
+    for solution in data["solutions"]:
+        trial = data["trials"][solution["trial_index"]]
+        assert solution["values"] == trial["values"] == [trial["metrics"]["f1"], trial["metrics"]["f2"]]
+        assert set(solution["params"]) == {"x0", "x1"}
+    assert data["hypervolume"] == pytest.approx(hypervolume(Y, [2.0, 2.0], [False, False]))
+    assert data["reference_point"] == {"values": {"f1": 2.0, "f2": 2.0}, "origin": "given"}
+    assert data["counts"] == {"finished": 5, "completed": 5, "failed": 0, "reused": 0, "abandoned": 0}
+    assert set(data["trials"][0]) == {
+        "trial_index", "status", "params", "values", "metrics", "reason", "energy_source", "reused_from",
+    }  # fmt: skip
+    assert data["trials"][0]["energy_source"] == "estimated: cpu-time"
+    assert data["settings"]["n_trials"] == 5
+    assert data["settings"]["storage"] == str(storage)
+    assert data["settings"]["objectives"] == {"f1": "minimize", "f2": "minimize"}
+
+
+# -- failures ------------------------------------------------------------------------------------------------------
+
+
+def test_failed_trials_keep_their_reasons_and_the_sweep_goes_on(fast_ax, tmp_path):
+    calls = []
+
+    def flaky(p):
+        calls.append(p)
+        n = len(calls)
+        if n == 2:
+            raise RuntimeError("CUDA out of memory")
+        if n == 3:
+            return {"f1": math.nan, "f2": 1.0}
+        if n == 4:
+            return {"f1": 1.0}
+        if n == 5:
+            return {"f1": "abc", "f2": 1.0}
+        return two_quadratics(p)
+
+    sweep = make_sweep(flaky, n_trials=8, n_initial_trials=3, max_failure_rate=1.0, storage=tmp_path / "ax.json")
+    result = sweep.run()
+    assert result.n_finished == 8
+    assert len(calls) == 8
+    reasons = {t.trial_index: t.reason for t in result.failures()}
+    assert list(reasons) == [1, 2, 3, 4]
+    assert "RuntimeError: CUDA out of memory" in reasons[1]
+    assert "'f1'" in reasons[2]
+    assert "not finite" in reasons[2]
+    assert "missing objective 'f2'" in reasons[3]
+    assert "'abc'" in reasons[4]
+    assert result.n_completed == 4
+    # Ax knows them as failed, with the reason.
+    from ax.api.client import Client
+    from ax.core.base_trial import TrialStatus
+
+    experiment = Client.load_from_json_file(str(tmp_path / "ax.json"))._experiment
+    assert [i for i, t in experiment.trials.items() if t.status == TrialStatus.FAILED] == [1, 2, 3, 4]
+    assert "CUDA out of memory" in experiment.trials[1].status_reason
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["trials"][1]["status"] == "failed"
+    assert data["trials"][1]["values"] is None
+    assert "CUDA out of memory" in data["trials"][1]["reason"]
+
+
+def test_sweep_stops_past_max_failure_rate_after_saving(fast_ax, tmp_path):
+    def broken(p):
+        raise ValueError(f"bad lr {p['x0']:.3f}")
+
+    sweep = make_sweep(broken, n_trials=10, n_initial_trials=4, max_failure_rate=0.5, storage=tmp_path / "ax.json")
+    with pytest.raises(SweepFailureError, match=r"3 of 3 trials failed, more than max_failure_rate=0.5") as info:
+        sweep.run()
+    assert "trial 0" in str(info.value)
+    assert "ValueError: bad lr" in str(info.value)
+    assert "raise max_failure_rate" in str(info.value)
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["counts"]["failed"] == 3
+    assert (tmp_path / "ax.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("rate", "stops_after"),
+    [(0.0, 1), (0.5, 3), (0.99, None)],
+)
+def test_failure_rate_rule(fast_ax, rate, stops_after):
+    calls = []
+
+    def fails_often(p):
+        calls.append(p)
+        if len(calls) % 4 != 0:  # 3 of every 4 fail
+            raise RuntimeError("nope")
+        return two_quadratics(p)
+
+    sweep = make_sweep(fails_often, n_trials=6, n_initial_trials=6, max_failure_rate=rate)
+    if stops_after is None:
+        assert sweep.run().n_failed == 5
+    else:
+        with pytest.raises(SweepFailureError):
+            sweep.run()
+        assert len(calls) == stops_after
+
+
+def test_evaluate_must_return_one_result_per_trial(fast_ax):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=3, seed=0)
+    with pytest.raises(RuntimeError, match=r"evaluate\(\) returned 0 results for a batch of 1 trials"):
+        ParetoSweep(space, settings, lambda batch: []).run()
+    with pytest.raises(TypeError, match="evaluate must be callable"):
+        ParetoSweep(space, settings, "not callable")  # type: ignore[arg-type]
+
+
+# -- energy sources ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_mixed_energy_sources_are_refused_unless_allowed(fast_ax, allow):
+    calls = []
+
+    def meter_changes(p):
+        calls.append(p)
+        out = two_quadratics(p)
+        out["energy/source"] = "measured: zeus/nvml" if len(calls) != 3 else "estimated: cpu-time"
+        return out
+
+    sweep = make_sweep(meter_changes, n_trials=4, n_initial_trials=4, allow_mixed_energy_sources=allow)
+    result = sweep.run()
+    sources = [t.energy_source for t in result.trials]
+    assert sources == ["measured: zeus/nvml", "measured: zeus/nvml", "estimated: cpu-time", "measured: zeus/nvml"]
+    third = result.trials[2]
+    if allow:
+        assert third.status == "completed"
+    else:
+        assert third.status == "failed"
+        assert "'estimated: cpu-time' is not comparable with 'measured: zeus/nvml'" in third.reason
+        assert "allow_mixed_energy_sources=true" in third.reason
+        assert result.n_completed == 3
+
+
+# -- never pay twice -------------------------------------------------------------------------------------------------
+
+
+class _ScriptedSweep(ParetoSweep):
+    """Proposes a fixed list of configurations (repeats included) through Ax's attach_trial."""
+
+    def __init__(self, *args, script, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.script = list(script)
+
+    def _ask(self, client, k):
+        proposals = {}
+        while self.script and len(proposals) < k:
+            params = self.script.pop(0)
+            proposals[client.attach_trial(params)] = dict(params)
+        return proposals
+
+
+def test_repeated_configurations_are_not_evaluated_twice():
+    calls = []
+
+    def count(p):
+        calls.append(dict(p))
+        if p["a"] == 3:
+            raise RuntimeError("diverged")
+        return {"f1": float(p["a"]), "f2": -float(p["a"]) if p["b"] == "x" else 0.0, "energy/source": "estimated"}
+
+    A, B, C, D = ({"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": "x"}, {"a": 2, "b": "x"})
+    # Batches of 3: [A, B, A] repeats inside a batch, [C, B, A] across batches, [C, D, D] a failure and a pair.
+    script = [A, B, A, C, B, A, C, D, D]
+    space = parse_search_space({"a": "choice(1, 2, 3)", "b": "choice(x, y)"}, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=9, n_initial_trials=9, max_batch_size=3, max_failure_rate=1.0
+    )
+    result = _ScriptedSweep(space, settings, evaluate_each(count), script=script).run()
+    assert calls == [A, B, C, D]  # each configuration evaluated once
+    assert result.n_finished == 9
+    assert result.n_reused == 5
+    assert [t.reused_from for t in result.trials] == [None, None, 0, None, 1, 0, 3, None, 7]
+    for t in result.trials:
+        if t.reused_from is not None:
+            source = result.trials[t.reused_from]
+            assert (t.params, t.status, t.metrics, t.energy_source) == (
+                source.params, source.status, source.metrics, source.energy_source,
+            )  # fmt: skip
+    expected = "same configuration as failed trial 3 (not run again): the job raised RuntimeError: diverged"
+    assert result.trials[6].reason == expected
+    # Reused failures do not count toward the failure rate, and the Pareto set lists each configuration once.
+    assert [t.trial_index for t in result.pareto_trials] == [0, 7]
+
+
+def test_a_failed_configuration_that_ax_proposes_again_is_not_run_again(fast_ax):
+    calls = []
+
+    def fails_on_two(p):
+        calls.append(p["a"])
+        if p["a"] == 2:
+            raise RuntimeError("diverged")
+        return {"f1": float(p["a"]), "f2": float(-p["a"])}
+
+    sweep = make_sweep(
+        fails_on_two, params={"a": "choice(1, 2, 3)"}, n_trials=5, n_initial_trials=2, max_failure_rate=1.0
+    )
+    result = sweep.run()
+    assert sorted(calls) == [1, 2, 3]
+    assert result.n_finished == 5
+    reused = [t for t in result.trials if t.reused_from is not None]
+    assert len(reused) == 2
+    failed_first = next(t for t in result.trials if t.params["a"] == 2 and t.reused_from is None)
+    for t in reused:
+        assert t.status == "failed"
+        assert t.reused_from == failed_first.trial_index
+        assert f"same configuration as failed trial {failed_first.trial_index}" in t.reason
+        assert "diverged" in t.reason
+
+
+def test_an_exhausted_discrete_space_ends_the_sweep_early(fast_ax):
+    def linear(p):
+        return {"f1": float(p["a"]), "f2": float(-p["a"])}
+
+    result = make_sweep(linear, params={"a": "choice(1, 2)"}, n_trials=4, n_initial_trials=2).run()
+    assert result.n_finished == 2
+    assert "no new configuration" in result.stop_reason
+
+
+# -- resume --------------------------------------------------------------------------------------------------------
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_after_an_interruption_finishes_exactly_n_trials(fast_ax, tmp_path):
+    storage = tmp_path / "ax_experiment.json"
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=8, n_initial_trials=3, max_batch_size=2, seed=3, storage=storage
+    )
+    evaluated, batches = [], []
+
+    def dies_in_third_batch(batch):
+        batches.append(len(batch))
+        if len(batches) == 3:
+            raise _Interrupt("killed")
+        evaluated.extend(batch)
+        return [two_quadratics(p) for p in batch]
+
+    with pytest.raises(_Interrupt):
+        ParetoSweep(space, settings, dies_in_third_batch).run()
+    first_run = list(evaluated)
+    assert batches == [2, 1, 2]  # the Sobol phase ends after 3 trials
+
+    second_run = []
+
+    def evaluate(batch):
+        second_run.extend(batch)
+        return [two_quadratics(p) for p in batch]
+
+    result = ParetoSweep(space, settings, evaluate).run()
+    assert result.n_finished == 8
+    assert len(second_run) == 5  # only what was missing
+    keys = [json.dumps(p, sort_keys=True) for p in first_run + second_run]
+    assert len(set(keys)) == 8  # no completed trial repeated
+    abandoned = [t for t in result.trials if t.status == "abandoned"]
+    assert len(abandoned) == 2  # the interrupted batch
+    assert all("interrupted" in t.reason for t in abandoned)
+    assert [t.trial_index for t in result.trials if t.status == "abandoned"] == [3, 4]
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["counts"]["finished"] == 8
+    assert data["counts"]["abandoned"] == 2
+
+    # Running again does nothing: the budget is spent.
+    third_run = []
+    again = ParetoSweep(space, settings, lambda batch: third_run.extend(batch) or []).run()
+    assert third_run == []
+    assert again.n_finished == 8
+
+
+def test_resume_keeps_reasons_energy_sources_and_the_inferred_reference_point(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    calls = []
+
+    def fn(p):
+        calls.append(p)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return two_quadratics(p)
+
+    first = make_sweep(fn, n_trials=5, n_initial_trials=3, storage=storage, max_failure_rate=1.0).run()
+    resumed = make_sweep(fn, n_trials=7, n_initial_trials=3, storage=storage, max_failure_rate=1.0).run()
+    assert resumed.n_finished == 7
+    assert len(calls) == 7
+    assert resumed.trials[1].reason == first.trials[1].reason
+    assert resumed.trials[0].energy_source == "estimated: cpu-time"
+    assert resumed.trials[0].metrics == first.trials[0].metrics
+    assert resumed.reference_point == first.reference_point
+    assert resumed.reference_point_origin == "inferred"
+
+
+@pytest.mark.parametrize(
+    ("params", "objectives", "what"),
+    [
+        ({"x0": "interval(0, 2)", "x1": "interval(0, 1)"}, MIN_MIN, "search space"),
+        (TWO_D, {"f1": "minimize", "f2": "maximize"}, "objectives"),
+    ],
+)
+def test_resume_refuses_another_sweep(fast_ax, tmp_path, params, objectives, what):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    other = make_sweep(two_quadratics, params=params, objectives=objectives, n_trials=4, storage=storage)
+    with pytest.raises(EcoptConfigError, match=rf"other {what}.*delete .*ax.json.*hydra.sweep.dir"):
+        other.run()
+
+
+def test_seed_makes_sweeps_reproducible(fast_ax):
+    runs = [make_sweep(two_quadratics, n_trials=5, n_initial_trials=3, seed=7).run() for _ in range(2)]
+    assert [t.params for t in runs[0].trials] == [t.params for t in runs[1].trials]
