@@ -11,7 +11,10 @@ SWEEP_DIR ?= multirun/demo
 $(STAMP): pyproject.toml constraints-cpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0"
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt -e ".[dev]"
+	# compat mode: Hydra finds plugins by scanning the hydra_plugins namespace on sys.path, which the default
+	# (import-hook) editable install hides.
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt -e ".[dev]" \
+		--config-settings editable_mode=compat
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -248,6 +248,8 @@ class EcoptSweeper(Sweeper):
 
         sweep_dir = self._sweep_dir()
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        # A resumed sweep continues the job numbering: no earlier trial's job dir is overwritten.
+        self.job_idx = _next_job_index(sweep_dir)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         log.info(
             "ecopt sweeper: %d trials (%s Sobol, then %s), objectives %s, parameters %s, storage %s",
@@ -301,3 +303,9 @@ def _example_params(space: SearchSpace) -> dict[str, Any]:
     from lightning_ecopt.sweeper.space import RangeParameter
 
     return {p.name: (p.low if isinstance(p, RangeParameter) else p.values[0]) for p in space.parameters}
+
+
+def _next_job_index(sweep_dir: Path) -> int:
+    """One past the highest numbered job dir in ``sweep_dir`` (Hydra names them 0, 1, ...); 0 when there is none."""
+    used = [int(p.name) for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(used, default=-1) + 1

@@ -271,3 +271,15 @@ def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
     assert "is launching 2 jobs" in log  # n_jobs: 2 became max_batch_size: 2
     params = {(trial["params"]["x"], trial["params"]["y"]) for trial in results["trials"]}
     assert all(x in range(5) and y in range(3) for x, y in params)
+
+
+def test_rerun_resumes_without_overwriting_job_dirs(tmp_path: Path) -> None:
+    """A second run of the same command with a larger budget continues: new job dirs, old trials kept."""
+    first = _run_app(tmp_path, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
+    assert first.returncode == 0, first.stderr
+    trial0 = (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text()
+    second = _run_app(tmp_path, "hydra.sweeper.n_trials=5", "hydra.sweeper.n_initial_trials=3")
+    assert second.returncode == 0, second.stderr
+    results = _check_sweep_dir(tmp_path / "sweep", 5)
+    assert (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text() == trial0  # not overwritten
+    assert sorted(t["trial_index"] for t in results["trials"]) == list(range(5))
