@@ -56,7 +56,7 @@ import numpy as np
 
 from lightning_ecopt import frontier
 from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure
-from lightning_ecopt.sweeper.objectives import OutcomeConstraint, TrialMetrics, parse_task_result
+from lightning_ecopt.sweeper.objectives import ENERGY_SOURCE_KEY, OutcomeConstraint, TrialMetrics, parse_task_result
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
 from lightning_ecopt.sweeper.space import ChoiceParameter
 
@@ -383,7 +383,7 @@ class ParetoSweep:
                 raise TrialFailure(_failure_reason(output))
             metrics = parse_task_result(output, self.settings.objectives, self.settings.constrained_metrics)
         except TrialFailure as exc:
-            energy = output.get("energy/source") if isinstance(output, Mapping) else None
+            energy = output.get(ENERGY_SOURCE_KEY) if isinstance(output, Mapping) else None
             self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None)
             return
         refusal = self._energy_refusal(metrics.energy_source)
@@ -558,7 +558,14 @@ class ParetoSweep:
             initialization_random_seed=self.settings.seed,
             initialize_with_center=False,
         )
-        return choose_generation_strategy(struct=struct, botorch_acqf_class=acqf)
+        strategy = choose_generation_strategy(struct=struct, botorch_acqf_class=acqf)
+        # Model only the objectives and constrained metrics: Ax also fits a GP to every tracking metric by default,
+        # and a Lightning task returns a dozen of them (each one multiplies the time per proposal).
+        for node in strategy.nodes_by_name.values():
+            for spec in node.generator_specs:
+                if spec.generator_enum.name == "BOTORCH_MODULAR":
+                    spec.generator_kwargs["fit_tracking_metrics"] = False
+        return strategy
 
     def _open(self) -> Client:
         """A new Ax client, or the one saved in ``storage`` (checked, running trials abandoned)."""
