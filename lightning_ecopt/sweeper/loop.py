@@ -86,6 +86,11 @@ _METADATA_KEY = "lightning_ecopt"
 
 _AX_LOGGER = "ax.api.client"
 
+_SUGGEST_THREADS = 1
+"""Torch threads while Ax proposes trials. The GPs are small: on 2 cores one thread proposed in 0.35 s where two
+took 0.7-1.5 s (8 Sobol + 6 qNEHVI trials on BraninCurrin). Restored afterwards, so trials that run in the sweep's
+process (Hydra's basic launcher) keep every thread."""
+
 
 def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
     """Turn a per-trial function into an :data:`Evaluate` that runs a batch one trial after another.
@@ -166,6 +171,19 @@ def _quiet_ax() -> Iterator[None]:
     finally:
         logger.removeFilter(_drop_short_batch_warning)
         logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Run with ``n`` torch intra-op threads (at most the current number), then restore the previous number."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(n, before)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _drop_short_batch_warning(record: logging.LogRecord) -> bool:
@@ -318,7 +336,8 @@ class ParetoSweep:
         while len(proposals) < k:
             start = time.perf_counter()
             try:
-                got = client.get_next_trials(max_trials=k - len(proposals))
+                with _torch_threads(_SUGGEST_THREADS):
+                    got = client.get_next_trials(max_trials=k - len(proposals))
             except (OptimizationComplete, GenerationStrategyCompleted) as exc:
                 self._stop_reason = f"Ax has no new configuration to propose ({type(exc).__name__}: {exc})"
                 break

@@ -455,3 +455,19 @@ def test_resume_refuses_another_sweep(fast_ax, tmp_path, params, objectives, wha
 def test_seed_makes_sweeps_reproducible(fast_ax):
     runs = [make_sweep(two_quadratics, n_trials=5, n_initial_trials=3, seed=7).run() for _ in range(2)]
     assert [t.params for t in runs[0].trials] == [t.params for t in runs[1].trials]
+
+
+def test_tracking_metrics_are_recorded_but_not_modelled(fast_ax, tmp_path):
+    def with_extras(p):
+        return {**two_quadratics(p), "energy/test_j": 3.0 + p["x0"], "test/loss": 0.5}
+
+    storage = tmp_path / "ax.json"
+    result = make_sweep(with_extras, n_trials=4, n_initial_trials=2, storage=storage).run()
+    assert result.trials[0].metrics["energy/test_j"] == pytest.approx(3.0 + result.trials[0].params["x0"])
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["trials"][0]["metrics"]["test/loss"] == 0.5
+    from ax.api.client import Client
+
+    strategy = Client.load_from_json_file(str(storage))._generation_strategy
+    kwargs = strategy.nodes_by_name["MBM"].generator_specs[0].generator_kwargs
+    assert kwargs["fit_tracking_metrics"] is False
