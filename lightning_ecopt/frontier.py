@@ -30,6 +30,7 @@ __all__ = [
     "infer_reference_point",
     "knee_point",
     "pareto_mask",
+    "staircase",
 ]
 
 # BoTorch's MIN_Y_RANGE: the smallest range used to scale a reference point's margin.
@@ -268,3 +269,58 @@ def infer_reference_point(Y: ArrayLike, maximize: Sequence[bool], margin: float 
         span = np.maximum(front.max(axis=0) - nadir, _MIN_RANGE)
     ref_max_terms = nadir - margin * span
     return np.asarray(ref_max_terms * _signs(maximize), dtype=np.float64)
+
+
+def staircase(Y: ArrayLike, maximize: Sequence[bool], ref: ArrayLike | None = None) -> NDArray[np.float64]:
+    """The outline of the region a two-objective frontier dominates: the line that connects its points.
+
+    A Pareto frontier is drawn as a staircase, not as straight segments: between two frontier points the attainable
+    region turns at the corner that is worse than both (the best of each objective that both points reach). The
+    frontier points are taken from ``Y`` (dominated points and duplicates are ignored) and ordered from the best
+    value of the first objective to its worst. With ``ref``, the line starts and ends on the reference point's
+    lines, so it closes the region whose area :func:`hypervolume` measures.
+
+    Args:
+        Y: Objective values, shape ``(n_points, 2)``.
+        maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
+        ref: Optional reference point (the worst acceptable value of each objective).
+
+    Returns:
+        The vertices of the line, shape ``(n_vertices, 2)``, in the caller's units; empty when ``Y`` is.
+
+    Raises:
+        ValueError: ``Y`` does not have exactly two objective columns, has NaN/inf values, or ``ref`` is not two
+            finite values.
+
+    Example:
+        >>> staircase([[0.9, 10.0], [0.8, 5.0], [0.7, 8.0]], [True, False]).tolist()  # (accuracy, energy_j)
+        [[0.9, 10.0], [0.8, 10.0], [0.8, 5.0]]
+        >>> staircase([[1.0, 2.0], [2.0, 1.0]], [True, True], ref=[0.0, 0.0]).tolist()
+        [[2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 2.0], [0.0, 2.0]]
+    """
+    Z = _as_matrix(Y, maximize, "staircase")
+    if Z.shape[1] != 2:
+        raise ValueError(
+            f"staircase: Y has {Z.shape[1]} objective columns; a staircase is drawn for two objectives, so pass "
+            "two columns (e.g. Y[:, [0, 1]] with the matching two directions)."
+        )
+    rz: NDArray[np.float64] | None = None
+    if ref is not None:
+        r = np.asarray(ref, dtype=np.float64).reshape(-1)
+        if r.shape[0] != 2 or not np.isfinite(r).all():
+            raise ValueError(f"staircase: ref={r.tolist()} must hold two finite values, one per objective.")
+        rz = r * _signs(maximize)
+    if Z.shape[0] == 0:
+        return np.zeros((0, 2), dtype=np.float64)
+    front = np.unique(Z[~_dominance(Z).any(axis=0)], axis=0)
+    front = front[np.argsort(-front[:, 0], kind="stable")]  # best first objective first; the second rises
+    vertices: list[NDArray[np.float64]] = []
+    if rz is not None:
+        vertices.append(np.array([front[0, 0], rz[1]]))
+    for k, point in enumerate(front):
+        if k > 0:
+            vertices.append(np.array([point[0], front[k - 1, 1]]))
+        vertices.append(point)
+    if rz is not None:
+        vertices.append(np.array([rz[0], front[-1, 1]]))
+    return np.asarray(np.stack(vertices) * _signs(maximize), dtype=np.float64)

@@ -193,3 +193,35 @@ def test_frontier_imports_only_numpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_staircase_connects_the_frontier_and_closes_on_the_reference_point():
+    from lightning_ecopt.frontier import staircase
+
+    # (accuracy: maximise, energy_j: minimise); dominated points 2, 4, 5 are left out, best accuracy first.
+    line = staircase(MIXED, MIXED_DIRECTIONS, ref=[0.4, 40.0])
+    assert line.tolist() == [
+        [0.9, 40.0],
+        [0.9, 10.0],
+        [0.8, 10.0],
+        [0.8, 5.0],
+        [0.6, 5.0],
+        [0.6, 4.0],
+        [0.4, 4.0],
+    ]
+    # The region between the staircase and the reference point is the hypervolume (shoelace formula).
+    closed = np.vstack([line, [[0.4, 40.0]]])
+    x, y = closed[:, 0], closed[:, 1]
+    area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    assert area == pytest.approx(hypervolume(MIXED, [0.4, 40.0], MIXED_DIRECTIONS))
+
+
+def test_staircase_edge_cases():
+    from lightning_ecopt.frontier import staircase
+
+    assert staircase(np.zeros((0, 2)), [True, True]).shape == (0, 2)
+    assert staircase([[1.0, 1.0], [1.0, 1.0]], [True, True]).tolist() == [[1.0, 1.0]]  # duplicates drawn once
+    with pytest.raises(ValueError, match="two objective columns"):
+        staircase([[1.0, 2.0, 3.0]], [True, True, True])
+    with pytest.raises(ValueError, match="two finite values"):
+        staircase([[1.0, 2.0]], [True, True], ref=[0.0])
