@@ -221,7 +221,7 @@ def test_staircase_edge_cases():
 
     assert staircase(np.zeros((0, 2)), [True, True]).shape == (0, 2)
     assert staircase([[1.0, 1.0], [1.0, 1.0]], [True, True]).tolist() == [[1.0, 1.0]]  # duplicates drawn once
-    with pytest.raises(ValueError, match="two objective columns"):
+    with pytest.raises(ValueError, match="3 objective columns; a staircase is drawn for two"):
         staircase([[1.0, 2.0, 3.0]], [True, True, True])
     with pytest.raises(ValueError, match="two finite values"):
         staircase([[1.0, 2.0]], [True, True], ref=[0.0])
