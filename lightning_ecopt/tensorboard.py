@@ -1,0 +1,319 @@
+"""Frontier views in TensorBoard, written by the sweep process into ``<sweep dir>/tensorboard/`` after every batch.
+
+:class:`FrontierBoard` turns each :class:`~lightning_ecopt.sweeper.results.SweepResult` the loop produces into
+TensorBoard events (each trial's own Lightning logs stay in its job dir). The layout, as runs under ``log_dir``:
+
+- ``.`` (the root): the HParams experiment: the swept parameters, ``status``, and the metrics as columns, objectives
+  first. Written once, when the first trial completes (its metrics name the columns).
+- ``trials/<index>``: one HParams session per finished trial: its parameters and ``status`` (``completed``,
+  ``failed``, ``reused``) as hparams, every metric it returned as a scalar at step = trial index, the session's end
+  status (failed trials are marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written
+  again whenever the trial joins or leaves the frontier, so the HParams table can be filtered on it.
+- ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
+  :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
+  ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's
+  configurations as a table).
+
+Open it with ``tensorboard --logdir <sweep dir>/tensorboard`` (or ``--logdir <sweep dir>`` to see the trials'
+training curves too; see ``docs/frontier.md`` for the HParams caveat there). Writing is cheap (one figure and a few
+small event files per batch) and never stops the sweep: any error is logged and the sweep goes on. matplotlib,
+torch and TensorBoard's protos are imported on the first update, not with this module.
+
+Example::
+
+    board = FrontierBoard("multirun/2026-01-01/12-00-00/tensorboard")
+    board.update(result)  # after every batch; ParetoSweep does this when it has a storage file
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightning_ecopt import views
+
+if TYPE_CHECKING:
+    from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
+
+__all__ = ["FRONTIER_RUN", "ON_FRONT_TAG", "TENSORBOARD_DIRNAME", "TRIALS_RUN", "FrontierBoard", "trial_run_name"]
+
+log = logging.getLogger(__name__)
+
+TENSORBOARD_DIRNAME = "tensorboard"
+"""The folder of the sweep directory that :class:`FrontierBoard` writes to (when the loop creates it)."""
+
+FRONTIER_RUN = "frontier"
+"""The run (sub-folder of ``log_dir``) holding the per-batch frontier image, scalars and table."""
+
+TRIALS_RUN = "trials"
+"""The folder of ``log_dir`` holding one run (HParams session) per trial."""
+
+ON_FRONT_TAG = "frontier/on_front"
+"""The per-trial metric: 1.0 while the trial is on the Pareto frontier, else 0.0."""
+
+
+def trial_run_name(trial_index: int) -> str:
+    """The run of one trial's HParams session, relative to ``log_dir``.
+
+    Example:
+        >>> trial_run_name(7)
+        'trials/0007'
+    """
+    return f"{TRIALS_RUN}/{trial_index:04d}"
+
+
+def _hparam_value(value: Any) -> bool | float | str:
+    """A parameter value as TensorBoard's HParams plugin takes it: bool, number or string."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return _hparam_value(item())
+    return str(value)
+
+
+def _describe(name: str, result: SweepResult) -> str:
+    """A metric column's tooltip: unit, direction when it is an objective, energy label when it is an energy figure."""
+    for objective in result.objectives:
+        if objective.name == name:
+            label = views.energy_label(t.energy_source for t in result.trials)
+            return f"objective: {views.axis_label(name, objective.minimize, label)}"
+    if name == ON_FRONT_TAG:
+        return "1 while the trial is on the Pareto frontier, else 0"
+    unit = views.metric_unit(name)
+    return f"unit: {unit}" if unit else ""
+
+
+def _status(trial: TrialRecord) -> str:
+    return "reused" if trial.reused_from is not None else trial.status
+
+
+class FrontierBoard:
+    """Write a sweep's frontier views to TensorBoard after every batch (see the module docstring for the layout).
+
+    Args:
+        log_dir: The folder to write to, normally ``<sweep dir>/tensorboard``; created on the first update.
+        images: Also draw the frontier image after every batch (the costliest part: about 0.1-0.3 s).
+
+    Raises:
+        TypeError: ``log_dir`` is not a path.
+
+    Example::
+
+        from lightning_ecopt.tensorboard import FrontierBoard
+
+        board = FrontierBoard(sweep_dir / "tensorboard")
+        board.update(result)  # never raises: a failure is logged and the sweep goes on
+    """
+
+    def __init__(self, log_dir: str | Path, *, images: bool = True) -> None:
+        if not isinstance(log_dir, str | Path) or not str(log_dir):
+            raise TypeError(
+                f"FrontierBoard(log_dir={log_dir!r}): expected a folder path, e.g. '<sweep dir>/tensorboard'."
+            )
+        self.log_dir = Path(log_dir)
+        self.images = bool(images)
+        self._sessions: set[int] = set()
+        self._on_front: dict[int, bool] = {}
+        self._experiment_written: bool | None = None
+        self._last: tuple[Any, ...] | None = None
+        self._failures = 0
+
+    def update(self, result: SweepResult) -> bool:
+        """Write what changed since the last update; never raises.
+
+        Args:
+            result: The sweep's result after a batch.
+
+        Returns:
+            ``True`` when the views were written (or nothing had changed), ``False`` when writing failed (the error
+            is logged, with its traceback the first time).
+        """
+        try:
+            start = time.perf_counter()
+            self.write(result)
+            log.debug("ecopt: TensorBoard frontier views written in %.3f s", time.perf_counter() - start)
+            return True
+        except Exception as exc:  # the sweep must go on whatever happens here
+            self._failures += 1
+            log.warning(
+                "ecopt: could not write the TensorBoard frontier views to %s (%s: %s); the sweep goes on without "
+                "them this batch.",
+                self.log_dir,
+                type(exc).__name__,
+                exc,
+                exc_info=self._failures == 1,
+            )
+            return False
+
+    def write(self, result: SweepResult) -> None:
+        """Write what changed since the last call; raises on error (:meth:`update` is the safe wrapper).
+
+        Args:
+            result: The sweep's result after a batch.
+        """
+        key = (
+            result.n_finished,
+            tuple(t.trial_index for t in result.trials if t.finished),
+            result.pareto_indices,
+            result.hypervolume,
+            None if result.reference_point is None else tuple(sorted(result.reference_point.items())),
+        )
+        if key == self._last:
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._write_experiment(result)
+        self._write_sessions(result)
+        self._write_frontier(result)
+        self._last = key
+
+    # -- HParams ----------------------------------------------------------------------------------------------------
+
+    def _write_experiment(self, result: SweepResult) -> None:
+        """The HParams experiment (columns), once: when a trial has completed, unless a run wrote it before."""
+        if self._experiment_written is None:  # a resumed sweep: the root run already has it
+            self._experiment_written = any(self.log_dir.glob("events.out.tfevents.*"))
+        completed = [t for t in result.trials if t.status == "completed"]
+        if self._experiment_written or not completed:
+            return
+        from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+        hparams: dict[str, set[type]] = {}
+        for trial in result.trials:
+            for name, value in trial.params.items():
+                hparams.setdefault(name, set()).add(type(_hparam_value(value)))
+        infos = []
+        for name in sorted(hparams):
+            kinds = hparams[name]
+            if kinds == {bool}:
+                dtype = api_pb2.DATA_TYPE_BOOL
+            elif kinds == {float}:
+                dtype = api_pb2.DATA_TYPE_FLOAT64
+            else:
+                dtype = api_pb2.DATA_TYPE_STRING
+            infos.append(api_pb2.HParamInfo(name=name, type=dtype))
+        infos.append(api_pb2.HParamInfo(name="status", type=api_pb2.DATA_TYPE_STRING))
+        objective_names = [o.name for o in result.objectives]
+        others = sorted({m for t in completed for m in t.metrics} - set(objective_names))
+        metrics = [
+            api_pb2.MetricInfo(
+                name=api_pb2.MetricName(tag=name), display_name=name, description=_describe(name, result)
+            )
+            for name in [*objective_names, ON_FRONT_TAG, *others]
+        ]
+        experiment = api_pb2.Experiment(
+            name="ecopt sweep",
+            description="Trials of an ecopt sweep: parameters, status and every returned metric.",
+            hparam_infos=infos,
+            metric_infos=metrics,
+            time_created_secs=time.time(),
+        )
+        data = plugin_data_pb2.HParamsPluginData(experiment=experiment)
+        with self._writer(self.log_dir) as writer:
+            writer.add_summary(self._summary(metadata.EXPERIMENT_TAG, metadata.create_summary_metadata(data)))
+        self._experiment_written = True
+
+    def _write_sessions(self, result: SweepResult) -> None:
+        """One session per newly finished trial; ``frontier/on_front`` for every trial whose membership changed."""
+        from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+        pareto = set(result.pareto_indices)
+        step = result.n_finished
+        for trial in result.trials:
+            if not trial.finished:
+                continue
+            on_front = trial.trial_index in pareto
+            run_dir = self.log_dir / trial_run_name(trial.trial_index)
+            new = trial.trial_index not in self._sessions and not run_dir.exists()
+            self._sessions.add(trial.trial_index)
+            changed = trial.status == "completed" and self._on_front.get(trial.trial_index) != on_front
+            if not new and not changed:
+                continue
+            with self._writer(run_dir) as writer:
+                if new:
+                    start = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
+                    for name, value in {**trial.params, "status": _status(trial)}.items():
+                        hv = _hparam_value(value)
+                        if isinstance(hv, bool):
+                            start.hparams[name].bool_value = hv
+                        elif isinstance(hv, float):
+                            start.hparams[name].number_value = hv
+                        else:
+                            start.hparams[name].string_value = hv
+                    data = plugin_data_pb2.HParamsPluginData(session_start_info=start)
+                    writer.add_summary(
+                        self._summary(metadata.SESSION_START_INFO_TAG, metadata.create_summary_metadata(data))
+                    )
+                    for name, value in trial.metrics.items():
+                        if isinstance(value, int | float) and math.isfinite(value):
+                            writer.add_scalar(name, float(value), trial.trial_index)
+                    status = api_pb2.STATUS_SUCCESS if trial.status == "completed" else api_pb2.STATUS_FAILURE
+                    end = plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=time.time())
+                    data = plugin_data_pb2.HParamsPluginData(session_end_info=end)
+                    writer.add_summary(
+                        self._summary(metadata.SESSION_END_INFO_TAG, metadata.create_summary_metadata(data))
+                    )
+                if trial.status == "completed":
+                    writer.add_scalar(ON_FRONT_TAG, 1.0 if on_front else 0.0, max(step, trial.trial_index))
+                    self._on_front[trial.trial_index] = on_front
+
+    # -- per-batch frontier views -----------------------------------------------------------------------------------
+
+    def _write_frontier(self, result: SweepResult) -> None:
+        step = result.n_finished
+        with self._writer(self.log_dir / FRONTIER_RUN) as writer:
+            if result.hypervolume is not None and math.isfinite(result.hypervolume):
+                writer.add_scalar("frontier/hypervolume", float(result.hypervolume), step)
+            writer.add_scalar("frontier/pareto_size", float(len(result.pareto_indices)), step)
+            writer.add_scalar("trials/completed", float(result.n_completed), step)
+            writer.add_scalar("trials/failed", float(result.n_failed), step)
+            writer.add_text("frontier/configurations", views.frontier_markdown(result), step)
+            if self.images:
+                figure = views.frontier_figure(result)
+                writer.add_image("frontier/pareto_front", views.figure_rgb(figure), step, dataformats="HWC")
+
+    # -- plumbing ---------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _summary(tag: str, summary_metadata: Any) -> Any:
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        return Summary(value=[Summary.Value(tag=tag, metadata=summary_metadata)])
+
+    @staticmethod
+    def _writer(run_dir: Path) -> _Writer:
+        return _Writer(run_dir)
+
+
+class _Writer:
+    """A ``torch.utils.tensorboard.SummaryWriter`` opened for one write and closed (flushed) right after."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._writer: Any = None
+
+    def __enter__(self) -> _Writer:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self._writer = SummaryWriter(log_dir=str(self.run_dir))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._writer.close()
+
+    def add_summary(self, summary: Any, step: int = 0) -> None:
+        self._writer._get_file_writer().add_summary(summary, step)
+
+    def add_scalar(self, tag: str, value: float, step: int) -> None:
+        self._writer.add_scalar(tag, value, step)
+
+    def add_text(self, tag: str, text: str, step: int) -> None:
+        self._writer.add_text(tag, text, step)
+
+    def add_image(self, tag: str, image: Any, step: int, dataformats: str) -> None:
+        self._writer.add_image(tag, image, step, dataformats=dataformats)

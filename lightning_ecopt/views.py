@@ -1,0 +1,409 @@
+"""What the frontier views share: metric labels, energy labels, the frontier table and the frontier figure.
+
+Both views of a sweep use this module: :mod:`lightning_ecopt.tensorboard` (written by the sweep process after every
+batch) and :mod:`lightning_ecopt.report` (``ecopt report <sweep dir>``), so TensorBoard and the report draw the same
+picture from the same :class:`~lightning_ecopt.sweeper.results.SweepResult`. Only numpy is imported at module level;
+matplotlib is imported when a figure is drawn, and only its object-oriented API (``Figure`` + the Agg canvas) is
+used: no pyplot, no GUI backend, no global state, so drawing is safe in any process or thread.
+
+Example:
+    >>> metric_unit("energy/test_samples_per_j"), metric_unit("energy/train_j"), metric_unit("test/acc")
+    ('samples/J', 'J', '')
+    >>> energy_label(["estimated: cpu-time", "estimated: cpu-time", None])
+    'estimated (cpu-time)'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lightning_ecopt import frontier
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
+
+__all__ = [
+    "axis_label",
+    "energy_kinds",
+    "energy_label",
+    "figure_png",
+    "figure_rgb",
+    "format_value",
+    "frontier_figure",
+    "frontier_markdown",
+    "frontier_rows",
+    "is_energy_metric",
+    "knee_index",
+    "metric_unit",
+]
+
+# Suffix -> unit, longest first: the first match wins.
+_UNITS: tuple[tuple[str, str], ...] = (
+    ("_samples_per_j", "samples/J"),
+    ("_tokens_per_j", "tokens/J"),
+    ("_j_per_sample", "J/sample"),
+    ("_j_per_batch", "J/batch"),
+    ("flops_per_sample", "FLOP/sample"),
+    ("_time_s", "s"),
+    ("_power_w", "W"),
+    ("_j", "J"),
+    ("_s", "s"),
+    ("_w", "W"),
+    ("/params", "parameters"),
+)
+
+
+def metric_unit(name: str) -> str:
+    """The unit of a metric, read from its name (``lightning_ecopt`` names carry units: ``energy_j``, ``time_s``).
+
+    Args:
+        name: The metric's name, e.g. ``"energy/test_samples_per_j"``.
+
+    Returns:
+        The unit (``"samples/J"``, ``"J"``, ``"s"``, ...), or ``""`` when the name does not tell (accuracy, loss).
+
+    Example:
+        >>> [metric_unit(n) for n in ("energy/test_j_per_sample", "model/flops_per_sample", "val/loss")]
+        ['J/sample', 'FLOP/sample', '']
+    """
+    for suffix, unit in _UNITS:
+        if name.endswith(suffix):
+            return unit
+    return ""
+
+
+def is_energy_metric(name: str) -> bool:
+    """Whether a metric is an energy figure (its source label applies to it).
+
+    Example:
+        >>> is_energy_metric("energy/test_samples_per_j"), is_energy_metric("energy/test_samples")
+        (True, False)
+        >>> is_energy_metric("test/acc")
+        False
+    """
+    return "J" in metric_unit(name) or name.endswith("_power_w")
+
+
+def energy_kinds(sources: Iterable[str | None]) -> list[str]:
+    """The distinct kinds (``"measured"``, ``"estimated"``) of energy source labels, sorted; ``None`` skipped.
+
+    Example:
+        >>> energy_kinds(["measured: zeus/nvml", None, "estimated: cpu-time", "measured: zeus/rapl"])
+        ['estimated', 'measured']
+    """
+    from lightning_ecopt.energy.measurement import source_kind
+
+    return sorted({source_kind(s) for s in sources if s})
+
+
+def energy_label(sources: Iterable[str | None]) -> str:
+    """One label for the energy figures of a set of trials: ``"measured (zeus/nvml)"``, ``"estimated (cpu-time)"``.
+
+    Args:
+        sources: The trials' ``energy_source`` labels (``None`` for trials that returned none).
+
+    Returns:
+        ``"<kind> (<details>)"`` when every labelled trial has the same kind, ``"mixed: measured and estimated"``
+        when kinds differ, or ``"unlabelled"`` when no trial returned a label.
+
+    Example:
+        >>> energy_label(["measured: zeus/nvml", "measured: zeus/nvml+rapl"])
+        'measured (zeus/nvml, zeus/nvml+rapl)'
+        >>> energy_label(["measured: zeus/nvml", "estimated: cpu-time"]), energy_label([None])
+        ('mixed: estimated and measured', 'unlabelled')
+    """
+    labels = sorted({s for s in sources if s})
+    kinds = energy_kinds(labels)
+    if not kinds:
+        return "unlabelled"
+    if len(kinds) > 1:
+        return "mixed: " + " and ".join(kinds)
+    details = sorted({s.split(":", 1)[1].strip() for s in labels if ":" in s and s.split(":", 1)[1].strip()})
+    return f"{kinds[0]} ({', '.join(details)})" if details else kinds[0]
+
+
+def axis_label(name: str, minimize: bool, energy: str | None = None, *, sep: str = ", ") -> str:
+    """An axis or column label: the metric, its unit, the energy label if it is an energy figure, and the direction.
+
+    Args:
+        name: The metric's name.
+        minimize: Whether lower values are better.
+        energy: The energy label (:func:`energy_label`), added to energy figures.
+        sep: Between the metric and its direction (a newline gives a two-line axis label).
+
+    Example:
+        >>> axis_label("energy/test_samples_per_j", minimize=False, energy="estimated (cpu-time)")
+        'energy/test_samples_per_j [samples/J, estimated (cpu-time)], higher is better'
+        >>> axis_label("val/loss", minimize=True)
+        'val/loss, lower is better'
+    """
+    parts = [p for p in (metric_unit(name), energy if energy and is_energy_metric(name) else "") if p]
+    unit = f" [{', '.join(parts)}]" if parts else ""
+    return f"{name}{unit}{sep}{'lower' if minimize else 'higher'} is better"
+
+
+def format_value(value: Any, digits: int = 4) -> str:
+    """A number with ``digits`` significant digits (integers in full), other values as text.
+
+    Example:
+        >>> format_value(0.912345), format_value(1234567.0), format_value(12), format_value(True), format_value(None)
+        ('0.9123', '1.235e+06', '12', 'True', '')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if not math.isfinite(float(value)):
+        return str(float(value))
+    return f"{float(value):.{digits}g}"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _completed_with_values(result: SweepResult) -> list[TrialRecord]:
+    """Completed, evaluated (not reused) trials whose objective values are all finite numbers."""
+    out = []
+    for trial in result.trials:
+        if trial.status != "completed" or trial.reused_from is not None:
+            continue
+        if all(_finite(trial.metrics.get(o.name)) for o in result.objectives):
+            out.append(trial)
+    return out
+
+
+def knee_index(result: SweepResult) -> int | None:
+    """The trial index of the frontier's knee (:func:`lightning_ecopt.frontier.knee_point`), or ``None``."""
+    front = [t for t in result.pareto_trials if t.status == "completed"]
+    if not front:
+        return None
+    Y = np.array([[t.metrics[o.name] for o in result.objectives] for t in front], dtype=np.float64)
+    k = frontier.knee_point(Y, [not o.minimize for o in result.objectives])
+    return None if k is None else front[k].trial_index
+
+
+def frontier_rows(result: SweepResult) -> list[dict[str, Any]]:
+    """The frontier's trials as table rows, best first on the first objective.
+
+    Args:
+        result: The sweep's result.
+
+    Returns:
+        One dict per frontier trial: ``trial_index``, ``params``, ``values`` (``{objective: value}``),
+        ``energy_source`` and ``knee`` (whether it is the knee point).
+    """
+    knee = knee_index(result)
+    first = result.objectives[0]
+    front = [t for t in result.pareto_trials if t.status == "completed"]
+    front.sort(key=lambda t: (t.metrics[first.name] if first.minimize else -t.metrics[first.name], t.trial_index))
+    return [
+        {
+            "trial_index": t.trial_index,
+            "params": dict(t.params),
+            "values": {o.name: t.metrics[o.name] for o in result.objectives},
+            "energy_source": t.energy_source,
+            "knee": t.trial_index == knee,
+        }
+        for t in front
+    ]
+
+
+def _md(text: Any) -> str:
+    return format_value(text).replace("|", "\\|")
+
+
+def frontier_markdown(result: SweepResult) -> str:
+    """The frontier's configurations as a Markdown table (TensorBoard's Text dashboard renders it).
+
+    Args:
+        result: The sweep's result.
+
+    Returns:
+        A heading line, the table (trial, objectives with their direction, parameters), and a line naming the knee
+        and the energy label; a sentence when the frontier is still empty.
+    """
+    label = energy_label(t.energy_source for t in result.trials)
+    rows = frontier_rows(result)
+    head = (
+        f"**Pareto frontier after {result.n_finished} trials** ({result.n_completed} completed, {result.n_failed} "
+        f"failed): {len(rows)} configurations. Energy figures: {label}."
+    )
+    if not rows:
+        return head + "\n\nNo completed trial on the frontier yet."
+    names = sorted({k for row in rows for k in row["params"]})
+    arrows = {o.name: ("↓" if o.minimize else "↑") for o in result.objectives}
+    header = ["trial", *(f"{o.name} {arrows[o.name]}" for o in result.objectives), *names]
+    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        mark = " (knee)" if row["knee"] else ""
+        cells = [f"#{row['trial_index']}{mark}", *(_md(row["values"][o.name]) for o in result.objectives)]
+        cells += [_md(row["params"].get(n)) for n in names]
+        lines.append("| " + " | ".join(cells) + " |")
+    hv = "n/a" if result.hypervolume is None else format_value(result.hypervolume, 6)
+    foot = f"Hypervolume {hv}"
+    if result.reference_point:
+        ref = ", ".join(f"{k} = {format_value(v)}" for k, v in result.reference_point.items())
+        foot += f" against the reference point ({ref}; {result.reference_point_origin or 'origin unknown'})"
+    return "\n".join([head, "", *lines, "", foot + "."])
+
+
+def _trials(n: int) -> str:
+    return f"{n} trial" if n == 1 else f"{n} trials"
+
+
+def _log_scale(values: Sequence[float]) -> bool:
+    """Whether an axis spans enough orders of magnitude (positive values, max/min >= 50) to need a log scale."""
+    finite = [v for v in values if math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= 50
+
+
+def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: float = 5.5, dpi: int = 100) -> Figure:
+    """Draw every trial of a sweep with the Pareto frontier highlighted.
+
+    Completed trials are grey dots; frontier trials are large blue dots with their trial ids, connected by the
+    staircase that bounds the region they dominate (shaded down to the reference point, whose area is the
+    hypervolume); the knee is a gold star; the reference point is a red cross; failed trials are red crosses at
+    their values when they returned both objectives, else listed in the legend. Axis labels carry the metric's unit,
+    the energy label (measured or estimated) and the direction. The first two objectives are drawn; a
+    single-objective sweep is drawn against the trial index.
+
+    Args:
+        result: The sweep's result (partial results are fine: the figure is redrawn after every batch).
+        width_in: Figure width in inches.
+        height_in: Figure height in inches.
+        dpi: Dots per inch (the PNG is ``width_in * dpi`` pixels wide).
+
+    Returns:
+        A matplotlib ``Figure`` (not attached to pyplot: no need to close it).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    objectives = result.objectives
+    label = energy_label(t.energy_source for t in result.trials)
+    done = _completed_with_values(result)
+    pareto = set(result.pareto_indices)
+    knee = knee_index(result)
+    failed = [t for t in result.trials if t.status == "failed" and t.reused_from is None]
+
+    if len(objectives) == 1:
+        x_of = lambda t: float(t.trial_index)  # noqa: E731
+        y_name = objectives[0].name
+        y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
+        ax.set_xlabel("trial index")
+        ax.set_ylabel(axis_label(y_name, objectives[0].minimize, label, sep="\n"))
+    else:
+        x_name, y_name = objectives[0].name, objectives[1].name
+        x_of = lambda t: float(t.metrics[x_name])  # noqa: E731
+        y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
+        ax.set_xlabel(axis_label(x_name, objectives[0].minimize, label))
+        ax.set_ylabel(axis_label(y_name, objectives[1].minimize, label, sep="\n"))
+
+    xs_all: list[float] = []
+    ys_all: list[float] = []
+    others = [t for t in done if t.trial_index not in pareto]
+    front = [t for t in done if t.trial_index in pareto]
+    if others:
+        xs, ys = [x_of(t) for t in others], [y_of(t) for t in others]
+        ax.scatter(xs, ys, s=28, c="0.55", alpha=0.8, label=f"other completed ({_trials(len(others))})", zorder=2)
+        xs_all += xs
+        ys_all += ys
+
+    ref = result.reference_point
+    ref_xy: tuple[float, float] | None = None
+    if len(objectives) >= 2 and ref and objectives[0].name in ref and objectives[1].name in ref:
+        ref_xy = (float(ref[objectives[0].name]), float(ref[objectives[1].name]))
+
+    if front:
+        xs, ys = [x_of(t) for t in front], [y_of(t) for t in front]
+        xs_all += xs
+        ys_all += ys
+        if len(objectives) >= 2:
+            maximize = [not objectives[0].minimize, not objectives[1].minimize]
+            line = frontier.staircase(np.column_stack([xs, ys]), maximize, ref=ref_xy)
+            ax.plot(line[:, 0], line[:, 1], color="tab:blue", lw=1.6, zorder=3)
+            if ref_xy is not None:
+                polygon = np.vstack([line, [ref_xy]])
+                hv = "" if result.hypervolume is None else f": hypervolume {format_value(result.hypervolume)}"
+                ax.fill(polygon[:, 0], polygon[:, 1], color="tab:blue", alpha=0.12, lw=0, label=f"dominated{hv}")
+        ax.scatter(
+            xs, ys, s=70, c="tab:blue", edgecolors="navy", zorder=4, label=f"Pareto frontier ({_trials(len(front))})"
+        )
+        for t, x, y in zip(front, xs, ys, strict=True):
+            ax.annotate(f"#{t.trial_index}", (x, y), xytext=(5, 5), textcoords="offset points", fontsize=8, zorder=6)
+        for t in front:
+            if t.trial_index == knee:
+                ax.scatter([x_of(t)], [y_of(t)], s=260, marker="*", c="gold", edgecolors="k", zorder=5,
+                           label=f"knee (#{t.trial_index})")  # fmt: skip
+
+    if ref_xy is not None:
+        ax.scatter([ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
+                   label=f"reference point ({result.reference_point_origin or 'given'})")  # fmt: skip
+        xs_all.append(ref_xy[0])
+        ys_all.append(ref_xy[1])
+
+    if failed:
+        placed = [t for t in failed if all(_finite(t.metrics.get(o.name)) for o in objectives[:2])]
+        unplaced = [t for t in failed if t not in placed]
+        if placed and len(objectives) >= 2:
+            ax.scatter([x_of(t) for t in placed], [y_of(t) for t in placed], s=50, marker="x", c="tab:red",
+                       zorder=4, label=f"failed ({len(placed)})")  # fmt: skip
+        if unplaced:
+            ids = ", ".join(f"#{t.trial_index}" for t in unplaced[:8]) + (" ..." if len(unplaced) > 8 else "")
+            handle = Line2D([], [], ls="none", marker="x", color="tab:red")
+            ax.add_line(handle)
+            handle.set_label(f"failed, no values ({len(unplaced)}): {ids}")
+
+    if not done:
+        ax.text(0.5, 0.5, "no completed trial yet", ha="center", va="center", transform=ax.transAxes, color="0.4")
+    if len(objectives) >= 2:
+        if _log_scale(xs_all):
+            ax.set_xscale("log")
+        if _log_scale(ys_all):
+            ax.set_yscale("log")
+    elif _log_scale(ys_all):
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3, which="both")
+    hv_text = "n/a" if result.hypervolume is None else format_value(result.hypervolume)
+    ax.set_title(
+        f"Pareto frontier after {result.n_finished} trials ({result.n_completed} completed, {result.n_failed} "
+        f"failed): {len(front)} on the front, hypervolume {hv_text}",
+        fontsize=10,
+    )
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    return fig
+
+
+def _canvas(fig: Figure) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas
+
+
+def figure_rgb(fig: Figure) -> np.ndarray:
+    """Render a figure with the Agg backend to an ``(height, width, 3)`` uint8 RGB array."""
+    canvas = _canvas(fig)
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Render a figure with the Agg backend to PNG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    _canvas(fig).print_png(buffer)
+    return buffer.getvalue()

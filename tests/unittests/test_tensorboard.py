@@ -1,0 +1,193 @@
+import logging
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import api_pb2, metadata
+
+from lightning_ecopt import frontier, views
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
+from lightning_ecopt.tensorboard import FRONTIER_RUN, ON_FRONT_TAG, FrontierBoard, trial_run_name
+
+OBJECTIVES = parse_objectives({"test/acc": "maximize", "energy/test_samples_per_j": "maximize"}, None)
+SOURCE = "estimated: cpu-time"
+REF = {"test/acc": 0.5, "energy/test_samples_per_j": 10.0}
+
+
+def completed(i, acc, spj, **params):
+    metrics = {"test/acc": acc, "energy/test_samples_per_j": spj, "energy/train_j": 10.0 * (i + 1)}
+    params = {"model.width": 8 * (i + 1), "model.pooling": i % 2 == 0, "opt": "adam", **params}
+    return TrialRecord(i, params, "completed", metrics=metrics, energy_source=SOURCE)
+
+
+def failed(i):
+    return TrialRecord(i, {"model.width": 64, "model.pooling": False, "opt": "sgd"}, "failed", reason="OOM")
+
+
+TRIALS = [
+    completed(0, 0.90, 100.0),  # on the front until trial 4 dominates it
+    completed(1, 0.80, 400.0),  # front
+    failed(2),
+    completed(3, 0.70, 300.0),  # dominated by 1
+    completed(4, 0.95, 150.0),  # dominates 0
+    TrialRecord(5, {"model.width": 16, "model.pooling": False, "opt": "adam"}, "abandoned", reason="interrupted"),
+]
+
+
+def result_after(n):
+    """The result after the first ``n`` trials, with the Pareto set and hypervolume the loop would compute."""
+    trials = tuple(TRIALS[:n])
+    done = [t for t in trials if t.status == "completed"]
+    Y = np.array([[t.metrics[o.name] for o in OBJECTIVES] for t in done])
+    mask = frontier.pareto_mask(Y, [True, True])
+    hv = frontier.hypervolume(Y, list(REF.values()), [True, True])
+    pareto = tuple(t.trial_index for t, on in zip(done, mask, strict=True) if on)
+    return SweepResult(OBJECTIVES, trials, pareto, dict(REF), "inferred", hv)
+
+
+def load(path):
+    acc = EventAccumulator(str(path), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    acc.Reload()
+    return acc
+
+
+def hparams_content(acc, tag):
+    return acc.PluginTagToContent(metadata.PLUGIN_NAME)[tag]
+
+
+@pytest.fixture
+def board_dir(tmp_path):
+    board = FrontierBoard(tmp_path / "tensorboard")
+    for n in (2, 4, 6):  # three batches
+        assert board.update(result_after(n)) is True
+    return tmp_path / "tensorboard"
+
+
+def test_frontier_scalars_images_and_text_at_step_trials_done(board_dir):
+    acc = load(board_dir / FRONTIER_RUN)
+    steps = [2, 4, 5]  # trials finished after each batch (failed ones count, the abandoned one does not)
+    hv = [e.value for e in acc.Scalars("frontier/hypervolume")]
+    assert [e.step for e in acc.Scalars("frontier/hypervolume")] == steps
+    expected = [result_after(n).hypervolume for n in (2, 4, 6)]
+    assert hv == pytest.approx(expected, rel=1e-6)
+    assert [e.value for e in acc.Scalars("frontier/pareto_size")] == [2.0, 2.0, 2.0]
+    assert [e.value for e in acc.Scalars("trials/failed")] == [0.0, 1.0, 1.0]
+    assert [e.value for e in acc.Scalars("trials/completed")] == [2.0, 3.0, 4.0]
+
+    images = acc.Images("frontier/pareto_front")
+    assert [i.step for i in images] == steps
+    assert images[-1].width == 800
+    assert images[-1].height == 550
+    assert images[-1].encoded_image_string.startswith(b"\x89PNG")
+
+    text = acc.Tensors("frontier/configurations/text_summary")
+    assert [t.step for t in text] == steps
+    last = text[-1].tensor_proto.string_val[0].decode()
+    # Best accuracy first; the knee is a tie between the two normalised corners, so the lower index (1) wins.
+    assert "| #4 | 0.95 | 150 | True | 40 | adam |\n| #1 (knee) | 0.8 | 400 | False | 16 | adam |" in last
+    assert "#0" not in last.split("\n", 1)[1]  # trial 0 left the front when trial 4 came
+    assert "estimated (cpu-time)" in last
+
+
+def test_hparams_experiment_lists_parameters_status_and_metrics_objectives_first(board_dir):
+    acc = load(board_dir)
+    experiment = metadata.parse_experiment_plugin_data(hparams_content(acc, metadata.EXPERIMENT_TAG))
+    hparams = {h.name: h.type for h in experiment.hparam_infos}
+    assert hparams == {
+        "model.width": api_pb2.DATA_TYPE_FLOAT64,
+        "model.pooling": api_pb2.DATA_TYPE_BOOL,
+        "opt": api_pb2.DATA_TYPE_STRING,
+        "status": api_pb2.DATA_TYPE_STRING,
+    }
+    metrics = [m.name.tag for m in experiment.metric_infos]
+    assert metrics == ["test/acc", "energy/test_samples_per_j", ON_FRONT_TAG, "energy/train_j"]
+
+
+def test_one_hparams_session_per_finished_trial_with_its_metrics(board_dir):
+    runs = sorted(p.name for p in (board_dir / "trials").iterdir())
+    assert runs == ["0000", "0001", "0002", "0003", "0004"]  # the abandoned trial 5 has no session
+
+    acc = load(board_dir / trial_run_name(3))
+    start = metadata.parse_session_start_info_plugin_data(hparams_content(acc, metadata.SESSION_START_INFO_TAG))
+    assert start.hparams["model.width"].number_value == 32.0
+    assert start.hparams["model.pooling"].bool_value is False
+    assert start.hparams["opt"].string_value == "adam"
+    assert start.hparams["status"].string_value == "completed"
+    end = metadata.parse_session_end_info_plugin_data(hparams_content(acc, metadata.SESSION_END_INFO_TAG))
+    assert end.status == api_pb2.STATUS_SUCCESS
+    assert [(e.step, e.value) for e in acc.Scalars("test/acc")] == [(3, pytest.approx(0.70))]  # step: trial index
+    assert [e.value for e in acc.Scalars("energy/train_j")] == [40.0]
+    assert [e.value for e in acc.Scalars(ON_FRONT_TAG)] == [0.0]
+
+    acc = load(board_dir / trial_run_name(2))
+    end = metadata.parse_session_end_info_plugin_data(hparams_content(acc, metadata.SESSION_END_INFO_TAG))
+    assert end.status == api_pb2.STATUS_FAILURE
+    start = metadata.parse_session_start_info_plugin_data(hparams_content(acc, metadata.SESSION_START_INFO_TAG))
+    assert start.hparams["status"].string_value == "failed"
+
+
+def test_on_front_follows_a_trial_that_leaves_the_frontier(board_dir):
+    # Trial 0 was on the front after the first batch, and left it when trial 4 arrived (step 5).
+    events = load(board_dir / trial_run_name(0)).Scalars(ON_FRONT_TAG)
+    assert [(e.step, e.value) for e in events] == [(2, 1.0), (5, 0.0)]
+    assert [e.value for e in load(board_dir / trial_run_name(4)).Scalars(ON_FRONT_TAG)] == [1.0]
+
+
+def test_a_resumed_sweep_adds_no_duplicate_sessions_or_experiment(board_dir):
+    before = {p: p.stat().st_size for p in board_dir.rglob("events.out.tfevents.*") if p.parent.name != FRONTIER_RUN}
+    FrontierBoard(board_dir).update(result_after(6))  # a new process, same results: only the frontier run grows
+    after = {p for p in board_dir.rglob("events.out.tfevents.*") if p.parent.name != FRONTIER_RUN}
+    new = after - set(before)
+    # on_front is not known to the new process: written once more for the completed trials, nothing else.
+    assert {p.parent.name for p in new} == {"0000", "0001", "0003", "0004"}
+    assert all(metadata.EXPERIMENT_TAG not in load(p.parent).PluginTagToContent(metadata.PLUGIN_NAME) for p in new)
+    assert len(list(board_dir.glob("events.out.tfevents.*"))) == 1  # the experiment, written once
+
+
+def test_an_unchanged_result_writes_nothing(tmp_path):
+    board = FrontierBoard(tmp_path)
+    board.update(result_after(4))
+    files = sorted(tmp_path.rglob("events.out.tfevents.*"))
+    board.update(result_after(4))
+    assert sorted(tmp_path.rglob("events.out.tfevents.*")) == files
+
+
+def test_no_experiment_until_a_trial_completes(tmp_path):
+    board = FrontierBoard(tmp_path)
+    result = SweepResult(OBJECTIVES, (failed(0),), ())
+    assert board.update(result)
+    assert not list(tmp_path.glob("events.out.tfevents.*"))
+    assert (tmp_path / trial_run_name(0)).is_dir()
+    board.update(result_after(2))
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
+
+
+def test_update_never_raises_it_logs_and_the_sweep_goes_on(tmp_path, monkeypatch, caplog):
+    def broken(result):
+        raise RuntimeError("matplotlib exploded")
+
+    monkeypatch.setattr(views, "frontier_figure", broken)
+    board = FrontierBoard(tmp_path / "tb")
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt.tensorboard"):
+        assert board.update(result_after(2)) is False
+        assert board.update(result_after(4)) is False
+    assert "could not write the TensorBoard frontier views" in caplog.text
+    assert "matplotlib exploded" in caplog.text
+    assert caplog.records[0].exc_info
+    assert not caplog.records[1].exc_info
+
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    assert FrontierBoard(blocked).update(result_after(2)) is False
+
+
+def test_images_can_be_turned_off(tmp_path):
+    FrontierBoard(tmp_path, images=False).update(result_after(2))
+    assert load(tmp_path / FRONTIER_RUN).Tags()["images"] == []
+
+
+@pytest.mark.parametrize("bad", [None, "", 3])
+def test_log_dir_must_be_a_path(bad):
+    with pytest.raises(TypeError, match="expected a folder path"):
+        FrontierBoard(bad)
