@@ -35,6 +35,10 @@ Design decisions
   until exactly ``n_trials`` trials completed or failed.
 - **Saving**: the Ax experiment is saved atomically to ``storage`` after every batch (and when a batch is
   proposed, so an interruption leaves its trials to be abandoned), with ``optimization_results.yaml`` beside it.
+- **Batch hooks**: after every batch (and once at the end) each ``on_batch_end`` hook gets the current
+  :class:`~lightning_ecopt.sweeper.results.SweepResult`; a hook's error is logged, never raised. By default, when
+  the sweep has a ``storage`` file, the hook is :class:`lightning_ecopt.tensorboard.FrontierBoard` writing the
+  frontier views to ``<storage dir>/tensorboard``; pass ``on_batch_end=[]`` to turn it off.
 """
 
 from __future__ import annotations
@@ -67,9 +71,12 @@ if TYPE_CHECKING:
     from lightning_ecopt.sweeper.settings import SweepSettings
     from lightning_ecopt.sweeper.space import SearchSpace
 
-__all__ = ["Evaluate", "ParetoSweep", "evaluate_each"]
+__all__ = ["BatchHook", "Evaluate", "ParetoSweep", "evaluate_each"]
 
 log = logging.getLogger(__name__)
+
+BatchHook = Callable[[SweepResult], object]
+"""Called with the sweep's result after every batch (see ``ParetoSweep(on_batch_end=...)``)."""
 
 Evaluate = Callable[[list[dict[str, Any]]], Sequence[Any]]
 """Runs a batch: gets one parameter dict per trial and returns one item per trial, in order: the task's return value,
@@ -225,6 +232,8 @@ class ParetoSweep:
         space: The swept parameters (see :func:`~lightning_ecopt.sweeper.space.parse_search_space`).
         settings: Objectives, budget, strategy, reference point, constraints and storage.
         evaluate: Runs one batch of trials; see :data:`Evaluate`. :meth:`from_function` wraps a per-trial function.
+        on_batch_end: Hooks called with the result after every batch; ``None`` for the default (TensorBoard frontier
+            views in ``<storage dir>/tensorboard`` when ``storage`` is set), ``[]`` for none.
 
     Raises:
         TypeError: ``evaluate`` is not callable.
@@ -243,7 +252,13 @@ class ParetoSweep:
             print(trial.params, trial.metrics)
     """
 
-    def __init__(self, space: SearchSpace, settings: SweepSettings, evaluate: Evaluate) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        settings: SweepSettings,
+        evaluate: Evaluate,
+        on_batch_end: Sequence[BatchHook] | None = None,
+    ) -> None:
         if not callable(evaluate):
             raise TypeError(
                 f"ParetoSweep(evaluate={evaluate!r}): evaluate must be callable as evaluate(list_of_params) -> "
@@ -258,6 +273,7 @@ class ParetoSweep:
         self._stop_reason: str | None = None
         self._suggest_time_s = 0.0
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
+        self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
 
     @classmethod
     def from_function(
@@ -303,11 +319,13 @@ class ParetoSweep:
                     result = self._save(client)
                     log.info("ecopt: %d/%d trials; %s", self._n_finished(), n_trials, self._batch_line(result))
                     progress.update(self._n_finished(), self._batch_line(result))
+                    self._batch_end(result)
                     self._check_failure_rate(result)
             finally:
                 progress.close()
             self._maybe_infer_reference(client, final=True)
             result = self._save(client)
+            self._batch_end(result)
         if self._stop_reason:
             log.warning(
                 "ecopt: the sweep stopped after %d of %d trials: %s", result.n_finished, n_trials, self._stop_reason
@@ -317,6 +335,14 @@ class ParetoSweep:
 
     def _n_finished(self) -> int:
         return sum(r.finished for r in self._records.values())
+
+    def _batch_end(self, result: SweepResult) -> None:
+        """Call every ``on_batch_end`` hook with the batch's result; a hook's error is logged, never raised."""
+        for hook in self.on_batch_end:
+            try:
+                hook(result)
+            except Exception:
+                log.warning("ecopt: the batch hook %r failed; the sweep goes on.", hook, exc_info=True)
 
     def _next_batch_size(self) -> int:
         """Up to ``max_batch_size`` trials, cut at the end of the Sobol phase so BoTorch sees the reference point."""
@@ -735,6 +761,15 @@ class ParetoSweep:
         hv = "n/a" if result.hypervolume is None else f"{result.hypervolume:.6g}"
         pareto = len(result.pareto_indices)
         return f"{result.n_failed} failed, {result.n_reused} reused, Pareto set {pareto}, hypervolume {hv}"
+
+
+def _default_batch_hooks(settings: SweepSettings) -> list[BatchHook]:
+    """TensorBoard frontier views in ``<storage dir>/tensorboard`` when the sweep saves to a storage file."""
+    if settings.storage is None:
+        return []
+    from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME, FrontierBoard
+
+    return [FrontierBoard(Path(settings.storage).parent / TENSORBOARD_DIRNAME).update]
 
 
 def _feasible(record: TrialRecord, constraints: Sequence[OutcomeConstraint]) -> bool:
