@@ -191,3 +191,47 @@ def test_images_can_be_turned_off(tmp_path):
 def test_log_dir_must_be_a_path(bad):
     with pytest.raises(TypeError, match="expected a folder path"):
         FrontierBoard(bad)
+
+
+def _sweep(tmp_path, **kwargs):
+    from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    space = parse_search_space({"x": "interval(0, 1)"}, [])
+    settings = SweepSettings(
+        parse_objectives({"f1": "minimize", "f2": "minimize"}, None),
+        n_trials=4,
+        n_initial_trials=4,
+        max_batch_size=2,
+        seed=0,
+        storage=tmp_path / "ax_experiment.json",
+    )
+    return ParetoSweep(space, settings, evaluate_each(lambda p: {"f1": p["x"], "f2": (1 - p["x"]) ** 2}), **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_loop_writes_the_views_after_every_batch(tmp_path):
+    result = _sweep(tmp_path).run()  # Sobol only: no model fitting
+    acc = load(tmp_path / "tensorboard" / FRONTIER_RUN)
+    # Two batches of two, then the end of the sweep: the reference point inferred from all four trials is new.
+    assert [e.step for e in acc.Scalars("frontier/pareto_size")] == [2, 4, 4]
+    assert [e.step for e in acc.Scalars("frontier/hypervolume")] == [4]
+    assert acc.Scalars("frontier/pareto_size")[-1].value == len(result.pareto_indices)
+    assert len(list((tmp_path / "tensorboard" / "trials").iterdir())) == 4
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_loop_survives_a_failing_hook_and_hooks_can_be_turned_off(tmp_path, caplog):
+    seen = []
+
+    def broken(result):
+        seen.append(result.n_finished)
+        raise RuntimeError("hook bug")
+
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt.sweeper.loop"):
+        result = _sweep(tmp_path, on_batch_end=[broken]).run()
+    assert result.n_finished == 4
+    assert seen == [2, 4, 4]  # after each batch, and once at the end
+    assert "the batch hook" in caplog.text
+    assert not (tmp_path / "tensorboard").exists()
