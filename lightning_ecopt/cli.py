@@ -1,0 +1,123 @@
+"""The ``ecopt`` command line: ``ecopt report <sweep dir>``.
+
+Bad input (a missing directory, a directory without a sweep, a corrupt results file, an invalid option) prints one
+error line to stderr and exits with status 2, never a traceback.
+
+Example::
+
+    ecopt report multirun/2026-01-01/12-00-00
+    ecopt report multirun/2026-01-01/12-00-00 --pue 1.56 --carbon-intensity 250 --baseline first
+    ecopt report multirun/2026-01-01/12-00-00 --json | jq .ledger.total_j
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from lightning_ecopt.exceptions import EcoptError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_BAD_INPUT = 2
+"""Exit status for bad input (as argparse uses for a bad command line)."""
+
+
+def _baseline(text: str) -> str | int:
+    from lightning_ecopt.report import BASELINE_RULES
+
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    if text in BASELINE_RULES:
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a trial index nor one of {', '.join(BASELINE_RULES)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ecopt`` argument parser (one subcommand: ``report``)."""
+    from lightning_ecopt.report import DEFAULT_CARBON_G_PER_KWH, DEFAULT_PUE, GLOBAL_AVERAGE_PUE
+
+    parser = argparse.ArgumentParser(
+        prog="ecopt", description="Energy-aware multi-objective sweeps for PyTorch Lightning + Hydra."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    report = commands.add_parser(
+        "report",
+        help="the frontier, proxy audit and search-cost ledger of a sweep",
+        description=(
+            "Print a sweep's Pareto frontier, the proxy audit (parameter count and FLOPs against energy per "
+            "inference) and the search-cost ledger (energy, CO2, break-even), and write frontier.png and trials.csv "
+            "next to its optimization_results.yaml. Works on a sweep that is still running or was interrupted."
+        ),
+    )
+    report.add_argument("sweep_dir", metavar="SWEEP_DIR", help="the sweep directory (hydra.sweep.dir)")
+    report.add_argument(
+        "--pue",
+        type=float,
+        default=DEFAULT_PUE,
+        help=(
+            f"power usage effectiveness applied to every joule (default {DEFAULT_PUE:g}: IT equipment only; "
+            f"{GLOBAL_AVERAGE_PUE} is the global average data centre)"
+        ),
+    )
+    report.add_argument(
+        "--carbon-intensity",
+        type=float,
+        default=DEFAULT_CARBON_G_PER_KWH,
+        metavar="G_PER_KWH",
+        help=f"grams of CO2e per kWh of electricity (default {DEFAULT_CARBON_G_PER_KWH:g}, about the world average)",
+    )
+    report.add_argument(
+        "--baseline",
+        type=_baseline,
+        default="most-accurate",
+        help=(
+            "the trial the frontier models are compared with in the ledger: 'most-accurate' (default: best first "
+            "non-energy objective), 'first' (first completed trial), or a trial index"
+        ),
+    )
+    report.add_argument("--out", metavar="DIR", help="write frontier.png and trials.csv here (default: SWEEP_DIR)")
+    report.add_argument("--no-files", action="store_true", help="do not write frontier.png and trials.csv")
+    report.add_argument("--json", action="store_true", help="print the same figures as JSON, for scripts")
+    return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    from lightning_ecopt.report import build_report, render, write_files
+
+    report = build_report(args.sweep_dir, pue=args.pue, carbon_g_per_kwh=args.carbon_intensity, baseline=args.baseline)
+    if not args.no_files:
+        write_files(report, args.out)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
+    else:
+        render(report)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ecopt`` command line.
+
+    Args:
+        argv: The arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 2 for bad input (after one error line on stderr).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "report":
+            return _report(args)
+    except (EcoptError, OSError) as exc:
+        message = str(exc) if isinstance(exc, EcoptError) else f"ecopt {args.command}: {exc}"
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_BAD_INPUT  # pragma: no cover - parser.error exits
+
+
+if __name__ == "__main__":
+    sys.exit(main())

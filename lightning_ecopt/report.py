@@ -1,0 +1,1025 @@
+"""``ecopt report``: the frontier, the proxy audit and the search-cost ledger of a sweep, from its stored results.
+
+Everything is read from ``optimization_results.yaml`` (plain data, rewritten atomically after every batch, so a
+sweep that is still running or was interrupted can be reported on); the Ax JSON is never needed, and nothing is
+unpickled. :func:`build_report` computes, :func:`write_files` writes ``frontier.png`` and ``trials.csv``,
+:func:`render` prints with rich, and :meth:`Report.to_dict` gives the same figures to scripts (``--json``).
+
+Accounting rules
+----------------
+- **Energy per inference** is the trials' ``energy/<stage>_j_per_sample`` (or ``1 / energy/<stage>_samples_per_j``),
+  for the first of the stages test, predict, validate that the trials report.
+- **Search energy** is, for every trial that ran, ``energy/train_j`` (the whole ``fit``, its validation included)
+  plus the evaluation loops: ``energy/test_j`` and ``energy/predict_j`` with their warm-up joules
+  (``energy/<stage>_warmup_j``), and ``energy/validate_j`` (+ warm-up) only for trials without ``energy/train_j``
+  (with it, validation is already inside ``fit``). Failed trials count when their figures are known; trials whose
+  energy is unknown (failed before reporting, abandoned, or without any energy figure) are counted apart and make
+  the total a lower bound. Reused trials were not run and cost nothing. Ax's own proposal time is not metered.
+- **PUE** multiplies every joule (the search and the inferences run in the same facility), so the break-even
+  number of inferences does not depend on it; it changes the totals and the CO2.
+- **Break-even**: ``search energy / (baseline J per inference - model J per inference)``: the inferences after
+  which serving the frontier model instead of the baseline has paid for the whole search. ``None`` (never) when the
+  model uses at least as much energy per inference as the baseline.
+- **Baseline** (``baseline=``): ``"most-accurate"`` (default): the completed trial with the best value of the first
+  objective that is not an energy figure (the model an accuracy-only search would pick; ties to the lowest index);
+  ``"first"``: the first completed trial; or a trial index.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightning_ecopt import views
+from lightning_ecopt.exceptions import EcoptError
+from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "BASELINE_RULES",
+    "DEFAULT_CARBON_G_PER_KWH",
+    "DEFAULT_PUE",
+    "GLOBAL_AVERAGE_PUE",
+    "FrontierSaving",
+    "Ledger",
+    "LoadedSweep",
+    "ProxyCorrelation",
+    "Report",
+    "SweepDataError",
+    "TrialEnergy",
+    "build_report",
+    "find_results",
+    "ledger",
+    "load_sweep",
+    "proxy_audit",
+    "render",
+    "trial_energy",
+    "write_files",
+]
+
+DEFAULT_PUE = 1.0
+"""Power usage effectiveness used unless given: 1.0 counts the IT equipment only (as the ECOpt reference code)."""
+
+GLOBAL_AVERAGE_PUE = 1.56
+"""The global average data-centre PUE (Uptime Institute survey, 2024): a realistic value for cloud runs."""
+
+DEFAULT_CARBON_G_PER_KWH = 475.0
+"""Carbon intensity of electricity used unless given (g CO2e/kWh): about the world average (IEA)."""
+
+BASELINE_RULES = ("most-accurate", "first")
+"""Named baseline rules; a trial index is also accepted."""
+
+PROXIES = ("model/params", "model/flops_per_sample")
+"""The proxy metrics the audit correlates with energy per inference (logged by ``EnergyCallback``)."""
+
+_STAGES = ("test", "predict", "validate")
+_J_PER_KWH = 3.6e6
+_FILES = ("frontier.png", "trials.csv")
+
+
+class SweepDataError(EcoptError, ValueError):
+    """The sweep directory or its results file cannot be read; the message names the path and the fix."""
+
+
+# -- loading ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedSweep:
+    """A sweep read back from its ``optimization_results.yaml``.
+
+    Args:
+        sweep_dir: The sweep directory.
+        results_path: The results file.
+        result: The trials, frontier, reference point and hypervolume, as the loop wrote them.
+        n_trials: The sweep's budget (from the recorded settings), or ``None`` when not recorded.
+        constraints: The outcome constraints, as text.
+        stop_reason: Why the sweep ended early, if it did.
+    """
+
+    sweep_dir: Path
+    results_path: Path
+    result: SweepResult
+    n_trials: int | None = None
+    constraints: tuple[str, ...] = ()
+    stop_reason: str | None = None
+
+
+def find_results(path: str | Path) -> Path:
+    """Find the results file of a sweep: ``<path>/optimization_results.yaml``, or ``path`` itself if it is one.
+
+    Args:
+        path: A sweep directory (``hydra.sweep.dir``) or its results file.
+
+    Returns:
+        The results file.
+
+    Raises:
+        SweepDataError: ``path`` does not exist, or holds no results (the message says whether the sweep has not
+            finished a batch yet, and lists sweeps found in sub-folders).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise SweepDataError(f"ecopt report: {str(p)!r} does not exist; pass the sweep directory (hydra.sweep.dir).")
+    if p.is_file():
+        if p.suffix not in (".yaml", ".yml"):
+            raise SweepDataError(
+                f"ecopt report: {str(p)!r} is a file but not a results file; pass the sweep directory that holds "
+                f"{RESULTS_FILENAME}."
+            )
+        return p
+    results = p / RESULTS_FILENAME
+    if results.is_file():
+        return results
+    if (p / "ax_experiment.json").is_file():
+        raise SweepDataError(
+            f"ecopt report: {str(p)!r} holds a sweep that has not finished its first batch yet ({RESULTS_FILENAME} "
+            f"is written after every batch); run the report again once a trial has finished."
+        )
+    nested = sorted({r.parent for r in [*p.glob(f"*/{RESULTS_FILENAME}"), *p.glob(f"*/*/{RESULTS_FILENAME}")]})
+    if nested:
+        listed = ", ".join(repr(str(n)) for n in nested[:5]) + (" ..." if len(nested) > 5 else "")
+        raise SweepDataError(f"ecopt report: no {RESULTS_FILENAME} in {str(p)!r}; sweeps found below it: {listed}.")
+    raise SweepDataError(
+        f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}); pass the directory of a sweep run with "
+        f"hydra/sweeper=ecopt (its hydra.sweep.dir, e.g. multirun/2026-01-01/12-00-00)."
+    )
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise SweepDataError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "+inf"):
+        return float(value)
+    raise SweepDataError(f"{where}: expected a number, got {value!r}")
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SweepDataError(f"{where}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _parse(data: Any, path: Path) -> LoadedSweep:
+    """Rebuild a :class:`SweepResult` from the file's plain data; raises ``SweepDataError`` naming what is wrong."""
+    from lightning_ecopt.sweeper.objectives import Objective
+
+    if not isinstance(data, Mapping):
+        raise SweepDataError(f"the file holds a {type(data).__name__}, not a mapping")
+    if data.get("name") != "ecopt" or "trials" not in data:
+        raise SweepDataError(
+            f"name: {data.get('name')!r} and no 'trials' list: this is not an ecopt sweeper's results file (Hydra's "
+            f"Optuna sweeper writes the same file name without the trials); rerun the sweep with hydra/sweeper=ecopt"
+        )
+    objectives_data = _mapping(data.get("objectives"), "objectives")
+    objectives = []
+    for name, direction in objectives_data.items():
+        if direction not in ("maximize", "minimize"):
+            raise SweepDataError(f"objectives.{name}: direction {direction!r} is neither 'maximize' nor 'minimize'")
+        objectives.append(Objective(str(name), minimize=direction == "minimize"))
+    if not objectives:
+        raise SweepDataError("objectives: empty; the file names no objective")
+    raw_trials = data.get("trials") or []
+    if not isinstance(raw_trials, Sequence) or isinstance(raw_trials, str):
+        raise SweepDataError(f"trials: expected a list, got {type(raw_trials).__name__}")
+    trials = []
+    for k, raw in enumerate(raw_trials):
+        where = f"trials[{k}]"
+        raw = _mapping(raw, where)
+        index = raw.get("trial_index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise SweepDataError(f"{where}.trial_index: expected an integer, got {index!r}")
+        status = raw.get("status")
+        if status not in ("completed", "failed", "abandoned"):
+            raise SweepDataError(f"{where}.status: {status!r} is not one of completed, failed, abandoned")
+        metrics = {str(m): _number(v, f"{where}.metrics.{m}") for m, v in _mapping(raw.get("metrics"), where).items()}
+        if status == "completed":
+            missing = [o.name for o in objectives if o.name not in metrics]
+            if missing:
+                raise SweepDataError(f"{where}: completed trial {index} has no value for the objectives {missing}")
+        reused = raw.get("reused_from")
+        source = raw.get("energy_source")
+        trials.append(
+            TrialRecord(
+                trial_index=index,
+                params=dict(_mapping(raw.get("params"), f"{where}.params")),
+                status=status,
+                metrics=metrics,
+                reason=None if raw.get("reason") is None else str(raw.get("reason")),
+                energy_source=None if source is None else str(source),
+                reused_from=reused if isinstance(reused, int) and not isinstance(reused, bool) else None,
+            )
+        )
+    trials.sort(key=lambda t: t.trial_index)
+    known = {t.trial_index for t in trials}
+    pareto = []
+    for k, solution in enumerate(data.get("solutions") or []):
+        index = _mapping(solution, f"solutions[{k}]").get("trial_index")
+        if index not in known:
+            raise SweepDataError(f"solutions[{k}].trial_index: {index!r} is not one of the trials")
+        pareto.append(int(index))
+    reference = _mapping(data.get("reference_point"), "reference_point")
+    values = reference.get("values")
+    point = None
+    if values is not None:
+        point = {str(k): _number(v, f"reference_point.values.{k}") for k, v in _mapping(values, "values").items()}
+    origin = reference.get("origin")
+    hv = data.get("hypervolume")
+    settings = _mapping(data.get("settings"), "settings")
+    n_trials = settings.get("n_trials")
+    constraints = settings.get("outcome_constraints") or []
+    result = SweepResult(
+        objectives=tuple(objectives),
+        trials=tuple(trials),
+        pareto_indices=tuple(sorted(pareto)),
+        reference_point=point,
+        reference_point_origin=origin if origin in ("given", "inferred") else None,
+        hypervolume=None if hv is None else _number(hv, "hypervolume"),
+        stop_reason=data.get("stop_reason"),
+        results_path=path,
+    )
+    return LoadedSweep(
+        sweep_dir=path.parent,
+        results_path=path,
+        result=result,
+        n_trials=n_trials if isinstance(n_trials, int) and not isinstance(n_trials, bool) else None,
+        constraints=tuple(str(c) for c in constraints) if isinstance(constraints, Sequence) else (),
+        stop_reason=data.get("stop_reason"),
+    )
+
+
+def load_sweep(path: str | Path) -> LoadedSweep:
+    """Read a sweep's ``optimization_results.yaml`` (safe YAML: plain data only).
+
+    Args:
+        path: The sweep directory, or its results file.
+
+    Returns:
+        The sweep, with its result rebuilt as a :class:`~lightning_ecopt.sweeper.results.SweepResult`.
+
+    Raises:
+        SweepDataError: Missing directory or file, unreadable or corrupt YAML, or a file that is not an ecopt
+            sweeper's results; the message names the file and what is wrong.
+    """
+    import yaml
+
+    results = find_results(path)
+    try:
+        text = results.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SweepDataError(f"ecopt report: cannot read {str(results)!r}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise SweepDataError(
+            f"ecopt report: {str(results)!r} is not valid YAML{at} ({getattr(exc, 'problem', None) or exc}); the file "
+            f"is rewritten after every batch: rerun the sweep command to resume it and rewrite the file."
+        ) from None
+    try:
+        return _parse(data, results)
+    except SweepDataError as exc:
+        raise SweepDataError(f"ecopt report: {str(results)!r}: {exc}.") from None
+
+
+# -- energy per trial -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialEnergy:
+    """What one trial cost, as far as it is known.
+
+    Args:
+        trial_index: The trial.
+        status: ``"completed"``, ``"failed"``, ``"abandoned"`` or ``"reused"``.
+        train_j: ``energy/train_j`` (the whole ``fit``), or ``None`` when not recorded.
+        eval_j: The evaluation loops' joules (warm-up included), or ``None`` when not recorded.
+        known: Whether the trial's energy is known (reused trials are known: 0 J).
+    """
+
+    trial_index: int
+    status: str
+    train_j: float | None
+    eval_j: float | None
+    known: bool
+
+    @property
+    def total_j(self) -> float:
+        """Training plus evaluation joules (0 for what is unknown)."""
+        return (self.train_j or 0.0) + (self.eval_j or 0.0)
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def trial_energy(trial: TrialRecord) -> TrialEnergy:
+    """The joules one trial spent: training plus evaluation (see the module's accounting rules).
+
+    Args:
+        trial: The trial record.
+
+    Returns:
+        Its :class:`TrialEnergy`.
+
+    Example:
+        >>> from lightning_ecopt.sweeper.results import TrialRecord
+        >>> t = TrialRecord(0, {}, "completed", {"energy/train_j": 50.0, "energy/test_j": 2.0,
+        ...                                       "energy/test_warmup_j": 0.5, "energy/validate_j": 9.0})
+        >>> trial_energy(t).total_j  # validation is inside fit when train_j is known
+        52.5
+    """
+    status = "reused" if trial.reused_from is not None else trial.status
+    if status == "reused":
+        return TrialEnergy(trial.trial_index, status, 0.0, 0.0, known=True)
+    m = trial.metrics
+    train_j = _finite(m.get("energy/train_j"))
+    stages = ("test", "predict") if train_j is not None else _STAGES
+    parts = [_finite(m.get(f"energy/{s}_j")) for s in stages] + [_finite(m.get(f"energy/{s}_warmup_j")) for s in stages]
+    known_parts = [p for p in parts if p is not None]
+    eval_j = sum(known_parts) if known_parts else None
+    return TrialEnergy(trial.trial_index, status, train_j, eval_j, known=train_j is not None or eval_j is not None)
+
+
+def _energy_per_inference(trials: Sequence[TrialRecord]) -> tuple[str | None, Callable[[TrialRecord], float | None]]:
+    """The metric that gives joules per inference, and a getter for it (``None`` when a trial lacks it)."""
+    for stage in _STAGES:
+        direct, inverse = f"energy/{stage}_j_per_sample", f"energy/{stage}_samples_per_j"
+        if any(_finite(t.metrics.get(direct)) is not None for t in trials):
+
+            def get_direct(t: TrialRecord, key: str = direct) -> float | None:
+                return _finite(t.metrics.get(key))
+
+            return direct, get_direct
+        if any(_finite(t.metrics.get(inverse)) for t in trials):
+
+            def get_inverse(t: TrialRecord, key: str = inverse) -> float | None:
+                value = _finite(t.metrics.get(key))
+                return 1.0 / value if value else None
+
+            return f"1 / {inverse}", get_inverse
+    return None, lambda t: None
+
+
+def _evaluated(result: SweepResult) -> list[TrialRecord]:
+    """Completed trials that ran (not reused)."""
+    return [t for t in result.trials if t.status == "completed" and t.reused_from is None]
+
+
+# -- proxy audit ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProxyCorrelation:
+    """How well a proxy (parameter count, FLOPs) tracks energy per inference across a sweep's completed trials.
+
+    Args:
+        proxy: The proxy metric, e.g. ``"model/params"``.
+        target: The energy-per-inference metric it is compared with.
+        n: Trials with both values.
+        pearson_r: Pearson's r (linear), or ``None`` when undefined (fewer than 3 trials, or a constant column).
+        pearson_p: Its two-sided p-value.
+        spearman_rho: Spearman's rho (rank order: what matters when the proxy is used to rank models).
+        spearman_p: Its two-sided p-value.
+        meaning: One sentence on what the figures mean.
+    """
+
+    proxy: str
+    target: str
+    n: int
+    pearson_r: float | None
+    pearson_p: float | None
+    spearman_rho: float | None
+    spearman_p: float | None
+    meaning: str
+
+
+def _strength(r: float) -> str:
+    a = abs(r)
+    return "very weak" if a < 0.2 else "weak" if a < 0.4 else "moderate" if a < 0.7 else "strong"
+
+
+def _meaning(proxy: str, n: int, r: float | None, rho: float | None, reason: str | None, energy: str) -> str:
+    if reason is not None or r is None or rho is None:
+        return reason or "The correlation is undefined."
+    sign = "rises" if rho > 0 else "falls"
+    text = (
+        f"{_strength(rho).capitalize()} rank correlation (rho = {rho:+.2f}, n = {n}): across these trials, {energy} "
+        f"energy per inference {sign} with {proxy} {'reliably' if abs(rho) >= 0.7 else 'only loosely'}; "
+        f"r² = {r * r:.2f} of its variance is linear in the proxy."
+    )
+    if abs(rho) < 0.7:
+        text += f" Ranking models by {proxy} would often pick the wrong one; measure (the ECOpt paper's finding)."
+    else:
+        text += f" Here {proxy} ranks the models much as the energy does; that need not hold on other hardware."
+    return text
+
+
+def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[ProxyCorrelation]:
+    """Correlate each proxy with energy per inference across the completed trials that ran (the paper's audit).
+
+    Args:
+        result: The sweep's result.
+        proxies: The proxy metrics; default parameter count and FLOPs per sample.
+
+    Returns:
+        One :class:`ProxyCorrelation` per proxy, with Pearson and Spearman correlations from scipy, or ``None``
+        and the reason when they are undefined.
+    """
+    trials = _evaluated(result)
+    target, per_inference = _energy_per_inference(trials)
+    energy = views.energy_label(t.energy_source for t in trials)
+    kind = energy.split(" ", 1)[0]
+    out = []
+    for proxy in proxies:
+        pairs = [
+            (x, y)
+            for t in trials
+            if (x := _finite(t.metrics.get(proxy))) is not None and (y := per_inference(t)) is not None
+        ]
+        n = len(pairs)
+        r = r_p = rho = rho_p = None
+        reason = None
+        if target is None:
+            reason = "No energy-per-inference figure in the trials (energy/<stage>_j_per_sample): nothing to audit."
+        elif n < 3:
+            reason = f"Only {n} completed trials report {proxy} and {target}; a correlation needs at least 3."
+        elif len({x for x, _ in pairs}) < 2 or len({y for _, y in pairs}) < 2:
+            reason = f"{proxy} or the energy per inference is the same in every trial: the correlation is undefined."
+        else:
+            from scipy import stats
+
+            xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pearson = stats.pearsonr(xs, ys)
+                spearman = stats.spearmanr(xs, ys)
+            r, r_p = float(pearson.statistic), float(pearson.pvalue)
+            rho, rho_p = float(spearman.statistic), float(spearman.pvalue)
+        out.append(
+            ProxyCorrelation(
+                proxy=proxy,
+                target=target or "",
+                n=n,
+                pearson_r=r,
+                pearson_p=r_p,
+                spearman_rho=rho,
+                spearman_p=rho_p,
+                meaning=_meaning(proxy, n, r, rho, reason, kind),
+            )
+        )
+    return out
+
+
+# -- search-cost ledger ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrontierSaving:
+    """One frontier model against the baseline.
+
+    Args:
+        trial_index: The frontier trial.
+        j_per_inference: Its energy per inference, x PUE (J).
+        saved_j_per_inference: Baseline's minus this model's energy per inference, x PUE (J; negative: it costs more).
+        saved_fraction: ``saved / baseline`` (0.25 = a quarter less energy per inference).
+        break_even_inferences: Inferences after which the saving has repaid the whole search, or ``None`` (never:
+            the model saves nothing per inference).
+    """
+
+    trial_index: int
+    j_per_inference: float
+    saved_j_per_inference: float
+    saved_fraction: float
+    break_even_inferences: float | None
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What the search cost, and when it pays for itself.
+
+    Args:
+        energy_label: Where the joules come from (``"estimated (cpu-time)"``, ``"measured (zeus/nvml)"``...).
+        pue: Power usage effectiveness applied to every joule.
+        carbon_g_per_kwh: Carbon intensity used for the CO2 figure (g CO2e per kWh).
+        train_j: Training joules of the trials that ran (IT equipment, before PUE).
+        eval_j: Evaluation joules of the trials that ran (IT equipment, before PUE).
+        total_j: ``(train_j + eval_j) * pue``: the search's energy (J).
+        co2_g: ``total_j`` in kWh times ``carbon_g_per_kwh`` (g CO2e).
+        trials_counted: Trials whose energy is in the total (failed ones included when known).
+        failed_counted: Failed trials among them.
+        trials_unknown: Trials that ran but whose energy is unknown (not in the total, which is then a lower bound).
+        trials_reused: Trials answered from an earlier one (not run: 0 J).
+        trials_without_train_j: Counted trials that recorded no training energy (only their evaluation counts).
+        energy_per_inference: The metric used for energy per inference, or ``None`` when the trials have none.
+        baseline_rule: How the baseline was chosen (``"most-accurate"``, ``"first"`` or ``"trial"``).
+        baseline: The baseline trial's index, or ``None`` when none qualifies.
+        baseline_j_per_inference: The baseline's energy per inference x PUE (J).
+        savings: Every frontier model against the baseline.
+    """
+
+    energy_label: str
+    pue: float
+    carbon_g_per_kwh: float
+    train_j: float
+    eval_j: float
+    total_j: float
+    co2_g: float
+    trials_counted: int
+    failed_counted: int
+    trials_unknown: list[int]
+    trials_reused: int
+    trials_without_train_j: int
+    energy_per_inference: str | None
+    baseline_rule: str
+    baseline: int | None
+    baseline_j_per_inference: float | None
+    savings: list[FrontierSaving] = field(default_factory=list)
+
+    @property
+    def total_kwh(self) -> float:
+        """The search's energy in kWh."""
+        return self.total_j / _J_PER_KWH
+
+    @property
+    def lower_bound(self) -> bool:
+        """Whether some trials' energy is unknown or partial, so the total is a lower bound."""
+        return bool(self.trials_unknown) or self.trials_without_train_j > 0
+
+
+def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
+    if not isinstance(pue, int | float) or isinstance(pue, bool) or not math.isfinite(pue) or pue < 1.0:
+        raise SweepDataError(
+            f"ecopt report --pue {pue!r}: PUE is facility energy / IT energy, a number >= 1.0; use 1.0 for the IT "
+            f"equipment only or {GLOBAL_AVERAGE_PUE} for the global average data centre."
+        )
+    bad = isinstance(carbon_g_per_kwh, bool) or not isinstance(carbon_g_per_kwh, int | float)
+    if bad or not math.isfinite(carbon_g_per_kwh) or carbon_g_per_kwh < 0:
+        raise SweepDataError(
+            f"ecopt report --carbon-intensity {carbon_g_per_kwh!r}: expected grams of CO2e per kWh, a number >= 0 "
+            f"(e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
+        )
+
+
+def _choose_baseline(
+    result: SweepResult, baseline: str | int, per_inference: Callable[[TrialRecord], float | None]
+) -> tuple[str, TrialRecord | None]:
+    """The baseline trial for the ledger (see the module docstring), with the rule's name."""
+    candidates = [t for t in _evaluated(result) if per_inference(t) is not None]
+    if isinstance(baseline, int) and not isinstance(baseline, bool):
+        by_index = {t.trial_index: t for t in result.trials}
+        if baseline not in by_index:
+            raise SweepDataError(
+                f"ecopt report --baseline {baseline}: no trial {baseline} in this sweep (trials 0 to "
+                f"{max(by_index, default=-1)}); pass a trial index or one of {', '.join(BASELINE_RULES)}."
+            )
+        chosen = by_index[baseline]
+        if chosen.reused_from is not None:
+            chosen = by_index.get(chosen.reused_from, chosen)
+        if chosen not in candidates:
+            raise SweepDataError(
+                f"ecopt report --baseline {baseline}: trial {baseline} is {chosen.status} without an energy per "
+                f"inference; choose a completed trial (see trials.csv) or one of {', '.join(BASELINE_RULES)}."
+            )
+        return "trial", chosen
+    if baseline not in BASELINE_RULES:
+        raise SweepDataError(
+            f"ecopt report --baseline {baseline!r}: unknown rule; choose one of {', '.join(BASELINE_RULES)} or a trial "
+            f"index."
+        )
+    if not candidates:
+        return str(baseline), None
+    if baseline == "first":
+        return "first", candidates[0]
+    performance = next((o for o in result.objectives if not views.is_energy_metric(o.name)), result.objectives[0])
+    sign = 1.0 if performance.minimize else -1.0
+    return "most-accurate", min(candidates, key=lambda t: (sign * t.metrics[performance.name], t.trial_index))
+
+
+def ledger(
+    result: SweepResult,
+    *,
+    pue: float = DEFAULT_PUE,
+    carbon_g_per_kwh: float = DEFAULT_CARBON_G_PER_KWH,
+    baseline: str | int = "most-accurate",
+) -> Ledger:
+    """The search-cost ledger: the sweep's energy and CO2, and when each frontier model repays it.
+
+    Args:
+        result: The sweep's result.
+        pue: Power usage effectiveness (>= 1; default 1.0, the IT equipment only; 1.56 is the global average).
+        carbon_g_per_kwh: Carbon intensity of the electricity (g CO2e/kWh).
+        baseline: ``"most-accurate"``, ``"first"`` or a trial index (see the module docstring).
+
+    Returns:
+        The :class:`Ledger`.
+
+    Raises:
+        SweepDataError: A PUE below 1, a negative carbon intensity, or a baseline that is not a completed trial.
+    """
+    _check_ledger_options(pue, carbon_g_per_kwh)
+    energies = [trial_energy(t) for t in result.trials]
+    counted = [e for e in energies if e.known and e.status != "reused"]
+    unknown = [e.trial_index for e in energies if not e.known]
+    train_j = sum(e.train_j or 0.0 for e in counted)
+    eval_j = sum(e.eval_j or 0.0 for e in counted)
+    total_j = (train_j + eval_j) * pue
+    metric, per_inference = _energy_per_inference(_evaluated(result))
+    rule, base = _choose_baseline(result, baseline, per_inference) if metric else (str(baseline), None)
+    savings = []
+    base_j = None
+    if base is not None:
+        base_j = float(per_inference(base) or 0.0) * pue
+        for t in result.pareto_trials:
+            value = per_inference(t)
+            if value is None:
+                continue
+            model_j = value * pue
+            saved = base_j - model_j
+            savings.append(
+                FrontierSaving(
+                    trial_index=t.trial_index,
+                    j_per_inference=model_j,
+                    saved_j_per_inference=saved,
+                    saved_fraction=saved / base_j if base_j else 0.0,
+                    break_even_inferences=total_j / saved if saved > 0 else None,
+                )
+            )
+    return Ledger(
+        energy_label=views.energy_label(t.energy_source for t in result.trials),
+        pue=float(pue),
+        carbon_g_per_kwh=float(carbon_g_per_kwh),
+        train_j=train_j,
+        eval_j=eval_j,
+        total_j=total_j,
+        co2_g=total_j / _J_PER_KWH * carbon_g_per_kwh,
+        trials_counted=len(counted),
+        failed_counted=sum(e.status == "failed" for e in counted),
+        trials_unknown=unknown,
+        trials_reused=sum(e.status == "reused" for e in energies),
+        trials_without_train_j=sum(e.train_j is None for e in counted),
+        energy_per_inference=metric,
+        baseline_rule=rule,
+        baseline=None if base is None else base.trial_index,
+        baseline_j_per_inference=base_j,
+        savings=savings,
+    )
+
+
+# -- the report -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``ecopt report`` shows.
+
+    Args:
+        sweep: The sweep as read from its results file.
+        frontier: The frontier's rows (:func:`lightning_ecopt.views.frontier_rows`).
+        knee: The knee trial's index, or ``None``.
+        audit: The proxy audit.
+        ledger: The search-cost ledger.
+        files: The files written (``frontier.png``, ``trials.csv``), once :func:`write_files` ran.
+    """
+
+    sweep: LoadedSweep
+    frontier: list[dict[str, Any]]
+    knee: int | None
+    audit: list[ProxyCorrelation]
+    ledger: Ledger
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        """``"finished"``, ``"stopped early"`` or ``"running or interrupted"`` (fewer trials than the budget)."""
+        result = self.sweep.result
+        if self.sweep.stop_reason:
+            return "stopped early"
+        if self.sweep.n_trials is not None and result.n_finished < self.sweep.n_trials:
+            return "running or interrupted"
+        return "finished"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-able data (non-finite numbers become ``None``)."""
+        result = self.sweep.result
+        ledger_data = asdict(self.ledger)
+        ledger_data["total_kwh"] = self.ledger.total_kwh
+        ledger_data["lower_bound"] = self.ledger.lower_bound
+        data = {
+            "sweep_dir": str(self.sweep.sweep_dir),
+            "results_path": str(self.sweep.results_path),
+            "state": self.state,
+            "stop_reason": self.sweep.stop_reason,
+            "objectives": {o.name: o.direction for o in result.objectives},
+            "energy_source": {
+                "label": views.energy_label(t.energy_source for t in result.trials),
+                "kinds": views.energy_kinds(t.energy_source for t in result.trials),
+            },
+            "counts": {
+                "n_trials": self.sweep.n_trials,
+                "finished": result.n_finished,
+                "completed": result.n_completed,
+                "failed": result.n_failed,
+                "reused": result.n_reused,
+                "abandoned": sum(t.status == "abandoned" for t in result.trials),
+            },
+            "hypervolume": result.hypervolume,
+            "reference_point": {"values": result.reference_point, "origin": result.reference_point_origin},
+            "frontier": self.frontier,
+            "knee": self.knee,
+            "proxy_audit": [asdict(c) for c in self.audit],
+            "ledger": ledger_data,
+            "files": self.files,
+        }
+        return dict(_json_safe(data))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return str(value)
+
+
+def build_report(
+    path: str | Path,
+    *,
+    pue: float = DEFAULT_PUE,
+    carbon_g_per_kwh: float = DEFAULT_CARBON_G_PER_KWH,
+    baseline: str | int = "most-accurate",
+) -> Report:
+    """Read a sweep and compute its report (no files written, nothing printed).
+
+    Args:
+        path: The sweep directory (or its ``optimization_results.yaml``).
+        pue: Power usage effectiveness (>= 1).
+        carbon_g_per_kwh: Carbon intensity (g CO2e/kWh).
+        baseline: ``"most-accurate"``, ``"first"`` or a trial index.
+
+    Returns:
+        The :class:`Report`.
+
+    Raises:
+        SweepDataError: Bad input (see :func:`load_sweep` and :func:`ledger`).
+    """
+    _check_ledger_options(pue, carbon_g_per_kwh)
+    sweep = load_sweep(path)
+    result = sweep.result
+    return Report(
+        sweep=sweep,
+        frontier=views.frontier_rows(result),
+        knee=views.knee_index(result),
+        audit=proxy_audit(result),
+        ledger=ledger(result, pue=pue, carbon_g_per_kwh=carbon_g_per_kwh, baseline=baseline),
+    )
+
+
+def _csv_text(report: Report) -> str:
+    """``trials.csv``: one row per trial with its status, frontier membership, parameters, metrics and energy."""
+    from lightning_ecopt import frontier
+
+    result = report.sweep.result
+    pareto = set(result.pareto_indices)
+    runs = [t for t in _evaluated(result)]
+    dominated_by: dict[int, int | None] = {}
+    if runs:
+        Y = [[t.metrics[o.name] for o in result.objectives] for t in runs]
+        if all(math.isfinite(v) for row in Y for v in row):
+            for t, d in zip(runs, frontier.dominators(Y, [not o.minimize for o in result.objectives]), strict=True):
+                dominated_by[t.trial_index] = None if d is None else runs[d].trial_index
+    _, per_inference = _energy_per_inference(runs)
+    params = sorted({k for t in result.trials for k in t.params})
+    objectives = [o.name for o in result.objectives]
+    metrics = sorted({k for t in result.trials for k in t.metrics} - set(objectives))
+    header = [
+        "trial_index", "status", "on_frontier", "knee", "dominated_by", "reused_from",
+        *(f"param:{p}" for p in params), *objectives, "energy_per_inference_j", "train_j", "eval_j",
+        "energy_source", *metrics, "reason",
+    ]  # fmt: skip
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for t in result.trials:
+        energy = trial_energy(t)
+        writer.writerow(
+            [
+                t.trial_index, t.status, int(t.trial_index in pareto), int(t.trial_index == report.knee),
+                _cell(dominated_by.get(t.trial_index)), _cell(t.reused_from),
+                *(_cell(t.params.get(p)) for p in params), *(_cell(t.metrics.get(o)) for o in objectives),
+                _cell(per_inference(t)), _cell(energy.train_j if energy.known else None),
+                _cell(energy.eval_j if energy.known else None), t.energy_source or "",
+                *(_cell(t.metrics.get(m)) for m in metrics), t.reason or "",
+            ]
+        )  # fmt: skip
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, str]:
+    """Write ``frontier.png`` and ``trials.csv`` (atomically) and record them in ``report.files``.
+
+    Args:
+        report: The report.
+        out_dir: Where to write; default the sweep directory (next to ``optimization_results.yaml``).
+
+    Returns:
+        ``{"frontier.png": path, "trials.csv": path}``.
+
+    Raises:
+        SweepDataError: The directory cannot be written (the message suggests ``--out``).
+    """
+    from lightning_ecopt.sweeper.results import atomic_write_text
+
+    target = Path(out_dir) if out_dir is not None else report.sweep.sweep_dir
+    png, csv_path = target / _FILES[0], target / _FILES[1]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        figure = views.frontier_figure(report.sweep.result)
+        tmp = target / f".{png.name}.tmp"
+        tmp.write_bytes(views.figure_png(figure))
+        tmp.replace(png)
+        atomic_write_text(csv_path, _csv_text(report))
+    except OSError as exc:
+        raise SweepDataError(
+            f"ecopt report: cannot write {_FILES[0]} and {_FILES[1]} to {str(target)!r} ({exc.strerror or exc}); "
+            f"choose a writable folder with --out DIR."
+        ) from None
+    report.files.update({_FILES[0]: str(png), _FILES[1]: str(csv_path)})
+    return dict(report.files)
+
+
+# -- printing -------------------------------------------------------------------------------------------------------
+
+
+def _fmt_j(joules: float) -> str:
+    """Joules with a readable prefix.
+
+    Example:
+        >>> _fmt_j(0.00123), _fmt_j(12.5), _fmt_j(3.6e6)
+        ('1.23 mJ', '12.5 J', '3.6 MJ')
+    """
+    a = abs(joules)
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ")):
+        if a >= scale:
+            return f"{joules / scale:.3g} {prefix}J"
+    return f"{joules:.3g} J"
+
+
+def _fmt_count(n: float | None) -> str:
+    if n is None:
+        return "never"
+    if n < 1e6:
+        return f"{math.ceil(n):,}"
+    return f"{n:.3g}"
+
+
+def render(report: Report, console: Console | None = None) -> None:
+    """Print the report with rich: the frontier table, the proxy audit and the search-cost ledger.
+
+    Args:
+        report: The report.
+        console: Where to print; default a new ``rich.console.Console`` on stdout.
+    """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped or redirected: rich would assume 80 columns and cut the tables
+            console = Console(width=140)
+    sweep, result, led = report.sweep, report.sweep.result, report.ledger
+    label = led.energy_label
+    budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
+    console.print(f"ecopt report {sweep.sweep_dir}", style="bold", markup=False)
+    console.print(
+        f"{result.n_finished}{budget} trials ({report.state}): {result.n_completed} completed, {result.n_failed} "
+        f"failed, {result.n_reused} reused. Energy figures: {label}.",
+        markup=False,
+    )
+    if sweep.stop_reason:
+        console.print(f"Stopped early: {sweep.stop_reason}", markup=False)
+
+    hv = "n/a" if result.hypervolume is None else views.format_value(result.hypervolume, 6)
+    n_front = len(report.frontier)
+    table = Table(
+        title=f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}, hypervolume {hv}",
+        title_justify="left",
+        caption=f"↑ higher is better, ↓ lower is better; energy figures {label}",
+        caption_justify="left",
+    )
+    table.add_column("trial", justify="right", no_wrap=True)
+    for o in result.objectives:
+        unit = views.metric_unit(o.name)
+        table.add_column(
+            f"{o.name} {'↓' if o.minimize else '↑'}" + escape(f"\n[{unit}]" if unit else ""), justify="right"
+        )
+    params = sorted({k for row in report.frontier for k in row["params"]})
+    for p in params:
+        table.add_column(escape(p), justify="right")
+    for row in report.frontier:
+        mark = " ★ knee" if row["knee"] else ""
+        table.add_row(
+            f"#{row['trial_index']}{mark}",
+            *(views.format_value(row["values"][o.name]) for o in result.objectives),
+            *(escape(views.format_value(row["params"].get(p))) for p in params),
+        )
+    console.print(table)
+    if result.reference_point:
+        ref = ", ".join(f"{k} = {views.format_value(v)}" for k, v in result.reference_point.items())
+        console.print(f"Reference point ({result.reference_point_origin or 'origin unknown'}): {ref}", markup=False)
+
+    audit = Table(
+        title=f"Proxy audit: parameter count and FLOPs against energy per inference ({label})", title_justify="left"
+    )
+    for column in ("proxy", "n", "Pearson r (p)", "Spearman rho (p)"):
+        audit.add_column(column, justify="left" if column == "proxy" else "right")
+    for c in report.audit:
+        pearson = "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})"
+        spearman = "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})"
+        audit.add_row(c.proxy, str(c.n), pearson, spearman)
+    console.print(audit)
+    target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
+    console.print(f"Against {target}, across completed trials that ran.", markup=False)
+    for c in report.audit:
+        console.print(f"- {c.proxy}: {c.meaning}", markup=False)
+
+    _render_ledger(led, console)
+    for name, path in report.files.items():
+        console.print(f"Wrote {name}: {path}", markup=False)
+
+
+def _render_ledger(led: Ledger, console: Console) -> None:
+    from rich.table import Table
+
+    label = led.energy_label
+    console.print(f"Search-cost ledger (energy {label}; PUE {led.pue:g})", style="bold", markup=False)
+    bound = " (lower bound)" if led.lower_bound else ""
+    console.print(
+        f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: training {_fmt_j(led.train_j)} + "
+        f"evaluation {_fmt_j(led.eval_j)}, x PUE {led.pue:g}, over {led.trials_counted} trials that ran "
+        f"({led.failed_counted} failed).",
+        markup=False,
+    )
+    console.print(f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.", markup=False)
+    if led.trials_unknown:
+        console.print(f"Not counted, energy unknown: trials {', '.join(map(str, led.trials_unknown))}.", markup=False)
+    if led.trials_without_train_j:
+        console.print(
+            f"{led.trials_without_train_j} trials recorded no training energy: only their evaluation counts.",
+            markup=False,
+        )
+    if led.trials_reused:
+        console.print(f"{led.trials_reused} reused trials were not run again: 0 J.", markup=False)
+    if led.baseline is None:
+        console.print("No baseline: no completed trial reports an energy per inference, so no break-even.")
+        return
+    why = {"most-accurate": "the most accurate trial", "first": "the first completed trial", "trial": "chosen"}
+    savings = Table(
+        title=(
+            f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}): "
+            f"{_fmt_j(led.baseline_j_per_inference or 0.0)} per inference"
+        ),
+        title_justify="left",
+    )
+    for column in ("trial", "J per inference", "saved per inference", "saved", "break-even inferences"):
+        savings.add_column(column, justify="right")
+    for s in led.savings:
+        savings.add_row(
+            f"#{s.trial_index}",
+            _fmt_j(s.j_per_inference),
+            _fmt_j(s.saved_j_per_inference),
+            f"{s.saved_fraction:+.1%}",
+            _fmt_count(s.break_even_inferences),
+        )
+    console.print(savings)
+    console.print(
+        f"Break-even: search energy / energy saved per inference (PUE applies to both). Energy per inference: "
+        f"{led.energy_per_inference} ({label}).",
+        markup=False,
+    )

@@ -1,0 +1,350 @@
+import csv
+import json
+import math
+
+import pytest
+from scipy import stats
+
+from lightning_ecopt.cli import main
+from lightning_ecopt.report import (
+    GLOBAL_AVERAGE_PUE,
+    SweepDataError,
+    build_report,
+    ledger,
+    load_sweep,
+    proxy_audit,
+    trial_energy,
+)
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
+from lightning_ecopt.sweeper.settings import SweepSettings
+
+OBJECTIVES = parse_objectives({"test/acc": "maximize", "energy/test_samples_per_j": "maximize"}, None)
+SOURCE = "estimated: cpu-time"
+
+
+def completed(i, acc, j_per_sample, params, flops, train_j, test_j, warmup_j, reused_from=None):
+    metrics = {
+        "test/acc": acc,
+        "energy/test_samples_per_j": 1.0 / j_per_sample,
+        "energy/test_j_per_sample": j_per_sample,
+        "model/params": params,
+        "model/flops_per_sample": flops,
+        "energy/train_j": train_j,
+        "energy/test_j": test_j,
+        "energy/test_warmup_j": warmup_j,
+    }
+    return TrialRecord(
+        i, {"width": 8 * (i + 1), "pool": i % 2 == 0}, "completed", metrics, {}, None, SOURCE, reused_from
+    )
+
+
+TRIALS = (
+    completed(0, 0.90, 0.0100, 1000.0, 5000.0, 50.0, 2.0, 0.5),  # front
+    completed(1, 0.95, 0.0200, 4000.0, 9000.0, 80.0, 4.0, 1.0),  # front, most accurate
+    TrialRecord(2, {"width": 24, "pool": True}, "failed", reason="the job raised RuntimeError: OOM"),  # energy unknown
+    completed(3, 0.80, 0.0025, 500.0, 20000.0, 20.0, 0.5, 0.25),  # front
+    completed(4, 0.90, 0.0100, 1000.0, 5000.0, 50.0, 2.0, 0.5, reused_from=0),  # not run: 0 J
+    TrialRecord(
+        5, {"width": 48, "pool": False}, "failed", {"energy/train_j": 30.0}, reason="NaN", energy_source=SOURCE
+    ),
+    completed(6, 0.70, 0.0050, 800.0, 1000.0, 10.0, 1.0, 0.5),  # dominated by 3
+    TrialRecord(7, {"width": 64, "pool": True}, "abandoned", reason="interrupted"),  # energy unknown
+)
+PARETO = (0, 1, 3)
+SEARCH_J = (50 + 80 + 20 + 30 + 10) + (2.5 + 5.0 + 0.75 + 0.0 + 1.5)  # trials 0, 1, 3, 5, 6 ran and are known
+
+
+def make_result(trials=TRIALS, pareto=PARETO):
+    return SweepResult(
+        OBJECTIVES, tuple(trials), pareto, {"test/acc": 0.6, "energy/test_samples_per_j": 40.0}, "inferred", 1.25
+    )
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    settings = SweepSettings(OBJECTIVES, n_trials=10, seed=0)
+    write_results(tmp_path / RESULTS_FILENAME, make_result(), settings)
+    return tmp_path
+
+
+def run_cli(capsys, *args):
+    code = main(["report", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- loading and the frontier ---------------------------------------------------------------------------------------
+
+
+def test_load_rebuilds_the_result_written_by_the_loop(sweep_dir):
+    sweep = load_sweep(sweep_dir)
+    assert sweep.result.trials == TRIALS
+    assert sweep.result.pareto_indices == PARETO
+    assert sweep.result.reference_point == {"test/acc": 0.6, "energy/test_samples_per_j": 40.0}
+    assert sweep.n_trials == 10
+    assert load_sweep(sweep_dir / RESULTS_FILENAME).result == sweep.result  # the file itself works too
+
+
+def test_frontier_rows_best_accuracy_first_with_the_knee(sweep_dir):
+    report = build_report(sweep_dir)
+    assert [row["trial_index"] for row in report.frontier] == [1, 0, 3]
+    assert report.frontier[1]["values"] == {"test/acc": 0.90, "energy/test_samples_per_j": 100.0}
+    assert report.frontier[1]["params"] == {"width": 8, "pool": True}
+    # Normalised over the front: #0 is at (2/3, 2/7) of the way to the ideal corner, the closest of the three.
+    assert report.knee == 0
+    assert [row["knee"] for row in report.frontier] == [False, True, False]
+    assert report.state == "running or interrupted"  # 7 of 10 trials finished
+
+
+# -- proxy audit ----------------------------------------------------------------------------------------------------
+
+
+def test_proxy_audit_matches_scipy_over_completed_trials_that_ran():
+    audit = {c.proxy: c for c in proxy_audit(make_result())}
+    ran = [TRIALS[i] for i in (0, 1, 3, 6)]  # the reused trial 4 would count trial 0 twice
+    energy = [t.metrics["energy/test_j_per_sample"] for t in ran]
+    for proxy in ("model/params", "model/flops_per_sample"):
+        xs = [t.metrics[proxy] for t in ran]
+        c = audit[proxy]
+        assert c.n == 4
+        assert c.target == "energy/test_j_per_sample"
+        assert c.pearson_r == stats.pearsonr(xs, energy).statistic
+        assert c.pearson_p == stats.pearsonr(xs, energy).pvalue
+        assert c.spearman_rho == stats.spearmanr(xs, energy).statistic
+        assert c.spearman_p == stats.spearmanr(xs, energy).pvalue
+    assert audit["model/params"].spearman_rho == pytest.approx(1.0)  # same order, not linear (r < 1)
+    assert audit["model/params"].pearson_r < 0.99
+    assert "Strong rank correlation (rho = +1.00, n = 4)" in audit["model/params"].meaning
+    assert audit["model/flops_per_sample"].spearman_rho == pytest.approx(-0.2)
+    assert "would often pick the wrong one" in audit["model/flops_per_sample"].meaning
+
+
+def test_proxy_audit_falls_back_to_inverse_samples_per_j():
+    trials = [
+        TrialRecord(i, {}, "completed", {"test/acc": 0.5, "energy/test_samples_per_j": s, "model/params": p})
+        for i, (s, p) in enumerate([(100.0, 1.0), (50.0, 3.0), (20.0, 2.0)])
+    ]
+    (c, _) = proxy_audit(SweepResult(OBJECTIVES, tuple(trials), ()))
+    assert c.target == "1 / energy/test_samples_per_j"
+    assert c.pearson_r == stats.pearsonr([1.0, 3.0, 2.0], [0.01, 0.02, 0.05]).statistic
+
+
+@pytest.mark.parametrize(
+    ("trials", "reason"),
+    [
+        (TRIALS[:2], "Only 2 completed trials report model/params and energy/test_j_per_sample; a correlation needs"),
+        (
+            [TrialRecord(i, {}, "completed", {"test/acc": 0.5, "model/params": float(i)}) for i in range(3)],
+            "No energy-per-inference figure in the trials",
+        ),
+    ],
+)
+def test_proxy_audit_says_why_a_correlation_is_undefined(trials, reason):
+    (c, _) = proxy_audit(make_result(trials, ()))
+    assert c.pearson_r is None
+    assert c.spearman_rho is None
+    assert c.meaning.startswith(reason)
+
+
+def test_proxy_audit_constant_proxy_is_undefined():
+    trials = [completed(i, 0.5 + i / 10, 0.01 * (i + 1), 100.0, 10.0, 1.0, 1.0, 0.0) for i in range(4)]
+    params, _ = proxy_audit(make_result(trials, ()))
+    assert params.pearson_r is None
+    assert "the same in every trial" in params.meaning
+
+
+# -- search-cost ledger ---------------------------------------------------------------------------------------------
+
+
+def test_trial_energy_rules():
+    assert trial_energy(TRIALS[0]).total_j == 52.5  # train + test + test warm-up
+    assert trial_energy(TRIALS[4]).total_j == 0.0  # reused: not run
+    assert trial_energy(TRIALS[4]).known
+    assert not trial_energy(TRIALS[2]).known  # failed before reporting anything
+    assert trial_energy(TRIALS[5]).total_j == 30.0  # failed after training: counted
+    with_validate = {"energy/validate_j": 7.0, "energy/validate_warmup_j": 1.0, "energy/test_j": 2.0}
+    assert trial_energy(TrialRecord(9, {}, "completed", with_validate)).total_j == 10.0  # no fit: validate counts
+    inside_fit = {**with_validate, "energy/train_j": 40.0}
+    assert trial_energy(TrialRecord(9, {}, "completed", inside_fit)).total_j == 42.0  # validation is inside fit
+
+
+@pytest.mark.parametrize(("pue", "carbon"), [(1.0, 475.0), (GLOBAL_AVERAGE_PUE, 250.0)])
+def test_ledger_arithmetic_is_exact(pue, carbon):
+    led = ledger(make_result(), pue=pue, carbon_g_per_kwh=carbon)
+    assert led.train_j == 190.0
+    assert led.eval_j == 9.75
+    assert led.total_j == pytest.approx(SEARCH_J * pue, rel=1e-12)
+    assert led.total_kwh == pytest.approx(SEARCH_J * pue / 3.6e6, rel=1e-12)
+    assert led.co2_g == pytest.approx(SEARCH_J * pue / 3.6e6 * carbon, rel=1e-12)
+    assert (led.trials_counted, led.failed_counted, led.trials_unknown, led.trials_reused) == (5, 1, [2, 7], 1)
+    assert led.lower_bound
+    assert led.energy_label == "estimated (cpu-time)"
+
+    # Baseline: the most accurate trial (#1, 0.02 J per inference); every frontier model against it.
+    assert (led.baseline_rule, led.baseline) == ("most-accurate", 1)
+    assert led.baseline_j_per_inference == pytest.approx(0.02 * pue)
+    savings = {s.trial_index: s for s in led.savings}
+    assert set(savings) == set(PARETO)
+    assert savings[0].saved_j_per_inference == pytest.approx(0.01 * pue)
+    assert savings[0].saved_fraction == pytest.approx(0.5)
+    assert savings[0].break_even_inferences == pytest.approx(SEARCH_J / 0.01)  # PUE cancels out
+    assert savings[3].break_even_inferences == pytest.approx(SEARCH_J / 0.0175)
+    assert savings[1].saved_j_per_inference == 0.0
+    assert savings[1].break_even_inferences is None  # the baseline itself never pays back
+
+
+def test_baseline_choices():
+    result = make_result()
+    assert ledger(result, baseline="first").baseline == 0
+    first = {s.trial_index: s for s in ledger(result, baseline="first").savings}
+    assert first[1].break_even_inferences is None  # costs more per inference than the baseline: never
+    assert first[1].saved_j_per_inference == pytest.approx(-0.01)
+    assert ledger(result, baseline=6).baseline == 6
+    assert ledger(result, baseline=4).baseline == 0  # a reused trial stands for the trial it reused
+    with pytest.raises(SweepDataError, match="no trial 99 in this sweep"):
+        ledger(result, baseline=99)
+    with pytest.raises(SweepDataError, match="trial 2 is failed without an energy per inference"):
+        ledger(result, baseline=2)
+    with pytest.raises(SweepDataError, match="unknown rule; choose one of most-accurate, first"):
+        ledger(result, baseline="cheapest")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"pue": 0.9}, "PUE is facility energy / IT energy, a number >= 1.0"), ({"carbon_g_per_kwh": -1}, ">= 0")],
+)
+def test_ledger_options_are_checked(kwargs, match):
+    with pytest.raises(SweepDataError, match=match):
+        ledger(make_result(), **kwargs)
+
+
+# -- the command line -----------------------------------------------------------------------------------------------
+
+
+def test_report_prints_the_sections_and_writes_the_files(sweep_dir, capsys):
+    code, out, err = run_cli(capsys, sweep_dir)
+    assert code == 0, err
+    for text in (
+        "7 of 10 trials (running or interrupted)",
+        "Energy figures: estimated (cpu-time)",
+        "Pareto frontier: 3 configurations",
+        "#0 ★ knee",
+        "Proxy audit",
+        "Search-cost ledger",
+        "Not counted, energy unknown: trials 2, 7.",
+        "baseline #1 (the most accurate trial)",
+        "19,975",  # break-even of #0: 199.75 J / 0.01 J
+    ):
+        assert text in out, text
+    assert (sweep_dir / "frontier.png").read_bytes().startswith(b"\x89PNG")
+    rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
+    assert [int(r["trial_index"]) for r in rows] == list(range(8))
+    assert [r["on_frontier"] for r in rows] == ["1", "1", "0", "1", "0", "0", "0", "0"]
+    assert rows[6]["dominated_by"] == "3"
+    assert rows[0]["knee"] == "1"
+    assert rows[4]["reused_from"] == "0"
+    assert rows[2]["reason"] == "the job raised RuntimeError: OOM"
+    assert float(rows[3]["energy_per_inference_j"]) == 0.0025
+    assert float(rows[5]["train_j"]) == 30.0
+    assert rows[0]["param:width"] == "8"
+
+
+def test_json_prints_the_same_figures(sweep_dir, capsys):
+    code, out, _ = run_cli(capsys, sweep_dir, "--json", "--pue", "1.56", "--carbon-intensity", "100", "--no-files")
+    assert code == 0
+    data = json.loads(out)
+    expected = ledger(make_result(), pue=1.56, carbon_g_per_kwh=100.0)
+    assert data["ledger"]["total_j"] == expected.total_j
+    assert data["ledger"]["co2_g"] == expected.co2_g
+    assert data["ledger"]["lower_bound"] is True
+    assert [s["break_even_inferences"] for s in data["ledger"]["savings"]] == [
+        s.break_even_inferences for s in expected.savings
+    ]
+    assert [row["trial_index"] for row in data["frontier"]] == [1, 0, 3]
+    assert data["knee"] == 0
+    assert data["energy_source"] == {"label": "estimated (cpu-time)", "kinds": ["estimated"]}
+    assert data["proxy_audit"][0]["pearson_r"] == proxy_audit(make_result())[0].pearson_r
+    assert data["counts"] == {"n_trials": 10, "finished": 7, "completed": 5, "failed": 2, "reused": 1, "abandoned": 1}
+    assert data["files"] == {}
+    assert not (sweep_dir / "trials.csv").exists()
+
+
+def test_out_writes_the_files_elsewhere(sweep_dir, tmp_path, capsys):
+    out_dir = tmp_path / "elsewhere"
+    code, _, _ = run_cli(capsys, sweep_dir, "--out", out_dir, "--baseline", "first")
+    assert code == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["frontier.png", "trials.csv"]
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path.parent
+
+
+BAD_INPUTS = {
+    "missing": (lambda d: d / "nope", "does not exist"),
+    "empty": (lambda d: d, "no ecopt sweep in"),
+    "first batch": (lambda d: _write(d / "ax_experiment.json", "{}"), "has not finished its first batch"),
+    "nested": (lambda d: _write(d / "12-00-00" / RESULTS_FILENAME, "name: ecopt").parent, "sweeps found below it"),
+    "corrupt": (lambda d: _write(d / RESULTS_FILENAME, "name: ecopt\ntrials: [\n  - {a: 1\n"), "is not valid YAML at"),
+    "optuna": (lambda d: _write(d / RESULTS_FILENAME, "name: optuna\nbest_params: {}\n"), "not an ecopt sweeper's"),
+    "a list": (lambda d: _write(d / RESULTS_FILENAME, "- 1\n- 2\n"), "holds a list, not a mapping"),
+    "bad trial": (
+        lambda d: _write(d / RESULTS_FILENAME, "name: ecopt\nobjectives: {a: maximize}\ntrials: [{trial_index: x}]\n"),
+        "trials[0].trial_index: expected an integer, got 'x'",
+    ),
+    "no objective value": (
+        lambda d: _write(
+            d / RESULTS_FILENAME,
+            "name: ecopt\nobjectives: {a: maximize}\ntrials: [{trial_index: 0, status: completed, metrics: {}}]\n",
+        ),
+        "completed trial 0 has no value for the objectives ['a']",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
+    make, message = BAD_INPUTS[case]
+    code, out, err = run_cli(capsys, make(tmp_path))
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: ecopt report: ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pue", "0.5"], "--pue 0.5: PUE is facility energy / IT energy"),
+        (["--carbon-intensity", "-3"], "--carbon-intensity -3.0: expected grams"),
+        (["--baseline", "42"], "--baseline 42: no trial 42"),
+    ],
+)
+def test_bad_options_are_one_error_line_and_exit_2(sweep_dir, capsys, args, message):
+    code, _, err = run_cli(capsys, sweep_dir, *args)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_an_unknown_baseline_rule_is_a_usage_error(sweep_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(sweep_dir), "--baseline", "cheapest"])
+    assert exit_info.value.code == 2
+    assert "neither a trial index nor one of most-accurate, first" in capsys.readouterr().err
+
+
+def test_no_energy_per_inference_means_no_baseline(tmp_path, capsys):
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    trials = tuple(TrialRecord(i, {"x": i / 4}, "completed", {"f1": i, "f2": 4 - i}) for i in range(4))
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(objectives, trials, (0, 1, 2, 3)))
+    code, out, _ = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0
+    assert "No baseline: no completed trial reports an energy per inference" in out
+    assert "Energy figures: unlabelled" in out
+    assert math.isclose(build_report(tmp_path).ledger.total_j, 0.0)
