@@ -31,6 +31,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
 
     from lightning_ecopt import EnergyCallback, trial_metrics
     from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
+    from lightning_ecopt.exceptions import TrialFailure
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -42,8 +43,11 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)],
         logger=TensorBoardLogger(save_dir=os.getcwd(), name="lightning_logs"),
     )
-    trainer.fit(model, datamodule=data)
-    trainer.test(model, datamodule=data, verbose=False)
+    try:
+        trainer.fit(model, datamodule=data)
+        trainer.test(model, datamodule=data, verbose=False)
+    except Exception as err:  # out of memory included: a failed trial whose energy still counts
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=trial_metrics(trainer)) from err
     metrics = trial_metrics(trainer)
     log.info(
         "test/acc %.4f | %.1f samples/J (%s) | %.4g J over %d test samples | train %.3g J",

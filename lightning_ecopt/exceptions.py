@@ -6,6 +6,8 @@ Each exception also inherits from the builtin that best describes it, so callers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "EcoptConfigError",
     "EcoptError",
@@ -28,7 +30,29 @@ class EnergyMeterError(EcoptError, RuntimeError):
 
 
 class TrialFailure(EcoptError, RuntimeError):
-    """A trial's result cannot be used; the message is the reason stored with the failed trial."""
+    """A trial's result cannot be used; the message is the reason stored with the failed trial.
+
+    A task may raise it itself to fail a trial while keeping what it measured, so that the energy a failed trial
+    spent (an out-of-memory error half-way through training, say) still counts in the sweep's energy ledger.
+
+    Args:
+        reason: Why the trial failed.
+        metrics: Figures measured before the failure, e.g. ``trial_metrics(trainer)``; numbers are recorded with
+            the failed trial (never given to the optimiser), ``"energy/source"`` labels them.
+
+    Example:
+        >>> err = TrialFailure("out of memory in fit", metrics={"energy/train_j": 812.5})
+        >>> str(err), err.metrics
+        ('out of memory in fit', {'energy/train_j': 812.5})
+    """
+
+    def __init__(self, reason: str, metrics: Mapping[str, float | str] | None = None) -> None:
+        super().__init__(reason)
+        self.metrics: dict[str, float | str] = dict(metrics or {})
+
+    def __reduce__(self) -> tuple[type[TrialFailure], tuple[str, dict[str, float | str]]]:
+        # Keep the metrics when the exception crosses a process boundary (joblib, submitit launchers pickle it).
+        return (type(self), (str(self), self.metrics))
 
 
 class SweepFailureError(EcoptError, RuntimeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -168,6 +169,7 @@ class EnergyCallback(Callback):
         self._meter: EnergyMeter | None = None
         self._loops: dict[str, _LoopState] = {}
         self._warned: set[str] = set()
+        self._train_open = False
 
     @property
     def meter(self) -> EnergyMeter:
@@ -208,14 +210,37 @@ class EnergyCallback(Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.train:
             self.meter.begin("train/loop")
+            self._train_open = True
 
     @override
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self.train:
-            return
+        if self._train_open:
+            self._end_train(trainer, pl_module)
+
+    def _end_train(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._train_open = False
         m = self.meter.end("train/loop")
         result = self._reduce(trainer, "train", m, None, samples=0, batches=0, tokens=None, state=_LoopState())
         self._publish(trainer, pl_module, result, via_module=False)
+
+    @override
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        """Close the open windows so the energy spent before the error is known (``results``, ``trial_metrics``).
+
+        Only the training figures are kept: a loop cut short has no trustworthy efficiency figure. Collective
+        reductions are skipped (another rank may be gone), so each rank keeps its own figures.
+        """
+        for stage in list(self._loops):
+            state = self._loops.pop(stage)
+            for window in ("loop", "steady", "batch") if state.steady else ("loop",):
+                with contextlib.suppress(Exception):  # a window that was not open
+                    self.meter.end(f"{stage}/{window}")
+        if self._train_open:
+            self._train_open = False
+            m = self.meter.end("train/loop")
+            self.results["train"] = LoopEnergy(
+                "train", m.source, m.time_s, m.gpu_total_j, m.cpu_j, m.dram_j, samples=0, batches=0
+            )
 
     @override
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -156,6 +156,24 @@ def _energy_kind(source: str) -> str:
     return source.split(":", 1)[0].strip().lower()
 
 
+def _known_metrics(output: Any) -> dict[str, Any]:
+    """The finite numbers (and the energy label) a failed trial still reported.
+
+    They come from a result dict that failed to parse, or a :class:`~lightning_ecopt.exceptions.TrialFailure` that
+    carries ``metrics``.
+    """
+    raw = output.metrics if isinstance(output, TrialFailure) else output
+    if not isinstance(raw, Mapping):
+        return {}
+    known: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == ENERGY_SOURCE_KEY and isinstance(value, str):
+            known[key] = value
+        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            known[str(key)] = float(value)
+    return known
+
+
 def _failure_reason(value: BaseException) -> str:
     text = str(value).strip()
     return f"the job raised {type(value).__name__}: {text}" if text else f"the job raised {type(value).__name__}"
@@ -428,8 +446,9 @@ class ParetoSweep:
                 raise TrialFailure(_failure_reason(output))
             metrics = parse_task_result(output, self.settings.objectives, self.settings.constrained_metrics)
         except TrialFailure as exc:
-            energy = output.get(ENERGY_SOURCE_KEY) if isinstance(output, Mapping) else None
-            self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None)
+            known = _known_metrics(output)
+            energy = known.pop(ENERGY_SOURCE_KEY, None)
+            self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None, known)
             return
         refusal = self._energy_refusal(metrics.energy_source)
         if refusal is not None:
@@ -471,11 +490,14 @@ class ParetoSweep:
         reason: str,
         energy_source: str | None,
         reused_from: int | None,
+        metrics: Mapping[str, Any] | None = None,
     ) -> None:
         record = TrialRecord(
             trial_index=index,
             params=params,
             status="failed",
+            # What the trial measured before failing (its energy, for the ledger); never given to Ax.
+            metrics={k: float(v) for k, v in (metrics or {}).items()},
             reason=reason,
             energy_source=energy_source,
             reused_from=reused_from,
@@ -700,7 +722,7 @@ class ParetoSweep:
             trial_index=index,
             params=params,
             status=status,
-            metrics=metrics if status == "completed" else {},
+            metrics=metrics if status != "abandoned" else {},
             sems=sems if status == "completed" else {},
             reason=reason,
             energy_source=meta.get("energy_source"),

@@ -46,7 +46,8 @@ class TrialRecord:
         trial_index: Ax's trial index (0, 1, ...).
         params: The swept parameters' values, with their original Python types.
         status: ``"completed"``, ``"failed"`` or ``"abandoned"`` (interrupted before it finished; not counted).
-        metrics: Every metric the trial returned, ``{name: mean}``; empty unless completed.
+        metrics: Every metric the trial returned, ``{name: mean}``; for a failed trial, what it measured before failing
+            (e.g. its energy), never given to the optimiser; empty when abandoned.
         sems: Standard errors of the metrics that came with one, ``{name: sem}``.
         reason: Why the trial failed or was abandoned; ``None`` when completed.
         energy_source: The trial's ``"energy/source"`` label (e.g. ``"measured: zeus/nvml"``), if it returned one.

@@ -232,3 +232,21 @@ def test_trial_metrics_merges_extra_results(fake_clock: FakeClock) -> None:
     assert metrics["custom/score"] == 0.25
     assert metrics["energy/test_j"] == pytest.approx(30.0)
     assert all(isinstance(v, float) for k, v in metrics.items() if k != "energy/source")
+
+
+class _Oom(ClockedModel):
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        if batch_idx == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().training_step(batch, batch_idx)
+
+
+def test_energy_spent_before_an_error_is_kept(fake_clock: FakeClock) -> None:
+    meter = FakeMeter(fake_clock)
+    cb = EnergyCallback(train=True, meter=meter)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=5, limit_val_batches=0)
+    with pytest.raises(torch.OutOfMemoryError):
+        trainer.fit(_Oom(fake_clock))
+    assert cb.results["train"].energy_j == pytest.approx(20.0)  # two steps of 10 J before the error
+    assert trial_metrics(trainer)["energy/train_j"] == pytest.approx(20.0)
+    assert not meter.open

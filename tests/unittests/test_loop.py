@@ -471,3 +471,38 @@ def test_tracking_metrics_are_recorded_but_not_modelled(fast_ax, tmp_path):
     strategy = Client.load_from_json_file(str(storage))._generation_strategy
     kwargs = strategy.nodes_by_name["MBM"].generator_specs[0].generator_kwargs
     assert kwargs["fit_tracking_metrics"] is False
+
+
+def test_a_failed_trial_keeps_the_energy_it_spent(fast_ax, tmp_path):
+    """An out-of-memory error is a failure like any other; its energy still counts when the task knows it."""
+    import pickle
+
+    from lightning_ecopt.exceptions import TrialFailure
+
+    calls = []
+
+    def oom_once(p):
+        calls.append(p)
+        if len(calls) == 2:
+            err = TrialFailure(
+                "OutOfMemoryError: CUDA out of memory",
+                metrics={"energy/train_j": 812.5, "energy/source": "estimated: cpu-time"},
+            )
+            raise pickle.loads(pickle.dumps(err))  # as it arrives from a joblib or submitit worker
+        if len(calls) == 3:
+            return {"f1": 1.0, "energy/test_j": 3.0, "energy/source": "estimated: cpu-time"}  # f2 missing
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    result = make_sweep(oom_once, n_trials=4, n_initial_trials=4, max_failure_rate=1.0, storage=storage).run()
+    failed = {t.trial_index: t for t in result.failures()}
+    assert failed[1].metrics == {"energy/train_j": 812.5}
+    assert failed[1].energy_source == "estimated: cpu-time"
+    assert "CUDA out of memory" in failed[1].reason
+    assert failed[2].metrics == {"f1": 1.0, "energy/test_j": 3.0}
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["trials"][1]["metrics"] == {"energy/train_j": 812.5}
+    assert data["trials"][1]["values"] is None  # nothing of it reaches the frontier
+    # and it survives a resume
+    resumed = make_sweep(two_quadratics, n_trials=4, n_initial_trials=4, max_failure_rate=1.0, storage=storage).run()
+    assert {t.trial_index: t.metrics for t in resumed.failures()}[1] == {"energy/train_j": 812.5}
