@@ -12,7 +12,7 @@ Design decisions
   ``choose_generation_strategy(method="fast")``. The batch that reaches the end of the Sobol phase is cut there, so
   every BoTorch batch is generated with the reference point already set.
 - **Reference point**: a given one (``reference_point`` or an outcome constraint on an objective) becomes Ax's
-  objective thresholds from the start. Otherwise, once ``n_initial_trials`` trials completed, it is inferred from
+  objective thresholds from the start. Otherwise, once ``n_initial_trials`` trials finished, it is inferred from
   the observed data with :func:`lightning_ecopt.frontier.infer_reference_point` (the front's nadir pushed out by
   10 % of its range, as BoTorch does), set as the thresholds, logged, and recorded in the results. Ax's own
   inference is not used: on BraninCurrin it steered 30 trials to 4 % of the maximum hypervolume.
@@ -564,11 +564,13 @@ class ParetoSweep:
         return records, Y.reshape(len(records), len(objectives))
 
     def _maybe_infer_reference(self, client: Client, *, final: bool) -> None:
-        """Infer the reference point once the Sobol trials completed (or at the end), and give it to Ax."""
+        """Infer the reference point once the Sobol trials finished (or at the end), and give it to Ax."""
         if self._reference is not None and set(self._reference) == set(self.settings.objective_names):
             return
-        completed = sum(r.status == "completed" for r in self._records.values())
-        if completed < self._n_initial and not final:
+        # Once the Sobol trials have finished, failed ones included: waiting for n_initial *completed* trials would
+        # let the first BoTorch batches run without thresholds whenever an initial trial failed.
+        finished = sum(r.finished for r in self._records.values())
+        if finished < self._n_initial and not final:
             return
         records, Y = self._front_data()
         if not records:

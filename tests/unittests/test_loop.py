@@ -506,3 +506,23 @@ def test_a_failed_trial_keeps_the_energy_it_spent(fast_ax, tmp_path):
     # and it survives a resume
     resumed = make_sweep(two_quadratics, n_trials=4, n_initial_trials=4, max_failure_rate=1.0, storage=storage).run()
     assert {t.trial_index: t.metrics for t in resumed.failures()}[1] == {"energy/train_j": 812.5}
+
+
+def test_reference_point_is_inferred_before_botorch_even_when_an_initial_trial_failed(fast_ax, caplog):
+    calls = []
+
+    def first_fails(p):
+        calls.append(p)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return two_quadratics(p)
+
+    sweep = make_sweep(first_fails, n_trials=6, n_initial_trials=4, max_failure_rate=1.0)
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = sweep.run()
+    messages = [r.getMessage() for r in caplog.records]
+    inferred_at = next(i for i, m in enumerate(messages) if "reference point inferred" in m)
+    fifth_done = next(i for i, m in enumerate(messages) if "5/6 trials" in m)
+    assert inferred_at < fifth_done  # set after the 4 Sobol trials, before the first BoTorch trial ran
+    assert "from the observed front of 3 trials" in messages[inferred_at]
+    assert result.reference_point_origin == "inferred"
