@@ -221,8 +221,18 @@ class EcoptSweeper(Sweeper):
             outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
             storage=self._storage(),
             allow_mixed_energy_sources=self.allow_mixed_energy_sources,
+            parallel_trials=self._batch_size() > 1 and _runs_jobs_side_by_side(self.launcher),
         )
         self._warn_optuna_keys()
+        if settings.parallel_trials:
+            log.warning(
+                "ecopt sweeper: %d trials at a time run side by side on this machine (%s): measured energy would be "
+                "shared, since RAPL counters are package-wide and trials on one GPU count each other's work. Such "
+                "trials are tagged shared_counters in optimization_results.yaml. CPU-time estimates are per process "
+                "and unaffected. For clean measured figures: max_batch_size=1, one GPU per job, or a SLURM launcher.",
+                settings.max_batch_size,
+                type(self.launcher).__name__,
+            )
         return space, settings
 
     # -- running ----------------------------------------------------------------------------------------------------
@@ -309,3 +319,15 @@ def _next_job_index(sweep_dir: Path) -> int:
     """One past the highest numbered job dir in ``sweep_dir`` (Hydra names them 0, 1, ...); 0 when there is none."""
     used = [int(p.name) for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()]
     return max(used, default=-1) + 1
+
+
+def _runs_jobs_side_by_side(launcher: Launcher | None) -> bool:
+    """Whether the launcher runs a batch's jobs at the same time on this machine (joblib, submitit's local one).
+
+    The basic launcher runs them one after another; cluster launchers (SLURM through submitit, RQ, Ray on AWS) place
+    them on their own machines or devices, which we cannot see from here, so they are not flagged.
+    """
+    if launcher is None:
+        return False
+    cls = type(launcher)
+    return "joblib" in cls.__module__ or (cls.__name__ == "LocalLauncher" and "submitit" in cls.__module__)

@@ -44,6 +44,7 @@ Design decisions
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -436,8 +437,19 @@ class ParetoSweep:
                 )
         for i, output in zip(to_run, outputs, strict=True):
             self._tell(client, i, params[i], output)
+        if self.settings.parallel_trials and len(to_run) > 1:
+            self._tag_shared_counters(client, to_run)
         for i in sorted(reuse):
             self._tell_reused(client, i, params[i], self._records[reuse[i]])
+
+    def _tag_shared_counters(self, client: Client, indices: Sequence[int]) -> None:
+        """Tag the measured trials of a batch that ran side by side: their counters saw each other's work."""
+        for i in indices:
+            record = self._records[i]
+            if record.energy_source is not None and _energy_kind(record.energy_source) == "measured":
+                record = dataclasses.replace(record, shared_counters=True)
+                _experiment(client).trials[i].update_run_metadata({_METADATA_KEY: _record_metadata(record)})
+                self._records[i] = record
 
     def _tell(self, client: Client, index: int, params: dict[str, Any], output: Any) -> None:
         """Record one evaluated trial in Ax: completed with its metrics, or failed with the reason."""
@@ -729,6 +741,7 @@ class ParetoSweep:
             reason=reason,
             energy_source=meta.get("energy_source"),
             reused_from=meta.get("reused_from"),
+            shared_counters=bool(meta.get("shared_counters", False)),
         )
 
     def _result(self) -> SweepResult:
@@ -814,6 +827,7 @@ def _record_metadata(record: TrialRecord) -> dict[str, Any]:
         "reason": record.reason,
         "energy_source": record.energy_source,
         "reused_from": record.reused_from,
+        "shared_counters": record.shared_counters,
     }
 
 

@@ -53,6 +53,9 @@ class TrialRecord:
         energy_source: The trial's ``"energy/source"`` label (e.g. ``"measured: zeus/nvml"``), if it returned one.
         reused_from: The index of the earlier trial whose result this one reuses (same configuration, not run
             again), or ``None`` when this trial was evaluated.
+        shared_counters: The trial's energy was measured by hardware counters while other trials ran beside it on
+            the same machine (a parallel local launcher): RAPL is package-wide and a shared GPU counts both, so its
+            joules include some of its neighbours' work.
     """
 
     trial_index: int
@@ -63,6 +66,7 @@ class TrialRecord:
     reason: str | None = None
     energy_source: str | None = None
     reused_from: int | None = None
+    shared_counters: bool = False
 
     @property
     def finished(self) -> bool:
@@ -206,6 +210,7 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
             "reason": t.reason,
             "energy_source": t.energy_source,
             "reused_from": t.reused_from,
+            "shared_counters": t.shared_counters,
         }
         for t in result.trials
     ]

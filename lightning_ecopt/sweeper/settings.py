@@ -64,6 +64,8 @@ class SweepSettings:
         storage: Where the Ax experiment is saved as JSON after every batch; ``None`` for no file.
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
             estimated); by default the sweep refuses to compare them.
+        parallel_trials: The trials of one batch run at the same time on one machine (a parallel local launcher
+            such as joblib): measured trials of such batches are tagged ``shared_counters``.
 
     Raises:
         EcoptConfigError: A value is out of range; the message names it and the fix.
@@ -88,6 +90,7 @@ class SweepSettings:
     outcome_constraints: tuple[OutcomeConstraint, ...] = ()
     storage: Path | None = None
     allow_mixed_energy_sources: bool = False
+    parallel_trials: bool = False
     _ax_names: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -269,6 +269,8 @@ def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
     log = result.stdout + result.stderr
     assert "Joblib.Parallel(n_jobs=2" in log
     assert "is launching 2 jobs" in log  # n_jobs: 2 became max_batch_size: 2
+    assert "2 trials at a time run side by side on this machine (JoblibLauncher)" in log
+    assert not any(trial["shared_counters"] for trial in results["trials"])  # no measured energy here
     params = {(trial["params"]["x"], trial["params"]["y"]) for trial in results["trials"]}
     assert all(x in range(5) and y in range(3) for x, y in params)
 

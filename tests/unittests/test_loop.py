@@ -526,3 +526,14 @@ def test_reference_point_is_inferred_before_botorch_even_when_an_initial_trial_f
     assert inferred_at < fifth_done  # set after the 4 Sobol trials, before the first BoTorch trial ran
     assert "from the observed front of 3 trials" in messages[inferred_at]
     assert result.reference_point_origin == "inferred"
+
+
+@pytest.mark.parametrize(("source", "tagged"), [("measured: zeus/rapl", True), ("estimated: cpu-time", False)])
+def test_measured_trials_run_side_by_side_are_tagged(fast_ax, source, tagged):
+    def fn(p):
+        return {**two_quadratics(p), "energy/source": source}
+
+    result = make_sweep(fn, n_trials=4, n_initial_trials=4, max_batch_size=2, parallel_trials=True).run()
+    assert [t.shared_counters for t in result.trials] == [tagged] * 4
+    alone = make_sweep(fn, n_trials=2, n_initial_trials=2, max_batch_size=1, parallel_trials=True).run()
+    assert not any(t.shared_counters for t in alone.trials)  # a batch of one shares nothing
