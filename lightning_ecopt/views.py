@@ -382,7 +382,8 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
         fontsize=10,
     )
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="best", framealpha=0.85)
+        # Below the axes: inside, it would hide the frontier's best corner.
+        fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)
     return fig
 
 
