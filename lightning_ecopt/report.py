@@ -415,16 +415,17 @@ def _strength(r: float) -> str:
 def _meaning(proxy: str, n: int, r: float | None, rho: float | None, reason: str | None, energy: str) -> str:
     if reason is not None or r is None or rho is None:
         return reason or "The correlation is undefined."
-    sign = "rises" if rho > 0 else "falls"
+    order = "reliably" if abs(rho) >= 0.7 else "only loosely"
+    if rho < 0:
+        order += " and in reverse"
     text = (
-        f"{_strength(rho).capitalize()} rank correlation (rho = {rho:+.2f}, n = {n}): across these trials, {energy} "
-        f"energy per inference {sign} with {proxy} {'reliably' if abs(rho) >= 0.7 else 'only loosely'}; "
-        f"r² = {r * r:.2f} of its variance is linear in the proxy."
+        f"{_strength(rho).capitalize()} rank correlation (Spearman rho = {rho:+.2f}, n = {n}): {proxy} orders the "
+        f"models' {energy} energy per inference {order}, and explains r² = {r * r:.2f} of its variance linearly."
     )
     if abs(rho) < 0.7:
-        text += f" Ranking models by {proxy} would often pick the wrong one; measure (the ECOpt paper's finding)."
+        text += f" Ranking models by {proxy} would often pick the wrong one: measure energy, as the ECOpt paper found."
     else:
-        text += f" Here {proxy} ranks the models much as the energy does; that need not hold on other hardware."
+        text += f" Here {proxy} ranks the models much as energy does; that need not hold on other models or hardware."
     return text
 
 
@@ -893,7 +894,7 @@ def _fmt_j(joules: float) -> str:
 def _fmt_count(n: float | None) -> str:
     if n is None:
         return "never"
-    if n < 1e6:
+    if n < 1e12:
         return f"{math.ceil(n):,}"
     return f"{n:.3g}"
 

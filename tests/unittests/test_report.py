@@ -115,7 +115,7 @@ def test_proxy_audit_matches_scipy_over_completed_trials_that_ran():
         assert c.spearman_p == stats.spearmanr(xs, energy).pvalue
     assert audit["model/params"].spearman_rho == pytest.approx(1.0)  # same order, not linear (r < 1)
     assert audit["model/params"].pearson_r < 0.99
-    assert "Strong rank correlation (rho = +1.00, n = 4)" in audit["model/params"].meaning
+    assert "Strong rank correlation (Spearman rho = +1.00, n = 4): model/params orders" in audit["model/params"].meaning
     assert audit["model/flops_per_sample"].spearman_rho == pytest.approx(-0.2)
     assert "would often pick the wrong one" in audit["model/flops_per_sample"].meaning
 
