@@ -17,8 +17,16 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 		--config-settings editable_mode=compat
 	touch $(STAMP)
 
+# The main job: a 20-trial Sobol + qNEHVI sweep of the digits CNN (accuracy x samples/J), then its report.
+# Rerun, it resumes the same sweep dir (and returns at once when the budget is spent); SWEEP_DIR=... for another.
 demo: $(STAMP)
-	$(PY) examples/train.py
+	$(PY) examples/train.py -m hydra.sweep.dir=$(SWEEP_DIR)
+	$(VENV)/bin/ecopt report $(SWEEP_DIR)
+	@echo
+	@echo "Frontier views (HParams, frontier image, hypervolume): $(VENV)/bin/tensorboard --logdir $(SWEEP_DIR)"
+	@echo "Energy above is MEASURED only where its label says 'measured' (Zeus found an NVIDIA GPU or readable RAPL);"
+	@echo "'estimated: cpu-time' means CPU time x watts per thread: run on an NVIDIA GPU, or make RAPL readable"
+	@echo "(root, or Zeus's zeusd daemon), for measured joules."
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not gpu and not slow"

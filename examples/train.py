@@ -34,6 +34,8 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     from lightning_ecopt.exceptions import TrialFailure
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*LeafSpec.*", DeprecationWarning)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banners: one result line per trial
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = DigitsCNN(**cfg.model)
     data = DigitsDataModule(**cfg.data)

@@ -15,3 +15,11 @@ def fake_clock() -> FakeClock:
 @pytest.fixture
 def fake_meter(fake_clock: FakeClock) -> FakeMeter:
     return FakeMeter(fake_clock)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fallback_warning() -> None:
+    """EnergyCallback warns about the estimate once per process; each test starts as a fresh process would."""
+    from lightning_ecopt.callbacks import energy
+
+    energy._FALLBACK_WARNED.clear()

@@ -28,6 +28,7 @@ from lightning_ecopt.energy import (
 __all__ = ["EnergyCallback", "trial_metrics"]
 
 STAGES = ("test", "predict", "validate")
+_FALLBACK_WARNED: set[str] = set()
 PER_BATCH_CHOICES = ("auto", "window", "split")
 
 
@@ -196,7 +197,8 @@ class EnergyCallback(Callback):
             read_cpu=trainer.local_rank == 0,
             watts_per_thread=self.watts_per_thread,
         )
-        if why:
+        if why and why not in _FALLBACK_WARNED:  # once per process: a sweep builds one callback per trial
+            _FALLBACK_WARNED.add(why)
             self._warn_once("fallback", why)
         else:
             rank_zero_info(f"EnergyCallback: energy source '{self._meter.source}'.")
