@@ -93,6 +93,7 @@ _METADATA_KEY = "lightning_ecopt"
 """Key of our data in an Ax trial's ``run_metadata`` and in the experiment's description."""
 
 _AX_LOGGER = "ax.api.client"
+_AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
 
 _SUGGEST_THREADS = 1
 """Torch threads while Ax proposes trials. The GPs are small: on 2 cores one thread proposed in 0.35 s where two
@@ -189,6 +190,11 @@ def _quiet_ax() -> Iterator[None]:
     level = logger.level
     logger.setLevel(logging.WARNING)
     logger.addFilter(_drop_short_batch_warning)
+    # "Outcome energy__test_gpu_j is constant": a tracking metric that never varies (0 J of GPU on a CPU run) is
+    # normal here, and Ax repeats it for every metric at every proposal.
+    standardize = logging.getLogger(_AX_STANDARDIZE_LOGGER)
+    standardize_level = standardize.level
+    standardize.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             # qNEHVI is the paper's (and our default) on purpose; BoTorch repeats its advice at every proposal.
@@ -197,6 +203,7 @@ def _quiet_ax() -> Iterator[None]:
     finally:
         logger.removeFilter(_drop_short_batch_warning)
         logger.setLevel(level)
+        standardize.setLevel(standardize_level)
 
 
 @contextlib.contextmanager
