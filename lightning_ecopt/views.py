@@ -182,9 +182,14 @@ def _completed_with_values(result: SweepResult) -> list[TrialRecord]:
 
 
 def knee_index(result: SweepResult) -> int | None:
-    """The trial index of the frontier's knee (:func:`lightning_ecopt.frontier.knee_point`), or ``None``."""
+    """The trial index of the frontier's knee (:func:`lightning_ecopt.frontier.knee_point`), or ``None``.
+
+    A frontier of fewer than three distinct points has no knee: its two ends are always equally far from the ideal
+    point, so naming either would be arbitrary (and could crown the least accurate model).
+    """
     front = [t for t in result.pareto_trials if t.status == "completed"]
-    if not front:
+    distinct = {tuple(t.metrics[o.name] for o in result.objectives) for t in front}
+    if len(distinct) < 3:
         return None
     Y = np.array([[t.metrics[o.name] for o in result.objectives] for t in front], dtype=np.float64)
     k = frontier.knee_point(Y, [not o.minimize for o in result.objectives])
