@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -549,18 +550,35 @@ def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
 
 
 def _model_stats(pl_module: pl.LightningModule, sample: torch.Tensor | None) -> dict[str, float]:
-    """Parameter count and forward FLOPs for one sample (FLOPs skipped when the forward cannot take the sample)."""
+    """Parameter count and forward FLOPs for one sample (FLOPs skipped when the forward cannot take the sample).
+
+    FLOPs are counted on the meta device where possible (a copy of the module rebuilt there from its saved
+    hyperparameters: nothing is computed), else with one real forward pass of one sample.
+    """
     from lightning.fabric.utilities.throughput import measure_flops
 
     stats = {"model/params": float(sum(p.numel() for p in pl_module.parameters()))}
     if sample is None:
         return stats
-    try:
-        with torch.no_grad():
-            stats["model/flops_per_sample"] = float(measure_flops(pl_module, lambda: pl_module(sample)))
-    except Exception as err:  # a forward that needs more than the first tensor: FLOPs are optional
-        rank_zero_info(f"EnergyCallback: FLOPs not measured: forward(first tensor of a batch) failed: {err!r}")
+    for model, x in (*_on_meta(pl_module, sample), (pl_module, sample)):
+        try:
+            with torch.no_grad():
+                stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(model, x)))
+            break
+        except Exception as err:  # a forward that needs more than the first tensor: FLOPs are optional
+            if model is pl_module:
+                rank_zero_info(f"EnergyCallback: FLOPs not measured: forward(first tensor of a batch) failed: {err!r}")
     return stats
+
+
+def _on_meta(pl_module: pl.LightningModule, sample: torch.Tensor) -> list[tuple[torch.nn.Module, torch.Tensor]]:
+    """The module rebuilt on the meta device from ``save_hyperparameters()``, with a meta sample; [] if it cannot be."""
+    try:
+        with torch.device("meta"):
+            model = type(pl_module)(**pl_module.hparams)
+        return [(model.eval(), sample.to("meta"))]
+    except Exception:  # no saved hyperparameters, or a constructor that needs more: count on the real module
+        return []
 
 
 def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str, float | str]:

@@ -250,3 +250,26 @@ def test_energy_spent_before_an_error_is_kept(fake_clock: FakeClock) -> None:
     assert cb.results["train"].energy_j == pytest.approx(20.0)  # two steps of 10 J before the error
     assert trial_metrics(trainer)["energy/train_j"] == pytest.approx(20.0)
     assert not meter.open
+
+
+class _CountingNet(BoringModel):
+    real_forwards = 0
+
+    def __init__(self, hidden: int = 8) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.layer = torch.nn.Sequential(torch.nn.Linear(32, hidden), torch.nn.Linear(hidden, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "meta":
+            type(self).real_forwards += 1
+        return self.layer(x)
+
+
+def test_flops_are_counted_on_the_meta_device() -> None:
+    from lightning_ecopt.callbacks.energy import _model_stats
+
+    _CountingNet.real_forwards = 0
+    stats = _model_stats(_CountingNet(hidden=8), torch.rand(1, 32))
+    assert stats == {"model/params": 32 * 8 + 8 + 8 * 2 + 2, "model/flops_per_sample": 2 * (32 * 8 + 8 * 2)}
+    assert _CountingNet.real_forwards == 0
