@@ -154,6 +154,7 @@ def test_results_yaml_is_a_superset_of_optunas(fast_ax, tmp_path):
     assert data["counts"] == {"finished": 5, "completed": 5, "failed": 0, "reused": 0, "abandoned": 0}
     assert set(data["trials"][0]) == {
         "trial_index", "status", "params", "values", "metrics", "reason", "energy_source", "reused_from",
+        "shared_counters",
     }  # fmt: skip
     assert data["trials"][0]["energy_source"] == "estimated: cpu-time"
     assert data["settings"]["n_trials"] == 5
