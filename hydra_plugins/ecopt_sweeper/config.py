@@ -81,6 +81,12 @@ class EcoptSweeperConf:
     storage: str | None = DEFAULT_STORAGE
     # Accept trials whose energy comes from different sources (measured and estimated) in one frontier.
     allow_mixed_energy_sources: bool = False
+    # Keys that change inference only (evaluation batch size, precision, quantisation, torch.compile), e.g.
+    # [data.eval_batch_size, inference.precision]: each must be swept, fixed, or a key of the app's config. Trials
+    # that differ only in these share one trained checkpoint: lightning_ecopt.checkpoints.CheckpointCache.from_hydra()
+    # reads this list in the job and caches the weights in ${hydra.sweep.dir}/checkpoints, keyed by the rest of the
+    # job's config. The sweeper itself only validates the list; the app decides to use the cache.
+    inference_params: list[str] = field(default_factory=list)
 
     # Optuna sweeper keys, accepted so that an Optuna config runs by switching hydra/sweeper to ecopt:
     # Optuna's sampler config: ignored with a warning (its `seed` is used when `seed` is null).

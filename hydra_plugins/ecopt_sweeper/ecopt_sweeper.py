@@ -64,6 +64,7 @@ class EcoptSweeper(Sweeper):
         outcome_constraints: Sequence[str] = (),
         storage: str | None = None,
         allow_mixed_energy_sources: bool = False,
+        inference_params: Sequence[str] | None = None,
         sampler: Any = None,
         study_name: str | None = None,
         n_jobs: int | None = None,
@@ -84,6 +85,7 @@ class EcoptSweeper(Sweeper):
         self.outcome_constraints = list(_plain(outcome_constraints) or [])
         self.storage = storage
         self.allow_mixed_energy_sources = allow_mixed_energy_sources
+        self.inference_params = _plain(inference_params)
         self.sampler = _plain(sampler)
         self.study_name = study_name
         self.n_jobs = n_jobs
@@ -183,6 +185,20 @@ class EcoptSweeper(Sweeper):
         if self.study_name:
             log.warning("hydra.sweeper.study_name=%r (Optuna) is ignored by the ecopt sweeper.", self.study_name)
 
+    def _check_inference_params(self, space: SearchSpace) -> None:
+        from lightning_ecopt.checkpoints import check_inference_params
+
+        def has_key(key: str) -> bool:
+            return self.config is not None and OmegaConf.select(self.config, key, default=_ABSENT) is not _ABSENT
+
+        keys = check_inference_params(self.inference_params, space.names, list(space.fixed), has_key)
+        if keys:
+            log.info(
+                "ecopt sweeper: inference-only parameters %s: trials that differ only in these can share one trained "
+                "checkpoint (lightning_ecopt.checkpoints.CheckpointCache).",
+                list(keys),
+            )
+
     def configure(self, arguments: Sequence[str]) -> tuple[SearchSpace, SweepSettings]:
         """Parse and check the search space and the settings, without running anything.
 
@@ -223,6 +239,7 @@ class EcoptSweeper(Sweeper):
             allow_mixed_energy_sources=self.allow_mixed_energy_sources,
             parallel_trials=self._batch_size() > 1 and _runs_jobs_side_by_side(self.launcher),
         )
+        self._check_inference_params(space)
         self._warn_optuna_keys()
         if settings.parallel_trials:
             log.warning(
@@ -296,6 +313,9 @@ class EcoptSweeper(Sweeper):
                 f"return exactly one JobReturn."
             )
         return [_outcome(ret) for ret in returns]
+
+
+_ABSENT = object()
 
 
 def _outcome(ret: JobReturn) -> Any:

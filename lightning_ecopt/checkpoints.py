@@ -1,0 +1,442 @@
+"""Train once per training configuration: a checkpoint cache keyed by the parameters that affect training.
+
+In a sweep over inference-only parameters (evaluation batch size, precision, int8 quantisation, ``torch.compile``)
+the trials that share every other parameter would train the same model again. :class:`CheckpointCache` stores the
+trained ``state_dict`` once, under a hash of the job's config minus the inference-only keys, and loads it for every
+later trial with that key.
+
+- **Key**: :func:`training_key` = SHA-256 of the job's resolved config (Hydra's ``hydra`` node excluded) with the
+  inference-only keys removed, as canonical JSON, plus a format version. Anything else that changes (seed, trainer
+  settings, data split) is a different key. The code is not part of the key: after changing the model's code, delete
+  the cache folder (``<sweep dir>/checkpoints``).
+- **Where**: :meth:`CheckpointCache.from_hydra` uses ``<hydra.sweep.dir>/checkpoints`` in a multirun and reads the
+  inference-only keys from ``hydra.sweeper.inference_params`` (the ecopt sweeper has validated them before the first
+  trial). In a single run it returns ``None``: train as usual.
+- **Files**: ``<key>.pt`` holds ``{"format", "key", "state_dict", "metrics", "source", "trained_by"}``: tensors and
+  plain data only, written to a temporary file and renamed (atomic), read with ``torch.load(weights_only=True)``:
+  no pickled object is ever executed.
+- **Concurrency**: jobs with the same key take an exclusive ``fcntl.flock`` on ``<key>.lock`` around
+  load-or-train: under the joblib launcher (or several SLURM jobs on a file system with working locks) one job
+  trains and the others wait, then load its checkpoint. A job that dies releases its lock (the kernel does) and
+  leaves no checkpoint, so the next one trains. Without ``fcntl`` (Windows) both jobs train and the last atomic
+  rename wins; both report their own training energy, which is then true.
+- **Accounting**: :meth:`CachedTraining.metrics` gives a reusing trial ``energy/train_j = 0`` and
+  ``energy/train_time_s = 0`` (it trained nothing) and the avoided cost as the tracking metrics
+  ``energy/train_reused_j`` and ``energy/train_reused_time_s``; the trial that trained reports its own
+  ``energy/train_j`` and ``energy/train_reused_j = 0``. ``ecopt report`` sums ``energy/train_reused_j`` as the
+  search energy saved against retraining every trial.
+
+Example::
+
+    cache = CheckpointCache.from_hydra()  # None outside a multirun
+    model = MyModel(**cfg.model)
+
+    def fit() -> dict[str, float | str]:
+        trainer.fit(model, datamodule=dm)
+        return trial_metrics(trainer)
+
+    trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
+    ...
+    return {**trial_metrics(test_trainer), **trained.metrics()}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = [
+    "CACHE_DIRNAME",
+    "CachedTraining",
+    "CheckpointCache",
+    "CheckpointCacheError",
+    "check_inference_params",
+    "training_key",
+    "training_params",
+]
+
+CACHE_DIRNAME = "checkpoints"
+"""The cache's folder inside the sweep directory."""
+
+FORMAT_VERSION = 1
+"""Version of the checkpoint file layout; part of the key, so a new layout never reads an old file."""
+
+_REUSED_KEYS = {"energy/train_j": "energy/train_reused_j", "energy/train_time_s": "energy/train_reused_time_s"}
+
+
+class CheckpointCacheError(EcoptError, RuntimeError):
+    """A cached checkpoint cannot be read or does not fit the model; the message names the file and the fix."""
+
+
+def _plain(config: Any) -> Any:
+    """A config (DictConfig, dataclass-free mappings and sequences) as plain, resolved Python containers."""
+    try:
+        from omegaconf import OmegaConf
+
+        if OmegaConf.is_config(config):
+            return OmegaConf.to_container(config, resolve=True)
+    except ImportError:  # pragma: no cover - omegaconf ships with hydra, a dependency
+        pass
+    if isinstance(config, Mapping):
+        return {str(k): _plain(v) for k, v in config.items()}
+    if isinstance(config, list | tuple):
+        return [_plain(v) for v in config]
+    return config
+
+
+def training_params(config: Mapping[str, Any], inference_keys: Iterable[str] = ()) -> dict[str, Any]:
+    """The part of a job's config that determines training: everything but ``hydra`` and the inference-only keys.
+
+    Args:
+        config: The job's config (a ``DictConfig`` or nested mappings); interpolations are resolved.
+        inference_keys: Dotted keys that affect inference only, e.g. ``"data.eval_batch_size"``. A key the config
+            does not have is ignored (the sweeper checks the list against the app's config before any trial).
+
+    Returns:
+        A new nested dict without those keys.
+
+    Example:
+        >>> training_params({"model": {"width": 8}, "data": {"eval_batch_size": 64, "seed": 0}},
+        ...                 ["data.eval_batch_size"])
+        {'model': {'width': 8}, 'data': {'seed': 0}}
+    """
+    plain = _plain(config)
+    if not isinstance(plain, dict):
+        raise TypeError(f"training_params(config={config!r}): expected a mapping (the job's config).")
+    plain.pop("hydra", None)
+    for key in inference_keys:
+        parts = str(key).split(".")
+        node: Any = plain
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return plain
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-able canonical form: floats that are integers stay floats, non-finite floats become strings."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def training_key(config: Mapping[str, Any], inference_keys: Iterable[str] = ()) -> str:
+    """The cache key of a job: a hash of its training parameters (see :func:`training_params`).
+
+    Args:
+        config: The job's config.
+        inference_keys: Dotted keys that affect inference only.
+
+    Returns:
+        16 hex digits of the SHA-256 of the canonical JSON of the training parameters and the format version.
+
+    Example:
+        >>> a = training_key({"model": {"width": 8}, "data": {"eval_batch_size": 1}}, ["data.eval_batch_size"])
+        >>> b = training_key({"model": {"width": 8}, "data": {"eval_batch_size": 512}}, ["data.eval_batch_size"])
+        >>> c = training_key({"model": {"width": 9}, "data": {"eval_batch_size": 1}}, ["data.eval_batch_size"])
+        >>> a == b, a == c, len(a)
+        (True, False, 16)
+    """
+    payload = {"format": FORMAT_VERSION, "params": _canonical(training_params(config, inference_keys))}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def check_inference_params(
+    keys: Any, swept: Sequence[str], fixed: Sequence[str], has_key: Callable[[str], bool]
+) -> tuple[str, ...]:
+    """Validate ``hydra.sweeper.inference_params`` before the first trial.
+
+    Args:
+        keys: The configured list (dotted keys).
+        swept: The swept parameters' keys.
+        fixed: The keys the sweep fixes to a plain value.
+        has_key: Whether the app's config has a key (for keys the sweep neither sweeps nor fixes).
+
+    Returns:
+        The keys, as a tuple of strings.
+
+    Raises:
+        EcoptConfigError: Not a list of strings, a duplicate, or a key that is neither swept, fixed, nor in the app's
+            config (the message suggests the closest known key).
+
+    Example:
+        >>> check_inference_params(["data.eval_batch_size"], ["data.eval_batch_size", "model.lr"], [], lambda k: False)
+        ('data.eval_batch_size',)
+    """
+    if keys is None:
+        return ()
+    if isinstance(keys, str) or not isinstance(keys, Sequence) or not all(isinstance(k, str) and k for k in keys):
+        raise EcoptConfigError(
+            f"hydra.sweeper.inference_params={keys!r}: expected a list of dotted config keys that affect inference "
+            f"only, e.g. [data.eval_batch_size, inference.precision]."
+        )
+    known = [*swept, *fixed]
+    seen: set[str] = set()
+    for key in keys:
+        name = key[1:] if key.startswith("+") else key
+        if name in seen:
+            raise EcoptConfigError(f"hydra.sweeper.inference_params: {name!r} is listed twice; list it once.")
+        seen.add(name)
+        if name in known or has_key(name):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise EcoptConfigError(
+            f"hydra.sweeper.inference_params: {name!r} is neither a swept or fixed parameter ({known!r}) nor a key "
+            f"of the app's config.{hint} List only keys that change inference and not training."
+        )
+    return tuple(k[1:] if k.startswith("+") else k for k in keys)
+
+
+@dataclass(frozen=True)
+class CachedTraining:
+    """The outcome of :meth:`CheckpointCache.fit_or_load`: the model was trained now, or loaded.
+
+    Args:
+        key: The training key.
+        path: The checkpoint file.
+        reused: ``True`` when the weights were loaded from an earlier trial's checkpoint.
+        train_metrics: The figures recorded when the checkpoint was trained (``energy/train_j``, ``val/acc``...).
+        source: The energy label of those figures, if known.
+        trained_by: Who trained it (the Hydra job's ``<sweep dir>/<num>`` when known).
+    """
+
+    key: str
+    path: Path
+    reused: bool
+    train_metrics: dict[str, float] = field(default_factory=dict)
+    source: str | None = None
+    trained_by: str | None = None
+
+    def metrics(self) -> dict[str, float]:
+        """The training figures this trial returns, with honest accounting (see the module docstring).
+
+        Returns:
+            The stored training figures; when reused, ``energy/train_j`` and ``energy/train_time_s`` are 0 and the
+            stored ones move to ``energy/train_reused_j`` and ``energy/train_reused_time_s``; ``checkpoint/reused``
+            is 1 or 0.
+
+        Example:
+            >>> CachedTraining("k", Path("k.pt"), True, {"energy/train_j": 40.0, "val/acc": 0.9}).metrics()
+            {'energy/train_j': 0.0, 'val/acc': 0.9, 'energy/train_reused_j': 40.0, 'checkpoint/reused': 1.0}
+        """
+        out = dict(self.train_metrics)
+        for key, reused_key in _REUSED_KEYS.items():
+            if key in out:
+                out[reused_key] = out[key] if self.reused else 0.0
+                if self.reused:
+                    out[key] = 0.0
+        out["checkpoint/reused"] = 1.0 if self.reused else 0.0
+        return out
+
+
+class CheckpointCache:
+    """Trained weights (``state_dict``) of a sweep, one per training configuration (see the module docstring).
+
+    Args:
+        directory: The cache folder (created when first written).
+        inference_keys: Dotted config keys that affect inference only; they are left out of the key.
+
+    Example::
+
+        cache = CheckpointCache("multirun/x/checkpoints", ["data.eval_batch_size"])
+        trained = cache.fit_or_load(cfg, model, fit)  # fit() trains `model` in place, returns its figures
+    """
+
+    def __init__(self, directory: str | Path, inference_keys: Iterable[str] = ()) -> None:
+        if not isinstance(directory, str | Path) or not str(directory):
+            raise TypeError(f"CheckpointCache(directory={directory!r}): expected a folder path.")
+        keys = [inference_keys] if isinstance(inference_keys, str) else list(inference_keys)
+        if not all(isinstance(k, str) and k for k in keys):
+            raise TypeError(f"CheckpointCache(inference_keys={keys!r}): expected dotted config keys (strings).")
+        self.directory = Path(directory)
+        self.inference_keys: tuple[str, ...] = tuple(keys)
+
+    def __repr__(self) -> str:
+        return f"CheckpointCache({str(self.directory)!r}, inference_keys={list(self.inference_keys)!r})"
+
+    @classmethod
+    def from_hydra(cls) -> CheckpointCache | None:
+        """The cache of the running Hydra multirun: ``<hydra.sweep.dir>/checkpoints``, keys from the sweeper config.
+
+        Returns:
+            The cache, or ``None`` in a single run (nothing to share) or outside Hydra.
+        """
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if not HydraConfig.initialized():
+            return None
+        hydra_cfg = HydraConfig.get()
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            return None
+        keys = _plain(hydra_cfg.sweeper.get("inference_params")) or []
+        return cls(Path(str(hydra_cfg.sweep.dir)) / CACHE_DIRNAME, [k.lstrip("+") for k in keys])
+
+    def key(self, config: Mapping[str, Any]) -> str:
+        """The training key of a job's config (:func:`training_key` with this cache's inference keys)."""
+        return training_key(config, self.inference_keys)
+
+    def path(self, key: str) -> Path:
+        """The checkpoint file of a key."""
+        return self.directory / f"{key}.pt"
+
+    @contextlib.contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock; both jobs train and the last atomic rename wins
+            yield
+            return
+        with open(self.directory / f"{key}.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """Read a checkpoint (``weights_only=True``), or ``None`` when there is none.
+
+        Raises:
+            CheckpointCacheError: The file is unreadable or not one of ours; the message says to delete it.
+        """
+        import torch
+
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            first_line = (str(err).splitlines() or [""])[0]  # torch's advice to load unsafely is not repeated
+            raise CheckpointCacheError(
+                f"CheckpointCache: cannot read {str(path)!r} with weights_only=True ({type(err).__name__}: "
+                f"{first_line}); delete the file to retrain that configuration."
+            ) from err
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION or data.get("key") != key:
+            raise CheckpointCacheError(
+                f"CheckpointCache: {str(path)!r} is not a format-{FORMAT_VERSION} checkpoint of key {key!r}; delete "
+                f"the file to retrain that configuration."
+            )
+        return data
+
+    def save(
+        self,
+        key: str,
+        state_dict: Mapping[str, Any],
+        metrics: Mapping[str, Any] | None = None,
+        trained_by: str | None = None,
+    ) -> Path:
+        """Write a checkpoint atomically (a temporary file in the same folder, then a rename).
+
+        Args:
+            key: The training key.
+            state_dict: The trained weights (tensors only).
+            metrics: The training figures; numbers are kept, ``energy/source`` is kept as the label.
+            trained_by: Who trained it, for the record.
+
+        Returns:
+            The checkpoint file.
+        """
+        import torch
+
+        metrics = dict(metrics or {})
+        numbers = {
+            str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        source = metrics.get("energy/source")
+        payload = {
+            "format": FORMAT_VERSION,
+            "key": key,
+            "state_dict": {k: v.detach().cpu() if hasattr(v, "detach") else v for k, v in state_dict.items()},
+            "metrics": numbers,
+            "source": source if isinstance(source, str) else None,
+            "trained_by": trained_by,
+        }
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.path(key)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                torch.save(payload, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return path
+
+    def fit_or_load(
+        self,
+        config: Mapping[str, Any],
+        module: nn.Module,
+        fit: Callable[[], Mapping[str, Any]],
+        trained_by: str | None = None,
+    ) -> CachedTraining:
+        """Load ``module``'s weights for this training configuration, or train it with ``fit()`` and store them.
+
+        Holds the key's lock throughout, so that concurrent jobs with the same key train it once.
+
+        Args:
+            config: The job's config (the key is computed from it).
+            module: The model; weights are loaded into it with ``load_state_dict(strict=True)``.
+            fit: Trains ``module`` in place and returns its figures (``trial_metrics(trainer)`` after ``fit``).
+                An exception propagates and stores nothing.
+            trained_by: Recorded with the checkpoint; default the current working directory (Hydra's job dir).
+
+        Returns:
+            What happened, with the figures to report (:meth:`CachedTraining.metrics`).
+
+        Raises:
+            CheckpointCacheError: The stored checkpoint is unreadable or does not fit ``module``.
+        """
+        key = self.key(config)
+        path = self.path(key)
+        with self._lock(key):
+            data = self.load(key)
+            if data is not None:
+                try:
+                    module.load_state_dict(data["state_dict"], strict=True)
+                except (RuntimeError, KeyError) as err:
+                    why = " ".join(str(err).split())
+                    raise CheckpointCacheError(
+                        f"CheckpointCache: {str(path)!r} does not fit {type(module).__name__} ({why}); the model's "
+                        f"code changed since it was trained: delete {str(self.directory)!r} to retrain."
+                    ) from err
+                return CachedTraining(
+                    key, path, True, dict(data.get("metrics") or {}), data.get("source"), data.get("trained_by")
+                )
+            metrics = fit()
+            by = trained_by if trained_by is not None else os.getcwd()
+            self.save(key, module.state_dict(), metrics, trained_by=by)
+            numbers = {
+                str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
+            }
+            source = metrics.get("energy/source")
+            return CachedTraining(key, path, False, numbers, source if isinstance(source, str) else None, by)

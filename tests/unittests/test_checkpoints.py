@@ -1,0 +1,279 @@
+"""lightning_ecopt.checkpoints: the training key, the inference-params check, the cache and its accounting."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from lightning_ecopt.checkpoints import (
+    CachedTraining,
+    CheckpointCache,
+    CheckpointCacheError,
+    check_inference_params,
+    training_key,
+    training_params,
+)
+from lightning_ecopt.exceptions import EcoptConfigError
+
+CONFIG = {"seed": 0, "model": {"width": 8, "lr": 1e-3}, "data": {"eval_batch_size": 64, "batch_size": 32}}
+INFERENCE = ["data.eval_batch_size", "inference.precision"]
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    config = OmegaConf.to_container(OmegaConf.create(CONFIG))
+    for key, value in changes.items():
+        section, name = key.split("__")
+        config[section][name] = value  # type: ignore[index]
+    return config  # type: ignore[return-value]
+
+
+# -- the key --------------------------------------------------------------------------------------------------------
+
+
+def test_key_ignores_inference_keys_and_hydra() -> None:
+    base = training_key(CONFIG, INFERENCE)
+    assert training_key(_with(data__eval_batch_size=1), INFERENCE) == base
+    assert training_key({**CONFIG, "hydra": {"job": {"num": 3}}}, INFERENCE) == base
+    assert training_key(OmegaConf.create(CONFIG), INFERENCE) == base  # a DictConfig gives the same key
+    assert training_key(dict(reversed(list(CONFIG.items()))), INFERENCE) == base  # key order does not matter
+
+
+@pytest.mark.parametrize(
+    "changes", [{"model__width": 9}, {"model__lr": 2e-3}, {"data__batch_size": 64}, {"model__width": 8.0001}]
+)
+def test_key_changes_with_any_training_parameter(changes: dict[str, Any]) -> None:
+    assert training_key(_with(**changes), INFERENCE) != training_key(CONFIG, INFERENCE)
+
+
+def test_without_inference_keys_the_eval_batch_size_is_a_training_parameter() -> None:
+    assert training_key(_with(data__eval_batch_size=1)) != training_key(CONFIG)
+
+
+def test_training_params_resolves_interpolations_and_leaves_the_input_alone() -> None:
+    cfg = OmegaConf.create({"a": 2, "b": "${a}", "data": {"eval_batch_size": 4}})
+    assert training_params(cfg, ["data.eval_batch_size", "no.such.key"]) == {"a": 2, "b": 2, "data": {}}
+    assert cfg.data.eval_batch_size == 4
+
+
+# -- the sweeper's check ---------------------------------------------------------------------------------------------
+
+
+def test_check_inference_params_accepts_swept_fixed_and_config_keys() -> None:
+    keys = ["data.eval_batch_size", "+inference.compile", "inference.precision"]
+    got = check_inference_params(
+        keys, ["data.eval_batch_size"], ["inference.compile"], {"inference.precision"}.__contains__
+    )
+    assert got == ("data.eval_batch_size", "inference.compile", "inference.precision")
+    assert check_inference_params(None, [], [], lambda k: False) == ()
+
+
+@pytest.mark.parametrize(
+    ("keys", "match"),
+    [
+        ("data.eval_batch_size", "expected a list of dotted config keys"),
+        ([1], "expected a list of dotted config keys"),
+        (["data.eval_batch_size", "data.eval_batch_size"], "'data.eval_batch_size' is listed twice"),
+        (["data.eval_batchsize"], "Did you mean 'data.eval_batch_size'"),
+        (["nothing.like.it"], "neither a swept or fixed parameter"),
+    ],
+)
+def test_check_inference_params_errors(keys: Any, match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        check_inference_params(keys, ["data.eval_batch_size", "model.lr"], [], lambda k: False)
+
+
+# -- accounting ------------------------------------------------------------------------------------------------------
+
+
+def test_a_reusing_trial_reports_zero_training_energy_and_what_it_saved() -> None:
+    stored = {"energy/train_j": 40.0, "energy/train_time_s": 8.0, "val/acc": 0.9}
+    reused = CachedTraining("k", Path("k.pt"), True, stored).metrics()
+    assert reused == {
+        "energy/train_j": 0.0,
+        "energy/train_time_s": 0.0,
+        "val/acc": 0.9,
+        "energy/train_reused_j": 40.0,
+        "energy/train_reused_time_s": 8.0,
+        "checkpoint/reused": 1.0,
+    }
+    trained = CachedTraining("k", Path("k.pt"), False, stored).metrics()
+    assert trained["energy/train_j"] == 40.0
+    assert trained["energy/train_reused_j"] == 0.0
+    assert trained["checkpoint/reused"] == 0.0
+
+
+# -- the cache -------------------------------------------------------------------------------------------------------
+
+
+class Counter:
+    def __init__(self, model: nn.Module, joules: float = 12.5) -> None:
+        self.model, self.joules, self.calls = model, joules, 0
+
+    def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        with torch.no_grad():
+            for p in self.model.parameters():
+                p.add_(1.0)  # "training" changes the weights
+        return {"energy/train_j": self.joules, "val/acc": 0.5, "energy/source": "estimated: test"}
+
+
+def test_fit_or_load_trains_once_then_loads_the_same_weights(tmp_path: Path) -> None:
+    cache = CheckpointCache(tmp_path / "ckpt", INFERENCE)
+    torch.manual_seed(0)
+    first = nn.Linear(3, 2)
+    fit = Counter(first)
+    one = cache.fit_or_load(CONFIG, first, fit, trained_by="job0")
+    assert (fit.calls, one.reused, one.source, one.trained_by) == (1, False, "estimated: test", "job0")
+
+    torch.manual_seed(1)
+    second = nn.Linear(3, 2)
+    fit2 = Counter(second)
+    two = cache.fit_or_load(_with(data__eval_batch_size=1), second, fit2)
+    assert fit2.calls == 0
+    assert two.reused
+    assert two.key == one.key
+    assert two.trained_by == "job0"
+    assert torch.equal(second.weight, first.weight)
+    assert torch.equal(second.bias, first.bias)
+    assert two.metrics()["energy/train_reused_j"] == 12.5
+    assert two.metrics()["energy/train_j"] == 0.0
+
+    third = nn.Linear(3, 2)
+    fit3 = Counter(third)
+    assert not cache.fit_or_load(_with(model__width=16), third, fit3).reused
+    assert fit3.calls == 1
+    files = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert [f for f in files if f.endswith(".pt")] == sorted(
+        [f"{one.key}.pt", f"{cache.key(_with(model__width=16))}.pt"]
+    )
+    assert not [f for f in files if f.endswith(".tmp")]  # written atomically: no temporary file left
+
+
+def test_the_file_holds_plain_data_loadable_with_weights_only(tmp_path: Path) -> None:
+    cache = CheckpointCache(tmp_path, INFERENCE)
+    model = nn.Linear(2, 2)
+    done = cache.fit_or_load(CONFIG, model, Counter(model))
+    data = torch.load(done.path, weights_only=True)
+    assert set(data) == {"format", "key", "state_dict", "metrics", "source", "trained_by"}
+    assert data["metrics"] == {"energy/train_j": 12.5, "val/acc": 0.5}  # numbers only; the label apart
+    assert set(data["state_dict"]) == {"weight", "bias"}
+
+
+def test_a_failing_fit_stores_nothing_and_the_next_trial_trains(tmp_path: Path) -> None:
+    cache = CheckpointCache(tmp_path, INFERENCE)
+    model = nn.Linear(2, 2)
+
+    def broken() -> dict[str, Any]:
+        raise MemoryError("out of memory")
+
+    with pytest.raises(MemoryError):
+        cache.fit_or_load(CONFIG, model, broken)
+    assert not list(tmp_path.glob("*.pt"))
+    fit = Counter(model)
+    assert not cache.fit_or_load(CONFIG, model, fit).reused
+    assert fit.calls == 1
+
+
+def test_unreadable_or_mismatched_checkpoints_name_the_file_and_the_fix(tmp_path: Path) -> None:
+    cache = CheckpointCache(tmp_path, INFERENCE)
+    key = cache.key(CONFIG)
+    cache.path(key).write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointCacheError, match=r"cannot read .*delete the file to retrain"):
+        cache.fit_or_load(CONFIG, nn.Linear(2, 2), Counter(nn.Linear(2, 2)))
+
+    cache.save(key, nn.Linear(2, 2).state_dict())
+    with pytest.raises(CheckpointCacheError, match=r"does not fit Linear .*delete"):
+        cache.fit_or_load(CONFIG, nn.Linear(3, 2), Counter(nn.Linear(3, 2)))
+
+    torch.save({"format": 1, "key": "other", "state_dict": {}}, cache.path(key))
+    with pytest.raises(CheckpointCacheError, match="not a format-1 checkpoint of key"):
+        cache.load(key)
+
+
+def test_a_pickled_object_is_refused(tmp_path: Path) -> None:
+    cache = CheckpointCache(tmp_path)
+    key = cache.key(CONFIG)
+    torch.save({"format": 1, "key": key, "state_dict": {}, "evil": Path("x")}, cache.path(key))
+    with pytest.raises(CheckpointCacheError, match="cannot read"):
+        cache.load(key)
+
+
+def _concurrent_job(directory: str, log: str) -> None:
+    cache = CheckpointCache(directory, INFERENCE)
+    model = nn.Linear(2, 2)
+
+    def fit() -> dict[str, Any]:
+        with open(log, "a") as handle:
+            handle.write("trained\n")
+        time.sleep(0.5)  # the other job arrives while this one trains
+        return {"energy/train_j": 1.0}
+
+    cache.fit_or_load(CONFIG, model, fit)
+
+
+def test_two_jobs_with_the_same_key_train_once(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    ctx = multiprocessing.get_context("fork")
+    jobs = [ctx.Process(target=_concurrent_job, args=(str(tmp_path / "c"), str(log))) for _ in range(2)]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(timeout=60)
+    assert [job.exitcode for job in jobs] == [0, 0]
+    assert log.read_text().splitlines() == ["trained"]
+
+
+def test_from_hydra_outside_a_multirun_is_none() -> None:
+    assert CheckpointCache.from_hydra() is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [({"directory": 3}, TypeError), ({"directory": "x", "inference_keys": [1]}, TypeError)],
+)
+def test_constructor_errors(kwargs: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error, match="CheckpointCache"):
+        CheckpointCache(**kwargs)
+
+
+# -- the sweeper config field ----------------------------------------------------------------------------------------
+
+
+def _sweeper(tmp_path: Path, inference_params: Any) -> Any:
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper
+
+    sweeper = EcoptSweeper(
+        objectives={"acc": "maximize", "energy/test_samples_per_j": "maximize"},
+        params={"data.eval_batch_size": "tag(log, int(interval(1, 512)))", "model.lr": "0.01"},
+        inference_params=inference_params,
+    )
+    sweeper.config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(tmp_path)}}, "inference": {"precision": "32-true"}, "data": {}}
+    )
+    return sweeper
+
+
+def test_the_sweeper_accepts_swept_fixed_and_config_keys(tmp_path: Path) -> None:
+    keys = ["data.eval_batch_size", "model.lr", "inference.precision"]
+    space, _ = _sweeper(tmp_path, keys).configure([])
+    assert space.names == ("data.eval_batch_size",)
+    _sweeper(tmp_path, None).configure([])  # the default: no inference-only keys
+
+
+@pytest.mark.parametrize(
+    ("keys", "match"),
+    [
+        (["data.eval_batchsize"], r"inference_params: 'data.eval_batchsize' .*Did you mean 'data.eval_batch_size'"),
+        ("data.eval_batch_size", "expected a list of dotted config keys"),
+    ],
+)
+def test_the_sweeper_refuses_bad_inference_params_before_any_trial(tmp_path: Path, keys: Any, match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        _sweeper(tmp_path, keys).configure([])
