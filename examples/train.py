@@ -7,6 +7,11 @@ A single run prints its figures::
 A multi-objective sweep (Ax qNEHVI over the paper's CNN search space, scaled to 8x8 digits)::
 
     python examples/train.py -m hydra/sweeper=ecopt hydra.sweeper.n_trials=12
+
+Inference-only knobs (``data.eval_batch_size``, ``inference.precision``, ``inference.quantize_int8``,
+``inference.compile``) are listed in ``hydra.sweeper.inference_params``: in a multirun, trials that differ only in
+them load one cached checkpoint instead of training again (``lightning_ecopt.checkpoints``), and report
+``energy/train_j = 0`` with the avoided cost as ``energy/train_reused_j``.
 """
 
 from __future__ import annotations
@@ -14,24 +19,41 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig
 
+if TYPE_CHECKING:
+    from lightning_ecopt.checkpoints import CheckpointCache
+
 log = logging.getLogger(__name__)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> dict[str, float | str]:
-    """Train, test and return ``trial_metrics`` (test accuracy, energy figures and their source)."""
+def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[str, float | str]:
+    """Fit (or load the cached checkpoint of) the digits CNN, apply the inference knobs, test, return the figures.
+
+    Args:
+        cfg: The job's config (``conf/train.yaml``).
+        cache: The checkpoint cache; default the running multirun's (``CheckpointCache.from_hydra()``), none in a
+            single run.
+
+    Returns:
+        ``trial_metrics`` of the test (accuracy, energy figures and their source) and the training accounting.
+
+    Raises:
+        TrialFailure: Anything failed; the energy spent so far is kept with the failure.
+    """
     # Heavy imports inside the task: Hydra starts fast and joblib workers import only what they run.
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lightning_ecopt import EnergyCallback, trial_metrics
+    from lightning_ecopt.checkpoints import CheckpointCache
     from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
     from lightning_ecopt.exceptions import TrialFailure
+    from lightning_ecopt.inference import prepare_for_inference
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*", DeprecationWarning)
@@ -39,28 +61,57 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = DigitsCNN(**cfg.model)
     data = DigitsDataModule(**cfg.data)
-    energy = EnergyCallback(**cfg.energy)
-    trainer = pl.Trainer(
-        **cfg.trainer,
-        callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)],
-        logger=TensorBoardLogger(save_dir=os.getcwd(), name="lightning_logs"),
+    energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
+    logger = TensorBoardLogger(save_dir=os.getcwd(), name="lightning_logs")
+    fit_trainer = pl.Trainer(
+        **cfg.trainer, callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)], logger=logger
     )
+    test_trainer = pl.Trainer(
+        **{**cfg.trainer, "precision": cfg.inference.precision}, callbacks=[energy], logger=logger
+    )
+
+    def fit() -> dict[str, float | str]:
+        fit_trainer.fit(model, datamodule=data)
+        return trial_metrics(fit_trainer)
+
+    if cache is None:
+        cache = CheckpointCache.from_hydra()  # None in a single run: train as usual
+    trainer = fit_trainer
     try:
-        trainer.fit(model, datamodule=data)
-        trainer.test(model, datamodule=data, verbose=False)
+        trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
+        if trained is None:
+            fit()
+        trainer = test_trainer
+        runnable = prepare_for_inference(
+            model, quantize_int8=cfg.inference.quantize_int8, compile=cfg.inference.compile
+        )
+        test_trainer.test(runnable, datamodule=data, verbose=False)
     except Exception as err:  # out of memory included: a failed trial whose energy still counts
         raise TrialFailure(f"{type(err).__name__}: {err}", metrics=trial_metrics(trainer)) from err
-    metrics = trial_metrics(trainer)
+    metrics = trial_metrics(test_trainer)
+    test = energy.results["test"]
+    metrics["test/batch_latency_ms"] = 1e3 * test.time_s / max(test.batches, 1)  # serving latency of one batch
+    if trained is not None:
+        metrics.update(trained.metrics())
     log.info(
-        "test/acc %.4f | %.1f samples/J (%s) | %.4g J over %d test samples | train %.3g J",
+        "test/acc %.4f | %.1f samples/J (%s) | %.4g J over %d test samples | train %.3g J%s",
         metrics["test/acc"],
         metrics["energy/test_samples_per_j"],
         metrics["energy/source"],
         metrics["energy/test_j"],
         metrics["energy/test_samples"],
         metrics.get("energy/train_j", float("nan")),
+        f" (checkpoint reused: {metrics['energy/train_reused_j']:.3g} J not spent)"
+        if metrics.get("checkpoint/reused")
+        else "",
     )
     return metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> dict[str, float | str]:
+    """Train, test and return ``trial_metrics`` (test accuracy, energy figures and their source)."""
+    return digits_trial(cfg)
 
 
 if __name__ == "__main__":
