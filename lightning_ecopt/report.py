@@ -15,6 +15,9 @@ Accounting rules
   (with it, validation is already inside ``fit``). Failed trials count when their figures are known; trials whose
   energy is unknown (failed before reporting, abandoned, or without any energy figure) are counted apart and make
   the total a lower bound. Reused trials were not run and cost nothing. Ax's own proposal time is not metered.
+- **Checkpoint reuse** (``lightning_ecopt.checkpoints``): a trial that loaded a cached checkpoint instead of training
+  reports ``energy/train_j = 0`` and the training energy it avoided as ``energy/train_reused_j``; the ledger sums the
+  latter (x PUE) as the search energy saved against retraining every trial.
 - **PUE** multiplies every joule (the search and the inferences run in the same facility), so the break-even
   number of inferences does not depend on it; it changes the totals and the CO2.
 - **Break-even**: ``search energy / (baseline J per inference - model J per inference)``: the inferences after
@@ -530,6 +533,9 @@ class Ledger:
         baseline: The baseline trial's index, or ``None`` when none qualifies.
         baseline_j_per_inference: The baseline's energy per inference x PUE (J).
         savings: Every frontier model against the baseline.
+        trials_checkpoint_reused: Counted trials that loaded a cached checkpoint instead of training.
+        checkpoint_saved_j: Training energy those trials avoided, x PUE (J): retraining every trial would have cost
+            ``total_j + checkpoint_saved_j``.
     """
 
     energy_label: str
@@ -549,6 +555,8 @@ class Ledger:
     baseline: int | None
     baseline_j_per_inference: float | None
     savings: list[FrontierSaving] = field(default_factory=list)
+    trials_checkpoint_reused: int = 0
+    checkpoint_saved_j: float = 0.0
 
     @property
     def total_kwh(self) -> float:
@@ -638,6 +646,9 @@ def ledger(
     train_j = sum(e.train_j or 0.0 for e in counted)
     eval_j = sum(e.eval_j or 0.0 for e in counted)
     total_j = (train_j + eval_j) * pue
+    by_index = {t.trial_index: t for t in result.trials}
+    avoided = [_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) for e in counted]
+    checkpoint_reused = [a for a in avoided if a]
     metric, per_inference = _energy_per_inference(_evaluated(result))
     rule, base = _choose_baseline(result, baseline, per_inference) if metric else (str(baseline), None)
     savings = []
@@ -677,6 +688,8 @@ def ledger(
         baseline=None if base is None else base.trial_index,
         baseline_j_per_inference=base_j,
         savings=savings,
+        trials_checkpoint_reused=len(checkpoint_reused),
+        checkpoint_saved_j=sum(checkpoint_reused) * pue,
     )
 
 
@@ -997,6 +1010,14 @@ def _render_ledger(led: Ledger, console: Console) -> None:
         )
     if led.trials_reused:
         console.print(f"{led.trials_reused} reused trials were not run again: 0 J.", markup=False)
+    if led.trials_checkpoint_reused:
+        retrain = led.total_j + led.checkpoint_saved_j
+        console.print(
+            f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
+            f"saving {_fmt_j(led.checkpoint_saved_j)} ({led.checkpoint_saved_j / retrain:.0%} of the {_fmt_j(retrain)} "
+            f"that retraining in every trial would have cost).",
+            markup=False,
+        )
     if led.baseline is None:
         console.print("No baseline: no completed trial reports an energy per inference, so no break-even.")
         return

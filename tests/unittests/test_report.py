@@ -348,3 +348,32 @@ def test_no_energy_per_inference_means_no_baseline(tmp_path, capsys):
     assert "No baseline: no completed trial reports an energy per inference" in out
     assert "Energy figures: unlabelled" in out
     assert math.isclose(build_report(tmp_path).ledger.total_j, 0.0)
+
+
+@pytest.mark.parametrize("pue", [1.0, GLOBAL_AVERAGE_PUE])
+def test_ledger_counts_the_training_energy_saved_by_checkpoint_reuse(tmp_path, capsys, pue):
+    # Trial 0 trained (50 J); trials 1 and 2 loaded its checkpoint: train_j 0, the avoided 50 J as train_reused_j.
+    def trial(i, train_j, reused_j):
+        metrics = {
+            "test/acc": 0.9,
+            "energy/test_samples_per_j": 100.0 * (i + 1),
+            "energy/test_j": 1.0,
+            "energy/train_j": train_j,
+            "energy/train_reused_j": reused_j,
+        }
+        return TrialRecord(i, {"data.eval_batch_size": 2**i}, "completed", metrics, {}, None, SOURCE)
+
+    trials = (trial(0, 50.0, 0.0), trial(1, 0.0, 50.0), trial(2, 0.0, 50.0))
+    result = SweepResult(OBJECTIVES, trials, (2,), None, None, None)
+    led = ledger(result, pue=pue)
+    assert led.total_j == pytest.approx((50.0 + 3.0) * pue)
+    assert led.trials_checkpoint_reused == 2
+    assert led.checkpoint_saved_j == pytest.approx(100.0 * pue)
+    assert not led.lower_bound  # train_j = 0 is known, not missing
+
+    write_results(tmp_path / RESULTS_FILENAME, result, SweepSettings(OBJECTIVES, n_trials=3))
+    code, out, _ = run_cli(capsys, tmp_path, "--no-files", "--pue", pue)
+    assert code == 0
+    assert "Checkpoint reuse: 2 trials loaded a cached checkpoint instead of training" in " ".join(out.split())
+    no_reuse = ledger(make_result())
+    assert (no_reuse.trials_checkpoint_reused, no_reuse.checkpoint_saved_j) == (0, 0.0)
