@@ -17,7 +17,6 @@ them load one cached checkpoint instead of training again (``lightning_ecopt.che
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from typing import TYPE_CHECKING
 
@@ -46,6 +45,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     """
     # Heavy imports inside the task: Hydra starts fast and joblib workers import only what they run.
     import lightning.pytorch as pl
+    from hydra.core.hydra_config import HydraConfig
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -62,7 +62,10 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     model = DigitsCNN(**cfg.model)
     data = DigitsDataModule(**cfg.data)
     energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
-    logger = TensorBoardLogger(save_dir=os.getcwd(), name="lightning_logs")
+    # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
+    # <sweep dir>/tensorboard. No hp_metric placeholder: the sweep's HParams view holds the real metrics.
+    out_dir = HydraConfig.get().runtime.output_dir
+    logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
     fit_trainer = pl.Trainer(
         **cfg.trainer, callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)], logger=logger
     )
