@@ -26,12 +26,15 @@ log = logging.getLogger(__name__)
 
 
 def generated_tokens(batch: Any, outputs: Any) -> int:
-    """``count_fn`` for ``EnergyCallback``: tokens generated (predict: ``predict_step``'s output) or scored (test).
+    """``count_fn`` for ``EnergyCallback``: the tokens a generation batch produced (``predict_step``'s output).
 
-    The test loop's ``test_step`` returns nothing, so a test batch counts the tokens it scored (its targets).
+    Lightning passes ``outputs=None`` when ``trainer.predict(..., return_predictions=False)``: keep the predictions.
     """
     if outputs is None:
-        return int(batch[1].numel())
+        raise ValueError(
+            "generated_tokens: the predict loop returned no outputs; call trainer.predict(..., "
+            "return_predictions=True) so that the generated tokens can be counted."
+        )
     return int(outputs.numel())
 
 
@@ -53,7 +56,9 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = CharTextDataModule(**cfg.data)
     model = TinyTransformerLM(vocab_size=data.vocab_size, seq_len=cfg.data.seq_len, **cfg.model)
-    energy = EnergyCallback(stages=("test", "predict"), count_fn=generated_tokens, **cfg.energy)
+    # Only generation is measured: it is the inference that serves users (the test loop just scores perplexity), so
+    # `ecopt report` takes its energy per inference from the predict loop (J per prompt).
+    energy = EnergyCallback(stages=("predict",), count_fn=generated_tokens, **cfg.energy)
     logger = TensorBoardLogger(save_dir=os.getcwd(), name="lightning_logs")
     trainer = pl.Trainer(**cfg.trainer, callbacks=[energy], logger=logger)
 

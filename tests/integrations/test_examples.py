@@ -122,4 +122,5 @@ def test_transformer_generation_returns_perplexity_and_tokens_per_joule(tmp_path
         assert m["energy/predict_tokens"] == 4 * (8 - t["params"]["data.gen_batch_size"])  # after 1 warm-up batch
         assert math.isfinite(m["energy/predict_tokens_per_j"])
         assert m["energy/predict_tokens_per_j"] > 0
+        assert "energy/test_j" not in m  # only generation is measured
     assert "Pareto frontier" in _report(sweep)
