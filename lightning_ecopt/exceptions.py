@@ -14,6 +14,7 @@ __all__ = [
     "EnergyMeterError",
     "SweepFailureError",
     "TrialFailure",
+    "TrialTimeoutError",
 ]
 
 
@@ -57,3 +58,25 @@ class TrialFailure(EcoptError, RuntimeError):
 
 class SweepFailureError(EcoptError, RuntimeError):
     """A sweep stopped because too many of its trials failed."""
+
+
+class TrialTimeoutError(TrialFailure):
+    """A trial ran longer than the sweep's per-trial time limit (``trial_timeout_s``) and was interrupted.
+
+    Args:
+        timeout_s: The limit, in seconds.
+        metrics: Figures measured before the interruption, if any.
+
+    Example:
+        >>> str(TrialTimeoutError(2.5))
+        'timed out: the trial ran longer than trial_timeout_s=2.5 s and was interrupted'
+    """
+
+    def __init__(self, timeout_s: float, metrics: Mapping[str, float | str] | None = None) -> None:
+        super().__init__(
+            f"timed out: the trial ran longer than trial_timeout_s={timeout_s:g} s and was interrupted", metrics
+        )
+        self.timeout_s = float(timeout_s)
+
+    def __reduce__(self) -> tuple[type[TrialTimeoutError], tuple[float, dict[str, float | str]]]:  # type: ignore[override]
+        return (type(self), (self.timeout_s, self.metrics))

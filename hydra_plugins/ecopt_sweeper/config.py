@@ -81,6 +81,10 @@ class EcoptSweeperConf:
     storage: str | None = DEFAULT_STORAGE
     # Accept trials whose energy comes from different sources (measured and estimated) in one frontier.
     allow_mixed_energy_sources: bool = False
+    # Per-trial time limit in seconds (null: none): a trial still running then is interrupted inside its process
+    # (SIGALRM) and recorded as failed, "timed out". It cannot stop code stuck outside Python (a hung CUDA kernel):
+    # add the launcher's hard limit for that (joblib: hydra.launcher.timeout; submitit: hydra.launcher.timeout_min).
+    trial_timeout_s: float | None = None
     # Keys that change inference only (evaluation batch size, precision, quantisation, torch.compile), e.g.
     # [data.eval_batch_size, inference.precision]: each must be swept, fixed, or a key of the app's config. Trials
     # that differ only in these share one trained checkpoint: lightning_ecopt.checkpoints.CheckpointCache.from_hydra()

@@ -17,7 +17,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
-from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 
 if TYPE_CHECKING:
     from hydra.plugins.launcher import Launcher
@@ -64,6 +64,7 @@ class EcoptSweeper(Sweeper):
         outcome_constraints: Sequence[str] = (),
         storage: str | None = None,
         allow_mixed_energy_sources: bool = False,
+        trial_timeout_s: float | None = None,
         inference_params: Sequence[str] | None = None,
         sampler: Any = None,
         study_name: str | None = None,
@@ -85,6 +86,7 @@ class EcoptSweeper(Sweeper):
         self.outcome_constraints = list(_plain(outcome_constraints) or [])
         self.storage = storage
         self.allow_mixed_energy_sources = allow_mixed_energy_sources
+        self.trial_timeout_s = trial_timeout_s
         self.inference_params = _plain(inference_params)
         self.sampler = _plain(sampler)
         self.study_name = study_name
@@ -112,6 +114,10 @@ class EcoptSweeper(Sweeper):
         self.hydra_context = hydra_context
         self.config = config
         self.job_idx = 0
+        if self.trial_timeout_s is not None:  # a bad value is refused in sweep(), before any trial
+            from lightning_ecopt.sweeper.timeout import TimedTask
+
+            task_function = TimedTask(task_function, self.trial_timeout_s)
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )
@@ -172,7 +178,15 @@ class EcoptSweeper(Sweeper):
                 default,
             )
             return default
-        return Path(str(self.storage))
+        storage = Path(str(self.storage))
+        if not _is_inside(storage, self._sweep_dir()):
+            raise EcoptConfigError(
+                f"hydra.sweeper.storage={self.storage!r} resolves to {storage.resolve()}, outside hydra.sweep.dir "
+                f"({self._sweep_dir().resolve()}): the sweep writes optimization_results.yaml and tensorboard/ beside "
+                f"that file and would resume whatever sweep it holds. Keep it inside the sweep dir, e.g. "
+                f"'${{hydra.sweep.dir}}/ax_experiment.json' (the default), or move hydra.sweep.dir instead."
+            )
+        return storage
 
     def _warn_optuna_keys(self) -> None:
         if self.sampler:
@@ -237,6 +251,7 @@ class EcoptSweeper(Sweeper):
             outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
             storage=self._storage(),
             allow_mixed_energy_sources=self.allow_mixed_energy_sources,
+            trial_timeout_s=self.trial_timeout_s,
             parallel_trials=self._batch_size() > 1 and _runs_jobs_side_by_side(self.launcher),
         )
         self._check_inference_params(space)
@@ -273,10 +288,17 @@ class EcoptSweeper(Sweeper):
         self.validate_batch_is_legal([space.to_overrides(_example_params(space))])
         self.space, self.settings = space, settings
 
+        from lightning_ecopt.sweeper.loop import check_storage, sweep_fingerprint
+
         sweep_dir = self._sweep_dir()
+        # Before anything is written: a storage file that cannot be written, is not an experiment, or holds another
+        # sweep is refused here, so that a refused rerun leaves the earlier sweep's files (multirun.yaml) untouched.
+        if settings.storage is not None:
+            check_storage(settings.storage, sweep_fingerprint(space, settings))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         # A resumed sweep continues the job numbering: no earlier trial's job dir is overwritten.
         self.job_idx = _next_job_index(sweep_dir)
+        self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         log.info(
             "ecopt sweeper: %d trials (%s Sobol, then %s), objectives %s, parameters %s, storage %s",
@@ -292,6 +314,34 @@ class EcoptSweeper(Sweeper):
 
         return ParetoSweep(space, settings, self.evaluate).run()
 
+    def _check_job_dirs(self, batch: Sequence[Sequence[str]], first_idx: int) -> None:
+        """Refuse trials whose job dir (``hydra.sweep.dir``/``hydra.sweep.subdir``) would lie outside the sweep dir.
+
+        Raises:
+            EcoptConfigError: A job's ``hydra.sweep.subdir`` escapes the sweep dir (e.g. ``../x`` or an absolute path).
+        """
+        from omegaconf import open_dict
+
+        if self.hydra_context is None or self.config is None:
+            return
+        sweep_dir = self._sweep_dir()
+        for idx, overrides in enumerate(batch, start=first_idx):
+            config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            with open_dict(config):
+                config.hydra.job.id = idx
+                config.hydra.job.num = idx
+            try:
+                subdir = str(OmegaConf.select(config, "hydra.sweep.subdir"))
+            except Exception:  # an interpolation only the launcher can resolve: Hydra checks it then
+                continue
+            if not _is_inside(sweep_dir / subdir, sweep_dir):
+                raise EcoptConfigError(
+                    f"hydra.sweep.subdir={subdir!r} (job {idx}, overrides {list(overrides)}) puts the job dir at "
+                    f"{(sweep_dir / subdir).resolve()}, outside hydra.sweep.dir ({sweep_dir.resolve()}); a sweep "
+                    f"keeps every job inside its sweep dir: use a relative subdir without '..', e.g. "
+                    f"'${{hydra.job.num}}' (the default)."
+                )
+
     def evaluate(self, batch: list[dict[str, Any]]) -> list[Any]:
         """Launch one batch of trials and collect what each returned.
 
@@ -305,8 +355,20 @@ class EcoptSweeper(Sweeper):
             raise RuntimeError("EcoptSweeper.evaluate() called before sweep() configured the search space.")
         overrides = [tuple(self.space.to_overrides(params)) for params in batch]
         self.validate_batch_is_legal(overrides)
-        returns = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
+        self._check_job_dirs(overrides, self.job_idx)
+        first = self.job_idx
         self.job_idx += len(batch)
+        try:
+            returns = self.launcher.launch(overrides, initial_job_idx=first)
+        except Exception as exc:
+            # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError) or
+            # its own timeout fires: every trial of the batch fails with that reason, and the sweep goes on.
+            reason = (
+                f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{first + len(batch) - 1}): "
+                f"{type(exc).__name__}: {str(exc).strip()[:500]}"
+            )
+            log.warning("ecopt sweeper: %s", reason)
+            return [TrialFailure(reason) for _ in batch]
         if len(returns) != len(batch):
             raise RuntimeError(
                 f"the launcher returned {len(returns)} results for a batch of {len(batch)} jobs; each job must "
@@ -316,6 +378,11 @@ class EcoptSweeper(Sweeper):
 
 
 _ABSENT = object()
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (resolved against the working directory, ``..`` and links followed) lies inside ``folder``."""
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _outcome(ret: JobReturn) -> Any:

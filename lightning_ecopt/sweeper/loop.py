@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -64,6 +65,7 @@ from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, Tria
 from lightning_ecopt.sweeper.objectives import ENERGY_SOURCE_KEY, OutcomeConstraint, TrialMetrics, parse_task_result
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
 from lightning_ecopt.sweeper.space import ChoiceParameter
+from lightning_ecopt.sweeper.timeout import call_with_timeout
 
 if TYPE_CHECKING:
     from ax.api.client import Client
@@ -72,7 +74,7 @@ if TYPE_CHECKING:
     from lightning_ecopt.sweeper.settings import SweepSettings
     from lightning_ecopt.sweeper.space import SearchSpace
 
-__all__ = ["BatchHook", "Evaluate", "ParetoSweep", "evaluate_each"]
+__all__ = ["BatchHook", "Evaluate", "ParetoSweep", "check_storage", "evaluate_each", "sweep_fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,97 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
         return results
 
     return evaluate
+
+
+def sweep_fingerprint(space: SearchSpace, settings: SweepSettings) -> dict[str, Any]:
+    """What a saved experiment must match to be resumed: the search space and the objectives, as plain JSON data.
+
+    Args:
+        space: The swept parameters.
+        settings: The sweep's settings (only the objectives count).
+
+    Returns:
+        ``{"space": ..., "objectives": [{"name", "direction"}, ...]}``.
+    """
+    fingerprint = {
+        "space": space.fingerprint(),
+        "objectives": [{"name": o.name, "direction": o.direction} for o in settings.objectives],
+    }
+    return dict(json.loads(json.dumps(fingerprint, default=str)))
+
+
+def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:
+    """Why the experiment saved in ``storage`` is another sweep, or ``None`` when it is this one."""
+    for part, what in (("space", "search space"), ("objectives", "objectives")):
+        if stored.get(part) != fingerprint[part]:
+            return (
+                f"ParetoSweep: {storage} holds a sweep with other {what} ({stored.get(part)!r}) than this one "
+                f"({fingerprint[part]!r}); to start fresh, delete {storage} or choose another sweep directory "
+                f"(hydra.sweep.dir), or restore the original {what} to resume it."
+            )
+    return None
+
+
+def check_storage(storage: Path, fingerprint: Mapping[str, Any]) -> None:
+    """Check, before any trial, that a sweep can save to ``storage`` and, if it exists, resume from it.
+
+    Reads the file as plain JSON (no Ax, no pickle): it must be an Ax experiment saved by this sweeper over the same
+    search space and objectives. The folder must be writable (a temporary file is created there and removed).
+
+    Args:
+        storage: The Ax experiment JSON file.
+        fingerprint: This sweep's :func:`sweep_fingerprint`.
+
+    Raises:
+        EcoptConfigError: The folder cannot be written, the file is not an Ax experiment, or it holds another sweep;
+            the message names the file and the fix.
+    """
+    storage = Path(storage)
+    folder = storage.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{storage.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise EcoptConfigError(
+            f"ParetoSweep: cannot write the sweep's storage {str(storage)!r} "
+            f"({type(err).__name__}: {err.strerror or err}); choose a writable location (hydra.sweeper.storage, or "
+            f"hydra.sweep.dir) or fix the folder's permissions."
+        ) from None
+    if not storage.exists():
+        return
+    try:
+        data = json.loads(storage.read_text(encoding="utf-8"))
+        description = data["experiment"]["description"]
+        stored = json.loads(description or "{}").get(_METADATA_KEY)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise EcoptConfigError(
+            f"ParetoSweep: {storage} exists but is not an Ax experiment saved by the ecopt sweeper "
+            f"({type(err).__name__}: {err}); to start fresh, move or delete it (or choose another hydra.sweep.dir)."
+        ) from None
+    if not isinstance(stored, dict):
+        raise EcoptConfigError(
+            f"ParetoSweep: {storage} holds an Ax experiment that the ecopt sweeper did not save (no sweep "
+            f"fingerprint); to start fresh, move or delete it (or choose another hydra.sweep.dir)."
+        )
+    message = _mismatch_message(storage, stored, fingerprint)
+    if message is not None:
+        raise EcoptConfigError(message)
+
+
+def _remove_torn_writes(storage: Path) -> None:
+    """Delete the temporary files a sweep killed mid-save left beside ``storage`` (the real files are never torn)."""
+    torn = [
+        path
+        for name in (storage.name, RESULTS_FILENAME)
+        for path in storage.parent.glob(f".{name}.*.tmp")
+        if path.is_file()
+    ]
+    for path in torn:
+        path.unlink(missing_ok=True)
+    if torn:
+        log.info("ecopt: removed %d temporary files left by an interrupted save: %s", len(torn), [p.name for p in torn])
 
 
 def _derive_seed(seed: int | None, n_finished: int) -> int | None:
@@ -313,9 +406,12 @@ class ParetoSweep:
             fn: ``fn(params) -> result`` (see :func:`evaluate_each`).
 
         Returns:
-            The sweep; call :meth:`run`.
+            The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit.
         """
-        return cls(space, settings, evaluate_each(fn))
+        timeout_s = settings.trial_timeout_s
+        if timeout_s is None:
+            return cls(space, settings, evaluate_each(fn))
+        return cls(space, settings, evaluate_each(functools.partial(call_with_timeout, fn, timeout_s)))
 
     # -- the loop ---------------------------------------------------------------------------------------------------
 
@@ -331,6 +427,9 @@ class ParetoSweep:
             RuntimeError: ``evaluate`` returned the wrong number of results.
         """
         n_trials = self.settings.n_trials
+        if self.settings.storage is not None:
+            check_storage(self.settings.storage, self._fingerprint())
+            _remove_torn_writes(Path(self.settings.storage))
         with _quiet_ax():
             client = self._open()
             progress = _Progress(n_trials, self._n_finished())
@@ -347,6 +446,9 @@ class ParetoSweep:
                     progress.update(self._n_finished(), self._batch_line(result))
                     self._batch_end(result)
                     self._check_failure_rate(result)
+            except KeyboardInterrupt:
+                self._save_on_interrupt(client)
+                raise
             finally:
                 progress.close()
             self._maybe_infer_reference(client, final=True)
@@ -361,6 +463,21 @@ class ParetoSweep:
 
     def _n_finished(self) -> int:
         return sum(r.finished for r in self._records.values())
+
+    def _save_on_interrupt(self, client: Client) -> None:
+        """Ctrl-C: save what finished (trials still running stay RUNNING, to be abandoned and asked again on resume)."""
+        try:
+            result = self._save(client)
+        except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
+            log.warning("ecopt: interrupted; saving failed, the files of the last finished batch are kept.")
+            return
+        where = f" to {result.storage}" if result.storage else ""
+        log.warning(
+            "ecopt: interrupted after %d of %d trials; saved%s. Rerun the same command to resume.",
+            result.n_finished,
+            self.settings.n_trials,
+            where,
+        )
 
     def _batch_end(self, result: SweepResult) -> None:
         """Call every ``on_batch_end`` hook with the batch's result; a hook's error is logged, never raised."""
@@ -619,11 +736,7 @@ class ParetoSweep:
     # -- Ax client, storage and resume ------------------------------------------------------------------------------
 
     def _fingerprint(self) -> dict[str, Any]:
-        fingerprint = {
-            "space": self.space.fingerprint(),
-            "objectives": [{"name": o.name, "direction": o.direction} for o in self.settings.objectives],
-        }
-        return dict(json.loads(json.dumps(fingerprint, default=str)))
+        return sweep_fingerprint(self.space, self.settings)
 
     def _generation_strategy(self) -> GenerationStrategy:
         """Sobol for ``n_initial_trials`` trials, then BoTorch with the chosen acquisition function."""
@@ -684,14 +797,9 @@ class ParetoSweep:
         from ax.core.base_trial import TrialStatus
 
         stored = _read_description(client)
-        fingerprint = self._fingerprint()
-        for part, what in (("space", "search space"), ("objectives", "objectives")):
-            if stored.get(part) != fingerprint[part]:
-                raise EcoptConfigError(
-                    f"ParetoSweep: {storage} holds a sweep with other {what} ({stored.get(part)!r}) than this one "
-                    f"({fingerprint[part]!r}); to start fresh, delete {storage} or choose another sweep directory "
-                    f"(hydra.sweep.dir), or restore the original {what} to resume it."
-                )
+        message = _mismatch_message(storage, stored, self._fingerprint())
+        if message is not None:
+            raise EcoptConfigError(message)
         experiment = _experiment(client)
         abandoned = []
         for index, trial in sorted(experiment.trials.items()):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, ax_metric_names, parse_constraint
+from lightning_ecopt.sweeper.timeout import check_timeout
 
 __all__ = ["ACQUISITIONS", "SweepSettings", "default_n_initial_trials"]
 
@@ -66,6 +67,9 @@ class SweepSettings:
             estimated); by default the sweep refuses to compare them.
         parallel_trials: The trials of one batch run at the same time on one machine (a parallel local launcher
             such as joblib): measured trials of such batches are tagged ``shared_counters``.
+        trial_timeout_s: Per-trial time limit in seconds: a trial still running then is interrupted and fails with
+            the reason ``timed out`` (see :mod:`lightning_ecopt.sweeper.timeout` for how, and its limits); ``None``
+            for no limit.
 
     Raises:
         EcoptConfigError: A value is out of range; the message names it and the fix.
@@ -91,6 +95,7 @@ class SweepSettings:
     storage: Path | None = None
     allow_mixed_energy_sources: bool = False
     parallel_trials: bool = False
+    trial_timeout_s: float | None = None
     _ax_names: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +115,13 @@ class SweepSettings:
                 f"SweepSettings(allow_mixed_energy_sources={self.allow_mixed_energy_sources!r}): expected true or "
                 f"false."
             )
+        try:
+            self.trial_timeout_s = check_timeout(self.trial_timeout_s)
+        except ValueError:
+            raise EcoptConfigError(
+                f"SweepSettings(trial_timeout_s={self.trial_timeout_s!r}): expected seconds > 0 (e.g. 3600), or null "
+                f"for no per-trial time limit."
+            ) from None
         self._ax_names = ax_metric_names([*self.objective_names, *self.constrained_metrics])
 
     # -- validation -------------------------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""The per-trial time limit (``trial_timeout_s``): interrupt a trial that runs too long, so it fails with a reason.
+
+Design: the limit is enforced *inside the process that runs the trial*, with a ``SIGALRM`` timer that raises
+:class:`~lightning_ecopt.exceptions.TrialTimeoutError` in the trial's main thread. That is the one mechanism every
+Hydra launcher shares: the basic launcher runs the task in the sweep process, joblib (loky) in a worker process's
+main thread, submitit in the SLURM job's own process. The error is an ordinary ``Exception``, so Hydra marks the
+job FAILED, Lightning runs its ``on_exception`` hooks (``EnergyCallback`` closes its windows), and the sweep records
+a failed trial whose reason says it timed out.
+
+Limits, by design:
+
+- A signal interrupts Python code only. A call that never returns to the interpreter (a hung CUDA kernel or NCCL
+  collective, a C extension looping without checking signals) is interrupted only when it returns. For a hard limit
+  use the launcher's own: ``hydra.launcher.timeout`` (joblib: the whole batch fails and its workers are killed) or
+  ``hydra.launcher.timeout_min`` (submitit: SLURM kills the job). The basic launcher runs trials inside the sweep
+  process, where nothing can kill a trial without killing the sweep.
+- POSIX only, main thread only: elsewhere (Windows, a task run in a thread) the limit is not enforced and a warning
+  says so once.
+- A task that catches every ``Exception`` around its whole body can swallow the interruption.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, TypeVar
+
+from lightning_ecopt.exceptions import TrialTimeoutError
+
+__all__ = ["TimedTask", "call_with_timeout", "check_timeout"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_WARNED: set[str] = set()
+
+
+def check_timeout(timeout_s: Any, where: str = "trial_timeout_s") -> float | None:
+    """Validate a per-trial time limit.
+
+    Args:
+        timeout_s: Seconds (> 0), or ``None`` for no limit.
+        where: How the value is named in an error message.
+
+    Returns:
+        The limit as a float, or ``None``.
+
+    Raises:
+        ValueError: ``timeout_s`` is not a positive finite number or ``None``.
+
+    Example:
+        >>> check_timeout(30), check_timeout(None)
+        (30.0, None)
+    """
+    if timeout_s is None:
+        return None
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s < math.inf:
+        raise ValueError(
+            f"{where}={timeout_s!r}: expected seconds > 0 (e.g. 3600), or null for no per-trial time limit."
+        )
+    return float(timeout_s)
+
+
+def _can_alarm() -> bool:
+    return hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+
+
+def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any, **kwargs: Any) -> T:
+    """Call ``fn(*args, **kwargs)``; raise :class:`TrialTimeoutError` in it once ``timeout_s`` seconds have passed.
+
+    Args:
+        fn: The trial.
+        timeout_s: The limit in seconds; ``None`` calls ``fn`` without one.
+        *args: Positional arguments for ``fn``.
+        **kwargs: Keyword arguments for ``fn``.
+
+    Returns:
+        What ``fn`` returned.
+
+    Raises:
+        TrialTimeoutError: ``fn`` was still running after ``timeout_s`` seconds (raised inside it).
+
+    Example:
+        >>> call_with_timeout(lambda x: x + 1, 5.0, 1)
+        2
+    """
+    if timeout_s is None:
+        return fn(*args, **kwargs)
+    if not _can_alarm():
+        if "thread" not in _WARNED:
+            _WARNED.add("thread")
+            log.warning(
+                "trial_timeout_s=%g is not enforced here (no SIGALRM, or the trial runs outside the main thread); "
+                "use the launcher's own limit, e.g. hydra.launcher.timeout (joblib) or timeout_min (submitit).",
+                timeout_s,
+            )
+        return fn(*args, **kwargs)
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        raise TrialTimeoutError(timeout_s)
+
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class TimedTask:
+    """A Hydra task function run under :func:`call_with_timeout` (picklable, for process-based launchers).
+
+    Args:
+        task_function: The app's task function.
+        timeout_s: The per-trial limit in seconds, or ``None``.
+
+    Example:
+        >>> TimedTask(lambda cfg: cfg["x"] * 2, 10.0)({"x": 3})
+        6
+    """
+
+    def __init__(self, task_function: Callable[[Any], Any], timeout_s: float | None) -> None:
+        self.task_function = task_function
+        self.timeout_s = timeout_s
+
+    def __call__(self, cfg: Any) -> Any:
+        """Run the task on ``cfg`` within the limit."""
+        return call_with_timeout(self.task_function, self.timeout_s, cfg)

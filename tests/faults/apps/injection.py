@@ -1,0 +1,90 @@
+"""SIGKILL the sweep process at a chosen point: ``ECOPT_FAULT_KILL=<point>:<n>`` kills it the n-th time there.
+
+Points:
+
+- ``launch``: inside a trial (the basic launcher runs trials in the sweep process).
+- ``ask``: right after Ax generated a batch, before the sweep saved it.
+- ``save_experiment``: half-way through writing the Ax experiment's temporary file (before the rename).
+- ``write_results``: after ``optimization_results.yaml``'s temporary file is written, before the rename.
+- ``batch_end``: after a batch was saved, before the next one is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+KILL_ENV = "ECOPT_FAULT_KILL"
+POINTS = ("launch", "ask", "save_experiment", "write_results", "batch_end")
+
+_counts: Counter[str] = Counter()
+
+
+def _target() -> tuple[str, int] | None:
+    spec = os.environ.get(KILL_ENV, "")
+    if not spec:
+        return None
+    point, _, n = spec.partition(":")
+    if point not in POINTS:
+        raise ValueError(f"{KILL_ENV}={spec!r}: unknown point {point!r}; choose from {POINTS}")
+    return point, int(n or 1)
+
+
+def reached(point: str) -> None:
+    """Count a visit to ``point``; SIGKILL this process when it is the chosen one."""
+    target = _target()
+    if target is None or target[0] != point:
+        return
+    _counts[point] += 1
+    if _counts[point] == target[1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install() -> None:
+    """Patch the sweep's internals so that :func:`reached` is called at every point (only when a kill is asked)."""
+    if _target() is None:
+        return
+    from ax.api.client import Client
+
+    from lightning_ecopt.sweeper import loop, results
+
+    get_next_trials = Client.get_next_trials
+    save_to_json_file = Client.save_to_json_file
+
+    def ask(self: Client, *args: Any, **kwargs: Any) -> Any:
+        out = get_next_trials(self, *args, **kwargs)
+        reached("ask")
+        return out
+
+    def save(self: Client, filepath: str = "ax_client_snapshot.json") -> None:
+        save_to_json_file(self, filepath)
+        target = _target()
+        if target is not None and target[0] == "save_experiment" and _counts["save_experiment"] + 1 == target[1]:
+            path = Path(filepath)
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a torn write
+        reached("save_experiment")
+
+    class _Os:
+        """``os`` for the results module, with a kill point between the temporary file's fsync and its rename."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        @staticmethod
+        def replace(src: str, dst: str) -> None:
+            reached("write_results")
+            os.replace(src, dst)
+
+    batch_end = loop.ParetoSweep._batch_end
+
+    def on_batch_end(self: loop.ParetoSweep, result: Any) -> None:
+        batch_end(self, result)
+        reached("batch_end")
+
+    Client.get_next_trials = ask  # type: ignore[method-assign]
+    Client.save_to_json_file = save  # type: ignore[method-assign]
+    results.os = _Os()  # type: ignore[assignment]
+    loop.ParetoSweep._batch_end = on_batch_end  # type: ignore[method-assign]

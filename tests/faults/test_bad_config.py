@@ -1,0 +1,93 @@
+"""Bad configuration through the Hydra app: refused before any trial, with a message naming the value and the fix.
+
+The cases already covered by ``tests/integrations/test_hydra_plugin.py`` (unknown direction, a reference point on an
+unknown metric, log scale over values <= 0, a parameter given twice, ``n_initial_trials > n_trials``, unknown
+acquisition, a key the app lacks) are not repeated here; ``docs/reliability.md`` lists both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fault_checks import read_state, run_app
+
+
+def _refused(sweep_dir: Path, *overrides: str) -> str:
+    result = run_app(sweep_dir, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3", *overrides)
+    assert result.returncode != 0
+    assert not (sweep_dir / "0").exists(), "a trial ran"
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["hydra.sweeper.params.x='interval(0,'"],
+            "hydra.sweeper.params['x']: cannot parse 'x=interval(0,' as a Hydra override",
+        ),
+        (["x=interval(1,1)"], "the interval is empty (low=1.0, high=1.0)"),
+        (["x=interval(1,0)"], "the interval is inverted (low=1.0, high=0.0)"),
+        (["hydra.sweeper.trial_timeout_s=-1"], "SweepSettings(trial_timeout_s=-1.0): expected seconds > 0"),
+        (["hydra.sweeper.storage=${hydra.sweep.dir}/../x.json"], "outside hydra.sweep.dir"),
+        (["hydra.sweep.subdir=../escaped_${hydra.job.num}"], "hydra.sweep.subdir='../escaped_0' (job 0"),
+    ],
+)
+def test_refused_before_any_trial(tmp_path: Path, overrides: list[str], message: str) -> None:
+    sweep_dir = tmp_path / "sweep"
+    stderr = _refused(sweep_dir, *overrides)
+    assert message in stderr
+    assert not (sweep_dir / "multirun.yaml").exists()
+    assert not (tmp_path / "escaped_0").exists()
+
+
+def test_unwritable_storage_is_refused(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    (sweep_dir / "afile").write_text("a file where the storage folder should be")
+    stderr = _refused(sweep_dir, "hydra.sweeper.storage=${hydra.sweep.dir}/afile/ax.json")
+    assert f"cannot write the sweep's storage '{sweep_dir}/afile/ax.json' (FileExistsError" in stderr
+    assert "choose a writable location (hydra.sweeper.storage, or hydra.sweep.dir)" in stderr
+
+
+def _other_sweep(sweep_dir: Path) -> None:
+    """Save a finished one-trial sweep over another search space in ``sweep_dir`` (in-process, Sobol only)."""
+    from lightning_ecopt.sweeper.loop import ParetoSweep
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    space = parse_search_space({"x": "interval(0, 2)", "y": "interval(0, 1)"}, [])
+    settings = SweepSettings(
+        parse_objectives({"f1": "minimize", "f2": "minimize"}, None),
+        n_trials=1,
+        seed=0,
+        storage=sweep_dir / "ax_experiment.json",
+    )
+    ParetoSweep.from_function(space, settings, lambda p: {"f1": p["x"], "f2": p["y"]}).run()
+    (sweep_dir / "multirun.yaml").write_text("the earlier sweep's config\n")
+
+
+def test_storage_from_another_search_space_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    _other_sweep(sweep_dir)
+    stored = (sweep_dir / "ax_experiment.json").read_bytes()
+    stderr = _refused(sweep_dir)
+    assert "holds a sweep with other search space" in stderr
+    assert "to start fresh, delete" in stderr
+    assert "or choose another sweep directory (hydra.sweep.dir)" in stderr
+    assert (sweep_dir / "ax_experiment.json").read_bytes() == stored
+    assert (sweep_dir / "multirun.yaml").read_text() == "the earlier sweep's config\n"  # not overwritten
+    assert len(read_state(sweep_dir).finished()) == 1
+
+
+@pytest.mark.parametrize("content", ["{torn", '{"experiment": {"description": "not ours"}}', "[]"])
+def test_storage_that_is_not_our_experiment_is_refused(tmp_path: Path, content: str) -> None:
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    (sweep_dir / "ax_experiment.json").write_text(content)
+    stderr = _refused(sweep_dir)
+    assert f"{sweep_dir / 'ax_experiment.json'} exists but is not an Ax experiment saved by the ecopt sweeper" in stderr
+    assert "to start fresh, move or delete it" in stderr
+    assert (sweep_dir / "ax_experiment.json").read_text() == content

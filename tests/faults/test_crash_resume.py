@@ -1,0 +1,111 @@
+"""Crash and resume: SIGKILL the sweep process anywhere, rerun the same command, lose nothing; Ctrl-C saves first.
+
+Each run is a real subprocess Hydra sweep of ``apps/fault_app.py``. Kills land at chosen points (inside a trial,
+right after Ax generated a batch, in the middle of the experiment's write, between the results file's write and its
+rename, between batches) or, in the soak, at random times. After every run, every stored file must parse and every
+trial finished before must still be there, unchanged; the last rerun must end with exactly ``n_trials``.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from fault_checks import (
+    SweepState,
+    app_command,
+    app_env,
+    check_final,
+    check_nothing_lost,
+    interrupt_when,
+    read_state,
+    run_app,
+)
+
+KILLED = -signal.SIGKILL
+
+
+def _kill_chain(sweep_dir: Path, kills: list[str], n_trials: int, n_initial: int) -> tuple[int, SweepState]:
+    """Run the sweep once per kill point, then once clean; check every state on the way. Returns (kills, state)."""
+    overrides = (f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.n_initial_trials={n_initial}")
+    state = SweepState()
+    killed = 0
+    for point in kills:
+        result = run_app(sweep_dir, *overrides, ECOPT_FAULT_KILL=point)
+        assert result.returncode in (KILLED, 0), result.stderr[-3000:]
+        killed += result.returncode == KILLED
+        after = read_state(sweep_dir)
+        check_nothing_lost(state, after)
+        state = after
+    result = run_app(sweep_dir, *overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(state, final)
+    check_final(final, n_trials)
+    assert not list(sweep_dir.glob(".*.tmp")), "temporary files of torn writes were left behind"
+    return killed, final
+
+
+def test_sigkill_at_each_point_then_resume(tmp_path: Path) -> None:
+    """The fast variant: one kill in a trial, in Ax generation, mid experiment write and mid results write."""
+    kills = ["launch:2", "ask:2", "save_experiment:2", "write_results:2"]
+    killed, state = _kill_chain(tmp_path / "sweep", kills, n_trials=5, n_initial=4)
+    assert killed == len(kills)
+    assert sum(t["status"] == "abandoned" for t in state.trials.values()) >= 2  # interrupted trials asked again
+
+
+@pytest.mark.slow
+def test_sigkill_soak(tmp_path: Path) -> None:
+    """24 kills: half at random points of the loop, half at random times; the sweep still ends with n_trials."""
+    rng = random.Random(7)
+    sweep_dir = tmp_path / "sweep"
+    overrides = ("hydra.sweeper.n_trials=14", "hydra.sweeper.n_initial_trials=10")
+    state = SweepState()
+    killed = 0
+    for repetition in range(24):
+        if repetition % 2 == 0:
+            point = rng.choice(["launch", "ask", "save_experiment", "write_results", "batch_end"])
+            result = run_app(sweep_dir, *overrides, ECOPT_FAULT_KILL=f"{point}:{rng.randint(1, 3)}")
+        else:
+            process = subprocess.Popen(
+                app_command(sweep_dir, *overrides),
+                cwd=tmp_path,
+                env=app_env(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                process.wait(timeout=rng.uniform(3.0, 15.0))
+            except subprocess.TimeoutExpired:
+                process.kill()
+            _, stderr = process.communicate(timeout=60)
+            result = subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
+        assert result.returncode in (KILLED, 0), result.stderr[-3000:]
+        killed += result.returncode == KILLED
+        after = read_state(sweep_dir)
+        check_nothing_lost(state, after)
+        state = after
+    result = run_app(sweep_dir, *overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(state, final)
+    check_final(final, 14)
+    assert killed >= 20
+
+
+def test_sigint_stops_cleanly_after_saving(tmp_path: Path) -> None:
+    """Ctrl-C during a trial: the finished trial and the results file are saved; the trial it stopped is RUNNING."""
+    sweep_dir = tmp_path / "sweep"
+    result = interrupt_when(sweep_dir, sweep_dir / "1", ECOPT_FAULTS="none,hang")
+    assert result.returncode != 0
+    log = result.stdout + result.stderr  # Hydra logs to stdout
+    assert "interrupted after 1 of 5 trials; saved to" in log
+    assert "Rerun the same command to resume" in log
+    state = read_state(sweep_dir)
+    assert state.trials[0]["status"] == "completed"
+    assert state.trials[1]["status"] == "running"  # abandoned and asked again on resume
+    assert state.results[0]["status"] == "completed"

@@ -1,0 +1,120 @@
+"""Trial faults through real Hydra sweeps: each ends as a failed trial with its reason, and the sweep goes on.
+
+One basic-launcher sweep injects every fault of the task contract in turn (exception, NaN, inf, missing objective,
+wrong type, ``torch.OutOfMemoryError``, ``TrialFailure`` carrying energy, a hang stopped by ``trial_timeout_s``)
+between healthy trials, until one failure too many stops it past ``max_failure_rate`` with a summary. One joblib
+sweep kills a worker process and hangs another; its healthy measured trials are tagged ``shared_counters``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fault_checks import read_state, run_app
+
+from lightning_ecopt.exceptions import TrialTimeoutError
+from lightning_ecopt.sweeper.timeout import TimedTask, call_with_timeout, check_timeout
+
+# Hydra job number -> (fault, expected words in the failure reason); "none" completes.
+FAULTS = [
+    ("none", None),
+    ("raise", "the job raised RuntimeError: injected fault"),
+    ("none", None),
+    ("nan", "'f1'"),
+    ("none", None),
+    ("inf", "'f2'"),
+    ("none", None),
+    ("missing", "'f2'"),
+    ("none", None),
+    ("wrongtype", "'f1'"),
+    ("none", None),
+    ("oom", "the job raised OutOfMemoryError: CUDA out of memory"),
+    ("none", None),
+    ("oom_energy", "out of memory in fit (injected)"),
+    ("none", None),
+    ("hang", "timed out: the trial ran longer than trial_timeout_s=2 s"),
+    ("raise", "the job raised RuntimeError: injected fault"),  # 9 of 17 failed > 0.5: the sweep stops here
+]
+
+
+def test_every_trial_fault_fails_its_trial_until_the_failure_rate_stops_the_sweep(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = run_app(
+        sweep_dir,
+        "hydra.sweeper.n_trials=20",
+        "hydra.sweeper.n_initial_trials=20",
+        "hydra.sweeper.trial_timeout_s=2",
+        "hydra.sweeper.max_failure_rate=0.5",
+        ECOPT_FAULTS=",".join(fault for fault, _ in FAULTS),
+    )
+    assert result.returncode != 0
+    assert "SweepFailureError: ParetoSweep: 9 of 17 trials failed, more than max_failure_rate=0.5 allows" in (
+        result.stderr
+    )
+    assert "Fix the task (reasons below) or raise max_failure_rate; rerun the same command to resume." in result.stderr
+    state = read_state(sweep_dir)
+    assert sorted(state.results) == list(range(len(FAULTS)))  # saved before stopping
+    for index, (fault, words) in enumerate(FAULTS):
+        row = state.results[index]
+        if words is None:
+            assert row["status"] == "completed", (fault, row)
+            continue
+        assert row["status"] == "failed", (fault, row)
+        assert words in row["reason"], (fault, row["reason"])
+        assert f"trial {index} " in result.stderr  # listed in the summary
+    oom = state.results[FAULTS.index(("oom_energy", "out of memory in fit (injected)"))]
+    assert oom["metrics"]["energy/train_j"] > 0  # the energy a failed trial spent is kept
+    assert oom["energy_source"] == "estimated: test"
+
+
+def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = run_app(
+        sweep_dir,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweeper.max_batch_size=2",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.n_initial_trials=6",
+        "hydra.sweeper.trial_timeout_s=3",
+        "hydra.sweeper.max_failure_rate=1",
+        "energy_source='measured: fake/counters'",
+        ECOPT_FAULTS="none,none,kill,none,hang,none",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = read_state(sweep_dir).results
+    statuses = [rows[i]["status"] for i in range(6)]
+    assert statuses == ["completed", "completed", "failed", "failed", "failed", "completed"]
+    for i in (2, 3):  # joblib loses the whole batch when a worker dies: its neighbour fails too, with the reason
+        assert "the launcher lost the whole batch of 2 jobs (2..3): TerminatedWorkerError" in rows[i]["reason"]
+    assert "timed out: the trial ran longer than trial_timeout_s=3 s" in rows[4]["reason"]  # in a loky worker
+    assert [rows[i]["shared_counters"] for i in (0, 1, 5)] == [True, True, True]  # two trials, one machine
+
+
+# -- the timeout itself, in-process ----------------------------------------------------------------------------------
+
+
+def test_call_with_timeout_interrupts_and_restores_the_signal_handler() -> None:
+    import signal
+    import time
+
+    before = signal.getsignal(signal.SIGALRM)
+    with pytest.raises(TrialTimeoutError, match=r"trial_timeout_s=0.2 s"):
+        call_with_timeout(time.sleep, 0.2, 30)
+    assert signal.getsignal(signal.SIGALRM) == before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert TimedTask(lambda cfg: cfg + 1, 5.0)(1) == 2
+
+
+def test_timeout_error_survives_pickling() -> None:
+    import pickle
+
+    err = pickle.loads(pickle.dumps(TrialTimeoutError(3.0, {"energy/train_j": 1.5})))
+    assert (err.timeout_s, err.metrics, str(err)) == (3.0, {"energy/train_j": 1.5}, str(TrialTimeoutError(3.0)))
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), "10", True])
+def test_bad_timeouts_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match=r"expected seconds > 0 \(e.g. 3600\), or null"):
+        check_timeout(value)
