@@ -12,6 +12,7 @@ that of batch 1 (measured from the cached checkpoint if the sweep did not try ba
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from pathlib import Path
@@ -86,7 +87,10 @@ def _evaluate_batch1(sweep_dir: Path, sweep_cfg: DictConfig) -> dict[str, Any]:
     job_cfg = OmegaConf.load(job_configs[0])
     job_cfg.data.eval_batch_size = 1
     cache = CheckpointCache(sweep_dir / CACHE_DIRNAME, list(sweep_cfg.hydra.sweeper.inference_params))
-    return dict(digits_trial(job_cfg, cache=cache))
+    out_dir = sweep_dir / "batch1"  # its Lightning logs, beside the sweep's job dirs
+    out_dir.mkdir(exist_ok=True)
+    with contextlib.chdir(out_dir):
+        return dict(digits_trial(job_cfg, cache=cache))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="inference_batch_size")

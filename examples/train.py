@@ -64,7 +64,8 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
     # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
     # <sweep dir>/tensorboard. No hp_metric placeholder: the sweep's HParams view holds the real metrics.
-    out_dir = HydraConfig.get().runtime.output_dir
+    # Outside a Hydra job (inference_batch_size.py measures batch 1 after its sweep): the current folder.
+    out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
     logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
     fit_trainer = pl.Trainer(
         **cfg.trainer, callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)], logger=logger

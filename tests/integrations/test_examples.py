@@ -91,6 +91,7 @@ def test_inference_batch_size_trains_once_and_prints_the_batch1_ratio(tmp_path: 
     assert [t["status"] for t in trials] == ["completed"] * 3
     assert [t["metrics"]["checkpoint/reused"] for t in trials] == [0.0, 1.0, 1.0]
     assert "batch 1 was not in the sweep; measured it from the cached checkpoint" in done.stdout
+    assert (sweep / "batch1" / "lightning_logs").is_dir()  # its logs beside the job dirs, not in the cwd
     line = next(x for x in done.stdout.splitlines() if x.startswith("batch-size sweep: best"))
     best = max(t["metrics"]["energy/test_samples_per_j"] for t in trials)
     assert f"best {best:.4g} samples/J" in line
