@@ -430,11 +430,13 @@ class EnergyCallback(Callback):
         tokens: int | None,
         state: _LoopState,
     ) -> LoopEnergy:
-        nan = math.nan
+        # An unread domain travels through the cross-rank sum as -inf (a NaN reading, e.g. a counter that wrapped
+        # unnoticed, must stay NaN and poison the total rather than vanish from it as "not measured").
+        unread = -math.inf
         local = [
             steady.gpu_total_j,
-            nan if steady.cpu_j is None else steady.cpu_j,
-            nan if steady.dram_j is None else steady.dram_j,
+            unread if steady.cpu_j is None else steady.cpu_j,
+            unread if steady.dram_j is None else steady.dram_j,
             float(samples),
             float(batches),
             float(tokens or 0),
@@ -447,8 +449,8 @@ class EnergyCallback(Callback):
             source=steady.source,
             time_s=time_s,
             gpu_j=figures[0],
-            cpu_j=None if math.isnan(figures[1]) else figures[1],
-            dram_j=None if math.isnan(figures[2]) else figures[2],
+            cpu_j=None if figures[1] == unread else figures[1],
+            dram_j=None if figures[2] == unread else figures[2],
             samples=int(figures[3]),
             batches=int(figures[4]),
             tokens=None if tokens is None else int(figures[5]),
@@ -518,14 +520,15 @@ def _first_tensor(batch: Any) -> torch.Tensor | None:
 
 
 def _sum_over_ranks(trainer: pl.Trainer, values: list[float]) -> list[float]:
-    """Sum each figure over ranks; NaN (not measured) stays NaN only where every rank had NaN."""
+    """Sum each figure over ranks; -inf (not measured) stays -inf only where no rank measured; NaN poisons the sum."""
     if trainer.world_size == 1:
         return values
     local = torch.tensor(values, dtype=torch.float64, device=trainer.strategy.root_device)
     gathered = trainer.strategy.all_gather(local).reshape(trainer.world_size, -1).cpu()
-    present = ~torch.isnan(gathered)
-    sums = torch.nansum(gathered, dim=0)
-    return [float(s) if p else math.nan for s, p in zip(sums, present.any(dim=0), strict=True)]
+    unread = torch.isneginf(gathered)
+    sums = torch.where(unread, torch.zeros_like(gathered), gathered).sum(dim=0)
+    present = (~unread).any(dim=0)
+    return [float(s) if p else -math.inf for s, p in zip(sums, present, strict=True)]
 
 
 def _max_over_ranks(trainer: pl.Trainer, value: float) -> float:

@@ -7,6 +7,7 @@ that re-import ``__main__``, so nothing here touches it at import time.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -189,10 +190,23 @@ class ZeusMeter:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*measured as zero.*")
             zm = monitor.end_window(name)
-        return Measurement(
-            time_s=float(zm.time),
-            gpu_j={int(i): float(j) for i, j in zm.gpu_energy.items()},
-            cpu_j=float(sum(zm.cpu_energy.values())) if zm.cpu_energy else None,
-            dram_j=float(sum(zm.dram_energy.values())) if zm.dram_energy else None,
-            source=self.source,
-        )
+        gpu_j = {int(i): float(j) for i, j in zm.gpu_energy.items()}
+        cpu_j = float(sum(zm.cpu_energy.values())) if zm.cpu_energy else None
+        dram_j = float(sum(zm.dram_energy.values())) if zm.dram_energy else None
+        negative = {f"gpu{i}": j for i, j in gpu_j.items() if j < 0}
+        negative.update({k: v for k, v in (("cpu", cpu_j), ("dram", dram_j)) if v is not None and v < 0})
+        if negative:
+            # A counter went backwards: RAPL wrapped around without Zeus's tracker seeing it (it starts on the first
+            # read and polls every 0.1-1 s), or the driver reset a counter. A negative figure would win any
+            # "minimise energy" objective, so it becomes NaN: the trial then fails with a reason.
+            warnings.warn(
+                f"ZeusMeter: the window {name!r} read a negative energy ({', '.join(negative)}: "
+                f"{', '.join(f'{v:.6g} J' for v in negative.values())}): a counter wrapped around unnoticed or was "
+                "reset; reporting NaN for it. Keep Zeus's wrap-around tracker running (one long-lived meter per "
+                "process) and windows shorter than the counter's wrap period.",
+                stacklevel=2,
+            )
+            gpu_j = {i: (math.nan if j < 0 else j) for i, j in gpu_j.items()}
+            cpu_j = math.nan if cpu_j is not None and cpu_j < 0 else cpu_j
+            dram_j = math.nan if dram_j is not None and dram_j < 0 else dram_j
+        return Measurement(time_s=float(zm.time), gpu_j=gpu_j, cpu_j=cpu_j, dram_j=dram_j, source=self.source)
