@@ -317,6 +317,10 @@ class EcoptSweeper(Sweeper):
     def _check_job_dirs(self, batch: Sequence[Sequence[str]], first_idx: int) -> None:
         """Refuse trials whose job dir (``hydra.sweep.dir``/``hydra.sweep.subdir``) would lie outside the sweep dir.
 
+        Args:
+            batch: The trials' override lists, in launch order.
+            first_idx: The job number of the first trial.
+
         Raises:
             EcoptConfigError: A job's ``hydra.sweep.subdir`` escapes the sweep dir (e.g. ``../x`` or an absolute path).
         """
