@@ -277,3 +277,15 @@ def test_the_sweeper_accepts_swept_fixed_and_config_keys(tmp_path: Path) -> None
 def test_the_sweeper_refuses_bad_inference_params_before_any_trial(tmp_path: Path, keys: Any, match: str) -> None:
     with pytest.raises(EcoptConfigError, match=match):
         _sweeper(tmp_path, keys).configure([])
+
+
+def test_public_names_and_a_light_import() -> None:
+    import subprocess
+    import sys
+
+    import lightning_ecopt
+
+    assert lightning_ecopt.CheckpointCache is CheckpointCache
+    code = "import sys, lightning_ecopt.checkpoints; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert out.strip() == "False"  # the sweeper imports it while checking its config: torch waits for the trial
