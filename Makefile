@@ -43,6 +43,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/callback_overhead.py
+	$(PY) benchmarks/inference_knobs.py --rounds 15
 
 clean:
 	rm -rf $(VENV) multirun outputs lightning_logs .pytest_cache .mypy_cache .ruff_cache
