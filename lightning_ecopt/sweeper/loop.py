@@ -887,7 +887,7 @@ class ParetoSweep:
         )
 
     def _save_experiment(self, client: Client) -> None:
-        """Save the Ax experiment to ``storage`` atomically (temporary file in the same directory, then rename)."""
+        """Save the Ax experiment to ``storage`` atomically (temporary file in the same directory, fsync, rename)."""
         if self.settings.storage is None:
             return
         path = Path(self.settings.storage)
@@ -896,6 +896,8 @@ class ParetoSweep:
         os.close(fd)
         try:
             client.save_to_json_file(tmp)
+            with open(tmp, "rb") as handle:  # on disk before it replaces the old file: safe against power loss too
+                os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -115,3 +115,43 @@ def test_sigint_stops_cleanly_after_saving(tmp_path: Path) -> None:
     assert state.trials[0]["status"] == "completed"
     assert state.trials[1]["status"] == "running"  # abandoned and asked again on resume
     assert state.results[0]["status"] == "completed"
+
+
+def test_the_experiment_reaches_the_disk_before_its_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against power loss, not only process death: the temporary file is fsynced before it replaces the old one."""
+    import os
+    import warnings
+
+    from ax.utils.testing.mock import mock_botorch_optimize_context_manager
+
+    from lightning_ecopt.sweeper import loop
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(f"fsync {Path(os.readlink(f'/proc/self/fd/{fd}')).name}")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        events.append(f"replace {Path(src).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    space = parse_search_space({"x": "interval(0, 1)"}, [])
+    settings = SweepSettings(
+        parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=1, seed=0, storage=tmp_path / "ax.json"
+    )
+    with warnings.catch_warnings(), mock_botorch_optimize_context_manager(force=True):
+        warnings.simplefilter("ignore")
+        loop.ParetoSweep(space, settings, loop.evaluate_each(lambda p: {"a": p["x"], "b": 1 - p["x"]}), []).run()
+    saves = [e for e in events if ".ax.json." in e]
+    assert saves
+    for i, event in enumerate(saves):
+        if event.startswith("replace"):
+            assert i > 0, saves
+            assert saves[i - 1] == "fsync" + event.removeprefix("replace"), saves
