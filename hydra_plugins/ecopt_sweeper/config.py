@@ -91,6 +91,9 @@ class EcoptSweeperConf:
     # reads this list in the job and caches the weights in ${hydra.sweep.dir}/checkpoints, keyed by the rest of the
     # job's config. The sweeper itself only validates the list; the app decides to use the cache.
     inference_params: list[str] = field(default_factory=list)
+    # Write the frontier views (HParams of every trial, the frontier image, hypervolume) to
+    # <storage dir>/tensorboard after every batch; false to skip them (about 0.25 s per batch).
+    tensorboard: bool = True
 
     # Optuna sweeper keys, accepted so that an Optuna config runs by switching hydra/sweeper to ecopt:
     # Optuna's sampler config: ignored with a warning (its `seed` is used when `seed` is null).

@@ -66,6 +66,7 @@ class EcoptSweeper(Sweeper):
         allow_mixed_energy_sources: bool = False,
         trial_timeout_s: float | None = None,
         inference_params: Sequence[str] | None = None,
+        tensorboard: bool = True,
         sampler: Any = None,
         study_name: str | None = None,
         n_jobs: int | None = None,
@@ -88,6 +89,7 @@ class EcoptSweeper(Sweeper):
         self.allow_mixed_energy_sources = allow_mixed_energy_sources
         self.trial_timeout_s = trial_timeout_s
         self.inference_params = _plain(inference_params)
+        self.tensorboard = tensorboard
         self.sampler = _plain(sampler)
         self.study_name = study_name
         self.n_jobs = n_jobs
@@ -312,7 +314,10 @@ class EcoptSweeper(Sweeper):
 
         from lightning_ecopt.sweeper.loop import ParetoSweep
 
-        return ParetoSweep(space, settings, self.evaluate).run()
+        if not isinstance(self.tensorboard, bool):
+            raise EcoptConfigError(f"hydra.sweeper.tensorboard={self.tensorboard!r}: expected true or false.")
+        # None: the loop's default hooks (the TensorBoard frontier views); []: none.
+        return ParetoSweep(space, settings, self.evaluate, on_batch_end=None if self.tensorboard else []).run()
 
     def _check_job_dirs(self, batch: Sequence[Sequence[str]], first_idx: int) -> None:
         """Refuse trials whose job dir (``hydra.sweep.dir``/``hydra.sweep.subdir``) would lie outside the sweep dir.

@@ -258,10 +258,17 @@ def test_sweep_with_the_basic_launcher(tmp_path: Path) -> None:
     job_config = OmegaConf.load(tmp_path / "sweep" / "3" / ".hydra" / "config.yaml")
     assert job_config.trainer_epochs == 2  # fixed overrides reach every job
     assert 0.0 <= job_config.x <= 1.0
+    assert any((tmp_path / "sweep" / "tensorboard").iterdir())  # the frontier views, by default
 
 
 def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
-    result = _run_app(tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", config_name="optuna")
+    result = _run_app(
+        tmp_path,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweeper.tensorboard=false",
+        config_name="optuna",
+    )
     assert result.returncode == 0, result.stderr
     results = _check_sweep_dir(tmp_path / "sweep", 4)
     assert results["objectives"] == {"objective_0": "minimize", "objective_1": "minimize"}
@@ -271,6 +278,7 @@ def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
     assert "is launching 2 jobs" in log  # n_jobs: 2 became max_batch_size: 2
     assert "2 trials at a time run side by side on this machine (JoblibLauncher)" in log
     assert not any(trial["shared_counters"] for trial in results["trials"])  # no measured energy here
+    assert not (tmp_path / "sweep" / "tensorboard").exists()  # tensorboard=false
     params = {(trial["params"]["x"], trial["params"]["y"]) for trial in results["trials"]}
     assert all(x in range(5) and y in range(3) for x, y in params)
 
