@@ -8,13 +8,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["PER_BATCH_MIN_PERIODS", "LoopEnergy", "choose_per_batch_mode"]
+__all__ = ["ENERGY_METRICS", "PER_BATCH_MIN_PERIODS", "LoopEnergy", "choose_per_batch_mode", "unknown_energy_metric"]
 
 PerBatchMode = Literal["window", "split"]
 
 #: A per-batch window must last at least this many counter update periods to be trusted (quantisation error of
 #: one counter step <= 10 %); shorter batches get the loop figure divided by the number of batches.
 PER_BATCH_MIN_PERIODS = 10
+
+
+_LOOP_FIGURES = (
+    "j", "gpu_j", "cpu_j", "dram_j", "time_s", "power_w", "samples", "samples_per_j", "j_per_sample", "j_per_batch",
+    "warmup_j", "short_window", "tokens", "tokens_per_j",
+)  # fmt: skip
+
+#: Every ``energy/...`` metric lightning_ecopt writes: the loop figures of ``EnergyCallback`` (test, predict,
+#: validate), its training figures, and the training energy a reused checkpoint avoided (``CheckpointCache``).
+ENERGY_METRICS = frozenset(
+    [f"energy/{stage}_{figure}" for stage in ("test", "predict", "validate") for figure in _LOOP_FIGURES]
+    + ["energy/train_j", "energy/train_time_s", "energy/train_reused_j", "energy/train_reused_time_s"]
+)
+
+
+def unknown_energy_metric(name: str) -> str | None:
+    """Why ``name`` cannot be an energy metric of ours (with the closest one), or ``None`` when it can be.
+
+    Only names in the ``energy/`` namespace are judged: a typo there would otherwise fail every trial of a sweep.
+
+    >>> unknown_energy_metric("energy/test_samples_per_j") is None, unknown_energy_metric("val/acc") is None
+    (True, True)
+    >>> unknown_energy_metric("energy/trian_j")
+    "'energy/trian_j' is not a metric EnergyCallback logs; did you mean 'energy/train_j'?"
+    """
+    if not name.startswith("energy/") or name in ENERGY_METRICS:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(ENERGY_METRICS), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "see EnergyCallback's docstring for the metrics it logs."
+    return f"{name!r} is not a metric EnergyCallback logs; {hint}"
 
 
 def choose_per_batch_mode(batch_durations_s: Sequence[float], update_period_s: float) -> PerBatchMode:

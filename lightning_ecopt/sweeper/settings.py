@@ -77,10 +77,10 @@ class SweepSettings:
     Example::
 
         >>> from lightning_ecopt.sweeper.objectives import parse_objectives
-        >>> settings = SweepSettings(parse_objectives({"acc": "maximize", "energy/j": "minimize"}, None), n_trials=30,
-        ...                          outcome_constraints=("energy/j <= 500",))
+        >>> objectives = parse_objectives({"acc": "maximize", "energy/test_j": "minimize"}, None)
+        >>> settings = SweepSettings(objectives, n_trials=30, outcome_constraints=("energy/test_j <= 500",))
         >>> settings.ax_objective(), settings.ax_outcome_constraints()
-        ('m__acc, -energy__j', ['energy__j <= 500.0'])
+        ('m__acc, -energy__test_j', ['energy__test_j <= 500.0'])
     """
 
     objectives: tuple[Objective, ...]
@@ -104,6 +104,7 @@ class SweepSettings:
         self._check_strategy()
         self._check_reference_point()
         self._check_constraints()
+        self._check_energy_names()
         if self.storage is not None:
             if not isinstance(self.storage, str | Path):
                 raise EcoptConfigError(
@@ -204,6 +205,14 @@ class SweepSettings:
                 )
             point[metric] = number
         self.reference_point = point
+
+    def _check_energy_names(self) -> None:
+        """Refuse a misspelt ``energy/...`` objective or constrained metric now, not after a sweep of failures."""
+        from lightning_ecopt.energy.figures import unknown_energy_metric
+
+        for metric in [*self.objective_names, *self.constrained_metrics]:
+            if (why := unknown_energy_metric(metric)) is not None:
+                raise EcoptConfigError(f"SweepSettings: {why} Fix the name in objectives or outcome_constraints.")
 
     def _check_constraints(self) -> None:
         if isinstance(self.outcome_constraints, str | OutcomeConstraint):

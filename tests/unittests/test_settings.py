@@ -155,3 +155,25 @@ def test_ax_strings_and_name_map() -> None:
     }
     assert settings.metric_name_from_ax("energy__train_j") == "energy/train_j"
     assert settings.metric_name_from_ax("unknown") == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("objectives", "constraints", "match"),
+    [
+        ({"acc": "maximize", "energy/test_samples_per_J": "maximize"}, (), "did you mean 'energy/test_samples_per_j'"),
+        ({"acc": "maximize", "energy/test_j": "minimize"}, ("energy/trian_j <= 50",), "did you mean 'energy/train_j'"),
+    ],
+)
+def test_a_misspelt_energy_metric_is_refused_before_any_trial(
+    objectives: dict[str, str], constraints: tuple[str, ...], match: str
+) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        SweepSettings(parse_objectives(objectives, None), outcome_constraints=constraints)
+
+
+def test_metrics_outside_the_energy_namespace_are_the_tasks_business() -> None:
+    settings = SweepSettings(
+        parse_objectives({"val/acc": "maximize", "energy/test_tokens_per_j": "maximize"}, None),
+        outcome_constraints=("my_latency_ms <= 20", "energy/train_reused_j >= 0"),
+    )
+    assert settings.constrained_metrics == ("my_latency_ms", "energy/train_reused_j")
