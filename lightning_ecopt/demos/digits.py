@@ -10,6 +10,8 @@ from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset, random_split
 from torchmetrics.classification import MulticlassAccuracy
 
+from lightning_ecopt.demos._checks import check_positive_ints
+
 __all__ = ["DigitsCNN", "DigitsDataModule"]
 
 KERNELS = (1, 3, 5, 7, 9)
@@ -122,13 +124,9 @@ class DigitsDataModule(pl.LightningDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("batch_size", batch_size),
-            ("eval_batch_size", eval_batch_size),
-            ("eval_repeats", eval_repeats),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"DigitsDataModule({name}={value!r}): expected an int >= 1.")
+        check_positive_ints(
+            "DigitsDataModule", batch_size=batch_size, eval_batch_size=eval_batch_size, eval_repeats=eval_repeats
+        )
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.eval_repeats = eval_repeats

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from lightning_ecopt.demos._checks import check_positive_ints
+
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
 
 _UNKNOWN = "?"
@@ -79,15 +81,14 @@ class CharTextDataModule(pl.LightningDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("seq_len", seq_len),
-            ("batch_size", batch_size),
-            ("gen_batch_size", gen_batch_size),
-            ("n_prompts", n_prompts),
-            ("prompt_len", prompt_len),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"CharTextDataModule({name}={value!r}): expected an int >= 1.")
+        check_positive_ints(
+            "CharTextDataModule",
+            seq_len=seq_len,
+            batch_size=batch_size,
+            gen_batch_size=gen_batch_size,
+            n_prompts=n_prompts,
+            prompt_len=prompt_len,
+        )
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.gen_batch_size = gen_batch_size
@@ -192,16 +193,15 @@ class TinyTransformerLM(pl.LightningModule):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("width", width),
-            ("depth", depth),
-            ("heads", heads),
-            ("seq_len", seq_len),
-            ("gen_tokens", gen_tokens),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TinyTransformerLM({name}={value!r}): expected an int >= 1.")
+        check_positive_ints(
+            "TinyTransformerLM",
+            vocab_size=vocab_size,
+            width=width,
+            depth=depth,
+            heads=heads,
+            seq_len=seq_len,
+            gen_tokens=gen_tokens,
+        )
         if width % heads:
             raise ValueError(
                 f"TinyTransformerLM(width={width}, heads={heads}): the width must be a multiple of the heads; use "
