@@ -442,8 +442,7 @@ class EnergyCallback(Callback):
             float(tokens or 0),
             0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
         ]
-        figures = _sum_over_ranks(trainer, local)
-        time_s = _max_over_ranks(trainer, steady.time_s)
+        figures, time_s = _combine_ranks(trainer, local, steady.time_s)
         result = LoopEnergy(
             stage=stage,
             source=steady.source,
@@ -519,23 +518,20 @@ def _first_tensor(batch: Any) -> torch.Tensor | None:
     return None
 
 
-def _sum_over_ranks(trainer: pl.Trainer, values: list[float]) -> list[float]:
-    """Sum each figure over ranks; -inf (not measured) stays -inf only where no rank measured; NaN poisons the sum."""
+def _combine_ranks(trainer: pl.Trainer, values: list[float], time_s: float) -> tuple[list[float], float]:
+    """One all-gather: each figure summed over ranks, and the slowest rank's time.
+
+    -inf (not measured) stays -inf only where no rank measured; NaN poisons the sum.
+    """
     if trainer.world_size == 1:
-        return values
-    local = torch.tensor(values, dtype=torch.float64, device=trainer.strategy.root_device)
+        return values, time_s
+    local = torch.tensor([*values, time_s], dtype=torch.float64, device=trainer.strategy.root_device)
     gathered = trainer.strategy.all_gather(local).reshape(trainer.world_size, -1).cpu()
-    unread = torch.isneginf(gathered)
-    sums = torch.where(unread, torch.zeros_like(gathered), gathered).sum(dim=0)
+    figures, times = gathered[:, :-1], gathered[:, -1]
+    unread = torch.isneginf(figures)
+    sums = torch.where(unread, torch.zeros_like(figures), figures).sum(dim=0)
     present = (~unread).any(dim=0)
-    return [float(s) if p else -math.inf for s, p in zip(sums, present, strict=True)]
-
-
-def _max_over_ranks(trainer: pl.Trainer, value: float) -> float:
-    if trainer.world_size == 1:
-        return value
-    local = torch.tensor([value], dtype=torch.float64, device=trainer.strategy.root_device)
-    return float(trainer.strategy.all_gather(local).max())
+    return [float(s) if p else -math.inf for s, p in zip(sums, present, strict=True)], float(times.max())
 
 
 @rank_zero_only
