@@ -241,20 +241,22 @@ class EcoptSweeper(Sweeper):
         n_initial = self.n_initial_trials
         if n_initial is None and isinstance(self.n_trials, int) and self.n_trials >= 1:
             n_initial = default_n_initial_trials(self.n_trials, len(space.parameters))
+        batch_size = self._batch_size()
         settings = SweepSettings(
             objectives=objectives,
             n_trials=self.n_trials,
             n_initial_trials=n_initial,
             acquisition=self.acquisition,  # type: ignore[arg-type]  # validated by SweepSettings
             seed=self._seed(),
-            max_batch_size=self._batch_size(),
+            max_batch_size=batch_size,
             max_failure_rate=self.max_failure_rate,
             reference_point=dict(self.reference_point) if self.reference_point else None,
             outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
             storage=self._storage(),
             allow_mixed_energy_sources=self.allow_mixed_energy_sources,
             trial_timeout_s=self.trial_timeout_s,
-            parallel_trials=self._batch_size() > 1 and _runs_jobs_side_by_side(self.launcher),
+            # A bad batch size is SweepSettings' to refuse, with its message: compare only an int here.
+            parallel_trials=isinstance(batch_size, int) and batch_size > 1 and _runs_jobs_side_by_side(self.launcher),
         )
         self._check_inference_params(space)
         self._warn_optuna_keys()

@@ -156,6 +156,7 @@ def test_optuna_search_space_becomes_params(tmp_path: Path, caplog: pytest.LogCa
         ({"n_trials": 0}, [], r"n_trials=0"),
         ({"direction": ["minimize"]}, [], r"are both set; give one of them"),
         ({}, ["x=2", "x=3"], r"'x' is given twice"),
+        ({"max_batch_size": "two"}, [], r"max_batch_size='two'"),  # SweepSettings' message, not a TypeError
     ],
 )
 def test_configure_errors(tmp_path: Path, kwargs: dict[str, Any], arguments: list[str], match: str) -> None:
