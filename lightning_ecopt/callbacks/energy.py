@@ -37,9 +37,11 @@ PER_BATCH_CHOICES = ("auto", "window", "split")
 class _LoopState:
     """Book-keeping of one running loop (one stage)."""
 
+    batch_window: str  # the per-batch window's name, built once: these hooks run on every batch
     seen: int = 0  # batches seen, warm-up included
     steady: bool = False  # the measured (post-warm-up) window is open
     mode: str = "split"
+    sample_path: tuple[Any, ...] | None = None  # keys/indices leading to the batch's first tensor, found once
     samples: int = 0  # in the measured window
     tokens: int = 0
     warmup_samples: int = 0
@@ -223,7 +225,9 @@ class EnergyCallback(Callback):
     def _end_train(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._train_open = False
         m = self.meter.end("train/loop")
-        result = self._reduce(trainer, "train", m, None, samples=0, batches=0, tokens=None, state=_LoopState())
+        result = self._reduce(
+            trainer, "train", m, None, samples=0, batches=0, tokens=None, state=_LoopState(batch_window="train/batch")
+        )
         self._publish(trainer, pl_module, result, via_module=False)
 
     @override
@@ -329,7 +333,7 @@ class EnergyCallback(Callback):
     def _loop_start(self, stage: str) -> None:
         if stage not in self.stages:
             return
-        self._loops[stage] = state = _LoopState()
+        self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch")
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
@@ -350,7 +354,7 @@ class EnergyCallback(Callback):
             self._begin_steady(stage, state)
         if state.steady:
             if state.mode == "window":
-                self.meter.begin(f"{stage}/batch")
+                self.meter.begin(state.batch_window)
         else:
             state.batch_t0 = time.perf_counter()
 
@@ -358,11 +362,11 @@ class EnergyCallback(Callback):
         state = self._loops.get(stage)
         if state is None:
             return
-        samples = self._count_samples(batch)
+        if state.steady and state.mode == "window":  # first: the batch's window should not include our own work
+            state.batch_j.append(self.meter.end(state.batch_window).total_j)
+        samples = self._count_samples(batch, state)
         tokens = int(self.count_fn(batch, outputs)) if self.count_fn is not None else 0
         if state.steady:
-            if state.mode == "window":
-                state.batch_j.append(self.meter.end(f"{stage}/batch").total_j)
             state.samples += samples
             state.tokens += tokens
         else:
@@ -405,10 +409,22 @@ class EnergyCallback(Callback):
             self.model_stats = _model_stats(pl_module, state.sample_input)
         self._publish(trainer, pl_module, result, via_module=via_module)
 
-    def _count_samples(self, batch: Any) -> int:
+    def _count_samples(self, batch: Any, state: _LoopState) -> int:
         if self.batch_size_fn is not None:
             return int(self.batch_size_fn(batch))
-        first = _first_tensor(batch)
+        # Fast path, every batch after the first: follow the keys/indices that led to the first tensor last time.
+        # Batches of one loop share their structure; if this one does not, search it again.
+        if state.sample_path is not None:
+            try:
+                found = batch
+                for key in state.sample_path:
+                    found = found[key]
+                if isinstance(found, torch.Tensor) and found.ndim:
+                    return found.shape[0]
+            except (KeyError, IndexError, TypeError):
+                pass
+        path = _first_tensor_path(batch)
+        first = None if path is None else _follow(batch, path)
         if first is None or first.ndim == 0:
             self._warn_once(
                 "nosamples",
@@ -416,6 +432,7 @@ class EnergyCallback(Callback):
                 "Pass batch_size_fn=lambda batch: ... to count samples.",
             )
             return 1
+        state.sample_path = path
         return int(first.shape[0])
 
     def _reduce(
@@ -502,20 +519,32 @@ class EnergyCallback(Callback):
 # ---------------------------------------------------------------------- helpers
 def _first_tensor(batch: Any) -> torch.Tensor | None:
     """The first tensor in a batch, depth first (tensors, mappings, sequences)."""
+    path = _first_tensor_path(batch)
+    return None if path is None else _follow(batch, path)
+
+
+def _first_tensor_path(batch: Any) -> tuple[Any, ...] | None:
+    """The keys and indices leading to the first tensor in a batch, depth first; ``()`` for a tensor itself."""
     if isinstance(batch, torch.Tensor):
-        return batch
-    items: Iterable[Any]
+        return ()
+    items: Iterable[tuple[Any, Any]]
     if isinstance(batch, Mapping):
-        items = batch.values()
+        items = batch.items()
     elif isinstance(batch, list | tuple):
-        items = batch
+        items = enumerate(batch)
     else:
         return None
-    for item in items:
-        found = _first_tensor(item)
+    for key, item in items:
+        found = _first_tensor_path(item)
         if found is not None:
-            return found
+            return (key, *found)
     return None
+
+
+def _follow(batch: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        batch = batch[key]
+    return batch
 
 
 def _combine_ranks(trainer: pl.Trainer, values: list[float], time_s: float) -> tuple[list[float], float]:

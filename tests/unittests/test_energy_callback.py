@@ -153,6 +153,33 @@ def test_counts_with_batch_size_fn_and_tokens(fake_clock: FakeClock) -> None:
     assert cb.results["test"].warmup_batches == 0
 
 
+class ShapeShiftingBatches(ClockedModel):
+    """Batches whose structure changes mid-loop: the remembered path to the first tensor stops fitting twice."""
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        self._tick()
+
+    def test_dataloader(self) -> DataLoader:
+        x = {n: torch.zeros(n, 32) for n in (2, 4, 5)}
+        batches = [
+            (x[4], torch.zeros(4)),
+            (x[4], torch.zeros(4)),
+            {"inputs": [x[2]], "label": torch.zeros(9)},  # path (0,) -> KeyError: searched again
+            {"inputs": [x[2]], "label": torch.zeros(9)},  # path ("inputs", 0) fits
+            [torch.zeros(()), x[5]],  # path ("inputs", 0) -> TypeError; the first tensor is a scalar: 1 sample
+            (x[5], x[4]),
+        ]
+        return DataLoader(batches, batch_size=None, collate_fn=lambda batch: batch)  # type: ignore[arg-type]
+
+
+def test_samples_are_counted_when_the_batch_structure_changes(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0)
+    with pytest.warns(UserWarning, match="counting 1 sample per batch"):
+        _trainer(cb).test(ShapeShiftingBatches(fake_clock), verbose=False)
+    assert cb.results["test"].samples == 4 + 4 + 2 + 2 + 1 + 5
+    assert cb.results["test"].batches == 6
+
+
 def test_short_loop_is_flagged_with_one_warning(fake_clock: FakeClock) -> None:
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=60.0)
     trainer = _trainer(cb)
