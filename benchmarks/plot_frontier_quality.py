@@ -1,0 +1,83 @@
+"""Plots of the frontier-quality benchmark: hypervolume fraction vs evaluations, one PNG per problem.
+
+One line per method (the median over seeds) and a band (min to max over seeds), read from the results file of
+``benchmarks/frontier_quality.py``:
+
+    python benchmarks/plot_frontier_quality.py                        # docs/images/bench_hv_<problem>.png
+    python benchmarks/plot_frontier_quality.py --results /tmp/fq.json --out-dir /tmp/plots
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "frontier_quality.json"
+DEFAULT_OUT_DIR = ROOT / "docs" / "images"
+STYLE = {  # method: (colour, line style); ours solid and dark
+    "ecopt": ("#000000", "-"),
+    "ecopt_noref": ("#555555", "--"),
+    "ax": ("#1f77b4", "-"),
+    "optuna_gp": ("#d62728", "-"),
+    "optuna_tpe": ("#ff7f0e", "-"),
+    "optuna_nsga2": ("#2ca02c", ":"),
+    "optuna_nsga2_small": ("#2ca02c", "-"),
+    "random": ("#9467bd", ":"),
+}
+
+
+def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    methods = [m for m in STYLE if any(r["method"] == m for r in runs)]
+    methods += sorted({r["method"] for r in runs} - set(methods))
+    for method in methods:
+        curves = [r["hv_fraction"] for r in runs if r["method"] == method]
+        length = min(len(c) for c in curves)
+        array = np.array([c[:length] for c in curves])
+        x = np.arange(1, length + 1)
+        colour, line = STYLE.get(method, (None, "-"))
+        median = np.median(array, axis=0)
+        (handle,) = ax.plot(x, median, line, color=colour, lw=2 if method.startswith("ecopt") else 1.3)
+        handle.set_label(f"{method} (n={len(curves)})")
+        ax.fill_between(x, array.min(axis=0), array.max(axis=0), color=handle.get_color(), alpha=0.12, lw=0)
+    for budget in (20, 40, 60):
+        ax.axvline(budget, color="#bbbbbb", lw=0.6, zorder=0)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("hypervolume / known maximum")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{problem}: median and min-max over seeds")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    args = parser.parse_args(argv)
+    runs = json.loads(args.results.read_text())["runs"]
+    for problem in sorted({r["problem"] for r in runs}):
+        path = args.out_dir / f"bench_hv_{problem}.png"
+        plot_problem(problem, [r for r in runs if r["problem"] == problem], path)
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
