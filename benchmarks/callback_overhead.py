@@ -47,16 +47,18 @@ class LoopTimer(pl.Callback):
 
     def __init__(self) -> None:
         self.times_s: list[float] = []
-        self._t0 = 0.0
+        self.cpu_times_s: list[float] = []
+        self._t0 = self._cpu0 = 0.0
 
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
-        self._t0 = time.perf_counter()
+        self._t0, self._cpu0 = time.perf_counter(), time.process_time()
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
         self.times_s.append(time.perf_counter() - self._t0)
+        self.cpu_times_s.append(time.process_time() - self._cpu0)
 
 
-def run(batches: int, batch_size: int, rounds: int, meter: str) -> dict[str, Any]:
+def run(batches: int, batch_size: int, rounds: int, meter: str, hook_calls: int = 20_000) -> dict[str, Any]:
     torch.manual_seed(0)
     model = DigitsCNN(width=16, depth=2, kernel=3)
     n = batches * batch_size
@@ -83,25 +85,28 @@ def run(batches: int, batch_size: int, rounds: int, meter: str) -> dict[str, Any
     for name, trainer in trainers.items():  # warm-up round, not counted
         trainer.test(model, data, verbose=False)
         timers[name].times_s.clear()
+        timers[name].cpu_times_s.clear()
     names = list(trainers)
     for r in range(rounds):  # rotate the order each round, so no set-up always runs first
         for name in names[r % len(names) :] + names[: r % len(names)]:
             trainers[name].test(model, data, verbose=False)
-    base = timers["no callback"].times_s
+    base, cpu_base = timers["no callback"].times_s, timers["no callback"].cpu_times_s
     rows = {}
     for name, timer in timers.items():
-        # Paired per round: both runs of a round share the machine's load of the moment.
-        ratios = [t / b - 1.0 for t, b in zip(timer.times_s, base, strict=True)]
         rows[name] = {
             "median_s": statistics.median(timer.times_s),
             "min_s": min(timer.times_s),
             "times_s": timer.times_s,
-            "overhead_pct": 100.0 * statistics.median(ratios),
+            "cpu_times_s": timer.cpu_times_s,
+            # Paired per round: both runs of a round share the machine's load of the moment.
+            "overhead_pct": paired_overhead_pct(timer.times_s, base),
             "overhead_of_mins_pct": 100.0 * (min(timer.times_s) / min(base) - 1.0),
+            # The same on this process's CPU time: what other processes on a shared machine disturb least.
+            "cpu_overhead_pct": paired_overhead_pct(timer.cpu_times_s, cpu_base),
         }
     source = setups["loop mode"][0].source  # type: ignore[attr-defined]
     batch_s = min(base) / batches
-    hooks = {mode: hook_cost_s(meter, mode, next(iter(data))) for mode in ("split", "window")}
+    hooks = {mode: hook_cost_s(meter, mode, next(iter(data)), hook_calls) for mode in ("split", "window")}
     return {
         "setups": rows,
         "source": source,
@@ -109,6 +114,11 @@ def run(batches: int, batch_size: int, rounds: int, meter: str) -> dict[str, Any
         "batch_s_without_callback": batch_s,
         "hook_overhead_pct": {mode: 100.0 * cost / batch_s for mode, cost in hooks.items()},
     }
+
+
+def paired_overhead_pct(times_s: list[float], base_s: list[float]) -> float:
+    """The median over rounds of each round's ratio to the no-callback run, in percent."""
+    return 100.0 * statistics.median(t / b - 1.0 for t, b in zip(times_s, base_s, strict=True))
 
 
 def hook_cost_s(meter: str, per_batch: str, batch: Any, n: int = 20_000) -> float:
@@ -133,19 +143,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--meter", default="auto", choices=["auto", "zeus", "estimate"])
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI: 50 batches, 2 rounds")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "callback_overhead.json")
     args = parser.parse_args(argv)
+    hook_calls = 20_000
     if args.smoke:
-        args.batches, args.rounds = 50, 2
+        args.batches, args.rounds, hook_calls = 50, 2, 1_000
     warnings.filterwarnings("ignore")
-    result = run(args.batches, args.batch_size, args.rounds, args.meter)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    result = run(args.batches, args.batch_size, args.rounds, args.meter, hook_calls)
     result["config"] = {
         "batches": args.batches,
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "model": "DigitsCNN(width=16, depth=2, kernel=3)",
         "meter": args.meter,
+        "threads": torch.get_num_threads(),
     }
     result["machine"] = {
         "python": sys.version.split()[0],
@@ -158,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{args.batches} batches of {args.batch_size}, {args.rounds} rounds, energy source {result['source']!r}")
-    print(f"{'setup':<16}{'median s':>10}{'min s':>10}{'overhead':>10}{'of mins':>10}")
+    print(f"{'setup':<16}{'median s':>10}{'min s':>10}{'overhead':>10}{'of mins':>10}{'CPU time':>10}")
     for name, row in result["setups"].items():
         print(
             f"{name:<16}{row['median_s']:>10.3f}{row['min_s']:>10.3f}{row['overhead_pct']:>9.2f}%"
-            f"{row['overhead_of_mins_pct']:>9.2f}%"
+            f"{row['overhead_of_mins_pct']:>9.2f}%{row['cpu_overhead_pct']:>9.2f}%"
         )
     print(
         "per-batch hook cost, timed directly: "
