@@ -10,12 +10,13 @@ with the ecopt sweeper (Sobol, then qNEHVI), with the same seed, budget and sear
 
 Every swept parameter is inference-only (evaluation batch size 1-256 log scale, precision, int8 Linear layers); the
 training configuration is the example's (width 32, depth 3, Adam 3e-3, early stopping with patience 3 on val/loss,
-at most 10 epochs). The search energy of a run is, per trial that ran, ``energy/train_j`` plus the test loop with its
-warm-up (``lightning_ecopt.report.trial_energy``, the rules of ``ecopt report``), read back from the sweep's
-``optimization_results.yaml``; the reuse run's total includes the training of its shared checkpoint. The energy
-source is the trials' own label (``estimated: cpu-time`` without GPU or RAPL). Apart from it, and never added to
-it, the sweep process's whole CPU time (Python start-up, Ax's proposals, data loading) is given as the same
-CPU-time estimate (x 5 W per busy thread).
+at most 10 epochs), without its 30 s time cap, so that the machine's load cannot cut a training short. Both sweeps
+run with one torch thread (``--threads``). The search energy of a run is, per trial that ran, ``energy/train_j``
+plus the test loop with its warm-up (``lightning_ecopt.report.trial_energy``, the rules of ``ecopt report``), read
+back from the sweep's ``optimization_results.yaml``; the reuse run's total includes the training of its shared
+checkpoint. The energy source is the trials' own label (``estimated: cpu-time`` without GPU or RAPL). Apart from it,
+and never added to it, the sweep process's whole CPU time (Python start-up, Ax's proposals, data loading) is given as
+the same CPU-time estimate (x 5 W per busy thread).
 
     python benchmarks/search_energy.py            # 20 trials each, about 5-10 min on 2 cores
     python benchmarks/search_energy.py --smoke    # 2 trials each, one training epoch: a CI check (< 30 s)
@@ -82,6 +83,7 @@ def overrides(n_trials: int, n_initial_trials: int, extra: list[str], run: str) 
         f"hydra.sweeper.seed={SEED}",
         f"hydra.sweeper.n_trials={n_trials}",
         f"hydra.sweeper.n_initial_trials={n_initial_trials}",
+        "trainer.max_time=null",  # no wall-clock cap: training ends at early stopping, whatever the machine's load
         "hydra.sweeper.tensorboard=false",
         "~hydra.callbacks.batch_size_ratio",
         *extra,
@@ -117,10 +119,11 @@ def _trial_row(trial: Any) -> dict[str, Any]:
     }
 
 
-def run_sweep(name: str, sweep_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+def run_sweep(name: str, sweep_dir: Path, config: dict[str, Any], threads: int) -> dict[str, Any]:
     """Run one sweep as a subprocess (as a user runs it) and read its figures back from its results file."""
     command = [sys.executable, str(EXAMPLE), "-m", f"hydra.sweep.dir={sweep_dir}", *overrides(**config, run=name)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     env.pop("HYDRA_FULL_ERROR", None)
     cpu_before = _children_cpu_s()
     start = time.perf_counter()
@@ -164,6 +167,9 @@ def summarize(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     mean_train_j = sum(trained) / len(trained) if trained else 0.0
     mean_inference_j = reuse["inference_j"] / reuse["trials_run"] if reuse["trials_run"] else 0.0
     ratio = plain["total_j"] / reuse["total_j"] if reuse["total_j"] > 0 else None
+    # Ax proposes the same Sobol trials in both runs (same seed); qNEHVI's later proposals depend on the measured
+    # figures, so the runs may then evaluate different configurations, and spend different inference energy.
+    same = [(a, b) for a, b in zip(reuse["per_trial"], plain["per_trial"], strict=False) if a["params"] == b["params"]]
     return {
         "energy_source": sources.pop(),
         "ratio_total_j": ratio,
@@ -178,6 +184,11 @@ def summarize(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         # n trainings against one, with the same inference: the ratio can never exceed (T + I) / I, however many
         # trials the sweep runs (T: one training, I: one trial's inference).
         "ratio_ceiling": (mean_train_j + mean_inference_j) / mean_inference_j if mean_inference_j > 0 else None,
+        "same_config_trials": len(same),
+        "same_config_inference_j": {
+            "reuse": sum(a["inference_j"] or 0.0 for a, _ in same),
+            "no_reuse": sum(b["inference_j"] or 0.0 for _, b in same),
+        },
         "target_ratio": 5.0,
         "target_met": ratio is not None and ratio >= 5.0,
     }
@@ -234,8 +245,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="2 trials, one epoch, a small model: a CI check")
     parser.add_argument("--n-trials", type=int, default=FULL["n_trials"], help="trials per sweep (default 20)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "search_energy.json")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads of the sweeps (OMP_NUM_THREADS; default 1: on a shared machine, OpenMP threads waiting "
+        "for a core spin, and the CPU-time estimate would count the spinning)",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep both sweep dirs under this folder")
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads {args.threads}: expected at least 1.")
     if args.n_trials < 2:
         parser.error(f"--n-trials {args.n_trials}: expected at least 2 (one training, one reuse).")
     config = dict(SMOKE) if args.smoke else {**FULL, "n_trials": args.n_trials}
@@ -247,12 +267,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in RUNS:
             sweep_dir = (base / name).resolve()
             sweep_dir.parent.mkdir(parents=True, exist_ok=True)
-            runs[name] = run_sweep(name, sweep_dir, config)
+            runs[name] = run_sweep(name, sweep_dir, config, args.threads)
     result = {
         "benchmark": "search_energy",
         "command": shlex.join(["python", "benchmarks/search_energy.py", *(sys.argv[1:] if argv is None else argv)]),
         "seed": SEED,
-        "config": {**config, "space": SPACE, "smoke": args.smoke},
+        "config": {**config, "space": SPACE, "smoke": args.smoke, "threads": args.threads},
         "machine": machine,
         "runs": runs,
         "summary": summarize(runs),
