@@ -5,6 +5,7 @@ One line per method (the median over seeds) and a band (min to max over seeds), 
 
     python benchmarks/plot_frontier_quality.py                        # docs/images/bench_hv_<problem>.png
     python benchmarks/plot_frontier_quality.py --results /tmp/fq.json --out-dir /tmp/plots
+    python benchmarks/plot_frontier_quality.py --markdown              # also print the tables of docs/bench-frontier.md
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path) -> No
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     methods = [m for m in STYLE if any(r["method"] == m for r in runs)]
     methods += sorted({r["method"] for r in runs} - set(methods))
+    longest = max(len(r["hv_fraction"]) for r in runs)
     for method in methods:
         curves = [r["hv_fraction"] for r in runs if r["method"] == method]
         length = min(len(c) for c in curves)
@@ -53,7 +55,9 @@ def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path) -> No
         handle.set_label(f"{method} (n={len(curves)})")
         ax.fill_between(x, array.min(axis=0), array.max(axis=0), color=handle.get_color(), alpha=0.12, lw=0)
     for budget in (20, 40, 60):
-        ax.axvline(budget, color="#bbbbbb", lw=0.6, zorder=0)
+        if budget <= longest:
+            ax.axvline(budget, color="#bbbbbb", lw=0.6, zorder=0)
+    ax.set_xlim(0, longest + 1)
     ax.set_xlabel("evaluations")
     ax.set_ylabel("hypervolume / known maximum")
     ax.set_ylim(0, 1.02)
@@ -66,12 +70,37 @@ def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path) -> No
     plt.close(fig)
 
 
+def markdown(summary: dict[str, Any]) -> str:
+    """One table per problem: method x budget, ``median [min-max] (n seeds)``."""
+    order = list(STYLE)
+    out = []
+    for problem, methods in summary.items():
+        budgets = sorted({int(b) for cells in methods.values() for b in cells})
+        out.append(f"\n**{problem}**\n")
+        out.append("| method | " + " | ".join(f"{b} evaluations" for b in budgets) + " | median wall s per run |")
+        out.append("|---|" + "---|" * (len(budgets) + 1))
+        for method in sorted(methods, key=lambda m: order.index(m) if m in order else len(order)):
+            cells = methods[method]
+            row = []
+            for b in budgets:
+                c = cells.get(str(b))
+                row.append(f"{c['median']:.3f} [{c['min']:.3f}–{c['max']:.3f}]" if c else "–")
+            n = max(c["n_seeds"] for c in cells.values())
+            wall = next(iter(cells.values()))["wall_s_median"]
+            out.append(f"| `{method}` (n={n}) | " + " | ".join(row) + f" | {wall:.1f} |")
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    parser.add_argument("--markdown", action="store_true", help="print the summary as Markdown tables")
     args = parser.parse_args(argv)
-    runs = json.loads(args.results.read_text())["runs"]
+    data = json.loads(args.results.read_text())
+    runs = data["runs"]
+    if args.markdown:
+        print(markdown(data["summary"]))
     for problem in sorted({r["problem"] for r in runs}):
         path = args.out_dir / f"bench_hv_{problem}.png"
         plot_problem(problem, [r for r in runs if r["problem"] == problem], path)
