@@ -163,26 +163,32 @@ def summarize(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     sources = {str(r["energy_source"]) for r in runs.values()}
     if len(sources) != 1 or any(isinstance(r["energy_source"], list) for r in runs.values()):
         raise RuntimeError(f"search_energy: the runs' energy sources differ ({sorted(sources)}); not comparable.")
-    trained = [t["train_j"] for r in runs.values() for t in r["per_trial"] if t["trained"]]
+    trained = [t["train_j"] for t in reuse["per_trial"] if t["trained"]]
     mean_train_j = sum(trained) / len(trained) if trained else 0.0
     mean_inference_j = reuse["inference_j"] / reuse["trials_run"] if reuse["trials_run"] else 0.0
     ratio = plain["total_j"] / reuse["total_j"] if reuse["total_j"] > 0 else None
     # Ax proposes the same Sobol trials in both runs (same seed); qNEHVI's later proposals depend on the measured
     # figures, so the runs may then evaluate different configurations, and spend different inference energy.
     same = [(a, b) for a, b in zip(reuse["per_trial"], plain["per_trial"], strict=False) if a["params"] == b["params"]]
+    # Like for like, from the reuse run alone (the ledger of `ecopt report`): the same configurations, each trial
+    # training as the shared checkpoint trained. The no-reuse run differs from it in its configurations (qNEHVI) and
+    # in its trainings' validation, which the digits demo runs at data.eval_batch_size, the swept batch size.
+    avoided_j = sum(t["train_reused_j"] or 0.0 for t in reuse["per_trial"] if t["duplicate_of"] is None)
+    ledger_ratio = (reuse["total_j"] + avoided_j) / reuse["total_j"] if reuse["total_j"] > 0 else None
     return {
         "energy_source": sources.pop(),
         "ratio_total_j": ratio,
+        "ledger_ratio_total_j": ledger_ratio,
         "ratio_train_j": plain["train_j"] / reuse["train_j"] if reuse["train_j"] > 0 else None,
         "ratio_wall_s": plain["wall_s"] / reuse["wall_s"] if reuse["wall_s"] > 0 else None,
         "ratio_process_estimated_j": plain["process_estimated_j"] / reuse["process_estimated_j"]
         if reuse["process_estimated_j"] > 0
         else None,
         "training_j_avoided_fraction": 1.0 - reuse["train_j"] / plain["train_j"] if plain["train_j"] > 0 else None,
-        "mean_train_j_per_training": mean_train_j,
+        "mean_train_j_per_training_reuse_run": mean_train_j,
         "mean_inference_j_per_trial_reuse_run": mean_inference_j,
         # n trainings against one, with the same inference: the ratio can never exceed (T + I) / I, however many
-        # trials the sweep runs (T: one training, I: one trial's inference).
+        # trials the sweep runs (T: the reuse run's training, I: its mean inference per trial).
         "ratio_ceiling": (mean_train_j + mean_inference_j) / mean_inference_j if mean_inference_j > 0 else None,
         "same_config_trials": len(same),
         "same_config_inference_j": {
@@ -191,6 +197,7 @@ def summarize(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         },
         "target_ratio": 5.0,
         "target_met": ratio is not None and ratio >= 5.0,
+        "target_met_like_for_like": ledger_ratio is not None and ledger_ratio >= 5.0,
     }
 
 
@@ -231,11 +238,11 @@ def _print_table(result: dict[str, Any]) -> None:
             f"{r['total_j']:>9.1f} {r['wall_s']:>7.1f} {r['process_estimated_j']:>16.1f}"
         )
     ratio = summary["ratio_total_j"]
-    ceiling = summary["ratio_ceiling"]
     print(
         f"search energy without reuse / with reuse: {ratio:.2f}x (target >= 5x: "
-        f"{'met' if summary['target_met'] else 'NOT met'}); ceiling at this inference cost: "
-        f"{ceiling:.2f}x; wall time {summary['ratio_wall_s']:.2f}x"
+        f"{'met' if summary['target_met'] else 'NOT met'}); like for like (the reuse run's ledger): "
+        f"{summary['ledger_ratio_total_j']:.2f}x; ceiling at this inference cost: {summary['ratio_ceiling']:.2f}x; "
+        f"wall time {summary['ratio_wall_s']:.2f}x"
     )
 
 
