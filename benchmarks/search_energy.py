@@ -20,6 +20,7 @@ the same CPU-time estimate (x 5 W per busy thread).
 
     python benchmarks/search_energy.py            # 20 trials each, about 5-10 min on 2 cores
     python benchmarks/search_energy.py --smoke    # 2 trials each, one training epoch: a CI check (< 30 s)
+    python benchmarks/search_energy.py --test-batches 100   # each trial measures at most 100 test batches
 
 Writes benchmarks/results/search_energy.json (or --out) and prints the table.
 """
@@ -259,6 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         help="torch threads of the sweeps (OMP_NUM_THREADS; default 1: on a shared machine, OpenMP threads waiting "
         "for a core spin, and the CPU-time estimate would count the spinning)",
     )
+    parser.add_argument(
+        "--test-batches",
+        type=int,
+        default=None,
+        help="measure at most this many test batches per trial (trainer.limit_test_batches; default: all 1,436 "
+        "samples, as the example does, whatever the batch size)",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep both sweep dirs under this folder")
     args = parser.parse_args(argv)
     if args.threads < 1:
@@ -267,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n-trials {args.n_trials}: expected at least 2 (one training, one reuse).")
     config = dict(SMOKE) if args.smoke else {**FULL, "n_trials": args.n_trials}
     config["n_initial_trials"] = min(config["n_initial_trials"], config["n_trials"])
+    if args.test_batches is not None:
+        if args.test_batches < 3:
+            parser.error(f"--test-batches {args.test_batches}: expected at least 3 (2 warm-up batches, then some).")
+        config["extra"] = [*config["extra"], f"+trainer.limit_test_batches={args.test_batches}"]
     machine = _machine()
     runs = {}
     with tempfile.TemporaryDirectory(prefix="search_energy_") as tmp:
