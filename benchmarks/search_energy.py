@@ -115,6 +115,8 @@ def _trial_row(trial: Any) -> dict[str, Any]:
         "test_samples": m.get("energy/test_samples"),
         "test_samples_per_j": m.get("energy/test_samples_per_j"),
         "batch_latency_ms": m.get("test/batch_latency_ms"),
+        "test_time_s": m.get("energy/test_time_s"),
+        "short_window": bool(m.get("energy/test_short_window")),  # under EnergyCallback's min_duration_s
         "test_acc": m.get("test/acc"),
         "energy_source": trial.energy_source,
     }
