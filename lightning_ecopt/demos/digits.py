@@ -107,8 +107,9 @@ class DigitsDataModule(pl.LightningDataModule):
     """scikit-learn's 1,797 handwritten 8x8 digits, split 60/20/20 with a fixed seed, scaled to [0, 1].
 
     Args:
-        batch_size: Training batch size.
-        eval_batch_size: Validation, test and predict batch size (an inference-only parameter).
+        batch_size: Training and validation batch size: validation is part of training, so its cost must not depend
+            on the inference batch size a sweep varies.
+        eval_batch_size: Test and predict batch size (an inference-only parameter).
         eval_repeats: The test and predict sets are repeated this many times, so the energy window of a tiny model's
             inference lasts long enough to measure (the figures per sample are unchanged).
         seed: Seed of the split.
@@ -157,8 +158,8 @@ class DigitsDataModule(pl.LightningDataModule):
         return self._loader(self.train_set, self.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader[Any]:
-        """Validation batches."""
-        return self._loader(self.val_set, self.eval_batch_size)
+        """Validation batches, at the training batch size."""
+        return self._loader(self.val_set, self.batch_size)
 
     def test_dataloader(self) -> DataLoader[Any]:
         """The test set, repeated ``eval_repeats`` times."""
