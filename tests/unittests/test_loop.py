@@ -538,3 +538,23 @@ def test_measured_trials_run_side_by_side_are_tagged(fast_ax, source, tagged):
     assert [t.shared_counters for t in result.trials] == [tagged] * 4
     alone = make_sweep(fn, n_trials=2, n_initial_trials=2, max_batch_size=1, parallel_trials=True).run()
     assert not any(t.shared_counters for t in alone.trials)  # a batch of one shares nothing
+
+
+def test_botorch_optimises_the_acquisition_with_our_budget_also_after_resume(fast_ax, tmp_path, monkeypatch):
+    """qNEHVI on 64 QMC samples, optimised with 10 restarts from 512 raw samples (Ax: 128, 20 and 1,024); the saved
+    strategy keeps them for a resumed sweep."""
+    import ax.generators.torch.botorch_modular.acquisition as acquisition
+
+    calls = []
+    real = acquisition.optimize_acqf
+
+    def spy(*args, **kwargs):
+        calls.append({k: kwargs.get(k) for k in ("num_restarts", "raw_samples")})
+        calls[-1]["mc_samples"] = kwargs["acq_function"].sampler.sample_shape.numel()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(acquisition, "optimize_acqf", spy)
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=4, n_initial_trials=3, storage=storage).run()
+    make_sweep(two_quadratics, n_trials=5, n_initial_trials=3, storage=storage).run()
+    assert calls == [{"num_restarts": 10, "raw_samples": 512, "mc_samples": 64}] * 2
