@@ -165,6 +165,17 @@ def ecopt_command(problem: problems.Problem, seed: int, budget: int, sweep_dir: 
     return command
 
 
+def generators(experiment_json: Path) -> list[str]:
+    """The generator of each trial of a saved Ax experiment (``Sobol``, ``BoTorch``, ``Fallback_Sobol``...)."""
+    trials = json.loads(experiment_json.read_text())["experiment"]["trials"]
+    out = []
+    for index in sorted(trials, key=int):
+        text = json.dumps(trials[index])
+        start = text.find('"generator_key": "')
+        out.append(text[start + 18 : text.index('"', start + 18)] if start >= 0 else "unknown")
+    return out
+
+
 def run_ecopt(
     problem: problems.Problem, seed: int, budget: int, work_dir: Path, reference: bool
 ) -> tuple[Evaluations, dict[str, Any]]:
@@ -194,6 +205,10 @@ def run_ecopt(
         "n_initial_trials": results.get("settings", {}).get("n_initial_trials"),
         "sweep_dir": str(sweep_dir),
     }
+    try:  # Ax falls back to Sobol when its model keeps proposing configurations already tried (discrete spaces)
+        extra["fallback_sobol"] = generators(sweep_dir / "ax_experiment.json").count("Fallback_Sobol")
+    except (OSError, KeyError, ValueError) as exc:
+        extra["fallback_sobol"] = f"unknown: {exc!r}"
     return evaluations, extra
 
 
