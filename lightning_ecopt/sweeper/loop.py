@@ -107,6 +107,7 @@ BraninCurrin trials, optimising qNEHVI took 0.51 of 0.9 s per suggestion, half o
 
 _ACQF_MC_SAMPLES = 64
 """Quasi-Monte-Carlo samples of the posterior in q(Log)NEHVI (BoTorch's default: 128); its cost is linear in them.
+Multi-objective sweeps only: a single objective keeps Ax's qLogNEI with its own sampler.
 With the budget above, the suggestion at 50 BraninCurrin trials took 0.48 s of CPU instead of 0.83 s and the
 hypervolume did not move (median of 5 seeds: 0.908 and 0.972 at 20 and 40 trials; Ax's settings 0.907 and 0.973);
 see docs/bench-optimizer.md."""
@@ -774,6 +775,9 @@ class ParetoSweep:
             initialize_with_center=False,
         )
         strategy = choose_generation_strategy(struct=struct, botorch_acqf_class=acqf)
+        gen_options: dict[str, Any] = {"optimizer_kwargs": dict(_ACQF_OPTIMIZER_KWARGS)}
+        if acqf is not None:  # q(Log)NEHVI's input constructors take mc_samples; single-objective qLogNEI's does not
+            gen_options["acquisition_function_kwargs"] = {"mc_samples": _ACQF_MC_SAMPLES}
         for node in strategy.nodes_by_name.values():
             for spec in node.generator_specs:
                 if spec.generator_enum.name == "BOTORCH_MODULAR":
@@ -782,10 +786,7 @@ class ParetoSweep:
                     spec.generator_kwargs["fit_tracking_metrics"] = False
                     # The TorchAdapter's defaults for every proposal; saved with the strategy, so a resumed sweep keeps
                     # them.
-                    spec.generator_kwargs["default_model_gen_options"] = {
-                        "optimizer_kwargs": dict(_ACQF_OPTIMIZER_KWARGS),
-                        "acquisition_function_kwargs": {"mc_samples": _ACQF_MC_SAMPLES},
-                    }
+                    spec.generator_kwargs["default_model_gen_options"] = {k: dict(v) for k, v in gen_options.items()}
         return strategy
 
     def _open(self) -> Client:

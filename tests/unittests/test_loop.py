@@ -558,3 +558,23 @@ def test_botorch_optimises_the_acquisition_with_our_budget_also_after_resume(fas
     make_sweep(two_quadratics, n_trials=4, n_initial_trials=3, storage=storage).run()
     make_sweep(two_quadratics, n_trials=5, n_initial_trials=3, storage=storage).run()
     assert calls == [{"num_restarts": 10, "raw_samples": 512, "mc_samples": 64}] * 2
+
+
+def test_a_single_objective_sweep_gets_botorch_trials_with_our_optimiser_budget(fast_ax, monkeypatch):
+    """One objective: Ax's qLogNEI, whose input constructor refuses mc_samples; the optimiser budget still applies."""
+    import ax.generators.torch.botorch_modular.acquisition as acquisition
+
+    calls = []
+    real = acquisition.optimize_acqf
+
+    def spy(*args, **kwargs):
+        calls.append((type(kwargs["acq_function"]).__name__, kwargs.get("num_restarts"), kwargs.get("raw_samples")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(acquisition, "optimize_acqf", spy)
+    sweep = make_sweep(
+        lambda p: {"y": (p["x0"] - 0.3) ** 2}, objectives={"y": "minimize"}, n_trials=5, n_initial_trials=3
+    )
+    result = sweep.run()
+    assert [t.status for t in result.trials] == ["completed"] * 5
+    assert calls == [("qLogNoisyExpectedImprovement", 10, 512)] * 2
