@@ -41,9 +41,15 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark at full size (hours on 2 cores: the frontier-quality grid dominates; each resumes where it stopped).
+# CI runs only their smoke runs (tests/integrations/test_*_smoke.py). Summaries: docs/benchmarks.md.
 bench: $(STAMP)
 	$(PY) benchmarks/callback_overhead.py
 	$(PY) benchmarks/inference_knobs.py --rounds 15
+	$(PY) benchmarks/search_energy.py
+	$(PY) benchmarks/optimizer_overhead.py
+	$(PY) benchmarks/frontier_quality.py
+	$(PY) benchmarks/plot_frontier_quality.py
 
 clean:
 	rm -rf $(VENV) multirun outputs lightning_logs .pytest_cache .mypy_cache .ruff_cache
