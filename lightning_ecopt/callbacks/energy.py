@@ -416,9 +416,7 @@ class EnergyCallback(Callback):
         # Batches of one loop share their structure; if this one does not, search it again.
         if state.sample_path is not None:
             try:
-                found = batch
-                for key in state.sample_path:
-                    found = found[key]
+                found = _follow(batch, state.sample_path)
                 if isinstance(found, torch.Tensor) and found.ndim:
                     return found.shape[0]
             except (KeyError, IndexError, TypeError):
@@ -542,7 +540,10 @@ def _first_tensor_path(batch: Any) -> tuple[Any, ...] | None:
 
 
 def _follow(batch: Any, path: tuple[Any, ...]) -> Any:
+    """What ``path`` leads to in ``batch``; a TypeError where it would index into a tensor (a different structure)."""
     for key in path:
+        if isinstance(batch, torch.Tensor):
+            raise TypeError("the path leads through a tensor")
         batch = batch[key]
     return batch
 

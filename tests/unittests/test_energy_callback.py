@@ -168,6 +168,7 @@ class ShapeShiftingBatches(ClockedModel):
             {"inputs": [x[2]], "label": torch.zeros(9)},  # path ("inputs", 0) fits
             [torch.zeros(()), x[5]],  # path ("inputs", 0) -> TypeError; the first tensor is a scalar: 1 sample
             (x[5], x[4]),
+            x[4],  # path (0,) would index into the tensor itself (x[4][0] has 32 rows): searched again
         ]
         return DataLoader(batches, batch_size=None, collate_fn=lambda batch: batch)  # type: ignore[arg-type]
 
@@ -176,8 +177,8 @@ def test_samples_are_counted_when_the_batch_structure_changes(fake_clock: FakeCl
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0)
     with pytest.warns(UserWarning, match="counting 1 sample per batch"):
         _trainer(cb).test(ShapeShiftingBatches(fake_clock), verbose=False)
-    assert cb.results["test"].samples == 4 + 4 + 2 + 2 + 1 + 5
-    assert cb.results["test"].batches == 6
+    assert cb.results["test"].samples == 4 + 4 + 2 + 2 + 1 + 5 + 4
+    assert cb.results["test"].batches == 7
 
 
 def test_short_loop_is_flagged_with_one_warning(fake_clock: FakeClock) -> None:
