@@ -48,13 +48,13 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
+from benchmark_env import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -256,16 +256,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str]:
-    out = {}
-    for package in PACKAGES:
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "absent"
-    return out
-
-
 def load(path: Path) -> dict[str, Any]:
     if path.exists():
         return json.loads(path.read_text())
@@ -378,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = load(args.out)
-    data["meta"] = {"machine": machine(), "versions": versions(), "checkpoints": list(CHECKPOINTS)}
+    data["meta"] = {"machine": machine(), "versions": package_versions(PACKAGES), "checkpoints": list(CHECKPOINTS)}
     data["commands"].append(
         {
             "argv": ["python", "benchmarks/frontier_quality.py", *sys.argv[1:]] if argv is None else list(argv),

@@ -26,13 +26,13 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
+from benchmark_env import package_versions
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
 from lightning_ecopt.sweeper.objectives import parse_objectives
@@ -120,16 +120,6 @@ def summarise(asks: Asks, checkpoints: Sequence[int], window: int) -> dict[str, 
         f"at_{at}": {"wall_s": per_suggestion(asks, at, window), "cpu_s": per_suggestion(asks, at, window, "cpu_s")}
         for at in checkpoints
     }
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def _machine() -> dict[str, Any]:
@@ -220,7 +210,7 @@ def _save(args: argparse.Namespace, argv: Sequence[str] | None, runs: list[dict[
         "commands": commands,
         "smoke": args.smoke,
         "machine": _machine(),
-        "versions": _versions(),
+        "versions": {"python": platform.python_version(), **package_versions(PACKAGES)},
         "seeds": sorted({run["seed"] for run in runs}),
         "window": args.window,
         "checkpoints": sorted({int(key[3:]) for run in runs for key in run["per_suggestion"]}),
