@@ -1,18 +1,25 @@
-"""Inference-only transforms of a trained LightningModule: dynamic int8 quantisation and ``torch.compile``.
+"""Inference-only transforms of a trained LightningModule (dynamic int8, ``torch.compile``) and measured passes.
 
 Precision is the Trainer's business (``Trainer(precision="bf16-mixed")`` autocasts on CPU and GPU); the evaluation
 batch size is the data module's. These transforms change how a trained model runs, never what it learnt, so a sweep
 can mark them inference-only (``hydra.sweeper.inference_params``) and reuse one checkpoint.
+
+:class:`TimedPasses` bounds what an evaluation costs: it repeats a small test set in whole passes only until the
+energy window has lasted long enough to be trusted, so a batch-size sweep does not pay four passes at batch 1 where
+one pass already measures for longer than it needs.
 """
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
 
-__all__ = ["PRECISIONS", "prepare_for_inference"]
+__all__ = ["PRECISIONS", "TimedPasses", "prepare_for_inference"]
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 """Evaluation precisions the examples accept (Lightning's names); bf16 autocast works on CPU, fp16 needs a GPU."""
@@ -70,3 +77,110 @@ def prepare_for_inference(module: pl.LightningModule, *, quantize_int8: bool = F
 def _to_float32(layer: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Forward pre-hook: floating-point tensor inputs as float32."""
     return tuple(a.float() if hasattr(a, "is_floating_point") and a.is_floating_point() else a for a in args)
+
+
+class TimedPasses:
+    """Batches of whole passes over a dataset, repeated until the measured window is long enough to trust, no longer.
+
+    :class:`~lightning_ecopt.EnergyCallback` trusts a loop whose measured window (the batches after its
+    ``warmup_batches``) lasts at least ``min_duration_s``; shorter ones are flagged ``short_window``. A tiny model's
+    test set may need several passes to last that long at a large batch size, while at batch 1 one pass already lasts
+    several times longer. A fixed number of repeats pays for the large batch sizes' needs at every batch size.
+
+    ``TimedPasses`` batches the dataset repeated ``max_passes`` times, exactly as a ``DataLoader`` over
+    ``ConcatDataset([dataset] * max_passes)`` does (full batches across the passes, the last one partial), but once
+    the measured batches have lasted ``min_s`` it finishes the pass it is in and stops. So it costs at most what
+    ``max_passes`` fixed repeats cost, the passes are whole (accuracy over them is the accuracy over the set), and
+    samples per joule stays a figure per sample over whole batches.
+
+    The timer counts only time inside the callback's measured window: it starts when the batch after the first
+    measured one is requested (Lightning fetches one batch ahead) and is read as each further batch is requested, so
+    it errs on the short side, never the long one. It reads wall time, as ``min_duration_s`` does; the number of
+    passes therefore depends on the machine's speed and load: the samples measured are in
+    ``energy/{stage}_samples``. Batches are built in the calling process (no workers), and each process times its
+    own passes: on several devices, use a fixed number of passes (``min_s=0``) so every rank runs the same batches.
+
+    Args:
+        dataset: The samples of one pass (``len`` and integer indexing, as a map-style ``Dataset``).
+        batch_size: Samples per batch (an int >= 1).
+        max_passes: At most this many passes (an int >= 1).
+        min_s: Once the measured batches have lasted this many seconds, finish the current pass and stop; ``0``
+            always runs ``max_passes`` passes. Give it the ``EnergyCallback``'s ``min_duration_s``.
+        warmup_batches: Batches at the start that the energy window excludes (the callback's ``warmup_batches``).
+        collate_fn: Builds a batch from a list of samples; default ``torch.utils.data.default_collate``, as a
+            ``DataLoader``'s.
+
+    Raises:
+        ValueError: An empty dataset, ``batch_size``, ``max_passes`` or ``warmup_batches`` not an int in range, or
+            ``min_s`` not a finite number >= 0.
+
+    Example::
+
+        passes = TimedPasses(test_set, batch_size=1, max_passes=4, min_s=0.2, warmup_batches=2)
+        trainer = Trainer(callbacks=[EnergyCallback(warmup_batches=2, min_duration_s=0.2)])
+        trainer.test(model, dataloaders=passes)  # one pass at batch 1; up to 4 where fewer would be too short
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        *,
+        batch_size: int,
+        max_passes: int,
+        min_s: float = 0.0,
+        warmup_batches: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+    ) -> None:
+        for name, value, low in (("batch_size", batch_size, 1), ("max_passes", max_passes, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"TimedPasses({name}={value!r}): expected an int >= {low}.")
+        if isinstance(min_s, bool) or not isinstance(min_s, int | float) or not 0 <= min_s < math.inf:
+            raise ValueError(
+                f"TimedPasses(min_s={min_s!r}): expected seconds >= 0, e.g. the EnergyCallback's min_duration_s."
+            )
+        if isinstance(warmup_batches, bool) or not isinstance(warmup_batches, int) or warmup_batches < 0:
+            raise ValueError(
+                f"TimedPasses(warmup_batches={warmup_batches!r}): expected an int >= 0, the EnergyCallback's "
+                "warmup_batches."
+            )
+        if len(dataset) == 0:
+            raise ValueError("TimedPasses(dataset=...): the dataset is empty; there is nothing to evaluate.")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.max_passes = max_passes
+        self.min_s = float(min_s)
+        self.warmup_batches = warmup_batches
+        self.collate_fn = collate_fn
+        self.passes = 0
+        """Passes the current (or last) iteration has begun: whole passes once it ends."""
+
+    def __repr__(self) -> str:
+        return (
+            f"TimedPasses(batch_size={self.batch_size}, max_passes={self.max_passes}, min_s={self.min_s:g}, "
+            f"warmup_batches={self.warmup_batches})"
+        )
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.collate_fn is None:
+            from torch.utils.data import default_collate
+
+            collate: Callable[[list[Any]], Any] = default_collate
+        else:
+            collate = self.collate_fn
+        n = len(self.dataset)
+        end = n * self.max_passes  # samples to yield; lowered to the current pass's end once the window is long enough
+        position = batches = self.passes = 0
+        timer_start: float | None = None
+        while position < end:
+            if batches == self.warmup_batches + 1:
+                timer_start = time.perf_counter()
+            elif timer_start is not None and self.min_s and time.perf_counter() - timer_start >= self.min_s:
+                end = min(end, -(-position // n) * n)  # finish this pass, then stop
+                timer_start = None
+                if position >= end:
+                    break
+            stop = min(position + self.batch_size, end)
+            batch = collate([self.dataset[i % n] for i in range(position, stop)])
+            position, batches = stop, batches + 1
+            self.passes = -(-position // n)
+            yield batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import lightning.pytorch as pl
@@ -11,6 +12,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset, 
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_ecopt.demos._checks import check_positive_ints
+from lightning_ecopt.inference import TimedPasses
 
 __all__ = ["DigitsCNN", "DigitsDataModule"]
 
@@ -111,9 +113,22 @@ class DigitsDataModule(pl.LightningDataModule):
             on the inference batch size a sweep varies.
         eval_batch_size: Test and predict batch size (an inference-only parameter).
         eval_repeats: The test and predict sets are repeated this many times, so the energy window of a tiny model's
-            inference lasts long enough to measure (the figures per sample are unchanged).
+            inference lasts long enough to measure (the figures per sample are unchanged). With ``eval_min_s``, at
+            most this many times.
         seed: Seed of the split.
         num_workers: DataLoader workers.
+        eval_min_s: ``0`` (default): always ``eval_repeats`` passes. Else start no further pass once the measured
+            batches have lasted this many seconds (:class:`~lightning_ecopt.inference.TimedPasses`): pass the
+            ``EnergyCallback``'s ``min_duration_s``, so an evaluation repeats the set only as long as its energy
+            window needs to be trusted (one pass at batch 1, up to ``eval_repeats`` at large batch sizes). Passes
+            stay whole. On several devices the passes are fixed (``eval_repeats``), so every rank runs the same
+            batches.
+        eval_warmup_batches: With ``eval_min_s``: the ``EnergyCallback``'s ``warmup_batches``, which its window
+            excludes.
+
+    Raises:
+        ValueError: A batch size or repeat count that is not an int >= 1, ``eval_min_s`` not a finite number >= 0,
+            or ``eval_warmup_batches`` not an int >= 0; the message names the value.
     """
 
     def __init__(
@@ -123,14 +138,33 @@ class DigitsDataModule(pl.LightningDataModule):
         eval_repeats: int = 1,
         seed: int = 0,
         num_workers: int = 0,
+        eval_min_s: float = 0.0,
+        eval_warmup_batches: int = 0,
     ) -> None:
         super().__init__()
         check_positive_ints(
             "DigitsDataModule", batch_size=batch_size, eval_batch_size=eval_batch_size, eval_repeats=eval_repeats
         )
+        if isinstance(eval_min_s, bool) or not isinstance(eval_min_s, int | float) or not 0 <= eval_min_s < math.inf:
+            raise ValueError(
+                f"DigitsDataModule(eval_min_s={eval_min_s!r}): expected seconds >= 0 (0: always eval_repeats "
+                "passes), e.g. the EnergyCallback's min_duration_s."
+            )
+        if isinstance(eval_warmup_batches, bool) or not isinstance(eval_warmup_batches, int) or eval_warmup_batches < 0:
+            raise ValueError(
+                f"DigitsDataModule(eval_warmup_batches={eval_warmup_batches!r}): expected an int >= 0, the "
+                "EnergyCallback's warmup_batches."
+            )
+        if eval_min_s > 0 and num_workers:
+            raise ValueError(
+                f"DigitsDataModule(eval_min_s={eval_min_s!r}, num_workers={num_workers!r}): timed test passes build "
+                "their batches in the main process; set num_workers=0, or eval_min_s=0 for a fixed number of passes."
+            )
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.eval_repeats = eval_repeats
+        self.eval_min_s = float(eval_min_s)
+        self.eval_warmup_batches = eval_warmup_batches
         self.seed = seed
         self.num_workers = num_workers
         self.train_set: Dataset[Any] | None = None
@@ -161,10 +195,19 @@ class DigitsDataModule(pl.LightningDataModule):
         """Validation batches, at the training batch size."""
         return self._loader(self.val_set, self.batch_size)
 
-    def test_dataloader(self) -> DataLoader[Any]:
-        """The test set, repeated ``eval_repeats`` times."""
+    def test_dataloader(self) -> DataLoader[Any] | TimedPasses:
+        """The test set, repeated ``eval_repeats`` times (with ``eval_min_s``: as long as the energy window needs)."""
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        if self.eval_min_s > 0 and world_size == 1:
+            return TimedPasses(
+                self.test_set,
+                batch_size=self.eval_batch_size,
+                max_passes=self.eval_repeats,
+                min_s=self.eval_min_s,
+                warmup_batches=self.eval_warmup_batches,
+            )
         return self._loader(ConcatDataset([self.test_set] * self.eval_repeats), self.eval_batch_size)
 
-    def predict_dataloader(self) -> DataLoader[Any]:
+    def predict_dataloader(self) -> DataLoader[Any] | TimedPasses:
         """Same samples as the test set."""
         return self.test_dataloader()

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
 from lightning_ecopt.demos import DigitsDataModule
+from lightning_ecopt.inference import TimedPasses
 
 
 def test_validation_runs_at_the_training_batch_size_not_the_swept_inference_one() -> None:
@@ -14,3 +23,53 @@ def test_validation_runs_at_the_training_batch_size_not_the_swept_inference_one(
     assert dm.train_dataloader().batch_size == 32
     assert dm.test_dataloader().batch_size == dm.predict_dataloader().batch_size == 1
     assert len(dm.test_dataloader().dataset) == 2 * len(dm.test_set)
+
+
+def test_timed_test_passes_stay_whole_and_match_the_fixed_repeats() -> None:
+    # eval_min_s: the test set is repeated only until the energy window is long enough; the batches are those of the
+    # fixed repeats, cut at a whole pass, so accuracy over them is the accuracy over the test set.
+    fixed = DigitsDataModule(eval_batch_size=64, eval_repeats=3)
+    timed = DigitsDataModule(eval_batch_size=64, eval_repeats=3, eval_min_s=1e-9, eval_warmup_batches=1)
+    fixed.setup()
+    timed.setup()
+    passes = timed.test_dataloader()
+    assert isinstance(passes, TimedPasses)
+    assert passes.max_passes == 3
+    assert passes.warmup_batches == 1
+    got, want = list(passes), list(fixed.test_dataloader())
+    n = len(timed.test_set)
+    assert sum(len(y) for _, y in got) == n * passes.passes  # whole passes
+    assert 1 <= passes.passes < 3  # a window of 1 ns is long enough after the first pass
+    # The same batches as far as the timed ones go; only the last, which ends the pass, may be shorter.
+    assert all(len(y) == 64 for _, y in got[:-1])
+    for (x, y), (x_ref, y_ref) in zip(got, want, strict=False):
+        assert torch.equal(x, x_ref[: len(x)])
+        assert torch.equal(y, y_ref[: len(y)])
+    assert isinstance(timed.predict_dataloader(), TimedPasses)
+
+
+def test_timed_passes_fall_back_to_fixed_repeats_on_several_devices() -> None:
+    # Each process would time its own passes and the ranks would run different batches: fixed repeats instead.
+    dm = DigitsDataModule(eval_batch_size=8, eval_repeats=2, eval_min_s=0.2)
+    dm.setup()
+    dm.trainer = SimpleNamespace(world_size=2)  # type: ignore[assignment]
+    loader = dm.test_dataloader()
+    assert isinstance(loader, DataLoader)
+    assert len(loader.dataset) == 2 * len(dm.test_set)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"eval_min_s": -0.1}, r"eval_min_s=-0.1\): expected seconds >= 0"),
+        ({"eval_min_s": math.nan}, r"eval_min_s=nan\): expected seconds >= 0"),
+        ({"eval_min_s": True}, r"eval_min_s=True\): expected seconds >= 0"),
+        ({"eval_warmup_batches": -1}, r"eval_warmup_batches=-1\): expected an int >= 0"),
+        ({"eval_warmup_batches": 1.5}, r"eval_warmup_batches=1.5\): expected an int >= 0"),
+        ({"eval_min_s": 0.2, "num_workers": 2}, r"eval_min_s=0.2, num_workers=2\): timed test passes"),
+        ({"eval_repeats": 0}, r"eval_repeats=0\): expected an int >= 1"),
+    ],
+)
+def test_bad_evaluation_settings_are_named(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        DigitsDataModule(**kwargs)
