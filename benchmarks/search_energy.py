@@ -10,17 +10,21 @@ with the ecopt sweeper (Sobol, then qNEHVI), with the same seed, budget and sear
 
 Every swept parameter is inference-only (evaluation batch size 1-256 log scale, precision, int8 Linear layers); the
 training configuration is the example's (width 32, depth 3, Adam 3e-3, early stopping with patience 3 on val/loss,
-at most 10 epochs), without its 30 s time cap, so that the machine's load cannot cut a training short. Both sweeps
-run with one torch thread (``--threads``). The search energy of a run is, per trial that ran, ``energy/train_j``
-plus the test loop with its warm-up (``lightning_ecopt.report.trial_energy``, the rules of ``ecopt report``), read
-back from the sweep's ``optimization_results.yaml``; the reuse run's total includes the training of its shared
-checkpoint. The energy source is the trials' own label (``estimated: cpu-time`` without GPU or RAPL). Apart from it,
-and never added to it, the sweep process's whole CPU time (Python start-up, Ax's proposals, data loading) is given as
-the same CPU-time estimate (x 5 W per busy thread).
+at most 10 epochs), without its 30 s time cap, so that the machine's load cannot cut a training short. Each trial
+evaluates as the example does: the 359 test digits in whole passes, only until its energy window has lasted the
+EnergyCallback's ``min_duration_s`` (``lightning_ecopt.inference.TimedPasses``), at most 4 passes; ``--fixed-passes``
+always runs the 4 (1,436 samples), as the example did before. Both sweeps run with one torch thread (``--threads``).
+The search energy of a run is, per trial that ran, ``energy/train_j`` plus the test loop with its warm-up
+(``lightning_ecopt.report.trial_energy``, the rules of ``ecopt report``), read back from the sweep's
+``optimization_results.yaml``; the reuse run's total includes the training of its shared checkpoint. The energy
+source is the trials' own label (``estimated: cpu-time`` without GPU or RAPL). Apart from it, and never added to it,
+the sweep process's whole CPU time (Python start-up, Ax's proposals, data loading) is given as the same CPU-time
+estimate (x 5 W per busy thread).
 
-    python benchmarks/search_energy.py            # 20 trials each, about 5-10 min on 2 cores
+    python benchmarks/search_energy.py            # 20 trials each, about 2-5 min on 2 cores
     python benchmarks/search_energy.py --smoke    # 2 trials each, one training epoch: a CI check (< 30 s)
     python benchmarks/search_energy.py --test-batches 100   # each trial measures at most 100 test batches
+    python benchmarks/search_energy.py --fixed-passes       # every trial evaluates all 4 passes (the old default)
 
 Writes benchmarks/results/search_energy.json (or --out) and prints the table.
 """
@@ -148,6 +152,8 @@ def run_sweep(name: str, sweep_dir: Path, config: dict[str, Any], threads: int) 
         "trials_duplicate": sum(r["duplicate_of"] is not None for r in rows),
         "trials_failed": sum(r["status"] == "failed" for r in rows),
         "trainings": sum(r["trained"] for r in ran),
+        "short_windows": sum(r["short_window"] for r in ran),  # trials flagged under EnergyCallback's min_duration_s
+        "test_samples": sum(r["test_samples"] or 0.0 for r in ran),
         "checkpoint_files": len(list((sweep_dir / CACHE_DIRNAME).glob("*.pt"))),
         "train_j": train_j,
         "inference_j": inference_j,
@@ -174,8 +180,8 @@ def summarize(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     # figures, so the runs may then evaluate different configurations, and spend different inference energy.
     same = [(a, b) for a, b in zip(reuse["per_trial"], plain["per_trial"], strict=False) if a["params"] == b["params"]]
     # Like for like, from the reuse run alone (the ledger of `ecopt report`): the same configurations, each trial
-    # training as the shared checkpoint trained. The no-reuse run differs from it in its configurations (qNEHVI) and
-    # in its trainings' validation, which the digits demo runs at data.eval_batch_size, the swept batch size.
+    # training as the shared checkpoint trained. The no-reuse run differs from it in its configurations (qNEHVI), in
+    # the machine's load while it ran, and so in the test passes its trials needed to reach min_duration_s.
     avoided_j = sum(t["train_reused_j"] or 0.0 for t in reuse["per_trial"] if t["duplicate_of"] is None)
     ledger_ratio = (reuse["total_j"] + avoided_j) / reuse["total_j"] if reuse["total_j"] > 0 else None
     return {
@@ -240,6 +246,10 @@ def _print_table(result: dict[str, Any]) -> None:
             f"{name:<9} {r['trials_run']:>10} {r['trainings']:>9} {r['train_j']:>11.1f} {r['inference_j']:>12.1f} "
             f"{r['total_j']:>9.1f} {r['wall_s']:>7.1f} {r['process_estimated_j']:>16.1f}"
         )
+    print(
+        "short energy windows (flagged under min_duration_s): "
+        + ", ".join(f"{name} {r['short_windows']}/{r['trials_run']}" for name, r in result["runs"].items())
+    )
     ratio = summary["ratio_total_j"]
     print(
         f"search energy without reuse / with reuse: {ratio:.2f}x (target >= 5x: "
@@ -266,8 +276,14 @@ def main(argv: list[str] | None = None) -> int:
         "--test-batches",
         type=int,
         default=None,
-        help="measure at most this many test batches per trial (trainer.limit_test_batches; default: all 1,436 "
-        "samples, as the example does, whatever the batch size)",
+        help="measure at most this many test batches per trial (trainer.limit_test_batches; default: the example's "
+        "own, whole passes until the energy window lasts min_duration_s, at most 4)",
+    )
+    parser.add_argument(
+        "--fixed-passes",
+        action="store_true",
+        help="every trial evaluates all 4 passes over the test set (1,436 samples, data.eval_min_s=0), as the "
+        "example did before it stopped once the energy window is long enough",
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep both sweep dirs under this folder")
     args = parser.parse_args(argv)
@@ -281,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.test_batches < 3:
             parser.error(f"--test-batches {args.test_batches}: expected at least 3 (2 warm-up batches, then some).")
         config["extra"] = [*config["extra"], f"+trainer.limit_test_batches={args.test_batches}"]
+    if args.fixed_passes:
+        config["extra"] = [*config["extra"], "data.eval_min_s=0"]
     machine = _machine()
     runs = {}
     with tempfile.TemporaryDirectory(prefix="search_energy_") as tmp:
@@ -293,7 +311,13 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "search_energy",
         "command": shlex.join(["python", "benchmarks/search_energy.py", *(sys.argv[1:] if argv is None else argv)]),
         "seed": SEED,
-        "config": {**config, "space": SPACE, "smoke": args.smoke, "threads": args.threads},
+        "config": {
+            **config,
+            "space": SPACE,
+            "smoke": args.smoke,
+            "threads": args.threads,
+            "fixed_passes": args.fixed_passes,
+        },
         "machine": machine,
         "runs": runs,
         "summary": summarize(runs),

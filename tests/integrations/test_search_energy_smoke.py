@@ -20,6 +20,7 @@ def test_search_energy_smoke(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
 
     assert data["config"]["smoke"] is True
+    assert data["config"]["fixed_passes"] is False
     assert set(data["runs"]) == {"reuse", "no_reuse"}
     assert {"python", "torch", "lightning", "hydra-core", "ax-platform", "git"} <= set(data["machine"])
     reuse, plain = data["runs"]["reuse"], data["runs"]["no_reuse"]
@@ -33,6 +34,9 @@ def test_search_energy_smoke(tmp_path: Path) -> None:
         assert run["inference_j"] > 0
         assert run["total_j"] == run["train_j"] + run["inference_j"]
         assert run["wall_s"] > 0
+        assert "eval_min_s" not in run["command"]  # the example's own test passes, as a user runs it
+        assert run["short_windows"] == sum(t["short_window"] for t in run["per_trial"])
+        assert run["test_samples"] == sum(t["test_samples"] for t in run["per_trial"]) > 0
         for trial in run["per_trial"]:
             assert trial["status"] == "completed"
             assert trial["energy_source"] == "estimated: cpu-time"
