@@ -47,3 +47,14 @@ class FakeMeter:
             cpu_j=self.clock.cpu_j - c0,
             source=self.source,
         )
+
+
+class FakeReadingMeter(FakeMeter):
+    """A FakeMeter that is also a CounterReader: raw readings for per-batch windows."""
+
+    def read(self) -> tuple[float, float, float]:
+        self.calls.append("read")
+        return (self.clock.time_s, self.clock.gpu_j, self.clock.cpu_j)
+
+    def joules_between(self, start: tuple[float, float, float], end: tuple[float, float, float]) -> float:
+        return (end[1] - start[1]) + (end[2] - start[2])

@@ -86,10 +86,23 @@ class CpuTimeEstimator:
                 f"CpuTimeEstimator.end({name!r}): no such window is open; call begin({name!r}) first."
             ) from None
         wall1, cpu1 = self._clock()
-        time_s, cpu_s = max(wall1 - wall0, 0.0), max(cpu1 - cpu0, 0.0)
-        return Measurement(
-            time_s=time_s, cpu_j=cpu_s * self.watts_per_thread + time_s * self.idle_power_w, source=self.source
-        )
+        time_s = max(wall1 - wall0, 0.0)
+        return Measurement(time_s=time_s, cpu_j=self.joules_between((wall0, cpu0), (wall1, cpu1)), source=self.source)
+
+    def read(self) -> tuple[float, float]:
+        """The clocks now, ``(wall_s, cpu_s)``: a reading for :meth:`joules_between` (no window is opened)."""
+        return self._clock()
+
+    def joules_between(self, start: tuple[float, float], end: tuple[float, float]) -> float:
+        """The estimate between two readings of :meth:`read`, in joules.
+
+        Example:
+            >>> est = CpuTimeEstimator(watts_per_thread=4.0, idle_power_w=10.0)
+            >>> est.joules_between((0.0, 0.0), (2.0, 3.0))  # 3 CPU-s x 4 W + 2 s x 10 W
+            32.0
+        """
+        time_s, cpu_s = max(end[0] - start[0], 0.0), max(end[1] - start[1], 0.0)
+        return cpu_s * self.watts_per_thread + time_s * self.idle_power_w
 
 
 def _wall_and_cpu() -> tuple[float, float]:

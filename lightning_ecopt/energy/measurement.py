@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["EnergyMeter", "Measurement"]
+__all__ = ["CounterReader", "EnergyMeter", "Measurement"]
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,24 @@ class EnergyMeter(Protocol):
 
     def end(self, name: str) -> Measurement:
         """End the window ``name`` and return its measurement."""
+        ...
+
+
+@runtime_checkable
+class CounterReader(Protocol):
+    """An energy meter that also hands out raw counter readings: the cheap path for one window per batch.
+
+    A window costs book-keeping (a named entry, a :class:`Measurement`) that adds up over thousands of short
+    batches; a reading is just the counters' values. :class:`~lightning_ecopt.callbacks.EnergyCallback` keeps two
+    readings per batch and turns them into joules once the loop has ended, outside the timed batches.
+    :class:`~lightning_ecopt.energy.CpuTimeEstimator` implements it; meters that do not are used through
+    ``begin``/``end``.
+    """
+
+    def read(self) -> Any:
+        """The counters now, in whatever form :meth:`joules_between` takes."""
+        ...
+
+    def joules_between(self, start: Any, end: Any) -> float:
+        """Joules of every domain between two readings (what ``end(...).total_j`` of that window would be)."""
         ...

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from lightning_ecopt.energy import CpuTimeEstimator, EnergyMeter, Measurement, ZeusMeter, make_meter, probe_zeus
+from lightning_ecopt.energy import (
+    CounterReader,
+    CpuTimeEstimator,
+    EnergyMeter,
+    Measurement,
+    ZeusMeter,
+    make_meter,
+    probe_zeus,
+)
 from lightning_ecopt.energy.figures import LoopEnergy, choose_per_batch_mode
 from lightning_ecopt.exceptions import EnergyMeterError
 
@@ -32,6 +40,17 @@ def test_estimator_is_cpu_time_times_watts_plus_idle() -> None:
     assert m.dram_j is None
     assert m.source == "estimated: cpu-time"
     assert isinstance(est, EnergyMeter)
+
+
+def test_estimator_readings_give_the_same_joules_as_a_window() -> None:
+    ticks = iter([(10.0, 100.0), (12.5, 104.0), (10.0, 100.0), (12.5, 104.0), (13.0, 103.0)])
+    est = CpuTimeEstimator(watts_per_thread=3.0, idle_power_w=2.0, clock=lambda: next(ticks))
+    assert isinstance(est, CounterReader)
+    est.begin("w")
+    window = est.end("w")
+    start, end = est.read(), est.read()
+    assert est.joules_between(start, end) == window.cpu_j == pytest.approx(17.0)
+    assert est.joules_between(end, est.read()) == pytest.approx(0.5 * 2.0)  # CPU time never runs backwards
 
 
 def test_estimator_counts_real_cpu_work() -> None:

@@ -13,7 +13,7 @@ from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset
 from lightning.pytorch.loggers import Logger
 from torch.utils.data import DataLoader
 
-from ecopt_testing import FakeClock, FakeMeter
+from ecopt_testing import FakeClock, FakeMeter, FakeReadingMeter
 from lightning_ecopt import EnergyCallback, trial_metrics
 
 BATCH = 4
@@ -25,6 +25,7 @@ class RecordingLogger(Logger):
     def __init__(self) -> None:
         super().__init__()
         self.metrics: dict[str, float] = {}
+        self.calls: list[dict[str, float]] = []
         self.hparams: dict[str, Any] = {}
 
     @property
@@ -36,6 +37,7 @@ class RecordingLogger(Logger):
         return 0
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self.calls.append(dict(metrics))
         self.metrics.update(metrics)
 
     def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
@@ -82,9 +84,12 @@ def _trainer(callback: EnergyCallback, logger: Logger | None = None, **kwargs: A
     )
 
 
+@pytest.mark.parametrize("meter_type", [FakeMeter, FakeReadingMeter])
 @pytest.mark.parametrize(("update_period_s", "mode"), [(1e-9, "window"), (100.0, "split")])
-def test_test_loop_exact_figures(fake_clock: FakeClock, update_period_s: float, mode: str) -> None:
-    meter = FakeMeter(fake_clock, update_period_s=update_period_s)
+def test_test_loop_exact_figures(
+    fake_clock: FakeClock, update_period_s: float, mode: str, meter_type: type[FakeMeter]
+) -> None:
+    meter = meter_type(fake_clock, update_period_s=update_period_s)
     logger = RecordingLogger()
     cb = EnergyCallback(meter=meter, warmup_batches=3, min_duration_s=1.0)
     trainer = _trainer(cb, logger)
@@ -118,6 +123,46 @@ def test_test_loop_exact_figures(fake_clock: FakeClock, update_period_s: float, 
     assert result.batch_j == ((3.0,) * measured if mode == "window" else ())
     assert (result.samples, result.batches, result.warmup_batches) == (BATCH * measured, measured, 3)
     assert not meter.open  # every window closed
+    # Per-batch windows: two raw readings per batch from a CounterReader, else a named window per batch.
+    per_batch_calls = {c for c in meter.calls if c in ("read", "begin test/batch", "end test/batch")}
+    if mode == "split":
+        assert not per_batch_calls
+    elif meter_type is FakeReadingMeter:
+        assert meter.calls.count("read") == 2 * measured
+        assert per_batch_calls == {"read"}
+    else:
+        assert meter.calls.count("begin test/batch") == measured
+        assert "read" not in per_batch_calls
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_figures_reach_every_place_once_with_or_without_the_fast_path(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, fast_path: bool
+) -> None:
+    """Test and validate figures go into the loop's returned dicts (fast) or through ``pl_module.log`` (fallback)."""
+    from lightning_ecopt.callbacks import energy
+
+    if not fast_path:  # as on a Lightning without the returned dicts where we look for them
+        monkeypatch.setattr(energy, "_evaluation_outputs", lambda trainer: None)
+    logged_by_module: list[str] = []
+    original_log = BoringModel.log
+
+    def spy_log(self: BoringModel, name: str, *args: Any, **kwargs: Any) -> None:
+        logged_by_module.append(name)
+        original_log(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(BoringModel, "log", spy_log)
+    logger = RecordingLogger()
+    trainer = _trainer(EnergyCallback(stages=["test", "validate"], meter=FakeMeter(fake_clock)), logger)
+    model = ClockedModel(fake_clock)
+    for stage in ("test", "validate"):
+        run = trainer.test if stage == "test" else trainer.validate
+        (returned,) = run(model, dataloaders=model.test_dataloader(), verbose=False)
+        key = f"energy/{stage}_samples"
+        assert returned[key] == 7 * BATCH
+        assert trainer.callback_metrics[key].item() == 7 * BATCH
+        assert [call[key] for call in logger.calls if key in call] == [7 * BATCH]  # logged exactly once
+    assert any(name.startswith("energy/") for name in logged_by_module) is not fast_path
 
 
 def test_predict_and_train_figures(fake_clock: FakeClock) -> None:
