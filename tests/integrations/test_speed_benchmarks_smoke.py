@@ -26,9 +26,13 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
     setups = data["setups"]
     assert set(setups) == {"no callback", "empty callback", "loop mode", "per-batch mode"}
     for row in setups.values():
-        assert len(row["times_s"]) == len(row["cpu_times_s"]) == data["config"]["rounds"] == 2
-        assert all(t > 0 for t in row["times_s"])
+        assert len(row["times_s"]) == len(row["cpu_times_s"]) == len(row["call_times_s"]) == 2
+        assert all(0 < loop <= call for loop, call in zip(row["times_s"], row["call_times_s"], strict=True))
+        low, high = row["overhead_ci95_pct"]
+        assert low <= row["overhead_pct"] <= high
+    assert data["config"]["rounds"] == 2
     assert setups["no callback"]["overhead_pct"] == 0.0  # each round paired with itself
+    assert setups["no callback"]["call_overhead_ci95_pct"] == [0.0, 0.0]
     assert data["source"] == "estimated: cpu-time"  # no counters on CI machines: labelled, never "measured"
     assert set(data["hook_cost_us_per_batch"]) == {"split", "window"}
     assert all(0 < cost < 1_000 for cost in data["hook_cost_us_per_batch"].values())
