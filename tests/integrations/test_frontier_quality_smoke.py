@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"ecopt", "ecopt_noref", "ax", "optuna_nsga2", "optuna_nsga2_small", "optuna_tpe", "optuna_gp", "random"}
 
@@ -51,3 +53,33 @@ def test_smoke_run_writes_results_and_plots(tmp_path: Path) -> None:
     proc = subprocess.run([*plot, "--out-dir", str(tmp_path)], env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "bench_hv_branin_currin.png").stat().st_size > 1000
+
+
+def test_levers_smoke_run(tmp_path: Path) -> None:
+    out = tmp_path / "levers.jsonl"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, str(ROOT / "benchmarks" / "frontier_levers.py"), "--smoke", "--out", str(out)]
+    command += ["--variants", "base", "init=d+1+acq=qLogNEHVI"]
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["variant"], r["problem"], r["seed"], r["budget"]) for r in rows] == [
+        ("base", "branin_currin", 0, 4),
+        ("init=d+1+acq=qLogNEHVI", "branin_currin", 0, 4),
+    ]
+    for row in rows:
+        assert len(row["curve"]) == 4
+        assert row["curve"] == sorted(row["curve"])
+        assert row["hv_final"] == row["curve"][-1]
+        assert 0.0 <= row["hv_final"] <= 1.0
+    assert rows[0]["curve"] == rows[1]["curve"]  # budget 4 is all Sobol (4 <= 5 initial trials): same points
+
+
+def test_parse_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from frontier_levers import parse_variant
+
+    assert parse_variant("base") == {}
+    assert parse_variant("init=d+1+acq=qLogNEHVI") == {"init": "d+1", "acq": "qLogNEHVI"}
+    with pytest.raises(ValueError, match="expected base or key=value"):
+        parse_variant("qLogNEHVI")

@@ -1,0 +1,168 @@
+"""Experiment: variants of our sweeper's generation strategy on the frontier-quality problems, side by side.
+
+Issue 6, item 1 (what would close the small-budget gaps). Each variant runs the sweeper in process through
+:meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.from_function` with the problem's reference point, ``n_trials`` =
+budget and the seed, exactly as the benchmark's ``ecopt`` method does through Hydra (same code, same proposals: seed 0
+on BraninCurrin gives the same curve both ways), with one thing changed:
+
+- ``base``: the defaults (Sobol count from ``default_n_initial_trials``, qNEHVI).
+- ``init=<n>``: ``n_initial_trials=n``; ``init=d+1`` for ``max(5, d + 1)`` Sobol trials (Ax uses 5).
+- ``acq=qLogNEHVI``: the log variant of the acquisition function.
+- ``y=power``: Ax's ``PowerTransformY`` (Yeo-Johnson) before the GP in place of ``StandardizeY`` (for skewed outcomes
+  such as Branin's 0.4-300); not a setting of the sweeper, patched into the BoTorch node's transforms.
+
+Variants combine with ``+`` (``init=d+1+acq=qLogNEHVI`` is read as ``init=d+1`` and ``acq=qLogNEHVI``).
+
+    python benchmarks/frontier_levers.py --variants base acq=qLogNEHVI --problems branin_currin --seeds 0 1 2
+    python benchmarks/frontier_levers.py --smoke --out /tmp/levers.jsonl      # CI: branin_currin, budget 4, 1 seed
+
+Appends one JSON line per run (variant, problem, seed, HV fraction at 20, 40 and the budget, wall time, the curve) to
+``benchmarks/results/frontier_levers.jsonl`` (or ``--out``); the summary is in docs/bench-frontier.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+
+import problems
+
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import RangeParameter, SearchSpace
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "frontier_levers.jsonl"
+PROBLEMS = ("branin_currin", "zdt1", "dtlz2", "vehicle_safety")  # the continuous ones
+
+
+def parse_variant(variant: str) -> dict[str, str]:
+    """``"init=d+1+acq=qLogNEHVI"`` -> ``{"init": "d+1", "acq": "qLogNEHVI"}``; ``"base"`` -> ``{}``."""
+    out: dict[str, str] = {}
+    key = None
+    for part in variant.split("+"):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            out[key] = value
+        elif key is not None:
+            out[key] += "+" + part
+        elif part != "base":
+            raise ValueError(f"variant {variant!r}: expected base or key=value[+key=value], e.g. acq=qLogNEHVI")
+    return out
+
+
+def _patch_transforms(kind: str) -> Any:
+    """Patch ``ParetoSweep._generation_strategy`` to use another outcome transform; returns the original."""
+    from ax.adapter.registry import MBM_X_trans
+    from ax.adapter.transforms.bilog_y import BilogY
+    from ax.adapter.transforms.derelativize import Derelativize
+    from ax.adapter.transforms.power_transform_y import PowerTransformY
+    from ax.adapter.transforms.winsorize import Winsorize
+
+    if kind != "power":
+        raise ValueError(f"y={kind!r}: only y=power is known")
+    original = ParetoSweep._generation_strategy
+
+    def patched(self: ParetoSweep) -> Any:
+        strategy = original(self)
+        for node in strategy.nodes_by_name.values():
+            for spec in node.generator_specs:
+                if spec.generator_enum.name == "BOTORCH_MODULAR":
+                    spec.generator_kwargs["transforms"] = [
+                        *MBM_X_trans,
+                        Derelativize,
+                        Winsorize,
+                        BilogY,
+                        PowerTransformY,
+                    ]
+        return strategy
+
+    ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
+    return original
+
+
+def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
+    config = parse_variant(variant)
+    d = len(problem.params)
+    init = config.get("init")
+    n_initial = None if init is None else min(budget, max(5, d + 1)) if init == "d+1" else int(init)
+    space = SearchSpace(
+        tuple(RangeParameter(p.name, p.bounds[0], p.bounds[1], "float") for p in problem.params if p.bounds)
+    )
+    settings = SweepSettings(
+        parse_objectives(dict(problem.objectives), None),
+        n_trials=budget,
+        n_initial_trials=n_initial,
+        acquisition=config.get("acq", "qNEHVI"),  # type: ignore[arg-type]
+        seed=seed,
+        reference_point=dict(problem.reference_point),
+    )
+    t0 = time.perf_counter()
+    result = ParetoSweep(space, settings, lambda batch: [problem.evaluate(p) for p in batch], on_batch_end=[]).run()
+    wall_s = time.perf_counter() - t0
+    points: list[dict[str, float]] = []
+    curve = []
+    for trial in sorted(result.trials, key=lambda t: t.trial_index):
+        if trial.metrics:
+            points.append({m: trial.metrics[m] for m in problem.objectives})
+        curve.append(round(problem.hypervolume_fraction(points), 6) if points else 0.0)
+    at = {f"hv{b}": curve[b - 1] for b in (20, 40) if len(curve) >= b}
+    row = {"variant": variant, "problem": problem.name, "seed": seed, "budget": budget, **at, "hv_final": curve[-1]}
+    return {**row, "wall_s": round(wall_s, 1), "curve": curve}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", nargs="+", default=["base"])
+    parser.add_argument("--problems", nargs="+", choices=PROBLEMS, default=list(PROBLEMS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--budget", type=int, default=40)
+    parser.add_argument("--smoke", action="store_true", help="CI: branin_currin, budget 4, seed 0")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.problems, args.budget, args.seeds = ["branin_currin"], 4, [0]
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    warnings.filterwarnings("ignore")
+    import torch
+
+    torch.set_num_threads(1)
+    rows = []
+    for variant in args.variants:
+        config = parse_variant(variant)
+        original = _patch_transforms(config["y"]) if "y" in config else None
+        try:
+            for name in args.problems:
+                for seed in args.seeds:
+                    row = run(variant, problems.get(name), seed, args.budget)
+                    rows.append(row)
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    with args.out.open("a") as f:
+                        f.write(json.dumps(row) + "\n")
+                    print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
+        finally:
+            if original is not None:
+                ParetoSweep._generation_strategy = original  # type: ignore[method-assign]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["variant"], row["problem"]), []).append(row)
+    for (variant, name), group in groups.items():
+        medians = [
+            f"@{b} {statistics.median(r[f'hv{b}'] for r in group):.3f}" for b in (20, 40) if f"hv{b}" in group[0]
+        ]
+        print(f"{variant:<28} {name:<15} median of {len(group)}: {', '.join(medians) or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
