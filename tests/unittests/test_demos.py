@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from lightning_ecopt.demos import DigitsDataModule
+from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
 from lightning_ecopt.inference import TimedPasses
 
 
@@ -23,6 +23,44 @@ def test_validation_runs_at_the_training_batch_size_not_the_swept_inference_one(
     assert dm.train_dataloader().batch_size == 32
     assert dm.test_dataloader().batch_size == dm.predict_dataloader().batch_size == 1
     assert len(dm.test_dataloader().dataset) == 2 * len(dm.test_set)
+
+
+def test_digits_cnn_logs_loop_figures_over_every_sample_once_per_loop() -> None:
+    from lightning.pytorch import Trainer
+
+    dm = DigitsDataModule(batch_size=50, eval_batch_size=7)
+    model = DigitsCNN(width=4, depth=1, kernel=3)
+    trainer = Trainer(
+        max_epochs=1,
+        limit_train_batches=2,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(model, datamodule=dm)
+    logged: list[str] = []
+    log = model.log
+
+    def spy(name: str, *args: Any, **kwargs: Any) -> None:
+        logged.append(name)
+        log(name, *args, **kwargs)
+
+    model.log = spy  # type: ignore[method-assign]
+    (validated,) = trainer.validate(model, datamodule=dm, verbose=False)
+    (tested,) = trainer.test(model, datamodule=dm, verbose=False)
+    assert sorted(logged) == ["test/acc", "val/acc", "val/loss"]  # once per loop, not once per batch
+    model.eval()
+    with torch.no_grad():
+        for split, returned in (("val", validated), ("test", tested)):
+            x, y = dm.val_set[:] if split == "val" else dm.test_set[:]
+            logits = model(x)
+            assert returned[f"{split}/acc"] == pytest.approx((logits.argmax(1) == y).float().mean().item(), abs=1e-6)
+            if split == "val":  # the mean over samples, though the last batch is shorter
+                assert returned["val/loss"] == pytest.approx(
+                    torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-5
+                )
 
 
 def test_timed_test_passes_stay_whole_and_match_the_fixed_repeats() -> None:
