@@ -20,7 +20,7 @@ def test_smoke_run_writes_results_and_plots(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, str(ROOT / "benchmarks" / "frontier_quality.py"), "--smoke", "--out", str(out)]
     command += ["--work-dir", str(tmp_path / "sweeps")]
-    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     data = json.loads(out.read_text())
@@ -43,7 +43,7 @@ def test_smoke_run_writes_results_and_plots(tmp_path: Path) -> None:
     assert len(rows) == 4 * len(METHODS)
 
     # A rerun skips the finished runs.
-    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rerun = json.loads(out.read_text())
     assert rerun["runs"] == data["runs"]
@@ -60,7 +60,7 @@ def test_levers_smoke_run(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, str(ROOT / "benchmarks" / "frontier_levers.py"), "--smoke", "--out", str(out)]
     command += ["--variants", "base", "init=d+1+acq=qLogNEHVI"]
-    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["variant"], r["problem"], r["seed"], r["budget"]) for r in rows] == [
