@@ -12,9 +12,10 @@ Design decisions
   ``choose_generation_strategy(method="fast")``. The batch that reaches the end of the Sobol phase is cut there, so
   every BoTorch batch is generated with the reference point already set. The acquisition function uses 64 QMC
   samples (BoTorch: 128) and is optimised from 10 restarts chosen among 512 raw samples (Ax: 20 and 1,024): 0.48 s
-  of CPU per suggestion at 50 trials instead of 0.83 s, for the same hypervolume (docs/bench-optimizer.md). When
-  every swept parameter is a choice, the choices stay categories (a categorical kernel instead of Ax's one-hot
-  relaxation) and each proposal is the best untried configuration (:mod:`lightning_ecopt.sweeper.discrete`).
+  of CPU per suggestion at 50 trials instead of 0.83 s, for the same hypervolume (docs/bench-optimizer.md). Ax's
+  one-hot relaxation of unordered choices is kept: proposing the best untried configuration with a categorical
+  kernel (:mod:`lightning_ecopt.sweeper.discrete`, behind ``_DISCRETE_PROPOSALS``) was 3x faster on NAS-Bench-201
+  but reached less hypervolume at 60 evaluations.
 - **Reference point**: a given one (``reference_point`` or an outcome constraint on an objective) becomes Ax's
   objective thresholds from the start. Otherwise, once ``n_initial_trials`` trials finished, it is inferred from
   the observed data with :func:`lightning_ecopt.frontier.infer_reference_point` (the front's nadir pushed out by
@@ -111,6 +112,12 @@ Multi-objective sweeps only: a single objective keeps Ax's qLogNEI with its own 
 With the budget above, the suggestion at 50 BraninCurrin trials took 0.48 s of CPU instead of 0.83 s and the
 hypervolume did not move (median of 5 seeds: 0.908 and 0.972 at 20 and 40 trials; Ax's settings 0.907 and 0.973);
 see docs/bench-optimizer.md."""
+
+_DISCRETE_PROPOSALS = False
+"""Propose from the untried configurations of a fully discrete space with a categorical kernel
+(:mod:`lightning_ecopt.sweeper.discrete`). Off: on NAS-Bench-201 (5 seeds at 60 evaluations) it cut the CPU time per
+suggestion about 3x and never repeated an architecture, but reached 0.940 of the maximum hypervolume (median) where
+the one-hot default reaches 0.970 (docs/bench-optimizer.md)."""
 
 _SUGGEST_THREADS = 1
 """Torch threads while Ax proposes trials. The GPs are small: on 2 cores one thread proposed in 0.35 s where two
@@ -770,7 +777,7 @@ class ParetoSweep:
                 acqf = qNoisyExpectedHypervolumeImprovement
         from lightning_ecopt.sweeper.discrete import configure_discrete, is_fully_discrete
 
-        discrete = is_fully_discrete(self.space.parameters)
+        discrete = _DISCRETE_PROPOSALS and is_fully_discrete(self.space.parameters)
         struct = GenerationStrategyDispatchStruct(
             method="fast",
             initialization_budget=self._n_initial,

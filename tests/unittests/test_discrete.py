@@ -24,6 +24,14 @@ def _quiet_warnings():
 
 
 @pytest.fixture
+def discrete_on(monkeypatch):
+    """The discrete proposals are off by default (docs/bench-optimizer.md); these tests turn them on."""
+    from lightning_ecopt.sweeper import loop
+
+    monkeypatch.setattr(loop, "_DISCRETE_PROPOSALS", True)
+
+
+@pytest.fixture
 def fast_ax():
     from ax.utils.testing.mock import mock_botorch_optimize_context_manager
 
@@ -105,7 +113,7 @@ def test_only_spaces_of_choices_count_as_fully_discrete(params, expected):
 
 
 def test_a_discrete_sweep_proposes_only_untried_configurations_with_a_categorical_kernel(
-    fast_ax, optimize_calls, monkeypatch
+    fast_ax, discrete_on, optimize_calls, monkeypatch
 ):
     from ax.generators.torch.botorch_modular import surrogate
 
@@ -131,12 +139,18 @@ def test_a_discrete_sweep_proposes_only_untried_configurations_with_a_categorica
     assert {c["scored"] for c in optimize_calls} == {8}
 
 
-def test_a_discrete_sweep_is_reproducible_with_its_seed(fast_ax):
+def test_discrete_proposals_are_off_by_default():
+    strategy = make_sweep(grid_objectives, n_trials=5, n_initial_trials=3)._generation_strategy()
+    kwargs = [s.generator_kwargs for n in strategy.nodes_by_name.values() for s in n.generator_specs]
+    assert not any("acquisition_class" in k or "transforms" in k for k in kwargs)
+
+
+def test_a_discrete_sweep_is_reproducible_with_its_seed(fast_ax, discrete_on):
     runs = [[t.params for t in make_sweep(grid_objectives, n_trials=7, n_initial_trials=4).run().trials] for _ in "ab"]
     assert runs[0] == runs[1]
 
 
-def test_a_resumed_discrete_sweep_keeps_the_discrete_proposals(fast_ax, optimize_calls, tmp_path):
+def test_a_resumed_discrete_sweep_keeps_the_discrete_proposals(fast_ax, discrete_on, optimize_calls, tmp_path):
     storage = tmp_path / "ax.json"
     make_sweep(grid_objectives, n_trials=6, n_initial_trials=4, storage=storage).run()
     saved = json.loads(storage.read_text())
@@ -148,7 +162,9 @@ def test_a_resumed_discrete_sweep_keeps_the_discrete_proposals(fast_ax, optimize
     assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 9
 
 
-def test_a_single_objective_discrete_sweep_proposes_untried_configurations(fast_ax, optimize_calls, monkeypatch):
+def test_a_single_objective_discrete_sweep_proposes_untried_configurations(
+    fast_ax, discrete_on, optimize_calls, monkeypatch
+):
     monkeypatch.setattr(discrete, "MAX_SCORED", 4)
     result = make_sweep(
         lambda p: {"f1": grid_objectives(p)["f1"]}, objectives={"f1": "minimize"}, n_trials=8, n_initial_trials=4
@@ -158,7 +174,7 @@ def test_a_single_objective_discrete_sweep_proposes_untried_configurations(fast_
     assert {c["scored"] for c in optimize_calls} == {4}
 
 
-def test_a_mixed_space_keeps_axs_one_hot_relaxation(fast_ax, optimize_calls):
+def test_a_mixed_space_keeps_axs_one_hot_relaxation(fast_ax, discrete_on, optimize_calls):
     sweep = make_sweep(
         lambda p: {"f1": p["x"] + (p["a"] == "p"), "f2": (1 - p["x"]) ** 2},
         params={"a": "choice(p, q, r)", "x": "interval(0, 1)"},
