@@ -181,13 +181,8 @@ class UntriedAcquisition(Acquisition):
         """
         ssd = search_space_digest
         discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
-        if (
-            candidate_set is not None
-            or sampling_strategy is not None
-            or equality_constraints
-            or len(discrete) != len(ssd.feature_names)
-            or not discrete
-        ):
+        layout = _layout(ssd.feature_names, discrete)
+        if candidate_set is not None or sampling_strategy is not None or equality_constraints or layout is None:
             return super().optimize(
                 n=n,
                 search_space_digest=ssd,
@@ -201,11 +196,15 @@ class UntriedAcquisition(Acquisition):
             )
         from ax.exceptions.core import SearchSpaceExhausted
 
+        dtype = self.dtype or torch.double
         avoid = _stack(self.X_observed, self.X_pending)
-        choices = [list(discrete[i]) for i in range(len(ssd.feature_names))]
+        choices = [[float(v) for v in range(len(cols))] if hot else list(discrete[cols[0]]) for cols, hot in layout]
         max_screened = int(self.options.get(MAX_SCREENED_KEY, MAX_SCREENED))
         max_scored = int(self.options.get(MAX_SCORED_KEY, MAX_SCORED))
-        candidates = untried_candidates(choices, avoid, max_screened, dtype=self.dtype or torch.double).to(self.device)
+        untried = untried_candidates(
+            choices, None if avoid is None else _to_items(avoid, layout), max_screened, dtype=dtype
+        )
+        candidates = _from_items(untried, layout, len(ssd.feature_names)).to(self.device)
         if inequality_constraints:
             from botorch.optim.optimize import _filter_infeasible
 
@@ -219,6 +218,53 @@ class UntriedAcquisition(Acquisition):
         )
         weights = torch.ones(len(X), dtype=self.dtype)
         return X, values, weights * len(X) / n
+
+
+def _layout(feature_names: Sequence[str], discrete: Any) -> list[tuple[tuple[int, ...], bool]] | None:
+    """Each original parameter's columns and whether they one-hot encode it; ``None`` if a column is continuous.
+
+    A column is either a discrete feature (its index is in ``discrete``) or one of Ax's one-hot columns
+    (``<name>_OH_PARAM_<i>``, whose values are 0 and 1 with exactly one 1 per parameter).
+    """
+    from ax.adapter.transforms.one_hot import OH_PARAM_INFIX
+
+    if not feature_names:
+        return None
+    groups: dict[str, dict[int, int]] = {}
+    items: list[tuple[int, ...] | str] = []
+    for index, name in enumerate(feature_names):
+        if index in discrete:
+            items.append((index,))
+            continue
+        base, infix, position = name.rpartition(OH_PARAM_INFIX)
+        if not infix or not position.isdigit():
+            return None
+        if base not in groups:
+            groups[base] = {}
+            items.append(base)
+        groups[base][int(position)] = index
+    return [
+        (item, False) if isinstance(item, tuple) else (tuple(groups[item][k] for k in sorted(groups[item])), True)
+        for item in items
+    ]
+
+
+def _to_items(X: Tensor, layout: Sequence[tuple[tuple[int, ...], bool]]) -> Tensor:
+    """Rows of model inputs as one value per parameter (the index of the hot column for a one-hot parameter)."""
+    columns = [X[:, list(cols)].argmax(dim=-1).to(X.dtype) if hot else X[:, cols[0]] for cols, hot in layout]
+    return torch.stack(columns, dim=-1)
+
+
+def _from_items(items: Tensor, layout: Sequence[tuple[tuple[int, ...], bool]], d: int) -> Tensor:
+    """The inverse of :func:`_to_items`: model inputs (``len(items) x d``)."""
+    X = torch.zeros(len(items), d, dtype=items.dtype)
+    for position, (cols, hot) in enumerate(layout):
+        if hot:
+            hot_cols = torch.tensor(cols)[items[:, position].long()]
+            X[torch.arange(len(items)), hot_cols] = 1.0
+        else:
+            X[:, cols[0]] = items[:, position]
+    return X
 
 
 def screen(acqf: Any, candidates: Tensor, keep: int, n_samples: int = _SCREEN_SAMPLES) -> Tensor:
@@ -299,7 +345,11 @@ register_acquisition(UntriedAcquisition)
 
 
 def configure_discrete(
-    generator_kwargs: dict[str, Any], *, max_screened: int | None = None, max_scored: int | None = None
+    generator_kwargs: dict[str, Any],
+    *,
+    categorical_kernel: bool = True,
+    max_screened: int | None = None,
+    max_scored: int | None = None,
 ) -> None:
     """Set a BoTorch node's generator kwargs for a fully discrete space (see the module docstring).
 
@@ -309,6 +359,8 @@ def configure_discrete(
 
     Args:
         generator_kwargs: The ``GeneratorSpec.generator_kwargs`` of a ``BOTORCH_MODULAR`` node, changed in place.
+        categorical_kernel: Keep the choices as categories (``MixedSingleTaskGP``); ``False`` keeps Ax's one-hot
+            encoding for the GP and proposes untried configurations all the same (one hot column per parameter).
         max_screened: Untried configurations screened per proposal (all of them up to this many); ``None`` for
             :data:`MAX_SCREENED`.
         max_scored: Screened configurations on which the acquisition function is evaluated; ``None`` for
@@ -317,7 +369,8 @@ def configure_discrete(
     from ax.adapter.registry import MBM_X_trans, Y_trans
     from ax.adapter.transforms.one_hot import OneHot
 
-    generator_kwargs["transforms"] = [t for t in [*MBM_X_trans, *Y_trans] if t is not OneHot]
+    if categorical_kernel:
+        generator_kwargs["transforms"] = [t for t in [*MBM_X_trans, *Y_trans] if t is not OneHot]
     generator_kwargs["acquisition_class"] = UntriedAcquisition
     generator_kwargs["acquisition_options"] = {
         MAX_SCREENED_KEY: int(MAX_SCREENED if max_screened is None else max_screened),

@@ -209,3 +209,45 @@ def test_the_screen_keeps_the_candidates_with_the_largest_expected_improvement()
     kept = discrete.screen(acqf, candidates, 8)
     assert len(set(kept.tolist())) == 8
     assert int(exact.argmax()) in kept.tolist()
+
+
+# -- one-hot columns (Ax's OneHot transform kept for the GP) --------------------------------------------------------
+
+
+def test_one_hot_columns_are_grouped_back_into_their_parameters():
+    names = ["a_OH_PARAM_0", "a_OH_PARAM_1", "a_OH_PARAM_2", "c", "b_OH_PARAM_1", "b_OH_PARAM_0"]
+    layout = discrete._layout(names, {3: [-1.0, 0.0, 1.0]})
+    assert layout == [((0, 1, 2), True), ((3,), False), ((5, 4), True)]
+    assert discrete._layout(["x", "a_OH_PARAM_0"], {}) is None  # a continuous column: not a discrete space
+    items = torch.tensor([[2.0, 1.0, 0.0], [0.0, -1.0, 1.0]])
+    X = discrete._from_items(items, layout, len(names))
+    assert X.tolist() == [[0, 0, 1, 1, 0, 1], [1, 0, 0, -1, 1, 0]]
+    assert torch.equal(discrete._to_items(X, layout), items)
+
+
+def test_a_discrete_sweep_can_keep_the_one_hot_gp_and_still_propose_untried_configurations(
+    fast_ax, discrete_on, optimize_calls, monkeypatch
+):
+    import functools
+
+    from ax.generators.torch.botorch_modular import surrogate
+
+    models = []
+    real = surrogate.Surrogate._construct_model
+
+    def spy(self, *args, **kwargs):
+        model = real(self, *args, **kwargs)
+        models.append((type(model).__name__, model.train_inputs[0].shape[-1]))
+        return model
+
+    monkeypatch.setattr(surrogate.Surrogate, "_construct_model", spy)
+    monkeypatch.setattr(
+        discrete, "configure_discrete", functools.partial(discrete.configure_discrete, categorical_kernel=False)
+    )
+    monkeypatch.setattr(discrete, "MAX_SCORED", 8)
+    result = make_sweep(grid_objectives, n_trials=10, n_initial_trials=4).run()
+    assert result.n_reused == 0
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 10
+    assert set(models) == {("SingleTaskGP", 4 + 4 + 1)}  # a and b one-hot encoded, c ordered
+    assert [c["screened"] for c in optimize_calls] == [48 - n for n in range(4, 10)]
+    assert [len(c["avoid"]) for c in optimize_calls] == list(range(4, 10))
