@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -50,10 +51,12 @@ class _LoopState:
     batch_t0: float = 0.0
     warmup_durations_s: list[float] = field(default_factory=list)
     batch_j: list[float] = field(default_factory=list)
-    # Per-batch windows from a CounterReader: the meter's bound ``read`` and its readings, start and end of each
-    # batch in turn, turned into joules when the loop ends (nothing but two reads and appends per batch).
+    # Per-batch windows run from one batch's start to the next one's (the last to the loop's end), so together they
+    # cover the measured window. From a CounterReader: its bound ``read`` and one reading per batch start, turned
+    # into joules when the loop ends; otherwise a named window, ended and begun again at each batch start.
     read: Callable[[], Any] | None = None
     readings: list[Any] = field(default_factory=list)
+    batch_open: bool = False
     sample_input: torch.Tensor | None = None
 
 
@@ -77,7 +80,8 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_samples``: samples in the measured batches (count)
     - ``energy/{stage}_samples_per_j``: samples per joule (1/J; NaN when the loop read 0 J)
     - ``energy/{stage}_j_per_sample``: joules per sample (J)
-    - ``energy/{stage}_j_per_batch``: joules per batch (J): mean of per-batch windows, or loop joules / batches
+    - ``energy/{stage}_j_per_batch``: joules per batch (J): mean of per-batch windows (each from one batch's start
+      to the next's, so together they cover the measured loop), or loop joules / batches
     - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s`` (flag)
     - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
@@ -354,7 +358,7 @@ class EnergyCallback(Callback):
         state.steady = True
 
     # The two batch hooks run on every batch, inside the measured loop: the steady-state path comes first and does
-    # the least work it can (no window book-keeping with a CounterReader; joules are worked out at the loop's end).
+    # the least work it can (one counter reading per batch with a CounterReader; joules worked out at the loop's end).
     def _batch_start(self, stage: str, batch: Any) -> None:
         state = self._loops.get(stage)
         if state is None:
@@ -367,18 +371,20 @@ class EnergyCallback(Callback):
         if state.read is not None:
             state.readings.append(state.read())
         elif state.mode == "window":
+            self._next_batch_window(state)
+
+    def _next_batch_window(self, state: _LoopState, *, last: bool = False) -> None:
+        if state.batch_open:
+            state.batch_j.append(self.meter.end(state.batch_window).total_j)
+        if not last:
             self.meter.begin(state.batch_window)
+        state.batch_open = not last
 
     def _batch_end(self, stage: str, batch: Any, outputs: Any) -> None:
         state = self._loops.get(stage)
         if state is None:
             return
         if state.steady:
-            # First: the batch's window should not include our own work.
-            if state.read is not None:
-                state.readings.append(state.read())
-            elif state.mode == "window":
-                state.batch_j.append(self.meter.end(state.batch_window).total_j)
             state.samples += self._count_samples(batch, state)
             if self.count_fn is not None:
                 state.tokens += int(self.count_fn(batch, outputs))
@@ -396,12 +402,15 @@ class EnergyCallback(Callback):
         state = self._loops.pop(stage, None)
         if state is None:
             return
+        if state.read is not None:  # the last batch's window ends with the measured one
+            state.readings.append(state.read())
+            state.batch_j = _joules_per_batch(self.meter, state.readings)
+        elif state.batch_open:
+            self._next_batch_window(state, last=True)
         whole = self.meter.end(f"{stage}/loop")
         if state.steady:
             steady = self.meter.end(f"{stage}/steady")
             batches = state.seen - self.warmup_batches
-            if state.read is not None:
-                state.batch_j = _joules_per_batch(self.meter, state.readings)
         else:
             # The loop ended inside its warm-up: measure it whole rather than not at all.
             self._warn_once(
@@ -433,8 +442,8 @@ class EnergyCallback(Callback):
         if state.sample_path is not None:
             try:
                 found = _follow(batch, state.sample_path)
-                if isinstance(found, torch.Tensor) and found.ndim:
-                    return found.shape[0]
+                if isinstance(found, torch.Tensor):
+                    return found.size(0)  # an IndexError for a 0-d tensor
             except (KeyError, IndexError, TypeError):
                 pass
         path = _first_tensor_path(batch)
@@ -565,10 +574,10 @@ def _first_tensor_path(batch: Any) -> tuple[Any, ...] | None:
 
 
 def _joules_per_batch(meter: EnergyMeter, readings: list[Any]) -> list[float]:
-    """Joules of each batch from a CounterReader's readings: start and end of each batch, in turn."""
+    """Joules of each batch from a CounterReader's readings: one per batch start, and one at the loop's end."""
     assert isinstance(meter, CounterReader)
     between = meter.joules_between
-    return [between(start, end) for start, end in zip(readings[::2], readings[1::2], strict=True)]
+    return [between(start, end) for start, end in itertools.pairwise(readings)]
 
 
 def _follow(batch: Any, path: tuple[Any, ...]) -> Any:

@@ -128,7 +128,7 @@ def test_test_loop_exact_figures(
     if mode == "split":
         assert not per_batch_calls
     elif meter_type is FakeReadingMeter:
-        assert meter.calls.count("read") == 2 * measured
+        assert meter.calls.count("read") == measured + 1  # each batch start, and the loop's end
         assert per_batch_calls == {"read"}
     else:
         assert meter.calls.count("begin test/batch") == measured
@@ -183,6 +183,26 @@ def test_predict_and_train_figures(fake_clock: FakeClock) -> None:
     assert metrics["energy/source"] == "measured: fake/counters"
     assert metrics["energy/train_j"] == pytest.approx(30.0)
     assert metrics["energy/predict_j"] == pytest.approx(15.0)
+
+
+@pytest.mark.parametrize("meter_type", [FakeMeter, FakeReadingMeter])
+def test_per_batch_windows_cover_the_whole_measured_window(fake_clock: FakeClock, meter_type: type[FakeMeter]) -> None:
+    """Batch windows run from one batch's start to the next's: work between batches (fetching) is in them too."""
+
+    class FetchingModel(ClockedModel):
+        def test_dataloader(self) -> DataLoader:
+            def collate(samples: list[torch.Tensor]) -> torch.Tensor:
+                fake_clock.advance(time_s=0.1, cpu_j=0.5)  # building a batch costs energy as well
+                return torch.stack(samples)
+
+            return DataLoader(RandomDataset(32, 10 * BATCH), batch_size=BATCH, collate_fn=collate)
+
+    cb = EnergyCallback(meter=meter_type(fake_clock, update_period_s=1e-9), warmup_batches=2)
+    _trainer(cb).test(FetchingModel(fake_clock), verbose=False)
+    result = cb.results["test"]
+    assert len(result.batch_j) == 8
+    assert sum(result.batch_j) == pytest.approx(result.energy_j)
+    assert result.energy_j > 8 * 3.0  # the steps' 3 J each, and fetching
 
 
 def test_counts_with_batch_size_fn_and_tokens(fake_clock: FakeClock) -> None:
