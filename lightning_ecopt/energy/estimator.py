@@ -56,6 +56,9 @@ class CpuTimeEstimator:
         self.watts_per_thread = float(watts_per_thread)
         self.idle_power_w = float(idle_power_w)
         self._clock = clock or _wall_and_cpu
+        # ``read`` is the clock itself, not a method calling it: EnergyCallback calls it on every batch.
+        self.read: Callable[[], tuple[float, float]] = self._clock
+        """The clocks now, ``(wall_s, cpu_s)``: a reading for :meth:`joules_between` (no window is opened)."""
         self._starts: dict[str, tuple[float, float]] = {}
 
     @property
@@ -88,10 +91,6 @@ class CpuTimeEstimator:
         wall1, cpu1 = self._clock()
         time_s = max(wall1 - wall0, 0.0)
         return Measurement(time_s=time_s, cpu_j=self.joules_between((wall0, cpu0), (wall1, cpu1)), source=self.source)
-
-    def read(self) -> tuple[float, float]:
-        """The clocks now, ``(wall_s, cpu_s)``: a reading for :meth:`joules_between` (no window is opened)."""
-        return self._clock()
 
     def joules_between(self, start: tuple[float, float], end: tuple[float, float]) -> float:
         """The estimate between two readings of :meth:`read`, in joules.
