@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+
 import pytest
 
 from ecopt_testing import FakeClock, FakeMeter
@@ -42,3 +45,11 @@ def _fresh_fallback_warning() -> None:
     from lightning_ecopt.callbacks import energy
 
     energy._FALLBACK_WARNED.clear()
+
+
+@pytest.fixture
+def quiet_warnings() -> Iterator[None]:
+    """Ignore warnings (Ax and BoTorch are chatty): for modules that ask, ``pytest.mark.usefixtures(...)``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

@@ -1,5 +1,4 @@
 import json
-import warnings
 
 import pytest
 
@@ -16,11 +15,7 @@ GRID = {"a": "choice(p, q, r, s)", "b": "choice(1, 2, 3, 4)", "c": "tag(ordered,
 """48 configurations: two categorical parameters and an ordered one."""
 
 
-@pytest.fixture(autouse=True)
-def _quiet_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_warnings")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 import json
 import logging
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -21,11 +20,7 @@ TWO_D = {"x0": "interval(0, 1)", "x1": "interval(0, 1)"}
 MIN_MIN = {"f1": "minimize", "f2": "minimize"}
 
 
-@pytest.fixture(autouse=True)
-def _quiet_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_warnings")
 
 
 @pytest.fixture
