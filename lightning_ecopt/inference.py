@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from lightning_ecopt._checks import check_positive_ints
+
 if TYPE_CHECKING:
     import lightning.pytorch as pl
 
@@ -131,9 +133,7 @@ class TimedPasses:
         warmup_batches: int = 0,
         collate_fn: Callable[[list[Any]], Any] | None = None,
     ) -> None:
-        for name, value, low in (("batch_size", batch_size, 1), ("max_passes", max_passes, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"TimedPasses({name}={value!r}): expected an int >= {low}.")
+        check_positive_ints("TimedPasses", batch_size=batch_size, max_passes=max_passes)
         if isinstance(min_s, bool) or not isinstance(min_s, int | float) or not 0 <= min_s < math.inf:
             raise ValueError(
                 f"TimedPasses(min_s={min_s!r}): expected seconds >= 0, e.g. the EnergyCallback's min_duration_s."

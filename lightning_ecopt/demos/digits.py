@@ -12,7 +12,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset, 
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightning_ecopt.demos._checks import check_positive_ints
+from lightning_ecopt._checks import check_positive_ints
 from lightning_ecopt.inference import TimedPasses
 
 __all__ = ["DigitsCNN", "DigitsDataModule"]

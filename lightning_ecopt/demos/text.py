@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from lightning_ecopt.demos._checks import check_positive_ints
+from lightning_ecopt._checks import check_positive_ints
 
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
 

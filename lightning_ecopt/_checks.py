@@ -1,4 +1,4 @@
-"""Argument checks shared by the demo models and data modules."""
+"""Argument checks shared across the package (the demos, the timed inference passes)."""
 
 from __future__ import annotations
 
