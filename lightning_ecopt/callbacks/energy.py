@@ -183,6 +183,7 @@ class EnergyCallback(Callback):
         self._loops: dict[str, _LoopState] = {}
         self._warned: set[str] = set()
         self._train_open = False
+        self._cuda_device: torch.device | None = None  # synchronised around warm-up batches, to time them
 
     @property
     def meter(self) -> EnergyMeter:
@@ -203,6 +204,7 @@ class EnergyCallback(Callback):
             return
         root = trainer.strategy.root_device
         gpu_indices = [root.index or 0] if root.type == "cuda" else []
+        self._cuda_device = root if root.type == "cuda" else None
         self._meter, why = make_meter(
             self.meter_spec,
             gpu_indices=gpu_indices,
@@ -365,6 +367,7 @@ class EnergyCallback(Callback):
             return
         if not state.steady:
             if state.seen < self.warmup_batches:
+                self._sync_warmup()
                 state.batch_t0 = time.perf_counter()
                 return
             self._begin_steady(stage, state)
@@ -372,6 +375,13 @@ class EnergyCallback(Callback):
             state.readings.append(state.read())
         elif state.mode == "window":
             self._next_batch_window(state)
+
+    def _sync_warmup(self) -> None:
+        # CUDA runs asynchronously: without a sync a warm-up batch would be timed by how long its kernels took to
+        # *launch*, and the per-batch rule would judge long GPU batches short. Warm-up batches are outside the
+        # measured window, so the syncs cost the figures nothing.
+        if self._cuda_device is not None:
+            torch.cuda.synchronize(self._cuda_device)
 
     def _next_batch_window(self, state: _LoopState, *, last: bool = False) -> None:
         if state.batch_open:
@@ -389,6 +399,7 @@ class EnergyCallback(Callback):
             if self.count_fn is not None:
                 state.tokens += int(self.count_fn(batch, outputs))
         else:
+            self._sync_warmup()
             state.warmup_durations_s.append(time.perf_counter() - state.batch_t0)
             state.warmup_samples += self._count_samples(batch, state)
             if self.count_fn is not None:
