@@ -121,7 +121,11 @@ def run(batches: int, batch_size: int, rounds: int, meter: str, hook_calls: int 
         }
     source = setups["loop mode"][0].source  # type: ignore[attr-defined]
     batch_s = min(base) / batches
-    hooks = {mode: hook_cost_s(meter, mode, next(iter(data)), hook_calls) for mode in ("split", "window")}
+    hooks = (
+        {mode: hook_cost_s(meter, mode, next(iter(data)), hook_calls) for mode in ("split", "window")}
+        if hook_calls
+        else {}
+    )
     return {
         "setups": rows,
         "source": source,
@@ -164,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--meter", default="auto", choices=["auto", "zeus", "estimate"])
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument(
+        "--hook-calls", type=int, default=20_000, help="calls of the hooks timed directly; 0 skips (Zeus: ms each)"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI: 50 batches, 2 rounds")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "callback_overhead.json")
     args = parser.parse_args(argv)
-    hook_calls = 20_000
+    hook_calls = args.hook_calls
     if args.smoke:
         args.batches, args.rounds, hook_calls = 50, 2, 1_000
     warnings.filterwarnings("ignore")
@@ -205,13 +212,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['cpu_overhead_pct']:>+9.2f}%{row['call_median_s']:>8.3f}"
             f"{row['call_overhead_pct']:>+11.2f}% [{call_low:+.2f}, {call_high:+.2f}]"
         )
+    costs = result["hook_cost_us_per_batch"]
     print(
         "per-batch hook cost, timed directly: "
         + ", ".join(
-            f"{mode} {result['hook_cost_us_per_batch'][mode]:.1f} us ({result['hook_overhead_pct'][mode]:.3f} % of a "
+            f"{mode} {costs[mode]:.1f} us ({result['hook_overhead_pct'][mode]:.3f} % of a "
             f"{1e3 * result['batch_s_without_callback']:.2f} ms batch)"
-            for mode in ("split", "window")
+            for mode in costs
         )
+        if costs
+        else "per-batch hook cost: not timed (--hook-calls 0)"
     )
     print(f"written to {args.out}")
     return 0

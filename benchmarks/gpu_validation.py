@@ -178,30 +178,49 @@ def measured_section() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------- stability
-def stability_section(lengths_s: tuple[float, ...], repeats: int) -> dict[str, Any]:
-    """RSD of joules and samples/J over ``repeats`` identical test loops, at each loop length."""
-    cnn = DigitsCNN(width=64, depth=3, kernel=5)
-    batch = 256
-    probe = _test(cnn, _digits_loader(batch, 200), warmup_batches=3)
-    batch_s = probe.time_s / probe.batches
-    out: dict[str, Any] = {"batch_size": batch, "batch_s": batch_s, "lengths": {}}
-    for length in lengths_s:
-        batches = max(4, round(length / batch_s))
-        loader = _digits_loader(batch, batches + 3)
-        runs = [_test(cnn, loader, warmup_batches=3) for _ in range(repeats)]
-        js = [r.energy_j for r in runs]
-        spj = [r.samples_per_j for r in runs]
-        out["lengths"][str(length)] = {
-            "batches": batches,
-            "time_s_median": statistics.median(r.time_s for r in runs),
-            "j_median": statistics.median(js),
-            "j_rsd_pct": _rsd(js),
-            "samples_per_j_median": statistics.median(spj),
-            "samples_per_j_rsd_pct": _rsd(spj),
-            "power_w_median": statistics.median(r.power_w for r in runs),
-            "zero_j_runs": sum(j == 0 for j in js),
-        }
-        print(f"  stability {length:>5} s: {out['lengths'][str(length)]}", flush=True)
+def stability_section(lengths_s: tuple[float, ...], repeats: int, workloads: tuple[str, ...]) -> dict[str, Any]:
+    """RSD of joules, samples/J, time and power over ``repeats`` identical test loops, at each loop length.
+
+    Two workloads separate the meter's noise from the workload's: the digits CNN at batch 256 (host-bound: Python
+    and kernel launches set its pace, so its time varies with the host) and matrix products (GPU-bound).
+    """
+    out: dict[str, Any] = {}
+    for workload in workloads:
+        if workload == "digits_cnn":
+            batch, model = 256, DigitsCNN(width=64, depth=3, kernel=5)
+
+            def loader(n: int, batch: int = batch) -> DataLoader[Any]:
+                return _digits_loader(batch, n)
+        else:
+            model = GpuBound(max(1, round(0.02 / _matmul_s())))  # ~20 ms batches
+
+            def loader(n: int) -> DataLoader[Any]:
+                return DataLoader(torch.zeros(n, 1), batch_size=1)
+
+        probe = _test(model, loader(60), warmup_batches=3)
+        batch_s = probe.time_s / probe.batches
+        rows: dict[str, Any] = {}
+        for length in lengths_s:
+            batches = max(4, round(length / batch_s))
+            data = loader(batches + 3)
+            runs = [_test(model, data, warmup_batches=3) for _ in range(repeats)]
+            rows[str(length)] = row = {
+                "batches": batches,
+                "time_s": [r.time_s for r in runs],
+                "j": [r.energy_j for r in runs],
+                "samples_per_j": [r.samples_per_j for r in runs],
+                "power_w": [r.power_w for r in runs],
+            }
+            for key in ("time_s", "j", "samples_per_j", "power_w"):
+                row[f"{key}_median"] = statistics.median(row[key])
+                row[f"{key}_rsd_pct"] = _rsd(row[key])
+            print(
+                f"  stability {workload} {length:>5} s: time {row['time_s_median']:.2f} s (rsd "
+                f"{row['time_s_rsd_pct']:.1f} %), J rsd {row['j_rsd_pct']:.2f} %, samples/J rsd "
+                f"{row['samples_per_j_rsd_pct']:.2f} %, power rsd {row['power_w_rsd_pct']:.2f} %",
+                flush=True,
+            )
+        out[workload] = {"batch_s": batch_s, "lengths": rows}
     return out
 
 
@@ -384,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--repeats", type=int, default=10, help="stability: identical loops per length")
     parser.add_argument("--lengths", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0, 2.0, 4.0])
+    parser.add_argument("--workloads", nargs="+", choices=["digits_cnn", "matmul"], default=["digits_cnn", "matmul"])
     parser.add_argument("--batch-ms", type=float, nargs="+", default=[2, 10, 30, 100, 300, 1000, 2000])
     parser.add_argument("--loop-s", type=float, default=2.0, help="per_batch and batch_size: seconds per loop")
     parser.add_argument("--max-batch-s", type=float, default=2.0, help="batch_size: stop when one batch takes longer")
@@ -399,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "counter": counter_section,
         "measured": measured_section,
-        "stability": lambda: stability_section(tuple(args.lengths), args.repeats),
+        "stability": lambda: stability_section(tuple(args.lengths), args.repeats, tuple(args.workloads)),
         "per_batch": lambda: per_batch_section(tuple(args.batch_ms), args.loop_s),
         "batch_size": lambda: batch_size_section(args.loop_s, args.max_batch_s),
     }
