@@ -354,7 +354,11 @@ class EnergyCallback(Callback):
             state.mode = choose_per_batch_mode(state.warmup_durations_s, self.meter.update_period_s)
         else:
             state.mode = self.per_batch
-        if state.mode == "window" and isinstance(self.meter, CounterReader):
+        if (
+            state.mode == "window"
+            and isinstance(self.meter, CounterReader)
+            and getattr(self.meter, "reads_counters", True)
+        ):
             state.read = self.meter.read
         self.meter.begin(f"{stage}/steady")
         state.steady = True

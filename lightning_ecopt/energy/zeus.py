@@ -176,6 +176,45 @@ class ZeusMeter:
             log.info("ZeusMeter: measuring with %s (GPUs %s)", probe.source, list(probe.gpu_indices))
         return self._monitor
 
+    @property
+    def reads_counters(self) -> bool:
+        """Whether :meth:`read` works: every monitored GPU has an energy counter.
+
+        GPUs older than Volta have none; Zeus integrates their power samples, which only its windows can do.
+        """
+        monitor = self._ensure_monitor()
+        return all(monitor.gpus.supports_get_total_energy_consumption(i) for i in monitor.gpu_indices)
+
+    def read(self) -> tuple[float, ...]:
+        """The counters now (mJ), for :meth:`joules_between`: each monitored GPU's, then each RAPL package's.
+
+        One reading per batch instead of a window's two: on the H100 of ``docs/gpu-validation.md`` an NVML reading
+        costs ~4 ms, so a window per batch (end one, begin the next) cost twice that and left the time between its two
+        readings out of every window. Synchronises the monitored GPUs first, as a window does.
+        """
+        monitor = self._ensure_monitor()
+        if monitor.gpu_indices:
+            from zeus.monitor import energy as zeus_energy  # the sync its windows use
+
+            zeus_energy.sync_execution_fn(monitor.gpu_indices, sync_with=monitor.sync_with)
+        values = [float(monitor.gpus.get_total_energy_consumption(i)) for i in monitor.gpu_indices]
+        for cpu in monitor.cpu_indices:
+            m = monitor.cpus.get_total_energy_consumption(cpu)
+            values += [float(m.cpu_mj), float(m.dram_mj or 0.0)]
+        return tuple(values)
+
+    def joules_between(self, start: tuple[float, ...], end: tuple[float, ...]) -> float:
+        """Joules of every domain between two readings of :meth:`read`; NaN if a counter went backwards.
+
+        Example:
+            >>> ZeusMeter().joules_between((1000.0, 50.0), (3500.0, 80.0))  # 2.5 J of GPU, 0.03 J of CPU
+            2.53
+            >>> ZeusMeter().joules_between((1000.0,), (900.0,))  # a counter that wrapped or was reset
+            nan
+        """
+        steps = [b - a for a, b in zip(start, end, strict=True)]
+        return math.nan if any(d < 0 for d in steps) else sum(steps) / 1000.0
+
     def begin(self, name: str) -> None:
         """Start the window ``name`` (synchronises the monitored GPUs)."""
         self._ensure_monitor().begin_window(name)

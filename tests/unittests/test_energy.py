@@ -220,3 +220,45 @@ def test_loop_energy_figures() -> None:
 )
 def test_per_batch_rule(durations: list[float], period: float, mode: str) -> None:
     assert choose_per_batch_mode(durations, period) == mode
+
+
+def test_zeus_meter_readings_match_a_window(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    """One reading per batch boundary: the joules between two readings are what a window over them reads."""
+    gpus, cpus = fake_zeus
+    meter = ZeusMeter(gpu_indices=[1], read_cpu=True)
+    assert meter.reads_counters
+    a = meter.read()
+    meter.begin("w")
+    gpus.mj[0] += 999_000  # not this process's GPU
+    gpus.mj[1] += 12_500
+    cpus.cpu_mj += 3_000
+    cpus.dram_mj += 500
+    b = meter.read()
+    assert meter.joules_between(a, b) == pytest.approx(meter.end("w").total_j) == pytest.approx(16.0)
+    cpus.cpu_mj -= 10_000  # RAPL wrapped around unnoticed: never a negative figure
+    assert math.isnan(meter.joules_between(b, meter.read()))
+
+
+def test_callback_uses_zeus_readings_for_per_batch_windows(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    """With Zeus, per-batch windows come from one reading per batch, and together they cover the measured loop."""
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    from lightning_ecopt import EnergyCallback
+
+    gpus, _ = fake_zeus
+
+    class Burn(BoringModel):
+        def test_step(self, batch: Any, batch_idx: int) -> None:
+            gpus.mj[0] += 1_000 * (batch_idx + 1)  # batch i spends i + 1 joules
+
+    meter = ZeusMeter(gpu_indices=[0], read_cpu=False)
+    windows: list[str] = []
+    begin = meter.begin
+    meter.begin = lambda name: (windows.append(name), begin(name))[1]  # type: ignore[method-assign]
+    cb = EnergyCallback(meter=meter, per_batch="window", warmup_batches=1, log_model_stats=False, min_duration_s=0)
+    Trainer(callbacks=[cb], logger=False, enable_progress_bar=False, limit_test_batches=5).test(Burn(), verbose=False)
+    r = cb.results["test"]
+    assert r.batch_j == pytest.approx((2.0, 3.0, 4.0, 5.0))
+    assert r.gpu_j == pytest.approx(14.0)
+    assert "test/batch" not in windows  # no window per batch: readings
