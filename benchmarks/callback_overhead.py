@@ -62,11 +62,47 @@ class LoopTimer(pl.Callback):
         self.cpu_times_s.append(time.process_time() - self._cpu0)
 
 
-def run(batches: int, batch_size: int, rounds: int, meter: str, hook_calls: int = 20_000) -> dict[str, Any]:
+class MatmulBatches(pl.LightningModule):
+    """GPU-bound test batches: each queues ``iters`` 2048x2048 matrix products (the host waits on the GPU)."""
+
+    def __init__(self, iters: int) -> None:
+        super().__init__()
+        self.iters = iters
+        self.w = torch.nn.Parameter(torch.randn(2048, 2048) / 45)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:  # noqa: D102
+        x = self.w
+        for _ in range(self.iters):
+            x = torch.tanh(x @ self.w)
+
+
+def matmul_iters(batch_ms: float) -> int:
+    """Matrix products per batch for a batch of ``batch_ms`` on this GPU."""
+    w = torch.randn(2048, 2048, device="cuda") / 45
+    x = w
+    for _ in range(20):
+        x = torch.tanh(x @ w)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(200):
+        x = torch.tanh(x @ w)
+    torch.cuda.synchronize()
+    return max(1, round(batch_ms / 1e3 / ((time.perf_counter() - t0) / 200)))
+
+
+def run(
+    batches: int, batch_size: int, rounds: int, meter: str, hook_calls: int = 20_000, workload: str = "digits",
+    batch_ms: float = 20.0,
+) -> dict[str, Any]:  # fmt: skip
     torch.manual_seed(0)
-    model = DigitsCNN(width=16, depth=2, kernel=3)
-    n = batches * batch_size
-    data = DataLoader(TensorDataset(torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,))), batch_size=batch_size)
+    model: pl.LightningModule
+    if workload == "matmul":
+        model = MatmulBatches(matmul_iters(batch_ms))
+        data = DataLoader(torch.zeros(batches, 1), batch_size=1)
+    else:
+        model = DigitsCNN(width=16, depth=2, kernel=3)
+        n = batches * batch_size
+        data = DataLoader(TensorDataset(torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,))), batch_size=batch_size)
     setups: dict[str, list[pl.Callback]] = {
         "no callback": [],
         # The cost of any callback with batch hooks: Lightning's dispatch, against which ours is judged.
@@ -167,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--meter", default="auto", choices=["auto", "zeus", "estimate"])
+    parser.add_argument(
+        "--workload",
+        choices=["digits", "matmul"],
+        default="digits",
+        help="digits: the DigitsCNN (host-bound); matmul: GPU-bound batches of --batch-ms (needs CUDA)",
+    )
+    parser.add_argument("--batch-ms", type=float, default=20.0, help="matmul: milliseconds of GPU work per batch")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     parser.add_argument(
         "--hook-calls", type=int, default=20_000, help="calls of the hooks timed directly; 0 skips (Zeus: ms each)"
@@ -180,12 +223,16 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    result = run(args.batches, args.batch_size, args.rounds, args.meter, hook_calls)
+    if args.workload == "matmul" and not torch.cuda.is_available():
+        parser.error("--workload matmul needs a CUDA GPU")
+    result = run(args.batches, args.batch_size, args.rounds, args.meter, hook_calls, args.workload, args.batch_ms)
     result["config"] = {
         "batches": args.batches,
         "batch_size": args.batch_size,
         "rounds": args.rounds,
-        "model": "DigitsCNN(width=16, depth=2, kernel=3)",
+        "model": "DigitsCNN(width=16, depth=2, kernel=3)" if args.workload == "digits" else "MatmulBatches",
+        "workload": args.workload,
+        "batch_ms": args.batch_ms if args.workload == "matmul" else None,
         "meter": args.meter,
         "threads": torch.get_num_threads(),
     }
