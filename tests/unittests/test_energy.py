@@ -262,3 +262,36 @@ def test_callback_uses_zeus_readings_for_per_batch_windows(fake_zeus: tuple[_Fak
     assert r.batch_j == pytest.approx((2.0, 3.0, 4.0, 5.0))
     assert r.gpu_j == pytest.approx(14.0)
     assert "test/batch" not in windows  # no window per batch: readings
+
+
+def test_gpus_without_an_energy_counter_keep_zeus_windows(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pre-Volta GPUs have no energy counter (Zeus integrates their power): per-batch windows stay Zeus windows."""
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.demos.boring_classes import BoringModel
+    from zeus.monitor import energy as zeus_energy
+
+    from lightning_ecopt import EnergyCallback
+
+    class _PowerMonitor:  # Zeus's power sampler for such GPUs: 1 J per window here
+        def __init__(self, gpu_indices: list[int], update_period: float | None) -> None:
+            self.gpu_indices = gpu_indices
+
+        def get_energy(self, start: float, end: float) -> dict[int, float]:
+            return dict.fromkeys(self.gpu_indices, 1.0)
+
+    monkeypatch.setattr(zeus_energy, "PowerMonitor", _PowerMonitor)
+    gpus, _ = fake_zeus
+    gpus.supports_get_total_energy_consumption = lambda index: False  # type: ignore[method-assign]
+    meter = ZeusMeter(gpu_indices=[0], read_cpu=True)
+    assert not meter.reads_counters
+    windows: list[str] = []
+    begin = meter.begin
+    meter.begin = lambda name: (windows.append(name), begin(name))[1]  # type: ignore[method-assign]
+    cb = EnergyCallback(meter=meter, per_batch="window", warmup_batches=1, log_model_stats=False, min_duration_s=0)
+    Trainer(callbacks=[cb], logger=False, enable_progress_bar=False, limit_test_batches=4).test(
+        BoringModel(), verbose=False
+    )
+    assert windows.count("test/batch") == 3
+    assert cb.results["test"].batch_j == pytest.approx((1.0, 1.0, 1.0))
