@@ -9,12 +9,21 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    default_collate,
+)
 from typing_extensions import override
 
 from lightning_ecopt.energy import (
@@ -44,6 +53,9 @@ class _LoopState:
     steady: bool = False  # the measured (post-warm-up) window is open
     mode: str = "split"
     sample_path: tuple[Any, ...] | None = None  # keys/indices leading to the batch's first tensor, found once
+    # (batch size, batches, last batch's size) where the dataloader fixes them: samples are then counted from the
+    # batches seen when the loop ends, and the batch hooks do not touch the batch (see _fixed_batch_sizes)
+    sizes: tuple[int, int, int] | None = None
     samples: int = 0  # in the measured window
     tokens: int = 0
     warmup_samples: int = 0
@@ -103,7 +115,8 @@ class EnergyCallback(Callback):
             standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %.
         per_batch: ``"auto"``: per-batch windows when the median warm-up batch lasts at least ten counter periods
             (NVML updates every ~20-100 ms), else the loop's joules split evenly; ``"window"`` or ``"split"`` to force.
-        batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor.
+        batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
+            (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch).
         count_fn: ``fn(batch, outputs) -> int`` tokens produced by a batch (generation); logs tokens per joule.
         watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample`` (one extra one-sample forward pass,
@@ -264,7 +277,7 @@ class EnergyCallback(Callback):
 
     @override
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._loop_start("test")
+        self._loop_start("test", trainer)
 
     @override
     def on_predict_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -273,7 +286,7 @@ class EnergyCallback(Callback):
     @override
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.sanity_checking:
-            self._loop_start("validate")
+            self._loop_start("validate", trainer)
 
     @override
     def on_test_batch_start(
@@ -343,10 +356,11 @@ class EnergyCallback(Callback):
             self._loop_end(trainer, pl_module, "validate", returned=True)
 
     # ------------------------------------------------------------------ orchestration
-    def _loop_start(self, stage: str) -> None:
+    def _loop_start(self, stage: str, trainer: pl.Trainer | None = None) -> None:
         if stage not in self.stages:
             return
-        self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch")
+        sizes = None if trainer is None or self.batch_size_fn is not None else _stage_batch_sizes(trainer, stage)
+        self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes)
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
@@ -401,19 +415,35 @@ class EnergyCallback(Callback):
         if state is None:
             return
         if state.steady:
-            state.samples += self._count_samples(batch, state)
+            if state.sizes is None:
+                state.samples += self._count_samples(batch, state)
             if self.count_fn is not None:
                 state.tokens += int(self.count_fn(batch, outputs))
         else:
             self._sync_warmup()
             state.warmup_durations_s.append(time.perf_counter() - state.batch_t0)
-            state.warmup_samples += self._count_samples(batch, state)
+            if state.sizes is None:
+                state.warmup_samples += self._count_samples(batch, state)
             if self.count_fn is not None:
                 state.warmup_tokens += int(self.count_fn(batch, outputs))
-        if state.seen == 0 and self.log_model_stats:
+        if state.seen == 0:
+            self._first_batch(batch, state)
+        state.seen += 1
+
+    def _first_batch(self, batch: Any, state: _LoopState) -> None:
+        if state.sizes is not None:
+            # Batch sizes known from the dataloader are checked once against the batch's own count (a dataset with
+            # no tensor counts 1 a batch): where they differ, every batch is counted, this one included.
+            counted = self._count_samples(batch, state)
+            if counted != _samples_in(state.sizes, 0, 1):
+                state.sizes = None
+                if state.steady:
+                    state.samples += counted
+                else:
+                    state.warmup_samples += counted
+        if self.log_model_stats:
             first = _first_tensor(batch)
             state.sample_input = None if first is None else first[:1].detach().clone()
-        state.seen += 1
 
     def _loop_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str, returned: bool) -> None:
         state = self._loops.pop(stage, None)
@@ -425,6 +455,10 @@ class EnergyCallback(Callback):
         elif state.batch_open:
             self._next_batch_window(state, last=True)
         whole = self.meter.end(f"{stage}/loop")
+        if state.sizes is not None:
+            warmup = min(state.seen, self.warmup_batches)
+            state.warmup_samples = _samples_in(state.sizes, 0, warmup)
+            state.samples = _samples_in(state.sizes, warmup, state.seen)
         if state.steady:
             steady = self.meter.end(f"{stage}/steady")
             batches = state.seen - self.warmup_batches
@@ -588,6 +622,75 @@ def _first_tensor_path(batch: Any) -> tuple[Any, ...] | None:
         if found is not None:
             return (key, *found)
     return None
+
+
+def _stage_batch_sizes(trainer: pl.Trainer, stage: str) -> tuple[int, int, int] | None:
+    """The running loop's fixed batch sizes (:func:`_fixed_batch_sizes`), or None.
+
+    Read through the trainer's public dataloader properties: the test loop's, and the validation loop's while
+    fitting (during ``trainer.validate()`` ``val_dataloaders`` may still be a previous ``fit``'s). Predict loops
+    always count batches: Lightning wraps their batch sampler to record indices.
+    """
+    if stage == "test":
+        return _fixed_batch_sizes(trainer.test_dataloaders, trainer.num_test_batches)
+    if stage == "validate" and trainer.state.fn == TrainerFn.FITTING:
+        return _fixed_batch_sizes(trainer.val_dataloaders, trainer.num_val_batches)
+    return None
+
+
+def _fixed_batch_sizes(loader: object, max_batches: Sequence[int | float]) -> tuple[int, int, int] | None:
+    """``(batch size, batches, last batch's size)`` of a loader whose batch sizes are known without a batch, or None.
+
+    Only where they provably are: one plain ``torch.utils.data.DataLoader`` (not a subclass) with a ``batch_size``,
+    torch's own ``BatchSampler`` over a ``SequentialSampler`` or ``RandomSampler`` (not a ``DistributedSampler``), a
+    map-style dataset without ``__getitems__``, ``default_collate``, batches in order, and as many batches to run
+    (``max_batches``, the loop's count after ``limit_*_batches``) as it yields. Anything else (a custom sampler or
+    collate function, an ``IterableDataset``, several dataloaders, ``TimedPasses``...) is None: count the batches.
+
+    >>> from torch.utils.data import DataLoader, TensorDataset
+    >>> data = TensorDataset(torch.zeros(10, 2))
+    >>> _fixed_batch_sizes(DataLoader(data, batch_size=4), [3])
+    (4, 3, 2)
+    >>> _fixed_batch_sizes(DataLoader(data, batch_size=4, drop_last=True), [2])
+    (4, 2, 4)
+    >>> _fixed_batch_sizes(DataLoader(data, batch_size=4), [2]) is None  # limit_test_batches=2
+    True
+    """
+    if type(loader) is not DataLoader or loader.batch_size is None:
+        return None
+    sampler, batch_sampler = loader.sampler, loader.batch_sampler
+    if (
+        type(batch_sampler) is not BatchSampler
+        or batch_sampler.sampler is not sampler
+        or batch_sampler.batch_size != loader.batch_size
+        or type(sampler) not in (SequentialSampler, RandomSampler)
+        or isinstance(loader.dataset, IterableDataset)
+        or hasattr(loader.dataset, "__getitems__")  # may return any number of samples
+        or loader.collate_fn is not default_collate
+        or not getattr(loader, "in_order", True)  # workers' batches in any order: the partial one in the warm-up?
+    ):
+        return None
+    size = loader.batch_size
+    full, rest = divmod(len(cast(SequentialSampler | RandomSampler, sampler)), size)
+    last = rest if rest and not batch_sampler.drop_last else size
+    batches = full + (last != size)
+    if batches == 0 or list(max_batches) != [batches]:
+        return None
+    return size, batches, last
+
+
+def _samples_in(sizes: tuple[int, int, int], start: int, stop: int) -> int:
+    """Samples in batches ``start`` to ``stop - 1`` of a loop with fixed ``(batch size, batches, last size)``.
+
+    >>> _samples_in((4, 3, 2), 0, 3), _samples_in((4, 3, 2), 1, 3), _samples_in((4, 3, 2), 0, 2)
+    (10, 6, 8)
+    """
+    size, batches, last = sizes
+
+    def before(index: int) -> int:
+        return min(index, batches - 1) * size + (last if index >= batches else 0)
+
+    return before(stop) - before(start)
 
 
 def _joules_per_batch(meter: EnergyMeter, readings: list[Any]) -> list[float]:

@@ -366,3 +366,187 @@ def test_flops_are_counted_on_the_meta_device() -> None:
     stats = _model_stats(_CountingNet(hidden=8), torch.rand(1, 32))
     assert stats == {"model/params": 32 * 8 + 8 + 8 * 2 + 2, "model/flops_per_sample": 2 * (32 * 8 + 8 * 2)}
     assert _CountingNet.real_forwards == 0
+
+
+# ---------------------------------------------------------------------- samples known from the dataloader
+class _AnyBatch(ClockedModel):
+    """Evaluation steps that take any batch (several dataloaders too)."""
+
+    def test_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._tick()
+
+    def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._tick()
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._tick()
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per batch whose samples the callback counted by looking into it."""
+    calls: list[int] = []
+    original = EnergyCallback._count_samples
+
+    def spy(self: EnergyCallback, batch: Any, state: Any) -> int:
+        calls.append(1)
+        return original(self, batch, state)
+
+    monkeypatch.setattr(EnergyCallback, "_count_samples", spy)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("n", "batch_size", "drop_last", "shuffle", "warmup", "samples", "batches"),
+    [
+        (10 * BATCH, BATCH, False, False, 3, 7 * BATCH, 7),
+        (10, 4, False, False, 1, 4 + 2, 2),  # batches of 4, 4, 2
+        (10, 4, False, True, 1, 4 + 2, 2),  # a RandomSampler yields as many
+        (10, 4, True, False, 1, 4, 1),  # 4, 4: the partial batch dropped
+        (10, 4, False, False, 2, 2, 1),  # the partial batch alone measured
+        (10, 4, False, False, 0, 10, 3),
+        (3, 4, False, False, 0, 3, 1),  # one partial batch
+        (12, 4, False, False, 1, 8, 2),  # no partial batch
+    ],
+)
+def test_samples_of_a_plain_dataloader_are_not_counted_per_batch(
+    fake_clock: FakeClock,
+    counted: list[int],
+    n: int,
+    batch_size: int,
+    drop_last: bool,
+    shuffle: bool,
+    warmup: int,
+    samples: int,
+    batches: int,
+) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=warmup, min_duration_s=0.0)
+    data = DataLoader(RandomDataset(32, n), batch_size=batch_size, drop_last=drop_last, shuffle=shuffle)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # shuffling a test set
+        _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=data, verbose=False)
+    result = cb.results["test"]
+    assert (result.samples, result.batches) == (samples, batches)
+    assert len(counted) == 1  # only the first batch, checked against the dataloader's sizes
+
+
+def test_samples_of_a_loop_ended_in_its_warmup_come_from_the_dataloader(
+    fake_clock: FakeClock, counted: list[int]
+) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=5)
+    with pytest.warns(UserWarning, match="not more than warmup_batches=5"):
+        _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (10, 3)
+    assert len(counted) == 1
+
+
+class _MyLoader(DataLoader):
+    pass
+
+
+class _BatchedDataset(RandomDataset):
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        return [self[i] for i in indices[:-1]]  # one sample fewer than asked for
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    def __iter__(self) -> Any:
+        return iter(torch.zeros(10, 32))
+
+
+def _fallback_case(name: str) -> tuple[Any, dict[str, Any], list[int]]:
+    """(dataloaders, Trainer kwargs, each batch's samples) of a test loop whose counts only the batches tell."""
+    from torch.utils.data import DistributedSampler, SubsetRandomSampler
+
+    from lightning_ecopt.inference import TimedPasses
+
+    data = RandomDataset(32, 10)
+    cases: dict[str, tuple[Any, dict[str, Any], list[int]]] = {
+        "collate_fn": (DataLoader(data, batch_size=4, collate_fn=lambda s: torch.stack(s[:-1])), {}, [3, 3, 1]),
+        "batch_sampler": (DataLoader(data, batch_sampler=[[0, 1], [2, 3, 4], [5]]), {}, [2, 3, 1]),
+        "sampler": (DataLoader(data, batch_size=2, sampler=SubsetRandomSampler(range(5))), {}, [2, 2, 1]),
+        "DistributedSampler": (
+            DataLoader(data, batch_size=4, sampler=DistributedSampler(data, num_replicas=2, rank=0, shuffle=False)),
+            {},
+            [4, 1],
+        ),
+        "IterableDataset": (DataLoader(_Stream(), batch_size=4), {}, [4, 4, 2]),
+        "TimedPasses": (TimedPasses(data, batch_size=3, max_passes=2), {}, [3, 3, 3, 3, 3, 3, 2]),
+        "several dataloaders": ([DataLoader(data, batch_size=4), DataLoader(data, batch_size=6)], {}, [4, 4, 2, 6, 4]),
+        "limit_test_batches": (DataLoader(data, batch_size=4), {"limit_test_batches": 2}, [4, 4]),
+        "a DataLoader subclass": (_MyLoader(data, batch_size=4), {}, [4, 4, 2]),
+        "__getitems__": (DataLoader(_BatchedDataset(32, 10), batch_size=4), {}, [3, 3, 1]),
+        "in_order=False": (  # no partial batch: whichever comes first, the counts are known
+            DataLoader(RandomDataset(32, 8), batch_size=4, num_workers=2, in_order=False),
+            {},
+            [4, 4],
+        ),
+    }
+    return cases[name]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "collate_fn",
+        "batch_sampler",
+        "sampler",
+        "DistributedSampler",
+        "IterableDataset",
+        "TimedPasses",
+        "several dataloaders",
+        "limit_test_batches",
+        "a DataLoader subclass",
+        "__getitems__",
+        "in_order=False",
+    ],
+)
+def test_samples_are_counted_per_batch_unless_the_dataloader_fixes_them(
+    fake_clock: FakeClock, counted: list[int], case: str
+) -> None:
+    dataloaders, trainer_kwargs, sizes = _fallback_case(case)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Lightning's advice on samplers and dataloader lengths
+        _trainer(cb, **trainer_kwargs).test(_AnyBatch(fake_clock), dataloaders=dataloaders, verbose=False)
+    result = cb.results["test"]
+    assert (result.samples, result.batches) == (sum(sizes[1:]), len(sizes) - 1)
+    assert len(counted) == len(sizes)
+
+
+def test_batch_size_fn_is_used_on_a_plain_dataloader(fake_clock: FakeClock, counted: list[int]) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, batch_size_fn=lambda batch: 100)
+    _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
+    assert cb.results["test"].samples == 200
+    assert len(counted) == 3
+
+
+def test_batches_without_a_tensor_are_counted_as_before(fake_clock: FakeClock, counted: list[int]) -> None:
+    """The first batch disagrees with the dataloader's batch size (no tensor: 1 sample): every batch is counted."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, log_model_stats=False)
+    with pytest.warns(UserWarning, match="counting 1 sample per batch"):
+        _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=DataLoader(list("abcdefghij"), batch_size=4))
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (2, 2)
+    assert len(counted) == 3
+
+
+def test_validation_samples_come_from_the_dataloader_while_fitting_only(
+    fake_clock: FakeClock, counted: list[int]
+) -> None:
+    cb = EnergyCallback(stages="validate", meter=FakeMeter(fake_clock), warmup_batches=1)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=1, num_sanity_val_steps=0)
+    model = _AnyBatch(fake_clock)
+    trainer.fit(model, val_dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
+    assert cb.results["validate"].samples == 4 + 2
+    assert len(counted) == 1
+    # trainer.validate(): val_dataloaders may still be fit's (10 samples); these are counted per batch.
+    trainer.validate(model, dataloaders=DataLoader(RandomDataset(32, 7), batch_size=4), verbose=False)
+    assert cb.results["validate"].samples == 3
+    assert len(counted) == 1 + 2
+
+
+def test_predict_samples_are_counted_per_batch(fake_clock: FakeClock, counted: list[int]) -> None:
+    cb = EnergyCallback(stages="predict", meter=FakeMeter(fake_clock), warmup_batches=1)
+    _trainer(cb).predict(_AnyBatch(fake_clock), dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
+    assert cb.results["predict"].samples == 6
+    assert len(counted) == 3
