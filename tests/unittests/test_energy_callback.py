@@ -550,3 +550,25 @@ def test_predict_samples_are_counted_per_batch(fake_clock: FakeClock, counted: l
     _trainer(cb).predict(_AnyBatch(fake_clock), dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
     assert cb.results["predict"].samples == 6
     assert len(counted) == 3
+
+
+@pytest.mark.parametrize("per_batch", ["split", "window"])
+def test_steady_batches_are_handled_inside_the_hooks(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, per_batch: str
+) -> None:
+    """Once measuring, the batch hooks call nothing else: the warm-up batches and the first measured one do."""
+    calls: list[str] = []
+    for name in ("_batch_start", "_batch_end"):
+        original = getattr(EnergyCallback, name)
+
+        def spy(self: EnergyCallback, *args: Any, _name: str = name, _original: Any = original) -> None:
+            calls.append(_name)
+            _original(self, *args)
+
+        monkeypatch.setattr(EnergyCallback, name, spy)
+    meter = FakeReadingMeter(fake_clock, update_period_s=1e-9)
+    cb = EnergyCallback(meter=meter, warmup_batches=3, per_batch=per_batch, min_duration_s=0.0)
+    _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert (calls.count("_batch_start"), calls.count("_batch_end")) == (4, 4)
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
+    assert len(cb.results["test"].batch_j) == (7 if per_batch == "window" else 0)
