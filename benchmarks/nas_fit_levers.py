@@ -1,0 +1,230 @@
+"""Experiment: cheaper GP fits for the sweeper on NAS-Bench-201, side by side with the default (issue 6).
+
+The sweeper's default on NAS-Bench-201 (6 categorical parameters x 5 operations, one-hot: 30 GP inputs) spends most
+of each suggestion fitting the GP (an RBF kernel with one length scale per one-hot input, both objectives batched).
+Each variant runs the sweeper in process through :class:`~lightning_ecopt.sweeper.loop.ParetoSweep` with the
+problem's reference point, ``n_trials`` = budget and the seed, exactly as ``benchmarks/optimizer_overhead.py`` does
+(the ask timed by the sweep's own timer, plus the process's CPU time), with one thing changed:
+
+- ``base``: the defaults.
+- ``kernel=iso``: Ax's ``DefaultRBFKernel`` with ``ard_num_dims=None``: one length scale shared by the 30 one-hot
+  inputs (per objective), with Ax's prior for an isotropic kernel (``LogNormal(sqrt 2, sqrt 3)``); set through the
+  BoTorch node's ``surrogate_spec`` (``ModelConfig(covar_module_class=..., covar_module_options=...)``).
+- ``kernel=iso30``: one shared length scale with BoTorch's dimension-scaled prior for 30 inputs
+  (``LogNormal(sqrt 2 + log(30) / 2, sqrt 3)``, the default ARD kernel's), so it starts where the default's 30 do
+  (gpytorch's ``RBFKernel`` with the prior, a batch of 2 objectives: Ax's isotropic argparse fixes the prior).
+- ``maxiter=<n>``: the default kernel, with L-BFGS-B capped at ``n`` iterations per fit attempt. Ax 1.3.1 passes no
+  optimizer options to ``fit_gpytorch_mll`` (``mll_options`` go to the MLL's constructor), so this patches the
+  ``fit_gpytorch_mll`` that Ax's ``fit_botorch_model`` calls: a probe of what a cap would buy, not a sweeper setting.
+
+Variants combine with ``+`` (``kernel=iso30+maxiter=50``).
+
+    python benchmarks/nas_fit_levers.py --variants base kernel=iso --seeds 0 1
+    python benchmarks/nas_fit_levers.py --smoke --out /tmp/nas_fit.jsonl      # CI: budget 14, seed 0
+
+Appends one JSON line per run (variant, seed, hypervolume fraction at 20, 40 and 60 evaluations, median wall and CPU
+seconds per suggestion over the asks made with 45-54 trials done, and the CPU seconds of its GP fits (Ax's
+``fit_botorch_model``; rows written before this was added lack it), the asks, the curve) to
+``benchmarks/results/nas_fit_levers.jsonl`` (or ``--out``); the summary is in docs/bench-optimizer.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+
+import problems
+from frontier_levers import parse_variant
+from optimizer_overhead import _TimedSweep, per_suggestion
+
+from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "nas_fit_levers.jsonl"
+PROBLEM = "nb201_cifar10"
+AT, WINDOW = 50, 10
+
+
+def _surrogate_spec(kernel: str) -> Any:
+    """The BoTorch node's ``surrogate_spec`` for ``kernel=<kernel>``."""
+    import torch
+    from ax.generators.torch.botorch_modular.kernels import DefaultRBFKernel
+    from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+    from ax.generators.torch.botorch_modular.utils import ModelConfig
+    from gpytorch.constraints import GreaterThan
+    from gpytorch.kernels import RBFKernel
+    from gpytorch.priors.torch_priors import LogNormalPrior
+
+    if kernel == "iso":
+        config = ModelConfig(covar_module_class=DefaultRBFKernel, covar_module_options={"ard_num_dims": None})
+    elif kernel == "iso30":
+        # Ax's isotropic argparse fixes the prior, so gpytorch's RBFKernel (the base argparse passes the options as
+        # they are): one length scale per objective (batch of 2), prior and initial value as DefaultRBFKernel's for 30.
+        prior = LogNormalPrior(loc=math.sqrt(2) + math.log(30) / 2, scale=math.sqrt(3))
+        options = {
+            "ard_num_dims": None,
+            "batch_shape": torch.Size([2]),
+            "lengthscale_prior": prior,
+            "lengthscale_constraint": GreaterThan(2.5e-2, transform=None, initial_value=prior.mode.item()),
+        }
+        config = ModelConfig(covar_module_class=RBFKernel, covar_module_options=options)
+    else:
+        raise ValueError(f"kernel={kernel!r}: choose from iso, iso30")
+    return SurrogateSpec(model_configs=[config])
+
+
+@contextmanager
+def _patched(config: dict[str, str]) -> Iterator[None]:
+    """Apply a variant's patches (the BoTorch node's surrogate, the fit's iteration cap) for the ``with`` block."""
+    import ax.generators.torch.botorch_modular.utils as ax_utils
+
+    original_strategy = ParetoSweep._generation_strategy
+    original_fit = ax_utils.fit_gpytorch_mll
+    if "kernel" in config:
+        spec = _surrogate_spec(config["kernel"])
+
+        def patched(self: ParetoSweep) -> Any:
+            strategy = original_strategy(self)
+            for node in strategy.nodes_by_name.values():
+                for generator_spec in node.generator_specs:
+                    if generator_spec.generator_enum.name == "BOTORCH_MODULAR":
+                        generator_spec.generator_kwargs["surrogate_spec"] = spec
+            return strategy
+
+        ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
+    if "maxiter" in config:
+        options = {"options": {"maxiter": int(config["maxiter"])}}
+        ax_utils.fit_gpytorch_mll = functools.partial(original_fit, optimizer_kwargs=options)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        ParetoSweep._generation_strategy = original_strategy  # type: ignore[method-assign]
+        ax_utils.fit_gpytorch_mll = original_fit
+
+
+class _FitTimedSweep(_TimedSweep):
+    """A timed sweep that also records, per ask, the CPU seconds spent fitting the GP (``fit_cpu_s``)."""
+
+    def _ask(self, client: Any, k: int) -> dict[int, dict[str, Any]]:
+        before = _FIT_CPU_S[0]
+        proposals = super()._ask(client, k)
+        self.asks[-1]["fit_cpu_s"] = _FIT_CPU_S[0] - before
+        return proposals
+
+
+_FIT_CPU_S = [0.0]
+"""CPU seconds spent in Ax's ``fit_botorch_model`` so far (in this process)."""
+
+
+@contextmanager
+def _fit_timer() -> Iterator[None]:
+    """Count the CPU time of every GP fit Ax makes (its surrogate's ``fit_botorch_model``) into ``_FIT_CPU_S``."""
+    import ax.generators.torch.botorch_modular.surrogate as ax_surrogate
+
+    original = ax_surrogate.fit_botorch_model
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _FIT_CPU_S[0] += time.process_time() - start
+
+    ax_surrogate.fit_botorch_model = timed
+    try:
+        yield
+    finally:
+        ax_surrogate.fit_botorch_model = original
+
+
+def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
+    space = parse_search_space(problem.hydra_params(), [])
+    settings = SweepSettings(
+        parse_objectives(dict(problem.objectives), None),
+        n_trials=budget,
+        seed=seed,
+        reference_point=dict(problem.reference_point),
+    )
+    with _patched(parse_variant(variant)), _fit_timer():
+        sweep = _FitTimedSweep(space, settings, evaluate_each(problem.evaluate), on_batch_end=[])
+        t0 = time.perf_counter()
+        result = sweep.run()
+        wall_s = time.perf_counter() - t0
+    points: list[dict[str, float]] = []
+    curve = []
+    for trial in sorted(result.trials, key=lambda t: t.trial_index):
+        if trial.metrics:
+            points.append({m: trial.metrics[m] for m in problem.objectives})
+        curve.append(round(problem.hypervolume_fraction(points), 6) if points else 0.0)
+    at = {f"hv{b}": curve[b - 1] for b in (20, 40, 60) if len(curve) >= b}
+    per = {
+        f"s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW),
+        f"cpu_s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW, "cpu_s"),
+        f"fit_cpu_s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW, "fit_cpu_s"),
+    }
+    row = {"variant": variant, "problem": problem.name, "seed": seed, "budget": budget, **at, **per}
+    return {**row, "wall_s": round(wall_s, 1), "asks": sweep.asks, "curve": curve}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", nargs="+", default=["base"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--budget", type=int, default=60)
+    parser.add_argument("--smoke", action="store_true", help="CI: budget 14, seed 0")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.budget, args.seeds = 14, [0]
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    warnings.filterwarnings("ignore")
+    import torch
+
+    torch.set_num_threads(1)
+    problem = problems.get(PROBLEM)
+    rows = []
+    for variant in args.variants:
+        for seed in args.seeds:
+            row = run(variant, problem, seed, args.budget)
+            rows.append(row)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            with args.out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps({k: v for k, v in row.items() if k not in ("curve", "asks")}), flush=True)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["variant"], []).append(row)
+    for variant, group in groups.items():
+        cells = []
+        keys = (
+            "hv40",
+            "hv60",
+            f"s_per_suggestion_at{AT}",
+            f"cpu_s_per_suggestion_at{AT}",
+            f"fit_cpu_s_per_suggestion_at{AT}",
+        )
+        for key in keys:
+            values = [r[key] for r in group if r.get(key) is not None]
+            if values:
+                cells.append(f"{key} {statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]")
+        print(f"{variant:<24} median of {len(group)}: {', '.join(cells) or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
