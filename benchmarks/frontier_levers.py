@@ -110,12 +110,12 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
     t0 = time.perf_counter()
     result = ParetoSweep(space, settings, lambda batch: [problem.evaluate(p) for p in batch], on_batch_end=[]).run()
     wall_s = time.perf_counter() - t0
-    points: list[dict[str, float]] = []
-    curve = []
-    for trial in sorted(result.trials, key=lambda t: t.trial_index):
-        if trial.metrics:
-            points.append({m: trial.metrics[m] for m in problem.objectives})
-        curve.append(round(problem.hypervolume_fraction(points), 6) if points else 0.0)
+    curve = problem.hypervolume_curve(
+        [
+            {m: trial.metrics[m] for m in problem.objectives} if trial.metrics else None
+            for trial in sorted(result.trials, key=lambda t: t.trial_index)
+        ]
+    )
     at = {f"hv{b}": curve[b - 1] for b in (20, 40) if len(curve) >= b}
     row = {"variant": variant, "problem": problem.name, "seed": seed, "budget": budget, **at, "hv_final": curve[-1]}
     return {**row, "wall_s": round(wall_s, 1), "curve": curve}

@@ -217,13 +217,7 @@ def run_ecopt(
 
 def hv_curve(problem: problems.Problem, evaluations: Evaluations) -> list[float]:
     """The hypervolume fraction of everything evaluated so far, after each evaluation."""
-    points: list[Mapping[str, float]] = []
-    curve = []
-    for _, values in evaluations:
-        if values is not None:
-            points.append(values)
-        curve.append(round(problem.hypervolume_fraction(points), 6) if points else 0.0)
-    return curve
+    return problem.hypervolume_curve([values for _, values in evaluations])
 
 
 def _git(*args: str) -> str:

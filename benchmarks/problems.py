@@ -169,6 +169,16 @@ class Problem:
         """Hypervolume of ``points`` as a fraction of the known maximum (0 with no point inside the box)."""
         return self.hypervolume(points) / self.max_hv
 
+    def hypervolume_curve(self, evaluations: Sequence[Mapping[str, float] | None]) -> list[float]:
+        """The hypervolume fraction of everything evaluated so far, after each evaluation (``None``: a failed one)."""
+        points: list[Mapping[str, float]] = []
+        curve = []
+        for values in evaluations:
+            if values is not None:
+                points.append(values)
+            curve.append(round(self.hypervolume_fraction(points), 6) if points else 0.0)
+        return curve
+
 
 # -- BoTorch test functions ------------------------------------------------------------------------------------------
 
