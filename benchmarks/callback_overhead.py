@@ -76,18 +76,23 @@ class MatmulBatches(pl.LightningModule):
             x = torch.tanh(x @ self.w)
 
 
-def matmul_iters(batch_ms: float) -> int:
-    """Matrix products per batch for a batch of ``batch_ms`` on this GPU."""
+def matmul_s() -> float:
+    """Seconds one of :class:`MatmulBatches`' products takes on this GPU (the mean of 500, after 50 to warm up)."""
     w = torch.randn(2048, 2048, device="cuda") / 45
     x = w
-    for _ in range(20):
+    for _ in range(50):
         x = torch.tanh(x @ w)
     torch.cuda.synchronize()
     t0 = time.perf_counter()
-    for _ in range(200):
+    for _ in range(500):
         x = torch.tanh(x @ w)
     torch.cuda.synchronize()
-    return max(1, round(batch_ms / 1e3 / ((time.perf_counter() - t0) / 200)))
+    return (time.perf_counter() - t0) / 500
+
+
+def matmul_iters(batch_ms: float, step_s: float | None = None) -> int:
+    """Products per batch for batches of ``batch_ms`` on this GPU (``step_s``: :func:`matmul_s`, timed if None)."""
+    return max(1, round(batch_ms / 1e3 / (matmul_s() if step_s is None else step_s)))
 
 
 def run(

@@ -41,6 +41,10 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+
+from callback_overhead import MatmulBatches, matmul_iters, matmul_s
+
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN, TinyTransformerLM
 from lightning_ecopt.energy import LoopEnergy, ZeusMeter
@@ -192,7 +196,7 @@ def stability_section(lengths_s: tuple[float, ...], repeats: int, workloads: tup
             def loader(n: int, batch: int = batch) -> DataLoader[Any]:
                 return _digits_loader(batch, n)
         else:
-            model = GpuBound(max(1, round(0.02 / _matmul_s())))  # ~20 ms batches
+            model = MatmulBatches(matmul_iters(20))
 
             def loader(n: int) -> DataLoader[Any]:
                 return DataLoader(torch.zeros(n, 1), batch_size=1)
@@ -232,43 +236,15 @@ def _rsd(xs: list[float]) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------- per_batch
-class GpuBound(pl.LightningModule):
-    """Each test batch queues ``iters`` 2048x2048 matrix products: batches of a chosen GPU time."""
-
-    def __init__(self, iters: int) -> None:
-        super().__init__()
-        self.iters = iters
-        self.w = torch.nn.Parameter(torch.randn(2048, 2048) / 45)
-
-    def test_step(self, batch: Any, batch_idx: int) -> None:
-        """Queue the products; nothing is returned (nothing waits for them)."""
-        x = self.w
-        for _ in range(self.iters):
-            x = torch.tanh(x @ self.w)
-
-
-def _matmul_s() -> float:
-    w = torch.randn(2048, 2048, device="cuda") / 45
-    x = w
-    for _ in range(50):
-        x = torch.tanh(x @ w)
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(500):
-        x = torch.tanh(x @ w)
-    torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / 500
-
-
 def per_batch_section(batch_ms: tuple[float, ...], loop_s: float) -> dict[str, Any]:
     """Per-batch windows on batches of known GPU time, against the loop window and the ``auto`` choice."""
-    step_s = _matmul_s()
+    step_s = matmul_s()
     out: dict[str, Any] = {"matmul_ms": 1e3 * step_s, "batches": {}}
     for ms in batch_ms:
-        iters = max(1, round(ms / 1e3 / step_s))
+        iters = matmul_iters(ms, step_s)
         n = max(5, round(loop_s / (ms / 1e3)))
         loader = DataLoader(torch.zeros(n + 3, 1), batch_size=1)
-        model = GpuBound(iters)
+        model = MatmulBatches(iters)
         window = _test(model, loader, per_batch="window", warmup_batches=3)
         auto = _test(model, loader, per_batch="auto", warmup_batches=3)
         row = _figures(window)
