@@ -7,6 +7,7 @@ import functools
 import itertools
 import math
 import time
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -42,6 +43,11 @@ __all__ = ["EnergyCallback", "trial_metrics"]
 STAGES = ("test", "predict", "validate")
 _FALLBACK_WARNED: set[str] = set()
 PER_BATCH_CHOICES = ("auto", "window", "split")
+# Each stage's batch hooks (start, end): muted while they have nothing to do (see EnergyCallback._mute_idle_hooks).
+_BATCH_HOOKS = {
+    stage: (f"on_{hook}_batch_start", f"on_{hook}_batch_end")
+    for stage, hook in (("test", "test"), ("predict", "predict"), ("validate", "validation"))
+}
 
 
 @dataclass
@@ -73,6 +79,11 @@ class _LoopState:
     start_idle: bool = False  # loop mode, measuring: nothing to do at a batch's start
     end_idle: bool = False  # measuring, sizes known, no count_fn, first batch checked: a batch's end only counts it
     sample_input: torch.Tensor | None = None
+    # The running loop's count of completed batches (Lightning's batch progress), where the batches are counted
+    # without the end hook; and the hooks muted (instance attributes shadowing the methods) until the loop ends.
+    progress: Any = None
+    muted: tuple[str, ...] = ()
+    mute_checked: bool = False
 
 
 class EnergyCallback(Callback):
@@ -237,6 +248,8 @@ class EnergyCallback(Callback):
 
     @override
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        for state in self._loops.values():
+            self._unmute(state)
         self._loops.clear()
 
     # ------------------------------------------------------------------ loop hooks
@@ -268,6 +281,7 @@ class EnergyCallback(Callback):
         """
         for stage in list(self._loops):
             state = self._loops.pop(stage)
+            self._unmute(state)
             for window in ("loop", "steady", "batch") if state.steady else ("loop",):
                 with contextlib.suppress(Exception):  # a window that was not open
                     self.meter.end(f"{stage}/{window}")
@@ -284,7 +298,7 @@ class EnergyCallback(Callback):
 
     @override
     def on_predict_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._loop_start("predict")
+        self._loop_start("predict", trainer)
 
     @override
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -400,7 +414,8 @@ class EnergyCallback(Callback):
         if stage not in self.stages:
             return
         sizes = None if trainer is None or self.batch_size_fn is not None else _stage_batch_sizes(trainer, stage)
-        self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes)
+        progress = None if sizes is None or trainer is None else _completed_batches(trainer, stage)
+        self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
@@ -471,6 +486,36 @@ class EnergyCallback(Callback):
             self._first_batch(batch, state)
         state.seen += 1
         state.end_idle = state.steady and state.sizes is not None and self.count_fn is None
+        if state.steady and not state.mute_checked:
+            self._mute_idle_hooks(stage, state)
+
+    def _mute_idle_hooks(self, stage: str, state: _LoopState) -> None:
+        """Take this stage's idle batch hooks out of Lightning's dispatch until the loop ends.
+
+        Lightning calls a callback's hook only if ``getattr(callback, hook_name)`` is callable, and each call costs
+        a profiler context and a frame even when the hook returns at once: about 1.5 us a hook, as much as all the
+        rest of loop mode's overhead on a 1 ms batch. So a hook with nothing left to do is shadowed by ``None`` on
+        the instance: the start hook in loop mode, and the end hook where the samples come from the dataloader
+        (the batches seen are then read from Lightning's own progress count when the loop ends). Only where a probe
+        shows that Lightning skips such a hook.
+        """
+        state.mute_checked = True
+        if not _dispatch_skips_non_callables():
+            return
+        start, end = _BATCH_HOOKS[stage]
+        muted = []
+        if state.start_idle:
+            muted.append(start)
+        if state.end_idle and state.progress is not None and state.progress.completed == state.seen - 1:
+            muted.append(end)
+        for name in muted:
+            setattr(self, name, None)
+        state.muted = tuple(muted)
+
+    def _unmute(self, state: _LoopState) -> None:
+        for name in state.muted:
+            self.__dict__.pop(name, None)
+        state.muted = ()
 
     def _first_batch(self, batch: Any, state: _LoopState) -> None:
         if state.sizes is not None:
@@ -491,6 +536,9 @@ class EnergyCallback(Callback):
         state = self._loops.pop(stage, None)
         if state is None:
             return
+        if _BATCH_HOOKS[stage][1] in state.muted:  # batches since the end hook was muted: Lightning's count
+            state.seen = max(state.seen, state.progress.completed)
+        self._unmute(state)
         if state.read is not None:  # the last batch's window ends with the measured one
             state.readings.append(state.read())
             state.batch_j = _joules_per_batch(self.meter, state.readings)
@@ -678,6 +726,41 @@ def _stage_batch_sizes(trainer: pl.Trainer, stage: str) -> tuple[int, int, int] 
     if stage == "validate" and trainer.state.fn == TrainerFn.FITTING:
         return _fixed_batch_sizes(trainer.val_dataloaders, trainer.num_val_batches)
     return None
+
+
+def _completed_batches(trainer: pl.Trainer, stage: str) -> Any:
+    """The running loop's tracker of its batches in this run (``batch_progress.current``), or None.
+
+    Its ``completed`` counts the batches whose end hooks have run; Lightning resets it when an evaluation loop starts.
+    Only for the loops whose samples :func:`_stage_batch_sizes` knows.
+    """
+    loop: object = None
+    if stage == "test":
+        loop = trainer.test_loop
+    elif stage == "validate" and trainer.state.fn == TrainerFn.FITTING:
+        loop = trainer.fit_loop.epoch_loop.val_loop
+    current = getattr(getattr(loop, "batch_progress", None), "current", None)
+    return current if isinstance(getattr(current, "completed", None), int) else None
+
+
+@functools.cache
+def _dispatch_skips_non_callables() -> bool:
+    """Whether Lightning's callback dispatch skips a hook attribute that is not callable (probed once).
+
+    ``lightning.pytorch.trainer.call._call_callback_hooks`` reads ``fn = getattr(callback, hook_name)`` and calls it
+    only ``if callable(fn)``. Probed on a stand-in trainer rather than assumed, so another Lightning that calls every
+    hook unconditionally (or moved the function) keeps the hooks in place.
+    """
+    try:
+        from lightning.pytorch.profilers import PassThroughProfiler
+        from lightning.pytorch.trainer import call
+
+        probe = types.SimpleNamespace(on_test_batch_start=None, state_key="probe")
+        stand_in = types.SimpleNamespace(lightning_module=None, callbacks=[probe], profiler=PassThroughProfiler())
+        call._call_callback_hooks(stand_in, "on_test_batch_start", None, 0)  # type: ignore[arg-type]
+    except Exception:
+        return False
+    return True
 
 
 def _fixed_batch_sizes(loader: object, max_batches: Sequence[int | float]) -> tuple[int, int, int] | None:

@@ -24,7 +24,13 @@ def _smoke(script: str, out: Path) -> dict[str, Any]:
 def test_callback_overhead_smoke(tmp_path: Path) -> None:
     data = _smoke("callback_overhead.py", tmp_path / "overhead.json")
     setups = data["setups"]
-    assert set(setups) == {"no callback", "empty callback", "loop mode", "per-batch mode"}
+    assert set(setups) == {
+        "no callback",
+        "empty callback",
+        "loop mode",
+        "loop mode, hooks dispatched",
+        "per-batch mode",
+    }
     for row in setups.values():
         assert len(row["times_s"]) == len(row["cpu_times_s"]) == len(row["call_times_s"]) == 2
         assert all(0 < loop <= call for loop, call in zip(row["times_s"], row["call_times_s"], strict=True))

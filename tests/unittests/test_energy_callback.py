@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.profilers import SimpleProfiler
 from torch.utils.data import DataLoader
 
 from ecopt_testing import FakeClock, FakeMeter, FakeReadingMeter
 from lightning_ecopt import EnergyCallback, trial_metrics
+from lightning_ecopt.callbacks import energy as energy_module
 
 BATCH = 4
 
@@ -572,3 +574,76 @@ def test_steady_batches_are_handled_inside_the_hooks(
     assert (calls.count("_batch_start"), calls.count("_batch_end")) == (4, 4)
     assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
     assert len(cb.results["test"].batch_j) == (7 if per_batch == "window" else 0)
+
+
+def _dispatched(profiler: SimpleProfiler, hook: str) -> int:
+    """How many times Lightning dispatched EnergyCallback's ``hook`` (each dispatch is profiled)."""
+    return len(profiler.recorded_durations.get(f"[Callback]EnergyCallback.{hook}", []))
+
+
+@pytest.mark.parametrize(("per_batch", "starts"), [("split", 3 + 1), ("window", 10)])
+def test_idle_batch_hooks_leave_lightnings_dispatch_until_the_loop_ends(
+    fake_clock: FakeClock, per_batch: str, starts: int
+) -> None:
+    """Lightning dispatches the hooks through the warm-up and the first measured batch only; the counts stay exact."""
+    cb = EnergyCallback(
+        meter=FakeReadingMeter(fake_clock, update_period_s=1e-9), per_batch=per_batch, min_duration_s=0.0
+    )
+    for _ in range(2):  # the hooks are back for the next loop
+        profiler = SimpleProfiler()
+        _trainer(cb, profiler=profiler).test(ClockedModel(fake_clock), verbose=False)
+        assert (_dispatched(profiler, "on_test_batch_start"), _dispatched(profiler, "on_test_batch_end")) == (starts, 4)
+        result = cb.results["test"]
+        assert (result.samples, result.batches, result.energy_j) == (7 * BATCH, 7, 21.0)
+        assert len(result.batch_j) == (7 if per_batch == "window" else 0)
+        assert not {"on_test_batch_start", "on_test_batch_end"} & set(vars(cb))
+
+
+def test_validation_hooks_are_muted_in_every_epoch(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(stages="validate", meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
+    seen: list[tuple[int, int]] = []
+
+    class _Record(Callback):
+        def on_validation_epoch_end(self, trainer: Trainer, pl_module: Any) -> None:
+            seen.append((cb.results["validate"].samples, cb.results["validate"].batches))
+
+    profiler = SimpleProfiler()
+    trainer = _trainer(cb, max_epochs=3, limit_train_batches=1, num_sanity_val_steps=0, profiler=profiler)
+    trainer.callbacks.append(_Record())  # type: ignore[attr-defined]
+    trainer.fit(_AnyBatch(fake_clock), val_dataloaders=DataLoader(RandomDataset(32, 22), batch_size=4))
+    assert seen == [(18, 5)] * 3  # batches of 4 x 5 and 2: the first is the warm-up
+    assert _dispatched(profiler, "on_validation_batch_end") == 2 * 3  # the warm-up and the first measured batch
+
+
+@pytest.mark.parametrize("skips", [True, False])
+def test_hooks_stay_where_lightning_would_call_them_anyway(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, skips: bool
+) -> None:
+    monkeypatch.setattr(energy_module, "_dispatch_skips_non_callables", lambda: skips)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    profiler = SimpleProfiler()
+    _trainer(cb, profiler=profiler).test(ClockedModel(fake_clock), verbose=False)
+    assert _dispatched(profiler, "on_test_batch_end") == (4 if skips else 10)
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
+
+
+def test_installed_lightning_skips_a_hook_that_is_not_callable() -> None:
+    """The probe behind the muted hooks: if this fails, a Lightning upgrade lost loop mode's fast path."""
+    energy_module._dispatch_skips_non_callables.cache_clear()
+    assert energy_module._dispatch_skips_non_callables()
+
+
+class _FailsLate(ClockedModel):
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        if batch_idx == 6:
+            raise RuntimeError("out of memory")
+        return super().test_step(batch, batch_idx)
+
+
+def test_muted_hooks_come_back_after_an_error(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        _trainer(cb).test(_FailsLate(fake_clock), verbose=False)
+    assert not {"on_test_batch_start", "on_test_batch_end"} & set(vars(cb))
+    _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
