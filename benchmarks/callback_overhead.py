@@ -56,19 +56,34 @@ class DispatchedHooks(EnergyCallback):
 
 
 class LoopTimer(pl.Callback):
-    """Wall time of the test loop: placed last, so it includes every other callback's loop-end work."""
+    """Wall time of the test loop: placed last, so it includes every other callback's loop-end work.
+
+    With ``count_calls`` it also counts the function calls (Python and C, on the loop's thread) made inside the loop,
+    with ``sys.setprofile``: a count that, unlike time, the machine's load does not disturb.
+    """
 
     def __init__(self) -> None:
         self.times_s: list[float] = []
         self.cpu_times_s: list[float] = []
+        self.count_calls = False
+        self.calls = 0
         self._t0 = self._cpu0 = 0.0
 
+    def _count(self, frame: Any, event: str, arg: Any) -> None:
+        if event in ("call", "c_call"):
+            self.calls += 1
+
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
+        if self.count_calls:
+            self.calls = 0
+            sys.setprofile(self._count)
         self._t0, self._cpu0 = time.perf_counter(), time.process_time()
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
         self.times_s.append(time.perf_counter() - self._t0)
         self.cpu_times_s.append(time.process_time() - self._cpu0)
+        if self.count_calls:
+            sys.setprofile(None)
 
 
 class MatmulBatches(pl.LightningModule):
@@ -112,11 +127,13 @@ def run(
     model: pl.LightningModule
     if workload == "matmul":
         model = MatmulBatches(matmul_iters(batch_ms))
-        data = DataLoader(torch.zeros(batches, 1), batch_size=1)
+        inputs: tuple[torch.Tensor, ...] = (torch.zeros(batches, 1),)
+        batch_size = 1
     else:
         model = DigitsCNN(width=16, depth=2, kernel=3)
         n = batches * batch_size
-        data = DataLoader(TensorDataset(torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,))), batch_size=batch_size)
+        inputs = (torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,)))
+    data = DataLoader(TensorDataset(*inputs), batch_size=batch_size)
     setups: dict[str, list[pl.Callback]] = {
         "no callback": [],
         # The cost of any callback with batch hooks: Lightning's dispatch, against which ours is judged.
@@ -157,8 +174,8 @@ def run(
         rows[name] = {
             "median_s": statistics.median(timer.times_s),
             "min_s": min(timer.times_s),
-            "times_s": timer.times_s,
-            "cpu_times_s": timer.cpu_times_s,
+            "times_s": list(timer.times_s),
+            "cpu_times_s": list(timer.cpu_times_s),
             "call_times_s": calls_s[name],
             # Paired per round: both runs of a round share the machine's load of the moment.
             "overhead_pct": overhead,
@@ -171,6 +188,23 @@ def run(
             "call_overhead_pct": call_overhead,
             "call_overhead_ci95_pct": [call_low, call_high],
         }
+    # Calls made inside loops of all and of half the batches: their difference is the per-batch part, the rest the
+    # loop's fixed part (warm-up batches, the loop's end). Counted once each, after the timed rounds.
+    half = DataLoader(TensorDataset(*(x[: len(x) // 2] for x in inputs)), batch_size=batch_size)
+    counts: dict[str, list[int]] = {}
+    for name, trainer in trainers.items():
+        timers[name].count_calls = True
+        counts[name] = []
+        for loader in (data, half):
+            trainer.test(model, loader, verbose=False)
+            counts[name].append(timers[name].calls)
+        timers[name].count_calls = False
+    per_batch = {name: (full - part) / (len(data) - len(half)) for name, (full, part) in counts.items()}
+    for name, row in rows.items():
+        row["calls_per_batch_extra"] = per_batch[name] - per_batch["no callback"]
+        row["calls_per_loop_extra"] = (
+            counts[name][0] - counts["no callback"][0] - row["calls_per_batch_extra"] * len(data)
+        )
     source = setups["loop mode"][0].source  # type: ignore[attr-defined]
     batch_s = min(base) / batches
     hooks = (
@@ -265,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.batches} batches of {args.batch_size}, {args.rounds} rounds, energy source {result['source']!r}")
     print(
         f"{'setup':<28}{'loop s':>8}{'loop overhead [95 % CI]':>28}{'CPU time':>10}{'call s':>8}"
-        f"{'call overhead [95 % CI]':>28}"
+        f"{'call overhead [95 % CI]':>28}{'calls/batch':>12}{'calls/loop':>11}"
     )
     for name, row in result["setups"].items():
         low, high = row["overhead_ci95_pct"]
@@ -274,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:<28}{row['median_s']:>8.3f}{row['overhead_pct']:>+11.2f}% [{low:+.2f}, {high:+.2f}]"
             f"{row['cpu_overhead_pct']:>+9.2f}%{row['call_median_s']:>8.3f}"
             f"{row['call_overhead_pct']:>+11.2f}% [{call_low:+.2f}, {call_high:+.2f}]"
+            f"{row['calls_per_batch_extra']:>+12.1f}{row['calls_per_loop_extra']:>+11.0f}"
         )
     costs = result["hook_cost_us_per_batch"]
     print(
