@@ -10,6 +10,14 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
 - ``acq=qLogNEHVI``: the log variant of the acquisition function.
 - ``y=power``: Ax's ``PowerTransformY`` (Yeo-Johnson) before the GP in place of ``StandardizeY`` (for skewed outcomes
   such as Branin's 0.4-300); not a setting of the sweeper, patched into the BoTorch node's transforms.
+- ``empty=loosen`` / ``empty=given``: while no observation lies inside the given reference box, propose with a
+  loosened reference point (the worse of the given and the inferred one per objective), or always with the given one
+  (``lightning_ecopt.sweeper.loop._LOOSEN_EMPTY_BOX``); the measured hypervolume always uses the given point.
+- ``center=1`` / ``center=0``: the first trial is the centre of the search box, or a Sobol point
+  (``lightning_ecopt.sweeper.loop._CENTER_FIRST``); the initial trials stay as many.
+
+``base`` is the sweeper's current defaults, so when a lever becomes a default its ``=`` form above (``empty=given``,
+``center=0``) measures the old behaviour.
 
 Variants combine with ``+`` (``init=d+1+acq=qLogNEHVI`` is read as ``init=d+1`` and ``acq=qLogNEHVI``).
 
@@ -23,13 +31,14 @@ Appends one JSON line per run (variant, problem, seed, HV fraction at 20, 40 and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a
 
 import problems
 
+from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.settings import SweepSettings
@@ -91,6 +101,29 @@ def _patch_transforms(kind: str) -> Any:
     return original
 
 
+_FLAGS = {
+    "empty": ("_LOOSEN_EMPTY_BOX", {"loosen": True, "given": False}),
+    "center": ("_CENTER_FIRST", {"1": True, "0": False}),
+}
+"""Variant keys that switch a module-level flag of ``lightning_ecopt.sweeper.loop``: key -> (flag, {value: setting})."""
+
+
+@contextlib.contextmanager
+def _loop_flags(config: dict[str, str]) -> Iterator[None]:
+    """Set the loop's flags named by the variant (``empty=loosen``, ``center=1``), then restore them."""
+    before = {flag: getattr(loop, flag) for flag, _ in _FLAGS.values()}
+    try:
+        for key, (flag, values) in _FLAGS.items():
+            if key in config:
+                if config[key] not in values:
+                    raise ValueError(f"{key}={config[key]!r}: choose from {', '.join(values)}")
+                setattr(loop, flag, values[config[key]])
+        yield
+    finally:
+        for flag, value in before.items():
+            setattr(loop, flag, value)
+
+
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
     d = len(problem.params)
@@ -108,7 +141,9 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         reference_point=dict(problem.reference_point),
     )
     t0 = time.perf_counter()
-    result = ParetoSweep(space, settings, lambda batch: [problem.evaluate(p) for p in batch], on_batch_end=[]).run()
+    with _loop_flags(config):
+        sweep = ParetoSweep(space, settings, lambda batch: [problem.evaluate(p) for p in batch], on_batch_end=[])
+        result = sweep.run()
     wall_s = time.perf_counter() - t0
     curve = problem.hypervolume_curve(
         [

@@ -8,6 +8,7 @@ import yaml
 
 from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError
 from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_mask
+from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
@@ -155,6 +156,144 @@ def test_results_yaml_is_a_superset_of_optunas(fast_ax, tmp_path):
     assert data["settings"]["n_trials"] == 5
     assert data["settings"]["storage"] == str(storage)
     assert data["settings"]["objectives"] == {"f1": "minimize", "f2": "minimize"}
+
+
+# -- an empty reference box: a loosened point for the acquisition -------------------------------------------------
+
+
+@pytest.fixture
+def thresholds_at_ask(monkeypatch):
+    """Record, at every ``Client.get_next_trials``, the completed trials' indices and the thresholds Ax holds then."""
+    from ax.api.client import Client
+    from ax.core.base_trial import TrialStatus
+
+    seen = []
+    real = Client.get_next_trials
+
+    def spy(self, *args, **kwargs):
+        done = [i for i, t in self._experiment.trials.items() if t.status == TrialStatus.COMPLETED]
+        thresholds = self._experiment.optimization_config.objective_thresholds
+        seen.append((done, {t.metric_names[0].removeprefix("m__"): t.bound for t in thresholds}))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get_next_trials", spy)
+    return seen
+
+
+def far_then_near(outside=3):
+    """Two objectives outside the box [1, 1] for the first ``outside`` calls, inside it afterwards."""
+    calls = []
+
+    def fn(p):
+        calls.append(p)
+        shift = 5.0 if len(calls) <= outside else 0.0
+        return {"f1": shift + 0.5 * p["x0"], "f2": shift + 0.5 * p["x1"]}
+
+    return fn
+
+
+def loosened(trials, done, given):
+    Y = np.array([[t.metrics["f1"], t.metrics["f2"]] for t in trials if t.trial_index in done])
+    inferred = infer_reference_point(Y, [False, False], margin=0.1)
+    return {"f1": max(given["f1"], inferred[0]), "f2": max(given["f2"], inferred[1])}
+
+
+GIVEN = {"f1": 1.0, "f2": 1.0}
+
+
+def test_an_empty_box_gives_ax_a_loosened_point_until_a_trial_lies_inside(fast_ax, thresholds_at_ask, monkeypatch):
+    monkeypatch.setattr(loop, "_LOOSEN_EMPTY_BOX", True)
+    result = make_sweep(far_then_near(3), n_trials=6, n_initial_trials=3, reference_point=GIVEN).run()
+    assert [t.status for t in result.trials] == ["completed"] * 6
+    assert [done for done, _ in thresholds_at_ask] == [[], [0], [0, 1], [0, 1, 2], [0, 1, 2, 3], [0, 1, 2, 3, 4]]
+    expected = [GIVEN] + [loosened(result.trials, done, GIVEN) for done, _ in thresholds_at_ask[1:4]] + [GIVEN] * 2
+    for (_, got), want in zip(thresholds_at_ask, expected, strict=True):
+        assert got == pytest.approx(want)
+    assert thresholds_at_ask[3][1]["f1"] > 5.0  # loosened past the far trials: qNEHVI's improvement is not 0
+    # What the sweep reports always uses the given point.
+    Y = np.array([[t.metrics["f1"], t.metrics["f2"]] for t in result.trials])
+    assert result.reference_point == GIVEN
+    assert result.reference_point_origin == "given"
+    assert result.hypervolume == pytest.approx(hypervolume(Y, [1.0, 1.0], [False, False]))
+    assert result.hypervolume > 0
+
+
+def test_an_empty_box_at_the_end_reports_zero_hypervolume_and_saves_the_given_point(
+    fast_ax, thresholds_at_ask, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(loop, "_LOOSEN_EMPTY_BOX", True)
+    storage = tmp_path / "ax.json"
+    result = make_sweep(far_then_near(99), n_trials=5, n_initial_trials=3, reference_point=GIVEN, storage=storage).run()
+    assert all(got["f1"] > 5.0 and got["f2"] > 5.0 for _, got in thresholds_at_ask[1:])
+    assert result.hypervolume == 0.0
+    from ax.api.client import Client
+
+    saved = Client.load_from_json_file(str(storage))._experiment.optimization_config.objective_thresholds
+    assert {t.metric_names[0].removeprefix("m__"): t.bound for t in saved} == GIVEN
+    assert yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["reference_point"]["values"] == GIVEN
+
+
+def test_without_the_lever_ax_always_gets_the_given_point(fast_ax, thresholds_at_ask, monkeypatch):
+    monkeypatch.setattr(loop, "_LOOSEN_EMPTY_BOX", False)
+    make_sweep(far_then_near(99), n_trials=5, n_initial_trials=3, reference_point=GIVEN).run()
+    assert [got for _, got in thresholds_at_ask] == [GIVEN] * 5
+
+
+def test_an_objective_bounded_by_a_constraint_is_never_loosened(fast_ax, thresholds_at_ask, monkeypatch):
+    monkeypatch.setattr(loop, "_LOOSEN_EMPTY_BOX", True)
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None),
+        n_trials=4,
+        n_initial_trials=3,
+        seed=0,
+        reference_point={"f2": 1.0},
+        outcome_constraints=["f1 <= 1.0"],
+    )
+    ParetoSweep.from_function(space, settings, far_then_near(99)).run()
+    assert [got["f1"] for _, got in thresholds_at_ask] == [1.0] * 4
+    assert all(got["f2"] > 5.0 for _, got in thresholds_at_ask[1:])
+
+
+def test_a_resumed_sweep_loosens_as_an_uninterrupted_one(fast_ax, thresholds_at_ask, monkeypatch, tmp_path):
+    monkeypatch.setattr(loop, "_LOOSEN_EMPTY_BOX", True)
+    whole = make_sweep(far_then_near(4), n_trials=7, n_initial_trials=3, reference_point=GIVEN).run()
+    asked_whole = list(thresholds_at_ask)
+    thresholds_at_ask.clear()
+    fn = far_then_near(4)  # one closure for both runs: its call count goes on across the resume
+    storage = tmp_path / "ax.json"
+    make_sweep(fn, n_trials=4, n_initial_trials=3, reference_point=GIVEN, storage=storage).run()
+    resumed = make_sweep(fn, n_trials=7, n_initial_trials=3, reference_point=GIVEN, storage=storage).run()
+    assert len(asked_whole) == len(thresholds_at_ask) == 7
+    for (done_a, got_a), (done_b, got_b) in zip(asked_whole, thresholds_at_ask, strict=True):
+        assert done_a == done_b
+        assert got_a == pytest.approx(got_b)
+    assert asked_whole[4][1]["f1"] > 5.0  # loosened across the resume (the first run ended with the box empty) ...
+    assert asked_whole[5][1] == GIVEN  # ... then the given point once trial 4 lies inside
+    # Trials 0-3 ran before the interruption; later proposals may part from the uninterrupted ones by float noise
+    # (the JSON round trip), as without the lever, so only what was observed before is compared.
+    assert [t.params for t in resumed.trials[:4]] == [t.params for t in whole.trials[:4]]
+    Y = np.array([[t.metrics["f1"], t.metrics["f2"]] for t in resumed.trials])
+    assert resumed.reference_point == GIVEN
+    assert resumed.hypervolume == pytest.approx(hypervolume(Y, [1.0, 1.0], [False, False]))
+
+
+@pytest.mark.parametrize("center", [True, False])
+def test_the_first_trial_is_the_centre_of_the_box_when_asked(fast_ax, monkeypatch, center):
+    monkeypatch.setattr(loop, "_CENTER_FIRST", center)
+    sizes = []
+    inner = evaluate_each(two_quadratics)
+
+    def evaluate(batch):
+        sizes.append(len(batch))
+        return inner(batch)
+
+    space = parse_search_space({"x0": "interval(0, 1)", "x1": "interval(2, 6)"}, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=6, n_initial_trials=4, max_batch_size=3, seed=0)
+    result = ParetoSweep(space, settings, evaluate).run()
+    assert (result.trials[0].params == {"x0": 0.5, "x1": 4.0}) is center
+    assert sizes == [3, 1, 2]  # as many initial trials either way: the Sobol phase still ends after 4
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 6
 
 
 # -- failures ------------------------------------------------------------------------------------------------------
