@@ -124,11 +124,17 @@ _LOOSEN_EMPTY_BOX = False
 reference point for the acquisition: per objective the worse of the given value and
 :func:`lightning_ecopt.frontier.infer_reference_point` of the observed front. Without it, qNEHVI's improvement is 0
 everywhere until a trial lands in the box, and its proposals are random (DTLZ2 with [1.1, 1.1]). The given point is
-restored as soon as one trial dominates it; the reported hypervolume always uses the given point."""
+restored as soon as one trial dominates it; the reported hypervolume always uses the given point. Off: it changes
+nothing where a trial lies inside the box before the Sobol trials end (DTLZ2, ZDT1, VehicleSafety: from trial 0-5) and
+on BraninCurrin, where it acted on 4 of 5 seeds, it lost at 20 evaluations (0.803 against 0.903, median of 5 seeds)
+by proposing on the far part of the front (docs/bench-frontier.md, "Levers tried")."""
 
 _CENTER_FIRST = False
 """Make the first initial trial the centre of the search box (Ax's ``initialize_with_center``); the initial trials
-stay ``n_initial_trials`` in all (the centre and ``n_initial_trials - 1`` Sobol points)."""
+stay ``n_initial_trials`` in all (the centre and ``n_initial_trials - 1`` Sobol points). Off: it closes the DTLZ2 gap
+to plain Ax (0.451 / 0.813 at 20 / 40 against 0.031 / 0.700; DTLZ2's Pareto set passes through the centre by
+construction) but lost on BraninCurrin (0.858 against 0.903 at 20, 5 of 5 seeds) and on VehicleSafety at 20 (0.924
+against 0.940, 4 of 5 seeds) (docs/bench-frontier.md, "Levers tried")."""
 
 _SUGGEST_THREADS = 1
 """Torch threads while Ax proposes trials. The GPs are small: on 2 cores one thread proposed in 0.35 s where two
