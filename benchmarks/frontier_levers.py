@@ -10,14 +10,12 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
 - ``acq=qLogNEHVI``: the log variant of the acquisition function.
 - ``y=power``: Ax's ``PowerTransformY`` (Yeo-Johnson) before the GP in place of ``StandardizeY`` (for skewed outcomes
   such as Branin's 0.4-300); not a setting of the sweeper, patched into the BoTorch node's transforms.
-- ``empty=loosen`` / ``empty=given``: while no observation lies inside the given reference box, propose with a
-  loosened reference point (the worse of the given and the inferred one per objective), or always with the given one
-  (``lightning_ecopt.sweeper.loop._LOOSEN_EMPTY_BOX``); the measured hypervolume always uses the given point.
 - ``center=1`` / ``center=0``: the first trial is the centre of the search box, or a Sobol point
   (``lightning_ecopt.sweeper.loop._CENTER_FIRST``); the initial trials stay as many.
 
-``base`` is the sweeper's current defaults, so when a lever becomes a default its ``=`` form above (``empty=given``,
-``center=0``) measures the old behaviour.
+``base`` is the sweeper's current defaults, so when a lever becomes a default its ``=`` form above (``center=0``)
+measures the old behaviour. ``empty=loosen`` (a loosened reference point while the given box is empty) was measured at
+commit 77dade1 and removed: it never acted on DTLZ2 and lost on BraninCurrin (docs/bench-frontier.md).
 
 Variants combine with ``+`` (``init=d+1+acq=qLogNEHVI`` is read as ``init=d+1`` and ``acq=qLogNEHVI``).
 
@@ -102,7 +100,6 @@ def _patch_transforms(kind: str) -> Any:
 
 
 _FLAGS = {
-    "empty": ("_LOOSEN_EMPTY_BOX", {"loosen": True, "given": False}),
     "center": ("_CENTER_FIRST", {"1": True, "0": False}),
 }
 """Variant keys that switch a module-level flag of ``lightning_ecopt.sweeper.loop``: key -> (flag, {value: setting})."""
@@ -110,7 +107,7 @@ _FLAGS = {
 
 @contextlib.contextmanager
 def _loop_flags(config: dict[str, str]) -> Iterator[None]:
-    """Set the loop's flags named by the variant (``empty=loosen``, ``center=1``), then restore them."""
+    """Set the loop's flags named by the variant (``center=1``), then restore them."""
     before = {flag: getattr(loop, flag) for flag, _ in _FLAGS.values()}
     try:
         for key, (flag, values) in _FLAGS.items():

@@ -119,16 +119,6 @@ _DISCRETE_PROPOSALS = False
 suggestion about 3x and never repeated an architecture, but reached 0.940 of the maximum hypervolume (median) where
 the one-hot default reaches 0.970 (docs/bench-optimizer.md)."""
 
-_LOOSEN_EMPTY_BOX = False
-"""While no completed trial lies inside the given reference box (none dominates the given point), give Ax a loosened
-reference point for the acquisition: per objective the worse of the given value and
-:func:`lightning_ecopt.frontier.infer_reference_point` of the observed front. Without it, qNEHVI's improvement is 0
-everywhere until a trial lands in the box, and its proposals are random (DTLZ2 with [1.1, 1.1]). The given point is
-restored as soon as one trial dominates it; the reported hypervolume always uses the given point. Off: it changes
-nothing where a trial lies inside the box before the Sobol trials end (DTLZ2, ZDT1, VehicleSafety: from trial 0-5) and
-on BraninCurrin, where it acted on 4 of 5 seeds, it lost at 20 evaluations (0.803 against 0.903, median of 5 seeds)
-by proposing on the far part of the front (docs/bench-frontier.md, "Levers tried")."""
-
 _CENTER_FIRST = False
 """Make the first initial trial the centre of the search box (Ax's ``initialize_with_center``); the initial trials
 stay ``n_initial_trials`` in all (the centre and ``n_initial_trials - 1`` Sobol points). Off: it closes the DTLZ2 gap
@@ -428,7 +418,6 @@ class ParetoSweep:
         self._records: dict[int, TrialRecord] = {}
         self._reference: dict[str, float] | None = None
         self._reference_origin: Literal["given", "inferred"] | None = None
-        self._loosened: dict[str, float] | None = None  # Ax's thresholds while they differ from the given point
         self._stop_reason: str | None = None
         self._suggest_time_s = 0.0
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
@@ -476,7 +465,6 @@ class ParetoSweep:
             try:
                 while self._n_finished() < n_trials:
                     self._maybe_infer_reference(client, final=False)
-                    self._sync_acquisition_reference(client)
                     proposals = self._ask(client, self._next_batch_size())
                     if not proposals:
                         break
@@ -492,7 +480,6 @@ class ParetoSweep:
                 raise
             finally:
                 progress.close()
-            self._restore_given_reference(client)
             self._maybe_infer_reference(client, final=True)
             result = self._save(client)
             self._batch_end(result)
@@ -766,70 +753,8 @@ class ParetoSweep:
             point,
         )
 
-    def _loosened_reference(self) -> dict[str, float] | None:
-        """The point Ax should use while no completed trial dominates the given reference point, else ``None``.
-
-        Per objective, the worse of the given value and the one inferred from the observed front (see
-        ``_LOOSEN_EMPTY_BOX``). ``None`` when the lever is off, the point is not a complete given one, the sweep has
-        one objective, no feasible trial completed yet, or one of them already dominates the given point.
-        """
-        objectives = self.settings.objectives
-        if not _LOOSEN_EMPTY_BOX or self._reference_origin != "given" or self._reference is None:
-            return None
-        if len(objectives) < 2:
-            return None
-        records, Y = self._front_data()
-        if not records:
-            return None
-        maximize = [not o.minimize for o in objectives]
-        signs = np.where(maximize, 1.0, -1.0)
-        given = np.array([self._reference[o.name] for o in objectives], dtype=float) * signs
-        if bool(np.any(np.all(Y * signs > given, axis=1))):
-            return None
-        inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN) * signs
-        # An outcome constraint on an objective is a requirement, not only a reference point: it is never loosened.
-        bounded = [any(c.metric == o.name for c in self.settings.outcome_constraints) for o in objectives]
-        loosened = np.where(bounded, given, np.minimum(given, inferred)) * signs
-        if np.array_equal(loosened, given * signs):
-            return None
-        return {o.name: float(v) for o, v in zip(objectives, loosened, strict=True)}
-
-    def _sync_acquisition_reference(self, client: Client) -> None:
-        """Give Ax the loosened reference point while the given box is empty, the given point once it is not."""
-        target = self._loosened_reference()
-        if target == self._loosened:
-            return
-        if target is None:
-            self._restore_given_reference(client)
-            log.info(
-                "ecopt: a trial lies inside the given reference point's box; proposing with it: %s", self._reference
-            )
-            return
-        if self._loosened is None:
-            log.info(
-                "ecopt: no trial lies inside the given reference point's box yet; proposing with a loosened point "
-                "%s (the reported hypervolume keeps the given point %s)",
-                target,
-                self._reference,
-            )
-        self._loosened = target
-        client.configure_optimization(
-            objective=self.settings.ax_objective(), outcome_constraints=self.settings.ax_outcome_constraints(target)
-        )
-
-    def _restore_given_reference(self, client: Client) -> None:
-        """Give Ax the sweep's reference point again if a loosened one was in use."""
-        if self._loosened is None or self._reference is None:
-            return
-        self._loosened = None
-        client.configure_optimization(
-            objective=self.settings.ax_objective(),
-            outcome_constraints=self.settings.ax_outcome_constraints(self._reference),
-        )
-
     def _set_reference(self, client: Client, point: dict[str, float], origin: Literal["given", "inferred"]) -> None:
         self._reference, self._reference_origin = point, origin
-        self._loosened = None
         if len(self.settings.objectives) > 1:  # Ax takes thresholds only in multi-objective mode
             client.configure_optimization(
                 objective=self.settings.ax_objective(),
