@@ -36,6 +36,9 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
         assert all(0 < loop <= call for loop, call in zip(row["times_s"], row["call_times_s"], strict=True))
         low, high = row["overhead_ci95_pct"]
         assert low <= row["overhead_pct"] <= high
+        low, high = row["robust_overhead_ci95_pct"]
+        assert low <= row["robust_overhead_pct"] <= high
+        assert all(0 < robust <= loop for robust, loop in zip(row["robust_times_s"], row["times_s"], strict=True))
     assert data["config"]["rounds"] == 2
     assert setups["no callback"]["overhead_pct"] == 0.0  # each round paired with itself
     assert setups["no callback"]["call_overhead_ci95_pct"] == [0.0, 0.0]
@@ -47,6 +50,10 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
     extra = {name: row["calls_per_batch_extra"] for name, row in setups.items()}
     assert extra["no callback"] == 0.0
     assert extra["loop mode"] <= 5 < 20 < extra["empty callback"] <= extra["loop mode, hooks dispatched"]
+    # In situ, Lightning's profiler: loop mode's hooks are dispatched at the loop's ends and in the warm-up only.
+    dispatched = {name: row.get("hooks_dispatched_per_loop", 0) for name, row in setups.items()}
+    batches = data["config"]["batches"]
+    assert dispatched["loop mode"] < 20 < 2 * batches <= dispatched["loop mode, hooks dispatched"]
 
 
 def test_inference_knobs_smoke(tmp_path: Path) -> None:
