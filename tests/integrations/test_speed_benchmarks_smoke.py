@@ -54,6 +54,7 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
     dispatched = {name: row.get("hooks_dispatched_per_loop", 0) for name, row in setups.items()}
     batches = data["config"]["batches"]
     assert dispatched["loop mode"] < 20 < 2 * batches <= dispatched["loop mode, hooks dispatched"]
+    assert set(data["dispatch_us_per_hook"]) == {"no callback", "muted hook", "empty hook"}
 
 
 def test_inference_knobs_smoke(tmp_path: Path) -> None:
