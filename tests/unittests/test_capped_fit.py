@@ -1,0 +1,133 @@
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lightning_ecopt.sweeper.capped_fit import (  # noqa: E402
+    FIT_MAXITER,
+    FIT_MAXITER_KEY,
+    CappedFitSingleTaskGP,
+    configure_capped_fit,
+    fit_maxiter_of,
+)
+
+pytestmark = pytest.mark.usefixtures("quiet_warnings")
+
+
+@pytest.fixture
+def lbfgs_runs(monkeypatch):
+    """Every L-BFGS-B run of a GP fit: the options BoTorch's optimiser got and the iterations it made.
+
+    Spies on the two routes of ``fit_gpytorch_mll_scipy``: the batched fit of a multi-output ``SingleTaskGP`` and
+    scipy's ``minimize`` for a single output.
+    """
+    import botorch.optim.fit as botorch_fit
+
+    runs = []
+
+    def spy(real):
+        def wrapped(*args, **kwargs):
+            result = real(*args, **kwargs)
+            runs.append({"options": kwargs.get("options"), "iterations": result.step})
+            return result
+
+        return wrapped
+
+    for name in ("_fit_gpytorch_mll_scipy_independent", "scipy_minimize"):
+        monkeypatch.setattr(botorch_fit, name, spy(getattr(botorch_fit, name)))
+    return runs
+
+
+def _data(n_outputs):
+    generator = torch.Generator().manual_seed(0)
+    X = torch.rand(24, 8, generator=generator, dtype=torch.double)
+    Y = torch.stack([torch.sin(6 * X[:, :4].sum(-1)), X[:, 4:].prod(-1) * 9], dim=-1)[:, :n_outputs]
+    return X, Y + 0.05 * torch.randn(Y.shape, generator=generator, dtype=torch.double)
+
+
+def _fit(model_class, n_outputs, mll_options):
+    from ax.generators.torch.botorch_modular.utils import fit_botorch_model
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    X, Y = _data(n_outputs)
+    model = model_class(X, Y)
+    fit_botorch_model(model, mll_class=ExactMarginalLogLikelihood, mll_options=mll_options)
+    return model
+
+
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_the_capped_model_stops_lbfgs_at_its_cap_where_singletaskgp_runs_on(lbfgs_runs, n_outputs):
+    """Both fit routes (batched over two objectives, scipy for one) get maxiter and stop there; the same data fitted
+    as Ax's ``SingleTaskGP`` runs past it."""
+    from botorch.models import SingleTaskGP
+
+    _fit(SingleTaskGP, n_outputs, {})
+    assert [run["options"] for run in lbfgs_runs] == [None]
+    assert lbfgs_runs[0]["iterations"] > 3  # the cap below binds on this data
+    lbfgs_runs.clear()
+
+    model = _fit(CappedFitSingleTaskGP, n_outputs, {FIT_MAXITER_KEY: 3})
+    assert [run["options"] for run in lbfgs_runs] == [{"maxiter": 3}]
+    assert lbfgs_runs[0]["iterations"] <= 3
+    assert not model.training  # fitted: BoTorch leaves a model in train mode when every attempt failed
+
+
+def test_the_cap_defaults_to_fit_maxiter_and_other_mll_options_reach_the_likelihood(lbfgs_runs):
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    built = []
+
+    class RecordingMLL(ExactMarginalLogLikelihood):
+        def __init__(self, likelihood, model, **kwargs):
+            built.append(kwargs)
+            super().__init__(likelihood, model)
+
+    from ax.generators.torch.botorch_modular.utils import fit_botorch_model
+
+    X, Y = _data(2)
+    fit_botorch_model(CappedFitSingleTaskGP(X, Y), mll_class=RecordingMLL, mll_options={"marker": 1})
+    assert built == [{"marker": 1}]
+    assert [run["options"] for run in lbfgs_runs] == [{"maxiter": FIT_MAXITER}]
+
+
+def test_the_capped_model_is_singletaskgp_with_the_same_constructor():
+    """Ax reads the constructor's arguments (``inspect.getfullargspec``) to decide which submodules to pass."""
+    import inspect
+
+    from botorch.models import SingleTaskGP
+
+    assert issubclass(CappedFitSingleTaskGP, SingleTaskGP)
+    assert inspect.getfullargspec(CappedFitSingleTaskGP).args == inspect.getfullargspec(SingleTaskGP).args
+
+
+def test_configure_capped_fit_sets_the_class_and_cap_and_keeps_the_rest():
+    from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+    from ax.generators.torch.botorch_modular.utils import ModelConfig
+
+    kwargs = {"surrogate_spec": SurrogateSpec(model_configs=[ModelConfig(name="MBM defaults", mll_options={"a": 1})])}
+    assert fit_maxiter_of(kwargs) is None
+    configure_capped_fit(kwargs, maxiter=7)
+    (config,) = kwargs["surrogate_spec"].model_configs
+    assert config.botorch_model_class is CappedFitSingleTaskGP
+    assert config.mll_options == {"a": 1, FIT_MAXITER_KEY: 7}
+    assert config.name == "MBM defaults"
+    assert fit_maxiter_of(kwargs) == 7
+    empty: dict = {}
+    configure_capped_fit(empty)
+    assert fit_maxiter_of(empty) == FIT_MAXITER
+
+
+@pytest.mark.parametrize("maxiter", [0, -1, 2.5, True, "50"])
+def test_configure_capped_fit_refuses_a_bad_cap(maxiter):
+    with pytest.raises(ValueError, match=r"configure_capped_fit\(maxiter=.*\): maxiter must be an int >= 1"):
+        configure_capped_fit({}, maxiter=maxiter)
+
+
+def test_the_model_class_round_trips_through_axs_json():
+    from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+    from ax.storage.json_store.decoder import object_from_json
+    from ax.storage.json_store.encoder import object_to_json
+
+    kwargs: dict = {"surrogate_spec": SurrogateSpec()}
+    configure_capped_fit(kwargs, maxiter=11)
+    decoded = object_from_json(object_to_json(kwargs["surrogate_spec"]))
+    assert fit_maxiter_of({"surrogate_spec": decoded}) == 11
