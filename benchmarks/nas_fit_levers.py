@@ -6,16 +6,19 @@ Each variant runs the sweeper in process through :class:`~lightning_ecopt.sweepe
 problem's reference point, ``n_trials`` = budget and the seed, exactly as ``benchmarks/optimizer_overhead.py`` does
 (the ask timed by the sweep's own timer, plus the process's CPU time), with one thing changed:
 
-- ``base``: the defaults.
+- ``base``: the defaults. Since 2026-12-02 they include the capped fit (``maxiter=50``); the ``base`` rows written
+  before that date (``benchmarks/results/nas_fit_levers.jsonl``) are Ax's uncapped fit, now ``maxiter=none``.
 - ``kernel=iso``: Ax's ``DefaultRBFKernel`` with ``ard_num_dims=None``: one length scale shared by the 30 one-hot
   inputs (per objective), with Ax's prior for an isotropic kernel (``LogNormal(sqrt 2, sqrt 3)``); set through the
   BoTorch node's ``surrogate_spec`` (``ModelConfig(covar_module_class=..., covar_module_options=...)``).
 - ``kernel=iso30``: one shared length scale with BoTorch's dimension-scaled prior for 30 inputs
   (``LogNormal(sqrt 2 + log(30) / 2, sqrt 3)``, the default ARD kernel's), so it starts where the default's 30 do
   (gpytorch's ``RBFKernel`` with the prior, a batch of 2 objectives: Ax's isotropic argparse fixes the prior).
-- ``maxiter=<n>``: the default kernel, with L-BFGS-B capped at ``n`` iterations per fit attempt. Ax 1.3.1 passes no
-  optimizer options to ``fit_gpytorch_mll`` (``mll_options`` go to the MLL's constructor), so this patches the
-  ``fit_gpytorch_mll`` that Ax's ``fit_botorch_model`` calls: a probe of what a cap would buy, not a sweeper setting.
+- ``maxiter=<n>``: the default kernel, with L-BFGS-B capped at ``n`` iterations per fit attempt (``none``: Ax's fit,
+  to convergence). Since 2026-12-02 this sets the sweeper's own setting, ``loop._FIT_MAXITER``
+  (:mod:`lightning_ecopt.sweeper.capped_fit`); the rows written before patched the ``fit_gpytorch_mll`` that Ax's
+  ``fit_botorch_model`` calls, to the same effect. The ``kernel`` variants replace the node's surrogate and so fit
+  Ax's way (uncapped).
 
 Variants combine with ``+`` (``kernel=iso30+maxiter=50``).
 
@@ -31,7 +34,6 @@ seconds per suggestion over the asks made with 45-54 trials done, and the CPU se
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import os
@@ -91,10 +93,10 @@ def _surrogate_spec(kernel: str) -> Any:
 @contextmanager
 def _patched(config: dict[str, str]) -> Iterator[None]:
     """Apply a variant's patches (the BoTorch node's surrogate, the fit's iteration cap) for the ``with`` block."""
-    import ax.generators.torch.botorch_modular.utils as ax_utils
+    from lightning_ecopt.sweeper import loop
 
     original_strategy = ParetoSweep._generation_strategy
-    original_fit = ax_utils.fit_gpytorch_mll
+    original_maxiter = loop._FIT_MAXITER
     if "kernel" in config:
         spec = _surrogate_spec(config["kernel"])
 
@@ -108,13 +110,12 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
 
         ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
     if "maxiter" in config:
-        options = {"options": {"maxiter": int(config["maxiter"])}}
-        ax_utils.fit_gpytorch_mll = functools.partial(original_fit, optimizer_kwargs=options)  # type: ignore[assignment]
+        loop._FIT_MAXITER = None if config["maxiter"] == "none" else int(config["maxiter"])
     try:
         yield
     finally:
         ParetoSweep._generation_strategy = original_strategy  # type: ignore[method-assign]
-        ax_utils.fit_gpytorch_mll = original_fit
+        loop._FIT_MAXITER = original_maxiter
 
 
 class _FitTimedSweep(_TimedSweep):
