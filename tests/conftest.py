@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -53,3 +54,27 @@ def quiet_warnings() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@pytest.fixture
+def lbfgs_runs(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Every L-BFGS-B run of a GP fit: the options BoTorch's optimiser got and the iterations it made.
+
+    Spies on the two routes of ``fit_gpytorch_mll_scipy``: the batched fit of a multi-output ``SingleTaskGP`` and
+    scipy's ``minimize`` for a single output.
+    """
+    import botorch.optim.fit as botorch_fit
+
+    runs: list[dict] = []
+
+    def spy(real: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            result = real(*args, **kwargs)
+            runs.append({"options": kwargs.get("options"), "iterations": result.step})
+            return result
+
+        return wrapped
+
+    for name in ("_fit_gpytorch_mll_scipy_independent", "scipy_minimize"):
+        monkeypatch.setattr(botorch_fit, name, spy(getattr(botorch_fit, name)))
+    return runs

@@ -33,7 +33,7 @@ from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from gpytorch.mlls import MarginalLogLikelihood
 
-__all__ = ["FIT_MAXITER", "FIT_MAXITER_KEY", "CappedFitSingleTaskGP", "configure_capped_fit", "fit_maxiter_of"]
+__all__ = ["FIT_MAXITER", "FIT_MAXITER_KEY", "CappedFitSingleTaskGP", "configure_capped_fit"]
 
 FIT_MAXITER = 50
 """L-BFGS-B iterations per fit attempt when the model config does not say (BoTorch's default: scipy's 15,000)."""
@@ -94,21 +94,3 @@ def configure_capped_fit(generator_kwargs: dict[str, Any], *, maxiter: int = FIT
         for config in spec.model_configs
     ]
     generator_kwargs["surrogate_spec"] = dataclasses.replace(spec, model_configs=configs)
-
-
-def fit_maxiter_of(generator_kwargs: dict[str, Any]) -> int | None:
-    """The iteration cap a BoTorch node's surrogate fits with, or ``None`` when it fits Ax's way (uncapped).
-
-    Args:
-        generator_kwargs: The ``GeneratorSpec.generator_kwargs`` of a ``BOTORCH_MODULAR`` node.
-
-    Returns:
-        The cap of its first model config when that config names :class:`CappedFitSingleTaskGP`, else ``None``.
-    """
-    spec = generator_kwargs.get("surrogate_spec")
-    if spec is None or not spec.model_configs:
-        return None
-    config = spec.model_configs[0]
-    if config.botorch_model_class is not CappedFitSingleTaskGP:
-        return None
-    return int(config.mll_options.get(FIT_MAXITER_KEY, FIT_MAXITER))

@@ -7,34 +7,20 @@ from lightning_ecopt.sweeper.capped_fit import (  # noqa: E402
     FIT_MAXITER_KEY,
     CappedFitSingleTaskGP,
     configure_capped_fit,
-    fit_maxiter_of,
 )
 
 pytestmark = pytest.mark.usefixtures("quiet_warnings")
 
 
-@pytest.fixture
-def lbfgs_runs(monkeypatch):
-    """Every L-BFGS-B run of a GP fit: the options BoTorch's optimiser got and the iterations it made.
-
-    Spies on the two routes of ``fit_gpytorch_mll_scipy``: the batched fit of a multi-output ``SingleTaskGP`` and
-    scipy's ``minimize`` for a single output.
-    """
-    import botorch.optim.fit as botorch_fit
-
-    runs = []
-
-    def spy(real):
-        def wrapped(*args, **kwargs):
-            result = real(*args, **kwargs)
-            runs.append({"options": kwargs.get("options"), "iterations": result.step})
-            return result
-
-        return wrapped
-
-    for name in ("_fit_gpytorch_mll_scipy_independent", "scipy_minimize"):
-        monkeypatch.setattr(botorch_fit, name, spy(getattr(botorch_fit, name)))
-    return runs
+def fit_maxiter_of(generator_kwargs):
+    """The cap a BoTorch node's surrogate fits with, or None where it fits Ax's way (its first model config)."""
+    spec = generator_kwargs.get("surrogate_spec")
+    if spec is None or not spec.model_configs:
+        return None
+    config = spec.model_configs[0]
+    if config.botorch_model_class is not CappedFitSingleTaskGP:
+        return None
+    return int(config.mll_options.get(FIT_MAXITER_KEY, FIT_MAXITER))
 
 
 def _data(n_outputs):

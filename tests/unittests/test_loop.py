@@ -608,47 +608,30 @@ def with_an_operation(p):
     return {"f1": (p["x0"] - 0.2) ** 2 + weight, "f2": (p["x0"] - 0.8) ** 2 + 2.0 - weight}
 
 
-@pytest.fixture
-def fit_options(monkeypatch):
-    """The options each GP fit's L-BFGS-B got from BoTorch's ``fit_gpytorch_mll_scipy`` (``None``: scipy's defaults).
-
-    Both routes are spied on: the batched fit of a multi-output ``SingleTaskGP`` and scipy's ``minimize``.
-    """
-    import botorch.optim.fit as botorch_fit
-
-    seen = []
-
-    def spy(real):
-        def wrapped(*args, **kwargs):
-            seen.append(kwargs.get("options"))
-            return real(*args, **kwargs)
-
-        return wrapped
-
-    for name in ("_fit_gpytorch_mll_scipy_independent", "scipy_minimize"):
-        monkeypatch.setattr(botorch_fit, name, spy(getattr(botorch_fit, name)))
-    return seen
+def fit_options(lbfgs_runs):
+    """The options each GP fit's L-BFGS-B got so far (``None``: scipy's defaults)."""
+    return [run["options"] for run in lbfgs_runs]
 
 
 def test_a_space_with_an_unordered_choice_fits_its_gp_capped_also_after_resume(
-    fast_ax, tmp_path, fit_options, monkeypatch
+    fast_ax, tmp_path, lbfgs_runs, monkeypatch
 ):
     """The cap is saved with the strategy: a resumed sweep keeps it even where new sweeps would not cap."""
     storage = tmp_path / "ax.json"
     make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=4, n_initial_trials=3, storage=storage).run()
-    assert fit_options
-    assert all(options == {"maxiter": 50} for options in fit_options)
+    assert fit_options(lbfgs_runs)
+    assert all(options == {"maxiter": 50} for options in fit_options(lbfgs_runs))
     saved = json.dumps(json.loads(storage.read_text()))
     assert "CappedFitSingleTaskGP" in saved
     assert '"fit_maxiter": 50' in saved
-    fit_options.clear()
+    lbfgs_runs.clear()
     monkeypatch.setattr(loop, "_FIT_MAXITER", None)  # a new sweep would fit Ax's way; the saved one keeps its cap
     result = make_sweep(
         with_an_operation, params=WITH_AN_OPERATION, n_trials=6, n_initial_trials=3, storage=storage
     ).run()
     assert result.n_finished == 6
-    assert fit_options
-    assert all(options == {"maxiter": 50} for options in fit_options)
+    assert fit_options(lbfgs_runs)
+    assert all(options == {"maxiter": 50} for options in fit_options(lbfgs_runs))
 
 
 @pytest.mark.parametrize(
@@ -660,7 +643,7 @@ def test_a_space_with_an_unordered_choice_fits_its_gp_capped_also_after_resume(
         ({"depth": "tag(ordered, choice(1, 2, 4))", "x0": "interval(0, 1)"}, False),
     ],
 )
-def test_the_gp_fit_is_capped_only_in_spaces_with_an_unordered_choice(fast_ax, fit_options, params, capped):
+def test_the_gp_fit_is_capped_only_in_spaces_with_an_unordered_choice(fast_ax, lbfgs_runs, params, capped):
     def objectives(p):
         x = (
             p.get("x0", 0.5)
@@ -671,13 +654,13 @@ def test_the_gp_fit_is_capped_only_in_spaces_with_an_unordered_choice(fast_ax, f
 
     result = make_sweep(objectives, params=params, n_trials=4, n_initial_trials=3).run()
     assert result.n_finished == 4
-    assert fit_options  # the BoTorch trial fitted a GP
+    assert fit_options(lbfgs_runs)  # the BoTorch trial fitted a GP
     expected = {"maxiter": loop._FIT_MAXITER} if capped else None
-    assert all(options == expected for options in fit_options)
+    assert all(options == expected for options in fit_options(lbfgs_runs))
 
 
-def test_the_fit_cap_can_be_switched_off(fast_ax, fit_options, monkeypatch):
+def test_the_fit_cap_can_be_switched_off(fast_ax, lbfgs_runs, monkeypatch):
     monkeypatch.setattr(loop, "_FIT_MAXITER", None)
     make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=4, n_initial_trials=3).run()
-    assert fit_options
-    assert all(options is None for options in fit_options)
+    assert fit_options(lbfgs_runs)
+    assert all(options is None for options in fit_options(lbfgs_runs))
