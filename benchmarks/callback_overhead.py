@@ -96,6 +96,19 @@ class LoopTimer(pl.Callback):
             sys.setprofile(None)
 
 
+def quiet_trainer(callbacks: list[pl.Callback], **kwargs: Any) -> pl.Trainer:
+    """A one-device Trainer with no logger, progress bar or model summary: only the callbacks under test add work."""
+    return pl.Trainer(
+        callbacks=callbacks,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="auto",
+        devices=1,
+        **kwargs,
+    )
+
+
 def stamp_steps(model: pl.LightningModule, stamps: list[float]) -> None:
     """Record the start of each of ``model``'s test steps in ``stamps`` (the same cost in every set-up)."""
     step = model.test_step
@@ -185,17 +198,7 @@ def run(
         "per-batch mode": [EnergyCallback(meter=meter, per_batch="window", log_model_stats=False)],
     }
     timers = {name: LoopTimer(stamps) for name in setups}
-    trainers = {
-        name: pl.Trainer(
-            callbacks=[*cbs, timers[name]],
-            logger=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            accelerator="auto",
-            devices=1,
-        )
-        for name, cbs in setups.items()
-    }
+    trainers = {name: quiet_trainer([*cbs, timers[name]]) for name, cbs in setups.items()}
     for name, trainer in trainers.items():  # warm-up round, not counted
         trainer.test(model, data, verbose=False)
         timers[name].times_s.clear()
@@ -260,16 +263,7 @@ def run(
             if not cbs:
                 continue
             profiler = SimpleProfiler(dirpath=tmp, filename=name.replace(" ", "_").replace(",", ""))
-            trainer = pl.Trainer(
-                callbacks=[*cbs, LoopTimer(stamps)],
-                profiler=profiler,
-                logger=False,
-                enable_progress_bar=False,
-                enable_model_summary=False,
-                accelerator="auto",
-                devices=1,
-            )
-            trainer.test(model, data, verbose=False)
+            quiet_trainer([*cbs, LoopTimer(stamps)], profiler=profiler).test(model, data, verbose=False)
             prefix = f"[Callback]{cbs[0].state_key}."
             durations = [
                 d for action, ds in profiler.recorded_durations.items() if action.startswith(prefix) for d in ds
