@@ -58,8 +58,11 @@ MAX_SCORED_KEY = "max_scored"
 _SCREEN_SAMPLES = 32
 """Samples of each candidate's marginal posterior in :func:`screen` (shared by all candidates)."""
 
-_SCREEN_CHUNK = 1024
-"""Candidates screened at once (bounds the memory: samples x chunk x cells x objectives)."""
+_SCREEN_CHUNK = 256
+"""Candidates screened at once (bounds the memory: samples x chunk x cells x objectives). Their posterior is one joint
+posterior whose diagonal is read: BoTorch's posterior of ``k`` points costs more than linearly in ``k`` (15,625
+one-hot NAS-Bench-201 candidates, 50 training points, 2 cores: 0.25 s of CPU in chunks of 256, 0.52 s in chunks of
+1,024, 1.8 s as 15,625 t-batches of one point, the screen's way before 2026-12-02)."""
 
 _SCORE_BATCH = 1024
 """Candidates per forward pass of the acquisition function (bounds the memory of one pass)."""
@@ -317,9 +320,10 @@ def screen(acqf: Any, candidates: Tensor, keep: int, n_samples: int = _SCREEN_SA
         draws = torch.randn(n_samples, 1, base_mean.shape[-1], dtype=candidates.dtype, device=candidates.device)
         scores = []
         for chunk in candidates.split(_SCREEN_CHUNK):
-            # k t-batches of one point: each candidate's marginal posterior, never a k x k joint one.
-            posterior = model.posterior(chunk.unsqueeze(-2), posterior_transform=transform)
-            mean, variance = posterior.mean.squeeze(-2), posterior.variance.squeeze(-2)  # k x m
+            # Each candidate's marginal posterior: the mean and the diagonal of the chunk's joint posterior (lazy, so
+            # the k x k covariance is never needed; equal to k t-batches of one point, at a fraction of the cost).
+            posterior = model.posterior(chunk, posterior_transform=transform)
+            mean, variance = posterior.mean, posterior.variance  # k x m
             samples = (mean + variance.clamp_min(1e-12).sqrt() * draws).unsqueeze(-2)  # s x k x 1 x m
             values = objective(samples, X=chunk.unsqueeze(-2))
             if ref_point is not None:  # s x k x 1 x m_obj: the hypervolume each sample adds to the front

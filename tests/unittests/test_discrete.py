@@ -206,6 +206,26 @@ def test_the_screen_keeps_the_candidates_with_the_largest_expected_improvement()
     assert int(exact.argmax()) in kept.tolist()
 
 
+def test_the_screen_reads_each_candidates_marginal_posterior_whatever_the_chunk(monkeypatch):
+    """Chunks of one point (a marginal posterior each) and larger chunks (a joint posterior's diagonal) agree."""
+    from botorch.acquisition.multi_objective.monte_carlo import qNoisyExpectedHypervolumeImprovement
+    from botorch.models import SingleTaskGP
+
+    g = torch.Generator().manual_seed(1)
+    X = torch.rand(10, 4, generator=g, dtype=torch.double)
+    Y = torch.stack([X.sum(dim=-1), -((X[:, 0] - 0.3) ** 2) - X[:, 2]], dim=-1)
+    model = SingleTaskGP(X, Y)
+    model.covar_module.lengthscale = 0.5
+    acqf = qNoisyExpectedHypervolumeImprovement(model, ref_point=Y.min(dim=0).values - 0.1, X_baseline=X)
+    candidates = torch.rand(40, 4, generator=g, dtype=torch.double)
+    picks = []
+    for chunk in (1, 7, 256):
+        monkeypatch.setattr(discrete, "_SCREEN_CHUNK", chunk)
+        torch.manual_seed(0)  # the screen's shared normal draws
+        picks.append(discrete.screen(acqf, candidates, 12).tolist())
+    assert picks[0] == picks[1] == picks[2]
+
+
 # -- one-hot columns (Ax's OneHot transform kept for the GP) --------------------------------------------------------
 
 
