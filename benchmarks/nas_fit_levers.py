@@ -20,14 +20,29 @@ problem's reference point, ``n_trials`` = budget and the seed, exactly as ``benc
   ``fit_botorch_model`` calls, to the same effect. The ``kernel`` variants replace the node's surrogate and so fit
   Ax's way (uncapped).
 
-Variants combine with ``+`` (``kernel=iso30+maxiter=50``).
+Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set on the BoTorch node's saved options:
+
+- ``propose=untried``: the acquisition function evaluated on untried architectures, encoded in the one-hot space,
+  with BoTorch's ``optimize_acqf_discrete`` instead of L-BFGS-B on the continuous relaxation
+  (:func:`~lightning_ecopt.sweeper.discrete.configure_discrete` with ``categorical_kernel=False``:
+  :class:`~lightning_ecopt.sweeper.discrete.UntriedAcquisition`). ``screened=<n>`` untried architectures are screened
+  (all of them up to ``n``, else ``n`` at random; default ``discrete.MAX_SCREENED``, i.e. all 15,625) and the
+  acquisition function is evaluated on the best ``scored=<n>`` (default ``discrete.MAX_SCORED``).
+- ``restarts=<n>``, ``raw=<n>``: the acquisition optimiser's restarts and raw samples (default
+  ``loop._ACQF_OPTIMIZER_KWARGS``); ``acqmaxiter=<n>``: its L-BFGS-B capped at ``n`` iterations (BoTorch's
+  ``gen_candidates_scipy`` default: 2,000).
+- ``prune=off``: q(Log)NEHVI without pruning its baseline (``prune_baseline=False`` for BoTorch's input constructor;
+  the pruning, ``prune_inferior_points_multi_objective``, took 0.12 s of a suggestion).
+
+Variants combine with ``+`` (``kernel=iso30+maxiter=50``, ``restarts=4+raw=128+acqmaxiter=30``).
 
     python benchmarks/nas_fit_levers.py --variants base kernel=iso --seeds 0 1
     python benchmarks/nas_fit_levers.py --smoke --out /tmp/nas_fit.jsonl      # CI: budget 14, seed 0
 
 Appends one JSON line per run (variant, seed, hypervolume fraction at 20, 40 and 60 evaluations, median wall and CPU
 seconds per suggestion over the asks made with 45-54 trials done, and the CPU seconds of its GP fits (Ax's
-``fit_botorch_model``; rows written before this was added lack it), the asks, the curve) to
+``fit_botorch_model``; rows written before this was added lack it), the trials Ax generated with its Sobol fallback
+after duplicate proposals (``fallback_sobol``; rows before 2026-12-02 lack it), the asks, the curve) to
 ``benchmarks/results/nas_fit_levers.jsonl`` (or ``--out``); the summary is in docs/bench-optimizer.md.
 """
 
@@ -90,22 +105,54 @@ def _surrogate_spec(kernel: str) -> Any:
     return SurrogateSpec(model_configs=[config])
 
 
+_NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune")
+"""Variant keys that change the BoTorch node's generator kwargs."""
+
+
+def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) -> None:
+    """Change a BoTorch node's generator kwargs (after the sweeper's own settings) as the variant says."""
+    from lightning_ecopt.sweeper.discrete import configure_discrete
+
+    if "kernel" in config:
+        generator_kwargs["surrogate_spec"] = _surrogate_spec(config["kernel"])
+    optimizer_kwargs = generator_kwargs["default_model_gen_options"]["optimizer_kwargs"]
+    if "restarts" in config:
+        optimizer_kwargs["num_restarts"] = int(config["restarts"])
+    if "raw" in config:
+        optimizer_kwargs["raw_samples"] = int(config["raw"])
+    if "acqmaxiter" in config:
+        optimizer_kwargs["options"] = {"maxiter": int(config["acqmaxiter"])}
+    if "prune" in config:
+        if config["prune"] != "off":
+            raise ValueError(f"prune={config['prune']!r}: only prune=off is known")
+        generator_kwargs["default_model_gen_options"]["acquisition_function_kwargs"]["prune_baseline"] = False
+    if config.get("propose") == "untried":
+        screened, scored = config.get("screened"), config.get("scored")
+        configure_discrete(
+            generator_kwargs,
+            categorical_kernel=False,
+            max_screened=None if screened is None else int(screened),
+            max_scored=None if scored is None else int(scored),
+        )
+    elif "propose" in config or "screened" in config or "scored" in config:
+        raise ValueError(f"variant {config}: propose=untried is the only proposal lever (screened/scored refine it)")
+
+
 @contextmanager
 def _patched(config: dict[str, str]) -> Iterator[None]:
-    """Apply a variant's patches (the BoTorch node's surrogate, the fit's iteration cap) for the ``with`` block."""
+    """Apply a variant's patches (the BoTorch node's settings, the fit's iteration cap) for the ``with`` block."""
     from lightning_ecopt.sweeper import loop
 
     original_strategy = ParetoSweep._generation_strategy
     original_maxiter = loop._FIT_MAXITER
-    if "kernel" in config:
-        spec = _surrogate_spec(config["kernel"])
+    if any(key in config for key in _NODE_KEYS):
 
         def patched(self: ParetoSweep) -> Any:
             strategy = original_strategy(self)
             for node in strategy.nodes_by_name.values():
                 for generator_spec in node.generator_specs:
                     if generator_spec.generator_enum.name == "BOTORCH_MODULAR":
-                        generator_spec.generator_kwargs["surrogate_spec"] = spec
+                        _configure_node(generator_spec.generator_kwargs, config)
             return strategy
 
         ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
@@ -125,7 +172,16 @@ class _FitTimedSweep(_TimedSweep):
         before = _FIT_CPU_S[0]
         proposals = super()._ask(client, k)
         self.asks[-1]["fit_cpu_s"] = _FIT_CPU_S[0] - before
+        self.client = client
         return proposals
+
+    def generators(self) -> list[str]:
+        """The generator of each trial (``Sobol``, ``BoTorch``, ``Fallback_Sobol``...), in trial order."""
+        trials = self.client._experiment.trials  # the Client keeps its experiment private
+        return [
+            next((run._generator_key or "unknown" for run in trials[i].generator_runs), "unknown")
+            for i in sorted(trials)
+        ]
 
 
 _FIT_CPU_S = [0.0]
@@ -178,6 +234,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         f"cpu_s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW, "cpu_s"),
         f"fit_cpu_s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW, "fit_cpu_s"),
     }
+    per["fallback_sobol"] = sweep.generators().count("Fallback_Sobol")
     row = {"variant": variant, "problem": problem.name, "seed": seed, "budget": budget, **at, **per}
     return {**row, "wall_s": round(wall_s, 1), "asks": sweep.asks, "curve": curve}
 
@@ -213,11 +270,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for variant, group in groups.items():
         cells = []
         keys = (
+            "hv20",
             "hv40",
             "hv60",
             f"s_per_suggestion_at{AT}",
             f"cpu_s_per_suggestion_at{AT}",
             f"fit_cpu_s_per_suggestion_at{AT}",
+            "fallback_sobol",
         )
         for key in keys:
             values = [r[key] for r in group if r.get(key) is not None]
