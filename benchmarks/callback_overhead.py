@@ -2,12 +2,13 @@
 
 Targets (issue 2): overhead <= 0.5 % in loop mode (per_batch="split") and <= 2 % in per-batch mode
 (per_batch="window") on a 1,000-batch test loop. Beside them run an empty callback with batch hooks (what Lightning
-charges any callback) and loop mode with its idle hooks left in Lightning's dispatch (what muting them saves). The
-set-ups run interleaved, round after round (order rotated), in
-one process; the overhead is the median over rounds of each round's paired ratio, so machine noise that hits a whole
-round cancels, with a bootstrap 95 % interval of that median. Two spans are timed: the loop (first to last epoch
-hook: what the callback adds per batch and at the loop's end) and the whole ``trainer.test()`` call (set-up and
-Lightning's own book-keeping of logged metrics included: what a user waits for).
+charges any callback), loop mode with its idle hooks left in Lightning's dispatch (what muting them saves) and a
+second trainer with no callback (an A/A comparison: the smallest overhead this run can resolve). The set-ups run
+interleaved, round after round (order rotated), in one process; the overhead is the median over rounds of each
+round's paired ratio, so machine noise that hits a whole round cancels, with a bootstrap 95 % interval of that
+median (``callback_instructions.py`` counts instructions instead, which no load disturbs). Two spans are timed: the
+loop (first to last epoch hook: what the callback adds per batch and at the loop's end) and the whole
+``trainer.test()`` call (set-up and Lightning's own book-keeping of logged metrics included: what a user waits for).
 
     python benchmarks/callback_overhead.py                 # 1,000 batches, 30 rounds
     python benchmarks/callback_overhead.py --threads 1     # one torch thread: less noise on a shared machine
@@ -190,6 +191,9 @@ def run(
     stamp_steps(model, stamps)
     setups: dict[str, list[pl.Callback]] = {
         "no callback": [],
+        # No callback again, a trainer of its own: the noise floor (an A/A comparison). Its interval is what this
+        # machine can resolve in this run; an overhead inside it is not measured, whichever its sign.
+        "no callback, again": [],
         # The cost of any callback with batch hooks: Lightning's dispatch, against which ours is judged.
         "empty callback": [EmptyBatchHooks()],
         "loop mode": [EnergyCallback(meter=meter, per_batch="split", log_model_stats=False)],
