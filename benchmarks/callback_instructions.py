@@ -91,10 +91,15 @@ def child(setup: str, loops: list[int], max_batches: int, batch_size: int) -> No
     model = DigitsCNN(width=16, depth=2, kernel=3)
     n = max_batches * batch_size
     inputs = (torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,)))
-    trainer = quiet_trainer(callbacks(setup))
+    cbs = callbacks(setup)
+    names = [type(cb).__name__ for cb in cbs]  # before the Trainer appends its defaults to the list
+    trainer = quiet_trainer(cbs)
+    seen = []
     for batches in loops:
         data = DataLoader(TensorDataset(*(x[: batches * batch_size] for x in inputs)), batch_size=batch_size)
         trainer.test(model, data, verbose=False)
+        seen.append(trainer.test_loop.batch_progress.current.completed)
+    print(f"{setup}: {names} ran {seen} batches")
 
 
 def plans(unit: int) -> dict[str, list[int]]:

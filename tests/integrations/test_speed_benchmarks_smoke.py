@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +70,46 @@ def test_inference_knobs_smoke(tmp_path: Path) -> None:
     for row in data["summary"].values():
         assert row["median_samples_per_j"] > 0
         assert 0.0 < row["test_acc"] <= 1.0
+
+
+def _instructions() -> Any:
+    """benchmarks/callback_instructions.py, loaded from its file (benchmarks/ is not a package)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports callback_overhead
+    spec = importlib.util.spec_from_file_location(
+        "callback_instructions", ROOT / "benchmarks" / "callback_instructions.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_callback_instructions_solves_the_parts() -> None:
+    bench = _instructions()
+    # Start-up 5,000; the first loop's fixed part 230, a steady loop's 200 (a 30 one-time extra); 11 a batch.
+    ir = {"first": 5_000 + 230 + 10 * 11, "then_unit": 5_340 + 200 + 10 * 11, "then_3unit": 5_340 + 200 + 30 * 11}
+    assert bench.solve(ir, unit=10) == {"per_batch": 11.0, "per_loop": 200.0, "once": 5_030.0}
+    assert bench.parse_cachegrind("desc: I1 cache\ncmd: python x.py\nevents: Ir\nsummary: 123456789\n") == 123456789
+    with pytest.raises(ValueError, match="summary"):
+        bench.parse_cachegrind("events: Ir\n")  # Valgrind stopped before writing its totals
+
+
+def test_callback_instructions_child_runs_the_snapshot(tmp_path: Path) -> None:
+    """The process Valgrind counts, run natively: it imports the compiled snapshot and runs the loops it is given."""
+    bench = _instructions()
+    src = bench.snapshot(tmp_path)
+    assert (src / "lightning_ecopt" / "__pycache__").is_dir()
+    script = src / "benchmarks" / "callback_instructions.py"
+    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    code = (
+        "import runpy, sys, lightning_ecopt; print(lightning_ecopt.__file__); "
+        f"sys.argv = [{str(script)!r}, '--child', 'loop mode', '--loops', '2', '6', '--max-batches', '6']; "
+        f"runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines()[0] == str(src / "lightning_ecopt" / "__init__.py")
+    assert "loop mode: ['EnergyCallback'] ran [2, 6] batches" in proc.stdout
