@@ -21,14 +21,16 @@ instruction measured for each.
     python benchmarks/callback_instructions.py                      # no callback (twice), empty, loop, per-batch
     python benchmarks/callback_instructions.py --setups "no callback" "loop mode" --jobs 2
 
-About 10 minutes of one core per set-up (Valgrind runs this workload ~300x slower); ``--jobs`` runs processes in
-parallel (counts do not depend on load). Writes benchmarks/results/callback_instructions.json (or --out).
+About 10 minutes of one core per set-up at ``--unit 100`` (Valgrind runs this workload ~300x slower); ``--jobs``
+runs processes in parallel (counts do not depend on load), and a stopped run resumes from ``--workdir``. Writes
+benchmarks/results/callback_instructions.json (or --out).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import hashlib
 import json
 import os
 import platform
@@ -124,25 +126,41 @@ def snapshot(workdir: Path) -> Path:
 
     Every process then runs the same bytecode, read from the same ``.pyc`` files, even if the working tree changes
     during the run: a module compiled in one process and read from cache in the next would differ by millions of
-    instructions.
+    instructions. The copy lives in ``workdir/<hash of the sources>``, with the counts made with it: a stopped run
+    resumes, and a changed source starts afresh.
     """
     root = Path(__file__).resolve().parents[1]
-    src = workdir / "src"
-    for name in ("lightning_ecopt", "benchmarks"):
-        shutil.copytree(root / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "results"))
-    if not compileall.compile_dir(src, quiet=1):
-        raise RuntimeError(f"could not compile the snapshot in {src}")
+    names = ("lightning_ecopt", "benchmarks")
+    digest = hashlib.sha256()
+    for path in sorted(p for name in names for p in (root / name).rglob("*.py") if "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    run_dir = workdir / digest.hexdigest()[:16]
+    src = run_dir / "src"
+    if not (run_dir / "compiled").exists():
+        shutil.rmtree(src, ignore_errors=True)
+        for name in names:
+            shutil.copytree(root / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "results"))
+        if not compileall.compile_dir(src, quiet=1):
+            raise RuntimeError(f"could not compile the snapshot in {src}")
+        (run_dir / "compiled").touch()
     return src
 
 
 def count(setup: str, loops: list[int], max_batches: int, batch_size: int, src: Path) -> int:
-    """Instructions a child process with these loops executes, under cachegrind (the snapshot ``src`` imported)."""
-    out = src.parent / f"cg.{setup.replace(' ', '_').replace(',', '')}.{'_'.join(map(str, loops))}"
+    """Instructions a child process with these loops executes, under cachegrind (the snapshot ``src`` imported).
+
+    A count already made with this snapshot is read back instead of run again.
+    """
+    name = f"cg.{setup.replace(' ', '_').replace(',', '')}.{'_'.join(map(str, loops))}.{max_batches}x{batch_size}"
+    out = src.parent / name
+    if out.exists():
+        return parse_cachegrind(out.read_text())
+    part = out.with_suffix(".part")
     command = [
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=no",
-        f"--cachegrind-out-file={out}",
+        f"--cachegrind-out-file={part}",
         sys.executable,
         str(src / "benchmarks" / Path(__file__).name),
         "--child",
@@ -164,7 +182,9 @@ def count(setup: str, loops: list[int], max_batches: int, batch_size: int, src: 
     proc = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"valgrind failed for {setup!r} with loops {loops}:\n{proc.stderr[-3000:]}")
-    return parse_cachegrind(out.read_text())
+    ir = parse_cachegrind(part.read_text())
+    part.rename(out)
+    return ir
 
 
 def solve(ir: dict[str, int], unit: int) -> dict[str, float]:
@@ -183,7 +203,7 @@ def solve(ir: dict[str, int], unit: int) -> dict[str, float]:
     return {"per_batch": per_batch, "per_loop": per_loop, "once": float(ir["first"] - loop_unit)}
 
 
-def run(setups: list[str], unit: int, batches: int, batch_size: int, jobs: int) -> dict[str, Any]:
+def run(setups: list[str], unit: int, batches: int, batch_size: int, jobs: int, workdir: Path) -> dict[str, Any]:
     """Count every process of every set-up and work out each set-up's overhead against no callback."""
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind not found: install it (Debian: apt-get install valgrind) and run again")
@@ -191,8 +211,8 @@ def run(setups: list[str], unit: int, batches: int, batch_size: int, jobs: int) 
         setups = [BASE, *setups]
     max_batches = 3 * unit
     tasks = [(setup, name, loops) for setup in setups for name, loops in plans(unit).items()]
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
-        src = snapshot(Path(tmp))
+    src = snapshot(workdir)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         counts = list(pool.map(lambda t: count(t[0], t[2], max_batches, batch_size, src), tasks))
     ir: dict[str, dict[str, int]] = {setup: {} for setup in setups}
     for (setup, name, _), n in zip(tasks, counts, strict=True):
@@ -227,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--jobs", type=int, default=1, help="Valgrind processes at once")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "callback_instructions.json")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "ecopt_callback_instructions",
+        help="the compiled snapshot and Valgrind's counts (a stopped run resumes from here)",
+    )
     parser.add_argument("--child", choices=SETUPS, help=argparse.SUPPRESS)
     parser.add_argument("--loops", type=int, nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--max-batches", type=int, help=argparse.SUPPRESS)
@@ -237,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("unit", "batches", "batch_size", "jobs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    result = run(list(args.setups), args.unit, args.batches, args.batch_size, args.jobs)
+    result = run(list(args.setups), args.unit, args.batches, args.batch_size, args.jobs, args.workdir)
     import lightning
     import torch
 

@@ -99,6 +99,7 @@ def test_callback_instructions_child_runs_the_snapshot(tmp_path: Path) -> None:
     """The process Valgrind counts, run natively: it imports the compiled snapshot and runs the loops it is given."""
     bench = _instructions()
     src = bench.snapshot(tmp_path)
+    assert bench.snapshot(tmp_path) == src  # the same sources: the same snapshot, reused
     assert (src / "lightning_ecopt" / "__pycache__").is_dir()
     script = src / "benchmarks" / "callback_instructions.py"
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
