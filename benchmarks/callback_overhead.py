@@ -174,7 +174,7 @@ def matmul_iters(batch_ms: float, step_s: float | None = None) -> int:
 
 def run(
     batches: int, batch_size: int, rounds: int, meter: str, hook_calls: int = 20_000, workload: str = "digits",
-    batch_ms: float = 20.0,
+    batch_ms: float = 20.0, short_rounds: int = 300, short_batches: int = 2,
 ) -> dict[str, Any]:  # fmt: skip
     torch.manual_seed(0)
     model: pl.LightningModule
@@ -260,6 +260,21 @@ def run(
         row["calls_per_loop_extra"] = (
             counts[name][0] - counts["no callback"][0] - row["calls_per_batch_extra"] * len(data)
         )
+    # What a set-up adds to each trainer.test() call, apart from its batches: short loops, many rounds, interleaved.
+    # A call of a few batches lasts ~20 ms, so the machine's slow swings hit both runs of a round alike.
+    short = DataLoader(TensorDataset(*(x[: short_batches * batch_size] for x in inputs)), batch_size=batch_size)
+    short_s: dict[str, list[float]] = {name: [] for name in trainers}
+    for r in range(short_rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            t0 = time.perf_counter()
+            trainers[name].test(model, short, verbose=False)
+            short_s[name].append(time.perf_counter() - t0)
+    for name, row in rows.items():
+        extra_ms = [1e3 * (t - b) for t, b in zip(short_s[name], short_s["no callback"], strict=True)]
+        median, low, high = median_ci(extra_ms)
+        row["short_call_median_ms"] = 1e3 * statistics.median(short_s[name])
+        row["short_call_extra_ms"] = median
+        row["short_call_extra_ci95_ms"] = [low, high]
     # The callback's own time inside a loop, in situ: Lightning's SimpleProfiler times each hook it dispatches (the
     # hook's body; not the dispatch itself, nor the batches whose hooks were not dispatched at all).
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,10 +310,14 @@ def paired_overhead_pct(
     times_s: list[float], base_s: list[float], resamples: int = 2_000
 ) -> tuple[float, float, float]:
     """The median over rounds of each round's ratio to the no-callback run, and its bootstrap 95 % interval (%)."""
-    ratios = [100.0 * (t / b - 1.0) for t, b in zip(times_s, base_s, strict=True)]
+    return median_ci([100.0 * (t / b - 1.0) for t, b in zip(times_s, base_s, strict=True)], resamples)
+
+
+def median_ci(values: list[float], resamples: int = 2_000) -> tuple[float, float, float]:
+    """The median of ``values`` and its bootstrap 95 % interval."""
     rng = random.Random(0)
-    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
-    return statistics.median(ratios), medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return statistics.median(values), medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
 def dispatch_cost_us(n: int = 200_000) -> dict[str, float]:
@@ -353,22 +372,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hook-calls", type=int, default=20_000, help="calls of the hooks timed directly; 0 skips (Zeus: ms each)"
     )
+    parser.add_argument(
+        "--short-rounds", type=int, default=300, help="rounds of short loops (--short-batches) for the cost per call"
+    )
+    parser.add_argument("--short-batches", type=int, default=2)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI: 50 batches, 2 rounds")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "callback_overhead.json")
     args = parser.parse_args(argv)
     hook_calls = args.hook_calls
     if args.smoke:
-        args.batches, args.rounds, hook_calls = 50, 2, 1_000
+        args.batches, args.rounds, hook_calls, args.short_rounds = 50, 2, 1_000, 4
     warnings.filterwarnings("ignore")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.workload == "matmul" and not torch.cuda.is_available():
         parser.error("--workload matmul needs a CUDA GPU")
-    result = run(args.batches, args.batch_size, args.rounds, args.meter, hook_calls, args.workload, args.batch_ms)
+    result = run(
+        args.batches, args.batch_size, args.rounds, args.meter, hook_calls, args.workload, args.batch_ms,
+        args.short_rounds, args.short_batches,
+    )  # fmt: skip
     result["config"] = {
         "batches": args.batches,
         "batch_size": args.batch_size,
         "rounds": args.rounds,
+        "short_rounds": args.short_rounds,
+        "short_batches": args.short_batches,
         "model": "DigitsCNN(width=16, depth=2, kernel=3)" if args.workload == "digits" else "MatmulBatches",
         "workload": args.workload,
         "batch_ms": args.batch_ms if args.workload == "matmul" else None,
@@ -390,11 +418,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{'setup':<28}{'loop s':>8}{'loop overhead [95 % CI]':>28}{'robust [95 % CI]':>28}"
         f"{'CPU time':>10}{'call s':>8}"
         f"{'call overhead [95 % CI]':>28}{'calls/batch':>12}{'calls/loop':>11}{'hooks/loop':>11}{'hook ms':>9}"
+        f"{'ms/short call [95 % CI]':>27}"
     )
     for name, row in result["setups"].items():
         low, high = row["overhead_ci95_pct"]
         call_low, call_high = row["call_overhead_ci95_pct"]
         rlow, rhigh = row["robust_overhead_ci95_pct"]
+        slow, shigh = row["short_call_extra_ci95_ms"]
         print(
             f"{name:<28}{row['median_s']:>8.3f}{row['overhead_pct']:>+11.2f}% [{low:+.2f}, {high:+.2f}]"
             f"{row['robust_overhead_pct']:>+11.2f}% [{rlow:+.2f}, {rhigh:+.2f}]"
@@ -402,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['call_overhead_pct']:>+11.2f}% [{call_low:+.2f}, {call_high:+.2f}]"
             f"{row['calls_per_batch_extra']:>+12.1f}{row['calls_per_loop_extra']:>+11.0f}"
             f"{row.get('hooks_dispatched_per_loop', 0):>11}{row.get('hooks_ms_per_loop', 0.0):>9.2f}"
+            f"{row['short_call_extra_ms']:>+11.3f} [{slow:+.3f}, {shigh:+.3f}]"
         )
     costs = result["hook_cost_us_per_batch"]
     print(

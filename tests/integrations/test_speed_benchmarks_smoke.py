@@ -46,6 +46,12 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
     assert data["config"]["rounds"] == 2
     assert setups["no callback"]["overhead_pct"] == 0.0  # each round paired with itself
     assert setups["no callback"]["call_overhead_ci95_pct"] == [0.0, 0.0]
+    assert setups["no callback"]["short_call_extra_ci95_ms"] == [0.0, 0.0]
+    assert data["config"]["short_rounds"] == 4
+    for row in setups.values():
+        low, high = row["short_call_extra_ci95_ms"]
+        assert low <= row["short_call_extra_ms"] <= high
+        assert row["short_call_median_ms"] > 0
     assert data["source"] == "estimated: cpu-time"  # no counters on CI machines: labelled, never "measured"
     assert set(data["hook_cost_us_per_batch"]) == {"split", "window"}
     assert all(0 < cost < 1_000 for cost in data["hook_cost_us_per_batch"].values())
