@@ -48,6 +48,9 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
     assert setups["no callback"]["call_overhead_ci95_pct"] == [0.0, 0.0]
     assert setups["no callback"]["short_call_extra_ci95_ms"] == [0.0, 0.0]
     assert data["config"]["short_rounds"] == 4
+    # The per-batch figures are against a batch of the timed loops, not of the short or counted loops run after them.
+    batches = data["config"]["batches"]
+    assert data["batch_s_without_callback"] * batches == pytest.approx(min(setups["no callback"]["times_s"]))
     for row in setups.values():
         low, high = row["short_call_extra_ci95_ms"]
         assert low <= row["short_call_extra_ms"] <= high
@@ -62,7 +65,6 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
     assert extra["loop mode"] <= 5 < 20 < extra["empty callback"] <= extra["loop mode, hooks dispatched"]
     # In situ, Lightning's profiler: loop mode's hooks are dispatched at the loop's ends and in the warm-up only.
     dispatched = {name: row.get("hooks_dispatched_per_loop", 0) for name, row in setups.items()}
-    batches = data["config"]["batches"]
     assert dispatched["loop mode"] < 20 < 2 * batches <= dispatched["loop mode, hooks dispatched"]
     assert set(data["dispatch_us_per_hook"]) == {"no callback", "muted hook", "empty hook"}
 
