@@ -34,7 +34,11 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 - ``prune=off``: q(Log)NEHVI without pruning its baseline (``prune_baseline=False`` for BoTorch's input constructor;
   the pruning, ``prune_inferior_points_multi_objective``, took 0.12 s of a suggestion).
 
-Variants combine with ``+`` (``kernel=iso30+maxiter=50``, ``restarts=4+raw=128+acqmaxiter=30``).
+- ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
+  ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
+
+Variants combine with ``+`` (``kernel=iso30+maxiter=50``, ``restarts=4+raw=128+acqmaxiter=30``,
+``ref=none+maxiter=none``).
 
     python benchmarks/nas_fit_levers.py --variants base kernel=iso --seeds 0 1
     python benchmarks/nas_fit_levers.py --smoke --out /tmp/nas_fit.jsonl      # CI: budget 14, seed 0
@@ -210,14 +214,18 @@ def _fit_timer() -> Iterator[None]:
 
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
+    config = parse_variant(variant)
+    if config.get("ref", "given") not in ("given", "none"):
+        raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
     space = parse_search_space(problem.hydra_params(), [])
     settings = SweepSettings(
         parse_objectives(dict(problem.objectives), None),
         n_trials=budget,
         seed=seed,
-        reference_point=dict(problem.reference_point),
+        # ref=none: as frontier_quality's ecopt_noref (hypervolume still scored against the problem's point).
+        reference_point=None if config.get("ref") == "none" else dict(problem.reference_point),
     )
-    with _patched(parse_variant(variant)), _fit_timer():
+    with _patched(config), _fit_timer():
         sweep = _FitTimedSweep(space, settings, evaluate_each(problem.evaluate), on_batch_end=[])
         t0 = time.perf_counter()
         result = sweep.run()
