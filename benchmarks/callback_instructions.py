@@ -44,33 +44,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-SETUPS = (
-    "no callback",
-    "no callback, again",
-    "empty callback",
-    "loop mode",
-    "loop mode, hooks dispatched",
-    "per-batch mode",
-)
+from callback_overhead import SETUPS, quiet_trainer, setup_callbacks
+
 DEFAULT_SETUPS = ("no callback", "no callback, again", "empty callback", "loop mode", "per-batch mode")
 BASE = "no callback"
-
-
-def callbacks(setup: str) -> list[Any]:
-    """The callbacks of one set-up (the same as ``callback_overhead.py``'s)."""
-    from callback_overhead import DispatchedHooks, EmptyBatchHooks
-
-    from lightning_ecopt import EnergyCallback
-
-    kwargs: dict[str, Any] = {"meter": "estimate", "log_model_stats": False}
-    return {
-        "no callback": list,
-        "no callback, again": list,  # an A/A comparison: how far the counts of the same code differ between runs
-        "empty callback": lambda: [EmptyBatchHooks()],
-        "loop mode": lambda: [EnergyCallback(per_batch="split", **kwargs)],
-        "loop mode, hooks dispatched": lambda: [DispatchedHooks(per_batch="split", **kwargs)],
-        "per-batch mode": lambda: [EnergyCallback(per_batch="window", **kwargs)],
-    }[setup]()
 
 
 def child(setup: str, loops: list[int], max_batches: int, batch_size: int) -> None:
@@ -81,7 +58,6 @@ def child(setup: str, loops: list[int], max_batches: int, batch_size: int) -> No
     import logging
 
     import torch
-    from callback_overhead import quiet_trainer
     from torch.utils.data import DataLoader, TensorDataset
 
     from lightning_ecopt.demos import DigitsCNN
@@ -93,7 +69,7 @@ def child(setup: str, loops: list[int], max_batches: int, batch_size: int) -> No
     model = DigitsCNN(width=16, depth=2, kernel=3)
     n = max_batches * batch_size
     inputs = (torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,)))
-    cbs = callbacks(setup)
+    cbs = setup_callbacks(setup, "estimate")
     names = [type(cb).__name__ for cb in cbs]  # before the Trainer appends its defaults to the list
     trainer = quiet_trainer(cbs)
     seen = []
@@ -291,5 +267,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # callback_overhead, imported by the child
     raise SystemExit(main())

@@ -97,6 +97,52 @@ class LoopTimer(pl.Callback):
             sys.setprofile(None)
 
 
+SETUPS = (
+    "no callback",
+    # No callback again, a trainer of its own: the noise floor (an A/A comparison). Its interval is what this machine
+    # can resolve in this run; an overhead inside it is not measured, whichever its sign.
+    "no callback, again",
+    # The cost of any callback with batch hooks: Lightning's dispatch, against which ours is judged.
+    "empty callback",
+    "loop mode",
+    # Loop mode with its idle hooks dispatched all the same: what muting them saves, in the same run.
+    "loop mode, hooks dispatched",
+    "per-batch mode",
+)
+"""The set-ups compared, in order (``callback_instructions.py`` counts the same ones)."""
+
+
+def setup_callbacks(name: str, meter: str) -> list[pl.Callback]:
+    """The callbacks of the set-up ``name`` (one of :data:`SETUPS`), measuring with ``meter``."""
+    kwargs: dict[str, Any] = {"meter": meter, "log_model_stats": False}
+    makers: dict[str, Any] = {
+        "no callback": list,
+        "no callback, again": list,
+        "empty callback": lambda: [EmptyBatchHooks()],
+        "loop mode": lambda: [EnergyCallback(per_batch="split", **kwargs)],
+        "loop mode, hooks dispatched": lambda: [DispatchedHooks(per_batch="split", **kwargs)],
+        "per-batch mode": lambda: [EnergyCallback(per_batch="window", **kwargs)],
+    }
+    return makers[name]()
+
+
+def interleaved_calls(
+    trainers: dict[str, pl.Trainer], model: pl.LightningModule, data: DataLoader, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds of each ``trainer.test()`` call over ``data``: every trainer once a round, for ``rounds`` rounds.
+
+    The order rotates each round, so no set-up always runs first.
+    """
+    calls_s: dict[str, list[float]] = {name: [] for name in trainers}
+    names = list(trainers)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            t0 = time.perf_counter()
+            trainers[name].test(model, data, verbose=False)
+            calls_s[name].append(time.perf_counter() - t0)
+    return calls_s
+
+
 def quiet_trainer(callbacks: list[pl.Callback], **kwargs: Any) -> pl.Trainer:
     """A one-device Trainer with no logger, progress bar or model summary: only the callbacks under test add work."""
     return pl.Trainer(
@@ -189,18 +235,7 @@ def run(
     data = DataLoader(TensorDataset(*inputs), batch_size=batch_size)
     stamps: list[float] = []
     stamp_steps(model, stamps)
-    setups: dict[str, list[pl.Callback]] = {
-        "no callback": [],
-        # No callback again, a trainer of its own: the noise floor (an A/A comparison). Its interval is what this
-        # machine can resolve in this run; an overhead inside it is not measured, whichever its sign.
-        "no callback, again": [],
-        # The cost of any callback with batch hooks: Lightning's dispatch, against which ours is judged.
-        "empty callback": [EmptyBatchHooks()],
-        "loop mode": [EnergyCallback(meter=meter, per_batch="split", log_model_stats=False)],
-        # Loop mode with its idle hooks dispatched all the same: what muting them saves, in the same run.
-        "loop mode, hooks dispatched": [DispatchedHooks(meter=meter, per_batch="split", log_model_stats=False)],
-        "per-batch mode": [EnergyCallback(meter=meter, per_batch="window", log_model_stats=False)],
-    }
+    setups = {name: setup_callbacks(name, meter) for name in SETUPS}
     timers = {name: LoopTimer(stamps) for name in setups}
     trainers = {name: quiet_trainer([*cbs, timers[name]]) for name, cbs in setups.items()}
     for name, trainer in trainers.items():  # warm-up round, not counted
@@ -208,13 +243,7 @@ def run(
         timers[name].times_s.clear()
         timers[name].cpu_times_s.clear()
         timers[name].robust_times_s.clear()
-    calls_s: dict[str, list[float]] = {name: [] for name in trainers}
-    names = list(trainers)
-    for r in range(rounds):  # rotate the order each round, so no set-up always runs first
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            t0 = time.perf_counter()
-            trainers[name].test(model, data, verbose=False)
-            calls_s[name].append(time.perf_counter() - t0)
+    calls_s = interleaved_calls(trainers, model, data, rounds)
     base, cpu_base = timers["no callback"].times_s, timers["no callback"].cpu_times_s
     robust_base = timers["no callback"].robust_times_s
     rows = {}
@@ -243,6 +272,7 @@ def run(
             "call_overhead_pct": call_overhead,
             "call_overhead_ci95_pct": [call_low, call_high],
         }
+    batch_s = min(base) / batches  # now: the timers keep recording in the loops below
     # Calls made inside loops of all and of half the batches: their difference is the per-batch part, the rest the
     # loop's fixed part (warm-up batches, the loop's end). Counted once each, after the timed rounds.
     half = DataLoader(TensorDataset(*(x[: len(x) // 2] for x in inputs)), batch_size=batch_size)
@@ -263,12 +293,7 @@ def run(
     # What a set-up adds to each trainer.test() call, apart from its batches: short loops, many rounds, interleaved.
     # A call of a few batches lasts ~20 ms, so the machine's slow swings hit both runs of a round alike.
     short = DataLoader(TensorDataset(*(x[: short_batches * batch_size] for x in inputs)), batch_size=batch_size)
-    short_s: dict[str, list[float]] = {name: [] for name in trainers}
-    for r in range(short_rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            t0 = time.perf_counter()
-            trainers[name].test(model, short, verbose=False)
-            short_s[name].append(time.perf_counter() - t0)
+    short_s = interleaved_calls(trainers, model, short, short_rounds)
     for name, row in rows.items():
         extra_ms = [1e3 * (t - b) for t, b in zip(short_s[name], short_s["no callback"], strict=True)]
         median, low, high = median_ci(extra_ms)
@@ -290,7 +315,6 @@ def run(
             rows[name]["hooks_dispatched_per_loop"] = len(durations)
             rows[name]["hooks_ms_per_loop"] = 1e3 * sum(durations)
     source = setups["loop mode"][0].source  # type: ignore[attr-defined]
-    batch_s = rows["no callback"]["min_s"] / batches  # timers keep recording in the later loops: use the rows
     hooks = (
         {mode: hook_cost_s(meter, mode, next(iter(data)), hook_calls) for mode in ("split", "window")}
         if hook_calls

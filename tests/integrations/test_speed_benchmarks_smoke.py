@@ -82,14 +82,17 @@ def test_inference_knobs_smoke(tmp_path: Path) -> None:
 
 def _instructions() -> Any:
     """benchmarks/callback_instructions.py, loaded from its file (benchmarks/ is not a package)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports callback_overhead
     spec = importlib.util.spec_from_file_location(
         "callback_instructions", ROOT / "benchmarks" / "callback_instructions.py"
     )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports callback_overhead
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
     return module
 
 
@@ -110,7 +113,9 @@ def test_callback_instructions_child_runs_the_snapshot(tmp_path: Path) -> None:
     assert bench.snapshot(tmp_path) == src  # the same sources: the same snapshot, reused
     assert (src / "lightning_ecopt" / "__pycache__").is_dir()
     script = src / "benchmarks" / "callback_instructions.py"
-    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    # The script's directory first, as `python script.py` (what Valgrind runs) puts it; runpy does not.
+    pythonpath = os.pathsep.join([str(src / "benchmarks"), str(src)])
+    env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     code = (
         "import runpy, sys, lightning_ecopt; print(lightning_ecopt.__file__); "
         f"sys.argv = [{str(script)!r}, '--child', 'loop mode', '--loops', '2', '6', '--max-batches', '6']; "
