@@ -34,11 +34,19 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 - ``prune=off``: q(Log)NEHVI without pruning its baseline (``prune_baseline=False`` for BoTorch's input constructor;
   the pruning, ``prune_inferior_points_multi_objective``, took 0.12 s of a suggestion).
 
+- ``round=untried``: the relaxation and its optimiser kept, each restart's rounded optimum that repeats a tried or
+  pending architecture replaced by the nearest untried one to the optimum before rounding
+  (:class:`~lightning_ecopt.sweeper.discrete.NearestUntriedAcquisition`), instead of Ax regenerating up to five times
+  and then falling back to Sobol.
+
+- ``sobol=<n>``: ``n`` Sobol trials before the model (the default rule gives 12 at 60 evaluations; plain Ax starts
+  with 5, the centre point and 4 Sobol).
+
 - ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
 
 Variants combine with ``+`` (``kernel=iso30+maxiter=50``, ``restarts=4+raw=128+acqmaxiter=30``,
-``ref=none+maxiter=none``).
+``ref=none+maxiter=none``, ``round=untried+sobol=6``).
 
     python benchmarks/nas_fit_levers.py --variants base kernel=iso --seeds 0 1
     python benchmarks/nas_fit_levers.py --smoke --out /tmp/nas_fit.jsonl      # CI: budget 14, seed 0
@@ -109,13 +117,13 @@ def _surrogate_spec(kernel: str) -> Any:
     return SurrogateSpec(model_configs=[config])
 
 
-_NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune")
+_NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune", "round")
 """Variant keys that change the BoTorch node's generator kwargs."""
 
 
 def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) -> None:
     """Change a BoTorch node's generator kwargs (after the sweeper's own settings) as the variant says."""
-    from lightning_ecopt.sweeper.discrete import configure_discrete
+    from lightning_ecopt.sweeper.discrete import configure_discrete, configure_nearest_untried
 
     if "kernel" in config:
         generator_kwargs["surrogate_spec"] = _surrogate_spec(config["kernel"])
@@ -140,6 +148,10 @@ def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) ->
         )
     elif "propose" in config or "screened" in config or "scored" in config:
         raise ValueError(f"variant {config}: propose=untried is the only proposal lever (screened/scored refine it)")
+    if "round" in config:
+        if config["round"] != "untried" or "propose" in config:
+            raise ValueError(f"variant {config}: round=untried is the only rounding lever, and not with propose=")
+        configure_nearest_untried(generator_kwargs)
 
 
 @contextmanager
@@ -215,6 +227,9 @@ def _fit_timer() -> Iterator[None]:
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
+    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol"})
+    if unknown:
+        raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     if config.get("ref", "given") not in ("given", "none"):
         raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
     space = parse_search_space(problem.hydra_params(), [])
@@ -224,6 +239,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         seed=seed,
         # ref=none: as frontier_quality's ecopt_noref (hypervolume still scored against the problem's point).
         reference_point=None if config.get("ref") == "none" else dict(problem.reference_point),
+        n_initial_trials=int(config["sobol"]) if "sobol" in config else None,
     )
     with _patched(config), _fit_timer():
         sweep = _FitTimedSweep(space, settings, evaluate_each(problem.evaluate), on_batch_end=[])

@@ -37,9 +37,12 @@ from torch import Tensor
 __all__ = [
     "MAX_SCORED",
     "MAX_SCREENED",
+    "NearestUntriedAcquisition",
     "UntriedAcquisition",
     "configure_discrete",
+    "configure_nearest_untried",
     "is_fully_discrete",
+    "nearest_untried",
     "screen",
     "untried_candidates",
 ]
@@ -114,17 +117,18 @@ def untried_candidates(
 def _codes(choices: Sequence[Sequence[float]], X: Tensor) -> set[int]:
     """The mixed-radix codes of the rows of ``X`` that lie in the space."""
     index = [{float(v): i for i, v in enumerate(c)} for c in choices]
-    codes = set()
-    for row in X.tolist():
-        code = 0
-        for lookup, size, value in zip(index, (len(c) for c in choices), row, strict=True):
-            position = lookup.get(float(value))
-            if position is None:
-                break
-            code = code * size + position
-        else:
-            codes.add(code)
-    return codes
+    return {code for row in X.tolist() if (code := _code(index, row)) is not None}
+
+
+def _code(index: Sequence[dict[float, int]], row: Sequence[float]) -> int | None:
+    """The mixed-radix code of one configuration (``index``: each column's value -> position); ``None`` if off it."""
+    code = 0
+    for lookup, value in zip(index, row, strict=True):
+        position = lookup.get(float(value))
+        if position is None:
+            return None
+        code = code * len(lookup) + position
+    return code
 
 
 def _draw(total: int, avoided: set[int], k: int, generator: torch.Generator | None) -> list[int]:
@@ -223,6 +227,181 @@ class UntriedAcquisition(Acquisition):
         )
         weights = torch.ones(len(X), dtype=self.dtype)
         return X, values, weights * len(X) / n
+
+
+def nearest_untried(
+    x: Tensor,
+    layout: Sequence[tuple[tuple[int, ...], bool]],
+    choices: Sequence[Sequence[float]],
+    avoided: set[int],
+) -> tuple[Tensor, int] | None:
+    """The configuration nearest to a point of the relaxed space (squared distance) whose code is not in ``avoided``.
+
+    The distance is a sum over parameters (a one-hot parameter's columns against each of its one-hot vectors, a
+    discrete column against each of its values), so the configurations are visited best first, each parameter's
+    options in order of their own distance, from the nearest configuration (what rounding gives) on: at most
+    ``len(avoided) + 1`` of them are visited, and the space is never listed.
+
+    Args:
+        x: A point of the model's input space (``d``), e.g. the acquisition optimiser's optimum before rounding.
+        layout: Each parameter's columns and whether they one-hot encode it (:func:`_layout`).
+        choices: Each parameter's values (the positions ``0..k-1`` of a one-hot parameter), as for the codes.
+        avoided: Mixed-radix codes of the configurations to pass over (tried, pending, already chosen).
+
+    Returns:
+        The configuration as a model input row (``d``) and its code, or ``None`` when every configuration is avoided.
+
+    Example:
+        >>> layout = [((0, 1, 2), True), ((3,), False)]  # a 3-way one-hot choice, then an ordinal in {0, 1}
+        >>> x = torch.tensor([0.1, 0.5, 0.4, 0.2])
+        >>> nearest_untried(x, layout, [[0.0, 1.0, 2.0], [0.0, 1.0]], avoided=set())  # what rounding gives
+        (tensor([0., 1., 0., 0.]), 2)
+        >>> nearest_untried(x, layout, [[0.0, 1.0, 2.0], [0.0, 1.0]], avoided={2})  # 2nd-best column of the one-hot
+        (tensor([0., 0., 1., 0.]), 4)
+    """
+    import heapq
+
+    ranked: list[list[int]] = []  # each parameter's option positions, nearest first
+    costs: list[list[float]] = []  # their distances, in that order
+    for (cols, hot), values in zip(layout, choices, strict=True):
+        if hot:  # |x_g - e_c|^2 = |x_g|^2 - 2 x_c + 1
+            part = x[list(cols)]
+            distance = (part.square().sum() - 2 * part + 1).tolist()
+        else:
+            distance = [(float(x[cols[0]]) - float(v)) ** 2 for v in values]
+        order = sorted(range(len(distance)), key=distance.__getitem__)
+        ranked.append(order)
+        costs.append([distance[i] for i in order])
+    sizes = [len(c) for c in choices]
+
+    def code_of(ranks: tuple[int, ...]) -> int:
+        code = 0
+        for order, size, rank in zip(ranked, sizes, ranks, strict=True):
+            code = code * size + order[rank]
+        return code
+
+    start = (0,) * len(ranked)
+    heap = [(sum(c[0] for c in costs), start)]
+    seen = {start}
+    while heap:
+        _, ranks = heapq.heappop(heap)
+        code = code_of(ranks)
+        if code not in avoided:
+            row = torch.zeros_like(x)
+            for (cols, hot), order, values, rank in zip(layout, ranked, choices, ranks, strict=True):
+                if hot:
+                    row[cols[order[rank]]] = 1.0
+                else:
+                    row[cols[0]] = float(values[order[rank]])
+            return row, code
+        for p in range(len(ranks)):
+            if ranks[p] + 1 < sizes[p]:
+                after = (*ranks[:p], ranks[p] + 1, *ranks[p + 1 :])
+                if after not in seen:
+                    seen.add(after)
+                    total = sum(c[r] for c, r in zip(costs, after, strict=True))
+                    heapq.heappush(heap, (total, after))
+    return None
+
+
+class NearestUntriedAcquisition(Acquisition):
+    """Ax's ``Acquisition`` whose rounded optima are never tried configurations, in a fully discrete space.
+
+    Ax optimises the acquisition function over the continuous relaxation and rounds each restart's optimum (one-hot
+    columns to their largest, discrete columns to the nearest value). Where that lands on a configuration already
+    tried or pending, Ax regenerates up to five times and then falls back to a Sobol point. Here a rounded optimum
+    that repeats one is replaced by the nearest untried configuration to the optimum before rounding
+    (:func:`nearest_untried`); BoTorch then scores every restart's rounded point and keeps the best, as before. The
+    search is Ax's own otherwise (same GP, acquisition function and optimiser): only the rounding changes, and only
+    when it would repeat. Outside a fully discrete space it is Ax's ``Acquisition``.
+    """
+
+    def optimize(
+        self,
+        n: int,
+        search_space_digest: Any,
+        inequality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
+        equality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
+        fixed_features: dict[int, float] | None = None,
+        rounding_func: Callable[[Tensor], Tensor] | None = None,
+        optimizer_options: dict[str, Any] | None = None,
+        candidate_set: Tensor | None = None,
+        sampling_strategy: Any = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Ax's ``Acquisition.optimize`` with the rounding sent to the nearest untried configuration where it repeats.
+
+        Returns:
+            The candidates (``n x d``), their acquisition values and their arm weights.
+        """
+        ssd = search_space_digest
+        layout = _layout(ssd.feature_names, mk_discrete_choices(ssd=ssd, fixed_features=fixed_features))
+        if layout is not None and candidate_set is None and sampling_strategy is None:
+            discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
+            choices = [
+                [float(v) for v in range(len(cols))] if hot else [float(v) for v in discrete[cols[0]]]
+                for cols, hot in layout
+            ]
+            rounding_func = _UntriedRounding(self, layout, choices, rounding_func)
+        return super().optimize(
+            n=n,
+            search_space_digest=ssd,
+            inequality_constraints=inequality_constraints,
+            equality_constraints=equality_constraints,
+            fixed_features=fixed_features,
+            rounding_func=rounding_func,
+            optimizer_options=optimizer_options,
+            candidate_set=candidate_set,
+            sampling_strategy=sampling_strategy,
+        )
+
+
+class _UntriedRounding:
+    """The rounding of :class:`NearestUntriedAcquisition`: Ax's, then the nearest untried configuration on a repeat."""
+
+    def __init__(
+        self,
+        acquisition: Acquisition,
+        layout: Sequence[tuple[tuple[int, ...], bool]],
+        choices: Sequence[Sequence[float]],
+        rounding_func: Callable[[Tensor], Tensor] | None,
+    ) -> None:
+        self.acquisition = acquisition
+        self.layout = layout
+        self.choices = choices
+        self.rounding_func = rounding_func
+        self.index = [{float(v): i for i, v in enumerate(c)} for c in choices]
+
+    def _avoided(self) -> set[int]:
+        """The codes tried or pending, read at each call: BoTorch's sequential greedy batch adds its own as pending."""
+        acqf = self.acquisition.acqf
+        tried = _stack(
+            self.acquisition.X_observed,
+            self.acquisition.X_pending,
+            getattr(acqf, "X_baseline", None),
+            getattr(acqf, "X_pending", None),
+        )
+        if tried is None:
+            return set()
+        return _codes(self.choices, _to_items(tried.detach().reshape(-1, tried.shape[-1]), self.layout))
+
+    def __call__(self, X: Tensor) -> Tensor:
+        """Round ``X`` (``batch x q x d`` or ``q x d``): each batch's ``q`` rows distinct and untried where possible."""
+        rounded = self.rounding_func(X) if self.rounding_func is not None else X
+        d = X.shape[-1]
+        raw, out = X.detach().reshape(-1, X.shape[-2], d), rounded.detach().clone().reshape(-1, X.shape[-2], d)
+        avoided = self._avoided()
+        for b in range(len(out)):
+            taken = set(avoided)
+            items = _to_items(out[b], self.layout).tolist()
+            for j, row in enumerate(items):
+                code = _code(self.index, row)
+                if code is None or code in taken:
+                    nearest = nearest_untried(raw[b, j], self.layout, self.choices, taken)
+                    if nearest is None:  # every configuration taken: leave it to Ax's deduplication
+                        continue
+                    out[b, j], code = nearest[0].to(out), nearest[1]
+                taken.add(code)
+        return out.reshape(rounded.shape)
 
 
 def _layout(feature_names: Sequence[str], discrete: Any) -> list[tuple[tuple[int, ...], bool]] | None:
@@ -348,6 +527,7 @@ def _stack(*tensors: Tensor | None) -> Tensor | None:
 
 
 register_acquisition(UntriedAcquisition)
+register_acquisition(NearestUntriedAcquisition)
 
 
 def configure_discrete(
@@ -382,6 +562,17 @@ def configure_discrete(
         MAX_SCREENED_KEY: int(MAX_SCREENED if max_screened is None else max_screened),
         MAX_SCORED_KEY: int(MAX_SCORED if max_scored is None else max_scored),
     }
+
+
+def configure_nearest_untried(generator_kwargs: dict[str, Any]) -> None:
+    """Set a BoTorch node to round its proposals to untried configurations (:class:`NearestUntriedAcquisition`).
+
+    Ax's one-hot relaxation, GP and acquisition optimiser are kept. The class is saved with the generation strategy.
+
+    Args:
+        generator_kwargs: The ``GeneratorSpec.generator_kwargs`` of a ``BOTORCH_MODULAR`` node, changed in place.
+    """
+    generator_kwargs["acquisition_class"] = NearestUntriedAcquisition
 
 
 def is_fully_discrete(parameters: Sequence[Any]) -> bool:

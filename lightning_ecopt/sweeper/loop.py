@@ -124,6 +124,11 @@ _DISCRETE_PROPOSALS = False
 suggestion about 3x and never repeated an architecture, but reached 0.940 of the maximum hypervolume (median) where
 the one-hot default reaches 0.970 (docs/bench-optimizer.md)."""
 
+_ROUND_UNTRIED = False
+"""In a fully discrete space, send a rounded optimum that repeats a tried or pending configuration to the nearest
+untried one (:class:`~lightning_ecopt.sweeper.discrete.NearestUntriedAcquisition`) instead of letting Ax regenerate it
+up to five times and then fall back to a Sobol point."""
+
 _FIT_MAXITER: int | None = 50
 """L-BFGS-B iterations per GP fit attempt in spaces with an unordered choice parameter (``None``: Ax's fit, which runs
 to convergence); see :func:`_caps_fit` for where it applies. On NAS-Bench-201 (30 one-hot inputs) 50 iterations cut the
@@ -793,9 +798,10 @@ class ParetoSweep:
                 from botorch.acquisition.multi_objective.monte_carlo import qNoisyExpectedHypervolumeImprovement
 
                 acqf = qNoisyExpectedHypervolumeImprovement
-        from lightning_ecopt.sweeper.discrete import configure_discrete, is_fully_discrete
+        from lightning_ecopt.sweeper.discrete import configure_discrete, configure_nearest_untried, is_fully_discrete
 
-        discrete = _DISCRETE_PROPOSALS and is_fully_discrete(self.space.parameters)
+        fully_discrete = is_fully_discrete(self.space.parameters)
+        discrete = _DISCRETE_PROPOSALS and fully_discrete
         struct = GenerationStrategyDispatchStruct(
             method="fast",
             initialization_budget=self._n_initial,
@@ -817,10 +823,13 @@ class ParetoSweep:
                     spec.generator_kwargs["default_model_gen_options"] = {k: dict(v) for k, v in gen_options.items()}
                     if discrete:
                         configure_discrete(spec.generator_kwargs)
-                    elif _FIT_MAXITER is not None and _caps_fit(self.space.parameters):
+                        continue
+                    if _FIT_MAXITER is not None and _caps_fit(self.space.parameters):
                         from lightning_ecopt.sweeper.capped_fit import configure_capped_fit
 
                         configure_capped_fit(spec.generator_kwargs, maxiter=_FIT_MAXITER)
+                    if _ROUND_UNTRIED and fully_discrete:
+                        configure_nearest_untried(spec.generator_kwargs)
         return strategy
 
     def _open(self) -> Client:

@@ -52,7 +52,12 @@ def run_app(sweep_dir: Path, *overrides: str, timeout_s: float = 300, **env: str
 def interrupt_when(
     sweep_dir: Path, ready: Path, *overrides: str, sig: int = signal.SIGINT, timeout_s: float = 300, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Start a sweep, send ``sig`` once ``ready`` exists, and wait for the process to end."""
+    """Start a sweep, send ``sig`` once ``ready`` exists, and wait for the process to end.
+
+    The child's SIGINT goes back to its default first: a test run started in the background by a shell without job
+    control inherits SIGINT ignored, Python then installs no ``KeyboardInterrupt`` handler, and the sweep would run
+    on to the end (or the timeout) instead of stopping.
+    """
     process = subprocess.Popen(
         app_command(sweep_dir, *overrides),
         cwd=sweep_dir.parent,
@@ -60,6 +65,7 @@ def interrupt_when(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + timeout_s
     while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -72,6 +78,10 @@ def interrupt_when(
         if process.poll() is None:
             process.kill()
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass

@@ -266,3 +266,118 @@ def test_a_discrete_sweep_can_keep_the_one_hot_gp_and_still_propose_untried_conf
     assert set(models) == {("SingleTaskGP", 4 + 4 + 1)}  # a and b one-hot encoded, c ordered
     assert [c["screened"] for c in optimize_calls] == [48 - n for n in range(4, 10)]
     assert [len(c["avoid"]) for c in optimize_calls] == list(range(4, 10))
+
+
+# -- nearest untried configuration (the relaxation's rounding) ---------------------------------------------------
+
+MIXED_LAYOUT = [((0, 1, 2), True), ((3,), False), ((5, 4), True)]
+"""A 3-way one-hot parameter, an ordinal one in {-1, 0, 1}, and a 2-way one-hot parameter with its columns swapped."""
+MIXED_CHOICES = [[0.0, 1.0, 2.0], [-1.0, 0.0, 1.0], [0.0, 1.0]]
+
+
+def _all_configurations():
+    items = torch.cartesian_prod(*(torch.tensor(c, dtype=torch.double) for c in MIXED_CHOICES))
+    return discrete._from_items(items, MIXED_LAYOUT, 6)
+
+
+def test_nearest_untried_is_the_nearest_configuration_not_avoided():
+    configurations = _all_configurations()  # 18, in code order
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        x = torch.rand(6, dtype=torch.double, generator=generator) * 2 - 0.5
+        k = int(torch.randint(0, 18, (1,), generator=generator))
+        avoided = set(torch.randperm(18, generator=generator)[:k].tolist())
+        row, code = discrete.nearest_untried(x, MIXED_LAYOUT, MIXED_CHOICES, avoided)
+        distances = (configurations - x).square().sum(dim=-1)
+        allowed = [c for c in range(18) if c not in avoided]
+        best = min(allowed, key=lambda c: distances[c].item())
+        assert code not in avoided
+        assert torch.equal(row, configurations[code])
+        assert distances[code].item() == pytest.approx(distances[best].item())
+
+
+def test_nearest_untried_finds_nothing_when_every_configuration_is_avoided():
+    x = torch.zeros(6, dtype=torch.double)
+    assert discrete.nearest_untried(x, MIXED_LAYOUT, MIXED_CHOICES, set(range(18))) is None
+
+
+class _FakeAcquisition:
+    def __init__(self, observed, pending=None):
+        self.X_observed, self.X_pending = observed, pending
+        self.acqf = type("Acqf", (), {"X_baseline": observed, "X_pending": None})()
+
+
+def test_the_untried_rounding_keeps_axs_rounding_unless_it_repeats():
+    configurations = _all_configurations()
+    observed, pending = configurations[[0, 5]], configurations[[7]]
+    rounding = discrete._UntriedRounding(
+        _FakeAcquisition(observed, pending), MIXED_LAYOUT, MIXED_CHOICES, lambda X: X.round()
+    )
+    # Restart 0: its first row rounds to tried configuration 0, its second to 0 as well, its third to an untried one.
+    # Restart 1: rounds to pending configuration 7, then to configuration 12 (untried).
+    near = torch.tensor([0.1, -0.05, 0.05, 0.05, 0.2, 0.0], dtype=torch.double)
+    X = torch.stack(
+        [
+            torch.stack([configurations[0] + near, configurations[0] + 0.3 * near, configurations[12] + 0.01]),
+            torch.stack([configurations[7] + 0.2, configurations[12] - 0.01, configurations[13]]),
+        ]
+    ).to(torch.double)
+    out = rounding(X)
+    assert out.shape == X.shape
+    codes = [[discrete._code(rounding.index, r) for r in discrete._to_items(b, MIXED_LAYOUT).tolist()] for b in out]
+    for batch in codes:
+        assert len(set(batch)) == 3
+        assert not set(batch) & {0, 5, 7}
+    assert codes[0][2] == 12  # untried and distinct: Ax's rounding kept
+    assert codes[1][1:] == [12, 13]
+    for b, j in [(0, 0), (0, 1), (1, 0)]:  # each repeat went to the nearest configuration still free at its turn
+        free = set(range(18)) - {0, 5, 7} - set(codes[b][:j])
+        distances = (configurations - X[b, j]).square().sum(dim=-1)
+        assert distances[codes[b][j]].item() == pytest.approx(min(distances[c].item() for c in free))
+
+
+SMALL_GRID = {"a": "choice(p, q, r, s)", "b": "choice(w, x, y, z)"}
+"""16 configurations of two unordered choices: Ax one-hot encodes both (8 GP inputs)."""
+
+
+def small_grid_objectives(p):
+    a, b = "pqrs".index(p["a"]), "wxyz".index(p["b"])
+    return {"f1": (a - 1.5) ** 2 + b, "f2": (3 - a) + (3 - b) ** 2 / 4}
+
+
+@pytest.mark.parametrize("round_untried", [False, True])
+def test_a_one_hot_sweep_rounded_to_untried_configurations_never_repeats_one(fast_ax, monkeypatch, round_untried):
+    from ax.generators.torch.botorch_modular.acquisition import Acquisition
+
+    from lightning_ecopt.sweeper import loop
+
+    monkeypatch.setattr(loop, "_ROUND_UNTRIED", round_untried)
+    calls = []
+    real = Acquisition.optimize
+
+    def spy(self, *args, **kwargs):
+        calls.append(type(self).__name__)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Acquisition, "optimize", spy)
+    result = make_sweep(small_grid_objectives, params=SMALL_GRID, n_trials=15, n_initial_trials=4).run()
+    unique = len({json.dumps(t.params, sort_keys=True) for t in result.trials})
+    if round_untried:  # one proposal per model trial: no regeneration, no Sobol fallback, no configuration twice
+        assert (calls, unique, result.n_reused) == (["NearestUntriedAcquisition"] * 11, 15, 0)
+    else:  # the control: Ax's rounding repeats tried configurations on this dense grid, and Ax regenerates
+        assert set(calls) == {"Acquisition"}
+        assert len(calls) > 11
+
+
+def test_a_resumed_sweep_keeps_rounding_to_untried_configurations(fast_ax, monkeypatch, tmp_path):
+    from lightning_ecopt.sweeper import loop
+
+    monkeypatch.setattr(loop, "_ROUND_UNTRIED", True)
+    storage = tmp_path / "ax.json"
+    make_sweep(small_grid_objectives, params=SMALL_GRID, n_trials=6, n_initial_trials=4, storage=storage).run()
+    assert "NearestUntriedAcquisition" in storage.read_text()
+    monkeypatch.setattr(loop, "_ROUND_UNTRIED", False)  # the saved strategy decides, not the running code's default
+    sweep = make_sweep(small_grid_objectives, params=SMALL_GRID, n_trials=14, n_initial_trials=4, storage=storage)
+    result = sweep.run()
+    assert result.n_finished == 14
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 14
