@@ -37,7 +37,8 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 - ``round=untried``: the relaxation and its optimiser kept, each restart's rounded optimum that repeats a tried or
   pending architecture replaced by the nearest untried one to the optimum before rounding
   (:class:`~lightning_ecopt.sweeper.discrete.NearestUntriedAcquisition`), instead of Ax regenerating up to five times
-  and then falling back to Sobol.
+  and then falling back to Sobol. The sweeper's default since 2026-12-02 (``loop._ROUND_UNTRIED``): ``base`` rows
+  written before that date are ``round=ax``, which switches it off.
 
 - ``sobol=<n>``: ``n`` Sobol trials before the model (the default rule gives 12 at 60 evaluations; plain Ax starts
   with 5, the centre point and 4 Sobol).
@@ -117,13 +118,13 @@ def _surrogate_spec(kernel: str) -> Any:
     return SurrogateSpec(model_configs=[config])
 
 
-_NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune", "round")
+_NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune")
 """Variant keys that change the BoTorch node's generator kwargs."""
 
 
 def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) -> None:
     """Change a BoTorch node's generator kwargs (after the sweeper's own settings) as the variant says."""
-    from lightning_ecopt.sweeper.discrete import configure_discrete, configure_nearest_untried
+    from lightning_ecopt.sweeper.discrete import configure_discrete
 
     if "kernel" in config:
         generator_kwargs["surrogate_spec"] = _surrogate_spec(config["kernel"])
@@ -148,10 +149,6 @@ def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) ->
         )
     elif "propose" in config or "screened" in config or "scored" in config:
         raise ValueError(f"variant {config}: propose=untried is the only proposal lever (screened/scored refine it)")
-    if "round" in config:
-        if config["round"] != "untried" or "propose" in config:
-            raise ValueError(f"variant {config}: round=untried is the only rounding lever, and not with propose=")
-        configure_nearest_untried(generator_kwargs)
 
 
 @contextmanager
@@ -161,6 +158,7 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
 
     original_strategy = ParetoSweep._generation_strategy
     original_maxiter = loop._FIT_MAXITER
+    original_round = loop._ROUND_UNTRIED
     if any(key in config for key in _NODE_KEYS):
 
         def patched(self: ParetoSweep) -> Any:
@@ -174,11 +172,14 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
         ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
     if "maxiter" in config:
         loop._FIT_MAXITER = None if config["maxiter"] == "none" else int(config["maxiter"])
+    if "round" in config:
+        loop._ROUND_UNTRIED = config["round"] == "untried"
     try:
         yield
     finally:
         ParetoSweep._generation_strategy = original_strategy  # type: ignore[method-assign]
         loop._FIT_MAXITER = original_maxiter
+        loop._ROUND_UNTRIED = original_round
 
 
 class _FitTimedSweep(_TimedSweep):
@@ -227,9 +228,11 @@ def _fit_timer() -> Iterator[None]:
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol"})
+    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
+    if config.get("round", "untried") not in ("untried", "ax"):
+        raise ValueError(f"round={config['round']!r}: round=untried (the default since 2026-12-02) or round=ax")
     if config.get("ref", "given") not in ("given", "none"):
         raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
     space = parse_search_space(problem.hydra_params(), [])

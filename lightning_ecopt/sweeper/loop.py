@@ -15,7 +15,8 @@ Design decisions
   of CPU per suggestion at 50 trials instead of 0.83 s, for the same hypervolume (docs/bench-optimizer.md). Ax's
   one-hot relaxation of unordered choices is kept: proposing the best untried configuration with a categorical
   kernel (:mod:`lightning_ecopt.sweeper.discrete`, behind ``_DISCRETE_PROPOSALS``) was 3x faster on NAS-Bench-201
-  but reached less hypervolume at 60 evaluations.
+  but reached less hypervolume at 60 evaluations. In a space of choices only, a rounded optimum that repeats a tried
+  or pending configuration goes to the nearest untried one (``_ROUND_UNTRIED``) instead of Ax's regenerate-then-Sobol.
 - **GP fit**: in a space with an unordered choice (one-hot inputs: one length scale per value) the GP's
   hyperparameters are fitted with at most ``_FIT_MAXITER`` L-BFGS-B iterations per attempt
   (:mod:`lightning_ecopt.sweeper.capped_fit`; Ax's fit runs to convergence): on NAS-Bench-201 the fit was two thirds
@@ -124,10 +125,13 @@ _DISCRETE_PROPOSALS = False
 suggestion about 3x and never repeated an architecture, but reached 0.940 of the maximum hypervolume (median) where
 the one-hot default reaches 0.970 (docs/bench-optimizer.md)."""
 
-_ROUND_UNTRIED = False
+_ROUND_UNTRIED = True
 """In a fully discrete space, send a rounded optimum that repeats a tried or pending configuration to the nearest
 untried one (:class:`~lightning_ecopt.sweeper.discrete.NearestUntriedAcquisition`) instead of letting Ax regenerate it
-up to five times and then fall back to a Sobol point."""
+up to five times and then fall back to a Sobol point. On NAS-Bench-201 (seeds 0-9, 60 evaluations) no run fell back
+to Sobol (median 2 per run before, up to 6), the hypervolume was level or higher (medians 0.871 / 0.933 / 0.970 at
+20 / 40 / 60 evaluations against 0.869 / 0.927 / 0.966; higher on 7 of 10 seeds at 40 and at 60) and a suggestion at
+50 trials took 1.20 s of CPU instead of 1.32 s (no regenerations); docs/bench-optimizer.md."""
 
 _FIT_MAXITER: int | None = 50
 """L-BFGS-B iterations per GP fit attempt in spaces with an unordered choice parameter (``None``: Ax's fit, which runs

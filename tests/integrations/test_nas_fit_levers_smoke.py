@@ -55,3 +55,22 @@ def test_nas_fit_levers_sets_the_botorch_nodes_options() -> None:
     assert options["acquisition_function_kwargs"] == {"prune_baseline": False}
     with pytest.raises(ValueError, match="propose=untried"):
         nas_fit_levers._configure_node(kwargs, {"scored": "8"})
+
+
+def test_nas_fit_levers_refuses_unknown_levers_before_running() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import nas_fit_levers
+        import problems
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from lightning_ecopt.sweeper import loop
+
+    problem = problems.get(nas_fit_levers.PROBLEM)
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['rounding'\]"):
+        nas_fit_levers.run("rounding=ax", problem, 0, 14)
+    with pytest.raises(ValueError, match="round='nearest'"):
+        nas_fit_levers.run("round=nearest", problem, 0, 14)
+    with nas_fit_levers._patched({"round": "ax", "maxiter": "none"}):
+        assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER) == (False, None)
+    assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER) == (True, 50)  # the defaults are back

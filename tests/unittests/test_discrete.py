@@ -134,10 +134,13 @@ def test_a_discrete_sweep_proposes_only_untried_configurations_with_a_categorica
     assert {c["scored"] for c in optimize_calls} == {8}
 
 
-def test_discrete_proposals_are_off_by_default():
+def test_discrete_proposals_are_off_by_default_and_the_relaxation_rounds_to_untried_configurations():
     strategy = make_sweep(grid_objectives, n_trials=5, n_initial_trials=3)._generation_strategy()
     kwargs = [s.generator_kwargs for n in strategy.nodes_by_name.values() for s in n.generator_specs]
-    assert not any("acquisition_class" in k or "transforms" in k for k in kwargs)
+    botorch = [k for k in kwargs if "default_model_gen_options" in k]
+    assert len(botorch) == 1
+    assert botorch[0]["acquisition_class"] is discrete.NearestUntriedAcquisition
+    assert "transforms" not in botorch[0]  # Ax's one-hot relaxation is kept
 
 
 def test_a_discrete_sweep_is_reproducible_with_its_seed(fast_ax, discrete_on):
