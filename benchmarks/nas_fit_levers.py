@@ -40,6 +40,7 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
   and then falling back to Sobol. The sweeper's default since 2026-12-02 (``loop._ROUND_UNTRIED``): ``base`` rows
   written before that date are ``round=ax``, which switches it off.
 
+- ``mc=<n>``: ``n`` quasi-Monte-Carlo samples in q(Log)NEHVI (``loop._ACQF_MC_SAMPLES``, default 64).
 - ``sobol=<n>``: ``n`` Sobol trials before the model (the default rule gives 12 at 60 evaluations; plain Ax starts
   with 5, the centre point and 4 Sobol).
 
@@ -159,6 +160,7 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
     original_strategy = ParetoSweep._generation_strategy
     original_maxiter = loop._FIT_MAXITER
     original_round = loop._ROUND_UNTRIED
+    original_mc = loop._ACQF_MC_SAMPLES
     if any(key in config for key in _NODE_KEYS):
 
         def patched(self: ParetoSweep) -> Any:
@@ -174,12 +176,15 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
         loop._FIT_MAXITER = None if config["maxiter"] == "none" else int(config["maxiter"])
     if "round" in config:
         loop._ROUND_UNTRIED = config["round"] == "untried"
+    if "mc" in config:
+        loop._ACQF_MC_SAMPLES = int(config["mc"])
     try:
         yield
     finally:
         ParetoSweep._generation_strategy = original_strategy  # type: ignore[method-assign]
         loop._FIT_MAXITER = original_maxiter
         loop._ROUND_UNTRIED = original_round
+        loop._ACQF_MC_SAMPLES = original_mc
 
 
 class _FitTimedSweep(_TimedSweep):
@@ -228,7 +233,7 @@ def _fit_timer() -> Iterator[None]:
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round"})
+    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round", "mc"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     if config.get("round", "untried") not in ("untried", "ax"):

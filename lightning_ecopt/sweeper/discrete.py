@@ -193,9 +193,8 @@ class UntriedAcquisition(Acquisition):
             SearchSpaceExhausted: Every configuration was tried (the sweep ends, its Ax ``OptimizationComplete``).
         """
         ssd = search_space_digest
-        discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
-        layout = _layout(ssd.feature_names, discrete)
-        if candidate_set is not None or sampling_strategy is not None or equality_constraints or layout is None:
+        space = _discrete_space(ssd, fixed_features)
+        if candidate_set is not None or sampling_strategy is not None or equality_constraints or space is None:
             return super().optimize(
                 n=n,
                 search_space_digest=ssd,
@@ -211,7 +210,7 @@ class UntriedAcquisition(Acquisition):
 
         dtype = self.dtype or torch.double
         avoid = _stack(self.X_observed, self.X_pending)
-        choices = [[float(v) for v in range(len(cols))] if hot else list(discrete[cols[0]]) for cols, hot in layout]
+        layout, choices = space
         max_screened = int(self.options.get(MAX_SCREENED_KEY, MAX_SCREENED))
         max_scored = int(self.options.get(MAX_SCORED_KEY, MAX_SCORED))
         untried = untried_candidates(
@@ -338,14 +337,9 @@ class NearestUntriedAcquisition(Acquisition):
             The candidates (``n x d``), their acquisition values and their arm weights.
         """
         ssd = search_space_digest
-        layout = _layout(ssd.feature_names, mk_discrete_choices(ssd=ssd, fixed_features=fixed_features))
-        if layout is not None and candidate_set is None and sampling_strategy is None:
-            discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
-            choices = [
-                [float(v) for v in range(len(cols))] if hot else [float(v) for v in discrete[cols[0]]]
-                for cols, hot in layout
-            ]
-            rounding_func = _UntriedRounding(self, layout, choices, rounding_func)
+        space = _discrete_space(ssd, fixed_features)
+        if space is not None and candidate_set is None and sampling_strategy is None:
+            rounding_func = _UntriedRounding(self, *space, rounding_func)
         return super().optimize(
             n=n,
             search_space_digest=ssd,
@@ -406,6 +400,23 @@ class _UntriedRounding:
                     out[b, j], code = nearest[0].to(out), nearest[1]
                 taken.add(code)
         return out.reshape(rounded.shape)
+
+
+def _discrete_space(
+    ssd: Any, fixed_features: dict[int, float] | None
+) -> tuple[list[tuple[tuple[int, ...], bool]], list[list[float]]] | None:
+    """The layout (:func:`_layout`) and each parameter's values (a one-hot one's positions) of a fully discrete space.
+
+    ``None`` when a column is continuous.
+    """
+    discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
+    layout = _layout(ssd.feature_names, discrete)
+    if layout is None:
+        return None
+    choices = [
+        [float(v) for v in range(len(cols))] if hot else [float(v) for v in discrete[cols[0]]] for cols, hot in layout
+    ]
+    return layout, choices
 
 
 def _layout(feature_names: Sequence[str], discrete: Any) -> list[tuple[tuple[int, ...], bool]] | None:
