@@ -363,7 +363,9 @@ def test_a_one_hot_sweep_rounded_to_untried_configurations_never_repeats_one(fas
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Acquisition, "optimize", spy)
-    result = make_sweep(small_grid_objectives, params=SMALL_GRID, n_trials=15, n_initial_trials=4).run()
+    # Batches of 3: Ax generates a batch's trials one by one, the earlier ones pending, which the rounding avoids too.
+    sweep = make_sweep(small_grid_objectives, params=SMALL_GRID, n_trials=15, n_initial_trials=4, max_batch_size=3)
+    result = sweep.run()
     unique = len({json.dumps(t.params, sort_keys=True) for t in result.trials})
     if round_untried:  # one proposal per model trial: no regeneration, no Sobol fallback, no configuration twice
         assert (calls, unique, result.n_reused) == (["NearestUntriedAcquisition"] * 11, 15, 0)
