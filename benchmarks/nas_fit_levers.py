@@ -40,6 +40,7 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
   and then falling back to Sobol. The sweeper's default since 2026-12-02 (``loop._ROUND_UNTRIED``): ``base`` rows
   written before that date are ``round=ax``, which switches it off.
 
+- ``acq=qLogNEHVI``: the sweep's ``acquisition`` setting (default qNEHVI; plain Ax uses qLogNEHVI).
 - ``mc=<n>``: ``n`` quasi-Monte-Carlo samples in q(Log)NEHVI (``loop._ACQF_MC_SAMPLES``, default 64).
 - ``sobol=<n>``: ``n`` Sobol trials before the model (the default rule gives 12 at 60 evaluations; plain Ax starts
   with 5, the centre point and 4 Sobol).
@@ -233,7 +234,7 @@ def _fit_timer() -> Iterator[None]:
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round", "mc"})
+    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round", "mc", "acq"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     if config.get("round", "untried") not in ("untried", "ax"):
@@ -248,6 +249,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         # ref=none: as frontier_quality's ecopt_noref (hypervolume still scored against the problem's point).
         reference_point=None if config.get("ref") == "none" else dict(problem.reference_point),
         n_initial_trials=int(config["sobol"]) if "sobol" in config else None,
+        acquisition=config.get("acq", "qNEHVI"),
     )
     with _patched(config), _fit_timer():
         sweep = _FitTimedSweep(space, settings, evaluate_each(problem.evaluate), on_batch_end=[])
