@@ -126,12 +126,20 @@ def _codes(choices: Sequence[Sequence[float]], X: Tensor) -> set[int]:
 
 def _code(index: Sequence[dict[float, int]], row: Sequence[float]) -> int | None:
     """The mixed-radix code of one configuration (``index``: each column's value -> position); ``None`` if off it."""
-    code = 0
+    positions = []
     for lookup, value in zip(index, row, strict=True):
         position = lookup.get(float(value))
         if position is None:
             return None
-        code = code * len(lookup) + position
+        positions.append(position)
+    return _encode(positions, [len(lookup) for lookup in index])
+
+
+def _encode(positions: Sequence[int], sizes: Sequence[int]) -> int:
+    """The mixed-radix code of each parameter's value position (the inverse of :func:`_decode`'s digits)."""
+    code = 0
+    for position, size in zip(positions, sizes, strict=True):
+        code = code * size + position
     return code
 
 
@@ -277,33 +285,23 @@ def nearest_untried(
         costs.append([distance[i] for i in order])
     sizes = [len(c) for c in choices]
 
-    def code_of(ranks: tuple[int, ...]) -> int:
-        code = 0
-        for order, size, rank in zip(ranked, sizes, ranks, strict=True):
-            code = code * size + order[rank]
-        return code
-
     start = (0,) * len(ranked)
     heap = [(sum(c[0] for c in costs), start)]
     seen = {start}
     while heap:
-        _, ranks = heapq.heappop(heap)
-        code = code_of(ranks)
+        total, ranks = heapq.heappop(heap)
+        positions = [order[rank] for order, rank in zip(ranked, ranks, strict=True)]
+        code = _encode(positions, sizes)
         if code not in avoided:
-            row = torch.zeros_like(x)
-            for (cols, hot), order, values, rank in zip(layout, ranked, choices, ranks, strict=True):
-                if hot:
-                    row[cols[order[rank]]] = 1.0
-                else:
-                    row[cols[0]] = float(values[order[rank]])
-            return row, code
-        for p in range(len(ranks)):
-            if ranks[p] + 1 < sizes[p]:
-                after = (*ranks[:p], ranks[p] + 1, *ranks[p + 1 :])
+            # A one-hot parameter's values are its positions, so one row of items serves every kind of column.
+            items = [float(values[position]) for values, position in zip(choices, positions, strict=True)]
+            return _from_items(torch.tensor([items], dtype=x.dtype), layout, len(x))[0].to(x), code
+        for p, rank in enumerate(ranks):
+            if rank + 1 < sizes[p]:
+                after = (*ranks[:p], rank + 1, *ranks[p + 1 :])
                 if after not in seen:
                     seen.add(after)
-                    total = sum(c[r] for c, r in zip(costs, after, strict=True))
-                    heapq.heappush(heap, (total, after))
+                    heapq.heappush(heap, (total - costs[p][rank] + costs[p][rank + 1], after))
     return None
 
 
