@@ -333,11 +333,21 @@ class NearestUntriedAcquisition(Acquisition):
 
         Returns:
             The candidates (``n x d``), their acquisition values and their arm weights.
+
+        Raises:
+            SearchSpaceExhausted: Every configuration was tried or is pending (a failed one is pending: the sweeper
+                marks it ABANDONED), so none is left to propose (the sweep ends, its Ax ``OptimizationComplete``).
         """
         ssd = search_space_digest
         space = _discrete_space(ssd, fixed_features)
         if space is not None and candidate_set is None and sampling_strategy is None:
-            rounding_func = _UntriedRounding(self, *space, rounding_func)
+            rounding = _UntriedRounding(self, *space, rounding_func)
+            if len(rounding._avoided()) >= math.prod(len(c) for c in space[1]):
+                from ax.exceptions.core import SearchSpaceExhausted
+
+                # Ax would regenerate five times and then reject Sobol draws up to its limit (a minute of CPU).
+                raise SearchSpaceExhausted("Every configuration of the fully discrete search space was tried.")
+            rounding_func = rounding
         return super().optimize(
             n=n,
             search_space_digest=ssd,

@@ -347,7 +347,7 @@ def test_repeated_configurations_are_not_evaluated_twice():
     assert [t.trial_index for t in result.pareto_trials] == [0, 7]
 
 
-def test_a_failed_configuration_that_ax_proposes_again_is_not_run_again(fast_ax):
+def test_a_failed_configuration_is_not_proposed_again_and_the_space_runs_out(fast_ax):
     calls = []
 
     def fails_on_two(p):
@@ -360,16 +360,55 @@ def test_a_failed_configuration_that_ax_proposes_again_is_not_run_again(fast_ax)
         fails_on_two, params={"a": "choice(1, 2, 3)"}, n_trials=5, n_initial_trials=2, max_failure_rate=1.0
     )
     result = sweep.run()
+    # Ax re-proposes FAILED arms; the sweeper marks them ABANDONED in Ax (pending, never suggested again), so the
+    # three configurations run once each and the sweep ends there instead of spending trials on the stored failure.
     assert sorted(calls) == [1, 2, 3]
-    assert result.n_finished == 5
-    reused = [t for t in result.trials if t.reused_from is not None]
-    assert len(reused) == 2
-    failed_first = next(t for t in result.trials if t.params["a"] == 2 and t.reused_from is None)
-    for t in reused:
-        assert t.status == "failed"
-        assert t.reused_from == failed_first.trial_index
-        assert f"same configuration as failed trial {failed_first.trial_index}" in t.reason
-        assert "diverged" in t.reason
+    assert (result.n_finished, result.n_failed, result.n_reused) == (3, 1, 0)
+    assert "no new configuration" in (result.stop_reason or "")
+    failed = next(t for t in result.trials if t.status == "failed")
+    assert (failed.params, failed.reused_from) == ({"a": 2}, None)
+    assert "diverged" in failed.reason
+
+
+FAILING_CORNER = {"a": "choice(p, q, r, s)", "b": "choice(w, x, y, z)"}
+"""16 configurations of two unordered choices (one-hot in Ax); the four best ones fail."""
+
+
+def corner_fails(p):
+    a, b = "pqrs".index(p["a"]), "wxyz".index(p["b"])
+    if a >= 2 and b >= 2:  # where both objectives are best, as a model too large for the memory would be
+        raise RuntimeError("out of memory")
+    return {"f1": float(-a - b), "f2": float(a + b - 0.5 * a * b)}
+
+
+@pytest.mark.parametrize("abandon", [True, False])
+def test_a_discrete_sweep_spends_no_trial_on_a_failed_configuration(fast_ax, monkeypatch, abandon):
+    from lightning_ecopt.sweeper import loop
+
+    if not abandon:  # the control: Ax's FAILED status, whose arms Ax proposes again
+        monkeypatch.setattr(loop, "_repeats_possible", lambda parameters: False)
+    sweep = make_sweep(corner_fails, params=FAILING_CORNER, n_trials=12, n_initial_trials=4, max_failure_rate=1.0)
+    result = sweep.run()
+    assert result.n_finished == 12
+    reused_failures = sum(t.reused_from is not None and t.status == "failed" for t in result.trials)
+    if abandon:
+        assert reused_failures == 0
+        assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 12
+    else:
+        assert reused_failures > 0
+
+
+def test_a_resumed_sweep_keeps_its_failed_trials_failed(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    settings = {"params": FAILING_CORNER, "n_initial_trials": 4, "max_failure_rate": 1.0, "storage": storage}
+    first = make_sweep(corner_fails, n_trials=8, **settings).run()
+    assert first.n_failed > 0
+    resumed = make_sweep(corner_fails, n_trials=10, **settings).run()
+    before = {t.trial_index: (t.status, t.reason) for t in first.trials}
+    assert {i: (t.status, t.reason) for i, t in enumerate(resumed.trials) if i in before} == before
+    assert resumed.n_finished == 10
+    assert not any(t.status == "abandoned" for t in resumed.trials)
+    assert sum(t.reused_from is not None for t in resumed.trials) == 0
 
 
 def test_an_exhausted_discrete_space_ends_the_sweep_early(fast_ax):
