@@ -46,8 +46,9 @@ Design decisions
 - **Seeds**: Ax's JSON does not keep the client's seed, so before every batch the seed is derived from ``seed`` and
   the number of finished trials; a resumed sweep is therefore seeded exactly as an uninterrupted one.
 - **Resume**: when ``storage`` exists it is loaded; a different search space or different objectives are refused.
-  Trials that were running when the sweep died are marked ABANDONED (they do not count) and the loop continues
-  until exactly ``n_trials`` trials completed or failed.
+  Trials that were running when the sweep died are recorded as abandoned (they do not count) and the loop continues
+  until exactly ``n_trials`` trials completed or failed. In Ax they are FAILED, which it may propose again, not
+  ABANDONED, which it keeps pending for good: the configurations they were running are asked again.
 - **Saving**: the Ax experiment is saved atomically to ``storage`` after every batch (and when a batch is
   proposed, so an interruption leaves its trials to be abandoned), with ``optimization_results.yaml`` beside it.
 - **Batch hooks**: after every batch (and once at the end) each ``on_batch_end`` hook gets the current
@@ -889,7 +890,13 @@ class ParetoSweep:
         abandoned = []
         for index, trial in sorted(experiment.trials.items()):
             if trial.status in (TrialStatus.RUNNING, TrialStatus.CANDIDATE, TrialStatus.STAGED):
-                client.mark_trial_abandoned(index)
+                # FAILED in Ax, not ABANDONED: Ax keeps an ABANDONED arm pending for good, so in a discrete space
+                # the configuration the interruption cut short would never run, and anywhere its phantom would
+                # steer the next proposals. A FAILED arm is unseen: with the same data and the same seed the
+                # resumed sweep first proposes the configuration that was cut short. The record says "abandoned".
+                reason = "interrupted: the sweep stopped while this trial ran; it was asked again"
+                trial.update_run_metadata({_METADATA_KEY: {"status": "abandoned", "reason": reason}})
+                client.mark_trial_failed(index, failed_reason=reason)
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
         given = self._given_reference()
@@ -921,9 +928,12 @@ class ParetoSweep:
 
         meta = dict((trial.run_metadata or {}).get(_METADATA_KEY) or {})
         params = self._user_params(trial.arm.parameters if trial.arm is not None else {})
-        if trial.status == TrialStatus.COMPLETED:
-            status: Literal["completed", "failed", "abandoned"] = "completed"
-        elif trial.status == TrialStatus.FAILED or meta.get("status") == "failed":  # failed, ABANDONED in Ax (_fail)
+        status: Literal["completed", "failed", "abandoned"]
+        if meta.get("status") in ("completed", "failed", "abandoned"):  # Ax's status differs for some (_fail, _resume)
+            status = meta["status"]
+        elif trial.status == TrialStatus.COMPLETED:  # saved before the status was kept in the metadata
+            status = "completed"
+        elif trial.status == TrialStatus.FAILED:
             status = "failed"
         else:
             status = "abandoned"

@@ -84,6 +84,19 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+_STATUS_PAIRS = {
+    ("completed", "completed"),
+    ("failed", "failed"),
+    ("failed", "abandoned"),
+    ("abandoned", "failed"),
+    ("abandoned", "abandoned"),  # interrupted before the sweeper kept statuses
+    ("running", "running"),
+    ("candidate", "candidate"),
+    ("staged", "staged"),
+}
+"""(recorded, Ax) status pairs a stored trial may have."""
+
+
 @dataclass
 class SweepState:
     """What a sweep dir holds, parsed: trials by index from the Ax JSON and from the results YAML, and job dirs."""
@@ -114,8 +127,13 @@ def read_state(sweep_dir: Path) -> SweepState:
         names = {TrialStatus.COMPLETED: "completed", TrialStatus.FAILED: "failed"}
         for index, trial in client._experiment.trials.items():
             meta = (trial.run_metadata or {}).get("lightning_ecopt") or {}
+            ax_status = names.get(trial.status, trial.status.name.lower())
+            # The sweeper's status, kept with the trial: Ax's differs on purpose for interrupted trials (FAILED, so
+            # they are asked again) and for failures in discrete spaces (ABANDONED, so they are not).
+            status = meta.get("status", ax_status)
+            assert (status, ax_status) in _STATUS_PAIRS, f"trial {index}: recorded {status!r}, Ax {ax_status!r}"
             state.trials[index] = {
-                "status": names.get(trial.status, trial.status.name.lower()),
+                "status": status,
                 "params": dict(trial.arms[0].parameters) if trial.arms else {},
                 "metrics": {k: v[0] for k, v in (meta.get("metrics") or {}).items()},
                 "reason": meta.get("reason"),

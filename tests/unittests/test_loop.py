@@ -433,11 +433,12 @@ def test_resume_after_an_interruption_finishes_exactly_n_trials(fast_ax, tmp_pat
     settings = SweepSettings(
         parse_objectives(MIN_MIN, None), n_trials=8, n_initial_trials=3, max_batch_size=2, seed=3, storage=storage
     )
-    evaluated, batches = [], []
+    evaluated, batches, cut_short = [], [], []
 
     def dies_in_third_batch(batch):
         batches.append(len(batch))
         if len(batches) == 3:
+            cut_short.extend(batch)
             raise _Interrupt("killed")
         evaluated.extend(batch)
         return [two_quadratics(p) for p in batch]
@@ -456,6 +457,10 @@ def test_resume_after_an_interruption_finishes_exactly_n_trials(fast_ax, tmp_pat
     result = ParetoSweep(space, settings, evaluate).run()
     assert result.n_finished == 8
     assert len(second_run) == 5  # only what was missing
+    # The interrupted trials are unseen by Ax (FAILED there, not pending): same data, same seed, so the resumed sweep
+    # first proposes the configuration the interruption cut short (equal to ~1e-10; as ABANDONED, pending, they steered
+    # it elsewhere: x1 1.0 for 0.75). The batch's second point, chosen with the first pending, may part from it.
+    assert second_run[0] == pytest.approx(cut_short[0], abs=1e-6)
     keys = [json.dumps(p, sort_keys=True) for p in first_run + second_run]
     assert len(set(keys)) == 8  # no completed trial repeated
     abandoned = [t for t in result.trials if t.status == "abandoned"]
