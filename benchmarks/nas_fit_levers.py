@@ -44,6 +44,8 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 - ``mc=<n>``: ``n`` quasi-Monte-Carlo samples in q(Log)NEHVI (``loop._ACQF_MC_SAMPLES``, default 64).
 - ``sobol=<n>``: ``n`` Sobol trials before the model (the default rule gives 12 at 60 evaluations; plain Ax starts
   with 5, the centre point and 4 Sobol).
+- ``center=1``: the first initial trial is the search space's centre, as plain Ax's (``loop._CENTER_FIRST``); the
+  initial trials stay as many.
 
 - ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
@@ -162,6 +164,7 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
     original_maxiter = loop._FIT_MAXITER
     original_round = loop._ROUND_UNTRIED
     original_mc = loop._ACQF_MC_SAMPLES
+    original_center = loop._CENTER_FIRST
     if any(key in config for key in _NODE_KEYS):
 
         def patched(self: ParetoSweep) -> Any:
@@ -179,6 +182,8 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
         loop._ROUND_UNTRIED = config["round"] == "untried"
     if "mc" in config:
         loop._ACQF_MC_SAMPLES = int(config["mc"])
+    if "center" in config:
+        loop._CENTER_FIRST = config["center"] == "1"
     try:
         yield
     finally:
@@ -186,6 +191,7 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
         loop._FIT_MAXITER = original_maxiter
         loop._ROUND_UNTRIED = original_round
         loop._ACQF_MC_SAMPLES = original_mc
+        loop._CENTER_FIRST = original_center
 
 
 class _FitTimedSweep(_TimedSweep):
@@ -234,11 +240,13 @@ def _fit_timer() -> Iterator[None]:
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round", "mc", "acq"})
+    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round", "mc", "acq", "center"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     if config.get("round", "untried") not in ("untried", "ax"):
         raise ValueError(f"round={config['round']!r}: round=untried (the default since 2026-12-02) or round=ax")
+    if config.get("center", "0") not in ("0", "1"):
+        raise ValueError(f"center={config['center']!r}: center=1 (the centre first, as plain Ax) or center=0")
     if config.get("ref", "given") not in ("given", "none"):
         raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
     space = parse_search_space(problem.hydra_params(), [])

@@ -71,6 +71,8 @@ def test_nas_fit_levers_refuses_unknown_levers_before_running() -> None:
         nas_fit_levers.run("rounding=ax", problem, 0, 14)
     with pytest.raises(ValueError, match="round='nearest'"):
         nas_fit_levers.run("round=nearest", problem, 0, 14)
-    with nas_fit_levers._patched({"round": "ax", "maxiter": "none"}):
-        assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER) == (False, None)
-    assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER) == (True, 50)  # the defaults are back
+    with pytest.raises(ValueError, match="center='yes'"):
+        nas_fit_levers.run("center=yes", problem, 0, 14)
+    with nas_fit_levers._patched({"round": "ax", "maxiter": "none", "center": "1"}):
+        assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER, loop._CENTER_FIRST) == (False, None, True)
+    assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER, loop._CENTER_FIRST) == (True, 50, False)  # the defaults are back
