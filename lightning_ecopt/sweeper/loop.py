@@ -110,6 +110,9 @@ _MIN_TRIALS_JUDGED = 5
 _METADATA_KEY = "lightning_ecopt"
 """Key of our data in an Ax trial's ``run_metadata`` and in the experiment's description."""
 
+_INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
+"""The reason recorded for a trial that was running when the sweep died (abandoned on resume)."""
+
 _AX_LOGGER = "ax.api.client"
 _AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
 
@@ -894,9 +897,8 @@ class ParetoSweep:
                 # the configuration the interruption cut short would never run, and anywhere its phantom would
                 # steer the next proposals. A FAILED arm is unseen: with the same data and the same seed the
                 # resumed sweep first proposes the configuration that was cut short. The record says "abandoned".
-                reason = "interrupted: the sweep stopped while this trial ran; it was asked again"
-                trial.update_run_metadata({_METADATA_KEY: {"status": "abandoned", "reason": reason}})
-                client.mark_trial_failed(index, failed_reason=reason)
+                trial.update_run_metadata({_METADATA_KEY: {"status": "abandoned", "reason": _INTERRUPTED}})
+                client.mark_trial_failed(index, failed_reason=_INTERRUPTED)
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
         given = self._given_reference()
@@ -941,7 +943,7 @@ class ParetoSweep:
         sems = {str(k): float(v[1]) for k, v in (meta.get("metrics") or {}).items() if v[1] is not None}
         reason = meta.get("reason") or getattr(trial, "status_reason", None)
         if status == "abandoned":
-            reason = reason or "interrupted: the sweep stopped while this trial ran; it was asked again"
+            reason = reason or _INTERRUPTED
         return TrialRecord(
             trial_index=index,
             params=params,
