@@ -36,7 +36,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,22 +99,43 @@ def _patch_transforms(kind: str) -> Any:
     return original
 
 
-_FLAGS = {
-    "center": ("_CENTER_FIRST", {"1": True, "0": False}),
+LoopFlags = dict[str, tuple[str, Callable[[str], Any]]]
+"""Variant key -> (module-level flag of ``lightning_ecopt.sweeper.loop``, parser of the variant's value)."""
+
+
+def choice(settings: dict[str, Any]) -> Callable[[str], Any]:
+    """A flag parser that accepts only the values in ``settings`` (value -> setting)."""
+
+    def parse(value: str) -> Any:
+        if value not in settings:
+            raise ValueError(f"{value!r}: choose from {', '.join(settings)}")
+        return settings[value]
+
+    return parse
+
+
+_FLAGS: LoopFlags = {
+    "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
 }
-"""Variant keys that switch a module-level flag of ``lightning_ecopt.sweeper.loop``: key -> (flag, {value: setting})."""
+"""The loop flags this script's variants switch (``center=1``)."""
 
 
 @contextlib.contextmanager
-def _loop_flags(config: dict[str, str]) -> Iterator[None]:
-    """Set the loop's flags named by the variant (``center=1``), then restore them."""
-    before = {flag: getattr(loop, flag) for flag, _ in _FLAGS.values()}
+def loop_flags(config: dict[str, str], flags: LoopFlags = _FLAGS) -> Iterator[None]:
+    """Set the loop's flags named by the variant (``center=1``), then restore them all, whatever happens.
+
+    Raises:
+        ValueError: A value the flag's parser refuses, named as ``key='value'``; nothing is left changed.
+    """
+    before = {flag: getattr(loop, flag) for flag, _ in flags.values()}
     try:
-        for key, (flag, values) in _FLAGS.items():
+        for key, (flag, parse) in flags.items():
             if key in config:
-                if config[key] not in values:
-                    raise ValueError(f"{key}={config[key]!r}: choose from {', '.join(values)}")
-                setattr(loop, flag, values[config[key]])
+                try:
+                    setting = parse(config[key])
+                except ValueError as error:
+                    raise ValueError(f"{key}={error}") from None
+                setattr(loop, flag, setting)
         yield
     finally:
         for flag, value in before.items():
@@ -138,7 +159,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         reference_point=dict(problem.reference_point),
     )
     t0 = time.perf_counter()
-    with _loop_flags(config):
+    with loop_flags(config):
         sweep = ParetoSweep(space, settings, lambda batch: [problem.evaluate(p) for p in batch], on_batch_end=[])
         result = sweep.run()
     wall_s = time.perf_counter() - t0

@@ -14,6 +14,9 @@ problem's reference point, ``n_trials`` = budget and the seed, exactly as ``benc
 - ``kernel=iso30``: one shared length scale with BoTorch's dimension-scaled prior for 30 inputs
   (``LogNormal(sqrt 2 + log(30) / 2, sqrt 3)``, the default ARD kernel's), so it starts where the default's 30 do
   (gpytorch's ``RBFKernel`` with the prior, a batch of 2 objectives: Ax's isotropic argparse fixes the prior).
+- ``kernel=group``: the default's RBF kernel and prior, with the 5 one-hot columns of each operation sharing one
+  length scale (6 per objective instead of 30: an exponentiated Hamming kernel weighted per operation), the capped
+  fit kept (``GroupedRBFKernel``, set on the node's model configs).
 - ``maxiter=<n>``: the default kernel, with L-BFGS-B capped at ``n`` iterations per fit attempt (``none``: Ax's fit,
   to convergence). Since 2026-12-02 this sets the sweeper's own setting, ``loop._FIT_MAXITER``
   (:mod:`lightning_ecopt.sweeper.capped_fit`); the rows written before patched the ``fit_gpytorch_mll`` that Ax's
@@ -51,7 +54,7 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
 
 Variants combine with ``+`` (``kernel=iso30+maxiter=50``, ``restarts=4+raw=128+acqmaxiter=30``,
-``ref=none+maxiter=none``, ``round=untried+sobol=6``).
+``ref=none+maxiter=none``, ``round=untried+sobol=6``, ``center=1+sobol=5``).
 
     python benchmarks/nas_fit_levers.py --variants base kernel=iso --seeds 0 1
     python benchmarks/nas_fit_levers.py --smoke --out /tmp/nas_fit.jsonl      # CI: budget 14, seed 0
@@ -66,6 +69,7 @@ after duplicate proposals (``fallback_sobol``; rows before 2026-12-02 lack it), 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -81,7 +85,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from frontier_levers import parse_variant
+from frontier_levers import LoopFlags, choice, loop_flags, parse_variant
 from optimizer_overhead import _TimedSweep, per_suggestion
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -118,8 +122,59 @@ def _surrogate_spec(kernel: str) -> Any:
         }
         config = ModelConfig(covar_module_class=RBFKernel, covar_module_options=options)
     else:
-        raise ValueError(f"kernel={kernel!r}: choose from iso, iso30")
+        raise ValueError(f"kernel={kernel!r}: choose from iso, iso30, group")
     return SurrogateSpec(model_configs=[config])
+
+
+N_OPS, N_VALUES = 6, 5
+"""NAS-Bench-201's space: 6 choice parameters of 5 operations each, one-hot encoded by Ax into 30 inputs in order."""
+
+
+@functools.cache
+def _grouped_rbf_kernel() -> Any:
+    """An RBF kernel with one length scale per choice parameter, shared by its one-hot columns (``kernel=group``)."""
+    import torch
+    from gpytorch.kernels import RBFKernel
+    from gpytorch.kernels.rbf_kernel import postprocess_rbf
+
+    class GroupedRBFKernel(RBFKernel):
+        """RBF on one-hot inputs with tied length scales: column ``i`` uses length scale ``group_index[i]``."""
+
+        def __init__(self, group_index: Sequence[int], **kwargs: Any) -> None:
+            super().__init__(ard_num_dims=max(group_index) + 1, **kwargs)
+            self.register_buffer("group_index", torch.tensor(list(group_index), dtype=torch.long))
+            self.ard_num_dims = len(group_index)  # gpytorch checks the inputs' width against it
+
+        def forward(self, x1: Any, x2: Any, diag: bool = False, **params: Any) -> Any:
+            lengthscale = self.lengthscale.index_select(-1, self.group_index)
+            x1_, x2_ = x1.div(lengthscale), x2.div(lengthscale)
+            return postprocess_rbf(self.covar_dist(x1_, x2_, square_dist=True, diag=diag, **params))
+
+    return GroupedRBFKernel
+
+
+def _tie_length_scales(generator_kwargs: dict[str, Any]) -> None:
+    """``kernel=group``: the node's (capped-fit) model configs with :func:`_grouped_rbf_kernel`, the default's prior."""
+    import dataclasses
+
+    import torch
+    from gpytorch.constraints import GreaterThan
+    from gpytorch.priors.torch_priors import LogNormalPrior
+
+    n_inputs = N_OPS * N_VALUES
+    prior = LogNormalPrior(loc=math.sqrt(2) + math.log(n_inputs) / 2, scale=math.sqrt(3))  # the default's, for 30
+    options = {
+        "group_index": [i // N_VALUES for i in range(n_inputs)],
+        "batch_shape": torch.Size([2]),
+        "lengthscale_prior": prior,
+        "lengthscale_constraint": GreaterThan(2.5e-2, transform=None, initial_value=prior.mode.item()),
+    }
+    spec = generator_kwargs["surrogate_spec"]
+    configs = [
+        dataclasses.replace(config, covar_module_class=_grouped_rbf_kernel(), covar_module_options=options)
+        for config in spec.model_configs
+    ]
+    generator_kwargs["surrogate_spec"] = dataclasses.replace(spec, model_configs=configs)
 
 
 _NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune")
@@ -130,7 +185,9 @@ def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) ->
     """Change a BoTorch node's generator kwargs (after the sweeper's own settings) as the variant says."""
     from lightning_ecopt.sweeper.discrete import configure_discrete
 
-    if "kernel" in config:
+    if config.get("kernel") == "group":
+        _tie_length_scales(generator_kwargs)
+    elif "kernel" in config:
         generator_kwargs["surrogate_spec"] = _surrogate_spec(config["kernel"])
     optimizer_kwargs = generator_kwargs["default_model_gen_options"]["optimizer_kwargs"]
     if "restarts" in config:
@@ -155,16 +212,19 @@ def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) ->
         raise ValueError(f"variant {config}: propose=untried is the only proposal lever (screened/scored refine it)")
 
 
+_LOOP_FLAGS: LoopFlags = {
+    "maxiter": ("_FIT_MAXITER", lambda value: None if value == "none" else int(value)),
+    "round": ("_ROUND_UNTRIED", choice({"untried": True, "ax": False})),
+    "mc": ("_ACQF_MC_SAMPLES", int),
+    "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
+}
+"""Variant keys that set a module-level setting of ``lightning_ecopt.sweeper.loop`` (see the module's docstring)."""
+
+
 @contextmanager
 def _patched(config: dict[str, str]) -> Iterator[None]:
-    """Apply a variant's patches (the BoTorch node's settings, the fit's iteration cap) for the ``with`` block."""
-    from lightning_ecopt.sweeper import loop
-
+    """Apply a variant's patches (the BoTorch node's settings, the loop's settings) for the ``with`` block."""
     original_strategy = ParetoSweep._generation_strategy
-    original_maxiter = loop._FIT_MAXITER
-    original_round = loop._ROUND_UNTRIED
-    original_mc = loop._ACQF_MC_SAMPLES
-    original_center = loop._CENTER_FIRST
     if any(key in config for key in _NODE_KEYS):
 
         def patched(self: ParetoSweep) -> Any:
@@ -176,22 +236,11 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
             return strategy
 
         ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
-    if "maxiter" in config:
-        loop._FIT_MAXITER = None if config["maxiter"] == "none" else int(config["maxiter"])
-    if "round" in config:
-        loop._ROUND_UNTRIED = config["round"] == "untried"
-    if "mc" in config:
-        loop._ACQF_MC_SAMPLES = int(config["mc"])
-    if "center" in config:
-        loop._CENTER_FIRST = config["center"] == "1"
     try:
-        yield
+        with loop_flags(config, _LOOP_FLAGS):
+            yield
     finally:
         ParetoSweep._generation_strategy = original_strategy  # type: ignore[method-assign]
-        loop._FIT_MAXITER = original_maxiter
-        loop._ROUND_UNTRIED = original_round
-        loop._ACQF_MC_SAMPLES = original_mc
-        loop._CENTER_FIRST = original_center
 
 
 class _FitTimedSweep(_TimedSweep):
@@ -240,13 +289,9 @@ def _fit_timer() -> Iterator[None]:
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, "maxiter", "ref", "sobol", "round", "mc", "acq", "center"})
+    unknown = sorted(set(config) - {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
-    if config.get("round", "untried") not in ("untried", "ax"):
-        raise ValueError(f"round={config['round']!r}: round=untried (the default since 2026-12-02) or round=ax")
-    if config.get("center", "0") not in ("0", "1"):
-        raise ValueError(f"center={config['center']!r}: center=1 (the centre first, as plain Ax) or center=0")
     if config.get("ref", "given") not in ("given", "none"):
         raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
     space = parse_search_space(problem.hydra_params(), [])

@@ -73,6 +73,50 @@ def test_nas_fit_levers_refuses_unknown_levers_before_running() -> None:
         nas_fit_levers.run("round=nearest", problem, 0, 14)
     with pytest.raises(ValueError, match="center='yes'"):
         nas_fit_levers.run("center=yes", problem, 0, 14)
-    with nas_fit_levers._patched({"round": "ax", "maxiter": "none", "center": "1"}):
-        assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER, loop._CENTER_FIRST) == (False, None, True)
-    assert (loop._ROUND_UNTRIED, loop._FIT_MAXITER, loop._CENTER_FIRST) == (True, 50, False)  # the defaults are back
+
+    def settings() -> tuple[object, ...]:
+        return loop._ROUND_UNTRIED, loop._FIT_MAXITER, loop._CENTER_FIRST, loop._ACQF_MC_SAMPLES
+
+    defaults = settings()
+    assert defaults == (True, 50, False, 64)
+    with nas_fit_levers._patched({"round": "ax", "maxiter": "none", "center": "1", "mc": "128"}):
+        assert settings() == (False, None, True, 128)
+    assert settings() == defaults  # restored
+    with pytest.raises(ValueError, match="mc=invalid literal"), nas_fit_levers._patched({"maxiter": "20", "mc": "x"}):
+        pass
+    assert settings() == defaults  # restored after a refused value too
+
+
+def test_kernel_group_ties_the_length_scales_of_each_operations_columns() -> None:
+    import torch
+    from gpytorch.kernels import RBFKernel
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import nas_fit_levers
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+    from ax.generators.torch.botorch_modular.utils import ModelConfig
+
+    from lightning_ecopt.sweeper.capped_fit import CappedFitSingleTaskGP
+
+    grouped = nas_fit_levers._grouped_rbf_kernel()(group_index=[0, 0, 1])
+    grouped.lengthscale = torch.tensor([[0.5, 2.0]])
+    plain = RBFKernel(ard_num_dims=3)
+    plain.lengthscale = torch.tensor([[0.5, 0.5, 2.0]])  # the groups' length scales, column by column
+    x = torch.rand(4, 3, dtype=torch.float32)
+    assert torch.allclose(grouped(x).to_dense(), plain(x).to_dense())
+    assert grouped.raw_lengthscale.shape[-1] == 2  # two hyperparameters, not three
+
+    config = ModelConfig(botorch_model_class=CappedFitSingleTaskGP, mll_options={"fit_maxiter": 50})
+    kwargs = {
+        "surrogate_spec": SurrogateSpec(model_configs=[config]),
+        "default_model_gen_options": {"optimizer_kwargs": {}},
+    }
+    nas_fit_levers._configure_node(kwargs, {"kernel": "group"})
+    (tied,) = kwargs["surrogate_spec"].model_configs
+    assert tied.botorch_model_class is CappedFitSingleTaskGP  # the capped fit is kept
+    assert tied.mll_options == {"fit_maxiter": 50}
+    assert tied.covar_module_class is nas_fit_levers._grouped_rbf_kernel()
+    assert tied.covar_module_options["group_index"] == [i // 5 for i in range(30)]
