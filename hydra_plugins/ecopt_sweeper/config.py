@@ -95,6 +95,11 @@ class EcoptSweeperConf:
     # Write the frontier views (HParams of every trial, the frontier image, hypervolume) to
     # <storage dir>/tensorboard after every batch; false to skip them (about 0.25 s per batch).
     tensorboard: bool = True
+    # Configurations to evaluate first, in order, e.g. [{model.lr: 0.001, model.width: 32}]: the model as it is
+    # today, or a known good guess. A key left out takes the app's own value (its config, or the config group's
+    # chosen option), so [{}] evaluates the app's defaults first. They count toward n_trials and toward the initial
+    # (Sobol) trials; one already evaluated (on resume) is not run again.
+    enqueue_trials: list[Any] = field(default_factory=list)
 
     # Optuna sweeper keys, accepted so that an Optuna config runs by switching hydra/sweeper to ecopt:
     # Optuna's sampler config: ignored with a warning (its `seed` is used when `seed` is null).

@@ -67,6 +67,7 @@ class EcoptSweeper(Sweeper):
         trial_timeout_s: float | None = None,
         inference_params: Sequence[str] | None = None,
         tensorboard: bool = True,
+        enqueue_trials: Sequence[Mapping[str, Any]] = (),
         sampler: Any = None,
         study_name: str | None = None,
         n_jobs: int | None = None,
@@ -90,6 +91,7 @@ class EcoptSweeper(Sweeper):
         self.trial_timeout_s = trial_timeout_s
         self.inference_params = _plain(inference_params)
         self.tensorboard = tensorboard
+        self.enqueue_trials = _plain(enqueue_trials)
         self.sampler = _plain(sampler)
         self.study_name = study_name
         self.n_jobs = n_jobs
@@ -215,6 +217,44 @@ class EcoptSweeper(Sweeper):
                 list(keys),
             )
 
+    def _config_value(self, key: str) -> Any:
+        """The app's own value of ``key``: the option chosen for a config group, or a scalar; ``_ABSENT`` if none."""
+        if self.config is None:
+            return _ABSENT
+        choices = OmegaConf.select(self.config, "hydra.runtime.choices", default=None)
+        if choices is not None and key in choices and choices[key] is not None:
+            return choices[key]
+        value = OmegaConf.select(self.config, key, default=_ABSENT)
+        return _ABSENT if OmegaConf.is_config(value) else value
+
+    def _enqueue_trials(self, space: SearchSpace) -> Any:
+        """``enqueue_trials`` with each configuration completed from the app's config (``[{}]``: its defaults first).
+
+        Anything that is not a list of mappings is passed on as it is, for SweepSettings to refuse with its message.
+        """
+        trials = self.enqueue_trials
+        if trials is None:
+            return ()
+        if not isinstance(trials, list):
+            return trials
+        completed: list[Any] = []
+        for i, trial in enumerate(trials):
+            if not isinstance(trial, dict):
+                completed.append(trial)
+                continue
+            trial = dict(trial)
+            for name in space.names:
+                if name not in trial:
+                    value = self._config_value(name)
+                    if value is _ABSENT:
+                        raise EcoptConfigError(
+                            f"hydra.sweeper.enqueue_trials[{i}] gives no value for {name!r}, and the app's config has "
+                            f"none to take: add '{name}: <value>' to it."
+                        )
+                    trial[name] = value
+            completed.append(trial)
+        return completed
+
     def configure(self, arguments: Sequence[str]) -> tuple[SearchSpace, SweepSettings]:
         """Parse and check the search space and the settings, without running anything.
 
@@ -229,7 +269,7 @@ class EcoptSweeper(Sweeper):
         """
         from lightning_ecopt.sweeper.objectives import parse_objectives
         from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
-        from lightning_ecopt.sweeper.space import parse_search_space
+        from lightning_ecopt.sweeper.space import check_enqueued, parse_search_space
 
         space = parse_search_space(self._params(), list(arguments))
         if not space.parameters:
@@ -257,7 +297,9 @@ class EcoptSweeper(Sweeper):
             trial_timeout_s=self.trial_timeout_s,
             # A bad batch size is SweepSettings' to refuse, with its message: compare only an int here.
             parallel_trials=isinstance(batch_size, int) and batch_size > 1 and _runs_jobs_side_by_side(self.launcher),
+            enqueue_trials=self._enqueue_trials(space),
         )
+        check_enqueued(space, settings.enqueue_trials, "hydra.sweeper.enqueue_trials")
         self._check_inference_params(space)
         self._warn_optuna_keys()
         if settings.parallel_trials:

@@ -80,7 +80,7 @@ from lightning_ecopt import frontier
 from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure
 from lightning_ecopt.sweeper.objectives import ENERGY_SOURCE_KEY, OutcomeConstraint, TrialMetrics, parse_task_result
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
-from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter
+from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter, check_enqueued
 from lightning_ecopt.sweeper.timeout import call_with_timeout
 
 if TYPE_CHECKING:
@@ -449,6 +449,7 @@ class ParetoSweep:
         self._stop_reason: str | None = None
         self._suggest_time_s = 0.0
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
+        self._enqueued = check_enqueued(space, settings.enqueue_trials)
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
 
     @classmethod
@@ -559,6 +560,9 @@ class ParetoSweep:
 
         _set_client_seed(client, _derive_seed(self.settings.seed, self._n_finished()))
         proposals: dict[int, dict[str, Any]] = {}
+        for params in self._enqueued_due()[:k]:
+            ax_params = self.space.to_ax_params(params)
+            proposals[client.attach_trial(parameters=ax_params)] = ax_params
         while len(proposals) < k:
             start = time.perf_counter()
             try:
@@ -575,6 +579,19 @@ class ParetoSweep:
                 break
             proposals.update({i: dict(p) for i, p in got.items()})
         return proposals
+
+    def _enqueued_due(self) -> list[dict[str, Any]]:
+        """The enqueued configurations that no finished trial has evaluated yet, in order (each once).
+
+        An enqueued trial cut short by an interruption is recorded ``abandoned``, so a resumed sweep runs it again.
+        """
+        done = {_config_key(r.params) for r in self._records.values() if r.finished}
+        due: dict[str, dict[str, Any]] = {}
+        for params in self._enqueued:
+            key = _config_key(params)
+            if key not in done:
+                due.setdefault(key, params)
+        return list(due.values())
 
     def _user_params(self, ax_params: Mapping[str, Any]) -> dict[str, Any]:
         """Ax's values with the search space's original types (mixed-type choices are strings in Ax)."""

@@ -70,6 +70,10 @@ class SweepSettings:
         trial_timeout_s: Per-trial time limit in seconds: a trial still running then is interrupted and fails with
             the reason ``timed out`` (see :mod:`lightning_ecopt.sweeper.timeout` for how, and its limits); ``None``
             for no limit.
+        enqueue_trials: Configurations to evaluate first, in order (e.g. the model's current hyperparameters), each
+            ``{name: value}`` for every swept parameter (checked against the search space by the sweep, before its
+            first trial). They count toward ``n_trials`` and toward the initial trials, as Ax counts trials attached
+            to an experiment and Optuna its enqueued trials; one already evaluated is not run again.
 
     Raises:
         EcoptConfigError: A value is out of range; the message names it and the fix.
@@ -96,6 +100,7 @@ class SweepSettings:
     allow_mixed_energy_sources: bool = False
     parallel_trials: bool = False
     trial_timeout_s: float | None = None
+    enqueue_trials: tuple[Mapping[str, Any], ...] = ()
     _ax_names: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +128,7 @@ class SweepSettings:
                 f"SweepSettings(trial_timeout_s={self.trial_timeout_s!r}): expected seconds > 0 (e.g. 3600), or null "
                 f"for no per-trial time limit."
             ) from None
+        self._check_enqueue_trials()
         self._ax_names = ax_metric_names([*self.objective_names, *self.constrained_metrics])
 
     # -- validation -------------------------------------------------------------------------------------------------
@@ -157,6 +163,26 @@ class SweepSettings:
                     f"trials are part of the budget; lower n_initial_trials to at most {self.n_trials} or raise "
                     f"n_trials."
                 )
+
+    def _check_enqueue_trials(self) -> None:
+        trials = self.enqueue_trials
+        example = "[{'model.lr': 0.01, 'model.width': 32}]"
+        if isinstance(trials, str | bytes | Mapping) or not isinstance(trials, Sequence):
+            raise EcoptConfigError(
+                f"SweepSettings(enqueue_trials={trials!r}): expected a list of configurations, e.g. {example}."
+            )
+        for i, trial in enumerate(trials):
+            if not isinstance(trial, Mapping) or not all(isinstance(key, str) for key in trial):
+                raise EcoptConfigError(
+                    f"SweepSettings(enqueue_trials[{i}]={trial!r}): expected {{parameter: value}} for every swept "
+                    f"parameter, e.g. {example}."
+                )
+        if len(trials) > self.n_trials:
+            raise EcoptConfigError(
+                f"SweepSettings(enqueue_trials=<{len(trials)} configurations>, n_trials={self.n_trials}): the "
+                f"enqueued trials are part of the budget; raise n_trials to at least {len(trials)} or enqueue fewer."
+            )
+        self.enqueue_trials = tuple(dict(trial) for trial in trials)
 
     def _check_strategy(self) -> None:
         allowed = {a.lower(): a for a in ACQUISITIONS}

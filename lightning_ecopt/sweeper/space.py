@@ -40,6 +40,7 @@ __all__ = [
     "Parameter",
     "RangeParameter",
     "SearchSpace",
+    "check_enqueued",
     "optuna_search_space_to_params",
     "parse_search_space",
     "render_override_value",
@@ -95,6 +96,27 @@ class RangeParameter:
             parameter_type=self.parameter_type,
             scaling="log" if self.log_scale else "linear",
         )
+
+    def check(self, value: Any) -> int | float:
+        """Check a value given for this parameter (e.g. a configuration to evaluate first).
+
+        Args:
+            value: A number inside the bounds; integral for an ``int`` parameter.
+
+        Returns:
+            The value as an ``int`` or a ``float``, as Ax proposes this parameter's values.
+
+        Raises:
+            ValueError: The value is not a finite number, not integral for an ``int`` parameter, or out of bounds.
+        """
+        number = _as_real(value)
+        if number is None or not math.isfinite(number):
+            raise ValueError(f"parameter {self.name!r}: expected a finite number, got {value!r}.")
+        if self.parameter_type == "int" and number != round(number):
+            raise ValueError(f"parameter {self.name!r} is an int parameter; got the non-integral {value!r}.")
+        if not self.low <= number <= self.high:
+            raise ValueError(f"parameter {self.name!r}: {value!r} is outside its range [{self.low}, {self.high}].")
+        return round(number) if self.parameter_type == "int" else number
 
     def render(self, value: Any) -> str:
         """Render one value of this parameter as Hydra override text.
@@ -255,6 +277,55 @@ class SearchSpace:
             overrides.append(f"{parameter.name}={text}")
         return [*overrides, *self.fixed_overrides]
 
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a configuration given by the user: one value per swept parameter, each inside its domain.
+
+        Args:
+            params: ``{name: value}`` for every swept parameter, e.g. ``{"model.lr": 0.01, "optimizer": "adam"}``.
+
+        Returns:
+            The configuration with the values as the sweep records them (the choices' original values; ``int`` or
+            ``float`` for intervals), in the space's order.
+
+        Raises:
+            ValueError: A swept parameter is missing, an unknown one is given, or a value is out of its domain; the
+                message names the parameter.
+        """
+        missing = [name for name in self.names if name not in params]
+        unknown = [name for name in params if name not in self.names]
+        if missing or unknown:
+            raise ValueError(
+                f"missing parameters {missing!r}, unknown parameters {unknown!r}; give a value for exactly the swept "
+                f"parameters {list(self.names)!r}."
+            )
+        return {
+            parameter.name: (
+                parameter.lookup(params[parameter.name])
+                if isinstance(parameter, ChoiceParameter)
+                else parameter.check(params[parameter.name])
+            )
+            for parameter in self.parameters
+        }
+
+    def to_ax_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of a checked configuration (:meth:`check_params`) as Ax sees them (mixed-type choices as text).
+
+        Args:
+            params: A configuration returned by :meth:`check_params`.
+
+        Returns:
+            ``{name: value}`` for Ax's ``Client.attach_trial``.
+        """
+        out: dict[str, Any] = {}
+        for parameter in self.parameters:
+            value = params[parameter.name]
+            if isinstance(parameter, ChoiceParameter):
+                original = parameter.lookup(value)
+                # By identity: lookup returns the element itself, and == would take True for 1.
+                value = parameter.ax_values()[next(i for i, v in enumerate(parameter.values) if v is original)]
+            out[parameter.name] = value
+        return out
+
     def fingerprint(self) -> dict[str, Any]:
         """A JSON-able description of the space, independent of the order the parameters were given in.
 
@@ -288,6 +359,34 @@ class SearchSpace:
                     }
                 )
         return {"parameters": described, "fixed": sorted(self.fixed_overrides)}
+
+
+def check_enqueued(
+    space: SearchSpace, trials: Sequence[Mapping[str, Any]], where: str = "enqueue_trials"
+) -> tuple[dict[str, Any], ...]:
+    """Check configurations to evaluate first against the search space (:meth:`SearchSpace.check_params`).
+
+    Args:
+        space: The sweep's search space.
+        trials: The configurations, ``{name: value}`` for every swept parameter.
+        where: The setting's name in messages (``hydra.sweeper.enqueue_trials`` from Hydra).
+
+    Returns:
+        The checked configurations, in order.
+
+    Raises:
+        EcoptConfigError: A configuration misses a swept parameter, names an unknown one, or has a value out of its
+            domain; the message gives its position and the value.
+    """
+    checked = []
+    for i, trial in enumerate(trials):
+        try:
+            checked.append(space.check_params(trial))
+        except ValueError as error:
+            raise EcoptConfigError(
+                f"{where}[{i}]={dict(trial)!r}: {error} Change the configuration, or widen the search space."
+            ) from None
+    return tuple(checked)
 
 
 @lru_cache(maxsize=1)

@@ -68,7 +68,7 @@ def test_config_is_registered() -> None:
         assert key in node
     for key in ("max_batch_size", "max_failure_rate", "reference_point", "outcome_constraints"):
         assert key in node
-    for key in ("allow_mixed_energy_sources", "sampler", "study_name", "n_jobs", "search_space"):
+    for key in ("allow_mixed_energy_sources", "enqueue_trials", "sampler", "study_name", "n_jobs", "search_space"):
         assert key in node
 
 
@@ -164,6 +164,41 @@ def test_configure_errors(tmp_path: Path, kwargs: dict[str, Any], arguments: lis
         _sweeper(tmp_path, **kwargs).configure(arguments)
 
 
+def test_enqueued_configurations_take_the_apps_own_values_for_the_keys_they_leave_out(tmp_path: Path) -> None:
+    sweeper = _sweeper(
+        tmp_path,
+        params={"x": "interval(0, 1)", "model": "cnn,mlp", "model.width": "choice(16, 32)"},
+        enqueue_trials=OmegaConf.create([{"x": 0.25}, {}, {"model": "mlp", "model.width": 16, "x": 1}]),
+    )
+    sweeper.config = OmegaConf.create(
+        {
+            "x": 0.5,
+            "model": {"name": "cnn", "width": 32},
+            "hydra": {"sweep": {"dir": str(tmp_path)}, "runtime": {"choices": {"model": "cnn"}}},
+        }
+    )
+    _, settings = sweeper.configure([])
+    assert settings.enqueue_trials == (
+        {"x": 0.25, "model": "cnn", "model.width": 32},  # a config group's chosen option, a config value
+        {"x": 0.5, "model": "cnn", "model.width": 32},  # [{}]: the app's defaults
+        {"model": "mlp", "model.width": 16, "x": 1},
+    )
+
+
+@pytest.mark.parametrize(
+    ("enqueued", "match"),
+    [
+        ([{"x": 2}], r"hydra.sweeper.enqueue_trials\[0\]=\{'x': 2\}: parameter 'x': 2 is outside its range"),
+        ([{}], r"enqueue_trials\[0\] gives no value for 'x', and the app's config has none to take: add 'x: <value>'"),
+        ([{"x": 0.5, "lr": 0.1}], r"unknown parameters \['lr'\]"),
+        ({"x": 0.5}, r"enqueue_trials=\{'x': 0.5\}\): expected a list of configurations"),
+    ],
+)
+def test_bad_enqueued_configurations_are_refused_by_configure(tmp_path: Path, enqueued: Any, match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        _sweeper(tmp_path, enqueue_trials=enqueued).configure([])
+
+
 # -- launching -------------------------------------------------------------------------------------------------------
 
 
@@ -226,6 +261,7 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
         (["x=0.1", "x=0.2"], "'x' is given twice"),
         (["hydra.sweeper.acquisition=EI"], "unknown acquisition function"),
         (["zzz=1,2"], "zzz"),  # composing a trial's config fails: a key the app does not have
+        (["hydra.sweeper.enqueue_trials=[{x:2}]"], "parameter 'x': 2 is outside its range [0.0, 1.0]"),
     ],
 )
 def test_config_errors_stop_the_sweep_before_any_job(tmp_path: Path, overrides: list[str], message: str) -> None:
@@ -260,6 +296,21 @@ def test_sweep_with_the_basic_launcher(tmp_path: Path) -> None:
     assert job_config.trainer_epochs == 2  # fixed overrides reach every job
     assert 0.0 <= job_config.x <= 1.0
     assert any((tmp_path / "sweep" / "tensorboard").iterdir())  # the frontier views, by default
+
+
+def test_enqueued_configurations_are_the_first_jobs(tmp_path: Path) -> None:
+    # x given, y and opt (swept from the command line) from the app's config; then the app's defaults.
+    result = _run_app(tmp_path, "hydra.sweeper.enqueue_trials=[{x:0.25},{}]", "opt=adam,sgd")
+    assert result.returncode == 0, result.stderr
+    results = _check_sweep_dir(tmp_path / "sweep", 4)
+    overrides = [
+        yaml.safe_load((tmp_path / "sweep" / str(i) / ".hydra" / "overrides.yaml").read_text()) for i in (0, 1)
+    ]
+    assert overrides == [["x=0.25", "y=0.5", "opt=adam"], ["x=0.5", "y=0.5", "opt=adam"]]
+    assert [t["params"] for t in results["trials"][:2]] == [
+        {"x": 0.25, "y": 0.5, "opt": "adam"},
+        {"x": 0.5, "y": 0.5, "opt": "adam"},
+    ]
 
 
 def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:

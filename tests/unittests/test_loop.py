@@ -179,6 +179,102 @@ def test_the_first_trial_is_the_centre_of_the_box_when_asked(fast_ax, monkeypatc
     assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 6
 
 
+# -- configurations to evaluate first (enqueue_trials) -----------------------------------------------------------
+
+
+def _generators(sweep):
+    """The generator of each trial in Ax (``None`` for an attached one), in trial order."""
+    trials = loop._experiment(sweep._client).trials
+    return [next((run._generator_key for run in trials[i].generator_runs), None) for i in sorted(trials)]
+
+
+class _ClientKeepingSweep(ParetoSweep):
+    def _ask(self, client, k):
+        self._client = client
+        return super()._ask(client, k)
+
+
+def test_enqueued_configurations_run_first_and_count_toward_the_initial_trials(fast_ax):
+    space = parse_search_space({**TWO_D, "opt": "adam,sgd"}, [])
+    enqueued = (
+        {"x0": 0.5, "x1": 1, "opt": "sgd"},
+        {"x0": 0, "x1": 0.25, "opt": "adam"},
+        {"x0": 0.5, "x1": 1.0, "opt": "sgd"},
+    )
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None),
+        n_trials=7,
+        n_initial_trials=4,
+        max_batch_size=3,
+        seed=0,
+        enqueue_trials=enqueued,
+    )
+    batches = []
+    inner = evaluate_each(two_quadratics)
+
+    def evaluate(batch):
+        batches.append([dict(p) for p in batch])
+        return inner(batch)
+
+    sweep = _ClientKeepingSweep(space, settings, evaluate)
+    result = sweep.run()
+    # In order, each once (the third repeats the first), with the values as given; the batch is filled by Sobol.
+    assert batches[0][:2] == [{"x0": 0.5, "x1": 1.0, "opt": "sgd"}, {"x0": 0.0, "x1": 0.25, "opt": "adam"}]
+    assert [len(b) for b in batches] == [3, 1, 3]  # the initial phase still ends after 4 trials
+    assert _generators(sweep)[:4] == [None, None, "Sobol", "Sobol"]  # 2 enqueued + 2 Sobol = the 4 initial trials
+    assert set(_generators(sweep)[4:]) == {"BoTorch"}
+    assert result.n_finished == 7
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 7
+
+
+@pytest.mark.parametrize(
+    ("enqueued", "message"),
+    [
+        ({"x0": 2.0, "x1": 0.5}, r"enqueue_trials\[0\]=.*'x0': 2.0 is outside its range \[0.0, 1.0\]"),
+        ({"x0": 0.5}, r"enqueue_trials\[0\]=.*missing parameters \['x1'\]"),
+        ({"x0": 0.5, "x1": 0.5, "lr": 0.1}, r"unknown parameters \['lr'\]"),
+        ({"x0": "a", "x1": 0.5}, r"'x0': expected a finite number, got 'a'"),
+    ],
+)
+def test_a_bad_enqueued_configuration_is_refused_before_any_trial(enqueued, message):
+    ran = []
+    with pytest.raises(EcoptConfigError, match=message):
+        make_sweep(lambda p: ran.append(p) or two_quadratics(p), n_trials=4, enqueue_trials=(enqueued,))
+    assert ran == []
+
+
+def test_a_resumed_sweep_runs_the_enqueued_trial_an_interruption_cut_short_and_no_other_again(fast_ax, tmp_path):
+    space = parse_search_space(TWO_D, [])
+    enqueued = ({"x0": 0.1, "x1": 0.2}, {"x0": 0.3, "x1": 0.4}, {"x0": 0.5, "x1": 0.6})
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None),
+        n_trials=6,
+        n_initial_trials=4,
+        max_batch_size=2,
+        seed=0,
+        storage=tmp_path / "ax_experiment.json",
+        enqueue_trials=enqueued,
+    )
+    first_run = []
+
+    def dies_in_second_batch(batch):
+        if first_run:
+            raise _Interrupt("killed")
+        first_run.extend(batch)
+        return [two_quadratics(p) for p in batch]
+
+    with pytest.raises(_Interrupt):
+        ParetoSweep(space, settings, dies_in_second_batch).run()
+    assert first_run == [{"x0": 0.1, "x1": 0.2}, {"x0": 0.3, "x1": 0.4}]
+
+    second_run = []
+    result = ParetoSweep(space, settings, lambda b: second_run.extend(b) or [two_quadratics(p) for p in b]).run()
+    assert second_run[0] == {"x0": 0.5, "x1": 0.6}  # cut short, so run again; the first two are not
+    assert [p for p in second_run if p in enqueued[:2]] == []
+    assert len(second_run) == 4
+    assert result.n_finished == 6
+
+
 # -- failures ------------------------------------------------------------------------------------------------------
 
 

@@ -116,6 +116,13 @@ def test_normalisation() -> None:
         ),
         ({"storage": 3}, r"storage=3\): expected a file path or None"),
         ({"allow_mixed_energy_sources": "yes"}, r"allow_mixed_energy_sources='yes'\): expected true or false"),
+        ({"enqueue_trials": {"lr": 0.1}}, r"enqueue_trials=\{'lr': 0.1\}\): expected a list of configurations"),
+        ({"enqueue_trials": ["lr=0.1"]}, r"enqueue_trials\[0\]='lr=0.1'\): expected \{parameter: value\}"),
+        (
+            {"n_trials": 2, "enqueue_trials": ({}, {}, {})},
+            r"enqueue_trials=<3 configurations>, n_trials=2\): the enqueued trials are part of the budget; raise "
+            r"n_trials to at least 3",
+        ),
     ],
 )
 def test_invalid_settings_are_refused(kwargs: dict[str, Any], match: str) -> None:

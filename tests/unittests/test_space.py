@@ -12,6 +12,7 @@ from lightning_ecopt.sweeper.space import (
     ChoiceParameter,
     RangeParameter,
     SearchSpace,
+    check_enqueued,
     optuna_search_space_to_params,
     parse_search_space,
     render_override_value,
@@ -234,6 +235,37 @@ def test_to_overrides_refuses_a_value_outside_the_choices() -> None:
     space = parse_search_space({"c": "choice(16, 32)"}, [])
     with pytest.raises(ValueError, match=r"64 is not one of the choices \[16, 32\]"):
         space.to_overrides({"c": 64})
+
+
+def test_a_given_configuration_is_checked_and_typed_as_the_sweep_records_it() -> None:
+    space = parse_search_space(
+        {"lr": "tag(log, interval(1e-4, 0.1))", "width": "int(interval(8, 64))", "opt": "adam,sgd", "m": "1,a,true"}, []
+    )
+    checked = space.check_params({"m": True, "opt": "sgd", "width": 16.0, "lr": 0.1})
+    assert checked == {"lr": 0.1, "width": 16, "opt": "sgd", "m": True}
+    assert list(checked) == ["lr", "width", "opt", "m"]  # the space's order
+    assert type(checked["width"]) is int
+    # Ax sees mixed-type choices as text; True is not taken for the choice 1.
+    assert space.to_ax_params(checked) == {"lr": 0.1, "width": 16, "opt": "sgd", "m": "true"}
+    assert space.to_ax_params({**checked, "m": 1})["m"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"lr": 0.5, "width": 16}, r"'lr': 0.5 is outside its range \[0.0001, 0.1\]"),
+        ({"lr": 0.01, "width": 65}, r"'width': 65 is outside its range \[8, 64\]"),
+        ({"lr": 0.01, "width": 16.5}, r"'width' is an int parameter; got the non-integral 16.5"),
+        ({"lr": float("nan"), "width": 16}, r"'lr': expected a finite number, got nan"),
+        ({"lr": 0.01}, r"missing parameters \['width'\], unknown parameters \[\]"),
+    ],
+)
+def test_check_params_names_the_bad_value(params: dict[str, Any], match: str) -> None:
+    space = parse_search_space({"lr": "tag(log, interval(1e-4, 0.1))", "width": "int(interval(8, 64))"}, [])
+    with pytest.raises(ValueError, match=match):
+        space.check_params(params)
+    with pytest.raises(EcoptConfigError, match=r"^my\.setting\[1\]=\{.*" + match + ".*widen the search space"):
+        check_enqueued(space, [{"lr": 0.01, "width": 16}, params], "my.setting")
 
 
 def test_fingerprint_ignores_order_and_sees_changes() -> None:
