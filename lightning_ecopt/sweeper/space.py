@@ -109,11 +109,7 @@ class RangeParameter:
         Raises:
             ValueError: The value is not a finite number, not integral for an ``int`` parameter, or out of bounds.
         """
-        number = _as_real(value)
-        if number is None or not math.isfinite(number):
-            raise ValueError(f"parameter {self.name!r}: expected a finite number, got {value!r}.")
-        if self.parameter_type == "int" and number != round(number):
-            raise ValueError(f"parameter {self.name!r} is an int parameter; got the non-integral {value!r}.")
+        number = self._number(value)
         if not self.low <= number <= self.high:
             raise ValueError(f"parameter {self.name!r}: {value!r} is outside its range [{self.low}, {self.high}].")
         return round(number) if self.parameter_type == "int" else number
@@ -130,14 +126,17 @@ class RangeParameter:
         Raises:
             ValueError: The value is not a finite number, or not integral for an ``int`` parameter.
         """
+        number = self._number(value)
+        return str(round(number)) if self.parameter_type == "int" else repr(number)
+
+    def _number(self, value: Any) -> float:
+        """``value`` as a finite float, integral for an ``int`` parameter, else a ``ValueError`` naming it."""
         number = _as_real(value)
         if number is None or not math.isfinite(number):
             raise ValueError(f"parameter {self.name!r}: expected a finite number, got {value!r}.")
-        if self.parameter_type == "int":
-            if number != round(number):
-                raise ValueError(f"parameter {self.name!r} is an int parameter; got the non-integral {value!r}.")
-            return str(round(number))
-        return repr(float(number))
+        if self.parameter_type == "int" and number != round(number):
+            raise ValueError(f"parameter {self.name!r} is an int parameter; got the non-integral {value!r}.")
+        return number
 
 
 @dataclass(frozen=True)
@@ -260,13 +259,9 @@ class SearchSpace:
         Raises:
             ValueError: A swept parameter is missing, an unknown one is given, or a value is out of its domain.
         """
-        missing = [name for name in self.names if name not in params]
-        unknown = [name for name in params if name not in self.names]
-        if missing or unknown:
-            raise ValueError(
-                f"to_overrides({dict(params)!r}): missing parameters {missing!r}, unknown parameters {unknown!r}; "
-                f"expected exactly {list(self.names)!r}."
-            )
+        mismatch = self._name_mismatch(params)
+        if mismatch:
+            raise ValueError(f"to_overrides({dict(params)!r}): {mismatch}; expected exactly {list(self.names)!r}.")
         overrides = []
         for parameter in self.parameters:
             value = params[parameter.name]
@@ -276,6 +271,12 @@ class SearchSpace:
                 text = parameter.render(value)
             overrides.append(f"{parameter.name}={text}")
         return [*overrides, *self.fixed_overrides]
+
+    def _name_mismatch(self, params: Mapping[str, Any]) -> str | None:
+        """``"missing parameters [...], unknown parameters [...]"`` when ``params`` names other keys, else ``None``."""
+        missing = [name for name in self.names if name not in params]
+        unknown = [name for name in params if name not in self.names]
+        return f"missing parameters {missing!r}, unknown parameters {unknown!r}" if missing or unknown else None
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Check a configuration given by the user: one value per swept parameter, each inside its domain.
@@ -291,13 +292,9 @@ class SearchSpace:
             ValueError: A swept parameter is missing, an unknown one is given, or a value is out of its domain; the
                 message names the parameter.
         """
-        missing = [name for name in self.names if name not in params]
-        unknown = [name for name in params if name not in self.names]
-        if missing or unknown:
-            raise ValueError(
-                f"missing parameters {missing!r}, unknown parameters {unknown!r}; give a value for exactly the swept "
-                f"parameters {list(self.names)!r}."
-            )
+        mismatch = self._name_mismatch(params)
+        if mismatch:
+            raise ValueError(f"{mismatch}; give a value for exactly the swept parameters {list(self.names)!r}.")
         return {
             parameter.name: (
                 parameter.lookup(params[parameter.name])
