@@ -57,6 +57,26 @@ def test_sigkill_at_each_point_then_resume(tmp_path: Path) -> None:
     assert sum(t["status"] == "abandoned" for t in state.trials.values()) >= 2  # interrupted trials asked again
 
 
+def test_an_enqueued_trial_killed_mid_run_runs_again_and_no_other_does(tmp_path: Path) -> None:
+    """SIGKILL inside the second (enqueued) trial: the rerun runs it again, first, and not the one that finished."""
+    sweep_dir = tmp_path / "sweep"
+    enqueued = "hydra.sweeper.enqueue_trials=[{x:0.1,y:0.2},{x:0.3}]"  # the second takes y from the app: 0.5
+    overrides = ("hydra.sweeper.n_trials=4", "hydra.sweeper.n_initial_trials=3", enqueued)
+    killed = run_app(sweep_dir, *overrides, ECOPT_FAULT_KILL="launch:2")
+    assert killed.returncode == KILLED, killed.stderr[-3000:]
+    before = read_state(sweep_dir)
+    assert [before.trials[i]["params"] for i in sorted(before.trials)] == [{"x": 0.1, "y": 0.2}, {"x": 0.3, "y": 0.5}]
+    assert before.trials[0]["status"] == "completed"
+    result = run_app(sweep_dir, *overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(before, final)
+    check_final(final, 4)  # also: no configuration evaluated twice
+    assert final.trials[1]["status"] == "abandoned"
+    assert final.trials[2]["params"] == {"x": 0.3, "y": 0.5}  # asked again, first
+    assert final.trials[2]["status"] == "completed"
+
+
 @pytest.mark.slow
 def test_sigkill_soak(tmp_path: Path) -> None:
     """24 kills that land: alternately at a random point of the loop and at a random time; then the sweep finishes.
