@@ -7,7 +7,9 @@ problem's reference point, ``n_trials`` = budget and the seed, exactly as ``benc
 (the ask timed by the sweep's own timer, plus the process's CPU time), with one thing changed:
 
 - ``base``: the defaults. Since 2026-12-02 they include the capped fit (``maxiter=50``); the ``base`` rows written
-  before that date (``benchmarks/results/nas_fit_levers.jsonl``) are Ax's uncapped fit, now ``maxiter=none``.
+  before that date (``benchmarks/results/nas_fit_levers.jsonl``) are Ax's uncapped fit, now ``maxiter=none``. Later on
+  2026-12-02 (the rows with a ``note`` saying so) the defaults became ``warm=on+maxiter=20+acqmaxiter=30+prune=off``:
+  the earlier defaults are ``warm=off+maxiter=50+acqmaxiter=none+prune=on``.
 - ``kernel=iso``: Ax's ``DefaultRBFKernel`` with ``ard_num_dims=None``: one length scale shared by the 30 one-hot
   inputs (per objective), with Ax's prior for an isotropic kernel (``LogNormal(sqrt 2, sqrt 3)``); set through the
   BoTorch node's ``surrogate_spec`` (``ModelConfig(covar_module_class=..., covar_module_options=...)``).
@@ -22,6 +24,9 @@ problem's reference point, ``n_trials`` = budget and the seed, exactly as ``benc
   (:mod:`lightning_ecopt.sweeper.capped_fit`); the rows written before patched the ``fit_gpytorch_mll`` that Ax's
   ``fit_botorch_model`` calls, to the same effect. The ``kernel`` variants replace the node's surrogate and so fit
   Ax's way (uncapped).
+- ``warm=on``: each capped fit starts from the hyperparameters the previous proposal's fit ended with
+  (``loop._FIT_WARM_START``, :class:`~lightning_ecopt.sweeper.capped_fit.WarmStarts`) instead of the model's initial
+  values; ``warm=off`` starts cold.
 
 Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set on the BoTorch node's saved options:
 
@@ -32,10 +37,12 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
   (all of them up to ``n``, else ``n`` at random; default ``discrete.MAX_SCREENED``, i.e. all 15,625) and the
   acquisition function is evaluated on the best ``scored=<n>`` (default ``discrete.MAX_SCORED``).
 - ``restarts=<n>``, ``raw=<n>``: the acquisition optimiser's restarts and raw samples (default
-  ``loop._ACQF_OPTIMIZER_KWARGS``); ``acqmaxiter=<n>``: its L-BFGS-B capped at ``n`` iterations (BoTorch's
-  ``gen_candidates_scipy`` default: 2,000).
+  ``loop._ACQF_OPTIMIZER_KWARGS``); ``acqmaxiter=<n>``: its L-BFGS-B capped at ``n`` iterations (``none``: BoTorch's
+  ``gen_candidates_scipy`` default, 2,000, the sweeper's until 2026-12-02; since then ``loop._ONE_HOT_ACQF_MAXITER``,
+  30, in one-hot spaces).
 - ``prune=off``: q(Log)NEHVI without pruning its baseline (``prune_baseline=False`` for BoTorch's input constructor;
-  the pruning, ``prune_inferior_points_multi_objective``, took 0.12 s of a suggestion).
+  the pruning, ``prune_inferior_points_multi_objective``, took 0.12 s of a suggestion); the sweeper's default in
+  one-hot spaces since 2026-12-02 (``loop._ONE_HOT_PRUNE_BASELINE``); ``prune=on`` prunes (BoTorch's default).
 
 - ``round=untried``: the relaxation and its optimiser kept, each restart's rounded optimum that repeats a tried or
   pending architecture replaced by the nearest untried one to the optimum before rounding
@@ -194,12 +201,15 @@ def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) ->
         optimizer_kwargs["num_restarts"] = int(config["restarts"])
     if "raw" in config:
         optimizer_kwargs["raw_samples"] = int(config["raw"])
-    if "acqmaxiter" in config:
+    if config.get("acqmaxiter") == "none":
+        optimizer_kwargs.pop("options", None)
+    elif "acqmaxiter" in config:
         optimizer_kwargs["options"] = {"maxiter": int(config["acqmaxiter"])}
     if "prune" in config:
-        if config["prune"] != "off":
-            raise ValueError(f"prune={config['prune']!r}: only prune=off is known")
-        generator_kwargs["default_model_gen_options"]["acquisition_function_kwargs"]["prune_baseline"] = False
+        if config["prune"] not in ("on", "off"):
+            raise ValueError(f"prune={config['prune']!r}: prune=on or prune=off")
+        acqf_kwargs = generator_kwargs["default_model_gen_options"]["acquisition_function_kwargs"]
+        acqf_kwargs["prune_baseline"] = config["prune"] == "on"
     if config.get("propose") == "untried":
         screened, scored = config.get("screened"), config.get("scored")
         configure_discrete(
@@ -214,6 +224,7 @@ def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) ->
 
 _LOOP_FLAGS: LoopFlags = {
     "maxiter": ("_FIT_MAXITER", lambda value: None if value == "none" else int(value)),
+    "warm": ("_FIT_WARM_START", choice({"on": True, "off": False})),
     "round": ("_ROUND_UNTRIED", choice({"untried": True, "ax": False})),
     "mc": ("_ACQF_MC_SAMPLES", int),
     "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),

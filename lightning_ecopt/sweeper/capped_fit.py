@@ -15,6 +15,10 @@ built; Ax's fully Bayesian models read their fit options from there too), so it 
 generation strategy. The class is registered with Ax's JSON registry (``register_model``) when this module is
 imported: import it before loading a saved experiment whose strategy names it (the sweeper does).
 
+With ``mll_options[WARM_START_KEY]`` set, each fit starts from the hyperparameters that the fit of the same sweep's
+previous proposal ended with (:class:`WarmStarts`, process-local, found by the training inputs: a sweep's data only
+grows) instead of the model's initial values, so a capped fit continues where the last one stopped.
+
 :func:`configure_capped_fit` sets a BoTorch node's surrogate to this class. Naming a model class overrides Ax's own
 choice of class: use it only where Ax would choose ``SingleTaskGP`` (no task, fidelity or categorical features: Ax's
 default transforms one-hot encode every unordered choice), not with the categorical kernel of
@@ -26,20 +30,33 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import torch
 from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
 from ax.generators.torch.botorch_modular.utils import fit_botorch_model
 from ax.storage.botorch_modular_registry import register_model
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from gpytorch.mlls import MarginalLogLikelihood
+from torch import Tensor
 
-__all__ = ["FIT_MAXITER", "FIT_MAXITER_KEY", "CappedFitSingleTaskGP", "configure_capped_fit"]
+__all__ = [
+    "FIT_MAXITER",
+    "FIT_MAXITER_KEY",
+    "WARM_STARTS",
+    "WARM_START_KEY",
+    "CappedFitSingleTaskGP",
+    "WarmStarts",
+    "configure_capped_fit",
+]
 
 FIT_MAXITER = 50
 """L-BFGS-B iterations per fit attempt when the model config does not say (BoTorch's default: scipy's 15,000)."""
 
 FIT_MAXITER_KEY = "fit_maxiter"
 """Key of the iteration cap in the model config's ``mll_options``."""
+
+WARM_START_KEY = "fit_warm_start"
+"""Key of the warm-start switch in the model config's ``mll_options`` (absent: cold fits, as Ax's)."""
 
 
 class CappedFitSingleTaskGP(SingleTaskGP):
@@ -58,17 +75,91 @@ def _fit_capped(
     mll_class: type[MarginalLogLikelihood],
     mll_options: dict[str, Any] | None = None,
 ) -> None:
-    """Ax's fit of a GPyTorch model (``_fit_botorch_model_gpytorch``) with L-BFGS-B capped (see the module)."""
+    """Ax's fit of a GPyTorch model (``_fit_botorch_model_gpytorch``), L-BFGS-B capped, warm-started if asked."""
     options = dict(mll_options or {})
     maxiter = int(options.pop(FIT_MAXITER_KEY, FIT_MAXITER))
+    warm_start = bool(options.pop(WARM_START_KEY, False))
     mll = mll_class(likelihood=model.likelihood, model=model, **options)
+    if warm_start:
+        WARM_STARTS.load(model)
     fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+    if warm_start:
+        WARM_STARTS.remember(model)
+
+
+def _train_inputs(model: SingleTaskGP) -> Tensor:
+    return model.train_inputs[0]
+
+
+def _extends(x: Tensor, old_x: Tensor) -> bool:
+    """Whether ``old_x``'s rows are the first rows of ``x`` (same batch shape and inputs)."""
+    rows = old_x.shape[-2]
+    return (
+        old_x.shape[:-2] == x.shape[:-2]
+        and old_x.shape[-1] == x.shape[-1]
+        and rows <= x.shape[-2]
+        and torch.equal(x[..., :rows, :], old_x)
+    )
+
+
+class WarmStarts:
+    """The fitted hyperparameters of recent fits in this process, found again by their training inputs.
+
+    A sweep's data only grows, so the fit of its previous proposal is the one whose training inputs are the first rows
+    of this fit's: :meth:`load` starts the model there (its ``named_parameters``: kernel, likelihood and mean; the
+    outcome transform's statistics are buffers and stay the new data's). Nothing is saved with the experiment: a
+    sweep resumed in a new process starts cold once, and fits of unrelated data never meet.
+    """
+
+    def __init__(self, kept: int = 8) -> None:
+        """Remember at most ``kept`` fits (one per sweep in progress in this process is enough)."""
+        self._kept = kept
+        self._fits: list[tuple[Tensor, dict[str, Tensor]]] = []
+
+    def __len__(self) -> int:
+        return len(self._fits)
+
+    def clear(self) -> None:
+        """Forget every fit."""
+        self._fits.clear()
+
+    def load(self, model: SingleTaskGP) -> bool:
+        """Set ``model``'s hyperparameters to those of the remembered fit on the longest prefix of its data.
+
+        Returns:
+            Whether a fit was found and loaded (its parameters had the same names and shapes).
+        """
+        x = _train_inputs(model)
+        prefixes = [(old_x.shape[-2], params) for old_x, params in self._fits if _extends(x, old_x)]
+        if not prefixes:
+            return False
+        _, params = max(prefixes, key=lambda item: item[0])
+        own = dict(model.named_parameters())
+        if own.keys() != params.keys() or any(own[name].shape != value.shape for name, value in params.items()):
+            return False
+        with torch.no_grad():
+            for name, value in params.items():
+                own[name].copy_(value)
+        return True
+
+    def remember(self, model: SingleTaskGP) -> None:
+        """Keep ``model``'s fitted hyperparameters, in place of the fits on a prefix of its data."""
+        x = _train_inputs(model).detach().clone()
+        params = {name: value.detach().clone() for name, value in model.named_parameters()}
+        others = [(old_x, old) for old_x, old in self._fits if not _extends(x, old_x)]
+        self._fits = [*others[len(others) - self._kept + 1 :], (x, params)]
+
+
+WARM_STARTS = WarmStarts()
+"""The fits that :class:`CappedFitSingleTaskGP` starts from when its model config asks for warm starts."""
 
 
 register_model(CappedFitSingleTaskGP)
 
 
-def configure_capped_fit(generator_kwargs: dict[str, Any], *, maxiter: int = FIT_MAXITER) -> None:
+def configure_capped_fit(
+    generator_kwargs: dict[str, Any], *, maxiter: int = FIT_MAXITER, warm_start: bool = False
+) -> None:
     """Set a BoTorch node's surrogate to :class:`CappedFitSingleTaskGP` with the iteration cap ``maxiter``.
 
     Every model config of the node's ``surrogate_spec`` (Ax's ``"fast"`` method has one, ``ModelConfig(name="MBM
@@ -78,6 +169,7 @@ def configure_capped_fit(generator_kwargs: dict[str, Any], *, maxiter: int = FIT
     Args:
         generator_kwargs: The ``GeneratorSpec.generator_kwargs`` of a ``BOTORCH_MODULAR`` node, changed in place.
         maxiter: L-BFGS-B iterations per fit attempt, at least 1.
+        warm_start: Start each fit from the previous proposal's fitted hyperparameters (:class:`WarmStarts`).
 
     Raises:
         ValueError: ``maxiter`` is below 1.
@@ -89,7 +181,11 @@ def configure_capped_fit(generator_kwargs: dict[str, Any], *, maxiter: int = FIT
         dataclasses.replace(
             config,
             botorch_model_class=CappedFitSingleTaskGP,
-            mll_options={**config.mll_options, FIT_MAXITER_KEY: maxiter},
+            mll_options={
+                **config.mll_options,
+                FIT_MAXITER_KEY: maxiter,
+                **({WARM_START_KEY: True} if warm_start else {}),
+            },
         )
         for config in spec.model_configs
     ]

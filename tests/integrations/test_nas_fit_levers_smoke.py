@@ -55,6 +55,12 @@ def test_nas_fit_levers_sets_the_botorch_nodes_options() -> None:
     assert options["acquisition_function_kwargs"] == {"prune_baseline": False}
     with pytest.raises(ValueError, match="propose=untried"):
         nas_fit_levers._configure_node(kwargs, {"scored": "8"})
+    # The sweeper's earlier acquisition settings in one-hot spaces, back.
+    nas_fit_levers._configure_node(kwargs, {"acqmaxiter": "none", "prune": "on"})
+    assert options["optimizer_kwargs"] == {"num_restarts": 2, "raw_samples": 32}
+    assert options["acquisition_function_kwargs"] == {"prune_baseline": True}
+    with pytest.raises(ValueError, match="prune='no'"):
+        nas_fit_levers._configure_node(kwargs, {"prune": "no"})
 
 
 def test_nas_fit_levers_refuses_unknown_levers_before_running() -> None:
@@ -75,12 +81,12 @@ def test_nas_fit_levers_refuses_unknown_levers_before_running() -> None:
         nas_fit_levers.run("center=yes", problem, 0, 14)
 
     def settings() -> tuple[object, ...]:
-        return loop._ROUND_UNTRIED, loop._FIT_MAXITER, loop._CENTER_FIRST, loop._ACQF_MC_SAMPLES
+        return loop._ROUND_UNTRIED, loop._FIT_MAXITER, loop._CENTER_FIRST, loop._ACQF_MC_SAMPLES, loop._FIT_WARM_START
 
     defaults = settings()
-    assert defaults == (True, 50, False, 64)
-    with nas_fit_levers._patched({"round": "ax", "maxiter": "none", "center": "1", "mc": "128"}):
-        assert settings() == (False, None, True, 128)
+    assert defaults == (True, 20, False, 64, True)
+    with nas_fit_levers._patched({"round": "ax", "maxiter": "none", "center": "1", "mc": "128", "warm": "off"}):
+        assert settings() == (False, None, True, 128, False)
     assert settings() == defaults  # restored
     with pytest.raises(ValueError, match="mc=invalid literal"), nas_fit_levers._patched({"maxiter": "20", "mc": "x"}):
         pass

@@ -117,3 +117,93 @@ def test_the_model_class_round_trips_through_axs_json():
     configure_capped_fit(kwargs, maxiter=11)
     decoded = object_from_json(object_to_json(kwargs["surrogate_spec"]))
     assert fit_maxiter_of({"surrogate_spec": decoded}) == 11
+
+
+@pytest.fixture
+def warm_starts():
+    """The process's remembered fits, empty before and after the test."""
+    from lightning_ecopt.sweeper.capped_fit import WARM_STARTS
+
+    WARM_STARTS.clear()
+    yield WARM_STARTS
+    WARM_STARTS.clear()
+
+
+def _fit_rows(rows, mll_options, X=None):
+    from ax.generators.torch.botorch_modular.utils import fit_botorch_model
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    data_X, Y = _data(2)
+    X = data_X if X is None else X
+    model = CappedFitSingleTaskGP(X[:rows], Y[:rows])
+    fit_botorch_model(model, mll_class=ExactMarginalLogLikelihood, mll_options=mll_options)
+    return model
+
+
+def _parameters(model):
+    return {name: value.detach().clone() for name, value in model.named_parameters()}
+
+
+def test_a_warm_fit_starts_where_the_fit_on_the_first_rows_of_its_data_ended(lbfgs_runs, warm_starts):
+    from lightning_ecopt.sweeper.capped_fit import WARM_START_KEY
+
+    warm = {FIT_MAXITER_KEY: 500, WARM_START_KEY: True}
+    first = _fit_rows(20, warm)
+    assert len(warm_starts) == 1
+    # The next proposal's data: one row more. Its model starts at the first fit's optimum...
+    grown = CappedFitSingleTaskGP(*(t[:21] for t in _data(2)))
+    assert warm_starts.load(grown)
+    assert all(torch.equal(value, _parameters(first)[name]) for name, value in _parameters(grown).items())
+    # ...and a refit of the same data, from its own optimum, stops at once where a cold fit runs on.
+    lbfgs_runs.clear()
+    _fit_rows(20, {FIT_MAXITER_KEY: 500})
+    _fit_rows(20, warm)
+    cold, again = (run["iterations"] for run in lbfgs_runs)
+    assert cold > 10
+    assert again <= 2
+    assert len(warm_starts) == 1  # the newer fit of the same data replaced the older one
+
+
+def test_warm_starts_ignore_fits_of_other_data_and_cold_configs_remember_nothing(lbfgs_runs, warm_starts):
+    from lightning_ecopt.sweeper.capped_fit import WARM_START_KEY
+
+    _fit_rows(20, {WARM_START_KEY: True})
+    other = torch.rand(20, 8, generator=torch.Generator().manual_seed(1), dtype=torch.double)
+    stranger = CappedFitSingleTaskGP(other, _data(2)[1][:20])
+    before = _parameters(stranger)
+    assert not warm_starts.load(stranger)
+    assert all(torch.equal(value, before[name]) for name, value in _parameters(stranger).items())
+    shorter = CappedFitSingleTaskGP(*(t[:19] for t in _data(2)))  # a prefix of the remembered data, not an extension
+    assert not warm_starts.load(shorter)
+    _fit_rows(21, {})  # no warm-start key: Ax's way, nothing remembered
+    assert len(warm_starts) == 1
+
+
+def test_warm_starts_keep_one_fit_per_sweep_and_at_most_kept(warm_starts):
+    from lightning_ecopt.sweeper.capped_fit import WarmStarts
+
+    starts = WarmStarts(kept=2)
+    data_Y = _data(2)[1]
+    sweeps = [torch.rand(22, 8, generator=torch.Generator().manual_seed(s), dtype=torch.double) for s in range(3)]
+    for X in sweeps:
+        for rows in (20, 21):
+            starts.remember(CappedFitSingleTaskGP(X[:rows], data_Y[:rows]))
+    assert len(starts) == 2  # sweeps 1 and 2, their 21-row fits
+    assert not starts.load(CappedFitSingleTaskGP(sweeps[0][:22], data_Y[:22]))
+    assert starts.load(CappedFitSingleTaskGP(sweeps[2][:22], data_Y[:22]))
+
+
+def test_configure_capped_fit_saves_the_warm_start_switch():
+    from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+    from ax.storage.json_store.decoder import object_from_json
+    from ax.storage.json_store.encoder import object_to_json
+
+    from lightning_ecopt.sweeper.capped_fit import WARM_START_KEY
+
+    kwargs: dict = {"surrogate_spec": SurrogateSpec()}
+    configure_capped_fit(kwargs, maxiter=20, warm_start=True)
+    decoded = object_from_json(object_to_json(kwargs["surrogate_spec"]))
+    assert decoded.model_configs[0].mll_options == {FIT_MAXITER_KEY: 20, WARM_START_KEY: True}
+    cold: dict = {}
+    configure_capped_fit(cold)
+    assert WARM_START_KEY not in cold["surrogate_spec"].model_configs[0].mll_options

@@ -760,10 +760,10 @@ def test_a_space_with_an_unordered_choice_fits_its_gp_capped_also_after_resume(
     storage = tmp_path / "ax.json"
     make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=4, n_initial_trials=3, storage=storage).run()
     assert fit_options(lbfgs_runs)
-    assert all(options == {"maxiter": 50} for options in fit_options(lbfgs_runs))
+    assert all(options == {"maxiter": 20} for options in fit_options(lbfgs_runs))
     saved = json.dumps(json.loads(storage.read_text()))
     assert "CappedFitSingleTaskGP" in saved
-    assert '"fit_maxiter": 50' in saved
+    assert '"fit_maxiter": 20' in saved
     lbfgs_runs.clear()
     monkeypatch.setattr(loop, "_FIT_MAXITER", None)  # a new sweep would fit Ax's way; the saved one keeps its cap
     result = make_sweep(
@@ -771,7 +771,7 @@ def test_a_space_with_an_unordered_choice_fits_its_gp_capped_also_after_resume(
     ).run()
     assert result.n_finished == 6
     assert fit_options(lbfgs_runs)
-    assert all(options == {"maxiter": 50} for options in fit_options(lbfgs_runs))
+    assert all(options == {"maxiter": 20} for options in fit_options(lbfgs_runs))
 
 
 @pytest.mark.parametrize(
@@ -797,6 +797,83 @@ def test_the_gp_fit_is_capped_only_in_spaces_with_an_unordered_choice(fast_ax, l
     assert fit_options(lbfgs_runs)  # the BoTorch trial fitted a GP
     expected = {"maxiter": loop._FIT_MAXITER} if capped else None
     assert all(options == expected for options in fit_options(lbfgs_runs))
+
+
+def test_each_fit_of_a_one_hot_sweep_starts_where_its_previous_fit_ended(fast_ax, monkeypatch):
+    from lightning_ecopt.sweeper import capped_fit
+
+    capped_fit.WARM_STARTS.clear()
+    loads: list[tuple[int, bool]] = []
+    real_load = capped_fit.WARM_STARTS.load
+
+    def load(model):
+        loaded = real_load(model)
+        loads.append((model.train_inputs[0].shape[-2], loaded))
+        return loaded
+
+    monkeypatch.setattr(capped_fit.WARM_STARTS, "load", load)
+    make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=6, n_initial_trials=3).run()
+    # The first model (3 trials) starts cold; every later one from the fit before it.
+    assert loads == [(3, False), (4, True), (5, True)]
+    loads.clear()
+    monkeypatch.setattr(loop, "_FIT_WARM_START", False)
+    make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=5, n_initial_trials=3, seed=1).run()
+    assert loads == []
+    capped_fit.WARM_STARTS.clear()
+
+
+def _prunings(monkeypatch):
+    """Count the calls of BoTorch's pruning of q(Log)NEHVI's baseline."""
+    import botorch.utils.multi_objective.hypervolume as hypervolume
+
+    calls = []
+    real = hypervolume.prune_inferior_points_multi_objective
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hypervolume, "prune_inferior_points_multi_objective", counted)
+    return calls
+
+
+@pytest.mark.parametrize(("params", "one_hot"), [(WITH_AN_OPERATION, True), (TWO_D, False)])
+def test_one_hot_spaces_cap_the_acquisition_optimiser_and_keep_the_whole_baseline(
+    fast_ax, tmp_path, monkeypatch, params, one_hot
+):
+    prunings = _prunings(monkeypatch)
+    storage = tmp_path / "ax.json"
+
+    def objectives(p):
+        x = p["x0"] + {"conv": 0.0, "pool": 0.3, "skip": 0.6, "zero": 0.9}.get(p.get("op", "conv"), 0.0)
+        return {"f1": x**2, "f2": (x - 1) ** 2}
+
+    make_sweep(objectives, params=params, n_trials=5, n_initial_trials=3, storage=storage).run()
+    saved = json.loads(storage.read_text())
+    saved_options = _find_key(saved, "default_model_gen_options")  # in the strategy and in each generator run
+    assert saved_options
+    options = saved_options[0]
+    assert all(other == options for other in saved_options)
+    optimizer_options = options["optimizer_kwargs"].get("options")
+    acqf_kwargs = options["acquisition_function_kwargs"]
+    if one_hot:
+        assert optimizer_options == {"maxiter": loop._ONE_HOT_ACQF_MAXITER}
+        assert acqf_kwargs.get("prune_baseline") is False
+        assert not prunings
+    else:
+        assert optimizer_options is None  # BoTorch's own limit
+        assert "prune_baseline" not in acqf_kwargs
+        assert len(prunings) == 2  # one per BoTorch trial
+
+
+def _find_key(tree, key):
+    """Every value under ``key`` anywhere in a JSON tree."""
+    if isinstance(tree, dict):
+        found = [tree[key]] if key in tree else []
+        return found + [v for value in tree.values() for v in _find_key(value, key)]
+    if isinstance(tree, list):
+        return [v for value in tree for v in _find_key(value, key)]
+    return []
 
 
 def test_the_fit_cap_can_be_switched_off(fast_ax, lbfgs_runs, monkeypatch):
