@@ -40,6 +40,8 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
   ``loop._ACQF_OPTIMIZER_KWARGS``); ``acqmaxiter=<n>``: its L-BFGS-B capped at ``n`` iterations (``none``: BoTorch's
   ``gen_candidates_scipy`` default, 2,000, the sweeper's until 2026-12-02; since then ``loop._ONE_HOT_ACQF_MAXITER``,
   30, in one-hot spaces).
+- ``initbatch=<n>``: the raw samples scored ``n`` at a time when the restarts are chosen (BoTorch's
+  ``init_batch_limit``; Ax: 32).
 - ``prune=off``: q(Log)NEHVI without pruning its baseline (``prune_baseline=False`` for BoTorch's input constructor;
   the pruning, ``prune_inferior_points_multi_objective``, took 0.12 s of a suggestion); the sweeper's default in
   one-hot spaces since 2026-12-02 (``loop._ONE_HOT_PRUNE_BASELINE``); ``prune=on`` prunes (BoTorch's default).
@@ -184,7 +186,7 @@ def _tie_length_scales(generator_kwargs: dict[str, Any]) -> None:
     generator_kwargs["surrogate_spec"] = dataclasses.replace(spec, model_configs=configs)
 
 
-_NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune")
+_NODE_KEYS = ("kernel", "propose", "screened", "scored", "restarts", "raw", "acqmaxiter", "prune", "initbatch")
 """Variant keys that change the BoTorch node's generator kwargs."""
 
 
@@ -205,6 +207,8 @@ def _configure_node(generator_kwargs: dict[str, Any], config: dict[str, str]) ->
         optimizer_kwargs.pop("options", None)
     elif "acqmaxiter" in config:
         optimizer_kwargs["options"] = {"maxiter": int(config["acqmaxiter"])}
+    if "initbatch" in config:
+        optimizer_kwargs.setdefault("options", {})["init_batch_limit"] = int(config["initbatch"])
     if "prune" in config:
         if config["prune"] not in ("on", "off"):
             raise ValueError(f"prune={config['prune']!r}: prune=on or prune=off")

@@ -6,6 +6,7 @@ One line per method (the median over seeds) and a band (min to max over seeds), 
     python benchmarks/plot_frontier_quality.py                        # docs/images/bench_hv_<problem>.png
     python benchmarks/plot_frontier_quality.py --results /tmp/fq.json --out-dir /tmp/plots
     python benchmarks/plot_frontier_quality.py --markdown              # also print the tables of docs/bench-frontier.md
+    python benchmarks/plot_frontier_quality.py --all-methods           # also earlier variants (ecopt_coldfit, ...)
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ STYLE = {  # method: (colour, line style); ours solid and dark
 }
 
 
-def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path) -> None:
+def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path, all_methods: bool = False) -> None:
+    """Plot one problem's curves, one line per method of the benchmark.
+
+    Earlier variants kept in the results under other names (``ecopt_coldfit``...) are drawn only with
+    ``all_methods``, or where no current method ran.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,7 +48,8 @@ def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path) -> No
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     methods = [m for m in STYLE if any(r["method"] == m for r in runs)]
-    methods += sorted({r["method"] for r in runs} - set(methods))
+    if all_methods or not methods:
+        methods += sorted({r["method"] for r in runs} - set(methods))
     longest = max(len(r["hv_fraction"]) for r in runs)
     for method in methods:
         curves = [r["hv_fraction"] for r in runs if r["method"] == method]
@@ -96,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--markdown", action="store_true", help="print the summary as Markdown tables")
+    parser.add_argument("--all-methods", action="store_true", help="also plot earlier variants kept under other names")
     args = parser.parse_args(argv)
     data = json.loads(args.results.read_text())
     runs = data["runs"]
@@ -103,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(markdown(data["summary"]))
     for problem in sorted({r["problem"] for r in runs}):
         path = args.out_dir / f"bench_hv_{problem}.png"
-        plot_problem(problem, [r for r in runs if r["problem"] == problem], path)
+        plot_problem(problem, [r for r in runs if r["problem"] == problem], path, args.all_methods)
         print(path)
     return 0
 

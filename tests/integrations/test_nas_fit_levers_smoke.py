@@ -56,8 +56,8 @@ def test_nas_fit_levers_sets_the_botorch_nodes_options() -> None:
     with pytest.raises(ValueError, match="propose=untried"):
         nas_fit_levers._configure_node(kwargs, {"scored": "8"})
     # The sweeper's earlier acquisition settings in one-hot spaces, back.
-    nas_fit_levers._configure_node(kwargs, {"acqmaxiter": "none", "prune": "on"})
-    assert options["optimizer_kwargs"] == {"num_restarts": 2, "raw_samples": 32}
+    nas_fit_levers._configure_node(kwargs, {"acqmaxiter": "none", "prune": "on", "initbatch": "64"})
+    assert options["optimizer_kwargs"] == {"num_restarts": 2, "raw_samples": 32, "options": {"init_batch_limit": 64}}
     assert options["acquisition_function_kwargs"] == {"prune_baseline": True}
     with pytest.raises(ValueError, match="prune='no'"):
         nas_fit_levers._configure_node(kwargs, {"prune": "no"})
