@@ -21,10 +21,11 @@ Design decisions
   hyperparameters are fitted with at most ``_FIT_MAXITER`` L-BFGS-B iterations per attempt
   (:mod:`lightning_ecopt.sweeper.capped_fit`; Ax's fit runs to convergence): on NAS-Bench-201 the fit was two thirds
   of a suggestion and the cap cut it about 13x with the hypervolume level (docs/bench-optimizer.md). Each fit starts
-  where the sweep's previous one ended (``_FIT_WARM_START``), so 20 iterations do. In such spaces the acquisition
-  optimiser's L-BFGS-B is capped too (``_ONE_HOT_ACQF_MAXITER``) and qNEHVI's baseline is not pruned
-  (``_ONE_HOT_PRUNE_BASELINE``): 0.86 s per NAS-Bench-201 suggestion at 50 trials instead of 1.19 s, the hypervolume
-  level or higher over 20 seeds. Saved with the strategy, so a resumed sweep keeps them.
+  where the sweep's previous one ended (``_FIT_WARM_START``), so 20 iterations do. Where the other parameters are
+  floats (Ax's relaxed optimiser) the acquisition optimiser's L-BFGS-B is capped too (``_ONE_HOT_ACQF_MAXITER``) and
+  qNEHVI's baseline is not pruned (``_ONE_HOT_PRUNE_BASELINE``): 0.86 s per NAS-Bench-201 suggestion at 50 trials
+  instead of 1.19 s, the hypervolume level or higher over 20 seeds. Saved with the strategy, so a resumed sweep keeps
+  them.
 - **Reference point**: a given one (``reference_point`` or an outcome constraint on an objective) becomes Ax's
   objective thresholds from the start. Otherwise, once ``n_initial_trials`` trials finished, it is inferred from
   the observed data with :func:`lightning_ecopt.frontier.infer_reference_point` (the front's nadir pushed out by
@@ -157,16 +158,17 @@ _FIT_WARM_START = True
 continue one another. A sweep resumed in a new process starts cold once."""
 
 _ONE_HOT_ACQF_MAXITER: int | None = 30
-"""L-BFGS-B iterations of the acquisition optimiser in spaces with an unordered choice parameter (``None``: BoTorch's
-2,000). Each iteration evaluates qNEHVI with gradients for all restarts at once (~9 ms on NAS-Bench-201's 30 one-hot
-inputs), and the batch runs until its slowest restart converges."""
+"""L-BFGS-B iterations of the acquisition optimiser in spaces with an unordered choice parameter whose other
+parameters are floats (:func:`_relaxed`; ``None``: BoTorch's 2,000). Each iteration evaluates qNEHVI with gradients
+for all restarts at once (~9 ms on NAS-Bench-201's 30 one-hot inputs), and the batch runs until its slowest restart
+converges."""
 
 _ONE_HOT_PRUNE_BASELINE = False
-"""Prune q(Log)NEHVI's baseline to the points likely on the front (BoTorch's default) in spaces with an unordered
-choice parameter. Off there: pruning took ~0.1 s of every suggestion on NAS-Bench-201. With the fit settings above and
-``_ONE_HOT_ACQF_MAXITER``, a suggestion at 50 trials took 0.86 s of CPU instead of 1.19 s and the hypervolume was
-level or higher over seeds 0-19 (medians 0.873 / 0.941 / 0.974 at 20 / 40 / 60 evaluations against 0.862 / 0.935 /
-0.970; docs/bench-optimizer.md)."""
+"""Prune q(Log)NEHVI's baseline to the points likely on the front (BoTorch's default) in the spaces of
+``_ONE_HOT_ACQF_MAXITER``. Off there: pruning took ~0.1 s of every suggestion on NAS-Bench-201. With the fit settings
+above and ``_ONE_HOT_ACQF_MAXITER``, a suggestion at 50 trials took 0.86 s of CPU instead of 1.19 s and the
+hypervolume was level or higher over seeds 0-19 (medians 0.873 / 0.941 / 0.974 at 20 / 40 / 60 evaluations against
+0.862 / 0.935 / 0.970; docs/bench-optimizer.md)."""
 
 _CENTER_FIRST = False
 """Make the first initial trial the centre of the search box (Ax's ``initialize_with_center``); the initial trials
@@ -872,9 +874,12 @@ class ParetoSweep:
         if acqf is not None:  # q(Log)NEHVI's input constructors take mc_samples; single-objective qLogNEI's does not
             gen_options["acquisition_function_kwargs"] = {"mc_samples": _ACQF_MC_SAMPLES}
         one_hot = _one_hot(self.space.parameters) and not discrete
-        if one_hot and _ONE_HOT_ACQF_MAXITER is not None:
+        # The acquisition settings were measured where Ax optimises the relaxation with ``optimize_acqf``: no integer
+        # or ordered parameter (those send Ax to its mixed or discrete optimisers, which take other options).
+        relaxed = one_hot and _relaxed(self.space.parameters)
+        if relaxed and _ONE_HOT_ACQF_MAXITER is not None:
             gen_options["optimizer_kwargs"]["options"] = {"maxiter": _ONE_HOT_ACQF_MAXITER}
-        if one_hot and acqf is not None and not _ONE_HOT_PRUNE_BASELINE:
+        if relaxed and acqf is not None and not _ONE_HOT_PRUNE_BASELINE:
             gen_options["acquisition_function_kwargs"]["prune_baseline"] = False
         for node in strategy.nodes_by_name.values():
             for spec in node.generator_specs:
@@ -1055,6 +1060,19 @@ class ParetoSweep:
         hv = "n/a" if result.hypervolume is None else f"{result.hypervolume:.6g}"
         pareto = len(result.pareto_indices)
         return f"{result.n_failed} failed, {result.n_reused} reused, Pareto set {pareto}, hypervolume {hv}"
+
+
+def _relaxed(parameters: Sequence[Any]) -> bool:
+    """Whether every parameter is a float interval or an unordered choice.
+
+    In such spaces Ax optimises the acquisition function over a continuous relaxation (``optimize_acqf``), and there
+    the ``_ONE_HOT_*`` settings apply; integers and ordered choices send it to its mixed or discrete optimisers.
+    """
+    return all(
+        (isinstance(p, ChoiceParameter) and not p.is_ordered)
+        or (isinstance(p, RangeParameter) and p.parameter_type == "float")
+        for p in parameters
+    )
 
 
 def _one_hot(parameters: Sequence[Any]) -> bool:

@@ -822,6 +822,37 @@ def test_each_fit_of_a_one_hot_sweep_starts_where_its_previous_fit_ended(fast_ax
     capped_fit.WARM_STARTS.clear()
 
 
+def _any_space_objectives(p):
+    x = sum(float(v) if isinstance(v, (int, float)) else len(str(v)) for v in p.values())
+    return {"f1": x, "f2": 1 / (1 + x)}
+
+
+DEMO_LIKE = {
+    "width": "tag(log, int(interval(1, 128)))",
+    "depth": "int(interval(1, 6))",
+    "kernel": "tag(ordered, choice(1, 3, 5, 7, 9))",
+    "pooling": "choice(true, false)",
+    "lr": "tag(log, interval(1e-4, 1e-2))",
+}
+"""conf/train.yaml's search space: integers and an ordered choice beside an unordered one (Ax's mixed optimiser)."""
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        DEMO_LIKE,
+        {"pooling": "choice(true, false)", "op": "choice(conv, pool, skip)"},
+        {"op": "choice(conv, pool, skip)", "depth": "tag(ordered, choice(1, 2, 4))"},
+        {"op": "choice(conv, pool, skip)", "n": "int(interval(1, 9))"},
+    ],
+)
+def test_a_model_trial_runs_in_every_kind_of_space_with_an_unordered_choice(fast_ax, params):
+    """Each space reaches its own BoTorch optimiser (relaxed, mixed or discrete) with options it accepts."""
+    result = make_sweep(_any_space_objectives, params=params, n_trials=5, n_initial_trials=3).run()
+    assert result.n_failed == 0
+    assert result.n_finished == 5
+
+
 def _prunings(monkeypatch):
     """Count the calls of BoTorch's pruning of q(Log)NEHVI's baseline."""
     import botorch.utils.multi_objective.hypervolume as hypervolume
@@ -837,18 +868,16 @@ def _prunings(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize(("params", "one_hot"), [(WITH_AN_OPERATION, True), (TWO_D, False)])
+@pytest.mark.parametrize(
+    ("params", "one_hot"),
+    [(WITH_AN_OPERATION, True), (TWO_D, False), (DEMO_LIKE, False)],  # the demo's: one-hot, but Ax's mixed optimiser
+)
 def test_one_hot_spaces_cap_the_acquisition_optimiser_and_keep_the_whole_baseline(
     fast_ax, tmp_path, monkeypatch, params, one_hot
 ):
     prunings = _prunings(monkeypatch)
     storage = tmp_path / "ax.json"
-
-    def objectives(p):
-        x = p["x0"] + {"conv": 0.0, "pool": 0.3, "skip": 0.6, "zero": 0.9}.get(p.get("op", "conv"), 0.0)
-        return {"f1": x**2, "f2": (x - 1) ** 2}
-
-    make_sweep(objectives, params=params, n_trials=5, n_initial_trials=3, storage=storage).run()
+    make_sweep(_any_space_objectives, params=params, n_trials=5, n_initial_trials=3, storage=storage).run()
     saved = json.loads(storage.read_text())
     saved_options = _find_key(saved, "default_model_gen_options")  # in the strategy and in each generator run
     assert saved_options
