@@ -77,6 +77,24 @@ def test_main_job_reuses_one_checkpoint_across_inference_only_knobs(tmp_path: Pa
     assert "Checkpoint reuse: 1 trials loaded a cached checkpoint" in _report(sweep)
 
 
+def test_main_job_reaches_a_model_trial_in_its_own_search_space(tmp_path: Path) -> None:
+    # conf/train.yaml's space as `make demo` sweeps it (integers, an ordered and an unordered choice, a log float):
+    # the third trial is proposed by BoTorch through Ax's mixed optimiser, whose options differ from the relaxed one's.
+    done, _, results = _run(
+        tmp_path,
+        "train.py",
+        "trainer.max_epochs=1",
+        "data.eval_repeats=1",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.n_initial_trials=2",
+    )
+    trials = results["trials"]
+    assert len(trials) == 3
+    # A failed trial is allowed only for the designed reason (pooling past depth 3), never for the optimiser.
+    assert all(t["status"] == "completed" or "pool" in str(t.get("reason", "")).lower() for t in trials), trials
+    assert "3/3 trials" in done.stderr + done.stdout
+
+
 def test_inference_batch_size_trains_once_and_prints_the_batch1_ratio(tmp_path: Path) -> None:
     done, sweep, results = _run(
         tmp_path,
