@@ -1078,8 +1078,8 @@ def _relaxed(parameters: Sequence[Any]) -> bool:
 def _one_hot(parameters: Sequence[Any]) -> bool:
     """Whether one of these parameters is an unordered choice, which Ax one-hot encodes.
 
-    Each value becomes a GP input with its own length scale; such spaces get the ``_FIT_*`` and ``_ONE_HOT_*``
-    settings.
+    Each value becomes a GP input with its own length scale; such spaces get the ``_FIT_*`` settings, and those of them
+    that are :func:`_relaxed` the ``_ONE_HOT_*`` ones too.
     """
     return any(isinstance(p, ChoiceParameter) and not p.is_ordered for p in parameters)
 

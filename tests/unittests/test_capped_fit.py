@@ -30,12 +30,13 @@ def _data(n_outputs):
     return X, Y + 0.05 * torch.randn(Y.shape, generator=generator, dtype=torch.double)
 
 
-def _fit(model_class, n_outputs, mll_options):
+def _fit(model_class, n_outputs, mll_options, rows=None):
+    """Fit ``model_class`` as Ax does, on the first ``rows`` of :func:`_data` (all 24 by default)."""
     from ax.generators.torch.botorch_modular.utils import fit_botorch_model
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
     X, Y = _data(n_outputs)
-    model = model_class(X, Y)
+    model = model_class(X[:rows], Y[:rows])
     fit_botorch_model(model, mll_class=ExactMarginalLogLikelihood, mll_options=mll_options)
     return model
 
@@ -129,17 +130,6 @@ def warm_starts():
     WARM_STARTS.clear()
 
 
-def _fit_rows(rows, mll_options, X=None):
-    from ax.generators.torch.botorch_modular.utils import fit_botorch_model
-    from gpytorch.mlls import ExactMarginalLogLikelihood
-
-    data_X, Y = _data(2)
-    X = data_X if X is None else X
-    model = CappedFitSingleTaskGP(X[:rows], Y[:rows])
-    fit_botorch_model(model, mll_class=ExactMarginalLogLikelihood, mll_options=mll_options)
-    return model
-
-
 def _parameters(model):
     return {name: value.detach().clone() for name, value in model.named_parameters()}
 
@@ -148,7 +138,7 @@ def test_a_warm_fit_starts_where_the_fit_on_the_first_rows_of_its_data_ended(lbf
     from lightning_ecopt.sweeper.capped_fit import WARM_START_KEY
 
     warm = {FIT_MAXITER_KEY: 500, WARM_START_KEY: True}
-    first = _fit_rows(20, warm)
+    first = _fit(CappedFitSingleTaskGP, 2, rows=20, mll_options=warm)
     assert len(warm_starts) == 1
     # The next proposal's data: one row more. Its model starts at the first fit's optimum...
     grown = CappedFitSingleTaskGP(*(t[:21] for t in _data(2)))
@@ -156,8 +146,8 @@ def test_a_warm_fit_starts_where_the_fit_on_the_first_rows_of_its_data_ended(lbf
     assert all(torch.equal(value, _parameters(first)[name]) for name, value in _parameters(grown).items())
     # ...and a refit of the same data, from its own optimum, stops at once where a cold fit runs on.
     lbfgs_runs.clear()
-    _fit_rows(20, {FIT_MAXITER_KEY: 500})
-    _fit_rows(20, warm)
+    _fit(CappedFitSingleTaskGP, 2, rows=20, mll_options={FIT_MAXITER_KEY: 500})
+    _fit(CappedFitSingleTaskGP, 2, rows=20, mll_options=warm)
     cold, again = (run["iterations"] for run in lbfgs_runs)
     assert cold > 10
     assert again <= 2
@@ -167,7 +157,7 @@ def test_a_warm_fit_starts_where_the_fit_on_the_first_rows_of_its_data_ended(lbf
 def test_warm_starts_ignore_fits_of_other_data_and_cold_configs_remember_nothing(lbfgs_runs, warm_starts):
     from lightning_ecopt.sweeper.capped_fit import WARM_START_KEY
 
-    _fit_rows(20, {WARM_START_KEY: True})
+    _fit(CappedFitSingleTaskGP, 2, rows=20, mll_options={WARM_START_KEY: True})
     other = torch.rand(20, 8, generator=torch.Generator().manual_seed(1), dtype=torch.double)
     stranger = CappedFitSingleTaskGP(other, _data(2)[1][:20])
     before = _parameters(stranger)
@@ -175,7 +165,7 @@ def test_warm_starts_ignore_fits_of_other_data_and_cold_configs_remember_nothing
     assert all(torch.equal(value, before[name]) for name, value in _parameters(stranger).items())
     shorter = CappedFitSingleTaskGP(*(t[:19] for t in _data(2)))  # a prefix of the remembered data, not an extension
     assert not warm_starts.load(shorter)
-    _fit_rows(21, {})  # no warm-start key: Ax's way, nothing remembered
+    _fit(CappedFitSingleTaskGP, 2, rows=21, mll_options={})  # no warm-start key: Ax's way, nothing remembered
     assert len(warm_starts) == 1
 
 
