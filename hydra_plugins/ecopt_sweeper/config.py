@@ -62,7 +62,8 @@ class EcoptSweeperConf:
     n_trials: int = 20
     # Sobol trials before qNEHVI; null: n_trials // 5 (the paper: 40 of 200), at least 2 per swept parameter.
     n_initial_trials: int | None = None
-    # Acquisition function after the Sobol trials: qNEHVI (the ECOpt paper's) or qLogNEHVI.
+    # Acquisition function after the Sobol trials: qNEHVI (the ECOpt paper's), qLogNEHVI, or EHVI (analytic: about
+    # half qNEHVI's time per suggestion; max_batch_size 1 and constraints on objectives only).
     acquisition: str = "qNEHVI"
     # Seed of the Sobol sequence and the model fitting; null: random. An Optuna `sampler.seed` is used when null.
     seed: int | None = None

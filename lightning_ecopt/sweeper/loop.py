@@ -17,6 +17,9 @@ Design decisions
   kernel (:mod:`lightning_ecopt.sweeper.discrete`, behind ``_DISCRETE_PROPOSALS``) was 3x faster on NAS-Bench-201
   but reached less hypervolume at 60 evaluations. In a space of choices only, a rounded optimum that repeats a tried
   or pending configuration goes to the nearest untried one (``_ROUND_UNTRIED``) instead of Ax's regenerate-then-Sobol.
+  ``acquisition="EHVI"`` replaces qNEHVI with analytic EHVI (:mod:`lightning_ecopt.sweeper.analytic`) for sweeps that
+  propose one trial at a time: about half the time per suggestion, not the default (a little less hypervolume at 60
+  NAS-Bench-201 evaluations).
 - **GP fit**: in a space with an unordered choice (one-hot inputs: one length scale per value) the GP's
   hyperparameters are fitted with at most ``_FIT_MAXITER`` L-BFGS-B iterations per attempt
   (:mod:`lightning_ecopt.sweeper.capped_fit`; Ax's fit runs to convergence): on NAS-Bench-201 the fit was two thirds
@@ -855,6 +858,10 @@ class ParetoSweep:
                 from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
 
                 acqf = qLogNoisyExpectedHypervolumeImprovement
+            elif self.settings.acquisition == "EHVI":
+                from lightning_ecopt.sweeper.analytic import ObjectiveEHVI
+
+                acqf = ObjectiveEHVI
             else:
                 from botorch.acquisition.multi_objective.monte_carlo import qNoisyExpectedHypervolumeImprovement
 
@@ -871,7 +878,9 @@ class ParetoSweep:
         )
         strategy = choose_generation_strategy(struct=struct, botorch_acqf_class=acqf)
         gen_options: dict[str, Any] = {"optimizer_kwargs": dict(_ACQF_OPTIMIZER_KWARGS)}
-        if acqf is not None:  # q(Log)NEHVI's input constructors take mc_samples; single-objective qLogNEI's does not
+        # q(Log)NEHVI's input constructors take mc_samples; single-objective qLogNEI's and analytic EHVI's do not.
+        monte_carlo = acqf is not None and self.settings.acquisition != "EHVI"
+        if monte_carlo:
             gen_options["acquisition_function_kwargs"] = {"mc_samples": _ACQF_MC_SAMPLES}
         one_hot = _one_hot(self.space.parameters) and not discrete
         # The acquisition settings were measured where Ax optimises the relaxation with ``optimize_acqf``: no integer
@@ -879,7 +888,7 @@ class ParetoSweep:
         relaxed = one_hot and _relaxed(self.space.parameters)
         if relaxed and _ONE_HOT_ACQF_MAXITER is not None:
             gen_options["optimizer_kwargs"]["options"] = {"maxiter": _ONE_HOT_ACQF_MAXITER}
-        if relaxed and acqf is not None and not _ONE_HOT_PRUNE_BASELINE:
+        if relaxed and monte_carlo and not _ONE_HOT_PRUNE_BASELINE:
             gen_options["acquisition_function_kwargs"]["prune_baseline"] = False
         for node in strategy.nodes_by_name.values():
             for spec in node.generator_specs:
@@ -905,7 +914,9 @@ class ParetoSweep:
         """A new Ax client, or the one saved in ``storage`` (checked, running trials abandoned)."""
         from ax.api.client import Client
 
-        # Imported for their registrations with Ax's JSON decoder: capped_fit's model class, discrete's Acquisition.
+        # Imported for their registrations with Ax's JSON decoder: analytic's acquisition function, capped_fit's model
+        # class, discrete's Acquisition.
+        import lightning_ecopt.sweeper.analytic
         import lightning_ecopt.sweeper.capped_fit
         import lightning_ecopt.sweeper.discrete  # noqa: F401
 

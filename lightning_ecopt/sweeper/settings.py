@@ -14,8 +14,9 @@ from lightning_ecopt.sweeper.timeout import check_timeout
 
 __all__ = ["ACQUISITIONS", "SweepSettings", "default_n_initial_trials"]
 
-ACQUISITIONS: tuple[str, str] = ("qNEHVI", "qLogNEHVI")
-"""The allowed acquisition functions: BoTorch's qNEHVI (the ECOpt paper's) and its log variant."""
+ACQUISITIONS: tuple[str, ...] = ("qNEHVI", "qLogNEHVI", "EHVI")
+"""The allowed acquisition functions: BoTorch's qNEHVI (the ECOpt paper's), its log variant, and analytic EHVI (one
+trial at a time, no constraint on other metrics: :mod:`lightning_ecopt.sweeper.analytic`)."""
 
 
 def default_n_initial_trials(n_trials: int, n_parameters: int) -> int:
@@ -54,7 +55,8 @@ class SweepSettings:
         n_trials: Total number of trials, Sobol ones included.
         n_initial_trials: Sobol trials before qNEHVI; ``None`` for :func:`default_n_initial_trials` (resolve it with
             :meth:`resolved_n_initial_trials`, which needs the number of swept parameters).
-        acquisition: ``"qNEHVI"`` (the paper's) or ``"qLogNEHVI"``.
+        acquisition: ``"qNEHVI"`` (the paper's), ``"qLogNEHVI"``, or ``"EHVI"`` (analytic, in closed form: for
+            ``max_batch_size=1`` in multi-objective sweeps without constraints on other metrics).
         seed: Seed of the Sobol sequence and of the model fitting; ``None`` for a random one.
         max_batch_size: Trials proposed jointly (one q-batch) and launched together.
         max_failure_rate: The sweep stops once more than this fraction of its trials failed.
@@ -90,7 +92,7 @@ class SweepSettings:
     objectives: tuple[Objective, ...]
     n_trials: int = 20
     n_initial_trials: int | None = None
-    acquisition: Literal["qNEHVI", "qLogNEHVI"] = "qNEHVI"
+    acquisition: Literal["qNEHVI", "qLogNEHVI", "EHVI"] = "qNEHVI"
     seed: int | None = None
     max_batch_size: int = 1
     max_failure_rate: float = 0.5
@@ -109,6 +111,8 @@ class SweepSettings:
         self._check_strategy()
         self._check_reference_point()
         self._check_constraints()
+        if self.acquisition == "EHVI":
+            self._check_ehvi()
         self._check_energy_names()
         if self.storage is not None:
             if not isinstance(self.storage, str | Path):
@@ -191,7 +195,7 @@ class SweepSettings:
                 f"SweepSettings(acquisition={self.acquisition!r}): unknown acquisition function; choose from "
                 f"{', '.join(repr(a) for a in ACQUISITIONS)}."
             )
-        self.acquisition = "qNEHVI" if self.acquisition.lower() == "qnehvi" else "qLogNEHVI"
+        self.acquisition = allowed[self.acquisition.lower()]  # type: ignore[assignment]
         if self.seed is not None and not _is_int(self.seed):
             raise EcoptConfigError(f"SweepSettings(seed={self.seed!r}): expected an integer or null.")
         if not _is_int(self.max_batch_size) or self.max_batch_size < 1:
@@ -206,6 +210,26 @@ class SweepSettings:
                 f"failure, 1 never stops)."
             )
         self.max_failure_rate = float(rate)
+
+    def _check_ehvi(self) -> None:
+        """Analytic EHVI proposes one trial at a time, for two objectives or more, with no other constraint."""
+        fix = "or use acquisition=qNEHVI, which takes all of these"
+        if len(self.objectives) < 2:
+            raise EcoptConfigError(
+                f"SweepSettings(acquisition='EHVI'): EHVI is a multi-objective acquisition function and this sweep has "
+                f"one objective ({self.objectives[0].name!r}); add an objective, {fix}."
+            )
+        if self.max_batch_size != 1:
+            raise EcoptConfigError(
+                f"SweepSettings(acquisition='EHVI', max_batch_size={self.max_batch_size}): analytic EHVI proposes one "
+                f"trial at a time; set max_batch_size=1, {fix}."
+            )
+        others = sorted({c.metric for c in self.outcome_constraints} - set(self.objective_names))
+        if others:
+            raise EcoptConfigError(
+                f"SweepSettings(acquisition='EHVI'): analytic EHVI takes no constraint on a metric that is not an "
+                f"objective ({', '.join(map(repr, others))}); drop those constraints, {fix}."
+            )
 
     def _check_reference_point(self) -> None:
         if self.reference_point is None:

@@ -748,6 +748,36 @@ def with_an_operation(p):
     return {"f1": (p["x0"] - 0.2) ** 2 + weight, "f2": (p["x0"] - 0.8) ** 2 + 2.0 - weight}
 
 
+@pytest.mark.parametrize("params", [TWO_D, WITH_AN_OPERATION])
+def test_an_ehvi_sweep_proposes_with_analytic_ehvi_also_after_resume(fast_ax, tmp_path, monkeypatch, params):
+    """``acquisition="EHVI"``: BoTorch trials come from ObjectiveEHVI, with our optimiser budget and no MC option (its
+    input constructor refuses them); the saved strategy loads (Ax's JSON registry knows the class) and keeps it."""
+    import ax.generators.torch.botorch_modular.acquisition as acquisition
+
+    from lightning_ecopt.sweeper.analytic import ObjectiveEHVI
+
+    calls = []
+    real = acquisition.optimize_acqf
+
+    def spy(*args, **kwargs):
+        calls.append((type(kwargs["acq_function"]), kwargs.get("num_restarts"), kwargs.get("raw_samples")))
+        return real(*args, **kwargs)
+
+    def min_max(p):  # one objective minimised, one maximised: EHVI must see both signed to be maximised
+        x = p["x0"] + {"conv": 0.0, "pool": 0.5, "skip": 1.0, "zero": 2.0}.get(p.get("op", "conv"))
+        return {"f1": x**2, "g": -((x - 1) ** 2)}
+
+    monkeypatch.setattr(acquisition, "optimize_acqf", spy)
+    storage = tmp_path / "ax.json"
+    objectives = {"f1": "minimize", "g": "maximize"}
+    settings = {"n_initial_trials": 3, "storage": storage, "acquisition": "EHVI", "objectives": objectives}
+    first = make_sweep(min_max, params=params, n_trials=4, **settings).run()
+    resumed = make_sweep(min_max, params=params, n_trials=5, **settings).run()
+    assert [t.status for t in resumed.trials] == ["completed"] * 5
+    assert [t.trial_index for t in first.trials] == [0, 1, 2, 3]
+    assert calls == [(ObjectiveEHVI, 10, 512)] * 2
+
+
 def fit_options(lbfgs_runs):
     """The options each GP fit's L-BFGS-B got so far (``None``: scipy's defaults)."""
     return [run["options"] for run in lbfgs_runs]

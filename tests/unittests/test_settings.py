@@ -56,6 +56,9 @@ def test_normalisation() -> None:
     assert settings.reference_point == {"test/acc": 0.0, "energy/test_j": 100.0}
     assert settings.outcome_constraints == (OutcomeConstraint("energy/train_j", "<=", 5000.0),)
     assert settings.storage == Path("sweep/ax.json")
+    assert SweepSettings(OBJECTIVES, acquisition="ehvi").acquisition == "EHVI"  # type: ignore[arg-type]
+    # A constraint on an objective is its threshold (part of the reference point), which EHVI takes.
+    assert SweepSettings(OBJECTIVES, acquisition="EHVI", outcome_constraints=("test/acc >= 0.5",)).acquisition == "EHVI"
 
 
 @pytest.mark.parametrize(
@@ -77,8 +80,21 @@ def test_normalisation() -> None:
             r"to at most 10",
         ),
         (
-            {"acquisition": "EHVI"},
-            r"acquisition='EHVI'\): unknown acquisition function; choose from 'qNEHVI', 'qLogNEHVI'",
+            {"acquisition": "qEHVI"},
+            r"acquisition='qEHVI'\): unknown acquisition function; choose from 'qNEHVI', 'qLogNEHVI', 'EHVI'",
+        ),
+        (
+            {"acquisition": "EHVI", "max_batch_size": 4},
+            r"acquisition='EHVI', max_batch_size=4\): analytic EHVI proposes one trial at a time; set "
+            r"max_batch_size=1, or use acquisition=qNEHVI",
+        ),
+        (
+            {"acquisition": "EHVI", "outcome_constraints": ("energy/train_j <= 5000", "test/acc >= 0.5")},
+            r"takes no constraint on a metric that is not an objective \('energy/train_j'\); drop those",
+        ),
+        (
+            {"acquisition": "EHVI", "objectives": (Objective("test/acc", False),)},
+            r"EHVI is a multi-objective acquisition function and this sweep has one objective \('test/acc'\)",
         ),
         ({"seed": "1"}, r"seed='1'\): expected an integer or null"),
         ({"max_batch_size": 0}, r"max_batch_size=0\): expected an integer >= 1"),
