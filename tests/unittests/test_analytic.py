@@ -28,9 +28,8 @@ OBJECTIVE = WeightedMCMultiOutputObjective(weights=torch.tensor([1.0, -1.0], dty
 def _ehvi(model, X, ref_point, **kwargs):
     """Build ObjectiveEHVI the way Ax's ``Acquisition`` does: through BoTorch's input constructor registry."""
     construct = get_acqf_input_constructor(ObjectiveEHVI)
-    inputs = construct(
-        model=model, objective=OBJECTIVE, X_baseline=X, ref_point=ref_point, training_data=None, **kwargs
-    )
+    kwargs.setdefault("training_data", None)
+    inputs = construct(model=model, objective=OBJECTIVE, X_baseline=X, ref_point=ref_point, **kwargs)
     return ObjectiveEHVI(**inputs), inputs
 
 
@@ -85,3 +84,24 @@ def test_outcome_constraints_are_refused_with_the_fix():
     model, X = _three_outcome_model()
     with pytest.raises(ValueError, match=r"takes no outcome constraint; use qNEHVI"):
         _ehvi(model, X, [0.0, -3.0], constraints=[lambda Y: Y[..., 1] - 0.5])
+
+
+def test_the_front_can_be_that_of_the_observed_values():
+    from botorch.utils.datasets import SupervisedDataset
+
+    model, X = _three_outcome_model()
+    Y = model.train_targets.T  # the observations, n x 3 (the GP batches its outcomes)
+    data = SupervisedDataset(X, Y, feature_names=["a", "b", "c"], outcome_names=["s", "t", "q"])
+    _, observed = _ehvi(model, X, [0.0, -3.0], training_data=data, front="observed")
+    _, mean = _ehvi(model, X, [0.0, -3.0])
+    signed = torch.stack([Y[:, 0], -Y[:, 2]], dim=-1)
+    pareto = observed["partitioning"].pareto_Y
+    for point in pareto:
+        assert torch.isclose(signed, point).all(dim=-1).any()
+    assert not torch.equal(pareto, mean["partitioning"].pareto_Y)  # the posterior means' front is another
+
+
+def test_an_unknown_front_is_refused():
+    model, X = _three_outcome_model()
+    with pytest.raises(ValueError, match=r"front='best'; expected 'posterior_mean' or 'observed'"):
+        _ehvi(model, X, [0.0, -3.0], front="best")

@@ -776,6 +776,9 @@ def test_an_ehvi_sweep_proposes_with_analytic_ehvi_also_after_resume(fast_ax, tm
     assert [t.status for t in resumed.trials] == ["completed"] * 5
     assert [t.trial_index for t in first.trials] == [0, 1, 2, 3]
     assert calls == [(ObjectiveEHVI, 10, 512)] * 2
+    saved = _find_key(json.loads(storage.read_text()), "default_model_gen_options")
+    assert saved
+    assert all(options["acquisition_function_kwargs"] == {"front": "observed"} for options in saved)
 
 
 def fit_options(lbfgs_runs):
