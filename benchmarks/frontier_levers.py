@@ -10,6 +10,8 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
 - ``acq=qLogNEHVI``: the log variant of the acquisition function.
 - ``y=power``: Ax's ``PowerTransformY`` (Yeo-Johnson) before the GP in place of ``StandardizeY`` (for skewed outcomes
   such as Branin's 0.4-300); not a setting of the sweeper, patched into the BoTorch node's transforms.
+- ``acq=EHVI``: analytic EHVI (``front=mean``: on the posterior means' front instead of the observed one; the
+  ``acq=EHVI`` rows written before 2026-12-02's ``loop._EHVI_FRONT`` are ``front=mean``).
 - ``center=1`` / ``center=0``: the first trial is the centre of the search box, or a Sobol point
   (``lightning_ecopt.sweeper.loop._CENTER_FIRST``); the initial trials stay as many.
 
@@ -116,8 +118,9 @@ def choice(settings: dict[str, Any]) -> Callable[[str], Any]:
 
 _FLAGS: LoopFlags = {
     "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
+    "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
 }
-"""The loop flags this script's variants switch (``center=1``)."""
+"""The loop flags this script's variants switch (``center=1``, ``front=mean``)."""
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ Methods:
   ``n_trials`` = budget (its own defaults otherwise; ``tensorboard=false``); the trials are read back from the sweep's
   ``optimization_results.yaml``.
 - ``ecopt_noref``: the same without a reference point (the sweeper infers one after its Sobol trials).
+- ``ecopt_ehvi``: ``ecopt`` with ``hydra.sweeper.acquisition=EHVI`` (analytic EHVI on the observed front).
 - ``ax``: plain ``ax.api.Client(random_seed=seed)`` defaults, the reference point given as objective thresholds.
 - ``optuna_nsga2``: ``NSGAIISampler`` with its default population of 50 (random sampling below 50 trials).
 - ``optuna_nsga2_small``: ``NSGAIISampler(population_size=8)``.
@@ -19,7 +20,7 @@ Methods:
 - ``random``: scrambled Sobol points (``scipy.stats.qmc.Sobol(seed=seed)``); a categorical takes
   ``floor(u * n_choices)``.
 
-    python benchmarks/frontier_quality.py                # everything: 5 problems x 8 methods x 5 seeds
+    python benchmarks/frontier_quality.py                # everything: 5 problems x 9 methods x 5 seeds
     python benchmarks/frontier_quality.py --problems branin_currin --methods ecopt optuna_gp --seeds 5
     python benchmarks/frontier_quality.py --smoke --out /tmp/fq.json       # CI: branin_currin, budget 4, 1 seed
     python benchmarks/plot_frontier_quality.py                             # docs/images/bench_hv_<problem>.png
@@ -63,6 +64,7 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "frontier_quality.json"
 METHODS = (
     "ecopt",
     "ecopt_noref",
+    "ecopt_ehvi",
     "ax",
     "optuna_nsga2",
     "optuna_nsga2_small",
@@ -153,9 +155,18 @@ def run_ax(problem: problems.Problem, seed: int, budget: int) -> tuple[Evaluatio
     return evaluations[:budget], {"suggest_s": round(suggest_s, 2)}
 
 
-def ecopt_command(problem: problems.Problem, seed: int, budget: int, sweep_dir: Path, reference: bool) -> list[str]:
+def ecopt_command(
+    problem: problems.Problem,
+    seed: int,
+    budget: int,
+    sweep_dir: Path,
+    reference: bool,
+    acquisition: str | None = None,
+) -> list[str]:
     """The command line of one sweep of our sweeper over ``problem`` (what the ``ecopt`` methods run)."""
     command = [sys.executable, str(APP), "-m", "hydra/sweeper=ecopt", f"problem={problem.name}"]
+    if acquisition is not None:
+        command += [f"hydra.sweeper.acquisition={acquisition}"]
     command += [f"hydra.sweep.dir={sweep_dir}", f"hydra.sweeper.n_trials={budget}", f"hydra.sweeper.seed={seed}"]
     command += ["hydra.sweeper.tensorboard=false"]
     command += [f"+hydra.sweeper.objectives.{m}={d}" for m, d in problem.objectives.items()]
@@ -177,13 +188,14 @@ def generators(experiment_json: Path) -> list[str]:
 
 
 def run_ecopt(
-    problem: problems.Problem, seed: int, budget: int, work_dir: Path, reference: bool
+    problem: problems.Problem, seed: int, budget: int, work_dir: Path, method: str
 ) -> tuple[Evaluations, dict[str, Any]]:
     import yaml
 
-    sweep_dir = work_dir / problem.name / ("ecopt" if reference else "ecopt_noref") / f"seed{seed}_b{budget}"
+    sweep_dir = work_dir / problem.name / method / f"seed{seed}_b{budget}"
     shutil.rmtree(sweep_dir, ignore_errors=True)  # a fresh sweep: never resume one from older optimiser code
-    command = ecopt_command(problem, seed, budget, sweep_dir, reference)
+    acquisition = "EHVI" if method == "ecopt_ehvi" else None
+    command = ecopt_command(problem, seed, budget, sweep_dir, method != "ecopt_noref", acquisition)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("MKL_NUM_THREADS", "1")
@@ -310,8 +322,9 @@ def table(summary: Mapping[str, Any]) -> str:
 
 def run_one(method: str, problem: problems.Problem, seed: int, budget: int, work_dir: Path) -> dict[str, Any]:
     runners: dict[str, Callable[[], tuple[Evaluations, dict[str, Any]]]] = {
-        "ecopt": lambda: run_ecopt(problem, seed, budget, work_dir, reference=True),
-        "ecopt_noref": lambda: run_ecopt(problem, seed, budget, work_dir, reference=False),
+        "ecopt": lambda: run_ecopt(problem, seed, budget, work_dir, "ecopt"),
+        "ecopt_noref": lambda: run_ecopt(problem, seed, budget, work_dir, "ecopt_noref"),
+        "ecopt_ehvi": lambda: run_ecopt(problem, seed, budget, work_dir, "ecopt_ehvi"),
         "ax": lambda: run_ax(problem, seed, budget),
         "random": lambda: run_random(problem, seed, budget),
     }

@@ -54,6 +54,9 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 
 - ``acq=qLogNEHVI``, ``acq=EHVI``: the sweep's ``acquisition`` setting (default qNEHVI; plain Ax uses qLogNEHVI;
   EHVI is analytic, :mod:`lightning_ecopt.sweeper.analytic`).
+- ``front=mean``: with ``acq=EHVI``, the front is that of the posterior means at the observed points (BoTorch's)
+  instead of the observed values (``front=observed``, ``loop._EHVI_FRONT``'s default since 2026-12-02; the rows
+  written before that, ``acq=EHVI`` alone, are ``front=mean``).
 - ``screen=ehvi``: qNEHVI optimised from restarts chosen by analytic EHVI's values of the raw samples (scoring them
   costs a quarter of qNEHVI's); patches BoTorch's initial-conditions generator for the run.
 - ``mc=<n>``: ``n`` quasi-Monte-Carlo samples in q(Log)NEHVI (``loop._ACQF_MC_SAMPLES``, default 64).
@@ -61,6 +64,9 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
   with 5, the centre point and 4 Sobol).
 - ``center=1``: the first initial trial is the search space's centre, as plain Ax's (``loop._CENTER_FIRST``); the
   initial trials stay as many.
+
+- ``noise=seed``: each evaluation returns one training run of the architecture (one of the table's 2-3 seeds, drawn
+  at random) instead of the seed means; the hypervolume is still scored on the seed means of what was evaluated.
 
 - ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
@@ -73,8 +79,10 @@ Variants combine with ``+`` (``kernel=iso30+maxiter=50``, ``restarts=4+raw=128+a
 
 Appends one JSON line per run (variant, seed, hypervolume fraction at 20, 40 and 60 evaluations, median wall and CPU
 seconds per suggestion over the asks made with 45-54 trials done, and the CPU seconds of its GP fits (Ax's
-``fit_botorch_model``; rows written before this was added lack it), the trials Ax generated with its Sobol fallback
-after duplicate proposals (``fallback_sobol``; rows before 2026-12-02 lack it), the asks, the curve) to
+``fit_botorch_model``; rows written before this was added lack it), of scoring the raw samples to choose the
+acquisition optimiser's restarts and of its L-BFGS-B (``init_cpu_s_...``, ``lbfgs_cpu_s_...``; rows before
+2026-12-02's ``screen`` lever lack them), the trials Ax generated with its Sobol fallback after duplicate proposals
+(``fallback_sobol``; rows before 2026-12-02 lack it), the asks, the curve) to
 ``benchmarks/results/nas_fit_levers.jsonl`` (or ``--out``); the summary is in docs/bench-optimizer.md.
 """
 
@@ -89,7 +97,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -235,6 +243,7 @@ _LOOP_FLAGS: LoopFlags = {
     "round": ("_ROUND_UNTRIED", choice({"untried": True, "ax": False})),
     "mc": ("_ACQF_MC_SAMPLES", int),
     "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
+    "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
 }
 """Variant keys that set a module-level setting of ``lightning_ecopt.sweeper.loop`` (see the module's docstring)."""
 
@@ -262,12 +271,13 @@ def _patched(config: dict[str, str]) -> Iterator[None]:
 
 
 class _FitTimedSweep(_TimedSweep):
-    """A timed sweep that also records, per ask, the CPU seconds spent fitting the GP (``fit_cpu_s``)."""
+    """A timed sweep that also records, per ask, the CPU seconds of each stage (``fit_cpu_s``, ``init_cpu_s``...)."""
 
     def _ask(self, client: Any, k: int) -> dict[int, dict[str, Any]]:
-        before = _FIT_CPU_S[0]
+        before = dict(_STAGE_CPU_S)
         proposals = super()._ask(client, k)
-        self.asks[-1]["fit_cpu_s"] = _FIT_CPU_S[0] - before
+        for stage, seconds in _STAGE_CPU_S.items():
+            self.asks[-1][f"{stage}_cpu_s"] = seconds - before[stage]
         self.client = client
         return proposals
 
@@ -280,29 +290,42 @@ class _FitTimedSweep(_TimedSweep):
         ]
 
 
-_FIT_CPU_S = [0.0]
-"""CPU seconds spent in Ax's ``fit_botorch_model`` so far (in this process)."""
+_STAGE_CPU_S = {"fit": 0.0, "init": 0.0, "lbfgs": 0.0}
+"""CPU seconds spent so far (in this process) fitting the GP (Ax's ``fit_botorch_model``), choosing the acquisition
+optimiser's restarts by scoring its raw samples (BoTorch's ``gen_batch_initial_conditions``) and running its L-BFGS-B
+(``gen_candidates_scipy``)."""
 
 
 @contextmanager
-def _fit_timer() -> Iterator[None]:
-    """Count the CPU time of every GP fit Ax makes (its surrogate's ``fit_botorch_model``) into ``_FIT_CPU_S``."""
+def _stage_timer() -> Iterator[None]:
+    """Count the CPU time of each stage of every suggestion into :data:`_STAGE_CPU_S`."""
     import ax.generators.torch.botorch_modular.surrogate as ax_surrogate
+    import botorch.optim.optimize as optimize
 
-    original = ax_surrogate.fit_botorch_model
+    targets = [
+        (ax_surrogate, "fit_botorch_model", "fit"),
+        (optimize, "gen_batch_initial_conditions", "init"),
+        (optimize, "gen_candidates_scipy", "lbfgs"),
+    ]
+    originals = [getattr(module, name) for module, name, _ in targets]
 
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        start = time.process_time()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            _FIT_CPU_S[0] += time.process_time() - start
+    def timed(original: Any, stage: str) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                _STAGE_CPU_S[stage] += time.process_time() - start
 
-    ax_surrogate.fit_botorch_model = timed
+        return wrapper
+
+    for (module, name, stage), original in zip(targets, originals, strict=True):
+        setattr(module, name, timed(original, stage))
     try:
         yield
     finally:
-        ax_surrogate.fit_botorch_model = original
+        for (module, name, _), original in zip(targets, originals, strict=True):
+            setattr(module, name, original)
 
 
 @contextmanager
@@ -343,9 +366,29 @@ def _screened_by_ehvi(screen: str | None) -> Iterator[None]:
         optimize.gen_batch_initial_conditions = original
 
 
+def _one_training_run(seed: int) -> Callable[[Mapping[str, Any]], dict[str, float]]:
+    """``noise=seed``: an evaluation returns one training run of the architecture, drawn at random.
+
+    The table holds 2-3 training seeds per architecture: the validation accuracy varies by a median 0.16 points
+    between them, the latency not at all. The draw is seeded by the sweep's seed; a real sweep sees one noisy training
+    run per trial, as here.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(10_000 + seed)
+    runs = problems.nb201_runs()
+
+    def evaluate(params: Mapping[str, Any]) -> dict[str, float]:
+        accuracies, latencies = runs[problems.nb201_key(params)]
+        i = int(rng.integers(len(accuracies)))
+        return {"val_acc": accuracies[i], "latency": latencies[i]}
+
+    return evaluate
+
+
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen"})
+    unknown = sorted(set(config) - {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     if config.get("ref", "given") not in ("given", "none"):
@@ -360,14 +403,20 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         n_initial_trials=int(config["sobol"]) if "sobol" in config else None,
         acquisition=config.get("acq", "qNEHVI"),
     )
-    with _patched(config), _fit_timer(), _screened_by_ehvi(config.get("screen")):
-        sweep = _FitTimedSweep(space, settings, evaluate_each(problem.evaluate), on_batch_end=[])
+    evaluate = problem.evaluate
+    if config.get("noise", "none") == "seed":
+        evaluate = _one_training_run(seed)
+    elif "noise" in config and config["noise"] != "none":
+        raise ValueError(f"noise={config['noise']!r}: noise=seed (one training run's values) or noise=none")
+    with _patched(config), _stage_timer(), _screened_by_ehvi(config.get("screen")):
+        sweep = _FitTimedSweep(space, settings, evaluate_each(evaluate), on_batch_end=[])
         t0 = time.perf_counter()
         result = sweep.run()
         wall_s = time.perf_counter() - t0
     curve = problem.hypervolume_curve(
         [
-            {m: trial.metrics[m] for m in problem.objectives} if trial.metrics else None
+            # Scored on the seed means of what was evaluated, whatever one training run said (noise=seed).
+            problem.evaluate(trial.params) if trial.metrics else None
             for trial in sorted(result.trials, key=lambda t: t.trial_index)
         ]
     )
@@ -375,7 +424,10 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
     per = {
         f"s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW),
         f"cpu_s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW, "cpu_s"),
-        f"fit_cpu_s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW, "fit_cpu_s"),
+        **{
+            f"{stage}_cpu_s_per_suggestion_at{AT}": per_suggestion(sweep.asks, AT, WINDOW, f"{stage}_cpu_s")
+            for stage in _STAGE_CPU_S
+        },
     }
     per["fallback_sobol"] = sweep.generators().count("Fallback_Sobol")
     row = {"variant": variant, "problem": problem.name, "seed": seed, "budget": budget, **at, **per}
@@ -419,6 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"s_per_suggestion_at{AT}",
             f"cpu_s_per_suggestion_at{AT}",
             f"fit_cpu_s_per_suggestion_at{AT}",
+            f"init_cpu_s_per_suggestion_at{AT}",
+            f"lbfgs_cpu_s_per_suggestion_at{AT}",
             "fallback_sobol",
         )
         for key in keys:

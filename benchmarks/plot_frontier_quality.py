@@ -26,6 +26,7 @@ DEFAULT_OUT_DIR = ROOT / "docs" / "images"
 STYLE = {  # method: (colour, line style); ours solid and dark
     "ecopt": ("#000000", "-"),
     "ecopt_noref": ("#555555", "--"),
+    "ecopt_ehvi": ("#555555", ":"),
     "ax": ("#1f77b4", "-"),
     "optuna_gp": ("#d62728", "-"),
     "optuna_tpe": ("#ff7f0e", "-"),

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-METHODS = {"ecopt", "ecopt_noref", "ax", "optuna_nsga2", "optuna_nsga2_small", "optuna_tpe", "optuna_gp", "random"}
+METHODS = {
+    "ecopt",
+    "ecopt_noref",
+    "ecopt_ehvi",
+    "ax",
+    "optuna_nsga2",
+    "optuna_nsga2_small",
+    "optuna_tpe",
+    "optuna_gp",
+    "random",
+}
 
 
 def test_smoke_run_writes_results_and_plots(tmp_path: Path) -> None:
