@@ -748,10 +748,11 @@ def with_an_operation(p):
     return {"f1": (p["x0"] - 0.2) ** 2 + weight, "f2": (p["x0"] - 0.8) ** 2 + 2.0 - weight}
 
 
-@pytest.mark.parametrize("params", [TWO_D, WITH_AN_OPERATION])
-def test_an_ehvi_sweep_proposes_with_analytic_ehvi_also_after_resume(fast_ax, tmp_path, monkeypatch, params):
-    """``acquisition="EHVI"``: BoTorch trials come from ObjectiveEHVI, with our optimiser budget and no MC option (its
-    input constructor refuses them); the saved strategy loads (Ax's JSON registry knows the class) and keeps it."""
+@pytest.mark.parametrize(("params", "maxiter"), [(TWO_D, None), (WITH_AN_OPERATION, loop._ONE_HOT_EHVI_MAXITER)])
+def test_an_ehvi_sweep_proposes_with_analytic_ehvi_also_after_resume(fast_ax, tmp_path, monkeypatch, params, maxiter):
+    """``acquisition="EHVI"``: BoTorch trials come from ObjectiveEHVI, with our optimiser budget (L-BFGS-B capped at
+    ``_ONE_HOT_EHVI_MAXITER`` in a relaxed one-hot space) and no MC option (its input constructor refuses them); the
+    saved strategy loads (Ax's JSON registry knows the class) and keeps it."""
     import ax.generators.torch.botorch_modular.acquisition as acquisition
 
     from lightning_ecopt.sweeper.analytic import ObjectiveEHVI
@@ -760,7 +761,8 @@ def test_an_ehvi_sweep_proposes_with_analytic_ehvi_also_after_resume(fast_ax, tm
     real = acquisition.optimize_acqf
 
     def spy(*args, **kwargs):
-        calls.append((type(kwargs["acq_function"]), kwargs.get("num_restarts"), kwargs.get("raw_samples")))
+        maxiter = (kwargs.get("options") or {}).get("maxiter")
+        calls.append((type(kwargs["acq_function"]), kwargs["num_restarts"], kwargs["raw_samples"], maxiter))
         return real(*args, **kwargs)
 
     def min_max(p):  # one objective minimised, one maximised: EHVI must see both signed to be maximised
@@ -775,7 +777,7 @@ def test_an_ehvi_sweep_proposes_with_analytic_ehvi_also_after_resume(fast_ax, tm
     resumed = make_sweep(min_max, params=params, n_trials=5, **settings).run()
     assert [t.status for t in resumed.trials] == ["completed"] * 5
     assert [t.trial_index for t in first.trials] == [0, 1, 2, 3]
-    assert calls == [(ObjectiveEHVI, 10, 512)] * 2
+    assert calls == [(ObjectiveEHVI, 10, 512, maxiter)] * 2
     saved = _find_key(json.loads(storage.read_text()), "default_model_gen_options")
     assert saved
     assert all(options["acquisition_function_kwargs"] == {"front": "observed"} for options in saved)
