@@ -260,6 +260,10 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
         (["+hydra.sweeper.reference_point.f3=1"], "'f3' is not an objective"),
         (["x=0.1", "x=0.2"], "'x' is given twice"),
         (["hydra.sweeper.acquisition=EI"], "unknown acquisition function"),
+        (
+            ["hydra.sweeper.acquisition=EHVI", "hydra.sweeper.max_batch_size=2"],
+            "analytic EHVI proposes one trial at a time; set max_batch_size=1",
+        ),
         (["zzz=1,2"], "zzz"),  # composing a trial's config fails: a key the app does not have
         (["hydra.sweeper.enqueue_trials=[{x:2}]"], "parameter 'x': 2 is outside its range [0.0, 1.0]"),
     ],
