@@ -893,16 +893,17 @@ class ParetoSweep:
         strategy = choose_generation_strategy(struct=struct, botorch_acqf_class=acqf)
         gen_options: dict[str, Any] = {"optimizer_kwargs": dict(_ACQF_OPTIMIZER_KWARGS)}
         # q(Log)NEHVI's input constructors take mc_samples; single-objective qLogNEI's and analytic EHVI's do not.
-        monte_carlo = acqf is not None and self.settings.acquisition != "EHVI"
+        ehvi = acqf is not None and self.settings.acquisition == "EHVI"
+        monte_carlo = acqf is not None and not ehvi
         if monte_carlo:
             gen_options["acquisition_function_kwargs"] = {"mc_samples": _ACQF_MC_SAMPLES}
-        elif acqf is not None:
+        elif ehvi:
             gen_options["acquisition_function_kwargs"] = {"front": _EHVI_FRONT}
         one_hot = _one_hot(self.space.parameters) and not discrete
         # The acquisition settings were measured where Ax optimises the relaxation with ``optimize_acqf``: no integer
         # or ordered parameter (those send Ax to its mixed or discrete optimisers, which take other options).
         relaxed = one_hot and _relaxed(self.space.parameters)
-        maxiter = _ONE_HOT_EHVI_MAXITER if self.settings.acquisition == "EHVI" and acqf else _ONE_HOT_ACQF_MAXITER
+        maxiter = _ONE_HOT_EHVI_MAXITER if ehvi else _ONE_HOT_ACQF_MAXITER
         if relaxed and maxiter is not None:
             gen_options["optimizer_kwargs"]["options"] = {"maxiter": maxiter}
         if relaxed and monte_carlo and not _ONE_HOT_PRUNE_BASELINE:
