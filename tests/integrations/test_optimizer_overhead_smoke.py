@@ -31,6 +31,7 @@ def test_optimizer_overhead_smoke(tmp_path: Path) -> None:
         ("ecopt", "qNEHVI", 4),
         ("ecopt", "qLogNEHVI", 1),
         ("ecopt", "qLogNEHVI", 4),
+        ("ecopt", "EHVI", 1),  # one trial at a time: no batch of 4
         ("optuna_gp", "GPSampler", 1),
     }
     for run in data["runs"]:
