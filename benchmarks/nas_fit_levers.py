@@ -98,9 +98,10 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
@@ -302,13 +303,6 @@ def _stage_timer() -> Iterator[None]:
     import ax.generators.torch.botorch_modular.surrogate as ax_surrogate
     import botorch.optim.optimize as optimize
 
-    targets = [
-        (ax_surrogate, "fit_botorch_model", "fit"),
-        (optimize, "gen_batch_initial_conditions", "init"),
-        (optimize, "gen_candidates_scipy", "lbfgs"),
-    ]
-    originals = [getattr(module, name) for module, name, _ in targets]
-
     def timed(original: Any, stage: str) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             start = time.process_time()
@@ -319,13 +313,15 @@ def _stage_timer() -> Iterator[None]:
 
         return wrapper
 
-    for (module, name, stage), original in zip(targets, originals, strict=True):
-        setattr(module, name, timed(original, stage))
-    try:
+    targets = [
+        (ax_surrogate, "fit_botorch_model", "fit"),
+        (optimize, "gen_batch_initial_conditions", "init"),
+        (optimize, "gen_candidates_scipy", "lbfgs"),
+    ]
+    with ExitStack() as stack:
+        for module, name, stage in targets:
+            stack.enter_context(mock.patch.object(module, name, timed(getattr(module, name), stage)))
         yield
-    finally:
-        for (module, name, _), original in zip(targets, originals, strict=True):
-            setattr(module, name, original)
 
 
 @contextmanager
@@ -359,11 +355,8 @@ def _screened_by_ehvi(screen: str | None) -> Iterator[None]:
             acq_function = ObjectiveEHVI(**inputs)
         return original(acq_function, *args, **kwargs)
 
-    optimize.gen_batch_initial_conditions = screened
-    try:
+    with mock.patch.object(optimize, "gen_batch_initial_conditions", screened):
         yield
-    finally:
-        optimize.gen_batch_initial_conditions = original
 
 
 def _one_training_run(seed: int) -> Callable[[Mapping[str, Any]], dict[str, float]]:
@@ -403,11 +396,10 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         n_initial_trials=int(config["sobol"]) if "sobol" in config else None,
         acquisition=config.get("acq", "qNEHVI"),
     )
-    evaluate = problem.evaluate
-    if config.get("noise", "none") == "seed":
-        evaluate = _one_training_run(seed)
-    elif "noise" in config and config["noise"] != "none":
-        raise ValueError(f"noise={config['noise']!r}: noise=seed (one training run's values) or noise=none")
+    noise = config.get("noise", "none")
+    if noise not in ("none", "seed"):
+        raise ValueError(f"noise={noise!r}: noise=seed (one training run's values) or noise=none")
+    evaluate = _one_training_run(seed) if noise == "seed" else problem.evaluate
     with _patched(config), _stage_timer(), _screened_by_ehvi(config.get("screen")):
         sweep = _FitTimedSweep(space, settings, evaluate_each(evaluate), on_batch_end=[])
         t0 = time.perf_counter()
