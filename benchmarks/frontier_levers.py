@@ -12,6 +12,9 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
   such as Branin's 0.4-300); not a setting of the sweeper, patched into the BoTorch node's transforms.
 - ``acq=EHVI``: analytic EHVI (``front=mean``: on the posterior means' front instead of the observed one; the
   ``acq=EHVI`` rows written before 2026-12-02's ``loop._EHVI_FRONT`` are ``front=mean``).
+- ``around=<sigma>``: the acquisition optimiser also scores as many raw samples drawn around the Pareto points of
+  the posterior means (BoTorch's ``sample_around_best``, ``sigma`` in units of the normalised box; BoTorch's default
+  is ``1e-3``), a local refinement of the front found so far (``loop._SAMPLE_AROUND_BEST``; ``around=off``).
 - ``center=1`` / ``center=0``: the first trial is the centre of the search box, or a Sobol point
   (``lightning_ecopt.sweeper.loop._CENTER_FIRST``); the initial trials stay as many.
 
@@ -119,6 +122,7 @@ def choice(settings: dict[str, Any]) -> Callable[[str], Any]:
 _FLAGS: LoopFlags = {
     "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
     "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
+    "around": ("_SAMPLE_AROUND_BEST", lambda value: None if value == "off" else float(value)),
 }
 """The loop flags this script's variants switch (``center=1``, ``front=mean``)."""
 

@@ -57,6 +57,9 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 - ``front=mean``: with ``acq=EHVI``, the front is that of the posterior means at the observed points (BoTorch's)
   instead of the observed values (``front=observed``, ``loop._EHVI_FRONT``'s default since 2026-12-02; the rows
   written before that, ``acq=EHVI`` alone, are ``front=mean``).
+- ``around=<sigma>``: raw samples also drawn around the Pareto points of the posterior means (BoTorch's
+  ``sample_around_best``; with 30 one-hot inputs half of them perturb a random subset of inputs by ``N(0, 0.1)``), so
+  the rounded restarts include one-operation mutations of the Pareto architectures (``loop._SAMPLE_AROUND_BEST``).
 - ``screen=ehvi``: qNEHVI optimised from restarts chosen by analytic EHVI's values of the raw samples (scoring them
   costs a quarter of qNEHVI's); patches BoTorch's initial-conditions generator for the run.
 - ``mc=<n>``: ``n`` quasi-Monte-Carlo samples in q(Log)NEHVI (``loop._ACQF_MC_SAMPLES``, default 64).
@@ -67,6 +70,10 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 
 - ``noise=seed``: each evaluation returns one training run of the architecture (one of the table's 2-3 seeds, drawn
   at random) instead of the seed means; the hypervolume is still scored on the seed means of what was evaluated.
+- ``noise=<sd>``: each evaluation returns the seed means with Gaussian noise of ``sd`` accuracy points added to the
+  validation accuracy (the table's training seeds differ by a median 0.16 points; short training runs differ more);
+  ``latnoise=<sd>`` multiplies the latency by ``exp(N(0, sd))`` (``0.05``: about 5 %; the table's latency has no
+  noise, a measured one does). Scored on the seed means, as ``noise=seed``.
 
 - ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
@@ -245,6 +252,7 @@ _LOOP_FLAGS: LoopFlags = {
     "mc": ("_ACQF_MC_SAMPLES", int),
     "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
     "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
+    "around": ("_SAMPLE_AROUND_BEST", lambda value: None if value == "off" else float(value)),
 }
 """Variant keys that set a module-level setting of ``lightning_ecopt.sweeper.loop`` (see the module's docstring)."""
 
@@ -379,9 +387,46 @@ def _one_training_run(seed: int) -> Callable[[Mapping[str, Any]], dict[str, floa
     return evaluate
 
 
+def _gaussian_noise(seed: int, acc_sd: float, latency_sd: float) -> Callable[[Mapping[str, Any]], dict[str, float]]:
+    """``noise=<sd>`` / ``latnoise=<sd>``: the seed means with Gaussian noise, drawn with the sweep's seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(20_000 + seed)
+    table = problems.nb201_table()
+
+    def evaluate(params: Mapping[str, Any]) -> dict[str, float]:
+        accuracy, latency = table[problems.nb201_key(params)]
+        return {
+            "val_acc": accuracy + acc_sd * float(rng.standard_normal()),
+            "latency": latency * math.exp(latency_sd * float(rng.standard_normal())),
+        }
+
+    return evaluate
+
+
+def _evaluator(config: Mapping[str, str], problem: problems.Problem, seed: int) -> Callable[..., dict[str, float]]:
+    """What one evaluation returns: the seed means (``noise=none``), one training run or Gaussian noise."""
+    noise, latency_noise = config.get("noise", "none"), config.get("latnoise", "0")
+    if (noise, latency_noise) != ("none", "0") and problem.name != PROBLEM:
+        raise ValueError(f"noise={noise!r}, latnoise={latency_noise!r}: the noise levers need {PROBLEM}'s table")
+    if noise == "seed" and latency_noise == "0":
+        return _one_training_run(seed)
+    try:
+        acc_sd = 0.0 if noise == "none" else float(noise)
+        latency_sd = float(latency_noise)
+    except ValueError:
+        acc_sd = latency_sd = -1.0
+    if not (acc_sd >= 0 and latency_sd >= 0):
+        raise ValueError(
+            f"noise={noise!r}, latnoise={latency_noise!r}: noise=seed (one training run's values, no latnoise), "
+            "noise=none or noise=<accuracy points >= 0>, and latnoise=<relative sd >= 0>"
+        )
+    return problem.evaluate if acc_sd == latency_sd == 0 else _gaussian_noise(seed, acc_sd, latency_sd)
+
+
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise"})
+    unknown = sorted(set(config) - {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     if config.get("ref", "given") not in ("given", "none"):
@@ -396,10 +441,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         n_initial_trials=int(config["sobol"]) if "sobol" in config else None,
         acquisition=config.get("acq", "qNEHVI"),
     )
-    noise = config.get("noise", "none")
-    if noise not in ("none", "seed"):
-        raise ValueError(f"noise={noise!r}: noise=seed (one training run's values) or noise=none")
-    evaluate = _one_training_run(seed) if noise == "seed" else problem.evaluate
+    evaluate = _evaluator(config, problem, seed)
     with _patched(config), _stage_timer(), _screened_by_ehvi(config.get("screen")):
         sweep = _FitTimedSweep(space, settings, evaluate_each(evaluate), on_batch_end=[])
         t0 = time.perf_counter()
@@ -407,7 +449,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         wall_s = time.perf_counter() - t0
     curve = problem.hypervolume_curve(
         [
-            # Scored on the seed means of what was evaluated, whatever one training run said (noise=seed).
+            # Scored on the seed means of what was evaluated, whatever the noisy evaluation said (noise=).
             problem.evaluate(trial.params) if trial.metrics else None
             for trial in sorted(result.trials, key=lambda t: t.trial_index)
         ]
@@ -431,6 +473,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", default=["base"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=int, default=60)
+    parser.add_argument(
+        "--problem",
+        choices=sorted(problems.PROBLEMS),
+        default=PROBLEM,
+        help="another problem of problems.py for the time per suggestion of a lever (the noise levers are NAS-only)",
+    )
     parser.add_argument("--smoke", action="store_true", help="CI: budget 14, seed 0")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -441,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    problem = problems.get(PROBLEM)
+    problem = problems.get(args.problem)
     rows = []
     for variant in args.variants:
         for seed in args.seeds:

@@ -187,6 +187,12 @@ points (BoTorch's; see :func:`~lightning_ecopt.sweeper.analytic.construct_inputs
 against 0.873 / 0.941 / 0.974, higher on 10 of 20 seeds at 60) and the posterior means' lower at 60 (0.969, lower on
 13 of 20)."""
 
+_SAMPLE_AROUND_BEST: float | None = None
+"""Also score raw samples drawn around the Pareto points of the model's posterior means when the acquisition
+optimiser picks its restarts (BoTorch's ``sample_around_best``; the value is its ``sample_around_best_sigma``, in
+units of the normalised search box), in spaces Ax optimises with ``optimize_acqf`` (:func:`_relaxed`). ``None``: off
+(uniform raw samples only)."""
+
 _CENTER_FIRST = False
 """Make the first initial trial the centre of the search box (Ax's ``initialize_with_center``); the initial trials
 stay ``n_initial_trials`` in all (the centre and ``n_initial_trials - 1`` Sobol points). Off: it closes the DTLZ2 gap
@@ -904,8 +910,13 @@ class ParetoSweep:
         # or ordered parameter (those send Ax to its mixed or discrete optimisers, which take other options).
         relaxed = one_hot and _relaxed(self.space.parameters)
         maxiter = _ONE_HOT_EHVI_MAXITER if ehvi else _ONE_HOT_ACQF_MAXITER
+        options: dict[str, Any] = {}
         if relaxed and maxiter is not None:
-            gen_options["optimizer_kwargs"]["options"] = {"maxiter": maxiter}
+            options["maxiter"] = maxiter
+        if _SAMPLE_AROUND_BEST is not None and _relaxed(self.space.parameters):
+            options |= {"sample_around_best": True, "sample_around_best_sigma": _SAMPLE_AROUND_BEST}
+        if options:
+            gen_options["optimizer_kwargs"]["options"] = options
         if relaxed and monte_carlo and not _ONE_HOT_PRUNE_BASELINE:
             gen_options["acquisition_function_kwargs"]["prune_baseline"] = False
         for node in strategy.nodes_by_name.values():
