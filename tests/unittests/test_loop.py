@@ -708,13 +708,48 @@ def test_botorch_optimises_the_acquisition_with_our_budget_also_after_resume(fas
     def spy(*args, **kwargs):
         calls.append({k: kwargs.get(k) for k in ("num_restarts", "raw_samples")})
         calls[-1]["mc_samples"] = kwargs["acq_function"].sampler.sample_shape.numel()
+        calls[-1]["around_best"] = kwargs["options"].get("sample_around_best", False)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(acquisition, "optimize_acqf", spy)
     storage = tmp_path / "ax.json"
     make_sweep(two_quadratics, n_trials=4, n_initial_trials=3, storage=storage).run()
     make_sweep(two_quadratics, n_trials=5, n_initial_trials=3, storage=storage).run()
-    assert calls == [{"num_restarts": 10, "raw_samples": 512, "mc_samples": 64}] * 2
+    assert calls == [{"num_restarts": 10, "raw_samples": 512, "mc_samples": 64, "around_best": False}] * 2
+
+
+def test_the_sample_around_best_lever_draws_raw_samples_around_the_front_found_so_far(fast_ax, monkeypatch):
+    """``_SAMPLE_AROUND_BEST`` (off by default, a benchmark lever) makes BoTorch add as many raw samples as the uniform
+    ones, each a small perturbation of a trial on the model's front: none lies near a dominated trial or far from
+    every trial."""
+    import botorch.optim.initializers as initializers
+    import torch
+
+    monkeypatch.setattr(loop, "_SAMPLE_AROUND_BEST", 1e-3)
+    drawn = []
+    real = initializers.sample_points_around_best
+
+    def spy(*args, **kwargs):
+        points = real(*args, **kwargs)
+        drawn.append((kwargs["n_discrete_points"], points))
+        return points
+
+    monkeypatch.setattr(initializers, "sample_points_around_best", spy)
+    result = make_sweep(
+        branin_currin, objectives={"branin": "minimize", "currin": "minimize"}, n_trials=10, n_initial_trials=8
+    ).run()
+    assert len(drawn) == 2  # one per BoTorch trial
+    for n, points in drawn:
+        assert points is not None
+        assert points.shape == (n, 2)
+    trials = sorted(result.trials, key=lambda t: t.trial_index)
+    X = torch.tensor([[t.params["x0"], t.params["x1"]] for t in trials[:8]], dtype=torch.double)
+    Y = torch.tensor([[t.metrics["branin"], t.metrics["currin"]] for t in trials[:8]], dtype=torch.double)
+    nearest = torch.cdist(drawn[0][1], X).min(dim=-1)
+    assert nearest.values.max() < 0.01  # sigma is 1e-3 of the unit box
+    dominated = [i for i in range(8) if any(bool((Y[j] <= Y[i]).all() and (Y[j] < Y[i]).any()) for j in range(8))]
+    assert dominated
+    assert not set(nearest.indices.tolist()) & set(dominated)
 
 
 def test_a_single_objective_sweep_gets_botorch_trials_with_our_optimiser_budget(fast_ax, monkeypatch):
