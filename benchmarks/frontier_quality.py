@@ -375,7 +375,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = load(args.out)
-    data["meta"] = {"machine": machine(), "versions": package_versions(PACKAGES), "checkpoints": list(CHECKPOINTS)}
+    # The machine and versions of this run; anything else kept there (a hand-written note on the file) stays.
+    data["meta"] = {
+        **data.get("meta", {}),
+        "machine": machine(),
+        "versions": package_versions(PACKAGES),
+        "checkpoints": list(CHECKPOINTS),
+    }
     data["commands"].append(
         {
             "argv": ["python", "benchmarks/frontier_quality.py", *sys.argv[1:]] if argv is None else list(argv),

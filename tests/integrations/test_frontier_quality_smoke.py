@@ -52,12 +52,14 @@ def test_smoke_run_writes_results_and_plots(tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4 * len(METHODS)
 
-    # A rerun skips the finished runs.
+    # A rerun skips the finished runs, and keeps a note written on the file by hand.
+    out.write_text(json.dumps({**data, "meta": {**data["meta"], "note": "seeds 0-4 joined by hand"}}))
     proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rerun = json.loads(out.read_text())
     assert rerun["runs"] == data["runs"]
     assert len(rerun["commands"]) == 2
+    assert rerun["meta"]["note"] == "seeds 0-4 joined by hand"
 
     plot = [sys.executable, str(ROOT / "benchmarks" / "plot_frontier_quality.py"), "--results", str(out)]
     proc = subprocess.run([*plot, "--out-dir", str(tmp_path)], env=env, capture_output=True, text=True, check=False)
