@@ -57,9 +57,10 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 - ``front=mean``: with ``acq=EHVI``, the front is that of the posterior means at the observed points (BoTorch's)
   instead of the observed values (``front=observed``, ``loop._EHVI_FRONT``'s default since 2026-12-02; the rows
   written before that, ``acq=EHVI`` alone, are ``front=mean``).
-- ``around=<sigma>``: raw samples also drawn around the Pareto points of the posterior means (BoTorch's
-  ``sample_around_best``; with 30 one-hot inputs half of them perturb a random subset of inputs by ``N(0, 0.1)``), so
-  the rounded restarts include one-operation mutations of the Pareto architectures (``loop._SAMPLE_AROUND_BEST``).
+- ``around=<sigma>``: as many raw samples as the uniform ones also drawn around the Pareto points of the posterior
+  means (BoTorch's ``sample_around_best``; with 30 one-hot inputs half of them perturb only a random subset of the
+  inputs, all by ``sigma``: BoTorch passes ``sigma``, not its ``subset_sigma``, to that sampler), so some restarts
+  start at the Pareto architectures' relaxed encodings (``loop._SAMPLE_AROUND_BEST``).
 - ``screen=ehvi``: qNEHVI optimised from restarts chosen by analytic EHVI's values of the raw samples (scoring them
   costs a quarter of qNEHVI's); patches BoTorch's initial-conditions generator for the run.
 - ``mc=<n>``: ``n`` quasi-Monte-Carlo samples in q(Log)NEHVI (``loop._ACQF_MC_SAMPLES``, default 64).
