@@ -119,16 +119,17 @@ def choice(settings: dict[str, Any]) -> Callable[[str], Any]:
     return parse
 
 
-_FLAGS: LoopFlags = {
+LOOP_FLAGS: LoopFlags = {
     "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
     "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
     "around": ("_SAMPLE_AROUND_BEST", lambda value: None if value == "off" else float(value)),
 }
-"""The loop flags this script's variants switch (``center=1``, ``front=mean``)."""
+"""The loop flags this script's variants switch (``center=1``, ``front=mean``, ``around=1e-3``); nas_fit_levers.py
+adds its own."""
 
 
 @contextlib.contextmanager
-def loop_flags(config: dict[str, str], flags: LoopFlags = _FLAGS) -> Iterator[None]:
+def loop_flags(config: dict[str, str], flags: LoopFlags = LOOP_FLAGS) -> Iterator[None]:
     """Set the loop's flags named by the variant (``center=1``), then restore them all, whatever happens.
 
     Raises:

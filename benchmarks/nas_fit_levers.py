@@ -114,7 +114,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from frontier_levers import LoopFlags, choice, loop_flags, parse_variant
+from frontier_levers import LOOP_FLAGS, LoopFlags, choice, loop_flags, parse_variant
 from optimizer_overhead import _TimedSweep, per_suggestion
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -251,9 +251,7 @@ _LOOP_FLAGS: LoopFlags = {
     "warm": ("_FIT_WARM_START", choice({"on": True, "off": False})),
     "round": ("_ROUND_UNTRIED", choice({"untried": True, "ax": False})),
     "mc": ("_ACQF_MC_SAMPLES", int),
-    "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
-    "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
-    "around": ("_SAMPLE_AROUND_BEST", lambda value: None if value == "off" else float(value)),
+    **LOOP_FLAGS,  # center, front, around: as frontier_levers.py's
 }
 """Variant keys that set a module-level setting of ``lightning_ecopt.sweeper.loop`` (see the module's docstring)."""
 

@@ -912,12 +912,13 @@ class ParetoSweep:
         one_hot = _one_hot(self.space.parameters) and not discrete
         # The acquisition settings were measured where Ax optimises the relaxation with ``optimize_acqf``: no integer
         # or ordered parameter (those send Ax to its mixed or discrete optimisers, which take other options).
-        relaxed = one_hot and _relaxed(self.space.parameters)
+        optimize_acqf_space = _relaxed(self.space.parameters)
+        relaxed = one_hot and optimize_acqf_space
         maxiter = _ONE_HOT_EHVI_MAXITER if ehvi else _ONE_HOT_ACQF_MAXITER
         options: dict[str, Any] = {}
         if relaxed and maxiter is not None:
             options["maxiter"] = maxiter
-        if _SAMPLE_AROUND_BEST is not None and monte_carlo and _relaxed(self.space.parameters):
+        if _SAMPLE_AROUND_BEST is not None and monte_carlo and optimize_acqf_space:
             options |= {"sample_around_best": True, "sample_around_best_sigma": _SAMPLE_AROUND_BEST}
         if options:
             gen_options["optimizer_kwargs"]["options"] = options
