@@ -34,12 +34,12 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning
 import lightning.pytorch as pl
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
@@ -89,7 +89,13 @@ def _figures(r: LoopEnergy) -> dict[str, Any]:
 
 def _repeated(batch: Any, batches: int) -> DataLoader[Any]:
     """``batches`` copies of one CPU batch (one batch in host memory however many are run), pinned as usual."""
-    return DataLoader([batch] * batches, batch_size=None, pin_memory=True)
+    data: list[Any] = [batch] * batches  # a list is a map-style dataset: DataLoader indexes it
+    return DataLoader(data, batch_size=None, pin_memory=True)  # type: ignore[arg-type]
+
+
+def _rows(n: int) -> Dataset[Any]:
+    """``n`` one-value rows: a tensor indexes like a map-style dataset (batches of them are ``(b, 1)`` tensors)."""
+    return cast("Dataset[Any]", torch.zeros(n, 1))
 
 
 def _digits_loader(batch_size: int, batches: int) -> DataLoader[Any]:
@@ -198,8 +204,8 @@ def stability_section(lengths_s: tuple[float, ...], repeats: int, workloads: tup
         else:
             model = MatmulBatches(matmul_iters(20))
 
-            def loader(n: int) -> DataLoader[Any]:
-                return DataLoader(torch.zeros(n, 1), batch_size=1)
+            def loader(n: int, batch: int = 1) -> DataLoader[Any]:
+                return DataLoader(_rows(n), batch_size=batch)
 
         probe = _test(model, loader(60), warmup_batches=3)
         batch_s = probe.time_s / probe.batches
@@ -208,13 +214,14 @@ def stability_section(lengths_s: tuple[float, ...], repeats: int, workloads: tup
             batches = max(4, round(length / batch_s))
             data = loader(batches + 3)
             runs = [_test(model, data, warmup_batches=3) for _ in range(repeats)]
-            rows[str(length)] = row = {
+            row: dict[str, Any] = {
                 "batches": batches,
                 "time_s": [r.time_s for r in runs],
                 "j": [r.energy_j for r in runs],
                 "samples_per_j": [r.samples_per_j for r in runs],
                 "power_w": [r.power_w for r in runs],
             }
+            rows[str(length)] = row
             for key in ("time_s", "j", "samples_per_j", "power_w"):
                 row[f"{key}_median"] = statistics.median(row[key])
                 row[f"{key}_rsd_pct"] = _rsd(row[key])
@@ -243,7 +250,7 @@ def per_batch_section(batch_ms: tuple[float, ...], loop_s: float) -> dict[str, A
     for ms in batch_ms:
         iters = matmul_iters(ms, step_s)
         n = max(5, round(loop_s / (ms / 1e3)))
-        loader = DataLoader(torch.zeros(n + 3, 1), batch_size=1)
+        loader: DataLoader[Any] = DataLoader(_rows(n + 3), batch_size=1)
         model = MatmulBatches(iters)
         window = _test(model, loader, per_batch="window", warmup_batches=3)
         auto = _test(model, loader, per_batch="auto", warmup_batches=3)

@@ -62,8 +62,8 @@ SPACE = [
 
 # Common to both runs: the seeds, the budget, and no post-sweep extras (the example's batch-1 measurement after the
 # sweep, the TensorBoard frontier views), which are not part of the search.
-FULL = {"n_trials": 20, "n_initial_trials": 6, "extra": []}
-SMOKE = {
+FULL: dict[str, Any] = {"n_trials": 20, "n_initial_trials": 6, "extra": []}
+SMOKE: dict[str, Any] = {
     "n_trials": 2,
     "n_initial_trials": 2,
     "extra": [
