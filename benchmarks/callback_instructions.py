@@ -2,7 +2,7 @@
 
 The wall-time benchmark (``callback_overhead.py``) is the issue's measure, but on a shared VM identical 1,000-batch
 loops vary by 10-15 % from one run to the next, and a paired median over 30 rounds then resolves a few percent, not
-the 0.5 % target (docs/benchmarks.md). Instructions executed do not depend on the machine's load: Valgrind's
+the 0.5 % target (docs/bench-callback.md). Instructions executed do not depend on the machine's load: Valgrind's
 cachegrind counts every one the process retires (``Ir``), the same on every run of the same code and input.
 
 Each set-up runs in three processes under ``valgrind --tool=cachegrind --cache-sim=no``, with test loops of
@@ -15,7 +15,7 @@ Each set-up runs in three processes under ``valgrind --tool=cachegrind --cache-s
 
 The overhead on a loop of ``--batches`` batches (default 1,000, the issue's loop) is
 ``(F + n P) / (F0 + n P0) - 1`` against no callback. Instructions are not time: the callback's Python code retires
-fewer instructions per cycle than the model's vectorised kernels, so docs/benchmarks.md converts with the time per
+fewer instructions per cycle than the model's vectorised kernels, so docs/bench-callback.md converts with the time per
 instruction measured for each.
 
     python benchmarks/callback_instructions.py                      # no callback (twice), empty, loop, per-batch
