@@ -15,6 +15,10 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
 - ``around=<sigma>``: the acquisition optimiser also scores as many raw samples drawn around the Pareto points of
   the posterior means (BoTorch's ``sample_around_best``, ``sigma`` in units of the normalised box; BoTorch's default
   is ``1e-3``), a local refinement of the front found so far (``loop._SAMPLE_AROUND_BEST``; ``around=off``).
+- ``ref=none``: no reference point given: the sweeper infers one (frontier_quality.py's ``ecopt_noref``); the
+  hypervolume is still scored against the problem's point. ``refupdate=widen``: the inferred point is inferred again
+  before every batch and only ever widened (``loop._REFERENCE_UPDATE``; ``refupdate=once``, the default, infers it
+  once after the Sobol trials).
 - ``center=1`` / ``center=0``: the first trial is the centre of the search box, or a Sobol point
   (``lightning_ecopt.sweeper.loop._CENTER_FIRST``); the initial trials stay as many.
 
@@ -123,6 +127,7 @@ LOOP_FLAGS: LoopFlags = {
     "center": ("_CENTER_FIRST", choice({"1": True, "0": False})),
     "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
     "around": ("_SAMPLE_AROUND_BEST", lambda value: None if value == "off" else float(value)),
+    "refupdate": ("_REFERENCE_UPDATE", choice({"once": "once", "widen": "widen"})),
 }
 """The loop flags this script's variants switch (``center=1``, ``front=mean``, ``around=1e-3``); nas_fit_levers.py
 adds its own."""
@@ -152,6 +157,8 @@ def loop_flags(config: dict[str, str], flags: LoopFlags = LOOP_FLAGS) -> Iterato
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
+    if config.get("ref", "given") not in ("given", "none"):
+        raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
     d = len(problem.params)
     init = config.get("init")
     n_initial = None if init is None else min(budget, max(5, d + 1)) if init == "d+1" else int(init)
@@ -164,7 +171,8 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         n_initial_trials=n_initial,
         acquisition=config.get("acq", "qNEHVI"),  # type: ignore[arg-type]
         seed=seed,
-        reference_point=dict(problem.reference_point),
+        # ref=none: as frontier_quality's ecopt_noref (hypervolume still scored against the problem's point).
+        reference_point=None if config.get("ref") == "none" else dict(problem.reference_point),
     )
     t0 = time.perf_counter()
     with loop_flags(config):

@@ -78,6 +78,8 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 
 - ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
+  ``refupdate=widen``: that point is inferred again before every batch and only ever widened
+  (``loop._REFERENCE_UPDATE``; frontier_levers.py's flag).
 
 Variants combine with ``+`` (``kernel=iso30+maxiter=50``, ``restarts=4+raw=128+acqmaxiter=30``,
 ``ref=none+maxiter=none``, ``round=untried+sobol=6``, ``center=1+sobol=5``).
@@ -251,7 +253,7 @@ _LOOP_FLAGS: LoopFlags = {
     "warm": ("_FIT_WARM_START", choice({"on": True, "off": False})),
     "round": ("_ROUND_UNTRIED", choice({"untried": True, "ax": False})),
     "mc": ("_ACQF_MC_SAMPLES", int),
-    **LOOP_FLAGS,  # center, front, around: as frontier_levers.py's
+    **LOOP_FLAGS,  # center, front, around, refupdate: as frontier_levers.py's
 }
 """Variant keys that set a module-level setting of ``lightning_ecopt.sweeper.loop`` (see the module's docstring)."""
 

@@ -1,3 +1,5 @@
+import functools
+import itertools
 import json
 import logging
 import math
@@ -684,6 +686,65 @@ def test_reference_point_is_inferred_before_botorch_even_when_an_initial_trial_f
     assert inferred_at < fifth_done  # set after the 4 Sobol trials, before the first BoTorch trial ran
     assert "from the observed front of 3 trials" in messages[inferred_at]
     assert result.reference_point_origin == "inferred"
+
+
+def _growing_front():
+    """Each call returns the next point of a front that grows in ``f1``: (k, 10 - k), every point Pareto-optimal."""
+    calls = []
+
+    def fn(p):
+        k = len(calls)
+        calls.append(p)
+        return {"f1": float(k), "f2": 10.0 - k}
+
+    return fn
+
+
+def test_a_widening_reference_point_moves_only_outwards_and_reaches_ax(fast_ax, monkeypatch, caplog):
+    from ax.adapter.base import Adapter
+
+    monkeypatch.setattr(loop, "_REFERENCE_UPDATE", "widen")
+    # The thresholds each model proposal is generated with: Ax keeps a fitted adapter between proposals, with the
+    # optimisation config it was built with, unless the sweep drops it when the reference point moves.
+    used = []
+    gen = Adapter.gen
+
+    @functools.wraps(gen)  # Ax passes gen only the keywords its signature names
+    def spy(self, *args, **kwargs):
+        config = kwargs.get("optimization_config") or self._optimization_config
+        if config is not None and config.objective_thresholds:
+            used.append(tuple(sorted(round(t.bound, 6) for t in config.objective_thresholds)))
+        return gen(self, *args, **kwargs)
+
+    monkeypatch.setattr(Adapter, "gen", spy)
+    seen = []
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=8, n_initial_trials=3, seed=0)
+    sweep = ParetoSweep(
+        space, settings, evaluate_each(_growing_front()), on_batch_end=[lambda r: seen.append(r.reference_point)]
+    )
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = sweep.run()
+    points = [(p["f1"], p["f2"]) for p in seen if p is not None]
+    # Inferred after the 3 Sobol trials from (0, 10), (1, 9), (2, 8): the nadir (2, 10) pushed out by 0.1 x (2, 2).
+    assert points[0] == pytest.approx((2.2, 10.2))
+    assert all(b[0] >= a[0] and b[1] >= a[1] for a, b in itertools.pairwise(points))  # never tighter
+    # The last trial (7, 3) widened it once more at the end: the whole front counts.
+    assert (result.reference_point["f1"], result.reference_point["f2"]) == pytest.approx((7.7, 10.7))
+    assert result.reference_point_origin == "inferred"
+    assert sum("reference point widened" in r.getMessage() for r in caplog.records) == 5
+    front = np.array([[t.metrics["f1"], t.metrics["f2"]] for t in result.trials])
+    assert result.hypervolume == pytest.approx(hypervolume(front, [7.7, 10.7], [False, False]))
+    # Trial k >= 3 was proposed with the point inferred from trials 0 .. k-1.
+    assert used == [tuple(sorted(round(v, 6) for v in (k + 0.1 * k, 10 + 0.1 * k))) for k in range(2, 7)]
+
+
+def test_a_given_reference_point_never_widens(fast_ax, monkeypatch):
+    monkeypatch.setattr(loop, "_REFERENCE_UPDATE", "widen")
+    sweep = make_sweep(_growing_front(), n_trials=6, n_initial_trials=3, reference_point={"f1": 4.0, "f2": 12.0})
+    result = sweep.run()
+    assert result.reference_point == {"f1": 4.0, "f2": 12.0}
+    assert result.reference_point_origin == "given"
 
 
 @pytest.mark.parametrize(("source", "tagged"), [("measured: zeus/rapl", True), ("estimated: cpu-time", False)])
