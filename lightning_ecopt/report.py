@@ -967,6 +967,9 @@ def render(report: Report, console: Console | None = None) -> None:
     if result.reference_point:
         ref = ", ".join(f"{k} = {views.format_value(v)}" for k, v in result.reference_point.items())
         console.print(f"Reference point ({result.reference_point_origin or 'origin unknown'}): {ref}", markup=False)
+        note = views.outside_reference_note(result)
+        if note is not None:
+            console.print(note, markup=False)
 
     audit = Table(
         title=f"Proxy audit: parameter count and FLOPs against energy per inference ({label})", title_justify="left"

@@ -41,6 +41,7 @@ __all__ = [
     "is_energy_metric",
     "knee_index",
     "metric_unit",
+    "outside_reference_note",
 ]
 
 # Suffix -> unit, longest first: the first match wins.
@@ -222,6 +223,28 @@ def frontier_rows(result: SweepResult) -> list[dict[str, Any]]:
     ]
 
 
+def outside_reference_note(result: SweepResult) -> str | None:
+    """A sentence naming the Pareto configurations outside the reference box, with the fix; ``None`` if there are none.
+
+    Such configurations add nothing to the hypervolume, and the acquisition function values nothing beyond the box,
+    so a reader of a hypervolume that stopped growing needs to know.
+    """
+    outside = result.outside_reference
+    if not outside:
+        return None
+    n_front = len(result.pareto_indices)
+    names = ", ".join(f"#{t.trial_index}" for t in outside)
+    were = "lies" if len(outside) == 1 else "lie"
+    head = f"{len(outside)} of the {n_front} Pareto configurations ({names}) {were} outside the reference box"
+    if result.reference_point_origin == "inferred":
+        return (
+            f"{head} and add nothing to the hypervolume: the point was inferred from the front after the initial "
+            "trials. Give reference_point (hydra.sweeper.reference_point: the worst value you would accept per "
+            "objective) to count them."
+        )
+    return f"{head} and add nothing to the hypervolume: loosen reference_point to count them."
+
+
 def _md(text: Any) -> str:
     return format_value(text).replace("|", "\\|")
 
@@ -258,7 +281,8 @@ def frontier_markdown(result: SweepResult) -> str:
     if result.reference_point:
         ref = ", ".join(f"{k} = {format_value(v)}" for k, v in result.reference_point.items())
         foot += f" against the reference point ({ref}; {result.reference_point_origin or 'origin unknown'})"
-    return "\n".join([head, "", *lines, "", foot + "."])
+    note = outside_reference_note(result)
+    return "\n".join([head, "", *lines, "", foot + "." + ("" if note is None else f" {note}")])
 
 
 def _trials(n: int) -> str:

@@ -1122,9 +1122,7 @@ class ParetoSweep:
         return result
 
     def _batch_line(self, result: SweepResult) -> str:
-        hv = "n/a" if result.hypervolume is None else f"{result.hypervolume:.6g}"
-        pareto = len(result.pareto_indices)
-        return f"{result.n_failed} failed, {result.n_reused} reused, Pareto set {pareto}, hypervolume {hv}"
+        return f"{result.n_failed} failed, {result.n_reused} reused, {result.frontier_line()}"
 
 
 def _relaxed(parameters: Sequence[Any]) -> bool:

@@ -137,17 +137,43 @@ class SweepResult:
         by_index = {t.trial_index: t for t in self.trials}
         return [by_index[i] for i in self.pareto_indices]
 
+    @property
+    def outside_reference(self) -> list[TrialRecord]:
+        """Pareto-optimal trials that are not strictly better than the reference point in every objective.
+
+        They add nothing to the hypervolume (and the acquisition function valued them at nothing): with an inferred
+        reference point from a narrow early front, a sweep can find a good part of its front outside that box.
+        Empty while there is no reference point.
+        """
+        ref = self.reference_point
+        if not ref:
+            return []
+
+        def inside(trial: TrialRecord) -> bool:
+            return all(
+                (trial.metrics[o.name] < ref[o.name]) if o.minimize else (trial.metrics[o.name] > ref[o.name])
+                for o in self.objectives
+            )
+
+        return [t for t in self.pareto_trials if not inside(t)]
+
     def failures(self) -> list[TrialRecord]:
         """The failed trials, by index."""
         return [t for t in self.trials if t.status == "failed"]
 
     def summary(self) -> str:
         """One line: trials done, failures, reuses, Pareto set size and hypervolume."""
-        hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
         return (
             f"{self.n_finished} trials ({self.n_completed} completed, {self.n_failed} failed, {self.n_reused} "
-            f"reused), Pareto set {len(self.pareto_indices)}, hypervolume {hv}"
+            f"reused), {self.frontier_line()}"
         )
+
+    def frontier_line(self) -> str:
+        """``Pareto set N[ (k outside the reference box)], hypervolume H``: the end of :meth:`summary`."""
+        hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
+        outside = len(self.outside_reference)
+        beyond = f" ({outside} outside the reference box)" if outside else ""
+        return f"Pareto set {len(self.pareto_indices)}{beyond}, hypervolume {hv}"
 
 
 def _plain(value: Any) -> Any:

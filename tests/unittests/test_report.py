@@ -377,3 +377,30 @@ def test_ledger_counts_the_training_energy_saved_by_checkpoint_reuse(tmp_path, c
     assert "Checkpoint reuse: 2 trials loaded a cached checkpoint instead of training" in " ".join(out.split())
     no_reuse = ledger(make_result())
     assert (no_reuse.trials_checkpoint_reused, no_reuse.checkpoint_saved_j) == (0, 0.0)
+
+
+def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(tmp_path, capsys):
+    from lightning_ecopt import views
+
+    # Trial 1 (0.95 accuracy, 50 samples/J) is on the front but below 60 samples/J; trial 3 sits on the accuracy bound.
+    ref = {"test/acc": 0.8, "energy/test_samples_per_j": 60.0}
+    result = SweepResult(OBJECTIVES, TRIALS, PARETO, ref, "inferred", 1.0)
+    assert [t.trial_index for t in result.outside_reference] == [1, 3]  # strictly better in every objective, or out
+    assert "Pareto set 3 (2 outside the reference box), hypervolume 1" in result.summary()
+    note = views.outside_reference_note(result)
+    assert note is not None
+    assert note.startswith("2 of the 3 Pareto configurations (#1, #3) lie outside the reference box")
+    assert "hydra.sweeper.reference_point" in note
+    assert note in views.frontier_markdown(result)
+    given = SweepResult(OBJECTIVES, TRIALS, PARETO, ref, "given", 1.0)
+    assert "loosen reference_point" in (views.outside_reference_note(given) or "")
+    inside = make_result()  # every front point beats (0.6, 40)
+    assert inside.outside_reference == []
+    assert views.outside_reference_note(inside) is None
+    assert "outside" not in inside.summary()
+    assert SweepResult(OBJECTIVES, TRIALS, PARETO).outside_reference == []  # no reference point yet
+    # The report says it under the frontier.
+    write_results(tmp_path / RESULTS_FILENAME, result, SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    code, out, _ = run_cli(capsys, tmp_path)
+    assert code == 0
+    assert "(#1, #3) lie outside the reference box" in " ".join(out.split())
