@@ -751,7 +751,12 @@ class Report:
                 "abandoned": sum(t.status == "abandoned" for t in result.trials),
             },
             "hypervolume": result.hypervolume,
-            "reference_point": {"values": result.reference_point, "origin": result.reference_point_origin},
+            "reference_point": {
+                "values": result.reference_point,
+                "origin": result.reference_point_origin,
+                # frontier trials that add nothing to the hypervolume (not strictly better in every objective)
+                "outside": [t.trial_index for t in result.outside_reference],
+            },
             "frontier": self.frontier,
             "knee": self.knee,
             "proxy_audit": [asdict(c) for c in self.audit],

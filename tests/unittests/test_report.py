@@ -404,3 +404,6 @@ def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(
     code, out, _ = run_cli(capsys, tmp_path)
     assert code == 0
     assert "(#1, #3) lie outside the reference box" in " ".join(out.split())
+    code, out, _ = run_cli(capsys, tmp_path, "--json")
+    assert code == 0
+    assert json.loads(out)["reference_point"]["outside"] == [1, 3]
