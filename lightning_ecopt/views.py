@@ -234,15 +234,17 @@ def outside_reference_note(result: SweepResult) -> str | None:
         return None
     n_front = len(result.pareto_indices)
     names = ", ".join(f"#{t.trial_index}" for t in outside)
-    were = "lies" if len(outside) == 1 else "lie"
-    head = f"{len(outside)} of the {n_front} Pareto configurations ({names}) {were} outside the reference box"
+    lie, add = ("lies", "adds") if len(outside) == 1 else ("lie", "add")
+    head = (
+        f"{len(outside)} of the {n_front} Pareto configurations ({names}) {lie} outside the reference box and {add} "
+        "nothing to the hypervolume"
+    )
     if result.reference_point_origin == "inferred":
         return (
-            f"{head} and add nothing to the hypervolume: the point was inferred from the front after the initial "
-            "trials. Give reference_point (hydra.sweeper.reference_point: the worst value you would accept per "
-            "objective) to count them."
+            f"{head}: the point was inferred from the front after the initial trials. Give reference_point "
+            "(hydra.sweeper.reference_point: the worst value you would accept per objective) to count them."
         )
-    return f"{head} and add nothing to the hypervolume: loosen reference_point to count them."
+    return f"{head}: loosen reference_point to count them."
 
 
 def _md(text: Any) -> str:

@@ -201,9 +201,9 @@ _REFERENCE_UPDATE: Literal["once", "widen"] = "once"
 """How an inferred reference point follows the sweep. ``once``: inferred when the Sobol trials have finished and kept.
 ``widen``: inferred again before every batch (and at the end) from the front observed so far, and moved only
 outwards (per objective, the more permissive of the old and the new value), so a front that grows past the first
-box still counts. A given point never moves. ``once``: over seeds 0-4 ``widen`` was level or a little lower on every
-benchmark problem (paired means -0.001 to -0.013; docs/bench-frontier.md), the inferred box being looser than the
-problems' own on some and tighter on others."""
+box still counts. A given point never moves. The default is ``once``: over seeds 0-4 ``widen`` was level or a little
+lower on every benchmark problem (paired means -0.001 to -0.013; docs/bench-frontier.md), the inferred box being
+looser than the problems' own on some and tighter on others."""
 
 _CENTER_FIRST = False
 """Make the first initial trial the centre of the search box (Ax's ``initialize_with_center``); the initial trials

@@ -394,6 +394,10 @@ def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(
     assert note in views.frontier_markdown(result)
     given = SweepResult(OBJECTIVES, TRIALS, PARETO, ref, "given", 1.0)
     assert "loosen reference_point" in (views.outside_reference_note(given) or "")
+    one = SweepResult(OBJECTIVES, TRIALS, PARETO, {"test/acc": 0.6, "energy/test_samples_per_j": 60.0}, "given", 1.0)
+    assert (views.outside_reference_note(one) or "").startswith(
+        "1 of the 3 Pareto configurations (#1) lies outside the reference box and adds nothing"
+    )
     inside = make_result()  # every front point beats (0.6, 40)
     assert inside.outside_reference == []
     assert views.outside_reference_note(inside) is None
