@@ -28,6 +28,7 @@ __all__ = [
     "dominators",
     "hypervolume",
     "infer_reference_point",
+    "inside_reference",
     "knee_point",
     "pareto_mask",
     "staircase",
@@ -129,19 +130,46 @@ def hypervolume(Y: ArrayLike, ref: ArrayLike, maximize: Sequence[bool]) -> float
         0.0
     """
     Z = _as_matrix(Y, maximize, "hypervolume")
-    r = np.asarray(ref, dtype=np.float64).reshape(-1)
-    if r.shape[0] != Z.shape[1] or not np.isfinite(r).all():
-        raise ValueError(
-            f"hypervolume: ref={r.tolist()} must hold one finite value per objective ({Z.shape[1]}); "
-            "pass the worst acceptable value of each objective."
-        )
-    rz = r * _signs(maximize)
+    rz = _reference_terms(ref, maximize, Z.shape[1], "hypervolume")
     better = (rz < Z).all(axis=1)
     if not better.any():
         return 0.0
     import moocore  # lazily: keeps `import lightning_ecopt.frontier` numpy-only
 
     return float(moocore.hypervolume(Z[better], ref=rz, maximise=True))
+
+
+def inside_reference(Y: ArrayLike, ref: ArrayLike, maximize: Sequence[bool]) -> NDArray[np.bool_]:
+    """Mark the points strictly better than ``ref`` in every objective: those that count toward the hypervolume.
+
+    Args:
+        Y: Objective values, shape ``(n_points, n_objectives)``.
+        ref: The reference point, in the caller's directions.
+        maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
+
+    Returns:
+        A boolean mask, one entry per point.
+
+    Raises:
+        ValueError: bad shapes, NaN/inf values, or a reference point of the wrong length.
+
+    Example:
+        >>> inside_reference([[0.9, 10.0], [0.8, 25.0], [0.5, 5.0]], ref=[0.5, 20.0], maximize=[True, False]).tolist()
+        [True, False, False]
+    """
+    Z = _as_matrix(Y, maximize, "inside_reference")
+    return np.asarray((_reference_terms(ref, maximize, Z.shape[1], "inside_reference") < Z).all(axis=1), dtype=bool)
+
+
+def _reference_terms(ref: ArrayLike, maximize: Sequence[bool], n_objectives: int, caller: str) -> NDArray[np.float64]:
+    """Check ``ref`` and return it in maximisation terms (minimised entries negated)."""
+    r = np.asarray(ref, dtype=np.float64).reshape(-1)
+    if r.shape[0] != n_objectives or not np.isfinite(r).all():
+        raise ValueError(
+            f"{caller}: ref={r.tolist()} must hold one finite value per objective ({n_objectives}); "
+            "pass the worst acceptable value of each objective."
+        )
+    return np.asarray(r * _signs(maximize), dtype=np.float64)
 
 
 def knee_point(Y: ArrayLike, maximize: Sequence[bool]) -> int | None:

@@ -19,6 +19,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from lightning_ecopt import frontier
+
 if TYPE_CHECKING:
     from lightning_ecopt.sweeper.objectives import Objective
     from lightning_ecopt.sweeper.settings import SweepSettings
@@ -146,16 +148,13 @@ class SweepResult:
         Empty while there is no reference point.
         """
         ref = self.reference_point
-        if not ref:
+        front = self.pareto_trials
+        if not ref or not front:
             return []
-
-        def inside(trial: TrialRecord) -> bool:
-            return all(
-                (trial.metrics[o.name] < ref[o.name]) if o.minimize else (trial.metrics[o.name] > ref[o.name])
-                for o in self.objectives
-            )
-
-        return [t for t in self.pareto_trials if not inside(t)]
+        Y = [[t.metrics[o.name] for o in self.objectives] for t in front]
+        maximize = [not o.minimize for o in self.objectives]
+        inside = frontier.inside_reference(Y, [ref[o.name] for o in self.objectives], maximize)
+        return [t for t, counted in zip(front, inside, strict=True) if not counted]
 
     def failures(self) -> list[TrialRecord]:
         """The failed trials, by index."""
