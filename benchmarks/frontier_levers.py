@@ -155,10 +155,23 @@ def loop_flags(config: dict[str, str], flags: LoopFlags = LOOP_FLAGS) -> Iterato
             setattr(loop, flag, value)
 
 
+def reference_point(config: dict[str, str], problem: problems.Problem) -> dict[str, float] | None:
+    """The sweep's ``reference_point`` for the variant: the problem's, or none with ``ref=none``.
+
+    ``ref=none`` is frontier_quality's ``ecopt_noref``; the hypervolume is still scored against the problem's point.
+
+    Raises:
+        ValueError: ``ref`` is neither ``given`` nor ``none``.
+    """
+    ref = config.get("ref", "given")
+    if ref not in ("given", "none"):
+        raise ValueError(f"ref={ref!r}: ref=none (the sweeper infers its reference point) or ref=given")
+    return None if ref == "none" else dict(problem.reference_point)
+
+
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    if config.get("ref", "given") not in ("given", "none"):
-        raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
+    ref = reference_point(config, problem)
     d = len(problem.params)
     init = config.get("init")
     n_initial = None if init is None else min(budget, max(5, d + 1)) if init == "d+1" else int(init)
@@ -171,8 +184,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         n_initial_trials=n_initial,
         acquisition=config.get("acq", "qNEHVI"),  # type: ignore[arg-type]
         seed=seed,
-        # ref=none: as frontier_quality's ecopt_noref (hypervolume still scored against the problem's point).
-        reference_point=None if config.get("ref") == "none" else dict(problem.reference_point),
+        reference_point=ref,
     )
     t0 = time.perf_counter()
     with loop_flags(config):

@@ -116,7 +116,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from frontier_levers import LOOP_FLAGS, LoopFlags, choice, loop_flags, parse_variant
+from frontier_levers import LOOP_FLAGS, LoopFlags, choice, loop_flags, parse_variant, reference_point
 from optimizer_overhead import _TimedSweep, per_suggestion
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -430,15 +430,13 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
     unknown = sorted(set(config) - {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise"})
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
-    if config.get("ref", "given") not in ("given", "none"):
-        raise ValueError(f"ref={config['ref']!r}: ref=none (the sweeper infers its reference point) or ref=given")
+    ref = reference_point(config, problem)
     space = parse_search_space(problem.hydra_params(), [])
     settings = SweepSettings(
         parse_objectives(dict(problem.objectives), None),
         n_trials=budget,
         seed=seed,
-        # ref=none: as frontier_quality's ecopt_noref (hypervolume still scored against the problem's point).
-        reference_point=None if config.get("ref") == "none" else dict(problem.reference_point),
+        reference_point=ref,
         n_initial_trials=int(config["sobol"]) if "sobol" in config else None,
         acquisition=config.get("acq", "qNEHVI"),
     )
