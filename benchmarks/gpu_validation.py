@@ -89,8 +89,8 @@ def _figures(r: LoopEnergy) -> dict[str, Any]:
 
 def _repeated(batch: Any, batches: int) -> DataLoader[Any]:
     """``batches`` copies of one CPU batch (one batch in host memory however many are run), pinned as usual."""
-    data: list[Any] = [batch] * batches  # a list is a map-style dataset: DataLoader indexes it
-    return DataLoader(data, batch_size=None, pin_memory=True)  # type: ignore[arg-type]
+    data = cast("Dataset[Any]", [batch] * batches)  # a list indexes like a map-style dataset
+    return DataLoader(data, batch_size=None, pin_memory=True)
 
 
 def _rows(n: int) -> Dataset[Any]:
