@@ -132,7 +132,14 @@ def run_optuna(method: str, problem: problems.Problem, seed: int, budget: int) -
     return evaluations, {}
 
 
-def run_ax(problem: problems.Problem, seed: int, budget: int) -> tuple[Evaluations, dict[str, Any]]:
+def run_ax(
+    problem: problems.Problem, seed: int, budget: int, asks: list[dict[str, float]] | None = None
+) -> tuple[Evaluations, dict[str, Any]]:
+    """Plain Ax: ``Client`` with its defaults, one trial at a time.
+
+    Each ``get_next_trials`` is timed; with ``asks`` given, one row per ask is appended to it (trials done before it,
+    trials proposed, wall and CPU seconds), as ``benchmarks/optimizer_overhead.py`` records its own.
+    """
     from ax.api import Client
 
     warnings.filterwarnings("ignore")
@@ -143,16 +150,19 @@ def run_ax(problem: problems.Problem, seed: int, budget: int) -> tuple[Evaluatio
     client.configure_experiment(parameters=problem.ax_parameters(), name=f"{problem.name}_{seed}")
     client.configure_optimization(objective=problem.ax_objective(), outcome_constraints=problem.ax_thresholds())
     evaluations: Evaluations = []
-    suggest_s = 0.0
+    asks = [] if asks is None else asks
     while len(evaluations) < budget:
-        t0 = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         trials = client.get_next_trials(max_trials=1)
-        suggest_s += time.perf_counter() - t0
+        asks.append({
+            "done": len(evaluations), "n": len(trials),
+            "wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,
+        })  # fmt: skip
         for index, params in trials.items():
             values = problem.evaluate(params)
             client.complete_trial(index, raw_data=dict(values))
             evaluations.append((dict(params), values))
-    return evaluations[:budget], {"suggest_s": round(suggest_s, 2)}
+    return evaluations[:budget], {"suggest_s": round(sum(a["wall_s"] for a in asks), 2)}
 
 
 def ecopt_command(

@@ -14,13 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_optimizer_overhead_smoke(tmp_path: Path) -> None:
     out = tmp_path / "optimizer_overhead.json"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    command = [sys.executable, str(ROOT / "benchmarks" / "optimizer_overhead.py"), "--smoke", "--out", str(out)]
+    command = [sys.executable, str(ROOT / "benchmarks" / "optimizer_overhead.py"), "--smoke", "--plain-ax", "--out", str(out)]
     proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
 
     assert data["smoke"] is True
-    assert data["command"].endswith(f"--smoke --out {out}")
+    assert data["command"].endswith(f"--smoke --plain-ax --out {out}")
     assert {"python", "torch", "ax-platform", "botorch", "optuna"} <= set(data["versions"])
     assert data["machine"]["cpu_count"] >= 1
     assert data["seeds"] == [0]
@@ -33,6 +33,7 @@ def test_optimizer_overhead_smoke(tmp_path: Path) -> None:
         ("ecopt", "qLogNEHVI", 4),
         ("ecopt", "EHVI", 1),  # one trial at a time: no batch of 4
         ("optuna_gp", "GPSampler", 1),
+        ("ax", "Ax defaults", 1),  # --plain-ax: the other reference, timed the same way
     }
     for run in data["runs"]:
         assert run["problem"] == "branin_currin"
