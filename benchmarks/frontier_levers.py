@@ -19,6 +19,9 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
   hypervolume is still scored against the problem's point. ``refupdate=widen``: the inferred point is inferred again
   before every batch and only ever widened (``loop._REFERENCE_UPDATE``; ``refupdate=once``, the default, infers it
   once after the Sobol trials).
+- ``sem=<float>``: the task reports each value with this standard error (``(mean, sem)``, as a sweep's task may), so
+  Ax fits the GP with that known noise instead of inferring it; ``sem=0`` says the objectives are deterministic, as
+  these test functions are. A task-side setting, not a sweeper default.
 - ``center=1`` / ``center=0``: the first trial is the centre of the search box, or a Sobol point
   (``lightning_ecopt.sweeper.loop._CENTER_FIRST``); the initial trials stay as many.
 
@@ -169,6 +172,14 @@ def reference_point(config: dict[str, str], problem: problems.Problem) -> dict[s
     return None if ref == "none" else dict(problem.reference_point)
 
 
+def evaluate_batch(problem: problems.Problem, sem: str | None) -> Callable[[list[dict[str, Any]]], list[Any]]:
+    """The sweep's ``evaluate``: the problem's values, or ``(value, sem)`` pairs with ``sem=<float>``."""
+    if sem is None:
+        return lambda batch: [problem.evaluate(p) for p in batch]
+    known = float(sem)
+    return lambda batch: [{m: (v, known) for m, v in problem.evaluate(p).items()} for p in batch]
+
+
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
     ref = reference_point(config, problem)
@@ -188,7 +199,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
     )
     t0 = time.perf_counter()
     with loop_flags(config):
-        sweep = ParetoSweep(space, settings, lambda batch: [problem.evaluate(p) for p in batch], on_batch_end=[])
+        sweep = ParetoSweep(space, settings, evaluate_batch(problem, config.get("sem")), on_batch_end=[])
         result = sweep.run()
     wall_s = time.perf_counter() - t0
     curve = problem.hypervolume_curve(
