@@ -261,7 +261,7 @@ def infer_reference_point(Y: ArrayLike, maximize: Sequence[bool], margin: float 
 
     Per objective, the worst value on the observed Pareto frontier (the nadir), pushed further out by ``margin``
     times the frontier's range in that objective (``ref = nadir - margin * (ideal - nadir)`` in maximisation
-    terms). A frontier of one point uses ``margin * |value|`` instead of the range; a range below 1e-7 is raised
+    terms). A frontier of one point (repeats count once) uses ``margin * |value|`` instead of the range; a range below 1e-7 is raised
     to 1e-7 (BoTorch's ``MIN_Y_RANGE``), so the reference point is always strictly worse than every frontier point.
 
     Args:
@@ -289,7 +289,9 @@ def infer_reference_point(Y: ArrayLike, maximize: Sequence[bool], margin: float 
             "infer_reference_point: Y has no points; infer the reference point once some trials completed, "
             "or give one explicitly."
         )
-    front = Z[~_dominance(Z).any(axis=0)]
+    # Repeated points (a configuration evaluated twice, a deterministic task) are one point, as BoTorch and Ax count
+    # them: two copies of one point have no range, and would leave the reference point a hair's breadth from it.
+    front = np.unique(Z[~_dominance(Z).any(axis=0)], axis=0)
     nadir = front.min(axis=0)
     if front.shape[0] == 1:
         span = np.maximum(np.abs(front[0]), _MIN_RANGE)

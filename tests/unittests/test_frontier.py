@@ -175,6 +175,14 @@ def test_infer_reference_point_matches_botorch():
     )
 
 
+def test_infer_reference_point_counts_a_repeated_point_once():
+    # One configuration evaluated twice is a front of one point: the margin scales with |value|, as for a single row,
+    # not with the zero range between the copies (which left the point 1e-7 from the front).
+    repeated = infer_reference_point([[1.0, 3.0], [1.0, 3.0], [0.0, 0.0]], [True, True])
+    assert repeated.tolist() == pytest.approx(infer_reference_point([[1.0, 3.0]], [True, True]).tolist())
+    assert repeated.tolist() == pytest.approx([0.9, 2.7])
+
+
 @pytest.mark.parametrize("margin", [-0.1, math.nan])
 def test_infer_reference_point_rejects_bad_margin(margin):
     with pytest.raises(ValueError, match="the margin must be a finite number >= 0"):
