@@ -8,6 +8,7 @@ import itertools
 import math
 import time
 import types
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -108,7 +109,8 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_j_per_sample``: joules per sample (J)
     - ``energy/{stage}_j_per_batch``: joules per batch (J): mean of per-batch windows (each from one batch's start
       to the next's, so together they cover the measured loop), or loop joules / batches
-    - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J)
+    - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J; the loop's joules outside the measured
+      window, so it also holds the few ms of closing that window)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s`` (flag)
     - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s)
@@ -208,6 +210,8 @@ class EnergyCallback(Callback):
         self.log_model_stats = log_model_stats
         self.results: dict[str, LoopEnergy] = {}
         self.model_stats: dict[str, float] = {}
+        # The module (weakly held) and (parameter count, sample shape and dtype) that model_stats were counted for.
+        self._model_stats_of: tuple[weakref.ref[pl.LightningModule], tuple[Any, ...]] | None = None
         self._meter: EnergyMeter | None = None
         self._loops: dict[str, _LoopState] = {}
         self._warned: set[str] = set()
@@ -256,6 +260,7 @@ class EnergyCallback(Callback):
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.train:
+            self.results.pop("train", None)
             self.meter.begin("train/loop")
             self._train_open = True
 
@@ -415,6 +420,8 @@ class EnergyCallback(Callback):
             return
         sizes = None if trainer is None or self.batch_size_fn is not None else _stage_batch_sizes(trainer, stage)
         progress = None if sizes is None or trainer is None else _completed_batches(trainer, stage)
+        # The previous loop's figures go now: a loop that fails must not leave them behind as if they were its own.
+        self.results.pop(stage, None)
         self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
@@ -544,15 +551,19 @@ class EnergyCallback(Callback):
             state.batch_j = _joules_per_batch(self.meter, state.readings)
         elif state.batch_open:
             self._next_batch_window(state, last=True)
-        whole = self.meter.end(f"{stage}/loop")
         if state.sizes is not None:
             warmup = min(state.seen, self.warmup_batches)
             state.warmup_samples = _samples_in(state.sizes, 0, warmup)
             state.samples = _samples_in(state.sizes, warmup, state.seen)
         if state.steady:
+            # The measured window ends first: ending a window costs a sync and counter readings (a few ms of NVML),
+            # which must not count as the measured batches' energy. It lands in the whole loop's window instead,
+            # and so in the warm-up figure (the whole loop minus the measured part).
             steady = self.meter.end(f"{stage}/steady")
+            whole = self.meter.end(f"{stage}/loop")
             batches = state.seen - self.warmup_batches
         else:
+            whole = self.meter.end(f"{stage}/loop")
             # The loop ended inside its warm-up: measure it whole rather than not at all.
             self._warn_once(
                 f"nowarmup/{stage}",
@@ -571,9 +582,24 @@ class EnergyCallback(Callback):
             tokens=state.tokens if self.count_fn is not None else None,
             state=state,
         )
-        if self.log_model_stats and not self.model_stats:
-            self.model_stats = _model_stats(pl_module, state.sample_input)
+        if self.log_model_stats:
+            self._update_model_stats(pl_module, state.sample_input)
         self._publish(trainer, pl_module, result, returned=returned)
+
+    def _update_model_stats(self, pl_module: pl.LightningModule, sample: torch.Tensor | None) -> None:
+        """Count the model's parameters and FLOPs again when the module, its size or the sample's shape changed.
+
+        One callback can see several models (``trainer.test(model_a)``, then ``trainer.test(model_b)``; a model
+        quantised after fitting), and each loop's figures must carry its own model's counts. Counting FLOPs costs a
+        forward pass, so an unchanged model keeps its counts.
+        """
+        params = sum(p.numel() for p in pl_module.parameters())
+        key = (params, None if sample is None else (tuple(sample.shape), sample.dtype))
+        seen = self._model_stats_of
+        if seen is not None and seen[0]() is pl_module and seen[1] == key:
+            return
+        self.model_stats = _model_stats(pl_module, sample)
+        self._model_stats_of = (weakref.ref(pl_module), key)
 
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
         if self.batch_size_fn is not None:

@@ -647,3 +647,68 @@ def test_muted_hooks_come_back_after_an_error(fake_clock: FakeClock) -> None:
     assert not {"on_test_batch_start", "on_test_batch_end"} & set(vars(cb))
     _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
     assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
+
+
+def test_a_failed_loop_leaves_no_figures_of_the_loop_before(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    trainer = _trainer(cb)
+    trainer.test(ClockedModel(fake_clock), verbose=False)
+    assert "energy/test_j" in trial_metrics(trainer)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        trainer.test(_FailsLate(fake_clock), verbose=False)
+    # What a failed trial reports must not be the previous run's figures passed off as its own.
+    assert "test" not in cb.results
+    assert "energy/test_j" not in trial_metrics(trainer)
+
+
+class _CostlyEnd(FakeMeter):
+    """Ending a window costs 0.01 s and 1 J, as a GPU sync and NVML/RAPL readings do."""
+
+    def end(self, name: str) -> Any:
+        measurement = super().end(name)
+        self.clock.advance(time_s=0.01, gpu_j=1.0)
+        return measurement
+
+
+def test_closing_the_windows_costs_the_measured_figure_nothing(fake_clock: FakeClock) -> None:
+    meter = _CostlyEnd(fake_clock)
+    cb = EnergyCallback(meter=meter, min_duration_s=0.0, per_batch="split", log_model_stats=False)
+    _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    # 7 measured batches of 3 J; closing the measured window (1 J) falls outside it, into the warm-up's remainder.
+    assert cb.results["test"].energy_j == pytest.approx(7 * 3.0)
+    assert cb.results["test"].warmup_j == pytest.approx(3 * 3.0 + 1.0)
+    assert meter.calls[-2:] == ["end test/steady", "end test/loop"]
+
+
+def test_model_stats_follow_the_model_each_loop_measures(fake_clock: FakeClock) -> None:
+    class Wide(ClockedModel):
+        def __init__(self, clock: FakeClock) -> None:
+            super().__init__(clock)
+            self.layer = torch.nn.Linear(32, 64)
+
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    trainer = _trainer(cb)
+    small, wide = ClockedModel(fake_clock), Wide(fake_clock)
+    trainer.test(small, verbose=False)
+    assert trial_metrics(trainer)["model/params"] == 32 * 2 + 2
+    trainer.test(wide, verbose=False)
+    assert trial_metrics(trainer)["model/params"] == 32 * 64 + 64
+    assert trainer.callback_metrics["model/params"].item() == 32 * 64 + 64
+
+
+def test_model_stats_are_counted_once_for_an_unchanged_model(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: list[int] = []
+    real = energy_module._model_stats
+
+    def spy(pl_module: Any, sample: Any) -> dict[str, float]:
+        counted.append(1)
+        return real(pl_module, sample)
+
+    monkeypatch.setattr(energy_module, "_model_stats", spy)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    trainer, model = _trainer(cb), ClockedModel(fake_clock)
+    trainer.test(model, verbose=False)
+    trainer.test(model, verbose=False)
+    assert len(counted) == 1  # the FLOP count's forward pass is not repeated for the same model
