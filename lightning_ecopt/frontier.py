@@ -261,8 +261,9 @@ def infer_reference_point(Y: ArrayLike, maximize: Sequence[bool], margin: float 
 
     Per objective, the worst value on the observed Pareto frontier (the nadir), pushed further out by ``margin``
     times the frontier's range in that objective (``ref = nadir - margin * (ideal - nadir)`` in maximisation
-    terms). A frontier of one point (repeats count once) uses ``margin * |value|`` instead of the range; a range below 1e-7 is raised
-    to 1e-7 (BoTorch's ``MIN_Y_RANGE``), so the reference point is always strictly worse than every frontier point.
+    terms). A frontier of one point (repeats count once) uses ``margin * |value|`` instead of the range; a range
+    below 1e-7 is raised to 1e-7 (BoTorch's ``MIN_Y_RANGE``), so the reference point is always strictly worse than
+    every frontier point.
 
     Args:
         Y: Observed objective values, shape ``(n_points, n_objectives)``, at least one row.

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightning_ecopt import views
-from lightning_ecopt.exceptions import EcoptError
+from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
+from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_constraint
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord
 
 if TYPE_CHECKING:
@@ -177,8 +178,6 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
 
 def _parse(data: Any, path: Path) -> LoadedSweep:
     """Rebuild a :class:`SweepResult` from the file's plain data; raises ``SweepDataError`` naming what is wrong."""
-    from lightning_ecopt.sweeper.objectives import Objective
-
     if not isinstance(data, Mapping):
         raise SweepDataError(f"the file holds a {type(data).__name__}, not a mapping")
     if data.get("name") != "ecopt" or "trials" not in data:
@@ -223,6 +222,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
                 reason=None if raw.get("reason") is None else str(raw.get("reason")),
                 energy_source=None if source is None else str(source),
                 reused_from=reused if isinstance(reused, int) and not isinstance(reused, bool) else None,
+                shared_counters=raw.get("shared_counters") is True,
             )
         )
     trials.sort(key=lambda t: t.trial_index)
@@ -447,6 +447,7 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
     target, per_inference = _energy_per_inference(trials)
     energy = views.energy_label(t.energy_source for t in trials)
     kind = energy.split(" ", 1)[0]
+    kinds = views.energy_kinds(t.energy_source for t in trials)
     out = []
     for proxy in proxies:
         pairs = [
@@ -459,6 +460,11 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
         reason = None
         if target is None:
             reason = "No energy-per-inference figure in the trials (energy/<stage>_j_per_sample): nothing to audit."
+        elif len(kinds) > 1:
+            reason = (
+                f"The trials' energy is {energy}: a measured and an estimated joule are not the same quantity, so "
+                "they are not correlated together. Audit sweeps whose trials share one energy source."
+            )
         elif n < 3:
             reason = f"Only {n} completed trials report {proxy} and {target}; a correlation needs at least 3."
         elif len({x for x, _ in pairs}) < 2 or len({y for _, y in pairs}) < 2:
@@ -536,6 +542,8 @@ class Ledger:
         trials_checkpoint_reused: Counted trials that loaded a cached checkpoint instead of training.
         checkpoint_saved_j: Training energy those trials avoided, x PUE (J): retraining every trial would have cost
             ``total_j + checkpoint_saved_j``.
+        trials_shared_counters: Counted trials measured on hardware counters shared with trials that ran beside them
+            (``TrialRecord.shared_counters``): their joules include their neighbours' work, so they overstate it.
     """
 
     energy_label: str
@@ -557,6 +565,7 @@ class Ledger:
     savings: list[FrontierSaving] = field(default_factory=list)
     trials_checkpoint_reused: int = 0
     checkpoint_saved_j: float = 0.0
+    trials_shared_counters: int = 0
 
     @property
     def total_kwh(self) -> float:
@@ -690,6 +699,7 @@ def ledger(
         savings=savings,
         trials_checkpoint_reused=len(checkpoint_reused),
         checkpoint_saved_j=sum(checkpoint_reused) * pue,
+        trials_shared_counters=sum(by_index[e.trial_index].shared_counters for e in counted),
     )
 
 
@@ -817,7 +827,11 @@ def _csv_text(report: Report) -> str:
 
     result = report.sweep.result
     pareto = set(result.pareto_indices)
-    runs = [t for t in _evaluated(result)]
+    constraints = _outcome_constraints(report.sweep)
+    feasible = {t.trial_index: all(c.met_by(t.metrics) for c in constraints) for t in _evaluated(result)}
+    # Dominance among the trials the sweep's frontier is drawn from: a trial that breaks an outcome constraint
+    # neither is on the frontier nor pushes a feasible trial off it.
+    runs = [t for t in _evaluated(result) if feasible[t.trial_index]]
     dominated_by: dict[int, int | None] = {}
     if runs:
         Y = [[t.metrics[o.name] for o in result.objectives] for t in runs]
@@ -829,7 +843,7 @@ def _csv_text(report: Report) -> str:
     objectives = [o.name for o in result.objectives]
     metrics = sorted({k for t in result.trials for k in t.metrics} - set(objectives))
     header = [
-        "trial_index", "status", "on_frontier", "knee", "dominated_by", "reused_from",
+        "trial_index", "status", "feasible", "on_frontier", "knee", "dominated_by", "reused_from",
         *(f"param:{p}" for p in params), *objectives, "energy_per_inference_j", "train_j", "eval_j",
         "energy_source", *metrics, "reason",
     ]  # fmt: skip
@@ -840,7 +854,8 @@ def _csv_text(report: Report) -> str:
         energy = trial_energy(t)
         writer.writerow(
             [
-                t.trial_index, t.status, int(t.trial_index in pareto), int(t.trial_index == report.knee),
+                t.trial_index, t.status, _cell(None if t.trial_index not in feasible else int(feasible[t.trial_index])),
+                int(t.trial_index in pareto), int(t.trial_index == report.knee),
                 _cell(dominated_by.get(t.trial_index)), _cell(t.reused_from),
                 *(_cell(t.params.get(p)) for p in params), *(_cell(t.metrics.get(o)) for o in objectives),
                 _cell(per_inference(t)), _cell(energy.train_j if energy.known else None),
@@ -849,6 +864,20 @@ def _csv_text(report: Report) -> str:
             ]
         )  # fmt: skip
     return buffer.getvalue()
+
+
+def _outcome_constraints(sweep: LoadedSweep) -> list[OutcomeConstraint]:
+    """The sweep's outcome constraints on metrics that are not objectives (those are the reference point's)."""
+    objectives = {o.name for o in sweep.result.objectives}
+    out = []
+    for text in sweep.constraints:
+        try:
+            constraint = parse_constraint(text)
+        except EcoptConfigError:
+            raise SweepDataError(f"settings.outcome_constraints: {text!r} is not '<metric> <= | >= <number>'") from None
+        if constraint.metric not in objectives:
+            out.append(constraint)
+    return out
 
 
 def _cell(value: Any) -> Any:
@@ -1018,6 +1047,13 @@ def _render_ledger(led: Ledger, console: Console) -> None:
         )
     if led.trials_reused:
         console.print(f"{led.trials_reused} reused trials were not run again: 0 J.", markup=False)
+    if led.trials_shared_counters:
+        console.print(
+            f"{led.trials_shared_counters} trials were measured on counters shared with trials that ran beside "
+            "them: their joules include their neighbours' work, so their figures and this total overstate it. "
+            "Run one trial per GPU (or CPU package) for exact figures.",
+            markup=False,
+        )
     if led.trials_checkpoint_reused:
         retrain = led.total_j + led.checkpoint_saved_j
         console.print(

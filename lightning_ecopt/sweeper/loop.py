@@ -1158,13 +1158,7 @@ def _default_batch_hooks(settings: SweepSettings) -> list[BatchHook]:
 
 def _feasible(record: TrialRecord, constraints: Sequence[OutcomeConstraint]) -> bool:
     """Whether a completed trial meets the outcome constraints (a missing metric counts as a violation)."""
-    for constraint in constraints:
-        value = record.metrics.get(constraint.metric)
-        if value is None or not math.isfinite(value):
-            return False
-        if (constraint.op == "<=" and value > constraint.bound) or (constraint.op == ">=" and value < constraint.bound):
-            return False
-    return True
+    return all(constraint.met_by(record.metrics) for constraint in constraints)
 
 
 def _record_metadata(record: TrialRecord) -> dict[str, Any]:

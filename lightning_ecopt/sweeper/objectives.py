@@ -107,6 +107,20 @@ class OutcomeConstraint:
         """
         return f"{ax_metric_name(self.metric)} {self.op} {float(self.bound)!r}"
 
+    def met_by(self, metrics: Mapping[str, float]) -> bool:
+        """Whether a trial's metrics meet the constraint (a missing or non-finite value does not).
+
+        Example::
+
+            >>> c = parse_constraint("energy/train_j <= 5000")
+            >>> c.met_by({"energy/train_j": 4000.0}), c.met_by({"energy/train_j": 6000.0}), c.met_by({})
+            (True, False, False)
+        """
+        value = metrics.get(self.metric)
+        if value is None or not math.isfinite(value):
+            return False
+        return value <= self.bound if self.op == "<=" else value >= self.bound
+
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound:g}"
 

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_optimizer_overhead_smoke(tmp_path: Path) -> None:
     out = tmp_path / "optimizer_overhead.json"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    command = [sys.executable, str(ROOT / "benchmarks" / "optimizer_overhead.py"), "--smoke", "--plain-ax", "--out", str(out)]
+    script = str(ROOT / "benchmarks" / "optimizer_overhead.py")
+    command = [sys.executable, script, "--smoke", "--plain-ax", "--out", str(out)]
     proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())

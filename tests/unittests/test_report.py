@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 import math
 
@@ -411,3 +412,47 @@ def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(
     code, out, _ = run_cli(capsys, tmp_path, "--json")
     assert code == 0
     assert json.loads(out)["reference_point"]["outside"] == [1, 3]
+
+
+def test_trials_csv_judges_dominance_among_feasible_trials_only(tmp_path, capsys):
+    # Trial 1 (most accurate) broke energy/train_j <= 60, so the sweep's frontier is 0 and 3 and trial 1 is off it;
+    # it must not be named as the trial that beats a feasible one, nor be judged itself as if it counted.
+    settings = SweepSettings(OBJECTIVES, n_trials=10, seed=0, outcome_constraints=("energy/train_j <= 60.000001",))
+    trials = (
+        completed(0, 0.90, 0.0100, 1000.0, 5000.0, 50.0, 2.0, 0.5),
+        completed(1, 0.95, 0.0050, 4000.0, 9000.0, 80.0, 4.0, 1.0),  # infeasible; would dominate 0
+        completed(3, 0.80, 0.0025, 500.0, 20000.0, 20.0, 0.5, 0.25),
+        completed(6, 0.70, 0.0050, 800.0, 1000.0, 10.0, 1.0, 0.5),  # dominated by 3
+    )
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials, (0, 3)), settings)
+    assert load_sweep(tmp_path).constraints == ("energy/train_j <= 60.000001",)  # the bound at full precision
+    code, _, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    rows = {int(r["trial_index"]): r for r in csv.DictReader((tmp_path / "trials.csv").open())}
+    assert {i: (r["feasible"], r["on_frontier"], r["dominated_by"]) for i, r in rows.items()} == {
+        0: ("1", "1", ""),
+        1: ("0", "0", ""),
+        3: ("1", "1", ""),
+        6: ("1", "0", "3"),
+    }
+
+
+def test_shared_counters_survive_the_round_trip_and_are_named_in_the_ledger(tmp_path, capsys):
+    trials = tuple(dataclasses.replace(t, shared_counters=t.trial_index in (0, 3)) for t in TRIALS)
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    loaded = load_sweep(tmp_path).result
+    assert [t.trial_index for t in loaded.trials if t.shared_counters] == [0, 3]
+    assert ledger(loaded).trials_shared_counters == 2
+    code, out, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    assert "2 trials were measured on counters shared with trials that ran beside them" in " ".join(out.split())
+
+
+def test_proxy_audit_does_not_correlate_measured_with_estimated_energy():
+    trials = tuple(
+        dataclasses.replace(t, energy_source="measured: zeus/nvml") if t.trial_index in (0, 1) else t for t in TRIALS
+    )
+    for correlation in proxy_audit(make_result(trials)):
+        assert correlation.pearson_r is None
+        assert correlation.spearman_rho is None
+        assert "not correlated together" in correlation.meaning
