@@ -255,10 +255,15 @@ class EnergyCallback(Callback):
         for state in self._loops.values():
             self._unmute(state)
         self._loops.clear()
+        if self._train_open:  # a fit whose training loop never ran (max_epochs=0): nothing to report, close it
+            self._train_open = False
+            self.meter.end("train/loop")
 
     # ------------------------------------------------------------------ loop hooks
     @override
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # From the start of fit, so the sanity-check validation Lightning runs before training counts too: the
+        # window spans the whole fit up to the end of training (on_train_end, while the loggers are still open).
         if self.train:
             self.results.pop("train", None)
             self.meter.begin("train/loop")

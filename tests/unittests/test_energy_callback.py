@@ -712,3 +712,29 @@ def test_model_stats_are_counted_once_for_an_unchanged_model(
     trainer.test(model, verbose=False)
     trainer.test(model, verbose=False)
     assert len(counted) == 1  # the FLOP count's forward pass is not repeated for the same model
+
+
+class _ValidatingModel(ClockedModel):
+    """Validation batches cost 0.5 s and 2 J + 1 J too (the sanity check's among them)."""
+
+    def validation_step(self, batch: Any, batch_idx: int) -> Any:
+        self._tick()
+        return super().validation_step(batch, batch_idx)
+
+
+def test_train_energy_includes_the_sanity_check(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(stages="test", train=True, meter=FakeMeter(fake_clock))
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=3, limit_val_batches=2, num_sanity_val_steps=2)
+    trainer.fit(_ValidatingModel(fake_clock))
+    # 2 sanity batches + 3 training steps (10 J each) + 2 validation batches: the whole fit, as documented.
+    assert cb.results["train"].energy_j == pytest.approx(2 * 3.0 + 3 * 10.0 + 2 * 3.0)
+
+
+def test_a_fit_that_trains_nothing_leaves_no_window_open(fake_clock: FakeClock) -> None:
+    meter = FakeMeter(fake_clock)
+    cb = EnergyCallback(train=True, meter=meter)
+    model = ClockedModel(fake_clock)
+    _trainer(cb, max_epochs=0, limit_val_batches=0).fit(model)
+    assert not meter.open
+    _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=0).fit(model)  # the window opens afresh
+    assert cb.results["train"].energy_j == pytest.approx(20.0)
