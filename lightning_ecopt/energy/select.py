@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD, CpuTimeEstimator
 from lightning_ecopt.energy.measurement import EnergyMeter
-from lightning_ecopt.energy.zeus import ZeusMeter
+from lightning_ecopt.energy.zeus import _HOW_TO_FIX, ZeusMeter
+from lightning_ecopt.exceptions import EnergyMeterError
 
 __all__ = ["METER_CHOICES", "make_meter"]
 
@@ -33,10 +34,12 @@ def make_meter(
         idle_power_w: For the estimator: watts charged per wall-clock second.
 
     Returns:
-        The meter, and a sentence to warn the user with when ``"auto"`` fell back to the estimate (else ``None``).
+        The meter, and a sentence to warn the user with (else ``None``) when ``"auto"`` fell back to the estimate, or
+        measures with Zeus but cannot read a GPU in ``gpu_indices`` (the figures then leave that GPU out).
 
     Raises:
-        EnergyMeterError: ``meter="zeus"`` and Zeus finds no counter; the message says what is missing and the fix.
+        EnergyMeterError: ``meter="zeus"`` and Zeus finds no counter, or cannot read a GPU in ``gpu_indices``; the
+            message says what is missing and the fix.
         ValueError: Unknown meter name.
         TypeError: ``meter`` is neither a name nor an :class:`EnergyMeter`.
 
@@ -51,10 +54,26 @@ def make_meter(
         if meter == "estimate":
             return CpuTimeEstimator(watts_per_thread, idle_power_w), None
         zeus_meter = ZeusMeter(gpu_indices=list(gpu_indices), read_cpu=read_cpu)
+        probe = zeus_meter.probe
+        unread = [i for i in gpu_indices if i not in probe.gpu_indices]
+        if probe.found and unread:
+            # The process computes on a GPU that Zeus cannot read, but RAPL is readable: the figures would be
+            # labelled measured and leave out what is usually the largest consumer.
+            problems = "; ".join(p for p in probe.problems if "GPU" in p) or "no counter found"
+            gpus = ", ".join(map(str, unread))
+            if meter == "zeus":
+                raise EnergyMeterError(
+                    f"ZeusMeter: this process computes on GPU {gpus}, but Zeus cannot read its energy ({problems}), "
+                    f"so the figures would leave it out. {_HOW_TO_FIX}"
+                )
+            return zeus_meter, (
+                f"lightning_ecopt: Zeus cannot read the energy of GPU {gpus} ({problems}): the figures are MEASURED "
+                f"for the CPU and DRAM only (source '{probe.source}') and leave that GPU out. For the GPU's joules "
+                "install its driver (NVML); `python -m zeus.show_env` shows what Zeus sees."
+            )
         if meter == "zeus":
             zeus_meter._ensure_monitor()  # raises EnergyMeterError naming what is missing
             return zeus_meter, None
-        probe = zeus_meter.probe
         if probe.found:
             return zeus_meter, None
         why = (

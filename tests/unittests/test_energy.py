@@ -179,6 +179,33 @@ def test_auto_prefers_zeus_when_it_finds_counters(fake_zeus: tuple[_FakeGPUs, _F
     assert meter.source == "measured: zeus/nvml+rapl"
 
 
+def test_a_gpu_zeus_cannot_read_is_never_left_out_silently(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RAPL readable, NVML not: the model's GPU would be missing from figures labelled measured."""
+    from zeus.device.gpu.common import ZeusGPUInitError
+    from zeus.monitor import energy as zeus_energy
+
+    def no_nvml() -> Any:
+        raise ZeusGPUInitError("NVML Shared Library Not Found")
+
+    monkeypatch.setattr(zeus_energy, "get_gpus", no_nvml)
+    meter, why = make_meter("auto", gpu_indices=[0])
+    assert isinstance(meter, ZeusMeter)
+    assert meter.source == "measured: zeus/rapl"
+    assert why is not None
+    assert "cannot read the energy of GPU 0" in why
+    assert "CPU and DRAM only" in why
+    _, cpus = fake_zeus
+    meter.begin("loop")
+    cpus.cpu_mj += 3_000
+    assert meter.end("loop").gpu_j == {}  # what "leaves that GPU out" means
+    with pytest.raises(EnergyMeterError, match=r"computes on GPU 0, but Zeus cannot read its energy \(no GPU counters"):
+        make_meter("zeus", gpu_indices=[0])
+    # A process on the CPU asks for no GPU: RAPL alone is the whole story, nothing to warn about.
+    assert make_meter("auto", gpu_indices=[])[1] is None
+
+
 def test_make_meter_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="meter='nvml': unknown meter; choose from 'auto', 'zeus', 'estimate'"):
         make_meter("nvml")
