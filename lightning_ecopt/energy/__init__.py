@@ -9,7 +9,7 @@ from __future__ import annotations
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD, CpuTimeEstimator
 from lightning_ecopt.energy.figures import PER_BATCH_MIN_PERIODS, LoopEnergy, choose_per_batch_mode
 from lightning_ecopt.energy.measurement import CounterReader, EnergyMeter, Measurement, source_kind
-from lightning_ecopt.energy.select import METER_CHOICES, make_meter
+from lightning_ecopt.energy.select import METER_CHOICES, CoveredElsewhere, make_meter
 from lightning_ecopt.energy.zeus import ZeusMeter, ZeusProbe, probe_zeus
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "METER_CHOICES",
     "PER_BATCH_MIN_PERIODS",
     "CounterReader",
+    "CoveredElsewhere",
     "CpuTimeEstimator",
     "EnergyMeter",
     "LoopEnergy",

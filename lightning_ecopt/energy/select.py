@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+from lightning_ecopt.energy import zeus
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD, CpuTimeEstimator
-from lightning_ecopt.energy.measurement import EnergyMeter
-from lightning_ecopt.energy.zeus import _HOW_TO_FIX, ZeusMeter
+from lightning_ecopt.energy.measurement import EnergyMeter, Measurement
+from lightning_ecopt.energy.zeus import _HOW_TO_FIX, RAPL_UPDATE_PERIOD_S, ZeusMeter
 from lightning_ecopt.exceptions import EnergyMeterError
 
-__all__ = ["METER_CHOICES", "make_meter"]
+__all__ = ["METER_CHOICES", "CoveredElsewhere", "make_meter"]
 
 #: The meter names ``make_meter`` and ``EnergyCallback(meter=...)`` accept.
 METER_CHOICES = ("auto", "zeus", "estimate")
+
+
+class CoveredElsewhere:
+    """The meter of a process whose energy another process's counters already hold: it reads nothing.
+
+    On a CPU-only node with readable RAPL, the first process (local rank 0) reads the package-wide counters, which
+    count every process on the node. The others report their windows' wall time and no joules (``cpu_j`` and
+    ``dram_j`` unread, no GPU), under the label of the counters that hold their energy, so summing the ranks'
+    figures counts each joule once.
+
+    Args:
+        source: The label of the counters that hold this process's energy.
+        update_period_s: Their update period, in seconds.
+
+    Example:
+        >>> meter = CoveredElsewhere("measured: zeus/rapl", 0.001)
+        >>> meter.begin("w")
+        >>> m = meter.end("w")
+        >>> (m.gpu_j, m.cpu_j, m.dram_j, m.source)
+        ({}, None, None, 'measured: zeus/rapl')
+    """
+
+    def __init__(self, source: str, update_period_s: float) -> None:
+        self.source = source
+        self.update_period_s = update_period_s
+        self._starts: dict[str, float] = {}
+
+    def begin(self, name: str) -> None:
+        """Start the window ``name`` (its wall time only)."""
+        if name in self._starts:
+            raise ValueError(f"CoveredElsewhere.begin({name!r}): a window of that name is already open; end it first.")
+        self._starts[name] = time.perf_counter()
+
+    def end(self, name: str) -> Measurement:
+        """End the window ``name``: its wall time, no joules."""
+        try:
+            start = self._starts.pop(name)
+        except KeyError:
+            raise ValueError(f"CoveredElsewhere.end({name!r}): no such window is open; call begin first.") from None
+        return Measurement(time_s=max(time.perf_counter() - start, 0.0), source=self.source)
 
 
 def make_meter(
@@ -53,6 +95,11 @@ def make_meter(
             raise ValueError(f"meter={meter!r}: unknown meter; choose from {', '.join(map(repr, METER_CHOICES))}.")
         if meter == "estimate":
             return CpuTimeEstimator(watts_per_thread, idle_power_w), None
+        if not gpu_indices and not read_cpu and zeus.probe_zeus((), read_cpu=True).cpu:
+            # A second process on a CPU-only node (a non-zero local rank): the node's first process reads the
+            # package-wide RAPL counters, which hold this process's work too. Estimating here and adding it to
+            # that would count the work twice and mix an estimate into a measured figure.
+            return CoveredElsewhere("measured: zeus/rapl", RAPL_UPDATE_PERIOD_S), None
         zeus_meter = ZeusMeter(gpu_indices=list(gpu_indices), read_cpu=read_cpu)
         probe = zeus_meter.probe
         unread = [i for i in gpu_indices if i not in probe.gpu_indices]

@@ -17,6 +17,7 @@ from lightning_ecopt.energy import (
     probe_zeus,
 )
 from lightning_ecopt.energy.figures import LoopEnergy, choose_per_batch_mode
+from lightning_ecopt.energy.select import CoveredElsewhere
 from lightning_ecopt.exceptions import EnergyMeterError
 
 
@@ -204,6 +205,29 @@ def test_a_gpu_zeus_cannot_read_is_never_left_out_silently(
         make_meter("zeus", gpu_indices=[0])
     # A process on the CPU asks for no GPU: RAPL alone is the whole story, nothing to warn about.
     assert make_meter("auto", gpu_indices=[])[1] is None
+
+
+def test_a_second_process_on_a_cpu_node_reads_nothing_that_the_first_reads(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs],
+) -> None:
+    """Local rank 1 without a GPU: rank 0's package-wide RAPL holds its work; an estimate added to it counts twice."""
+    for name in ("auto", "zeus"):
+        meter, why = make_meter(name, gpu_indices=[], read_cpu=False)
+        assert isinstance(meter, CoveredElsewhere)
+        assert why is None
+        meter.begin("loop")
+        m = meter.end("loop")
+        assert (m.gpu_total_j, m.cpu_j, m.dram_j, m.source) == (0.0, None, None, "measured: zeus/rapl")
+    first, _ = make_meter("auto", gpu_indices=[], read_cpu=True)  # local rank 0 reads the package
+    assert isinstance(first, ZeusMeter)
+
+
+def test_a_second_process_estimates_where_the_first_estimates() -> None:
+    if probe_zeus([], read_cpu=True).cpu:
+        pytest.skip("RAPL is readable on this machine")
+    meter, why = make_meter("auto", gpu_indices=[], read_cpu=False)
+    assert isinstance(meter, CpuTimeEstimator)  # each process estimates its own CPU time: the sum is right
+    assert why is not None
 
 
 def test_make_meter_rejects_bad_input() -> None:
