@@ -505,6 +505,7 @@ class ParetoSweep:
         self._reference: dict[str, float] | None = None
         self._reference_origin: Literal["given", "inferred"] | None = None
         self._stop_reason: str | None = None
+        self._judged_from: set[int] = set()  # trials finished before this run: not judged for the failure rate
         self._suggest_time_s = 0.0
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
         self._enqueued = check_enqueued(space, settings.enqueue_trials)
@@ -548,6 +549,9 @@ class ParetoSweep:
             _remove_torn_writes(Path(self.settings.storage))
         with _quiet_ax():
             client = self._open()
+            # The failure rate is judged over the trials this run evaluates: after "fix the task and rerun", the
+            # failures that stopped the previous run must not stop this one again before its own trials count.
+            self._judged_from = {i for i, r in self._records.items() if r.finished}
             progress = _Progress(n_trials, self._n_finished())
             try:
                 while self._n_finished() < n_trials:
@@ -561,8 +565,14 @@ class ParetoSweep:
                     log.info("ecopt: %d/%d trials; %s", self._n_finished(), n_trials, self._batch_line(result))
                     progress.update(self._n_finished(), self._batch_line(result))
                     self._batch_end(result)
-                    self._check_failure_rate(result)
-            except KeyboardInterrupt:
+                    failures = self._failure_report(result)
+                    if failures is not None:
+                        self._stop_reason, message = failures
+                        self._save(client)  # the stop reason goes into the results file
+                        raise SweepFailureError(message)
+            except (KeyboardInterrupt, SystemExit):
+                # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
+                # handler), and a task may call sys.exit; either way, what finished is saved and resumable.
                 self._save_on_interrupt(client)
                 raise
             finally:
@@ -801,21 +811,29 @@ class ParetoSweep:
                 return None
         return None
 
-    def _check_failure_rate(self, result: SweepResult) -> None:
-        """Stop (results already saved) when more trials failed than ``max_failure_rate`` allows."""
-        evaluated = [t for t in result.trials if t.finished and t.reused_from is None]
+    def _failure_report(self, result: SweepResult) -> tuple[str, str] | None:
+        """``(stop reason, message)`` when more of this run's trials failed than ``max_failure_rate`` allows.
+
+        Judged over the trials evaluated since this run started (``_judged_from``: a resumed sweep does not count
+        the failures of the run before), and over at least ``_MIN_TRIALS_JUDGED`` of them or what is left to run.
+        """
+        evaluated = [
+            t for t in result.trials if t.finished and t.reused_from is None and t.trial_index not in self._judged_from
+        ]
         failed = [t for t in evaluated if t.status == "failed"]
         rate = self.settings.max_failure_rate
-        judged = max(len(evaluated), min(_MIN_TRIALS_JUDGED, self.settings.n_trials))
+        left = self.settings.n_trials - len(self._judged_from)
+        judged = max(len(evaluated), min(_MIN_TRIALS_JUDGED, left))
         if not failed or len(failed) <= rate * judged:
-            return
+            return None
+        reason = f"{len(failed)} of {len(evaluated)} trials failed, more than max_failure_rate={rate:g} allows"
         lines = "\n".join(f"  trial {t.trial_index} {t.params}: {t.reason}" for t in failed)
         where = f"; results saved in {result.results_path}" if result.results_path else ""
-        raise SweepFailureError(
-            f"ParetoSweep: {len(failed)} of {len(evaluated)} trials failed, more than max_failure_rate={rate:g} "
-            f"allows{where}. Fix the task (reasons below) or raise max_failure_rate; rerun the same command to "
-            f"resume.\n{lines}"
+        message = (
+            f"ParetoSweep: {reason}{where}. Fix the task (reasons below) or raise max_failure_rate; rerun the same "
+            f"command to resume.\n{lines}"
         )
+        return reason, message
 
     # -- reference point --------------------------------------------------------------------------------------------
 

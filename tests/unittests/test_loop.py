@@ -3,6 +3,7 @@ import itertools
 import json
 import logging
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -334,6 +335,46 @@ def test_sweep_stops_past_max_failure_rate_after_saving(fast_ax, tmp_path):
     data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
     assert data["counts"]["failed"] == 3
     assert (tmp_path / "ax.json").exists()
+
+
+def test_a_failure_rate_stop_is_recorded_and_a_fixed_task_resumes_past_it(fast_ax, tmp_path):
+    fixed = False
+
+    def task(p):
+        if not fixed:
+            raise ValueError("bad config")
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    with pytest.raises(SweepFailureError):
+        make_sweep(task, n_trials=8, n_initial_trials=8, max_failure_rate=0.5, storage=storage).run()
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["stop_reason"] == "3 of 3 trials failed, more than max_failure_rate=0.5 allows"  # not "interrupted"
+    fixed = True  # the user fixes the task and reruns the same command
+    result = make_sweep(task, n_trials=8, n_initial_trials=8, max_failure_rate=0.5, storage=storage).run()
+    # The 3 old failures do not stop the resumed run again (they would be 3 of 4, 3 of 5 ...): it finishes.
+    assert (result.n_finished, result.n_failed, result.stop_reason) == (8, 3, None)
+
+
+def test_a_task_that_exits_on_ctrl_c_leaves_a_saved_resumable_sweep(fast_ax, tmp_path, caplog):
+    calls = []
+
+    def lightning_like(p):
+        calls.append(p)
+        if len(calls) == 3:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                sys.exit(1)  # what Lightning's interrupt handler does when Ctrl-C lands inside fit or test
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(SystemExit):
+        make_sweep(lightning_like, n_trials=5, n_initial_trials=5, storage=storage).run()
+    assert "interrupted after 2 of 5 trials; saved to" in caplog.text
+    assert "Rerun the same command to resume" in caplog.text
+    resumed = make_sweep(two_quadratics, n_trials=5, n_initial_trials=5, storage=storage).run()
+    assert resumed.n_completed == 5
 
 
 @pytest.mark.parametrize(
