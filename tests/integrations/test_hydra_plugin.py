@@ -258,6 +258,8 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
         (["hydra.sweeper.objectives.f2=smallest"], "unknown direction 'smallest'"),
         (["hydra.sweeper.direction=[minimize,minimize]"], "are both set; give one of them"),
         (["+hydra.sweeper.reference_point.f3=1"], "'f3' is not an objective"),
+        # The documented form for metric names with a '/' (Hydra's dotted keys cannot hold one): parsed, then ours.
+        (["+hydra.sweeper.reference_point={energy/test_j: 1}"], "'energy/test_j' is not an objective"),
         (["x=0.1", "x=0.2"], "'x' is given twice"),
         (["hydra.sweeper.acquisition=EI"], "unknown acquisition function"),
         (
