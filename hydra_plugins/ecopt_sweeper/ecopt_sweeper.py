@@ -346,13 +346,20 @@ class EcoptSweeper(Sweeper):
         self.job_idx = _next_job_index(sweep_dir)
         self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        n_sobol = settings.resolved_n_initial_trials(len(space.parameters))
+        plan = (
+            f"{n_sobol} Sobol, then {settings.acquisition}"
+            if n_sobol < settings.n_trials
+            else f"all Sobol: raise n_trials above {n_sobol} for {settings.acquisition} proposals"
+        )
+        fixed = f", fixed {list(space.fixed_overrides)}" if space.fixed_overrides else ""
         log.info(
-            "ecopt sweeper: %d trials (%s Sobol, then %s), objectives %s, parameters %s, storage %s",
+            "ecopt sweeper: %d trials (%s), objectives %s, parameters %s%s, storage %s",
             settings.n_trials,
-            settings.n_initial_trials,
-            settings.acquisition,
+            plan,
             {o.name: o.direction for o in settings.objectives},
             list(space.names),
+            fixed,
             settings.storage,
         )
 

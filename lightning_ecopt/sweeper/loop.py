@@ -509,6 +509,7 @@ class ParetoSweep:
         self._suggest_time_s = 0.0
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
         self._enqueued = check_enqueued(space, settings.enqueue_trials)
+        self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
 
     @classmethod
@@ -628,7 +629,7 @@ class ParetoSweep:
 
         _set_client_seed(client, _derive_seed(self.settings.seed, self._n_finished()))
         proposals: dict[int, dict[str, Any]] = {}
-        for params in self._enqueued_due()[:k]:
+        for params in self._due_first()[:k]:
             ax_params = self.space.to_ax_params(params)
             proposals[client.attach_trial(parameters=ax_params)] = ax_params
         while len(proposals) < k:
@@ -648,14 +649,18 @@ class ParetoSweep:
             proposals.update({i: dict(p) for i, p in got.items()})
         return proposals
 
-    def _enqueued_due(self) -> list[dict[str, Any]]:
-        """The enqueued configurations that no finished trial has evaluated yet, in order (each once).
+    def _due_first(self) -> list[dict[str, Any]]:
+        """What runs before Ax proposes: interrupted configurations (on resume), then enqueued ones, each once.
 
-        An enqueued trial cut short by an interruption is recorded ``abandoned``, so a resumed sweep runs it again.
+        Only configurations that no finished trial has evaluated are due, in that order.
+
+        An interrupted trial is recorded ``abandoned``, not finished, so a resumed sweep runs it again, in the Sobol
+        phase too: Ax's Sobol sequence moves on past the points it generated, so without this the resumed sweep
+        would skip the one cut short and differ from an uninterrupted run.
         """
         done = {_config_key(r.params) for r in self._records.values() if r.finished}
         due: dict[str, dict[str, Any]] = {}
-        for params in self._enqueued:
+        for params in (*self._cut_short, *self._enqueued):
             key = _config_key(params)
             if key not in done:
                 due.setdefault(key, params)
@@ -1026,12 +1031,13 @@ class ParetoSweep:
             if trial.status in (TrialStatus.RUNNING, TrialStatus.CANDIDATE, TrialStatus.STAGED):
                 # FAILED in Ax, not ABANDONED: Ax keeps an ABANDONED arm pending for good, so in a discrete space
                 # the configuration the interruption cut short would never run, and anywhere its phantom would
-                # steer the next proposals. A FAILED arm is unseen: with the same data and the same seed the
-                # resumed sweep first proposes the configuration that was cut short. The record says "abandoned".
+                # steer the next proposals. A FAILED arm is unseen by the model; the record says "abandoned", and
+                # the resumed sweep runs the configuration again before asking Ax for more (_due_first).
                 trial.update_run_metadata({_METADATA_KEY: {"status": "abandoned", "reason": _INTERRUPTED}})
                 client.mark_trial_failed(index, failed_reason=_INTERRUPTED)
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
+        self._cut_short = [dict(self._records[i].params) for i in abandoned]
         given = self._given_reference()
         if given and set(given) == set(self.settings.objective_names):
             self._set_reference(client, given, "given")

@@ -21,6 +21,7 @@ Nothing here imports Ax at module level: :meth:`SearchSpace.to_ax` imports it wh
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from lightning_ecopt.exceptions import EcoptConfigError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
@@ -664,6 +667,16 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
     """
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
     for key, value in (params or {}).items():
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            # A YAML list is a fixed list value to Hydra, not a choice: say so, since a sweep was likelier meant.
+            choices = ", ".join(render_override_value(v) for v in value)
+            log.warning(
+                "ecopt: hydra.sweeper.params[%r] is a YAML list, so every trial gets the fixed value %s; to sweep "
+                "over its items write 'choice(%s)'.",
+                key,
+                render_override_value(list(value)),
+                choices,
+            )
         value_text = _value_to_text(value)
         override = _parse(f"{key}={value_text}", source=f"hydra.sweeper.params[{key!r}]")
         entries[_identity(override)] = (override, value_text)

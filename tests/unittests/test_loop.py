@@ -1,3 +1,4 @@
+import dataclasses
 import functools
 import itertools
 import json
@@ -596,10 +597,9 @@ def test_resume_after_an_interruption_finishes_exactly_n_trials(fast_ax, tmp_pat
     result = ParetoSweep(space, settings, evaluate).run()
     assert result.n_finished == 8
     assert len(second_run) == 5  # only what was missing
-    # The interrupted trials are unseen by Ax (FAILED there, not pending): same data, same seed, so the resumed sweep
-    # first proposes the configuration the interruption cut short (equal to ~1e-10; as ABANDONED, pending, they steered
-    # it elsewhere: x1 1.0 for 0.75). The batch's second point, chosen with the first pending, may part from it.
-    assert second_run[0] == pytest.approx(cut_short[0], abs=1e-6)
+    # The configurations the interruption cut short run first, both of them, exactly (Ax sees the interrupted
+    # trials as FAILED, not pending: as ABANDONED, pending, they steered later proposals elsewhere).
+    assert second_run[:2] == cut_short
     keys = [json.dumps(p, sort_keys=True) for p in first_run + second_run]
     assert len(set(keys)) == 8  # no completed trial repeated
     abandoned = [t for t in result.trials if t.status == "abandoned"]
@@ -615,6 +615,28 @@ def test_resume_after_an_interruption_finishes_exactly_n_trials(fast_ax, tmp_pat
     again = ParetoSweep(space, settings, lambda batch: third_run.extend(batch) or []).run()
     assert third_run == []
     assert again.n_finished == 8
+
+
+def test_a_sweep_interrupted_in_its_sobol_phase_resumes_as_if_never_interrupted(fast_ax, tmp_path):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=6, n_initial_trials=6, seed=0)
+    uninterrupted: list[dict] = []
+    ParetoSweep.from_function(space, settings, lambda p: uninterrupted.append(p) or two_quadratics(p)).run()
+
+    stored = dataclasses.replace(settings, storage=tmp_path / "ax.json")
+    seen: list[dict] = []
+
+    def dies_at_the_third(batch):  # a batch function: its exception kills the sweep, as a killed process would
+        if len(seen) == 2:
+            raise _Interrupt("killed")
+        seen.extend(batch)
+        return [two_quadratics(p) for p in batch]
+
+    with pytest.raises(_Interrupt):
+        ParetoSweep(space, stored, dies_at_the_third).run()
+    ParetoSweep.from_function(space, stored, lambda p: seen.append(p) or two_quadratics(p)).run()
+    # Ax's Sobol sequence moved past the point cut short; the resumed sweep runs it, then carries on.
+    assert seen == uninterrupted
 
 
 def test_resume_keeps_reasons_energy_sources_and_the_inferred_reference_point(fast_ax, tmp_path):

@@ -326,3 +326,16 @@ def test_optuna_search_space_errors(spec: Any, match: str) -> None:
 
 def test_space_without_parameters_is_empty() -> None:
     assert parse_search_space(None, ["a=1"]) == SearchSpace(parameters=(), fixed={"a": 1}, fixed_overrides=("a=1",))
+
+
+def test_a_yaml_list_in_params_is_a_fixed_value_and_the_log_says_how_to_sweep_it(caplog):
+    from omegaconf import OmegaConf
+
+    params = OmegaConf.create({"model.pooling": [True, False], "model.lr": "interval(0.001, 0.1)"})
+    with caplog.at_level("WARNING", logger="lightning_ecopt"):
+        space = parse_search_space(params, [])
+    assert space.names == ("model.lr",)
+    assert space.fixed_overrides == ("model.pooling=[True,False]",)  # Hydra's meaning of a list value
+    assert "every trial gets the fixed value [true,false]; to sweep over its items write 'choice(true, false)'" in (
+        caplog.text
+    )
