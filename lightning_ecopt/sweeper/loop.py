@@ -550,6 +550,12 @@ class ParetoSweep:
             _remove_torn_writes(Path(self.settings.storage))
         with _quiet_ax():
             client = self._open()
+            if self._n_finished() > n_trials:
+                raise EcoptConfigError(
+                    f"n_trials={n_trials}, but the sweep in {self.settings.storage} has already finished "
+                    f"{self._n_finished()} trials; give n_trials >= {self._n_finished()} (the same to report it as it "
+                    f"is, more to extend it). Nothing was changed."
+                )
             # The failure rate is judged over the trials this run evaluates: after "fix the task and rerun", the
             # failures that stopped the previous run must not stop this one again before its own trials count.
             self._judged_from = {i for i, r in self._records.items() if r.finished}

@@ -639,6 +639,15 @@ def test_a_sweep_interrupted_in_its_sobol_phase_resumes_as_if_never_interrupted(
     assert seen == uninterrupted
 
 
+def test_a_budget_below_the_trials_already_run_is_refused_and_changes_nothing(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=4, n_initial_trials=4, storage=storage).run()
+    before = (storage.read_bytes(), (tmp_path / RESULTS_FILENAME).read_bytes())
+    with pytest.raises(EcoptConfigError, match=r"n_trials=2, but the sweep in .* has already finished 4 trials"):
+        make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    assert (storage.read_bytes(), (tmp_path / RESULTS_FILENAME).read_bytes()) == before
+
+
 def test_resume_keeps_reasons_energy_sources_and_the_inferred_reference_point(fast_ax, tmp_path):
     storage = tmp_path / "ax.json"
     calls = []
