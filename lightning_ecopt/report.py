@@ -249,6 +249,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         pareto_indices=tuple(sorted(pareto)),
         reference_point=point,
         reference_point_origin=origin if origin in ("given", "inferred") else None,
+        reference_point_given=tuple(str(name) for name in reference.get("given") or ()),
         hypervolume=None if hv is None else _number(hv, "hypervolume"),
         stop_reason=data.get("stop_reason"),
         results_path=path,
@@ -1000,7 +1001,7 @@ def render(report: Report, console: Console | None = None) -> None:
     console.print(table)
     if result.reference_point:
         ref = ", ".join(f"{k} = {views.format_value(v)}" for k, v in result.reference_point.items())
-        console.print(f"Reference point ({result.reference_point_origin or 'origin unknown'}): {ref}", markup=False)
+        console.print(f"Reference point ({views.reference_origin(result)}): {ref}", markup=False)
         note = views.outside_reference_note(result)
         if note is not None:
             console.print(note, markup=False)

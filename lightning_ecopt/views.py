@@ -223,6 +223,23 @@ def frontier_rows(result: SweepResult) -> list[dict[str, Any]]:
     ]
 
 
+def reference_origin(result: SweepResult) -> str:
+    """Where the reference point came from, in words: ``given``, ``inferred``, or given for some objectives.
+
+    Example:
+        >>> from lightning_ecopt.sweeper.objectives import parse_objectives
+        >>> from lightning_ecopt.sweeper.results import SweepResult
+        >>> objectives = tuple(parse_objectives({"acc": "maximize", "j": "minimize"}, None))
+        >>> reference_origin(SweepResult(objectives, (), (), {"acc": 0.5, "j": 9.0}, "inferred",
+        ...                              reference_point_given=("acc",)))
+        'given for acc, inferred for the rest'
+    """
+    origin = result.reference_point_origin
+    if origin == "inferred" and result.reference_point_given:
+        return f"given for {', '.join(result.reference_point_given)}, inferred for the rest"
+    return origin or "origin unknown"
+
+
 def outside_reference_note(result: SweepResult) -> str | None:
     """A sentence naming the Pareto configurations outside the reference box, with the fix; ``None`` if there are none.
 
@@ -239,12 +256,28 @@ def outside_reference_note(result: SweepResult) -> str | None:
         f"{len(outside)} of the {n_front} Pareto configurations ({names}) {lie} outside the reference box and {add} "
         "nothing to the hypervolume"
     )
-    if result.reference_point_origin == "inferred":
+    # Which objective's reference value leaves them out, and whether the user gave it or the sweep inferred it:
+    # the fix differs (loosen a given value; give one where it was inferred).
+    ref = result.reference_point or {}
+    given = set(ref) if result.reference_point_origin == "given" else set(result.reference_point_given)
+    causes, fixes = [], []
+    for o in result.objectives:
+        value = ref.get(o.name)
+        if value is None:
+            continue
+        left_out = sum(not (t.metrics[o.name] < value if o.minimize else t.metrics[o.name] > value) for t in outside)
+        if not left_out:
+            continue
+        kind = "given" if o.name in given else "inferred"
+        causes.append(f"{o.name} = {format_value(value)} ({kind}) leaves out {left_out}")
+        fixes.append(f"loosen the given {o.name}" if kind == "given" else f"give {o.name}'s")
+    if result.reference_point_origin == "inferred" and not given:
         return (
-            f"{head}: the point was inferred from the front after the initial trials. Give reference_point "
-            "(hydra.sweeper.reference_point: the worst value you would accept per objective) to count them."
+            f"{head} ({'; '.join(causes)}): the point was inferred from the front after the initial trials. Give "
+            "reference_point (hydra.sweeper.reference_point: the worst value you would accept per objective) to "
+            "count them."
         )
-    return f"{head}: loosen reference_point to count them."
+    return f"{head} ({'; '.join(causes)}): {' and '.join(fixes)} in reference_point to count them."
 
 
 def _md(text: Any) -> str:
@@ -282,7 +315,7 @@ def frontier_markdown(result: SweepResult) -> str:
     foot = f"Hypervolume {hv}"
     if result.reference_point:
         ref = ", ".join(f"{k} = {format_value(v)}" for k, v in result.reference_point.items())
-        foot += f" against the reference point ({ref}; {result.reference_point_origin or 'origin unknown'})"
+        foot += f" against the reference point ({ref}; {reference_origin(result)})"
     note = outside_reference_note(result)
     return "\n".join([head, "", *lines, "", foot + "." + ("" if note is None else f" {note}")])
 

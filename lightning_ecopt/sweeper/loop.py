@@ -897,11 +897,14 @@ class ParetoSweep:
             if point == previous:
                 return
         self._set_reference(client, point, "inferred")
+        given = sorted(self._given_reference())
         log.info(
-            "ecopt: reference point %s from the observed front of %d trials (nadir pushed out by %g of its range): %s",
+            "ecopt: reference point %s from the observed front of %d trials (nadir pushed out by %g of its range)%s: "
+            "%s",
             "inferred" if previous is None else "widened",
             len(records),
             REFERENCE_MARGIN,
+            f", given for {', '.join(given)}" if given else "",
             point,
         )
 
@@ -1119,6 +1122,7 @@ class ParetoSweep:
             pareto_indices=pareto,
             reference_point=None if self._reference is None else dict(self._reference),
             reference_point_origin=self._reference_origin,
+            reference_point_given=tuple(o for o in self.settings.objective_names if o in self._given_reference()),
             hypervolume=hypervolume,
             stop_reason=self._stop_reason,
             suggest_time_s=self._suggest_time_s,

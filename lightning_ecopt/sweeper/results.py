@@ -100,6 +100,8 @@ class SweepResult:
         suggest_time_s: Seconds Ax spent proposing trials, in total.
         storage: The Ax experiment JSON, when the sweep saved one.
         results_path: The ``optimization_results.yaml`` written next to it, if any.
+        reference_point_given: The objectives whose reference value was given (all of them when the origin is
+            ``"given"``; some, or none, when it is ``"inferred"``: the others were inferred).
     """
 
     objectives: tuple[Objective, ...]
@@ -112,6 +114,7 @@ class SweepResult:
     suggest_time_s: float = 0.0
     storage: Path | None = None
     results_path: Path | None = None
+    reference_point_given: tuple[str, ...] = ()
 
     @property
     def n_completed(self) -> int:
@@ -248,6 +251,7 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
         "reference_point": {
             "values": None if result.reference_point is None else _plain(result.reference_point),
             "origin": result.reference_point_origin,
+            "given": list(result.reference_point_given),
         },
         "counts": {
             "finished": result.n_finished,

@@ -150,7 +150,7 @@ def test_results_yaml_is_a_superset_of_optunas(fast_ax, tmp_path):
         assert solution["values"] == trial["values"] == [trial["metrics"]["f1"], trial["metrics"]["f2"]]
         assert set(solution["params"]) == {"x0", "x1"}
     assert data["hypervolume"] == pytest.approx(hypervolume(Y, [2.0, 2.0], [False, False]))
-    assert data["reference_point"] == {"values": {"f1": 2.0, "f2": 2.0}, "origin": "given"}
+    assert data["reference_point"] == {"values": {"f1": 2.0, "f2": 2.0}, "origin": "given", "given": ["f1", "f2"]}
     assert data["counts"] == {"finished": 5, "completed": 5, "failed": 0, "reused": 0, "abandoned": 0}
     assert set(data["trials"][0]) == {
         "trial_index", "status", "params", "values", "metrics", "reason", "energy_source", "reused_from",

@@ -393,8 +393,17 @@ def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(
     assert note.startswith("2 of the 3 Pareto configurations (#1, #3) lie outside the reference box")
     assert "hydra.sweeper.reference_point" in note
     assert note in views.frontier_markdown(result)
+    assert "(test/acc = 0.8 (inferred) leaves out 1; energy/test_samples_per_j = 60 (inferred) leaves out 1)" in note
     given = SweepResult(OBJECTIVES, TRIALS, PARETO, ref, "given", 1.0)
-    assert "loosen reference_point" in (views.outside_reference_note(given) or "")
+    assert (views.outside_reference_note(given) or "").endswith(
+        "loosen the given test/acc and loosen the given energy/test_samples_per_j in reference_point to count them."
+    )
+    # Given for accuracy only (the rest inferred): the note blames each value for what it leaves out.
+    partly = SweepResult(OBJECTIVES, TRIALS, PARETO, ref, "inferred", 1.0, reference_point_given=("test/acc",))
+    assert "test/acc = 0.8 (given) leaves out 1" in (views.outside_reference_note(partly) or "")
+    assert (views.outside_reference_note(partly) or "").endswith(
+        "loosen the given test/acc and give energy/test_samples_per_j's in reference_point to count them."
+    )
     one = SweepResult(OBJECTIVES, TRIALS, PARETO, {"test/acc": 0.6, "energy/test_samples_per_j": 60.0}, "given", 1.0)
     assert (views.outside_reference_note(one) or "").startswith(
         "1 of the 3 Pareto configurations (#1) lies outside the reference box and adds nothing"
