@@ -416,7 +416,9 @@ def _strength(r: float) -> str:
     return "very weak" if a < 0.2 else "weak" if a < 0.4 else "moderate" if a < 0.7 else "strong"
 
 
-def _meaning(proxy: str, n: int, r: float | None, rho: float | None, reason: str | None, energy: str) -> str:
+def _meaning(
+    proxy: str, n: int, r: float | None, rho: float | None, reason: str | None, energy: str, rho_p: float | None = None
+) -> str:
     if reason is not None or r is None or rho is None:
         return reason or "The correlation is undefined."
     order = "reliably" if abs(rho) >= 0.7 else "only loosely"
@@ -426,6 +428,8 @@ def _meaning(proxy: str, n: int, r: float | None, rho: float | None, reason: str
         f"{_strength(rho).capitalize()} rank correlation (Spearman rho = {rho:+.2f}, n = {n}): {proxy} orders the "
         f"models' {energy} energy per inference {order}, and explains r² = {r * r:.2f} of its variance linearly."
     )
+    if rho_p is not None and rho_p >= 0.05:
+        text += f" With n = {n} that is not significant (p = {rho_p:.2g}): more trials would tell."
     if abs(rho) < 0.7:
         text += f" Ranking models by {proxy} would often pick the wrong one: measure energy, as the ECOpt paper found."
     else:
@@ -489,7 +493,7 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
                 pearson_p=r_p,
                 spearman_rho=rho,
                 spearman_p=rho_p,
-                meaning=_meaning(proxy, n, r, rho, reason, kind),
+                meaning=_meaning(proxy, n, r, rho, reason, kind, rho_p),
             )
         )
     return out

@@ -32,6 +32,7 @@ from lightning_ecopt.energy import (
     DEFAULT_WATTS_PER_THREAD,
     METER_CHOICES,
     CounterReader,
+    CpuTimeEstimator,
     EnergyMeter,
     LoopEnergy,
     Measurement,
@@ -198,6 +199,10 @@ class EnergyCallback(Callback):
         for name, fn in (("batch_size_fn", batch_size_fn), ("count_fn", count_fn)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"EnergyCallback({name}={fn!r}): expected a callable or None.")
+        try:  # checked now, not at the first trainer call where the estimate would be built
+            CpuTimeEstimator(watts_per_thread)
+        except ValueError as err:
+            raise ValueError(f"EnergyCallback: {err}") from None
         self.stages = stages
         self.train = train
         self.meter_spec = meter

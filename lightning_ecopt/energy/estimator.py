@@ -53,6 +53,11 @@ class CpuTimeEstimator:
                     f"CpuTimeEstimator({arg}={value!r}): expected a finite number of watts >= 0, "
                     f"e.g. {arg}={DEFAULT_WATTS_PER_THREAD if arg == 'watts_per_thread' else 0.0}."
                 )
+        if float(watts_per_thread) == 0 and float(idle_power_w) == 0:
+            raise ValueError(
+                "CpuTimeEstimator(watts_per_thread=0, idle_power_w=0): every estimate would be 0 J (and samples/J "
+                f"undefined); give watts_per_thread > 0 (default {DEFAULT_WATTS_PER_THREAD}) or idle_power_w > 0."
+            )
         self.watts_per_thread = float(watts_per_thread)
         self.idle_power_w = float(idle_power_w)
         self._clock = clock or _wall_and_cpu

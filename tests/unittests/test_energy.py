@@ -69,6 +69,7 @@ def test_estimator_counts_real_cpu_work() -> None:
         ({"watts_per_thread": -1}, "watts_per_thread=-1"),
         ({"idle_power_w": math.inf}, "idle_power_w=inf"),
         ({"watts_per_thread": "5"}, "watts_per_thread='5'"),
+        ({"watts_per_thread": 0}, r"watts_per_thread=0, idle_power_w=0\): every estimate would be 0 J"),
     ],
 )
 def test_estimator_rejects_bad_watts(kwargs: dict[str, Any], match: str) -> None:

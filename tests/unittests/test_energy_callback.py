@@ -307,6 +307,8 @@ def test_validate_is_measured_but_not_sanity_checks(fake_clock: FakeClock) -> No
         ({"per_batch": "always"}, ValueError, "per_batch='always'.*'auto', 'window', 'split'"),
         ({"batch_size_fn": 3}, TypeError, "batch_size_fn=3"),
         ({"count_fn": "tokens"}, TypeError, "count_fn='tokens'"),
+        ({"watts_per_thread": 0}, ValueError, "every estimate would be 0 J"),
+        ({"watts_per_thread": -5}, ValueError, "watts_per_thread=-5"),
     ],
 )
 def test_bad_arguments_name_the_value_and_fix(kwargs: dict[str, Any], error: type, match: str) -> None:

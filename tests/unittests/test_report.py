@@ -119,6 +119,9 @@ def test_proxy_audit_matches_scipy_over_completed_trials_that_ran():
     assert "Strong rank correlation (Spearman rho = +1.00, n = 4): model/params orders" in audit["model/params"].meaning
     assert audit["model/flops_per_sample"].spearman_rho == pytest.approx(-0.2)
     assert "would often pick the wrong one" in audit["model/flops_per_sample"].meaning
+    # rho = -0.2 over 4 models is no evidence either way, and the sentence says so; rho = 1 over 4 is (p = 0).
+    assert "With n = 4 that is not significant (p = 0.8)" in audit["model/flops_per_sample"].meaning
+    assert "not significant" not in audit["model/params"].meaning
 
 
 def test_proxy_audit_falls_back_to_inverse_samples_per_j():
