@@ -276,10 +276,13 @@ class SearchSpace:
         return [*overrides, *self.fixed_overrides]
 
     def _name_mismatch(self, params: Mapping[str, Any]) -> str | None:
-        """``"missing parameters [...], unknown parameters [...]"`` when ``params`` names other keys, else ``None``."""
+        """``"missing parameters [...], unknown parameters [...]"`` (each when not empty), else ``None``."""
         missing = [name for name in self.names if name not in params]
         unknown = [name for name in params if name not in self.names]
-        return f"missing parameters {missing!r}, unknown parameters {unknown!r}" if missing or unknown else None
+        parts = [
+            f"{what} parameters {names!r}" for what, names in (("missing", missing), ("unknown", unknown)) if names
+        ]
+        return ", ".join(parts) or None
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Check a configuration given by the user: one value per swept parameter, each inside its domain.

@@ -257,7 +257,7 @@ def test_a_given_configuration_is_checked_and_typed_as_the_sweep_records_it() ->
         ({"lr": 0.01, "width": 65}, r"'width': 65 is outside its range \[8, 64\]"),
         ({"lr": 0.01, "width": 16.5}, r"'width' is an int parameter; got the non-integral 16.5"),
         ({"lr": float("nan"), "width": 16}, r"'lr': expected a finite number, got nan"),
-        ({"lr": 0.01}, r"missing parameters \['width'\], unknown parameters \[\]"),
+        ({"lr": 0.01}, r"missing parameters \['width'\]; give a value"),
     ],
 )
 def test_check_params_names_the_bad_value(params: dict[str, Any], match: str) -> None:
