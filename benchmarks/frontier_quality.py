@@ -55,7 +55,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import package_versions
+from benchmark_env import cpu_identity, package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -255,16 +255,10 @@ def optimiser_revision() -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    identity = cpu_identity()
     return {
-        "cpu": cpu,
+        "cpu": identity["cpu"],
+        "cpu_simd": identity["cpu_simd"],
         "cores": os.cpu_count(),
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),

@@ -75,6 +75,8 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
   validation accuracy (the table's training seeds differ by a median 0.16 points; short training runs differ more);
   ``latnoise=<sd>`` multiplies the latency by ``exp(N(0, sd))`` (``0.05``: about 5 %; the table's latency has no
   noise, a measured one does). Scored on the seed means, as ``noise=seed``.
+- ``sem=<float>``: each value reported with that standard error (``(mean, sem)``), so Ax fits the GP with known
+  noise; ``sem=0`` says the table is deterministic (it is: the seed means). As in ``frontier_levers.py``.
 
 - ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
@@ -425,9 +427,15 @@ def _evaluator(config: Mapping[str, str], problem: problems.Problem, seed: int) 
     return problem.evaluate if acc_sd == latency_sd == 0 else _gaussian_noise(seed, acc_sd, latency_sd)
 
 
+def _with_sem(evaluate: Callable[..., dict[str, float]], sem: float) -> Callable[..., dict[str, Any]]:
+    """``sem=<float>``: each value reported as ``(value, sem)``, so Ax fits with that known noise."""
+    return lambda params: {metric: (value, sem) for metric, value in evaluate(params).items()}
+
+
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
-    unknown = sorted(set(config) - {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise"})
+    known = {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise", "sem"}
+    unknown = sorted(set(config) - known)
     if unknown:
         raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     ref = reference_point(config, problem)
@@ -441,6 +449,8 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         acquisition=config.get("acq", "qNEHVI"),
     )
     evaluate = _evaluator(config, problem, seed)
+    if "sem" in config:  # the task reports its noise: (value, sem) pairs
+        evaluate = _with_sem(evaluate, float(config["sem"]))
     with _patched(config), _stage_timer(), _screened_by_ehvi(config.get("screen")):
         sweep = _FitTimedSweep(space, settings, evaluate_each(evaluate), on_batch_end=[])
         t0 = time.perf_counter()

@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import package_versions
+from benchmark_env import cpu_identity, package_versions
 from frontier_quality import run_ax
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -147,6 +147,7 @@ def _machine() -> dict[str, Any]:
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
+        **cpu_identity(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
