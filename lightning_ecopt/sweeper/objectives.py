@@ -16,6 +16,7 @@ does), e.g. ``test/acc`` -> ``test__acc`` and ``val_loss`` -> ``m__val_loss``. T
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -392,8 +393,10 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         missing = [name for name in needed if name not in value]
         if missing:
             kind = "objective" if missing[0] in names else "constrained metric"
+            close = difflib.get_close_matches(missing[0], keys, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise TrialFailure(
-                f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}; "
+                f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}{hint}; "
                 f"return a dict with {needed!r}"
             )
         values = {name: _measurement(name, value[name]) for name in needed}

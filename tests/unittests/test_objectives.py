@@ -209,7 +209,11 @@ def test_constrained_metric_is_required() -> None:
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ({"test/acc": 0.9}, r"missing objective 'energy/test_j': the task returned the keys \['test/acc'\]"),
+        ({"test/acc": 0.9}, r"missing objective 'energy/test_j': the task returned the keys \['test/acc'\]; return"),
+        (
+            {"test/accuracy": 0.9, "energy/test_j": 1},  # a typo in the config, or in the task: say which is close
+            r"missing objective 'test/acc': .* \(did you mean 'test/accuracy'\?\); return a dict",
+        ),
         ({"test/acc": float("nan"), "energy/test_j": 1}, r"metric 'test/acc' is nan \(not finite\)"),
         ({"test/acc": math.inf, "energy/test_j": 1}, r"metric 'test/acc' is inf"),
         ({"test/acc": "0.9", "energy/test_j": 1}, r"metric 'test/acc': expected a number, got '0.9' \(str\)"),
