@@ -514,7 +514,11 @@ class ParetoSweep:
 
     @classmethod
     def from_function(
-        cls, space: SearchSpace, settings: SweepSettings, fn: Callable[[dict[str, Any]], Any]
+        cls,
+        space: SearchSpace,
+        settings: SweepSettings,
+        fn: Callable[[dict[str, Any]], Any],
+        on_batch_end: Sequence[BatchHook] | None = None,
     ) -> ParetoSweep:
         """Build a sweep that calls ``fn(params)`` once per trial; an exception fails only that trial.
 
@@ -522,14 +526,14 @@ class ParetoSweep:
             space: The swept parameters.
             settings: The sweep's settings.
             fn: ``fn(params) -> result`` (see :func:`evaluate_each`).
+            on_batch_end: As for the constructor (``[]``: no hooks, not even the TensorBoard views).
 
         Returns:
             The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit.
         """
         timeout_s = settings.trial_timeout_s
-        if timeout_s is None:
-            return cls(space, settings, evaluate_each(fn))
-        return cls(space, settings, evaluate_each(functools.partial(call_with_timeout, fn, timeout_s)))
+        call = fn if timeout_s is None else functools.partial(call_with_timeout, fn, timeout_s)
+        return cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end)
 
     # -- the loop ---------------------------------------------------------------------------------------------------
 

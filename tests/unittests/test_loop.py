@@ -1113,3 +1113,16 @@ def test_the_fit_cap_can_be_switched_off(fast_ax, lbfgs_runs, monkeypatch):
     make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=4, n_initial_trials=3).run()
     assert fit_options(lbfgs_runs)
     assert all(options is None for options in fit_options(lbfgs_runs))
+
+
+def test_from_function_takes_the_batch_hooks_too(fast_ax, tmp_path):
+    seen: list[int] = []
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=3, seed=0, storage=tmp_path / "ax.json"
+    )
+    sweep = ParetoSweep.from_function(
+        parse_search_space(TWO_D, []), settings, two_quadratics, on_batch_end=[lambda r: seen.append(r.n_finished)]
+    )
+    sweep.run()
+    assert seen == [1, 2, 3, 3]  # after every batch, and once at the end
+    assert not (tmp_path / "tensorboard").exists()  # the given hooks replace the default TensorBoard views
