@@ -56,7 +56,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     from lightning_ecopt.inference import prepare_for_inference
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*", DeprecationWarning)
+    warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banners: one result line per trial
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = DigitsCNN(**cfg.model)

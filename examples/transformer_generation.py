@@ -50,7 +50,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     from lightning_ecopt.exceptions import TrialFailure
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*", DeprecationWarning)
+    warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
     warnings.filterwarnings("ignore", ".*enable_nested_tensor.*")
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
