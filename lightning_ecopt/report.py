@@ -773,6 +773,7 @@ class Report:
                 "outside": [t.trial_index for t in result.outside_reference],
             },
             "frontier": self.frontier,
+            "failures": [{"trial_index": t.trial_index, "reason": t.reason} for t in result.failures()],
             "knee": self.knee,
             "proxy_audit": [asdict(c) for c in self.audit],
             "ledger": ledger_data,
@@ -977,6 +978,9 @@ def render(report: Report, console: Console | None = None) -> None:
     )
     if sweep.stop_reason:
         console.print(f"Stopped early: {sweep.stop_reason}", markup=False)
+    for reason, indices in _failure_reasons(result).items():
+        trials = ", ".join(f"#{i}" for i in indices)
+        console.print(f"Failed ({len(indices)}): {reason} [{trials}]", markup=False)
 
     hv = "n/a" if result.hypervolume is None else views.format_value(result.hypervolume, 6)
     n_front = len(report.frontier)
@@ -1028,6 +1032,16 @@ def render(report: Report, console: Console | None = None) -> None:
     _render_ledger(led, console)
     for name, path in report.files.items():
         console.print(f"Wrote {name}: {path}", markup=False)
+
+
+def _failure_reasons(result: SweepResult, width: int = 240) -> dict[str, list[int]]:
+    """The failed trials grouped by reason (cut to ``width`` characters), most frequent first; reuses left out."""
+    groups: dict[str, list[int]] = {}
+    for t in result.failures():
+        if t.reused_from is None:
+            reason = " ".join((t.reason or "no reason recorded").split())
+            groups.setdefault(reason if len(reason) <= width else reason[: width - 1] + "…", []).append(t.trial_index)
+    return dict(sorted(groups.items(), key=lambda item: -len(item[1])))
 
 
 def _render_ledger(led: Ledger, console: Console) -> None:

@@ -239,6 +239,8 @@ def test_report_prints_the_sections_and_writes_the_files(sweep_dir, capsys):
         "Not counted, energy unknown: trials 2, 7.",
         "baseline #1 (the most accurate trial)",
         "19,975",  # break-even of #0: 199.75 J / 0.01 J
+        "Failed (1): the job raised RuntimeError: OOM [#2]",  # why trials failed, without opening trials.csv
+        "Failed (1): NaN [#5]",
     ):
         assert text in out, text
     assert (sweep_dir / "frontier.png").read_bytes().startswith(b"\x89PNG")
@@ -270,6 +272,10 @@ def test_json_prints_the_same_figures(sweep_dir, capsys):
     assert data["energy_source"] == {"label": "estimated (cpu-time)", "kinds": ["estimated"]}
     assert data["proxy_audit"][0]["pearson_r"] == proxy_audit(make_result())[0].pearson_r
     assert data["counts"] == {"n_trials": 10, "finished": 7, "completed": 5, "failed": 2, "reused": 1, "abandoned": 1}
+    assert data["failures"] == [
+        {"trial_index": 2, "reason": "the job raised RuntimeError: OOM"},
+        {"trial_index": 5, "reason": "NaN"},
+    ]
     assert data["files"] == {}
     assert not (sweep_dir / "trials.csv").exists()
 
