@@ -368,7 +368,13 @@ class EcoptSweeper(Sweeper):
         if not isinstance(self.tensorboard, bool):
             raise EcoptConfigError(f"hydra.sweeper.tensorboard={self.tensorboard!r}: expected true or false.")
         # None: the loop's default hooks (the TensorBoard frontier views); []: none.
-        return ParetoSweep(space, settings, self.evaluate, on_batch_end=None if self.tensorboard else []).run()
+        sweep = ParetoSweep(space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [])
+        try:
+            return sweep.run()
+        except KeyboardInterrupt:
+            # The loop has saved and logged how to resume; a command-line tool stopped by Ctrl-C exits with 130,
+            # not with a page of traceback through Hydra and Ax.
+            raise SystemExit(130) from None
 
     def _check_job_dirs(self, batch: Sequence[Sequence[str]], first_idx: int) -> None:
         """Refuse trials whose job dir (``hydra.sweep.dir``/``hydra.sweep.subdir``) would lie outside the sweep dir.
