@@ -375,6 +375,10 @@ class EcoptSweeper(Sweeper):
             # The loop has saved and logged how to resume; a command-line tool stopped by Ctrl-C exits with 130,
             # not with a page of traceback through Hydra and Ax.
             raise SystemExit(130) from None
+        except SystemExit as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):  # Lightning's sys.exit(1) for a Ctrl-C in fit/test
+                raise SystemExit(130) from None
+            raise
 
     def _check_job_dirs(self, batch: Sequence[Sequence[str]], first_idx: int) -> None:
         """Refuse trials whose job dir (``hydra.sweep.dir``/``hydra.sweep.subdir``) would lie outside the sweep dir.
