@@ -463,7 +463,9 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
         n = len(pairs)
         r = r_p = rho = rho_p = None
         reason = None
-        if target is None:
+        if not trials:
+            reason = "No trial completed (and ran): nothing to audit yet."
+        elif target is None:
             reason = "No energy-per-inference figure in the trials (energy/<stage>_j_per_sample): nothing to audit."
         elif len(kinds) > 1:
             reason = (

@@ -142,6 +142,7 @@ def test_proxy_audit_falls_back_to_inverse_samples_per_j():
             [TrialRecord(i, {}, "completed", {"test/acc": 0.5, "model/params": float(i)}) for i in range(3)],
             "No energy-per-inference figure in the trials",
         ),
+        ([TRIALS[2]], "No trial completed (and ran): nothing to audit yet."),  # a sweep whose trials all failed
     ],
 )
 def test_proxy_audit_says_why_a_correlation_is_undefined(trials, reason):
