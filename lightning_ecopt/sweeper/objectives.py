@@ -395,6 +395,11 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             kind = "objective" if missing[0] in names else "constrained metric"
             close = difflib.get_close_matches(missing[0], keys, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if all(re.fullmatch(r"objective_\d+", name) for name in names):  # Optuna's `direction` form
+                hint += (
+                    "; with hydra.sweeper.direction the task returns its values in order (a tuple), or name the "
+                    "metrics with hydra.sweeper.objectives: {metric: maximize|minimize}"
+                )
             raise TrialFailure(
                 f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}{hint}; "
                 f"return a dict with {needed!r}"

@@ -199,6 +199,12 @@ def test_tuple_and_array_results_follow_objective_order() -> None:
     assert parse_task_result(0.25, single).values == {"objective_0": (0.25, None)}
 
 
+def test_a_dict_for_directions_says_how_to_name_the_objectives() -> None:
+    unnamed = parse_objectives(None, ["maximize", "minimize"])
+    with pytest.raises(TrialFailure, match=r"returns its values in order \(a tuple\), or name the metrics with"):
+        parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0}, unnamed)
+
+
 def test_constrained_metric_is_required() -> None:
     metrics = parse_task_result({"test/acc": 1, "energy/test_j": 2, "energy/train_j": 3}, TWO, ["energy/train_j"])
     assert metrics.values["energy/train_j"] == (3.0, None)
