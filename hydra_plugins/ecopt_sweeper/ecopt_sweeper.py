@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
-from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
+from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure
 
 if TYPE_CHECKING:
     from hydra.plugins.launcher import Launcher
@@ -36,6 +37,14 @@ def _plain(value: Any) -> Any:
     if OmegaConf.is_config(value):
         return OmegaConf.to_container(value, resolve=True)
     return value
+
+
+class _CompactConfigError(EcoptConfigError, CompactHydraException):
+    """An :class:`EcoptConfigError` that Hydra prints as its message alone."""
+
+
+class _CompactSweepFailure(SweepFailureError, CompactHydraException):
+    """A :class:`SweepFailureError` that Hydra prints as its message alone."""
 
 
 class EcoptSweeper(Sweeper):
@@ -326,7 +335,19 @@ class EcoptSweeper(Sweeper):
 
         Raises:
             EcoptConfigError: The configuration is invalid (raised before any trial runs).
+            SweepFailureError: More trials failed than ``max_failure_rate`` allows (the results are saved).
+
+        Both are raised as Hydra's compact exceptions too, so the command prints their message, not a traceback
+        through Hydra's internals (``HYDRA_FULL_ERROR=1`` shows it).
         """
+        try:
+            return self._sweep(arguments)
+        except EcoptConfigError as err:
+            raise _CompactConfigError(str(err)) from err
+        except SweepFailureError as err:
+            raise _CompactSweepFailure(str(err)) from err
+
+    def _sweep(self, arguments: list[str]) -> Any:
         if self.config is None or self.launcher is None or self.hydra_context is None:
             raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
         space, settings = self.configure(arguments)

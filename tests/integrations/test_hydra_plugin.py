@@ -274,6 +274,7 @@ def test_config_errors_stop_the_sweep_before_any_job(tmp_path: Path, overrides: 
     result = _run_app(tmp_path, *overrides)
     assert result.returncode != 0
     assert message in result.stderr
+    assert "Traceback" not in result.stderr  # the message, not a page of Hydra and Ax frames
     sweep_dir = tmp_path / "sweep"
     assert not (sweep_dir / "0").exists()
     assert not (sweep_dir / "multirun.yaml").exists()
