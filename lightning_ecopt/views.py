@@ -42,6 +42,7 @@ __all__ = [
     "knee_index",
     "metric_unit",
     "outside_reference_note",
+    "reference_origin",
 ]
 
 # Suffix -> unit, longest first: the first match wins.
@@ -265,7 +266,8 @@ def outside_reference_note(result: SweepResult) -> str | None:
         value = ref.get(o.name)
         if value is None:
             continue
-        left_out = sum(not (t.metrics[o.name] < value if o.minimize else t.metrics[o.name] > value) for t in outside)
+        column = [[t.metrics[o.name]] for t in outside]
+        left_out = int((~frontier.inside_reference(column, [value], [not o.minimize])).sum())
         if not left_out:
             continue
         kind = "given" if o.name in given else "inferred"

@@ -1120,13 +1120,14 @@ class ParetoSweep:
         elif self._reference is not None:
             hypervolume = 0.0
         storage = self.settings.storage
+        given = self._given_reference()
         return SweepResult(
             objectives=tuple(self.settings.objectives),
             trials=tuple(self._records[i] for i in sorted(self._records)),
             pareto_indices=pareto,
             reference_point=None if self._reference is None else dict(self._reference),
             reference_point_origin=self._reference_origin,
-            reference_point_given=tuple(o for o in self.settings.objective_names if o in self._given_reference()),
+            reference_point_given=tuple(o for o in self.settings.objective_names if o in given),
             hypervolume=hypervolume,
             stop_reason=self._stop_reason,
             suggest_time_s=self._suggest_time_s,
