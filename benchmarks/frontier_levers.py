@@ -172,12 +172,12 @@ def reference_point(config: dict[str, str], problem: problems.Problem) -> dict[s
     return None if ref == "none" else dict(problem.reference_point)
 
 
-def evaluate_batch(problem: problems.Problem, sem: str | None) -> Callable[[list[dict[str, Any]]], list[Any]]:
-    """The sweep's ``evaluate``: the problem's values, or ``(value, sem)`` pairs with ``sem=<float>``."""
+def with_sem(evaluate: Callable[..., dict[str, float]], sem: str | None) -> Callable[..., dict[str, Any]]:
+    """``sem=<float>``: each value ``evaluate`` returns reported as ``(value, sem)``; ``evaluate`` itself without."""
     if sem is None:
-        return lambda batch: [problem.evaluate(p) for p in batch]
+        return evaluate
     known = float(sem)
-    return lambda batch: [{m: (v, known) for m, v in problem.evaluate(p).items()} for p in batch]
+    return lambda params: {metric: (value, known) for metric, value in evaluate(params).items()}
 
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
@@ -199,7 +199,8 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
     )
     t0 = time.perf_counter()
     with loop_flags(config):
-        sweep = ParetoSweep(space, settings, evaluate_batch(problem, config.get("sem")), on_batch_end=[])
+        evaluate = with_sem(problem.evaluate, config.get("sem"))
+        sweep = ParetoSweep(space, settings, lambda batch: [evaluate(p) for p in batch], on_batch_end=[])
         result = sweep.run()
     wall_s = time.perf_counter() - t0
     curve = problem.hypervolume_curve(

@@ -118,7 +118,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from frontier_levers import LOOP_FLAGS, LoopFlags, choice, loop_flags, parse_variant, reference_point
+from frontier_levers import LOOP_FLAGS, LoopFlags, choice, loop_flags, parse_variant, reference_point, with_sem
 from optimizer_overhead import _TimedSweep, per_suggestion
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -427,11 +427,6 @@ def _evaluator(config: Mapping[str, str], problem: problems.Problem, seed: int) 
     return problem.evaluate if acc_sd == latency_sd == 0 else _gaussian_noise(seed, acc_sd, latency_sd)
 
 
-def _with_sem(evaluate: Callable[..., dict[str, float]], sem: float) -> Callable[..., dict[str, Any]]:
-    """``sem=<float>``: each value reported as ``(value, sem)``, so Ax fits with that known noise."""
-    return lambda params: {metric: (value, sem) for metric, value in evaluate(params).items()}
-
-
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
     config = parse_variant(variant)
     known = {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise", "sem"}
@@ -448,9 +443,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         n_initial_trials=int(config["sobol"]) if "sobol" in config else None,
         acquisition=config.get("acq", "qNEHVI"),
     )
-    evaluate = _evaluator(config, problem, seed)
-    if "sem" in config:  # the task reports its noise: (value, sem) pairs
-        evaluate = _with_sem(evaluate, float(config["sem"]))
+    evaluate = with_sem(_evaluator(config, problem, seed), config.get("sem"))  # sem=: the task reports its noise
     with _patched(config), _stage_timer(), _screened_by_ehvi(config.get("screen")):
         sweep = _FitTimedSweep(space, settings, evaluate_each(evaluate), on_batch_end=[])
         t0 = time.perf_counter()
