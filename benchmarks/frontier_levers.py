@@ -176,7 +176,12 @@ def with_sem(evaluate: Callable[..., dict[str, float]], sem: str | None) -> Call
     """``sem=<float>``: each value ``evaluate`` returns reported as ``(value, sem)``; ``evaluate`` itself without."""
     if sem is None:
         return evaluate
-    known = float(sem)
+    try:
+        known = float(sem)
+    except ValueError:
+        known = -1.0
+    if not 0 <= known < float("inf"):
+        raise ValueError(f"sem={sem!r}: give the standard error as a finite number >= 0, e.g. sem=0")
     return lambda params: {metric: (value, known) for metric, value in evaluate(params).items()}
 
 
