@@ -44,7 +44,8 @@ DIRECTIONS: tuple[str, str] = ("maximize", "minimize")
 ENERGY_SOURCE_KEY = "energy/source"
 """The task-result key whose string labels where the energy figures came from."""
 
-_CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>.*?)\s*(?P<op><=|>=|==|=<|=>|<|>|=)\s*(?P<bound>[^<>=]*?)\s*$")
+# The comparison is every ``<``, ``>`` or ``=`` in a row, so ``>==`` is reported as written (not as ``==``).
+_CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[^<>=]*?)\s*(?P<op>[<>=]+)\s*(?P<bound>.*?)\s*$")
 _UNSAFE_CHAR_RE = re.compile(r"[^A-Za-z0-9_]")
 
 

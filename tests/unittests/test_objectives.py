@@ -87,6 +87,9 @@ def test_parse_constraint(text: str, expected: OutcomeConstraint) -> None:
     [
         ("energy/train_j < 5000", r"the comparison '<' is not supported; write '<metric> <= <number>'"),
         ("energy/train_j == 5000", r"the comparison '==' is not supported"),
+        ("test/acc >== 0.9", r"the comparison '>==' is not supported"),
+        ("test/acc => 0.9", r"the comparison '=>' is not supported"),
+        ("a <= b <= 5", r"the bound 'b <= 5' is not a number"),
         ("energy/train_j 5000", r"no comparison found"),
         ("<= 5", r"the metric name is missing"),
         ("acc >= high", r"the bound 'high' is not a number"),
