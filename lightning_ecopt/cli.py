@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_baseline,
         default="most-accurate",
         help=(
-            "the trial the frontier models are compared with in the ledger: 'most-accurate' (default: best first "
-            "non-energy objective), 'first' (first completed trial), or a trial index"
+            "the trial the frontier models are compared with in the ledger: 'most-accurate' (default: the best "
+            "value of the first objective that is not an energy figure, named in the report), 'first' (first "
+            "completed trial), or a trial index"
         ),
     )
     report.add_argument("--out", metavar="DIR", help="write frontier.png and trials.csv here (default: SWEEP_DIR)")

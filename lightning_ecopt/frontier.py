@@ -308,8 +308,10 @@ def staircase(Y: ArrayLike, maximize: Sequence[bool], ref: ArrayLike | None = No
     A Pareto frontier is drawn as a staircase, not as straight segments: between two frontier points the attainable
     region turns at the corner that is worse than both (the best of each objective that both points reach). The
     frontier points are taken from ``Y`` (dominated points and duplicates are ignored) and ordered from the best
-    value of the first objective to its worst. With ``ref``, the line starts and ends on the reference point's
-    lines, so it closes the region whose area :func:`hypervolume` measures.
+    value of the first objective to its worst. With ``ref``, only the points strictly better than ``ref`` in both
+    objectives are drawn (those outside the reference box dominate nothing :func:`hypervolume` counts), and the line
+    starts and ends on the reference point's lines, so it closes the region whose area :func:`hypervolume` measures;
+    it is empty when no point is inside the box.
 
     Args:
         Y: Objective values, shape ``(n_points, 2)``.
@@ -328,6 +330,8 @@ def staircase(Y: ArrayLike, maximize: Sequence[bool], ref: ArrayLike | None = No
         [[0.9, 10.0], [0.8, 10.0], [0.8, 5.0]]
         >>> staircase([[1.0, 2.0], [2.0, 1.0]], [True, True], ref=[0.0, 0.0]).tolist()
         [[2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 2.0], [0.0, 2.0]]
+        >>> staircase([[1.0, 2.0], [2.0, 1.0]], [True, True], ref=[0.0, 1.5]).tolist()  # (2, 1) is outside the box
+        [[1.0, 1.5], [1.0, 2.0], [0.0, 2.0]]
     """
     Z = _as_matrix(Y, maximize, "staircase")
     if Z.shape[1] != 2:
@@ -341,6 +345,7 @@ def staircase(Y: ArrayLike, maximize: Sequence[bool], ref: ArrayLike | None = No
         if r.shape[0] != 2 or not np.isfinite(r).all():
             raise ValueError(f"staircase: ref={r.tolist()} must hold two finite values, one per objective.")
         rz = r * _signs(maximize)
+        Z = Z[(rz < Z).all(axis=1)]
     if Z.shape[0] == 0:
         return np.zeros((0, 2), dtype=np.float64)
     front = np.unique(Z[~_dominance(Z).any(axis=0)], axis=0)

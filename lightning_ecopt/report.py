@@ -543,6 +543,8 @@ class Ledger:
         trials_without_train_j: Counted trials that recorded no training energy (only their evaluation counts).
         energy_per_inference: The metric used for energy per inference, or ``None`` when the trials have none.
         baseline_rule: How the baseline was chosen (``"most-accurate"``, ``"first"`` or ``"trial"``).
+        baseline_metric: The metric ``"most-accurate"`` judged by: the first objective that is not an energy figure
+            (not always an accuracy: a latency, a perplexity); ``None`` under the other rules.
         baseline: The baseline trial's index, or ``None`` when none qualifies.
         baseline_j_per_inference: The baseline's energy per inference x PUE (J).
         savings: Every frontier model against the baseline.
@@ -573,6 +575,7 @@ class Ledger:
     trials_checkpoint_reused: int = 0
     checkpoint_saved_j: float = 0.0
     trials_shared_counters: int = 0
+    baseline_metric: str | None = None
 
     @property
     def total_kwh(self) -> float:
@@ -597,6 +600,11 @@ def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
             f"ecopt report --carbon-intensity {carbon_g_per_kwh!r}: expected grams of CO2e per kWh, a number >= 0 "
             f"(e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
         )
+
+
+def _performance_objective(result: SweepResult) -> Objective:
+    """The objective ``"most-accurate"`` judges by: the first that is not an energy figure (else the first)."""
+    return next((o for o in result.objectives if not views.is_energy_metric(o.name)), result.objectives[0])
 
 
 def _choose_baseline(
@@ -629,7 +637,7 @@ def _choose_baseline(
         return str(baseline), None
     if baseline == "first":
         return "first", candidates[0]
-    performance = next((o for o in result.objectives if not views.is_energy_metric(o.name)), result.objectives[0])
+    performance = _performance_objective(result)
     sign = 1.0 if performance.minimize else -1.0
     return "most-accurate", min(candidates, key=lambda t: (sign * t.metrics[performance.name], t.trial_index))
 
@@ -671,7 +679,8 @@ def ledger(
     base_j = None
     if base is not None:
         base_j = float(per_inference(base) or 0.0) * pue
-        for t in result.pareto_trials:
+        for row in views.frontier_rows(result):  # in the frontier table's order: best first objective first
+            t = by_index[row["trial_index"]]
             value = per_inference(t)
             if value is None:
                 continue
@@ -707,6 +716,7 @@ def ledger(
         trials_checkpoint_reused=len(checkpoint_reused),
         checkpoint_saved_j=sum(checkpoint_reused) * pue,
         trials_shared_counters=sum(by_index[e.trial_index].shared_counters for e in counted),
+        baseline_metric=_performance_objective(result).name if rule == "most-accurate" else None,
     )
 
 
@@ -1086,7 +1096,9 @@ def _render_ledger(led: Ledger, console: Console) -> None:
     if led.baseline is None:
         console.print("No baseline: no completed trial reports an energy per inference, so no break-even.")
         return
-    why = {"most-accurate": "the most accurate trial", "first": "the first completed trial", "trial": "chosen"}
+    why = {"first": "the first completed trial", "trial": "chosen"}
+    if led.baseline_metric is not None:
+        why["most-accurate"] = f"the best {led.baseline_metric}"
     savings = Table(
         title=(
             f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}): "

@@ -326,10 +326,19 @@ def _trials(n: int) -> str:
     return f"{n} trial" if n == 1 else f"{n} trials"
 
 
-def _log_scale(values: Sequence[float]) -> bool:
-    """Whether an axis spans enough orders of magnitude (positive values, max/min >= 50) to need a log scale."""
+def _axis_scale(values: Sequence[float], ref: float | None = None) -> dict[str, Any] | None:
+    """The scale of an axis whose trials span two orders of magnitude or more (positive, max/min >= 50), else None.
+
+    Log, unless the reference point lies at or below zero (an inferred point pushed past the lowest value): then
+    symmetric log, logarithmic above the lowest trial value and linear below it, so the point and the shaded region
+    down to it stay on the figure.
+    """
     finite = [v for v in values if math.isfinite(v)]
-    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) >= 50
+    if not finite or min(finite) <= 0 or max(finite) / min(finite) < 50:
+        return None
+    if ref is not None and ref <= 0:
+        return {"value": "symlog", "linthresh": min(finite)}
+    return {"value": "log"}
 
 
 def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: float = 5.5, dpi: int = 100) -> Figure:
@@ -337,10 +346,12 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
 
     Completed trials are grey dots; frontier trials are large blue dots with their trial ids, connected by the
     staircase that bounds the region they dominate (shaded down to the reference point, whose area is the
-    hypervolume); the knee is a gold star; the reference point is a red cross; failed trials are red crosses at
-    their values when they returned both objectives, else listed in the legend. Axis labels carry the metric's unit,
-    the energy label (measured or estimated) and the direction. The first two objectives are drawn; a
-    single-objective sweep is drawn against the trial index.
+    hypervolume; a front point outside the reference box is on the line but not in the shading); the knee is a gold
+    star; the reference point is a red cross; failed trials are red crosses at their values when they returned both
+    objectives, else listed in the legend. Axis labels carry the metric's unit, the energy label (measured or
+    estimated) and the direction. The first two objectives are drawn; with three or more, the front's points
+    without a staircase (seen in two objectives, the front of all of them is no staircase) and a title naming the
+    objectives left out; a single-objective sweep is drawn against the trial index.
 
     Args:
         result: The sweep's result (partial results are fine: the figure is redrawn after every batch).
@@ -395,12 +406,16 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
         xs, ys = [x_of(t) for t in front], [y_of(t) for t in front]
         xs_all += xs
         ys_all += ys
-        if len(objectives) >= 2:
+        if len(objectives) == 2:  # with more, the front seen in two of them is no staircase: points only
             maximize = [not objectives[0].minimize, not objectives[1].minimize]
-            line = frontier.staircase(np.column_stack([xs, ys]), maximize, ref=ref_xy)
+            points = np.column_stack([xs, ys])
+            # The line joins the whole front; the shading is the part inside the reference box, whose area is the
+            # hypervolume (a front point outside the box adds none).
+            line = frontier.staircase(points, maximize)
             ax.plot(line[:, 0], line[:, 1], color="tab:blue", lw=1.6, zorder=3)
-            if ref_xy is not None:
-                polygon = np.vstack([line, [ref_xy]])
+            region = None if ref_xy is None else frontier.staircase(points, maximize, ref=ref_xy)
+            if ref_xy is not None and region is not None and len(region):
+                polygon = np.vstack([region, np.array([ref_xy])])
                 hv = "" if result.hypervolume is None else f": hypervolume {format_value(result.hypervolume)}"
                 ax.fill(polygon[:, 0], polygon[:, 1], color="tab:blue", alpha=0.12, lw=0, label=f"dominated{hv}")
         ax.scatter(
@@ -416,8 +431,6 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
     if ref_xy is not None:
         ax.scatter([ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
                    label=f"reference point ({result.reference_point_origin or 'given'})")  # fmt: skip
-        xs_all.append(ref_xy[0])
-        ys_all.append(ref_xy[1])
 
     if failed:
         placed = [t for t in failed if all(_finite(t.metrics.get(o.name)) for o in objectives[:2])]
@@ -433,20 +446,24 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
 
     if not done:
         ax.text(0.5, 0.5, "no completed trial yet", ha="center", va="center", transform=ax.transAxes, color="0.4")
-    if len(objectives) >= 2:
-        if _log_scale(xs_all):
-            ax.set_xscale("log")
-        if _log_scale(ys_all):
-            ax.set_yscale("log")
-    elif _log_scale(ys_all):
-        ax.set_yscale("log")
+    x_scale = _axis_scale(xs_all, None if ref_xy is None else ref_xy[0]) if len(objectives) >= 2 else None
+    y_scale = _axis_scale(ys_all, None if ref_xy is None else ref_xy[1])
+    if x_scale is not None:
+        ax.set_xscale(**x_scale)
+    if y_scale is not None:
+        ax.set_yscale(**y_scale)
     ax.grid(True, alpha=0.3, which="both")
     hv_text = "n/a" if result.hypervolume is None else format_value(result.hypervolume)
-    ax.set_title(
+    title = (
         f"Pareto frontier after {result.n_finished} trials ({result.n_completed} completed, {result.n_failed} "
-        f"failed): {len(front)} on the front, hypervolume {hv_text}",
-        fontsize=10,
+        f"failed): {len(front)} on the front, hypervolume {hv_text}"
     )
+    if len(objectives) > 2:
+        title += (
+            f"\nthe first 2 of {len(objectives)} objectives shown (also {', '.join(o.name for o in objectives[2:])}); "
+            f"the front and the hypervolume are over all {len(objectives)}"
+        )
+    ax.set_title(title, fontsize=10)
     if ax.get_legend_handles_labels()[0]:
         # Below the axes: inside, it would hide the frontier's best corner.
         fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)

@@ -224,6 +224,25 @@ def test_staircase_connects_the_frontier_and_closes_on_the_reference_point():
     assert area == pytest.approx(hypervolume(MIXED, [0.4, 40.0], MIXED_DIRECTIONS))
 
 
+@pytest.mark.parametrize("ref", [[0.6, 12.0], [0.95, 12.0], [0.4, 40.0], [0.4, 4.5], [0.7, 8.0]])
+def test_staircase_area_is_the_hypervolume_when_points_lie_outside_the_reference_box(ref: list[float]) -> None:
+    from lightning_ecopt.frontier import staircase
+
+    # A narrow (inferred) box leaves frontier points outside it; the shaded region must still be the hypervolume.
+    Y, directions = [[0.9, 10.0], [0.5, 2.0], [0.8, 5.0], [0.6, 4.0]], [True, False]
+    line = staircase(Y, directions, ref=ref)
+    expected = hypervolume(Y, ref, directions)
+    if expected == 0:
+        assert line.shape == (0, 2)
+        return
+    closed = np.vstack([line, [ref]])
+    x, y = closed[:, 0], closed[:, 1]
+    area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    assert area == pytest.approx(expected)
+    assert (x >= min(ref[0], x.max()) - 1e-12).all()  # nothing drawn on the far side of the reference point
+    assert (y <= ref[1] + 1e-12).all()
+
+
 def test_staircase_edge_cases():
     from lightning_ecopt.frontier import staircase
 

@@ -6,6 +6,7 @@ import math
 import pytest
 from scipy import stats
 
+from lightning_ecopt import views
 from lightning_ecopt.cli import main
 from lightning_ecopt.report import (
     GLOBAL_AVERAGE_PUE,
@@ -201,6 +202,12 @@ def test_ledger_arithmetic_is_exact(pue, carbon):
 
 def test_baseline_choices():
     result = make_result()
+    default = ledger(result)
+    assert (default.baseline, default.baseline_metric) == (1, "test/acc")  # the report names the metric judged by
+    assert ledger(result, baseline="first").baseline_metric is None
+    # The savings come in the frontier table's order (best first objective first), not by trial index.
+    assert [s.trial_index for s in default.savings] == [r["trial_index"] for r in views.frontier_rows(result)]
+    assert [s.trial_index for s in default.savings] != sorted(s.trial_index for s in default.savings)
     assert ledger(result, baseline="first").baseline == 0
     first = {s.trial_index: s for s in ledger(result, baseline="first").savings}
     assert first[1].break_even_inferences is None  # costs more per inference than the baseline: never
@@ -238,7 +245,7 @@ def test_report_prints_the_sections_and_writes_the_files(sweep_dir, capsys):
         "Proxy audit",
         "Search-cost ledger",
         "Not counted, energy unknown: trials 2, 7.",
-        "baseline #1 (the most accurate trial)",
+        "baseline #1 (the best test/acc)",
         "19,975",  # break-even of #0: 199.75 J / 0.01 J
         "Failed (1): the job raised RuntimeError: OOM [#2]",  # why trials failed, without opening trials.csv
         "Failed (1): NaN [#5]",

@@ -1,0 +1,74 @@
+"""The frontier figure: what it shades, how it scales its axes, what it says about objectives it cannot draw."""
+
+import numpy as np
+import pytest
+from matplotlib.patches import Polygon
+
+from lightning_ecopt import frontier, views
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
+
+
+def make_result(directions, rows, ref):
+    objectives = parse_objectives(directions, None)
+    names = [o.name for o in objectives]
+    trials = tuple(
+        TrialRecord(i, {"x": i}, "completed", metrics=dict(zip(names, row, strict=True)), energy_source="estimated")
+        for i, row in enumerate(rows)
+    )
+    maximize = [not o.minimize for o in objectives]
+    mask = frontier.pareto_mask(rows, maximize)
+    pareto = tuple(i for i, on in enumerate(mask) if on)
+    hv = frontier.hypervolume(rows, [ref[n] for n in names], maximize)
+    return SweepResult(tuple(objectives), trials, pareto, ref, "inferred", hv)
+
+
+def shaded(fig):
+    return [p for p in fig.axes[0].patches if isinstance(p, Polygon)]
+
+
+def area(xy):
+    x, y = xy[:, 0], xy[:, 1]
+    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def test_the_shaded_area_is_the_hypervolume_with_a_front_point_outside_the_reference_box():
+    # #0 (0.9 acc, 10 J) is on the front but outside the box (10 J is worse than the reference's 8 J).
+    result = make_result(
+        {"acc": "maximize", "j": "minimize"}, [[0.9, 10.0], [0.5, 2.0], [0.8, 5.0]], {"acc": 0.4, "j": 8.0}
+    )
+    assert result.hypervolume == pytest.approx(0.4 * 3.0 + 0.1 * 3.0)
+    (patch,) = shaded(views.frontier_figure(result))
+    assert area(patch.get_xy()) == pytest.approx(result.hypervolume)
+
+
+def test_nothing_is_shaded_when_no_front_point_is_inside_the_box():
+    result = make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 10.0], [0.5, 2.0]], {"acc": 0.6, "j": 8.0})
+    assert result.hypervolume == 0.0
+    assert shaded(views.frontier_figure(result)) == []
+
+
+def test_three_objectives_draw_points_without_a_staircase_and_say_so():
+    rows = [[0.9, 10.0, 1.0], [0.5, 2.0, 3.0], [0.8, 5.0, 9.0], [0.4, 1.0, 0.5]]
+    result = make_result(
+        {"acc": "maximize", "j": "minimize", "ms": "minimize"}, rows, {"acc": 0.0, "j": 20.0, "ms": 10.0}
+    )
+    fig = views.frontier_figure(result)
+    assert shaded(fig) == []  # a 2-D area labelled with the 3-D hypervolume would be wrong
+    assert not [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 1]
+    title = fig.axes[0].get_title()
+    assert "the first 2 of 3 objectives shown (also ms)" in title
+
+
+def test_an_axis_spanning_orders_of_magnitude_is_log_or_symlog_with_a_reference_below_zero():
+    rows = [[0.97, 14.0], [0.95, 5535.0], [0.96, 400.0]]
+    positive = make_result({"acc": "maximize", "spj": "maximize"}, rows, {"acc": 0.9, "spj": 1.0})
+    assert views.frontier_figure(positive).axes[0].get_yscale() == "log"
+    # An inferred reference pushed past zero (nadir minus a tenth of the range) keeps the axis logarithmic above it.
+    below = make_result({"acc": "maximize", "spj": "maximize"}, rows, {"acc": 0.9, "spj": -24.4})
+    fig = views.frontier_figure(below)
+    assert fig.axes[0].get_yscale() == "symlog"
+    (patch,) = shaded(fig)
+    assert area(patch.get_xy()) == pytest.approx(below.hypervolume)
+    narrow = make_result({"acc": "maximize", "spj": "maximize"}, [[0.97, 14.0], [0.95, 50.0]], {"acc": 0.9, "spj": -1})
+    assert views.frontier_figure(narrow).axes[0].get_yscale() == "linear"
