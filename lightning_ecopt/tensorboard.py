@@ -4,18 +4,23 @@
 TensorBoard events (each trial's own Lightning logs stay in its job dir). The layout, as runs under ``log_dir``:
 
 - ``.`` (the root): the HParams experiment: the swept parameters, ``status``, and the metrics as columns, objectives
-  first. Written once, when the first trial completes (its metrics name the columns).
+  first. Written once, when the first trial completes (its metrics name the columns: TensorBoard reads an
+  experiment's columns once, so a metric first returned by a later trial is in that trial's scalars but not a
+  column; the board says so in the log).
 - ``trials/<index>``: one HParams session per finished trial: its parameters and ``status`` (``completed``,
-  ``failed``, ``reused``) as hparams, every metric it returned as a scalar at step = trial index, the session's end
-  status (failed trials are marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written
-  again whenever the trial joins or leaves the frontier, so the HParams table can be filtered on it.
+  ``failed``, ``reused``) as hparams, every metric a completed trial returned as a scalar at step = trial index
+  (a failed trial's partial metrics stay out of the table: they are in ``trials.csv``), the session's end status
+  (failed trials are marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again
+  whenever the trial joins or leaves the frontier, so the HParams table can be filtered on it.
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
   :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
   ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's
   configurations as a table).
 
-Open it with ``tensorboard --logdir <sweep dir>/tensorboard`` (or ``--logdir <sweep dir>`` to see the trials'
-training curves too; see ``docs/frontier.md`` for the HParams caveat there). Writing is cheap (one figure and a few
+What was written is remembered in ``log_dir/ecopt_board.json``, so a resumed sweep (a new process) adds only what
+changed: rerunning a finished sweep writes nothing. Open it with ``tensorboard --logdir <sweep dir>/tensorboard``
+(or ``--logdir <sweep dir>`` to see the trials' training curves too; see ``docs/frontier.md`` for the HParams
+caveat there). Writing is cheap (one figure and a few
 small event files per batch) and never stops the sweep: any error is logged and the sweep goes on. matplotlib,
 torch and TensorBoard's protos are imported on the first update, not with this module.
 
@@ -27,8 +32,10 @@ Example::
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +60,9 @@ TRIALS_RUN = "trials"
 
 ON_FRONT_TAG = "frontier/on_front"
 """The per-trial metric: 1.0 while the trial is on the Pareto frontier, else 0.0."""
+
+STATE_FILENAME = "ecopt_board.json"
+"""The file in ``log_dir`` that remembers what was written, so that a resumed sweep does not write it again."""
 
 
 def trial_run_name(trial_index: int) -> str:
@@ -121,7 +131,10 @@ class FrontierBoard:
         self._sessions: set[int] = set()
         self._on_front: dict[int, bool] = {}
         self._experiment_written: bool | None = None
-        self._last: tuple[Any, ...] | None = None
+        self._columns: set[str] = set()
+        self._unlisted: set[str] = set()
+        self._last: str | None = None
+        self._loaded = False
         self._failures = 0
 
     def update(self, result: SweepResult) -> bool:
@@ -157,20 +170,51 @@ class FrontierBoard:
         Args:
             result: The sweep's result after a batch.
         """
-        key = (
-            result.n_finished,
-            tuple(t.trial_index for t in result.trials if t.finished),
-            result.pareto_indices,
-            result.hypervolume,
-            None if result.reference_point is None else tuple(sorted(result.reference_point.items())),
+        if not self._loaded:
+            self._load_state()
+        key = json.dumps(
+            [
+                result.n_finished,
+                [t.trial_index for t in result.trials if t.finished],
+                list(result.pareto_indices),
+                result.hypervolume,
+                None if result.reference_point is None else sorted(result.reference_point.items()),
+            ]
         )
         if key == self._last:
             return
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._write_experiment(result)
+        self._note_unlisted_metrics(result)
         self._write_sessions(result)
         self._write_frontier(result)
         self._last = key
+        self._save_state()
+
+    # -- what was written, across processes ---------------------------------------------------------------------------
+
+    def _load_state(self) -> None:
+        """Read what an earlier process wrote (a resumed sweep); a missing or unreadable file means nothing."""
+        self._loaded = True
+        path = self.log_dir / STATE_FILENAME
+        try:
+            state = json.loads(path.read_text())
+            last, on_front, columns = state["last"], state["on_front"], state["columns"]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ecopt: ignoring %s (%s); the TensorBoard views may repeat the last batch.", path, exc)
+            return
+        self._last = last if isinstance(last, str) else None
+        self._on_front = {int(k): bool(v) for k, v in dict(on_front).items()}
+        self._columns = {str(c) for c in columns}
+
+    def _save_state(self) -> None:
+        path = self.log_dir / STATE_FILENAME
+        state = {"last": self._last, "on_front": self._on_front, "columns": sorted(self._columns)}
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, path)
 
     # -- HParams ----------------------------------------------------------------------------------------------------
 
@@ -217,6 +261,24 @@ class FrontierBoard:
         with self._writer(self.log_dir) as writer:
             writer.add_summary(self._summary(metadata.EXPERIMENT_TAG, metadata.create_summary_metadata(data)))
         self._experiment_written = True
+        self._columns = {*objective_names, ON_FRONT_TAG, *others}
+
+    def _note_unlisted_metrics(self, result: SweepResult) -> None:
+        """Say once per metric when a completed trial returns one the HParams table has no column for."""
+        if not self._columns:  # no experiment yet, or one written by a version that did not record its columns
+            return
+        for trial in result.trials:
+            if trial.status != "completed":
+                continue
+            for name in sorted(set(trial.metrics) - self._columns - self._unlisted):
+                self._unlisted.add(name)
+                log.info(
+                    "ecopt: trial %d returned %r, which the first completed trials did not: TensorBoard's HParams "
+                    "table keeps the columns it was given first, so it is in the trial's scalars (and trials.csv) "
+                    "but not a column.",
+                    trial.trial_index,
+                    name,
+                )
 
     def _write_sessions(self, result: SweepResult) -> None:
         """One session per newly finished trial; ``frontier/on_front`` for every trial whose membership changed."""
@@ -249,7 +311,7 @@ class FrontierBoard:
                     writer.add_summary(
                         self._summary(metadata.SESSION_START_INFO_TAG, metadata.create_summary_metadata(data))
                     )
-                    for name, value in trial.metrics.items():
+                    for name, value in trial.metrics.items() if trial.status == "completed" else ():
                         if isinstance(value, int | float) and math.isfinite(value):
                             writer.add_scalar(name, float(value), trial.trial_index)
                     status = api_pb2.STATUS_SUCCESS if trial.status == "completed" else api_pb2.STATUS_FAILURE

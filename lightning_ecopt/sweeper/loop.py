@@ -564,18 +564,23 @@ class ParetoSweep:
             # failures that stopped the previous run must not stop this one again before its own trials count.
             self._judged_from = {i for i, r in self._records.items() if r.finished}
             progress = _Progress(n_trials, self._n_finished())
+            hooked: SweepResult | None = None  # the last result the batch hooks saw in this run
             try:
                 while self._n_finished() < n_trials:
-                    self._maybe_infer_reference(client, final=False)
+                    self._maybe_infer_reference(client, final=False)  # a resumed sweep may not have it yet
                     proposals = self._ask(client, self._next_batch_size())
                     if not proposals:
                         break
                     self._save_experiment(client)  # an interruption now leaves these trials to be abandoned
                     self._run_batch(client, proposals)
+                    # Before the batch's result is saved and shown: the batch that ends the Sobol phase has its
+                    # hypervolume in the results file and in TensorBoard at its own step, not one batch later.
+                    self._maybe_infer_reference(client, final=self._n_finished() >= n_trials)
                     result = self._save(client)
                     log.info("ecopt: %d/%d trials; %s", self._n_finished(), n_trials, self._batch_line(result))
                     progress.update(self._n_finished(), self._batch_line(result))
                     self._batch_end(result)
+                    hooked = result
                     failures = self._failure_report(result)
                     if failures is not None:
                         self._stop_reason, message = failures
@@ -590,7 +595,8 @@ class ParetoSweep:
                 progress.close()
             self._maybe_infer_reference(client, final=True)
             result = self._save(client)
-            self._batch_end(result)
+            if hooked is None or hooked.reference_point != result.reference_point:
+                self._batch_end(result)  # nothing ran (a finished sweep rerun), or the end changed the reference
         if self._stop_reason:
             log.warning(
                 "ecopt: the sweep stopped after %d of %d trials: %s", result.n_finished, n_trials, self._stop_reason

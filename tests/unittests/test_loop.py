@@ -1124,5 +1124,5 @@ def test_from_function_takes_the_batch_hooks_too(fast_ax, tmp_path):
         parse_search_space(TWO_D, []), settings, two_quadratics, on_batch_end=[lambda r: seen.append(r.n_finished)]
     )
     sweep.run()
-    assert seen == [1, 2, 3, 3]  # after every batch, and once at the end
+    assert seen == [1, 2, 3]  # after every batch, once
     assert not (tmp_path / "tensorboard").exists()  # the given hooks replace the default TensorBoard views

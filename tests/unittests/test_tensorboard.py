@@ -135,15 +135,45 @@ def test_on_front_follows_a_trial_that_leaves_the_frontier(board_dir):
     assert [e.value for e in load(board_dir / trial_run_name(4)).Scalars(ON_FRONT_TAG)] == [1.0]
 
 
-def test_a_resumed_sweep_adds_no_duplicate_sessions_or_experiment(board_dir):
-    before = {p: p.stat().st_size for p in board_dir.rglob("events.out.tfevents.*") if p.parent.name != FRONTIER_RUN}
-    FrontierBoard(board_dir).update(result_after(6))  # a new process, same results: only the frontier run grows
-    after = {p for p in board_dir.rglob("events.out.tfevents.*") if p.parent.name != FRONTIER_RUN}
-    new = after - set(before)
-    # on_front is not known to the new process: written once more for the completed trials, nothing else.
-    assert {p.parent.name for p in new} == {"0000", "0001", "0003", "0004"}
-    assert all(metadata.EXPERIMENT_TAG not in load(p.parent).PluginTagToContent(metadata.PLUGIN_NAME) for p in new)
+def test_a_resumed_sweep_writes_nothing_twice(board_dir):
+    before = sorted(board_dir.rglob("events.out.tfevents.*"))
+    FrontierBoard(board_dir).update(result_after(6))  # a new process (a finished sweep rerun), the same results
+    assert sorted(board_dir.rglob("events.out.tfevents.*")) == before
+    # Extended by one trial that dominates trial 1: its session, trial 1's change of on_front, one frontier step.
+    trials = (*TRIALS, completed(6, 0.85, 500.0))
+    extended = SweepResult(OBJECTIVES, trials, (4, 6), dict(REF), "inferred", 1.0)
+    FrontierBoard(board_dir).update(extended)
+    new = sorted(set(board_dir.rglob("events.out.tfevents.*")) - set(before))
+    assert [p.parent.name for p in new] == ["frontier", "0001", "0006"]
+    # (Sorted by step: files written within one second do not sort by the order they were written in.)
+    on_front = sorted((e.step, e.value) for e in load(board_dir / trial_run_name(1)).Scalars(ON_FRONT_TAG))
+    assert on_front == [(2, 1.0), (6, 0.0)]
+    assert sorted(e.step for e in load(board_dir / FRONTIER_RUN).Scalars("frontier/pareto_size")) == [2, 4, 5, 6]
     assert len(list(board_dir.glob("events.out.tfevents.*"))) == 1  # the experiment, written once
+
+
+def test_a_damaged_state_file_is_ignored_with_a_warning(board_dir, caplog):
+    (board_dir / "ecopt_board.json").write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt.tensorboard"):
+        assert FrontierBoard(board_dir).update(result_after(6))
+    assert "ignoring" in caplog.text
+    assert "ecopt_board.json" in caplog.text
+
+
+def test_failed_trials_have_no_metric_row_and_late_metrics_are_named(tmp_path, caplog):
+    board = FrontierBoard(tmp_path)
+    partial = TrialRecord(2, {"model.width": 64}, "failed", metrics={"test/acc": 0.99}, reason="diverged")
+    late = completed(3, 0.75, 350.0)
+    late = TrialRecord(3, late.params, "completed", metrics={**late.metrics, "late/metric": 1.0}, energy_source=SOURCE)
+    trials = (TRIALS[0], TRIALS[1], partial, late)
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt.tensorboard"):
+        board.update(SweepResult(OBJECTIVES, trials[:2], (0, 1), dict(REF), "inferred", 1.0))
+        board.update(SweepResult(OBJECTIVES, trials, (0, 1), dict(REF), "inferred", 1.0))
+    # A failed trial's partial metrics would top the table sorted by accuracy; they stay in trials.csv.
+    assert load(tmp_path / trial_run_name(2)).Tags()["scalars"] == []
+    assert [e.value for e in load(tmp_path / trial_run_name(3)).Scalars("late/metric")] == [1.0]
+    assert "trial 3 returned 'late/metric'" in caplog.text
+    assert "not a column" in caplog.text
 
 
 def test_an_unchanged_result_writes_nothing(tmp_path):
@@ -215,8 +245,8 @@ def _sweep(tmp_path, **kwargs):
 def test_the_loop_writes_the_views_after_every_batch(tmp_path):
     result = _sweep(tmp_path).run()  # Sobol only: no model fitting
     acc = load(tmp_path / "tensorboard" / FRONTIER_RUN)
-    # Two batches of two, then the end of the sweep: the reference point inferred from all four trials is new.
-    assert [e.step for e in acc.Scalars("frontier/pareto_size")] == [2, 4, 4]
+    # Two batches of two, one step each; the reference point inferred from all four trials shows at the last.
+    assert [e.step for e in acc.Scalars("frontier/pareto_size")] == [2, 4]
     assert [e.step for e in acc.Scalars("frontier/hypervolume")] == [4]
     assert acc.Scalars("frontier/pareto_size")[-1].value == len(result.pareto_indices)
     assert len(list((tmp_path / "tensorboard" / "trials").iterdir())) == 4
@@ -233,6 +263,6 @@ def test_the_loop_survives_a_failing_hook_and_hooks_can_be_turned_off(tmp_path, 
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt.sweeper.loop"):
         result = _sweep(tmp_path, on_batch_end=[broken]).run()
     assert result.n_finished == 4
-    assert seen == [2, 4, 4]  # after each batch, and once at the end
+    assert seen == [2, 4]  # after each batch, once
     assert "the batch hook" in caplog.text
     assert not (tmp_path / "tensorboard").exists()
