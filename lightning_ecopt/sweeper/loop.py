@@ -98,7 +98,7 @@ if TYPE_CHECKING:
     from lightning_ecopt.sweeper.settings import SweepSettings
     from lightning_ecopt.sweeper.space import SearchSpace
 
-__all__ = ["BatchHook", "Evaluate", "ParetoSweep", "check_storage", "evaluate_each", "sweep_fingerprint"]
+__all__ = ["BatchHook", "Evaluate", "ParetoSweep", "check_storage", "evaluate_each", "sweep_fingerprint", "sweep_lock"]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,8 @@ _METADATA_KEY = "lightning_ecopt"
 """Key of our data in an Ax trial's ``run_metadata`` and in the experiment's description."""
 
 _INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
+_STOPPED_KEY = "ecopt_stopped_cleanly"
+"""Run-metadata flag of a trial that was running when the sweep stopped on Ctrl-C (saved), not in a crash."""
 """The reason recorded for a trial that was running when the sweep died (abandoned on resume)."""
 
 _AX_LOGGER = "ax.api.client"
@@ -253,18 +255,23 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
 
 
 def sweep_fingerprint(space: SearchSpace, settings: SweepSettings) -> dict[str, Any]:
-    """What a saved experiment must match to be resumed: the search space and the objectives, as plain JSON data.
+    """What a saved experiment must match to be resumed: the search space, the objectives and the acquisition.
+
+    A resumed sweep keeps the generation strategy it saved, so an acquisition function other than the one it started
+    with would be recorded but not used: it is refused. (The number of Sobol trials is kept too: see
+    :meth:`ParetoSweep.run`.)
 
     Args:
         space: The swept parameters.
-        settings: The sweep's settings (only the objectives count).
+        settings: The sweep's settings (the objectives and, with two or more objectives, the acquisition count).
 
     Returns:
-        ``{"space": ..., "objectives": [{"name", "direction"}, ...]}``.
+        ``{"space": ..., "objectives": [{"name", "direction"}, ...], "strategy": {"acquisition": ...}}``.
     """
     fingerprint = {
         "space": space.fingerprint(),
         "objectives": [{"name": o.name, "direction": o.direction} for o in settings.objectives],
+        "strategy": {"acquisition": settings.acquisition if len(settings.objectives) > 1 else None},
     }
     return dict(json.loads(json.dumps(fingerprint, default=str)))
 
@@ -278,6 +285,15 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
                 f"({fingerprint[part]!r}); to start fresh, delete {storage} or choose another sweep directory "
                 f"(hydra.sweep.dir), or restore the original {what} to resume it."
             )
+    saved = stored.get("strategy")  # absent from sweeps saved before it was recorded
+    acquisition = fingerprint["strategy"]["acquisition"]
+    if isinstance(saved, Mapping) and acquisition is not None and saved.get("acquisition") != acquisition:
+        return (
+            f"ParetoSweep: {storage} holds a sweep that proposes with acquisition={saved.get('acquisition')}, and a "
+            f"resumed sweep keeps the generation strategy it saved: acquisition={acquisition} would be recorded but "
+            f"not used. Rerun with acquisition={saved.get('acquisition')} (hydra.sweeper.acquisition) to resume it, or "
+            f"choose another sweep directory (hydra.sweep.dir) to start one with {acquisition}."
+        )
     return None
 
 
@@ -327,6 +343,72 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any]) -> None:
     message = _mismatch_message(storage, stored, fingerprint)
     if message is not None:
         raise EcoptConfigError(message)
+
+
+@contextlib.contextmanager
+def sweep_lock(storage: Path) -> Iterator[None]:
+    """Hold ``<storage>.lock`` while a sweep runs, so that a second process on the same sweep is refused.
+
+    Two processes resuming one sweep (a rerun while the first still runs) would abandon each other's running trials,
+    launch into the same job dirs and overwrite each other's results. The lock is an ``fcntl.flock`` (released by
+    the kernel when the process dies, so a killed sweep never leaves a stale lock); where the platform or the file
+    system has no such locks (Windows, some network file systems) the sweep runs without one.
+
+    Re-entrant within a process: the Hydra sweeper takes it before it writes anything, and the loop it runs again.
+
+    Args:
+        storage: The sweep's Ax experiment file; the lock file sits beside it.
+
+    Raises:
+        EcoptConfigError: Another process holds the lock: the message names it and what to do.
+    """
+    path = storage.with_name(storage.name + ".lock")
+    key = str(path.resolve())
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    if key in _HELD_LOCKS:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise EcoptConfigError(
+                f"ParetoSweep: {holder} is running the sweep in {storage.parent} ({path.name} is locked). Two "
+                f"processes on one sweep would abandon each other's trials and overwrite each other's results: wait "
+                f"for it to finish (or stop it with Ctrl-C), then rerun the same command to resume; or choose another "
+                f"sweep directory (hydra.sweep.dir)."
+            ) from None
+        except OSError as err:  # no lock support on this file system: run unlocked, as before
+            log.debug("ecopt: cannot lock %s (%s); the sweep runs without a lock.", path, err)
+            yield
+            return
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()} on {_hostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})")
+            handle.flush()
+            _HELD_LOCKS.add(key)
+            yield
+        finally:
+            _HELD_LOCKS.discard(key)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+_HELD_LOCKS: set[str] = set()
+"""The sweep locks this process holds (resolved paths)."""
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
 
 
 def _remove_torn_writes(storage: Path) -> None:
@@ -425,6 +507,25 @@ def _torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """Whether a ``SystemExit`` comes from a Ctrl-C: Lightning exits with 1 while handling a ``KeyboardInterrupt``."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _ended_twice(earlier: int) -> str:
+    return (
+        f"failed: the sweep's process ended while running this configuration, as it did in trial {earlier} (a crash, "
+        f"the out-of-memory killer, a task that exits); recorded as failed instead of run first again"
+    )
 
 
 def _drop_short_batch_warning(record: logging.LogRecord) -> bool:
@@ -544,10 +645,17 @@ class ParetoSweep:
             The trials, the Pareto set, the hypervolume and the reference point used.
 
         Raises:
-            EcoptConfigError: ``storage`` holds a sweep over another search space or other objectives.
+            EcoptConfigError: ``storage`` holds a sweep over another search space, other objectives or another
+                acquisition function, or another process is running the sweep in it.
             SweepFailureError: More trials failed than ``max_failure_rate`` allows (results are saved first).
             RuntimeError: ``evaluate`` returned the wrong number of results.
         """
+        with contextlib.ExitStack() as stack:
+            if self.settings.storage is not None:
+                stack.enter_context(sweep_lock(Path(self.settings.storage)))
+            return self._run()
+
+    def _run(self) -> SweepResult:
         n_trials = self.settings.n_trials
         if self.settings.storage is not None:
             check_storage(self.settings.storage, self._fingerprint())
@@ -609,7 +717,12 @@ class ParetoSweep:
 
     def _save_on_interrupt(self, client: Client) -> None:
         """Ctrl-C: save what finished (trials still running stay RUNNING, to be abandoned and asked again on resume)."""
+        from ax.core.base_trial import TrialStatus
+
         try:
+            for trial in _experiment(client).trials.values():
+                if trial.status == TrialStatus.RUNNING:  # a stop, not a crash: may be cut short any number of times
+                    trial.update_run_metadata({_STOPPED_KEY: True})
             result = self._save(client)
         except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
             log.warning("ecopt: interrupted; saving failed, the files of the last finished batch are kept.")
@@ -715,7 +828,20 @@ class ParetoSweep:
 
         outputs: Sequence[Any] = []
         if to_run:
-            outputs = self.evaluate([dict(params[i]) for i in to_run])
+            try:
+                outputs = self.evaluate([dict(params[i]) for i in to_run])
+            except SystemExit as exc:
+                if _is_interrupt(exc):  # Lightning's Ctrl-C: the loop saves and stops
+                    raise
+                # The task called sys.exit(): it ended its trial, not the sweep. The process's other jobs of this
+                # batch (if any) went with it.
+                reason = (
+                    f"the task called sys.exit({exc.code!r}) (SystemExit), which ends the process; raise an "
+                    f"exception to fail a trial"
+                    + (f" (the batch's {len(to_run)} trials are failed with it)" if len(to_run) > 1 else "")
+                )
+                log.warning("ecopt: %s.", reason)
+                outputs = [TrialFailure(reason) for _ in to_run]
             if isinstance(outputs, str | bytes) or not isinstance(outputs, Sequence) or len(outputs) != len(to_run):
                 got = len(outputs) if isinstance(outputs, Sequence) else type(outputs).__name__
                 raise RuntimeError(
@@ -926,12 +1052,18 @@ class ParetoSweep:
                 outcome_constraints=self.settings.ax_outcome_constraints(point),
             )
             _drop_fitted_adapters(client)
-        _write_description(client, self._fingerprint(), point, origin)
+        _write_description(client, self._stored_fingerprint(), point, origin)
 
     # -- Ax client, storage and resume ------------------------------------------------------------------------------
 
     def _fingerprint(self) -> dict[str, Any]:
         return sweep_fingerprint(self.space, self.settings)
+
+    def _stored_fingerprint(self) -> dict[str, Any]:
+        """The fingerprint as saved: with the strategy's number of Sobol trials, which a resumed sweep keeps."""
+        fingerprint = self._fingerprint()
+        fingerprint["strategy"] = {**fingerprint["strategy"], "n_initial_trials": self._n_initial}
+        return fingerprint
 
     def _generation_strategy(self) -> GenerationStrategy:
         """Sobol for ``n_initial_trials`` trials, then BoTorch with the chosen acquisition function."""
@@ -1034,7 +1166,7 @@ class ParetoSweep:
         if given and set(given) == set(self.settings.objective_names):
             self._reference, self._reference_origin = given, "given"
             log.info("ecopt: reference point given: %s", given)
-        _write_description(client, self._fingerprint(), self._reference, self._reference_origin)
+        _write_description(client, self._stored_fingerprint(), self._reference, self._reference_origin)
         return client
 
     def _resume(self, client: Client, storage: Path) -> None:
@@ -1052,11 +1184,35 @@ class ParetoSweep:
                 # the configuration the interruption cut short would never run, and anywhere its phantom would
                 # steer the next proposals. A FAILED arm is unseen by the model; the record says "abandoned", and
                 # the resumed sweep runs the configuration again before asking Ax for more (_due_first).
-                trial.update_run_metadata({_METADATA_KEY: {"status": "abandoned", "reason": _INTERRUPTED}})
+                clean = bool((trial.run_metadata or {}).get(_STOPPED_KEY))
+                meta = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
+                trial.update_run_metadata({_METADATA_KEY: meta})
                 client.mark_trial_failed(index, failed_reason=_INTERRUPTED)
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
-        self._cut_short = [dict(self._records[i].params) for i in abandoned]
+        self._keep_saved_sobol_count(stored, storage)
+        self._cut_short = []
+        # Trials cut short by the process ending (not by a saved Ctrl-C), by configuration.
+        crashed = {
+            i
+            for i, trial in experiment.trials.items()
+            if self._records[i].status == "abandoned"
+            and not ((trial.run_metadata or {}).get(_METADATA_KEY) or {}).get("stopped_cleanly", True)
+        }
+        earlier_cuts = {_config_key(self._records[i].params): i for i in sorted(crashed - set(abandoned))}
+        for index in abandoned:
+            params = dict(self._records[index].params)
+            earlier = earlier_cuts.get(_config_key(params)) if index in crashed else None
+            if earlier is None:
+                self._cut_short.append(params)
+                continue
+            # The sweep's process ended twice while running this configuration (a crash, the OOM killer, a task that
+            # exits): running it first again would end every rerun the same way. Failed, so the sweep goes on.
+            reason = _ended_twice(earlier)
+            trial = experiment.trials[index]
+            trial.update_run_metadata({_METADATA_KEY: {"status": "failed", "reason": reason}})
+            self._records[index] = self._record_from_trial(index, trial)
+            log.warning("ecopt: trial %d %s", index, reason)
         given = self._given_reference()
         if given and set(given) == set(self.settings.objective_names):
             self._set_reference(client, given, "given")
@@ -1079,6 +1235,27 @@ class ParetoSweep:
             len(abandoned),
             abandoned,
         )
+
+    def _keep_saved_sobol_count(self, stored: Mapping[str, Any], storage: Path) -> None:
+        """A resumed sweep keeps the number of Sobol trials its saved generation strategy was built with.
+
+        The default count depends on ``n_trials``, so extending a sweep would otherwise change it in the log, the
+        reference point's timing and the results file, while Ax, which saved its strategy, keeps the first count.
+        """
+        saved = stored.get("strategy")
+        n_saved = saved.get("n_initial_trials") if isinstance(saved, Mapping) else None
+        if not isinstance(n_saved, int) or n_saved == self._n_initial:
+            return
+        log.info(
+            "ecopt: %s started with %d Sobol trials and keeps them (n_initial_trials now resolves to %d; a resumed "
+            "sweep keeps its saved generation strategy).",
+            storage,
+            n_saved,
+            self._n_initial,
+        )
+        self._n_initial = n_saved
+        # (The Sobol trials are part of the budget: a budget cut below them records the budget.)
+        self.settings = dataclasses.replace(self.settings, n_initial_trials=min(n_saved, self.settings.n_trials))
 
     def _record_from_trial(self, index: int, trial: Any) -> TrialRecord:
         """Rebuild a trial's record from the metadata saved with it."""

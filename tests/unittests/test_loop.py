@@ -1126,3 +1126,127 @@ def test_from_function_takes_the_batch_hooks_too(fast_ax, tmp_path):
     sweep.run()
     assert seen == [1, 2, 3]  # after every batch, once
     assert not (tmp_path / "tensorboard").exists()  # the given hooks replace the default TensorBoard views
+
+
+# -- what ends a trial, what ends the sweep, and what a resumed sweep keeps --------------------------------------------
+
+
+def test_a_task_that_calls_sys_exit_fails_its_trial_and_the_sweep_goes_on(fast_ax, tmp_path, caplog):
+    calls = []
+
+    def exits_once(p):
+        calls.append(p)
+        if len(calls) == 2:
+            sys.exit(3)  # not a Ctrl-C: no KeyboardInterrupt behind it
+        return two_quadratics(p)
+
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        result = make_sweep(exits_once, n_trials=4, n_initial_trials=4, storage=tmp_path / "ax.json").run()
+    assert (result.n_completed, result.n_failed) == (3, 1)
+    (failed,) = [t for t in result.trials if t.status == "failed"]
+    assert "the task called sys.exit(3)" in failed.reason
+    assert "raise an exception to fail a trial" in failed.reason
+    assert "interrupted" not in caplog.text
+
+
+def _dies_on(victim: dict, died: list):
+    """A batch function whose process 'dies' (an exception out of evaluate, nothing saved) on ``victim``."""
+
+    def evaluate(batch):
+        if victim in batch:
+            died.append(dict(victim))
+            raise _Interrupt("killed")
+        return [two_quadratics(p) for p in batch]
+
+    return evaluate
+
+
+def test_a_configuration_the_process_died_on_twice_is_failed_not_run_first_again(fast_ax, tmp_path, caplog):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=5, n_initial_trials=5, seed=0, storage=tmp_path / "ax.json"
+    )
+    first: list[dict] = []
+    unstored = dataclasses.replace(settings, storage=None)
+    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or two_quadratics(p)).run()
+    victim = first[1]  # the second Sobol point kills the process every time it runs
+    died: list[dict] = []
+    for _ in range(2):
+        with pytest.raises(_Interrupt):
+            ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    assert died == [victim, victim]
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        result = ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    assert len(died) == 2  # not run a third time
+    assert result.n_finished == 5
+    failed = [t for t in result.trials if t.status == "failed"]
+    assert [t.params for t in failed] == [victim]
+    assert "as it did in trial 1" in failed[0].reason
+    assert "recorded as failed instead of run first again" in caplog.text
+
+
+def test_a_sweep_stopped_twice_by_ctrl_c_on_one_configuration_still_runs_it(fast_ax, tmp_path):
+    calls = []
+
+    def ctrl_c_on_the_second_call(p):
+        calls.append(p)
+        if len(calls) in (2, 3):  # the configuration cut short, then again when it runs first on resume
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                sys.exit(1)  # Lightning's interrupt handler
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    for _ in range(2):
+        with pytest.raises(SystemExit):
+            make_sweep(ctrl_c_on_the_second_call, n_trials=4, n_initial_trials=4, storage=storage).run()
+    assert calls[1] == calls[2]
+    result = make_sweep(ctrl_c_on_the_second_call, n_trials=4, n_initial_trials=4, storage=storage).run()
+    assert calls[3] == calls[1]  # a user's stop is no crash: the configuration runs again
+    assert (result.n_completed, result.n_failed) == (4, 0)
+
+
+def test_resuming_with_another_acquisition_is_refused_before_any_trial(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    before = storage.read_bytes()
+    calls: list[dict] = []
+    with pytest.raises(EcoptConfigError, match=r"acquisition=qNEHVI.*acquisition=qLogNEHVI would be recorded but not"):
+        make_sweep(
+            lambda p: calls.append(p), n_trials=4, n_initial_trials=2, acquisition="qLogNEHVI", storage=storage
+        ).run()
+    assert calls == []
+    assert storage.read_bytes() == before
+
+
+def test_a_resumed_sweep_keeps_its_number_of_sobol_trials(fast_ax, tmp_path, caplog):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=3, storage=storage).run()  # default: all 3 Sobol
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = make_sweep(two_quadratics, n_trials=8, storage=storage).run()  # the default for 8 would be 4
+    assert result.n_completed == 8
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["settings"]["n_initial_trials"] == 3  # what Ax's saved strategy did, not what the default says now
+    assert "started with 3 Sobol trials and keeps them (n_initial_trials now resolves to 4" in caplog.text
+
+
+def test_a_second_process_on_a_running_sweep_is_refused_and_changes_nothing(fast_ax, tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    before = storage.read_bytes()
+    # Another process holds the lock (an flock on another open file conflicts even within one process).
+    with open(tmp_path / "ax.json.lock", "a+") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        other.write("process 4242 on node7 (since 2026-12-03 10:00:00)")
+        other.flush()
+        calls: list[dict] = []
+        with pytest.raises(EcoptConfigError, match=r"process 4242 on node7 .* is running the sweep in .*wait for it"):
+            make_sweep(lambda p: calls.append(p), n_trials=4, n_initial_trials=2, storage=storage).run()
+        assert calls == []
+        assert storage.read_bytes() == before
+    # Released (the kernel releases it when a process dies, too): the sweep resumes.
+    assert make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage).run().n_finished == 4
+    with loop.sweep_lock(storage), loop.sweep_lock(storage):  # re-entrant in one process (plugin, then loop)
+        pass
