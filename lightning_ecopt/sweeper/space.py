@@ -16,14 +16,19 @@ Hydra grammar                          Parameter
 a plain value ``x``                    fixed: passed unchanged to every job
 =====================================  ==========================================================
 
+A parameter is named by the key it sets: ``+extra=interval(0, 1)`` sweeps ``extra`` (in results, logs and
+``enqueue_trials``), and its overrides keep the ``+``. A mapping in ``params`` is one fixed dict value to Hydra; a
+sweep inside it is refused, with the dotted keys to write instead.
+
 Nothing here imports Ax at module level: :meth:`SearchSpace.to_ax` imports it when called.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -63,11 +68,12 @@ class RangeParameter:
     """A continuous (``float``) or integer (``int``) interval, both bounds included.
 
     Args:
-        name: The Hydra override key, e.g. ``model.lr``.
+        name: The config key it sets, e.g. ``model.lr`` (without a ``+``/``++`` prefix).
         low: Lower bound, included.
         high: Upper bound, included; strictly greater than ``low``.
         parameter_type: ``"float"`` or ``"int"``.
         log_scale: Search on a log scale (needs ``low > 0``).
+        prefix: Hydra's override prefix (``+``, ``++`` or ``~``): kept in the override, not in the name.
 
     Example::
 
@@ -80,6 +86,7 @@ class RangeParameter:
     high: float
     parameter_type: Literal["int", "float"]
     log_scale: bool = False
+    prefix: str = ""
 
     def to_ax(self) -> RangeParameterConfig:
         """Return the equivalent ``ax.api.configs.RangeParameterConfig`` (imports Ax).
@@ -150,9 +157,10 @@ class ChoiceParameter:
     as strings and :meth:`SearchSpace.to_overrides` maps them back to the original values.
 
     Args:
-        name: The Hydra override key, e.g. ``model.batch_size``.
+        name: The config key it sets, e.g. ``model.batch_size`` (without a ``+``/``++`` prefix).
         values: At least two distinct values.
         is_ordered: Whether the values have a meaningful order (``tag(ordered, ...)`` and ``range(...)``).
+        prefix: Hydra's override prefix (``+``, ``++`` or ``~``): kept in the override, not in the name.
 
     Example::
 
@@ -163,6 +171,7 @@ class ChoiceParameter:
     name: str
     values: tuple[Any, ...]
     is_ordered: bool
+    prefix: str = ""
 
     @property
     def parameter_type(self) -> Literal["bool", "int", "float", "str"]:
@@ -173,10 +182,25 @@ class ChoiceParameter:
         return "str"
 
     def ax_values(self) -> list[Any]:
-        """The values as Ax sees them (strings, via :func:`render_override_value`, when types are mixed)."""
-        if self.parameter_type == "str" and not all(isinstance(value, str) for value in self.values):
-            return [render_override_value(value) for value in self.values]
-        return list(self.values)
+        """The values as Ax sees them: unchanged when they share one type, else as Hydra text.
+
+        Mixed types reach Ax as strings, each value's :func:`render_override_value`. Where that text spells another
+        choice's string (``1`` beside ``'1'``), Hydra's cast form stands in (``int(1)``), so that each value Ax
+        proposes, and each original value, maps back to one choice only (:meth:`lookup`).
+
+        Returns:
+            One value per choice, in order.
+        """
+        if len({type(value) for value in self.values}) == 1:
+            return list(self.values)
+        strings = {value for value in self.values if isinstance(value, str)}
+        texts: list[str] = []
+        for value in self.values:
+            text = render_override_value(value)
+            while (text in strings and text != value) or text in texts:
+                text = f"{type(value).__name__}({text})"  # Hydra reads int(1), str('1'), bool(true) back as well
+            texts.append(text)
+        return texts
 
     def to_ax(self) -> ChoiceParameterConfig:
         """Return the equivalent ``ax.api.configs.ChoiceParameterConfig`` (imports Ax).
@@ -222,7 +246,8 @@ class SearchSpace:
 
     Args:
         parameters: The swept parameters, in order of appearance (config ``params`` first, then the command line).
-        fixed: Parameters fixed by a plain value, ``{key: value}``; passed unchanged to every job.
+        fixed: Parameters fixed by a plain value, ``{key: value}`` (keyed without a ``+``/``++`` prefix; a deletion
+            as ``~key``); passed unchanged to every job.
         fixed_overrides: The fixed parameters as Hydra override strings, in order of appearance.
 
     Example::
@@ -272,7 +297,7 @@ class SearchSpace:
                 text = render_override_value(parameter.lookup(value))
             else:
                 text = parameter.render(value)
-            overrides.append(f"{parameter.name}={text}")
+            overrides.append(f"{parameter.prefix}{parameter.name}={text}")
         return [*overrides, *self.fixed_overrides]
 
     def _name_mismatch(self, params: Mapping[str, Any]) -> str | None:
@@ -336,7 +361,8 @@ class SearchSpace:
         file recorded with a different fingerprint.
 
         Returns:
-            ``{"parameters": [...], "fixed": [...]}``, both sorted by name.
+            ``{"parameters": [...], "fixed": [...]}``, both sorted by name; a parameter swept as ``+key`` or
+            ``++key`` also records its ``"prefix"``.
         """
         described: list[dict[str, Any]] = []
         for parameter in sorted(self.parameters, key=lambda p: p.name):
@@ -361,6 +387,8 @@ class SearchSpace:
                         "is_ordered": parameter.is_ordered,
                     }
                 )
+            if parameter.prefix:  # only then, so that fingerprints saved before prefixes were recorded still match
+                described[-1]["prefix"] = parameter.prefix
         return {"parameters": described, "fixed": sorted(self.fixed_overrides)}
 
 
@@ -567,6 +595,13 @@ def _checked_choices(name: str, text: str, values: Sequence[Any]) -> tuple[Any, 
                 f"values must be int, float, str or bool; sweep a config group, or a key inside the dict or list, "
                 f"instead."
             )
+        if isinstance(value, float) and not math.isfinite(value):
+            stand_in = "-1e9" if value < 0 else "1e9"
+            fix = "remove nan" if math.isnan(value) else f"write a large finite number such as {stand_in} in its place"
+            raise EcoptConfigError(
+                f"params[{name!r}] = {text!r}: the value {value!r} is not a finite number, and Ax cannot propose "
+                f"it; list finite values only ({fix})."
+            )
         if any(_same_value(value, seen) for seen in checked):
             raise EcoptConfigError(f"params[{name!r}] = {text!r}: the value {value!r} is listed twice; list it once.")
         checked.append(value)
@@ -647,11 +682,66 @@ def _identity(override: Override) -> tuple[str, str | None]:
     return override.key_or_group, override.package
 
 
+def _prefix_and_name(override: Override) -> tuple[str, str]:
+    """An override's prefix (``+``, ``++``, ``~`` or none) and the key it sets, ``key`` or ``key@package``."""
+    element = override.get_key_element()
+    name = override.key_or_group if override.package is None else f"{override.key_or_group}@{override.package}"
+    return element[: len(element) - len(name)], name
+
+
+def _nested_sweeps(mapping: Mapping[Any, Any], path: str) -> Iterator[tuple[str, str, bool]]:
+    """Each string inside a nested ``params`` mapping that Hydra reads as a sweep: ``(dotted key, text, is_list)``.
+
+    ``is_list`` tells a bare comma list (``a,b``, also a plain string with a comma) from a sweep function.
+    """
+    from hydra.errors import HydraException
+
+    for key, value in mapping.items():
+        dotted = f"{path}.{key}"
+        if isinstance(value, Mapping):
+            yield from _nested_sweeps(value, dotted)
+        elif isinstance(value, str):
+            try:
+                override = _parser().parse_override(f"k={value}")
+            except HydraException:
+                continue
+            if override.is_sweep_override():
+                yield dotted, value, bool(getattr(override.value(), "simple_form", False))
+
+
+def _check_nested_mapping(key: str, mapping: Mapping[Any, Any]) -> None:
+    """Refuse a sweep function inside a ``params`` mapping, and warn of a comma list there (it may be plain text).
+
+    Hydra passes a mapping as one fixed dict value (``key={a:1}``): a sweep inside it would reach every trial as
+    plain text, and fail each one.
+    """
+    sweeps = list(_nested_sweeps(mapping, key))
+    functions = [(dotted, text) for dotted, text, is_list in sweeps if not is_list]
+    if functions:
+        raise EcoptConfigError(
+            f"hydra.sweeper.params[{key!r}] is a nested mapping holding the sweep{'s' if len(functions) > 1 else ''} "
+            f"{', '.join(repr(dotted) for dotted, _ in functions)}; Hydra would pass the whole mapping to every "
+            f"trial as one fixed value, with the sweep as plain text. Sweep with dotted keys: "
+            f"{', '.join(repr(f'{dotted}: {text}') for dotted, text in functions)}."
+        )
+    for dotted, text, _ in sweeps:
+        log.warning(
+            "ecopt: hydra.sweeper.params[%r] is a mapping, so every trial gets the fixed text %r at %r; to sweep it "
+            "write '%s: %s' (a dotted key) instead.",
+            key,
+            text,
+            dotted,
+            dotted,
+            text,
+        )
+
+
 def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str]) -> SearchSpace:
     """Parse the sweeper config's ``params`` and the command-line overrides into a :class:`SearchSpace`.
 
     Args:
-        params: The sweeper config's ``params``: key -> grammar string (``"interval(0,1)"``) or plain value.
+        params: The sweeper config's ``params``: key -> grammar string (``"interval(0,1)"``) or plain value (a
+            mapping is a fixed dict value, as in Hydra's ``key={a:1}``).
         arguments: The command-line overrides Hydra passes to ``Sweeper.sweep``. For a key in both, the command
             line wins.
 
@@ -660,7 +750,9 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
 
     Raises:
         EcoptConfigError: A value cannot be parsed or mapped, an interval is empty or inverted, a log scale covers
-            values <= 0, a choice or range has fewer than two values, or a key appears twice on the command line.
+            values <= 0, a choice or range has fewer than two values, a choice lists nan or inf, a mapping in
+            ``params`` holds a sweep (the message gives the dotted keys to use), or a key appears twice on the
+            command line.
 
     Example::
 
@@ -670,6 +762,8 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
     """
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
     for key, value in (params or {}).items():
+        if isinstance(value, Mapping):
+            _check_nested_mapping(str(key), value)
         if isinstance(value, Sequence) and not isinstance(value, str):
             # A YAML list is a fixed list value to Hydra, not a choice: say so, since a sweep was likelier meant.
             choices = ", ".join(render_override_value(v) for v in value)
@@ -701,15 +795,19 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
     fixed: dict[str, Any] = {}
     fixed_overrides: list[str] = []
     for override, value_text in entries.values():
-        name = override.get_key_element()
+        prefix, name = _prefix_and_name(override)
         if override.is_sweep_override():
-            parameters.append(_to_parameter(name, value_text, override))
-        elif override.is_delete() and override.value() is None:
-            fixed[name] = None
-            fixed_overrides.append(name)
+            # Named by the key it sets (results, logs, enqueue_trials); the override keeps the +/++ prefix.
+            parameter = _to_parameter(prefix + name, value_text, override)
+            parameters.append(dataclasses.replace(parameter, name=name, prefix=prefix))
+            continue
+        key = f"~{name}" if override.is_delete() else name
+        if override.is_delete() and override.value() is None:
+            fixed[key] = None
+            fixed_overrides.append(key)
         else:
-            fixed[name] = override.value()
-            fixed_overrides.append(f"{name}={override.get_value_element_as_str()}")
+            fixed[key] = override.value()
+            fixed_overrides.append(f"{prefix}{name}={override.get_value_element_as_str()}")
     return SearchSpace(parameters=tuple(parameters), fixed=fixed, fixed_overrides=tuple(fixed_overrides))
 
 

@@ -115,7 +115,7 @@ def test_to_ax_configures_an_ax_experiment() -> None:
     client = Client()
     client.configure_experiment(parameters=space.to_ax())
     names = set(client._experiment.search_space.parameters)
-    assert names == {"model.lr", "model.batch_size", "optimizer", "mixed", "+extra@pkg"}
+    assert names == {"model.lr", "model.batch_size", "optimizer", "mixed", "extra@pkg"}
 
 
 @pytest.mark.parametrize(
@@ -139,6 +139,9 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "range(1, 5, step=-1)"}, [], r"yields no value"),
         ({"p": "range(1, 2)"}, [], r"range yields the single value 1.*use a plain value to fix it \(p=1\)"),
         ({"p": "tag(ordered, choice(1, x))"}, [], r"ordered choices must share one type"),
+        ({"p": "choice(nan, 1.0)"}, [], r"choice\(nan, 1.0\)'.*the value nan is not a finite number.*list finite"),
+        ({"p": "choice(1, inf)"}, [], r"the value inf is not a finite number"),
+        ({}, ["p=-inf,x"], r"params\['p'\] = '-inf,x': the value -inf is not a finite number"),
         ({"p": "interval(0, 1"}, [], r"cannot parse 'p=interval\(0, 1' as a Hydra override"),
         ({}, ["a=1", "a=interval(0, 1)"], r"command line: 'a' is given twice \('a=1' and 'a=interval\(0, 1\)'\)"),
         ({}, ["a=1,2", "+a=3"], r"'\+a' is given twice"),
@@ -166,7 +169,7 @@ def test_fixed_parameters_reach_every_job() -> None:
     assert space.fixed == {
         "trainer.limit_test_batches": 4,
         "trainer.max_epochs": 3,
-        "+tag": "hello, world",
+        "tag": "hello, world",  # keyed by the key it sets; the override keeps its +
         "~logger": None,
         "model": "resnet",
     }
@@ -339,3 +342,97 @@ def test_a_yaml_list_in_params_is_a_fixed_value_and_the_log_says_how_to_sweep_it
     assert "every trial gets the fixed value [true,false]; to sweep over its items write 'choice(true, false)'" in (
         caplog.text
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "choice('1', 1)",
+        "choice('true', true)",
+        "choice('1.5', 1.5)",
+        "choice(1, '1', true, 'true', 1.5, '1.5', x)",
+        "choice(\"'1'\", '1', 1)",  # the text Ax would see for '1' is itself one of the strings
+        "choice('int(1)', '1', 1)",  # ... and so is the cast form of 1
+        "choice('a,b', 'c d', 2)",
+    ],
+)
+def test_every_choice_value_round_trips_to_itself(text: str) -> None:
+    space = parse_search_space({"k": text}, [])
+    (parameter,) = space.parameters
+    assert isinstance(parameter, ChoiceParameter)
+    ax_values = parameter.ax_values()
+    assert len(set(ax_values)) == len(ax_values)
+    parser = OverridesParser.create()
+    for value, ax_value in zip(parameter.values, ax_values, strict=True):
+        for given in (ax_value, value):  # Ax proposes ax_value; a user or the sweep's record gives the value itself
+            got = parameter.lookup(given)
+            assert (type(got), got) == (type(value), value), given
+            (override,) = space.to_overrides({"k": given})
+            parsed = parser.parse_override(override).value()
+            assert (type(parsed), parsed) == (type(value), value), override
+        assert space.to_ax_params(space.check_params({"k": value})) == {"k": ax_value}
+        assert type(parser.parse_override(f"k={ax_value}").value()) is type(value)  # Ax's text is Hydra's text too
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (
+            {"model": {"lr": "tag(log, interval(1e-4, 1e-1))", "depth": 3}},
+            r"hydra\.sweeper\.params\['model'\] is a nested mapping.*'model\.lr'.*"
+            r"dotted keys: 'model\.lr: tag\(log, interval\(1e-4, 1e-1\)\)'",
+        ),
+        (
+            {"model": {"encoder": {"width": "choice(16, 32)"}, "opt": "choice(adam, sgd)", "wd": 0.1}},
+            r"the sweeps 'model\.encoder\.width', 'model\.opt'.*"
+            r"'model\.encoder\.width: choice\(16, 32\)', 'model\.opt: choice\(adam, sgd\)'\.$",
+        ),
+        ({"+model": {"n": "range(1, 5)"}}, r"'\+model\.n: range\(1, 5\)'"),
+    ],
+)
+def test_a_sweep_inside_a_nested_mapping_is_refused_with_the_dotted_key(params: dict[str, Any], match: str) -> None:
+    from omegaconf import OmegaConf
+
+    with pytest.raises(EcoptConfigError, match=match):
+        parse_search_space(OmegaConf.create(params), [])
+
+
+def test_a_nested_mapping_without_a_sweep_stays_a_fixed_dict_override(caplog: pytest.LogCaptureFixture) -> None:
+    from omegaconf import OmegaConf
+
+    params = OmegaConf.create({"model": {"name": "resnet", "depth": 3}, "x": "interval(0, 1)"})
+    with caplog.at_level("WARNING", logger="lightning_ecopt"):
+        space = parse_search_space(params, [])
+    assert space.names == ("x",)
+    assert space.fixed_overrides == ("model={name:resnet,depth:3}",)  # Hydra's dict override
+    assert not caplog.records
+    # A comma inside a mapping may be plain text: kept, with a warning in case a sweep was meant.
+    with caplog.at_level("WARNING", logger="lightning_ecopt"):
+        space = parse_search_space(OmegaConf.create({"model": {"opt": "adam,sgd"}, "x": "interval(0, 1)"}), [])
+    assert space.fixed_overrides == ("model={opt:'adam,sgd'}",)
+    assert "every trial gets the fixed text 'adam,sgd' at 'model.opt'; to sweep it write 'model.opt: adam,sgd'" in (
+        caplog.text
+    )
+
+
+def test_a_prefixed_sweep_is_named_by_its_key_and_keeps_the_prefix_in_its_override() -> None:
+    space = parse_search_space(
+        {"+extra@pkg": "range(0, 10, step=5)"},
+        ["+extra=interval(0, 1)", "++forced=choice(a, b)", "+tag=x", "++seed=1", "~logger"],
+    )
+    assert space.names == ("extra@pkg", "extra", "forced")
+    assert [c.name for c in space.to_ax()] == ["extra@pkg", "extra", "forced"]
+    assert space.fixed == {"tag": "x", "seed": 1, "~logger": None}
+    (checked,) = check_enqueued(space, [{"extra": 0.5, "forced": "b", "extra@pkg": 5}])
+    assert space.to_overrides(checked) == [
+        "+extra@pkg=5",
+        "+extra=0.5",
+        "++forced=b",
+        "+tag=x",
+        "++seed=1",
+        "~logger",
+    ]
+    with pytest.raises(EcoptConfigError, match=r"missing parameters \['extra'\]"):
+        check_enqueued(space, [{"+extra": 0.5, "forced": "b", "extra@pkg": 5}])
+    assert [p["name"] for p in space.fingerprint()["parameters"]] == ["extra", "extra@pkg", "forced"]
+    assert space.fingerprint() != parse_search_space({}, ["extra=interval(0, 1)"]).fingerprint()
