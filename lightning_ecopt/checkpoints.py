@@ -195,7 +195,7 @@ def check_inference_params(
     known = [*swept, *fixed]
     seen: set[str] = set()
     for key in keys:
-        name = key[1:] if key.startswith("+") else key
+        name = key.lstrip("+")  # '+key' and '++key' name the key the override sets, as the swept parameters do
         if name in seen:
             raise EcoptConfigError(f"hydra.sweeper.inference_params: {name!r} is listed twice; list it once.")
         seen.add(name)
@@ -207,7 +207,7 @@ def check_inference_params(
             f"hydra.sweeper.inference_params: {name!r} is neither a swept or fixed parameter ({known!r}) nor a key "
             f"of the app's config.{hint} List only keys that change inference and not training."
         )
-    return tuple(k[1:] if k.startswith("+") else k for k in keys)
+    return tuple(k.lstrip("+") for k in keys)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,10 @@ def test_check_inference_params_accepts_swept_fixed_and_config_keys() -> None:
     )
     assert got == ("data.eval_batch_size", "inference.compile", "inference.precision")
     assert check_inference_params(None, [], [], lambda k: False) == ()
+    # '++key' (Hydra's add-or-override) names the key too, as a '++key' sweep's parameter does.
+    assert check_inference_params(["++data.eval_batch_size"], ["data.eval_batch_size"], [], lambda k: False) == (
+        "data.eval_batch_size",
+    )
 
 
 @pytest.mark.parametrize(
