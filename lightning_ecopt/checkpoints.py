@@ -48,13 +48,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
+from lightning_ecopt.sweeper.results import create_temporary_file
 
 if TYPE_CHECKING:
     from torch import nn
@@ -379,7 +379,7 @@ class CheckpointCache:
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
+        fd, tmp = create_temporary_file(path)  # the mode of a new file (mkstemp's is 0600: unreadable to others)
         try:
             with os.fdopen(fd, "wb") as handle:
                 torch.save(payload, handle)

@@ -1,15 +1,19 @@
 """The ``ecopt`` Hydra sweeper: a thin shell over :class:`lightning_ecopt.sweeper.loop.ParetoSweep`.
 
-``sweep`` checks the whole configuration (search space, objectives, settings, and that one trial's overrides compose)
-before any trial runs, writes ``multirun.yaml`` as Hydra's basic sweeper does, then hands the loop a function that
-launches each batch of trials through the configured launcher. The optimisation loop, and with it Ax, BoTorch and
-torch, is imported only then.
+``sweep`` checks the whole configuration (search space, objectives, settings, every swept config-group option, and
+that one trial's overrides compose) before any trial runs, then hands the loop a function that launches each batch of
+trials through the configured launcher; ``multirun.yaml`` is written as Hydra's basic sweeper writes it, once the
+loop has accepted the sweep (before its first job). The optimisation loop, and with it Ax, BoTorch and torch, is
+imported only then.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping, Sequence
+import pickle
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +117,7 @@ class EcoptSweeper(Sweeper):
         self.job_idx = 0
         self.space: SearchSpace | None = None
         self.settings: SweepSettings | None = None
+        self._multirun_saved = False
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         """Keep Hydra's context and build the configured launcher.
@@ -127,10 +132,14 @@ class EcoptSweeper(Sweeper):
         self.hydra_context = hydra_context
         self.config = config
         self.job_idx = 0
+        self._multirun_saved = False
         if self.trial_timeout_s is not None:  # a bad value is refused in sweep(), before any trial
             from lightning_ecopt.sweeper.timeout import TimedTask
 
             task_function = TimedTask(task_function, self.trial_timeout_s)
+        # Always, whatever the launcher: an exception that a process-based one could not carry back would fail the
+        # whole batch (joblib: BrokenProcessPool), and the basic launcher records the same reason as the others.
+        task_function = _PicklableFailures(task_function)
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )
@@ -225,6 +234,63 @@ class EcoptSweeper(Sweeper):
                 "checkpoint (lightning_ecopt.checkpoints.CheckpointCache).",
                 list(keys),
             )
+
+    def _group_options(self, group: str) -> list[str]:
+        """The options of the config group ``group`` in the app's search path; ``[]`` if it is no config group."""
+        if self.hydra_context is None or self.config is None:
+            return []
+        try:
+            # Hydra's own overrides may extend the search path. Unresolved, as Hydra reads them: one may hold an
+            # interpolation only a job can resolve (hydra.sweep.subdir=trial_${hydra.job.num}).
+            node = OmegaConf.select(self.config, "hydra.overrides.hydra", default=None)
+            overrides = [str(o) for o in OmegaConf.to_container(node) or []] if OmegaConf.is_list(node) else []
+            options = self.hydra_context.config_loader.get_group_options(
+                group,
+                config_name=OmegaConf.select(self.config, "hydra.job.config_name", default=None),
+                overrides=overrides,
+            )
+        except Exception as exc:  # not expected: a missing group gives [], not an error
+            log.warning(
+                "ecopt sweeper: cannot list the options of the config group %r (%s: %s); its swept values are checked "
+                "as each trial's config is composed.",
+                group,
+                type(exc).__name__,
+                exc,
+            )
+            return []
+        return list(options)
+
+    def _check_group_options(self, space: SearchSpace) -> None:
+        """Refuse a swept config-group option that its group does not have, before any trial runs.
+
+        Only one trial's config is composed up front; without this, a misspelt option would fail the sweep (or its
+        trial) only when Ax first proposes it.
+
+        Raises:
+            EcoptConfigError: A choice of a config group names an option the group does not have.
+        """
+        from lightning_ecopt.sweeper.space import ChoiceParameter, render_override_value
+
+        for parameter in space.parameters:
+            if not isinstance(parameter, ChoiceParameter):
+                continue
+            group = parameter.name.lstrip("+~").partition("@")[0]  # ``+group@package`` selects from ``group``
+            options = self._group_options(group)
+            if not options:  # a key of the app's config, not a config group
+                continue
+            texts = [value if isinstance(value, str) else render_override_value(value) for value in parameter.values]
+            missing = []
+            for text in texts:
+                subgroup, _, option = text.rpartition("/")  # ``group=sub/option`` selects from ``group/sub``
+                if option not in (self._group_options(f"{group}/{subgroup}") if subgroup else options):
+                    missing.append(text)
+            if missing:
+                verb = "is not an option" if len(missing) == 1 else "are not options"
+                raise EcoptConfigError(
+                    f"{parameter.name}={','.join(texts)}: {', '.join(map(repr, missing))} {verb} of the config group "
+                    f"{group!r}; choose from {', '.join(map(repr, options))}, or add {group}/{missing[0]}.yaml to "
+                    f"the app's configs."
+                )
 
     def _config_value(self, key: str) -> Any:
         """The app's own value of ``key``: the option chosen for a config group, or a scalar; ``_ABSENT`` if none."""
@@ -351,7 +417,9 @@ class EcoptSweeper(Sweeper):
         if self.config is None or self.launcher is None or self.hydra_context is None:
             raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
         space, settings = self.configure(arguments)
-        # Compose one trial's config now, so that a typo in a key fails before any trial runs.
+        # Every swept option of a config group, then one trial's config composed: a typo in an option or a key fails
+        # now, before any trial runs.
+        self._check_group_options(space)
         self.validate_batch_is_legal([space.to_overrides(_example_params(space))])
         self.space, self.settings = space, settings
 
@@ -359,14 +427,16 @@ class EcoptSweeper(Sweeper):
 
         sweep_dir = self._sweep_dir()
         # Before anything is written: a storage file that cannot be written, is not an experiment, or holds another
-        # sweep is refused here, so that a refused rerun leaves the earlier sweep's files (multirun.yaml) untouched.
+        # sweep is refused here. The loop refuses more when it opens the experiment (an n_trials below the trials
+        # already finished), so multirun.yaml is written only once it asks for its first batch (evaluate), or when
+        # it returns: a refused rerun leaves the earlier sweep's multirun.yaml as it was.
         if settings.storage is not None:
             check_storage(settings.storage, sweep_fingerprint(space, settings))
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        # A resumed sweep continues the job numbering: no earlier trial's job dir is overwritten.
-        self.job_idx = _next_job_index(sweep_dir)
+        # A resumed sweep continues the job numbering, whatever hydra.sweep.subdir names the job dirs: no earlier
+        # trial's job dir is overwritten.
+        self.job_idx = _next_job_index(sweep_dir, settings.storage)
         self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         n_sobol = settings.resolved_n_initial_trials(len(space.parameters))
         plan = (
             f"{n_sobol} Sobol, then {settings.acquisition}"
@@ -391,7 +461,9 @@ class EcoptSweeper(Sweeper):
         # None: the loop's default hooks (the TensorBoard frontier views); []: none.
         sweep = ParetoSweep(space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [])
         try:
-            return sweep.run()
+            result = sweep.run()
+            self._save_multirun()  # a run that launched nothing (every trial reused, or a finished sweep reported)
+            return result
         except KeyboardInterrupt:
             # The loop has saved and logged how to resume; a command-line tool stopped by Ctrl-C exits with 130,
             # not with a page of traceback through Hydra and Ax.
@@ -433,8 +505,36 @@ class EcoptSweeper(Sweeper):
                     f"'${{hydra.job.num}}' (the default)."
                 )
 
+    def _save_multirun(self) -> None:
+        """Write ``multirun.yaml`` (the app's config, as Hydra's basic sweeper writes it), once per sweep."""
+        if self._multirun_saved or self.config is None:
+            return
+        OmegaConf.save(self.config, self._sweep_dir() / "multirun.yaml")
+        self._multirun_saved = True
+
+    def _refusal(self, overrides: Sequence[str], job_idx: int) -> TrialFailure | None:
+        """Why a trial cannot be launched (its config does not compose, its job dir escapes), or ``None``.
+
+        Only one trial's config is composed before the sweep starts: a config-group option that exists but does not
+        compose, say, shows only when Ax proposes it. That fails its trial, not the sweep (and not every rerun).
+        """
+        try:
+            self.validate_batch_is_legal([overrides])
+        except Exception as exc:
+            message = str(exc).strip().split("\n\n")[0][:500]  # Hydra's message, without its search path
+            return TrialFailure(
+                f"the trial's config does not compose, so it was not launched: {type(exc).__name__}: {message}"
+            )
+        try:
+            self._check_job_dirs([overrides], job_idx)
+        except EcoptConfigError as exc:
+            return TrialFailure(f"not launched: {exc}")
+        return None
+
     def evaluate(self, batch: list[dict[str, Any]]) -> list[Any]:
         """Launch one batch of trials and collect what each returned.
+
+        A trial whose config does not compose is not launched; it fails with the reason, and the others run.
 
         Args:
             batch: One ``{parameter: value}`` dict per trial, as Ax proposes them.
@@ -444,13 +544,32 @@ class EcoptSweeper(Sweeper):
         """
         if self.launcher is None or self.space is None:
             raise RuntimeError("EcoptSweeper.evaluate() called before sweep() configured the search space.")
-        overrides = [tuple(self.space.to_overrides(params)) for params in batch]
-        self.validate_batch_is_legal(overrides)
-        self._check_job_dirs(overrides, self.job_idx)
+        self._save_multirun()  # the loop has accepted the sweep: it asks for its first batch
+        outcomes: list[Any] = [None] * len(batch)
+        launch: list[tuple[str, ...]] = []
+        positions: list[int] = []
+        for position, params in enumerate(batch):
+            overrides = tuple(self.space.to_overrides(params))
+            refusal = self._refusal(overrides, self.job_idx + len(launch))
+            if refusal is None:
+                positions.append(position)
+                launch.append(overrides)
+            else:
+                outcomes[position] = refusal
+        for position, outcome in zip(positions, self._launch(launch), strict=True):
+            outcomes[position] = outcome
+        return outcomes
+
+    def _launch(self, batch: list[tuple[str, ...]]) -> list[Any]:
+        """Launch the jobs of ``batch`` (override lists), numbered on from ``job_idx``; one outcome per job."""
+        if not batch:
+            return []
+        if self.launcher is None:
+            raise RuntimeError("EcoptSweeper.evaluate() called before setup() built the launcher.")
         first = self.job_idx
         self.job_idx += len(batch)
         try:
-            returns = self.launcher.launch(overrides, initial_job_idx=first)
+            returns = self.launcher.launch(batch, initial_job_idx=first)
         except Exception as exc:
             # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError) or
             # its own timeout fires: every trial of the batch fails with that reason, and the sweep goes on.
@@ -476,11 +595,99 @@ def _is_inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
+class _UnpicklableTaskError(TrialFailure):
+    """An exception of the task that cannot cross a process boundary, carried by its type's name and its message.
+
+    Args:
+        type_name: The original exception's class name.
+        message: Its message (``str(exc)``).
+        traceback_text: Its traceback, formatted in the job's process.
+        metrics: What it measured, when it is a :class:`TrialFailure` (numbers and strings only).
+    """
+
+    def __init__(
+        self,
+        type_name: str,
+        message: str,
+        traceback_text: str = "",
+        metrics: Mapping[str, float | str] | None = None,
+    ) -> None:
+        super().__init__(f"{type_name}: {message}" if message else type_name, metrics)
+        self.type_name = type_name
+        self.message = message
+        self.traceback_text = traceback_text
+
+    def __reduce__(self) -> tuple[type[_UnpicklableTaskError], tuple[str, str, str, dict[str, float | str]]]:  # type: ignore[override]
+        return (type(self), (self.type_name, self.message, self.traceback_text, self.metrics))
+
+    @classmethod
+    def carrying(cls, exc: Exception) -> _UnpicklableTaskError:
+        """The picklable stand-in of ``exc``."""
+        metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
+        kept = {str(k): v for k, v in (metrics or {}).items() if isinstance(v, int | float | str)}
+        text = "".join(traceback.format_exception(exc))
+        return cls(type(exc).__name__, str(exc), text, kept)
+
+    def as_named(self) -> TrialFailure:
+        """A :class:`TrialFailure` of a class named as the original exception's.
+
+        The trial's reason then reads as it would had the exception itself come back (as it does from the basic
+        launcher): ``the job raised TwoArgError: bad: thing``.
+        """
+        named = type(self.type_name, (TrialFailure,), {"__module__": __name__, "__doc__": "A job's exception."})
+        return named(self.message, self.metrics)
+
+
+class _PicklableFailures:
+    """The task as the launcher runs it: an exception that does not pickle is raised as one that does.
+
+    Process-based launchers (joblib, submitit) pickle each job's result, exception included, back to the sweep
+    process; one that cannot be pickled or unpickled (an ``__init__`` that takes other arguments than the
+    exception's ``args``, a local class, an attribute holding a lock) broke the whole batch (joblib:
+    ``BrokenProcessPool``), failing every healthy trial of it. Such an exception is raised instead as an
+    :class:`_UnpicklableTaskError` with its type's name, message and traceback; any other one as it is.
+
+    Args:
+        task_function: The app's task function (possibly under a time limit: ``TimedTask``).
+    """
+
+    def __init__(self, task_function: Callable[[Any], Any]) -> None:
+        self.task_function = task_function
+
+    def __call__(self, cfg: Any) -> Any:
+        """Run the task on ``cfg``."""
+        try:
+            return self.task_function(cfg)
+        except Exception as exc:
+            if _round_trips(exc):
+                raise
+            tb = exc.__traceback__  # from the task's frame on, without this one
+            raise _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None)) from None
+
+
+def _round_trips(exc: BaseException) -> bool:
+    """Whether ``exc`` survives pickling and unpickling, as a process-based launcher carries it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return False
+    return True
+
+
 def _outcome(ret: JobReturn) -> Any:
     """A job's return value, or its exception when it failed; never re-raises."""
     if ret.status == JobStatus.COMPLETED:
         return ret.return_value
     error = ret._return_value
+    if isinstance(error, _UnpicklableTaskError):
+        log.info(
+            "ecopt sweeper: job %s raised %s, which does not survive pickling (as a process-based launcher carries it "
+            "back), so it is recorded by name and message. Its traceback:\n%s",
+            list(ret.overrides or []),
+            error.type_name,
+            error.traceback_text.rstrip(),
+        )
+        return error.as_named()
     if isinstance(error, BaseException):
         return error
     return RuntimeError(f"job {ret.overrides!r} ended with status {ret.status.name} and returned {error!r}")
@@ -493,10 +700,26 @@ def _example_params(space: SearchSpace) -> dict[str, Any]:
     return {p.name: (p.low if isinstance(p, RangeParameter) else p.values[0]) for p in space.parameters}
 
 
-def _next_job_index(sweep_dir: Path) -> int:
-    """One past the highest numbered job dir in ``sweep_dir`` (Hydra names them 0, 1, ...); 0 when there is none."""
-    used = [int(p.name) for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()]
-    return max(used, default=-1) + 1
+def _next_job_index(sweep_dir: Path, storage: Path | None) -> int:
+    """The first job number of this run of the sweep: past every job number an earlier run used.
+
+    Every launched job is a trial of the saved experiment (so are reused trials and those not launched, which leaves
+    numbers unused), so the number of trials in ``storage`` lies past them, whatever ``hydra.sweep.subdir`` names the
+    job dirs. Numbered dirs (Hydra's default subdir) count too, for a sweep dir whose experiment file was deleted.
+    """
+    numbered = [int(p.name) + 1 for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max([_stored_trial_count(storage), *numbered])
+
+
+def _stored_trial_count(storage: Path | None) -> int:
+    """How many trials the Ax experiment saved in ``storage`` holds (read as plain JSON); 0 without one."""
+    if storage is None or not Path(storage).is_file():
+        return 0
+    try:
+        trials = json.loads(Path(storage).read_text(encoding="utf-8"))["experiment"]["trials"]
+        return len(trials)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):  # check_storage has refused such a file
+        return 0
 
 
 def _runs_jobs_side_by_side(launcher: Launcher | None) -> bool:

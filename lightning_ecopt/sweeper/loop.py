@@ -87,7 +87,13 @@ import numpy as np
 from lightning_ecopt import frontier
 from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure
 from lightning_ecopt.sweeper.objectives import ENERGY_SOURCE_KEY, OutcomeConstraint, TrialMetrics, parse_task_result
-from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
+from lightning_ecopt.sweeper.results import (
+    RESULTS_FILENAME,
+    SweepResult,
+    TrialRecord,
+    create_temporary_file,
+    write_results,
+)
 from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter, check_enqueued
 from lightning_ecopt.sweeper.timeout import call_with_timeout
 
@@ -354,7 +360,8 @@ def sweep_lock(storage: Path) -> Iterator[None]:
     the kernel when the process dies, so a killed sweep never leaves a stale lock); where the platform or the file
     system has no such locks (Windows, some network file systems) the sweep runs without one.
 
-    Re-entrant within a process: the Hydra sweeper takes it before it writes anything, and the loop it runs again.
+    Re-entrant within a process (a caller may hold it around :meth:`ParetoSweep.run`). The Hydra sweeper writes
+    ``multirun.yaml`` and launches jobs only from inside the run, under the lock.
 
     Args:
         storage: The sweep's Ax experiment file; the lock file sits beside it.
@@ -467,7 +474,10 @@ def _known_metrics(output: Any) -> dict[str, Any]:
 
 
 def _failure_reason(value: BaseException) -> str:
+    """Why a trial failed: a ``TrialFailure``'s message is the reason itself (the sweeper's own, or the task's)."""
     text = str(value).strip()
+    if type(value) is TrialFailure and text:
+        return text
     return f"the job raised {type(value).__name__}: {text}" if text else f"the job raised {type(value).__name__}"
 
 
@@ -1324,7 +1334,7 @@ class ParetoSweep:
             return
         path = Path(self.settings.storage)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = create_temporary_file(path)  # the mode of a new file, not mkstemp's 0600
         os.close(fd)
         try:
             client.save_to_json_file(tmp)

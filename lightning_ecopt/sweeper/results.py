@@ -1,10 +1,12 @@
 """What a sweep found: trial records, the sweep result, and the ``optimization_results.yaml`` file.
 
-The YAML file is a superset of Hydra's Optuna sweeper's multi-objective ``optimization_results.yaml``
-(``name``, ``solutions: [{params, values}]``, values in objective order), so scripts written for Optuna keep
-working. It adds the objectives with their directions, every trial with its status, the hypervolume, the reference
-point and where it came from, counts, and the settings. Files are written atomically (a temporary file in the same
-directory, then ``os.replace``), so a sweep killed mid-write never leaves a truncated file behind.
+The YAML file is a superset of Hydra's Optuna sweeper's ``optimization_results.yaml``: ``name``, then for one
+objective ``best_params`` and ``best_value``, and ``solutions: [{params, values}]`` (values in objective order) for
+any number, so scripts written for Optuna keep working. It adds the objectives with their directions, every trial
+with its status, the hypervolume, the reference point and where it came from, counts, and the settings. Files are
+written atomically (a temporary file in the same directory, then ``os.replace``), so a sweep killed mid-write never
+leaves a truncated file behind, and with the mode ``open()`` gives a new file (0666 less the umask), not
+``tempfile.mkstemp``'s owner-only 0600.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -30,6 +32,7 @@ __all__ = [
     "SweepResult",
     "TrialRecord",
     "atomic_write_text",
+    "create_temporary_file",
     "results_to_dict",
     "write_results",
 ]
@@ -216,8 +219,9 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
         settings: The sweep's settings, recorded under ``settings``.
 
     Returns:
-        Plain data: ``name``, ``objectives``, ``solutions`` (Optuna's keys plus ``trial_index`` and ``metrics``),
-        ``trials``, ``hypervolume``, ``reference_point``, ``counts``, ``stop_reason`` and ``settings``.
+        Plain data: ``name``, ``best_params`` and ``best_value`` (one objective only, as Optuna writes them),
+        ``objectives``, ``solutions`` (Optuna's keys plus ``trial_index`` and ``metrics``), ``trials``,
+        ``hypervolume``, ``reference_point``, ``counts``, ``stop_reason`` and ``settings``.
     """
     objectives = result.objectives
     solutions = [
@@ -243,8 +247,14 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
         }
         for t in result.trials
     ]
-    data: dict[str, Any] = {
-        "name": "ecopt",
+    data: dict[str, Any] = {"name": "ecopt"}
+    if len(objectives) == 1:
+        # The Optuna sweeper's single-objective keys: the best feasible trial (the first of any tie), null until one
+        # completed.
+        best = result.pareto_trials[0] if result.pareto_indices else None
+        data["best_params"] = None if best is None else _plain(best.params)
+        data["best_value"] = None if best is None else _plain(best.metrics[objectives[0].name])
+    data |= {
         "objectives": {o.name: o.direction for o in objectives},
         "solutions": solutions,
         "hypervolume": result.hypervolume,
@@ -268,15 +278,44 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
     return data
 
 
+def create_temporary_file(path: Path) -> tuple[int, str]:
+    """Create and open a new temporary file beside ``path``, to be renamed over it once written.
+
+    As ``tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)`` does, but with the mode
+    ``open(path, "w")`` gives a new file: 0666 less the umask (mkstemp's file is 0600, and the file renamed over
+    ``path`` keeps that mode, so nobody else could read a sweep's results on a shared cluster).
+
+    Args:
+        path: The file the temporary one will replace; its directory must exist.
+
+    Returns:
+        An open file descriptor (write-only; close it, e.g. through ``os.fdopen``) and the temporary file's path,
+        ``.<name>.<random>.tmp``.
+
+    Raises:
+        FileExistsError: No unused name was found (not expected in practice).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp  # the kernel applies the umask
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"create_temporary_file({str(path)!r}): no unused temporary name in {path.parent}.")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a temporary file in the same directory, fsync, then ``os.replace``.
+
+    The file gets the mode ``open()`` gives a new file (0666 less the umask), also when it replaces an older one.
 
     Args:
         path: The destination; its directory is created if needed.
         text: The content.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_temporary_file(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from lightning_ecopt.exceptions import EcoptConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = Path(__file__).parent / "apps" / "two_quadratics.py"
+FAULTS_APP = Path(__file__).parent / "apps" / "trial_faults.py"
 
 
 @pytest.fixture
@@ -34,10 +36,12 @@ def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     Singleton.set_state(state)
 
 
-def _run_app(tmp_path: Path, *overrides: str, config_name: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run_app(
+    tmp_path: Path, *overrides: str, config_name: str | None = None, app: Path = APP
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("HYDRA_FULL_ERROR", None)
-    command = [sys.executable, str(APP), *(["--config-name", config_name] if config_name else [])]
+    command = [sys.executable, str(app), *(["--config-name", config_name] if config_name else [])]
     command += ["-m", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     return subprocess.run(
         [*command, *overrides], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
@@ -352,3 +356,145 @@ def test_rerun_resumes_without_overwriting_job_dirs(tmp_path: Path) -> None:
     results = _check_sweep_dir(tmp_path / "sweep", 5)
     assert (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text() == trial0  # not overwritten
     assert sorted(t["trial_index"] for t in results["trials"]) == list(range(5))
+
+
+def test_rerun_with_a_named_subdir_continues_the_job_numbering(tmp_path: Path) -> None:
+    """Job dirs named ``trial_${hydra.job.num}``, not a plain number: a resumed sweep numbers on, overwriting none."""
+    subdir = "hydra.sweep.subdir=trial_${hydra.job.num}"
+    sweep_dir = tmp_path / "sweep"
+
+    def job_overrides(n: int) -> list[str]:
+        return [(sweep_dir / f"trial_{i}" / ".hydra" / "overrides.yaml").read_text() for i in range(n)]
+
+    first = _run_app(tmp_path, subdir, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
+    assert first.returncode == 0, first.stderr
+    before = job_overrides(3)
+    second = _run_app(tmp_path, subdir, "hydra.sweeper.n_trials=5", "hydra.sweeper.n_initial_trials=3")
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in sweep_dir.glob("trial_*")) == [f"trial_{i}" for i in range(5)]
+    assert job_overrides(3) == before  # not overwritten
+    assert len(set(job_overrides(5))) == 5  # one job dir per trial
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_an_exception_that_cannot_be_unpickled_fails_only_its_trial(tmp_path: Path, launcher: str) -> None:
+    """A process-based launcher carries each job's exception back pickled: one that cannot be unpickled must not
+    take the healthy trials of its batch down with it, and its trial's reason names the real error."""
+    result = _run_app(
+        tmp_path,
+        "fail=unpicklable",
+        f"hydra/launcher={launcher}",
+        *(["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []),
+        "hydra.sweeper.max_batch_size=2",
+        app=FAULTS_APP,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "lost the whole batch" not in result.stdout + result.stderr
+    trials = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())["trials"]
+    assert len(trials) == 4
+    for trial in trials:
+        if trial["params"]["x"] > 0.5:
+            assert (trial["status"], trial["reason"]) == ("failed", "the job raised TwoArgError: bad: thing")
+        else:
+            assert trial["status"] == "completed", trial["reason"]
+    # Each batch of two holds a healthy and a failing trial (Sobol, seed 0): the case that lost whole batches.
+    assert [trial["status"] for trial in trials] == ["completed", "failed", "failed", "completed"]
+
+
+def test_a_misspelt_config_group_option_stops_the_sweep_before_any_job(tmp_path: Path) -> None:
+    # Hydra's own overrides are read as Hydra reads them: this one's interpolation resolves only in a job.
+    result = _run_app(tmp_path, "hydra.sweep.subdir=trial_${hydra.job.num}", "optim=adam,sgdd", app=FAULTS_APP)
+    assert result.returncode != 0
+    assert "'sgdd' is not an option of the config group 'optim'" in result.stderr
+    assert "'adam', 'broken', 'sgd'" in result.stderr  # the options to choose from
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+    assert not (tmp_path / "sweep" / "multirun.yaml").exists()
+
+
+def test_a_trial_whose_config_does_not_compose_fails_alone(tmp_path: Path) -> None:
+    """An option that exists but does not compose fails its trials with the reason; the sweep goes on."""
+    result = _run_app(tmp_path, "optim=adam,broken", "hydra.sweeper.enqueue_trials=[{optim: broken}]", app=FAULTS_APP)
+    assert result.returncode == 0, result.stderr
+    trials = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())["trials"]
+    assert len(trials) == 4
+    assert trials[0]["params"]["optim"] == "broken"  # enqueued: the first trial
+    for trial in trials:
+        if trial["params"]["optim"] == "broken":
+            assert trial["status"] == "failed"
+            assert "does not compose" in trial["reason"]
+            assert "missing_group/nope" in trial["reason"]
+        else:
+            assert trial["status"] == "completed", trial["reason"]
+    # Only the trials that composed were launched, numbered from 0.
+    launched = sum(trial["params"]["optim"] != "broken" for trial in trials)
+    assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.name.isdigit()) == [
+        str(i) for i in range(launched)
+    ]
+
+
+def test_a_refused_rerun_leaves_multirun_yaml_untouched(tmp_path: Path) -> None:
+    first = _run_app(tmp_path, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
+    assert first.returncode == 0, first.stderr
+    multirun = (tmp_path / "sweep" / "multirun.yaml").read_text()
+    refused = _run_app(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
+    assert refused.returncode != 0
+    assert "has already finished 3 trials" in refused.stderr
+    assert "Nothing was changed" in refused.stderr
+    assert (tmp_path / "sweep" / "multirun.yaml").read_text() == multirun
+
+
+# -- results files ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027], ids=["umask-022", "umask-027"])
+def test_results_files_get_the_mode_of_a_new_file(tmp_path: Path, umask: int) -> None:
+    """Readable by whoever the umask lets read a new file (others on a shared cluster), not by the owner alone."""
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, atomic_write_text, write_results
+
+    result = SweepResult(parse_objectives({"f1": "minimize", "f2": "minimize"}, None), (), ())
+    earlier = tmp_path / RESULTS_FILENAME
+    earlier.write_text("")
+    earlier.chmod(0o600)  # as an earlier version wrote it: rewritten, it takes the new file's mode
+    previous = os.umask(umask)
+    try:
+        write_results(earlier, result)
+        atomic_write_text(tmp_path / "frontier.csv", "trial_index\n")
+    finally:
+        os.umask(previous)
+    for path in (earlier, tmp_path / "frontier.csv"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path.name
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_single_objective_results_have_optunas_best_params_and_best_value(tmp_path: Path) -> None:
+    """The Optuna sweeper writes name, best_params and best_value for one objective; solutions for several."""
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
+
+    trials = (
+        TrialRecord(0, {"x": 0.5, "opt": "adam"}, "completed", {"objective_0": 0.25}),
+        TrialRecord(1, {"x": 0.1, "opt": "sgd"}, "completed", {"objective_0": 0.01}),
+        TrialRecord(2, {"x": 0.9, "opt": "sgd"}, "failed", reason="the job raised RuntimeError: boom"),
+    )
+    path = tmp_path / RESULTS_FILENAME
+    write_results(path, SweepResult(parse_objectives(None, "minimize"), trials, (1,)))
+    data = yaml.safe_load(path.read_text())
+    assert list(data)[:3] == ["name", "best_params", "best_value"]
+    assert (data["best_params"], data["best_value"]) == ({"x": 0.1, "opt": "sgd"}, 0.01)
+    assert data["solutions"][0]["values"] == [0.01]
+
+    # Before any trial completed (the file is rewritten after every batch): the keys are there, null.
+    write_results(path, SweepResult(parse_objectives(None, "minimize"), trials[2:], ()))
+    data = yaml.safe_load(path.read_text())
+    assert (data["best_params"], data["best_value"]) == (None, None)
+
+    # Several objectives: Optuna's file has solutions and no best_*; so has ours.
+    two = parse_objectives({"f1": "minimize", "f2": "maximize"}, None)
+    record = TrialRecord(0, {"x": 0.5}, "completed", {"f1": 1.0, "f2": 2.0})
+    write_results(path, SweepResult(two, (record,), (0,)))
+    data = yaml.safe_load(path.read_text())
+    assert "best_params" not in data
+    assert "best_value" not in data
+    assert data["solutions"][0]["values"] == [1.0, 2.0]

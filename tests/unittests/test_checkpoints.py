@@ -170,6 +170,18 @@ def test_the_file_holds_plain_data_loadable_with_weights_only(tmp_path: Path) ->
     assert set(data["state_dict"]) == {"weight", "bias"}
 
 
+def test_a_checkpoint_gets_the_mode_of_a_new_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        done = CheckpointCache(tmp_path, INFERENCE).fit_or_load(CONFIG, nn.Linear(2, 2), Counter(nn.Linear(2, 2)))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(done.path.stat().st_mode) == 0o644  # others' jobs on a shared cluster can load it
+
+
 def test_a_failing_fit_stores_nothing_and_the_next_trial_trains(tmp_path: Path) -> None:
     cache = CheckpointCache(tmp_path, INFERENCE)
     model = nn.Linear(2, 2)

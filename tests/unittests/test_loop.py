@@ -1250,3 +1250,26 @@ def test_a_second_process_on_a_running_sweep_is_refused_and_changes_nothing(fast
     assert make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage).run().n_finished == 4
     with loop.sweep_lock(storage), loop.sweep_lock(storage):  # re-entrant in one process (plugin, then loop)
         pass
+
+
+def test_the_saved_experiment_and_results_get_the_mode_of_a_new_file(fast_ax, tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o027)
+    try:
+        make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=tmp_path / "ax.json").run()
+    finally:
+        os.umask(previous)
+    for name in ("ax.json", RESULTS_FILENAME):  # not mkstemp's 0600: the group can read a sweep's results
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640, name
+
+
+def test_a_trial_failure_s_message_is_the_reason_itself(fast_ax):
+    from lightning_ecopt.exceptions import TrialFailure
+
+    def fn(p):
+        raise TrialFailure("diverged: loss was nan at step 3")
+
+    result = make_sweep(fn, n_trials=1, n_initial_trials=1, max_failure_rate=1.0).run()
+    assert result.trials[0].reason == "diverged: loss was nan at step 3"  # not "the job raised TrialFailure: ..."
