@@ -593,22 +593,22 @@ class EnergyCallback(Callback):
             state=state,
         )
         if self.log_model_stats:
-            self._update_model_stats(pl_module, state.sample_input)
+            self._update_model_stats(pl_module, state.sample_input, stage)
         self._publish(trainer, pl_module, result, returned=returned)
 
-    def _update_model_stats(self, pl_module: pl.LightningModule, sample: torch.Tensor | None) -> None:
+    def _update_model_stats(self, pl_module: pl.LightningModule, sample: torch.Tensor | None, stage: str) -> None:
         """Count the model's parameters and FLOPs again when the module, its size or the sample's shape changed.
 
         One callback can see several models (``trainer.test(model_a)``, then ``trainer.test(model_b)``; a model
         quantised after fitting), and each loop's figures must carry its own model's counts. Counting FLOPs costs a
         forward pass, so an unchanged model keeps its counts.
         """
-        params = sum(p.numel() for p in pl_module.parameters())
-        key = (params, None if sample is None else (tuple(sample.shape), sample.dtype))
+        # The stage too: one inference is predict_step in a predict loop (a whole generation), forward elsewhere.
+        key = (_parameter_count(pl_module), None if sample is None else (tuple(sample.shape), sample.dtype), stage)
         seen = self._model_stats_of
         if seen is not None and seen[0]() is pl_module and seen[1] == key:
             return
-        self.model_stats = _model_stats(pl_module, sample)
+        self.model_stats = _model_stats(pl_module, sample, stage)
         self._model_stats_of = (weakref.ref(pl_module), key)
 
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
@@ -912,31 +912,64 @@ def _log_to_loggers(trainer: pl.Trainer, metrics: dict[str, float]) -> None:
 
 @rank_zero_only
 def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
+    """The labels as hyperparameters, except in TensorBoard: there, as text next to the figures.
+
+    TensorBoard shows one HParams session per run, the first: a second ``log_hyperparams`` call (after the module's
+    own hyperparameters at fit start) would hide the labels and log ``hp_metric = -1`` once more.
+    """
+    from lightning.pytorch.loggers import TensorBoardLogger
+
     for logger in trainer.loggers:
-        logger.log_hyperparams(labels)
+        if isinstance(logger, TensorBoardLogger):
+            logger.hparams.update(labels)  # in hparams.yaml when Lightning writes it after this
+            for name, label in labels.items():
+                logger.experiment.add_text(name, label, trainer.global_step)
+        else:
+            logger.log_hyperparams(labels)
         logger.save()
 
 
-def _model_stats(pl_module: pl.LightningModule, sample: torch.Tensor | None) -> dict[str, float]:
-    """Parameter count and forward FLOPs for one sample (FLOPs skipped when the forward cannot take the sample).
+def _model_stats(pl_module: pl.LightningModule, sample: torch.Tensor | None, stage: str = "test") -> dict[str, float]:
+    """Parameter count and the FLOPs of one inference of one sample (skipped when the model cannot take the sample).
 
-    FLOPs are counted on the meta device where possible (a copy of the module rebuilt there from its saved
-    hyperparameters: nothing is computed), else with one real forward pass of one sample.
+    One inference is what the loop runs per sample: ``forward`` in test and validate loops, ``predict_step`` in a
+    predict loop (a generation is many forward passes), falling back to ``forward`` where ``predict_step`` cannot
+    take the first tensor of a batch alone. FLOPs are counted on the meta device where possible (a copy of the module
+    rebuilt there from its saved hyperparameters: nothing is computed), else with one real pass of one sample.
     """
     from lightning.fabric.utilities.throughput import measure_flops
 
-    stats = {"model/params": float(sum(p.numel() for p in pl_module.parameters()))}
+    stats = {"model/params": float(_parameter_count(pl_module))}
     if sample is None:
         return stats
-    for model, x in (*_on_meta(pl_module, sample), (pl_module, sample)):
+    meta = _on_meta(pl_module, sample)
+    attempts: list[tuple[Callable[[Any, torch.Tensor], Any], Any, torch.Tensor]] = []
+    if stage == "predict":  # on the meta copy only: a real predict_step may have side effects (files, logs)
+        attempts += [(lambda model, x: model.predict_step(x, 0), model, x) for model, x in meta]
+    attempts += [(lambda model, x: model(x), model, x) for model, x in (*meta, (pl_module, sample))]
+    for step, model, x in attempts:
         try:
             with torch.no_grad():
-                stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(model, x)))
+                stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(step, model, x)))
             break
-        except Exception as err:  # a forward that needs more than the first tensor: FLOPs are optional
+        except Exception as err:  # a step that needs more than the first tensor: FLOPs are optional
             if model is pl_module:
                 rank_zero_info(f"EnergyCallback: FLOPs not measured: forward(first tensor of a batch) failed: {err!r}")
     return stats
+
+
+def _parameter_count(module: torch.nn.Module) -> int:
+    """The model's parameters, in whatever form they are stored: int8-quantised layers' packed weights included.
+
+    ``torch.ao`` dynamic quantisation replaces ``nn.Linear`` by layers whose weight and bias are packed, not
+    parameters: counted by ``parameters()`` alone, the int8 model would have fewer parameters than the one it came from.
+    """
+    count = sum(p.numel() for p in module.parameters())
+    for layer in module.modules():
+        weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+        if "quantized" in type(layer).__module__ and callable(weight) and callable(bias):
+            count += weight().numel() + (0 if bias() is None else bias().numel())
+    return count
 
 
 def _on_meta(pl_module: pl.LightningModule, sample: torch.Tensor) -> list[tuple[torch.nn.Module, torch.Tensor]]:

@@ -67,6 +67,22 @@ def test_digits_cnn_with_tensorboard(tmp_path: Path) -> None:
     assert logged == pytest.approx(out["energy/test_samples_per_j"], rel=1e-5)
     assert logger.hparams["energy/test_source"] == "estimated: cpu-time"
     assert logger.hparams["energy/train_source"] == "estimated: cpu-time"
+    # In TensorBoard the labels are text beside the figures: a second HParams session (TensorBoard shows the first
+    # only) would hide them and log hp_metric = -1 again.
+    assert {"energy/test_source/text_summary", "energy/train_source/text_summary"} <= set(acc.Tags()["tensors"])
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import metadata
+
+    sessions = [
+        metadata.parse_session_start_info_plugin_data(value.metadata.plugin_data.content)
+        for path in Path(logger.log_dir).glob("events.out.tfevents.*")
+        for event in EventFileLoader(str(path)).Load()
+        for value in event.summary.value
+        if value.tag == metadata.SESSION_START_INFO_TAG
+    ]
+    assert sessions  # Lightning's own, with the module's hyperparameters (at fit and at test)
+    assert all(set(s.hparams) == set(model.hparams) for s in sessions)  # none of ours
+    assert len(acc.Scalars("hp_metric")) == len(sessions)  # no hp_metric = -1 of ours
 
 
 def test_ddp_sums_ranks() -> None:

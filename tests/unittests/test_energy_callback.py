@@ -372,6 +372,33 @@ def test_flops_are_counted_on_the_meta_device() -> None:
     assert _CountingNet.real_forwards == 0
 
 
+def test_one_inference_in_a_predict_loop_is_predict_step_a_whole_generation() -> None:
+    from lightning_ecopt.callbacks.energy import _model_stats
+    from lightning_ecopt.demos import TinyTransformerLM
+
+    model = TinyTransformerLM(vocab_size=50, seq_len=32, width=32, depth=2, heads=2, gen_tokens=8, temperature=0.0)
+    prompt = torch.randint(0, 50, (1, 16))
+    forward = _model_stats(model, prompt, "test")["model/flops_per_sample"]
+    generation = _model_stats(model, prompt, "predict")["model/flops_per_sample"]
+    # 8 forward passes over a context growing from 16 tokens (more each step): more than 8 forwards of the prompt.
+    assert generation > 8 * forward
+    _CountingNet.real_forwards = 0
+    assert _model_stats(_CountingNet(), torch.rand(1, 32), "predict") == _model_stats(_CountingNet(), torch.rand(1, 32))
+    assert _CountingNet.real_forwards == 0  # no predict_step of its own: forward, still on the meta device
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
+def test_an_int8_model_has_as_many_parameters_as_the_model_it_came_from() -> None:
+    from lightning_ecopt.callbacks.energy import _model_stats
+    from lightning_ecopt.inference import prepare_for_inference
+
+    model = _CountingNet(hidden=8)
+    before = _model_stats(model, torch.rand(1, 32))
+    prepare_for_inference(model, quantize_int8=True)  # its Linear layers' weights are packed, not parameters
+    assert sum(p.numel() for p in model.parameters()) == 0
+    assert _model_stats(model, torch.rand(1, 32)) == before  # a proxy audit over int8 trials audits the same proxy
+
+
 # ---------------------------------------------------------------------- samples known from the dataloader
 class _AnyBatch(ClockedModel):
     """Evaluation steps that take any batch (several dataloaders too)."""
@@ -704,9 +731,9 @@ def test_model_stats_are_counted_once_for_an_unchanged_model(
     counted: list[int] = []
     real = energy_module._model_stats
 
-    def spy(pl_module: Any, sample: Any) -> dict[str, float]:
+    def spy(pl_module: Any, sample: Any, stage: str) -> dict[str, float]:
         counted.append(1)
-        return real(pl_module, sample)
+        return real(pl_module, sample, stage)
 
     monkeypatch.setattr(energy_module, "_model_stats", spy)
     cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
