@@ -744,6 +744,19 @@ class Report:
     files: dict[str, str] = field(default_factory=dict)
 
     @property
+    def short_windows(self) -> list[int]:
+        """Completed trials that ran and whose energy window was flagged short (``energy/<stage>_short_window = 1``).
+
+        Their energy figures may be off by a whole counter step (or, estimated, by the timer's jitter): where they
+        decide the frontier, it is uncertain.
+        """
+        return [
+            t.trial_index
+            for t in _evaluated(self.sweep.result)
+            if any(k.startswith("energy/") and k.endswith("_short_window") and v == 1 for k, v in t.metrics.items())
+        ]
+
+    @property
     def state(self) -> str:
         """``"finished"``, ``"stopped early"`` or ``"running or interrupted"`` (fewer trials than the budget)."""
         result = self.sweep.result
@@ -786,6 +799,7 @@ class Report:
             },
             "frontier": self.frontier,
             "failures": [{"trial_index": t.trial_index, "reason": t.reason} for t in result.failures()],
+            "short_windows": self.short_windows,
             "knee": self.knee,
             "proxy_audit": [asdict(c) for c in self.audit],
             "ledger": ledger_data,
@@ -993,6 +1007,16 @@ def render(report: Report, console: Console | None = None) -> None:
     for reason, indices in _failure_reasons(result).items():
         trials = ", ".join(f"#{i}" for i in indices)
         console.print(f"Failed ({len(indices)}): {reason} [{trials}]", markup=False)
+    short = report.short_windows
+    if short:
+        console.print(
+            f"Short energy windows ({len(short)} of {len(_evaluated(result))} trials that ran, marked ~ below): "
+            f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s "
+            f"(energy/<stage>_short_window = 1), so their energy figures may be off by a counter step or the timer's "
+            f"jitter; where they decide the frontier, it is uncertain. Measure more batches (or repeat the loop: "
+            f"lightning_ecopt.inference.TimedPasses).",
+            markup=False,
+        )
 
     hv = "n/a" if result.hypervolume is None else views.format_value(result.hypervolume, 6)
     n_front = len(report.frontier)
@@ -1013,8 +1037,9 @@ def render(report: Report, console: Console | None = None) -> None:
         table.add_column(escape(p), justify="right")
     for row in report.frontier:
         mark = " ★ knee" if row["knee"] else ""
+        flag = "~" if row["trial_index"] in short else ""
         table.add_row(
-            f"#{row['trial_index']}{mark}",
+            f"{flag}#{row['trial_index']}{mark}",
             *(views.format_value(row["values"][o.name]) for o in result.objectives),
             *(escape(views.format_value(row["params"].get(p))) for p in params),
         )

@@ -482,3 +482,26 @@ def test_proxy_audit_does_not_correlate_measured_with_estimated_energy():
         assert correlation.pearson_r is None
         assert correlation.spearman_rho is None
         assert "not correlated together" in correlation.meaning
+
+
+def test_short_energy_windows_are_named_and_marked_on_the_frontier(tmp_path, capsys):
+    short = TrialRecord(
+        3, TRIALS[3].params, "completed", {**TRIALS[3].metrics, "energy/test_short_window": 1.0}, {}, None, SOURCE
+    )
+    reused = TrialRecord(  # a reused trial ran nothing: not counted again
+        4, TRIALS[4].params, "completed", {**TRIALS[4].metrics, "energy/test_short_window": 1.0}, {}, None, SOURCE, 0
+    )
+    trials = (*TRIALS[:3], short, reused, *TRIALS[5:])
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    assert "Short energy windows (1 of 4 trials that ran, marked ~ below): #3 measured for less than" in out
+    assert "~#3" in out
+    code, out, _ = run_cli(capsys, tmp_path, "--json", "--no-files")
+    assert json.loads(out)["short_windows"] == [3]
+
+
+def test_no_short_window_no_note(sweep_dir, capsys):
+    code, out, _ = run_cli(capsys, sweep_dir, "--no-files")
+    assert code == 0
+    assert "Short energy windows" not in out
