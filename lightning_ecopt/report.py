@@ -757,6 +757,25 @@ class Report:
         ]
 
     @property
+    def contended(self) -> dict[int, float]:
+        """Trials that ran while other processes kept more than a quarter of the CPUs busy: ``{trial: share}``.
+
+        The highest ``energy/<stage>_cpu_contention`` of each (see :mod:`lightning_ecopt.energy.contention`).
+        """
+        from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE
+
+        out: dict[int, float] = {}
+        for t in _evaluated(self.sweep.result):
+            shares = [
+                float(v)
+                for k, v in t.metrics.items()
+                if k.startswith("energy/") and k.endswith("_cpu_contention") and isinstance(v, int | float)
+            ]
+            if shares and max(shares) > CONTENTION_WARN_SHARE:
+                out[t.trial_index] = max(shares)
+        return out
+
+    @property
     def state(self) -> str:
         """``"finished"``, ``"stopped early"`` or ``"running or interrupted"`` (fewer trials than the budget)."""
         result = self.sweep.result
@@ -800,6 +819,7 @@ class Report:
             "frontier": self.frontier,
             "failures": [{"trial_index": t.trial_index, "reason": t.reason} for t in result.failures()],
             "short_windows": self.short_windows,
+            "contended": {str(k): v for k, v in self.contended.items()},
             "knee": self.knee,
             "proxy_audit": [asdict(c) for c in self.audit],
             "ledger": ledger_data,
@@ -1007,6 +1027,17 @@ def render(report: Report, console: Console | None = None) -> None:
     for reason, indices in _failure_reasons(result).items():
         trials = ", ".join(f"#{i}" for i in indices)
         console.print(f"Failed ({len(indices)}): {reason} [{trials}]", markup=False)
+    contended = report.contended
+    if contended:
+        listed = ", ".join(f"#{i} ({share:.0%})" for i, share in contended.items())
+        console.print(
+            f"Contended ({len(contended)} of {len(_evaluated(result))} trials that ran): other processes kept more "
+            f"than a quarter of the machine's CPU capacity busy while {listed} measured "
+            f"(energy/<stage>_cpu_contention). "
+            f"Measured CPU/DRAM energy includes their work and a CPU-time estimate grows with it: these trials' "
+            f"energy is not comparable with the others'. Rerun them on an otherwise idle machine.",
+            markup=False,
+        )
     short = report.short_windows
     if short:
         console.print(

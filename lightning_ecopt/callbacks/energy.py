@@ -39,6 +39,7 @@ from lightning_ecopt.energy import (
     choose_per_batch_mode,
     make_meter,
 )
+from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE, CpuSnapshot, cpu_snapshot, others_share
 
 __all__ = ["EnergyCallback", "trial_metrics"]
 
@@ -81,6 +82,7 @@ class _LoopState:
     start_idle: bool = False  # loop mode, measuring: nothing to do at a batch's start
     end_idle: bool = False  # measuring, sizes known, no count_fn, first batch checked: a batch's end only counts it
     sample_input: torch.Tensor | None = None
+    cpu_start: CpuSnapshot | None = None  # the machine's CPU time where the measured window starts (contention)
     # The running loop's count of completed batches (Lightning's batch progress), where the batches are counted
     # without the end hook; and the hooks muted (instance attributes shadowing the methods) until the loop ends.
     progress: Any = None
@@ -448,6 +450,8 @@ class EnergyCallback(Callback):
             and getattr(self.meter, "reads_counters", True)
         ):
             state.read = self.meter.read
+        if stage != "train":
+            state.cpu_start = cpu_snapshot()  # before the window opens: its cost (0.1 ms) is not measured
         self.meter.begin(f"{stage}/steady")
         state.steady = True
         state.start_idle = state.mode != "window"
@@ -570,6 +574,7 @@ class EnergyCallback(Callback):
             # which must not count as the measured batches' energy. It lands in the whole loop's window instead,
             # and so in the warm-up figure (the whole loop minus the measured part).
             steady = self.meter.end(f"{stage}/steady")
+            contention = others_share(state.cpu_start, cpu_snapshot())
             whole = self.meter.end(f"{stage}/loop")
             batches = state.seen - self.warmup_batches
         else:
@@ -582,6 +587,7 @@ class EnergyCallback(Callback):
             )
             steady, batches = whole, state.seen
             state.samples, state.tokens = state.warmup_samples, state.warmup_tokens
+            contention = None
         result = self._reduce(
             trainer,
             stage,
@@ -591,6 +597,7 @@ class EnergyCallback(Callback):
             batches=batches,
             tokens=state.tokens if self.count_fn is not None else None,
             state=state,
+            contention=contention,
         )
         if self.log_model_stats:
             self._update_model_stats(pl_module, state.sample_input, stage)
@@ -646,6 +653,7 @@ class EnergyCallback(Callback):
         batches: int,
         tokens: int | None,
         state: _LoopState,
+        contention: float | None = None,
     ) -> LoopEnergy:
         # An unread domain travels through the cross-rank sum as -inf (a NaN reading, e.g. a counter that wrapped
         # unnoticed, must stay NaN and poison the total rather than vanish from it as "not measured").
@@ -675,7 +683,16 @@ class EnergyCallback(Callback):
             per_batch_mode="window" if state.mode == "window" else "split",
             batch_j=tuple(state.batch_j),
             short=stage != "train" and time_s < self.min_duration_s,
+            cpu_contention=contention,
         )
+        if contention is not None and contention > CONTENTION_WARN_SHARE:
+            self._warn_once(
+                f"contention/{stage}",
+                f"EnergyCallback: other processes kept {contention:.0%} of this machine's CPU capacity busy during the "
+                f"measured {stage} loop (energy/{stage}_cpu_contention). Measured CPU/DRAM energy (RAPL) includes "
+                f"their work, and a CPU-time estimate grows with the contention too (threads wait and spin): compare "
+                f"such figures only with others taken under the same load, or measure on an otherwise idle machine.",
+            )
         if result.short:
             self._warn_once(
                 f"short/{stage}",

@@ -19,7 +19,7 @@ PER_BATCH_MIN_PERIODS = 10
 
 _LOOP_FIGURES = (
     "j", "gpu_j", "cpu_j", "dram_j", "time_s", "power_w", "samples", "samples_per_j", "j_per_sample", "j_per_batch",
-    "warmup_j", "short_window", "tokens", "tokens_per_j",
+    "warmup_j", "short_window", "tokens", "tokens_per_j", "cpu_contention",
 )  # fmt: skip
 
 #: Every ``energy/...`` metric lightning_ecopt writes: the loop figures of ``EnergyCallback`` (test, predict,
@@ -87,6 +87,9 @@ class LoopEnergy:
         per_batch_mode: ``"window"`` (per-batch windows) or ``"split"`` (loop joules / batches).
         batch_j: Joules of each measured batch in ``"window"`` mode (this rank), else empty.
         short: The loop was shorter than ``min_duration_s``: its figures are flagged as unreliable.
+        cpu_contention: The share (0-1) of the machine's CPU capacity other processes used during the measured
+            window (:func:`lightning_ecopt.energy.contention.others_share`; this rank's machine), or ``None`` where
+            unknown (not Linux).
 
     Example:
         >>> e = LoopEnergy("test", "estimated: cpu-time", time_s=2.0, gpu_j=0.0, cpu_j=10.0, dram_j=None,
@@ -109,6 +112,7 @@ class LoopEnergy:
     per_batch_mode: PerBatchMode = "split"
     batch_j: tuple[float, ...] = field(default_factory=tuple)
     short: bool = False
+    cpu_contention: float | None = None
 
     @property
     def energy_j(self) -> float:
@@ -167,6 +171,8 @@ class LoopEnergy:
         if self.tokens is not None:
             out[f"{s}_tokens"] = float(self.tokens)
             out[f"{s}_tokens_per_j"] = _ratio(self.tokens, self.energy_j)
+        if self.cpu_contention is not None:
+            out[f"{s}_cpu_contention"] = self.cpu_contention
         return out
 
 

@@ -347,3 +347,36 @@ def test_gpus_without_an_energy_counter_keep_zeus_windows(
     )
     assert windows.count("test/batch") == 3
     assert cb.results["test"].batch_j == pytest.approx((1.0, 1.0, 1.0))
+
+
+def test_cpu_contention_counts_other_processes_not_this_process_tree() -> None:
+    import subprocess
+    import sys
+    import time
+
+    from lightning_ecopt.energy.contention import cpu_snapshot, others_share
+
+    first = cpu_snapshot()
+    if first is None:
+        pytest.skip("no /proc: contention is unknown here")
+    one_core = 1.0 / first.n_cpus  # what one busy process adds to the share
+    spin = "import time\nt = time.time()\nwhile time.time() - t < 1.2: pass"
+
+    def share_during(command: list[str] | None) -> float:
+        start = cpu_snapshot()
+        proc = None if command is None else subprocess.Popen(command)
+        time.sleep(1.0)
+        share = others_share(start, cpu_snapshot())
+        if proc is not None:
+            proc.wait()
+        time.sleep(0.3)  # whatever it started has finished
+        assert share is not None
+        return share
+
+    idle = share_during(None)
+    # A child of this process (a DataLoader worker, say) is this job's work, not contention.
+    child = share_during([sys.executable, "-c", spin])
+    # A process that is not ours: started by a shell that exits at once, so it is re-parented away from us.
+    other = share_during(["sh", "-c", f"{sys.executable} -c '{spin}' & exit 0"])
+    assert child < idle + 0.5 * one_core  # the machine's other load moves all three; the child adds nothing
+    assert other > child + 0.5 * one_core

@@ -261,6 +261,33 @@ def test_short_loop_is_flagged_with_one_warning(fake_clock: FakeClock) -> None:
     assert cb.results["test"].short
 
 
+def test_contention_from_other_processes_is_logged_and_warned_once(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightning_ecopt.energy.contention import CpuSnapshot
+
+    # Each measured window: 2 s on 2 CPUs, 3 CPU-seconds busy, 0.6 of them ours: others used 60 % of the capacity.
+    snapshots = iter([CpuSnapshot(0.0, 100.0, 10.0, 2), CpuSnapshot(2.0, 103.0, 10.6, 2)] * 2)
+    monkeypatch.setattr(energy_module, "cpu_snapshot", lambda: next(snapshots))
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
+    trainer, model = _trainer(cb), ClockedModel(fake_clock)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        trainer.test(model, verbose=False)
+        trainer.test(model, verbose=False)
+    assert trainer.callback_metrics["energy/test_cpu_contention"].item() == pytest.approx(0.6)
+    assert cb.results["test"].cpu_contention == pytest.approx(0.6)
+    assert sum("other processes kept 60% of this machine's CPU capacity" in str(w.message) for w in record) == 1
+
+
+def test_unknown_contention_is_not_logged(fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(energy_module, "cpu_snapshot", lambda: None)  # not Linux: unknown, never 0
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
+    trainer = _trainer(cb)
+    trainer.test(ClockedModel(fake_clock), verbose=False)
+    assert "energy/test_cpu_contention" not in trainer.callback_metrics
+
+
 class _ZeroMeter(FakeMeter):
     def end(self, name: str) -> Any:
         m = super().end(name)

@@ -505,3 +505,20 @@ def test_no_short_window_no_note(sweep_dir, capsys):
     code, out, _ = run_cli(capsys, sweep_dir, "--no-files")
     assert code == 0
     assert "Short energy windows" not in out
+
+
+def test_contended_trials_are_named_with_their_share(tmp_path, capsys):
+    busy = TrialRecord(
+        1, TRIALS[1].params, "completed", {**TRIALS[1].metrics, "energy/test_cpu_contention": 0.62}, {}, None, SOURCE
+    )
+    calm = TrialRecord(
+        3, TRIALS[3].params, "completed", {**TRIALS[3].metrics, "energy/test_cpu_contention": 0.05}, {}, None, SOURCE
+    )
+    trials = (TRIALS[0], busy, TRIALS[2], calm, *TRIALS[4:])
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    assert "Contended (1 of 4 trials that ran): other processes kept more than a quarter" in out
+    assert "#1 (62%)" in out
+    _, out, _ = run_cli(capsys, tmp_path, "--json", "--no-files")
+    assert json.loads(out)["contended"] == {"1": 0.62}
