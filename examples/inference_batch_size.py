@@ -16,7 +16,7 @@ import contextlib
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import hydra
 from hydra.experimental.callback import Callback
@@ -26,29 +26,53 @@ from train import digits_trial  # examples/train.py, next to this script: the sa
 log = logging.getLogger(__name__)
 
 
-def best_to_batch1(trials: list[dict[str, Any]]) -> tuple[float, int, float, float] | None:
+class BatchRatio(NamedTuple):
+    """The best samples/J over batch 1's, and which of the two figures are flagged short."""
+
+    ratio: float
+    batch: int
+    """The best batch size."""
+    best: float
+    """Its samples/J."""
+    batch1: float
+    """Batch 1's samples/J."""
+    short: tuple[int, ...]
+    """The batch sizes among (best, 1) whose window was shorter than ``min_duration_s`` (``short_window=1``)."""
+
+
+def best_to_batch1(trials: list[dict[str, Any]]) -> BatchRatio | None:
     """The best samples/J over batch 1's, from a sweep's trial records.
 
     Args:
         trials: The ``trials`` of ``optimization_results.yaml``.
 
     Returns:
-        ``(ratio, best batch size, best samples/J, batch-1 samples/J)``, or ``None`` without a batch-1 trial.
+        The :class:`BatchRatio`, or ``None`` without a batch-1 trial.
     """
     done = [
-        (int(t["params"]["data.eval_batch_size"]), float(t["metrics"]["energy/test_samples_per_j"]))
+        (
+            int(t["params"]["data.eval_batch_size"]),
+            float(t["metrics"]["energy/test_samples_per_j"]),
+            bool(t["metrics"].get("energy/test_short_window")),
+        )
         for t in trials
         if t.get("status") == "completed" and "energy/test_samples_per_j" in (t.get("metrics") or {})
     ]
-    ones = [v for b, v in done if b == 1]
-    if not ones or not all(math.isfinite(v) for _, v in done):
+    ones = [(v, short) for b, v, short in done if b == 1]
+    if not ones or not all(math.isfinite(v) for _, v, _ in done):
         return None
-    batch, best = max(done, key=lambda bv: bv[1])
-    return best / ones[0], batch, best, ones[0]
+    batch, best, best_short = max(done, key=lambda d: d[1])
+    one, one_short = ones[0]
+    short = tuple(dict.fromkeys(b for b, flagged in ((batch, best_short), (1, one_short)) if flagged))
+    return BatchRatio(best / one, batch, best, one, short)
 
 
 class BatchSizeRatio(Callback):
-    """Hydra callback: after the sweep, print the best-to-batch-1 samples/J ratio (measuring batch 1 if needed)."""
+    """Hydra callback: after the sweep, print the best-to-batch-1 samples/J ratio (measuring batch 1 if needed).
+
+    A figure it uses that is flagged short (``energy/test_short_window=1``: its window lasted less than the
+    callback's ``min_duration_s``) is named in a second line: the ratio is then noisy.
+    """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Read the sweep's results and print the ratio."""
@@ -70,11 +94,18 @@ class BatchSizeRatio(Callback):
         if found is None:
             print("batch-size sweep: no finite samples/J for batch 1; no ratio.")
             return
-        ratio, batch, best, one = found
         print(
-            f"batch-size sweep: best {best:.4g} samples/J at batch {batch}, {ratio:.1f}x batch 1 ({one:.4g} samples/J)"
-            f" (energy {trials[0].get('energy_source') or 'see the report'}); the paper: 38x on a transformer."
+            f"batch-size sweep: best {found.best:.4g} samples/J at batch {found.batch}, {found.ratio:.1f}x batch 1 "
+            f"({found.batch1:.4g} samples/J) (energy {trials[0].get('energy_source') or 'see the report'}); the "
+            "paper: 38x on a transformer."
         )
+        if found.short:
+            batches = " and ".join(f"batch {b}" for b in found.short)
+            print(
+                f"batch-size sweep: the figure of {batches} is flagged short (energy/test_short_window=1: its measured "
+                "window lasted less than energy.min_duration_s), so the ratio is noisy; raise data.eval_repeats so "
+                "that every trial's window reaches it."
+            )
 
 
 def _evaluate_batch1(sweep_dir: Path, sweep_cfg: DictConfig) -> dict[str, Any]:

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_NOTHING_RAN: dict[str, float | str] = {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+"""What a trial that failed before training started spent: nothing (``ecopt report`` counts its energy as known)."""
+
 
 def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[str, float | str]:
     """Fit (or load the cached checkpoint of) the digits CNN, apply the inference knobs, test, return the figures.
@@ -41,7 +44,8 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         ``trial_metrics`` of the test (accuracy, energy figures and their source) and the training accounting.
 
     Raises:
-        TrialFailure: Anything failed; the energy spent so far is kept with the failure.
+        TrialFailure: Anything failed; the energy spent so far is kept with the failure (0 J for a model that
+            cannot be built).
     """
     # Heavy imports inside the task: Hydra starts fast and joblib workers import only what they run.
     import lightning.pytorch as pl
@@ -59,7 +63,11 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banners: one result line per trial
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    model = DigitsCNN(**cfg.model)
+    try:
+        model = DigitsCNN(**cfg.model)
+    except ValueError as err:  # a configuration that cannot be built (pooling past depth 3): nothing ran
+        # 0 J, known: the ledger counts the trial instead of making the search total a lower bound.
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from err
     data = DigitsDataModule(**cfg.data)
     energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
     # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in

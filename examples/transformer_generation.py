@@ -1,20 +1,23 @@
 """Perplexity against generated tokens per joule: a tiny decoder-only transformer on Python's documentation text.
 
 The model (``lightning_ecopt.demos.TinyTransformerLM``) trains briefly on ``pydoc_data.topics`` (ships with Python),
-then is tested (perplexity) and generates 32 characters for each of 64 prompts in a predict loop that
-``EnergyCallback(count_fn=...)`` measures (``energy/predict_tokens_per_j``). The sweep searches width, depth, heads,
-sequence length and the generation batch size (inference-only: trials that differ only in it load one cached
-checkpoint)::
+then is tested (perplexity) and generates 32 characters per prompt in a predict loop that
+``EnergyCallback(count_fn=...)`` measures (``energy/predict_tokens_per_j``). Generation runs in whole batches of the
+swept ``data.gen_batch_size``: a warm-up batch, then enough batches for all 64 prompts, repeated in whole passes
+until the measured window lasts ``energy.min_duration_s`` (``CharTextDataModule``'s ``gen_*`` settings). The test
+loop is measured too, for the search's energy ledger. The sweep searches width, depth, heads, sequence length and the
+generation batch size (inference-only: trials that differ only in it load one cached checkpoint)::
 
     python examples/transformer_generation.py                 # one run
     python examples/transformer_generation.py -m              # the sweep (16 trials)
     ecopt report multirun/transformer_generation/<date>
+
+Each run's Lightning logs go to its Hydra output dir (a sweep: the trial's job dir).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -25,15 +28,30 @@ from omegaconf import DictConfig
 log = logging.getLogger(__name__)
 
 
-def generated_tokens(batch: Any, outputs: Any) -> int:
-    """``count_fn`` for ``EnergyCallback``: the tokens a generation batch produced (``predict_step``'s output).
+# The test loop's figures per test window: `ecopt report` takes its energy per inference from the first of the
+# test, predict and validate loops that reports one, and here that must be the predict loop's (J per prompt). The
+# test loop's joules stay (energy/test_j, energy/test_warmup_j): they are part of what the search cost.
+_NOT_RETURNED = ("energy/test_samples_per_j", "energy/test_j_per_sample")
 
-    Lightning passes ``outputs=None`` when ``trainer.predict(..., return_predictions=False)``: keep the predictions.
+
+def generated_tokens(batch: Any, outputs: Any) -> int:
+    """``count_fn`` for the predict loop's ``EnergyCallback``: the tokens a generation batch produced.
+
+    ``outputs`` is what ``predict_step`` returned: Lightning passes it to ``on_predict_batch_end`` whether or not
+    ``trainer.predict`` keeps the predictions (``return_predictions=False`` only stops it from collecting them).
+    ``EnergyCallback`` calls ``count_fn`` in every loop it measures, so this one goes to a callback that measures the
+    predict loop only: the test loop's ``test_step`` returns ``None``, which is no generation.
+
+    Raises:
+        TypeError: ``outputs`` is not a tensor of generated tokens.
     """
-    if outputs is None:
-        raise ValueError(
-            "generated_tokens: the predict loop returned no outputs; call trainer.predict(..., "
-            "return_predictions=True) so that the generated tokens can be counted."
+    import torch
+
+    if not isinstance(outputs, torch.Tensor):
+        raise TypeError(
+            f"generated_tokens: expected the generated tokens (a tensor) from predict_step, got "
+            f"{type(outputs).__name__}; use it as count_fn of an EnergyCallback(stages=('predict',)) on a model whose "
+            "predict_step returns the tokens it generated."
         )
     return int(outputs.numel())
 
@@ -42,6 +60,7 @@ def generated_tokens(batch: Any, outputs: Any) -> int:
 def main(cfg: DictConfig) -> dict[str, float | str]:
     """Train (or load), test perplexity, generate under an energy window; return the figures."""
     import lightning.pytorch as pl
+    from hydra.core.hydra_config import HydraConfig
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lightning_ecopt import EnergyCallback, trial_metrics
@@ -56,11 +75,21 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = CharTextDataModule(**cfg.data)
     model = TinyTransformerLM(vocab_size=data.vocab_size, seq_len=cfg.data.seq_len, **cfg.model)
-    # Only generation is measured: it is the inference that serves users (the test loop just scores perplexity), so
-    # `ecopt report` takes its energy per inference from the predict loop (J per prompt).
+    # Generation is the inference that serves users: its callback counts the generated tokens and accounts the
+    # training. The test loop (perplexity) has its own, without count_fn (count_fn runs in every loop a callback
+    # measures) and without model stats (the proxy audit's FLOPs are those of a prompt): only its joules are wanted,
+    # for the search cost, so no window length is required of it.
     energy = EnergyCallback(stages=("predict",), count_fn=generated_tokens, **cfg.energy)
-    logger = TensorBoardLogger(save_dir=os.getcwd(), name="lightning_logs")
-    trainer = pl.Trainer(**cfg.trainer, callbacks=[energy], logger=logger)
+    test_energy = EnergyCallback(
+        stages=("test",),
+        **{**cfg.energy, "train": False, "warmup_batches": 0, "min_duration_s": 0.0},
+        log_model_stats=False,
+    )
+    # Each run's Lightning logs go to its own output dir (a sweep's job dir; Hydra does not chdir), as in train.py;
+    # no hp_metric placeholder: the sweep's HParams view holds the real metrics.
+    out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
+    logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
+    trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
 
     def fit() -> dict[str, float | str]:
         trainer.fit(model, datamodule=data)
@@ -73,24 +102,33 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         if trained is None:
             fit()
         tested = trainer.test(model, datamodule=data, verbose=False)
-        trainer.predict(model, datamodule=data)  # count_fn reads the outputs: keep them
+        trainer.predict(model, datamodule=data, return_predictions=False)  # count_fn sees each batch's outputs
     except Exception as err:
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=trial_metrics(trainer)) from err
-    metrics = trial_metrics(trainer, *tested)  # predict() resets callback_metrics: the test's come from test()
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_returned(trial_metrics(trainer))) from err
+    metrics = _returned(trial_metrics(trainer, *tested))  # predict() resets callback_metrics: the test's from test()
     if trained is not None:
         metrics.update(trained.metrics())
     sample = data.decode(model.generate(data.encode("def ")[None, :], 40)[0])
     log.info(
-        "perplexity %.3g | %.4g generated tokens/J (%s) | %d tokens in %.3g s | train %.3g J | sample %r",
+        "perplexity %.3g | %.4g generated tokens/J (%s) | %d tokens (%d prompts at batch %d) in %.3g s | test %.3g J"
+        " | train %.3g J | sample %r",
         metrics["test/perplexity"],
         metrics["energy/predict_tokens_per_j"],
         metrics["energy/source"],
         metrics["energy/predict_tokens"],
+        metrics["energy/predict_samples"],
+        cfg.data.gen_batch_size,
         metrics["energy/predict_time_s"],
+        test_energy.results["test"].energy_j + test_energy.results["test"].warmup_j,
         metrics.get("energy/train_j", float("nan")),
         "def " + sample,
     )
     return metrics
+
+
+def _returned(metrics: dict[str, float | str]) -> dict[str, float | str]:
+    """The trial's figures without the test loop's per-window ones (see ``_NOT_RETURNED``)."""
+    return {k: v for k, v in metrics.items() if k not in _NOT_RETURNED}
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from lightning_ecopt._checks import check_positive_ints
+from lightning_ecopt.inference import TimedPasses
 
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
 
@@ -57,6 +58,14 @@ class _Windows(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 class CharTextDataModule(pl.LightningDataModule):
     """Character-level language modelling on ``pydoc_data.topics``: split 80/10/10 in order, plus generation prompts.
 
+    Generation (``predict_dataloader``) runs in whole batches of ``gen_batch_size``, so that tokens per joule is
+    measured at the batch size a sweep records: a pass is ``gen_warmup_batches`` batches, then enough batches for
+    every one of the ``n_prompts`` prompts, the prompts cycled to fill the last batch (greedy generation of a fixed
+    number of tokens costs the same for every prompt). The warm-up batches the ``EnergyCallback`` excludes are thus
+    never the only batches, and the measured ones after them hold every prompt at least once, whatever the batch
+    size. With ``gen_min_s``, passes are repeated until the measured batches have lasted that long
+    (:class:`~lightning_ecopt.inference.TimedPasses`), at most ``gen_repeats`` of them.
+
     Args:
         seq_len: Context length of the training, validation and test windows (characters).
         batch_size: Training (and validation/test) batch size.
@@ -65,9 +74,16 @@ class CharTextDataModule(pl.LightningDataModule):
         prompt_len: Characters per prompt.
         max_chars: Characters of text used (from the start); ``None`` for all.
         num_workers: DataLoader workers.
+        gen_repeats: Passes over the prompts: always this many with ``gen_min_s=0``, else at most this many.
+        gen_min_s: ``0`` (default): ``gen_repeats`` passes. Else start no further pass once the measured generation
+            batches have lasted this many seconds: pass the ``EnergyCallback``'s ``min_duration_s``. On several
+            devices the passes are fixed (``gen_repeats``), so every rank runs the same batches.
+        gen_warmup_batches: Batches at the start of each pass that the ``EnergyCallback`` excludes (its
+            ``warmup_batches``): each pass has this many batches more than the prompts need.
 
     Raises:
-        ValueError: A size below 1, or text too short for one window of each split.
+        ValueError: A size below 1, text too short for one window of each split, ``gen_min_s`` not a finite number
+            >= 0, ``gen_warmup_batches`` not an int >= 0, or ``gen_min_s`` with ``num_workers``.
     """
 
     def __init__(
@@ -79,6 +95,9 @@ class CharTextDataModule(pl.LightningDataModule):
         prompt_len: int = 16,
         max_chars: int | None = 200_000,
         num_workers: int = 0,
+        gen_repeats: int = 1,
+        gen_min_s: float = 0.0,
+        gen_warmup_batches: int = 0,
     ) -> None:
         super().__init__()
         check_positive_ints(
@@ -88,7 +107,24 @@ class CharTextDataModule(pl.LightningDataModule):
             gen_batch_size=gen_batch_size,
             n_prompts=n_prompts,
             prompt_len=prompt_len,
+            gen_repeats=gen_repeats,
         )
+        if isinstance(gen_min_s, bool) or not isinstance(gen_min_s, int | float) or not 0 <= gen_min_s < math.inf:
+            raise ValueError(
+                f"CharTextDataModule(gen_min_s={gen_min_s!r}): expected seconds >= 0 (0: always gen_repeats passes), "
+                "e.g. the EnergyCallback's min_duration_s."
+            )
+        if isinstance(gen_warmup_batches, bool) or not isinstance(gen_warmup_batches, int) or gen_warmup_batches < 0:
+            raise ValueError(
+                f"CharTextDataModule(gen_warmup_batches={gen_warmup_batches!r}): expected an int >= 0, the "
+                "EnergyCallback's warmup_batches."
+            )
+        if gen_min_s > 0 and num_workers:
+            raise ValueError(
+                f"CharTextDataModule(gen_min_s={gen_min_s!r}, num_workers={num_workers!r}): timed generation passes "
+                "build their batches in the main process; set num_workers=0, or gen_min_s=0 for a fixed number of "
+                "passes."
+            )
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.gen_batch_size = gen_batch_size
@@ -96,6 +132,9 @@ class CharTextDataModule(pl.LightningDataModule):
         self.prompt_len = prompt_len
         self.max_chars = max_chars
         self.num_workers = num_workers
+        self.gen_repeats = gen_repeats
+        self.gen_min_s = float(gen_min_s)
+        self.gen_warmup_batches = gen_warmup_batches
         self.text = load_text(max_chars)
         self.vocab = sorted(set(self.text))
         self.stoi = {c: i for i, c in enumerate(self.vocab)}
@@ -150,12 +189,33 @@ class CharTextDataModule(pl.LightningDataModule):
         """Test windows (perplexity)."""
         return self._loader("test")
 
-    def predict_dataloader(self) -> DataLoader[Any]:
-        """``n_prompts`` prompts of ``prompt_len`` characters from the test text, ``gen_batch_size`` at a time."""
+    def prompts(self) -> torch.Tensor:
+        """The ``n_prompts`` generation prompts, ``prompt_len`` characters each, spread over the test text."""
+        self.setup()
         test = self._splits["test"]
         stride = max((len(test) - self.prompt_len) // self.n_prompts, 1)
-        prompts = torch.stack([test[i * stride : i * stride + self.prompt_len] for i in range(self.n_prompts)])
-        return DataLoader(prompts, batch_size=self.gen_batch_size, num_workers=self.num_workers)  # type: ignore[arg-type]
+        return torch.stack([test[i * stride : i * stride + self.prompt_len] for i in range(self.n_prompts)])
+
+    def predict_dataloader(self) -> DataLoader[Any] | TimedPasses:
+        """The prompts in whole batches of ``gen_batch_size``, in passes of warm-up batches plus every prompt.
+
+        With ``gen_min_s`` (on one device): :class:`~lightning_ecopt.inference.TimedPasses`, which stops after the
+        pass in which the measured batches reach ``gen_min_s``; else ``gen_repeats`` passes.
+        """
+        prompts, size = self.prompts(), self.gen_batch_size
+        per_pass = size * (self.gen_warmup_batches + -(-self.n_prompts // size))
+        one_pass = prompts[torch.arange(per_pass) % self.n_prompts]  # cycled: every batch full
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        if self.gen_min_s > 0 and world_size == 1:
+            return TimedPasses(
+                one_pass,
+                batch_size=size,
+                max_passes=self.gen_repeats,
+                min_s=self.gen_min_s,
+                warmup_batches=self.gen_warmup_batches,
+            )
+        passes = one_pass.repeat(self.gen_repeats, 1)
+        return DataLoader(passes, batch_size=size, num_workers=self.num_workers)  # type: ignore[arg-type]
 
 
 class TinyTransformerLM(pl.LightningModule):

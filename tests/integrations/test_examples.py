@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -120,26 +123,115 @@ def test_inference_batch_size_trains_once_and_prints_the_batch1_ratio(tmp_path: 
 
 
 def test_transformer_generation_returns_perplexity_and_tokens_per_joule(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    n_prompts, gen_tokens = 8, 4
     _, sweep, results = _run(
         tmp_path,
         "transformer_generation.py",
         "model.width=choice(16, 32)",
-        "data.gen_batch_size=choice(1, 2)",
+        # 3: 8 prompts do not fill whole batches; 8: one batch holds every prompt (it used to be all warm-up).
+        "data.gen_batch_size=choice(3, 8)",
         "model.depth=1",
         "data.seq_len=16",
         "trainer.max_steps=5",
         "data.max_chars=20000",
-        "data.n_prompts=8",
-        "model.gen_tokens=4",
+        f"data.n_prompts={n_prompts}",
+        f"model.gen_tokens={gen_tokens}",
         "hydra.sweeper.n_trials=2",
         "hydra.sweeper.n_initial_trials=2",
     )
+    assert sorted(t["params"]["data.gen_batch_size"] for t in results["trials"]) == [3, 8]
     for t in results["trials"]:
         assert t["status"] == "completed", t["reason"]
-        m = t["metrics"]
+        m, batch = t["metrics"], t["params"]["data.gen_batch_size"]
         assert 1.0 < m["test/perplexity"] < 200.0
-        assert m["energy/predict_tokens"] == 4 * (8 - t["params"]["data.gen_batch_size"])  # after 1 warm-up batch
+        # The measured window holds whole batches of the swept size (the warm-up batch excluded), every prompt at
+        # least once, in whole passes of (1 warm-up + enough batches for the 8 prompts).
+        samples = m["energy/predict_samples"]
+        assert samples >= n_prompts
+        assert samples % batch == 0
+        assert (samples + batch) % (batch * (1 + -(-n_prompts // batch))) == 0
+        assert m["energy/predict_tokens"] == gen_tokens * samples
         assert math.isfinite(m["energy/predict_tokens_per_j"])
         assert m["energy/predict_tokens_per_j"] > 0
-        assert "energy/test_j" not in m  # only generation is measured
+        # The test loop (perplexity) is measured for the ledger; its figures per window are not returned, so the
+        # report's energy per inference stays the predict loop's J per prompt.
+        assert m["energy/test_j"] > 0
+        assert "energy/test_samples_per_j" not in m
+        assert "energy/test_j_per_sample" not in m
+        assert "energy/test_tokens" not in m
+    # Each trial's Lightning logs in its own job dir, none in the launch dir, and no hp_metric placeholder.
+    assert not (tmp_path / "lightning_logs").exists()
+    for job in ("0", "1"):
+        (version,) = (sweep / job / "lightning_logs").iterdir()
+        acc = EventAccumulator(str(version))
+        acc.Reload()
+        assert "hp_metric" not in acc.Tags()["scalars"]
     assert "Pareto frontier" in _report(sweep)
+    done = subprocess.run(
+        [sys.executable, "-m", "lightning_ecopt.cli", "report", str(sweep), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    ledger = json.loads(done.stdout)["ledger"]
+    assert ledger["energy_per_inference"] == "energy/predict_j_per_sample"
+    assert ledger["trials_unknown"] == []
+
+
+def _import_example(monkeypatch: pytest.MonkeyPatch, name: str) -> ModuleType:
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # the examples import each other (train.digits_trial)
+    return importlib.import_module(name)
+
+
+def test_main_job_fails_an_unbuildable_model_with_its_energy_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pooling past depth 3 cannot be built: nothing ran, so the failed trial spent 0 J, and the ledger must count it
+    # as known rather than make the search total a lower bound.
+    from omegaconf import OmegaConf
+
+    from lightning_ecopt.exceptions import TrialFailure
+    from lightning_ecopt.report import trial_energy
+    from lightning_ecopt.sweeper.results import TrialRecord
+
+    train = _import_example(monkeypatch, "train")
+    cfg = OmegaConf.load(ROOT / "conf" / "train.yaml")
+    cfg.model.depth, cfg.model.pooling = 4, True
+    with pytest.raises(TrialFailure, match=r"ValueError: DigitsCNN\(depth=4, pooling=True\)") as err:
+        train.digits_trial(cfg, cache=None)
+    assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+    energy = trial_energy(TrialRecord(0, {}, "failed", err.value.metrics))
+    assert energy.known
+    assert energy.total_j == 0.0
+
+
+def test_batch_size_ratio_says_which_figures_are_flagged_short(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omegaconf import OmegaConf
+
+    example = _import_example(monkeypatch, "inference_batch_size")
+
+    def trial(batch: int, per_j: float, short: float) -> dict[str, object]:
+        metrics = {"energy/test_samples_per_j": per_j, "energy/test_short_window": short}
+        return {"status": "completed", "params": {"data.eval_batch_size": batch}, "metrics": metrics}
+
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    results = tmp_path / "optimization_results.yaml"
+    ratio = example.BatchSizeRatio()
+
+    def printed(*trials: dict[str, object]) -> str:
+        results.write_text(yaml.safe_dump({"trials": list(trials)}))
+        ratio.on_multirun_end(config)
+        return capsys.readouterr().out
+
+    out = printed(trial(1, 10.0, 0.0), trial(16, 200.0, 1.0), trial(64, 400.0, 1.0))
+    assert "best 400 samples/J at batch 64, 40.0x batch 1 (10 samples/J)" in out
+    (warning,) = [line for line in out.splitlines() if "flagged short" in line]
+    assert "batch 64" in warning  # the figure the ratio uses
+    assert "batch 16" not in warning  # short too, but not used
+    (warning,) = [line for line in printed(trial(1, 10.0, 1.0), trial(64, 400.0, 0.0)).splitlines() if "short" in line]
+    assert "batch 1" in warning
+    assert "short" not in printed(trial(1, 10.0, 0.0), trial(16, 200.0, 1.0), trial(64, 400.0, 0.0))

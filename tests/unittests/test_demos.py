@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
+from lightning_ecopt.demos import CharTextDataModule, DigitsCNN, DigitsDataModule
 from lightning_ecopt.inference import TimedPasses
 
 
@@ -111,3 +111,69 @@ def test_timed_passes_fall_back_to_fixed_repeats_on_several_devices() -> None:
 def test_bad_evaluation_settings_are_named(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         DigitsDataModule(**kwargs)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 5, 8, 13])
+def test_generation_batches_are_whole_and_hold_every_prompt_after_the_warmup(batch: int) -> None:
+    # tokens/J at a generation batch size must be measured on batches of that size: 8 prompts at batch 5 used to be
+    # a warm-up batch of 5 and a measured batch of 3; at batch 8 or 13 the whole loop was warm-up.
+    dm = CharTextDataModule(
+        max_chars=20_000, n_prompts=8, prompt_len=4, gen_batch_size=batch, gen_repeats=3, gen_warmup_batches=1
+    )
+    dm.setup()
+    prompts = dm.prompts()
+    assert prompts.shape == (8, 4)
+    batches = list(dm.predict_dataloader())
+    per_pass = 1 + -(-8 // batch)  # the warm-up batch, then enough batches for every prompt
+    assert len(batches) == 3 * per_pass  # gen_min_s=0: always gen_repeats passes
+    assert all(b.shape == (batch, 4) for b in batches)
+    measured_first_pass = torch.cat(batches[1:per_pass])
+    assert {tuple(p.tolist()) for p in measured_first_pass} == {tuple(p.tolist()) for p in prompts}
+    assert all(any(torch.equal(row, p) for p in prompts) for b in batches for row in b)
+
+
+def test_generation_passes_stop_once_the_window_is_long_enough() -> None:
+    dm = CharTextDataModule(
+        max_chars=20_000,
+        n_prompts=8,
+        prompt_len=4,
+        gen_batch_size=3,
+        gen_repeats=5,
+        gen_min_s=1e-9,
+        gen_warmup_batches=1,
+    )
+    dm.setup()
+    passes = dm.predict_dataloader()
+    assert isinstance(passes, TimedPasses)
+    assert (passes.batch_size, passes.max_passes, passes.warmup_batches) == (3, 5, 1)
+    batches = list(passes)
+    assert 1 <= passes.passes < 5
+    assert len(batches) == passes.passes * 4
+    assert all(len(b) == 3 for b in batches)
+    dm.trainer = SimpleNamespace(world_size=2)  # type: ignore[assignment]
+    fixed = dm.predict_dataloader()  # several devices: fixed passes, so every rank runs the same batches
+    assert isinstance(fixed, DataLoader)
+    assert len(fixed.dataset) == 5 * 12
+
+
+def test_one_generation_pass_by_default() -> None:
+    dm = CharTextDataModule(max_chars=20_000, n_prompts=8, prompt_len=4, gen_batch_size=3)
+    dm.setup()
+    batches = list(dm.predict_dataloader())
+    assert [len(b) for b in batches] == [3, 3, 3]  # the last batch filled up with the first prompt again
+    assert torch.equal(torch.cat(batches)[:8], dm.prompts())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"gen_min_s": -1.0}, r"gen_min_s=-1.0\): expected seconds >= 0"),
+        ({"gen_min_s": math.inf}, r"gen_min_s=inf\): expected seconds >= 0"),
+        ({"gen_warmup_batches": -1}, r"gen_warmup_batches=-1\): expected an int >= 0"),
+        ({"gen_repeats": 0}, r"gen_repeats=0\): expected an int >= 1"),
+        ({"gen_min_s": 0.2, "num_workers": 2}, r"gen_min_s=0.2, num_workers=2\): timed generation passes"),
+    ],
+)
+def test_bad_generation_settings_are_named(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        CharTextDataModule(max_chars=20_000, **kwargs)
