@@ -358,9 +358,21 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
     return TrialEnergy(trial.trial_index, status, train_j, eval_j, known=train_j is not None or eval_j is not None)
 
 
-def _energy_per_inference(trials: Sequence[TrialRecord]) -> tuple[str | None, Callable[[TrialRecord], float | None]]:
-    """The metric that gives joules per inference, and a getter for it (``None`` when a trial lacks it)."""
-    for stage in _STAGES:
+def _energy_per_inference(
+    trials: Sequence[TrialRecord], objectives: Sequence[Objective] = ()
+) -> tuple[str | None, Callable[[TrialRecord], float | None]]:
+    """The metric that gives joules per inference, and a getter for it (``None`` when a trial lacks it).
+
+    From the loop an energy objective names (``energy/predict_tokens_per_j``: the predict loop) where there is one,
+    since that is the inference the sweep optimised; else the first of test, predict and validate that has it.
+    """
+    named = [
+        stage
+        for o in objectives
+        for stage in _STAGES
+        if o.name.startswith(f"energy/{stage}_") and views.is_energy_metric(o.name)
+    ]
+    for stage in dict.fromkeys([*named, *_STAGES]):
         direct, inverse = f"energy/{stage}_j_per_sample", f"energy/{stage}_samples_per_j"
         if any(_finite(t.metrics.get(direct)) is not None for t in trials):
 
@@ -449,7 +461,7 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
         and the reason when they are undefined.
     """
     trials = _evaluated(result)
-    target, per_inference = _energy_per_inference(trials)
+    target, per_inference = _energy_per_inference(trials, result.objectives)
     energy = views.energy_label(t.energy_source for t in trials)
     kind = energy.split(" ", 1)[0]
     kinds = views.energy_kinds(t.energy_source for t in trials)
@@ -673,7 +685,7 @@ def ledger(
     by_index = {t.trial_index: t for t in result.trials}
     avoided = [_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) for e in counted]
     checkpoint_reused = [a for a in avoided if a]
-    metric, per_inference = _energy_per_inference(_evaluated(result))
+    metric, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
     rule, base = _choose_baseline(result, baseline, per_inference) if metric else (str(baseline), None)
     savings = []
     base_j = None
@@ -890,7 +902,7 @@ def _csv_text(report: Report) -> str:
         if all(math.isfinite(v) for row in Y for v in row):
             for t, d in zip(runs, frontier.dominators(Y, [not o.minimize for o in result.objectives]), strict=True):
                 dominated_by[t.trial_index] = None if d is None else runs[d].trial_index
-    _, per_inference = _energy_per_inference(runs)
+    _, per_inference = _energy_per_inference(runs, result.objectives)
     params = sorted({k for t in result.trials for k in t.params})
     objectives = [o.name for o in result.objectives]
     metrics = sorted({k for t in result.trials for k in t.metrics} - set(objectives))

@@ -522,3 +522,24 @@ def test_contended_trials_are_named_with_their_share(tmp_path, capsys):
     assert "#1 (62%)" in out
     _, out, _ = run_cli(capsys, tmp_path, "--json", "--no-files")
     assert json.loads(out)["contended"] == {"1": 0.62}
+
+
+def test_energy_per_inference_comes_from_the_loop_the_energy_objective_names():
+    objectives = parse_objectives({"test/perplexity": "minimize", "energy/predict_tokens_per_j": "maximize"}, None)
+
+    def trial(i, perplexity, prompt_j):
+        metrics = {
+            "test/perplexity": perplexity,
+            "energy/predict_tokens_per_j": 32 / prompt_j,
+            "energy/predict_j_per_sample": prompt_j,  # J per prompt: the inference the sweep optimised
+            "energy/test_j_per_sample": 0.001,  # the perplexity loop, metered for the ledger
+            "energy/train_j": 10.0,
+            "energy/predict_j": 64 * prompt_j,
+        }
+        return TrialRecord(i, {"width": i}, "completed", metrics, {}, None, SOURCE)
+
+    result = SweepResult(objectives, (trial(0, 8.0, 0.5), trial(1, 9.0, 0.2)), (0, 1))
+    led = ledger(result)
+    assert led.energy_per_inference == "energy/predict_j_per_sample"
+    assert led.baseline_j_per_inference == 0.5  # the best perplexity's J per prompt, not its test loop's
+    assert proxy_audit(result)[0].target == "energy/predict_j_per_sample"
