@@ -358,6 +358,32 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
     return TrialEnergy(trial.trial_index, status, train_j, eval_j, known=train_j is not None or eval_j is not None)
 
 
+def _objective_stages(objectives: Sequence[Objective]) -> list[str]:
+    """The loops (test, predict, validate) whose energy figures are objectives, in objective order."""
+    return [
+        stage
+        for o in objectives
+        for stage in _STAGES
+        if o.name.startswith(f"energy/{stage}_") and views.is_energy_metric(o.name)
+    ]
+
+
+def _loop_flags(result: SweepResult, figure: str) -> dict[int, float]:
+    """Each trial that ran's highest ``energy/<stage>_<figure>``, over the loops the energy objectives name.
+
+    All loops when no objective names one. A flag on a loop the sweep does not optimise (a short perplexity loop
+    beside the generation it optimises) says nothing about the figures it compared.
+    """
+    stages = _objective_stages(result.objectives) or list(_STAGES)
+    keys = [f"energy/{stage}_{figure}" for stage in stages]
+    out: dict[int, float] = {}
+    for t in _evaluated(result):
+        values = [float(v) for k in keys if isinstance(v := t.metrics.get(k), int | float)]
+        if values:
+            out[t.trial_index] = max(values)
+    return out
+
+
 def _energy_per_inference(
     trials: Sequence[TrialRecord], objectives: Sequence[Objective] = ()
 ) -> tuple[str | None, Callable[[TrialRecord], float | None]]:
@@ -366,13 +392,7 @@ def _energy_per_inference(
     From the loop an energy objective names (``energy/predict_tokens_per_j``: the predict loop) where there is one,
     since that is the inference the sweep optimised; else the first of test, predict and validate that has it.
     """
-    named = [
-        stage
-        for o in objectives
-        for stage in _STAGES
-        if o.name.startswith(f"energy/{stage}_") and views.is_energy_metric(o.name)
-    ]
-    for stage in dict.fromkeys([*named, *_STAGES]):
+    for stage in dict.fromkeys([*_objective_stages(objectives), *_STAGES]):
         direct, inverse = f"energy/{stage}_j_per_sample", f"energy/{stage}_samples_per_j"
         if any(_finite(t.metrics.get(direct)) is not None for t in trials):
 
@@ -757,35 +777,24 @@ class Report:
 
     @property
     def short_windows(self) -> list[int]:
-        """Completed trials that ran and whose energy window was flagged short (``energy/<stage>_short_window = 1``).
+        """Completed trials that ran whose energy window was flagged short (``energy/<stage>_short_window = 1``).
 
-        Their energy figures may be off by a whole counter step (or, estimated, by the timer's jitter): where they
-        decide the frontier, it is uncertain.
+        Over the loops an energy objective names (any loop when none does). Their energy figures may be off by a
+        whole counter step (or, estimated, by the timer's jitter): where they decide the frontier, it is uncertain.
         """
-        return [
-            t.trial_index
-            for t in _evaluated(self.sweep.result)
-            if any(k.startswith("energy/") and k.endswith("_short_window") and v == 1 for k, v in t.metrics.items())
-        ]
+        return [i for i, flag in _loop_flags(self.sweep.result, "short_window").items() if flag == 1]
 
     @property
     def contended(self) -> dict[int, float]:
         """Trials that ran while other processes kept more than a quarter of the CPUs busy: ``{trial: share}``.
 
-        The highest ``energy/<stage>_cpu_contention`` of each (see :mod:`lightning_ecopt.energy.contention`).
+        The highest ``energy/<stage>_cpu_contention`` of each, over the loops an energy objective names (see
+        :mod:`lightning_ecopt.energy.contention`).
         """
         from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE
 
-        out: dict[int, float] = {}
-        for t in _evaluated(self.sweep.result):
-            shares = [
-                float(v)
-                for k, v in t.metrics.items()
-                if k.startswith("energy/") and k.endswith("_cpu_contention") and isinstance(v, int | float)
-            ]
-            if shares and max(shares) > CONTENTION_WARN_SHARE:
-                out[t.trial_index] = max(shares)
-        return out
+        shares = _loop_flags(self.sweep.result, "cpu_contention")
+        return {i: share for i, share in shares.items() if share > CONTENTION_WARN_SHARE}
 
     @property
     def state(self) -> str:

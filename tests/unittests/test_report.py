@@ -2,6 +2,7 @@ import csv
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import pytest
 from scipy import stats
@@ -10,6 +11,8 @@ from lightning_ecopt import views
 from lightning_ecopt.cli import main
 from lightning_ecopt.report import (
     GLOBAL_AVERAGE_PUE,
+    LoadedSweep,
+    Report,
     SweepDataError,
     build_report,
     ledger,
@@ -543,3 +546,21 @@ def test_energy_per_inference_comes_from_the_loop_the_energy_objective_names():
     assert led.energy_per_inference == "energy/predict_j_per_sample"
     assert led.baseline_j_per_inference == 0.5  # the best perplexity's J per prompt, not its test loop's
     assert proxy_audit(result)[0].target == "energy/predict_j_per_sample"
+
+
+def test_a_flag_on_a_loop_the_sweep_does_not_optimise_is_not_reported():
+    objectives = parse_objectives({"test/perplexity": "minimize", "energy/predict_tokens_per_j": "maximize"}, None)
+    metrics = {
+        "test/perplexity": 8.0,
+        "energy/predict_tokens_per_j": 64.0,
+        "energy/predict_j_per_sample": 0.5,
+        "energy/predict_short_window": 0.0,
+        "energy/test_short_window": 1.0,  # the perplexity loop: short, but not what the sweep compared
+        "energy/test_cpu_contention": 0.9,
+        "energy/predict_cpu_contention": 0.3,
+    }
+    result = SweepResult(objectives, (TrialRecord(0, {"w": 1}, "completed", metrics, {}, None, SOURCE),), (0,))
+    sweep = LoadedSweep(sweep_dir=Path("."), results_path=Path("r.yaml"), result=result)
+    report = Report(sweep=sweep, frontier=[], knee=None, audit=[], ledger=ledger(result))
+    assert report.short_windows == []
+    assert report.contended == {0: 0.3}
