@@ -15,6 +15,8 @@ __all__ = [
     "SweepFailureError",
     "TrialFailure",
     "TrialTimeoutError",
+    "exit_as_failure",
+    "is_interrupt",
 ]
 
 
@@ -80,3 +82,30 @@ class TrialTimeoutError(TrialFailure):
 
     def __reduce__(self) -> tuple[type[TrialTimeoutError], tuple[float, dict[str, float | str]]]:  # type: ignore[override]
         return (type(self), (self.timeout_s, self.metrics))
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether a ``SystemExit`` comes from a Ctrl-C: Lightning exits with 1 while handling a ``KeyboardInterrupt``.
+
+    Example:
+        >>> is_interrupt(SystemExit(3))
+        False
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def exit_as_failure(exc: SystemExit) -> TrialFailure:
+    """A task's ``sys.exit()`` as the failure of its trial (it ends the trial, not the sweep).
+
+    Example:
+        >>> str(exit_as_failure(SystemExit(3)))
+        'the task called sys.exit(3) (SystemExit); raise an exception to fail a trial'
+    """
+    return TrialFailure(f"the task called sys.exit({exc.code!r}) (SystemExit); raise an exception to fail a trial")

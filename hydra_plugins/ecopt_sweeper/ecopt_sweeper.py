@@ -656,6 +656,8 @@ class _PicklableFailures:
 
     def __call__(self, cfg: Any) -> Any:
         """Run the task on ``cfg``."""
+        from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
+
         try:
             return self.task_function(cfg)
         except Exception as exc:
@@ -663,6 +665,12 @@ class _PicklableFailures:
                 raise
             tb = exc.__traceback__  # from the task's frame on, without this one
             raise _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None)) from None
+        except SystemExit as exc:
+            # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
+            # batch); Lightning's Ctrl-C (an exit while handling KeyboardInterrupt) still stops and saves the sweep.
+            if is_interrupt(exc):
+                raise
+            raise exit_as_failure(exc) from None
 
 
 def _round_trips(exc: BaseException) -> bool:

@@ -938,7 +938,7 @@ def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
 
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.hparams.update(labels)  # in hparams.yaml when Lightning writes it after this
+            logger.hparams.update(labels)  # for code that reads logger.hparams (Lightning wrote hparams.yaml at start)
             for name, label in labels.items():
                 logger.experiment.add_text(name, label, trainer.global_step)
         else:

@@ -26,10 +26,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CONTENTION_WARN_SHARE", "CpuSnapshot", "cpu_snapshot", "others_share"]
+__all__ = ["CONTENTION_WARN_SHARE", "MIN_WINDOW_TICKS", "CpuSnapshot", "cpu_snapshot", "others_share"]
 
 CONTENTION_WARN_SHARE = 0.25
 """Above this share of the CPUs busy with other processes, a loop's energy figures are flagged as contended."""
+
+MIN_WINDOW_TICKS = 50
+"""Shortest window, in clock ticks (0.5 s at Linux's usual 100 Hz), whose share is reported. ``/proc`` counts CPU
+time in whole ticks, so one tick more or less on a 10 ms window on 2 CPUs reads as 40-50 % contention; over 50
+ticks the rounding is a few percent."""
 
 _PROC = Path("/proc")
 
@@ -43,12 +48,14 @@ class CpuSnapshot:
         busy_s: CPU-seconds every CPU of the machine spent busy (user, nice, system, irq, softirq, steal) since boot.
         own_s: CPU-seconds this process tree used (this process, its reaped children, its live descendants).
         n_cpus: CPUs counted in ``busy_s``.
+        tick_s: The counters' resolution, one clock tick (``1 / SC_CLK_TCK``).
     """
 
     wall_s: float
     busy_s: float
     own_s: float
     n_cpus: int
+    tick_s: float = 0.01
 
 
 def cpu_snapshot() -> CpuSnapshot | None:
@@ -63,7 +70,7 @@ def cpu_snapshot() -> CpuSnapshot | None:
         return None
     # user nice system idle iowait irq softirq steal [guest guest_nice: already inside user and nice]
     busy = sum(fields[:8]) - fields[3] - fields[4]
-    return CpuSnapshot(time.perf_counter(), busy / ticks, own / ticks, max(n_cpus, 1))
+    return CpuSnapshot(time.perf_counter(), busy / ticks, own / ticks, max(n_cpus, 1), 1.0 / ticks)
 
 
 def others_share(start: CpuSnapshot | None, end: CpuSnapshot | None) -> float | None:
@@ -75,14 +82,16 @@ def others_share(start: CpuSnapshot | None, end: CpuSnapshot | None) -> float | 
 
     Returns:
         ``(busy CPU time - this process tree's CPU time) / (wall time x CPUs)``, clipped to [0, 1]; ``None`` when a
-        snapshot is missing or the window is empty.
+        snapshot is missing or the window is shorter than :data:`MIN_WINDOW_TICKS` ticks (too short to resolve).
 
     Example:
         >>> a = CpuSnapshot(wall_s=0.0, busy_s=100.0, own_s=10.0, n_cpus=2)
         >>> others_share(a, CpuSnapshot(wall_s=2.0, busy_s=103.0, own_s=11.0, n_cpus=2))  # 3 busy, 1 ours, of 4
         0.5
+        >>> others_share(a, CpuSnapshot(wall_s=0.01, busy_s=100.01, own_s=10.0, n_cpus=2)) is None  # one tick
+        True
     """
-    if start is None or end is None or end.wall_s <= start.wall_s:
+    if start is None or end is None or end.wall_s - start.wall_s < MIN_WINDOW_TICKS * end.tick_s:
         return None
     others = (end.busy_s - start.busy_s) - (end.own_s - start.own_s)
     share = others / ((end.wall_s - start.wall_s) * end.n_cpus)

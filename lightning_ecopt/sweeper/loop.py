@@ -85,7 +85,13 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from lightning_ecopt import frontier
-from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure
+from lightning_ecopt.exceptions import (
+    EcoptConfigError,
+    SweepFailureError,
+    TrialFailure,
+    exit_as_failure,
+    is_interrupt,
+)
 from lightning_ecopt.sweeper.objectives import ENERGY_SOURCE_KEY, OutcomeConstraint, TrialMetrics, parse_task_result
 from lightning_ecopt.sweeper.results import (
     RESULTS_FILENAME,
@@ -255,6 +261,10 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
                 results.append(fn(dict(params)))
             except Exception as exc:  # a failed trial, not a failed sweep
                 results.append(exc)
+            except SystemExit as exc:  # the task's sys.exit() ends its trial; Lightning's Ctrl-C stops the sweep
+                if is_interrupt(exc):
+                    raise
+                results.append(exit_as_failure(exc))
         return results
 
     return evaluate
@@ -519,18 +529,6 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _is_interrupt(exc: BaseException) -> bool:
-    """Whether a ``SystemExit`` comes from a Ctrl-C: Lightning exits with 1 while handling a ``KeyboardInterrupt``."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
 def _ended_twice(earlier: int) -> str:
     return (
         f"failed: the sweep's process ended while running this configuration, as it did in trial {earlier} (a crash, "
@@ -621,6 +619,7 @@ class ParetoSweep:
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
         self._enqueued = check_enqueued(space, settings.enqueue_trials)
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
+        self._crash_suspects: set[str] = set()  # configurations of a batch the process died in: each runs alone
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
 
     @classmethod
@@ -756,6 +755,9 @@ class ParetoSweep:
     def _next_batch_size(self) -> int:
         """Up to ``max_batch_size`` trials, cut at the end of the Sobol phase so BoTorch sees the reference point."""
         k = min(self.settings.max_batch_size, self.settings.n_trials - self._n_finished())
+        due = self._due_first()
+        if due and _config_key(due[0]) in self._crash_suspects:
+            return 1  # one configuration of a crashed batch, run alone (see _resume)
         active = sum(r.status == "completed" for r in self._records.values())  # what Ax counts toward Sobol
         if active < self._n_initial:
             k = min(k, self._n_initial - active)
@@ -841,17 +843,14 @@ class ParetoSweep:
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
             except SystemExit as exc:
-                if _is_interrupt(exc):  # Lightning's Ctrl-C: the loop saves and stops
+                # evaluate_each and the Hydra sweeper turn a task's sys.exit() into its trial's failure; from a
+                # batch evaluator of one trial it is that trial's too. With several, which one exited is unknown:
+                # stop and save as for Ctrl-C (the batch reruns on resume), failing none of them for it.
+                if is_interrupt(exc) or len(to_run) > 1:
                     raise
-                # The task called sys.exit(): it ended its trial, not the sweep. The process's other jobs of this
-                # batch (if any) went with it.
-                reason = (
-                    f"the task called sys.exit({exc.code!r}) (SystemExit), which ends the process; raise an "
-                    f"exception to fail a trial"
-                    + (f" (the batch's {len(to_run)} trials are failed with it)" if len(to_run) > 1 else "")
-                )
-                log.warning("ecopt: %s.", reason)
-                outputs = [TrialFailure(reason) for _ in to_run]
+                failure = exit_as_failure(exc)
+                log.warning("ecopt: %s.", failure)
+                outputs = [failure]
             if isinstance(outputs, str | bytes) or not isinstance(outputs, Sequence) or len(outputs) != len(to_run):
                 got = len(outputs) if isinstance(outputs, Sequence) else type(outputs).__name__
                 raise RuntimeError(
@@ -1210,12 +1209,20 @@ class ParetoSweep:
             and not ((trial.run_metadata or {}).get(_METADATA_KEY) or {}).get("stopped_cleanly", True)
         }
         earlier_cuts = {_config_key(self._records[i].params): i for i in sorted(crashed - set(abandoned))}
+        crashed_now = crashed & set(abandoned)
+        if len(crashed_now) > 1:
+            # Which configuration of the batch ended the process is unknown: each runs first again alone, so that a
+            # second crash names its configuration and no healthy neighbour is blamed.
+            self._crash_suspects = {_config_key(self._records[i].params) for i in crashed_now}
+        n_failed_now = 0
         for index in abandoned:
             params = dict(self._records[index].params)
-            earlier = earlier_cuts.get(_config_key(params)) if index in crashed else None
+            alone = crashed_now == {index}
+            earlier = earlier_cuts.get(_config_key(params)) if alone else None
             if earlier is None:
                 self._cut_short.append(params)
                 continue
+            n_failed_now += 1
             # The sweep's process ended twice while running this configuration (a crash, the OOM killer, a task that
             # exits): running it first again would end every rerun the same way. Failed, so the sweep goes on.
             reason = _ended_twice(earlier)
@@ -1238,12 +1245,15 @@ class ParetoSweep:
                 ),
             )
         log.info(
-            "ecopt: resuming %s: %d of %d trials done, %d interrupted trials abandoned %s",
+            "ecopt: resuming %s: %d of %d trials done, %d interrupted trials abandoned %s (%d to run again first, %d "
+            "failed: the process died on them twice)",
             storage,
             self._n_finished(),
             self.settings.n_trials,
             len(abandoned),
             abandoned,
+            len(self._cut_short),
+            n_failed_now,
         )
 
     def _keep_saved_sobol_count(self, stored: Mapping[str, Any], storage: Path) -> None:

@@ -498,3 +498,22 @@ def test_single_objective_results_have_optunas_best_params_and_best_value(tmp_pa
     assert "best_params" not in data
     assert "best_value" not in data
     assert data["solutions"][0]["values"] == [1.0, 2.0]
+
+
+def test_a_task_s_sys_exit_fails_its_job_only_and_ctrl_c_still_stops() -> None:
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _PicklableFailures
+    from lightning_ecopt.exceptions import TrialFailure
+
+    def exits(cfg: Any) -> None:
+        sys.exit(3)
+
+    def lightning_ctrl_c(cfg: Any) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            sys.exit(1)  # Lightning's interrupt handler
+
+    with pytest.raises(TrialFailure, match=r"the task called sys.exit\(3\)"):  # a job failure, in its own job
+        _PicklableFailures(exits)(None)
+    with pytest.raises(SystemExit):
+        _PicklableFailures(lightning_ctrl_c)(None)

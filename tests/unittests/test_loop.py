@@ -1273,3 +1273,47 @@ def test_a_trial_failure_s_message_is_the_reason_itself(fast_ax):
 
     result = make_sweep(fn, n_trials=1, n_initial_trials=1, max_failure_rate=1.0).run()
     assert result.trials[0].reason == "diverged: loss was nan at step 3"  # not "the job raised TrialFailure: ..."
+
+
+def test_a_crash_in_a_batch_blames_no_healthy_neighbour(fast_ax, tmp_path):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=4, n_initial_trials=4, max_batch_size=2, seed=0,
+        storage=tmp_path / "ax.json",
+    )  # fmt: skip
+    first: list[dict] = []
+    unstored = dataclasses.replace(settings, storage=None)
+    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or two_quadratics(p)).run()
+    victim, neighbour = first[1], first[0]  # one batch: the neighbour is healthy, the victim kills the process
+    died: list[dict] = []
+    batches: list[list[dict]] = []
+
+    def evaluate(batch):
+        batches.append(list(batch))
+        return _dies_on(victim, died)(batch)
+
+    for _ in range(2):
+        with pytest.raises(_Interrupt):
+            ParetoSweep(space, settings, evaluate).run()
+    assert batches[0] == [neighbour, victim]
+    assert batches[1:] == [[neighbour], [victim]]  # after a crashed batch, each of it runs alone
+    result = ParetoSweep(space, settings, evaluate).run()
+    assert result.n_finished == 4
+    failed = [t.params for t in result.trials if t.status == "failed"]
+    assert failed == [victim]
+    assert any(t.params == neighbour and t.status == "completed" for t in result.trials)
+
+
+def test_a_sys_exit_in_a_batch_fails_only_its_trial(fast_ax):
+    def exits_on_the_second(p):
+        if p == seen[1]:
+            sys.exit(3)
+        return two_quadratics(p)
+
+    seen: list[dict] = []
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=3, max_batch_size=3, seed=0)
+    ParetoSweep.from_function(space, settings, lambda p: seen.append(p) or two_quadratics(p)).run()
+    result = ParetoSweep.from_function(space, settings, exits_on_the_second).run()
+    assert [t.status for t in result.trials] == ["completed", "failed", "completed"]
+    assert result.trials[1].reason == "the task called sys.exit(3) (SystemExit); raise an exception to fail a trial"
