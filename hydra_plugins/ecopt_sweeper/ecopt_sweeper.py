@@ -423,7 +423,7 @@ class EcoptSweeper(Sweeper):
         self.validate_batch_is_legal([space.to_overrides(_example_params(space))])
         self.space, self.settings = space, settings
 
-        from lightning_ecopt.sweeper.loop import check_storage, sweep_fingerprint
+        from lightning_ecopt.sweeper.loop import check_storage, saved_sobol_count, sweep_fingerprint
 
         sweep_dir = self._sweep_dir()
         # Before anything is written: a storage file that cannot be written, is not an experiment, or holds another
@@ -437,7 +437,8 @@ class EcoptSweeper(Sweeper):
         # trial's job dir is overwritten.
         self.job_idx = _next_job_index(sweep_dir, settings.storage)
         self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
-        n_sobol = settings.resolved_n_initial_trials(len(space.parameters))
+        # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
+        n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))
         plan = (
             f"{n_sobol} Sobol, then {settings.acquisition}"
             if n_sobol < settings.n_trials

@@ -294,6 +294,14 @@ def sweep_fingerprint(space: SearchSpace, settings: SweepSettings) -> dict[str, 
 
 def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:
     """Why the experiment saved in ``storage`` is another sweep, or ``None`` when it is this one."""
+    legacy = _prefixed_names(stored.get("space"))
+    if legacy and stored.get("space") != fingerprint["space"]:
+        return (
+            f"ParetoSweep: {storage} was saved by an earlier lightning_ecopt, which named the swept parameters "
+            f"{legacy} with their '+' (now {[name.lstrip('+') for name in legacy]}, the key each sets); its Ax "
+            f"experiment uses the old names, so this version cannot resume it. Finish it with the version that "
+            f"started it, or start a new sweep (another hydra.sweep.dir)."
+        )
     for part, what in (("space", "search space"), ("objectives", "objectives")):
         if stored.get(part) != fingerprint[part]:
             return (
@@ -303,14 +311,41 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
             )
     saved = stored.get("strategy")  # absent from sweeps saved before it was recorded
     acquisition = fingerprint["strategy"]["acquisition"]
-    if isinstance(saved, Mapping) and acquisition is not None and saved.get("acquisition") != acquisition:
+    known = saved.get("acquisition") if isinstance(saved, Mapping) else None
+    if known is not None and acquisition is not None and known != acquisition:
         return (
-            f"ParetoSweep: {storage} holds a sweep that proposes with acquisition={saved.get('acquisition')}, and a "
+            f"ParetoSweep: {storage} holds a sweep that proposes with acquisition={known}, and a "
             f"resumed sweep keeps the generation strategy it saved: acquisition={acquisition} would be recorded but "
-            f"not used. Rerun with acquisition={saved.get('acquisition')} (hydra.sweeper.acquisition) to resume it, or "
+            f"not used. Rerun with acquisition={known} (hydra.sweeper.acquisition) to resume it, or "
             f"choose another sweep directory (hydra.sweep.dir) to start one with {acquisition}."
         )
     return None
+
+
+def saved_sobol_count(storage: Path | None) -> int | None:
+    """The number of Sobol trials a saved sweep's strategy was built with (plain JSON read), or ``None``.
+
+    A resumed sweep keeps it (:meth:`ParetoSweep.run`), whatever ``n_initial_trials`` resolves to now.
+    """
+    if storage is None or not Path(storage).is_file():
+        return None
+    try:
+        description = json.loads(Path(storage).read_text(encoding="utf-8"))["experiment"]["description"]
+        count = json.loads(description or "{}")[_METADATA_KEY]["strategy"]["n_initial_trials"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def _prefixed_names(space: Any) -> list[str]:
+    """Parameters a saved space names with their ``+``: saved before parameters were named by the key they set."""
+    if not isinstance(space, Mapping) or not isinstance(space.get("parameters"), list):
+        return []
+    return [
+        p["name"]
+        for p in space["parameters"]
+        if isinstance(p, Mapping) and isinstance(p.get("name"), str) and p["name"].startswith("+")
+    ]
 
 
 def check_storage(storage: Path, fingerprint: Mapping[str, Any]) -> None:
@@ -1182,6 +1217,8 @@ class ParetoSweep:
         from ax.core.base_trial import TrialStatus
 
         stored = _read_description(client)
+        if "strategy" not in stored:  # saved before the strategy was recorded: read it from Ax's saved strategy
+            stored["strategy"] = {"acquisition": _saved_acquisition(client)}
         message = _mismatch_message(storage, stored, self._fingerprint())
         if message is not None:
             raise EcoptConfigError(message)
@@ -1438,6 +1475,24 @@ def _drop_fitted_adapters(client: Client) -> None:
     for node in strategy.nodes_by_name.values():
         for spec in node.generator_specs:
             spec._fitted_adapter = None
+
+
+_ACQUISITION_NAMES = {
+    "qNoisyExpectedHypervolumeImprovement": "qNEHVI",
+    "qLogNoisyExpectedHypervolumeImprovement": "qLogNEHVI",
+    "ObjectiveEHVI": "EHVI",
+}
+
+
+def _saved_acquisition(client: Client) -> str | None:
+    """The acquisition function (our name for it) of the generation strategy saved with ``client``, if known."""
+    strategy = getattr(client, "_generation_strategy", None)
+    for node in getattr(strategy, "nodes_by_name", {}).values():
+        for spec in node.generator_specs:
+            acqf = spec.generator_kwargs.get("botorch_acqf_class")
+            if acqf is not None:
+                return _ACQUISITION_NAMES.get(getattr(acqf, "__name__", ""), getattr(acqf, "__name__", None))
+    return None
 
 
 def _set_client_seed(client: Client, seed: int | None) -> None:

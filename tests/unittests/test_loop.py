@@ -1317,3 +1317,38 @@ def test_a_sys_exit_in_a_batch_fails_only_its_trial(fast_ax):
     result = ParetoSweep.from_function(space, settings, exits_on_the_second).run()
     assert [t.status for t in result.trials] == ["completed", "failed", "completed"]
     assert result.trials[1].reason == "the task called sys.exit(3) (SystemExit); raise an exception to fail a trial"
+
+
+def test_a_sweep_saved_before_the_strategy_was_recorded_refuses_another_acquisition(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, acquisition="qLogNEHVI", storage=storage).run()
+    data = json.loads(storage.read_text())  # as an earlier version saved it: no "strategy" in the description
+    description = json.loads(data["experiment"]["description"])
+    del description[loop._METADATA_KEY]["strategy"]
+    data["experiment"]["description"] = json.dumps(description)
+    storage.write_text(json.dumps(data))
+    with pytest.raises(EcoptConfigError, match=r"proposes with acquisition=qLogNEHVI"):  # read from Ax's strategy
+        make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage).run()
+    resumed = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, acquisition="qLogNEHVI", storage=storage)
+    assert resumed.run().n_finished == 3
+
+
+def test_a_sweep_saved_with_plus_prefixed_names_is_refused_with_the_reason(tmp_path):
+    space = parse_search_space({}, ["+extra=interval(0,1)", "x=interval(0,1)"])
+    fingerprint = loop.sweep_fingerprint(space, SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2))
+    old = json.loads(json.dumps(fingerprint))  # as an earlier version saved it: '+extra', no prefix field
+    old["space"]["parameters"] = [
+        {**{k: v for k, v in p.items() if k != "prefix"}, "name": "+" + p["name"] if p.get("prefix") else p["name"]}
+        for p in old["space"]["parameters"]
+    ]
+    message = loop._mismatch_message(tmp_path / "ax.json", old, fingerprint)
+    assert message is not None
+    assert "named the swept parameters ['+extra'] with their '+'" in message
+    assert loop._mismatch_message(tmp_path / "ax.json", fingerprint, fingerprint) is None
+
+
+def test_saved_sobol_count_reads_what_a_resumed_sweep_keeps(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    assert loop.saved_sobol_count(storage) is None
+    make_sweep(two_quadratics, n_trials=3, storage=storage).run()  # default for 3 trials: 3 Sobol
+    assert loop.saved_sobol_count(storage) == 3
