@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def check_positive_ints(owner: str, **values: object) -> None:
     """Raise ``ValueError`` naming the first argument that is not an int >= 1 (``bool`` is not an int here).
@@ -14,3 +16,34 @@ def check_positive_ints(owner: str, **values: object) -> None:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{owner}({name}={value!r}): expected an int >= 1.")
+
+
+def check_timed_passes(
+    owner: str, prefix: str, *, min_s: object, warmup_batches: object, num_workers: object, what: str
+) -> None:
+    """Check a data module's timed-pass settings (``<prefix>_min_s``, ``<prefix>_warmup_batches``, ``num_workers``).
+
+    The digits and text demos repeat their evaluation set in :class:`~lightning_ecopt.inference.TimedPasses`,
+    configured alike; ``what`` names the passes in the message (``"test"``, ``"generation"``).
+
+    >>> check_timed_passes("Data", "eval", min_s=0.2, warmup_batches=1, num_workers=2, what="test")
+    Traceback (most recent call last):
+    ...
+    ValueError: Data(eval_min_s=0.2, num_workers=2): timed test passes build their batches in the main process; set \
+num_workers=0, or eval_min_s=0 for a fixed number of passes.
+    """
+    if isinstance(min_s, bool) or not isinstance(min_s, int | float) or not 0 <= min_s < math.inf:
+        raise ValueError(
+            f"{owner}({prefix}_min_s={min_s!r}): expected seconds >= 0 (0: always {prefix}_repeats passes), e.g. the "
+            "EnergyCallback's min_duration_s."
+        )
+    if isinstance(warmup_batches, bool) or not isinstance(warmup_batches, int) or warmup_batches < 0:
+        raise ValueError(
+            f"{owner}({prefix}_warmup_batches={warmup_batches!r}): expected an int >= 0, the EnergyCallback's "
+            "warmup_batches."
+        )
+    if min_s > 0 and num_workers:
+        raise ValueError(
+            f"{owner}({prefix}_min_s={min_s!r}, num_workers={num_workers!r}): timed {what} passes build their batches "
+            f"in the main process; set num_workers=0, or {prefix}_min_s=0 for a fixed number of passes."
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import lightning.pytorch as pl
@@ -12,7 +11,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset, 
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightning_ecopt._checks import check_positive_ints
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes
 from lightning_ecopt.inference import TimedPasses
 
 __all__ = ["DigitsCNN", "DigitsDataModule"]
@@ -156,21 +155,14 @@ class DigitsDataModule(pl.LightningDataModule):
         check_positive_ints(
             "DigitsDataModule", batch_size=batch_size, eval_batch_size=eval_batch_size, eval_repeats=eval_repeats
         )
-        if isinstance(eval_min_s, bool) or not isinstance(eval_min_s, int | float) or not 0 <= eval_min_s < math.inf:
-            raise ValueError(
-                f"DigitsDataModule(eval_min_s={eval_min_s!r}): expected seconds >= 0 (0: always eval_repeats "
-                "passes), e.g. the EnergyCallback's min_duration_s."
-            )
-        if isinstance(eval_warmup_batches, bool) or not isinstance(eval_warmup_batches, int) or eval_warmup_batches < 0:
-            raise ValueError(
-                f"DigitsDataModule(eval_warmup_batches={eval_warmup_batches!r}): expected an int >= 0, the "
-                "EnergyCallback's warmup_batches."
-            )
-        if eval_min_s > 0 and num_workers:
-            raise ValueError(
-                f"DigitsDataModule(eval_min_s={eval_min_s!r}, num_workers={num_workers!r}): timed test passes build "
-                "their batches in the main process; set num_workers=0, or eval_min_s=0 for a fixed number of passes."
-            )
+        check_timed_passes(
+            "DigitsDataModule",
+            "eval",
+            min_s=eval_min_s,
+            warmup_batches=eval_warmup_batches,
+            num_workers=num_workers,
+            what="test",
+        )
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.eval_repeats = eval_repeats

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from lightning_ecopt._checks import check_positive_ints
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes
 from lightning_ecopt.inference import TimedPasses
 
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
@@ -109,22 +109,14 @@ class CharTextDataModule(pl.LightningDataModule):
             prompt_len=prompt_len,
             gen_repeats=gen_repeats,
         )
-        if isinstance(gen_min_s, bool) or not isinstance(gen_min_s, int | float) or not 0 <= gen_min_s < math.inf:
-            raise ValueError(
-                f"CharTextDataModule(gen_min_s={gen_min_s!r}): expected seconds >= 0 (0: always gen_repeats passes), "
-                "e.g. the EnergyCallback's min_duration_s."
-            )
-        if isinstance(gen_warmup_batches, bool) or not isinstance(gen_warmup_batches, int) or gen_warmup_batches < 0:
-            raise ValueError(
-                f"CharTextDataModule(gen_warmup_batches={gen_warmup_batches!r}): expected an int >= 0, the "
-                "EnergyCallback's warmup_batches."
-            )
-        if gen_min_s > 0 and num_workers:
-            raise ValueError(
-                f"CharTextDataModule(gen_min_s={gen_min_s!r}, num_workers={num_workers!r}): timed generation passes "
-                "build their batches in the main process; set num_workers=0, or gen_min_s=0 for a fixed number of "
-                "passes."
-            )
+        check_timed_passes(
+            "CharTextDataModule",
+            "gen",
+            min_s=gen_min_s,
+            warmup_batches=gen_warmup_batches,
+            num_workers=num_workers,
+            what="generation",
+        )
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.gen_batch_size = gen_batch_size
