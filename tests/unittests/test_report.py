@@ -487,13 +487,14 @@ def test_proxy_audit_does_not_correlate_measured_with_estimated_energy():
         assert "not correlated together" in correlation.meaning
 
 
+def with_metrics(trial, extra):
+    """``trial`` with ``extra`` metrics added."""
+    return dataclasses.replace(trial, metrics={**trial.metrics, **extra})
+
+
 def test_short_energy_windows_are_named_and_marked_on_the_frontier(tmp_path, capsys):
-    short = TrialRecord(
-        3, TRIALS[3].params, "completed", {**TRIALS[3].metrics, "energy/test_short_window": 1.0}, {}, None, SOURCE
-    )
-    reused = TrialRecord(  # a reused trial ran nothing: not counted again
-        4, TRIALS[4].params, "completed", {**TRIALS[4].metrics, "energy/test_short_window": 1.0}, {}, None, SOURCE, 0
-    )
+    short = with_metrics(TRIALS[3], {"energy/test_short_window": 1.0})
+    reused = with_metrics(TRIALS[4], {"energy/test_short_window": 1.0})  # a reused trial ran nothing: not counted
     trials = (*TRIALS[:3], short, reused, *TRIALS[5:])
     write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
     code, out, err = run_cli(capsys, tmp_path, "--no-files")
@@ -511,12 +512,8 @@ def test_no_short_window_no_note(sweep_dir, capsys):
 
 
 def test_contended_trials_are_named_with_their_share(tmp_path, capsys):
-    busy = TrialRecord(
-        1, TRIALS[1].params, "completed", {**TRIALS[1].metrics, "energy/test_cpu_contention": 0.62}, {}, None, SOURCE
-    )
-    calm = TrialRecord(
-        3, TRIALS[3].params, "completed", {**TRIALS[3].metrics, "energy/test_cpu_contention": 0.05}, {}, None, SOURCE
-    )
+    busy = with_metrics(TRIALS[1], {"energy/test_cpu_contention": 0.62})
+    calm = with_metrics(TRIALS[3], {"energy/test_cpu_contention": 0.05})
     trials = (TRIALS[0], busy, TRIALS[2], calm, *TRIALS[4:])
     write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
     code, out, err = run_cli(capsys, tmp_path, "--no-files")
