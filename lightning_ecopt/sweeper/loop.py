@@ -331,9 +331,16 @@ def saved_sobol_count(storage: Path | None) -> int | None:
         return None
     try:
         description = json.loads(Path(storage).read_text(encoding="utf-8"))["experiment"]["description"]
-        count = json.loads(description or "{}")[_METADATA_KEY]["strategy"]["n_initial_trials"]
+        stored = json.loads(description or "{}")[_METADATA_KEY]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         return None
+    return _stored_sobol_count(stored)
+
+
+def _stored_sobol_count(stored: Any) -> int | None:
+    """The Sobol count in a sweep's saved description (its ``strategy``), or ``None`` when it has none."""
+    saved = stored.get("strategy") if isinstance(stored, Mapping) else None
+    count = saved.get("n_initial_trials") if isinstance(saved, Mapping) else None
     return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
@@ -1299,9 +1306,8 @@ class ParetoSweep:
         The default count depends on ``n_trials``, so extending a sweep would otherwise change it in the log, the
         reference point's timing and the results file, while Ax, which saved its strategy, keeps the first count.
         """
-        saved = stored.get("strategy")
-        n_saved = saved.get("n_initial_trials") if isinstance(saved, Mapping) else None
-        if not isinstance(n_saved, int) or n_saved == self._n_initial:
+        n_saved = _stored_sobol_count(stored)
+        if n_saved is None or n_saved == self._n_initial:
             return
         log.info(
             "ecopt: %s started with %d Sobol trials and keeps them (n_initial_trials now resolves to %d; a resumed "
