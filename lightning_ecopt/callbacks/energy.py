@@ -115,6 +115,8 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J; the loop's joules outside the measured
       window, so it also holds the few ms of closing that window)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s`` (flag)
+    - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
+      window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %
     - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s)
     - ``model/params``: parameter count; ``model/flops_per_sample``: forward FLOPs for one sample (FLOP)

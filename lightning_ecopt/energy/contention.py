@@ -31,10 +31,10 @@ __all__ = ["CONTENTION_WARN_SHARE", "MIN_WINDOW_TICKS", "CpuSnapshot", "cpu_snap
 CONTENTION_WARN_SHARE = 0.25
 """Above this share of the CPUs busy with other processes, a loop's energy figures are flagged as contended."""
 
-MIN_WINDOW_TICKS = 50
-"""Shortest window, in clock ticks (0.5 s at Linux's usual 100 Hz), whose share is reported. ``/proc`` counts CPU
-time in whole ticks, so one tick more or less on a 10 ms window on 2 CPUs reads as 40-50 % contention; over 50
-ticks the rounding is a few percent."""
+MIN_WINDOW_TICKS = 20
+"""Shortest window, in clock ticks (0.2 s at Linux's usual 100 Hz), whose share is reported. ``/proc`` counts CPU
+time in whole ticks, so one tick more or less on a 10 ms window on 2 CPUs reads as 40-50 % contention; over 20
+ticks a tick per CPU is 5 % (0.2 s is also the shortest window the shipped examples measure)."""
 
 _PROC = Path("/proc")
 

@@ -380,3 +380,14 @@ def test_cpu_contention_counts_other_processes_not_this_process_tree() -> None:
     other = share_during(["sh", "-c", f"{sys.executable} -c '{spin}' & exit 0"])
     assert child < idle + 0.5 * one_core  # the machine's other load moves all three; the child adds nothing
     assert other > child + 0.5 * one_core
+
+
+def test_cpu_contention_is_reported_from_windows_of_0_2_s_as_the_shipped_examples_measure() -> None:
+    """The demos' windows last 0.2-0.4 s (``min_duration_s: 0.2``): their contention is known, shorter is not."""
+    from lightning_ecopt.energy.contention import CpuSnapshot, others_share
+
+    start = CpuSnapshot(wall_s=0.0, busy_s=100.0, own_s=10.0, n_cpus=2)
+    assert others_share(start, CpuSnapshot(wall_s=0.21, busy_s=100.3, own_s=10.1, n_cpus=2)) == pytest.approx(
+        0.2 / 0.42
+    )
+    assert others_share(start, CpuSnapshot(wall_s=0.15, busy_s=100.3, own_s=10.1, n_cpus=2)) is None
