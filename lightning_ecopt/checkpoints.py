@@ -179,7 +179,7 @@ def check_inference_params(
 
     Raises:
         EcoptConfigError: Not a list of strings, a duplicate, or a key that is neither swept, fixed, nor in the app's
-            config (the message suggests the closest known key).
+            config (for a typo of a swept or fixed key, the message suggests the closest one).
 
     Example:
         >>> check_inference_params(["data.eval_batch_size"], ["data.eval_batch_size", "model.lr"], [], lambda k: False)

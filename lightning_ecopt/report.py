@@ -8,7 +8,8 @@ unpickled. :func:`build_report` computes, :func:`write_files` writes ``frontier.
 Accounting rules
 ----------------
 - **Energy per inference** is the trials' ``energy/<stage>_j_per_sample`` (or ``1 / energy/<stage>_samples_per_j``),
-  for the first of the stages test, predict, validate that the trials report.
+  for the loop an energy objective names (``energy/predict_tokens_per_j``: predict), else the first of the stages
+  test, predict, validate that the trials report.
 - **Search energy** is, for every trial that ran, ``energy/train_j`` (the whole ``fit``, its validation included)
   plus the evaluation loops: ``energy/test_j`` and ``energy/predict_j`` with their warm-up joules
   (``energy/<stage>_warmup_j``), and ``energy/validate_j`` (+ warm-up) only for trials without ``energy/train_j``

@@ -73,8 +73,8 @@ class EcoptSweeperConf:
     max_failure_rate: float = 0.5
     # Worst acceptable value per objective (Ax's objective thresholds), e.g. {test/acc: 0.5}; null: inferred from
     # the observed front once the Sobol trials are in, and recorded in optimization_results.yaml. Empty by default
-    # (not null) so that `+hydra.sweeper.reference_point.test/acc=0.5` works on the command line (the `+`: Hydra's
-    # struct mode adds a key only when asked to).
+    # (not null) so that it can be given on the command line: `'+hydra.sweeper.reference_point={test/acc: 0.5}'`
+    # (a metric name with `/` is not a dotted key; `+hydra.sweeper.reference_point.acc=0.5` for one without).
     reference_point: dict[str, float] = field(default_factory=dict)
     # Bounds on any returned metric, e.g. ["energy/train_j <= 5000", "test/acc >= 0.8"].
     outcome_constraints: list[str] = field(default_factory=list)

@@ -41,9 +41,9 @@ Design decisions
   ones pending, never to be proposed again, and in a discrete space a repeat is exact (it cost 20 of 30 trials in a
   48-configuration space whose best corner failed). The record says ``failed`` either way (run metadata). The sweep
   stops with :class:`~lightning_ecopt.exceptions.SweepFailureError` (after saving) when
-  ``failed > max_failure_rate * max(evaluated, min(5, n_trials))``, counting evaluated trials only (not reused
-  ones): a rate of 0 stops at the first failure, 1 never stops, and in between a few early failures cannot stop a
-  sweep before five trials ran.
+  ``failed > max_failure_rate * max(evaluated, min(5, trials left))`` (``trials left``: ``n_trials`` less those
+  finished before this run, on a resume), counting evaluated trials only (not reused ones): a rate of 0 stops at the
+  first failure, 1 never stops, and in between a few early failures cannot stop a sweep before five trials ran.
 - **Energy sources**: the first completed trial that reports an ``energy/source`` fixes its kind (the text before
   ``:``, e.g. ``measured`` or ``estimated``); a later trial of another kind is refused as FAILED with the reason,
   unless ``allow_mixed_energy_sources``.
