@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import math
+import operator
 import time
 import types
 import weakref
@@ -122,7 +124,9 @@ class EnergyCallback(Callback):
     - ``model/params``: parameter count; ``model/flops_per_sample``: forward FLOPs for one sample (FLOP)
 
     The labels ``energy/{stage}_source`` and ``energy/{stage}_per_batch_mode`` are logged as hyperparameters, and
-    every figure is kept as a :class:`~lightning_ecopt.energy.LoopEnergy` in ``callback.results[stage]``.
+    every figure is kept as a :class:`~lightning_ecopt.energy.LoopEnergy` in ``callback.results[stage]``. A loop over
+    several dataloaders is one window (its warm-up batches are the first dataloader's): each dataloader's result dict
+    holds the loop's figures.
 
     Args:
         stages: Loops to measure: any of ``"test"`` (default), ``"predict"``, ``"validate"``.
@@ -140,8 +144,13 @@ class EnergyCallback(Callback):
             (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch).
         count_fn: ``fn(batch, outputs) -> int`` tokens produced by a batch (generation); logs tokens per joule.
         watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
-        log_model_stats: Log ``model/params`` and ``model/flops_per_sample`` (one extra one-sample forward pass,
-            after the measured window).
+        log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
+            measured window.
+        flops_on_meta: Count FLOPs on a copy of the module rebuilt on the meta device from its saved hyperparameters,
+            ``type(module)(**module.hparams)``: nothing is computed, and a predict loop's FLOPs are a whole
+            ``predict_step`` (a generation), but the module's ``__init__`` runs again. If it has side effects
+            (downloads, files, an experiment tracker's run), pass ``False``: FLOPs are then one real forward pass of
+            one sample (in a predict loop too, so not a whole generation).
 
     Raises:
         ValueError: An unknown stage, meter or per-batch mode, or a negative count or duration.
@@ -172,6 +181,7 @@ class EnergyCallback(Callback):
         count_fn: Callable[[Any, Any], int] | None = None,
         watts_per_thread: float = DEFAULT_WATTS_PER_THREAD,
         log_model_stats: bool = True,
+        flops_on_meta: bool = True,
     ) -> None:
         stages = (stages,) if isinstance(stages, str) else tuple(stages)
         choices = ", ".join(map(repr, STAGES))
@@ -217,6 +227,7 @@ class EnergyCallback(Callback):
         self.count_fn = count_fn
         self.watts_per_thread = watts_per_thread
         self.log_model_stats = log_model_stats
+        self.flops_on_meta = flops_on_meta
         self.results: dict[str, LoopEnergy] = {}
         self.model_stats: dict[str, float] = {}
         # The module (weakly held) and (parameter count, sample shape and dtype) that model_stats were counted for.
@@ -497,14 +508,16 @@ class EnergyCallback(Callback):
             if state.sizes is None:
                 state.samples += self._count_samples(batch, state)
             if self.count_fn is not None:
-                state.tokens += int(self.count_fn(batch, outputs))
+                state.tokens += _user_count("count_fn", self.count_fn(batch, outputs), "tokens the batch produced")
         else:
             self._sync_warmup()
             state.warmup_durations_s.append(time.perf_counter() - state.batch_t0)
             if state.sizes is None:
                 state.warmup_samples += self._count_samples(batch, state)
             if self.count_fn is not None:
-                state.warmup_tokens += int(self.count_fn(batch, outputs))
+                state.warmup_tokens += _user_count(
+                    "count_fn", self.count_fn(batch, outputs), "tokens the batch produced"
+                )
         if state.seen == 0:
             self._first_batch(batch, state)
         state.seen += 1
@@ -617,12 +630,12 @@ class EnergyCallback(Callback):
         seen = self._model_stats_of
         if seen is not None and seen[0]() is pl_module and seen[1] == key:
             return
-        self.model_stats = _model_stats(pl_module, sample, stage)
+        self.model_stats = _model_stats(pl_module, sample, stage, on_meta=self.flops_on_meta)
         self._model_stats_of = (weakref.ref(pl_module), key)
 
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
         if self.batch_size_fn is not None:
-            return int(self.batch_size_fn(batch))
+            return _user_count("batch_size_fn", self.batch_size_fn(batch), "samples in the batch")
         # Fast path, every batch after the first: follow the keys/indices that led to the first tensor last time.
         # Batches of one loop share their structure; if this one does not, search it again.
         if state.sample_path is not None:
@@ -630,15 +643,16 @@ class EnergyCallback(Callback):
                 found = _follow(batch, state.sample_path)
                 if isinstance(found, torch.Tensor):
                     return found.size(0)  # an IndexError for a 0-d tensor
-            except (KeyError, IndexError, TypeError):
+            except (KeyError, IndexError, TypeError, AttributeError):
                 pass
         path = _first_tensor_path(batch)
         first = None if path is None else _follow(batch, path)
-        if first is None or first.ndim == 0:
+        if first is None:
             self._warn_once(
                 "nosamples",
-                "EnergyCallback: found no tensor with a batch dimension in the batch; counting 1 sample per batch. "
-                "Pass batch_size_fn=lambda batch: ... to count samples.",
+                "EnergyCallback: found no tensor with a batch dimension (ndim >= 1) in the batch's tensors, mappings, "
+                f"sequences or dataclass fields (a batch of type {type(batch).__name__}); counting 1 sample per "
+                "batch. Pass batch_size_fn=lambda batch: ... to count samples.",
             )
             return 1
         state.sample_path = path
@@ -745,21 +759,61 @@ class EnergyCallback(Callback):
 
 
 # ---------------------------------------------------------------------- helpers
+def _user_count(name: str, value: Any, what: str) -> int:
+    """``value``, what the user's ``batch_size_fn``/``count_fn`` returned for a batch, as a count >= 0.
+
+    Ints, NumPy and 0-d tensor integers, and whole floats (``12.0``) are counts.
+
+    Raises:
+        TypeError: Anything else, named with the function that returned it.
+        ValueError: A negative count.
+    """
+    try:
+        count = operator.index(value)
+    except TypeError:
+        try:
+            number = float(value)
+        except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of more than one element
+            number = math.nan
+        if not number.is_integer():
+            raise TypeError(
+                f"EnergyCallback({name}=...): returned {value!r} ({type(value).__name__}) for a batch; expected an "
+                f"int, the {what}."
+            ) from None
+        count = int(number)
+    if count < 0:
+        raise ValueError(f"EnergyCallback({name}=...): returned {count} for a batch; expected the {what} (>= 0).")
+    return count
+
+
 def _first_tensor(batch: Any) -> torch.Tensor | None:
-    """The first tensor in a batch, depth first (tensors, mappings, sequences)."""
+    """The first tensor with a batch dimension in a batch, depth first (tensors, mappings, sequences, dataclasses)."""
     path = _first_tensor_path(batch)
     return None if path is None else _follow(batch, path)
 
 
+@dataclass(frozen=True)
+class _Field:
+    """A dataclass field's name as a step of a path into a batch (a key would index, a field is an attribute)."""
+
+    name: str
+
+
 def _first_tensor_path(batch: Any) -> tuple[Any, ...] | None:
-    """The keys and indices leading to the first tensor in a batch, depth first; ``()`` for a tensor itself."""
+    """The keys, indices and fields leading to a batch's first tensor with a batch dimension, depth first.
+
+    ``()`` for such a tensor itself. 0-d tensors (a packing collator's token count, say) have no batch dimension and
+    are passed over, as Lightning's ``extract_batch_size`` does; dataclass batches are searched field by field.
+    """
     if isinstance(batch, torch.Tensor):
-        return ()
+        return () if batch.ndim > 0 else None
     items: Iterable[tuple[Any, Any]]
     if isinstance(batch, Mapping):
         items = batch.items()
     elif isinstance(batch, list | tuple):
         items = enumerate(batch)
+    elif dataclasses.is_dataclass(batch) and not isinstance(batch, type):
+        items = ((_Field(f.name), getattr(batch, f.name)) for f in dataclasses.fields(batch))
     else:
         return None
     for key, item in items:
@@ -885,7 +939,7 @@ def _follow(batch: Any, path: tuple[Any, ...]) -> Any:
     for key in path:
         if isinstance(batch, torch.Tensor):
             raise TypeError("the path leads through a tensor")
-        batch = batch[key]
+        batch = getattr(batch, key.name) if isinstance(key, _Field) else batch[key]
     return batch
 
 
@@ -948,7 +1002,9 @@ def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
         logger.save()
 
 
-def _model_stats(pl_module: pl.LightningModule, sample: torch.Tensor | None, stage: str = "test") -> dict[str, float]:
+def _model_stats(
+    pl_module: pl.LightningModule, sample: torch.Tensor | None, stage: str = "test", *, on_meta: bool = True
+) -> dict[str, float]:
     """Parameter count and the FLOPs of one inference of one sample (skipped when the model cannot take the sample).
 
     One inference is what the loop runs per sample: ``forward`` in test and validate loops, ``predict_step`` in a
@@ -961,7 +1017,7 @@ def _model_stats(pl_module: pl.LightningModule, sample: torch.Tensor | None, sta
     stats = {"model/params": float(_parameter_count(pl_module))}
     if sample is None:
         return stats
-    meta = _on_meta(pl_module, sample)
+    meta = _on_meta(pl_module, sample) if on_meta else []
     attempts: list[tuple[Callable[[Any, torch.Tensor], Any], Any, torch.Tensor]] = []
     if stage == "predict":  # on the meta copy only: a real predict_step may have side effects (files, logs)
         attempts += [(lambda model, x: model.predict_step(x, 0), model, x) for model, x in meta]

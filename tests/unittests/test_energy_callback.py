@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Any
@@ -233,8 +234,8 @@ class ShapeShiftingBatches(ClockedModel):
             (x[4], torch.zeros(4)),
             {"inputs": [x[2]], "label": torch.zeros(9)},  # path (0,) -> KeyError: searched again
             {"inputs": [x[2]], "label": torch.zeros(9)},  # path ("inputs", 0) fits
-            [torch.zeros(()), x[5]],  # path ("inputs", 0) -> TypeError; the first tensor is a scalar: 1 sample
-            (x[5], x[4]),
+            [torch.zeros(()), x[5]],  # path ("inputs", 0) -> TypeError; a 0-d tensor has no batch dimension: x[5]
+            (x[5],),  # path (1,) -> IndexError: searched again
             x[4],  # path (0,) would index into the tensor itself (x[4][0] has 32 rows): searched again
         ]
         return DataLoader(batches, batch_size=None, collate_fn=lambda batch: batch)  # type: ignore[arg-type]
@@ -242,10 +243,74 @@ class ShapeShiftingBatches(ClockedModel):
 
 def test_samples_are_counted_when_the_batch_structure_changes(fake_clock: FakeClock) -> None:
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0)
-    with pytest.warns(UserWarning, match="counting 1 sample per batch"):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "EnergyCallback: found no tensor")
         _trainer(cb).test(ShapeShiftingBatches(fake_clock), verbose=False)
-    assert cb.results["test"].samples == 4 + 4 + 2 + 2 + 1 + 5 + 4
+    assert cb.results["test"].samples == 4 + 4 + 2 + 2 + 5 + 5 + 4
     assert cb.results["test"].batches == 7
+
+
+@dataclasses.dataclass
+class _Batch:
+    """A dataclass batch, as a user's collate function may return (Lightning's own batch-size search reads them)."""
+
+    ids: list[int]
+    x: torch.Tensor
+
+
+class _PackedBatches(ClockedModel):
+    """Batches with a 0-d tensor first (a packing collator's token count), as a dict or a dataclass."""
+
+    def __init__(self, clock: FakeClock, kind: str) -> None:
+        super().__init__(clock)
+        self.kind = kind
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._tick()
+        x = batch["x"] if isinstance(batch, dict) else batch.x
+        self(x)
+
+    def test_dataloader(self) -> DataLoader:
+        def collate(rows: list[torch.Tensor]) -> Any:
+            x = torch.stack(rows)
+            if self.kind == "dict":
+                return {"n_tokens": torch.tensor(512), "x": x}
+            return _Batch(ids=list(range(len(rows))), x=x)
+
+        return DataLoader(RandomDataset(32, 10 * BATCH + 3), batch_size=BATCH, collate_fn=collate)
+
+
+@pytest.mark.parametrize("kind", ["dict", "dataclass"])
+def test_samples_and_flops_of_batches_with_a_0d_tensor_or_a_dataclass(fake_clock: FakeClock, kind: str) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "EnergyCallback: found no tensor")
+        _trainer(cb).test(_PackedBatches(fake_clock, kind), verbose=False)
+    assert cb.results["test"].samples == 9 * BATCH + 3
+    assert cb.model_stats["model/flops_per_sample"] == 2 * 32 * 2  # BoringModel's Linear(32, 2), one sample
+
+
+@pytest.mark.parametrize(
+    ("returned", "error", "match"),
+    [
+        ("many", TypeError, r"count_fn=...\): returned 'many' \(str\) for a batch; expected an int"),
+        (-3, ValueError, r"count_fn=...\): returned -3 for a batch"),
+        (2.5, TypeError, r"returned 2.5 \(float\)"),
+    ],
+)
+def test_a_count_fn_returning_no_count_is_named(fake_clock: FakeClock, returned: Any, error: type, match: str) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, count_fn=lambda batch, outputs: returned)
+    with pytest.raises(error, match=match):
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+
+
+def test_counts_may_be_numpy_ints_tensors_or_whole_floats(fake_clock: FakeClock) -> None:
+    import numpy as np
+
+    counts = iter([np.int64(3), torch.tensor(4), 5.0] * 4)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, count_fn=lambda batch, outputs: next(counts))
+    _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert cb.results["test"].tokens == 3 + 4 + 5 + 3 + 4 + 5 + 3 + 4 + 5 + 3
 
 
 def test_short_loop_is_flagged_with_one_warning(fake_clock: FakeClock) -> None:
@@ -397,6 +462,27 @@ def test_flops_are_counted_on_the_meta_device() -> None:
     stats = _model_stats(_CountingNet(hidden=8), torch.rand(1, 32))
     assert stats == {"model/params": 32 * 8 + 8 + 8 * 2 + 2, "model/flops_per_sample": 2 * (32 * 8 + 8 * 2)}
     assert _CountingNet.real_forwards == 0
+
+
+class _InitCounting(_CountingNet):
+    inits = 0
+
+    def __init__(self, hidden: int = 8) -> None:
+        super().__init__(hidden)
+        type(self).inits += 1  # a constructor with side effects: a download, a tracker's run
+
+
+@pytest.mark.parametrize(("flops_on_meta", "inits", "real_forwards"), [(True, 2, 0), (False, 1, 1)])
+def test_flops_on_meta_false_never_runs_the_modules_init_again(
+    fake_clock: FakeClock, flops_on_meta: bool, inits: int, real_forwards: int
+) -> None:
+    _InitCounting.inits = _InitCounting.real_forwards = 0
+    model = _InitCounting(hidden=8)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), flops_on_meta=flops_on_meta)
+    _trainer(cb, limit_test_batches=4).test(model, verbose=False)
+    assert _InitCounting.inits == inits
+    assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)
+    assert _InitCounting.real_forwards - 4 == real_forwards  # the loop's 4 batches, and the FLOPs pass where real
 
 
 def test_one_inference_in_a_predict_loop_is_predict_step_a_whole_generation() -> None:
@@ -758,9 +844,9 @@ def test_model_stats_are_counted_once_for_an_unchanged_model(
     counted: list[int] = []
     real = energy_module._model_stats
 
-    def spy(pl_module: Any, sample: Any, stage: str) -> dict[str, float]:
+    def spy(pl_module: Any, sample: Any, stage: str, **kwargs: Any) -> dict[str, float]:
         counted.append(1)
-        return real(pl_module, sample, stage)
+        return real(pl_module, sample, stage, **kwargs)
 
     monkeypatch.setattr(energy_module, "_model_stats", spy)
     cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
