@@ -10,6 +10,11 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
 - ``acq=qLogNEHVI``: the log variant of the acquisition function.
 - ``y=power``: Ax's ``PowerTransformY`` (Yeo-Johnson) before the GP in place of ``StandardizeY`` (for skewed outcomes
   such as Branin's 0.4-300); not a setting of the sweeper, patched into the BoTorch node's transforms.
+- ``model=matern``: the GP's kernel is BoTorch's earlier default, a scaled Matern-5/2 with Gamma(3, 6) lengthscale and
+  Gamma(2, 0.15) outputscale priors, in place of the dimension-scaled RBF prior Ax uses now; ``model=warp``: the
+  default kernel after a learned Kumaraswamy input warping (BoTorch's ``Warp``, LogNormal(0, 0.75) concentration
+  priors); ``model=matern+warp`` is not read as both: use ``model=matern-warp``. Not settings of the sweeper; patched
+  into the BoTorch node's surrogate spec.
 - ``acq=EHVI``: analytic EHVI (``front=mean``: on the posterior means' front instead of the observed one; the
   ``acq=EHVI`` rows written before 2026-12-02's ``loop._EHVI_FRONT`` are ``front=mean``).
 - ``around=<sigma>``: the acquisition optimiser also scores as many raw samples drawn around the Pareto points of
@@ -105,6 +110,51 @@ def _patch_transforms(kind: str) -> Any:
                         BilogY,
                         PowerTransformY,
                     ]
+        return strategy
+
+    ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
+    return original
+
+
+def _surrogate_spec(kind: str) -> Any:
+    """The surrogate spec of ``model=<kind>``: ``matern``, ``warp`` or ``matern-warp`` (see the module docstring)."""
+    from ax.generators.torch.botorch_modular.kernels import ScaleMaternKernel
+    from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+    from ax.generators.torch.botorch_modular.utils import ModelConfig
+    from botorch.models.transforms.input import Warp
+    from gpytorch.priors import GammaPrior, LogNormalPrior
+
+    parts = set(kind.split("-"))
+    if not parts or not parts <= {"matern", "warp"}:
+        raise ValueError(f"model={kind!r}: model=matern, model=warp or model=matern-warp")
+    config: dict[str, Any] = {}
+    if "matern" in parts:
+        config["covar_module_class"] = ScaleMaternKernel
+        config["covar_module_options"] = {
+            "lengthscale_prior": GammaPrior(3.0, 6.0),
+            "outputscale_prior": GammaPrior(2.0, 0.15),
+        }
+    if "warp" in parts:
+        prior = {
+            "concentration1_prior": LogNormalPrior(0.0, 0.75**0.5),
+            "concentration0_prior": LogNormalPrior(0.0, 0.75**0.5),
+        }
+        config["input_transform_classes"] = [Warp]
+        config["input_transform_options"] = {"Warp": prior}
+    return SurrogateSpec(model_configs=[ModelConfig(**config)])
+
+
+def _patch_surrogate(kind: str) -> Any:
+    """Patch ``ParetoSweep._generation_strategy`` to use the surrogate of ``model=<kind>``; returns the original."""
+    spec = _surrogate_spec(kind)
+    original = ParetoSweep._generation_strategy
+
+    def patched(self: ParetoSweep) -> Any:
+        strategy = original(self)
+        for node in strategy.nodes_by_name.values():
+            for generator in node.generator_specs:
+                if generator.generator_enum.name == "BOTORCH_MODULAR":
+                    generator.generator_kwargs["surrogate_spec"] = spec
         return strategy
 
     ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
@@ -239,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for variant in args.variants:
         config = parse_variant(variant)
         original = _patch_transforms(config["y"]) if "y" in config else None
+        if "model" in config:
+            patched = _patch_surrogate(config["model"])
+            original = original or patched
         try:
             for name in args.problems:
                 for seed in args.seeds:

@@ -95,3 +95,18 @@ def test_parse_variant(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_variant("init=d+1+acq=qLogNEHVI") == {"init": "d+1", "acq": "qLogNEHVI"}
     with pytest.raises(ValueError, match="expected base or key=value"):
         parse_variant("qLogNEHVI")
+
+
+def test_model_lever_builds_the_named_surrogate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from frontier_levers import _surrogate_spec
+
+    (matern,) = _surrogate_spec("matern").model_configs
+    assert matern.covar_module_class is not None
+    assert matern.covar_module_class.__name__ == "ScaleMaternKernel"
+    assert matern.input_transform_classes.__class__.__name__ == "_DefaultType"  # Ax's own input transforms
+    (both,) = _surrogate_spec("matern-warp").model_configs
+    assert [c.__name__ for c in both.input_transform_classes] == ["Warp"]
+    assert both.covar_module_class is matern.covar_module_class
+    with pytest.raises(ValueError, match="model=matern, model=warp or model=matern-warp"):
+        _surrogate_spec("rbf")
