@@ -1,16 +1,17 @@
 """The ``ecopt`` Hydra sweeper: a thin shell over :class:`lightning_ecopt.sweeper.loop.ParetoSweep`.
 
-``sweep`` checks the whole configuration (search space, objectives, settings, every swept config-group option, and
-that one trial's overrides compose) before any trial runs, then hands the loop a function that launches each batch of
-trials through the configured launcher; ``multirun.yaml`` is written as Hydra's basic sweeper writes it, once the
-loop has accepted the sweep (before its first job). The optimisation loop, and with it Ax, BoTorch and torch, is
-imported only then.
+``sweep`` checks the whole configuration (search space, objectives, settings, every swept config-group option, that
+one trial's overrides compose, and, on a resume, that the saved sweep ran with the same app config) before any trial
+runs, then hands the loop a function that launches each batch of trials through the configured launcher;
+``multirun.yaml`` is written as Hydra's basic sweeper writes it, once the loop has accepted the sweep (before its
+first job). The optimisation loop, and with it Ax, BoTorch and torch, is imported only then.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import pickle
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -302,6 +303,36 @@ class EcoptSweeper(Sweeper):
         value = OmegaConf.select(self.config, key, default=_ABSENT)
         return _ABSENT if OmegaConf.is_config(value) else value
 
+    def _warn_floats_over_ints(self, space: SearchSpace) -> None:
+        """Warn once per float interval swept over a key whose value in the app's config is an int.
+
+        Its trials would get values such as 35.19 where the app expects an integer (a layer width, say) and fail deep
+        in the task; a float over an int default (``lr: 1``) can be meant, so this warns, it does not refuse.
+        """
+        from lightning_ecopt.sweeper.space import RangeParameter
+
+        for parameter in space.parameters:
+            if not isinstance(parameter, RangeParameter) or parameter.parameter_type != "float":
+                continue
+            value = self._config_value(parameter.name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                continue
+            low, high = math.ceil(parameter.low), math.floor(parameter.high)
+            interval = f"interval({parameter.low!r}, {parameter.high!r})"
+            suggested = f"int(interval({low}, {high}))"
+            if parameter.log_scale:
+                interval, suggested = f"tag(log, {interval})", f"tag(log, {suggested})"
+            log.warning(
+                "ecopt sweeper: %s=%s sweeps floats, but the app's config has %s: %d, an int: its trials would get "
+                "values such as %r there. If the key must stay an integer, sweep it as '%s'.",
+                parameter.name,
+                interval,
+                parameter.name,
+                value,
+                (parameter.low + parameter.high) / 2,
+                suggested,
+            )
+
     def _enqueue_trials(self, space: SearchSpace) -> Any:
         """``enqueue_trials`` with each configuration completed from the app's config (``[{}]``: its defaults first).
 
@@ -376,6 +407,7 @@ class EcoptSweeper(Sweeper):
         )
         check_enqueued(space, settings.enqueue_trials, "hydra.sweeper.enqueue_trials")
         self._check_inference_params(space)
+        self._warn_floats_over_ints(space)
         self._warn_optuna_keys()
         if settings.parallel_trials:
             log.warning(
@@ -420,18 +452,18 @@ class EcoptSweeper(Sweeper):
         # Every swept option of a config group, then one trial's config composed: a typo in an option or a key fails
         # now, before any trial runs.
         self._check_group_options(space)
-        self.validate_batch_is_legal([space.to_overrides(_example_params(space))])
+        task_config = self._task_config(space.to_overrides(_example_params(space)))
         self.space, self.settings = space, settings
 
         from lightning_ecopt.sweeper.loop import check_storage, saved_sobol_count, sweep_fingerprint
 
         sweep_dir = self._sweep_dir()
-        # Before anything is written: a storage file that cannot be written, is not an experiment, or holds another
-        # sweep is refused here. The loop refuses more when it opens the experiment (an n_trials below the trials
-        # already finished), so multirun.yaml is written only once it asks for its first batch (evaluate), or when
-        # it returns: a refused rerun leaves the earlier sweep's multirun.yaml as it was.
+        # Before anything is written or logged: a storage file that cannot be written, is not an experiment, holds
+        # another sweep (another app config too) or more finished trials than n_trials is refused here. The loop
+        # checks again when it opens the experiment, so multirun.yaml is written only once it asks for its first
+        # batch (evaluate), or when it returns: a refused rerun leaves the earlier sweep's multirun.yaml as it was.
         if settings.storage is not None:
-            check_storage(settings.storage, sweep_fingerprint(space, settings))
+            check_storage(settings.storage, sweep_fingerprint(space, settings, task_config), settings.n_trials)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         # A resumed sweep continues the job numbering, whatever hydra.sweep.subdir names the job dirs: no earlier
         # trial's job dir is overwritten.
@@ -460,7 +492,9 @@ class EcoptSweeper(Sweeper):
         if not isinstance(self.tensorboard, bool):
             raise EcoptConfigError(f"hydra.sweeper.tensorboard={self.tensorboard!r}: expected true or false.")
         # None: the loop's default hooks (the TensorBoard frontier views); []: none.
-        sweep = ParetoSweep(space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [])
+        sweep = ParetoSweep(
+            space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [], task_config=task_config
+        )
         try:
             result = sweep.run()
             self._save_multirun()  # a run that launched nothing (every trial reused, or a finished sweep reported)
@@ -473,6 +507,29 @@ class EcoptSweeper(Sweeper):
             if isinstance(exc.__context__, KeyboardInterrupt):  # Lightning's sys.exit(1) for a Ctrl-C in fit/test
                 raise SystemExit(130) from None
             raise
+
+    def _task_config(self, overrides: Sequence[str]) -> dict[str, Any]:
+        """Compose one trial's config (a key or option that does not compose fails now) and return its task part.
+
+        The config a resumed sweep must match: the app's config for this fixed point of the space, without the
+        ``hydra`` node, interpolations as written (``${now:...}`` differs in every run, resolved).
+
+        Args:
+            overrides: One trial's overrides (the first point of the space, fixed overrides included).
+
+        Returns:
+            The composed config as plain containers, without ``hydra``.
+        """
+        if self.hydra_context is None or self.config is None:
+            raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
+        # As Sweeper.validate_batch_is_legal composes it, keeping the result.
+        config = self.hydra_context.config_loader.load_sweep_config(
+            master_config=self.config, sweep_overrides=list(overrides)
+        )
+        container = OmegaConf.to_container(config, resolve=False)
+        if not isinstance(container, dict):
+            return {}
+        return {str(key): value for key, value in container.items() if key != "hydra"}
 
     def _check_job_dirs(self, batch: Sequence[Sequence[str]], first_idx: int) -> None:
         """Refuse trials whose job dir (``hydra.sweep.dir``/``hydra.sweep.subdir``) would lie outside the sweep dir.

@@ -52,8 +52,11 @@ Design decisions
   trial is completed with the stored result, or failed with the stored reason, and counted as reused. Reused trials
   count toward ``n_trials`` but not toward the failure rate.
 - **Seeds**: Ax's JSON does not keep the client's seed, so before every batch the seed is derived from ``seed`` and
-  the number of finished trials; a resumed sweep is therefore seeded exactly as an uninterrupted one.
-- **Resume**: when ``storage`` exists it is loaded; a different search space or different objectives are refused.
+  the number of finished trials; a resumed sweep is therefore seeded exactly as an uninterrupted one. The seed is
+  saved with the sweep, and a resumed sweep keeps it (another ``seed`` is logged as a warning, not used).
+- **Resume**: when ``storage`` exists it is loaded; a different search space, different objectives, another
+  acquisition function, another task config (``task_config``, when both runs give one) or an ``n_trials`` below the
+  trials already finished are refused, naming what differs.
   Trials that were running when the sweep died are recorded as abandoned (they do not count) and the loop continues
   until exactly ``n_trials`` trials completed or failed. In Ax they are FAILED, which it may propose again, not
   ABANDONED, which it keeps pending for good: the configurations they were running are asked again.
@@ -110,7 +113,16 @@ if TYPE_CHECKING:
     from lightning_ecopt.sweeper.settings import SweepSettings
     from lightning_ecopt.sweeper.space import SearchSpace
 
-__all__ = ["BatchHook", "Evaluate", "ParetoSweep", "check_storage", "evaluate_each", "sweep_fingerprint", "sweep_lock"]
+__all__ = [
+    "BatchHook",
+    "Evaluate",
+    "ParetoSweep",
+    "check_storage",
+    "evaluate_each",
+    "flat_task_config",
+    "sweep_fingerprint",
+    "sweep_lock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +141,15 @@ _MIN_TRIALS_JUDGED = 5
 
 _METADATA_KEY = "lightning_ecopt"
 """Key of our data in an Ax trial's ``run_metadata`` and in the experiment's description."""
+
+_TASK_CONFIG_KEYS = 1000
+"""Keys of the task's config saved with a sweep, by name; the keys past them are saved as one digest."""
+
+_TASK_CONFIG_VALUE_CHARS = 200
+"""A value of the task's config longer than this (as JSON) is saved as its length and digest."""
+
+_CHANGES_NAMED = 5
+"""Changed keys of the task's config a refused resume names; the rest are counted."""
 
 _INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
 _STOPPED_KEY = "ecopt_stopped_cleanly"
@@ -270,26 +291,198 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
     return evaluate
 
 
-def sweep_fingerprint(space: SearchSpace, settings: SweepSettings) -> dict[str, Any]:
-    """What a saved experiment must match to be resumed: the search space, the objectives and the acquisition.
+def sweep_fingerprint(
+    space: SearchSpace, settings: SweepSettings, task_config: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a saved experiment must match to be resumed: the search space, the objectives, the acquisition, the task.
 
     A resumed sweep keeps the generation strategy it saved, so an acquisition function other than the one it started
-    with would be recorded but not used: it is refused. (The number of Sobol trials is kept too: see
+    with would be recorded but not used: it is refused. (The number of Sobol trials and the seed are kept too: see
     :meth:`ParetoSweep.run`.)
 
     Args:
         space: The swept parameters.
         settings: The sweep's settings (the objectives and, with two or more objectives, the acquisition count).
+        task_config: The task's config for one fixed point of the space (the Hydra plugin gives the app's config
+            composed for its first check, without the ``hydra`` node, interpolations as written); ``None``: not
+            checked. Saved as :func:`flat_task_config`.
 
     Returns:
-        ``{"space": ..., "objectives": [{"name", "direction"}, ...], "strategy": {"acquisition": ...}}``.
+        ``{"space": ..., "objectives": [{"name", "direction"}, ...], "strategy": {"acquisition": ...},
+        "task_config": {dotted key: value} or None}``.
     """
     fingerprint = {
         "space": space.fingerprint(),
         "objectives": [{"name": o.name, "direction": o.direction} for o in settings.objectives],
         "strategy": {"acquisition": settings.acquisition if len(settings.objectives) > 1 else None},
+        "task_config": None if task_config is None else flat_task_config(task_config),
     }
     return dict(json.loads(json.dumps(fingerprint, default=str)))
+
+
+def flat_task_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's config as ``{dotted key: value}``, JSON-safe and of bounded size, to compare it key by key.
+
+    Mappings are walked (``model.hidden``); a list of plain values is one value, a list holding mappings or lists is
+    walked by index (``callbacks.0.name``); an empty mapping or list is a value. Values that are not JSON (enums,
+    paths) are kept as text, as are ``nan`` and ``inf``; a value longer than ``_TASK_CONFIG_VALUE_CHARS`` as JSON is
+    kept as its length and digest. The first ``_TASK_CONFIG_KEYS`` keys (sorted) are kept by name, the rest as one
+    digest under ``"..."``.
+
+    Args:
+        config: The config as plain containers (``OmegaConf.to_container(cfg, resolve=False)``).
+
+    Returns:
+        The flattened mapping, sorted by key.
+
+    Example:
+        >>> flat_task_config({"model": {"hidden": 16, "lr": "${optim.lr}"}, "tags": ["a", "b"], "layers": [{"w": 8}]})
+        {'layers.0.w': 8, 'model.hidden': 16, 'model.lr': '${optim.lr}', 'tags': ['a', 'b']}
+    """
+    flat: dict[str, Any] = {}
+    if config:
+        _flatten(config, "", flat)
+    keys = sorted(flat)
+    kept = {key: flat[key] for key in keys[:_TASK_CONFIG_KEYS]}
+    rest = {key: flat[key] for key in keys[_TASK_CONFIG_KEYS:]}
+    if rest:
+        kept["..."] = _digest(rest, f"{len(rest)} more keys")
+    return kept
+
+
+def _flatten(node: Any, prefix: str, flat: dict[str, Any]) -> None:
+    """Add the leaves of ``node`` to ``flat`` under ``prefix`` (see :func:`flat_task_config`)."""
+    if isinstance(node, Mapping) and node:
+        for key, value in node.items():
+            _flatten(value, f"{prefix}.{key}" if prefix else str(key), flat)
+        return
+    if isinstance(node, list | tuple) and any(isinstance(item, Mapping | list | tuple) for item in node):
+        for index, value in enumerate(node):
+            _flatten(value, f"{prefix}.{index}" if prefix else str(index), flat)
+        return
+    value = _json_safe(node)
+    text = json.dumps(value, sort_keys=True)
+    flat[prefix] = value if len(text) <= _TASK_CONFIG_VALUE_CHARS else _digest(value, f"{len(text)} chars")
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with what JSON cannot hold (or cannot compare: ``nan``) as text."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _digest(value: Any, what: str) -> str:
+    """``<what, sha256 ...>``: a value too long to keep, by a digest of its JSON."""
+    import hashlib
+
+    text = json.dumps(value, sort_keys=True)
+    return f"<{what}, sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}>"
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as a message shows it: YAML's ``null``/``true``, strings quoted, long ones cut."""
+    text = json.dumps(value) if value is None or isinstance(value, bool | list | dict) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _changed(old: Any, new: Any) -> bool:
+    """Whether two saved values differ as JSON (``1`` and ``1.0``, ``true`` and ``1`` do)."""
+    return json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True)
+
+
+def _parameter_changes(old: Any, new: Any) -> list[str]:
+    """``name: what changed`` per swept parameter, then per fixed override, of two saved search spaces."""
+
+    def by_name(space: Any) -> dict[str, dict[str, Any]]:
+        parameters = space.get("parameters") if isinstance(space, Mapping) else None
+        return {str(p["name"]): dict(p) for p in parameters or [] if isinstance(p, Mapping) and "name" in p}
+
+    before, after = by_name(old), by_name(new)
+    changes: list[str] = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in after:
+            changes.append(f"{name}: removed")
+        elif name not in before:
+            changes.append(f"{name}: added")
+        else:
+            a, b = before[name], after[name]
+            if a.get("kind") != b.get("kind"):
+                changes.append(f"{name}: {_describe_parameter(a)} -> {_describe_parameter(b)}")
+                continue
+            fields = []
+            bounds = [a.get("low"), a.get("high")], [b.get("low"), b.get("high")]
+            if _changed(*bounds):
+                fields.append(f"bounds {_show(bounds[0])} -> {_show(bounds[1])}")
+            for key in sorted((a.keys() | b.keys()) - {"name", "low", "high"}):
+                if _changed(a.get(key), b.get(key)):
+                    label = key.replace("_", " ").replace("is ordered", "ordered")
+                    fields.append(f"{label} {_show(a.get(key))} -> {_show(b.get(key))}")
+            if fields:
+                changes.append(f"{name}: {', '.join(fields)}")
+
+    def fixed(space: Any) -> dict[str, str]:
+        overrides = space.get("fixed") if isinstance(space, Mapping) else None
+        return {str(o).partition("=")[0]: str(o).partition("=")[2] for o in overrides or []}
+
+    before_fixed, after_fixed = fixed(old), fixed(new)
+    for key in sorted(before_fixed.keys() | after_fixed.keys()):
+        if key not in after_fixed:
+            changes.append(f"fixed {key}: removed (was {before_fixed[key]})")
+        elif key not in before_fixed:
+            changes.append(f"fixed {key}: added ({after_fixed[key]})")
+        elif before_fixed[key] != after_fixed[key]:
+            changes.append(f"fixed {key}: {before_fixed[key]} -> {after_fixed[key]}")
+    return changes
+
+
+def _describe_parameter(parameter: Mapping[str, Any]) -> str:
+    """A saved parameter as the sweep grammar reads, roughly: ``interval [0.0, 1.0]``, ``choice ['a', 'b']``."""
+    if parameter.get("kind") == "range":
+        kind = "int interval" if parameter.get("parameter_type") == "int" else "interval"
+        log_scale = " (log)" if parameter.get("log_scale") else ""
+        return f"{kind} {_show([parameter.get('low'), parameter.get('high')])}{log_scale}"
+    ordered = "ordered " if parameter.get("is_ordered") else ""
+    return f"{ordered}choice {_show(parameter.get('values'))}"
+
+
+def _objective_changes(old: Any, new: Any) -> list[str]:
+    """``name: what changed`` per objective of two saved objective lists, or their order (a tuple result's)."""
+
+    def directions(objectives: Any) -> dict[str, Any]:
+        return {str(o.get("name")): o.get("direction") for o in objectives or [] if isinstance(o, Mapping)}
+
+    before, after = directions(old), directions(new)
+    changes = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in after:
+            changes.append(f"{name}: removed ({before[name]})")
+        elif name not in before:
+            changes.append(f"{name}: added ({after[name]})")
+        elif before[name] != after[name]:
+            changes.append(f"{name}: {before[name]} -> {after[name]}")
+    if not changes and list(before) != list(after):
+        changes.append(f"order {', '.join(before)} -> {', '.join(after)}")
+    return changes
+
+
+def _config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """``key: old -> new`` per changed key of two flattened task configs, sorted by key."""
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in new:
+            changes.append(f"{key}: removed (was {_show(old[key])})")
+        elif key not in old:
+            changes.append(f"{key}: added ({_show(new[key])})")
+        elif _changed(old[key], new[key]):
+            changes.append(f"{key}: {_show(old[key])} -> {_show(new[key])}")
+    return changes
 
 
 def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:
@@ -302,12 +495,15 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
             f"experiment uses the old names, so this version cannot resume it. Finish it with the version that "
             f"started it, or start a new sweep (another hydra.sweep.dir)."
         )
+    describe = {"space": _parameter_changes, "objectives": _objective_changes}
     for part, what in (("space", "search space"), ("objectives", "objectives")):
         if stored.get(part) != fingerprint[part]:
+            changes = describe[part](stored.get(part), fingerprint[part])
+            named = "; ".join(changes) if changes else f"{stored.get(part)!r} -> {fingerprint[part]!r}"
             return (
-                f"ParetoSweep: {storage} holds a sweep with other {what} ({stored.get(part)!r}) than this one "
-                f"({fingerprint[part]!r}); to start fresh, delete {storage} or choose another sweep directory "
-                f"(hydra.sweep.dir), or restore the original {what} to resume it."
+                f"ParetoSweep: {storage} holds a sweep with other {what} than this one: {named}. To start fresh, "
+                f"delete {storage} or choose another sweep directory (hydra.sweep.dir), or restore the original "
+                f"{what} to resume it."
             )
     saved = stored.get("strategy")  # absent from sweeps saved before it was recorded
     acquisition = fingerprint["strategy"]["acquisition"]
@@ -319,7 +515,46 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
             f"not used. Rerun with acquisition={known} (hydra.sweeper.acquisition) to resume it, or "
             f"choose another sweep directory (hydra.sweep.dir) to start one with {acquisition}."
         )
+    old_config, new_config = stored.get("task_config"), fingerprint.get("task_config")
+    # Saved by an earlier version (or from Python without one), or none given now: nothing to compare.
+    if isinstance(old_config, Mapping) and isinstance(new_config, Mapping):
+        changes = _config_changes(old_config, new_config)
+        if changes:
+            named = "; ".join(changes[:_CHANGES_NAMED])
+            if len(changes) > _CHANGES_NAMED:
+                named += f"; and {len(changes) - _CHANGES_NAMED} more"
+            return (
+                f"ParetoSweep: {storage} holds a sweep whose trials ran with another task config: {named}. Resuming "
+                f"would put trials run under both in one frontier: restore those values to resume it, or choose "
+                f"another sweep directory (hydra.sweep.dir) to start a new sweep with them (or delete {storage})."
+            )
     return None
+
+
+def _budget_message(n_trials: int, storage: Path | None, n_finished: int) -> str:
+    """The refusal of an ``n_trials`` below the trials a saved sweep has already finished."""
+    return (
+        f"n_trials={n_trials}, but the sweep in {storage} has already finished {n_finished} trials; give "
+        f"n_trials >= {n_finished} (the same to report it as it is, more to extend it). Nothing was changed."
+    )
+
+
+def _saved_finished_count(data: Any) -> int:
+    """How many trials of a saved experiment (plain JSON) finished, as :meth:`ParetoSweep._record_from_trial` counts."""
+    try:
+        trials = data["experiment"]["trials"]
+        trials = trials.values() if isinstance(trials, Mapping) else trials
+        count = 0
+        for trial in trials:
+            meta = (trial.get("run_metadata") or {}).get(_METADATA_KEY) or {}
+            status = meta.get("status")
+            if status not in ("completed", "failed", "abandoned"):  # saved before the status was kept
+                name = str((trial.get("status") or {}).get("name"))
+                status = {"COMPLETED": "completed", "FAILED": "failed"}.get(name)
+            count += status in ("completed", "failed")
+        return count
+    except (KeyError, TypeError, AttributeError):
+        return 0
 
 
 def saved_sobol_count(storage: Path | None) -> int | None:
@@ -355,19 +590,21 @@ def _prefixed_names(space: Any) -> list[str]:
     ]
 
 
-def check_storage(storage: Path, fingerprint: Mapping[str, Any]) -> None:
+def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int | None = None) -> None:
     """Check, before any trial, that a sweep can save to ``storage`` and, if it exists, resume from it.
 
     Reads the file as plain JSON (no Ax, no pickle): it must be an Ax experiment saved by this sweeper over the same
-    search space and objectives. The folder must be writable (a temporary file is created there and removed).
+    search space, objectives and task config, with no more finished trials than ``n_trials``. The folder must be
+    writable (a temporary file is created there and removed).
 
     Args:
         storage: The Ax experiment JSON file.
         fingerprint: This sweep's :func:`sweep_fingerprint`.
+        n_trials: The sweep's budget; ``None``: not checked.
 
     Raises:
-        EcoptConfigError: The folder cannot be written, the file is not an Ax experiment, or it holds another sweep;
-            the message names the file and the fix.
+        EcoptConfigError: The folder cannot be written, the file is not an Ax experiment, it holds another sweep, or
+            more finished trials than ``n_trials``; the message names the file and the fix.
     """
     storage = Path(storage)
     folder = storage.parent
@@ -401,6 +638,9 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any]) -> None:
     message = _mismatch_message(storage, stored, fingerprint)
     if message is not None:
         raise EcoptConfigError(message)
+    n_finished = _saved_finished_count(data)
+    if n_trials is not None and n_finished > n_trials:
+        raise EcoptConfigError(_budget_message(n_trials, storage, n_finished))
 
 
 @contextlib.contextmanager
@@ -619,6 +859,9 @@ class ParetoSweep:
         evaluate: Runs one batch of trials; see :data:`Evaluate`. :meth:`from_function` wraps a per-trial function.
         on_batch_end: Hooks called with the result after every batch; ``None`` for the default (TensorBoard frontier
             views in ``<storage dir>/tensorboard`` when ``storage`` is set), ``[]`` for none.
+        task_config: The task's config for one fixed point of the space (nested or dotted keys; see
+            :func:`sweep_fingerprint`), saved with the sweep: resuming it under another one is refused, naming the
+            changed keys. ``None``: not saved, nor checked.
 
     Raises:
         TypeError: ``evaluate`` is not callable.
@@ -643,6 +886,7 @@ class ParetoSweep:
         settings: SweepSettings,
         evaluate: Evaluate,
         on_batch_end: Sequence[BatchHook] | None = None,
+        task_config: Mapping[str, Any] | None = None,
     ) -> None:
         if not callable(evaluate):
             raise TypeError(
@@ -652,6 +896,7 @@ class ParetoSweep:
         self.space = space
         self.settings = settings
         self.evaluate = evaluate
+        self.task_config = task_config
         self._records: dict[int, TrialRecord] = {}
         self._reference: dict[str, float] | None = None
         self._reference_origin: Literal["given", "inferred"] | None = None
@@ -671,6 +916,7 @@ class ParetoSweep:
         settings: SweepSettings,
         fn: Callable[[dict[str, Any]], Any],
         on_batch_end: Sequence[BatchHook] | None = None,
+        task_config: Mapping[str, Any] | None = None,
     ) -> ParetoSweep:
         """Build a sweep that calls ``fn(params)`` once per trial; an exception fails only that trial.
 
@@ -679,13 +925,14 @@ class ParetoSweep:
             settings: The sweep's settings.
             fn: ``fn(params) -> result`` (see :func:`evaluate_each`).
             on_batch_end: As for the constructor (``[]``: no hooks, not even the TensorBoard views).
+            task_config: As for the constructor.
 
         Returns:
             The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit.
         """
         timeout_s = settings.trial_timeout_s
         call = fn if timeout_s is None else functools.partial(call_with_timeout, fn, timeout_s)
-        return cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end)
+        return cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end, task_config=task_config)
 
     # -- the loop ---------------------------------------------------------------------------------------------------
 
@@ -696,8 +943,9 @@ class ParetoSweep:
             The trials, the Pareto set, the hypervolume and the reference point used.
 
         Raises:
-            EcoptConfigError: ``storage`` holds a sweep over another search space, other objectives or another
-                acquisition function, or another process is running the sweep in it.
+            EcoptConfigError: ``storage`` holds a sweep over another search space, other objectives, another
+                acquisition function or another ``task_config``, or more finished trials than ``n_trials``, or
+                another process is running the sweep in it.
             SweepFailureError: More trials failed than ``max_failure_rate`` allows (results are saved first).
             RuntimeError: ``evaluate`` returned the wrong number of results.
         """
@@ -709,16 +957,10 @@ class ParetoSweep:
     def _run(self) -> SweepResult:
         n_trials = self.settings.n_trials
         if self.settings.storage is not None:
-            check_storage(self.settings.storage, self._fingerprint())
+            check_storage(self.settings.storage, self._fingerprint(), n_trials)
             _remove_torn_writes(Path(self.settings.storage))
         with _quiet_ax():
             client = self._open()
-            if self._n_finished() > n_trials:
-                raise EcoptConfigError(
-                    f"n_trials={n_trials}, but the sweep in {self.settings.storage} has already finished "
-                    f"{self._n_finished()} trials; give n_trials >= {self._n_finished()} (the same to report it as it "
-                    f"is, more to extend it). Nothing was changed."
-                )
             # The failure rate is judged over the trials this run evaluates: after "fix the task and rerun", the
             # failures that stopped the previous run must not stop this one again before its own trials count.
             self._judged_from = {i for i, r in self._records.items() if r.finished}
@@ -1108,12 +1350,16 @@ class ParetoSweep:
     # -- Ax client, storage and resume ------------------------------------------------------------------------------
 
     def _fingerprint(self) -> dict[str, Any]:
-        return sweep_fingerprint(self.space, self.settings)
+        return sweep_fingerprint(self.space, self.settings, self.task_config)
 
     def _stored_fingerprint(self) -> dict[str, Any]:
-        """The fingerprint as saved: with the strategy's number of Sobol trials, which a resumed sweep keeps."""
+        """The fingerprint as saved: with the strategy's Sobol count and seed, which a resumed sweep keeps."""
         fingerprint = self._fingerprint()
-        fingerprint["strategy"] = {**fingerprint["strategy"], "n_initial_trials": self._n_initial}
+        fingerprint["strategy"] = {
+            **fingerprint["strategy"],
+            "n_initial_trials": self._n_initial,
+            "seed": self.settings.seed,
+        }
         return fingerprint
 
     def _generation_strategy(self) -> GenerationStrategy:
@@ -1244,6 +1490,7 @@ class ParetoSweep:
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
         self._keep_saved_sobol_count(stored, storage)
+        self._keep_saved_seed(stored, storage)
         self._cut_short = []
         # Trials cut short by the process ending (not by a saved Ctrl-C), by configuration.
         crashed = {
@@ -1288,6 +1535,16 @@ class ParetoSweep:
                     given if len(self.settings.objectives) > 1 else {}
                 ),
             )
+        if self.task_config is not None and not isinstance(stored.get("task_config"), Mapping):
+            log.info(
+                "ecopt: %s was saved without the task's config (by an earlier lightning_ecopt, or from Python without "
+                "task_config), so changes to it since the sweep started cannot be checked; this run's config is saved "
+                "with it, and later resumes are checked against it.",
+                storage,
+            )
+            _write_description(client, self._stored_fingerprint(), self._reference, self._reference_origin)
+        if self._n_finished() > self.settings.n_trials:  # check_storage counted one less: a trial failed just now
+            raise EcoptConfigError(_budget_message(self.settings.n_trials, storage, self._n_finished()))
         log.info(
             "ecopt: resuming %s: %d of %d trials done, %d interrupted trials abandoned %s (%d to run again first, %d "
             "failed: the process died on them twice)",
@@ -1319,6 +1576,31 @@ class ParetoSweep:
         self._n_initial = n_saved
         # (The Sobol trials are part of the budget: a budget cut below them records the budget.)
         self.settings = dataclasses.replace(self.settings, n_initial_trials=min(n_saved, self.settings.n_trials))
+
+    def _keep_saved_seed(self, stored: Mapping[str, Any], storage: Path) -> None:
+        """A resumed sweep keeps the seed it started with, so that it proposes as an uninterrupted sweep would.
+
+        Its Sobol generator was saved with that seed anyway; another ``seed`` now would seed only the model's
+        proposals, mixing two seeds in one sweep. Sweeps saved before the seed was recorded keep ``seed`` as given.
+        """
+        saved = stored.get("strategy")
+        if not isinstance(saved, Mapping) or "seed" not in saved:
+            return
+        seed = saved["seed"]
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            return
+        if seed == self.settings.seed:
+            return
+        log.warning(
+            "ecopt: %s was started with seed=%s and keeps it (seed is now %s, hydra.sweeper.seed): a resumed sweep "
+            "proposes as an uninterrupted one would. To sweep with seed=%s, choose another sweep directory "
+            "(hydra.sweep.dir).",
+            storage,
+            _show(seed),
+            _show(self.settings.seed),
+            _show(self.settings.seed),
+        )
+        self.settings = dataclasses.replace(self.settings, seed=seed)
 
     def _record_from_trial(self, index: int, trial: Any) -> TrialRecord:
         """Rebuild a trial's record from the metadata saved with it."""

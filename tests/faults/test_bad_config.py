@@ -74,8 +74,9 @@ def test_storage_from_another_search_space_is_refused_and_left_untouched(tmp_pat
     _other_sweep(sweep_dir)
     stored = (sweep_dir / "ax_experiment.json").read_bytes()
     stderr = _refused(sweep_dir)
-    assert "holds a sweep with other search space" in stderr
-    assert "to start fresh, delete" in stderr
+    # Named per parameter, not as two JSON specs.
+    assert "holds a sweep with other search space than this one: x: bounds [0.0, 2.0] -> [0.0, 1.0]. To start" in stderr
+    assert "To start fresh, delete" in stderr
     assert "or choose another sweep directory (hydra.sweep.dir)" in stderr
     assert (sweep_dir / "ax_experiment.json").read_bytes() == stored
     assert (sweep_dir / "multirun.yaml").read_text() == "the earlier sweep's config\n"  # not overwritten

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -442,6 +443,63 @@ def test_a_refused_rerun_leaves_multirun_yaml_untouched(tmp_path: Path) -> None:
     assert "has already finished 3 trials" in refused.stderr
     assert "Nothing was changed" in refused.stderr
     assert (tmp_path / "sweep" / "multirun.yaml").read_text() == multirun
+    # Refused before the start-up lines, which would contradict it ("2 trials (all Sobol ...)", "3 of 2 trials done").
+    assert "ecopt sweeper: 2 trials" not in refused.stdout + refused.stderr
+    assert "trials done" not in refused.stdout + refused.stderr
+
+
+def test_a_rerun_after_the_app_s_config_changed_is_refused_naming_the_keys(tmp_path: Path) -> None:
+    """A value the sweep does not set, changed in the app's YAML between runs: the trials would mix two configs."""
+    app = tmp_path / "app" / APP.name
+    shutil.copytree(APP.parent / "conf", app.parent / "conf")
+    shutil.copy(APP, app)
+    config = app.parent / "conf" / "config.yaml"
+    original = config.read_text()
+    # started: an interpolation that resolves to another value in every run, compared as written.
+    config.write_text(original + "epochs: 3\nstarted: ${now:%H%M%S%f}\ndata: {name: digits, size: 100}\n")
+    first = _run_app(tmp_path, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3", app=app)
+    assert first.returncode == 0, first.stderr
+    multirun = (tmp_path / "sweep" / "multirun.yaml").read_text()
+    config.write_text(original + "epochs: 1\nstarted: ${now:%H%M%S%f}\ndata: {name: digits}\nlayers: 2\n")
+    refused = _run_app(tmp_path, "hydra.sweeper.n_trials=4", "hydra.sweeper.n_initial_trials=3", app=app)
+    assert refused.returncode != 0
+    changes = "holds a sweep whose trials ran with another task config: data.size: removed (was 100); epochs: 3 -> 1; "
+    assert changes in refused.stderr
+    assert "layers: added (2). Resuming would put trials run under both in one frontier" in refused.stderr
+    for unchanged in ("started", "data.name", "x:"):
+        assert unchanged not in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "sweep" / "3").exists()
+    assert (tmp_path / "sweep" / "multirun.yaml").read_text() == multirun  # the earlier run's config, kept
+
+
+@pytest.mark.parametrize(
+    ("app_value", "swept", "warned"),
+    [
+        (16, "interval(1, 64)", "model.hidden=interval(1.0, 64.0) sweeps floats"),
+        (16, "tag(log, interval(1, 64))", "sweep it as 'tag(log, int(interval(1, 64)))'"),
+        (16.0, "interval(1, 64)", None),
+        (16, "int(interval(1, 64))", None),
+        (True, "interval(0, 1)", None),
+        ("16", "interval(1, 64)", None),
+    ],
+)
+def test_a_float_interval_over_an_int_key_of_the_app_warns_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, app_value: Any, swept: str, warned: str | None
+) -> None:
+    sweeper = _sweeper(tmp_path, params={"x": "interval(0, 1)", "model.hidden": swept})
+    sweeper.config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(tmp_path)}}, "x": 0.5, "model": {"hidden": app_value}}
+    )
+    with caplog.at_level(logging.WARNING):
+        sweeper.configure([])
+    warnings = [r.getMessage() for r in caplog.records if "sweeps floats" in r.getMessage()]
+    if warned is None:
+        assert warnings == []
+        return
+    assert len(warnings) == 1  # one per parameter; x (0.5 in the app's config) is no int
+    assert warned in warnings[0]
+    assert "the app's config has model.hidden: 16, an int" in warnings[0]
 
 
 # -- results files ---------------------------------------------------------------------------------------------------

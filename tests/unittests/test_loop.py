@@ -37,11 +37,11 @@ def fast_ax():
         yield
 
 
-def make_sweep(fn, params=None, objectives=None, **settings):
+def make_sweep(fn, params=None, objectives=None, task_config=None, **settings):
     space = parse_search_space(params or TWO_D, [])
     settings.setdefault("seed", 0)
     config = SweepSettings(parse_objectives(objectives or MIN_MIN, None), **settings)
-    return ParetoSweep.from_function(space, config, fn)
+    return ParetoSweep.from_function(space, config, fn, task_config=task_config)
 
 
 def two_quadratics(p):
@@ -1352,3 +1352,131 @@ def test_saved_sobol_count_reads_what_a_resumed_sweep_keeps(fast_ax, tmp_path):
     assert loop.saved_sobol_count(storage) is None
     make_sweep(two_quadratics, n_trials=3, storage=storage).run()  # default for 3 trials: 3 Sobol
     assert loop.saved_sobol_count(storage) == 3
+
+
+# -- resume checks: the task's config, per-key differences, the budget, the seed -------------------------------------
+
+TASK_CONFIG = {"epochs": 3, "model.hidden": 16, "data.name": "digits", "run_name": "run_${epochs}"}
+
+
+def test_a_resume_over_another_task_config_is_refused_naming_the_changed_keys(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage, task_config=TASK_CONFIG).run()
+    before = storage.read_bytes()
+    changed = {"epochs": 1, "model.hidden": 16, "run_name": "run_${epochs}", "model.depth": 2}
+    calls: list[dict] = []
+    resumed = make_sweep(calls.append, n_trials=4, n_initial_trials=2, storage=storage, task_config=changed)
+    with pytest.raises(EcoptConfigError) as refused:
+        resumed.run()
+    message = str(refused.value)
+    assert "whose trials ran with another task config: data.name: removed (was 'digits'); epochs: 3 -> 1; " in message
+    assert "model.depth: added (2)." in message
+    assert "model.hidden" not in message  # unchanged keys are not named
+    assert "run_name" not in message
+    assert "restore those values to resume it, or choose another sweep directory (hydra.sweep.dir)" in message
+    assert calls == []
+    assert storage.read_bytes() == before
+    # The same config resumes.
+    again = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, task_config=TASK_CONFIG)
+    assert again.run().n_finished == 3
+
+
+def test_a_config_mismatch_names_a_few_keys_and_counts_the_rest(tmp_path):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+    old = loop.sweep_fingerprint(space, settings, task_config={f"k{i}": i for i in range(9)})
+    new = loop.sweep_fingerprint(space, settings, task_config={f"k{i}": -i for i in range(9)})
+    message = loop._mismatch_message(tmp_path / "ax.json", old, new)
+    assert message is not None
+    assert "task config: k1: 1 -> -1; k2: 2 -> -2; k3: 3 -> -3; k4: 4 -> -4; k5: 5 -> -5; and 3 more. " in message
+    assert "k0" not in message  # 0 == -0
+    # A sweep saved without the task's config (an earlier version, or from Python without one) is not checked.
+    legacy = {k: v for k, v in old.items() if k != "task_config"}
+    assert loop._mismatch_message(tmp_path / "ax.json", legacy, new) is None
+    assert loop._mismatch_message(tmp_path / "ax.json", old, loop.sweep_fingerprint(space, settings)) is None
+
+
+def test_a_sweep_saved_without_the_task_config_resumes_and_says_so(fast_ax, tmp_path, caplog):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    data = json.loads(storage.read_text())  # as an earlier version saved it: no "task_config" in the description
+    description = json.loads(data["experiment"]["description"])
+    del description[loop._METADATA_KEY]["task_config"]
+    data["experiment"]["description"] = json.dumps(description)
+    storage.write_text(json.dumps(data))
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        resumed = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, task_config=TASK_CONFIG)
+        assert resumed.run().n_finished == 3
+    assert "was saved without the task's config (by an earlier lightning_ecopt" in caplog.text
+    # From now on it is checked.
+    with pytest.raises(EcoptConfigError, match=r"epochs: 3 -> 4"):
+        make_sweep(
+            two_quadratics, n_trials=4, n_initial_trials=2, storage=storage, task_config={**TASK_CONFIG, "epochs": 4}
+        ).run()
+
+
+def test_flat_task_config_is_json_safe_and_bounded():
+    long_list = list(range(500))
+    flat = loop.flat_task_config(
+        {"model": {"hidden": 16, "lr": "${optim.lr}", "layers": [{"width": 8}, {"width": 4}]}, "ids": long_list,
+         "empty": {}, "none": None, "tags": ["a", "b"], "nan": float("nan")}
+    )  # fmt: skip
+    assert flat["model.hidden"] == 16
+    assert flat["model.lr"] == "${optim.lr}"  # an interpolation as written
+    assert (flat["model.layers.0.width"], flat["model.layers.1.width"]) == (8, 4)
+    assert (flat["tags"], flat["empty"], flat["none"]) == (["a", "b"], {}, None)
+    assert flat["ids"].startswith("<2390 chars, sha256 ")  # a long value is kept as its length and digest
+    assert json.loads(json.dumps(flat, allow_nan=False)) == flat  # nan is kept as text: it equals itself
+    many = loop.flat_task_config({f"k{i:05d}": i for i in range(loop._TASK_CONFIG_KEYS + 10)})
+    assert len(many) == loop._TASK_CONFIG_KEYS + 1
+    assert loop.flat_task_config({f"k{i:05d}": i for i in range(loop._TASK_CONFIG_KEYS + 10)}) == many
+    assert loop.flat_task_config({f"k{i:05d}": -i for i in range(loop._TASK_CONFIG_KEYS + 10)}) != many
+
+
+def test_a_refused_resume_names_each_changed_parameter_and_objective(tmp_path):
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+    old = loop.sweep_fingerprint(parse_search_space(TWO_D, ["epochs=3"]), settings)
+    space = parse_search_space({"x0": "tag(log, interval(0.0001, 1))", "x2": "choice(a, b)"}, ["epochs=1", "+extra=2"])
+    message = loop._mismatch_message(tmp_path / "ax.json", old, loop.sweep_fingerprint(space, settings))
+    assert message is not None
+    assert (
+        "holds a sweep with other search space than this one: x0: bounds [0.0, 1.0] -> [0.0001, 1.0], log scale "
+        "false -> true; x1: removed; x2: added; fixed +extra: added (2); fixed epochs: 3 -> 1. To start fresh, delete "
+    ) in message
+    assert "'parameters'" not in message  # no JSON dump of the spec
+    assert message.endswith("or restore the original search space to resume it.")
+    other = SweepSettings(parse_objectives({"f1": "minimize", "f2": "maximize", "f3": "minimize"}, None), n_trials=2)
+    message = loop._mismatch_message(
+        tmp_path / "ax.json", old, loop.sweep_fingerprint(parse_search_space(TWO_D, ["epochs=3"]), other)
+    )
+    assert message is not None
+    assert "other objectives than this one: f2: minimize -> maximize; f3: added (minimize). To start" in message
+
+
+def test_a_budget_below_the_finished_trials_is_refused_before_the_resume_is_logged(fast_ax, tmp_path, caplog):
+    storage = tmp_path / "ax.json"
+    sweep = make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=storage)
+    sweep.run()
+    # check_storage, which the Hydra plugin calls before its start-up line, refuses it already.
+    with pytest.raises(EcoptConfigError, match=r"n_trials=2, but the sweep in .* has already finished 3 trials"):
+        loop.check_storage(storage, sweep._fingerprint(), n_trials=2)
+    loop.check_storage(storage, sweep._fingerprint(), n_trials=3)
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"), pytest.raises(EcoptConfigError):
+        make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    assert "resuming" not in caplog.text  # no "3 of 2 trials done" before the refusal
+
+
+def test_a_resumed_sweep_keeps_its_saved_seed_and_says_so(fast_ax, tmp_path, caplog, monkeypatch):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage, seed=0).run()
+    seeds = []
+    derive = loop._derive_seed
+    monkeypatch.setattr(loop, "_derive_seed", lambda seed, n: seeds.append(seed) or derive(seed, n))
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, seed=5).run()
+    assert seeds == [0]
+    assert "was started with seed=0 and keeps it (seed is now 5" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage, seed=0).run()
+    assert "keeps it" not in caplog.text  # the same seed: nothing to say
