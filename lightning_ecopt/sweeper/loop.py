@@ -36,10 +36,11 @@ Design decisions
   10 % of its range, as BoTorch does), set as the thresholds, logged, and recorded in the results. Ax's own
   inference is not used: on BraninCurrin it steered 30 trials to 4 % of the maximum hypervolume.
 - **Failures**: an exception from the job, a missing metric, NaN/inf or a non-number fails the trial, with the
-  reason kept; the sweep goes on. In Ax the trial is FAILED, or ABANDONED where no parameter is a float interval:
-  Ax proposes FAILED arms again (its deduplication skips them and its model never sees them) but keeps ABANDONED
-  ones pending, never to be proposed again, and in a discrete space a repeat is exact (it cost 20 of 30 trials in a
-  48-configuration space whose best corner failed). The record says ``failed`` either way (run metadata). The sweep
+  reason kept; the sweep goes on. In Ax the trial is ABANDONED (``_FAILED_AS_PENDING``): Ax proposes FAILED arms
+  again (its deduplication skips them and its model never sees them) but keeps ABANDONED ones pending, never to be
+  proposed again. FAILED cost 20 of 30 trials in a 48-configuration space whose best corner failed, and 6 of 12 in a
+  continuous one whose acquisition optimum sat on the bound where training diverged. The record says ``failed``
+  (run metadata). The sweep
   stops with :class:`~lightning_ecopt.exceptions.SweepFailureError` (after saving) when
   ``failed > max_failure_rate * max(evaluated, min(5, trials left))`` (``trials left``: ``n_trials`` less those
   finished before this run, on a resume), counting evaluated trials only (not reused ones): a rate of 0 stops at the
@@ -239,6 +240,10 @@ outwards (per objective, the more permissive of the old and the new value), so a
 box still counts. A given point never moves. The default is ``once``: over seeds 0-4 ``widen`` was level or a little
 lower on every benchmark problem (paired means -0.001 to -0.013; docs/bench-frontier.md), the inferred box being
 looser than the problems' own on some and tighter on others."""
+
+_FAILED_AS_PENDING = True
+"""A failed trial is ABANDONED in Ax, which keeps its arm pending for good (proposals avoid it: never run again); off,
+Ax's FAILED status, whose arms Ax proposes again. The sweep's records say ``failed`` either way."""
 
 _CENTER_FIRST = False
 """Make the first initial trial the centre of the search box (Ax's ``initialize_with_center``); the initial trials
@@ -1222,12 +1227,13 @@ class ParetoSweep:
         )
         trial = _experiment(client).trials[index]
         trial.update_run_metadata({_METADATA_KEY: _record_metadata(record)})
-        if _repeats_possible(self.space.parameters):
+        if _FAILED_AS_PENDING:
             # Ax re-proposes FAILED arms (its deduplication skips them, its model never sees them) and treats
-            # ABANDONED ones as pending, never to be suggested again. Where a proposal can repeat a configuration
-            # exactly, a FAILED one would be proposed again and again, each time spending a trial on the stored
-            # failure (20 of 30 trials in a 48-configuration space whose best corner fails). The record keeps
-            # "failed" (run metadata).
+            # ABANDONED ones as pending, never to be suggested again. A FAILED one was proposed again and again, each
+            # time spending a trial on the stored failure: 20 of 30 trials in a 48-configuration space whose best
+            # corner fails, and in continuous spaces too, where the acquisition's optimum sits on a bound (6 of 12
+            # trials at lr = 1.0, the top of a log interval where training diverged). The record keeps "failed"
+            # (run metadata).
             trial.mark_abandoned(reason=reason)
         else:
             client.mark_trial_failed(index, failed_reason=reason)
@@ -1738,11 +1744,6 @@ def _record_metadata(record: TrialRecord) -> dict[str, Any]:
         "reused_from": record.reused_from,
         "shared_counters": record.shared_counters,
     }
-
-
-def _repeats_possible(parameters: Sequence[Any]) -> bool:
-    """Whether Ax can propose a configuration exactly again: no parameter is a float interval."""
-    return not any(isinstance(p, RangeParameter) and p.parameter_type == "float" for p in parameters)
 
 
 def _experiment(client: Client) -> Any:

@@ -315,7 +315,8 @@ def test_failed_trials_keep_their_reasons_and_the_sweep_goes_on(fast_ax, tmp_pat
     from ax.core.base_trial import TrialStatus
 
     experiment = Client.load_from_json_file(str(tmp_path / "ax.json"))._experiment
-    assert [i for i, t in experiment.trials.items() if t.status == TrialStatus.FAILED] == [1, 2, 3, 4]
+    # ABANDONED in Ax: kept pending, so never proposed again (the records say failed).
+    assert [i for i, t in experiment.trials.items() if t.status == TrialStatus.ABANDONED] == [1, 2, 3, 4]
     assert "CUDA out of memory" in experiment.trials[1].status_reason
     data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
     assert data["trials"][1]["status"] == "failed"
@@ -526,7 +527,7 @@ def test_a_discrete_sweep_spends_no_trial_on_a_failed_configuration(fast_ax, mon
     from lightning_ecopt.sweeper import loop
 
     if not abandon:  # the control: Ax's FAILED status, whose arms Ax proposes again
-        monkeypatch.setattr(loop, "_repeats_possible", lambda parameters: False)
+        monkeypatch.setattr(loop, "_FAILED_AS_PENDING", False)
     sweep = make_sweep(corner_fails, params=FAILING_CORNER, n_trials=12, n_initial_trials=4, max_failure_rate=1.0)
     result = sweep.run()
     assert result.n_finished == 12
@@ -536,6 +537,23 @@ def test_a_discrete_sweep_spends_no_trial_on_a_failed_configuration(fast_ax, mon
         assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 12
     else:
         assert reused_failures > 0
+
+
+def diverges_at_high_lr(p):
+    if p["lr"] > 0.3:  # training diverges: the top of the range fails, where the acquisition likes to go
+        raise FloatingPointError("loss diverged")
+    return {"f1": -(1 - abs(p["lr"] - 0.3) - 2 / p["width"]), "f2": p["width"] * 0.1}
+
+
+@pytest.mark.parametrize("acquisition", ["qNEHVI", "EHVI"])
+def test_a_continuous_sweep_never_proposes_a_failed_configuration_again(fast_ax, acquisition):
+    params = {"lr": "tag(log, interval(1e-4, 1.0))", "width": "int(interval(4, 64))"}
+    result = make_sweep(
+        diverges_at_high_lr, params=params, n_trials=12, max_failure_rate=1.0, acquisition=acquisition
+    ).run()
+    assert result.n_finished == 12
+    assert [t.trial_index for t in result.trials if t.reused_from is not None] == []
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 12
 
 
 def test_a_resumed_sweep_keeps_its_failed_trials_failed(fast_ax, tmp_path):
