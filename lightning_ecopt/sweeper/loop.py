@@ -241,6 +241,10 @@ box still counts. A given point never moves. The default is ``once``: over seeds
 lower on every benchmark problem (paired means -0.001 to -0.013; docs/bench-frontier.md), the inferred box being
 looser than the problems' own on some and tighter on others."""
 
+_MIN_REFERENCE_TRIALS = 2
+"""Completed (feasible) trials an inferred reference point waits for, besides the Sobol trials' end (a sweep's end
+infers it from what there is)."""
+
 _FAILED_AS_PENDING = True
 """A failed trial is ABANDONED in Ax, which keeps its arm pending for good (proposals avoid it: never run again); off,
 Ax's FAILED status, whose arms Ax proposes again. The sweep's records say ``failed`` either way."""
@@ -911,6 +915,7 @@ class ParetoSweep:
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
         self._enqueued = check_enqueued(space, settings.enqueue_trials)
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
+        self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._crash_suspects: set[str] = set()  # configurations of a batch the process died in: each runs alone
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
 
@@ -928,13 +933,20 @@ class ParetoSweep:
         Args:
             space: The swept parameters.
             settings: The sweep's settings.
-            fn: ``fn(params) -> result`` (see :func:`evaluate_each`).
+            fn: ``fn(params) -> result`` (see :func:`evaluate_each`); ``params`` holds the swept parameters and the
+                space's fixed values (``space.fixed``), as a Hydra job's config holds both.
             on_batch_end: As for the constructor (``[]``: no hooks, not even the TensorBoard views).
             task_config: As for the constructor.
 
         Returns:
             The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit.
         """
+        if space.fixed:
+            fixed, task = dict(space.fixed), fn
+
+            def fn(params: dict[str, Any]) -> Any:
+                return task({**fixed, **params})
+
         timeout_s = settings.trial_timeout_s
         call = fn if timeout_s is None else functools.partial(call_with_timeout, fn, timeout_s)
         return cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end, task_config=task_config)
@@ -1166,6 +1178,7 @@ class ParetoSweep:
         """Record one evaluated trial in Ax: completed with its metrics, or failed with the reason."""
         try:
             if isinstance(output, BaseException):
+                self._log_traceback(index, output)
                 raise TrialFailure(_failure_reason(output))
             metrics = parse_task_result(output, self.settings.objectives, self.settings.constrained_metrics)
         except TrialFailure as exc:
@@ -1178,6 +1191,26 @@ class ParetoSweep:
             self._fail(client, index, params, refusal, metrics.energy_source, None)
             return
         self._complete(client, index, params, metrics, None)
+
+    def _log_traceback(self, index: int, error: BaseException) -> None:
+        """Log where a task's exception was raised: the first of each type as a warning, later ones at DEBUG.
+
+        The trial's reason keeps the exception's type and message only; without this the file and line (a
+        ``KeyError`` deep in a training loop) would be lost. A ``TrialFailure`` is the task's own verdict, and an
+        exception carried back from another process (joblib, submitit) has lost its traceback: neither is logged.
+        """
+        if error.__traceback__ is None or type(error) is TrialFailure:
+            return
+        first = type(error) not in self._traceback_types
+        self._traceback_types.add(type(error))
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "ecopt: trial %d raised %s%s",
+            index,
+            type(error).__name__,
+            " (later ones of this type are logged at DEBUG level):" if first else ":",
+            exc_info=error,
+        )
 
     def _tell_reused(self, client: Client, index: int, params: dict[str, Any], source: TrialRecord) -> None:
         """Answer a repeated configuration with the stored result of trial ``source``."""
@@ -1318,7 +1351,9 @@ class ParetoSweep:
         if finished < self._n_initial and not final:
             return
         records, Y = self._front_data()
-        if not records:
+        # One completed trial is no front: a point inferred from it (its values pushed out by 10 % of themselves)
+        # left later frontier trials outside the box for good. Wait for a second one (Ax infers its own meanwhile).
+        if not records or (len(records) < _MIN_REFERENCE_TRIALS and not final):
             return
         maximize = [not o.minimize for o in self.settings.objectives]
         inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
@@ -1334,7 +1369,7 @@ class ParetoSweep:
         self._set_reference(client, point, "inferred")
         given = sorted(self._given_reference())
         log.info(
-            "ecopt: reference point %s from the observed front of %d trials (nadir pushed out by %g of its range)%s: "
+            "ecopt: reference point %s from the front of %d completed trials (nadir pushed out by %g of its range)%s: "
             "%s",
             "inferred" if previous is None else "widened",
             len(records),

@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import sys
+import traceback
 
 import numpy as np
 import pytest
@@ -774,7 +775,7 @@ def test_reference_point_is_inferred_before_botorch_even_when_an_initial_trial_f
     inferred_at = next(i for i, m in enumerate(messages) if "reference point inferred" in m)
     fifth_done = next(i for i, m in enumerate(messages) if "5/6 trials" in m)
     assert inferred_at < fifth_done  # set after the 4 Sobol trials, before the first BoTorch trial ran
-    assert "from the observed front of 3 trials" in messages[inferred_at]
+    assert "from the front of 3 completed trials" in messages[inferred_at]
     assert result.reference_point_origin == "inferred"
 
 
@@ -1498,3 +1499,53 @@ def test_a_resumed_sweep_keeps_its_saved_seed_and_says_so(fast_ax, tmp_path, cap
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
         make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage, seed=0).run()
     assert "keeps it" not in caplog.text  # the same seed: nothing to say
+
+
+def test_a_function_task_gets_the_spaces_fixed_values_with_the_swept_ones(fast_ax):
+    seen = []
+
+    def task(p):
+        seen.append(dict(p))
+        return two_quadratics(p)
+
+    make_sweep(task, params={**TWO_D, "epochs": 3, "name": "abc"}, n_trials=2, n_initial_trials=2).run()
+    assert [{k: p[k] for k in ("epochs", "name")} for p in seen] == [{"epochs": 3, "name": "abc"}] * 2
+    assert all({"x0", "x1"} <= set(p) for p in seen)
+
+
+def test_a_task_exceptions_traceback_is_logged_once_per_type_as_a_warning(fast_ax, caplog):
+    def deep(p):
+        return {}["missing"]  # the line a user needs to find
+
+    def task(p):
+        if p["x0"] < 0.5:
+            raise ValueError("not this one")
+        return deep(p)
+
+    with caplog.at_level(logging.DEBUG, logger="lightning_ecopt"):
+        result = make_sweep(task, n_trials=6, n_initial_trials=6, max_failure_rate=1.0).run()
+    assert result.n_failed == 6
+    tracebacks = [r for r in caplog.records if r.exc_info and "raised" in r.getMessage()]
+    warned = [r.exc_info[0].__name__ for r in tracebacks if r.levelno == logging.WARNING]
+    assert sorted(warned) == sorted({"ValueError", "KeyError"} & {r.exc_info[0].__name__ for r in tracebacks})
+    assert len(tracebacks) == 6  # the rest at DEBUG
+    key_error = next(r for r in tracebacks if r.exc_info[0] is KeyError)
+    assert "in deep" in "".join(traceback.format_tb(key_error.exc_info[2]))  # the file and line of the error
+
+
+def test_a_reference_point_waits_for_two_completed_trials(fast_ax, caplog):
+    calls = []
+
+    def second_fails(p):
+        calls.append(p)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return two_quadratics(p)
+
+    sweep = make_sweep(second_fails, n_trials=5, n_initial_trials=2, max_failure_rate=1.0)
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = sweep.run()
+    inferred = [r.getMessage() for r in caplog.records if "reference point inferred" in r.getMessage()]
+    assert len(inferred) == 1
+    assert "from the front of 2 completed trials" in inferred[0]  # not from the one Sobol trial that completed
+    assert result.reference_point_origin == "inferred"
