@@ -42,10 +42,12 @@ from lightning_ecopt.energy import (
     make_meter,
 )
 from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE, CpuSnapshot, cpu_snapshot, others_share
+from lightning_ecopt.exceptions import EnergyMeterError
 
 __all__ = ["EnergyCallback", "trial_metrics"]
 
 STAGES = ("test", "predict", "validate")
+_KINDS = ("measured", "estimated")  # energy kinds (Measurement.kind), as codes in the cross-rank all-gather
 _FALLBACK_WARNED: set[str] = set()
 PER_BATCH_CHOICES = ("auto", "window", "split")
 # Each stage's batch hooks (start, end): muted while they have nothing to do (see EnergyCallback._mute_idle_hooks).
@@ -133,7 +135,9 @@ class EnergyCallback(Callback):
         train: Also measure the whole ``fit`` (training and its validation), to account for a sweep's own cost.
         meter: ``"auto"`` (Zeus where it finds counters, else the CPU-time estimate, with one warning), ``"zeus"``
             (measured, or an error saying what is missing), ``"estimate"``, or an
-            :class:`~lightning_ecopt.energy.EnergyMeter`.
+            :class:`~lightning_ecopt.energy.EnergyMeter`. A named meter is built for each trainer's root device and
+            local rank; one passed in is used as is (under DDP a ``ZeusMeter`` reading RAPL is refused on a local
+            rank > 0: pass ``read_cpu=local_rank == 0``).
         warmup_batches: Batches at the start of each loop excluded from the efficiency figures.
         min_duration_s: A measured loop shorter than this is flagged (``short_window``) with one warning. The
             default, 2 s (20 NVML counter periods), is the shortest loop whose joules repeated within 2 % (relative
@@ -155,6 +159,8 @@ class EnergyCallback(Callback):
     Raises:
         ValueError: An unknown stage, meter or per-batch mode, or a negative count or duration.
         TypeError: ``batch_size_fn``/``count_fn`` not callable, or ``meter`` of the wrong type.
+        EnergyMeterError: At set-up, ``meter="zeus"`` without counters, or a ``ZeusMeter`` reading RAPL on a local
+            rank > 0; at a loop's end under DDP, ranks whose figures are of different kinds (measured/estimated).
 
     Example::
 
@@ -233,6 +239,7 @@ class EnergyCallback(Callback):
         # The module (weakly held) and (parameter count, sample shape and dtype) that model_stats were counted for.
         self._model_stats_of: tuple[weakref.ref[pl.LightningModule], tuple[Any, ...]] | None = None
         self._meter: EnergyMeter | None = None
+        self._meter_for: tuple[torch.device, int] | None = None  # (root device, local rank) the meter was built for
         self._loops: dict[str, _LoopState] = {}
         self._warned: set[str] = set()
         self._train_open = False
@@ -253,20 +260,25 @@ class EnergyCallback(Callback):
     # ------------------------------------------------------------------ set-up
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if self._meter is not None:
-            return
         root = trainer.strategy.root_device
-        gpu_indices = [root.index or 0] if root.type == "cuda" else []
+        where = (root, trainer.local_rank)
         self._cuda_device = root if root.type == "cuda" else None
+        if self._meter is not None and self._meter_for == where:
+            return
+        # A meter is built for one device and one local rank: another trainer using this callback on another device
+        # (a CPU fit, then a test on cuda:1) or rank gets a meter of its own. A meter passed in is the user's: used
+        # as is, though checked again for this rank.
+        gpu_indices = [root.index or 0] if root.type == "cuda" else []
         self._meter, why = make_meter(
             self.meter_spec,
             gpu_indices=gpu_indices,
             read_cpu=trainer.local_rank == 0,
             watts_per_thread=self.watts_per_thread,
         )
+        self._meter_for = where
         if why and why not in _FALLBACK_WARNED:  # once per process: a sweep builds one callback per trial
             _FALLBACK_WARNED.add(why)
-            self._warn_once("fallback", why)
+            self._warn_once(f"fallback/{why}", why)
         else:
             rank_zero_info(f"EnergyCallback: energy source '{self._meter.source}'.")
 
@@ -312,15 +324,34 @@ class EnergyCallback(Callback):
         for stage in list(self._loops):
             state = self._loops.pop(stage)
             self._unmute(state)
-            for window in ("loop", "steady", "batch") if state.steady else ("loop",):
-                with contextlib.suppress(Exception):  # a window that was not open
-                    self.meter.end(f"{stage}/{window}")
+            self._close_windows(stage, state)
         if self._train_open:
             self._train_open = False
-            m = self.meter.end("train/loop")
-            self.results["train"] = LoopEnergy(
-                "train", m.source, m.time_s, m.gpu_total_j, m.cpu_j, m.dram_j, samples=0, batches=0
-            )
+            try:
+                m = self.meter.end("train/loop")
+            except Exception as err:  # a sticky CUDA error re-raised by the window's sync: the user's error comes first
+                self._warn_once(
+                    "train/unclosed",
+                    f"EnergyCallback: the energy window of fit could not be closed after the error ({err!r}); no "
+                    "energy/train figures.",
+                )
+            else:
+                self.results["train"] = LoopEnergy(
+                    "train", m.source, m.time_s, m.gpu_total_j, m.cpu_j, m.dram_j, samples=0, batches=0
+                )
+
+    def _close_windows(self, stage: str, state: _LoopState) -> None:
+        """End every window of a loop that may still be open, each on its own; their errors are dropped.
+
+        For a loop that will not report (an error cut it short, or ending one of its windows failed): the windows
+        must not stay open, or the next loop of this callback would find them ("window opened twice").
+        """
+        windows = ["batch"] if state.batch_open else []
+        windows += ["steady", "loop"] if state.steady else ["loop"]
+        state.batch_open = False
+        for window in windows:
+            with contextlib.suppress(Exception):  # a window that was not open, or a counter that cannot be read
+                self.meter.end(f"{stage}/{window}")
 
     @override
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -575,6 +606,28 @@ class EnergyCallback(Callback):
         if _BATCH_HOOKS[stage][1] in state.muted:  # batches since the end hook was muted: Lightning's count
             state.seen = max(state.seen, state.progress.completed)
         self._unmute(state)
+        try:
+            steady, whole, batches, contention = self._end_windows(stage, state)
+        except BaseException:
+            self._close_windows(stage, state)  # what the failed end left open; the first error is the one raised
+            raise
+        result = self._reduce(
+            trainer,
+            stage,
+            steady,
+            whole,
+            samples=state.samples,
+            batches=batches,
+            tokens=state.tokens if self.count_fn is not None else None,
+            state=state,
+            contention=contention,
+        )
+        if self.log_model_stats:
+            self._update_model_stats(pl_module, state.sample_input, stage)
+        self._publish(trainer, pl_module, result, returned=returned)
+
+    def _end_windows(self, stage: str, state: _LoopState) -> tuple[Measurement, Measurement, int, float | None]:
+        """End a finished loop's windows: the measured one, the whole loop's, batches measured and CPU contention."""
         if state.read is not None:  # the last batch's window ends with the measured one
             state.readings.append(state.read())
             state.batch_j = _joules_per_batch(self.meter, state.readings)
@@ -603,20 +656,7 @@ class EnergyCallback(Callback):
             steady, batches = whole, state.seen
             state.samples, state.tokens = state.warmup_samples, state.warmup_tokens
             contention = None
-        result = self._reduce(
-            trainer,
-            stage,
-            steady,
-            whole,
-            samples=state.samples,
-            batches=batches,
-            tokens=state.tokens if self.count_fn is not None else None,
-            state=state,
-            contention=contention,
-        )
-        if self.log_model_stats:
-            self._update_model_stats(pl_module, state.sample_input, stage)
-        self._publish(trainer, pl_module, result, returned=returned)
+        return steady, whole, batches, contention
 
     def _update_model_stats(self, pl_module: pl.LightningModule, sample: torch.Tensor | None, stage: str) -> None:
         """Count the model's parameters and FLOPs again when the module, its size or the sample's shape changed.
@@ -683,7 +723,7 @@ class EnergyCallback(Callback):
             float(tokens or 0),
             0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
         ]
-        figures, time_s = _combine_ranks(trainer, local, steady.time_s)
+        figures, time_s = _combine_ranks(trainer, local, steady.time_s, steady.kind)
         result = LoopEnergy(
             stage=stage,
             source=steady.source,
@@ -960,20 +1000,53 @@ def _evaluation_outputs(trainer: pl.Trainer) -> list[dict[str, Any]] | None:
     return None
 
 
-def _combine_ranks(trainer: pl.Trainer, values: list[float], time_s: float) -> tuple[list[float], float]:
+def _combine_ranks(
+    trainer: pl.Trainer, values: list[float], time_s: float, kind: str = "measured"
+) -> tuple[list[float], float]:
     """One all-gather: each figure summed over ranks, and the slowest rank's time.
 
     -inf (not measured) stays -inf only where no rank measured; NaN poisons the sum.
+
+    Raises:
+        EnergyMeterError: The ranks' figures are of different kinds (``kind``: measured on some ranks, estimated on
+            others). Every rank raises it, from the same gathered figures.
     """
     if trainer.world_size == 1:
         return values, time_s
-    local = torch.tensor([*values, time_s], dtype=torch.float64, device=trainer.strategy.root_device)
+    code = _KINDS.index(kind) if kind in _KINDS else len(_KINDS)
+    local = torch.tensor([*values, time_s, float(code)], dtype=torch.float64, device=trainer.strategy.root_device)
     gathered = trainer.strategy.all_gather(local).reshape(trainer.world_size, -1).cpu()
-    figures, times = gathered[:, :-1], gathered[:, -1]
+    figures, times, codes = gathered[:, :-2], gathered[:, -2], gathered[:, -1]
+    _check_one_kind([int(c) for c in codes.tolist()])
     unread = torch.isneginf(figures)
     sums = torch.where(unread, torch.zeros_like(figures), figures).sum(dim=0)
     present = (~unread).any(dim=0)
     return [float(s) if p else -math.inf for s, p in zip(sums, present, strict=True)], float(times.max())
+
+
+def _check_one_kind(codes: list[int]) -> None:
+    """Refuse to sum figures whose kinds differ across ranks (``codes[rank]``: an index into ``_KINDS``).
+
+    Relabelling the sum would not make it honest: an estimate added to measured joules is neither, and where the
+    measured rank reads package-wide RAPL counters the estimated rank's CPU work is in them already (counted twice).
+
+    >>> _check_one_kind([0, 0])
+    >>> _check_one_kind([0, 1])
+    Traceback (most recent call last):
+    ...
+    lightning_ecopt.exceptions.EnergyMeterError: EnergyCallback: the ranks' energy figures are of different kinds ...
+    """
+    if len(set(codes)) <= 1:
+        return
+    names = [*_KINDS, "other"]
+    by_kind = {names[c]: [rank for rank, code in enumerate(codes) if code == c] for c in sorted(set(codes))}
+    listed = ", ".join(f"{kind} on ranks {ranks}" for kind, ranks in by_kind.items())
+    raise EnergyMeterError(
+        f"EnergyCallback: the ranks' energy figures are of different kinds ({listed}); their sum would mix a "
+        "model's estimate into measured joules (and count CPU work twice where one rank reads package-wide RAPL "
+        "counters), so it is not reported. Give every rank the same kind of meter: make the counters readable on "
+        "every rank (`python -m zeus.show_env` shows what Zeus sees), or pass meter='estimate'."
+    )
 
 
 @rank_zero_only

@@ -20,10 +20,10 @@ METER_CHOICES = ("auto", "zeus", "estimate")
 class CoveredElsewhere:
     """The meter of a process whose energy another process's counters already hold: it reads nothing.
 
-    On a CPU-only node with readable RAPL, the first process (local rank 0) reads the package-wide counters, which
-    count every process on the node. The others report their windows' wall time and no joules (``cpu_j`` and
-    ``dram_j`` unread, no GPU), under the label of the counters that hold their energy, so summing the ranks'
-    figures counts each joule once.
+    On a node with readable RAPL, the first process (local rank 0) reads the package-wide counters, which count every
+    process on the node. The others that have no GPU Zeus can read (none in use, or no NVML) report their windows'
+    wall time and no joules (``cpu_j`` and ``dram_j`` unread, no GPU), under the label of the counters that hold
+    their CPU work, so summing the ranks' figures counts each joule once.
 
     Args:
         source: The label of the counters that hold this process's energy.
@@ -71,7 +71,8 @@ def make_meter(
         meter: ``"auto"`` (Zeus when it finds a counter, else the estimator), ``"zeus"`` (measured or an error),
             ``"estimate"`` (always the CPU-time estimator), or an :class:`EnergyMeter` instance used as is.
         gpu_indices: CUDA device indices this process uses.
-        read_cpu: Whether this process should read the package-wide RAPL counters.
+        read_cpu: Whether this process should read the package-wide RAPL counters (local rank 0 only). A process
+            that should not, with no GPU Zeus can read, gets :class:`CoveredElsewhere` where RAPL is readable.
         watts_per_thread: For the estimator: watts per busy hardware thread.
         idle_power_w: For the estimator: watts charged per wall-clock second.
 
@@ -80,8 +81,9 @@ def make_meter(
         measures with Zeus but cannot read a GPU in ``gpu_indices`` (the figures then leave that GPU out).
 
     Raises:
-        EnergyMeterError: ``meter="zeus"`` and Zeus finds no counter, or cannot read a GPU in ``gpu_indices``; the
-            message says what is missing and the fix.
+        EnergyMeterError: ``meter="zeus"`` and Zeus finds no counter, or cannot read a GPU in ``gpu_indices``; or
+            a :class:`ZeusMeter` that reads RAPL is passed to a process that should not (``read_cpu=False``: local
+            rank > 0). The message says what is missing and the fix.
         ValueError: Unknown meter name.
         TypeError: ``meter`` is neither a name nor an :class:`EnergyMeter`.
 
@@ -95,11 +97,21 @@ def make_meter(
             raise ValueError(f"meter={meter!r}: unknown meter; choose from {', '.join(map(repr, METER_CHOICES))}.")
         if meter == "estimate":
             return CpuTimeEstimator(watts_per_thread, idle_power_w), None
-        if not gpu_indices and not read_cpu and zeus.probe_zeus((), read_cpu=True).cpu:
-            # A second process on a CPU-only node (a non-zero local rank): the node's first process reads the
-            # package-wide RAPL counters, which hold this process's work too. Estimating here and adding it to
-            # that would count the work twice and mix an estimate into a measured figure.
-            return CoveredElsewhere("measured: zeus/rapl", RAPL_UPDATE_PERIOD_S), None
+        if not read_cpu and zeus.probe_zeus((), read_cpu=True).cpu:
+            # A second process on a node whose first process (local rank 0) reads the package-wide RAPL counters,
+            # which hold this process's CPU work too. Without a GPU of its own to read, estimating here and adding
+            # the estimate to that would count the work twice and mix an estimate into a measured figure.
+            covered = CoveredElsewhere("measured: zeus/rapl", RAPL_UPDATE_PERIOD_S)
+            if not gpu_indices:
+                return covered, None
+            gpu_probe = zeus.probe_zeus(gpu_indices, read_cpu=False)
+            if meter == "auto" and not gpu_probe.gpu_indices:
+                gpus = ", ".join(map(str, gpu_indices))
+                return covered, (
+                    f"lightning_ecopt: Zeus cannot read the energy of GPU {gpus} ({'; '.join(gpu_probe.problems)}): "
+                    "this process's CPU work is MEASURED by local rank 0's RAPL counters (source "
+                    "'measured: zeus/rapl') and its GPU is left out of the figures."
+                )
         zeus_meter = ZeusMeter(gpu_indices=list(gpu_indices), read_cpu=read_cpu)
         probe = zeus_meter.probe
         unread = [i for i in gpu_indices if i not in probe.gpu_indices]
@@ -116,7 +128,8 @@ def make_meter(
             return zeus_meter, (
                 f"lightning_ecopt: Zeus cannot read the energy of GPU {gpus} ({problems}): the figures are MEASURED "
                 f"for the CPU and DRAM only (source '{probe.source}') and leave that GPU out. For the GPU's joules "
-                "install its driver (NVML); `python -m zeus.show_env` shows what Zeus sees."
+                "fix that (an NVIDIA driver with NVML, CUDA_VISIBLE_DEVICES as indices); `python -m zeus.show_env` "
+                "shows what Zeus sees."
             )
         if meter == "zeus":
             zeus_meter._ensure_monitor()  # raises EnergyMeterError naming what is missing
@@ -130,6 +143,15 @@ def make_meter(
         )
         return CpuTimeEstimator(watts_per_thread, idle_power_w), why
     if isinstance(meter, EnergyMeter):
+        if isinstance(meter, ZeusMeter) and meter.read_cpu and not read_cpu and meter.probe.cpu:
+            raise EnergyMeterError(
+                "EnergyCallback(meter=ZeusMeter(read_cpu=True)) in a process that is not its node's first (local rank "
+                "> 0): RAPL's CPU and DRAM counters are package-wide, so local rank 0 reads them and this process "
+                "would count them again. Under DDP pass meter='auto' or meter='zeus' (each rank then reads its own "
+                "GPU and local rank 0 the CPU), or build the meter per process with "
+                "ZeusMeter(gpu_indices=[local_rank], read_cpu=local_rank == 0), local_rank = "
+                "int(os.environ.get('LOCAL_RANK', 0))."
+            )
         return meter, None
     raise TypeError(
         f"meter={meter!r}: expected one of {', '.join(map(repr, METER_CHOICES))} or an object with source, "

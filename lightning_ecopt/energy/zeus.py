@@ -6,17 +6,20 @@ that re-import ``__main__``, so nothing here touches it at import time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lightning_ecopt.energy.measurement import Measurement
 from lightning_ecopt.exceptions import EnergyMeterError
 
-__all__ = ["ZeusMeter", "ZeusProbe", "probe_zeus"]
+__all__ = ["ZeusMeter", "ZeusProbe", "cuda_visible_devices_problem", "probe_zeus"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,11 @@ log = logging.getLogger(__name__)
 NVML_UPDATE_PERIOD_S = 0.1
 #: RAPL counters update about every millisecond.
 RAPL_UPDATE_PERIOD_S = 0.001
+#: More than this mean power in one RAPL zone (a CPU package or its DRAM) is no reading but a counter that wrapped
+#: around unnoticed: the largest server CPUs draw ~500 W, and one undetected wrap adds the counter's whole range
+#: (~262 kJ on Intel: 262 kW over a 1 s window). Windows are judged over at least 1 s, so RAPL's own jitter on a
+#: millisecond window never trips it.
+RAPL_MAX_ZONE_POWER_W = 1000.0
 
 _HOW_TO_FIX = (
     "To measure: run on an NVIDIA GPU (Volta or newer) with its driver installed, and/or make RAPL readable "
@@ -60,6 +68,75 @@ class ZeusProbe:
         return "measured: zeus/" + "+".join(parts)
 
 
+def cuda_visible_devices_problem(value: str | None) -> str | None:
+    """Why Zeus cannot map ``CUDA_VISIBLE_DEVICES`` to NVML devices, or ``None`` when it can (or it is unset).
+
+    Zeus reads each entry with ``int()`` and opens that NVML index: GPU UUIDs (``GPU-5d3f...``) and MIG names raise
+    a ValueError, and ``-1`` (CUDA's "no GPU") an NVML invalid-argument error, at the first window.
+
+    Args:
+        value: The variable's value (``os.environ.get("CUDA_VISIBLE_DEVICES")``).
+
+    Returns:
+        The problem and its fix, in words.
+
+    Example:
+        >>> cuda_visible_devices_problem("0,1") is None, cuda_visible_devices_problem(None) is None
+        (True, True)
+        >>> cuda_visible_devices_problem("-1")[:55]
+        "CUDA_VISIBLE_DEVICES='-1' is not a list of GPU indices "
+    """
+    if not value or all(entry.strip().isdigit() for entry in value.split(",")):
+        return None  # unset, empty (Zeus: no GPU) or indices
+    return (
+        f"CUDA_VISIBLE_DEVICES={value!r} is not a list of GPU indices ('0,1'), the only form Zeus maps to NVML "
+        "devices (not GPU UUIDs, MIG names or '-1'); set it to the GPUs' indices (`nvidia-smi -L` lists each GPU's "
+        "index and UUID), or to '' to hide every GPU"
+    )
+
+
+def _package_zones(cpus: Any) -> list[int]:
+    """Zeus's indices of the RAPL zones that are CPU packages (``package-N``), in its list of CPUs.
+
+    Zeus makes a "CPU" of every top-level ``intel-rapl:N`` zone. On Intel client and workstation CPUs one of them is
+    ``psys``, the whole platform (package included): summing it with the packages would count the package twice.
+    Zones whose name Zeus does not hand out (through ``zeusd``) are kept.
+    """
+    members = getattr(cpus, "cpus", None)
+    if members is None:  # a CPUs object that does not list its members: take every index
+        return list(range(len(cpus)))
+    zones = []
+    for index, cpu in enumerate(members):
+        name = getattr(getattr(cpu, "rapl_file", None), "name", None)
+        if name is None or str(name).startswith("package"):
+            zones.append(index)
+    return zones
+
+
+@contextlib.contextmanager
+def _unlistable_gpus_as_none(zeus_energy: Any) -> Iterator[None]:
+    """While building a monitor that reads no GPU: a GPU list Zeus cannot make counts as no GPU.
+
+    ``ZeusMonitor`` always lists the GPUs, and treats a GPU library it cannot initialise as no GPU; but an entry of
+    ``CUDA_VISIBLE_DEVICES`` it cannot parse (a UUID, ``-1``) raises instead, even when no GPU is to be measured.
+    """
+    from zeus.device.gpu.common import ZeusBaseGPUError, ZeusGPUInitError
+
+    real = zeus_energy.get_gpus
+
+    def listing() -> Any:
+        try:
+            return real()
+        except (ZeusBaseGPUError, ValueError) as err:
+            raise ZeusGPUInitError(f"GPUs not listed: {err}") from err
+
+    zeus_energy.get_gpus = listing
+    try:
+        yield
+    finally:
+        zeus_energy.get_gpus = real
+
+
 def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusProbe:
     """Find which of the asked-for counters Zeus can read, without starting a monitor.
 
@@ -81,7 +158,11 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     vendor: str | None = None
     if gpu_indices:
         try:
+            if (visible := cuda_visible_devices_problem(os.environ.get("CUDA_VISIBLE_DEVICES"))) is not None:
+                raise ValueError(visible)
             gpus = zeus_energy.get_gpus()
+        except ValueError as err:
+            problems.append(f"no GPU counters: {err}")
         except ZeusBaseGPUError as err:
             problems.append(f"no GPU counters: NVML/AMDSMI could not be initialised (no NVIDIA driver?): {err}")
         else:
@@ -94,13 +175,15 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     cpu = False
     if read_cpu:
         try:
-            zeus_energy.get_cpus()
+            cpus = zeus_energy.get_cpus()
         except ZeusCPUNoPermissionError:
             problems.append("RAPL counters exist but are not readable (needs root since Linux 5.10, or zeusd)")
         except ZeusBaseCPUError:
             problems.append("no RAPL counters (/sys/class/powercap/intel-rapl is missing: a VM or a non-x86 CPU?)")
         else:
-            cpu = True
+            cpu = bool(_package_zones(cpus))
+            if not cpu:
+                problems.append("RAPL has no CPU package zone (package-N), only platform-wide ones such as psys")
     return ZeusProbe(gpu_indices=found_gpus, gpu_vendor=vendor, cpu=cpu, problems=tuple(problems))
 
 
@@ -132,6 +215,7 @@ class ZeusMeter:
         self.approx_instant_energy = approx_instant_energy
         self._probe: ZeusProbe | None = None
         self._monitor: Any = None
+        self._gpu_slots = 0  # GPU counters in a reading of read(), after its clock
 
     @property
     def probe(self) -> ZeusProbe:
@@ -167,12 +251,16 @@ class ZeusMeter:
                     "ZeusMeter: Zeus found no energy counter to read: " + "; ".join(probe.problems) + ". " + _HOW_TO_FIX
                 )
             from zeus.monitor import ZeusMonitor
+            from zeus.monitor import energy as zeus_energy
 
-            self._monitor = ZeusMonitor(
-                gpu_indices=list(probe.gpu_indices),
-                cpu_indices=None if probe.cpu else [],
-                approx_instant_energy=self.approx_instant_energy,
-            )
+            guard = contextlib.nullcontext() if probe.gpu_indices else _unlistable_gpus_as_none(zeus_energy)
+            with guard:
+                self._monitor = ZeusMonitor(
+                    gpu_indices=list(probe.gpu_indices),
+                    # The CPU packages only: a psys zone holds them too (see _package_zones).
+                    cpu_indices=_package_zones(zeus_energy.get_cpus()) if probe.cpu else [],
+                    approx_instant_energy=self.approx_instant_energy,
+                )
             log.info("ZeusMeter: measuring with %s (GPUs %s)", probe.source, list(probe.gpu_indices))
         return self._monitor
 
@@ -186,7 +274,7 @@ class ZeusMeter:
         return all(monitor.gpus.supports_get_total_energy_consumption(i) for i in monitor.gpu_indices)
 
     def read(self) -> tuple[float, ...]:
-        """The counters now (mJ), for :meth:`joules_between`: each monitored GPU's, then each RAPL package's.
+        """The clock (s) and the counters now (mJ), for :meth:`joules_between`: each GPU's, then each RAPL zone's.
 
         One reading per batch instead of a window's two: on the H100 of ``docs/gpu-validation.md`` an NVML reading
         costs ~4 ms, so a window per batch (end one, begin the next) cost twice that and left the time between its two
@@ -197,23 +285,38 @@ class ZeusMeter:
             from zeus.monitor import energy as zeus_energy  # the sync its windows use
 
             zeus_energy.sync_execution_fn(monitor.gpu_indices, sync_with=monitor.sync_with)
-        values = [float(monitor.gpus.get_total_energy_consumption(i)) for i in monitor.gpu_indices]
+        values = [time.monotonic()]
+        values += [float(monitor.gpus.get_total_energy_consumption(i)) for i in monitor.gpu_indices]
+        self._gpu_slots = len(monitor.gpu_indices)
         for cpu in monitor.cpu_indices:
             m = monitor.cpus.get_total_energy_consumption(cpu)
             values += [float(m.cpu_mj), float(m.dram_mj or 0.0)]
         return tuple(values)
 
     def joules_between(self, start: tuple[float, ...], end: tuple[float, ...]) -> float:
-        """Joules of every domain between two readings of :meth:`read`; NaN if a counter went backwards.
+        """Joules of every domain between two readings of :meth:`read`; NaN if a counter went backwards or wrapped.
+
+        A RAPL zone's step worth more than ``RAPL_MAX_ZONE_POWER_W`` over the time between the readings (at least
+        1 s) is a wrap-around Zeus's tracker missed, as in :meth:`end`.
 
         Example:
-            >>> ZeusMeter().joules_between((1000.0, 50.0), (3500.0, 80.0))  # 2.5 J of GPU, 0.03 J of CPU
+            >>> ZeusMeter().joules_between((0.0, 1000.0, 50.0), (0.5, 3500.0, 80.0))  # (s, mJ, mJ): 2.5 J + 0.03 J
             2.53
-            >>> ZeusMeter().joules_between((1000.0,), (900.0,))  # a counter that wrapped or was reset
+            >>> ZeusMeter().joules_between((0.0, 1000.0), (0.5, 900.0))  # a counter that wrapped or was reset
             nan
         """
-        steps = [b - a for a, b in zip(start, end, strict=True)]
-        return math.nan if any(d < 0 for d in steps) else sum(steps) / 1000.0
+        steps = [b - a for a, b in zip(start[1:], end[1:], strict=True)]
+        if any(d < 0 for d in steps):
+            return math.nan
+        bound_mj = 1000.0 * RAPL_MAX_ZONE_POWER_W * max(end[0] - start[0], 1.0)
+        if any(d > bound_mj for d in steps[self._gpu_slots :]):
+            warnings.warn(
+                f"ZeusMeter: a RAPL zone read more than {RAPL_MAX_ZONE_POWER_W:g} W between two per-batch readings: "
+                "a counter wrapped around without Zeus's tracker seeing it; reporting NaN for that batch.",
+                stacklevel=2,
+            )
+            return math.nan
+        return sum(steps) / 1000.0
 
     def begin(self, name: str) -> None:
         """Start the window ``name`` (synchronises the monitored GPUs)."""
@@ -230,14 +333,24 @@ class ZeusMeter:
             warnings.filterwarnings("ignore", message=".*measured as zero.*")
             zm = monitor.end_window(name)
         gpu_j = {int(i): float(j) for i, j in zm.gpu_energy.items()}
-        cpu_j = float(sum(zm.cpu_energy.values())) if zm.cpu_energy else None
-        dram_j = float(sum(zm.dram_energy.values())) if zm.dram_energy else None
+        time_s = float(zm.time)
+        cpu_zones = {int(i): float(j) for i, j in (zm.cpu_energy or {}).items()}
+        dram_zones = {int(i): float(j) for i, j in (zm.dram_energy or {}).items()}
         negative = {f"gpu{i}": j for i, j in gpu_j.items() if j < 0}
-        negative.update({k: v for k, v in (("cpu", cpu_j), ("dram", dram_j)) if v is not None and v < 0})
+        for domain, zones in (("cpu", cpu_zones), ("dram", dram_zones)):
+            negative.update({f"{domain}{i}": j for i, j in zones.items() if j < 0})
+        # RAPL counters wrap around (~262 kJ on Intel). Zeus's tracker adds the wraps it sees; one it misses (it
+        # starts on the first read and polls every 0.1-1 s) makes a window read true - range (negative, above) or,
+        # where the end read counts a wrap the start read had missed, true + range: positive, but far more power
+        # than any CPU package or DRAM draws.
+        bound_j = RAPL_MAX_ZONE_POWER_W * max(time_s, 1.0)
+        implausible = {
+            f"{domain}{i}": j for domain, zones in (("cpu", cpu_zones), ("dram", dram_zones)) for i, j in zones.items()
+        }
+        implausible = {k: j for k, j in implausible.items() if j > bound_j}
         if negative:
-            # A counter went backwards: RAPL wrapped around without Zeus's tracker seeing it (it starts on the first
-            # read and polls every 0.1-1 s), or the driver reset a counter. A negative figure would win any
-            # "minimise energy" objective, so it becomes NaN: the trial then fails with a reason.
+            # A counter went backwards: RAPL wrapped around unnoticed, or the driver reset a counter. A negative
+            # figure would win any "minimise energy" objective, so it becomes NaN: the trial then fails with a reason.
             warnings.warn(
                 f"ZeusMeter: the window {name!r} read a negative energy ({', '.join(negative)}: "
                 f"{', '.join(f'{v:.6g} J' for v in negative.values())}): a counter wrapped around unnoticed or was "
@@ -245,7 +358,21 @@ class ZeusMeter:
                 "process) and windows shorter than the counter's wrap period.",
                 stacklevel=2,
             )
-            gpu_j = {i: (math.nan if j < 0 else j) for i, j in gpu_j.items()}
-            cpu_j = math.nan if cpu_j is not None and cpu_j < 0 else cpu_j
-            dram_j = math.nan if dram_j is not None and dram_j < 0 else dram_j
-        return Measurement(time_s=float(zm.time), gpu_j=gpu_j, cpu_j=cpu_j, dram_j=dram_j, source=self.source)
+        if implausible:
+            warnings.warn(
+                f"ZeusMeter: the window {name!r} read more energy than a RAPL zone can draw "
+                f"({', '.join(f'{k}: {v:.6g} J' for k, v in implausible.items())} in {time_s:.3f} s, above "
+                f"{RAPL_MAX_ZONE_POWER_W:g} W): a counter wrapped around without Zeus's tracker seeing it; reporting "
+                "NaN for it. Keep one long-lived meter per process so the tracker runs before the window opens.",
+                stacklevel=2,
+            )
+        bad = negative.keys() | implausible.keys()
+        gpu_j = {i: (math.nan if f"gpu{i}" in bad else j) for i, j in gpu_j.items()}
+
+        def total(domain: str, zones: dict[int, float]) -> float | None:
+            if not zones:
+                return None
+            return math.nan if any(f"{domain}{i}" in bad for i in zones) else sum(zones.values())
+
+        cpu_j, dram_j = total("cpu", cpu_zones), total("dram", dram_zones)
+        return Measurement(time_s=time_s, gpu_j=gpu_j, cpu_j=cpu_j, dram_j=dram_j, source=self.source)

@@ -391,3 +391,214 @@ def test_cpu_contention_is_reported_from_windows_of_0_2_s_as_the_shipped_example
         0.2 / 0.42
     )
     assert others_share(start, CpuSnapshot(wall_s=0.15, busy_s=100.3, own_s=10.1, n_cpus=2)) is None
+
+
+# --- Zeus through its real GPU and RAPL classes, on a faked NVML and a fake sysfs tree ---------------------------
+@pytest.fixture
+def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Zeus's own ``NVIDIAGPUs`` on a faked ``pynvml`` with two Hopper GPUs (NVML indices 0 and 1), and fake RAPL.
+
+    Zeus parses ``CUDA_VISIBLE_DEVICES`` and opens NVML devices itself, so this is where its parsing is exercised.
+    """
+    import pynvml
+    import zeus.device.gpu as zeus_gpu
+    from zeus.device.gpu import nvidia
+    from zeus.monitor import energy as zeus_energy
+
+    def by_index(index: int) -> int:
+        if not 0 <= index < 2:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        return index
+
+    def not_supported(*args: Any) -> Any:
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+
+    fakes = {
+        "nvmlInit": lambda *a, **k: None,
+        "nvmlShutdown": lambda *a, **k: None,
+        "nvmlDeviceGetCount": lambda: 2,
+        "nvmlDeviceGetHandleByIndex": by_index,
+        "nvmlDeviceGetC2cModeInfoV": not_supported,
+        "nvmlDeviceGetArchitecture": lambda handle: pynvml.NVML_DEVICE_ARCH_HOPPER,
+        "nvmlDeviceGetTotalEnergyConsumption": lambda handle: 1000 * (handle + 1),
+    }
+    for name, fn in fakes.items():
+        monkeypatch.setattr(pynvml, name, fn)
+    nvidia.nvml_is_available.cache_clear()
+    monkeypatch.setattr(zeus_gpu, "_gpus", None)
+    cpus = _FakeCPUs()
+    monkeypatch.setattr(zeus_energy, "get_cpus", lambda: cpus)
+    monkeypatch.setattr(zeus_energy, "sync_execution_fn", lambda *a, **k: None)
+    yield cpus
+    nvidia.nvml_is_available.cache_clear()
+
+
+def _no_rapl() -> Any:
+    from zeus.device.cpu.common import ZeusCPUInitError
+
+    raise ZeusCPUInitError("RAPL unavailable")
+
+
+def test_fake_nvml_is_read_through_zeus(fake_nvml: _FakeCPUs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake NVML above stands for a GPU machine: with indices in CUDA_VISIBLE_DEVICES Zeus reads the GPU."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    meter, why = make_meter("zeus", gpu_indices=[0])
+    assert (meter.source, why) == ("measured: zeus/nvml+rapl", None)
+    meter.begin("w")
+    assert meter.end("w").gpu_j == {0: 0.0}
+
+
+@pytest.mark.parametrize("visible", ["GPU-5d3f0b8e-aaaa-bbbb-cccc-000000000000", "-1", "0,GPU-5d3f0b8e"])
+def test_cuda_visible_devices_zeus_cannot_map_falls_back_or_is_refused(
+    fake_nvml: _FakeCPUs, monkeypatch: pytest.MonkeyPatch, visible: str
+) -> None:
+    """Zeus reads CUDA_VISIBLE_DEVICES with int(): UUIDs raise ValueError, '-1' an NVML error at the first window."""
+    from zeus.monitor import energy as zeus_energy
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    named = rf"CUDA_VISIBLE_DEVICES='{visible}' is not a list of GPU indices .*nvidia-smi -L"
+    # No GPU in use and RAPL readable: RAPL alone is measured, and its windows open and close.
+    for name in ("auto", "zeus"):
+        meter, why = make_meter(name, gpu_indices=[], read_cpu=True)
+        assert (meter.source, why) == ("measured: zeus/rapl", None)
+        meter.begin("loop")
+        fake_nvml.cpu_mj += 2_000
+        assert meter.end("loop").cpu_j == pytest.approx(2.0)
+    # A GPU in use that Zeus cannot map: measured for the CPU only, with one warning naming the variable...
+    meter, why = make_meter("auto", gpu_indices=[0], read_cpu=True)
+    assert meter.source == "measured: zeus/rapl"
+    assert why is not None
+    assert why.startswith("lightning_ecopt: Zeus cannot read the energy of GPU 0")
+    assert why.count("CUDA_VISIBLE_DEVICES=") == 1
+    meter.begin("loop")
+    assert meter.end("loop").gpu_j == {}
+    # ... refused by meter='zeus', saying what to set...
+    with pytest.raises(EnergyMeterError, match=named):
+        make_meter("zeus", gpu_indices=[0])
+    # ... and estimated where RAPL is unreadable too.
+    monkeypatch.setattr(zeus_energy, "get_cpus", _no_rapl)
+    meter, why = make_meter("auto", gpu_indices=[0], read_cpu=True)
+    assert isinstance(meter, CpuTimeEstimator)
+    assert why is not None
+    assert "ESTIMATED" in why
+    assert why.count("CUDA_VISIBLE_DEVICES=") == 1
+
+
+def test_a_second_process_whose_gpu_zeus_cannot_read_is_covered_by_rapl(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DDP rank 1 on a node whose NVML is missing: rank 0's package-wide RAPL holds its CPU work; no estimate."""
+    from zeus.device.gpu.common import ZeusGPUInitError
+    from zeus.monitor import energy as zeus_energy
+
+    def no_nvml() -> Any:
+        raise ZeusGPUInitError("NVML Shared Library Not Found")
+
+    monkeypatch.setattr(zeus_energy, "get_gpus", no_nvml)
+    first, _ = make_meter("auto", gpu_indices=[0], read_cpu=True)
+    second, why = make_meter("auto", gpu_indices=[1], read_cpu=False)
+    assert first.source == second.source == "measured: zeus/rapl"
+    assert isinstance(second, CoveredElsewhere)
+    assert why is not None
+    assert "cannot read the energy of GPU 1 (no GPU counters" in why
+    with pytest.raises(EnergyMeterError, match="found no energy counter to read: no GPU counters"):
+        make_meter("zeus", gpu_indices=[1], read_cpu=False)
+    # Where rank 0 cannot read RAPL either, each rank estimates its own CPU time: then the sum is right.
+    monkeypatch.setattr(zeus_energy, "get_cpus", _no_rapl)
+    assert isinstance(make_meter("auto", gpu_indices=[1], read_cpu=False)[0], CpuTimeEstimator)
+
+
+def test_a_zeus_meter_passed_in_reads_rapl_on_one_process_per_node(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    """EnergyCallback(meter=ZeusMeter(...)) under DDP: local rank 1 reading the package too would count it twice."""
+    first = ZeusMeter(gpu_indices=[0])
+    assert make_meter(first, gpu_indices=[0], read_cpu=True) == (first, None)
+    with pytest.raises(EnergyMeterError, match=r"local rank > 0\).*read_cpu=local_rank == 0"):
+        make_meter(ZeusMeter(gpu_indices=[1]), gpu_indices=[1], read_cpu=False)
+    second = ZeusMeter(gpu_indices=[1], read_cpu=False)  # as the message says
+    assert make_meter(second, gpu_indices=[1], read_cpu=False) == (second, None)
+    assert second.source == "measured: zeus/nvml"
+
+
+class _NoWraps:
+    """Stands in for Zeus's RAPL wrap-around tracker (a helper process) in unit tests."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def get_num_wraparounds(self) -> int:
+        return 0
+
+
+def _rapl_zone(path: Any, name: str, energy_uj: int) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    for file, value in (("name", name), ("energy_uj", energy_uj), ("max_energy_range_uj", 262143328850)):
+        (path / file).write_text(f"{value}\n")
+
+
+def test_rapl_psys_zone_is_not_added_to_the_packages(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Intel client CPUs have a ``psys`` zone (intel-rapl:1): the whole platform, the package included."""
+    import zeus.device.cpu as zeus_cpu
+    from zeus.device.cpu import rapl
+    from zeus.device.gpu.common import ZeusGPUInitError
+    from zeus.monitor import energy as zeus_energy
+
+    def no_nvml() -> Any:
+        raise ZeusGPUInitError("NVML Shared Library Not Found")
+
+    root = tmp_path / "intel-rapl"
+    package, dram, psys = root / "intel-rapl:0", root / "intel-rapl:0" / "intel-rapl:0:0", root / "intel-rapl:1"
+    _rapl_zone(package, "package-0", 1_000_000)
+    _rapl_zone(dram, "dram", 1_000_000)
+    _rapl_zone(psys, "psys", 5_000_000)
+    monkeypatch.setattr(rapl, "RAPL_DIR", str(root))
+    monkeypatch.setattr(rapl, "RaplWraparoundTracker", _NoWraps)
+    monkeypatch.setattr(zeus_cpu, "_cpus", None)
+    monkeypatch.setattr(zeus_energy, "get_gpus", no_nvml)
+    rapl.rapl_is_available.cache_clear()
+    try:
+        meter, why = make_meter("auto", gpu_indices=[], read_cpu=True)
+        assert (meter.source, why) == ("measured: zeus/rapl", None)
+        assert isinstance(meter, ZeusMeter)
+        meter.begin("w")
+        start = meter.read()
+        _rapl_zone(package, "package-0", 11_000_000)  # +10 J
+        _rapl_zone(dram, "dram", 2_000_000)  # +1 J
+        _rapl_zone(psys, "psys", 20_000_000)  # +15 J: the platform, the package's 10 J included
+        m = meter.end("w")
+        assert (m.cpu_j, m.dram_j) == (pytest.approx(10.0), pytest.approx(1.0))
+        assert meter.joules_between(start, meter.read()) == pytest.approx(11.0)
+    finally:
+        rapl.rapl_is_available.cache_clear()
+
+
+def test_a_rapl_wrap_the_tracker_missed_is_nan_not_262_kj(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    """A window straddling an unseen wrap reads true + range: positive, so the negative check let it through."""
+    _, cpus = fake_zeus
+    meter = ZeusMeter(gpu_indices=[], read_cpu=True)
+    meter.begin("w")
+    cpus.cpu_mj += 500_000  # 500 J in a moment: a busy package over a short window's floor of 1 s, kept
+    cpus.dram_mj += 1_000
+    m = meter.end("w")
+    assert (m.cpu_j, m.dram_j) == (pytest.approx(500.0), pytest.approx(1.0))
+    meter.begin("w")
+    cpus.cpu_mj += 262_143_328.85 + 3_000  # the counter's whole range (Intel: ~262 kJ) on top of 3 J
+    cpus.dram_mj += 1_000
+    with pytest.warns(UserWarning, match=r"more energy than a RAPL zone can draw \(cpu0: 262146 J in"):
+        m = meter.end("w")
+    assert math.isnan(m.cpu_j)
+    assert m.dram_j == pytest.approx(1.0)
+    assert math.isnan(m.total_j)
+
+
+def test_a_rapl_wrap_the_tracker_missed_between_readings_is_nan(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    """Per-batch readings judge a RAPL step as windows do; a GPU's large step is no RAPL wrap and is kept."""
+    gpus, cpus = fake_zeus
+    meter = ZeusMeter(gpu_indices=[0], read_cpu=True)
+    a = meter.read()
+    gpus.mj[0] += 5_000_000  # 5 kJ of GPU: NVML's 64-bit counter does not wrap
+    cpus.cpu_mj += 300_000
+    b = meter.read()
+    assert meter.joules_between(a, b) == pytest.approx(5_300.0)
+    cpus.cpu_mj += 262_143_328.85 + 2_000
+    with pytest.warns(UserWarning, match="wrapped around without Zeus's tracker seeing it"):
+        assert math.isnan(meter.joules_between(b, meter.read()))

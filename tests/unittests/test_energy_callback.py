@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import warnings
 from typing import Any
 
@@ -880,3 +881,128 @@ def test_a_fit_that_trains_nothing_leaves_no_window_open(fake_clock: FakeClock) 
     assert not meter.open
     _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=0).fit(model)  # the window opens afresh
     assert cb.results["train"].energy_j == pytest.approx(20.0)
+
+
+class _StickyEnd(FakeMeter):
+    """Like Zeus's ``end_window`` after a sticky CUDA error: the window is closed, then its GPU sync raises."""
+
+    broken = False
+
+    def end(self, name: str) -> Any:
+        measurement = super().end(name)
+        if self.broken:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return measurement
+
+
+@pytest.mark.parametrize("run", ["fit", "test"])
+def test_a_window_that_fails_to_close_never_hides_the_users_error(fake_clock: FakeClock, run: str) -> None:
+    meter = _StickyEnd(fake_clock)
+
+    class Breaks(ClockedModel):
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            meter.broken = True
+            raise RuntimeError("device-side assert triggered")
+
+        def test_step(self, batch: Any, batch_idx: int) -> Any:
+            if batch_idx == 5:  # after the warm-up: every window is open
+                self.training_step(batch, batch_idx)
+            return super().test_step(batch, batch_idx)
+
+    cb = EnergyCallback(stages="test", train=True, meter=meter, per_batch="window", log_model_stats=False)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=0)
+    with pytest.raises(RuntimeError, match="device-side assert triggered"):
+        trainer.fit(Breaks(fake_clock)) if run == "fit" else trainer.test(Breaks(fake_clock), verbose=False)
+    assert not meter.open
+
+
+class _FailsOnce(FakeMeter):
+    """Ending the measured window fails once (a counter that could not be read)."""
+
+    failed = False
+
+    def end(self, name: str) -> Any:
+        if name == "test/steady" and not self.failed:
+            self.failed = True
+            raise RuntimeError("counter read failed")
+        return super().end(name)
+
+
+def test_a_failed_end_leaves_no_window_open_for_the_next_loop(fake_clock: FakeClock) -> None:
+    meter = _FailsOnce(fake_clock)
+    cb = EnergyCallback(meter=meter, min_duration_s=0.0, log_model_stats=False)
+    trainer = _trainer(cb)
+    with pytest.raises(RuntimeError, match="counter read failed"):
+        trainer.test(ClockedModel(fake_clock), verbose=False)
+    assert not meter.open
+    trainer.test(ClockedModel(fake_clock), verbose=False)  # not "window test/loop opened twice"
+    assert cb.results["test"].energy_j == pytest.approx(7 * 3.0)
+
+
+def _on(device: str, local_rank: int = 0) -> Any:
+    """The parts of a Trainer that EnergyCallback.setup reads."""
+    strategy = types.SimpleNamespace(root_device=torch.device(device))
+    return types.SimpleNamespace(strategy=strategy, local_rank=local_rank)
+
+
+def test_the_meter_follows_the_device_and_rank_of_each_trainer(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One callback, a CPU fit then a test on cuda:1: the test must measure (and synchronise) cuda:1."""
+    built: list[tuple[list[int], bool]] = []
+    real = energy_module.make_meter
+
+    def spy(spec: Any, **kwargs: Any) -> Any:
+        if not isinstance(spec, str):
+            return real(spec, **kwargs)
+        built.append((kwargs["gpu_indices"], kwargs["read_cpu"]))
+        return real("estimate")
+
+    monkeypatch.setattr(energy_module, "make_meter", spy)
+    cb = EnergyCallback(meter="auto")
+    for device, rank in [("cpu", 0), ("cpu", 0), ("cuda:1", 0), ("cuda:1", 1)]:
+        cb.setup(_on(device, rank), BoringModel(), "test")
+    assert built == [([], True), ([1], True), ([1], False)]
+    assert cb._cuda_device == torch.device("cuda:1")
+    # A meter passed in is the user's: kept as it is, while the device synchronised follows the trainer.
+    mine = FakeMeter(fake_clock)
+    cb = EnergyCallback(meter=mine)
+    for device in ("cuda:0", "cpu"):
+        cb.setup(_on(device), BoringModel(), "test")
+        assert cb.meter is mine
+    assert cb._cuda_device is None
+
+
+def test_ranks_of_different_energy_kinds_are_never_summed() -> None:
+    """Rank 0 measured (package-wide RAPL), rank 1 estimated: the sum would be neither and count CPU work twice."""
+    from lightning_ecopt.energy import Measurement
+    from lightning_ecopt.exceptions import EnergyMeterError
+
+    peer: list[torch.Tensor] = []
+
+    def all_gather(local: torch.Tensor) -> torch.Tensor:
+        if not peer:  # the other rank's own call: keep what it contributes
+            peer.append(local.clone())
+            return torch.stack([local, local])
+        return torch.stack([local, peer[0]])
+
+    trainer = types.SimpleNamespace(
+        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
+    )
+
+    def reduce(m: Measurement) -> Any:
+        cb = EnergyCallback(meter="estimate", min_duration_s=0.0)
+        state = energy_module._LoopState(batch_window="test/batch")
+        return cb._reduce(trainer, "test", m, m, samples=4, batches=2, tokens=None, state=state)  # type: ignore[arg-type]
+
+    measured = Measurement(time_s=3.0, cpu_j=60.0, source="measured: zeus/rapl")
+    reduce(Measurement(time_s=3.0, cpu_j=1.5, source="estimated: cpu-time"))  # rank 1
+    with pytest.raises(
+        EnergyMeterError, match=r"different kinds \(measured on ranks \[0\], estimated on ranks \[1\]\).*'estimate'"
+    ):
+        reduce(measured)  # rank 0
+    peer.clear()
+    with pytest.warns(UserWarning, match="read 0 J"):  # rank 1, covered by rank 0's RAPL: no joules of its own
+        reduce(Measurement(time_s=2.0, cpu_j=None, source="measured: zeus/rapl"))
+    result = reduce(measured)
+    assert (result.cpu_j, result.samples, result.time_s) == (60.0, 8, 3.0)
