@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from lightning_ecopt._checks import check_positive_ints
 
 if TYPE_CHECKING:
-    import lightning.pytorch as pl
+    from torch import nn
+
+_Module = TypeVar("_Module", bound="nn.Module")
 
 __all__ = ["PRECISIONS", "TimedPasses", "prepare_for_inference"]
 
@@ -27,8 +29,21 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 """Evaluation precisions the examples accept (Lightning's names); bf16 autocast works on CPU, fp16 needs a GPU."""
 
 
-def prepare_for_inference(module: pl.LightningModule, *, quantize_int8: bool = False, compile: bool = False) -> Any:
+@overload
+def prepare_for_inference(module: _Module, *, quantize_int8: bool = ..., compile: Literal[False] = ...) -> _Module: ...
+
+
+@overload
+def prepare_for_inference(module: _Module, *, quantize_int8: bool = ..., compile: bool) -> Any: ...
+
+
+def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compile: bool = False) -> Any:
     """Apply inference-only transforms to a trained module, in place where possible.
+
+    Without ``compile`` the module itself comes back (typed as what was passed in). With ``compile=True`` the result
+    is ``torch.compile``'s wrapper (a ``torch._dynamo`` ``OptimizedModule``, not a ``LightningModule``) and is typed
+    ``Any``: Lightning's ``Trainer.test`` and friends accept that wrapper although their signatures name
+    ``LightningModule``, so a narrower type would make correct calls fail type checking.
 
     Args:
         module: The trained module (its weights already loaded).
@@ -40,7 +55,7 @@ def prepare_for_inference(module: pl.LightningModule, *, quantize_int8: bool = F
             first batches pay the compilation; the energy window's warm-up batches absorb part of it.
 
     Returns:
-        The module to evaluate: ``module`` itself, or its compiled wrapper.
+        The module to evaluate: ``module`` itself, or its compiled wrapper (``compile=True``).
 
     Raises:
         TypeError: ``quantize_int8`` or ``compile`` is not a bool.

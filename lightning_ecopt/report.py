@@ -1,8 +1,9 @@
 """``ecopt report``: the frontier, the proxy audit and the search-cost ledger of a sweep, from its stored results.
 
 Everything is read from ``optimization_results.yaml`` (plain data, rewritten atomically after every batch, so a
-sweep that is still running or was interrupted can be reported on); the Ax JSON is never needed, and nothing is
-unpickled. :func:`build_report` computes, :func:`write_files` writes ``frontier.png`` and ``trials.csv``,
+sweep that is still running or was interrupted can be reported on), or taken from the
+:class:`~lightning_ecopt.sweeper.results.SweepResult` a sweep run from Python returned; the Ax JSON is never needed,
+and nothing is unpickled. :func:`build_report` computes, :func:`write_files` writes ``frontier.png`` and ``trials.csv``,
 :func:`render` prints with rich, and :meth:`Report.to_dict` gives the same figures to scripts (``--json``).
 
 Accounting rules
@@ -34,6 +35,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,6 +49,8 @@ from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, Trial
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from lightning_ecopt.sweeper.settings import SweepSettings
 
 __all__ = [
     "BASELINE_RULES",
@@ -99,22 +103,23 @@ class SweepDataError(EcoptError, ValueError):
 
 @dataclass(frozen=True)
 class LoadedSweep:
-    """A sweep read back from its ``optimization_results.yaml``.
+    """A sweep read back from its ``optimization_results.yaml``, or taken from an in-memory result.
 
     Args:
-        sweep_dir: The sweep directory.
-        results_path: The results file.
+        sweep_dir: The sweep directory; ``None`` for an in-memory result that has no results file.
+        results_path: The results file; ``None`` likewise.
         result: The trials, frontier, reference point and hypervolume, as the loop wrote them.
         n_trials: The sweep's budget (from the recorded settings), or ``None`` when not recorded.
-        constraints: The outcome constraints, as text.
+        constraints: The outcome constraints, as text; ``None`` when unknown (an in-memory result given without its
+            settings).
         stop_reason: Why the sweep ended early, if it did.
     """
 
-    sweep_dir: Path
-    results_path: Path
+    sweep_dir: Path | None
+    results_path: Path | None
     result: SweepResult
     n_trials: int | None = None
-    constraints: tuple[str, ...] = ()
+    constraints: tuple[str, ...] | None = ()
     stop_reason: str | None = None
 
 
@@ -756,9 +761,9 @@ def ledger(
 # -- the report -----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Report:
-    """Everything ``ecopt report`` shows.
+    """Everything ``ecopt report`` shows; its ``repr`` is one short line (:meth:`to_dict` has everything).
 
     Args:
         sweep: The sweep as read from its results file.
@@ -775,6 +780,14 @@ class Report:
     audit: list[ProxyCorrelation]
     ledger: Ledger
     files: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        where = _where(self.sweep)
+        knee = "none" if self.knee is None else f"#{self.knee}"
+        return (
+            f"Report({where}: {len(self.sweep.result.trials)} trials, frontier {len(self.frontier)}, knee {knee}, "
+            f"state {self.state!r})"
+        )
 
     @property
     def short_windows(self) -> list[int]:
@@ -814,8 +827,8 @@ class Report:
         ledger_data["total_kwh"] = self.ledger.total_kwh
         ledger_data["lower_bound"] = self.ledger.lower_bound
         data = {
-            "sweep_dir": str(self.sweep.sweep_dir),
-            "results_path": str(self.sweep.results_path),
+            "sweep_dir": None if self.sweep.sweep_dir is None else str(self.sweep.sweep_dir),
+            "results_path": None if self.sweep.results_path is None else str(self.sweep.results_path),
             "state": self.state,
             "stop_reason": self.sweep.stop_reason,
             "objectives": {o.name: o.direction for o in result.objectives},
@@ -862,29 +875,86 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+def _where(sweep: LoadedSweep) -> str:
+    """How a report names its sweep: the directory, or that it came from an in-memory result."""
+    return "in-memory SweepResult" if sweep.sweep_dir is None else repr(str(sweep.sweep_dir))
+
+
+def _from_result(result: SweepResult, settings: SweepSettings | None) -> LoadedSweep:
+    """A :class:`LoadedSweep` around an in-memory result: budget and constraints from ``settings`` or its file."""
+    if settings is not None:
+        n_trials: int | None = settings.n_trials
+        constraints: tuple[str, ...] | None = tuple(
+            f"{c.metric} {c.op} {float(c.bound)!r}" for c in settings.outcome_constraints
+        )
+    elif result.results_path is not None and Path(result.results_path).is_file():
+        stored = load_sweep(result.results_path)
+        n_trials, constraints = stored.n_trials, stored.constraints
+    else:
+        n_trials, constraints = None, None
+    results_path = None if result.results_path is None else Path(result.results_path)
+    return LoadedSweep(
+        sweep_dir=None if results_path is None else results_path.parent,
+        results_path=results_path,
+        result=result,
+        n_trials=n_trials,
+        constraints=constraints,
+        stop_reason=result.stop_reason,
+    )
+
+
 def build_report(
-    path: str | Path,
+    source: str | os.PathLike[str] | SweepResult,
     *,
     pue: float = DEFAULT_PUE,
     carbon_g_per_kwh: float = DEFAULT_CARBON_G_PER_KWH,
     baseline: str | int = "most-accurate",
+    settings: SweepSettings | None = None,
 ) -> Report:
-    """Read a sweep and compute its report (no files written, nothing printed).
+    """Read a sweep, or take a sweep's result, and compute its report (no files written, nothing printed).
 
     Args:
-        path: The sweep directory (or its ``optimization_results.yaml``).
+        source: The sweep directory (or its ``optimization_results.yaml``), or the
+            :class:`~lightning_ecopt.sweeper.results.SweepResult` that
+            :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` returned (a sweep run without ``storage`` has no
+            directory; give :func:`write_files` an ``out_dir`` then).
         pue: Power usage effectiveness (>= 1).
         carbon_g_per_kwh: Carbon intensity (g CO2e/kWh).
         baseline: ``"most-accurate"``, ``"first"`` or a trial index.
+        settings: For a ``SweepResult`` only: the sweep's settings, for its budget (the report's state) and its
+            outcome constraints (the ``feasible`` column of ``trials.csv``). Without them they are read from the
+            result's ``optimization_results.yaml`` when it has one, else left unknown (the state says
+            ``finished``, the ``feasible`` column is blank and ``dominated_by`` ignores the constraints).
 
     Returns:
         The :class:`Report`.
 
     Raises:
         SweepDataError: Bad input (see :func:`load_sweep` and :func:`ledger`).
+        TypeError: ``source`` is neither a path nor a ``SweepResult``, or ``settings`` is given with a path.
+
+    Example::
+
+        result = ParetoSweep.from_function(space, settings, fn).run()  # no storage: nothing on disk
+        report = build_report(result, settings=settings)
+        render(report)
+        write_files(report, "sweep_report")  # frontier.png and trials.csv
     """
     _check_ledger_options(pue, carbon_g_per_kwh)
-    sweep = load_sweep(path)
+    if isinstance(source, SweepResult):
+        sweep = _from_result(source, settings)
+    elif isinstance(source, str | os.PathLike):
+        if settings is not None:
+            raise TypeError(
+                "build_report(path, settings=...): the settings are recorded in the sweep's results file; pass "
+                "settings only with an in-memory SweepResult."
+            )
+        sweep = load_sweep(Path(source))
+    else:
+        raise TypeError(
+            f"build_report(source={source!r}): expected a sweep directory, its {RESULTS_FILENAME}, or the "
+            f"SweepResult that ParetoSweep.run() returned."
+        )
     result = sweep.result
     return Report(
         sweep=sweep,
@@ -902,10 +972,12 @@ def _csv_text(report: Report) -> str:
     result = report.sweep.result
     pareto = set(result.pareto_indices)
     constraints = _outcome_constraints(report.sweep)
-    feasible = {t.trial_index: all(c.met_by(t.metrics) for c in constraints) for t in _evaluated(result)}
+    feasible: dict[int, bool] = {}
+    if constraints is not None:  # unknown (an in-memory result without its settings): the column stays blank
+        feasible = {t.trial_index: all(c.met_by(t.metrics) for c in constraints) for t in _evaluated(result)}
     # Dominance among the trials the sweep's frontier is drawn from: a trial that breaks an outcome constraint
     # neither is on the frontier nor pushes a feasible trial off it.
-    runs = [t for t in _evaluated(result) if feasible[t.trial_index]]
+    runs = [t for t in _evaluated(result) if feasible.get(t.trial_index, True)]
     dominated_by: dict[int, int | None] = {}
     if runs:
         Y = [[t.metrics[o.name] for o in result.objectives] for t in runs]
@@ -940,8 +1012,13 @@ def _csv_text(report: Report) -> str:
     return buffer.getvalue()
 
 
-def _outcome_constraints(sweep: LoadedSweep) -> list[OutcomeConstraint]:
-    """The sweep's outcome constraints on metrics that are not objectives (those are the reference point's)."""
+def _outcome_constraints(sweep: LoadedSweep) -> list[OutcomeConstraint] | None:
+    """The sweep's outcome constraints on metrics that are not objectives (those are the reference point's).
+
+    ``None`` when they are unknown (an in-memory result given without its settings).
+    """
+    if sweep.constraints is None:
+        return None
     objectives = {o.name for o in sweep.result.objectives}
     out = []
     for text in sweep.constraints:
@@ -967,17 +1044,27 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
 
     Args:
         report: The report.
-        out_dir: Where to write; default the sweep directory (next to ``optimization_results.yaml``).
+        out_dir: Where to write; default the sweep directory (next to ``optimization_results.yaml``). Required for
+            a report built from an in-memory result of a sweep run without ``storage`` (it has no directory).
 
     Returns:
         ``{"frontier.png": path, "trials.csv": path}``.
 
     Raises:
         SweepDataError: The directory cannot be written (the message suggests ``--out``).
+        EcoptConfigError: No ``out_dir`` for a report without a sweep directory.
     """
     from lightning_ecopt.sweeper.results import atomic_write_text
 
-    target = Path(out_dir) if out_dir is not None else report.sweep.sweep_dir
+    if out_dir is not None:
+        target = Path(out_dir)
+    elif report.sweep.sweep_dir is not None:
+        target = report.sweep.sweep_dir
+    else:
+        raise EcoptConfigError(
+            "write_files(report): this report was built from an in-memory SweepResult (a sweep run without storage), "
+            "so it has no sweep directory to write to; pass out_dir, e.g. write_files(report, 'sweep_report')."
+        )
     png, csv_path = target / _FILES[0], target / _FILES[1]
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -1038,7 +1125,8 @@ def render(report: Report, console: Console | None = None) -> None:
     sweep, result, led = report.sweep, report.sweep.result, report.ledger
     label = led.energy_label
     budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
-    console.print(f"ecopt report {sweep.sweep_dir}", style="bold", markup=False)
+    where = "(in-memory SweepResult)" if sweep.sweep_dir is None else str(sweep.sweep_dir)
+    console.print(f"ecopt report {where}", style="bold", markup=False)
     console.print(
         f"{result.n_finished}{budget} trials ({report.state}): {result.n_completed} completed, {result.n_failed} "
         f"failed, {result.n_reused} reused. Energy figures: {label}.",

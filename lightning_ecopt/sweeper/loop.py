@@ -874,6 +874,8 @@ class ParetoSweep:
 
     Raises:
         TypeError: ``evaluate`` is not callable.
+        EcoptConfigError: The search space sweeps nothing (every key fixed), or an enqueued configuration does not
+            fit it.
 
     Example::
 
@@ -901,6 +903,12 @@ class ParetoSweep:
             raise TypeError(
                 f"ParetoSweep(evaluate={evaluate!r}): evaluate must be callable as evaluate(list_of_params) -> "
                 f"list_of_results; wrap a per-trial function with ParetoSweep.from_function(space, settings, fn)."
+            )
+        if not space.parameters:
+            raise EcoptConfigError(
+                f"ParetoSweep: nothing to sweep: the search space fixes every key ({list(space.fixed_overrides)!r}); "
+                f"sweep at least one, e.g. parse_search_space({{'lr': 'tag(log, interval(1e-4, 0.1))', 'x': "
+                f"'interval(0, 1)'}}, [])."
             )
         self.space = space
         self.settings = settings
@@ -968,6 +976,9 @@ class ParetoSweep:
         """
         with contextlib.ExitStack() as stack:
             if self.settings.storage is not None:
+                # Refuse a storage that cannot be resumed before the lock file is created beside it (checked again
+                # under the lock by _run).
+                check_storage(self.settings.storage, self._fingerprint(), self.settings.n_trials)
                 stack.enter_context(sweep_lock(Path(self.settings.storage)))
             return self._run()
 
@@ -1037,13 +1048,19 @@ class ParetoSweep:
         except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
             log.warning("ecopt: interrupted; saving failed, the files of the last finished batch are kept.")
             return
-        where = f" to {result.storage}" if result.storage else ""
-        log.warning(
-            "ecopt: interrupted after %d of %d trials; saved%s. Rerun the same command to resume.",
-            result.n_finished,
-            self.settings.n_trials,
-            where,
-        )
+        if result.storage:
+            log.warning(
+                "ecopt: interrupted after %d of %d trials; saved to %s. Rerun the same command to resume.",
+                result.n_finished,
+                self.settings.n_trials,
+                result.storage,
+            )
+        else:
+            log.warning(
+                "ecopt: interrupted after %d of %d trials; nothing was saved (no storage), so a rerun starts over.",
+                result.n_finished,
+                self.settings.n_trials,
+            )
 
     def _batch_end(self, result: SweepResult) -> None:
         """Call every ``on_batch_end`` hook with the batch's result; a hook's error is logged, never raised."""
@@ -1308,9 +1325,10 @@ class ParetoSweep:
         reason = f"{len(failed)} of {len(evaluated)} trials failed, more than max_failure_rate={rate:g} allows"
         lines = "\n".join(f"  trial {t.trial_index} {t.params}: {t.reason}" for t in failed)
         where = f"; results saved in {result.results_path}" if result.results_path else ""
+        # Only a stored sweep can be resumed; from Python without storage, a rerun starts over.
+        then = "rerun the same command to resume" if result.storage else "run it again (it starts over: no storage)"
         message = (
-            f"ParetoSweep: {reason}{where}. Fix the task (reasons below) or raise max_failure_rate; rerun the same "
-            f"command to resume.\n{lines}"
+            f"ParetoSweep: {reason}{where}. Fix the task (reasons below) or raise max_failure_rate; {then}.\n{lines}"
         )
         return reason, message
 

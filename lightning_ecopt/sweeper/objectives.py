@@ -234,7 +234,8 @@ def parse_objectives(
         The objectives, in order.
 
     Raises:
-        EcoptConfigError: Both or neither form is given, a direction is unknown, or a metric name is empty.
+        EcoptConfigError: ``objectives`` is not a mapping, both or neither form is given, a direction is unknown, or
+            a metric name is empty.
 
     Example::
 
@@ -243,6 +244,8 @@ def parse_objectives(
         >>> [o.name for o in parse_objectives(None, ["minimize", "maximize"])]
         ['objective_0', 'objective_1']
     """
+    if objectives and not isinstance(objectives, Mapping):
+        raise EcoptConfigError(_not_a_mapping(objectives))
     if objectives and direction is not None:
         raise EcoptConfigError(
             f"objectives={dict(objectives)!r} and direction={direction!r} are both set; give one of them: "
@@ -266,6 +269,24 @@ def parse_objectives(
     return tuple(
         Objective(name=f"objective_{i}", minimize=_parse_direction(value, f"direction[{i}]"))
         for i, value in enumerate(directions)
+    )
+
+
+def _not_a_mapping(objectives: Any) -> str:
+    """The message for ``objectives`` given as a list or a string: each metric needs its direction."""
+    names: list[Any] = []
+    if isinstance(objectives, str):
+        names = [objectives]
+    elif isinstance(objectives, Sequence):
+        names = list(objectives)
+    if names and all(isinstance(n, str) and n.strip() for n in names):
+        names = [*names, "energy/test_j"] if len(names) == 1 else names
+        example = ", ".join(f"{n}: {'maximize' if i % 2 == 0 else 'minimize'}" for i, n in enumerate(names))
+    else:
+        example = "test/acc: maximize, energy/test_samples_per_j: maximize"
+    return (
+        f"parse_objectives(objectives={objectives!r}): expected a mapping {{metric: maximize|minimize}} giving each "
+        f"metric its direction, in order, e.g. {{{example}}} (in Python: {{'metric': 'maximize', ...}})."
     )
 
 

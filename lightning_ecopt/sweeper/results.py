@@ -85,9 +85,11 @@ class TrialRecord:
         return [self.metrics[objective.name] for objective in objectives]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SweepResult:
     """The outcome of :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`.
+
+    Compared field by field; its ``repr`` is one short line of counts (print :attr:`trials` for the details).
 
     Args:
         objectives: The sweep's objectives, in order.
@@ -118,6 +120,17 @@ class SweepResult:
     storage: Path | None = None
     results_path: Path | None = None
     reference_point_given: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        abandoned = sum(t.status == "abandoned" for t in self.trials)
+        objectives = ", ".join(f"{o.name} ({o.direction})" for o in self.objectives)
+        hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
+        where = f"; results {str(self.results_path)!r}" if self.results_path is not None else ""
+        return (
+            f"SweepResult({len(self.trials)} trials: {self.n_completed} completed, {self.n_failed} failed, {abandoned} "
+            f"abandoned, {self.n_reused} reused; objectives {objectives}; Pareto set {len(self.pareto_indices)}; "
+            f"hypervolume {hv}{where})"
+        )
 
     @property
     def n_completed(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +47,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass
+@dataclass(init=False)
 class SweepSettings:
-    """Objectives, budget and strategy of a sweep; validated in ``__post_init__``.
+    """Objectives, budget and strategy of a sweep; validated and normalised when built.
+
+    The constructor takes lists, strings and path-likes where the attributes hold tuples, parsed constraints and a
+    :class:`~pathlib.Path`.
 
     Args:
         objectives: The objectives, in order (see :func:`~lightning_ecopt.sweeper.objectives.parse_objectives`).
@@ -64,7 +68,8 @@ class SweepSettings:
             from the observed front once the Sobol trials are in.
         outcome_constraints: Bounds on any returned metric (objectives and tracking metrics alike); strings such as
             ``"energy/train_j <= 5000"`` are parsed.
-        storage: Where the Ax experiment is saved as JSON after every batch; ``None`` for no file.
+        storage: The file the Ax experiment is saved to as JSON after every batch (``optimization_results.yaml`` is
+            written beside it); ``None`` for no file.
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
             estimated); by default the sweep refuses to compare them.
         parallel_trials: The trials of one batch run at the same time on one machine (a parallel local launcher
@@ -105,6 +110,40 @@ class SweepSettings:
     enqueue_trials: tuple[Mapping[str, Any], ...] = ()
     _ax_names: dict[str, str] = field(init=False, repr=False, compare=False)
 
+    def __init__(
+        self,
+        objectives: Sequence[Objective],
+        n_trials: int = 20,
+        n_initial_trials: int | None = None,
+        acquisition: Literal["qNEHVI", "qLogNEHVI", "EHVI"] = "qNEHVI",
+        seed: int | None = None,
+        max_batch_size: int = 1,
+        max_failure_rate: float = 0.5,
+        reference_point: Mapping[str, float] | None = None,
+        outcome_constraints: Sequence[str | OutcomeConstraint] | str | OutcomeConstraint = (),
+        storage: str | os.PathLike[str] | None = None,
+        allow_mixed_energy_sources: bool = False,
+        parallel_trials: bool = False,
+        trial_timeout_s: float | None = None,
+        enqueue_trials: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        # Stored as given, then checked and normalised (tuples, parsed constraints, a Path) by __post_init__.
+        self.objectives = objectives  # type: ignore[assignment]
+        self.n_trials = n_trials
+        self.n_initial_trials = n_initial_trials
+        self.acquisition = acquisition
+        self.seed = seed
+        self.max_batch_size = max_batch_size
+        self.max_failure_rate = max_failure_rate
+        self.reference_point = reference_point  # type: ignore[assignment]
+        self.outcome_constraints = outcome_constraints  # type: ignore[assignment]
+        self.storage = storage  # type: ignore[assignment]
+        self.allow_mixed_energy_sources = allow_mixed_energy_sources
+        self.parallel_trials = parallel_trials
+        self.trial_timeout_s = trial_timeout_s
+        self.enqueue_trials = enqueue_trials  # type: ignore[assignment]
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         self._check_objectives()
         self._check_budget()
@@ -114,12 +153,7 @@ class SweepSettings:
         if self.acquisition == "EHVI":
             self._check_ehvi()
         self._check_energy_names()
-        if self.storage is not None:
-            if not isinstance(self.storage, str | Path):
-                raise EcoptConfigError(
-                    f"SweepSettings(storage={self.storage!r}): expected a file path or None; e.g. 'ax_experiment.json'."
-                )
-            self.storage = Path(self.storage)
+        self._check_storage()
         if not isinstance(self.allow_mixed_energy_sources, bool):
             raise EcoptConfigError(
                 f"SweepSettings(allow_mixed_energy_sources={self.allow_mixed_energy_sources!r}): expected true or "
@@ -151,6 +185,21 @@ class SweepSettings:
                 f"SweepSettings(objectives=...): the metric {duplicates[0]!r} is an objective twice; list it once."
             )
         self.objectives = objectives
+
+    def _check_storage(self) -> None:
+        if self.storage is None:
+            return
+        if not isinstance(self.storage, str | os.PathLike):
+            raise EcoptConfigError(
+                f"SweepSettings(storage={self.storage!r}): expected a file path or None; e.g. 'ax_experiment.json'."
+            )
+        storage = Path(self.storage)
+        if storage.is_dir():
+            raise EcoptConfigError(
+                f"SweepSettings(storage={str(storage)!r}): is a directory; storage is the file the Ax experiment is "
+                f"saved to: give a file in it, e.g. {str(storage / 'ax_experiment.json')!r}."
+            )
+        self.storage = storage
 
     def _check_budget(self) -> None:
         if not _is_int(self.n_trials) or self.n_trials < 1:

@@ -338,6 +338,25 @@ def test_sweep_stops_past_max_failure_rate_after_saving(fast_ax, tmp_path):
     data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
     assert data["counts"]["failed"] == 3
     assert (tmp_path / "ax.json").exists()
+    assert "rerun the same command to resume" in str(info.value)
+
+
+def test_a_sweep_without_storage_never_promises_a_resume(fast_ax, caplog):
+    def broken(p):
+        raise ValueError("bad")
+
+    with pytest.raises(SweepFailureError) as info:
+        make_sweep(broken, n_trials=10, n_initial_trials=4, max_failure_rate=0.5).run()
+    assert "resume" not in str(info.value)
+    assert "it starts over: no storage" in str(info.value)
+
+    def interrupted(p):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(interrupted, n_trials=4, n_initial_trials=4).run()
+    assert "nothing was saved (no storage), so a rerun starts over" in caplog.text
+    assert "resume" not in caplog.text
 
 
 def test_a_failure_rate_stop_is_recorded_and_a_fixed_task_resumes_past_it(fast_ax, tmp_path):
@@ -1549,3 +1568,21 @@ def test_a_reference_point_waits_for_two_completed_trials(fast_ax, caplog):
     assert len(inferred) == 1
     assert "from the front of 2 completed trials" in inferred[0]  # not from the one Sobol trial that completed
     assert result.reference_point_origin == "inferred"
+
+
+def test_a_space_with_nothing_swept_is_refused_before_any_trial():
+    calls = []
+    space = parse_search_space({"y": 3}, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+    with pytest.raises(EcoptConfigError, match=r"ParetoSweep: nothing to sweep: .*\['y=3'\].*'interval\(0, 1\)'"):
+        ParetoSweep.from_function(space, settings, calls.append)
+    assert calls == []
+
+
+@pytest.mark.parametrize("content", ["not json", '{"experiment": {"description": null}}'])
+def test_a_refused_storage_leaves_nothing_behind(tmp_path, content):
+    storage = tmp_path / "ax.json"
+    storage.write_text(content)
+    with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move or delete it"):
+        make_sweep(two_quadratics, n_trials=2, storage=storage).run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ax.json"]

@@ -252,3 +252,16 @@ def test_tuple_cannot_carry_constrained_metrics() -> None:
 def test_raw_data_keeps_objectives_over_colliding_tracking_metric() -> None:
     metrics = parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0, "test.acc": 0.1}, TWO)
     assert metrics.to_ax_raw_data()["test__acc"] == 0.9
+
+
+@pytest.mark.parametrize(
+    ("objectives", "match"),
+    [
+        (["a", "b"], r"parse_objectives\(objectives=\['a', 'b'\]\): expected a mapping .*\{a: maximize, b: minimize\}"),
+        ("test/acc", r"objectives='test/acc'\): expected a mapping .*\{test/acc: maximize, energy/test_j: minimize\}"),
+        (("a", 1), r"objectives=\('a', 1\)\): expected a mapping"),
+    ],
+)
+def test_objectives_that_are_not_a_mapping_are_refused(objectives: Any, match: str) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        parse_objectives(objectives, None)

@@ -1,14 +1,17 @@
 import csv
 import dataclasses
+import io
 import json
 import math
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from scipy import stats
 
 from lightning_ecopt import views
 from lightning_ecopt.cli import main
+from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.report import (
     GLOBAL_AVERAGE_PUE,
     LoadedSweep,
@@ -18,7 +21,9 @@ from lightning_ecopt.report import (
     ledger,
     load_sweep,
     proxy_audit,
+    render,
     trial_energy,
+    write_files,
 )
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
@@ -561,3 +566,62 @@ def test_a_flag_on_a_loop_the_sweep_does_not_optimise_is_not_reported():
     report = Report(sweep=sweep, frontier=[], knee=None, audit=[], ledger=ledger(result))
     assert report.short_windows == []
     assert report.contended == {0: 0.3}
+
+
+def _without_paths(data):
+    return {k: v for k, v in data.items() if k not in ("sweep_dir", "results_path", "files")}
+
+
+def test_build_report_takes_an_in_memory_sweep_result(sweep_dir, tmp_path):
+    # A sweep run without storage has no directory: the report comes from its SweepResult, the same as from disk.
+    settings = SweepSettings(OBJECTIVES, n_trials=10, seed=0)
+    report = build_report(make_result(), settings=settings)
+    from_disk = build_report(sweep_dir)
+    assert report.sweep.sweep_dir is None
+    assert report.sweep.results_path is None
+    assert _without_paths(report.to_dict()) == _without_paths(from_disk.to_dict())
+    assert report.to_dict()["sweep_dir"] is None
+    with pytest.raises(EcoptConfigError, match=r"write_files\(report\): .*in-memory SweepResult.*; pass out_dir"):
+        write_files(report)
+    assert sorted(tmp_path.iterdir()) == [sweep_dir / RESULTS_FILENAME]  # sweep_dir is tmp_path: nothing written
+    written = write_files(report, tmp_path / "out")
+    assert sorted(written) == ["frontier.png", "trials.csv"]
+    write_files(from_disk)
+    assert (tmp_path / "out" / "trials.csv").read_text() == (sweep_dir / "trials.csv").read_text()
+    console = Console(file=io.StringIO(), width=200)
+    render(report, console)
+    assert "ecopt report (in-memory SweepResult)" in console.file.getvalue()
+
+
+def test_an_in_memory_result_without_settings_leaves_budget_and_feasibility_unknown(tmp_path):
+    report = build_report(make_result())
+    assert report.sweep.n_trials is None
+    assert report.sweep.constraints is None
+    assert report.state == "finished"
+    write_files(report, tmp_path)
+    rows = list(csv.DictReader((tmp_path / "trials.csv").open()))
+    assert {r["feasible"] for r in rows} == {""}
+    assert {int(r["trial_index"]): r["dominated_by"] for r in rows}[6] == "3"
+
+
+def test_an_in_memory_result_with_a_results_file_reads_its_settings_from_it(sweep_dir):
+    result = dataclasses.replace(make_result(), results_path=sweep_dir / RESULTS_FILENAME)
+    report = build_report(result)
+    assert (report.sweep.sweep_dir, report.sweep.n_trials, report.sweep.constraints) == (sweep_dir, 10, ())
+
+
+def test_build_report_refuses_anything_else():
+    with pytest.raises(TypeError, match=r"build_report\(source=3\): expected a sweep directory"):
+        build_report(3)
+
+
+def test_sweep_results_and_reports_have_short_reprs(sweep_dir):
+    result = make_result()
+    assert repr(result) == (
+        "SweepResult(8 trials: 5 completed, 2 failed, 1 abandoned, 1 reused; objectives test/acc (maximize), "
+        "energy/test_samples_per_j (maximize); Pareto set 3; hypervolume 1.25)"
+    )
+    assert result == make_result()  # still compared field by field
+    assert result != dataclasses.replace(result, hypervolume=2.0)
+    report = build_report(sweep_dir)
+    assert repr(report) == f"Report({str(sweep_dir)!r}: 8 trials, frontier 3, knee #0, state 'running or interrupted')"

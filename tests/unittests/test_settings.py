@@ -200,3 +200,35 @@ def test_metrics_outside_the_energy_namespace_are_the_tasks_business() -> None:
         outcome_constraints=("my_latency_ms <= 20", "energy/train_reused_j >= 0"),
     )
     assert settings.constrained_metrics == ("my_latency_ms", "energy/train_reused_j")
+
+
+def test_storage_takes_any_path_like_and_refuses_a_directory(tmp_path: Path) -> None:
+    from pathlib import PurePosixPath
+
+    assert SweepSettings(OBJECTIVES, storage=PurePosixPath("sweep/ax.json")).storage == Path("sweep/ax.json")
+    assert SweepSettings(OBJECTIVES, storage=str(tmp_path / "ax.json")).storage == tmp_path / "ax.json"
+    with pytest.raises(EcoptConfigError, match=r"storage=.*is a directory; .*ax_experiment\.json"):
+        SweepSettings(OBJECTIVES, storage=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lists_are_accepted_and_stored_as_tuples() -> None:
+    settings = SweepSettings(
+        OBJECTIVES,
+        outcome_constraints=["energy/train_j <= 5"],
+        enqueue_trials=[{"x": 1}],
+    )
+    assert settings.outcome_constraints == (OutcomeConstraint("energy/train_j", "<=", 5.0),)
+    assert settings.enqueue_trials == ({"x": 1},)
+
+
+def test_the_constructor_defaults_are_the_declared_field_defaults() -> None:
+    import dataclasses
+    import inspect
+
+    parameters = inspect.signature(SweepSettings.__init__).parameters
+    fields = [f for f in dataclasses.fields(SweepSettings) if f.init]
+    assert [f.name for f in fields] == list(parameters)[1:]
+    for f in fields:
+        declared = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        assert parameters[f.name].default == declared, f.name
