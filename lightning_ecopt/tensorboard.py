@@ -32,10 +32,12 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
 import os
+import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -352,21 +354,43 @@ class FrontierBoard:
         return _Writer(run_dir)
 
 
+_EVENT_FILES = itertools.count()
+"""This process's event files, in the order written (see :meth:`_Writer.__exit__`)."""
+
+
 class _Writer:
     """A ``torch.utils.tensorboard.SummaryWriter`` opened for one write and closed (flushed) right after."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self._writer: Any = None
+        self._before: set[str] = set()
 
     def __enter__(self) -> _Writer:
         from torch.utils.tensorboard import SummaryWriter
 
+        self._before = set(os.listdir(self.run_dir)) if self.run_dir.is_dir() else set()
         self._writer = SummaryWriter(log_dir=str(self.run_dir))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._writer.close()
+        self._rename_in_write_order()
+
+    def _rename_in_write_order(self) -> None:
+        """Give the event file just written a name that sorts after this process's earlier ones.
+
+        TensorBoard reads a run's event files in name order, and TensorBoard's writer names them
+        ``events.out.tfevents.<second>.<host>.<pid>.<n>`` with ``n`` a process-wide counter that is not zero-padded:
+        within one second ``...9`` sorts after ``...11``, so a fast sweep's frontier steps loaded as
+        ``[5, 1, 2, 3, 4, ...]`` and the image slider could end on a stale frontier. The counter here is padded.
+        """
+        for name in sorted(set(os.listdir(self.run_dir)) - self._before):
+            parts = name.split(".")
+            if len(parts) < 4 or parts[2] != "tfevents" or not parts[3].isdigit():
+                continue
+            ordered = f"events.out.tfevents.{parts[3]}.{next(_EVENT_FILES):09d}.{socket.gethostname()}.{os.getpid()}"
+            os.replace(self.run_dir / name, self.run_dir / ordered)
 
     def add_summary(self, summary: Any, step: int = 0) -> None:
         self._writer._get_file_writer().add_summary(summary, step)
