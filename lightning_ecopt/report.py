@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightning_ecopt import views
+from lightning_ecopt._json import json_safe
 from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_constraint
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord
@@ -860,19 +861,7 @@ class Report:
             "ledger": ledger_data,
             "files": self.files,
         }
-        return dict(_json_safe(data))
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    return str(value)
+        return dict(json_safe(data))
 
 
 def _where(sweep: LoadedSweep) -> str:

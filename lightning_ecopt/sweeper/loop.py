@@ -89,6 +89,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from lightning_ecopt import frontier
+from lightning_ecopt._json import json_safe
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
     SweepFailureError,
@@ -369,22 +370,9 @@ def _flatten(node: Any, prefix: str, flat: dict[str, Any]) -> None:
         for index, value in enumerate(node):
             _flatten(value, f"{prefix}.{index}" if prefix else str(index), flat)
         return
-    value = _json_safe(node)
+    value = json_safe(node, nonfinite_as_text=True)  # nan must compare equal to itself
     text = json.dumps(value, sort_keys=True)
     flat[prefix] = value if len(text) <= _TASK_CONFIG_VALUE_CHARS else _digest(value, f"{len(text)} chars")
-
-
-def _json_safe(value: Any) -> Any:
-    """``value`` with what JSON cannot hold (or cannot compare: ``nan``) as text."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def _digest(value: Any, what: str) -> str:
