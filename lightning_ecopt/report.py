@@ -13,10 +13,16 @@ Accounting rules
   test, predict, validate that the trials report.
 - **Search energy** is, for every trial that ran, ``energy/train_j`` (the whole ``fit``, its validation included)
   plus the evaluation loops: ``energy/test_j`` and ``energy/predict_j`` with their warm-up joules
-  (``energy/<stage>_warmup_j``), and ``energy/validate_j`` (+ warm-up) only for trials without ``energy/train_j``
-  (with it, validation is already inside ``fit``). Failed trials count when their figures are known; trials whose
-  energy is unknown (failed before reporting, abandoned, or without any energy figure) are counted apart and make
-  the total a lower bound. Reused trials were not run and cost nothing. Ax's own proposal time is not metered.
+  (``energy/<stage>_warmup_j``), and ``energy/validate_j`` (+ warm-up) only for trials in which ``fit`` did not run:
+  without ``energy/train_j``, with ``energy/train_j = 0``, or that loaded a cached checkpoint
+  (``checkpoint/reused = 1``; otherwise validation is already inside ``fit``). Failed trials count when their
+  figures are known; trials whose energy is unknown (failed before reporting, abandoned, or without any energy
+  figure) are counted apart and make the total a lower bound, as do trials that ran with a known training energy
+  but an evaluation energy that is NaN (or, completed, not recorded). Reused trials were not run and cost nothing.
+  Ax's own proposal time is not metered.
+- **Energy kinds**: measured and estimated joules are never summed. When the counted trials mix them
+  (``allow_mixed_energy_sources``, or a failed trial's figures), the ledger totals each kind apart, compares
+  frontier models only with a baseline of their kind, and gives no break-even.
 - **Checkpoint reuse** (``lightning_ecopt.checkpoints``): a trial that loaded a cached checkpoint instead of training
   reports ``energy/train_j = 0`` and the training energy it avoided as ``energy/train_reused_j``; the ledger sums the
   latter (x PUE) as the search energy saved against retraining every trial.
@@ -26,7 +32,9 @@ Accounting rules
   which serving the frontier model instead of the baseline has paid for the whole search. ``None`` (never) when the
   model uses at least as much energy per inference as the baseline.
 - **Baseline** (``baseline=``): ``"most-accurate"`` (default): the completed trial with the best value of the first
-  objective that is not an energy figure (the model an accuracy-only search would pick; ties to the lowest index);
+  objective that is not an energy figure (the model an accuracy-only search would pick; trials that tie exactly on
+  it, as in an inference-only sweep where every trial loads the same weights, go to the one with the least energy
+  per inference: the smallest saving and the longest payback, whatever order they were proposed in);
   ``"first"``: the first completed trial; or a trial index.
 """
 
@@ -59,6 +67,7 @@ __all__ = [
     "DEFAULT_PUE",
     "GLOBAL_AVERAGE_PUE",
     "FrontierSaving",
+    "KindTotal",
     "Ledger",
     "LoadedSweep",
     "ProxyCorrelation",
@@ -319,6 +328,8 @@ class TrialEnergy:
         train_j: ``energy/train_j`` (the whole ``fit``), or ``None`` when not recorded.
         eval_j: The evaluation loops' joules (warm-up included), or ``None`` when not recorded.
         known: Whether the trial's energy is known (reused trials are known: 0 J).
+        eval_partial: The trial ran, its training energy is known, but an evaluation loop's energy is NaN, or it
+            completed without any evaluation energy recorded: ``eval_j`` understates it.
     """
 
     trial_index: int
@@ -326,6 +337,7 @@ class TrialEnergy:
     train_j: float | None
     eval_j: float | None
     known: bool
+    eval_partial: bool = False
 
     @property
     def total_j(self) -> float:
@@ -352,17 +364,38 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
         ...                                       "energy/test_warmup_j": 0.5, "energy/validate_j": 9.0})
         >>> trial_energy(t).total_j  # validation is inside fit when train_j is known
         52.5
+        >>> reused = TrialRecord(1, {}, "completed", {"energy/train_j": 0.0, "energy/train_reused_j": 50.0,
+        ...                                           "checkpoint/reused": 1.0, "energy/validate_j": 2.0})
+        >>> trial_energy(reused).total_j  # fit never ran: the validate loop counts
+        2.0
     """
     status = "reused" if trial.reused_from is not None else trial.status
     if status == "reused":
         return TrialEnergy(trial.trial_index, status, 0.0, 0.0, known=True)
     m = trial.metrics
     train_j = _finite(m.get("energy/train_j"))
-    stages = ("test", "predict") if train_j is not None else _STAGES
-    parts = [_finite(m.get(f"energy/{s}_j")) for s in stages] + [_finite(m.get(f"energy/{s}_warmup_j")) for s in stages]
-    known_parts = [p for p in parts if p is not None]
+    stages = ("test", "predict") if train_j is not None and _fit_ran(m) else _STAGES
+    keys = [f"energy/{s}_j" for s in stages] + [f"energy/{s}_warmup_j" for s in stages]
+    known_parts = [p for k in keys if (p := _finite(m.get(k))) is not None]
     eval_j = sum(known_parts) if known_parts else None
-    return TrialEnergy(trial.trial_index, status, train_j, eval_j, known=train_j is not None or eval_j is not None)
+    # A loop that ran but whose energy is NaN (a documented reading), or a completed trial without any evaluation
+    # figure, while the training energy is known: the trial's cost is only partly known. (A failed trial without
+    # one may have stopped before evaluating: 0 J, not unknown.)
+    unreadable = any(k in m and _finite(m[k]) is None for k in keys)
+    partial = train_j is not None and (unreadable or (eval_j is None and status == "completed"))
+    known = train_j is not None or eval_j is not None
+    return TrialEnergy(trial.trial_index, status, train_j, eval_j, known=known, eval_partial=partial)
+
+
+def _fit_ran(metrics: Mapping[str, float]) -> bool:
+    """Whether the trial trained (``fit`` ran, its validation inside ``energy/train_j``).
+
+    Not when it loaded a cached checkpoint (``lightning_ecopt.checkpoints``: ``checkpoint/reused = 1``, the avoided
+    training as ``energy/train_reused_j > 0``, ``energy/train_j = 0``): its validation then ran on its own
+    (``trainer.validate()``) and counts.
+    """
+    reused = _finite(metrics.get("checkpoint/reused")) or _finite(metrics.get("energy/train_reused_j"))
+    return not reused and metrics.get("energy/train_j") != 0
 
 
 def _objective_stages(objectives: Sequence[Objective]) -> list[str]:
@@ -564,8 +597,35 @@ class FrontierSaving:
 
 
 @dataclass(frozen=True)
+class KindTotal:
+    """The search energy of the counted trials whose energy has one kind (measured or estimated).
+
+    Args:
+        kind: ``"measured"``, ``"estimated"`` or ``"unlabelled"`` (trials that returned no source label).
+        trials_counted: Counted trials of this kind.
+        train_j: Their training joules (before PUE).
+        eval_j: Their evaluation joules (before PUE).
+        total_j: ``(train_j + eval_j) * pue`` (J).
+        co2_g: ``total_j`` in kWh times the carbon intensity (g CO2e).
+        checkpoint_saved_j: Training energy their checkpoint reuse avoided, x PUE (J).
+    """
+
+    kind: str
+    trials_counted: int
+    train_j: float
+    eval_j: float
+    total_j: float
+    co2_g: float
+    checkpoint_saved_j: float = 0.0
+
+
+@dataclass(frozen=True)
 class Ledger:
     """What the search cost, and when it pays for itself.
+
+    Measured and estimated joules are never summed: when the counted trials mix the two kinds, ``train_j``,
+    ``eval_j``, ``total_j``, ``co2_g`` and ``checkpoint_saved_j`` are NaN (``null`` in JSON), ``totals_by_kind``
+    holds one total per kind, and no break-even is computed (see :attr:`mixed_energy`).
 
     Args:
         energy_label: Where the joules come from (``"estimated (cpu-time)"``, ``"measured (zeus/nvml)"``...).
@@ -592,6 +652,17 @@ class Ledger:
             ``total_j + checkpoint_saved_j``.
         trials_shared_counters: Counted trials measured on hardware counters shared with trials that ran beside them
             (``TrialRecord.shared_counters``): their joules include their neighbours' work, so they overstate it.
+        trials_eval_unknown: Counted trials whose training energy is known but an evaluation loop's energy is NaN
+            or not recorded (only their training counts, so the total is a lower bound).
+        baseline_tied: Under ``"most-accurate"``, the trials that tie exactly with the baseline on
+            ``baseline_metric`` (the baseline included) when there is more than one; else empty.
+        baseline_tie_rule: How a tie was broken (``"least energy per inference"``: the conservative choice, the
+            smallest saving and the longest payback, whatever order the trials were proposed in); ``None`` without
+            a tie.
+        energy_kinds: The kinds (``"measured"``, ``"estimated"``) of the counted and completed trials' energy.
+        totals_by_kind: The search energy per kind (one entry when the kinds are not mixed).
+        baseline_kind: The kind of the baseline's energy (``"unlabelled"`` without a label); ``None`` without a
+            baseline. When the kinds are mixed, only frontier models of this kind are compared with it.
     """
 
     energy_label: str
@@ -615,16 +686,27 @@ class Ledger:
     checkpoint_saved_j: float = 0.0
     trials_shared_counters: int = 0
     baseline_metric: str | None = None
+    trials_eval_unknown: list[int] = field(default_factory=list)
+    baseline_tied: list[int] = field(default_factory=list)
+    baseline_tie_rule: str | None = None
+    energy_kinds: list[str] = field(default_factory=list)
+    totals_by_kind: dict[str, KindTotal] = field(default_factory=dict)
+    baseline_kind: str | None = None
 
     @property
     def total_kwh(self) -> float:
-        """The search's energy in kWh."""
+        """The search's energy in kWh (NaN when the energy kinds are mixed)."""
         return self.total_j / _J_PER_KWH
 
     @property
     def lower_bound(self) -> bool:
         """Whether some trials' energy is unknown or partial, so the total is a lower bound."""
-        return bool(self.trials_unknown) or self.trials_without_train_j > 0
+        return bool(self.trials_unknown) or self.trials_without_train_j > 0 or bool(self.trials_eval_unknown)
+
+    @property
+    def mixed_energy(self) -> bool:
+        """Whether the trials mix measured and estimated energy: totals per kind, and no break-even."""
+        return len(self.energy_kinds) > 1
 
 
 def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
@@ -646,10 +728,18 @@ def _performance_objective(result: SweepResult) -> Objective:
     return next((o for o in result.objectives if not views.is_energy_metric(o.name)), result.objectives[0])
 
 
+_TIE_RULE = "least energy per inference"
+
+
 def _choose_baseline(
     result: SweepResult, baseline: str | int, per_inference: Callable[[TrialRecord], float | None]
-) -> tuple[str, TrialRecord | None]:
-    """The baseline trial for the ledger (see the module docstring), with the rule's name."""
+) -> tuple[str, TrialRecord | None, list[int]]:
+    """The baseline trial for the ledger (see the module docstring), the rule's name, and the trials tied with it.
+
+    Under ``"most-accurate"``, trials that tie exactly on the metric (an inference-only sweep: the same weights in
+    every trial) go to the one with the least energy per inference, so the break-even does not depend on the order
+    Ax proposed them in; the tied trials are returned when there is more than one.
+    """
     candidates = [t for t in _evaluated(result) if per_inference(t) is not None]
     if isinstance(baseline, int) and not isinstance(baseline, bool):
         by_index = {t.trial_index: t for t in result.trials}
@@ -666,19 +756,30 @@ def _choose_baseline(
                 f"ecopt report --baseline {baseline}: trial {baseline} is {chosen.status} without an energy per "
                 f"inference; choose a completed trial (see trials.csv) or one of {', '.join(BASELINE_RULES)}."
             )
-        return "trial", chosen
+        return "trial", chosen, []
     if baseline not in BASELINE_RULES:
         raise SweepDataError(
             f"ecopt report --baseline {baseline!r}: unknown rule; choose one of {', '.join(BASELINE_RULES)} or a trial "
             f"index."
         )
     if not candidates:
-        return str(baseline), None
+        return str(baseline), None, []
     if baseline == "first":
-        return "first", candidates[0]
+        return "first", candidates[0], []
     performance = _performance_objective(result)
     sign = 1.0 if performance.minimize else -1.0
-    return "most-accurate", min(candidates, key=lambda t: (sign * t.metrics[performance.name], t.trial_index))
+    best = min(candidates, key=lambda t: (sign * t.metrics[performance.name], t.trial_index))
+    tied = [t for t in candidates if t.metrics[performance.name] == best.metrics[performance.name]]
+    if len(tied) < 2:
+        return "most-accurate", best, []
+    chosen = min(tied, key=lambda t: (per_inference(t) or 0.0, t.trial_index))
+    return "most-accurate", chosen, [t.trial_index for t in tied]
+
+
+def _kind(trial: TrialRecord) -> str:
+    """The kind of a trial's energy: ``"measured"``, ``"estimated"``, or ``"unlabelled"`` (no source label)."""
+    kinds = views.energy_kinds([trial.energy_source])
+    return kinds[0] if kinds else "unlabelled"
 
 
 def ledger(
@@ -706,14 +807,39 @@ def ledger(
     energies = [trial_energy(t) for t in result.trials]
     counted = [e for e in energies if e.known and e.status != "reused"]
     unknown = [e.trial_index for e in energies if not e.known]
-    train_j = sum(e.train_j or 0.0 for e in counted)
-    eval_j = sum(e.eval_j or 0.0 for e in counted)
-    total_j = (train_j + eval_j) * pue
     by_index = {t.trial_index: t for t in result.trials}
     avoided = [_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) for e in counted]
     checkpoint_reused = [a for a in avoided if a]
+    # A measured and an estimated joule are not the same quantity: never summed. One total per kind when mixed.
+    kinds = views.energy_kinds(
+        [by_index[e.trial_index].energy_source for e in counted] + [t.energy_source for t in _evaluated(result)]
+    )
+    mixed = len(kinds) > 1
+    groups: dict[str, list[TrialEnergy]] = {}
+    for e in counted:
+        kind = _kind(by_index[e.trial_index]) if mixed else (kinds[0] if kinds else "unlabelled")
+        groups.setdefault(kind, []).append(e)
+    totals: dict[str, KindTotal] = {}
+    for kind, group in sorted(groups.items()):
+        group_train = sum(e.train_j or 0.0 for e in group)
+        group_eval = sum(e.eval_j or 0.0 for e in group)
+        group_total = (group_train + group_eval) * pue
+        saved_j = sum(_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) or 0.0 for e in group)
+        totals[kind] = KindTotal(
+            kind=kind,
+            trials_counted=len(group),
+            train_j=group_train,
+            eval_j=group_eval,
+            total_j=group_total,
+            co2_g=group_total / _J_PER_KWH * carbon_g_per_kwh,
+            checkpoint_saved_j=saved_j * pue,
+        )
+    nan = math.nan
+    train_j = nan if mixed else sum(e.train_j or 0.0 for e in counted)
+    eval_j = nan if mixed else sum(e.eval_j or 0.0 for e in counted)
+    total_j = (train_j + eval_j) * pue
     metric, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
-    rule, base = _choose_baseline(result, baseline, per_inference) if metric else (str(baseline), None)
+    rule, base, tied = _choose_baseline(result, baseline, per_inference) if metric else (str(baseline), None, [])
     savings = []
     base_j = None
     if base is not None:
@@ -721,7 +847,7 @@ def ledger(
         for row in views.frontier_rows(result):  # in the frontier table's order: best first objective first
             t = by_index[row["trial_index"]]
             value = per_inference(t)
-            if value is None:
+            if value is None or (mixed and _kind(t) != _kind(base)):  # only within the baseline's kind
                 continue
             model_j = value * pue
             saved = base_j - model_j
@@ -731,7 +857,8 @@ def ledger(
                     j_per_inference=model_j,
                     saved_j_per_inference=saved,
                     saved_fraction=saved / base_j if base_j else 0.0,
-                    break_even_inferences=total_j / saved if saved > 0 else None,
+                    # mixed: no single search energy to repay, so no break-even
+                    break_even_inferences=total_j / saved if saved > 0 and not mixed else None,
                 )
             )
     return Ledger(
@@ -753,9 +880,15 @@ def ledger(
         baseline_j_per_inference=base_j,
         savings=savings,
         trials_checkpoint_reused=len(checkpoint_reused),
-        checkpoint_saved_j=sum(checkpoint_reused) * pue,
+        checkpoint_saved_j=nan if mixed else sum(checkpoint_reused) * pue,
         trials_shared_counters=sum(by_index[e.trial_index].shared_counters for e in counted),
         baseline_metric=_performance_objective(result).name if rule == "most-accurate" else None,
+        trials_eval_unknown=[e.trial_index for e in counted if e.eval_partial],
+        baseline_tied=tied,
+        baseline_tie_rule=_TIE_RULE if tied else None,
+        energy_kinds=kinds,
+        totals_by_kind=totals,
+        baseline_kind=None if base is None else _kind(base),
     )
 
 
@@ -1075,17 +1208,22 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
 
 
 def _fmt_j(joules: float) -> str:
-    """Joules with a readable prefix.
+    """Joules with a readable prefix, rounded to 3 significant digits before the prefix is chosen.
 
     Example:
         >>> _fmt_j(0.00123), _fmt_j(12.5), _fmt_j(3.6e6)
         ('1.23 mJ', '12.5 J', '3.6 MJ')
+        >>> _fmt_j(999.7), _fmt_j(0.99995)  # not '1e+03 J', '1e+03 mJ'
+        ('1 kJ', '1 J')
     """
-    a = abs(joules)
-    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ")):
+    if not math.isfinite(joules):
+        return f"{joules} J"
+    rounded = float(f"{joules:.3g}")
+    a = abs(rounded)
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ")):
         if a >= scale:
-            return f"{joules / scale:.3g} {prefix}J"
-    return f"{joules:.3g} J"
+            return f"{rounded / scale:.3g} {prefix}J"
+    return f"{rounded:.3g} J"
 
 
 def _fmt_count(n: float | None) -> str:
@@ -1215,17 +1353,42 @@ def _render_ledger(led: Ledger, console: Console) -> None:
     from rich.table import Table
 
     label = led.energy_label
-    console.print(f"Search-cost ledger (energy {label}; PUE {led.pue:g})", style="bold", markup=False)
     bound = " (lower bound)" if led.lower_bound else ""
-    console.print(
-        f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: training {_fmt_j(led.train_j)} + "
-        f"evaluation {_fmt_j(led.eval_j)}, x PUE {led.pue:g}, over {led.trials_counted} trials that ran "
-        f"({led.failed_counted} failed).",
-        markup=False,
-    )
-    console.print(f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.", markup=False)
+    if led.mixed_energy:
+        console.print(
+            f"Search-cost ledger (energy {label}, totalled per kind, never summed; PUE {led.pue:g})",
+            style="bold",
+            markup=False,
+        )
+        for kind, k in led.totals_by_kind.items():
+            console.print(
+                f"Search energy, {kind}: {_fmt_j(k.total_j)} = {k.total_j / _J_PER_KWH:.4g} kWh{bound}: training "
+                f"{_fmt_j(k.train_j)} + evaluation {_fmt_j(k.eval_j)}, x PUE {led.pue:g}, over {k.trials_counted} "
+                f"trials that ran; CO2 {k.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.",
+                markup=False,
+            )
+        console.print(
+            f"A measured and an estimated joule are not the same quantity: the {led.trials_counted} trials that ran "
+            f"({led.failed_counted} failed) are totalled per kind, and the kinds are never added together.",
+            markup=False,
+        )
+    else:
+        console.print(f"Search-cost ledger (energy {label}; PUE {led.pue:g})", style="bold", markup=False)
+        console.print(
+            f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: training {_fmt_j(led.train_j)} "
+            f"+ evaluation {_fmt_j(led.eval_j)}, x PUE {led.pue:g}, over {led.trials_counted} trials that ran "
+            f"({led.failed_counted} failed).",
+            markup=False,
+        )
+        console.print(f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.", markup=False)
     if led.trials_unknown:
         console.print(f"Not counted, energy unknown: trials {', '.join(map(str, led.trials_unknown))}.", markup=False)
+    if led.trials_eval_unknown:
+        console.print(
+            f"Evaluation energy unknown (NaN or not recorded): trials {', '.join(map(str, led.trials_eval_unknown))}; "
+            f"only their training counts.",
+            markup=False,
+        )
     if led.trials_without_train_j:
         console.print(
             f"{led.trials_without_train_j} trials recorded no training energy: only their evaluation counts.",
@@ -1240,7 +1403,16 @@ def _render_ledger(led: Ledger, console: Console) -> None:
             "Run one trial per GPU (or CPU package) for exact figures.",
             markup=False,
         )
-    if led.trials_checkpoint_reused:
+    if led.trials_checkpoint_reused and led.mixed_energy:
+        saved = ", ".join(
+            f"{_fmt_j(k.checkpoint_saved_j)} {kind}" for kind, k in led.totals_by_kind.items() if k.checkpoint_saved_j
+        )
+        console.print(
+            f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
+            f"saving {saved}.",
+            markup=False,
+        )
+    elif led.trials_checkpoint_reused:
         retrain = led.total_j + led.checkpoint_saved_j
         console.print(
             f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
@@ -1254,10 +1426,16 @@ def _render_ledger(led: Ledger, console: Console) -> None:
     why = {"first": "the first completed trial", "trial": "chosen"}
     if led.baseline_metric is not None:
         why["most-accurate"] = f"the best {led.baseline_metric}"
+    tie = ""
+    if led.baseline_tied:
+        tie = (
+            f"; {len(led.baseline_tied)} trials tie on it ({', '.join(f'#{i}' for i in led.baseline_tied)}), the one "
+            f"with the {led.baseline_tie_rule} taken: the smallest saving, the longest payback"
+        )
     savings = Table(
         title=(
-            f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}): "
-            f"{_fmt_j(led.baseline_j_per_inference or 0.0)} per inference"
+            f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}"
+            f"{tie}): {_fmt_j(led.baseline_j_per_inference or 0.0)} per inference"
         ),
         title_justify="left",
     )
@@ -1269,9 +1447,18 @@ def _render_ledger(led: Ledger, console: Console) -> None:
             _fmt_j(s.j_per_inference),
             _fmt_j(s.saved_j_per_inference),
             f"{s.saved_fraction:+.1%}",
-            _fmt_count(s.break_even_inferences),
+            "n/a" if led.mixed_energy else _fmt_count(s.break_even_inferences),
         )
     console.print(savings)
+    if led.mixed_energy:
+        console.print(
+            f"No break-even: the search's energy mixes measured and estimated joules (totalled per kind above), "
+            f"which are not the same quantity, so there is no one search energy for a model to repay. Only frontier "
+            f"models whose energy is {led.baseline_kind}, as the baseline's, are compared with it. Sweep with "
+            f"one energy source for a break-even.",
+            markup=False,
+        )
+        return
     console.print(
         f"Break-even: search energy / energy saved per inference (PUE applies to both). Energy per inference: "
         f"{led.energy_per_inference} ({label}).",

@@ -99,3 +99,21 @@ def test_ecopt_report_bad_input_exits_2_without_a_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("error: ecopt report: ")
     assert "Traceback" not in done.stderr
+
+
+def test_an_inference_only_sweep_takes_the_tied_trial_with_the_least_energy_per_inference(tmp_path):
+    # Every trial loads the same weights: the accuracy ties exactly, so the proposal order must not pick the baseline.
+    def same_weights(params):
+        return {**task(params), "test/acc": 0.97}
+
+    result = run_sweep(tmp_path, n_trials=4, evaluate=evaluate_each(same_weights))
+    done = ecopt("report", tmp_path, "--json", "--no-files")
+    assert done.returncode == 0, done.stderr
+    ledger = json.loads(done.stdout)["ledger"]
+    cheapest = min(result.trials, key=lambda t: t.metrics["energy/test_j_per_sample"])
+    assert cheapest.trial_index != 0  # Sobol did not propose it first: the old rule (lowest index) would differ
+    assert ledger["baseline"] == cheapest.trial_index
+    assert ledger["baseline_tied"] == [0, 1, 2, 3]
+    assert ledger["baseline_tie_rule"] == "least energy per inference"
+    text = " ".join(ecopt("report", tmp_path, "--no-files").stdout.split())
+    assert "4 trials tie on it (#0, #1, #2, #3), the one with the least energy per inference taken" in text

@@ -239,6 +239,163 @@ def test_ledger_options_are_checked(kwargs, match):
         ledger(make_result(), **kwargs)
 
 
+def inference_only(i, j_per_sample, source=SOURCE, **extra):
+    """A trial of an inference-only sweep: the same weights (so the same accuracy), its own energy per inference."""
+    metrics = {
+        "test/acc": 0.9721,
+        "energy/test_samples_per_j": 1.0 / j_per_sample,
+        "energy/test_j_per_sample": j_per_sample,
+        "energy/train_j": 4.0 if i == 0 else 0.0,
+        "energy/test_j": 1.0,
+        **extra,
+    }
+    return TrialRecord(i, {"data.eval_batch_size": 2**i}, "completed", metrics, {}, None, source)
+
+
+@pytest.mark.parametrize("order", [(0.004, 0.001, 0.002), (0.001, 0.002, 0.004), (0.002, 0.004, 0.001)])
+def test_a_tie_on_the_baseline_metric_goes_to_the_least_energy_per_inference(order):
+    # The same three configurations in any proposal order: the same baseline and the same break-even.
+    trials = tuple(inference_only(i, j) for i, j in enumerate(order))
+    best = order.index(0.001)
+    led = ledger(SweepResult(OBJECTIVES, trials, (best,), None, None, None))
+    assert led.baseline == best
+    assert led.baseline_j_per_inference == 0.001
+    assert led.baseline_tied == [0, 1, 2]
+    assert led.baseline_tie_rule == "least energy per inference"
+    assert [s.break_even_inferences for s in led.savings] == [None]  # the cheapest model saves nothing against itself
+    assert ledger(make_result()).baseline_tied == []  # no tie: nothing to say
+
+
+def test_a_tie_on_the_baseline_metric_is_said_in_the_report_and_json(tmp_path, capsys):
+    trials = tuple(inference_only(i, j) for i, j in enumerate((0.004, 0.001, 0.002)))
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, trials, (1,), None, None, None))
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    assert (
+        "baseline #1 (the best test/acc; 3 trials tie on it (#0, #1, #2), the one with the least energy per "
+        "inference taken: the smallest saving, the longest payback)"
+    ) in " ".join(out.split())
+    code, out, _ = run_cli(capsys, tmp_path, "--no-files", "--json")
+    data = json.loads(out)["ledger"]
+    assert (data["baseline"], data["baseline_tied"], data["baseline_tie_rule"]) == (
+        1,
+        [0, 1, 2],
+        "least energy per inference",
+    )
+
+
+@pytest.mark.parametrize(
+    "reuse",
+    [
+        {"energy/train_reused_j": 4.0, "checkpoint/reused": 1.0},  # what lightning_ecopt.checkpoints reports
+        {"checkpoint/reused": 1.0},
+        {},  # energy/train_j = 0: fit never ran
+    ],
+)
+def test_a_trial_that_reused_a_checkpoint_counts_its_validate_loop(reuse):
+    metrics = {"energy/train_j": 0.0, "energy/validate_j": 2.1, "energy/validate_warmup_j": 0.2, **reuse}
+    assert trial_energy(TrialRecord(1, {}, "completed", metrics)).total_j == pytest.approx(2.3)
+    # The trial that trained: its validation is inside fit (checkpoints report train_reused_j = 0 for it).
+    trained = {"energy/train_j": 40.0, "energy/validate_j": 9.0, "energy/train_reused_j": 0.0, "checkpoint/reused": 0}
+    assert trial_energy(TrialRecord(0, {}, "completed", trained)).total_j == 40.0
+
+
+@pytest.mark.parametrize(
+    ("status", "metrics"),
+    [
+        ("completed", {"energy/train_j": 40.0, "energy/test_j": float("nan")}),  # a documented reading
+        ("failed", {"energy/train_j": 40.0, "energy/test_j": float("nan")}),
+        ("completed", {"energy/train_j": 40.0, "energy/test_j": 1.0, "energy/test_warmup_j": float("nan")}),
+        ("completed", {"energy/train_j": 40.0}),  # evaluated, but no evaluation energy recorded
+    ],
+)
+def test_a_trial_whose_evaluation_energy_is_unknown_makes_the_total_a_lower_bound(tmp_path, capsys, status, metrics):
+    reason = None if status == "completed" else "boom"
+    objectives = {"test/acc": 0.5, "energy/test_samples_per_j": 100.0}
+    partial = TrialRecord(1, {"x": 1}, status, {**objectives, **metrics}, reason=reason, energy_source=SOURCE)
+    trials = (inference_only(0, 0.001), partial)
+    result = SweepResult(OBJECTIVES, trials, (0,), None, None, None)
+    assert trial_energy(partial).eval_partial
+    assert not trial_energy(trials[0]).eval_partial
+    led = ledger(result)
+    assert led.trials_unknown == []
+    assert led.trials_eval_unknown == [1]
+    assert led.lower_bound
+    write_results(tmp_path / RESULTS_FILENAME, result)
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "(lower bound)" in text
+    assert "Evaluation energy unknown (NaN or not recorded): trials 1; only their training counts." in text
+
+
+def test_a_failed_trial_that_never_evaluated_is_not_partial():
+    # examples/train.py: a model that cannot be built fails with energy/train_j = 0 and nothing else: 0 J, known.
+    failed = TrialRecord(1, {}, "failed", {"energy/train_j": 0.0, "energy/train_time_s": 0.0}, reason="ValueError")
+    assert not trial_energy(failed).eval_partial
+    assert not ledger(make_result((TRIALS[0], failed), (0,))).lower_bound
+
+
+def test_measured_and_estimated_joules_are_never_summed(tmp_path, capsys):
+    measured = "measured: zeus/nvml"
+    trials = (
+        inference_only(0, 0.004, measured, **{"energy/train_j": 40.0}),
+        inference_only(1, 0.001, SOURCE, **{"energy/train_j": 10.0, "test/acc": 0.5}),
+        inference_only(2, 0.002, measured, **{"energy/train_j": 20.0, "test/acc": 0.8}),
+        TrialRecord(3, {}, "failed", {"energy/train_j": 5.0}, reason="OOM", energy_source=SOURCE),
+    )
+    result = SweepResult(OBJECTIVES, trials, (0, 1, 2), None, None, None)
+    led = ledger(result, pue=1.5)
+    assert led.energy_kinds == ["estimated", "measured"]
+    assert math.isnan(led.total_j)  # no single total
+    assert math.isnan(led.co2_g)
+    assert led.totals_by_kind["measured"].total_j == pytest.approx((40 + 1 + 20 + 1) * 1.5)
+    assert led.totals_by_kind["estimated"].total_j == pytest.approx((10 + 1 + 5) * 1.5)
+    assert led.totals_by_kind["estimated"].trials_counted == 2
+    assert led.baseline == 0  # the most accurate, measured
+    # Only the frontier models of the baseline's kind are compared with it, and no break-even is given.
+    assert [s.trial_index for s in led.savings] == [0, 2]
+    assert all(s.break_even_inferences is None for s in led.savings)
+
+    write_results(tmp_path / RESULTS_FILENAME, result)
+    code, out, err = run_cli(capsys, tmp_path, "--no-files", "--pue", "1.5")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "Search-cost ledger (energy mixed: estimated and measured, totalled per kind, never summed; PUE 1.5)" in text
+    assert "Search energy, measured: 93 J" in text
+    assert "Search energy, estimated: 24 J" in text
+    assert "No break-even: the search's energy mixes measured and estimated joules" in text
+    assert "never" not in text.split("Frontier models against baseline")[1].split("No break-even")[0]
+    data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])["ledger"]
+    assert data["total_j"] is None
+    assert data["totals_by_kind"]["measured"]["total_j"] == pytest.approx(62.0)
+
+
+def test_a_single_kind_ledger_is_one_total():
+    led = ledger(make_result())
+    assert led.energy_kinds == ["estimated"]
+    assert led.totals_by_kind["estimated"].total_j == led.total_j == pytest.approx(SEARCH_J)
+
+
+@pytest.mark.parametrize(
+    ("joules", "text"),
+    [
+        (999.7, "1 kJ"),
+        (0.99995, "1 J"),
+        (999.4, "999 J"),
+        (0.0009996, "1 mJ"),
+        (999_960.0, "1 MJ"),
+        (-999.7, "-1 kJ"),
+        (12.5, "12.5 J"),
+        (0.0, "0 J"),
+    ],
+)
+def test_joules_are_rounded_before_the_prefix_is_chosen(joules, text):
+    from lightning_ecopt.report import _fmt_j
+
+    assert _fmt_j(joules) == text
+
+
 # -- the command line -----------------------------------------------------------------------------------------------
 
 
