@@ -281,8 +281,14 @@ class CheckpointCache:
     def from_hydra(cls) -> CheckpointCache | None:
         """The cache of the running Hydra multirun: ``<hydra.sweep.dir>/checkpoints``, keys from the sweeper config.
 
+        A relative ``hydra.sweep.dir`` (the default ``multirun/...``) is taken from where the app was started, not
+        from the job's directory (``hydra.job.chdir=true`` moves each job into its own: every job had its own cache,
+        and nothing was reused).
+
         Returns:
-            The cache, or ``None`` in a single run (nothing to share) or outside Hydra.
+            The cache, or ``None`` in a single run (nothing to share), outside Hydra, or when
+            ``inference_params`` is empty: then every trial's training differs from every other's (a configuration
+            repeated exactly is reused by the sweeper itself), and a cache would only fill the disk.
         """
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
@@ -293,7 +299,12 @@ class CheckpointCache:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             return None
         keys = _plain(hydra_cfg.sweeper.get("inference_params")) or []
-        return cls(Path(str(hydra_cfg.sweep.dir)) / CACHE_DIRNAME, [k.lstrip("+") for k in keys])
+        if not keys:
+            return None
+        sweep_dir = Path(str(hydra_cfg.sweep.dir))
+        if not sweep_dir.is_absolute():
+            sweep_dir = Path(str(hydra_cfg.runtime.cwd)) / sweep_dir
+        return cls(sweep_dir / CACHE_DIRNAME, [k.lstrip("+") for k in keys])
 
     def key(self, config: Mapping[str, Any]) -> str:
         """The training key of a job's config (:func:`training_key` with this cache's inference keys)."""
@@ -408,7 +419,8 @@ class CheckpointCache:
             module: The model; weights are loaded into it with ``load_state_dict(strict=True)``.
             fit: Trains ``module`` in place and returns its figures (``trial_metrics(trainer)`` after ``fit``).
                 An exception propagates and stores nothing.
-            trained_by: Recorded with the checkpoint; default the current working directory (Hydra's job dir).
+            trained_by: Recorded with the checkpoint; default the Hydra job's output dir (``<sweep dir>/<num>``),
+                else the current working directory.
 
         Returns:
             What happened, with the figures to report (:meth:`CachedTraining.metrics`).
@@ -433,10 +445,22 @@ class CheckpointCache:
                     key, path, True, dict(data.get("metrics") or {}), data.get("source"), data.get("trained_by")
                 )
             metrics = fit()
-            by = trained_by if trained_by is not None else os.getcwd()
+            by = trained_by if trained_by is not None else _job_dir()
             self.save(key, module.state_dict(), metrics, trained_by=by)
             numbers = {
                 str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
             }
             source = metrics.get("energy/source")
             return CachedTraining(key, path, False, numbers, source if isinstance(source, str) else None, by)
+
+
+def _job_dir() -> str:
+    """The running Hydra job's output dir (Hydra 1.3 does not change into it), else the working directory."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            return str(HydraConfig.get().runtime.output_dir)
+    except Exception:
+        pass
+    return os.getcwd()

@@ -853,7 +853,8 @@ def _first_tensor_path(batch: Any) -> tuple[Any, ...] | None:
     elif isinstance(batch, list | tuple):
         items = enumerate(batch)
     elif dataclasses.is_dataclass(batch) and not isinstance(batch, type):
-        items = ((_Field(f.name), getattr(batch, f.name)) for f in dataclasses.fields(batch))
+        # getattr's default: a field with init=False may be unset (reading it would raise AttributeError)
+        items = ((_Field(f.name), getattr(batch, f.name, None)) for f in dataclasses.fields(batch))
     else:
         return None
     for key, item in items:

@@ -911,6 +911,7 @@ class ParetoSweep:
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
         self._enqueued = check_enqueued(space, settings.enqueue_trials)
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
+        self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._crash_suspects: set[str] = set()  # configurations of a batch the process died in: each runs alone
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
@@ -937,8 +938,10 @@ class ParetoSweep:
         Returns:
             The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit.
         """
-        if space.fixed:
-            fixed, task = dict(space.fixed), fn
+        # A Hydra delete override (``~key``) removes a key: nothing to pass.
+        fixed = {key: value for key, value in space.fixed.items() if not key.startswith("~")}
+        if fixed:
+            task = fn
 
             def fn(params: dict[str, Any]) -> Any:
                 return task({**fixed, **params})
@@ -1331,10 +1334,14 @@ class ParetoSweep:
                 given[constraint.metric] = float(constraint.bound)
         return given
 
-    def _front_data(self) -> tuple[list[TrialRecord], np.ndarray]:
-        """Completed, evaluated, feasible trials and their objective matrix."""
+    def _front_data(self, *, feasible_only: bool = True) -> tuple[list[TrialRecord], np.ndarray]:
+        """Completed, evaluated, feasible trials (``feasible_only=False``: any) and their objective matrix."""
         objectives = self.settings.objectives
-        outcome = [c for c in self.settings.outcome_constraints if c.metric not in self.settings.objective_names]
+        outcome = (
+            [c for c in self.settings.outcome_constraints if c.metric not in self.settings.objective_names]
+            if feasible_only
+            else []
+        )
         records = [
             r
             for r in sorted(self._records.values(), key=lambda r: r.trial_index)
@@ -1359,8 +1366,14 @@ class ParetoSweep:
         records, Y = self._front_data()
         # One completed trial is no front: a point inferred from it (its values pushed out by 10 % of themselves)
         # left later frontier trials outside the box for good. Wait for a second one (Ax infers its own meanwhile).
-        if not records or (len(records) < _MIN_REFERENCE_TRIALS and not final):
+        if records and len(records) < _MIN_REFERENCE_TRIALS and not final:
             return
+        if not records:
+            # No feasible trial (outcome constraints): Ax cannot infer thresholds either, and BoTorch would stop the
+            # sweep ("Either ref_point or objective_thresholds must be provided"). Infer from every completed trial.
+            records, Y = self._front_data(feasible_only=False)
+            if not records:
+                return
         maximize = [not o.minimize for o in self.settings.objectives]
         inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
         point = {o.name: float(v) for o, v in zip(self.settings.objectives, inferred, strict=True)}
@@ -1407,6 +1420,10 @@ class ParetoSweep:
             "n_initial_trials": self._n_initial,
             "seed": self.settings.seed,
         }
+        if fingerprint.get("task_config") is None and self._kept_task_config is not None:
+            # A run without a task config (from Python) must not erase the one the sweep was started with: later
+            # resumes with one are still checked against it.
+            fingerprint["task_config"] = dict(self._kept_task_config)
         return fingerprint
 
     def _generation_strategy(self) -> GenerationStrategy:
@@ -1519,6 +1536,8 @@ class ParetoSweep:
         stored = _read_description(client)
         if "strategy" not in stored:  # saved before the strategy was recorded: read it from Ax's saved strategy
             stored["strategy"] = {"acquisition": _saved_acquisition(client)}
+        if isinstance(stored.get("task_config"), Mapping):  # kept when this run gives none (a resume from Python)
+            self._kept_task_config = dict(stored["task_config"])
         message = _mismatch_message(storage, stored, self._fingerprint())
         if message is not None:
             raise EcoptConfigError(message)

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from lightning_ecopt.checkpoints import (
+    CACHE_DIRNAME,
     CachedTraining,
     CheckpointCache,
     CheckpointCacheError,
@@ -305,3 +306,43 @@ def test_public_names_and_a_light_import() -> None:
     code = "import sys, lightning_ecopt.checkpoints; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
     assert out.strip() == "False"  # the sweeper imports it while checking its config: torch waits for the trial
+
+
+def _fake_multirun(monkeypatch: pytest.MonkeyPatch, sweep_dir: str, inference_params: list[str], cwd: Path) -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    cfg = OmegaConf.create(
+        {
+            "mode": RunMode.MULTIRUN,
+            "sweep": {"dir": sweep_dir},
+            "sweeper": {"inference_params": inference_params},
+            "runtime": {"cwd": str(cwd), "output_dir": str(cwd / sweep_dir / "3")},
+        }
+    )
+    monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
+    monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda: cfg))
+
+
+def test_from_hydra_takes_a_relative_sweep_dir_from_where_the_app_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hydra.job.chdir=true`` runs each job in its own directory: the cache must still be the sweep's."""
+    job_dir = tmp_path / "multirun" / "s" / "3"
+    job_dir.mkdir(parents=True)
+    monkeypatch.chdir(job_dir)
+    _fake_multirun(monkeypatch, "multirun/s", ["data.eval_batch_size"], tmp_path)
+    cache = CheckpointCache.from_hydra()
+    assert cache is not None
+    assert cache.directory == tmp_path / "multirun" / "s" / CACHE_DIRNAME
+    model = torch.nn.Linear(2, 1)
+    trained = cache.fit_or_load(
+        {"model": {"w": 1}, "data": {"eval_batch_size": 4}}, model, lambda: {"energy/train_j": 1.0}
+    )
+    assert trained.trained_by == str(job_dir)  # the job's output dir, not the directory the app started in
+
+
+def test_from_hydra_without_inference_params_is_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing could be reused (identical configurations are reused by the sweeper): no checkpoints on disk."""
+    _fake_multirun(monkeypatch, str(tmp_path), [], tmp_path)
+    assert CheckpointCache.from_hydra() is None

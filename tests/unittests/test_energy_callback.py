@@ -291,6 +291,20 @@ def test_samples_and_flops_of_batches_with_a_0d_tensor_or_a_dataclass(fake_clock
     assert cb.model_stats["model/flops_per_sample"] == 2 * 32 * 2  # BoringModel's Linear(32, 2), one sample
 
 
+def test_an_unset_dataclass_field_is_passed_over() -> None:
+    """A field with ``init=False`` may never be set: reading it raises (Lightning's own transfer would too)."""
+
+    @dataclasses.dataclass
+    class Packed:
+        n: torch.Tensor
+        cached: int = dataclasses.field(init=False)
+        x: torch.Tensor | None = None
+
+    assert energy_module._first_tensor_path(Packed(torch.tensor(5), x=torch.zeros(4, 2))) == (
+        energy_module._Field("x"),
+    )
+
+
 @pytest.mark.parametrize(
     ("returned", "error", "match"),
     [

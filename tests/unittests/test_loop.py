@@ -1527,8 +1527,10 @@ def test_a_function_task_gets_the_spaces_fixed_values_with_the_swept_ones(fast_a
         seen.append(dict(p))
         return two_quadratics(p)
 
-    make_sweep(task, params={**TWO_D, "epochs": 3, "name": "abc"}, n_trials=2, n_initial_trials=2).run()
-    assert [{k: p[k] for k in ("epochs", "name")} for p in seen] == [{"epochs": 3, "name": "abc"}] * 2
+    space = parse_search_space({**TWO_D, "epochs": 3}, ["+name=abc", "~unwanted"])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2, n_initial_trials=2, seed=0)
+    ParetoSweep.from_function(space, settings, task).run()
+    assert [{k: v for k, v in p.items() if k not in TWO_D} for p in seen] == [{"epochs": 3, "name": "abc"}] * 2
     assert all({"x0", "x1"} <= set(p) for p in seen)
 
 
@@ -1586,3 +1588,25 @@ def test_a_refused_storage_leaves_nothing_behind(tmp_path, content):
     with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move or delete it"):
         make_sweep(two_quadratics, n_trials=2, storage=storage).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ax.json"]
+
+
+def test_a_resume_without_a_task_config_keeps_the_saved_one_for_later_checks(fast_ax, tmp_path):
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, task_config={"a": 1}).run()
+    make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage).run()  # from Python: none given
+    with pytest.raises(EcoptConfigError, match=r"another task config: a: 1 -> 2"):
+        make_sweep(two_quadratics, n_trials=5, n_initial_trials=2, storage=storage, task_config={"a": 2}).run()
+
+
+def test_a_sweep_whose_sobol_trials_are_all_infeasible_goes_on(fast_ax, caplog):
+    """No feasible trial after the Sobol ones: BoTorch stopped the sweep ("Either ref_point or ... must be given")."""
+
+    def constrained(p):
+        return {**two_quadratics(p), "c": p["x0"]}
+
+    sweep = make_sweep(constrained, n_trials=6, n_initial_trials=3, outcome_constraints=["c <= 0.3"])
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = sweep.run()
+    assert result.n_finished == 6
+    assert result.reference_point_origin == "inferred"
+    assert "from the front of 3 completed trials" in caplog.text  # the infeasible ones: Ax had none to infer from
