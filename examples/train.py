@@ -89,6 +89,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     if cache is None:
         cache = CheckpointCache.from_hydra()  # None in a single run: train as usual
     trainer = fit_trainer
+    trained = None
     try:
         trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
         if trained is None:
@@ -99,7 +100,10 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         )
         test_trainer.test(runnable, datamodule=data, verbose=False)
     except Exception as err:  # out of memory included: a failed trial whose energy still counts
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=trial_metrics(trainer)) from err
+        known = trial_metrics(trainer)
+        if trained is not None:  # a checkpoint loaded (or trained) before the test failed: its figures count too
+            known.update(trained.metrics())
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=known) from err
     metrics = trial_metrics(test_trainer)
     test = energy.results["test"]
     metrics["test/batch_latency_ms"] = 1e3 * test.time_s / max(test.batches, 1)  # serving latency of one batch

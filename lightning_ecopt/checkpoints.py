@@ -431,6 +431,9 @@ class CheckpointCache:
         key = self.key(config)
         path = self.path(key)
         with self._lock(key):
+            # A job killed inside save() left its temporary file; under the key's lock no save of it is running.
+            for stale in self.directory.glob(f".{path.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
             data = self.load(key)
             if data is not None:
                 try:

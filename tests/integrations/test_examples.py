@@ -233,3 +233,30 @@ def test_batch_size_ratio_says_which_figures_are_flagged_short(
     (warning,) = [line for line in printed(trial(1, 10.0, 1.0), trial(64, 400.0, 0.0)).splitlines() if "short" in line]
     assert "batch 1" in warning
     assert "short" not in printed(trial(1, 10.0, 0.0), trial(16, 200.0, 1.0), trial(64, 400.0, 0.0))
+
+
+def test_a_reused_trial_whose_test_fails_still_reports_the_training_it_avoided(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from omegaconf import OmegaConf
+
+    import lightning_ecopt.inference
+    from lightning_ecopt.checkpoints import CheckpointCache
+    from lightning_ecopt.exceptions import TrialFailure
+
+    train = _import_example(monkeypatch, "train")
+    cfg = OmegaConf.load(ROOT / "conf" / "train.yaml")
+    cfg.trainer.max_epochs, cfg.data.eval_repeats = 1, 1
+    cache = CheckpointCache(tmp_path / "checkpoints", ["data.eval_batch_size"])
+    first = train.digits_trial(cfg, cache=cache)
+    assert first["checkpoint/reused"] == 0.0
+
+    def no_memory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(lightning_ecopt.inference, "prepare_for_inference", no_memory)
+    cfg.data.eval_batch_size = 8  # inference-only: the checkpoint is loaded, then evaluation fails
+    with pytest.raises(TrialFailure, match="out of memory") as err:
+        train.digits_trial(cfg, cache=cache)
+    assert err.value.metrics["checkpoint/reused"] == 1.0
+    assert err.value.metrics["energy/train_reused_j"] == pytest.approx(first["energy/train_j"])

@@ -346,3 +346,15 @@ def test_from_hydra_without_inference_params_is_none(tmp_path: Path, monkeypatch
     """Nothing could be reused (identical configurations are reused by the sweeper): no checkpoints on disk."""
     _fake_multirun(monkeypatch, str(tmp_path), [], tmp_path)
     assert CheckpointCache.from_hydra() is None
+
+
+def test_a_temporary_file_left_by_a_killed_save_is_removed(tmp_path: Path) -> None:
+    cache = CheckpointCache(tmp_path, ["data.eval_batch_size"])
+    key = cache.key(CONFIG)
+    stale = tmp_path / f".{key}.pt.abc123.tmp"
+    stale.write_bytes(b"\0" * 1024)  # what a SIGKILL inside torch.save leaves
+    other = tmp_path / ".otherkey.pt.def456.tmp"  # another key's save may be running: left alone
+    other.write_bytes(b"")
+    cache.fit_or_load(CONFIG, nn.Linear(2, 1), lambda: {"energy/train_j": 1.0})
+    assert not stale.exists()
+    assert other.exists()
