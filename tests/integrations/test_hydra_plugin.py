@@ -377,7 +377,15 @@ def test_rerun_with_a_named_subdir_continues_the_job_numbering(tmp_path: Path) -
     assert len(set(job_overrides(5))) == 5  # one job dir per trial
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+LAUNCHER_OVERRIDES = {
+    "basic": [],
+    "joblib": ["hydra.launcher.n_jobs=2"],
+    # SLURM's launcher, run as local processes (submitit's own test executor): the path a cluster sweep takes.
+    "submitit_local": ["hydra.launcher.timeout_min=5"],
+}
+
+
+@pytest.mark.parametrize("launcher", list(LAUNCHER_OVERRIDES))
 def test_an_exception_that_cannot_be_unpickled_fails_only_its_trial(tmp_path: Path, launcher: str) -> None:
     """A process-based launcher carries each job's exception back pickled: one that cannot be unpickled must not
     take the healthy trials of its batch down with it, and its trial's reason names the real error."""
@@ -385,7 +393,7 @@ def test_an_exception_that_cannot_be_unpickled_fails_only_its_trial(tmp_path: Pa
         tmp_path,
         "fail=unpicklable",
         f"hydra/launcher={launcher}",
-        *(["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []),
+        *LAUNCHER_OVERRIDES[launcher],
         "hydra.sweeper.max_batch_size=2",
         app=FAULTS_APP,
     )
