@@ -428,15 +428,7 @@ def _parameter_changes(old: Any, new: Any) -> list[str]:
         overrides = space.get("fixed") if isinstance(space, Mapping) else None
         return {str(o).partition("=")[0]: str(o).partition("=")[2] for o in overrides or []}
 
-    before_fixed, after_fixed = fixed(old), fixed(new)
-    for key in sorted(before_fixed.keys() | after_fixed.keys()):
-        if key not in after_fixed:
-            changes.append(f"fixed {key}: removed (was {before_fixed[key]})")
-        elif key not in before_fixed:
-            changes.append(f"fixed {key}: added ({after_fixed[key]})")
-        elif before_fixed[key] != after_fixed[key]:
-            changes.append(f"fixed {key}: {before_fixed[key]} -> {after_fixed[key]}")
-    return changes
+    return changes + _mapping_changes(fixed(old), fixed(new), show=str, prefix="fixed ")
 
 
 def _describe_parameter(parameter: Mapping[str, Any]) -> str:
@@ -456,29 +448,32 @@ def _objective_changes(old: Any, new: Any) -> list[str]:
         return {str(o.get("name")): o.get("direction") for o in objectives or [] if isinstance(o, Mapping)}
 
     before, after = directions(old), directions(new)
-    changes = []
-    for name in sorted(before.keys() | after.keys()):
-        if name not in after:
-            changes.append(f"{name}: removed ({before[name]})")
-        elif name not in before:
-            changes.append(f"{name}: added ({after[name]})")
-        elif before[name] != after[name]:
-            changes.append(f"{name}: {before[name]} -> {after[name]}")
+    changes = _mapping_changes(before, after, show=str, was="")
     if not changes and list(before) != list(after):
         changes.append(f"order {', '.join(before)} -> {', '.join(after)}")
     return changes
 
 
-def _config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """``key: old -> new`` per changed key of two flattened task configs, sorted by key."""
+def _mapping_changes(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    show: Callable[[Any], str] = _show,
+    prefix: str = "",
+    was: str = "was ",
+) -> list[str]:
+    """``key: old -> new`` (``removed (was ...)``, ``added (...)``) per changed key of two mappings, sorted by key.
+
+    Serves the fixed overrides of a search space, the objectives' directions and the flattened task configs.
+    """
     changes = []
     for key in sorted(old.keys() | new.keys()):
         if key not in new:
-            changes.append(f"{key}: removed (was {_show(old[key])})")
+            changes.append(f"{prefix}{key}: removed ({was}{show(old[key])})")
         elif key not in old:
-            changes.append(f"{key}: added ({_show(new[key])})")
+            changes.append(f"{prefix}{key}: added ({show(new[key])})")
         elif _changed(old[key], new[key]):
-            changes.append(f"{key}: {_show(old[key])} -> {_show(new[key])}")
+            changes.append(f"{prefix}{key}: {show(old[key])} -> {show(new[key])}")
     return changes
 
 
@@ -515,7 +510,7 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
     old_config, new_config = stored.get("task_config"), fingerprint.get("task_config")
     # Saved by an earlier version (or from Python without one), or none given now: nothing to compare.
     if isinstance(old_config, Mapping) and isinstance(new_config, Mapping):
-        changes = _config_changes(old_config, new_config)
+        changes = _mapping_changes(old_config, new_config)
         if changes:
             named = "; ".join(changes[:_CHANGES_NAMED])
             if len(changes) > _CHANGES_NAMED:
