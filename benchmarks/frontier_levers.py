@@ -86,6 +86,22 @@ def parse_variant(variant: str) -> dict[str, str]:
     return out
 
 
+def _patch_botorch_node(**generator_kwargs: Any) -> Any:
+    """Patch ``ParetoSweep._generation_strategy`` to set these kwargs on its BoTorch node; returns the original."""
+    original = ParetoSweep._generation_strategy
+
+    def patched(self: ParetoSweep) -> Any:
+        strategy = original(self)
+        for node in strategy.nodes_by_name.values():
+            for spec in node.generator_specs:
+                if spec.generator_enum.name == "BOTORCH_MODULAR":
+                    spec.generator_kwargs.update(generator_kwargs)
+        return strategy
+
+    ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
+    return original
+
+
 def _patch_transforms(kind: str) -> Any:
     """Patch ``ParetoSweep._generation_strategy`` to use another outcome transform; returns the original."""
     from ax.adapter.registry import MBM_X_trans
@@ -96,24 +112,7 @@ def _patch_transforms(kind: str) -> Any:
 
     if kind != "power":
         raise ValueError(f"y={kind!r}: only y=power is known")
-    original = ParetoSweep._generation_strategy
-
-    def patched(self: ParetoSweep) -> Any:
-        strategy = original(self)
-        for node in strategy.nodes_by_name.values():
-            for spec in node.generator_specs:
-                if spec.generator_enum.name == "BOTORCH_MODULAR":
-                    spec.generator_kwargs["transforms"] = [
-                        *MBM_X_trans,
-                        Derelativize,
-                        Winsorize,
-                        BilogY,
-                        PowerTransformY,
-                    ]
-        return strategy
-
-    ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
-    return original
+    return _patch_botorch_node(transforms=[*MBM_X_trans, Derelativize, Winsorize, BilogY, PowerTransformY])
 
 
 def _surrogate_spec(kind: str) -> Any:
@@ -146,19 +145,7 @@ def _surrogate_spec(kind: str) -> Any:
 
 def _patch_surrogate(kind: str) -> Any:
     """Patch ``ParetoSweep._generation_strategy`` to use the surrogate of ``model=<kind>``; returns the original."""
-    spec = _surrogate_spec(kind)
-    original = ParetoSweep._generation_strategy
-
-    def patched(self: ParetoSweep) -> Any:
-        strategy = original(self)
-        for node in strategy.nodes_by_name.values():
-            for generator in node.generator_specs:
-                if generator.generator_enum.name == "BOTORCH_MODULAR":
-                    generator.generator_kwargs["surrogate_spec"] = spec
-        return strategy
-
-    ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
-    return original
+    return _patch_botorch_node(surrogate_spec=_surrogate_spec(kind))
 
 
 LoopFlags = dict[str, tuple[str, Callable[[str], Any]]]
