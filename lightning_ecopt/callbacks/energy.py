@@ -158,7 +158,8 @@ class EnergyCallback(Callback):
 
     Raises:
         ValueError: An unknown stage, meter or per-batch mode, or a negative count or duration.
-        TypeError: ``batch_size_fn``/``count_fn`` not callable, or ``meter`` of the wrong type.
+        TypeError: ``batch_size_fn``/``count_fn`` not callable, ``meter`` of the wrong type, or ``train``,
+            ``log_model_stats`` or ``flops_on_meta`` not a bool.
         EnergyMeterError: At set-up, ``meter="zeus"`` without counters, or a ``ZeusMeter`` reading RAPL on a local
             rank > 0; at a loop's end under DDP, ranks whose figures are of different kinds (measured/estimated).
 
@@ -196,6 +197,9 @@ class EnergyCallback(Callback):
                 raise ValueError(
                     f"EnergyCallback(stages={list(stages)!r}): unknown stage {stage!r}; choose from {choices}."
                 )
+        for name, flag in (("train", train), ("log_model_stats", log_model_stats), ("flops_on_meta", flops_on_meta)):
+            if not isinstance(flag, bool):  # a YAML "no" arrives as a string, and a string is true
+                raise TypeError(f"EnergyCallback({name}={flag!r}): expected True or False.")
         if not stages and not train:
             raise ValueError(f"EnergyCallback(stages=[], train=False) measures nothing; name stages from {choices}.")
         if isinstance(meter, str) and meter not in METER_CHOICES:
