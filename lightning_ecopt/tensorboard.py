@@ -293,7 +293,7 @@ class FrontierBoard:
                 continue
             on_front = trial.trial_index in pareto
             run_dir = self.log_dir / trial_run_name(trial.trial_index)
-            new = trial.trial_index not in self._sessions and not run_dir.exists()
+            new = trial.trial_index not in self._sessions and not any(run_dir.glob("events.out.tfevents.*"))
             self._sessions.add(trial.trial_index)
             changed = trial.status == "completed" and self._on_front.get(trial.trial_index) != on_front
             if not new and not changed:
@@ -357,49 +357,61 @@ class FrontierBoard:
 _EVENT_FILES = itertools.count()
 """This process's event files, in the order written (see :meth:`_Writer.__exit__`)."""
 
+_PARTIAL_PREFIX = ".ecopt-partial"
+"""The name an event file is written under until it is complete: without ``tfevents``, TensorBoard does not read it."""
+
 
 class _Writer:
-    """A ``torch.utils.tensorboard.SummaryWriter`` opened for one write and closed (flushed) right after."""
+    """One event file, written whole under a name TensorBoard ignores and then renamed to its final name.
+
+    A live TensorBoard reads a run's event files by name, in name order, and follows the file it is on by its path.
+    TensorBoard's own writer (``SummaryWriter``) names its files ``events.out.tfevents.<second>.<host>.<pid>.<n>``
+    with ``n`` a process-wide counter that is not zero-padded, so within one second ``...9`` sorts after ``...11``
+    (a fast sweep's frontier steps loaded as ``[5, 1, 2, 3, 4, ...]``); renaming its file once closed fixed the
+    order, but a TensorBoard that reloaded while the file was open (the frontier image is drawn meanwhile) kept
+    following the old path and saw no later step of that run until restarted. Here the file is written under a
+    name without ``tfevents`` and renamed, complete, to ``events.out.tfevents.<second>.<n>.<host>.<pid>`` with a
+    padded counter: TensorBoard sees each file once, whole, in the order written.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
-        self._writer: Any = None
-        self._before: set[str] = set()
+        self._records: Any = None
+        self._partial = run_dir / f"{_PARTIAL_PREFIX}.{os.getpid()}"
+        self._time_s = 0.0
 
     def __enter__(self) -> _Writer:
-        from torch.utils.tensorboard import SummaryWriter
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.summary.writer.record_writer import RecordWriter
 
-        self._before = set(os.listdir(self.run_dir)) if self.run_dir.is_dir() else set()
-        self._writer = SummaryWriter(log_dir=str(self.run_dir))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._time_s = time.time()
+        self._records = RecordWriter(open(self._partial, "wb"))  # closed in __exit__
+        self._records.write(Event(wall_time=self._time_s, file_version="brain.Event:2").SerializeToString())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._writer.close()
-        self._rename_in_write_order()
-
-    def _rename_in_write_order(self) -> None:
-        """Give the event file just written a name that sorts after this process's earlier ones.
-
-        TensorBoard reads a run's event files in name order, and TensorBoard's writer names them
-        ``events.out.tfevents.<second>.<host>.<pid>.<n>`` with ``n`` a process-wide counter that is not zero-padded:
-        within one second ``...9`` sorts after ``...11``, so a fast sweep's frontier steps loaded as
-        ``[5, 1, 2, 3, 4, ...]`` and the image slider could end on a stale frontier. The counter here is padded.
-        """
-        for name in sorted(set(os.listdir(self.run_dir)) - self._before):
-            parts = name.split(".")
-            if len(parts) < 4 or parts[2] != "tfevents" or not parts[3].isdigit():
-                continue
-            ordered = f"events.out.tfevents.{parts[3]}.{next(_EVENT_FILES):09d}.{socket.gethostname()}.{os.getpid()}"
-            os.replace(self.run_dir / name, self.run_dir / ordered)
+        self._records.close()
+        name = f"events.out.tfevents.{int(self._time_s):010d}.{next(_EVENT_FILES):09d}.{socket.gethostname()}"
+        os.replace(self._partial, self.run_dir / f"{name}.{os.getpid()}")
 
     def add_summary(self, summary: Any, step: int = 0) -> None:
-        self._writer._get_file_writer().add_summary(summary, step)
+        from tensorboard.compat.proto.event_pb2 import Event
+
+        event = Event(wall_time=time.time(), step=int(step), summary=summary)
+        self._records.write(event.SerializeToString())
 
     def add_scalar(self, tag: str, value: float, step: int) -> None:
-        self._writer.add_scalar(tag, value, step)
+        from torch.utils.tensorboard import summary
+
+        self.add_summary(summary.scalar(tag, value), step)
 
     def add_text(self, tag: str, text: str, step: int) -> None:
-        self._writer.add_text(tag, text, step)
+        from torch.utils.tensorboard import summary
+
+        self.add_summary(summary.text(tag, text), step)
 
     def add_image(self, tag: str, image: Any, step: int, dataformats: str) -> None:
-        self._writer.add_image(tag, image, step, dataformats=dataformats)
+        from torch.utils.tensorboard import summary
+
+        self.add_summary(summary.image(tag, image, dataformats=dataformats), step)

@@ -379,13 +379,13 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
         y_name = objectives[0].name
         y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
         ax.set_xlabel("trial index")
-        ax.set_ylabel(axis_label(y_name, objectives[0].minimize, label, sep="\n"))
+        ax.set_ylabel(axis_label(y_name, objectives[0].minimize, label, sep="\n"), wrap=True)
     else:
         x_name, y_name = objectives[0].name, objectives[1].name
         x_of = lambda t: float(t.metrics[x_name])  # noqa: E731
         y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
-        ax.set_xlabel(axis_label(x_name, objectives[0].minimize, label))
-        ax.set_ylabel(axis_label(y_name, objectives[1].minimize, label, sep="\n"))
+        ax.set_xlabel(axis_label(x_name, objectives[0].minimize, label), wrap=True)
+        ax.set_ylabel(axis_label(y_name, objectives[1].minimize, label, sep="\n"), wrap=True)
 
     xs_all: list[float] = []
     ys_all: list[float] = []
@@ -463,7 +463,8 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
             f"\nthe first 2 of {len(objectives)} objectives shown (also {', '.join(o.name for o in objectives[2:])}); "
             f"the front and the hypervolume are over all {len(objectives)}"
         )
-    ax.set_title(title, fontsize=10)
+    # Wrapped where it is drawn: a line wider than the figure (long objective names) would be cut off at its edges.
+    ax.set_title(title, fontsize=10, wrap=True)
     if ax.get_legend_handles_labels()[0]:
         # Below the axes: inside, it would hide the frontier's best corner.
         fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)

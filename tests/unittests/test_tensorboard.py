@@ -266,22 +266,3 @@ def test_the_loop_survives_a_failing_hook_and_hooks_can_be_turned_off(tmp_path, 
     assert seen == [2, 4]  # after each batch, once
     assert "the batch hook" in caplog.text
     assert not (tmp_path / "tensorboard").exists()
-
-
-def test_event_files_load_in_the_order_they_were_written_within_one_second(tmp_path, monkeypatch):
-    """TensorBoard reads a run's files in name order; its writer's counter is not zero-padded (``.9`` > ``.11``)."""
-    import types
-
-    from tensorboard.summary.writer import event_file_writer
-
-    monkeypatch.setattr(event_file_writer, "time", types.SimpleNamespace(time=lambda: 1796310000.0))  # one second
-    board = FrontierBoard(tmp_path / "tensorboard", images=False)
-    trials = [completed(i, 0.5 + 0.04 * i, 1000.0 - 50.0 * i) for i in range(12)]  # every one on the front
-    for n in range(1, 13):
-        done = tuple(trials[:n])
-        result = SweepResult(OBJECTIVES, done, tuple(range(n)), dict(REF), "inferred", float(n))
-        assert board.update(result) is True
-    acc = load(tmp_path / "tensorboard" / FRONTIER_RUN)
-    steps = [event.step for event in acc.Scalars("frontier/hypervolume")]
-    assert steps == sorted(steps)
-    assert steps[-1] == 12
