@@ -38,6 +38,9 @@ class BatchRatio(NamedTuple):
     """Batch 1's samples/J."""
     short: tuple[int, ...]
     """The batch sizes among (best, 1) whose window was shorter than ``min_duration_s`` (``short_window=1``)."""
+    contended: tuple[int, ...] = ()
+    """The batch sizes among (best, 1) measured while other processes kept more than a quarter of the CPUs busy
+    (``energy/test_cpu_contention``, as ``ecopt report`` flags them)."""
 
 
 def best_to_batch1(trials: list[dict[str, Any]]) -> BatchRatio | None:
@@ -49,29 +52,34 @@ def best_to_batch1(trials: list[dict[str, Any]]) -> BatchRatio | None:
     Returns:
         The :class:`BatchRatio`, or ``None`` without a batch-1 trial.
     """
+    from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE
+
     done = [
         (
             int(t["params"]["data.eval_batch_size"]),
             float(t["metrics"]["energy/test_samples_per_j"]),
             bool(t["metrics"].get("energy/test_short_window")),
+            float(t["metrics"].get("energy/test_cpu_contention") or 0.0) > CONTENTION_WARN_SHARE,
         )
         for t in trials
         if t.get("status") == "completed" and "energy/test_samples_per_j" in (t.get("metrics") or {})
     ]
-    ones = [(v, short) for b, v, short in done if b == 1]
-    if not ones or not all(math.isfinite(v) for _, v, _ in done):
+    ones = [d for d in done if d[0] == 1]
+    if not ones or not all(math.isfinite(d[1]) for d in done):
         return None
-    batch, best, best_short = max(done, key=lambda d: d[1])
-    one, one_short = ones[0]
-    short = tuple(dict.fromkeys(b for b, flagged in ((batch, best_short), (1, one_short)) if flagged))
-    return BatchRatio(best / one, batch, best, one, short)
+    used = (max(done, key=lambda d: d[1]), ones[0])
+    short = tuple(dict.fromkeys(b for b, _, flagged, _ in used if flagged))
+    contended = tuple(dict.fromkeys(b for b, _, _, flagged in used if flagged))
+    return BatchRatio(used[0][1] / used[1][1], used[0][0], used[0][1], used[1][1], short, contended)
 
 
 class BatchSizeRatio(Callback):
     """Hydra callback: after the sweep, print the best-to-batch-1 samples/J ratio (measuring batch 1 if needed).
 
     A figure it uses that is flagged short (``energy/test_short_window=1``: its window lasted less than the
-    callback's ``min_duration_s``) is named in a second line: the ratio is then noisy.
+    callback's ``min_duration_s``) is named in a second line: the ratio is then noisy. So is one measured under
+    contention (``energy/test_cpu_contention`` above a quarter of the CPUs, as ``ecopt report`` flags it): other
+    processes' load moves it, so the ratio is not a quiet machine's.
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -105,6 +113,14 @@ class BatchSizeRatio(Callback):
                 f"batch-size sweep: the figure of {batches} is flagged short (energy/test_short_window=1: its measured "
                 "window lasted less than energy.min_duration_s), so the ratio is noisy; raise data.eval_repeats so "
                 "that every trial's window reaches it."
+            )
+        if found.contended:
+            batches = " and ".join(f"batch {b}" for b in found.contended)
+            print(
+                f"batch-size sweep: {'the figures of' if len(found.contended) > 1 else 'the figure of'} {batches} "
+                f"{'were' if len(found.contended) > 1 else 'was'} measured while other processes kept more than a "
+                "quarter of the CPUs busy (energy/test_cpu_contention; `ecopt report` names the trials): their load "
+                "moves it, so the ratio is not a quiet machine's; rerun the sweep on an otherwise idle machine."
             )
 
 

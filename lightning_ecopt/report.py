@@ -546,8 +546,13 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
             )
         elif n < 3:
             reason = f"Only {n} completed trials report {proxy} and {target}; a correlation needs at least 3."
-        elif len({x for x, _ in pairs}) < 2 or len({y for _, y in pairs}) < 2:
-            reason = f"{proxy} or the energy per inference is the same in every trial: the correlation is undefined."
+        elif len({x for x, _ in pairs}) < 2:
+            reason = (
+                f"{proxy} is the same in every trial ({pairs[0][0]:g}: one model, as in a sweep of inference-only "
+                f"parameters such as the batch size): the correlation is undefined."
+            )
+        elif len({y for _, y in pairs}) < 2:
+            reason = f"The energy per inference ({target}) is the same in every trial: the correlation is undefined."
         else:
             from scipy import stats
 

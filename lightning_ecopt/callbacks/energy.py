@@ -11,7 +11,7 @@ import operator
 import time
 import types
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -1102,13 +1102,32 @@ def _model_stats(
     attempts += [(lambda model, x: model(x), model, x) for model, x in (*meta, (pl_module, sample))]
     for step, model, x in attempts:
         try:
-            with torch.no_grad():
+            with torch.no_grad(), _unfused_attention():
                 stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(step, model, x)))
             break
         except Exception as err:  # a step that needs more than the first tensor: FLOPs are optional
             if model is pl_module:
                 rank_zero_info(f"EnergyCallback: FLOPs not measured: forward(first tensor of a batch) failed: {err!r}")
     return stats
+
+
+@contextlib.contextmanager
+def _unfused_attention() -> Iterator[None]:
+    """Attention computed by its plain matrix products, which ``FlopCounterMode`` counts.
+
+    In eval mode a real module takes PyTorch's fused paths (``nn.TransformerEncoder``'s fast path, the CPU
+    ``scaled_dot_product_attention`` kernel), whose FLOPs the counter does not see: a small transformer counted 19x
+    too few on its real module. The meta device never takes them. The fast-path switch is global: restored on exit.
+    """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def _parameter_count(module: torch.nn.Module) -> int:

@@ -1023,3 +1023,16 @@ def test_ranks_of_different_energy_kinds_are_never_summed() -> None:
         reduce(Measurement(time_s=2.0, cpu_j=None, source="measured: zeus/rapl"))
     result = reduce(measured)
     assert (result.cpu_j, result.samples, result.time_s) == (60.0, 8, 3.0)
+
+
+def test_a_transformers_flops_on_the_real_module_match_the_meta_count() -> None:
+    from lightning_ecopt.callbacks.energy import _model_stats
+    from lightning_ecopt.demos import TinyTransformerLM
+
+    model = TinyTransformerLM(vocab_size=50, seq_len=32, width=32, depth=2, heads=2, gen_tokens=8).eval()
+    prompt = torch.randint(0, 50, (1, 16))
+    on_meta = _model_stats(model, prompt, "test")["model/flops_per_sample"]
+    # In eval mode the real module takes PyTorch's fused attention paths (TransformerEncoder's fast path, the CPU
+    # attention kernel), which FlopCounterMode does not see: they counted 19x too few FLOPs.
+    assert _model_stats(model, prompt, "test", on_meta=False)["model/flops_per_sample"] == on_meta
+    assert torch.backends.mha.get_fastpath_enabled()  # the global switch is restored
