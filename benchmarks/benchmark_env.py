@@ -8,11 +8,15 @@ optimisation amplifies over its trials (docs/bench-frontier.md, "Rerun at HEAD")
 from __future__ import annotations
 
 import platform
+import subprocess
+import tempfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["cpu_identity", "package_versions"]
+__all__ = ["cpu_identity", "package_versions", "revision", "smoke_out"]
+
+ROOT = Path(__file__).resolve().parents[1]
 
 _SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")
 
@@ -42,3 +46,33 @@ def cpu_identity() -> dict[str, object]:
     except OSError:
         pass
     return {"cpu": model, "cpu_simd": [f for f in _SIMD_FLAGS if f in flags], "kernel": platform.release()}
+
+
+def smoke_out(filename: str) -> Path:
+    """Where a ``--smoke`` run writes without ``--out``: ``<tmp>/ecopt_bench/<filename>``.
+
+    Never ``benchmarks/results/``: the CI size must not replace or extend the stored results that docs/ quotes.
+
+    >>> smoke_out("x.json").parent.name
+    'ecopt_bench'
+    """
+    return Path(tempfile.gettempdir()) / "ecopt_bench" / filename
+
+
+def revision(*paths: str) -> str | None:
+    """The checkout the benchmark ran from: the short commit, ``+dirty`` with uncommitted changes; None without git.
+
+    Args:
+        *paths: Only changes under these paths (relative to the repository) make it ``+dirty``; all by default.
+    """
+    try:
+        head, status = _git("rev-parse", "--short", "HEAD"), _git("status", "--porcelain", "--", *paths)
+    except OSError:
+        return None
+    if head.returncode != 0 or not head.stdout.strip():
+        return None
+    return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)

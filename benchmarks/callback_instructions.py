@@ -245,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
 
     valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     result["config"] = {"unit": args.unit, "batches": args.batches, "batch_size": args.batch_size, "threads": 1}
+    from benchmark_env import revision  # here, not at the top: the counted child imports no more than it needs
+
+    result["command"] = " ".join(
+        ["python", "benchmarks/callback_instructions.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    result["revision"] = revision()
     result["machine"] = {
         "python": platform.python_version(),
         "torch": torch.__version__,

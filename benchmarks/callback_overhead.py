@@ -14,7 +14,8 @@ loop (first to last epoch hook: what the callback adds per batch and at the loop
     python benchmarks/callback_overhead.py --threads 1     # one torch thread: less noise on a shared machine
     python benchmarks/callback_overhead.py --smoke         # CI smoke run: 50 batches, 2 rounds
 
-Writes benchmarks/results/callback_overhead.json (or --out) and prints a table.
+Writes benchmarks/results/callback_overhead.json (or --out; a --smoke run without --out writes under the temp dir,
+never over the stored results) and prints a table.
 """
 
 from __future__ import annotations
@@ -40,8 +41,14 @@ import torch
 from lightning.pytorch.profilers import SimpleProfiler
 from torch.utils.data import DataLoader, TensorDataset
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+
+from benchmark_env import revision, smoke_out
+
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "callback_overhead.json"  # --smoke: <tmp>/ecopt_bench/
 
 
 class EmptyBatchHooks(pl.Callback):
@@ -405,8 +412,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--short-batches", type=int, default=2)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI: 50 batches, 2 rounds")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "callback_overhead.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
+    )
     args = parser.parse_args(argv)
+    for name in ("batches", "batch_size", "rounds", "short_rounds", "short_batches", "threads", "batch_ms"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            parser.error(f"--{name.replace('_', '-')} {value}: expected a number > 0")
+    if args.hook_calls < 0:
+        parser.error(f"--hook-calls {args.hook_calls}: expected >= 0 (0 skips the direct timing)")
+    if args.out is None:
+        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
     hook_calls = args.hook_calls
     if args.smoke:
         args.batches, args.rounds, hook_calls, args.short_rounds = 50, 2, 1_000, 4
@@ -431,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
         "meter": args.meter,
         "threads": torch.get_num_threads(),
     }
+    command = ["python", "benchmarks/callback_overhead.py", *(sys.argv[1:] if argv is None else argv)]
+    result["command"] = " ".join(command)
+    result["revision"] = revision()
     result["machine"] = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,

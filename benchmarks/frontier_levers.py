@@ -53,13 +53,14 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
+from benchmark_env import smoke_out
 
 from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep
@@ -172,6 +173,32 @@ LOOP_FLAGS: LoopFlags = {
 """The loop flags this script's variants switch (``center=1``, ``front=mean``, ``around=1e-3``); nas_fit_levers.py
 adds its own."""
 
+KEYS = ("init", "acq", "y", "model", "ref", "sem", *LOOP_FLAGS)
+"""Every key a variant of this script may set (the module docstring says what each does)."""
+
+
+def check_variants(variants: Iterable[str], keys: Iterable[str]) -> str | None:
+    """What is wrong with the first bad variant (not ``base`` or ``key=value``, or a key not in ``keys``), else None.
+
+    Checked before the first run: a mistyped key would otherwise run the defaults under the variant's name, and a bad
+    variant after the first would stop the command only after hours of runs.
+
+    >>> check_variants(["base", "init=d+1+acq=qLogNEHVI"], KEYS) is None
+    True
+    >>> check_variants(["acqq=qLogNEHVI"], ["acq"])
+    "variant 'acqq=qLogNEHVI': unknown key(s) ['acqq']; choose from acq"
+    """
+    known = sorted(keys)
+    for variant in variants:
+        try:
+            config = parse_variant(variant)
+        except ValueError as error:
+            return str(error)
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            return f"variant {variant!r}: unknown key(s) {unknown}; choose from {', '.join(known)}"
+    return None
+
 
 @contextlib.contextmanager
 def loop_flags(config: dict[str, str], flags: LoopFlags = LOOP_FLAGS) -> Iterator[None]:
@@ -263,8 +290,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", type=int, default=40)
     parser.add_argument("--smoke", action="store_true", help="CI: branin_currin, budget 4, seed 0")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"JSON lines appended to (default benchmarks/results/{DEFAULT_OUT.name}; with --smoke "
+        f"{smoke_out(DEFAULT_OUT.name)})",
+    )
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    problem = check_variants(args.variants, KEYS)
+    if problem is not None:
+        parser.error(problem)
     if args.smoke:
         args.problems, args.budget, args.seeds = ["branin_currin"], 4, [0]
     os.environ.setdefault("OMP_NUM_THREADS", "1")

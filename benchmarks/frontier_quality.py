@@ -25,7 +25,8 @@ Methods:
     python benchmarks/frontier_quality.py --smoke --out /tmp/fq.json       # CI: branin_currin, budget 4, 1 seed
     python benchmarks/plot_frontier_quality.py                             # docs/images/bench_hv_<problem>.png
 
-Writes ``benchmarks/results/frontier_quality.json`` (or ``--out``): machine, versions, every command line, each run
+Writes ``benchmarks/results/frontier_quality.json`` (or ``--out``; a ``--smoke`` run without ``--out`` writes under
+the temp dir, never over the stored results): machine, versions, every command line, each run
 (problem, method, seed, budget, the HV-fraction curve, wall time, the optimiser's git commit) and the summary (median,
 min, max over seeds at 20, 40 and 60 evaluations); beside it a CSV of every run's curve. Each finished run is
 written at once, and a rerun skips the (problem, method, seed) runs already there with at least the budget asked:
@@ -55,12 +56,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import cpu_identity, package_versions
+from benchmark_env import cpu_identity, package_versions, revision, smoke_out
 
 ROOT = Path(__file__).resolve().parents[1]
 
 APP = ROOT / "benchmarks" / "apps" / "problem_app.py"
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "frontier_quality.json"
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "frontier_quality.json"  # --smoke: <tmp>/ecopt_bench/ instead
 METHODS = (
     "ecopt",
     "ecopt_noref",
@@ -242,18 +243,6 @@ def hv_curve(problem: problems.Problem, evaluations: Evaluations) -> list[float]
     return problem.hypervolume_curve([values for _, values in evaluations])
 
 
-def _git(*args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-    return proc.stdout.strip()
-
-
-def optimiser_revision() -> str:
-    """The commit our sweeper's code comes from, ``+dirty`` when lightning_ecopt/ or hydra_plugins/ differ from it."""
-    head = _git("rev-parse", "--short", "HEAD")
-    dirty = _git("status", "--porcelain", "--", "lightning_ecopt", "hydra_plugins")
-    return head + ("+dirty" if dirty else "")
-
-
 def machine() -> dict[str, Any]:
     identity = cpu_identity()
     return {
@@ -354,7 +343,7 @@ def run_one(method: str, problem: problems.Problem, seed: int, budget: int, work
         "n_unique": len(unique),
         "n_failed": sum(v is None for _, v in evaluations),
         "wall_s": round(wall_s, 2),
-        "revision": optimiser_revision() if method.startswith("ecopt") else None,
+        "revision": revision("lightning_ecopt", "hydra_plugins") if method.startswith("ecopt") else None,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         **extra,
     }
@@ -367,14 +356,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--budget", type=int, default=None, help="evaluations per run (default: 40, NAS-Bench-201 60)")
     parser.add_argument("--smoke", action="store_true", help="CI: branin_currin, budget 4, one seed")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results JSON, resumed if it exists (default benchmarks/results/{DEFAULT_OUT.name}, --smoke "
+        f"{smoke_out(DEFAULT_OUT.name)}); the CSV is written beside it",
+    )
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "ecopt_frontier_quality")
     parser.add_argument("--force", action="store_true", help="rerun runs already in --out")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: expected at least 1 (seeds 0..N-1 are run)")
+    if args.budget is not None and args.budget < 1:
+        parser.error(f"--budget {args.budget}: expected at least 1 evaluation per run")
     if args.smoke:
         args.problems = args.problems or SMOKE["problems"]
         args.budget = args.budget or SMOKE["budget"]
         args.seeds = SMOKE["seeds"]
+    if args.out is None:
+        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
     selected = [problems.get(name) for name in (args.problems or problems.PROBLEMS)]
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -390,6 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "argv": ["python", "benchmarks/frontier_quality.py", *sys.argv[1:]] if argv is None else list(argv),
             "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "revision": revision(),  # the checkout this command ran from (each ecopt run also records its own)
         }
     )
     for problem in selected:

@@ -8,7 +8,8 @@ alone (``torch.compile`` pays its compilation there).
     python benchmarks/inference_knobs.py              # 7 rounds
     python benchmarks/inference_knobs.py --smoke      # 2 rounds, small model
 
-Writes benchmarks/results/inference_knobs.json (or --out) and prints a table.
+Writes benchmarks/results/inference_knobs.json (or --out; a --smoke run without --out writes under the temp dir, never
+over the stored results) and prints a table.
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ import lightning
 import lightning.pytorch as pl
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+
+from benchmark_env import revision, smoke_out
+
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
 from lightning_ecopt.inference import prepare_for_inference
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "inference_knobs.json"  # --smoke: <tmp>/ecopt_bench/
 
 SETUPS: dict[str, dict[str, Any]] = {
     "fp32": {"precision": "32-true", "quantize_int8": False, "compile": False},
@@ -92,14 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="2 rounds, a small model: a quick check that it runs")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "inference_knobs.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
+    )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: expected at least 1")
+    if args.out is None:
+        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
     warnings.filterwarnings("ignore")
     config = {"rounds": 2, "width": 8, "depth": 1, "eval_repeats": 2, "epochs": 1} if args.smoke else {
         "rounds": args.rounds, "width": 32, "depth": 3, "eval_repeats": 10, "epochs": 5,
     }  # fmt: skip
     result = run(**config)
     result["config"] = config
+    result["command"] = " ".join(["python", "benchmarks/inference_knobs.py", *(sys.argv[1:] if argv is None else argv)])
+    result["revision"] = revision()
     result["machine"] = {
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -118,7 +118,17 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from frontier_levers import LOOP_FLAGS, LoopFlags, choice, loop_flags, parse_variant, reference_point, with_sem
+from benchmark_env import smoke_out
+from frontier_levers import (
+    LOOP_FLAGS,
+    LoopFlags,
+    check_variants,
+    choice,
+    loop_flags,
+    parse_variant,
+    reference_point,
+    with_sem,
+)
 from optimizer_overhead import _TimedSweep, per_suggestion
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -258,6 +268,8 @@ _LOOP_FLAGS: LoopFlags = {
     **LOOP_FLAGS,  # center, front, around, refupdate: as frontier_levers.py's
 }
 """Variant keys that set a module-level setting of ``lightning_ecopt.sweeper.loop`` (see the module's docstring)."""
+KEYS = (*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise", "sem")
+"""Every key a variant of this script may set."""
 
 
 @contextmanager
@@ -428,11 +440,10 @@ def _evaluator(config: Mapping[str, str], problem: problems.Problem, seed: int) 
 
 
 def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict[str, Any]:
+    problem_text = check_variants([variant], KEYS)
+    if problem_text is not None:
+        raise ValueError(problem_text)
     config = parse_variant(variant)
-    known = {*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise", "sem"}
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise ValueError(f"variant {variant!r}: unknown key(s) {unknown}; see this script's docstring for the levers")
     ref = reference_point(config, problem)
     space = parse_search_space(problem.hydra_params(), [])
     settings = SweepSettings(
@@ -482,8 +493,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="another problem of problems.py for the time per suggestion of a lever (the noise levers are NAS-only)",
     )
     parser.add_argument("--smoke", action="store_true", help="CI: budget 14, seed 0")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"JSON lines appended to (default benchmarks/results/{DEFAULT_OUT.name}; with --smoke "
+        f"{smoke_out(DEFAULT_OUT.name)})",
+    )
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    problem_text = check_variants(args.variants, KEYS)
+    if problem_text is not None:
+        parser.error(problem_text)  # every variant checked before the first run
     if args.smoke:
         args.budget, args.seeds = 14, [0]
     os.environ.setdefault("OMP_NUM_THREADS", "1")

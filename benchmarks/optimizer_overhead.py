@@ -16,8 +16,9 @@ machine's speed moves by 2x with its load.
     python benchmarks/optimizer_overhead.py --problems nb201_cifar10 --n-trials 60 --merge   # add/replace runs
     python benchmarks/optimizer_overhead.py --n-trials 55 --acquisitions qNEHVI EHVI --batch-sizes 1 --plain-ax
 
-Writes benchmarks/results/optimizer_overhead.json (or --out) and prints the median seconds per suggestion at 20, 50
-and 100 trials done (the window ``--window`` trials wide around each).
+Writes benchmarks/results/optimizer_overhead.json (or --out; a --smoke run without --out writes under the temp dir,
+never over the stored results) and prints the median seconds per suggestion at 20, 50 and 100 trials done (the
+window ``--window`` trials wide around each).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import cpu_identity, package_versions
+from benchmark_env import cpu_identity, package_versions, revision, smoke_out
 from frontier_quality import run_ax
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -168,7 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-optuna", action="store_true", help="skip Optuna's GPSampler")
     parser.add_argument("--plain-ax", action="store_true", help="also time plain Ax (Client defaults)")
     parser.add_argument("--smoke", action="store_true", help="BraninCurrin only, 5 trials (3 Sobol): a CI check")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results JSON (default benchmarks/results/{RESULTS.name}; with --smoke {smoke_out(RESULTS.name)})",
+    )
     parser.add_argument(
         "--merge", action="store_true", help="keep the runs already in --out that this command does not repeat"
     )
@@ -183,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         checkpoints = [4]  # the asks made after 3 or 4 trials: BoTorch's, not Sobol's
     if args.n_trials < 1 or any(b < 1 for b in args.batch_sizes):
         parser.error("--n-trials and --batch-sizes must be >= 1")
+    if args.window < 1:
+        parser.error(f"--window {args.window}: expected at least 1 (trials done around each checkpoint)")
+    if args.out is None:
+        args.out = smoke_out(RESULTS.name) if args.smoke else RESULTS
 
     started = time.time()
     runs: list[dict[str, Any]] = []
@@ -240,6 +250,7 @@ def _save(args: argparse.Namespace, argv: Sequence[str] | None, runs: list[dict[
         "commands": commands,
         "smoke": args.smoke,
         "machine": _machine(),
+        "revision": revision(),
         "versions": {"python": platform.python_version(), **package_versions(PACKAGES)},
         "seeds": sorted({run["seed"] for run in runs}),
         "window": args.window,

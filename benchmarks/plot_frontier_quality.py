@@ -106,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print the summary as Markdown tables")
     parser.add_argument("--all-methods", action="store_true", help="also plot earlier variants kept under other names")
     args = parser.parse_args(argv)
+    if not args.results.is_file():
+        parser.error(f"--results {args.results}: no such file; write one with benchmarks/frontier_quality.py --out")
     data = json.loads(args.results.read_text())
     runs = data["runs"]
     if args.markdown:

@@ -26,7 +26,8 @@ estimate (x 5 W per busy thread).
     python benchmarks/search_energy.py --test-batches 100   # each trial measures at most 100 test batches
     python benchmarks/search_energy.py --fixed-passes       # every trial evaluates all 4 passes (the old default)
 
-Writes benchmarks/results/search_energy.json (or --out) and prints the table.
+Writes benchmarks/results/search_energy.json (or --out; a --smoke run without --out writes under the temp dir, never
+over the stored results) and prints the table.
 """
 
 from __future__ import annotations
@@ -44,12 +45,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+
+from benchmark_env import smoke_out
+
 from lightning_ecopt.checkpoints import CACHE_DIRNAME
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD
 from lightning_ecopt.report import load_sweep, trial_energy
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "inference_batch_size.py"
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "search_energy.json"  # --smoke: <tmp>/ecopt_bench/ instead
 SEED = 0
 
 # The search space: every swept key is in the example's hydra.sweeper.inference_params. torch.compile (the fourth
@@ -264,7 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="2 trials, one epoch, a small model: a CI check")
     parser.add_argument("--n-trials", type=int, default=FULL["n_trials"], help="trials per sweep (default 20)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "search_energy.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -291,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--threads {args.threads}: expected at least 1.")
     if args.n_trials < 2:
         parser.error(f"--n-trials {args.n_trials}: expected at least 2 (one training, one reuse).")
+    if args.out is None:
+        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
     config = dict(SMOKE) if args.smoke else {**FULL, "n_trials": args.n_trials}
     config["n_initial_trials"] = min(config["n_initial_trials"], config["n_trials"])
     if args.test_batches is not None:
