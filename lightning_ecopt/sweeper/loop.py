@@ -78,8 +78,10 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -94,6 +96,7 @@ from lightning_ecopt.exceptions import (
     EcoptConfigError,
     SweepFailureError,
     TrialFailure,
+    TrialTimeoutError,
     exit_as_failure,
     is_interrupt,
 )
@@ -758,9 +761,13 @@ def _known_metrics(output: Any) -> dict[str, Any]:
 
 
 def _failure_reason(value: BaseException) -> str:
-    """Why a trial failed: a ``TrialFailure``'s message is the reason itself (the sweeper's own, or the task's)."""
+    """Why a trial failed: a ``TrialFailure``'s message is the reason itself (the sweeper's own, or the task's).
+
+    So is a :class:`~lightning_ecopt.exceptions.TrialTimeoutError`'s (``timed out: ...``), the sweeper's own verdict.
+    Other subclasses are named (an exception carried back from another process by name is one).
+    """
     text = str(value).strip()
-    if type(value) is TrialFailure and text:
+    if type(value) in (TrialFailure, TrialTimeoutError) and text:
         return text
     return f"the job raised {type(value).__name__}: {text}" if text else f"the job raised {type(value).__name__}"
 
@@ -801,6 +808,49 @@ def _torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the sweep's process is, and handled as Ctrl-C is: what finished is saved, then it stops."""
+
+
+def _terminated(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised while handling) is the sweep's SIGTERM."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, _Terminated):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_sweep() -> Iterator[None]:
+    """While a sweep runs, SIGTERM stops it as Ctrl-C does: saved first, the running trials asked again on resume.
+
+    ``scancel``, a SLURM time limit, ``timeout``, ``docker stop`` and Kubernetes send SIGTERM (and SIGKILL a grace
+    period later). By default it ended the process on the spot: the running trials then counted as a crash, and a
+    configuration the sweep was stopped on twice was recorded as failed. A Lightning task under the basic launcher
+    was worse off: Lightning's own handler turns SIGTERM into a ``SystemExit`` at the next step, which failed the
+    healthy trial for good ("the task called sys.exit(None)") and the sweep went on. Lightning keeps a handler that
+    is already installed and calls it after its own, so this one reaches a task that trains. Installed only over the
+    default handler, in the main thread; the first SIGTERM restores the default, so a second one ends the process.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def _stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise _Terminated("SIGTERM")
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _ended_twice(earlier: int) -> str:
@@ -959,6 +1009,7 @@ class ParetoSweep:
                 another process is running the sweep in it.
             SweepFailureError: More trials failed than ``max_failure_rate`` allows (results are saved first).
             RuntimeError: ``evaluate`` returned the wrong number of results.
+            KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sweep (what finished is saved first; rerun to resume).
         """
         with contextlib.ExitStack() as stack:
             if self.settings.storage is not None:
@@ -966,6 +1017,7 @@ class ParetoSweep:
                 # under the lock by _run).
                 check_storage(self.settings.storage, self._fingerprint(), self.settings.n_trials)
                 stack.enter_context(sweep_lock(Path(self.settings.storage)))
+            stack.enter_context(_sigterm_stops_the_sweep())
             return self._run()
 
     def _run(self) -> SweepResult:
@@ -1001,10 +1053,10 @@ class ParetoSweep:
                         self._stop_reason, message = failures
                         self._save(client)  # the stop reason goes into the results file
                         raise SweepFailureError(message)
-            except (KeyboardInterrupt, SystemExit):
+            except (KeyboardInterrupt, SystemExit) as exc:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
                 # handler), and a task may call sys.exit; either way, what finished is saved and resumable.
-                self._save_on_interrupt(client)
+                self._save_on_interrupt(client, "stopped by SIGTERM" if _terminated(exc) else "interrupted")
                 raise
             finally:
                 progress.close()
@@ -1022,8 +1074,13 @@ class ParetoSweep:
     def _n_finished(self) -> int:
         return sum(r.finished for r in self._records.values())
 
-    def _save_on_interrupt(self, client: Client) -> None:
-        """Ctrl-C: save what finished (trials still running stay RUNNING, to be abandoned and asked again on resume)."""
+    def _save_on_interrupt(self, client: Client, what: str = "interrupted") -> None:
+        """Ctrl-C or SIGTERM: save what finished (trials still running stay RUNNING, asked again on resume).
+
+        Args:
+            client: The Ax client.
+            what: How the sweep stopped, for the log (``interrupted``, ``stopped by SIGTERM``).
+        """
         from ax.core.base_trial import TrialStatus
 
         try:
@@ -1032,18 +1089,20 @@ class ParetoSweep:
                     trial.update_run_metadata({_STOPPED_KEY: True})
             result = self._save(client)
         except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
-            log.warning("ecopt: interrupted; saving failed, the files of the last finished batch are kept.")
+            log.warning("ecopt: %s; saving failed, the files of the last finished batch are kept.", what)
             return
         if result.storage:
             log.warning(
-                "ecopt: interrupted after %d of %d trials; saved to %s. Rerun the same command to resume.",
+                "ecopt: %s after %d of %d trials; saved to %s. Rerun the same command to resume.",
+                what,
                 result.n_finished,
                 self.settings.n_trials,
                 result.storage,
             )
         else:
             log.warning(
-                "ecopt: interrupted after %d of %d trials; nothing was saved (no storage), so a rerun starts over.",
+                "ecopt: %s after %d of %d trials; nothing was saved (no storage), so a rerun starts over.",
+                what,
                 result.n_finished,
                 self.settings.n_trials,
             )
@@ -1725,20 +1784,30 @@ class ParetoSweep:
         )
 
     def _save_experiment(self, client: Client) -> None:
-        """Save the Ax experiment to ``storage`` atomically (temporary file in the same directory, fsync, rename)."""
+        """Save the Ax experiment to ``storage`` atomically (temporary file in the same directory, fsync, rename).
+
+        Raises:
+            EcoptConfigError: The file cannot be written (a full disk, a folder made read-only); the message says
+                what is kept and how to resume.
+        """
         if self.settings.storage is None:
             return
         path = Path(self.settings.storage)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = create_temporary_file(path)  # the mode of a new file, not mkstemp's 0600
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = create_temporary_file(path)  # the mode of a new file, not mkstemp's 0600
+        except OSError as err:
+            raise EcoptConfigError(self._unsaved_message(path, err)) from err
         os.close(fd)
         try:
             client.save_to_json_file(tmp)
             with open(tmp, "rb") as handle:  # on disk before it replaces the old file: safe against power loss too
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(err, OSError):
+                raise EcoptConfigError(self._unsaved_message(path, err)) from err
             raise
 
     def _save(self, client: Client) -> SweepResult:
@@ -1746,8 +1815,21 @@ class ParetoSweep:
         result = self._result()
         self._save_experiment(client)
         if result.results_path is not None:
-            write_results(result.results_path, result, self.settings)
+            try:
+                write_results(result.results_path, result, self.settings)
+            except OSError as err:
+                raise EcoptConfigError(self._unsaved_message(result.results_path, err)) from err
         return result
+
+    def _unsaved_message(self, path: Path, err: OSError) -> str:
+        """Why the sweep stopped when ``path`` could not be written, what the files hold, and how to resume."""
+        storage = self.settings.storage
+        return (
+            f"ParetoSweep: cannot write {path} ({type(err).__name__}: {err.strerror or err}), so the sweep stopped. "
+            f"{storage} keeps its last save (it is never left half-written); trials that finished since then were "
+            f"not saved and run again on resume. Free space or fix the folder's permissions, then rerun the same "
+            f"command to resume."
+        )
 
     def _batch_line(self, result: SweepResult) -> str:
         return f"{result.n_failed} failed, {result.n_reused} reused, {result.frontier_line()}"

@@ -25,6 +25,7 @@ import logging
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, TypeVar
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _WARNED: set[str] = set()
+
+_OVERDUE_S = 1e-3
+"""Delay of a caller's timer that fell due while a trial ran under its own limit: it fires right after the trial."""
 
 
 def check_timeout(timeout_s: Any, where: str = "trial_timeout_s") -> float | None:
@@ -85,6 +89,9 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
     Raises:
         TrialTimeoutError: ``fn`` was still running after ``timeout_s`` seconds (raised inside it).
 
+    The previous ``SIGALRM`` handler is restored afterwards, and so is a timer the caller had running (its own
+    deadline), less the time ``fn`` took; one that fell due meanwhile fires right after ``fn`` returns.
+
     Example:
         >>> call_with_timeout(lambda x: x + 1, 5.0, 1)
         2
@@ -105,12 +112,18 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
         raise TrialTimeoutError(timeout_s)
 
     previous = signal.signal(signal.SIGALRM, _interrupt)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    # A timer already running (a deadline of the caller's own) is put back afterwards, less the time the trial took;
+    # one that fell due meanwhile fires as soon as its handler is back.
+    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    start = time.monotonic()
     try:
         return fn(*args, **kwargs)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_delay > 0:
+            left = outer_delay - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, _OVERDUE_S), outer_interval)
 
 
 class TimedTask:

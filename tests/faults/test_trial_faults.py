@@ -100,11 +100,37 @@ def test_call_with_timeout_interrupts_and_restores_the_signal_handler() -> None:
     import time
 
     before = signal.getsignal(signal.SIGALRM)
+    timer = signal.getitimer(signal.ITIMER_REAL)  # pytest-timeout's, when it runs with its signal method
     with pytest.raises(TrialTimeoutError, match=r"trial_timeout_s=0.2 s"):
         call_with_timeout(time.sleep, 0.2, 30)
     assert signal.getsignal(signal.SIGALRM) == before
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    left, interval = signal.getitimer(signal.ITIMER_REAL)
+    assert (left > 0, interval) == (timer[0] > 0, timer[1])  # the caller's timer is back, or none if none ran
+    assert left <= timer[0]
     assert TimedTask(lambda cfg: cfg + 1, 5.0)(1) == 2
+
+
+def test_call_with_timeout_puts_back_a_timer_the_caller_had_running() -> None:
+    """A caller's own deadline (a ``SIGALRM`` timer) survives a trial run under ``trial_timeout_s``."""
+    import signal
+    import time
+
+    fired: list[int] = []
+    outer = signal.getitimer(signal.ITIMER_REAL)  # pytest-timeout's, when it runs with its signal method
+    before = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30.0)
+        assert call_with_timeout(lambda: 1, 5.0) == 1
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25.0 < left <= 30.0  # before: 0, the caller's deadline was gone
+
+        signal.setitimer(signal.ITIMER_REAL, 0.05)  # falls due while the trial runs: fires once it has returned
+        call_with_timeout(time.sleep, 5.0, 0.2)
+        time.sleep(0.1)
+        assert fired == [signal.SIGALRM]
+    finally:
+        signal.signal(signal.SIGALRM, before)
+        signal.setitimer(signal.ITIMER_REAL, *outer)
 
 
 def test_timeout_error_survives_pickling() -> None:

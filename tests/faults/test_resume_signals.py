@@ -1,0 +1,127 @@
+"""SIGTERM stops a sweep as Ctrl-C does: what finished is saved, the running trial is asked again, none is failed.
+
+``scancel``, a SLURM time limit, ``timeout``, ``docker stop`` and Kubernetes stop a process with SIGTERM. One sweep of
+the fault app is stopped so while a trial runs, then resumed; one sweep from Python trains with Lightning, whose own
+SIGTERM handler used to turn the signal into a ``SystemExit`` that failed the healthy trial while the sweep went on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from fault_checks import ROOT, check_final, check_nothing_lost, interrupt_when, read_state, run_app
+
+
+def _stopped_cleanly(sweep_dir: Path) -> dict[int, bool]:
+    """Per running trial of the saved experiment: whether it carries the sweeper's saved-stop flag."""
+    trials = json.loads((sweep_dir / "ax_experiment.json").read_text())["experiment"]["trials"]
+    return {
+        int(index): bool((trial.get("run_metadata") or {}).get("ecopt_stopped_cleanly"))
+        for index, trial in trials.items()
+        if trial["status"]["name"] == "RUNNING"
+    }
+
+
+def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path) -> None:
+    """SIGTERM in a trial (basic launcher): saved, exit 130 with how to resume; the rerun completes the budget."""
+    sweep_dir = tmp_path / "sweep"
+    result = interrupt_when(sweep_dir, sweep_dir / "1", sig=signal.SIGTERM, ECOPT_FAULTS="none,hang")
+    log = result.stdout + result.stderr
+    assert result.returncode == 130, log[-3000:]  # before: killed by the signal (-15), nothing said
+    assert "Traceback" not in result.stderr
+    assert "stopped by SIGTERM after 1 of 5 trials; saved to" in log
+    assert "Rerun the same command to resume" in log
+    before = read_state(sweep_dir)
+    assert before.trials[0]["status"] == "completed"
+    assert before.trials[1]["status"] == "running"
+    assert _stopped_cleanly(sweep_dir) == {1: True}  # a stop, not a crash: never blamed on its configuration
+
+    rerun = run_app(sweep_dir)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(before, final)
+    check_final(final, 5)
+    assert final.trials[1]["status"] == "abandoned"
+    assert final.trials[2]["params"] == before.trials[1]["params"]  # the stopped configuration, run again first
+    assert final.trials[2]["status"] == "completed"
+
+
+_LIGHTNING_SWEEP = """
+import os
+import signal
+import sys
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+
+class Model(LightningModule):
+    def __init__(self, stop: bool) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+        self.stop = stop
+
+    def training_step(self, batch, index):
+        if self.stop and index == 2:  # the scheduler's SIGTERM, mid-fit
+            os.kill(os.getpid(), signal.SIGTERM)
+        return self.layer(batch[0]).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+calls = []
+
+
+def task(params):
+    calls.append(params)
+    trainer = Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu",
+    )
+    trainer.fit(Model(stop=len(calls) == 2), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=1))
+    return {"a": params["x"], "b": 1.0 - params["x"]}
+
+
+space = parse_search_space({"x": "interval(0, 1)"}, [])
+settings = SweepSettings(
+    parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=3, n_initial_trials=3, seed=0,
+    storage=sys.argv[1],
+)
+ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
+"""
+
+
+def test_sigterm_during_a_lightning_fit_stops_the_sweep_and_fails_no_trial(tmp_path: Path) -> None:
+    """Lightning's SIGTERM handler raised ``SystemExit`` at the next step: the trial failed and the sweep went on."""
+    script = tmp_path / "sweep.py"
+    script.write_text(textwrap.dedent(_LIGHTNING_SWEEP))
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, str(script), str(storage)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log[-3000:]  # before: 0, the sweep ran on past the SIGTERM
+    assert "stopped by SIGTERM after 1 of 3 trials; saved to" in log
+    state = read_state(storage.parent)
+    assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]  # none failed
+    assert _stopped_cleanly(storage.parent) == {1: True}

@@ -1,0 +1,118 @@
+"""A storage write that fails mid-sweep (a full disk) stops it with a message; the rerun resumes and loses nothing.
+
+Also: a trial stopped by ``trial_timeout_s`` keeps the sweeper's own reason, as under any launcher.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.results import SweepResult
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+
+def _sweep(storage: Path | None, n_trials: int, fn: Any, **settings: Any) -> ParetoSweep:
+    """A Sobol-only sweep of two linear objectives over ``x`` (no model fit: fast)."""
+    space = parse_search_space({"x": "interval(0, 1)"}, [])
+    objectives = parse_objectives({"a": "minimize", "b": "minimize"}, None)
+    config = SweepSettings(
+        objectives, n_trials=n_trials, n_initial_trials=n_trials, seed=0, storage=storage, **settings
+    )
+    return ParetoSweep.from_function(space, config, fn, on_batch_end=[])
+
+
+def _run(sweep: ParetoSweep) -> SweepResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sweep.run()
+
+
+def _linear(params: dict[str, Any]) -> dict[str, float]:
+    return {"a": params["x"], "b": 1.0 - params["x"]}
+
+
+def test_a_full_disk_mid_sweep_stops_it_with_how_to_resume_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC on the fourth save: the sweep stops with a message, the last good save stays whole, the rerun ends."""
+    from ax.api.client import Client
+
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    real_save = Client.save_to_json_file
+    saves = 0
+
+    def save(self: Client, filepath: str = "ax_client_snapshot.json") -> None:
+        nonlocal saves
+        saves += 1
+        if saves == 4:  # the save after the second trial: the first one's is on disk
+            Path(filepath).write_text('{"experiment": ')  # a partial write, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(self, filepath)
+
+    monkeypatch.setattr(Client, "save_to_json_file", save)
+    with pytest.raises(EcoptConfigError) as caught:  # before: a bare OSError traceback
+        _run(_sweep(storage, 4, _linear))
+    message = str(caught.value)
+    assert f"cannot write {storage} (OSError: No space left on device), so the sweep stopped" in message
+    assert "rerun the same command to resume" in message
+    saved = json.loads(storage.read_text())["experiment"]["trials"]  # whole, and holds the first trial finished
+    assert saved["0"]["status"]["name"] == "COMPLETED"
+    assert saved["1"]["status"]["name"] == "RUNNING"  # finished, but not saved: runs again
+    assert not list(storage.parent.glob(".*.tmp"))
+
+    monkeypatch.setattr(Client, "save_to_json_file", real_save)
+    result = _run(_sweep(storage, 4, _linear))
+    assert result.n_finished == 4
+    by_index = {t.trial_index: t for t in result.trials}
+    assert by_index[0].status == "completed"
+    assert by_index[1].status == "abandoned"
+    assert by_index[2].params == by_index[1].params  # the unsaved trial's configuration, run again first
+    assert by_index[2].status == "completed"
+
+
+def test_an_unwritable_results_file_mid_sweep_stops_it_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The results file's write fails (a folder made read-only): the same message, naming that file."""
+    from lightning_ecopt.sweeper import loop
+
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    calls = 0
+
+    def write_results(path: Path, result: SweepResult, settings: SweepSettings | None = None) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(loop, "write_results", write_results)
+    with pytest.raises(EcoptConfigError, match=r"cannot write .*optimization_results\.yaml \(PermissionError: "):
+        _run(_sweep(storage, 3, _linear))
+
+
+def test_a_timed_out_trial_keeps_the_sweeper_s_own_reason(tmp_path: Path) -> None:
+    """``timed out: ...`` as docs/sweeper.md and docs/reliability.md give it, not ``the job raised ...``."""
+
+    def slow_second(params: dict[str, Any]) -> dict[str, float]:
+        if params["x"] == sweep_params[1]:
+            time.sleep(30)
+        return _linear(params)
+
+    first = _run(_sweep(None, 2, _linear))
+    sweep_params = [t.params["x"] for t in first.trials]  # the seeded Sobol points, the same in the next sweep
+    result = _run(_sweep(None, 2, slow_second, trial_timeout_s=0.5, max_failure_rate=1.0))
+    failed = [t for t in result.trials if t.status == "failed"]
+    assert [t.reason for t in failed] == [
+        "timed out: the trial ran longer than trial_timeout_s=0.5 s and was interrupted"
+    ]  # before: "the job raised TrialTimeoutError: timed out: ..."
