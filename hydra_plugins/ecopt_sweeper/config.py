@@ -17,7 +17,7 @@ An Optuna sweeper config runs unchanged after switching ``hydra/sweeper`` to ``e
 ``search_space`` becomes ``params``, and ``sampler``, ``study_name`` and an Optuna storage URL are accepted and
 ignored with a warning (Ax's Sobol + qNEHVI strategy replaces the sampler). ``storage: null`` (Optuna: in memory)
 means the default file ``${hydra.sweep.dir}/ax_experiment.json`` here: the experiment is always saved, so a sweep can
-resume.
+resume. The Ax sweeper's ``ax_config`` is refused before any trial, the message giving ecopt's keys for its settings.
 
 No ``from __future__ import annotations`` here: OmegaConf reads these annotations as types, and Hydra executes
 this module before it is in ``sys.modules``.
@@ -56,8 +56,8 @@ class EcoptSweeperConf:
     direction: Any = None
     # Search space in Hydra's sweep grammar: interval(a,b), int(interval(a,b)), tag(log, interval(a,b)),
     # choice(...), a,b,c, range(start,stop,step=s), tag(ordered, choice(...)); a plain value fixes the key.
-    # Overrides on the command line win over these.
-    params: dict[str, Any] = field(default_factory=dict)
+    # Overrides on the command line win over these. null (the Optuna sweeper's default) is an empty space.
+    params: dict[str, Any] | None = field(default_factory=dict)
     # Total number of trials, Sobol trials included.
     n_trials: int = 20
     # Sobol trials before qNEHVI; null: n_trials // 5 (the paper: 40 of 200), at least 2 per swept parameter.
@@ -114,6 +114,10 @@ class EcoptSweeperConf:
     search_space: dict[str, Any] | None = None
     # Optuna's custom search-space function: not supported; setting it is an error.
     custom_search_space: str | None = None
+
+    # The Ax sweeper's config (hydra-ax-sweeper): not read; setting it is an error whose message gives ecopt's keys for
+    # it (max_trials -> n_trials, params -> params in Hydra's grammar, experiment.minimize -> direction).
+    ax_config: Any = None
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="ecopt", node=EcoptSweeperConf, provider="ecopt_sweeper")

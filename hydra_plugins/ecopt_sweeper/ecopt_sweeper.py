@@ -87,6 +87,7 @@ class EcoptSweeper(Sweeper):
         n_jobs: int | None = None,
         search_space: Mapping[str, Any] | None = None,
         custom_search_space: str | None = None,
+        ax_config: Any = None,
     ) -> None:
         super().__init__()
         self.objectives = _plain(objectives)
@@ -111,6 +112,7 @@ class EcoptSweeper(Sweeper):
         self.n_jobs = n_jobs
         self.search_space = _plain(search_space)
         self.custom_search_space = custom_search_space
+        self.ax_config = _plain(ax_config)
 
         self.hydra_context: HydraContext | None = None
         self.config: DictConfig | None = None
@@ -152,6 +154,29 @@ class EcoptSweeper(Sweeper):
             raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
         return Path(str(self.config.hydra.sweep.dir))
 
+    def _refuse_ax_config(self) -> None:
+        """Refuse the Ax sweeper's ``ax_config``, saying which ecopt key takes each of its settings."""
+        if self.ax_config is None:
+            return
+        from lightning_ecopt.sweeper.space import ax_params_to_grammar
+
+        config = self.ax_config if isinstance(self.ax_config, Mapping) else {}
+        moves: list[str] = []
+        if config.get("max_trials") is not None:
+            moves.append(f"n_trials: {config['max_trials']}")
+        if isinstance(config.get("params"), Mapping):
+            grammar = ax_params_to_grammar(config["params"])
+            moves.append(f"params: {{{', '.join(f'{key}: {text!r}' for key, text in grammar.items())}}}")
+        experiment = config.get("experiment")
+        if isinstance(experiment, Mapping) and experiment.get("minimize") is not None:
+            direction = "minimize" if experiment["minimize"] else "maximize"
+            moves.append(f"direction: {direction} (a task that returns one number, as under the Ax sweeper)")
+        where = f"move its settings to ecopt's keys ({'; '.join(moves)}) and remove it" if moves else "remove it"
+        raise EcoptConfigError(
+            f"hydra.sweeper.ax_config is the Ax sweeper's config, which the ecopt sweeper does not read: {where}; "
+            f"see hydra_plugins/ecopt_sweeper/config.py for ecopt's keys."
+        )
+
     def _params(self) -> dict[str, Any]:
         if self.custom_search_space:
             raise EcoptConfigError(
@@ -187,7 +212,15 @@ class EcoptSweeper(Sweeper):
             )
         if self.max_batch_size is not None:
             return self.max_batch_size
-        return self.n_jobs if self.n_jobs is not None else 1
+        if self.n_jobs is None:
+            return 1
+        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs < 1:
+            # Named as the user wrote it: SweepSettings would say max_batch_size, a key they never set.
+            raise EcoptConfigError(
+                f"hydra.sweeper.n_jobs={self.n_jobs!r} (the Optuna key, read as max_batch_size here): expected an "
+                f"integer >= 1, the trials launched together per batch; set max_batch_size instead, e.g. 1."
+            )
+        return self.n_jobs
 
     def _storage(self) -> Path:
         default = self._sweep_dir() / "ax_experiment.json"
@@ -202,6 +235,14 @@ class EcoptSweeper(Sweeper):
             )
             return default
         storage = Path(str(self.storage))
+        if storage.resolve() == self._sweep_dir().resolve():
+            # Not yet a directory on a fresh sweep, so SweepSettings cannot tell; the loop then finds the sweep dir
+            # it created there and would say to delete it.
+            raise EcoptConfigError(
+                f"hydra.sweeper.storage={self.storage!r} is hydra.sweep.dir itself; storage is the file the Ax "
+                f"experiment is saved to: give a file in it, e.g. '${{hydra.sweep.dir}}/ax_experiment.json' (the "
+                f"default)."
+            )
         if not _is_inside(storage, self._sweep_dir()):
             raise EcoptConfigError(
                 f"hydra.sweeper.storage={self.storage!r} resolves to {storage.resolve()}, outside hydra.sweep.dir "
@@ -349,6 +390,14 @@ class EcoptSweeper(Sweeper):
                 completed.append(trial)
                 continue
             trial = dict(trial)
+            for key in trial:
+                bare = str(key).lstrip("+~")
+                if key not in space.names and bare in space.names and bare not in trial:
+                    # Before the defaults are filled in, which would say that no value was given for it.
+                    raise EcoptConfigError(
+                        f"hydra.sweeper.enqueue_trials[{i}] names {key!r}: a parameter is named by the key it sets, "
+                        f"without the override's prefix; write '{bare}: {trial[key]!r}'."
+                    )
             for name in space.names:
                 if name not in trial:
                     value = self._config_value(name)
@@ -377,6 +426,7 @@ class EcoptSweeper(Sweeper):
         from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
         from lightning_ecopt.sweeper.space import check_enqueued, parse_search_space
 
+        self._refuse_ax_config()
         space = parse_search_space(self._params(), list(arguments))
         if not space.parameters:
             raise EcoptConfigError(

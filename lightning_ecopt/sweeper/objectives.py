@@ -246,6 +246,13 @@ def parse_objectives(
     """
     if objectives and not isinstance(objectives, Mapping):
         raise EcoptConfigError(_not_a_mapping(objectives))
+    if isinstance(direction, Mapping) and not objectives:
+        # Not "direction[0]: unknown direction 'test/acc'": named metrics are the other form.
+        raise EcoptConfigError(
+            f"direction={dict(direction)!r}: direction takes directions only (Optuna's form: 'maximize' or a list of "
+            f"them, for a task that returns a tuple); for named metrics write 'objectives: {dict(direction)!r}' "
+            f"instead of direction."
+        )
     if objectives and direction is not None:
         raise EcoptConfigError(
             f"objectives={dict(objectives)!r} and direction={direction!r} are both set; give one of them: "
@@ -321,12 +328,28 @@ def parse_constraint(text: str) -> OutcomeConstraint:
     try:
         bound = float(bound_text)
     except ValueError:
+        if _is_number(metric):  # written the other way round: "0.9 <= test/acc"
+            flipped = ">=" if op == "<=" else "<="
+            fix = f"put the metric first: '{bound_text} {flipped} {metric}'"
+        elif bound_text.endswith("%") or "baseline" in bound_text:
+            fix = (
+                "a bound relative to a baseline is not supported (the sweep has no status-quo trial): give the "
+                f"absolute value: '{metric} {op} <number>'"
+            )
         raise EcoptConfigError(
             f"outcome constraint {text!r}: the bound {bound_text!r} is not a number; {fix}."
         ) from None
     if not math.isfinite(bound):
         raise EcoptConfigError(f"outcome constraint {text!r}: the bound must be finite; {fix}.")
     return OutcomeConstraint(metric=metric, op="<=" if op == "<=" else ">=", bound=bound)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _real(value: Any) -> float | None:

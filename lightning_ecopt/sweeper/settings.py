@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lightning_ecopt.exceptions import EcoptConfigError
-from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, ax_metric_names, parse_constraint
+from lightning_ecopt.sweeper.objectives import (
+    ENERGY_SOURCE_KEY,
+    Objective,
+    OutcomeConstraint,
+    ax_metric_names,
+    parse_constraint,
+)
 from lightning_ecopt.sweeper.timeout import check_timeout
 
 __all__ = ["ACQUISITIONS", "SweepSettings", "default_n_initial_trials"]
@@ -247,6 +253,12 @@ class SweepSettings:
         self.acquisition = allowed[self.acquisition.lower()]  # type: ignore[assignment]
         if self.seed is not None and not _is_int(self.seed):
             raise EcoptConfigError(f"SweepSettings(seed={self.seed!r}): expected an integer or null.")
+        if self.seed is not None and not -(2**63) <= self.seed < 2**64:
+            # Ax hands it to torch's Sobol engine, which fails on it when the first trial is asked for.
+            raise EcoptConfigError(
+                f"SweepSettings(seed={self.seed!r}): out of the range torch seeds take (-2**63 to 2**64 - 1); "
+                f"use a smaller integer, e.g. 0, or null for a random seed."
+            )
         if not _is_int(self.max_batch_size) or self.max_batch_size < 1:
             raise EcoptConfigError(
                 f"SweepSettings(max_batch_size={self.max_batch_size!r}): expected an integer >= 1 (trials per "
@@ -310,6 +322,12 @@ class SweepSettings:
         from lightning_ecopt.energy.figures import unknown_energy_metric
 
         for metric in [*self.objective_names, *self.constrained_metrics]:
+            if metric == ENERGY_SOURCE_KEY:
+                raise EcoptConfigError(
+                    f"SweepSettings: {metric!r} is the label of where the energy figures come from (text such as "
+                    f"'measured: zeus/nvml'), not a number to optimise or bound; use a figure such as "
+                    f"'energy/test_j' or 'energy/test_samples_per_j' in objectives or outcome_constraints."
+                )
             if (why := unknown_energy_metric(metric)) is not None:
                 raise EcoptConfigError(f"SweepSettings: {why} Fix the name in objectives or outcome_constraints.")
 
@@ -322,6 +340,7 @@ class SweepSettings:
                 parsed.append(item)
             else:
                 parsed.append(parse_constraint(item))
+        self._check_bounds_agree([c for c in parsed if c.metric not in self.objective_names])
         thresholds = [c.metric for c in parsed if c.metric in self.objective_names]
         if thresholds and len(self.objectives) == 1:
             raise EcoptConfigError(
@@ -350,6 +369,26 @@ class SweepSettings:
                     f"acceptable value)."
                 )
         self.outcome_constraints = tuple(parsed)
+
+    @staticmethod
+    def _check_bounds_agree(constraints: Sequence[OutcomeConstraint]) -> None:
+        """One bound per side of a metric, the lower one below the upper one (Ax refuses the rest with a traceback)."""
+        sides: dict[str, dict[str, OutcomeConstraint]] = {}
+        for constraint in constraints:
+            seen = sides.setdefault(constraint.metric, {})
+            if constraint.op in seen:
+                pick = min if constraint.op == "<=" else max
+                tighter = pick((seen[constraint.op], constraint), key=lambda c: c.bound)
+                raise EcoptConfigError(
+                    f"SweepSettings(outcome_constraints=...): {constraint.metric!r} is bounded twice from one side "
+                    f"('{seen[constraint.op]}' and '{constraint}'); keep one, e.g. the tighter '{tighter}'."
+                )
+            seen[constraint.op] = constraint
+            if len(seen) == 2 and seen[">="].bound >= seen["<="].bound:
+                raise EcoptConfigError(
+                    f"SweepSettings(outcome_constraints=...): no value of {constraint.metric!r} meets both "
+                    f"'{seen['>=']}' and '{seen['<=']}'; the lower bound must be below the upper bound."
+                )
 
     # -- derived values ---------------------------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ __all__ = [
     "Parameter",
     "RangeParameter",
     "SearchSpace",
+    "ax_params_to_grammar",
     "check_enqueued",
     "optuna_search_space_to_params",
     "parse_search_space",
@@ -736,6 +737,81 @@ def _check_nested_mapping(key: str, mapping: Mapping[Any, Any]) -> None:
         )
 
 
+_AX_SPEC_KEYS = frozenset(
+    {"type", "bounds", "values", "value", "value_type", "log_scale", "is_ordered", "is_task", "is_fidelity"}
+    | {"target_value", "digits", "sort_values", "dependents"}
+)
+_OPTUNA_SPEC_KEYS = frozenset({"type", "low", "high", "log", "step", "choices"})
+
+
+def _spec_number(value: Any) -> int | float:
+    """A bound of a parameter spec as a number (YAML may leave ``1e-4`` a string); ``ValueError`` if it is none."""
+    if isinstance(value, str):
+        number = float(value)
+        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    real = _as_real(value)
+    if real is None:
+        raise ValueError(f"not a number: {value!r}")
+    return value if isinstance(value, int) else real
+
+
+def _ax_spec_to_grammar(spec: Mapping[str, Any]) -> str:
+    """The Ax sweeper's ``{type: range|choice|fixed, ...}`` as sweep grammar; ``ValueError`` if it is malformed."""
+    kind = spec["type"]
+    if kind == "fixed":
+        return render_override_value(spec["value"])
+    if kind == "choice":
+        values = spec["values"]
+        if isinstance(values, str) or not isinstance(values, Sequence):
+            raise ValueError("values is not a list")
+        text = f"choice({', '.join(render_override_value(v) for v in values)})"
+        return f"tag(ordered, {text})" if spec.get("is_ordered") else text
+    bounds = spec["bounds"]
+    if isinstance(bounds, str) or not isinstance(bounds, Sequence) or len(bounds) != 2:
+        raise ValueError("bounds is not [low, high]")
+    low, high = (_spec_number(b) for b in bounds)
+    value_type = spec.get("value_type")
+    is_int = value_type == "int" or (value_type is None and isinstance(low, int) and isinstance(high, int))
+    interval = f"interval({render_override_value(low)}, {render_override_value(high)})"
+    interval = f"int({interval})" if is_int else interval
+    return f"tag(log, {interval})" if spec.get("log_scale") else interval
+
+
+def _check_spec_mapping(key: str, mapping: Mapping[Any, Any]) -> None:
+    """Refuse a ``params`` value written as the Ax or Optuna sweeper's parameter mapping, giving the grammar to use.
+
+    Hydra passes a mapping as one fixed dict value: ``model.lr: {type: range, bounds: [1e-4, 0.1]}`` would reach
+    every trial as that dict (failing each, or running them all on one configuration) instead of being swept.
+    """
+    kind = mapping.get("type")
+    if not isinstance(kind, str):
+        return
+    keys = {str(k) for k in mapping}
+    if kind in ("range", "choice", "fixed") and keys <= _AX_SPEC_KEYS and keys & {"bounds", "values", "value"}:
+        form = "the Ax sweeper's parameter form"
+        try:
+            grammar: str | None = _ax_spec_to_grammar(mapping)
+        except (KeyError, TypeError, ValueError, EcoptConfigError):
+            grammar = None
+    elif kind in ("int", "float", "categorical") and keys <= _OPTUNA_SPEC_KEYS and keys & {"low", "high", "choices"}:
+        form = "the Optuna sweeper's search_space form"
+        try:
+            grammar = optuna_search_space_to_params({key: mapping})[key]
+        except (TypeError, ValueError):  # EcoptConfigError is a ValueError
+            grammar = None
+    else:
+        return
+    fix = (
+        f"write '{key}: {grammar}'"
+        if grammar is not None
+        else "write interval(a, b), int(interval(a, b)), tag(log, interval(a, b)) or choice(x, y, ...)"
+    )
+    raise EcoptConfigError(
+        f"hydra.sweeper.params[{key!r}] = {dict(mapping)!r} is {form}; ecopt's params take Hydra's sweep grammar, "
+        f"and Hydra would pass this mapping to every trial as one fixed dict value: {fix}."
+    )
+
+
 def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str]) -> SearchSpace:
     """Parse the sweeper config's ``params`` and the command-line overrides into a :class:`SearchSpace`.
 
@@ -751,8 +827,9 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
     Raises:
         EcoptConfigError: A value cannot be parsed or mapped, an interval is empty or inverted, a log scale covers
             values <= 0, a choice or range has fewer than two values, a choice lists nan or inf, a mapping in
-            ``params`` holds a sweep (the message gives the dotted keys to use), or a key appears twice on the
-            command line.
+            ``params`` holds a sweep (the message gives the dotted keys to use) or is the Ax or Optuna sweeper's
+            parameter mapping (``{type: range, bounds: [a, b]}``: the message gives the grammar to write), or a key
+            appears twice on the command line.
 
     Example::
 
@@ -763,6 +840,7 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
     for key, value in (params or {}).items():
         if isinstance(value, Mapping):
+            _check_spec_mapping(str(key), value)
             _check_nested_mapping(str(key), value)
         if isinstance(value, Sequence) and not isinstance(value, str):
             # A YAML list is a fixed list value to Hydra, not a choice: say so, since a sweep was likelier meant.
@@ -797,6 +875,13 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
     for override, value_text in entries.values():
         prefix, name = _prefix_and_name(override)
         if override.is_sweep_override():
+            if override.is_delete():
+                # Hydra deletes the key only where its value is the one given: all values but one fail to compose.
+                raise EcoptConfigError(
+                    f"params['~{name}'] = {value_text!r}: a deletion cannot be swept (Hydra deletes the key only "
+                    f"where its value is the one given, so the other values' trials would not compose); write "
+                    f"'~{name}' to delete it in every trial, or sweep '{name}={value_text}'."
+                )
             # Named by the key it sets (results, logs, enqueue_trials); the override keeps the +/++ prefix.
             parameter = _to_parameter(prefix + name, value_text, override)
             parameters.append(dataclasses.replace(parameter, name=name, prefix=prefix))
@@ -809,6 +894,45 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
             fixed[key] = override.value()
             fixed_overrides.append(f"{prefix}{name}={override.get_value_element_as_str()}")
     return SearchSpace(parameters=tuple(parameters), fixed=fixed, fixed_overrides=tuple(fixed_overrides))
+
+
+def ax_params_to_grammar(params: Mapping[str, Any]) -> dict[str, str]:
+    """Translate the Ax sweeper's parameter mappings (``ax_config.params``) into sweep-grammar ``params``.
+
+    Each entry is hydra-ax-sweeper's ``{type: range, bounds: [a, b], value_type, log_scale}``,
+    ``{type: choice, values: [...], is_ordered}`` or ``{type: fixed, value: x}``; a string (that sweeper's command-line
+    grammar) is kept. Integer bounds make an integer range, as Ax infers them.
+
+    Args:
+        params: ``{key: mapping or grammar string}``.
+
+    Returns:
+        ``{key: grammar string}``, ready for :func:`parse_search_space`.
+
+    Raises:
+        EcoptConfigError: An entry is neither a grammar string nor a well-formed Ax parameter mapping.
+
+    Example::
+
+        >>> ax_params_to_grammar({"lr": {"type": "range", "bounds": [1e-4, 0.1], "log_scale": True},
+        ...                       "width": {"type": "range", "bounds": [8, 64]}, "act": "relu,gelu"})
+        {'lr': 'tag(log, interval(0.0001, 0.1))', 'width': 'int(interval(8, 64))', 'act': 'relu,gelu'}
+    """
+    grammar: dict[str, str] = {}
+    for key, spec in params.items():
+        if isinstance(spec, str):
+            grammar[str(key)] = spec
+            continue
+        try:
+            if not isinstance(spec, Mapping) or spec.get("type") not in ("range", "choice", "fixed"):
+                raise ValueError("no type range, choice or fixed")
+            grammar[str(key)] = _ax_spec_to_grammar(spec)
+        except (KeyError, TypeError, ValueError) as error:
+            raise EcoptConfigError(
+                f"ax_config.params[{key!r}] = {spec!r}: not an Ax parameter ({error}); write it in Hydra's sweep "
+                f"grammar: interval(a, b), int(interval(a, b)), tag(log, interval(a, b)) or choice(x, y, ...)."
+            ) from None
+    return grammar
 
 
 def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:

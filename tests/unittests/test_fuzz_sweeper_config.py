@@ -1,0 +1,96 @@
+"""The Hydra sweeper's own checks of Optuna-style keys, in-process: each message names the key the user set."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from omegaconf import OmegaConf
+
+from lightning_ecopt.exceptions import EcoptConfigError
+
+
+def _sweeper(tmp_path: Path, **kwargs: Any) -> Any:
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper
+
+    kwargs.setdefault("objectives", {"f1": "minimize", "f2": "minimize"})
+    kwargs.setdefault("params", {"x": "interval(0, 1)"})
+    sweeper = EcoptSweeper(**kwargs)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    return sweeper
+
+
+@pytest.mark.parametrize("n_jobs", [0, -1, "two"])
+def test_a_bad_optuna_n_jobs_is_named_as_n_jobs(tmp_path: Path, n_jobs: Any) -> None:
+    # Before: "SweepSettings(max_batch_size=0): ...", a key the user never set.
+    with pytest.raises(EcoptConfigError, match=rf"^hydra\.sweeper\.n_jobs={n_jobs!r} \(the Optuna key") as error:
+        _sweeper(tmp_path, n_jobs=n_jobs).configure([])
+    assert "max_batch_size=" not in str(error.value)
+
+
+def test_a_good_optuna_n_jobs_is_the_batch_size(tmp_path: Path) -> None:
+    _, settings = _sweeper(tmp_path, n_jobs=3).configure([])
+    assert settings.max_batch_size == 3
+
+
+def test_storage_on_the_sweep_dir_itself_is_refused_before_it_exists(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"  # a fresh sweep: nothing there yet, so SweepSettings sees no directory
+    sweeper = _sweeper(tmp_path, storage=f"{sweep_dir}/")
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}})
+    with pytest.raises(EcoptConfigError, match=r"is hydra\.sweep\.dir itself; storage is the file the Ax experiment"):
+        sweeper.configure([])
+    assert not sweep_dir.exists()
+
+
+@pytest.mark.parametrize("key", ["+extra", "++extra"])
+def test_an_enqueued_configuration_keyed_with_the_override_prefix_is_named_with_the_fix(
+    tmp_path: Path, key: str
+) -> None:
+    # Before: "enqueue_trials[0] gives no value for 'extra', and the app's config has none to take", though it did.
+    sweeper = _sweeper(tmp_path, enqueue_trials=[{key: 0.5}])
+    match = rf"enqueue_trials\[0\] names {re.escape(repr(key))}: .* write 'extra: 0\.5'\.$"
+    with pytest.raises(EcoptConfigError, match=match):
+        sweeper.configure(["+extra=interval(0, 1)"])
+
+
+def test_the_ax_sweeper_s_config_is_refused_with_ecopt_s_keys_for_it(tmp_path: Path) -> None:
+    # Before: "Key 'ax_config' not in 'EcoptSweeperConf'" from the YAML, or a TypeError from Hydra's instantiate.
+    ax_config = {
+        "max_trials": 12,
+        "experiment": {"minimize": True},
+        "params": {"x": {"type": "range", "bounds": [-5.0, 10.0]}, "opt": {"type": "choice", "values": ["a", "b"]}},
+        "is_noisy": False,
+    }
+    with pytest.raises(EcoptConfigError, match=r"^hydra\.sweeper\.ax_config is the Ax sweeper's config") as error:
+        _sweeper(tmp_path, ax_config=OmegaConf.create(ax_config)).configure([])
+    assert (
+        "move its settings to ecopt's keys (n_trials: 12; params: {x: 'interval(-5.0, 10.0)', opt: 'choice(a, b)'}; "
+        "direction: minimize (a task that returns one number, as under the Ax sweeper)) and remove it"
+    ) in str(error.value)
+
+
+def test_the_ax_sweeper_s_config_is_refused_even_with_nothing_to_move(tmp_path: Path) -> None:
+    with pytest.raises(EcoptConfigError, match=r"does not read: remove it;"):
+        _sweeper(tmp_path, ax_config={"is_noisy": False}).configure([])
+
+
+def test_the_ax_config_key_is_part_of_the_registered_schema() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    import hydra_plugins.ecopt_sweeper.config  # noqa: F401 - registers the config
+
+    node = ConfigStore.instance().load("hydra/sweeper/ecopt.yaml").node
+    assert "ax_config" in node  # so that an Ax config's `ax_config:` reaches the sweeper's message, not Hydra's
+    assert node.ax_config is None
+
+
+def test_params_null_as_in_an_optuna_config_is_an_empty_space(tmp_path: Path) -> None:
+    from hydra_plugins.ecopt_sweeper.config import EcoptSweeperConf
+
+    # Before: "field 'hydra.sweeper.params' is not Optional", though the Optuna sweeper's own default is null.
+    merged = OmegaConf.merge(OmegaConf.structured(EcoptSweeperConf), {"params": None})
+    assert merged.params is None
+    space, _ = _sweeper(tmp_path, params=merged.params).configure(["x=interval(0, 1)"])
+    assert space.names == ("x",)
