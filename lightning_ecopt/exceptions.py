@@ -13,10 +13,12 @@ __all__ = [
     "EcoptError",
     "EnergyMeterError",
     "SweepFailureError",
+    "SweepTerminated",
     "TrialFailure",
     "TrialTimeoutError",
     "exit_as_failure",
     "is_interrupt",
+    "is_terminated",
 ]
 
 
@@ -84,6 +86,22 @@ class TrialTimeoutError(TrialFailure):
         return (type(self), (self.timeout_s, self.metrics))
 
 
+class SweepTerminated(KeyboardInterrupt):
+    """SIGTERM stopped the sweep's process; handled as Ctrl-C is (what finished is saved, then it stops)."""
+
+
+def _in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc``, or an exception it was raised from or while handling, is a ``kind``."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, kind):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def is_interrupt(exc: BaseException) -> bool:
     """Whether a ``SystemExit`` comes from a Ctrl-C: Lightning exits with 1 while handling a ``KeyboardInterrupt``.
 
@@ -91,21 +109,32 @@ def is_interrupt(exc: BaseException) -> bool:
         >>> is_interrupt(SystemExit(3))
         False
     """
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return _in_chain(exc, KeyboardInterrupt)
+
+
+def is_terminated(exc: BaseException) -> bool:
+    """Whether ``exc`` is (or was raised while handling) the sweep's SIGTERM, :class:`SweepTerminated`.
+
+    Example:
+        >>> is_terminated(KeyboardInterrupt()), is_terminated(SweepTerminated())
+        (False, True)
+    """
+    return _in_chain(exc, SweepTerminated)
 
 
 def exit_as_failure(exc: SystemExit) -> TrialFailure:
     """A task's ``sys.exit()`` as the failure of its trial (it ends the trial, not the sweep).
 
+    Lightning's ``SIGTERMException`` (a ``SystemExit``) is named as what it is: the job was sent SIGTERM, by a
+    scheduler's time limit, a preemption or ``scancel``, not a task that chose to exit.
+
     Example:
         >>> str(exit_as_failure(SystemExit(3)))
         'the task called sys.exit(3) (SystemExit); raise an exception to fail a trial'
     """
+    if type(exc).__name__ == "SIGTERMException":  # lightning.pytorch.utilities.exceptions; not imported here
+        return TrialFailure(
+            "the job received SIGTERM (a scheduler's time limit, a preemption or scancel) and Lightning stopped it; "
+            "give the job more time (e.g. hydra.launcher.timeout_min), or rerun the sweep to try it again"
+        )
     return TrialFailure(f"the task called sys.exit({exc.code!r}) (SystemExit); raise an exception to fail a trial")

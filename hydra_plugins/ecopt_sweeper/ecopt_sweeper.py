@@ -23,12 +23,13 @@ from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
-from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure
+from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure, is_terminated
 
 if TYPE_CHECKING:
     from hydra.plugins.launcher import Launcher
     from hydra.types import HydraContext, TaskFunction
 
+    from lightning_ecopt.sweeper.loop import ParetoSweep
     from lightning_ecopt.sweeper.settings import SweepSettings
     from lightning_ecopt.sweeper.space import SearchSpace
 
@@ -118,6 +119,8 @@ class EcoptSweeper(Sweeper):
         self.config: DictConfig | None = None
         self.launcher: Launcher | None = None
         self.job_idx = 0
+        self._job_offset = 0  # job number - trial index (> 0 only where numbered job dirs outlived their experiment)
+        self._pareto: ParetoSweep | None = None
         self.space: SearchSpace | None = None
         self.settings: SweepSettings | None = None
         self._multirun_saved = False
@@ -518,6 +521,7 @@ class EcoptSweeper(Sweeper):
         # A resumed sweep continues the job numbering, whatever hydra.sweep.subdir names the job dirs: no earlier
         # trial's job dir is overwritten.
         self.job_idx = _next_job_index(sweep_dir, settings.storage)
+        self._job_offset = self.job_idx - _stored_trial_count(settings.storage)
         self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
         # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
         n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))
@@ -545,17 +549,18 @@ class EcoptSweeper(Sweeper):
         sweep = ParetoSweep(
             space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [], task_config=task_config
         )
+        self._pareto = sweep
         try:
             result = sweep.run()
             self._save_multirun()  # a run that launched nothing (every trial reused, or a finished sweep reported)
             return result
-        except KeyboardInterrupt:
-            # The loop has saved and logged how to resume; a command-line tool stopped by Ctrl-C exits with 130,
-            # not with a page of traceback through Hydra and Ax.
-            raise SystemExit(130) from None
+        except KeyboardInterrupt as exc:
+            # The loop has saved and logged how to resume; a command-line tool stopped by Ctrl-C exits with 130
+            # (128 + SIGINT), by SIGTERM with 143, not with a page of traceback through Hydra and Ax.
+            raise SystemExit(143 if is_terminated(exc) else 130) from None
         except SystemExit as exc:
             if isinstance(exc.__context__, KeyboardInterrupt):  # Lightning's sys.exit(1) for a Ctrl-C in fit/test
-                raise SystemExit(130) from None
+                raise SystemExit(143 if is_terminated(exc) else 130) from None
             raise
 
     def _task_config(self, overrides: Sequence[str]) -> dict[str, Any]:
@@ -653,40 +658,62 @@ class EcoptSweeper(Sweeper):
         if self.launcher is None or self.space is None:
             raise RuntimeError("EcoptSweeper.evaluate() called before sweep() configured the search space.")
         self._save_multirun()  # the loop has accepted the sweep: it asks for its first batch
+        numbers = self._job_numbers(len(batch))
+        self.job_idx = max(self.job_idx, numbers[-1] + 1) if numbers else self.job_idx
         outcomes: list[Any] = [None] * len(batch)
-        launch: list[tuple[str, ...]] = []
-        positions: list[int] = []
-        for position, params in enumerate(batch):
+        runs: list[tuple[int, list[int], list[tuple[str, ...]]]] = []  # (first job number, positions, overrides)
+        for position, (params, number) in enumerate(zip(batch, numbers, strict=True)):
             overrides = tuple(self.space.to_overrides(params))
-            refusal = self._refusal(overrides, self.job_idx + len(launch))
-            if refusal is None:
-                positions.append(position)
-                launch.append(overrides)
-            else:
+            refusal = self._refusal(overrides, number)
+            if refusal is not None:
                 outcomes[position] = refusal
-        for position, outcome in zip(positions, self._launch(launch), strict=True):
-            outcomes[position] = outcome
+            elif runs and runs[-1][0] + len(runs[-1][1]) == number:
+                runs[-1][1].append(position)
+                runs[-1][2].append(overrides)
+            else:
+                runs.append((number, [position], [overrides]))
+        for first, positions, launch in runs:  # one launch per run of consecutive job numbers
+            for position, outcome in zip(positions, self._launch(launch, first), strict=True):
+                outcomes[position] = outcome
         return outcomes
 
-    def _launch(self, batch: list[tuple[str, ...]]) -> list[Any]:
-        """Launch the jobs of ``batch`` (override lists), numbered on from ``job_idx``; one outcome per job."""
+    def _job_numbers(self, n: int) -> list[int]:
+        """The job numbers of a batch of ``n`` trials: each trial's index (job dir ``N/`` is trial ``N``).
+
+        Trials that are not launched (reused, refused) leave their numbers unused. Without the loop's trial indices
+        (``evaluate`` called directly), the numbers run on from ``job_idx``.
+        """
+        indices = self._pareto.evaluating if self._pareto is not None else ()
+        if len(indices) != n:
+            return list(range(self.job_idx, self.job_idx + n))
+        return [index + self._job_offset for index in indices]
+
+    def _launch(self, batch: list[tuple[str, ...]], first: int) -> list[Any]:
+        """Launch the jobs of ``batch`` (override lists), numbered on from ``first``; one outcome per job."""
         if not batch:
             return []
         if self.launcher is None:
             raise RuntimeError("EcoptSweeper.evaluate() called before setup() built the launcher.")
-        first = self.job_idx
-        self.job_idx += len(batch)
         try:
             returns = self.launcher.launch(batch, initial_job_idx=first)
         except Exception as exc:
             # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError) or
-            # its own timeout fires: every trial of the batch fails with that reason, and the sweep goes on.
-            reason = (
-                f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{first + len(batch) - 1}): "
-                f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-            )
+            # its own timeout fires. Which job did it is unknown: each runs again alone, so only a job that loses
+            # its launch by itself fails (with the reason) and its healthy neighbours complete; the sweep goes on.
+            error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
+            if len(batch) > 1:
+                log.warning(
+                    "ecopt sweeper: the launcher lost the whole batch of %d jobs (%d..%d): %s; running each of them "
+                    "again alone, so that only a job that fails by itself fails.",
+                    len(batch),
+                    first,
+                    first + len(batch) - 1,
+                    error,
+                )
+                return [self._launch([overrides], first + k)[0] for k, overrides in enumerate(batch)]
+            reason = f"the launcher lost job {first}, run alone (its worker died or hung): {error}"
             log.warning("ecopt sweeper: %s", reason)
-            return [TrialFailure(reason) for _ in batch]
+            return [TrialFailure(reason)]
         if len(returns) != len(batch):
             raise RuntimeError(
                 f"the launcher returned {len(returns)} results for a batch of {len(batch)} jobs; each job must "

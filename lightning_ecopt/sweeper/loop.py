@@ -95,10 +95,12 @@ from lightning_ecopt._json import json_safe
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
     SweepFailureError,
+    SweepTerminated,
     TrialFailure,
     TrialTimeoutError,
     exit_as_failure,
     is_interrupt,
+    is_terminated,
 )
 from lightning_ecopt.sweeper.objectives import ENERGY_SOURCE_KEY, OutcomeConstraint, TrialMetrics, parse_task_result
 from lightning_ecopt.sweeper.results import (
@@ -810,22 +812,6 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the sweep's process is, and handled as Ctrl-C is: what finished is saved, then it stops."""
-
-
-def _terminated(exc: BaseException) -> bool:
-    """Whether ``exc`` (or an exception it was raised while handling) is the sweep's SIGTERM."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, _Terminated):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
 @contextlib.contextmanager
 def _sigterm_stops_the_sweep() -> Iterator[None]:
     """While a sweep runs, SIGTERM stops it as Ctrl-C does: saved first, the running trials asked again on resume.
@@ -844,7 +830,7 @@ def _sigterm_stops_the_sweep() -> Iterator[None]:
 
     def _stop(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise _Terminated("SIGTERM")
+        raise SweepTerminated("SIGTERM")
 
     signal.signal(signal.SIGTERM, _stop)
     try:
@@ -958,6 +944,9 @@ class ParetoSweep:
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
+        self.evaluating: tuple[int, ...] = ()
+        """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
+        names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
         self._crash_suspects: set[str] = set()  # configurations of a batch the process died in: each runs alone
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
 
@@ -1056,7 +1045,7 @@ class ParetoSweep:
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
                 # handler), and a task may call sys.exit; either way, what finished is saved and resumable.
-                self._save_on_interrupt(client, "stopped by SIGTERM" if _terminated(exc) else "interrupted")
+                self._save_on_interrupt(client, "stopped by SIGTERM" if is_terminated(exc) else "interrupted")
                 raise
             finally:
                 progress.close()
@@ -1203,6 +1192,7 @@ class ParetoSweep:
 
         outputs: Sequence[Any] = []
         if to_run:
+            self.evaluating = tuple(to_run)
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
             except SystemExit as exc:
@@ -1214,6 +1204,8 @@ class ParetoSweep:
                 failure = exit_as_failure(exc)
                 log.warning("ecopt: %s.", failure)
                 outputs = [failure]
+            finally:
+                self.evaluating = ()
             if isinstance(outputs, str | bytes) or not isinstance(outputs, Sequence) or len(outputs) != len(to_run):
                 got = len(outputs) if isinstance(outputs, Sequence) else type(outputs).__name__
                 raise RuntimeError(

@@ -29,11 +29,11 @@ def _stopped_cleanly(sweep_dir: Path) -> dict[int, bool]:
 
 
 def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path) -> None:
-    """SIGTERM in a trial (basic launcher): saved, exit 130 with how to resume; the rerun completes the budget."""
+    """SIGTERM in a trial (basic launcher): saved, exit 143 with how to resume; the rerun completes the budget."""
     sweep_dir = tmp_path / "sweep"
     result = interrupt_when(sweep_dir, sweep_dir / "1", sig=signal.SIGTERM, ECOPT_FAULTS="none,hang")
     log = result.stdout + result.stderr
-    assert result.returncode == 130, log[-3000:]  # before: killed by the signal (-15), nothing said
+    assert result.returncode == 143, log[-3000:]  # 128 + SIGTERM; before: killed by the signal (-15), nothing said
     assert "Traceback" not in result.stderr
     assert "stopped by SIGTERM after 1 of 5 trials; saved to" in log
     assert "Rerun the same command to resume" in log

@@ -17,7 +17,7 @@ import yaml
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = Path(__file__).parent / "apps" / "two_quadratics.py"
@@ -215,6 +215,27 @@ class _FakeLauncher:
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
         self.calls.append((list(job_overrides), initial_job_idx))
         return self.returns[: len(job_overrides)]
+
+
+def test_a_batch_launches_each_trial_as_the_job_of_its_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    launcher = _FakeLauncher([JobReturn(status=JobStatus.COMPLETED, _return_value={"f1": 1.0, "f2": 2.0})] * 3)
+    sweeper.launcher = launcher
+
+    def refuse_the_middle(batch: Sequence[Sequence[str]]) -> None:
+        if "x=0.5" in batch[0]:
+            raise ValueError("does not compose")
+
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", refuse_the_middle)
+    sweeper._pareto = types.SimpleNamespace(evaluating=(3, 4, 5))  # type: ignore[assignment]
+    out = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}, {"x": 0.75}])
+    # Trial 4 is not launched: trials 3 and 5 run as jobs 3 and 5 (were 3 and 4), so job dir N/ is trial N.
+    assert launcher.calls == [([("x=0.25", "seed=3")], 3), ([("x=0.75", "seed=3")], 5)]
+    assert isinstance(out[1], TrialFailure)
+    assert sweeper.job_idx == 6
 
 
 def test_evaluate_launches_overrides_and_never_reraises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -435,11 +456,13 @@ def test_a_trial_whose_config_does_not_compose_fails_alone(tmp_path: Path) -> No
             assert "missing_group/nope" in trial["reason"]
         else:
             assert trial["status"] == "completed", trial["reason"]
-    # Only the trials that composed were launched, numbered from 0.
-    launched = sum(trial["params"]["optim"] != "broken" for trial in trials)
-    assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.name.isdigit()) == [
-        str(i) for i in range(launched)
-    ]
+    # Only the trials that composed were launched, each into the job dir of its trial's index (trial 0, refused,
+    # left 0/ unused; the launched ones were numbered on from 0, so 1/ held trial 2's logs).
+    launched = [trial["trial_index"] for trial in trials if trial["params"]["optim"] != "broken"]
+    assert sorted(int(p.name) for p in (tmp_path / "sweep").iterdir() if p.name.isdigit()) == launched
+    for index in launched:
+        job = yaml.safe_load((tmp_path / "sweep" / str(index) / ".hydra" / "overrides.yaml").read_text())
+        assert f"optim={trials[index]['params']['optim']}" in job
 
 
 def test_a_refused_rerun_leaves_multirun_yaml_untouched(tmp_path: Path) -> None:
@@ -568,7 +591,6 @@ def test_single_objective_results_have_optunas_best_params_and_best_value(tmp_pa
 
 def test_a_task_s_sys_exit_fails_its_job_only_and_ctrl_c_still_stops() -> None:
     from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _PicklableFailures
-    from lightning_ecopt.exceptions import TrialFailure
 
     def exits(cfg: Any) -> None:
         sys.exit(3)

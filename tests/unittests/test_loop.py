@@ -1610,3 +1610,18 @@ def test_a_sweep_whose_sobol_trials_are_all_infeasible_goes_on(fast_ax, caplog):
     assert result.n_finished == 6
     assert result.reference_point_origin == "inferred"
     assert "from the front of 3 completed trials" in caplog.text  # the infeasible ones: Ax had none to infer from
+
+
+def test_a_job_that_lightning_stopped_on_sigterm_says_so(fast_ax):
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    def preempted(p):  # a trial job under SLURM: its time limit sends SIGTERM, Lightning raises SIGTERMException
+        raise SIGTERMException(None)
+
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=1, n_initial_trials=1, seed=0, max_failure_rate=1.0
+    )
+    result = ParetoSweep.from_function(space, settings, preempted).run()
+    # Before: "the task called sys.exit(None) (SystemExit); raise an exception to fail a trial".
+    assert result.trials[0].reason.startswith("the job received SIGTERM (a scheduler's time limit, a preemption")
