@@ -944,6 +944,7 @@ class ParetoSweep:
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
+        self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
         names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
@@ -1032,6 +1033,7 @@ class ParetoSweep:
                     # Before the batch's result is saved and shown: the batch that ends the Sobol phase has its
                     # hypervolume in the results file and in TensorBoard at its own step, not one batch later.
                     self._maybe_infer_reference(client, final=self._n_finished() >= n_trials)
+                    self._check_given_reference()
                     result = self._save(client)
                     log.info("ecopt: %d/%d trials; %s", self._n_finished(), n_trials, self._batch_line(result))
                     progress.update(self._n_finished(), self._batch_line(result))
@@ -1379,6 +1381,42 @@ class ParetoSweep:
             if constraint.metric in names:
                 given[constraint.metric] = float(constraint.bound)
         return given
+
+    def _check_given_reference(self) -> None:
+        """Warn once per objective whose given reference value no completed trial beats, after the Sobol trials.
+
+        A value on the wrong side of every result (``test/acc: 2.0``, a direction mixed up) leaves every trial
+        outside the reference box: the hypervolume stays 0 and qNEHVI has nothing to improve on, for the whole
+        sweep, and only the progress line's "outside the reference box" said so. Judged per objective, so a tight
+        but reachable point (few trials inside the box in every objective at once) does not warn.
+        """
+        if sum(r.finished for r in self._records.values()) < self._n_initial:
+            return
+        records, Y = self._front_data(feasible_only=False)
+        if len(records) < _MIN_REFERENCE_TRIALS:
+            return
+        for k, objective in enumerate(self.settings.objectives):
+            value = self._given_reference().get(objective.name)
+            if value is None or objective.name in self._warned_reference:
+                continue
+            column = Y[:, k]
+            best = float(column.min() if objective.minimize else column.max())
+            if (best < value) if objective.minimize else (best > value):
+                continue
+            self._warned_reference.add(objective.name)
+            side = "above" if objective.minimize else "below"
+            log.warning(
+                "ecopt: the given reference value %s=%g (%s: the worst acceptable value) is beaten by none of the %d "
+                "completed trials (best %g): no trial counts toward the hypervolume, so qNEHVI has nothing to "
+                "improve on. Give a value %s what the trials reach (reference_point, or the objective's outcome "
+                "constraint), or leave it out to infer it.",
+                objective.name,
+                value,
+                objective.direction,
+                len(records),
+                best,
+                side,
+            )
 
     def _front_data(self, *, feasible_only: bool = True) -> tuple[list[TrialRecord], np.ndarray]:
         """Completed, evaluated, feasible trials (``feasible_only=False``: any) and their objective matrix."""

@@ -1625,3 +1625,19 @@ def test_a_job_that_lightning_stopped_on_sigterm_says_so(fast_ax):
     result = ParetoSweep.from_function(space, settings, preempted).run()
     # Before: "the task called sys.exit(None) (SystemExit); raise an exception to fail a trial".
     assert result.trials[0].reason.startswith("the job received SIGTERM (a scheduler's time limit, a preemption")
+
+
+@pytest.mark.parametrize(
+    ("reference_point", "warned"),
+    [({"f1": -1.0, "f2": 2.0}, ["f1"]), ({"f1": 0.5, "f2": 0.5}, [])],  # f1 >= 0 always; a tight but reachable box
+)
+def test_a_given_reference_value_no_trial_beats_is_warned_once(fast_ax, caplog, reference_point, warned):
+    sweep = make_sweep(two_quadratics, n_trials=4, n_initial_trials=3, reference_point=reference_point)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        result = sweep.run()
+    messages = [r.getMessage() for r in caplog.records if "is beaten by none of the" in r.getMessage()]
+    assert [m.split("=")[0].rsplit(" ", 1)[-1] for m in messages] == warned  # once, after the Sobol trials
+    if warned:
+        assert "the given reference value f1=-1 (minimize: the worst acceptable value)" in messages[0]
+        assert "Give a value above what the trials reach" in messages[0]
+        assert result.hypervolume == 0
