@@ -7,6 +7,7 @@ optimisation amplifies over its trials (docs/bench-frontier.md, "Rerun at HEAD")
 
 from __future__ import annotations
 
+import argparse
 import platform
 import subprocess
 import tempfile
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["cpu_identity", "package_versions", "revision", "smoke_out"]
+__all__ = ["cpu_identity", "package_versions", "refuse_with_smoke", "revision", "smoke_out"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +58,20 @@ def smoke_out(filename: str) -> Path:
     'ecopt_bench'
     """
     return Path(tempfile.gettempdir()) / "ecopt_bench" / filename
+
+
+def refuse_with_smoke(parser: argparse.ArgumentParser, args: argparse.Namespace, *dests: str) -> None:
+    """Stop with a usage error where ``--smoke`` would silently replace a flag the user gave (not at its default).
+
+    Args:
+        parser: The script's parser (its defaults, and ``parser.error`` to stop).
+        args: The parsed arguments.
+        *dests: The destinations ``--smoke`` sets (``"seeds"``, ``"n_trials"``).
+    """
+    given = [d for d in dests if getattr(args, d) != parser.get_default(d)]
+    if args.smoke and given:
+        flags = ", ".join("--" + d.replace("_", "-") for d in given)
+        parser.error(f"--smoke sets {flags} itself (its CI size); drop {flags}, or run without --smoke")
 
 
 def revision(*paths: str) -> str | None:

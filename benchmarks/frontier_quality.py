@@ -56,7 +56,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import cpu_identity, package_versions, revision, smoke_out
+from benchmark_env import cpu_identity, package_versions, refuse_with_smoke, revision, smoke_out
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -370,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--seeds {args.seeds}: expected at least 1 (seeds 0..N-1 are run)")
     if args.budget is not None and args.budget < 1:
         parser.error(f"--budget {args.budget}: expected at least 1 evaluation per run")
+    refuse_with_smoke(parser, args, "seeds")
     if args.smoke:
         args.problems = args.problems or SMOKE["problems"]
         args.budget = args.budget or SMOKE["budget"]

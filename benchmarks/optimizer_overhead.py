@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import cpu_identity, package_versions, revision, smoke_out
+from benchmark_env import cpu_identity, package_versions, refuse_with_smoke, revision, smoke_out
 from frontier_quality import run_ax
 
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -179,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--merge", action="store_true", help="keep the runs already in --out that this command does not repeat"
     )
     args = parser.parse_args(argv)
+    refuse_with_smoke(parser, args, "problems", "n_trials", "window")
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     warnings.filterwarnings("ignore")

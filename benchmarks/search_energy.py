@@ -47,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import smoke_out
+from benchmark_env import refuse_with_smoke, smoke_out
 
 from lightning_ecopt.checkpoints import CACHE_DIRNAME
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD
@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep both sweep dirs under this folder")
     args = parser.parse_args(argv)
+    refuse_with_smoke(parser, args, "n_trials")
     if args.threads < 1:
         parser.error(f"--threads {args.threads}: expected at least 1.")
     if args.n_trials < 2:

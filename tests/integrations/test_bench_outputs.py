@@ -141,6 +141,10 @@ BAD_FLAGS = [
     ("callback_overhead", ["--threads", "0"], "--threads 0: expected a number > 0"),
     ("callback_overhead", ["--hook-calls", "-1"], "--hook-calls -1: expected >= 0"),
     ("inference_knobs", ["--rounds", "0"], "--rounds 0: expected at least 1"),
+    # --smoke sets these itself: a flag given beside it was silently replaced
+    ("frontier_quality", ["--smoke", "--seeds", "3"], "--smoke sets --seeds itself"),
+    ("optimizer_overhead", ["--smoke", "--n-trials", "50"], "--smoke sets --n-trials itself"),
+    ("search_energy", ["--smoke", "--n-trials", "8"], "--smoke sets --n-trials itself"),
 ]
 
 
