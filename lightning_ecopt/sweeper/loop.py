@@ -144,7 +144,7 @@ REFERENCE_MARGIN = 0.1
 """Fraction of the observed front's range by which an inferred reference point lies beyond the front's nadir."""
 
 _MIN_TRIALS_JUDGED = 5
-"""The failure rate is judged against at least this many trials (or ``n_trials`` if smaller)."""
+"""The failure rate is judged against at least this many trials (or the trials this run has left, if fewer)."""
 
 _METADATA_KEY = "lightning_ecopt"
 """Key of our data in an Ax trial's ``run_metadata`` and in the experiment's description."""
@@ -159,9 +159,9 @@ _CHANGES_NAMED = 5
 """Changed keys of the task's config a refused resume names; the rest are counted."""
 
 _INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
+"""The reason recorded for a trial that was running when the sweep stopped or died (abandoned on resume)."""
 _STOPPED_KEY = "ecopt_stopped_cleanly"
-"""Run-metadata flag of a trial that was running when the sweep stopped on Ctrl-C (saved), not in a crash."""
-"""The reason recorded for a trial that was running when the sweep died (abandoned on resume)."""
+"""Run-metadata flag of a trial that was running when the sweep stopped on Ctrl-C or SIGTERM (saved), not in a crash."""
 
 _AX_LOGGER = "ax.api.client"
 _AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
@@ -649,8 +649,9 @@ def sweep_lock(storage: Path) -> Iterator[None]:
     the kernel when the process dies, so a killed sweep never leaves a stale lock); where the platform or the file
     system has no such locks (Windows, some network file systems) the sweep runs without one.
 
-    Re-entrant within a process (a caller may hold it around :meth:`ParetoSweep.run`). The Hydra sweeper writes
-    ``multirun.yaml`` and launches jobs only from inside the run, under the lock.
+    Re-entrant within a process (a caller may hold it around :meth:`ParetoSweep.run`). The Hydra sweeper launches
+    jobs only from inside the run, under the lock, and writes ``multirun.yaml`` there too (before its first job), or
+    after a run that launched nothing.
 
     Args:
         storage: The sweep's Ax experiment file; the lock file sits beside it.
@@ -1047,7 +1048,16 @@ class ParetoSweep:
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
                 # handler), and a task may call sys.exit; either way, what finished is saved and resumable.
-                self._save_on_interrupt(client, "stopped by SIGTERM" if is_terminated(exc) else "interrupted")
+                if is_terminated(exc):
+                    self._save_on_interrupt(client, "stopped by SIGTERM")
+                elif isinstance(exc, KeyboardInterrupt) or is_interrupt(exc):
+                    self._save_on_interrupt(client, "interrupted")
+                else:
+                    # A batch function's own sys.exit() (not Lightning's Ctrl-C) is a crash, not a user's stop: on
+                    # resume each configuration of the batch runs alone and one that exits twice is failed (rerun
+                    # together, the batch would exit the same way on every rerun).
+                    code = exc.code if isinstance(exc, SystemExit) else None
+                    self._save_on_interrupt(client, f"stopped: evaluate() called sys.exit({code!r})", clean=False)
                 raise
             finally:
                 progress.close()
@@ -1065,18 +1075,19 @@ class ParetoSweep:
     def _n_finished(self) -> int:
         return sum(r.finished for r in self._records.values())
 
-    def _save_on_interrupt(self, client: Client, what: str = "interrupted") -> None:
-        """Ctrl-C or SIGTERM: save what finished (trials still running stay RUNNING, asked again on resume).
+    def _save_on_interrupt(self, client: Client, what: str, *, clean: bool = True) -> None:
+        """Ctrl-C, SIGTERM or a ``sys.exit()``: save what finished (trials still running stay RUNNING, asked again).
 
         Args:
             client: The Ax client.
             what: How the sweep stopped, for the log (``interrupted``, ``stopped by SIGTERM``).
+            clean: A user's stop, not a crash: its running trials may be cut short any number of times.
         """
         from ax.core.base_trial import TrialStatus
 
         try:
             for trial in _experiment(client).trials.values():
-                if trial.status == TrialStatus.RUNNING:  # a stop, not a crash: may be cut short any number of times
+                if clean and trial.status == TrialStatus.RUNNING:
                     trial.update_run_metadata({_STOPPED_KEY: True})
             result = self._save(client)
         except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
@@ -1273,13 +1284,20 @@ class ParetoSweep:
         if source.status == "completed":
             values = {name: (mean, source.sems.get(name)) for name, mean in source.metrics.items()}
             metrics = TrialMetrics(values=values, energy_source=source.energy_source)
-            self._complete(client, index, params, metrics, source.trial_index)
+            # Its figures are the source's: measured beside other trials if the source's were.
+            self._complete(client, index, params, metrics, source.trial_index, source.shared_counters)
         else:
             reason = f"same configuration as failed trial {source.trial_index} (not run again): {source.reason}"
             self._fail(client, index, params, reason, source.energy_source, source.trial_index)
 
     def _complete(
-        self, client: Client, index: int, params: dict[str, Any], metrics: TrialMetrics, reused_from: int | None
+        self,
+        client: Client,
+        index: int,
+        params: dict[str, Any],
+        metrics: TrialMetrics,
+        reused_from: int | None,
+        shared_counters: bool = False,
     ) -> None:
         record = TrialRecord(
             trial_index=index,
@@ -1289,6 +1307,7 @@ class ParetoSweep:
             sems={name: sem for name, (_, sem) in metrics.values.items() if sem is not None},
             energy_source=metrics.energy_source,
             reused_from=reused_from,
+            shared_counters=shared_counters,
         )
         _experiment(client).trials[index].update_run_metadata({_METADATA_KEY: _record_metadata(record)})
         client.complete_trial(index, raw_data=cast(Any, metrics.to_ax_raw_data()))
@@ -1636,7 +1655,9 @@ class ParetoSweep:
                 clean = bool((trial.run_metadata or {}).get(_STOPPED_KEY))
                 meta = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
                 trial.update_run_metadata({_METADATA_KEY: meta})
-                client.mark_trial_failed(index, failed_reason=_INTERRUPTED)
+                # Not client.mark_trial_failed: Ax refuses it for a trial not yet RUNNING, and a stop that lands
+                # inside get_next_trials (after the trial's creation, before its start) saves a CANDIDATE one.
+                trial.mark_failed(reason=_INTERRUPTED, unsafe=True)
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
         self._keep_saved_sobol_count(stored, storage)
@@ -1669,6 +1690,8 @@ class ParetoSweep:
             reason = _ended_twice(earlier)
             trial = experiment.trials[index]
             trial.update_run_metadata({_METADATA_KEY: {"status": "failed", "reason": reason}})
+            if _FAILED_AS_PENDING:  # as any failed trial: Ax proposes FAILED arms again (see _fail)
+                trial.mark_abandoned(reason=reason, unsafe=True)
             self._records[index] = self._record_from_trial(index, trial)
             log.warning("ecopt: trial %d %s", index, reason)
         given = self._given_reference()

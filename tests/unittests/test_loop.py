@@ -1641,3 +1641,105 @@ def test_a_given_reference_value_no_trial_beats_is_warned_once(fast_ax, caplog, 
         assert "the given reference value f1=-1 (minimize: the worst acceptable value)" in messages[0]
         assert "Give a value above what the trials reach" in messages[0]
         assert result.hypervolume == 0
+
+
+NINE = {"a": "choice(0, 1, 2)", "b": "choice(x, y, z)"}  # nine configurations
+
+
+def _nine(p):
+    a, b = p["a"], "xyz".index(p["b"])
+    return {"f1": a + 0.1 * b, "f2": (2 - a) + 0.2 * (2 - b)}
+
+
+def test_a_configuration_the_process_died_on_twice_is_never_proposed_again(fast_ax, tmp_path):
+    space = parse_search_space(NINE, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=9, n_initial_trials=3, seed=0, storage=tmp_path / "ax.json"
+    )
+    first: list[dict] = []
+    unstored = dataclasses.replace(settings, storage=None, n_trials=3)
+    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or _nine(p), on_batch_end=[]).run()
+    victim = first[1]
+
+    def evaluate(batch):
+        if victim in batch:
+            raise _Interrupt("killed")
+        return [_nine(p) for p in batch]
+
+    for _ in range(2):
+        with pytest.raises(_Interrupt):
+            ParetoSweep(space, settings, evaluate, on_batch_end=[]).run()
+    result = ParetoSweep(space, settings, evaluate, on_batch_end=[]).run()
+    # It stayed FAILED in Ax, whose arms Ax proposes again: each repeat spent a trial as a reused failure (4 of 9).
+    assert [t.status for t in result.trials if t.params == victim] == ["abandoned", "failed"]
+    assert result.n_reused == 0
+    assert result.n_completed == 8  # every other configuration
+
+
+def test_a_sys_exit_from_a_batch_function_is_a_crash_not_a_user_stop(fast_ax, tmp_path):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=3, max_batch_size=2, seed=0,
+        storage=tmp_path / "ax.json",
+    )  # fmt: skip
+    first: list[dict] = []
+    unstored = dataclasses.replace(settings, storage=None)
+    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or two_quadratics(p), on_batch_end=[]).run()
+
+    def exits_on_the_second(batch):  # a batch function (not evaluate_each) whose task calls sys.exit(3)
+        if first[1] in batch:
+            sys.exit(3)
+        return [two_quadratics(p) for p in batch]
+
+    with pytest.raises(SystemExit):
+        ParetoSweep(space, settings, exits_on_the_second, on_batch_end=[]).run()
+    # Saved as a user's Ctrl-C, the batch reran together and exited the same way on every rerun. As a crash, each
+    # configuration runs alone first: the one that exits fails its own trial, and the sweep ends.
+    result = ParetoSweep(space, settings, exits_on_the_second, on_batch_end=[]).run()
+    assert result.n_finished == 3
+    failed = [t for t in result.trials if t.status == "failed"]
+    assert [t.params for t in failed] == [first[1]]
+    assert failed[0].reason.startswith("the task called sys.exit(3)")
+
+
+def test_a_sweep_stopped_between_a_trials_creation_and_its_start_resumes(fast_ax, tmp_path, monkeypatch):
+    from ax.core.trial import Trial
+
+    real, calls = Trial.mark_running, []
+
+    def ctrl_c_on_the_second(self, *args, **kwargs):  # inside Ax's get_next_trials: the trial is still a CANDIDATE
+        calls.append(self.index)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    storage = tmp_path / "ax.json"
+    monkeypatch.setattr(Trial, "mark_running", ctrl_c_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=storage).run()
+    monkeypatch.setattr(Trial, "mark_running", real)
+    # Ax refused to mark the saved CANDIDATE trial failed (TrialMutationError) on every rerun.
+    result = make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=storage).run()
+    assert result.n_completed == 3
+
+
+def test_a_repeat_of_a_trial_measured_side_by_side_keeps_its_tag(fast_ax):
+    from lightning_ecopt.sweeper import loop
+
+    space = parse_search_space({"x0": "interval(0, 1)"}, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=3, max_batch_size=3, parallel_trials=True,
+        seed=0,
+    )  # fmt: skip
+    measured = {"energy/source": "measured: zeus/rapl"}  # shared counters matter to measured figures only
+    sweep = ParetoSweep.from_function(
+        space, settings, lambda p: {"f1": p["x0"], "f2": 1 - p["x0"], **measured}, on_batch_end=[]
+    )
+    with loop._quiet_ax():
+        client = sweep._open()
+        batch = {client.attach_trial(parameters={"x0": x}): {"x0": x} for x in (0.25, 0.75, 0.25)}
+        sweep._run_batch(client, batch)  # the third repeats the first, measured beside the second
+    trials = sweep._result().trials
+    assert trials[2].reused_from == 0
+    assert trials[0].shared_counters is True
+    assert trials[2].shared_counters is True  # its figures are trial 0's: measured side by side as well
