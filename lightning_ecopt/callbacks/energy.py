@@ -760,12 +760,13 @@ class EnergyCallback(Callback):
                 f"{self.min_duration_s:g} s; its figures are flagged (energy/{stage}_short_window=1) and may be off by "
                 "a whole counter step. Evaluate more batches (or repeat the loop) for a trustworthy figure.",
             )
-        if result.energy_j <= 0:
+        if not result.energy_read and not math.isnan(result.energy_j):  # NaN: the meter has said why
             self._warn_once(
                 f"zero/{stage}",
-                f"EnergyCallback: the {stage} loop read 0 J from '{result.source}' over {time_s:.3f} s; samples/J is "
-                "logged as NaN. The window is shorter than the counter's update period, or the counter is not "
-                "advancing: evaluate for longer.",
+                f"EnergyCallback: the {stage} loop read {result.energy_j:g} J from '{result.source}' over "
+                f"{time_s:.3f} s, no usable energy; samples/J, J/sample, J/batch, power (and tokens/J) are logged as "
+                "NaN. At 0 J the window is shorter than the counter's update period, or the counter is not "
+                "advancing: evaluate for longer; a negative or infinite figure is a counter that went wrong.",
             )
         return result
 

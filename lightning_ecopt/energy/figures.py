@@ -120,31 +120,48 @@ class LoopEnergy:
         return self.gpu_j + (self.cpu_j or 0.0) + (self.dram_j or 0.0)
 
     @property
+    def energy_read(self) -> bool:
+        """Whether the loop read a usable energy: a finite number of joules above 0.
+
+        A loop that read 0 J (a window shorter than the counter's update period, a counter not advancing), a negative
+        figure or an infinite one has no energy to divide: every figure derived from it is NaN, never a silent 0
+        that would win a "minimise joules" objective.
+        """
+        return math.isfinite(self.energy_j) and self.energy_j > 0
+
+    @property
     def power_w(self) -> float:
-        """Mean power in watts."""
-        return _ratio(self.energy_j, self.time_s)
+        """Mean power in watts (NaN unless :attr:`energy_read`)."""
+        return _ratio(self.energy_j, self.time_s) if self.energy_read else math.nan
 
     @property
     def samples_per_j(self) -> float:
-        """Samples per joule (NaN when the loop read 0 J: undefined, never infinite)."""
-        return _ratio(self.samples, self.energy_j)
+        """Samples per joule (NaN unless :attr:`energy_read`: undefined, never infinite or 0)."""
+        return _ratio(self.samples, self.energy_j) if self.energy_read else math.nan
 
     @property
     def j_per_sample(self) -> float:
-        """Joules per sample."""
-        return _ratio(self.energy_j, self.samples)
+        """Joules per sample (NaN unless :attr:`energy_read`)."""
+        return _ratio(self.energy_j, self.samples) if self.energy_read else math.nan
 
     @property
     def j_per_batch(self) -> float:
-        """Joules per batch: the mean per-batch window in ``"window"`` mode, else loop joules / batches."""
+        """Joules per batch: the mean per-batch window in ``"window"`` mode, else loop joules / batches.
+
+        NaN unless :attr:`energy_read`.
+        """
+        if not self.energy_read:
+            return math.nan
         if self.per_batch_mode == "window" and self.batch_j:
             return statistics.fmean(self.batch_j)
         return _ratio(self.energy_j, self.batches)
 
     @property
     def tokens_per_j(self) -> float | None:
-        """Tokens per joule, when tokens are counted."""
-        return None if self.tokens is None else _ratio(self.tokens, self.energy_j)
+        """Tokens per joule, when tokens are counted (NaN unless :attr:`energy_read`)."""
+        if self.tokens is None:
+            return None
+        return _ratio(self.tokens, self.energy_j) if self.energy_read else math.nan
 
     def metrics(self) -> dict[str, float]:
         """The logged metrics, keyed ``energy/{stage}_...`` (units in the key; see ``EnergyCallback``)."""
@@ -170,7 +187,7 @@ class LoopEnergy:
             out[f"{s}_dram_j"] = self.dram_j
         if self.tokens is not None:
             out[f"{s}_tokens"] = float(self.tokens)
-            out[f"{s}_tokens_per_j"] = _ratio(self.tokens, self.energy_j)
+            out[f"{s}_tokens_per_j"] = math.nan if self.tokens_per_j is None else self.tokens_per_j
         if self.cpu_contention is not None:
             out[f"{s}_cpu_contention"] = self.cpu_contention
         return out

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CounterReader", "EnergyMeter", "Measurement"]
+__all__ = ["ENERGY_KINDS", "CounterReader", "EnergyMeter", "Measurement", "source_kind", "source_problem"]
+
+#: The kinds of energy figures: read from hardware counters, or estimated by a model. Never summed or compared.
+ENERGY_KINDS = ("measured", "estimated")
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,34 @@ class Measurement:
 
 
 def source_kind(source: str) -> str:
-    """Return the kind of an energy source label: the part before the colon.
+    """Return the kind of an energy source label: the part before the colon, in lower case.
 
-    >>> source_kind("measured: zeus/nvml"), source_kind("estimated: cpu-time")
-    ('measured', 'estimated')
+    Case is not part of the kind (the sweeper compares kinds in lower case too), so ``"Measured: zeus/rapl"`` and
+    ``"measured: zeus/nvml"`` are one kind, never "mixed".
+
+    >>> source_kind("measured: zeus/nvml"), source_kind("estimated: cpu-time"), source_kind("Measured: zeus/rapl")
+    ('measured', 'estimated', 'measured')
     """
-    return source.split(":", 1)[0].strip()
+    return source.split(":", 1)[0].strip().lower()
+
+
+def source_problem(source: object) -> str | None:
+    """Why ``source`` is not an energy source label, or ``None`` when it is one.
+
+    A label is a string whose kind (:func:`source_kind`) is one of :data:`ENERGY_KINDS`, such as
+    ``"measured: zeus/nvml"`` or ``"estimated: cpu-time"``: without it nobody can tell a measured joule from an
+    estimated one.
+
+    >>> source_problem("measured: zeus/nvml") is None, source_problem("estimated") is None
+    (True, True)
+    >>> source_problem("zeus/nvml")
+    "'zeus/nvml' does not say whether the joules were measured or estimated"
+    """
+    if not isinstance(source, str):
+        return f"{source!r} ({type(source).__name__}) is not a text label"
+    if source_kind(source) not in ENERGY_KINDS:
+        return f"{source!r} does not say whether the joules were measured or estimated"
+    return None
 
 
 @runtime_checkable

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lightning_ecopt.energy.figures import ENERGY_METRICS
+from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 
 __all__ = [
@@ -44,6 +46,9 @@ DIRECTIONS: tuple[str, str] = ("maximize", "minimize")
 ENERGY_SOURCE_KEY = "energy/source"
 """The task-result key whose string labels where the energy figures came from."""
 
+# The energy of a whole evaluation loop, per sample, per batch, or per second: 0 is no reading (a window shorter than
+# the counter's update period) and would win any objective that minimises it.
+_LOOP_ENERGY_RE = re.compile(r"energy/(test|predict|validate)_(j|j_per_sample|j_per_batch|power_w)")
 # The comparison is every ``<``, ``>`` or ``=`` in a row, so ``>==`` is reported as written (not as ``==``).
 _CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[^<>=]*?)\s*(?P<op>[<>=]+)\s*(?P<bound>.*?)\s*$")
 _UNSAFE_CHAR_RE = re.compile(r"[^A-Za-z0-9_]")
@@ -389,6 +394,45 @@ def _measurement(name: str, value: Any) -> tuple[float, float | None]:
     return mean, sem
 
 
+def _energy_source(value: Any) -> str | None:
+    """The task's ``energy/source`` label; raises TrialFailure for one that is not ``"measured..."``/``"estimated..."``.
+
+    ``None`` means no label. Anything else that does not name the kind would be its own kind to the sweeper (the
+    first trial's ``"zeus/nvml"`` would refuse every honest ``"estimated: cpu-time"`` after it) and to the report.
+    """
+    if value is None:
+        return None
+    problem = source_problem(value)
+    if problem is not None:
+        raise TrialFailure(
+            f"{ENERGY_SOURCE_KEY!r}: {problem}; label the figures 'measured: <counters>' (e.g. 'measured: zeus/nvml') "
+            f"or 'estimated: <model>' (e.g. 'estimated: cpu-time'), as EnergyCallback and trial_metrics do"
+        )
+    return str(value)
+
+
+def _check_energy(name: str, mean: float, optimised: bool) -> None:
+    """Raise TrialFailure for an energy figure of ours that cannot be true.
+
+    No energy figure is negative (a counter that went backwards, or a meter's error), wherever it is returned; an
+    objective or constrained metric that is an evaluation loop's joules (total, per sample, per batch) or power and
+    reads 0 is no reading either, and would win any objective that minimises it.
+    """
+    if name not in ENERGY_METRICS:
+        return
+    if mean < 0:
+        raise TrialFailure(
+            f"energy figure {name!r} is {mean:g}, below 0: no energy is negative (a counter went backwards, wrapped "
+            f"around unnoticed or was reset, or the meter is wrong); fix the meter, or measure again"
+        )
+    if optimised and mean == 0 and _LOOP_ENERGY_RE.fullmatch(name):
+        raise TrialFailure(
+            f"energy figure {name!r} is 0: the loop read no energy (a window shorter than the counter's update "
+            f"period, or a counter that is not advancing), so it would win any objective that minimises it; evaluate "
+            f"more batches for a figure that can be trusted"
+        )
+
+
 def _as_list(value: Any) -> list[Any] | None:
     """A tuple, list or 1-d array as a list; ``None`` for anything else."""
     if isinstance(value, list | tuple):
@@ -405,7 +449,7 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
 
     The task returns ``{metric: float | (mean, sem)}`` with every objective and every ``required`` metric, or a
     tuple/list of numbers in objective order (or a single number when there is one objective). Numpy and torch
-    scalars count as numbers. In a dict, extra numeric keys are kept as tracking metrics, the string under
+    scalars count as numbers. In a dict, extra numeric keys are kept as tracking metrics, the label under
     ``"energy/source"`` becomes :attr:`TrialMetrics.energy_source`, and other extras (strings, non-finite numbers,
     nested values) are dropped.
 
@@ -419,7 +463,9 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
 
     Raises:
         TrialFailure: With the reason: a missing objective or constrained metric, a NaN/inf, a non-number, a tuple
-            of the wrong length, or a value of another shape.
+            of the wrong length, or a value of another shape; an energy figure of ours below 0 (anywhere), or an
+            evaluation loop's joules or power of 0 as an objective or constrained metric; an ``"energy/source"`` that
+            is not a ``"measured: ..."`` or ``"estimated: ..."`` label.
 
     Example::
 
@@ -450,17 +496,20 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                 f"return a dict with {needed!r}"
             )
         values = {name: _measurement(name, value[name]) for name in needed}
+        for name in needed:
+            _check_energy(name, values[name][0], optimised=True)
         energy_source = None
         for key, extra in value.items():
             if key in values or not isinstance(key, str):
                 continue
             if key == ENERGY_SOURCE_KEY:
-                energy_source = extra if isinstance(extra, str) else None
+                energy_source = _energy_source(extra)
                 continue
             try:
                 values[key] = _measurement(key, extra)
             except TrialFailure:
                 continue  # extras that are not finite numbers are not tracked
+            _check_energy(key, values[key][0], optimised=False)
         return TrialMetrics(values=values, energy_source=energy_source)
 
     if len(needed) > len(names):

@@ -2,11 +2,11 @@
 
 The YAML file is a superset of Hydra's Optuna sweeper's ``optimization_results.yaml``: ``name``, then for one
 objective ``best_params`` and ``best_value``, and ``solutions: [{params, values}]`` (values in objective order) for
-any number, so scripts written for Optuna keep working. It adds the objectives with their directions, every trial
-with its status, the hypervolume, the reference point and where it came from, counts, and the settings. Files are
-written atomically (a temporary file in the same directory, then ``os.replace``), so a sweep killed mid-write never
-leaves a truncated file behind, and with the mode ``open()`` gives a new file (0666 less the umask), not
-``tempfile.mkstemp``'s owner-only 0600.
+any number, so scripts written for Optuna keep working. It adds the objectives with their directions, the label of
+the energy figures (on every solution and trial too), every trial with its status, the hypervolume, the reference
+point and where it came from, counts, and the settings. Files are written atomically (a temporary file in the same
+directory, then ``os.replace``), so a sweep killed mid-write never leaves a truncated file behind, and with the
+mode ``open()`` gives a new file (0666 less the umask), not ``tempfile.mkstemp``'s owner-only 0600.
 """
 
 from __future__ import annotations
@@ -233,7 +233,8 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
 
     Returns:
         Plain data: ``name``, ``best_params`` and ``best_value`` (one objective only, as Optuna writes them),
-        ``objectives``, ``solutions`` (Optuna's keys plus ``trial_index`` and ``metrics``), ``trials``,
+        ``objectives``, ``energy_source`` (the energy figures' label and kinds, and the completed trials without a
+        label), ``solutions`` (Optuna's keys plus ``trial_index``, ``metrics`` and ``energy_source``), ``trials``,
         ``hypervolume``, ``reference_point``, ``counts``, ``stop_reason`` and ``settings``.
     """
     objectives = result.objectives
@@ -243,6 +244,7 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
             "values": t.values(objectives),
             "trial_index": t.trial_index,
             "metrics": _plain(t.metrics),
+            "energy_source": t.energy_source,
         }
         for t in result.pareto_trials
     ]
@@ -267,8 +269,21 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
         best = result.pareto_trials[0] if result.pareto_indices else None
         data["best_params"] = None if best is None else _plain(best.params)
         data["best_value"] = None if best is None else _plain(best.metrics[objectives[0].name])
+    from lightning_ecopt import views
+
     data |= {
         "objectives": {o.name: o.direction for o in objectives},
+        # The label of every energy figure below, as `ecopt report --json` gives it ("mixed: ..." when the kinds
+        # differ), and the completed trials that returned energy figures without one: of no known kind.
+        "energy_source": {
+            "label": views.energy_label(t.energy_source for t in result.trials),
+            "kinds": views.energy_kinds(t.energy_source for t in result.trials),
+            "unlabelled": [
+                t.trial_index
+                for t in result.trials
+                if t.status == "completed" and not t.energy_source and any(k.startswith("energy/") for k in t.metrics)
+            ],
+        },
         "solutions": solutions,
         "hypervolume": result.hypervolume,
         "reference_point": {
