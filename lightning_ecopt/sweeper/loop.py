@@ -840,6 +840,11 @@ def _sigterm_stops_the_sweep() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _has_energy(metrics: Mapping[str, Any]) -> bool:
+    """Whether a trial's metrics hold energy figures (``energy/...``), whose kind its label must name."""
+    return any(str(name).startswith("energy/") for name in metrics)
+
+
 def _ended_twice(earlier: int) -> str:
     return (
         f"failed: the sweep's process ended while running this configuration, as it did in trial {earlier} (a crash, "
@@ -1253,7 +1258,7 @@ class ParetoSweep:
             energy = known.pop(ENERGY_SOURCE_KEY, None)
             self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None, known)
             return
-        refusal = self._energy_refusal(metrics.energy_source)
+        refusal = self._energy_refusal(metrics.energy_source, _has_energy(metrics.values))
         if refusal is not None:
             self._fail(client, index, params, refusal, metrics.energy_source, None)
             return
@@ -1349,12 +1354,32 @@ class ParetoSweep:
         if reused_from is None:
             log.warning("ecopt: trial %d %s failed: %s", index, params, reason)
 
-    def _energy_refusal(self, source: str | None) -> str | None:
-        """The reason to refuse a trial whose energy source kind differs from the sweep's, else ``None``."""
-        if source is None or self.settings.allow_mixed_energy_sources:
+    def _energy_refusal(self, source: str | None, has_energy: bool) -> str | None:
+        """The reason to refuse a trial whose energy figures are of another kind than the sweep's, else ``None``.
+
+        Figures without a label are of no known kind: they never share a frontier with labelled ones (the views
+        would show them under the labelled trials' kind), in either order. A sweep that labels none is one kind.
+        """
+        if self.settings.allow_mixed_energy_sources or (source is None and not has_energy):
             return None
         for record in sorted(self._records.values(), key=lambda r: r.trial_index):
-            if record.status == "completed" and record.energy_source is not None:
+            if record.status != "completed" or record.reused_from is not None:
+                continue
+            if record.energy_source is None and _has_energy(record.metrics) and source is not None:
+                return (
+                    f"energy source {source!r} is not comparable with the figures of trial {record.trial_index}, "
+                    f"which returned energy figures without an energy/source label (of no known kind); label every "
+                    f"trial's figures ('measured: ...' or 'estimated: ...', as trial_metrics does), or set "
+                    f"allow_mixed_energy_sources=true to accept both"
+                )
+            if record.energy_source is not None and source is None:
+                return (
+                    f"this trial returned energy figures without an energy/source label (of no known kind), beside "
+                    f"{record.energy_source!r} figures (trial {record.trial_index}, the first of this sweep); label "
+                    f"them ('measured: ...' or 'estimated: ...', as trial_metrics does), or set "
+                    f"allow_mixed_energy_sources=true to accept both"
+                )
+            if record.energy_source is not None and source is not None:
                 if _energy_kind(record.energy_source) != _energy_kind(source):
                     return (
                         f"energy source {source!r} is not comparable with {record.energy_source!r} (trial "

@@ -220,3 +220,22 @@ def test_a_sweep_without_energy_figures_has_no_unlabelled_trials(tmp_path: Path)
     _sweep(lambda p: {"a": p["x"], "b": 1 - p["x"]}, tmp_path, {"a": "minimize", "b": "minimize"}, n_trials=2)
     data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
     assert data["energy_source"]["unlabelled"] == []  # nothing of an unknown kind: no joules at all
+
+
+@pytest.mark.usefixtures("fast_ax")
+@pytest.mark.parametrize("unlabelled", [0, 1], ids=["unlabelled first", "labelled first"])
+def test_energy_figures_without_a_label_never_share_a_frontier_with_labelled_ones(tmp_path: Path, unlabelled: int):
+    calls: list[dict[str, Any]] = []
+
+    def fn(p: dict[str, Any]) -> dict[str, Any]:
+        calls.append(p)
+        out: dict[str, Any] = {"acc": p["x"], "energy/test_samples_per_j": 10.0 - p["x"]}
+        if len(calls) - 1 != unlabelled:
+            out["energy/source"] = "measured: zeus/nvml"
+        return out
+
+    result = _sweep(fn, tmp_path, n_trials=3, n_initial_trials=3)
+    # Before, both completed: the report labelled every figure "measured (zeus/nvml)", the unlabelled one included.
+    statuses = [t.status for t in result.trials]
+    assert statuses == (["completed", "failed", "completed"] if unlabelled == 1 else ["completed", "failed", "failed"])
+    assert "without an energy/source label" in next(t.reason for t in result.trials if t.status == "failed")
