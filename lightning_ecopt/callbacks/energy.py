@@ -40,6 +40,7 @@ from lightning_ecopt.energy import (
     Measurement,
     choose_per_batch_mode,
     make_meter,
+    source_kind,
 )
 from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE, CpuSnapshot, cpu_snapshot, others_share
 from lightning_ecopt.exceptions import EnergyMeterError
@@ -1183,10 +1184,36 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
         for key, value in extra.items():
             if isinstance(value, int | float | torch.Tensor):
                 out[key] = float(value)
+    sources: dict[str, str] = {}  # stage: label
     for callback in trainer.callbacks:  # type: ignore[attr-defined]
         if isinstance(callback, EnergyCallback):
-            for result in callback.results.values():
+            for stage, result in callback.results.items():
                 out.update(result.metrics())
-                out["energy/source"] = result.source
+                sources[stage] = result.source
             out.update(callback.model_stats)
+    if sources:
+        out["energy/source"] = _one_label(sources)
     return out
+
+
+def _one_label(sources: Mapping[str, str]) -> str:
+    """The one label of a trial's figures from several loops.
+
+    The loops' own if they agree; their details joined if they are of one kind (``measured: zeus/nvml, zeus/rapl``).
+
+    Raises:
+        EnergyMeterError: The loops' figures are of different kinds (one callback measured, another estimated):
+            one label would pass one kind's joules as the other's.
+    """
+    labels = list(dict.fromkeys(sources.values()))
+    if len(labels) == 1:
+        return labels[0]
+    kinds = {source_kind(label) for label in labels}
+    if len(kinds) > 1:
+        named = ", ".join(f"{label!r} ({stage})" for stage, label in sources.items())
+        raise EnergyMeterError(
+            f"trial_metrics: the loops' energy figures are of different kinds ({named}), and a trial's figures carry "
+            f"one label; measure every loop the same way (one meter for all EnergyCallbacks, e.g. meter='auto')."
+        )
+    details = [label.split(":", 1)[1].strip() if ":" in label else "" for label in labels]
+    return f"{kinds.pop()}: {', '.join(d for d in details if d)}"

@@ -206,7 +206,8 @@ def test_the_results_file_labels_the_frontier_and_names_unlabelled_trials(tmp_pa
             out["energy/source"] = "measured: zeus/nvml"
         return out
 
-    result = _sweep(fn, tmp_path, n_trials=3, n_initial_trials=3)
+    # Mixing allowed: an unlabelled trial completes beside labelled ones (refused otherwise) and is named.
+    result = _sweep(fn, tmp_path, n_trials=3, n_initial_trials=3, allow_mixed_energy_sources=True)
     data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
     by_index = {t.trial_index: t for t in result.trials}
     assert data["solutions"]
@@ -239,3 +240,23 @@ def test_energy_figures_without_a_label_never_share_a_frontier_with_labelled_one
     statuses = [t.status for t in result.trials]
     assert statuses == (["completed", "failed", "completed"] if unlabelled == 1 else ["completed", "failed", "failed"])
     assert "without an energy/source label" in next(t.reason for t in result.trials if t.status == "failed")
+
+
+def test_trial_metrics_never_labels_two_kinds_as_one(fake_clock: FakeClock) -> None:
+    from lightning_ecopt.exceptions import EnergyMeterError
+
+    estimate = FakeMeter(fake_clock)
+    estimate.source = "estimated: cpu-time"
+    measured = EnergyCallback(meter=FakeMeter(fake_clock), stages=("test",))  # 'measured: fake/counters'
+    estimated = EnergyCallback(meter=estimate, stages=("predict",))
+    trainer = Trainer(callbacks=[measured, estimated], logger=False, enable_progress_bar=False, limit_test_batches=4,
+                      limit_predict_batches=4, enable_model_summary=False)  # fmt: skip
+    model = BoringModel()
+    with pytest.warns(UserWarning, match="read 0 J"):  # the fake clock stands still
+        trainer.test(model, verbose=False)
+    with pytest.warns(UserWarning, match="read 0 J"):
+        trainer.predict(model)
+    # Before: both loops' joules under the last callback's label, 'estimated: cpu-time'.
+    both = r"'measured: fake/counters' \(test\).*'estimated: cpu-time' \(predict\)"
+    with pytest.raises(EnergyMeterError, match=both):
+        trial_metrics(trainer)
