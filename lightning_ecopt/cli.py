@@ -1,7 +1,7 @@
 """The ``ecopt`` command line: ``ecopt report <sweep dir>``.
 
-Bad input (a missing directory, a directory without a sweep, a corrupt results file, an invalid option) prints one
-error line to stderr and exits with status 2, never a traceback.
+Bad input (a missing directory, a directory without a sweep, a corrupt results file, an invalid option or command
+line) prints one error line to stderr and exits with status 2, never a traceback.
 
 Example::
 
@@ -13,9 +13,12 @@ Example::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from lightning_ecopt.exceptions import EcoptError
 
@@ -23,6 +26,13 @@ __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
 """Exit status for bad input (as argparse uses for a bad command line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``error:`` line (as every other bad input), not the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message}; see '{self.prog} --help'.\n")
 
 
 def _baseline(text: str) -> str | int:
@@ -39,10 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``ecopt`` argument parser (one subcommand: ``report``)."""
     from lightning_ecopt.report import DEFAULT_CARBON_G_PER_KWH, DEFAULT_PUE, GLOBAL_AVERAGE_PUE
 
-    parser = argparse.ArgumentParser(
-        prog="ecopt", description="Energy-aware multi-objective sweeps for PyTorch Lightning + Hydra."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="ecopt", description="Energy-aware multi-objective sweeps for PyTorch Lightning + Hydra.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     report = commands.add_parser(
         "report",
         help="the frontier, proxy audit and search-cost ledger of a sweep",
@@ -92,7 +100,7 @@ def _report(args: argparse.Namespace) -> int:
     if not args.no_files:
         write_files(report, args.out)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
+        print(json.dumps(report.to_dict(), indent=2, allow_nan=False), flush=True)  # a broken pipe raises here
     else:
         render(report)
     return 0
@@ -105,13 +113,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments (default ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0, or 2 for bad input (after one error line on stderr).
+        The exit status: 0; 2 for bad input, a bad command line included (after one error line on stderr); 1 when
+        the reader of stdout went away early (a broken pipe, as ``ecopt report DIR --json | head``), silently.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "report":
             return _report(args)
+    except BrokenPipeError:
+        # The reader went away (`ecopt report DIR --json | head`): not bad input. Silence the flush at exit, as rich
+        # does on a broken pipe.
+        with contextlib.suppress(OSError, ValueError):  # stdout without a file descriptor (captured): nothing to do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (EcoptError, OSError) as exc:
         message = str(exc) if isinstance(exc, EcoptError) else f"ecopt {args.command}: {exc}"
         print(f"error: {message}", file=sys.stderr)

@@ -48,7 +48,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lightning_ecopt import views
 from lightning_ecopt._json import json_safe
@@ -166,8 +166,11 @@ def find_results(path: str | Path) -> Path:
         )
     nested = sorted({r.parent for r in [*p.glob(f"*/{RESULTS_FILENAME}"), *p.glob(f"*/*/{RESULTS_FILENAME}")]})
     if nested:
-        listed = ", ".join(repr(str(n)) for n in nested[:5]) + (" ..." if len(nested) > 5 else "")
-        raise SweepDataError(f"ecopt report: no {RESULTS_FILENAME} in {str(p)!r}; sweeps found below it: {listed}.")
+        listed = ", ".join(repr(str(n)) for n in nested[:5])
+        more = f" and {len(nested) - 5} more" if len(nested) > 5 else ""
+        raise SweepDataError(
+            f"ecopt report: no {RESULTS_FILENAME} in {str(p)!r}; sweeps found below it: {listed}{more}."
+        )
     raise SweepDataError(
         f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}); pass the directory of a sweep run with "
         f"hydra/sweeper=ecopt (its hydra.sweep.dir, e.g. multirun/2026-01-01/12-00-00)."
@@ -192,10 +195,15 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+_REWRITE = "the sweep rewrites it after every batch: rerun the sweep command to resume it and rewrite the file"
+
+
 def _parse(data: Any, path: Path) -> LoadedSweep:
     """Rebuild a :class:`SweepResult` from the file's plain data; raises ``SweepDataError`` naming what is wrong."""
     if not isinstance(data, Mapping):
         raise SweepDataError(f"the file holds a {type(data).__name__}, not a mapping")
+    if data.get("name") == "ecopt" and "trials" not in data:
+        raise SweepDataError(f"no 'trials' list: the file is incomplete (cut short while copied?); {_REWRITE}")
     if data.get("name") != "ecopt" or "trials" not in data:
         raise SweepDataError(
             f"name: {data.get('name')!r} and no 'trials' list: this is not an ecopt sweeper's results file (Hydra's "
@@ -241,6 +249,14 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
                 shared_counters=raw.get("shared_counters") is True,
             )
         )
+    counts = _mapping(data.get("counts"), "counts")
+    listed = {status: sum(t.status == status for t in trials) for status in ("completed", "failed", "abandoned")}
+    for status, n in listed.items():
+        if isinstance(counts.get(status), int) and counts[status] != n:
+            raise SweepDataError(
+                f"counts.{status} is {counts[status]} but the trials list holds {n} {status} trials: the file is "
+                f"incomplete (cut short while copied?); {_REWRITE}"
+            )
     trials.sort(key=lambda t: t.trial_index)
     known = {t.trial_index for t in trials}
     pareto = []
@@ -306,8 +322,8 @@ def load_sweep(path: str | Path) -> LoadedSweep:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise SweepDataError(
-            f"ecopt report: {str(results)!r} is not valid YAML{at} ({getattr(exc, 'problem', None) or exc}); the file "
-            f"is rewritten after every batch: rerun the sweep command to resume it and rewrite the file."
+            f"ecopt report: {str(results)!r} is not valid YAML{at} ({getattr(exc, 'problem', None) or exc}); "
+            f"{_REWRITE}."
         ) from None
     try:
         return _parse(data, results)
@@ -1203,7 +1219,7 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
     except OSError as exc:
         raise SweepDataError(
             f"ecopt report: cannot write {_FILES[0]} and {_FILES[1]} to {str(target)!r} ({exc.strerror or exc}); "
-            f"choose a writable folder with --out DIR."
+            f"choose a writable folder with --out DIR, or skip the files with --no-files."
         ) from None
     report.files.update({_FILES[0]: str(png), _FILES[1]: str(csv_path)})
     return dict(report.files)
@@ -1239,6 +1255,11 @@ def _fmt_count(n: float | None) -> str:
     return f"{n:.3g}"
 
 
+_OVERFLOW: Literal["fold"] = "fold"
+"""How a table cell narrower than its text breaks it: folded onto more lines, never cut to ``0.9…`` (a narrow
+terminal would otherwise lose the figures)."""
+
+
 def render(report: Report, console: Console | None = None) -> None:
     """Print the report with rich: the frontier table, the proxy audit and the search-cost ledger.
 
@@ -1252,7 +1273,8 @@ def render(report: Report, console: Console | None = None) -> None:
 
     if console is None:
         console = Console()
-        if not console.is_terminal:  # piped or redirected: rich would assume 80 columns and cut the tables
+        # Piped or redirected: rich would assume 80 columns; unless COLUMNS says otherwise, give the tables room.
+        if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
             console = Console(width=140)
     sweep, result, led = report.sweep, report.sweep.result, report.ledger
     label = led.energy_label
@@ -1303,11 +1325,13 @@ def render(report: Report, console: Console | None = None) -> None:
     for o in result.objectives:
         unit = views.metric_unit(o.name)
         table.add_column(
-            f"{o.name} {'↓' if o.minimize else '↑'}" + escape(f"\n[{unit}]" if unit else ""), justify="right"
+            f"{o.name} {'↓' if o.minimize else '↑'}" + escape(f"\n[{unit}]" if unit else ""),
+            justify="right",
+            overflow=_OVERFLOW,
         )
     params = sorted({k for row in report.frontier for k in row["params"]})
     for p in params:
-        table.add_column(escape(p), justify="right")
+        table.add_column(escape(p), justify="right", overflow=_OVERFLOW)
     for row in report.frontier:
         mark = " ★ knee" if row["knee"] else ""
         flag = "~" if row["trial_index"] in short else ""
@@ -1328,7 +1352,7 @@ def render(report: Report, console: Console | None = None) -> None:
         title=f"Proxy audit: parameter count and FLOPs against energy per inference ({label})", title_justify="left"
     )
     for column in ("proxy", "n", "Pearson r (p)", "Spearman rho (p)"):
-        audit.add_column(column, justify="left" if column == "proxy" else "right")
+        audit.add_column(column, justify="left" if column == "proxy" else "right", overflow=_OVERFLOW)
     for c in report.audit:
         pearson = "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})"
         spearman = "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})"
@@ -1445,7 +1469,7 @@ def _render_ledger(led: Ledger, console: Console) -> None:
         title_justify="left",
     )
     for column in ("trial", "J per inference", "saved per inference", "saved", "break-even inferences"):
-        savings.add_column(column, justify="right")
+        savings.add_column(column, justify="right", overflow=_OVERFLOW)
     for s in led.savings:
         savings.add_row(
             f"#{s.trial_index}",

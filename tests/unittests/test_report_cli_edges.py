@@ -1,0 +1,149 @@
+"""`ecopt report` at the edges: narrow and piped output, command-line errors, a closed pipe, half-copied files."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lightning_ecopt.cli import main
+from lightning_ecopt.report import SweepDataError, build_report, load_sweep, render, write_files
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
+from lightning_ecopt.sweeper.settings import SweepSettings
+
+OBJECTIVES = parse_objectives({"test/acc": "maximize", "energy/test_samples_per_j": "maximize"}, None)
+PARAMS = {"model.width": 33, "model.depth": 1, "model.kernel": 3, "model.lr": 0.0006982937, "model.pooling": False}
+
+
+def trial(i, acc, j_per_sample):
+    metrics = {
+        "test/acc": acc,
+        "energy/test_samples_per_j": 1.0 / j_per_sample,
+        "energy/test_j_per_sample": j_per_sample,
+        "energy/train_j": 4.0,
+        "energy/test_j": 0.5,
+        "model/params": 1000.0 * (i + 1),
+        "model/flops_per_sample": 5000.0 * (i + 1) ** 2,
+    }
+    return TrialRecord(i, {**PARAMS, "model.width": 8 * (i + 1)}, "completed", metrics, {}, None, "estimated: cpu-time")
+
+
+TRIALS = (
+    trial(0, 0.9052924, 0.000535),
+    trial(1, 0.8356546, 0.000329),
+    trial(2, 0.8300835, 0.000122),
+    TrialRecord(3, dict(PARAMS), "failed", reason="ValueError: depth too large"),
+)
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    result = SweepResult(OBJECTIVES, TRIALS, (0, 1, 2), {"test/acc": 0.8, "energy/test_samples_per_j": 1000.0})
+    write_results(tmp_path / RESULTS_FILENAME, result, SweepSettings(OBJECTIVES, n_trials=4, seed=0))
+    return tmp_path
+
+
+def test_a_narrow_terminal_folds_the_figures_instead_of_cutting_them(sweep_dir):
+    buffer = io.StringIO()
+    render(build_report(sweep_dir), Console(file=buffer, width=60, color_system=None))
+    text = buffer.getvalue()
+    assert "…" not in text  # rich's default overflow cuts 0.9053 to "0.9…": the figure is lost
+    assert max(len(line) for line in text.splitlines()) <= 60
+
+
+def test_a_piped_report_keeps_the_width_columns_asks_for(sweep_dir, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "70")
+    assert main(["report", str(sweep_dir), "--no-files"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 70
+
+
+def test_a_piped_report_without_columns_is_140_wide(sweep_dir, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["report", str(sweep_dir), "--no-files"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert 80 < max(len(line) for line in lines) <= 140
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "{dir}", "--pue", "abc"], "error: ecopt report: argument --pue: invalid float value: 'abc'"),
+        (["report", "{dir}", "--carbon-intensity", "x"], "error: ecopt report: argument --carbon-intensity: invalid"),
+        (["report", "{dir}", "--baseline", "FIRST"], "error: ecopt report: argument --baseline: 'FIRST' is neither"),
+        (["report", "{dir}", "--bogus"], "error: ecopt: unrecognized arguments: --bogus"),
+        (["report"], "error: ecopt report: the following arguments are required: SWEEP_DIR"),
+        ([], "error: ecopt: the following arguments are required: COMMAND"),
+        (["rport"], "error: ecopt: argument COMMAND: invalid choice: 'rport'"),
+    ],
+)
+def test_a_bad_command_line_is_one_error_line_and_exit_2(sweep_dir, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main([a.format(dir=sweep_dir) for a in args])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+    assert "--help'." in err
+    assert "usage:" not in err
+
+
+def test_a_reader_that_goes_away_is_not_bad_input(sweep_dir):
+    script = Path(sys.executable).with_name("ecopt")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lightning_ecopt.cli"]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `ecopt report DIR --json | head -0`: the reader is gone before the report is printed
+    try:
+        done = subprocess.run(
+            [*command, "report", str(sweep_dir), "--json", "--no-files"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""  # was "error: ecopt report: [Errno 32] Broken pipe", exit 2, as for bad input
+    assert done.returncode == 1
+
+
+def _cut_before(text, marker):
+    return text[: text.index(marker)]
+
+
+def test_a_results_file_cut_short_between_trials_is_refused(sweep_dir):
+    path = sweep_dir / RESULTS_FILENAME
+    path.write_text(_cut_before(path.read_text(), "- trial_index: 2\n  status: completed"))
+    with pytest.raises(SweepDataError, match=r"counts.completed is 3 but the trials list holds 2 completed trials"):
+        load_sweep(sweep_dir)
+
+
+def test_a_results_file_cut_short_before_its_trials_is_said_to_be_incomplete(sweep_dir, capsys):
+    path = sweep_dir / RESULTS_FILENAME
+    path.write_text(_cut_before(path.read_text(), "trials:"))
+    assert main(["report", str(sweep_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "no 'trials' list: the file is incomplete" in err
+    assert "not an ecopt sweeper's results file" not in err  # it is one: name: ecopt
+
+
+def test_an_unwritable_folder_names_both_ways_out(sweep_dir):
+    report = build_report(sweep_dir)
+    blocker = sweep_dir / "a file"
+    blocker.write_text("")
+    with pytest.raises(SweepDataError, match=r"with --out DIR, or skip the files with --no-files"):
+        write_files(report, blocker / "out")
+
+
+def test_many_sweeps_below_a_folder_are_counted(tmp_path, sweep_dir):
+    for k in range(7):
+        (tmp_path / f"runs/{k:02d}").mkdir(parents=True)
+        (tmp_path / f"runs/{k:02d}" / RESULTS_FILENAME).write_text((sweep_dir / RESULTS_FILENAME).read_text())
+    with pytest.raises(SweepDataError, match=r"/04' and 2 more\.$"):
+        load_sweep(tmp_path / "runs")
