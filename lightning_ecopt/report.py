@@ -1278,12 +1278,14 @@ def render(report: Report, console: Console | None = None) -> None:
             console = Console(width=140)
     sweep, result, led = report.sweep, report.sweep.result, report.ledger
     label = led.energy_label
+    frontier_label = views.frontier_energy_label(result)  # completed trials only: a refused one's are on no front
+    on_front = f" (completed trials: {frontier_label})" if frontier_label != label else ""
     budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
     where = "(in-memory SweepResult)" if sweep.sweep_dir is None else str(sweep.sweep_dir)
     console.print(f"ecopt report {where}", style="bold", markup=False)
     console.print(
         f"{result.n_finished}{budget} trials ({report.state}): {result.n_completed} completed, {result.n_failed} "
-        f"failed, {result.n_reused} reused. Energy figures: {label}.",
+        f"failed, {result.n_reused} reused. Energy figures: {label}{on_front}.",
         markup=False,
     )
     if sweep.stop_reason:
@@ -1318,7 +1320,7 @@ def render(report: Report, console: Console | None = None) -> None:
     table = Table(
         title=f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}, hypervolume {hv}",
         title_justify="left",
-        caption=f"↑ higher is better, ↓ lower is better; energy figures {label}",
+        caption=f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}",
         caption_justify="left",
     )
     table.add_column("trial", justify="right", no_wrap=True)
@@ -1349,7 +1351,8 @@ def render(report: Report, console: Console | None = None) -> None:
             console.print(note, markup=False)
 
     audit = Table(
-        title=f"Proxy audit: parameter count and FLOPs against energy per inference ({label})", title_justify="left"
+        title=f"Proxy audit: parameter count and FLOPs against energy per inference ({frontier_label})",
+        title_justify="left",
     )
     for column in ("proxy", "n", "Pearson r (p)", "Spearman rho (p)"):
         audit.add_column(column, justify="left" if column == "proxy" else "right", overflow=_OVERFLOW)

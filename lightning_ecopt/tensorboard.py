@@ -93,7 +93,7 @@ def _describe(name: str, result: SweepResult) -> str:
     """A metric column's tooltip: unit, direction when it is an objective, energy label when it is an energy figure."""
     for objective in result.objectives:
         if objective.name == name:
-            label = views.energy_label(t.energy_source for t in result.trials)
+            label = views.frontier_energy_label(result)
             return f"objective: {views.axis_label(name, objective.minimize, label)}"
     if name == ON_FRONT_TAG:
         return "1 while the trial is on the Pareto frontier, else 0"

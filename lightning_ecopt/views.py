@@ -130,6 +130,15 @@ def energy_label(sources: Iterable[str | None]) -> str:
     return f"{kinds[0]} ({', '.join(details)})" if details else kinds[0]
 
 
+def frontier_energy_label(result: SweepResult) -> str:
+    """The label of the figures a frontier view shows: the completed trials' (see :func:`energy_label`).
+
+    A failed trial's figures are on no frontier: one refused for its measured figures among estimated ones must not
+    make the frontier's label "mixed". The search-cost ledger, which counts failed trials' energy, labels them all.
+    """
+    return energy_label(t.energy_source for t in result.trials if t.status == "completed")
+
+
 def axis_label(name: str, minimize: bool, energy: str | None = None, *, sep: str = ", ") -> str:
     """An axis or column label: the metric, its unit, the energy label if it is an energy figure, and the direction.
 
@@ -296,7 +305,7 @@ def frontier_markdown(result: SweepResult) -> str:
         A heading line, the table (trial, objectives with their direction, parameters), and a line naming the knee
         and the energy label; a sentence when the frontier is still empty.
     """
-    label = energy_label(t.energy_source for t in result.trials)
+    label = frontier_energy_label(result)
     rows = frontier_rows(result)
     head = (
         f"**Pareto frontier after {result.n_finished} trials** ({result.n_completed} completed, {result.n_failed} "
@@ -368,7 +377,7 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
     fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     objectives = result.objectives
-    label = energy_label(t.energy_source for t in result.trials)
+    label = frontier_energy_label(result)
     done = _completed_with_values(result)
     pareto = set(result.pareto_indices)
     knee = knee_index(result)

@@ -260,3 +260,31 @@ def test_trial_metrics_never_labels_two_kinds_as_one(fake_clock: FakeClock) -> N
     both = r"'measured: fake/counters' \(test\).*'estimated: cpu-time' \(predict\)"
     with pytest.raises(EnergyMeterError, match=both):
         trial_metrics(trainer)
+
+
+def test_a_refused_measured_trial_does_not_make_the_frontier_mixed() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lightning_ecopt.report import build_report, render
+    from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
+
+    objectives = parse_objectives(SAMPLES_PER_J, None)
+    estimated = "estimated: cpu-time"
+    refused = "refused: measured among estimated"
+    trials = (
+        TrialRecord(0, {"x": 0.1}, "completed", {"acc": 0.9, "energy/test_samples_per_j": 5.0}, {}, None, estimated),
+        TrialRecord(1, {"x": 0.5}, "failed", {"energy/test_j": 2.0}, {}, refused, "measured: zeus/nvml"),
+        TrialRecord(2, {"x": 0.9}, "completed", {"acc": 0.8, "energy/test_samples_per_j": 9.0}, {}, None, estimated),
+    )
+    result = SweepResult(objectives, trials, (0, 2))
+    # Before: the frontier's picture, table and caption said "mixed: estimated and measured".
+    assert views.frontier_energy_label(result) == "estimated (cpu-time)"
+    assert "estimated (cpu-time)" in views.frontier_markdown(result)
+    out = StringIO()
+    render(build_report(result), Console(file=out, width=200))
+    text = " ".join(out.getvalue().split())
+    assert "Energy figures: mixed: estimated and measured (completed trials: estimated (cpu-time))." in text
+    assert "energy figures estimated (cpu-time)" in text  # the frontier table's caption
+    assert "energy per inference (estimated (cpu-time))" in text  # the proxy audit's title: completed trials
