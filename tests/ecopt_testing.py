@@ -5,6 +5,9 @@ Not named `tests.*`: Zeus installs a top-level `tests` package into site-package
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from lightning_ecopt.energy import Measurement
 
 
@@ -58,3 +61,19 @@ class FakeReadingMeter(FakeMeter):
 
     def joules_between(self, start: tuple[float, float, float], end: tuple[float, float, float]) -> float:
         return (end[1] - start[1]) + (end[2] - start[2])
+
+
+def ecopt_sweeper(tmp_path: Path, **kwargs: Any) -> Any:
+    """An ``EcoptSweeper`` as Hydra builds it, its sweep dir ``tmp_path``, for its checks and configuration.
+
+    Two objectives and one parameter unless ``kwargs`` say otherwise; no launcher and no Hydra context.
+    """
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper
+
+    kwargs.setdefault("objectives", {"f1": "minimize", "f2": "minimize"})
+    kwargs.setdefault("params", {"x": "interval(0, 1)"})
+    sweeper = EcoptSweeper(**kwargs)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    return sweeper

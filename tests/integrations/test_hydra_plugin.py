@@ -17,6 +17,7 @@ import yaml
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
+from ecopt_testing import ecopt_sweeper
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,14 +91,7 @@ def test_plugin_modules_import_nothing_heavy() -> None:
 # -- configuration checks in-process ---------------------------------------------------------------------------------
 
 
-def _sweeper(tmp_path: Path, **kwargs: Any) -> Any:
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper
-
-    kwargs.setdefault("objectives", {"f1": "minimize", "f2": "minimize"})
-    kwargs.setdefault("params", {"x": "interval(0, 1)"})
-    sweeper = EcoptSweeper(**kwargs)
-    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
-    return sweeper
+_sweeper = ecopt_sweeper
 
 
 def test_configure_defaults(tmp_path: Path) -> None:

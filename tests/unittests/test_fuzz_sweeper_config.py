@@ -9,17 +9,10 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
+from ecopt_testing import ecopt_sweeper
 from lightning_ecopt.exceptions import EcoptConfigError
 
-
-def _sweeper(tmp_path: Path, **kwargs: Any) -> Any:
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper
-
-    kwargs.setdefault("objectives", {"f1": "minimize", "f2": "minimize"})
-    kwargs.setdefault("params", {"x": "interval(0, 1)"})
-    sweeper = EcoptSweeper(**kwargs)
-    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
-    return sweeper
+_sweeper = ecopt_sweeper
 
 
 @pytest.mark.parametrize("n_jobs", [0, -1, "two"])
