@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import warnings
@@ -160,6 +161,11 @@ def find_results(path: str | Path) -> Path:
     if results.is_file():
         return results
     if (p / "ax_experiment.json").is_file():
+        if _finished_trials(p / "ax_experiment.json"):
+            raise SweepDataError(
+                f"ecopt report: {str(p)!r} holds a sweep whose trials have finished, but its {RESULTS_FILENAME} is "
+                f"missing (deleted or moved?); rerun the sweep command: it resumes the sweep and rewrites the file."
+            )
         raise SweepDataError(
             f"ecopt report: {str(p)!r} holds a sweep that has not finished its first batch yet ({RESULTS_FILENAME} "
             f"is written after every batch); run the report again once a trial has finished."
@@ -185,6 +191,16 @@ def _number(value: Any, where: str) -> float:
     if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "+inf"):
         return float(value)
     raise SweepDataError(f"{where}: expected a number, got {value!r}")
+
+
+def _finished_trials(storage: Path) -> int:
+    """Trials of a saved Ax experiment (plain JSON) that finished: completed, failed or abandoned; 0 if unreadable."""
+    try:
+        trials = json.loads(storage.read_text(encoding="utf-8"))["experiment"]["trials"]
+        statuses = [t["status"]["name"] for t in (trials.values() if isinstance(trials, Mapping) else trials)]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return 0
+    return sum(status in ("COMPLETED", "FAILED", "ABANDONED") for status in statuses)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

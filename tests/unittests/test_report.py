@@ -470,6 +470,13 @@ BAD_INPUTS = {
     "missing": (lambda d: d / "nope", "does not exist"),
     "empty": (lambda d: d, "no ecopt sweep in"),
     "first batch": (lambda d: _write(d / "ax_experiment.json", "{}"), "has not finished its first batch"),
+    "results deleted": (  # a finished trial in the experiment: not "the first batch", as it said
+        lambda d: _write(
+            d / "ax_experiment.json",
+            '{"experiment": {"trials": {"0": {"status": {"__type": "TrialStatus", "name": "COMPLETED"}}}}}',
+        ),
+        "whose trials have finished, but its optimization_results.yaml is missing",
+    ),
     "nested": (lambda d: _write(d / "12-00-00" / RESULTS_FILENAME, "name: ecopt").parent, "sweeps found below it"),
     "corrupt": (lambda d: _write(d / RESULTS_FILENAME, "name: ecopt\ntrials: [\n  - {a: 1\n"), "is not valid YAML at"),
     "optuna": (lambda d: _write(d / RESULTS_FILENAME, "name: optuna\nbest_params: {}\n"), "not an ecopt sweeper's"),
