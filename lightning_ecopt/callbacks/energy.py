@@ -43,6 +43,7 @@ from lightning_ecopt.energy import (
     source_kind,
 )
 from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE, CpuSnapshot, cpu_snapshot, others_share
+from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EnergyMeterError
 
 __all__ = ["EnergyCallback", "trial_metrics"]
@@ -212,6 +213,12 @@ class EnergyCallback(Callback):
             raise TypeError(
                 f"EnergyCallback(meter={meter!r}): expected a name ({', '.join(map(repr, METER_CHOICES))}) or an "
                 "EnergyMeter (source, update_period_s, begin(name), end(name))."
+            )
+        if not isinstance(meter, str) and (problem := source_problem(meter.source)) is not None:
+            # Caught now, not by the sweep after every trial has trained: its figures would be of no known kind.
+            raise ValueError(
+                f"EnergyCallback(meter={meter!r}): its source {problem}; label it 'measured: <counters>' (e.g. "
+                f"'measured: ipmi/bmc') or 'estimated: <model>' (e.g. 'estimated: tdp-model')."
             )
         if isinstance(warmup_batches, bool) or not isinstance(warmup_batches, int) or warmup_batches < 0:
             raise ValueError(f"EnergyCallback(warmup_batches={warmup_batches!r}): expected an int >= 0, e.g. 3.")
@@ -1121,15 +1128,22 @@ def _unfused_attention() -> Iterator[None]:
     ``scaled_dot_product_attention`` kernel), whose FLOPs the counter does not see: a small transformer counted 19x
     too few on its real module. The meta device never takes them. The fast-path switch is global: restored on exit.
     """
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+    try:  # torch >= 2.3; older ones take the fused paths regardless (their FLOPs then count low, as before)
+        from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
+        math_only: contextlib.AbstractContextManager[Any] = sdpa_kernel(SDPBackend.MATH)
+    except ImportError:
+        math_only = contextlib.nullcontext()
+    mha = getattr(torch.backends, "mha", None)
+    fastpath = mha.get_fastpath_enabled() if mha is not None else None
+    if mha is not None:
+        mha.set_fastpath_enabled(False)
     try:
-        with sdpa_kernel(SDPBackend.MATH):
+        with math_only:
             yield
     finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
+        if mha is not None:
+            mha.set_fastpath_enabled(fastpath)
 
 
 def _parameter_count(module: torch.nn.Module) -> int:

@@ -1036,3 +1036,22 @@ def test_a_transformers_flops_on_the_real_module_match_the_meta_count() -> None:
     # attention kernel), which FlopCounterMode does not see: they counted 19x too few FLOPs.
     assert _model_stats(model, prompt, "test", on_meta=False)["model/flops_per_sample"] == on_meta
     assert torch.backends.mha.get_fastpath_enabled()  # the global switch is restored
+
+
+def test_a_meter_whose_source_names_no_kind_is_refused_before_any_loop(fake_clock: FakeClock) -> None:
+    meter = FakeMeter(fake_clock)
+    meter.source = "ipmi/bmc"  # type: ignore[misc]
+    # Before: accepted, and a sweep failed every trial after it had trained ("does not say whether ... measured").
+    with pytest.raises(ValueError, match=r"its source 'ipmi/bmc' does not say whether the joules were measured"):
+        EnergyCallback(meter=meter)
+
+
+def test_flops_are_counted_on_a_torch_without_the_attention_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from lightning_ecopt.callbacks.energy import _model_stats
+
+    monkeypatch.setitem(sys.modules, "torch.nn.attention", None)  # torch < 2.3: neither module exists
+    monkeypatch.delattr(torch.backends, "mha", raising=False)
+    stats = _model_stats(_CountingNet(hidden=8), torch.rand(1, 32))
+    assert stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # was missing: the switch's ImportError
