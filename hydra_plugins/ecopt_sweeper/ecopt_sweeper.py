@@ -698,10 +698,12 @@ class EcoptSweeper(Sweeper):
             returns = self.launcher.launch(batch, initial_job_idx=first)
         except Exception as exc:
             # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError) or
-            # its own timeout fires. Which job did it is unknown: each runs again alone, so only a job that loses
-            # its launch by itself fails (with the reason) and its healthy neighbours complete; the sweep goes on.
+            # its own timeout fires. Which job did it is unknown: on this machine each runs again alone, so only a
+            # job that loses its launch by itself fails (with the reason) and its healthy neighbours complete. On a
+            # cluster (submitit on SLURM: a job past its time limit) each would queue again, one after another, and
+            # the culprit spend its limit twice: there the batch fails, with the reason. The sweep goes on.
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-            if len(batch) > 1:
+            if len(batch) > 1 and _runs_jobs_side_by_side(self.launcher):
                 log.warning(
                     "ecopt sweeper: the launcher lost the whole batch of %d jobs (%d..%d): %s; running each of them "
                     "again alone, so that only a job that fails by itself fails.",
@@ -711,9 +713,15 @@ class EcoptSweeper(Sweeper):
                     error,
                 )
                 return [self._launch([overrides], first + k)[0] for k, overrides in enumerate(batch)]
-            reason = f"the launcher lost job {first}, run alone (its worker died or hung): {error}"
+            if len(batch) > 1:
+                reason = (
+                    f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{first + len(batch) - 1}): "
+                    f"{error}"
+                )
+            else:
+                reason = f"the launcher lost job {first}, run alone (its worker died or hung): {error}"
             log.warning("ecopt sweeper: %s", reason)
-            return [TrialFailure(reason)]
+            return [TrialFailure(reason) for _ in batch]
         if len(returns) != len(batch):
             raise RuntimeError(
                 f"the launcher returned {len(returns)} results for a batch of {len(batch)} jobs; each job must "

@@ -1006,6 +1006,9 @@ class ParetoSweep:
             SweepFailureError: More trials failed than ``max_failure_rate`` allows (results are saved first).
             RuntimeError: ``evaluate`` returned the wrong number of results.
             KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sweep (what finished is saved first; rerun to resume).
+
+        A storage or results file that cannot be written mid-sweep (a full disk) stops it with an
+        :class:`~lightning_ecopt.exceptions.EcoptConfigError` saying what is kept and how to resume.
         """
         with contextlib.ExitStack() as stack:
             if self.settings.storage is not None:
@@ -1090,6 +1093,9 @@ class ParetoSweep:
         """
         from ax.core.base_trial import TrialStatus
 
+        if what == "stopped by SIGTERM" and threading.current_thread() is threading.main_thread():
+            # A second SIGTERM ends the process, not the save: Lightning's teardown puts back the handlers it found.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             for trial in _experiment(client).trials.values():
                 if clean and trial.status == TrialStatus.RUNNING:
@@ -1896,7 +1902,12 @@ class ParetoSweep:
             try:
                 write_results(result.results_path, result, self.settings)
             except OSError as err:
-                raise EcoptConfigError(self._unsaved_message(result.results_path, err)) from err
+                raise EcoptConfigError(
+                    f"ParetoSweep: cannot write {result.results_path} ({type(err).__name__}: {err.strerror or err}), "
+                    f"so the sweep stopped. The Ax experiment is saved ({self.settings.storage}): no trial is lost; "
+                    f"the results file is stale. Free space or fix the folder's permissions, then rerun the same "
+                    f"command to resume (it rewrites the file)."
+                ) from err
         return result
 
     def _unsaved_message(self, path: Path, err: OSError) -> str:

@@ -84,7 +84,8 @@ def test_a_full_disk_mid_sweep_stops_it_with_how_to_resume_and_loses_nothing(
 def test_an_unwritable_results_file_mid_sweep_stops_it_with_a_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The results file's write fails (a folder made read-only): the same message, naming that file."""
+    """The results file's write fails (a folder made read-only): a message naming that file, and that nothing is lost
+    (the experiment was saved first: its trials do not run again, as the storage file's message would say)."""
     from lightning_ecopt.sweeper import loop
 
     storage = tmp_path / "sweep" / "ax_experiment.json"
@@ -97,8 +98,10 @@ def test_an_unwritable_results_file_mid_sweep_stops_it_with_a_message(
             raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(loop, "write_results", write_results)
-    with pytest.raises(EcoptConfigError, match=r"cannot write .*optimization_results\.yaml \(PermissionError: "):
+    with pytest.raises(EcoptConfigError, match=r"cannot write .*optimization_results\.yaml \(PermissionError: ") as e:
         _run(_sweep(storage, 3, _linear))
+    assert "The Ax experiment is saved" in str(e.value)
+    assert "run again on resume" not in str(e.value)
 
 
 def test_a_timed_out_trial_keeps_the_sweeper_s_own_reason(tmp_path: Path) -> None:

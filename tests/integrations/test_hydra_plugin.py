@@ -232,6 +232,39 @@ def test_a_batch_launches_each_trial_as_the_job_of_its_index(tmp_path: Path, mon
     assert sweeper.job_idx == 6
 
 
+class _LosesBatches(_FakeLauncher):
+    """A launcher that loses any batch holding the job ``x=0.5`` (its worker dies), as joblib does."""
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.calls.append((list(job_overrides), initial_job_idx))
+        if any("x=0.5" in job for job in job_overrides):
+            raise RuntimeError("A worker process was terminated abruptly")
+        return [JobReturn(status=JobStatus.COMPLETED, _return_value={"f1": 1.0, "f2": 2.0}) for _ in job_overrides]
+
+
+class _LosesBatchesOnThisMachine(_LosesBatches):
+    __module__ = "hydra_plugins.hydra_joblib_launcher.joblib_launcher"  # runs a batch's jobs side by side here
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["joblib: each job again alone", "cluster: the batch fails"])
+def test_a_lost_batch_is_run_again_job_by_job_only_on_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local: bool
+) -> None:
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    launcher = (_LosesBatchesOnThisMachine if local else _LosesBatches)([])
+    sweeper.launcher = launcher
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    out = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}])
+    if local:  # the healthy job completes; only the one that loses its launch alone fails
+        assert [len(jobs) for jobs, _ in launcher.calls] == [2, 1, 1]
+        assert out[0] == {"f1": 1.0, "f2": 2.0}
+        assert "lost job 1, run alone" in str(out[1])
+    else:  # on a cluster each would queue again in turn, the culprit spending its time limit twice
+        assert [len(jobs) for jobs, _ in launcher.calls] == [2]
+        assert all("lost the whole batch of 2 jobs (0..1)" in str(o) for o in out)
+
+
 def test_evaluate_launches_overrides_and_never_reraises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     error = MemoryError("CUDA out of memory")
     returns = [
