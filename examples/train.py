@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from omegaconf import DictConfig
@@ -57,7 +57,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     from lightning_ecopt.checkpoints import CheckpointCache
     from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
     from lightning_ecopt.exceptions import TrialFailure
-    from lightning_ecopt.inference import prepare_for_inference
+    from lightning_ecopt.inference import PRECISIONS, prepare_for_inference
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
@@ -78,9 +78,20 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     fit_trainer = pl.Trainer(
         **cfg.trainer, callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)], logger=logger
     )
+    precision = cfg.inference.precision
+    if precision not in PRECISIONS:  # Lightning also takes "16", "bf16", 32...: one name per setting, one label
+        raise TrialFailure(
+            f"inference.precision={precision!r}: expected one of {', '.join(PRECISIONS)}.", metrics=_NOTHING_RAN
+        )
+    # torch.compile compiles the first batch, in the energy window's warm-up; a batch of a new size (the last,
+    # partial one) would compile again inside the measured window: there it runs eagerly instead.
+    no_compiling = [_no_compiling_in_window(cfg.energy.warmup_batches)] if cfg.inference.compile else []
     test_trainer = pl.Trainer(
-        **{**cfg.trainer, "precision": cfg.inference.precision}, callbacks=[energy], logger=logger
+        **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
     )
+    refusal = _knobs_refusal(cfg.inference, test_trainer)
+    if refusal is not None:  # before training: a knob the test loop cannot run as named would waste it
+        raise TrialFailure(refusal, metrics=_NOTHING_RAN)
 
     def fit() -> dict[str, float | str]:
         fit_trainer.fit(model, datamodule=data)
@@ -95,6 +106,12 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         if trained is None:
             fit()
         trainer = test_trainer
+        if cfg.inference.compile:
+            import torch
+
+            # Dynamo keeps its compiled code per code object, up to a limit (8): one process running trial after
+            # trial (the basic launcher, a joblib worker) reached it and ran the later "compiled" trials eagerly.
+            torch._dynamo.reset()
         runnable = prepare_for_inference(
             model, quantize_int8=cfg.inference.quantize_int8, compile=cfg.inference.compile
         )
@@ -122,6 +139,62 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         else "",
     )
     return metrics
+
+
+def _knobs_refusal(inference: DictConfig, test_trainer: Any) -> str | None:
+    """Why the test loop cannot run the inference knobs as named, or ``None``.
+
+    Args:
+        inference: The ``inference`` section of the config.
+        test_trainer: The Trainer of the test loop.
+    """
+    from lightning.pytorch.accelerators import CPUAccelerator
+
+    from lightning_ecopt.inference import PRECISIONS
+
+    for knob in ("quantize_int8", "compile"):
+        if not isinstance(inference[knob], bool):
+            return f"inference.{knob}={inference[knob]!r}: expected true or false."
+    device = type(test_trainer.accelerator).__name__
+    if test_trainer.precision != inference.precision:  # on CPU Lightning runs "16-mixed" as bf16, under its label
+        others = ", ".join(p for p in PRECISIONS if p != inference.precision)
+        return (
+            f"inference.precision={inference.precision!r}: the test loop would run {test_trainer.precision!r} on "
+            f"{device} (fp16 autocast needs a GPU); use one of {others} there."
+        )
+    if inference.quantize_int8 and not isinstance(test_trainer.accelerator, CPUAccelerator):
+        # Lightning moves the model back to CPU after fitting, so prepare_for_inference's own check cannot see it:
+        # the int8 layers would fail in the first test batch on the GPU, after training.
+        return (
+            f"inference.quantize_int8=true: dynamic int8 quantisation runs on CPU only, and the test loop runs on "
+            f"{device}; set trainer.accelerator=cpu or inference.quantize_int8=false."
+        )
+    return None
+
+
+def _no_compiling_in_window(warmup_batches: int) -> Any:
+    """A callback: from test batch ``warmup_batches`` on, code ``torch.compile`` has not compiled yet runs eagerly.
+
+    The energy window's warm-up batches pay the compilation (their joules are ``energy/test_warmup_j``). A batch of a
+    size first seen in the measured window (the last, partial one) compiled there: one compilation outlasts a small
+    model's whole window, and its samples/J came out tens of times too low. Without warm-up batches
+    (``energy.warmup_batches=0``) the compilation stays in the measured window.
+    """
+    import torch
+    from lightning.pytorch import Callback
+
+    class NoCompilingInWindow(Callback):
+        def on_test_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, *args: Any) -> None:
+            if batch_idx == warmup_batches > 0:  # this stance compiles nothing new, a first compilation included
+                torch.compiler.set_stance("eager_on_recompile")
+
+        def on_test_end(self, trainer: Any, pl_module: Any) -> None:
+            torch.compiler.set_stance("default")
+
+        def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+            torch.compiler.set_stance("default")
+
+    return NoCompilingInWindow()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

@@ -40,26 +40,34 @@ def prepare_for_inference(module: _Module, *, quantize_int8: bool = ..., compile
 def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compile: bool = False) -> Any:
     """Apply inference-only transforms to a trained module, in place where possible.
 
-    Without ``compile`` the module itself comes back (typed as what was passed in). With ``compile=True`` the result
-    is ``torch.compile``'s wrapper (a ``torch._dynamo`` ``OptimizedModule``, not a ``LightningModule``) and is typed
-    ``Any``: Lightning's ``Trainer.test`` and friends accept that wrapper although their signatures name
-    ``LightningModule``, so a narrower type would make correct calls fail type checking.
+    The module itself comes back. Without ``compile`` it is typed as what was passed in; with ``compile=True`` it is
+    typed ``Any``, as it was when this returned ``torch.compile``'s wrapper, so that callers' types keep checking.
 
     Args:
         module: The trained module (its weights already loaded).
         quantize_int8: Replace its ``nn.Linear`` layers by dynamically quantised int8 ones
             (``torch.ao.quantization.quantize_dynamic``; CPU only, weights int8, activations quantised per batch).
             Convolutions are left as they are. Their inputs are cast to float32, so this combines with bf16
-            autocast (the layers before them run in bf16).
-        compile: Wrap the module with ``torch.compile`` (Lightning's Trainer accepts the compiled module). On CPU the
-            first batches pay the compilation; the energy window's warm-up batches absorb part of it.
+            autocast (the layers before them run in bf16). Evaluate on CPU too: a Trainer on a GPU moves the module
+            there after this call (Lightning returns a fitted module to CPU, so it is on CPU here).
+        compile: Compile the module's forward pass in place (``nn.Module.compile``, ``torch.compile`` underneath).
+            Only the forward: given ``torch.compile``'s wrapper, Lightning compiles ``test_step`` too, and a step
+            that updates a torchmetrics metric recompiles at every batch (the metric's update counter is a guarded
+            int) up to dynamo's recompile limit, inside the measured window. The first batch pays the compilation
+            (a warm-up batch of the ``EnergyCallback``); a last, partial batch of a size not seen yet compiles again
+            (``examples/train.py`` runs it eagerly instead: ``torch.compiler.set_stance("eager_on_recompile")``
+            once the warm-up batches are over). Dynamo keeps compiled code per code object up to
+            ``torch._dynamo.config.recompile_limit`` (8): past that many models compiled in one process, later ones
+            run eagerly unless ``torch._dynamo.reset()`` runs between them.
 
     Returns:
-        The module to evaluate: ``module`` itself, or its compiled wrapper (``compile=True``).
+        The module to evaluate: ``module`` itself.
 
     Raises:
         TypeError: ``quantize_int8`` or ``compile`` is not a bool.
-        ValueError: int8 quantisation of a module on a GPU.
+        ValueError: int8 quantisation of a module on a GPU, or of a module with no ``nn.Linear`` layer to quantise
+            (it would run in float under an int8 label).
+        RuntimeError: ``compile`` where ``torch.compile`` cannot run (no C++ compiler for a CPU module).
     """
     import torch
     from torch import nn
@@ -79,16 +87,41 @@ def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compi
         with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", ".*quantize_per_tensor.*deprecated", UserWarning)  # torch 2.13
             from torch.ao.quantization import quantize_dynamic
 
             quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8, inplace=True)
-        for layer in module.modules():
-            if "quantized" in type(layer).__module__ and "Linear" in type(layer).__name__:
-                # int8 dynamic Linear takes float32 activations: under bf16 autocast the layers before it give bf16.
-                layer.register_forward_pre_hook(_to_float32)
+        quantized = [m for m in module.modules() if "quantized" in type(m).__module__ and "Linear" in type(m).__name__]
+        if not quantized:
+            raise ValueError(
+                f"prepare_for_inference(quantize_int8=True): {type(module).__name__} has no nn.Linear layer that "
+                "dynamic int8 quantisation can replace, so it would run in float under an int8 label; set "
+                "quantize_int8=false."
+            )
+        for layer in quantized:
+            # int8 dynamic Linear takes float32 activations: under bf16 autocast the layers before it give bf16.
+            layer.register_forward_pre_hook(_to_float32)
     if compile:
-        return torch.compile(module)
+        if not any(p.device.type != "cpu" for p in module.parameters()):
+            _check_cpp_compiler()
+        module.compile()
     return module
+
+
+def _check_cpp_compiler() -> None:
+    """Raise a clear error now where ``torch.compile`` would fail at the first batch: no C++ compiler for CPU code."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+    except ImportError:  # a private module of this torch: another version may not have it; compile will tell
+        return
+    try:
+        get_cpp_compiler()
+    except Exception as err:
+        raise RuntimeError(
+            "prepare_for_inference(compile=True): torch.compile cannot build CPU code here "
+            f"({type(err).__name__}: {err}); install a C++ compiler (g++ or clang++, or set CXX) or set "
+            "compile=false."
+        ) from err
 
 
 def _to_float32(layer: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
