@@ -703,23 +703,18 @@ class EcoptSweeper(Sweeper):
             # cluster (submitit on SLURM: a job past its time limit) each would queue again, one after another, and
             # the culprit spend its limit twice: there the batch fails, with the reason. The sweep goes on.
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-            if len(batch) > 1 and _runs_jobs_side_by_side(self.launcher):
-                log.warning(
-                    "ecopt sweeper: the launcher lost the whole batch of %d jobs (%d..%d): %s; running each of them "
-                    "again alone, so that only a job that fails by itself fails.",
-                    len(batch),
-                    first,
-                    first + len(batch) - 1,
-                    error,
-                )
-                return [self._launch([overrides], first + k)[0] for k, overrides in enumerate(batch)]
-            if len(batch) > 1:
-                reason = (
-                    f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{first + len(batch) - 1}): "
-                    f"{error}"
-                )
-            else:
+            if len(batch) == 1:
                 reason = f"the launcher lost job {first}, run alone (its worker died or hung): {error}"
+            else:
+                last = first + len(batch) - 1
+                reason = f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{last}): {error}"
+                if _runs_jobs_side_by_side(self.launcher):
+                    log.warning(
+                        "ecopt sweeper: %s; running each of them again alone, so that only a job that fails by "
+                        "itself fails.",
+                        reason,
+                    )
+                    return [self._launch([overrides], first + k)[0] for k, overrides in enumerate(batch)]
             log.warning("ecopt sweeper: %s", reason)
             return [TrialFailure(reason) for _ in batch]
         if len(returns) != len(batch):

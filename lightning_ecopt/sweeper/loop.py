@@ -108,6 +108,7 @@ from lightning_ecopt.sweeper.results import (
     SweepResult,
     TrialRecord,
     create_temporary_file,
+    has_energy_figures,
     write_results,
 )
 from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter, check_enqueued
@@ -840,11 +841,6 @@ def _sigterm_stops_the_sweep() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _has_energy(metrics: Mapping[str, Any]) -> bool:
-    """Whether a trial's metrics hold energy figures (``energy/...``), whose kind its label must name."""
-    return any(str(name).startswith("energy/") for name in metrics)
-
-
 def _ended_twice(earlier: int) -> str:
     return (
         f"failed: the sweep's process ended while running this configuration, as it did in trial {earlier} (a crash, "
@@ -1057,6 +1053,10 @@ class ParetoSweep:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
                 # handler), and a task may call sys.exit; either way, what finished is saved and resumable.
                 if is_terminated(exc):
+                    if threading.current_thread() is threading.main_thread():
+                        # A second SIGTERM ends the process, not the save: Lightning's teardown puts back the
+                        # handlers it found, ours included.
+                        signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     self._save_on_interrupt(client, "stopped by SIGTERM")
                 elif isinstance(exc, KeyboardInterrupt) or is_interrupt(exc):
                     self._save_on_interrupt(client, "interrupted")
@@ -1093,9 +1093,6 @@ class ParetoSweep:
         """
         from ax.core.base_trial import TrialStatus
 
-        if what == "stopped by SIGTERM" and threading.current_thread() is threading.main_thread():
-            # A second SIGTERM ends the process, not the save: Lightning's teardown puts back the handlers it found.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             for trial in _experiment(client).trials.values():
                 if clean and trial.status == TrialStatus.RUNNING:
@@ -1264,7 +1261,7 @@ class ParetoSweep:
             energy = known.pop(ENERGY_SOURCE_KEY, None)
             self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None, known)
             return
-        refusal = self._energy_refusal(metrics.energy_source, _has_energy(metrics.values))
+        refusal = self._energy_refusal(metrics.energy_source, has_energy_figures(metrics.values))
         if refusal is not None:
             self._fail(client, index, params, refusal, metrics.energy_source, None)
             return
@@ -1371,7 +1368,7 @@ class ParetoSweep:
         for record in sorted(self._records.values(), key=lambda r: r.trial_index):
             if record.status != "completed" or record.reused_from is not None:
                 continue
-            if record.energy_source is None and _has_energy(record.metrics) and source is not None:
+            if record.energy_source is None and has_energy_figures(record.metrics) and source is not None:
                 return (
                     f"energy source {source!r} is not comparable with the figures of trial {record.trial_index}, "
                     f"which returned energy figures without an energy/source label (of no known kind); label every "
@@ -1445,8 +1442,9 @@ class ParetoSweep:
         records, Y = self._front_data(feasible_only=False)
         if len(records) < _MIN_REFERENCE_TRIALS:
             return
+        given = self._given_reference()
         for k, objective in enumerate(self.settings.objectives):
-            value = self._given_reference().get(objective.name)
+            value = given.get(objective.name)
             if value is None or objective.name in self._warned_reference:
                 continue
             column = Y[:, k]

@@ -33,6 +33,7 @@ __all__ = [
     "TrialRecord",
     "atomic_write_text",
     "create_temporary_file",
+    "has_energy_figures",
     "results_to_dict",
     "write_results",
 ]
@@ -41,6 +42,11 @@ RESULTS_FILENAME = "optimization_results.yaml"
 """The results file's name, as Hydra's Optuna sweeper names it; written next to the Ax experiment JSON."""
 
 TrialStatus = Literal["completed", "failed", "abandoned"]
+
+
+def has_energy_figures(metrics: Mapping[str, Any]) -> bool:
+    """Whether a trial's metrics hold energy figures (``energy/...``), whose kind its ``energy_source`` must name."""
+    return any(str(name).startswith("energy/") for name in metrics)
 
 
 @dataclass(frozen=True)
@@ -281,7 +287,7 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
             "unlabelled": [
                 t.trial_index
                 for t in result.trials
-                if t.status == "completed" and not t.energy_source and any(k.startswith("energy/") for k in t.metrics)
+                if t.status == "completed" and not t.energy_source and has_energy_figures(t.metrics)
             ],
         },
         "solutions": solutions,
