@@ -92,6 +92,7 @@ import numpy as np
 
 from lightning_ecopt import frontier
 from lightning_ecopt._json import json_safe
+from lightning_ecopt.energy.measurement import source_kind
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
     SweepFailureError,
@@ -741,11 +742,6 @@ def _scalar(value: Any) -> Any:
     return item() if callable(item) and not isinstance(value, str | bytes) else value
 
 
-def _energy_kind(source: str) -> str:
-    """The kind of an energy label: the text before ``:`` (``"measured: zeus/nvml"`` -> ``"measured"``)."""
-    return source.split(":", 1)[0].strip().lower()
-
-
 def _known_metrics(output: Any) -> dict[str, Any]:
     """The finite numbers (and the energy label) a failed trial still reported.
 
@@ -1244,7 +1240,7 @@ class ParetoSweep:
         """Tag the measured trials of a batch that ran side by side: their counters saw each other's work."""
         for i in indices:
             record = self._records[i]
-            if record.energy_source is not None and _energy_kind(record.energy_source) == "measured":
+            if record.energy_source is not None and source_kind(record.energy_source) == "measured":
                 record = dataclasses.replace(record, shared_counters=True)
                 _experiment(client).trials[i].update_run_metadata({_METADATA_KEY: _record_metadata(record)})
                 self._records[i] = record
@@ -1383,11 +1379,11 @@ class ParetoSweep:
                     f"allow_mixed_energy_sources=true to accept both"
                 )
             if record.energy_source is not None and source is not None:
-                if _energy_kind(record.energy_source) != _energy_kind(source):
+                if source_kind(record.energy_source) != source_kind(source):
                     return (
                         f"energy source {source!r} is not comparable with {record.energy_source!r} (trial "
-                        f"{record.trial_index}, the first of this sweep): {_energy_kind(source)!r} and "
-                        f"{_energy_kind(record.energy_source)!r} figures must not share one frontier; measure every "
+                        f"{record.trial_index}, the first of this sweep): {source_kind(source)!r} and "
+                        f"{source_kind(record.energy_source)!r} figures must not share one frontier; measure every "
                         f"trial the same way, or set allow_mixed_energy_sources=true to accept both"
                     )
                 return None
