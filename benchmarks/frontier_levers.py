@@ -10,6 +10,10 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
 - ``acq=qLogNEHVI``: the log variant of the acquisition function.
 - ``y=power``: Ax's ``PowerTransformY`` (Yeo-Johnson) before the GP in place of ``StandardizeY`` (for skewed outcomes
   such as Branin's 0.4-300); not a setting of the sweeper, patched into the BoTorch node's transforms.
+  ``y=bilog``: Ax's ``StandardizeY`` kept, then BoTorch's ``Bilog`` and ``Standardize`` inside the model, so the
+  acquisition function still scores hypervolume on the original scale (unlike ``y=power``, whose transformed reference
+  point reweights the front). ``y=log``: no ``StandardizeY``, the model's ``Log`` then ``Standardize`` on the raw
+  values (positive outcomes only: an oracle warp for these test functions, not something a sweeper could default to).
 - ``model=matern``: the GP's kernel is BoTorch's earlier default, a scaled Matern-5/2 with Gamma(3, 6) lengthscale and
   Gamma(2, 0.15) outputscale priors, in place of the dimension-scaled RBF prior Ax uses now; ``model=warp``: the
   default kernel after a learned Kumaraswamy input warping (BoTorch's ``Warp``, LogNormal(0, 0.75) concentration
@@ -111,9 +115,24 @@ def _patch_transforms(kind: str) -> Any:
     from ax.adapter.transforms.power_transform_y import PowerTransformY
     from ax.adapter.transforms.winsorize import Winsorize
 
-    if kind != "power":
-        raise ValueError(f"y={kind!r}: only y=power is known")
-    return _patch_botorch_node(transforms=[*MBM_X_trans, Derelativize, Winsorize, BilogY, PowerTransformY])
+    if kind == "power":
+        return _patch_botorch_node(transforms=[*MBM_X_trans, Derelativize, Winsorize, BilogY, PowerTransformY])
+    if kind not in ("bilog", "log"):
+        raise ValueError(f"y={kind!r}: y=power, y=bilog or y=log")
+    from ax.adapter.transforms.standardize_y import StandardizeY
+    from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+    from ax.generators.torch.botorch_modular.utils import ModelConfig
+    from botorch.models.transforms.outcome import Bilog, Log, Standardize
+
+    if kind == "bilog":
+        # Ax standardises, then the model compresses the tails of the standardised values.
+        spec = SurrogateSpec(model_configs=[ModelConfig(outcome_transform_classes=[Bilog, Standardize])])
+        return _patch_botorch_node(surrogate_spec=spec)
+    # log: the raw values' logarithm in the model (positive outcomes only: an oracle for the test functions).
+    spec = SurrogateSpec(model_configs=[ModelConfig(outcome_transform_classes=[Log, Standardize])])
+    transforms = [*MBM_X_trans, Derelativize, Winsorize, BilogY]
+    assert StandardizeY not in transforms
+    return _patch_botorch_node(surrogate_spec=spec, transforms=transforms)
 
 
 def _surrogate_spec(kind: str) -> Any:
