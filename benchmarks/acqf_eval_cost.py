@@ -84,6 +84,9 @@ def acquisitions(X: Any, Y: Any, reference: Any) -> dict[str, Any]:
     from botorch.utils.multi_objective.box_decompositions.non_dominated import FastNondominatedPartitioning
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
+    from lightning_ecopt.sweeper.fused_kernel import prepare_log_hypervolume_kernel
+
+    prepare_log_hypervolume_kernel()  # qLogNEHVI's compiled kernel as the sweeper builds (or skips) it
     model = SingleTaskGP(X, Y)
     fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model), optimizer_kwargs={"options": {"maxiter": 50}})
     model.eval()

@@ -143,7 +143,10 @@ def run_ax(
     """
     from ax.api import Client
 
+    from lightning_ecopt.sweeper.fused_kernel import prepare_log_hypervolume_kernel
+
     warnings.filterwarnings("ignore")
+    prepare_log_hypervolume_kernel()  # Ax proposes with qLogNEHVI: BoTorch's kernel built (or not) as for ours
     client = Client(random_seed=seed)
     for name in list(logging.root.manager.loggerDict):
         if name.split(".")[0] in ("ax", "botorch"):

@@ -15,6 +15,8 @@ machine's speed moves by 2x with its load.
     python benchmarks/optimizer_overhead.py --smoke         # BraninCurrin, 5 trials, 3 of them Sobol: a CI check
     python benchmarks/optimizer_overhead.py --problems nb201_cifar10 --n-trials 60 --merge   # add/replace runs
     python benchmarks/optimizer_overhead.py --n-trials 55 --acquisitions qNEHVI EHVI --batch-sizes 1 --plain-ax
+    python benchmarks/optimizer_overhead.py --problems branin_currin --acquisitions qLogNEHVI --batch-sizes 1 \
+        --n-trials 55 --no-optuna --no-fused-kernel    # qLogNEHVI on BoTorch's Python implementation
 
 Writes benchmarks/results/optimizer_overhead.json (or --out; a --smoke run without --out writes under the temp dir,
 never over the stored results) and prints the median seconds per suggestion at 20, 50 and 100 trials done (the
@@ -41,6 +43,7 @@ import problems
 from benchmark_env import cpu_identity, package_versions, refuse_with_smoke, revision, smoke_out
 from frontier_quality import run_ax
 
+from lightning_ecopt.sweeper import fused_kernel
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.settings import SweepSettings
@@ -170,6 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plain-ax", action="store_true", help="also time plain Ax (Client defaults)")
     parser.add_argument("--smoke", action="store_true", help="BraninCurrin only, 5 trials (3 Sobol): a CI check")
     parser.add_argument(
+        "--no-fused-kernel",
+        action="store_true",
+        help="qLogNEHVI without BoTorch's compiled kernel (lightning_ecopt.sweeper.fused_kernel.BUILD = False)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -183,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     warnings.filterwarnings("ignore")
+    if args.no_fused_kernel:
+        fused_kernel.BUILD = False
     n_initial: int | None = None
     checkpoints: list[int] = [c for c in CHECKPOINTS if c <= args.n_trials]
     if args.smoke:
@@ -209,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "problem": name, "method": "ecopt", "acquisition": acquisition, "batch_size": batch_size,
                     "seed": args.seed, "n_trials": args.n_trials, **used, "hv_fraction": round(hv, 4),
                     "wall_s": round(time.perf_counter() - t0, 2),
+                    **({"log_hypervolume": _log_hypervolume_code()} if acquisition == "qLogNEHVI" else {}),
                     "per_suggestion": summarise(asks, checkpoints, args.window), "asks": asks,
                 })  # fmt: skip
                 _print_run(runs[-1], checkpoints)
@@ -264,8 +275,22 @@ def _save(args: argparse.Namespace, argv: Sequence[str] | None, runs: list[dict[
     args.out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
 
 
+def _log_hypervolume_code() -> str:
+    """Which code computed qLogNEHVI's log hypervolume areas: BoTorch's compiled kernel or its Python."""
+    from botorch.acquisition.multi_objective import logei
+
+    return "fused kernel" if getattr(logei, "_C", None) is not None else "python"
+
+
 def _run_key(run: dict[str, Any]) -> tuple[Any, ...]:
-    return (run["problem"], run["method"], run["acquisition"], run["batch_size"], run["seed"])
+    return (
+        run["problem"],
+        run["method"],
+        run["acquisition"],
+        run["batch_size"],
+        run["seed"],
+        run.get("log_hypervolume"),
+    )
 
 
 def _print_run(run: dict[str, Any], checkpoints: Sequence[int]) -> None:

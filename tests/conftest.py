@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason="needs an NVIDIA GPU with Zeus counters (NVML)")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_botorch_kernel_build() -> Iterator[None]:
+    """No test compiles BoTorch's fused qLogNEHVI kernel (C++, ~25 s per fresh checkout, cached under ``$HOME``).
+
+    Through the environment, so that the benchmarks' smoke runs in subprocesses do not compile it either.
+    """
+    from lightning_ecopt.sweeper.fused_kernel import ENV_SWITCH
+
+    before = os.environ.get(ENV_SWITCH)
+    os.environ[ENV_SWITCH] = "0"
+    yield
+    if before is None:
+        del os.environ[ENV_SWITCH]
+    else:
+        os.environ[ENV_SWITCH] = before
 
 
 @pytest.fixture

@@ -1143,6 +1143,7 @@ class ParetoSweep:
             ax_params = self.space.to_ax_params(params)
             proposals[client.attach_trial(parameters=ax_params)] = ax_params
         while len(proposals) < k:
+            self._prepare_acquisition()
             start = time.perf_counter()
             try:
                 with _torch_threads(_SUGGEST_THREADS):
@@ -1158,6 +1159,19 @@ class ParetoSweep:
                 break
             proposals.update({i: dict(p) for i, p in got.items()})
         return proposals
+
+    def _prepare_acquisition(self) -> None:
+        """Before BoTorch's first qLogNEHVI proposal: its fused kernel, built safely (:mod:`.fused_kernel`).
+
+        Not timed as a suggestion: it is a one-off cost of the environment, logged with its duration.
+        """
+        if self.settings.acquisition != "qLogNEHVI" or len(self.settings.objectives) < 2:
+            return
+        if sum(r.status == "completed" for r in self._records.values()) < self._n_initial:
+            return  # Sobol proposes
+        from lightning_ecopt.sweeper.fused_kernel import prepare_log_hypervolume_kernel
+
+        prepare_log_hypervolume_kernel()
 
     def _due_first(self) -> list[dict[str, Any]]:
         """What runs before Ax proposes: interrupted configurations (on resume), then enqueued ones, each once.

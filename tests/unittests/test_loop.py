@@ -1743,3 +1743,20 @@ def test_a_repeat_of_a_trial_measured_side_by_side_keeps_its_tag(fast_ax):
     assert trials[2].reused_from == 0
     assert trials[0].shared_counters is True
     assert trials[2].shared_counters is True  # its figures are trial 0's: measured side by side as well
+
+
+@pytest.mark.parametrize("acquisition", ["qLogNEHVI", "qNEHVI"])
+def test_botorchs_qlognehvi_kernel_is_prepared_before_the_first_model_proposal_only(fast_ax, monkeypatch, acquisition):
+    from lightning_ecopt.sweeper import fused_kernel
+
+    completed_at_call: list[int] = []
+    sweep = make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, acquisition=acquisition)
+    monkeypatch.setattr(
+        fused_kernel,
+        "prepare_log_hypervolume_kernel",
+        lambda: completed_at_call.append(sum(r.status == "completed" for r in sweep._records.values())),
+    )
+    result = sweep.run()
+    assert len(result.trials) == 4
+    # Not while Sobol proposes; before each model proposal (it returns at once after the first).
+    assert completed_at_call == ([2, 3] if acquisition == "qLogNEHVI" else [])

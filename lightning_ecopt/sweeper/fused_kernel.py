@@ -1,0 +1,188 @@
+"""BoTorch's fused qLogNEHVI kernel: built where it is safe, announced, and never waited on forever.
+
+BoTorch (0.18) computes qLogNEHVI's log hypervolume areas with a C++ kernel that it compiles with
+``torch.utils.cpp_extension.load`` the first time the acquisition function is built in a process (a C++ compiler and
+``ninja``, a BoTorch dependency, are enough). On 2 cores it took 18-37 s, silently, and made a proposal at 50
+BraninCurrin trials 1.7x faster (0.67 s against 1.16 s without it; docs/bench-optimizer.md). Three things about that
+build bite a sweeper, so :func:`prepare_log_hypervolume_kernel` does it before Ax builds the acquisition function:
+
+- **A killed build hangs every later sweep.** torch guards the build directory with a ``lock`` file and waits, with
+  no timeout and no message, for as long as the file exists. A sweep killed while compiling (SIGKILL, the OOM killer,
+  SLURM's kill after its grace period) leaves the file, and every later qLogNEHVI proposal in that environment (the
+  resume first) waits forever. Here a lock is waited on until it is :data:`LOCK_WAIT_S` old, then reported with the
+  fix, and the sweep goes on with BoTorch's Python implementation.
+- **The binary is built for this CPU** (``-march=native``) and cached under the home directory, keyed by the source
+  and the flags but not by the CPU: a cluster whose nodes share ``$HOME`` but not their instruction sets would load one
+  node's binary on another (``Illegal instruction``). Unless ``TORCH_EXTENSIONS_DIR`` is set (then it is used as set),
+  the kernel is built in a directory named after this CPU's model and flags.
+- **The compilation is announced** (where it will take time) and timed in the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+log = logging.getLogger(__name__)
+
+KERNEL_NAME = "logei_fused_ext"
+"""The extension's module name in BoTorch (``botorch/csrc/logei_fused.cpp``)."""
+
+LOCK_WAIT_S = 180.0
+"""How old torch's build lock may grow before it is taken for a killed build's: a build takes 20-40 s on 2 cores."""
+
+BUILD = True
+"""False: never compile the kernel; qLogNEHVI runs BoTorch's Python implementation (the same numbers, slower)."""
+
+ENV_SWITCH = "ECOPT_BOTORCH_KERNEL"
+"""``ECOPT_BOTORCH_KERNEL=0`` in the environment does what ``BUILD = False`` does, in every process that inherits it.
+The test suite sets it: its few qLogNEHVI proposals (some in benchmark subprocesses) would otherwise compile C++ for
+~25 s on every fresh checkout."""
+
+_POLL_S = 0.5
+
+_BUILT_AFTER_S = 2.0
+"""A load that took longer compiled (ninja rebuilds when the flags changed, e.g. another virtualenv's path)."""
+
+Outcome = Literal["loaded", "built", "failed", "stale lock", "not needed"]
+
+
+def cpu_key(cpuinfo: str | None = None) -> str:
+    r"""A short digest of this CPU's model and instruction-set flags (what ``-march=native`` compiles for).
+
+    Args:
+        cpuinfo: The text of ``/proc/cpuinfo`` (read when not given; where there is none, the platform's names).
+
+    >>> slow = "model name : A\nflags : sse avx\ncpu MHz : 2000"
+    >>> fast = slow.replace("2000", "3000")
+    >>> cpu_key(slow) == cpu_key(fast)
+    True
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    lines = cpuinfo.splitlines()
+    wanted = ("model name", "flags", "Features", "CPU implementer", "CPU part")  # x86; ARM
+    identity = f"{platform.machine()} {platform.processor()} "
+    identity += " | ".join(next((ln for ln in lines if ln.startswith(key)), "") for key in wanted)
+    return hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+
+def extensions_root() -> Path:
+    """Where torch builds the kernel for this sweep: ``TORCH_EXTENSIONS_DIR`` if set, else a per-CPU directory.
+
+    The per-CPU directory sits where torch would build (``~/.cache/torch_extensions``), named like torch's own
+    (Python version, accelerator) plus :func:`cpu_key`.
+    """
+    given = os.environ.get("TORCH_EXTENSIONS_DIR")
+    if given:
+        return Path(given)
+    import torch
+    from torch.utils.cpp_extension import get_default_build_root
+
+    if torch.version.hip is not None:
+        accelerator = f"rocm{torch.version.hip.replace('.', '')}"
+    elif torch.version.cuda is not None:
+        accelerator = f"cu{torch.version.cuda.replace('.', '')}"
+    else:
+        accelerator = "cpu"
+    python = f"py{sys.version_info.major}{sys.version_info.minor}{getattr(sys, 'abiflags', '')}"
+    return Path(get_default_build_root()) / f"{python}_{accelerator}_ecopt-cpu-{cpu_key()}"
+
+
+@contextlib.contextmanager
+def _extensions_dir(root: Path) -> Iterator[None]:
+    """Set ``TORCH_EXTENSIONS_DIR`` to ``root`` for the block, then restore what it was.
+
+    With the variable set, torch builds in ``<root>/<name>`` (without it, in a Python- and accelerator-named folder).
+    """
+    before = os.environ.get("TORCH_EXTENSIONS_DIR")
+    os.environ["TORCH_EXTENSIONS_DIR"] = str(root)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TORCH_EXTENSIONS_DIR", None)
+        else:
+            os.environ["TORCH_EXTENSIONS_DIR"] = before
+
+
+def _stale_lock(lock: Path, wait_s: float) -> bool:
+    """Wait while another process holds ``lock``, until it is ``wait_s`` old; True if it is still there then."""
+    announced = False
+    while True:
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if age >= wait_s:
+            return True
+        if not announced:
+            log.info("ecopt: waiting for another process to finish building BoTorch's qLogNEHVI kernel (%s)", lock)
+            announced = True
+        time.sleep(min(_POLL_S, wait_s - age))
+
+
+def prepare_log_hypervolume_kernel(wait_s: float = LOCK_WAIT_S) -> Outcome:
+    """Load (building it if needed) BoTorch's fused qLogNEHVI kernel before Ax builds the acquisition function.
+
+    Call it before a qLogNEHVI proposal; once the kernel is loaded or given up on, it returns at once. A failed
+    compilation is BoTorch's to report (it warns and uses its Python implementation).
+
+    Args:
+        wait_s: How old a build lock may grow before it is taken for a killed build's.
+
+    Returns:
+        ``"loaded"`` (it was built already), ``"built"`` (compiled now, or rebuilt), ``"failed"`` (BoTorch could
+        not build it), ``"stale lock"`` (a killed build's lock: BoTorch's Python implementation for this process)
+        or ``"not needed"`` (loaded or given up on before, or this BoTorch has no such kernel).
+    """
+    try:
+        from botorch.acquisition.multi_objective import logei
+    except ImportError:  # pragma: no cover - a required dependency
+        return "not needed"
+    if getattr(logei, "_C", None) is not None or getattr(logei, "_load_attempted", True):
+        return "not needed"
+    if not hasattr(logei, "_try_load_fused_kernel"):
+        return "not needed"
+    if not BUILD or os.environ.get(ENV_SWITCH, "").strip() == "0":
+        logei._load_attempted = True
+        return "not needed"
+    root = extensions_root()
+    build = root / KERNEL_NAME
+    lock = build / "lock"
+    if _stale_lock(lock, wait_s):
+        logei._load_attempted = True  # BoTorch's own loader would wait on the lock forever
+        log.warning(
+            "ecopt: %s is left from a build of BoTorch's qLogNEHVI kernel that was killed; this sweep uses BoTorch's "
+            "Python implementation (slower proposals). If no other process is building it, delete the file: the "
+            "next sweep builds the kernel again.",
+            lock,
+        )
+        return "stale lock"
+    if not (build / f"{KERNEL_NAME}.so").exists():
+        log.info(
+            "ecopt: building BoTorch's fused qLogNEHVI kernel once for this CPU and environment (about 30 s on 2 "
+            "cores) in %s",
+            build,
+        )
+    start = time.perf_counter()
+    with _extensions_dir(root):
+        logei._try_load_fused_kernel()
+    took = time.perf_counter() - start
+    if getattr(logei, "_C", None) is None:
+        return "failed"
+    if took < _BUILT_AFTER_S:
+        return "loaded"
+    log.info("ecopt: BoTorch's qLogNEHVI kernel built in %.0f s (%s)", took, build)
+    return "built"

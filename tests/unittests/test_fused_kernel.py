@@ -1,0 +1,153 @@
+"""BoTorch's fused qLogNEHVI kernel: a per-CPU build directory, a killed build's lock never waited on forever."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lightning_ecopt.sweeper import fused_kernel
+from lightning_ecopt.sweeper.fused_kernel import KERNEL_NAME, cpu_key, prepare_log_hypervolume_kernel
+
+logei = pytest.importorskip("botorch.acquisition.multi_objective.logei")
+
+
+@pytest.fixture
+def fresh_botorch(monkeypatch, tmp_path):
+    """BoTorch as in a new process (kernel not loaded, no attempt yet), torch's default build root under tmp_path.
+
+    Returns the calls to BoTorch's loader, which is faked: it records ``TORCH_EXTENSIONS_DIR`` and "builds" there.
+    """
+    calls: list[str | None] = []
+
+    def load() -> None:
+        root = os.environ.get("TORCH_EXTENSIONS_DIR")
+        calls.append(root)
+        logei._load_attempted = True
+        if root is not None:
+            (Path(root) / KERNEL_NAME).mkdir(parents=True, exist_ok=True)
+            (Path(root) / KERNEL_NAME / f"{KERNEL_NAME}.so").write_bytes(b"")
+        logei._C = object()
+
+    monkeypatch.setattr(fused_kernel, "BUILD", True)
+    monkeypatch.delenv(fused_kernel.ENV_SWITCH, raising=False)  # the suite sets it
+    monkeypatch.setattr(logei, "_C", None)
+    monkeypatch.setattr(logei, "_load_attempted", False)
+    monkeypatch.setattr(logei, "_try_load_fused_kernel", load)
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
+    monkeypatch.setattr("torch.utils.cpp_extension.get_default_build_root", lambda: str(tmp_path / "default"))
+    return calls
+
+
+def _lock(root: Path, age_s: float) -> Path:
+    lock = root / KERNEL_NAME / "lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.touch()
+    then = time.time() - age_s
+    os.utime(lock, (then, then))
+    return lock
+
+
+def test_the_kernel_is_built_in_a_directory_named_after_the_cpu(fresh_botorch, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(fused_kernel, "_BUILT_AFTER_S", 0.0)  # the fake loader takes no time
+    with caplog.at_level(logging.INFO, logger=fused_kernel.__name__):
+        assert prepare_log_hypervolume_kernel() == "built"
+    (root,) = fresh_botorch
+    assert root is not None
+    assert Path(root).parent == tmp_path / "default"
+    assert Path(root).name.endswith(f"_ecopt-cpu-{cpu_key()}")
+    assert "TORCH_EXTENSIONS_DIR" not in os.environ  # restored
+    assert "building BoTorch's fused qLogNEHVI kernel once" in caplog.text
+    assert "kernel built in" in caplog.text
+
+
+def test_a_kernel_built_before_loads_without_an_announcement(fresh_botorch, caplog):
+    root = fused_kernel.extensions_root()
+    (root / KERNEL_NAME).mkdir(parents=True)
+    (root / KERNEL_NAME / f"{KERNEL_NAME}.so").write_bytes(b"")
+    with caplog.at_level(logging.INFO, logger=fused_kernel.__name__):
+        assert prepare_log_hypervolume_kernel() == "loaded"
+    assert fresh_botorch == [str(root)]
+    assert caplog.text == ""
+
+
+def test_the_users_torch_extensions_dir_is_used_as_set(fresh_botorch, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "mine"))
+    assert prepare_log_hypervolume_kernel() == "loaded"
+    assert fresh_botorch == [str(tmp_path / "mine")]
+    assert os.environ["TORCH_EXTENSIONS_DIR"] == str(tmp_path / "mine")
+
+
+def test_a_killed_builds_lock_is_reported_and_the_sweep_goes_on_without_the_kernel(fresh_botorch, caplog):
+    lock = _lock(fused_kernel.extensions_root(), age_s=fused_kernel.LOCK_WAIT_S + 60)
+    start = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger=fused_kernel.__name__):
+        assert prepare_log_hypervolume_kernel() == "stale lock"
+    assert time.perf_counter() - start < 5  # not waited on
+    assert fresh_botorch == []  # BoTorch's loader, which would wait forever, is not called
+    assert logei._load_attempted is True  # BoTorch's Python implementation from now on
+    assert logei._C is None
+    assert str(lock) in caplog.text
+    assert "delete the file" in caplog.text
+
+
+def test_a_lock_that_outlives_the_wait_is_taken_for_a_killed_build(fresh_botorch):
+    _lock(fused_kernel.extensions_root(), age_s=0)
+    start = time.perf_counter()
+    assert prepare_log_hypervolume_kernel(wait_s=0.5) == "stale lock"
+    assert 0.4 < time.perf_counter() - start < 5
+    assert fresh_botorch == []
+
+
+def test_another_processes_build_is_waited_for(fresh_botorch, caplog):
+    lock = _lock(fused_kernel.extensions_root(), age_s=0)
+    threading.Timer(0.3, lock.unlink).start()  # the other process finishes
+    with caplog.at_level(logging.INFO, logger=fused_kernel.__name__):
+        assert prepare_log_hypervolume_kernel(wait_s=30) == "loaded"
+    assert fresh_botorch == [str(fused_kernel.extensions_root())]
+    assert "waiting for another process" in caplog.text
+
+
+def test_a_failed_build_is_botorchs_to_report(fresh_botorch, monkeypatch):
+    monkeypatch.setattr(logei, "_try_load_fused_kernel", lambda: setattr(logei, "_load_attempted", True))
+    assert prepare_log_hypervolume_kernel() == "failed"
+
+
+@pytest.mark.parametrize("state", ["loaded", "attempted", "switched off", "switched off by the environment"])
+def test_nothing_to_do_once_loaded_or_given_up_on(fresh_botorch, monkeypatch, state):
+    if state == "loaded":
+        monkeypatch.setattr(logei, "_C", object())
+    elif state == "attempted":
+        monkeypatch.setattr(logei, "_load_attempted", True)
+    elif state == "switched off":
+        monkeypatch.setattr(fused_kernel, "BUILD", False)
+    else:
+        monkeypatch.setenv(fused_kernel.ENV_SWITCH, "0")
+    assert prepare_log_hypervolume_kernel() == "not needed"
+    assert fresh_botorch == []
+    if state.startswith("switched off"):
+        assert logei._load_attempted is True  # BoTorch will not build it either
+
+
+def test_the_real_loader_is_never_reached_past_a_stale_lock(monkeypatch, tmp_path):
+    """With BoTorch's own loader (which waits on the lock with no timeout), the sweep's call returns at once."""
+    monkeypatch.setattr(fused_kernel, "BUILD", True)
+    monkeypatch.delenv(fused_kernel.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(logei, "_C", None)
+    monkeypatch.setattr(logei, "_load_attempted", False)
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    _lock(tmp_path, age_s=fused_kernel.LOCK_WAIT_S + 1)
+    assert prepare_log_hypervolume_kernel() == "stale lock"
+
+
+def test_the_build_directory_changes_with_the_instruction_set_only():
+    avx2 = "processor : 0\nmodel name : Xeon\nflags : fpu sse avx avx2\ncpu MHz : 2100.0\n"
+    avx512 = avx2.replace("avx2", "avx2 avx512f")
+    assert cpu_key(avx2) != cpu_key(avx512)
+    assert cpu_key(avx2) != cpu_key(avx2.replace("Xeon", "EPYC"))
+    assert cpu_key(avx2) == cpu_key(avx2.replace("2100.0", "3400.0"))  # the clock moves, the binary still runs
+    assert len(cpu_key()) == 12
