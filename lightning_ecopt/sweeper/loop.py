@@ -1929,7 +1929,8 @@ class ParetoSweep:
         )
 
     def _batch_line(self, result: SweepResult) -> str:
-        return f"{result.n_failed} failed, {result.n_reused} reused, {result.frontier_line()}"
+        reused = f"{result.n_reused} reused{result.checkpoints_clause()}"
+        return f"{result.n_failed} failed, {reused}, {result.frontier_line()}"
 
 
 def _relaxed(parameters: Sequence[Any]) -> bool:

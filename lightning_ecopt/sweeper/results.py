@@ -154,6 +154,21 @@ class SweepResult:
         return sum(t.reused_from is not None for t in self.trials)
 
     @property
+    def n_loaded_checkpoints(self) -> int:
+        """Trials that ran but loaded a cached checkpoint instead of training.
+
+        The task reported ``checkpoint/reused = 1`` or the training energy it avoided (``energy/train_reused_j >
+        0``), as :meth:`lightning_ecopt.checkpoints.CachedTraining.metrics` does; ``ecopt report`` reads them alike.
+        Not :attr:`n_reused`, which counts trials not run at all.
+        """
+
+        def loaded(metrics: Mapping[str, Any]) -> bool:
+            values = (metrics.get("checkpoint/reused"), metrics.get("energy/train_reused_j"))
+            return any(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in values)
+
+        return sum(t.reused_from is None and loaded(t.metrics) for t in self.trials)
+
+    @property
     def n_finished(self) -> int:
         """Completed plus failed trials: what counts toward ``n_trials``."""
         return sum(t.finished for t in self.trials)
@@ -189,8 +204,13 @@ class SweepResult:
         """One line: trials done, failures, reuses, Pareto set size and hypervolume."""
         return (
             f"{self.n_finished} trials ({self.n_completed} completed, {self.n_failed} failed, {self.n_reused} "
-            f"reused), {self.frontier_line()}"
+            f"reused{self.checkpoints_clause()}), {self.frontier_line()}"
         )
+
+    def checkpoints_clause(self) -> str:
+        """``", K loaded a cached checkpoint"`` when trials did, else ``""``: a part of :meth:`summary`."""
+        loaded = self.n_loaded_checkpoints
+        return f", {loaded} loaded a cached checkpoint" if loaded else ""
 
     def frontier_line(self) -> str:
         """``Pareto set N[ (k outside the reference box)], hypervolume H``: the end of :meth:`summary`."""

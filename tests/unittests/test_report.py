@@ -567,6 +567,10 @@ def test_ledger_counts_the_training_energy_saved_by_checkpoint_reuse(tmp_path, c
     assert "Checkpoint reuse: 2 trials loaded a cached checkpoint instead of training" in " ".join(out.split())
     no_reuse = ledger(make_result())
     assert (no_reuse.trials_checkpoint_reused, no_reuse.checkpoint_saved_j) == (0, 0.0)
+    # The sweep's progress and final lines say it too: "reused" alone counts trials not run at all.
+    assert result.n_loaded_checkpoints == 2
+    assert "0 reused, 2 loaded a cached checkpoint)" in result.summary()
+    assert "loaded a cached checkpoint" not in make_result().summary()
 
 
 def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(tmp_path, capsys):
