@@ -283,14 +283,12 @@ def _log_hypervolume_code() -> str:
 
 
 def _run_key(run: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        run["problem"],
-        run["method"],
-        run["acquisition"],
-        run["batch_size"],
-        run["seed"],
-        run.get("log_hypervolume"),
-    )
+    """What a merged run replaces: the same problem, method, acquisition, batch size, seed, and Python or not.
+
+    Only the ``--no-fused-kernel`` runs are told apart: runs stored before the field existed have none.
+    """
+    python = run.get("log_hypervolume") == "python"
+    return (run["problem"], run["method"], run["acquisition"], run["batch_size"], run["seed"], python)
 
 
 def _print_run(run: dict[str, Any], checkpoints: Sequence[int]) -> None:

@@ -35,17 +35,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _no_botorch_kernel_build() -> Iterator[None]:
     """No test compiles BoTorch's fused qLogNEHVI kernel (C++, ~25 s per fresh checkout, cached under ``$HOME``).
 
-    Through the environment, so that the benchmarks' smoke runs in subprocesses do not compile it either.
+    Through the environment for the benchmarks' smoke runs in subprocesses (the sweeper and the benchmarks ask
+    :mod:`lightning_ecopt.sweeper.fused_kernel`), and in this process for BoTorch itself too: a qLogNEHVI built where
+    the sweeper's preparation is faked out would otherwise reach BoTorch's own loader.
     """
+    from botorch.acquisition.multi_objective import logei
+
     from lightning_ecopt.sweeper.fused_kernel import ENV_SWITCH
 
-    before = os.environ.get(ENV_SWITCH)
+    before = os.environ.get(ENV_SWITCH), logei._load_attempted
     os.environ[ENV_SWITCH] = "0"
+    logei._load_attempted = True
     yield
-    if before is None:
+    if before[0] is None:
         del os.environ[ENV_SWITCH]
     else:
-        os.environ[ENV_SWITCH] = before
+        os.environ[ENV_SWITCH] = before[0]
+    logei._load_attempted = before[1]
 
 
 @pytest.fixture

@@ -30,8 +30,9 @@ def default_n_initial_trials(n_trials: int, n_parameters: int) -> int:
     """The default number of Sobol trials before qNEHVI takes over.
 
     One fifth of the budget, as in the ECOpt paper (40 Sobol trials of 200), but at least two per swept parameter,
-    the floor Ax's own strategy uses (a GP with one length scale per parameter needs a few points per dimension
-    before its proposals beat quasi-random ones), and never more than the budget. With a small budget the whole
+    the floor of Ax's legacy dispatch (its current ``Client`` starts with 5 whatever the dimension; a GP with one
+    length scale per parameter needs a few points per dimension before its proposals beat quasi-random ones), and
+    never more than the budget. With a small budget the whole
     sweep is then Sobol, which is the right call: too few points to fit a model on.
 
     Args:
