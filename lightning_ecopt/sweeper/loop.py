@@ -162,6 +162,8 @@ _CHANGES_NAMED = 5
 
 _INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
 """The reason recorded for a trial that was running when the sweep stopped or died (abandoned on resume)."""
+_INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a resume runs it again"
+"""The reason in the results file, until the resume, for a trial that was running when the sweep stopped (saved)."""
 _STOPPED_KEY = "ecopt_stopped_cleanly"
 """Run-metadata flag of a trial that was running when the sweep stopped on Ctrl-C or SIGTERM (saved), not in a crash."""
 
@@ -1090,9 +1092,15 @@ class ParetoSweep:
         from ax.core.base_trial import TrialStatus
 
         try:
-            for trial in _experiment(client).trials.values():
-                if clean and trial.status == TrialStatus.RUNNING:
+            for index, trial in _experiment(client).trials.items():
+                if trial.status != TrialStatus.RUNNING:
+                    continue
+                if clean:
                     trial.update_run_metadata({_STOPPED_KEY: True})
+                # In the results file as abandoned, so that ``ecopt report`` counts its energy as unknown (a lower
+                # bound) instead of leaving it out; the resume rebuilds every record from the Ax experiment.
+                record = self._record_from_trial(index, trial)
+                self._records[index] = dataclasses.replace(record, reason=_INTERRUPTED_UNRESUMED)
             result = self._save(client)
         except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
             log.warning("ecopt: %s; saving failed, the files of the last finished batch are kept.", what)

@@ -1760,3 +1760,36 @@ def test_botorchs_qlognehvi_kernel_is_prepared_before_the_first_model_proposal_o
     assert len(result.trials) == 4
     # Not while Sobol proposes; before each model proposal (it returns at once after the first).
     assert completed_at_call == ([2, 3] if acquisition == "qLogNEHVI" else [])
+
+
+def test_trials_running_at_ctrl_c_are_in_the_results_file_until_the_resume(fast_ax, tmp_path):
+    """Not left out: ``ecopt report`` then counts their energy as unknown and calls its total a lower bound."""
+    from lightning_ecopt.report import build_report
+
+    storage = tmp_path / "ax_experiment.json"
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=6, n_initial_trials=4, max_batch_size=2, seed=0, storage=storage
+    )
+    batches = []
+
+    def ctrl_c_in_second_batch(batch):
+        batches.append(batch)
+        if len(batches) == 2:
+            raise KeyboardInterrupt
+        return [{**two_quadratics(p), "energy/test_j": 1.0, "energy/train_j": 2.0} for p in batch]
+
+    with pytest.raises(KeyboardInterrupt):
+        ParetoSweep(space, settings, ctrl_c_in_second_batch).run()
+    saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert (saved["counts"]["finished"], saved["counts"]["abandoned"]) == (2, 2)
+    cut = [t for t in saved["trials"] if t["status"] == "abandoned"]
+    assert [t["trial_index"] for t in cut] == [2, 3]
+    assert all(t["reason"] == loop._INTERRUPTED_UNRESUMED for t in cut)
+    assert build_report(tmp_path).ledger.lower_bound  # 2 trials ran for a while: their energy is not known
+    result = ParetoSweep(space, settings, lambda batch: [two_quadratics(p) for p in batch]).run()
+    assert result.n_finished == 6
+    assert [(t.trial_index, t.reason) for t in result.trials if t.status == "abandoned"] == [
+        (2, loop._INTERRUPTED),
+        (3, loop._INTERRUPTED),
+    ]
