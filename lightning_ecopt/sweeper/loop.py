@@ -20,7 +20,9 @@ Design decisions
   ``acquisition="EHVI"`` replaces qNEHVI with analytic EHVI on the observed front
   (:mod:`lightning_ecopt.sweeper.analytic`, ``_EHVI_FRONT``, ``_ONE_HOT_EHVI_MAXITER``) for sweeps that propose one
   trial at a time: half the time per suggestion on NAS-Bench-201 with the hypervolume level; not the default (mixed on
-  the BoTorch problems, and it takes noisy observations at face value).
+  the BoTorch problems, and it takes noisy observations at face value). With ``acquisition="qLogNEHVI"`` BoTorch's
+  compiled kernel for it is built before the first model proposal, per CPU and never waited on forever
+  (:mod:`lightning_ecopt.sweeper.fused_kernel`).
 - **GP fit**: in a space with an unordered choice (one-hot inputs: one length scale per value) the GP's
   hyperparameters are fitted with at most ``_FIT_MAXITER`` L-BFGS-B iterations per attempt
   (:mod:`lightning_ecopt.sweeper.capped_fit`; Ax's fit runs to convergence): on NAS-Bench-201 the fit was two thirds
