@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import revision, smoke_out
+from benchmark_env import cpu_identity, revision, smoke_out
 
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "lightning": lightning.__version__,
         "cpu_threads": torch.get_num_threads(),
         "platform": platform.platform(),
+        "cpu": cpu_identity(),  # native bf16 or not decides what bf16 autocast does to samples/J
     }
     print(f"digits CNN width {config['width']} depth {config['depth']}, {config['rounds']} rounds, {result['source']}")
     print(f"{'set-up':<15} {'samples/J (median)':>19} {'ratio to fp32':>14} {'first round':>12} {'test acc':>9}")

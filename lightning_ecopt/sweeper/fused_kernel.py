@@ -44,7 +44,7 @@ KERNEL_NAME = "logei_fused_ext"
 """The extension's module name in BoTorch (``botorch/csrc/logei_fused.cpp``)."""
 
 LOCK_WAIT_S = 180.0
-"""How old torch's build lock may grow before it is taken for a killed build's: a build takes 20-40 s on 2 cores."""
+"""How old torch's build lock may grow before it is taken for a killed build's: a build took 18-37 s on 2 cores."""
 
 BUILD = True
 """False: never compile the kernel; qLogNEHVI runs BoTorch's Python implementation (slower, and equal to the kernel's

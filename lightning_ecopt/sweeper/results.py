@@ -158,7 +158,7 @@ class SweepResult:
         """Trials that ran but loaded a cached checkpoint instead of training.
 
         The task reported ``checkpoint/reused = 1`` or the training energy it avoided (``energy/train_reused_j >
-        0``), as :meth:`lightning_ecopt.checkpoints.CachedTraining.metrics` does; ``ecopt report`` reads them alike.
+        0``), as :meth:`lightning_ecopt.checkpoints.CachedTraining.metrics` does.
         Not :attr:`n_reused`, which counts trials not run at all.
         """
 
