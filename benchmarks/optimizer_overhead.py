@@ -277,9 +277,7 @@ def _save(args: argparse.Namespace, argv: Sequence[str] | None, runs: list[dict[
 
 def _log_hypervolume_code() -> str:
     """Which code computed qLogNEHVI's log hypervolume areas: BoTorch's compiled kernel or its Python."""
-    from botorch.acquisition.multi_objective import logei
-
-    return "fused kernel" if getattr(logei, "_C", None) is not None else "python"
+    return "fused kernel" if fused_kernel.kernel_loaded() else "python"
 
 
 def _run_key(run: dict[str, Any]) -> tuple[Any, ...]:

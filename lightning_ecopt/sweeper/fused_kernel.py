@@ -167,6 +167,13 @@ def _patient_batons(wait_s: float) -> Iterator[list[Path]]:
         cpp_extension.FileBaton = original  # type: ignore[misc]
 
 
+def kernel_loaded() -> bool:
+    """Whether BoTorch's compiled qLogNEHVI kernel is loaded in this process (else qLogNEHVI runs its Python)."""
+    from botorch.acquisition.multi_objective import logei
+
+    return getattr(logei, "_C", None) is not None
+
+
 def prepare_log_hypervolume_kernel(wait_s: float = LOCK_WAIT_S) -> Outcome:
     """Load (building it if needed) BoTorch's fused qLogNEHVI kernel before Ax builds the acquisition function.
 
@@ -186,7 +193,7 @@ def prepare_log_hypervolume_kernel(wait_s: float = LOCK_WAIT_S) -> Outcome:
         from botorch.acquisition.multi_objective import logei
     except ImportError:  # pragma: no cover - a required dependency
         return "not needed"
-    if getattr(logei, "_C", None) is not None or getattr(logei, "_load_attempted", True):
+    if kernel_loaded() or getattr(logei, "_load_attempted", True):
         return "not needed"
     if not hasattr(logei, "_try_load_fused_kernel"):
         return "not needed"
@@ -233,7 +240,7 @@ def prepare_log_hypervolume_kernel(wait_s: float = LOCK_WAIT_S) -> Outcome:
             stale[0],
         )
         return "stale lock"
-    if getattr(logei, "_C", None) is None:
+    if not kernel_loaded():
         return "failed"
     if took < _BUILT_AFTER_S:
         return "loaded"

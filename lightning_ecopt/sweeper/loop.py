@@ -1137,10 +1137,14 @@ class ParetoSweep:
         due = self._due_first()
         if due and _config_key(due[0]) in self._crash_suspects:
             return 1  # one configuration of a crashed batch, run alone (see _resume)
-        active = sum(r.status == "completed" for r in self._records.values())  # what Ax counts toward Sobol
+        active = self._n_completed()
         if active < self._n_initial:
             k = min(k, self._n_initial - active)
         return max(k, 1)
+
+    def _n_completed(self) -> int:
+        """Completed trials: what Ax counts toward the Sobol phase (failed and abandoned ones are left out)."""
+        return sum(r.status == "completed" for r in self._records.values())
 
     def _ask(self, client: Client, k: int) -> dict[int, dict[str, Any]]:
         """Ask Ax for ``k`` trials, asking again when it returns fewer (it does at a generation-node transition)."""
@@ -1177,7 +1181,7 @@ class ParetoSweep:
         """
         if self.settings.acquisition != "qLogNEHVI" or len(self.settings.objectives) < 2:
             return
-        if sum(r.status == "completed" for r in self._records.values()) < self._n_initial:
+        if self._n_completed() < self._n_initial:
             return  # Sobol proposes
         from lightning_ecopt.sweeper.fused_kernel import prepare_log_hypervolume_kernel
 

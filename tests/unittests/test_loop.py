@@ -50,6 +50,15 @@ def two_quadratics(p):
     return {"f1": x0**2 + x1**2, "f2": (x0 - 1) ** 2 + (x1 - 1) ** 2, "energy/source": "estimated: cpu-time"}
 
 
+def _evaluated_unsaved(space, settings, fn=two_quadratics, **changes):
+    """The configurations a run of ``settings`` without storage evaluates, in order: a seeded sweep's reruns repeat
+    them, so a test can pick the one its task should crash on."""
+    seen: list[dict] = []
+    unstored = dataclasses.replace(settings, storage=None, **changes)
+    ParetoSweep.from_function(space, unstored, lambda p: seen.append(p) or fn(p), on_batch_end=[]).run()
+    return seen
+
+
 def branin_currin(p):
     torch = pytest.importorskip("torch")
     from botorch.test_functions.multi_objective import BraninCurrin
@@ -1204,9 +1213,7 @@ def test_a_configuration_the_process_died_on_twice_is_failed_not_run_first_again
     settings = SweepSettings(
         parse_objectives(MIN_MIN, None), n_trials=5, n_initial_trials=5, seed=0, storage=tmp_path / "ax.json"
     )
-    first: list[dict] = []
-    unstored = dataclasses.replace(settings, storage=None)
-    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or two_quadratics(p)).run()
+    first = _evaluated_unsaved(space, settings)
     victim = first[1]  # the second Sobol point kills the process every time it runs
     died: list[dict] = []
     for _ in range(2):
@@ -1319,9 +1326,7 @@ def test_a_crash_in_a_batch_blames_no_healthy_neighbour(fast_ax, tmp_path):
         parse_objectives(MIN_MIN, None), n_trials=4, n_initial_trials=4, max_batch_size=2, seed=0,
         storage=tmp_path / "ax.json",
     )  # fmt: skip
-    first: list[dict] = []
-    unstored = dataclasses.replace(settings, storage=None)
-    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or two_quadratics(p)).run()
+    first = _evaluated_unsaved(space, settings)
     victim, neighbour = first[1], first[0]  # one batch: the neighbour is healthy, the victim kills the process
     died: list[dict] = []
     batches: list[list[dict]] = []
@@ -1656,9 +1661,7 @@ def test_a_configuration_the_process_died_on_twice_is_never_proposed_again(fast_
     settings = SweepSettings(
         parse_objectives(MIN_MIN, None), n_trials=9, n_initial_trials=3, seed=0, storage=tmp_path / "ax.json"
     )
-    first: list[dict] = []
-    unstored = dataclasses.replace(settings, storage=None, n_trials=3)
-    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or _nine(p), on_batch_end=[]).run()
+    first = _evaluated_unsaved(space, settings, _nine, n_trials=3)
     victim = first[1]
 
     def evaluate(batch):
@@ -1682,9 +1685,7 @@ def test_a_sys_exit_from_a_batch_function_is_a_crash_not_a_user_stop(fast_ax, tm
         parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=3, max_batch_size=2, seed=0,
         storage=tmp_path / "ax.json",
     )  # fmt: skip
-    first: list[dict] = []
-    unstored = dataclasses.replace(settings, storage=None)
-    ParetoSweep.from_function(space, unstored, lambda p: first.append(p) or two_quadratics(p), on_batch_end=[]).run()
+    first = _evaluated_unsaved(space, settings)
 
     def exits_on_the_second(batch):  # a batch function (not evaluate_each) whose task calls sys.exit(3)
         if first[1] in batch:
@@ -1754,7 +1755,7 @@ def test_botorchs_qlognehvi_kernel_is_prepared_before_the_first_model_proposal_o
     monkeypatch.setattr(
         fused_kernel,
         "prepare_log_hypervolume_kernel",
-        lambda: completed_at_call.append(sum(r.status == "completed" for r in sweep._records.values())),
+        lambda: completed_at_call.append(sweep._n_completed()),
     )
     result = sweep.run()
     assert len(result.trials) == 4
