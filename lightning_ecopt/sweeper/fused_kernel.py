@@ -197,7 +197,16 @@ def prepare_log_hypervolume_kernel(wait_s: float = LOCK_WAIT_S) -> Outcome:
         return "not needed"
     if not hasattr(logei, "_try_load_fused_kernel"):
         return "not needed"
-    if not BUILD or os.environ.get(ENV_SWITCH, "").strip() == "0":
+    switch = os.environ.get(ENV_SWITCH, "").strip()
+    if switch not in ("", "0", "1"):
+        log.warning(
+            "ecopt: %s=%r: expected 0 (never build BoTorch's qLogNEHVI kernel) or 1 (build it, the default); "
+            "building it. Set %s=0 to switch it off.",
+            ENV_SWITCH,
+            switch,
+            ENV_SWITCH,
+        )
+    if not BUILD or switch == "0":
         logei._load_attempted = True
         return "not needed"
     try:

@@ -206,3 +206,11 @@ def test_the_build_directory_changes_with_the_instruction_set_only():
     assert cpu_key(avx2) != cpu_key(avx2.replace("Xeon", "EPYC"))
     assert cpu_key(avx2) == cpu_key(avx2.replace("2100.0", "3400.0"))  # the clock moves, the binary still runs
     assert len(cpu_key()) == 12
+
+
+def test_an_unknown_switch_value_is_named_with_the_fix(fresh_botorch, monkeypatch, caplog):
+    monkeypatch.setenv(fused_kernel.ENV_SWITCH, "false")  # "0" switches it off; "false" is not read as off
+    with caplog.at_level(logging.WARNING, logger=fused_kernel.__name__):
+        assert prepare_log_hypervolume_kernel() == "loaded"
+    assert "ECOPT_BOTORCH_KERNEL='false': expected 0" in caplog.text
+    assert "Set ECOPT_BOTORCH_KERNEL=0 to switch it off" in caplog.text
