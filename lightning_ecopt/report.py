@@ -22,7 +22,8 @@ Accounting rules
   Ax's own proposal time is not metered.
 - **Energy kinds**: measured and estimated joules are never summed. When the counted trials mix them
   (``allow_mixed_energy_sources``, or a failed trial's figures), the ledger totals each kind apart, compares
-  frontier models only with a baseline of their kind, and gives no break-even.
+  frontier models only with a baseline of their kind, and gives no break-even. Figures without a source label
+  beside labelled ones are a kind of their own (``"unlabelled"``), as the sweep treats them.
 - **Checkpoint reuse** (``lightning_ecopt.checkpoints``): a trial that loaded a cached checkpoint instead of training
   reports ``energy/train_j = 0`` and the training energy it avoided as ``energy/train_reused_j``; the ledger sums the
   latter (x PUE) as the search energy saved against retraining every trial.
@@ -46,7 +47,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -55,7 +56,7 @@ from lightning_ecopt import views
 from lightning_ecopt._json import json_safe
 from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_constraint
-from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord
+from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, has_energy_figures
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -554,9 +555,9 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
     """
     trials = _evaluated(result)
     target, per_inference = _energy_per_inference(trials, result.objectives)
-    energy = views.energy_label(t.energy_source for t in trials)
+    kinds = _energy_kinds(trials)
+    energy = _kinds_label(kinds, trials)
     kind = energy.split(" ", 1)[0]
-    kinds = views.energy_kinds(t.energy_source for t in trials)
     out = []
     for proxy in proxies:
         pairs = [
@@ -573,8 +574,8 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
             reason = "No energy-per-inference figure in the trials (energy/<stage>_j_per_sample): nothing to audit."
         elif len(kinds) > 1:
             reason = (
-                f"The trials' energy is {energy}: a measured and an estimated joule are not the same quantity, so "
-                "they are not correlated together. Audit sweeps whose trials share one energy source."
+                f"The trials' energy is {energy}: {_not_comparable(kinds)}, so they are not correlated together. "
+                "Audit sweeps whose trials share one energy source."
             )
         elif n < 3:
             reason = f"Only {n} completed trials report {proxy} and {target}; a correlation needs at least 3."
@@ -696,7 +697,8 @@ class Ledger:
         baseline_tie_rule: How a tie was broken (``"least energy per inference"``: the conservative choice, the
             smallest saving and the longest payback, whatever order the trials were proposed in); ``None`` without
             a tie.
-        energy_kinds: The kinds (``"measured"``, ``"estimated"``) of the counted and completed trials' energy.
+        energy_kinds: The kinds (``"measured"``, ``"estimated"``, ``"unlabelled"``: figures without a source label) of
+            the counted and completed trials' energy.
         totals_by_kind: The search energy per kind (one entry when the kinds are not mixed).
         baseline_kind: The kind of the baseline's energy (``"unlabelled"`` without a label); ``None`` without a
             baseline. When the kinds are mixed, only frontier models of this kind are compared with it.
@@ -819,6 +821,29 @@ def _kind(trial: TrialRecord) -> str:
     return kinds[0] if kinds else "unlabelled"
 
 
+def _energy_kinds(trials: Iterable[TrialRecord]) -> list[str]:
+    """The kinds (:func:`_kind`) of the trials that have a source label or energy figures, sorted.
+
+    Figures without a label are a kind of their own (``"unlabelled"``), as the sweep treats them: beside labelled
+    ones they are of no known kind, so they are never added to, or correlated with, the labelled kind.
+    """
+    return sorted({_kind(t) for t in trials if t.energy_source or has_energy_figures(t.metrics)})
+
+
+def _kinds_label(kinds: Sequence[str], trials: Iterable[TrialRecord]) -> str:
+    """The label of the trials' energy figures: ``"mixed: <kind> and <kind>"`` when ``kinds`` differ, else theirs."""
+    if len(kinds) > 1:
+        return "mixed: " + " and ".join(kinds)
+    return views.energy_label(t.energy_source for t in trials)
+
+
+def _not_comparable(kinds: Sequence[str]) -> str:
+    """Why joules of these kinds are never summed or correlated together."""
+    if "unlabelled" in kinds:
+        return "joules without an energy/source label are of no known kind, not comparable with labelled ones"
+    return "a measured and an estimated joule are not the same quantity"
+
+
 def ledger(
     result: SweepResult,
     *,
@@ -848,9 +873,8 @@ def ledger(
     avoided = [_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) for e in counted]
     checkpoint_reused = [a for a in avoided if a]
     # A measured and an estimated joule are not the same quantity: never summed. One total per kind when mixed.
-    kinds = views.energy_kinds(
-        [by_index[e.trial_index].energy_source for e in counted] + [t.energy_source for t in _evaluated(result)]
-    )
+    labelled = [by_index[e.trial_index] for e in counted] + _evaluated(result)
+    kinds = _energy_kinds(labelled)
     mixed = len(kinds) > 1
     groups: dict[str, list[TrialEnergy]] = {}
     for e in counted:
@@ -899,7 +923,7 @@ def ledger(
                 )
             )
     return Ledger(
-        energy_label=views.energy_label(t.energy_source for t in result.trials),
+        energy_label=_kinds_label(kinds, labelled),
         pue=float(pue),
         carbon_g_per_kwh=float(carbon_g_per_kwh),
         train_j=train_j,
@@ -1416,7 +1440,7 @@ def _render_ledger(led: Ledger, console: Console) -> None:
                 markup=False,
             )
         console.print(
-            f"A measured and an estimated joule are not the same quantity: the {led.trials_counted} trials that ran "
+            f"{_not_comparable(led.energy_kinds).capitalize()}: the {led.trials_counted} trials that ran "
             f"({led.failed_counted} failed) are totalled per kind, and the kinds are never added together.",
             markup=False,
         )
@@ -1500,8 +1524,8 @@ def _render_ledger(led: Ledger, console: Console) -> None:
     console.print(savings)
     if led.mixed_energy:
         console.print(
-            f"No break-even: the search's energy mixes measured and estimated joules (totalled per kind above), "
-            f"which are not the same quantity, so there is no one search energy for a model to repay. Only frontier "
+            f"No break-even: the search's energy mixes {' and '.join(led.energy_kinds)} joules (totalled per kind "
+            f"above), which are not comparable, so there is no one search energy for a model to repay. Only frontier "
             f"models whose energy is {led.baseline_kind}, as the baseline's, are compared with it. Sweep with "
             f"one energy source for a break-even.",
             markup=False,

@@ -364,11 +364,59 @@ def test_measured_and_estimated_joules_are_never_summed(tmp_path, capsys):
     assert "Search-cost ledger (energy mixed: estimated and measured, totalled per kind, never summed; PUE 1.5)" in text
     assert "Search energy, measured: 93 J" in text
     assert "Search energy, estimated: 24 J" in text
-    assert "No break-even: the search's energy mixes measured and estimated joules" in text
+    assert "No break-even: the search's energy mixes estimated and measured joules" in text
     assert "never" not in text.split("Frontier models against baseline")[1].split("No break-even")[0]
     data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])["ledger"]
     assert data["total_j"] is None
     assert data["totals_by_kind"]["measured"]["total_j"] == pytest.approx(62.0)
+
+
+def test_unlabelled_joules_are_a_kind_of_their_own(tmp_path, capsys):
+    # The sweep refuses figures without an energy/source label beside labelled ones (of no known kind) and keeps them
+    # as a failed trial's: the ledger must not add them to the measured total, nor call them measured.
+    measured = "measured: zeus/rapl"
+    trials = (
+        inference_only(0, 0.004, measured, **{"energy/train_j": 40.0}),
+        inference_only(1, 0.002, measured, **{"energy/train_j": 20.0, "test/acc": 0.8}),
+        TrialRecord(
+            2, {}, "failed", {"energy/train_j": 1000.0, "energy/test_j": 5.0}, reason="no label", energy_source=None
+        ),
+    )
+    result = SweepResult(OBJECTIVES, trials, (0, 1), None, None, None)
+    led = ledger(result)
+    assert led.energy_kinds == ["measured", "unlabelled"]
+    assert led.energy_label == "mixed: measured and unlabelled"
+    assert math.isnan(led.total_j)
+    assert led.totals_by_kind["measured"].total_j == pytest.approx(40 + 1 + 20 + 1)
+    assert led.totals_by_kind["unlabelled"].total_j == pytest.approx(1005)
+    assert all(s.break_even_inferences is None for s in led.savings)
+
+    write_results(tmp_path / RESULTS_FILENAME, result)
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "Search energy, unlabelled: 1 kJ" in text
+    assert "Search energy, measured: 62 J" in text
+    assert "No break-even: the search's energy mixes measured and unlabelled joules" in text
+
+
+def test_a_sweep_that_labels_nothing_is_one_unlabelled_total():
+    trials = tuple(
+        dataclasses.replace(t, energy_source=None) for t in (inference_only(0, 0.004), inference_only(1, 0.002))
+    )
+    led = ledger(SweepResult(OBJECTIVES, trials, (0, 1), None, None, None))
+    assert led.energy_kinds == ["unlabelled"]
+    assert not led.mixed_energy
+    assert led.total_j == pytest.approx(4 + 1 + 0 + 1)
+    assert led.energy_label == "unlabelled"
+
+
+def test_the_proxy_audit_does_not_correlate_unlabelled_with_labelled_energy():
+    trials = [completed(i, 0.5 + i / 10, 0.01 * (i + 1), 100.0 * (i + 1), 10.0, 1.0, 1.0, 0.0) for i in range(4)]
+    trials[3] = dataclasses.replace(trials[3], energy_source=None)
+    params, _ = proxy_audit(make_result(trials, ()))
+    assert params.pearson_r is None
+    assert "unlabelled" in params.meaning
 
 
 def test_a_single_kind_ledger_is_one_total():
