@@ -1360,14 +1360,14 @@ def render(report: Report, console: Console | None = None) -> None:
     table = Table(
         title=f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}, hypervolume {hv}",
         title_justify="left",
-        caption=f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}",
+        caption=escape(f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"),
         caption_justify="left",
     )
     table.add_column("trial", justify="right", no_wrap=True)
     for o in result.objectives:
         unit = views.metric_unit(o.name)
         table.add_column(
-            f"{o.name} {'↓' if o.minimize else '↑'}" + escape(f"\n[{unit}]" if unit else ""),
+            escape(f"{o.name} {'↓' if o.minimize else '↑'}" + (f"\n[{unit}]" if unit else "")),
             justify="right",
             overflow=_OVERFLOW,
         )
@@ -1391,7 +1391,7 @@ def render(report: Report, console: Console | None = None) -> None:
             console.print(note, markup=False)
 
     audit = Table(
-        title=f"Proxy audit: parameter count and FLOPs against energy per inference ({frontier_label})",
+        title=escape(f"Proxy audit: parameter count and FLOPs against energy per inference ({frontier_label})"),
         title_justify="left",
     )
     for column in ("proxy", "n", "Pearson r (p)", "Spearman rho (p)"):
@@ -1399,7 +1399,7 @@ def render(report: Report, console: Console | None = None) -> None:
     for c in report.audit:
         pearson = "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})"
         spearman = "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})"
-        audit.add_row(c.proxy, str(c.n), pearson, spearman)
+        audit.add_row(escape(c.proxy), str(c.n), pearson, spearman)
     console.print(audit)
     target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
     console.print(f"Against {target}, across completed trials that ran.", markup=False)
@@ -1422,6 +1422,7 @@ def _failure_reasons(result: SweepResult, width: int = 240) -> dict[str, list[in
 
 
 def _render_ledger(led: Ledger, console: Console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     label = led.energy_label
@@ -1505,7 +1506,7 @@ def _render_ledger(led: Ledger, console: Console) -> None:
             f"with the {led.baseline_tie_rule} taken: the smallest saving, the longest payback"
         )
     savings = Table(
-        title=(
+        title=escape(
             f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}"
             f"{tie}): {_fmt_j(led.baseline_j_per_inference or 0.0)} per inference"
         ),

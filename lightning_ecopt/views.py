@@ -388,13 +388,13 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
         y_name = objectives[0].name
         y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
         ax.set_xlabel("trial index")
-        ax.set_ylabel(axis_label(y_name, objectives[0].minimize, label, sep="\n"), wrap=True)
+        ax.set_ylabel(_literal(axis_label(y_name, objectives[0].minimize, label, sep="\n")), wrap=True)
     else:
         x_name, y_name = objectives[0].name, objectives[1].name
         x_of = lambda t: float(t.metrics[x_name])  # noqa: E731
         y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
-        ax.set_xlabel(axis_label(x_name, objectives[0].minimize, label), wrap=True)
-        ax.set_ylabel(axis_label(y_name, objectives[1].minimize, label, sep="\n"), wrap=True)
+        ax.set_xlabel(_literal(axis_label(x_name, objectives[0].minimize, label)), wrap=True)
+        ax.set_ylabel(_literal(axis_label(y_name, objectives[1].minimize, label, sep="\n")), wrap=True)
 
     xs_all: list[float] = []
     ys_all: list[float] = []
@@ -473,11 +473,20 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
             f"the front and the hypervolume are over all {len(objectives)}"
         )
     # Wrapped where it is drawn: a line wider than the figure (long objective names) would be cut off at its edges.
-    ax.set_title(title, fontsize=10, wrap=True)
+    ax.set_title(_literal(title), fontsize=10, wrap=True)
     if ax.get_legend_handles_labels()[0]:
         # Below the axes: inside, it would hide the frontier's best corner.
         fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)
     return fig
+
+
+def _literal(text: str) -> str:
+    """``text`` escaped for matplotlib, which reads a pair of ``$`` as mathtext.
+
+    A metric named "a$^$b" is then drawn as written instead of failing to parse. ``text.parse_math = False`` is not
+    enough: matplotlib measures wrapped text as mathtext whatever the setting.
+    """
+    return text.replace("$", r"\$")
 
 
 def _canvas(fig: Figure) -> Any:

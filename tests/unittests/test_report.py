@@ -841,3 +841,27 @@ def test_sweep_results_and_reports_have_short_reprs(sweep_dir):
     assert result != dataclasses.replace(result, hypervolume=2.0)
     report = build_report(sweep_dir)
     assert repr(report) == f"Report({str(sweep_dir)!r}: 8 trials, frontier 3, knee #0, state 'running or interrupted')"
+
+
+@pytest.mark.parametrize("name", ["acc[/]", "acc[top1]", "a$^$b", r"a$\frac$"])
+def test_an_objective_name_is_shown_as_written(tmp_path, capsys, name):
+    # Brackets are rich's markup and dollars matplotlib's mathtext: neither may crash the report nor change the name.
+    objectives = parse_objectives({name: "maximize", "energy/test_samples_per_j": "maximize"}, None)
+    trials = tuple(
+        TrialRecord(
+            i,
+            {"w": i},
+            "completed",
+            {name: 0.9 - i / 10, "energy/test_samples_per_j": 100.0 * (i + 1), "energy/test_j_per_sample": 0.01},
+            {},
+            None,
+            SOURCE,
+        )
+        for i in range(3)
+    )
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(objectives, trials, (0, 1, 2)), SweepSettings(objectives))
+    code, out, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    assert f"{name} ↑" in out
+    assert f"(the best {name})" in out
+    assert (tmp_path / "frontier.png").stat().st_size > 0
