@@ -1081,12 +1081,26 @@ def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
 
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.hparams.update(labels)  # for code that reads logger.hparams (Lightning wrote hparams.yaml at start)
+            _add_to_hparams(logger.hparams, labels)  # for code that reads them (Lightning wrote hparams.yaml at start)
             for name, label in labels.items():
                 logger.experiment.add_text(name, label, trainer.global_step)
         else:
             logger.log_hyperparams(labels)
         logger.save()
+
+
+def _add_to_hparams(hparams: Any, labels: dict[str, str]) -> None:
+    """Add the labels to a logger's hparams, which are an OmegaConf config where a Hydra config was logged as given.
+
+    Such a config keeps the flags of the one logged: in struct mode (Hydra's) a new key raises ``ConfigKeyError``.
+    """
+    from omegaconf import DictConfig, flag_override
+
+    if isinstance(hparams, DictConfig):
+        with flag_override(hparams, ["struct", "readonly"], [False, False]):
+            hparams.update(labels)
+    else:
+        hparams.update(labels)
 
 
 def _model_stats(

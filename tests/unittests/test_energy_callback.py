@@ -1055,3 +1055,20 @@ def test_flops_are_counted_on_a_torch_without_the_attention_switches(monkeypatch
     monkeypatch.delattr(torch.backends, "mha", raising=False)
     stats = _model_stats(_CountingNet(hidden=8), torch.rand(1, 32))
     assert stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # was missing: the switch's ImportError
+
+
+def test_labels_reach_tensorboard_hparams_logged_from_a_hydra_config(fake_clock: FakeClock, tmp_path: Any) -> None:
+    # The usual Hydra app logs its config as given: a struct DictConfig, which TensorBoardLogger merges into its
+    # hparams. Adding the labels to them must not raise at the end of the loop (ConfigKeyError: not in struct).
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"lr": 0.1})
+    OmegaConf.set_struct(cfg, True)
+    logger = TensorBoardLogger(tmp_path, default_hp_metric=False)
+    logger.log_hyperparams(cfg)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False)
+    (out,) = _trainer(cb, logger).test(ClockedModel(fake_clock), verbose=False)
+    assert out["energy/test_j"] > 0
+    assert logger.hparams["energy/test_source"] == cb.results["test"].source
+    assert logger.hparams["lr"] == 0.1
