@@ -257,6 +257,17 @@ class EnergyCallback(Callback):
         self._train_open = False
         self._cuda_device: torch.device | None = None  # synchronised around warm-up batches, to time them
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The callback's state for pickling (``ddp_spawn`` pickles the trainer's callbacks, ``results`` included).
+
+        Left out: the weak reference to the last module counted (not picklable; the copy counts its model again)
+        and the meter built for this process's device and counters (the copy builds its own in ``setup``, from
+        ``meter_spec``, which keeps a meter passed in).
+        """
+        state = self.__dict__.copy()
+        state.update(_model_stats_of=None, _meter=None, _meter_for=None)
+        return state
+
     @property
     def meter(self) -> EnergyMeter:
         """The energy meter in use (found in ``setup``)."""

@@ -1072,3 +1072,17 @@ def test_labels_reach_tensorboard_hparams_logged_from_a_hydra_config(fake_clock:
     assert out["energy/test_j"] > 0
     assert logger.hparams["energy/test_source"] == cb.results["test"].source
     assert logger.hparams["lr"] == 0.1
+
+
+def test_the_callback_pickles_after_a_measured_loop(fake_clock: FakeClock) -> None:
+    # ddp_spawn pickles the trainer's callbacks: one that has measured a loop must pickle, and measure again after.
+    import pickle
+
+    cb = EnergyCallback(meter="estimate", warmup_batches=1, min_duration_s=0)
+    _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    copy = pickle.loads(pickle.dumps(cb))
+    assert copy.results == cb.results
+    assert copy.model_stats == cb.model_stats
+    (out,) = _trainer(copy).test(ClockedModel(fake_clock), verbose=False)
+    assert out["model/params"] == cb.model_stats["model/params"]
+    assert copy.results["test"].batches == cb.results["test"].batches
