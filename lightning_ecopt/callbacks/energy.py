@@ -71,6 +71,9 @@ class _LoopState:
     # (batch size, batches, last batch's size) where the dataloader fixes them: samples are then counted from the
     # batches seen when the loop ends, and the batch hooks do not touch the batch (see _fixed_batch_sizes)
     sizes: tuple[int, int, int] | None = None
+    # the batch_size of the loop's one DataLoader where its batches are counted (a custom collate function, say),
+    # checked against the first count: a per-sample sequence's first tensor is no batch (see _declared_batch_size)
+    declared_batch_size: int | None = None
     samples: int = 0  # in the measured window
     tokens: int = 0
     warmup_samples: int = 0
@@ -147,7 +150,9 @@ class EnergyCallback(Callback):
         per_batch: ``"auto"``: per-batch windows when the median warm-up batch lasts at least ten counter periods
             (NVML updates every ~20-100 ms), else the loop's joules split evenly; ``"window"`` or ``"split"`` to force.
         batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
-            (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch).
+            (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch). Where
+            the first count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a
+            collate function returning per-sample tensors in a tuple, say), a warning names both: pass this.
         count_fn: ``fn(batch, outputs) -> int`` tokens produced by a batch (generation); logs tokens per joule.
         watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
@@ -502,6 +507,8 @@ class EnergyCallback(Callback):
         # The previous loop's figures go now: a loop that fails must not leave them behind as if they were its own.
         self.results.pop(stage, None)
         self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
+        if sizes is None and trainer is not None and self.batch_size_fn is None:
+            state.declared_batch_size = _declared_batch_size(trainer, stage)
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
@@ -719,7 +726,19 @@ class EnergyCallback(Callback):
             )
             return 1
         state.sample_path = path
-        return int(first.shape[0])
+        count = int(first.shape[0])
+        declared, state.declared_batch_size = state.declared_batch_size, None  # the first batch only: the last
+        if declared is not None and count != declared:  # may be smaller
+            where = "batch" + "".join(f".{k.name}" if isinstance(k, _Field) else f"[{k!r}]" for k in path or ())
+            self._warn_once(
+                f"batchsize/{declared}/{count}",
+                f"EnergyCallback: counted {count} samples in a batch, the first dimension of {where} "
+                f"{tuple(first.shape)}, but the DataLoader's batch_size is {declared}. A collate function that "
+                f"returns per-sample tensors in a list or tuple (detection models) makes the first tensor one sample; "
+                f"one that packs samples changes the count. If {count} is not the number of samples in a batch, pass "
+                f"batch_size_fn=lambda batch: ... (e.g. len(batch[0])) to count them.",
+            )
+        return count
 
     def _reduce(
         self,
@@ -900,6 +919,38 @@ def _stage_batch_sizes(trainer: pl.Trainer, stage: str) -> tuple[int, int, int] 
     if stage == "validate" and trainer.state.fn == TrainerFn.FITTING:
         return _fixed_batch_sizes(trainer.val_dataloaders, trainer.num_val_batches)
     return None
+
+
+def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
+    """The ``batch_size`` of the running loop's one ``DataLoader``, where it has more than one batch; else None.
+
+    The first batch of such a loader holds ``batch_size`` samples (unless its collate function or sampler says
+    otherwise, which is what the check against it is for).
+    """
+    loaders: object = None
+    if stage == "test":
+        loaders = trainer.test_dataloaders
+    elif stage == "predict":
+        loaders = trainer.predict_dataloaders
+    elif stage == "validate":
+        loaders = trainer.val_dataloaders
+    if isinstance(loaders, list | tuple):
+        if len(loaders) != 1:
+            return None
+        (loaders,) = loaders
+    from lightning_ecopt.inference import TimedPasses
+
+    if isinstance(loaders, TimedPasses):  # its first batch is full where the samples it yields fill two
+        full = len(loaders.dataset) * loaders.max_passes >= 2 * loaders.batch_size
+        return loaders.batch_size if full else None
+    if not isinstance(loaders, DataLoader) or not loaders.batch_size:
+        return None
+    try:
+        if len(loaders) < 2:
+            return None
+    except TypeError:  # an IterableDataset without __len__
+        return None
+    return int(loaders.batch_size)
 
 
 def _completed_batches(trainer: pl.Trainer, stage: str) -> Any:

@@ -1086,3 +1086,48 @@ def test_the_callback_pickles_after_a_measured_loop(fake_clock: FakeClock) -> No
     (out,) = _trainer(copy).test(ClockedModel(fake_clock), verbose=False)
     assert out["model/params"] == cb.model_stats["model/params"]
     assert copy.results["test"].batches == cb.results["test"].batches
+
+
+class _PerSampleImages(ClockedModel):
+    """A detection model's batches: a collate function returns the images as a tuple of per-sample tensors."""
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        self._tick()
+        images, _ = batch
+        return {"n": len(images)}
+
+
+def _per_sample_collate(samples: list[Any]) -> tuple[Any, ...]:
+    return tuple(zip(*samples, strict=True))  # (images, targets): per-sample tensors, as detection models take them
+
+
+def _per_sample_loader(n: int, batch_size: int) -> DataLoader:
+    data = [(torch.randn(3, 4, 4), {"label": torch.tensor(i)}) for i in range(n)]
+    return DataLoader(data, batch_size=batch_size, collate_fn=_per_sample_collate)  # type: ignore[arg-type]
+
+
+def test_a_count_that_disagrees_with_the_dataloaders_batch_size_is_warned(fake_clock: FakeClock) -> None:
+    # The first tensor is one image: its first dimension (3 channels) is no batch size. Without batch_size_fn the
+    # count cannot be right; it must not be wrong silently.
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False)
+    with pytest.warns(UserWarning, match=r"batch\[0\]\[0\].*batch_size is 8.*batch_size_fn") as record:
+        _trainer(cb).test(_PerSampleImages(fake_clock), _per_sample_loader(40, 8), verbose=False)
+    assert sum("batch_size is 8" in str(w.message) for w in record) == 1  # once per loop, not per batch
+    cb = EnergyCallback(
+        meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False,
+        batch_size_fn=lambda batch: len(batch[0]),
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _trainer(cb).test(_PerSampleImages(fake_clock), _per_sample_loader(40, 8), verbose=False)
+    assert cb.results["test"].samples == 32
+
+
+def test_timed_passes_with_a_per_sample_collate_function_are_checked_too(fake_clock: FakeClock) -> None:
+    from lightning_ecopt.inference import TimedPasses
+
+    data = [(torch.randn(3, 4, 4), {"label": torch.tensor(i)}) for i in range(40)]
+    passes = TimedPasses(data, batch_size=8, max_passes=1, collate_fn=_per_sample_collate)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False)
+    with pytest.warns(UserWarning, match=r"batch_size is 8"):
+        _trainer(cb).test(_PerSampleImages(fake_clock), passes, verbose=False)
