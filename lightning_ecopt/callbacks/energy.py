@@ -833,7 +833,7 @@ class EnergyCallback(Callback):
         labels = {f"energy/{result.stage}_source": result.source}
         if result.stage != "train":
             labels[f"energy/{result.stage}_per_batch_mode"] = result.per_batch_mode
-        _log_labels(trainer, labels)
+        _log_labels(trainer, labels, self._warn_once)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -1133,11 +1133,13 @@ def _log_to_loggers(trainer: pl.Trainer, metrics: dict[str, float]) -> None:
 
 
 @rank_zero_only
-def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
+def _log_labels(trainer: pl.Trainer, labels: dict[str, str], warn_once: Callable[[str, str], None]) -> None:
     """The labels as hyperparameters, except in TensorBoard: there, as text next to the figures.
 
     TensorBoard shows one HParams session per run, the first: a second ``log_hyperparams`` call (after the module's
-    own hyperparameters at fit start) would hide the labels and log ``hp_metric = -1`` once more.
+    own hyperparameters at fit start) would hide the labels and log ``hp_metric = -1`` once more. A logger that
+    refuses them (MLflow refuses a parameter's new value: ``per_batch="auto"`` may choose another mode in a later
+    loop) costs a warning, not the loop, whose figures are logged by then.
     """
     from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -1147,7 +1149,16 @@ def _log_labels(trainer: pl.Trainer, labels: dict[str, str]) -> None:
             for name, label in labels.items():
                 logger.experiment.add_text(name, label, trainer.global_step)
         else:
-            logger.log_hyperparams(labels)
+            try:
+                logger.log_hyperparams(labels)
+            except Exception as error:
+                name = type(logger).__name__
+                warn_once(
+                    f"labels/{name}/{sorted(labels.items())}",
+                    f"EnergyCallback: {name} refused the labels {labels} as hyperparameters "
+                    f"({type(error).__name__}: {error}); the figures were logged, and the labels are in "
+                    f"EnergyCallback.results[stage].source and .per_batch_mode.",
+                )
         logger.save()
 
 

@@ -1131,3 +1131,30 @@ def test_timed_passes_with_a_per_sample_collate_function_are_checked_too(fake_cl
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False)
     with pytest.warns(UserWarning, match=r"batch_size is 8"):
         _trainer(cb).test(_PerSampleImages(fake_clock), passes, verbose=False)
+
+
+class _ParamsOnceLogger(RecordingLogger):
+    """Refuses a hyperparameter logged again with another value, as MLflow does."""
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(params).items():
+            if key in self.hparams and self.hparams[key] != value:
+                raise ValueError(f"Changing param values is not allowed. Param with key={key!r} was already logged")
+        super().log_hyperparams(params)
+
+
+def test_a_logger_that_refuses_a_changed_label_costs_a_warning_not_the_loop(fake_clock: FakeClock) -> None:
+    # per_batch="auto" may choose another mode in a later loop (each validation epoch of a fit); MLflow refuses a
+    # parameter's new value with an exception, which must not end the fit.
+    logger = _ParamsOnceLogger()
+    cb = EnergyCallback(
+        meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False, per_batch="window"
+    )
+    trainer = _trainer(cb, logger)
+    trainer.test(ClockedModel(fake_clock), verbose=False)
+    cb.per_batch = "split"
+    with pytest.warns(UserWarning, match="_ParamsOnceLogger refused .*energy/test_per_batch_mode.*Changing param"):
+        (out,) = trainer.test(ClockedModel(fake_clock), verbose=False)
+    assert out["energy/test_j"] > 0
+    assert cb.results["test"].per_batch_mode == "split"
+    assert logger.metrics["energy/test_j"] == out["energy/test_j"]
