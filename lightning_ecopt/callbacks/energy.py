@@ -127,7 +127,9 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
       window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %
     - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
-    - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s)
+    - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
+      a checkpoint (``ckpt_path``) measures this process's part only, says so in a warning, and logs
+      ``energy/train_resumed_from_step``, the step it started at
     - ``model/params``: parameter count; ``model/flops_per_sample``: forward FLOPs for one sample (FLOP)
 
     The labels ``energy/{stage}_source`` and ``energy/{stage}_per_batch_mode`` are logged as hyperparameters, and
@@ -260,6 +262,7 @@ class EnergyCallback(Callback):
         self._loops: dict[str, _LoopState] = {}
         self._warned: set[str] = set()
         self._train_open = False
+        self._train_from_step = 0  # the global step the training loop started at (> 0: resumed from a checkpoint)
         self._cuda_device: torch.device | None = None  # synchronised around warm-up batches, to time them
 
     def __getstate__(self) -> dict[str, Any]:
@@ -315,9 +318,15 @@ class EnergyCallback(Callback):
         for state in self._loops.values():
             self._unmute(state)
         self._loops.clear()
-        if self._train_open:  # a fit whose training loop never ran (max_epochs=0): nothing to report, close it
+        if self._train_open:  # a fit whose training loop never ran: nothing to report, close it
             self._train_open = False
             self.meter.end("train/loop")
+            self._warn_once(
+                "notrain",
+                f"EnergyCallback: the fit ended with no training step run (max_epochs={trainer.max_epochs}, or a "
+                f"checkpoint whose training had already reached it; global step {trainer.global_step}): no "
+                f"energy/train_j is reported.",
+            )
 
     # ------------------------------------------------------------------ loop hooks
     @override
@@ -328,6 +337,10 @@ class EnergyCallback(Callback):
             self.results.pop("train", None)
             self.meter.begin("train/loop")
             self._train_open = True
+
+    @override
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._train_from_step = trainer.global_step  # restored from the checkpoint by now
 
     @override
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -819,6 +832,16 @@ class EnergyCallback(Callback):
         metrics = result.metrics()
         if result.stage != "train":
             metrics.update(self.model_stats)
+        if result.stage == "train" and self._train_from_step > 0:
+            metrics["energy/train_resumed_from_step"] = float(self._train_from_step)
+            self._warn_once(
+                "resumed",
+                f"EnergyCallback: this fit resumed from a checkpoint at step {self._train_from_step}: energy/train_j "
+                f"({result.energy_j + result.warmup_j:.4g} J) covers its training from there to step "
+                f"{trainer.global_step} only; the steps before ran in an earlier process, whose joules the checkpoint "
+                f"does not hold (logged: energy/train_resumed_from_step). Add that run's energy/train_j for the "
+                f"whole fit.",
+            )
         outputs = _evaluation_outputs(trainer) if returned else None
         if returned and outputs is None:
             for key, value in metrics.items():

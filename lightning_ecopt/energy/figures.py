@@ -26,7 +26,8 @@ _LOOP_FIGURES = (
 #: validate), its training figures, and the training energy a reused checkpoint avoided (``CheckpointCache``).
 ENERGY_METRICS = frozenset(
     [f"energy/{stage}_{figure}" for stage in ("test", "predict", "validate") for figure in _LOOP_FIGURES]
-    + ["energy/train_j", "energy/train_time_s", "energy/train_reused_j", "energy/train_reused_time_s"]
+    + ["energy/train_j", "energy/train_time_s", "energy/train_resumed_from_step"]
+    + ["energy/train_reused_j", "energy/train_reused_time_s"]
 )
 
 

@@ -1158,3 +1158,35 @@ def test_a_logger_that_refuses_a_changed_label_costs_a_warning_not_the_loop(fake
     assert out["energy/test_j"] > 0
     assert cb.results["test"].per_batch_mode == "split"
     assert logger.metrics["energy/test_j"] == out["energy/test_j"]
+
+
+def test_a_resumed_fit_says_its_training_energy_covers_this_run_only(fake_clock: FakeClock, tmp_path: Any) -> None:
+    # The steps before the checkpoint ran in an earlier process, whose joules the checkpoint does not hold.
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    def fit(max_epochs: int, ckpt: str | None = None) -> tuple[EnergyCallback, Trainer]:
+        cb = EnergyCallback(stages=(), train=True, meter=FakeMeter(fake_clock), log_model_stats=False)
+        trainer = Trainer(
+            callbacks=[cb, ModelCheckpoint(dirpath=tmp_path, save_last=True)],
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            max_epochs=max_epochs,
+            limit_train_batches=4,
+            limit_val_batches=0,
+        )
+        trainer.fit(ClockedModel(fake_clock), ckpt_path=ckpt)
+        return cb, trainer
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*resumed.*")
+        first, trainer = fit(2)
+    assert first.results["train"].energy_j + first.results["train"].warmup_j == 80.0
+    assert "energy/train_resumed_from_step" not in trainer.callback_metrics
+    with pytest.warns(UserWarning, match=r"resumed from a checkpoint at step 8: energy/train_j \(40 J\) covers"):
+        resumed, trainer = fit(3, str(tmp_path / "last.ckpt"))
+    assert resumed.results["train"].energy_j + resumed.results["train"].warmup_j == 40.0  # 4 steps of 10 J
+    assert trainer.callback_metrics["energy/train_resumed_from_step"].item() == 8
+    with pytest.warns(UserWarning, match="the fit ended with no training step run"):
+        done, _ = fit(3, str(tmp_path / "last.ckpt"))
+    assert "train" not in done.results
