@@ -252,6 +252,12 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
             missing = [o.name for o in objectives if o.name not in metrics]
             if missing:
                 raise SweepDataError(f"{where}: completed trial {index} has no value for the objectives {missing}")
+            for o in objectives:  # the sweep fails a trial whose objective is not finite: this one was edited
+                if not math.isfinite(metrics[o.name]):
+                    raise SweepDataError(
+                        f"{where}.metrics.{o.name}: completed trial {index}'s objective value is {metrics[o.name]}, "
+                        f"not finite; {_REWRITE}"
+                    )
         reused = raw.get("reused_from")
         source = raw.get("energy_source")
         trials.append(
@@ -275,18 +281,34 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
                 f"incomplete (cut short while copied?); {_REWRITE}"
             )
     trials.sort(key=lambda t: t.trial_index)
-    known = {t.trial_index for t in trials}
+    status_of = {t.trial_index: t.status for t in trials}
     pareto = []
-    for k, solution in enumerate(data.get("solutions") or []):
+    solutions = data.get("solutions") or []
+    if not isinstance(solutions, Sequence) or isinstance(solutions, str):
+        raise SweepDataError(f"solutions: expected a list, got {type(solutions).__name__}")
+    for k, solution in enumerate(solutions):
         index = _mapping(solution, f"solutions[{k}]").get("trial_index")
-        if index not in known:
+        if index not in status_of:
             raise SweepDataError(f"solutions[{k}].trial_index: {index!r} is not one of the trials")
+        if status_of[index] != "completed":
+            raise SweepDataError(
+                f"solutions[{k}].trial_index: trial {index} is {status_of[index]}; only completed trials are on a front"
+            )
         pareto.append(int(index))
     reference = _mapping(data.get("reference_point"), "reference_point")
     values = reference.get("values")
     point = None
     if values is not None:
         point = {str(k): _number(v, f"reference_point.values.{k}") for k, v in _mapping(values, "values").items()}
+        short = [o.name for o in objectives if o.name not in point]
+        if short:
+            raise SweepDataError(f"reference_point.values: no value for the objectives {short}; {_REWRITE}")
+        for name, value in point.items():
+            if not math.isfinite(value):
+                raise SweepDataError(f"reference_point.values.{name}: {value} is not finite; {_REWRITE}")
+    given = reference.get("given") or []
+    if not isinstance(given, Sequence) or isinstance(given, str):
+        raise SweepDataError(f"reference_point.given: expected a list of objective names, got {given!r}")
     origin = reference.get("origin")
     hv = data.get("hypervolume")
     settings = _mapping(data.get("settings"), "settings")
@@ -298,7 +320,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         pareto_indices=tuple(sorted(pareto)),
         reference_point=point,
         reference_point_origin=origin if origin in ("given", "inferred") else None,
-        reference_point_given=tuple(str(name) for name in reference.get("given") or ()),
+        reference_point_given=tuple(str(name) for name in given),
         hypervolume=None if hv is None else _number(hv, "hypervolume"),
         stop_reason=data.get("stop_reason"),
         results_path=path,

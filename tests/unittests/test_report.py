@@ -514,6 +514,8 @@ def _write(path, text):
     return path.parent
 
 
+_TWO = "name: ecopt\nobjectives: {a: maximize, b: minimize}\n"
+
 BAD_INPUTS = {
     "missing": (lambda d: d / "nope", "does not exist"),
     "empty": (lambda d: d, "no ecopt sweep in"),
@@ -533,6 +535,37 @@ BAD_INPUTS = {
         lambda d: _write(d / RESULTS_FILENAME, "name: ecopt\nobjectives: {a: maximize}\ntrials: [{trial_index: x}]\n"),
         "trials[0].trial_index: expected an integer, got 'x'",
     ),
+    **{
+        name: (lambda d, body=body: _write(d / RESULTS_FILENAME, _TWO + body), message)
+        for name, body, message in [
+            ("solutions not a list", "solutions: 5\ntrials: []\n", "solutions: expected a list, got int"),
+            (
+                "a failed trial on the front",
+                "solutions: [{trial_index: 0}]\ntrials: [{trial_index: 0, status: failed, reason: x}]\n",
+                "solutions[0].trial_index: trial 0 is failed; only completed trials are on a front",
+            ),
+            (
+                "given not a list",
+                "reference_point: {values: null, given: 3}\ntrials: []\n",
+                "reference_point.given: expected a list of objective names, got 3",
+            ),
+            (
+                "reference point short of an objective",
+                "reference_point: {values: {a: 0.5}, origin: given}\ntrials: []\n",
+                "reference_point.values: no value for the objectives ['b']",
+            ),
+            (
+                "reference point not finite",
+                "reference_point: {values: {a: .nan, b: 1}, origin: inferred}\ntrials: []\n",
+                "reference_point.values.a: nan is not finite",
+            ),
+            (
+                "objective not finite",
+                "trials: [{trial_index: 0, status: completed, metrics: {a: .nan, b: 1}}]\n",
+                "trials[0].metrics.a: completed trial 0's objective value is nan, not finite",
+            ),
+        ]
+    },
     "no objective value": (
         lambda d: _write(
             d / RESULTS_FILENAME,
