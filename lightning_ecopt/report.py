@@ -36,7 +36,9 @@ Accounting rules
   objective that is not an energy figure (the model an accuracy-only search would pick; trials that tie exactly on
   it, as in an inference-only sweep where every trial loads the same weights, go to the one with the least energy
   per inference: the smallest saving and the longest payback, whatever order they were proposed in);
-  ``"first"``: the first completed trial; or a trial index.
+  ``"first"``: the first completed trial; or a trial index. Both rules choose among the trials that meet the
+  sweep's outcome constraints, as the frontier does (a model the user ruled out is no baseline); an index is taken
+  as given.
 """
 
 from __future__ import annotations
@@ -793,13 +795,17 @@ _TIE_RULE = "least energy per inference"
 
 
 def _choose_baseline(
-    result: SweepResult, baseline: str | int, per_inference: Callable[[TrialRecord], float | None]
+    result: SweepResult,
+    baseline: str | int,
+    per_inference: Callable[[TrialRecord], float | None],
+    constraints: Sequence[OutcomeConstraint] = (),
 ) -> tuple[str, TrialRecord | None, list[int]]:
     """The baseline trial for the ledger (see the module docstring), the rule's name, and the trials tied with it.
 
     Under ``"most-accurate"``, trials that tie exactly on the metric (an inference-only sweep: the same weights in
     every trial) go to the one with the least energy per inference, so the break-even does not depend on the order
-    Ax proposed them in; the tied trials are returned when there is more than one.
+    Ax proposed them in; the tied trials are returned when there is more than one. The rules choose among the trials
+    that meet ``constraints`` (as the frontier does); a trial named by its index is taken as named.
     """
     candidates = [t for t in _evaluated(result) if per_inference(t) is not None]
     if isinstance(baseline, int) and not isinstance(baseline, bool):
@@ -823,6 +829,7 @@ def _choose_baseline(
             f"ecopt report --baseline {baseline!r}: unknown rule; choose one of {', '.join(BASELINE_RULES)} or a trial "
             f"index."
         )
+    candidates = [t for t in candidates if all(c.met_by(t.metrics) for c in constraints)]
     if not candidates:
         return str(baseline), None, []
     if baseline == "first":
@@ -872,6 +879,7 @@ def ledger(
     pue: float = DEFAULT_PUE,
     carbon_g_per_kwh: float = DEFAULT_CARBON_G_PER_KWH,
     baseline: str | int = "most-accurate",
+    constraints: Sequence[OutcomeConstraint] = (),
 ) -> Ledger:
     """The search-cost ledger: the sweep's energy and CO2, and when each frontier model repays it.
 
@@ -880,6 +888,8 @@ def ledger(
         pue: Power usage effectiveness (>= 1; default 1.0, the IT equipment only; 1.56 is the global average).
         carbon_g_per_kwh: Carbon intensity of the electricity (g CO2e/kWh).
         baseline: ``"most-accurate"``, ``"first"`` or a trial index (see the module docstring).
+        constraints: The sweep's outcome constraints on metrics that are not objectives: the rules choose the
+            baseline among the trials that meet them (a model the user ruled out is no baseline to save against).
 
     Returns:
         The :class:`Ledger`.
@@ -922,7 +932,9 @@ def ledger(
     eval_j = nan if mixed else sum(e.eval_j or 0.0 for e in counted)
     total_j = (train_j + eval_j) * pue
     metric, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
-    rule, base, tied = _choose_baseline(result, baseline, per_inference) if metric else (str(baseline), None, [])
+    rule, base, tied = (
+        _choose_baseline(result, baseline, per_inference, constraints) if metric else (str(baseline), None, [])
+    )
     savings = []
     base_j = None
     if base is not None:
@@ -1166,7 +1178,13 @@ def build_report(
         frontier=views.frontier_rows(result),
         knee=views.knee_index(result),
         audit=proxy_audit(result),
-        ledger=ledger(result, pue=pue, carbon_g_per_kwh=carbon_g_per_kwh, baseline=baseline),
+        ledger=ledger(
+            result,
+            pue=pue,
+            carbon_g_per_kwh=carbon_g_per_kwh,
+            baseline=baseline,
+            constraints=_outcome_constraints(sweep) or (),
+        ),
     )
 
 
@@ -1516,7 +1534,14 @@ def _render_ledger(led: Ledger, console: Console) -> None:
             markup=False,
         )
     if led.baseline is None:
-        console.print("No baseline: no completed trial reports an energy per inference, so no break-even.")
+        if led.energy_per_inference is None:
+            console.print("No baseline: no completed trial reports an energy per inference, so no break-even.")
+        else:
+            console.print(
+                "No baseline: no completed trial that meets the sweep's outcome constraints reports an energy per "
+                "inference, so no break-even. Name one with --baseline <trial>.",
+                markup=False,
+            )
         return
     why = {"first": "the first completed trial", "trial": "chosen"}
     if led.baseline_metric is not None:
