@@ -925,3 +925,15 @@ def test_the_default_baseline_meets_the_outcome_constraints(tmp_path, capsys):
     code, out, err = run_cli(capsys, tmp_path, "--no-files")
     assert code == 0, err
     assert "No baseline: no completed trial that meets the sweep's outcome constraints" in " ".join(out.split())
+
+
+def test_a_stdout_that_cannot_encode_the_arrows_gets_ascii(sweep_dir, monkeypatch):
+    # A Windows console or a file redirected in cp1252 or ASCII: the report must print, not raise UnicodeEncodeError.
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert main(["report", str(sweep_dir), "--no-files"]) == 0
+    stdout.flush()
+    text = raw.getvalue().decode("ascii")
+    assert "test/acc ^" in text
+    assert "Pareto frontier" in text
