@@ -136,10 +136,12 @@ def make_meter(
             return zeus_meter, None
         if probe.found:
             return zeus_meter, None
+        gpus = ", ".join(map(str, gpu_indices))
         why = (
             f"lightning_ecopt: Zeus found no energy counter ({'; '.join(probe.problems)}), so energy is ESTIMATED "
-            f"from CPU time x {watts_per_thread:g} W per busy thread (source 'estimated: cpu-time'). For measured "
-            "joules run on an NVIDIA GPU or make RAPL readable (root or zeusd)."
+            f"from CPU time x {watts_per_thread:g} W per busy thread (source 'estimated: cpu-time')"
+            + (f"; the estimate covers the CPU only: GPU {gpus}'s energy is left out" if gpu_indices else "")
+            + ". For measured joules run on an NVIDIA GPU or make RAPL readable (root or zeusd)."
         )
         return CpuTimeEstimator(watts_per_thread, idle_power_w), why
     if isinstance(meter, EnergyMeter):

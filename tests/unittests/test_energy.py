@@ -172,6 +172,11 @@ def test_zeus_finds_nothing_here_and_says_why() -> None:
     assert why is not None
     assert "ESTIMATED" in why
     assert "RAPL" in why
+    # The process computes on GPU 0: the estimate of its CPU time leaves that GPU's joules out, and says so.
+    assert "covers the CPU only: GPU 0's energy is left out" in why
+    _, why = make_meter("auto", gpu_indices=[])
+    assert why is not None
+    assert "left out" not in why
 
 
 def test_auto_prefers_zeus_when_it_finds_counters(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
