@@ -1207,7 +1207,7 @@ def _csv_text(report: Report) -> str:
         if all(math.isfinite(v) for row in Y for v in row):
             for t, d in zip(runs, frontier.dominators(Y, [not o.minimize for o in result.objectives]), strict=True):
                 dominated_by[t.trial_index] = None if d is None else runs[d].trial_index
-    _, per_inference = _energy_per_inference(runs, result.objectives)
+    _, per_inference = _energy_per_inference(_evaluated(result), result.objectives)  # feasible or not: measured
     params = sorted({k for t in result.trials for k in t.params})
     objectives = [o.name for o in result.objectives]
     metrics = sorted({k for t in result.trials for k in t.metrics} - set(objectives))

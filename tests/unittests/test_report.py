@@ -718,6 +718,17 @@ def test_trials_csv_judges_dominance_among_feasible_trials_only(tmp_path, capsys
         3: ("1", "1", ""),
         6: ("1", "0", "3"),
     }
+    assert rows[1]["energy_per_inference_j"] == repr(0.005)  # infeasible, still measured
+
+
+def test_trials_csv_gives_energy_per_inference_when_no_trial_is_feasible(tmp_path, capsys):
+    settings = SweepSettings(OBJECTIVES, n_trials=10, seed=0, outcome_constraints=("energy/train_j <= 1",))
+    write_results(tmp_path / RESULTS_FILENAME, make_result(TRIALS, ()), settings)
+    code, _, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    rows = {int(r["trial_index"]): r for r in csv.DictReader((tmp_path / "trials.csv").open())}
+    assert rows[0]["feasible"] == "0"
+    assert rows[0]["energy_per_inference_j"] == repr(0.01)
 
 
 def test_shared_counters_survive_the_round_trip_and_are_named_in_the_ledger(tmp_path, capsys):
