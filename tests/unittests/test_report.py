@@ -84,6 +84,14 @@ def run_cli(capsys, *args):
     return code, out, err
 
 
+def report_text(capsys, sweep_dir, result, *args):
+    """The printed report of ``result`` written to ``sweep_dir``, on one line (rich wraps at the console's width)."""
+    write_results(sweep_dir / RESULTS_FILENAME, result)
+    code, out, err = run_cli(capsys, sweep_dir, "--no-files", *args)
+    assert code == 0, err
+    return " ".join(out.split())
+
+
 # -- loading and the frontier ---------------------------------------------------------------------------------------
 
 
@@ -321,10 +329,7 @@ def test_a_trial_whose_evaluation_energy_is_unknown_makes_the_total_a_lower_boun
     assert led.trials_unknown == []
     assert led.trials_eval_unknown == [1]
     assert led.lower_bound
-    write_results(tmp_path / RESULTS_FILENAME, result)
-    code, out, err = run_cli(capsys, tmp_path, "--no-files")
-    assert code == 0, err
-    text = " ".join(out.split())
+    text = report_text(capsys, tmp_path, result)
     assert "(lower bound)" in text
     assert "Evaluation energy unknown (NaN or not recorded): trials 1; only their training counts." in text
 
@@ -357,10 +362,7 @@ def test_measured_and_estimated_joules_are_never_summed(tmp_path, capsys):
     assert [s.trial_index for s in led.savings] == [0, 2]
     assert all(s.break_even_inferences is None for s in led.savings)
 
-    write_results(tmp_path / RESULTS_FILENAME, result)
-    code, out, err = run_cli(capsys, tmp_path, "--no-files", "--pue", "1.5")
-    assert code == 0, err
-    text = " ".join(out.split())
+    text = report_text(capsys, tmp_path, result, "--pue", "1.5")
     assert "Search-cost ledger (energy mixed: estimated and measured, totalled per kind, never summed; PUE 1.5)" in text
     assert "Search energy, measured: 93 J" in text
     assert "Search energy, estimated: 24 J" in text
@@ -391,10 +393,7 @@ def test_unlabelled_joules_are_a_kind_of_their_own(tmp_path, capsys):
     assert led.totals_by_kind["unlabelled"].total_j == pytest.approx(1005)
     assert all(s.break_even_inferences is None for s in led.savings)
 
-    write_results(tmp_path / RESULTS_FILENAME, result)
-    code, out, err = run_cli(capsys, tmp_path, "--no-files")
-    assert code == 0, err
-    text = " ".join(out.split())
+    text = report_text(capsys, tmp_path, result)
     assert "Search energy, unlabelled: 1 kJ" in text
     assert "Search energy, measured: 62 J" in text
     assert "No break-even: the search's energy mixes measured and unlabelled joules" in text
