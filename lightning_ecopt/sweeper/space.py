@@ -615,13 +615,15 @@ def _checked_choices(name: str, text: str, values: Sequence[Any]) -> tuple[Any, 
 
 
 def _choice_parameter(name: str, text: str, override: Override) -> ChoiceParameter:
-    from hydra.core.override_parser.types import ChoiceSweep
+    from hydra.core.override_parser.types import ChoiceSweep, QuotedString
 
     sweep = override.value()
     if not isinstance(sweep, ChoiceSweep):  # pragma: no cover - guarded by _to_parameter
         raise TypeError(f"params[{name!r}] = {text!r}: not a choice sweep.")
     _check_tags(name, text, sweep.tags, {"ordered"}, "choice(...)")
-    values = _checked_choices(name, text, sweep.list)
+    # Hydra leaves the quoted items of a bare list ('18','34') as QuotedString; choice('18','34') gives strings.
+    items = [v.text if isinstance(v, QuotedString) else v for v in sweep.list]
+    values = _checked_choices(name, text, items)
     is_ordered = "ordered" in sweep.tags
     parameter = ChoiceParameter(name=name, values=values, is_ordered=is_ordered)
     mixed = len({type(v) for v in values}) > 1

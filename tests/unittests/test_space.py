@@ -46,6 +46,11 @@ def _single(text: str) -> RangeParameter | ChoiceParameter:
         ("range(0.1, 0.5, step=0.1)", ChoiceParameter("p", (0.1, 0.2, 0.3, 0.4), is_ordered=True)),
         ("tag(ordered, range(0, 10, step=5))", ChoiceParameter("p", (0, 5), is_ordered=True)),
         ("shuffle(a, b)", ChoiceParameter("p", ("a", "b"), is_ordered=False)),
+        # Quoted items of a bare list (the way to sweep group options with numeric names) are strings, as in choice()
+        ("'18','34'", ChoiceParameter("p", ("18", "34"), is_ordered=False)),
+        ("'1',relu", ChoiceParameter("p", ("1", "relu"), is_ordered=False)),
+        ("'a b',c", ChoiceParameter("p", ("a b", "c"), is_ordered=False)),
+        ("'1',1", ChoiceParameter("p", ("1", 1), is_ordered=False)),
     ],
 )
 def test_grammar_form_maps_to_parameter(text: str, expected: RangeParameter | ChoiceParameter) -> None:
