@@ -491,7 +491,7 @@ def _mapping_changes(
 def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:
     """Why the experiment saved in ``storage`` is another sweep, or ``None`` when it is this one."""
     legacy = _prefixed_names(stored.get("space"))
-    if legacy and stored.get("space") != fingerprint["space"]:
+    if legacy and _changed(stored.get("space"), fingerprint["space"]):
         return (
             f"ParetoSweep: {storage} was saved by an earlier lightning_ecopt, which named the swept parameters "
             f"{legacy} with their '+' (now {[name.lstrip('+') for name in legacy]}, the key each sets); its Ax "
@@ -500,7 +500,7 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
         )
     describe = {"space": _parameter_changes, "objectives": _objective_changes}
     for part, what in (("space", "search space"), ("objectives", "objectives")):
-        if stored.get(part) != fingerprint[part]:
+        if _changed(stored.get(part), fingerprint[part]):  # as JSON: 1, 1.0 and true are three values to Ax
             changes = describe[part](stored.get(part), fingerprint[part])
             named = "; ".join(changes) if changes else f"{stored.get(part)!r} -> {fingerprint[part]!r}"
             return (

@@ -1496,6 +1496,19 @@ def test_a_refused_resume_names_each_changed_parameter_and_objective(tmp_path):
     assert "other objectives than this one: f2: minimize -> maximize; f3: added (minimize). To start" in message
 
 
+@pytest.mark.parametrize("now", ["choice(1.0, auto, 2)", "choice(true, auto, 2)"])
+def test_a_choice_whose_value_changed_type_is_another_search_space(tmp_path, now):
+    # 1 == 1.0 == True in Python, but Ax stored "1": resuming with 1.0 would fail on the first stored trial.
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+    old = loop.sweep_fingerprint(parse_search_space({"k": "choice(1, auto, 2)"}, []), settings)
+    new = loop.sweep_fingerprint(parse_search_space({"k": now}, []), settings)
+    old = json.loads(json.dumps(old))  # as stored
+    message = loop._mismatch_message(tmp_path / "ax.json", old, new)
+    assert message is not None
+    shown = now.removeprefix("choice(").removesuffix(")").replace("auto", '"auto"')
+    assert f'holds a sweep with other search space than this one: k: values [1, "auto", 2] -> [{shown}].' in message
+
+
 def test_a_budget_below_the_finished_trials_is_refused_before_the_resume_is_logged(fast_ax, tmp_path, caplog):
     storage = tmp_path / "ax.json"
     sweep = make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=storage)
