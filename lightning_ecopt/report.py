@@ -851,12 +851,20 @@ def _kind(trial: TrialRecord) -> str:
 
 
 def _energy_kinds(trials: Iterable[TrialRecord]) -> list[str]:
-    """The kinds (:func:`_kind`) of the trials that have a source label or energy figures, sorted.
+    """The kinds (:func:`_kind`) of the trials that have a source label or non-zero energy figures, sorted.
 
     Figures without a label are a kind of their own (``"unlabelled"``), as the sweep treats them: beside labelled
-    ones they are of no known kind, so they are never added to, or correlated with, the labelled kind.
+    ones they are of no known kind, so they are never added to, or correlated with, the labelled kind. Unlabelled
+    figures that are all 0 (a trial that failed before anything ran) are no kind: 0 J is 0 J of any kind.
     """
-    return sorted({_kind(t) for t in trials if t.energy_source or has_energy_figures(t.metrics)})
+    return sorted({_kind(t) for t in trials if t.energy_source or _unlabelled_joules(t)})
+
+
+def _unlabelled_joules(trial: TrialRecord) -> bool:
+    """Whether a trial without a source label has an energy figure other than 0."""
+    return has_energy_figures(trial.metrics) and any(
+        value != 0.0 for name, value in trial.metrics.items() if name.startswith("energy/")
+    )
 
 
 def _kinds_label(kinds: Sequence[str], trials: Iterable[TrialRecord]) -> str:

@@ -399,6 +399,22 @@ def test_unlabelled_joules_are_a_kind_of_their_own(tmp_path, capsys):
     assert "No break-even: the search's energy mixes measured and unlabelled joules" in text
 
 
+def test_zero_joules_without_a_label_are_no_kind_of_their_own():
+    # A trial that failed before anything ran reports 0 J (known, so the total is no lower bound) and no source:
+    # 0 J is 0 J of any kind, and must not turn an estimated sweep "mixed" (make demo lost its break-even so).
+    trials = (
+        inference_only(0, 0.004, **{"energy/train_j": 40.0, "test/acc": 0.99}),
+        inference_only(1, 0.002, **{"energy/train_j": 20.0, "test/acc": 0.8}),
+        TrialRecord(2, {}, "failed", {"energy/train_j": 0.0, "energy/train_time_s": 0.0}, reason="bad config"),
+    )
+    led = ledger(SweepResult(OBJECTIVES, trials, (0, 1), None, None, None))
+    assert led.energy_kinds == ["estimated"]
+    assert led.energy_label == "estimated (cpu-time)"
+    assert led.total_j == pytest.approx(40 + 1 + 20 + 1)
+    assert led.trials_counted == 3
+    assert [s.break_even_inferences for s in led.savings] == [None, pytest.approx(62 / 0.002)]
+
+
 def test_a_sweep_that_labels_nothing_is_one_unlabelled_total():
     trials = tuple(
         dataclasses.replace(t, energy_source=None) for t in (inference_only(0, 0.004), inference_only(1, 0.002))
