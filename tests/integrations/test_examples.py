@@ -203,6 +203,19 @@ def test_main_job_fails_an_unbuildable_model_with_its_energy_known(monkeypatch: 
     energy = trial_energy(TrialRecord(0, {}, "failed", err.value.metrics))
     assert energy.known
     assert energy.total_j == 0.0
+    # Beside the sweep's estimated trials its 0 J (no source label: nothing was measured) mixes nothing in: the
+    # ledger keeps one kind and its break-even.
+    from lightning_ecopt.report import ledger
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.results import SweepResult
+
+    objectives = parse_objectives({"test/acc": "maximize", "energy/test_samples_per_j": "maximize"}, None)
+    ran = {"test/acc": 0.9, "energy/test_samples_per_j": 100.0, "energy/test_j_per_sample": 0.01, "energy/train_j": 5.0}
+    trials = (
+        TrialRecord(0, {}, "completed", ran, {}, None, "estimated: cpu-time"),
+        TrialRecord(1, {}, "failed", err.value.metrics, reason=str(err.value)),
+    )
+    assert ledger(SweepResult(objectives, trials, (0,))).energy_kinds == ["estimated"]
 
 
 def test_batch_size_ratio_says_which_figures_are_flagged_short(
