@@ -36,8 +36,9 @@ Example::
         return trial_metrics(trainer)
 
     trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
+    train_metrics = trained.metrics() if trained is not None else fit()  # a single run trains, as without a cache
     ...
-    return {**trial_metrics(test_trainer), **trained.metrics()}
+    return {**trial_metrics(test_trainer), **train_metrics}
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,13 +100,18 @@ def _plain(config: Any) -> Any:
     return config
 
 
-def training_params(config: Mapping[str, Any], inference_keys: Iterable[str] = ()) -> dict[str, Any]:
+def training_params(
+    config: Mapping[str, Any], inference_keys: Iterable[str] = (), job_dir: str | None = None
+) -> dict[str, Any]:
     """The part of a job's config that determines training: everything but ``hydra`` and the inference-only keys.
 
     Args:
         config: The job's config (a ``DictConfig`` or nested mappings); interpolations are resolved.
         inference_keys: Dotted keys that affect inference only, e.g. ``"data.eval_batch_size"``. A key the config
             does not have is ignored (the sweeper checks the list against the app's config before any trial).
+        job_dir: The job's own output dir (``${hydra:runtime.output_dir}``), which differs in every job: in string
+            values it is replaced by that interpolation's text, at path boundaries, so that a config holding it (a
+            Lightning-Hydra project's ``paths.output_dir``, ``trainer.default_root_dir``) keys like its neighbours'.
 
     Returns:
         A new nested dict without those keys.
@@ -125,7 +132,19 @@ def training_params(config: Mapping[str, Any], inference_keys: Iterable[str] = (
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(parts[-1], None)
+    if job_dir:
+        return _without_job_dir(plain, re.compile(re.escape(job_dir.rstrip("/")) + r"(?=/|$)"))
     return plain
+
+
+def _without_job_dir(value: Any, job_dir: re.Pattern[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_job_dir(v, job_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_job_dir(v, job_dir) for v in value]
+    if isinstance(value, str):
+        return job_dir.sub(lambda _: "${hydra:runtime.output_dir}", value)
+    return value
 
 
 def _canonical(value: Any) -> Any:
@@ -141,12 +160,13 @@ def _canonical(value: Any) -> Any:
     return repr(value)
 
 
-def training_key(config: Mapping[str, Any], inference_keys: Iterable[str] = ()) -> str:
+def training_key(config: Mapping[str, Any], inference_keys: Iterable[str] = (), job_dir: str | None = None) -> str:
     """The cache key of a job: a hash of its training parameters (see :func:`training_params`).
 
     Args:
         config: The job's config.
         inference_keys: Dotted keys that affect inference only.
+        job_dir: The job's own output dir, keyed as ``${hydra:runtime.output_dir}`` (see :func:`training_params`).
 
     Returns:
         16 hex digits of the SHA-256 of the canonical JSON of the training parameters and the format version.
@@ -158,13 +178,17 @@ def training_key(config: Mapping[str, Any], inference_keys: Iterable[str] = ()) 
         >>> a == b, a == c, len(a)
         (True, False, 16)
     """
-    payload = {"format": FORMAT_VERSION, "params": _canonical(training_params(config, inference_keys))}
+    payload = {"format": FORMAT_VERSION, "params": _canonical(training_params(config, inference_keys, job_dir))}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def check_inference_params(
-    keys: Any, swept: Sequence[str], fixed: Sequence[str], has_key: Callable[[str], bool]
+    keys: Any,
+    swept: Sequence[str],
+    fixed: Sequence[str],
+    has_key: Callable[[str], bool],
+    is_section: Callable[[str], bool] = lambda key: False,
 ) -> tuple[str, ...]:
     """Validate ``hydra.sweeper.inference_params`` before the first trial.
 
@@ -173,13 +197,15 @@ def check_inference_params(
         swept: The swept parameters' keys.
         fixed: The keys the sweep fixes to a plain value.
         has_key: Whether the app's config has a key (for keys the sweep neither sweeps nor fixes).
+        is_section: Whether a key of the app's config holds a section (a mapping or a list), not a value.
 
     Returns:
         The keys, as a tuple of strings.
 
     Raises:
-        EcoptConfigError: Not a list of strings, a duplicate, or a key that is neither swept, fixed, nor in the app's
-            config (for a typo of a swept or fixed key, the message suggests the closest one).
+        EcoptConfigError: Not a list of strings, a duplicate, a key that is neither swept, fixed, nor in the app's
+            config (for a typo of a swept or fixed key, the message suggests the closest one), or a config section
+            (it would leave every key in it out of the training key, those that change training too).
 
     Example:
         >>> check_inference_params(["data.eval_batch_size"], ["data.eval_batch_size", "model.lr"], [], lambda k: False)
@@ -199,7 +225,16 @@ def check_inference_params(
         if name in seen:
             raise EcoptConfigError(f"hydra.sweeper.inference_params: {name!r} is listed twice; list it once.")
         seen.add(name)
-        if name in known or has_key(name):
+        if name in known:
+            continue
+        if has_key(name):
+            if is_section(name):
+                raise EcoptConfigError(
+                    f"hydra.sweeper.inference_params: {name!r} is a config section: listing it leaves every key in "
+                    f"it out of the training key, those that change training too, and configurations that train "
+                    f"differently would share one checkpoint; list the leaf keys that change inference only "
+                    f"({name}.<key>)."
+                )
             continue
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -272,7 +307,8 @@ class CheckpointCache:
         if not all(isinstance(k, str) and k for k in keys):
             raise TypeError(f"CheckpointCache(inference_keys={keys!r}): expected dotted config keys (strings).")
         self.directory = Path(directory)
-        self.inference_keys: tuple[str, ...] = tuple(keys)
+        # '+key' and '++key' name the key the override sets, as in the sweeper's check and from_hydra
+        self.inference_keys: tuple[str, ...] = tuple(k.lstrip("+") for k in keys)
 
     def __repr__(self) -> str:
         return f"CheckpointCache({str(self.directory)!r}, inference_keys={list(self.inference_keys)!r})"
@@ -304,11 +340,14 @@ class CheckpointCache:
         sweep_dir = Path(str(hydra_cfg.sweep.dir))
         if not sweep_dir.is_absolute():
             sweep_dir = Path(str(hydra_cfg.runtime.cwd)) / sweep_dir
-        return cls(sweep_dir / CACHE_DIRNAME, [k.lstrip("+") for k in keys])
+        return cls(sweep_dir / CACHE_DIRNAME, keys)
 
     def key(self, config: Mapping[str, Any]) -> str:
-        """The training key of a job's config (:func:`training_key` with this cache's inference keys)."""
-        return training_key(config, self.inference_keys)
+        """The training key of a job's config (:func:`training_key` with this cache's inference keys).
+
+        In a Hydra job, the job's output dir is keyed as ``${hydra:runtime.output_dir}``: it differs in every job.
+        """
+        return training_key(config, self.inference_keys, _hydra_job_dir())
 
     def path(self, key: str) -> Path:
         """The checkpoint file of a key."""
@@ -457,8 +496,8 @@ class CheckpointCache:
             return CachedTraining(key, path, False, numbers, source if isinstance(source, str) else None, by)
 
 
-def _job_dir() -> str:
-    """The running Hydra job's output dir (Hydra 1.3 does not change into it), else the working directory."""
+def _hydra_job_dir() -> str | None:
+    """The running Hydra job's output dir, or ``None`` outside a Hydra job."""
     try:
         from hydra.core.hydra_config import HydraConfig
 
@@ -466,4 +505,9 @@ def _job_dir() -> str:
             return str(HydraConfig.get().runtime.output_dir)
     except Exception:
         pass
-    return os.getcwd()
+    return None
+
+
+def _job_dir() -> str:
+    """The running Hydra job's output dir (Hydra 1.3 does not change into it), else the working directory."""
+    return _hydra_job_dir() or os.getcwd()

@@ -272,7 +272,10 @@ class EcoptSweeper(Sweeper):
         def has_key(key: str) -> bool:
             return self.config is not None and OmegaConf.select(self.config, key, default=_ABSENT) is not _ABSENT
 
-        keys = check_inference_params(self.inference_params, space.names, list(space.fixed), has_key)
+        def is_section(key: str) -> bool:
+            return self.config is not None and OmegaConf.is_config(OmegaConf.select(self.config, key, default=None))
+
+        keys = check_inference_params(self.inference_params, space.names, list(space.fixed), has_key, is_section)
         if keys:
             log.info(
                 "ecopt sweeper: inference-only parameters %s: trials that differ only in these can share one trained "

@@ -63,6 +63,42 @@ def test_training_params_resolves_interpolations_and_leaves_the_input_alone() ->
     assert cfg.data.eval_batch_size == 4
 
 
+def test_the_jobs_own_output_dir_does_not_split_the_key() -> None:
+    # ${hydra:runtime.output_dir} (a Lightning-Hydra project's paths.output_dir, default_root_dir) differs in every
+    # job: resolved as is, no two jobs shared a key and nothing was reused.
+    def job(num: int, width: int = 8) -> dict[str, Any]:
+        out = f"/sweeps/x/{num}"
+        return {**_with(model__width=width), "paths": {"output_dir": out, "ckpt": f"{out}/ckpt", "data": "/data"}}
+
+    assert training_key(job(1), INFERENCE, job_dir="/sweeps/x/1") == training_key(
+        job(10), INFERENCE, job_dir="/sweeps/x/10"
+    )
+    assert training_key(job(1), INFERENCE) != training_key(job(10), INFERENCE)  # without the job's dir: as before
+    assert training_key(job(1, 9), INFERENCE, job_dir="/sweeps/x/1") != training_key(
+        job(10), INFERENCE, job_dir="/sweeps/x/10"
+    )
+    # Only the whole path, at a path boundary: /sweeps/x/1 is not a part of /sweeps/x/10.
+    assert training_params(job(10), job_dir="/sweeps/x/1")["paths"]["output_dir"] == "/sweeps/x/10"
+
+
+def test_the_cache_keys_a_hydra_job_without_its_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightning_ecopt import checkpoints
+
+    cache = CheckpointCache(tmp_path, INFERENCE)
+    keys = []
+    for num in (0, 1):
+        monkeypatch.setattr(checkpoints, "_hydra_job_dir", lambda num=num: f"/sweeps/x/{num}")
+        keys.append(cache.key({**CONFIG, "trainer": {"default_root_dir": f"/sweeps/x/{num}"}}))
+    assert keys[0] == keys[1]
+
+
+def test_a_plus_key_names_the_key_in_the_constructor_too(tmp_path: Path) -> None:
+    # from_hydra strips '+' (as the sweeper's check does); the constructor must too, or its key differs.
+    cache = CheckpointCache(tmp_path, ["+data.eval_batch_size", "++inference.precision"])
+    assert cache.inference_keys == ("data.eval_batch_size", "inference.precision")
+    assert cache.key(_with(data__eval_batch_size=1)) == cache.key(CONFIG)
+
+
 # -- the sweeper's check ---------------------------------------------------------------------------------------------
 
 
@@ -92,6 +128,13 @@ def test_check_inference_params_accepts_swept_fixed_and_config_keys() -> None:
 def test_check_inference_params_errors(keys: Any, match: str) -> None:
     with pytest.raises(EcoptConfigError, match=match):
         check_inference_params(keys, ["data.eval_batch_size", "model.lr"], [], lambda k: False)
+
+
+def test_a_config_section_is_no_inference_only_key() -> None:
+    # Listing "data" would drop data.batch_size and data.seed from the key: configurations that train differently
+    # would share one checkpoint.
+    with pytest.raises(EcoptConfigError, match=r"'data' is a config section.*list the leaf keys"):
+        check_inference_params(["data"], ["data.eval_batch_size"], [], lambda k: k == "data", lambda k: k == "data")
 
 
 # -- accounting ------------------------------------------------------------------------------------------------------
@@ -275,6 +318,11 @@ def _sweeper(tmp_path: Path, inference_params: Any) -> Any:
         {"hydra": {"sweep": {"dir": str(tmp_path)}}, "inference": {"precision": "32-true"}, "data": {}}
     )
     return sweeper
+
+
+def test_the_sweeper_refuses_a_config_section(tmp_path: Path) -> None:
+    with pytest.raises(EcoptConfigError, match="'inference' is a config section"):
+        _sweeper(tmp_path, ["inference"]).configure([])
 
 
 def test_the_sweeper_accepts_swept_fixed_and_config_keys(tmp_path: Path) -> None:
