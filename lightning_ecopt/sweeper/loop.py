@@ -1479,7 +1479,7 @@ class ParetoSweep:
             side = "above" if objective.minimize else "below"
             log.warning(
                 "ecopt: the given reference value %s=%g (%s: the worst acceptable value) is beaten by none of the %d "
-                "completed trials (best %g): no trial counts toward the hypervolume, so qNEHVI has nothing to "
+                "completed trials (best %g): no trial counts toward the hypervolume, so %s has nothing to "
                 "improve on. Give a value %s what the trials reach (reference_point, or the objective's outcome "
                 "constraint), or leave it out to infer it.",
                 objective.name,
@@ -1487,6 +1487,7 @@ class ParetoSweep:
                 objective.direction,
                 len(records),
                 best,
+                self.settings.acquisition,
                 side,
             )
 

@@ -155,6 +155,7 @@ class SweepSettings:
         self._check_objectives()
         self._check_budget()
         self._check_strategy()
+        self._check_single_objective()
         self._check_reference_point()
         self._check_constraints()
         if self.acquisition == "EHVI":
@@ -273,14 +274,36 @@ class SweepSettings:
             )
         self.max_failure_rate = float(rate)
 
-    def _check_ehvi(self) -> None:
-        """Analytic EHVI proposes one trial at a time, for two objectives or more, with no other constraint."""
-        fix = "or use acquisition=qNEHVI, which takes all of these"
-        if len(self.objectives) < 2:
+    _SINGLE_OBJECTIVE_PROPOSER = "qLogNEI (Ax's single-objective default)"
+
+    @property
+    def proposer(self) -> str:
+        """What proposes the trials after the Sobol ones: ``acquisition``, or with one objective Ax's own choice."""
+        return self.acquisition if len(self.objectives) > 1 else self._SINGLE_OBJECTIVE_PROPOSER
+
+    def _check_single_objective(self) -> None:
+        """Refuse what only a front of two or more objectives takes: an acquisition function, a reference point."""
+        if len(self.objectives) != 1:
+            return
+        which = (
+            f"this sweep has one objective ({self.objectives[0].name!r}), which Ax optimises with its "
+            f"single-objective default (qLogNEI)"
+        )
+        if self.acquisition != "qNEHVI":  # the default: not chosen
             raise EcoptConfigError(
-                f"SweepSettings(acquisition='EHVI'): EHVI is a multi-objective acquisition function and this sweep has "
-                f"one objective ({self.objectives[0].name!r}); add an objective, {fix}."
+                f"SweepSettings(acquisition={self.acquisition!r}): {self.acquisition} is a multi-objective acquisition "
+                f"function and {which}; remove acquisition, or add an objective."
             )
+        if self.reference_point is not None:
+            raise EcoptConfigError(
+                f"SweepSettings(reference_point={self.reference_point!r}): a reference point bounds the front of two "
+                f"or more objectives, and this sweep has one ({self.objectives[0].name!r}); remove reference_point, "
+                f"or add an objective."
+            )
+
+    def _check_ehvi(self) -> None:
+        """Analytic EHVI proposes one trial at a time, with no other constraint (two objectives: checked before)."""
+        fix = "or use acquisition=qNEHVI, which takes all of these"
         if self.max_batch_size != 1:
             raise EcoptConfigError(
                 f"SweepSettings(acquisition='EHVI', max_batch_size={self.max_batch_size}): analytic EHVI proposes one "

@@ -94,7 +94,17 @@ def test_normalisation() -> None:
         ),
         (
             {"acquisition": "EHVI", "objectives": (Objective("test/acc", False),)},
-            r"EHVI is a multi-objective acquisition function and this sweep has one objective \('test/acc'\)",
+            r"acquisition='EHVI'\): EHVI is a multi-objective acquisition function and this sweep has one objective "
+            r"\('test/acc'\), which Ax optimises with its single-objective default \(qLogNEI\); remove acquisition",
+        ),
+        (
+            {"acquisition": "qLogNEHVI", "objectives": (Objective("test/acc", False),)},
+            r"acquisition='qLogNEHVI'\): qLogNEHVI is a multi-objective acquisition function",
+        ),
+        (
+            {"reference_point": {"test/acc": 0.5}, "objectives": (Objective("test/acc", False),)},
+            r"reference_point=\{'test/acc': 0.5\}\): a reference point bounds the front of two or more objectives, "
+            r"and this sweep has one \('test/acc'\); remove reference_point",
         ),
         ({"seed": "1"}, r"seed='1'\): expected an integer or null"),
         ({"max_batch_size": 0}, r"max_batch_size=0\): expected an integer >= 1"),
@@ -145,6 +155,13 @@ def test_invalid_settings_are_refused(kwargs: dict[str, Any], match: str) -> Non
     kwargs = {"objectives": OBJECTIVES, **kwargs}
     with pytest.raises(EcoptConfigError, match=match):
         SweepSettings(**kwargs)
+
+
+def test_what_proposes_is_named_for_one_objective_or_more() -> None:
+    assert SweepSettings(OBJECTIVES).proposer == "qNEHVI"
+    assert SweepSettings(OBJECTIVES, acquisition="EHVI").proposer == "EHVI"
+    one = (Objective("test/acc", False),)
+    assert SweepSettings(one).proposer == "qLogNEI (Ax's single-objective default)"
 
 
 def test_constraint_may_name_a_tracking_metric() -> None:
