@@ -339,6 +339,14 @@ class EcoptSweeper(Sweeper):
                     f"{group!r}; choose from {', '.join(map(repr, options))}, or add {group}/{missing[0]}.yaml to "
                     f"the app's configs."
                 )
+            unquoted = [value for value in parameter.values if not isinstance(value, str)]
+            if unquoted:  # Hydra takes a group's option as a name only: 'depth=18' fails in every trial it reaches
+                key = f"{parameter.prefix}{parameter.name}"
+                raise EcoptConfigError(
+                    f"{key}={','.join(texts)}: {group!r} is a config group, whose options are names, and Hydra reads "
+                    f"{unquoted[0]!r} as {type(unquoted[0]).__name__}; quote the options: "
+                    f"{key}={','.join(repr(text) for text in texts)}."
+                )
 
     def _config_value(self, key: str) -> Any:
         """The app's own value of ``key``: the option chosen for a config group, or a scalar; ``_ABSENT`` if none."""

@@ -458,6 +458,23 @@ def test_an_exception_that_cannot_be_unpickled_fails_only_its_trial(tmp_path: Pa
     assert [trial["status"] for trial in trials] == ["completed", "failed", "failed", "completed"]
 
 
+def test_numeric_config_group_options_are_swept_quoted_and_refused_unquoted(tmp_path: Path) -> None:
+    # Hydra reads depth=18 as an int, and a group's option must be a name: every trial would fail on it.
+    result = _run_app(tmp_path, "+depth=18,34", app=FAULTS_APP)
+    assert result.returncode != 0
+    assert "'depth' is a config group, whose options are names" in result.stderr
+    assert "quote the options: +depth='18','34'." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+    result = _run_app(
+        tmp_path, "+depth='18','34'", "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3", app=FAULTS_APP
+    )
+    assert result.returncode == 0, result.stderr
+    trials = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())["trials"]
+    assert {t["status"] for t in trials} == {"completed"}
+    assert {t["params"]["depth"] for t in trials} <= {"18", "34"}
+
+
 def test_a_misspelt_config_group_option_stops_the_sweep_before_any_job(tmp_path: Path) -> None:
     # Hydra's own overrides are read as Hydra reads them: this one's interpolation resolves only in a job.
     result = _run_app(tmp_path, "hydra.sweep.subdir=trial_${hydra.job.num}", "optim=adam,sgdd", app=FAULTS_APP)
