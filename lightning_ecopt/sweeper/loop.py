@@ -1045,7 +1045,15 @@ class ParetoSweep:
                     self._batch_end(result)
                     hooked = result
                     failures = self._failure_report(result)
-                    if failures is not None:
+                    if failures is not None and self._n_finished() >= n_trials:
+                        # The budget is spent: nothing is left to stop, and a rerun would have nothing to resume.
+                        log.warning(
+                            "ecopt: %s; the budget is spent (%d trials), so the sweep is complete. Fix the task "
+                            "(each failure's reason is logged above) before sweeping further.",
+                            failures[0],
+                            n_trials,
+                        )
+                    elif failures is not None:
                         self._stop_reason, message = failures
                         self._save(client)  # the stop reason goes into the results file
                         raise SweepFailureError(message)

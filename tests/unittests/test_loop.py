@@ -350,6 +350,29 @@ def test_sweep_stops_past_max_failure_rate_after_saving(fast_ax, tmp_path):
     assert "rerun the same command to resume" in str(info.value)
 
 
+def test_failures_past_the_rate_in_the_last_batch_finish_the_sweep_with_a_warning(fast_ax, tmp_path, caplog):
+    # Nothing is left to stop: the sweep is complete. Raising said "rerun the same command to resume", a rerun
+    # that returns at once, and recorded a stop reason, so the report called a finished sweep "stopped early".
+    calls = []
+
+    def late_failures(p):
+        calls.append(p)
+        if len(calls) > 2:
+            raise ValueError("late")
+        return {"f1": p["x0"], "f2": p["x1"]}
+
+    sweep = make_sweep(
+        late_failures, n_trials=4, n_initial_trials=4, max_failure_rate=0.25, storage=tmp_path / "ax.json"
+    )
+    with caplog.at_level(logging.WARNING):
+        result = sweep.run()
+    assert (result.n_completed, result.n_failed) == (2, 2)
+    assert result.stop_reason is None
+    assert "2 of 4 trials failed, more than max_failure_rate=0.25 allows; the budget is spent" in caplog.text
+    assert "rerun" not in caplog.text
+    assert yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text()).get("stop_reason") is None
+
+
 def test_a_sweep_without_storage_never_promises_a_resume(fast_ax, caplog):
     def broken(p):
         raise ValueError("bad")
