@@ -390,8 +390,11 @@ class _Writer:
         self._records.write(Event(wall_time=self._time_s, file_version="brain.Event:2").SerializeToString())
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self._records.close()
+        if exc_type is not None:  # half an update: dropped, so the next one (which writes it all) repeats no step
+            self._partial.unlink(missing_ok=True)
+            return
         name = f"events.out.tfevents.{int(self._time_s):010d}.{next(_EVENT_FILES):09d}.{socket.gethostname()}"
         os.replace(self._partial, self.run_dir / f"{name}.{os.getpid()}")
 

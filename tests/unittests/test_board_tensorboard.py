@@ -62,3 +62,21 @@ def test_files_written_within_one_second_load_in_the_order_written(tmp_path, mon
     for n in range(1, 13):
         board.update(SweepResult(OBJECTIVES, tuple(trials[:n]), tuple(range(n)), dict(REF), "inferred", float(n)))
     assert steps(live(tmp_path / "tensorboard" / FRONTIER_RUN)) == list(range(1, 13))
+
+
+def test_an_update_that_fails_midway_leaves_nothing_and_the_retry_writes_each_step_once(tmp_path, monkeypatch):
+    board = FrontierBoard(tmp_path / "tensorboard")
+    board.update(result_after(2))
+    draw = views.frontier_figure
+
+    def broken(result):
+        raise RuntimeError("the figure failed")
+
+    monkeypatch.setattr(views, "frontier_figure", broken)
+    board.update(result_after(4))  # never raises: warns, and the sweep goes on
+    monkeypatch.setattr(views, "frontier_figure", draw)
+    assert not [p for p in (tmp_path / "tensorboard").rglob("*") if "tfevents" not in p.name and p.is_file()
+                and not p.name.startswith("ecopt_board")]  # fmt: skip
+    board.update(result_after(4))
+    frontier_run = live(tmp_path / "tensorboard" / FRONTIER_RUN)
+    assert steps(frontier_run) == [2, 4]  # not [2, 4, 4]: the failed update's half is not in a file
