@@ -293,7 +293,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
     wall_s = time.perf_counter() - t0
     curve = problem.hypervolume_curve(
         [
-            {m: trial.metrics[m] for m in problem.objectives} if trial.metrics else None
+            {m: trial.metrics[m] for m in problem.objectives} if trial.status == "completed" else None
             for trial in sorted(result.trials, key=lambda t: t.trial_index)
         ]
     )

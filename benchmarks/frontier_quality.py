@@ -348,6 +348,8 @@ def run_one(method: str, problem: problems.Problem, seed: int, budget: int, work
         "wall_s": round(wall_s, 2),
         "revision": revision("lightning_ecopt", "hydra_plugins") if method.startswith("ecopt") else None,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        # Per run: the file's meta names the machine of its last command only, and runs from other hosts are joined.
+        "host": cpu_identity(),
         **extra,
     }
 
@@ -396,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "argv": ["python", "benchmarks/frontier_quality.py", *sys.argv[1:]] if argv is None else list(argv),
             "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "revision": revision(),  # the checkout this command ran from (each ecopt run also records its own)
+            "machine": machine(),
         }
     )
     for problem in selected:
