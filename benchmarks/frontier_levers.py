@@ -27,7 +27,9 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
 - ``ref=none``: no reference point given: the sweeper infers one (frontier_quality.py's ``ecopt_noref``); the
   hypervolume is still scored against the problem's point. ``refupdate=widen``: the inferred point is inferred again
   before every batch and only ever widened (``loop._REFERENCE_UPDATE``; ``refupdate=once``, the default, infers it
-  once after the Sobol trials).
+  once after the Sobol trials). ``refrule=all``: inferred from every completed trial's worst values instead of the
+  observed front's nadir (``loop._REFERENCE_RULE``; Optuna's GP sampler infers a loose box so; ``refrule=front``,
+  BoTorch's rule, is the default).
 - ``sem=<float>``: the task reports each value with this standard error (``(mean, sem)``, as a sweep's task may), so
   Ax fits the GP with that known noise instead of inferring it; ``sem=0`` says the objectives are deterministic, as
   these test functions are. A task-side setting, not a sweeper default.
@@ -188,6 +190,7 @@ LOOP_FLAGS: LoopFlags = {
     "front": ("_EHVI_FRONT", choice({"observed": "observed", "mean": "posterior_mean"})),
     "around": ("_SAMPLE_AROUND_BEST", lambda value: None if value == "off" else float(value)),
     "refupdate": ("_REFERENCE_UPDATE", choice({"once": "once", "widen": "widen"})),
+    "refrule": ("_REFERENCE_RULE", choice({"front": "front", "all": "all"})),
 }
 """The loop flags this script's variants switch (``center=1``, ``front=mean``, ``around=1e-3``); nas_fit_levers.py
 adds its own."""

@@ -253,6 +253,12 @@ box still counts. A given point never moves. The default is ``once``: over seeds
 lower on every benchmark problem (paired means -0.001 to -0.013; docs/bench-frontier.md), the inferred box being
 looser than the problems' own on some and tighter on others."""
 
+_REFERENCE_RULE: Literal["front", "all"] = "front"
+"""What an inferred reference point is inferred from. ``front``: the observed Pareto front's nadir pushed out by
+``REFERENCE_MARGIN`` of the front's range (BoTorch's rule). ``all``: every completed trial's worst value per objective,
+pushed out by the same fraction of all trials' range: a looser box, as Optuna's GP sampler infers its own (its worst
+observed values times 1.1), which values the whole front the trials reached."""
+
 _MIN_REFERENCE_TRIALS = 2
 """Completed (feasible) trials an inferred reference point waits for, besides the Sobol trials' end (a sweep's end
 infers it from what there is)."""
@@ -1540,7 +1546,13 @@ class ParetoSweep:
             if not records:
                 return
         maximize = [not o.minimize for o in self.settings.objectives]
-        inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
+        if _REFERENCE_RULE == "all":
+            sign = np.where(maximize, 1.0, -1.0)
+            Z = np.asarray(Y, dtype=float) * sign  # maximisation terms
+            worst, best = Z.min(axis=0), Z.max(axis=0)
+            inferred = (worst - REFERENCE_MARGIN * np.maximum(best - worst, 1e-7)) * sign
+        else:
+            inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
         point = {o.name: float(v) for o, v in zip(self.settings.objectives, inferred, strict=True)}
         point.update(self._given_reference())
         previous = self._reference

@@ -116,6 +116,17 @@ def test_batches_are_generated_jointly_and_cut_at_the_end_of_the_sobol_phase(fas
     assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 8
 
 
+def test_the_all_trials_rule_infers_from_every_trial_s_worst_values(fast_ax, monkeypatch):
+    # loop._REFERENCE_RULE = "all" (a benchmark lever): the box Optuna's GP sampler infers, from all trials.
+    monkeypatch.setattr(loop, "_REFERENCE_RULE", "all")
+    result = make_sweep(two_quadratics, n_trials=4, n_initial_trials=4).run()
+    Y = np.array([[t.metrics["f1"], t.metrics["f2"]] for t in result.trials])
+    worst, best = Y.max(axis=0), Y.min(axis=0)  # both minimised
+    assert [result.reference_point["f1"], result.reference_point["f2"]] == pytest.approx(
+        (worst + 0.1 * (worst - best)).tolist()
+    )
+
+
 def test_reference_point_is_inferred_after_the_sobol_trials(fast_ax, tmp_path, caplog):
     sweep = make_sweep(two_quadratics, n_trials=6, n_initial_trials=4, storage=tmp_path / "ax.json")
     with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
