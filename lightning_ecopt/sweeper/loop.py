@@ -1170,13 +1170,21 @@ class ParetoSweep:
         for params in self._due_first()[:k]:
             ax_params = self.space.to_ax_params(params)
             proposals[client.attach_trial(parameters=ax_params)] = ax_params
+        one_at_a_time = False
         while len(proposals) < k:
             self._prepare_acquisition()
             start = time.perf_counter()
+            ask = 1 if one_at_a_time else k - len(proposals)
             try:
                 with _torch_threads(_SUGGEST_THREADS):
-                    got = client.get_next_trials(max_trials=k - len(proposals))
+                    got = client.get_next_trials(max_trials=ask)
             except (OptimizationComplete, GenerationStrategyCompleted) as exc:
+                if ask > 1:
+                    # Ax generates a batch one trial at a time and raises when the last one finds nothing left (a
+                    # discrete space with fewer untried configurations than the batch), dropping those it had: ask
+                    # for one at a time, until nothing is left.
+                    one_at_a_time = True
+                    continue
                 self._stop_reason = f"Ax has no new configuration to propose ({type(exc).__name__}: {exc})"
                 break
             finally:
@@ -1969,16 +1977,17 @@ class ParetoSweep:
 
 
 def _relaxed(parameters: Sequence[Any]) -> bool:
-    """Whether every parameter is a float interval or an unordered choice.
+    """Whether every parameter is a float interval or an unordered choice, and one of them a continuous column.
 
     In such spaces Ax optimises the acquisition function over a continuous relaxation (``optimize_acqf``), and there
-    the ``_ONE_HOT_*`` settings apply; integers and ordered choices send it to its mixed or discrete optimisers.
+    the ``_ONE_HOT_*`` settings apply; integers and ordered choices send it to its mixed or discrete optimisers. So
+    does a space of two-valued unordered choices only: Ax encodes each as one binary column, not one-hot, and the
+    space is then fully discrete (``optimize_acqf_discrete``, which takes none of ``optimize_acqf``'s options).
     """
-    return all(
-        (isinstance(p, ChoiceParameter) and not p.is_ordered)
-        or (isinstance(p, RangeParameter) and p.parameter_type == "float")
-        for p in parameters
-    )
+    floats = [isinstance(p, RangeParameter) and p.parameter_type == "float" for p in parameters]
+    unordered = [isinstance(p, ChoiceParameter) and not p.is_ordered for p in parameters]
+    one_hot = any(u and len(p.values) > 2 for u, p in zip(unordered, parameters, strict=True))
+    return all(f or u for f, u in zip(floats, unordered, strict=True)) and (any(floats) or one_hot)
 
 
 def _one_hot(parameters: Sequence[Any]) -> bool:

@@ -6,6 +6,7 @@ import logging
 import math
 import sys
 import traceback
+import zlib
 
 import numpy as np
 import pytest
@@ -639,6 +640,35 @@ def test_an_exhausted_discrete_space_ends_the_sweep_early(fast_ax):
     result = make_sweep(linear, params={"a": "choice(1, 2)"}, n_trials=4, n_initial_trials=2).run()
     assert result.n_finished == 2
     assert "no new configuration" in result.stop_reason
+
+
+@pytest.mark.parametrize(
+    "params", [{"a": "choice(x, y, z)", "b": "choice(p, q, r)"}, {"a": "range(1, 4)", "b": "range(1, 4)"}]
+)
+def test_a_batch_larger_than_what_is_left_of_a_discrete_space_still_tries_every_configuration(fast_ax, params):
+    # Ax generates a batch one trial at a time; the last one finds every configuration tried or pending, and its
+    # SearchSpaceExhausted used to throw away the untried ones generated before it in the same call.
+    def crc(p):
+        h = zlib.crc32(json.dumps(p, sort_keys=True).encode()) / 2**32
+        return {"f1": h, "f2": 1 - h**2}
+
+    result = make_sweep(crc, params=params, n_trials=12, n_initial_trials=2, max_batch_size=4).run()
+    assert result.n_finished == 9
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 9
+    assert "no new configuration" in result.stop_reason
+
+
+def test_a_space_of_two_valued_choices_only_gets_model_proposals(fast_ax):
+    # Ax encodes a two-valued unordered choice as one discrete column, not one-hot: such a space is optimised by
+    # optimize_acqf_discrete, which refuses optimize_acqf's options.
+    def crc(p):
+        h = zlib.crc32(json.dumps(p, sort_keys=True).encode()) / 2**32
+        return {"f1": h, "f2": 1 - h**2}
+
+    params = {"a": "choice(true, false)", "b": "choice(p, q)", "c": "choice(u, v)"}
+    result = make_sweep(crc, params=params, n_trials=5, n_initial_trials=2).run()
+    assert result.n_finished == 5
+    assert [t.status for t in result.trials] == ["completed"] * 5
 
 
 # -- resume --------------------------------------------------------------------------------------------------------
