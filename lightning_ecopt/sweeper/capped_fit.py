@@ -17,7 +17,9 @@ imported: import it before loading a saved experiment whose strategy names it (t
 
 With ``mll_options[WARM_START_KEY]`` set, each fit starts from the hyperparameters that the fit of the same sweep's
 previous proposal ended with (:class:`WarmStarts`, process-local, found by the training inputs: a sweep's data only
-grows) instead of the model's initial values, so a capped fit continues where the last one stopped.
+grows) instead of the model's initial values, so a capped fit continues where the last one stopped. Each sweep keeps
+its own fits (:func:`use_warm_starts` around its proposals), so two sweeps of one process never start from each
+other's: a seeded sweep proposes the same trials however many ran before it.
 
 :func:`configure_capped_fit` sets a BoTorch node's surrogate to this class. Naming a model class overrides Ax's own
 choice of class: use it only where Ax would choose ``SingleTaskGP`` (no task, fidelity or categorical features: Ax's
@@ -27,7 +29,10 @@ default transforms one-hot encode every unordered choice), not with the categori
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -47,6 +52,7 @@ __all__ = [
     "CappedFitSingleTaskGP",
     "WarmStarts",
     "configure_capped_fit",
+    "use_warm_starts",
 ]
 
 FIT_MAXITER = 50
@@ -80,11 +86,12 @@ def _fit_capped(
     maxiter = int(options.pop(FIT_MAXITER_KEY, FIT_MAXITER))
     warm_start = bool(options.pop(WARM_START_KEY, False))
     mll = mll_class(likelihood=model.likelihood, model=model, **options)
+    fits = _ACTIVE_WARM_STARTS.get()
     if warm_start:
-        WARM_STARTS.load(model)
+        fits.load(model)
     fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
     if warm_start:
-        WARM_STARTS.remember(model)
+        fits.remember(model)
 
 
 def _train_inputs(model: SingleTaskGP) -> Tensor:
@@ -108,7 +115,9 @@ class WarmStarts:
     A sweep's data only grows, so the fit of its previous proposal is the one whose training inputs are the first rows
     of this fit's: :meth:`load` starts the model there (its ``named_parameters``: kernel, likelihood and mean; the
     outcome transform's statistics are buffers and stay the new data's). Nothing is saved with the experiment: a
-    sweep resumed in a new process starts cold once, and fits of unrelated data never meet.
+    sweep resumed in a new process starts cold once. One store a sweep (:func:`use_warm_starts`): stores are found by
+    inputs only, so a second sweep on the same first configurations (the same seed, or a rerun) sharing one would
+    start from the other's later fits, and propose other trials than it does alone.
     """
 
     def __init__(self, kept: int = 8) -> None:
@@ -151,7 +160,27 @@ class WarmStarts:
 
 
 WARM_STARTS = WarmStarts()
-"""The fits that :class:`CappedFitSingleTaskGP` starts from when its model config asks for warm starts."""
+"""The fits that :class:`CappedFitSingleTaskGP` starts from when its model config asks for warm starts, outside
+:func:`use_warm_starts` (a fit that Ax makes outside a sweep's proposals)."""
+
+_ACTIVE_WARM_STARTS: ContextVar[WarmStarts] = ContextVar("ecopt_warm_starts", default=WARM_STARTS)
+
+
+@contextlib.contextmanager
+def use_warm_starts(fits: WarmStarts) -> Iterator[WarmStarts]:
+    """Within this block, warm-started fits start from and add to ``fits`` (one sweep's store).
+
+    Args:
+        fits: The sweep's own store.
+
+    Yields:
+        ``fits``.
+    """
+    token = _ACTIVE_WARM_STARTS.set(fits)
+    try:
+        yield fits
+    finally:
+        _ACTIVE_WARM_STARTS.reset(token)
 
 
 register_model(CappedFitSingleTaskGP)

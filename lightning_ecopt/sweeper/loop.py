@@ -206,8 +206,8 @@ with 50 cold ones over seeds 0-19 (docs/bench-optimizer.md)."""
 
 _FIT_WARM_START = True
 """Start each capped GP fit from the hyperparameters the same sweep's previous fit ended with, in this process
-(:class:`~lightning_ecopt.sweeper.capped_fit.WarmStarts`), instead of the model's initial values: the capped fits then
-continue one another. A sweep resumed in a new process starts cold once."""
+(:class:`~lightning_ecopt.sweeper.capped_fit.WarmStarts`, one store a sweep), instead of the model's initial values:
+the capped fits then continue one another. A sweep resumed in a new process starts cold once."""
 
 _ONE_HOT_ACQF_MAXITER: int | None = 30
 """L-BFGS-B iterations of the acquisition optimiser in spaces with an unordered choice parameter whose other
@@ -947,6 +947,7 @@ class ParetoSweep:
         self._stop_reason: str | None = None
         self._judged_from: set[int] = set()  # trials finished before this run: not judged for the failure rate
         self._suggest_time_s = 0.0
+        self._warm_starts: Any = None  # this sweep's own capped_fit.WarmStarts, made at its first proposal
         self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
         self._enqueued = check_enqueued(space, settings.enqueue_trials)
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
@@ -1165,6 +1166,10 @@ class ParetoSweep:
         from ax.exceptions.core import OptimizationComplete
         from ax.exceptions.generation_strategy import GenerationStrategyCompleted
 
+        from lightning_ecopt.sweeper.capped_fit import WarmStarts, use_warm_starts
+
+        if self._warm_starts is None:
+            self._warm_starts = WarmStarts()
         _set_client_seed(client, _derive_seed(self.settings.seed, self._n_finished()))
         proposals: dict[int, dict[str, Any]] = {}
         for params in self._due_first()[:k]:
@@ -1176,7 +1181,7 @@ class ParetoSweep:
             start = time.perf_counter()
             ask = 1 if one_at_a_time else k - len(proposals)
             try:
-                with _torch_threads(_SUGGEST_THREADS):
+                with _torch_threads(_SUGGEST_THREADS), use_warm_starts(self._warm_starts):
                     got = client.get_next_trials(max_trials=ask)
             except (OptimizationComplete, GenerationStrategyCompleted) as exc:
                 if ask > 1:
