@@ -15,9 +15,12 @@ front, signed the same way, against Ax's maximisation-aligned thresholds: the fr
 observed points (BoTorch's) or of the observed values (the sweeper's choice, ``loop._EHVI_FRONT``; on NAS-Bench-201
 the posterior means' front lost hypervolume at 60 evaluations and the observed one did not).
 
-It takes no outcome constraint (BoTorch's EHVI has none) and conditions on no pending point: with one trial at a
-time the only pending configurations are failed ones in a space without a float interval, which the sweeper keeps
-from running twice by itself (see :mod:`lightning_ecopt.sweeper.loop`). The class is registered with Ax's JSON
+It takes no outcome constraint (BoTorch's EHVI has none) and conditions on no pending point. With one trial at a
+time the only pending configurations are failed ones (the sweeper marks a failed trial ABANDONED, in every space:
+``loop._FAILED_AS_PENDING``). Where EHVI's optimum is one of them, its proposal repeats a pending arm: in a fully
+discrete space the sweeper rounds it to the nearest untried configuration (:mod:`lightning_ecopt.sweeper.discrete`);
+elsewhere Ax regenerates five times and then proposes one Sobol point instead, so a failure at the optimum costs one
+trial spent off the model (qNEHVI conditions on pending points and does not). The class is registered with Ax's JSON
 registry when this module is imported, so a saved generation strategy that uses it loads.
 """
 
@@ -123,7 +126,7 @@ def construct_inputs_objective_ehvi(
         objective: Ax's objective for multi-output acquisition functions: which outcomes, with which weights.
         X_baseline: The observed points; the front is that of the posterior means there.
         ref_point: Ax's maximisation-aligned objective thresholds.
-        X_pending: Not conditioned on (see the module docstring).
+        X_pending: Not conditioned on (failed configurations; see the module docstring).
         constraints: Outcome constraints, which EHVI cannot take.
         alpha: The box decomposition's approximation level (BoTorch's default for the number of objectives: exact
             below 5).
