@@ -46,7 +46,8 @@ class CpuSnapshot:
     Args:
         wall_s: ``time.perf_counter()``.
         busy_s: CPU-seconds every CPU of the machine spent busy (user, nice, system, irq, softirq, steal) since boot.
-        own_s: CPU-seconds this process tree used (this process, its reaped children, its live descendants).
+        own_s: CPU-seconds this process tree used (this process, its live descendants, and the children each of them
+            reaped).
         n_cpus: CPUs counted in ``busy_s``.
         tick_s: The counters' resolution, one clock tick (``1 / SC_CLK_TCK``).
     """
@@ -99,7 +100,7 @@ def others_share(start: CpuSnapshot | None, end: CpuSnapshot | None) -> float | 
 
 
 def _tree_ticks() -> int:
-    """Clock ticks of CPU time used by this process, its reaped children and its live descendants.
+    """Clock ticks of CPU time used by this process, its live descendants and the children each of them reaped.
 
     Descendants are found through ``/proc/<pid>/task/<tid>/children`` (a few small reads; scanning all of ``/proc``
     would cost milliseconds per snapshot), falling back to the scan where the kernel lacks those files.
@@ -116,7 +117,8 @@ def _tree_ticks() -> int:
     for pid in descendants:
         fields = _stat_fields(pid)
         if fields is not None:
-            total += int(fields[11]) + int(fields[12])
+            # Its reaped children too: a worker that a live child (a DDP rank) reaped moves into its cutime.
+            total += sum(int(v) for v in fields[11:15])
     return total
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -385,6 +388,41 @@ def test_cpu_contention_counts_other_processes_not_this_process_tree() -> None:
     other = share_during(["sh", "-c", f"{sys.executable} -c '{spin}' & exit 0"])
     assert child < idle + 0.5 * one_core  # the machine's other load moves all three; the child adds nothing
     assert other > child + 0.5 * one_core
+
+
+def test_cpu_time_a_live_descendant_reaped_from_its_own_children_stays_this_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child (a DDP rank under Lightning's subprocess launcher) that reaps its own DataLoader worker keeps that
+    worker's CPU time in its cutime: it is still this job's, not another process's."""
+    import dataclasses
+
+    from lightning_ecopt.energy import contention
+
+    me, child, worker = os.getpid(), 900001, 900002
+
+    def lay(busy: int, worker_alive: bool, child_cutime: int) -> None:
+        shutil.rmtree(tmp_path / "proc", ignore_errors=True)
+        (tmp_path / "proc").mkdir()
+        cpus = "cpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n"
+        (tmp_path / "proc" / "stat").write_text(f"cpu  {busy} 0 0 10000 0 0 0 0 0 0\n{cpus}")
+        tree = [(me, 1, 100, 0, [child]), (child, me, 0, child_cutime, [worker] if worker_alive else [])]
+        for pid, ppid, utime, cutime, kids in tree + ([(worker, child, 30, 0, [])] if worker_alive else []):
+            task = tmp_path / "proc" / str(pid) / "task" / str(pid)
+            task.mkdir(parents=True)
+            stat = f"{pid} (py thon) S {ppid} 1 1 0 -1 0 0 0 0 0 {utime} 0 {cutime} 0 20 0 1 0 0\n"
+            (tmp_path / "proc" / str(pid) / "stat").write_text(stat)
+            (task / "children").write_text(" ".join(map(str, kids)))
+
+    monkeypatch.setattr(contention, "_PROC", tmp_path / "proc")
+    lay(busy=1000, worker_alive=True, child_cutime=0)  # the worker has used 30 ticks
+    start = contention.cpu_snapshot()
+    lay(busy=1030, worker_alive=False, child_cutime=60)  # 30 more, then it exited and the child reaped it
+    end = contention.cpu_snapshot()
+    assert start is not None
+    assert end is not None
+    assert end.own_s - start.own_s == pytest.approx(0.30)  # the machine's 30 busy ticks were all this job's
+    assert contention.others_share(start, dataclasses.replace(end, wall_s=start.wall_s + 1.0)) == pytest.approx(0.0)
 
 
 def test_cpu_contention_is_reported_from_windows_of_0_2_s_as_the_shipped_examples_measure() -> None:
