@@ -126,7 +126,7 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_samples_per_j``: samples per joule (1/J; NaN when the loop read 0 J)
     - ``energy/{stage}_j_per_sample``: joules per sample (J)
     - ``energy/{stage}_j_per_batch``: joules per batch (J): mean of per-batch windows (each from one batch's start
-      to the next's, so together they cover the measured loop), or loop joules / batches
+      to the next's, so together they cover the measured loop; under DDP, of every rank's), or loop joules / batches
     - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J; the loop's joules outside the measured
       window, so it also holds the few ms of closing that window)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s`` (flag)
@@ -783,6 +783,10 @@ class EnergyCallback(Callback):
             float(batches),
             float(tokens or 0),
             0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
+            # Every rank's per-batch windows, summed and counted: one rank's alone may hold all ranks' work (RAPL is
+            # package-wide) or none of it (a rank that rank 0's RAPL covers reads 0 J).
+            math.fsum(state.batch_j),
+            float(len(state.batch_j)),
         ]
         figures, time_s = _combine_ranks(trainer, local, steady.time_s, steady.kind)
         result = LoopEnergy(
@@ -799,6 +803,7 @@ class EnergyCallback(Callback):
             warmup_j=figures[6],
             per_batch_mode="window" if state.mode == "window" else "split",
             batch_j=tuple(state.batch_j),
+            batch_mean_j=figures[7] / figures[8] if figures[8] > 0 else None,
             short=stage != "train" and time_s < self.min_duration_s,
             cpu_contention=contention,
         )

@@ -87,6 +87,9 @@ class LoopEnergy:
         warmup_j: Joules of the warm-up batches.
         per_batch_mode: ``"window"`` (per-batch windows) or ``"split"`` (loop joules / batches).
         batch_j: Joules of each measured batch in ``"window"`` mode (this rank), else empty.
+        batch_mean_j: The mean per-batch window over every rank (``"window"`` mode; ``None``: the mean of
+            ``batch_j``). Under DDP a rank's windows alone can be neither the loop's: package-wide RAPL on one rank
+            holds every rank's concurrent work, and the ranks it covers read 0 J.
         short: The loop was shorter than ``min_duration_s``: its figures are flagged as unreliable.
         cpu_contention: The share (0-1) of the machine's CPU capacity other processes used during the measured
             window (:func:`lightning_ecopt.energy.contention.others_share`; this rank's machine), or ``None`` where
@@ -112,6 +115,7 @@ class LoopEnergy:
     warmup_j: float = 0.0
     per_batch_mode: PerBatchMode = "split"
     batch_j: tuple[float, ...] = field(default_factory=tuple)
+    batch_mean_j: float | None = None
     short: bool = False
     cpu_contention: float | None = None
 
@@ -147,12 +151,14 @@ class LoopEnergy:
 
     @property
     def j_per_batch(self) -> float:
-        """Joules per batch: the mean per-batch window in ``"window"`` mode, else loop joules / batches.
+        """Joules per batch: the mean per-batch window in ``"window"`` mode (every rank's), else joules / batches.
 
         NaN unless :attr:`energy_read`.
         """
         if not self.energy_read:
             return math.nan
+        if self.per_batch_mode == "window" and self.batch_mean_j is not None:
+            return self.batch_mean_j
         if self.per_batch_mode == "window" and self.batch_j:
             return statistics.fmean(self.batch_j)
         return _ratio(self.energy_j, self.batches)

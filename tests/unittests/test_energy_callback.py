@@ -1025,6 +1025,36 @@ def test_ranks_of_different_energy_kinds_are_never_summed() -> None:
     assert (result.cpu_j, result.samples, result.time_s) == (60.0, 8, 3.0)
 
 
+def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None:
+    """Rank 0's package-wide RAPL windows hold both ranks' concurrent work (2 J a batch, 1 J each); rank 1, covered by
+    rank 0's RAPL, reads 0 J a batch. Rank 0's mean alone said 2 J, rank 1's 0 J; the loop's is 1 J a batch."""
+    from lightning_ecopt.energy import Measurement
+
+    peer: list[torch.Tensor] = []
+
+    def all_gather(local: torch.Tensor) -> torch.Tensor:
+        if not peer:
+            peer.append(local.clone())
+            return torch.stack([local, local])
+        return torch.stack([local, peer[0]])
+
+    trainer = types.SimpleNamespace(
+        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
+    )
+
+    def reduce(m: Measurement, batch_j: list[float]) -> Any:
+        cb = EnergyCallback(meter="estimate", min_duration_s=0.0)
+        state = energy_module._LoopState(batch_window="test/batch", mode="window", batch_j=batch_j)
+        return cb._reduce(trainer, "test", m, m, samples=8, batches=4, tokens=None, state=state)  # type: ignore[arg-type]
+
+    with pytest.warns(UserWarning, match="read 0 J"):  # rank 1
+        reduce(Measurement(time_s=2.0, cpu_j=None, source="measured: zeus/rapl"), [0.0] * 4)
+    result = reduce(Measurement(time_s=2.0, cpu_j=8.0, source="measured: zeus/rapl"), [2.0] * 4)  # rank 0
+    assert (result.energy_j, result.batches, result.per_batch_mode) == (8.0, 8, "window")
+    assert result.j_per_batch == pytest.approx(1.0)
+    assert result.metrics()["energy/test_j_per_batch"] == pytest.approx(result.energy_j / result.batches)
+
+
 def test_a_transformers_flops_on_the_real_module_match_the_meta_count() -> None:
     from lightning_ecopt.callbacks.energy import _model_stats
     from lightning_ecopt.demos import TinyTransformerLM
