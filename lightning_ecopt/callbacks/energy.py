@@ -112,7 +112,8 @@ class EnergyCallback(Callback):
     with ``num_workers=0`` it holds the loading of all its batches but that one (whose loading counts in the
     warm-up), a bias of one batch's loading in the measured batches (measured with a loop whose only cost was loading:
     -14 % at 7 measured batches, -3 % at 37). Where loading matters, measure many batches (``min_duration_s``,
-    :class:`~lightning_ecopt.inference.TimedPasses`) or load in workers.
+    :class:`~lightning_ecopt.inference.TimedPasses`) or, with hardware counters, load in workers (the CPU-time
+    estimate counts this process only: workers' loading is left out of it, and a warning says so).
 
     Logged metrics (``{stage}`` is ``test``, ``predict`` or ``validate``), in ``trainer.callback_metrics`` and every
     attached logger (test and validate figures also in the dicts ``trainer.test()``/``validate()`` return):
@@ -528,6 +529,16 @@ class EnergyCallback(Callback):
         self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
+        if trainer is not None and self.meter.source == CpuTimeEstimator.source:
+            workers = _worker_processes(trainer, stage)
+            if workers:
+                self._warn_once(
+                    f"workers/{stage}",
+                    f"EnergyCallback: the {stage} loop loads its batches in {workers} worker processes "
+                    f"(num_workers={workers}), whose CPU time the '{CpuTimeEstimator.source}' estimate does not count "
+                    "(it counts this process only): loading is left out, and more workers look cheaper. Compare "
+                    "estimates at one num_workers (num_workers=0 counts the loading), or measure with counters.",
+                )
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
@@ -955,12 +966,8 @@ def _stage_batch_sizes(trainer: pl.Trainer, stage: str) -> tuple[int, int, int] 
     return None
 
 
-def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
-    """The ``batch_size`` of the running loop's one ``DataLoader``, where it has more than one batch; else None.
-
-    The first batch of such a loader holds ``batch_size`` samples (unless its collate function or sampler says
-    otherwise, which is what the check against it is for).
-    """
+def _stage_loaders(trainer: pl.Trainer, stage: str) -> list[object]:
+    """The running loop's data loaders (none for the train loop, or before Lightning set them)."""
     loaders: object = None
     if stage == "test":
         loaders = trainer.test_dataloaders
@@ -968,10 +975,26 @@ def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
         loaders = trainer.predict_dataloaders
     elif stage == "validate":
         loaders = trainer.val_dataloaders
-    if isinstance(loaders, list | tuple):
-        if len(loaders) != 1:
-            return None
-        (loaders,) = loaders
+    if loaders is None:
+        return []
+    return list(loaders) if isinstance(loaders, list | tuple) else [loaders]
+
+
+def _worker_processes(trainer: pl.Trainer, stage: str) -> int:
+    """Worker processes that load the running loop's batches (the most of its loaders' ``num_workers``)."""
+    return max((int(getattr(loader, "num_workers", 0) or 0) for loader in _stage_loaders(trainer, stage)), default=0)
+
+
+def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
+    """The ``batch_size`` of the running loop's one ``DataLoader``, where it has more than one batch; else None.
+
+    The first batch of such a loader holds ``batch_size`` samples (unless its collate function or sampler says
+    otherwise, which is what the check against it is for).
+    """
+    found = _stage_loaders(trainer, stage)
+    if len(found) != 1:
+        return None
+    (loaders,) = found
     from lightning_ecopt.inference import TimedPasses
 
     if isinstance(loaders, TimedPasses):  # its first batch is full where the samples it yields fill two

@@ -1025,6 +1025,26 @@ def test_ranks_of_different_energy_kinds_are_never_summed() -> None:
     assert (result.cpu_j, result.samples, result.time_s) == (60.0, 8, 3.0)
 
 
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_the_cpu_time_estimate_says_it_leaves_out_the_loaders_worker_processes(num_workers: int) -> None:
+    """``time.process_time()`` counts this process only: workers' loading is missing from the estimate, so more
+    workers would look cheaper without a word (a measured meter sees them: nothing to say there)."""
+    cb = EnergyCallback(meter="estimate", warmup_batches=0, min_duration_s=0, log_model_stats=False)
+    loader = DataLoader(RandomDataset(32, 8), batch_size=4, num_workers=num_workers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Trainer(callbacks=[cb], logger=False, enable_progress_bar=False, enable_model_summary=False).test(
+            BoringModel(), dataloaders=loader, verbose=False
+        )
+    said = [str(w.message) for w in caught if "worker processes" in str(w.message)]
+    if num_workers:
+        assert len(said) == 1
+        assert "num_workers=1" in said[0]
+        assert "estimated: cpu-time" in said[0]
+    else:
+        assert said == []
+
+
 def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None:
     """Rank 0's package-wide RAPL windows hold both ranks' concurrent work (2 J a batch, 1 J each); rank 1, covered by
     rank 0's RAPL, reads 0 J a batch. Rank 0's mean alone said 2 J, rank 1's 0 J; the loop's is 1 J a batch."""
