@@ -57,6 +57,28 @@ class CoveredElsewhere:
         return Measurement(time_s=max(time.perf_counter() - start, 0.0), source=self.source)
 
 
+def _fit_to_device(meter: ZeusMeter, gpu_indices: Sequence[int]) -> None:
+    """Bind a :class:`ZeusMeter` given no GPUs to this process's; refuse one that does not monitor them.
+
+    ``ZeusMeter()`` resolves its GPU when first asked (``EnergyCallback`` asks for its label when built, before
+    Lightning selects the trainer's device), so on ``cuda:1`` it would have read GPU 0 and labelled that measured.
+
+    Raises:
+        EnergyMeterError: The meter monitors other GPUs than one this process computes on.
+    """
+    if meter.bind_gpus(gpu_indices):
+        return
+    missing = [i for i in gpu_indices if i not in meter.gpu_indices]
+    if missing:
+        given = list(meter.gpu_indices)
+        raise EnergyMeterError(
+            f"EnergyCallback(meter=ZeusMeter(gpu_indices={given})) in a process that computes on GPU "
+            f"{', '.join(map(str, missing))}: the figures would be another GPU's, labelled measured. Pass "
+            f"ZeusMeter(gpu_indices={list(gpu_indices)}) (the trainer's device; ZeusMeter() follows it), or "
+            "meter='auto' or 'zeus'."
+        )
+
+
 def make_meter(
     meter: str | EnergyMeter = "auto",
     *,
@@ -83,7 +105,8 @@ def make_meter(
     Raises:
         EnergyMeterError: ``meter="zeus"`` and Zeus finds no counter, or cannot read a GPU in ``gpu_indices``; or
             a :class:`ZeusMeter` that reads RAPL is passed to a process that should not (``read_cpu=False``: local
-            rank > 0). The message says what is missing and the fix.
+            rank > 0), or one that monitors other GPUs than ``gpu_indices`` (a ``ZeusMeter()`` given none is bound
+            to them). The message says what is missing and the fix.
         ValueError: Unknown meter name.
         TypeError: ``meter`` is neither a name nor an :class:`EnergyMeter`.
 
@@ -145,6 +168,8 @@ def make_meter(
         )
         return CpuTimeEstimator(watts_per_thread, idle_power_w), why
     if isinstance(meter, EnergyMeter):
+        if isinstance(meter, ZeusMeter):
+            _fit_to_device(meter, gpu_indices)
         if isinstance(meter, ZeusMeter) and meter.read_cpu and not read_cpu and meter.probe.cpu:
             raise EnergyMeterError(
                 "EnergyCallback(meter=ZeusMeter(read_cpu=True)) in a process that is not its node's first (local rank "

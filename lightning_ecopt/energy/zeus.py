@@ -194,8 +194,9 @@ class ZeusMeter:
     (package-wide: let one process per node read them). The monitor is built on first use, never at import.
 
     Args:
-        gpu_indices: CUDA device indices to monitor; ``None`` means the current CUDA device if CUDA is available,
-            else none.
+        gpu_indices: CUDA device indices to monitor; ``None`` means the device of the trainer it is given to
+            (``EnergyCallback`` binds it, see :meth:`bind_gpus`), or used alone the current CUDA device if CUDA is
+            available, else none.
         read_cpu: Whether to read RAPL CPU/DRAM counters.
         approx_instant_energy: Passed to Zeus: a GPU window shorter than the counter period is approximated as
             instant power x duration instead of reading 0.
@@ -211,6 +212,8 @@ class ZeusMeter:
         if gpu_indices is not None and not all(isinstance(i, int) and i >= 0 for i in gpu_indices):
             raise ValueError(f"ZeusMeter(gpu_indices={gpu_indices!r}): expected CUDA device indices >= 0, e.g. [0].")
         self._gpu_indices = None if gpu_indices is None else tuple(gpu_indices)
+        self.gpus_given = gpu_indices is not None
+        """Whether ``gpu_indices`` was given (else the meter follows the device it is bound to)."""
         self.read_cpu = read_cpu
         self.approx_instant_energy = approx_instant_energy
         self._probe: ZeusProbe | None = None
@@ -223,6 +226,18 @@ class ZeusMeter:
         if self._probe is None:
             self._probe = probe_zeus(self.gpu_indices, self.read_cpu)
         return self._probe
+
+    def bind_gpus(self, gpu_indices: Sequence[int]) -> bool:
+        """Monitor ``gpu_indices`` (the devices a trainer computes on), where none were given and no window ran yet.
+
+        Returns:
+            Whether the meter now monitors them (``False``: it was given its own, or has measured already).
+        """
+        if self.gpus_given or self._monitor is not None:
+            return False
+        self._gpu_indices = tuple(gpu_indices)
+        self._probe = None
+        return True
 
     @property
     def gpu_indices(self) -> tuple[int, ...]:

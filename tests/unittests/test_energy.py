@@ -562,6 +562,31 @@ def test_a_zeus_meter_passed_in_reads_rapl_on_one_process_per_node(fake_zeus: tu
     assert second.source == "measured: zeus/nvml"
 
 
+def test_a_zeus_meter_passed_in_measures_the_trainers_gpu(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ZeusMeter() resolved its GPU when EnergyCallback read its label, before Lightning set cuda:1: it read GPU 0."""
+    import torch
+
+    gpus, _ = fake_zeus
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)  # before the trainer sets its device
+    meter = ZeusMeter(read_cpu=False)
+    assert meter.source == "measured: zeus/nvml"  # what EnergyCallback(meter=...) checks when built
+    assert make_meter(meter, gpu_indices=[1], read_cpu=True) == (meter, None)
+    meter.begin("loop")
+    gpus.mj[0] += 5_000
+    gpus.mj[1] += 2_000
+    assert meter.end("loop").gpu_j == {1: pytest.approx(2.0)}
+    # Given its GPUs, or once it has measured, a meter is the user's: on another GPU it is refused, never relabelled.
+    with pytest.raises(EnergyMeterError, match=r"ZeusMeter\(gpu_indices=\[0\]\)\) in a process that computes on GPU 1"):
+        make_meter(ZeusMeter(gpu_indices=[0], read_cpu=False), gpu_indices=[1], read_cpu=True)
+    with pytest.raises(EnergyMeterError, match="computes on GPU 0"):
+        make_meter(meter, gpu_indices=[0], read_cpu=True)
+    both = ZeusMeter(gpu_indices=[0, 1], read_cpu=False)  # more than the trainer's: the user's choice
+    assert make_meter(both, gpu_indices=[1], read_cpu=True) == (both, None)
+
+
 class _NoWraps:
     """Stands in for Zeus's RAPL wrap-around tracker (a helper process) in unit tests."""
 
