@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lightning_ecopt.energy.measurement import Measurement
@@ -100,7 +101,8 @@ def _package_zones(cpus: Any) -> list[int]:
 
     Zeus makes a "CPU" of every top-level ``intel-rapl:N`` zone. On Intel client and workstation CPUs one of them is
     ``psys``, the whole platform (package included): summing it with the packages would count the package twice.
-    Zones whose name Zeus does not hand out (through ``zeusd``) are kept.
+    A zone read through ``zeusd`` has no name in Zeus: it is read from the zone's ``name`` file in sysfs (readable
+    without root); a zone whose name cannot be read at all is kept.
     """
     members = getattr(cpus, "cpus", None)
     if members is None:  # a CPUs object that does not list its members: take every index
@@ -108,9 +110,21 @@ def _package_zones(cpus: Any) -> list[int]:
     zones = []
     for index, cpu in enumerate(members):
         name = getattr(getattr(cpu, "rapl_file", None), "name", None)
+        if name is None:
+            name = _sysfs_zone_name(getattr(cpus, "rapl_dir", None), getattr(cpu, "cpu_index", None))
         if name is None or str(name).startswith("package"):
             zones.append(index)
     return zones
+
+
+def _sysfs_zone_name(rapl_dir: Any, zone: Any) -> str | None:
+    """The name of the top-level RAPL zone ``intel-rapl:<zone>`` under ``rapl_dir`` (``package-0``, ``psys``)."""
+    if rapl_dir is None or not isinstance(zone, int):
+        return None
+    try:
+        return (Path(rapl_dir) / f"intel-rapl:{zone}" / "name").read_text().strip() or None
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager

@@ -639,6 +639,22 @@ def test_rapl_psys_zone_is_not_added_to_the_packages(tmp_path: Any, monkeypatch:
         rapl.rapl_is_available.cache_clear()
 
 
+def test_rapl_zones_read_through_zeusd_leave_psys_out_by_the_sysfs_name(tmp_path: Path) -> None:
+    """Zeus's ZeusdRAPLCPU has no rapl_file (no name): the zone's sysfs name, readable without root, says psys."""
+    import types
+
+    from lightning_ecopt.energy.zeus import _package_zones
+
+    root = tmp_path / "intel-rapl"
+    _rapl_zone(root / "intel-rapl:0", "package-0", 0)
+    _rapl_zone(root / "intel-rapl:1", "psys", 0)
+    _rapl_zone(root / "intel-rapl:2", "package-1", 0)
+    zeusd = [types.SimpleNamespace(cpu_index=i) for i in range(3)]  # as ZeusdRAPLCPU: an index, no rapl_file
+    assert _package_zones(types.SimpleNamespace(cpus=zeusd, rapl_dir=str(root))) == [0, 2]
+    # Where no name can be read at all, the zone is kept (no reason to drop a package).
+    assert _package_zones(types.SimpleNamespace(cpus=zeusd, rapl_dir=str(tmp_path / "none"))) == [0, 1, 2]
+
+
 def test_a_rapl_wrap_the_tracker_missed_is_nan_not_262_kj(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
     """A window straddling an unseen wrap reads true + range: positive, so the negative check let it through."""
     _, cpus = fake_zeus
