@@ -20,7 +20,7 @@ from typing import Any
 from lightning_ecopt.energy.measurement import Measurement
 from lightning_ecopt.exceptions import EnergyMeterError
 
-__all__ = ["ZeusMeter", "ZeusProbe", "cuda_visible_devices_problem", "probe_zeus"]
+__all__ = ["ZeusMeter", "ZeusProbe", "cuda_order_problem", "cuda_visible_devices_problem", "probe_zeus"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,38 @@ def _unlistable_gpus_as_none(zeus_energy: Any) -> Iterator[None]:
         zeus_energy.get_gpus = real
 
 
+def cuda_order_problem(gpus: Any, indices: Sequence[int]) -> str | None:
+    """Why CUDA's device ``i`` may be another GPU than Zeus's (NVML's) GPU ``i``, or ``None``.
+
+    CUDA numbers GPUs fastest first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID``; NVML, and so Zeus, numbers them by PCI
+    bus. On a node of one GPU model the two agree; on a mixed node ``cuda:0`` can be NVML's GPU 1, and Zeus would
+    read another GPU's joules. Detected where the two name a device differently; a check that cannot run (no CUDA,
+    a GPU list without names) finds no problem.
+
+    Args:
+        gpus: Zeus's GPUs (``get_name(i)``).
+        indices: The CUDA device indices to be measured.
+    """
+    if not indices or os.environ.get("CUDA_DEVICE_ORDER", "").strip().upper() == "PCI_BUS_ID":
+        return None
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        names = [(i, str(torch.cuda.get_device_name(i)), str(gpus.get_name(i))) for i in indices]
+    except (AttributeError, AssertionError, RuntimeError, OSError, ValueError, LookupError):
+        return None
+    for i, cuda_name, nvml_name in names:
+        if cuda_name.strip().casefold() != nvml_name.strip().casefold():
+            return (
+                f"CUDA's device {i} is a {cuda_name} but NVML's GPU {i} (the one Zeus reads) is a {nvml_name}: CUDA "
+                "numbers GPUs fastest first and NVML by PCI bus, so the figures would be another GPU's. Set "
+                "CUDA_DEVICE_ORDER=PCI_BUS_ID in the environment before the process starts"
+            )
+    return None
+
+
 def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusProbe:
     """Find which of the asked-for counters Zeus can read, without starting a monitor.
 
@@ -184,6 +216,9 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             found_gpus = tuple(i for i in gpu_indices if 0 <= i < len(gpus))
             if missing := sorted(set(gpu_indices) - set(found_gpus)):
                 problems.append(f"GPU indices {missing} not found by Zeus (it sees {len(gpus)} GPUs)")
+            if vendor == "nvml" and (order := cuda_order_problem(gpus, found_gpus)) is not None:
+                problems.append(f"no GPU counters: {order}")
+                found_gpus = ()
     else:
         problems.append("no GPU in use by this process")
     cpu = False

@@ -587,6 +587,32 @@ def test_a_zeus_meter_passed_in_measures_the_trainers_gpu(
     assert make_meter(both, gpu_indices=[1], read_cpu=True) == (both, None)
 
 
+def test_a_gpu_numbered_otherwise_by_cuda_than_by_nvml_is_not_measured_as_this_ones(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mixed node: CUDA (fastest first) calls the H100 device 0, NVML (PCI bus order) calls the A100 GPU 0."""
+    import torch
+
+    gpus, _ = fake_zeus
+    nvml_names = ["NVIDIA A100-SXM4-80GB", "NVIDIA H100 80GB HBM3"]
+    gpus.get_name = nvml_names.__getitem__  # type: ignore[attr-defined]
+    cuda_names = nvml_names[::-1]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", cuda_names.__getitem__)
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    with pytest.raises(EnergyMeterError, match=r"CUDA's device 0 is a NVIDIA H100.*CUDA_DEVICE_ORDER=PCI_BUS_ID"):
+        make_meter("zeus", gpu_indices=[0], read_cpu=False)
+    meter, why = make_meter("auto", gpu_indices=[0], read_cpu=True)  # RAPL alone, saying the GPU is left out
+    assert meter.source == "measured: zeus/rapl"
+    assert why is not None
+    assert "CUDA_DEVICE_ORDER=PCI_BUS_ID" in why
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")  # the fix: CUDA numbers them as NVML does
+    assert make_meter("zeus", gpu_indices=[0], read_cpu=False)[0].source == "measured: zeus/nvml"
+    cuda_names[:] = nvml_names  # one order (or one model of GPU): nothing to say
+    monkeypatch.delenv("CUDA_DEVICE_ORDER")
+    assert make_meter("zeus", gpu_indices=[0, 1], read_cpu=False)[0].source == "measured: zeus/nvml"
+
+
 class _NoWraps:
     """Stands in for Zeus's RAPL wrap-around tracker (a helper process) in unit tests."""
 
