@@ -132,7 +132,9 @@ class EnergyCallback(Callback):
       window, so it also holds the few ms of closing that window)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s`` (flag)
     - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
-      window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %
+      window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %. This process's children (DataLoader
+      workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
+      SLURM) are other processes here, so on a node with several the figure includes them
     - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
       a checkpoint (``ckpt_path``) measures this process's part only, says so in a warning, and logs
