@@ -17,7 +17,7 @@ from lightning_ecopt.sweeper.objectives import (
     ax_metric_names,
     parse_constraint,
 )
-from lightning_ecopt.sweeper.timeout import check_timeout
+from lightning_ecopt.sweeper.timeout import MAX_TIMEOUT_S, check_timeout
 
 __all__ = ["ACQUISITIONS", "SweepSettings", "default_n_initial_trials"]
 
@@ -171,8 +171,8 @@ class SweepSettings:
             self.trial_timeout_s = check_timeout(self.trial_timeout_s)
         except ValueError:
             raise EcoptConfigError(
-                f"SweepSettings(trial_timeout_s={self.trial_timeout_s!r}): expected seconds > 0 (e.g. 3600), or null "
-                f"for no per-trial time limit."
+                f"SweepSettings(trial_timeout_s={self.trial_timeout_s!r}): expected seconds > 0 (e.g. 3600; at most "
+                f"{MAX_TIMEOUT_S:.0e}), or null for no per-trial time limit."
             ) from None
         self._check_enqueue_trials()
         self._ax_names = ax_metric_names([*self.objective_names, *self.constrained_metrics])

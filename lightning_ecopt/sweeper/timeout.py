@@ -22,7 +22,6 @@ Limits, by design:
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import threading
 import time
@@ -32,13 +31,17 @@ from typing import Any, TypeVar
 
 from lightning_ecopt.exceptions import TrialTimeoutError
 
-__all__ = ["TimedTask", "call_with_timeout", "check_timeout"]
+__all__ = ["MAX_TIMEOUT_S", "TimedTask", "call_with_timeout", "check_timeout"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _WARNED: set[str] = set()
+
+MAX_TIMEOUT_S = 1e9
+"""The longest per-trial limit (31 years): ``setitimer`` refuses values past the platform's ``time_t`` (~9e9 s on
+64-bit Linux), which would fail every trial; ``null`` is no limit."""
 
 _OVERDUE_S = 1e-3
 """Delay of a caller's timer that fell due while a trial ran under its own limit: it fires right after the trial."""
@@ -48,14 +51,14 @@ def check_timeout(timeout_s: Any, where: str = "trial_timeout_s") -> float | Non
     """Validate a per-trial time limit.
 
     Args:
-        timeout_s: Seconds (> 0), or ``None`` for no limit.
+        timeout_s: Seconds (> 0, at most :data:`MAX_TIMEOUT_S`), or ``None`` for no limit.
         where: How the value is named in an error message.
 
     Returns:
         The limit as a float, or ``None``.
 
     Raises:
-        ValueError: ``timeout_s`` is not a positive finite number or ``None``.
+        ValueError: ``timeout_s`` is not a number of seconds in (0, :data:`MAX_TIMEOUT_S`] or ``None``.
 
     Example:
         >>> check_timeout(30), check_timeout(None)
@@ -63,9 +66,10 @@ def check_timeout(timeout_s: Any, where: str = "trial_timeout_s") -> float | Non
     """
     if timeout_s is None:
         return None
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s < math.inf:
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s <= MAX_TIMEOUT_S:
         raise ValueError(
-            f"{where}={timeout_s!r}: expected seconds > 0 (e.g. 3600), or null for no per-trial time limit."
+            f"{where}={timeout_s!r}: expected seconds > 0 and at most {MAX_TIMEOUT_S:.0e} (e.g. 3600), or null for "
+            "no per-trial time limit."
         )
     return float(timeout_s)
 
@@ -108,22 +112,32 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
             )
         return fn(*args, **kwargs)
 
-    def _interrupt(signum: int, frame: FrameType | None) -> None:
-        raise TrialTimeoutError(timeout_s)
+    running = True
 
-    previous = signal.signal(signal.SIGALRM, _interrupt)
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        # A timer that fires once fn has returned (Python runs the handler at the next call: the timer's disarming)
+        # interrupts nothing; raising there would skip putting back the caller's handler and timer.
+        if running:
+            raise TrialTimeoutError(timeout_s)
+
     # A timer already running (a deadline of the caller's own) is put back afterwards, less the time the trial took;
-    # one that fell due meanwhile fires as soon as its handler is back.
-    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    # one that fell due meanwhile fires as soon as its handler is back. Read before the trial's timer is armed: a
+    # limit that falls due at once raises before setitimer's own answer could be kept.
+    outer_delay, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    previous = signal.signal(signal.SIGALRM, _interrupt)
     start = time.monotonic()
     try:
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
         return fn(*args, **kwargs)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_delay > 0:
-            left = outer_delay - (time.monotonic() - start)
-            signal.setitimer(signal.ITIMER_REAL, max(left, _OVERDUE_S), outer_interval)
+        running = False
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+            if outer_delay > 0:
+                left = outer_delay - (time.monotonic() - start)
+                signal.setitimer(signal.ITIMER_REAL, max(left, _OVERDUE_S), outer_interval)
 
 
 class TimedTask:

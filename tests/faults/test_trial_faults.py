@@ -142,7 +142,35 @@ def test_timeout_error_survives_pickling() -> None:
     assert (err.timeout_s, err.metrics, str(err)) == (3.0, {"energy/train_j": 1.5}, str(TrialTimeoutError(3.0)))
 
 
-@pytest.mark.parametrize("value", [0, -1, float("inf"), "10", True])
+def test_a_timer_that_fires_as_the_trial_returns_leaves_the_callers_handler_and_timer() -> None:
+    """The limit falling due just after ``fn`` returned used to raise inside the clean-up, before it put back the
+    caller's handler and timer (one call in three with limits of a few microseconds)."""
+    import contextlib
+    import random
+    import signal
+
+    outer = signal.getitimer(signal.ITIMER_REAL)  # pytest-timeout's, when it runs with its signal method
+
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    before = signal.signal(signal.SIGALRM, mine)
+    lost = 0
+    try:
+        for _ in range(300):
+            signal.setitimer(signal.ITIMER_REAL, 100.0)
+            with contextlib.suppress(TrialTimeoutError):  # it fell due inside the trial: a timeout, as it should be
+                call_with_timeout(lambda: 1, random.uniform(1e-6, 3e-5))
+            left, _ = signal.getitimer(signal.ITIMER_REAL)
+            lost += signal.getsignal(signal.SIGALRM) is not mine or left < 50.0
+    finally:
+        signal.signal(signal.SIGALRM, before)
+        signal.setitimer(signal.ITIMER_REAL, *outer)
+    assert lost == 0
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), "10", True, 1e12])
 def test_bad_timeouts_are_refused(value: object) -> None:
-    with pytest.raises(ValueError, match=r"expected seconds > 0 \(e.g. 3600\), or null"):
+    # 1e12 s: setitimer refuses it (past time_t), which failed every trial and left the trial's handler installed.
+    with pytest.raises(ValueError, match=r"expected seconds > 0 and at most 1e\+09 \(e.g. 3600\), or null"):
         check_timeout(value)
