@@ -299,6 +299,10 @@ def infer_reference_point(Y: ArrayLike, maximize: Sequence[bool], margin: float 
     else:
         span = np.maximum(front.max(axis=0) - nadir, _MIN_RANGE)
     ref_max_terms = nadir - margin * span
+    if margin > 0:
+        # A span tiny next to the value (an objective constant over the front, at 3e8) moves it by less than its
+        # float spacing: the point would be the nadir itself, no frontier point beyond it, and the hypervolume 0.
+        ref_max_terms = np.minimum(ref_max_terms, np.nextafter(nadir, -np.inf))
     return np.asarray(ref_max_terms * _signs(maximize), dtype=np.float64)
 
 

@@ -765,8 +765,13 @@ def _known_metrics(output: Any) -> dict[str, Any]:
     for key, value in raw.items():
         if key == ENERGY_SOURCE_KEY and isinstance(value, str):
             known[key] = value
-        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            known[str(key)] = float(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except OverflowError:  # an int past a float's range: not finite, dropped like inf
+                continue
+            if math.isfinite(number):
+                known[str(key)] = number
     return known
 
 
@@ -1314,7 +1319,9 @@ class ParetoSweep:
             return
         refusal = self._energy_refusal(metrics.energy_source, has_energy_figures(metrics.values))
         if refusal is not None:
-            self._fail(client, index, params, refusal, metrics.energy_source, None)
+            # It ran to the end: what it measured stays with it (its energy is spent, and counts in the ledger).
+            measured = {name: mean for name, (mean, _) in metrics.values.items()}
+            self._fail(client, index, params, refusal, metrics.energy_source, None, measured)
             return
         self._complete(client, index, params, metrics, None)
 

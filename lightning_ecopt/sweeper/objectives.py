@@ -362,7 +362,10 @@ def _real(value: Any) -> float | None:
     if isinstance(value, bool | str | bytes):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int past a float's range: as good as infinite
+            return math.inf if value > 0 else -math.inf
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "ndim", 0) == 0 and not isinstance(value, Mapping | Sequence):
         try:

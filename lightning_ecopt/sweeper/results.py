@@ -232,13 +232,17 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, Enum):
         return _plain(value.value)
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+    if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    item = getattr(value, "item", None)  # numpy / torch scalars
-    if callable(item):
+    item = getattr(value, "item", None)  # numpy / torch scalars (np.float64 and np.str_ subclass float and str)
+    if type(value) not in (str, int, float) and callable(item):
         return _plain(item())
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else str(value)
     return str(value)
 
 

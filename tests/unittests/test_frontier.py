@@ -156,6 +156,15 @@ def test_infer_reference_point_is_the_front_nadir_pushed_out():
     assert hypervolume(MIXED[[0, 1, 3]], ref, MIXED_DIRECTIONS) > 0
 
 
+def test_an_inferred_reference_point_stays_beyond_a_front_whose_objective_is_constant_and_large():
+    # 3e8 - 0.1 * 1e-7 rounds back to 3e8: the point was the nadir itself, and the hypervolume 0.
+    Y = np.array([[1.0, 2.0, 3e8], [2.0, 1.0, 3e8]])
+    maximize = [True, True, False]
+    ref = infer_reference_point(Y, maximize)
+    assert ref[2] > 3e8
+    assert hypervolume(Y, ref, maximize) > 0
+
+
 def test_infer_reference_point_matches_botorch():
     torch = pytest.importorskip("torch")
     from botorch.utils.multi_objective.hypervolume import infer_reference_point as botorch_infer

@@ -499,6 +499,37 @@ def test_mixed_energy_sources_are_refused_unless_allowed(fast_ax, allow):
         assert "'estimated: cpu-time' is not comparable with 'measured: zeus/nvml'" in third.reason
         assert "allow_mixed_energy_sources=true" in third.reason
         assert result.n_completed == 3
+        # It ran to the end: its figures stay with it (the ledger counts the energy it spent), never given to Ax.
+        assert third.metrics == pytest.approx(
+            {k: v for k, v in two_quadratics(calls[2]).items() if k != "energy/source"}
+        )
+
+
+def test_an_enqueued_configuration_of_numpy_values_is_saved(fast_ax, tmp_path):
+    # np.float64 is a float and np.str_ a str: they reached yaml.safe_dump as numpy objects, which it cannot write.
+    enqueued = [{"x0": np.float64(0.25), "x1": np.float64(0.5)}]
+    result = make_sweep(two_quadratics, n_trials=2, enqueue_trials=enqueued, storage=tmp_path / "ax.json").run()
+    assert result.n_completed == 2
+    saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert saved["settings"]["enqueue_trials"] == [{"x0": 0.25, "x1": 0.5}]
+
+
+def test_a_huge_integer_fails_an_objective_and_is_dropped_from_the_extras(fast_ax):
+    # float(10**400) overflows: the sweep crashed instead of failing the trial or dropping the extra figure.
+    def huge(p):
+        out = two_quadratics(p)
+        out["model/flops"] = 10**400
+        if p["x0"] > 0.5:
+            out["f1"] = 10**400
+        return out
+
+    result = make_sweep(huge, n_trials=4, n_initial_trials=4, max_failure_rate=1.0).run()
+    assert result.n_finished == 4
+    for trial in result.trials:
+        assert "model/flops" not in trial.metrics
+        if trial.status == "failed":
+            assert "metric 'f1' is inf (not finite)" in trial.reason
+    assert {t.status for t in result.trials} == {"completed", "failed"}
 
 
 # -- never pay twice -------------------------------------------------------------------------------------------------
