@@ -3,19 +3,24 @@
 :class:`FrontierBoard` turns each :class:`~lightning_ecopt.sweeper.results.SweepResult` the loop produces into
 TensorBoard events (each trial's own Lightning logs stay in its job dir). The layout, as runs under ``log_dir``:
 
-- ``.`` (the root): the HParams experiment: the swept parameters, ``status``, and the metrics as columns, objectives
-  first. Written once, when the first trial completes (its metrics name the columns: TensorBoard reads an
-  experiment's columns once, so a metric first returned by a later trial is in that trial's scalars but not a
-  column; the board says so in the log).
+- ``.`` (the root): the HParams experiment: the swept parameters, ``status`` (``ecopt/status`` where a parameter is
+  named ``status``), and the metrics as columns, objectives first. A parameter's column has one type, from the search
+  space where the board has it (a choice of numbers and strings is a string column, each value written as text), so
+  TensorBoard can sort and filter on it. Written once, when the first trial completes (its metrics name the
+  columns: TensorBoard reads an experiment's columns once, so a metric first returned by a later trial is in that
+  trial's scalars but not a column; the board says so in the log).
 - ``trials/<index>``: one HParams session per finished trial: its parameters and ``status`` (``completed``,
   ``failed``, ``reused``) as hparams, every metric a completed trial returned as a scalar at step = trial index
   (a failed trial's partial metrics stay out of the table: they are in ``trials.csv``), the session's end status
   (failed trials are marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again
-  whenever the trial joins or leaves the frontier, so the HParams table can be filtered on it.
+  whenever the trial joins or leaves the frontier (each time at a later step), so the HParams table can be filtered
+  on it.
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
   :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
   ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's
-  configurations as a table).
+  configurations as a table). A sweep that ends early (a discrete space exhausted) and infers its reference point
+  at the end updates its last step: the hypervolume is added there, and the picture and table are written once more
+  at that step (the slider's last picture at that step is the final one).
 
 What was written is remembered in ``log_dir/ecopt_board.json``, so a resumed sweep (a new process) adds only what
 changed: rerunning a finished sweep writes nothing. Open it with ``tensorboard --logdir <sweep dir>/tensorboard``
@@ -40,12 +45,13 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lightning_ecopt import views
 
 if TYPE_CHECKING:
     from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
+    from lightning_ecopt.sweeper.space import SearchSpace
 
 __all__ = ["FRONTIER_RUN", "ON_FRONT_TAG", "TENSORBOARD_DIRNAME", "TRIALS_RUN", "FrontierBoard", "trial_run_name"]
 
@@ -89,6 +95,39 @@ def _hparam_value(value: Any) -> bool | float | str:
     return str(value)
 
 
+def _kind(value: Any) -> str:
+    """The HParams column type of one value: ``"bool"``, ``"float"`` or ``"str"``."""
+    hv = _hparam_value(value)
+    return "bool" if isinstance(hv, bool) else "float" if isinstance(hv, float) else "str"
+
+
+def _column_value(value: Any, kind: str | None) -> bool | float | str:
+    """``value`` as its column's type: in a string column every value is text.
+
+    TensorBoard compares a column's values with one another to sort and filter it; a number beside a string made it
+    fail.
+    """
+    hv = _hparam_value(value)
+    if kind == "str" and not isinstance(hv, str):
+        return str(value.item() if callable(getattr(value, "item", None)) else value)
+    return hv
+
+
+def _space_kinds(space: SearchSpace | None) -> dict[str, set[str]]:
+    """Each parameter's value types as the search space declares them (a choice's values; an interval is a number)."""
+    if space is None:
+        return {}
+    from lightning_ecopt.sweeper.space import ChoiceParameter
+
+    kinds: dict[str, set[str]] = {}
+    for parameter in space.parameters:
+        values = parameter.values if isinstance(parameter, ChoiceParameter) else (0.0,)
+        kinds[parameter.name] = {_kind(v) for v in values}
+    for name, value in space.fixed.items():
+        kinds.setdefault(name, set()).add(_kind(value))
+    return kinds
+
+
 def _describe(name: str, result: SweepResult) -> str:
     """A metric column's tooltip: unit, direction when it is an objective, energy label when it is an energy figure."""
     for objective in result.objectives:
@@ -111,6 +150,8 @@ class FrontierBoard:
     Args:
         log_dir: The folder to write to, normally ``<sweep dir>/tensorboard``; created on the first update.
         images: Also draw the frontier image after every batch (the costliest part: about 0.1-0.3 s).
+        space: The sweep's search space, for the HParams columns' types (``None``: the types of the values the
+            trials seen when the experiment is written hold).
 
     Raises:
         TypeError: ``log_dir`` is not a path.
@@ -123,15 +164,20 @@ class FrontierBoard:
         board.update(result)  # never raises: a failure is logged and the sweep goes on
     """
 
-    def __init__(self, log_dir: str | Path, *, images: bool = True) -> None:
+    def __init__(self, log_dir: str | Path, *, images: bool = True, space: SearchSpace | None = None) -> None:
         if not isinstance(log_dir, str | Path) or not str(log_dir):
             raise TypeError(
                 f"FrontierBoard(log_dir={log_dir!r}): expected a folder path, e.g. '<sweep dir>/tensorboard'."
             )
         self.log_dir = Path(log_dir)
         self.images = bool(images)
+        self.space = space
         self._sessions: set[int] = set()
         self._on_front: dict[int, bool] = {}
+        self._on_front_step: dict[int, int] = {}  # each trial's last frontier/on_front step
+        self._types: dict[str, str] = {}  # each parameter's column type, once decided
+        self._frontier_step: int | None = None  # the last step of the frontier run
+        self._frontier_hv = False  # whether that step has its hypervolume
         self._experiment_written: bool | None = None
         self._columns: set[str] = set()
         self._unlisted: set[str] = set()
@@ -210,10 +256,24 @@ class FrontierBoard:
         self._last = last if isinstance(last, str) else None
         self._on_front = {int(k): bool(v) for k, v in dict(on_front).items()}
         self._columns = {str(c) for c in columns}
+        # Written since 2026-12-04; a state file from before has none of them (a resume then writes as it did).
+        self._on_front_step = {int(k): int(v) for k, v in dict(state.get("on_front_step", {})).items()}
+        self._types = {str(k): str(v) for k, v in dict(state.get("types", {})).items()}
+        frontier_step = state.get("frontier_step")
+        self._frontier_step = frontier_step if isinstance(frontier_step, int) else None
+        self._frontier_hv = bool(state.get("frontier_hv", False))
 
     def _save_state(self) -> None:
         path = self.log_dir / STATE_FILENAME
-        state = {"last": self._last, "on_front": self._on_front, "columns": sorted(self._columns)}
+        state = {
+            "last": self._last,
+            "on_front": self._on_front,
+            "columns": sorted(self._columns),
+            "on_front_step": self._on_front_step,
+            "types": self._types,
+            "frontier_step": self._frontier_step,
+            "frontier_hv": self._frontier_hv,
+        }
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, path)
@@ -229,21 +289,10 @@ class FrontierBoard:
             return
         from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
-        hparams: dict[str, set[type]] = {}
-        for trial in result.trials:
-            for name, value in trial.params.items():
-                hparams.setdefault(name, set()).add(type(_hparam_value(value)))
-        infos = []
-        for name in sorted(hparams):
-            kinds = hparams[name]
-            if kinds == {bool}:
-                dtype = api_pb2.DATA_TYPE_BOOL
-            elif kinds == {float}:
-                dtype = api_pb2.DATA_TYPE_FLOAT64
-            else:
-                dtype = api_pb2.DATA_TYPE_STRING
-            infos.append(api_pb2.HParamInfo(name=name, type=dtype))
-        infos.append(api_pb2.HParamInfo(name="status", type=api_pb2.DATA_TYPE_STRING))
+        self._decide_types(result)
+        dtypes = {"bool": api_pb2.DATA_TYPE_BOOL, "float": api_pb2.DATA_TYPE_FLOAT64, "str": api_pb2.DATA_TYPE_STRING}
+        infos = [api_pb2.HParamInfo(name=name, type=dtypes[kind]) for name, kind in sorted(self._types.items())]
+        infos.append(api_pb2.HParamInfo(name=self._status_column(), type=api_pb2.DATA_TYPE_STRING))
         objective_names = [o.name for o in result.objectives]
         others = sorted({m for t in completed for m in t.metrics} - set(objective_names))
         metrics = [
@@ -264,6 +313,20 @@ class FrontierBoard:
             writer.add_summary(self._summary(metadata.EXPERIMENT_TAG, metadata.create_summary_metadata(data)))
         self._experiment_written = True
         self._columns = {*objective_names, ON_FRONT_TAG, *others}
+
+    def _decide_types(self, result: SweepResult) -> None:
+        """Each parameter's column type, from the search space and the trials so far; kept once decided."""
+        kinds = _space_kinds(self.space)
+        for trial in result.trials:
+            for name, value in trial.params.items():
+                kinds.setdefault(name, set()).add(_kind(value))
+        for name, seen in kinds.items():
+            if name not in self._types:
+                self._types[name] = next(iter(seen)) if len(seen) == 1 else "str"
+
+    def _status_column(self) -> str:
+        """``status``, or ``ecopt/status`` where a swept parameter is named ``status``."""
+        return "ecopt/status" if "status" in self._types else "status"
 
     def _note_unlisted_metrics(self, result: SweepResult) -> None:
         """Say once per metric when a completed trial returns one the HParams table has no column for."""
@@ -288,6 +351,7 @@ class FrontierBoard:
 
         pareto = set(result.pareto_indices)
         step = result.n_finished
+        self._decide_types(result)
         for trial in result.trials:
             if not trial.finished:
                 continue
@@ -301,8 +365,8 @@ class FrontierBoard:
             with self._writer(run_dir) as writer:
                 if new:
                     start = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
-                    for name, value in {**trial.params, "status": _status(trial)}.items():
-                        hv = _hparam_value(value)
+                    for name, value in {**trial.params, self._status_column(): _status(trial)}.items():
+                        hv = _column_value(value, self._types.get(name))
                         if isinstance(hv, bool):
                             start.hparams[name].bool_value = hv
                         elif isinstance(hv, float):
@@ -323,23 +387,32 @@ class FrontierBoard:
                         self._summary(metadata.SESSION_END_INFO_TAG, metadata.create_summary_metadata(data))
                     )
                 if trial.status == "completed":
-                    writer.add_scalar(ON_FRONT_TAG, 1.0 if on_front else 0.0, max(step, trial.trial_index))
+                    # A later step each time: after abandoned trials an index exceeds the trials finished, and a
+                    # change at the same step would be a second point there.
+                    at = max(step, trial.trial_index, self._on_front_step.get(trial.trial_index, -1) + 1)
+                    writer.add_scalar(ON_FRONT_TAG, 1.0 if on_front else 0.0, at)
                     self._on_front[trial.trial_index] = on_front
+                    self._on_front_step[trial.trial_index] = at
 
     # -- per-batch frontier views -----------------------------------------------------------------------------------
 
     def _write_frontier(self, result: SweepResult) -> None:
         step = result.n_finished
+        again = step == self._frontier_step  # the same trials, seen again (a reference point inferred at the end)
+        has_hv = result.hypervolume is not None and math.isfinite(result.hypervolume)
         with self._writer(self.log_dir / FRONTIER_RUN) as writer:
-            if result.hypervolume is not None and math.isfinite(result.hypervolume):
-                writer.add_scalar("frontier/hypervolume", float(result.hypervolume), step)
-            writer.add_scalar("frontier/pareto_size", float(len(result.pareto_indices)), step)
-            writer.add_scalar("trials/completed", float(result.n_completed), step)
-            writer.add_scalar("trials/failed", float(result.n_failed), step)
+            if has_hv and not (again and self._frontier_hv):
+                writer.add_scalar("frontier/hypervolume", float(cast(float, result.hypervolume)), step)
+            if not again:  # the counts of these trials are written already
+                writer.add_scalar("frontier/pareto_size", float(len(result.pareto_indices)), step)
+                writer.add_scalar("trials/completed", float(result.n_completed), step)
+                writer.add_scalar("trials/failed", float(result.n_failed), step)
             writer.add_text("frontier/configurations", views.frontier_markdown(result), step)
             if self.images:
                 figure = views.frontier_figure(result)
                 writer.add_image("frontier/pareto_front", views.figure_rgb(figure), step, dataformats="HWC")
+        self._frontier_hv = has_hv or (again and self._frontier_hv)
+        self._frontier_step = step
 
     # -- plumbing ---------------------------------------------------------------------------------------------------
 

@@ -963,7 +963,7 @@ class ParetoSweep:
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
         names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
         self._crash_suspects: set[str] = set()  # configurations of a batch the process died in: each runs alone
-        self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings)
+        self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings, space)
 
     @classmethod
     def from_function(
@@ -2011,13 +2011,13 @@ def _one_hot(parameters: Sequence[Any]) -> bool:
     return any(isinstance(p, ChoiceParameter) and not p.is_ordered for p in parameters)
 
 
-def _default_batch_hooks(settings: SweepSettings) -> list[BatchHook]:
+def _default_batch_hooks(settings: SweepSettings, space: SearchSpace) -> list[BatchHook]:
     """TensorBoard frontier views in ``<storage dir>/tensorboard`` when the sweep saves to a storage file."""
     if settings.storage is None:
         return []
     from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME, FrontierBoard
 
-    return [FrontierBoard(Path(settings.storage).parent / TENSORBOARD_DIRNAME).update]
+    return [FrontierBoard(Path(settings.storage).parent / TENSORBOARD_DIRNAME, space=space).update]
 
 
 def _feasible(record: TrialRecord, constraints: Sequence[OutcomeConstraint]) -> bool:

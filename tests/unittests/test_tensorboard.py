@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 
 import numpy as np
@@ -266,3 +267,79 @@ def test_the_loop_survives_a_failing_hook_and_hooks_can_be_turned_off(tmp_path, 
     assert seen == [2, 4]  # after each batch, once
     assert "the batch hook" in caplog.text
     assert not (tmp_path / "tensorboard").exists()
+
+
+def _hparams_backend(log_dir):
+    """TensorBoard's own HParams backend over ``log_dir``: what its table asks for (sort, filter) runs here."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider
+    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import backend_context, list_session_groups
+
+    mux = pem.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(log_dir))
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, str(log_dir))
+    tb = base_plugin.TBContext(logdir=str(log_dir), data_provider=provider, multiplexer=mux)
+    backend, request = backend_context.Context(tb), context.RequestContext()
+
+    def sessions(col_params):
+        statuses = [api_pb2.STATUS_UNKNOWN, api_pb2.STATUS_SUCCESS, api_pb2.STATUS_FAILURE, api_pb2.STATUS_RUNNING]
+        query = api_pb2.ListSessionGroupsRequest(
+            start_index=0, slice_size=100, col_params=col_params, allowed_statuses=statuses
+        )
+        return list_session_groups.Handler(request, backend, "", query).run().session_groups
+
+    return sessions
+
+
+def test_a_choice_of_numbers_and_strings_is_one_string_column_tensorboard_can_sort_and_filter(tmp_path):
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    space = parse_search_space({"opt": "choice(1, auto, 2.5)", "status": "choice(a, b)"}, [])
+    trials = [completed(i, 0.6 + 0.1 * i, 100.0 * (3 - i), opt=v, status="a") for i, v in enumerate([1, 2.5, "auto"])]
+    board = FrontierBoard(tmp_path, images=False, space=space)
+    board.update(SweepResult(OBJECTIVES, tuple(trials[:2]), (0, 1), dict(REF), "inferred", 1.0))  # numbers first
+    board.update(SweepResult(OBJECTIVES, tuple(trials), (0, 1, 2), dict(REF), "inferred", 2.0))
+    sessions = _hparams_backend(tmp_path)
+    assert {g.hparams["opt"].string_value for g in sessions([])} == {"1", "2.5", "auto"}
+    # Before: a number column then 'auto' (or numbers in a string column), and TensorBoard's table raised here.
+    ordered = sessions([api_pb2.ColParams(hparam="opt", order=api_pb2.ORDER_ASC)])
+    assert [g.hparams["opt"].string_value for g in ordered] == ["1", "2.5", "auto"]
+    assert len(sessions([api_pb2.ColParams(hparam="opt", filter_regexp="au")])) == 1
+    # A parameter named status keeps its values; the board's own column steps aside.
+    (group, *_) = sessions([])
+    assert group.hparams["status"].string_value == "a"
+    assert group.hparams["ecopt/status"].string_value == "completed"
+
+
+def test_a_trial_leaving_the_front_at_its_joining_step_is_written_at_a_later_step(tmp_path):
+    # Trials 2-7 abandoned: trial 8's first step is its index, past the trials finished; leaving the front at the
+    # next batch wrote a second point at step 8.
+    def trial(i, f1, f2):
+        return TrialRecord(i, {"x": float(i)}, "completed", metrics={"f1": f1, "f2": f2})
+
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    abandoned = [TrialRecord(i, {"x": float(i)}, "abandoned", reason="interrupted") for i in range(2, 8)]
+    trials = [trial(0, 5.0, 5.0), trial(1, 6.0, 4.0), *abandoned, trial(8, 1.0, 9.0)]
+    board = FrontierBoard(tmp_path, images=False)
+    board.update(SweepResult(objectives, tuple(trials), (0, 1, 8)))
+    trials.append(trial(9, 0.5, 8.0))
+    board.update(SweepResult(objectives, tuple(trials), (0, 1, 9)))
+    steps = [(e.step, e.value) for e in load(tmp_path / trial_run_name(8)).Scalars(ON_FRONT_TAG)]
+    assert steps == [(8, 1.0), (9, 0.0)]
+
+
+def test_a_reference_point_inferred_at_the_end_adds_the_hypervolume_without_repeating_the_step(tmp_path):
+    # A discrete space exhausted early: the hook sees the same trials again once the reference point is inferred.
+    board = FrontierBoard(tmp_path, images=False)
+    before = result_after(4)
+    board.update(dataclasses.replace(before, reference_point=None, reference_point_origin=None, hypervolume=None))
+    board.update(before)
+    run = load(tmp_path / FRONTIER_RUN)
+    assert [e.step for e in run.Scalars("frontier/pareto_size")] == [4]
+    assert [(e.step, e.value) for e in run.Scalars("frontier/hypervolume")] == [(4, pytest.approx(before.hypervolume))]
+    # And a new process (a rerun) at the same state writes nothing more.
+    FrontierBoard(tmp_path, images=False).update(before)
+    assert [e.step for e in load(tmp_path / FRONTIER_RUN).Scalars("frontier/hypervolume")] == [4]
