@@ -357,7 +357,8 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
     staircase that bounds the region they dominate (shaded down to the reference point, whose area is the
     hypervolume; a front point outside the reference box is on the line but not in the shading); the knee is a gold
     star; the reference point is a red cross; failed trials are red crosses at their values when they returned both
-    objectives, else listed in the legend. Axis labels carry the metric's unit, the energy label (measured or
+    objectives (a single-objective one at its index), else listed in the legend, as is one whose value at or below 0
+    cannot be on a log axis. Axis labels carry the metric's unit, the energy label (measured or
     estimated) and the direction. The first two objectives are drawn; with three or more, the front's points
     without a staircase (seen in two objectives, the front of all of them is no staircase) and a title naming the
     objectives left out; a single-objective sweep is drawn against the trial index.
@@ -441,22 +442,30 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
         ax.scatter([ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
                    label=f"reference point ({result.reference_point_origin or 'given'})")  # fmt: skip
 
-    if failed:
-        placed = [t for t in failed if all(_finite(t.metrics.get(o.name)) for o in objectives[:2])]
-        unplaced = [t for t in failed if t not in placed]
-        if placed and len(objectives) >= 2:
-            ax.scatter([x_of(t) for t in placed], [y_of(t) for t in placed], s=50, marker="x", c="tab:red",
-                       zorder=4, label=f"failed ({len(placed)})")  # fmt: skip
-        if unplaced:
-            ids = ", ".join(f"#{t.trial_index}" for t in unplaced[:8]) + (" ..." if len(unplaced) > 8 else "")
+    # A failed trial that returned its objectives is drawn at its values (a single-objective one at its index): the
+    # axes' scales take them in, but a value at or below 0 cannot be on a log axis, and is listed instead.
+    placed = [t for t in failed if all(_finite(t.metrics.get(o.name)) for o in objectives[:2])]
+    x_scale = None
+    if len(objectives) >= 2:
+        x_values = xs_all + [v for v in map(x_of, placed) if v > 0]
+        x_scale = _axis_scale(x_values, None if ref_xy is None else ref_xy[0])
+    y_scale = _axis_scale(ys_all + [v for v in map(y_of, placed) if v > 0], None if ref_xy is None else ref_xy[1])
+    log_x, log_y = (scale is not None and scale["value"] == "log" for scale in (x_scale, y_scale))
+    off_axis = [t for t in placed if (log_x and x_of(t) <= 0) or (log_y and y_of(t) <= 0)]
+    placed = [t for t in placed if t not in off_axis]
+    if placed:
+        ax.scatter([x_of(t) for t in placed], [y_of(t) for t in placed], s=50, marker="x", c="tab:red",
+                   zorder=4, label=f"failed ({len(placed)})")  # fmt: skip
+    for what, listed in (("no values", [t for t in failed if t not in placed and t not in off_axis]),
+                         ("at or below 0, off the log axis", off_axis)):  # fmt: skip
+        if listed:
+            ids = ", ".join(f"#{t.trial_index}" for t in listed[:8]) + (" ..." if len(listed) > 8 else "")
             handle = Line2D([], [], ls="none", marker="x", color="tab:red")
             ax.add_line(handle)
-            handle.set_label(f"failed, no values ({len(unplaced)}): {ids}")
+            handle.set_label(f"failed, {what} ({len(listed)}): {ids}")
 
     if not done:
         ax.text(0.5, 0.5, "no completed trial yet", ha="center", va="center", transform=ax.transAxes, color="0.4")
-    x_scale = _axis_scale(xs_all, None if ref_xy is None else ref_xy[0]) if len(objectives) >= 2 else None
-    y_scale = _axis_scale(ys_all, None if ref_xy is None else ref_xy[1])
     if x_scale is not None:
         ax.set_xscale(**x_scale)
     if y_scale is not None:

@@ -72,3 +72,35 @@ def test_an_axis_spanning_orders_of_magnitude_is_log_or_symlog_with_a_reference_
     assert area(patch.get_xy()) == pytest.approx(below.hypervolume)
     narrow = make_result({"acc": "maximize", "spj": "maximize"}, [[0.97, 14.0], [0.95, 50.0]], {"acc": 0.9, "spj": -1})
     assert views.frontier_figure(narrow).axes[0].get_yscale() == "linear"
+
+
+def _legend(fig):
+    return [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+
+
+def _failed_marks(fig):
+    """The red crosses drawn at values: ``(x, y)`` of each."""
+    from matplotlib.collections import PathCollection
+
+    marks = [c for c in fig.axes[0].collections if isinstance(c, PathCollection) and c.get_label().startswith("failed")]
+    return [tuple(xy) for c in marks for xy in c.get_offsets()]
+
+
+def test_a_failed_single_objective_trial_is_drawn_at_its_index_and_value():
+    objectives = parse_objectives({"loss": "minimize"}, None)
+    trials = (
+        TrialRecord(0, {"x": 0}, "completed", metrics={"loss": 0.3}),
+        TrialRecord(1, {"x": 1}, "failed", metrics={"loss": 0.5}, reason="diverged"),
+    )
+    fig = views.frontier_figure(SweepResult(objectives, trials, (0,)))
+    assert _failed_marks(fig) == [(1.0, 0.5)]  # before: neither drawn nor listed
+    assert "failed (1)" in _legend(fig)
+
+
+def test_a_failed_trial_at_zero_on_a_log_axis_is_listed_not_lost():
+    result = make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 1000.0], [0.5, 1.0]], {"acc": 0.4, "j": 2000})
+    zero = TrialRecord(2, {"x": 2}, "failed", metrics={"acc": 0.6, "j": 0.0}, reason="read 0 J")
+    fig = views.frontier_figure(SweepResult(result.objectives, (*result.trials, zero), result.pareto_indices))
+    assert fig.axes[0].get_yscale() == "log"
+    assert _failed_marks(fig) == []  # 0 J cannot be drawn on a log axis: before, counted as drawn ("failed (1)")
+    assert "failed, at or below 0, off the log axis (1): #2" in _legend(fig)
