@@ -144,8 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments (default ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0; 2 for bad input, a bad command line included (after one error line on stderr); 1 when
-        the reader of stdout went away early (a broken pipe, as ``ecopt report DIR --json | head``), silently.
+        The exit status: 0; 2 for bad input (after one error line on stderr); 1 when the reader of stdout went away
+        early (a broken pipe, as ``ecopt report DIR --json | head``), silently.
+
+    Raises:
+        SystemExit: A bad command line, with status 2 and argparse's usage message (as every argparse program).
     """
     parser = build_parser()
     args = parser.parse_args(argv)

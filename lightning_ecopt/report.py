@@ -265,7 +265,8 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         trials.append(
             TrialRecord(
                 trial_index=index,
-                params=dict(_mapping(raw.get("params"), f"{where}.params")),
+                # Keys as text, as the sweep writes them (a hand-edited `1: 2` sorted beside names crashed the report).
+                params={str(k): v for k, v in _mapping(raw.get("params"), f"{where}.params").items()},
                 status=status,
                 metrics=metrics,
                 reason=None if raw.get("reason") is None else str(raw.get("reason")),
@@ -794,6 +795,22 @@ def _performance_objective(result: SweepResult) -> Objective:
 _TIE_RULE = "least energy per inference"
 
 
+def _check_baseline(result: SweepResult, baseline: str | int) -> None:
+    """Refuse a ``--baseline`` that names no trial of ``result`` and no rule, whether or not a ledger is drawn up."""
+    if isinstance(baseline, int) and not isinstance(baseline, bool):
+        indices = [t.trial_index for t in result.trials]
+        if baseline not in indices:
+            raise SweepDataError(
+                f"ecopt report --baseline {baseline}: no trial {baseline} in this sweep (trials 0 to "
+                f"{max(indices, default=-1)}); pass a trial index or one of {', '.join(BASELINE_RULES)}."
+            )
+    elif baseline not in BASELINE_RULES:
+        raise SweepDataError(
+            f"ecopt report --baseline {baseline!r}: unknown rule; choose one of {', '.join(BASELINE_RULES)} or a trial "
+            f"index."
+        )
+
+
 def _choose_baseline(
     result: SweepResult,
     baseline: str | int,
@@ -810,11 +827,7 @@ def _choose_baseline(
     candidates = [t for t in _evaluated(result) if per_inference(t) is not None]
     if isinstance(baseline, int) and not isinstance(baseline, bool):
         by_index = {t.trial_index: t for t in result.trials}
-        if baseline not in by_index:
-            raise SweepDataError(
-                f"ecopt report --baseline {baseline}: no trial {baseline} in this sweep (trials 0 to "
-                f"{max(by_index, default=-1)}); pass a trial index or one of {', '.join(BASELINE_RULES)}."
-            )
+        _check_baseline(result, baseline)
         chosen = by_index[baseline]
         if chosen.reused_from is not None:
             chosen = by_index.get(chosen.reused_from, chosen)
@@ -824,11 +837,7 @@ def _choose_baseline(
                 f"inference; choose a completed trial (see trials.csv) or one of {', '.join(BASELINE_RULES)}."
             )
         return "trial", chosen, []
-    if baseline not in BASELINE_RULES:
-        raise SweepDataError(
-            f"ecopt report --baseline {baseline!r}: unknown rule; choose one of {', '.join(BASELINE_RULES)} or a trial "
-            f"index."
-        )
+    _check_baseline(result, baseline)
     candidates = [t for t in candidates if all(c.met_by(t.metrics) for c in constraints)]
     if not candidates:
         return str(baseline), None, []
@@ -940,6 +949,7 @@ def ledger(
     eval_j = nan if mixed else sum(e.eval_j or 0.0 for e in counted)
     total_j = (train_j + eval_j) * pue
     metric, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
+    _check_baseline(result, baseline)  # also where no trial reports an energy per inference: a typo is still one
     rule, base, tied = (
         _choose_baseline(result, baseline, per_inference, constraints) if metric else (str(baseline), None, [])
     )

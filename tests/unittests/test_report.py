@@ -634,6 +634,23 @@ def test_no_energy_per_inference_means_no_baseline(tmp_path, capsys):
     assert "No baseline: no completed trial reports an energy per inference" in out
     assert "Energy figures: unlabelled" in out
     assert math.isclose(build_report(tmp_path).ledger.total_j, 0.0)
+    # A baseline naming no trial is refused here too: it was checked only where a ledger had a baseline to choose.
+    code, _, err = run_cli(capsys, tmp_path, "--no-files", "--baseline", "99")
+    assert code == 2
+    assert "--baseline 99: no trial 99 in this sweep (trials 0 to 3)" in err
+
+
+def test_a_parameter_key_that_is_no_text_is_read_as_text(tmp_path, capsys):
+    # A hand-edited `params: {1: 2}` (YAML reads the key as an int) crashed the report sorting it beside names.
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    trials = tuple(TrialRecord(i, {"x": i / 4}, "completed", {"f1": i, "f2": 4 - i}) for i in range(2))
+    path = tmp_path / RESULTS_FILENAME
+    write_results(path, SweepResult(objectives, trials, (0, 1)))
+    path.write_text(path.read_text().replace("    x: 0.25\n", "    x: 0.25\n    1: 2\n"))
+    assert build_report(tmp_path).sweep.result.trials[1].params == {"x": 0.25, "1": 2}
+    code, out, _ = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0
+    assert "┃ 1 ┃" in out  # the frontier table's column of that parameter
 
 
 @pytest.mark.parametrize("pue", [1.0, GLOBAL_AVERAGE_PUE])
