@@ -62,7 +62,9 @@ def best_to_batch1(trials: list[dict[str, Any]]) -> BatchRatio | None:
             float(t["metrics"].get("energy/test_cpu_contention") or 0.0) > CONTENTION_WARN_SHARE,
         )
         for t in trials
-        if t.get("status") == "completed" and "energy/test_samples_per_j" in (t.get("metrics") or {})
+        if t.get("status") == "completed"
+        and "energy/test_samples_per_j" in (t.get("metrics") or {})
+        and "data.eval_batch_size" in (t.get("params") or {})  # a sweep with the batch size fixed has no ratio
     ]
     ones = [d for d in done if d[0] == 1]
     if not ones or not all(math.isfinite(d[1]) for d in done):
@@ -86,7 +88,9 @@ class BatchSizeRatio(Callback):
         """Read the sweep's results and print the ratio."""
         import yaml
 
-        sweep_dir = Path(str(config.hydra.sweep.dir))
+        # Absolute: batch 1 is evaluated from inside the sweep dir, where a relative path (Hydra's default
+        # multirun/...) would no longer find the checkpoint cache.
+        sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
         results = sweep_dir / "optimization_results.yaml"
         if not results.is_file():
             return

@@ -82,8 +82,9 @@ class CharTextDataModule(pl.LightningDataModule):
             ``warmup_batches``): each pass has this many batches more than the prompts need.
 
     Raises:
-        ValueError: A size below 1, text too short for one window of each split, ``gen_min_s`` not a finite number
-            >= 0, ``gen_warmup_batches`` not an int >= 0, or ``gen_min_s`` with ``num_workers``.
+        ValueError: A size below 1, text too short for one window of each split or for ``n_prompts`` prompts in
+            the test split, ``gen_min_s`` not a finite number >= 0, ``gen_warmup_batches`` not an int >= 0, or
+            ``gen_min_s`` with ``num_workers``.
     """
 
     def __init__(
@@ -135,6 +136,13 @@ class CharTextDataModule(pl.LightningDataModule):
             raise ValueError(
                 f"CharTextDataModule(max_chars={max_chars!r}, seq_len={seq_len}): {n} characters leave less than one "
                 f"window per split; raise max_chars to at least {10 * (seq_len + 1)} or lower seq_len."
+            )
+        starts = n - int(0.9 * n) - prompt_len + 1  # where a prompt can start in the test split (see setup)
+        if starts < n_prompts:
+            raise ValueError(
+                f"CharTextDataModule(n_prompts={n_prompts}, prompt_len={prompt_len}, max_chars={max_chars!r}): the "
+                f"test split ({n - int(0.9 * n)} characters) holds {max(starts, 0)} distinct prompts of {prompt_len} "
+                f"characters; lower n_prompts or prompt_len, or raise max_chars."
             )
         self._splits: dict[str, torch.Tensor] = {}
 

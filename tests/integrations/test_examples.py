@@ -19,12 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 
-def _run(tmp_path: Path, script: str, *overrides: str) -> tuple[subprocess.CompletedProcess[str], Path, dict]:
+def _run(
+    tmp_path: Path, script: str, *overrides: str, relative: bool = False
+) -> tuple[subprocess.CompletedProcess[str], Path, dict]:
+    """Run an example's sweep in ``tmp_path/sweep`` (given as ``sweep``, relative to the cwd, with ``relative``)."""
     sweep = tmp_path / "sweep"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("HYDRA_FULL_ERROR", None)
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), "-m", f"hydra.sweep.dir={sweep}", *overrides],
+        [sys.executable, str(EXAMPLES / script), "-m", f"hydra.sweep.dir={'sweep' if relative else sweep}", *overrides],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -107,12 +110,16 @@ def test_inference_batch_size_trains_once_and_prints_the_batch1_ratio(tmp_path: 
         "trainer.max_epochs=1",
         "hydra.sweeper.n_trials=3",
         "hydra.sweeper.n_initial_trials=3",
+        relative=True,  # Hydra's default sweep dir is relative (multirun/...)
     )
     trials = results["trials"]
     assert [t["status"] for t in trials] == ["completed"] * 3
     assert [t["metrics"]["checkpoint/reused"] for t in trials] == [0.0, 1.0, 1.0]
     assert "batch 1 was not in the sweep; measured it from the cached checkpoint" in done.stdout
     assert (sweep / "batch1" / "lightning_logs").is_dir()  # its logs beside the job dirs, not in the cwd
+    # From the sweep's checkpoint: with a relative sweep dir it looked for the cache from inside batch1/, missed it,
+    # and trained again (a checkpoint of its own under batch1/, energy no trial counts).
+    assert list(sweep.rglob("*.pt")) == list((sweep / "checkpoints").glob("*.pt"))
     line = next(x for x in done.stdout.splitlines() if x.startswith("batch-size sweep: best"))
     best = max(t["metrics"]["energy/test_samples_per_j"] for t in trials)
     assert f"best {best:.4g} samples/J" in line
@@ -246,6 +253,13 @@ def test_batch_size_ratio_says_which_figures_are_flagged_short(
     (warning,) = [line for line in printed(trial(1, 10.0, 1.0), trial(64, 400.0, 0.0)).splitlines() if "short" in line]
     assert "batch 1" in warning
     assert "short" not in printed(trial(1, 10.0, 0.0), trial(16, 200.0, 1.0), trial(64, 400.0, 0.0))
+    # A trial without the batch size as a parameter (a sweep that fixed it) has no place in the ratio: a KeyError.
+    other = {
+        "status": "completed",
+        "params": {"inference.precision": "bf16"},
+        "metrics": trial(8, 900.0, 0.0)["metrics"],
+    }
+    assert "best 400 samples/J at batch 64" in printed(trial(1, 10.0, 0.0), trial(64, 400.0, 0.0), other)
 
 
 def test_a_reused_trial_whose_test_fails_still_reports_the_training_it_avoided(

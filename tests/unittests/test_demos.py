@@ -177,3 +177,14 @@ def test_one_generation_pass_by_default() -> None:
 def test_bad_generation_settings_are_named(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         CharTextDataModule(max_chars=20_000, **kwargs)
+
+
+def test_more_prompts_than_the_test_text_holds_are_refused_before_any_training():
+    # 1,000 characters: a test split of 100 holds 85 prompts of 16; the 86th was 15 characters long, and
+    # torch.stack failed in predict_dataloader, after the training.
+    from lightning_ecopt.demos import CharTextDataModule
+
+    with pytest.raises(ValueError, match=r"n_prompts=100, prompt_len=16.*holds 85 distinct prompts"):
+        CharTextDataModule(seq_len=16, max_chars=1000, n_prompts=100, prompt_len=16)
+    prompts = CharTextDataModule(seq_len=16, max_chars=1000, n_prompts=85, prompt_len=16).prompts()
+    assert prompts.shape == (85, 16)
