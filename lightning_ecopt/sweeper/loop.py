@@ -946,6 +946,20 @@ class ParetoSweep:
         self.settings = settings
         self.evaluate = evaluate
         self.task_config = task_config
+        self._enqueued = check_enqueued(space, settings.enqueue_trials)
+        self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
+        self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
+        self.evaluating: tuple[int, ...] = ()
+        """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
+        names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
+        self._reset()
+        self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings, space)
+
+    def _reset(self) -> None:
+        """Forget what a run learned: a second :meth:`run` starts from the storage file, as a new process would.
+
+        Not from what the first run left in memory (its records, stop reason, reference point, crash suspects).
+        """
         self._records: dict[int, TrialRecord] = {}
         self._reference: dict[str, float] | None = None
         self._reference_origin: Literal["given", "inferred"] | None = None
@@ -953,17 +967,10 @@ class ParetoSweep:
         self._judged_from: set[int] = set()  # trials finished before this run: not judged for the failure rate
         self._suggest_time_s = 0.0
         self._warm_starts: Any = None  # this sweep's own capped_fit.WarmStarts, made at its first proposal
-        self._n_initial = settings.resolved_n_initial_trials(len(space.parameters))
-        self._enqueued = check_enqueued(space, settings.enqueue_trials)
+        self._n_initial = self.settings.resolved_n_initial_trials(len(self.space.parameters))
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
-        self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
-        self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
-        self.evaluating: tuple[int, ...] = ()
-        """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
-        names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
-        self._crash_suspects: set[str] = set()  # configurations of a batch the process died in: each runs alone
-        self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings, space)
+        self._crash_suspects: set[str] = set()  # configurations a crash cut short: each runs alone
 
     @classmethod
     def from_function(
@@ -1028,6 +1035,7 @@ class ParetoSweep:
             return self._run()
 
     def _run(self) -> SweepResult:
+        self._reset()
         n_trials = self.settings.n_trials
         if self.settings.storage is not None:
             check_storage(self.settings.storage, self._fingerprint(), n_trials)
@@ -1115,7 +1123,9 @@ class ParetoSweep:
 
         try:
             for index, trial in _experiment(client).trials.items():
-                if trial.status != TrialStatus.RUNNING:
+                # CANDIDATE and STAGED too: a stop inside Ax's get_next_trials saves a trial not yet running, which
+                # the resume reruns as it does a running one (and must know was a user's stop, not a crash).
+                if trial.status not in (TrialStatus.RUNNING, TrialStatus.CANDIDATE, TrialStatus.STAGED):
                     continue
                 if clean:
                     trial.update_run_metadata({_STOPPED_KEY: True})
@@ -1766,10 +1776,10 @@ class ParetoSweep:
         }
         earlier_cuts = {_config_key(self._records[i].params): i for i in sorted(crashed - set(abandoned))}
         crashed_now = crashed & set(abandoned)
-        if len(crashed_now) > 1:
-            # Which configuration of the batch ended the process is unknown: each runs first again alone, so that a
-            # second crash names its configuration and no healthy neighbour is blamed.
-            self._crash_suspects = {_config_key(self._records[i].params) for i in crashed_now}
+        # Which configuration of a batch ended the process is unknown: each that a crash cut short runs first again
+        # alone, so that a second crash names its configuration and no healthy neighbour is blamed. One that crashed
+        # alone too: beside a new proposal, its second crash could not name it.
+        self._crash_suspects = {_config_key(self._records[i].params) for i in crashed}
         n_failed_now = 0
         for index in abandoned:
             params = dict(self._records[index].params)
@@ -1788,6 +1798,13 @@ class ParetoSweep:
                 trial.mark_abandoned(reason=reason, unsafe=True)
             self._records[index] = self._record_from_trial(index, trial)
             log.warning("ecopt: trial %d %s", index, reason)
+        # And those cut short by an earlier stop and not run since (a rerun that was itself cut short before them:
+        # suspects run alone, or a lower max_batch_size): first, in the order they were proposed. _due_first skips
+        # any that has finished since.
+        earlier = [
+            dict(r.params) for i, r in sorted(self._records.items()) if r.status == "abandoned" and i not in abandoned
+        ]
+        self._cut_short = earlier + self._cut_short
         given = self._given_reference()
         if given and set(given) == set(self.settings.objective_names):
             self._set_reference(client, given, "given")

@@ -1458,6 +1458,56 @@ def test_a_crash_in_a_batch_blames_no_healthy_neighbour(fast_ax, tmp_path):
     assert any(t.params == neighbour and t.status == "completed" for t in result.trials)
 
 
+def test_a_crash_killer_failed_on_its_second_crash_leaves_its_batch_neighbour_to_run(fast_ax, tmp_path):
+    # [A, B] crashes (A kills), A reruns alone and crashes again: A is failed. B, cut short by the first crash and not
+    # rerun since, was forgotten (only the trials running at the last stop were queued again) and never ran.
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=4, n_initial_trials=4, max_batch_size=2, seed=0,
+        storage=tmp_path / "ax.json",
+    )  # fmt: skip
+    first = _evaluated_unsaved(space, settings)
+    killer, neighbour = first[0], first[1]
+    died: list[dict] = []
+    for _ in range(2):
+        with pytest.raises(_Interrupt):
+            ParetoSweep(space, settings, _dies_on(killer, died)).run()
+    result = ParetoSweep(space, settings, _dies_on(killer, died)).run()
+    assert [t.params for t in result.trials if t.status == "failed"] == [killer]
+    assert any(t.params == neighbour and t.status == "completed" for t in result.trials)
+    # In the Sobol phase the resumed sweep evaluates what an uninterrupted one would: the killer aside, the same.
+    completed = [t.params for t in result.trials if t.status == "completed"]
+    assert completed == [p for p in first if p != killer][: len(completed)]
+
+
+def test_a_configuration_that_crashed_alone_reruns_alone_and_is_failed_on_its_second_crash(fast_ax, tmp_path):
+    # Trial 2 ran alone (the budget's last) and crashed; the sweep extended to 6 reran it beside a new proposal,
+    # where its second crash could not name it: it took three crashes to fail it.
+    space = parse_search_space(TWO_D, [])
+    base = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=2, max_batch_size=2, seed=0,
+        storage=tmp_path / "ax.json",
+    )  # fmt: skip
+    victim = _evaluated_unsaved(space, base)[2]
+    died: list[dict] = []
+    batches: list[int] = []
+
+    def evaluate(batch):
+        batches.append(len(batch))
+        return _dies_on(victim, died)(batch)
+
+    with pytest.raises(_Interrupt):
+        ParetoSweep(space, base, evaluate).run()
+    extended = dataclasses.replace(base, n_trials=6)
+    with pytest.raises(_Interrupt):
+        ParetoSweep(space, extended, evaluate).run()
+    result = ParetoSweep(space, extended, evaluate).run()
+    assert len(died) == 2
+    assert batches[:3] == [2, 1, 1]  # the crash suspect reran alone
+    assert [t.params for t in result.trials if t.status == "failed"] == [victim]
+    assert result.n_finished == 6
+
+
 def test_a_sys_exit_in_a_batch_fails_only_its_trial(fast_ax):
     def exits_on_the_second(p):
         if p == seen[1]:
@@ -1843,9 +1893,51 @@ def test_a_sweep_stopped_between_a_trials_creation_and_its_start_resumes(fast_ax
     with pytest.raises(KeyboardInterrupt):
         make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=storage).run()
     monkeypatch.setattr(Trial, "mark_running", real)
+    # The stop is saved as one: the trial is in the results file as abandoned, and flagged a clean stop.
+    saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert [(t["trial_index"], t["status"]) for t in saved["trials"]] == [(0, "completed"), (1, "abandoned")]
+    from lightning_ecopt.sweeper.loop import _STOPPED_KEY
+
+    stored = json.loads(storage.read_text())["experiment"]["trials"]
+    stored = list(stored.values()) if isinstance(stored, dict) else stored
+    assert (stored[1].get("run_metadata") or {}).get(_STOPPED_KEY) is True  # before: none, so a "crash"
     # Ax refused to mark the saved CANDIDATE trial failed (TrialMutationError) on every rerun.
     result = make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=storage).run()
     assert result.n_completed == 3
+
+
+def test_a_sweep_run_again_after_an_interruption_starts_from_its_storage_not_its_memory(fast_ax, tmp_path):
+    calls: list[dict] = []
+
+    def interrupted_on_the_third(p):
+        calls.append(p)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return two_quadratics(p)
+
+    # Without storage: the rerun starts over, so nothing of the first run may be "reused" (each trial had reused
+    # itself from the stale records, never evaluated in the new experiment).
+    sweep = make_sweep(interrupted_on_the_third, n_trials=4, n_initial_trials=4)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run()
+    result = sweep.run()
+    assert (result.n_completed, len(calls)) == (4, 7)
+    assert [t.reused_from for t in result.trials] == [None] * 4
+    # With storage: a run stopped for its failures, the task fixed, run again: its stop reason is the first run's.
+    broken = {"yes": True}
+
+    def fixed_later(p):
+        if broken["yes"]:
+            raise RuntimeError("broken")
+        return two_quadratics(p)
+
+    sweep = make_sweep(fixed_later, n_trials=8, n_initial_trials=4, max_failure_rate=0.2, storage=tmp_path / "ax.json")
+    with pytest.raises(SweepFailureError):
+        sweep.run()
+    broken["yes"] = False
+    result = sweep.run()
+    assert result.n_finished == 8
+    assert result.stop_reason is None
 
 
 def test_a_repeat_of_a_trial_measured_side_by_side_keeps_its_tag(fast_ax):
