@@ -1065,7 +1065,7 @@ class ParetoSweep:
                     self._batch_end(result)
                     hooked = result
                     failures = self._failure_report(result)
-                    if failures is not None and self._n_finished() >= n_trials:
+                    if failures is not None and self._n_finished() >= n_trials and result.n_completed > 0:
                         # The budget is spent: nothing is left to stop, and a rerun would have nothing to resume.
                         log.warning(
                             "ecopt: %s; the budget is spent (%d trials), so the sweep is complete. Fix the task "
@@ -1479,8 +1479,14 @@ class ParetoSweep:
         reason = f"{len(failed)} of {len(evaluated)} trials failed, more than max_failure_rate={rate:g} allows"
         lines = "\n".join(f"  trial {t.trial_index} {t.params}: {t.reason}" for t in failed)
         where = f"; results saved in {result.results_path}" if result.results_path else ""
-        # Only a stored sweep can be resumed; from Python without storage, a rerun starts over.
-        then = "rerun the same command to resume" if result.storage else "run it again (it starts over: no storage)"
+        # Only a stored sweep can be resumed; from Python without storage, a rerun starts over. Where the budget is
+        # spent (every trial failed: nothing to show for it, so an error all the same), a rerun has nothing to run.
+        if result.n_finished >= self.settings.n_trials:
+            then = "the budget is spent: raise n_trials (or start a new sweep dir) to run more"
+        elif result.storage:
+            then = "rerun the same command to resume"
+        else:
+            then = "run it again (it starts over: no storage)"
         message = (
             f"ParetoSweep: {reason}{where}. Fix the task (reasons below) or raise max_failure_rate; {then}.\n{lines}"
         )

@@ -385,6 +385,18 @@ def test_failures_past_the_rate_in_the_last_batch_finish_the_sweep_with_a_warnin
     assert yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text()).get("stop_reason") is None
 
 
+def test_a_sweep_whose_every_trial_failed_is_an_error_even_when_its_budget_is_spent(fast_ax, tmp_path):
+    # Two trials, one batch, both failed: the last-batch rule finished it with a warning, and the Hydra app exited 0
+    # with nothing to show. The message must not promise a resume that has nothing to run.
+    def broken(p):
+        raise ValueError("bad")
+
+    sweep = make_sweep(broken, n_trials=2, n_initial_trials=2, max_batch_size=2, storage=tmp_path / "ax.json")
+    with pytest.raises(SweepFailureError, match=r"2 of 2 trials failed.*the budget is spent: raise n_trials") as err:
+        sweep.run()
+    assert "rerun the same command to resume" not in str(err.value)
+
+
 def test_a_sweep_without_storage_never_promises_a_resume(fast_ax, caplog):
     def broken(p):
         raise ValueError("bad")
