@@ -89,8 +89,12 @@ class EcoptSweeper(Sweeper):
         search_space: Mapping[str, Any] | None = None,
         custom_search_space: str | None = None,
         ax_config: Any = None,
+        **unknown: Any,
     ) -> None:
         super().__init__()
+        # An option this sweeper does not have: Hydra's own message for `hydra.sweeper.n_trial=3` suggests
+        # `+hydra.sweeper.n_trial=3`, which would reach here; refused in configure(), naming the closest option.
+        self._unknown_options = dict(unknown)
         self.objectives = _plain(objectives)
         self.direction = _plain(direction)
         self.params = _plain(params)
@@ -424,6 +428,24 @@ class EcoptSweeper(Sweeper):
             completed.append(trial)
         return completed
 
+    def _refuse_unknown_options(self) -> None:
+        """Refuse a ``hydra.sweeper`` option this sweeper does not have, naming the closest one it does."""
+        if not self._unknown_options:
+            return
+        import dataclasses
+        import difflib
+
+        from hydra_plugins.ecopt_sweeper.config import EcoptSweeperConf
+
+        known = [f.name for f in dataclasses.fields(EcoptSweeperConf) if not f.name.startswith("_")]
+        name = sorted(self._unknown_options)[0]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean hydra.sweeper.{close[0]}?" if close else f"the options are {', '.join(known)}."
+        raise EcoptConfigError(
+            f"hydra.sweeper.{name}={self._unknown_options[name]!r}: the ecopt sweeper has no option {name!r}; {hint} "
+            "(docs/sweeper.md lists them)."
+        )
+
     def configure(self, arguments: Sequence[str]) -> tuple[SearchSpace, SweepSettings]:
         """Parse and check the search space and the settings, without running anything.
 
@@ -440,6 +462,7 @@ class EcoptSweeper(Sweeper):
         from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
         from lightning_ecopt.sweeper.space import check_enqueued, parse_search_space
 
+        self._refuse_unknown_options()
         self._refuse_ax_config()
         space = parse_search_space(self._params(), list(arguments))
         if not space.parameters:

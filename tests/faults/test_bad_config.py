@@ -36,6 +36,11 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
         (["hydra.sweep.subdir=../escaped_${hydra.job.num}"], "hydra.sweep.subdir='../escaped_0' (job 0"),
         # Not a traceback from torch's Sobol engine when the first trial is asked for.
         (["hydra.sweeper.seed=99999999999999999999"], "seed=99999999999999999999): out of the range torch seeds take"),
+        # Hydra's own hint for `hydra.sweeper.n_trial=3` is this `+` form, which gave a TypeError from __init__.
+        (
+            ["+hydra.sweeper.n_trial=3"],
+            "hydra.sweeper.n_trial=3: the ecopt sweeper has no option 'n_trial'; did you mean hydra.sweeper.n_trials?",
+        ),
     ],
 )
 def test_refused_before_any_trial(tmp_path: Path, overrides: list[str], message: str) -> None:
