@@ -560,7 +560,8 @@ class EcoptSweeper(Sweeper):
         # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
         n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))
         plan = (
-            f"{n_sobol} Sobol, then {settings.proposer}"
+            # Sobol until n_sobol trials completed (Ax counts no failed one: the model needs their values).
+            f"Sobol until {n_sobol} completed, then {settings.proposer}"
             if n_sobol < settings.n_trials
             else f"all Sobol: raise n_trials above {n_sobol} for {settings.proposer} proposals"
         )

@@ -1565,10 +1565,9 @@ class ParetoSweep:
         complete = self._reference is not None and set(self._reference) == set(self.settings.objective_names)
         if complete and (self._reference_origin == "given" or _REFERENCE_UPDATE == "once"):
             return
-        # Once the Sobol trials have finished, failed ones included: waiting for n_initial *completed* trials would
-        # let the first BoTorch batches run without thresholds whenever an initial trial failed.
-        finished = sum(r.finished for r in self._records.values())
-        if finished < self._n_initial and not final:
+        # Once the Sobol phase is over: n_initial *completed* trials, as Ax counts them before BoTorch proposes (a
+        # failed one lengthens the Sobol phase), so the point is inferred from the whole Sobol front, just in time.
+        if self._n_completed() < self._n_initial and not final:
             return
         records, Y = self._front_data()
         # One completed trial is no front: a point inferred from it (its values pushed out by 10 % of themselves)

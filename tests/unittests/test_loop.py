@@ -908,9 +908,13 @@ def test_reference_point_is_inferred_before_botorch_even_when_an_initial_trial_f
         result = sweep.run()
     messages = [r.getMessage() for r in caplog.records]
     inferred_at = next(i for i, m in enumerate(messages) if "reference point inferred" in m)
+    fourth_done = next(i for i, m in enumerate(messages) if "4/6 trials" in m)
     fifth_done = next(i for i, m in enumerate(messages) if "5/6 trials" in m)
-    assert inferred_at < fifth_done  # set after the 4 Sobol trials, before the first BoTorch trial ran
-    assert "from the front of 3 completed trials" in messages[inferred_at]
+    # Ax counts completed trials toward its Sobol phase: with one failed, the fifth trial is a Sobol one too, and the
+    # point is inferred from all 4 completed Sobol trials (in the fifth's batch, before its result is saved and
+    # shown), before the first BoTorch trial (the sixth) ran.
+    assert fourth_done < inferred_at < fifth_done
+    assert "from the front of 4 completed trials" in messages[inferred_at]
     assert result.reference_point_origin == "inferred"
 
 
