@@ -428,6 +428,21 @@ class EcoptSweeper(Sweeper):
             completed.append(trial)
         return completed
 
+    def _dated_sweep_dir(self, sweep_dir: Path) -> str | None:
+        """Why rerunning this command would not resume, where ``hydra.sweep.dir`` holds the time (Hydra's default)."""
+        assert self.config is not None
+        try:
+            raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
+        except Exception:  # a config without a plain hydra.sweep node (a test double): nothing to say
+            return None
+        written = str(raw.get("dir", "")) if isinstance(raw, dict) else ""
+        if "${now:" not in written:
+            return None
+        return (
+            f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep in a new dir; "
+            f"rerun it with hydra.sweep.dir={sweep_dir.absolute()} (or set a fixed hydra.sweep.dir in the app's config)"
+        )
+
     def _refuse_unknown_options(self) -> None:
         """Refuse a ``hydra.sweeper`` option this sweeper does not have, naming the closest one it does."""
         if not self._unknown_options:
@@ -585,8 +600,16 @@ class EcoptSweeper(Sweeper):
             space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [], task_config=task_config
         )
         self._pareto = sweep
+        dated = self._dated_sweep_dir(sweep_dir)
+        if dated is not None:
+            log.warning("ecopt sweeper: %s", dated)
         try:
-            result = sweep.run()
+            try:
+                result = sweep.run()
+            except (KeyboardInterrupt, SystemExit, SweepFailureError):
+                if dated is not None:  # the loop said "rerun the same command": that would start a new sweep
+                    log.warning("ecopt sweeper: to resume, %s", dated.split("; ", 1)[1])
+                raise
             self._save_multirun()  # a run that launched nothing (every trial reused, or a finished sweep reported)
             return result
         except KeyboardInterrupt as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_checks import run_app
 
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper.loop import ParetoSweep
@@ -119,3 +120,23 @@ def test_a_timed_out_trial_keeps_the_sweeper_s_own_reason(tmp_path: Path) -> Non
     assert [t.reason for t in failed] == [
         "timed out: the trial ran longer than trial_timeout_s=0.5 s and was interrupted"
     ]  # before: "the job raised TrialTimeoutError: timed out: ..."
+
+
+def test_a_sweep_dir_holding_the_time_says_how_to_resume(tmp_path: Path) -> None:
+    """Hydra's default sweep dir holds the time: "rerun the same command" would start a new sweep elsewhere."""
+    sweep_dir = tmp_path / "sweep"
+    result = run_app(
+        sweep_dir,
+        "hydra.sweep.dir=dated_${now:%H-%M-%S-%f}",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.n_initial_trials=4",
+        "hydra.sweeper.max_failure_rate=0",
+        ECOPT_FAULTS="raise",
+    )
+    assert result.returncode != 0  # stopped by its failure
+    log = result.stdout + result.stderr
+    (dated,) = tmp_path.glob("dated_*")
+    assert (
+        "hydra.sweep.dir=dated_${now:%H-%M-%S-%f} holds the time, so rerunning this command starts a new sweep" in log
+    )
+    assert f"to resume, rerun it with hydra.sweep.dir={dated}" in log
