@@ -971,6 +971,7 @@ class ParetoSweep:
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
         self._crash_suspects: set[str] = set()  # configurations a crash cut short: each runs alone
+        self._kept_given: dict[str, float] = {}  # on resume: reference values given at the start, not given now
 
     @classmethod
     def from_function(
@@ -1495,8 +1496,11 @@ class ParetoSweep:
     # -- reference point --------------------------------------------------------------------------------------------
 
     def _given_reference(self) -> dict[str, float]:
-        """The reference point values the settings give: ``reference_point`` and constraints on objectives."""
-        given = dict(self.settings.reference_point or {})
+        """The reference point values the settings give: ``reference_point`` and constraints on objectives.
+
+        On a resume, values the sweep was started with and this run gives none for are kept (see :meth:`_resume`).
+        """
+        given = {**self._kept_given, **dict(self.settings.reference_point or {})}
         names = set(self.settings.objective_names)
         for constraint in self.settings.outcome_constraints:
             if constraint.metric in names:
@@ -1617,7 +1621,21 @@ class ParetoSweep:
                 outcome_constraints=self.settings.ax_outcome_constraints(point),
             )
             _drop_fitted_adapters(client)
-        _write_description(client, self._stored_fingerprint(), point, origin)
+        self._describe(client)
+
+    def _describe(self, client: Client) -> None:
+        """Save the fingerprint, the reference point, its given values and the constraints with the experiment."""
+        _write_description(
+            client,
+            self._stored_fingerprint(),
+            self._reference,
+            self._reference_origin,
+            given=self._given_reference(),
+            constraints=self._constraint_texts(),
+        )
+
+    def _constraint_texts(self) -> list[str]:
+        return [f"{c.metric} {c.op} {float(c.bound)!r}" for c in self.settings.outcome_constraints]
 
     # -- Ax client, storage and resume ------------------------------------------------------------------------------
 
@@ -1739,7 +1757,7 @@ class ParetoSweep:
         if given and set(given) == set(self.settings.objective_names):
             self._reference, self._reference_origin = given, "given"
             log.info("ecopt: reference point given: %s", given)
-        _write_description(client, self._stored_fingerprint(), self._reference, self._reference_origin)
+        self._describe(client)
         return client
 
     def _resume(self, client: Client, storage: Path) -> None:
@@ -1810,6 +1828,7 @@ class ParetoSweep:
             dict(r.params) for i, r in sorted(self._records.items()) if r.status == "abandoned" and i not in abandoned
         ]
         self._cut_short = earlier + self._cut_short
+        self._compare_given(stored, storage)
         given = self._given_reference()
         if given and set(given) == set(self.settings.objective_names):
             self._set_reference(client, given, "given")
@@ -1831,7 +1850,7 @@ class ParetoSweep:
                 "with it, and later resumes are checked against it.",
                 storage,
             )
-            _write_description(client, self._stored_fingerprint(), self._reference, self._reference_origin)
+            self._describe(client)
         if self._n_finished() > self.settings.n_trials:  # check_storage counted one less: a trial failed just now
             raise EcoptConfigError(_budget_message(self.settings.n_trials, storage, self._n_finished()))
         log.info(
@@ -1890,6 +1909,44 @@ class ParetoSweep:
             _show(self.settings.seed),
         )
         self.settings = dataclasses.replace(self.settings, seed=seed)
+
+    def _compare_given(self, stored: Mapping[str, Any], storage: Path) -> None:
+        """Keep and say what a resume changed of the reference values and constraints the sweep was started with.
+
+        A value given at the start and not now is kept as given (dropped silently, it was relabelled "inferred" in
+        the results and the report); a value changed is used, and said (the hypervolume moves with it); changed
+        outcome constraints are used, and said. Sweeps saved before these were recorded are not compared.
+        """
+        saved = stored.get("reference_given")
+        if isinstance(saved, Mapping):
+            now = self._given_reference()
+            kept = {str(k): float(v) for k, v in saved.items() if k in self.settings.objective_names and k not in now}
+            changed = {k: (float(saved[k]), v) for k, v in now.items() if k in saved and float(saved[k]) != v}
+            if kept:
+                self._kept_given = kept
+                log.warning(
+                    "ecopt: %s was started with the reference values %s given (reference_point, or a constraint on "
+                    "an objective); this run gives none for them, so they are kept. Give other values to change "
+                    "them.",
+                    storage,
+                    kept,
+                )
+            if changed:
+                log.warning(
+                    "ecopt: the reference point changed since %s was started: %s; the hypervolume from now on is "
+                    "measured against the new values (the earlier batches' figures, in TensorBoard, against the old).",
+                    storage,
+                    "; ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()),
+                )
+        constraints = stored.get("outcome_constraints")
+        if isinstance(constraints, list) and sorted(map(str, constraints)) != sorted(self._constraint_texts()):
+            log.warning(
+                "ecopt: the outcome constraints changed since %s was started: %s -> %s; the new ones decide which "
+                "trials are feasible (the frontier, the hypervolume and the next proposals).",
+                storage,
+                constraints,
+                self._constraint_texts(),
+            )
 
     def _record_from_trial(self, index: int, trial: Any) -> TrialRecord:
         """Rebuild a trial's record from the metadata saved with it."""
@@ -2103,10 +2160,26 @@ def _set_client_seed(client: Client, seed: int | None) -> None:
 
 
 def _write_description(
-    client: Client, fingerprint: dict[str, Any], point: dict[str, float] | None, origin: str | None
+    client: Client,
+    fingerprint: dict[str, Any],
+    point: dict[str, float] | None,
+    origin: str | None,
+    *,
+    given: Mapping[str, float] | None = None,
+    constraints: Sequence[str] = (),
 ) -> None:
-    """Keep the sweep's fingerprint and reference point in the experiment's description (saved with it)."""
-    payload = {**fingerprint, "reference_point": point, "reference_origin": origin}
+    """Keep the sweep's fingerprint and reference point in the experiment's description (saved with it).
+
+    With them the reference values the settings gave (``reference_point`` and constraints on objectives) and the
+    outcome constraints, so that a resume that drops or changes them is told, not silently relabelled.
+    """
+    payload = {
+        **fingerprint,
+        "reference_point": point,
+        "reference_origin": origin,
+        "reference_given": dict(given or {}),
+        "outcome_constraints": list(constraints),
+    }
     _experiment(client).description = json.dumps({_METADATA_KEY: payload})
 
 

@@ -823,6 +823,34 @@ def test_resume_keeps_reasons_energy_sources_and_the_inferred_reference_point(fa
     assert resumed.reference_point_origin == "inferred"
 
 
+def test_a_resume_keeps_the_reference_values_given_at_the_start_and_says_what_changed(fast_ax, tmp_path, caplog):
+    storage = tmp_path / "ax.json"
+
+    def with_g(p):
+        return {**two_quadratics(p), "g": p["x0"]}
+
+    first = make_sweep(
+        with_g, n_trials=5, n_initial_trials=4, storage=storage, reference_point={"f1": 3.0},
+        outcome_constraints=["g <= 0.9"],
+    ).run()  # fmt: skip
+    assert first.reference_point["f1"] == 3.0
+    assert first.reference_point_given == ("f1",)
+    # Rerun without them (extended): the given value was relabelled inferred, silently; the constraint dropped.
+    with caplog.at_level(logging.WARNING):
+        resumed = make_sweep(with_g, n_trials=6, n_initial_trials=4, storage=storage).run()
+    assert resumed.reference_point["f1"] == 3.0
+    assert resumed.reference_point_given == ("f1",)
+    assert "was started with the reference values {'f1': 3.0} given" in caplog.text
+    assert "the outcome constraints changed since" in caplog.text
+    assert "['g <= 0.9'] -> []" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        moved = make_sweep(with_g, n_trials=7, n_initial_trials=4, storage=storage, reference_point={"f1": 2.0}).run()
+    assert moved.reference_point["f1"] == 2.0
+    assert "the reference point changed since" in caplog.text
+    assert "f1 3.0 -> 2.0" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("params", "objectives", "what"),
     [
