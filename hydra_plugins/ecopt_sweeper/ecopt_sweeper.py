@@ -571,6 +571,15 @@ class EcoptSweeper(Sweeper):
         # trial's job dir is overwritten.
         self.job_idx = _next_job_index(sweep_dir, settings.storage)
         self._job_offset = self.job_idx - _stored_trial_count(settings.storage)
+        if self._job_offset > 0:
+            log.warning(
+                "ecopt sweeper: %s holds job dirs of %d jobs its experiment (%s) does not know (an earlier sweep's, "
+                "its experiment deleted): none is overwritten, so this sweep's trial N runs in job dir N+%d, not N/.",
+                sweep_dir,
+                self._job_offset,
+                settings.storage,
+                self._job_offset,
+            )
         self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
         # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
         n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))

@@ -407,6 +407,20 @@ def test_rerun_resumes_without_overwriting_job_dirs(tmp_path: Path) -> None:
     assert sorted(t["trial_index"] for t in results["trials"]) == list(range(5))
 
 
+def test_job_dirs_that_outlived_their_experiment_are_kept_and_the_shift_is_said(tmp_path: Path) -> None:
+    """An earlier sweep's numbered job dirs, its experiment deleted: none is overwritten, and trial N runs in dir
+    N+3; nothing said so, while docs/sweeper.md promises that N/ is trial N."""
+    first = _run_app(tmp_path, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
+    assert first.returncode == 0, first.stderr
+    trial0 = (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text()
+    (tmp_path / "sweep" / "ax_experiment.json").unlink()
+    second = _run_app(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
+    assert second.returncode == 0, second.stderr
+    assert (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text() == trial0
+    assert (tmp_path / "sweep" / "4").is_dir()
+    assert "so this sweep's trial N runs in job dir N+3, not N/" in second.stdout + second.stderr
+
+
 def test_rerun_with_a_named_subdir_continues_the_job_numbering(tmp_path: Path) -> None:
     """Job dirs named ``trial_${hydra.job.num}``, not a plain number: a resumed sweep numbers on, overwriting none."""
     subdir = "hydra.sweep.subdir=trial_${hydra.job.num}"
