@@ -105,7 +105,13 @@ from lightning_ecopt.exceptions import (
     is_interrupt,
     is_terminated,
 )
-from lightning_ecopt.sweeper.objectives import ENERGY_SOURCE_KEY, OutcomeConstraint, TrialMetrics, parse_task_result
+from lightning_ecopt.sweeper.objectives import (
+    ENERGY_SOURCE_KEY,
+    MissingMetric,
+    OutcomeConstraint,
+    TrialMetrics,
+    parse_task_result,
+)
 from lightning_ecopt.sweeper.results import (
     RESULTS_FILENAME,
     SweepResult,
@@ -972,6 +978,7 @@ class ParetoSweep:
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
         self._crash_suspects: set[str] = set()  # configurations a crash cut short: each runs alone
         self._kept_given: dict[str, float] = {}  # on resume: reference values given at the start, not given now
+        self._misnamed: tuple[int, MissingMetric] | None = None  # a trial that lacked a metric no trial returned
 
     @classmethod
     def from_function(
@@ -1327,6 +1334,10 @@ class ParetoSweep:
             known = _known_metrics(output)
             energy = known.pop(ENERGY_SOURCE_KEY, None)
             self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None, known)
+            if isinstance(exc, MissingMetric) and exc.close is not None and self._misnamed is None:
+                seen = any(exc.metric in r.metrics for r in self._records.values() if r.status == "completed")
+                if not seen:  # a name no trial returned, beside one it did: misspelt, and so for every trial
+                    self._misnamed = (index, exc)
             return
         refusal = self._energy_refusal(metrics.energy_source, has_energy_figures(metrics.values))
         if refusal is not None:
@@ -1468,6 +1479,16 @@ class ParetoSweep:
         Judged over the trials evaluated since this run started (``_judged_from``: a resumed sweep does not count
         the failures of the run before), and over at least ``_MIN_TRIALS_JUDGED`` of them or what is left to run.
         """
+        if self._misnamed is not None:
+            index, missing = self._misnamed
+            reason = f"trial {index} returned no {missing.metric!r} (did you mean {missing.close!r}?), and no trial has"
+            where = f"; results saved in {result.results_path}" if result.results_path else ""
+            return reason, (
+                f"ParetoSweep: {reason}{where}. A misspelt objective or outcome constraint fails every trial, so the "
+                f"sweep stops at the first: fix its name (hydra.sweeper.objectives / outcome_constraints, or the "
+                f"task's metric) and rerun (a renamed objective makes another sweep: give a new sweep dir).\n"
+                f"  trial {index}: {missing}"
+            )
         evaluated = [
             t for t in result.trials if t.finished and t.reused_from is None and t.trial_index not in self._judged_from
         ]

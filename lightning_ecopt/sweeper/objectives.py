@@ -447,6 +447,28 @@ def _as_list(value: Any) -> list[Any] | None:
     return None
 
 
+class MissingMetric(TrialFailure):
+    """A trial's result dict lacks an objective or a constrained metric (raised and caught in the sweep process).
+
+    Args:
+        reason: The trial's failure reason.
+        metric: The metric it lacks.
+        close: The returned key closest to it (a likely misspelling of one another), or ``None``.
+    """
+
+    def __init__(self, reason: str, *, metric: str, close: str | None) -> None:
+        super().__init__(reason)
+        self.metric = metric
+        self.close = close
+
+    def __reduce__(self) -> Any:
+        return (_missing_metric, (str(self), self.metric, self.close))
+
+
+def _missing_metric(reason: str, metric: str, close: str | None) -> MissingMetric:
+    return MissingMetric(reason, metric=metric, close=close)
+
+
 def parse_task_result(value: Any, objectives: Sequence[Objective], required: Sequence[str] = ()) -> TrialMetrics:
     """Check a task's return value and turn it into :class:`TrialMetrics`.
 
@@ -494,9 +516,11 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                     "; with hydra.sweeper.direction the task returns its values in order (a tuple), or name the "
                     "metrics with hydra.sweeper.objectives: {metric: maximize|minimize}"
                 )
-            raise TrialFailure(
+            raise MissingMetric(
                 f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}{hint}; "
-                f"return a dict with {needed!r}"
+                f"return a dict with {needed!r}",
+                metric=missing[0],
+                close=close[0] if close else None,
             )
         values = {name: _measurement(name, value[name]) for name in needed}
         for name in needed:

@@ -397,6 +397,44 @@ def test_a_sweep_whose_every_trial_failed_is_an_error_even_when_its_budget_is_sp
     assert "rerun the same command to resume" not in str(err.value)
 
 
+def test_a_misspelt_constrained_metric_stops_the_sweep_at_the_first_trial(fast_ax, tmp_path):
+    # Every trial trained, then failed for the missing 'test/accuracy'; only max_failure_rate stopped the sweep, after
+    # five wasted trainings (or none, at max_failure_rate: 1).
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        return {**two_quadratics(p), "test/acc": 0.9}
+
+    sweep = make_sweep(
+        task, n_trials=8, n_initial_trials=4, max_failure_rate=1.0, outcome_constraints=["test/accuracy >= 0.5"],
+        storage=tmp_path / "ax.json",
+    )  # fmt: skip
+    with pytest.raises(SweepFailureError, match=r"trial 0 returned no 'test/accuracy' \(did you mean 'test/acc'\?\)"):
+        sweep.run()
+    assert len(calls) == 1
+    saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert "returned no 'test/accuracy'" in saved["stop_reason"]
+
+
+def test_a_metric_that_only_some_trials_lack_fails_those_trials_only(fast_ax):
+    # Returned by the first trial, missing from a later one: that trial's failure, not a misspelt name.
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        out = {**two_quadratics(p), "test/acc": 0.9}
+        if len(calls) == 2:
+            del out["test/acc"]
+            out["test/ac"] = 0.9
+        return out
+
+    result = make_sweep(
+        task, n_trials=4, n_initial_trials=4, max_failure_rate=1.0, outcome_constraints=["test/acc >= 0.5"]
+    ).run()
+    assert [t.status for t in result.trials] == ["completed", "failed", "completed", "completed"]
+
+
 def test_a_sweep_without_storage_never_promises_a_resume(fast_ax, caplog):
     def broken(p):
         raise ValueError("bad")
