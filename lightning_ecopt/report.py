@@ -876,6 +876,12 @@ def _unlabelled_joules(trial: TrialRecord) -> bool:
     )
 
 
+def _abandoned_clause(result: SweepResult) -> str:
+    """``", N abandoned"`` where a stop cut trials short (a rerun of the sweep runs them), else nothing."""
+    n = sum(t.status == "abandoned" for t in result.trials)
+    return f", {n} abandoned" if n else ""
+
+
 def _kinds_label(kinds: Sequence[str], trials: Iterable[TrialRecord]) -> str:
     """The label of the trials' energy figures: ``"mixed: <kind> and <kind>"`` when ``kinds`` differ, else theirs."""
     if len(kinds) > 1:
@@ -1376,14 +1382,18 @@ def render(report: Report, console: Console | None = None) -> None:
             console = Console(width=140)
     sweep, result, led = report.sweep, report.sweep.result, report.ledger
     label = led.energy_label
-    frontier_label = views.frontier_energy_label(result)  # completed trials only: a refused one's are on no front
-    on_front = f" (completed trials: {frontier_label})" if frontier_label != label else ""
+    if result.n_completed:
+        frontier_label = views.frontier_energy_label(result)  # completed trials only: a refused one's are on no front
+        on_front = f" (completed trials: {frontier_label})" if frontier_label != label else ""
+    else:  # the ledger's label is the failed trials' own; no frontier figure has one
+        frontier_label = "none: no completed trial"
+        on_front = " (failed trials only: no completed trial)" if result.trials else ""
     budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
     where = "(in-memory SweepResult)" if sweep.sweep_dir is None else str(sweep.sweep_dir)
     console.print(f"ecopt report {where}", style="bold", markup=False)
     console.print(
         f"{result.n_finished}{budget} trials ({report.state}): {result.n_completed} completed, {result.n_failed} "
-        f"failed, {result.n_reused} reused. Energy figures: {label}{on_front}.",
+        f"failed, {result.n_reused} reused{_abandoned_clause(result)}. Energy figures: {label}{on_front}.",
         markup=False,
     )
     if sweep.stop_reason:

@@ -467,7 +467,7 @@ def test_report_prints_the_sections_and_writes_the_files(sweep_dir, capsys):
     assert code == 0, err
     for text in (
         "7 of 10 trials (running or interrupted)",
-        "Energy figures: estimated (cpu-time)",
+        "1 reused, 1 abandoned. Energy figures: estimated (cpu-time)",
         "Pareto frontier: 3 configurations",
         "#0 ★ knee",
         "Proxy audit",
@@ -980,3 +980,20 @@ def test_a_stdout_that_cannot_encode_the_arrows_gets_ascii(sweep_dir, monkeypatc
     text = raw.getvalue().decode("ascii")
     assert "test/acc ^" in text
     assert "Pareto frontier" in text
+
+
+def test_a_sweep_with_no_completed_trial_says_so_once_and_counts_its_abandoned_trials(tmp_path, capsys):
+    # The header said "estimated (cpu-time) (completed trials: unlabelled)", the caption and audit "unlabelled", the
+    # ledger "estimated (cpu-time)"; and a trial a stop cut short was in no count of the header.
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    trials = (
+        TrialRecord(0, {"x": 0.1}, "failed", {"energy/train_j": 3.0}, reason="boom", energy_source=SOURCE),
+        TrialRecord(1, {"x": 0.2}, "abandoned", reason="interrupted"),
+    )
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(objectives, trials, ()))
+    code, out, _ = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "1 failed, 0 reused, 1 abandoned." in flat
+    assert "(failed trials only: no completed trial)" in flat
+    assert "unlabelled" not in flat
