@@ -541,6 +541,11 @@ class ProxyCorrelation:
     meaning: str
 
 
+_EXACT_P_MAX_N = 8
+"""Up to this many trials the audit's p-values are exact (every pairing of the values), beyond it scipy's usual
+approximations."""
+
+
 def _strength(r: float) -> str:
     a = abs(r)
     return "very weak" if a < 0.2 else "weak" if a < 0.4 else "moderate" if a < 0.7 else "strong"
@@ -551,7 +556,8 @@ def _meaning(
 ) -> str:
     if reason is not None or r is None or rho is None:
         return reason or "The correlation is undefined."
-    order = "reliably" if abs(rho) >= 0.7 else "only loosely"
+    significant = rho_p is None or rho_p < 0.05
+    order = ("reliably" if significant else "closely in these trials") if abs(rho) >= 0.7 else "only loosely"
     if rho < 0:
         order += " and in reverse"
     text = (
@@ -617,8 +623,15 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
             xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pearson = stats.pearsonr(xs, ys)
-                spearman = stats.spearmanr(xs, ys)
+                if n <= _EXACT_P_MAX_N:
+                    # Exact: every pairing of the values (8! = 40,320 at most, 0.1 s). The t approximation scipy
+                    # uses otherwise said p = 0 for rho = 1 at n = 4, where the exact p is 1/12.
+                    exact = stats.PermutationMethod(n_resamples=math.inf)
+                    pearson = stats.pearsonr(xs, ys, method=exact)
+                    spearman = stats.pearsonr(stats.rankdata(xs), stats.rankdata(ys), method=exact)
+                else:
+                    pearson = stats.pearsonr(xs, ys)
+                    spearman = stats.spearmanr(xs, ys)
             r, r_p = float(pearson.statistic), float(pearson.pvalue)
             rho, rho_p = float(spearman.statistic), float(spearman.pvalue)
         out.append(

@@ -127,18 +127,26 @@ def test_proxy_audit_matches_scipy_over_completed_trials_that_ran():
         c = audit[proxy]
         assert c.n == 4
         assert c.target == "energy/test_j_per_sample"
-        assert c.pearson_r == stats.pearsonr(xs, energy).statistic
-        assert c.pearson_p == stats.pearsonr(xs, energy).pvalue
-        assert c.spearman_rho == stats.spearmanr(xs, energy).statistic
-        assert c.spearman_p == stats.spearmanr(xs, energy).pvalue
+        assert c.pearson_r == pytest.approx(stats.pearsonr(xs, energy).statistic)
+        assert c.spearman_rho == pytest.approx(stats.spearmanr(xs, energy).statistic)
+        # Exact p-values at small n (every pairing of the 4 values), not scipy's t approximation.
+        exact = stats.PermutationMethod(n_resamples=math.inf)
+        assert c.pearson_p == pytest.approx(stats.pearsonr(xs, energy, method=exact).pvalue)
+        assert c.spearman_p == pytest.approx(
+            stats.pearsonr(stats.rankdata(xs), stats.rankdata(energy), method=exact).pvalue
+        )
     assert audit["model/params"].spearman_rho == pytest.approx(1.0)  # same order, not linear (r < 1)
     assert audit["model/params"].pearson_r < 0.99
-    assert "Strong rank correlation (Spearman rho = +1.00, n = 4): model/params orders" in audit["model/params"].meaning
+    # rho = 1 over 4 models: 2 of the 24 orderings are as extreme, p = 1/12 (the t approximation said p = 0).
+    assert audit["model/params"].spearman_p == pytest.approx(1 / 12)
+    meaning = audit["model/params"].meaning
+    assert "Strong rank correlation (Spearman rho = +1.00, n = 4): model/params orders" in meaning
+    assert "closely in these trials" in meaning
+    assert "reliably" not in meaning
+    assert "With n = 4 that is not significant (p = 0.083)" in meaning
     assert audit["model/flops_per_sample"].spearman_rho == pytest.approx(-0.2)
     assert "would often pick the wrong one" in audit["model/flops_per_sample"].meaning
-    # rho = -0.2 over 4 models is no evidence either way, and the sentence says so; rho = 1 over 4 is (p = 0).
-    assert "With n = 4 that is not significant (p = 0.8)" in audit["model/flops_per_sample"].meaning
-    assert "not significant" not in audit["model/params"].meaning
+    assert "With n = 4 that is not significant (p = 0.9" in audit["model/flops_per_sample"].meaning
 
 
 def test_proxy_audit_falls_back_to_inverse_samples_per_j():
