@@ -189,6 +189,7 @@ def check_inference_params(
     fixed: Sequence[str],
     has_key: Callable[[str], bool],
     is_section: Callable[[str], bool] = lambda key: False,
+    config_keys: Sequence[str] = (),
 ) -> tuple[str, ...]:
     """Validate ``hydra.sweeper.inference_params`` before the first trial.
 
@@ -198,13 +199,14 @@ def check_inference_params(
         fixed: The keys the sweep fixes to a plain value.
         has_key: Whether the app's config has a key (for keys the sweep neither sweeps nor fixes).
         is_section: Whether a key of the app's config holds a section (a mapping or a list), not a value.
+        config_keys: The app's config's leaf keys, for the suggestion when a key is found nowhere.
 
     Returns:
         The keys, as a tuple of strings.
 
     Raises:
         EcoptConfigError: Not a list of strings, a duplicate, a key that is neither swept, fixed, nor in the app's
-            config (for a typo of a swept or fixed key, the message suggests the closest one), or a config section
+            config (the message suggests the closest swept, fixed or config key), or a config section
             (it would leave every key in it out of the training key, those that change training too).
 
     Example:
@@ -236,7 +238,7 @@ def check_inference_params(
                     f"({name}.<key>)."
                 )
             continue
-        close = difflib.get_close_matches(name, known, n=1)
+        close = difflib.get_close_matches(name, known, n=1) or difflib.get_close_matches(name, config_keys, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise EcoptConfigError(
             f"hydra.sweeper.inference_params: {name!r} is neither a swept or fixed parameter ({known!r}) nor a key "

@@ -53,6 +53,13 @@ class _CompactSweepFailure(SweepFailureError, CompactHydraException):
     """A :class:`SweepFailureError` that Hydra prints as its message alone."""
 
 
+def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
+    """The dotted keys of a config's values (``model.width``), sections walked."""
+    if isinstance(node, dict) and node:
+        return [key for k, v in node.items() for key in _leaf_keys(v, f"{prefix}.{k}" if prefix else str(k))]
+    return [prefix] if prefix else []
+
+
 class EcoptSweeper(Sweeper):
     """Multi-objective Bayesian optimisation of a Hydra app with Ax (Sobol, then qNEHVI).
 
@@ -279,7 +286,11 @@ class EcoptSweeper(Sweeper):
         def is_section(key: str) -> bool:
             return self.config is not None and OmegaConf.is_config(OmegaConf.select(self.config, key, default=None))
 
-        keys = check_inference_params(self.inference_params, space.names, list(space.fixed), has_key, is_section)
+        whole = OmegaConf.to_container(self.config, resolve=False) if self.config is not None else {}
+        app = {k: v for k, v in whole.items() if k != "hydra"} if isinstance(whole, dict) else {}
+        keys = check_inference_params(
+            self.inference_params, space.names, list(space.fixed), has_key, is_section, _leaf_keys(app)
+        )
         if keys:
             log.info(
                 "ecopt sweeper: inference-only parameters %s: trials that differ only in these can share one trained "

@@ -303,11 +303,15 @@ class SearchSpace:
 
     def _name_mismatch(self, params: Mapping[str, Any]) -> str | None:
         """``"missing parameters [...], unknown parameters [...]"`` (each when not empty), else ``None``."""
+        import difflib
+
         missing = [name for name in self.names if name not in params]
         unknown = [name for name in params if name not in self.names]
-        parts = [
-            f"{what} parameters {names!r}" for what, names in (("missing", missing), ("unknown", unknown)) if names
-        ]
+        parts = [f"missing parameters {missing!r}"] if missing else []
+        if unknown:
+            close = {name: difflib.get_close_matches(str(name), self.names, n=1) for name in unknown}
+            hints = "; ".join(f"did you mean {c[0]!r} for {n!r}?" for n, c in close.items() if c)
+            parts.append(f"unknown parameters {unknown!r}" + (f" ({hints})" if hints else ""))
         return ", ".join(parts) or None
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -415,9 +419,9 @@ def check_enqueued(
         try:
             checked.append(space.check_params(trial))
         except ValueError as error:
-            raise EcoptConfigError(
-                f"{where}[{i}]={dict(trial)!r}: {error} Change the configuration, or widen the search space."
-            ) from None
+            # A name the space lacks is a typo to fix; a value outside a domain, a configuration or a space to change.
+            fix = "" if space._name_mismatch(trial) else " Change the configuration, or widen the search space."
+            raise EcoptConfigError(f"{where}[{i}]={dict(trial)!r}: {error}{fix}") from None
     return tuple(checked)
 
 

@@ -337,6 +337,8 @@ def test_the_sweeper_accepts_swept_fixed_and_config_keys(tmp_path: Path) -> None
     [
         (["data.eval_batchsize"], r"inference_params: 'data.eval_batchsize' .*Did you mean 'data.eval_batch_size'"),
         ("data.eval_batch_size", "expected a list of dotted config keys"),
+        # A key neither swept nor fixed: the closest key of the app's config (no suggestion before).
+        (["inference.precisoin"], r"'inference.precisoin' .*Did you mean 'inference.precision'"),
     ],
 )
 def test_the_sweeper_refuses_bad_inference_params_before_any_trial(tmp_path: Path, keys: Any, match: str) -> None:

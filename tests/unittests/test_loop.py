@@ -260,6 +260,8 @@ def test_enqueued_configurations_run_first_and_count_toward_the_initial_trials(f
         ({"x0": 0.5}, r"enqueue_trials\[0\]=.*missing parameters \['x1'\]"),
         ({"x0": 0.5, "x1": 0.5, "lr": 0.1}, r"unknown parameters \['lr'\]"),
         ({"x0": "a", "x1": 0.5}, r"'x0': expected a finite number, got 'a'"),
+        # A misspelt name: the close one named, and no "widen the search space" (the fix for a value out of range).
+        ({"x0": 0.5, "x_1": 0.5}, r"unknown parameters \['x_1'\] \(did you mean 'x1' for 'x_1'\?\)[^C]*$"),
     ],
 )
 def test_a_bad_enqueued_configuration_is_refused_before_any_trial(enqueued, message):
