@@ -1515,13 +1515,19 @@ def test_a_trial_failure_s_message_is_the_reason_itself(fast_ax):
     assert result.trials[0].reason == "diverged: loss was nan at step 3"  # not "the job raised TrialFailure: ..."
 
 
-def test_a_crash_in_a_batch_blames_no_healthy_neighbour(fast_ax, tmp_path):
+def _batches_of_two(tmp_path, **changes):
+    """The crash tests' sweep: 4 Sobol trials in batches of two, saved in ``tmp_path``; and what it evaluates."""
     space = parse_search_space(TWO_D, [])
     settings = SweepSettings(
         parse_objectives(MIN_MIN, None), n_trials=4, n_initial_trials=4, max_batch_size=2, seed=0,
         storage=tmp_path / "ax.json",
     )  # fmt: skip
-    first = _evaluated_unsaved(space, settings)
+    settings = dataclasses.replace(settings, **changes)
+    return space, settings, _evaluated_unsaved(space, settings)
+
+
+def test_a_crash_in_a_batch_blames_no_healthy_neighbour(fast_ax, tmp_path):
+    space, settings, first = _batches_of_two(tmp_path)
     victim, neighbour = first[1], first[0]  # one batch: the neighbour is healthy, the victim kills the process
     died: list[dict] = []
     batches: list[list[dict]] = []
@@ -1545,12 +1551,7 @@ def test_a_crash_in_a_batch_blames_no_healthy_neighbour(fast_ax, tmp_path):
 def test_a_crash_killer_failed_on_its_second_crash_leaves_its_batch_neighbour_to_run(fast_ax, tmp_path):
     # [A, B] crashes (A kills), A reruns alone and crashes again: A is failed. B, cut short by the first crash and not
     # rerun since, was forgotten (only the trials running at the last stop were queued again) and never ran.
-    space = parse_search_space(TWO_D, [])
-    settings = SweepSettings(
-        parse_objectives(MIN_MIN, None), n_trials=4, n_initial_trials=4, max_batch_size=2, seed=0,
-        storage=tmp_path / "ax.json",
-    )  # fmt: skip
-    first = _evaluated_unsaved(space, settings)
+    space, settings, first = _batches_of_two(tmp_path)
     killer, neighbour = first[0], first[1]
     died: list[dict] = []
     for _ in range(2):
@@ -1567,12 +1568,8 @@ def test_a_crash_killer_failed_on_its_second_crash_leaves_its_batch_neighbour_to
 def test_a_configuration_that_crashed_alone_reruns_alone_and_is_failed_on_its_second_crash(fast_ax, tmp_path):
     # Trial 2 ran alone (the budget's last) and crashed; the sweep extended to 6 reran it beside a new proposal,
     # where its second crash could not name it: it took three crashes to fail it.
-    space = parse_search_space(TWO_D, [])
-    base = SweepSettings(
-        parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=2, max_batch_size=2, seed=0,
-        storage=tmp_path / "ax.json",
-    )  # fmt: skip
-    victim = _evaluated_unsaved(space, base)[2]
+    space, base, first = _batches_of_two(tmp_path, n_trials=3, n_initial_trials=2)
+    victim = first[2]
     died: list[dict] = []
     batches: list[int] = []
 
