@@ -16,7 +16,7 @@ import contextlib
 import logging
 import math
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import hydra
 from hydra.experimental.callback import Callback
@@ -99,7 +99,7 @@ class BatchSizeRatio(Callback):
             # Batch 1 was not tried: measure it once from the cached checkpoint (no training: the cache has it).
             if not any(t.get("status") == "completed" for t in trials):
                 return
-            metrics = _evaluate_batch1(sweep_dir, config)
+            metrics = _evaluate_batch1(sweep_dir, config, _best(trials))
             trials.append({"status": "completed", "params": {"data.eval_batch_size": 1}, "metrics": metrics})
             print("batch-size sweep: batch 1 was not in the sweep; measured it from the cached checkpoint.")
         found = best_to_batch1(trials)
@@ -128,20 +128,44 @@ class BatchSizeRatio(Callback):
             )
 
 
-def _evaluate_batch1(sweep_dir: Path, sweep_cfg: DictConfig) -> dict[str, Any]:
-    """Evaluate batch 1 once, outside the sweep, from the sweep's cached checkpoint (no training)."""
+_PER_J = "energy/test_samples_per_j"
+
+
+def _best(trials: list[dict[str, Any]]) -> dict[str, Any]:
+    """The swept values of the completed trial with the most samples/J (``{}`` without one)."""
+    done = [
+        t
+        for t in trials
+        if t.get("status") == "completed" and math.isfinite(float((t.get("metrics") or {}).get(_PER_J, math.nan)))
+    ]
+    return dict(max(done, key=lambda t: float(t["metrics"][_PER_J])).get("params") or {}) if done else {}
+
+
+def _evaluate_batch1(sweep_dir: Path, sweep_cfg: DictConfig, best: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate batch 1 once, outside the sweep, from the sweep's cached checkpoint (no training).
+
+    With the best trial's other settings (its job's config): were precision or int8 swept too, the ratio compares
+    batch sizes only.
+    """
     from lightning_ecopt.checkpoints import CACHE_DIRNAME, CheckpointCache
 
-    job_configs = sorted(sweep_dir.glob("*/.hydra/config.yaml"))  # any job: they share the training parameters
-    if not job_configs:
-        raise FileNotFoundError(f"no job config under {sweep_dir}/*/.hydra/config.yaml")
-    job_cfg = OmegaConf.load(job_configs[0])
+    job_cfg = _job_config(sweep_dir, best)
     job_cfg.data.eval_batch_size = 1
     cache = CheckpointCache(sweep_dir / CACHE_DIRNAME, list(sweep_cfg.hydra.sweeper.inference_params))
     out_dir = sweep_dir / "batch1"  # its Lightning logs, beside the sweep's job dirs
     out_dir.mkdir(exist_ok=True)
     with contextlib.chdir(out_dir):
         return dict(digits_trial(job_cfg, cache=cache))
+
+
+def _job_config(sweep_dir: Path, params: dict[str, Any]) -> DictConfig:
+    """The config of a job of the sweep that ran ``params`` (the first job's where none did)."""
+    job_configs = sorted(sweep_dir.glob("*/.hydra/config.yaml"))  # they share the training parameters
+    if not job_configs:
+        raise FileNotFoundError(f"no job config under {sweep_dir}/*/.hydra/config.yaml")
+    configs = [OmegaConf.load(path) for path in job_configs]
+    matching = [c for c in configs if all(OmegaConf.select(c, k, default=None) == v for k, v in params.items())]
+    return cast(DictConfig, (matching or configs)[0])
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="inference_batch_size")

@@ -262,6 +262,30 @@ def test_batch_size_ratio_says_which_figures_are_flagged_short(
     assert "best 400 samples/J at batch 64" in printed(trial(1, 10.0, 0.0), trial(64, 400.0, 0.0), other)
 
 
+def test_batch_1_is_measured_with_the_best_trials_other_inference_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The fallback took job 0's config: were precision swept too, batch 1 ran at job 0's precision, and the ratio
+    # compared two settings at once.
+    from omegaconf import OmegaConf
+
+    example = _import_example(monkeypatch, "inference_batch_size")
+    for job, (batch, precision) in enumerate([(8, "32-true"), (64, "bf16-mixed"), (16, "32-true")]):
+        (tmp_path / str(job) / ".hydra").mkdir(parents=True)
+        config = {"data": {"eval_batch_size": batch}, "inference": {"precision": precision}}
+        OmegaConf.save(OmegaConf.create(config), tmp_path / str(job) / ".hydra" / "config.yaml")
+
+    def trial(batch: int, precision: str, per_j: float) -> dict[str, object]:
+        params = {"data.eval_batch_size": batch, "inference.precision": precision}
+        return {"status": "completed", "params": params, "metrics": {"energy/test_samples_per_j": per_j}}
+
+    trials = [trial(8, "32-true", 10.0), trial(64, "bf16-mixed", 90.0), trial(16, "32-true", 20.0)]
+    best = example._best(trials)
+    assert best == {"data.eval_batch_size": 64, "inference.precision": "bf16-mixed"}
+    assert example._job_config(tmp_path, best).inference.precision == "bf16-mixed"
+    assert example._job_config(tmp_path, {"data.eval_batch_size": 2}).data.eval_batch_size == 8  # none ran it
+
+
 def test_a_reused_trial_whose_test_fails_still_reports_the_training_it_avoided(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
