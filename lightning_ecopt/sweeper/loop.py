@@ -1528,6 +1528,20 @@ class ParetoSweep:
                 given[constraint.metric] = float(constraint.bound)
         return given
 
+    def _given_sources(self) -> str:
+        """Where each given reference value comes from: ``"f1 (reference_point), acc (constraint 'acc >= 0.9')"``."""
+        constraints = {c.metric: c for c in self.settings.outcome_constraints}
+        sources = []
+        for name in sorted(self._given_reference()):
+            if name in constraints:  # as in _given_reference: a constraint on an objective overrides reference_point
+                c = constraints[name]
+                sources.append(f"{name} (the constraint '{c.metric} {c.op} {float(c.bound):g}')")
+            elif name in (self.settings.reference_point or {}):
+                sources.append(f"{name} (reference_point)")
+            else:
+                sources.append(f"{name} (given when the sweep started)")
+        return ", ".join(sources)
+
     def _check_given_reference(self) -> None:
         """Warn once per objective whose given reference value no completed trial beats, after the Sobol trials.
 
@@ -1623,14 +1637,14 @@ class ParetoSweep:
             if point == previous:
                 return
         self._set_reference(client, point, "inferred")
-        given = sorted(self._given_reference())
+        given = self._given_sources()
         log.info(
             "ecopt: reference point %s from the front of %d completed trials (nadir pushed out by %g of its range)%s: "
             "%s",
             "inferred" if previous is None else "widened",
             len(records),
             REFERENCE_MARGIN,
-            f", given for {', '.join(given)}" if given else "",
+            f", given for {given}" if given else "",
             point,
         )
 
@@ -1777,7 +1791,7 @@ class ParetoSweep:
         client.set_generation_strategy(self._generation_strategy())
         if given and set(given) == set(self.settings.objective_names):
             self._reference, self._reference_origin = given, "given"
-            log.info("ecopt: reference point given: %s", given)
+            log.info("ecopt: reference point given (%s): %s", self._given_sources(), given)
         self._describe(client)
         return client
 

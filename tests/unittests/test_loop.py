@@ -399,6 +399,19 @@ def test_a_sweep_whose_every_trial_failed_is_an_error_even_when_its_budget_is_sp
     assert "rerun the same command to resume" not in str(err.value)
 
 
+def test_the_log_says_where_each_given_reference_value_comes_from(fast_ax, caplog):
+    # A constraint on an objective is also its reference value: the log called it "given" with no word of where from.
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(
+            two_quadratics,
+            n_trials=5,
+            n_initial_trials=4,
+            reference_point={"f2": 3.0},
+            outcome_constraints=["f1 <= 1.5"],
+        ).run()
+    assert "reference point given (f1 (the constraint 'f1 <= 1.5'), f2 (reference_point))" in caplog.text
+
+
 def test_a_misspelt_constrained_metric_stops_the_sweep_at_the_first_trial(fast_ax, tmp_path):
     # Every trial trained, then failed for the missing 'test/accuracy'; only max_failure_rate stopped the sweep, after
     # five wasted trainings (or none, at max_failure_rate: 1).
