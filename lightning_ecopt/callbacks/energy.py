@@ -143,8 +143,8 @@ class EnergyCallback(Callback):
 
     The labels ``energy/{stage}_source`` and ``energy/{stage}_per_batch_mode`` are logged as hyperparameters, and
     every figure is kept as a :class:`~lightning_ecopt.energy.LoopEnergy` in ``callback.results[stage]``. A loop over
-    several dataloaders is one window (its warm-up batches are the first dataloader's): each dataloader's result dict
-    holds the loop's figures.
+    several dataloaders is one window (its warm-up batches are the loop's first, across the dataloaders in order):
+    each dataloader's result dict holds the loop's figures.
 
     Args:
         stages: Loops to measure: any of ``"test"`` (default), ``"predict"``, ``"validate"``.
@@ -300,6 +300,11 @@ class EnergyCallback(Callback):
     # ------------------------------------------------------------------ set-up
     @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        # The figures of an earlier call go now, not when a loop starts: Lightning skips a loop with no batches
+        # (limit_test_batches=0, an empty dataloader) without its epoch hooks, and trial_metrics would report the
+        # earlier loop's figures as this call's.
+        for loop in _LOOPS_OF.get(stage, ()):
+            self.results.pop(loop, None)
         root = trainer.strategy.root_device
         where = (root, trainer.local_rank)
         self._cuda_device = root if root.type == "cuda" else None
@@ -889,6 +894,15 @@ class EnergyCallback(Callback):
 
 
 # ---------------------------------------------------------------------- helpers
+_LOOPS_OF: dict[str, tuple[str, ...]] = {
+    "fit": ("train", "validate"),
+    "validate": ("validate",),
+    "test": ("test",),
+    "predict": ("predict",),
+}
+"""The loops (keys of ``EnergyCallback.results``) each trainer function (``setup``'s ``stage``) may run."""
+
+
 def _user_count(name: str, value: Any, what: str) -> int:
     """``value``, what the user's ``batch_size_fn``/``count_fn`` returned for a batch, as a count >= 0.
 
@@ -1002,14 +1016,19 @@ def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
     if isinstance(loaders, TimedPasses):  # its first batch is full where the samples it yields fill two
         full = len(loaders.dataset) * loaders.max_passes >= 2 * loaders.batch_size
         return loaders.batch_size if full else None
-    if not isinstance(loaders, DataLoader) or not loaders.batch_size:
+    if not isinstance(loaders, DataLoader):
+        return None
+    # A predict loop's DataLoader is rebuilt around Lightning's index-keeping batch sampler (batch_size None there):
+    # the wrapped sampler's batch_size is the one the user gave.
+    batch_size = loaders.batch_size or getattr(loaders.batch_sampler, "batch_size", None)
+    if not isinstance(batch_size, int) or batch_size < 1:
         return None
     try:
         if len(loaders) < 2:
             return None
     except TypeError:  # an IterableDataset without __len__
         return None
-    return int(loaders.batch_size)
+    return batch_size
 
 
 def _completed_batches(trainer: pl.Trainer, stage: str) -> Any:

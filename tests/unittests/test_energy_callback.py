@@ -1173,6 +1173,38 @@ def test_a_count_that_disagrees_with_the_dataloaders_batch_size_is_warned(fake_c
     assert cb.results["test"].samples == 32
 
 
+class _PredictsPerSampleImages(_PerSampleImages):
+    def predict_step(self, batch: Any, batch_idx: int) -> Any:
+        return self.test_step(batch, batch_idx)
+
+
+def test_a_predict_loop_checks_its_count_against_the_dataloaders_batch_size_too(fake_clock: FakeClock) -> None:
+    # Lightning rebuilds a predict DataLoader around its own batch sampler (batch_size None): the check never ran.
+    cb = EnergyCallback(stages=["predict"], meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0)
+    with pytest.warns(UserWarning, match=r"batch_size is 8"):
+        _trainer(cb).predict(_PredictsPerSampleImages(fake_clock), _per_sample_loader(40, 8), return_predictions=False)
+
+
+@pytest.mark.parametrize("skipped", ["limit_test_batches=0", "an empty dataloader"])
+def test_a_skipped_loop_leaves_no_earlier_figures_behind(fake_clock: FakeClock, skipped: str) -> None:
+    # Lightning skips a loop with no batches without its epoch hooks: results["test"] and trial_metrics kept the
+    # earlier call's figures, as if this call had measured them.
+    from lightning_ecopt import trial_metrics
+
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False)
+    model = _AnyBatch(fake_clock)
+    _trainer(cb).test(model, DataLoader(RandomDataset(32, 10), batch_size=2), verbose=False)
+    assert cb.results["test"].samples == 8
+    if skipped == "limit_test_batches=0":
+        trainer = _trainer(cb, limit_test_batches=0)
+        trainer.test(model, DataLoader(RandomDataset(32, 10), batch_size=2), verbose=False)
+    else:
+        trainer = _trainer(cb)
+        trainer.test(model, DataLoader(RandomDataset(32, 0), batch_size=2), verbose=False)
+    assert "test" not in cb.results
+    assert not [k for k in trial_metrics(trainer) if k.startswith("energy/test")]
+
+
 def test_timed_passes_with_a_per_sample_collate_function_are_checked_too(fake_clock: FakeClock) -> None:
     from lightning_ecopt.inference import TimedPasses
 
