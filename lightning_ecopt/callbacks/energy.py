@@ -652,9 +652,10 @@ class EnergyCallback(Callback):
         state.muted = ()
 
     def _first_batch(self, batch: Any, state: _LoopState) -> None:
-        if state.sizes is not None:
-            # Batch sizes known from the dataloader are checked once against the batch's own count (a dataset with
-            # no tensor counts 1 a batch): where they differ, every batch is counted, this one included.
+        if state.sizes is not None and _first_tensor_path(batch) is not None:
+            # Batch sizes known from the dataloader are checked once against the batch's own count: where they
+            # differ (a collate function that reshapes the batch), every batch is counted, this one included. A batch
+            # with no tensor (a dataset of strings) has no count of its own: the dataloader's stand.
             counted = self._count_samples(batch, state)
             if counted != _samples_in(state.sizes, 0, 1):
                 state.sizes = None

@@ -683,13 +683,25 @@ def test_batch_size_fn_is_used_on_a_plain_dataloader(fake_clock: FakeClock, coun
     assert len(counted) == 3
 
 
-def test_batches_without_a_tensor_are_counted_as_before(fake_clock: FakeClock, counted: list[int]) -> None:
-    """The first batch disagrees with the dataloader's batch size (no tensor: 1 sample): every batch is counted."""
-    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, log_model_stats=False)
-    with pytest.warns(UserWarning, match="counting 1 sample per batch"):
+def test_batches_without_a_tensor_take_the_dataloaders_count(fake_clock: FakeClock, counted: list[int]) -> None:
+    """A batch with no tensor has no count of its own: a plain DataLoader's sizes stand (they were replaced by 1 a
+    batch, with a warning: 2 samples for the 6 of the two measured batches)."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, log_model_stats=False, min_duration_s=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
         _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=DataLoader(list("abcdefghij"), batch_size=4))
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (6, 2)
+    assert len(counted) == 0
+
+    # Without the DataLoader's sizes (an IterableDataset: no length), 1 a batch, and a warning says so.
+    class Letters(torch.utils.data.IterableDataset):
+        def __iter__(self) -> Any:
+            return iter("abcdefghij")
+
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, log_model_stats=False, min_duration_s=0)
+    with pytest.warns(UserWarning, match="counting 1 sample per batch"):
+        _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=DataLoader(Letters(), batch_size=4))
     assert (cb.results["test"].samples, cb.results["test"].batches) == (2, 2)
-    assert len(counted) == 3
 
 
 def test_validation_samples_come_from_the_dataloader_while_fitting_only(
