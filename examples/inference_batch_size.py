@@ -26,6 +26,10 @@ from train import digits_trial  # examples/train.py, next to this script: the sa
 log = logging.getLogger(__name__)
 
 
+_PER_J = "energy/test_samples_per_j"
+"""The figure the ratio compares: samples per joule of the test loop."""
+
+
 class BatchRatio(NamedTuple):
     """The best samples/J over batch 1's, and which of the two figures are flagged short."""
 
@@ -57,13 +61,13 @@ def best_to_batch1(trials: list[dict[str, Any]]) -> BatchRatio | None:
     done = [
         (
             int(t["params"]["data.eval_batch_size"]),
-            float(t["metrics"]["energy/test_samples_per_j"]),
+            float(t["metrics"][_PER_J]),
             bool(t["metrics"].get("energy/test_short_window")),
             float(t["metrics"].get("energy/test_cpu_contention") or 0.0) > CONTENTION_WARN_SHARE,
         )
         for t in trials
         if t.get("status") == "completed"
-        and "energy/test_samples_per_j" in (t.get("metrics") or {})
+        and _PER_J in (t.get("metrics") or {})
         and "data.eval_batch_size" in (t.get("params") or {})  # a sweep with the batch size fixed has no ratio
     ]
     ones = [d for d in done if d[0] == 1]
@@ -126,9 +130,6 @@ class BatchSizeRatio(Callback):
                 "quarter of the CPUs busy (energy/test_cpu_contention; `ecopt report` names the trials): their load "
                 "moves it, so the ratio is not a quiet machine's; rerun the sweep on an otherwise idle machine."
             )
-
-
-_PER_J = "energy/test_samples_per_j"
 
 
 def _best(trials: list[dict[str, Any]]) -> dict[str, Any]:

@@ -968,10 +968,11 @@ def ledger(
     eval_j = nan if mixed else sum(e.eval_j or 0.0 for e in counted)
     total_j = (train_j + eval_j) * pue
     metric, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
-    _check_baseline(result, baseline)  # also where no trial reports an energy per inference: a typo is still one
-    rule, base, tied = (
-        _choose_baseline(result, baseline, per_inference, constraints) if metric else (str(baseline), None, [])
-    )
+    if metric:
+        rule, base, tied = _choose_baseline(result, baseline, per_inference, constraints)
+    else:  # no baseline to choose, but a typo is still one
+        _check_baseline(result, baseline)
+        rule, base, tied = str(baseline), None, []
     savings = []
     base_j = None
     if base is not None:
@@ -1138,9 +1139,7 @@ def _from_result(result: SweepResult, settings: SweepSettings | None) -> LoadedS
     """A :class:`LoadedSweep` around an in-memory result: budget and constraints from ``settings`` or its file."""
     if settings is not None:
         n_trials: int | None = settings.n_trials
-        constraints: tuple[str, ...] | None = tuple(
-            f"{c.metric} {c.op} {float(c.bound)!r}" for c in settings.outcome_constraints
-        )
+        constraints: tuple[str, ...] | None = tuple(c.exact() for c in settings.outcome_constraints)
     elif result.results_path is not None and Path(result.results_path).is_file():
         stored = load_sweep(result.results_path)
         n_trials, constraints = stored.n_trials, stored.constraints

@@ -232,6 +232,7 @@ class FrontierBoard:
         if key == self._last:
             return
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._decide_types(result)  # the columns' types, for the experiment and the sessions alike
         self._write_experiment(result)
         self._note_unlisted_metrics(result)
         self._write_sessions(result)
@@ -289,7 +290,6 @@ class FrontierBoard:
             return
         from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
-        self._decide_types(result)
         dtypes = {"bool": api_pb2.DATA_TYPE_BOOL, "float": api_pb2.DATA_TYPE_FLOAT64, "str": api_pb2.DATA_TYPE_STRING}
         infos = [api_pb2.HParamInfo(name=name, type=dtypes[kind]) for name, kind in sorted(self._types.items())]
         infos.append(api_pb2.HParamInfo(name=self._status_column(), type=api_pb2.DATA_TYPE_STRING))
@@ -351,7 +351,6 @@ class FrontierBoard:
 
         pareto = set(result.pareto_indices)
         step = result.n_finished
-        self._decide_types(result)
         for trial in result.trials:
             if not trial.finished:
                 continue

@@ -439,8 +439,8 @@ class EcoptSweeper(Sweeper):
             completed.append(trial)
         return completed
 
-    def _dated_sweep_dir(self, sweep_dir: Path) -> str | None:
-        """Why rerunning this command would not resume, where ``hydra.sweep.dir`` holds the time (Hydra's default)."""
+    def _dated_sweep_dir(self, sweep_dir: Path) -> tuple[str, str] | None:
+        """Why rerunning this command would not resume, and how to, where ``hydra.sweep.dir`` holds the time."""
         assert self.config is not None
         try:
             raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
@@ -450,8 +450,9 @@ class EcoptSweeper(Sweeper):
         if "${now:" not in written:
             return None
         return (
-            f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep in a new dir; "
-            f"rerun it with hydra.sweep.dir={sweep_dir.absolute()} (or set a fixed hydra.sweep.dir in the app's config)"
+            f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep in a new dir",
+            f"rerun it with hydra.sweep.dir={sweep_dir.absolute()} "
+            "(or set a fixed hydra.sweep.dir in the app's config)",
         )
 
     def _refuse_unknown_options(self) -> None:
@@ -622,13 +623,13 @@ class EcoptSweeper(Sweeper):
         self._pareto = sweep
         dated = self._dated_sweep_dir(sweep_dir)
         if dated is not None:
-            log.warning("ecopt sweeper: %s", dated)
+            log.warning("ecopt sweeper: %s; %s", *dated)
         try:
             try:
                 result = sweep.run()
             except (KeyboardInterrupt, SystemExit, SweepFailureError):
                 if dated is not None:  # the loop said "rerun the same command": that would start a new sweep
-                    log.warning("ecopt sweeper: to resume, %s", dated.split("; ", 1)[1])
+                    log.warning("ecopt sweeper: to resume, %s", dated[1])
                 raise
             self._save_multirun()  # a run that launched nothing (every trial reused, or a finished sweep reported)
             return result

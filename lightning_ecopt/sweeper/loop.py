@@ -1534,8 +1534,7 @@ class ParetoSweep:
         sources = []
         for name in sorted(self._given_reference()):
             if name in constraints:  # as in _given_reference: a constraint on an objective overrides reference_point
-                c = constraints[name]
-                sources.append(f"{name} (the constraint '{c.metric} {c.op} {float(c.bound):g}')")
+                sources.append(f"{name} (the constraint '{constraints[name]}')")
             elif name in (self.settings.reference_point or {}):
                 sources.append(f"{name} (reference_point)")
             else:
@@ -1670,7 +1669,7 @@ class ParetoSweep:
         )
 
     def _constraint_texts(self) -> list[str]:
-        return [f"{c.metric} {c.op} {float(c.bound)!r}" for c in self.settings.outcome_constraints]
+        return [c.exact() for c in self.settings.outcome_constraints]
 
     # -- Ax client, storage and resume ------------------------------------------------------------------------------
 

@@ -131,6 +131,10 @@ class OutcomeConstraint:
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound:g}"
 
+    def exact(self) -> str:
+        """``metric op bound`` with the bound at full precision (``str()`` rounds it to 6 digits), to read back."""
+        return f"{self.metric} {self.op} {float(self.bound)!r}"
+
 
 @dataclass(frozen=True)
 class TrialMetrics:

@@ -250,7 +250,7 @@ def _settings_dict(settings: SweepSettings) -> dict[str, Any]:
     out = _plain(settings)
     out["objectives"] = {o.name: o.direction for o in settings.objectives}
     # Full precision (str() rounds the bound to 6 digits): the report reads them back to tell feasible trials.
-    out["outcome_constraints"] = [f"{c.metric} {c.op} {float(c.bound)!r}" for c in settings.outcome_constraints]
+    out["outcome_constraints"] = [c.exact() for c in settings.outcome_constraints]
     return dict(out)
 
 
