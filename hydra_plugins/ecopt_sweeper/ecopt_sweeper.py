@@ -9,12 +9,14 @@ first job). The optimisation loop, and with it Ax, BoTorch and torch, is importe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import pickle
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +137,7 @@ class EcoptSweeper(Sweeper):
         self.space: SearchSpace | None = None
         self.settings: SweepSettings | None = None
         self._multirun_saved = False
+        self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         """Keep Hydra's context and build the configured launcher.
@@ -156,10 +159,16 @@ class EcoptSweeper(Sweeper):
             task_function = TimedTask(task_function, self.trial_timeout_s)
         # Always, whatever the launcher: an exception that a process-based one could not carry back would fail the
         # whole batch (joblib: BrokenProcessPool), and the basic launcher records the same reason as the others.
-        task_function = _PicklableFailures(task_function)
+        # Each job also records its outcome in the sweep dir, so that a batch the launcher loses (a worker killed, a
+        # job past its SLURM time limit) keeps what its other jobs returned. Not under the basic launcher: it runs
+        # every job in this process, and never loses one without the sweep.
+        task = _PicklableFailures(task_function)
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config
+            hydra_context=hydra_context, task_function=task, config=config
         )
+        basic = type(self.launcher).__name__ == "BasicLauncher"
+        self._outcomes = None if basic else self._sweep_dir().absolute() / OUTCOMES_DIR
+        task.outcomes = None if self._outcomes is None else str(self._outcomes)
 
     # -- configuration ----------------------------------------------------------------------------------------------
 
@@ -773,35 +782,79 @@ class EcoptSweeper(Sweeper):
             return []
         if self.launcher is None:
             raise RuntimeError("EcoptSweeper.evaluate() called before setup() built the launcher.")
+        numbers = range(first, first + len(batch))
+        self._forget_outcomes(numbers)  # a record is this launch's, never an earlier one's
         try:
             returns = self.launcher.launch(batch, initial_job_idx=first)
         except Exception as exc:
-            # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError) or
-            # its own timeout fires. Which job did it is unknown: on this machine each runs again alone, so only a
-            # job that loses its launch by itself fails (with the reason) and its healthy neighbours complete. On a
-            # cluster (submitit on SLURM: a job past its time limit) each would queue again, one after another, and
-            # the culprit spend its limit twice: there the batch fails, with the reason. The sweep goes on.
+            # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError), its
+            # own timeout fires, or a job is killed (submitit: SLURM's time limit). A job that finished first
+            # recorded its outcome (_PicklableFailures): it keeps it. Which of the others did it is unknown: on this
+            # machine each runs again alone, so only a job that loses its launch by itself fails (with the reason).
+            # On a cluster each would queue again, one after another, and the culprit spend its limit twice: there
+            # they fail, with the reason. The sweep goes on.
+            outcomes = [self._recorded_outcome(number) for number in numbers]
+            self._forget_outcomes(numbers)
+            lost = [k for k, outcome in enumerate(outcomes) if outcome is _ABSENT]
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
             if len(batch) == 1:
                 reason = f"the launcher lost job {first}, run alone (its worker died or hung): {error}"
             else:
                 last = first + len(batch) - 1
-                reason = f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{last}): {error}"
-                if _runs_jobs_side_by_side(self.launcher):
-                    log.warning(
-                        "ecopt sweeper: %s; running each of them again alone, so that only a job that fails by "
-                        "itself fails.",
-                        reason,
-                    )
-                    return [self._launch([overrides], first + k)[0] for k, overrides in enumerate(batch)]
-            log.warning("ecopt sweeper: %s", reason)
-            return [TrialFailure(reason) for _ in batch]
+                kept = f"; {len(batch) - len(lost)} of them had finished and keep their outcomes" if lost else ""
+                reason = f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{last}){kept}: {error}"
+            if not lost:
+                log.warning("ecopt sweeper: %s; every job had finished and recorded its outcome: kept.", reason)
+            elif len(batch) > 1 and _runs_jobs_side_by_side(self.launcher):
+                log.warning(
+                    "ecopt sweeper: %s; running %s again alone, so that only a job that fails by itself fails.",
+                    reason,
+                    "each of them" if len(lost) == len(batch) else f"jobs {[first + k for k in lost]}",
+                )
+                for k in lost:
+                    outcomes[k] = self._launch([batch[k]], first + k)[0]
+            else:
+                log.warning("ecopt sweeper: %s", reason)
+                for k in lost:
+                    outcomes[k] = TrialFailure(reason if len(batch) == 1 else f"{reason} (job {first + k} had not)")
+            return outcomes
+        self._forget_outcomes(numbers)
         if len(returns) != len(batch):
             raise RuntimeError(
                 f"the launcher returned {len(returns)} results for a batch of {len(batch)} jobs; each job must "
                 f"return exactly one JobReturn."
             )
         return [_outcome(ret) for ret in returns]
+
+    def _forget_outcomes(self, numbers: Iterable[int]) -> None:
+        """Delete the outcome records of jobs ``numbers`` (a launch's, read or not needed)."""
+        folder = self._outcomes
+        if folder is not None and folder.is_dir():
+            for number in numbers:
+                (folder / f"{number}.json").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # left in the sweep dir only while a job's outcome is unread
+                folder.rmdir()
+
+    def _recorded_outcome(self, number: int) -> Any:
+        """What job ``number`` recorded (its return value, or its exception), or ``_ABSENT`` (none, or unreadable)."""
+        folder = self._outcomes
+        if folder is None:
+            return _ABSENT
+        try:
+            record = json.loads((folder / f"{number}.json").read_text())
+        except (OSError, ValueError):
+            return _ABSENT
+        if not isinstance(record, dict):
+            return _ABSENT
+        if record.get("status") == "completed" and "value" in record:
+            return record["value"]
+        name, message, metrics = record.get("type"), record.get("message"), record.get("metrics")
+        if record.get("status") != "failed" or not isinstance(name, str) or not isinstance(message, str):
+            return _ABSENT
+        kept = {str(k): v for k, v in (metrics if isinstance(metrics, dict) else {}).items() if _is_plain(v)}
+        if name in ("TrialFailure", "TrialTimeoutError"):  # verdicts whose message is the trial's reason as it is
+            return TrialFailure(message, kept)
+        return _UnpicklableTaskError(name, message, "", kept).as_named()  # "the job raised <name>: <message>"
 
 
 _ABSENT = object()
@@ -864,30 +917,95 @@ class _PicklableFailures:
     ``BrokenProcessPool``), failing every healthy trial of it. Such an exception is raised instead as an
     :class:`_UnpicklableTaskError` with its type's name, message and traceback; any other one as it is.
 
+    It also records the job's outcome, as plain JSON, in ``outcomes/<job number>.json`` (see :func:`_record`), so
+    that a batch the launcher loses keeps what its finished jobs returned.
+
     Args:
         task_function: The app's task function (possibly under a time limit: ``TimedTask``).
+        outcomes: The folder the job records its outcome in, or ``None`` to record nothing.
     """
 
-    def __init__(self, task_function: Callable[[Any], Any]) -> None:
+    def __init__(self, task_function: Callable[[Any], Any], outcomes: str | None = None) -> None:
         self.task_function = task_function
+        self.outcomes = outcomes
 
     def __call__(self, cfg: Any) -> Any:
         """Run the task on ``cfg``."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
 
         try:
-            return self.task_function(cfg)
+            value = self.task_function(cfg)
         except Exception as exc:
             if _round_trips(exc):
+                _record(self.outcomes, {"status": "failed", **_failure_fields(exc)})
                 raise
             tb = exc.__traceback__  # from the task's frame on, without this one
-            raise _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None)) from None
+            carried = _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None))
+            _record(self.outcomes, {"status": "failed", **_failure_fields(carried)})
+            raise carried from None
         except SystemExit as exc:
             # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
             # batch); Lightning's Ctrl-C (an exit while handling KeyboardInterrupt) still stops and saves the sweep.
             if is_interrupt(exc):
                 raise
-            raise exit_as_failure(exc) from None
+            failure = exit_as_failure(exc)
+            _record(self.outcomes, {"status": "failed", **_failure_fields(failure)})
+            raise failure from None
+        _record(self.outcomes, {"status": "completed", "value": value})
+        return value
+
+
+OUTCOMES_DIR = ".ecopt-outcomes"
+"""The folder of ``hydra.sweep.dir`` where each job records its outcome (``<job number>.json``) for a lost batch."""
+
+
+def _failure_fields(exc: BaseException) -> dict[str, Any]:
+    """A job's exception as the JSON fields :func:`_recorded_outcome` rebuilds it from (type name, message, metrics)."""
+    if isinstance(exc, _UnpicklableTaskError):
+        name, message = exc.type_name, exc.message
+    else:
+        name, message = type(exc).__name__, str(exc)
+    metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
+    kept = {str(k): v for k, v in (metrics or {}).items() if _is_plain(v)}
+    return {"type": name, "message": message, "metrics": kept}
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether a failed trial's metric is kept in its record: a number or a string (a label), as Ax stores it."""
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _plain_number(value: Any) -> Any:
+    """``json.dumps``'s fallback: a numpy or torch scalar (or 1-d array) as a number (or a list); else TypeError."""
+    ndim = getattr(value, "ndim", None)
+    if ndim == 0 and callable(getattr(value, "item", None)):
+        return value.item()
+    if ndim == 1 and callable(getattr(value, "tolist", None)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not plain data")
+
+
+def _record(folder: str | None, outcome: dict[str, Any]) -> None:
+    """Record a job's outcome as ``<folder>/<job number>.json``, written whole or not at all; never raises.
+
+    A return value that is not plain data (numbers, strings, lists and dicts of them; numpy and torch scalars count)
+    is not recorded: the sweep then treats the job as it did before outcomes were recorded.
+    """
+    if folder is None:
+        return
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return
+        path = Path(folder) / f"{HydraConfig.get().job.num}.json"
+        text = json.dumps(outcome, default=_plain_number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        os.replace(partial, path)
+    except Exception as exc:  # the record is a safety net: the job's own outcome goes back through the launcher
+        log.debug("ecopt sweeper: the job's outcome was not recorded: %s: %s", type(exc).__name__, exc)
 
 
 def _round_trips(exc: BaseException) -> bool:

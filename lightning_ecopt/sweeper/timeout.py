@@ -11,9 +11,9 @@ Limits, by design:
 
 - A signal interrupts Python code only. A call that never returns to the interpreter (a hung CUDA kernel or NCCL
   collective, a C extension looping without checking signals) is interrupted only when it returns. For a hard limit
-  use the launcher's own: ``hydra.launcher.timeout`` (joblib: the whole batch fails and its workers are killed) or
-  ``hydra.launcher.timeout_min`` (submitit: SLURM kills the job). The basic launcher runs trials inside the sweep
-  process, where nothing can kill a trial without killing the sweep.
+  use the launcher's own: ``hydra.launcher.timeout`` (joblib: the batch is lost and its workers are killed; its jobs
+  that had finished keep their outcomes) or ``hydra.launcher.timeout_min`` (submitit: SLURM kills the job). The
+  basic launcher runs trials inside the sweep process, where nothing can kill a trial without killing the sweep.
 - POSIX only, main thread only: elsewhere (Windows, a task run in a thread) the limit is not enforced and a warning
   says so once.
 - A task that catches every ``Exception`` around its whole body can swallow the interruption.

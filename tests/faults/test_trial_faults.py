@@ -80,16 +80,20 @@ def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:
         "hydra.sweeper.trial_timeout_s=3",
         "hydra.sweeper.max_failure_rate=1",
         "energy_source='measured: fake/counters'",
-        ECOPT_FAULTS="none,none,kill,none,hang,none",
+        ECOPT_FAULTS="none,none,kill_late,none,hang,none",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_state(sweep_dir).results
     statuses = [rows[i]["status"] for i in range(6)]
-    # joblib loses the whole batch when a worker dies; each job then runs alone: only the one that kills its worker
-    # fails (its healthy neighbour failed too, for good, before).
+    # joblib loses the whole batch when a worker dies. Job 3 had finished and recorded its outcome: it keeps it (it
+    # failed too, for good, before, then ran again). Job 2 runs again alone, and fails only when it kills its worker
+    # by itself. The hung job 4 loses nothing either: it times out inside its worker.
     assert statuses == ["completed", "completed", "failed", "completed", "failed", "completed"]
     assert "the launcher lost job 2, run alone (its worker died or hung): TerminatedWorkerError" in rows[2]["reason"]
-    assert "the launcher lost the whole batch of 2 jobs (2..3)" in result.stdout + result.stderr
+    log = result.stdout + result.stderr
+    assert "the launcher lost the whole batch of 2 jobs (2..3); 1 of them had finished and keep" in log
+    assert "running jobs [2] again alone" in log
+    assert not (sweep_dir / ".ecopt-outcomes").exists()  # read, then deleted
     assert "timed out: the trial ran longer than trial_timeout_s=3 s" in rows[4]["reason"]  # in a loky worker
     assert [rows[i]["shared_counters"] for i in (0, 1, 5)] == [True, True, True]  # two trials, one machine
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import shutil
@@ -17,6 +19,7 @@ import yaml
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
+import hydra_plugins.ecopt_sweeper.ecopt_sweeper as ecopt_sweeper_module
 from ecopt_testing import ecopt_sweeper
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 
@@ -263,6 +266,95 @@ def test_a_lost_batch_is_run_again_job_by_job_only_on_this_machine(
     else:  # on a cluster each would queue again in turn, the culprit spending its time limit twice
         assert [len(jobs) for jobs, _ in launcher.calls] == [2]
         assert all("lost the whole batch of 2 jobs (0..1)" in str(o) for o in out)
+
+
+class _LosesBatchesAfterOthersFinish(_LosesBatches):
+    """Loses any batch holding ``x=0.5``, as ``_LosesBatches``, after its other jobs recorded their outcomes."""
+
+    def __init__(self, returns: list[JobReturn], outcomes: Path) -> None:
+        super().__init__(returns)
+        self.outcomes = outcomes
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        if len(job_overrides) > 1:
+            self.outcomes.mkdir(exist_ok=True)
+            for number, job in enumerate(job_overrides, start=initial_job_idx):
+                if "x=0.5" not in job:  # what _PicklableFailures writes in a job that finished
+                    record = {"status": "completed", "value": {"f1": 3.0, "f2": float(number)}}
+                    (self.outcomes / f"{number}.json").write_text(json.dumps(record))
+        return super().launch(job_overrides, initial_job_idx)
+
+
+class _LosesBatchesAfterOthersFinishHere(_LosesBatchesAfterOthersFinish):
+    __module__ = "hydra_plugins.hydra_joblib_launcher.joblib_launcher"
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["joblib: the lost job again alone", "cluster: it fails"])
+def test_a_lost_batch_keeps_the_outcomes_its_finished_jobs_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local: bool
+) -> None:
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / "outcomes"
+    launcher = (_LosesBatchesAfterOthersFinishHere if local else _LosesBatchesAfterOthersFinish)([], sweeper._outcomes)
+    sweeper.launcher = launcher
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    out = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}, {"x": 0.75}])
+    assert out[0] == {"f1": 3.0, "f2": 0.0}  # recorded before the batch was lost: not run again
+    assert out[2] == {"f1": 3.0, "f2": 2.0}
+    if local:
+        assert [len(jobs) for jobs, _ in launcher.calls] == [3, 1]
+        assert launcher.calls[1][1] == 1
+        assert "lost job 1, run alone" in str(out[1])
+    else:
+        assert [len(jobs) for jobs, _ in launcher.calls] == [3]
+        assert "lost the whole batch of 3 jobs (0..2); 2 of them had finished and keep their outcomes" in str(out[1])
+        assert str(out[1]).endswith("(job 1 had not)")
+    assert not sweeper._outcomes.exists()  # read, then deleted
+
+
+def test_a_job_records_its_outcome_as_plain_json(tmp_path: Path) -> None:
+    import numpy as np
+    from hydra.conf import HydraConf
+    from hydra.core.hydra_config import HydraConfig
+
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper, _PicklableFailures
+    from lightning_ecopt.sweeper.loop import _failure_reason
+
+    class Odd(Exception):
+        def __init__(self, a: int, b: int) -> None:  # does not survive pickling
+            super().__init__(f"{a}/{b}")
+
+    def task(cfg: Any) -> Any:
+        if cfg == "fail":
+            raise TrialFailure("out of memory", {"energy/train_j": 2.5, "energy/source": "estimated: cpu-time"})
+        if cfg == "odd":
+            raise Odd(1, 2)
+        if cfg == "object":
+            return {"f1": object()}
+        return {"f1": np.float32(0.5), "f2": (np.int64(2), 0.1), "curve": np.arange(2)}
+
+    sweeper = _sweeper(tmp_path)
+    sweeper._outcomes = tmp_path / "outcomes"
+    wrapped = _PicklableFailures(task, str(sweeper._outcomes))
+    before = HydraConfig.instance().cfg
+    try:
+        for number, cfg in enumerate(["ok", "fail", "odd", "object"]):
+            config = OmegaConf.create({"hydra": OmegaConf.structured(HydraConf)})
+            config.hydra.job.num = number
+            HydraConfig.instance().set_config(config)  # as Hydra's run_job sets it in the job's process
+            with contextlib.suppress(Exception):
+                wrapped(cfg)
+    finally:
+        HydraConfig.instance().cfg = before
+    assert sweeper._recorded_outcome(0) == {"f1": 0.5, "f2": [2, 0.1], "curve": [0, 1]}
+    failed = sweeper._recorded_outcome(1)  # each failure's reason as the launcher's own outcome would give it
+    assert _failure_reason(failed) == "out of memory"
+    assert failed.metrics == {"energy/train_j": 2.5, "energy/source": "estimated: cpu-time"}
+    assert _failure_reason(sweeper._recorded_outcome(2)) == "the job raised Odd: 1/2"
+    assert sweeper._recorded_outcome(3) is ecopt_sweeper_module._ABSENT  # not plain data: not recorded
+    assert sorted(p.name for p in sweeper._outcomes.iterdir()) == ["0.json", "1.json", "2.json"]  # no partial file
+    assert EcoptSweeper._recorded_outcome(_sweeper(tmp_path), 0) is ecopt_sweeper_module._ABSENT  # none kept
 
 
 def test_evaluate_launches_overrides_and_never_reraises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

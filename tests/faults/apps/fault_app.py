@@ -5,7 +5,8 @@ Environment variables (read by the sweep process and, under joblib, by each work
 - ``ECOPT_FAULTS``: comma-separated faults by Hydra job number, e.g. ``none,raise,nan``; jobs past the list run
   normally. Faults: ``none``, ``raise``, ``nan``, ``inf``, ``missing``, ``wrongtype``, ``oom``
   (``torch.OutOfMemoryError``), ``oom_energy`` (``TrialFailure`` carrying the energy spent), ``hang`` (sleeps for an
-  hour), ``kill`` (SIGKILL of the process running the trial).
+  hour), ``kill`` (SIGKILL of the process running the trial), ``kill_late`` (the same after 2 s, once the other jobs
+  of its batch finished).
 - ``ECOPT_FAULT_KILL``: ``<point>:<n>``: SIGKILL the sweep process the n-th time it reaches ``point``; see
   :mod:`injection`.
 """
@@ -60,7 +61,9 @@ def run_trial(x: float, y: float, fault: str, energy_source: str) -> Any:
         raise TrialFailure("out of memory in fit (injected)", metrics=energy)
     if fault == "hang":
         time.sleep(3600)
-    if fault == "kill":
+    if fault == "kill_late":
+        time.sleep(2.0)
+    if fault in ("kill", "kill_late"):
         os.kill(os.getpid(), signal.SIGKILL)
     if fault != "none":
         raise ValueError(f"{FAULTS_ENV}: unknown fault {fault!r}")
