@@ -397,18 +397,24 @@ class EcoptSweeper(Sweeper):
             if not isinstance(value, int) or isinstance(value, bool):
                 continue
             low, high = math.ceil(parameter.low), math.floor(parameter.high)
+            if high - low < 1:
+                # Fewer than two integers in the range (weight_decay: 0 swept over interval(1e-6, 1e-2)): no int sweep
+                # is possible, so floats are meant, and an int(...) suggestion would be refused as empty.
+                continue
             interval = f"interval({parameter.low!r}, {parameter.high!r})"
             suggested = f"int(interval({low}, {high}))"
+            middle = (parameter.low + parameter.high) / 2
             if parameter.log_scale:
                 interval, suggested = f"tag(log, {interval})", f"tag(log, {suggested})"
+                middle = math.sqrt(parameter.low * parameter.high)
             log.warning(
                 "ecopt sweeper: %s=%s sweeps floats, but the app's config has %s: %d, an int: its trials would get "
-                "values such as %r there. If the key must stay an integer, sweep it as '%s'.",
+                "values such as %.6g there. If the key must stay an integer, sweep it as '%s'.",
                 parameter.name,
                 interval,
                 parameter.name,
                 value,
-                (parameter.low + parameter.high) / 2,
+                middle,
                 suggested,
             )
 
@@ -417,6 +423,8 @@ class EcoptSweeper(Sweeper):
 
         Anything that is not a list of mappings is passed on as it is, for SweepSettings to refuse with its message.
         """
+        from lightning_ecopt.sweeper.space import SearchSpace
+
         trials = self.enqueue_trials
         if trials is None:
             return ()
@@ -436,15 +444,25 @@ class EcoptSweeper(Sweeper):
                         f"hydra.sweeper.enqueue_trials[{i}] names {key!r}: a parameter is named by the key it sets, "
                         f"without the override's prefix; write '{bare}: {trial[key]!r}'."
                     )
-            for name in space.names:
-                if name not in trial:
-                    value = self._config_value(name)
-                    if value is _ABSENT:
-                        raise EcoptConfigError(
-                            f"hydra.sweeper.enqueue_trials[{i}] gives no value for {name!r}, and the app's config has "
-                            f"none to take: add '{name}: <value>' to it."
-                        )
-                    trial[name] = value
+            for parameter in space.parameters:
+                name = parameter.name
+                if name in trial:
+                    continue
+                value = self._config_value(name)
+                if value is _ABSENT:
+                    raise EcoptConfigError(
+                        f"hydra.sweeper.enqueue_trials[{i}] gives no value for {name!r}, and the app's config has "
+                        f"none to take: add '{name}: <value>' to it."
+                    )
+                try:  # checked here, so that the message says where the value came from
+                    SearchSpace((parameter,)).check_params({name: value})
+                except ValueError as error:
+                    raise EcoptConfigError(
+                        f"hydra.sweeper.enqueue_trials[{i}] gives no value for {name!r}, so it takes the app's "
+                        f"config's {name}: {value!r}, which the search space refuses ({error}); add '{name}: <value>' "
+                        f"to it."
+                    ) from None
+                trial[name] = value
             completed.append(trial)
         return completed
 
@@ -511,23 +529,34 @@ class EcoptSweeper(Sweeper):
         if n_initial is None and isinstance(self.n_trials, int) and self.n_trials >= 1:
             n_initial = default_n_initial_trials(self.n_trials, len(space.parameters))
         batch_size = self._batch_size()
-        settings = SweepSettings(
-            objectives=objectives,
-            n_trials=self.n_trials,
-            n_initial_trials=n_initial,
-            acquisition=self.acquisition,  # type: ignore[arg-type]  # validated by SweepSettings
-            seed=self._seed(),
-            max_batch_size=batch_size,
-            max_failure_rate=self.max_failure_rate,
-            reference_point=dict(self.reference_point) if self.reference_point else None,
-            outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
-            storage=self._storage(),
-            allow_mixed_energy_sources=self.allow_mixed_energy_sources,
-            trial_timeout_s=self.trial_timeout_s,
-            # A bad batch size is SweepSettings' to refuse, with its message: compare only an int here.
-            parallel_trials=isinstance(batch_size, int) and batch_size > 1 and _runs_jobs_side_by_side(self.launcher),
-            enqueue_trials=self._enqueue_trials(space),
-        )
+        try:
+            settings = SweepSettings(
+                objectives=objectives,
+                n_trials=self.n_trials,
+                n_initial_trials=n_initial,
+                acquisition=self.acquisition,  # type: ignore[arg-type]  # validated by SweepSettings
+                seed=self._seed(),
+                max_batch_size=batch_size,
+                max_failure_rate=self.max_failure_rate,
+                reference_point=dict(self.reference_point) if self.reference_point else None,
+                outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
+                storage=self._storage(),
+                allow_mixed_energy_sources=self.allow_mixed_energy_sources,
+                trial_timeout_s=self.trial_timeout_s,
+                # A bad batch size is SweepSettings' to refuse, with its message: compare only an int here.
+                parallel_trials=isinstance(batch_size, int)
+                and batch_size > 1
+                and _runs_jobs_side_by_side(self.launcher),
+                enqueue_trials=self._enqueue_trials(space),
+            )
+        except EcoptConfigError as error:
+            if self.n_jobs is None or self.max_batch_size is not None or "max_batch_size=" not in str(error):
+                raise
+            # The value came from the Optuna key: name it, or its fix (set max_batch_size=1) meets a second refusal.
+            raise EcoptConfigError(
+                f"{error} (here max_batch_size={batch_size} is hydra.sweeper.n_jobs={self.n_jobs}, the Optuna key: "
+                f"set n_jobs instead)"
+            ) from None
         check_enqueued(space, settings.enqueue_trials, "hydra.sweeper.enqueue_trials")
         self._check_inference_params(space)
         self._warn_floats_over_ints(space)

@@ -129,10 +129,11 @@ class OutcomeConstraint:
         return value <= self.bound if self.op == "<=" else value >= self.bound
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.bound:g}"
+        bound = repr(float(self.bound))  # the shortest text that reads back: 1234567 stays 1234567, not 1.23457e+06
+        return f"{self.metric} {self.op} {bound.removesuffix('.0')}"
 
     def exact(self) -> str:
-        """``metric op bound`` with the bound at full precision (``str()`` rounds it to 6 digits), to read back."""
+        """``metric op bound`` with the bound as a float's ``repr`` (``1234567.0``): the form results files keep."""
         return f"{self.metric} {self.op} {float(self.bound)!r}"
 
 

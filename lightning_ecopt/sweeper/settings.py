@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -127,7 +128,7 @@ class SweepSettings:
         max_batch_size: int = 1,
         max_failure_rate: float = 0.5,
         reference_point: Mapping[str, float] | None = None,
-        outcome_constraints: Sequence[str | OutcomeConstraint] | str | OutcomeConstraint = (),
+        outcome_constraints: Sequence[str | OutcomeConstraint] | str | OutcomeConstraint | None = (),
         storage: str | os.PathLike[str] | None = None,
         allow_mixed_energy_sources: bool = False,
         parallel_trials: bool = False,
@@ -356,6 +357,8 @@ class SweepSettings:
                 raise EcoptConfigError(f"SweepSettings: {why} Fix the name in objectives or outcome_constraints.")
 
     def _check_constraints(self) -> None:
+        if self.outcome_constraints is None:
+            self.outcome_constraints = ()  # None, from Python: no constraint
         if isinstance(self.outcome_constraints, str | OutcomeConstraint):
             self.outcome_constraints = (self.outcome_constraints,)
         parsed = []
@@ -385,12 +388,12 @@ class SweepSettings:
                 )
             objective = self.objectives[self.objective_names.index(metric)]
             constraint = next(c for c in parsed if c.metric == metric)
-            expected = "<=" if objective.minimize else ">="
+            expected: Literal["<=", ">="] = "<=" if objective.minimize else ">="
             if constraint.op != expected:
+                fixed = dataclasses.replace(constraint, op=expected)
                 raise EcoptConfigError(
                     f"SweepSettings: the outcome constraint '{constraint}' bounds the objective {metric!r} from the "
-                    f"wrong side ({objective.direction}); write '{metric} {expected} {constraint.bound:g}' (the worst "
-                    f"acceptable value)."
+                    f"wrong side ({objective.direction}); write '{fixed}' (the worst acceptable value)."
                 )
         self.outcome_constraints = tuple(parsed)
 

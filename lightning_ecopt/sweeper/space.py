@@ -18,7 +18,8 @@ a plain value ``x``                    fixed: passed unchanged to every job
 
 A parameter is named by the key it sets: ``+extra=interval(0, 1)`` sweeps ``extra`` (in results, logs and
 ``enqueue_trials``), and its overrides keep the ``+``. A mapping in ``params`` is one fixed dict value to Hydra; a
-sweep inside it is refused, with the dotted keys to write instead.
+sweep function inside it (``interval(...)``, ``choice(...)``) is refused, with the dotted keys to write instead, and a
+bare comma list (``a,b``), which can be a plain string there, is warned about.
 
 Nothing here imports Ax at module level: :meth:`SearchSpace.to_ax` imports it when called.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -56,6 +58,12 @@ __all__ = [
 ]
 
 _CHOICE_TYPES: tuple[type, ...] = (bool, int, float, str)
+
+MAX_CHOICES = 1000
+"""Ax's limit on a choice parameter's values (``ax.core.parameter.MAX_VALUES_CHOICE_PARAM``): refused before Ax is."""
+
+MIN_RANGE_WIDTH = 1.5e-5
+"""Ax's narrowest range (``100 * ax.core.parameter.EPS``), measured on the raw values even on a log scale."""
 _AX_TYPE_NAMES: dict[type, Literal["bool", "int", "float", "str"]] = {
     bool: "bool",
     int: "int",
@@ -455,8 +463,9 @@ def _value_to_text(value: Any) -> str:
 def render_override_value(value: Any) -> str:
     """Render a Python value as Hydra override text that Hydra parses back to the same value.
 
-    Strings are left bare when Hydra reads them back unchanged, and quoted otherwise (strings that look like
-    numbers, booleans or ``null``, or that hold spaces, commas, quotes or brackets).
+    Strings are left bare when Hydra reads them back unchanged (``b c``: Hydra keeps inner spaces), and quoted
+    otherwise (strings that look like numbers, booleans or ``null``, or that hold commas, quotes, brackets, or spaces
+    at either end).
 
     Args:
         value: ``None``, a bool, int, float or str (numpy scalars included), or a list/dict of those.
@@ -537,6 +546,12 @@ def _same_value(a: Any, b: Any) -> bool:
     return real_a is not None and real_b is not None and real_a == real_b
 
 
+def _range_size(start: float, stop: float, step: float) -> int:
+    """How many values Hydra's ``range(start, stop, step)`` yields, without listing them (floats counted exactly)."""
+    d_start, d_stop, d_step = (Decimal(repr(float(x))) for x in (start, stop, step))
+    return max(0, math.ceil((d_stop - d_start) / d_step))
+
+
 def _decimal_range(start: float, stop: float, step: float) -> list[float]:
     """Hydra's ``range(start, stop, step)`` for floats, without accumulated rounding (0.1 + 0.2 -> 0.3)."""
     d_start, d_stop, d_step = (Decimal(repr(float(x))) for x in (start, stop, step))
@@ -571,7 +586,8 @@ def _interval_parameter(name: str, text: str, override: Override) -> RangeParame
         raise EcoptConfigError(f"params[{name!r}] = {text!r}: interval bounds must be finite numbers.")
     if low >= high:
         problem = "is empty" if low == high else "is inverted"
-        fix = f"use a plain value ({name}={low}) to fix it" if low == high else f"write interval({high}, {low})"
+        swapped = re.sub(r"interval\s*\([^()]*\)", f"interval({high}, {low})", text, count=1)
+        fix = f"use a plain value ({name}={low}) to fix it" if low == high else f"write {swapped}"
         raise EcoptConfigError(
             f"params[{name!r}] = {text!r}: the interval {problem} (low={low!r}, high={high!r}); "
             f"the lower bound must be below the upper bound: {fix}."
@@ -581,6 +597,18 @@ def _interval_parameter(name: str, text: str, override: Override) -> RangeParame
         raise EcoptConfigError(
             f"params[{name!r}] = {text!r}: a log scale needs a positive lower bound, got {low!r}; "
             f"raise the lower bound above 0 or drop tag(log, ...)."
+        )
+    if high - low < MIN_RANGE_WIDTH:
+        scale = 10.0 ** math.ceil(-math.log10(max(abs(low), abs(high))))
+        hint = (
+            f" (e.g. a key the app multiplies by {1 / scale:g}, swept over interval({low * scale:g}, {high * scale:g}))"
+            if (high - low) * scale >= MIN_RANGE_WIDTH
+            else ""
+        )
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: the interval is {high - low:.3g} wide, narrower than the "
+            f"{MIN_RANGE_WIDTH:g} Ax accepts (on a log scale too: it checks the raw values); sweep the value in larger "
+            f"units{hint}."
         )
     return RangeParameter(
         name=name,
@@ -610,6 +638,11 @@ def _checked_choices(name: str, text: str, values: Sequence[Any]) -> tuple[Any, 
         if any(_same_value(value, seen) for seen in checked):
             raise EcoptConfigError(f"params[{name!r}] = {text!r}: the value {value!r} is listed twice; list it once.")
         checked.append(value)
+    if len(checked) > MAX_CHOICES:
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: {len(checked)} values, more than the {MAX_CHOICES} Ax takes in a choice; "
+            f"sweep a range of numbers as interval(a, b) or int(interval(a, b)) instead."
+        )
     if len(checked) < 2:
         raise EcoptConfigError(
             f"params[{name!r}] = {text!r}: a choice of a single value sweeps nothing; use a plain value to fix it "
@@ -650,6 +683,15 @@ def _range_parameter(name: str, text: str, override: Override) -> Parameter:
     is_int = all(isinstance(x, int) for x in (start, stop, step))
     if step == 0:
         raise EcoptConfigError(f"params[{name!r}] = {text!r}: the step must not be 0.")
+    size = len(range(int(start), int(stop), int(step))) if is_int else _range_size(start, stop, step)
+    if size > MAX_CHOICES and not (is_int and step == 1):  # an int range of step 1 is an Ax range, of any size
+        wrapper = "int(interval({}, {}))" if is_int else "interval({}, {})"
+        last = float(Decimal(repr(start)) + (size - 1) * Decimal(repr(step)))  # stop is excluded
+        bounds = sorted((start, int(last) if is_int else last))
+        raise EcoptConfigError(
+            f"params[{name!r}] = {text!r}: the range yields {size} values, more than the {MAX_CHOICES} Ax takes in a "
+            f"choice; sweep {wrapper.format(*bounds)} instead, or a larger step."
+        )
     values: list[Any] = list(range(int(start), int(stop), int(step))) if is_int else _decimal_range(start, stop, step)
     if not values:
         raise EcoptConfigError(
@@ -834,8 +876,10 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
         EcoptConfigError: A value cannot be parsed or mapped, an interval is empty or inverted, a log scale covers
             values <= 0, a choice or range has fewer than two values, a choice lists nan or inf, a mapping in
             ``params`` holds a sweep (the message gives the dotted keys to use) or is the Ax or Optuna sweeper's
-            parameter mapping (``{type: range, bounds: [a, b]}``: the message gives the grammar to write), or a key
-            appears twice on the command line.
+            parameter mapping (``{type: range, bounds: [a, b]}``: the message gives the grammar to write), a key
+            appears twice on the command line or in ``params`` (``x`` and ``+x`` are one key), a range or choice has
+            more values than Ax takes (:data:`MAX_CHOICES`), or an interval is narrower than Ax takes
+            (:data:`MIN_RANGE_WIDTH`).
 
     Example::
 
@@ -844,6 +888,7 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
         ['RangeParameter', 'ChoiceParameter']
     """
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
+    params_keys: dict[tuple[str, str | None], str] = {}
     for key, value in (params or {}).items():
         if isinstance(value, Mapping):
             _check_spec_mapping(str(key), value)
@@ -860,7 +905,14 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
             )
         value_text = _value_to_text(value)
         override = _parse(f"{key}={value_text}", source=f"hydra.sweeper.params[{key!r}]")
-        entries[_identity(override)] = (override, value_text)
+        identity = _identity(override)
+        if identity in params_keys:
+            raise EcoptConfigError(
+                f"hydra.sweeper.params: {params_keys[identity]!r} and {key!r} set the same key (a +, ++ or ~ prefix "
+                f"does not make it another); give it once."
+            )
+        params_keys[identity] = str(key)
+        entries[identity] = (override, value_text)
 
     seen_on_command_line: dict[tuple[str, str | None], str] = {}
     for argument in arguments:
@@ -941,6 +993,22 @@ def ax_params_to_grammar(params: Mapping[str, Any]) -> dict[str, str]:
     return grammar
 
 
+def _spec_bound(where: str, field: str, value: Any, kind: str) -> int | float:
+    """An Optuna ``search_space`` entry's ``low``, ``high`` or ``step`` as a number of its ``type``, or the error."""
+    number = _as_real(value)
+    if isinstance(value, str):  # a quoted number ('1e-4'), as the Optuna sweeper's float() accepted it
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number) or (kind == "int" and number != int(number)):
+        raise EcoptConfigError(
+            f"{where}.{field} = {value!r}: expected {'an integer' if kind == 'int' else 'a finite number'} for an "
+            f"entry of type {kind!r}."
+        )
+    return int(number) if kind == "int" else float(number)
+
+
 def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """Translate the Optuna sweeper's deprecated ``search_space`` form into sweep-grammar ``params``.
 
@@ -970,8 +1038,11 @@ def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]])
         kind = str(getattr(spec.get("type"), "name", spec.get("type")))
         if kind == "categorical":
             choices = spec.get("choices")
-            if not choices:
-                raise EcoptConfigError(f"{where}: a categorical entry needs 'choices', e.g. choices: [adam, sgd].")
+            if not choices or isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
+                raise EcoptConfigError(
+                    f"{where}: a categorical entry needs a list of 'choices', e.g. choices: [adam, sgd]; got "
+                    f"{choices!r}."
+                )
             params[str(key)] = "choice(" + ",".join(render_override_value(c) for c in choices) + ")"
             continue
         if kind not in ("int", "float"):
@@ -979,8 +1050,14 @@ def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]])
         low, high, step, log = spec.get("low"), spec.get("high"), spec.get("step"), bool(spec.get("log", False))
         if low is None or high is None:
             raise EcoptConfigError(f"{where}: an {kind} entry needs 'low' and 'high'.")
+        low, high = _spec_bound(where, "low", low, kind), _spec_bound(where, "high", high, kind)
+        step = None if step is None else _spec_bound(where, "step", step, kind)
+        if log and step is not None and (kind == "float" or step != 1):  # Optuna refuses the pair too
+            raise EcoptConfigError(
+                f"{where}: 'log: true' and 'step: {step}' together are not a distribution (Optuna refuses them too); "
+                f"drop one of them."
+            )
         if kind == "int":
-            low, high = int(low), int(high)
             if step is not None and int(step) != 1 and not log:
                 params[str(key)] = f"range({low},{high + 1},step={int(step)})"
                 continue

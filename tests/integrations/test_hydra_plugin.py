@@ -154,6 +154,11 @@ def test_optuna_search_space_becomes_params(tmp_path: Path, caplog: pytest.LogCa
     [
         ({"custom_search_space": "my.fn"}, [], r"custom_search_space='my.fn': the ecopt sweeper cannot call"),
         ({"n_jobs": 2, "max_batch_size": 4}, [], r"max_batch_size=4 and the Optuna key n_jobs=2 disagree"),
+        (
+            {"n_jobs": 2, "acquisition": "EHVI"},
+            [],
+            r"set max_batch_size=1, .*\(here max_batch_size=2 is hydra.sweeper.n_jobs=2, the Optuna key: set n_jobs",
+        ),
         ({"params": {"x": 1}}, [], r"nothing to sweep"),
         ({"n_trials": 0}, [], r"n_trials=0"),
         ({"direction": ["minimize"]}, [], r"are both set; give one of them"),
@@ -199,6 +204,20 @@ def test_enqueued_configurations_take_the_apps_own_values_for_the_keys_they_leav
 def test_bad_enqueued_configurations_are_refused_by_configure(tmp_path: Path, enqueued: Any, match: str) -> None:
     with pytest.raises(EcoptConfigError, match=match):
         _sweeper(tmp_path, enqueue_trials=enqueued).configure([])
+
+
+@pytest.mark.parametrize("app_value", [5, None])
+def test_an_enqueued_value_taken_from_the_app_is_named_as_the_app_s_when_refused(
+    tmp_path: Path, app_value: Any
+) -> None:
+    sweeper = _sweeper(tmp_path, params={"x": "interval(0, 1)"}, enqueue_trials=[{}])
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "x": app_value})
+    match = (
+        rf"enqueue_trials\[0\] gives no value for 'x', so it takes the app's config's x: {app_value}, which the "
+        r"search space refuses \(parameter 'x': .*\); add 'x: <value>' to it"
+    )
+    with pytest.raises(EcoptConfigError, match=match):
+        sweeper.configure([])
 
 
 # -- launching -------------------------------------------------------------------------------------------------------
@@ -659,6 +678,9 @@ def test_a_rerun_after_the_app_s_config_changed_is_refused_naming_the_keys(tmp_p
     [
         (16, "interval(1, 64)", "model.hidden=interval(1.0, 64.0) sweeps floats"),
         (16, "tag(log, interval(1, 64))", "sweep it as 'tag(log, int(interval(1, 64)))'"),
+        (16, "tag(log, interval(1, 64))", "values such as 8 there"),  # the log scale's middle
+        (16, "tag(log, interval(1e-6, 1e-2))", None),  # weight_decay: 0 and the like: no int sweep is possible
+        (16, "interval(0, 0.5)", None),
         (16.0, "interval(1, 64)", None),
         (16, "int(interval(1, 64))", None),
         (True, "interval(0, 1)", None),

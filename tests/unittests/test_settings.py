@@ -133,6 +133,10 @@ def test_normalisation() -> None:
             r"write 'test/acc >= 0.5'",
         ),
         (
+            {"outcome_constraints": ("energy/test_j >= 1234567",)},
+            r"'energy/test_j >= 1234567' bounds the objective .* write 'energy/test_j <= 1234567'",  # as written
+        ),
+        (
             {"objectives": (Objective("loss", True),), "outcome_constraints": ("loss <= 1",)},
             r"bounds the only objective",
         ),
@@ -249,3 +253,7 @@ def test_the_constructor_defaults_are_the_declared_field_defaults() -> None:
     for f in fields:
         declared = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
         assert parameters[f.name].default == declared, f.name
+
+
+def test_no_outcome_constraints_may_be_given_as_none_from_python() -> None:
+    assert SweepSettings(OBJECTIVES, outcome_constraints=None).outcome_constraints == ()

@@ -150,6 +150,16 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "interval(0, 1"}, [], r"cannot parse 'p=interval\(0, 1' as a Hydra override"),
         ({}, ["a=1", "a=interval(0, 1)"], r"command line: 'a' is given twice \('a=1' and 'a=interval\(0, 1\)'\)"),
         ({}, ["a=1,2", "+a=3"], r"'\+a' is given twice"),
+        ({"x": "interval(0, 1)", "+x": "choice(a, b)"}, [], r"params: 'x' and '\+x' set the same key"),
+        ({"x": "interval(0, 1)", "++x": 5}, [], r"params: 'x' and '\+\+x' set the same key"),
+        # What Ax would refuse with a traceback, refused first with the fix.
+        ({"p": "int(interval(10, 1))"}, [], r"interval is inverted .*write int\(interval\(1, 10\)\)"),
+        ({"p": "tag(log, interval(0.1, 1e-4))"}, [], r"write tag\(log, interval\(0.0001, 0.1\)\)"),
+        ({"p": "tag(log, interval(1e-8, 1e-5))"}, [], r"narrower than the 1.5e-05 Ax accepts.*interval\(0.001, 1\)"),
+        ({"p": "interval(0, 1e-5)"}, [], r"1e-05 wide, narrower .*multiplies by 1e-05, swept over interval\(0, 1\)"),
+        ({"p": "range(0, 2002, 2)"}, [], r"yields 1001 values, more than the 1000 .*int\(interval\(0, 2000\)\)"),
+        ({"p": "range(0, 1, 1e-9)"}, [], r"yields 1000000000 values.*sweep interval\(0, 0.999999999\)"),
+        ({"p": "choice(" + ",".join(f"a{i}" for i in range(1001)) + ")"}, [], r"1001 values, more than the 1000"),
     ],
 )
 def test_invalid_space_is_refused(params: dict[str, Any], arguments: list[str], match: str) -> None:
@@ -326,7 +336,13 @@ def test_optuna_search_space_translation_matches_optuna_semantics() -> None:
     [
         ({"type": "normal", "low": 0, "high": 1}, r"unknown type 'normal'; choose from 'int', 'float', 'categorical'"),
         ({"type": "float", "low": 0}, r"needs 'low' and 'high'"),
-        ({"type": "categorical"}, r"needs 'choices'"),
+        ({"type": "categorical"}, r"needs a list of 'choices'"),
+        ({"type": "categorical", "choices": "adam"}, r"needs a list of 'choices', .*got 'adam'"),
+        ({"type": "float", "low": "abc", "high": 1}, r"search_space\['x'\].low = 'abc': expected a finite number"),
+        ({"type": "int", "low": [8], "high": 64}, r"search_space\['x'\].low = \[8\]: expected an integer"),
+        ({"type": "int", "low": 1.5, "high": 4}, r".low = 1.5: expected an integer for an entry of type 'int'"),
+        ({"type": "int", "low": 1, "high": 64, "step": 2, "log": True}, r"'log: true' and 'step: 2' together"),
+        ({"type": "float", "low": 0.1, "high": 1, "step": 0.1, "log": True}, r"'log: true' and 'step: 0.1'"),
         (3, r"expected a mapping"),
     ],
 )
