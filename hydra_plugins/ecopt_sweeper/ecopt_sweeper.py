@@ -15,6 +15,8 @@ import logging
 import math
 import os
 import pickle
+import shutil
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -25,7 +27,13 @@ from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
-from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError, TrialFailure, is_terminated
+from lightning_ecopt.exceptions import (
+    EcoptConfigError,
+    SweepFailureError,
+    TrialFailure,
+    TrialTimeoutError,
+    is_terminated,
+)
 
 if TYPE_CHECKING:
     from hydra.plugins.launcher import Launcher
@@ -596,6 +604,11 @@ class EcoptSweeper(Sweeper):
             raise _CompactConfigError(str(err)) from err
         except SweepFailureError as err:
             raise _CompactSweepFailure(str(err)) from err
+        finally:
+            # Records read are deleted as they are read; this takes any left over (a job that finished after its
+            # batch was reported lost, a sweep stopped mid-batch), whose job numbers no later launch reuses.
+            if self._outcomes is not None:
+                shutil.rmtree(self._outcomes, ignore_errors=True)
 
     def _sweep(self, arguments: list[str]) -> Any:
         if self.config is None or self.launcher is None or self.hydra_context is None:
@@ -830,7 +843,8 @@ class EcoptSweeper(Sweeper):
                 reason = f"the launcher lost job {first}, run alone (its worker died or hung): {error}"
             else:
                 last = first + len(batch) - 1
-                kept = f"; {len(batch) - len(lost)} of them had finished and keep their outcomes" if lost else ""
+                finished = len(batch) - len(lost)
+                kept = f"; {finished} of them had finished and keep their outcomes" if 0 < finished < len(batch) else ""
                 reason = f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{last}){kept}: {error}"
             if not lost:
                 log.warning("ecopt sweeper: %s; every job had finished and recorded its outcome: kept.", reason)
@@ -841,7 +855,10 @@ class EcoptSweeper(Sweeper):
                     "each of them" if len(lost) == len(batch) else f"jobs {[first + k for k in lost]}",
                 )
                 for k in lost:
-                    outcomes[k] = self._launch([batch[k]], first + k)[0]
+                    # A job still running when the batch was lost (submitit_local runs each in its own process) may
+                    # have finished since: its record spares it a second run.
+                    late = self._recorded_outcome(first + k)
+                    outcomes[k] = late if late is not _ABSENT else self._launch([batch[k]], first + k)[0]
             else:
                 log.warning("ecopt sweeper: %s", reason)
                 for k in lost:
@@ -881,7 +898,7 @@ class EcoptSweeper(Sweeper):
         if record.get("status") != "failed" or not isinstance(name, str) or not isinstance(message, str):
             return _ABSENT
         kept = {str(k): v for k, v in (metrics if isinstance(metrics, dict) else {}).items() if _is_plain(v)}
-        if name in ("TrialFailure", "TrialTimeoutError"):  # verdicts whose message is the trial's reason as it is
+        if record.get("verdict") is True:  # the sweeper's own verdict: its message is the trial's reason as it is
             return TrialFailure(message, kept)
         return _UnpicklableTaskError(name, message, "", kept).as_named()  # "the job raised <name>: <message>"
 
@@ -996,7 +1013,10 @@ def _failure_fields(exc: BaseException) -> dict[str, Any]:
         name, message = type(exc).__name__, str(exc)
     metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
     kept = {str(k): v for k, v in (metrics or {}).items() if _is_plain(v)}
-    return {"type": name, "message": message, "metrics": kept}
+    # The sweeper's own verdicts, whose message is the trial's reason as it is: by class, not by name (an app's own
+    # TrialTimeoutError is not one), and never one carried by name (it did not pickle).
+    verdict = type(exc) in (TrialFailure, TrialTimeoutError)
+    return {"type": name, "message": message, "metrics": kept, "verdict": verdict}
 
 
 def _is_plain(value: Any) -> bool:
@@ -1004,14 +1024,57 @@ def _is_plain(value: Any) -> bool:
     return isinstance(value, int | float | str) and not isinstance(value, bool)
 
 
-def _plain_number(value: Any) -> Any:
-    """``json.dumps``'s fallback: a numpy or torch scalar (or 1-d array) as a number (or a list); else TypeError."""
-    ndim = getattr(value, "ndim", None)
-    if ndim == 0 and callable(getattr(value, "item", None)):
-        return value.item()
-    if ndim == 1 and callable(getattr(value, "tolist", None)):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not plain data")
+_RECORD_MAX_CHARS = 1_000_000
+"""A record longer than this is not written (a task that returns a huge list): the job is then treated as unrecorded."""
+
+
+def _plain_scalar(value: Any) -> Any:
+    """A returned number as JSON holds it (numpy and torch scalars as numbers); anything else as a short text.
+
+    The text stands for a value the sweep drops (an extra metric) or refuses (an objective), as it would the value
+    itself: a record never turns a failing return value into a completed trial.
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        return _plain_scalar(value.item())
+    return f"<{type(value).__name__}: {repr(value)[:200]}>"
+
+
+def _plain_result(value: Any) -> Any:
+    """A task's return value as plain JSON data that ``parse_task_result`` reads as it reads the value itself.
+
+    A dict keeps its string keys (the others are dropped there too); its values are numbers or ``(mean, sem)`` pairs,
+    anything else becomes a text. A top-level tuple, list or 1-d array (objective values in order) becomes a list.
+    """
+    if isinstance(value, Mapping):
+        return {
+            key: [_plain_scalar(v) for v in item]
+            if isinstance(item, list | tuple) and len(item) == 2
+            else _plain_scalar(item)
+            for key, item in value.items()
+            if isinstance(key, str)
+        }
+    if isinstance(value, list | tuple):
+        return [_plain_scalar(v) for v in value]
+    if getattr(value, "ndim", None) == 1 and callable(getattr(value, "tolist", None)):
+        return [_plain_scalar(v) for v in value.tolist()]
+    return _plain_scalar(value)
+
+
+def _is_rank_zero() -> bool:
+    """Whether this process is its job's first task (the one whose outcome the launcher returns).
+
+    With ``tasks_per_node > 1`` every task runs the task function, and Hydra's submitit launcher returns the first's
+    result (``job.results()[0]``): only that one records its outcome.
+    """
+    submitit = sys.modules.get("submitit")
+    if submitit is None:
+        return True
+    try:
+        return int(submitit.JobEnvironment().global_rank) == 0
+    except Exception:  # not inside a submitit job
+        return True
 
 
 def _record(folder: str | None, outcome: dict[str, Any]) -> None:
@@ -1025,10 +1088,14 @@ def _record(folder: str | None, outcome: dict[str, Any]) -> None:
     try:
         from hydra.core.hydra_config import HydraConfig
 
-        if not HydraConfig.initialized():
+        if not HydraConfig.initialized() or not _is_rank_zero():
             return
         path = Path(folder) / f"{HydraConfig.get().job.num}.json"
-        text = json.dumps(outcome, default=_plain_number)
+        if outcome.get("status") == "completed":
+            outcome = {"status": "completed", "value": _plain_result(outcome.get("value"))}
+        text = json.dumps(outcome)
+        if len(text) > _RECORD_MAX_CHARS:
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}")
         partial.write_text(text)

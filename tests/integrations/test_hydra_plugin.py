@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import stat
@@ -284,7 +285,25 @@ def test_a_lost_batch_is_run_again_job_by_job_only_on_this_machine(
         assert "lost job 1, run alone" in str(out[1])
     else:  # on a cluster each would queue again in turn, the culprit spending its time limit twice
         assert [len(jobs) for jobs, _ in launcher.calls] == [2]
-        assert all("lost the whole batch of 2 jobs (0..1)" in str(o) for o in out)
+        assert all("lost the whole batch of 2 jobs (0..1): RuntimeError" in str(o) for o in out)  # none finished
+
+
+def test_a_lost_job_that_finishes_late_is_not_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper.launcher = launcher = _LosesBatchesOnThisMachine([])
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    reads: list[int] = []
+
+    def recorded(number: int) -> Any:  # job 1 was still running when the batch was lost, and finished meanwhile
+        reads.append(number)
+        late = number == 1 and reads.count(1) > 1
+        return {"f1": 5.0, "f2": 6.0} if late else ecopt_sweeper_module._ABSENT
+
+    monkeypatch.setattr(sweeper, "_recorded_outcome", recorded)
+    out = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}])
+    assert out[1] == {"f1": 5.0, "f2": 6.0}
+    assert [(len(jobs), first) for jobs, first in launcher.calls] == [(2, 0), (1, 0)]  # job 0 alone, not job 1
 
 
 class _LosesBatchesAfterOthersFinish(_LosesBatches):
@@ -332,48 +351,115 @@ def test_a_lost_batch_keeps_the_outcomes_its_finished_jobs_recorded(
     assert not sweeper._outcomes.exists()  # read, then deleted
 
 
-def test_a_job_records_its_outcome_as_plain_json(tmp_path: Path) -> None:
-    import numpy as np
+class _AppTimeoutError(Exception):
+    """An app's own exception that happens to share a name with one of the sweeper's verdicts."""
+
+
+_AppTimeoutError.__name__ = "TrialTimeoutError"
+
+
+class _TwoArgError(Exception):
+    def __init__(self, a: int, b: int) -> None:  # does not survive pickling
+        super().__init__(f"{a}/{b}")
+
+
+def _record_outcomes(tmp_path: Path, outcomes: list[Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run a task that returns (or raises, or exits with) each of ``outcomes`` as job 0, 1, ... under Hydra's job
+    config, through ``_PicklableFailures``; the sweeper that reads their records back."""
     from hydra.conf import HydraConf
     from hydra.core.hydra_config import HydraConfig
 
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import EcoptSweeper, _PicklableFailures
-    from lightning_ecopt.sweeper.loop import _failure_reason
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _PicklableFailures
 
-    class Odd(Exception):
-        def __init__(self, a: int, b: int) -> None:  # does not survive pickling
-            super().__init__(f"{a}/{b}")
-
-    def task(cfg: Any) -> Any:
-        if cfg == "fail":
-            raise TrialFailure("out of memory", {"energy/train_j": 2.5, "energy/source": "estimated: cpu-time"})
-        if cfg == "odd":
-            raise Odd(1, 2)
-        if cfg == "object":
-            return {"f1": object()}
-        return {"f1": np.float32(0.5), "f2": (np.int64(2), 0.1), "curve": np.arange(2)}
+    def task(outcome: Any) -> Any:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     sweeper = _sweeper(tmp_path)
     sweeper._outcomes = tmp_path / "outcomes"
     wrapped = _PicklableFailures(task, str(sweeper._outcomes))
     before = HydraConfig.instance().cfg
     try:
-        for number, cfg in enumerate(["ok", "fail", "odd", "object"]):
+        for number, outcome in enumerate(outcomes):
             config = OmegaConf.create({"hydra": OmegaConf.structured(HydraConf)})
             config.hydra.job.num = number
             HydraConfig.instance().set_config(config)  # as Hydra's run_job sets it in the job's process
             with contextlib.suppress(Exception):
-                wrapped(cfg)
+                wrapped(outcome)
     finally:
         HydraConfig.instance().cfg = before
-    assert sweeper._recorded_outcome(0) == {"f1": 0.5, "f2": [2, 0.1], "curve": [0, 1]}
-    failed = sweeper._recorded_outcome(1)  # each failure's reason as the launcher's own outcome would give it
-    assert _failure_reason(failed) == "out of memory"
-    assert failed.metrics == {"energy/train_j": 2.5, "energy/source": "estimated: cpu-time"}
-    assert _failure_reason(sweeper._recorded_outcome(2)) == "the job raised Odd: 1/2"
-    assert sweeper._recorded_outcome(3) is ecopt_sweeper_module._ABSENT  # not plain data: not recorded
-    assert sorted(p.name for p in sweeper._outcomes.iterdir()) == ["0.json", "1.json", "2.json"]  # no partial file
-    assert EcoptSweeper._recorded_outcome(_sweeper(tmp_path), 0) is ecopt_sweeper_module._ABSENT  # none kept
+    return sweeper
+
+
+def test_a_job_s_record_reads_as_what_the_launcher_would_return(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import torch
+
+    from lightning_ecopt.exceptions import TrialTimeoutError
+    from lightning_ecopt.sweeper.loop import _failure_reason
+    from lightning_ecopt.sweeper.objectives import parse_objectives, parse_task_result
+
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+
+    def parsed(value: Any) -> Any:
+        try:
+            return parse_task_result(value, objectives).values
+        except TrialFailure as exc:
+            return f"failed: {exc}".split(":")[0]  # failed either way (the value's text may differ)
+
+    returns: list[Any] = [
+        {"f1": np.float32(0.5), "f2": (np.int64(2), 0.1), "curve": np.arange(2), 7: 1.0, "t": torch.tensor(3.0)},
+        {"f1": np.array([0.5, 0.1]), "f2": 1.0},  # an array is no (mean, sem) pair: the trial fails
+        {"f1": torch.tensor([0.5, 0.1]), "f2": 1.0},
+        {"f1": object(), "f2": 1.0},
+        {"f1": 1.0, "f2": 2.0, "extra": [1.0, 2.0, 3.0], "nested": {"a": 1}},
+        (0.5, np.float64(2.0)),
+        np.array([0.5, 2.0]),
+        {"f1": math.nan, "f2": 1.0},
+    ]
+    failures: list[BaseException] = [
+        TrialFailure("out of memory", {"energy/train_j": 2.5, "energy/source": "estimated: cpu-time"}),
+        TrialTimeoutError(2.5),
+        _AppTimeoutError("db query timed out"),
+        _TwoArgError(1, 2),
+        SystemExit(3),
+    ]
+    huge = list(range(300_000))  # more than the record's limit: not recorded, the job is treated as before
+    sweeper = _record_outcomes(tmp_path, [*returns, *failures, huge], monkeypatch)
+    for number, value in enumerate(returns):
+        recorded = sweeper._recorded_outcome(number)
+        assert parsed(recorded) == parsed(value), (number, recorded)
+    reasons = [_failure_reason(sweeper._recorded_outcome(len(returns) + k)) for k in range(len(failures))]
+    assert reasons == [
+        "out of memory",
+        "timed out: the trial ran longer than trial_timeout_s=2.5 s and was interrupted",
+        "the job raised TrialTimeoutError: db query timed out",  # the app's, named as the launcher names it
+        "the job raised _TwoArgError: 1/2",
+        "the task called sys.exit(3) (SystemExit); raise an exception to fail a trial",
+    ]
+    assert sweeper._recorded_outcome(len(returns)).metrics == {
+        "energy/train_j": 2.5,
+        "energy/source": "estimated: cpu-time",
+    }
+    assert sweeper._recorded_outcome(len(returns) + len(failures)) is ecopt_sweeper_module._ABSENT
+    assert not [p.name for p in sweeper._outcomes.iterdir() if p.name.startswith(".")]  # no partial file
+    assert _sweeper(tmp_path)._recorded_outcome(0) is ecopt_sweeper_module._ABSENT  # the basic launcher: none
+
+
+def test_only_a_job_s_first_task_records_its_outcome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    rank = {"global_rank": 1}
+    fake = types.SimpleNamespace(JobEnvironment=lambda: types.SimpleNamespace(**rank))
+    monkeypatch.setitem(sys.modules, "submitit", fake)  # tasks_per_node=2: submitit returns the first's result
+    sweeper = _record_outcomes(tmp_path, [{"f1": 999.0, "f2": 999.0}], monkeypatch)
+    assert sweeper._recorded_outcome(0) is ecopt_sweeper_module._ABSENT
+    rank["global_rank"] = 0
+    sweeper = _record_outcomes(tmp_path, [{"f1": 1.0, "f2": 2.0}], monkeypatch)
+    assert sweeper._recorded_outcome(0) == {"f1": 1.0, "f2": 2.0}
 
 
 def test_evaluate_launches_overrides_and_never_reraises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
