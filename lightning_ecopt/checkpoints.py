@@ -47,6 +47,7 @@ import contextlib
 import difflib
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -70,6 +71,8 @@ __all__ = [
     "training_key",
     "training_params",
 ]
+
+log = logging.getLogger(__name__)
 
 CACHE_DIRNAME = "checkpoints"
 """The cache's folder inside the sweep directory."""
@@ -133,7 +136,9 @@ def training_params(
         if isinstance(node, dict):
             node.pop(parts[-1], None)
     if job_dir:
-        return _without_job_dir(plain, re.compile(re.escape(job_dir.rstrip("/")) + r"(?=/|$)"))
+        # At path boundaries on both sides: /s/1 in '/s/1/x' or 'dir=/s/1', not in '/s/10' or '/other/s/1'.
+        pattern = r"(?<![^\s=:'\"])" + re.escape(job_dir.rstrip("/")) + r"(?=/|$|[\s'\"])"
+        return _without_job_dir(plain, re.compile(pattern))
     return plain
 
 
@@ -227,16 +232,22 @@ def check_inference_params(
         if name in seen:
             raise EcoptConfigError(f"hydra.sweeper.inference_params: {name!r} is listed twice; list it once.")
         seen.add(name)
-        if name in known:
-            continue
-        if has_key(name):
-            if is_section(name):
-                raise EcoptConfigError(
-                    f"hydra.sweeper.inference_params: {name!r} is a config section: listing it leaves every key in "
-                    f"it out of the training key, those that change training too, and configurations that train "
-                    f"differently would share one checkpoint; list the leaf keys that change inference only "
-                    f"({name}.<key>)."
-                )
+        if any(part.isdigit() for part in name.split(".")):
+            raise EcoptConfigError(
+                f"hydra.sweeper.inference_params: {name!r} names an item of a list; the training key leaves out keys "
+                f"of mappings only, so it would change nothing (no trial would reuse a checkpoint): move the value "
+                f"to a mapping key and list that."
+            )
+        # A swept config group is a section too (model=choice(small,large)): listing it would key 'small' and 'large'
+        # alike, and one would evaluate the other's weights.
+        if has_key(name) and is_section(name):
+            what = "a config group" if name in known else "a config section"
+            raise EcoptConfigError(
+                f"hydra.sweeper.inference_params: {name!r} is {what}: listing it leaves every key in it out of the "
+                f"training key, those that change training too, and configurations that train differently would "
+                f"share one checkpoint; list the leaf keys that change inference only ({name}.<key>)."
+            )
+        if name in known or has_key(name):
             continue
         close = difflib.get_close_matches(name, known, n=1) or difflib.get_close_matches(name, config_keys, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -356,17 +367,22 @@ class CheckpointCache:
         return self.directory / f"{key}.pt"
 
     @contextlib.contextmanager
-    def _lock(self, key: str) -> Iterator[None]:
+    def _lock(self, key: str) -> Iterator[bool]:
+        """Hold the key's lock; yields whether one is held.
+
+        Not on Windows (no ``fcntl``): there both jobs train, the last rename wins, and no job may take another's
+        temporary file for a stale one.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
             import fcntl
-        except ImportError:  # Windows: no lock; both jobs train and the last atomic rename wins
-            yield
+        except ImportError:
+            yield False
             return
         with open(self.directory / f"{key}.lock", "a+b") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
-                yield
+                yield True
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
@@ -384,10 +400,9 @@ class CheckpointCache:
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:
-            first_line = (str(err).splitlines() or [""])[0]  # torch's advice to load unsafely is not repeated
             raise CheckpointCacheError(
-                f"CheckpointCache: cannot read {str(path)!r} with weights_only=True ({type(err).__name__}: "
-                f"{first_line}); delete the file to retrain that configuration."
+                f"CheckpointCache: cannot read {str(path)!r} with weights_only=True ({_load_error(err)}); delete the "
+                f"file to retrain that configuration."
             ) from err
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION or data.get("key") != key:
             raise CheckpointCacheError(
@@ -437,6 +452,14 @@ class CheckpointCache:
                 torch.save(payload, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
+            try:  # what load() cannot read is not stored: every later trial of the key would fail on it
+                torch.load(tmp, map_location="cpu", weights_only=True)
+            except Exception as err:
+                raise CheckpointCacheError(
+                    f"CheckpointCache: the trained state of key {key!r} cannot be read back with weights_only=True "
+                    f"({_load_error(err)}), so it is not cached; keep tensors and plain Python values in the "
+                    f"module's state_dict (get_extra_state included)."
+                ) from err
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -471,9 +494,9 @@ class CheckpointCache:
         """
         key = self.key(config)
         path = self.path(key)
-        with self._lock(key):
+        with self._lock(key) as locked:
             # A job killed inside save() left its temporary file; under the key's lock no save of it is running.
-            for stale in self.directory.glob(f".{path.name}.*.tmp"):
+            for stale in self.directory.glob(f".{path.name}.*.tmp") if locked else ():
                 stale.unlink(missing_ok=True)
             data = self.load(key)
             if data is not None:
@@ -490,12 +513,22 @@ class CheckpointCache:
                 )
             metrics = fit()
             by = trained_by if trained_by is not None else _job_dir()
-            self.save(key, module.state_dict(), metrics, trained_by=by)
+            try:
+                self.save(key, module.state_dict(), metrics, trained_by=by)
+            except CheckpointCacheError as err:  # the trial trained and goes on; only the reuse is lost
+                log.warning("%s Each trial of this training configuration trains it again.", err)
             numbers = {
                 str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
             }
             source = metrics.get("energy/source")
             return CachedTraining(key, path, False, numbers, source if isinstance(source, str) else None, by)
+
+
+def _load_error(err: BaseException) -> str:
+    """Why ``torch.load`` refused a file, in one line: its reason, not its advice to load unsafely (escapes removed)."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(err).splitlines()]
+    reason = next((line for line in lines if line.startswith("WeightsUnpickler error")), None)
+    return f"{type(err).__name__}: {reason or (lines[0] if lines else '')}"
 
 
 def _hydra_job_dir() -> str | None:

@@ -78,8 +78,9 @@ class CharTextDataModule(pl.LightningDataModule):
         gen_min_s: ``0`` (default): ``gen_repeats`` passes. Else start no further pass once the measured generation
             batches have lasted this many seconds: pass the ``EnergyCallback``'s ``min_duration_s``. On several
             devices the passes are fixed (``gen_repeats``), so every rank runs the same batches.
-        gen_warmup_batches: Batches at the start of each pass that the ``EnergyCallback`` excludes (its
-            ``warmup_batches``): each pass has this many batches more than the prompts need.
+        gen_warmup_batches: The ``EnergyCallback``'s ``warmup_batches``, which it excludes once, at the start of the
+            loop: each pass has this many batches more than the prompts need, so that the first pass's measured
+            batches still hold every prompt (later passes are measured whole; every batch is full either way).
 
     Raises:
         ValueError: A size below 1, text too short for one window of each split or for ``n_prompts`` prompts in

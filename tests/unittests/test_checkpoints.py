@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -408,3 +410,76 @@ def test_a_temporary_file_left_by_a_killed_save_is_removed(tmp_path: Path) -> No
     cache.fit_or_load(CONFIG, nn.Linear(2, 1), lambda: {"energy/train_j": 1.0})
     assert not stale.exists()
     assert other.exists()
+
+
+def test_without_a_lock_no_job_takes_another_s_temporary_file_for_a_stale_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # Windows: no fcntl, so no lock; another job may be saving
+    cache = CheckpointCache(tmp_path, ["data.eval_batch_size"])
+    saving = tmp_path / f".{cache.key(CONFIG)}.pt.abc123.tmp"
+    saving.write_bytes(b"\0" * 16)
+    cache.fit_or_load(CONFIG, nn.Linear(2, 1), lambda: {"energy/train_j": 1.0})
+    assert saving.exists()
+
+
+class _NumpyExtraState(nn.Module):
+    """A module whose extra state (a numpy array) ``torch.load(weights_only=True)`` refuses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+        self.stats: Any = None
+
+    def get_extra_state(self) -> Any:
+        return {"mean": self.stats}
+
+    def set_extra_state(self, state: Any) -> None:
+        self.stats = state["mean"]
+
+
+def test_a_state_that_cannot_be_read_back_is_not_cached_and_the_trial_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+
+    cache = CheckpointCache(tmp_path, ["data.eval_batch_size"])
+    for eval_batch_size in (1, 8):  # before: the second trial failed on the first's unreadable checkpoint
+        module = _NumpyExtraState()
+
+        def fit(module: _NumpyExtraState = module) -> dict[str, Any]:
+            module.stats = np.array([1.0, 2.0])
+            return {"energy/train_j": 5.0}
+
+        with caplog.at_level(logging.WARNING):
+            trained = cache.fit_or_load(_with(data__eval_batch_size=eval_batch_size), module, fit)
+        assert not trained.reused
+        assert trained.metrics()["energy/train_j"] == 5.0
+    assert not list(tmp_path.glob("*.pt"))
+    assert not list(tmp_path.glob(".*.tmp"))
+    message = caplog.records[0].getMessage()
+    assert "cannot be read back with weights_only=True (UnpicklingError: WeightsUnpickler error: Unsupported" in message
+    assert "\x1b" not in message
+    assert "Each trial of this training configuration trains it again" in message
+
+
+def test_a_swept_config_group_is_no_inference_only_key() -> None:
+    # model=choice(small,large) is named 'model', a section of the app's config: listed, small and large would key
+    # alike and one evaluate the other's weights.
+    with pytest.raises(EcoptConfigError, match=r"'model' is a config group.*list the leaf keys"):
+        check_inference_params(["model"], ["model", "data.eval_batch_size"], [], lambda k: True, lambda k: k == "model")
+
+
+def test_a_list_item_is_no_inference_only_key() -> None:
+    with pytest.raises(EcoptConfigError, match=r"'callbacks.0.eval_bs' names an item of a list"):
+        check_inference_params(["callbacks.0.eval_bs"], [], [], lambda k: True)
+
+
+def test_the_job_dir_is_replaced_only_as_a_whole_path() -> None:
+    params = {"p": "/s/1/x", "q": "/s/10/x", "r": "/other/s/1/y", "u": "dir=/s/1"}
+    assert training_params(params, [], "/s/1") == {
+        "p": "${hydra:runtime.output_dir}/x",
+        "q": "/s/10/x",
+        "r": "/other/s/1/y",  # another path that holds it: job 2's /other/s/2/y differs, and keys apart
+        "u": "dir=${hydra:runtime.output_dir}",
+    }
