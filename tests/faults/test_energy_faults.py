@@ -138,7 +138,11 @@ def test_a_wrap_zeus_missed_is_nan_never_negative(fake_rapl: Path, monkeypatch: 
 
 
 def test_zeus_polling_process_counts_a_wrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Zeus's own tracker loop, stepped deterministically: a counter that goes down is one wrap-around."""
+    """Zeus's own tracker loop, stepped deterministically: a counter that goes down is one wrap-around.
+
+    A contract test of the pinned dependency, not of our code: ``test_rapl_wrap_is_counted_when_zeus_saw_it`` relies
+    on this behaviour of Zeus, and a Zeus upgrade that changed it fails here first, with the cause named.
+    """
     import multiprocessing
 
     from zeus.device.cpu import rapl

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,20 @@ def test_estimator_readings_give_the_same_joules_as_a_window() -> None:
     assert est.joules_between(end, est.read()) == pytest.approx(0.5 * 2.0)  # CPU time never runs backwards
 
 
-def test_estimator_counts_real_cpu_work() -> None:
+def test_estimator_counts_real_cpu_work_and_not_waiting() -> None:
     est = CpuTimeEstimator()
+    before = time.process_time()
     est.begin("busy")
     sum(i * i for i in range(300_000))
-    m = est.end("busy")
-    assert m.cpu_j > 0
-    assert m.time_s > 0
+    busy = est.end("busy")
+    cpu_s = time.process_time() - before
+    assert busy.time_s > 0
+    assert busy.cpu_j == pytest.approx(cpu_s * est.watts_per_thread, rel=0.5, abs=0.05)
+    est.begin("idle")
+    time.sleep(0.3)
+    idle = est.end("idle")
+    assert idle.time_s >= 0.3
+    assert idle.cpu_j < 0.05 * idle.time_s * est.watts_per_thread  # a sleep is no work: wall time is not billed
 
 
 @pytest.mark.parametrize(
@@ -113,6 +121,7 @@ class _FakeCPUs:
     def __init__(self) -> None:
         self.cpu_mj = 0.0
         self.dram_mj = 0.0
+        self.nvml_mj: dict[int, int] = {}  # the fake NVML's GPU counters, where a test has one (fake_nvml)
 
     def __len__(self) -> int:
         return 1
@@ -463,13 +472,14 @@ def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> Any:
         "nvmlDeviceGetHandleByIndex": by_index,
         "nvmlDeviceGetC2cModeInfoV": not_supported,
         "nvmlDeviceGetArchitecture": lambda handle: pynvml.NVML_DEVICE_ARCH_HOPPER,
-        "nvmlDeviceGetTotalEnergyConsumption": lambda handle: 1000 * (handle + 1),
+        "nvmlDeviceGetTotalEnergyConsumption": lambda handle: cpus.nvml_mj[handle],
     }
     for name, fn in fakes.items():
         monkeypatch.setattr(pynvml, name, fn)
+    cpus = _FakeCPUs()
+    cpus.nvml_mj.update({0: 1000, 1: 2000})  # each GPU's energy counter (mJ); a test advances them
     nvidia.nvml_is_available.cache_clear()
     monkeypatch.setattr(zeus_gpu, "_gpus", None)
-    cpus = _FakeCPUs()
     monkeypatch.setattr(zeus_energy, "get_cpus", lambda: cpus)
     monkeypatch.setattr(zeus_energy, "sync_execution_fn", lambda *a, **k: None)
     yield cpus
@@ -488,7 +498,9 @@ def test_fake_nvml_is_read_through_zeus(fake_nvml: _FakeCPUs, monkeypatch: pytes
     meter, why = make_meter("zeus", gpu_indices=[0])
     assert (meter.source, why) == ("measured: zeus/nvml+rapl", None)
     meter.begin("w")
-    assert meter.end("w").gpu_j == {0: 0.0}
+    fake_nvml.nvml_mj[0] += 999_000
+    fake_nvml.nvml_mj[1] += 3_000
+    assert meter.end("w").gpu_j == {0: pytest.approx(3.0)}  # CUDA device 0 is NVML GPU 1, its joules read
 
 
 @pytest.mark.parametrize("visible", ["GPU-5d3f0b8e-aaaa-bbbb-cccc-000000000000", "-1", "0,GPU-5d3f0b8e"])
