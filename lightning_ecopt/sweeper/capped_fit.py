@@ -156,7 +156,7 @@ class WarmStarts:
         x = _train_inputs(model).detach().clone()
         params = {name: value.detach().clone() for name, value in model.named_parameters()}
         others = [(old_x, old) for old_x, old in self._fits if not _extends(x, old_x)]
-        self._fits = [*others[len(others) - self._kept + 1 :], (x, params)]
+        self._fits = [*others[max(0, len(others) - self._kept + 1) :], (x, params)]  # the newest kept - 1 others
 
 
 WARM_STARTS = WarmStarts()

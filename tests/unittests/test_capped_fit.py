@@ -169,18 +169,21 @@ def test_warm_starts_ignore_fits_of_other_data_and_cold_configs_remember_nothing
     assert len(warm_starts) == 1
 
 
-def test_warm_starts_keep_one_fit_per_sweep_and_at_most_kept(warm_starts):
+@pytest.mark.parametrize("kept", [2, 8])
+def test_warm_starts_keep_one_fit_per_sweep_and_at_most_kept(warm_starts, kept):
     from lightning_ecopt.sweeper.capped_fit import WarmStarts
 
-    starts = WarmStarts(kept=2)
+    starts = WarmStarts(kept=kept)
     data_Y = _data(2)[1]
-    sweeps = [torch.rand(22, 8, generator=torch.Generator().manual_seed(s), dtype=torch.double) for s in range(3)]
-    for X in sweeps:
+    sweeps = [
+        torch.rand(22, 8, generator=torch.Generator().manual_seed(s), dtype=torch.double) for s in range(kept + 1)
+    ]
+    for n, X in enumerate(sweeps, start=1):
         for rows in (20, 21):
             starts.remember(CappedFitSingleTaskGP(X[:rows], data_Y[:rows]))
-    assert len(starts) == 2  # sweeps 1 and 2, their 21-row fits
-    assert not starts.load(CappedFitSingleTaskGP(sweeps[0][:22], data_Y[:22]))
-    assert starts.load(CappedFitSingleTaskGP(sweeps[2][:22], data_Y[:22]))
+        assert len(starts) == min(n, kept)  # one per sweep (its 21-row fit), up to kept (8 held only 4)
+    assert not starts.load(CappedFitSingleTaskGP(sweeps[0][:22], data_Y[:22]))  # the oldest, dropped
+    assert all(starts.load(CappedFitSingleTaskGP(X[:22], data_Y[:22])) for X in sweeps[1:])
 
 
 def test_configure_capped_fit_saves_the_warm_start_switch():
