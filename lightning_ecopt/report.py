@@ -58,7 +58,13 @@ from lightning_ecopt import views
 from lightning_ecopt._json import json_safe
 from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_constraint
-from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, has_energy_figures
+from lightning_ecopt.sweeper.results import (
+    RESULTS_FILENAME,
+    SweepResult,
+    TrialRecord,
+    has_energy_figures,
+    loaded_checkpoint,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -725,7 +731,9 @@ class Ledger:
         savings: Every frontier model against the baseline.
         trials_checkpoint_reused: Counted trials that loaded a cached checkpoint instead of training.
         checkpoint_saved_j: Training energy those trials avoided, x PUE (J): retraining every trial would have cost
-            ``total_j + checkpoint_saved_j``.
+            ``total_j + checkpoint_saved_j``. A lower bound when ``trials_checkpoint_saved_unknown`` > 0.
+        trials_checkpoint_saved_unknown: Of those trials, the ones that did not report the training energy they
+            avoided (``energy/train_reused_j``: a checkpoint stored without training figures).
         trials_shared_counters: Counted trials measured on hardware counters shared with trials that ran beside them
             (``TrialRecord.shared_counters``): their joules include their neighbours' work, so they overstate it.
         trials_eval_unknown: Counted trials whose training energy is known but an evaluation loop's energy is NaN
@@ -761,6 +769,7 @@ class Ledger:
     savings: list[FrontierSaving] = field(default_factory=list)
     trials_checkpoint_reused: int = 0
     checkpoint_saved_j: float = 0.0
+    trials_checkpoint_saved_unknown: int = 0
     trials_shared_counters: int = 0
     baseline_metric: str | None = None
     trials_eval_unknown: list[int] = field(default_factory=list)
@@ -924,8 +933,8 @@ def ledger(
         pue: Power usage effectiveness (>= 1; default 1.0, the IT equipment only; 1.56 is the global average).
         carbon_g_per_kwh: Carbon intensity of the electricity (g CO2e/kWh).
         baseline: ``"most-accurate"``, ``"first"`` or a trial index (see the module docstring).
-        constraints: The sweep's outcome constraints on metrics that are not objectives: the rules choose the
-            baseline among the trials that meet them (a model the user ruled out is no baseline to save against).
+        constraints: The sweep's outcome constraints (those on objectives too): the rules choose the baseline among
+            the trials that meet them (a model the user ruled out is no baseline to save against).
 
     Returns:
         The :class:`Ledger`.
@@ -938,7 +947,10 @@ def ledger(
     counted = [e for e in energies if e.known and e.status != "reused"]
     unknown = [e.trial_index for e in energies if not e.known]
     by_index = {t.trial_index: t for t in result.trials}
-    avoided = [_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) for e in counted]
+    # Loaded a cached checkpoint, by the rule the results file's summary counts them with; the training energy it
+    # avoided is known where the trial reported it (energy/train_reused_j), a lower bound where some did not.
+    loaded = [e for e in counted if loaded_checkpoint(by_index[e.trial_index].metrics)]
+    avoided = [_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) for e in loaded]
     checkpoint_reused = [a for a in avoided if a]
     # A measured and an estimated joule are not the same quantity: never summed. One total per kind when mixed.
     labelled = [by_index[e.trial_index] for e in counted] + _evaluated(result)
@@ -946,7 +958,10 @@ def ledger(
     mixed = len(kinds) > 1
     groups: dict[str, list[TrialEnergy]] = {}
     for e in counted:
-        kind = _kind(by_index[e.trial_index]) if mixed else (kinds[0] if kinds else "unlabelled")
+        trial = by_index[e.trial_index]
+        if mixed and not trial.energy_source and not _unlabelled_joules(trial):
+            continue  # 0 J without a label is no kind (_energy_kinds): no total of its own
+        kind = _kind(trial) if mixed else (kinds[0] if kinds else "unlabelled")
         groups.setdefault(kind, []).append(e)
     totals: dict[str, KindTotal] = {}
     for kind, group in sorted(groups.items()):
@@ -1012,8 +1027,9 @@ def ledger(
         baseline=None if base is None else base.trial_index,
         baseline_j_per_inference=base_j,
         savings=savings,
-        trials_checkpoint_reused=len(checkpoint_reused),
+        trials_checkpoint_reused=len(loaded),
         checkpoint_saved_j=nan if mixed else sum(checkpoint_reused) * pue,
+        trials_checkpoint_saved_unknown=len(loaded) - len(checkpoint_reused),
         trials_shared_counters=sum(by_index[e.trial_index].shared_counters for e in counted),
         baseline_metric=_performance_objective(result).name if rule == "most-accurate" else None,
         trials_eval_unknown=[e.trial_index for e in counted if e.eval_partial],
@@ -1272,21 +1288,18 @@ def _csv_text(report: Report) -> str:
 
 
 def _outcome_constraints(sweep: LoadedSweep) -> list[OutcomeConstraint] | None:
-    """The sweep's outcome constraints on metrics that are not objectives (those are the reference point's).
+    """The sweep's outcome constraints, those on objectives too (a trial that breaks one is infeasible).
 
     ``None`` when they are unknown (an in-memory result given without its settings).
     """
     if sweep.constraints is None:
         return None
-    objectives = {o.name for o in sweep.result.objectives}
     out = []
     for text in sweep.constraints:
         try:
-            constraint = parse_constraint(text)
+            out.append(parse_constraint(text))
         except EcoptConfigError:
             raise SweepDataError(f"settings.outcome_constraints: {text!r} is not '<metric> <= | >= <number>'") from None
-        if constraint.metric not in objectives:
-            out.append(constraint)
     return out
 
 
@@ -1567,10 +1580,17 @@ def _render_ledger(led: Ledger, console: Console) -> None:
         )
     elif led.trials_checkpoint_reused:
         retrain = led.total_j + led.checkpoint_saved_j
+        unknown = led.trials_checkpoint_saved_unknown
+        share = (
+            f" ({led.checkpoint_saved_j / retrain:.0%} of the {_fmt_j(retrain)} that retraining in every trial would "
+            f"have cost)"
+            if retrain and not unknown
+            else ""
+        )
         console.print(
             f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
-            f"saving {_fmt_j(led.checkpoint_saved_j)} ({led.checkpoint_saved_j / retrain:.0%} of the {_fmt_j(retrain)} "
-            f"that retraining in every trial would have cost).",
+            f"saving {'at least ' if unknown else ''}{_fmt_j(led.checkpoint_saved_j)}{share}"
+            f"{f'; {unknown} of them did not report the training they avoided' if unknown else ''}.",
             markup=False,
         )
     if led.baseline is None:

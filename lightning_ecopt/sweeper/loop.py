@@ -1582,11 +1582,9 @@ class ParetoSweep:
     def _front_data(self, *, feasible_only: bool = True) -> tuple[list[TrialRecord], np.ndarray]:
         """Completed, evaluated, feasible trials (``feasible_only=False``: any) and their objective matrix."""
         objectives = self.settings.objectives
-        outcome = (
-            [c for c in self.settings.outcome_constraints if c.metric not in self.settings.objective_names]
-            if feasible_only
-            else []
-        )
+        # Every bound, those on objectives too: a bound on an objective is also its reference value (for the
+        # hypervolume), and a trial that breaks it is infeasible, on no frontier, as Ax's own frontier leaves it out.
+        outcome = list(self.settings.outcome_constraints) if feasible_only else []
         records = [
             r
             for r in sorted(self._records.values(), key=lambda r: r.trial_index)

@@ -34,6 +34,7 @@ __all__ = [
     "atomic_write_text",
     "create_temporary_file",
     "has_energy_figures",
+    "loaded_checkpoint",
     "results_to_dict",
     "write_results",
 ]
@@ -89,6 +90,16 @@ class TrialRecord:
         if self.status != "completed":
             return None
         return [self.metrics[objective.name] for objective in objectives]
+
+
+def loaded_checkpoint(metrics: Mapping[str, Any]) -> bool:
+    """Whether a trial loaded a cached checkpoint instead of training, by what it reported.
+
+    ``checkpoint/reused = 1`` or the training energy it avoided (``energy/train_reused_j > 0``), as
+    :meth:`lightning_ecopt.checkpoints.CachedTraining.metrics` reports them.
+    """
+    values = (metrics.get("checkpoint/reused"), metrics.get("energy/train_reused_j"))
+    return any(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in values)
 
 
 @dataclass(frozen=True, repr=False)
@@ -161,12 +172,7 @@ class SweepResult:
         0``), as :meth:`lightning_ecopt.checkpoints.CachedTraining.metrics` does.
         Not :attr:`n_reused`, which counts trials not run at all.
         """
-
-        def loaded(metrics: Mapping[str, Any]) -> bool:
-            values = (metrics.get("checkpoint/reused"), metrics.get("energy/train_reused_j"))
-            return any(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in values)
-
-        return sum(t.reused_from is None and loaded(t.metrics) for t in self.trials)
+        return sum(t.reused_from is None and loaded_checkpoint(t.metrics) for t in self.trials)
 
     @property
     def n_finished(self) -> int:

@@ -1,5 +1,7 @@
+import csv
 import dataclasses
 import functools
+import io
 import itertools
 import json
 import logging
@@ -410,6 +412,23 @@ def test_the_log_says_where_each_given_reference_value_comes_from(fast_ax, caplo
             outcome_constraints=["f1 <= 1.5"],
         ).run()
     assert "reference point given (f1 (the constraint 'f1 <= 1.5'), f2 (reference_point))" in caplog.text
+
+
+def test_a_trial_that_breaks_a_bound_on_an_objective_is_on_no_frontier(fast_ax, tmp_path):
+    # 'f1 <= 0.5' is f1's reference value and a requirement: trials above it stayed in the Pareto set, in solutions
+    # and in the report's frontier, and trials.csv called them feasible, offering a model the user ruled out.
+    from lightning_ecopt.report import _csv_text, build_report
+
+    result = make_sweep(
+        two_quadratics, n_trials=8, n_initial_trials=8, outcome_constraints=["f1 <= 0.5"], storage=tmp_path / "ax.json"
+    ).run()
+    f1 = {t.trial_index: t.metrics["f1"] for t in result.trials}
+    assert any(value > 0.5 for value in f1.values())  # the case is there
+    assert result.pareto_indices
+    assert all(f1[i] <= 0.5 for i in result.pareto_indices)
+    rows = {int(r["trial_index"]): r for r in csv.DictReader(io.StringIO(_csv_text(build_report(tmp_path))))}
+    assert {i for i, r in rows.items() if r["feasible"] == "1"} == {i for i, v in f1.items() if v <= 0.5}
+    assert {i for i, r in rows.items() if r["on_frontier"] == "1"} == set(result.pareto_indices)
 
 
 def test_a_misspelt_constrained_metric_stops_the_sweep_at_the_first_trial(fast_ax, tmp_path):

@@ -694,6 +694,47 @@ def test_ledger_counts_the_training_energy_saved_by_checkpoint_reuse(tmp_path, c
     assert "loaded a cached checkpoint" not in make_result().summary()
 
 
+def test_a_checkpoint_loaded_without_its_training_figures_counts_as_loaded_with_its_saving_a_lower_bound(
+    tmp_path, capsys
+):
+    # A checkpoint stored without training figures: the trial says checkpoint/reused = 1 and no train_reused_j. The
+    # results file's summary counted it as loaded and the ledger did not.
+    def trial(i, metrics):
+        base = {"test/acc": 0.9, "energy/test_samples_per_j": 100.0 * (i + 1), "energy/test_j": 1.0}
+        return TrialRecord(i, {"data.eval_batch_size": 2**i}, "completed", {**base, **metrics}, {}, None, SOURCE)
+
+    trials = (
+        trial(0, {"energy/train_j": 50.0}),
+        trial(1, {"energy/train_j": 0.0, "energy/train_reused_j": 50.0, "checkpoint/reused": 1.0}),
+        trial(2, {"checkpoint/reused": 1.0}),
+    )
+    result = SweepResult(OBJECTIVES, trials, (2,), None, None, None)
+    led = ledger(result)
+    assert led.trials_checkpoint_reused == result.n_loaded_checkpoints == 2
+    assert led.checkpoint_saved_j == pytest.approx(50.0 * led.pue)
+    assert led.trials_checkpoint_saved_unknown == 1
+    write_results(tmp_path / RESULTS_FILENAME, result, SweepSettings(OBJECTIVES, n_trials=3))
+    code, out, _ = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0
+    assert (
+        "2 trials loaded a cached checkpoint instead of training, saving at least 50 J; 1 of them did not report the "
+        "training they avoided."
+    ) in " ".join(out.split())
+
+
+def test_an_unlabelled_zero_joule_trial_makes_no_kind_of_its_own_in_a_mixed_ledger():
+    measured = [completed(i, 0.5 + i / 10, 0.01, 100.0 * (i + 1), 10.0, 1.0, 1.0, 0.0) for i in range(2)]
+    measured = [dataclasses.replace(t, energy_source="measured: zeus/nvml") for t in measured]
+    estimated = dataclasses.replace(
+        measured[0], trial_index=2, status="failed", metrics={"energy/train_j": 7.0}, energy_source="estimated: x"
+    )
+    zero = dataclasses.replace(measured[0], trial_index=3, status="failed", metrics={"energy/train_j": 0.0})
+    zero = dataclasses.replace(zero, energy_source=None)
+    led = ledger(make_result([*measured, estimated, zero], (0, 1)))
+    assert led.energy_kinds == ["estimated", "measured"]
+    assert set(led.totals_by_kind) == {"estimated", "measured"}  # no "unlabelled: 0 J over 1 trial"
+
+
 def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(tmp_path, capsys):
     from lightning_ecopt import views
 
