@@ -392,7 +392,14 @@ class EnergyCallback(Callback):
                 )
             else:
                 self.results["train"] = LoopEnergy(
-                    "train", m.source, m.time_s, m.gpu_total_j, m.cpu_j, m.dram_j, samples=0, batches=0
+                    "train",
+                    m.source,
+                    m.time_s,
+                    m.gpu_total_j if m.gpu_j else None,
+                    m.cpu_j,
+                    m.dram_j,
+                    samples=0,
+                    batches=0,
                 )
 
     def _close_windows(self, stage: str, state: _LoopState) -> None:
@@ -795,7 +802,7 @@ class EnergyCallback(Callback):
         # unnoticed, must stay NaN and poison the total rather than vanish from it as "not measured").
         unread = -math.inf
         local = [
-            steady.gpu_total_j,
+            steady.gpu_total_j if steady.gpu_j else unread,  # no GPU index read: no GPU figure, not 0 J
             unread if steady.cpu_j is None else steady.cpu_j,
             unread if steady.dram_j is None else steady.dram_j,
             float(samples),
@@ -806,13 +813,17 @@ class EnergyCallback(Callback):
             # package-wide) or none of it (a rank that rank 0's RAPL covers reads 0 J).
             math.fsum(state.batch_j),
             float(len(state.batch_j)),
+            # Each rank picks its per-batch mode from its own warm-up: windows count only where every rank has them
+            # (one rank's windows alone would divide every rank's joules, or none, by its batches).
+            1.0 if state.mode == "window" else 0.0,
         ]
         figures, time_s = _combine_ranks(trainer, local, steady.time_s, steady.kind)
+        every_rank_windows = figures[9] == trainer.world_size
         result = LoopEnergy(
             stage=stage,
             source=steady.source,
             time_s=time_s,
-            gpu_j=figures[0],
+            gpu_j=None if figures[0] == unread else figures[0],
             cpu_j=None if figures[1] == unread else figures[1],
             dram_j=None if figures[2] == unread else figures[2],
             samples=int(figures[3]),
@@ -820,9 +831,9 @@ class EnergyCallback(Callback):
             tokens=None if tokens is None else int(figures[5]),
             warmup_batches=0 if whole is None or not state.steady else self.warmup_batches,
             warmup_j=figures[6],
-            per_batch_mode="window" if state.mode == "window" else "split",
-            batch_j=tuple(state.batch_j),
-            batch_mean_j=figures[7] / figures[8] if figures[8] > 0 else None,
+            per_batch_mode="window" if every_rank_windows else "split",
+            batch_j=tuple(state.batch_j) if every_rank_windows else (),
+            batch_mean_j=figures[7] / figures[8] if every_rank_windows and figures[8] > 0 else None,
             short=stage != "train" and time_s < self.min_duration_s,
             cpu_contention=contention,
         )

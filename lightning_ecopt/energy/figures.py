@@ -77,7 +77,7 @@ class LoopEnergy:
         stage: ``"test"``, ``"predict"``, ``"validate"`` or ``"train"``.
         source: ``"measured: zeus/..."`` or ``"estimated: cpu-time"``.
         time_s: Wall time of the measured part of the loop (the slowest rank).
-        gpu_j: GPU joules (0 when no GPU was measured).
+        gpu_j: GPU joules, or ``None`` when no GPU was measured (a CPU-time estimate, RAPL alone).
         cpu_j: CPU package joules, or ``None`` when not measured.
         dram_j: DRAM joules, or ``None`` when not measured.
         samples: Samples in the measured batches.
@@ -96,7 +96,7 @@ class LoopEnergy:
             unknown (not Linux).
 
     Example:
-        >>> e = LoopEnergy("test", "estimated: cpu-time", time_s=2.0, gpu_j=0.0, cpu_j=10.0, dram_j=None,
+        >>> e = LoopEnergy("test", "estimated: cpu-time", time_s=2.0, gpu_j=None, cpu_j=10.0, dram_j=None,
         ...                samples=500, batches=10)
         >>> e.energy_j, e.samples_per_j, e.j_per_sample, e.j_per_batch, e.power_w
         (10.0, 50.0, 0.02, 1.0, 5.0)
@@ -105,7 +105,7 @@ class LoopEnergy:
     stage: str
     source: str
     time_s: float
-    gpu_j: float
+    gpu_j: float | None
     cpu_j: float | None
     dram_j: float | None
     samples: int
@@ -122,7 +122,7 @@ class LoopEnergy:
     @property
     def energy_j(self) -> float:
         """Joules of every measured domain together."""
-        return self.gpu_j + (self.cpu_j or 0.0) + (self.dram_j or 0.0)
+        return (self.gpu_j or 0.0) + (self.cpu_j or 0.0) + (self.dram_j or 0.0)
 
     @property
     def energy_read(self) -> bool:
@@ -177,7 +177,6 @@ class LoopEnergy:
             return {f"{s}_j": self.energy_j + self.warmup_j, f"{s}_time_s": self.time_s}
         out = {
             f"{s}_j": self.energy_j,
-            f"{s}_gpu_j": self.gpu_j,
             f"{s}_time_s": self.time_s,
             f"{s}_power_w": self.power_w,
             f"{s}_samples": float(self.samples),
@@ -187,7 +186,10 @@ class LoopEnergy:
             f"{s}_warmup_j": self.warmup_j,
             f"{s}_short_window": float(self.short),
         }
-        # A domain no counter read is left out rather than logged as 0 J (CPU-time estimates count as CPU).
+        # A domain no counter read is left out rather than logged as 0 J (CPU-time estimates count as CPU): a GPU
+        # figure of 0 from a run that read no GPU would win a "minimise GPU joules" objective.
+        if self.gpu_j is not None:
+            out[f"{s}_gpu_j"] = self.gpu_j
         if self.cpu_j is not None:
             out[f"{s}_cpu_j"] = self.cpu_j
         if self.dram_j is not None:

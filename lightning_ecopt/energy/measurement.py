@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ENERGY_KINDS", "CounterReader", "EnergyMeter", "Measurement", "source_kind", "source_problem"]
+__all__ = [
+    "ENERGY_KINDS",
+    "CounterReader",
+    "EnergyMeter",
+    "Measurement",
+    "source_kind",
+    "source_problem",
+    "zeus_counters",
+]
 
 #: The kinds of energy figures: read from hardware counters, or estimated by a model. Never summed or compared.
 ENERGY_KINDS = ("measured", "estimated")
@@ -67,6 +75,19 @@ def source_kind(source: str) -> str:
     ('measured', 'estimated', 'measured')
     """
     return source.split(":", 1)[0].strip().lower()
+
+
+def zeus_counters(source: str) -> str | None:
+    """The counters a ``ZeusMeter`` label names (``"nvml+rapl"``), or ``None`` for any other label.
+
+    >>> zeus_counters("measured: zeus/nvml+rapl"), zeus_counters("measured: zeus/rapl"), zeus_counters("estimated: x")
+    ('nvml+rapl', 'rapl', None)
+    """
+    kind, _, rest = source.partition(":")
+    rest = rest.strip().lower()
+    if kind.strip().lower() != "measured" or not rest.startswith("zeus/"):
+        return None
+    return rest.removeprefix("zeus/")
 
 
 def source_problem(source: object) -> str | None:

@@ -94,7 +94,7 @@ import numpy as np
 
 from lightning_ecopt import frontier
 from lightning_ecopt._json import json_safe
-from lightning_ecopt.energy.measurement import source_kind
+from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
     SweepFailureError,
@@ -1469,6 +1469,17 @@ class ParetoSweep:
                         f"{record.trial_index}, the first of this sweep): {source_kind(source)!r} and "
                         f"{source_kind(record.energy_source)!r} figures must not share one frontier; measure every "
                         f"trial the same way, or set allow_mixed_energy_sources=true to accept both"
+                    )
+                ours, first = zeus_counters(source), zeus_counters(record.energy_source)
+                if ours is not None and first is not None and ours != first:
+                    # Both measured by Zeus, over other parts of the machine (a node whose NVML failed: RAPL only):
+                    # the one that counts less would win a "minimise joules" objective for what it left out.
+                    return (
+                        f"energy source {source!r} counts other parts of the machine than {record.energy_source!r} "
+                        f"(trial {record.trial_index}, the first of this sweep): their joules are not comparable; "
+                        f"measure every trial with the same counters (see the warning the trial's EnergyCallback "
+                        f"gave about the counters it could not read), or set allow_mixed_energy_sources=true to "
+                        f"accept both"
                     )
                 return None
         return None

@@ -1087,6 +1087,51 @@ def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None
     assert result.metrics()["energy/test_j_per_batch"] == pytest.approx(result.energy_j / result.batches)
 
 
+def test_under_ddp_per_batch_windows_count_only_where_every_rank_has_them() -> None:
+    """Each rank picks its per-batch mode from its own warm-up: near the threshold rank 0 measures windows and rank 1
+    splits. Rank 0's windows alone (2 J a batch) were the loop's, against 12 J over 8 batches."""
+    from lightning_ecopt.energy import Measurement
+
+    peer: list[torch.Tensor] = []
+
+    def all_gather(local: torch.Tensor) -> torch.Tensor:
+        if not peer:
+            peer.append(local.clone())
+            return torch.stack([local, local])
+        return torch.stack([local, peer[0]])
+
+    trainer = types.SimpleNamespace(
+        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
+    )
+
+    def reduce(m: Measurement, mode: str, batch_j: list[float]) -> Any:
+        cb = EnergyCallback(meter="estimate", min_duration_s=0.0)
+        state = energy_module._LoopState(batch_window="test/batch", mode=mode, batch_j=batch_j)
+        return cb._reduce(trainer, "test", m, m, samples=8, batches=4, tokens=None, state=state)  # type: ignore[arg-type]
+
+    reduce(Measurement(time_s=4.0, gpu_j={1: 4.0}, source="measured: zeus/nvml"), "split", [])  # rank 1
+    result = reduce(
+        Measurement(time_s=4.0, gpu_j={0: 4.0}, cpu_j=4.0, source="measured: zeus/nvml"), "window", [2.0] * 4
+    )
+    assert (result.energy_j, result.batches, result.per_batch_mode) == (12.0, 8, "split")
+    assert result.j_per_batch == pytest.approx(1.5)
+
+
+def test_a_loop_that_read_no_gpu_logs_no_gpu_figure(fake_clock: FakeClock) -> None:
+    # A CPU-time estimate, or Zeus on RAPL alone: energy/test_gpu_j = 0.0 looked measured, and won a "minimise GPU
+    # joules" objective for a trial that never read its GPU.
+    from lightning_ecopt.energy import Measurement
+
+    cb = EnergyCallback(meter="estimate", min_duration_s=0.0)
+    state = energy_module._LoopState(batch_window="test/batch", mode="split", batch_j=[])
+    trainer = types.SimpleNamespace(world_size=1)
+    m = Measurement(time_s=1.0, cpu_j=3.0, source="measured: zeus/rapl")
+    result = cb._reduce(trainer, "test", m, m, samples=8, batches=4, tokens=None, state=state)  # type: ignore[arg-type]
+    assert result.gpu_j is None
+    assert "energy/test_gpu_j" not in result.metrics()
+    assert result.metrics()["energy/test_cpu_j"] == 3.0
+
+
 def test_a_transformers_flops_on_the_real_module_match_the_meta_count() -> None:
     from lightning_ecopt.callbacks.energy import _model_stats
     from lightning_ecopt.demos import TinyTransformerLM

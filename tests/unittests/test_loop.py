@@ -589,6 +589,28 @@ def test_mixed_energy_sources_are_refused_unless_allowed(fast_ax, allow):
         )
 
 
+@pytest.mark.parametrize(
+    ("third", "refused"),
+    [
+        ("measured: zeus/rapl", True),  # a node whose NVML failed: its joules leave the GPU out
+        ("Measured: Zeus/NVML+RAPL", False),  # the same counters, written otherwise
+        ("measured: ipmi/bmc", False),  # not Zeus's label: its counters are not known
+    ],
+)
+def test_zeus_figures_over_other_counters_are_refused(fast_ax, third, refused):
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        return {**two_quadratics(p), "energy/source": third if len(calls) == 3 else "measured: zeus/nvml+rapl"}
+
+    result = make_sweep(task, n_trials=4, n_initial_trials=4).run()
+    status = result.trials[2].status
+    assert status == ("failed" if refused else "completed")
+    if refused:
+        assert "counts other parts of the machine than 'measured: zeus/nvml+rapl'" in result.trials[2].reason
+
+
 def test_an_enqueued_configuration_of_numpy_values_is_saved(fast_ax, tmp_path):
     # np.float64 is a float and np.str_ a str: they reached yaml.safe_dump as numpy objects, which it cannot write.
     enqueued = [{"x0": np.float64(0.25), "x1": np.float64(0.5)}]
