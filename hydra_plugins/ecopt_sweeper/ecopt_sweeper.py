@@ -146,6 +146,7 @@ class EcoptSweeper(Sweeper):
         self.settings: SweepSettings | None = None
         self._multirun_saved = False
         self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
+        self._composed: dict[tuple[str, ...], DictConfig] = {}  # the last batch validate_batch_is_legal composed
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         """Keep Hydra's context and build the configured launcher.
@@ -716,6 +717,21 @@ class EcoptSweeper(Sweeper):
             return {}
         return {str(key): value for key, value in container.items() if key != "hydra"}
 
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        """Compose each job's config, as Hydra's sweepers do before a launch, and keep them for :meth:`_check_job_dirs`.
+
+        Raises:
+            Exception: Hydra's own error for a config that does not compose.
+        """
+        if self.hydra_context is None or self.config is None:
+            raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
+        loader = self.hydra_context.config_loader
+        # Composing costs tens of milliseconds a trial; the job-dir check would do it once more.
+        self._composed = {
+            tuple(overrides): loader.load_sweep_config(master_config=self.config, sweep_overrides=list(overrides))
+            for overrides in batch
+        }
+
     def _check_job_dirs(self, batch: Sequence[Sequence[str]], first_idx: int) -> None:
         """Refuse trials whose job dir (``hydra.sweep.dir``/``hydra.sweep.subdir``) would lie outside the sweep dir.
 
@@ -732,7 +748,9 @@ class EcoptSweeper(Sweeper):
             return
         sweep_dir = self._sweep_dir()
         for idx, overrides in enumerate(batch, start=first_idx):
-            config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            config = self._composed.pop(tuple(overrides), None)
+            if config is None:
+                config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
             with open_dict(config):
                 config.hydra.job.id = idx
                 config.hydra.job.num = idx
