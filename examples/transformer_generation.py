@@ -107,7 +107,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     sample = data.decode(model.generate(data.encode("def ")[None, :], 40)[0])
     log.info(
         "perplexity %.3g | %.4g generated tokens/J (%s) | %d tokens (%d prompts at batch %d) in %.3g s | test %.3g J"
-        " | train %.3g J | sample %r",
+        " with warm-up | train %.3g J | sample %r",
         metrics["test/perplexity"],
         metrics["energy/predict_tokens_per_j"],
         metrics["energy/source"],

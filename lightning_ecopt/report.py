@@ -1131,6 +1131,8 @@ class Report:
             "reference_point": {
                 "values": result.reference_point,
                 "origin": result.reference_point_origin,
+                # the objectives whose value was given (reference_point or a constraint); the others were inferred
+                "given": list(result.reference_point_given),
                 # frontier trials that add nothing to the hypervolume (not strictly better in every objective)
                 "outside": [t.trial_index for t in result.outside_reference],
             },
@@ -1430,7 +1432,7 @@ def render(report: Report, console: Console | None = None) -> None:
     if contended:
         listed = ", ".join(f"#{i} ({share:.0%})" for i, share in contended.items())
         console.print(
-            f"Contended ({len(contended)} of {len(_evaluated(result))} trials that ran): other processes kept more "
+            f"Contended ({len(contended)} of {len(_evaluated(result))} completed trials): other processes kept more "
             f"than a quarter of the machine's CPU capacity busy while {listed} measured "
             f"(energy/<stage>_cpu_contention). "
             f"Measured CPU/DRAM energy includes their work and a CPU-time estimate grows with it: these trials' "
@@ -1440,7 +1442,7 @@ def render(report: Report, console: Console | None = None) -> None:
     short = report.short_windows
     if short:
         console.print(
-            f"Short energy windows ({len(short)} of {len(_evaluated(result))} trials that ran, marked ~ below): "
+            f"Short energy windows ({len(short)} of {len(_evaluated(result))} completed trials, marked ~ below): "
             f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s "
             f"(energy/<stage>_short_window = 1), so their energy figures may be off by a counter step or the timer's "
             f"jitter; where they decide the frontier, it is uncertain. Measure more batches (or repeat the loop: "

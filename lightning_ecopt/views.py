@@ -309,7 +309,7 @@ def frontier_markdown(result: SweepResult) -> str:
     rows = frontier_rows(result)
     head = (
         f"**Pareto frontier after {result.n_finished} trials** ({result.n_completed} completed, {result.n_failed} "
-        f"failed): {len(rows)} configurations. Energy figures: {label}."
+        f"failed): {len(rows)} configuration{'' if len(rows) == 1 else 's'}. Energy figures: {label}."
     )
     if not rows:
         return head + "\n\nNo completed trial on the frontier yet."

@@ -651,7 +651,7 @@ class EcoptSweeper(Sweeper):
             # Sobol until n_sobol trials completed (Ax counts no failed one: the model needs their values).
             f"Sobol until {n_sobol} completed, then {settings.proposer}"
             if n_sobol < settings.n_trials
-            else f"all Sobol: raise n_trials above {n_sobol} for {settings.proposer} proposals"
+            else f"all Sobol: {settings.proposer} proposes once {n_sobol} trials completed, so raise n_trials above it"
         )
         fixed = f", fixed {list(space.fixed_overrides)}" if space.fixed_overrides else ""
         log.info(

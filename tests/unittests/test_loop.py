@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import sys
 import traceback
 import zlib
@@ -431,6 +432,20 @@ def test_a_trial_that_breaks_a_bound_on_an_objective_is_on_no_frontier(fast_ax, 
     assert {i for i, r in rows.items() if r["on_frontier"] == "1"} == set(result.pareto_indices)
 
 
+def test_an_inferred_reference_value_does_not_cross_zero_where_no_trial_does(fast_ax):
+    # samples/J spanning 38x: the front's worst value less 10 % of its range was -732 samples/J, a value no
+    # configuration can have, shown as such in the report and the frontier picture.
+    def throughput(p):
+        return {"acc": 1.0 - 0.5 * p["x0"], "samples_per_j": 10.0 + 5000.0 * p["x0"] ** 4}
+
+    result = make_sweep(
+        throughput, objectives={"acc": "maximize", "samples_per_j": "maximize"}, n_trials=8, n_initial_trials=8
+    ).run()
+    assert result.reference_point_origin == "inferred"
+    assert result.reference_point["samples_per_j"] == 0.0
+    assert result.reference_point["acc"] > 0.4  # the rule as it was, where it crosses nothing
+
+
 def test_a_misspelt_constrained_metric_stops_the_sweep_at_the_first_trial(fast_ax, tmp_path):
     # Every trial trained, then failed for the missing 'test/accuracy'; only max_failure_rate stopped the sweep, after
     # five wasted trainings (or none, at max_failure_rate: 1).
@@ -523,8 +538,15 @@ def test_a_task_that_exits_on_ctrl_c_leaves_a_saved_resumable_sweep(fast_ax, tmp
         make_sweep(lightning_like, n_trials=5, n_initial_trials=5, storage=storage).run()
     assert "interrupted after 2 of 5 trials; saved to" in caplog.text
     assert "Rerun the same command to resume" in caplog.text
-    resumed = make_sweep(two_quadratics, n_trials=5, n_initial_trials=5, storage=storage).run()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        resumed = make_sweep(two_quadratics, n_trials=5, n_initial_trials=5, storage=storage).run()
     assert resumed.n_completed == 5
+    assert "2 of 5 trials done, 1 interrupted trials abandoned [2] (1 to run again first" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):  # finished: nothing was interrupted, nor said
+        make_sweep(two_quadratics, n_trials=6, n_initial_trials=5, storage=storage).run()
+    assert re.search(r"resuming .*: 5 of 6 trials done\n", caplog.text)
 
 
 @pytest.mark.parametrize(

@@ -522,6 +522,17 @@ def test_json_prints_the_same_figures(sweep_dir, capsys):
     ]
     assert data["files"] == {}
     assert not (sweep_dir / "trials.csv").exists()
+    assert data["reference_point"]["origin"] == "inferred"
+    assert data["reference_point"]["given"] == []
+
+
+def test_json_says_which_reference_values_were_given(tmp_path, capsys):
+    # The text says "given for test/acc, inferred for the rest"; the JSON said "inferred" alone.
+    result = dataclasses.replace(make_result(), reference_point_given=("test/acc",))
+    write_results(tmp_path / RESULTS_FILENAME, result)
+    data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])
+    assert (data["reference_point"]["origin"], data["reference_point"]["given"]) == ("inferred", ["test/acc"])
+    assert "1 configuration." in views.frontier_markdown(dataclasses.replace(result, pareto_indices=(1,)))
 
 
 def test_out_writes_the_files_elsewhere(sweep_dir, tmp_path, capsys):
@@ -845,7 +856,7 @@ def test_short_energy_windows_are_named_and_marked_on_the_frontier(tmp_path, cap
     write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
     code, out, err = run_cli(capsys, tmp_path, "--no-files")
     assert code == 0, err
-    assert "Short energy windows (1 of 4 trials that ran, marked ~ below): #3 measured for less than" in out
+    assert "Short energy windows (1 of 4 completed trials, marked ~ below): #3 measured for less than" in out
     assert "~#3" in out
     code, out, _ = run_cli(capsys, tmp_path, "--json", "--no-files")
     assert json.loads(out)["short_windows"] == [3]
@@ -864,7 +875,7 @@ def test_contended_trials_are_named_with_their_share(tmp_path, capsys):
     write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
     code, out, err = run_cli(capsys, tmp_path, "--no-files")
     assert code == 0, err
-    assert "Contended (1 of 4 trials that ran): other processes kept more than a quarter" in out
+    assert "Contended (1 of 4 completed trials): other processes kept more than a quarter" in out
     assert "#1 (62%)" in out
     _, out, _ = run_cli(capsys, tmp_path, "--json", "--no-files")
     assert json.loads(out)["contended"] == {"1": 0.62}
