@@ -50,7 +50,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -334,7 +334,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         stop_reason=data.get("stop_reason"),
         results_path=path,
     )
-    return LoadedSweep(
+    loaded = LoadedSweep(
         sweep_dir=path.parent,
         results_path=path,
         result=result,
@@ -342,6 +342,38 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         constraints=tuple(str(c) for c in constraints) if isinstance(constraints, Sequence) else (),
         stop_reason=data.get("stop_reason"),
     )
+    front = _feasible_front(result, _outcome_constraints(loaded) or ())
+    if front != result.pareto_indices:
+        loaded = replace(loaded, result=replace(result, pareto_indices=front))
+    return loaded
+
+
+def _feasible_front(result: SweepResult, constraints: Sequence[OutcomeConstraint]) -> tuple[int, ...]:
+    """The frontier among the trials that meet every constraint: the file's, unless a trial on it breaks one.
+
+    A results file written before 2026-12-04 kept a trial that breaks a bound on an objective on its frontier; its
+    report would offer a model the user ruled out, and mark it infeasible in ``trials.csv`` beside.
+    """
+    from lightning_ecopt import frontier
+
+    by_index = {t.trial_index: t for t in result.trials}
+    if all(all(c.met_by(by_index[i].metrics) for c in constraints) for i in result.pareto_indices):
+        return result.pareto_indices
+    names = [o.name for o in result.objectives]
+    runs = [
+        t
+        for t in result.trials
+        if t.status == "completed"
+        and t.reused_from is None
+        and all(c.met_by(t.metrics) for c in constraints)
+        and all(isinstance(t.metrics.get(n), int | float) and math.isfinite(t.metrics[n]) for n in names)
+    ]
+    if not runs:
+        return ()
+    mask = frontier.pareto_mask(
+        [[t.metrics[n] for n in names] for t in runs], [not o.minimize for o in result.objectives]
+    )
+    return tuple(sorted(t.trial_index for t, on in zip(runs, mask, strict=True) if on))
 
 
 def load_sweep(path: str | Path) -> LoadedSweep:

@@ -81,7 +81,8 @@ class EcoptSweeperConf:
     # The Ax experiment's JSON file, saved after every batch; rerunning with an existing file resumes the sweep.
     # null (the Optuna sweeper's "in memory") also means the default file. An Optuna URL (sqlite:///...) is ignored.
     storage: str | None = DEFAULT_STORAGE
-    # Accept trials whose energy comes from different sources (measured and estimated) in one frontier.
+    # Accept trials whose energy comes from different sources (measured and estimated, or Zeus over other counters:
+    # zeus/rapl beside zeus/nvml+rapl) in one frontier.
     allow_mixed_energy_sources: bool = False
     # Per-trial time limit in seconds (null: none): a trial still running then is interrupted inside its process
     # (SIGALRM) and recorded as failed, "timed out". It cannot stop code stuck outside Python (a hung CUDA kernel):

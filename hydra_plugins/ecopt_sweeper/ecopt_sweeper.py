@@ -1062,21 +1062,22 @@ def _plain_scalar(value: Any) -> Any:
 def _plain_result(value: Any) -> Any:
     """A task's return value as plain JSON data that ``parse_task_result`` reads as it reads the value itself.
 
-    A dict keeps its string keys (the others are dropped there too); its values are numbers or ``(mean, sem)`` pairs,
-    anything else becomes a text. A top-level tuple, list or 1-d array (objective values in order) becomes a list.
+    A dict keeps its string keys (the others are dropped there too). A top-level tuple, list or 1-d array (objective
+    values in order) becomes a list. Each value is a number or a ``(mean, sem)`` pair; anything else becomes a text.
     """
     if isinstance(value, Mapping):
-        return {
-            key: [_plain_scalar(v) for v in item]
-            if isinstance(item, list | tuple) and len(item) == 2
-            else _plain_scalar(item)
-            for key, item in value.items()
-            if isinstance(key, str)
-        }
+        return {key: _plain_metric(item) for key, item in value.items() if isinstance(key, str)}
     if isinstance(value, list | tuple):
-        return [_plain_scalar(v) for v in value]
+        return [_plain_metric(v) for v in value]
     if getattr(value, "ndim", None) == 1 and callable(getattr(value, "tolist", None)):
-        return [_plain_scalar(v) for v in value.tolist()]
+        return [_plain_metric(v) for v in value.tolist()]
+    return _plain_scalar(value)
+
+
+def _plain_metric(value: Any) -> Any:
+    """One metric's value: a number, or a ``(mean, sem)`` pair as a list of two; anything else as text."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return [_plain_scalar(v) for v in value]
     return _plain_scalar(value)
 
 

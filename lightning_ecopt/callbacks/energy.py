@@ -119,8 +119,8 @@ class EnergyCallback(Callback):
     attached logger (test and validate figures also in the dicts ``trainer.test()``/``validate()`` return):
 
     - ``energy/{stage}_j``: joules of the measured batches, all domains (J)
-    - ``energy/{stage}_gpu_j``, ``energy/{stage}_cpu_j``, ``energy/{stage}_dram_j``: per domain (J); CPU and DRAM
-      are logged only where a counter (or the CPU-time estimate) covers them, never as a made-up 0
+    - ``energy/{stage}_gpu_j``, ``energy/{stage}_cpu_j``, ``energy/{stage}_dram_j``: per domain (J); each is logged
+      only where a counter (or, for the CPU, the CPU-time estimate) covers it, never as a made-up 0
     - ``energy/{stage}_time_s``: wall time of the measured batches (s)
     - ``energy/{stage}_power_w``: mean power (W)
     - ``energy/{stage}_samples``: samples in the measured batches (count)

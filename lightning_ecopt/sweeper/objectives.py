@@ -91,8 +91,8 @@ class Objective:
 class OutcomeConstraint:
     """A bound on a returned metric, e.g. ``energy/train_j <= 5000``.
 
-    On an objective metric it becomes that objective's threshold (Ax's reference point), on any other metric a
-    constraint that feasible trials must meet.
+    Feasible trials meet every bound; a trial that breaks one is on no frontier. On an objective metric the bound is
+    also that objective's threshold (Ax's reference point).
 
     Args:
         metric: The metric's name as the task returns it.

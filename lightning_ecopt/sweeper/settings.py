@@ -79,7 +79,8 @@ class SweepSettings:
         storage: The file the Ax experiment is saved to as JSON after every batch (``optimization_results.yaml`` is
             written beside it); ``None`` for no file.
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
-            estimated); by default the sweep refuses to compare them.
+            estimated, or Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``); by default the sweep
+            refuses to compare them.
         parallel_trials: The trials of one batch run at the same time on one machine (a parallel local launcher
             such as joblib): measured trials of such batches are tagged ``shared_counters``.
         trial_timeout_s: Per-trial time limit in seconds: a trial still running then is interrupted and fails with

@@ -417,6 +417,7 @@ def test_a_job_s_record_reads_as_what_the_launcher_would_return(
         {"f1": object(), "f2": 1.0},
         {"f1": 1.0, "f2": 2.0, "extra": [1.0, 2.0, 3.0], "nested": {"a": 1}},
         (0.5, np.float64(2.0)),
+        ((0.5, 0.01), (2.0, 0.1)),  # objective values in order, each a (mean, sem) pair
         np.array([0.5, 2.0]),
         {"f1": math.nan, "f2": 1.0},
     ]

@@ -17,6 +17,7 @@ from lightning_ecopt.report import (
     LoadedSweep,
     Report,
     SweepDataError,
+    _csv_text,
     build_report,
     ledger,
     load_sweep,
@@ -533,6 +534,31 @@ def test_json_says_which_reference_values_were_given(tmp_path, capsys):
     data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])
     assert (data["reference_point"]["origin"], data["reference_point"]["given"]) == ("inferred", ["test/acc"])
     assert "1 configuration." in views.frontier_markdown(dataclasses.replace(result, pareto_indices=(1,)))
+
+
+def test_a_results_file_that_kept_a_trial_breaking_an_objective_s_bound_on_its_front_is_reported_without_it(
+    tmp_path, capsys
+):
+    # Written before 2026-12-04: trial 2 (acc 0.80) breaks 'test/acc >= 0.85' and was on the front, where it pushed
+    # trial 1 (0.86, fewer samples/J than trial 2 but feasible) off it.
+    trials = (
+        completed(0, 0.95, 0.010, 1e4, 1e6, 10.0, 1.0, 0.1),
+        completed(1, 0.86, 0.004, 1e4, 1e6, 10.0, 1.0, 0.1),
+        completed(2, 0.80, 0.002, 1e4, 1e6, 10.0, 1.0, 0.1),
+        completed(3, 0.85, 0.005, 1e4, 1e6, 10.0, 1.0, 0.1),
+    )
+    old = SweepResult(OBJECTIVES, trials, (0, 2), None, None, None)
+    write_results(
+        tmp_path / RESULTS_FILENAME,
+        old,
+        SweepSettings(OBJECTIVES, n_trials=4, outcome_constraints=["test/acc >= 0.85"]),
+    )
+    report = build_report(tmp_path)
+    assert report.sweep.result.pareto_indices == (0, 1)
+    assert [row["trial_index"] for row in report.frontier] == [0, 1]
+    rows = {int(r["trial_index"]): r for r in csv.DictReader(io.StringIO(_csv_text(report)))}
+    assert [rows[i]["on_frontier"] for i in range(4)] == ["1", "1", "0", "0"]
+    assert rows[2]["feasible"] == "0"
 
 
 def test_out_writes_the_files_elsewhere(sweep_dir, tmp_path, capsys):
