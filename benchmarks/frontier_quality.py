@@ -387,6 +387,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = load(args.out)
+    # A stored run of another budget is another experiment (ours sizes its Sobol start by the budget): it neither
+    # answers this request (its curve at this budget is not this budget's run) nor is replaced without --force.
+    wanted = {
+        (p.name, m, seed): args.budget or p.budget for p in selected for m in args.methods for seed in range(args.seeds)
+    }
+    other = sorted(
+        f"{r['problem']}/{r['method']}/seed {r['seed']} (budget {r['budget']})"
+        for r in data["runs"]
+        if wanted.get((r["problem"], r["method"], r["seed"]), r["budget"]) != r["budget"]
+    )
+    if other and not args.force:
+        parser.error(
+            f"{args.out} holds runs of another budget than requested: {', '.join(other[:5])}"
+            f"{f' and {len(other) - 5} more' if len(other) > 5 else ''}; write to another file (--out), or --force to "
+            f"replace them."
+        )
     # The machine and versions of this run; anything else kept there (a hand-written note on the file) stays.
     data["meta"] = {
         **data.get("meta", {}),
@@ -409,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 done = [
                     r
                     for r in data["runs"]
-                    if (r["problem"], r["method"], r["seed"]) == (problem.name, method, seed) and r["budget"] >= budget
+                    if (r["problem"], r["method"], r["seed"]) == (problem.name, method, seed) and r["budget"] == budget
                 ]
                 if done and not args.force:
                     continue

@@ -38,6 +38,7 @@ import os
 import platform
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -319,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         base = args.keep if args.keep is not None else Path(tmp)
         for name in RUNS:
             sweep_dir = (base / name).resolve()
+            # A kept dir of an earlier run would be resumed (its finished sweep runs nothing) and reported as new.
+            shutil.rmtree(sweep_dir, ignore_errors=True)
             sweep_dir.parent.mkdir(parents=True, exist_ok=True)
             runs[name] = run_sweep(name, sweep_dir, config, args.threads)
     result = {
