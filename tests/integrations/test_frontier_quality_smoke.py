@@ -61,6 +61,14 @@ def test_smoke_run_writes_results_and_plots(tmp_path: Path) -> None:
     assert len(rerun["commands"]) == 2
     assert rerun["meta"]["note"] == "seeds 0-4 joined by hand"
 
+    # Another budget is another experiment: refused before any run, the stored runs kept (a budget-3 request was
+    # answered from the budget-4 runs, and a --force rerun would have replaced them unasked).
+    other = [*command[:-2], "--budget", "3", *command[-2:]]
+    proc = subprocess.run(other, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2
+    assert "holds runs of another budget than requested: branin_currin/" in proc.stderr
+    assert json.loads(out.read_text())["runs"] == data["runs"]
+
     plot = [sys.executable, str(ROOT / "benchmarks" / "plot_frontier_quality.py"), "--results", str(out)]
     proc = subprocess.run([*plot, "--out-dir", str(tmp_path)], env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
