@@ -6,6 +6,7 @@ import dataclasses
 import math
 import types
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -1057,39 +1058,11 @@ def test_the_cpu_time_estimate_says_it_leaves_out_the_loaders_worker_processes(n
         assert said == []
 
 
-def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None:
-    """Rank 0's package-wide RAPL windows hold both ranks' concurrent work (2 J a batch, 1 J each); rank 1, covered by
-    rank 0's RAPL, reads 0 J a batch. Rank 0's mean alone said 2 J, rank 1's 0 J; the loop's is 1 J a batch."""
-    from lightning_ecopt.energy import Measurement
+def _two_rank_reduce() -> Callable[..., Any]:
+    """``EnergyCallback._reduce`` of a 4-batch, 8-sample test loop on two ranks, called once per rank (rank 1 first).
 
-    peer: list[torch.Tensor] = []
-
-    def all_gather(local: torch.Tensor) -> torch.Tensor:
-        if not peer:
-            peer.append(local.clone())
-            return torch.stack([local, local])
-        return torch.stack([local, peer[0]])
-
-    trainer = types.SimpleNamespace(
-        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
-    )
-
-    def reduce(m: Measurement, batch_j: list[float]) -> Any:
-        cb = EnergyCallback(meter="estimate", min_duration_s=0.0)
-        state = energy_module._LoopState(batch_window="test/batch", mode="window", batch_j=batch_j)
-        return cb._reduce(trainer, "test", m, m, samples=8, batches=4, tokens=None, state=state)  # type: ignore[arg-type]
-
-    with pytest.warns(UserWarning, match="read 0 J"):  # rank 1
-        reduce(Measurement(time_s=2.0, cpu_j=None, source="measured: zeus/rapl"), [0.0] * 4)
-    result = reduce(Measurement(time_s=2.0, cpu_j=8.0, source="measured: zeus/rapl"), [2.0] * 4)  # rank 0
-    assert (result.energy_j, result.batches, result.per_batch_mode) == (8.0, 8, "window")
-    assert result.j_per_batch == pytest.approx(1.0)
-    assert result.metrics()["energy/test_j_per_batch"] == pytest.approx(result.energy_j / result.batches)
-
-
-def test_under_ddp_per_batch_windows_count_only_where_every_rank_has_them() -> None:
-    """Each rank picks its per-batch mode from its own warm-up: near the threshold rank 0 measures windows and rank 1
-    splits. Rank 0's windows alone (2 J a batch) were the loop's, against 12 J over 8 batches."""
+    The fake ``all_gather`` keeps the first call's figures and hands them to the second as the peer's.
+    """
     from lightning_ecopt.energy import Measurement
 
     peer: list[torch.Tensor] = []
@@ -1109,6 +1082,29 @@ def test_under_ddp_per_batch_windows_count_only_where_every_rank_has_them() -> N
         state = energy_module._LoopState(batch_window="test/batch", mode=mode, batch_j=batch_j)
         return cb._reduce(trainer, "test", m, m, samples=8, batches=4, tokens=None, state=state)  # type: ignore[arg-type]
 
+    return reduce
+
+
+def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None:
+    """Rank 0's package-wide RAPL windows hold both ranks' concurrent work (2 J a batch, 1 J each); rank 1, covered by
+    rank 0's RAPL, reads 0 J a batch. Rank 0's mean alone said 2 J, rank 1's 0 J; the loop's is 1 J a batch."""
+    from lightning_ecopt.energy import Measurement
+
+    reduce = _two_rank_reduce()
+    with pytest.warns(UserWarning, match="read 0 J"):  # rank 1
+        reduce(Measurement(time_s=2.0, cpu_j=None, source="measured: zeus/rapl"), "window", [0.0] * 4)
+    result = reduce(Measurement(time_s=2.0, cpu_j=8.0, source="measured: zeus/rapl"), "window", [2.0] * 4)  # rank 0
+    assert (result.energy_j, result.batches, result.per_batch_mode) == (8.0, 8, "window")
+    assert result.j_per_batch == pytest.approx(1.0)
+    assert result.metrics()["energy/test_j_per_batch"] == pytest.approx(result.energy_j / result.batches)
+
+
+def test_under_ddp_per_batch_windows_count_only_where_every_rank_has_them() -> None:
+    """Each rank picks its per-batch mode from its own warm-up: near the threshold rank 0 measures windows and rank 1
+    splits. Rank 0's windows alone (2 J a batch) were the loop's, against 12 J over 8 batches."""
+    from lightning_ecopt.energy import Measurement
+
+    reduce = _two_rank_reduce()
     reduce(Measurement(time_s=4.0, gpu_j={1: 4.0}, source="measured: zeus/nvml"), "split", [])  # rank 1
     result = reduce(
         Measurement(time_s=4.0, gpu_j={0: 4.0}, cpu_j=4.0, source="measured: zeus/nvml"), "window", [2.0] * 4
