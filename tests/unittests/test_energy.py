@@ -390,13 +390,22 @@ def test_cpu_contention_counts_other_processes_not_this_process_tree() -> None:
         assert share is not None
         return share
 
-    idle = share_during(None)
-    # A child of this process (a DataLoader worker, say) is this job's work, not contention.
-    child = share_during([sys.executable, "-c", spin])
-    # A process that is not ours: started by a shell that exits at once, so it is re-parented away from us.
-    other = share_during(["sh", "-c", f"{sys.executable} -c '{spin}' & exit 0"])
-    assert child < idle + 0.5 * one_core  # the machine's other load moves all three; the child adds nothing
-    assert other > child + 0.5 * one_core
+    # The machine's other load moves all three readings from one second to the next (a CI runner shares its
+    # cores), so a reading that other load spoiled is taken again, up to three times. An implementation that
+    # counts the child as contention, or misses the other process, fails every attempt: the spinner adds a whole
+    # core each time, against a margin of half of one.
+    readings: list[tuple[float, float, float]] = []
+    for _ in range(3):
+        idle = share_during(None)
+        # A child of this process (a DataLoader worker, say) is this job's work, not contention.
+        child = share_during([sys.executable, "-c", spin])
+        # A process that is not ours: started by a shell that exits at once, so it is re-parented away from us.
+        other = share_during(["sh", "-c", f"{sys.executable} -c '{spin}' & exit 0"])
+        readings.append((idle, child, other))
+        if child < idle + 0.5 * one_core and other > child + 0.5 * one_core:
+            break
+    else:
+        pytest.fail(f"(idle, child, other) shares {readings}: one core is {one_core:.2f}")
 
 
 def test_cpu_time_a_live_descendant_reaped_from_its_own_children_stays_this_jobs(
