@@ -169,6 +169,7 @@ _CHANGES_NAMED = 5
 """Changed keys of the task's config a refused resume names; the rest are counted."""
 
 _INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
+_IN_MEMORY = "this sweep's earlier run (kept in memory: no storage)"  # what a resume without storage names
 """The reason recorded for a trial that was running when the sweep stopped or died (abandoned on resume)."""
 _INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a resume runs it again"
 """The reason in the results file, until the resume, for a trial that was running when the sweep stopped (saved)."""
@@ -970,6 +971,7 @@ class ParetoSweep:
         self._enqueued = check_enqueued(space, settings.enqueue_trials)
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
+        self._memory: str | None = None  # without storage: the Ax experiment as the last run left it (Ax's JSON)
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
         names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
@@ -980,7 +982,9 @@ class ParetoSweep:
         """Forget what a run learned: a second :meth:`run` starts from the storage file, as a new process would.
 
         Not from what the first run left in memory (its records, stop reason, reference point, crash suspects).
+        Without storage, from the experiment the last run left, saved in memory as the file would be (``_memory``).
         """
+        self._client: Client | None = None  # the run's Ax client, once open
         self._records: dict[int, TrialRecord] = {}
         self._reference: dict[str, float] | None = None
         self._reference_origin: Literal["given", "inferred"] | None = None
@@ -1055,7 +1059,25 @@ class ParetoSweep:
                 check_storage(self.settings.storage, self._fingerprint(), self.settings.n_trials)
                 stack.enter_context(sweep_lock(Path(self.settings.storage)))
             stack.enter_context(_sigterm_stops_the_sweep())
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                if self.settings.storage is None and self._client is not None:
+                    self._remember(self._client)
+
+    def _remember(self, client: Client) -> None:
+        """Without storage: keep the experiment in memory as the storage file would hold it, for the next run.
+
+        Once a run, at its end (finished, failed or interrupted), not per batch: Ax's JSON grows with the trials.
+        """
+        try:
+            with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
+                path = Path(folder) / "ax_experiment.json"
+                client.save_to_json_file(str(path))
+                self._memory = path.read_text()
+        except Exception:
+            self._memory = None
+            log.warning("ecopt: the sweep could not be kept in memory; a next run() starts over.", exc_info=True)
 
     def _run(self) -> SweepResult:
         self._reset()
@@ -1170,7 +1192,8 @@ class ParetoSweep:
             )
         else:
             log.warning(
-                "ecopt: %s after %d of %d trials; nothing was saved (no storage), so a rerun starts over.",
+                "ecopt: %s after %d of %d trials; kept in memory only (no storage): call run() again on this sweep "
+                "to resume (a new process starts over).",
                 what,
                 result.n_finished,
                 self.settings.n_trials,
@@ -1527,14 +1550,14 @@ class ParetoSweep:
         reason = f"{len(failed)} of {len(evaluated)} trials failed, more than max_failure_rate={rate:g} allows"
         lines = "\n".join(f"  trial {t.trial_index} {t.params}: {t.reason}" for t in failed)
         where = f"; results saved in {result.results_path}" if result.results_path else ""
-        # Only a stored sweep can be resumed; from Python without storage, a rerun starts over. Where the budget is
+        # A stored sweep resumes in a new process; from Python without storage, only on this object. Where the budget is
         # spent (every trial failed: nothing to show for it, so an error all the same), a rerun has nothing to run.
         if result.n_finished >= self.settings.n_trials:
             then = "the budget is spent: raise n_trials (or start a new sweep dir) to run more"
         elif result.storage:
             then = "rerun the same command to resume"
         else:
-            then = "run it again (it starts over: no storage)"
+            then = "call run() again on this sweep to resume (kept in memory only: no storage)"
         message = (
             f"ParetoSweep: {reason}{where}. Fix the task (reasons below) or raise max_failure_rate; {then}.\n{lines}"
         )
@@ -1801,9 +1824,19 @@ class ParetoSweep:
         storage = self.settings.storage
         if storage is not None and Path(storage).exists():
             client = Client.load_from_json_file(str(storage))
+            self._client = client
             self._resume(client, Path(storage))
             return client
+        if storage is None and self._memory is not None:  # an earlier run of this sweep, without storage
+            with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
+                path = Path(folder) / "ax_experiment.json"
+                path.write_text(self._memory)
+                client = Client.load_from_json_file(str(path))
+            self._client = client
+            self._resume(client, Path(_IN_MEMORY))
+            return client
         client = Client(random_seed=self.settings.seed)
+        self._client = client
         client.configure_experiment(parameters=self.space.to_ax(), name="ecopt")
         given = self._given_reference()
         client.configure_optimization(

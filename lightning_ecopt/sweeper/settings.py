@@ -77,7 +77,9 @@ class SweepSettings:
         outcome_constraints: Bounds on any returned metric (objectives and tracking metrics alike); strings such as
             ``"energy/train_j <= 5000"`` are parsed.
         storage: The file the Ax experiment is saved to as JSON after every batch (``optimization_results.yaml`` is
-            written beside it); ``None`` for no file.
+            written beside it); ``None`` for no file: the experiment is then kept in memory, so calling
+            :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` again on the same sweep resumes it (after Ctrl-C, a
+            failure-rate stop, or a raised ``n_trials``), and a new process starts over.
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
             estimated, or Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``); by default the sweep
             refuses to compare them.

@@ -484,22 +484,34 @@ def test_a_metric_that_only_some_trials_lack_fails_those_trials_only(fast_ax):
     assert [t.status for t in result.trials] == ["completed", "failed", "completed", "completed"]
 
 
-def test_a_sweep_without_storage_never_promises_a_resume(fast_ax, caplog):
-    def broken(p):
-        raise ValueError("bad")
+def test_a_sweep_without_storage_promises_a_resume_on_the_object_only_and_keeps_it(fast_ax, caplog):
+    fixed = False
+    calls: list[dict] = []
 
+    def task(p):
+        calls.append(p)
+        if not fixed:
+            raise ValueError("bad")
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=10, n_initial_trials=4, max_failure_rate=0.5)
     with pytest.raises(SweepFailureError) as info:
-        make_sweep(broken, n_trials=10, n_initial_trials=4, max_failure_rate=0.5).run()
-    assert "resume" not in str(info.value)
-    assert "it starts over: no storage" in str(info.value)
+        sweep.run()
+    assert "call run() again on this sweep to resume (kept in memory only: no storage)" in str(info.value)
+    assert "rerun the same command" not in str(info.value)
+    fixed, n_failed = True, len(calls)
+    result = sweep.run()  # as promised: the failed trials stay, the budget is spent on the rest
+    assert (result.n_finished, result.n_failed, len(calls)) == (10, n_failed, 10)
 
     def interrupted(p):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt), caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
         make_sweep(interrupted, n_trials=4, n_initial_trials=4).run()
-    assert "nothing was saved (no storage), so a rerun starts over" in caplog.text
-    assert "resume" not in caplog.text
+    assert "kept in memory only (no storage): call run() again on this sweep to resume (a new process starts over)" in (
+        caplog.text
+    )
+    assert "Rerun the same command" not in caplog.text
 
 
 def test_a_failure_rate_stop_is_recorded_and_a_fixed_task_resumes_past_it(fast_ax, tmp_path):
@@ -2063,7 +2075,7 @@ def test_a_sweep_stopped_between_a_trials_creation_and_its_start_resumes(fast_ax
     assert result.n_completed == 3
 
 
-def test_a_sweep_run_again_after_an_interruption_starts_from_its_storage_not_its_memory(fast_ax, tmp_path):
+def test_a_sweep_run_again_after_an_interruption_starts_from_what_it_saved_not_its_live_records(fast_ax, tmp_path):
     calls: list[dict] = []
 
     def interrupted_on_the_third(p):
@@ -2072,14 +2084,15 @@ def test_a_sweep_run_again_after_an_interruption_starts_from_its_storage_not_its
             raise KeyboardInterrupt
         return two_quadratics(p)
 
-    # Without storage: the rerun starts over, so nothing of the first run may be "reused" (each trial had reused
-    # itself from the stale records, never evaluated in the new experiment).
+    # Without storage: the rerun resumes the experiment kept in memory (as Ax saved it, not the run's live records):
+    # the two finished trials stay, the two the interruption cut short run again, and none is "reused" (each had
+    # reused itself from stale records, never evaluated).
     sweep = make_sweep(interrupted_on_the_third, n_trials=4, n_initial_trials=4)
     with pytest.raises(KeyboardInterrupt):
         sweep.run()
     result = sweep.run()
-    assert (result.n_completed, len(calls)) == (4, 7)
-    assert [t.reused_from for t in result.trials] == [None] * 4
+    assert (result.n_completed, len(calls)) == (4, 5)
+    assert [t.reused_from for t in result.trials if t.status == "completed"] == [None] * 4
     # With storage: a run stopped for its failures, the task fixed, run again: its stop reason is the first run's.
     broken = {"yes": True}
 
@@ -2167,3 +2180,32 @@ def test_trials_running_at_ctrl_c_are_in_the_results_file_until_the_resume(fast_
         (2, loop._INTERRUPTED),
         (3, loop._INTERRUPTED),
     ]
+
+
+def test_a_second_run_without_storage_goes_on_from_memory_not_from_scratch(fast_ax):
+    """Without ``storage``, memory stands in for the file: a second :meth:`run` resumes what the first left (as after
+    Ctrl-C in a notebook), and a finished sweep evaluates nothing again, rather than spending its energy twice."""
+    calls: list[dict] = []
+
+    def ctrl_c_on_the_third(p):
+        calls.append(p)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return two_quadratics(p)
+
+    sweep = make_sweep(ctrl_c_on_the_third, n_trials=5, n_initial_trials=4, max_batch_size=1)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run()
+    result = sweep.run()
+    assert result.n_finished == 5
+    assert len(calls) == 6  # two before Ctrl-C, the one it cut short, and three more
+    assert calls[3] == calls[2]  # the configuration Ctrl-C cut short runs first again
+    assert [t.status for t in result.trials].count("abandoned") == 1
+    again = sweep.run()
+    assert len(calls) == 6  # finished: nothing runs again
+    assert [(t.trial_index, t.params, t.metrics) for t in again.trials] == [
+        (t.trial_index, t.params, t.metrics) for t in result.trials
+    ]
+    sweep.settings = dataclasses.replace(sweep.settings, n_trials=7)  # a larger budget extends it
+    assert sweep.run().n_finished == 7
+    assert len(calls) == 8
