@@ -1185,9 +1185,43 @@ def _where(sweep: LoadedSweep) -> str:
     return "in-memory SweepResult" if sweep.sweep_dir is None else repr(str(sweep.sweep_dir))
 
 
+def _check_settings_match(result: SweepResult, settings: SweepSettings) -> None:
+    """Refuse another sweep's settings for ``result``: its budget and constraints would judge the wrong trials.
+
+    Raises:
+        EcoptConfigError: The objectives differ (names, order or directions), the budget is below the trials the
+            result finished, or both name a storage file and not the same one.
+    """
+
+    def named(objectives: Sequence[Any]) -> str:
+        return ", ".join(f"{o.name} ({o.direction})" for o in objectives)
+
+    fix = "pass the settings of the sweep that returned this result (or none: the report then reads its file)"
+    if tuple(settings.objectives) != tuple(result.objectives):
+        raise EcoptConfigError(
+            f"build_report(result, settings=...): the settings' objectives {named(settings.objectives)}; the "
+            f"result's are {named(result.objectives)}: {fix}."
+        )
+    if settings.n_trials < result.n_finished:
+        raise EcoptConfigError(
+            f"build_report(result, settings=...): the settings' n_trials={settings.n_trials}, but the result has "
+            f"{result.n_finished} finished trials: {fix}."
+        )
+    if (
+        settings.storage is not None
+        and result.storage is not None
+        and Path(settings.storage).resolve() != Path(result.storage).resolve()
+    ):
+        raise EcoptConfigError(
+            f"build_report(result, settings=...): the settings' storage={str(settings.storage)!r}, but the result "
+            f"was saved to {str(result.storage)!r}: {fix}."
+        )
+
+
 def _from_result(result: SweepResult, settings: SweepSettings | None) -> LoadedSweep:
     """A :class:`LoadedSweep` around an in-memory result: budget and constraints from ``settings`` or its file."""
     if settings is not None:
+        _check_settings_match(result, settings)
         n_trials: int | None = settings.n_trials
         constraints: tuple[str, ...] | None = tuple(c.exact() for c in settings.outcome_constraints)
     elif result.results_path is not None and Path(result.results_path).is_file():
@@ -1235,6 +1269,8 @@ def build_report(
     Raises:
         SweepDataError: Bad input (see :func:`load_sweep` and :func:`ledger`).
         TypeError: ``source`` is neither a path nor a ``SweepResult``, or ``settings`` is given with a path.
+        EcoptConfigError: ``settings`` are another sweep's (other objectives, a budget below the result's finished
+            trials, another storage file).
 
     Example::
 

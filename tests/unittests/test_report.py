@@ -971,6 +971,26 @@ def test_build_report_takes_an_in_memory_sweep_result(sweep_dir, tmp_path):
     assert "ecopt report (in-memory SweepResult)" in console.file.getvalue()
 
 
+def test_build_report_refuses_another_sweeps_settings_naming_what_differs(tmp_path):
+    """The settings give the budget and the constraints the report judges the trials by: another sweep's would
+    judge them silently by the wrong ones."""
+    result = make_result()
+    flipped = parse_objectives({"test/acc": "minimize", "energy/test_samples_per_j": "maximize"}, None)
+    with pytest.raises(
+        EcoptConfigError,
+        match=r"objectives test/acc \(minimize\), energy/test_samples_per_j "
+        r"\(maximize\); the result's are test/acc \(maximize\), energy/test_samples_per_j \(maximize\)",
+    ):
+        build_report(result, settings=SweepSettings(flipped, n_trials=10))
+    with pytest.raises(EcoptConfigError, match=rf"n_trials=2, but the result has {result.n_finished} finished trials"):
+        build_report(result, settings=SweepSettings(OBJECTIVES, n_trials=2))
+    elsewhere = SweepSettings(OBJECTIVES, n_trials=10, storage=tmp_path / "other" / "ax.json")
+    stored = dataclasses.replace(result, storage=tmp_path / "ax.json")
+    with pytest.raises(EcoptConfigError, match=r"storage='.*other.ax\.json', but the result was saved to"):
+        build_report(stored, settings=elsewhere)
+    assert build_report(stored, settings=SweepSettings(OBJECTIVES, n_trials=10, storage=tmp_path / "ax.json"))
+
+
 def test_an_in_memory_result_without_settings_leaves_budget_and_feasibility_unknown(tmp_path):
     report = build_report(make_result())
     assert report.sweep.n_trials is None
