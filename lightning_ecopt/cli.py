@@ -66,12 +66,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _baseline(text: str) -> str | int:
-    from lightning_ecopt.report import BASELINE_RULES
+    from lightning_ecopt.report import BASELINE_RULES, parse_baseline
 
-    if text.strip().lstrip("-").isdigit():
-        return int(text)
-    if text in BASELINE_RULES:
-        return text
+    baseline = parse_baseline(text)
+    if isinstance(baseline, int) or baseline in BASELINE_RULES:
+        return baseline
     raise argparse.ArgumentTypeError(f"{text!r} is neither a trial index nor one of {', '.join(BASELINE_RULES)}")
 
 

@@ -830,14 +830,14 @@ class Ledger:
 def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
     if not isinstance(pue, int | float) or isinstance(pue, bool) or not math.isfinite(pue) or pue < 1.0:
         raise SweepDataError(
-            f"ecopt report --pue {pue!r}: PUE is facility energy / IT energy, a number >= 1.0; use 1.0 for the IT "
-            f"equipment only or {GLOBAL_AVERAGE_PUE} for the global average data centre."
+            f"pue={pue!r} (ecopt report --pue): PUE is facility energy / IT energy, a number >= 1.0; use 1.0 for "
+            f"the IT equipment only or {GLOBAL_AVERAGE_PUE} for the global average data centre."
         )
     bad = isinstance(carbon_g_per_kwh, bool) or not isinstance(carbon_g_per_kwh, int | float)
     if bad or not math.isfinite(carbon_g_per_kwh) or carbon_g_per_kwh < 0:
         raise SweepDataError(
-            f"ecopt report --carbon-intensity {carbon_g_per_kwh!r}: expected grams of CO2e per kWh, a number >= 0 "
-            f"(e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
+            f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): expected grams of CO2e per "
+            f"kWh, a number >= 0 (e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
         )
 
 
@@ -849,19 +849,31 @@ def _performance_objective(result: SweepResult) -> Objective:
 _TIE_RULE = "least energy per inference"
 
 
+def parse_baseline(baseline: str | int) -> str | int:
+    """A baseline as :func:`ledger` takes it: a rule's name, or a trial index (an int, or its digits as text).
+
+    Example:
+        >>> parse_baseline("2"), parse_baseline(" 2 "), parse_baseline("first")
+        (2, 2, 'first')
+    """
+    if isinstance(baseline, str) and baseline.strip().lstrip("-").isdigit():
+        return int(baseline)
+    return baseline
+
+
 def _check_baseline(result: SweepResult, baseline: str | int) -> None:
     """Refuse a ``--baseline`` that names no trial of ``result`` and no rule, whether or not a ledger is drawn up."""
     if isinstance(baseline, int) and not isinstance(baseline, bool):
         indices = [t.trial_index for t in result.trials]
         if baseline not in indices:
             raise SweepDataError(
-                f"ecopt report --baseline {baseline}: no trial {baseline} in this sweep (trials 0 to "
+                f"baseline={baseline} (ecopt report --baseline): no trial {baseline} in this sweep (trials 0 to "
                 f"{max(indices, default=-1)}); pass a trial index or one of {', '.join(BASELINE_RULES)}."
             )
     elif baseline not in BASELINE_RULES:
         raise SweepDataError(
-            f"ecopt report --baseline {baseline!r}: unknown rule; choose one of {', '.join(BASELINE_RULES)} or a trial "
-            f"index."
+            f"baseline={baseline!r} (ecopt report --baseline): unknown rule; choose one of "
+            f"{', '.join(BASELINE_RULES)} or a trial index."
         )
 
 
@@ -887,8 +899,9 @@ def _choose_baseline(
             chosen = by_index.get(chosen.reused_from, chosen)
         if chosen not in candidates:
             raise SweepDataError(
-                f"ecopt report --baseline {baseline}: trial {baseline} is {chosen.status} without an energy per "
-                f"inference; choose a completed trial (see trials.csv) or one of {', '.join(BASELINE_RULES)}."
+                f"baseline={baseline} (ecopt report --baseline): trial {baseline} is {chosen.status} without an "
+                f"energy per inference; choose a completed trial (see trials.csv) or one of "
+                f"{', '.join(BASELINE_RULES)}."
             )
         return "trial", chosen, []
     _check_baseline(result, baseline)
@@ -964,7 +977,8 @@ def ledger(
         result: The sweep's result.
         pue: Power usage effectiveness (>= 1; default 1.0, the IT equipment only; 1.56 is the global average).
         carbon_g_per_kwh: Carbon intensity of the electricity (g CO2e/kWh).
-        baseline: ``"most-accurate"``, ``"first"`` or a trial index (see the module docstring).
+        baseline: ``"most-accurate"``, ``"first"`` or a trial index (an int or its digits, ``"2"``; see the module
+            docstring).
         constraints: The sweep's outcome constraints (those on objectives too): the rules choose the baseline among
             the trials that meet them (a model the user ruled out is no baseline to save against).
 
@@ -975,6 +989,7 @@ def ledger(
         SweepDataError: A PUE below 1, a negative carbon intensity, or a baseline that is not a completed trial.
     """
     _check_ledger_options(pue, carbon_g_per_kwh)
+    baseline = parse_baseline(baseline)
     energies = [trial_energy(t) for t in result.trials]
     counted = [e for e in energies if e.known and e.status != "reused"]
     unknown = [e.trial_index for e in energies if not e.known]

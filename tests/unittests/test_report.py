@@ -651,9 +651,9 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--pue", "0.5"], "--pue 0.5: PUE is facility energy / IT energy"),
-        (["--carbon-intensity", "-3"], "--carbon-intensity -3.0: expected grams"),
-        (["--baseline", "42"], "--baseline 42: no trial 42"),
+        (["--pue", "0.5"], "pue=0.5 (ecopt report --pue): PUE is facility energy / IT energy"),
+        (["--carbon-intensity", "-3"], "carbon_g_per_kwh=-3.0 (ecopt report --carbon-intensity): expected grams"),
+        (["--baseline", "42"], "baseline=42 (ecopt report --baseline): no trial 42"),
     ],
 )
 def test_bad_options_are_one_error_line_and_exit_2(sweep_dir, capsys, args, message):
@@ -670,6 +670,14 @@ def test_an_unknown_baseline_rule_is_a_usage_error(sweep_dir, capsys):
     assert "neither a trial index nor one of most-accurate, first" in capsys.readouterr().err
 
 
+def test_a_trial_index_given_as_text_is_the_trial_from_python_as_from_the_cli(sweep_dir):
+    by_int = build_report(sweep_dir, baseline=1).ledger
+    by_text = build_report(sweep_dir, baseline="1").ledger
+    assert (by_text.baseline, by_text.baseline_rule) == (by_int.baseline, by_int.baseline_rule) == (1, "trial")
+    with pytest.raises(SweepDataError, match=r"^baseline='cheapest' \(ecopt report --baseline\): unknown rule"):
+        build_report(sweep_dir, baseline="cheapest")
+
+
 def test_no_energy_per_inference_means_no_baseline(tmp_path, capsys):
     objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
     trials = tuple(TrialRecord(i, {"x": i / 4}, "completed", {"f1": i, "f2": 4 - i}) for i in range(4))
@@ -682,7 +690,7 @@ def test_no_energy_per_inference_means_no_baseline(tmp_path, capsys):
     # A baseline naming no trial is refused here too: it was checked only where a ledger had a baseline to choose.
     code, _, err = run_cli(capsys, tmp_path, "--no-files", "--baseline", "99")
     assert code == 2
-    assert "--baseline 99: no trial 99 in this sweep (trials 0 to 3)" in err
+    assert "baseline=99 (ecopt report --baseline): no trial 99 in this sweep (trials 0 to 3)" in err
 
 
 def test_a_parameter_key_that_is_no_text_is_read_as_text(tmp_path, capsys):
