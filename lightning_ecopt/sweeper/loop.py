@@ -1020,7 +1020,15 @@ class ParetoSweep:
 
         Returns:
             The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit.
+
+        Raises:
+            TypeError: ``fn`` is not callable.
         """
+        if not callable(fn):
+            raise TypeError(
+                f"ParetoSweep.from_function(fn={fn!r}): fn must be callable as fn(params) -> result, one trial a call "
+                f"(e.g. lambda params: train_and_measure(**params))."
+            )
         # A Hydra delete override (``~key``) removes a key: nothing to pass.
         fixed = {key: value for key, value in space.fixed.items() if not key.startswith("~")}
         if fixed:

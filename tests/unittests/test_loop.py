@@ -590,6 +590,8 @@ def test_evaluate_must_return_one_result_per_trial(fast_ax):
         ParetoSweep(space, settings, lambda batch: []).run()
     with pytest.raises(TypeError, match="evaluate must be callable"):
         ParetoSweep(space, settings, "not callable")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^ParetoSweep\.from_function\(fn=3\): fn must be callable as fn\(params\)"):
+        ParetoSweep.from_function(space, settings, 3)  # type: ignore[arg-type]
 
 
 # -- energy sources ------------------------------------------------------------------------------------------------
