@@ -164,7 +164,10 @@ class EnergyCallback(Callback):
             (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch). Where
             the first count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a
             collate function returning per-sample tensors in a tuple, say), a warning names both: pass this.
-        count_fn: ``fn(batch, outputs) -> int`` tokens produced by a batch (generation); logs tokens per joule.
+        count_fn: ``fn(batch, outputs) -> int`` tokens produced by a batch (generation); logs tokens per joule
+            (``energy/<stage>_tokens_per_j``). Called after every batch of every measured stage, warm-up included,
+            with that stage's step output: ``predict_step``'s prediction, but ``test_step``'s return value (often
+            ``None``) in a test loop, so give it ``stages=("predict",)`` or let it handle ``None`` (returning 0).
         watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
             measured window.
@@ -264,6 +267,9 @@ class EnergyCallback(Callback):
         self.flops_on_meta = flops_on_meta
         self.results: dict[str, LoopEnergy] = {}
         self.model_stats: dict[str, float] = {}
+        # The scalars logged by the end of each loop ("train", "validate", "test"), oldest first: Lightning empties
+        # callback_metrics when a loop starts, and trial_metrics reports what earlier loops of the trial logged.
+        self._logged: dict[str, dict[str, float]] = {}
         # The module (weakly held) and (parameter count, sample shape and dtype) that model_stats were counted for.
         self._model_stats_of: tuple[weakref.ref[pl.LightningModule], tuple[Any, ...]] | None = None
         self._meter: EnergyMeter | None = None
@@ -305,6 +311,7 @@ class EnergyCallback(Callback):
         # earlier loop's figures as this call's.
         for loop in _LOOPS_OF.get(stage, ()):
             self.results.pop(loop, None)
+            self._logged.pop(loop, None)
         root = trainer.strategy.root_device
         where = (root, trainer.local_rank)
         self._cuda_device = root if root.type == "cuda" else None
@@ -360,6 +367,20 @@ class EnergyCallback(Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._train_open:
             self._end_train(trainer, pl_module)
+        self._keep_logged("train", trainer)
+
+    @override
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._keep_logged("validate", trainer)
+
+    @override
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._keep_logged("test", trainer)
+
+    def _keep_logged(self, loop: str, trainer: pl.Trainer) -> None:
+        self._logged.pop(loop, None)  # then set again: the dict keeps the loops in the order they ended
+        self._logged[loop] = _scalars(trainer.callback_metrics)
 
     def _end_train(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._train_open = False
@@ -1355,9 +1376,12 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
         *results: Optional extra metric dicts, e.g. the list items ``trainer.test()`` returns.
 
     Returns:
-        ``{metric: float}`` from ``trainer.callback_metrics``, every ``EnergyCallback``'s figures (``energy/train_j``
+        ``{metric: float}``: what the trainer's loops logged, every ``EnergyCallback``'s figures (``energy/train_j``
         included) and ``"energy/source"``: the label of the energy figures (``"measured: ..."`` or
-        ``"estimated: ..."``).
+        ``"estimated: ..."``). The logged metrics are ``trainer.callback_metrics`` and, kept by the
+        ``EnergyCallback``, what earlier loops logged: Lightning empties ``callback_metrics`` when a loop starts, so
+        after ``fit``, ``test`` and ``predict`` the fit's ``val/...`` and the test's ``test/...`` metrics are still
+        here (a later loop's value of one name wins; a repeated ``test`` replaces the earlier one's metrics).
 
     Example::
 
@@ -1365,25 +1389,35 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
         trainer.test(model, datamodule=dm)
         return trial_metrics(trainer)  # from a Hydra task: the ecopt sweeper reads it
     """
+    callbacks = [c for c in trainer.callbacks if isinstance(c, EnergyCallback)]  # type: ignore[attr-defined]
     out: dict[str, float | str] = {}
-    for key, value in trainer.callback_metrics.items():
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            out[key] = float(value.item())
-        elif isinstance(value, int | float):
-            out[key] = float(value)
+    for callback in callbacks:  # what earlier loops logged (Lightning empties callback_metrics when a loop starts)
+        for logged in callback._logged.values():
+            out.update(logged)
+    out.update(_scalars(trainer.callback_metrics))
     for extra in results:
         for key, value in extra.items():
             if isinstance(value, int | float | torch.Tensor):
                 out[key] = float(value)
     sources: dict[str, str] = {}  # stage: label
-    for callback in trainer.callbacks:  # type: ignore[attr-defined]
-        if isinstance(callback, EnergyCallback):
-            for stage, result in callback.results.items():
-                out.update(result.metrics())
-                sources[stage] = result.source
-            out.update(callback.model_stats)
+    for callback in callbacks:
+        for stage, result in callback.results.items():
+            out.update(result.metrics())
+            sources[stage] = result.source
+        out.update(callback.model_stats)
     if sources:
         out["energy/source"] = _one_label(sources)
+    return out
+
+
+def _scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The one-number entries of ``metrics`` (tensors of one element, ints, floats) as floats."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            out[key] = float(value.item())
+        elif isinstance(value, int | float):
+            out[key] = float(value)
     return out
 
 

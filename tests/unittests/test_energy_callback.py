@@ -442,6 +442,42 @@ def test_trial_metrics_merges_extra_results(fake_clock: FakeClock) -> None:
     assert all(isinstance(v, float) for k, v in metrics.items() if k != "energy/source")
 
 
+class _LoggingModel(ClockedModel):
+    """Logs ``val/acc`` in validation and ``test/acc`` in test (unless ``log_test`` is off)."""
+
+    log_test = True
+
+    def validation_step(self, batch: Any, batch_idx: int) -> Any:
+        self.log("val/acc", 0.75)
+        return super().validation_step(batch, batch_idx)
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        if self.log_test:
+            self.log("test/acc", 0.5)
+        return super().test_step(batch, batch_idx)
+
+
+def test_trial_metrics_keeps_what_earlier_loops_logged(fake_clock: FakeClock) -> None:
+    """Lightning empties ``callback_metrics`` when a loop starts: after fit, test and predict it holds nothing
+    logged, and a trial returning ``trial_metrics(trainer)`` lost its accuracy objective."""
+    cb = EnergyCallback(stages=("test", "predict"), meter=FakeMeter(fake_clock), warmup_batches=0)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=2, num_sanity_val_steps=0)
+    model = _LoggingModel(fake_clock)
+    trainer.fit(model)
+    trainer.test(model, verbose=False)
+    trainer.predict(model)
+    assert "test/acc" not in trainer.callback_metrics  # what Lightning leaves
+    metrics = trial_metrics(trainer)
+    assert (metrics["val/acc"], metrics["test/acc"]) == (0.75, 0.5)
+    assert {"energy/test_j", "energy/predict_j"} <= set(metrics)
+    # A later test call that logs no test/acc does not report the earlier call's: it is this call's trial.
+    model.log_test = False
+    trainer.test(model, verbose=False)
+    metrics = trial_metrics(trainer)
+    assert "test/acc" not in metrics
+    assert metrics["val/acc"] == 0.75
+
+
 class _Oom(ClockedModel):
     def training_step(self, batch: Any, batch_idx: int) -> Any:
         if batch_idx == 2:
