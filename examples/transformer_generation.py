@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import hydra
@@ -90,18 +89,17 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         return trial_metrics(trainer)
 
     cache = CheckpointCache.from_hydra()  # None in a single run
-    tested: list[Mapping[str, float]] = []
     try:
         trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
         if trained is None:
             fit()
-        tested = trainer.test(model, datamodule=data, verbose=False)
+        trainer.test(model, datamodule=data, verbose=False)
         trainer.predict(model, datamodule=data, return_predictions=False)  # count_fn sees each batch's outputs
     except Exception as err:
         raise TrialFailure(f"{type(err).__name__}: {err}", metrics=trial_metrics(trainer)) from err
     # `ecopt report` takes its energy per inference from the loop the energy objective names: the predict loop's J
     # per prompt; the test loop's joules count in the search energy.
-    metrics = trial_metrics(trainer, *tested)  # predict() resets callback_metrics: the test's from test()
+    metrics = trial_metrics(trainer)  # test/perplexity too: the EnergyCallbacks keep what each loop logged
     if trained is not None:
         metrics.update(trained.metrics())
     sample = data.decode(model.generate(data.encode("def ")[None, :], 40)[0])
