@@ -958,7 +958,7 @@ class _UnpicklableTaskError(TrialFailure):
     def carrying(cls, exc: Exception) -> _UnpicklableTaskError:
         """The picklable stand-in of ``exc``."""
         metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
-        kept = {str(k): v for k, v in (metrics or {}).items() if isinstance(v, int | float | str)}
+        kept = {str(k): v for k, v in (metrics or {}).items() if _is_plain(v)}  # as a record keeps them
         text = "".join(traceback.format_exception(exc))
         return cls(type(exc).__name__, str(exc), text, kept)
 

@@ -392,6 +392,16 @@ def _record_outcomes(tmp_path: Path, outcomes: list[Any], monkeypatch: pytest.Mo
     return sweeper
 
 
+def test_an_unpicklable_failure_keeps_its_metrics_by_the_records_rule() -> None:
+    """Its stand-in keeps the numbers and labels a record keeps (``_is_plain``): a bool is neither."""
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _failure_fields, _UnpicklableTaskError
+
+    failure = TrialFailure("oom", {"energy/train_j": 3.0, "done": True, "energy/source": "estimated: cpu-time"})
+    carried = _UnpicklableTaskError.carrying(failure)
+    assert carried.metrics == {"energy/train_j": 3.0, "energy/source": "estimated: cpu-time"}
+    assert carried.metrics == _failure_fields(failure)["metrics"]
+
+
 def test_a_job_s_record_reads_as_what_the_launcher_would_return(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
