@@ -62,6 +62,7 @@ from lightning_ecopt.sweeper.results import (
     RESULTS_FILENAME,
     SweepResult,
     TrialRecord,
+    front_candidates,
     has_energy_figures,
     loaded_checkpoint,
 )
@@ -362,11 +363,8 @@ def _feasible_front(result: SweepResult, constraints: Sequence[OutcomeConstraint
     names = [o.name for o in result.objectives]
     runs = [
         t
-        for t in result.trials
-        if t.status == "completed"
-        and t.reused_from is None
-        and all(c.met_by(t.metrics) for c in constraints)
-        and all(isinstance(t.metrics.get(n), int | float) and math.isfinite(t.metrics[n]) for n in names)
+        for t in front_candidates(result.trials, constraints)
+        if all(isinstance(t.metrics.get(n), int | float) and math.isfinite(t.metrics[n]) for n in names)
     ]
     if not runs:
         return ()
@@ -548,7 +546,7 @@ def _energy_per_inference(
 
 def _evaluated(result: SweepResult) -> list[TrialRecord]:
     """Completed trials that ran (not reused)."""
-    return [t for t in result.trials if t.status == "completed" and t.reused_from is None]
+    return front_candidates(result.trials)
 
 
 # -- proxy audit ----------------------------------------------------------------------------------------------------

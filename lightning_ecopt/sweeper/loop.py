@@ -108,7 +108,6 @@ from lightning_ecopt.exceptions import (
 from lightning_ecopt.sweeper.objectives import (
     ENERGY_SOURCE_KEY,
     MissingMetric,
-    OutcomeConstraint,
     TrialMetrics,
     parse_task_result,
 )
@@ -117,6 +116,7 @@ from lightning_ecopt.sweeper.results import (
     SweepResult,
     TrialRecord,
     create_temporary_file,
+    front_candidates,
     has_energy_figures,
     write_results,
 )
@@ -1642,11 +1642,7 @@ class ParetoSweep:
         # Every bound, those on objectives too: a bound on an objective is also its reference value (for the
         # hypervolume), and a trial that breaks it is infeasible, on no frontier, as Ax's own frontier leaves it out.
         outcome = list(self.settings.outcome_constraints) if feasible_only else []
-        records = [
-            r
-            for r in sorted(self._records.values(), key=lambda r: r.trial_index)
-            if r.status == "completed" and r.reused_from is None and _feasible(r, outcome)
-        ]
+        records = front_candidates(sorted(self._records.values(), key=lambda r: r.trial_index), outcome)
         Y = np.array([[r.metrics[o.name] for o in objectives] for r in records], dtype=float)
         return records, Y.reshape(len(records), len(objectives))
 
@@ -2201,11 +2197,6 @@ def _default_batch_hooks(settings: SweepSettings, space: SearchSpace) -> list[Ba
     from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME, FrontierBoard
 
     return [FrontierBoard(Path(settings.storage).parent / TENSORBOARD_DIRNAME, space=space).update]
-
-
-def _feasible(record: TrialRecord, constraints: Sequence[OutcomeConstraint]) -> bool:
-    """Whether a completed trial meets the outcome constraints (a missing metric counts as a violation)."""
-    return all(constraint.met_by(record.metrics) for constraint in constraints)
 
 
 def _record_metadata(record: TrialRecord) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import dataclasses
 import math
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lightning_ecopt import frontier
 
 if TYPE_CHECKING:
-    from lightning_ecopt.sweeper.objectives import Objective
+    from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint
     from lightning_ecopt.sweeper.settings import SweepSettings
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "TrialRecord",
     "atomic_write_text",
     "create_temporary_file",
+    "front_candidates",
     "has_energy_figures",
     "loaded_checkpoint",
     "results_to_dict",
@@ -100,6 +101,20 @@ def loaded_checkpoint(metrics: Mapping[str, Any]) -> bool:
     """
     values = (metrics.get("checkpoint/reused"), metrics.get("energy/train_reused_j"))
     return any(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in values)
+
+
+def front_candidates(trials: Iterable[TrialRecord], constraints: Sequence[OutcomeConstraint] = ()) -> list[TrialRecord]:
+    """The trials a sweep's frontier is drawn from, in their order.
+
+    Completed, evaluated (not reused from another trial), meeting every outcome constraint (those on objectives too;
+    a missing or non-finite value does not). The sweep's Pareto set and reference point and the report's frontier
+    and ``dominated_by`` column all use it.
+    """
+    return [
+        t
+        for t in trials
+        if t.status == "completed" and t.reused_from is None and all(c.met_by(t.metrics) for c in constraints)
+    ]
 
 
 @dataclass(frozen=True, repr=False)
