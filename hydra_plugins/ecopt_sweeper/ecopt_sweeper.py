@@ -876,7 +876,12 @@ class EcoptSweeper(Sweeper):
                     # A job still running when the batch was lost (submitit_local runs each in its own process) may
                     # have finished since: its record spares it a second run.
                     late = self._recorded_outcome(first + k)
-                    outcomes[k] = late if late is not _ABSENT else self._launch([batch[k]], first + k)[0]
+                    if late is not _ABSENT:
+                        outcomes[k] = late
+                        continue
+                    outcomes[k] = self._launch([batch[k]], first + k)[0]
+                    if self._pareto is not None:  # measured with no other trial beside it: no shared counters
+                        self._pareto.ran_alone.add(first + k - self._job_offset)
             else:
                 log.warning("ecopt sweeper: %s", reason)
                 for k in lost:

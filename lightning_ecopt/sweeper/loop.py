@@ -975,6 +975,10 @@ class ParetoSweep:
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
         names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
+        self.ran_alone: set[int] = set()
+        """Trials of the batch ``evaluate`` is running that it ran (again) with no other trial beside it: a launcher
+        that lost a parallel batch and reran its jobs one by one adds them, so they are not tagged
+        ``shared_counters``. Emptied before each batch."""
         self._reset()
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings, space)
 
@@ -1334,6 +1338,7 @@ class ParetoSweep:
         outputs: Sequence[Any] = []
         if to_run:
             self.evaluating = tuple(to_run)
+            self.ran_alone = set()
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
             except SystemExit as exc:
@@ -1356,7 +1361,7 @@ class ParetoSweep:
         for i, output in zip(to_run, outputs, strict=True):
             self._tell(client, i, params[i], output)
         if self.settings.parallel_trials and len(to_run) > 1:
-            self._tag_shared_counters(client, to_run)
+            self._tag_shared_counters(client, [i for i in to_run if i not in self.ran_alone])
         for i in sorted(reuse):
             self._tell_reused(client, i, params[i], self._records[reuse[i]])
 

@@ -84,7 +84,8 @@ class SweepSettings:
             estimated, or Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``); by default the sweep
             refuses to compare them.
         parallel_trials: The trials of one batch run at the same time on one machine (a parallel local launcher
-            such as joblib): measured trials of such batches are tagged ``shared_counters``.
+            such as joblib): measured trials of such batches are tagged ``shared_counters`` (not one that a lost batch
+            ran again alone).
         trial_timeout_s: Per-trial time limit in seconds: a trial still running then is interrupted and fails with
             the reason ``timed out`` (see :mod:`lightning_ecopt.sweeper.timeout` for how, and its limits); ``None``
             for no limit.

@@ -75,27 +75,30 @@ def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
         "hydra.sweeper.max_batch_size=2",
-        "hydra.sweeper.n_trials=6",
-        "hydra.sweeper.n_initial_trials=6",
-        "hydra.sweeper.trial_timeout_s=3",
+        "hydra.sweeper.n_trials=8",
+        "hydra.sweeper.n_initial_trials=8",
+        "hydra.sweeper.trial_timeout_s=6",
         "hydra.sweeper.max_failure_rate=1",
         "energy_source='measured: fake/counters'",
-        ECOPT_FAULTS="none,none,kill_late,none,hang,none",
+        ECOPT_FAULTS="none,none,kill_late,none,hang,none,kill,slow",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_state(sweep_dir).results
-    statuses = [rows[i]["status"] for i in range(6)]
+    statuses = [rows[i]["status"] for i in range(8)]
     # joblib loses the whole batch when a worker dies. Job 3 had finished and recorded its outcome: it keeps it (it
     # failed too, for good, before, then ran again). Job 2 runs again alone, and fails only when it kills its worker
     # by itself. The hung job 4 loses nothing either: it times out inside its worker.
-    assert statuses == ["completed", "completed", "failed", "completed", "failed", "completed"]
+    assert statuses == ["completed", "completed", "failed", "completed", "failed", "completed", "failed", "completed"]
     assert "the launcher lost job 2, run alone (its worker died or hung): TerminatedWorkerError" in rows[2]["reason"]
     log = result.stdout + result.stderr
     assert "the launcher lost the whole batch of 2 jobs (2..3); 1 of them had finished and keep" in log
     assert "running jobs [2] again alone" in log
     assert not (sweep_dir / ".ecopt-outcomes").exists()  # read, then deleted
-    assert "timed out: the trial ran longer than trial_timeout_s=3 s" in rows[4]["reason"]  # in a loky worker
-    assert [rows[i]["shared_counters"] for i in (0, 1, 5)] == [True, True, True]  # two trials, one machine
+    assert "timed out: the trial ran longer than trial_timeout_s=6 s" in rows[4]["reason"]  # in a loky worker
+    assert [rows[i]["shared_counters"] for i in (0, 1, 3, 5)] == [True] * 4  # two trials, one machine
+    # Job 7 was still running when job 6 killed its worker: run again alone, its counters saw no other trial.
+    assert "running each of them again alone" in log
+    assert rows[7]["shared_counters"] is False
 
 
 # -- the timeout itself, in-process ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Environment variables (read by the sweep process and, under joblib, by each work
   normally. Faults: ``none``, ``raise``, ``nan``, ``inf``, ``missing``, ``wrongtype``, ``oom``
   (``torch.OutOfMemoryError``), ``oom_energy`` (``TrialFailure`` carrying the energy spent), ``hang`` (sleeps for an
   hour), ``kill`` (SIGKILL of the process running the trial), ``kill_late`` (the same after 2 s, once the other jobs
-  of its batch finished).
+  of its batch finished), ``slow`` (completes after 4 s: still running when a ``kill`` beside it loses the batch).
 - ``ECOPT_FAULT_KILL``: ``<point>:<n>``: SIGKILL the sweep process the n-th time it reaches ``point``; see
   :mod:`injection`.
 """
@@ -63,6 +63,9 @@ def run_trial(x: float, y: float, fault: str, energy_source: str) -> Any:
         time.sleep(3600)
     if fault == "kill_late":
         time.sleep(2.0)
+    if fault == "slow":
+        time.sleep(4.0)
+        fault = "none"
     if fault in ("kill", "kill_late"):
         os.kill(os.getpid(), signal.SIGKILL)
     if fault != "none":
