@@ -48,6 +48,7 @@ import io
 import json
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -854,7 +855,7 @@ def parse_baseline(baseline: str | int) -> str | int:
         >>> parse_baseline("2"), parse_baseline(" 2 "), parse_baseline("first")
         (2, 2, 'first')
     """
-    if isinstance(baseline, str) and baseline.strip().lstrip("-").isdigit():
+    if isinstance(baseline, str) and re.fullmatch(r"\s*-?[0-9]+\s*", baseline):
         return int(baseline)
     return baseline
 
@@ -1209,7 +1210,9 @@ def _check_settings_match(result: SweepResult, settings: SweepSettings) -> None:
     def named(objectives: Sequence[Any]) -> str:
         return ", ".join(f"{o.name} ({o.direction})" for o in objectives)
 
-    fix = "pass the settings of the sweep that returned this result (or none: the report then reads its file)"
+    fix = "pass the settings of the sweep that returned this result, as they are now (sweep.settings)"
+    if result.results_path is not None:
+        fix += ", or none: the report reads them from its results file"
     if tuple(settings.objectives) != tuple(result.objectives):
         raise EcoptConfigError(
             f"build_report(result, settings=...): the settings' objectives {named(settings.objectives)}; the "

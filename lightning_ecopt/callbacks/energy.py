@@ -267,9 +267,10 @@ class EnergyCallback(Callback):
         self.flops_on_meta = flops_on_meta
         self.results: dict[str, LoopEnergy] = {}
         self.model_stats: dict[str, float] = {}
-        # The scalars logged by the end of each loop ("train", "validate", "test"), oldest first: Lightning empties
-        # callback_metrics when a loop starts, and trial_metrics reports what earlier loops of the trial logged.
-        self._logged: dict[str, dict[str, float]] = {}
+        # The scalars logged by the end of each loop ("train", "validate", "test"), oldest first, with the trainer
+        # (weakly held) that ran it: Lightning empties callback_metrics when a loop starts, and trial_metrics(trainer)
+        # reports what that trainer's earlier loops logged (never another trainer's: an earlier trial's).
+        self._logged: dict[str, tuple[weakref.ref[pl.Trainer], dict[str, float]]] = {}
         # The module (weakly held) and (parameter count, sample shape and dtype) that model_stats were counted for.
         self._model_stats_of: tuple[weakref.ref[pl.LightningModule], tuple[Any, ...]] | None = None
         self._meter: EnergyMeter | None = None
@@ -283,12 +284,13 @@ class EnergyCallback(Callback):
     def __getstate__(self) -> dict[str, Any]:
         """The callback's state for pickling (``ddp_spawn`` pickles the trainer's callbacks, ``results`` included).
 
-        Left out: the weak reference to the last module counted (not picklable; the copy counts its model again)
-        and the meter built for this process's device and counters (the copy builds its own in ``setup``, from
-        ``meter_spec``, which keeps a meter passed in).
+        Left out: the weak references to the last module counted (not picklable; the copy counts its model again)
+        and to the trainers whose logged metrics are kept (the copy runs under another trainer), and the meter
+        built for this process's device and counters (the copy builds its own in ``setup``, from ``meter_spec``,
+        which keeps a meter passed in).
         """
         state = self.__dict__.copy()
-        state.update(_model_stats_of=None, _meter=None, _meter_for=None)
+        state.update(_model_stats_of=None, _meter=None, _meter_for=None, _logged={})
         return state
 
     @property
@@ -380,7 +382,7 @@ class EnergyCallback(Callback):
 
     def _keep_logged(self, loop: str, trainer: pl.Trainer) -> None:
         self._logged.pop(loop, None)  # then set again: the dict keeps the loops in the order they ended
-        self._logged[loop] = _scalars(trainer.callback_metrics)
+        self._logged[loop] = (weakref.ref(trainer), _scalars(trainer.callback_metrics))
 
     def _end_train(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._train_open = False
@@ -1392,8 +1394,9 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
     callbacks = [c for c in trainer.callbacks if isinstance(c, EnergyCallback)]  # type: ignore[attr-defined]
     out: dict[str, float | str] = {}
     for callback in callbacks:  # what earlier loops logged (Lightning empties callback_metrics when a loop starts)
-        for logged in callback._logged.values():
-            out.update(logged)
+        for ran_by, logged in callback._logged.values():
+            if ran_by() is trainer:
+                out.update(logged)
     out.update(_scalars(trainer.callback_metrics))
     for extra in results:
         for key, value in extra.items():

@@ -169,8 +169,9 @@ _CHANGES_NAMED = 5
 """Changed keys of the task's config a refused resume names; the rest are counted."""
 
 _INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
-_IN_MEMORY = "this sweep's earlier run (kept in memory: no storage)"  # what a resume without storage names
 """The reason recorded for a trial that was running when the sweep stopped or died (abandoned on resume)."""
+_IN_MEMORY = "this sweep's earlier run() (kept in memory: no storage)"
+"""What messages name in place of a storage file when a sweep without storage resumes from memory."""
 _INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a resume runs it again"
 """The reason in the results file, until the resume, for a trial that was running when the sweep stopped (saved)."""
 _STOPPED_KEY = "ecopt_stopped_cleanly"
@@ -501,6 +502,13 @@ def _mapping_changes(
     return changes
 
 
+def _start_over(storage: Path | None) -> str:
+    """How to start a new sweep instead of resuming the one saved in ``storage`` (or kept in memory)."""
+    if storage == Path(_IN_MEMORY):
+        return "build a new ParetoSweep"
+    return f"delete {storage} or choose another sweep directory (hydra.sweep.dir)"
+
+
 def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:
     """Why the experiment saved in ``storage`` is another sweep, or ``None`` when it is this one."""
     legacy = _prefixed_names(stored.get("space"))
@@ -518,8 +526,7 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
             named = "; ".join(changes) if changes else f"{stored.get(part)!r} -> {fingerprint[part]!r}"
             return (
                 f"ParetoSweep: {storage} holds a sweep with other {what} than this one: {named}. To start fresh, "
-                f"delete {storage} or choose another sweep directory (hydra.sweep.dir), or restore the original "
-                f"{what} to resume it."
+                f"{_start_over(storage)}, or restore the original {what} to resume it."
             )
     saved = stored.get("strategy")  # absent from sweeps saved before it was recorded
     acquisition = fingerprint["strategy"]["acquisition"]
@@ -529,7 +536,7 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
             f"ParetoSweep: {storage} holds a sweep that proposes with acquisition={known}, and a "
             f"resumed sweep keeps the generation strategy it saved: acquisition={acquisition} would be recorded but "
             f"not used. Rerun with acquisition={known} (hydra.sweeper.acquisition) to resume it, or "
-            f"choose another sweep directory (hydra.sweep.dir) to start one with {acquisition}."
+            f"{_start_over(storage)} to start one with {acquisition}."
         )
     old_config, new_config = stored.get("task_config"), fingerprint.get("task_config")
     # Saved by an earlier version (or from Python without one), or none given now: nothing to compare.
@@ -541,8 +548,8 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
                 named += f"; and {len(changes) - _CHANGES_NAMED} more"
             return (
                 f"ParetoSweep: {storage} holds a sweep whose trials ran with another task config: {named}. Resuming "
-                f"would put trials run under both in one frontier: restore those values to resume it, or choose "
-                f"another sweep directory (hydra.sweep.dir) to start a new sweep with them (or delete {storage})."
+                f"would put trials run under both in one frontier: restore those values to resume it, or "
+                f"{_start_over(storage)} to start a new sweep with them."
             )
     return None
 
@@ -550,7 +557,8 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
 def _budget_message(n_trials: int, storage: Path | None, n_finished: int) -> str:
     """The refusal of an ``n_trials`` below the trials a saved sweep has already finished."""
     return (
-        f"n_trials={n_trials}, but the sweep in {storage} has already finished {n_finished} trials; give "
+        f"n_trials={n_trials}, but {_IN_MEMORY if storage == Path(_IN_MEMORY) else f'the sweep in {storage}'} has "
+        f"already finished {n_finished} trials; give "
         f"n_trials >= {n_finished} (the same to report it as it is, more to extend it). Nothing was changed."
     )
 
@@ -1845,7 +1853,6 @@ class ParetoSweep:
             self._resume(client, Path(_IN_MEMORY))
             return client
         client = Client(random_seed=self.settings.seed)
-        self._client = client
         client.configure_experiment(parameters=self.space.to_ax(), name="ecopt")
         given = self._given_reference()
         client.configure_optimization(
@@ -1859,6 +1866,7 @@ class ParetoSweep:
             self._reference, self._reference_origin = given, "given"
             log.info("ecopt: reference point given (%s): %s", self._given_sources(), given)
         self._describe(client)
+        self._client = client  # only now: a run stopped while Ax was being configured leaves nothing to resume
         return client
 
     def _resume(self, client: Client, storage: Path) -> None:
@@ -1962,6 +1970,17 @@ class ParetoSweep:
             if abandoned or rerun or n_failed_now
             else ""
         )
+        if self._n_finished() >= self.settings.n_trials:
+            # Rerunning the same script or command is the usual way here, and it evaluates nothing: say so plainly.
+            log.warning(
+                "ecopt: %s is a finished sweep (%d of %d trials): nothing is evaluated, its saved result is "
+                "returned. Raise n_trials to go on, or %s to start over.",
+                storage,
+                self._n_finished(),
+                self.settings.n_trials,
+                _start_over(storage),
+            )
+            return
         log.info(
             "ecopt: resuming %s: %d of %d trials done%s",
             storage,
@@ -2006,12 +2025,12 @@ class ParetoSweep:
             return
         log.warning(
             "ecopt: %s was started with seed=%s and keeps it (seed is now %s, hydra.sweeper.seed): a resumed sweep "
-            "proposes as an uninterrupted one would. To sweep with seed=%s, choose another sweep directory "
-            "(hydra.sweep.dir).",
+            "proposes as an uninterrupted one would. To sweep with seed=%s, %s.",
             storage,
             _show(seed),
             _show(self.settings.seed),
             _show(self.settings.seed),
+            _start_over(storage),
         )
         self.settings = dataclasses.replace(self.settings, seed=seed)
 

@@ -476,6 +476,12 @@ def test_trial_metrics_keeps_what_earlier_loops_logged(fake_clock: FakeClock) ->
     metrics = trial_metrics(trainer)
     assert "test/acc" not in metrics
     assert metrics["val/acc"] == 0.75
+    # Another trainer (the next trial, say) using the same callback reports none of this trainer's logged metrics.
+    model.log_test = True
+    trainer.test(model, verbose=False)
+    other = _trainer(cb)
+    other.predict(model)
+    assert not {"test/acc", "val/acc"} & set(trial_metrics(other))
 
 
 class _Oom(ClockedModel):

@@ -1748,7 +1748,8 @@ def test_a_resume_over_another_task_config_is_refused_naming_the_changed_keys(fa
     assert "model.depth: added (2)." in message
     assert "model.hidden" not in message  # unchanged keys are not named
     assert "run_name" not in message
-    assert "restore those values to resume it, or choose another sweep directory (hydra.sweep.dir)" in message
+    assert "restore those values to resume it, or delete " in message
+    assert "or choose another sweep directory (hydra.sweep.dir) to start a new sweep with them." in message
     assert calls == []
     assert storage.read_bytes() == before
     # The same config resumes.
@@ -2211,3 +2212,44 @@ def test_a_second_run_without_storage_goes_on_from_memory_not_from_scratch(fast_
     sweep.settings = dataclasses.replace(sweep.settings, n_trials=7)  # a larger budget extends it
     assert sweep.run().n_finished == 7
     assert len(calls) == 8
+
+
+def test_a_sweep_kept_in_memory_speaks_of_itself_not_of_files(fast_ax, monkeypatch, caplog):
+    """Without storage there is no file to delete nor sweep dir to choose: the way to start over is a new sweep."""
+    sweep = make_sweep(two_quadratics, n_trials=3, n_initial_trials=3)
+    sweep.run()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        sweep.run()  # finished: said at WARNING, not only in an INFO resume line
+    assert (
+        "this sweep's earlier run() (kept in memory: no storage) is a finished sweep (3 of 3 trials): nothing is"
+        in (caplog.text)
+    )
+    assert "Raise n_trials to go on, or build a new ParetoSweep to start over." in caplog.text
+    flipped = parse_objectives({"f1": "maximize", "f2": "minimize"}, None)
+    sweep.settings = dataclasses.replace(sweep.settings, objectives=flipped)
+    with pytest.raises(EcoptConfigError) as refused:
+        sweep.run()
+    assert "To start fresh, build a new ParetoSweep, or restore the original objectives" in str(refused.value)
+    assert "delete" not in str(refused.value)
+    assert "hydra.sweep.dir" not in str(refused.value)
+    sweep.settings = dataclasses.replace(
+        sweep.settings, objectives=parse_objectives(MIN_MIN, None), n_trials=2, n_initial_trials=2
+    )
+    with pytest.raises(EcoptConfigError, match=r"^n_trials=2, but this sweep's earlier run\(\) \(kept in memory"):
+        sweep.run()
+
+
+def test_a_run_stopped_while_ax_is_configured_leaves_nothing_half_made_to_resume(fast_ax, monkeypatch):
+    calls: list[dict] = []
+    sweep = make_sweep(lambda p: calls.append(p) or two_quadratics(p), n_trials=3, n_initial_trials=3)
+    real = ParetoSweep._generation_strategy
+
+    def ctrl_c_once(self):
+        monkeypatch.setattr(ParetoSweep, "_generation_strategy", real)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ParetoSweep, "_generation_strategy", ctrl_c_once)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run()
+    assert sweep.run().n_finished == 3  # a fresh start: it had failed on Ax's half-configured client for good
+    assert len(calls) == 3

@@ -676,6 +676,9 @@ def test_a_trial_index_given_as_text_is_the_trial_from_python_as_from_the_cli(sw
     assert (by_text.baseline, by_text.baseline_rule) == (by_int.baseline, by_int.baseline_rule) == (1, "trial")
     with pytest.raises(SweepDataError, match=r"^baseline='cheapest' \(ecopt report --baseline\): unknown rule"):
         build_report(sweep_dir, baseline="cheapest")
+    for odd in ("--2", "\u00b2", "2x"):  # no int() of them: the rule's error, not a bare ValueError
+        with pytest.raises(SweepDataError, match="unknown rule"):
+            build_report(sweep_dir, baseline=odd)
 
 
 def test_no_energy_per_inference_means_no_baseline(tmp_path, capsys):
@@ -990,7 +993,11 @@ def test_build_report_refuses_another_sweeps_settings_naming_what_differs(tmp_pa
         r"\(maximize\); the result's are test/acc \(maximize\), energy/test_samples_per_j \(maximize\)",
     ):
         build_report(result, settings=SweepSettings(flipped, n_trials=10))
-    with pytest.raises(EcoptConfigError, match=rf"n_trials=2, but the result has {result.n_finished} finished trials"):
+    with pytest.raises(
+        EcoptConfigError,
+        match=rf"n_trials=2, but the result has {result.n_finished} finished trials: "
+        r"pass the settings of the sweep that returned this result, as they are now \(sweep\.settings\)\.$",
+    ):
         build_report(result, settings=SweepSettings(OBJECTIVES, n_trials=2))
     elsewhere = SweepSettings(OBJECTIVES, n_trials=10, storage=tmp_path / "other" / "ax.json")
     stored = dataclasses.replace(result, storage=tmp_path / "ax.json")
