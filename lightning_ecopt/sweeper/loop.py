@@ -170,6 +170,11 @@ _CHANGES_NAMED = 5
 
 _INTERRUPTED = "interrupted: the sweep stopped while this trial ran; it was asked again"
 """The reason recorded for a trial that was running when the sweep stopped or died (abandoned on resume)."""
+_PER_TRIAL_HINT = (
+    "ParetoSweep(space, settings, evaluate) calls evaluate(list_of_params) once a batch; for a function of one "
+    "trial's params, build the sweep with ParetoSweep.from_function(space, settings, fn)."
+)
+"""Added to what a per-trial function given as the batch evaluator leads to (a ``TypeError``, a dict returned)."""
 _IN_MEMORY = "this sweep's earlier run() (kept in memory: no storage)"
 """What messages name in place of a storage file when a sweep without storage resumes from memory."""
 _INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a resume runs it again"
@@ -1358,13 +1363,17 @@ class ParetoSweep:
                 failure = exit_as_failure(exc)
                 log.warning("ecopt: %s.", failure)
                 outputs = [failure]
+            except TypeError as exc:  # most often a per-trial function given as the batch evaluator
+                exc.add_note(_PER_TRIAL_HINT)
+                raise
             finally:
                 self.evaluating = ()
             if isinstance(outputs, str | bytes) or not isinstance(outputs, Sequence) or len(outputs) != len(to_run):
                 got = len(outputs) if isinstance(outputs, Sequence) else type(outputs).__name__
+                hint = f" {_PER_TRIAL_HINT}" if isinstance(outputs, Mapping) else ""
                 raise RuntimeError(
                     f"ParetoSweep: evaluate() returned {got} results for a batch of {len(to_run)} trials; it must "
-                    f"return a list with one item per parameter dict, in order (the result, or the exception)."
+                    f"return a list with one item per parameter dict, in order (the result, or the exception).{hint}"
                 )
         for i, output in zip(to_run, outputs, strict=True):
             self._tell(client, i, params[i], output)

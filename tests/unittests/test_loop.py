@@ -590,6 +590,13 @@ def test_evaluate_must_return_one_result_per_trial(fast_ax):
         ParetoSweep(space, settings, lambda batch: []).run()
     with pytest.raises(TypeError, match="evaluate must be callable"):
         ParetoSweep(space, settings, "not callable")  # type: ignore[arg-type]
+    # A per-trial function given as the batch evaluator: pointed to from_function, whichever way it fails.
+    with pytest.raises(RuntimeError, match=r"returned dict results .* build the sweep with ParetoSweep\.from_function"):
+        ParetoSweep(space, settings, lambda p: {"f1": 1.0, "f2": 2.0}).run()
+    for per_trial in (two_quadratics, lambda p: two_quadratics(**p)):  # p["x0"] or **p of a list: a TypeError
+        with pytest.raises(TypeError) as info:
+            ParetoSweep(space, settings, per_trial).run()
+        assert "ParetoSweep.from_function(space, settings, fn)" in "".join(info.value.__notes__)
     with pytest.raises(TypeError, match=r"^ParetoSweep\.from_function\(fn=3\): fn must be callable as fn\(params\)"):
         ParetoSweep.from_function(space, settings, 3)  # type: ignore[arg-type]
 
