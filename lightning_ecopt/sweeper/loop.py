@@ -175,6 +175,8 @@ _PER_TRIAL_HINT = (
     "trial's params, build the sweep with ParetoSweep.from_function(space, settings, fn)."
 )
 """Added to what a per-trial function given as the batch evaluator leads to (a ``TypeError``, a dict returned)."""
+_MISSING_PREFIXES = ("missing objective ", "missing constrained metric ")
+"""How the reason of a trial that lacked a metric begins (``parse_task_result``'s ``MissingMetric``)."""
 _IN_MEMORY = "this sweep's earlier run() (kept in memory: no storage)"
 """What messages name in place of a storage file when a sweep without storage resumes from memory."""
 _INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a resume runs it again"
@@ -1564,8 +1566,9 @@ class ParetoSweep:
             where = f"; results saved in {result.results_path}" if result.results_path else ""
             return reason, (
                 f"ParetoSweep: {reason}{where}. A misspelt objective or outcome constraint fails every trial, so the "
-                f"sweep stops at the first: fix its name (hydra.sweeper.objectives / outcome_constraints, or the "
-                f"task's metric) and rerun (a renamed objective makes another sweep: give a new sweep dir).\n"
+                f"sweep stops at the first: fix its name in the objectives or outcome_constraints (in a Hydra sweep, "
+                f"hydra.sweeper.objectives / outcome_constraints), or the task's metric, and rerun (a renamed "
+                f"objective makes another sweep: give a new sweep dir, or storage).\n"
                 f"  trial {index}: {missing}"
             )
         evaluated = [
@@ -1588,9 +1591,11 @@ class ParetoSweep:
             then = "rerun the same command to resume"
         else:
             then = "call run() again on this sweep to resume (kept in memory only: no storage)"
-        message = (
-            f"ParetoSweep: {reason}{where}. Fix the task (reasons below) or raise max_failure_rate; {then}.\n{lines}"
-        )
+        fix = "Fix the task (reasons below) or raise max_failure_rate"
+        if all(t.reason and t.reason.startswith(_MISSING_PREFIXES) for t in failed):
+            # Every one lacked a metric: a higher rate would fail each trial to come the same way.
+            fix = "Return the metrics the objectives and constraints name, or rename them (reasons below)"
+        message = f"ParetoSweep: {reason}{where}. {fix}; {then}.\n{lines}"
         return reason, message
 
     # -- reference point --------------------------------------------------------------------------------------------

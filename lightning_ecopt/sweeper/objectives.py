@@ -470,6 +470,22 @@ class MissingMetric(TrialFailure):
         return (_missing_metric, (str(self), self.metric, self.close))
 
 
+def _close_names(name: str, keys: Sequence[str]) -> list[str]:
+    """The returned keys a missing metric most likely meant, if any.
+
+    Those ending in the same name after a ``/`` (``acc`` for ``test/acc``, or the other way round), else the closest
+    spelling (difflib).
+
+    >>> _close_names("acc", ["test/acc", "energy/test_j"]), _close_names("test/acc", ["acc"])
+    (['test/acc'], ['acc'])
+    >>> _close_names("acc", ["val/acc", "test/acc"]), _close_names("test/acc", ["test/accuracy"])
+    (['test/acc', 'val/acc'], ['test/accuracy'])
+    """
+    last = name.rsplit("/", 1)[-1].lower()
+    same = [key for key in keys if key.rsplit("/", 1)[-1].lower() == last and ("/" in key) != ("/" in name)]
+    return sorted(same) or difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+
+
 def _missing_metric(reason: str, metric: str, close: str | None) -> MissingMetric:
     return MissingMetric(reason, metric=metric, close=close)
 
@@ -514,8 +530,10 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         missing = [name for name in needed if name not in value]
         if missing:
             kind = "objective" if missing[0] in names else "constrained metric"
-            close = difflib.get_close_matches(missing[0], keys, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = _close_names(missing[0], keys)
+            hint = f" (did you mean {close[0]!r}?)" if len(close) == 1 else ""
+            if len(close) > 1:
+                hint = f" (did you mean one of {close!r}?)"
             if all(re.fullmatch(r"objective_\d+", name) for name in names):  # Optuna's `direction` form
                 hint += (
                     "; with hydra.sweeper.direction the task returns its values in order (a tuple), or name the "
@@ -525,7 +543,7 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                 f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}{hint}; "
                 f"return a dict with {needed!r}",
                 metric=missing[0],
-                close=close[0] if close else None,
+                close=close[0] if len(close) == 1 else None,
             )
         values = {name: _measurement(name, value[name]) for name in needed}
         for name in needed:

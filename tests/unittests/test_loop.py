@@ -466,6 +466,23 @@ def test_a_misspelt_constrained_metric_stops_the_sweep_at_the_first_trial(fast_a
     assert "returned no 'test/accuracy'" in saved["stop_reason"]
 
 
+def test_an_objective_named_without_its_prefix_stops_at_the_first_trial_with_the_name_it_meant(fast_ax):
+    """``acc`` for the ``test/acc`` that trial_metrics returns: no spelling is close (difflib), the last part is."""
+    objectives = {"acc": "maximize", "f1": "minimize"}
+    sweep = make_sweep(lambda p: {**two_quadratics(p), "test/acc": 0.9}, objectives=objectives, n_trials=6)
+    with pytest.raises(SweepFailureError, match=r"trial 0 returned no 'acc' \(did you mean 'test/acc'\?\)") as info:
+        sweep.run()
+    assert "fix its name in the objectives or outcome_constraints (in a Hydra sweep, hydra.sweeper" in str(info.value)
+    # Several metrics end in it: each trial fails, and the advice is to return or rename it, not a higher rate.
+    task = lambda p: {**two_quadratics(p), "test/acc": 0.9, "val/acc": 0.8}  # noqa: E731
+    sweep = make_sweep(task, objectives=objectives, n_trials=6, n_initial_trials=4)
+    with pytest.raises(SweepFailureError) as info:
+        sweep.run()
+    assert "did you mean one of ['test/acc', 'val/acc']?" in str(info.value)
+    assert "Return the metrics the objectives and constraints name, or rename them (reasons below)" in str(info.value)
+    assert "raise max_failure_rate" not in str(info.value)
+
+
 def test_a_metric_that_only_some_trials_lack_fails_those_trials_only(fast_ax):
     # Returned by the first trial, missing from a later one: that trial's failure, not a misspelt name.
     calls = []

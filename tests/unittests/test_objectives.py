@@ -223,6 +223,10 @@ def test_constrained_metric_is_required() -> None:
             {"test/accuracy": 0.9, "energy/test_j": 1},  # a typo in the config, or in the task: say which is close
             r"missing objective 'test/acc': .* \(did you mean 'test/accuracy'\?\); return a dict",
         ),
+        (
+            {"acc": 0.9, "energy/test_j": 1},  # the name without trial_metrics' prefix: no spelling is close
+            r"missing objective 'test/acc': .* \(did you mean 'acc'\?\); return a dict",
+        ),
         ({"test/acc": float("nan"), "energy/test_j": 1}, r"metric 'test/acc' is nan \(not finite\)"),
         ({"test/acc": math.inf, "energy/test_j": 1}, r"metric 'test/acc' is inf"),
         ({"test/acc": "0.9", "energy/test_j": 1}, r"metric 'test/acc': expected a number, got '0.9' \(str\)"),
