@@ -1004,6 +1004,7 @@ class ParetoSweep:
         Without storage, from the experiment the last run left, saved in memory as the file would be (``_memory``).
         """
         self._client: Client | None = None  # the run's Ax client, once open
+        self._last_result: SweepResult | None = None  # as of the last save (see the result property)
         self._records: dict[int, TrialRecord] = {}
         self._reference: dict[str, float] | None = None
         self._reference_origin: Literal["given", "inferred"] | None = None
@@ -1061,6 +1062,16 @@ class ParetoSweep:
         return cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end, task_config=task_config)
 
     # -- the loop ---------------------------------------------------------------------------------------------------
+
+    @property
+    def result(self) -> SweepResult | None:
+        """The sweep's result as of its last saved batch, also after a :meth:`run` that raised.
+
+        What :meth:`run` returns when it finishes; after a :class:`~lightning_ecopt.exceptions.SweepFailureError`
+        or Ctrl-C, what it had saved (with ``stop_reason``, and the trials the stop cut short as ``abandoned``), for
+        :func:`~lightning_ecopt.report.build_report` without a storage file. ``None`` before a run's first save.
+        """
+        return self._last_result
 
     def run(self) -> SweepResult:
         """Run (or resume) the sweep until ``n_trials`` trials completed or failed.
@@ -2177,6 +2188,7 @@ class ParetoSweep:
     def _save(self, client: Client) -> SweepResult:
         """Save the experiment and ``optimization_results.yaml``; return the current result."""
         result = self._result()
+        self._last_result = result
         self._save_experiment(client)
         if result.results_path is not None:
             try:

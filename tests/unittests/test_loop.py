@@ -516,8 +516,12 @@ def test_a_sweep_without_storage_promises_a_resume_on_the_object_only_and_keeps_
         sweep.run()
     assert "call run() again on this sweep to resume (kept in memory only: no storage)" in str(info.value)
     assert "rerun the same command" not in str(info.value)
+    stopped = sweep.result  # what the stop saved, for a report without a file
+    assert stopped is not None
+    assert (stopped.n_failed, stopped.stop_reason) == (3, "3 of 3 trials failed, more than max_failure_rate=0.5 allows")
     fixed, n_failed = True, len(calls)
     result = sweep.run()  # as promised: the failed trials stay, the budget is spent on the rest
+    assert sweep.result == result
     assert (result.n_finished, result.n_failed, len(calls)) == (10, n_failed, 10)
 
     def interrupted(p):
