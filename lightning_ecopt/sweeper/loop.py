@@ -1090,6 +1090,8 @@ class ParetoSweep:
         A storage or results file that cannot be written mid-sweep (a full disk) stops it with an
         :class:`~lightning_ecopt.exceptions.EcoptConfigError` saying what is kept and how to resume.
         """
+        # Checked again as a new one would be: a field set by hand since (sweep.settings.n_trials = ...) is not.
+        self.settings.__post_init__()
         with contextlib.ExitStack() as stack:
             if self.settings.storage is not None:
                 # Refuse a storage that cannot be resumed before the lock file is created beside it (checked again

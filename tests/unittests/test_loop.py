@@ -2240,6 +2240,10 @@ def test_a_second_run_without_storage_goes_on_from_memory_not_from_scratch(fast_
     sweep.settings = dataclasses.replace(sweep.settings, n_trials=7)  # a larger budget extends it
     assert sweep.run().n_finished == 7
     assert len(calls) == 8
+    sweep.settings.n_trials = "9"  # type: ignore[assignment]  # set by hand: checked at run(), as when built
+    with pytest.raises(EcoptConfigError, match=r"n_trials='9'"):
+        sweep.run()
+    assert len(calls) == 8
 
 
 def test_a_sweep_kept_in_memory_speaks_of_itself_not_of_files(fast_ax, monkeypatch, caplog):
