@@ -267,10 +267,10 @@ class EnergyCallback(Callback):
         self.flops_on_meta = flops_on_meta
         self.results: dict[str, LoopEnergy] = {}
         self.model_stats: dict[str, float] = {}
-        # The scalars logged by the end of each loop ("train", "validate", "test"), oldest first, with the trainer
-        # (weakly held) that ran it: Lightning empties callback_metrics when a loop starts, and trial_metrics(trainer)
-        # reports what that trainer's earlier loops logged (never another trainer's: an earlier trial's).
-        self._logged: dict[str, tuple[weakref.ref[pl.Trainer], dict[str, float]]] = {}
+        # The scalars logged by the end of each loop ("train", "validate", "test"), oldest first: Lightning empties
+        # callback_metrics when a loop starts, and trial_metrics reports what earlier loops logged, as it reports
+        # their energy figures (results): whichever trainer ran them (a fit on one, a test on another).
+        self._logged: dict[str, dict[str, float]] = {}
         # The module (weakly held) and (parameter count, sample shape and dtype) that model_stats were counted for.
         self._model_stats_of: tuple[weakref.ref[pl.LightningModule], tuple[Any, ...]] | None = None
         self._meter: EnergyMeter | None = None
@@ -284,13 +284,12 @@ class EnergyCallback(Callback):
     def __getstate__(self) -> dict[str, Any]:
         """The callback's state for pickling (``ddp_spawn`` pickles the trainer's callbacks, ``results`` included).
 
-        Left out: the weak references to the last module counted (not picklable; the copy counts its model again)
-        and to the trainers whose logged metrics are kept (the copy runs under another trainer), and the meter
-        built for this process's device and counters (the copy builds its own in ``setup``, from ``meter_spec``,
-        which keeps a meter passed in).
+        Left out: the weak reference to the last module counted (not picklable; the copy counts its model again)
+        and the meter built for this process's device and counters (the copy builds its own in ``setup``, from
+        ``meter_spec``, which keeps a meter passed in).
         """
         state = self.__dict__.copy()
-        state.update(_model_stats_of=None, _meter=None, _meter_for=None, _logged={})
+        state.update(_model_stats_of=None, _meter=None, _meter_for=None)
         return state
 
     @property
@@ -382,7 +381,7 @@ class EnergyCallback(Callback):
 
     def _keep_logged(self, loop: str, trainer: pl.Trainer) -> None:
         self._logged.pop(loop, None)  # then set again: the dict keeps the loops in the order they ended
-        self._logged[loop] = (weakref.ref(trainer), _scalars(trainer.callback_metrics))
+        self._logged[loop] = _scalars(trainer.callback_metrics)
 
     def _end_train(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._train_open = False
@@ -704,6 +703,16 @@ class EnergyCallback(Callback):
         if _BATCH_HOOKS[stage][1] in state.muted:  # batches since the end hook was muted: Lightning's count
             state.seen = max(state.seen, state.progress.completed)
         self._unmute(state)
+        if state.seen == 0:
+            # An iterable dataset that yielded nothing (Lightning skips an empty loop it can size, hooks and all):
+            # no figures, rather than the loop's overhead as a tiny energy/<stage>_j a sweep would rank best.
+            self._close_windows(stage, state)
+            self._warn_once(
+                f"nobatches/{stage}",
+                f"EnergyCallback: the {stage} loop ran no batches (its dataloader yielded none), so it reports no "
+                f"energy figures.",
+            )
+            return
         try:
             steady, whole, batches, contention = self._end_windows(stage, state)
         except BaseException:
@@ -786,13 +795,19 @@ class EnergyCallback(Callback):
         path = _first_tensor_path(batch)
         first = None if path is None else _follow(batch, path)
         if first is None:
+            declared = state.declared_batch_size  # kept for the next batches: none of them has a tensor either
+            counting = (
+                "1 sample per batch"
+                if declared is None
+                else f"the DataLoader's batch_size, {declared}, per batch (a last, shorter batch counts in full)"
+            )
             self._warn_once(
                 "nosamples",
                 "EnergyCallback: found no tensor with a batch dimension (ndim >= 1) in the batch's tensors, mappings, "
-                f"sequences or dataclass fields (a batch of type {type(batch).__name__}); counting 1 sample per "
-                "batch. Pass batch_size_fn=lambda batch: ... to count samples.",
+                f"sequences or dataclass fields (a batch of type {type(batch).__name__}); counting {counting}. Pass "
+                "batch_size_fn=lambda batch: ... to count samples.",
             )
-            return 1
+            return 1 if declared is None else declared
         state.sample_path = path
         count = int(first.shape[0])
         declared, state.declared_batch_size = state.declared_batch_size, None  # the first batch only: the last
@@ -898,13 +913,20 @@ class EnergyCallback(Callback):
             metrics.update(self.model_stats)
         if result.stage == "train" and self._train_from_step > 0:
             metrics["energy/train_resumed_from_step"] = float(self._train_from_step)
+            # From a checkpoint (ckpt_path), or a second fit() of the same model and trainer, which goes on from
+            # where the first stopped: the steps before are another run's either way.
+            earlier = (
+                "the steps before ran in an earlier process, whose joules the checkpoint does not hold"
+                if trainer.ckpt_path is not None
+                else "the steps before ran in an earlier fit() of this trainer"
+            )
+            how = "resumed from a checkpoint" if trainer.ckpt_path is not None else "went on from an earlier fit()"
             self._warn_once(
                 "resumed",
-                f"EnergyCallback: this fit resumed from a checkpoint at step {self._train_from_step}: energy/train_j "
+                f"EnergyCallback: this fit {how} at step {self._train_from_step}: energy/train_j "
                 f"({result.energy_j + result.warmup_j:.4g} J) covers its training from there to step "
-                f"{trainer.global_step} only; the steps before ran in an earlier process, whose joules the checkpoint "
-                f"does not hold (logged: energy/train_resumed_from_step). Add that run's energy/train_j for the "
-                f"whole fit.",
+                f"{trainer.global_step} only; {earlier} (logged: energy/train_resumed_from_step). Add that run's "
+                f"energy/train_j for the whole fit.",
             )
         outputs = _evaluation_outputs(trainer) if returned else None
         if returned and outputs is None:
@@ -1394,9 +1416,8 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
     callbacks = [c for c in trainer.callbacks if isinstance(c, EnergyCallback)]  # type: ignore[attr-defined]
     out: dict[str, float | str] = {}
     for callback in callbacks:  # what earlier loops logged (Lightning empties callback_metrics when a loop starts)
-        for ran_by, logged in callback._logged.values():
-            if ran_by() is trainer:
-                out.update(logged)
+        for logged in callback._logged.values():
+            out.update(logged)
     out.update(_scalars(trainer.callback_metrics))
     for extra in results:
         for key, value in extra.items():
