@@ -570,12 +570,17 @@ class EcoptSweeper(Sweeper):
         self._check_inference_params(space)
         self._warn_floats_over_ints(space)
         self._warn_optuna_keys()
+        idle = _idle_workers(self.launcher, settings.max_batch_size)
+        if idle is not None:
+            log.warning("ecopt sweeper: %s", idle)
         if settings.parallel_trials:
             log.warning(
                 "ecopt sweeper: %d trials at a time run side by side on this machine (%s): measured energy would be "
                 "shared, since RAPL counters are package-wide and trials on one GPU count each other's work. Such "
-                "trials are tagged shared_counters in optimization_results.yaml. CPU-time estimates are per process "
-                "and unaffected. For clean measured figures: max_batch_size=1, one GPU per job, or a SLURM launcher.",
+                "trials are tagged shared_counters in optimization_results.yaml. CPU-time estimates count each "
+                "process's own time, but a worker runs torch on fewer threads than a lone process (joblib gives each "
+                "its share of the cores), so they compare within this sweep, not with one run under another launcher "
+                "or n_jobs. For clean measured figures: max_batch_size=1, one GPU per job, or a SLURM launcher.",
                 settings.max_batch_size,
                 type(self.launcher).__name__,
             )
@@ -1191,6 +1196,28 @@ def _stored_trial_count(storage: Path | None) -> int:
         return len(trials)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):  # check_storage has refused such a file
         return 0
+
+
+def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:
+    """Why a parallel launcher would run one trial at a time (its ``n_jobs`` above the sweep's batch size), or None.
+
+    ``hydra.launcher.n_jobs`` is the launcher's, not the sweeper's: the sweeper launches ``max_batch_size`` trials a
+    batch (default 1, the honest measurement), so the other workers idle. Said, not changed.
+    """
+    options = getattr(launcher, "joblib", None) if "joblib" in type(launcher).__module__ else None
+    n_jobs = options.get("n_jobs") if isinstance(options, Mapping) else None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        return None
+    workers = n_jobs if n_jobs > 0 else max((os.cpu_count() or 1) + 1 + n_jobs, 1)  # joblib: -1 is every core
+    if workers <= batch_size:
+        return None
+    return (
+        f"hydra.launcher.n_jobs={n_jobs} gives {workers} workers, but the sweep launches "
+        f"hydra.sweeper.max_batch_size={batch_size} trial{'s' if batch_size > 1 else ''} a batch, so "
+        f"{workers - batch_size} of them idle. To run {workers} trials side by side, set "
+        f"hydra.sweeper.max_batch_size={workers} (measured energy is then shared between them: such trials are "
+        f"tagged shared_counters)."
+    )
 
 
 def _runs_jobs_side_by_side(launcher: Launcher | None) -> bool:

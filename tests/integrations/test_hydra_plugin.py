@@ -581,6 +581,22 @@ def test_enqueued_configurations_are_the_first_jobs(tmp_path: Path) -> None:
     ]
 
 
+def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
+    """``hydra.launcher.n_jobs=2`` alone runs one trial at a time (the sweeper's max_batch_size is 1): said."""
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _idle_workers
+    from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+
+    message = _idle_workers(JoblibLauncher(n_jobs=2), 1)
+    assert message is not None
+    assert message.startswith("hydra.launcher.n_jobs=2 gives 2 workers, but the sweep launches ")
+    assert "set hydra.sweeper.max_batch_size=2" in message
+    assert _idle_workers(JoblibLauncher(n_jobs=2), 2) is None
+    cores = os.cpu_count() or 1
+    every_core = _idle_workers(JoblibLauncher(n_jobs=-1), 1)  # joblib's default: a worker per core
+    assert every_core is None if cores == 1 else f"n_jobs=-1 gives {cores} workers" in every_core
+    assert _idle_workers(None, 1) is None
+
+
 def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
     result = _run_app(
         tmp_path,
