@@ -635,6 +635,10 @@ class EcoptSweeper(Sweeper):
         # batch (evaluate), or when it returns: a refused rerun leaves the earlier sweep's multirun.yaml as it was.
         if settings.storage is not None:
             check_storage(settings.storage, sweep_fingerprint(space, settings, task_config), settings.n_trials)
+            if settings.storage.exists():
+                changed = _launcher_change(sweep_dir / "multirun.yaml", self.config)
+                if changed is not None:
+                    log.warning("ecopt sweeper: %s", changed)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         # A resumed sweep continues the job numbering, whatever hydra.sweep.subdir names the job dirs: no earlier
         # trial's job dir is overwritten.
@@ -1196,6 +1200,38 @@ def _stored_trial_count(storage: Path | None) -> int:
         return len(trials)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):  # check_storage has refused such a file
         return 0
+
+
+_LAUNCHER_KEYS = ("_target_", "n_jobs")
+"""What of ``hydra.launcher`` moves a trial's energy figures: where and how its process runs, and how many share it."""
+
+
+def _launcher_change(multirun: Path, config: DictConfig) -> str | None:
+    """How the launcher a resumed sweep started with (its ``multirun.yaml``) differs from this run's, or None.
+
+    Its energy figures move with it: joblib's workers run torch on their share of the cores (1.5-2x fewer joules
+    estimated for one configuration than a lone process), another cluster launcher runs on other machines. The
+    sweep goes on (a launcher's time limit or queue changes for good reasons); the mix is said.
+    """
+    try:
+        earlier = OmegaConf.select(OmegaConf.load(multirun), "hydra.launcher", default=None)
+    except Exception:  # absent (the sweep never launched) or unreadable: nothing to compare
+        return None
+    now = OmegaConf.select(config, "hydra.launcher", default=None)
+    if not OmegaConf.is_config(earlier) or not OmegaConf.is_config(now):
+        return None
+
+    def described(launcher: Any) -> dict[str, Any]:
+        return {key: launcher.get(key) for key in _LAUNCHER_KEYS if launcher.get(key) is not None}
+
+    before, after = described(earlier), described(now)
+    if before == after:
+        return None
+    return (
+        f"this sweep's earlier trials ran under another launcher ({before}; now {after}, from {multirun}): "
+        f"energy figures move with it (threads per process, machines), so its frontier will compare trials measured "
+        f"both ways. Resume under the launcher it started with, or start a new sweep dir (hydra.sweep.dir)."
+    )
 
 
 def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:

@@ -581,6 +581,24 @@ def test_enqueued_configurations_are_the_first_jobs(tmp_path: Path) -> None:
     ]
 
 
+def test_a_sweep_resumed_under_another_launcher_is_told_its_figures_mix(tmp_path: Path) -> None:
+    """joblib's workers run torch on their share of the cores: one configuration read 2.05 J under the basic
+    launcher and 1.02 J under joblib (n_jobs=2), and a resumed sweep mixed the two in one frontier unsaid."""
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _launcher_change
+
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
+    multirun = tmp_path / "multirun.yaml"
+    OmegaConf.save(OmegaConf.create({"hydra": {"launcher": basic}, "x": 1}), multirun)
+    message = _launcher_change(multirun, OmegaConf.create({"hydra": {"launcher": joblib}, "x": 1}))
+    assert message is not None
+    assert message.startswith(f"this sweep's earlier trials ran under another launcher ({basic}; now {joblib}")
+    assert "Resume under the launcher it started with, or start a new sweep dir (hydra.sweep.dir)." in message
+    same = {**basic, "timeout_min": 60}  # what does not move the figures is not compared
+    assert _launcher_change(multirun, OmegaConf.create({"hydra": {"launcher": same}})) is None
+    assert _launcher_change(tmp_path / "absent.yaml", OmegaConf.create({"hydra": {"launcher": joblib}})) is None
+
+
 def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
     """``hydra.launcher.n_jobs=2`` alone runs one trial at a time (the sweeper's max_batch_size is 1): said."""
     from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _idle_workers
