@@ -10,6 +10,7 @@ first job). The optimisation loop, and with it Ax, BoTorch and torch, is importe
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import logging
 import math
@@ -391,6 +392,35 @@ class EcoptSweeper(Sweeper):
         value = OmegaConf.select(self.config, key, default=_ABSENT)
         return _ABSENT if OmegaConf.is_config(value) else value
 
+    def _warn_texts_over_bools(self, space: SearchSpace) -> None:
+        """Warn once per choice that offers text where the app's config has a bool (``choice(true,flase)``).
+
+        Hydra passes ``flase`` on as the text, which Python reads as true (a non-empty string): the trial runs as
+        ``true`` while the frontier and the report show ``flase``, and ``false`` is never explored. A text can be
+        meant (Lightning's ``deterministic`` takes ``warn``), so this warns, it does not refuse.
+        """
+        from lightning_ecopt.sweeper.space import ChoiceParameter
+
+        for parameter in space.parameters:
+            if not isinstance(parameter, ChoiceParameter):
+                continue
+            value = self._config_value(parameter.name)
+            texts = [v for v in parameter.values if isinstance(v, str)]
+            if not isinstance(value, bool) or not texts:
+                continue
+            close = {t: difflib.get_close_matches(t.lower(), ["true", "false"], n=1, cutoff=0.6) for t in texts}
+            meant = "; ".join(f"{t!r}: did you mean {c[0]}?" for t, c in close.items() if c)
+            log.warning(
+                "ecopt sweeper: %s=choice(%s) offers the text %s where the app's config has %s: %s, a bool: its "
+                "trials would get that text, which Python reads as true (a non-empty string)%s.",
+                parameter.name,
+                ",".join(v if isinstance(v, str) else str(v).lower() for v in parameter.values),
+                ", ".join(map(repr, texts)),
+                parameter.name,
+                str(value).lower(),
+                f" ({meant})" if meant else "",
+            )
+
     def _warn_floats_over_ints(self, space: SearchSpace) -> None:
         """Warn once per float interval swept over a key whose value in the app's config is an int.
 
@@ -569,6 +599,7 @@ class EcoptSweeper(Sweeper):
         check_enqueued(space, settings.enqueue_trials, "hydra.sweeper.enqueue_trials")
         self._check_inference_params(space)
         self._warn_floats_over_ints(space)
+        self._warn_texts_over_bools(space)
         self._warn_optuna_keys()
         idle = _idle_workers(self.launcher, settings.max_batch_size)
         if idle is not None:

@@ -47,6 +47,8 @@ class DigitsCNN(pl.LightningModule):
             raise ValueError(f"DigitsCNN(depth={depth!r}): expected an int >= 1.")
         if kernel not in KERNELS:
             raise ValueError(f"DigitsCNN(kernel={kernel!r}): choose from {KERNELS}.")
+        if not isinstance(pooling, bool):  # a sweep's typo ('flase') would read as True: every trial pooled
+            raise ValueError(f"DigitsCNN(pooling={pooling!r}): expected true or false.")
         side = 8
         for _ in range(depth if pooling else 0):
             side //= 2

@@ -836,6 +836,35 @@ def test_a_float_interval_over_an_int_key_of_the_app_warns_once(
     assert "the app's config has model.hidden: 16, an int" in warnings[0]
 
 
+@pytest.mark.parametrize(
+    ("app_value", "swept", "warned"),
+    [
+        (False, "choice(true,flase)", "offers the text 'flase' where the app's config has model.pool: false, a bool"),
+        (False, "choice(true,flase)", "which Python reads as true (a non-empty string) ('flase': did you mean false?)"),
+        (True, "choice(true,false,warn)", "offers the text 'warn'"),  # meant, maybe: said without a guess
+        (False, "choice(true,false)", None),
+        ("avg", "choice(avg,max)", None),
+    ],
+)
+def test_a_text_choice_over_a_bool_key_of_the_app_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, app_value: Any, swept: str, warned: str | None
+) -> None:
+    sweeper = _sweeper(tmp_path, params={"x": "interval(0, 1)", "model.pool": swept})
+    sweeper.config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(tmp_path)}}, "x": 0.5, "model": {"pool": app_value}}
+    )
+    with caplog.at_level(logging.WARNING):
+        sweeper.configure([])
+    warnings = [r.getMessage() for r in caplog.records if "a bool: its trials" in r.getMessage()]
+    if warned is None:
+        assert warnings == []
+        return
+    assert len(warnings) == 1
+    assert warned in warnings[0]
+    if "warn" in swept:
+        assert "did you mean" not in warnings[0]
+
+
 # -- results files ---------------------------------------------------------------------------------------------------
 
 

@@ -25,6 +25,21 @@ def test_validation_runs_at_the_training_batch_size_not_the_swept_inference_one(
     assert len(dm.test_dataloader().dataset) == 2 * len(dm.test_set)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"width": 0}, r"DigitsCNN\(width=0\): expected an int >= 1"),
+        ({"kernel": 4}, r"DigitsCNN\(kernel=4\): choose from"),
+        ({"pooling": "flase"}, r"DigitsCNN\(pooling='flase'\): expected true or false"),  # read as True before
+        ({"depth": 4, "pooling": True}, r"shrinks the 8x8 image to nothing after 3 blocks"),
+        ({"lr": 0.0}, r"DigitsCNN\(lr=0.0\): expected a learning rate > 0"),
+    ],
+)
+def test_a_digits_cnn_that_cannot_be_built_says_which_value(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        DigitsCNN(**kwargs)
+
+
 def test_digits_cnn_logs_loop_figures_over_every_sample_once_per_loop() -> None:
     from lightning.pytorch import Trainer
 
