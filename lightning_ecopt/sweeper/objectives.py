@@ -227,7 +227,9 @@ def _parse_direction(value: Any, where: str) -> bool:
     text = getattr(value, "name", value)
     if isinstance(text, str) and text.strip().lower() in DIRECTIONS:
         return text.strip().lower() == "minimize"
-    raise EcoptConfigError(f"{where}: unknown direction {value!r}; choose from 'maximize', 'minimize'.")
+    close = difflib.get_close_matches(str(text).strip().lower(), sorted(DIRECTIONS), n=1, cutoff=0.6)
+    meant = f"did you mean {close[0]!r}? " if close else ""  # 'minimise', the British spelling, most often
+    raise EcoptConfigError(f"{where}: unknown direction {value!r}; {meant}choose from 'maximize', 'minimize'.")
 
 
 def parse_objectives(
@@ -530,7 +532,8 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         missing = [name for name in needed if name not in value]
         if missing:
             kind = "objective" if missing[0] in names else "constrained metric"
-            close = _close_names(missing[0], keys)
+            # Not a name the sweep already takes as another objective or constraint: that one is no misspelling.
+            close = _close_names(missing[0], [key for key in keys if key not in needed])
             hint = f" (did you mean {close[0]!r}?)" if len(close) == 1 else ""
             if len(close) > 1:
                 hint = f" (did you mean one of {close!r}?)"

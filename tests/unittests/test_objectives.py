@@ -57,6 +57,11 @@ def test_objectives_optuna_direction_enum() -> None:
         (None, None, r"no objectives: set 'objectives: \{metric: maximize\|minimize\}'"),
         ({}, [], r"no objectives"),
         ({"a": "max"}, None, r"objectives\['a'\]: unknown direction 'max'; choose from 'maximize', 'minimize'"),
+        (
+            {"a": "minimise"},  # the British spelling, as this project's prose writes it
+            None,
+            r"objectives\['a'\]: unknown direction 'minimise'; did you mean 'minimize'\? choose from 'maximize'",
+        ),
         (None, ["minimize", "up"], r"direction\[1\]: unknown direction 'up'; choose from 'maximize', 'minimize'"),
         ({"": "maximize"}, None, r"metric name '' must be a non-empty string"),
     ],
@@ -269,3 +274,16 @@ def test_raw_data_keeps_objectives_over_colliding_tracking_metric() -> None:
 def test_objectives_that_are_not_a_mapping_are_refused(objectives: Any, match: str) -> None:
     with pytest.raises(EcoptConfigError, match=match):
         parse_objectives(objectives, None)
+
+
+def test_a_missing_objective_is_not_offered_another_objective_as_its_spelling() -> None:
+    """Tokens/J without a count_fn is missing; samples/J, the other objective, is no misspelling of it."""
+    from lightning_ecopt.sweeper.objectives import MissingMetric
+
+    objectives = parse_objectives(
+        {"energy/test_tokens_per_j": "maximize", "energy/test_samples_per_j": "maximize"}, None
+    )
+    with pytest.raises(MissingMetric) as info:
+        parse_task_result({"energy/test_samples_per_j": 5.0, "test/acc": 0.9}, objectives)
+    assert "did you mean" not in str(info.value)
+    assert info.value.close is None
