@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import pickle
+import re
 import shutil
 import sys
 import traceback
@@ -654,7 +655,13 @@ class EcoptSweeper(Sweeper):
         # Every swept option of a config group, then one trial's config composed: a typo in an option or a key fails
         # now, before any trial runs.
         self._check_group_options(space)
-        task_config = self._task_config(space.to_overrides(_example_params(space)))
+        try:
+            task_config = self._task_config(space.to_overrides(_example_params(space)))
+        except Exception as exc:
+            unknown = _unknown_key(exc, self.config)
+            if unknown is None:
+                raise
+            raise EcoptConfigError(unknown) from exc
         self.space, self.settings = space, settings
 
         from lightning_ecopt.sweeper.loop import check_storage, saved_sobol_count, sweep_fingerprint
@@ -1231,6 +1238,38 @@ def _stored_trial_count(storage: Path | None) -> int:
         return len(trials)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):  # check_storage has refused such a file
         return 0
+
+
+def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
+    """A key the sweep sets that the app's config lacks, named with its likely spelling; None for other errors.
+
+    Hydra says ``Could not override 'model.widht'`` and suggests ``+model.widht=...``, which would sweep a key
+    the app never reads.
+    """
+    found = re.search(r"Could not override '([^']+)'", str(error))
+    cause = error.__cause__ or error.__context__
+    if found is None or "not in struct" not in str(cause):
+        return None
+    key = found.group(1)
+    container = OmegaConf.to_container(config, resolve=False)
+    keys: list[str] = []
+
+    def walk(node: Any, prefix: str) -> None:
+        for name, value in node.items():
+            if prefix == "" and name == "hydra":
+                continue
+            keys.append(f"{prefix}{name}")
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{name}.")
+
+    if isinstance(container, dict):
+        walk(container, "")
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+    meant = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"the sweep sets {key!r}, a key the app's config does not have{meant}: fix its name in hydra.sweeper.params "
+        f"or on the command line. To add a key the app reads but its config lacks, write '+{key}'."
+    )
 
 
 _LAUNCHER_KEYS = ("_target_", "n_jobs")

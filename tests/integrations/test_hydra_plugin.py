@@ -599,6 +599,18 @@ def test_a_sweep_resumed_under_another_launcher_is_told_its_figures_mix(tmp_path
     assert _launcher_change(tmp_path / "absent.yaml", OmegaConf.create({"hydra": {"launcher": joblib}})) is None
 
 
+def test_a_swept_key_the_app_lacks_is_named_with_its_likely_spelling(tmp_path: Path) -> None:
+    """Hydra's own advice ('use +yy=...') would sweep a key the app never reads."""
+    result = _run_app(tmp_path, "yy=0.1,0.3")
+    assert result.returncode != 0
+    assert (
+        "the sweep sets 'yy', a key the app's config does not have (did you mean 'y'?): fix its name in "
+        "hydra.sweeper.params or on the command line. To add a key the app reads but its config lacks, write '+yy'."
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+
+
 def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
     """``hydra.launcher.n_jobs=2`` alone runs one trial at a time (the sweeper's max_batch_size is 1): said."""
     from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _idle_workers
