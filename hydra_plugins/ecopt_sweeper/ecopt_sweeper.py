@@ -409,13 +409,19 @@ class EcoptSweeper(Sweeper):
             texts = [v for v in parameter.values if isinstance(v, str)]
             if not isinstance(value, bool) or not texts:
                 continue
-            close = {t: difflib.get_close_matches(t.lower(), ["true", "false"], n=1, cutoff=0.6) for t in texts}
-            meant = "; ".join(f"{t!r}: did you mean {c[0]}?" for t, c in close.items() if c)
+            hints = []
+            for text in texts:
+                close = difflib.get_close_matches(text.strip().lower(), ["true", "false"], n=1, cutoff=0.6)
+                if text.strip().lower() in ("true", "false"):
+                    hints.append(f"{text!r} is quoted: write {text.strip().lower()} without quotes")
+                elif close:
+                    hints.append(f"{text!r}: did you mean {close[0]}?")
+            meant = "; ".join(hints)
             log.warning(
                 "ecopt sweeper: %s=choice(%s) offers the text %s where the app's config has %s: %s, a bool: its "
                 "trials would get that text, which Python reads as true (a non-empty string)%s.",
                 parameter.name,
-                ",".join(v if isinstance(v, str) else str(v).lower() for v in parameter.values),
+                ",".join(repr(v) if isinstance(v, str) else str(v).lower() for v in parameter.values),
                 ", ".join(map(repr, texts)),
                 parameter.name,
                 str(value).lower(),
@@ -1250,7 +1256,9 @@ def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
     cause = error.__cause__ or error.__context__
     if found is None or "not in struct" not in str(cause):
         return None
-    key = found.group(1)
+    key = str(getattr(cause, "full_key", None) or found.group(1))  # model.foo of a fixed dict given for model
+    if OmegaConf.select(config, key, default=_ABSENT) is not _ABSENT:
+        return None  # the app has it (in another option of a config group, say): Hydra's own message stands
     container = OmegaConf.to_container(config, resolve=False)
     keys: list[str] = []
 
@@ -1264,11 +1272,12 @@ def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
 
     if isinstance(container, dict):
         walk(container, "")
-    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, [k for k in keys if k != key], n=1, cutoff=0.6)
     meant = f" (did you mean {close[0]!r}?)" if close else ""
     return (
         f"the sweep sets {key!r}, a key the app's config does not have{meant}: fix its name in hydra.sweeper.params "
-        f"or on the command line. To add a key the app reads but its config lacks, write '+{key}'."
+        f"or on the command line. To set a key the app reads but its config lacks (or that a config group option "
+        f"swept beside it adds), write '++{key}'."
     )
 
 
@@ -1285,17 +1294,22 @@ def _launcher_change(multirun: Path, config: DictConfig) -> str | None:
     """
     try:
         earlier = OmegaConf.select(OmegaConf.load(multirun), "hydra.launcher", default=None)
-    except Exception:  # absent (the sweep never launched) or unreadable: nothing to compare
-        return None
-    now = OmegaConf.select(config, "hydra.launcher", default=None)
-    if not OmegaConf.is_config(earlier) or not OmegaConf.is_config(now):
-        return None
+        now = OmegaConf.select(config, "hydra.launcher", default=None)
+        if not OmegaConf.is_config(earlier) or not OmegaConf.is_config(now):
+            return None
 
-    def described(launcher: Any) -> dict[str, Any]:
-        return {key: launcher.get(key) for key in _LAUNCHER_KEYS if launcher.get(key) is not None}
+        def described(launcher: Any, resolve: bool) -> dict[str, Any]:
+            values = OmegaConf.to_container(launcher, resolve=resolve)
+            assert isinstance(values, dict)
+            return {key: values[key] for key in _LAUNCHER_KEYS if values.get(key) is not None}
 
-    before, after = described(earlier), described(now)
-    if before == after:
+        if described(earlier, False) == described(now, False):  # as written: ${oc.env:NJ} both times
+            return None
+        # Resolved and compared as text: the file reads back untyped ('1'), the live config is typed (1).
+        before, after = described(earlier, True), described(now, True)
+    except Exception:  # absent (the sweep never launched), unreadable, or an interpolation that no longer resolves
+        return None
+    if {k: str(v) for k, v in before.items()} == {k: str(v) for k, v in after.items()}:
         return None
     return (
         f"this sweep's earlier trials ran under another launcher ({before}; now {after}, from {multirun}): "
@@ -1320,9 +1334,11 @@ def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:
     return (
         f"hydra.launcher.n_jobs={n_jobs} gives {workers} workers, but the sweep launches "
         f"hydra.sweeper.max_batch_size={batch_size} trial{'s' if batch_size > 1 else ''} a batch, so "
-        f"{workers - batch_size} of them idle. To run {workers} trials side by side, set "
-        f"hydra.sweeper.max_batch_size={workers} (measured energy is then shared between them: such trials are "
-        f"tagged shared_counters)."
+        f"{workers - batch_size} of them idle, and each worker runs torch on its share of the cores "
+        f"({max((os.cpu_count() or 1) // workers, 1)} of {os.cpu_count() or 1} threads), idle or not. To run "
+        f"{workers} trials side by side, set hydra.sweeper.max_batch_size={workers} (measured energy is then shared "
+        f"between them: such trials are tagged shared_counters); to give the trials the cores, set "
+        f"hydra.launcher.n_jobs={batch_size}."
     )
 
 

@@ -703,15 +703,12 @@ class EnergyCallback(Callback):
         if _BATCH_HOOKS[stage][1] in state.muted:  # batches since the end hook was muted: Lightning's count
             state.seen = max(state.seen, state.progress.completed)
         self._unmute(state)
-        if state.seen == 0:
+        if state.seen == 0 and trainer.world_size == 1:
             # An iterable dataset that yielded nothing (Lightning skips an empty loop it can size, hooks and all):
-            # no figures, rather than the loop's overhead as a tiny energy/<stage>_j a sweep would rank best.
+            # no figures, rather than the loop's overhead as a tiny energy/<stage>_j a sweep would rank best. Under
+            # DDP the rank still joins the ranks' reduction below (the others wait for it there).
             self._close_windows(stage, state)
-            self._warn_once(
-                f"nobatches/{stage}",
-                f"EnergyCallback: the {stage} loop ran no batches (its dataloader yielded none), so it reports no "
-                f"energy figures.",
-            )
+            self._warn_no_batches(stage)
             return
         try:
             steady, whole, batches, contention = self._end_windows(stage, state)
@@ -729,9 +726,19 @@ class EnergyCallback(Callback):
             state=state,
             contention=contention,
         )
+        if result.batches == 0 and result.warmup_batches == 0:  # no rank ran a batch
+            self._warn_no_batches(stage)
+            return
         if self.log_model_stats:
             self._update_model_stats(pl_module, state.sample_input, stage)
         self._publish(trainer, pl_module, result, returned=returned)
+
+    def _warn_no_batches(self, stage: str) -> None:
+        self._warn_once(
+            f"nobatches/{stage}",
+            f"EnergyCallback: the {stage} loop ran no batches (its dataloader yielded none), so it reports no energy "
+            f"figures.",
+        )
 
     def _end_windows(self, stage: str, state: _LoopState) -> tuple[Measurement, Measurement, int, float | None]:
         """End a finished loop's windows: the measured one, the whole loop's, batches measured and CPU contention."""

@@ -594,6 +594,14 @@ def test_a_sweep_resumed_under_another_launcher_is_told_its_figures_mix(tmp_path
     assert message is not None
     assert message.startswith(f"this sweep's earlier trials ran under another launcher ({basic}; now {joblib}")
     assert "Resume under the launcher it started with, or start a new sweep dir (hydra.sweep.dir)." in message
+    interpolated = {**joblib, "n_jobs": "${oc.env:ECOPT_TEST_NJ}"}  # as written both times: no warning
+    OmegaConf.save(OmegaConf.create({"hydra": {"launcher": interpolated}}), multirun)
+    assert _launcher_change(multirun, OmegaConf.create({"hydra": {"launcher": interpolated}})) is None
+    # Unresolvable now (the variable unset) and written otherwise: said nothing, and the resume is not broken.
+    assert _launcher_change(multirun, OmegaConf.create({"hydra": {"launcher": joblib}})) is None
+    OmegaConf.save(OmegaConf.create({"hydra": {"launcher": {**joblib, "n_jobs": "2"}}}), multirun)  # read back as text
+    assert _launcher_change(multirun, OmegaConf.create({"hydra": {"launcher": joblib}})) is None
+    OmegaConf.save(OmegaConf.create({"hydra": {"launcher": basic}, "x": 1}), multirun)
     same = {**basic, "timeout_min": 60}  # what does not move the figures is not compared
     assert _launcher_change(multirun, OmegaConf.create({"hydra": {"launcher": same}})) is None
     assert _launcher_change(tmp_path / "absent.yaml", OmegaConf.create({"hydra": {"launcher": joblib}})) is None
@@ -605,7 +613,8 @@ def test_a_swept_key_the_app_lacks_is_named_with_its_likely_spelling(tmp_path: P
     assert result.returncode != 0
     assert (
         "the sweep sets 'yy', a key the app's config does not have (did you mean 'y'?): fix its name in "
-        "hydra.sweeper.params or on the command line. To add a key the app reads but its config lacks, write '+yy'."
+        "hydra.sweeper.params or on the command line. To set a key the app reads but its config lacks (or that a "
+        "config group option swept beside it adds), write '++yy'."
     ) in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "sweep" / "0").exists()
@@ -620,6 +629,7 @@ def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
     assert message is not None
     assert message.startswith("hydra.launcher.n_jobs=2 gives 2 workers, but the sweep launches ")
     assert "set hydra.sweeper.max_batch_size=2" in message
+    assert message.endswith("to give the trials the cores, set hydra.launcher.n_jobs=1.")
     assert _idle_workers(JoblibLauncher(n_jobs=2), 2) is None
     cores = os.cpu_count() or 1
     every_core = _idle_workers(JoblibLauncher(n_jobs=-1), 1)  # joblib's default: a worker per core
@@ -853,7 +863,8 @@ def test_a_float_interval_over_an_int_key_of_the_app_warns_once(
     [
         (False, "choice(true,flase)", "offers the text 'flase' where the app's config has model.pool: false, a bool"),
         (False, "choice(true,flase)", "which Python reads as true (a non-empty string) ('flase': did you mean false?)"),
-        (True, "choice(true,false,warn)", "offers the text 'warn'"),  # meant, maybe: said without a guess
+        (True, "choice(true,false,warn)", "model.pool=choice(true,false,'warn') offers the text 'warn'"),  # meant?
+        (True, "choice('false',true)", "('false' is quoted: write false without quotes)"),
         (False, "choice(true,false)", None),
         ("avg", "choice(avg,max)", None),
     ],

@@ -1134,6 +1134,34 @@ def _two_rank_reduce() -> Callable[..., Any]:
     return reduce
 
 
+@pytest.mark.parametrize("world_size", [1, 2])
+def test_a_rank_that_ran_no_batch_still_joins_the_ranks_reduction(
+    world_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sharded iterable dataset can leave one rank without a batch: skipping the all_gather there would leave the
+    other ranks waiting in theirs. Alone, the empty loop reports nothing without a reduction."""
+    from lightning_ecopt.energy import Measurement
+    from lightning_ecopt.energy.figures import LoopEnergy
+
+    cb = EnergyCallback(meter="estimate", min_duration_s=0.0)
+    m = Measurement(time_s=0.01, cpu_j=0.001, source="estimated: cpu-time")
+    reduced: list[int] = []
+
+    def reduce(*args: Any, **kwargs: Any) -> LoopEnergy:
+        reduced.append(kwargs["batches"])
+        return LoopEnergy("test", m.source, time_s=0.01, gpu_j=None, cpu_j=0.001, dram_j=None, samples=0, batches=0)
+
+    monkeypatch.setattr(cb, "_end_windows", lambda stage, state: (m, m, 0, None))
+    monkeypatch.setattr(cb, "_reduce", reduce)
+    monkeypatch.setattr(cb, "_close_windows", lambda stage, state: None)
+    cb._loops["test"] = energy_module._LoopState(batch_window="test/batch")
+    trainer = types.SimpleNamespace(world_size=world_size)
+    with pytest.warns(UserWarning, match="the test loop ran no batches"):
+        cb._loop_end(trainer, None, "test", returned=False)  # type: ignore[arg-type]
+    assert reduced == ([0] if world_size > 1 else [])
+    assert "test" not in cb.results  # every rank empty: no figures
+
+
 def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None:
     """Rank 0's package-wide RAPL windows hold both ranks' concurrent work (2 J a batch, 1 J each); rank 1, covered by
     rank 0's RAPL, reads 0 J a batch. Rank 0's mean alone said 2 J, rank 1's 0 J; the loop's is 1 J a batch."""
