@@ -564,7 +564,7 @@ class EcoptSweeper(Sweeper):
 
         self._refuse_unknown_options()
         self._refuse_ax_config()
-        space = parse_search_space(self._params(), list(arguments))
+        space = parse_search_space(self._params(), list(arguments), where="hydra.sweeper.params")
         if not space.parameters:
             raise EcoptConfigError(
                 f"nothing to sweep: hydra.sweeper.params and the command line fix every key "

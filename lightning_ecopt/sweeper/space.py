@@ -758,7 +758,7 @@ def _nested_sweeps(mapping: Mapping[Any, Any], path: str) -> Iterator[tuple[str,
                 yield dotted, value, bool(getattr(override.value(), "simple_form", False))
 
 
-def _check_nested_mapping(key: str, mapping: Mapping[Any, Any]) -> None:
+def _check_nested_mapping(key: str, mapping: Mapping[Any, Any], where: str = "params") -> None:
     """Refuse a sweep function inside a ``params`` mapping, and warn of a comma list there (it may be plain text).
 
     Hydra passes a mapping as one fixed dict value (``key={a:1}``): a sweep inside it would reach every trial as
@@ -768,15 +768,16 @@ def _check_nested_mapping(key: str, mapping: Mapping[Any, Any]) -> None:
     functions = [(dotted, text) for dotted, text, is_list in sweeps if not is_list]
     if functions:
         raise EcoptConfigError(
-            f"hydra.sweeper.params[{key!r}] is a nested mapping holding the sweep{'s' if len(functions) > 1 else ''} "
+            f"{where}[{key!r}] is a nested mapping holding the sweep{'s' if len(functions) > 1 else ''} "
             f"{', '.join(repr(dotted) for dotted, _ in functions)}; Hydra would pass the whole mapping to every "
             f"trial as one fixed value, with the sweep as plain text. Sweep with dotted keys: "
             f"{', '.join(repr(f'{dotted}: {text}') for dotted, text in functions)}."
         )
     for dotted, text, _ in sweeps:
         log.warning(
-            "ecopt: hydra.sweeper.params[%r] is a mapping, so every trial gets the fixed text %r at %r; to sweep it "
+            "ecopt: %s[%r] is a mapping, so every trial gets the fixed text %r at %r; to sweep it "
             "write '%s: %s' (a dotted key) instead.",
+            where,
             key,
             text,
             dotted,
@@ -825,7 +826,7 @@ def _ax_spec_to_grammar(spec: Mapping[str, Any]) -> str:
     return f"tag(log, {interval})" if spec.get("log_scale") else interval
 
 
-def _check_spec_mapping(key: str, mapping: Mapping[Any, Any]) -> None:
+def _check_spec_mapping(key: str, mapping: Mapping[Any, Any], where: str = "params") -> None:
     """Refuse a ``params`` value written as the Ax or Optuna sweeper's parameter mapping, giving the grammar to use.
 
     Hydra passes a mapping as one fixed dict value: ``model.lr: {type: range, bounds: [1e-4, 0.1]}`` would reach
@@ -855,12 +856,14 @@ def _check_spec_mapping(key: str, mapping: Mapping[Any, Any]) -> None:
         else "write interval(a, b), int(interval(a, b)), tag(log, interval(a, b)) or choice(x, y, ...)"
     )
     raise EcoptConfigError(
-        f"hydra.sweeper.params[{key!r}] = {dict(mapping)!r} is {form}; ecopt's params take Hydra's sweep grammar, "
+        f"{where}[{key!r}] = {dict(mapping)!r} is {form}; ecopt's params take Hydra's sweep grammar, "
         f"and Hydra would pass this mapping to every trial as one fixed dict value: {fix}."
     )
 
 
-def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str]) -> SearchSpace:
+def parse_search_space(
+    params: Mapping[str, Any] | None, arguments: Sequence[str], *, where: str = "params"
+) -> SearchSpace:
     """Parse the sweeper config's ``params`` and the command-line overrides into a :class:`SearchSpace`.
 
     Args:
@@ -868,6 +871,7 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
             mapping is a fixed dict value, as in Hydra's ``key={a:1}``).
         arguments: The command-line overrides Hydra passes to ``Sweeper.sweep``. For a key in both, the command
             line wins.
+        where: What messages call ``params`` (the Hydra sweeper gives ``"hydra.sweeper.params"``).
 
     Returns:
         The search space: the swept parameters and the fixed overrides.
@@ -891,24 +895,25 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: Sequence[str
     params_keys: dict[tuple[str, str | None], str] = {}
     for key, value in (params or {}).items():
         if isinstance(value, Mapping):
-            _check_spec_mapping(str(key), value)
-            _check_nested_mapping(str(key), value)
+            _check_spec_mapping(str(key), value, where)
+            _check_nested_mapping(str(key), value, where)
         if isinstance(value, Sequence) and not isinstance(value, str):
             # A YAML list is a fixed list value to Hydra, not a choice: say so, since a sweep was likelier meant.
             choices = ", ".join(render_override_value(v) for v in value)
             log.warning(
-                "ecopt: hydra.sweeper.params[%r] is a YAML list, so every trial gets the fixed value %s; to sweep "
-                "over its items write 'choice(%s)'.",
+                "ecopt: %s[%r] is a list, so every trial gets the fixed value %s; to sweep over its items write "
+                "'choice(%s)'.",
+                where,
                 key,
                 render_override_value(list(value)),
                 choices,
             )
         value_text = _value_to_text(value)
-        override = _parse(f"{key}={value_text}", source=f"hydra.sweeper.params[{key!r}]")
+        override = _parse(f"{key}={value_text}", source=f"{where}[{key!r}]")
         identity = _identity(override)
         if identity in params_keys:
             raise EcoptConfigError(
-                f"hydra.sweeper.params: {params_keys[identity]!r} and {key!r} set the same key (a +, ++ or ~ prefix "
+                f"{where}: {params_keys[identity]!r} and {key!r} set the same key (a +, ++ or ~ prefix "
                 f"does not make it another); give it once."
             )
         params_keys[identity] = str(key)

@@ -56,7 +56,7 @@ def test_an_ax_or_optuna_parameter_mapping_in_params_is_refused_with_the_grammar
     # Before: the mapping was one fixed dict value, so every trial got {type: range, ...} where a number belonged.
     params = OmegaConf.create({"model.lr": spec, "x": "interval(0, 1)"})
     with pytest.raises(EcoptConfigError, match=r"hydra\.sweeper\.params\['model\.lr'\] = \{'type': ") as error:
-        parse_search_space(params, [])
+        parse_search_space(params, [], where="hydra.sweeper.params")  # as the Hydra sweeper names it
     message = str(error.value)
     assert "Hydra would pass this mapping to every trial as one fixed dict value" in message
     assert message.endswith(f"write 'model.lr: {grammar}'.")
