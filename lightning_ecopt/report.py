@@ -588,21 +588,63 @@ def _strength(r: float) -> str:
     return "very weak" if a < 0.2 else "weak" if a < 0.4 else "moderate" if a < 0.7 else "strong"
 
 
+_LEVERAGE = 0.2
+"""A trial whose removal moves Pearson's r by this much or more is named: it alone drives the linear figure."""
+
+ESTIMATE_CAVEAT = (
+    "The energy here is the CPU-time estimate (CPU time x watts per busy thread), which grows with compute by "
+    "construction: it follows FLOPs and parameters more closely than measured joules do, so this audit cannot test "
+    "the ECOpt paper's finding (Pearson -0.12 and 0.26 on measured GPU energy). Measure on RAPL or NVML counters."
+)
+"""Said under an audit of estimated energy."""
+
+
+def _most_influential(indices: Sequence[int], xs: Sequence[float], ys: Sequence[float]) -> tuple[int, float] | None:
+    """The trial whose removal moves Pearson's r the most, and r without it; None below 4 trials or when undefined.
+
+    >>> _most_influential([0, 1, 2, 3, 4], [1, 2, 3, 4, 100], [1, 3, 2, 4, 90])
+    (4, 0.8)
+    """
+    import numpy as np
+
+    if len(xs) < 4:
+        return None
+    full = np.corrcoef(xs, ys)[0, 1]
+    best: tuple[int, float] | None = None
+    for k in range(len(xs)):
+        rest_x, rest_y = np.delete(np.asarray(xs, float), k), np.delete(np.asarray(ys, float), k)
+        if np.ptp(rest_x) == 0 or np.ptp(rest_y) == 0:
+            continue
+        without = float(np.corrcoef(rest_x, rest_y)[0, 1])
+        if best is None or abs(without - full) > abs(best[1] - full):
+            best = (indices[k], round(without, 6))
+    return best
+
+
 def _meaning(
-    proxy: str, n: int, r: float | None, rho: float | None, reason: str | None, energy: str, rho_p: float | None = None
+    proxy: str,
+    n: int,
+    r: float | None,
+    rho: float | None,
+    reason: str | None,
+    energy: str,
+    rho_p: float | None = None,
+    influential: tuple[int, float] | None = None,
 ) -> str:
     if reason is not None or r is None or rho is None:
         return reason or "The correlation is undefined."
     significant = rho_p is None or rho_p < 0.05
-    order = ("reliably" if significant else "closely in these trials") if abs(rho) >= 0.7 else "only loosely"
+    order = f"closely in these {n} trials" if abs(rho) >= 0.7 else "only loosely"
     if rho < 0:
         order += " and in reverse"
     text = (
         f"{_strength(rho).capitalize()} rank correlation (Spearman rho = {rho:+.2f}, n = {n}): {proxy} orders the "
         f"models' {energy} energy per inference {order}, and explains r² = {r * r:.2f} of its variance linearly."
     )
-    if rho_p is not None and rho_p >= 0.05:
+    if not significant and rho_p is not None:
         text += f" With n = {n} that is not significant (p = {rho_p:.2g}): more trials would tell."
+    if influential is not None and abs(influential[1] - r) >= _LEVERAGE:
+        text += f" Trial #{influential[0]} alone drives the linear figure: without it r = {influential[1]:+.2f}."
     if abs(rho) < 0.7:
         text += f" Ranking models by {proxy} would often pick the wrong one: measure energy, as the ECOpt paper found."
     else:
@@ -628,13 +670,15 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
     kind = energy.split(" ", 1)[0]
     out = []
     for proxy in proxies:
-        pairs = [
-            (x, y)
+        triples = [
+            (t.trial_index, x, y)
             for t in trials
             if (x := _finite(t.metrics.get(proxy))) is not None and (y := per_inference(t)) is not None
         ]
+        pairs = [(x, y) for _, x, y in triples]
         n = len(pairs)
         r = r_p = rho = rho_p = None
+        influential = None
         reason = None
         if not trials:
             reason = "No trial completed (and ran): nothing to audit yet."
@@ -671,6 +715,7 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
                     spearman = stats.spearmanr(xs, ys)
             r, r_p = float(pearson.statistic), float(pearson.pvalue)
             rho, rho_p = float(spearman.statistic), float(spearman.pvalue)
+            influential = _most_influential([i for i, _, _ in triples], xs, ys)
         out.append(
             ProxyCorrelation(
                 proxy=proxy,
@@ -680,7 +725,7 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
                 pearson_p=r_p,
                 spearman_rho=rho,
                 spearman_p=rho_p,
-                meaning=_meaning(proxy, n, r, rho, reason, kind, rho_p),
+                meaning=_meaning(proxy, n, r, rho, reason, kind, rho_p, influential),
             )
         )
     return out
@@ -1582,10 +1627,12 @@ def render(report: Report, console: Console | None = None) -> None:
     console.print(audit)
     target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
     console.print(f"Against {target}, across completed trials that ran.", markup=False)
+    if report.sweep.result.trials and _energy_kinds(_evaluated(report.sweep.result)) == ["estimated"]:
+        console.print(ESTIMATE_CAVEAT, markup=False)
     for c in report.audit:
         console.print(f"- {c.proxy}: {c.meaning}", markup=False)
 
-    _render_ledger(led, console)
+    _render_ledger(led, console, report.sweep.result)
     for name, path in report.files.items():
         console.print(f"Wrote {name}: {path}", markup=False)
 
@@ -1600,7 +1647,7 @@ def _failure_reasons(result: SweepResult, width: int = 240) -> dict[str, list[in
     return dict(sorted(groups.items(), key=lambda item: -len(item[1])))
 
 
-def _render_ledger(led: Ledger, console: Console) -> None:
+def _render_ledger(led: Ledger, console: Console, result: SweepResult | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -1698,19 +1745,47 @@ def _render_ledger(led: Ledger, console: Console) -> None:
             f"; {len(led.baseline_tied)} trials tie on it ({', '.join(f'#{i}' for i in led.baseline_tied)}), the one "
             f"with the {led.baseline_tie_rule} taken: the smallest saving, the longest payback"
         )
+    # Each model's performance beside its saving (a model that saves 30 % at a third of the accuracy is no bargain),
+    # and, where the trials count tokens, the joules per token (an inference is then a whole prompt's generation).
+    by_index = {t.trial_index: t for t in result.trials} if result is not None else {}
+    performance = _performance_objective(result) if result is not None else None
+    if performance is not None and views.is_energy_metric(performance.name):
+        performance = None
+    stage = (led.energy_per_inference or "").removeprefix("energy/").removesuffix("_j_per_sample")
+
+    def per_token(trial_index: int, j_per_inference: float) -> float | None:
+        metrics = by_index[trial_index].metrics if trial_index in by_index else {}
+        tokens, samples = (
+            _finite(metrics.get(f"energy/{stage}_tokens")),
+            _finite(metrics.get(f"energy/{stage}_samples")),
+        )
+        return j_per_inference * samples / tokens if tokens and samples else None
+
+    def shown(trial_index: int | None) -> str:
+        value = by_index[trial_index].metrics.get(performance.name) if performance and trial_index in by_index else None
+        return "-" if not isinstance(value, int | float) else views.format_value(value, 4)
+
+    tokens_known = any(per_token(s.trial_index, s.j_per_inference) is not None for s in led.savings)
+    base = f", {performance.name} {shown(led.baseline)}" if performance is not None else ""
     savings = Table(
         title=escape(
             f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}"
-            f"{tie}): {_fmt_j(led.baseline_j_per_inference or 0.0)} per inference"
+            f"{tie}): {_fmt_j(led.baseline_j_per_inference or 0.0)} per inference{base}"
         ),
         title_justify="left",
     )
-    for column in ("trial", "J per inference", "saved per inference", "saved", "break-even inferences"):
-        savings.add_column(column, justify="right", overflow=_OVERFLOW)
+    columns = ["trial"] + ([performance.name] if performance is not None else [])
+    columns += ["J per inference"] + (["J per token"] if tokens_known else [])
+    columns += ["saved per inference", "saved", "break-even inferences"]
+    for column in columns:
+        savings.add_column(escape(column), justify="right", overflow=_OVERFLOW)
     for s in led.savings:
+        token_j = per_token(s.trial_index, s.j_per_inference)
         savings.add_row(
             f"#{s.trial_index}",
+            *([shown(s.trial_index)] if performance is not None else []),
             _fmt_j(s.j_per_inference),
+            *([_fmt_j(token_j) if token_j is not None else "-"] if tokens_known else []),
             _fmt_j(s.saved_j_per_inference),
             f"{s.saved_fraction:+.1%}",
             "n/a" if led.mixed_energy else _fmt_count(s.break_even_inferences),
