@@ -110,10 +110,13 @@ class BatchSizeRatio(Callback):
         if found is None:
             print("batch-size sweep: no finite samples/J for batch 1; no ratio.")
             return
+        # Said in the line itself, which is the one quoted: a contended ratio read 66x where a quiet rerun read 22x.
+        caveats = [c for c, on in (("contended: not a quiet machine's", found.contended), ("short", found.short)) if on]
+        flag = f" [{'; '.join(caveats)}: see below]" if caveats else ""
         print(
-            f"batch-size sweep: best {found.best:.4g} samples/J at batch {found.batch}, {found.ratio:.1f}x batch 1 "
-            f"({found.batch1:.4g} samples/J) (energy {trials[0].get('energy_source') or 'see the report'}); the "
-            "paper: 38x on a transformer."
+            f"batch-size sweep: best {found.best:.4g} samples/J at batch {found.batch}, {found.ratio:.1f}x batch 1"
+            f"{flag} ({found.batch1:.4g} samples/J) (energy {trials[0].get('energy_source') or 'see the report'}); "
+            "the paper: 38x on a transformer."
         )
         if found.short:
             batches = " and ".join(f"batch {b}" for b in found.short)

@@ -246,11 +246,12 @@ def test_batch_size_ratio_says_which_figures_are_flagged_short(
         return capsys.readouterr().out
 
     out = printed(trial(1, 10.0, 0.0), trial(16, 200.0, 1.0), trial(64, 400.0, 1.0))
-    assert "best 400 samples/J at batch 64, 40.0x batch 1 (10 samples/J)" in out
+    assert "best 400 samples/J at batch 64, 40.0x batch 1 [short: see below] (10 samples/J)" in out
     (warning,) = [line for line in out.splitlines() if "flagged short" in line]
     assert "batch 64" in warning  # the figure the ratio uses
     assert "batch 16" not in warning  # short too, but not used
-    (warning,) = [line for line in printed(trial(1, 10.0, 1.0), trial(64, 400.0, 0.0)).splitlines() if "short" in line]
+    batch1_short = printed(trial(1, 10.0, 1.0), trial(64, 400.0, 0.0)).splitlines()
+    (warning,) = [line for line in batch1_short if "flagged short" in line]
     assert "batch 1" in warning
     assert "short" not in printed(trial(1, 10.0, 0.0), trial(16, 200.0, 1.0), trial(64, 400.0, 0.0))
     # A trial without the batch size as a parameter (a sweep that fixed it) has no place in the ratio: a KeyError.
