@@ -280,16 +280,17 @@ class EnergyCallback(Callback):
         self._train_open = False
         self._train_from_step = 0  # the global step the training loop started at (> 0: resumed from a checkpoint)
         self._cuda_device: torch.device | None = None  # synchronised around warm-up batches, to time them
+        self._trainer_of: weakref.ref[pl.Trainer] | None = None  # the last trainer set up (see _check_reuse)
 
     def __getstate__(self) -> dict[str, Any]:
         """The callback's state for pickling (``ddp_spawn`` pickles the trainer's callbacks, ``results`` included).
 
-        Left out: the weak reference to the last module counted (not picklable; the copy counts its model again)
-        and the meter built for this process's device and counters (the copy builds its own in ``setup``, from
-        ``meter_spec``, which keeps a meter passed in).
+        Left out: the weak references to the last module counted and the last trainer set up (not picklable; the
+        copy counts its model again and has its own trainer), and the meter built for this process's device and
+        counters (the copy builds its own in ``setup``, from ``meter_spec``, which keeps a meter passed in).
         """
         state = self.__dict__.copy()
-        state.update(_model_stats_of=None, _meter=None, _meter_for=None)
+        state.update(_model_stats_of=None, _meter=None, _meter_for=None, _trainer_of=None)
         return state
 
     @property
@@ -313,6 +314,7 @@ class EnergyCallback(Callback):
         for loop in _LOOPS_OF.get(stage, ()):
             self.results.pop(loop, None)
             self._logged.pop(loop, None)
+        self._check_reuse(trainer, stage)
         root = trainer.strategy.root_device
         where = (root, trainer.local_rank)
         self._cuda_device = root if root.type == "cuda" else None
@@ -349,6 +351,28 @@ class EnergyCallback(Callback):
                 f"checkpoint whose training had already reached it; global step {trainer.global_step}): no "
                 f"energy/train_j is reported.",
             )
+
+    def _check_reuse(self, trainer: pl.Trainer, stage: str) -> None:
+        """Warn once when a new trainer's fit starts while the callback keeps another trainer's evaluation figures.
+
+        A new fit is most often a new trial (a sweep from Python that built one callback for all): were its loops
+        to skip one (a cached checkpoint, ``limit_test_batches=0``), ``trial_metrics`` would report the earlier
+        trial's figures for it. A fit then a test on another trainer (one device) is the use it keeps them for.
+        """
+        last = self._trainer_of() if self._trainer_of is not None else None
+        try:
+            self._trainer_of = weakref.ref(trainer)
+        except TypeError:  # a stand-in without weak references (a test double): nothing to compare with
+            self._trainer_of = None
+        kept = sorted(set(self.results) | set(self._logged))
+        if stage != "fit" or last is None or last is trainer or not kept:
+            return
+        self._warn_once(
+            "reused",
+            f"EnergyCallback: a new Trainer's fit starts while this callback keeps the {', '.join(kept)} figures "
+            f"of an earlier trainer (another trial's?); trial_metrics reports them for this trainer too unless its "
+            f"loops replace them. Build a new EnergyCallback for each trial.",
+        )
 
     # ------------------------------------------------------------------ loop hooks
     @override

@@ -484,6 +484,24 @@ def test_trial_metrics_keeps_what_earlier_loops_logged(fake_clock: FakeClock) ->
     assert (trial_metrics(other)["val/acc"], trial_metrics(other)["test/acc"]) == (0.75, 0.5)
 
 
+def test_a_callback_reused_by_a_new_trainers_fit_says_to_build_one_per_trial(fake_clock: FakeClock) -> None:
+    """A sweep from Python that builds one callback for every trial: a later trial that skips its test would report
+    the earlier trial's figures. A fit then a test on another trainer (one device) is what they are kept for."""
+    cb = EnergyCallback(stages=("test",), meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0)
+    model = ClockedModel(fake_clock)
+    fit_trainer = _trainer(cb, max_epochs=1, limit_train_batches=1, limit_val_batches=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*new Trainer's fit.*")
+        fit_trainer.fit(model)
+        fit_trainer.fit_loop.max_epochs = 2
+        fit_trainer.fit(model)  # the same trainer again: no other trial
+        _trainer(cb).test(model, verbose=False)  # another trainer's test after a fit: the intended use
+    with pytest.warns(
+        UserWarning, match=r"a new Trainer's fit starts while this callback keeps the test figures of an"
+    ):
+        _trainer(cb, max_epochs=1, limit_train_batches=1, limit_val_batches=0).fit(ClockedModel(fake_clock))
+
+
 class _Oom(ClockedModel):
     def training_step(self, batch: Any, batch_idx: int) -> Any:
         if batch_idx == 2:
