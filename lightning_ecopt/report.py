@@ -1647,7 +1647,7 @@ def _failure_reasons(result: SweepResult, width: int = 240) -> dict[str, list[in
     return dict(sorted(groups.items(), key=lambda item: -len(item[1])))
 
 
-def _render_ledger(led: Ledger, console: Console, result: SweepResult | None = None) -> None:
+def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -1747,8 +1747,8 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult | None = N
         )
     # Each model's performance beside its saving (a model that saves 30 % at a third of the accuracy is no bargain),
     # and, where the trials count tokens, the joules per token (an inference is then a whole prompt's generation).
-    by_index = {t.trial_index: t for t in result.trials} if result is not None else {}
-    performance = _performance_objective(result) if result is not None else None
+    by_index = {t.trial_index: t for t in result.trials}
+    performance: Objective | None = _performance_objective(result)
     if performance is not None and views.is_energy_metric(performance.name):
         performance = None
     stage = (led.energy_per_inference or "").removeprefix("energy/").removesuffix("_j_per_sample")

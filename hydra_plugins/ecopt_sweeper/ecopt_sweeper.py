@@ -411,9 +411,10 @@ class EcoptSweeper(Sweeper):
                 continue
             hints = []
             for text in texts:
-                close = difflib.get_close_matches(text.strip().lower(), ["true", "false"], n=1, cutoff=0.6)
-                if text.strip().lower() in ("true", "false"):
-                    hints.append(f"{text!r} is quoted: write {text.strip().lower()} without quotes")
+                word = text.strip().lower()
+                close = difflib.get_close_matches(word, ["true", "false"], n=1, cutoff=0.6)
+                if word in ("true", "false"):
+                    hints.append(f"{text!r} is quoted: write {word} without quotes")
                 elif close:
                     hints.append(f"{text!r}: did you mean {close[0]}?")
             meant = "; ".join(hints)
@@ -1328,14 +1329,15 @@ def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:
     n_jobs = options.get("n_jobs") if isinstance(options, Mapping) else None
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
         return None
-    workers = n_jobs if n_jobs > 0 else max((os.cpu_count() or 1) + 1 + n_jobs, 1)  # joblib: -1 is every core
+    cores = os.cpu_count() or 1
+    workers = n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)  # joblib: -1 is every core
     if workers <= batch_size:
         return None
     return (
         f"hydra.launcher.n_jobs={n_jobs} gives {workers} workers, but the sweep launches "
         f"hydra.sweeper.max_batch_size={batch_size} trial{'s' if batch_size > 1 else ''} a batch, so "
         f"{workers - batch_size} of them idle, and each worker runs torch on its share of the cores "
-        f"({max((os.cpu_count() or 1) // workers, 1)} of {os.cpu_count() or 1} threads), idle or not. To run "
+        f"({max(cores // workers, 1)} of {cores} threads), idle or not. To run "
         f"{workers} trials side by side, set hydra.sweeper.max_batch_size={workers} (measured energy is then shared "
         f"between them: such trials are tagged shared_counters); to give the trials the cores, set "
         f"hydra.launcher.n_jobs={batch_size}."

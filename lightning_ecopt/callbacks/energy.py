@@ -946,12 +946,14 @@ class EnergyCallback(Callback):
             metrics["energy/train_resumed_from_step"] = float(self._train_from_step)
             # From a checkpoint (ckpt_path), or a second fit() of the same model and trainer, which goes on from
             # where the first stopped: the steps before are another run's either way.
-            earlier = (
-                "the steps before ran in an earlier process, whose joules the checkpoint does not hold"
-                if trainer.ckpt_path is not None
-                else "the steps before ran in an earlier fit() of this trainer"
-            )
-            how = "resumed from a checkpoint" if trainer.ckpt_path is not None else "went on from an earlier fit()"
+            if trainer.ckpt_path is not None:
+                how = "resumed from a checkpoint"
+                earlier = "the steps before ran in an earlier process, whose joules the checkpoint does not hold"
+            else:
+                how, earlier = (
+                    "went on from an earlier fit()",
+                    "the steps before ran in an earlier fit() of this trainer",
+                )
             self._warn_once(
                 "resumed",
                 f"EnergyCallback: this fit {how} at step {self._train_from_step}: energy/train_j "

@@ -1111,10 +1111,7 @@ class ParetoSweep:
         Once a run, at its end (finished, failed or interrupted), not per batch: Ax's JSON grows with the trials.
         """
         try:
-            with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
-                path = Path(folder) / "ax_experiment.json"
-                client.save_to_json_file(str(path))
-                self._memory = path.read_text()
+            self._memory = _client_json(client)
         except Exception:
             self._memory = None
             log.warning("ecopt: the sweep could not be kept in memory; a next run() starts over.", exc_info=True)
@@ -1872,10 +1869,7 @@ class ParetoSweep:
             self._resume(client, Path(storage))
             return client
         if storage is None and self._memory is not None:  # an earlier run of this sweep, without storage
-            with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
-                path = Path(folder) / "ax_experiment.json"
-                path.write_text(self._memory)
-                client = Client.load_from_json_file(str(path))
+            client = _client_from_json(self._memory)
             self._client = client
             self._resume(client, Path(_IN_MEMORY))
             return client
@@ -2249,6 +2243,24 @@ def _default_batch_hooks(settings: SweepSettings, space: SearchSpace) -> list[Ba
     from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME, FrontierBoard
 
     return [FrontierBoard(Path(settings.storage).parent / TENSORBOARD_DIRNAME, space=space).update]
+
+
+def _client_json(client: Client) -> str:
+    """The Ax client as its storage file would hold it (through Ax's public file API, into a scratch folder)."""
+    with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
+        path = Path(folder) / "ax_experiment.json"
+        client.save_to_json_file(str(path))
+        return path.read_text()
+
+
+def _client_from_json(text: str) -> Client:
+    """The Ax client :func:`_client_json` wrote."""
+    from ax.api.client import Client
+
+    with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
+        path = Path(folder) / "ax_experiment.json"
+        path.write_text(text)
+        return Client.load_from_json_file(str(path))
 
 
 def _record_metadata(record: TrialRecord) -> dict[str, Any]:

@@ -534,9 +534,12 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             kind = "objective" if missing[0] in names else "constrained metric"
             # Not a name the sweep already takes as another objective or constraint: that one is no misspelling.
             close = _close_names(missing[0], [key for key in keys if key not in needed])
-            hint = f" (did you mean {close[0]!r}?)" if len(close) == 1 else ""
-            if len(close) > 1:
+            if len(close) == 1:
+                hint = f" (did you mean {close[0]!r}?)"
+            elif close:
                 hint = f" (did you mean one of {close!r}?)"
+            else:
+                hint = ""
             if all(re.fullmatch(r"objective_\d+", name) for name in names):  # Optuna's `direction` form
                 hint += (
                     "; with hydra.sweeper.direction the task returns its values in order (a tuple), or name the "
