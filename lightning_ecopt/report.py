@@ -1572,10 +1572,10 @@ def render(report: Report, console: Console | None = None) -> None:
     if short:
         console.print(
             f"Short energy windows ({len(short)} of {len(_evaluated(result))} completed trials, marked ~ below): "
-            f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s "
-            f"(energy/<stage>_short_window = 1), so their energy figures may be off by a counter step or the timer's "
-            f"jitter; where they decide the frontier, it is uncertain. Measure more batches (or repeat the loop: "
-            f"lightning_ecopt.inference.TimedPasses).",
+            f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s or 20 "
+            f"counter updates (energy/<stage>_short_window = 1), so their energy figures may be off by a counter step "
+            f"or the timer's jitter; where they decide the frontier, it is uncertain. Measure more batches (or repeat "
+            f"the loop: lightning_ecopt.inference.TimedPasses; on NVML, min_duration_s=2).",
             markup=False,
         )
 

@@ -32,6 +32,7 @@ from typing_extensions import override
 
 from lightning_ecopt.energy import (
     DEFAULT_WATTS_PER_THREAD,
+    LOOP_MIN_PERIODS,
     METER_CHOICES,
     CounterReader,
     CpuTimeEstimator,
@@ -130,7 +131,8 @@ class EnergyCallback(Callback):
       to the next's, so together they cover the measured loop; under DDP, of every rank's), or loop joules / batches
     - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J; the loop's joules outside the measured
       window, so it also holds the few ms of closing that window)
-    - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s`` (flag)
+    - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s``, or than 20 updates of
+      the meter's counter (2 s of NVML), whichever is longer (flag)
     - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
       window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %. This process's children (DataLoader
       workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
@@ -157,7 +159,9 @@ class EnergyCallback(Callback):
         warmup_batches: Batches at the start of each loop excluded from the efficiency figures.
         min_duration_s: A measured loop shorter than this is flagged (``short_window``) with one warning. The
             default, 2 s (20 NVML counter periods), is the shortest loop whose joules repeated within 2 % (relative
-            standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %.
+            standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %. A loop
+            under 20 updates of its meter's counter is flagged too (a 0.2 s setting made for the CPU estimate, on
+            NVML: windows of two counter steps), and the warning names the value to pass. ``0`` flags nothing.
         per_batch: ``"auto"``: per-batch windows when the median warm-up batch lasts at least ten counter periods
             (NVML updates every ~20-100 ms), else the loop's joules split evenly; ``"window"`` or ``"split"`` to force.
         batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
@@ -887,6 +891,9 @@ class EnergyCallback(Callback):
             1.0 if state.mode == "window" else 0.0,
         ]
         figures, time_s = _combine_ranks(trainer, local, steady.time_s, steady.kind)
+        period_s = self._meter.update_period_s if self._meter is not None else 0.0
+        # A shorter window reads within a few counter steps; min_duration_s=0 turns the check off.
+        resolved_s = LOOP_MIN_PERIODS * period_s if self.min_duration_s > 0 else 0.0
         every_rank_windows = figures[9] == trainer.world_size
         result = LoopEnergy(
             stage=stage,
@@ -903,7 +910,7 @@ class EnergyCallback(Callback):
             per_batch_mode="window" if every_rank_windows else "split",
             batch_j=tuple(state.batch_j) if every_rank_windows else (),
             batch_mean_j=figures[7] / figures[8] if every_rank_windows and figures[8] > 0 else None,
-            short=stage != "train" and time_s < self.min_duration_s,
+            short=stage != "train" and time_s < max(self.min_duration_s, resolved_s),
             cpu_contention=contention,
         )
         if contention is not None and contention > CONTENTION_WARN_SHARE:
@@ -915,11 +922,19 @@ class EnergyCallback(Callback):
                 f"such figures only with others taken under the same load, or measure on an otherwise idle machine.",
             )
         if result.short:
+            # A config made for the CPU estimate (min_duration_s=0.2) on NVML: its windows span two counter updates.
+            below = (
+                f"min_duration_s={self.min_duration_s:g} s"
+                if resolved_s <= self.min_duration_s
+                else f"{resolved_s:g} s: {LOOP_MIN_PERIODS} updates of '{result.source}' (every "
+                f"{period_s:g} s; min_duration_s={self.min_duration_s:g} is below that: pass "
+                f"min_duration_s={resolved_s:g})"
+            )
             self._warn_once(
                 f"short/{stage}",
-                f"EnergyCallback: the measured {stage} loop lasted {time_s:.3f} s, less than min_duration_s="
-                f"{self.min_duration_s:g} s; its figures are flagged (energy/{stage}_short_window=1) and may be off by "
-                "a whole counter step. Evaluate more batches (or repeat the loop) for a trustworthy figure.",
+                f"EnergyCallback: the measured {stage} loop lasted {time_s:.3f} s, less than {below}; its figures are "
+                f"flagged (energy/{stage}_short_window=1) and may be off by a whole counter step. Evaluate more "
+                "batches (or repeat the loop) for a trustworthy figure.",
             )
         if not result.energy_read and not math.isnan(result.energy_j):  # NaN: the meter has said why
             self._warn_once(

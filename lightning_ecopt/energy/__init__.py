@@ -7,13 +7,14 @@ clearly labelled CPU-time estimate.
 from __future__ import annotations
 
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD, CpuTimeEstimator
-from lightning_ecopt.energy.figures import PER_BATCH_MIN_PERIODS, LoopEnergy, choose_per_batch_mode
+from lightning_ecopt.energy.figures import LOOP_MIN_PERIODS, PER_BATCH_MIN_PERIODS, LoopEnergy, choose_per_batch_mode
 from lightning_ecopt.energy.measurement import CounterReader, EnergyMeter, Measurement, source_kind
 from lightning_ecopt.energy.select import METER_CHOICES, CoveredElsewhere, make_meter
 from lightning_ecopt.energy.zeus import ZeusMeter, ZeusProbe, probe_zeus
 
 __all__ = [
     "DEFAULT_WATTS_PER_THREAD",
+    "LOOP_MIN_PERIODS",
     "METER_CHOICES",
     "PER_BATCH_MIN_PERIODS",
     "CounterReader",

@@ -8,13 +8,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["ENERGY_METRICS", "PER_BATCH_MIN_PERIODS", "LoopEnergy", "choose_per_batch_mode", "unknown_energy_metric"]
+__all__ = [
+    "ENERGY_METRICS",
+    "LOOP_MIN_PERIODS",
+    "PER_BATCH_MIN_PERIODS",
+    "LoopEnergy",
+    "choose_per_batch_mode",
+    "unknown_energy_metric",
+]
 
 PerBatchMode = Literal["window", "split"]
 
 #: A per-batch window must last at least this many counter update periods to be trusted (quantisation error of
 #: one counter step <= 10 %); shorter batches get the loop figure divided by the number of batches.
 PER_BATCH_MIN_PERIODS = 10
+
+#: A measured loop shorter than this many counter update periods is flagged short whatever ``min_duration_s`` says:
+#: 20 NVML periods (2 s) is the shortest loop whose joules repeated within 2 % on an H100 (10 periods: 4 %;
+#: docs/gpu-validation.md section 2). It binds only on coarse counters: 20 ms of RAPL, nanoseconds of CPU time.
+LOOP_MIN_PERIODS = 20
 
 
 _LOOP_FIGURES = (

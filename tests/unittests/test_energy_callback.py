@@ -90,7 +90,8 @@ def _trainer(callback: EnergyCallback, logger: Logger | None = None, **kwargs: A
 
 
 @pytest.mark.parametrize("meter_type", [FakeMeter, FakeReadingMeter])
-@pytest.mark.parametrize(("update_period_s", "mode"), [(1e-9, "window"), (100.0, "split")])
+# 0.1 s (NVML's): 0.5 s batches are under 10 updates (split), the 3.5 s loop over 20 (resolved, not short).
+@pytest.mark.parametrize(("update_period_s", "mode"), [(1e-9, "window"), (0.1, "split")])
 def test_test_loop_exact_figures(
     fake_clock: FakeClock, update_period_s: float, mode: str, meter_type: type[FakeMeter]
 ) -> None:
@@ -340,6 +341,35 @@ def test_short_loop_is_flagged_with_one_warning(fake_clock: FakeClock) -> None:
     assert sum("less than min_duration_s=60" in str(w.message) for w in record) == 1
     assert trainer.callback_metrics["energy/test_short_window"].item() == 1.0
     assert cb.results["test"].short
+
+
+def test_a_window_of_few_counter_updates_is_flagged_whatever_min_duration_s_says(fake_clock: FakeClock) -> None:
+    """A GPU run of a config made for the CPU (``min_duration_s=0.2``): NVML moves every 0.1 s, so a 0.2 s window
+    reads within a whole counter step (+-50 %). Windows under 20 updates are flagged, and the warning names the fix."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock, update_period_s=0.5), warmup_batches=0, min_duration_s=0.2)
+    trainer = _trainer(cb)
+    with pytest.warns(
+        UserWarning, match=r"lasted 5\.000 s, less than 10 s: 20 updates of 'measured: fake/counters'"
+    ) as w:
+        trainer.test(ClockedModel(fake_clock), verbose=False)  # 10 batches of 0.5 s
+    (short,) = [str(x.message) for x in w if "lasted 5.000 s" in str(x.message)]
+    assert "(every 0.5 s; min_duration_s=0.2 is below that: pass min_duration_s=10)" in short
+    assert cb.results["test"].short
+    assert trainer.callback_metrics["energy/test_short_window"].item() == 1.0
+
+    # 50 updates of a 0.1 s counter: resolved, and min_duration_s=0.2 is met.
+    cb = EnergyCallback(meter=FakeMeter(fake_clock, update_period_s=0.1), warmup_batches=0, min_duration_s=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert not cb.results["test"].short
+
+    # min_duration_s=0 asks for no check (a loop measured only for a sweep's cost): nothing flagged, nothing warned.
+    cb = EnergyCallback(meter=FakeMeter(fake_clock, update_period_s=0.5), warmup_batches=0, min_duration_s=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert not cb.results["test"].short
 
 
 def test_contention_from_other_processes_is_logged_and_warned_once(
