@@ -122,8 +122,9 @@ class BatchSizeRatio(Callback):
             batches = " and ".join(f"batch {b}" for b in found.short)
             print(
                 f"batch-size sweep: the figure of {batches} is flagged short (energy/test_short_window=1: its measured "
-                "window lasted less than energy.min_duration_s), so the ratio is noisy; raise data.eval_repeats so "
-                "that every trial's window reaches it."
+                "window lasted less than energy.min_duration_s, or than 20 updates of the energy counter), so the "
+                "ratio is noisy; raise data.eval_repeats so that every trial's window reaches energy.min_duration_s, "
+                "and measuring with NVML (100 ms updates), set energy.min_duration_s=2."
             )
         if found.contended:
             batches = " and ".join(f"batch {b}" for b in found.contended)

@@ -40,11 +40,11 @@ python3 -m lightning_ecopt.cli report "$SWEEPS/train" 2>&1 | tee "$OUT/sweep_rep
 
 step "batch-size example, measured"
 python3 examples/inference_batch_size.py -m hydra.sweep.dir="$SWEEPS/batch" energy.meter="$METER" \
-    energy.min_duration_s=1.0 data.eval_repeats=3000 hydra.sweeper.n_trials=10 2>&1 | tail -15
+    energy.min_duration_s=2 hydra.sweeper.n_trials=10 2>&1 | tail -15
 
 step "transformer example, measured"
 python3 examples/transformer_generation.py -m hydra.sweep.dir="$SWEEPS/transformer" energy.meter="$METER" \
-    energy.min_duration_s=1.0 hydra.sweeper.n_trials=6 2>&1 | tail -25
+    energy.min_duration_s=2 hydra.sweeper.n_trials=6 2>&1 | tail -25
 
 tar -czf "$OUT/sweeps.tgz" --exclude=checkpoints -C "$SWEEPS" . 2>/dev/null
 echo "elapsed before unit tests: $(( $(date +%s) - started )) s"
