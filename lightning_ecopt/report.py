@@ -91,6 +91,7 @@ __all__ = [
     "ledger",
     "load_sweep",
     "proxy_audit",
+    "proxy_audit_caveats",
     "render",
     "trial_energy",
     "write_files",
@@ -597,6 +598,40 @@ ESTIMATE_CAVEAT = (
     "the ECOpt paper's finding (Pearson -0.12 and 0.26 on measured GPU energy). Measure on RAPL or NVML counters."
 )
 """Said under an audit of estimated energy."""
+
+_BATCH_SPREAD = 2.0
+"""Audited trials whose mean inference batch sizes differ by this factor or more are said to confound the audit."""
+
+
+def proxy_audit_caveats(result: SweepResult) -> list[str]:
+    """What keeps the proxy audit of ``result`` from testing the ECOpt paper's finding, one sentence each.
+
+    The energy is the CPU-time estimate (:data:`ESTIMATE_CAVEAT`); or the audited trials ran inference at batch
+    sizes (``j_per_batch / j_per_sample`` of the loop the audit reads) that differ by :data:`_BATCH_SPREAD` or more:
+    the batch size moves energy per inference by itself, and no model proxy sees it.
+    """
+    import re
+
+    trials = _evaluated(result)
+    caveats = [ESTIMATE_CAVEAT] if trials and _energy_kinds(trials) == ["estimated"] else []
+    target, per_inference = _energy_per_inference(trials, result.objectives)
+    stage = re.search(r"energy/(\w+?)_(?:j_per_sample|samples_per_j)", target or "")
+    if stage is None:
+        return caveats
+    per_batch = f"energy/{stage.group(1)}_j_per_batch"
+    sizes = [
+        b / j
+        for t in trials
+        if (j := per_inference(t)) and (b := _finite(t.metrics.get(per_batch))) is not None and b > 0
+    ]
+    if len(sizes) >= 2 and max(sizes) >= _BATCH_SPREAD * min(sizes):
+        caveats.append(
+            f"The audited trials ran inference at batch sizes from {min(sizes):.4g} to {max(sizes):.4g} samples "
+            f"({per_batch} / J per sample): the batch size moves energy per inference by itself (the paper: 38x on a "
+            "transformer) and parameter and FLOP counts cannot see it, so this audit mixes the two. The ECOpt "
+            "paper's CNN search fixed it at 64: to test its finding, fix the inference batch size."
+        )
+    return caveats
 
 
 def _most_influential(indices: Sequence[int], xs: Sequence[float], ys: Sequence[float]) -> tuple[int, float] | None:
@@ -1233,6 +1268,7 @@ class Report:
             "contended": {str(k): v for k, v in self.contended.items()},
             "knee": self.knee,
             "proxy_audit": [asdict(c) for c in self.audit],
+            "proxy_audit_caveats": proxy_audit_caveats(result),
             "ledger": ledger_data,
             "files": self.files,
         }
@@ -1627,8 +1663,8 @@ def render(report: Report, console: Console | None = None) -> None:
     console.print(audit)
     target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
     console.print(f"Against {target}, across completed trials that ran.", markup=False)
-    if report.sweep.result.trials and _energy_kinds(_evaluated(report.sweep.result)) == ["estimated"]:
-        console.print(ESTIMATE_CAVEAT, markup=False)
+    for caveat in proxy_audit_caveats(report.sweep.result):
+        console.print(caveat, markup=False)
     for c in report.audit:
         console.print(f"- {c.proxy}: {c.meaning}", markup=False)
 

@@ -1175,3 +1175,34 @@ def test_the_ledger_shows_each_models_performance_and_where_tokens_are_counted_i
     ]
     row = next(line for line in ledger_lines if line.strip().startswith("│") and "#1" in line)
     assert [c.strip() for c in row.strip().strip("│").split("│")][:4] == ["#1", "0.295", "64 mJ", "2 mJ"]
+
+
+def test_an_audit_over_several_inference_batch_sizes_says_the_batch_size_confounds_it():
+    """The H200 recheck's audit read r = -0.10 / -0.18, much like the paper's -0.12 / 0.26, over trials that ran at
+    batch 1 to 319: there the batch size decides J per sample (5.7 against 854 samples/J), which no model proxy
+    sees. The paper's CNN search fixed the batch at 64. One batch size for all: no such caveat."""
+    from lightning_ecopt.report import proxy_audit_caveats
+
+    def trial(i, params, j, batch):
+        metrics = {
+            "test/acc": 0.9,
+            "energy/test_samples_per_j": 1 / j,
+            "energy/test_j_per_sample": j,
+            "energy/test_j_per_batch": j * batch,
+            "model/params": params,
+        }
+        return TrialRecord(i, {"w": i}, "completed", metrics, {}, None, "measured: zeus/nvml")
+
+    runs = [(1_000, 0.17, 1), (2_000, 0.0015, 107), (3_000, 0.0012, 319), (4_000, 0.008, 14)]
+    result = SweepResult(OBJECTIVES, tuple(trial(i, *run) for i, run in enumerate(runs)), (0,))
+    (caveat,) = proxy_audit_caveats(result)
+    assert "batch sizes from 1 to 319 samples" in caveat
+    assert "ECOpt paper's CNN search fixed it at 64" in caveat
+    console = Console(file=io.StringIO(), width=400)
+    report = build_report(result)
+    render(report, console)
+    assert caveat in console.file.getvalue().replace("\n", " ")
+    assert report.to_dict()["proxy_audit_caveats"] == [caveat]
+
+    fixed = SweepResult(OBJECTIVES, tuple(trial(i, p, j, 64) for i, (p, j, _) in enumerate(runs)), (0,))
+    assert proxy_audit_caveats(fixed) == []
