@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 
 def check_positive_ints(owner: str, **values: object) -> None:
@@ -32,17 +33,17 @@ def check_timed_passes(
     ValueError: Data(eval_min_s=0.2, num_workers=2): timed test passes build their batches in the main process; set \
 num_workers=0, or eval_min_s=0 for a fixed number of passes.
     """
-    if isinstance(min_s, bool) or not isinstance(min_s, int | float) or not 0 <= min_s < math.inf:
+    if min_s != "auto" and (isinstance(min_s, bool) or not isinstance(min_s, int | float) or not 0 <= min_s < math.inf):
         raise ValueError(
-            f"{owner}({prefix}_min_s={min_s!r}): expected seconds >= 0 (0: always {prefix}_repeats passes), e.g. the "
-            "EnergyCallback's min_duration_s."
+            f"{owner}({prefix}_min_s={min_s!r}): expected seconds >= 0 or 'auto' (the min_duration_s of the trainer's "
+            f"EnergyCallback; 0: always {prefix}_repeats passes)."
         )
     if isinstance(warmup_batches, bool) or not isinstance(warmup_batches, int) or warmup_batches < 0:
         raise ValueError(
             f"{owner}({prefix}_warmup_batches={warmup_batches!r}): expected an int >= 0, the EnergyCallback's "
             "warmup_batches."
         )
-    if min_s > 0 and num_workers:
+    if (min_s == "auto" or cast(float, min_s) > 0) and num_workers:
         raise ValueError(
             f"{owner}({prefix}_min_s={min_s!r}, num_workers={num_workers!r}): timed {what} passes build their batches "
             f"in the main process; set num_workers=0, or {prefix}_min_s=0 for a fixed number of passes."

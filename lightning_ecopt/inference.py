@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 _Module = TypeVar("_Module", bound="nn.Module")
 
-__all__ = ["PRECISIONS", "TimedPasses", "prepare_for_inference"]
+__all__ = ["PRECISIONS", "TimedPasses", "callback_min_duration_s", "prepare_for_inference"]
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 """Evaluation precisions the examples accept (Lightning's names); bf16 autocast works on CPU, fp16 needs a GPU."""
@@ -127,6 +127,37 @@ def _check_cpp_compiler() -> None:
 def _to_float32(layer: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Forward pre-hook: floating-point tensor inputs as float32."""
     return tuple(a.float() if hasattr(a, "is_floating_point") and a.is_floating_point() else a for a in args)
+
+
+def callback_min_duration_s(trainer: Any, stage: str, owner: str = "min_s") -> float:
+    """The ``min_duration_s`` of the trainer's :class:`~lightning_ecopt.EnergyCallback` measuring ``stage``.
+
+    For a data module whose :class:`TimedPasses` should last as long as the callback asks (``"auto"`` in the
+    examples' configs): its ``test_dataloader`` runs after the callback's ``setup``, when ``min_duration_s="auto"``
+    is resolved for the meter in use (0.2 s on the CPU estimate, 2 s on NVML). The longest, if several measure it.
+
+    Args:
+        trainer: The ``Trainer`` (a data module's ``self.trainer``).
+        stage: ``"test"``, ``"predict"`` or ``"validate"``.
+        owner: The setting that asked, for the message (e.g. ``"DigitsDataModule: eval_min_s"``).
+
+    Raises:
+        ValueError: No trainer, or no ``EnergyCallback`` on it measures ``stage``.
+    """
+    from lightning_ecopt.callbacks.energy import EnergyCallback
+
+    found = [
+        cb.min_duration_s
+        for cb in getattr(trainer, "callbacks", None) or []
+        if isinstance(cb, EnergyCallback) and stage in cb.stages
+    ]
+    if not found:
+        raise ValueError(
+            f"{owner}='auto' takes the min_duration_s of the trainer's EnergyCallback, but no EnergyCallback measures "
+            f"the {stage} loop{'' if trainer is not None else ' (no trainer)'}: add one with stages=('{stage}',), or "
+            "give seconds."
+        )
+    return max(found)
 
 
 class TimedPasses:

@@ -13,7 +13,7 @@ import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import lightning.pytorch as pl
 import torch
@@ -48,6 +48,10 @@ from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EnergyMeterError
 
 __all__ = ["EnergyCallback", "trial_metrics"]
+
+AUTO_MIN_DURATION_S = 0.2
+"""``min_duration_s="auto"``: 20 updates of the meter's counter (2 s of NVML), and at least this: the examples' CPU
+setting, where the CPU-time estimate resolves microseconds and 0.2 s keeps a 2-core demo short."""
 
 STAGES = ("test", "predict", "validate")
 _KINDS = ("measured", "estimated")  # energy kinds (Measurement.kind), as codes in the cross-rank all-gather
@@ -162,6 +166,10 @@ class EnergyCallback(Callback):
             standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %. A loop
             under 20 updates of its meter's counter is flagged too (a 0.2 s setting made for the CPU estimate, on
             NVML: windows of two counter steps), and the warning names the value to pass. ``0`` flags nothing.
+            ``"auto"``: 20 updates of the meter in use, at least :data:`AUTO_MIN_DURATION_S` (2 s on NVML, 0.2 s on
+            the CPU estimate or RAPL), resolved when a trainer sets the callback up; the attribute
+            ``min_duration_s`` then holds the seconds (a data module's ``TimedPasses`` can read them:
+            :func:`~lightning_ecopt.inference.callback_min_duration_s`).
         per_batch: ``"auto"``: per-batch windows when the median warm-up batch lasts at least ten counter periods
             (NVML updates every ~20-100 ms), else the loop's joules split evenly; ``"window"`` or ``"split"`` to force.
         batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
@@ -207,7 +215,7 @@ class EnergyCallback(Callback):
         train: bool = False,
         meter: str | EnergyMeter = "auto",
         warmup_batches: int = 3,
-        min_duration_s: float = 2.0,
+        min_duration_s: float | Literal["auto"] = 2.0,
         per_batch: str = "auto",
         batch_size_fn: Callable[[Any], int] | None = None,
         count_fn: Callable[[Any, Any], int] | None = None,
@@ -245,8 +253,15 @@ class EnergyCallback(Callback):
             )
         if isinstance(warmup_batches, bool) or not isinstance(warmup_batches, int) or warmup_batches < 0:
             raise ValueError(f"EnergyCallback(warmup_batches={warmup_batches!r}): expected an int >= 0, e.g. 3.")
-        if not isinstance(min_duration_s, int | float) or not 0 <= min_duration_s < math.inf:
-            raise ValueError(f"EnergyCallback(min_duration_s={min_duration_s!r}): expected seconds >= 0, e.g. 2.0.")
+        if min_duration_s != "auto" and (
+            isinstance(min_duration_s, bool)
+            or not isinstance(min_duration_s, int | float)
+            or not 0 <= min_duration_s < math.inf
+        ):
+            raise ValueError(
+                f"EnergyCallback(min_duration_s={min_duration_s!r}): expected seconds >= 0 or 'auto' (20 updates of "
+                f"the meter's counter, at least {AUTO_MIN_DURATION_S:g} s), e.g. 2.0."
+            )
         if per_batch not in PER_BATCH_CHOICES:
             raise ValueError(
                 f"EnergyCallback(per_batch={per_batch!r}): choose from {', '.join(map(repr, PER_BATCH_CHOICES))}."
@@ -262,7 +277,9 @@ class EnergyCallback(Callback):
         self.train = train
         self.meter_spec = meter
         self.warmup_batches = warmup_batches
-        self.min_duration_s = float(min_duration_s)
+        self.min_duration_spec = min_duration_s
+        # "auto" is resolved when a trainer sets the meter up: until then its floor.
+        self.min_duration_s = AUTO_MIN_DURATION_S if min_duration_s == "auto" else float(min_duration_s)
         self.per_batch = per_batch
         self.batch_size_fn = batch_size_fn
         self.count_fn = count_fn
@@ -335,6 +352,8 @@ class EnergyCallback(Callback):
             watts_per_thread=self.watts_per_thread,
         )
         self._meter_for = where
+        if self.min_duration_spec == "auto":
+            self.min_duration_s = max(AUTO_MIN_DURATION_S, LOOP_MIN_PERIODS * self._meter.update_period_s)
         if why and why not in _FALLBACK_WARNED:  # once per process: a sweep builds one callback per trial
             _FALLBACK_WARNED.add(why)
             self._warn_once(f"fallback/{why}", why)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
@@ -12,7 +12,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_ecopt._checks import check_positive_ints, check_timed_passes
-from lightning_ecopt.inference import TimedPasses
+from lightning_ecopt.inference import TimedPasses, callback_min_duration_s
 
 __all__ = ["DigitsCNN", "DigitsDataModule"]
 
@@ -133,8 +133,9 @@ class DigitsDataModule(pl.LightningDataModule):
             batches have lasted this many seconds (:class:`~lightning_ecopt.inference.TimedPasses`): pass the
             ``EnergyCallback``'s ``min_duration_s``, so an evaluation repeats the set only as long as its energy
             window needs to be trusted (one pass at batch 1, up to ``eval_repeats`` at large batch sizes). Passes
-            stay whole. On several devices the passes are fixed (``eval_repeats``), so every rank runs the same
-            batches.
+            stay whole. ``"auto"``: the ``min_duration_s`` of the trainer's ``EnergyCallback`` for the loop, as
+            resolved for its meter (:func:`~lightning_ecopt.inference.callback_min_duration_s`). On several devices
+            the passes are fixed (``eval_repeats``), so every rank runs the same batches.
         eval_warmup_batches: With ``eval_min_s``: the ``EnergyCallback``'s ``warmup_batches``, which its window
             excludes.
 
@@ -150,7 +151,7 @@ class DigitsDataModule(pl.LightningDataModule):
         eval_repeats: int = 1,
         seed: int = 0,
         num_workers: int = 0,
-        eval_min_s: float = 0.0,
+        eval_min_s: float | Literal["auto"] = 0.0,
         eval_warmup_batches: int = 0,
     ) -> None:
         super().__init__()
@@ -168,7 +169,7 @@ class DigitsDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.eval_repeats = eval_repeats
-        self.eval_min_s = float(eval_min_s)
+        self.eval_min_s: float | Literal["auto"] = eval_min_s if eval_min_s == "auto" else float(eval_min_s)
         self.eval_warmup_batches = eval_warmup_batches
         self.seed = seed
         self.num_workers = num_workers
@@ -202,17 +203,24 @@ class DigitsDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader[Any] | TimedPasses:
         """The test set, repeated ``eval_repeats`` times (with ``eval_min_s``: as long as the energy window needs)."""
-        world_size = self.trainer.world_size if self.trainer is not None else 1
-        if self.eval_min_s > 0 and world_size == 1:
-            return TimedPasses(
-                self.test_set,
-                batch_size=self.eval_batch_size,
-                max_passes=self.eval_repeats,
-                min_s=self.eval_min_s,
-                warmup_batches=self.eval_warmup_batches,
-            )
-        return self._loader(ConcatDataset([self.test_set] * self.eval_repeats), self.eval_batch_size)
+        return self._eval_loader("test")
 
     def predict_dataloader(self) -> DataLoader[Any] | TimedPasses:
         """Same samples as the test set."""
-        return self.test_dataloader()
+        return self._eval_loader("predict")
+
+    def _eval_loader(self, stage: str) -> DataLoader[Any] | TimedPasses:
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        if world_size == 1:
+            min_s = self.eval_min_s
+            if min_s == "auto":
+                min_s = callback_min_duration_s(self.trainer, stage, "DigitsDataModule: eval_min_s")
+            if min_s > 0:
+                return TimedPasses(
+                    self.test_set,
+                    batch_size=self.eval_batch_size,
+                    max_passes=self.eval_repeats,
+                    min_s=min_s,
+                    warmup_batches=self.eval_warmup_batches,
+                )
+        return self._loader(ConcatDataset([self.test_set] * self.eval_repeats), self.eval_batch_size)

@@ -8,7 +8,7 @@ linear head) and small enough to train for a few seconds on a CPU.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from lightning_ecopt._checks import check_positive_ints, check_timed_passes
-from lightning_ecopt.inference import TimedPasses
+from lightning_ecopt.inference import TimedPasses, callback_min_duration_s
 
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
 
@@ -76,8 +76,9 @@ class CharTextDataModule(pl.LightningDataModule):
         num_workers: DataLoader workers.
         gen_repeats: Passes over the prompts: always this many with ``gen_min_s=0``, else at most this many.
         gen_min_s: ``0`` (default): ``gen_repeats`` passes. Else start no further pass once the measured generation
-            batches have lasted this many seconds: pass the ``EnergyCallback``'s ``min_duration_s``. On several
-            devices the passes are fixed (``gen_repeats``), so every rank runs the same batches.
+            batches have lasted this many seconds: pass the ``EnergyCallback``'s ``min_duration_s``, or ``"auto"``
+            to take it from the trainer's callback for the predict loop. On several devices the passes are fixed
+            (``gen_repeats``), so every rank runs the same batches.
         gen_warmup_batches: The ``EnergyCallback``'s ``warmup_batches``, which it excludes once, at the start of the
             loop: each pass has this many batches more than the prompts need, so that the first pass's measured
             batches still hold every prompt (later passes are measured whole; every batch is full either way).
@@ -98,7 +99,7 @@ class CharTextDataModule(pl.LightningDataModule):
         max_chars: int | None = 200_000,
         num_workers: int = 0,
         gen_repeats: int = 1,
-        gen_min_s: float = 0.0,
+        gen_min_s: float | Literal["auto"] = 0.0,
         gen_warmup_batches: int = 0,
     ) -> None:
         super().__init__()
@@ -127,7 +128,7 @@ class CharTextDataModule(pl.LightningDataModule):
         self.max_chars = max_chars
         self.num_workers = num_workers
         self.gen_repeats = gen_repeats
-        self.gen_min_s = float(gen_min_s)
+        self.gen_min_s: float | Literal["auto"] = gen_min_s if gen_min_s == "auto" else float(gen_min_s)
         self.gen_warmup_batches = gen_warmup_batches
         self.text = load_text(max_chars)
         self.vocab = sorted(set(self.text))
@@ -207,14 +208,18 @@ class CharTextDataModule(pl.LightningDataModule):
         per_pass = size * (self.gen_warmup_batches + -(-self.n_prompts // size))
         one_pass = prompts[torch.arange(per_pass) % self.n_prompts]  # cycled: every batch full
         world_size = self.trainer.world_size if self.trainer is not None else 1
-        if self.gen_min_s > 0 and world_size == 1:
-            return TimedPasses(
-                one_pass,
-                batch_size=size,
-                max_passes=self.gen_repeats,
-                min_s=self.gen_min_s,
-                warmup_batches=self.gen_warmup_batches,
-            )
+        if world_size == 1:
+            min_s = self.gen_min_s
+            if min_s == "auto":
+                min_s = callback_min_duration_s(self.trainer, "predict", "CharTextDataModule: gen_min_s")
+            if min_s > 0:
+                return TimedPasses(
+                    one_pass,
+                    batch_size=size,
+                    max_passes=self.gen_repeats,
+                    min_s=min_s,
+                    warmup_batches=self.gen_warmup_batches,
+                )
         passes = one_pass.repeat(self.gen_repeats, 1)
         return DataLoader(passes, batch_size=size, num_workers=self.num_workers)  # type: ignore[arg-type]
 

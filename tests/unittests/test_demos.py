@@ -203,3 +203,47 @@ def test_more_prompts_than_the_test_text_holds_are_refused_before_any_training()
         CharTextDataModule(seq_len=16, max_chars=1000, n_prompts=100, prompt_len=16)
     prompts = CharTextDataModule(seq_len=16, max_chars=1000, n_prompts=85, prompt_len=16).prompts()
     assert prompts.shape == (85, 16)
+
+
+def test_timed_passes_last_as_long_as_the_trainers_energy_callback_asks_with_auto() -> None:
+    """``energy.min_duration_s: auto`` in the examples' configs: 0.2 s on the CPU estimate, 2 s (20 updates) on a
+    0.1 s counter such as NVML's. The data module's ``eval_min_s: auto`` takes the callback's resolved figure, so the
+    main job runs unchanged on a GPU and its windows are long enough there (0.2 s were two NVML steps)."""
+    from lightning.pytorch import Trainer
+
+    from ecopt_testing import FakeClock, FakeMeter
+    from lightning_ecopt import EnergyCallback
+
+    for period_s, want_s in ((1e-6, 0.2), (0.1, 2.0)):
+        cb = EnergyCallback(meter=FakeMeter(FakeClock(), update_period_s=period_s), min_duration_s="auto")
+        dm = DigitsDataModule(eval_batch_size=64, eval_repeats=2, eval_min_s="auto", eval_warmup_batches=1)
+        trainer = Trainer(accelerator="cpu", callbacks=[cb], logger=False, enable_progress_bar=False)
+        trainer.test(DigitsCNN(width=2, depth=1), dm, verbose=False)
+        assert cb.min_duration_s == pytest.approx(want_s)
+        passes = trainer.test_dataloaders
+        assert isinstance(passes, TimedPasses)
+        assert passes.min_s == pytest.approx(want_s)
+
+    # No EnergyCallback measures the loop: nothing to take the figure from.
+    dm = DigitsDataModule(eval_min_s="auto")
+    dm.setup()
+    dm.trainer = SimpleNamespace(world_size=1, callbacks=[])  # type: ignore[assignment]
+    with pytest.raises(ValueError, match=r"eval_min_s='auto' takes the min_duration_s of the trainer's EnergyCallback"):
+        dm.test_dataloader()
+    with pytest.raises(ValueError, match=r"eval_min_s='aut'\): expected seconds >= 0 or 'auto'"):
+        DigitsDataModule(eval_min_s="aut")
+
+
+def test_generation_passes_take_auto_from_the_callback_that_measures_the_predict_loop() -> None:
+    from lightning_ecopt import EnergyCallback
+
+    dm = CharTextDataModule(max_chars=5_000, n_prompts=4, gen_repeats=3, gen_min_s="auto")
+    test_only = EnergyCallback(stages=("test",), min_duration_s=9.0)
+    dm.trainer = SimpleNamespace(world_size=1, callbacks=[test_only])  # type: ignore[assignment]
+    with pytest.raises(ValueError, match=r"gen_min_s='auto' .* no EnergyCallback measures the predict loop"):
+        dm.predict_dataloader()
+    predict = EnergyCallback(stages=("predict",), min_duration_s=1.5)
+    dm.trainer = SimpleNamespace(world_size=1, callbacks=[test_only, predict])  # type: ignore[assignment]
+    passes = dm.predict_dataloader()
+    assert isinstance(passes, TimedPasses)
+    assert passes.min_s == 1.5

@@ -372,6 +372,12 @@ def test_a_window_of_few_counter_updates_is_flagged_whatever_min_duration_s_says
     assert not cb.results["test"].short
 
 
+@pytest.mark.parametrize("bad", ["aut", -1.0, math.inf])
+def test_min_duration_s_is_seconds_or_auto(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"min_duration_s=.*expected seconds >= 0 or 'auto'"):
+        EnergyCallback(min_duration_s=bad)  # type: ignore[arg-type]
+
+
 def test_contention_from_other_processes_is_logged_and_warned_once(
     fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
