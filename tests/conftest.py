@@ -54,6 +54,22 @@ def _no_botorch_kernel_build() -> Iterator[None]:
     logei._load_attempted = before[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _a_many_cpu_host() -> Iterator[None]:
+    """Lightning's DataLoader advice as on a 16-CPU host, whatever this one has.
+
+    Lightning warns "does not have many workers" only where it could suggest more than one (``cpu_count - 1 > 1``):
+    never on CI's 2 CPUs, always on a workstation or a GPU node. Two tests that turned every ``UserWarning`` into an
+    error passed here and failed on a 16-CPU H200 host (2026-12-04); with this, they would have failed here too.
+    """
+    from lightning.pytorch.trainer.connectors import data_connector
+
+    real = data_connector.suggested_max_num_workers
+    data_connector.suggested_max_num_workers = lambda local_world_size: max(1, 16 // local_world_size - 1)
+    yield
+    data_connector.suggested_max_num_workers = real
+
+
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()

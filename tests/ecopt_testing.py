@@ -5,6 +5,9 @@ Not named `tests.*`: Zeus installs a top-level `tests` package into site-package
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +80,16 @@ def ecopt_sweeper(tmp_path: Path, **kwargs: Any) -> Any:
     sweeper = EcoptSweeper(**kwargs)
     sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     return sweeper
+
+
+@contextlib.contextmanager
+def user_warnings_as_errors() -> Iterator[None]:
+    """Every ``UserWarning`` raised as an error, but Lightning's advice on DataLoader workers.
+
+    That advice depends on the host's CPU count (see ``tests/conftest.py``'s ``_a_many_cpu_host``), so a test that
+    means "nothing of ours warns" must not fail on it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        yield

@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.profilers import SimpleProfiler
 from torch.utils.data import DataLoader
 
-from ecopt_testing import FakeClock, FakeMeter, FakeReadingMeter
+from ecopt_testing import FakeClock, FakeMeter, FakeReadingMeter, user_warnings_as_errors
 from lightning_ecopt import EnergyCallback, trial_metrics
 from lightning_ecopt.callbacks import energy as energy_module
 
@@ -359,15 +359,13 @@ def test_a_window_of_few_counter_updates_is_flagged_whatever_min_duration_s_says
 
     # 50 updates of a 0.1 s counter: resolved, and min_duration_s=0.2 is met.
     cb = EnergyCallback(meter=FakeMeter(fake_clock, update_period_s=0.1), warmup_batches=0, min_duration_s=0.2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
+    with user_warnings_as_errors():
         _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
     assert not cb.results["test"].short
 
     # min_duration_s=0 asks for no check (a loop measured only for a sweep's cost): nothing flagged, nothing warned.
     cb = EnergyCallback(meter=FakeMeter(fake_clock, update_period_s=0.5), warmup_batches=0, min_duration_s=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
+    with user_warnings_as_errors():
         _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
     assert not cb.results["test"].short
 
@@ -784,8 +782,7 @@ def test_batches_without_a_tensor_take_the_dataloaders_count(fake_clock: FakeClo
     """A batch with no tensor has no count of its own: a plain DataLoader's sizes stand (they were replaced by 1 a
     batch, with a warning: 2 samples for the 6 of the two measured batches)."""
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, log_model_stats=False, min_duration_s=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
+    with user_warnings_as_errors():
         _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=DataLoader(list("abcdefghij"), batch_size=4))
     assert (cb.results["test"].samples, cb.results["test"].batches) == (6, 2)
     assert len(counted) == 0
@@ -1351,8 +1348,7 @@ def test_a_count_that_disagrees_with_the_dataloaders_batch_size_is_warned(fake_c
         meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False,
         batch_size_fn=lambda batch: len(batch[0]),
     )  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
+    with user_warnings_as_errors():
         _trainer(cb).test(_PerSampleImages(fake_clock), _per_sample_loader(40, 8), verbose=False)
     assert cb.results["test"].samples == 32
 
