@@ -41,7 +41,7 @@ class BatchRatio(NamedTuple):
     batch1: float
     """Batch 1's samples/J."""
     short: tuple[int, ...]
-    """The batch sizes among (best, 1) whose window was shorter than ``min_duration_s`` (``short_window=1``)."""
+    """The batch sizes among (best, 1) whose window was flagged short (``short_window=1``: under ``min_duration_s``)."""
     contended: tuple[int, ...] = ()
     """The batch sizes among (best, 1) measured while other processes kept more than a quarter of the CPUs busy
     (``energy/test_cpu_contention``, as ``ecopt report`` flags them)."""
@@ -123,8 +123,8 @@ class BatchSizeRatio(Callback):
             print(
                 f"batch-size sweep: the figure of {batches} is flagged short (energy/test_short_window=1: its measured "
                 "window lasted less than energy.min_duration_s, or than 20 updates of the energy counter), so the "
-                "ratio is noisy; raise data.eval_repeats so that every trial's window reaches energy.min_duration_s, "
-                "and measuring with NVML (100 ms updates), set energy.min_duration_s=2."
+                "ratio is noisy; raise data.eval_repeats so that every trial's window reaches energy.min_duration_s "
+                "(auto: 20 counter updates, 2 s on NVML)."
             )
         if found.contended:
             batches = " and ".join(f"batch {b}" for b in found.contended)

@@ -142,15 +142,23 @@ def callback_min_duration_s(trainer: Any, stage: str, owner: str = "min_s") -> f
         owner: The setting that asked, for the message (e.g. ``"DigitsDataModule: eval_min_s"``).
 
     Raises:
-        ValueError: No trainer, or no ``EnergyCallback`` on it measures ``stage``.
+        ValueError: No trainer, or no ``EnergyCallback`` on it measures ``stage``; or one with ``"auto"`` not yet set
+            up by this trainer (Lightning sets up the data module before the callbacks: ask from a
+            ``*_dataloader`` method, not from ``setup``).
     """
     from lightning_ecopt.callbacks.energy import EnergyCallback
 
-    found = [
-        cb.min_duration_s
-        for cb in getattr(trainer, "callbacks", None) or []
-        if isinstance(cb, EnergyCallback) and stage in cb.stages
+    callbacks = [
+        cb for cb in getattr(trainer, "callbacks", None) or [] if isinstance(cb, EnergyCallback) and stage in cb.stages
     ]
+    for cb in callbacks:
+        if not cb.min_duration_resolved_for(trainer):
+            raise ValueError(
+                f"{owner}='auto' asked the EnergyCallback's min_duration_s before the trainer set the callback up "
+                "(its 'auto' is resolved for the meter then): ask from test_dataloader() or predict_dataloader(), "
+                "which Lightning calls after the callbacks' setup, not from the data module's setup()."
+            )
+    found = [cb.min_duration_s for cb in callbacks]
     if not found:
         raise ValueError(
             f"{owner}='auto' takes the min_duration_s of the trainer's EnergyCallback, but no EnergyCallback measures "

@@ -626,7 +626,7 @@ def proxy_audit_caveats(result: SweepResult) -> list[str]:
     ]
     if len(sizes) >= 2 and max(sizes) >= _BATCH_SPREAD * min(sizes):
         caveats.append(
-            f"The audited trials ran inference at batch sizes from {min(sizes):.4g} to {max(sizes):.4g} samples "
+            f"The audited trials ran inference at mean batch sizes from {min(sizes):.4g} to {max(sizes):.4g} samples "
             f"({per_batch} / J per sample): the batch size moves energy per inference by itself (the paper: 38x on a "
             "transformer) and parameter and FLOP counts cannot see it, so this audit mixes the two. The ECOpt "
             "paper's CNN search fixed it at 64: to test its finding, fix the inference batch size."
@@ -1611,7 +1611,7 @@ def render(report: Report, console: Console | None = None) -> None:
             f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s or 20 "
             f"counter updates (energy/<stage>_short_window = 1), so their energy figures may be off by a counter step "
             f"or the timer's jitter; where they decide the frontier, it is uncertain. Measure more batches (or repeat "
-            f"the loop: lightning_ecopt.inference.TimedPasses; on NVML, min_duration_s=2).",
+            f"the loop: lightning_ecopt.inference.TimedPasses, until min_duration_s; its 'auto' is 2 s on NVML).",
             markup=False,
         )
 

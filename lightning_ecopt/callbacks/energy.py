@@ -360,6 +360,18 @@ class EnergyCallback(Callback):
         else:
             rank_zero_info(f"EnergyCallback: energy source '{self._meter.source}'.")
 
+    def min_duration_resolved_for(self, trainer: Any) -> bool:
+        """Whether :attr:`min_duration_s` holds this trainer's figure.
+
+        True when seconds were given, or ``"auto"`` was resolved for the meter of this trainer's device and rank
+        (in ``setup``, which Lightning runs after the data module's ``setup``).
+        """
+        if self.min_duration_spec != "auto":
+            return True
+        strategy = getattr(trainer, "strategy", None)
+        where = (getattr(strategy, "root_device", None), getattr(trainer, "local_rank", 0))
+        return self._meter is not None and self._meter_for == where
+
     @override
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         for state in self._loops.values():

@@ -247,3 +247,32 @@ def test_generation_passes_take_auto_from_the_callback_that_measures_the_predict
     passes = dm.predict_dataloader()
     assert isinstance(passes, TimedPasses)
     assert passes.min_s == 1.5
+
+
+def test_auto_takes_the_longest_callback_of_the_loop_and_refuses_before_setup() -> None:
+    from lightning_ecopt import EnergyCallback
+    from lightning_ecopt.inference import callback_min_duration_s
+
+    test_1s, test_3s = EnergyCallback(min_duration_s=1.0), EnergyCallback(min_duration_s=3)
+    predict = EnergyCallback(stages=("predict",), min_duration_s=5.0)
+    dm = DigitsDataModule(eval_repeats=2, eval_min_s="auto")
+    dm.setup()
+    dm.trainer = SimpleNamespace(world_size=1, callbacks=[test_1s, predict, test_3s])  # type: ignore[assignment]
+    test_passes, predict_passes = dm.test_dataloader(), dm.predict_dataloader()
+    assert isinstance(test_passes, TimedPasses)
+    assert isinstance(predict_passes, TimedPasses)
+    assert (test_passes.min_s, predict_passes.min_s) == (3.0, 5.0)
+
+    # Lightning sets up the data module before the callbacks: "auto" is not resolved yet there.
+    unresolved = SimpleNamespace(
+        callbacks=[EnergyCallback(min_duration_s="auto")],
+        strategy=SimpleNamespace(root_device=torch.device("cpu")),
+        local_rank=0,
+    )
+    with pytest.raises(ValueError, match=r"before the trainer set the callback up .* not from the data module's setup"):
+        callback_min_duration_s(unresolved, "test")
+
+
+def test_auto_timed_passes_refuse_workers_too() -> None:
+    with pytest.raises(ValueError, match=r"eval_min_s='auto', num_workers=2\): timed test passes"):
+        DigitsDataModule(eval_min_s="auto", num_workers=2)
