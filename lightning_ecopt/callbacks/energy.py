@@ -170,8 +170,9 @@ class EnergyCallback(Callback):
             the CPU estimate or RAPL), resolved when a trainer sets the callback up; the attribute
             ``min_duration_s`` then holds the seconds (a data module's ``TimedPasses`` can read them:
             :func:`~lightning_ecopt.inference.callback_min_duration_s`).
-        per_batch: ``"auto"``: per-batch windows when the median warm-up batch lasts at least ten counter periods
-            (NVML updates every ~20-100 ms), else the loop's joules split evenly; ``"window"`` or ``"split"`` to force.
+        per_batch: ``"auto"``: per-batch windows when every warm-up batch after the first (its cold start may take
+            seconds) lasts at least ten counter periods (NVML updates every ~20-100 ms), else the loop's joules split
+            evenly (so with fewer than two warm-up batches); ``"window"`` or ``"split"`` to force.
         batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
             (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch). Where
             the first count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a

@@ -63,19 +63,24 @@ def unknown_energy_metric(name: str) -> str | None:
 
 
 def choose_per_batch_mode(batch_durations_s: Sequence[float], update_period_s: float) -> PerBatchMode:
-    """Pick how per-batch joules are obtained.
+    """Pick how per-batch joules are obtained, from the warm-up batches' durations.
 
-    ``"window"`` (one energy window per batch) when the median batch lasts at least :data:`PER_BATCH_MIN_PERIODS`
-    counter periods, else ``"split"`` (the loop's joules divided by its batches). With no timed batch yet, ``"split"``.
+    ``"window"`` (one energy window per batch) when every warm-up batch after the first lasts at least
+    :data:`PER_BATCH_MIN_PERIODS` counter periods, else ``"split"`` (the loop's joules divided by its batches). The
+    first batch pays the cold start (lazy initialisation, cuDNN autotuning, ``torch.compile``), so it never decides:
+    with fewer than two warm-up batches, ``"split"``, which costs nothing per batch.
 
     >>> choose_per_batch_mode([0.002, 0.003], update_period_s=0.1)
     'split'
     >>> choose_per_batch_mode([1.5, 1.4, 1.6], update_period_s=0.1)
     'window'
+    >>> choose_per_batch_mode([30.0, 0.002], update_period_s=0.1)  # a compile in the first batch
+    'split'
     """
-    if not batch_durations_s:
+    steady = batch_durations_s[1:]
+    if not steady:
         return "split"
-    return "window" if statistics.median(batch_durations_s) >= PER_BATCH_MIN_PERIODS * update_period_s else "split"
+    return "window" if min(steady) >= PER_BATCH_MIN_PERIODS * update_period_s else "split"
 
 
 @dataclass(frozen=True)
