@@ -123,7 +123,9 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         raise TrialFailure(f"{type(err).__name__}: {err}", metrics=known) from err
     metrics = trial_metrics(test_trainer)
     test = energy.results["test"]
-    metrics["test/batch_latency_ms"] = 1e3 * test.time_s / max(test.batches, 1)  # serving latency of one batch
+    # Serving latency of one batch: the slowest rank's time over its own batches (``batches`` counts every rank's).
+    per_rank = max(test.batches / test_trainer.world_size, 1)
+    metrics["test/batch_latency_ms"] = 1e3 * test.time_s / per_rank
     if trained is not None:
         metrics.update(trained.metrics())
     log.info(

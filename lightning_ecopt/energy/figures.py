@@ -97,8 +97,8 @@ class LoopEnergy:
         gpu_j: GPU joules, or ``None`` when no GPU was measured (a CPU-time estimate, RAPL alone).
         cpu_j: CPU package joules, or ``None`` when not measured.
         dram_j: DRAM joules, or ``None`` when not measured.
-        samples: Samples in the measured batches.
-        batches: Measured batches.
+        samples: Samples in the measured batches (every rank's).
+        batches: Measured batches (every rank's).
         tokens: Tokens counted by ``count_fn``, or ``None``.
         warmup_batches: Batches excluded as warm-up.
         warmup_j: Joules of the warm-up batches.
