@@ -1244,6 +1244,7 @@ class Report:
             "energy_source": {
                 "label": views.energy_label(t.energy_source for t in result.trials),
                 "kinds": views.energy_kinds(t.energy_source for t in result.trials),
+                "coverage": views.energy_coverage(t.energy_source for t in result.trials),
             },
             "counts": {
                 "n_trials": self.sweep.n_trials,
@@ -1716,6 +1717,9 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
             markup=False,
         )
         console.print(f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.", markup=False)
+    coverage = views.energy_coverage(t.energy_source for t in result.trials)
+    if coverage is not None:
+        console.print(coverage, markup=False)
     if led.trials_unknown:
         console.print(f"Not counted, energy unknown: trials {', '.join(map(str, led.trials_unknown))}.", markup=False)
     if led.trials_eval_unknown:

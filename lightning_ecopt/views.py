@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "axis_label",
+    "energy_coverage",
     "energy_kinds",
     "energy_label",
     "figure_png",
@@ -102,6 +103,28 @@ def energy_kinds(sources: Iterable[str | None]) -> list[str]:
     from lightning_ecopt.energy.measurement import source_kind
 
     return sorted({source_kind(s) for s in sources if s})
+
+
+def energy_coverage(sources: Iterable[str | None]) -> str | None:
+    """What measured Zeus figures leave out, in a sentence; ``None`` when they leave nothing out that we know of.
+
+    Zeus reading a GPU but no RAPL (a VM, an unreadable ``/sys/class/powercap``) counts the GPU alone: the search
+    energy and energy per inference are then the GPU's, below the machine's.
+
+    Example:
+        >>> energy_coverage(["measured: zeus/nvml"])[:35]
+        'zeus/nvml counts the GPU alone: CPU'
+        >>> energy_coverage(["measured: zeus/nvml+rapl", "estimated: cpu-time"]) is None
+        True
+    """
+    details = {s.split(":", 1)[1].strip() for s in sources if s and s.startswith("measured:")}
+    gpu_only = sorted(d for d in details if d.startswith("zeus/") and "rapl" not in d.split("/", 1)[1].split("+"))
+    if not gpu_only:
+        return None
+    return (
+        f"{', '.join(gpu_only)} counts the GPU alone: CPU and DRAM joules were not measured (no readable RAPL), so "
+        "the search energy and the energy per inference here are the GPU's, below the machine's."
+    )
 
 
 def energy_label(sources: Iterable[str | None]) -> str:

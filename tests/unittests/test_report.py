@@ -514,7 +514,7 @@ def test_json_prints_the_same_figures(sweep_dir, capsys):
     ]
     assert [row["trial_index"] for row in data["frontier"]] == [1, 0, 3]
     assert data["knee"] == 0
-    assert data["energy_source"] == {"label": "estimated (cpu-time)", "kinds": ["estimated"]}
+    assert data["energy_source"] == {"label": "estimated (cpu-time)", "kinds": ["estimated"], "coverage": None}
     assert data["proxy_audit"][0]["pearson_r"] == proxy_audit(make_result())[0].pearson_r
     assert data["counts"] == {"n_trials": 10, "finished": 7, "completed": 5, "failed": 2, "reused": 1, "abandoned": 1}
     assert data["failures"] == [
@@ -1210,3 +1210,26 @@ def test_an_audit_over_several_inference_batch_sizes_says_the_batch_size_confoun
     for second, said in ((32, True), (34, False)):
         pair = SweepResult(OBJECTIVES, (trial(0, 1_000, 0.01, 64), trial(1, 2_000, 0.02, second)), (0,))
         assert bool(proxy_audit_caveats(pair)) is said
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [("measured: zeus/nvml", True), ("measured: zeus/nvml+rapl", False), ("estimated: cpu-time", False)],
+)
+def test_the_ledger_says_when_measured_joules_leave_the_cpu_and_dram_out(source: str, said: bool) -> None:
+    """On the lent H100/H200 VMs (no RAPL) every figure was NVML's: the GPU alone. The report's 3.11 kJ of search
+    energy and 1.17 mJ per inference read as the machine's; the CPU and DRAM joules were simply not measured."""
+    metrics = {
+        "test/acc": 0.9,
+        "energy/test_samples_per_j": 100.0,
+        "energy/test_j_per_sample": 0.01,
+        "energy/test_j": 5.0,
+        "energy/train_j": 50.0,
+    }
+    trials = tuple(TrialRecord(i, {"w": i}, "completed", metrics, {}, None, source) for i in range(2))
+    report = build_report(SweepResult(OBJECTIVES, trials, (0,)))
+    console = Console(file=io.StringIO(), width=400)
+    render(report, console)
+    note = "zeus/nvml counts the GPU alone: CPU and DRAM joules were not measured (no readable RAPL)"
+    assert (note in console.file.getvalue().replace("\n", " ")) is said
+    assert (report.to_dict()["energy_source"]["coverage"] is not None) is said
