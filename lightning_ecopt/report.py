@@ -478,7 +478,11 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
     # figure, while the training energy is known: the trial's cost is only partly known. (A failed trial without
     # one may have stopped before evaluating: 0 J, not unknown.)
     unreadable = any(k in m and _finite(m[k]) is None for k in keys)
-    partial = train_j is not None and (unreadable or (eval_j is None and status == "completed"))
+    # A loop that read 0 J over its samples (a window shorter than one counter update) spent up to a step, not 0 J.
+    zero_read = any(
+        _finite(m.get(f"energy/{s}_j")) == 0 and (_finite(m.get(f"energy/{s}_samples")) or 0) > 0 for s in stages
+    )
+    partial = train_j is not None and (unreadable or zero_read or (eval_j is None and status == "completed"))
     known = train_j is not None or eval_j is not None
     return TrialEnergy(trial.trial_index, status, train_j, eval_j, known=known, eval_partial=partial)
 
@@ -847,8 +851,9 @@ class Ledger:
             avoided (``energy/train_reused_j``: a checkpoint stored without training figures).
         trials_shared_counters: Counted trials measured on hardware counters shared with trials that ran beside them
             (``TrialRecord.shared_counters``): their joules include their neighbours' work, so they overstate it.
-        trials_eval_unknown: Counted trials whose training energy is known but an evaluation loop's energy is NaN
-            or not recorded (only their training counts, so the total is a lower bound).
+        trials_eval_unknown: Counted trials whose training energy is known but an evaluation loop's energy is NaN, 0 J
+            over samples (a window under one counter update) or not recorded: counted where known, so the total is
+            a lower bound.
         baseline_tied: Under ``"most-accurate"``, the trials that tie exactly with the baseline on
             ``baseline_metric`` (the baseline included) when there is more than one; else empty.
         baseline_tie_rule: How a tie was broken (``"least energy per inference"``: the conservative choice, the
@@ -1724,8 +1729,9 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
         console.print(f"Not counted, energy unknown: trials {', '.join(map(str, led.trials_unknown))}.", markup=False)
     if led.trials_eval_unknown:
         console.print(
-            f"Evaluation energy unknown (NaN or not recorded): trials {', '.join(map(str, led.trials_eval_unknown))}; "
-            f"only their training counts.",
+            f"Evaluation energy partly unknown (a loop read NaN, or 0 J over a window shorter than its counter's "
+            f"update, or none was recorded): trials {', '.join(map(str, led.trials_eval_unknown))}; counted where "
+            "known.",
             markup=False,
         )
     if led.trials_without_train_j:

@@ -340,7 +340,10 @@ def test_a_trial_whose_evaluation_energy_is_unknown_makes_the_total_a_lower_boun
     assert led.lower_bound
     text = report_text(capsys, tmp_path, result)
     assert "(lower bound)" in text
-    assert "Evaluation energy unknown (NaN or not recorded): trials 1; only their training counts." in text
+    assert (
+        "Evaluation energy partly unknown (a loop read NaN, or 0 J over a window shorter than its counter's update, "
+        "or none was recorded): trials 1; counted where known." in text
+    )
 
 
 def test_a_failed_trial_that_never_evaluated_is_not_partial():
@@ -1233,3 +1236,19 @@ def test_the_ledger_says_when_measured_joules_leave_the_cpu_and_dram_out(source:
     note = "zeus/nvml counts the GPU alone: CPU and DRAM joules were not measured (no readable RAPL)"
     assert (note in console.file.getvalue().replace("\n", " ")) is said
     assert (report.to_dict()["energy_source"]["coverage"] is not None) is said
+
+
+def test_a_loop_that_read_0_j_over_its_samples_makes_the_search_energy_a_lower_bound() -> None:
+    """On an H200 the transformer example's perplexity loop (0.02-0.07 s) read 0 J from NVML's 100 ms counter: it
+    spent up to a counter step (8-55 J), not nothing, and the ledger summed it as a known 0 J."""
+    from lightning_ecopt.report import ledger, trial_energy
+
+    metrics = {"test/acc": 0.9, "energy/train_j": 120.0, "energy/test_j": 0.0, "energy/test_samples": 135.0}
+    zero = TrialRecord(0, {"w": 0}, "completed", metrics, {}, None, "measured: zeus/nvml")
+    assert trial_energy(zero).eval_partial
+    led = ledger(SweepResult(OBJECTIVES, (zero,), ()))
+    assert led.lower_bound
+    assert led.trials_eval_unknown == [0]
+    # A loop that measured no sample (it never ran a batch) spent nothing to know of.
+    idle = TrialRecord(1, {"w": 1}, "completed", {**metrics, "energy/test_samples": 0.0}, {}, None, "measured: x")
+    assert not trial_energy(idle).eval_partial
