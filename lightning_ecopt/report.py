@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lightning_ecopt import views
 from lightning_ecopt._json import json_safe
+from lightning_ecopt.energy.measurement import source_kind
 from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_constraint
 from lightning_ecopt.sweeper.results import (
@@ -478,9 +479,14 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
     # figure, while the training energy is known: the trial's cost is only partly known. (A failed trial without
     # one may have stopped before evaluating: 0 J, not unknown.)
     unreadable = any(k in m and _finite(m[k]) is None for k in keys)
-    # A loop that read 0 J over its samples (a window shorter than one counter update) spent up to a step, not 0 J.
-    zero_read = any(
-        _finite(m.get(f"energy/{s}_j")) == 0 and (_finite(m.get(f"energy/{s}_samples")) or 0) > 0 for s in stages
+    # A counter that read 0 J over a whole loop with samples (a window shorter than one update) missed up to a
+    # step, not nothing; a warm-up that read joules makes the loop's sum an ordinary reading, and an estimate of 0 J
+    # is no counter that failed to move.
+    zero_read = source_kind(trial.energy_source or "") == "measured" and any(
+        _finite(m.get(f"energy/{s}_j")) == 0
+        and not _finite(m.get(f"energy/{s}_warmup_j"))
+        and (_finite(m.get(f"energy/{s}_samples")) or 0) > 0
+        for s in stages
     )
     partial = train_j is not None and (unreadable or zero_read or (eval_j is None and status == "completed"))
     known = train_j is not None or eval_j is not None

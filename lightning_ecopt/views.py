@@ -117,13 +117,28 @@ def energy_coverage(sources: Iterable[str | None]) -> str | None:
         >>> energy_coverage(["measured: zeus/nvml+rapl", "estimated: cpu-time"]) is None
         True
     """
-    details = {s.split(":", 1)[1].strip() for s in sources if s and s.startswith("measured:")}
-    gpu_only = sorted(d for d in details if d.startswith("zeus/") and "rapl" not in d.split("/", 1)[1].split("+"))
+    from lightning_ecopt.energy.measurement import source_kind, zeus_counters
+
+    def pieces(source: str) -> list[str]:  # a trial's loops of other counters are joined: "measured: a, b"
+        kind, _, rest = source.partition(":")
+        return [f"{kind}: {part}" for part in rest.split(",")]
+
+    measured = [s for s in sources if s and source_kind(s) == "measured"]
+    gpu_only = {
+        f"zeus/{counters}"
+        for s in measured
+        for piece in pieces(s)
+        if (counters := zeus_counters(piece)) is not None and "rapl" not in counters.split("+")
+    }
     if not gpu_only:
         return None
+    everywhere = all(
+        any((c := zeus_counters(p)) is not None and "rapl" not in c.split("+") for p in pieces(s)) for s in measured
+    )
     return (
-        f"{', '.join(gpu_only)} counts the GPU alone: CPU and DRAM joules were not measured (no readable RAPL), so "
-        "the search energy and the energy per inference here are the GPU's, below the machine's."
+        f"{', '.join(sorted(gpu_only))} counts the GPU alone{'' if everywhere else ' (in some trials)'}: CPU and "
+        "DRAM joules were not measured (no readable RAPL), so the search energy and the energy per inference here "
+        "are the GPU's, below the machine's."
     )
 
 

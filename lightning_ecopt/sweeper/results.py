@@ -329,6 +329,8 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
         "energy_source": {
             "label": views.energy_label(t.energy_source for t in result.trials),
             "kinds": views.energy_kinds(t.energy_source for t in result.trials),
+            # what measured figures leave out (NVML without RAPL: the GPU alone), else None
+            "coverage": views.energy_coverage(t.energy_source for t in result.trials),
             "unlabelled": [
                 t.trial_index
                 for t in result.trials

@@ -213,7 +213,9 @@ def test_the_results_file_labels_the_frontier_and_names_unlabelled_trials(tmp_pa
     assert data["solutions"]
     for solution in data["solutions"]:
         assert solution["energy_source"] == by_index[solution["trial_index"]].energy_source
+    coverage = data["energy_source"].pop("coverage")
     assert data["energy_source"] == {"label": "measured (zeus/nvml)", "kinds": ["measured"], "unlabelled": [1]}
+    assert coverage.startswith("zeus/nvml counts the GPU alone: CPU and DRAM joules were not measured")
 
 
 @pytest.mark.usefixtures("fast_ax")

@@ -1252,3 +1252,24 @@ def test_a_loop_that_read_0_j_over_its_samples_makes_the_search_energy_a_lower_b
     # A loop that measured no sample (it never ran a batch) spent nothing to know of.
     idle = TrialRecord(1, {"w": 1}, "completed", {**metrics, "energy/test_samples": 0.0}, {}, None, "measured: x")
     assert not trial_energy(idle).eval_partial
+    # Its whole loop read joules (a cold warm-up batch): the sum is an ordinary reading, not a missing one.
+    warm = {**metrics, "energy/test_warmup_j": 55.0}
+    assert not trial_energy(TrialRecord(2, {"w": 2}, "completed", warm, {}, None, "measured: zeus/nvml")).eval_partial
+    # An estimate of 0 J is no counter that failed to move.
+    estimated = TrialRecord(3, {"w": 3}, "completed", metrics, {}, None, "estimated: cpu-time")
+    assert not trial_energy(estimated).eval_partial
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        (["measured: zeus/nvml+rapl, zeus/nvml"], "zeus/nvml counts the GPU alone"),  # loops joined by the callback
+        (["measured: zeus/nvml, zeus/nvml+rapl"], "zeus/nvml counts the GPU alone"),
+        (["Measured: zeus/NVML"], "zeus/nvml counts the GPU alone"),
+        (["measured: zeus/nvml", "measured: zeus/nvml+rapl"], "in some trials"),
+        (["measured: zeus/rapl", "measured: ipmi/bmc", "measured: zeus/nvml+rapl", "estimated: cpu-time"], None),
+    ],
+)
+def test_energy_coverage_reads_each_loops_counters_whatever_their_order_or_case(sources, expected) -> None:
+    note = views.energy_coverage(sources)
+    assert note is None if expected is None else expected in note
