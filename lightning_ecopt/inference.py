@@ -194,7 +194,8 @@ class TimedPasses:
         batch_size: Samples per batch (an int >= 1).
         max_passes: At most this many passes (an int >= 1).
         min_s: Once the measured batches have lasted this many seconds, finish the current pass and stop; ``0``
-            always runs ``max_passes`` passes. Give it the ``EnergyCallback``'s ``min_duration_s``.
+            always runs ``max_passes`` passes. Give it the ``EnergyCallback``'s ``min_duration_s`` (for its
+            ``"auto"``, :func:`callback_min_duration_s` in the data module's ``*_dataloader``).
         warmup_batches: Batches at the start that the energy window excludes (the callback's ``warmup_batches``).
         collate_fn: Builds a batch from a list of samples; default ``torch.utils.data.default_collate``, as a
             ``DataLoader``'s.
@@ -221,6 +222,12 @@ class TimedPasses:
         collate_fn: Callable[[list[Any]], Any] | None = None,
     ) -> None:
         check_positive_ints("TimedPasses", batch_size=batch_size, max_passes=max_passes)
+        if min_s == "auto":  # beside EnergyCallback(min_duration_s="auto"), but there is no trainer here to ask
+            raise ValueError(
+                "TimedPasses(min_s='auto'): expected seconds; for an EnergyCallback's 'auto', pass "
+                "lightning_ecopt.inference.callback_min_duration_s(self.trainer, 'test') in your test_dataloader() "
+                "(or 'predict' in predict_dataloader()), where the callback has resolved it."
+            )
         if isinstance(min_s, bool) or not isinstance(min_s, int | float) or not 0 <= min_s < math.inf:
             raise ValueError(
                 f"TimedPasses(min_s={min_s!r}): expected seconds >= 0, e.g. the EnergyCallback's min_duration_s."

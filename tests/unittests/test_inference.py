@@ -169,3 +169,10 @@ def test_with_a_real_trainer_the_window_is_never_short_unless_every_pass_ran(
     assert result.time_s == pytest.approx(0.1 * result.batches)
     assert result.short == (passes == 4)
     assert result.short or result.time_s >= min_s
+
+
+def test_timed_passes_given_auto_point_to_the_callbacks_resolved_seconds() -> None:
+    """``min_s="auto"`` reads naturally beside ``EnergyCallback(min_duration_s="auto")``, but a TimedPasses has no
+    trainer to resolve it from: the message names the function that does, and where to call it."""
+    with pytest.raises(ValueError, match=r"callback_min_duration_s\(self.trainer, 'test'\) in your test_dataloader"):
+        TimedPasses(list(range(4)), batch_size=2, max_passes=2, min_s="auto")  # type: ignore[arg-type]
