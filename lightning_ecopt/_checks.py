@@ -48,3 +48,20 @@ num_workers=0, or eval_min_s=0 for a fixed number of passes.
             f"{owner}({prefix}_min_s={min_s!r}, num_workers={num_workers!r}): timed {what} passes build their batches "
             f"in the main process; set num_workers=0, or {prefix}_min_s=0 for a fixed number of passes."
         )
+
+
+def warn_fixed_passes(owner: str, prefix: str, *, world_size: int, repeats: int, samples: int, what: str) -> None:
+    """Say, on rank 0, that timed passes were asked for but several devices run every repeat.
+
+    Each rank timing its own passes would run different batches, so on several devices the demos run all
+    ``<prefix>_repeats`` passes: set high for one device's timed passes (5,000 for the digits), that can cost minutes
+    per trial.
+    """
+    from lightning.pytorch.utilities import rank_zero_warn
+
+    rank_zero_warn(
+        f"{owner}: on {world_size} devices the {what} passes are fixed: all {prefix}_repeats={repeats} of them "
+        f"({repeats * samples:,} samples in all), since each rank timing its own would run different batches. "
+        f"{prefix}_repeats is a cap for one device's timed passes: lower it (data.{prefix}_repeats) to what the "
+        "energy window needs."
+    )

@@ -11,7 +11,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset, 
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightning_ecopt._checks import check_positive_ints, check_timed_passes
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes, warn_fixed_passes
 from lightning_ecopt.inference import TimedPasses, callback_min_duration_s
 
 __all__ = ["DigitsCNN", "DigitsDataModule"]
@@ -135,7 +135,7 @@ class DigitsDataModule(pl.LightningDataModule):
             window needs to be trusted (one pass at batch 1, up to ``eval_repeats`` at large batch sizes). Passes
             stay whole. ``"auto"``: the ``min_duration_s`` of the trainer's ``EnergyCallback`` for the loop, as
             resolved for its meter (:func:`~lightning_ecopt.inference.callback_min_duration_s`). On several devices
-            the passes are fixed (``eval_repeats``), so every rank runs the same batches.
+            the passes are fixed (``eval_repeats``, with a warning), so every rank runs the same batches.
         eval_warmup_batches: With ``eval_min_s``: the ``EnergyCallback``'s ``warmup_batches``, which its window
             excludes.
 
@@ -223,4 +223,13 @@ class DigitsDataModule(pl.LightningDataModule):
                     min_s=min_s,
                     warmup_batches=self.eval_warmup_batches,
                 )
+        elif self.eval_min_s != 0:
+            warn_fixed_passes(
+                "DigitsDataModule",
+                "eval",
+                world_size=world_size,
+                repeats=self.eval_repeats,
+                samples=len(self.test_set),
+                what="test",
+            )
         return self._loader(ConcatDataset([self.test_set] * self.eval_repeats), self.eval_batch_size)

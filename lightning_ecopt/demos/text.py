@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from lightning_ecopt._checks import check_positive_ints, check_timed_passes
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes, warn_fixed_passes
 from lightning_ecopt.inference import TimedPasses, callback_min_duration_s
 
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
@@ -78,7 +78,7 @@ class CharTextDataModule(pl.LightningDataModule):
         gen_min_s: ``0`` (default): ``gen_repeats`` passes. Else start no further pass once the measured generation
             batches have lasted this many seconds: pass the ``EnergyCallback``'s ``min_duration_s``, or ``"auto"``
             to take it from the trainer's callback for the predict loop. On several devices the passes are fixed
-            (``gen_repeats``), so every rank runs the same batches.
+            (``gen_repeats``, with a warning), so every rank runs the same batches.
         gen_warmup_batches: The ``EnergyCallback``'s ``warmup_batches``, which it excludes once, at the start of the
             loop: each pass has this many batches more than the prompts need, so that the first pass's measured
             batches still hold every prompt (later passes are measured whole; every batch is full either way).
@@ -220,6 +220,15 @@ class CharTextDataModule(pl.LightningDataModule):
                     min_s=min_s,
                     warmup_batches=self.gen_warmup_batches,
                 )
+        elif self.gen_min_s != 0:
+            warn_fixed_passes(
+                "CharTextDataModule",
+                "gen",
+                world_size=world_size,
+                repeats=self.gen_repeats,
+                samples=len(one_pass),
+                what="generation",
+            )
         passes = one_pass.repeat(self.gen_repeats, 1)
         return DataLoader(passes, batch_size=size, num_workers=self.num_workers)  # type: ignore[arg-type]
 

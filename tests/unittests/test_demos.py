@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
@@ -106,9 +107,24 @@ def test_timed_passes_fall_back_to_fixed_repeats_on_several_devices() -> None:
     dm = DigitsDataModule(eval_batch_size=8, eval_repeats=2, eval_min_s=0.2)
     dm.setup()
     dm.trainer = SimpleNamespace(world_size=2)  # type: ignore[assignment]
-    loader = dm.test_dataloader()
+    with pytest.warns(UserWarning, match=r"on 2 devices the test passes are fixed: all eval_repeats=2 of them"):
+        loader = dm.test_dataloader()
     assert isinstance(loader, DataLoader)
     assert len(loader.dataset) == 2 * len(dm.test_set)
+    # Fixed passes asked for (eval_min_s=0): nothing to say.
+    fixed = DigitsDataModule(eval_repeats=2)
+    fixed.setup()
+    fixed.trainer = SimpleNamespace(world_size=2)  # type: ignore[assignment]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fixed.test_dataloader()
+
+
+def test_generation_passes_on_several_devices_say_they_run_every_repeat() -> None:
+    dm = CharTextDataModule(max_chars=5_000, n_prompts=4, gen_repeats=3, gen_min_s="auto")
+    dm.trainer = SimpleNamespace(world_size=4, callbacks=[])  # type: ignore[assignment]
+    with pytest.warns(UserWarning, match=r"on 4 devices the generation passes are fixed: all gen_repeats=3 of them"):
+        dm.predict_dataloader()
 
 
 @pytest.mark.parametrize(
