@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import Any, cast
 
 
 def check_positive_ints(owner: str, **values: object) -> None:
@@ -65,3 +65,24 @@ def warn_fixed_passes(owner: str, prefix: str, *, world_size: int, repeats: int,
         f"{prefix}_repeats is a cap for one device's timed passes: lower it (data.{prefix}_repeats) to what the "
         "energy window needs."
     )
+
+
+def timed_min_s(
+    trainer: Any, spec: float | str, stage: str, *, owner: str, prefix: str, repeats: int, samples: int, what: str
+) -> float:
+    """The seconds a demo's :class:`~lightning_ecopt.inference.TimedPasses` should last; 0: fixed passes.
+
+    ``spec`` is the data module's ``<prefix>_min_s``: seconds, or ``"auto"`` for the trainer's ``EnergyCallback``
+    (:func:`~lightning_ecopt.inference.callback_min_duration_s`). On several devices the passes are fixed, with a
+    warning where timed ones were asked for (:func:`warn_fixed_passes`).
+    """
+    world_size = trainer.world_size if trainer is not None else 1
+    if world_size > 1:
+        if spec != 0:
+            warn_fixed_passes(owner, prefix, world_size=world_size, repeats=repeats, samples=samples, what=what)
+        return 0.0
+    if spec == "auto":
+        from lightning_ecopt.inference import callback_min_duration_s
+
+        return callback_min_duration_s(trainer, stage, f"{owner}: {prefix}_min_s")
+    return float(spec)

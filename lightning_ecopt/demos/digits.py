@@ -11,8 +11,8 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset, 
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightning_ecopt._checks import check_positive_ints, check_timed_passes, warn_fixed_passes
-from lightning_ecopt.inference import TimedPasses, callback_min_duration_s
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes, timed_min_s
+from lightning_ecopt.inference import TimedPasses
 
 __all__ = ["DigitsCNN", "DigitsDataModule"]
 
@@ -210,26 +210,22 @@ class DigitsDataModule(pl.LightningDataModule):
         return self._eval_loader("predict")
 
     def _eval_loader(self, stage: str) -> DataLoader[Any] | TimedPasses:
-        world_size = self.trainer.world_size if self.trainer is not None else 1
-        if world_size == 1:
-            min_s = self.eval_min_s
-            if min_s == "auto":
-                min_s = callback_min_duration_s(self.trainer, stage, "DigitsDataModule: eval_min_s")
-            if min_s > 0:
-                return TimedPasses(
-                    self.test_set,
-                    batch_size=self.eval_batch_size,
-                    max_passes=self.eval_repeats,
-                    min_s=min_s,
-                    warmup_batches=self.eval_warmup_batches,
-                )
-        elif self.eval_min_s != 0:
-            warn_fixed_passes(
-                "DigitsDataModule",
-                "eval",
-                world_size=world_size,
-                repeats=self.eval_repeats,
-                samples=len(self.test_set),
-                what="test",
+        min_s = timed_min_s(
+            self.trainer,
+            self.eval_min_s,
+            stage,
+            owner="DigitsDataModule",
+            prefix="eval",
+            repeats=self.eval_repeats,
+            samples=len(self.test_set),
+            what="test",
+        )
+        if min_s > 0:
+            return TimedPasses(
+                self.test_set,
+                batch_size=self.eval_batch_size,
+                max_passes=self.eval_repeats,
+                min_s=min_s,
+                warmup_batches=self.eval_warmup_batches,
             )
         return self._loader(ConcatDataset([self.test_set] * self.eval_repeats), self.eval_batch_size)

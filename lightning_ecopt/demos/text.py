@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from lightning_ecopt._checks import check_positive_ints, check_timed_passes, warn_fixed_passes
-from lightning_ecopt.inference import TimedPasses, callback_min_duration_s
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes, timed_min_s
+from lightning_ecopt.inference import TimedPasses
 
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
 
@@ -207,27 +207,23 @@ class CharTextDataModule(pl.LightningDataModule):
         prompts, size = self.prompts(), self.gen_batch_size
         per_pass = size * (self.gen_warmup_batches + -(-self.n_prompts // size))
         one_pass = prompts[torch.arange(per_pass) % self.n_prompts]  # cycled: every batch full
-        world_size = self.trainer.world_size if self.trainer is not None else 1
-        if world_size == 1:
-            min_s = self.gen_min_s
-            if min_s == "auto":
-                min_s = callback_min_duration_s(self.trainer, "predict", "CharTextDataModule: gen_min_s")
-            if min_s > 0:
-                return TimedPasses(
-                    one_pass,
-                    batch_size=size,
-                    max_passes=self.gen_repeats,
-                    min_s=min_s,
-                    warmup_batches=self.gen_warmup_batches,
-                )
-        elif self.gen_min_s != 0:
-            warn_fixed_passes(
-                "CharTextDataModule",
-                "gen",
-                world_size=world_size,
-                repeats=self.gen_repeats,
-                samples=len(one_pass),
-                what="generation",
+        min_s = timed_min_s(
+            self.trainer,
+            self.gen_min_s,
+            "predict",
+            owner="CharTextDataModule",
+            prefix="gen",
+            repeats=self.gen_repeats,
+            samples=len(one_pass),
+            what="generation",
+        )
+        if min_s > 0:
+            return TimedPasses(
+                one_pass,
+                batch_size=size,
+                max_passes=self.gen_repeats,
+                min_s=min_s,
+                warmup_batches=self.gen_warmup_batches,
             )
         passes = one_pass.repeat(self.gen_repeats, 1)
         return DataLoader(passes, batch_size=size, num_workers=self.num_workers)  # type: ignore[arg-type]
