@@ -168,6 +168,42 @@ def callback_min_duration_s(trainer: Any, stage: str, owner: str = "min_s") -> f
     return max(found)
 
 
+def warn_fixed_passes(owner: str, prefix: str, *, world_size: int, repeats: int, samples: int, what: str) -> None:
+    """Say, on rank 0, that timed passes were asked for but several devices run every repeat.
+
+    Each rank timing its own passes would run different batches, so on several devices the demos run all
+    ``<prefix>_repeats`` passes: set high for one device's timed passes (5,000 for the digits), that can cost minutes
+    per trial.
+    """
+    from lightning.pytorch.utilities import rank_zero_warn
+
+    rank_zero_warn(
+        f"{owner}: on {world_size} devices the {what} passes are fixed: all {prefix}_repeats={repeats} of them "
+        f"({repeats * samples:,} samples in all), since each rank timing its own would run different batches. "
+        f"{prefix}_repeats is a cap for one device's timed passes: lower it (data.{prefix}_repeats) to what the "
+        "energy window needs."
+    )
+
+
+def timed_min_s(
+    trainer: Any, spec: float | str, stage: str, *, owner: str, prefix: str, repeats: int, samples: int, what: str
+) -> float:
+    """The seconds a demo's :class:`~lightning_ecopt.inference.TimedPasses` should last; 0: fixed passes.
+
+    ``spec`` is the data module's ``<prefix>_min_s``: seconds, or ``"auto"`` for the trainer's ``EnergyCallback``
+    (:func:`callback_min_duration_s`). On several devices the passes are fixed, with a
+    warning where timed ones were asked for (:func:`warn_fixed_passes`).
+    """
+    world_size = trainer.world_size if trainer is not None else 1
+    if world_size > 1:
+        if spec != 0:
+            warn_fixed_passes(owner, prefix, world_size=world_size, repeats=repeats, samples=samples, what=what)
+        return 0.0
+    if spec == "auto":
+        return callback_min_duration_s(trainer, stage, f"{owner}: {prefix}_min_s")
+    return float(spec)
+
+
 class TimedPasses:
     """Batches of whole passes over a dataset, repeated until the measured window is long enough to trust, no longer.
 

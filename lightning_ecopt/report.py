@@ -556,6 +556,16 @@ def _energy_per_inference(
     return None, lambda t: None
 
 
+def _inference_stage(metric: str | None) -> str | None:
+    """The loop an energy-per-inference metric reads (``"test"`` for ``energy/test_j_per_sample`` or its inverse).
+
+    >>> _inference_stage("1 / energy/predict_samples_per_j"), _inference_stage(None)
+    ('predict', None)
+    """
+    found = re.search(r"energy/(\w+?)_(?:j_per_sample|samples_per_j)", metric or "")
+    return None if found is None else found.group(1)
+
+
 def _evaluated(result: SweepResult) -> list[TrialRecord]:
     """Completed trials that ran (not reused)."""
     return front_candidates(result.trials)
@@ -620,15 +630,13 @@ def proxy_audit_caveats(result: SweepResult) -> list[str]:
     sizes (``j_per_batch / j_per_sample`` of the loop the audit reads) that differ by :data:`_BATCH_SPREAD` or more:
     the batch size moves energy per inference by itself, and no model proxy sees it.
     """
-    import re
-
     trials = _evaluated(result)
     caveats = [ESTIMATE_CAVEAT] if trials and _energy_kinds(trials) == ["estimated"] else []
     target, per_inference = _energy_per_inference(trials, result.objectives)
-    stage = re.search(r"energy/(\w+?)_(?:j_per_sample|samples_per_j)", target or "")
+    stage = _inference_stage(target)
     if stage is None:
         return caveats
-    per_batch = f"energy/{stage.group(1)}_j_per_batch"
+    per_batch = f"energy/{stage}_j_per_batch"
     sizes = [
         b / j
         for t in trials
@@ -1803,7 +1811,7 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
     performance: Objective | None = _performance_objective(result)
     if performance is not None and views.is_energy_metric(performance.name):
         performance = None
-    stage = (led.energy_per_inference or "").removeprefix("energy/").removesuffix("_j_per_sample")
+    stage = _inference_stage(led.energy_per_inference)
 
     def per_token(trial_index: int, j_per_inference: float) -> float | None:
         metrics = by_index[trial_index].metrics if trial_index in by_index else {}

@@ -119,24 +119,17 @@ def energy_coverage(sources: Iterable[str | None]) -> str | None:
     """
     from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 
-    def pieces(source: str) -> list[str]:  # a trial's loops of other counters are joined: "measured: a, b"
+    def gpu_only(source: str) -> list[str]:  # a trial's loops of other counters are joined: "measured: a, b"
         kind, _, rest = source.partition(":")
-        return [f"{kind}: {part}" for part in rest.split(",")]
+        counters = (zeus_counters(f"{kind}: {part}") for part in rest.split(","))
+        return [f"zeus/{c}" for c in counters if c is not None and "rapl" not in c.split("+")]
 
-    measured = [s for s in sources if s and source_kind(s) == "measured"]
-    gpu_only = {
-        f"zeus/{counters}"
-        for s in measured
-        for piece in pieces(s)
-        if (counters := zeus_counters(piece)) is not None and "rapl" not in counters.split("+")
-    }
-    if not gpu_only:
+    per_source = [gpu_only(s) for s in sources if s and source_kind(s) == "measured"]
+    names = sorted({name for found in per_source for name in found})
+    if not names:
         return None
-    everywhere = all(
-        any((c := zeus_counters(p)) is not None and "rapl" not in c.split("+") for p in pieces(s)) for s in measured
-    )
     return (
-        f"{', '.join(sorted(gpu_only))} counts the GPU alone{'' if everywhere else ' (in some trials)'}: CPU and "
+        f"{', '.join(names)} counts the GPU alone{'' if all(per_source) else ' (in some trials)'}: CPU and "
         "DRAM joules were not measured (no readable RAPL), so the search energy and the energy per inference here "
         "are the GPU's, below the machine's."
     )

@@ -11,8 +11,8 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset, 
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightning_ecopt._checks import check_positive_ints, check_timed_passes, timed_min_s
-from lightning_ecopt.inference import TimedPasses
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes
+from lightning_ecopt.inference import TimedPasses, timed_min_s
 
 __all__ = ["DigitsCNN", "DigitsDataModule"]
 

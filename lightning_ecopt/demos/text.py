@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from lightning_ecopt._checks import check_positive_ints, check_timed_passes, timed_min_s
-from lightning_ecopt.inference import TimedPasses
+from lightning_ecopt._checks import check_positive_ints, check_timed_passes
+from lightning_ecopt.inference import TimedPasses, timed_min_s
 
 __all__ = ["CharTextDataModule", "TinyTransformerLM", "load_text"]
 
