@@ -13,9 +13,10 @@ Accounting rules
   test, predict, validate that the trials report.
 - **Search energy** is, for every trial that ran, ``energy/train_j`` (the whole ``fit``, its validation included)
   plus the evaluation loops: ``energy/test_j`` and ``energy/predict_j`` with their warm-up joules
-  (``energy/<stage>_warmup_j``), and ``energy/validate_j`` (+ warm-up) only for trials in which ``fit`` did not run:
-  without ``energy/train_j``, with ``energy/train_j = 0``, or that loaded a cached checkpoint
-  (``checkpoint/reused = 1``; otherwise validation is already inside ``fit``). Failed trials count when their
+  (``energy/<stage>_warmup_j``), and ``energy/validate_j`` (+ warm-up) only where it is not inside ``fit``'s:
+  trials without ``energy/train_j``, with ``energy/train_j = 0``, that loaded a cached checkpoint
+  (``checkpoint/reused = 1``), or whose validate loop ran on its own (``trainer.validate()``, logged as
+  ``energy/validate_in_fit = 0``). Failed trials count when their
   figures are known; trials whose energy is unknown (failed before reporting, abandoned, or without any energy
   figure) are counted apart and make the total a lower bound, as do trials that ran with a known training energy
   but an evaluation energy that is NaN (or, completed, not recorded). Reused trials were not run and cost nothing.
@@ -461,6 +462,10 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
         ...                                       "energy/test_warmup_j": 0.5, "energy/validate_j": 9.0})
         >>> trial_energy(t).total_j  # validation is inside fit when train_j is known
         52.5
+        >>> after_fit = TrialRecord(2, {}, "completed", {"energy/train_j": 50.0, "energy/validate_j": 9.0,
+        ...                                              "energy/validate_in_fit": 0.0})
+        >>> trial_energy(after_fit).total_j  # ... unless it ran on its own (trainer.validate() after fit)
+        59.0
         >>> reused = TrialRecord(1, {}, "completed", {"energy/train_j": 0.0, "energy/train_reused_j": 50.0,
         ...                                           "checkpoint/reused": 1.0, "energy/validate_j": 2.0})
         >>> trial_energy(reused).total_j  # fit never ran: the validate loop counts
@@ -471,7 +476,9 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
         return TrialEnergy(trial.trial_index, status, 0.0, 0.0, known=True)
     m = trial.metrics
     train_j = _finite(m.get("energy/train_j"))
-    stages = ("test", "predict") if train_j is not None and _fit_ran(m) else _STAGES
+    # Results written before energy/validate_in_fit existed have none: a validation after fit is then taken as fit's.
+    validation_in_train_j = train_j is not None and _fit_ran(m) and m.get("energy/validate_in_fit") != 0
+    stages = ("test", "predict") if validation_in_train_j else _STAGES
     keys = [f"energy/{s}_j" for s in stages] + [f"energy/{s}_warmup_j" for s in stages]
     known_parts = [p for k in keys if (p := _finite(m.get(k))) is not None]
     eval_j = sum(known_parts) if known_parts else None

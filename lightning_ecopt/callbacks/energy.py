@@ -142,6 +142,8 @@ class EnergyCallback(Callback):
       workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
       SLURM) are other processes here, so on a node with several the figure includes them
     - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
+    - ``energy/validate_in_fit``: 1 when the validate figures are a ``fit``'s validation (their joules are then
+      inside ``energy/train_j``), 0 for a ``trainer.validate()`` (flag; the search-energy ledger counts it apart)
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
       a checkpoint (``ckpt_path``) measures this process's part only, says so in a warning, and logs
       ``energy/train_resumed_from_step``, the step it started at
@@ -944,6 +946,7 @@ class EnergyCallback(Callback):
             batch_mean_j=figures[7] / figures[8] if every_rank_windows and figures[8] > 0 else None,
             short=stage != "train" and time_s < max(self.min_duration_s, resolved_s),
             cpu_contention=contention,
+            in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
         )
         if contention is not None and contention > CONTENTION_WARN_SHARE:
             self._warn_once(
@@ -1508,7 +1511,8 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
         for stage, result in callback.results.items():
             out.update(result.metrics())
             sources[stage] = result.source
-        out.update(callback.model_stats)
+        if any(stage != "train" for stage in callback.results):  # the counts of the model an evaluation loop ran
+            out.update(callback.model_stats)
     if sources:
         out["energy/source"] = _one_label(sources)
     return out

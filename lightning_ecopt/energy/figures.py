@@ -40,6 +40,7 @@ ENERGY_METRICS = frozenset(
     [f"energy/{stage}_{figure}" for stage in ("test", "predict", "validate") for figure in _LOOP_FIGURES]
     + ["energy/train_j", "energy/train_time_s", "energy/train_resumed_from_step"]
     + ["energy/train_reused_j", "energy/train_reused_time_s"]
+    + ["energy/validate_in_fit"]
 )
 
 
@@ -112,6 +113,8 @@ class LoopEnergy:
         cpu_contention: The share (0-1) of the machine's CPU capacity other processes used during the measured
             window (:func:`lightning_ecopt.energy.contention.others_share`; this rank's machine), or ``None`` where
             unknown (not Linux).
+        in_fit: For a validate loop, whether it ran inside ``fit`` (its joules are then part of ``energy/train_j``)
+            or on its own (``trainer.validate()``); logged as ``energy/validate_in_fit``. ``None`` for other loops.
 
     Example:
         >>> e = LoopEnergy("test", "estimated: cpu-time", time_s=2.0, gpu_j=None, cpu_j=10.0, dram_j=None,
@@ -136,6 +139,7 @@ class LoopEnergy:
     batch_mean_j: float | None = None
     short: bool = False
     cpu_contention: float | None = None
+    in_fit: bool | None = None
 
     @property
     def energy_j(self) -> float:
@@ -217,6 +221,8 @@ class LoopEnergy:
             out[f"{s}_tokens_per_j"] = math.nan if self.tokens_per_j is None else self.tokens_per_j
         if self.cpu_contention is not None:
             out[f"{s}_cpu_contention"] = self.cpu_contention
+        if self.in_fit is not None:
+            out[f"{s}_in_fit"] = float(self.in_fit)
         return out
 
 

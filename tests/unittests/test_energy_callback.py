@@ -820,6 +820,29 @@ def test_validation_samples_come_from_the_dataloader_while_fitting_only(
     assert len(counted) == 1 + 2
 
 
+def test_a_validate_run_after_fit_counts_in_the_search_energy(fake_clock: FakeClock) -> None:
+    """``energy/validate_in_fit`` tells a fit's validation (inside ``energy/train_j``) from a ``trainer.validate()``."""
+    from lightning_ecopt.report import trial_energy
+    from lightning_ecopt.sweeper.results import TrialRecord
+
+    cb = EnergyCallback(stages="validate", train=True, meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=2, num_sanity_val_steps=0)
+    model = _AnyBatch(fake_clock)
+    trainer.fit(model, val_dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
+    fitted = trial_metrics(trainer)
+    assert fitted["energy/validate_in_fit"] == 1.0
+    assert trial_energy(TrialRecord(0, {}, "completed", fitted)).total_j == fitted["energy/train_j"]
+
+    trainer.validate(model, dataloaders=DataLoader(RandomDataset(32, 40), batch_size=4), verbose=False)
+    metrics = trial_metrics(trainer)
+    assert metrics["energy/validate_in_fit"] == 0.0
+    standalone = float(metrics["energy/validate_j"]) + float(metrics["energy/validate_warmup_j"])
+    assert standalone > 0
+    cost = trial_energy(TrialRecord(0, {}, "completed", metrics))
+    assert cost.total_j == pytest.approx(float(metrics["energy/train_j"]) + standalone)
+    assert not cost.eval_partial
+
+
 def test_predict_samples_are_counted_per_batch(fake_clock: FakeClock, counted: list[int]) -> None:
     cb = EnergyCallback(stages="predict", meter=FakeMeter(fake_clock), warmup_batches=1)
     _trainer(cb).predict(_AnyBatch(fake_clock), dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
@@ -967,6 +990,16 @@ def test_model_stats_follow_the_model_each_loop_measures(fake_clock: FakeClock) 
     trainer.test(wide, verbose=False)
     assert trial_metrics(trainer)["model/params"] == 32 * 64 + 64
     assert trainer.callback_metrics["model/params"].item() == 32 * 64 + 64
+
+
+def test_a_call_that_measures_no_loop_reports_no_model_stats(fake_clock: FakeClock) -> None:
+    """An earlier call's model counts are not this call's: a trial whose test loop ran no batch reports none."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert trial_metrics(_trainer(cb))["model/params"] == 32 * 2 + 2
+    empty = _trainer(cb, limit_test_batches=0)
+    empty.test(ClockedModel(fake_clock), verbose=False)
+    assert not any(key.startswith("model/") for key in trial_metrics(empty))
 
 
 def test_model_stats_are_counted_once_for_an_unchanged_model(
