@@ -148,6 +148,7 @@ class EcoptSweeper(Sweeper):
         self.settings: SweepSettings | None = None
         self._multirun_saved = False
         self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
+        self._launched = False  # whether this process launched a batch (under the sweep's lock)
         self._composed: dict[tuple[str, ...], DictConfig] = {}  # the last batch validate_batch_is_legal composed
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -651,8 +652,10 @@ class EcoptSweeper(Sweeper):
             raise _CompactSweepFailure(str(err)) from err
         finally:
             # Records read are deleted as they are read; this takes any left over (a job that finished after its
-            # batch was reported lost, a sweep stopped mid-batch), whose job numbers no later launch reuses.
-            if self._outcomes is not None:
+            # batch was reported lost, a sweep stopped mid-batch), whose job numbers no later launch reuses. Only
+            # by the process that launched: a second one, refused because the sweep is running (its lock), would
+            # delete the running sweep's unread records, and a batch it then lost would run its finished jobs again.
+            if self._outcomes is not None and self._launched:
                 shutil.rmtree(self._outcomes, ignore_errors=True)
 
     def _sweep(self, arguments: list[str]) -> Any:
@@ -859,7 +862,8 @@ class EcoptSweeper(Sweeper):
         """
         if self.launcher is None or self.space is None:
             raise RuntimeError("EcoptSweeper.evaluate() called before sweep() configured the search space.")
-        self._save_multirun()  # the loop has accepted the sweep: it asks for its first batch
+        self._save_multirun()  # the loop has accepted the sweep (its lock held): it asks for its first batch
+        self._launched = True
         numbers = self._job_numbers(len(batch))
         self.job_idx = max(self.job_idx, numbers[-1] + 1) if numbers else self.job_idx
         outcomes: list[Any] = [None] * len(batch)

@@ -674,26 +674,33 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
         raise EcoptConfigError(_budget_message(n_trials, storage, n_finished))
 
 
+SWEEP_LOCK_NAME = ".ecopt-sweep.lock"
+"""The lock file a running sweep holds, one per folder of storage files (:func:`sweep_lock`)."""
+
+
 @contextlib.contextmanager
 def sweep_lock(storage: Path) -> Iterator[None]:
-    """Hold ``<storage>.lock`` while a sweep runs, so that a second process on the same sweep is refused.
+    """Hold the folder's :data:`SWEEP_LOCK_NAME` while a sweep runs, so that a second process there is refused.
 
     Two processes resuming one sweep (a rerun while the first still runs) would abandon each other's running trials,
-    launch into the same job dirs and overwrite each other's results. The lock is an ``fcntl.flock`` (released by
-    the kernel when the process dies, so a killed sweep never leaves a stale lock); where the platform or the file
-    system has no such locks (Windows, some network file systems) the sweep runs without one.
+    launch into the same job dirs and overwrite each other's results. So would two sweeps with other storage files
+    in one folder (``hydra.sweeper.storage=${hydra.sweep.dir}/b.json`` beside a running sweep): the results file,
+    ``tensorboard/``, the job dirs and ``multirun.yaml`` are the folder's, so the lock is the folder's too. The lock
+    is an ``fcntl.flock`` (released by the kernel when the process dies, so a killed sweep never leaves a stale
+    lock); where the platform or the file system has no such locks (Windows, some network file systems) the sweep
+    runs without one.
 
     Re-entrant within a process (a caller may hold it around :meth:`ParetoSweep.run`). The Hydra sweeper launches
     jobs only from inside the run, under the lock, and writes ``multirun.yaml`` there too (before its first job), or
     after a run that launched nothing.
 
     Args:
-        storage: The sweep's Ax experiment file; the lock file sits beside it.
+        storage: The sweep's Ax experiment file; the lock file sits beside it, one for every sweep of the folder.
 
     Raises:
         EcoptConfigError: Another process holds the lock: the message names it and what to do.
     """
-    path = storage.with_name(storage.name + ".lock")
+    path = storage.with_name(SWEEP_LOCK_NAME)
     key = str(path.resolve())
     try:
         import fcntl

@@ -351,6 +351,31 @@ def test_a_lost_batch_keeps_the_outcomes_its_finished_jobs_recorded(
     assert not sweeper._outcomes.exists()  # read, then deleted
 
 
+@pytest.mark.parametrize("launched", [False, True], ids=["refused: the records stay", "ran: its leftovers go"])
+def test_only_the_process_that_launched_deletes_the_job_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launched: bool
+) -> None:
+    """A second process refused by the running sweep's lock must not delete that sweep's unread job records."""
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes.mkdir()
+    record = sweeper._outcomes / "0.json"  # a job of the running sweep finished; its batch is still out
+    record.write_text(json.dumps({"status": "completed", "value": {"f1": 1.0, "f2": 2.0}}))
+    sweeper.launcher = _FakeLauncher([])
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+
+    def run(arguments: list[str]) -> None:
+        if launched:
+            sweeper.evaluate([])
+        raise EcoptConfigError("ParetoSweep: process 1 on host is running the sweep in ... (locked)")
+
+    monkeypatch.setattr(sweeper, "_sweep", run)
+    with pytest.raises(EcoptConfigError, match="is running the sweep"):
+        sweeper.sweep([])
+    assert record.exists() is not launched
+
+
 class _AppTimeoutError(Exception):
     """An app's own exception that happens to share a name with one of the sweeper's verdicts."""
 

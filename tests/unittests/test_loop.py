@@ -1595,7 +1595,7 @@ def test_a_second_process_on_a_running_sweep_is_refused_and_changes_nothing(fast
     make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
     before = storage.read_bytes()
     # Another process holds the lock (an flock on another open file conflicts even within one process).
-    with open(tmp_path / "ax.json.lock", "a+") as other:
+    with open(tmp_path / loop.SWEEP_LOCK_NAME, "a+") as other:
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         other.write("process 4242 on node7 (since 2026-12-03 10:00:00)")
         other.flush()
@@ -1604,6 +1604,10 @@ def test_a_second_process_on_a_running_sweep_is_refused_and_changes_nothing(fast
             make_sweep(lambda p: calls.append(p), n_trials=4, n_initial_trials=2, storage=storage).run()
         assert calls == []
         assert storage.read_bytes() == before
+        # Another sweep in the same folder (its own storage file) would write the same results file and job dirs.
+        with pytest.raises(EcoptConfigError, match=r"process 4242 on node7 .* is running the sweep in"):
+            make_sweep(lambda p: calls.append(p), n_trials=4, storage=tmp_path / "other.json").run()
+        assert calls == []
     # Released (the kernel releases it when a process dies, too): the sweep resumes.
     assert make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage).run().n_finished == 4
     with loop.sweep_lock(storage), loop.sweep_lock(storage):  # re-entrant in one process (plugin, then loop)
