@@ -12,6 +12,7 @@ __all__ = [
     "EcoptConfigError",
     "EcoptError",
     "EnergyMeterError",
+    "LauncherError",
     "SweepFailureError",
     "SweepTerminated",
     "TrialFailure",
@@ -62,6 +63,14 @@ class TrialFailure(EcoptError, RuntimeError):
 
 class SweepFailureError(EcoptError, RuntimeError):
     """A sweep stopped because too many of its trials failed."""
+
+
+class LauncherError(EcoptConfigError):
+    """The launcher started no job of a batch (no cluster, a partition the scheduler refuses): nothing ran.
+
+    Raised by a batch evaluator; the sweep saves what finished before, leaves the batch's trials to be asked again on
+    resume (as after Ctrl-C: none of them is failed for it) and stops with the message, which names the fix.
+    """
 
 
 class TrialTimeoutError(TrialFailure):

@@ -31,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
+    LauncherError,
     SweepFailureError,
     TrialFailure,
     TrialTimeoutError,
@@ -674,7 +675,12 @@ class EcoptSweeper(Sweeper):
             raise EcoptConfigError(unknown) from exc
         self.space, self.settings = space, settings
 
-        from lightning_ecopt.sweeper.loop import check_storage, saved_sobol_count, sweep_fingerprint
+        from lightning_ecopt.sweeper.loop import (
+            check_storage,
+            saved_finished_count,
+            saved_sobol_count,
+            sweep_fingerprint,
+        )
 
         sweep_dir = self._sweep_dir()
         # Before anything is written or logged: a storage file that cannot be written, is not an experiment, holds
@@ -683,7 +689,7 @@ class EcoptSweeper(Sweeper):
         # batch (evaluate), or when it returns: a refused rerun leaves the earlier sweep's multirun.yaml as it was.
         if settings.storage is not None:
             check_storage(settings.storage, sweep_fingerprint(space, settings, task_config), settings.n_trials)
-            if settings.storage.exists():
+            if saved_finished_count(settings.storage) > 0:  # not after a launcher that started nothing
                 changed = _launcher_change(sweep_dir / "multirun.yaml", self.config)
                 if changed is not None:
                     log.warning("ecopt sweeper: %s", changed)
@@ -736,7 +742,7 @@ class EcoptSweeper(Sweeper):
         try:
             try:
                 result = sweep.run()
-            except (KeyboardInterrupt, SystemExit, SweepFailureError):
+            except (KeyboardInterrupt, SystemExit, SweepFailureError, LauncherError):
                 if dated is not None:  # the loop said "rerun the same command": that would start a new sweep
                     log.warning("ecopt sweeper: to resume, %s", dated[1])
                 raise
@@ -879,7 +885,7 @@ class EcoptSweeper(Sweeper):
             else:
                 runs.append((number, [position], [overrides]))
         for first, positions, launch in runs:  # one launch per run of consecutive job numbers
-            for position, outcome in zip(positions, self._launch(launch, first), strict=True):
+            for position, outcome in zip(positions, self._launch(launch, first, alone=False), strict=True):
                 outcomes[position] = outcome
         return outcomes
 
@@ -894,8 +900,14 @@ class EcoptSweeper(Sweeper):
             return list(range(self.job_idx, self.job_idx + n))
         return [index + self._job_offset for index in indices]
 
-    def _launch(self, batch: list[tuple[str, ...]], first: int) -> list[Any]:
-        """Launch the jobs of ``batch`` (override lists), numbered on from ``first``; one outcome per job."""
+    def _launch(self, batch: list[tuple[str, ...]], first: int, *, alone: bool = True) -> list[Any]:
+        """Launch the jobs of ``batch`` (override lists), numbered on from ``first``; one outcome per job.
+
+        Raises:
+            LauncherError: The launcher raised before any job of a batch the loop asked for (``alone=False``)
+                started (no record of one): no cluster to submit to, a partition ``sbatch`` refuses. Failing the
+                batch's trials for it would spend the budget on configurations that never ran.
+        """
         if not batch:
             return []
         if self.launcher is None:
@@ -912,21 +924,35 @@ class EcoptSweeper(Sweeper):
             # On a cluster each would queue again, one after another, and the culprit spend its limit twice: there
             # they fail, with the reason. The sweep goes on.
             outcomes = [self._recorded_outcome(number) for number in numbers]
+            started = self._outcomes is None or any(self._job_started(number) for number in numbers)
             self._forget_outcomes(numbers)
             lost = [k for k, outcome in enumerate(outcomes) if outcome is _ABSENT]
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
+            if not started and not alone:
+                jobs = f"job {first}" if len(batch) == 1 else f"any of the {len(batch)} jobs ({first}..{numbers[-1]})"
+                raise LauncherError(
+                    f"ecopt sweeper: the launcher ({type(self.launcher).__name__}) did not start {jobs} ({error}). "
+                    f"Nothing ran, so no trial is failed for it: fix the launcher (hydra/launcher and its "
+                    f"hydra.launcher.* settings; a SLURM launcher runs only where sbatch/srun are, with a partition "
+                    f"the cluster accepts), then rerun the same command to resume."
+                ) from exc
+            # A trial's reason names no job number (the report lists the trial beside it, and groups failures by
+            # reason: one launcher fault across batches is one line); the log names them.
+            jobs = f"job {first}" if len(batch) == 1 else f"jobs {first}..{first + len(batch) - 1}"
             if len(batch) == 1:
-                reason = f"the launcher lost job {first}, run alone (its worker died or hung): {error}"
+                reason = f"the launcher lost the job, run alone (its worker died or hung): {error}"
             else:
-                last = first + len(batch) - 1
                 finished = len(batch) - len(lost)
                 kept = f"; {finished} of them had finished and keep their outcomes" if 0 < finished < len(batch) else ""
-                reason = f"the launcher lost the whole batch of {len(batch)} jobs ({first}..{last}){kept}: {error}"
+                reason = f"the launcher lost the whole batch of {len(batch)} jobs{kept}: {error}"
             if not lost:
-                log.warning("ecopt sweeper: %s; every job had finished and recorded its outcome: kept.", reason)
+                log.warning(
+                    "ecopt sweeper: %s: %s; every job had finished and recorded its outcome: kept.", jobs, reason
+                )
             elif len(batch) > 1 and _runs_jobs_side_by_side(self.launcher):
                 log.warning(
-                    "ecopt sweeper: %s; running %s again alone, so that only a job that fails by itself fails.",
+                    "ecopt sweeper: %s: %s; running %s again alone, so that only a job that fails by itself fails.",
+                    jobs,
                     reason,
                     "each of them" if len(lost) == len(batch) else f"jobs {[first + k for k in lost]}",
                 )
@@ -937,13 +963,13 @@ class EcoptSweeper(Sweeper):
                     if late is not _ABSENT:
                         outcomes[k] = late
                         continue
-                    outcomes[k] = self._launch([batch[k]], first + k)[0]
+                    outcomes[k] = self._launch([batch[k]], first + k, alone=True)[0]
                     if self._pareto is not None:  # measured with no other trial beside it: no shared counters
                         self._pareto.ran_alone.add(first + k - self._job_offset)
             else:
-                log.warning("ecopt sweeper: %s", reason)
+                log.warning("ecopt sweeper: %s: %s", jobs, reason)
                 for k in lost:
-                    outcomes[k] = TrialFailure(reason if len(batch) == 1 else f"{reason} (job {first + k} had not)")
+                    outcomes[k] = TrialFailure(reason if len(batch) == 1 else f"{reason} (this one had not finished)")
             return outcomes
         self._forget_outcomes(numbers)
         if len(returns) != len(batch):
@@ -961,6 +987,10 @@ class EcoptSweeper(Sweeper):
                 (folder / f"{number}.json").unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # left in the sweep dir only while a job's outcome is unread
                 folder.rmdir()
+
+    def _job_started(self, number: int) -> bool:
+        """Whether job ``number`` started the task (it records ``started`` first, then its outcome)."""
+        return self._outcomes is not None and (self._outcomes / f"{number}.json").exists()
 
     def _recorded_outcome(self, number: int) -> Any:
         """What job ``number`` recorded (its return value, or its exception), or ``_ABSENT`` (none, or unreadable)."""
@@ -1045,7 +1075,8 @@ class _PicklableFailures:
     :class:`_UnpicklableTaskError` with its type's name, message and traceback; any other one as it is.
 
     It also records the job's outcome, as plain JSON, in ``outcomes/<job number>.json`` (see :func:`_record`), so
-    that a batch the launcher loses keeps what its finished jobs returned.
+    that a batch the launcher loses keeps what its finished jobs returned; and, first, that the job started, so that
+    a batch lost before any job started is known for the launcher's failure.
 
     Args:
         task_function: The app's task function (possibly under a time limit: ``TimedTask``).
@@ -1060,6 +1091,7 @@ class _PicklableFailures:
         """Run the task on ``cfg``."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
 
+        _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
         try:
             value = self.task_function(cfg)
         except Exception as exc:

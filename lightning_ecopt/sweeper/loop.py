@@ -97,6 +97,7 @@ from lightning_ecopt._json import json_safe
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
+    LauncherError,
     SweepFailureError,
     SweepTerminated,
     TrialFailure,
@@ -601,6 +602,16 @@ def saved_sobol_count(storage: Path | None) -> int | None:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         return None
     return _stored_sobol_count(stored)
+
+
+def saved_finished_count(storage: Path | None) -> int:
+    """How many trials of the sweep saved in ``storage`` finished (completed or failed; plain JSON read); 0 without."""
+    if storage is None or not Path(storage).is_file():
+        return 0
+    try:
+        return _saved_finished_count(json.loads(Path(storage).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return 0
 
 
 def _stored_sobol_count(stored: Any) -> int | None:
@@ -1166,6 +1177,10 @@ class ParetoSweep:
                         self._stop_reason, message = failures
                         self._save(client)  # the stop reason goes into the results file
                         raise SweepFailureError(message)
+            except LauncherError:
+                # Not the batch's fault: its trials are asked again on resume, once the launcher is fixed.
+                self._save_on_interrupt(client, "stopped: the launcher started no job of the batch")
+                raise
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
                 # handler), and a task may call sys.exit; either way, what finished is saved and resumable.

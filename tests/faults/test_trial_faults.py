@@ -89,9 +89,9 @@ def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:
     # failed too, for good, before, then ran again). Job 2 runs again alone, and fails only when it kills its worker
     # by itself. The hung job 4 loses nothing either: it times out inside its worker.
     assert statuses == ["completed", "completed", "failed", "completed", "failed", "completed", "failed", "completed"]
-    assert "the launcher lost job 2, run alone (its worker died or hung): TerminatedWorkerError" in rows[2]["reason"]
+    assert "the launcher lost the job, run alone (its worker died or hung): TerminatedWorkerError" in rows[2]["reason"]
     log = result.stdout + result.stderr
-    assert "the launcher lost the whole batch of 2 jobs (2..3); 1 of them had finished and keep" in log
+    assert "jobs 2..3: the launcher lost the whole batch of 2 jobs; 1 of them had finished and keep" in log
     assert "running jobs [2] again alone" in log
     assert not (sweep_dir / ".ecopt-outcomes").exists()  # read, then deleted
     assert "timed out: the trial ran longer than trial_timeout_s=6 s" in rows[4]["reason"]  # in a loky worker
@@ -99,6 +99,26 @@ def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:
     # Job 7 was still running when job 6 killed its worker: run again alone, its counters saw no other trial.
     assert "running each of them again alone" in log
     assert rows[7]["shared_counters"] is False
+
+
+def test_a_launcher_that_cannot_start_jobs_stops_the_sweep_and_loses_no_trial(tmp_path: Path) -> None:
+    """submitit's SLURM launcher off a cluster: it raises before any job starts. Those trials ran nowhere: the sweep
+    stops with the launcher's error (it failed them, as lost jobs, until max_failure_rate stopped it with "fix the
+    task"), and the rerun under a working launcher runs them."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    sweep_dir = tmp_path / "sweep"
+    budget = ("hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
+    refused = run_app(sweep_dir, "hydra/launcher=submitit_slurm", *budget)
+    assert refused.returncode != 0
+    assert "the launcher (SlurmLauncher) did not start job 0 (RuntimeError: Could not detect" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    state = read_state(sweep_dir)
+    assert state.finished() == {}
+    resumed = run_app(sweep_dir, *budget)
+    assert resumed.returncode == 0, resumed.stderr
+    state = read_state(sweep_dir)
+    assert [t["status"] for t in state.finished().values()] == ["completed"] * 3
+    assert "another launcher" not in resumed.stdout + resumed.stderr  # nothing ran under the first one
 
 
 # -- the timeout itself, in-process ----------------------------------------------------------------------------------

@@ -282,10 +282,10 @@ def test_a_lost_batch_is_run_again_job_by_job_only_on_this_machine(
     if local:  # the healthy job completes; only the one that loses its launch alone fails
         assert [len(jobs) for jobs, _ in launcher.calls] == [2, 1, 1]
         assert out[0] == {"f1": 1.0, "f2": 2.0}
-        assert "lost job 1, run alone" in str(out[1])
+        assert "lost the job, run alone" in str(out[1])
     else:  # on a cluster each would queue again in turn, the culprit spending its time limit twice
         assert [len(jobs) for jobs, _ in launcher.calls] == [2]
-        assert all("lost the whole batch of 2 jobs (0..1): RuntimeError" in str(o) for o in out)  # none finished
+        assert all("lost the whole batch of 2 jobs: RuntimeError" in str(o) for o in out)  # none finished
 
 
 def test_a_lost_job_that_finishes_late_is_not_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,12 +343,47 @@ def test_a_lost_batch_keeps_the_outcomes_its_finished_jobs_recorded(
     if local:
         assert [len(jobs) for jobs, _ in launcher.calls] == [3, 1]
         assert launcher.calls[1][1] == 1
-        assert "lost job 1, run alone" in str(out[1])
+        assert "lost the job, run alone" in str(out[1])
     else:
         assert [len(jobs) for jobs, _ in launcher.calls] == [3]
-        assert "lost the whole batch of 3 jobs (0..2); 2 of them had finished and keep their outcomes" in str(out[1])
-        assert str(out[1]).endswith("(job 1 had not)")
+        assert "lost the whole batch of 3 jobs; 2 of them had finished and keep their outcomes" in str(out[1])
+        assert str(out[1]).endswith("(this one had not finished)")
     assert not sweeper._outcomes.exists()  # read, then deleted
+
+
+class _StartsNothing(_FakeLauncher):
+    """A launcher that raises before any job starts (submitit off a cluster: 'Could not detect "srun"')."""
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.calls.append((list(job_overrides), initial_job_idx))
+        raise RuntimeError('Could not detect "srun", are you indeed on a slurm cluster?')
+
+
+class _StartsNothingHere(_StartsNothing):
+    __module__ = "hydra_plugins.hydra_joblib_launcher.joblib_launcher"
+
+
+@pytest.mark.parametrize("launcher", [_StartsNothing, _StartsNothingHere], ids=["cluster", "joblib"])
+def test_a_launcher_that_starts_no_job_stops_the_sweep_instead_of_failing_its_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launcher: type[_StartsNothing]
+) -> None:
+    from lightning_ecopt.exceptions import LauncherError
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper.launcher = starts_nothing = launcher([])
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    match = r"did not start any of the 2 jobs \(0..1\) \(RuntimeError: Could not detect \"srun\".*rerun the same"
+    with pytest.raises(LauncherError, match=match):
+        sweeper.evaluate([{"x": 0.25}, {"x": 0.5}])
+    assert len(starts_nothing.calls) == 1  # not run again job by job: the launcher, not a job, is at fault
+    # A job that started (its record says so) makes it a lost batch again: the trials fail, the sweep goes on.
+    sweeper._outcomes.mkdir()
+    monkeypatch.setattr(sweeper, "_forget_outcomes", lambda numbers: None)
+    (sweeper._outcomes / "2.json").write_text(json.dumps({"status": "started"}))
+    out = sweeper.evaluate([{"x": 0.25}, {"x": 0.75}])
+    assert all(isinstance(o, TrialFailure) for o in out)
 
 
 @pytest.mark.parametrize("launched", [False, True], ids=["refused: the records stay", "ran: its leftovers go"])

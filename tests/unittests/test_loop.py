@@ -929,6 +929,35 @@ def test_resume_after_an_interruption_finishes_exactly_n_trials(fast_ax, tmp_pat
     assert again.n_finished == 8
 
 
+def test_a_launcher_that_starts_no_job_stops_the_sweep_and_the_resume_runs_its_trials(fast_ax, tmp_path):
+    from lightning_ecopt.exceptions import LauncherError
+
+    storage = tmp_path / "ax_experiment.json"
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=4, n_initial_trials=2, max_batch_size=2, seed=3, storage=storage
+    )
+    batches: list[list[dict]] = []
+
+    def no_cluster_for_the_second_batch(batch):
+        batches.append(batch)
+        if len(batches) == 2:
+            raise LauncherError("the launcher did not start any of the 2 jobs")
+        return [two_quadratics(p) for p in batch]
+
+    with pytest.raises(LauncherError):
+        ParetoSweep(space, settings, no_cluster_for_the_second_batch).run()
+    saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    counts = saved["counts"]
+    assert (counts["completed"], counts["failed"], counts["abandoned"]) == (2, 0, 2)  # saved as stopped, none failed
+    rerun: list[list[dict]] = []
+    result = ParetoSweep(space, settings, lambda batch: rerun.append(batch) or [two_quadratics(p) for p in batch]).run()
+    assert (result.n_completed, result.n_failed) == (4, 0)
+    # The batch that never ran runs on resume as it was proposed: together, as after Ctrl-C, not one configuration
+    # at a time as after a crash (which of them crashed would be unknown).
+    assert rerun[0] == batches[1]
+
+
 def test_a_sweep_interrupted_in_its_sobol_phase_resumes_as_if_never_interrupted(fast_ax, tmp_path):
     space = parse_search_space(TWO_D, [])
     settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=6, n_initial_trials=6, seed=0)
