@@ -101,7 +101,9 @@ class EcoptSweeperConf:
     # today, or a known good guess. A key left out takes the app's own value (its config, or the config group's
     # chosen option), so [{}] evaluates the app's defaults first. They count toward n_trials and toward the initial
     # (Sobol) trials; one already evaluated (on resume) is not run again.
-    enqueue_trials: list[Any] = field(default_factory=list)
+    # null: none. Not typed as a list with [] as its default: OmegaConf would refuse one configuration given without
+    # its list (`{x: 1}`) with its own merge error; the sweeper says to wrap it in a list.
+    enqueue_trials: Any = None
 
     # Optuna sweeper keys, accepted so that an Optuna config runs by switching hydra/sweeper to ecopt:
     # Optuna's sampler config: ignored with a warning (its `seed` is used when `seed` is null).

@@ -234,8 +234,9 @@ class SweepSettings:
         trials = self.enqueue_trials
         example = "[{'model.lr': 0.01, 'model.width': 32}]"
         if isinstance(trials, str | bytes | Mapping) or not isinstance(trials, Sequence):
+            one = f"; one configuration goes in a list too: [{trials!r}]" if isinstance(trials, Mapping) else ""
             raise EcoptConfigError(
-                f"SweepSettings(enqueue_trials={trials!r}): expected a list of configurations, e.g. {example}."
+                f"SweepSettings(enqueue_trials={trials!r}): expected a list of configurations, e.g. {example}{one}."
             )
         for i, trial in enumerate(trials):
             if not isinstance(trial, Mapping) or not all(isinstance(key, str) for key in trial):

@@ -589,6 +589,7 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
         ),
         (["zzz=1,2"], "zzz"),  # composing a trial's config fails: a key the app does not have
         (["hydra.sweeper.enqueue_trials=[{x:2}]"], "parameter 'x': 2 is outside its range [0.0, 1.0]"),
+        (["hydra.sweeper.enqueue_trials={x:0.5}"], "one configuration goes in a list too: [{'x': 0.5}]"),
     ],
 )
 def test_config_errors_stop_the_sweep_before_any_job(tmp_path: Path, overrides: list[str], message: str) -> None:
