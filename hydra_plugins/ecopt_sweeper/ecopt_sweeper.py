@@ -916,6 +916,15 @@ class EcoptSweeper(Sweeper):
         self._forget_outcomes(numbers)  # a record is this launch's, never an earlier one's
         try:
             returns = self.launcher.launch(batch, initial_job_idx=first)
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl-C or SIGTERM mid-batch: what the jobs that had finished recorded goes to the loop, which saves
+            # them as finished rather than abandoning them with the rest (run again on resume).
+            if self._pareto is not None:
+                for number in numbers:
+                    outcome = self._recorded_outcome(number)
+                    if outcome is not _ABSENT:
+                        self._pareto.finished_before_stop[number - self._job_offset] = outcome
+            raise
         except Exception as exc:
             # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError), its
             # own timeout fires, or a job is killed (submitit: SLURM's time limit). A job that finished first

@@ -1012,6 +1012,10 @@ class ParetoSweep:
         """Trials of the batch ``evaluate`` is running that it ran (again) with no other trial beside it: a launcher
         that lost a parallel batch and reran its jobs one by one adds them, so they are not tagged
         ``shared_counters``. Emptied before each batch."""
+        self.finished_before_stop: dict[int, Any] = {}
+        """What trials of the running batch returned (or raised) before a Ctrl-C or SIGTERM stopped ``evaluate``, by
+        trial index: a launcher that knows (the Hydra sweeper reads its jobs' records) fills it before the stop
+        propagates, and they are saved as finished instead of run again on resume. Emptied before each batch."""
         self._reset()
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings, space)
 
@@ -1386,12 +1390,18 @@ class ParetoSweep:
         if to_run:
             self.evaluating = tuple(to_run)
             self.ran_alone = set()
+            self.finished_before_stop = {}
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
+            except KeyboardInterrupt:
+                self._tell_finished_before_stop(client, to_run, params)
+                raise
             except SystemExit as exc:
                 # evaluate_each and the Hydra sweeper turn a task's sys.exit() into its trial's failure; from a
                 # batch evaluator of one trial it is that trial's too. With several, which one exited is unknown:
                 # stop and save as for Ctrl-C (the batch reruns on resume), failing none of them for it.
+                if is_interrupt(exc):
+                    self._tell_finished_before_stop(client, to_run, params)
                 if is_interrupt(exc) or len(to_run) > 1:
                     raise
                 failure = exit_as_failure(exc)
@@ -1415,6 +1425,26 @@ class ParetoSweep:
             self._tag_shared_counters(client, [i for i in to_run if i not in self.ran_alone])
         for i in sorted(reuse):
             self._tell_reused(client, i, params[i], self._records[reuse[i]])
+
+    def _tell_finished_before_stop(
+        self, client: Client, to_run: Sequence[int], params: Mapping[int, dict[str, Any]]
+    ) -> None:
+        """Record the trials of a stopped batch that finished before the stop (:attr:`finished_before_stop`).
+
+        The rest of the batch stays running, to be saved as stopped and asked again on resume. Best effort: a second
+        Ctrl-C, or an outcome that cannot be told, leaves a trial running, as before.
+        """
+        finished = [i for i in to_run if i in self.finished_before_stop]
+        try:
+            for i in finished:
+                self._tell(client, i, params[i], self.finished_before_stop[i])
+            if self.settings.parallel_trials and len(to_run) > 1:
+                self._tag_shared_counters(client, [i for i in finished if i not in self.ran_alone])
+        except BaseException:
+            log.warning("ecopt: the trials that finished before the stop could not all be recorded.", exc_info=True)
+            return
+        if finished:
+            log.warning("ecopt: trials %s of the stopped batch had finished: kept, not run again on resume.", finished)
 
     def _tag_shared_counters(self, client: Client, indices: Sequence[int]) -> None:
         """Tag the measured trials of a batch that ran side by side: their counters saw each other's work."""

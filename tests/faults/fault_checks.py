@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,14 @@ def run_app(sweep_dir: Path, *overrides: str, timeout_s: float = 300, **env: str
 
 
 def interrupt_when(
-    sweep_dir: Path, ready: Path, *overrides: str, sig: int = signal.SIGINT, timeout_s: float = 300, **env: str
+    sweep_dir: Path,
+    ready: Path | Callable[[], bool],
+    *overrides: str,
+    sig: int = signal.SIGINT,
+    timeout_s: float = 300,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
-    """Start a sweep, send ``sig`` once ``ready`` exists, and wait for the process to end.
+    """Start a sweep, send ``sig`` once ``ready`` exists (or returns True), and wait for the process to end.
 
     The child's SIGINT goes back to its default first: a test run started in the background by a shell without job
     control inherits SIGINT ignored, Python then installs no ``KeyboardInterrupt`` handler, and the sweep would run
@@ -68,7 +74,8 @@ def interrupt_when(
         preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + timeout_s
-    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+    is_ready = ready.exists if isinstance(ready, Path) else ready
+    while not is_ready() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     if process.poll() is None:
         process.send_signal(sig)

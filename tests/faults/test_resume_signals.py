@@ -7,6 +7,7 @@ SIGTERM handler used to turn the signal into a ``SystemExit`` that failed the he
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from fault_checks import ROOT, check_final, check_nothing_lost, interrupt_when, read_state, run_app
 
 
@@ -50,6 +52,38 @@ def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path
     assert final.trials[1]["status"] == "abandoned"
     assert final.trials[2]["params"] == before.trials[1]["params"]  # the stopped configuration, run again first
     assert final.trials[2]["status"] == "completed"
+
+
+def test_a_stop_mid_batch_keeps_the_trials_that_had_finished(tmp_path: Path) -> None:
+    """SIGTERM while a joblib batch of 3 runs, 2 of its jobs done: those 2 are saved as completed (each job records
+    its outcome), the third is the only one run again on resume. Before, all 3 were abandoned and ran again."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    sweep_dir = tmp_path / "sweep"
+    records = sweep_dir / ".ecopt-outcomes"
+
+    def two_finished() -> bool:
+        done = 0
+        for number in (0, 1):
+            with contextlib.suppress(OSError, ValueError):
+                done += json.loads((records / f"{number}.json").read_text()).get("status") == "completed"
+        return done == 2
+
+    run = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=3", "hydra.sweeper.max_batch_size=3")
+    budget = ("hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
+    result = interrupt_when(sweep_dir, two_finished, *run, *budget, sig=signal.SIGTERM, ECOPT_FAULTS="none,none,slow")
+    log = result.stdout + result.stderr
+    assert result.returncode == 143, log[-3000:]
+    assert "trials [0, 1] of the stopped batch had finished: kept, not run again on resume" in log
+    before = read_state(sweep_dir)
+    assert [before.trials[i]["status"] for i in range(3)] == ["completed", "completed", "running"]
+
+    rerun = run_app(sweep_dir, *run, *budget)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(before, final)
+    check_final(final, 3)
+    assert final.trials[3]["params"] == before.trials[2]["params"]  # the one cut short, and only it, ran again
+    assert len(final.trials) == 4
 
 
 _LIGHTNING_SWEEP = """

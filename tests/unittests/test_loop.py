@@ -958,6 +958,34 @@ def test_a_launcher_that_starts_no_job_stops_the_sweep_and_the_resume_runs_its_t
     assert rerun[0] == batches[1]
 
 
+def test_trials_a_stopped_batch_had_finished_are_kept_and_not_run_again(fast_ax, tmp_path):
+    """A batch evaluator that knows what some of its trials returned before Ctrl-C says so (``finished_before_stop``,
+    as the Hydra sweeper does from its jobs' records): they are saved as finished; only the others run on resume."""
+    storage = tmp_path / "ax_experiment.json"
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=3, max_batch_size=3, seed=3, storage=storage
+    )
+    first: list[dict] = []
+
+    def stopped_after_two(batch):
+        first.extend(batch)
+        for index, params in zip(sweep.evaluating[:2], batch, strict=False):
+            sweep.finished_before_stop[index] = two_quadratics(params)
+        sweep.finished_before_stop[99] = two_quadratics(batch[0])  # not a trial of this batch: ignored
+        raise KeyboardInterrupt
+
+    sweep = ParetoSweep(space, settings, stopped_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run()
+    counts = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["counts"]
+    assert (counts["completed"], counts["abandoned"]) == (2, 1)
+    rerun: list[dict] = []
+    result = ParetoSweep(space, settings, lambda batch: rerun.extend(batch) or [two_quadratics(p) for p in batch]).run()
+    assert rerun == [first[2]]
+    assert (result.n_completed, result.n_failed) == (3, 0)
+
+
 def test_a_sweep_interrupted_in_its_sobol_phase_resumes_as_if_never_interrupted(fast_ax, tmp_path):
     space = parse_search_space(TWO_D, [])
     settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=6, n_initial_trials=6, seed=0)
