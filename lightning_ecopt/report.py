@@ -349,8 +349,22 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
     )
     front = _feasible_front(result, _outcome_constraints(loaded) or ())
     if front != result.pareto_indices:
-        loaded = replace(loaded, result=replace(result, pareto_indices=front))
+        hypervolume = _front_hypervolume(result, front) if result.hypervolume is not None else None
+        loaded = replace(loaded, result=replace(result, pareto_indices=front, hypervolume=hypervolume))
     return loaded
+
+
+def _front_hypervolume(result: SweepResult, front: Sequence[int]) -> float | None:
+    """The hypervolume of the trials ``front`` against the result's reference point (None without a full one)."""
+    from lightning_ecopt import frontier
+
+    ref = result.reference_point
+    names = [o.name for o in result.objectives]
+    if ref is None or set(ref) != set(names):
+        return None
+    by_index = {t.trial_index: t for t in result.trials}
+    Y = [[by_index[i].metrics[n] for n in names] for i in front]
+    return frontier.hypervolume(Y, [ref[n] for n in names], [not o.minimize for o in result.objectives])
 
 
 def _feasible_front(result: SweepResult, constraints: Sequence[OutcomeConstraint]) -> tuple[int, ...]:

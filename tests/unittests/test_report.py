@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from scipy import stats
 
-from lightning_ecopt import views
+from lightning_ecopt import frontier, views
 from lightning_ecopt.cli import main
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.report import (
@@ -550,7 +550,9 @@ def test_a_results_file_that_kept_a_trial_breaking_an_objective_s_bound_on_its_f
         completed(2, 0.80, 0.002, 1e4, 1e6, 10.0, 1.0, 0.1),
         completed(3, 0.85, 0.005, 1e4, 1e6, 10.0, 1.0, 0.1),
     )
-    old = SweepResult(OBJECTIVES, trials, (0, 2), None, None, None)
+    ref = {"test/acc": 0.5, "energy/test_samples_per_j": 10.0}
+    stale = frontier.hypervolume([[0.95, 100.0], [0.80, 500.0]], [0.5, 10.0], [True, True])  # of trials 0 and 2
+    old = SweepResult(OBJECTIVES, trials, (0, 2), ref, "given", stale)
     write_results(
         tmp_path / RESULTS_FILENAME,
         old,
@@ -558,6 +560,10 @@ def test_a_results_file_that_kept_a_trial_breaking_an_objective_s_bound_on_its_f
     )
     report = build_report(tmp_path)
     assert report.sweep.result.pareto_indices == (0, 1)
+    # The hypervolume of the front reported, not of the file's: trial 2 added area the rule excludes.
+    expected = frontier.hypervolume([[0.95, 100.0], [0.86, 250.0]], [0.5, 10.0], [True, True])
+    assert report.sweep.result.hypervolume == pytest.approx(expected)
+    assert expected < stale
     assert [row["trial_index"] for row in report.frontier] == [0, 1]
     rows = {int(r["trial_index"]): r for r in csv.DictReader(io.StringIO(_csv_text(report)))}
     assert [rows[i]["on_frontier"] for i in range(4)] == ["1", "1", "0", "0"]
