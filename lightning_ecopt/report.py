@@ -1548,7 +1548,7 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
     png, csv_path = target / _FILES[0], target / _FILES[1]
     try:
         target.mkdir(parents=True, exist_ok=True)
-        figure = views.frontier_figure(report.sweep.result)
+        figure = views.frontier_figure(report.sweep.result, constraints=_outcome_constraints(report.sweep) or ())
         tmp = target / f".{png.name}.tmp"
         tmp.write_bytes(views.figure_png(figure))
         tmp.replace(png)

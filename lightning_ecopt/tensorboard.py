@@ -50,6 +50,9 @@ from typing import TYPE_CHECKING, Any, cast
 from lightning_ecopt import views
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from lightning_ecopt.sweeper.objectives import OutcomeConstraint
     from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
     from lightning_ecopt.sweeper.space import SearchSpace
 
@@ -137,7 +140,10 @@ def _describe(name: str, result: SweepResult) -> str:
     if name == ON_FRONT_TAG:
         return "1 while the trial is on the Pareto frontier, else 0"
     unit = views.metric_unit(name)
-    return f"unit: {unit}" if unit else ""
+    parts = [f"unit: {unit}"] if unit else []
+    if views.is_energy_metric(name):  # measured or estimated, as an objective's column says
+        parts.append(views.frontier_energy_label(result))
+    return ", ".join(parts)
 
 
 def _status(trial: TrialRecord) -> str:
@@ -152,6 +158,7 @@ class FrontierBoard:
         images: Also draw the frontier image after every batch (the costliest part: about 0.1-0.3 s).
         space: The sweep's search space, for the HParams columns' types (``None``: the types of the values the
             trials seen when the experiment is written hold).
+        constraints: The sweep's outcome constraints: trials that break one are drawn apart in the frontier image.
 
     Raises:
         TypeError: ``log_dir`` is not a path.
@@ -164,7 +171,14 @@ class FrontierBoard:
         board.update(result)  # never raises: a failure is logged and the sweep goes on
     """
 
-    def __init__(self, log_dir: str | Path, *, images: bool = True, space: SearchSpace | None = None) -> None:
+    def __init__(
+        self,
+        log_dir: str | Path,
+        *,
+        images: bool = True,
+        space: SearchSpace | None = None,
+        constraints: Sequence[OutcomeConstraint] = (),
+    ) -> None:
         if not isinstance(log_dir, str | Path) or not str(log_dir):
             raise TypeError(
                 f"FrontierBoard(log_dir={log_dir!r}): expected a folder path, e.g. '<sweep dir>/tensorboard'."
@@ -172,6 +186,7 @@ class FrontierBoard:
         self.log_dir = Path(log_dir)
         self.images = bool(images)
         self.space = space
+        self.constraints = tuple(constraints)
         self._sessions: set[int] = set()
         self._on_front: dict[int, bool] = {}
         self._on_front_step: dict[int, int] = {}  # each trial's last frontier/on_front step
@@ -408,7 +423,7 @@ class FrontierBoard:
                 writer.add_scalar("trials/failed", float(result.n_failed), step)
             writer.add_text("frontier/configurations", views.frontier_markdown(result), step)
             if self.images:
-                figure = views.frontier_figure(result)
+                figure = views.frontier_figure(result, constraints=self.constraints)
                 writer.add_image("frontier/pareto_front", views.figure_rgb(figure), step, dataformats="HWC")
         self._frontier_hv = has_hv or (again and self._frontier_hv)
         self._frontier_step = step

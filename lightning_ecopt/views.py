@@ -26,6 +26,7 @@ from lightning_ecopt import frontier
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from lightning_ecopt.sweeper.objectives import OutcomeConstraint
     from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
 
 __all__ = [
@@ -381,10 +382,18 @@ def _axis_scale(values: Sequence[float], ref: float | None = None) -> dict[str, 
     return {"value": "log"}
 
 
-def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: float = 5.5, dpi: int = 100) -> Figure:
+def frontier_figure(
+    result: SweepResult,
+    *,
+    constraints: Sequence[OutcomeConstraint] = (),
+    width_in: float = 8.0,
+    height_in: float = 5.5,
+    dpi: int = 100,
+) -> Figure:
     """Draw every trial of a sweep with the Pareto frontier highlighted.
 
-    Completed trials are grey dots; frontier trials are large blue dots with their trial ids, connected by the
+    Completed trials are grey dots, those that break one of ``constraints`` orange rings (named in the legend: one
+    may lie beyond the frontier, ruled out); frontier trials are large blue dots with their trial ids, connected by the
     staircase that bounds the region they dominate (shaded down to the reference point, whose area is the
     hypervolume; a front point outside the reference box is on the line but not in the shading); the knee is a gold
     star; the reference point is a red cross; failed trials are red crosses at their values when they returned both
@@ -396,6 +405,7 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
 
     Args:
         result: The sweep's result (partial results are fine: the figure is redrawn after every batch).
+        constraints: The sweep's outcome constraints (those on objectives too); ``()`` draws no trial as infeasible.
         width_in: Figure width in inches.
         height_in: Figure height in inches.
         dpi: Dots per inch (the PNG is ``width_in * dpi`` pixels wide).
@@ -430,11 +440,19 @@ def frontier_figure(result: SweepResult, *, width_in: float = 8.0, height_in: fl
 
     xs_all: list[float] = []
     ys_all: list[float] = []
-    others = [t for t in done if t.trial_index not in pareto]
+    infeasible = [t for t in done if t.trial_index not in pareto and not all(c.met_by(t.metrics) for c in constraints)]
+    others = [t for t in done if t.trial_index not in pareto and t not in infeasible]
     front = [t for t in done if t.trial_index in pareto]
     if others:
         xs, ys = [x_of(t) for t in others], [y_of(t) for t in others]
         ax.scatter(xs, ys, s=28, c="0.55", alpha=0.8, label=f"other completed ({_trials(len(others))})", zorder=2)
+        xs_all += xs
+        ys_all += ys
+    if infeasible:
+        broken = sorted({str(c) for t in infeasible for c in constraints if not c.met_by(t.metrics)})
+        xs, ys = [x_of(t) for t in infeasible], [y_of(t) for t in infeasible]
+        ax.scatter(xs, ys, s=32, facecolors="none", edgecolors="tab:orange", linewidths=1.3, zorder=2,
+                   label=f"breaks {' or '.join(broken)} ({_trials(len(infeasible))})")  # fmt: skip
         xs_all += xs
         ys_all += ys
 

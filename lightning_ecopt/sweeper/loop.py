@@ -2294,7 +2294,10 @@ def _default_batch_hooks(settings: SweepSettings, space: SearchSpace) -> list[Ba
         return []
     from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME, FrontierBoard
 
-    return [FrontierBoard(Path(settings.storage).parent / TENSORBOARD_DIRNAME, space=space).update]
+    board = FrontierBoard(
+        Path(settings.storage).parent / TENSORBOARD_DIRNAME, space=space, constraints=settings.outcome_constraints
+    )
+    return [board.update]
 
 
 def _client_json(client: Client) -> str:

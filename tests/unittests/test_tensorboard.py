@@ -104,6 +104,11 @@ def test_hparams_experiment_lists_parameters_status_and_metrics_objectives_first
     }
     metrics = [m.name.tag for m in experiment.metric_infos]
     assert metrics == ["test/acc", "energy/test_samples_per_j", ON_FRONT_TAG, "energy/train_j"]
+    described = {m.name.tag: m.description for m in experiment.metric_infos}
+    # An energy figure's column says which kind of joules it holds, objective or not.
+    assert described["energy/train_j"] == "unit: J, estimated (cpu-time)"
+    assert "estimated (cpu-time)" in described["energy/test_samples_per_j"]
+    assert "estimated" not in described["test/acc"]
 
 
 def test_one_hparams_session_per_finished_trial_with_its_metrics(board_dir):
@@ -196,7 +201,7 @@ def test_no_experiment_until_a_trial_completes(tmp_path):
 
 
 def test_update_never_raises_it_logs_and_the_sweep_goes_on(tmp_path, monkeypatch, caplog):
-    def broken(result):
+    def broken(result, **options):
         raise RuntimeError("matplotlib exploded")
 
     monkeypatch.setattr(views, "frontier_figure", broken)

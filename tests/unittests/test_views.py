@@ -97,6 +97,30 @@ def test_a_failed_single_objective_trial_is_drawn_at_its_index_and_value():
     assert "failed (1)" in _legend(fig)
 
 
+def test_a_trial_that_breaks_a_constraint_is_drawn_apart_from_the_other_completed():
+    from matplotlib.collections import PathCollection
+
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    # Trial 1 would dominate the whole front, but breaks 'lat <= 5': drawn as a grey "other completed" dot, it looked
+    # like the best model of the sweep.
+    objectives = parse_objectives({"acc": "maximize", "j": "minimize"}, None)
+    trials = (
+        TrialRecord(0, {"x": 0}, "completed", metrics={"acc": 0.9, "j": 0.1, "lat": 4.0}),
+        TrialRecord(1, {"x": 1}, "completed", metrics={"acc": 0.95, "j": 0.01, "lat": 9.0}),
+        TrialRecord(2, {"x": 2}, "completed", metrics={"acc": 0.8, "j": 0.05, "lat": 1.0}),
+    )
+    result = SweepResult(objectives, trials, (0, 2))
+    fig = views.frontier_figure(result, constraints=[parse_constraint("lat <= 5")])
+    assert "breaks lat <= 5 (1 trial)" in _legend(fig)
+    assert not any(label.startswith("other completed") for label in _legend(fig))
+    (rings,) = [
+        c for c in fig.axes[0].collections if isinstance(c, PathCollection) and c.get_label().startswith("breaks")
+    ]
+    assert [tuple(xy) for xy in rings.get_offsets()] == [(0.95, 0.01)]
+    assert "other completed (1 trial)" in _legend(views.frontier_figure(result))  # constraints unknown: as before
+
+
 def test_a_failed_trial_at_zero_on_a_log_axis_is_listed_not_lost():
     result = make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 1000.0], [0.5, 1.0]], {"acc": 0.4, "j": 2000})
     zero = TrialRecord(2, {"x": 2}, "failed", metrics={"acc": 0.6, "j": 0.0}, reason="read 0 J")
