@@ -89,7 +89,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     test_trainer = pl.Trainer(
         **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
     )
-    refusal = _knobs_refusal(cfg.inference, test_trainer)
+    refusal = _knobs_refusal(cfg.inference, test_trainer, cfg.energy.warmup_batches)
     if refusal is not None:  # before training: a knob the test loop cannot run as named would waste it
         raise TrialFailure(refusal, metrics=_NOTHING_RAN)
 
@@ -106,6 +106,10 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         if trained is None:
             fit()
         trainer = test_trainer
+        # Trained under a "-true" precision (bf16-true, 16-true), Lightning leaves the weights in that dtype, where a
+        # trial that loads the cached checkpoint builds the model in float32 and loads them into it: the same model
+        # either way, and the test loop's inference.precision decides how it runs.
+        model.float()
         if cfg.inference.compile:
             import torch
 
@@ -143,20 +147,33 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     return metrics
 
 
-def _knobs_refusal(inference: DictConfig, test_trainer: Any) -> str | None:
+def _knobs_refusal(inference: DictConfig, test_trainer: Any, warmup_batches: int) -> str | None:
     """Why the test loop cannot run the inference knobs as named, or ``None``.
 
     Args:
         inference: The ``inference`` section of the config.
         test_trainer: The Trainer of the test loop.
+        warmup_batches: The energy callback's warm-up batches (``energy.warmup_batches``).
     """
     from lightning.pytorch.accelerators import CPUAccelerator
 
-    from lightning_ecopt.inference import PRECISIONS
+    from lightning_ecopt.inference import PRECISIONS, check_cpp_compiler
 
     for knob in ("quantize_int8", "compile"):
         if not isinstance(inference[knob], bool):
             return f"inference.{knob}={inference[knob]!r}: expected true or false."
+    if inference.compile and warmup_batches < 1:
+        # A review measured 317 samples/J compiled against 3,700 eager: the window held ~1.8 s of compilation.
+        return (
+            f"inference.compile=true with energy.warmup_batches={warmup_batches}: the first test batch would compile "
+            f"the model inside the measured window, so the trial would measure the compilation; set "
+            f"energy.warmup_batches=1 or more (those batches pay it) or inference.compile=false."
+        )
+    if inference.compile and isinstance(test_trainer.accelerator, CPUAccelerator):
+        try:  # before training: prepare_for_inference would find it only after the fit
+            check_cpp_compiler()
+        except RuntimeError as err:
+            return f"inference.compile=true: {err}"
     device = type(test_trainer.accelerator).__name__
     if test_trainer.precision != inference.precision:  # on CPU Lightning runs "16-mixed" as bf16, under its label
         others = ", ".join(p for p in PRECISIONS if p != inference.precision)
@@ -180,7 +197,7 @@ def _no_compiling_in_window(warmup_batches: int) -> Any:
     The energy window's warm-up batches pay the compilation (their joules are ``energy/test_warmup_j``). A batch of a
     size first seen in the measured window (the last, partial one) compiled there: one compilation outlasts a small
     model's whole window, and its samples/J came out tens of times too low. Without warm-up batches
-    (``energy.warmup_batches=0``) the compilation stays in the measured window.
+    (``energy.warmup_batches=0``) the compilation would be measured: :func:`_knobs_refusal` refuses that.
     """
     import torch
     from lightning.pytorch import Callback

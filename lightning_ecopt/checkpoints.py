@@ -428,6 +428,9 @@ class CheckpointCache:
 
         Returns:
             The checkpoint file.
+
+        Raises:
+            CheckpointCacheError: The file cannot be written (a full disk, a folder that is not writable) or read back.
         """
         import torch
 
@@ -444,9 +447,12 @@ class CheckpointCache:
             "source": source if isinstance(source, str) else None,
             "trained_by": trained_by,
         }
-        self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
-        fd, tmp = create_temporary_file(path)  # the mode of a new file (mkstemp's is 0600: unreadable to others)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = create_temporary_file(path)  # the mode of a new file (mkstemp's is 0600: unreadable to others)
+        except OSError as err:
+            raise CheckpointCacheError(f"CheckpointCache: cannot write {str(path)!r} ({err}).") from err
         try:
             with os.fdopen(fd, "wb") as handle:
                 torch.save(payload, handle)
@@ -461,9 +467,11 @@ class CheckpointCache:
                     f"module's state_dict (get_extra_state included)."
                 ) from err
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(err, OSError):  # a full disk, a quota: the trained model is fine, only its copy is not
+                raise CheckpointCacheError(f"CheckpointCache: cannot write {str(path)!r} ({err}).") from err
             raise
         return path
 

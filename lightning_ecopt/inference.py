@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 _Module = TypeVar("_Module", bound="nn.Module")
 
-__all__ = ["PRECISIONS", "TimedPasses", "callback_min_duration_s", "prepare_for_inference"]
+__all__ = ["PRECISIONS", "TimedPasses", "callback_min_duration_s", "check_cpp_compiler", "prepare_for_inference"]
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 """Evaluation precisions the examples accept (Lightning's names); bf16 autocast works on CPU, fp16 needs a GPU."""
@@ -103,13 +103,19 @@ def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compi
             layer.register_forward_pre_hook(_to_float32)
     if compile:
         if not any(p.device.type != "cpu" for p in module.parameters()):
-            _check_cpp_compiler()
+            check_cpp_compiler()
         module.compile()
     return module
 
 
-def _check_cpp_compiler() -> None:
-    """Raise a clear error now where ``torch.compile`` would fail at the first batch: no C++ compiler for CPU code."""
+def check_cpp_compiler() -> None:
+    """Raise a clear error now where ``torch.compile`` would fail at the first batch: no C++ compiler for CPU code.
+
+    For a sweep's task, before it trains a model it would compile on CPU (the check costs a lookup, not a build).
+
+    Raises:
+        RuntimeError: No C++ compiler that ``torch.compile`` can use for CPU code; the message says what to do.
+    """
     try:
         from torch._inductor.cpp_builder import get_cpp_compiler
     except ImportError:  # a private module of this torch: another version may not have it; compile will tell

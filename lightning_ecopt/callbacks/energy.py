@@ -637,6 +637,14 @@ class EnergyCallback(Callback):
                     "(it counts this process only): loading is left out, and more workers look cheaper. Compare "
                     "estimates at one num_workers (num_workers=0 counts the loading), or measure with counters.",
                 )
+        if trainer is not None and self.warmup_batches == 0 and _is_compiled(trainer.lightning_module):
+            self._warn_once(
+                f"compiled/{stage}",
+                f"EnergyCallback: the model is compiled (torch.compile) and warmup_batches=0, so its first {stage} "
+                f"batch compiles it inside the measured window (seconds: longer than a small model's whole loop, "
+                f"tens of times fewer samples/J); set warmup_batches >= 1 (the warm-up batches pay the compilation, "
+                f"as energy/{stage}_warmup_j).",
+            )
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
@@ -1041,6 +1049,13 @@ _LOOPS_OF: dict[str, tuple[str, ...]] = {
     "predict": ("predict",),
 }
 """The loops (keys of ``EnergyCallback.results``) each trainer function (``setup``'s ``stage``) may run."""
+
+
+def _is_compiled(module: object) -> bool:
+    """Whether ``module`` runs through ``torch.compile``: ``module.compile()``, or given to Lightning compiled."""
+    return (
+        getattr(module, "_compiled_call_impl", None) is not None or getattr(module, "_compiler_ctx", None) is not None
+    )
 
 
 def _user_count(name: str, value: Any, what: str) -> int:
