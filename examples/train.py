@@ -63,32 +63,36 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banners: one result line per trial
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    # Nothing has run while the model, the data and the trainers are built: a configuration that cannot be (pooling
+    # past depth 3, eval_batch_size=0, an unknown Trainer option) fails with 0 J, known, so the ledger counts the
+    # trial instead of making the search total a lower bound.
     try:
         model = DigitsCNN(**cfg.model)
-    except ValueError as err:  # a configuration that cannot be built (pooling past depth 3): nothing ran
-        # 0 J, known: the ledger counts the trial instead of making the search total a lower bound.
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from err
-    data = DigitsDataModule(**cfg.data)
-    energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
-    # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
-    # <sweep dir>/tensorboard. No hp_metric placeholder: the sweep's HParams view holds the real metrics.
-    # Outside a Hydra job (inference_batch_size.py measures batch 1 after its sweep): the current folder.
-    out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
-    logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
-    fit_trainer = pl.Trainer(
-        **cfg.trainer, callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)], logger=logger
-    )
-    precision = cfg.inference.precision
-    if precision not in PRECISIONS:  # Lightning also takes "16", "bf16", 32...: one name per setting, one label
-        raise TrialFailure(
-            f"inference.precision={precision!r}: expected one of {', '.join(PRECISIONS)}.", metrics=_NOTHING_RAN
+        data = DigitsDataModule(**cfg.data)
+        energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
+        # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
+        # <sweep dir>/tensorboard. No hp_metric placeholder: the sweep's HParams view holds the real metrics.
+        # Outside a Hydra job (inference_batch_size.py measures batch 1 after its sweep): the current folder.
+        out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
+        logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
+        fit_trainer = pl.Trainer(
+            **cfg.trainer, callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)], logger=logger
         )
-    # torch.compile compiles the first batch, in the energy window's warm-up; a batch of a new size (the last,
-    # partial one) would compile again inside the measured window: there it runs eagerly instead.
-    no_compiling = [_no_compiling_in_window(cfg.energy.warmup_batches)] if cfg.inference.compile else []
-    test_trainer = pl.Trainer(
-        **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
-    )
+        precision = cfg.inference.precision
+        if precision not in PRECISIONS:  # Lightning also takes "16", "bf16", 32...: one name per setting, one label
+            raise TrialFailure(
+                f"inference.precision={precision!r}: expected one of {', '.join(PRECISIONS)}.", metrics=_NOTHING_RAN
+            )
+        # torch.compile compiles the first batch, in the energy window's warm-up; a batch of a new size (the last,
+        # partial one) would compile again inside the measured window: there it runs eagerly instead.
+        no_compiling = [_no_compiling_in_window(cfg.energy.warmup_batches)] if cfg.inference.compile else []
+        test_trainer = pl.Trainer(
+            **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
+        )
+    except TrialFailure:
+        raise
+    except Exception as err:
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from err
     refusal = _knobs_refusal(cfg.inference, test_trainer, cfg.energy.warmup_batches)
     if refusal is not None:  # before training: a knob the test loop cannot run as named would waste it
         raise TrialFailure(refusal, metrics=_NOTHING_RAN)

@@ -175,6 +175,28 @@ def test_a_model_trained_in_bf16_true_is_the_same_model_trained_or_loaded(
     assert loaded["test/acc"] == trained["test/acc"]
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value", "match"),
+    [
+        ("data", "eval_batch_size", 0, "eval_batch_size"),
+        ("energy", "warmup_batches", -1, "warmup_batches"),
+        ("trainer", "accelerator", "nonsense", "nonsense"),
+    ],
+)
+def test_a_configuration_that_cannot_be_built_fails_with_no_energy_spent(
+    monkeypatch: pytest.MonkeyPatch, section: str, key: str, value: object, match: str
+) -> None:
+    # Raised as they were, the ledger counted these trials' energy as unknown (the search total a lower bound).
+    from lightning_ecopt.exceptions import TrialFailure
+
+    train = _train(monkeypatch)
+    cfg = _config()
+    cfg[section][key] = value
+    with pytest.raises(TrialFailure, match=match) as err:
+        train.digits_trial(cfg, cache=None)
+    assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+
+
 def test_a_knob_that_is_not_a_bool_fails_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
     from lightning_ecopt.exceptions import TrialFailure
 
