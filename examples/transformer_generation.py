@@ -26,6 +26,8 @@ from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
+_NOTHING_RAN: dict[str, float | str] = {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+
 
 def generated_tokens(batch: Any, outputs: Any) -> int:
     """``count_fn`` for the predict loop's ``EnergyCallback``: the tokens a generation batch produced.
@@ -66,23 +68,28 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     warnings.filterwarnings("ignore", ".*enable_nested_tensor.*")
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = CharTextDataModule(**cfg.data)
-    model = TinyTransformerLM(vocab_size=data.vocab_size, seq_len=cfg.data.seq_len, **cfg.model)
-    # Generation is the inference that serves users: its callback counts the generated tokens and accounts the
-    # training. The test loop (perplexity) has its own, without count_fn (count_fn runs in every loop a callback
-    # measures) and without model stats (the proxy audit's FLOPs are those of a prompt): only its joules are wanted,
-    # for the search cost, so no window length is required of it.
-    energy = EnergyCallback(stages=("predict",), count_fn=generated_tokens, **cfg.energy)
-    test_energy = EnergyCallback(
-        stages=("test",),
-        **{**cfg.energy, "train": False, "warmup_batches": 0, "min_duration_s": 0.0},
-        log_model_stats=False,
-    )
-    # Each run's Lightning logs go to its own output dir (a sweep's job dir; Hydra does not chdir), as in train.py;
-    # no hp_metric placeholder: the sweep's HParams view holds the real metrics.
-    out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
-    logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
-    trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
+    # Nothing ran yet: a configuration that cannot be built (width not a multiple of heads, an unknown Trainer option)
+    # fails with 0 J, known, so the ledger counts the trial instead of making the search total a lower bound.
+    try:
+        data = CharTextDataModule(**cfg.data)
+        model = TinyTransformerLM(vocab_size=data.vocab_size, seq_len=cfg.data.seq_len, **cfg.model)
+        # Generation is the inference that serves users: its callback counts the generated tokens and accounts the
+        # training. The test loop (perplexity) has its own, without count_fn (count_fn runs in every loop a callback
+        # measures) and without model stats (the proxy audit's FLOPs are those of a prompt): only its joules are wanted,
+        # for the search cost, so no window length is required of it.
+        energy = EnergyCallback(stages=("predict",), count_fn=generated_tokens, **cfg.energy)
+        test_energy = EnergyCallback(
+            stages=("test",),
+            **{**cfg.energy, "train": False, "warmup_batches": 0, "min_duration_s": 0.0},
+            log_model_stats=False,
+        )
+        # Each run's Lightning logs go to its own output dir (a sweep's job dir; Hydra does not chdir), as in train.py;
+        # no hp_metric placeholder: the sweep's HParams view holds the real metrics.
+        out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
+        logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
+        trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
+    except Exception as err:
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from err
 
     def fit() -> dict[str, float | str]:
         trainer.fit(model, datamodule=data)

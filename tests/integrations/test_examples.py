@@ -192,6 +192,19 @@ def _import_example(monkeypatch: pytest.MonkeyPatch, name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
+def test_transformer_example_fails_an_unbuildable_model_with_its_energy_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    from omegaconf import OmegaConf
+
+    from lightning_ecopt.exceptions import TrialFailure
+
+    example = _import_example(monkeypatch, "transformer_generation")
+    cfg = OmegaConf.load(ROOT / "conf" / "transformer_generation.yaml")
+    cfg.model.width, cfg.model.heads = 30, 4  # not a multiple: the model cannot be built, nothing ran
+    with pytest.raises(TrialFailure) as err:
+        example.main(cfg)
+    assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+
+
 def test_main_job_fails_an_unbuildable_model_with_its_energy_known(monkeypatch: pytest.MonkeyPatch) -> None:
     # Pooling past depth 3 cannot be built: nothing ran, so the failed trial spent 0 J, and the ledger must count it
     # as known rather than make the search total a lower bound.
