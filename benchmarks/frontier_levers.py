@@ -95,8 +95,11 @@ def parse_variant(variant: str) -> dict[str, str]:
     return out
 
 
-def _patch_botorch_node(**generator_kwargs: Any) -> Any:
-    """Patch ``ParetoSweep._generation_strategy`` to set these kwargs on its BoTorch node; returns the original."""
+def _patch_botorch_node(edit: Callable[[dict[str, Any]], None] | None = None, **generator_kwargs: Any) -> Any:
+    """Patch ``ParetoSweep._generation_strategy`` to set these kwargs on its BoTorch node; returns the original.
+
+    ``edit``, if given, then changes the node's kwargs in place.
+    """
     original = ParetoSweep._generation_strategy
 
     def patched(self: ParetoSweep) -> Any:
@@ -105,6 +108,8 @@ def _patch_botorch_node(**generator_kwargs: Any) -> Any:
             for spec in node.generator_specs:
                 if spec.generator_enum.name == "BOTORCH_MODULAR":
                     spec.generator_kwargs.update(generator_kwargs)
+                    if edit is not None:
+                        edit(spec.generator_kwargs)
         return strategy
 
     ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
@@ -118,21 +123,12 @@ def _patch_parego() -> Any:
     """
     from botorch.acquisition.multi_objective.parego import qLogNParEGO
 
-    original = ParetoSweep._generation_strategy
+    def drop_qnehvi_options(kwargs: dict[str, Any]) -> None:
+        acqf_kwargs = kwargs.get("default_model_gen_options", {}).get("acquisition_function_kwargs", {})
+        for key in ("mc_samples", "prune_baseline"):
+            acqf_kwargs.pop(key, None)
 
-    def patched(self: ParetoSweep) -> Any:
-        strategy = original(self)
-        for node in strategy.nodes_by_name.values():
-            for spec in node.generator_specs:
-                if spec.generator_enum.name == "BOTORCH_MODULAR":
-                    spec.generator_kwargs["botorch_acqf_class"] = qLogNParEGO
-                    options = spec.generator_kwargs.get("default_model_gen_options", {})
-                    for key in ("mc_samples", "prune_baseline"):
-                        options.get("acquisition_function_kwargs", {}).pop(key, None)
-        return strategy
-
-    ParetoSweep._generation_strategy = patched  # type: ignore[method-assign]
-    return original
+    return _patch_botorch_node(drop_qnehvi_options, botorch_acqf_class=qLogNParEGO)
 
 
 def _patch_transforms(kind: str) -> Any:
