@@ -373,13 +373,21 @@ class CheckpointCache:
         Not on Windows (no ``fcntl``): there both jobs train, the last rename wins, and no job may take another's
         temporary file for a stale one.
         """
-        self.directory.mkdir(parents=True, exist_ok=True)
         try:
             import fcntl
         except ImportError:
             yield False
             return
-        with open(self.directory / f"{key}.lock", "a+b") as handle:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = open(self.directory / f"{key}.lock", "a+b")  # noqa: SIM115 - closed below
+        except OSError as err:  # a folder that cannot be written: the trial trains, only the reuse is lost
+            log.warning(
+                "CheckpointCache: cannot use %s (%s); this trial trains without the cache.", self.directory, err
+            )
+            yield False
+            return
+        with handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 yield True
@@ -470,7 +478,9 @@ class CheckpointCache:
         except BaseException as err:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            if isinstance(err, OSError):  # a full disk, a quota: the trained model is fine, only its copy is not
+            # A full disk or a quota (torch's writer may report it as a RuntimeError): the trained model is fine, only
+            # its copy is not.
+            if isinstance(err, Exception) and not isinstance(err, CheckpointCacheError):
                 raise CheckpointCacheError(f"CheckpointCache: cannot write {str(path)!r} ({err}).") from err
             raise
         return path

@@ -16,7 +16,8 @@ Accounting rules
   (``energy/<stage>_warmup_j``), and ``energy/validate_j`` (+ warm-up) only where it is not inside ``fit``'s:
   trials without ``energy/train_j``, with ``energy/train_j = 0``, that loaded a cached checkpoint
   (``checkpoint/reused = 1``), or whose validate loop ran on its own (``trainer.validate()``, logged as
-  ``energy/validate_in_fit = 0``). Failed trials count when their
+  ``energy/validate_in_fit = 0``); never figures of a fit's validation (``energy/validate_in_fit = 1``, which a
+  trial that reused a checkpoint reports from the fit that trained it). Failed trials count when their
   figures are known; trials whose energy is unknown (failed before reporting, abandoned, or without any energy
   figure) are counted apart and make the total a lower bound, as do trials that ran with a known training energy
   but an evaluation energy that is NaN (or, completed, not recorded). Reused trials were not run and cost nothing.
@@ -490,8 +491,11 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
         return TrialEnergy(trial.trial_index, status, 0.0, 0.0, known=True)
     m = trial.metrics
     train_j = _finite(m.get("energy/train_j"))
-    # Results written before energy/validate_in_fit existed have none: a validation after fit is then taken as fit's.
-    validation_in_train_j = train_j is not None and _fit_ran(m) and m.get("energy/validate_in_fit") != 0
+    # energy/validate_in_fit = 1: a fit's validation, inside a train_j (this trial's, or the one whose checkpoint it
+    # reused, which reports that fit's figures); 0: a trainer.validate() of its own. Results written before the flag
+    # existed have none: a trial that trained is then taken to have validated inside its fit.
+    in_fit = m.get("energy/validate_in_fit")
+    validation_in_train_j = in_fit == 1 if in_fit is not None else train_j is not None and _fit_ran(m)
     stages = ("test", "predict") if validation_in_train_j else _STAGES
     keys = [f"energy/{s}_j" for s in stages] + [f"energy/{s}_warmup_j" for s in stages]
     known_parts = [p for k in keys if (p := _finite(m.get(k))) is not None]

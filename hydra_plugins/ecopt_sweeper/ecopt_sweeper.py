@@ -150,6 +150,8 @@ class EcoptSweeper(Sweeper):
         self._multirun_saved = False
         self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
         self._launched = False  # whether this process launched a batch (under the sweep's lock)
+        self._launched_ok = 0  # launches that returned (every job's result)
+        self._records_seen = False  # whether a job's record was ever seen after a launch that returned
         self._composed: dict[tuple[str, ...], DictConfig] = {}  # the last batch validate_batch_is_legal composed
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -884,9 +886,19 @@ class EcoptSweeper(Sweeper):
                 runs[-1][2].append(overrides)
             else:
                 runs.append((number, [position], [overrides]))
-        for first, positions, launch in runs:  # one launch per run of consecutive job numbers
-            for position, outcome in zip(positions, self._launch(launch, first, alone=False), strict=True):
-                outcomes[position] = outcome
+        try:
+            for first, positions, launch in runs:  # one launch per run of consecutive job numbers
+                for position, outcome in zip(positions, self._launch(launch, first, alone=False), strict=True):
+                    outcomes[position] = outcome
+        except (LauncherError, KeyboardInterrupt, SystemExit):
+            # A stop in a later launch of this batch: what the earlier ones returned (and the refused trials' reasons)
+            # is known, and kept rather than run again on resume.
+            indices = self._pareto.evaluating if self._pareto is not None else ()
+            if self._pareto is not None and len(indices) == len(batch):
+                for position, outcome in enumerate(outcomes):
+                    if outcome is not None:
+                        self._pareto.finished_before_stop.setdefault(indices[position], outcome)
+            raise
         return outcomes
 
     def _job_numbers(self, n: int) -> list[int]:
@@ -917,12 +929,13 @@ class EcoptSweeper(Sweeper):
         try:
             returns = self.launcher.launch(batch, initial_job_idx=first)
         except (KeyboardInterrupt, SystemExit):
-            # Ctrl-C or SIGTERM mid-batch: what the jobs that had finished recorded goes to the loop, which saves
-            # them as finished rather than abandoning them with the rest (run again on resume).
+            # Ctrl-C or SIGTERM mid-batch: what the jobs that had completed recorded goes to the loop, which saves
+            # them as finished rather than abandoning them with the rest (run again on resume). Not a failure: the
+            # stop itself may have caused it (a SIGTERM reaching a worker's Lightning loop ends it with SystemExit).
             if self._pareto is not None:
                 for number in numbers:
                     outcome = self._recorded_outcome(number)
-                    if outcome is not _ABSENT:
+                    if outcome is not _ABSENT and not isinstance(outcome, BaseException):
                         self._pareto.finished_before_stop[number - self._job_offset] = outcome
             raise
         except Exception as exc:
@@ -934,6 +947,8 @@ class EcoptSweeper(Sweeper):
             # they fail, with the reason. The sweep goes on.
             outcomes = [self._recorded_outcome(number) for number in numbers]
             started = self._outcomes is None or any(self._job_started(number) for number in numbers)
+            # After launches that worked but left no record seen here, an absent record proves nothing.
+            started = started or (self._launched_ok > 0 and not self._records_seen)
             self._forget_outcomes(numbers)
             lost = [k for k, outcome in enumerate(outcomes) if outcome is _ABSENT]
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
@@ -980,6 +995,10 @@ class EcoptSweeper(Sweeper):
                 for k in lost:
                     outcomes[k] = TrialFailure(reason if len(batch) == 1 else f"{reason} (this one had not finished)")
             return outcomes
+        # Whether this machine sees the jobs' records (a launcher whose jobs run on hosts without the sweep dir
+        # writes none here): only then does a lost batch without a record say that no job started.
+        self._launched_ok += 1
+        self._records_seen = self._records_seen or any(self._job_started(number) for number in numbers)
         self._forget_outcomes(numbers)
         if len(returns) != len(batch):
             raise RuntimeError(

@@ -1393,7 +1393,7 @@ class ParetoSweep:
             self.finished_before_stop = {}
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, LauncherError):
                 self._tell_finished_before_stop(client, to_run, params)
                 raise
             except SystemExit as exc:

@@ -386,6 +386,104 @@ def test_a_launcher_that_starts_no_job_stops_the_sweep_instead_of_failing_its_tr
     assert all(isinstance(o, TrialFailure) for o in out)
 
 
+class _WorksOnceThenStartsNothing(_FakeLauncher):
+    """Its first launch returns (writing the jobs' records where ``outcomes`` is given); later ones start nothing."""
+
+    def __init__(self, outcomes: Path | None) -> None:
+        super().__init__([])
+        self.outcomes = outcomes
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.calls.append((list(job_overrides), initial_job_idx))
+        if len(self.calls) > 1:
+            raise RuntimeError("A worker process was terminated abruptly")
+        if self.outcomes is not None:
+            self.outcomes.mkdir(exist_ok=True)
+            for number in range(initial_job_idx, initial_job_idx + len(job_overrides)):
+                (self.outcomes / f"{number}.json").write_text(json.dumps({"status": "started"}))
+        return [JobReturn(status=JobStatus.COMPLETED, _return_value={"f1": 1.0, "f2": 2.0}) for _ in job_overrides]
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["records seen here", "jobs on hosts without the sweep dir"])
+def test_no_record_means_no_job_started_only_where_records_are_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, visible: bool
+) -> None:
+    """Where the jobs' records never show here, a lost batch is a lost batch (its trials fail, the sweep goes on): a
+    trial that kills its worker would otherwise stop the sweep on every resume."""
+    from lightning_ecopt.exceptions import LauncherError
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper.launcher = _WorksOnceThenStartsNothing(sweeper._outcomes if visible else None)
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    assert sweeper.evaluate([{"x": 0.25}]) == [{"f1": 1.0, "f2": 2.0}]
+    if visible:
+        with pytest.raises(LauncherError):
+            sweeper.evaluate([{"x": 0.75}])
+    else:
+        (failure,) = sweeper.evaluate([{"x": 0.75}])
+        assert "the launcher lost the job" in str(failure)
+
+
+class _StartsOnlyTheFirstRun(_WorksOnceThenStartsNothing):
+    """Runs the batch's first launch (its jobs record that they started); the next one never starts."""
+
+
+def test_a_stop_in_a_later_launch_of_a_batch_keeps_what_the_earlier_ones_returned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trials 3 and 5 of a batch go in two launches (4 duplicated an earlier one): the second cannot start. Trial 3
+    completed in the first: kept for the loop, not lost with the batch (it would have trained again on resume)."""
+    import types
+
+    from lightning_ecopt.exceptions import LauncherError
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper.launcher = _StartsOnlyTheFirstRun(sweeper._outcomes)
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    pareto = types.SimpleNamespace(evaluating=(3, 5), finished_before_stop={}, ran_alone=set())
+    sweeper._pareto = pareto  # type: ignore[assignment]
+    with pytest.raises(LauncherError):
+        sweeper.evaluate([{"x": 0.25}, {"x": 0.75}])
+    assert pareto.finished_before_stop == {3: {"f1": 1.0, "f2": 2.0}}
+
+
+class _StoppedMidBatch(_FakeLauncher):
+    """Job 0 completed and job 1 failed (the stop's SIGTERM reached its Lightning loop) before Ctrl-C reached here."""
+
+    def __init__(self, outcomes: Path) -> None:
+        super().__init__([])
+        self.outcomes = outcomes
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.outcomes.mkdir(exist_ok=True)
+        done = {"status": "completed", "value": {"f1": 1.0, "f2": 2.0}}
+        killed = {"status": "failed", "type": "SIGTERMException", "message": "", "metrics": {}, "verdict": False}
+        (self.outcomes / "0.json").write_text(json.dumps(done))
+        (self.outcomes / "1.json").write_text(json.dumps(killed))
+        (self.outcomes / "2.json").write_text(json.dumps({"status": "started"}))
+        raise KeyboardInterrupt
+
+
+def test_a_stop_mid_batch_keeps_only_the_jobs_that_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper.launcher = _StoppedMidBatch(sweeper._outcomes)
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    pareto = types.SimpleNamespace(evaluating=(0, 1, 2), finished_before_stop={}, ran_alone=set())
+    sweeper._pareto = pareto  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        sweeper.evaluate([{"x": 0.25}, {"x": 0.5}, {"x": 0.75}])
+    # Job 1's failure may be the stop's own doing: it runs again on resume, with job 2.
+    assert pareto.finished_before_stop == {0: {"f1": 1.0, "f2": 2.0}}
+
+
 @pytest.mark.parametrize("launched", [False, True], ids=["refused: the records stay", "ran: its leftovers go"])
 def test_only_the_process_that_launched_deletes_the_job_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launched: bool

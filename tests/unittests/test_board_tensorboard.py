@@ -29,9 +29,9 @@ def test_a_tensorboard_that_reloads_while_a_batch_is_written_sees_every_later_st
     frontier_run = live(tmp_path / "tensorboard" / FRONTIER_RUN)
     draw = views.frontier_figure
 
-    def reload_meanwhile(result):  # TensorBoard reloads every few seconds: here while the image is drawn
+    def reload_meanwhile(result, **options):  # TensorBoard reloads every few seconds: here while the image is drawn
         frontier_run.Reload()
-        return draw(result)
+        return draw(result, **options)
 
     monkeypatch.setattr(views, "frontier_figure", reload_meanwhile)
     time.sleep(1.05)  # each batch in its own second, as in a real sweep
@@ -69,7 +69,7 @@ def test_an_update_that_fails_midway_leaves_nothing_and_the_retry_writes_each_st
     board.update(result_after(2))
     draw = views.frontier_figure
 
-    def broken(result):
+    def broken(result, **options):
         raise RuntimeError("the figure failed")
 
     monkeypatch.setattr(views, "frontier_figure", broken)

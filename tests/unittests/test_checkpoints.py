@@ -400,14 +400,23 @@ def test_from_hydra_without_inference_params_is_none(tmp_path: Path, monkeypatch
     assert CheckpointCache.from_hydra() is None
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(28, "No space left on device"),
+        RuntimeError(
+            "[enforce fail at inline_container.cc] . PytorchStreamWriter failed writing file data/0: file write failed"
+        ),
+    ],
+    ids=["OSError", "torch's writer"],
+)
 def test_a_checkpoint_that_cannot_be_written_loses_the_reuse_not_the_trial(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: Exception
 ) -> None:
     """A full disk while caching: the trial trained and goes on (its OSError failed it, after the training)."""
-    import errno
 
     def disk_full(*args: Any, **kwargs: Any) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise error
 
     monkeypatch.setattr(torch, "save", disk_full)
     cache = CheckpointCache(tmp_path, ["data.eval_batch_size"])
@@ -415,8 +424,21 @@ def test_a_checkpoint_that_cannot_be_written_loses_the_reuse_not_the_trial(
         trained = cache.fit_or_load(CONFIG, nn.Linear(2, 1), lambda: {"energy/train_j": 1.0})
     assert (trained.reused, trained.metrics()["energy/train_j"]) == (False, 1.0)
     assert "cannot write" in caplog.text
-    assert "No space left on device" in caplog.text
+    assert str(error) in caplog.text
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []  # no temporary file left
+
+
+def test_a_cache_folder_that_cannot_be_written_trains_without_the_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its lock could not be taken, so every trial failed before training (a PermissionError)."""
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    cache = CheckpointCache(blocked / "checkpoints", ["data.eval_batch_size"])
+    with caplog.at_level(logging.WARNING):
+        trained = cache.fit_or_load(CONFIG, nn.Linear(2, 1), lambda: {"energy/train_j": 1.0})
+    assert (trained.reused, trained.metrics()["energy/train_j"]) == (False, 1.0)
+    assert "trains without the cache" in caplog.text
 
 
 def test_a_temporary_file_left_by_a_killed_save_is_removed(tmp_path: Path) -> None:

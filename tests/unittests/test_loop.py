@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lightning_ecopt.exceptions import EcoptConfigError, SweepFailureError
+from lightning_ecopt.exceptions import EcoptConfigError, LauncherError, SweepFailureError
 from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_mask
 from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -958,7 +958,8 @@ def test_a_launcher_that_starts_no_job_stops_the_sweep_and_the_resume_runs_its_t
     assert rerun[0] == batches[1]
 
 
-def test_trials_a_stopped_batch_had_finished_are_kept_and_not_run_again(fast_ax, tmp_path):
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, LauncherError])
+def test_trials_a_stopped_batch_had_finished_are_kept_and_not_run_again(fast_ax, tmp_path, stop):
     """A batch evaluator that knows what some of its trials returned before Ctrl-C says so (``finished_before_stop``,
     as the Hydra sweeper does from its jobs' records): they are saved as finished; only the others run on resume."""
     storage = tmp_path / "ax_experiment.json"
@@ -973,10 +974,10 @@ def test_trials_a_stopped_batch_had_finished_are_kept_and_not_run_again(fast_ax,
         for index, params in zip(sweep.evaluating[:2], batch, strict=False):
             sweep.finished_before_stop[index] = two_quadratics(params)
         sweep.finished_before_stop[99] = two_quadratics(batch[0])  # not a trial of this batch: ignored
-        raise KeyboardInterrupt
+        raise stop("a Ctrl-C, or a later launch of the batch that could not start")
 
     sweep = ParetoSweep(space, settings, stopped_after_two)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(stop):
         sweep.run()
     counts = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["counts"]
     assert (counts["completed"], counts["abandoned"]) == (2, 1)

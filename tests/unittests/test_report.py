@@ -315,6 +315,10 @@ def test_a_trial_that_reused_a_checkpoint_counts_its_validate_loop(reuse):
     # The trial that trained: its validation is inside fit (checkpoints report train_reused_j = 0 for it).
     trained = {"energy/train_j": 40.0, "energy/validate_j": 9.0, "energy/train_reused_j": 0.0, "checkpoint/reused": 0}
     assert trial_energy(TrialRecord(0, {}, "completed", trained)).total_j == 40.0
+    # A reused trial that reports the training fit's validation (energy/validate_in_fit = 1, from the checkpoint's
+    # figures): those joules are inside that fit's train_j, not this trial's cost.
+    copied = {**metrics, "energy/validate_in_fit": 1.0, "energy/test_j": 2.0}
+    assert trial_energy(TrialRecord(1, {}, "completed", copied)).total_j == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize(
