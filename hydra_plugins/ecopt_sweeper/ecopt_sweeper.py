@@ -741,9 +741,14 @@ class EcoptSweeper(Sweeper):
         dated = self._dated_sweep_dir(sweep_dir)
         if dated is not None:
             log.warning("ecopt sweeper: %s; %s", *dated)
+        from lightning_ecopt.sweeper.loop import SWEEP_LOCK_NAME, sweep_lock
+
         try:
             try:
-                result = sweep.run()
+                # The sweep dir's lock too: its job dirs, multirun.yaml and job records are the dir's, wherever in it
+                # the storage file is (the loop locks that file's folder; the same lock where it is the sweep dir).
+                with sweep_lock(sweep_dir / SWEEP_LOCK_NAME):
+                    result = sweep.run()
             except (KeyboardInterrupt, SystemExit, SweepFailureError, LauncherError):
                 if dated is not None:  # the loop said "rerun the same command": that would start a new sweep
                     log.warning("ecopt sweeper: to resume, %s", dated[1])

@@ -1394,14 +1394,14 @@ class ParetoSweep:
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
             except (KeyboardInterrupt, LauncherError):
-                self._tell_finished_before_stop(client, to_run, params)
+                self._tell_finished_before_stop(client, to_run, params, reuse)
                 raise
             except SystemExit as exc:
                 # evaluate_each and the Hydra sweeper turn a task's sys.exit() into its trial's failure; from a
                 # batch evaluator of one trial it is that trial's too. With several, which one exited is unknown:
                 # stop and save as for Ctrl-C (the batch reruns on resume), failing none of them for it.
                 if is_interrupt(exc):
-                    self._tell_finished_before_stop(client, to_run, params)
+                    self._tell_finished_before_stop(client, to_run, params, reuse)
                 if is_interrupt(exc) or len(to_run) > 1:
                     raise
                 failure = exit_as_failure(exc)
@@ -1427,12 +1427,14 @@ class ParetoSweep:
             self._tell_reused(client, i, params[i], self._records[reuse[i]])
 
     def _tell_finished_before_stop(
-        self, client: Client, to_run: Sequence[int], params: Mapping[int, dict[str, Any]]
+        self, client: Client, to_run: Sequence[int], params: Mapping[int, dict[str, Any]], reuse: Mapping[int, int]
     ) -> None:
         """Record the trials of a stopped batch that finished before the stop (:attr:`finished_before_stop`).
 
-        The rest of the batch stays running, to be saved as stopped and asked again on resume. Best effort: a second
-        Ctrl-C, or an outcome that cannot be told, leaves a trial running, as before.
+        And the batch's repeated configurations whose source has finished (an earlier trial, or one just recorded):
+        left running, they would be saved as stopped and never asked again (the configuration is done). The rest of
+        the batch stays running, to be saved as stopped and asked again on resume. Best effort: a second Ctrl-C, or
+        an outcome that cannot be told, leaves a trial running, as before.
         """
         finished = [i for i in to_run if i in self.finished_before_stop]
         try:
@@ -1440,6 +1442,10 @@ class ParetoSweep:
                 self._tell(client, i, params[i], self.finished_before_stop[i])
             if self.settings.parallel_trials and len(to_run) > 1:
                 self._tag_shared_counters(client, [i for i in finished if i not in self.ran_alone])
+            for i in sorted(reuse):
+                source = self._records.get(reuse[i])
+                if source is not None and source.finished:
+                    self._tell_reused(client, i, params[i], source)
         except BaseException:
             log.warning("ecopt: the trials that finished before the stop could not all be recorded.", exc_info=True)
             return

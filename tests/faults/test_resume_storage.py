@@ -140,3 +140,20 @@ def test_a_sweep_dir_holding_the_time_says_how_to_resume(tmp_path: Path) -> None
         "hydra.sweep.dir=dated_${now:%H-%M-%S-%f} holds the time, so rerunning this command starts a new sweep" in log
     )
     assert f"to resume, rerun it with hydra.sweep.dir={dated}" in log
+
+
+def test_a_second_sweep_with_its_storage_in_a_subfolder_of_a_running_sweep_dir_is_refused(tmp_path: Path) -> None:
+    """Its storage file's folder has a lock of its own, but the job dirs, multirun.yaml and job records are the sweep
+    dir's: the sweeper holds that dir's lock too."""
+    fcntl = pytest.importorskip("fcntl")
+    from lightning_ecopt.sweeper.loop import SWEEP_LOCK_NAME
+
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    with open(sweep_dir / SWEEP_LOCK_NAME, "a+") as running:  # another process's sweep in that dir
+        fcntl.flock(running.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        refused = run_app(sweep_dir, "hydra.sweeper.storage=${hydra.sweep.dir}/sub/b.json")
+    assert refused.returncode != 0
+    assert "is running the sweep in" in refused.stderr
+    assert not (sweep_dir / "sub" / "b.json").exists()
+    assert not (sweep_dir / "0").exists()  # no job dir written

@@ -987,6 +987,36 @@ def test_trials_a_stopped_batch_had_finished_are_kept_and_not_run_again(fast_ax,
     assert (result.n_completed, result.n_failed) == (3, 0)
 
 
+def test_a_repeated_configuration_of_a_stopped_batch_is_answered_when_its_source_finished(
+    fast_ax, tmp_path, monkeypatch
+):
+    """Left running, it was saved as stopped and never asked again (its configuration is done): abandoned for good."""
+    storage = tmp_path / "ax_experiment.json"
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=3, n_initial_trials=3, max_batch_size=3, seed=3, storage=storage
+    )
+    proposed: list[dict] = []
+    user_params = ParetoSweep._user_params
+
+    def repeat_the_first(self, ax_params):  # Ax proposing a configuration twice in one batch (a discrete space)
+        proposed.append(user_params(self, ax_params))
+        return proposed[0] if len(proposed) == 2 else proposed[-1]
+
+    monkeypatch.setattr(ParetoSweep, "_user_params", repeat_the_first)
+
+    def stopped_after_the_first(batch):
+        sweep.finished_before_stop[sweep.evaluating[0]] = two_quadratics(batch[0])
+        raise KeyboardInterrupt
+
+    sweep = ParetoSweep(space, settings, stopped_after_the_first)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run()
+    trials = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["trials"]
+    assert [t["status"] for t in trials] == ["completed", "completed", "abandoned"]
+    assert trials[1]["reused_from"] == 0
+
+
 def test_a_sweep_interrupted_in_its_sobol_phase_resumes_as_if_never_interrupted(fast_ax, tmp_path):
     space = parse_search_space(TWO_D, [])
     settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=6, n_initial_trials=6, seed=0)
