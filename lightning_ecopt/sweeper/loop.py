@@ -1489,10 +1489,18 @@ class ParetoSweep:
         """Log where a task's exception was raised: the first of each type as a warning, later ones at DEBUG.
 
         The trial's reason keeps the exception's type and message only; without this the file and line (a
-        ``KeyError`` deep in a training loop) would be lost. A ``TrialFailure`` is the task's own verdict, and an
-        exception carried back from another process (joblib, submitit) has lost its traceback: neither is logged.
+        ``KeyError`` deep in a training loop) would be lost. A ``TrialFailure`` is the task's own verdict: logged
+        only as the exception it was raised from, if any. An exception carried back from another process (joblib,
+        submitit) has lost its traceback: not logged.
         """
-        if error.__traceback__ is None or type(error) is TrialFailure:
+        if type(error) is TrialFailure:
+            # The task's own verdict; one raised from an exception (a task that wraps whatever failed, to keep the
+            # energy it spent) has that exception's traceback: the line a user needs.
+            cause = error.__cause__
+            if not isinstance(cause, Exception) or isinstance(cause, TrialFailure):
+                return
+            error = cause
+        if error.__traceback__ is None:
             return
         first = type(error) not in self._traceback_types
         self._traceback_types.add(type(error))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lightning_ecopt.exceptions import EcoptConfigError, LauncherError, SweepFailureError
+from lightning_ecopt.exceptions import EcoptConfigError, LauncherError, SweepFailureError, TrialFailure
 from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_mask
 from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
@@ -2023,6 +2023,30 @@ def test_a_task_exceptions_traceback_is_logged_once_per_type_as_a_warning(fast_a
     assert len(tracebacks) == 6  # the rest at DEBUG
     key_error = next(r for r in tracebacks if r.exc_info[0] is KeyError)
     assert "in deep" in "".join(traceback.format_tb(key_error.exc_info[2]))  # the file and line of the error
+
+
+def test_a_trial_failure_raised_from_an_error_logs_that_error_s_traceback(fast_ax, caplog):
+    """The examples wrap what failed in a TrialFailure (to keep the energy spent): the wrapped error's file and line
+    are what a user needs, where the reason alone says "KeyError: 'x'"."""
+
+    def deep(p):
+        return {}["x"]
+
+    def task(p):
+        try:
+            return deep(p)
+        except KeyError as err:
+            raise TrialFailure(f"KeyError: {err}", metrics={"energy/train_j": 0.0}) from err
+
+    def verdict(p):
+        raise TrialFailure("accuracy below chance")  # the task's own verdict: nothing to trace
+
+    with caplog.at_level(logging.DEBUG, logger="lightning_ecopt"):
+        make_sweep(task, n_trials=2, n_initial_trials=2, max_failure_rate=1.0).run()
+        make_sweep(verdict, n_trials=2, n_initial_trials=2, max_failure_rate=1.0).run()
+    tracebacks = [r for r in caplog.records if r.exc_info and "raised" in r.getMessage()]
+    assert [r.exc_info[0] for r in tracebacks] == [KeyError, KeyError]
+    assert "in deep" in "".join(traceback.format_tb(tracebacks[0].exc_info[2]))
 
 
 def test_a_reference_point_waits_for_two_completed_trials(fast_ax, caplog):
