@@ -67,7 +67,10 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     # past depth 3, eval_batch_size=0, an unknown Trainer option) fails with 0 J, known, so the ledger counts the
     # trial instead of making the search total a lower bound.
     try:
-        model = DigitsCNN(**cfg.model)
+        try:
+            model = DigitsCNN(**cfg.model)
+        except ValueError as err:  # its refusal of a configuration, which names the fix: no traceback to log
+            raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from None
         data = DigitsDataModule(**cfg.data)
         energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
         # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
