@@ -77,7 +77,10 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         # training. The test loop (perplexity) has its own, without count_fn (count_fn runs in every loop a callback
         # measures) and without model stats (the proxy audit's FLOPs are those of a prompt): only its joules are wanted,
         # for the search cost, so no window length is required of it.
-        energy = EnergyCallback(stages=("predict",), count_fn=generated_tokens, **cfg.energy)
+        # One inference is a whole generation (predict_step, counted on a meta copy: it has no side effects).
+        energy = EnergyCallback(
+            stages=("predict",), count_fn=generated_tokens, predict_flops="predict_step", **cfg.energy
+        )
         test_energy = EnergyCallback(
             stages=("test",),
             **{**cfg.energy, "train": False, "warmup_batches": 0, "min_duration_s": 0.0},

@@ -187,10 +187,14 @@ class EnergyCallback(Callback):
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
             measured window.
         flops_on_meta: Count FLOPs on a copy of the module rebuilt on the meta device from its saved hyperparameters,
-            ``type(module)(**module.hparams)``: nothing is computed, and a predict loop's FLOPs are a whole
-            ``predict_step`` (a generation), but the module's ``__init__`` runs again. If it has side effects
-            (downloads, files, an experiment tracker's run), pass ``False``: FLOPs are then one real forward pass of
-            one sample (in a predict loop too, so not a whole generation).
+            ``type(module)(**module.hparams)``: nothing is computed, but the module's ``__init__`` runs again. If it
+            has side effects (downloads, files, an experiment tracker's run), pass ``False``: FLOPs are then one real
+            forward pass of one sample.
+        predict_flops: What one inference of a predict loop is: ``"forward"`` (default), or ``"predict_step"``, a
+            whole generation (many forward passes), counted by calling ``predict_step`` on the meta copy. Its tensor
+            work is not run there, but its Python is: pass ``"predict_step"`` only for a ``predict_step`` without
+            side effects (one that writes files or appends to a list would do so once more, with meta tensors).
+            Needs ``flops_on_meta``.
 
     Raises:
         ValueError: An unknown stage, meter or per-batch mode, or a negative count or duration.
@@ -225,6 +229,7 @@ class EnergyCallback(Callback):
         watts_per_thread: float = DEFAULT_WATTS_PER_THREAD,
         log_model_stats: bool = True,
         flops_on_meta: bool = True,
+        predict_flops: Literal["forward", "predict_step"] = "forward",
     ) -> None:
         stages = (stages,) if isinstance(stages, str) else tuple(stages)
         choices = ", ".join(map(repr, STAGES))
@@ -236,6 +241,11 @@ class EnergyCallback(Callback):
         for name, flag in (("train", train), ("log_model_stats", log_model_stats), ("flops_on_meta", flops_on_meta)):
             if not isinstance(flag, bool):  # a YAML "no" arrives as a string, and a string is true
                 raise TypeError(f"EnergyCallback({name}={flag!r}): expected True or False.")
+        if predict_flops not in ("forward", "predict_step"):
+            raise ValueError(
+                f"EnergyCallback(predict_flops={predict_flops!r}): expected 'forward' or 'predict_step' (a whole "
+                f"generation, counted by running predict_step on a meta copy of the module)."
+            )
         if not stages and not train:
             raise ValueError(f"EnergyCallback(stages=[], train=False) measures nothing; name stages from {choices}.")
         if isinstance(meter, str) and meter not in METER_CHOICES:
@@ -289,6 +299,7 @@ class EnergyCallback(Callback):
         self.watts_per_thread = watts_per_thread
         self.log_model_stats = log_model_stats
         self.flops_on_meta = flops_on_meta
+        self.predict_flops = predict_flops
         self.results: dict[str, LoopEnergy] = {}
         self.model_stats: dict[str, float] = {}
         # The scalars logged by the end of each loop ("train", "validate", "test"), oldest first: Lightning empties
@@ -854,7 +865,9 @@ class EnergyCallback(Callback):
         seen = self._model_stats_of
         if seen is not None and seen[0]() is pl_module and seen[1] == key:
             return
-        self.model_stats = _model_stats(pl_module, sample, stage, on_meta=self.flops_on_meta)
+        self.model_stats = _model_stats(
+            pl_module, sample, stage, on_meta=self.flops_on_meta, predict_step=self.predict_flops == "predict_step"
+        )
         self._model_stats_of = (weakref.ref(pl_module), key)
 
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
@@ -1410,14 +1423,20 @@ def _add_to_hparams(hparams: Any, labels: dict[str, str]) -> None:
 
 
 def _model_stats(
-    pl_module: pl.LightningModule, sample: torch.Tensor | None, stage: str = "test", *, on_meta: bool = True
+    pl_module: pl.LightningModule,
+    sample: torch.Tensor | None,
+    stage: str = "test",
+    *,
+    on_meta: bool = True,
+    predict_step: bool = False,
 ) -> dict[str, float]:
     """Parameter count and the FLOPs of one inference of one sample (skipped when the model cannot take the sample).
 
-    One inference is what the loop runs per sample: ``forward`` in test and validate loops, ``predict_step`` in a
-    predict loop (a generation is many forward passes), falling back to ``forward`` where ``predict_step`` cannot
-    take the first tensor of a batch alone. FLOPs are counted on the meta device where possible (a copy of the module
-    rebuilt there from its saved hyperparameters: nothing is computed), else with one real pass of one sample.
+    One inference is ``forward``; with ``predict_step`` in a predict loop, the module's ``predict_step`` (a
+    generation is many forward passes), falling back to ``forward`` where it cannot take the first tensor of a batch
+    alone. FLOPs are counted on the meta device where possible (a copy of the module rebuilt there from its saved
+    hyperparameters: nothing is computed), else with one real pass of one sample. ``predict_step`` runs on the meta
+    copy only, but as Python: its side effects (a file written, a list appended to) happen, hence opt-in.
     """
     from lightning.fabric.utilities.throughput import measure_flops
 
@@ -1426,7 +1445,7 @@ def _model_stats(
         return stats
     meta = _on_meta(pl_module, sample) if on_meta else []
     attempts: list[tuple[Callable[[Any, torch.Tensor], Any], Any, torch.Tensor]] = []
-    if stage == "predict":  # on the meta copy only: a real predict_step may have side effects (files, logs)
+    if stage == "predict" and predict_step:  # on the meta copy only (its computations are not run; its Python is)
         attempts += [(lambda model, x: model.predict_step(x, 0), model, x) for model, x in meta]
     attempts += [(lambda model, x: model(x), model, x) for model, x in (*meta, (pl_module, sample))]
     for step, model, x in attempts:

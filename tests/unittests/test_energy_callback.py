@@ -7,7 +7,7 @@ import math
 import types
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import torch
@@ -605,12 +605,47 @@ def test_one_inference_in_a_predict_loop_is_predict_step_a_whole_generation() ->
     model = TinyTransformerLM(vocab_size=50, seq_len=32, width=32, depth=2, heads=2, gen_tokens=8, temperature=0.0)
     prompt = torch.randint(0, 50, (1, 16))
     forward = _model_stats(model, prompt, "test")["model/flops_per_sample"]
-    generation = _model_stats(model, prompt, "predict")["model/flops_per_sample"]
+    generation = _model_stats(model, prompt, "predict", predict_step=True)["model/flops_per_sample"]
     # 8 forward passes over a context growing from 16 tokens (more each step): more than 8 forwards of the prompt.
     assert generation > 8 * forward
+    assert _model_stats(model, prompt, "predict")["model/flops_per_sample"] == forward  # the default: forward
     _CountingNet.real_forwards = 0
-    assert _model_stats(_CountingNet(), torch.rand(1, 32), "predict") == _model_stats(_CountingNet(), torch.rand(1, 32))
+    counted = _model_stats(_CountingNet(), torch.rand(1, 32), "predict", predict_step=True)
+    assert counted == _model_stats(_CountingNet(), torch.rand(1, 32))
     assert _CountingNet.real_forwards == 0  # no predict_step of its own: forward, still on the meta device
+
+
+class _WritesItsPredictions(_CountingNet):
+    written: ClassVar[list[Any]] = []
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
+        out = self(batch)
+        type(self).written.append((batch_idx, out.device.type))  # a user's file write, say
+        return out
+
+
+def test_counting_a_predict_loop_s_flops_runs_no_predict_step_of_the_user_unless_asked(fake_clock: FakeClock) -> None:
+    """A review found the meta copy's predict_step overwriting a user's saved prediction with a meta tensor."""
+    from torch.utils.data import DataLoader
+
+    data = DataLoader(torch.rand(8, 32), batch_size=4)
+    _WritesItsPredictions.written = []
+    cb = EnergyCallback(stages=("predict",), meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
+    _trainer(cb).predict(_WritesItsPredictions(), dataloaders=data, return_predictions=False)
+    assert _WritesItsPredictions.written == [(0, "cpu"), (1, "cpu")]  # the loop's two batches, nothing more
+    assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # forward of one sample
+    _WritesItsPredictions.written = []
+    opted = EnergyCallback(
+        stages=("predict",),
+        meter=FakeMeter(fake_clock),
+        warmup_batches=0,
+        min_duration_s=0.0,
+        predict_flops="predict_step",
+    )
+    _trainer(opted).predict(_WritesItsPredictions(), dataloaders=data, return_predictions=False)
+    assert _WritesItsPredictions.written[-1] == (0, "meta")  # what the user asked for: predict_step, on the copy
+    with pytest.raises(ValueError, match="predict_flops='generate'"):
+        EnergyCallback(predict_flops="generate")  # type: ignore[arg-type]
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
