@@ -350,6 +350,8 @@ class EnergyCallback(Callback):
             self.results.pop(loop, None)
             self._logged.pop(loop, None)
         self._check_reuse(trainer, stage)
+        if type(getattr(trainer.strategy, "launcher", None)).__name__ == "_MultiProcessingLauncher":
+            self._warn_once("spawned", _SPAWNED_PROCESSES)
         root = trainer.strategy.root_device
         where = (root, trainer.local_rank)
         self._cuda_device = root if root.type == "cuda" else None
@@ -1549,7 +1551,19 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
             out.update(callback.model_stats)
     if sources:
         out["energy/source"] = _one_label(sources)
+    elif callbacks and any(key.startswith("energy/") for key in out) and "spawned" not in _FALLBACK_WARNED:
+        _FALLBACK_WARNED.add("spawned")  # the figures came back from started processes, their label did not
+        rank_zero_warn(f"trial_metrics: no energy source label beside the energy figures. {_SPAWNED_PROCESSES}")
     return out
+
+
+_SPAWNED_PROCESSES = (
+    "EnergyCallback: this strategy starts its processes with multiprocessing (ddp_spawn, ddp_fork, ddp_notebook): "
+    "the energy figures come back in trainer.callback_metrics and in the dicts the loops return, but the callback's "
+    "`results`, `model_stats` and the energy source label stay in those processes, so trial_metrics(trainer) has no "
+    "'energy/source' and a sweep fails such trials. Use strategy='ddp' (Lightning starts the other ranks as "
+    "subprocesses of the script; or torchrun, SLURM)."
+)
 
 
 def _scalars(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -648,6 +648,18 @@ def test_counting_a_predict_loop_s_flops_runs_no_predict_step_of_the_user_unless
         EnergyCallback(predict_flops="generate")  # type: ignore[arg-type]
 
 
+def test_a_strategy_that_spawns_its_processes_is_said_to_keep_the_label_there(fake_clock: FakeClock) -> None:
+    """Under ddp_spawn the figures come back as metrics, the callback's results and source label do not: a sweep
+    failed the trials for a missing label with no word of why (a review ran 2 CPU ranks with gloo)."""
+    spawning = Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False, enable_progress_bar=False)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock))
+    with pytest.warns(UserWarning, match=r"starts its processes with multiprocessing .* Use strategy='ddp'"):
+        cb.setup(spawning, ClockedModel(fake_clock), "test")  # what each started process runs
+    back = types.SimpleNamespace(callbacks=[EnergyCallback()], callback_metrics={"energy/test_j": torch.tensor(2.0)})
+    with pytest.warns(UserWarning, match=r"trial_metrics: no energy source label beside the energy figures"):
+        assert "energy/source" not in trial_metrics(back)  # type: ignore[arg-type]
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
 def test_an_int8_model_has_as_many_parameters_as_the_model_it_came_from() -> None:
     from lightning_ecopt.callbacks.energy import _model_stats
