@@ -352,6 +352,17 @@ class EnergyCallback(Callback):
         self._check_reuse(trainer, stage)
         if type(getattr(trainer.strategy, "launcher", None)).__name__ == "_MultiProcessingLauncher":
             self._warn_once("spawned", _SPAWNED_PROCESSES)
+        mine = {*self.stages, *(("train",) if self.train else ())}
+        for other in trainer.callbacks:  # type: ignore[attr-defined]
+            if isinstance(other, EnergyCallback) and other is not self:
+                shared = mine & {*other.stages, *(("train",) if other.train else ())}
+                if shared:
+                    self._warn_once(
+                        "twice",
+                        f"EnergyCallback: another EnergyCallback on this trainer measures the {sorted(shared)} "
+                        f"loop(s) too: both log the same energy/<stage>_* names, and whichever publishes last "
+                        f"replaces the other's figures. Give each callback its own stages (and train=True to one).",
+                    )
         root = trainer.strategy.root_device
         where = (root, trainer.local_rank)
         self._cuda_device = root if root.type == "cuda" else None

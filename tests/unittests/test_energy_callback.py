@@ -648,6 +648,25 @@ def test_counting_a_predict_loop_s_flops_runs_no_predict_step_of_the_user_unless
         EnergyCallback(predict_flops="generate")  # type: ignore[arg-type]
 
 
+def test_two_callbacks_measuring_one_loop_are_warned_of(fake_clock: FakeClock) -> None:
+    """Both log energy/test_*: the last to publish silently replaced the other's figures (a review's finding)."""
+
+    def trainer(*callbacks: EnergyCallback) -> Trainer:
+        return Trainer(callbacks=list(callbacks), logger=False, enable_progress_bar=False, enable_model_summary=False)
+
+    twice = [EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=w, min_duration_s=0.0) for w in (0, 3)]
+    with pytest.warns(UserWarning, match=r"another EnergyCallback on this trainer measures the \['test'\] loop"):
+        trainer(*twice).test(ClockedModel(fake_clock), verbose=False)
+    apart = [
+        EnergyCallback(stages="test", meter=FakeMeter(fake_clock), min_duration_s=0.0),
+        EnergyCallback(stages="predict", train=True, meter=FakeMeter(fake_clock), min_duration_s=0.0),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer(*apart).test(ClockedModel(fake_clock), verbose=False)
+    assert not [w for w in caught if "another EnergyCallback" in str(w.message)]
+
+
 def test_a_strategy_that_spawns_its_processes_is_said_to_keep_the_label_there(fake_clock: FakeClock) -> None:
     """Under ddp_spawn the figures come back as metrics, the callback's results and source label do not: a sweep
     failed the trials for a missing label with no word of why (a review ran 2 CPU ranks with gloo)."""
