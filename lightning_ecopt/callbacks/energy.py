@@ -353,7 +353,7 @@ class EnergyCallback(Callback):
         if type(getattr(trainer.strategy, "launcher", None)).__name__ == "_MultiProcessingLauncher":
             self._warn_once("spawned", _SPAWNED_PROCESSES)
         mine = {*self.stages, *(("train",) if self.train else ())}
-        for other in trainer.callbacks:  # type: ignore[attr-defined]
+        for other in getattr(trainer, "callbacks", ()):
             if isinstance(other, EnergyCallback) and other is not self:
                 shared = mine & {*other.stages, *(("train",) if other.train else ())}
                 if shared:
