@@ -184,6 +184,12 @@ _INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a
 """The reason in the results file, until the resume, for a trial that was running when the sweep stopped (saved)."""
 _STOPPED_KEY = "ecopt_stopped_cleanly"
 """Run-metadata flag of a trial that was running when the sweep stopped on Ctrl-C or SIGTERM (saved), not in a crash."""
+_NOT_STARTED_KEY = "ecopt_not_started"
+"""Run-metadata flag of a trial whose batch the launcher could not start (:class:`LauncherError`): it spent 0 J."""
+_NOT_STARTED = "not started: the launcher started no job of its batch; it was asked again"
+_NOT_STARTED_UNRESUMED = "not started: the launcher started no job of its batch; a resume runs it"
+_NOTHING_SPENT = {"energy/train_j": 0.0}
+"""The metrics of a trial that never started: known to have cost nothing, so the ledger's total stays exact."""
 
 _AX_LOGGER = "ax.api.client"
 _AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
@@ -1183,7 +1189,7 @@ class ParetoSweep:
                         raise SweepFailureError(message)
             except LauncherError:
                 # Not the batch's fault: its trials are asked again on resume, once the launcher is fixed.
-                self._save_on_interrupt(client, "stopped: the launcher started no job of the batch")
+                self._save_on_interrupt(client, "stopped: the launcher started no job of the batch", not_started=True)
                 raise
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
@@ -1219,13 +1225,14 @@ class ParetoSweep:
     def _n_finished(self) -> int:
         return sum(r.finished for r in self._records.values())
 
-    def _save_on_interrupt(self, client: Client, what: str, *, clean: bool = True) -> None:
+    def _save_on_interrupt(self, client: Client, what: str, *, clean: bool = True, not_started: bool = False) -> None:
         """Ctrl-C, SIGTERM or a ``sys.exit()``: save what finished (trials still running stay RUNNING, asked again).
 
         Args:
             client: The Ax client.
             what: How the sweep stopped, for the log (``interrupted``, ``stopped by SIGTERM``).
             clean: A user's stop, not a crash: its running trials may be cut short any number of times.
+            not_started: The running trials never started (the launcher could not start their batch): 0 J spent.
         """
         from ax.core.base_trial import TrialStatus
 
@@ -1237,10 +1244,17 @@ class ParetoSweep:
                     continue
                 if clean:
                     trial.update_run_metadata({_STOPPED_KEY: True})
+                if not_started:
+                    trial.update_run_metadata({_NOT_STARTED_KEY: True})
                 # In the results file as abandoned, so that ``ecopt report`` counts its energy as unknown (a lower
-                # bound) instead of leaving it out; the resume rebuilds every record from the Ax experiment.
+                # bound) instead of leaving it out, or as 0 J where it never started; the resume rebuilds every record
+                # from the Ax experiment.
                 record = self._record_from_trial(index, trial)
-                self._records[index] = dataclasses.replace(record, reason=_INTERRUPTED_UNRESUMED)
+                if not_started:
+                    record = dataclasses.replace(record, reason=_NOT_STARTED_UNRESUMED, metrics=dict(_NOTHING_SPENT))
+                else:
+                    record = dataclasses.replace(record, reason=_INTERRUPTED_UNRESUMED)
+                self._records[index] = record
             result = self._save(client)
         except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
             log.warning("ecopt: %s; saving failed, the files of the last finished batch are kept.", what)
@@ -1976,11 +1990,13 @@ class ParetoSweep:
                 # steer the next proposals. A FAILED arm is unseen by the model; the record says "abandoned", and
                 # the resumed sweep runs the configuration again before asking Ax for more (_due_first).
                 clean = bool((trial.run_metadata or {}).get(_STOPPED_KEY))
-                meta = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
+                meta: dict[str, Any] = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
+                if (trial.run_metadata or {}).get(_NOT_STARTED_KEY):
+                    meta |= {"reason": _NOT_STARTED, "metrics": {k: [v, None] for k, v in _NOTHING_SPENT.items()}}
                 trial.update_run_metadata({_METADATA_KEY: meta})
                 # Not client.mark_trial_failed: Ax refuses it for a trial not yet RUNNING, and a stop that lands
                 # inside get_next_trials (after the trial's creation, before its start) saves a CANDIDATE one.
-                trial.mark_failed(reason=_INTERRUPTED, unsafe=True)
+                trial.mark_failed(reason=meta["reason"], unsafe=True)
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
         self._keep_saved_sobol_count(stored, storage)
@@ -2183,7 +2199,8 @@ class ParetoSweep:
             trial_index=index,
             params=params,
             status=status,
-            metrics=metrics if status != "abandoned" else {},
+            # An abandoned trial's figures are unknown, but for one that never started (0 J, its metadata says).
+            metrics=metrics if status != "abandoned" or meta.get("reason") == _NOT_STARTED else {},
             sems=sems if status == "completed" else {},
             reason=reason,
             energy_source=meta.get("energy_source"),

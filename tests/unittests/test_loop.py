@@ -956,6 +956,13 @@ def test_a_launcher_that_starts_no_job_stops_the_sweep_and_the_resume_runs_its_t
     # The batch that never ran runs on resume as it was proposed: together, as after Ctrl-C, not one configuration
     # at a time as after a crash (which of them crashed would be unknown).
     assert rerun[0] == batches[1]
+    # Its two trials spent nothing, and the ledger knows it: its total is exact, not a lower bound.
+    from lightning_ecopt.report import trial_energy
+
+    never = [t for t in result.trials if t.status == "abandoned"]
+    assert len(never) == 2
+    assert all(t.reason.startswith("not started: the launcher started no job") for t in never)
+    assert all(trial_energy(t).known and trial_energy(t).total_j == 0.0 for t in never)
 
 
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, LauncherError])
