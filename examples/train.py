@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_NOTHING_RAN: dict[str, float | str] = {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
-"""What a trial that failed before training started spent: nothing (``ecopt report`` counts its energy as known)."""
-
 
 def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[str, float | str]:
     """Fit (or load the cached checkpoint of) the digits CNN, apply the inference knobs, test, return the figures.
@@ -56,7 +53,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     from lightning_ecopt import EnergyCallback, trial_metrics
     from lightning_ecopt.checkpoints import CheckpointCache
     from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
-    from lightning_ecopt.exceptions import TrialFailure
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
     from lightning_ecopt.inference import PRECISIONS, prepare_for_inference
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -70,7 +67,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         try:
             model = DigitsCNN(**cfg.model)
         except ValueError as err:  # its refusal of a configuration, which names the fix: no traceback to log
-            raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from None
+            raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from None
         data = DigitsDataModule(**cfg.data)
         energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
         # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
@@ -84,7 +81,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         precision = cfg.inference.precision
         if precision not in PRECISIONS:  # Lightning also takes "16", "bf16", 32...: one name per setting, one label
             raise TrialFailure(
-                f"inference.precision={precision!r}: expected one of {', '.join(PRECISIONS)}.", metrics=_NOTHING_RAN
+                f"inference.precision={precision!r}: expected one of {', '.join(PRECISIONS)}.", metrics=NOTHING_RAN
             )
         # torch.compile compiles the first batch, in the energy window's warm-up; a batch of a new size (the last,
         # partial one) would compile again inside the measured window: there it runs eagerly instead.
@@ -95,10 +92,10 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     except TrialFailure:
         raise
     except Exception as err:
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from err
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
     refusal = _knobs_refusal(cfg.inference, test_trainer, cfg.energy.warmup_batches)
     if refusal is not None:  # before training: a knob the test loop cannot run as named would waste it
-        raise TrialFailure(refusal, metrics=_NOTHING_RAN)
+        raise TrialFailure(refusal, metrics=NOTHING_RAN)
 
     def fit() -> dict[str, float | str]:
         fit_trainer.fit(model, datamodule=data)

@@ -26,8 +26,6 @@ from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
-_NOTHING_RAN: dict[str, float | str] = {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
-
 
 def generated_tokens(batch: Any, outputs: Any) -> int:
     """``count_fn`` for the predict loop's ``EnergyCallback``: the tokens a generation batch produced.
@@ -61,7 +59,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     from lightning_ecopt import EnergyCallback, trial_metrics
     from lightning_ecopt.checkpoints import CheckpointCache
     from lightning_ecopt.demos import CharTextDataModule, TinyTransformerLM
-    from lightning_ecopt.exceptions import TrialFailure
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
@@ -92,7 +90,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
         trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
     except Exception as err:
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=_NOTHING_RAN) from err
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
 
     def fit() -> dict[str, float | str]:
         trainer.fit(model, datamodule=data)

@@ -7,8 +7,10 @@ Each exception also inherits from the builtin that best describes it, so callers
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 __all__ = [
+    "NOTHING_RAN",
     "EcoptConfigError",
     "EcoptError",
     "EnergyMeterError",
@@ -59,6 +61,11 @@ class TrialFailure(EcoptError, RuntimeError):
     def __reduce__(self) -> tuple[type[TrialFailure], tuple[str, dict[str, float | str]]]:
         # Keep the metrics when the exception crosses a process boundary (joblib, submitit launchers pickle it).
         return (type(self), (str(self), self.metrics))
+
+
+NOTHING_RAN: Mapping[str, float] = MappingProxyType({"energy/train_j": 0.0, "energy/train_time_s": 0.0})
+"""The figures of a trial that failed (or stopped) before running anything: 0 J, known, so that the search-energy
+ledger counts it instead of making its total a lower bound. ``TrialFailure(reason, metrics=NOTHING_RAN)``."""
 
 
 class SweepFailureError(EcoptError, RuntimeError):

@@ -150,8 +150,8 @@ class EcoptSweeper(Sweeper):
         self._multirun_saved = False
         self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
         self._launched = False  # whether this process launched a batch (under the sweep's lock)
-        self._launched_ok = 0  # launches that returned (every job's result)
-        self._records_seen = False  # whether a job's record was ever seen after a launch that returned
+        # Whether this machine sees its jobs' records, learnt from the launches that returned (None: none yet).
+        self._records_visible: bool | None = None
         self._composed: dict[tuple[str, ...], DictConfig] = {}  # the last batch validate_batch_is_legal composed
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -953,7 +953,7 @@ class EcoptSweeper(Sweeper):
             outcomes = [self._recorded_outcome(number) for number in numbers]
             started = self._outcomes is None or any(self._job_started(number) for number in numbers)
             # After launches that worked but left no record seen here, an absent record proves nothing.
-            started = started or (self._launched_ok > 0 and not self._records_seen)
+            started = started or self._records_visible is False
             self._forget_outcomes(numbers)
             lost = [k for k, outcome in enumerate(outcomes) if outcome is _ABSENT]
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
@@ -1002,8 +1002,7 @@ class EcoptSweeper(Sweeper):
             return outcomes
         # Whether this machine sees the jobs' records (a launcher whose jobs run on hosts without the sweep dir
         # writes none here): only then does a lost batch without a record say that no job started.
-        self._launched_ok += 1
-        self._records_seen = self._records_seen or any(self._job_started(number) for number in numbers)
+        self._records_visible = bool(self._records_visible) or any(self._job_started(number) for number in numbers)
         self._forget_outcomes(numbers)
         if len(returns) != len(batch):
             raise RuntimeError(

@@ -352,10 +352,9 @@ class EnergyCallback(Callback):
         self._check_reuse(trainer, stage)
         if type(getattr(trainer.strategy, "launcher", None)).__name__ == "_MultiProcessingLauncher":
             self._warn_once("spawned", _SPAWNED_PROCESSES)
-        mine = {*self.stages, *(("train",) if self.train else ())}
         for other in getattr(trainer, "callbacks", ()):
             if isinstance(other, EnergyCallback) and other is not self:
-                shared = mine & {*other.stages, *(("train",) if other.train else ())}
+                shared = self._measured_loops() & other._measured_loops()
                 if shared:
                     self._warn_once(
                         "twice",
@@ -386,6 +385,10 @@ class EnergyCallback(Callback):
             self._warn_once(f"fallback/{why}", why)
         else:
             rank_zero_info(f"EnergyCallback: energy source '{self._meter.source}'.")
+
+    def _measured_loops(self) -> set[str]:
+        """The loops whose ``energy/<loop>_*`` figures this callback logs (``train`` with ``train=True``)."""
+        return {*self.stages, *(("train",) if self.train else ())}
 
     def min_duration_resolved_for(self, trainer: Any) -> bool:
         """Whether :attr:`min_duration_s` holds this trainer's figure.

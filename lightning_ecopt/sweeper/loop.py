@@ -96,6 +96,7 @@ from lightning_ecopt import frontier
 from lightning_ecopt._json import json_safe
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 from lightning_ecopt.exceptions import (
+    NOTHING_RAN,
     EcoptConfigError,
     LauncherError,
     SweepFailureError,
@@ -188,8 +189,6 @@ _NOT_STARTED_KEY = "ecopt_not_started"
 """Run-metadata flag of a trial whose batch the launcher could not start (:class:`LauncherError`): it spent 0 J."""
 _NOT_STARTED = "not started: the launcher started no job of its batch; it was asked again"
 _NOT_STARTED_UNRESUMED = "not started: the launcher started no job of its batch; a resume runs it"
-_NOTHING_SPENT = {"energy/train_j": 0.0}
-"""The metrics of a trial that never started: known to have cost nothing, so the ledger's total stays exact."""
 
 _AX_LOGGER = "ax.api.client"
 _AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
@@ -1251,7 +1250,7 @@ class ParetoSweep:
                 # from the Ax experiment.
                 record = self._record_from_trial(index, trial)
                 if not_started:
-                    record = dataclasses.replace(record, reason=_NOT_STARTED_UNRESUMED, metrics=dict(_NOTHING_SPENT))
+                    record = dataclasses.replace(record, reason=_NOT_STARTED_UNRESUMED, metrics=dict(NOTHING_RAN))
                 else:
                     record = dataclasses.replace(record, reason=_INTERRUPTED_UNRESUMED)
                 self._records[index] = record
@@ -1992,7 +1991,7 @@ class ParetoSweep:
                 clean = bool((trial.run_metadata or {}).get(_STOPPED_KEY))
                 meta: dict[str, Any] = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
                 if (trial.run_metadata or {}).get(_NOT_STARTED_KEY):
-                    meta |= {"reason": _NOT_STARTED, "metrics": {k: [v, None] for k, v in _NOTHING_SPENT.items()}}
+                    meta |= {"reason": _NOT_STARTED, "metrics": {k: [v, None] for k, v in NOTHING_RAN.items()}}
                 trial.update_run_metadata({_METADATA_KEY: meta})
                 # Not client.mark_trial_failed: Ax refuses it for a trial not yet RUNNING, and a stop that lands
                 # inside get_next_trials (after the trial's creation, before its start) saves a CANDIDATE one.
