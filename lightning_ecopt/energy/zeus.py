@@ -183,6 +183,31 @@ def cuda_order_problem(gpus: Any, indices: Sequence[int]) -> str | None:
     return None
 
 
+def _readable_gpus(gpus: Any, indices: Sequence[int], vendor: str, problems: list[str]) -> tuple[int, ...]:
+    """The GPUs among ``indices`` whose energy (or, before Volta, power) Zeus can read once; the rest in ``problems``.
+
+    Zeus decides that a GPU has an energy counter from its architecture alone: a vGPU guest or a driver without
+    power readings lists the GPU, then answers "Not Supported" at the first window, in the middle of a test loop.
+    """
+    from zeus.device.gpu.common import ZeusBaseGPUError
+
+    readable = []
+    for i in indices:
+        try:
+            if gpus.supports_get_total_energy_consumption(i):
+                gpus.get_total_energy_consumption(i)
+            else:
+                gpus.get_instant_power_usage(i)
+        except ZeusBaseGPUError as err:
+            problems.append(
+                f"no GPU counters: {vendor.upper()} lists GPU {i} but cannot read its energy or power ({err}): a "
+                f"virtual GPU or a driver without power readings? (`nvidia-smi -q -d POWER` shows what it reports)"
+            )
+        else:
+            readable.append(i)
+    return tuple(readable)
+
+
 def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusProbe:
     """Find which of the asked-for counters Zeus can read, without starting a monitor.
 
@@ -219,6 +244,7 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             if vendor == "nvml" and (order := cuda_order_problem(gpus, found_gpus)) is not None:
                 problems.append(f"no GPU counters: {order}")
                 found_gpus = ()
+            found_gpus = _readable_gpus(gpus, found_gpus, vendor, problems)
     else:
         problems.append("no GPU in use by this process")
     cpu = False

@@ -225,6 +225,45 @@ def test_a_gpu_zeus_cannot_read_is_never_left_out_silently(
     assert make_meter("auto", gpu_indices=[])[1] is None
 
 
+def test_a_gpu_listed_whose_counter_says_not_supported_is_no_counter(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vGPU guest: NVML lists the GPU and Zeus judges it by its architecture, then the read says "Not Supported".
+
+    It passed the probe and failed the first window, in the middle of a test loop, with Zeus's bare error.
+    """
+    from zeus.device.cpu.common import ZeusBaseCPUError
+    from zeus.device.gpu.common import ZeusGPUNotSupportedError
+    from zeus.monitor import energy as zeus_energy
+
+    gpus, _ = fake_zeus
+
+    def not_supported(index: int) -> int:
+        raise ZeusGPUNotSupportedError("Not Supported")
+
+    monkeypatch.setattr(gpus, "get_total_energy_consumption", not_supported)
+    probe = probe_zeus([0], read_cpu=True)
+    assert probe.gpu_indices == ()
+    assert any("lists GPU 0 but cannot read its energy or power (Not Supported)" in p for p in probe.problems)
+    meter, why = make_meter("auto", gpu_indices=[0])  # RAPL readable: measured, the GPU left out, said so
+    assert isinstance(meter, ZeusMeter)
+    assert meter.source == "measured: zeus/rapl"
+    assert why is not None
+    assert "Not Supported" in why
+    with pytest.raises(EnergyMeterError, match="cannot read its energy"):
+        make_meter("zeus", gpu_indices=[0])
+
+    def no_rapl() -> Any:
+        raise ZeusBaseCPUError("no RAPL")
+
+    monkeypatch.setattr(zeus_energy, "get_cpus", no_rapl)
+    meter, why = make_meter("auto", gpu_indices=[0])  # nothing readable: the labelled estimate
+    assert isinstance(meter, CpuTimeEstimator)
+    assert why is not None
+    assert "Not Supported" in why
+    assert "ESTIMATED" in why
+
+
 def test_a_second_process_on_a_cpu_node_reads_nothing_that_the_first_reads(
     fake_zeus: tuple[_FakeGPUs, _FakeCPUs],
 ) -> None:
