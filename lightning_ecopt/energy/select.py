@@ -120,11 +120,11 @@ def make_meter(
             raise ValueError(f"meter={meter!r}: unknown meter; choose from {', '.join(map(repr, METER_CHOICES))}.")
         if meter == "estimate":
             return CpuTimeEstimator(watts_per_thread, idle_power_w), None
-        if not read_cpu and zeus.probe_zeus((), read_cpu=True).cpu:
+        if not read_cpu and (rapl := zeus.probe_zeus((), read_cpu=True)).cpu:
             # A second process on a node whose first process (local rank 0) reads the package-wide RAPL counters,
             # which hold this process's CPU work too. Without a GPU of its own to read, estimating here and adding
             # the estimate to that would count the work twice and mix an estimate into a measured figure.
-            covered = CoveredElsewhere("measured: zeus/rapl", RAPL_UPDATE_PERIOD_S)
+            covered = CoveredElsewhere(rapl.source, RAPL_UPDATE_PERIOD_S)
             if not gpu_indices:
                 return covered, None
             gpu_probe = zeus.probe_zeus(gpu_indices, read_cpu=False)
@@ -132,8 +132,8 @@ def make_meter(
                 gpus = ", ".join(map(str, gpu_indices))
                 return covered, (
                     f"lightning_ecopt: Zeus cannot read the energy of GPU {gpus} ({'; '.join(gpu_probe.problems)}): "
-                    "this process's CPU work is MEASURED by local rank 0's RAPL counters (source "
-                    "'measured: zeus/rapl') and its GPU is left out of the figures."
+                    f"this process's CPU work is MEASURED by local rank 0's RAPL counters (source "
+                    f"{rapl.source!r}) and its GPU is left out of the figures."
                 )
         zeus_meter = ZeusMeter(gpu_indices=list(gpu_indices), read_cpu=read_cpu)
         probe = zeus_meter.probe

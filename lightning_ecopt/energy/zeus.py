@@ -49,6 +49,8 @@ class ZeusProbe:
         gpu_indices: GPUs with an energy counter among those asked for.
         gpu_vendor: ``"nvml"``, ``"amdsmi"`` or ``None``.
         cpu: Whether RAPL CPU counters are readable (and were asked for).
+        dram: Whether RAPL has a DRAM zone beside them (server CPUs; not AMD's or most client CPUs'): the label says
+            so, since figures with and without the memory's joules are not comparable.
         problems: Why each missing domain is missing, in words.
     """
 
@@ -56,6 +58,7 @@ class ZeusProbe:
     gpu_vendor: str | None = None
     cpu: bool = False
     problems: tuple[str, ...] = field(default_factory=tuple)
+    dram: bool = False
 
     @property
     def found(self) -> bool:
@@ -66,6 +69,7 @@ class ZeusProbe:
     def source(self) -> str:
         """The source label of measurements made with these counters."""
         parts = ([self.gpu_vendor or "nvml"] if self.gpu_indices else []) + (["rapl"] if self.cpu else [])
+        parts += ["dram"] if self.cpu and self.dram else []
         return "measured: zeus/" + "+".join(parts)
 
 
@@ -115,6 +119,17 @@ def _package_zones(cpus: Any) -> list[int]:
         if name is None or str(name).startswith("package"):
             zones.append(index)
     return zones
+
+
+def _reads_dram(cpus: Any, zones: Sequence[int]) -> bool:
+    """Whether Zeus reads a DRAM zone beside any of the CPU package ``zones`` (a CPUs object that cannot say: no)."""
+    supports = getattr(cpus, "supports_get_dram_energy_consumption", None)
+    if supports is None:
+        return False
+    try:
+        return any(bool(supports(i)) for i in zones)
+    except (OSError, ValueError, LookupError):
+        return False
 
 
 def _sysfs_zone_name(rapl_dir: Any, zone: Any) -> str | None:
@@ -247,7 +262,7 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             found_gpus = _readable_gpus(gpus, found_gpus, vendor, problems)
     else:
         problems.append("no GPU in use by this process")
-    cpu = False
+    cpu = dram = False
     if read_cpu:
         try:
             cpus = zeus_energy.get_cpus()
@@ -256,10 +271,11 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
         except ZeusBaseCPUError:
             problems.append("no RAPL counters (/sys/class/powercap/intel-rapl is missing: a VM or a non-x86 CPU?)")
         else:
-            cpu = bool(_package_zones(cpus))
+            zones = _package_zones(cpus)
+            cpu, dram = bool(zones), _reads_dram(cpus, zones)
             if not cpu:
                 problems.append("RAPL has no CPU package zone (package-N), only platform-wide ones such as psys")
-    return ZeusProbe(gpu_indices=found_gpus, gpu_vendor=vendor, cpu=cpu, problems=tuple(problems))
+    return ZeusProbe(gpu_indices=found_gpus, gpu_vendor=vendor, cpu=cpu, problems=tuple(problems), dram=dram)
 
 
 class ZeusMeter:
@@ -429,10 +445,13 @@ class ZeusMeter:
         negative = {f"gpu{i}": j for i, j in gpu_j.items() if j < 0}
         for domain, zones in (("cpu", cpu_zones), ("dram", dram_zones)):
             negative.update({f"{domain}{i}": j for i, j in zones.items() if j < 0})
-        # RAPL counters wrap around (~262 kJ on Intel). Zeus's tracker adds the wraps it sees; one it misses (it
-        # starts on the first read and polls every 0.1-1 s) makes a window read true - range (negative, above) or,
-        # where the end read counts a wrap the start read had missed, true + range: positive, but far more power
-        # than any CPU package or DRAM draws.
+        # RAPL counters wrap around (~262 kJ on Intel, ~65 kJ on AMD). Zeus's tracker adds the wraps it sees; one it
+        # misses (it starts on the first read, and polls every 0.1 s near the counter's top) makes a window read
+        # true - range (negative, above) or, where the end read counts a wrap the start read had missed,
+        # true + range: more power than any CPU package or DRAM draws, over a window shorter than range / 1 kW
+        # (~4 min on Intel, ~1 min on AMD). Over a longer window, or when the true figure exceeds the range, the
+        # shifted figure looks plausible and is not caught: a read within ~0.1 s after a wrap (about 1 in 10,000
+        # reads on Intel at 200 W) would take it. Only reading the counters ourselves, continuously, would close it.
         bound_j = RAPL_MAX_ZONE_POWER_W * max(time_s, 1.0)
         implausible = {
             f"{domain}{i}": j for domain, zones in (("cpu", cpu_zones), ("dram", dram_zones)) for i, j in zones.items()

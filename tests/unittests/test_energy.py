@@ -161,6 +161,26 @@ def test_zeus_meter_reads_only_its_gpu_and_rapl(fake_zeus: tuple[_FakeGPUs, _Fak
     assert m.source == "measured: zeus/nvml+rapl"
 
 
+def test_the_label_says_whether_rapl_read_the_memory_too(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node with RAPL's DRAM zone (Intel servers) beside one without (AMD, client CPUs): the same label made
+    figures with and without the memory's joules one frontier, and the one that counts less won."""
+    from lightning_ecopt.energy.measurement import zeus_counters
+
+    _, cpus = fake_zeus
+    monkeypatch.setattr(cpus, "supports_get_dram_energy_consumption", lambda index: True, raising=False)
+    with_dram = ZeusMeter(gpu_indices=[0], read_cpu=True)
+    assert with_dram.source == "measured: zeus/nvml+rapl+dram"
+    covered, _ = make_meter("auto", gpu_indices=[], read_cpu=False)  # local rank 1: rank 0's counters, named alike
+    assert covered.source == "measured: zeus/rapl+dram"
+    monkeypatch.setattr(cpus, "supports_get_dram_energy_consumption", lambda index: False, raising=False)
+    without = ZeusMeter(gpu_indices=[0], read_cpu=True)
+    assert without.source == "measured: zeus/nvml+rapl"
+    assert zeus_counters(with_dram.source) != zeus_counters(without.source)  # so a sweep refuses to mix them
+    assert ZeusMeter(gpu_indices=[0], read_cpu=False).source == "measured: zeus/nvml"  # no RAPL read: no DRAM
+
+
 def test_zeus_meter_without_cpu_is_nvml_only(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
     gpus, _ = fake_zeus
     meter = ZeusMeter(gpu_indices=[0], read_cpu=False)
@@ -722,7 +742,7 @@ def test_rapl_psys_zone_is_not_added_to_the_packages(tmp_path: Any, monkeypatch:
     rapl.rapl_is_available.cache_clear()
     try:
         meter, why = make_meter("auto", gpu_indices=[], read_cpu=True)
-        assert (meter.source, why) == ("measured: zeus/rapl", None)
+        assert (meter.source, why) == ("measured: zeus/rapl+dram", None)
         assert isinstance(meter, ZeusMeter)
         meter.begin("w")
         start = meter.read()
