@@ -46,9 +46,10 @@ DIRECTIONS: tuple[str, str] = ("maximize", "minimize")
 ENERGY_SOURCE_KEY = "energy/source"
 """The task-result key whose string labels where the energy figures came from."""
 
-# The energy of a whole evaluation loop, per sample, per batch, or per second: 0 is no reading (a window shorter than
-# the counter's update period) and would win any objective that minimises it.
-_LOOP_ENERGY_RE = re.compile(r"energy/(test|predict|validate)_(j|j_per_sample|j_per_batch|power_w)")
+# The energy of a whole evaluation loop or of one of its domains (GPU, CPU, DRAM), per sample, per batch, or per
+# second: 0 is no reading (a window shorter than the counter's update period: NVML ticks every 20-100 ms) and would
+# win any objective that minimises it.
+_LOOP_ENERGY_RE = re.compile(r"energy/(test|predict|validate)_(j|gpu_j|cpu_j|dram_j|j_per_sample|j_per_batch|power_w)")
 # The comparison is every ``<``, ``>`` or ``=`` in a row, so ``>==`` is reported as written (not as ``==``).
 _CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[^<>=]*?)\s*(?P<op>[<>=]+)\s*(?P<bound>.*?)\s*$")
 _UNSAFE_CHAR_RE = re.compile(r"[^A-Za-z0-9_]")
