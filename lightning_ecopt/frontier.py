@@ -57,12 +57,27 @@ def _as_matrix(Y: ArrayLike, maximize: Sequence[bool], caller: str) -> NDArray[n
     if not np.isfinite(arr).all():
         bad = sorted({int(i) for i in np.argwhere(~np.isfinite(arr))[:, 0]})
         raise ValueError(f"{caller}: Y has NaN or infinite values in rows {bad}; drop failed points first.")
-    signs = np.where(np.asarray(directions, dtype=bool), 1.0, -1.0)
-    return arr * signs
+    return arr * _signs(directions, caller)
 
 
-def _signs(maximize: Sequence[bool]) -> NDArray[np.float64]:
-    return np.where(np.asarray(list(maximize), dtype=bool), 1.0, -1.0)
+def _signs(maximize: Sequence[bool], caller: str = "lightning_ecopt.frontier") -> NDArray[np.float64]:
+    """``+1`` for each maximised objective, ``-1`` for each minimised one.
+
+    Only booleans (or the words ``"maximize"`` / ``"minimize"``) are directions: any non-empty string is truthy, so
+    ``"minimize"`` read as a boolean would have been maximised.
+    """
+    flags = []
+    for direction in maximize:
+        if isinstance(direction, (bool, np.bool_)):
+            flags.append(bool(direction))
+        elif isinstance(direction, str) and direction.strip().lower() in ("maximize", "minimize"):
+            flags.append(direction.strip().lower() == "maximize")
+        else:
+            raise ValueError(
+                f"{caller}: maximize={list(maximize)!r}: each direction must be True (maximise) or False (minimise), "
+                f"or the word 'maximize' / 'minimize', not {direction!r}."
+            )
+    return np.where(np.asarray(flags, dtype=bool), 1.0, -1.0)
 
 
 def _dominance(Z: NDArray[np.float64]) -> NDArray[np.bool_]:

@@ -70,6 +70,23 @@ def test_bad_inputs_raise_value_error(Y, maximize, match):
         hypervolume(Y, [0.0] * len(maximize), maximize)
 
 
+def test_directions_are_booleans_or_the_words_never_truthy_strings():
+    """``[o.direction for o in objectives]`` gives words: "minimize", a non-empty string, was maximised."""
+    Y = [[0.9, 10.0], [0.8, 5.0]]  # (accuracy, joules): a trade-off when energy is minimised
+    assert pareto_mask(Y, ["maximize", "minimize"]).tolist() == [True, True]
+    assert pareto_mask(Y, [True, False]).tolist() == [True, True]
+    assert hypervolume(Y, [0.5, 20.0], ["maximize", "Minimize"]) == pytest.approx(5.5)
+    np.testing.assert_allclose(
+        infer_reference_point(Y, ["maximize", "minimize"]), infer_reference_point(Y, [True, False])
+    )
+    for bad in (["max", "min"], [1, 0], [True, None]):
+        for fn in (pareto_mask, knee_point, dominators, infer_reference_point):
+            with pytest.raises(ValueError, match="each direction must be True"):
+                fn(Y, bad)
+        with pytest.raises(ValueError, match="each direction must be True"):
+            hypervolume(Y, [0.5, 20.0], bad)
+
+
 def test_hypervolume_known_values():
     # Staircase in minimisation, ref (3, 3): columns of height 1, 2 and 3.
     assert hypervolume([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0]], [3.0, 3.0], [False, False]) == pytest.approx(6.0)
