@@ -2140,14 +2140,22 @@ class ParetoSweep:
         """Keep and say what a resume changed of the reference values and constraints the sweep was started with.
 
         A value given at the start and not now is kept as given (dropped silently, it was relabelled "inferred" in
-        the results and the report); a value changed is used, and said (the hypervolume moves with it); changed
-        outcome constraints are used, and said. Sweeps saved before these were recorded are not compared.
+        the results and the report); a value changed, or given now in place of an inferred one, is used, and said
+        (the hypervolume moves with it); changed outcome constraints are used, and said. Sweeps saved before these
+        were recorded are not compared.
         """
         saved = stored.get("reference_given")
         if isinstance(saved, Mapping):
             now = self._given_reference()
             kept = {str(k): float(v) for k, v in saved.items() if k in self.settings.objective_names and k not in now}
-            changed = {k: (float(saved[k]), v) for k, v in now.items() if k in saved and float(saved[k]) != v}
+            changed = {k: (f"{float(saved[k])}", v) for k, v in now.items() if k in saved and float(saved[k]) != v}
+            inferred = stored.get("reference_point") if stored.get("reference_origin") == "inferred" else None
+            if isinstance(inferred, Mapping):  # a value given now in place of one the sweep inferred
+                changed |= {
+                    k: (f"{float(inferred[k])} (inferred)", v)
+                    for k, v in now.items()
+                    if k not in saved and k in inferred and float(inferred[k]) != v
+                }
             if kept:
                 self._kept_given = kept
                 log.warning(

@@ -1104,6 +1104,26 @@ def test_a_resume_keeps_the_reference_values_given_at_the_start_and_says_what_ch
     assert "f1 3.0 -> 2.0" in caplog.text
 
 
+def test_a_resume_that_gives_a_value_the_sweep_had_inferred_says_so(fast_ax, tmp_path, caplog):
+    """Only given -> given changes were said: an inferred point replaced on a rerun moved the hypervolume silently."""
+    storage = tmp_path / "ax.json"
+    first = make_sweep(two_quadratics, n_trials=5, n_initial_trials=4, storage=storage).run()
+    inferred = first.reference_point
+    assert first.reference_point_given == ()
+    with caplog.at_level(logging.WARNING):
+        moved = make_sweep(
+            two_quadratics, n_trials=6, n_initial_trials=4, storage=storage, reference_point={"f1": 0.5}
+        ).run()
+    assert moved.reference_point["f1"] == 0.5
+    assert "the reference point changed since" in caplog.text
+    assert f"f1 {float(inferred['f1'])} (inferred) -> 0.5" in caplog.text
+    assert "f2" not in caplog.text.split("the reference point changed since")[1].split("\n")[0]  # still inferred
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        make_sweep(two_quadratics, n_trials=7, n_initial_trials=4, storage=storage, reference_point={"f1": 0.5}).run()
+    assert "the reference point changed since" not in caplog.text  # the same value again: nothing changed
+
+
 @pytest.mark.parametrize(
     ("params", "objectives", "what"),
     [
