@@ -957,6 +957,7 @@ class EcoptSweeper(Sweeper):
             self._forget_outcomes(numbers)
             lost = [k for k, outcome in enumerate(outcomes) if outcome is _ABSENT]
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
+            said = _without_job_ids(error)  # in the trials' reasons; the log keeps the launcher's own words
             if not started and not alone:
                 jobs = f"job {first}" if len(batch) == 1 else f"any of the {len(batch)} jobs ({first}..{numbers[-1]})"
                 raise LauncherError(
@@ -969,11 +970,13 @@ class EcoptSweeper(Sweeper):
             # reason: one launcher fault across batches is one line); the log names them.
             jobs = f"job {first}" if len(batch) == 1 else f"jobs {first}..{first + len(batch) - 1}"
             if len(batch) == 1:
-                reason = f"the launcher lost the job, run alone (its worker died or hung): {error}"
+                reason = f"the launcher lost the job, run alone (its worker died or hung): {said}"
             else:
                 finished = len(batch) - len(lost)
                 kept = f"; {finished} of them had finished and keep their outcomes" if 0 < finished < len(batch) else ""
-                reason = f"the launcher lost the whole batch of {len(batch)} jobs{kept}: {error}"
+                reason = f"the launcher lost the whole batch of {len(batch)} jobs{kept}: {said}"
+            if said != error:
+                log.warning("ecopt sweeper: %s: the launcher said: %s", jobs, error)
             if not lost:
                 log.warning(
                     "ecopt sweeper: %s: %s; every job had finished and recorded its outcome: kept.", jobs, reason
@@ -1410,6 +1413,19 @@ def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:
         f"between them: such trials are tagged shared_counters); to give the trials the cores, set "
         f"hydra.launcher.n_jobs={batch_size}."
     )
+
+
+_JOB_ID_RE = re.compile(r"\bJob \d+(?:_\d+)?(?: \(task: \d+\))?(?: with path \S+)?")
+
+
+def _without_job_ids(error: str) -> str:
+    """A launcher's error without its job's id and paths, so that one fault across jobs reads as one reason.
+
+    >>> _without_job_ids("UncompletedJobError: Job 17573 (task: 0) with path /s/.submitit/17573/17573_0_result.pkl "
+    ...                  "has not produced any output (state: TIMEOUT)")
+    'UncompletedJobError: a job has not produced any output (state: TIMEOUT)'
+    """
+    return _JOB_ID_RE.sub("a job", error)
 
 
 def _runs_jobs_side_by_side(launcher: Launcher | None) -> bool:

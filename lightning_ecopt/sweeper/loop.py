@@ -637,6 +637,12 @@ def _prefixed_names(space: Any) -> list[str]:
     ]
 
 
+_START_FRESH = (
+    f"to start fresh, move it away (with the {RESULTS_FILENAME} and tensorboard/ beside it, if any), or choose "
+    "another hydra.sweep.dir"
+)
+
+
 def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int | None = None) -> None:
     """Check, before any trial, that a sweep can save to ``storage`` and, if it exists, resume from it.
 
@@ -667,6 +673,10 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
             f"hydra.sweep.dir) or fix the folder's permissions."
         ) from None
     if not storage.exists():
+        if (problem := _results_without_experiment(storage)) is not None:
+            with sweep_lock(storage):  # a sweep running in the folder is the first thing to say (it raises so)
+                pass
+            raise EcoptConfigError(problem)
         return
     try:
         data = json.loads(storage.read_text(encoding="utf-8"))
@@ -675,12 +685,12 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise EcoptConfigError(
             f"ParetoSweep: {storage} exists but is not an Ax experiment saved by the ecopt sweeper "
-            f"({type(err).__name__}: {err}); to start fresh, move or delete it (or choose another hydra.sweep.dir)."
+            f"({type(err).__name__}: {err}); {_START_FRESH}."
         ) from None
     if not isinstance(stored, dict):
         raise EcoptConfigError(
             f"ParetoSweep: {storage} holds an Ax experiment that the ecopt sweeper did not save (no sweep "
-            f"fingerprint); to start fresh, move or delete it (or choose another hydra.sweep.dir)."
+            f"fingerprint); {_START_FRESH}."
         )
     message = _mismatch_message(storage, stored, fingerprint)
     if message is not None:
@@ -765,6 +775,46 @@ def _hostname() -> str:
     return socket.gethostname()
 
 
+def _results_without_experiment(storage: Path) -> str | None:
+    """Why a new sweep saved to ``storage`` (which does not exist) must not start in its folder, or ``None``.
+
+    The folder's ``optimization_results.yaml`` is rewritten after a new sweep's first batch: where it holds the
+    trials of another sweep (saved to another file in this folder, or whose experiment was deleted or moved), they
+    would be lost, and its TensorBoard runs mixed with the new sweep's.
+    """
+    import yaml
+
+    results = storage.parent / RESULTS_FILENAME
+    if not results.is_file():
+        return None
+    try:
+        data = yaml.load(results.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        data, unreadable = None, f" (unreadable: {type(err).__name__})"
+    else:
+        unreadable = ""
+    trials = data.get("trials") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(trials, list) and not trials:
+        return None  # a sweep that saved before its first trial finished: nothing to lose
+    settings = data.get("settings") if isinstance(data, dict) else None
+    other = settings.get("storage") if isinstance(settings, dict) else None
+    held = f"{len(trials)} trials" if isinstance(trials, list) else "the results"
+    start_here = (
+        f"move {RESULTS_FILENAME} and tensorboard/ out of {storage.parent} to start a new sweep there, or give this "
+        "sweep its own folder (hydra.sweep.dir, or storage)"
+    )
+    if isinstance(other, str) and Path(other).name != storage.name:
+        return (
+            f"ParetoSweep: {results} holds {held} of another sweep, saved to {other}, and a new sweep saved to "
+            f"{storage.name} in the same folder would write over them; resume that sweep (storage={other}), or "
+            f"{start_here}."
+        )
+    return (
+        f"ParetoSweep: {results} holds {held}{unreadable} of a sweep whose experiment ({storage}) is missing; a new "
+        f"sweep would write over them. To resume that sweep, put its experiment file back; else {start_here}."
+    )
+
+
 def _remove_torn_writes(storage: Path) -> None:
     """Delete the temporary files a sweep killed mid-save left beside ``storage`` (the real files are never torn)."""
     torn = [
@@ -818,6 +868,30 @@ def _known_metrics(output: Any) -> dict[str, Any]:
             if math.isfinite(number):
                 known[str(key)] = number
     return known
+
+
+def _inferred_reference(Y: np.ndarray, maximize: Sequence[bool], rule: Literal["front", "all"]) -> np.ndarray:
+    """The reference point a sweep infers from its completed trials ``Y`` (see ``_REFERENCE_RULE``).
+
+    A front of one point (one trial dominates the others) has no range: BoTorch's rule then pushes it out by a tenth
+    of its own values, a box that moves with the metric's offset and units (the same problem shifted by +100 got a
+    box 100x wider). Such a front takes the ``all`` rule: the completed trials' worst values, pushed out by a tenth
+    of their range, whatever they are measured from.
+
+    >>> Y = np.array([[0.95, 0.42], [6.4, 0.88], [9.57, 0.79]])  # minimised: one trial dominates
+    >>> bool(np.allclose(_inferred_reference(Y + 100, [False, False], "front") - 100,
+    ...                  _inferred_reference(Y, [False, False], "front")))
+    True
+    """
+    sign = np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0)
+    Z = Y * sign  # maximisation terms
+    one_point = len(Z) > 1 and np.unique(Z[frontier.pareto_mask(Z, [True] * Z.shape[1])], axis=0).shape[0] == 1
+    if rule == "all" or one_point:
+        worst, best = Z.min(axis=0), Z.max(axis=0)
+        inferred = (worst - REFERENCE_MARGIN * np.maximum(best - worst, 1e-7)) * sign
+    else:
+        inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
+    return _not_past_zero(np.asarray(inferred, dtype=float), Y, maximize)
 
 
 def _not_past_zero(reference: np.ndarray, Y: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
@@ -1786,14 +1860,7 @@ class ParetoSweep:
             if not records:
                 return
         maximize = [not o.minimize for o in self.settings.objectives]
-        if _REFERENCE_RULE == "all":
-            sign = np.where(maximize, 1.0, -1.0)
-            Z = np.asarray(Y, dtype=float) * sign  # maximisation terms
-            worst, best = Z.min(axis=0), Z.max(axis=0)
-            inferred = (worst - REFERENCE_MARGIN * np.maximum(best - worst, 1e-7)) * sign
-        else:
-            inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
-        inferred = _not_past_zero(np.asarray(inferred, dtype=float), np.asarray(Y, dtype=float), maximize)
+        inferred = _inferred_reference(np.asarray(Y, dtype=float), maximize, _REFERENCE_RULE)
         point = {o.name: float(v) for o, v in zip(self.settings.objectives, inferred, strict=True)}
         point.update(self._given_reference())
         previous = self._reference

@@ -569,12 +569,18 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             _check_energy(key, values[key][0], optimised=False)
         return TrialMetrics(values=values, energy_source=energy_source)
 
+    items = _as_list(value)
+    if items is not None and len(items) == 1 and isinstance(items[0], Mapping):
+        raise TrialFailure(
+            f"the task returned a list holding one dict ({value!r}), the shape of what trainer.test() returns: "
+            f"return its [0], or lightning_ecopt.trial_metrics(trainer) (the test's metrics and the energy figures "
+            f"with their label)"
+        )
     if len(needed) > len(names):
         raise TrialFailure(
             f"the task returned {value!r}, but the constrained metrics {needed[len(names) :]!r} need a dict; "
             f"return {{metric: value}} with {needed!r}"
         )
-    items = _as_list(value)
     if items is None:
         if len(names) == 1 and _real(value) is not None:
             items = [value]

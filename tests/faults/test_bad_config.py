@@ -99,5 +99,5 @@ def test_storage_that_is_not_our_experiment_is_refused(tmp_path: Path, content: 
     (sweep_dir / "ax_experiment.json").write_text(content)
     stderr = _refused(sweep_dir)
     assert f"{sweep_dir / 'ax_experiment.json'} exists but is not an Ax experiment saved by the ecopt sweeper" in stderr
-    assert "to start fresh, move or delete it" in stderr
+    assert "to start fresh, move it away" in stderr
     assert (sweep_dir / "ax_experiment.json").read_text() == content

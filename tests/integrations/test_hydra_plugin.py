@@ -351,6 +351,39 @@ def test_a_lost_batch_keeps_the_outcomes_its_finished_jobs_recorded(
     assert not sweeper._outcomes.exists()  # read, then deleted
 
 
+class _TimesOutOnSlurm(_FakeLauncher):
+    """Every job hits SLURM's time limit: submitit names each job's id and result path in its error."""
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.calls.append((list(job_overrides), initial_job_idx))
+        job = 17573 + len(self.calls)
+        raise RuntimeError(
+            f"UncompletedJobError: Job {job} (task: 0) with path /s/.submitit/{job}/{job}_0_result.pkl has not "
+            "produced any output (state: TIMEOUT)"
+        )
+
+
+def test_one_launcher_fault_is_one_reason_across_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The report groups failures by reason: N jobs past the time limit were N lines, one per job id."""
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes.mkdir()
+    monkeypatch.setattr(sweeper, "_forget_outcomes", lambda numbers: None)
+    for number in range(2):  # the jobs started: a lost job, not a launcher that starts none
+        (sweeper._outcomes / f"{number}.json").write_text(json.dumps({"status": "started"}))
+    sweeper.launcher = _TimesOutOnSlurm([])
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    with caplog.at_level(logging.WARNING):
+        first = sweeper.evaluate([{"x": 0.25}])
+        second = sweeper.evaluate([{"x": 0.75}])
+    assert str(first[0]) == str(second[0])
+    assert "a job has not produced any output (state: TIMEOUT)" in str(first[0])
+    assert "17575" in caplog.text  # the log keeps the launcher's own words, for its log files
+
+
 class _StartsNothing(_FakeLauncher):
     """A launcher that raises before any job starts (submitit off a cluster: 'Could not detect "srun"')."""
 
@@ -832,11 +865,21 @@ def test_rerun_resumes_without_overwriting_job_dirs(tmp_path: Path) -> None:
 
 def test_job_dirs_that_outlived_their_experiment_are_kept_and_the_shift_is_said(tmp_path: Path) -> None:
     """An earlier sweep's numbered job dirs, its experiment deleted: none is overwritten, and trial N runs in dir
-    N+3; nothing said so, while docs/sweeper.md promises that N/ is trial N."""
+    N+3; nothing said so, while docs/sweeper.md promises that N/ is trial N. Its results, still in the folder, stop a
+    new sweep until they are moved away (the new sweep's first batch wrote over them)."""
     first = _run_app(tmp_path, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
     assert first.returncode == 0, first.stderr
-    trial0 = (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text()
-    (tmp_path / "sweep" / "ax_experiment.json").unlink()
+    sweep = tmp_path / "sweep"
+    trial0 = (sweep / "0" / ".hydra" / "overrides.yaml").read_text()
+    (sweep / "ax_experiment.json").unlink()
+    results = (sweep / "optimization_results.yaml").read_text()
+    refused = _run_app(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
+    assert refused.returncode != 0
+    assert "holds 3 trials of a sweep whose experiment" in refused.stderr
+    assert (sweep / "optimization_results.yaml").read_text() == results
+    assert not (sweep / "3").exists()  # refused before any job
+    (sweep / "optimization_results.yaml").rename(tmp_path / "old_results.yaml")
+    shutil.move(sweep / "tensorboard", tmp_path / "old_tensorboard")
     second = _run_app(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text() == trial0

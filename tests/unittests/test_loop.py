@@ -1104,6 +1104,24 @@ def test_a_resume_keeps_the_reference_values_given_at_the_start_and_says_what_ch
     assert "f1 3.0 -> 2.0" in caplog.text
 
 
+def test_a_reference_point_inferred_from_a_one_point_front_follows_the_trials_not_their_offset():
+    """One Sobol trial dominating the rest: the box was a tenth of its values (moved by units and offsets)."""
+    from lightning_ecopt.frontier import infer_reference_point
+    from lightning_ecopt.sweeper.loop import _inferred_reference
+
+    Y = np.array([[0.95, 0.42], [6.4, 0.88], [9.57, 0.79]])  # minimised; trial 0 dominates
+    ref = _inferred_reference(Y, [False, False], "front")
+    np.testing.assert_allclose(ref, [9.57 + 0.1 * 8.62, 0.88 + 0.1 * 0.46])  # every trial inside the box
+    for shift in (100.0, -0.4, 1e4):
+        np.testing.assert_allclose(_inferred_reference(Y + shift, [False, False], "front"), ref + shift)
+    np.testing.assert_allclose(_inferred_reference(Y * 1000, [False, False], "front"), ref * 1000)
+    # A front of two points or more keeps BoTorch's rule.
+    two = np.array([[0.95, 0.9], [6.4, 0.4], [9.57, 0.79]])
+    np.testing.assert_allclose(
+        _inferred_reference(two, [False, False], "front"), infer_reference_point(two, [False, False], margin=0.1)
+    )
+
+
 def test_a_resume_that_gives_a_value_the_sweep_had_inferred_says_so(fast_ax, tmp_path, caplog):
     """Only given -> given changes were said: an inferred point replaced on a rerun moved the hypervolume silently."""
     storage = tmp_path / "ax.json"
@@ -2107,9 +2125,29 @@ def test_a_space_with_nothing_swept_is_refused_before_any_trial():
 def test_a_refused_storage_leaves_nothing_behind(tmp_path, content):
     storage = tmp_path / "ax.json"
     storage.write_text(content)
-    with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move or delete it"):
+    with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move it away"):
         make_sweep(two_quadratics, n_trials=2, storage=storage).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ax.json"]
+
+
+def test_a_new_sweep_never_writes_over_the_results_of_another_in_its_folder(fast_ax, tmp_path):
+    """A second storage file in one folder, or a sweep whose experiment was deleted (as a refusal told the user to):
+    the new sweep's first batch replaced the folder's optimization_results.yaml, the only record left."""
+    first = tmp_path / "a.json"
+    make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=first).run()
+    results = tmp_path / "optimization_results.yaml"
+    before = results.read_text()
+    with pytest.raises(
+        EcoptConfigError, match=r"holds 3 trials of another sweep, saved to .*a\.json.*resume that sweep"
+    ):
+        make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=tmp_path / "b.json").run()
+    first.unlink()
+    with pytest.raises(EcoptConfigError, match=r"holds 3 trials of a sweep whose experiment .*a\.json\) is missing"):
+        make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=first).run()
+    assert results.read_text() == before
+    assert not (tmp_path / "b.json").exists()
+    results.rename(tmp_path / "old_results.yaml")  # moved away, as the message says: a new sweep starts
+    assert len(make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=first).run().trials) == 2
 
 
 def test_a_resume_without_a_task_config_keeps_the_saved_one_for_later_checks(fast_ax, tmp_path):

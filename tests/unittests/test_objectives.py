@@ -207,6 +207,15 @@ def test_tuple_and_array_results_follow_objective_order() -> None:
     assert parse_task_result(0.25, single).values == {"objective_0": (0.25, None)}
 
 
+@pytest.mark.parametrize("objectives", [TWO, parse_objectives({"test/acc": "maximize"}, None)])
+def test_what_trainer_test_returns_gets_the_fix_not_a_tuple_hint(objectives: Any) -> None:
+    """``return trainer.test(...)``: a list of one dict. The hints said to return a tuple, or one number."""
+    returned = [{"test/acc": 0.9, "energy/test_j": 1.0}]
+    with pytest.raises(TrialFailure, match=r"a list holding one dict .*trainer\.test\(\) returns: return its \[0\]"):
+        parse_task_result(returned, objectives)
+    assert parse_task_result(returned[0], objectives).values["test/acc"] == (0.9, None)
+
+
 def test_a_dict_for_directions_says_how_to_name_the_objectives() -> None:
     unnamed = parse_objectives(None, ["maximize", "minimize"])
     with pytest.raises(TrialFailure, match=r"returns its values in order \(a tuple\), or name the metrics with"):
