@@ -64,6 +64,7 @@ from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_constraint
 from lightning_ecopt.sweeper.results import (
     RESULTS_FILENAME,
+    RESULTS_FORMAT,
     SweepResult,
     TrialRecord,
     front_candidates,
@@ -231,8 +232,16 @@ _REWRITE = "the sweep rewrites it after every batch: rerun the sweep command to 
 
 def _parse(data: Any, path: Path) -> LoadedSweep:
     """Rebuild a :class:`SweepResult` from the file's plain data; raises ``SweepDataError`` naming what is wrong."""
+    if data is None:
+        raise SweepDataError(f"the file is empty (cut short while copied?); {_REWRITE}")
     if not isinstance(data, Mapping):
-        raise SweepDataError(f"the file holds a {type(data).__name__}, not a mapping")
+        raise SweepDataError(
+            f"the file holds a {type(data).__name__}, not a mapping: not a whole results file (cut short while "
+            f"copied?); {_REWRITE}"
+        )
+    name = data.get("name")
+    if set(data) == {"name"} and (name is None or (isinstance(name, str) and "ecopt".startswith(name))):
+        raise SweepDataError(f"the file is cut short in its first line (name: {name!r}); {_REWRITE}")
     if data.get("name") == "ecopt" and "trials" not in data:
         raise SweepDataError(f"no 'trials' list: the file is incomplete (cut short while copied?); {_REWRITE}")
     if data.get("name") != "ecopt" or "trials" not in data:
@@ -240,6 +249,18 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
             f"name: {data.get('name')!r} and no 'trials' list: this is not an ecopt sweeper's results file (Hydra's "
             f"Optuna sweeper writes the same file name without the trials); rerun the sweep with hydra/sweeper=ecopt"
         )
+    file_format = data.get("format")
+    if file_format is not None:  # written since the marker exists: it ends in `end: true`, or was cut short
+        if file_format != RESULTS_FORMAT or isinstance(file_format, bool):
+            raise SweepDataError(
+                f"format: {file_format!r}: this lightning_ecopt reads results files of format {RESULTS_FORMAT} (and "
+                f"older ones without a format); upgrade lightning_ecopt to report this sweep"
+            )
+        if data.get("end") is not True:
+            raise SweepDataError(
+                f"the file is cut short: it lacks the 'end: true' line the sweep writes last (copied or synced before "
+                f"it was whole?); {_REWRITE}"
+            )
     objectives_data = _mapping(data.get("objectives"), "objectives")
     objectives = []
     for name, direction in objectives_data.items():

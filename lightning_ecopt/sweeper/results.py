@@ -2,9 +2,11 @@
 
 The YAML file is a superset of Hydra's Optuna sweeper's ``optimization_results.yaml``: ``name``, then for one
 objective ``best_params`` and ``best_value``, and ``solutions: [{params, values}]`` (values in objective order) for
-any number, so scripts written for Optuna keep working. It adds the objectives with their directions, the label of
-the energy figures (on every solution and trial too), every trial with its status, the hypervolume, the reference
-point and where it came from, counts, and the settings. Files are written atomically (a temporary file in the same
+any number, so scripts written for Optuna keep working. It adds the file's ``format`` (:data:`RESULTS_FORMAT`), the
+objectives with their directions, the label of the energy figures (on every solution and trial too), every trial
+with its status, the hypervolume, the reference point and where it came from, counts, the settings, and last
+``end: true``, so a reader can tell a whole file from one cut short (a copy that stopped early). Files are written
+atomically (a temporary file in the same
 directory, then ``os.replace``), so a sweep killed mid-write never leaves a truncated file behind, and with the
 mode ``open()`` gives a new file (0666 less the umask), not ``tempfile.mkstemp``'s owner-only 0600.
 """
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RESULTS_FILENAME",
+    "RESULTS_FORMAT",
     "SweepResult",
     "TrialRecord",
     "atomic_write_text",
@@ -42,6 +45,9 @@ __all__ = [
 
 RESULTS_FILENAME = "optimization_results.yaml"
 """The results file's name, as Hydra's Optuna sweeper names it; written next to the Ax experiment JSON."""
+
+RESULTS_FORMAT = 2
+"""The results file's ``format``: 2 since the file ends in ``end: true`` (files without a ``format`` came before)."""
 
 TrialStatus = Literal["completed", "failed", "abandoned"]
 
@@ -284,9 +290,10 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
 
     Returns:
         Plain data: ``name``, ``best_params`` and ``best_value`` (one objective only, as Optuna writes them),
-        ``objectives``, ``energy_source`` (the energy figures' label and kinds, and the completed trials without a
-        label), ``solutions`` (Optuna's keys plus ``trial_index``, ``metrics`` and ``energy_source``), ``trials``,
-        ``hypervolume``, ``reference_point``, ``counts``, ``stop_reason`` and ``settings``.
+        ``format`` (:data:`RESULTS_FORMAT`), ``objectives``, ``energy_source`` (the energy figures' label and
+        kinds, and the completed trials without a label), ``solutions`` (Optuna's keys plus ``trial_index``,
+        ``metrics`` and ``energy_source``), ``trials``, ``hypervolume``, ``reference_point``, ``counts``,
+        ``stop_reason``, ``settings`` and, last, ``end: true`` (a file without it was cut short).
     """
     objectives = result.objectives
     solutions = [
@@ -323,6 +330,8 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
     from lightning_ecopt import views
 
     data |= {
+        # After Optuna's keys (their order is Optuna's): the file's layout; `end: true` closes it.
+        "format": RESULTS_FORMAT,
         "objectives": {o.name: o.direction for o in objectives},
         # The label of every energy figure below, as `ecopt report --json` gives it ("mixed: ..." when the kinds
         # differ), and the completed trials that returned energy figures without one: of no known kind.
@@ -356,6 +365,7 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
     }
     if settings is not None:
         data["settings"] = _settings_dict(settings)
+    data["end"] = True  # last: a copy cut short anywhere before it lacks it (the report refuses such a file)
     return data
 
 

@@ -1,5 +1,6 @@
 """`ecopt report` at the edges: narrow and piped output, command-line errors, a closed pipe, half-copied files."""
 
+import dataclasses
 import io
 import os
 import subprocess
@@ -120,8 +121,47 @@ def _cut_before(text, marker):
 def test_a_results_file_cut_short_between_trials_is_refused(sweep_dir):
     path = sweep_dir / RESULTS_FILENAME
     path.write_text(_cut_before(path.read_text(), "- trial_index: 2\n  status: completed"))
+    with pytest.raises(SweepDataError, match=r"the file is cut short: it lacks the 'end: true' line"):
+        load_sweep(sweep_dir)
+    # A file written before the end marker (no `format`) is still caught by its counts.
+    path.write_text(path.read_text().replace("format: 2\n", ""))
     with pytest.raises(SweepDataError, match=r"counts.completed is 3 but the trials list holds 2 completed trials"):
         load_sweep(sweep_dir)
+
+
+def test_a_results_file_cut_anywhere_is_refused_or_read_whole(tmp_path):
+    # The settings come last: a copy cut inside them lost the outcome constraints, and the ledger's baseline became
+    # trial 0, which the user ruled out (test/acc >= 0.85 and trial 0's 0.84), with exit status 0.
+    trials = (trial(0, 0.84, 0.000535), *TRIALS[1:3], dataclasses.replace(TRIALS[3], metrics={"energy/train_j": 1.5}))
+    settings = SweepSettings(OBJECTIVES, n_trials=6, seed=0, outcome_constraints=["test/acc >= 0.83"])
+    result = SweepResult(OBJECTIVES, trials, (1, 2), {"test/acc": 0.8, "energy/test_samples_per_j": 1000.0})
+    path = tmp_path / "whole" / RESULTS_FILENAME
+    write_results(path, result, settings)
+    text = path.read_text()
+    whole = load_sweep(path)
+    assert whole.constraints == ("test/acc >= 0.83",)
+    cut = tmp_path / "cut" / RESULTS_FILENAME
+    cut.parent.mkdir()
+    lines = text.splitlines(keepends=True)
+    ends = sorted({len("".join(lines[:k])) for k in range(len(lines))} | set(range(0, len(text), 7)))
+    read, errors = [], []
+    for end in ends:
+        cut.write_text(text[:end])
+        try:
+            sweep = load_sweep(cut)
+        except SweepDataError as exc:
+            errors.append(str(exc))
+            continue
+        read.append(end)
+        result = dataclasses.replace(sweep.result, results_path=whole.results_path)
+        assert (
+            dataclasses.replace(sweep, sweep_dir=whole.sweep_dir, results_path=whole.results_path, result=result)
+            == whole
+        )
+    assert read == []  # only the whole file is read: every cut loses at least its last line
+    assert all(e.startswith(f"ecopt report: {str(cut)!r}") and "rerun the sweep command" in e for e in errors)
+    cut.write_text(text)
+    assert load_sweep(cut).constraints == whole.constraints
 
 
 def test_a_results_file_cut_short_before_its_trials_is_said_to_be_incomplete(sweep_dir, capsys):
