@@ -924,6 +924,9 @@ class Ledger:
         totals_by_kind: The search energy per kind (one entry when the kinds are not mixed).
         baseline_kind: The kind of the baseline's energy (``"unlabelled"`` without a label); ``None`` without a
             baseline. When the kinds are mixed, only frontier models of this kind are compared with it.
+        baseline_passed_over: Completed trials with an energy per inference that the rule passed over because they
+            break an outcome constraint (the baseline is then the best among the trials that meet them); empty
+            under ``"trial"``.
     """
 
     energy_label: str
@@ -954,6 +957,7 @@ class Ledger:
     energy_kinds: list[str] = field(default_factory=list)
     totals_by_kind: dict[str, KindTotal] = field(default_factory=dict)
     baseline_kind: str | None = None
+    baseline_passed_over: list[int] = field(default_factory=list)
 
     @property
     def total_kwh(self) -> float:
@@ -1179,6 +1183,11 @@ def ledger(
     else:  # no baseline to choose, but a typo is still one
         _check_baseline(result, baseline)
         rule, base, tied = str(baseline), None, []
+    passed_over = [
+        t.trial_index
+        for t in _evaluated(result)
+        if rule != "trial" and per_inference(t) is not None and not all(c.met_by(t.metrics) for c in constraints)
+    ]
     savings = []
     base_j = None
     if base is not None:
@@ -1229,6 +1238,7 @@ def ledger(
         energy_kinds=kinds,
         totals_by_kind=totals,
         baseline_kind=None if base is None else _kind(base),
+        baseline_passed_over=passed_over,
     )
 
 
@@ -1285,6 +1295,25 @@ class Report:
         return {i: share for i, share in shares.items() if share > CONTENTION_WARN_SHARE}
 
     @property
+    def constraints(self) -> dict[str, Any] | None:
+        """The sweep's outcome constraints and the completed trials (that ran) that meet them; ``None`` if unknown.
+
+        ``{"constraints": [text, ...], "completed": n, "meeting": k, "breaking": [trial, ...]}``; the texts are as
+        the report prints them (``test/latency_ms <= 10``).
+        """
+        constraints = _outcome_constraints(self.sweep)
+        if constraints is None:
+            return None
+        trials = _evaluated(self.sweep.result)
+        breaking = [t.trial_index for t in trials if not all(c.met_by(t.metrics) for c in constraints)]
+        return {
+            "constraints": [str(c) for c in constraints],
+            "completed": len(trials),
+            "meeting": len(trials) - len(breaking),
+            "breaking": breaking,
+        }
+
+    @property
     def state(self) -> str:
         """``"finished"``, ``"stopped early"`` or ``"running or interrupted"`` (fewer trials than the budget)."""
         result = self.sweep.result
@@ -1329,6 +1358,8 @@ class Report:
                 "outside": [t.trial_index for t in result.outside_reference],
             },
             "frontier": self.frontier,
+            # the outcome constraints and how many completed trials meet them (null: unknown)
+            "outcome_constraints": self.constraints,
             "failures": [{"trial_index": t.trial_index, "reason": t.reason} for t in result.failures()],
             "short_windows": self.short_windows,
             "contended": {str(k): v for k, v in self.contended.items()},
@@ -1709,6 +1740,13 @@ def render(report: Report, console: Console | None = None) -> None:
             *(escape(views.format_value(row["params"].get(p))) for p in params),
         )
     console.print(table)
+    constrained = report.constraints
+    if constrained and constrained["constraints"]:
+        console.print(
+            f"Outcome constraints: {', '.join(constrained['constraints'])} ({constrained['meeting']} of "
+            f"{constrained['completed']} completed trials meet them; only those make the frontier).",
+            markup=False,
+        )
     if result.reference_point:
         ref = ", ".join(f"{k} = {views.format_value(v)}" for k, v in result.reference_point.items())
         console.print(f"Reference point ({views.reference_origin(result)}): {ref}", markup=False)
@@ -1845,6 +1883,8 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
     why = {"first": "the first completed trial", "trial": "chosen"}
     if led.baseline_metric is not None:
         why["most-accurate"] = f"the best {led.baseline_metric}"
+    if led.baseline_passed_over:  # a trial the constraints rule out did better: say whose best it is
+        why = {rule: f"{text} among the trials that meet the constraints" for rule, text in why.items()}
     tie = ""
     if led.baseline_tied:
         tie = (

@@ -1104,6 +1104,48 @@ def test_the_default_baseline_meets_the_outcome_constraints(tmp_path, capsys):
     assert "No baseline: no completed trial that meets the sweep's outcome constraints" in " ".join(out.split())
 
 
+def _latency_trial(i, acc, j_per_sample, latency_ms):
+    metrics = {
+        "test/acc": acc,
+        "energy/test_samples_per_j": 1.0 / j_per_sample,
+        "energy/test_j_per_sample": j_per_sample,
+        "energy/test_j": 1.0,
+        "test/latency_ms": latency_ms,
+    }
+    return TrialRecord(i, {"w": i}, "completed", metrics, {}, None, SOURCE)
+
+
+def test_a_constrained_sweep_states_its_constraints_and_whose_best_the_baseline_is(tmp_path, capsys):
+    # Trial 0 is the most accurate but breaks test/latency_ms <= 10: the baseline is trial 1, the best test/acc among
+    # the trials that meet the constraints, and the report said neither the constraints nor that qualifier.
+    trials = (_latency_trial(0, 0.99, 0.1, 50.0), _latency_trial(1, 0.9, 0.01, 5.0), _latency_trial(2, 0.8, 0.005, 4.0))
+    settings = SweepSettings(OBJECTIVES, n_trials=3, outcome_constraints=["test/latency_ms <= 10", "test/acc >= 0.5"])
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, trials, (1, 2)), settings)
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "Outcome constraints: test/latency_ms <= 10, test/acc >= 0.5 (2 of 3 completed trials meet them" in text
+    assert "baseline #1 (the best test/acc among the trials that meet the constraints)" in text
+    data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])
+    assert data["outcome_constraints"] == {
+        "constraints": ["test/latency_ms <= 10", "test/acc >= 0.5"],
+        "completed": 3,
+        "meeting": 2,
+        "breaking": [0],
+    }
+    assert (data["ledger"]["baseline"], data["ledger"]["baseline_passed_over"]) == (1, [0])
+    # Every trial meets them: the baseline is the best of all, said plainly.
+    settings = SweepSettings(OBJECTIVES, n_trials=3, outcome_constraints=["test/latency_ms <= 100"])
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, trials, (0, 1, 2)), settings)
+    text = " ".join(run_cli(capsys, tmp_path, "--no-files")[1].split())
+    assert "(3 of 3 completed trials meet them" in text
+    assert "baseline #0 (the best test/acc):" in text
+    # No constraints: no line; none known (an in-memory result without settings): null.
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, trials, (0, 1, 2)))
+    assert "Outcome constraints" not in run_cli(capsys, tmp_path, "--no-files")[1]
+    assert build_report(SweepResult(OBJECTIVES, trials, (0, 1, 2))).to_dict()["outcome_constraints"] is None
+
+
 def test_a_stdout_that_cannot_encode_the_arrows_gets_ascii(sweep_dir, monkeypatch):
     # A Windows console or a file redirected in cp1252 or ASCII: the report must print, not raise UnicodeEncodeError.
     raw = io.BytesIO()
