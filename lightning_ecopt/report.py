@@ -38,9 +38,9 @@ Accounting rules
   objective that is not an energy figure (the model an accuracy-only search would pick; trials that tie exactly on
   it, as in an inference-only sweep where every trial loads the same weights, go to the one with the least energy
   per inference: the smallest saving and the longest payback, whatever order they were proposed in);
-  ``"first"``: the first completed trial; or a trial index. Both rules choose among the trials that meet the
-  sweep's outcome constraints, as the frontier does (a model the user ruled out is no baseline); an index is taken
-  as given.
+  ``"first"``: the first completed trial; or a trial index. ``"most-accurate"`` chooses among the trials that meet
+  the sweep's outcome constraints, as the frontier does (a model the user ruled out is no baseline); ``"first"`` and
+  an index are the user's reference model, taken as they are: the report says which constraints it breaks.
 """
 
 from __future__ import annotations
@@ -924,9 +924,11 @@ class Ledger:
         totals_by_kind: The search energy per kind (one entry when the kinds are not mixed).
         baseline_kind: The kind of the baseline's energy (``"unlabelled"`` without a label); ``None`` without a
             baseline. When the kinds are mixed, only frontier models of this kind are compared with it.
-        baseline_passed_over: Completed trials with an energy per inference that the rule passed over because they
-            break an outcome constraint (the baseline is then the best among the trials that meet them); empty
-            under ``"trial"``.
+        baseline_passed_over: Completed trials with an energy per inference that ``"most-accurate"`` passed over
+            because they break an outcome constraint (the baseline is then the best among the trials that meet
+            them); empty under the other rules.
+        baseline_breaks: The outcome constraints the baseline breaks (``"first"`` and a trial index take the trial
+            whatever the constraints say), as text; empty when it meets them all.
     """
 
     energy_label: str
@@ -958,6 +960,7 @@ class Ledger:
     totals_by_kind: dict[str, KindTotal] = field(default_factory=dict)
     baseline_kind: str | None = None
     baseline_passed_over: list[int] = field(default_factory=list)
+    baseline_breaks: list[str] = field(default_factory=list)
 
     @property
     def total_kwh(self) -> float:
@@ -1035,8 +1038,9 @@ def _choose_baseline(
 
     Under ``"most-accurate"``, trials that tie exactly on the metric (an inference-only sweep: the same weights in
     every trial) go to the one with the least energy per inference, so the break-even does not depend on the order
-    Ax proposed them in; the tied trials are returned when there is more than one. The rules choose among the trials
-    that meet ``constraints`` (as the frontier does); a trial named by its index is taken as named.
+    Ax proposed them in; the tied trials are returned when there is more than one. ``"most-accurate"`` chooses among
+    the trials that meet ``constraints`` (as the frontier does); ``"first"`` (the user's reference model, e.g. the
+    app's defaults enqueued first) and a trial named by its index are taken whatever the constraints say.
     """
     candidates = [t for t in _evaluated(result) if per_inference(t) is not None]
     if isinstance(baseline, int) and not isinstance(baseline, bool):
@@ -1053,11 +1057,11 @@ def _choose_baseline(
             )
         return "trial", chosen, []
     _check_baseline(result, baseline)
+    if baseline == "first":
+        return "first", candidates[0] if candidates else None, []
     candidates = [t for t in candidates if all(c.met_by(t.metrics) for c in constraints)]
     if not candidates:
         return str(baseline), None, []
-    if baseline == "first":
-        return "first", candidates[0], []
     performance = _performance_objective(result)
     sign = 1.0 if performance.minimize else -1.0
     best = min(candidates, key=lambda t: (sign * t.metrics[performance.name], t.trial_index))
@@ -1127,8 +1131,9 @@ def ledger(
         carbon_g_per_kwh: Carbon intensity of the electricity (g CO2e/kWh).
         baseline: ``"most-accurate"``, ``"first"`` or a trial index (an int or its digits, ``"2"``; see the module
             docstring).
-        constraints: The sweep's outcome constraints (those on objectives too): the rules choose the baseline among
-            the trials that meet them (a model the user ruled out is no baseline to save against).
+        constraints: The sweep's outcome constraints (those on objectives too): ``"most-accurate"`` chooses the
+            baseline among the trials that meet them (a model the user ruled out is no baseline to save against);
+            ``"first"`` and an index take their trial, and :attr:`Ledger.baseline_breaks` names what it breaks.
 
     Returns:
         The :class:`Ledger`.
@@ -1186,7 +1191,9 @@ def ledger(
     passed_over = [
         t.trial_index
         for t in _evaluated(result)
-        if rule != "trial" and per_inference(t) is not None and not all(c.met_by(t.metrics) for c in constraints)
+        if rule == "most-accurate"
+        and per_inference(t) is not None
+        and not all(c.met_by(t.metrics) for c in constraints)
     ]
     savings = []
     base_j = None
@@ -1239,6 +1246,7 @@ def ledger(
         totals_by_kind=totals,
         baseline_kind=None if base is None else _kind(base),
         baseline_passed_over=passed_over,
+        baseline_breaks=[] if base is None else [str(c) for c in constraints if not c.met_by(base.metrics)],
     )
 
 
@@ -1885,6 +1893,8 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
         why["most-accurate"] = f"the best {led.baseline_metric}"
     if led.baseline_passed_over:  # a trial the constraints rule out did better: say whose best it is
         why = {rule: f"{text} among the trials that meet the constraints" for rule, text in why.items()}
+    if led.baseline_breaks:  # "first" or a named trial: the user's reference, taken whatever the constraints say
+        why = {rule: f"{text}, which breaks {', '.join(led.baseline_breaks)}" for rule, text in why.items()}
     tie = ""
     if led.baseline_tied:
         tie = (

@@ -1146,6 +1146,27 @@ def test_a_constrained_sweep_states_its_constraints_and_whose_best_the_baseline_
     assert build_report(SweepResult(OBJECTIVES, trials, (0, 1, 2))).to_dict()["outcome_constraints"] is None
 
 
+def test_baseline_first_is_the_first_completed_trial_and_says_which_constraints_it_breaks(tmp_path, capsys):
+    # The app's defaults, enqueued first, break test/latency_ms <= 10: --baseline first silently took trial 1 and
+    # still called it "the first completed trial". It is the user's reference model: kept, and the breach said.
+    trials = (_latency_trial(0, 0.99, 0.1, 50.0), _latency_trial(1, 0.9, 0.01, 5.0), _latency_trial(2, 0.8, 0.005, 4.0))
+    settings = SweepSettings(OBJECTIVES, n_trials=3, outcome_constraints=["test/latency_ms <= 10"])
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, trials, (1, 2)), settings)
+    text = " ".join(run_cli(capsys, tmp_path, "--no-files", "--baseline", "first")[1].split())
+    assert "baseline #0 (the first completed trial, which breaks test/latency_ms <= 10): 100 mJ per inference" in text
+    data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json", "--baseline", "first")[1])["ledger"]
+    assert (data["baseline"], data["baseline_breaks"], data["baseline_passed_over"]) == (
+        0,
+        ["test/latency_ms <= 10"],
+        [],
+    )
+    assert [s["trial_index"] for s in data["savings"]] == [1, 2]
+    text = " ".join(run_cli(capsys, tmp_path, "--no-files", "--baseline", "0")[1].split())
+    assert "baseline #0 (chosen, which breaks test/latency_ms <= 10)" in text
+    text = " ".join(run_cli(capsys, tmp_path, "--no-files", "--baseline", "2")[1].split())
+    assert "baseline #2 (chosen):" in text
+
+
 def test_a_stdout_that_cannot_encode_the_arrows_gets_ascii(sweep_dir, monkeypatch):
     # A Windows console or a file redirected in cp1252 or ASCII: the report must print, not raise UnicodeEncodeError.
     raw = io.BytesIO()
