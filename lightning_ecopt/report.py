@@ -140,6 +140,7 @@ class LoadedSweep:
         constraints: The outcome constraints, as text; ``None`` when unknown (an in-memory result given without its
             settings).
         stop_reason: Why the sweep ended early, if it did.
+        notes: What the report corrected in the file, one sentence each (a frontier its trials do not make).
     """
 
     sweep_dir: Path | None
@@ -148,6 +149,7 @@ class LoadedSweep:
     n_trials: int | None = None
     constraints: tuple[str, ...] | None = ()
     stop_reason: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 def find_results(path: str | Path) -> Path:
@@ -202,8 +204,16 @@ def find_results(path: str | Path) -> Path:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool):
         raise SweepDataError(f"{where}: expected a number, got {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an integer of hundreds of digits (a hand edit): no float holds it
+            raise SweepDataError(
+                f"{where}: an integer of {len(str(abs(value)))} digits, beyond the range of a float (about 1.8e308); "
+                f"{_REWRITE}"
+            ) from None
+    if isinstance(value, float):
+        return value
     if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "+inf"):
         return float(value)
     raise SweepDataError(f"{where}: expected a number, got {value!r}")
@@ -273,12 +283,19 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
     if not isinstance(raw_trials, Sequence) or isinstance(raw_trials, str):
         raise SweepDataError(f"trials: expected a list, got {type(raw_trials).__name__}")
     trials = []
+    position: dict[int, int] = {}
     for k, raw in enumerate(raw_trials):
         where = f"trials[{k}]"
         raw = _mapping(raw, where)
         index = raw.get("trial_index")
         if not isinstance(index, int) or isinstance(index, bool):
             raise SweepDataError(f"{where}.trial_index: expected an integer, got {index!r}")
+        if index in position:
+            raise SweepDataError(
+                f"{where}.trial_index: {index} is also trials[{position[index]}]'s; each trial is listed once "
+                f"(an edited or merged file?); {_REWRITE}"
+            )
+        position[index] = k
         status = raw.get("status")
         if status not in ("completed", "failed", "abandoned"):
             raise SweepDataError(f"{where}.status: {status!r} is not one of completed, failed, abandoned")
@@ -318,6 +335,12 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
             )
     trials.sort(key=lambda t: t.trial_index)
     status_of = {t.trial_index: t.status for t in trials}
+    for t in trials:
+        if t.reused_from is not None and t.reused_from not in status_of:
+            raise SweepDataError(
+                f"trials[{position[t.trial_index]}].reused_from: trial {t.trial_index} reuses trial {t.reused_from}, "
+                f"which is not one of the trials; {_REWRITE}"
+            )
     pareto = []
     solutions = data.get("solutions") or []
     if not isinstance(solutions, Sequence) or isinstance(solutions, str):
@@ -350,6 +373,11 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
     settings = _mapping(data.get("settings"), "settings")
     n_trials = settings.get("n_trials")
     constraints = settings.get("outcome_constraints") or []
+    if not isinstance(constraints, Sequence) or isinstance(constraints, str):
+        raise SweepDataError(
+            f"settings.outcome_constraints: expected a list of '<metric> <= <number>' strings, got {constraints!r}; "
+            f"{_REWRITE}"
+        )
     result = SweepResult(
         objectives=tuple(objectives),
         trials=tuple(trials),
@@ -366,14 +394,26 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         results_path=path,
         result=result,
         n_trials=n_trials if isinstance(n_trials, int) and not isinstance(n_trials, bool) else None,
-        constraints=tuple(str(c) for c in constraints) if isinstance(constraints, Sequence) else (),
+        constraints=tuple(str(c) for c in constraints),
         stop_reason=data.get("stop_reason"),
     )
-    front = _feasible_front(result, _outcome_constraints(loaded) or ())
+    front = _trials_front(result, _outcome_constraints(loaded) or ())
     if front != result.pareto_indices:
         hypervolume = _front_hypervolume(result, front) if result.hypervolume is not None else None
-        loaded = replace(loaded, result=replace(result, pareto_indices=front, hypervolume=hypervolume))
+        note = (
+            f"The file's frontier ({_listed(result.pareto_indices)}) is not the one its trials make among those that "
+            f"meet the outcome constraints ({_listed(front)}): reported with the latter (a file written before "
+            f"2026-12-04 kept trials that break a constraint on an objective on its frontier; or it was edited)."
+        )
+        loaded = replace(
+            loaded, result=replace(result, pareto_indices=front, hypervolume=hypervolume), notes=(*loaded.notes, note)
+        )
     return loaded
+
+
+def _listed(indices: Sequence[int]) -> str:
+    """Trials as the report names them: ``#0, #2``, or ``none``."""
+    return ", ".join(f"#{i}" for i in indices) or "none"
 
 
 def _front_hypervolume(result: SweepResult, front: Sequence[int]) -> float | None:
@@ -389,17 +429,18 @@ def _front_hypervolume(result: SweepResult, front: Sequence[int]) -> float | Non
     return frontier.hypervolume(Y, [ref[n] for n in names], [not o.minimize for o in result.objectives])
 
 
-def _feasible_front(result: SweepResult, constraints: Sequence[OutcomeConstraint]) -> tuple[int, ...]:
-    """The frontier among the trials that meet every constraint: the file's, unless a trial on it breaks one.
+def _trials_front(result: SweepResult, constraints: Sequence[OutcomeConstraint]) -> tuple[int, ...]:
+    """The frontier the trials make: the Pareto set of the completed, evaluated trials that meet every constraint.
 
-    A results file written before 2026-12-04 kept a trial that breaks a bound on an objective on its frontier; its
-    report would offer a model the user ruled out, and mark it infeasible in ``trials.csv`` beside.
+    The file's own list (``solutions``) is checked, not trusted: a hand edit, or a file written before 2026-12-04
+    (which kept a trial that breaks a bound on an objective on its frontier), would offer a model nobody could pick.
+    Checking it costs ``O(n * front)``: no trial on it is dominated, and every other trial is dominated by one on it
+    (then it is the whole Pareto set); only a list that fails is recomputed with :func:`frontier.pareto_mask`.
     """
+    import numpy as np
+
     from lightning_ecopt import frontier
 
-    by_index = {t.trial_index: t for t in result.trials}
-    if all(all(c.met_by(by_index[i].metrics) for c in constraints) for i in result.pareto_indices):
-        return result.pareto_indices
     names = [o.name for o in result.objectives]
     runs = [
         t
@@ -408,10 +449,23 @@ def _feasible_front(result: SweepResult, constraints: Sequence[OutcomeConstraint
     ]
     if not runs:
         return ()
-    mask = frontier.pareto_mask(
-        [[t.metrics[n] for n in names] for t in runs], [not o.minimize for o in result.objectives]
-    )
-    return tuple(sorted(t.trial_index for t, on in zip(runs, mask, strict=True) if on))
+    maximize = [not o.minimize for o in result.objectives]
+    Y = np.array([[t.metrics[n] for n in names] for t in runs], dtype=float)
+    row = {t.trial_index: k for k, t in enumerate(runs)}
+    stored = result.pareto_indices
+    if stored and all(i in row for i in stored):
+        Z = Y * np.where(maximize, 1.0, -1.0)  # larger is better in every column
+        on = np.zeros(len(runs), dtype=bool)
+        on[[row[i] for i in stored]] = True
+        S = Z[on]
+
+        def dominate(A: Any, B: Any) -> Any:  # [a, b]: A[a] dominates B[b]
+            return (A[:, None, :] >= B[None, :, :]).all(-1) & (A[:, None, :] > B[None, :, :]).any(-1)
+
+        if not dominate(Z, S).any() and dominate(S, Z[~on]).any(axis=0).all():
+            return stored
+    mask = frontier.pareto_mask(Y, maximize)
+    return tuple(sorted(t.trial_index for t, keep in zip(runs, mask, strict=True) if keep))
 
 
 def load_sweep(path: str | Path) -> LoadedSweep:
@@ -1342,6 +1396,8 @@ class Report:
             "results_path": None if self.sweep.results_path is None else str(self.sweep.results_path),
             "state": self.state,
             "stop_reason": self.sweep.stop_reason,
+            # what the report corrected in the results file (a frontier its trials do not make), one sentence each
+            "notes": list(self.sweep.notes),
             "objectives": {o.name: o.direction for o in result.objectives},
             "energy_source": {
                 "label": views.energy_label(t.energy_source for t in result.trials),
@@ -1693,6 +1749,8 @@ def render(report: Report, console: Console | None = None) -> None:
         f"failed, {result.n_reused} reused{_abandoned_clause(result)}. Energy figures: {label}{on_front}.",
         markup=False,
     )
+    for correction in sweep.notes:
+        console.print(correction, markup=False)
     if sweep.stop_reason:
         console.print(f"Stopped early: {sweep.stop_reason}", markup=False)
     for reason, indices in _failure_reasons(result).items():

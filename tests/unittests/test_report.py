@@ -661,6 +661,76 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
     assert "Traceback" not in err
 
 
+def _edited(sweep_dir, edit):
+    import yaml
+
+    path = sweep_dir / RESULTS_FILENAME
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return sweep_dir
+
+
+HAND_EDITS = {
+    "an integer no float holds": (
+        lambda d: d["trials"][0]["metrics"].update({"energy/train_j": 10**400}),
+        "trials[0].metrics.energy/train_j: an integer of 401 digits, beyond the range of a float",
+    ),
+    "a trial listed twice": (
+        lambda d: d["trials"][3].update({"trial_index": 1}),
+        "trials[3].trial_index: 1 is also trials[1]'s; each trial is listed once",
+    ),
+    "a reuse of no trial": (
+        lambda d: d["trials"][4].update({"reused_from": 99}),
+        "trials[4].reused_from: trial 4 reuses trial 99, which is not one of the trials",
+    ),
+    "constraints as one string": (
+        lambda d: d["settings"].update({"outcome_constraints": "test/acc >= 0.7"}),
+        "settings.outcome_constraints: expected a list of '<metric> <= <number>' strings, got 'test/acc >= 0.7'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HAND_EDITS))
+def test_a_hand_edited_results_file_is_refused_naming_the_field(sweep_dir, capsys, case):
+    edit, message = HAND_EDITS[case]
+    code, out, err = run_cli(capsys, _edited(sweep_dir, edit), "--no-files")
+    assert (code, out) == (2, "")
+    assert message in err
+    assert "rerun the sweep command to resume it and rewrite the file" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n", "# a comment\n"])
+def test_an_empty_results_file_is_said_to_be_empty_with_the_fix(sweep_dir, capsys, text):
+    (sweep_dir / RESULTS_FILENAME).write_text(text)
+    code, _, err = run_cli(capsys, sweep_dir, "--no-files")
+    assert code == 2
+    assert "the file is empty (cut short while copied?); the sweep rewrites it after every batch: rerun" in err
+
+
+def test_a_frontier_its_trials_do_not_make_is_recomputed_and_said(sweep_dir, capsys):
+    # solutions listed trial 6 (dominated by trial 3) and left out trial 3: the report showed that front as it was.
+    sweep_dir = _edited(sweep_dir, lambda d: d.update({"solutions": [{"trial_index": i} for i in (0, 1, 6)]}))
+    report = build_report(sweep_dir)
+    assert report.sweep.result.pareto_indices == PARETO
+    expected_hv = frontier.hypervolume(
+        [[0.90, 100.0], [0.95, 50.0], [0.80, 400.0]], [0.6, 40.0], [True, True]
+    )  # trials 0, 1, 3 against the file's reference point
+    assert report.sweep.result.hypervolume == pytest.approx(expected_hv)
+    note = "The file's frontier (#0, #1, #6) is not the one its trials make among those that meet the outcome"
+    assert report.sweep.notes[0].startswith(note)
+    text = " ".join(run_cli(capsys, sweep_dir, "--no-files")[1].split())
+    assert note in text
+    assert "(#0, #1, #3): reported with the latter" in text
+    assert json.loads(run_cli(capsys, sweep_dir, "--no-files", "--json")[1])["notes"] == list(report.sweep.notes)
+    # The file's own front, checked and found right: no note.
+    assert (
+        load_sweep(_edited(sweep_dir, lambda d: d.update({"solutions": [{"trial_index": i} for i in PARETO]}))).notes
+        == ()
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
