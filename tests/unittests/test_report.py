@@ -151,6 +151,32 @@ def test_proxy_audit_matches_scipy_over_completed_trials_that_ran():
     assert "With n = 4 that is not significant (p = 0.9" in audit["model/flops_per_sample"].meaning
 
 
+@pytest.mark.parametrize("n", [9, 10, 40])
+def test_spearman_p_beyond_the_exact_range_is_never_below_what_an_ordering_of_n_values_can_give(n):
+    # Beyond 8 trials scipy's t approximation said p = 0 for rho = 1: no ordering of n values is rarer than the
+    # order and its reverse, 2 in n!.
+    trials = [
+        completed(i, 0.5 + i / 100, 0.001 * (i + 1), 1000.0 * (i + 1), 10.0 * (i + 1) ** 2, 1, 1, 0) for i in range(n)
+    ]
+    swapped = dict(trials[-1].metrics, **{"model/flops_per_sample": trials[-2].metrics["model/flops_per_sample"] - 1})
+    trials[-1] = dataclasses.replace(trials[-1], metrics=swapped)  # the two last swapped: rho just below 1
+    audit = {c.proxy: c for c in proxy_audit(SweepResult(OBJECTIVES, tuple(trials), ()))}
+    floor = 2 / math.factorial(n)
+    assert audit["model/params"].spearman_rho == pytest.approx(1.0)
+    assert audit["model/params"].spearman_p == pytest.approx(floor, rel=1e-9)
+    rho = audit["model/flops_per_sample"].spearman_rho
+    assert rho == pytest.approx(1 - 12 / (n * (n * n - 1)))
+    assert audit["model/flops_per_sample"].spearman_p >= floor * (1 - 1e-9)
+    # With ties (two trials of the same size), 2! of the orderings share rho: the floor is 2 / n!, one-sided.
+    tied = [
+        dataclasses.replace(
+            t, metrics=dict(t.metrics, **{"model/params": max(1000.0, t.metrics["model/params"] - 1000)})
+        )
+        for t in trials
+    ]
+    assert proxy_audit(SweepResult(OBJECTIVES, tuple(tied), ()))[0].spearman_p >= floor * (1 - 1e-9)
+
+
 def test_proxy_audit_falls_back_to_inverse_samples_per_j():
     trials = [
         TrialRecord(i, {}, "completed", {"test/acc": 0.5, "energy/test_samples_per_j": s, "model/params": p})
