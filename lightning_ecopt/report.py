@@ -495,10 +495,8 @@ def load_sweep(path: str | Path) -> LoadedSweep:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise SweepDataError(
-            f"ecopt report: {str(results)!r} is not valid YAML{at} ({getattr(exc, 'problem', None) or exc}); "
-            f"{_REWRITE}."
-        ) from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line (a ReaderError has two)
+        raise SweepDataError(f"ecopt report: {str(results)!r} is not valid YAML{at} ({problem}); {_REWRITE}.") from None
     try:
         return _parse(data, results)
     except SweepDataError as exc:

@@ -629,6 +629,10 @@ BAD_INPUTS = {
     ),
     "nested": (lambda d: _write(d / "12-00-00" / RESULTS_FILENAME, "name: ecopt").parent, "sweeps found below it"),
     "corrupt": (lambda d: _write(d / RESULTS_FILENAME, "name: ecopt\ntrials: [\n  - {a: 1\n"), "is not valid YAML at"),
+    "binary": (  # libyaml's message for it spans two lines
+        lambda d: _write(d / RESULTS_FILENAME, "\x00\x01garbage"),
+        "is not valid YAML (unacceptable character #x0000: ",
+    ),
     "optuna": (lambda d: _write(d / RESULTS_FILENAME, "name: optuna\nbest_params: {}\n"), "not an ecopt sweeper's"),
     "a list": (lambda d: _write(d / RESULTS_FILENAME, "- 1\n- 2\n"), "holds a list, not a mapping"),
     "bad trial": (
