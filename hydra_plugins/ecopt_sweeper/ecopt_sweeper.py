@@ -347,6 +347,11 @@ class EcoptSweeper(Sweeper):
             return []
         return list(options)
 
+    def _is_config_group(self, key: str) -> bool:
+        """Whether ``key`` is a config group: one the app's defaults chose an option of, or one with options."""
+        choices = OmegaConf.select(self.config, "hydra.runtime.choices", default=None) if self.config else None
+        return (choices is not None and key in choices) or bool(self._group_options(key))
+
     def _check_group_options(self, space: SearchSpace) -> None:
         """Refuse a swept config-group option that its group does not have, before any trial runs.
 
@@ -569,7 +574,12 @@ class EcoptSweeper(Sweeper):
 
         self._refuse_unknown_options()
         self._refuse_ax_config()
-        space = parse_search_space(self._params(), list(arguments), where="hydra.sweeper.params")
+        space = parse_search_space(
+            self._params(),
+            list(arguments),
+            where="hydra.sweeper.params",
+            is_config_group=self._is_config_group,
+        )
         if not space.parameters:
             raise EcoptConfigError(
                 f"nothing to sweep: hydra.sweeper.params and the command line fix every key "
@@ -675,6 +685,7 @@ class EcoptSweeper(Sweeper):
             if unknown is None:
                 raise
             raise EcoptConfigError(unknown) from exc
+        self._check_swept_values_arrive(space, task_config)
         self.space, self.settings = space, settings
 
         from lightning_ecopt.sweeper.loop import (
@@ -763,6 +774,51 @@ class EcoptSweeper(Sweeper):
             if isinstance(exc.__context__, KeyboardInterrupt):  # Lightning's sys.exit(1) for a Ctrl-C in fit/test
                 raise SystemExit(143 if is_terminated(exc) else 130) from None
             raise
+
+    def _check_swept_values_arrive(self, space: SearchSpace, task_config: Mapping[str, Any]) -> None:
+        """Refuse a sweep whose composed example trial lacks a swept key's value: another override replaced it.
+
+        A safety net behind :func:`~lightning_ecopt.sweeper.space.parse_search_space`'s refusal of nested keys: the
+        trials would run on the other value while the results record Ax's.
+
+        Args:
+            space: The search space.
+            task_config: The example trial's composed config (:meth:`_task_config` of :func:`_example_params`).
+
+        Raises:
+            EcoptConfigError: A swept key of the app's config has another value in the composed config than the one
+                the sweep gave it; the message names the overrides that set it or the node holding it.
+        """
+        from lightning_ecopt.sweeper.space import render_override_value
+
+        example = _example_params(space)
+        overrides = space.to_overrides(example)
+        for parameter in space.parameters:
+            name = parameter.name
+            if "@" in name or name.split(".")[0] == "hydra" or self._group_options(name):
+                continue  # a config group's option, or a key outside the task's config
+            node: Any = task_config
+            for part in name.split("."):
+                node = node.get(part, _ABSENT) if isinstance(node, Mapping) else _ABSENT
+            if _same_composed(node, example[name]):
+                continue
+            given = render_override_value(example[name])
+            others = [
+                o
+                for o in overrides
+                if (key := o.partition("=")[0].lstrip("+~")) != name and (name.startswith(f"{key}.") or key == name)
+            ]
+            culprit = (
+                f"the override{'s' if len(others) > 1 else ''} {', '.join(map(repr, others))}"
+                if others
+                else ("another override or the app's config")
+            )
+            got = "no value" if node is _ABSENT else f"{node!r}"
+            raise EcoptConfigError(
+                f"the sweep sets {name}={given} in its first trial, but the composed config has {got} there: "
+                f"{culprit} replaced it, so every trial would run on that while the results record the swept values. "
+                f"Change {'it' if len(others) == 1 else 'them'} so as not to set {name}, or stop sweeping {name}."
+            )
 
     def _task_config(self, overrides: Sequence[str]) -> dict[str, Any]:
         """Compose one trial's config (a key or option that does not compose fails now) and return its task part.
@@ -1294,6 +1350,15 @@ def _example_params(space: SearchSpace) -> dict[str, Any]:
     from lightning_ecopt.sweeper.space import RangeParameter
 
     return {p.name: (p.low if isinstance(p, RangeParameter) else p.values[0]) for p in space.parameters}
+
+
+def _same_composed(composed: Any, given: Any) -> bool:
+    """Whether a composed config's value is the value an override gave (OmegaConf may convert it: ``'16'`` to 16)."""
+    if composed is _ABSENT or isinstance(composed, Mapping | list):
+        return False
+    if composed == given and isinstance(composed, bool) == isinstance(given, bool):
+        return True
+    return str(composed).lower() == str(given).lower()  # a typed node's conversion of the given text
 
 
 def _next_job_index(sweep_dir: Path, storage: Path | None) -> int:

@@ -30,7 +30,7 @@ import dataclasses
 import logging
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -862,7 +862,11 @@ def _check_spec_mapping(key: str, mapping: Mapping[Any, Any], where: str = "para
 
 
 def parse_search_space(
-    params: Mapping[str, Any] | None, arguments: Sequence[str], *, where: str = "params"
+    params: Mapping[str, Any] | None,
+    arguments: Sequence[str],
+    *,
+    where: str = "params",
+    is_config_group: Callable[[str], bool] | None = None,
 ) -> SearchSpace:
     """Parse the sweeper config's ``params`` and the command-line overrides into a :class:`SearchSpace`.
 
@@ -872,6 +876,8 @@ def parse_search_space(
         arguments: The command-line overrides Hydra passes to ``Sweeper.sweep``. For a key in both, the command
             line wins.
         where: What messages call ``params`` (the Hydra sweeper gives ``"hydra.sweeper.params"``).
+        is_config_group: Whether a key is a config group of the app (the Hydra sweeper asks Hydra); ``None``: no key
+            is. A group's option does not replace the keys set inside it (``optim=sgd`` beside ``optim.lr=...``).
 
     Returns:
         The search space: the swept parameters and the fixed overrides.
@@ -883,7 +889,9 @@ def parse_search_space(
             parameter mapping (``{type: range, bounds: [a, b]}``: the message gives the grammar to write), a key
             appears twice on the command line or in ``params`` (``x`` and ``+x`` are one key), a range or choice has
             more values than Ax takes (:data:`MAX_CHOICES`), or an interval is narrower than Ax takes
-            (:data:`MIN_RANGE_WIDTH`).
+            (:data:`MIN_RANGE_WIDTH`), or a key is set inside another one where either is swept and the outer one
+            would replace the inner one's value in every trial (``model.opt={lr: 0.5}`` beside a swept
+            ``model.opt.lr``: Hydra applies the fixed overrides last).
 
     Example::
 
@@ -892,6 +900,7 @@ def parse_search_space(
         ['RangeParameter', 'ChoiceParameter']
     """
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
+    sources: dict[tuple[str, str | None], str] = {}  # where each entry was given, for messages
     params_keys: dict[tuple[str, str | None], str] = {}
     for key, value in (params or {}).items():
         if isinstance(value, Mapping):
@@ -918,6 +927,7 @@ def parse_search_space(
             )
         params_keys[identity] = str(key)
         entries[identity] = (override, value_text)
+        sources[identity] = f"{where}[{key!r}]"
 
     seen_on_command_line: dict[tuple[str, str | None], str] = {}
     for argument in arguments:
@@ -931,6 +941,11 @@ def parse_search_space(
         seen_on_command_line[identity] = argument
         entries.pop(identity, None)  # the command line wins, and takes its place in order
         entries[identity] = (override, argument.partition("=")[2])
+        sources[identity] = "command line"
+    _check_nested_keys(
+        [(override, text, sources[identity]) for identity, (override, text) in entries.items()],
+        is_config_group or (lambda key: False),
+    )
 
     parameters: list[Parameter] = []
     fixed: dict[str, Any] = {}
@@ -957,6 +972,72 @@ def parse_search_space(
             fixed[key] = override.value()
             fixed_overrides.append(f"{prefix}{name}={override.get_value_element_as_str()}")
     return SearchSpace(parameters=tuple(parameters), fixed=fixed, fixed_overrides=tuple(fixed_overrides))
+
+
+def _check_nested_keys(entries: Sequence[tuple[Override, str, str]], is_config_group: Callable[[str], bool]) -> None:
+    """Refuse a key set inside another key where the outer one would replace a swept value in every trial.
+
+    :meth:`SearchSpace.to_overrides` puts the fixed overrides last, and Hydra applies them in order: a fixed
+    ``model.opt={lr: 0.5}`` (merged into the node) or ``model.opt=0.5`` (replacing it) overwrites the swept
+    ``model.opt.lr`` of every trial, which would run on 0.5 while the results record Ax's values. A mapping without
+    the inner key is merged beside it and kept; a config group's option selects a config, inside which keys are set.
+
+    Args:
+        entries: ``(override, value text, where it was given)`` per key.
+        is_config_group: Whether a key is a config group.
+
+    Raises:
+        EcoptConfigError: One key holds another, one of the two is swept, and the outer one overwrites the inner one.
+    """
+    for outer, outer_text, outer_source in entries:
+        outer_key = outer.key_or_group
+        if outer.package is not None:  # a config group's option, placed elsewhere (``optim@model.opt=sgd``)
+            continue
+        inner = [
+            (override, text, source)
+            for override, text, source in entries
+            if override.key_or_group.startswith(f"{outer_key}.")
+            and override.package is None
+            and (outer.is_sweep_override() or override.is_sweep_override())
+        ]
+        if not inner or is_config_group(outer_key):
+            continue
+        written = outer.get_key_element() if outer.is_delete() else f"{outer.get_key_element()}={outer_text}"
+        where = f"{outer_source}: {written!r}"
+        for override, text, source in inner:
+            inner_key = override.key_or_group
+            swept_in = (
+                "" if source == outer_source else f" (swept {'on the' if source == 'command line' else 'in'} {source})"
+            )
+            if outer.is_sweep_override():
+                raise EcoptConfigError(
+                    f"{where}: '{outer_key}' is swept and '{inner_key}' is set inside it ({source}: "
+                    f"{inner_key}={text}); each trial's value of '{outer_key}' would replace the whole node, and "
+                    f"'{inner_key}' with it. Sweep or set only one of them."
+                )
+            if outer.is_delete():
+                raise EcoptConfigError(
+                    f"{where} deletes '{outer_key}', which holds the swept '{inner_key}'{swept_in}, in every trial "
+                    f"(the fixed overrides come last): drop the deletion, or stop sweeping '{inner_key}'."
+                )
+            value = outer.value()
+            if not isinstance(value, Mapping):
+                raise EcoptConfigError(
+                    f"{where} replaces '{outer_key}', the node that holds the swept '{inner_key}'{swept_in}, in every "
+                    f"trial (the fixed overrides come last): drop it, or stop sweeping '{inner_key}'."
+                )
+            relative = inner_key[len(outer_key) + 1 :].split(".")
+            node: Any = value
+            for part in relative:
+                if not isinstance(node, Mapping) or part not in node:
+                    break  # merged beside the swept key: it stays
+                node = node[part]
+            else:
+                raise EcoptConfigError(
+                    f"{where} sets the swept '{inner_key}'{swept_in} to {render_override_value(node)} in every trial "
+                    f"(the fixed overrides come last, so the trials would run on it while the results record the swept "
+                    f"values): drop {'.'.join(relative)} from the mapping, or stop sweeping '{inner_key}'."
+                )
 
 
 def ax_params_to_grammar(params: Mapping[str, Any]) -> dict[str, str]:

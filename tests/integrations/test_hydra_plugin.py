@@ -812,6 +812,39 @@ def test_a_swept_key_the_app_lacks_is_named_with_its_likely_spelling(tmp_path: P
     assert not (tmp_path / "sweep" / "0").exists()
 
 
+def test_a_swept_value_that_another_override_replaced_in_the_composed_config_is_refused(tmp_path: Path) -> None:
+    """The safety net behind parse_search_space's refusal: the composed first trial must hold each swept value."""
+    from lightning_ecopt.sweeper.space import RangeParameter, SearchSpace
+
+    space = SearchSpace(
+        parameters=(RangeParameter("model.opt.lr", 0.001, 0.1, "float", log_scale=True),),
+        fixed={"model.opt": {"lr": 0.5}},
+        fixed_overrides=("model.opt={lr:0.5}",),
+    )
+    sweeper = ecopt_sweeper(tmp_path)
+    with pytest.raises(EcoptConfigError) as refused:
+        sweeper._check_swept_values_arrive(space, {"model": {"opt": {"lr": 0.5}}, "x": 1})
+    assert str(refused.value) == (
+        "the sweep sets model.opt.lr=0.001 in its first trial, but the composed config has 0.5 there: the override "
+        "'model.opt={lr:0.5}' replaced it, so every trial would run on that while the results record the swept "
+        "values. Change it so as not to set model.opt.lr, or stop sweeping model.opt.lr."
+    )
+    with pytest.raises(EcoptConfigError, match="the composed config has no value there: another override or the app"):
+        sweeper._check_swept_values_arrive(SearchSpace(parameters=space.parameters), {"model": {}})
+    sweeper._check_swept_values_arrive(space, {"model": {"opt": {"lr": 0.001}}})  # arrived: accepted
+    sweeper._check_swept_values_arrive(  # OmegaConf's conversion on a typed node is the value given
+        SearchSpace(parameters=(RangeParameter("n", 1, 4, "int"),)), {"n": "1"}
+    )
+
+
+def test_a_fixed_mapping_over_a_swept_key_stops_the_sweep_before_any_job(tmp_path: Path) -> None:
+    result = _run_app(tmp_path, "+model={lr: 0.5}", "+model.lr=interval(0.001, 0.1)")
+    assert result.returncode != 0
+    assert "command line: '+model={lr: 0.5}' sets the swept 'model.lr' to 0.5 in every trial" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+
+
 def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
     """``hydra.launcher.n_jobs=2`` alone runs one trial at a time (the sweeper's max_batch_size is 1): said."""
     from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _idle_workers

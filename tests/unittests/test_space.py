@@ -460,3 +460,49 @@ def test_a_prefixed_sweep_is_named_by_its_key_and_keeps_the_prefix_in_its_overri
         check_enqueued(space, [{"+extra": 0.5, "forced": "b", "extra@pkg": 5}])
     assert [p["name"] for p in space.fingerprint()["parameters"]] == ["extra", "extra@pkg", "forced"]
     assert space.fingerprint() != parse_search_space({}, ["extra=interval(0, 1)"]).fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("params", "arguments", "match"),
+    [
+        # Fixed overrides come last: the trials ran on lr 0.5 while the results recorded Ax's values.
+        (
+            {},
+            ["model.opt={lr: 0.5}", "model.opt.lr=tag(log, interval(0.001, 0.1))"],
+            r"^command line: 'model.opt=\{lr: 0.5\}' sets the swept 'model.opt.lr' to 0.5 in every trial .*"
+            r"drop lr from the mapping, or stop sweeping 'model.opt.lr'\.$",
+        ),
+        (
+            {"model.opt": {"lr": 0.5}, "model.opt.lr": "interval(0.001, 0.1)"},
+            [],
+            r"^params\['model.opt'\]: 'model.opt=\{lr:0.5\}' sets the swept 'model.opt.lr' \(swept in "
+            r"params\['model.opt.lr'\]\) to 0.5",
+        ),
+        (
+            {"model": {"opt": {"lr": 0.5}}},
+            ["model.opt.lr=0.1,0.2"],
+            r"'model=\{opt:\{lr:0.5\}\}' sets the swept 'model.opt.lr' \(swept on the command line\).*drop opt.lr",
+        ),
+        ({}, ["model.opt=0.5", "model.opt.lr=interval(0, 1)"], r"'model.opt=0.5' replaces 'model.opt', the node"),
+        ({}, ["~model.opt", "model.opt.lr=interval(0, 1)"], r"'~model.opt' deletes 'model.opt', which holds the swept"),
+        ({}, ["model.opt=1,2", "model.opt.lr=0.1"], r"'model.opt' is swept and 'model.opt.lr' is set inside it"),
+        ({}, ["model=a,b", "model.lr=interval(0, 1)"], r"'model' is swept and 'model.lr' is set inside it"),
+    ],
+)
+def test_a_key_that_would_overwrite_a_swept_key_inside_it_is_refused(
+    params: dict[str, Any], arguments: list[str], match: str
+) -> None:
+    with pytest.raises(EcoptConfigError, match=match):
+        parse_search_space(params, arguments)
+
+
+def test_keys_inside_a_config_group_or_beside_a_mapping_s_keys_are_accepted() -> None:
+    # A mapping without the swept key is merged beside it (Hydra's dict override), so the swept value stays.
+    space = parse_search_space({"model.opt": {"wd": 0.1}}, ["model.opt.lr=interval(0, 1)", "model.optx=1,2"])
+    assert space.names == ("model.opt.lr", "model.optx")
+    # A config group's option selects a config; the keys inside it are set after.
+    groups = {"optim"}.__contains__
+    for arguments in (["optim=sgd", "optim.lr=interval(0, 1)"], ["optim=adam,sgd", "optim.lr=interval(0, 1)"]):
+        assert "optim.lr" in parse_search_space({}, arguments, is_config_group=groups).names
+    with pytest.raises(EcoptConfigError, match="replaces 'optim'"):  # from Python, no key is a group
+        parse_search_space({}, ["optim=sgd", "optim.lr=interval(0, 1)"])
