@@ -13,11 +13,13 @@ Example (an app's primary config)::
           model.batch_size: tag(ordered, choice(32, 64, 128))
 
 An Optuna sweeper config runs unchanged after switching ``hydra/sweeper`` to ``ecopt``: ``direction``, ``n_trials``,
-``params``, ``max_failure_rate`` keep their meaning, ``n_jobs`` becomes ``max_batch_size``, the deprecated
-``search_space`` becomes ``params``, and ``sampler``, ``study_name`` and an Optuna storage URL are accepted and
-ignored with a warning (Ax's Sobol + qNEHVI strategy replaces the sampler). ``storage: null`` (Optuna: in memory)
-means the default file ``${hydra.sweep.dir}/ax_experiment.json`` here: the experiment is always saved, so a sweep can
-resume. The Ax sweeper's ``ax_config`` is refused before any trial, the message giving ecopt's keys for its settings.
+``params``, ``max_failure_rate`` keep their meaning (``range(a, b, step=s)`` includes ``b`` when it is on the step's
+grid, as the Optuna sweeper's does: Hydra's basic sweeper excludes it), ``n_jobs`` becomes ``max_batch_size``, the
+deprecated ``search_space`` becomes ``params`` (the same values), and ``sampler``, ``study_name`` and an Optuna
+storage URL are accepted and ignored with a warning (Ax's Sobol + qNEHVI strategy replaces the sampler).
+``storage: null`` (Optuna: in memory) means the default file ``${hydra.sweep.dir}/ax_experiment.json`` here: the
+experiment is always saved, so a sweep can resume. The Ax sweeper's ``ax_config`` is refused before any trial, the
+message giving ecopt's keys for its settings.
 
 No ``from __future__ import annotations`` here: OmegaConf reads these annotations as types, and Hydra executes
 this module before it is in ``sys.modules``.
@@ -55,7 +57,8 @@ class EcoptSweeperConf:
     # the task then returns a tuple in that order, and the objectives are named objective_0, objective_1, ...
     direction: Any = None
     # Search space in Hydra's sweep grammar: interval(a,b), int(interval(a,b)), tag(log, interval(a,b)),
-    # choice(...), a,b,c, range(start,stop,step=s), tag(ordered, choice(...)); a plain value fixes the key.
+    # choice(...), a,b,c, range(start,stop,step=s) (stop included when on the step's grid, as in the Optuna
+    # sweeper), tag(ordered, choice(...)); a plain value fixes the key.
     # Overrides on the command line win over these. null (the Optuna sweeper's default) is an empty space.
     params: dict[str, Any] | None = field(default_factory=dict)
     # Total number of trials, Sobol trials included.

@@ -87,6 +87,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -460,13 +461,46 @@ def _parameter_changes(old: Any, new: Any) -> list[str]:
                     label = key.replace("_", " ").replace("is ordered", "ordered")
                     fields.append(f"{label} {_show(a.get(key))} -> {_show(b.get(key))}")
             if fields:
-                changes.append(f"{name}: {', '.join(fields)}")
+                changes.append(f"{name}: {', '.join(fields)}{_stop_now_included(a, b)}")
 
     def fixed(space: Any) -> dict[str, str]:
         overrides = space.get("fixed") if isinstance(space, Mapping) else None
         return {str(o).partition("=")[0]: str(o).partition("=")[2] for o in overrides or []}
 
     return changes + _mapping_changes(fixed(old), fixed(new), show=str, prefix="fixed ")
+
+
+def _stop_now_included(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The hint for a saved ``range(...)`` that now has one more value, its stop: how to resume it; else ``""``.
+
+    A range includes its stop where it is on the step's grid, as the Optuna sweeper's does; a sweep started by an
+    earlier version, which excluded it, swept one value fewer.
+    """
+    if (
+        old.get("kind") == new.get("kind") == "range"
+        and old.get("parameter_type") == new.get("parameter_type") == "int"
+    ):
+        low, high = old.get("low"), old.get("high")
+        if not (
+            isinstance(low, int) and isinstance(high, int) and [low, high + 1] == [new.get("low"), new.get("high")]
+        ):
+            return ""
+        written, stop = f"range({low}, {high})", high + 1
+    elif old.get("kind") == new.get("kind") == "choice" and old.get("is_ordered") and new.get("is_ordered"):
+        before, after = old.get("values"), new.get("values")
+        if not (isinstance(before, list) and isinstance(after, list) and len(before) >= 2 and after[:-1] == before):
+            return ""
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in after):
+            return ""
+        step = Decimal(repr(before[1])) - Decimal(repr(before[0]))
+        shown = int(step) if all(isinstance(v, int) for v in before) else float(step)
+        written, stop = f"range({before[0]!r}, {before[-1]!r}, step={shown!r})", after[-1]
+    else:
+        return ""
+    return (
+        f" (if it is a range(...): a range now includes its stop {stop!r} when it is on the step's grid, as the "
+        f"Optuna sweeper's does, and this sweep started without it; to resume it, write its old domain: {written})"
+    )
 
 
 def _describe_parameter(parameter: Mapping[str, Any]) -> str:

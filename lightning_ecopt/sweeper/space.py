@@ -11,10 +11,15 @@ Hydra grammar                          Parameter
 ``tag(log, interval(a, b))``           ``RangeParameter(float, log_scale=True)`` (also with ``int``)
 ``choice(x, y, z)`` / ``x,y,z``        ``ChoiceParameter(is_ordered=False)`` (categorical)
 ``tag(ordered, choice(x, y, z))``      ``ChoiceParameter(is_ordered=True)``
-``range(a, b)`` (ints, step 1)         ``RangeParameter(int, low=a, high=b - 1)``
+``range(a, b)`` (ints, step 1)         ``RangeParameter(int, low=a, high=b)``
 ``range(a, b, step=s)`` (otherwise)    ``ChoiceParameter(is_ordered=True)`` with the exact values
 a plain value ``x``                    fixed: passed unchanged to every job
 =====================================  ==========================================================
+
+A range includes its stop ``b`` when it lies on the step's grid (``a + k * s == b``), as the Optuna sweeper's
+``range`` does (and its ``{low, high, step}`` distributions, which Hydra's 1.2 migration writes as ``range``): so
+``range(0, 10, step=2)`` is 0, 2, ..., 10, and ``range(0, 9, step=2)`` stops at 8. Hydra's basic sweeper, like
+Python, excludes the stop.
 
 A parameter is named by the key it sets: ``+extra=interval(0, 1)`` sweeps ``extra`` (in results, logs and
 ``enqueue_trials``), and its overrides keep the ``+``. A mapping in ``params`` is one fixed dict value to Hydra; a
@@ -547,20 +552,24 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _range_size(start: float, stop: float, step: float) -> int:
-    """How many values Hydra's ``range(start, stop, step)`` yields, without listing them (floats counted exactly)."""
-    d_start, d_stop, d_step = (Decimal(repr(float(x))) for x in (start, stop, step))
-    return max(0, math.ceil((d_stop - d_start) / d_step))
+    """How many values ``range(start, stop, step)`` yields, its stop included on the grid (floats counted exactly).
+
+    Counted, not listed: ``range(0, 1, 1e-9)`` is refused at once.
+    """
+    d_start, d_stop, d_step = (Decimal(repr(x)) for x in (start, stop, step))
+    steps = (d_stop - d_start) / d_step
+    return 0 if steps < 0 else math.floor(steps) + 1
 
 
-def _decimal_range(start: float, stop: float, step: float) -> list[float]:
-    """Hydra's ``range(start, stop, step)`` for floats, without accumulated rounding (0.1 + 0.2 -> 0.3)."""
-    d_start, d_stop, d_step = (Decimal(repr(float(x))) for x in (start, stop, step))
-    values = []
-    current = d_start
-    while (d_step > 0 and current < d_stop) or (d_step < 0 and current > d_stop):
-        values.append(float(current))
-        current += d_step
-    return values
+def _range_values(start: float, stop: float, step: float) -> list[Any]:
+    """The values of ``range(start, stop, step)``: the stop included when it is on the step's grid, as in Optuna.
+
+    Ints stay ints; floats are stepped in decimal, without accumulated rounding (0.1 + 0.2 -> 0.3).
+    """
+    if all(isinstance(x, int) for x in (start, stop, step)):
+        return list(range(int(start), int(stop) + (1 if step > 0 else -1), int(step)))
+    d_start, d_step = Decimal(repr(start)), Decimal(repr(step))
+    return [float(d_start + i * d_step) for i in range(_range_size(start, stop, step))]
 
 
 def _check_tags(name: str, text: str, tags: set[str], allowed: set[str], form: str) -> None:
@@ -683,26 +692,35 @@ def _range_parameter(name: str, text: str, override: Override) -> Parameter:
     is_int = all(isinstance(x, int) for x in (start, stop, step))
     if step == 0:
         raise EcoptConfigError(f"params[{name!r}] = {text!r}: the step must not be 0.")
-    size = len(range(int(start), int(stop), int(step))) if is_int else _range_size(start, stop, step)
+    size = _range_size(start, stop, step)
     if size > MAX_CHOICES and not (is_int and step == 1):  # an int range of step 1 is an Ax range, of any size
         wrapper = "int(interval({}, {}))" if is_int else "interval({}, {})"
-        last = float(Decimal(repr(start)) + (size - 1) * Decimal(repr(step)))  # stop is excluded
+        last = float(Decimal(repr(start)) + (size - 1) * Decimal(repr(step)))  # the stop, where it is on the grid
         bounds = sorted((start, int(last) if is_int else last))
         raise EcoptConfigError(
             f"params[{name!r}] = {text!r}: the range yields {size} values, more than the {MAX_CHOICES} Ax takes in a "
             f"choice; sweep {wrapper.format(*bounds)} instead, or a larger step."
         )
-    values: list[Any] = list(range(int(start), int(stop), int(step))) if is_int else _decimal_range(start, stop, step)
+    values = _range_values(start, stop, step)
     if not values:
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: range(start={start!r}, stop={stop!r}, step={step!r}) yields no value "
-            f"(stop is excluded); use a stop beyond the start in the direction of the step."
+            f"params[{name!r}] = {text!r}: range(start={start!r}, stop={stop!r}, step={step!r}) yields no value; "
+            f"use a stop beyond the start in the direction of the step."
         )
     if len(values) == 1:
         raise EcoptConfigError(
             f"params[{name!r}] = {text!r}: the range yields the single value {values[0]!r} and sweeps nothing; "
             f"use a plain value to fix it ({name}={values[0]!r})."
         )
+    shown = ", ".join(map(repr, values)) if len(values) <= 6 else f"{values[0]!r}, {values[1]!r}, ..., {values[-1]!r}"
+    log.info(
+        "ecopt: %s=%s sweeps %s (%d values; a range includes its stop when it is on the step's grid, as the Optuna "
+        "sweeper's does).",
+        name,
+        text,
+        f"the integers {values[0]} to {values[-1]}" if is_int and step == 1 else shown,
+        len(values),
+    )
     if is_int and step == 1:
         return RangeParameter(name=name, low=values[0], high=values[-1], parameter_type="int")
     return ChoiceParameter(name=name, values=tuple(values), is_ordered=True)
@@ -1099,7 +1117,8 @@ def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]])
     """Translate the Optuna sweeper's deprecated ``search_space`` form into sweep-grammar ``params``.
 
     Each entry is Optuna's ``DistributionConfig``: ``type`` (``int``, ``float`` or ``categorical``), ``low``,
-    ``high``, ``log``, ``step`` and ``choices``. Optuna includes ``high`` in stepped ranges; so does the translation.
+    ``high``, ``log``, ``step`` and ``choices``. Optuna includes ``high`` where it is on the step's grid; so does
+    ``range``, which a stepped entry becomes, so both forms of one space sweep the same values.
 
     Args:
         search_space: ``{key: {"type": ..., "low": ..., ...}}``.
@@ -1114,7 +1133,7 @@ def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]])
 
         >>> optuna_search_space_to_params({"x": {"type": "int", "low": 0, "high": 10, "step": 3},
         ...                                "lr": {"type": "float", "low": 1e-4, "high": 0.1, "log": True}})
-        {'x': 'range(0,11,step=3)', 'lr': 'tag(log,interval(0.0001,0.1))'}
+        {'x': 'range(0,10,step=3)', 'lr': 'tag(log,interval(0.0001,0.1))'}
     """
     params: dict[str, str] = {}
     for key, spec in search_space.items():
@@ -1145,14 +1164,13 @@ def optuna_search_space_to_params(search_space: Mapping[str, Mapping[str, Any]])
             )
         if kind == "int":
             if step is not None and int(step) != 1 and not log:
-                params[str(key)] = f"range({low},{high + 1},step={int(step)})"
+                params[str(key)] = f"range({low},{high},step={int(step)})"
                 continue
             interval = f"int(interval({low},{high}))"
         else:
             low, high = float(low), float(high)
             if step is not None and not log:
-                stop = float(Decimal(repr(high)) + Decimal(repr(float(step))) / 2)
-                params[str(key)] = f"range({low!r},{stop!r},step={float(step)!r})"
+                params[str(key)] = f"range({low!r},{high!r},step={float(step)!r})"
                 continue
             interval = f"interval({low!r},{high!r})"
         params[str(key)] = f"tag(log,{interval})" if log else interval

@@ -881,7 +881,7 @@ def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
     assert not any(trial["shared_counters"] for trial in results["trials"])  # no measured energy here
     assert not (tmp_path / "sweep" / "tensorboard").exists()  # tensorboard=false
     params = {(trial["params"]["x"], trial["params"]["y"]) for trial in results["trials"]}
-    assert all(x in range(5) and y in range(3) for x, y in params)
+    assert all(x in range(6) and y in range(4) for x, y in params)  # range(0, 5, step=1) includes 5, as in Optuna
 
 
 def test_rerun_resumes_without_overwriting_job_dirs(tmp_path: Path) -> None:

@@ -844,7 +844,7 @@ def test_an_exhausted_discrete_space_ends_the_sweep_early(fast_ax):
 
 
 @pytest.mark.parametrize(
-    "params", [{"a": "choice(x, y, z)", "b": "choice(p, q, r)"}, {"a": "range(1, 4)", "b": "range(1, 4)"}]
+    "params", [{"a": "choice(x, y, z)", "b": "choice(p, q, r)"}, {"a": "range(1, 3)", "b": "range(1, 3)"}]
 )
 def test_a_batch_larger_than_what_is_left_of_a_discrete_space_still_tries_every_configuration(fast_ax, params):
     # Ax generates a batch one trial at a time; the last one finds every configuration tried or pending, and its
@@ -1885,6 +1885,35 @@ def test_a_sweep_saved_with_plus_prefixed_names_is_refused_with_the_reason(tmp_p
     assert message is not None
     assert "named the swept parameters ['+extra'] with their '+'" in message
     assert loop._mismatch_message(tmp_path / "ax.json", fingerprint, fingerprint) is None
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "written"),
+    [
+        # What an earlier version made of the same range, which excluded its stop.
+        ("int(interval(0, 4))", "range(0, 5)", "range(0, 4)"),
+        ("tag(ordered, choice(0, 2, 4, 6, 8))", "range(0, 10, step=2)", "range(0, 8, step=2)"),
+        ("tag(ordered, choice(10, 5))", "range(10, 0, step=-5)", "range(10, 5, step=-5)"),
+        ("tag(ordered, choice(-5.5, -5.0, -4.5))", "range(-5.5, -4.0, step=0.5)", "range(-5.5, -4.5, step=0.5)"),
+    ],
+)
+def test_a_range_saved_without_its_stop_is_refused_with_how_to_resume_it(tmp_path, before, now, written):
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+    old = loop.sweep_fingerprint(parse_search_space({"x": before}, []), settings)
+    new = loop.sweep_fingerprint(parse_search_space({"x": now}, []), settings)
+    message = loop._mismatch_message(tmp_path / "ax.json", old, new)
+    assert message is not None
+    assert "(if it is a range(...): a range now includes its stop " in message
+    assert "when it is on the step's grid, as the Optuna sweeper's does, and this sweep started without it; to " in (
+        message
+    )
+    assert f"resume it, write its old domain: {written})" in message
+    # The domain the hint gives is the saved one: it resumes.
+    resumed = loop.sweep_fingerprint(parse_search_space({"x": written}, []), settings)
+    assert loop._mismatch_message(tmp_path / "ax.json", old, resumed) is None
+    # Another change says nothing of ranges.
+    other = loop.sweep_fingerprint(parse_search_space({"x": "int(interval(0, 6))"}, []), settings)
+    assert "range(" not in str(loop._mismatch_message(tmp_path / "ax.json", old, other))
 
 
 def test_saved_sobol_count_reads_what_a_resumed_sweep_keeps(fast_ax, tmp_path):

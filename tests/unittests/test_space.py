@@ -40,11 +40,14 @@ def _single(text: str) -> RangeParameter | ChoiceParameter:
         ("adam,sgd", ChoiceParameter("p", ("adam", "sgd"), is_ordered=False)),
         ("1,2,3", ChoiceParameter("p", (1, 2, 3), is_ordered=False)),
         ("tag(ordered, choice(16, 32, 64))", ChoiceParameter("p", (16, 32, 64), is_ordered=True)),
-        ("range(1, 5)", RangeParameter("p", 1, 4, "int")),  # stop excluded, as in Hydra
-        ("range(0, 100, step=25)", ChoiceParameter("p", (0, 25, 50, 75), is_ordered=True)),
-        ("range(10, 0, step=-5)", ChoiceParameter("p", (10, 5), is_ordered=True)),
-        ("range(0.1, 0.5, step=0.1)", ChoiceParameter("p", (0.1, 0.2, 0.3, 0.4), is_ordered=True)),
-        ("tag(ordered, range(0, 10, step=5))", ChoiceParameter("p", (0, 5), is_ordered=True)),
+        # A range includes its stop where it is on the step's grid, as the Optuna sweeper's does.
+        ("range(1, 5)", RangeParameter("p", 1, 5, "int")),
+        ("range(0, 100, step=25)", ChoiceParameter("p", (0, 25, 50, 75, 100), is_ordered=True)),
+        ("range(0, 9, step=2)", ChoiceParameter("p", (0, 2, 4, 6, 8), is_ordered=True)),  # 9 is off the grid
+        ("range(10, 0, step=-5)", ChoiceParameter("p", (10, 5, 0), is_ordered=True)),
+        ("range(0.1, 0.5, step=0.1)", ChoiceParameter("p", (0.1, 0.2, 0.3, 0.4, 0.5), is_ordered=True)),
+        ("range(0.1, 0.45, step=0.1)", ChoiceParameter("p", (0.1, 0.2, 0.3, 0.4), is_ordered=True)),
+        ("tag(ordered, range(0, 10, step=5))", ChoiceParameter("p", (0, 5, 10), is_ordered=True)),
         ("shuffle(a, b)", ChoiceParameter("p", ("a", "b"), is_ordered=False)),
         # Quoted items of a bare list (the way to sweep group options with numeric names) are strings, as in choice()
         ("'18','34'", ChoiceParameter("p", ("18", "34"), is_ordered=False)),
@@ -74,7 +77,7 @@ def test_float_range_has_no_rounding_noise() -> None:
         ("int(interval(2, 9))", {"bounds": (2, 9), "parameter_type": "int", "scaling": "linear"}),
         ("tag(log, interval(1e-5, 1))", {"bounds": (1e-5, 1.0), "parameter_type": "float", "scaling": "log"}),
         ("tag(log, int(interval(8, 512)))", {"bounds": (8, 512), "parameter_type": "int", "scaling": "log"}),
-        ("range(1, 5)", {"bounds": (1, 4), "parameter_type": "int", "scaling": "linear"}),
+        ("range(1, 5)", {"bounds": (1, 5), "parameter_type": "int", "scaling": "linear"}),
         ("adam,sgd", {"values": ["adam", "sgd"], "parameter_type": "str", "is_ordered": False}),
         ("choice(16, 32)", {"values": [16, 32], "parameter_type": "int", "is_ordered": False}),
         (
@@ -82,7 +85,7 @@ def test_float_range_has_no_rounding_noise() -> None:
             {"values": [0.1, 0.2, 0.4], "parameter_type": "float", "is_ordered": True},
         ),
         ("choice(true, false)", {"values": [True, False], "parameter_type": "bool", "is_ordered": False}),
-        ("range(0, 30, step=10)", {"values": [0, 10, 20], "parameter_type": "int", "is_ordered": True}),
+        ("range(0, 30, step=10)", {"values": [0, 10, 20, 30], "parameter_type": "int", "is_ordered": True}),
         # mixed types: Ax sees the Hydra text of each value, to_overrides maps it back
         (
             "choice(1, 2.5, x, true)",
@@ -142,7 +145,8 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "choice(1, 1, 2)"}, [], r"the value 1 is listed twice"),
         ({"p": "range(5, 1)"}, [], r"range\(start=5, stop=1, step=1\) yields no value"),
         ({"p": "range(1, 5, step=-1)"}, [], r"yields no value"),
-        ({"p": "range(1, 2)"}, [], r"range yields the single value 1.*use a plain value to fix it \(p=1\)"),
+        ({"p": "range(1, 1)"}, [], r"range yields the single value 1.*use a plain value to fix it \(p=1\)"),
+        ({"p": "range(1, 2, step=2)"}, [], r"range yields the single value 1"),
         ({"p": "tag(ordered, choice(1, x))"}, [], r"ordered choices must share one type"),
         ({"p": "choice(nan, 1.0)"}, [], r"choice\(nan, 1.0\)'.*the value nan is not a finite number.*list finite"),
         ({"p": "choice(1, inf)"}, [], r"the value inf is not a finite number"),
@@ -157,8 +161,8 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "tag(log, interval(0.1, 1e-4))"}, [], r"write tag\(log, interval\(0.0001, 0.1\)\)"),
         ({"p": "tag(log, interval(1e-8, 1e-5))"}, [], r"narrower than the 1.5e-05 Ax accepts.*interval\(0.001, 1\)"),
         ({"p": "interval(0, 1e-5)"}, [], r"1e-05 wide, narrower .*multiplies by 1e-05, swept over interval\(0, 1\)"),
-        ({"p": "range(0, 2002, 2)"}, [], r"yields 1001 values, more than the 1000 .*int\(interval\(0, 2000\)\)"),
-        ({"p": "range(0, 1, 1e-9)"}, [], r"yields 1000000000 values.*sweep interval\(0, 0.999999999\)"),
+        ({"p": "range(0, 2000, 2)"}, [], r"yields 1001 values, more than the 1000 .*int\(interval\(0, 2000\)\)"),
+        ({"p": "range(0, 1, 1e-9)"}, [], r"yields 1000000001 values.*sweep interval\(0, 1.0\)"),
         ({"p": "choice(" + ",".join(f"a{i}" for i in range(1001)) + ")"}, [], r"1001 values, more than the 1000"),
     ],
 )
@@ -329,6 +333,39 @@ def test_optuna_search_space_translation_matches_optuna_semantics() -> None:
     assert by_name["f"] == ChoiceParameter("f", (0.0, 0.25, 0.5, 0.75, 1.0), is_ordered=True)
     assert by_name["g"] == RangeParameter("g", 0.5, 2.0, "float")
     assert by_name["c"] == ChoiceParameter("c", ("adam", "sgd", 1), is_ordered=False)
+
+
+@pytest.mark.parametrize(
+    ("spec", "grammar", "n_values"),
+    [
+        # Hydra's 1.1 -> 1.2 migration guide writes this Optuna distribution as range(-5.5, 5.5, step=0.5).
+        ({"type": "float", "low": -5.5, "high": 5.5, "step": 0.5}, "range(-5.5, 5.5, step=0.5)", 23),
+        ({"type": "int", "low": 0, "high": 10, "step": 2}, "range(0, 10, step=2)", 6),
+        ({"type": "int", "low": 0, "high": 10, "step": 3}, "range(0, 10, step=3)", 4),  # Optuna too stops at 9
+        ({"type": "float", "low": 0.0, "high": 1.0, "step": 0.1}, "range(0.0, 1.0, step=0.1)", 11),
+    ],
+)
+def test_both_forms_of_an_optuna_space_sweep_the_same_values(spec: dict[str, Any], grammar: str, n_values: int) -> None:
+    translated = parse_search_space(optuna_search_space_to_params({"p": spec}), []).parameters[0]
+    written = _single(grammar)
+    assert translated == written
+    assert isinstance(written, ChoiceParameter)
+    assert len(written.values) == n_values
+    assert written.values[-1] == spec["high"] or n_values == 4
+
+
+def test_each_range_s_domain_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="lightning_ecopt"):
+        parse_search_space({"a": "range(0, 10, step=2)", "b": "range(1, 64)", "c": "range(0, 1, step=0.1)"}, [])
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "ecopt: a=range(0, 10, step=2) sweeps 0, 2, 4, 6, 8, 10 (6 values; a range includes its stop when it is on "
+        "the step's grid, as the Optuna sweeper's does).",
+        "ecopt: b=range(1, 64) sweeps the integers 1 to 64 (64 values; a range includes its stop when it is on the "
+        "step's grid, as the Optuna sweeper's does).",
+        "ecopt: c=range(0, 1, step=0.1) sweeps 0.0, 0.1, ..., 1.0 (11 values; a range includes its stop when it is "
+        "on the step's grid, as the Optuna sweeper's does).",
+    ]
 
 
 @pytest.mark.parametrize(
