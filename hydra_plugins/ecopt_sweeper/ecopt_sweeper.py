@@ -681,7 +681,7 @@ class EcoptSweeper(Sweeper):
         try:
             task_config = self._task_config(space.to_overrides(_example_params(space)))
         except Exception as exc:
-            unknown = _unknown_key(exc, self.config)
+            unknown = self._key_outside_option(exc, space) or _unknown_key(exc, self.config)
             if unknown is None:
                 raise
             raise EcoptConfigError(unknown) from exc
@@ -774,6 +774,79 @@ class EcoptSweeper(Sweeper):
             if isinstance(exc.__context__, KeyboardInterrupt):  # Lightning's sys.exit(1) for a Ctrl-C in fit/test
                 raise SystemExit(143 if is_terminated(exc) else 130) from None
             raise
+
+    def _group_holding(self, key: str) -> str | None:
+        """The innermost config group (``optim``, ``model/encoder``) whose option holds ``key``; ``None`` if none."""
+        parts = key.split(".")
+        for n in range(len(parts) - 1, 0, -1):
+            group = "/".join(parts[:n])
+            if self._group_options(group):
+                return group
+        return None
+
+    def _compose_error(self, overrides: Sequence[str]) -> Exception | None:
+        """The error composing one trial's config with ``overrides`` raises, or ``None`` when it composes."""
+        try:
+            self._task_config(overrides)
+        except Exception as exc:  # Hydra's and OmegaConf's errors alike: the caller reads them
+            return exc
+        return None
+
+    def _options_with_key(self, key: str, group: str, options: Iterable[str], overrides: Sequence[str]) -> list[str]:
+        """Those of ``options`` of ``group`` whose trial config, ``overrides`` with that option, composes with ``key``.
+
+        An option that fails to compose for another reason (a key of its own, a broken defaults list) is left out.
+        """
+        having = []
+        for option in options:
+            error = self._compose_error(_with_option(overrides, group, option))
+            if error is None or (_key_not_in_struct(error) not in (None, key)):
+                having.append(option)  # it got past the key; another of its keys fails, said on its own
+        return having
+
+    def _key_outside_option(self, error: Exception, space: SearchSpace) -> str | None:
+        """Why the first trial does not compose, where it sets a key that the selected option of a group lacks.
+
+        Hydra says ``Could not override 'optim.beta'`` and suggests ``+optim.beta``; the fix is another option, or
+        the key in this one's file. ``None`` where the key lies in no config group (:func:`_unknown_key` says then).
+        """
+        from lightning_ecopt.sweeper.space import ChoiceParameter, render_override_value
+
+        key = _key_not_in_struct(error)
+        group = None if key is None else self._group_holding(key)
+        if key is None or group is None:
+            return None
+        example = _example_params(space)
+        overrides = space.to_overrides(example)
+        leaf = key[len(group) + 1 :]
+        for swept in space.parameters:
+            if swept.name != group or not isinstance(swept, ChoiceParameter):
+                continue
+            # The first trial takes the first option: say which of the swept ones have the key.
+            options = [render_override_value(v) for v in swept.values]
+            having = self._options_with_key(key, group, options, overrides)
+            if having:
+                lacking = [o for o in options if o not in having]
+                return _only_some_options(key, group, swept.prefix + group, having, lacking)
+        selected = next((o for o in overrides if o.partition("=")[0].lstrip("+~") == group), None)
+        choices = OmegaConf.select(self.config, "hydra.runtime.choices", default=None) if self.config else None
+        option = selected.partition("=")[2] if selected else (choices or {}).get(group)
+        how = f"selected by {selected}" if selected else "the app's default"
+        others = [o for o in self._group_options(group) if o != option]
+        having = self._options_with_key(key, group, others, overrides)
+        if having:
+            return (
+                f"the sweep sets {key!r}, which is not in option {option!r} of the config group {group!r} ({how}); "
+                f"the options that have it: {', '.join(having)}. Select one of those, or add {leaf} to "
+                f"{group}/{option}.yaml."
+            )
+        close = _close_key(key, self.config) if self.config is not None else None
+        meant = f" (did you mean {close!r}?)" if close else ""
+        return (
+            f"the sweep sets {key!r}, which is not in option {option!r} of the config group {group!r} ({how}), nor in "
+            f"any other of its options{meant}: fix its name in hydra.sweeper.params or on the command line, or add "
+            f"{leaf} to {group}/{option}.yaml."
+        )
 
     def _check_swept_values_arrive(self, space: SearchSpace, task_config: Mapping[str, Any]) -> None:
         """Refuse a sweep whose composed example trial lacks a swept key's value: another override replaced it.
@@ -1383,19 +1456,41 @@ def _stored_trial_count(storage: Path | None) -> int:
         return 0
 
 
-def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
-    """A key the sweep sets that the app's config lacks, named with its likely spelling; None for other errors.
-
-    Hydra says ``Could not override 'model.widht'`` and suggests ``+model.widht=...``, which would sweep a key
-    the app never reads.
-    """
+def _key_not_in_struct(error: BaseException) -> str | None:
+    """The key of Hydra's ``Could not override 'key'`` for a key the composed config lacks; ``None`` otherwise."""
     found = re.search(r"Could not override '([^']+)'", str(error))
     cause = error.__cause__ or error.__context__
     if found is None or "not in struct" not in str(cause):
         return None
-    key = str(getattr(cause, "full_key", None) or found.group(1))  # model.foo of a fixed dict given for model
-    if OmegaConf.select(config, key, default=_ABSENT) is not _ABSENT:
-        return None  # the app has it (in another option of a config group, say): Hydra's own message stands
+    return str(getattr(cause, "full_key", None) or found.group(1))  # model.foo of a fixed dict given for model
+
+
+def _with_option(overrides: Sequence[str], group: str, option: str) -> list[str]:
+    """``overrides`` with the config group ``group`` set to ``option`` (its own ``+`` kept), other overrides kept."""
+    prefix = ""
+    kept = []
+    for override in overrides:
+        key = override.partition("=")[0]
+        if key.lstrip("+~") == group:
+            prefix = key[: len(key) - len(group)]
+        else:
+            kept.append(override)
+    return [*kept, f"{prefix}{group}={option}"]
+
+
+def _only_some_options(key: str, group: str, written: str, having: Sequence[str], lacking: Sequence[str]) -> str:
+    """The refusal of a key that only some swept options of a config group have."""
+    some = "option" if len(having) == 1 else "options"
+    return (
+        f"{key!r} exists only in {some} [{', '.join(having)}] of the config group {group!r}, not in "
+        f"[{', '.join(lacking)}], and the sweep sets it in every trial: the trials of "
+        f"{'that option' if len(lacking) == 1 else 'those options'} would fail. Sweep it only with those that have "
+        f"it ({written}={','.join(having)}), or add {key[len(group) + 1 :]} to {group}/{lacking[0]}.yaml."
+    )
+
+
+def _close_key(key: str, config: DictConfig) -> str | None:
+    """The app's key most like ``key`` (a misspelling's likely meaning), or ``None``."""
     container = OmegaConf.to_container(config, resolve=False)
     keys: list[str] = []
 
@@ -1410,7 +1505,22 @@ def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
     if isinstance(container, dict):
         walk(container, "")
     close = difflib.get_close_matches(key, [k for k in keys if k != key], n=1, cutoff=0.6)
-    meant = f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
+    """A key the sweep sets that the app's config lacks, named with its likely spelling; None for other errors.
+
+    Hydra says ``Could not override 'model.widht'`` and suggests ``+model.widht=...``, which would sweep a key
+    the app never reads.
+    """
+    key = _key_not_in_struct(error)
+    if key is None:
+        return None
+    if OmegaConf.select(config, key, default=_ABSENT) is not _ABSENT:
+        return None  # the app has it (in another option of a config group, say): Hydra's own message stands
+    close = _close_key(key, config)
+    meant = f" (did you mean {close!r}?)" if close else ""
     return (
         f"the sweep sets {key!r}, a key the app's config does not have{meant}: fix its name in hydra.sweeper.params "
         f"or on the command line. To set a key the app reads but its config lacks (or that a config group option "

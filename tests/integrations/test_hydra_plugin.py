@@ -999,6 +999,19 @@ def test_a_misspelt_config_group_option_stops_the_sweep_before_any_job(tmp_path:
     assert not (tmp_path / "sweep" / "multirun.yaml").exists()
 
 
+def test_a_key_the_selected_option_lacks_names_the_options_that_have_it(tmp_path: Path) -> None:
+    """Not "a key the app's config does not have ... write '++optim.beta'": option adam of the group has it."""
+    result = _run_app(tmp_path, "optim=sgd", "optim.beta=interval(0.8, 0.99)", app=FAULTS_APP)
+    assert result.returncode != 0
+    assert (
+        "the sweep sets 'optim.beta', which is not in option 'sgd' of the config group 'optim' (selected by "
+        "optim=sgd); the options that have it: adam. Select one of those, or add beta to optim/sgd.yaml."
+    ) in result.stderr
+    assert "++" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+
+
 def test_a_trial_whose_config_does_not_compose_fails_alone(tmp_path: Path) -> None:
     """An option that exists but does not compose fails its trials with the reason; the sweep goes on."""
     result = _run_app(tmp_path, "optim=adam,broken", "hydra.sweeper.enqueue_trials=[{optim: broken}]", app=FAULTS_APP)
