@@ -1,10 +1,11 @@
 """The ``ecopt`` Hydra sweeper: a thin shell over :class:`lightning_ecopt.sweeper.loop.ParetoSweep`.
 
 ``sweep`` checks the whole configuration (search space, objectives, settings, every swept config-group option, that
-one trial's overrides compose, and, on a resume, that the saved sweep ran with the same app config) before any trial
-runs, then hands the loop a function that launches each batch of trials through the configured launcher;
-``multirun.yaml`` is written as Hydra's basic sweeper writes it, once the loop has accepted the sweep (before its
-first job). The optimisation loop, and with it Ax, BoTorch and torch, is imported only then.
+one trial's overrides compose, with each option of a swept config group too, and, on a resume, that the saved sweep
+ran with the same app config) before any trial runs, then hands the loop a function that launches each batch of
+trials through the configured launcher; ``multirun.yaml`` is written as Hydra's basic sweeper writes it, once the
+loop has accepted the sweep (before its first job). The optimisation loop, and with it Ax, BoTorch and torch, is
+imported only then.
 """
 
 from __future__ import annotations
@@ -355,8 +356,8 @@ class EcoptSweeper(Sweeper):
     def _check_group_options(self, space: SearchSpace) -> None:
         """Refuse a swept config-group option that its group does not have, before any trial runs.
 
-        Only one trial's config is composed up front; without this, a misspelt option would fail the sweep (or its
-        trial) only when Ax first proposes it.
+        Each option is composed up front only after this check; without it, a misspelt option would fail the sweep
+        at that composition with Hydra's message.
 
         Raises:
             EcoptConfigError: A choice of a config group names an option the group does not have.
@@ -686,6 +687,7 @@ class EcoptSweeper(Sweeper):
                 raise
             raise EcoptConfigError(unknown) from exc
         self._check_swept_values_arrive(space, task_config)
+        self._check_keys_in_every_swept_option(space)
         self.space, self.settings = space, settings
 
         from lightning_ecopt.sweeper.loop import (
@@ -848,6 +850,36 @@ class EcoptSweeper(Sweeper):
             f"{leaf} to {group}/{option}.yaml."
         )
 
+    def _check_keys_in_every_swept_option(self, space: SearchSpace) -> None:
+        """Refuse a key that only some options of a swept config group have, before any trial runs.
+
+        The first trial's config composes with the first option only; each other option of a swept group is composed
+        once here (the other parameters at their first values): a key it lacks would fail each of its trials with
+        Hydra's "use +key", until ``max_failure_rate`` stopped the sweep. An option that fails to compose for another
+        reason (a broken defaults list) is left to fail its own trials, as documented.
+
+        Raises:
+            EcoptConfigError: A key the sweep sets is missing from some options of a swept group.
+        """
+        from lightning_ecopt.sweeper.space import ChoiceParameter, render_override_value
+
+        example = _example_params(space)
+        for parameter in space.parameters:
+            group = parameter.name.partition("@")[0]
+            if not isinstance(parameter, ChoiceParameter) or "@" in parameter.name or not self._group_options(group):
+                continue
+            having = [render_override_value(parameter.values[0])]  # the first trial's, composed already
+            lacking: dict[str, list[str]] = {}
+            for value in parameter.values[1:]:
+                error = self._compose_error(space.to_overrides({**example, parameter.name: value}))
+                key = None if error is None else _key_not_in_struct(error)
+                if error is None:
+                    having.append(render_override_value(value))
+                elif key is not None:
+                    lacking.setdefault(key, []).append(render_override_value(value))
+            for key, options in lacking.items():
+                raise EcoptConfigError(_only_some_options(key, group, parameter.prefix + group, having, options))
+
     def _check_swept_values_arrive(self, space: SearchSpace, task_config: Mapping[str, Any]) -> None:
         """Refuse a sweep whose composed example trial lacks a swept key's value: another override replaced it.
 
@@ -975,8 +1007,9 @@ class EcoptSweeper(Sweeper):
     def _refusal(self, overrides: Sequence[str], job_idx: int) -> TrialFailure | None:
         """Why a trial cannot be launched (its config does not compose, its job dir escapes), or ``None``.
 
-        Only one trial's config is composed before the sweep starts: a config-group option that exists but does not
-        compose, say, shows only when Ax proposes it. That fails its trial, not the sweep (and not every rerun).
+        Before the sweep starts, one trial's config is composed, and each other option of a swept config group once:
+        an option that exists but does not compose (a broken defaults list), or a combination of options of two
+        groups, shows only when Ax proposes it. That fails its trial, not the sweep (and not every rerun).
         """
         try:
             self.validate_batch_is_legal([overrides])

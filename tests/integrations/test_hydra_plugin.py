@@ -1012,6 +1012,20 @@ def test_a_key_the_selected_option_lacks_names_the_options_that_have_it(tmp_path
     assert not (tmp_path / "sweep" / "0").exists()
 
 
+@pytest.mark.parametrize("options", ["adam,sgd,broken", "sgd,adam"], ids=["first option has it", "first lacks it"])
+def test_a_key_only_some_swept_options_have_stops_the_sweep_before_any_job(tmp_path: Path, options: str) -> None:
+    """Half the trials failed with Hydra's "use +optim.beta" until max_failure_rate stopped the sweep."""
+    result = _run_app(tmp_path, f"optim={options}", "optim.beta=interval(0.8, 0.99)", app=FAULTS_APP)
+    assert result.returncode != 0
+    assert (
+        "'optim.beta' exists only in option [adam] of the config group 'optim', not in [sgd"  # broken: its own fault
+    ) in result.stderr
+    assert "Sweep it only with those that have it (optim=adam), or add beta to optim/sgd.yaml." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+    assert not (tmp_path / "sweep" / "multirun.yaml").exists()
+
+
 def test_a_trial_whose_config_does_not_compose_fails_alone(tmp_path: Path) -> None:
     """An option that exists but does not compose fails its trials with the reason; the sweep goes on."""
     result = _run_app(tmp_path, "optim=adam,broken", "hydra.sweeper.enqueue_trials=[{optim: broken}]", app=FAULTS_APP)
