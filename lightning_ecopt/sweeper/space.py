@@ -572,39 +572,39 @@ def _range_values(start: float, stop: float, step: float) -> list[Any]:
     return [float(d_start + i * d_step) for i in range(_range_size(start, stop, step))]
 
 
-def _check_tags(name: str, text: str, tags: set[str], allowed: set[str], form: str) -> None:
+def _check_tags(label: str, tags: set[str], allowed: set[str], form: str) -> None:
     unknown = sorted(set(tags) - allowed)
     if unknown:
         allowed_text = ", ".join(repr(t) for t in sorted(allowed)) if allowed else "none"
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: tag {unknown[0]!r} has no meaning on {form}; allowed tags: {allowed_text} "
+            f"{label}: tag {unknown[0]!r} has no meaning on {form}; allowed tags: {allowed_text} "
             f"(use tag(log, interval(a,b)) for a log scale and tag(ordered, choice(...)) for ordered choices)."
         )
 
 
-def _interval_parameter(name: str, text: str, override: Override) -> RangeParameter:
+def _interval_parameter(name: str, text: str, override: Override, label: str) -> RangeParameter:
     from hydra.core.override_parser.types import IntervalSweep
 
     sweep = override.value()
     if not isinstance(sweep, IntervalSweep) or sweep.start is None or sweep.end is None:
-        raise EcoptConfigError(f"params[{name!r}] = {text!r}: an interval needs two bounds, e.g. interval(0, 1).")
-    _check_tags(name, text, sweep.tags, {"log"}, "interval(...)")
+        raise EcoptConfigError(f"{label}: an interval needs two bounds, e.g. interval(0, 1).")
+    _check_tags(label, sweep.tags, {"log"}, "interval(...)")
     low, high = sweep.start, sweep.end
     is_int = isinstance(low, int) and isinstance(high, int)
     if not (math.isfinite(low) and math.isfinite(high)):
-        raise EcoptConfigError(f"params[{name!r}] = {text!r}: interval bounds must be finite numbers.")
+        raise EcoptConfigError(f"{label}: interval bounds must be finite numbers.")
     if low >= high:
         problem = "is empty" if low == high else "is inverted"
         swapped = re.sub(r"interval\s*\([^()]*\)", f"interval({high}, {low})", text, count=1)
         fix = f"use a plain value ({name}={low}) to fix it" if low == high else f"write {swapped}"
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: the interval {problem} (low={low!r}, high={high!r}); "
+            f"{label}: the interval {problem} (low={low!r}, high={high!r}); "
             f"the lower bound must be below the upper bound: {fix}."
         )
     log_scale = "log" in sweep.tags
     if log_scale and low <= 0:
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: a log scale needs a positive lower bound, got {low!r}; "
+            f"{label}: a log scale needs a positive lower bound, got {low!r}; "
             f"raise the lower bound above 0 or drop tag(log, ...)."
         )
     if high - low < MIN_RANGE_WIDTH:
@@ -615,7 +615,7 @@ def _interval_parameter(name: str, text: str, override: Override) -> RangeParame
             else ""
         )
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: the interval is {high - low:.3g} wide, narrower than the "
+            f"{label}: the interval is {high - low:.3g} wide, narrower than the "
             f"{MIN_RANGE_WIDTH:g} Ax accepts (on a log scale too: it checks the raw values); sweep the value in larger "
             f"units{hint}."
         )
@@ -628,12 +628,12 @@ def _interval_parameter(name: str, text: str, override: Override) -> RangeParame
     )
 
 
-def _checked_choices(name: str, text: str, values: Sequence[Any]) -> tuple[Any, ...]:
+def _checked_choices(name: str, label: str, values: Sequence[Any]) -> tuple[Any, ...]:
     checked: list[Any] = []
     for value in values:
         if value is None or not isinstance(value, _CHOICE_TYPES):
             raise EcoptConfigError(
-                f"params[{name!r}] = {text!r}: cannot sweep over {value!r} (type {type(value).__name__}); choice "
+                f"{label}: cannot sweep over {value!r} (type {type(value).__name__}); choice "
                 f"values must be int, float, str or bool; sweep a config group, or a key inside the dict or list, "
                 f"instead."
             )
@@ -641,75 +641,75 @@ def _checked_choices(name: str, text: str, values: Sequence[Any]) -> tuple[Any, 
             stand_in = "-1e9" if value < 0 else "1e9"
             fix = "remove nan" if math.isnan(value) else f"write a large finite number such as {stand_in} in its place"
             raise EcoptConfigError(
-                f"params[{name!r}] = {text!r}: the value {value!r} is not a finite number, and Ax cannot propose "
+                f"{label}: the value {value!r} is not a finite number, and Ax cannot propose "
                 f"it; list finite values only ({fix})."
             )
         if any(_same_value(value, seen) for seen in checked):
-            raise EcoptConfigError(f"params[{name!r}] = {text!r}: the value {value!r} is listed twice; list it once.")
+            raise EcoptConfigError(f"{label}: the value {value!r} is listed twice; list it once.")
         checked.append(value)
     if len(checked) > MAX_CHOICES:
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: {len(checked)} values, more than the {MAX_CHOICES} Ax takes in a choice; "
+            f"{label}: {len(checked)} values, more than the {MAX_CHOICES} Ax takes in a choice; "
             f"sweep a range of numbers as interval(a, b) or int(interval(a, b)) instead."
         )
     if len(checked) < 2:
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: a choice of a single value sweeps nothing; use a plain value to fix it "
+            f"{label}: a choice of a single value sweeps nothing; use a plain value to fix it "
             f"({name}={render_override_value(checked[0]) if checked else '...'})."
         )
     return tuple(checked)
 
 
-def _choice_parameter(name: str, text: str, override: Override) -> ChoiceParameter:
+def _choice_parameter(name: str, text: str, override: Override, label: str) -> ChoiceParameter:
     from hydra.core.override_parser.types import ChoiceSweep, QuotedString
 
     sweep = override.value()
     if not isinstance(sweep, ChoiceSweep):  # pragma: no cover - guarded by _to_parameter
-        raise TypeError(f"params[{name!r}] = {text!r}: not a choice sweep.")
-    _check_tags(name, text, sweep.tags, {"ordered"}, "choice(...)")
+        raise TypeError(f"{label}: not a choice sweep.")
+    _check_tags(label, sweep.tags, {"ordered"}, "choice(...)")
     # Hydra leaves the quoted items of a bare list ('18','34') as QuotedString; choice('18','34') gives strings.
     items = [v.text if isinstance(v, QuotedString) else v for v in sweep.list]
-    values = _checked_choices(name, text, items)
+    values = _checked_choices(name, label, items)
     is_ordered = "ordered" in sweep.tags
     parameter = ChoiceParameter(name=name, values=values, is_ordered=is_ordered)
     mixed = len({type(v) for v in values}) > 1
     if is_ordered and mixed:
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: ordered choices must share one type, got "
+            f"{label}: ordered choices must share one type, got "
             f"{sorted({type(v).__name__ for v in values})}; make the values the same type or drop tag(ordered, ...)."
         )
     return parameter
 
 
-def _range_parameter(name: str, text: str, override: Override) -> Parameter:
+def _range_parameter(name: str, text: str, override: Override, label: str) -> Parameter:
     from hydra.core.override_parser.types import RangeSweep
 
     sweep = override.value()
     if not isinstance(sweep, RangeSweep) or sweep.start is None or sweep.stop is None:
-        raise EcoptConfigError(f"params[{name!r}] = {text!r}: a range needs a start and a stop, e.g. range(1, 10).")
-    _check_tags(name, text, sweep.tags, {"ordered"}, "range(...)")
+        raise EcoptConfigError(f"{label}: a range needs a start and a stop, e.g. range(1, 10).")
+    _check_tags(label, sweep.tags, {"ordered"}, "range(...)")
     start, stop, step = sweep.start, sweep.stop, sweep.step
     is_int = all(isinstance(x, int) for x in (start, stop, step))
     if step == 0:
-        raise EcoptConfigError(f"params[{name!r}] = {text!r}: the step must not be 0.")
+        raise EcoptConfigError(f"{label}: the step must not be 0.")
     size = _range_size(start, stop, step)
     if size > MAX_CHOICES and not (is_int and step == 1):  # an int range of step 1 is an Ax range, of any size
         wrapper = "int(interval({}, {}))" if is_int else "interval({}, {})"
         last = float(Decimal(repr(start)) + (size - 1) * Decimal(repr(step)))  # the stop, where it is on the grid
         bounds = sorted((start, int(last) if is_int else last))
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: the range yields {size} values, more than the {MAX_CHOICES} Ax takes in a "
+            f"{label}: the range yields {size} values, more than the {MAX_CHOICES} Ax takes in a "
             f"choice; sweep {wrapper.format(*bounds)} instead, or a larger step."
         )
     values = _range_values(start, stop, step)
     if not values:
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: range(start={start!r}, stop={stop!r}, step={step!r}) yields no value; "
+            f"{label}: range(start={start!r}, stop={stop!r}, step={step!r}) yields no value; "
             f"use a stop beyond the start in the direction of the step."
         )
     if len(values) == 1:
         raise EcoptConfigError(
-            f"params[{name!r}] = {text!r}: the range yields the single value {values[0]!r} and sweeps nothing; "
+            f"{label}: the range yields the single value {values[0]!r} and sweeps nothing; "
             f"use a plain value to fix it ({name}={values[0]!r})."
         )
     shown = ", ".join(map(repr, values)) if len(values) <= 6 else f"{values[0]!r}, {values[1]!r}, ..., {values[-1]!r}"
@@ -726,19 +726,19 @@ def _range_parameter(name: str, text: str, override: Override) -> Parameter:
     return ChoiceParameter(name=name, values=tuple(values), is_ordered=True)
 
 
-def _to_parameter(name: str, text: str, override: Override) -> Parameter:
+def _to_parameter(name: str, text: str, override: Override, label: str) -> Parameter:
     from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 
     sweep = override.value()
     if isinstance(sweep, IntervalSweep):
-        return _interval_parameter(name, text, override)
+        return _interval_parameter(name, text, override, label)
     if isinstance(sweep, RangeSweep):
-        return _range_parameter(name, text, override)
+        return _range_parameter(name, text, override, label)
     if isinstance(sweep, ChoiceSweep):
-        return _choice_parameter(name, text, override)
+        return _choice_parameter(name, text, override, label)
     kind = override.value_type.name.lower() if override.value_type is not None else "unknown"
     raise EcoptConfigError(
-        f"params[{name!r}] = {text!r}: the sweep form {kind!r} cannot map onto an Ax parameter; use interval(a,b), "
+        f"{label}: the sweep form {kind!r} cannot map onto an Ax parameter; use interval(a,b), "
         f"int(interval(a,b)), tag(log, interval(a,b)), choice(...), a,b,c, range(start,stop,step=s) or "
         f"tag(ordered, choice(...))."
     )
@@ -919,6 +919,7 @@ def parse_search_space(
     """
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
     sources: dict[tuple[str, str | None], str] = {}  # where each entry was given, for messages
+    labels: dict[tuple[str, str | None], str] = {}  # how messages quote each entry: where, and as it was written
     params_keys: dict[tuple[str, str | None], str] = {}
     for key, value in (params or {}).items():
         if isinstance(value, Mapping):
@@ -946,6 +947,7 @@ def parse_search_space(
         params_keys[identity] = str(key)
         entries[identity] = (override, value_text)
         sources[identity] = f"{where}[{key!r}]"
+        labels[identity] = f"{where}[{key!r}] = {value_text!r}"
 
     seen_on_command_line: dict[tuple[str, str | None], str] = {}
     for argument in arguments:
@@ -960,6 +962,7 @@ def parse_search_space(
         entries.pop(identity, None)  # the command line wins, and takes its place in order
         entries[identity] = (override, argument.partition("=")[2])
         sources[identity] = "command line"
+        labels[identity] = f"command line: {argument!r}"
     _check_nested_keys(
         [(override, text, sources[identity]) for identity, (override, text) in entries.items()],
         is_config_group or (lambda key: False),
@@ -968,18 +971,18 @@ def parse_search_space(
     parameters: list[Parameter] = []
     fixed: dict[str, Any] = {}
     fixed_overrides: list[str] = []
-    for override, value_text in entries.values():
+    for identity, (override, value_text) in entries.items():
         prefix, name = _prefix_and_name(override)
         if override.is_sweep_override():
             if override.is_delete():
                 # Hydra deletes the key only where its value is the one given: all values but one fail to compose.
                 raise EcoptConfigError(
-                    f"params['~{name}'] = {value_text!r}: a deletion cannot be swept (Hydra deletes the key only "
+                    f"{labels[identity]}: a deletion cannot be swept (Hydra deletes the key only "
                     f"where its value is the one given, so the other values' trials would not compose); write "
                     f"'~{name}' to delete it in every trial, or sweep '{name}={value_text}'."
                 )
             # Named by the key it sets (results, logs, enqueue_trials); the override keeps the +/++ prefix.
-            parameter = _to_parameter(prefix + name, value_text, override)
+            parameter = _to_parameter(prefix + name, value_text, override, labels[identity])
             parameters.append(dataclasses.replace(parameter, name=name, prefix=prefix))
             continue
         key = f"~{name}" if override.is_delete() else name

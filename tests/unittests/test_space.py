@@ -150,7 +150,9 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "tag(ordered, choice(1, x))"}, [], r"ordered choices must share one type"),
         ({"p": "choice(nan, 1.0)"}, [], r"choice\(nan, 1.0\)'.*the value nan is not a finite number.*list finite"),
         ({"p": "choice(1, inf)"}, [], r"the value inf is not a finite number"),
-        ({}, ["p=-inf,x"], r"params\['p'\] = '-inf,x': the value -inf is not a finite number"),
+        ({}, ["p=-inf,x"], r"^command line: 'p=-inf,x': the value -inf is not a finite number"),  # not params['p']
+        ({}, ["x=interval(1, 0)"], r"^command line: 'x=interval\(1, 0\)': the interval is inverted"),
+        ({"x": "interval(1, 0)"}, [], r"^params\['x'\] = 'interval\(1, 0\)': the interval is inverted"),
         ({"p": "interval(0, 1"}, [], r"cannot parse 'p=interval\(0, 1' as a Hydra override"),
         ({}, ["a=1", "a=interval(0, 1)"], r"command line: 'a' is given twice \('a=1' and 'a=interval\(0, 1\)'\)"),
         ({}, ["a=1,2", "+a=3"], r"'\+a' is given twice"),
