@@ -631,7 +631,16 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
 def _checked_choices(name: str, label: str, values: Sequence[Any]) -> tuple[Any, ...]:
     checked: list[Any] = []
     for value in values:
-        if value is None or not isinstance(value, _CHOICE_TYPES):
+        if value is None:
+            stand_in = next(t for t in ("none", "None", "null_value") if t not in values)
+            written = ",".join(render_override_value(stand_in if v is None else v) for v in values)
+            key = name.lstrip("+~").partition("@")[0]
+            raise EcoptConfigError(
+                f"{label}: cannot sweep over null: Ax's choices are int, float, str or bool. Sweep a string that "
+                f"stands for it, {name}={written}, and map it back in the task: "
+                f"None if cfg.{key} == {stand_in!r} else cfg.{key}."
+            )
+        if not isinstance(value, _CHOICE_TYPES):
             raise EcoptConfigError(
                 f"{label}: cannot sweep over {value!r} (type {type(value).__name__}); choice "
                 f"values must be int, float, str or bool; sweep a config group, or a key inside the dict or list, "

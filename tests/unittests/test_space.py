@@ -132,7 +132,14 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "glob(*)"}, [], r"params\['p'\] = 'glob\(\*\)'.*cannot map onto an Ax parameter"),
         ({"p": "{a:1},{a:2}"}, [], r"cannot sweep over \{'a': 1\} \(type dict\).*int, float, str or bool"),
         ({"p": "[1,2],[3]"}, [], r"cannot sweep over \[1, 2\] \(type list\)"),
-        ({"p": "null,1"}, [], r"cannot sweep over None"),
+        (
+            {"p": "null,1"},
+            [],
+            r"^params\['p'\] = 'null,1': cannot sweep over null: Ax's choices are int, float, str or bool\. Sweep a "
+            r"string that stands for it, p=none,1, and map it back in the task: None if cfg\.p == 'none' else "
+            r"cfg\.p\.$",
+        ),
+        ({}, ["+m.x=none,null"], r"stands for it, \+m\.x=none,None, .*None if cfg\.m\.x == 'None' else"),
         ({"p": "interval(1, 1)"}, [], r"interval\(1, 1\)'.*interval is empty.*use a plain value \(p=1.0\)"),
         ({"p": "interval(5, 1)"}, [], r"interval is inverted \(low=5.0, high=1.0\).*write interval\(1.0, 5.0\)"),
         ({"p": "int(interval(3, 3))"}, [], r"interval is empty"),
