@@ -80,7 +80,8 @@ class EcoptSweeperConf:
     # `'+hydra.sweeper.reference_point={test/acc: 0.5}'`
     # (a metric name with `/` is not a dotted key; `+hydra.sweeper.reference_point.acc=0.5` for one without).
     reference_point: dict[str, float] = field(default_factory=dict)
-    # Bounds on any returned metric, e.g. ["energy/train_j <= 5000", "test/acc >= 0.8"].
+    # Bounds on any returned metric, e.g. ["energy/train_j <= 5000", "test/acc >= 0.8"]. On the command line quote
+    # each bound: 'hydra.sweeper.outcome_constraints=["energy/train_j <= 5000"]' (Hydra's lexer refuses a bare <=).
     outcome_constraints: list[str] = field(default_factory=list)
     # The Ax experiment's JSON file, saved after every batch; rerunning with an existing file resumes the sweep.
     # null (the Optuna sweeper's "in memory") also means the default file. An Optuna URL (sqlite:///...) is ignored.
