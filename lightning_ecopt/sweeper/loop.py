@@ -1830,8 +1830,8 @@ class ParetoSweep:
         sweep, and only the progress line's "outside the reference box" said so. Judged per objective, so a tight
         but reachable point (few trials inside the box in every objective at once) does not warn.
         """
-        if sum(r.finished for r in self._records.values()) < self._n_initial:
-            return
+        if len(self.settings.objectives) == 1 or sum(r.finished for r in self._records.values()) < self._n_initial:
+            return  # one objective has no reference point: a bound on it no trial meets is only infeasibility
         records, Y = self._front_data(feasible_only=False)
         if len(records) < _MIN_REFERENCE_TRIALS:
             return
@@ -1873,8 +1873,11 @@ class ParetoSweep:
     def _maybe_infer_reference(self, client: Client, *, final: bool) -> None:
         """Infer the reference point once the Sobol trials finished (or at the end), and give it to Ax.
 
-        With ``_REFERENCE_UPDATE = "widen"`` an inferred point is inferred again each time and widened to it.
+        With ``_REFERENCE_UPDATE = "widen"`` an inferred point is inferred again each time and widened to it. A
+        single-objective sweep has none: Ax takes no threshold then, and a hypervolume of one objective means nothing.
         """
+        if len(self.settings.objectives) == 1:
+            return
         complete = self._reference is not None and set(self._reference) == set(self.settings.objective_names)
         if complete and (self._reference_origin == "given" or _REFERENCE_UPDATE == "once"):
             return
@@ -2063,7 +2066,7 @@ class ParetoSweep:
             ),
         )
         client.set_generation_strategy(self._generation_strategy())
-        if given and set(given) == set(self.settings.objective_names):
+        if given and set(given) == set(self.settings.objective_names) and len(self.settings.objectives) > 1:
             self._reference, self._reference_origin = given, "given"
             log.info("ecopt: reference point given (%s): %s", self._given_sources(), given)
         self._describe(client)
@@ -2142,9 +2145,10 @@ class ParetoSweep:
         self._cut_short = earlier + self._cut_short
         self._compare_given(stored, storage)
         given = self._given_reference()
-        if given and set(given) == set(self.settings.objective_names):
+        several = len(self.settings.objectives) > 1  # one objective has no reference point (nor hypervolume)
+        if several and given and set(given) == set(self.settings.objective_names):
             self._set_reference(client, given, "given")
-        elif stored.get("reference_point") and stored.get("reference_origin") == "inferred":
+        elif several and stored.get("reference_point") and stored.get("reference_origin") == "inferred":
             point = {str(k): float(v) for k, v in stored["reference_point"].items()}
             point.update(given)
             self._set_reference(client, point, "inferred")

@@ -240,7 +240,14 @@ class SweepResult:
         return f", {loaded} loaded a cached checkpoint" if loaded else ""
 
     def frontier_line(self) -> str:
-        """``Pareto set N[ (k outside the reference box)], hypervolume H``: the end of :meth:`summary`."""
+        """``Pareto set N[ (k outside the reference box)], hypervolume H``: the end of :meth:`summary`.
+
+        With one objective, ``best NAME V`` (``n/a`` before a trial completed): it has no front or hypervolume.
+        """
+        if len(self.objectives) == 1:
+            name = self.objectives[0].name
+            best = [t.metrics[name] for t in self.pareto_trials if name in t.metrics]
+            return f"best {name} {f'{best[0]:.6g}' if best else 'n/a'}"
         hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
         outside = len(self.outside_reference)
         beyond = f" ({outside} outside the reference box)" if outside else ""

@@ -1382,6 +1382,37 @@ def test_a_single_objective_sweep_gets_botorch_trials_with_our_optimiser_budget(
     assert calls == [("qLogNoisyExpectedImprovement", 10, 512)] * 2
 
 
+def test_a_single_objective_sweep_infers_no_reference_point_and_says_its_best_value(fast_ax, tmp_path, caplog):
+    """Logged "reference point inferred ... hypervolume ...", which means nothing for one objective (and a given
+    reference_point is refused there)."""
+    storage = tmp_path / "ax.json"
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = make_sweep(
+            lambda p: {"y": (p["x0"] - 0.3) ** 2},
+            objectives={"y": "minimize"},
+            n_trials=3,
+            n_initial_trials=2,
+            storage=storage,
+        ).run()
+    assert "reference point" not in caplog.text
+    assert "hypervolume" not in caplog.text
+    assert (result.reference_point, result.hypervolume) == (None, None)
+    best = min(t.metrics["y"] for t in result.trials)
+    assert result.summary().endswith(f"), best y {best:.6g}")
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["hypervolume"] is None
+    assert data["reference_point"]["values"] is None
+    assert data["best_value"] == best
+    resumed = make_sweep(
+        lambda p: {"y": (p["x0"] - 0.3) ** 2},
+        objectives={"y": "minimize"},
+        n_trials=4,
+        n_initial_trials=2,
+        storage=storage,
+    ).run()
+    assert (resumed.reference_point, resumed.hypervolume, resumed.n_finished) == (None, None, 4)
+
+
 # -- the GP fit's iteration cap ------------------------------------------------------------------------------------
 
 WITH_AN_OPERATION = {"op": "choice(conv, pool, skip, zero)", "x0": "interval(0, 1)"}
