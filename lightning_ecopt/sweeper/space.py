@@ -710,28 +710,23 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
             f"{label}: the range yields {size} values, more than the {MAX_CHOICES} Ax takes in a "
             f"choice; sweep {wrapper.format(*bounds)} instead, or a larger step."
         )
-    values = _range_values(start, stop, step)
-    if not values:
+    if size == 0:
         raise EcoptConfigError(
             f"{label}: range(start={start!r}, stop={stop!r}, step={step!r}) yields no value; "
             f"use a stop beyond the start in the direction of the step."
         )
-    if len(values) == 1:
+    if size == 1:
         raise EcoptConfigError(
-            f"{label}: the range yields the single value {values[0]!r} and sweeps nothing; "
-            f"use a plain value to fix it ({name}={values[0]!r})."
+            f"{label}: the range yields the single value {start!r} and sweeps nothing; "
+            f"use a plain value to fix it ({name}={start!r})."
         )
+    note = "a range includes its stop when it is on the step's grid, as the Optuna sweeper's does"
+    if is_int and step == 1:  # an Ax int range, of any size: not listed
+        log.info("ecopt: %s=%s sweeps the integers %d to %d (%d values; %s).", name, text, start, stop, size, note)
+        return RangeParameter(name=name, low=start, high=stop, parameter_type="int")
+    values = _range_values(start, stop, step)
     shown = ", ".join(map(repr, values)) if len(values) <= 6 else f"{values[0]!r}, {values[1]!r}, ..., {values[-1]!r}"
-    log.info(
-        "ecopt: %s=%s sweeps %s (%d values; a range includes its stop when it is on the step's grid, as the Optuna "
-        "sweeper's does).",
-        name,
-        text,
-        f"the integers {values[0]} to {values[-1]}" if is_int and step == 1 else shown,
-        len(values),
-    )
-    if is_int and step == 1:
-        return RangeParameter(name=name, low=values[0], high=values[-1], parameter_type="int")
+    log.info("ecopt: %s=%s sweeps %s (%d values; %s).", name, text, shown, len(values), note)
     return ChoiceParameter(name=name, values=tuple(values), is_ordered=True)
 
 

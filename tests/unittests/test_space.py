@@ -42,6 +42,7 @@ def _single(text: str) -> RangeParameter | ChoiceParameter:
         ("tag(ordered, choice(16, 32, 64))", ChoiceParameter("p", (16, 32, 64), is_ordered=True)),
         # A range includes its stop where it is on the step's grid, as the Optuna sweeper's does.
         ("range(1, 5)", RangeParameter("p", 1, 5, "int")),
+        ("range(0, 1000000000)", RangeParameter("p", 0, 10**9, "int")),  # an Ax range: not listed
         ("range(0, 100, step=25)", ChoiceParameter("p", (0, 25, 50, 75, 100), is_ordered=True)),
         ("range(0, 9, step=2)", ChoiceParameter("p", (0, 2, 4, 6, 8), is_ordered=True)),  # 9 is off the grid
         ("range(10, 0, step=-5)", ChoiceParameter("p", (10, 5, 0), is_ordered=True)),
