@@ -1824,8 +1824,10 @@ def render(report: Report, console: Console | None = None) -> None:
 
     hv = "n/a" if result.hypervolume is None else views.format_value(result.hypervolume, 6)
     n_front = len(report.frontier)
+    # One objective has a best value, not a hypervolume (the sweep records none).
+    measure = "" if len(result.objectives) == 1 else f", hypervolume {hv}"
     table = Table(
-        title=f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}, hypervolume {hv}",
+        title=f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}{measure}",
         title_justify="left",
         caption=escape(f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"),
         caption_justify="left",

@@ -1411,6 +1411,17 @@ def test_a_single_objective_sweep_infers_no_reference_point_and_says_its_best_va
         storage=storage,
     ).run()
     assert (resumed.reference_point, resumed.hypervolume, resumed.n_finished) == (None, None, 4)
+    import io
+
+    from rich.console import Console
+
+    from lightning_ecopt.report import build_report, render
+
+    console = Console(file=io.StringIO(), width=200)
+    render(build_report(tmp_path), console)
+    text = console.file.getvalue()
+    assert "Pareto frontier: 1 configuration" in text
+    assert "hypervolume" not in text  # "n/a" in the title: one objective has a best value, not a hypervolume
 
 
 # -- the GP fit's iteration cap ------------------------------------------------------------------------------------
