@@ -904,7 +904,7 @@ class EcoptSweeper(Sweeper):
             if "@" in name or name.split(".")[0] == "hydra" or self._group_options(name):
                 continue  # a config group's option, or a key outside the task's config
             node = _composed_value(task_config, name)
-            if _same_composed(node, example[name]):
+            if _same_composed(node, example[name]) or self._moves_with(space, example, parameter, node):
                 continue
             given = render_override_value(example[name])
             others = [
@@ -914,8 +914,8 @@ class EcoptSweeper(Sweeper):
             ]
             got = "no value" if node is _ABSENT else f"{node!r}"
             if not others:
-                # No override sets the key's node: a conversion this check does not know (a typed field's own), more
-                # likely than a replaced value. Said, not refused: a false refusal would block a working sweep.
+                # No override sets the key's node, and whether another value of it arrives could not be told: more
+                # likely a conversion this check does not know than a replaced value. Said, not refused.
                 log.warning(
                     "ecopt sweeper: the sweep sets %s=%s in its first trial, and the composed config reads %s there; "
                     "if that is not the same value, the trials run on another value than the results record.",
@@ -930,6 +930,26 @@ class EcoptSweeper(Sweeper):
                 f"{culprit} replaced it, so every trial would run on that while the results record the swept values. "
                 f"Change {'it' if len(others) == 1 else 'them'} so as not to set {name}, or stop sweeping {name}."
             )
+
+    def _moves_with(self, space: SearchSpace, example: Mapping[str, Any], parameter: Any, composed: Any) -> bool:
+        """Whether the composed config's value at ``parameter`` changes when the sweep gives it another value.
+
+        A typed field converts what it is given (an Enum member from its name, ``yes`` to ``True``, ``'1e-3'`` to
+        0.001): a value that moves with the override arrives, whatever its form. One more composition, only for a
+        value that does not read as the one given. ``False`` where it stays, or the other value does not compose.
+        """
+        from lightning_ecopt.sweeper.space import RangeParameter
+
+        other = parameter.high if isinstance(parameter, RangeParameter) else parameter.values[-1]
+        if composed is _ABSENT or other == example[parameter.name]:
+            return False
+        try:
+            moved = _composed_value(
+                self._task_config(space.to_overrides({**example, parameter.name: other})), parameter.name
+            )
+        except Exception:  # that value's own composition error is its trials' to report
+            return False
+        return moved is not _ABSENT and moved != composed
 
     def _task_config(self, overrides: Sequence[str]) -> dict[str, Any]:
         """Compose one trial's config (a key or option that does not compose fails now) and return its task part.

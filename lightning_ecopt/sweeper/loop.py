@@ -553,7 +553,10 @@ def _start_over(storage: Path | None) -> str:
     """How to start a new sweep instead of resuming the one saved in ``storage`` (or kept in memory)."""
     if storage == Path(_IN_MEMORY):
         return "build a new ParetoSweep"
-    return f"delete {storage} or choose another sweep directory (hydra.sweep.dir)"
+    return (
+        f"move {storage} out of its folder, with the {RESULTS_FILENAME} and tensorboard/ beside it (a folder's results "
+        "stop a new sweep there), or choose another sweep directory (hydra.sweep.dir)"
+    )
 
 
 def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:

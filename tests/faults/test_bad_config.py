@@ -85,11 +85,19 @@ def test_storage_from_another_search_space_is_refused_and_left_untouched(tmp_pat
     stderr = _refused(sweep_dir)
     # Named per parameter, not as two JSON specs.
     assert "holds a sweep with other search space than this one: x: bounds [0.0, 2.0] -> [0.0, 1.0]. To start" in stderr
-    assert "To start fresh, delete" in stderr
+    assert "To start fresh, move" in stderr
     assert "or choose another sweep directory (hydra.sweep.dir)" in stderr
     assert (sweep_dir / "ax_experiment.json").read_bytes() == stored
     assert (sweep_dir / "multirun.yaml").read_text() == "the earlier sweep's config\n"  # not overwritten
     assert len(read_state(sweep_dir).finished()) == 1
+    # Done as told, a new sweep starts there (deleting the experiment alone left the folder's results to stop it).
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("ax_experiment.json", "optimization_results.yaml", "tensorboard"):
+        if (sweep_dir / name).exists():
+            (sweep_dir / name).rename(old / name)
+    started = run_app(sweep_dir, "hydra.sweeper.n_trials=1", "hydra.sweeper.n_initial_trials=1")
+    assert started.returncode == 0, started.stderr
 
 
 @pytest.mark.parametrize("content", ["{torn", '{"experiment": {"description": "not ours"}}', "[]"])

@@ -843,7 +843,7 @@ def test_a_swept_value_that_another_override_replaced_in_the_composed_config_is_
     assert "composed config reads no value there" in caplog.text
 
 
-def test_typed_fields_and_list_elements_hold_the_swept_values(tmp_path: Path) -> None:
+def test_typed_fields_and_list_elements_hold_the_swept_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A structured config's Enum field (composed as Act.relu) and a list element (model.layers.0) were refused as
     values another override had replaced; both sweeps ran before the check."""
     import enum
@@ -856,6 +856,17 @@ def test_typed_fields_and_list_elements_hold_the_swept_values(tmp_path: Path) ->
     sweeper._check_swept_values_arrive(act, {"model": {"act": Act.relu}})
     layers = SearchSpace(parameters=(ChoiceParameter("model.layers.0", (16, 64), is_ordered=True),))
     sweeper._check_swept_values_arrive(layers, {"model": {"layers": [16, 32]}})
+    # A typed bool reads yes/no as True/False: the value moves with the override, so it arrives (one more compose).
+    bn = SearchSpace(parameters=(ChoiceParameter("use_bn", ("yes", "no"), is_ordered=False),))
+    composed: list[list[str]] = []
+
+    def compose(overrides: list[str]) -> dict:
+        composed.append(list(overrides))
+        return {"use_bn": "use_bn=no" not in overrides}
+
+    monkeypatch.setattr(sweeper, "_task_config", compose)
+    sweeper._check_swept_values_arrive(bn, {"use_bn": True})
+    assert composed == [["use_bn=no"]]
     replaced = SearchSpace(
         parameters=layers.parameters, fixed={"model.layers": [8, 8]}, fixed_overrides=("model.layers=[8,8]",)
     )

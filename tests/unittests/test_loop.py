@@ -2053,7 +2053,7 @@ def test_a_refused_resume_names_each_changed_parameter_and_objective(tmp_path):
     assert message is not None
     assert (
         "holds a sweep with other search space than this one: x0: bounds [0.0, 1.0] -> [0.0001, 1.0], log scale "
-        "false -> true; x1: removed; x2: added; fixed +extra: added (2); fixed epochs: 3 -> 1. To start fresh, delete "
+        "false -> true; x1: removed; x2: added; fixed +extra: added (2); fixed epochs: 3 -> 1. To start fresh, move "
     ) in message
     assert "'parameters'" not in message  # no JSON dump of the spec
     assert message.endswith("or restore the original search space to resume it.")
