@@ -11,6 +11,7 @@ imported only then.
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import enum
 import json
@@ -402,7 +403,20 @@ class EcoptSweeper(Sweeper):
         if choices is not None and key in choices and choices[key] is not None:
             return choices[key]
         value = OmegaConf.select(self.config, key, default=_ABSENT)
+        if isinstance(value, enum.Enum):  # a typed field's member: the sweep and its overrides name it
+            return value.name
         return _ABSENT if OmegaConf.is_config(value) else value
+
+    def _typed_bool_reads(self, key: str, text: str) -> bool:
+        """Whether the app's config node at ``key`` is a typed bool that reads ``text`` as a bool (``yes``, ``off``)."""
+        if self.config is None:
+            return False
+        probe = copy.deepcopy(self.config)
+        try:
+            OmegaConf.update(probe, key, text, merge=False)
+        except Exception:  # not a node that takes it: Hydra reports it at composition
+            return False
+        return isinstance(OmegaConf.select(probe, key, default=None), bool)
 
     def _warn_texts_over_bools(self, space: SearchSpace) -> None:
         """Warn once per choice that offers text where the app's config has a bool (``choice(true,flase)``).
@@ -419,6 +433,9 @@ class EcoptSweeper(Sweeper):
             value = self._config_value(parameter.name)
             texts = [v for v in parameter.values if isinstance(v, str)]
             if not isinstance(value, bool) or not texts:
+                continue
+            texts = [t for t in texts if not self._typed_bool_reads(parameter.name, t)]  # a typed bool converts them
+            if not texts:
                 continue
             hints = []
             for text in texts:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
 import json
 import logging
 import math
@@ -1185,6 +1187,42 @@ def test_a_text_choice_over_a_bool_key_of_the_app_warns(
     assert warned in warnings[0]
     if "warn" in swept:
         assert "did you mean" not in warnings[0]
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["a dataclass's bool: converted", "YAML's bool: text"])
+def test_yes_and_no_over_a_typed_bool_are_bools_not_texts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, typed: bool
+) -> None:
+    """A structured config's bool field reads yes/no as True/False: the warning that its trials get text was wrong."""
+
+    @dataclasses.dataclass
+    class Model:
+        pool: bool = False
+
+    sweeper = _sweeper(tmp_path, params={"x": "interval(0, 1)", "model.pool": "choice(yes,no)"})
+    model = OmegaConf.structured(Model) if typed else {"pool": False}
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "x": 0.5, "model": model})
+    with caplog.at_level(logging.WARNING):
+        sweeper.configure([])
+    warned = [r.getMessage() for r in caplog.records if "a bool: its trials" in r.getMessage()]
+    assert len(warned) == (0 if typed else 1)
+
+
+class _Act(enum.Enum):
+    RELU = 1
+    GELU = 2
+
+
+@dataclasses.dataclass
+class _EnumModel:
+    act: _Act = _Act.RELU
+
+
+def test_an_enum_field_s_value_is_its_name_for_enqueued_trials(tmp_path: Path) -> None:
+    """``enqueue_trials: [{}]`` takes the app's value: an Enum member was refused as no choice of ['RELU', 'GELU']."""
+    sweeper = _sweeper(tmp_path, params={"x": "interval(0, 1)"})
+    sweeper.config = OmegaConf.create({"x": 0.5, "model": OmegaConf.structured(_EnumModel)})
+    assert sweeper._config_value("model.act") == "RELU"
 
 
 # -- results files ---------------------------------------------------------------------------------------------------
