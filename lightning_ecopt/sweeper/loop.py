@@ -923,11 +923,14 @@ def _inferred_reference(Y: np.ndarray, maximize: Sequence[bool], rule: Literal["
     sign = np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0)
     Z = Y * sign  # maximisation terms
     one_point = len(Z) > 1 and np.unique(Z[frontier.pareto_mask(Z, [True] * Z.shape[1])], axis=0).shape[0] == 1
+    inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
     if rule == "all" or one_point:
         worst, best = Z.min(axis=0), Z.max(axis=0)
-        inferred = (worst - REFERENCE_MARGIN * np.maximum(best - worst, 1e-7)) * sign
-    else:
-        inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
+        spread = best - worst
+        everyone = (worst - REFERENCE_MARGIN * np.maximum(spread, 1e-7)) * sign
+        # An objective every trial ties on (the accuracy of one set of weights over inference settings) has no range
+        # to push out by: BoTorch's rule keeps a tenth of its value there, not a box a hair's breadth wide.
+        inferred = everyone if rule == "all" else np.where(spread > 1e-7, everyone, inferred)
     return _not_past_zero(np.asarray(inferred, dtype=float), Y, maximize)
 
 

@@ -1115,6 +1115,10 @@ def test_a_reference_point_inferred_from_a_one_point_front_follows_the_trials_no
     for shift in (100.0, -0.4, 1e4):
         np.testing.assert_allclose(_inferred_reference(Y + shift, [False, False], "front"), ref + shift)
     np.testing.assert_allclose(_inferred_reference(Y * 1000, [False, False], "front"), ref * 1000)
+    # An objective every trial ties on (one model's accuracy over inference settings) keeps BoTorch's tenth of its
+    # value: the trials' range, 0, made a box a hair's breadth wide, and a later trade-off fell outside it.
+    tied = np.array([[0.9, 10.0], [0.9, 12.0], [0.9, 15.0]])  # maximised accuracy, minimised joules
+    np.testing.assert_allclose(_inferred_reference(tied, [True, False], "front"), [0.81, 15.5])
     # A front of two points or more keeps BoTorch's rule.
     two = np.array([[0.95, 0.9], [6.4, 0.4], [9.57, 0.79]])
     np.testing.assert_allclose(
