@@ -10,11 +10,12 @@ SWEEP_DIR ?= multirun/demo
 
 $(STAMP): pyproject.toml constraints-cpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# PyPI's torch wheel pulls the CUDA libraries (GBs); its CPU build lives on PyTorch's own index. The pin
-	# (2.13.0+cpu) fails fast where no CPU wheel is found locally or on PyPI, and the second line then fetches it.
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0+cpu" 2>/dev/null \
-		|| $(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0+cpu" \
-			--index-url https://download.pytorch.org/whl/cpu
+	# On Linux x86-64 PyPI's torch wheel pulls the CUDA libraries (GBs); its CPU build lives on PyTorch's own index.
+	# constraints-cpu.txt pins it (2.13.0+cpu there), which fails fast where no local wheel has it, and the second line
+	# then fetches it from PyTorch's CPU index (PyPI still serves the rest).
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0" 2>/dev/null \
+		|| $(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0" \
+			--extra-index-url https://download.pytorch.org/whl/cpu
 	# compat mode: Hydra finds plugins by scanning the hydra_plugins namespace on sys.path, which the default
 	# (import-hook) editable install hides.
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt -e ".[dev]" \
