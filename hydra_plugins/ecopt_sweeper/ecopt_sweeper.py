@@ -833,11 +833,21 @@ class EcoptSweeper(Sweeper):
         from lightning_ecopt.sweeper.space import ChoiceParameter, render_override_value
 
         key = _key_not_in_struct(error)
-        group = None if key is None else self._group_holding(key)
-        if key is None or group is None:
+        if key is None:
             return None
         example = _example_params(space)
         overrides = space.to_overrides(example)
+        for swept in space.parameters:  # a group placed at a package (optim@model.opt): its keys lie under that
+            group, _, package = swept.name.partition("@")
+            if package and isinstance(swept, ChoiceParameter) and key.startswith(f"{package}."):
+                options = [render_override_value(v) for v in swept.values]
+                having = self._options_with_key(key, swept.name, options, overrides)
+                lacking = [o for o in options if o not in having]
+                if having and lacking:
+                    return _only_some_options(key, group, swept.prefix + swept.name, having, lacking, package)
+        group = self._group_holding(key)
+        if group is None:
+            return None
         leaf = key[len(group) + 1 :]
         for swept in space.parameters:
             if swept.name != group or not isinstance(swept, ChoiceParameter):
@@ -883,8 +893,8 @@ class EcoptSweeper(Sweeper):
 
         example = _example_params(space)
         for parameter in space.parameters:
-            group = parameter.name.partition("@")[0]
-            if not isinstance(parameter, ChoiceParameter) or "@" in parameter.name or not self._group_options(group):
+            group, _, package = parameter.name.partition("@")
+            if not isinstance(parameter, ChoiceParameter) or not self._group_options(group):
                 continue
             having = [render_override_value(parameter.values[0])]  # the first trial's, composed already
             lacking: dict[str, list[str]] = {}
@@ -896,7 +906,8 @@ class EcoptSweeper(Sweeper):
                 elif key is not None:
                     lacking.setdefault(key, []).append(render_override_value(value))
             for key, options in lacking.items():
-                raise EcoptConfigError(_only_some_options(key, group, parameter.prefix + group, having, options))
+                written = parameter.prefix + parameter.name
+                raise EcoptConfigError(_only_some_options(key, group, written, having, options, package or group))
 
     def _check_swept_values_arrive(self, space: SearchSpace, task_config: Mapping[str, Any]) -> None:
         """Refuse a sweep whose composed example trial lacks a swept key's value: another override replaced it.
@@ -1577,14 +1588,31 @@ def _with_option(overrides: Sequence[str], group: str, option: str) -> list[str]
     return [*kept, f"{prefix}{group}={option}"]
 
 
-def _only_some_options(key: str, group: str, written: str, having: Sequence[str], lacking: Sequence[str]) -> str:
-    """The refusal of a key that only some swept options of a config group have."""
+def _only_some_options(
+    key: str, group: str, written: str, having: Sequence[str], lacking: Sequence[str], root: str | None = None
+) -> str:
+    """The refusal of a key that only some swept options of a config group have.
+
+    ``root`` is where the group's keys lie (its package, ``model.opt`` for ``optim@model.opt``; default the group's
+    name). A key outside it comes from a config that an option selects (``experiment=b`` choosing ``optim: sgd``).
+
+    >>> _only_some_options("optim.beta", "experiment", "experiment", ["a"], ["b"])[-74:]
+    '(experiment=a), or add optim.beta to the config that experiment=b selects.'
+    >>> _only_some_options("model.opt.beta", "optim", "optim@model.opt", ["adam"], ["sgd"], "model.opt")[-30:]
+    'or add beta to optim/sgd.yaml.'
+    """
+    root = group if root is None else root
     some = "option" if len(having) == 1 else "options"
+    where = (
+        f"add {key[len(root) + 1 :]} to {group}/{lacking[0]}.yaml"
+        if key.startswith(f"{root}.")
+        else f"add {key} to the config that {written.lstrip('+~')}={lacking[0]} selects"
+    )
     return (
         f"{key!r} exists only in {some} [{', '.join(having)}] of the config group {group!r}, not in "
         f"[{', '.join(lacking)}], and the sweep sets it in every trial: the trials of "
         f"{'that option' if len(lacking) == 1 else 'those options'} would fail. Sweep it only with those that have "
-        f"it ({written}={','.join(having)}), or add {key[len(group) + 1 :]} to {group}/{lacking[0]}.yaml."
+        f"it ({written}={','.join(having)}), or {where}."
     )
 
 

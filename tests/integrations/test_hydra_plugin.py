@@ -1065,6 +1065,20 @@ def test_a_key_only_some_swept_options_have_stops_the_sweep_before_any_job(tmp_p
     assert not (tmp_path / "sweep" / "multirun.yaml").exists()
 
 
+@pytest.mark.parametrize("options", ["adam,sgd", "sgd,adam"], ids=["first option has it", "first lacks it"])
+def test_a_group_placed_at_a_package_is_checked_option_by_option_too(tmp_path: Path, options: str) -> None:
+    """``+optim@extra=adam,sgd`` with ``extra.beta`` (adam's alone): sgd's trials failed at run time in one order,
+    and the other blamed a key "the app's config does not have"."""
+    result = _run_app(tmp_path, f"+optim@extra={options}", "extra.beta=interval(0.8, 0.99)", app=FAULTS_APP)
+    assert result.returncode != 0
+    assert (
+        "'extra.beta' exists only in option [adam] of the config group 'optim', not in [sgd], and the sweep sets it "
+        "in every trial"
+    ) in result.stderr
+    assert "Sweep it only with those that have it (+optim@extra=adam), or add beta to optim/sgd.yaml." in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+
+
 def test_a_trial_whose_config_does_not_compose_fails_alone(tmp_path: Path) -> None:
     """An option that exists but does not compose fails its trials with the reason; the sweep goes on."""
     result = _run_app(tmp_path, "optim=adam,broken", "hydra.sweeper.enqueue_trials=[{optim: broken}]", app=FAULTS_APP)
