@@ -838,13 +838,13 @@ class EcoptSweeper(Sweeper):
         example = _example_params(space)
         overrides = space.to_overrides(example)
         for swept in space.parameters:  # a group placed at a package (optim@model.opt): its keys lie under that
-            group, _, package = swept.name.partition("@")
+            placed, _, package = swept.name.partition("@")
             if package and isinstance(swept, ChoiceParameter) and key.startswith(f"{package}."):
                 options = [render_override_value(v) for v in swept.values]
                 having = self._options_with_key(key, swept.name, options, overrides)
                 lacking = [o for o in options if o not in having]
                 if having and lacking:
-                    return _only_some_options(key, group, swept.prefix + swept.name, having, lacking, package)
+                    return _only_some_options(key, placed, swept.prefix + swept.name, having, lacking, package)
         group = self._group_holding(key)
         if group is None:
             return None
