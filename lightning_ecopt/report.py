@@ -1022,9 +1022,9 @@ class Ledger:
         totals_by_kind: The search energy per kind (one entry when the kinds are not mixed).
         baseline_kind: The kind of the baseline's energy (``"unlabelled"`` without a label); ``None`` without a
             baseline. When the kinds are mixed, only frontier models of this kind are compared with it.
-        baseline_passed_over: Completed trials with an energy per inference that ``"most-accurate"`` passed over
-            because they break an outcome constraint (the baseline is then the best among the trials that meet
-            them); empty under the other rules.
+        baseline_passed_over: Completed trials with an energy per inference, better than the baseline on its
+            metric, that ``"most-accurate"`` passed over because they break an outcome constraint (the baseline is
+            then the best among the trials that meet them); empty under the other rules.
         baseline_breaks: The outcome constraints the baseline breaks (``"first"`` and a trial index take the trial
             whatever the constraints say), as text; empty when it meets them all.
     """
@@ -1286,13 +1286,17 @@ def ledger(
     else:  # no baseline to choose, but a typo is still one
         _check_baseline(result, baseline)
         rule, base, tied = str(baseline), None, []
-    passed_over = [
-        t.trial_index
-        for t in _evaluated(result)
-        if rule == "most-accurate"
-        and per_inference(t) is not None
-        and not all(c.met_by(t.metrics) for c in constraints)
-    ]
+    passed_over = []
+    if rule == "most-accurate" and base is not None:  # ruled out, and better on the metric the baseline is best in
+        performance = _performance_objective(result)
+        sign = 1.0 if performance.minimize else -1.0
+        passed_over = [
+            t.trial_index
+            for t in _evaluated(result)
+            if per_inference(t) is not None
+            and not all(c.met_by(t.metrics) for c in constraints)
+            and sign * t.metrics[performance.name] < sign * base.metrics[performance.name]
+        ]
     savings = []
     base_j = None
     if base is not None:

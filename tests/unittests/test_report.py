@@ -1235,6 +1235,12 @@ def test_a_constrained_sweep_states_its_constraints_and_whose_best_the_baseline_
         "breaking": [0],
     }
     assert (data["ledger"]["baseline"], data["ledger"]["baseline_passed_over"]) == (1, [0])
+    # A trial that breaks them but did worse passed nothing over: the baseline is the best of all, said plainly.
+    worse = (_latency_trial(0, 0.5, 0.1, 50.0), *trials[1:])
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, worse, (1, 2)), settings)
+    data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])
+    assert (data["ledger"]["baseline"], data["ledger"]["baseline_passed_over"]) == (1, [])
+    assert "baseline #1 (the best test/acc):" in " ".join(run_cli(capsys, tmp_path, "--no-files")[1].split())
     # Every trial meets them: the baseline is the best of all, said plainly.
     settings = SweepSettings(OBJECTIVES, n_trials=3, outcome_constraints=["test/latency_ms <= 100"])
     write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, trials, (0, 1, 2)), settings)
