@@ -638,7 +638,8 @@ def _checked_choices(name: str, label: str, values: Sequence[Any]) -> tuple[Any,
             raise EcoptConfigError(
                 f"{label}: cannot sweep over null: Ax's choices are int, float, str or bool. Sweep a string that "
                 f"stands for it, {name}={written}, and map it back in the task: "
-                f"None if cfg.{key} == {stand_in!r} else cfg.{key}."
+                f"None if cfg.{key} == {stand_in!r} else cfg.{key} (on a typed field, a dataclass's float, the "
+                f"string does not compose: sweep a key of its own for it, such as a flag the task reads)."
             )
         if not isinstance(value, _CHOICE_TYPES):
             raise EcoptConfigError(

@@ -138,7 +138,8 @@ def test_to_ax_configures_an_ax_experiment() -> None:
             [],
             r"^params\['p'\] = 'null,1': cannot sweep over null: Ax's choices are int, float, str or bool\. Sweep a "
             r"string that stands for it, p=none,1, and map it back in the task: None if cfg\.p == 'none' else "
-            r"cfg\.p\.$",
+            r"cfg\.p \(on a typed field, a dataclass's float, the string does not compose: sweep a key of its own "
+            r"for it, such as a flag the task reads\)\.$",
         ),
         ({}, ["+m.x=none,null"], r"stands for it, \+m\.x=none,None, .*None if cfg\.m\.x == 'None' else"),
         ({"p": "interval(1, 1)"}, [], r"interval\(1, 1\)'.*interval is empty.*use a plain value \(p=1.0\)"),
