@@ -833,6 +833,12 @@ def _results_without_experiment(storage: Path) -> str | None:
     trials = data.get("trials") if isinstance(data, dict) else None
     if isinstance(data, dict) and isinstance(trials, list) and not trials:
         return None  # a sweep that saved before its first trial finished: nothing to lose
+    if isinstance(data, dict) and data.get("name") not in (None, "ecopt"):
+        return (
+            f"ParetoSweep: {results} holds the results of another sweeper ({data.get('name')!r}), which a new sweep "
+            f"would write over; move it out of {storage.parent}, or give this sweep its own folder (hydra.sweep.dir, "
+            "or storage)."
+        )
     settings = data.get("settings") if isinstance(data, dict) else None
     other = settings.get("storage") if isinstance(settings, dict) else None
     held = f"{len(trials)} trials" if isinstance(trials, list) else "the results"

@@ -2222,6 +2222,10 @@ def test_a_new_sweep_never_writes_over_the_results_of_another_in_its_folder(fast
     assert results.read_text() == before
     assert not (tmp_path / "b.json").exists()
     results.rename(tmp_path / "old_results.yaml")  # moved away, as the message says: a new sweep starts
+    results.write_text("name: optuna\nbest_params: {x: 1}\nbest_value: 0.5\n")  # no experiment ever: say whose
+    with pytest.raises(EcoptConfigError, match=r"holds the results of another sweeper \('optuna'\)"):
+        make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=first).run()
+    results.unlink()
     assert len(make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=first).run().trials) == 2
 
 
