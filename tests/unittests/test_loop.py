@@ -1390,14 +1390,19 @@ def test_a_single_objective_sweep_infers_no_reference_point_and_says_its_best_va
     """Logged "reference point inferred ... hypervolume ...", which means nothing for one objective (and a given
     reference_point is refused there)."""
     storage = tmp_path / "ax.json"
-    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
-        result = make_sweep(
+
+    def sweep(n_trials):
+        one = {"y": "minimize"}
+        return make_sweep(
             lambda p: {"y": (p["x0"] - 0.3) ** 2},
-            objectives={"y": "minimize"},
-            n_trials=3,
+            objectives=one,
+            n_trials=n_trials,
             n_initial_trials=2,
             storage=storage,
-        ).run()
+        )
+
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = sweep(3).run()
     assert "reference point" not in caplog.text
     assert "hypervolume" not in caplog.text
     assert (result.reference_point, result.hypervolume) == (None, None)
@@ -1407,13 +1412,7 @@ def test_a_single_objective_sweep_infers_no_reference_point_and_says_its_best_va
     assert data["hypervolume"] is None
     assert data["reference_point"]["values"] is None
     assert data["best_value"] == best
-    resumed = make_sweep(
-        lambda p: {"y": (p["x0"] - 0.3) ** 2},
-        objectives={"y": "minimize"},
-        n_trials=4,
-        n_initial_trials=2,
-        storage=storage,
-    ).run()
+    resumed = sweep(4).run()
     assert (resumed.reference_point, resumed.hypervolume, resumed.n_finished) == (None, None, 4)
     import io
 

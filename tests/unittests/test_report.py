@@ -1178,20 +1178,22 @@ def test_an_objective_name_is_shown_as_written(tmp_path, capsys, name):
     assert (tmp_path / "frontier.png").stat().st_size > 0
 
 
+def _latency_trial(i, acc, j_per_sample, latency_ms):
+    """A completed trial with a latency, for the constraint tests."""
+    metrics = {
+        "test/acc": acc,
+        "energy/test_samples_per_j": 1.0 / j_per_sample,
+        "energy/test_j_per_sample": j_per_sample,
+        "energy/test_j": 1.0,
+        "test/latency_ms": latency_ms,
+    }
+    return TrialRecord(i, {"w": i}, "completed", metrics, {}, None, SOURCE)
+
+
 def test_the_default_baseline_meets_the_outcome_constraints(tmp_path, capsys):
     # A model the user ruled out (50 ms against test/latency_ms <= 10) is on no frontier; savings against it would
     # be savings against a model nobody could serve.
-    def trial(i, acc, j_per_sample, latency_ms):
-        metrics = {
-            "test/acc": acc,
-            "energy/test_samples_per_j": 1.0 / j_per_sample,
-            "energy/test_j_per_sample": j_per_sample,
-            "energy/test_j": 1.0,
-            "test/latency_ms": latency_ms,
-        }
-        return TrialRecord(i, {"w": i}, "completed", metrics, {}, None, SOURCE)
-
-    trials = (trial(0, 0.99, 0.1, 50.0), trial(1, 0.9, 0.01, 5.0), trial(2, 0.8, 0.005, 4.0))
+    trials = (_latency_trial(0, 0.99, 0.1, 50.0), _latency_trial(1, 0.9, 0.01, 5.0), _latency_trial(2, 0.8, 0.005, 4.0))
     settings = SweepSettings(OBJECTIVES, n_trials=3, outcome_constraints=["test/latency_ms <= 10"])
     report = build_report(SweepResult(OBJECTIVES, trials, (1, 2)), settings=settings)
     assert report.ledger.baseline == 1
@@ -1203,17 +1205,6 @@ def test_the_default_baseline_meets_the_outcome_constraints(tmp_path, capsys):
     code, out, err = run_cli(capsys, tmp_path, "--no-files")
     assert code == 0, err
     assert "No baseline: no completed trial that meets the sweep's outcome constraints" in " ".join(out.split())
-
-
-def _latency_trial(i, acc, j_per_sample, latency_ms):
-    metrics = {
-        "test/acc": acc,
-        "energy/test_samples_per_j": 1.0 / j_per_sample,
-        "energy/test_j_per_sample": j_per_sample,
-        "energy/test_j": 1.0,
-        "test/latency_ms": latency_ms,
-    }
-    return TrialRecord(i, {"w": i}, "completed", metrics, {}, None, SOURCE)
 
 
 def test_a_constrained_sweep_states_its_constraints_and_whose_best_the_baseline_is(tmp_path, capsys):
