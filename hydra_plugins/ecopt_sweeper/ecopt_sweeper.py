@@ -407,15 +407,19 @@ class EcoptSweeper(Sweeper):
             return value.name
         return _ABSENT if OmegaConf.is_config(value) else value
 
-    def _typed_bool_reads(self, key: str, text: str) -> bool:
-        """Whether the app's config node at ``key`` is a typed bool that reads ``text`` as a bool (``yes``, ``off``)."""
+    def _typed_bool_reads(self, key: str, text: str) -> bool | None:
+        """How the app's config node at ``key`` takes ``text``.
+
+        ``True`` where a typed bool reads it as a bool (``yes``, ``off``), ``None`` where a typed bool refuses it (its
+        trials fail to compose), ``False`` where the node keeps the text (an untyped one).
+        """
         if self.config is None:
             return False
         probe = copy.deepcopy(self.config)
         try:
             OmegaConf.update(probe, key, text, merge=False)
-        except Exception:  # not a node that takes it: Hydra reports it at composition
-            return False
+        except Exception:  # a typed node that refuses the text: Hydra reports it at each trial's composition
+            return None
         return isinstance(OmegaConf.select(probe, key, default=None), bool)
 
     def _warn_texts_over_bools(self, space: SearchSpace) -> None:
@@ -434,7 +438,17 @@ class EcoptSweeper(Sweeper):
             texts = [v for v in parameter.values if isinstance(v, str)]
             if not isinstance(value, bool) or not texts:
                 continue
-            texts = [t for t in texts if not self._typed_bool_reads(parameter.name, t)]  # a typed bool converts them
+            reads = {t: self._typed_bool_reads(parameter.name, t) for t in texts}
+            refused = [t for t, read in reads.items() if read is None]
+            if refused:
+                log.warning(
+                    "ecopt sweeper: %s is a typed bool that does not take %s: the trials given %s will fail to "
+                    "compose (true, false, yes, no, on, off, 1 and 0 are what it reads).",
+                    parameter.name,
+                    ", ".join(map(repr, refused)),
+                    "it" if len(refused) == 1 else "them",
+                )
+            texts = [t for t, read in reads.items() if read is False]  # a typed bool converts or refuses the rest
             if not texts:
                 continue
             hints = []
@@ -907,7 +921,8 @@ class EcoptSweeper(Sweeper):
                     lacking.setdefault(key, []).append(render_override_value(value))
             for key, options in lacking.items():
                 written = parameter.prefix + parameter.name
-                raise EcoptConfigError(_only_some_options(key, group, written, having, options, package or group))
+                root = package or group.replace("/", ".")
+                raise EcoptConfigError(_only_some_options(key, group, written, having, options, root))
 
     def _check_swept_values_arrive(self, space: SearchSpace, task_config: Mapping[str, Any]) -> None:
         """Refuse a sweep whose composed example trial lacks a swept key's value: another override replaced it.
@@ -968,16 +983,20 @@ class EcoptSweeper(Sweeper):
         """
         from lightning_ecopt.sweeper.space import RangeParameter
 
-        other = parameter.high if isinstance(parameter, RangeParameter) else parameter.values[-1]
-        if composed is _ABSENT or other == example[parameter.name]:
+        if composed is _ABSENT:
             return False
-        try:
-            moved = _composed_value(
-                self._task_config(space.to_overrides({**example, parameter.name: other})), parameter.name
-            )
-        except Exception:  # that value's own composition error is its trials' to report
-            return False
-        return moved is not _ABSENT and moved != composed
+        others = [parameter.high] if isinstance(parameter, RangeParameter) else list(parameter.values[1:])
+        for other in others[:3]:  # the first that composes (a misspelt choice does not); a few compositions at most
+            if other == example[parameter.name]:
+                continue
+            try:
+                moved = _composed_value(
+                    self._task_config(space.to_overrides({**example, parameter.name: other})), parameter.name
+                )
+            except Exception:  # that value's own composition error is its trials' to report
+                continue
+            return moved is not _ABSENT and moved != composed
+        return False
 
     def _task_config(self, overrides: Sequence[str]) -> dict[str, Any]:
         """Compose one trial's config (a key or option that does not compose fails now) and return its task part.
@@ -1600,8 +1619,10 @@ def _only_some_options(
     '(experiment=a), or add optim.beta to the config that experiment=b selects.'
     >>> _only_some_options("model.opt.beta", "optim", "optim@model.opt", ["adam"], ["sgd"], "model.opt")[-30:]
     'or add beta to optim/sgd.yaml.'
+    >>> _only_some_options("model.encoder.depth", "model/encoder", "model/encoder", ["a"], ["b"])[-37:]
+    'or add depth to model/encoder/b.yaml.'
     """
-    root = group if root is None else root
+    root = group.replace("/", ".") if root is None else root  # model/encoder's keys lie under model.encoder
     some = "option" if len(having) == 1 else "options"
     where = (
         f"add {key[len(root) + 1 :]} to {group}/{lacking[0]}.yaml"

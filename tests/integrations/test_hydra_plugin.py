@@ -1220,6 +1220,14 @@ def test_yes_and_no_over_a_typed_bool_are_bools_not_texts(
         sweeper.configure([])
     warned = [r.getMessage() for r in caplog.records if "a bool: its trials" in r.getMessage()]
     assert len(warned) == (0 if typed else 1)
+    if typed:  # a misspelling is no text its trials get: they fail to compose, and the warning says that
+        sweeper = _sweeper(tmp_path, params={"x": "interval(0, 1)", "model.pool": "choice(on,flase)"})
+        sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "x": 0.5, "model": model})
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            sweeper.configure([])
+        assert "model.pool is a typed bool that does not take 'flase': the trials given it will fail" in caplog.text
+        assert "a bool: its trials" not in caplog.text
 
 
 class _Act(enum.Enum):
