@@ -1753,12 +1753,18 @@ class ParetoSweep:
                 if ours is not None and first is not None and ours != first:
                     # Both measured by Zeus, over other parts of the machine (a node whose NVML failed: RAPL only):
                     # the one that counts less would win a "minimise joules" objective for what it left out.
+                    upgraded = (
+                        " (lightning_ecopt before 2026-12-04 did not name RAPL's DRAM zone: on the same node, a sweep "
+                        "started then measured it too, and allow_mixed_energy_sources=true resumes it as it was)"
+                        if ours.replace("+dram", "") == first.replace("+dram", "")
+                        else ""
+                    )
                     return (
                         f"energy source {source!r} counts other parts of the machine than {record.energy_source!r} "
                         f"(trial {record.trial_index}, the first of this sweep): their joules are not comparable; "
                         f"measure every trial with the same counters (see the warning the trial's EnergyCallback "
                         f"gave about the counters it could not read), or set allow_mixed_energy_sources=true to "
-                        f"accept both"
+                        f"accept both{upgraded}"
                     )
                 return None
         return None

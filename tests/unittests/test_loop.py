@@ -659,6 +659,7 @@ def test_mixed_energy_sources_are_refused_unless_allowed(fast_ax, allow):
         ("measured: zeus/rapl", True),  # a node whose NVML failed: its joules leave the GPU out
         ("Measured: Zeus/NVML+RAPL", False),  # the same counters, written otherwise
         ("measured: ipmi/bmc", False),  # not Zeus's label: its counters are not known
+        ("measured: zeus/nvml+rapl+dram", True),  # the DRAM zone read too: said to be the upgrade's on one node
     ],
 )
 def test_zeus_figures_over_other_counters_are_refused(fast_ax, third, refused):
@@ -673,6 +674,8 @@ def test_zeus_figures_over_other_counters_are_refused(fast_ax, third, refused):
     assert status == ("failed" if refused else "completed")
     if refused:
         assert "counts other parts of the machine than 'measured: zeus/nvml+rapl'" in result.trials[2].reason
+        upgrade = "did not name RAPL's DRAM zone: on the same node, a sweep started then measured it too"
+        assert (upgrade in result.trials[2].reason) == ("dram" in third)
 
 
 def test_an_enqueued_configuration_of_numpy_values_is_saved(fast_ax, tmp_path):
