@@ -312,6 +312,10 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
                     )
         reused = raw.get("reused_from")
         source = raw.get("energy_source")
+        if reused is not None and (not isinstance(reused, int) or isinstance(reused, bool)):
+            raise SweepDataError(f"{where}.reused_from: expected a trial index or null, got {reused!r}; {_REWRITE}")
+        if source is not None and not isinstance(source, str):
+            raise SweepDataError(f"{where}.energy_source: expected a label (text) or null, got {source!r}; {_REWRITE}")
         trials.append(
             TrialRecord(
                 trial_index=index,
@@ -321,13 +325,15 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
                 metrics=metrics,
                 reason=None if raw.get("reason") is None else str(raw.get("reason")),
                 energy_source=None if source is None else str(source),
-                reused_from=reused if isinstance(reused, int) and not isinstance(reused, bool) else None,
+                reused_from=reused,
                 shared_counters=raw.get("shared_counters") is True,
             )
         )
     counts = _mapping(data.get("counts"), "counts")
     listed = {status: sum(t.status == status for t in trials) for status in ("completed", "failed", "abandoned")}
     for status, n in listed.items():
+        if status in counts and (not isinstance(counts[status], int) or isinstance(counts[status], bool)):
+            raise SweepDataError(f"counts.{status}: expected an integer, got {counts[status]!r}; {_REWRITE}")
         if isinstance(counts.get(status), int) and counts[status] != n:
             raise SweepDataError(
                 f"counts.{status} is {counts[status]} but the trials list holds {n} {status} trials: the file is "

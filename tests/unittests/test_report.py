@@ -719,6 +719,18 @@ HAND_EDITS = {
         lambda d: d["settings"].update({"outcome_constraints": "test/acc >= 0.7"}),
         "settings.outcome_constraints: expected a list of '<metric> <= <number>' strings, got 'test/acc >= 0.7'",
     ),
+    "a reuse named as text": (  # was dropped: the trial counted as having run, its training counted twice
+        lambda d: d["trials"][4].update({"reused_from": "0"}),
+        "trials[4].reused_from: expected a trial index or null, got '0'",
+    ),
+    "a label that is no text": (
+        lambda d: d["trials"][0].update({"energy_source": 5}),
+        "trials[0].energy_source: expected a label (text) or null, got 5",
+    ),
+    "a count as text": (
+        lambda d: d["counts"].update({"completed": "5"}),
+        "counts.completed: expected an integer, got '5'",
+    ),
 }
 
 
