@@ -1160,7 +1160,7 @@ def test_resume_refuses_another_sweep(fast_ax, tmp_path, params, objectives, wha
     storage = tmp_path / "ax.json"
     make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
     other = make_sweep(two_quadratics, params=params, objectives=objectives, n_trials=4, storage=storage)
-    with pytest.raises(EcoptConfigError, match=rf"other {what}.*delete .*ax.json.*hydra.sweep.dir"):
+    with pytest.raises(EcoptConfigError, match=rf"other {what}.*move .*ax.json out of its folder.*hydra.sweep.dir"):
         other.run()
 
 
@@ -1990,7 +1990,7 @@ def test_a_resume_over_another_task_config_is_refused_naming_the_changed_keys(fa
     assert "model.depth: added (2)." in message
     assert "model.hidden" not in message  # unchanged keys are not named
     assert "run_name" not in message
-    assert "restore those values to resume it, or delete " in message
+    assert "restore those values to resume it, or move " in message
     assert "or choose another sweep directory (hydra.sweep.dir) to start a new sweep with them." in message
     assert calls == []
     assert storage.read_bytes() == before
