@@ -40,6 +40,11 @@ _MIN_RANGE = 1e-7
 
 def _as_matrix(Y: ArrayLike, maximize: Sequence[bool], caller: str) -> NDArray[np.float64]:
     """Check ``Y`` and ``maximize`` and return ``Y`` in maximisation terms (minimised columns negated)."""
+    if not isinstance(maximize, Sequence | np.ndarray):
+        raise ValueError(
+            f"{caller}: maximize must be a list, tuple or array of directions, not a {type(maximize).__name__}: a "
+            "generator is used up by its first reading; pass list(...) of it."
+        )
     arr = np.asarray(Y, dtype=np.float64)
     if arr.ndim == 1 and arr.size == 0:
         arr = arr.reshape(0, len(maximize))

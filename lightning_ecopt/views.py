@@ -340,7 +340,7 @@ def frontier_markdown(result: SweepResult) -> str:
     label = frontier_energy_label(result)
     rows = frontier_rows(result)
     head = (
-        f"**Pareto frontier after {result.n_finished} trials** ({result.n_completed} completed, {result.n_failed} "
+        f"**Pareto frontier after {_trials(result.n_finished)}** ({result.n_completed} completed, {result.n_failed} "
         f"failed): {len(rows)} configuration{'' if len(rows) == 1 else 's'}. Energy figures: {label}."
     )
     if not rows:
@@ -355,6 +355,9 @@ def frontier_markdown(result: SweepResult) -> str:
         cells += [_md(row["params"].get(n)) for n in names]
         lines.append("| " + " | ".join(cells) + " |")
     hv = "n/a" if result.hypervolume is None else format_value(result.hypervolume, 6)
+    if len(result.objectives) == 1:  # a best value, not a hypervolume (the sweep records none)
+        best = rows[0]
+        return "\n".join([head, "", *lines, "", f"Best {result.objectives[0].name}: trial #{best['trial_index']}."])
     foot = f"Hypervolume {hv}"
     if result.reference_point:
         ref = ", ".join(f"{k} = {format_value(v)}" for k, v in result.reference_point.items())
@@ -521,9 +524,10 @@ def frontier_figure(
         ax.set_yscale(**y_scale)
     ax.grid(True, alpha=0.3, which="both")
     hv_text = "n/a" if result.hypervolume is None else format_value(result.hypervolume)
+    measure = "" if len(objectives) == 1 else f", hypervolume {hv_text}"  # one objective: a best value, no volume
     title = (
-        f"Pareto frontier after {result.n_finished} trials ({result.n_completed} completed, {result.n_failed} "
-        f"failed): {len(front)} on the front, hypervolume {hv_text}"
+        f"Pareto frontier after {_trials(result.n_finished)} ({result.n_completed} completed, {result.n_failed} "
+        f"failed): {len(front)} on the front{measure}"
     )
     if len(objectives) > 2:
         title += (

@@ -1552,10 +1552,23 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
         for logged in callback._logged.values():
             out.update(logged)
     out.update(_scalars(trainer.callback_metrics))
-    for extra in results:
+    extras: list[Any] = []
+    for extra in results:  # trainer.test()'s list itself, not only its items (*results)
+        extras.extend(extra if isinstance(extra, list | tuple) else [extra])
+    for extra in extras:
+        if not isinstance(extra, Mapping):
+            raise TypeError(
+                f"trial_metrics(trainer, *results): each result must be a dict of metrics, got {type(extra).__name__} "
+                f"({extra!r:.80}); pass trainer.test()'s list as it is or unpacked (*results)"
+            )
         for key, value in extra.items():
-            if isinstance(value, int | float | torch.Tensor):
-                out[key] = float(value)
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int | float | torch.Tensor) or callable(getattr(value, "item", None)):
+                try:
+                    out[str(key)] = float(value)  # numpy and torch scalars too
+                except (TypeError, ValueError, RuntimeError):
+                    continue
     sources: dict[str, str] = {}  # stage: label
     for callback in callbacks:
         for stage, result in callback.results.items():

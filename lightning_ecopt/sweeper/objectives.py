@@ -570,11 +570,16 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         return TrialMetrics(values=values, energy_source=energy_source)
 
     items = _as_list(value)
-    if items is not None and len(items) == 1 and isinstance(items[0], Mapping):
+    if items and all(isinstance(item, Mapping) for item in items):
+        several = (
+            ""
+            if len(items) == 1
+            else " (with several test dataloaders Lightning names each loader's metrics <name>/dataloader_idx_<n>)"
+        )
         raise TrialFailure(
-            f"the task returned a list holding one dict ({value!r}), the shape of what trainer.test() returns: "
-            f"return its [0], or lightning_ecopt.trial_metrics(trainer) (the test's metrics and the energy figures "
-            f"with their label)"
+            f"the task returned a list of {len(items)} dict{'s' if len(items) > 1 else ''} ({value!r:.200}), the shape "
+            f"of what trainer.test() returns: return its [0], or lightning_ecopt.trial_metrics(trainer) (the test's "
+            f"metrics and the energy figures with their label){several}"
         )
     if len(needed) > len(names):
         raise TrialFailure(

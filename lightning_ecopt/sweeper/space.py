@@ -490,7 +490,7 @@ def render_override_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        return repr(float(value))  # np.float64 is a float whose repr is np.float64(0.1)
     if isinstance(value, str):
         return _render_string(value)
     if isinstance(value, Mapping):
@@ -922,6 +922,12 @@ def parse_search_space(
         >>> [type(p).__name__ for p in space.parameters]
         ['RangeParameter', 'ChoiceParameter']
     """
+    if isinstance(arguments, str) or not isinstance(arguments, Sequence | type(None)):
+        raise EcoptConfigError(
+            f"parse_search_space(arguments={arguments!r:.80}): expected a list of overrides such as ['epochs=3'] "
+            "(a string would be read letter by letter)."
+        )
+    arguments = arguments or []
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
     sources: dict[tuple[str, str | None], str] = {}  # where each entry was given, for messages
     labels: dict[tuple[str, str | None], str] = {}  # how messages quote each entry: where, and as it was written
@@ -1039,18 +1045,18 @@ def _check_nested_keys(entries: Sequence[tuple[Override, str, str]], is_config_g
                 raise EcoptConfigError(
                     f"{where}: '{outer_key}' is swept and '{inner_key}' is set inside it ({source}: "
                     f"{inner_key}={text}); each trial's value of '{outer_key}' would replace the whole node, and "
-                    f"'{inner_key}' with it. Sweep or set only one of them."
+                    f"'{inner_key}' with it. Sweep or set only one of them{_FLAT_TASK}."
                 )
             if outer.is_delete():
                 raise EcoptConfigError(
                     f"{where} deletes '{outer_key}', which holds the swept '{inner_key}'{swept_in}, in every trial "
-                    f"(the fixed overrides come last): drop the deletion, or stop sweeping '{inner_key}'."
+                    f"(the fixed overrides come last): drop the deletion, or stop sweeping '{inner_key}'{_FLAT_TASK}."
                 )
             value = outer.value()
             if not isinstance(value, Mapping):
                 raise EcoptConfigError(
                     f"{where} replaces '{outer_key}', the node that holds the swept '{inner_key}'{swept_in}, in every "
-                    f"trial (the fixed overrides come last): drop it, or stop sweeping '{inner_key}'."
+                    f"trial (the fixed overrides come last): drop it, or stop sweeping '{inner_key}'{_FLAT_TASK}."
                 )
             relative = inner_key[len(outer_key) + 1 :].split(".")
             node: Any = value
@@ -1062,8 +1068,15 @@ def _check_nested_keys(entries: Sequence[tuple[Override, str, str]], is_config_g
                 raise EcoptConfigError(
                     f"{where} sets the swept '{inner_key}'{swept_in} to {render_override_value(node)} in every trial "
                     f"(the fixed overrides come last, so the trials would run on it while the results record the swept "
-                    f"values): drop {'.'.join(relative)} from the mapping, or stop sweeping '{inner_key}'."
+                    f"values): drop {'.'.join(relative)} from the mapping, or stop sweeping '{inner_key}'{_FLAT_TASK}."
                 )
+
+
+_FLAT_TASK = (
+    " (from Python, where a task gets the keys as they are and no config is composed, "
+    "parse_search_space(..., is_config_group=lambda key: True) accepts them)"
+)
+"""Appended to the nested-key refusals: they protect Hydra's composition, which a ``from_function`` task has not."""
 
 
 def ax_params_to_grammar(params: Mapping[str, Any]) -> dict[str, str]:

@@ -474,6 +474,13 @@ def test_trial_metrics_merges_extra_results(fake_clock: FakeClock) -> None:
     assert metrics["custom/score"] == 0.25
     assert metrics["energy/test_j"] == pytest.approx(30.0)
     assert all(isinstance(v, float) for k, v in metrics.items() if k != "energy/source")
+    # trainer.test()'s list as it is (crashed: 'list' object has no attribute 'items'), numpy numbers (were dropped).
+    np = pytest.importorskip("numpy")
+    listed = trial_metrics(trainer, [{"custom/n": np.int64(5)}, {"custom/f": np.float32(0.5), "custom/flag": True}])
+    assert (listed["custom/n"], listed["custom/f"]) == (5.0, 0.5)
+    assert "custom/flag" not in listed
+    with pytest.raises(TypeError, match=r"each result must be a dict of metrics, got str"):
+        trial_metrics(trainer, "test/acc")  # type: ignore[arg-type]
 
 
 class _LoggingModel(ClockedModel):

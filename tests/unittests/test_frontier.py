@@ -87,6 +87,14 @@ def test_directions_are_booleans_or_the_words_never_truthy_strings():
             hypervolume(Y, [0.5, 20.0], bad)
 
 
+def test_directions_that_are_used_up_by_one_reading_are_refused():
+    """``(not o.minimize for o in objectives)``: the first check emptied it, and one objective got [] silently."""
+    Y = [[0.9], [0.8], [0.3]]
+    with pytest.raises(ValueError, match=r"maximize must be a list, tuple or array of directions, not a generator"):
+        infer_reference_point(Y, (d for d in [True]))
+    np.testing.assert_allclose(infer_reference_point(Y, [True]), [0.81])
+
+
 def test_hypervolume_known_values():
     # Staircase in minimisation, ref (3, 3): columns of height 1, 2 and 3.
     assert hypervolume([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0]], [3.0, 3.0], [False, False]) == pytest.approx(6.0)

@@ -211,8 +211,11 @@ def test_tuple_and_array_results_follow_objective_order() -> None:
 def test_what_trainer_test_returns_gets_the_fix_not_a_tuple_hint(objectives: Any) -> None:
     """``return trainer.test(...)``: a list of one dict. The hints said to return a tuple, or one number."""
     returned = [{"test/acc": 0.9, "energy/test_j": 1.0}]
-    with pytest.raises(TrialFailure, match=r"a list holding one dict .*trainer\.test\(\) returns: return its \[0\]"):
+    with pytest.raises(TrialFailure, match=r"a list of 1 dict .*trainer\.test\(\) returns: return its \[0\]"):
         parse_task_result(returned, objectives)
+    # Several test dataloaders: a dict each, which were paired with the objectives ("expected a number, got {...}").
+    with pytest.raises(TrialFailure, match=r"a list of 2 dicts .*trial_metrics\(trainer\).*dataloader_idx_<n>"):
+        parse_task_result([returned[0], returned[0]], objectives)
     assert parse_task_result(returned[0], objectives).values["test/acc"] == (0.9, None)
 
 

@@ -317,6 +317,17 @@ def test_fingerprint_ignores_order_and_sees_changes() -> None:
     assert json.loads(json.dumps(one.fingerprint())) == one.fingerprint()
 
 
+def test_numpy_values_render_as_their_values_and_arguments_must_be_a_list() -> None:
+    """np.float64 is a float whose repr is np.float64(0.1): params of numpy values were refused as unparsable."""
+    np = pytest.importorskip("numpy")
+    assert render_override_value(np.float64(0.1)) == "0.1"
+    space = parse_search_space({"x": "interval(0, 1)", "lr": np.float64(0.1)}, [])
+    assert space.fixed["lr"] == 0.1
+    with pytest.raises(EcoptConfigError, match=r"arguments='epochs=3'\): expected a list of overrides"):
+        parse_search_space({"x": "interval(0, 1)"}, "epochs=3")  # type: ignore[arg-type]
+    assert parse_search_space({"x": "interval(0, 1)"}, None).parameters  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("value", ["plain", "1", "1.5", "true", "null", "a b", "a,b", "x=y", "'q'", '"d"', "[x]", ""])
 def test_render_override_value_round_trips_strings(value: str) -> None:
     rendered = render_override_value(value)
@@ -518,7 +529,8 @@ def test_a_prefixed_sweep_is_named_by_its_key_and_keeps_the_prefix_in_its_overri
             {},
             ["model.opt={lr: 0.5}", "model.opt.lr=tag(log, interval(0.001, 0.1))"],
             r"^command line: 'model.opt=\{lr: 0.5\}' sets the swept 'model.opt.lr' to 0.5 in every trial .*"
-            r"drop lr from the mapping, or stop sweeping 'model.opt.lr'\.$",
+            r"drop lr from the mapping, or stop sweeping 'model.opt.lr' \(from Python, .*"
+            r"is_config_group=lambda key: True\) accepts them\)\.$",
         ),
         (
             {"model.opt": {"lr": 0.5}, "model.opt.lr": "interval(0.001, 0.1)"},

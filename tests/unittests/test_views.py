@@ -95,6 +95,15 @@ def test_a_failed_single_objective_trial_is_drawn_at_its_index_and_value():
     fig = views.frontier_figure(SweepResult(objectives, trials, (0,)))
     assert _failed_marks(fig) == [(1.0, 0.5)]  # before: neither drawn nor listed
     assert "failed (1)" in _legend(fig)
+    # One objective has a best value, not a hypervolume: "hypervolume n/a" in the image and TensorBoard's text.
+    title = fig.axes[0].get_title()
+    assert "hypervolume" not in title
+    assert title.startswith("Pareto frontier after 2 trials (1 completed, 1 failed): 1 on the front")
+    text = views.frontier_markdown(SweepResult(objectives, trials, (0,)))
+    assert "Hypervolume" not in text
+    assert text.endswith("Best loss: trial #0.")
+    first = views.frontier_markdown(SweepResult(objectives, trials[:1], (0,)))
+    assert first.startswith("**Pareto frontier after 1 trial** (")  # not "1 trials"
 
 
 def test_a_trial_that_breaks_a_constraint_is_drawn_apart_from_the_other_completed():
