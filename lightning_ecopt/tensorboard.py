@@ -421,7 +421,7 @@ class FrontierBoard:
                 writer.add_scalar("frontier/pareto_size", float(len(result.pareto_indices)), step)
                 writer.add_scalar("trials/completed", float(result.n_completed), step)
                 writer.add_scalar("trials/failed", float(result.n_failed), step)
-            writer.add_text("frontier/configurations", views.frontier_markdown(result), step)
+            writer.add_text("frontier/configurations", views.frontier_markdown(result, self.constraints), step)
             if self.images:
                 figure = views.frontier_figure(result, constraints=self.constraints)
                 writer.add_image("frontier/pareto_front", views.figure_rgb(figure), step, dataformats="HWC")

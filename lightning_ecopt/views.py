@@ -327,11 +327,13 @@ def _md(text: Any) -> str:
     return format_value(text).replace("|", "\\|")
 
 
-def frontier_markdown(result: SweepResult) -> str:
+def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> str:
     """The frontier's configurations as a Markdown table (TensorBoard's Text dashboard renders it).
 
     Args:
         result: The sweep's result.
+        constraints: The sweep's outcome constraints: named, with how many completed trials meet them (only those
+            make the frontier).
 
     Returns:
         A heading line, the table (trial, objectives with their direction, parameters), and a line naming the knee
@@ -343,6 +345,13 @@ def frontier_markdown(result: SweepResult) -> str:
         f"**Pareto frontier after {_trials(result.n_finished)}** ({result.n_completed} completed, {result.n_failed} "
         f"failed): {len(rows)} configuration{'' if len(rows) == 1 else 's'}. Energy figures: {label}."
     )
+    if constraints:
+        completed = [t for t in result.trials if t.status == "completed"]
+        meeting = sum(all(c.met_by(t.metrics) for c in constraints) for t in completed)
+        head += (
+            f" Outcome constraints: {', '.join(map(str, constraints))} ({meeting} of {len(completed)} completed "
+            "trials meet them; only those make the frontier)."
+        )
     if not rows:
         return head + "\n\nNo completed trial on the frontier yet."
     names = sorted({k for row in rows for k in row["params"]})

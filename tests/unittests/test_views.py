@@ -128,6 +128,12 @@ def test_a_trial_that_breaks_a_constraint_is_drawn_apart_from_the_other_complete
     ]
     assert [tuple(xy) for xy in rings.get_offsets()] == [(0.95, 0.01)]
     assert "other completed (1 trial)" in _legend(views.frontier_figure(result))  # constraints unknown: as before
+    # TensorBoard's text named no constraint: "2 completed, 0 configurations" read as a bug when both broke it.
+    lat = [parse_constraint("lat <= 5")]
+    assert "Outcome constraints: lat <= 5 (2 of 3 completed trials meet them" in views.frontier_markdown(result, lat)
+    broken = SweepResult(objectives, trials[1:2], ())
+    assert "(0 of 1 completed trials meet them; only those make the frontier)" in views.frontier_markdown(broken, lat)
+    assert "Outcome constraints" not in views.frontier_markdown(result)
 
 
 def test_a_failed_trial_at_zero_on_a_log_axis_is_listed_not_lost():
