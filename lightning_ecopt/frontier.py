@@ -85,10 +85,14 @@ def _signs(maximize: Sequence[bool], caller: str = "lightning_ecopt.frontier") -
     return np.where(np.asarray(flags, dtype=bool), 1.0, -1.0)
 
 
-def _dominance(Z: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Return ``D`` with ``D[j, i]`` true when point ``j`` dominates point ``i`` (maximisation terms)."""
-    geq = (Z[:, None, :] >= Z[None, :, :]).all(axis=-1)
-    gt = (Z[:, None, :] > Z[None, :, :]).any(axis=-1)
+def _dominance(Z: NDArray[np.float64], W: NDArray[np.float64] | None = None) -> NDArray[np.bool_]:
+    """Return ``D`` with ``D[j, i]`` true when point ``Z[j]`` dominates point ``W[i]`` (maximisation terms).
+
+    ``W`` defaults to ``Z``: every point against every other.
+    """
+    W = Z if W is None else W
+    geq = (Z[:, None, :] >= W[None, :, :]).all(axis=-1)
+    gt = (Z[:, None, :] > W[None, :, :]).any(axis=-1)
     return np.asarray(geq & gt, dtype=bool)
 
 

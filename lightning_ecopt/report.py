@@ -70,6 +70,7 @@ from lightning_ecopt.sweeper.results import (
     front_candidates,
     has_energy_figures,
     loaded_checkpoint,
+    meets,
 )
 
 if TYPE_CHECKING:
@@ -464,11 +465,7 @@ def _trials_front(result: SweepResult, constraints: Sequence[OutcomeConstraint])
         on = np.zeros(len(runs), dtype=bool)
         on[[row[i] for i in stored]] = True
         S = Z[on]
-
-        def dominate(A: Any, B: Any) -> Any:  # [a, b]: A[a] dominates B[b]
-            return (A[:, None, :] >= B[None, :, :]).all(-1) & (A[:, None, :] > B[None, :, :]).any(-1)
-
-        if not dominate(Z, S).any() and dominate(S, Z[~on]).any(axis=0).all():
+        if not frontier._dominance(Z, S).any() and frontier._dominance(S, Z[~on]).any(axis=0).all():
             return stored
     mask = frontier.pareto_mask(Y, maximize)
     return tuple(sorted(t.trial_index for t, keep in zip(runs, mask, strict=True) if keep))
@@ -1163,7 +1160,7 @@ def _choose_baseline(
     _check_baseline(result, baseline)
     if baseline == "first":
         return "first", candidates[0] if candidates else None, []
-    candidates = [t for t in candidates if all(c.met_by(t.metrics) for c in constraints)]
+    candidates = [t for t in candidates if meets(t, constraints)]
     if not candidates:
         return str(baseline), None, []
     performance = _performance_objective(result)
@@ -1300,7 +1297,7 @@ def ledger(
             t.trial_index
             for t in _evaluated(result)
             if per_inference(t) is not None
-            and not all(c.met_by(t.metrics) for c in constraints)
+            and not meets(t, constraints)
             and sign * t.metrics[performance.name] < sign * base.metrics[performance.name]
         ]
     savings = []
@@ -1420,12 +1417,11 @@ class Report:
         constraints = _outcome_constraints(self.sweep)
         if constraints is None:
             return None
-        trials = _evaluated(self.sweep.result)
-        breaking = [t.trial_index for t in trials if not all(c.met_by(t.metrics) for c in constraints)]
+        completed, breaking = views.constraint_tally(self.sweep.result, constraints)
         return {
             "constraints": [str(c) for c in constraints],
-            "completed": len(trials),
-            "meeting": len(trials) - len(breaking),
+            "completed": completed,
+            "meeting": completed - len(breaking),
             "breaking": breaking,
         }
 
@@ -1631,7 +1627,7 @@ def _csv_text(report: Report) -> str:
     constraints = _outcome_constraints(report.sweep)
     feasible: dict[int, bool] = {}
     if constraints is not None:  # unknown (an in-memory result without its settings): the column stays blank
-        feasible = {t.trial_index: all(c.met_by(t.metrics) for c in constraints) for t in _evaluated(result)}
+        feasible = {t.trial_index: meets(t, constraints) for t in _evaluated(result)}
     # Dominance among the trials the sweep's frontier is drawn from: a trial that breaks an outcome constraint
     # neither is on the frontier nor pushes a feasible trial off it.
     runs = [t for t in _evaluated(result) if feasible.get(t.trial_index, True)]
@@ -1865,8 +1861,7 @@ def render(report: Report, console: Console | None = None) -> None:
     constrained = report.constraints
     if constrained and constrained["constraints"]:
         console.print(
-            f"Outcome constraints: {', '.join(constrained['constraints'])} ({constrained['meeting']} of "
-            f"{constrained['completed']} completed trials meet them; only those make the frontier).",
+            views.constraints_line(constrained["constraints"], constrained["completed"], constrained["meeting"]),
             markup=False,
         )
     if result.reference_point:

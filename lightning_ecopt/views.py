@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lightning_ecopt import frontier
+from lightning_ecopt.sweeper.results import front_candidates, meets
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -346,12 +347,8 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
         f"failed): {len(rows)} configuration{'' if len(rows) == 1 else 's'}. Energy figures: {label}."
     )
     if constraints:
-        completed = [t for t in result.trials if t.status == "completed"]
-        meeting = sum(all(c.met_by(t.metrics) for c in constraints) for t in completed)
-        head += (
-            f" Outcome constraints: {', '.join(map(str, constraints))} ({meeting} of {len(completed)} completed "
-            "trials meet them; only those make the frontier)."
-        )
+        completed, breaking = constraint_tally(result, constraints)
+        head += " " + constraints_line([str(c) for c in constraints], completed, completed - len(breaking))
     if not rows:
         return head + "\n\nNo completed trial on the frontier yet."
     names = sorted({k for row in rows for k in row["params"]})
@@ -373,6 +370,24 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
         foot += f" against the reference point ({ref}; {reference_origin(result)})"
     note = outside_reference_note(result)
     return "\n".join([head, "", *lines, "", foot + "." + ("" if note is None else f" {note}")])
+
+
+def constraint_tally(result: SweepResult, constraints: Sequence[OutcomeConstraint]) -> tuple[int, list[int]]:
+    """The completed trials that ran (reused ones count as their source), and those of them breaking a constraint."""
+    ran = front_candidates(result.trials)
+    return len(ran), [t.trial_index for t in ran if not meets(t, constraints)]
+
+
+def constraints_line(texts: Sequence[str], completed: int, meeting: int) -> str:
+    """The sentence that names the outcome constraints and the completed trials that meet them (report, TensorBoard).
+
+    >>> constraints_line(["lat <= 5"], 3, 2)
+    'Outcome constraints: lat <= 5 (2 of 3 completed trials meet them; only those make the frontier).'
+    """
+    return (
+        f"Outcome constraints: {', '.join(texts)} ({meeting} of {completed} completed trials meet them; only those "
+        "make the frontier)."
+    )
 
 
 def _trials(n: int) -> str:
@@ -452,7 +467,7 @@ def frontier_figure(
 
     xs_all: list[float] = []
     ys_all: list[float] = []
-    infeasible = [t for t in done if t.trial_index not in pareto and not all(c.met_by(t.metrics) for c in constraints)]
+    infeasible = [t for t in done if t.trial_index not in pareto and not meets(t, constraints)]
     others = [t for t in done if t.trial_index not in pareto and t not in infeasible]
     front = [t for t in done if t.trial_index in pareto]
     if others:

@@ -39,6 +39,7 @@ __all__ = [
     "front_candidates",
     "has_energy_figures",
     "loaded_checkpoint",
+    "meets",
     "results_to_dict",
     "write_results",
 ]
@@ -109,6 +110,11 @@ def loaded_checkpoint(metrics: Mapping[str, Any]) -> bool:
     return any(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in values)
 
 
+def meets(trial: TrialRecord, constraints: Sequence[OutcomeConstraint]) -> bool:
+    """Whether the trial meets every outcome constraint (a missing or non-finite value does not)."""
+    return all(c.met_by(trial.metrics) for c in constraints)
+
+
 def front_candidates(trials: Iterable[TrialRecord], constraints: Sequence[OutcomeConstraint] = ()) -> list[TrialRecord]:
     """The trials a sweep's frontier is drawn from, in their order.
 
@@ -116,11 +122,7 @@ def front_candidates(trials: Iterable[TrialRecord], constraints: Sequence[Outcom
     a missing or non-finite value does not). The sweep's Pareto set and reference point and the report's frontier
     and ``dominated_by`` column all use it.
     """
-    return [
-        t
-        for t in trials
-        if t.status == "completed" and t.reused_from is None and all(c.met_by(t.metrics) for c in constraints)
-    ]
+    return [t for t in trials if t.status == "completed" and t.reused_from is None and meets(t, constraints)]
 
 
 @dataclass(frozen=True, repr=False)
