@@ -350,10 +350,14 @@ class EcoptSweeper(Sweeper):
             return []
         return list(options)
 
+    def _runtime_choices(self) -> Mapping[str, Any]:
+        """The option Hydra chose for each config group of the app (``hydra.runtime.choices``); empty if unknown."""
+        choices = OmegaConf.select(self.config, "hydra.runtime.choices", default=None) if self.config else None
+        return choices if choices is not None else {}
+
     def _is_config_group(self, key: str) -> bool:
         """Whether ``key`` is a config group: one the app's defaults chose an option of, or one with options."""
-        choices = OmegaConf.select(self.config, "hydra.runtime.choices", default=None) if self.config else None
-        return (choices is not None and key in choices) or bool(self._group_options(key))
+        return key in self._runtime_choices() or bool(self._group_options(key))
 
     def _check_group_options(self, space: SearchSpace) -> None:
         """Refuse a swept config-group option that its group does not have, before any trial runs.
@@ -399,8 +403,8 @@ class EcoptSweeper(Sweeper):
         """The app's own value of ``key``: the option chosen for a config group, or a scalar; ``_ABSENT`` if none."""
         if self.config is None:
             return _ABSENT
-        choices = OmegaConf.select(self.config, "hydra.runtime.choices", default=None)
-        if choices is not None and key in choices and choices[key] is not None:
+        choices = self._runtime_choices()
+        if key in choices and choices[key] is not None:
             return choices[key]
         value = OmegaConf.select(self.config, key, default=_ABSENT)
         if isinstance(value, enum.Enum):  # a typed field's member: the sweep and its overrides name it
@@ -852,8 +856,8 @@ class EcoptSweeper(Sweeper):
         example = _example_params(space)
         overrides = space.to_overrides(example)
         for swept in space.parameters:  # a group placed at a package (optim@model.opt): its keys lie under that
-            placed, _, package = swept.name.partition("@")
-            if package and isinstance(swept, ChoiceParameter) and key.startswith(f"{package}."):
+            placed, package = _group_and_root(swept.name)
+            if "@" in swept.name and isinstance(swept, ChoiceParameter) and key.startswith(f"{package}."):
                 options = [render_override_value(v) for v in swept.values]
                 having = self._options_with_key(key, swept.name, options, overrides)
                 lacking = [o for o in options if o not in having]
@@ -873,8 +877,7 @@ class EcoptSweeper(Sweeper):
                 lacking = [o for o in options if o not in having]
                 return _only_some_options(key, group, swept.prefix + group, having, lacking)
         selected = next((o for o in overrides if o.partition("=")[0].lstrip("+~") == group), None)
-        choices = OmegaConf.select(self.config, "hydra.runtime.choices", default=None) if self.config else None
-        option = selected.partition("=")[2] if selected else (choices or {}).get(group)
+        option = selected.partition("=")[2] if selected else self._runtime_choices().get(group)
         how = f"selected by {selected}" if selected else "the app's default"
         others = [o for o in self._group_options(group) if o != option]
         having = self._options_with_key(key, group, others, overrides)
@@ -907,7 +910,7 @@ class EcoptSweeper(Sweeper):
 
         example = _example_params(space)
         for parameter in space.parameters:
-            group, _, package = parameter.name.partition("@")
+            group, root = _group_and_root(parameter.name)
             if not isinstance(parameter, ChoiceParameter) or not self._group_options(group):
                 continue
             having = [render_override_value(parameter.values[0])]  # the first trial's, composed already
@@ -920,9 +923,9 @@ class EcoptSweeper(Sweeper):
                 elif key is not None:
                     lacking.setdefault(key, []).append(render_override_value(value))
             for key, options in lacking.items():
-                written = parameter.prefix + parameter.name
-                root = package or group.replace("/", ".")
-                raise EcoptConfigError(_only_some_options(key, group, written, having, options, root))
+                raise EcoptConfigError(
+                    _only_some_options(key, group, parameter.prefix + parameter.name, having, options, root)
+                )
 
     def _check_swept_values_arrive(self, space: SearchSpace, task_config: Mapping[str, Any]) -> None:
         """Refuse a sweep whose composed example trial lacks a swept key's value: another override replaced it.
@@ -1607,6 +1610,16 @@ def _with_option(overrides: Sequence[str], group: str, option: str) -> list[str]
     return [*kept, f"{prefix}{group}={option}"]
 
 
+def _group_and_root(name: str) -> tuple[str, str]:
+    """A swept config group's name (``optim``, ``model/encoder``) and the dotted key its options' keys lie under.
+
+    >>> _group_and_root("optim@model.opt"), _group_and_root("model/encoder")
+    (('optim', 'model.opt'), ('model/encoder', 'model.encoder'))
+    """
+    group, _, package = name.partition("@")
+    return group, package or group.replace("/", ".")
+
+
 def _only_some_options(
     key: str, group: str, written: str, having: Sequence[str], lacking: Sequence[str], root: str | None = None
 ) -> str:
@@ -1622,7 +1635,7 @@ def _only_some_options(
     >>> _only_some_options("model.encoder.depth", "model/encoder", "model/encoder", ["a"], ["b"])[-37:]
     'or add depth to model/encoder/b.yaml.'
     """
-    root = group.replace("/", ".") if root is None else root  # model/encoder's keys lie under model.encoder
+    root = _group_and_root(group)[1] if root is None else root
     some = "option" if len(having) == 1 else "options"
     where = (
         f"add {key[len(root) + 1 :]} to {group}/{lacking[0]}.yaml"
