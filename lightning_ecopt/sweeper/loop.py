@@ -955,6 +955,12 @@ def _not_past_zero(reference: np.ndarray, Y: np.ndarray, maximize: Sequence[bool
     return np.where(crossed, 0.0, reference)
 
 
+def _label_key(source: str) -> str:
+    """An energy source label as compared between trials: ``"Estimated:  CPU-time"`` is ``"estimated: cpu-time"``."""
+    kind, _, rest = source.partition(":")
+    return f"{kind.strip().lower()}: {rest.strip().lower()}"
+
+
 def _failure_reason(value: BaseException) -> str:
     """Why a trial failed: a ``TrialFailure``'s message is the reason itself (the sweeper's own, or the task's).
 
@@ -1765,6 +1771,15 @@ class ParetoSweep:
                         f"measure every trial with the same counters (see the warning the trial's EnergyCallback "
                         f"gave about the counters it could not read), or set allow_mixed_energy_sources=true to "
                         f"accept both{upgraded}"
+                    )
+                if source_kind(source) == "estimated" and _label_key(source) != _label_key(record.energy_source):
+                    # Two models of energy (a user's meter beside the CPU-time fallback): their joules are not
+                    # comparable, and the one whose model charges less would win a "minimise joules" objective.
+                    return (
+                        f"energy source {source!r} is another model than {record.energy_source!r} (trial "
+                        f"{record.trial_index}, the first of this sweep): the estimates of two models are not "
+                        f"comparable; estimate every trial with the same model, or set "
+                        f"allow_mixed_energy_sources=true to accept both"
                     )
                 return None
         return None

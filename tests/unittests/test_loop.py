@@ -2547,3 +2547,25 @@ def test_a_run_stopped_while_ax_is_configured_leaves_nothing_half_made_to_resume
         sweep.run()
     assert sweep.run().n_finished == 3  # a fresh start: it had failed on Ax's half-configured client for good
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    ("third", "refused"),
+    [
+        ("estimated: tdp-model", True),  # a user's meter beside the CPU-time fallback: another model of joules
+        ("Estimated:  CPU-time", False),  # the same model, written otherwise
+    ],
+)
+def test_estimates_of_another_model_are_refused(fast_ax, third, refused):
+    # Only the kinds were compared: 'estimated: tdp-model' and 'estimated: cpu-time' made one frontier.
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        return {**two_quadratics(p), "energy/source": third if len(calls) == 3 else "estimated: cpu-time"}
+
+    result = make_sweep(task, n_trials=4, n_initial_trials=4).run()
+    assert result.trials[2].status == ("failed" if refused else "completed")
+    if refused:
+        assert "is another model than 'estimated: cpu-time' (trial 0" in result.trials[2].reason
+    assert all(t.status == "completed" for i, t in enumerate(result.trials) if i != 2)
