@@ -452,6 +452,8 @@ class EnergyCallback(Callback):
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._train_from_step = trainer.global_step  # restored from the checkpoint by now
+        if self._train_open:  # the fit's loaders are set by now
+            self._warn_uncounted_workers("train", trainer)
 
     @override
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -654,16 +656,8 @@ class EnergyCallback(Callback):
         self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
-        if trainer is not None and self.meter.source == CpuTimeEstimator.source:
-            workers = _worker_processes(trainer, stage)
-            if workers:
-                self._warn_once(
-                    f"workers/{stage}",
-                    f"EnergyCallback: the {stage} loop loads its batches in {workers} worker processes "
-                    f"(num_workers={workers}), whose CPU time the '{CpuTimeEstimator.source}' estimate does not count "
-                    "(it counts this process only): loading is left out, and more workers look cheaper. Compare "
-                    "estimates at one num_workers (num_workers=0 counts the loading), or measure with counters.",
-                )
+        if trainer is not None:
+            self._warn_uncounted_workers(stage, trainer)
         if trainer is not None and self.warmup_batches == 0 and _is_compiled(trainer.lightning_module):
             self._warn_once(
                 f"compiled/{stage}",
@@ -675,6 +669,21 @@ class EnergyCallback(Callback):
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
+
+    def _warn_uncounted_workers(self, stage: str, trainer: pl.Trainer) -> None:
+        """Warn once where the CPU-time estimate leaves out the worker processes that load the loop's batches."""
+        if self.meter.source != CpuTimeEstimator.source:
+            return
+        workers = _worker_processes(trainer, stage)
+        if workers:
+            loop = "fit (energy/train_j)" if stage == "train" else f"{stage} loop"
+            self._warn_once(
+                f"workers/{stage}",
+                f"EnergyCallback: the {loop} loads its batches in {workers} worker processes "
+                f"(num_workers={workers}), whose CPU time the '{CpuTimeEstimator.source}' estimate does not count "
+                "(it counts this process only): loading is left out, and more workers look cheaper. Compare "
+                "estimates at one num_workers (num_workers=0 counts the loading), or measure with counters.",
+            )
 
     def _begin_steady(self, stage: str, state: _LoopState) -> None:
         if self.per_batch == "auto":
@@ -1167,8 +1176,10 @@ def _stage_batch_sizes(trainer: pl.Trainer, stage: str) -> tuple[int, int, int] 
 
 
 def _stage_loaders(trainer: pl.Trainer, stage: str) -> list[object]:
-    """The running loop's data loaders (none for the train loop, or before Lightning set them)."""
+    """The running loop's data loaders (none before Lightning set them); a fit's are its training and validation."""
     loaders: object = None
+    if stage == "train":
+        return _flat_loaders(trainer.train_dataloader) + _stage_loaders(trainer, "validate")
     if stage == "test":
         loaders = trainer.test_dataloaders
     elif stage == "predict":
@@ -1178,6 +1189,17 @@ def _stage_loaders(trainer: pl.Trainer, stage: str) -> list[object]:
     if loaders is None:
         return []
     return list(loaders) if isinstance(loaders, list | tuple) else [loaders]
+
+
+def _flat_loaders(loaders: object) -> list[object]:
+    """The loaders in a fit's ``train_dataloader``: one, or a list or mapping of them (Lightning's combined form)."""
+    if loaders is None:
+        return []
+    if isinstance(loaders, Mapping):
+        return [x for value in loaders.values() for x in _flat_loaders(value)]
+    if isinstance(loaders, list | tuple):
+        return [x for value in loaders for x in _flat_loaders(value)]
+    return [loaders]
 
 
 def _worker_processes(trainer: pl.Trainer, stage: str) -> int:
