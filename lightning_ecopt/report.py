@@ -1252,7 +1252,7 @@ def ledger(
     # avoided is known where the trial reported it (energy/train_reused_j), a lower bound where some did not.
     loaded = [e for e in counted if loaded_checkpoint(by_index[e.trial_index].metrics)]
     avoided = [_finite(by_index[e.trial_index].metrics.get("energy/train_reused_j")) for e in loaded]
-    checkpoint_reused = [a for a in avoided if a]
+    checkpoint_reused = [a for a in avoided if a is not None]
     # A measured and an estimated joule are not the same quantity: never summed. One total per kind when mixed.
     labelled = [by_index[e.trial_index] for e in counted] + _evaluated(result)
     kinds = _energy_kinds(labelled)

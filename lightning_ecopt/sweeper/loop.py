@@ -48,8 +48,9 @@ Design decisions
   finished before this run, on a resume), counting evaluated trials only (not reused ones): a rate of 0 stops at the
   first failure, 1 never stops, and in between a few early failures cannot stop a sweep before five trials ran.
 - **Energy sources**: the first completed trial that reports an ``energy/source`` fixes its kind (the text before
-  ``:``, e.g. ``measured`` or ``estimated``); a later trial of another kind is refused as FAILED with the reason,
-  unless ``allow_mixed_energy_sources``.
+  ``:``, e.g. ``measured`` or ``estimated``); a later trial of another kind fails with the reason (recorded
+  ``failed``), and so does one of the same kind over other Zeus counters (``zeus/rapl`` beside ``zeus/nvml+rapl``) or
+  of another estimate model, unless ``allow_mixed_energy_sources``.
 - **Never pay twice**: a configuration already evaluated in this sweep (Ax can re-propose configurations in discrete
   spaces, and in continuous ones failed configurations, which its deduplication skips) is not run again: the new
   trial is completed with the stored result, or failed with the stored reason, and counted as reused. Reused trials
@@ -351,7 +352,7 @@ def sweep_fingerprint(
 
     Args:
         space: The swept parameters.
-        settings: The sweep's settings (the objectives and, with two or more objectives, the acquisition count).
+        settings: The sweep's settings (the objectives and, with two or more objectives, the acquisition function).
         task_config: The task's config for one fixed point of the space (the Hydra plugin gives the app's config
             composed for its first check, without the ``hydra`` node, interpolations as written); ``None``: not
             checked. Saved as :func:`flat_task_config`.
@@ -684,8 +685,9 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
     """Check, before any trial, that a sweep can save to ``storage`` and, if it exists, resume from it.
 
     Reads the file as plain JSON (no Ax, no pickle): it must be an Ax experiment saved by this sweeper over the same
-    search space, objectives and task config, with no more finished trials than ``n_trials``. The folder must be
-    writable (a temporary file is created there and removed).
+    search space, objectives, acquisition function and task config, with no more finished trials than
+    ``n_trials``. The folder is created if missing and must be writable (a temporary file is created there and
+    removed).
 
     Args:
         storage: The Ax experiment JSON file.
@@ -2535,7 +2537,7 @@ _ACQUISITION_NAMES = {
 
 def _saved_acquisition(client: Client) -> str | None:
     """The acquisition function (our name for it) of the generation strategy saved with ``client``, if known."""
-    strategy = getattr(client, "_generation_strategy", None)
+    strategy = client._maybe_generation_strategy  # None where the saved file has none (the property raises)
     for node in getattr(strategy, "nodes_by_name", {}).values():
         for spec in node.generator_specs:
             acqf = spec.generator_kwargs.get("botorch_acqf_class")

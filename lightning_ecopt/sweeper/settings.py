@@ -180,7 +180,7 @@ class SweepSettings:
                 f"{MAX_TIMEOUT_S:.0e}), or null for no per-trial time limit."
             ) from None
         self._check_enqueue_trials()
-        self._ax_names = ax_metric_names([*self.objective_names, *self.constrained_metrics])
+        self._ax_names = ax_metric_names(self.required_metrics)
 
     # -- validation -------------------------------------------------------------------------------------------------
 

@@ -896,6 +896,27 @@ def test_a_checkpoint_loaded_without_its_training_figures_counts_as_loaded_with_
     ) in " ".join(out.split())
 
 
+def test_a_checkpoint_that_reports_avoiding_0_j_is_a_known_saving():
+    # ``energy/train_reused_j = 0.0`` is a figure (the stored fit read 0 J), not a missing one: it was counted among
+    # the trials "that did not report the training they avoided".
+    metrics = {"test/acc": 0.9, "energy/test_samples_per_j": 100.0, "energy/test_j": 1.0}
+    trials = (
+        TrialRecord(0, {"data.eval_batch_size": 1}, "completed", {**metrics, "energy/train_j": 50.0}, {}, None, SOURCE),
+        TrialRecord(
+            1,
+            {"data.eval_batch_size": 2},
+            "completed",
+            {**metrics, "energy/train_j": 0.0, "energy/train_reused_j": 0.0, "checkpoint/reused": 1.0},
+            {},
+            None,
+            SOURCE,
+        ),
+    )
+    led = ledger(SweepResult(OBJECTIVES, trials, (1,), None, None, None))
+    assert (led.trials_checkpoint_reused, led.trials_checkpoint_saved_unknown) == (1, 0)
+    assert led.checkpoint_saved_j == 0.0
+
+
 def test_an_unlabelled_zero_joule_trial_makes_no_kind_of_its_own_in_a_mixed_ledger():
     measured = [completed(i, 0.5 + i / 10, 0.01, 100.0 * (i + 1), 10.0, 1.0, 1.0, 0.0) for i in range(2)]
     measured = [dataclasses.replace(t, energy_source="measured: zeus/nvml") for t in measured]
