@@ -18,9 +18,10 @@ Accounting rules
   (``checkpoint/reused = 1``), or whose validate loop ran on its own (``trainer.validate()``, logged as
   ``energy/validate_in_fit = 0``); never figures of a fit's validation (``energy/validate_in_fit = 1``, which a
   trial that reused a checkpoint reports from the fit that trained it). Failed trials count when their
-  figures are known; trials whose energy is unknown (failed before reporting, abandoned, or without any energy
-  figure) are counted apart and make the total a lower bound, as do trials that ran with a known training energy
-  but an evaluation energy that is NaN (or, completed, not recorded). Reused trials were not run and cost nothing.
+  figures are known, a loop an error cut short by its ``energy/<stage>_aborted_j`` (``EnergyCallback`` keeps it);
+  trials whose energy is unknown (failed before reporting, abandoned, or without any energy figure) are counted
+  apart and make the total a lower bound, as do trials that ran with a known training energy but an evaluation
+  energy that is NaN (or, completed, not recorded). Reused trials were not run and cost nothing.
   Ax's own proposal time is not metered.
 - **Energy kinds**: measured and estimated joules are never summed. When the counted trials mix them
   (``allow_mixed_energy_sources``, or a failed trial's figures), the ledger totals each kind apart, compares
@@ -575,7 +576,7 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
     in_fit = m.get("energy/validate_in_fit")
     validation_in_train_j = in_fit == 1 if in_fit is not None else train_j is not None and _fit_ran(m)
     stages = ("test", "predict") if validation_in_train_j else _STAGES
-    keys = [f"energy/{s}_j" for s in stages] + [f"energy/{s}_warmup_j" for s in stages]
+    keys = [f"energy/{s}_{part}" for part in ("j", "warmup_j", "aborted_j") for s in stages]
     known_parts = [p for k in keys if (p := _finite(m.get(k))) is not None]
     eval_j = sum(known_parts) if known_parts else None
     # A loop that ran but whose energy is NaN (a documented reading), or a completed trial without any evaluation

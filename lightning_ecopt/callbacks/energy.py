@@ -486,13 +486,17 @@ class EnergyCallback(Callback):
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         """Close the open windows so the energy spent before the error is known (``results``, ``trial_metrics``).
 
-        Only the training figures are kept: a loop cut short has no trustworthy efficiency figure. Collective
-        reductions are skipped (another rank may be gone), so each rank keeps its own figures.
+        A loop cut short has no trustworthy efficiency figure: it keeps only its joules and wall time up to the
+        error (``energy/{stage}_aborted_j``, ``energy/{stage}_aborted_time_s``, summed over the loops an error cut
+        short under this callback), so a failed trial's search energy is not lost. Collective reductions are skipped
+        (another rank may be gone), so each rank keeps its own figures.
         """
         for stage in list(self._loops):
             state = self._loops.pop(stage)
             self._unmute(state)
-            self._close_windows(stage, state)
+            loop = self._close_windows(stage, state)
+            if loop is not None:
+                self._keep_aborted(stage, loop)
         if self._train_open:
             self._train_open = False
             try:
@@ -515,18 +519,43 @@ class EnergyCallback(Callback):
                     batches=0,
                 )
 
-    def _close_windows(self, stage: str, state: _LoopState) -> None:
+    def _close_windows(self, stage: str, state: _LoopState) -> Measurement | None:
         """End every window of a loop that may still be open, each on its own; their errors are dropped.
 
         For a loop that will not report (an error cut it short, or ending one of its windows failed): the windows
         must not stay open, or the next loop of this callback would find them ("window opened twice").
+
+        Returns:
+            The whole loop's window, or ``None`` where it could not be read (or was not open).
         """
         windows = ["batch"] if state.batch_open else []
-        windows += ["steady", "loop"] if state.steady else ["loop"]
+        windows += ["steady"] if state.steady else []
         state.batch_open = False
         for window in windows:
             with contextlib.suppress(Exception):  # a window that was not open, or a counter that cannot be read
                 self.meter.end(f"{stage}/{window}")
+        try:
+            return self.meter.end(f"{stage}/loop")
+        except Exception:
+            return None
+
+    def _keep_aborted(self, stage: str, m: Measurement) -> None:
+        """Keep a loop an error cut short as its joules and time, added to those of earlier ones of this stage."""
+        key = f"{stage}_aborted"
+        earlier = self.results.get(key)
+        gpu_j = m.gpu_total_j if m.gpu_j else None
+        if earlier is not None:
+            m_time, gpu_j, cpu_j, dram_j = (
+                earlier.time_s + m.time_s,
+                _plus(earlier.gpu_j, gpu_j),
+                _plus(earlier.cpu_j, m.cpu_j),
+                _plus(earlier.dram_j, m.dram_j),
+            )
+        else:
+            m_time, cpu_j, dram_j = m.time_s, m.cpu_j, m.dram_j
+        self.results[key] = LoopEnergy(
+            stage, m.source, m_time, gpu_j, cpu_j, dram_j, samples=0, batches=0, aborted=True
+        )
 
     @override
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -1189,6 +1218,11 @@ def _stage_loaders(trainer: pl.Trainer, stage: str) -> list[object]:
     if loaders is None:
         return []
     return list(loaders) if isinstance(loaders, list | tuple) else [loaders]
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    """``a + b``, where ``None`` (a domain not read) is 0 unless both are ``None``."""
+    return None if a is None and b is None else (a or 0.0) + (b or 0.0)
 
 
 def _flat_loaders(loaders: object) -> list[object]:

@@ -115,6 +115,9 @@ class LoopEnergy:
             unknown (not Linux).
         in_fit: For a validate loop, whether it ran inside ``fit`` (its joules are then part of ``energy/train_j``)
             or on its own (``trainer.validate()``); logged as ``energy/validate_in_fit``. ``None`` for other loops.
+        aborted: The loop was cut short by an error: its figures are the whole loop's joules and wall time up to
+            the error (``energy/{stage}_aborted_j``, ``energy/{stage}_aborted_time_s``: what the search spent on
+            it), and no efficiency figure, which a loop cut short does not have.
 
     Example:
         >>> e = LoopEnergy("test", "estimated: cpu-time", time_s=2.0, gpu_j=None, cpu_j=10.0, dram_j=None,
@@ -140,6 +143,7 @@ class LoopEnergy:
     short: bool = False
     cpu_contention: float | None = None
     in_fit: bool | None = None
+    aborted: bool = False
 
     @property
     def energy_j(self) -> float:
@@ -197,6 +201,8 @@ class LoopEnergy:
         s = f"energy/{self.stage}"
         if self.stage == "train":
             return {f"{s}_j": self.energy_j + self.warmup_j, f"{s}_time_s": self.time_s}
+        if self.aborted:
+            return {f"{s}_aborted_j": self.energy_j + self.warmup_j, f"{s}_aborted_time_s": self.time_s}
         out = {
             f"{s}_j": self.energy_j,
             f"{s}_time_s": self.time_s,

@@ -561,6 +561,33 @@ def test_energy_spent_before_an_error_is_kept(fake_clock: FakeClock) -> None:
     assert not meter.open
 
 
+class _TestOom(ClockedModel):
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        if batch_idx == 4:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().test_step(batch, batch_idx)
+
+
+def test_an_evaluation_loop_an_error_cut_short_keeps_its_joules_and_no_efficiency(fake_clock: FakeClock) -> None:
+    # The loop's windows were dropped: a trial failing at an inference batch too large reported none of the energy
+    # its loop spent (the ledger's search energy too low, and called exact).
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False)
+    trainer = _trainer(cb)
+    for attempt in (1, 2):  # an OOM retried: both attempts' joules are the search's
+        with pytest.raises(torch.OutOfMemoryError):
+            trainer.test(_TestOom(fake_clock), verbose=False)
+        metrics = trial_metrics(trainer)
+        assert metrics["energy/test_aborted_j"] == pytest.approx(attempt * 4 * 3.0)  # 4 batches of 3 J, warm-up in
+        assert metrics["energy/test_aborted_time_s"] == pytest.approx(attempt * 4 * 0.5)
+        assert metrics["energy/source"] == FakeMeter.source
+        assert not any(k.startswith("energy/test_") and "aborted" not in k for k in metrics)
+    from lightning_ecopt.report import trial_energy
+    from lightning_ecopt.sweeper.results import TrialRecord
+
+    failed = TrialRecord(0, {}, "failed", {"energy/train_j": 50.0, **metrics}, energy_source=FakeMeter.source)
+    assert trial_energy(failed).total_j == pytest.approx(50.0 + 24.0)
+
+
 class _CountingNet(BoringModel):
     real_forwards = 0
 
