@@ -1755,6 +1755,11 @@ def _fmt_j(joules: float) -> str:
     return f"{rounded:.3g} J"
 
 
+def _at_least(lower_bound: bool, n: float | None) -> str:
+    """A break-even count, marked ``>=`` where the search energy it divides is a lower bound."""
+    return f">= {_fmt_count(n)}" if lower_bound and n is not None else _fmt_count(n)
+
+
 def _fmt_count(n: float | None) -> str:
     if n is None:
         return "never"
@@ -2054,7 +2059,7 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
             *([_fmt_j(token_j) if token_j is not None else "-"] if tokens_known else []),
             _fmt_j(s.saved_j_per_inference),
             f"{s.saved_fraction:+.1%}",
-            "n/a" if led.mixed_energy else _fmt_count(s.break_even_inferences),
+            "n/a" if led.mixed_energy else _at_least(led.lower_bound, s.break_even_inferences),
         )
     console.print(savings)
     if led.mixed_energy:
@@ -2067,7 +2072,8 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
         )
         return
     console.print(
-        f"Break-even: search energy / energy saved per inference (PUE applies to both). Energy per inference: "
-        f"{led.energy_per_inference} ({label}).",
+        f"Break-even: search energy / energy saved per inference (PUE applies to both)"
+        f"{'; at least (>=), since the search energy is a lower bound' if led.lower_bound else ''}. Energy per "
+        f"inference: {led.energy_per_inference} ({label}).",
         markup=False,
     )

@@ -377,6 +377,21 @@ def test_a_trial_whose_evaluation_energy_is_unknown_makes_the_total_a_lower_boun
     )
 
 
+@pytest.mark.parametrize("unknown", [True, False])
+def test_a_break_even_over_a_lower_bound_of_the_search_energy_says_at_least(tmp_path, capsys, unknown):
+    # The total said "(lower bound)" while every break-even was printed as exact.
+    trials = [inference_only(0, 0.004), inference_only(1, 0.001)]
+    if unknown:
+        trials.append(TrialRecord(2, {"data.eval_batch_size": 4}, "failed", {}, {}, "boom", None))
+    result = SweepResult(OBJECTIVES, tuple(trials), (0, 1), None, None, None)
+    led = ledger(result, baseline=0)
+    assert led.lower_bound == unknown
+    text = report_text(capsys, tmp_path, result, "--baseline", "0")
+    assert ("#1 │ 0.9721 │ 1 mJ │ 3 mJ │ +75.0% │ >= 2,000 │" in text) == unknown
+    assert ("│ 2,000 │" in text) == (not unknown)
+    assert ("at least (>=), since the search energy is a lower bound" in text) == unknown
+
+
 def test_a_failed_trial_that_never_evaluated_is_not_partial():
     # examples/train.py: a model that cannot be built fails with energy/train_j = 0 and nothing else: 0 J, known.
     failed = TrialRecord(1, {}, "failed", {"energy/train_j": 0.0, "energy/train_time_s": 0.0}, reason="ValueError")
