@@ -46,7 +46,8 @@ Design decisions
   stops with :class:`~lightning_ecopt.exceptions.SweepFailureError` (after saving) when
   ``failed > max_failure_rate * max(evaluated, min(5, trials left))`` (``trials left``: ``n_trials`` less those
   finished before this run, on a resume), counting evaluated trials only (not reused ones): a rate of 0 stops at the
-  first failure, 1 never stops, and in between a few early failures cannot stop a sweep before five trials ran.
+  first failure, 1 never stops on failures (a misspelt objective or constraint name still stops at the first trial),
+  and in between a few early failures cannot stop a sweep before five trials ran.
 - **Energy sources**: the first completed trial that reports an ``energy/source`` fixes its kind (the text before
   ``:``, e.g. ``measured`` or ``estimated``); a later trial of another kind fails with the reason (recorded
   ``failed``), and so does one of the same kind over other Zeus counters (``zeus/rapl`` beside ``zeus/nvml+rapl``) or

@@ -287,6 +287,8 @@ def _settings_dict(settings: SweepSettings) -> dict[str, Any]:
     out["objectives"] = {o.name: o.direction for o in settings.objectives}
     # Full precision (str() rounds the bound to 6 digits): the report reads them back to tell feasible trials.
     out["outcome_constraints"] = [c.exact() for c in settings.outcome_constraints]
+    if len(settings.objectives) == 1:
+        out["acquisition"] = None  # Ax's single-objective default proposes (settings.proposer): qNEHVI never ran
     return dict(out)
 
 

@@ -276,7 +276,7 @@ class SweepSettings:
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
             raise EcoptConfigError(
                 f"SweepSettings(max_failure_rate={rate!r}): expected a number between 0 and 1 (0 stops at the first "
-                f"failure, 1 never stops)."
+                f"failure, 1 never stops on failures)."
             )
         self.max_failure_rate = float(rate)
 

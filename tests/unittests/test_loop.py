@@ -1415,6 +1415,7 @@ def test_a_single_objective_sweep_infers_no_reference_point_and_says_its_best_va
     assert data["hypervolume"] is None
     assert data["reference_point"]["values"] is None
     assert data["best_value"] == best
+    assert data["settings"]["acquisition"] is None  # Ax's single-objective default proposed: it said qNEHVI
     resumed = sweep(4).run()
     assert (resumed.reference_point, resumed.hypervolume, resumed.n_finished) == (None, None, 4)
     import io
