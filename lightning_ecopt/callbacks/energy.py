@@ -43,7 +43,13 @@ from lightning_ecopt.energy import (
     make_meter,
     source_kind,
 )
-from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE, CpuSnapshot, cpu_snapshot, others_share
+from lightning_ecopt.energy.contention import (
+    CONTENTION_WARN_SHARE,
+    CpuSnapshot,
+    allowed_cpus,
+    cpu_snapshot,
+    others_share,
+)
 from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EnergyMeterError
 
@@ -97,6 +103,7 @@ class _LoopState:
     end_idle: bool = False  # measuring, sizes known, no count_fn, first batch checked: a batch's end only counts it
     sample_input: torch.Tensor | None = None
     cpu_start: CpuSnapshot | None = None  # the machine's CPU time where the measured window starts (contention)
+    cpu_set: frozenset[int] | None = None  # the CPUs the contention check reads (None: every CPU of the machine)
     # The running loop's count of completed batches (Lightning's batch progress), where the batches are counted
     # without the end hook; and the hooks muted (instance attributes shadowing the methods) until the loop ends.
     progress: Any = None
@@ -726,7 +733,10 @@ class EnergyCallback(Callback):
         ):
             state.read = self.meter.read
         if stage != "train":
-            state.cpu_start = cpu_snapshot()  # before the window opens: its cost (0.1 ms) is not measured
+            # A CPU-time estimate is moved only by load on the CPUs this process may use (its cpuset); RAPL counts
+            # the whole package, so a measured figure is moved by load anywhere on the machine.
+            state.cpu_set = allowed_cpus() if self.meter.source == CpuTimeEstimator.source else None
+            state.cpu_start = cpu_snapshot(state.cpu_set)  # before the window opens: its cost (0.1 ms) is not measured
         self.meter.begin(f"{stage}/steady")
         state.steady = True
         state.start_idle = state.mode != "window"
@@ -891,7 +901,7 @@ class EnergyCallback(Callback):
             # which must not count as the measured batches' energy. It lands in the whole loop's window instead,
             # and so in the warm-up figure (the whole loop minus the measured part).
             steady = self.meter.end(f"{stage}/steady")
-            contention = others_share(state.cpu_start, cpu_snapshot())
+            contention = others_share(state.cpu_start, cpu_snapshot(state.cpu_set))
             whole = self.meter.end(f"{stage}/loop")
             batches = state.seen - self.warmup_batches
         else:
@@ -1024,9 +1034,11 @@ class EnergyCallback(Callback):
             in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
         )
         if contention is not None and contention > CONTENTION_WARN_SHARE:
+            estimated = self.meter.source == CpuTimeEstimator.source
+            capacity = "the capacity of the CPUs this process may use" if estimated else "this machine's CPU capacity"
             self._warn_once(
                 f"contention/{stage}",
-                f"EnergyCallback: other processes kept {contention:.0%} of this machine's CPU capacity busy during the "
+                f"EnergyCallback: other processes kept {contention:.0%} of {capacity} busy during the "
                 f"measured {stage} loop (energy/{stage}_cpu_contention). Measured CPU/DRAM energy (RAPL) includes "
                 f"their work, and a CPU-time estimate grows with the contention too (threads wait and spin): compare "
                 f"such figures only with others taken under the same load, or measure on an otherwise idle machine.",

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CONTENTION_WARN_SHARE", "MIN_WINDOW_TICKS", "CpuSnapshot", "cpu_snapshot", "others_share"]
+__all__ = ["CONTENTION_WARN_SHARE", "MIN_WINDOW_TICKS", "CpuSnapshot", "allowed_cpus", "cpu_snapshot", "others_share"]
 
 CONTENTION_WARN_SHARE = 0.25
 """Above this share of the CPUs busy with other processes, a loop's energy figures are flagged as contended."""
@@ -46,7 +47,8 @@ class CpuSnapshot:
 
     Args:
         wall_s: ``time.perf_counter()``.
-        busy_s: CPU-seconds every CPU of the machine spent busy (user, nice, system, irq, softirq, steal) since boot.
+        busy_s: CPU-seconds the CPUs counted (the machine's, or those asked for) spent busy (user, nice, system, irq,
+            softirq, steal) since boot.
         own_s: CPU-seconds this process tree used (this process, its live descendants, and the children each of them
             reaped).
         n_cpus: CPUs counted in ``busy_s``.
@@ -60,19 +62,45 @@ class CpuSnapshot:
     tick_s: float = 0.01
 
 
-def cpu_snapshot() -> CpuSnapshot | None:
-    """The machine's and this process tree's CPU time now, or ``None`` where ``/proc`` cannot tell (not Linux)."""
+def cpu_snapshot(cpus: Collection[int] | None = None) -> CpuSnapshot | None:
+    """The machine's and this process tree's CPU time now, or ``None`` where ``/proc`` cannot tell (not Linux).
+
+    Args:
+        cpus: Count only these CPUs' busy time (:func:`allowed_cpus`: the ones this process may run on, for a figure
+            that only they affect); ``None``: every CPU of the machine (RAPL counts the whole package).
+    """
     try:
         ticks = os.sysconf("SC_CLK_TCK")
         lines = (_PROC / "stat").read_text().splitlines()
-        fields = [int(v) for v in lines[0].split()[1:]]
-        n_cpus = sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+        per_cpu = [line.split() for line in lines if line.startswith("cpu") and line[3:4].isdigit()]
+        if cpus is None:
+            rows, n_cpus = [[int(v) for v in lines[0].split()[1:]]], len(per_cpu)
+        else:
+            rows = [[int(v) for v in row[1:]] for row in per_cpu if int(row[0][3:]) in cpus]
+            n_cpus = len(rows)
+            if not rows:
+                return None
         own = _tree_ticks()
     except (OSError, ValueError, IndexError):
         return None
     # user nice system idle iowait irq softirq steal [guest guest_nice: already inside user and nice]
-    busy = sum(fields[:8]) - fields[3] - fields[4]
+    busy = sum(sum(row[:8]) - row[3] - row[4] for row in rows)
     return CpuSnapshot(time.perf_counter(), busy / ticks, own / ticks, max(n_cpus, 1), 1.0 / ticks)
+
+
+def allowed_cpus() -> frozenset[int] | None:
+    """The CPUs this process may run on (its affinity: a SLURM job's cpuset, ``taskset``), or ``None`` where unknown.
+
+    Other processes on other CPUs do not slow this one's threads, so they do not move a CPU-time estimate: a job
+    given 4 of a node's 64 cores is not contended by the jobs on the other 60.
+    """
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is None:
+        return None
+    try:
+        return frozenset(getaffinity(0))
+    except OSError:
+        return None
 
 
 def others_share(start: CpuSnapshot | None, end: CpuSnapshot | None) -> float | None:

@@ -513,6 +513,44 @@ def test_cpu_time_a_live_descendant_reaped_from_its_own_children_stays_this_jobs
     assert contention.others_share(start, dataclasses.replace(end, wall_s=start.wall_s + 1.0)) == pytest.approx(0.0)
 
 
+def test_cpu_contention_over_the_cpus_this_process_may_use_leaves_the_other_cpus_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job given CPU 0 of two (a SLURM cpuset, taskset): another job busy on CPU 1 does not slow it. Counted over
+    the machine it read as 50 % contention, flagging every CPU-time estimate on a shared node."""
+    import dataclasses
+
+    from lightning_ecopt.energy import contention
+
+    me = os.getpid()
+
+    def lay(cpu0_busy: int, cpu1_busy: int, own: int) -> None:
+        shutil.rmtree(tmp_path / "proc", ignore_errors=True)
+        (tmp_path / "proc" / str(me) / "task" / str(me)).mkdir(parents=True)
+        total = cpu0_busy + cpu1_busy
+        (tmp_path / "proc" / "stat").write_text(
+            f"cpu  {total} 0 0 10000 0 0 0 0 0 0\ncpu0 {cpu0_busy} 0 0 5000 0 0 0 0 0 0\n"
+            f"cpu1 {cpu1_busy} 0 0 5000 0 0 0 0 0 0\n"
+        )
+        (tmp_path / "proc" / str(me) / "stat").write_text(f"{me} (py) S 1 1 1 0 -1 0 0 0 0 0 {own} 0 0 0 20 0 1 0 0\n")
+        (tmp_path / "proc" / str(me) / "task" / str(me) / "children").write_text("")
+
+    monkeypatch.setattr(contention, "_PROC", tmp_path / "proc")
+    shares = {}
+    for cpus in (None, frozenset({0})):
+        lay(cpu0_busy=1000, cpu1_busy=1000, own=500)
+        start = contention.cpu_snapshot(cpus)
+        lay(cpu0_busy=1100, cpu1_busy=1100, own=600)  # 1 s: CPU 0 busy with this job, CPU 1 with another
+        end = contention.cpu_snapshot(cpus)
+        assert start is not None
+        assert end is not None
+        assert end.n_cpus == (2 if cpus is None else 1)
+        shares[cpus] = contention.others_share(start, dataclasses.replace(end, wall_s=start.wall_s + 1.0))
+    assert shares == {None: pytest.approx(0.5), frozenset({0}): pytest.approx(0.0)}
+    assert contention.cpu_snapshot(frozenset({7})) is None  # no such CPU: unknown, never 0
+    assert contention.allowed_cpus() == frozenset(os.sched_getaffinity(0))
+
+
 def test_cpu_contention_is_reported_from_windows_of_0_2_s_as_the_shipped_examples_measure() -> None:
     """The demos' windows last 0.2-0.4 s (``min_duration_s: 0.2``): their contention is known, shorter is not."""
     from lightning_ecopt.energy.contention import CpuSnapshot, others_share

@@ -383,7 +383,7 @@ def test_contention_from_other_processes_is_logged_and_warned_once(
 
     # Each measured window: 2 s on 2 CPUs, 3 CPU-seconds busy, 0.6 of them ours: others used 60 % of the capacity.
     snapshots = iter([CpuSnapshot(0.0, 100.0, 10.0, 2), CpuSnapshot(2.0, 103.0, 10.6, 2)] * 2)
-    monkeypatch.setattr(energy_module, "cpu_snapshot", lambda: next(snapshots))
+    monkeypatch.setattr(energy_module, "cpu_snapshot", lambda cpus=None: next(snapshots))
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
     trainer, model = _trainer(cb), ClockedModel(fake_clock)
     with warnings.catch_warnings(record=True) as record:
@@ -396,7 +396,7 @@ def test_contention_from_other_processes_is_logged_and_warned_once(
 
 
 def test_unknown_contention_is_not_logged(fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(energy_module, "cpu_snapshot", lambda: None)  # not Linux: unknown, never 0
+    monkeypatch.setattr(energy_module, "cpu_snapshot", lambda cpus=None: None)  # not Linux: unknown, never 0
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
     trainer = _trainer(cb)
     trainer.test(ClockedModel(fake_clock), verbose=False)
