@@ -101,7 +101,7 @@ class _LoopState:
     # The batch hooks' steady state, where they do (almost) nothing: checked inline, before any other call
     start_idle: bool = False  # loop mode, measuring: nothing to do at a batch's start
     end_idle: bool = False  # measuring, sizes known, no count_fn, first batch checked: a batch's end only counts it
-    sample_input: torch.Tensor | None = None
+    sample_input: Any = None  # one sample of the first batch, its structure kept (_one_sample)
     cpu_start: CpuSnapshot | None = None  # the machine's CPU time where the measured window starts (contention)
     cpu_set: frozenset[int] | None = None  # the CPUs the contention check reads (None: every CPU of the machine)
     # The running loop's count of completed batches (Lightning's batch progress), where the batches are counted
@@ -154,7 +154,9 @@ class EnergyCallback(Callback):
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
       a checkpoint (``ckpt_path``) measures this process's part only, says so in a warning, and logs
       ``energy/train_resumed_from_step``, the step it started at
-    - ``model/params``: parameter count; ``model/flops_per_sample``: forward FLOPs for one sample (FLOP)
+    - ``model/params``: parameter count; ``model/flops_per_sample``: FLOPs of one inference (``forward``, or
+      ``predict_step`` with ``predict_flops``) of one sample of the first batch (FLOP); left out, with a warning
+      saying why, where the model cannot take one sample
 
     The labels ``energy/{stage}_source`` and ``energy/{stage}_per_batch_mode`` are logged as hyperparameters, and
     every figure is kept as a :class:`~lightning_ecopt.energy.LoopEnergy` in ``callback.results[stage]``. A loop over
@@ -196,12 +198,17 @@ class EnergyCallback(Callback):
         flops_on_meta: Count FLOPs on a copy of the module rebuilt on the meta device from its saved hyperparameters,
             ``type(module)(**module.hparams)``: nothing is computed, but the module's ``__init__`` runs again. If it
             has side effects (downloads, files, an experiment tracker's run), pass ``False``: FLOPs are then one real
-            forward pass of one sample.
+            forward pass of one sample. ``forward`` is given the first batch's first tensor, sliced to one sample,
+            else (a forward that reads ``batch["x"]``) the whole batch sliced to one sample; where it takes neither,
+            a warning says so and ``model/flops_per_sample`` is not logged.
         predict_flops: What one inference of a predict loop is: ``"forward"`` (default), or ``"predict_step"``, a
-            whole generation (many forward passes), counted by calling ``predict_step`` on the meta copy. Its tensor
-            work is not run there, but its Python is: pass ``"predict_step"`` only for a ``predict_step`` without
-            side effects (one that writes files or appends to a list would do so once more, with meta tensors).
-            Needs ``flops_on_meta``.
+            whole generation (many forward passes), counted by calling ``predict_step`` with the first batch sliced
+            to one sample on the meta copy. Its tensor work is not run there, but its Python is: pass
+            ``"predict_step"`` only for a ``predict_step`` without side effects (one that writes files or appends to
+            a list would do so once more, with meta tensors). Where it cannot run on the meta copy (a stop at an
+            end-of-sequence token reads a value), or ``flops_on_meta=False``, it runs once on the module itself, for
+            real, on that one sample. Where that fails too, a warning says why and ``model/flops_per_sample`` is not
+            logged: a forward pass's FLOPs are never logged in its place.
 
     Raises:
         ValueError: An unknown stage, meter or per-batch mode, or a negative count or duration.
@@ -838,8 +845,7 @@ class EnergyCallback(Callback):
                 else:
                     state.warmup_samples += counted
         if self.log_model_stats:
-            first = _first_tensor(batch)
-            state.sample_input = None if first is None else first[:1].detach().clone()
+            state.sample_input = _one_sample(batch)
 
     def _loop_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str, returned: bool) -> None:
         state = self._loops.pop(stage, None)
@@ -917,7 +923,7 @@ class EnergyCallback(Callback):
             contention = None
         return steady, whole, batches, contention
 
-    def _update_model_stats(self, pl_module: pl.LightningModule, sample: torch.Tensor | None, stage: str) -> None:
+    def _update_model_stats(self, pl_module: pl.LightningModule, sample: Any, stage: str) -> None:
         """Count the model's parameters and FLOPs again when the module, its size or the sample's shape changed.
 
         One callback can see several models (``trainer.test(model_a)``, then ``trainer.test(model_b)``; a model
@@ -925,12 +931,17 @@ class EnergyCallback(Callback):
         forward pass, so an unchanged model keeps its counts.
         """
         # The stage too: one inference is predict_step in a predict loop (a whole generation), forward elsewhere.
-        key = (_parameter_count(pl_module), None if sample is None else (tuple(sample.shape), sample.dtype), stage)
+        key = (_parameter_count(pl_module), _shapes(sample), stage)
         seen = self._model_stats_of
         if seen is not None and seen[0]() is pl_module and seen[1] == key:
             return
         self.model_stats = _model_stats(
-            pl_module, sample, stage, on_meta=self.flops_on_meta, predict_step=self.predict_flops == "predict_step"
+            pl_module,
+            sample,
+            stage,
+            on_meta=self.flops_on_meta,
+            predict_step=self.predict_flops == "predict_step",
+            warn=self._warn_once,
         )
         self._model_stats_of = (weakref.ref(pl_module), key)
 
@@ -1508,39 +1519,121 @@ def _add_to_hparams(hparams: Any, labels: dict[str, str]) -> None:
 
 def _model_stats(
     pl_module: pl.LightningModule,
-    sample: torch.Tensor | None,
+    sample: Any,
     stage: str = "test",
     *,
     on_meta: bool = True,
     predict_step: bool = False,
+    warn: Callable[[str, str], None] | None = None,
 ) -> dict[str, float]:
     """Parameter count and the FLOPs of one inference of one sample (skipped when the model cannot take the sample).
 
-    One inference is ``forward``; with ``predict_step`` in a predict loop, the module's ``predict_step`` (a
-    generation is many forward passes), falling back to ``forward`` where it cannot take the first tensor of a batch
-    alone. FLOPs are counted on the meta device where possible (a copy of the module rebuilt there from its saved
-    hyperparameters: nothing is computed), else with one real pass of one sample. ``predict_step`` runs on the meta
-    copy only, but as Python: its side effects (a file written, a list appended to) happen, hence opt-in.
+    ``sample`` is one sample of a batch, its structure kept (:func:`_one_sample`). One inference is ``forward``,
+    given the sample's first tensor (what it takes most often, and all it was given before batches were kept whole),
+    else the sample itself (a forward that reads ``batch["x"]``). With ``predict_step`` in a predict loop it is the
+    module's ``predict_step`` (a generation is many forward passes), given the sample as the loop would give it
+    (else, on the meta copy, its first tensor). FLOPs are counted on the meta device where possible (a copy of the
+    module rebuilt there from its saved hyperparameters: nothing is computed), else with one real call on the one
+    sample. ``predict_step`` runs as Python even on the meta copy: its side effects (a file written, a list appended
+    to) happen, hence opt-in; one that cannot run there (a stop at an end-of-sequence token reads a value) is run
+    once on the module itself. Where no call succeeds, ``warn(key, message)`` (default: a rank-zero warning) says why
+    and ``model/flops_per_sample`` is left out: a forward pass is never counted in place of a requested
+    ``predict_step``, whose generation it would undercount many times over.
     """
+    from lightning.fabric.utilities.apply_func import apply_to_collection
     from lightning.fabric.utilities.throughput import measure_flops
 
     stats = {"model/params": float(_parameter_count(pl_module))}
-    if sample is None:
+    first = _first_tensor(sample)
+    if first is None:
         return stats
-    meta = _on_meta(pl_module, sample) if on_meta else []
-    attempts: list[tuple[Callable[[Any, torch.Tensor], Any], Any, torch.Tensor]] = []
-    if stage == "predict" and predict_step:  # on the meta copy only (its computations are not run; its Python is)
-        attempts += [(lambda model, x: model.predict_step(x, 0), model, x) for model, x in meta]
-    attempts += [(lambda model, x: model(x), model, x) for model, x in (*meta, (pl_module, sample))]
-    for step, model, x in attempts:
+    name = type(pl_module).__name__
+    meta = _on_meta(pl_module) if on_meta else None
+    on_module = [first] if first is sample else [sample, first]  # the one-sample batch, then its first tensor
+    method = "predict_step" if stage == "predict" and predict_step else "forward"
+    if method == "forward":
+        on_module.reverse()  # the first tensor first: what every model that had FLOPs before was counted with
+    attempts = [(meta, x) for x in on_module] if meta is not None else []
+    # On the module itself predict_step runs for real: only as the loop would call it (the batch, not a tensor of it).
+    attempts += [(pl_module, x) for x in (on_module[:1] if method == "predict_step" else on_module)]
+    errors: dict[str, BaseException] = {}  # where -> the error of the batch's call there (else the tensor's)
+    for model, x in attempts:
+        where = "on the meta copy" if model is meta else "on the module"
         try:
+            given = apply_to_collection(x, torch.Tensor, operator.methodcaller("to", "meta")) if model is meta else x
+            call: Callable[..., Any] = getattr(model, method) if method == "predict_step" else model
+            args = (given, 0) if method == "predict_step" else (given,)
             with torch.no_grad(), _unfused_attention():
-                stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(step, model, x)))
-            break
-        except Exception as err:  # a step that needs more than the first tensor: FLOPs are optional
-            if model is pl_module:
-                rank_zero_info(f"EnergyCallback: FLOPs not measured: forward(first tensor of a batch) failed: {err!r}")
+                stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(call, *args)))
+        except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
+            if x is sample or where not in errors:
+                errors[where] = err
+            continue
+        if model is pl_module and method == "predict_step" and meta is not None:
+            rank_zero_info(
+                f"EnergyCallback: {name}.predict_step could not run on the meta copy "
+                f"({errors['on the meta copy']!r}); its FLOPs were counted with one real call on one sample."
+            )
+        return stats
+    failures = "; ".join(f"{where}: {err!r}" for where, err in errors.items())
+    if method == "predict_step":
+        message = (
+            f"EnergyCallback(predict_flops='predict_step'): FLOPs not counted, model/flops_per_sample is not logged: "
+            f"{name}.predict_step failed on one sample of the first batch ({failures}). A forward pass's FLOPs would "
+            f"undercount a generation, so none are logged instead. Make predict_step run on a batch of one sample, "
+            f"or pass predict_flops='forward' to count one forward pass."
+        )
+    else:
+        inputs = "its tensor" if first is sample else "its first tensor, then the batch itself"
+        message = (
+            f"EnergyCallback: FLOPs not counted, model/flops_per_sample is not logged (the proxy audit of `ecopt "
+            f"report` has no FLOPs for this model): {name}.forward failed on one sample of the first batch, given "
+            f"{inputs} ({failures}). FLOPs are counted by calling forward with one sample of a batch; a forward that "
+            f"needs other arguments gets no count (pass log_model_stats=False to count nothing and silence this)."
+        )
+    (warn or (lambda _key, text: rank_zero_warn(text)))(f"flops/{method}/{name}", message)
     return stats
+
+
+def _one_sample(batch: Any) -> Any:
+    """One sample of a batch, its structure kept; ``None`` for a batch without a tensor with a batch dimension.
+
+    The batch's size is its first tensor's leading dimension (:func:`_first_tensor`): every tensor of that length is
+    sliced to ``[:1]`` and copied (the loop may reuse the batch's memory), others (a 0-d count, a class-weight
+    vector) are kept whole. The FLOPs of one inference of this are the FLOPs per sample. A structure that cannot be
+    rebuilt (a frozen dataclass) gives its first tensor's slice alone, what FLOPs were once counted with.
+
+    >>> x, y = _one_sample((torch.zeros(4, 3), torch.zeros(4)))
+    >>> x.shape, y.shape
+    (torch.Size([1, 3]), torch.Size([1]))
+    >>> _one_sample({"ids": torch.zeros(4, 7, dtype=torch.long), "n": torch.tensor(28), "tag": "a"})["ids"].shape
+    torch.Size([1, 7])
+    """
+    from lightning.fabric.utilities.apply_func import apply_to_collection
+
+    first = _first_tensor(batch)
+    if first is None:
+        return None
+    size = first.shape[0]
+
+    def one(tensor: torch.Tensor) -> torch.Tensor:
+        return tensor[:1].detach().clone() if tensor.ndim > 0 and tensor.shape[0] == size else tensor.detach()
+
+    try:
+        return apply_to_collection(batch, torch.Tensor, one)
+    except (ValueError, TypeError):  # a frozen dataclass; a sequence type whose constructor takes no list
+        return first[:1].detach().clone()
+
+
+def _shapes(sample: Any) -> tuple[tuple[tuple[int, ...], torch.dtype], ...] | None:
+    """The shapes and dtypes of a sample's tensors, in order (``None`` for no sample): a model's FLOPs key."""
+    from lightning.fabric.utilities.apply_func import apply_to_collection
+
+    if sample is None:
+        return None
+    found: list[tuple[tuple[int, ...], torch.dtype]] = []
+    apply_to_collection(sample, torch.Tensor, lambda tensor: found.append((tuple(tensor.shape), tensor.dtype)))
+    return tuple(found)
 
 
 @contextlib.contextmanager
@@ -1583,14 +1676,14 @@ def _parameter_count(module: torch.nn.Module) -> int:
     return count
 
 
-def _on_meta(pl_module: pl.LightningModule, sample: torch.Tensor) -> list[tuple[torch.nn.Module, torch.Tensor]]:
-    """The module rebuilt on the meta device from ``save_hyperparameters()``, with a meta sample; [] if it cannot be."""
+def _on_meta(pl_module: pl.LightningModule) -> torch.nn.Module | None:
+    """The module rebuilt on the meta device from ``save_hyperparameters()``, in eval mode; None if it cannot be."""
     try:
         with torch.device("meta"):
             model = type(pl_module)(**pl_module.hparams)
-        return [(model.eval(), sample.to("meta"))]
+        return model.eval()
     except Exception:  # no saved hyperparameters, or a constructor that needs more: count on the real module
-        return []
+        return None
 
 
 def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str, float | str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -20,6 +21,8 @@ from torch.utils.data import DataLoader
 from ecopt_testing import FakeClock, FakeMeter, FakeReadingMeter, user_warnings_as_errors
 from lightning_ecopt import EnergyCallback, trial_metrics
 from lightning_ecopt.callbacks import energy as energy_module
+from lightning_ecopt.callbacks.energy import _parameter_count
+from lightning_ecopt.demos import TinyTransformerLM
 
 BATCH = 4
 
@@ -680,6 +683,151 @@ def test_counting_a_predict_loop_s_flops_runs_no_predict_step_of_the_user_unless
     assert _WritesItsPredictions.written[-1] == (0, "meta")  # what the user asked for: predict_step, on the copy
     with pytest.raises(ValueError, match="predict_flops='generate'"):
         EnergyCallback(predict_flops="generate")  # type: ignore[arg-type]
+
+
+_LM = {"vocab_size": 50, "seq_len": 32, "width": 32, "depth": 2, "heads": 2, "gen_tokens": 8, "temperature": 0.0}
+
+
+@contextlib.contextmanager
+def _flops_warnings_as_errors() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "EnergyCallback.*FLOPs not counted")
+        yield
+
+
+def _generation_flops(prompt_len: int) -> float:
+    """The FLOPs of a TinyTransformerLM's generation after one prompt, counted on its meta copy: the reference."""
+    from lightning_ecopt.callbacks.energy import _model_stats
+
+    prompt = torch.zeros(1, prompt_len, dtype=torch.long)
+    return _model_stats(TinyTransformerLM(**_LM), prompt, "predict", predict_step=True)["model/flops_per_sample"]
+
+
+class _StopsAtAnEndToken(TinyTransformerLM):
+    @torch.no_grad()
+    def generate(self, prompts: torch.Tensor, n_tokens: int) -> torch.Tensor:
+        tokens = prompts
+        for _ in range(n_tokens):
+            nxt = self(tokens[:, -self.hparams["seq_len"] :])[:, -1, :].argmax(-1, keepdim=True)
+            tokens = torch.cat([tokens, nxt], 1)
+            if (nxt < 0).all():  # the usual end-of-sequence stop, never taken here: it reads a value, meta has none
+                break
+        return tokens[:, prompts.shape[1] :]
+
+
+def test_a_generation_that_stops_at_an_end_token_counts_every_forward_pass() -> None:
+    """A review found the stop failing on the meta copy and one forward pass counted instead, silently (59x low)."""
+    from lightning_ecopt.callbacks.energy import _model_stats
+
+    prompt = torch.randint(0, 50, (1, 16))
+    with _flops_warnings_as_errors():
+        stats = _model_stats(_StopsAtAnEndToken(**_LM), prompt, "predict", predict_step=True)
+    assert stats["model/flops_per_sample"] == _generation_flops(16)  # one real generation of the one sample
+
+
+class _UnpacksItsBatch(TinyTransformerLM):
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        prompts, _ids = batch  # a (prompts, ids) batch, the usual Lightning shape
+        return self.generate(prompts, self.hparams["gen_tokens"])
+
+
+def test_predict_step_flops_are_counted_on_the_batch_as_the_loop_gives_it(fake_clock: FakeClock) -> None:
+    """A review found predict_step given the batch's first tensor alone: it failed, and forward's FLOPs were logged."""
+    from torch.utils.data import TensorDataset
+
+    data = DataLoader(TensorDataset(torch.randint(0, 50, (8, 16)), torch.arange(8)), batch_size=4)
+    cb = EnergyCallback(
+        stages=("predict",),
+        meter=FakeMeter(fake_clock),
+        warmup_batches=0,
+        min_duration_s=0.0,
+        predict_flops="predict_step",
+    )
+    with _flops_warnings_as_errors():
+        _trainer(cb).predict(_UnpacksItsBatch(**_LM), dataloaders=data, return_predictions=False)
+    assert cb.model_stats["model/flops_per_sample"] == _generation_flops(16)
+
+
+def test_a_predict_step_that_cannot_run_logs_no_flops_rather_than_forward_s() -> None:
+    from lightning_ecopt.callbacks.energy import _model_stats
+
+    prompts = torch.randint(0, 50, (1, 16))  # no ids to unpack: predict_step fails on the meta copy and for real
+    with pytest.warns(
+        UserWarning,
+        match=r"_UnpacksItsBatch.predict_step failed on one sample of the first batch \(on the meta copy: ValueError"
+        r".*; on the module: ValueError.*predict_flops='forward'",
+    ):
+        stats = _model_stats(_UnpacksItsBatch(**_LM), prompts, "predict", predict_step=True)
+    assert stats == {"model/params": float(_parameter_count(_UnpacksItsBatch(**_LM)))}  # forward's not substituted
+
+
+class _ReadsItsBatch(BoringModel):
+    """A Hugging Face-style forward: it takes the batch dict."""
+
+    def __init__(self, hidden: int = 8) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.layer = torch.nn.Sequential(torch.nn.Linear(32, hidden), torch.nn.Linear(hidden, 2))
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+        return self.layer(batch["x"])
+
+
+class _TakesTwoArguments(_ReadsItsBatch):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return self.layer(x * mask)
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        return self(batch["x"], batch["mask"]).sum()
+
+
+def _dict_batches() -> DataLoader[Any]:
+    return DataLoader([{"x": torch.rand(32), "mask": torch.ones(32), "y": torch.tensor(i % 2)} for i in range(8)], 4)
+
+
+def test_flops_of_a_forward_that_takes_the_batch_dict(fake_clock: FakeClock) -> None:
+    """A review found no FLOPs for it: forward was given the batch's first tensor only, and said so at INFO level."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
+    with _flops_warnings_as_errors():
+        _trainer(cb).test(_ReadsItsBatch(hidden=8), dataloaders=_dict_batches(), verbose=False)
+    assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # one sample's, not the batch's
+
+
+def test_a_forward_that_takes_no_sample_of_its_batch_is_warned_of(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
+    trainer = _trainer(cb)
+    with pytest.warns(
+        UserWarning,
+        match=r"FLOPs not counted, model/flops_per_sample is not logged \(the proxy audit .*_TakesTwoArguments.forward "
+        r"failed on one sample of the first batch, given its first tensor, then the batch itself \(on the meta copy: "
+        r"TypeError.*; on the module: TypeError",
+    ):
+        trainer.test(_TakesTwoArguments(hidden=8), dataloaders=_dict_batches(), verbose=False)
+    assert "model/flops_per_sample" not in cb.model_stats
+    assert "model/flops_per_sample" not in trial_metrics(trainer)
+
+
+class _Normalised(_CountingNet):
+    def __init__(self, hidden: int = 8) -> None:
+        super().__init__(hidden)
+        self.layer = torch.nn.Sequential(
+            torch.nn.Linear(32, hidden), torch.nn.BatchNorm1d(hidden), torch.nn.Linear(hidden, 2)
+        )
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        return self(batch[0]).sum()
+
+
+@pytest.mark.parametrize("flops_on_meta", [True, False])
+def test_a_batch_norm_model_s_flops_are_one_sample_s_as_before(fake_clock: FakeClock, flops_on_meta: bool) -> None:
+    """An (inputs, labels) batch sliced to one sample counts what its first tensor's slice counted before."""
+    from torch.utils.data import TensorDataset
+
+    data = DataLoader(TensorDataset(torch.rand(8, 32), torch.zeros(8)), batch_size=4)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0, flops_on_meta=flops_on_meta)
+    with _flops_warnings_as_errors():
+        _trainer(cb).test(_Normalised(hidden=8), dataloaders=data, verbose=False)
+    assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # as counted before (batch norm: none)
 
 
 def test_two_callbacks_measuring_one_loop_are_warned_of(fake_clock: FakeClock) -> None:
