@@ -888,6 +888,13 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
                 f"The trials' energy is {energy}: {_not_comparable(kinds)}, so they are not correlated together. "
                 "Audit sweeps whose trials share one energy source."
             )
+        elif not any(_finite(t.metrics.get(proxy)) is not None for t in trials):
+            reason = f"No trial logged {proxy}" + (
+                ": the models' FLOPs could not be counted (or EnergyCallback(log_model_stats=False) counted none); "
+                "see the trials' warnings."
+                if proxy == "model/flops_per_sample"
+                else "; see the trials' warnings."
+            )
         elif n < 3:
             reason = f"Only {n} completed trials report {proxy} and {target}; a correlation needs at least 3."
         elif len({x for x, _ in pairs}) < 2:

@@ -205,6 +205,23 @@ def test_proxy_audit_says_why_a_correlation_is_undefined(trials, reason):
     assert c.meaning.startswith(reason)
 
 
+def test_proxy_audit_says_no_trial_logged_the_flops():
+    """A review found 'Only 0 completed trials report model/flops_per_sample', with no word of why."""
+    trials = [
+        dataclasses.replace(t, metrics={k: v for k, v in t.metrics.items() if k != "model/flops_per_sample"})
+        for t in TRIALS
+    ]
+    params, flops = proxy_audit(make_result(trials, ()))
+    assert params.n == 4  # model/params is still audited
+    assert params.pearson_r is not None
+    assert flops.n == 0
+    assert flops.pearson_r is None
+    assert flops.meaning == (
+        "No trial logged model/flops_per_sample: the models' FLOPs could not be counted (or "
+        "EnergyCallback(log_model_stats=False) counted none); see the trials' warnings."
+    )
+
+
 def test_proxy_audit_constant_proxy_is_undefined():
     trials = [completed(i, 0.5 + i / 10, 0.01 * (i + 1), 100.0, 10.0, 1.0, 1.0, 0.0) for i in range(4)]
     params, _ = proxy_audit(make_result(trials, ()))
