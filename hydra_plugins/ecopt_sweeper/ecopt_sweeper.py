@@ -1,11 +1,16 @@
-"""The ``ecopt`` Hydra sweeper: a thin shell over :class:`lightning_ecopt.sweeper.loop.ParetoSweep`.
+"""The ``ecopt`` Hydra sweeper, :class:`EcoptSweeper`: checks a sweep, then launches the trials of its Ax loop.
 
 ``sweep`` checks the whole configuration (search space, objectives, settings, every swept config-group option, that
 one trial's overrides compose, with each option of a swept config group too, and, on a resume, that the saved sweep
-ran with the same app config) before any trial runs, then hands the loop a function that launches each batch of
-trials through the configured launcher; ``multirun.yaml`` is written as Hydra's basic sweeper writes it, once the
-loop has accepted the sweep (before its first job). The optimisation loop, and with it Ax, BoTorch and torch, is
-imported only then.
+ran with the same app config) before any trial runs, then hands the loop
+(:class:`lightning_ecopt.sweeper.loop.ParetoSweep`) a function that launches each batch of trials through the
+configured launcher and turns each job's return into its trial's outcome (from what the jobs recorded, where the
+launcher loses a batch); ``multirun.yaml`` is written as Hydra's basic sweeper writes it, once the loop has accepted
+the sweep (before its first job). The optimisation loop, and with it Ax, BoTorch and torch, is imported only then.
+
+Beside it, underscored so that Hydra's plugin scan skips them: ``_job`` runs in each job's process and records its
+outcome; ``_compose`` reads what composing a trial's config gives, and words the refusals; ``_launchers`` says what
+the sweep can tell of the launcher.
 """
 
 from __future__ import annotations
@@ -17,13 +22,8 @@ import enum
 import json
 import logging
 import math
-import os
-import pickle
-import re
 import shutil
-import sys
-import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +32,36 @@ from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_plugins.ecopt_sweeper._compose import (
+    _close_key,
+    _composed_value,
+    _example_params,
+    _group_and_root,
+    _key_not_in_struct,
+    _leaf_keys,
+    _only_some_options,
+    _same_composed,
+    _unknown_key,
+    _with_option,
+)
+from hydra_plugins.ecopt_sweeper._job import (
+    _ABSENT,
+    OUTCOMES_DIR,
+    _PicklableFailures,
+    _UnpicklableTaskError,
+    read_record,
+)
+from hydra_plugins.ecopt_sweeper._launchers import (
+    _idle_workers,
+    _launcher_change,
+    _runs_jobs_side_by_side,
+    _without_job_ids,
+)
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
     LauncherError,
     SweepFailureError,
     TrialFailure,
-    TrialTimeoutError,
     is_terminated,
 )
 
@@ -67,13 +91,6 @@ class _CompactConfigError(EcoptConfigError, CompactHydraException):
 
 class _CompactSweepFailure(SweepFailureError, CompactHydraException):
     """A :class:`SweepFailureError` that Hydra prints as its message alone."""
-
-
-def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
-    """The dotted keys of a config's values (``model.width``), sections walked."""
-    if isinstance(node, dict) and node:
-        return [key for k, v in node.items() for key in _leaf_keys(v, f"{prefix}.{k}" if prefix else str(k))]
-    return [prefix] if prefix else []
 
 
 class EcoptSweeper(Sweeper):
@@ -1267,245 +1284,12 @@ class EcoptSweeper(Sweeper):
 
     def _recorded_outcome(self, number: int) -> Any:
         """What job ``number`` recorded (its return value, or its exception), or ``_ABSENT`` (none, or unreadable)."""
-        folder = self._outcomes
-        if folder is None:
-            return _ABSENT
-        try:
-            record = json.loads((folder / f"{number}.json").read_text())
-        except (OSError, ValueError):
-            return _ABSENT
-        if not isinstance(record, dict):
-            return _ABSENT
-        if record.get("status") == "completed" and "value" in record:
-            return record["value"]
-        name, message, metrics = record.get("type"), record.get("message"), record.get("metrics")
-        if record.get("status") != "failed" or not isinstance(name, str) or not isinstance(message, str):
-            return _ABSENT
-        kept = {str(k): v for k, v in (metrics if isinstance(metrics, dict) else {}).items() if _is_plain(v)}
-        if record.get("verdict") is True:  # the sweeper's own verdict: its message is the trial's reason as it is
-            return TrialFailure(message, kept)
-        return _UnpicklableTaskError(name, message, "", kept).as_named()  # "the job raised <name>: <message>"
-
-
-_ABSENT = object()
+        return read_record(self._outcomes, number)
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
     """Whether ``path`` (resolved against the working directory, ``..`` and links followed) lies inside ``folder``."""
     return path.resolve().is_relative_to(folder.resolve())
-
-
-class _UnpicklableTaskError(TrialFailure):
-    """An exception of the task that cannot cross a process boundary, carried by its type's name and its message.
-
-    Args:
-        type_name: The original exception's class name.
-        message: Its message (``str(exc)``).
-        traceback_text: Its traceback, formatted in the job's process.
-        metrics: What it measured, when it is a :class:`TrialFailure` (numbers and strings only).
-    """
-
-    def __init__(
-        self,
-        type_name: str,
-        message: str,
-        traceback_text: str = "",
-        metrics: Mapping[str, float | str] | None = None,
-    ) -> None:
-        super().__init__(f"{type_name}: {message}" if message else type_name, metrics)
-        self.type_name = type_name
-        self.message = message
-        self.traceback_text = traceback_text
-
-    def __reduce__(self) -> tuple[type[_UnpicklableTaskError], tuple[str, str, str, dict[str, float | str]]]:  # type: ignore[override]
-        return (type(self), (self.type_name, self.message, self.traceback_text, self.metrics))
-
-    @classmethod
-    def carrying(cls, exc: Exception) -> _UnpicklableTaskError:
-        """The picklable stand-in of ``exc``."""
-        metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
-        kept = {str(k): v for k, v in (metrics or {}).items() if _is_plain(v)}  # as a record keeps them
-        text = "".join(traceback.format_exception(exc))
-        return cls(type(exc).__name__, str(exc), text, kept)
-
-    def as_named(self) -> TrialFailure:
-        """A :class:`TrialFailure` of a class named as the original exception's.
-
-        The trial's reason then reads as it would had the exception itself come back (as it does from the basic
-        launcher): ``the job raised TwoArgError: bad: thing``.
-        """
-        named = type(self.type_name, (TrialFailure,), {"__module__": __name__, "__doc__": "A job's exception."})
-        return named(self.message, self.metrics)
-
-
-class _PicklableFailures:
-    """The task as the launcher runs it: an exception that does not pickle is raised as one that does.
-
-    Process-based launchers (joblib, submitit) pickle each job's result, exception included, back to the sweep
-    process; one that cannot be pickled or unpickled (an ``__init__`` that takes other arguments than the
-    exception's ``args``, a local class, an attribute holding a lock) broke the whole batch (joblib:
-    ``BrokenProcessPool``), failing every healthy trial of it. Such an exception is raised instead as an
-    :class:`_UnpicklableTaskError` with its type's name, message and traceback; any other one as it is.
-
-    It also records the job's outcome, as plain JSON, in ``outcomes/<job number>.json`` (see :func:`_record`), so
-    that a batch the launcher loses keeps what its finished jobs returned; and, first, that the job started, so that
-    a batch lost before any job started is known for the launcher's failure.
-
-    Args:
-        task_function: The app's task function (possibly under a time limit: ``TimedTask``).
-        outcomes: The folder the job records its outcome in, or ``None`` to record nothing.
-    """
-
-    def __init__(self, task_function: Callable[[Any], Any], outcomes: str | None = None) -> None:
-        self.task_function = task_function
-        self.outcomes = outcomes
-
-    def __call__(self, cfg: Any) -> Any:
-        """Run the task on ``cfg``."""
-        from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
-
-        _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
-        try:
-            value = self.task_function(cfg)
-        except Exception as exc:
-            if _round_trips(exc):
-                _record(self.outcomes, {"status": "failed", **_failure_fields(exc)})
-                raise
-            tb = exc.__traceback__  # from the task's frame on, without this one
-            carried = _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None))
-            _record(self.outcomes, {"status": "failed", **_failure_fields(carried)})
-            raise carried from None
-        except SystemExit as exc:
-            # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
-            # batch); Lightning's Ctrl-C (an exit while handling KeyboardInterrupt) still stops and saves the sweep.
-            if is_interrupt(exc):
-                raise
-            failure = exit_as_failure(exc)
-            _record(self.outcomes, {"status": "failed", **_failure_fields(failure)})
-            raise failure from None
-        _record(self.outcomes, {"status": "completed", "value": value})
-        return value
-
-
-OUTCOMES_DIR = ".ecopt-outcomes"
-"""The folder of ``hydra.sweep.dir`` where each job records its outcome (``<job number>.json``) for a lost batch."""
-
-
-def _failure_fields(exc: BaseException) -> dict[str, Any]:
-    """A job's exception as the JSON fields :func:`_recorded_outcome` rebuilds it from (type name, message, metrics)."""
-    if isinstance(exc, _UnpicklableTaskError):
-        name, message = exc.type_name, exc.message
-    else:
-        name, message = type(exc).__name__, str(exc)
-    metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
-    kept = {str(k): v for k, v in (metrics or {}).items() if _is_plain(v)}
-    # The sweeper's own verdicts, whose message is the trial's reason as it is: by class, not by name (an app's own
-    # TrialTimeoutError is not one), and never one carried by name (it did not pickle).
-    verdict = type(exc) in (TrialFailure, TrialTimeoutError)
-    return {"type": name, "message": message, "metrics": kept, "verdict": verdict}
-
-
-def _is_plain(value: Any) -> bool:
-    """Whether a failed trial's metric is kept in its record: a number or a string (a label), as Ax stores it."""
-    return isinstance(value, int | float | str) and not isinstance(value, bool)
-
-
-_RECORD_MAX_CHARS = 1_000_000
-"""A record longer than this is not written (a task that returns a huge list): the job is then treated as unrecorded."""
-
-
-def _plain_scalar(value: Any) -> Any:
-    """A returned number as JSON holds it (numpy and torch scalars as numbers); anything else as a short text.
-
-    The text stands for a value the sweep drops (an extra metric) or refuses (an objective), as it would the value
-    itself: a record never turns a failing return value into a completed trial.
-    """
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
-        return _plain_scalar(value.item())
-    return f"<{type(value).__name__}: {repr(value)[:200]}>"
-
-
-def _plain_result(value: Any) -> Any:
-    """A task's return value as plain JSON data that ``parse_task_result`` reads as it reads the value itself.
-
-    A dict keeps its string keys (the others are dropped there too). A top-level tuple, list or 1-d array (objective
-    values in order) becomes a list. Each value is a number or a ``(mean, sem)`` pair; anything else becomes a text.
-    """
-    if isinstance(value, Mapping):
-        return {key: _plain_metric(item) for key, item in value.items() if isinstance(key, str)}
-    if isinstance(value, list | tuple):
-        return [_plain_metric(v) for v in value]
-    if getattr(value, "ndim", None) == 1 and callable(getattr(value, "tolist", None)):
-        return [_plain_metric(v) for v in value.tolist()]
-    return _plain_scalar(value)
-
-
-def _plain_metric(value: Any) -> Any:
-    """One metric's value: a number, or a ``(mean, sem)`` pair as a list of two; anything else as text."""
-    if isinstance(value, list | tuple) and len(value) == 2:
-        return [_plain_scalar(v) for v in value]
-    return _plain_scalar(value)
-
-
-def _is_rank_zero() -> bool:
-    """Whether this process is its job's first task (the one whose outcome the launcher returns).
-
-    With ``tasks_per_node > 1`` every task runs the task function, and Hydra's submitit launcher returns the first's
-    result (``job.results()[0]``): only that one records its outcome.
-    """
-    submitit = sys.modules.get("submitit")
-    if submitit is None:
-        return True
-    try:
-        return int(submitit.JobEnvironment().global_rank) == 0
-    except Exception:  # not inside a submitit job
-        return True
-
-
-def _record(folder: str | None, outcome: dict[str, Any]) -> None:
-    """Record a job's outcome as ``<folder>/<job number>.json``, written whole or not at all; never raises.
-
-    A return value that is not plain data (numbers, strings, lists and dicts of them; numpy and torch scalars count)
-    is not recorded: the sweep then treats the job as it did before outcomes were recorded.
-    """
-    if folder is None:
-        return
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        if not HydraConfig.initialized() or not _is_rank_zero():
-            return
-        path = Path(folder) / f"{HydraConfig.get().job.num}.json"
-        if outcome.get("status") == "completed":
-            outcome = {"status": "completed", "value": _plain_result(outcome.get("value"))}
-        text = json.dumps(outcome)
-        if len(text) > _RECORD_MAX_CHARS:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(text)
-        os.replace(partial, path)
-    except Exception as exc:  # the record is a safety net: the job's own outcome goes back through the launcher
-        log.debug("ecopt sweeper: the job's outcome was not recorded: %s: %s", type(exc).__name__, exc)
-
-
-def _round_trips(exc: BaseException) -> bool:
-    """Whether ``exc`` survives pickling and unpickling, as a process-based launcher carries it.
-
-    Pickled, then rebuilt as unpickling rebuilds it (its ``__reduce_ex__`` callable on its arguments, where an
-    ``__init__`` taking other arguments than the message fails) without unpickling anything: the sweeper never
-    unpickles (``tests/faults/test_security.py``).
-    """
-    try:
-        pickle.dumps(exc)
-        reduced = exc.__reduce_ex__(pickle.DEFAULT_PROTOCOL)
-        if isinstance(reduced, tuple) and len(reduced) >= 2 and callable(reduced[0]):
-            reduced[0](*reduced[1])
-    except Exception:
-        return False
-    return True
 
 
 def _outcome(ret: JobReturn) -> Any:
@@ -1525,45 +1309,6 @@ def _outcome(ret: JobReturn) -> Any:
     if isinstance(error, BaseException):
         return error
     return RuntimeError(f"job {ret.overrides!r} ended with status {ret.status.name} and returned {error!r}")
-
-
-def _example_params(space: SearchSpace) -> dict[str, Any]:
-    """One valid point of the space (lower bounds, first choices), to check that a trial's config composes."""
-    from lightning_ecopt.sweeper.space import RangeParameter
-
-    return {p.name: (p.low if isinstance(p, RangeParameter) else p.values[0]) for p in space.parameters}
-
-
-def _composed_value(config: Any, key: str) -> Any:
-    """The value at the dotted ``key`` of a composed config (list elements by index), or ``_ABSENT``."""
-    node = config
-    for part in key.split("."):
-        if isinstance(node, Mapping):
-            node = node.get(part, _ABSENT)
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _ABSENT
-    return node
-
-
-def _same_composed(composed: Any, given: Any) -> bool:
-    """Whether a composed config's value is the value an override gave (OmegaConf may convert it: ``'16'`` to 16).
-
-    >>> import enum
-    >>> Act = enum.Enum("Act", "relu gelu")
-    >>> _same_composed(Act.relu, "relu"), _same_composed(Act.relu, 1), _same_composed(16, "16"), _same_composed(1.0, 1)
-    (True, True, True, True)
-    >>> _same_composed(0.5, 0.0153), _same_composed(_ABSENT, 1)
-    (False, False)
-    """
-    if composed is _ABSENT or isinstance(composed, Mapping | list):
-        return False
-    if isinstance(composed, enum.Enum):  # a typed field's Enum: set by its name (or value)
-        return given in (composed.name, composed.value) or str(given) == composed.name
-    if composed == given and isinstance(composed, bool) == isinstance(given, bool):
-        return True
-    return str(composed).lower() == str(given).lower()  # a typed node's conversion of the given text
 
 
 def _next_job_index(sweep_dir: Path, storage: Path | None) -> int:
@@ -1586,191 +1331,3 @@ def _stored_trial_count(storage: Path | None) -> int:
         return len(trials)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):  # check_storage has refused such a file
         return 0
-
-
-def _key_not_in_struct(error: BaseException) -> str | None:
-    """The key of Hydra's ``Could not override 'key'`` for a key the composed config lacks; ``None`` otherwise."""
-    found = re.search(r"Could not override '([^']+)'", str(error))
-    cause = error.__cause__ or error.__context__
-    if found is None or "not in struct" not in str(cause):
-        return None
-    return str(getattr(cause, "full_key", None) or found.group(1))  # model.foo of a fixed dict given for model
-
-
-def _with_option(overrides: Sequence[str], group: str, option: str) -> list[str]:
-    """``overrides`` with the config group ``group`` set to ``option`` (its own ``+`` kept), other overrides kept."""
-    prefix = ""
-    kept = []
-    for override in overrides:
-        key = override.partition("=")[0]
-        if key.lstrip("+~") == group:
-            prefix = key[: len(key) - len(group)]
-        else:
-            kept.append(override)
-    return [*kept, f"{prefix}{group}={option}"]
-
-
-def _group_and_root(name: str) -> tuple[str, str]:
-    """A swept config group's name (``optim``, ``model/encoder``) and the dotted key its options' keys lie under.
-
-    >>> _group_and_root("optim@model.opt"), _group_and_root("model/encoder")
-    (('optim', 'model.opt'), ('model/encoder', 'model.encoder'))
-    """
-    group, _, package = name.partition("@")
-    return group, package or group.replace("/", ".")
-
-
-def _only_some_options(
-    key: str, group: str, written: str, having: Sequence[str], lacking: Sequence[str], root: str | None = None
-) -> str:
-    """The refusal of a key that only some swept options of a config group have.
-
-    ``root`` is where the group's keys lie (its package, ``model.opt`` for ``optim@model.opt``; default the group's
-    name). A key outside it comes from a config that an option selects (``experiment=b`` choosing ``optim: sgd``).
-
-    >>> _only_some_options("optim.beta", "experiment", "experiment", ["a"], ["b"])[-74:]
-    '(experiment=a), or add optim.beta to the config that experiment=b selects.'
-    >>> _only_some_options("model.opt.beta", "optim", "optim@model.opt", ["adam"], ["sgd"], "model.opt")[-30:]
-    'or add beta to optim/sgd.yaml.'
-    >>> _only_some_options("model.encoder.depth", "model/encoder", "model/encoder", ["a"], ["b"])[-37:]
-    'or add depth to model/encoder/b.yaml.'
-    """
-    root = _group_and_root(group)[1] if root is None else root
-    some = "option" if len(having) == 1 else "options"
-    where = (
-        f"add {key[len(root) + 1 :]} to {group}/{lacking[0]}.yaml"
-        if key.startswith(f"{root}.")
-        else f"add {key} to the config that {written.lstrip('+~')}={lacking[0]} selects"
-    )
-    return (
-        f"{key!r} exists only in {some} [{', '.join(having)}] of the config group {group!r}, not in "
-        f"[{', '.join(lacking)}], and the sweep sets it in every trial: the trials of "
-        f"{'that option' if len(lacking) == 1 else 'those options'} would fail. Sweep it only with those that have "
-        f"it ({written}={','.join(having)}), or {where}."
-    )
-
-
-def _close_key(key: str, config: DictConfig) -> str | None:
-    """The app's key most like ``key`` (a misspelling's likely meaning), or ``None``."""
-    container = OmegaConf.to_container(config, resolve=False)
-    keys: list[str] = []
-
-    def walk(node: Any, prefix: str) -> None:
-        for name, value in node.items():
-            if prefix == "" and name == "hydra":
-                continue
-            keys.append(f"{prefix}{name}")
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{name}.")
-
-    if isinstance(container, dict):
-        walk(container, "")
-    close = difflib.get_close_matches(key, [k for k in keys if k != key], n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
-    """A key the sweep sets that the app's config lacks, named with its likely spelling; None for other errors.
-
-    Hydra says ``Could not override 'model.widht'`` and suggests ``+model.widht=...``, which would sweep a key
-    the app never reads.
-    """
-    key = _key_not_in_struct(error)
-    if key is None:
-        return None
-    if OmegaConf.select(config, key, default=_ABSENT) is not _ABSENT:
-        return None  # the app has it (in another option of a config group, say): Hydra's own message stands
-    close = _close_key(key, config)
-    meant = f" (did you mean {close!r}?)" if close else ""
-    return (
-        f"the sweep sets {key!r}, a key the app's config does not have{meant}: fix its name in hydra.sweeper.params "
-        f"or on the command line. To set a key the app reads but its config lacks (or that a config group option "
-        f"swept beside it adds), write '++{key}'."
-    )
-
-
-_LAUNCHER_KEYS = ("_target_", "n_jobs")
-"""What of ``hydra.launcher`` moves a trial's energy figures: where and how its process runs, and how many share it."""
-
-
-def _launcher_change(multirun: Path, config: DictConfig) -> str | None:
-    """How the launcher a resumed sweep started with (its ``multirun.yaml``) differs from this run's, or None.
-
-    Its energy figures move with it: joblib's workers run torch on their share of the cores (1.5-2x fewer joules
-    estimated for one configuration than a lone process), another cluster launcher runs on other machines. The
-    sweep goes on (a launcher's time limit or queue changes for good reasons); the mix is said.
-    """
-    try:
-        earlier = OmegaConf.select(OmegaConf.load(multirun), "hydra.launcher", default=None)
-        now = OmegaConf.select(config, "hydra.launcher", default=None)
-        if not OmegaConf.is_config(earlier) or not OmegaConf.is_config(now):
-            return None
-
-        def described(launcher: Any, resolve: bool) -> dict[str, Any]:
-            values = OmegaConf.to_container(launcher, resolve=resolve)
-            assert isinstance(values, dict)
-            return {key: values[key] for key in _LAUNCHER_KEYS if values.get(key) is not None}
-
-        if described(earlier, False) == described(now, False):  # as written: ${oc.env:NJ} both times
-            return None
-        # Resolved and compared as text: the file reads back untyped ('1'), the live config is typed (1).
-        before, after = described(earlier, True), described(now, True)
-    except Exception:  # absent (the sweep never launched), unreadable, or an interpolation that no longer resolves
-        return None
-    if {k: str(v) for k, v in before.items()} == {k: str(v) for k, v in after.items()}:
-        return None
-    return (
-        f"this sweep's earlier trials ran under another launcher ({before}; now {after}, from {multirun}): "
-        f"energy figures move with it (threads per process, machines), so its frontier will compare trials measured "
-        f"both ways. Resume under the launcher it started with, or start a new sweep dir (hydra.sweep.dir)."
-    )
-
-
-def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:
-    """Why a parallel launcher would run one trial at a time (its ``n_jobs`` above the sweep's batch size), or None.
-
-    ``hydra.launcher.n_jobs`` is the launcher's, not the sweeper's: the sweeper launches ``max_batch_size`` trials a
-    batch (default 1, the honest measurement), so the other workers idle. Said, not changed.
-    """
-    options = getattr(launcher, "joblib", None) if "joblib" in type(launcher).__module__ else None
-    n_jobs = options.get("n_jobs") if isinstance(options, Mapping) else None
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
-        return None
-    cores = os.cpu_count() or 1
-    workers = n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)  # joblib: -1 is every core
-    if workers <= batch_size:
-        return None
-    return (
-        f"hydra.launcher.n_jobs={n_jobs} gives {workers} workers, but the sweep launches "
-        f"hydra.sweeper.max_batch_size={batch_size} trial{'s' if batch_size > 1 else ''} a batch, so "
-        f"{workers - batch_size} of them idle, and each worker runs torch on its share of the cores "
-        f"({max(cores // workers, 1)} of {cores} threads), idle or not. To run "
-        f"{workers} trials side by side, set hydra.sweeper.max_batch_size={workers} (measured energy is then shared "
-        f"between them: such trials are tagged shared_counters); to give the trials the cores, set "
-        f"hydra.launcher.n_jobs={batch_size}."
-    )
-
-
-_JOB_ID_RE = re.compile(r"\bJob \d+(?:_\d+)?(?: \(task: \d+\))?(?: with path \S+)?")
-
-
-def _without_job_ids(error: str) -> str:
-    """A launcher's error without its job's id and paths, so that one fault across jobs reads as one reason.
-
-    >>> _without_job_ids("UncompletedJobError: Job 17573 (task: 0) with path /s/.submitit/17573/17573_0_result.pkl "
-    ...                  "has not produced any output (state: TIMEOUT)")
-    'UncompletedJobError: a job has not produced any output (state: TIMEOUT)'
-    """
-    return _JOB_ID_RE.sub("a job", error)
-
-
-def _runs_jobs_side_by_side(launcher: Launcher | None) -> bool:
-    """Whether the launcher runs a batch's jobs at the same time on this machine (joblib, submitit's local one).
-
-    The basic launcher runs them one after another; cluster launchers (SLURM through submitit, RQ, Ray on AWS) place
-    them on their own machines or devices, which we cannot see from here, so they are not flagged.
-    """
-    if launcher is None:
-        return False
-    cls = type(launcher)
-    return "joblib" in cls.__module__ or (cls.__name__ == "LocalLauncher" and "submitit" in cls.__module__)

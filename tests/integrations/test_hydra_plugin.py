@@ -22,7 +22,7 @@ import yaml
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-import hydra_plugins.ecopt_sweeper.ecopt_sweeper as ecopt_sweeper_module
+import hydra_plugins.ecopt_sweeper._job as job_module
 from ecopt_testing import ecopt_sweeper
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 
@@ -300,7 +300,7 @@ def test_a_lost_job_that_finishes_late_is_not_run_again(tmp_path: Path, monkeypa
     def recorded(number: int) -> Any:  # job 1 was still running when the batch was lost, and finished meanwhile
         reads.append(number)
         late = number == 1 and reads.count(1) > 1
-        return {"f1": 5.0, "f2": 6.0} if late else ecopt_sweeper_module._ABSENT
+        return {"f1": 5.0, "f2": 6.0} if late else job_module._ABSENT
 
     monkeypatch.setattr(sweeper, "_recorded_outcome", recorded)
     out = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}])
@@ -371,7 +371,7 @@ def test_one_launcher_fault_is_one_reason_across_jobs(
     """The report groups failures by reason: N jobs past the time limit were N lines, one per job id."""
     sweeper = _sweeper(tmp_path)
     sweeper.space, _ = sweeper.configure(["seed=3"])
-    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes = tmp_path / job_module.OUTCOMES_DIR
     sweeper._outcomes.mkdir()
     monkeypatch.setattr(sweeper, "_forget_outcomes", lambda numbers: None)
     for number in range(2):  # the jobs started: a lost job, not a launcher that starts none
@@ -406,7 +406,7 @@ def test_a_launcher_that_starts_no_job_stops_the_sweep_instead_of_failing_its_tr
 
     sweeper = _sweeper(tmp_path)
     sweeper.space, _ = sweeper.configure(["seed=3"])
-    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes = tmp_path / job_module.OUTCOMES_DIR
     sweeper.launcher = starts_nothing = launcher([])
     monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
     match = r"did not start any of the 2 jobs \(0..1\) \(RuntimeError: Could not detect \"srun\".*rerun the same"
@@ -449,7 +449,7 @@ def test_no_record_means_no_job_started_only_where_records_are_seen(
 
     sweeper = _sweeper(tmp_path)
     sweeper.space, _ = sweeper.configure(["seed=3"])
-    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes = tmp_path / job_module.OUTCOMES_DIR
     sweeper.launcher = _WorksOnceThenStartsNothing(sweeper._outcomes if visible else None)
     monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
     assert sweeper.evaluate([{"x": 0.25}]) == [{"f1": 1.0, "f2": 2.0}]
@@ -476,7 +476,7 @@ def test_a_stop_in_a_later_launch_of_a_batch_keeps_what_the_earlier_ones_returne
 
     sweeper = _sweeper(tmp_path)
     sweeper.space, _ = sweeper.configure(["seed=3"])
-    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes = tmp_path / job_module.OUTCOMES_DIR
     sweeper.launcher = _StartsOnlyTheFirstRun(sweeper._outcomes)
     monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
     pareto = types.SimpleNamespace(evaluating=(3, 5), finished_before_stop={}, ran_alone=set())
@@ -508,7 +508,7 @@ def test_a_stop_mid_batch_keeps_only_the_jobs_that_completed(tmp_path: Path, mon
 
     sweeper = _sweeper(tmp_path)
     sweeper.space, _ = sweeper.configure(["seed=3"])
-    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes = tmp_path / job_module.OUTCOMES_DIR
     sweeper.launcher = _StoppedMidBatch(sweeper._outcomes)
     monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
     pareto = types.SimpleNamespace(evaluating=(0, 1, 2), finished_before_stop={}, ran_alone=set())
@@ -526,7 +526,7 @@ def test_only_the_process_that_launched_deletes_the_job_records(
     """A second process refused by the running sweep's lock must not delete that sweep's unread job records."""
     sweeper = _sweeper(tmp_path)
     sweeper.space, _ = sweeper.configure(["seed=3"])
-    sweeper._outcomes = tmp_path / ecopt_sweeper_module.OUTCOMES_DIR
+    sweeper._outcomes = tmp_path / job_module.OUTCOMES_DIR
     sweeper._outcomes.mkdir()
     record = sweeper._outcomes / "0.json"  # a job of the running sweep finished; its batch is still out
     record.write_text(json.dumps({"status": "completed", "value": {"f1": 1.0, "f2": 2.0}}))
@@ -562,7 +562,7 @@ def _record_outcomes(tmp_path: Path, outcomes: list[Any], monkeypatch: pytest.Mo
     from hydra.conf import HydraConf
     from hydra.core.hydra_config import HydraConfig
 
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _PicklableFailures
+    from hydra_plugins.ecopt_sweeper._job import _PicklableFailures
 
     def task(outcome: Any) -> Any:
         if isinstance(outcome, BaseException):
@@ -587,7 +587,7 @@ def _record_outcomes(tmp_path: Path, outcomes: list[Any], monkeypatch: pytest.Mo
 
 def test_an_unpicklable_failure_keeps_its_metrics_by_the_records_rule() -> None:
     """Its stand-in keeps the numbers and labels a record keeps (``_is_plain``): a bool is neither."""
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _failure_fields, _UnpicklableTaskError
+    from hydra_plugins.ecopt_sweeper._job import _failure_fields, _UnpicklableTaskError
 
     failure = TrialFailure("oom", {"energy/train_j": 3.0, "done": True, "energy/source": "estimated: cpu-time"})
     carried = _UnpicklableTaskError.carrying(failure)
@@ -648,9 +648,9 @@ def test_a_job_s_record_reads_as_what_the_launcher_would_return(
         "energy/train_j": 2.5,
         "energy/source": "estimated: cpu-time",
     }
-    assert sweeper._recorded_outcome(len(returns) + len(failures)) is ecopt_sweeper_module._ABSENT
+    assert sweeper._recorded_outcome(len(returns) + len(failures)) is job_module._ABSENT
     assert not [p.name for p in sweeper._outcomes.iterdir() if p.name.startswith(".")]  # no partial file
-    assert _sweeper(tmp_path)._recorded_outcome(0) is ecopt_sweeper_module._ABSENT  # the basic launcher: none
+    assert _sweeper(tmp_path)._recorded_outcome(0) is job_module._ABSENT  # the basic launcher: none
 
 
 def test_only_a_job_s_first_task_records_its_outcome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -660,7 +660,7 @@ def test_only_a_job_s_first_task_records_its_outcome(tmp_path: Path, monkeypatch
     fake = types.SimpleNamespace(JobEnvironment=lambda: types.SimpleNamespace(**rank))
     monkeypatch.setitem(sys.modules, "submitit", fake)  # tasks_per_node=2: submitit returns the first's result
     sweeper = _record_outcomes(tmp_path, [{"f1": 999.0, "f2": 999.0}], monkeypatch)
-    assert sweeper._recorded_outcome(0) is ecopt_sweeper_module._ABSENT
+    assert sweeper._recorded_outcome(0) is job_module._ABSENT
     rank["global_rank"] = 0
     sweeper = _record_outcomes(tmp_path, [{"f1": 1.0, "f2": 2.0}], monkeypatch)
     assert sweeper._recorded_outcome(0) == {"f1": 1.0, "f2": 2.0}
@@ -780,7 +780,7 @@ def test_enqueued_configurations_are_the_first_jobs(tmp_path: Path) -> None:
 def test_a_sweep_resumed_under_another_launcher_is_told_its_figures_mix(tmp_path: Path) -> None:
     """joblib's workers run torch on their share of the cores: one configuration read 2.05 J under the basic
     launcher and 1.02 J under joblib (n_jobs=2), and a resumed sweep mixed the two in one frontier unsaid."""
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _launcher_change
+    from hydra_plugins.ecopt_sweeper._launchers import _launcher_change
 
     basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
     joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
@@ -886,7 +886,7 @@ def test_a_fixed_mapping_over_a_swept_key_stops_the_sweep_before_any_job(tmp_pat
 
 def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
     """``hydra.launcher.n_jobs=2`` alone runs one trial at a time (the sweeper's max_batch_size is 1): said."""
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _idle_workers
+    from hydra_plugins.ecopt_sweeper._launchers import _idle_workers
     from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 
     message = _idle_workers(JoblibLauncher(n_jobs=2), 1)
@@ -1304,7 +1304,7 @@ def test_single_objective_results_have_optunas_best_params_and_best_value(tmp_pa
 
 
 def test_a_task_s_sys_exit_fails_its_job_only_and_ctrl_c_still_stops() -> None:
-    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _PicklableFailures
+    from hydra_plugins.ecopt_sweeper._job import _PicklableFailures
 
     def exits(cfg: Any) -> None:
         sys.exit(3)

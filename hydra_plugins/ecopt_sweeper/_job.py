@@ -1,0 +1,275 @@
+"""What runs inside a job's process, and the record of its outcome that the sweep reads back.
+
+The launcher runs each trial's task as :class:`_PicklableFailures`: an exception that would not survive the trip
+back to the sweep process (joblib, submitit) is raised as an :class:`_UnpicklableTaskError`, and the job's outcome is
+recorded as plain JSON in the sweep dir's :data:`OUTCOMES_DIR` (:func:`_record`), where :func:`read_record` reads it
+back when the launcher loses the batch. The classes are pickled by name: the job's process imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lightning_ecopt.exceptions import TrialFailure, TrialTimeoutError
+
+log = logging.getLogger(__name__)
+
+_ABSENT = object()
+"""No value: no record of a job (:func:`read_record`), no such key in a config."""
+
+
+class _UnpicklableTaskError(TrialFailure):
+    """An exception of the task that cannot cross a process boundary, carried by its type's name and its message.
+
+    Args:
+        type_name: The original exception's class name.
+        message: Its message (``str(exc)``).
+        traceback_text: Its traceback, formatted in the job's process.
+        metrics: What it measured, when it is a :class:`TrialFailure` (numbers and strings only).
+    """
+
+    def __init__(
+        self,
+        type_name: str,
+        message: str,
+        traceback_text: str = "",
+        metrics: Mapping[str, float | str] | None = None,
+    ) -> None:
+        super().__init__(f"{type_name}: {message}" if message else type_name, metrics)
+        self.type_name = type_name
+        self.message = message
+        self.traceback_text = traceback_text
+
+    def __reduce__(self) -> tuple[type[_UnpicklableTaskError], tuple[str, str, str, dict[str, float | str]]]:  # type: ignore[override]
+        return (type(self), (self.type_name, self.message, self.traceback_text, self.metrics))
+
+    @classmethod
+    def carrying(cls, exc: Exception) -> _UnpicklableTaskError:
+        """The picklable stand-in of ``exc``."""
+        metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
+        text = "".join(traceback.format_exception(exc))
+        return cls(type(exc).__name__, str(exc), text, _plain_metrics(metrics))  # as a record keeps them
+
+    def as_named(self) -> TrialFailure:
+        """A :class:`TrialFailure` of a class named as the original exception's.
+
+        The trial's reason then reads as it would had the exception itself come back (as it does from the basic
+        launcher): ``the job raised TwoArgError: bad: thing``.
+        """
+        named = type(self.type_name, (TrialFailure,), {"__module__": __name__, "__doc__": "A job's exception."})
+        return named(self.message, self.metrics)
+
+
+class _PicklableFailures:
+    """The task as the launcher runs it: an exception that does not pickle is raised as one that does.
+
+    Process-based launchers (joblib, submitit) pickle each job's result, exception included, back to the sweep
+    process; one that cannot be pickled or unpickled (an ``__init__`` that takes other arguments than the
+    exception's ``args``, a local class, an attribute holding a lock) broke the whole batch (joblib:
+    ``BrokenProcessPool``), failing every healthy trial of it. Such an exception is raised instead as an
+    :class:`_UnpicklableTaskError` with its type's name, message and traceback; any other one as it is.
+
+    It also records the job's outcome, as plain JSON, in ``<outcomes>/<job number>.json`` (the sweep dir's
+    :data:`OUTCOMES_DIR`; see :func:`_record`), so that a batch the launcher loses keeps what its finished jobs
+    returned; and, first, that the job started, so that a batch lost before any job started is known for the
+    launcher's failure.
+
+    Args:
+        task_function: The app's task function (possibly under a time limit: ``TimedTask``).
+        outcomes: The folder the job records its outcome in, or ``None`` to record nothing.
+    """
+
+    def __init__(self, task_function: Callable[[Any], Any], outcomes: str | None = None) -> None:
+        self.task_function = task_function
+        self.outcomes = outcomes
+
+    def __call__(self, cfg: Any) -> Any:
+        """Run the task on ``cfg``."""
+        from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
+
+        _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
+        try:
+            value = self.task_function(cfg)
+        except Exception as exc:
+            if _round_trips(exc):
+                _record(self.outcomes, {"status": "failed", **_failure_fields(exc)})
+                raise
+            tb = exc.__traceback__  # from the task's frame on, without this one
+            carried = _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None))
+            _record(self.outcomes, {"status": "failed", **_failure_fields(carried)})
+            raise carried from None
+        except SystemExit as exc:
+            # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
+            # batch); Lightning's Ctrl-C (an exit while handling KeyboardInterrupt) still stops and saves the sweep.
+            if is_interrupt(exc):
+                raise
+            failure = exit_as_failure(exc)
+            _record(self.outcomes, {"status": "failed", **_failure_fields(failure)})
+            raise failure from None
+        _record(self.outcomes, {"status": "completed", "value": value})
+        return value
+
+
+OUTCOMES_DIR = ".ecopt-outcomes"
+"""The folder of ``hydra.sweep.dir`` where each job records its outcome (``<job number>.json``) for a lost batch."""
+
+
+def _failure_fields(exc: BaseException) -> dict[str, Any]:
+    """A job's exception as the JSON fields :func:`read_record` rebuilds it from (type name, message, metrics)."""
+    if isinstance(exc, _UnpicklableTaskError):
+        name, message = exc.type_name, exc.message
+    else:
+        name, message = type(exc).__name__, str(exc)
+    metrics = getattr(exc, "metrics", None) if isinstance(exc, TrialFailure) else None
+    # The sweeper's own verdicts, whose message is the trial's reason as it is: by class, not by name (an app's own
+    # TrialTimeoutError is not one), and never one carried by name (it did not pickle).
+    verdict = type(exc) in (TrialFailure, TrialTimeoutError)
+    return {"type": name, "message": message, "metrics": _plain_metrics(metrics), "verdict": verdict}
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether a failed trial's metric is kept in its record: a number or a string (a label), as Ax stores it."""
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _plain_metrics(metrics: Any) -> dict[str, float | str]:
+    """The metrics of a failed trial that its record keeps (see :func:`_is_plain`), keyed by text; ``{}`` if none.
+
+    >>> _plain_metrics({"energy/test_j": 4.5, "note": "oom", "flag": True, 3: 1}), _plain_metrics(None)
+    ({'energy/test_j': 4.5, 'note': 'oom', '3': 1}, {})
+    """
+    if not isinstance(metrics, Mapping):
+        return {}
+    return {str(k): v for k, v in metrics.items() if _is_plain(v)}
+
+
+_RECORD_MAX_CHARS = 1_000_000
+"""A record longer than this is not written (a task that returns a huge list): the job is then treated as unrecorded."""
+
+
+def _plain_scalar(value: Any) -> Any:
+    """A returned number as JSON holds it (numpy and torch scalars as numbers); anything else as a short text.
+
+    The text stands for a value the sweep drops (an extra metric) or refuses (an objective), as it would the value
+    itself: a record never turns a failing return value into a completed trial.
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        return _plain_scalar(value.item())
+    return f"<{type(value).__name__}: {repr(value)[:200]}>"
+
+
+def _plain_result(value: Any) -> Any:
+    """A task's return value as plain JSON data that ``parse_task_result`` reads as it reads the value itself.
+
+    A dict keeps its string keys (the others are dropped there too). A top-level tuple, list or 1-d array (objective
+    values in order) becomes a list. Each value is a number or a ``(mean, sem)`` pair; anything else becomes a text.
+    """
+    if isinstance(value, Mapping):
+        return {key: _plain_metric(item) for key, item in value.items() if isinstance(key, str)}
+    if isinstance(value, list | tuple):
+        return [_plain_metric(v) for v in value]
+    if getattr(value, "ndim", None) == 1 and callable(getattr(value, "tolist", None)):
+        return [_plain_metric(v) for v in value.tolist()]
+    return _plain_scalar(value)
+
+
+def _plain_metric(value: Any) -> Any:
+    """One metric's value: a number, or a ``(mean, sem)`` pair as a list of two; anything else as text."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return [_plain_scalar(v) for v in value]
+    return _plain_scalar(value)
+
+
+def _is_rank_zero() -> bool:
+    """Whether this process is its job's first task (the one whose outcome the launcher returns).
+
+    With ``tasks_per_node > 1`` every task runs the task function, and Hydra's submitit launcher returns the first's
+    result (``job.results()[0]``): only that one records its outcome.
+    """
+    submitit = sys.modules.get("submitit")
+    if submitit is None:
+        return True
+    try:
+        return int(submitit.JobEnvironment().global_rank) == 0
+    except Exception:  # not inside a submitit job
+        return True
+
+
+def _record(folder: str | None, outcome: dict[str, Any]) -> None:
+    """Record a job's outcome as ``<folder>/<job number>.json``, written whole or not at all; never raises.
+
+    A return value is recorded as :func:`_plain_result` makes it: numbers (numpy and torch scalars as numbers) and
+    strings, in lists and dicts; any other value as a short text, which the sweep refuses as it would the value
+    itself. A record longer than ``_RECORD_MAX_CHARS`` is not written: the sweep then treats the job as unrecorded,
+    as it did before outcomes were recorded.
+    """
+    if folder is None:
+        return
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized() or not _is_rank_zero():
+            return
+        path = Path(folder) / f"{HydraConfig.get().job.num}.json"
+        if outcome.get("status") == "completed":
+            outcome = {"status": "completed", "value": _plain_result(outcome.get("value"))}
+        text = json.dumps(outcome)
+        if len(text) > _RECORD_MAX_CHARS:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        os.replace(partial, path)
+    except Exception as exc:  # the record is a safety net: the job's own outcome goes back through the launcher
+        log.debug("ecopt sweeper: the job's outcome was not recorded: %s: %s", type(exc).__name__, exc)
+
+
+def _round_trips(exc: BaseException) -> bool:
+    """Whether ``exc`` survives pickling and unpickling, as a process-based launcher carries it.
+
+    Pickled, then rebuilt as unpickling rebuilds it (its ``__reduce_ex__`` callable on its arguments, where an
+    ``__init__`` taking other arguments than the message fails) without unpickling anything: the sweeper never
+    unpickles (``tests/faults/test_security.py``).
+    """
+    try:
+        pickle.dumps(exc)
+        reduced = exc.__reduce_ex__(pickle.DEFAULT_PROTOCOL)
+        if isinstance(reduced, tuple) and len(reduced) >= 2 and callable(reduced[0]):
+            reduced[0](*reduced[1])
+    except Exception:
+        return False
+    return True
+
+
+def read_record(folder: Path | None, number: int) -> Any:
+    """What job ``number`` recorded in ``folder`` (its return value, or its exception), or ``_ABSENT``.
+
+    ``_ABSENT`` also stands for an unreadable record, one of a job that only started, and ``folder`` ``None``.
+    """
+    if folder is None:
+        return _ABSENT
+    try:
+        record = json.loads((folder / f"{number}.json").read_text())
+    except (OSError, ValueError):
+        return _ABSENT
+    if not isinstance(record, dict):
+        return _ABSENT
+    if record.get("status") == "completed" and "value" in record:
+        return record["value"]
+    name, message, metrics = record.get("type"), record.get("message"), record.get("metrics")
+    if record.get("status") != "failed" or not isinstance(name, str) or not isinstance(message, str):
+        return _ABSENT
+    kept = _plain_metrics(metrics)
+    if record.get("verdict") is True:  # the sweeper's own verdict: its message is the trial's reason as it is
+        return TrialFailure(message, kept)
+    return _UnpicklableTaskError(name, message, "", kept).as_named()  # "the job raised <name>: <message>"

@@ -1,0 +1,104 @@
+"""What the sweep can tell of the launcher that runs its trials: a change on resume, idle workers, shared machines.
+
+The sweeper only says these (a warning, a trial's reason); what the launcher does is the launcher's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    from hydra.plugins.launcher import Launcher
+
+
+_LAUNCHER_KEYS = ("_target_", "n_jobs")
+"""What of ``hydra.launcher`` moves a trial's energy figures: where and how its process runs, and how many share it."""
+
+
+def _launcher_change(multirun: Path, config: DictConfig) -> str | None:
+    """How the launcher a resumed sweep started with (its ``multirun.yaml``) differs from this run's, or None.
+
+    Its energy figures move with it: joblib's workers run torch on their share of the cores (1.5-2x fewer joules
+    estimated for one configuration than a lone process), another cluster launcher runs on other machines. The
+    sweep goes on (a launcher's time limit or queue changes for good reasons); the mix is said.
+    """
+    try:
+        earlier = OmegaConf.select(OmegaConf.load(multirun), "hydra.launcher", default=None)
+        now = OmegaConf.select(config, "hydra.launcher", default=None)
+        if not OmegaConf.is_config(earlier) or not OmegaConf.is_config(now):
+            return None
+
+        def described(launcher: Any, resolve: bool) -> dict[str, Any]:
+            values = OmegaConf.to_container(launcher, resolve=resolve)
+            assert isinstance(values, dict)
+            return {key: values[key] for key in _LAUNCHER_KEYS if values.get(key) is not None}
+
+        if described(earlier, False) == described(now, False):  # as written: ${oc.env:NJ} both times
+            return None
+        # Resolved and compared as text: the file reads back untyped ('1'), the live config is typed (1).
+        before, after = described(earlier, True), described(now, True)
+    except Exception:  # absent (the sweep never launched), unreadable, or an interpolation that no longer resolves
+        return None
+    if {k: str(v) for k, v in before.items()} == {k: str(v) for k, v in after.items()}:
+        return None
+    return (
+        f"this sweep's earlier trials ran under another launcher ({before}; now {after}, from {multirun}): "
+        f"energy figures move with it (threads per process, machines), so its frontier will compare trials measured "
+        f"both ways. Resume under the launcher it started with, or start a new sweep dir (hydra.sweep.dir)."
+    )
+
+
+def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:
+    """Why a parallel launcher would run one trial at a time (its ``n_jobs`` above the sweep's batch size), or None.
+
+    ``hydra.launcher.n_jobs`` is the launcher's, not the sweeper's: the sweeper launches ``max_batch_size`` trials a
+    batch (default 1, the honest measurement), so the other workers idle. Said, not changed.
+    """
+    options = getattr(launcher, "joblib", None) if "joblib" in type(launcher).__module__ else None
+    n_jobs = options.get("n_jobs") if isinstance(options, Mapping) else None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        return None
+    cores = os.cpu_count() or 1
+    workers = n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)  # joblib: -1 is every core
+    if workers <= batch_size:
+        return None
+    return (
+        f"hydra.launcher.n_jobs={n_jobs} gives {workers} workers, but the sweep launches "
+        f"hydra.sweeper.max_batch_size={batch_size} trial{'s' if batch_size > 1 else ''} a batch, so "
+        f"{workers - batch_size} of them idle, and each worker runs torch on its share of the cores "
+        f"({max(cores // workers, 1)} of {cores} threads), idle or not. To run "
+        f"{workers} trials side by side, set hydra.sweeper.max_batch_size={workers} (measured energy is then shared "
+        f"between them: such trials are tagged shared_counters); to give the trials the cores, set "
+        f"hydra.launcher.n_jobs={batch_size}."
+    )
+
+
+_JOB_ID_RE = re.compile(r"\bJob \d+(?:_\d+)?(?: \(task: \d+\))?(?: with path \S+)?")
+
+
+def _without_job_ids(error: str) -> str:
+    """A launcher's error without its job's id and paths, so that one fault across jobs reads as one reason.
+
+    >>> _without_job_ids("UncompletedJobError: Job 17573 (task: 0) with path /s/.submitit/17573/17573_0_result.pkl "
+    ...                  "has not produced any output (state: TIMEOUT)")
+    'UncompletedJobError: a job has not produced any output (state: TIMEOUT)'
+    """
+    return _JOB_ID_RE.sub("a job", error)
+
+
+def _runs_jobs_side_by_side(launcher: Launcher | None) -> bool:
+    """Whether the launcher runs a batch's jobs at the same time on this machine (joblib, submitit's local one).
+
+    The basic launcher runs them one after another; cluster launchers (SLURM through submitit, RQ, Ray on AWS) place
+    them on their own machines or devices, which we cannot see from here, so they are not flagged.
+    """
+    if launcher is None:
+        return False
+    cls = type(launcher)
+    return "joblib" in cls.__module__ or (cls.__name__ == "LocalLauncher" and "submitit" in cls.__module__)
