@@ -390,7 +390,7 @@ class EcoptSweeper(Sweeper):
         for parameter in space.parameters:
             if not isinstance(parameter, ChoiceParameter):
                 continue
-            group = parameter.name.lstrip("+~").partition("@")[0]  # ``+group@package`` selects from ``group``
+            group, _ = _group_and_root(parameter.name)  # ``group@package`` selects from ``group`` (names carry no +)
             options = self._group_options(group)
             if not options:  # a key of the app's config, not a config group
                 continue
