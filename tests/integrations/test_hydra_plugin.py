@@ -1319,3 +1319,15 @@ def test_a_task_s_sys_exit_fails_its_job_only_and_ctrl_c_still_stops() -> None:
         _PicklableFailures(exits)(None)
     with pytest.raises(SystemExit):
         _PicklableFailures(lightning_ctrl_c)(None)
+
+
+@pytest.mark.parametrize("module", ["_compose", "_job", "_launchers"])
+def test_the_plugins_doctests_hold(module):
+    # pytest's testpaths hold lightning_ecopt's modules, not the plugin's: collecting hydra_plugins/ (no __init__.py)
+    # would put it on sys.path and import the plugin a second time under another name.
+    import doctest
+    import importlib
+
+    found = importlib.import_module(f"hydra_plugins.ecopt_sweeper.{module}")
+    failed, attempted = doctest.testmod(found, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert (failed, attempted > 0) == (0, True)
