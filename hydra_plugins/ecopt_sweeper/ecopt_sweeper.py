@@ -229,10 +229,27 @@ class EcoptSweeper(Sweeper):
         if isinstance(experiment, Mapping) and experiment.get("minimize") is not None:
             direction = "minimize" if experiment["minimize"] else "maximize"
             moves.append(f"direction: {direction} (a task that returns one number, as under the Ax sweeper)")
+        experiment = experiment if isinstance(experiment, Mapping) else {}
+        if experiment.get("outcome_constraints"):
+            moves.append(f"outcome_constraints: {list(experiment['outcome_constraints'])}")
+        client = config.get("client")
+        if isinstance(client, Mapping) and client.get("random_seed") is not None:
+            moves.append(f"seed: {client['random_seed']}")
         where = f"move its settings to ecopt's keys ({'; '.join(moves)}) and remove it" if moves else "remove it"
+        # What has no ecopt key: said, so a migrated sweep does not lose it without a word.
+        instead = {
+            "parameter_constraints": "the sweep may propose configurations they exclude: raise TrialFailure for "
+            "those in the task, and they are recorded as failed",
+            "status_quo": "enqueue_trials: [{...}] runs a configuration first, and ecopt report --baseline first "
+            "compares with it",
+            "early_stop": "n_trials bounds the sweep",
+        }
+        dropped = [key for key in ("parameter_constraints", "status_quo") if experiment.get(key)]
+        dropped += [key for key in ("early_stop",) if config.get(key)]
+        lost = "".join(f" ecopt has no {key}: {instead[key]}." for key in dropped)
         raise EcoptConfigError(
             f"hydra.sweeper.ax_config is the Ax sweeper's config, which the ecopt sweeper does not read: {where}; "
-            f"see hydra_plugins/ecopt_sweeper/config.py for ecopt's keys."
+            f"see hydra_plugins/ecopt_sweeper/config.py for ecopt's keys.{lost}"
         )
 
     def _params(self) -> dict[str, Any]:

@@ -64,6 +64,20 @@ def test_the_ax_sweeper_s_config_is_refused_with_ecopt_s_keys_for_it(tmp_path: P
     ) in str(error.value)
 
 
+def test_the_ax_sweeper_s_constraints_and_seed_are_moved_or_said_to_have_no_equivalent(tmp_path: Path) -> None:
+    # The message moved max_trials, params and minimize only: a migrated sweep lost its constraints and seed silently.
+    ax_config = {
+        "experiment": {"minimize": True, "parameter_constraints": ["x + y <= 1"], "outcome_constraints": ["g <= 2"]},
+        "client": {"random_seed": 7},
+        "params": {"x": {"type": "range", "bounds": [0.0, 1.0]}},
+    }
+    with pytest.raises(EcoptConfigError) as error:
+        _sweeper(tmp_path, ax_config=OmegaConf.create(ax_config)).configure([])
+    message = str(error.value)
+    assert "outcome_constraints: ['g <= 2']; seed: 7) and remove it" in message
+    assert "ecopt has no parameter_constraints: the sweep may propose configurations they exclude" in message
+
+
 def test_the_ax_sweeper_s_config_is_refused_even_with_nothing_to_move(tmp_path: Path) -> None:
     with pytest.raises(EcoptConfigError, match=r"does not read: remove it;"):
         _sweeper(tmp_path, ax_config={"is_noisy": False}).configure([])
