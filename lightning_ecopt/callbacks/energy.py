@@ -1004,42 +1004,44 @@ class EnergyCallback(Callback):
         # An unread domain travels through the cross-rank sum as -inf (a NaN reading, e.g. a counter that wrapped
         # unnoticed, must stay NaN and poison the total rather than vanish from it as "not measured").
         unread = -math.inf
-        local = [
-            steady.gpu_total_j if steady.gpu_j else unread,  # no GPU index read: no GPU figure, not 0 J
-            unread if steady.cpu_j is None else steady.cpu_j,
-            unread if steady.dram_j is None else steady.dram_j,
-            float(samples),
-            float(batches),
-            float(tokens or 0),
-            0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
+        local = {
+            "gpu_j": steady.gpu_total_j if steady.gpu_j else unread,  # no GPU index read: no GPU figure, not 0 J
+            "cpu_j": unread if steady.cpu_j is None else steady.cpu_j,
+            "dram_j": unread if steady.dram_j is None else steady.dram_j,
+            "samples": float(samples),
+            "batches": float(batches),
+            "tokens": float(tokens or 0),
+            "warmup_j": 0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
             # Every rank's per-batch windows, summed and counted: one rank's alone may hold all ranks' work (RAPL is
             # package-wide) or none of it (a rank that rank 0's RAPL covers reads 0 J).
-            math.fsum(state.batch_j),
-            float(len(state.batch_j)),
+            "batch_j_sum": math.fsum(state.batch_j),
+            "batch_windows": float(len(state.batch_j)),
             # Each rank picks its per-batch mode from its own warm-up: windows count only where every rank has them
             # (one rank's windows alone would divide every rank's joules, or none, by its batches).
-            1.0 if state.mode == "window" else 0.0,
-        ]
-        figures, time_s = _combine_ranks(trainer, local, steady.time_s, steady.kind)
+            "ranks_with_windows": 1.0 if state.mode == "window" else 0.0,
+        }
+        sums, time_s = _combine_ranks(trainer, list(local.values()), steady.time_s, steady.kind)
+        figures = dict(zip(local, sums, strict=True))
         period_s = self._meter.update_period_s if self._meter is not None else 0.0
         # A shorter window reads within a few counter steps; min_duration_s=0 turns the check off.
         resolved_s = LOOP_MIN_PERIODS * period_s if self.min_duration_s > 0 else 0.0
-        every_rank_windows = figures[9] == trainer.world_size
+        every_rank_windows = figures["ranks_with_windows"] == trainer.world_size
+        windows = figures["batch_windows"]
         result = LoopEnergy(
             stage=stage,
             source=steady.source,
             time_s=time_s,
-            gpu_j=None if figures[0] == unread else figures[0],
-            cpu_j=None if figures[1] == unread else figures[1],
-            dram_j=None if figures[2] == unread else figures[2],
-            samples=int(figures[3]),
-            batches=int(figures[4]),
-            tokens=None if tokens is None else int(figures[5]),
+            gpu_j=None if figures["gpu_j"] == unread else figures["gpu_j"],
+            cpu_j=None if figures["cpu_j"] == unread else figures["cpu_j"],
+            dram_j=None if figures["dram_j"] == unread else figures["dram_j"],
+            samples=int(figures["samples"]),
+            batches=int(figures["batches"]),
+            tokens=None if tokens is None else int(figures["tokens"]),
             warmup_batches=0 if whole is None or not state.steady else self.warmup_batches,
-            warmup_j=figures[6],
+            warmup_j=figures["warmup_j"],
             per_batch_mode="window" if every_rank_windows else "split",
             batch_j=tuple(state.batch_j) if every_rank_windows else (),
-            batch_mean_j=figures[7] / figures[8] if every_rank_windows and figures[8] > 0 else None,
+            batch_mean_j=figures["batch_j_sum"] / windows if every_rank_windows and windows > 0 else None,
             short=stage != "train" and time_s < max(self.min_duration_s, resolved_s),
             cpu_contention=contention,
             in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
