@@ -210,7 +210,7 @@ def format_value(value: Any, digits: int = 4) -> str:
     return f"{float(value):.{digits}g}"
 
 
-def _finite(value: Any) -> bool:
+def _is_finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -220,7 +220,7 @@ def _completed_with_values(result: SweepResult) -> list[TrialRecord]:
     for trial in result.trials:
         if trial.status != "completed" or trial.reused_from is not None:
             continue
-        if all(_finite(trial.metrics.get(o.name)) for o in result.objectives):
+        if all(_is_finite_number(trial.metrics.get(o.name)) for o in result.objectives):
             out.append(trial)
     return out
 
@@ -520,7 +520,7 @@ def frontier_figure(
 
     # A failed trial that returned its objectives is drawn at its values (a single-objective one at its index): the
     # axes' scales take them in, but a value at or below 0 cannot be on a log axis, and is listed instead.
-    placed = [t for t in failed if all(_finite(t.metrics.get(o.name)) for o in objectives[:2])]
+    placed = [t for t in failed if all(_is_finite_number(t.metrics.get(o.name)) for o in objectives[:2])]
     x_scale = None
     if len(objectives) >= 2:
         x_values = xs_all + [v for v in map(x_of, placed) if v > 0]
