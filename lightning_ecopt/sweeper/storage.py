@@ -1,0 +1,657 @@
+"""A sweep's storage: what resuming it must match, reading its saved experiment as plain JSON, and its folder's lock.
+
+The optimisation loop (:mod:`lightning_ecopt.sweeper.loop`) saves the Ax experiment to ``storage`` and resumes from
+it; this module holds what the Hydra plugin, the loop and ``ecopt report`` need of that file without Ax:
+
+- :func:`sweep_fingerprint` (the search space, objectives, acquisition function and :func:`flat_task_config` of the
+  task) is saved in the experiment's description; a resume under another one is refused with a message naming what
+  differs (``_mismatch_message``), and so is an ``n_trials`` below the trials already finished.
+- :func:`read_saved` reads the saved experiment as plain JSON (no Ax, nothing unpickled); :func:`saved_trial_count`,
+  :func:`saved_finished_count` and :func:`saved_sobol_count` count on it.
+- :func:`check_storage` checks all of it before any trial runs (the plugin calls it before its start-up line).
+- :func:`sweep_lock` holds the folder's :data:`SWEEP_LOCK_NAME` while a sweep runs; a new sweep is refused where the
+  folder's results file holds another sweep's trials; temporary files a killed save left are removed on start.
+
+Nothing here imports Ax, BoTorch or torch (Hydra imports the plugin, which imports this lazily, at every app start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightning_ecopt._json import json_safe
+from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.sweeper.results import RESULTS_FILENAME
+
+if TYPE_CHECKING:
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.space import SearchSpace
+
+__all__ = [
+    "SWEEP_LOCK_NAME",
+    "check_storage",
+    "flat_task_config",
+    "read_saved",
+    "saved_finished_count",
+    "saved_sobol_count",
+    "saved_trial_count",
+    "saved_trials",
+    "sweep_fingerprint",
+    "sweep_lock",
+]
+
+log = logging.getLogger(__name__)
+
+_METADATA_KEY = "lightning_ecopt"
+"""Key of our data in an Ax trial's ``run_metadata`` and in the experiment's description."""
+
+_TASK_CONFIG_KEYS = 1000
+"""Keys of the task's config saved with a sweep, by name; the keys past them are saved as one digest."""
+
+_TASK_CONFIG_VALUE_CHARS = 200
+"""A value of the task's config longer than this (as JSON) is saved as its length and digest."""
+
+_CHANGES_NAMED = 5
+"""Changed keys of the task's config a refused resume names; the rest are counted."""
+
+_IN_MEMORY = "this sweep's earlier run() (kept in memory: no storage)"
+"""What messages name in place of a storage file when a sweep without storage resumes from memory."""
+
+
+def sweep_fingerprint(
+    space: SearchSpace, settings: SweepSettings, task_config: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a saved experiment must match to be resumed: the search space, the objectives, the acquisition, the task.
+
+    A resumed sweep keeps the generation strategy it saved, so an acquisition function other than the one it started
+    with would be recorded but not used: it is refused. (The number of Sobol trials and the seed are kept too: see
+    :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`.)
+
+    Args:
+        space: The swept parameters.
+        settings: The sweep's settings (the objectives and, with two or more objectives, the acquisition function).
+        task_config: The task's config for one fixed point of the space (the Hydra plugin gives the app's config
+            composed for its first check, without the ``hydra`` node, interpolations as written); ``None``: not
+            checked. Saved as :func:`flat_task_config`.
+
+    Returns:
+        ``{"space": ..., "objectives": [{"name", "direction"}, ...], "strategy": {"acquisition": ...},
+        "task_config": {dotted key: value} or None}``.
+    """
+    fingerprint = {
+        "space": space.fingerprint(),
+        "objectives": [{"name": o.name, "direction": o.direction} for o in settings.objectives],
+        "strategy": {"acquisition": settings.acquisition if len(settings.objectives) > 1 else None},
+        "task_config": None if task_config is None else flat_task_config(task_config),
+    }
+    return dict(json.loads(json.dumps(fingerprint, default=str)))
+
+
+def flat_task_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's config as ``{dotted key: value}``, JSON-safe and of bounded size, to compare it key by key.
+
+    Mappings are walked (``model.hidden``); a list of plain values is one value, a list holding mappings or lists is
+    walked by index (``callbacks.0.name``); an empty mapping or list is a value. Values that are not JSON (enums,
+    paths) are kept as text, as are ``nan`` and ``inf``; a value longer than ``_TASK_CONFIG_VALUE_CHARS`` as JSON is
+    kept as its length and digest. The first ``_TASK_CONFIG_KEYS`` keys (sorted) are kept by name, the rest as one
+    digest under ``"..."``.
+
+    Args:
+        config: The config as plain containers (``OmegaConf.to_container(cfg, resolve=False)``).
+
+    Returns:
+        The flattened mapping, sorted by key.
+
+    Example:
+        >>> flat_task_config({"model": {"hidden": 16, "lr": "${optim.lr}"}, "tags": ["a", "b"], "layers": [{"w": 8}]})
+        {'layers.0.w': 8, 'model.hidden': 16, 'model.lr': '${optim.lr}', 'tags': ['a', 'b']}
+    """
+    flat: dict[str, Any] = {}
+    if config:
+        _flatten(config, "", flat)
+    keys = sorted(flat)
+    kept = {key: flat[key] for key in keys[:_TASK_CONFIG_KEYS]}
+    rest = {key: flat[key] for key in keys[_TASK_CONFIG_KEYS:]}
+    if rest:
+        kept["..."] = _digest(rest, f"{len(rest)} more keys")
+    return kept
+
+
+def _flatten(node: Any, prefix: str, flat: dict[str, Any]) -> None:
+    """Add the leaves of ``node`` to ``flat`` under ``prefix`` (see :func:`flat_task_config`)."""
+    if isinstance(node, Mapping) and node:
+        for key, value in node.items():
+            _flatten(value, f"{prefix}.{key}" if prefix else str(key), flat)
+        return
+    if isinstance(node, list | tuple) and any(isinstance(item, Mapping | list | tuple) for item in node):
+        for index, value in enumerate(node):
+            _flatten(value, f"{prefix}.{index}" if prefix else str(index), flat)
+        return
+    value = json_safe(node, nonfinite_as_text=True)  # nan must compare equal to itself
+    text = json.dumps(value, sort_keys=True)
+    flat[prefix] = value if len(text) <= _TASK_CONFIG_VALUE_CHARS else _digest(value, f"{len(text)} chars")
+
+
+def _digest(value: Any, what: str) -> str:
+    """``<what, sha256 ...>``: a value too long to keep, by a digest of its JSON."""
+    import hashlib
+
+    text = json.dumps(value, sort_keys=True)
+    return f"<{what}, sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}>"
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as a message shows it: YAML's ``null``/``true``, strings quoted, long ones cut."""
+    text = json.dumps(value) if value is None or isinstance(value, bool | list | dict) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _changed(old: Any, new: Any) -> bool:
+    """Whether two saved values differ as JSON (``1`` and ``1.0``, ``true`` and ``1`` do)."""
+    return json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True)
+
+
+def _parameter_changes(old: Any, new: Any) -> list[str]:
+    """``name: what changed`` per swept parameter, then per fixed override, of two saved search spaces."""
+
+    def by_name(space: Any) -> dict[str, dict[str, Any]]:
+        parameters = space.get("parameters") if isinstance(space, Mapping) else None
+        return {str(p["name"]): dict(p) for p in parameters or [] if isinstance(p, Mapping) and "name" in p}
+
+    before, after = by_name(old), by_name(new)
+    changes: list[str] = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in after:
+            changes.append(f"{name}: removed")
+        elif name not in before:
+            changes.append(f"{name}: added")
+        else:
+            a, b = before[name], after[name]
+            if a.get("kind") != b.get("kind"):
+                changes.append(f"{name}: {_describe_parameter(a)} -> {_describe_parameter(b)}")
+                continue
+            fields = []
+            bounds = [a.get("low"), a.get("high")], [b.get("low"), b.get("high")]
+            if _changed(*bounds):
+                fields.append(f"bounds {_show(bounds[0])} -> {_show(bounds[1])}")
+            for key in sorted((a.keys() | b.keys()) - {"name", "low", "high"}):
+                if _changed(a.get(key), b.get(key)):
+                    label = key.replace("_", " ").replace("is ordered", "ordered")
+                    fields.append(f"{label} {_show(a.get(key))} -> {_show(b.get(key))}")
+            if fields:
+                changes.append(f"{name}: {', '.join(fields)}{_stop_now_included(a, b)}")
+
+    def fixed(space: Any) -> dict[str, str]:
+        overrides = space.get("fixed") if isinstance(space, Mapping) else None
+        return {str(o).partition("=")[0]: str(o).partition("=")[2] for o in overrides or []}
+
+    return changes + _mapping_changes(fixed(old), fixed(new), show=str, prefix="fixed ")
+
+
+def _stop_now_included(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The hint for a saved ``range(...)`` that now has one more value, its stop: how to resume it; else ``""``.
+
+    A range includes its stop where it is on the step's grid, as the Optuna sweeper's does; a sweep started by an
+    earlier version, which excluded it, swept one value fewer.
+    """
+    if (
+        old.get("kind") == new.get("kind") == "range"
+        and old.get("parameter_type") == new.get("parameter_type") == "int"
+    ):
+        low, high = old.get("low"), old.get("high")
+        if not (
+            isinstance(low, int) and isinstance(high, int) and [low, high + 1] == [new.get("low"), new.get("high")]
+        ):
+            return ""
+        written, stop = f"range({low}, {high})", high + 1
+    elif old.get("kind") == new.get("kind") == "choice" and old.get("is_ordered") and new.get("is_ordered"):
+        before, after = old.get("values"), new.get("values")
+        if not (isinstance(before, list) and isinstance(after, list) and len(before) >= 2 and after[:-1] == before):
+            return ""
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in after):
+            return ""
+        step = Decimal(repr(before[1])) - Decimal(repr(before[0]))
+        shown = int(step) if all(isinstance(v, int) for v in before) else float(step)
+        written, stop = f"range({before[0]!r}, {before[-1]!r}, step={shown!r})", after[-1]
+    else:
+        return ""
+    return (
+        f" (if it is a range(...): a range now includes its stop {stop!r} when it is on the step's grid, as the "
+        f"Optuna sweeper's does, and this sweep started without it; to resume it, write its old domain: {written})"
+    )
+
+
+def _describe_parameter(parameter: Mapping[str, Any]) -> str:
+    """A saved parameter as the sweep grammar reads, roughly: ``interval [0.0, 1.0]``, ``choice ['a', 'b']``."""
+    if parameter.get("kind") == "range":
+        kind = "int interval" if parameter.get("parameter_type") == "int" else "interval"
+        log_scale = " (log)" if parameter.get("log_scale") else ""
+        return f"{kind} {_show([parameter.get('low'), parameter.get('high')])}{log_scale}"
+    ordered = "ordered " if parameter.get("is_ordered") else ""
+    return f"{ordered}choice {_show(parameter.get('values'))}"
+
+
+def _objective_changes(old: Any, new: Any) -> list[str]:
+    """``name: what changed`` per objective of two saved objective lists, or their order (a tuple result's)."""
+
+    def directions(objectives: Any) -> dict[str, Any]:
+        return {str(o.get("name")): o.get("direction") for o in objectives or [] if isinstance(o, Mapping)}
+
+    before, after = directions(old), directions(new)
+    changes = _mapping_changes(before, after, show=str, was="")
+    if not changes and list(before) != list(after):
+        changes.append(f"order {', '.join(before)} -> {', '.join(after)}")
+    return changes
+
+
+def _mapping_changes(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    show: Callable[[Any], str] = _show,
+    prefix: str = "",
+    was: str = "was ",
+) -> list[str]:
+    """``key: old -> new`` (``removed (was ...)``, ``added (...)``) per changed key of two mappings, sorted by key.
+
+    Serves the fixed overrides of a search space, the objectives' directions and the flattened task configs.
+    """
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in new:
+            changes.append(f"{prefix}{key}: removed ({was}{show(old[key])})")
+        elif key not in old:
+            changes.append(f"{prefix}{key}: added ({show(new[key])})")
+        elif _changed(old[key], new[key]):
+            changes.append(f"{prefix}{key}: {show(old[key])} -> {show(new[key])}")
+    return changes
+
+
+def _start_over(storage: Path | None) -> str:
+    """How to start a new sweep instead of resuming the one saved in ``storage`` (or kept in memory)."""
+    if storage == Path(_IN_MEMORY):
+        return "build a new ParetoSweep"
+    return (
+        f"move {storage} out of its folder, with the {RESULTS_FILENAME} and tensorboard/ beside it (a folder's results "
+        "stop a new sweep there), or choose another sweep directory (hydra.sweep.dir)"
+    )
+
+
+def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:
+    """Why the experiment saved in ``storage`` is another sweep, or ``None`` when it is this one."""
+    legacy = _prefixed_names(stored.get("space"))
+    if legacy and _changed(stored.get("space"), fingerprint["space"]):
+        return (
+            f"ParetoSweep: {storage} was saved by an earlier lightning_ecopt, which named the swept parameters "
+            f"{legacy} with their '+' (now {[name.lstrip('+') for name in legacy]}, the key each sets); its Ax "
+            f"experiment uses the old names, so this version cannot resume it. Finish it with the version that "
+            f"started it, or start a new sweep (another hydra.sweep.dir)."
+        )
+    describe = {"space": _parameter_changes, "objectives": _objective_changes}
+    for part, what in (("space", "search space"), ("objectives", "objectives")):
+        if _changed(stored.get(part), fingerprint[part]):  # as JSON: 1, 1.0 and true are three values to Ax
+            changes = describe[part](stored.get(part), fingerprint[part])
+            named = "; ".join(changes) if changes else f"{stored.get(part)!r} -> {fingerprint[part]!r}"
+            return (
+                f"ParetoSweep: {storage} holds a sweep with other {what} than this one: {named}. To start fresh, "
+                f"{_start_over(storage)}, or restore the original {what} to resume it."
+            )
+    saved = stored.get("strategy")  # absent from sweeps saved before it was recorded
+    acquisition = fingerprint["strategy"]["acquisition"]
+    known = saved.get("acquisition") if isinstance(saved, Mapping) else None
+    if known is not None and acquisition is not None and known != acquisition:
+        return (
+            f"ParetoSweep: {storage} holds a sweep that proposes with acquisition={known}, and a "
+            f"resumed sweep keeps the generation strategy it saved: acquisition={acquisition} would be recorded but "
+            f"not used. Rerun with acquisition={known} (hydra.sweeper.acquisition) to resume it, or "
+            f"{_start_over(storage)} to start one with {acquisition}."
+        )
+    old_config, new_config = stored.get("task_config"), fingerprint.get("task_config")
+    # Saved by an earlier version (or from Python without one), or none given now: nothing to compare.
+    if isinstance(old_config, Mapping) and isinstance(new_config, Mapping):
+        changes = _mapping_changes(old_config, new_config)
+        if changes:
+            named = "; ".join(changes[:_CHANGES_NAMED])
+            if len(changes) > _CHANGES_NAMED:
+                named += f"; and {len(changes) - _CHANGES_NAMED} more"
+            return (
+                f"ParetoSweep: {storage} holds a sweep whose trials ran with another task config: {named}. Resuming "
+                f"would put trials run under both in one frontier: restore those values to resume it, or "
+                f"{_start_over(storage)} to start a new sweep with them."
+            )
+    return None
+
+
+def _budget_message(n_trials: int, storage: Path | None, n_finished: int) -> str:
+    """The refusal of an ``n_trials`` below the trials a saved sweep has already finished."""
+    return (
+        f"n_trials={n_trials}, but {_IN_MEMORY if storage == Path(_IN_MEMORY) else f'the sweep in {storage}'} has "
+        f"already finished {n_finished} trials; give "
+        f"n_trials >= {n_finished} (the same to report it as it is, more to extend it). Nothing was changed."
+    )
+
+
+def read_saved(storage: Path | None) -> dict[str, Any] | None:
+    """The Ax experiment saved in ``storage``, read as plain JSON (no Ax, nothing unpickled), or ``None``.
+
+    Args:
+        storage: The sweep's Ax experiment file, or ``None`` (a sweep without storage).
+
+    Returns:
+        The file's JSON object; ``None`` without a file there, or where it is not JSON or not an object (a torn or
+        foreign file: :func:`check_storage` refuses it, naming why).
+    """
+    if storage is None or not Path(storage).is_file():
+        return None
+    try:
+        data = _load(Path(storage))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def saved_trials(data: Mapping[str, Any] | None) -> list[Any]:
+    """The trials of an experiment :func:`read_saved` returned, as Ax saved them (a JSON object each, unchecked).
+
+    Args:
+        data: What :func:`read_saved` returned.
+
+    Returns:
+        The trials, in the file's order; ``[]`` for ``None`` or an experiment without a list or mapping of trials.
+
+    Example:
+        >>> saved_trials({"experiment": {"trials": {"0": {"index": 0}}}}), saved_trials(None)
+        ([{'index': 0}], [])
+    """
+    experiment = data.get("experiment") if isinstance(data, Mapping) else None
+    trials = experiment.get("trials") if isinstance(experiment, Mapping) else None
+    if isinstance(trials, Mapping):
+        return list(trials.values())
+    return list(trials) if isinstance(trials, list) else []
+
+
+def saved_trial_count(storage: Path | None) -> int:
+    """How many trials the Ax experiment saved in ``storage`` holds, whatever their status; 0 without one.
+
+    Every trial the sweep launched is one (and so are reused trials and those never launched).
+    """
+    return len(saved_trials(read_saved(storage)))
+
+
+def saved_finished_count(storage: Path | None) -> int:
+    """How many trials of the sweep saved in ``storage`` finished (completed or failed; plain JSON read); 0 without."""
+    return _saved_finished_count(read_saved(storage))
+
+
+def _saved_finished_count(data: Mapping[str, Any] | None) -> int:
+    """How many trials of an experiment :func:`read_saved` returned finished: completed or failed; 0 if unreadable.
+
+    Counted as :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep._record_from_trial` records them: by the status the
+    sweep saved in the trial's run metadata, else (saved before it kept one) by Ax's status.
+    """
+    try:
+        count = 0
+        for trial in saved_trials(data):
+            meta = (trial.get("run_metadata") or {}).get(_METADATA_KEY) or {}
+            status = meta.get("status")
+            if status not in ("completed", "failed", "abandoned"):  # saved before the status was kept
+                name = str((trial.get("status") or {}).get("name"))
+                status = {"COMPLETED": "completed", "FAILED": "failed"}.get(name)
+            count += status in ("completed", "failed")
+        return count
+    except (KeyError, TypeError, AttributeError):
+        return 0
+
+
+def saved_sobol_count(storage: Path | None) -> int | None:
+    """The number of Sobol trials a saved sweep's strategy was built with (plain JSON read), or ``None``.
+
+    A resumed sweep keeps it (:meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`), whatever ``n_initial_trials``
+    resolves to now.
+    """
+    data = read_saved(storage)
+    if data is None:
+        return None
+    try:
+        stored = _saved_description(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return _stored_sobol_count(stored)
+
+
+def _load(storage: Path) -> Any:
+    """The JSON in ``storage``; raises ``OSError``, ``UnicodeDecodeError`` or ``ValueError`` where it has none."""
+    return json.loads(storage.read_text(encoding="utf-8"))
+
+
+def _saved_description(data: Any) -> Any:
+    """What the sweep saved in the experiment's description (:func:`sweep_fingerprint` and more), ``None`` if absent.
+
+    Raises ``KeyError``, ``TypeError``, ``AttributeError`` or ``ValueError`` where ``data`` is no Ax experiment.
+    """
+    return json.loads(data["experiment"]["description"] or "{}").get(_METADATA_KEY)
+
+
+def _stored_sobol_count(stored: Any) -> int | None:
+    """The Sobol count in a sweep's saved description (its ``strategy``), or ``None`` when it has none."""
+    saved = stored.get("strategy") if isinstance(stored, Mapping) else None
+    count = saved.get("n_initial_trials") if isinstance(saved, Mapping) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def _prefixed_names(space: Any) -> list[str]:
+    """Parameters a saved space names with their ``+``: saved before parameters were named by the key they set."""
+    if not isinstance(space, Mapping) or not isinstance(space.get("parameters"), list):
+        return []
+    return [
+        p["name"]
+        for p in space["parameters"]
+        if isinstance(p, Mapping) and isinstance(p.get("name"), str) and p["name"].startswith("+")
+    ]
+
+
+_START_FRESH = (
+    f"to start fresh, move it away (with the {RESULTS_FILENAME} and tensorboard/ beside it, if any), or choose "
+    "another hydra.sweep.dir"
+)
+
+
+def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int | None = None) -> None:
+    """Check, before any trial, that a sweep can save to ``storage`` and, if it exists, resume from it.
+
+    Reads the file as plain JSON (no Ax, no pickle): it must be an Ax experiment saved by this sweeper over the same
+    search space, objectives, acquisition function and task config, with no more finished trials than
+    ``n_trials``. The folder is created if missing and must be writable (a temporary file is created there and
+    removed).
+
+    Args:
+        storage: The Ax experiment JSON file.
+        fingerprint: This sweep's :func:`sweep_fingerprint`.
+        n_trials: The sweep's budget; ``None``: not checked.
+
+    Raises:
+        EcoptConfigError: The folder cannot be written, the file is not an Ax experiment, it holds another sweep, or
+            more finished trials than ``n_trials``; the message names the file and the fix.
+    """
+    storage = Path(storage)
+    folder = storage.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{storage.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise EcoptConfigError(
+            f"ParetoSweep: cannot write the sweep's storage {str(storage)!r} "
+            f"({type(err).__name__}: {err.strerror or err}); choose a writable location (hydra.sweeper.storage, or "
+            f"hydra.sweep.dir) or fix the folder's permissions."
+        ) from None
+    if not storage.exists():
+        if (problem := _results_without_experiment(storage)) is not None:
+            with sweep_lock(storage):  # a sweep running in the folder is the first thing to say (it raises so)
+                pass
+            raise EcoptConfigError(problem)
+        return
+    try:
+        data = _load(storage)
+        stored = _saved_description(data)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise EcoptConfigError(
+            f"ParetoSweep: {storage} exists but is not an Ax experiment saved by the ecopt sweeper "
+            f"({type(err).__name__}: {err}); {_START_FRESH}."
+        ) from None
+    if not isinstance(stored, dict):
+        raise EcoptConfigError(
+            f"ParetoSweep: {storage} holds an Ax experiment that the ecopt sweeper did not save (no sweep "
+            f"fingerprint); {_START_FRESH}."
+        )
+    message = _mismatch_message(storage, stored, fingerprint)
+    if message is not None:
+        raise EcoptConfigError(message)
+    n_finished = _saved_finished_count(data)
+    if n_trials is not None and n_finished > n_trials:
+        raise EcoptConfigError(_budget_message(n_trials, storage, n_finished))
+
+
+SWEEP_LOCK_NAME = ".ecopt-sweep.lock"
+"""The lock file a running sweep holds, one per folder of storage files (:func:`sweep_lock`)."""
+
+
+@contextlib.contextmanager
+def sweep_lock(storage: Path) -> Iterator[None]:
+    """Hold the folder's :data:`SWEEP_LOCK_NAME` while a sweep runs, so that a second process there is refused.
+
+    Two processes resuming one sweep (a rerun while the first still runs) would abandon each other's running trials,
+    launch into the same job dirs and overwrite each other's results. So would two sweeps with other storage files
+    in one folder (``hydra.sweeper.storage=${hydra.sweep.dir}/b.json`` beside a running sweep): the results file,
+    ``tensorboard/``, the job dirs and ``multirun.yaml`` are the folder's, so the lock is the folder's too. The lock
+    is an ``fcntl.flock`` (released by the kernel when the process dies, so a killed sweep never leaves a stale
+    lock); where the platform or the file system has no such locks (Windows, some network file systems) the sweep
+    runs without one.
+
+    Re-entrant within a process (a caller may hold it around :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`).
+    The Hydra sweeper launches jobs only from inside the run, under the lock, and writes ``multirun.yaml`` there too
+    (before its first job), or after a run that launched nothing.
+
+    Args:
+        storage: The sweep's Ax experiment file; the lock file sits beside it, one for every sweep of the folder.
+
+    Raises:
+        EcoptConfigError: Another process holds the lock: the message names it and what to do.
+    """
+    path = storage.with_name(SWEEP_LOCK_NAME)
+    key = str(path.resolve())
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    if key in _HELD_LOCKS:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise EcoptConfigError(
+                f"ParetoSweep: {holder} is running the sweep in {storage.parent} ({path.name} is locked). Two "
+                f"processes on one sweep would abandon each other's trials and overwrite each other's results: wait "
+                f"for it to finish (or stop it with Ctrl-C), then rerun the same command to resume; or choose another "
+                f"sweep directory (hydra.sweep.dir)."
+            ) from None
+        except OSError as err:  # no lock support on this file system: run unlocked, as before
+            log.debug("ecopt: cannot lock %s (%s); the sweep runs without a lock.", path, err)
+            yield
+            return
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()} on {_hostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})")
+            handle.flush()
+            _HELD_LOCKS.add(key)
+            yield
+        finally:
+            _HELD_LOCKS.discard(key)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+_HELD_LOCKS: set[str] = set()
+"""The sweep locks this process holds (resolved paths)."""
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _results_without_experiment(storage: Path) -> str | None:
+    """Why a new sweep saved to ``storage`` (which does not exist) must not start in its folder, or ``None``.
+
+    The folder's ``optimization_results.yaml`` is rewritten after a new sweep's first batch: where it holds the
+    trials of another sweep (saved to another file in this folder, or whose experiment was deleted or moved), they
+    would be lost, and its TensorBoard runs mixed with the new sweep's.
+    """
+    import yaml
+
+    results = storage.parent / RESULTS_FILENAME
+    if not results.is_file():
+        return None
+    try:
+        data = yaml.load(results.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        data, unreadable = None, f" (unreadable: {type(err).__name__})"
+    else:
+        unreadable = ""
+    trials = data.get("trials") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(trials, list) and not trials:
+        return None  # a sweep that saved before its first trial finished: nothing to lose
+    if isinstance(data, dict) and data.get("name") not in (None, "ecopt"):
+        return (
+            f"ParetoSweep: {results} holds the results of another sweeper ({data.get('name')!r}), which a new sweep "
+            f"would write over; move it out of {storage.parent}, or give this sweep its own folder (hydra.sweep.dir, "
+            "or storage)."
+        )
+    settings = data.get("settings") if isinstance(data, dict) else None
+    other = settings.get("storage") if isinstance(settings, dict) else None
+    held = f"{len(trials)} trials" if isinstance(trials, list) else "the results"
+    start_here = (
+        f"move {RESULTS_FILENAME} and tensorboard/ out of {storage.parent} to start a new sweep there, or give this "
+        "sweep its own folder (hydra.sweep.dir, or storage)"
+    )
+    if isinstance(other, str) and Path(other).name != storage.name:
+        return (
+            f"ParetoSweep: {results} holds {held} of another sweep, saved to {other}, and a new sweep saved to "
+            f"{storage.name} in the same folder would write over them; resume that sweep (storage={other}), or "
+            f"{start_here}."
+        )
+    return (
+        f"ParetoSweep: {results} holds {held}{unreadable} of a sweep whose experiment ({storage}) is missing; a new "
+        f"sweep would write over them. To resume that sweep, put its experiment file back; else {start_here}."
+    )
+
+
+def _remove_torn_writes(storage: Path) -> None:
+    """Delete the temporary files a sweep killed mid-save left beside ``storage`` (the real files are never torn)."""
+    torn = [
+        path
+        for name in (storage.name, RESULTS_FILENAME)
+        for path in storage.parent.glob(f".{name}.*.tmp")
+        if path.is_file()
+    ]
+    for path in torn:
+        path.unlink(missing_ok=True)
+    if torn:
+        log.info("ecopt: removed %d temporary files left by an interrupted save: %s", len(torn), [p.name for p in torn])
