@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -73,6 +72,7 @@ from lightning_ecopt.sweeper.results import (
     loaded_checkpoint,
     meets,
 )
+from lightning_ecopt.sweeper.storage import read_saved, saved_trials
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -181,7 +181,7 @@ def find_results(path: str | Path) -> Path:
     if results.is_file():
         return results
     if (p / "ax_experiment.json").is_file():
-        if _finished_trials(p / "ax_experiment.json"):
+        if _any_trial_ended(p / "ax_experiment.json"):
             raise SweepDataError(
                 f"ecopt report: {str(p)!r} holds a sweep whose trials have finished, but its {RESULTS_FILENAME} is "
                 f"missing (deleted or moved?); rerun the sweep command: it resumes the sweep and rewrites the file."
@@ -221,14 +221,17 @@ def _number(value: Any, where: str) -> float:
     raise SweepDataError(f"{where}: expected a number, got {value!r}")
 
 
-def _finished_trials(storage: Path) -> int:
-    """Trials of a saved Ax experiment (plain JSON) that finished: completed, failed or abandoned; 0 if unreadable."""
+def _any_trial_ended(storage: Path) -> bool:
+    """Whether a trial of a saved Ax experiment (plain JSON) has ended; ``False`` where the file cannot be read.
+
+    By Ax's statuses, COMPLETED, FAILED or ABANDONED: unlike :attr:`TrialRecord.finished` (completed or failed, by
+    the sweep's own record) it counts a trial an interruption cut short, which a resume leaves FAILED in Ax.
+    """
     try:
-        trials = json.loads(storage.read_text(encoding="utf-8"))["experiment"]["trials"]
-        statuses = [t["status"]["name"] for t in (trials.values() if isinstance(trials, Mapping) else trials)]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return 0
-    return sum(status in ("COMPLETED", "FAILED", "ABANDONED") for status in statuses)
+        statuses = [t["status"]["name"] for t in saved_trials(read_saved(storage))]
+    except (KeyError, TypeError):
+        return False
+    return any(status in ("COMPLETED", "FAILED", "ABANDONED") for status in statuses)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
