@@ -19,7 +19,6 @@ import contextlib
 import copy
 import difflib
 import enum
-import json
 import logging
 import math
 import shutil
@@ -1341,10 +1340,6 @@ def _next_job_index(sweep_dir: Path, storage: Path | None) -> int:
 
 def _stored_trial_count(storage: Path | None) -> int:
     """How many trials the Ax experiment saved in ``storage`` holds (read as plain JSON); 0 without one."""
-    if storage is None or not Path(storage).is_file():
-        return 0
-    try:
-        trials = json.loads(Path(storage).read_text(encoding="utf-8"))["experiment"]["trials"]
-        return len(trials)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):  # check_storage has refused such a file
-        return 0
+    from lightning_ecopt.sweeper.storage import saved_trial_count
+
+    return saved_trial_count(storage)
