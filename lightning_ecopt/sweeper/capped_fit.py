@@ -95,6 +95,16 @@ def _fit_capped(
 
 
 def _train_inputs(model: SingleTaskGP) -> Tensor:
+    """The model's training inputs as given, before its input transform.
+
+    A fitted model is in eval mode, where BoTorch holds the transformed inputs in ``train_inputs`` (Ax's models
+    normalise them to the unit cube); a new model in train mode holds them as given. Compared as they stood, a fit was
+    found again only where the transform changes nothing (every input in [0, 1]): never in a space with a log-scaled,
+    integer or ordered parameter, whose fits then all started cold.
+    """
+    original = getattr(model, "_original_train_inputs", None)
+    if getattr(model, "_has_transformed_inputs", False) and original is not None:
+        return original
     return model.train_inputs[0]
 
 

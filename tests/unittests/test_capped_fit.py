@@ -154,6 +154,33 @@ def test_a_warm_fit_starts_where_the_fit_on_the_first_rows_of_its_data_ended(lbf
     assert len(warm_starts) == 1  # the newer fit of the same data replaced the older one
 
 
+def test_a_warm_fit_is_found_again_through_the_input_transform_ax_gives_the_model(warm_starts):
+    # Ax normalises a model's inputs to the unit cube; a fitted model (eval mode) holds them transformed, a new one as
+    # given: compared so, a fit was never found again in a space with a column outside [0, 1] (a log-scaled lr, an
+    # int range), and every capped fit there started cold.
+    from botorch.models.transforms.input import Normalize
+
+    from lightning_ecopt.sweeper.capped_fit import WARM_START_KEY
+
+    X, Y = _data(2)
+    X = X * 3.0 - 4.0  # e.g. log10(lr) over [-4, -1]
+    bounds = torch.tensor([[-4.0] * 8, [-1.0] * 8], dtype=torch.double)
+
+    def model(rows):
+        return CappedFitSingleTaskGP(X[:rows], Y[:rows], input_transform=Normalize(8, bounds=bounds))
+
+    from ax.generators.torch.botorch_modular.utils import fit_botorch_model
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    first = model(20)
+    fit_botorch_model(
+        first, mll_class=ExactMarginalLogLikelihood, mll_options={FIT_MAXITER_KEY: 500, WARM_START_KEY: True}
+    )
+    grown = model(21)
+    assert warm_starts.load(grown)
+    assert all(torch.equal(value, _parameters(first)[name]) for name, value in _parameters(grown).items())
+
+
 def test_warm_starts_ignore_fits_of_other_data_and_cold_configs_remember_nothing(lbfgs_runs, warm_starts):
     from lightning_ecopt.sweeper.capped_fit import WARM_START_KEY
 
