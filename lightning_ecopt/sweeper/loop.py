@@ -650,6 +650,7 @@ class ParetoSweep:
         self._crash_suspects: set[str] = set()  # configurations a crash cut short: each runs alone
         self._kept_given: dict[str, float] = {}  # on resume: reference values given at the start, not given now
         self._misnamed: tuple[int, MissingMetric] | None = None  # a trial that lacked a metric no trial returned
+        self._said_unlabelled = False  # the warning about energy figures without a label, once a sweep
 
     @classmethod
     def from_function(
@@ -1101,6 +1102,16 @@ class ParetoSweep:
             measured = {name: mean for name, (mean, _) in metrics.values.items()}
             self._fail(client, index, params, refusal, metrics.energy_source, None, measured)
             return
+        if metrics.energy_source is None and has_energy_figures(metrics.values) and not self._said_unlabelled:
+            self._said_unlabelled = True
+            log.warning(
+                "ecopt: trial %d returned energy figures without an energy/source label, so nobody can tell measured "
+                "joules from estimated ones (every view calls them 'unlabelled'): trainer.callback_metrics and "
+                "trainer.test()'s dicts do not carry the label; return lightning_ecopt.trial_metrics(trainer). Trials "
+                "that return it after this one will be refused beside these: start a new sweep (another "
+                "hydra.sweep.dir, or storage) once the task returns it.",
+                index,
+            )
         self._complete(client, index, params, metrics, None)
 
     def _log_traceback(self, index: int, error: BaseException) -> None:
@@ -1216,8 +1227,9 @@ class ParetoSweep:
                 return (
                     f"energy source {source!r} is not comparable with the figures of trial {record.trial_index}, "
                     f"which returned energy figures without an energy/source label (of no known kind); label every "
-                    f"trial's figures ('measured: ...' or 'estimated: ...', as trial_metrics does), or set "
-                    f"allow_mixed_energy_sources=true to accept both"
+                    f"trial's figures ('measured: ...' or 'estimated: ...', as trial_metrics does): the finished "
+                    f"trials cannot be labelled now, so start a new sweep (another hydra.sweep.dir, or storage), or "
+                    f"set allow_mixed_energy_sources=true to accept both"
                 )
             if record.energy_source is not None and source is None:
                 return (

@@ -578,8 +578,8 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         )
         raise TrialFailure(
             f"the task returned a list of {len(items)} dict{'s' if len(items) > 1 else ''} ({value!r:.200}), the shape "
-            f"of what trainer.test() returns: return its [0], or lightning_ecopt.trial_metrics(trainer) (the test's "
-            f"metrics and the energy figures with their label){several}"
+            f"of what trainer.test() returns: return lightning_ecopt.trial_metrics(trainer) (the test's metrics and "
+            f"the energy figures with their label; its [0] has the figures without their label){several}"
         )
     if len(needed) > len(names):
         raise TrialFailure(

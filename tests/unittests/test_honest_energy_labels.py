@@ -252,6 +252,28 @@ def test_energy_figures_without_a_label_never_share_a_frontier_with_labelled_one
     statuses = [t.status for t in result.trials]
     assert statuses == (["completed", "failed", "completed"] if unlabelled == 1 else ["completed", "failed", "failed"])
     assert "without an energy/source label" in next(t.reason for t in result.trials if t.status == "failed")
+    if unlabelled == 0:  # the finished trials cannot be labelled now: the way out is a new sweep
+        assert "start a new sweep (another hydra.sweep.dir, or storage)" in result.trials[1].reason
+
+
+@pytest.mark.usefixtures("fast_ax")
+def test_a_sweep_whose_energy_figures_carry_no_label_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ``return trainer.callback_metrics`` (or trainer.test()[0]): the figures arrive, their label does not, and a whole
+    # sweep of "unlabelled" joules ran without a word.
+    import logging
+
+    def fn(p: dict[str, Any]) -> dict[str, Any]:
+        return {"acc": p["x"], "energy/test_samples_per_j": 10.0 - p["x"]}
+
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        result = _sweep(fn, tmp_path, n_trials=3, n_initial_trials=3)
+    assert result.n_completed == 3
+    said = [r.getMessage() for r in caplog.records if "without an energy/source label" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].startswith("ecopt: trial 0 returned energy figures without an energy/source label")
+    assert "return lightning_ecopt.trial_metrics(trainer)" in said[0]
 
 
 def test_trial_metrics_never_labels_two_kinds_as_one(fake_clock: FakeClock) -> None:
