@@ -5,7 +5,14 @@ import sys
 import numpy as np
 import pytest
 
-from lightning_ecopt.frontier import dominators, hypervolume, infer_reference_point, knee_point, pareto_mask
+from lightning_ecopt.frontier import (
+    dominators,
+    hypervolume,
+    infer_reference_point,
+    is_pareto_set,
+    knee_point,
+    pareto_mask,
+)
 
 # (accuracy: maximise, energy_j: minimise)
 MIXED = np.array(
@@ -46,6 +53,25 @@ def test_pareto_mask_matches_brute_force(seed, maximize):
     rng = np.random.default_rng(seed)
     Y = rng.integers(0, 5, size=(40, len(maximize))).astype(float)  # integers: many ties and duplicates
     assert pareto_mask(Y, maximize).tolist() == _brute_force_mask(Y, maximize)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("maximize", [[True, False], [False, False, True]])
+def test_is_pareto_set_accepts_the_pareto_mask_and_nothing_else(seed, maximize):
+    rng = np.random.default_rng(seed)
+    Y = rng.integers(0, 4, size=(25, len(maximize))).astype(float)  # ties and duplicates
+    mask = pareto_mask(Y, maximize)
+    assert is_pareto_set(Y, maximize, mask)
+    for k in range(len(Y)):  # one point more or one fewer: not the frontier
+        flipped = mask.copy()
+        flipped[k] = not flipped[k]
+        assert not is_pareto_set(Y, maximize, flipped)
+    assert is_pareto_set(np.empty((0, 2)), [True, True], [])
+
+
+def test_is_pareto_set_refuses_a_mask_of_another_length():
+    with pytest.raises(ValueError, match=r"is_pareto_set: mask has shape \(1,\) but Y has 2 points"):
+        is_pareto_set([[1.0, 2.0], [2.0, 1.0]], [True, True], [True])
 
 
 def test_pareto_mask_keeps_duplicates_and_handles_empty():
