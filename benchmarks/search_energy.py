@@ -15,7 +15,7 @@ evaluates as the example does: the 359 test digits in whole passes, only until i
 EnergyCallback's ``min_duration_s`` (``lightning_ecopt.inference.TimedPasses``), at most 4 passes; ``--fixed-passes``
 always runs the 4 (1,436 samples), as the example did before. Both sweeps run with one torch thread (``--threads``).
 The search energy of a run is, per trial that ran, ``energy/train_j`` plus the test loop with its warm-up
-(``lightning_ecopt.report.trial_energy``, the rules of ``ecopt report``), read back from the sweep's
+(``lightning_ecopt.ledger.trial_energy``, the rules of ``ecopt report``), read back from the sweep's
 ``optimization_results.yaml``; the reuse run's total includes the training of its shared checkpoint. The energy
 source is the trials' own label (``estimated: cpu-time`` without GPU or RAPL). Apart from it, and never added to it,
 the sweep process's whole CPU time (Python start-up, Ax's proposals, data loading) is given as the same CPU-time
@@ -52,7 +52,8 @@ from benchmark_env import refuse_with_smoke, smoke_out
 
 from lightning_ecopt.checkpoints import CACHE_DIRNAME
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD
-from lightning_ecopt.report import load_sweep, trial_energy
+from lightning_ecopt.ledger import trial_energy
+from lightning_ecopt.results_file import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "inference_batch_size.py"

@@ -66,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _baseline(text: str) -> str | int:
-    from lightning_ecopt.report import BASELINE_RULES, parse_baseline
+    from lightning_ecopt.ledger import BASELINE_RULES, parse_baseline
 
     baseline = parse_baseline(text)
     if isinstance(baseline, int) or baseline in BASELINE_RULES:
@@ -76,7 +76,7 @@ def _baseline(text: str) -> str | int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``ecopt`` argument parser (one subcommand: ``report``)."""
-    from lightning_ecopt.report import DEFAULT_CARBON_G_PER_KWH, DEFAULT_PUE, GLOBAL_AVERAGE_PUE
+    from lightning_ecopt.ledger import DEFAULT_CARBON_G_PER_KWH, DEFAULT_PUE, GLOBAL_AVERAGE_PUE
 
     parser = _Parser(prog="ecopt", description="Energy-aware multi-objective sweeps for PyTorch Lightning + Hydra.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
