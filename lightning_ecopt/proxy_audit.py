@@ -26,7 +26,7 @@ from lightning_ecopt.ledger import (
 )
 from lightning_ecopt.sweeper.results import SweepResult
 
-__all__ = ["ESTIMATE_CAVEAT", "PROXIES", "ProxyCorrelation", "proxy_audit", "proxy_audit_caveats"]
+__all__ = ["ESTIMATE_CAVEAT", "PROXIES", "UNLABELLED_CAVEAT", "ProxyCorrelation", "proxy_audit", "proxy_audit_caveats"]
 
 PROXIES = ("model/params", "model/flops_per_sample")
 """The proxy metrics the audit correlates with energy per inference (logged by ``EnergyCallback``)."""
@@ -102,6 +102,13 @@ ESTIMATE_CAVEAT = (
 )
 """Said under an audit of estimated energy."""
 
+UNLABELLED_CAVEAT = (
+    "The energy figures carry no energy/source label (the task returned trainer.callback_metrics or trainer.test()'s "
+    "dicts, not lightning_ecopt.trial_metrics(trainer)): measured or estimated is unknown, and a CPU-time estimate "
+    "follows FLOPs and parameters by construction, so this audit cannot say whether it tests the ECOpt paper's finding."
+)
+"""Said under an audit of figures without a source label."""
+
 _BATCH_SPREAD = 2.0
 """Audited trials whose mean inference batch sizes differ by this factor or more are said to confound the audit."""
 
@@ -109,12 +116,14 @@ _BATCH_SPREAD = 2.0
 def proxy_audit_caveats(result: SweepResult) -> list[str]:
     """What keeps the proxy audit of ``result`` from testing the ECOpt paper's finding, one sentence each.
 
-    The energy is the CPU-time estimate (:data:`ESTIMATE_CAVEAT`); or the audited trials ran inference at batch
+    The energy is the CPU-time estimate (:data:`ESTIMATE_CAVEAT`), or of no known kind (:data:`UNLABELLED_CAVEAT`); or
+    the audited trials ran inference at batch
     sizes (``j_per_batch / j_per_sample`` of the loop the audit reads) that differ by :data:`_BATCH_SPREAD` or more:
     the batch size moves energy per inference by itself, and no model proxy sees it.
     """
     trials = _evaluated(result)
-    caveats = [ESTIMATE_CAVEAT] if trials and _energy_kinds(trials) == ["estimated"] else []
+    kinds = _energy_kinds(trials) if trials else []
+    caveats = [ESTIMATE_CAVEAT] if kinds == ["estimated"] else [UNLABELLED_CAVEAT] if kinds == ["unlabelled"] else []
     target, per_inference = _energy_per_inference(trials, result.objectives)
     stage = _inference_stage(target)
     if stage is None:

@@ -1401,6 +1401,20 @@ def test_an_audit_driven_by_one_trial_names_it_and_one_of_estimates_says_it_cann
     assert ESTIMATE_CAVEAT in console.file.getvalue().replace("\n", " ")
 
 
+@pytest.mark.parametrize("source", [None, "measured: zeus/nvml"])
+def test_an_audit_of_unlabelled_figures_says_it_cannot_tell_what_it_tests(source):
+    # A sweep whose task returned trainer.callback_metrics: its audit concluded as if the joules were measured.
+    from lightning_ecopt.proxy_audit import UNLABELLED_CAVEAT, proxy_audit_caveats
+
+    def trial(i, params, j):
+        metrics = {"test/acc": 0.9, "energy/test_samples_per_j": 1 / j, "energy/test_j_per_sample": j}
+        return TrialRecord(i, {"w": i}, "completed", {**metrics, "model/params": params}, {}, None, source)
+
+    sizes = [(1_000, 1.0), (2_000, 1.3), (3_000, 1.1), (4_000, 1.4)]
+    result = SweepResult(OBJECTIVES, tuple(trial(i, p, j) for i, (p, j) in enumerate(sizes)), (0,))
+    assert proxy_audit_caveats(result) == ([UNLABELLED_CAVEAT] if source is None else [])
+
+
 def _leave_one_out_r(xs, ys):
     """Pearson's r without each trial, one trial at a time (``None`` where the rest is constant): the O(n^2) way."""
     import numpy as np
