@@ -379,7 +379,9 @@ class FrontierBoard:
             with self._writer(run_dir) as writer:
                 if new:
                     start = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
-                    for name, value in {**trial.params, self._status_column(): _status(trial)}.items():
+                    # The fixed overrides too: each is a column of the experiment (_space_kinds), empty without them.
+                    fixed = dict(self.space.fixed) if self.space is not None else {}
+                    for name, value in {**fixed, **trial.params, self._status_column(): _status(trial)}.items():
                         hv = _column_value(value, self._types.get(name))
                         if isinstance(hv, bool):
                             start.hparams[name].bool_value = hv

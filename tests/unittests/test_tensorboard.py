@@ -319,6 +319,18 @@ def test_a_choice_of_numbers_and_strings_is_one_string_column_tensorboard_can_so
     assert group.hparams["ecopt/status"].string_value == "completed"
 
 
+def test_a_fixed_override_fills_its_column_in_every_session(tmp_path):
+    # trainer.max_epochs=2 on the command line is a column of the experiment, and was empty in every session.
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    space = parse_search_space({"opt": "choice(adam, sgd)"}, ["trainer.max_epochs=2"])
+    trials = [completed(i, 0.6 + 0.1 * i, 100.0 * (3 - i), opt=v) for i, v in enumerate(["adam", "sgd"])]
+    board = FrontierBoard(tmp_path, images=False, space=space)
+    board.update(SweepResult(OBJECTIVES, tuple(trials), (0, 1), dict(REF), "inferred", 1.0))
+    sessions = _hparams_backend(tmp_path)
+    assert [g.hparams["trainer.max_epochs"].number_value for g in sessions([])] == [2.0, 2.0]
+
+
 def test_a_trial_leaving_the_front_at_its_joining_step_is_written_at_a_later_step(tmp_path):
     # Trials 2-7 abandoned: trial 8's first step is its index, past the trials finished; leaving the front at the
     # next batch wrote a second point at step 8.
