@@ -211,7 +211,10 @@ def test_tuple_and_array_results_follow_objective_order() -> None:
 def test_what_trainer_test_returns_gets_the_fix_not_a_tuple_hint(objectives: Any) -> None:
     """``return trainer.test(...)``: a list of one dict. The hints said to return a tuple, or one number."""
     returned = [{"test/acc": 0.9, "energy/test_j": 1.0}]
-    with pytest.raises(TrialFailure, match=r"a list of 1 dict .*trainer\.test\(\) returns: return its \[0\]"):
+    with pytest.raises(
+        TrialFailure,
+        match=r"a list of 1 dict .*trainer\.test\(\) returns: return lightning_ecopt\.trial_metrics\(trainer\)",
+    ):
         parse_task_result(returned, objectives)
     # Several test dataloaders: a dict each, which were paired with the objectives ("expected a number, got {...}").
     with pytest.raises(TrialFailure, match=r"a list of 2 dicts .*trial_metrics\(trainer\).*dataloader_idx_<n>"):
