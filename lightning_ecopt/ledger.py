@@ -163,7 +163,10 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
     in_fit = m.get("energy/validate_in_fit")
     validation_in_train_j = in_fit == 1 if in_fit is not None else train_j is not None and _fit_ran(m)
     stages = ("test", "predict") if validation_in_train_j else _STAGES
-    keys = [f"energy/{s}_{part}" for part in ("j", "warmup_j", "aborted_j") for s in stages]
+    # A loop an error cut short: EnergyCallback keeps none inside a fit's window (energy/train_j holds it).
+    keys = [f"energy/{s}_{part}" for part in ("j", "warmup_j") for s in stages] + [
+        f"energy/{s}_aborted_j" for s in _STAGES
+    ]
     known_parts = [p for k in keys if (p := _finite(m.get(k))) is not None]
     eval_j = sum(known_parts) if known_parts else None
     # A loop that ran but whose energy is NaN (a documented reading), or a completed trial without any evaluation

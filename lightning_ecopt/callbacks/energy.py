@@ -444,6 +444,17 @@ class EnergyCallback(Callback):
         except TypeError:  # a stand-in without weak references (a test double): nothing to compare with
             self._trainer_of = None
         kept = sorted(set(self.results) | set(self._logged))
+        aborted = [k for k in self.results if k.endswith("_aborted")]
+        if last is not None and last is not trainer and aborted and stage != "fit":
+            # Loops cut short are summed across calls (a retry after an out-of-memory batch), not replaced by the
+            # next loop: on a new trainer they may be another trial's.
+            self._warn_once(
+                "reused/aborted",
+                f"EnergyCallback: a new Trainer's {stage} starts while this callback keeps the joules of "
+                f"{', '.join(aborted)} loops an error cut short on an earlier trainer; trial_metrics adds them to this "
+                f"trainer's (a retry in the same trial: right; another trial: counted twice). Build a new "
+                f"EnergyCallback for each trial.",
+            )
         if stage != "fit" or last is None or last is trainer or not kept:
             return
         self._warn_once(
@@ -505,11 +516,12 @@ class EnergyCallback(Callback):
         short under this callback), so a failed trial's search energy is not lost. Collective reductions are skipped
         (another rank may be gone), so each rank keeps its own figures.
         """
+        in_train_window = self._train_open  # a fit's validation cut short is inside energy/train_j already
         for stage in list(self._loops):
             state = self._loops.pop(stage)
             self._unmute(state)
             loop = self._close_windows(stage, state)
-            if loop is not None:
+            if loop is not None and not (stage == "validate" and in_train_window):
                 self._keep_aborted(stage, loop)
         if self._train_open:
             self._train_open = False

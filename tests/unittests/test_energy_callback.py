@@ -591,6 +591,53 @@ def test_an_evaluation_loop_an_error_cut_short_keeps_its_joules_and_no_efficienc
     assert trial_energy(failed).total_j == pytest.approx(50.0 + 24.0)
 
 
+class _ValOom(ClockedModel):
+    raise_in_validation = False
+
+    def validation_step(self, batch: Any, batch_idx: int) -> Any:
+        self._tick()
+        if self.raise_in_validation and batch_idx == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().validation_step(batch, batch_idx)
+
+
+def test_a_validation_cut_short_counts_once_inside_a_fit_and_on_its_own_after_it(fake_clock: FakeClock) -> None:
+    from lightning_ecopt.report import trial_energy
+    from lightning_ecopt.sweeper.results import TrialRecord
+
+    cb = EnergyCallback(
+        train=True, stages=("validate",), meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0
+    )
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=4, num_sanity_val_steps=0)
+    model = _ValOom(fake_clock)
+    model.raise_in_validation = True
+    with pytest.raises(torch.OutOfMemoryError):
+        trainer.fit(model)  # inside the fit's window: energy/train_j holds it, no aborted figure beside it
+    assert "energy/validate_aborted_j" not in trial_metrics(trainer)
+    model.raise_in_validation = False
+    cb = EnergyCallback(
+        train=True, stages=("validate",), meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0
+    )
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=4, num_sanity_val_steps=0)
+    trainer.fit(model)
+    model.raise_in_validation = True
+    with pytest.raises(torch.OutOfMemoryError):
+        trainer.validate(model, verbose=False)  # on its own after the fit: its 3 batches of 3 J count
+    metrics = trial_metrics(trainer)
+    assert metrics["energy/validate_aborted_j"] == pytest.approx(9.0)
+    assert metrics["energy/validate_in_fit"] == 1.0  # the fit's validation, left from the fit
+    failed = TrialRecord(0, {}, "failed", metrics, energy_source=FakeMeter.source)
+    assert trial_energy(failed).total_j == pytest.approx(metrics["energy/train_j"] + 9.0)
+
+
+def test_joules_of_a_loop_cut_short_kept_for_a_new_trainer_are_warned_of(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0, log_model_stats=False)
+    with pytest.raises(torch.OutOfMemoryError):
+        _trainer(cb).test(_TestOom(fake_clock), verbose=False)
+    with pytest.warns(UserWarning, match=r"keeps the joules of test_aborted loops an error cut short on an earlier"):
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+
+
 class _CountingNet(BoringModel):
     real_forwards = 0
 
