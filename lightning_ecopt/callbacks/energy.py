@@ -20,6 +20,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
+from lightning.pytorch.utilities.signature_utils import is_param_in_hook_signature
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
@@ -1576,8 +1577,13 @@ def _model_stats(
         try:
             given = apply_to_collection(x, torch.Tensor, operator.methodcaller("to", "meta")) if model is meta else x
             call: Callable[..., Any] = getattr(model, method) if method == "predict_step" else model
-            args = (given, 0) if method == "predict_step" else (given,)
-            with torch.no_grad(), _unfused_attention():
+            # batch_idx only where Lightning's predict loop passes it (a predict_step(self, batch) is legal).
+            with_index = method == "predict_step" and is_param_in_hook_signature(call, "batch_idx", min_args=2)
+            args = (given, 0) if with_index else (given,)
+            # A call draws from the global RNG (a sampling generation, even on the meta copy: its Python runs): the
+            # user's seeded run must not notice.
+            devices = [pl_module.device.index or 0] if pl_module.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention():
                 stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(call, *args)))
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
             if x is sample or where not in errors:
@@ -1634,9 +1640,29 @@ def _one_sample(batch: Any) -> Any:
         return tensor[:1].detach().clone() if tensor.ndim > 0 and tensor.shape[0] == size else tensor.detach()
 
     try:
-        return apply_to_collection(batch, torch.Tensor, one)
+        sliced = apply_to_collection(batch, torch.Tensor, one)
     except (ValueError, TypeError):  # a frozen dataclass; a sequence type whose constructor takes no list
         return first[:1].detach().clone()
+    return _cut_plain_lists(sliced, size)
+
+
+def _cut_plain_lists(value: Any, size: int) -> Any:
+    """``value`` with every list of ``size`` plain values (the texts a ``forward`` tokenises) cut to its first.
+
+    A collated batch keeps strings as a list of one per sample: left whole, a ``forward`` that tokenises them ran on
+    every sample, and its FLOPs grew with the batch size. Plain dicts, lists and tuples are walked; other objects are
+    left as they are.
+
+    >>> _cut_plain_lists({"text": ["a", "b", "c"], "n": [7]}, 3)
+    {'text': ['a'], 'n': [7]}
+    """
+    if isinstance(value, list) and len(value) == size and all(isinstance(v, str | bytes | int | float) for v in value):
+        return value[:1]
+    if type(value) is dict:
+        return {key: _cut_plain_lists(item, size) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_cut_plain_lists(item, size) for item in value)
+    return value
 
 
 def _shapes(sample: Any) -> tuple[tuple[tuple[int, ...], torch.dtype], ...] | None:

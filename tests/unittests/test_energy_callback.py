@@ -808,6 +808,61 @@ def test_a_predict_step_that_cannot_run_logs_no_flops_rather_than_forward_s() ->
     assert stats == {"model/params": float(_parameter_count(_UnpacksItsBatch(**_LM)))}  # forward's not substituted
 
 
+class _IndexFree(TinyTransformerLM):
+    def predict_step(self, batch: Any) -> torch.Tensor:  # type: ignore[override]  # Lightning passes no batch_idx
+        return self.generate(batch, self.hparams["gen_tokens"])
+
+
+class _Samples(TinyTransformerLM):
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        torch.rand(1)  # a sampling generation draws from the global RNG
+        if batch.device.type != "meta" and (batch < 0).any():  # never true: only here so meta cannot run it
+            raise AssertionError
+        return self.generate(batch, self.hparams["gen_tokens"])
+
+
+def test_a_predict_step_without_batch_idx_is_counted_as_lightning_calls_it() -> None:
+    # It got (batch, 0): a TypeError on both tries, so no FLOPs and a hint to make it "run on a batch of one sample".
+    from lightning_ecopt.callbacks.energy import _model_stats
+
+    prompt = torch.randint(0, 50, (1, 16))
+    with _flops_warnings_as_errors():
+        stats = _model_stats(_IndexFree(**_LM), prompt, "predict", predict_step=True)
+    assert stats["model/flops_per_sample"] == _generation_flops(16)
+
+
+def test_counting_a_generation_for_real_leaves_the_global_rng_as_it_was() -> None:
+    # The real-module fallback drew from the global RNG: a seeded run's later draws moved with FLOPs counting.
+    from lightning_ecopt.callbacks.energy import _model_stats
+
+    prompt, model = torch.randint(0, 50, (1, 16)), _Samples(**_LM)
+    torch.manual_seed(0)
+    _model_stats(model, prompt, "predict", predict_step=True)
+    after = torch.rand(1)
+    torch.manual_seed(0)
+    assert torch.equal(after, torch.rand(1))
+
+
+class _Tokenises(BoringModel):
+    """A forward that tokenises raw texts: the batch is {"text": [str, ...], "label": tensor}."""
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:  # type: ignore[override]
+        ids = torch.tensor([[float(len(t))] * 32 for t in batch["text"]])
+        return self.layer(ids)
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        return self(batch).sum()
+
+
+@pytest.mark.parametrize("batch_size", [4, 16])
+def test_flops_of_a_forward_over_texts_are_one_samples(fake_clock: FakeClock, batch_size: int) -> None:
+    # The texts stayed whole while the tensors were cut to one sample: "per sample" was the whole batch's FLOPs.
+    data = [{"text": "x" * (i % 5 + 1), "label": torch.tensor(i)} for i in range(32)]
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
+    _trainer(cb).test(_Tokenises(), dataloaders=DataLoader(data, batch_size=batch_size), verbose=False)
+    assert cb.model_stats["model/flops_per_sample"] == 2 * 32 * 2
+
+
 class _ReadsItsBatch(BoringModel):
     """A Hugging Face-style forward: it takes the batch dict."""
 
