@@ -225,11 +225,19 @@ class EcoptSweeper(Sweeper):
             grammar = ax_params_to_grammar(config["params"])
             moves.append(f"params: {{{', '.join(f'{key}: {text!r}' for key, text in grammar.items())}}}")
         experiment = config.get("experiment")
-        if isinstance(experiment, Mapping) and experiment.get("minimize") is not None:
-            direction = "minimize" if experiment["minimize"] else "maximize"
-            moves.append(f"direction: {direction} (a task that returns one number, as under the Ax sweeper)")
         experiment = experiment if isinstance(experiment, Mapping) else {}
-        if experiment.get("outcome_constraints"):
+        constrained = bool(experiment.get("outcome_constraints"))
+        if experiment.get("minimize") is not None:
+            direction = "minimize" if experiment["minimize"] else "maximize"
+            if constrained:  # constrained metrics come in a dict, which `direction` (values in order) does not read
+                name = experiment.get("objective_name") or "objective"
+                moves.append(
+                    f"objectives: {{{name}: {direction}}} (a task that returns a dict of {name!r} and the "
+                    f"constrained metrics)"
+                )
+            else:
+                moves.append(f"direction: {direction} (a task that returns one number, as under the Ax sweeper)")
+        if constrained:
             moves.append(f"outcome_constraints: {list(experiment['outcome_constraints'])}")
         client = config.get("client")
         if isinstance(client, Mapping) and client.get("random_seed") is not None:

@@ -67,19 +67,20 @@ def cpu_snapshot(cpus: Collection[int] | None = None) -> CpuSnapshot | None:
 
     Args:
         cpus: Count only these CPUs' busy time (:func:`allowed_cpus`: the ones this process may run on, for a figure
-            that only they affect); ``None``: every CPU of the machine (RAPL counts the whole package).
+            that only they affect); ``None``: every CPU of the machine (RAPL counts the whole package). Where
+            ``/proc/stat`` does not list each of them (LXCFS renumbers a container's CPUs), every CPU it lists.
     """
     try:
         ticks = os.sysconf("SC_CLK_TCK")
         lines = (_PROC / "stat").read_text().splitlines()
         per_cpu = [line.split() for line in lines if line.startswith("cpu") and line[3:4].isdigit()]
-        if cpus is None:
+        rows = [[int(v) for v in row[1:]] for row in per_cpu if cpus is not None and int(row[0][3:]) in cpus]
+        if cpus is None or len(rows) != len(cpus):
+            # Every CPU; also where /proc/stat does not number the CPUs as the affinity mask does (LXCFS renumbers
+            # a container's CPUs from 0, and scopes the total line to them).
             rows, n_cpus = [[int(v) for v in lines[0].split()[1:]]], len(per_cpu)
         else:
-            rows = [[int(v) for v in row[1:]] for row in per_cpu if int(row[0][3:]) in cpus]
             n_cpus = len(rows)
-            if not rows:
-                return None
         own = _tree_ticks()
     except (OSError, ValueError, IndexError):
         return None

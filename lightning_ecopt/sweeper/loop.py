@@ -1104,13 +1104,18 @@ class ParetoSweep:
             return
         if metrics.energy_source is None and has_energy_figures(metrics.values) and not self._said_unlabelled:
             self._said_unlabelled = True
+            refused = (
+                ""
+                if self.settings.allow_mixed_energy_sources
+                else " Trials that return it after this one will be refused beside these: start a new sweep (another "
+                "hydra.sweep.dir, or storage) once the task returns it."
+            )
             log.warning(
                 "ecopt: trial %d returned energy figures without an energy/source label, so nobody can tell measured "
                 "joules from estimated ones (every view calls them 'unlabelled'): trainer.callback_metrics and "
-                "trainer.test()'s dicts do not carry the label; return lightning_ecopt.trial_metrics(trainer). Trials "
-                "that return it after this one will be refused beside these: start a new sweep (another "
-                "hydra.sweep.dir, or storage) once the task returns it.",
+                "trainer.test()'s dicts do not carry the label; return lightning_ecopt.trial_metrics(trainer).%s",
                 index,
+                refused,
             )
         self._complete(client, index, params, metrics, None)
 

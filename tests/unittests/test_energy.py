@@ -547,7 +547,11 @@ def test_cpu_contention_over_the_cpus_this_process_may_use_leaves_the_other_cpus
         assert end.n_cpus == (2 if cpus is None else 1)
         shares[cpus] = contention.others_share(start, dataclasses.replace(end, wall_s=start.wall_s + 1.0))
     assert shares == {None: pytest.approx(0.5), frozenset({0}): pytest.approx(0.0)}
-    assert contention.cpu_snapshot(frozenset({7})) is None  # no such CPU: unknown, never 0
+    # CPUs /proc/stat does not list as numbered (LXCFS renumbers a container's from 0): its total line, not nothing
+    lay(cpu0_busy=1000, cpu1_busy=1000, own=500)
+    renumbered = contention.cpu_snapshot(frozenset({7}))
+    assert renumbered is not None
+    assert (renumbered.n_cpus, renumbered.busy_s) == (2, 20.0)
     assert contention.allowed_cpus() == frozenset(os.sched_getaffinity(0))
 
 

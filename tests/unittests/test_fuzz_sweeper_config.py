@@ -74,6 +74,8 @@ def test_the_ax_sweeper_s_constraints_and_seed_are_moved_or_said_to_have_no_equi
     with pytest.raises(EcoptConfigError) as error:
         _sweeper(tmp_path, ax_config=OmegaConf.create(ax_config)).configure([])
     message = str(error.value)
+    # A constraint needs a dict of metrics, which `direction` (values in order) does not read: objectives by name.
+    assert "objectives: {objective: minimize} (a task that returns a dict of 'objective' and the constrained" in message
     assert "outcome_constraints: ['g <= 2']; seed: 7) and remove it" in message
     assert "ecopt has no parameter_constraints: the sweep may propose configurations they exclude" in message
 

@@ -274,6 +274,13 @@ def test_a_sweep_whose_energy_figures_carry_no_label_says_so_once(
     assert len(said) == 1
     assert said[0].startswith("ecopt: trial 0 returned energy figures without an energy/source label")
     assert "return lightning_ecopt.trial_metrics(trainer)" in said[0]
+    assert "will be refused" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):  # where they would not be refused, not said
+        _sweep(fn, tmp_path / "mixed", n_trials=2, n_initial_trials=2, allow_mixed_energy_sources=True)
+    said = [r.getMessage() for r in caplog.records if "without an energy/source label" in r.getMessage()]
+    assert len(said) == 1
+    assert "will be refused" not in said[0]
 
 
 def test_trial_metrics_never_labels_two_kinds_as_one(fake_clock: FakeClock) -> None:
