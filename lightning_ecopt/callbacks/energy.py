@@ -451,7 +451,8 @@ class EnergyCallback(Callback):
             # next loop: on a new trainer they may be another trial's.
             self._warn_once(
                 "reused/aborted",
-                f"EnergyCallback: a new Trainer's {stage} starts while this callback keeps the joules of "
+                f"EnergyCallback: a new Trainer's {getattr(stage, 'value', stage)} starts while this callback keeps "
+                f"the joules of "
                 f"{', '.join(aborted)} loops an error cut short on an earlier trainer; trial_metrics adds them to this "
                 f"trainer's (a retry in the same trial: right; another trial: counted twice). Build a new "
                 f"EnergyCallback for each trial.",
@@ -517,12 +518,13 @@ class EnergyCallback(Callback):
         short under this callback), so a failed trial's search energy is not lost. Collective reductions are skipped
         (another rank may be gone), so each rank keeps its own figures.
         """
-        in_train_window = self._train_open  # a fit's validation cut short is inside energy/train_j already
+        # A fit's validation is never counted apart from the fit (inside energy/train_j, or not measured with it).
+        in_fit = trainer.state.fn == TrainerFn.FITTING
         for stage in list(self._loops):
             state = self._loops.pop(stage)
             self._unmute(state)
             loop = self._close_windows(stage, state)
-            if loop is not None and not (stage == "validate" and in_train_window):
+            if loop is not None and not (stage == "validate" and in_fit):
                 self._keep_aborted(stage, loop)
         if self._train_open:
             self._train_open = False
@@ -1563,7 +1565,11 @@ def _model_stats(
     if first is None:
         return stats
     name = type(pl_module).__name__
-    meta = _on_meta(pl_module) if on_meta else None
+    # Every call below may draw from the global RNG (a constructor that seeds, a sampling generation, even on the
+    # meta copy: its Python runs): the user's seeded run must not notice.
+    devices = [pl_module.device.index or 0] if pl_module.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        meta = _on_meta(pl_module) if on_meta else None
     on_module = [first] if first is sample else [sample, first]  # the one-sample batch, then its first tensor
     method = "predict_step" if stage == "predict" and predict_step else "forward"
     if method == "forward":
@@ -1580,9 +1586,6 @@ def _model_stats(
             # batch_idx only where Lightning's predict loop passes it (a predict_step(self, batch) is legal).
             with_index = method == "predict_step" and is_param_in_hook_signature(call, "batch_idx", min_args=2)
             args = (given, 0) if with_index else (given,)
-            # A call draws from the global RNG (a sampling generation, even on the meta copy: its Python runs): the
-            # user's seeded run must not notice.
-            devices = [pl_module.device.index or 0] if pl_module.device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention():
                 stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(call, *args)))
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
@@ -1647,22 +1650,30 @@ def _one_sample(batch: Any) -> Any:
 
 
 def _cut_plain_lists(value: Any, size: int) -> Any:
-    """``value`` with every list of ``size`` plain values (the texts a ``forward`` tokenises) cut to its first.
+    """``value`` with every list or tuple of ``size`` tensor-free samples (texts, token-id lists) cut to its first.
 
-    A collated batch keeps strings as a list of one per sample: left whole, a ``forward`` that tokenises them ran on
-    every sample, and its FLOPs grew with the batch size. Plain dicts, lists and tuples are walked; other objects are
-    left as they are.
+    A collated batch keeps strings as a list (``zip(*batch)``: a tuple) of one per sample: left whole, a ``forward``
+    that tokenises them ran on every sample, and its FLOPs grew with the batch size. An item that holds no tensor
+    (a text, a number, a list of them) is one sample's; a list of tensors is walked. Plain dicts, lists and tuples
+    are walked; other objects are left as they are.
 
-    >>> _cut_plain_lists({"text": ["a", "b", "c"], "n": [7]}, 3)
-    {'text': ['a'], 'n': [7]}
+    >>> _cut_plain_lists({"text": ("a", "b", "c"), "ids": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "n": [7]}, 3)
+    {'text': ('a',), 'ids': [[1, 2, 3]], 'n': [7]}
     """
-    if isinstance(value, list) and len(value) == size and all(isinstance(v, str | bytes | int | float) for v in value):
-        return value[:1]
+    if type(value) in (list, tuple) and len(value) == size and all(_holds_no_tensor(item) for item in value):
+        return type(value)(value[:1])
     if type(value) is dict:
         return {key: _cut_plain_lists(item, size) for key, item in value.items()}
     if type(value) in (list, tuple):
         return type(value)(_cut_plain_lists(item, size) for item in value)
     return value
+
+
+def _holds_no_tensor(value: Any) -> bool:
+    """Whether ``value`` is a plain value, or a list or tuple of them (one sample's text, token ids)."""
+    if value is None or isinstance(value, str | bytes | int | float):
+        return True
+    return type(value) in (list, tuple) and all(_holds_no_tensor(item) for item in value)
 
 
 def _shapes(sample: Any) -> tuple[tuple[tuple[int, ...], torch.dtype], ...] | None:

@@ -74,6 +74,8 @@ def cpu_snapshot(cpus: Collection[int] | None = None) -> CpuSnapshot | None:
         ticks = os.sysconf("SC_CLK_TCK")
         lines = (_PROC / "stat").read_text().splitlines()
         per_cpu = [line.split() for line in lines if line.startswith("cpu") and line[3:4].isdigit()]
+        if not per_cpu:
+            return None  # no per-CPU rows: the capacity is unknown
         rows = [[int(v) for v in row[1:]] for row in per_cpu if cpus is not None and int(row[0][3:]) in cpus]
         if cpus is None or len(rows) != len(cpus):
             # Every CPU; also where /proc/stat does not number the CPUs as the affinity mask does (LXCFS renumbers

@@ -614,6 +614,11 @@ def test_a_validation_cut_short_counts_once_inside_a_fit_and_on_its_own_after_it
     with pytest.raises(torch.OutOfMemoryError):
         trainer.fit(model)  # inside the fit's window: energy/train_j holds it, no aborted figure beside it
     assert "energy/validate_aborted_j" not in trial_metrics(trainer)
+    cb = EnergyCallback(stages=("validate",), meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=4, num_sanity_val_steps=0)
+    with pytest.raises(torch.OutOfMemoryError):
+        trainer.fit(model)  # train=False: a fit's validation is not counted apart from the fit, cut short or not
+    assert "energy/validate_aborted_j" not in trial_metrics(trainer)
     model.raise_in_validation = False
     cb = EnergyCallback(
         train=True, stages=("validate",), meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0
@@ -634,7 +639,7 @@ def test_joules_of_a_loop_cut_short_kept_for_a_new_trainer_are_warned_of(fake_cl
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0, log_model_stats=False)
     with pytest.raises(torch.OutOfMemoryError):
         _trainer(cb).test(_TestOom(fake_clock), verbose=False)
-    with pytest.warns(UserWarning, match=r"keeps the joules of test_aborted loops an error cut short on an earlier"):
+    with pytest.warns(UserWarning, match=r"Trainer's test starts while this callback keeps the joules of test_aborted"):
         _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
 
 
@@ -835,12 +840,19 @@ def test_counting_a_generation_for_real_leaves_the_global_rng_as_it_was() -> Non
     # The real-module fallback drew from the global RNG: a seeded run's later draws moved with FLOPs counting.
     from lightning_ecopt.callbacks.energy import _model_stats
 
-    prompt, model = torch.randint(0, 50, (1, 16)), _Samples(**_LM)
-    torch.manual_seed(0)
-    _model_stats(model, prompt, "predict", predict_step=True)
-    after = torch.rand(1)
-    torch.manual_seed(0)
-    assert torch.equal(after, torch.rand(1))
+    for model in (_Samples(**_LM), _SeedsInInit(**_LM)):
+        prompt = torch.randint(0, 50, (1, 16))
+        torch.manual_seed(0)
+        _model_stats(model, prompt, "predict", predict_step=True)
+        after = torch.rand(1)
+        torch.manual_seed(0)
+        assert torch.equal(after, torch.rand(1))
+
+
+class _SeedsInInit(_Samples):
+    def __init__(self, **kwargs: Any) -> None:
+        torch.manual_seed(1234)  # rebuilt on the meta device to count FLOPs: this ran again, outside the fork
+        super().__init__(**kwargs)
 
 
 class _Tokenises(BoringModel):
@@ -852,6 +864,20 @@ class _Tokenises(BoringModel):
 
     def test_step(self, batch: Any, batch_idx: int) -> Any:
         return self(batch).sum()
+
+
+@pytest.mark.parametrize("batch_size", [3, 8])
+def test_one_sample_of_texts_and_token_ids_is_one_samples_whatever_their_container(batch_size: int) -> None:
+    # A zip(*batch) collate gives a tuple of texts, left whole; nested token-id lists were cut inside each sample
+    # where a sample's length equalled the batch size.
+    from lightning_ecopt.callbacks.energy import _one_sample
+
+    texts = tuple(f"t{i}" for i in range(batch_size))
+    ids = [list(range(i, i + 3)) for i in range(batch_size)]
+    one = _one_sample({"text": texts, "ids": ids, "y": torch.arange(batch_size)})
+    assert one["text"] == ("t0",)
+    assert one["ids"] == [[0, 1, 2]]
+    assert one["y"].tolist() == [0]
 
 
 @pytest.mark.parametrize("batch_size", [4, 16])
