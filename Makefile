@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(PY) examples/train.py -m hydra.sweep.dir=$(SWEEP_DIR)
 	$(VENV)/bin/ecopt report $(SWEEP_DIR)
 	@echo
-	@echo "Frontier views (HParams, frontier image, hypervolume): $(VENV)/bin/tensorboard --logdir $(SWEEP_DIR)"
+	@echo "Frontier views (HParams, frontier image, hypervolume): $(VENV)/bin/tensorboard --logdir $(SWEEP_DIR)/tensorboard"
 	@echo "Energy above is MEASURED only where its label says 'measured' (Zeus found an NVIDIA GPU or readable RAPL);"
 	@echo "'estimated: cpu-time' means CPU time x watts per thread: run on an NVIDIA GPU, or make RAPL readable"
 	@echo "(root, or Zeus's zeusd daemon), for measured joules."
