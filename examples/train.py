@@ -52,18 +52,21 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
 
     from lightning_ecopt import EnergyCallback, trial_metrics
     from lightning_ecopt.checkpoints import CheckpointCache
-    from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
+    from lightning_ecopt.demos import NO_TRAINING_STEP, DigitsCNN, DigitsDataModule, nothing_to_measure
     from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
     from lightning_ecopt.inference import PRECISIONS, prepare_for_inference
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banners: one result line per trial
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     # Nothing has run while the model, the data and the trainers are built: a configuration that cannot be (pooling
     # past depth 3, eval_batch_size=0, an unknown Trainer option) fails with 0 J, known, so the ledger counts the
     # trial instead of making the search total a lower bound.
     try:
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+        refusal = nothing_to_measure(cfg.trainer, ("test",))
+        if refusal is not None:  # a fit of no step, a test of no batch: nothing to report as this configuration's
+            raise TrialFailure(refusal, metrics=NOTHING_RAN)
         try:
             model = DigitsCNN(**cfg.model)
         except ValueError as err:  # its refusal of a configuration, which names the fix: no traceback to log
@@ -99,6 +102,8 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
 
     def fit() -> dict[str, float | str]:
         fit_trainer.fit(model, datamodule=data)
+        if fit_trainer.global_step == 0:  # untrained weights: their test is no result (its energy still counts)
+            raise TrialFailure(NO_TRAINING_STEP, metrics=trial_metrics(fit_trainer))
         return trial_metrics(fit_trainer)
 
     if cache is None:
@@ -124,6 +129,8 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
             model, quantize_int8=cfg.inference.quantize_int8, compile=cfg.inference.compile
         )
         test_trainer.test(runnable, datamodule=data, verbose=False)
+    except TrialFailure:
+        raise
     except Exception as err:  # out of memory included: a failed trial whose energy still counts
         known = trial_metrics(trainer)
         if trained is not None:  # a checkpoint loaded (or trained) before the test failed: its figures count too

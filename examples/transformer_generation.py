@@ -58,17 +58,20 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
 
     from lightning_ecopt import EnergyCallback, trial_metrics
     from lightning_ecopt.checkpoints import CheckpointCache
-    from lightning_ecopt.demos import CharTextDataModule, TinyTransformerLM
+    from lightning_ecopt.demos import NO_TRAINING_STEP, CharTextDataModule, TinyTransformerLM, nothing_to_measure
     from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
     warnings.filterwarnings("ignore", ".*enable_nested_tensor.*")
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     # Nothing ran yet: a configuration that cannot be built (width not a multiple of heads, an unknown Trainer option)
     # fails with 0 J, known, so the ledger counts the trial instead of making the search total a lower bound.
     try:
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+        refusal = nothing_to_measure(cfg.trainer, ("test", "predict"))
+        if refusal is not None:  # a fit of no step, a loop of no batch: nothing to report as this configuration's
+            raise ValueError(refusal)
         data = CharTextDataModule(**cfg.data)
         model = TinyTransformerLM(vocab_size=data.vocab_size, seq_len=cfg.data.seq_len, **cfg.model)
         # Generation is the inference that serves users: its callback counts the generated tokens and accounts the
@@ -94,6 +97,8 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
 
     def fit() -> dict[str, float | str]:
         trainer.fit(model, datamodule=data)
+        if trainer.global_step == 0:  # untrained weights: their perplexity is no result (its energy still counts)
+            raise TrialFailure(NO_TRAINING_STEP, metrics=trial_metrics(trainer))
         return trial_metrics(trainer)
 
     cache = CheckpointCache.from_hydra()  # None in a single run
@@ -103,6 +108,8 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
             fit()
         trainer.test(model, datamodule=data, verbose=False)
         trainer.predict(model, datamodule=data, return_predictions=False)  # count_fn sees each batch's outputs
+    except TrialFailure:
+        raise
     except Exception as err:
         raise TrialFailure(f"{type(err).__name__}: {err}", metrics=trial_metrics(trainer)) from err
     # `ecopt report` takes its energy per inference from the loop the energy objective names: the predict loop's J

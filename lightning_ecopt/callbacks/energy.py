@@ -427,8 +427,9 @@ class EnergyCallback(Callback):
             self.meter.end("train/loop")
             self._warn_once(
                 "notrain",
-                f"EnergyCallback: the fit ended with no training step run (max_epochs={trainer.max_epochs}, or a "
-                f"checkpoint whose training had already reached it; global step {trainer.global_step}): no "
+                f"EnergyCallback: the fit ended with no training step run (max_epochs={trainer.max_epochs}, "
+                f"max_steps={trainer.max_steps}, {trainer.num_training_batches} training batches a epoch, or a "
+                f"checkpoint whose training had already reached its limit; global step {trainer.global_step}): no "
                 f"energy/train_j is reported.",
             )
 

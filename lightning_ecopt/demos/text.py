@@ -146,6 +146,13 @@ class CharTextDataModule(pl.LightningDataModule):
                 f"test split ({n - int(0.9 * n)} characters) holds {max(starts, 0)} distinct prompts of {prompt_len} "
                 f"characters; lower n_prompts or prompt_len, or raise max_chars."
             )
+        windows = max((int(0.8 * n) - 1) // seq_len, 0)  # the training split's windows (_Windows, as setup splits)
+        if batch_size > windows:
+            raise ValueError(
+                f"CharTextDataModule(batch_size={batch_size}, seq_len={seq_len}, max_chars={max_chars!r}): the "
+                f"training split holds {windows} windows, less than one batch, and its loader drops a partial batch: "
+                f"no training step would run. Lower batch_size (at most {windows}) or seq_len, or raise max_chars."
+            )
         self._splits: dict[str, torch.Tensor] = {}
 
     @property

@@ -181,6 +181,12 @@ def test_a_model_trained_in_bf16_true_is_the_same_model_trained_or_loaded(
         ("data", "eval_batch_size", 0, "eval_batch_size"),
         ("energy", "warmup_batches", -1, "warmup_batches"),
         ("trainer", "accelerator", "nonsense", "nonsense"),
+        # A fit of no step tested the initial weights as the configuration's result; a test of no batch crashed on a
+        # KeyError after training, its energy lost.
+        ("trainer", "max_epochs", 0, r"trainer.max_epochs=0: no training step would run"),
+        ("trainer", "limit_train_batches", 0, r"trainer.limit_train_batches=0: no training step would run"),
+        ("trainer", "limit_test_batches", 0, r"trainer.limit_test_batches=0: the test loop is the measured result"),
+        ("", "seed", "foo", r"ValueError"),  # raised before the guard: the trial's energy was unknown
     ],
 )
 def test_a_configuration_that_cannot_be_built_fails_with_no_energy_spent(
@@ -191,10 +197,26 @@ def test_a_configuration_that_cannot_be_built_fails_with_no_energy_spent(
 
     train = _train(monkeypatch)
     cfg = _config()
-    cfg[section][key] = value
+    (cfg[section] if section else cfg)[key] = value
     with pytest.raises(TrialFailure, match=match) as err:
         train.digits_trial(cfg, cache=None)
     assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+
+
+def test_a_fit_that_ran_no_step_fails_with_its_energy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Early stopping at step 0, a loader of less than a batch: the test scored untrained weights as the result.
+    from lightning_ecopt.demos import NO_TRAINING_STEP
+    from lightning_ecopt.exceptions import TrialFailure
+
+    train = _train(monkeypatch)
+    cfg = _config()
+    tested = []
+    monkeypatch.setattr("lightning.pytorch.Trainer.fit", lambda self, *args, **kwargs: None)  # returns at step 0
+    monkeypatch.setattr("lightning.pytorch.Trainer.test", lambda self, *args, **kwargs: tested.append(1))
+    with pytest.raises(TrialFailure, match=r"no training step ran") as err:
+        train.digits_trial(cfg, cache=None)
+    assert str(err.value) == NO_TRAINING_STEP
+    assert tested == []  # the untrained weights were not tested
 
 
 def test_a_knob_that_is_not_a_bool_fails_before_training(monkeypatch: pytest.MonkeyPatch) -> None:

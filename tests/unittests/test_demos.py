@@ -210,6 +210,15 @@ def test_bad_generation_settings_are_named(kwargs: dict[str, Any], match: str) -
         CharTextDataModule(max_chars=20_000, **kwargs)
 
 
+def test_a_training_batch_larger_than_the_training_split_is_refused_before_any_training():
+    # The training loader drops a partial batch: no step ran, and the perplexity of untrained weights was reported.
+    from lightning_ecopt.demos import CharTextDataModule
+
+    with pytest.raises(ValueError, match=r"batch_size=1000, seq_len=128.*holds 124 windows.*at most 124"):
+        CharTextDataModule(seq_len=128, max_chars=20_000, batch_size=1000)
+    CharTextDataModule(seq_len=128, max_chars=20_000, batch_size=124)
+
+
 def test_more_prompts_than_the_test_text_holds_are_refused_before_any_training():
     # 1,000 characters: a test split of 100 holds 85 prompts of 16; the 86th was 15 characters long, and
     # torch.stack failed in predict_dataloader, after the training.
