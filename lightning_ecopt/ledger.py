@@ -163,7 +163,8 @@ def trial_energy(trial: TrialRecord) -> TrialEnergy:
     in_fit = m.get("energy/validate_in_fit")
     validation_in_train_j = in_fit == 1 if in_fit is not None else train_j is not None and _fit_ran(m)
     stages = ("test", "predict") if validation_in_train_j else _STAGES
-    # A loop an error cut short: EnergyCallback keeps none inside a fit's window (energy/train_j holds it).
+    # A loop an error cut short, every stage: EnergyCallback keeps none for a fit's validation (the fit's figures
+    # hold it), so a validate_aborted_j is a trainer.validate() of its own even where validate_in_fit says 1.
     keys = [f"energy/{s}_{part}" for part in ("j", "warmup_j") for s in stages] + [
         f"energy/{s}_aborted_j" for s in _STAGES
     ]

@@ -17,6 +17,7 @@ from typing import Any, Literal, cast
 
 import lightning.pytorch as pl
 import torch
+from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
@@ -453,10 +454,9 @@ class EnergyCallback(Callback):
             self._warn_once(
                 "reused/aborted",
                 f"EnergyCallback: a new Trainer's {getattr(stage, 'value', stage)} starts while this callback keeps "
-                f"the joules of "
-                f"{', '.join(aborted)} loops an error cut short on an earlier trainer; trial_metrics adds them to this "
-                f"trainer's (a retry in the same trial: right; another trial: counted twice). Build a new "
-                f"EnergyCallback for each trial.",
+                f"the joules of {', '.join(aborted)} loops an error cut short on an earlier trainer; trial_metrics "
+                f"adds them to this trainer's (a retry in the same trial: right; another trial: counted twice). Build "
+                f"a new EnergyCallback for each trial.",
             )
         if stage != "fit" or last is None or last is trainer or not kept:
             return
@@ -538,16 +538,7 @@ class EnergyCallback(Callback):
                     "energy/train figures.",
                 )
             else:
-                self.results["train"] = LoopEnergy(
-                    "train",
-                    m.source,
-                    m.time_s,
-                    m.gpu_total_j if m.gpu_j else None,
-                    m.cpu_j,
-                    m.dram_j,
-                    samples=0,
-                    batches=0,
-                )
+                self.results["train"] = _window_energy("train", m)
 
     def _close_windows(self, stage: str, state: _LoopState) -> Measurement | None:
         """End every window of a loop that may still be open, each on its own; their errors are dropped.
@@ -572,20 +563,17 @@ class EnergyCallback(Callback):
     def _keep_aborted(self, stage: str, m: Measurement) -> None:
         """Keep a loop an error cut short as its joules and time, added to those of earlier ones of this stage."""
         key = f"{stage}_aborted"
+        aborted = _window_energy(stage, m, aborted=True)
         earlier = self.results.get(key)
-        gpu_j = m.gpu_total_j if m.gpu_j else None
-        if earlier is not None:
-            m_time, gpu_j, cpu_j, dram_j = (
-                earlier.time_s + m.time_s,
-                _plus(earlier.gpu_j, gpu_j),
-                _plus(earlier.cpu_j, m.cpu_j),
-                _plus(earlier.dram_j, m.dram_j),
+        if earlier is not None:  # a retry's: the search spent both
+            aborted = dataclasses.replace(
+                aborted,
+                time_s=earlier.time_s + aborted.time_s,
+                gpu_j=_plus(earlier.gpu_j, aborted.gpu_j),
+                cpu_j=_plus(earlier.cpu_j, aborted.cpu_j),
+                dram_j=_plus(earlier.dram_j, aborted.dram_j),
             )
-        else:
-            m_time, cpu_j, dram_j = m.time_s, m.cpu_j, m.dram_j
-        self.results[key] = LoopEnergy(
-            stage, m.source, m_time, gpu_j, cpu_j, dram_j, samples=0, batches=0, aborted=True
-        )
+        self.results[key] = aborted
 
     @override
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -1261,6 +1249,12 @@ def _stage_loaders(trainer: pl.Trainer, stage: str) -> list[object]:
     return list(loaders) if isinstance(loaders, list | tuple) else [loaders]
 
 
+def _window_energy(stage: str, m: Measurement, aborted: bool = False) -> LoopEnergy:
+    """One window's figures as this rank read them (after an error: no cross-rank sum), with no samples."""
+    gpu_j = m.gpu_total_j if m.gpu_j else None  # no GPU index read: no GPU figure, not 0 J
+    return LoopEnergy(stage, m.source, m.time_s, gpu_j, m.cpu_j, m.dram_j, samples=0, batches=0, aborted=aborted)
+
+
 def _plus(a: float | None, b: float | None) -> float | None:
     """``a + b``, where ``None`` (a domain not read) is 0 unless both are ``None``."""
     return None if a is None and b is None else (a or 0.0) + (b or 0.0)
@@ -1558,7 +1552,6 @@ def _model_stats(
     and ``model/flops_per_sample`` is left out: a forward pass is never counted in place of a requested
     ``predict_step``, whose generation it would undercount many times over.
     """
-    from lightning.fabric.utilities.apply_func import apply_to_collection
     from lightning.fabric.utilities.throughput import measure_flops
 
     stats = {"model/params": float(_parameter_count(pl_module))}
@@ -1578,14 +1571,16 @@ def _model_stats(
     attempts = [(meta, x) for x in on_module] if meta is not None else []
     # On the module itself predict_step runs for real: only as the loop would call it (the batch, not a tensor of it).
     attempts += [(pl_module, x) for x in (on_module[:1] if method == "predict_step" else on_module)]
+    # batch_idx only where Lightning's predict loop passes it (a predict_step(self, batch) is legal).
+    with_index = method == "predict_step" and is_param_in_hook_signature(
+        pl_module.predict_step, "batch_idx", min_args=2
+    )
     errors: dict[str, BaseException] = {}  # where -> the error of the batch's call there (else the tensor's)
     for model, x in attempts:
         where = "on the meta copy" if model is meta else "on the module"
         try:
             given = apply_to_collection(x, torch.Tensor, operator.methodcaller("to", "meta")) if model is meta else x
             call: Callable[..., Any] = getattr(model, method) if method == "predict_step" else model
-            # batch_idx only where Lightning's predict loop passes it (a predict_step(self, batch) is legal).
-            with_index = method == "predict_step" and is_param_in_hook_signature(call, "batch_idx", min_args=2)
             args = (given, 0) if with_index else (given,)
             with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention():
                 stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(call, *args)))
@@ -1633,8 +1628,6 @@ def _one_sample(batch: Any) -> Any:
     >>> _one_sample({"ids": torch.zeros(4, 7, dtype=torch.long), "n": torch.tensor(28), "tag": "a"})["ids"].shape
     torch.Size([1, 7])
     """
-    from lightning.fabric.utilities.apply_func import apply_to_collection
-
     first = _first_tensor(batch)
     if first is None:
         return None
@@ -1679,8 +1672,6 @@ def _holds_no_tensor(value: Any) -> bool:
 
 def _shapes(sample: Any) -> tuple[tuple[tuple[int, ...], torch.dtype], ...] | None:
     """The shapes and dtypes of a sample's tensors, in order (``None`` for no sample): a model's FLOPs key."""
-    from lightning.fabric.utilities.apply_func import apply_to_collection
-
     if sample is None:
         return None
     found: list[tuple[tuple[int, ...], torch.dtype]] = []

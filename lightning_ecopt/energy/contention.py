@@ -73,10 +73,12 @@ def cpu_snapshot(cpus: Collection[int] | None = None) -> CpuSnapshot | None:
     try:
         ticks = os.sysconf("SC_CLK_TCK")
         lines = (_PROC / "stat").read_text().splitlines()
-        per_cpu = [line.split() for line in lines if line.startswith("cpu") and line[3:4].isdigit()]
+        per_cpu = [line for line in lines if line.startswith("cpu") and line[3:4].isdigit()]
         if not per_cpu:
             return None  # no per-CPU rows: the capacity is unknown
-        rows = [[int(v) for v in row[1:]] for row in per_cpu if cpus is not None and int(row[0][3:]) in cpus]
+        # Only the rows asked for are parsed: the measured path (every CPU) reads the total line alone.
+        picked = [] if cpus is None else [row for row in map(str.split, per_cpu) if int(row[0][3:]) in cpus]
+        rows = [[int(v) for v in row[1:]] for row in picked]
         if cpus is None or len(rows) != len(cpus):
             # Every CPU; also where /proc/stat does not number the CPUs as the affinity mask does (LXCFS renumbers
             # a container's CPUs from 0, and scopes the total line to them).
