@@ -71,7 +71,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         refusal = nothing_to_measure(cfg.trainer, ("test", "predict"))
         if refusal is not None:  # a fit of no step, a loop of no batch: nothing to report as this configuration's
-            raise ValueError(refusal)
+            raise TrialFailure(refusal, metrics=NOTHING_RAN)
         data = CharTextDataModule(**cfg.data)
         model = TinyTransformerLM(vocab_size=data.vocab_size, seq_len=cfg.data.seq_len, **cfg.model)
         # Generation is the inference that serves users: its callback counts the generated tokens and accounts the
@@ -92,6 +92,8 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
         logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
         trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
+    except TrialFailure:
+        raise
     except Exception as err:
         raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
 

@@ -205,6 +205,30 @@ def test_transformer_example_fails_an_unbuildable_model_with_its_energy_known(mo
     assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
 
 
+@pytest.mark.parametrize(
+    ("key", "match"),
+    [
+        ("max_steps", r"^trainer.max_steps=0: no training step would run"),
+        ("limit_predict_batches", r"^trainer.limit_predict_batches=0: the predict loop is the measured result"),
+    ],
+)
+def test_transformer_example_refuses_a_run_that_would_measure_nothing(
+    monkeypatch: pytest.MonkeyPatch, key: str, match: str
+) -> None:
+    # A fit of no step reported the untrained weights' perplexity; a loop of no batch crashed on a KeyError after
+    # training, its energy lost.
+    from omegaconf import OmegaConf
+
+    from lightning_ecopt.exceptions import TrialFailure
+
+    example = _import_example(monkeypatch, "transformer_generation")
+    cfg = OmegaConf.load(ROOT / "conf" / "transformer_generation.yaml")
+    cfg.trainer[key] = 0
+    with pytest.raises(TrialFailure, match=match) as err:
+        example.main(cfg)
+    assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+
+
 def test_main_job_fails_an_unbuildable_model_with_its_energy_known(monkeypatch: pytest.MonkeyPatch) -> None:
     # Pooling past depth 3 cannot be built: nothing ran, so the failed trial spent 0 J, and the ledger must count it
     # as known rather than make the search total a lower bound.
