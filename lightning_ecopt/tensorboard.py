@@ -366,6 +366,8 @@ class FrontierBoard:
 
         pareto = set(result.pareto_indices)
         step = result.n_finished
+        # The fixed overrides go in every session: each is a column of the experiment (_space_kinds), empty without.
+        fixed = dict(self.space.fixed) if self.space is not None else {}
         for trial in result.trials:
             if not trial.finished:
                 continue
@@ -379,8 +381,6 @@ class FrontierBoard:
             with self._writer(run_dir) as writer:
                 if new:
                     start = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
-                    # The fixed overrides too: each is a column of the experiment (_space_kinds), empty without them.
-                    fixed = dict(self.space.fixed) if self.space is not None else {}
                     for name, value in {**fixed, **trial.params, self._status_column(): _status(trial)}.items():
                         hv = _column_value(value, self._types.get(name))
                         if isinstance(hv, bool):
