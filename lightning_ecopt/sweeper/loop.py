@@ -127,6 +127,7 @@ from lightning_ecopt.sweeper.results import (
     has_energy_figures,
     write_results,
 )
+from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
 from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter, check_enqueued
 from lightning_ecopt.sweeper.storage import (
     _IN_MEMORY,
@@ -615,6 +616,7 @@ class ParetoSweep:
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
         self._memory: str | None = None  # without storage: the Ax experiment as the last run left it (Ax's JSON)
+        self._snapshot = ExperimentSnapshot()  # Ax's JSON of the experiment, each trial's data encoded once
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
         names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
@@ -744,7 +746,7 @@ class ParetoSweep:
         Once a run, at its end (finished, failed or interrupted), not per batch: Ax's JSON grows with the trials.
         """
         try:
-            self._memory = _client_json(client)
+            self._memory = self._snapshot.text(client)
         except Exception:
             self._memory = None
             log.warning("ecopt: the sweep could not be kept in memory; a next run() starts over.", exc_info=True)
@@ -1895,7 +1897,7 @@ class ParetoSweep:
             raise EcoptConfigError(self._unsaved_message(path, err)) from err
         os.close(fd)
         try:
-            client.save_to_json_file(tmp)
+            self._snapshot.write(client, tmp)
             with open(tmp, "rb") as handle:  # on disk before it replaces the old file: safe against power loss too
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
@@ -1972,16 +1974,8 @@ def _default_batch_hooks(settings: SweepSettings, space: SearchSpace) -> list[Ba
     return [board.update]
 
 
-def _client_json(client: Client) -> str:
-    """The Ax client as its storage file would hold it (through Ax's public file API, into a scratch folder)."""
-    with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
-        path = Path(folder) / "ax_experiment.json"
-        client.save_to_json_file(str(path))
-        return path.read_text()
-
-
 def _client_from_json(text: str) -> Client:
-    """The Ax client :func:`_client_json` wrote."""
+    """The Ax client :meth:`ExperimentSnapshot.text` wrote."""
     from ax.api.client import Client
 
     with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:

@@ -47,21 +47,21 @@ def test_a_full_disk_mid_sweep_stops_it_with_how_to_resume_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ENOSPC on the fourth save: the sweep stops with a message, the last good save stays whole, the rerun ends."""
-    from ax.api.client import Client
+    from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
 
     storage = tmp_path / "sweep" / "ax_experiment.json"
-    real_save = Client.save_to_json_file
+    real_save = ExperimentSnapshot.write
     saves = 0
 
-    def save(self: Client, filepath: str = "ax_client_snapshot.json") -> None:
+    def save(self: ExperimentSnapshot, client: Any, path: str) -> None:
         nonlocal saves
         saves += 1
         if saves == 4:  # the save after the second trial: the first one's is on disk
-            Path(filepath).write_text('{"experiment": ')  # a partial write, then the disk is full
+            Path(path).write_text('{"experiment": ')  # a partial write, then the disk is full
             raise OSError(errno.ENOSPC, "No space left on device")
-        real_save(self, filepath)
+        real_save(self, client, path)
 
-    monkeypatch.setattr(Client, "save_to_json_file", save)
+    monkeypatch.setattr(ExperimentSnapshot, "write", save)
     with pytest.raises(EcoptConfigError) as caught:  # before: a bare OSError traceback
         _run(_sweep(storage, 4, _linear))
     message = str(caught.value)
@@ -72,7 +72,7 @@ def test_a_full_disk_mid_sweep_stops_it_with_how_to_resume_and_loses_nothing(
     assert saved["1"]["status"]["name"] == "RUNNING"  # finished, but not saved: runs again
     assert not list(storage.parent.glob(".*.tmp"))
 
-    monkeypatch.setattr(Client, "save_to_json_file", real_save)
+    monkeypatch.setattr(ExperimentSnapshot, "write", real_save)
     result = _run(_sweep(storage, 4, _linear))
     assert result.n_finished == 4
     by_index = {t.trial_index: t for t in result.trials}

@@ -50,21 +50,22 @@ def install() -> None:
     from ax.api.client import Client
 
     from lightning_ecopt.sweeper import loop, results
+    from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
 
     get_next_trials = Client.get_next_trials
-    save_to_json_file = Client.save_to_json_file
+    write_snapshot = ExperimentSnapshot.write
 
     def ask(self: Client, *args: Any, **kwargs: Any) -> Any:
         out = get_next_trials(self, *args, **kwargs)
         reached("ask")
         return out
 
-    def save(self: Client, filepath: str = "ax_client_snapshot.json") -> None:
-        save_to_json_file(self, filepath)
+    def save(self: ExperimentSnapshot, client: Client, path: str) -> None:
+        write_snapshot(self, client, path)
         target = _target()
         if target is not None and target[0] == "save_experiment" and _counts["save_experiment"] + 1 == target[1]:
-            path = Path(filepath)
-            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a torn write
+            written = Path(path)
+            written.write_bytes(written.read_bytes()[: written.stat().st_size // 2])  # a torn write
         reached("save_experiment")
 
     class _Os:
@@ -85,6 +86,6 @@ def install() -> None:
         reached("batch_end")
 
     Client.get_next_trials = ask  # type: ignore[method-assign]
-    Client.save_to_json_file = save  # type: ignore[method-assign]
+    ExperimentSnapshot.write = save  # type: ignore[method-assign]
     results.os = _Os()  # type: ignore[assignment]
     loop.ParetoSweep._batch_end = on_batch_end  # type: ignore[method-assign]
