@@ -75,6 +75,11 @@ def _stub_inference_knobs(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(module, "run", lambda **k: {"summary": {}, "source": "estimated: cpu-time"})
 
 
+def _stub_sweep_bookkeeping(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = {"wall_s": 1.0, "saves_s": 0.5, "last_save_s": 0.1, "results_file_s": 0.1, "tensorboard_s": 0.1}
+    monkeypatch.setattr(module, "run_sweep", lambda *a: {**run, "side_by_side": []})
+
+
 # script, its default-results constant, the stub of what it measures, the flags of a quick --smoke
 SMOKE_RUNS = [
     ("optimizer_overhead", "RESULTS", _stub_optimizer_overhead, ["--acquisitions", "EHVI"]),
@@ -85,6 +90,7 @@ SMOKE_RUNS = [
     ("search_energy", "DEFAULT_OUT", _stub_search_energy, []),
     ("callback_overhead", "DEFAULT_OUT", _stub_callback_overhead, []),
     ("inference_knobs", "DEFAULT_OUT", _stub_inference_knobs, []),
+    ("sweep_bookkeeping", "DEFAULT_OUT", _stub_sweep_bookkeeping, []),
 ]
 
 
@@ -116,7 +122,7 @@ def test_smoke_without_out_leaves_the_stored_results_alone(
         assert "--smoke" in text  # and the command that made them
 
 
-@pytest.mark.parametrize("script", ["callback_overhead", "inference_knobs"])
+@pytest.mark.parametrize("script", ["callback_overhead", "inference_knobs", "sweep_bookkeeping"])
 def test_results_name_their_command_and_checkout(
     bench: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, script: str
 ) -> None:
@@ -141,10 +147,12 @@ BAD_FLAGS = [
     ("callback_overhead", ["--threads", "0"], "--threads 0: expected a number > 0"),
     ("callback_overhead", ["--hook-calls", "-1"], "--hook-calls -1: expected >= 0"),
     ("inference_knobs", ["--rounds", "0"], "--rounds 0: expected at least 1"),
+    ("sweep_bookkeeping", ["--every", "0"], "--trials 200 --every 0: expected at least 1 each"),
     # --smoke sets these itself: a flag given beside it was silently replaced
     ("frontier_quality", ["--smoke", "--seeds", "3"], "--smoke sets --seeds itself"),
     ("optimizer_overhead", ["--smoke", "--n-trials", "50"], "--smoke sets --n-trials itself"),
     ("search_energy", ["--smoke", "--n-trials", "8"], "--smoke sets --n-trials itself"),
+    ("sweep_bookkeeping", ["--smoke", "--trials", "50"], "--smoke sets --trials itself"),
 ]
 
 

@@ -138,3 +138,14 @@ def test_acqf_eval_cost_smoke(tmp_path: Path) -> None:
     assert set(row["grad_eval_ms"]) == set(row["raw_scoring_ms"]) == methods
     assert all(value > 0 for value in (*row["grad_eval_ms"].values(), *row["raw_scoring_ms"].values()))
     assert 1 <= row["baseline_after_pruning"] <= 12
+
+
+def test_sweep_bookkeeping_smoke(tmp_path: Path) -> None:
+    """Both writers run the same sweep; ours writes Ax's bytes, and Ax's save is timed beside it."""
+    data = _smoke("sweep_bookkeeping.py", tmp_path / "bookkeeping.json")
+    assert set(data["runs"]) == {"ax", "ours"}
+    for run in data["runs"].values():
+        assert run["saves"] == 2 * 6 + 1  # before and after each one-trial batch, and once at the end
+        assert [n for n, _ in run["save_s_by_trials"]][:3] == [1, 1, 2]
+    assert [row["trials"] for row in data["runs"]["ours"]["side_by_side"]] == [2, 4, 6]
+    assert data["all_identical"] is True
