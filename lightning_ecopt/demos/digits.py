@@ -158,6 +158,11 @@ class DigitsDataModule(pl.LightningDataModule):
         check_positive_ints(
             "DigitsDataModule", batch_size=batch_size, eval_batch_size=eval_batch_size, eval_repeats=eval_repeats
         )
+        if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**64:
+            raise ValueError(
+                f"DigitsDataModule(seed={seed!r}): expected an integer seed for the split, e.g. seed=0 (torch takes "
+                f"-2**63 to 2**64 - 1)."
+            )
         check_timed_passes(
             "DigitsDataModule",
             "eval",

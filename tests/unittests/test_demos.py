@@ -259,6 +259,13 @@ def test_timed_passes_last_as_long_as_the_trainers_energy_callback_asks_with_aut
         DigitsDataModule(eval_min_s="aut")
 
 
+@pytest.mark.parametrize("seed", ["foo", 1.5, True, 2**64, None])
+def test_a_bad_split_seed_is_refused_before_the_data_loads(seed: object) -> None:
+    """Before: ``data.seed=foo`` passed, then the split failed with torch's "manual_seed expected a long"."""
+    with pytest.raises(ValueError, match=r"DigitsDataModule\(seed=.*\): expected an integer seed for the split"):
+        DigitsDataModule(seed=seed)  # type: ignore[arg-type]
+
+
 def test_generation_passes_take_auto_from_the_callback_that_measures_the_predict_loop() -> None:
     from lightning_ecopt import EnergyCallback
 
