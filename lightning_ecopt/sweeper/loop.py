@@ -353,10 +353,15 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
 
 
 def _derive_seed(seed: int | None, n_finished: int) -> int | None:
-    """A seed for the batch that follows ``n_finished`` trials, derived from the sweep's seed."""
+    """A seed for the batch that follows ``n_finished`` trials, derived from the sweep's seed.
+
+    Negative seeds are folded into ``[0, 2**63)`` (SeedSequence takes no negative entropy), as they always were;
+    seeds from ``2**63`` on are taken as they are (folded, they repeated the batches of ``seed - 2**63``).
+    """
     if seed is None:
         return None
-    return int(np.random.SeedSequence([seed % 2**63, n_finished]).generate_state(1)[0]) % 2**31
+    entropy = seed if seed >= 2**63 else seed % 2**63
+    return int(np.random.SeedSequence([entropy, n_finished]).generate_state(1)[0]) % 2**31
 
 
 def _config_key(params: Mapping[str, Any]) -> str:

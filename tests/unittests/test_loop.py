@@ -2570,3 +2570,10 @@ def test_estimates_of_another_model_are_refused(fast_ax, third, refused):
     if refused:
         assert "is another model than 'estimated: cpu-time' (trial 0" in result.trials[2].reason
     assert all(t.status == "completed" for i, t in enumerate(result.trials) if i != 2)
+
+
+def test_derived_batch_seeds_stay_put_and_seeds_above_2_63_get_their_own() -> None:
+    """The seeds a sweep has always derived are kept (a seeded sweep reruns the same); 2**63 + s no longer repeats s."""
+    assert [loop._derive_seed(s, n) for s, n in ((0, 0), (5, 3), (-1, 0))] == [821328062, 727168946, 454035966]
+    assert loop._derive_seed(2**63 + 5, 3) != loop._derive_seed(5, 3)
+    assert loop._derive_seed(2**64 - 1, 0) != loop._derive_seed(2**63 - 1, 0)
