@@ -3,7 +3,7 @@
 The loop saves the Ax experiment before each batch is launched and after it ends (:mod:`lightning_ecopt.sweeper.loop`).
 Ax's ``Client.save_to_json_file`` rebuilds every trial's data as a pandas frame and encodes it again at every save,
 and encodes the whole experiment twice (the generation strategy carries it a second time): about 5 ms a trial a
-save, so the saves grew quadratically over a sweep (a 200-trial sweep of a trivial task spent 261 of its 322 s in
+save, so the saves grew quadratically over a sweep (a 200-trial sweep of a trivial task spent 274 of its 336 s in
 them; ``benchmarks/sweep_bookkeeping.py``). :class:`ExperimentSnapshot` writes the same bytes as Ax (a test compares
 them), encodes the experiment once a snapshot, and keeps each trial's encoded data until that trial's rows change.
 
