@@ -946,6 +946,7 @@ class EnergyCallback(Callback):
             on_meta=self.flops_on_meta,
             predict_step=self.predict_flops == "predict_step",
             warn=self._warn_once,
+            step_context=_step_context(pl_module, stage),
         )
         self._model_stats_of = (weakref.ref(pl_module), key)
 
@@ -1529,6 +1530,18 @@ def _add_to_hparams(hparams: Any, labels: dict[str, str]) -> None:
         hparams.update(labels)
 
 
+def _step_context(pl_module: pl.LightningModule, stage: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """The precision plugin's context for one ``stage`` step (its autocast, or bf16-true's default dtype), if any.
+
+    A call counted on the module itself runs as the loop ran it: outside it, a ``predict_step`` of a ``bf16-true``
+    model that makes a tensor of the default dtype (float32 there) fails, and no FLOPs were logged.
+    """
+    trainer = pl_module._trainer
+    plugin = getattr(trainer, "precision_plugin", None) if trainer is not None else None
+    name = {"validate": "val_step_context"}.get(stage, f"{stage}_step_context")
+    return cast(Callable[[], contextlib.AbstractContextManager[Any]], getattr(plugin, name, contextlib.nullcontext))
+
+
 def _model_stats(
     pl_module: pl.LightningModule,
     sample: Any,
@@ -1537,6 +1550,7 @@ def _model_stats(
     on_meta: bool = True,
     predict_step: bool = False,
     warn: Callable[[str, str], None] | None = None,
+    step_context: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
 ) -> dict[str, float]:
     """Parameter count and the FLOPs of one inference of one sample (skipped when the model cannot take the sample).
 
@@ -1548,7 +1562,8 @@ def _model_stats(
     module rebuilt there from its saved hyperparameters: nothing is computed), else with one real call on the one
     sample. ``predict_step`` runs as Python even on the meta copy: its side effects (a file written, a list appended
     to) happen, hence opt-in; one that cannot run there (a stop at an end-of-sequence token reads a value) is run
-    once on the module itself. Where no call succeeds, ``warn(key, message)`` (default: a rank-zero warning) says why
+    once on the module itself, inside ``step_context()`` (the precision plugin's, as the loop ran it; the meta copy
+    runs outside it). Where no call succeeds, ``warn(key, message)`` (default: a rank-zero warning) says why
     and ``model/flops_per_sample`` is left out: a forward pass is never counted in place of a requested
     ``predict_step``, whose generation it would undercount many times over.
     """
@@ -1582,7 +1597,8 @@ def _model_stats(
             given = apply_to_collection(x, torch.Tensor, operator.methodcaller("to", "meta")) if model is meta else x
             call: Callable[..., Any] = getattr(model, method) if method == "predict_step" else model
             args = (given, 0) if with_index else (given,)
-            with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention():
+            context = step_context() if model is pl_module else contextlib.nullcontext()
+            with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention(), context:
                 stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(call, *args)))
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
             if x is sample or where not in errors:

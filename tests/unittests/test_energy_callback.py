@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 import torch
-from lightning.pytorch import Callback, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.profilers import SimpleProfiler
@@ -811,6 +811,44 @@ def test_a_predict_step_that_cannot_run_logs_no_flops_rather_than_forward_s() ->
     ):
         stats = _model_stats(_UnpacksItsBatch(**_LM), prompts, "predict", predict_step=True)
     assert stats == {"model/params": float(_parameter_count(_UnpacksItsBatch(**_LM)))}  # forward's not substituted
+
+
+class _Bf16Steps(LightningModule):
+    """A predict_step the meta copy cannot run (it reads a value) that makes a tensor of the default dtype."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.layer = torch.nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        (x,) = batch
+        hidden = self.layer(x)
+        if hidden.sum().item() > 1e9:  # a value read: not on the meta copy
+            return hidden
+        return hidden @ torch.ones(hidden.shape[-1], 2)  # bf16 inside Lightning's bf16-true step, float32 outside
+
+
+def test_a_predict_step_counted_for_real_runs_in_the_precision_plugin_s_context(fake_clock: FakeClock) -> None:
+    """Before: called outside bf16-true's context, the float32 ones met bf16 weights; the loop ran, no FLOPs logged."""
+    from torch.utils.data import TensorDataset
+
+    cb = EnergyCallback(
+        stages=("predict",),
+        meter=FakeMeter(fake_clock),
+        warmup_batches=0,
+        min_duration_s=0.0,
+        predict_flops="predict_step",
+    )
+    data = DataLoader(TensorDataset(torch.randn(8, 8)), batch_size=4)
+    with _flops_warnings_as_errors():
+        out = _trainer(cb, accelerator="cpu", precision="bf16-true").predict(_Bf16Steps(), dataloaders=data)
+    assert out is not None
+    assert out[0].dtype == torch.bfloat16  # the loop itself ran in the plugin's context
+    assert cb.model_stats["model/flops_per_sample"] == 2 * 8 * 8 + 2 * 8 * 2  # the Linear, then the product
 
 
 class _IndexFree(TinyTransformerLM):
