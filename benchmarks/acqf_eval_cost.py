@@ -38,7 +38,7 @@ from typing import Any, cast
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import package_versions, revision, smoke_out
+from benchmark_env import add_out_argument, out_path, package_versions, revision
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "acqf_eval_cost.json"
@@ -159,15 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reps", type=int, default=20, help="gradient evaluations timed per round")
     parser.add_argument("--smoke", action="store_true", help="CI: n = 12, 2 rounds of 2")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
-    )
+    add_out_argument(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     if args.smoke:
         args.n, args.rounds, args.reps, args.raw = [12], 2, 2, 64
     os.environ.setdefault("OMP_NUM_THREADS", "1")

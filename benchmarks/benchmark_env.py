@@ -15,7 +15,15 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["cpu_identity", "package_versions", "refuse_with_smoke", "revision", "smoke_out"]
+__all__ = [
+    "add_out_argument",
+    "cpu_identity",
+    "out_path",
+    "package_versions",
+    "refuse_with_smoke",
+    "revision",
+    "smoke_out",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,6 +66,30 @@ def smoke_out(filename: str) -> Path:
     'ecopt_bench'
     """
     return Path(tempfile.gettempdir()) / "ecopt_bench" / filename
+
+
+def add_out_argument(parser: argparse.ArgumentParser, default: Path) -> None:
+    """Add ``--out``, the results JSON (default ``default``, the stored results; :func:`smoke_out` with --smoke).
+
+    Read it back with :func:`out_path`.
+    """
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results JSON (default benchmarks/results/{default.name}, --smoke {smoke_out(default.name)})",
+    )
+
+
+def out_path(args: argparse.Namespace, default: Path) -> Path:
+    """Where the results go: ``--out`` if given, else :func:`smoke_out` for a ``--smoke`` run, else ``default``.
+
+    >>> out_path(argparse.Namespace(out=None, smoke=False), Path("results/x.json"))
+    PosixPath('results/x.json')
+    """
+    if args.out is not None:
+        return Path(args.out)
+    return smoke_out(default.name) if args.smoke else default
 
 
 def refuse_with_smoke(parser: argparse.ArgumentParser, args: argparse.Namespace, *dests: str) -> None:

@@ -43,7 +43,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import revision, smoke_out
+from benchmark_env import add_out_argument, out_path, revision
 
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN
@@ -412,12 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--short-batches", type=int, default=2)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI: 50 batches, 2 rounds")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
-    )
+    add_out_argument(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
     for name in ("batches", "batch_size", "rounds", "short_rounds", "short_batches", "threads", "batch_ms"):
         value = getattr(args, name)
@@ -425,8 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} {value}: expected a number > 0")
     if args.hook_calls < 0:
         parser.error(f"--hook-calls {args.hook_calls}: expected >= 0 (0 skips the direct timing)")
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     hook_calls = args.hook_calls
     if args.smoke:
         args.batches, args.rounds, hook_calls, args.short_rounds = 50, 2, 1_000, 4

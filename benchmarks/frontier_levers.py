@@ -68,7 +68,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import smoke_out
+from benchmark_env import out_path, smoke_out
 
 from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep
@@ -342,8 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{smoke_out(DEFAULT_OUT.name)})",
     )
     args = parser.parse_args(argv)
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     problem = check_variants(args.variants, KEYS)
     if problem is not None:
         parser.error(problem)

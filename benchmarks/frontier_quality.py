@@ -56,7 +56,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import cpu_identity, package_versions, refuse_with_smoke, revision, smoke_out
+from benchmark_env import cpu_identity, out_path, package_versions, refuse_with_smoke, revision, smoke_out
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -381,8 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.problems = args.problems or SMOKE["problems"]
         args.budget = args.budget or SMOKE["budget"]
         args.seeds = SMOKE["seeds"]
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     selected = [problems.get(name) for name in (args.problems or problems.PROBLEMS)]
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import cpu_identity, revision, smoke_out
+from benchmark_env import add_out_argument, cpu_identity, out_path, revision
 
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
@@ -99,17 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="2 rounds, a small model: a quick check that it runs")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
-    )
+    add_out_argument(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error(f"--rounds {args.rounds}: expected at least 1")
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     warnings.filterwarnings("ignore")
     config = {"rounds": 2, "width": 8, "depth": 1, "eval_repeats": 2, "epochs": 1} if args.smoke else {
         "rounds": args.rounds, "width": 32, "depth": 3, "eval_repeats": 10, "epochs": 5,

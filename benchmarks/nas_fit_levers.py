@@ -118,7 +118,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import smoke_out
+from benchmark_env import out_path, smoke_out
 from frontier_levers import (
     LOOP_FLAGS,
     LoopFlags,
@@ -501,8 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{smoke_out(DEFAULT_OUT.name)})",
     )
     args = parser.parse_args(argv)
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     problem_text = check_variants(args.variants, KEYS)
     if problem_text is not None:
         parser.error(problem_text)  # every variant checked before the first run

@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import cpu_identity, package_versions, refuse_with_smoke, revision, smoke_out
+from benchmark_env import cpu_identity, out_path, package_versions, refuse_with_smoke, revision, smoke_out
 from frontier_quality import run_ax
 
 from lightning_ecopt.sweeper import fused_kernel
@@ -209,8 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--n-trials and --batch-sizes must be >= 1")
     if args.window < 1:
         parser.error(f"--window {args.window}: expected at least 1 (trials done around each checkpoint)")
-    if args.out is None:
-        args.out = smoke_out(RESULTS.name) if args.smoke else RESULTS
+    args.out = out_path(args, RESULTS)
 
     started = time.time()
     runs: list[dict[str, Any]] = []

@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import refuse_with_smoke, smoke_out
+from benchmark_env import add_out_argument, out_path, refuse_with_smoke
 
 from lightning_ecopt.checkpoints import CACHE_DIRNAME
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD
@@ -272,12 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="2 trials, one epoch, a small model: a CI check")
     parser.add_argument("--n-trials", type=int, default=FULL["n_trials"], help="trials per sweep (default 20)")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
-    )
+    add_out_argument(parser, DEFAULT_OUT)
     parser.add_argument(
         "--threads",
         type=int,
@@ -305,8 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--threads {args.threads}: expected at least 1.")
     if args.n_trials < 2:
         parser.error(f"--n-trials {args.n_trials}: expected at least 2 (one training, one reuse).")
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     config = dict(SMOKE) if args.smoke else {**FULL, "n_trials": args.n_trials}
     config["n_initial_trials"] = min(config["n_initial_trials"], config["n_trials"])
     if args.test_batches is not None:

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import package_versions, refuse_with_smoke, revision, smoke_out
+from benchmark_env import add_out_argument, out_path, package_versions, refuse_with_smoke, revision
 
 from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep
@@ -155,20 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--every", type=int, default=25, help="time Ax's save beside ours every this many trials")
     parser.add_argument("--smoke", action="store_true", help="6 trials, side by side every 2: a check that it runs")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"results JSON (default benchmarks/results/{DEFAULT_OUT.name}, --smoke {smoke_out(DEFAULT_OUT.name)})",
-    )
+    add_out_argument(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
     refuse_with_smoke(parser, args, "trials", "every")
     if args.smoke:
         args.trials, args.every = 6, 2
     if args.trials < 1 or args.every < 1:
         parser.error(f"--trials {args.trials} --every {args.every}: expected at least 1 each")
-    if args.out is None:
-        args.out = smoke_out(DEFAULT_OUT.name) if args.smoke else DEFAULT_OUT
+    args.out = out_path(args, DEFAULT_OUT)
     warnings.filterwarnings("ignore")
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ecopt-bookkeeping-") as folder:
