@@ -8,6 +8,7 @@ optimisation amplifies over its trials (docs/bench-frontier.md, "Rerun at HEAD")
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import subprocess
 import tempfile
@@ -90,6 +91,13 @@ def out_path(args: argparse.Namespace, default: Path) -> Path:
     if args.out is not None:
         return Path(args.out)
     return smoke_out(default.name) if args.smoke else default
+
+
+def write_json(path: Path, result: object) -> None:
+    """Write ``result`` to ``path`` as indented JSON (its folder made), and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 def refuse_with_smoke(parser: argparse.ArgumentParser, args: argparse.Namespace, *dests: str) -> None:

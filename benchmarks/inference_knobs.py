@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import platform
 import statistics
 import sys
@@ -30,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import add_out_argument, cpu_identity, out_path, revision
+from benchmark_env import add_out_argument, cpu_identity, out_path, revision, write_json
 
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN, DigitsDataModule
@@ -128,9 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:<15} {row['median_samples_per_j']:>19.1f} {ratio:>14} {row['first_round_samples_per_j']:>12.1f} "
             f"{row['test_acc']:>9.4f}"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
     return 0
 
 

@@ -33,7 +33,6 @@ over the stored results) and prints the table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -48,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import add_out_argument, out_path, refuse_with_smoke
+from benchmark_env import add_out_argument, out_path, refuse_with_smoke, write_json
 
 from lightning_ecopt.checkpoints import CACHE_DIRNAME
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD
@@ -335,9 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summarize(runs),
     }
     _print_table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
     return 0
 
 

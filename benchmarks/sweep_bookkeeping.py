@@ -17,7 +17,6 @@ and prints a table; the summary is in docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
-from benchmark_env import add_out_argument, out_path, package_versions, refuse_with_smoke, revision
+from benchmark_env import add_out_argument, out_path, package_versions, refuse_with_smoke, revision, write_json
 
 from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep
@@ -195,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     print("side by side (same client, same moment):")
     for row in rows:
         print(f"  {row['trials']:>4} trials: ax {row['ax_s']:.3f} s, ours {row['ours_s']:.3f} s ({row['ratio']:.1f}x)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
     return 0
 
 
