@@ -647,6 +647,8 @@ class ParetoSweep:
         self._records: dict[int, TrialRecord] = {}
         self._reference: dict[str, float] | None = None
         self._reference_origin: Literal["given", "inferred"] | None = None
+        # Inferred from trials none of which met the outcome constraints: inferred again once some do.
+        self._reference_provisional = False
         self._stop_reason: str | None = None
         self._judged_from: set[int] = set()  # trials finished before this run: not judged for the failure rate
         self._suggest_time_s = 0.0
@@ -1415,7 +1417,8 @@ class ParetoSweep:
         if len(self.settings.objectives) == 1:
             return
         complete = self._reference is not None and set(self._reference) == set(self.settings.objective_names)
-        if complete and (self._reference_origin == "given" or _REFERENCE_UPDATE == "once"):
+        settled = self._reference_origin == "given" or _REFERENCE_UPDATE == "once"
+        if complete and settled and not self._reference_provisional:
             return
         # Once the Sobol phase is over: n_initial *completed* trials, as Ax counts them before BoTorch proposes (a
         # failed one lengthens the Sobol phase), so the point is inferred from the whole Sobol front, just in time.
@@ -1426,9 +1429,14 @@ class ParetoSweep:
         # left later frontier trials outside the box for good. Wait for a second one (Ax infers its own meanwhile).
         if records and len(records) < _MIN_REFERENCE_TRIALS and not final:
             return
-        if not records:
+        provisional = not records
+        if provisional:
             # No feasible trial (outcome constraints): Ax cannot infer thresholds either, and BoTorch would stop the
-            # sweep ("Either ref_point or objective_thresholds must be provided"). Infer from every completed trial.
+            # sweep ("Either ref_point or objective_thresholds must be provided"). Infer from every completed trial,
+            # for now: that box is the infeasible trials' and held none of the feasible front once it came (a
+            # hypervolume of 0 to the end), so it is inferred again from the feasible trials once there are enough.
+            if self._reference_provisional:
+                return
             records, Y = self._front_data(feasible_only=False)
             if not records:
                 return
@@ -1436,22 +1444,33 @@ class ParetoSweep:
         inferred = _inferred_reference(np.asarray(Y, dtype=float), maximize, _REFERENCE_RULE)
         point = {o.name: float(v) for o, v in zip(self.settings.objectives, inferred, strict=True)}
         point.update(self._given_reference())
-        previous = self._reference
+        previous = None if self._reference_provisional else self._reference  # a provisional point is replaced
+        again = self._reference_provisional
         if previous is not None:  # widening: never tighter than before, in any objective
             for o in self.settings.objectives:
                 pick = max if o.minimize else min
                 point[o.name] = pick(point[o.name], previous[o.name])
             if point == previous:
                 return
+        self._reference_provisional = provisional
         self._set_reference(client, point, "inferred")
         given = self._given_sources()
+        how = "widened" if previous is not None else "inferred again" if again else "inferred"
         log.info(
-            "ecopt: reference point %s from the front of %d completed trials (nadir pushed out by %g of its range)%s: "
-            "%s",
-            "inferred" if previous is None else "widened",
+            "ecopt: reference point %s from the front of %d completed%s trials (nadir pushed out by %g of its "
+            "range)%s%s: %s",
+            how,
             len(records),
+            " feasible" if again else "",
             REFERENCE_MARGIN,
             f", given for {given}" if given else "",
+            (
+                f"; none meets the outcome constraints yet, so it is inferred again once {_MIN_REFERENCE_TRIALS} do"
+                if provisional
+                else "; the first came from trials that met no outcome constraint"
+                if again
+                else ""
+            ),
             point,
         )
 
@@ -1474,6 +1493,7 @@ class ParetoSweep:
             self._reference_origin,
             given=self._given_reference(),
             constraints=self._constraint_texts(),
+            provisional=self._reference_provisional,
         )
 
     def _constraint_texts(self) -> list[str]:
@@ -1687,6 +1707,7 @@ class ParetoSweep:
         elif several and stored.get("reference_point") and stored.get("reference_origin") == "inferred":
             point = {str(k): float(v) for k, v in stored["reference_point"].items()}
             point.update(given)
+            self._reference_provisional = stored.get("reference_provisional") is True
             self._set_reference(client, point, "inferred")
         else:  # constraints may have changed: apply the current ones
             client.configure_optimization(
@@ -2052,16 +2073,19 @@ def _write_description(
     *,
     given: Mapping[str, float] | None = None,
     constraints: Sequence[str] = (),
+    provisional: bool = False,
 ) -> None:
     """Keep the sweep's fingerprint and reference point in the experiment's description (saved with it).
 
     With them the reference values the settings gave (``reference_point`` and constraints on objectives) and the
-    outcome constraints, so that a resume that drops or changes them is told, not silently relabelled.
+    outcome constraints, so that a resume that drops or changes them is told, not silently relabelled; and whether
+    an inferred point is provisional (from trials none of which met the outcome constraints), to infer it again.
     """
     payload = {
         **fingerprint,
         "reference_point": point,
         "reference_origin": origin,
+        "reference_provisional": provisional,
         "reference_given": dict(given or {}),
         "outcome_constraints": list(constraints),
     }

@@ -2254,6 +2254,39 @@ def test_a_sweep_whose_sobol_trials_are_all_infeasible_goes_on(fast_ax, caplog):
     assert "from the front of 3 completed trials" in caplog.text  # the infeasible ones: Ax had none to infer from
 
 
+def test_a_reference_point_from_infeasible_trials_is_inferred_again_once_trials_meet_the_constraints(
+    fast_ax, tmp_path, caplog
+):
+    """Review: inferred from infeasible Sobol trials and kept, the box held no feasible trial: hypervolume 0 to the end.
+
+    The first four calls meet no constraint and lie near 0; the later ones meet it and lie near 10, outside the box
+    the first ones give. The sweep stops after them and resumes (the point must stay provisional across a resume).
+    """
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        shift = 0.0 if len(calls) <= 4 else 10.0
+        values = two_quadratics(p)
+        return {**values, "f1": values["f1"] + shift, "f2": values["f2"] + shift, "c": 1.0 if shift == 0 else 0.0}
+
+    storage = tmp_path / "ax.json"
+    settings = {"n_initial_trials": 4, "outcome_constraints": ["c <= 0.5"], "storage": storage}
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        first = make_sweep(task, n_trials=4, **settings).run()
+        assert first.hypervolume == 0.0  # nothing feasible yet
+        assert "none meets the outcome constraints yet, so it is inferred again once 2 do" in caplog.text
+        result = make_sweep(task, n_trials=8, **settings).run()
+    feasible = [t for t in result.trials if t.metrics.get("c") == 0.0]
+    assert len(feasible) == 4
+    assert "reference point inferred again from the front of" in caplog.text
+    assert result.reference_point is not None
+    assert all(result.reference_point[f] > 10 for f in ("f1", "f2"))  # the feasible trials' box, not the first one
+    assert result.hypervolume is not None
+    assert result.hypervolume > 0  # before: 0, every frontier trial outside the box
+    assert result.pareto_indices
+
+
 def test_a_job_that_lightning_stopped_on_sigterm_says_so(fast_ax):
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
