@@ -296,11 +296,18 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
             f"experiment uses the old names, so this version cannot resume it. Finish it with the version that "
             f"started it, or start a new sweep (another hydra.sweep.dir)."
         )
+    old_config, new_config = stored.get("task_config"), fingerprint.get("task_config")
+    configs = isinstance(old_config, Mapping) and isinstance(new_config, Mapping)
     describe = {"space": _parameter_changes, "objectives": _objective_changes}
     for part, what in (("space", "search space"), ("objectives", "objectives")):
-        if _changed(stored.get(part), fingerprint[part]):  # as JSON: 1, 1.0 and true are three values to Ax
-            changes = describe[part](stored.get(part), fingerprint[part])
-            named = "; ".join(changes) if changes else f"{stored.get(part)!r} -> {fingerprint[part]!r}"
+        old, new = stored.get(part), fingerprint[part]
+        if part == "space" and configs:
+            # Both task configs hold the fixed overrides' values: a value now given on the command line that the
+            # app's config gave before (the fix a task-config refusal asks for) is the same config, judged below.
+            old, new = _without_fixed(old), _without_fixed(new)
+        if _changed(old, new):  # as JSON: 1, 1.0 and true are three values to Ax
+            changes = describe[part](old, new)
+            named = "; ".join(changes) if changes else f"{old!r} -> {new!r}"
             return (
                 f"ParetoSweep: {storage} holds a sweep with other {what} than this one: {named}. To start fresh, "
                 f"{_start_over(storage)}, or restore the original {what} to resume it."
@@ -315,7 +322,6 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
             f"not used. Rerun with acquisition={known} (hydra.sweeper.acquisition) to resume it, or "
             f"{_start_over(storage)} to start one with {acquisition}."
         )
-    old_config, new_config = stored.get("task_config"), fingerprint.get("task_config")
     # Saved by an earlier version (or from Python without one), or none given now: nothing to compare.
     if isinstance(old_config, Mapping) and isinstance(new_config, Mapping):
         changes = _mapping_changes(old_config, new_config)
@@ -325,10 +331,16 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
                 named += f"; and {len(changes) - _CHANGES_NAMED} more"
             return (
                 f"ParetoSweep: {storage} holds a sweep whose trials ran with another task config: {named}. Resuming "
-                f"would put trials run under both in one frontier: restore those values to resume it, or "
+                f"would put trials run under both in one frontier: restore those values (in the app's config, or "
+                f"as overrides on the command line) to resume it, or "
                 f"{_start_over(storage)} to start a new sweep with them."
             )
     return None
+
+
+def _without_fixed(space: Any) -> Any:
+    """A saved search space without its fixed overrides (the task config holds their values)."""
+    return {k: v for k, v in space.items() if k != "fixed"} if isinstance(space, Mapping) else space
 
 
 def _budget_message(n_trials: int, storage: Path | None, n_finished: int) -> str:

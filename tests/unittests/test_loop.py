@@ -1991,7 +1991,10 @@ def test_a_resume_over_another_task_config_is_refused_naming_the_changed_keys(fa
     assert "model.depth: added (2)." in message
     assert "model.hidden" not in message  # unchanged keys are not named
     assert "run_name" not in message
-    assert "restore those values to resume it, or move " in message
+    assert (
+        "restore those values (in the app's config, or as overrides on the command line) to resume it, or move "
+        in message
+    )
     assert "or choose another sweep directory (hydra.sweep.dir) to start a new sweep with them." in message
     assert calls == []
     assert storage.read_bytes() == before
@@ -2070,6 +2073,24 @@ def test_a_refused_resume_names_each_changed_parameter_and_objective(tmp_path):
     )
     assert message is not None
     assert "other objectives than this one: f2: minimize -> maximize; f3: added (minimize). To start" in message
+
+
+def test_a_value_restored_on_the_command_line_resumes_a_sweep_the_task_config_check_refused(tmp_path):
+    """Review: the fix the task-config refusal gave (the old value as an override) was refused as a changed space."""
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+
+    def fingerprint(fixed, config):
+        return loop.sweep_fingerprint(parse_search_space(TWO_D, fixed), settings, task_config=config)
+
+    started = fingerprint([], {"epochs": 3})  # epochs: 3 in the app's YAML, since edited to 1
+    assert loop._mismatch_message(tmp_path / "ax.json", started, fingerprint(["epochs=3"], {"epochs": 3})) is None
+    refused = loop._mismatch_message(tmp_path / "ax.json", started, fingerprint(["epochs=4"], {"epochs": 4}))
+    assert refused is not None
+    assert "another task config: epochs: 3 -> 4. Resuming would put trials run under both in one frontier" in refused
+    # Without task configs (saved by an earlier version) the overrides are still compared as the space's.
+    unchecked = loop._mismatch_message(tmp_path / "ax.json", fingerprint([], None), fingerprint(["epochs=3"], None))
+    assert unchecked is not None
+    assert "fixed epochs: added (3)" in unchecked
 
 
 @pytest.mark.parametrize("now", ["choice(1.0, auto, 2)", "choice(true, auto, 2)"])
