@@ -1633,6 +1633,10 @@ class ParetoSweep:
         from ax.core.base_trial import TrialStatus
 
         stored = _read_description(client)
+        # Saved by a version that recorded no clean stops (before 2026-12-03, whose description has no "strategy"):
+        # a trial it left running may have been stopped by Ctrl-C. Taken as such, the worst is one more run of it;
+        # taken as a crash, one real crash later failed the configuration for good, "as it did in trial n".
+        stops_unrecorded = bool(stored) and "strategy" not in stored
         if "strategy" not in stored:  # saved before the strategy was recorded: read it from Ax's saved strategy
             stored["strategy"] = {"acquisition": _saved_acquisition(client)}
         if isinstance(stored.get("task_config"), Mapping):  # kept when this run gives none (a resume from Python)
@@ -1648,7 +1652,7 @@ class ParetoSweep:
                 # the configuration the interruption cut short would never run, and anywhere its phantom would
                 # steer the next proposals. A FAILED arm is unseen by the model; the record says "abandoned", and
                 # the resumed sweep runs the configuration again before asking Ax for more (_due_first).
-                clean = bool((trial.run_metadata or {}).get(_STOPPED_KEY))
+                clean = stops_unrecorded or bool((trial.run_metadata or {}).get(_STOPPED_KEY))
                 meta: dict[str, Any] = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
                 if (trial.run_metadata or {}).get(_NOT_STARTED_KEY):
                     meta |= {"reason": _NOT_STARTED, "metrics": {k: [v, None] for k, v in NOTHING_RAN.items()}}

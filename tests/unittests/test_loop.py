@@ -1725,6 +1725,27 @@ def test_a_configuration_the_process_died_on_twice_is_failed_not_run_first_again
     assert "recorded as failed instead of run first again" in caplog.text
 
 
+def test_a_trial_left_running_by_a_version_that_recorded_no_clean_stops_is_not_taken_for_a_crash(fast_ax, tmp_path):
+    """Review: a Ctrl-C under a version before 2026-12-03 counted as a crash; one real crash then failed it for good."""
+    space = parse_search_space(TWO_D, [])
+    storage = tmp_path / "ax.json"
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=5, n_initial_trials=5, seed=0, storage=storage)
+    victim = _evaluated_unsaved(space, settings)[1]
+    died: list[dict] = []
+    with pytest.raises(_Interrupt):  # stands for the old version's Ctrl-C: the trial left running, no stop recorded
+        ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    saved = json.loads(storage.read_text())
+    description = json.loads(saved["experiment"]["description"])
+    del description["lightning_ecopt"]["strategy"]  # as the old version saved it
+    saved["experiment"]["description"] = json.dumps(description)
+    storage.write_text(json.dumps(saved))
+    with pytest.raises(_Interrupt):  # a real crash, now
+        ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    with pytest.raises(_Interrupt):  # one crash so far: run first again (before: failed, "as it did in trial 1")
+        ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    assert died == [victim, victim, victim]
+
+
 def test_a_sweep_stopped_twice_by_ctrl_c_on_one_configuration_still_runs_it(fast_ax, tmp_path):
     calls = []
 
