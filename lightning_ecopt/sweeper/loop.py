@@ -202,6 +202,10 @@ _NOT_STARTED_KEY = "ecopt_not_started"
 """Run-metadata flag of a trial whose batch the launcher could not start (:class:`LauncherError`): it spent 0 J."""
 _NOT_STARTED = "not started: the launcher started no job of its batch; it was asked again"
 _NOT_STARTED_UNRESUMED = "not started: the launcher started no job of its batch; a resume runs it"
+_NOT_REACHED_FLAG = "stop"
+"""The :data:`_NOT_STARTED_KEY` value of a trial that a stop came before (``True``: the launcher started nothing)."""
+_NOT_REACHED = "not started: the sweep stopped before this trial's turn in its batch; it was asked again"
+_NOT_REACHED_UNRESUMED = "not started: the sweep stopped before this trial's turn in its batch; a resume runs it"
 
 _AX_LOGGER = "ax.api.client"
 _AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
@@ -314,7 +318,9 @@ took 0.7-1.5 s (8 Sobol + 6 qNEHVI trials on BraninCurrin). Restored afterwards,
 process (Hydra's basic launcher) keep every thread."""
 
 
-def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
+def evaluate_each(
+    fn: Callable[[dict[str, Any]], Any], on_result: Callable[[int, Any], object] | None = None
+) -> Evaluate:
     """Turn a per-trial function into an :data:`Evaluate` that runs a batch one trial after another.
 
     An ``Exception`` raised by ``fn`` becomes that trial's failure (its reason is kept); ``KeyboardInterrupt`` and
@@ -323,6 +329,9 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
     Args:
         fn: ``fn(params) -> result``; the result is a ``{metric: value | (mean, sem)}`` dict or a tuple of values in
             objective order.
+        on_result: Called as ``on_result(position, output)`` as each trial ends, before the next one starts, with
+            its position in the batch and its result (or exception): what finished before a Ctrl-C is then known
+            (:meth:`ParetoSweep.from_function` keeps it in :attr:`ParetoSweep.finished_before_stop`).
 
     Returns:
         The batch evaluator.
@@ -338,7 +347,7 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
 
     def evaluate(batch: list[dict[str, Any]]) -> list[Any]:
         results: list[Any] = []
-        for params in batch:
+        for position, params in enumerate(batch):
             try:
                 results.append(fn(dict(params)))
             except Exception as exc:  # a failed trial, not a failed sweep
@@ -347,7 +356,36 @@ def evaluate_each(fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
                 if is_interrupt(exc):
                     raise
                 results.append(exit_as_failure(exc))
+            if on_result is not None:
+                on_result(position, results[-1])
         return results
+
+    return evaluate
+
+
+def _evaluate_in_order(sweep: ParetoSweep, fn: Callable[[dict[str, Any]], Any]) -> Evaluate:
+    """:func:`evaluate_each` of ``fn`` that tells ``sweep`` what a stopped batch had done.
+
+    Each trial's outcome goes into :attr:`ParetoSweep.finished_before_stop` as it ends (kept, not run again on
+    resume). On a stop, the trials after the one it cut short had not started: they go into
+    :attr:`ParetoSweep.not_started_before_stop` (saved as not started, 0 J, rather than interrupted).
+    """
+
+    def keep(position: int, output: Any) -> None:
+        if position < len(sweep.evaluating):
+            sweep.finished_before_stop[sweep.evaluating[position]] = output
+
+    each = evaluate_each(fn, on_result=keep)
+
+    def evaluate(batch: list[dict[str, Any]]) -> list[Any]:
+        try:
+            return list(each(batch))
+        except BaseException:
+            indices = sweep.evaluating
+            if len(indices) == len(batch):
+                cut_short = sum(i in sweep.finished_before_stop for i in indices)  # in order: the first without one
+                sweep.not_started_before_stop.update(indices[cut_short + 1 :])
+            raise
 
     return evaluate
 
@@ -631,8 +669,13 @@ class ParetoSweep:
         ``shared_counters``. Emptied before each batch."""
         self.finished_before_stop: dict[int, Any] = {}
         """What trials of the running batch returned (or raised) before a Ctrl-C or SIGTERM stopped ``evaluate``, by
-        trial index: a launcher that knows (the Hydra sweeper reads its jobs' records) fills it before the stop
-        propagates, and they are saved as finished instead of run again on resume. Emptied before each batch."""
+        trial index: a launcher that knows (the Hydra sweeper reads its jobs' records; :meth:`from_function`'s
+        evaluator keeps each outcome as it comes) fills it before the stop propagates, and they are saved as finished
+        instead of run again on resume. Emptied before each batch."""
+        self.not_started_before_stop: set[int] = set()
+        """Trials of the running batch that had not started when a Ctrl-C or SIGTERM stopped ``evaluate``: a launcher
+        that knows (one that runs the batch's trials one after another in this process) adds them, and they are saved
+        as not started (0 J spent, asked again on resume) instead of interrupted. Emptied before each batch."""
         self._reset()
         self.on_batch_end = list(on_batch_end) if on_batch_end is not None else _default_batch_hooks(settings, space)
 
@@ -701,7 +744,9 @@ class ParetoSweep:
 
         timeout_s = settings.trial_timeout_s
         call = fn if timeout_s is None else functools.partial(call_with_timeout, fn, timeout_s)
-        return cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end, task_config=task_config)
+        sweep = cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end, task_config=task_config)
+        sweep.evaluate = _evaluate_in_order(sweep, call)  # the same, telling the sweep what a stopped batch had done
+        return sweep
 
     # -- the loop ---------------------------------------------------------------------------------------------------
 
@@ -860,12 +905,16 @@ class ParetoSweep:
                     trial.update_run_metadata({_STOPPED_KEY: True})
                 if not_started:
                     trial.update_run_metadata({_NOT_STARTED_KEY: True})
+                elif index in self.not_started_before_stop:
+                    trial.update_run_metadata({_NOT_STARTED_KEY: _NOT_REACHED_FLAG})
                 # In the results file as abandoned, so that ``ecopt report`` counts its energy as unknown (a lower
                 # bound) instead of leaving it out, or as 0 J where it never started; the resume rebuilds every record
                 # from the Ax experiment.
                 record = self._record_from_trial(index, trial)
                 if not_started:
                     record = dataclasses.replace(record, reason=_NOT_STARTED_UNRESUMED, metrics=dict(NOTHING_RAN))
+                elif index in self.not_started_before_stop:
+                    record = dataclasses.replace(record, reason=_NOT_REACHED_UNRESUMED, metrics=dict(NOTHING_RAN))
                 else:
                     record = dataclasses.replace(record, reason=_INTERRUPTED_UNRESUMED)
                 self._records[index] = record
@@ -1019,6 +1068,7 @@ class ParetoSweep:
             self.evaluating = tuple(to_run)
             self.ran_alone = set()
             self.finished_before_stop = {}
+            self.not_started_before_stop = set()
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
             except (KeyboardInterrupt, LauncherError):
@@ -1654,8 +1704,10 @@ class ParetoSweep:
                 # the resumed sweep runs the configuration again before asking Ax for more (_due_first).
                 clean = stops_unrecorded or bool((trial.run_metadata or {}).get(_STOPPED_KEY))
                 meta: dict[str, Any] = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
-                if (trial.run_metadata or {}).get(_NOT_STARTED_KEY):
-                    meta |= {"reason": _NOT_STARTED, "metrics": {k: [v, None] for k, v in NOTHING_RAN.items()}}
+                not_started = (trial.run_metadata or {}).get(_NOT_STARTED_KEY)
+                if not_started:
+                    reason = _NOT_REACHED if not_started == _NOT_REACHED_FLAG else _NOT_STARTED
+                    meta |= {"reason": reason, "metrics": {k: [v, None] for k, v in NOTHING_RAN.items()}}
                 trial.update_run_metadata({_METADATA_KEY: meta})
                 # Not client.mark_trial_failed: Ax refuses it for a trial not yet RUNNING, and a stop that lands
                 # inside get_next_trials (after the trial's creation, before its start) saves a CANDIDATE one.
@@ -1873,7 +1925,7 @@ class ParetoSweep:
             params=params,
             status=status,
             # An abandoned trial's figures are unknown, but for one that never started (0 J, its metadata says).
-            metrics=metrics if status != "abandoned" or meta.get("reason") == _NOT_STARTED else {},
+            metrics=metrics if status != "abandoned" or meta.get("reason") in (_NOT_STARTED, _NOT_REACHED) else {},
             sems=sems if status == "completed" else {},
             reason=reason,
             energy_source=meta.get("energy_source"),

@@ -997,6 +997,49 @@ def test_trials_a_stopped_batch_had_finished_are_kept_and_not_run_again(fast_ax,
     assert (result.n_completed, result.n_failed) == (3, 0)
 
 
+def test_ctrl_c_mid_batch_of_a_function_sweep_keeps_the_trials_that_had_ended(fast_ax, tmp_path):
+    """``from_function`` runs a batch's trials one after another: at a Ctrl-C in the third trial of a batch of four,
+    the two before it had returned (one completed, one failed) and the fourth had not started. All four were saved
+    as interrupted (the fourth's energy unknown though it spent none) and the resume ran the two that had ended again.
+    """
+    from lightning_ecopt.exceptions import NOTHING_RAN
+    from lightning_ecopt.report import trial_energy
+
+    calls: list[dict] = []
+
+    def task(p):
+        calls.append(p)
+        if len(calls) == 6:
+            raise ValueError("out of memory")
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return two_quadratics(p)
+
+    settings = {"n_trials": 8, "n_initial_trials": 8, "max_batch_size": 4, "max_failure_rate": 1.0}
+    storage = tmp_path / "ax.json"
+    stopped = make_sweep(task, storage=storage, **settings)
+    with pytest.raises(KeyboardInterrupt):
+        stopped.run()
+    trials = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["trials"]
+    assert [(t["status"], t["reason"]) for t in trials[4:]] == [
+        ("completed", None),
+        ("failed", "the job raised ValueError: out of memory"),  # kept: it ran to its end before the stop
+        ("abandoned", loop._INTERRUPTED_UNRESUMED),
+        ("abandoned", loop._NOT_REACHED_UNRESUMED),
+    ]
+    assert trials[7]["metrics"] == dict(NOTHING_RAN)
+    saved = {t.trial_index: t for t in stopped.result.trials}
+    assert not trial_energy(saved[6]).known  # it ran for a while: `ecopt report`'s total is a lower bound
+    assert (trial_energy(saved[7]).known, trial_energy(saved[7]).total_j) == (True, 0.0)  # it never started
+    result = make_sweep(task, storage=storage, **settings).run()
+    assert len(calls) == 9  # 7 before the stop, and the two cut short
+    assert calls[7:] == [calls[6], trials[7]["params"]]
+    assert (result.n_completed, result.n_failed) == (7, 1)
+    cut = [t for t in result.trials if t.status == "abandoned"]
+    assert [(t.trial_index, t.reason) for t in cut] == [(6, loop._INTERRUPTED), (7, loop._NOT_REACHED)]
+    assert cut[1].metrics == dict(NOTHING_RAN)
+
+
 def test_a_repeated_configuration_of_a_stopped_batch_is_answered_when_its_source_finished(
     fast_ax, tmp_path, monkeypatch
 ):
