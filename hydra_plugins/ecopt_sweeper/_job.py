@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 _ABSENT = object()
 """No value: no record of a job (:func:`read_record`), no such key in a config."""
+_STARTED = object()
+"""The in-process record of a job whose task is running (:attr:`_PicklableFailures.in_process`)."""
 
 
 class _UnpicklableTaskError(TrialFailure):
@@ -82,6 +84,10 @@ class _PicklableFailures:
     returned; and, first, that the job started, so that a batch lost before any job started is known for the
     launcher's failure.
 
+    Under a launcher that runs every job in the sweep's process (Hydra's basic one), :attr:`in_process` keeps each
+    job's outcome itself instead, by job number: a Ctrl-C mid-batch then keeps what the batch's earlier jobs
+    returned, and knows which jobs never started.
+
     Args:
         task_function: The app's task function (possibly under a time limit: ``TimedTask``).
         outcomes: The folder the job records its outcome in, or ``None`` to record nothing.
@@ -90,21 +96,27 @@ class _PicklableFailures:
     def __init__(self, task_function: Callable[[Any], Any], outcomes: str | None = None) -> None:
         self.task_function = task_function
         self.outcomes = outcomes
+        self.in_process: dict[int, Any] | None = None
+        """Each job's outcome by job number (its return value, its exception as the launcher gets it, or
+        :data:`_STARTED` while it runs), where the jobs run in this process; ``None``: not kept."""
 
     def __call__(self, cfg: Any) -> Any:
         """Run the task on ``cfg``."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
 
         _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
+        self._keep(_STARTED)
         try:
             value = self.task_function(cfg)
         except Exception as exc:
             if _round_trips(exc):
                 _record(self.outcomes, {"status": "failed", **_failure_fields(exc)})
+                self._keep(exc)
                 raise
             tb = exc.__traceback__  # from the task's frame on, without this one
             carried = _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None))
             _record(self.outcomes, {"status": "failed", **_failure_fields(carried)})
+            self._keep(carried)
             raise carried from None
         except SystemExit as exc:
             # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
@@ -113,9 +125,23 @@ class _PicklableFailures:
                 raise
             failure = exit_as_failure(exc)
             _record(self.outcomes, {"status": "failed", **_failure_fields(failure)})
+            self._keep(failure)
             raise failure from None
         _record(self.outcomes, {"status": "completed", "value": value})
+        self._keep(value)
         return value
+
+    def _keep(self, outcome: Any) -> None:
+        """Keep the running job's outcome in :attr:`in_process` (where it is kept) by its job number; never raises."""
+        if self.in_process is None:
+            return
+        try:
+            from hydra.core.hydra_config import HydraConfig
+
+            if HydraConfig.initialized():
+                self.in_process[int(HydraConfig.get().job.num)] = outcome
+        except Exception as exc:  # a safety net, as the record is: the outcome goes back through the launcher
+            log.debug("ecopt sweeper: the job's outcome was not kept: %s: %s", type(exc).__name__, exc)
 
 
 OUTCOMES_DIR = ".ecopt-outcomes"

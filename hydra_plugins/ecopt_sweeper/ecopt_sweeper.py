@@ -45,6 +45,7 @@ from hydra_plugins.ecopt_sweeper._compose import (
 )
 from hydra_plugins.ecopt_sweeper._job import (
     _ABSENT,
+    _STARTED,
     OUTCOMES_DIR,
     _PicklableFailures,
     _UnpicklableTaskError,
@@ -168,6 +169,7 @@ class EcoptSweeper(Sweeper):
         self.settings: SweepSettings | None = None
         self._multirun_saved = False
         self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
+        self._in_process: dict[int, Any] | None = None  # each job's outcome, kept under the basic launcher
         self._launched = False  # whether this process launched a batch (under the sweep's lock)
         # Whether this machine sees its jobs' records, learnt from the launches that returned (None: none yet).
         self._records_visible: bool | None = None
@@ -195,7 +197,8 @@ class EcoptSweeper(Sweeper):
         # whole batch (joblib: BrokenProcessPool), and the basic launcher records the same reason as the others.
         # Each job also records its outcome in the sweep dir, so that a batch the launcher loses (a worker killed, a
         # job past its SLURM time limit) keeps what its other jobs returned. Not under the basic launcher: it runs
-        # every job in this process, and never loses one without the sweep.
+        # every job in this process, and never loses one without the sweep; there the outcomes are kept in memory,
+        # so that a Ctrl-C mid-batch keeps what the batch's earlier jobs returned.
         task = _PicklableFailures(task_function)
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task, config=config
@@ -203,6 +206,7 @@ class EcoptSweeper(Sweeper):
         basic = type(self.launcher).__name__ == "BasicLauncher"
         self._outcomes = None if basic else self._sweep_dir().absolute() / OUTCOMES_DIR
         task.outcomes = None if self._outcomes is None else str(self._outcomes)
+        task.in_process = self._in_process = {} if basic else None
 
     # -- configuration ----------------------------------------------------------------------------------------------
 
@@ -1170,18 +1174,22 @@ class EcoptSweeper(Sweeper):
                 runs[-1][2].append(overrides)
             else:
                 runs.append((number, [position], [overrides]))
+        launched = 0
         try:
             for first, positions, launch in runs:  # one launch per run of consecutive job numbers
+                launched += 1
                 for position, outcome in zip(positions, self._launch(launch, first, alone=False), strict=True):
                     outcomes[position] = outcome
         except (LauncherError, KeyboardInterrupt, SystemExit):
             # A stop in a later launch of this batch: what the earlier ones returned (and the refused trials' reasons)
-            # is known, and kept rather than run again on resume.
+            # is known, and kept rather than run again on resume; the launches after it never started.
             indices = self._pareto.evaluating if self._pareto is not None else ()
             if self._pareto is not None and len(indices) == len(batch):
                 for position, outcome in enumerate(outcomes):
                     if outcome is not None:
                         self._pareto.finished_before_stop.setdefault(indices[position], outcome)
+                for _, positions, _ in runs[launched:]:
+                    self._pareto.not_started_before_stop.update(indices[position] for position in positions)
             raise
         return outcomes
 
@@ -1216,11 +1224,16 @@ class EcoptSweeper(Sweeper):
             # Ctrl-C or SIGTERM mid-batch: what the jobs that had completed recorded goes to the loop, which saves
             # them as finished rather than abandoning them with the rest (run again on resume). Not a failure: the
             # stop itself may have caused it (a SIGTERM reaching a worker's Lightning loop ends it with SystemExit).
+            # Under the basic launcher, which runs the jobs one after another in this process, a failure came before
+            # the stop, and a job with no record never started (saved as not started: 0 J).
+            in_process = self._in_process is not None
             if self._pareto is not None:
                 for number in numbers:
                     outcome = self._recorded_outcome(number)
-                    if outcome is not _ABSENT and not isinstance(outcome, BaseException):
+                    if outcome is not _ABSENT and (in_process or not isinstance(outcome, BaseException)):
                         self._pareto.finished_before_stop[number - self._job_offset] = outcome
+                    elif in_process and not self._job_started(number):
+                        self._pareto.not_started_before_stop.add(number - self._job_offset)
             raise
         except Exception as exc:
             # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError), its
@@ -1295,6 +1308,9 @@ class EcoptSweeper(Sweeper):
 
     def _forget_outcomes(self, numbers: Iterable[int]) -> None:
         """Delete the outcome records of jobs ``numbers`` (a launch's, read or not needed)."""
+        if self._in_process is not None:
+            for number in numbers:
+                self._in_process.pop(number, None)
         folder = self._outcomes
         if folder is not None and folder.is_dir():
             for number in numbers:
@@ -1304,10 +1320,17 @@ class EcoptSweeper(Sweeper):
 
     def _job_started(self, number: int) -> bool:
         """Whether job ``number`` started the task (it records ``started`` first, then its outcome)."""
+        if self._in_process is not None:
+            return number in self._in_process
         return self._outcomes is not None and (self._outcomes / f"{number}.json").exists()
 
     def _recorded_outcome(self, number: int) -> Any:
         """What job ``number`` recorded (its return value, or its exception), or ``_ABSENT`` (none, or unreadable)."""
+        if self._in_process is not None:
+            outcome = self._in_process.get(number, _ABSENT)
+            if outcome is _STARTED:
+                return _ABSENT
+            return outcome.as_named() if isinstance(outcome, _UnpicklableTaskError) else outcome
         return read_record(self._outcomes, number)
 
 

@@ -486,6 +486,38 @@ def test_a_stop_in_a_later_launch_of_a_batch_keeps_what_the_earlier_ones_returne
     assert pareto.finished_before_stop == {3: {"f1": 1.0, "f2": 2.0}}
 
 
+class _StoppedInTheSecondLaunch(_FakeLauncher):
+    """Its first launch returns; Ctrl-C lands in the second."""
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.calls.append((list(job_overrides), initial_job_idx))
+        if len(self.calls) > 1:
+            raise KeyboardInterrupt
+        return [JobReturn(status=JobStatus.COMPLETED, _return_value={"f1": 1.0, "f2": 2.0}) for _ in job_overrides]
+
+
+def test_a_ctrl_c_in_a_launch_of_a_batch_says_the_later_launches_never_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trials 3, 5 and 7 go in three launches: Ctrl-C in the second. Trial 3 is kept, trial 5 was cut short, and
+    trial 7's launch never came: saved as not started (0 J) rather than interrupted."""
+    import types
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper.launcher = _StoppedInTheSecondLaunch([])
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    pareto = types.SimpleNamespace(
+        evaluating=(3, 5, 7), finished_before_stop={}, not_started_before_stop=set(), ran_alone=set()
+    )
+    sweeper._pareto = pareto  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        sweeper.evaluate([{"x": 0.25}, {"x": 0.5}, {"x": 0.75}])
+    assert len(sweeper.launcher.calls) == 2
+    assert pareto.finished_before_stop == {3: {"f1": 1.0, "f2": 2.0}}
+    assert pareto.not_started_before_stop == {7}
+
+
 class _StoppedMidBatch(_FakeLauncher):
     """Job 0 completed and job 1 failed (the stop's SIGTERM reached its Lightning loop) before Ctrl-C reached here."""
 
@@ -1008,6 +1040,39 @@ def test_an_exception_that_cannot_be_unpickled_fails_only_its_trial(tmp_path: Pa
             assert trial["status"] == "completed", trial["reason"]
     # Each batch of two holds a healthy and a failing trial (Sobol, seed 0): the case that lost whole batches.
     assert [trial["status"] for trial in trials] == ["completed", "failed", "failed", "completed"]
+
+
+def test_ctrl_c_mid_batch_under_the_basic_launcher_keeps_the_jobs_that_had_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The basic launcher runs a batch's jobs one after another in the sweep's process: at a Ctrl-C in the third job
+    of a batch of four, the two before it had returned (one completed, one failed) and the fourth had not started.
+    They were all saved as interrupted, and the resume trained the two that had ended again."""
+    sweep = tmp_path / "sweep"
+    budget = ["fail=unpicklable", "hydra.sweeper.max_batch_size=4", "hydra.sweeper.n_trials=8"]
+    budget += ["hydra.sweeper.n_initial_trials=8"]
+    monkeypatch.setenv("ECOPT_TEST_SIGINT_AT_CALL", "7")  # trial 6, the third job of the second batch
+    stopped = _run_app(tmp_path, *budget, app=FAULTS_APP)
+    assert stopped.returncode != 0
+    assert "interrupted after 6 of 8 trials" in stopped.stdout + stopped.stderr, stopped.stderr[-3000:]
+    trials = yaml.safe_load((sweep / "optimization_results.yaml").read_text())["trials"]
+    assert [(t["status"], t["reason"]) for t in trials[4:]] == [
+        ("completed", None),
+        ("failed", "the job raised TwoArgError: bad: thing"),  # kept: it ran to its end before the stop
+        ("abandoned", "interrupted: the sweep stopped while this trial ran; a resume runs it again"),
+        ("abandoned", "not started: the sweep stopped before this trial's turn in its batch; a resume runs it"),
+    ]
+    assert trials[7]["metrics"] == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}  # spent nothing: known
+    monkeypatch.delenv("ECOPT_TEST_SIGINT_AT_CALL")
+    resumed = _run_app(tmp_path, *budget, app=FAULTS_APP)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    trials = yaml.safe_load((sweep / "optimization_results.yaml").read_text())["trials"]
+    assert len(trials) == 10
+    assert [t["params"] for t in trials[8:]] == [t["params"] for t in trials[6:8]]  # only the two cut short ran again
+    assert (
+        trials[7]["reason"]
+        == "not started: the sweep stopped before this trial's turn in its batch; it was asked again"
+    )
 
 
 def test_numeric_config_group_options_are_swept_quoted_and_refused_unquoted(tmp_path: Path) -> None:
