@@ -16,7 +16,9 @@ BoTorch node to
 
 :class:`NearestUntriedAcquisition` keeps Ax's way (one-hot GP, gradient optimisation of the relaxation) and changes
 only the rounding: an optimum that would round onto a tried or pending configuration goes to the nearest untried one.
-The sweeper uses it in every space of choices only (``loop._ROUND_UNTRIED``).
+The sweeper uses it in every space of choices only, and in spaces of unordered choices and floats, where only an
+exact repeat (floats equal too) moves: to the nearest category not taken at those floats, else to the best of random
+untried points (``loop._ROUND_UNTRIED``).
 
 Spaces with a continuous or integer-range parameter keep Ax's default (one-hot relaxation, gradient optimisation).
 The sweeper uses this module only when ``loop._DISCRETE_PROPOSALS`` is on, and it is off: on NAS-Bench-201 it was 3x
@@ -75,6 +77,10 @@ sweep proposing from every untried architecture on the one-hot GP, 0.85 s per su
 
 _SCORE_BATCH = 1024
 """Candidates per forward pass of the acquisition function (bounds the memory of one pass)."""
+
+_REPEAT_SAMPLES = 512
+"""Random points scored to replace a proposal that still repeats a configuration in a space with floats (BoTorch's raw
+samples of the acquisition optimiser in a sweep, ``loop._ACQF_OPTIMIZER_KWARGS``)."""
 
 
 def untried_candidates(
@@ -306,7 +312,7 @@ def nearest_untried(
 
 
 class NearestUntriedAcquisition(Acquisition):
-    """Ax's ``Acquisition`` whose rounded optima are never tried configurations, in a fully discrete space.
+    """Ax's ``Acquisition`` whose rounded optima never repeat a tried or pending configuration where it can help it.
 
     Ax optimises the acquisition function over the continuous relaxation and rounds each restart's optimum (one-hot
     columns to their largest, discrete columns to the nearest value). Where that lands on a configuration already
@@ -314,7 +320,14 @@ class NearestUntriedAcquisition(Acquisition):
     that repeats one is replaced by the nearest untried configuration to the optimum before rounding
     (:func:`nearest_untried`); BoTorch then scores every restart's rounded point and keeps the best, as before. The
     search is Ax's own otherwise (same GP, acquisition function and optimiser): only the rounding changes, and only
-    when it would repeat. Outside a fully discrete space it is Ax's ``Acquisition``.
+    when it would repeat.
+
+    In a space of discrete parameters and floats (an unordered choice beside intervals, say) a configuration repeats
+    when its floats are equal too: the optimum of a batch's next point often sits on a bound, on the relaxed one-hot
+    columns of the point just proposed, and rounds onto it exactly. Such a repeat keeps its floats and goes to the
+    nearest configuration of the discrete parameters not yet taken with those floats (the next nearest category).
+    A proposal that still repeats one (every category taken at its floats) is replaced by the best of random untried
+    points (:meth:`_UntriedRounding.replace_repeats`). In a space of floats only it is Ax's ``Acquisition``.
     """
 
     def optimize(
@@ -348,7 +361,14 @@ class NearestUntriedAcquisition(Acquisition):
                 # Ax would regenerate five times and then reject Sobol draws up to its limit (a minute of CPU).
                 raise SearchSpaceExhausted("Every configuration of the fully discrete search space was tried.")
             rounding_func = rounding
-        return super().optimize(
+        mixed: _UntriedRounding | None = None
+        if space is None and candidate_set is None and sampling_strategy is None and not equality_constraints:
+            digest = _mixed_space(ssd, fixed_features)
+            if digest is not None:
+                layout, choices, continuous = digest
+                mixed = _UntriedRounding(self, layout, choices, rounding_func, continuous=continuous)
+                rounding_func = mixed
+        X, values, weights = super().optimize(
             n=n,
             search_space_digest=ssd,
             inequality_constraints=inequality_constraints,
@@ -359,10 +379,18 @@ class NearestUntriedAcquisition(Acquisition):
             candidate_set=candidate_set,
             sampling_strategy=sampling_strategy,
         )
+        if mixed is not None:
+            X, values = mixed.replace_repeats(X, values, ssd.bounds, fixed_features, inequality_constraints)
+        return X, values, weights
 
 
 class _UntriedRounding:
-    """The rounding of :class:`NearestUntriedAcquisition`: Ax's, then the nearest untried configuration on a repeat."""
+    """The rounding of :class:`NearestUntriedAcquisition`: Ax's, then the nearest untried configuration on a repeat.
+
+    ``continuous`` names the parameters (positions in ``layout``) that are float columns: their ``choices`` are
+    unused, a repeat keeps their values and only the other parameters move (the nearest configuration not taken with
+    those values).
+    """
 
     def __init__(
         self,
@@ -370,15 +398,21 @@ class _UntriedRounding:
         layout: Sequence[tuple[tuple[int, ...], bool]],
         choices: Sequence[Sequence[float]],
         rounding_func: Callable[[Tensor], Tensor] | None,
+        *,
+        continuous: Sequence[int] = (),
     ) -> None:
         self.acquisition = acquisition
         self.layout = layout
         self.choices = choices
         self.rounding_func = rounding_func
+        self.continuous = tuple(continuous)
         self.index = [{float(v): i for i, v in enumerate(c)} for c in choices]
 
-    def _avoided(self) -> set[int]:
-        """The codes tried or pending, read at each call: BoTorch's sequential greedy batch adds its own as pending."""
+    def _tried(self) -> list[list[float]]:
+        """The configurations tried or pending, one value per parameter.
+
+        Read at each call: BoTorch's sequential greedy batch adds its own candidates as pending.
+        """
         acqf = self.acquisition.acqf
         tried = _stack(
             self.acquisition.X_observed,
@@ -387,26 +421,104 @@ class _UntriedRounding:
             getattr(acqf, "X_pending", None),
         )
         if tried is None:
-            return set()
-        return _codes(self.choices, _to_items(tried.detach().reshape(-1, tried.shape[-1]), self.layout))
+            return []
+        return _to_items(tried.detach().reshape(-1, tried.shape[-1]), self.layout).tolist()
+
+    def _avoided(self) -> set[int]:
+        """The codes tried or pending (a fully discrete space)."""
+        return {code for row in self._tried() if (code := _code(self.index, row)) is not None}
+
+    def _around(self, row: Sequence[float]) -> tuple[list[Sequence[float]], list[dict[float, int]]]:
+        """The choices and their lookups with each continuous parameter held at its value in ``row``."""
+        choices, index = list(self.choices), list(self.index)
+        for p in self.continuous:
+            choices[p], index[p] = [row[p]], {float(row[p]): 0}
+        return choices, index
+
+    def replace_repeats(
+        self,
+        X: Tensor,
+        values: Tensor,
+        bounds: Sequence[tuple[float, float]],
+        fixed_features: dict[int, float] | None,
+        inequality_constraints: list[tuple[Tensor, Tensor, float]] | None,
+    ) -> tuple[Tensor, Tensor]:
+        """Replace each proposal (``n x d``) that still repeats a configuration by the best of random untried ones.
+
+        In a space with floats, a repeat that no other category can take (all taken at its floats) stays a repeat
+        after rounding, and so does every restart when they all converge on it (a corner of the box, say): the
+        proposal would be answered from the first trial and spend one of the sweep's trials on nothing. Instead,
+        :data:`_REPEAT_SAMPLES` points drawn uniformly in ``bounds`` (from a generator seeded with the number of
+        configurations taken, so a seeded sweep stays reproducible) are rounded as the optimiser's are, and the one
+        with the highest acquisition value among those that repeat nothing replaces it.
+
+        Returns:
+            The proposals and their acquisition values (those of replaced rows updated where ``values`` has one per
+            row).
+        """
+        taken = {tuple(row) for row in self._tried()}
+        items = _to_items(X.detach(), self.layout).tolist()
+        out, scores = X.detach().clone(), values.detach().clone()
+        for j, row in enumerate(items):
+            if tuple(row) in taken:
+                best = self._best_untried(X, taken, bounds, fixed_features, inequality_constraints)
+                if best is not None:
+                    out[j] = best[0]
+                    if scores.ndim == 1 and len(scores) == len(out):
+                        scores[j] = best[1]
+                    row = _to_items(out[j].unsqueeze(0), self.layout)[0].tolist()
+            taken.add(tuple(row))
+        return out, scores
+
+    def _best_untried(
+        self,
+        X: Tensor,
+        taken: set[tuple[float, ...]],
+        bounds: Sequence[tuple[float, float]],
+        fixed_features: dict[int, float] | None,
+        inequality_constraints: list[tuple[Tensor, Tensor, float]] | None,
+    ) -> tuple[Tensor, float] | None:
+        """The random point of highest acquisition value that repeats no configuration in ``taken`` (and its value)."""
+        generator = torch.Generator().manual_seed(len(taken))
+        lower, upper = (torch.tensor(b, dtype=X.dtype) for b in zip(*bounds, strict=True))
+        raw = lower + (upper - lower) * torch.rand(_REPEAT_SAMPLES, X.shape[-1], dtype=X.dtype, generator=generator)
+        for index, value in (fixed_features or {}).items():
+            raw[:, index] = value
+        candidates = self(raw.to(X).unsqueeze(-2)).squeeze(-2)
+        if inequality_constraints:
+            from botorch.optim.optimize import _filter_infeasible
+
+            candidates = _filter_infeasible(X=candidates, inequality_constraints=inequality_constraints)
+        keys = _to_items(candidates.detach(), self.layout).tolist()
+        fresh = torch.tensor([tuple(key) not in taken for key in keys], dtype=torch.bool, device=candidates.device)
+        candidates = candidates[fresh]
+        if len(candidates) == 0:
+            return None
+        with torch.no_grad():
+            scores = torch.cat([self.acquisition.acqf(c.unsqueeze(-2)) for c in candidates.split(_SCORE_BATCH)])
+        best = int(scores.argmax())
+        return candidates[best], float(scores[best])
 
     def __call__(self, X: Tensor) -> Tensor:
         """Round ``X`` (``batch x q x d`` or ``q x d``): each batch's ``q`` rows distinct and untried where possible."""
         rounded = self.rounding_func(X) if self.rounding_func is not None else X
         d = X.shape[-1]
         raw, out = X.detach().reshape(-1, X.shape[-2], d), rounded.detach().clone().reshape(-1, X.shape[-2], d)
-        avoided = self._avoided()
+        tried = {tuple(row) for row in self._tried()}
         for b in range(len(out)):
-            taken = set(avoided)
+            taken = set(tried)
             items = _to_items(out[b], self.layout).tolist()
             for j, row in enumerate(items):
-                code = _code(self.index, row)
-                if code is None or code in taken:
-                    nearest = nearest_untried(raw[b, j], self.layout, self.choices, taken)
+                key = tuple(row)
+                choices, index = self._around(row)
+                if _code(index, row) is None or key in taken:
+                    avoided = {code for t in taken if (code := _code(index, t)) is not None}
+                    nearest = nearest_untried(raw[b, j], self.layout, choices, avoided)
                     if nearest is None:  # every configuration taken: leave it to Ax's deduplication
                         continue
-                    out[b, j], code = nearest[0].to(out), nearest[1]
-                taken.add(code)
+                    out[b, j] = nearest[0].to(out)
+                    key = tuple(_to_items(out[b, j].unsqueeze(0), self.layout)[0].tolist())
+                taken.add(key)
         return out.reshape(rounded.shape)
 
 
@@ -421,17 +533,43 @@ def _discrete_space(
     layout = _layout(ssd.feature_names, discrete)
     if layout is None:
         return None
-    choices = [
-        [float(v) for v in range(len(cols))] if hot else [float(v) for v in discrete[cols[0]]] for cols, hot in layout
+    return layout, _choices(layout, discrete)
+
+
+def _mixed_space(
+    ssd: Any, fixed_features: dict[int, float] | None
+) -> tuple[list[tuple[tuple[int, ...], bool]], list[list[float]], list[int]] | None:
+    """As :func:`_discrete_space` for a space of discrete and continuous columns, with the continuous parameters.
+
+    Each continuous column is a parameter of its own, with no values; their positions in the layout come third.
+    ``None`` when every column is continuous or none is.
+    """
+    discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
+    layout = _layout(ssd.feature_names, discrete, continuous=True)
+    if layout is None:
+        return None
+    floats = [p for p, (cols, hot) in enumerate(layout) if not hot and cols[0] not in discrete]
+    if not floats or len(floats) == len(layout):
+        return None
+    return layout, _choices(layout, discrete), floats
+
+
+def _choices(layout: Sequence[tuple[tuple[int, ...], bool]], discrete: Any) -> list[list[float]]:
+    """Each parameter's values: a one-hot one's positions, a discrete column's values, none for a continuous one."""
+    return [
+        [float(v) for v in range(len(cols))] if hot else [float(v) for v in discrete.get(cols[0], ())]
+        for cols, hot in layout
     ]
-    return layout, choices
 
 
-def _layout(feature_names: Sequence[str], discrete: Any) -> list[tuple[tuple[int, ...], bool]] | None:
+def _layout(
+    feature_names: Sequence[str], discrete: Any, *, continuous: bool = False
+) -> list[tuple[tuple[int, ...], bool]] | None:
     """Each original parameter's columns and whether they one-hot encode it; ``None`` if a column is continuous.
 
     A column is either a discrete feature (its index is in ``discrete``) or one of Ax's one-hot columns
-    (``<name>_OH_PARAM_<i>``, whose values are 0 and 1 with exactly one 1 per parameter).
+    (``<name>_OH_PARAM_<i>``, whose values are 0 and 1 with exactly one 1 per parameter). With ``continuous``, any
+    other column is a parameter of its own (not one-hot) instead of ``None``.
     """
     from ax.adapter.transforms.one_hot import OH_PARAM_INFIX
 
@@ -445,7 +583,10 @@ def _layout(feature_names: Sequence[str], discrete: Any) -> list[tuple[tuple[int
             continue
         base, infix, position = name.rpartition(OH_PARAM_INFIX)
         if not infix or not position.isdigit():
-            return None
+            if not continuous:
+                return None
+            items.append((index,))
+            continue
         if base not in groups:
             groups[base] = {}
             items.append(base)

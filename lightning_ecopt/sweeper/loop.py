@@ -19,7 +19,8 @@ Design decisions
   one-hot relaxation of unordered choices is kept: proposing the best untried configuration with a categorical
   kernel (:mod:`lightning_ecopt.sweeper.discrete`, behind ``_DISCRETE_PROPOSALS``) was 3x faster on NAS-Bench-201
   but reached less hypervolume at 60 evaluations. In a space of choices only, a rounded optimum that repeats a tried
-  or pending configuration goes to the nearest untried one (``_ROUND_UNTRIED``) instead of Ax's regenerate-then-Sobol.
+  or pending configuration goes to the nearest untried one (``_ROUND_UNTRIED``) instead of Ax's regenerate-then-Sobol;
+  in a space of unordered choices and floats an exact repeat goes to the nearest category not taken at its floats.
   ``acquisition="EHVI"`` replaces qNEHVI with analytic EHVI on the observed front
   (:mod:`lightning_ecopt.sweeper.analytic`, ``_EHVI_FRONT``, ``_ONE_HOT_EHVI_MAXITER``) for sweeps that propose one
   trial at a time: half the time per suggestion on NAS-Bench-201 with the hypervolume level; not the default (mixed on
@@ -58,7 +59,8 @@ Design decisions
 - **Never pay twice**: a configuration already evaluated in this sweep (Ax can re-propose configurations in discrete
   spaces, and in continuous ones failed configurations, which its deduplication skips) is not run again: the new
   trial is completed with the stored result, or failed with the stored reason, and counted as reused. Reused trials
-  count toward ``n_trials`` but not toward the failure rate.
+  count toward ``n_trials`` but not toward the failure rate, so proposals that would repeat one are moved where they
+  can be (``_ROUND_UNTRIED``, above).
 - **Seeds**: Ax's JSON does not keep the client's seed, so before every batch the seed is derived from ``seed`` and
   the number of finished trials; a resumed sweep is therefore seeded exactly as an uninterrupted one. The seed is
   saved with the sweep, and a resumed sweep keeps it (another ``seed`` is logged as a warning, not used).
@@ -233,7 +235,12 @@ untried one (:class:`~lightning_ecopt.sweeper.discrete.NearestUntriedAcquisition
 up to five times and then fall back to a Sobol point. On NAS-Bench-201 (seeds 0-9, 60 evaluations) no run fell back
 to Sobol (median 2 per run before, up to 6), the hypervolume was level or higher (medians 0.871 / 0.933 / 0.970 at
 20 / 40 / 60 evaluations against 0.869 / 0.927 / 0.966; higher on 7 of 10 seeds at 40 and at 60) and a suggestion at
-50 trials took 1.20 s of CPU instead of 1.32 s (no regenerations); docs/bench-optimizer.md."""
+50 trials took 1.20 s of CPU instead of 1.32 s (no regenerations); docs/bench-optimizer.md.
+In a space of unordered choices and floats (:func:`_relaxed`) an exact repeat (its floats equal too) goes to the
+nearest category not taken with those floats, or, with every one taken, to the best of random untried points. Ax
+generates a batch's points one by one, the earlier ones pending, and the next one's optimum on a bound rounded onto a
+pending one: with seed 3 of ``a: choice(0, 1, 2), x: interval(0, 1)`` in batches of 4, one configuration 4 times in a
+batch, 3 of 12 trials reused (the loop's answer, not an evaluation)."""
 
 _FIT_MAXITER: int | None = 20
 """L-BFGS-B iterations per GP fit attempt in spaces with an unordered choice parameter (``None``: Ax's fit, which runs
@@ -1637,7 +1644,7 @@ class ParetoSweep:
                         from lightning_ecopt.sweeper.capped_fit import configure_capped_fit
 
                         configure_capped_fit(spec.generator_kwargs, maxiter=_FIT_MAXITER, warm_start=_FIT_WARM_START)
-                    if _ROUND_UNTRIED and fully_discrete:
+                    if _ROUND_UNTRIED and (fully_discrete or relaxed):
                         configure_nearest_untried(spec.generator_kwargs)
         return strategy
 

@@ -181,7 +181,9 @@ def test_a_mixed_space_keeps_axs_one_hot_relaxation(fast_ax, discrete_on, optimi
     )
     strategy = sweep._generation_strategy()
     kwargs = [s.generator_kwargs for n in strategy.nodes_by_name.values() for s in n.generator_specs]
-    assert not any("acquisition_class" in k for k in kwargs)
+    # Not UntriedAcquisition: Ax's relaxation, only its rounding of exact repeats changed (NearestUntriedAcquisition).
+    assert {k.get("acquisition_class") for k in kwargs} <= {None, discrete.NearestUntriedAcquisition}
+    assert not any("transforms" in k for k in kwargs)
     assert sweep.run().n_finished == 5
     assert optimize_calls == []
 
@@ -337,6 +339,65 @@ def test_the_untried_rounding_keeps_axs_rounding_unless_it_repeats():
         free = set(range(18)) - {0, 5, 7} - set(codes[b][:j])
         distances = (configurations - X[b, j]).square().sum(dim=-1)
         assert distances[codes[b][j]].item() == pytest.approx(min(distances[c].item() for c in free))
+
+
+def test_the_untried_rounding_in_a_mixed_space_moves_only_exact_repeats_and_keeps_their_floats():
+    # A 3-way one-hot parameter (columns 0-2) and a float (column 3), which Ax's rounding leaves as it is.
+    layout, choices = [((0, 1, 2), True), ((3,), False)], [[0.0, 1.0, 2.0], []]
+    observed = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]], dtype=torch.double)  # (0, 0.0), (2, 0.0)
+    pending = torch.tensor([[0.0, 1.0, 0.0, 0.5]], dtype=torch.double)  # (1, 0.5)
+    rounding = discrete._UntriedRounding(
+        _FakeAcquisition(observed, pending),
+        layout,
+        choices,
+        lambda X: torch.cat([X[..., :3].round(), X[..., 3:]], dim=-1),
+        continuous=[1],
+    )
+    X = torch.tensor(
+        [
+            [[0.6, 0.3, 0.1, 0.0], [0.6, 0.1, 0.3, 0.0]],  # both round onto tried (0, 0.0)
+            [[0.2, 0.7, 0.1, 0.5], [0.7, 0.2, 0.1, 0.25]],  # onto pending (1, 0.5), then onto (0, 0.25), never tried
+        ],
+        dtype=torch.double,
+    )
+    out = rounding(X)
+    # The first goes to the only category free at 0.0; then none is: the second is left to Ax (the loop reuses it).
+    assert out[0].tolist() == [[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+    # (0, 0.5) is the nearest free category at 0.5; (0, 0.25) differs from every taken configuration in its float.
+    assert out[1].tolist() == [[1.0, 0.0, 0.0, 0.5], [1.0, 0.0, 0.0, 0.25]]
+
+
+def test_a_repeat_no_category_can_take_is_replaced_by_the_best_random_untried_point():
+    layout, choices = [((0, 1, 2), True), ((3,), False)], [[0.0, 1.0, 2.0], []]
+    observed = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]], dtype=torch.double)
+    acquisition = _FakeAcquisition(observed)
+    # An acquisition function that prefers the second category and a large float: its best random point is clear.
+    acquisition.acqf = type(
+        "Acqf", (), {"X_baseline": observed, "X_pending": None, "__call__": lambda self, X: X[..., 0, 1] + X[..., 0, 3]}
+    )()
+    rounding = discrete._UntriedRounding(
+        acquisition, layout, choices, lambda X: torch.cat([X[..., :3].round(), X[..., 3:]], dim=-1), continuous=[1]
+    )
+    X = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.7]], dtype=torch.double)  # every category tried at 0.0
+    values = torch.tensor([0.0, 1.7], dtype=torch.double)
+    out, scores = rounding.replace_repeats(X, values, [(0.0, 1.0)] * 4, None, None)
+    assert out[1].tolist() == X[1].tolist()  # no repeat: kept
+    assert out[0, :3].tolist() == [0.0, 1.0, 0.0]
+    assert 0.95 < out[0, 3].item() < 1.0
+    assert scores.tolist() == [pytest.approx(1 + out[0, 3].item()), 1.7]
+    again, _ = rounding.replace_repeats(X, values, [(0.0, 1.0)] * 4, None, None)
+    assert torch.equal(again, out)  # seeded: a rerun proposes the same
+    kept, _ = rounding.replace_repeats(X[1:], values[1:], [(0.0, 1.0)] * 4, None, None)
+    assert torch.equal(kept, X[1:])
+
+
+def test_a_mixed_space_rounds_to_untried_configurations_and_a_space_of_floats_keeps_axs_acquisition():
+    mixed = make_sweep(grid_objectives, params={"a": "choice(p, q, r)", "x": "interval(0, 1)"}, n_trials=5)
+    floats = make_sweep(grid_objectives, params={"x": "interval(0, 1)", "y": "interval(0, 1)"}, n_trials=5)
+    for sweep, expected in [(mixed, [discrete.NearestUntriedAcquisition]), (floats, [None])]:
+        strategy = sweep._generation_strategy()
+        kwargs = [s.generator_kwargs for n in strategy.nodes_by_name.values() for s in n.generator_specs]
+        assert [k.get("acquisition_class") for k in kwargs if "default_model_gen_options" in k] == expected
 
 
 SMALL_GRID = {"a": "choice(p, q, r, s)", "b": "choice(w, x, y, z)"}

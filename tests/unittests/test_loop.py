@@ -837,6 +837,24 @@ def test_a_resumed_sweep_keeps_its_failed_trials_failed(fast_ax, tmp_path):
     assert sum(t.reused_from is not None for t in resumed.trials) == 0
 
 
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_batch_in_a_mixed_space_holds_no_configuration_twice(seed):
+    """Real qNEHVI, no mocks: Ax generates a batch's points one by one, the earlier ones pending, and in a space of
+    unordered choices and floats the next point's relaxed optimum sat on a bound next to the pending one and rounded
+    onto it: with seed 3, trials 8-11 were all ``{a: 0, x: 0.0}``, 3 of 12 trials reused; with seed 2, ``{a: 1,
+    x: 0.0}``, every category already taken at 0.0. An exact repeat now goes to the nearest category not taken at that
+    float, else to the best of random untried points."""
+
+    def objectives(p):
+        return {"f1": p["a"] + p["x"], "f2": (3 - p["a"]) ** 2 + (1 - p["x"]) ** 2}
+
+    params = {"a": "choice(0, 1, 2)", "x": "interval(0, 1)"}
+    result = make_sweep(objectives, params=params, n_trials=12, n_initial_trials=4, max_batch_size=4, seed=seed).run()
+    assert result.n_finished == 12
+    assert [t.trial_index for t in result.trials if t.reused_from is not None] == []
+    assert len({json.dumps(t.params, sort_keys=True) for t in result.trials}) == 12
+
+
 def test_an_exhausted_discrete_space_ends_the_sweep_early(fast_ax):
     def linear(p):
         return {"f1": float(p["a"]), "f2": float(-p["a"])}
