@@ -724,13 +724,7 @@ def test_counting_a_predict_loop_s_flops_runs_no_predict_step_of_the_user_unless
     assert _WritesItsPredictions.written == [(0, "cpu"), (1, "cpu")]  # the loop's two batches, nothing more
     assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # forward of one sample
     _WritesItsPredictions.written = []
-    opted = EnergyCallback(
-        stages=("predict",),
-        meter=FakeMeter(fake_clock),
-        warmup_batches=0,
-        min_duration_s=0.0,
-        predict_flops="predict_step",
-    )
+    opted = _predict_flops_callback(fake_clock)
     _trainer(opted).predict(_WritesItsPredictions(), dataloaders=data, return_predictions=False)
     assert _WritesItsPredictions.written[-1] == (0, "meta")  # what the user asked for: predict_step, on the copy
     with pytest.raises(ValueError, match="predict_flops='generate'"):
@@ -738,6 +732,13 @@ def test_counting_a_predict_loop_s_flops_runs_no_predict_step_of_the_user_unless
 
 
 _LM = {"vocab_size": 50, "seq_len": 32, "width": 32, "depth": 2, "heads": 2, "gen_tokens": 8, "temperature": 0.0}
+
+
+def _predict_flops_callback(clock: FakeClock) -> EnergyCallback:
+    """A callback that measures predict loops and counts FLOPs of predict_step, on a fake meter."""
+    return EnergyCallback(
+        stages=("predict",), meter=FakeMeter(clock), warmup_batches=0, min_duration_s=0.0, predict_flops="predict_step"
+    )
 
 
 @contextlib.contextmanager
@@ -788,13 +789,7 @@ def test_predict_step_flops_are_counted_on_the_batch_as_the_loop_gives_it(fake_c
     from torch.utils.data import TensorDataset
 
     data = DataLoader(TensorDataset(torch.randint(0, 50, (8, 16)), torch.arange(8)), batch_size=4)
-    cb = EnergyCallback(
-        stages=("predict",),
-        meter=FakeMeter(fake_clock),
-        warmup_batches=0,
-        min_duration_s=0.0,
-        predict_flops="predict_step",
-    )
+    cb = _predict_flops_callback(fake_clock)
     with _flops_warnings_as_errors():
         _trainer(cb).predict(_UnpacksItsBatch(**_LM), dataloaders=data, return_predictions=False)
     assert cb.model_stats["model/flops_per_sample"] == _generation_flops(16)
@@ -836,13 +831,7 @@ def test_a_predict_step_counted_for_real_runs_in_the_precision_plugin_s_context(
     """Before: called outside bf16-true's context, the float32 ones met bf16 weights; the loop ran, no FLOPs logged."""
     from torch.utils.data import TensorDataset
 
-    cb = EnergyCallback(
-        stages=("predict",),
-        meter=FakeMeter(fake_clock),
-        warmup_batches=0,
-        min_duration_s=0.0,
-        predict_flops="predict_step",
-    )
+    cb = _predict_flops_callback(fake_clock)
     data = DataLoader(TensorDataset(torch.randn(8, 8)), batch_size=4)
     with _flops_warnings_as_errors():
         out = _trainer(cb, accelerator="cpu", precision="bf16-true").predict(_Bf16Steps(), dataloaders=data)
