@@ -118,8 +118,9 @@ class EcoptSweeperConf:
     # Optuna's number of parallel workers: becomes max_batch_size.
     n_jobs: int | None = None
     # Optuna's deprecated search space ({key: {type, low, high, log, step, choices}}): translated into params;
-    # ignored with a warning when params is set, as the Optuna sweeper does.
-    search_space: dict[str, Any] | None = None
+    # ignored with a warning when params is set, as the Optuna sweeper does. Empty rather than null so that it can be
+    # given on the command line: OmegaConf cannot merge a mapping into a null typed-dict node.
+    search_space: dict[str, Any] | None = field(default_factory=dict)
     # Optuna's custom search-space function: not supported; setting it is an error.
     custom_search_space: str | None = None
 

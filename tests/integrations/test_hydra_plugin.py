@@ -152,6 +152,21 @@ def test_optuna_search_space_becomes_params(tmp_path: Path, caplog: pytest.LogCa
     assert "using params, as the Optuna sweeper does" in caplog.text
 
 
+def test_optuna_search_space_can_be_given_on_the_command_line() -> None:
+    """``'+hydra.sweeper.search_space={...}'`` composes (a null default made OmegaConf fail in its own merge)."""
+    from hydra import compose, initialize_config_dir
+
+    import hydra_plugins.ecopt_sweeper.config  # noqa: F401 - registers the config
+
+    given = "{x: {type: float, low: 0.0, high: 2.0}, n: {type: int, low: 1, high: 8}}"
+    with initialize_config_dir(config_dir=str(APP.parent / "conf"), version_base=None):
+        cfg = compose("config", overrides=[f"+hydra.sweeper.search_space={given}"], return_hydra_config=True)
+    assert OmegaConf.to_container(cfg.hydra.sweeper.search_space) == {
+        "x": {"type": "float", "low": 0.0, "high": 2.0},
+        "n": {"type": "int", "low": 1, "high": 8},
+    }
+
+
 @pytest.mark.parametrize(
     ("kwargs", "arguments", "match"),
     [
