@@ -719,7 +719,7 @@ class EnergyCallback(Callback):
 
     def _warn_uncounted_workers(self, stage: str, trainer: pl.Trainer) -> None:
         """Warn once where the CPU-time estimate leaves out the worker processes that load the loop's batches."""
-        if self.meter.source != CpuTimeEstimator.source:
+        if not isinstance(self.meter, CpuTimeEstimator):
             return
         workers = _worker_processes(trainer, stage)
         if workers:
@@ -727,7 +727,7 @@ class EnergyCallback(Callback):
             self._warn_once(
                 f"workers/{stage}",
                 f"EnergyCallback: the {loop} loads its batches in {workers} worker processes "
-                f"(num_workers={workers}), whose CPU time the '{CpuTimeEstimator.source}' estimate does not count "
+                f"(num_workers={workers}), whose CPU time the '{self.meter.source}' estimate does not count "
                 "(it counts this process only): loading is left out, and more workers look cheaper. Compare "
                 "estimates at one num_workers (num_workers=0 counts the loading), or measure with counters.",
             )
@@ -746,7 +746,7 @@ class EnergyCallback(Callback):
         if stage != "train":
             # A CPU-time estimate is moved only by load on the CPUs this process may use (its cpuset); RAPL counts
             # the whole package, so a measured figure is moved by load anywhere on the machine.
-            state.cpu_set = allowed_cpus() if self.meter.source == CpuTimeEstimator.source else None
+            state.cpu_set = allowed_cpus() if isinstance(self.meter, CpuTimeEstimator) else None
             state.cpu_start = cpu_snapshot(state.cpu_set)  # before the window opens: its cost (0.1 ms) is not measured
         self.meter.begin(f"{stage}/steady")
         state.steady = True
@@ -1052,7 +1052,7 @@ class EnergyCallback(Callback):
             in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
         )
         if contention is not None and contention > CONTENTION_WARN_SHARE:
-            estimated = self.meter.source == CpuTimeEstimator.source
+            estimated = isinstance(self.meter, CpuTimeEstimator)
             capacity = "the capacity of the CPUs this process may use" if estimated else "this machine's CPU capacity"
             self._warn_once(
                 f"contention/{stage}",

@@ -7,18 +7,38 @@ from collections.abc import Callable
 
 from lightning_ecopt.energy.measurement import Measurement
 
-__all__ = ["DEFAULT_WATTS_PER_THREAD", "CpuTimeEstimator"]
+__all__ = ["CPU_TIME_SOURCE", "DEFAULT_WATTS_PER_THREAD", "CpuTimeEstimator", "cpu_time_source"]
 
 #: Watts drawn by one busy hardware thread. A typical server CPU draws 150-280 W (TDP) over 32-128 hardware threads
 #: (2-5 W each) and a desktop CPU 65-125 W over 8-32 threads (4-8 W each); 5 W sits in the middle of both. Set the
 #: figure for your CPU (TDP / hardware threads) when you compare estimates across machines.
 DEFAULT_WATTS_PER_THREAD = 5.0
 
+#: The estimate's label at its defaults (:data:`DEFAULT_WATTS_PER_THREAD`, no idle power).
+CPU_TIME_SOURCE = "estimated: cpu-time"
+
+
+def cpu_time_source(watts_per_thread: float = DEFAULT_WATTS_PER_THREAD, idle_power_w: float = 0.0) -> str:
+    """The CPU-time estimate's source label: the model's name, and its constants where they are not the defaults.
+
+    Estimates made with other constants are another model: a sweep compares trials' labels and refuses to mix two
+    (a run resumed with ``watts_per_thread=4`` beside trials of 5 W would otherwise rank them on one scale).
+
+    Example:
+        >>> cpu_time_source(), cpu_time_source(4.0), cpu_time_source(5.0, 10.0)
+        ('estimated: cpu-time', 'estimated: cpu-time, 4 W/thread', 'estimated: cpu-time, 5 W/thread + 10 W idle')
+    """
+    if float(watts_per_thread) == DEFAULT_WATTS_PER_THREAD and float(idle_power_w) == 0:
+        return CPU_TIME_SOURCE
+    idle = f" + {float(idle_power_w):g} W idle" if idle_power_w else ""
+    return f"{CPU_TIME_SOURCE}, {float(watts_per_thread):g} W/thread{idle}"
+
 
 class CpuTimeEstimator:
     """An energy model: process CPU time x watts per busy hardware thread, plus optional idle power x wall time.
 
-    The figures are estimates, labelled ``"estimated: cpu-time"``: they rank configurations run on one machine
+    The figures are estimates, labelled ``"estimated: cpu-time"`` (with the constants where they are not the defaults:
+    :func:`cpu_time_source`): they rank configurations run on one machine
     (more CPU-seconds cost more energy) but are not joules anyone measured. CPU time is :func:`time.process_time`:
     every thread of this process, user and system time; data-loader worker processes are not counted.
 
@@ -36,10 +56,8 @@ class CpuTimeEstimator:
         >>> est.begin("loop")
         >>> m = est.end("loop")
         >>> m.cpu_j, m.time_s, m.source
-        (32.0, 2.0, 'estimated: cpu-time')
+        (32.0, 2.0, 'estimated: cpu-time, 4 W/thread + 10 W idle')
     """
-
-    source = "estimated: cpu-time"
 
     def __init__(
         self,
@@ -60,6 +78,8 @@ class CpuTimeEstimator:
             )
         self.watts_per_thread = float(watts_per_thread)
         self.idle_power_w = float(idle_power_w)
+        self.source = cpu_time_source(self.watts_per_thread, self.idle_power_w)
+        """The label of every figure: :func:`cpu_time_source` of the constants."""
         self._clock = clock or _wall_and_cpu
         # ``read`` is the clock itself, not a method calling it: EnergyCallback calls it on every batch.
         self.read: Callable[[], tuple[float, float]] = self._clock

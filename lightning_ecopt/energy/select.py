@@ -160,13 +160,16 @@ def make_meter(
         if probe.found:
             return zeus_meter, None
         gpus = ", ".join(map(str, gpu_indices))
+        estimator = CpuTimeEstimator(watts_per_thread, idle_power_w)
         why = (
             f"lightning_ecopt: Zeus found no energy counter ({'; '.join(probe.problems)}), so energy is ESTIMATED "
-            f"from CPU time x {watts_per_thread:g} W per busy thread (source 'estimated: cpu-time')"
+            f"from CPU time x {watts_per_thread:g} W per busy thread"
+            + (f" + {idle_power_w:g} W idle" if idle_power_w else "")
+            + f" (source {estimator.source!r})"
             + (f"; the estimate covers the CPU only: GPU {gpus}'s energy is left out" if gpu_indices else "")
             + ". For measured joules run on an NVIDIA GPU or make RAPL readable (root or zeusd)."
         )
-        return CpuTimeEstimator(watts_per_thread, idle_power_w), why
+        return estimator, why
     if isinstance(meter, EnergyMeter):
         if isinstance(meter, ZeusMeter):
             _fit_to_device(meter, gpu_indices)

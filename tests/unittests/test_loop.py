@@ -2713,3 +2713,20 @@ def test_derived_batch_seeds_stay_put_and_seeds_above_2_63_get_their_own() -> No
     assert [loop._derive_seed(s, n) for s, n in ((0, 0), (5, 3), (-1, 0))] == [821328062, 727168946, 454035966]
     assert loop._derive_seed(2**63 + 5, 3) != loop._derive_seed(5, 3)
     assert loop._derive_seed(2**64 - 1, 0) != loop._derive_seed(2**63 - 1, 0)
+
+
+def test_estimates_with_other_constants_are_another_model_and_refused(fast_ax):
+    """A run resumed with ``watts_per_thread=4`` beside trials of 5 W was labelled alike and ranked on one scale."""
+    from lightning_ecopt.energy.estimator import CpuTimeEstimator
+
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        estimator = CpuTimeEstimator(watts_per_thread=4.0 if len(calls) == 3 else 5.0)
+        return {**two_quadratics(p), "energy/source": estimator.source}
+
+    result = make_sweep(task, n_trials=4, n_initial_trials=4).run()
+    assert [t.status for t in result.trials] == ["completed", "completed", "failed", "completed"]
+    assert result.trials[2].energy_source == "estimated: cpu-time, 4 W/thread"
+    assert "'estimated: cpu-time, 4 W/thread' is another model than 'estimated: cpu-time'" in result.trials[2].reason
