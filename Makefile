@@ -10,7 +10,7 @@ SWEEP_DIR ?= multirun/demo
 
 $(STAMP): pyproject.toml constraints-cpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# On Linux x86-64 PyPI's torch wheel pulls the CUDA libraries (GBs); its CPU build lives on PyTorch's own index.
+	# On Linux (x86-64 and aarch64) PyPI's torch wheel pulls the CUDA libraries (GBs); its CPU build lives on PyTorch's own index.
 	# constraints-cpu.txt pins it (2.13.0+cpu there), which fails fast where no local wheel has it, and the second line
 	# then fetches it from PyTorch's CPU index (PyPI still serves the rest).
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0" 2>/dev/null \
