@@ -436,7 +436,7 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
         SweepDataError: The directory cannot be written (the message suggests ``--out``).
         EcoptConfigError: No ``out_dir`` for a report without a sweep directory.
     """
-    from lightning_ecopt.sweeper.results import atomic_write_text
+    from lightning_ecopt.sweeper.results import atomic_write_bytes, atomic_write_text
 
     if out_dir is not None:
         target = Path(out_dir)
@@ -451,9 +451,7 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
     try:
         target.mkdir(parents=True, exist_ok=True)
         figure = views.frontier_figure(report.sweep.result, constraints=_outcome_constraints(report.sweep) or ())
-        tmp = target / f".{png.name}.tmp"
-        tmp.write_bytes(views.figure_png(figure))
-        tmp.replace(png)
+        atomic_write_bytes(png, views.figure_png(figure))
         atomic_write_text(csv_path, _csv_text(report))
     except OSError as exc:
         raise SweepDataError(

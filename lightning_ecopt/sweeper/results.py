@@ -34,6 +34,7 @@ __all__ = [
     "RESULTS_FORMAT",
     "SweepResult",
     "TrialRecord",
+    "atomic_write_bytes",
     "atomic_write_text",
     "create_temporary_file",
     "front_candidates",
@@ -416,11 +417,24 @@ def atomic_write_text(path: Path, text: str) -> None:
         path: The destination; its directory is created if needed.
         text: The content.
     """
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """:func:`atomic_write_text` for bytes.
+
+    Each write has a temporary file of its own, so two processes writing one file (two ``ecopt report`` runs) never
+    write into each other's: the last rename wins whole.
+
+    Args:
+        path: The destination; its directory is created if needed.
+        data: The content.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temporary_file(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -1607,3 +1607,12 @@ def test_a_loop_that_read_0_j_over_its_samples_makes_the_search_energy_a_lower_b
 def test_energy_coverage_reads_each_loops_counters_whatever_their_order_or_case(sources, expected) -> None:
     note = views.energy_coverage(sources)
     assert note is None if expected is None else expected in note
+
+
+def test_each_report_writes_its_picture_through_a_temporary_file_of_its_own(tmp_path):
+    """Two ``ecopt report`` runs on one sweep dir shared one fixed ``.frontier.png.tmp``: one could rename the other's
+    half-written picture, or fail on what the other left there (a stale one another user owns, here a folder)."""
+    (tmp_path / ".frontier.png.tmp").mkdir()
+    written = write_files(build_report(make_result()), tmp_path)
+    assert Path(written["frontier.png"]).read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".frontier.png.tmp", "frontier.png", "trials.csv"]
