@@ -70,6 +70,7 @@ _BATCH_HOOKS = {
     stage: (f"on_{hook}_batch_start", f"on_{hook}_batch_end")
     for stage, hook in (("test", "test"), ("predict", "predict"), ("validate", "validation"))
 }
+_STEPS = {"test": "test_step", "predict": "predict_step", "validate": "validation_step"}
 
 
 @dataclass
@@ -79,6 +80,10 @@ class _LoopState:
     batch_window: str  # the per-batch window's name, built once: these hooks run on every batch
     seen: int = 0  # batches seen, warm-up included
     steady: bool = False  # the measured (post-warm-up) window is open
+    warmup_seen: int = 0  # batches seen when the measured window opened: the warm-up's
+    # The step takes the dataloader_iter and fetches its batches itself (any number a step): they are counted as the
+    # loop's fetcher yields them (_count_fetched), not by the batch hooks, which run once a step with its last batch.
+    fetches: bool = False
     mode: str = "split"
     sample_path: tuple[Any, ...] | None = None  # keys/indices leading to the batch's first tensor, found once
     # (batch size, batches, last batch's size) where the dataloader fixes them: samples are then counted from the
@@ -173,7 +178,9 @@ class EnergyCallback(Callback):
             :class:`~lightning_ecopt.energy.EnergyMeter`. A named meter is built for each trainer's root device and
             local rank; one passed in is used as is (under DDP a ``ZeusMeter`` reading RAPL is refused on a local
             rank > 0: pass ``read_cpu=local_rank == 0``).
-        warmup_batches: Batches at the start of each loop excluded from the efficiency figures.
+        warmup_batches: Batches at the start of each loop excluded from the efficiency figures. Where a step takes
+            the ``dataloader_iter`` and fetches several, the batches are counted as fetched, and the warm-up lasts
+            until the first step that begins after them (``LoopEnergy.warmup_batches`` says how many it held).
         min_duration_s: A measured loop shorter than this is flagged (``short_window``) with one warning. The
             default, 2 s (20 NVML counter periods), is the shortest loop whose joules repeated within 2 % (relative
             standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %. A loop
@@ -703,6 +710,8 @@ class EnergyCallback(Callback):
         self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
+        if trainer is not None and _takes_dataloader_iter(trainer.lightning_module, stage):
+            self._count_fetched(stage, state, trainer)
         if trainer is not None:
             self._warn_uncounted_workers(stage, trainer)
         if trainer is not None and self.warmup_batches == 0 and _is_compiled(trainer.lightning_module):
@@ -716,6 +725,45 @@ class EnergyCallback(Callback):
         self.meter.begin(f"{stage}/loop")
         if self.warmup_batches == 0:
             self._begin_steady(stage, state)
+
+    def _count_fetched(self, stage: str, state: _LoopState, trainer: pl.Trainer) -> None:
+        """Count the batches of a step that fetches its own (``dataloader_iter``) as the loop's fetcher yields them.
+
+        Lightning calls the batch hooks once a step, with the last batch it fetched: counting there would count a
+        step of several batches as one (and its warm-up in steps). So the loop's fetcher's iterator is wrapped, and
+        each batch it yields is counted (``seen``, samples) as a batch hook would count it. Where the fetcher is not
+        found (another Lightning), the batches are counted per step, with one warning saying so.
+        """
+        step = _STEPS[stage]
+        fetcher = getattr(_running_loop(trainer, stage), "_data_fetcher", None)
+        iterator = getattr(fetcher, "iterator", None)
+        if not isinstance(iterator, Iterator):
+            self._warn_once(
+                f"dataloader_iter/{stage}",
+                f"EnergyCallback: {step} takes the dataloader_iter, and the loop's batch fetcher was not found (a "
+                f"Lightning other than {pl.__version__}?): the batch hooks see one batch a step, its last, so "
+                f"batches, warm-up batches and samples (energy/{stage}_samples, energy/{stage}_samples_per_j) are "
+                f"counted one batch a step, too few where a step fetches several (batch_size_fn is given that last "
+                f"batch only). Fetch one batch a step, or report samples per joule from your own count.",
+            )
+            return
+        state.fetches = True
+        state.progress = None  # Lightning's progress counts steps: the end hook is never muted for it
+        if self.per_batch == "window":
+            self._warn_once(
+                f"dataloader_iter/window/{stage}",
+                f"EnergyCallback(per_batch='window'): {step} takes the dataloader_iter, so a window per batch hook "
+                f"would span a step of any number of batches; energy/{stage}_j_per_batch is the loop's joules per "
+                f"batch instead (per_batch='split').",
+            )
+
+        def counted(items: Iterator[Any]) -> Iterator[Any]:
+            for item in items:
+                if self._loops.get(stage) is state:  # not after the loop ended (or an error cut it short)
+                    self._count_batch(item[0] if isinstance(item, tuple) else item, state)
+                yield item
+
+        fetcher.iterator = counted(iterator)  # type: ignore[union-attr]
 
     def _warn_uncounted_workers(self, stage: str, trainer: pl.Trainer) -> None:
         """Warn once where the CPU-time estimate leaves out the worker processes that load the loop's batches."""
@@ -733,7 +781,10 @@ class EnergyCallback(Callback):
             )
 
     def _begin_steady(self, stage: str, state: _LoopState) -> None:
-        if self.per_batch == "auto":
+        state.warmup_seen = state.seen
+        if state.fetches:  # a batch hook's window would hold a step's batches, any number of them
+            state.mode = "split"
+        elif self.per_batch == "auto":
             state.mode = choose_per_batch_mode(state.warmup_durations_s, self.meter.update_period_s)
         else:
             state.mode = self.per_batch
@@ -787,26 +838,32 @@ class EnergyCallback(Callback):
         state = self._loops.get(stage)
         if state is None:
             return
-        if state.steady:
-            if state.sizes is None:
-                state.samples += self._count_samples(batch, state)
-            if self.count_fn is not None:
-                state.tokens += _user_count("count_fn", self.count_fn(batch, outputs), "tokens the batch produced")
-        else:
+        if not state.steady:
             self._sync_warmup()
             state.warmup_durations_s.append(time.perf_counter() - state.batch_t0)
-            if state.sizes is None:
-                state.warmup_samples += self._count_samples(batch, state)
-            if self.count_fn is not None:
-                state.warmup_tokens += _user_count(
-                    "count_fn", self.count_fn(batch, outputs), "tokens the batch produced"
-                )
-        if state.seen == 0:
-            self._first_batch(batch, state)
-        state.seen += 1
+        if self.count_fn is not None:
+            tokens = _user_count("count_fn", self.count_fn(batch, outputs), "tokens the batch produced")
+            if state.steady:
+                state.tokens += tokens
+            else:
+                state.warmup_tokens += tokens
+        if state.fetches:  # the step's batches were counted as they were fetched (_count_fetched)
+            return
+        self._count_batch(batch, state)
         state.end_idle = state.steady and state.sizes is not None and self.count_fn is None
         if state.steady and not state.mute_checked:
             self._mute_idle_hooks(stage, state)
+
+    def _count_batch(self, batch: Any, state: _LoopState) -> None:
+        """Count one batch of the running loop, and its samples where the dataloader does not fix them."""
+        if state.sizes is None:
+            if state.steady:
+                state.samples += self._count_samples(batch, state)
+            else:
+                state.warmup_samples += self._count_samples(batch, state)
+        if state.seen == 0:
+            self._first_batch(batch, state)
+        state.seen += 1
 
     def _mute_idle_hooks(self, stage: str, state: _LoopState) -> None:
         """Take this stage's idle batch hooks out of Lightning's dispatch until the loop ends.
@@ -903,7 +960,7 @@ class EnergyCallback(Callback):
         elif state.batch_open:
             self._next_batch_window(state, last=True)
         if state.sizes is not None:
-            warmup = min(state.seen, self.warmup_batches)
+            warmup = state.warmup_seen if state.steady else state.seen
             state.warmup_samples = _samples_in(state.sizes, 0, warmup)
             state.samples = _samples_in(state.sizes, warmup, state.seen)
         if state.steady:
@@ -913,14 +970,20 @@ class EnergyCallback(Callback):
             steady = self.meter.end(f"{stage}/steady")
             contention = others_share(state.cpu_start, cpu_snapshot(state.cpu_set))
             whole = self.meter.end(f"{stage}/loop")
-            batches = state.seen - self.warmup_batches
+            batches = state.seen - state.warmup_seen
         else:
             whole = self.meter.end(f"{stage}/loop")
             # The loop ended inside its warm-up: measure it whole rather than not at all.
+            had = (
+                f"fetched {state.seen} batches (its {_STEPS[stage]} takes the dataloader_iter) and no step began "
+                f"after the first"
+                if state.fetches
+                else f"had {state.seen} batches, not more than"
+            )
             self._warn_once(
                 f"nowarmup/{stage}",
-                f"EnergyCallback: the {stage} loop had {state.seen} batches, not more than warmup_batches="
-                f"{self.warmup_batches}; its figures include the warm-up. Lower warmup_batches or use more batches.",
+                f"EnergyCallback: the {stage} loop {had} warmup_batches={self.warmup_batches}; its figures include "
+                f"the warm-up. Lower warmup_batches or use more batches.",
             )
             steady, batches = whole, state.seen
             state.samples, state.tokens = state.warmup_samples, state.warmup_tokens
@@ -1042,7 +1105,7 @@ class EnergyCallback(Callback):
             samples=int(figures["samples"]),
             batches=int(figures["batches"]),
             tokens=None if tokens is None else int(figures["tokens"]),
-            warmup_batches=0 if whole is None or not state.steady else self.warmup_batches,
+            warmup_batches=0 if whole is None or not state.steady else state.warmup_seen,
             warmup_j=figures["warmup_j"],
             per_batch_mode="window" if every_rank_windows else "split",
             batch_j=tuple(state.batch_j) if every_rank_windows else (),
@@ -1305,6 +1368,21 @@ def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
     except TypeError:  # an IterableDataset without __len__
         return None
     return batch_size
+
+
+def _running_loop(trainer: pl.Trainer, stage: str) -> object:
+    """The trainer's loop running ``stage`` (a fit's validation is the fit loop's own)."""
+    if stage == "test":
+        return trainer.test_loop
+    if stage == "predict":
+        return trainer.predict_loop
+    return trainer.fit_loop.epoch_loop.val_loop if trainer.state.fn == TrainerFn.FITTING else trainer.validate_loop
+
+
+def _takes_dataloader_iter(module: object, stage: str) -> bool:
+    """Whether the module's step of ``stage`` takes the ``dataloader_iter`` (and fetches its batches itself)."""
+    step = getattr(module, _STEPS[stage], None)
+    return callable(step) and is_param_in_hook_signature(step, "dataloader_iter", explicit=True)
 
 
 def _completed_batches(trainer: pl.Trainer, stage: str) -> Any:

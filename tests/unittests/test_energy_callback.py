@@ -1253,6 +1253,74 @@ def test_predict_samples_are_counted_per_batch(fake_clock: FakeClock, counted: l
     assert len(counted) == 3
 
 
+class _TwoBatchesAStep(BoringModel):
+    """Each evaluation step fetches two batches from the ``dataloader_iter``: 1 J and 0.1 s a sample."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def _two_batches(self, dataloader_iter: Iterator[Any]) -> torch.Tensor:
+        samples = 0
+        for _ in range(2):
+            try:
+                batch, _, _ = next(dataloader_iter)
+            except StopIteration:
+                break
+            samples += len(batch)
+        self.clock.advance(time_s=0.1 * samples, gpu_j=1.0 * samples)
+        return torch.ones(samples, 5)
+
+    def test_step(self, dataloader_iter: Iterator[Any]) -> Any:  # type: ignore[override]
+        return self._two_batches(dataloader_iter)
+
+    def validation_step(self, dataloader_iter: Iterator[Any]) -> Any:  # type: ignore[override]
+        return self._two_batches(dataloader_iter)
+
+    def predict_step(self, dataloader_iter: Iterator[Any]) -> Any:  # type: ignore[override]
+        return self._two_batches(dataloader_iter)
+
+
+@pytest.mark.parametrize("run", ["test", "predict", "validate", "fit"])
+def test_a_step_that_fetches_several_batches_counts_every_batch_and_sample(fake_clock: FakeClock, run: str) -> None:
+    """Lightning calls the batch hooks once a step with its last batch: batches, samples and warm-up are counted as
+    the loop fetches them. 38 samples in batches of 4 (the last of 2), two a step: the warm-up of 3 batches ends at
+    the first step that begins after it, 4 batches in; 6 batches of 22 samples (22 J, 110 tokens) are measured."""
+    stage = "validate" if run == "fit" else run
+    cb = EnergyCallback(
+        stages=stage,
+        meter=FakeMeter(fake_clock),
+        warmup_batches=3,
+        min_duration_s=0,
+        log_model_stats=False,
+        count_fn=lambda batch, outputs: int(outputs.numel()),
+    )
+    data = DataLoader(RandomDataset(32, 38), batch_size=4)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=1, num_sanity_val_steps=0)
+    model = _TwoBatchesAStep(fake_clock)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Lightning's note that dataloader_iter is experimental
+        if run == "fit":
+            trainer.fit(model, train_dataloaders=DataLoader(RandomDataset(32, 4)), val_dataloaders=data)
+        else:
+            getattr(trainer, run)(model, dataloaders=data)
+    result = cb.results[stage]
+    assert (result.batches, result.warmup_batches, result.samples) == (6, 4, 22)
+    assert (result.energy_j, result.samples_per_j, result.tokens) == (22.0, 1.0, 110)
+    assert result.warmup_j == 16.0
+
+
+def test_a_step_that_fetches_its_batches_from_an_unknown_fetcher_is_warned_of(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the loop's fetcher is not found (another Lightning), batches are counted a step at a time, and said."""
+    monkeypatch.setattr(energy_module, "_running_loop", lambda trainer, stage: None)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0, log_model_stats=False)
+    with pytest.warns(UserWarning, match=r"test_step takes the dataloader_iter.*batch_size_fn is given that last"):
+        _trainer(cb).test(_TwoBatchesAStep(fake_clock), dataloaders=DataLoader(RandomDataset(32, 16), batch_size=4))
+    assert cb.results["test"].batches == 2  # the steps
+
+
 @pytest.mark.parametrize("per_batch", ["split", "window"])
 def test_steady_batches_are_handled_inside_the_hooks(
     fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, per_batch: str
