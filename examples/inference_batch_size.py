@@ -50,11 +50,14 @@ class BatchRatio(NamedTuple):
 def best_to_batch1(trials: list[dict[str, Any]]) -> BatchRatio | None:
     """The best samples/J over batch 1's, from a sweep's trial records.
 
+    Batch 1's is the batch-1 trial with the best trial's other parameters (precision, ``quantize_int8``... where the
+    sweep varies them too), so that the ratio compares batch sizes only, whatever order the trials ran in.
+
     Args:
         trials: The ``trials`` of ``optimization_results.yaml``.
 
     Returns:
-        The :class:`BatchRatio`, or ``None`` without a batch-1 trial.
+        The :class:`BatchRatio`, or ``None`` without a batch-1 trial at the best trial's other parameters.
     """
     from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE
 
@@ -64,18 +67,22 @@ def best_to_batch1(trials: list[dict[str, Any]]) -> BatchRatio | None:
             float(t["metrics"][_PER_J]),
             bool(t["metrics"].get("energy/test_short_window")),
             float(t["metrics"].get("energy/test_cpu_contention") or 0.0) > CONTENTION_WARN_SHARE,
+            {k: v for k, v in t["params"].items() if k != "data.eval_batch_size"},
         )
         for t in trials
         if t.get("status") == "completed"
         and _PER_J in (t.get("metrics") or {})
         and "data.eval_batch_size" in (t.get("params") or {})  # a sweep with the batch size fixed has no ratio
     ]
-    ones = [d for d in done if d[0] == 1]
-    if not ones or not all(math.isfinite(d[1]) for d in done):
+    if not done or not all(math.isfinite(d[1]) for d in done):
         return None
-    used = (max(done, key=lambda d: d[1]), ones[0])
-    short = tuple(dict.fromkeys(b for b, _, flagged, _ in used if flagged))
-    contended = tuple(dict.fromkeys(b for b, _, _, flagged in used if flagged))
+    best = max(done, key=lambda d: d[1])
+    ones = [d for d in done if d[0] == 1 and d[4] == best[4]]
+    if not ones:
+        return None
+    used = (best, ones[0])
+    short = tuple(dict.fromkeys(b for b, _, flagged, _, _ in used if flagged))
+    contended = tuple(dict.fromkeys(b for b, _, _, flagged, _ in used if flagged))
     return BatchRatio(used[0][1] / used[1][1], used[0][0], used[0][1], used[1][1], short, contended)
 
 
@@ -100,11 +107,14 @@ class BatchSizeRatio(Callback):
             return
         trials = yaml.safe_load(results.read_text())["trials"]
         if best_to_batch1(trials) is None:
-            # Batch 1 was not tried: measure it once from the cached checkpoint (no training: the cache has it).
+            # Batch 1 was not tried (at the best trial's other settings): measure it once from the cached checkpoint
+            # (no training: the cache has it).
             if not any(t.get("status") == "completed" for t in trials):
                 return
-            metrics = _evaluate_batch1(sweep_dir, config, _best(trials))
-            trials.append({"status": "completed", "params": {"data.eval_batch_size": 1}, "metrics": metrics})
+            best = _best(trials)
+            metrics = _evaluate_batch1(sweep_dir, config, best)
+            params = {**best, "data.eval_batch_size": 1}
+            trials.append({"status": "completed", "params": params, "metrics": metrics})
             print("batch-size sweep: batch 1 was not in the sweep; measured it from the cached checkpoint.")
         found = best_to_batch1(trials)
         if found is None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import torch
@@ -322,6 +323,40 @@ def test_batch_1_is_measured_with_the_best_trials_other_inference_settings(
     assert best == {"data.eval_batch_size": 64, "inference.precision": "bf16-mixed"}
     assert example._job_config(tmp_path, best).inference.precision == "bf16-mixed"
     assert example._job_config(tmp_path, {"data.eval_batch_size": 2}).data.eval_batch_size == 8  # none ran it
+
+
+def test_the_ratio_takes_batch_1_at_the_best_trials_other_inference_settings_whatever_the_trial_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It took the first batch-1 trial: with precision swept too, 30x in one order (batch 1 at 32-true), 10x in the
+    # other (batch 1 at bf16-mixed, the best trial's precision: the batch-size ratio).
+    from omegaconf import OmegaConf
+
+    example = _import_example(monkeypatch, "inference_batch_size")
+
+    def trial(batch: int, precision: str, per_j: float) -> dict[str, Any]:
+        params = {"data.eval_batch_size": batch, "inference.precision": precision}
+        return {"status": "completed", "params": params, "metrics": {"energy/test_samples_per_j": per_j}}
+
+    trials = [trial(1, "32-true", 100.0), trial(1, "bf16-mixed", 300.0), trial(64, "bf16-mixed", 3000.0)]
+    for order in (trials, trials[::-1]):
+        found = example.best_to_batch1(order)
+        assert found is not None
+        assert (found.ratio, found.batch1) == (10.0, 300.0)
+
+    # No batch-1 trial at the best trial's precision: batch 1 is measured at it, not taken at another precision.
+    evaluated: list[dict[str, Any]] = []
+
+    def evaluate_batch1(sweep_dir: Path, config: Any, best: dict[str, Any]) -> dict[str, float]:
+        evaluated.append(best)
+        return {"energy/test_samples_per_j": 300.0}
+
+    monkeypatch.setattr(example, "_evaluate_batch1", evaluate_batch1)
+    assert example.best_to_batch1([trials[0], trials[2]]) is None
+    (tmp_path / "optimization_results.yaml").write_text(yaml.safe_dump({"trials": [trials[0], trials[2]]}))
+    example.BatchSizeRatio().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    assert evaluated == [{"data.eval_batch_size": 64, "inference.precision": "bf16-mixed"}]
+    assert "best 3000 samples/J at batch 64, 10.0x batch 1" in capsys.readouterr().out
 
 
 def test_a_reused_trial_whose_test_fails_still_reports_the_training_it_avoided(
