@@ -93,9 +93,9 @@ class _LoopState:
     # checked against the first count: a per-sample sequence's first tensor is no batch (see _declared_batch_size)
     declared_batch_size: int | None = None
     samples: int = 0  # in the measured window
-    tokens: int = 0
+    tokens: int | None = None  # None: no count_fn, or it returned None (no tokens) for every batch
     warmup_samples: int = 0
-    warmup_tokens: int = 0
+    warmup_tokens: int | None = None
     batch_t0: float = 0.0
     warmup_durations_s: list[float] = field(default_factory=list)
     batch_j: list[float] = field(default_factory=list)
@@ -155,7 +155,8 @@ class EnergyCallback(Callback):
       window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %. This process's children (DataLoader
       workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
       SLURM) are other processes here, so on a node with several the figure includes them
-    - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn`` (count, 1/J)
+    - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn``, unless it returned ``None`` (no
+      tokens) for every measured batch (count, 1/J)
     - ``energy/validate_in_fit``: 1 when the validate figures are a ``fit``'s validation (their joules are then
       inside ``energy/train_j``), 0 for a ``trainer.validate()`` (flag; the search-energy ledger counts it apart)
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
@@ -197,10 +198,12 @@ class EnergyCallback(Callback):
             (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch). Where
             the first count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a
             collate function returning per-sample tensors in a tuple, say), a warning names both: pass this.
-        count_fn: ``fn(batch, outputs) -> int`` tokens produced by a batch (generation); logs tokens per joule
-            (``energy/<stage>_tokens_per_j``). Called after every batch of every measured stage, warm-up included,
-            with that stage's step output: ``predict_step``'s prediction, but ``test_step``'s return value (often
-            ``None``) in a test loop, so give it ``stages=("predict",)`` or let it handle ``None`` (returning 0).
+        count_fn: ``fn(batch, outputs) -> int | None`` tokens produced by a batch (generation); logs tokens per
+            joule (``energy/<stage>_tokens_per_j``). Called after every batch of every measured stage, warm-up
+            included, with that stage's step output: ``predict_step``'s prediction, but ``test_step``'s return value
+            (often ``None``) in a test loop. Return ``None`` for a batch that produces no tokens (``0`` is a
+            count: zero tokens generated): a loop where every measured batch returned ``None`` logs no tokens
+            figures, rather than 0 tokens/J. Or give it ``stages=("predict",)``.
         watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
             measured window.
@@ -248,7 +251,7 @@ class EnergyCallback(Callback):
         min_duration_s: float | Literal["auto"] = 2.0,
         per_batch: str = "auto",
         batch_size_fn: Callable[[Any], int] | None = None,
-        count_fn: Callable[[Any, Any], int] | None = None,
+        count_fn: Callable[[Any, Any], int | None] | None = None,
         watts_per_thread: float = DEFAULT_WATTS_PER_THREAD,
         log_model_stats: bool = True,
         flops_on_meta: bool = True,
@@ -841,12 +844,12 @@ class EnergyCallback(Callback):
         if not state.steady:
             self._sync_warmup()
             state.warmup_durations_s.append(time.perf_counter() - state.batch_t0)
-        if self.count_fn is not None:
-            tokens = _user_count("count_fn", self.count_fn(batch, outputs), "tokens the batch produced")
+        if self.count_fn is not None and (returned := self.count_fn(batch, outputs)) is not None:
+            tokens = _user_count("count_fn", returned, "tokens the batch produced")
             if state.steady:
-                state.tokens += tokens
+                state.tokens = (state.tokens or 0) + tokens
             else:
-                state.warmup_tokens += tokens
+                state.warmup_tokens = (state.warmup_tokens or 0) + tokens
         if state.fetches:  # the step's batches were counted as they were fetched (_count_fetched)
             return
         self._count_batch(batch, state)
@@ -934,7 +937,7 @@ class EnergyCallback(Callback):
             whole,
             samples=state.samples,
             batches=batches,
-            tokens=state.tokens if self.count_fn is not None else None,
+            tokens=state.tokens,
             state=state,
             contention=contention,
         )
@@ -1078,7 +1081,7 @@ class EnergyCallback(Callback):
             "dram_j": unread if steady.dram_j is None else steady.dram_j,
             "samples": float(samples),
             "batches": float(batches),
-            "tokens": float(tokens or 0),
+            "tokens": unread if tokens is None else float(tokens),  # no rank counted any: no tokens figure
             "warmup_j": 0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
             # Every rank's per-batch windows, summed and counted: one rank's alone may hold all ranks' work (RAPL is
             # package-wide) or none of it (a rank that rank 0's RAPL covers reads 0 J).
@@ -1104,7 +1107,7 @@ class EnergyCallback(Callback):
             dram_j=None if figures["dram_j"] == unread else figures["dram_j"],
             samples=int(figures["samples"]),
             batches=int(figures["batches"]),
-            tokens=None if tokens is None else int(figures["tokens"]),
+            tokens=None if figures["tokens"] == unread else int(figures["tokens"]),
             warmup_batches=0 if whole is None or not state.steady else state.warmup_seen,
             warmup_j=figures["warmup_j"],
             per_batch_mode="window" if every_rank_windows else "split",

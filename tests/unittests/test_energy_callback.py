@@ -324,6 +324,35 @@ def test_a_count_fn_returning_no_count_is_named(fake_clock: FakeClock, returned:
         _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
 
 
+def test_a_count_fn_returning_none_counts_no_tokens(fake_clock: FakeClock) -> None:
+    """``None``: no tokens for this batch. A loop where every batch returned it (the test loop of a callback measuring
+    test and predict) logs no tokens figures, not a 0 tokens/J never measured; 0 is a count."""
+    cb = EnergyCallback(
+        stages=("test", "predict"),
+        meter=FakeMeter(fake_clock),
+        warmup_batches=1,
+        count_fn=lambda batch, outputs: int(outputs.numel()) if isinstance(outputs, torch.Tensor) else None,
+    )
+    logger = RecordingLogger()
+    trainer = _trainer(cb, logger)
+    model = ClockedModel(fake_clock)
+    (returned,) = trainer.test(model, verbose=False)  # test_step returns a dict: no tokens
+    assert cb.results["test"].tokens is None
+    assert not [k for k in [*returned, *trainer.callback_metrics, *logger.metrics] if k.startswith("energy/test_tok")]
+    trainer.predict(model, return_predictions=False)
+    assert cb.results["predict"].tokens == 5 * BATCH * 2  # 5 measured batches of BATCH x 2 outputs
+    assert trainer.callback_metrics["energy/predict_tokens"].item() == 5 * BATCH * 2
+    assert "energy/test_tokens" not in trial_metrics(trainer)
+
+    counts = iter([None, None, 3, None, 0] * 2)  # warm-up, then 9 measured batches: None where no tokens
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, count_fn=lambda batch, outputs: next(counts))
+    _trainer(cb).test(model, verbose=False)
+    assert cb.results["test"].tokens == 6
+    zeros = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, count_fn=lambda batch, outputs: 0)
+    _trainer(zeros).test(model, verbose=False)
+    assert (zeros.results["test"].tokens, zeros.results["test"].tokens_per_j) == (0, 0.0)
+
+
 def test_counts_may_be_numpy_ints_tensors_or_whole_floats(fake_clock: FakeClock) -> None:
     import numpy as np
 
