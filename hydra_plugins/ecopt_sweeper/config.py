@@ -109,6 +109,10 @@ class EcoptSweeperConf:
     # null: none. Not typed as a list with [] as its default: OmegaConf would refuse one configuration given without
     # its list (`{x: 1}`) with its own merge error; the sweeper says to wrap it in a list.
     enqueue_trials: Any = None
+    # On a resume, evaluate again (first, as new trials counting toward n_trials) every configuration whose latest
+    # trial failed, whatever the reason: after fixing the task, rerun with hydra.sweeper.retry_failed=true. false: a
+    # failed configuration is never evaluated again. A choice of the run: it may change between reruns.
+    retry_failed: bool = False
 
     # Optuna sweeper keys, accepted so that an Optuna config runs by switching hydra/sweeper to ecopt:
     # Optuna's sampler config: ignored with a warning (its `seed` is used when `seed` is null).

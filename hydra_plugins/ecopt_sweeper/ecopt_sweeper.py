@@ -123,6 +123,7 @@ class EcoptSweeper(Sweeper):
         inference_params: Sequence[str] | None = None,
         tensorboard: bool = True,
         enqueue_trials: Sequence[Mapping[str, Any]] = (),
+        retry_failed: bool = False,
         sampler: Any = None,
         study_name: str | None = None,
         n_jobs: int | None = None,
@@ -152,6 +153,7 @@ class EcoptSweeper(Sweeper):
         self.inference_params = _plain(inference_params)
         self.tensorboard = tensorboard
         self.enqueue_trials = _plain(enqueue_trials)
+        self.retry_failed = retry_failed
         self.sampler = _plain(sampler)
         self.study_name = study_name
         self.n_jobs = n_jobs
@@ -691,6 +693,7 @@ class EcoptSweeper(Sweeper):
                 and batch_size > 1
                 and _runs_jobs_side_by_side(self.launcher),
                 enqueue_trials=self._enqueue_trials(space),
+                retry_failed=self.retry_failed,
             )
         except EcoptConfigError as error:
             if self.n_jobs is None or self.max_batch_size is not None or "max_batch_size=" not in str(error):

@@ -60,7 +60,9 @@ Design decisions
   spaces, and in continuous ones failed configurations, which its deduplication skips) is not run again: the new
   trial is completed with the stored result, or failed with the stored reason, and counted as reused. Reused trials
   count toward ``n_trials`` but not toward the failure rate, so proposals that would repeat one are moved where they
-  can be (``_ROUND_UNTRIED``, above).
+  can be (``_ROUND_UNTRIED``, above). With ``retry_failed`` a resumed run evaluates again, first (after the
+  interrupted trials), each configuration whose latest trial failed before it, as a new trial; the old failure stays
+  in the record but no longer answers repeats, and the failure rate judges the retry, as any trial of the run.
 - **Seeds**: Ax's JSON does not keep the client's seed, so before every batch the seed is derived from ``seed`` and
   the number of finished trials; a resumed sweep is therefore seeded exactly as an uninterrupted one. The seed is
   saved with the sweep, and a resumed sweep keeps it (another ``seed`` is logged as a warning, not used).
@@ -705,6 +707,7 @@ class ParetoSweep:
         self._warm_starts: Any = None  # this sweep's own capped_fit.WarmStarts, made at its first proposal
         self._n_initial = self.settings.resolved_n_initial_trials(len(self.space.parameters))
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
+        self._retry: dict[str, int] = {}  # retry_failed, on resume: configuration -> its latest (failed) trial
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
         self._crash_suspects: set[str] = set()  # configurations a crash cut short: each runs alone
         self._kept_given: dict[str, float] = {}  # on resume: reference values given at the start, not given now
@@ -845,7 +848,8 @@ class ParetoSweep:
                         # The budget is spent: nothing is left to stop, and a rerun would have nothing to resume.
                         log.warning(
                             "ecopt: %s; the budget is spent (%d trials), so the sweep is complete. Fix the task "
-                            "(each failure's reason is logged above) before sweeping further.",
+                            "(each failure's reason is logged above) before sweeping further (with retry_failed set, "
+                            "to evaluate the failed configurations again).",
                             failures[0],
                             n_trials,
                         )
@@ -1023,19 +1027,21 @@ class ParetoSweep:
         prepare_log_hypervolume_kernel()
 
     def _due_first(self) -> list[dict[str, Any]]:
-        """What runs before Ax proposes: interrupted configurations (on resume), then enqueued ones, each once.
+        """What runs before Ax proposes: interrupted configurations, failed ones to retry, enqueued ones, each once.
 
-        Only configurations that no finished trial has evaluated are due, in that order.
+        Interrupted and failed ones (with ``retry_failed``) on resume. Only configurations that no finished trial has
+        evaluated are due (for one to retry: none since its failure), in that order.
 
         An interrupted trial is recorded ``abandoned``, not finished, so a resumed sweep runs it again, in the Sobol
         phase too: Ax's Sobol sequence moves on past the points it generated, so without this the resumed sweep
         would skip the one cut short and differ from an uninterrupted run.
         """
-        done = {_config_key(r.params) for r in self._records.values() if r.finished}
+        latest = {_config_key(r.params): i for i, r in sorted(self._records.items()) if r.finished}
+        retries = [self._records[i].params for i in self._retry.values()]
         due: dict[str, dict[str, Any]] = {}
-        for params in (*self._cut_short, *self._enqueued):
+        for params in (*self._cut_short, *retries, *self._enqueued):
             key = _config_key(params)
-            if key not in done:
+            if latest.get(key, -1) <= self._retry.get(key, -1):
                 due.setdefault(key, params)
         return list(due.values())
 
@@ -1050,12 +1056,15 @@ class ParetoSweep:
         return out
 
     def _run_batch(self, client: Client, proposals: Mapping[int, Mapping[str, Any]]) -> None:
-        """Evaluate the new configurations of a batch, answer repeats from the record, and tell Ax."""
-        earlier = {
-            _config_key(r.params): r.trial_index
-            for r in sorted(self._records.values(), key=lambda r: r.trial_index, reverse=True)
-            if r.finished and r.reused_from is None
-        }
+        """Evaluate the new configurations of a batch, answer repeats from the record, and tell Ax.
+
+        A configuration to retry (``retry_failed``) is not answered from its failure, only from a trial since.
+        """
+        earlier: dict[str, int] = {}
+        for r in sorted(self._records.values(), key=lambda r: r.trial_index, reverse=True):
+            key = _config_key(r.params)
+            if r.finished and r.reused_from is None and r.trial_index > self._retry.get(key, -1):
+                earlier[key] = r.trial_index
         params = {i: self._user_params(p) for i, p in proposals.items()}
         to_run: list[int] = []
         reuse: dict[int, int] = {}
@@ -1383,11 +1392,23 @@ class ParetoSweep:
             then = "rerun the same command to resume"
         else:
             then = "call run() again on this sweep to resume (kept in memory only: no storage)"
+        if self.settings.retry_failed:
+            again = "the failed configurations are evaluated again first (retry_failed)"
+        elif result.storage:
+            again = (
+                "the failed configurations are not evaluated again unless retry_failed is set (hydra.sweeper."
+                "retry_failed=true on the command line; from Python SweepSettings(..., retry_failed=True))"
+            )
+        else:
+            again = (
+                "the failed configurations are not evaluated again unless retry_failed is set "
+                "(sweep.settings = dataclasses.replace(sweep.settings, retry_failed=True))"
+            )
         fix = "Fix the task (reasons below) or raise max_failure_rate"
         if all(t.reason and t.reason.startswith(_MISSING_PREFIXES) for t in failed):
             # Every one lacked a metric: a higher rate would fail each trial to come the same way.
             fix = "Return the metrics the objectives and constraints name, or rename them (reasons below)"
-        message = f"ParetoSweep: {reason}{where}. {fix}; {then}.\n{lines}"
+        message = f"ParetoSweep: {reason}{where}. {fix}; {then}; {again}.\n{lines}"
         return reason, message
 
     # -- reference point --------------------------------------------------------------------------------------------
@@ -1762,6 +1783,8 @@ class ParetoSweep:
             dict(r.params) for i, r in sorted(self._records.items()) if r.status == "abandoned" and i not in abandoned
         ]
         self._cut_short = earlier + self._cut_short
+        if self.settings.retry_failed:
+            self._retry = self._failed_to_retry({i for i in abandoned if self._records[i].status == "failed"})
         self._compare_given(stored, storage)
         given = self._given_reference()
         several = len(self.settings.objectives) > 1  # one objective has no reference point (nor hypervolume)
@@ -1797,14 +1820,19 @@ class ParetoSweep:
             if abandoned or rerun or n_failed_now
             else ""
         )
+        if self._retry:
+            interrupted += f", {len(self._retry)} failed configurations to evaluate again first (retry_failed)"
         if self._n_finished() >= self.settings.n_trials:
             # Rerunning the same script or command is the usual way here, and it evaluates nothing: say so plainly.
             log.warning(
                 "ecopt: %s is a finished sweep (%d of %d trials): nothing is evaluated, its saved result is "
-                "returned. Raise n_trials to go on, or %s to start over.",
+                "returned. Raise n_trials to go on%s, or %s to start over.",
                 storage,
                 self._n_finished(),
                 self.settings.n_trials,
+                f" (by {len(self._retry)} to evaluate its failed configurations again: retries count toward it)"
+                if self._retry
+                else "",
                 _start_over(storage),
             )
             return
@@ -1815,6 +1843,17 @@ class ParetoSweep:
             self.settings.n_trials,
             interrupted,
         )
+
+    def _failed_to_retry(self, failed_now: set[int]) -> dict[str, int]:
+        """``retry_failed``: each configuration whose latest finished trial failed, ``{configuration: that trial}``.
+
+        Whatever the reason (the task's exception or missing metric, a time limit, a refused energy source, a lost
+        job): the user changed something before this run. Not those the resume has just failed (``failed_now``: the
+        process died on them twice), which would end this run the same way; a later run with ``retry_failed`` runs
+        them again, alone.
+        """
+        latest = {_config_key(r.params): i for i, r in sorted(self._records.items()) if r.finished}
+        return {key: i for key, i in latest.items() if self._records[i].status == "failed" and i not in failed_now}
 
     def _keep_saved_sobol_count(self, stored: Mapping[str, Any], storage: Path) -> None:
         """A resumed sweep keeps the number of Sobol trials its saved generation strategy was built with.

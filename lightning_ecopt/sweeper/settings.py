@@ -83,6 +83,11 @@ class SweepSettings:
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
             estimated, or Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``); by default the sweep
             refuses to compare them.
+        retry_failed: On a resume (a rerun of a stored sweep, or :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`
+            again on the same sweep), evaluate again, first, every configuration whose latest trial failed, whatever
+            the reason (after fixing the task, say); each retry is a new trial counting toward ``n_trials``, and the
+            failed trials stay in the record. ``False``: a failed configuration is never evaluated again (a repeat is
+            answered with its stored failure). A choice of the run, not part of the sweep: it may change between runs.
         parallel_trials: The trials of one batch run at the same time on one machine (a parallel local launcher
             such as joblib): measured trials of such batches are tagged ``shared_counters`` (not one that a lost batch
             ran again alone).
@@ -117,6 +122,7 @@ class SweepSettings:
     outcome_constraints: tuple[OutcomeConstraint, ...] = ()
     storage: Path | None = None
     allow_mixed_energy_sources: bool = False
+    retry_failed: bool = False
     parallel_trials: bool = False
     trial_timeout_s: float | None = None
     enqueue_trials: tuple[Mapping[str, Any], ...] = ()
@@ -135,6 +141,7 @@ class SweepSettings:
         outcome_constraints: Sequence[str | OutcomeConstraint] | str | OutcomeConstraint | None = (),
         storage: str | os.PathLike[str] | None = None,
         allow_mixed_energy_sources: bool = False,
+        retry_failed: bool = False,
         parallel_trials: bool = False,
         trial_timeout_s: float | None = None,
         enqueue_trials: Sequence[Mapping[str, Any]] = (),
@@ -151,6 +158,7 @@ class SweepSettings:
         self.outcome_constraints = outcome_constraints  # type: ignore[assignment]
         self.storage = storage  # type: ignore[assignment]
         self.allow_mixed_energy_sources = allow_mixed_energy_sources
+        self.retry_failed = retry_failed
         self.parallel_trials = parallel_trials
         self.trial_timeout_s = trial_timeout_s
         self.enqueue_trials = enqueue_trials  # type: ignore[assignment]
@@ -167,11 +175,9 @@ class SweepSettings:
             self._check_ehvi()
         self._check_energy_names()
         self._check_storage()
-        if not isinstance(self.allow_mixed_energy_sources, bool):
-            raise EcoptConfigError(
-                f"SweepSettings(allow_mixed_energy_sources={self.allow_mixed_energy_sources!r}): expected true or "
-                f"false."
-            )
+        for name in ("allow_mixed_energy_sources", "retry_failed"):
+            if not isinstance(getattr(self, name), bool):
+                raise EcoptConfigError(f"SweepSettings({name}={getattr(self, name)!r}): expected true or false.")
         try:
             self.trial_timeout_s = check_timeout(self.trial_timeout_s)
         except ValueError:

@@ -52,7 +52,10 @@ def test_every_trial_fault_fails_its_trial_until_the_failure_rate_stops_the_swee
     # The message alone, first on stderr: no traceback through Hydra and Ax before it.
     assert "ParetoSweep: 9 of 17 trials failed, more than max_failure_rate=0.5 allows" in result.stderr
     assert "Traceback" not in result.stderr
-    assert "Fix the task (reasons below) or raise max_failure_rate; rerun the same command to resume." in result.stderr
+    assert (
+        "Fix the task (reasons below) or raise max_failure_rate; rerun the same command to resume; the failed "
+        "configurations are not evaluated again unless retry_failed is set (hydra.sweeper.retry_failed=true"
+    ) in result.stderr
     state = read_state(sweep_dir)
     assert sorted(state.results) == list(range(len(FAULTS)))  # saved before stopping
     for index, (fault, words) in enumerate(FAULTS):
@@ -66,6 +69,22 @@ def test_every_trial_fault_fails_its_trial_until_the_failure_rate_stops_the_swee
     oom = state.results[FAULTS.index(("oom_energy", "out of memory in fit (injected)"))]
     assert oom["metrics"]["energy/train_j"] > 0  # the energy a failed trial spent is kept
     assert oom["energy_source"] == "estimated: test"
+
+
+def test_a_rerun_with_retry_failed_evaluates_the_failed_configuration_again(tmp_path: Path) -> None:
+    """Review: "fix the task; rerun the same command to resume" never ran a failed configuration again."""
+    sweep_dir = tmp_path / "sweep"
+    budget = ("hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3", "hydra.sweeper.max_failure_rate=0")
+    first = run_app(sweep_dir, *budget, ECOPT_FAULTS="raise")
+    assert first.returncode != 0
+    assert "the failed configurations are not evaluated again unless retry_failed is set" in first.stderr
+    second = run_app(sweep_dir, *budget, "hydra.sweeper.retry_failed=true")  # the task fixed: no fault now
+    assert second.returncode == 0, second.stderr[-3000:]
+    rows = read_state(sweep_dir).trials
+    assert [rows[i]["status"] for i in range(3)] == ["failed", "completed", "completed"]
+    assert rows[1]["params"] == rows[0]["params"]  # trial 0's configuration, run again first, in job dir 1
+    assert (sweep_dir / "1" / ".hydra").is_dir()
+    assert "1 failed configurations to evaluate again first (retry_failed)" in second.stdout + second.stderr
 
 
 def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:

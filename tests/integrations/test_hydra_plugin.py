@@ -82,6 +82,7 @@ def test_config_is_registered() -> None:
         assert key in node
     for key in ("allow_mixed_energy_sources", "enqueue_trials", "sampler", "study_name", "n_jobs", "search_space"):
         assert key in node
+    assert "retry_failed" in node
 
 
 def test_plugin_modules_import_nothing_heavy() -> None:

@@ -554,6 +554,106 @@ def test_a_failure_rate_stop_is_recorded_and_a_fixed_task_resumes_past_it(fast_a
     assert (result.n_finished, result.n_failed, result.stop_reason) == (8, 3, None)
 
 
+def _gelu_bug_sweep(state: dict, ran: list):
+    """A 4x2 choice space whose best configuration (64/gelu) a bug fails while ``state["bug"]`` (every gelu does)."""
+
+    def task(p):
+        ran.append((p["width"], p["act"], state["bug"]))
+        if state["bug"] and p["act"] == "gelu":
+            raise RuntimeError("gelu not imported")
+        return {"acc": p["width"] / 64 + (0.1 if p["act"] == "gelu" else 0.0), "j": float(p["width"])}
+
+    params = {"width": "choice(8, 16, 32, 64)", "act": "relu,gelu"}
+    objectives = {"acc": "maximize", "j": "minimize"}
+    return make_sweep(task, params, objectives, n_trials=8, max_failure_rate=0.2)
+
+
+@pytest.mark.parametrize("retry", [False, True], ids=["default", "retry_failed"])
+def test_retry_failed_evaluates_again_the_configurations_a_fixed_bug_failed(fast_ax, retry):
+    # Review: "fix the task and call run() again" never evaluated a failed configuration again (answered from its
+    # stored failure, kept pending in Ax, skipped as tried): the best one, 64/gelu, could never reach the front.
+    state, ran = {"bug": True}, []
+    sweep = _gelu_bug_sweep(state, ran)
+    with pytest.raises(SweepFailureError) as info:
+        sweep.run()
+    assert (
+        "call run() again on this sweep to resume (kept in memory only: no storage); the failed configurations are "
+        "not evaluated again unless retry_failed is set (sweep.settings = dataclasses.replace(sweep.settings, "
+        "retry_failed=True))."
+    ) in str(info.value)
+    first = {t.trial_index: t for t in sweep.result.trials}
+    failed = [(w, a) for w, a, _ in ran if a == "gelu"]
+    assert (64, "gelu") in failed  # the case is there
+    state["bug"] = False  # the user fixes the task
+    if retry:
+        sweep.settings = dataclasses.replace(sweep.settings, retry_failed=True)
+    result = sweep.run()
+    after = [(w, a) for w, a, _ in ran[len(first) :]]
+    front = [(t.params["width"], t.params["act"]) for t in result.pareto_trials]
+    # The old failures stop nothing (old failures are not judged again), and the old records stay as they were.
+    assert (result.n_finished, result.stop_reason) == (8, None)
+    assert all(result.trials[i] == trial for i, trial in first.items())
+    if retry:
+        assert after[: len(failed)] == failed  # first, before Ax's new proposals, each as a new trial
+        retried = result.trials[len(first) : len(first) + len(failed)]
+        assert [t.status for t in retried] == ["completed"] * len(failed)
+        assert all(t.reused_from is None for t in retried)
+        assert (64, "gelu") in front
+    else:  # as before: answered from their failures, never run again
+        assert not set(failed) & set(after)
+        assert (64, "gelu") not in front
+
+
+def test_retry_failed_judges_the_retries_and_keeps_the_failed_records(fast_ax, tmp_path):
+    # retry_failed changes between runs of a stored sweep (not part of what a resume must match); a retry that fails
+    # again counts toward this run's failure rate, as any trial of it.
+    bug, calls = True, []
+
+    def task(p):
+        calls.append(p)
+        if bug:
+            raise TrialFailure("diverged", metrics={"energy/train_j": 5.0})
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    settings = dict(n_trials=10, n_initial_trials=10, max_failure_rate=0.5, storage=storage)
+    with pytest.raises(SweepFailureError, match="not evaluated again unless retry_failed is set"):
+        make_sweep(task, **settings).run()
+    configs = list(calls)
+    with pytest.raises(SweepFailureError, match=r"3 of 3 trials failed") as info:  # not fixed: the retries fail
+        make_sweep(task, retry_failed=True, **settings).run()
+    assert "; the failed configurations are evaluated again first (retry_failed)." in str(info.value)
+    assert calls[3:] == configs
+    bug = False
+    result = make_sweep(task, retry_failed=True, **settings).run()
+    assert calls[6:9] == configs  # the latest failures' configurations, before anything new
+    assert (result.n_finished, result.n_failed, result.stop_reason) == (10, 6, None)
+    assert [t.status for t in result.trials] == ["failed"] * 6 + ["completed"] * 4
+    assert all(t.metrics == {"energy/train_j": 5.0} for t in result.trials[:6])  # the failures' energy, kept
+    assert [t.reason for t in result.trials[:6]] == ["diverged"] * 6
+
+
+def test_retry_failed_leaves_a_configuration_the_resume_failed_for_crashing_twice_to_a_later_run(fast_ax, tmp_path):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=5, n_initial_trials=5, seed=0, storage=tmp_path / "ax.json",
+        retry_failed=True,
+    )  # fmt: skip
+    victim = _evaluated_unsaved(space, settings)[1]
+    died: list[dict] = []
+    for _ in range(2):
+        with pytest.raises(_Interrupt):
+            ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    result = ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    assert len(died) == 2  # the run that failed it does not run it again: it would die the same way
+    assert [t.params for t in result.failures()] == [victim]
+    ran: list[dict] = []
+    extended = dataclasses.replace(settings, n_trials=6)
+    result = ParetoSweep(space, extended, lambda batch: ran.extend(batch) or [two_quadratics(p) for p in batch]).run()
+    assert ran == [victim]  # a later run with retry_failed does
+    assert result.trials[-1].status == "completed"
+
+
 def test_a_task_that_exits_on_ctrl_c_leaves_a_saved_resumable_sweep(fast_ax, tmp_path, caplog):
     calls = []
 
