@@ -445,14 +445,44 @@ def _check_energy(name: str, mean: float, optimised: bool) -> None:
 
 
 def _as_list(value: Any) -> list[Any] | None:
-    """A tuple, list or 1-d array as a list; ``None`` for anything else."""
+    """A tuple, list or 1-d array as a list; ``None`` for anything else.
+
+    Never an object with keys (a pandas Series): its values are read by name (:func:`_as_mapping`), not by position.
+    """
     if isinstance(value, list | tuple):
         return list(value)
+    if callable(getattr(value, "keys", None)):
+        return None
     tolist = getattr(value, "tolist", None)
     if callable(tolist) and getattr(value, "ndim", None) == 1:
         result = tolist()
         return list(result) if isinstance(result, list) else None
     return None
+
+
+def _as_mapping(value: Any) -> Mapping[Any, Any] | None:
+    """A mapping, or a keyed 1-d object (a pandas Series: ``df.iloc[-1]``, ``metrics.mean()``) as a dict.
+
+    ``None`` for anything else. A Series is no ``Mapping``, yet holds its values by name: read by position, a Series
+    whose index is in another order than the objectives gave each objective another one's value.
+
+    >>> class Row:  # duck-types a pandas Series
+    ...     def keys(self): return ["energy_j", "acc"]
+    ...     def to_dict(self): return {"energy_j": 120.0, "acc": 0.9}
+    >>> _as_mapping(Row()), _as_mapping([1.0, 2.0])
+    ({'energy_j': 120.0, 'acc': 0.9}, None)
+    """
+    if isinstance(value, Mapping):
+        return value
+    keys = getattr(value, "keys", None)
+    if not callable(keys) or isinstance(value, type):
+        return None
+    to_dict = getattr(value, "to_dict", None)
+    try:
+        result = to_dict() if callable(to_dict) else {key: value[key] for key in keys()}
+    except Exception:  # not a keyed container after all: judged as any other value
+        return None
+    return result if isinstance(result, Mapping) else None
 
 
 class MissingMetric(TrialFailure):
@@ -498,7 +528,8 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
 
     The task returns ``{metric: float | (mean, sem)}`` with every objective and every ``required`` metric, or a
     tuple/list of numbers in objective order (or a single number when there is one objective). Numpy and torch
-    scalars count as numbers. In a dict, extra numeric keys are kept as tracking metrics, the label under
+    scalars count as numbers. A pandas Series (any object with ``keys()``: ``df.iloc[-1]``, ``metrics.mean()``) is
+    read as the dict it holds, by name. In a dict, extra numeric keys are kept as tracking metrics, the label under
     ``"energy/source"`` becomes :attr:`TrialMetrics.energy_source`, and other extras (strings, non-finite numbers,
     nested values) are dropped.
 
@@ -528,7 +559,9 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
     names = [objective.name for objective in objectives]
     needed = [*names, *(metric for metric in required if metric not in names)]
 
-    if isinstance(value, Mapping):
+    keyed = _as_mapping(value)
+    if keyed is not None:
+        value = keyed
         keys = [str(key) for key in value]
         missing = [name for name in needed if name not in value]
         if missing:

@@ -2830,3 +2830,13 @@ def test_estimates_with_other_constants_are_another_model_and_refused(fast_ax):
     assert [t.status for t in result.trials] == ["completed", "completed", "failed", "completed"]
     assert result.trials[2].energy_source == "estimated: cpu-time, 4 W/thread"
     assert "'estimated: cpu-time, 4 W/thread' is another model than 'estimated: cpu-time'" in result.trials[2].reason
+
+
+def test_a_function_task_returning_a_series_gets_each_metric_by_name(fast_ax):
+    """``return df.iloc[-1]``: a Series in another order than the objectives was read by position."""
+    pd = pytest.importorskip("pandas")
+    reversed_order = lambda p: pd.Series({"f2": 10 + p["x0"], "f1": p["x0"]})  # noqa: E731
+    result = make_sweep(reversed_order, n_trials=2, n_initial_trials=2).run()
+    assert [t.status for t in result.trials] == ["completed"] * 2
+    for trial in result.trials:
+        assert trial.metrics == {"f1": trial.params["x0"], "f2": 10 + trial.params["x0"]}

@@ -207,6 +207,41 @@ def test_tuple_and_array_results_follow_objective_order() -> None:
     assert parse_task_result(0.25, single).values == {"objective_0": (0.25, None)}
 
 
+class _Row:
+    """Duck-types a pandas Series without ``to_dict``: keys, item access and a 1-d ``tolist``."""
+
+    ndim = 1
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def keys(self) -> list[str]:
+        return list(self._values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def tolist(self) -> list[Any]:
+        return list(self._values.values())
+
+
+def test_a_series_is_read_by_name_not_by_position() -> None:
+    """``return df.iloc[-1]``: a Series in another order than the objectives gave each one the other's value."""
+    pd = pytest.importorskip("pandas")
+    objectives = parse_objectives({"acc": "maximize", "energy_j": "minimize"}, None)
+    reordered = pd.Series({"energy_j": 120.0, "acc": 0.9, "time_s": 3.0})
+    expected = {"acc": (0.9, None), "energy_j": (120.0, None), "time_s": (3.0, None)}
+    assert parse_task_result(reordered, objectives).values == expected
+    frame = pd.DataFrame({"energy_j": [100.0, 120.0], "acc": [0.5, 0.9]})
+    assert parse_task_result(frame.iloc[-1], objectives).values == {"acc": (0.9, None), "energy_j": (120.0, None)}
+    assert parse_task_result(frame.mean(), objectives).values == {"acc": (0.7, None), "energy_j": (110.0, None)}
+    with pytest.raises(TrialFailure, match=r"missing objective 'acc': the task returned the keys \['energy_j'\]"):
+        parse_task_result(pd.Series({"energy_j": 1.0}), objectives)
+    # Any keyed 1-d object, pandas or not.
+    row = _Row({"energy_j": 120.0, "acc": 0.9})
+    assert parse_task_result(row, objectives).values == {"acc": (0.9, None), "energy_j": (120.0, None)}
+
+
 @pytest.mark.parametrize("objectives", [TWO, parse_objectives({"test/acc": "maximize"}, None)])
 def test_what_trainer_test_returns_gets_the_fix_not_a_tuple_hint(objectives: Any) -> None:
     """``return trainer.test(...)``: a list of one dict. The hints said to return a tuple, or one number."""
