@@ -628,8 +628,14 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                 f"tuple of {len(names)} numbers in the order {names!r}"
             )
     if len(items) != len(names):
+        # Optuna-style (mean, sem) for a single objective: a pair reads as two values in order here.
+        pair = (
+            f"; for a mean with its standard error, return {{{names[0]!r}: (mean, sem)}}"
+            if len(names) == 1 and len(items) == 2
+            else ""
+        )
         raise TrialFailure(
             f"the task returned {len(items)} values for {len(names)} objectives ({value!r}); return one value per "
-            f"objective, in the order {names!r}"
+            f"objective, in the order {names!r}{pair}"
         )
     return TrialMetrics(values={name: _measurement(name, item) for name, item in zip(names, items, strict=True)})

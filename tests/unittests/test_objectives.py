@@ -242,6 +242,15 @@ def test_a_series_is_read_by_name_not_by_position() -> None:
     assert parse_task_result(row, objectives).values == {"acc": (0.9, None), "energy_j": (120.0, None)}
 
 
+def test_a_mean_and_sem_pair_for_one_objective_says_how_to_return_it() -> None:
+    single = parse_objectives({"test/acc": "maximize"}, None)
+    with pytest.raises(
+        TrialFailure, match=r"returned 2 values for 1 objectives .*return \{'test/acc': \(mean, sem\)\}"
+    ):
+        parse_task_result((0.9, 0.01), single)
+    assert parse_task_result({"test/acc": (0.9, 0.01)}, single).values == {"test/acc": (0.9, 0.01)}
+
+
 @pytest.mark.parametrize("objectives", [TWO, parse_objectives({"test/acc": "maximize"}, None)])
 def test_what_trainer_test_returns_gets_the_fix_not_a_tuple_hint(objectives: Any) -> None:
     """``return trainer.test(...)``: a list of one dict. The hints said to return a tuple, or one number."""
