@@ -85,7 +85,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import json
 import logging
 import math
@@ -664,7 +663,6 @@ class ParetoSweep:
         self.settings = settings
         self.evaluate = evaluate
         self.task_config = task_config
-        self._enqueued = check_enqueued(space, settings.enqueue_trials)
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
         self._memory: str | None = None  # without storage: the Ax experiment as the last run left it (Ax's JSON)
@@ -706,6 +704,8 @@ class ParetoSweep:
         self._suggest_time_s = 0.0
         self._warm_starts: Any = None  # this sweep's own capped_fit.WarmStarts, made at its first proposal
         self._n_initial = self.settings.resolved_n_initial_trials(len(self.space.parameters))
+        # Checked at each run, not only when built: a list given since (sweep.settings = replace(...)) runs too.
+        self._enqueued = check_enqueued(self.space, self.settings.enqueue_trials)
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
         self._retry: dict[str, int] = {}  # retry_failed, on resume: configuration -> its latest (failed) trial
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none
@@ -734,7 +734,9 @@ class ParetoSweep:
             task_config: As for the constructor.
 
         Returns:
-            The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit.
+            The sweep; call :meth:`run`. With ``settings.trial_timeout_s`` each call runs under that limit. The
+            limit and the fixed values are read at each call: after ``sweep.settings = dataclasses.replace(...)`` or
+            ``sweep.space = ...`` the next :meth:`run` uses the new ones.
 
         Raises:
             TypeError: ``fn`` is not callable.
@@ -744,16 +746,15 @@ class ParetoSweep:
                 f"ParetoSweep.from_function(fn={fn!r}): fn must be callable as fn(params) -> result, one trial a call "
                 f"(e.g. lambda params: train_and_measure(**params))."
             )
-        # A Hydra delete override (``~key``) removes a key: nothing to pass.
-        fixed = {key: value for key, value in space.fixed.items() if not key.startswith("~")}
-        if fixed:
-            task = fn
+        task = fn
 
-            def fn(params: dict[str, Any]) -> Any:
-                return task({**fixed, **params})
+        def call(params: dict[str, Any]) -> Any:
+            # Read at each call, not when built: a sweep whose space or settings were replaced since
+            # (sweep.settings = dataclasses.replace(sweep.settings, trial_timeout_s=...)) runs with the new ones.
+            # A Hydra delete override (``~key``) removes a key: nothing to pass.
+            fixed = {key: value for key, value in sweep.space.fixed.items() if not key.startswith("~")}
+            return call_with_timeout(task, sweep.settings.trial_timeout_s, {**fixed, **params})
 
-        timeout_s = settings.trial_timeout_s
-        call = fn if timeout_s is None else functools.partial(call_with_timeout, fn, timeout_s)
         sweep = cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end, task_config=task_config)
         sweep.evaluate = _evaluate_in_order(sweep, call)  # the same, telling the sweep what a stopped batch had done
         return sweep
@@ -1681,11 +1682,20 @@ class ParetoSweep:
 
         storage = self.settings.storage
         if storage is not None and Path(storage).exists():
+            if self._memory is not None:
+                log.warning(
+                    "ecopt: %s holds a saved sweep: it is resumed, and the one this ParetoSweep kept in memory (its "
+                    "runs without storage) is set aside; to go on with that one, give a storage file that does not "
+                    "exist yet.",
+                    storage,
+                )
             client = Client.load_from_json_file(str(storage))
             self._client = client
             self._resume(client, Path(storage))
             return client
-        if storage is None and self._memory is not None:  # an earlier run of this sweep, without storage
+        if self._memory is not None:  # an earlier run of this sweep, without storage
+            # Given a storage file since (sweep.settings = replace(..., storage=...)): the sweep goes on from what
+            # memory holds, saved to the file from this run's first save on.
             client = _client_from_json(self._memory)
             self._client = client
             self._resume(client, Path(_IN_MEMORY))
@@ -2029,6 +2039,7 @@ class ParetoSweep:
             with open(tmp, "rb") as handle:  # on disk before it replaces the old file: safe against power loss too
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
+            self._memory = None  # the file holds the sweep now (kept in memory by runs without storage until then)
         except BaseException as err:
             Path(tmp).unlink(missing_ok=True)
             if isinstance(err, OSError):

@@ -8,6 +8,7 @@ import logging
 import math
 import re
 import sys
+import time
 import traceback
 import zlib
 
@@ -2840,3 +2841,81 @@ def test_a_function_task_returning_a_series_gets_each_metric_by_name(fast_ax):
     assert [t.status for t in result.trials] == ["completed"] * 2
     for trial in result.trials:
         assert trial.metrics == {"f1": trial.params["x0"], "f2": 10 + trial.params["x0"]}
+
+
+def test_a_trial_timeout_replaced_on_a_built_function_sweep_holds_from_the_next_run(fast_ax):
+    """``from_function`` bound the limit when built: raised from 0.1 s to 5 s it still timed out at 0.1 s."""
+
+    def slow(p):
+        time.sleep(0.3)
+        return two_quadratics(p)
+
+    sweep = make_sweep(slow, n_trials=1, trial_timeout_s=0.1)
+    with pytest.raises(SweepFailureError):
+        sweep.run()
+    assert sweep.result is not None
+    assert sweep.result.trials[0].reason.startswith("timed out: the trial ran longer than trial_timeout_s=0.1 s")
+    sweep.settings = dataclasses.replace(sweep.settings, n_trials=2, trial_timeout_s=5)
+    assert [t.status for t in sweep.run().trials] == ["failed", "completed"]
+    sweep.settings = dataclasses.replace(sweep.settings, n_trials=3, trial_timeout_s=None)
+    assert [t.status for t in sweep.run().trials] == ["failed", "completed", "completed"]
+    sweep.settings = dataclasses.replace(sweep.settings, n_trials=4, trial_timeout_s=0.1)  # None -> a limit holds
+    result = sweep.run()
+    assert result.trials[3].status == "failed"
+    assert result.trials[3].reason.startswith("timed out")
+
+
+def test_enqueued_trials_replaced_on_a_built_sweep_are_checked_and_run_at_the_next_run(fast_ax):
+    """``enqueue_trials`` was checked and copied when the sweep was built: a list given since never ran, and a value
+    outside the space was not refused."""
+    seen = []
+    sweep = make_sweep(lambda p: seen.append(dict(p)) or two_quadratics(p), n_trials=2, n_initial_trials=2)
+    sweep.run()
+    outside = [{"x0": 0.125, "x1": 0.5}, {"x0": 5.0, "x1": 0.5}]
+    sweep.settings = dataclasses.replace(sweep.settings, n_trials=4, enqueue_trials=outside)
+    with pytest.raises(EcoptConfigError, match=r"enqueue_trials\[1\]=.*'x0': 5.0 is outside its range \[0.0, 1.0\]"):
+        sweep.run()
+    assert len(seen) == 2
+    sweep.settings = dataclasses.replace(sweep.settings, enqueue_trials=outside[:1])
+    result = sweep.run()
+    assert seen[2] == {"x0": 0.125, "x1": 0.5}
+    assert result.n_finished == 4
+
+
+def test_a_function_task_gets_the_fixed_values_of_the_space_the_sweep_has_now(fast_ax):
+    """``from_function`` closed over ``space.fixed`` when built: after ``sweep.space = ...`` the task got the old."""
+    seen = []
+    sweep = ParetoSweep.from_function(
+        parse_search_space({**TWO_D, "epochs": 3}, []),
+        SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2, n_initial_trials=2, seed=0),
+        lambda p: seen.append(p["epochs"]) or two_quadratics(p),
+    )
+    sweep.space = parse_search_space({**TWO_D, "epochs": 5}, [])
+    sweep.run()
+    assert seen == [5, 5]
+
+
+def test_a_sweep_kept_in_memory_goes_on_in_a_storage_file_given_since(fast_ax, tmp_path, caplog):
+    """Given ``storage`` after runs in memory, the sweep started over: 4 trials, then 6 more instead of 2."""
+    calls = []
+    sweep = make_sweep(lambda p: calls.append(p) or two_quadratics(p), n_trials=4, n_initial_trials=3)
+    before = sweep.run()
+    storage = tmp_path / "sweep" / "ax.json"
+    sweep.settings = dataclasses.replace(sweep.settings, n_trials=6, storage=storage)
+    result = sweep.run()
+    assert len(calls) == 6
+    assert result.n_finished == 6
+    assert [t.params for t in result.trials[:4]] == [t.params for t in before.trials]
+    assert storage.exists()
+    assert (storage.parent / RESULTS_FILENAME).exists()
+    # The file holds the whole sweep: a new process resumes it as finished.
+    again = ParetoSweep.from_function(sweep.space, sweep.settings, calls.append, on_batch_end=[]).run()
+    assert len(calls) == 6
+    assert [t.params for t in again.trials] == [t.params for t in result.trials]
+    # A file that exists already is resumed, and said to set the one in memory aside.
+    other = make_sweep(two_quadratics, n_trials=1, n_initial_trials=1)
+    other.run()
+    other.settings = dataclasses.replace(sweep.settings)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        assert [t.params for t in other.run().trials] == [t.params for t in result.trials]
+    assert "holds a saved sweep: it is resumed, and the one this ParetoSweep kept in memory" in caplog.text
