@@ -410,6 +410,22 @@ def _derive_seed(seed: int | None, n_finished: int) -> int | None:
     return int(np.random.SeedSequence([entropy, n_finished]).generate_state(1)[0]) % 2**31
 
 
+def _sobol_seed(seed: int | None) -> int | None:
+    """The Sobol generator's seed for the sweep's ``seed``.
+
+    Torch's Sobol scrambling seeds a Mersenne Twister with the low 32 bits of its seed only: seeds 0, ``2**32`` and
+    ``2**40`` drew the same points, and so did -1 and ``2**32 - 1``. Seeds in ``[0, 2**32)`` are taken as they are
+    (the points such sweeps always had); any other gets a 32-bit seed derived from all of its bits and its sign.
+    A saved sweep keeps the Sobol seed it was saved with (Ax's JSON holds it), so a resume draws what it drew.
+
+    >>> _sobol_seed(7), _sobol_seed(2**32) != _sobol_seed(0), _sobol_seed(-1) != _sobol_seed(2**64 - 1)
+    (7, True, True)
+    """
+    if seed is None or 0 <= seed < 2**32:
+        return seed
+    return int(np.random.SeedSequence([abs(seed), int(seed < 0)]).generate_state(1)[0])
+
+
 def _config_key(params: Mapping[str, Any]) -> str:
     """A canonical text for one configuration, to find repeats."""
     return json.dumps({k: _scalar(v) for k, v in params.items()}, sort_keys=True, default=str)
@@ -1623,7 +1639,7 @@ class ParetoSweep:
         struct = GenerationStrategyDispatchStruct(
             method="fast",
             initialization_budget=self._n_initial,
-            initialization_random_seed=self.settings.seed,
+            initialization_random_seed=_sobol_seed(self.settings.seed),
             initialize_with_center=_CENTER_FIRST and self._n_initial > 1,
         )
         strategy = choose_generation_strategy(struct=struct, botorch_acqf_class=acqf)

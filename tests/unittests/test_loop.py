@@ -2919,3 +2919,33 @@ def test_a_sweep_kept_in_memory_goes_on_in_a_storage_file_given_since(fast_ax, t
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
         assert [t.params for t in other.run().trials] == [t.params for t in result.trials]
     assert "holds a saved sweep: it is resumed, and the one this ParetoSweep kept in memory" in caplog.text
+
+
+def test_a_seed_past_32_bits_draws_its_own_sobol_points_and_a_saved_sweep_keeps_its_own(fast_ax, tmp_path, monkeypatch):
+    """Torch's Sobol scrambling keeps 32 bits of its seed: seeds 0, 2**32 and 2**40 drew the same points."""
+
+    def sobol(seed, task=two_quadratics, **settings):
+        settings.setdefault("n_trials", 2)
+        result = make_sweep(task, n_initial_trials=settings["n_trials"], seed=seed, **settings).run()
+        return [t.params for t in result.trials if t.status == "completed"]
+
+    assert sobol(2**32) != sobol(0)
+    assert sobol(2**40) not in (sobol(0), sobol(2**32))
+    assert sobol(-1) != sobol(2**32 - 1)
+    assert loop._sobol_seed(12345) == 12345  # the points a seed below 2**32 always drew
+    # A sweep saved by a version that passed the seed as it was resumes with the Sobol points it was drawing.
+    calls = []
+
+    def ctrl_c_on_the_third(p):
+        calls.append(p)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    with monkeypatch.context() as patched:
+        patched.setattr(loop, "_sobol_seed", lambda seed: seed)
+        uninterrupted = sobol(2**32, n_trials=4)
+        with pytest.raises(KeyboardInterrupt):
+            sobol(2**32, ctrl_c_on_the_third, n_trials=4, storage=storage)
+    assert sobol(2**32, n_trials=4, storage=storage) == uninterrupted
