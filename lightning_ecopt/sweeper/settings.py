@@ -74,8 +74,8 @@ class SweepSettings:
             (torch's Sobol scrambling keeps 32 bits of a seed).
         max_batch_size: Trials proposed jointly (one q-batch) and launched together.
         max_failure_rate: The sweep stops once more than this fraction of its trials failed.
-        reference_point: The worst acceptable value per objective (Ax's objective thresholds); ``None`` to infer it
-            from the observed front once the Sobol trials are in.
+        reference_point: The worst acceptable value per objective (Ax's objective thresholds); ``None`` (or ``{}``)
+            to infer it from the observed front once the Sobol trials are in.
         outcome_constraints: Bounds on any returned metric (objectives and tracking metrics alike); strings such as
             ``"energy/train_j <= 5000"`` are parsed.
         storage: The file the Ax experiment is saved to as JSON after every batch (``optimization_results.yaml`` is
@@ -99,7 +99,7 @@ class SweepSettings:
         enqueue_trials: Configurations to evaluate first, in order (e.g. the model's current hyperparameters), each
             ``{name: value}`` for every swept parameter (checked against the search space by the sweep, before its
             first trial). They count toward ``n_trials`` and toward the initial trials, as Ax counts trials attached
-            to an experiment and Optuna its enqueued trials; one already evaluated is not run again.
+            to an experiment and Optuna its enqueued trials; one already evaluated is not run again. ``None``: none.
 
     Raises:
         EcoptConfigError: A value is out of range; the message names it and the fix.
@@ -146,7 +146,7 @@ class SweepSettings:
         retry_failed: bool = False,
         parallel_trials: bool = False,
         trial_timeout_s: float | None = None,
-        enqueue_trials: Sequence[Mapping[str, Any]] = (),
+        enqueue_trials: Sequence[Mapping[str, Any]] | None = (),
     ) -> None:
         # Stored as given, then checked and normalised (tuples, parsed constraints, a Path) by __post_init__.
         self.objectives = objectives  # type: ignore[assignment]
@@ -170,6 +170,8 @@ class SweepSettings:
         self._check_objectives()
         self._check_budget()
         self._check_strategy()
+        if isinstance(self.reference_point, Mapping) and not self.reference_point:
+            self.reference_point = None  # {} (the Hydra config's default): none given, inferred
         self._check_single_objective()
         self._check_reference_point()
         self._check_constraints()
@@ -239,6 +241,8 @@ class SweepSettings:
                 )
 
     def _check_enqueue_trials(self) -> None:
+        if self.enqueue_trials is None:  # the Hydra config's default (null): none
+            self.enqueue_trials = ()
         trials = self.enqueue_trials
         example = "[{'model.lr': 0.01, 'model.width': 32}]"
         if isinstance(trials, str | bytes | Mapping) or not isinstance(trials, Sequence):

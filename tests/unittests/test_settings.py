@@ -258,3 +258,14 @@ def test_the_constructor_defaults_are_the_declared_field_defaults() -> None:
 
 def test_no_outcome_constraints_may_be_given_as_none_from_python() -> None:
     assert SweepSettings(OBJECTIVES, outcome_constraints=None).outcome_constraints == ()
+
+
+def test_the_hydra_config_defaults_mean_none_from_python_too() -> None:
+    """``enqueue_trials: null`` and ``reference_point: {}`` are the documented defaults; from Python they were refused
+    (``None``: "expected a list of configurations"; ``{}`` for one objective: "a reference point bounds the front")."""
+    assert SweepSettings(OBJECTIVES, enqueue_trials=None).enqueue_trials == ()
+    assert SweepSettings(OBJECTIVES, reference_point={}).reference_point is None
+    single = parse_objectives({"test/acc": "maximize"}, None)
+    assert SweepSettings(single, reference_point={}).reference_point is None
+    with pytest.raises(EcoptConfigError, match=r"a reference point bounds the front of two or more objectives"):
+        SweepSettings(single, reference_point={"test/acc": 0.5})
