@@ -389,10 +389,12 @@ def _csv_text(report: Report) -> str:
     params = sorted({k for t in result.trials for k in t.params})
     objectives = [o.name for o in result.objectives]
     metrics = sorted({k for t in result.trials for k in t.metrics} - set(objectives))
+    # A column per metric the task returned a standard error for ({metric: (mean, sem)}); none otherwise.
+    sems = [m for m in [*objectives, *metrics] if any(m in t.sems for t in result.trials)]
     header = [
         "trial_index", "status", "feasible", "on_frontier", "knee", "dominated_by", "reused_from",
         *(f"param:{p}" for p in params), *objectives, "energy_per_inference_j", "train_j", "eval_j",
-        "energy_source", *metrics, "reason",
+        "energy_source", *metrics, *(f"sem:{m}" for m in sems), "reason",
     ]  # fmt: skip
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -407,7 +409,7 @@ def _csv_text(report: Report) -> str:
                 *(_cell(t.params.get(p)) for p in params), *(_cell(t.metrics.get(o)) for o in objectives),
                 _cell(per_inference(t)), _cell(energy.train_j if energy.known else None),
                 _cell(energy.eval_j if energy.known else None), t.energy_source or "",
-                *(_cell(t.metrics.get(m)) for m in metrics), t.reason or "",
+                *(_cell(t.metrics.get(m)) for m in metrics), *(_cell(t.sems.get(m)) for m in sems), t.reason or "",
             ]
         )  # fmt: skip
     return buffer.getvalue()

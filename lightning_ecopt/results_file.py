@@ -272,6 +272,8 @@ def _trial(raw: Mapping[str, Any], where: str, index: int, objectives: Sequence[
                     f"{where}.metrics.{o.name}: completed trial {index}'s objective value is {metrics[o.name]}, "
                     f"not finite; {_REWRITE}"
                 )
+    # Standard errors, written since 2026-12-05 (format 2 still: older files lack them, older readers skip them).
+    sems = {str(m): _number(v, f"{where}.sems.{m}") for m, v in _mapping(raw.get("sems"), f"{where}.sems").items()}
     reused = raw.get("reused_from")
     source = raw.get("energy_source")
     if reused is not None and (not isinstance(reused, int) or isinstance(reused, bool)):
@@ -284,6 +286,7 @@ def _trial(raw: Mapping[str, Any], where: str, index: int, objectives: Sequence[
         params={str(k): v for k, v in _mapping(raw.get("params"), f"{where}.params").items()},
         status=status,
         metrics=metrics,
+        sems=sems,
         reason=None if raw.get("reason") is None else str(raw.get("reason")),
         energy_source=None if source is None else str(source),
         reused_from=reused,

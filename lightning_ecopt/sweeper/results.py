@@ -329,6 +329,9 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
             "energy_source": t.energy_source,
             "reused_from": t.reused_from,
             "shared_counters": t.shared_counters,
+            # The standard errors the task returned with its metrics ({metric: (mean, sem)}); only where there are
+            # some, so files of sweeps without them stay as they were (readers take a missing key for none).
+            **({"sems": _plain(t.sems)} if t.sems else {}),
         }
         for t in result.trials
     ]

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+import yaml
 from rich.console import Console
 from scipy import stats
 
@@ -1037,6 +1038,38 @@ def test_trials_csv_gives_energy_per_inference_when_no_trial_is_feasible(tmp_pat
     rows = {int(r["trial_index"]): r for r in csv.DictReader((tmp_path / "trials.csv").open())}
     assert rows[0]["feasible"] == "0"
     assert rows[0]["energy_per_inference_j"] == repr(0.01)
+
+
+def test_standard_errors_survive_the_round_trip_and_get_csv_columns(tmp_path, capsys):
+    """``{metric: (mean, sem)}``: the sems were kept on TrialRecord but written to neither the results file nor
+    trials.csv, so a report read from the file had lost them."""
+    sems = {0: {"test/acc": 0.01, "energy/train_j": 2.5}, 3: {"test/acc": 0.02}}
+    trials = tuple(dataclasses.replace(t, sems=sems.get(t.trial_index, {})) for t in TRIALS)
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["trials"][0]["sems"] == {"test/acc": 0.01, "energy/train_j": 2.5}
+    assert "sems" not in data["trials"][1]  # none returned: the trial's entry is as it always was
+    assert load_sweep(tmp_path).result.trials == trials
+    code, _, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    rows = {int(r["trial_index"]): r for r in csv.DictReader((tmp_path / "trials.csv").open())}
+    assert list(rows[0])[-3:] == ["sem:test/acc", "sem:energy/train_j", "reason"]
+    assert [(rows[i]["sem:test/acc"], rows[i]["sem:energy/train_j"]) for i in (0, 1, 3)] == [
+        (repr(0.01), repr(2.5)),
+        ("", ""),
+        (repr(0.02), ""),
+    ]
+    # A file with a sem that is no number (a hand edit) is refused, naming it.
+    data["trials"][0]["sems"]["test/acc"] = "x"
+    (tmp_path / RESULTS_FILENAME).write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(SweepDataError, match=r"trials\[0\]\.sems\.test/acc: expected a number"):
+        load_sweep(tmp_path)
+
+
+def test_a_sweep_without_standard_errors_keeps_its_files_as_they_were(sweep_dir):
+    data = yaml.safe_load((sweep_dir / RESULTS_FILENAME).read_text())
+    assert not any("sems" in t for t in data["trials"])
+    assert not [c for c in _csv_text(build_report(sweep_dir)).splitlines()[0].split(",") if "sem:" in c]
 
 
 def test_shared_counters_survive_the_round_trip_and_are_named_in_the_ledger(tmp_path, capsys):
