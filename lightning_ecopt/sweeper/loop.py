@@ -331,8 +331,9 @@ def evaluate_each(
 ) -> Evaluate:
     """Turn a per-trial function into an :data:`Evaluate` that runs a batch one trial after another.
 
-    An ``Exception`` raised by ``fn`` becomes that trial's failure (its reason is kept); ``KeyboardInterrupt`` and
-    other ``BaseException`` s still stop the sweep, which can then be resumed.
+    An ``Exception`` raised by ``fn`` becomes that trial's failure (its reason is kept), and so does a
+    ``sys.exit()`` in it (``the task called sys.exit(...)``); ``KeyboardInterrupt``, Lightning's Ctrl-C (its
+    ``SystemExit``) and other ``BaseException`` s still stop the sweep, which can then be resumed.
 
     Args:
         fn: ``fn(params) -> result``; the result is a ``{metric: value | (mean, sem)}`` dict or a tuple of values in
@@ -349,6 +350,9 @@ def evaluate_each(
         >>> out = evaluate([{"x": 2.0}, {"x": 0.0}])
         >>> out[0], type(out[1]).__name__
         ({'y': 0.5}, 'ZeroDivisionError')
+        >>> import sys
+        >>> str(evaluate_each(lambda params: sys.exit(3))([{}])[0])  # fails its trial, not the sweep
+        'the task called sys.exit(3) (SystemExit); raise an exception to fail a trial'
     """
     if not callable(fn):
         raise TypeError(f"evaluate_each(fn={fn!r}): fn must be callable as fn(params) -> result.")
