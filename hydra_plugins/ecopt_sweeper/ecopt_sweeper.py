@@ -1214,11 +1214,15 @@ class EcoptSweeper(Sweeper):
             LauncherError: The launcher raised before any job of a batch the loop asked for (``alone=False``)
                 started (no record of one): no cluster to submit to, a partition ``sbatch`` refuses. Failing the
                 batch's trials for it would spend the budget on configurations that never ran.
+            EcoptConfigError: The sweep dir was deleted or moved while the sweep ran (nothing is launched into it).
         """
         if not batch:
             return []
         if self.launcher is None:
             raise RuntimeError("EcoptSweeper.evaluate() called before setup() built the launcher.")
+        from lightning_ecopt.sweeper.storage import check_sweep_locks
+
+        check_sweep_locks()  # a sweep dir deleted or moved mid-sweep: the launcher would recreate it for its job dirs
         numbers = range(first, first + len(batch))
         self._forget_outcomes(numbers)  # a record is this launch's, never an earlier one's
         try:

@@ -143,6 +143,7 @@ from lightning_ecopt.sweeper.storage import (
     _start_over,
     _stored_sobol_count,
     check_storage,
+    check_sweep_locks,
     flat_task_config,
     saved_finished_count,
     saved_sobol_count,
@@ -2048,6 +2049,7 @@ class ParetoSweep:
         if self.settings.storage is None:
             return
         path = Path(self.settings.storage)
+        check_sweep_locks()  # a folder deleted or moved mid-sweep is not recreated
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = create_temporary_file(path)  # the mode of a new file, not mkstemp's 0600
@@ -2072,6 +2074,7 @@ class ParetoSweep:
         self._last_result = result
         self._save_experiment(client)
         if result.results_path is not None:
+            check_sweep_locks()
             try:
                 write_results(result.results_path, result, self.settings)
             except OSError as err:

@@ -9,7 +9,8 @@ it; this module holds what the Hydra plugin, the loop and ``ecopt report`` need 
 - :func:`read_saved` reads the saved experiment as plain JSON (no Ax, nothing unpickled); :func:`saved_trial_count`,
   :func:`saved_finished_count` and :func:`saved_sobol_count` count on it.
 - :func:`check_storage` checks all of it before any trial runs (the plugin calls it before its start-up line).
-- :func:`sweep_lock` holds the folder's :data:`SWEEP_LOCK_NAME` while a sweep runs; a new sweep is refused where the
+- :func:`sweep_lock` holds the folder's :data:`SWEEP_LOCK_NAME` while a sweep runs, and :func:`check_sweep_locks`
+  (before each save and launch) stops a sweep whose folder was deleted or moved; a new sweep is refused where the
   folder's results file holds another sweep's trials; temporary files a killed save left are removed on start.
 
 Nothing here imports Ax, BoTorch or torch (Hydra imports the plugin, which imports this lazily, at every app start).
@@ -18,10 +19,13 @@ Nothing here imports Ax, BoTorch or torch (Hydra imports the plugin, which impor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
+import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SWEEP_LOCK_NAME",
     "check_storage",
+    "check_sweep_locks",
     "flat_task_config",
     "read_saved",
     "saved_finished_count",
@@ -537,6 +542,28 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
 SWEEP_LOCK_NAME = ".ecopt-sweep.lock"
 """The lock file a running sweep holds, one per folder of storage files (:func:`sweep_lock`)."""
 
+_LOCK_ATTEMPTS = 10
+"""Times :func:`sweep_lock` locks the file anew where it was replaced between its ``open`` and its ``flock``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _HeldLock:
+    """A sweep lock this process holds: its open file, that file's identity, the process and thread that took it."""
+
+    fd: int
+    path: str
+    inode: tuple[int, int]
+    pid: int
+    thread: int
+    thread_name: str
+
+
+_HELD_LOCKS: dict[str, _HeldLock] = {}
+"""The sweep locks this process holds, by resolved path."""
+
+_HELD_LOCKS_GUARD = threading.Lock()
+"""Makes a thread's look-up, ``flock`` and record of a lock one step for the other threads of the process."""
+
 
 @contextlib.contextmanager
 def sweep_lock(storage: Path) -> Iterator[None]:
@@ -547,18 +574,24 @@ def sweep_lock(storage: Path) -> Iterator[None]:
     in one folder (``hydra.sweeper.storage=${hydra.sweep.dir}/b.json`` beside a running sweep): the results file,
     ``tensorboard/``, the job dirs and ``multirun.yaml`` are the folder's, so the lock is the folder's too. The lock
     is an ``fcntl.flock`` (released by the kernel when the process dies, so a killed sweep never leaves a stale
-    lock); where the platform or the file system has no such locks (Windows, some network file systems) the sweep
-    runs without one.
+    lock: a child the process forks closes its copy of the file at once, so it neither keeps the lock nor releases
+    it); where the platform or the file system has no such locks (Windows, some network file systems) the sweep runs
+    without one.
 
-    Re-entrant within a process (a caller may hold it around :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`).
-    The Hydra sweeper launches jobs only from inside the run, under the lock, and writes ``multirun.yaml`` there too
-    (before its first job), or after a run that launched nothing.
+    The lock is on the file, not on its name: before each save and each launch the sweep checks that the folder
+    still holds the file it locked (:func:`check_sweep_locks`), and stops where the folder was deleted or moved.
+
+    Re-entrant within the thread that holds it (a caller may hold it around
+    :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`); another thread of the process is refused, as another
+    process is. The Hydra sweeper launches jobs only from inside the run, under the lock, and writes
+    ``multirun.yaml`` there too (before its first job), or after a run that launched nothing.
 
     Args:
         storage: The sweep's Ax experiment file; the lock file sits beside it, one for every sweep of the folder.
 
     Raises:
-        EcoptConfigError: Another process holds the lock: the message names it and what to do.
+        EcoptConfigError: Another process, or another thread of this one, holds the lock: the message names it and
+            what to do.
     """
     path = storage.with_name(SWEEP_LOCK_NAME)
     key = str(path.resolve())
@@ -567,40 +600,176 @@ def sweep_lock(storage: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    if key in _HELD_LOCKS:
+    taken = None
+    with _HELD_LOCKS_GUARD:
+        held = _HELD_LOCKS.get(key)
+        if held is not None and held.thread != threading.get_ident():
+            raise EcoptConfigError(_other_thread_message(storage.parent, held))
+        if held is None:
+            taken = _lock(path, storage.parent, fcntl)
+            if taken is not None:
+                _HELD_LOCKS[key] = taken
+    if taken is None:  # re-entered (the folder must still hold the file locked), or no lock support here
+        if held is not None:
+            _check_held(held)
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
+    try:
+        yield
+    finally:
+        # Not in a forked child unwinding its parent's frames (its copy of the file was closed at the fork):
+        # unlocking the open file it shares with the parent would release the parent's lock.
+        if os.getpid() == taken.pid:
+            with _HELD_LOCKS_GUARD:
+                _HELD_LOCKS.pop(key, None)
+            with contextlib.suppress(OSError):
+                fcntl.flock(taken.fd, fcntl.LOCK_UN)
+            os.close(taken.fd)
+
+
+def check_sweep_locks() -> None:
+    """Check that each sweep lock this thread holds is still its folder's :data:`SWEEP_LOCK_NAME` file.
+
+    A sweep dir deleted or moved while its sweep runs (``rm -rf multirun/demo`` and a rerun, ``mv``) takes the locked
+    file with it: a sweep started there since holds a new lock file, and this sweep's next save would recreate the
+    folder (or write into that sweep's). The loop calls this before each save, the Hydra sweeper before each launch:
+    one ``stat`` per lock held.
+
+    Raises:
+        EcoptConfigError: The folder no longer holds the locked file; nothing was written, the message says where the
+            sweep's files are and how to resume.
+    """
+    pid, thread = os.getpid(), threading.get_ident()
+    for held in list(_HELD_LOCKS.values()):
+        if held.pid == pid and held.thread == thread:
+            _check_held(held)
+
+
+def _check_held(held: _HeldLock) -> None:
+    """Raise where ``held.path`` no longer names the file this process locked (see :func:`check_sweep_locks`)."""
+    try:
+        now = os.stat(held.path)
+    except OSError:  # gone (FileNotFoundError), or a parent replaced by a file (NotADirectoryError)
+        now = None
+    if now is not None and _identity(now) == held.inode:
+        return
+    folder = Path(held.path).parent
+    there = "is gone" if now is None else "is another sweep's lock file now"
+    raise EcoptConfigError(
+        f"ParetoSweep: the sweep dir {folder} was deleted or moved while this sweep ran ({SWEEP_LOCK_NAME} there "
+        f"{there}, not the one this sweep locked); stopping without recreating it, so that this sweep writes nothing "
+        f"beside a sweep started there since. What it saved before went with the folder: to resume it, put the "
+        f"folder back at {folder} (once no other sweep runs there) and rerun the same command; trials that finished "
+        f"since its last save run again."
+    )
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int]:
+    """A file's identity: its device and inode."""
+    return stat.st_dev, stat.st_ino
+
+
+def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
+    """Lock ``path`` (created if missing) for this thread; ``None`` where the file system has no locks.
+
+    Locks, then checks that ``path`` still names the locked file: one removed or replaced between the ``open`` and
+    the ``flock`` (a sweep dir deleted and recreated just then) is not the lock another process would take.
+
+    Raises:
+        EcoptConfigError: Another process holds the lock, or the file kept being replaced.
+    """
+    for _ in range(_LOCK_ATTEMPTS):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise EcoptConfigError(
-                f"ParetoSweep: {holder} is running the sweep in {storage.parent} ({path.name} is locked). Two "
-                f"processes on one sweep would abandon each other's trials and overwrite each other's results: wait "
-                f"for it to finish (or stop it with Ctrl-C), then rerun the same command to resume; or choose another "
-                f"sweep directory (hydra.sweep.dir)."
-            ) from None
+            holder = _holder(fd)
+            os.close(fd)
+            raise EcoptConfigError(_running_message(folder, path, holder)) from None
         except OSError as err:  # no lock support on this file system: run unlocked, as before
+            os.close(fd)
             log.debug("ecopt: cannot lock %s (%s); the sweep runs without a lock.", path, err)
-            yield
-            return
+            return None
+        locked = _identity(os.fstat(fd))
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"process {os.getpid()} on {_hostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})")
-            handle.flush()
-            _HELD_LOCKS.add(key)
-            yield
-        finally:
-            _HELD_LOCKS.discard(key)
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            named: tuple[int, int] | None = _identity(os.stat(path))
+        except OSError:
+            named = None
+        if named == locked:
+            try:
+                os.ftruncate(fd, 0)
+                text = f"process {os.getpid()} on {_hostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})"
+                os.write(fd, text.encode("utf-8"))
+            except BaseException:
+                os.close(fd)
+                raise
+            thread = threading.current_thread()
+            return _HeldLock(fd, str(path.absolute()), locked, os.getpid(), thread.ident or 0, thread.name)
+        os.close(fd)  # replaced since the open: lock the file the folder holds now
+    raise EcoptConfigError(
+        f"ParetoSweep: cannot lock {path}: it was replaced {_LOCK_ATTEMPTS} times while this sweep locked it (another "
+        f"program deletes or recreates {folder}); stop it, or choose another sweep directory (hydra.sweep.dir)."
+    )
 
 
-_HELD_LOCKS: set[str] = set()
-"""The sweep locks this process holds (resolved paths)."""
+def _holder(fd: int) -> str:
+    """Who holds the lock file open as ``fd``, as its holder wrote it (``process N on HOST (since ...)``)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, 4096).decode("utf-8", errors="replace").strip() or "another process"
+
+
+def _running_message(folder: Path, path: Path, holder: str) -> str:
+    """The refusal of a sweep in ``folder`` while ``holder`` holds its lock file ``path``."""
+    if _is_dead(holder):
+        return (
+            f"ParetoSweep: {holder} started the sweep in {folder} and has ended, but a process it started still holds "
+            f"{path.name} open (a child forked before it died): find it with `fuser -v {path}` (or `lsof {path}`) "
+            f"and stop it, or wait for it to exit; then rerun the same command to resume the sweep."
+        )
+    return (
+        f"ParetoSweep: {holder} is running the sweep in {folder} ({path.name} is locked). Two processes on one sweep "
+        f"would abandon each other's trials and overwrite each other's results: wait for it to finish (or stop it "
+        f"with Ctrl-C), then rerun the same command to resume; or choose another sweep directory (hydra.sweep.dir)."
+    )
+
+
+def _is_dead(holder: str) -> bool:
+    """Whether the lock's ``holder`` text names a process of this host that no longer exists."""
+    match = re.match(r"process (\d+) on (\S+) ", holder)
+    if match is None or match[2] != _hostname() or int(match[1]) == os.getpid():
+        return False
+    try:
+        os.kill(int(match[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it exists, run by another user
+        return False
+    return False
+
+
+def _other_thread_message(folder: Path, held: _HeldLock) -> str:
+    """The refusal of a sweep in ``folder`` while another thread of this process holds its lock."""
+    return (
+        f"ParetoSweep: another thread of this process ({held.thread_name!r}) is running the sweep in {folder} "
+        f"({SWEEP_LOCK_NAME} is held by it). Two sweeps on one folder would abandon each other's trials and overwrite "
+        f"each other's results: run them one after the other, or give each its own folder (storage, or "
+        f"hydra.sweep.dir)."
+    )
+
+
+def _forget_locks_in_child() -> None:
+    """In a forked child: close the inherited lock files (without unlocking them: the parent still holds them)."""
+    global _HELD_LOCKS_GUARD
+    _HELD_LOCKS_GUARD = threading.Lock()  # another thread may have held it at the fork
+    for held in _HELD_LOCKS.values():
+        with contextlib.suppress(OSError):
+            os.close(held.fd)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_locks_in_child)
 
 
 def _hostname() -> str:

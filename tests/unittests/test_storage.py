@@ -1,0 +1,185 @@
+"""The sweep lock: who holds it, and what a moved, forked or threaded sweep does."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.sweeper.storage import SWEEP_LOCK_NAME, check_sweep_locks, sweep_lock
+
+fcntl = pytest.importorskip("fcntl")  # the lock is an flock: POSIX only (Windows sweeps run without one)
+
+
+def _is_locked(lock: Path) -> bool:
+    """Whether some open file holds an flock on ``lock`` (one on another open file conflicts within a process)."""
+    with open(lock) as probe:
+        try:
+            fcntl.flock(probe.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+def _python(code: str, folder: Path) -> tuple[int, str, str]:
+    """Run ``code`` with ``folder/ax.json`` as its argument: its exit status, stdout and stderr.
+
+    Through files, not pipes: a child it leaves running would hold the pipes open.
+    """
+    out, err = folder / "stdout", folder / "stderr"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        process = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), str(folder / "ax.json")],
+            stdout=stdout,
+            stderr=stderr,
+            check=False,
+            timeout=60,
+        )
+    return process.returncode, out.read_text(), err.read_text()
+
+
+@pytest.mark.parametrize("how", ["moved", "deleted"])
+def test_a_held_lock_whose_folder_is_moved_or_deleted_stops_the_sweep(tmp_path: Path, how: str) -> None:
+    folder = tmp_path / "sweep"
+    with sweep_lock(folder / "ax.json"):
+        check_sweep_locks()  # intact
+        if how == "moved":
+            folder.rename(tmp_path / "moved")
+        else:
+            (folder / SWEEP_LOCK_NAME).unlink()
+            folder.rmdir()
+        with pytest.raises(EcoptConfigError, match=r"the sweep dir .*sweep was deleted or moved while this sweep ran"):
+            check_sweep_locks()
+        with pytest.raises(EcoptConfigError, match=r"stopping without recreating it"), sweep_lock(folder / "ax.json"):
+            pass  # re-entered (the plugin's lock, then the loop's): checked too
+    assert not folder.exists()
+    with sweep_lock(folder / "ax.json"):  # released: a new sweep there locks a new file
+        check_sweep_locks()
+
+
+def test_a_lock_file_replaced_between_its_open_and_its_flock_is_locked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = tmp_path / SWEEP_LOCK_NAME
+    flock, replaced = fcntl.flock, []
+
+    def replace_first(fd: int, operation: int) -> None:
+        if not replaced:  # a sweep dir deleted and recreated by another sweep just then
+            replaced.append(lock.stat().st_ino)
+            lock.unlink()
+            lock.write_text("process 4242 on node7 (since 2026-12-03 10:00:00)")
+        flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", replace_first)
+    with sweep_lock(tmp_path / "ax.json"):
+        monkeypatch.setattr(fcntl, "flock", flock)
+        assert replaced
+        assert _is_locked(lock)  # the file the folder holds, not the one removed
+        check_sweep_locks()
+
+
+def test_a_killed_sweep_s_forked_child_does_not_keep_its_lock(tmp_path: Path) -> None:
+    """A task that starts a fork-context multiprocessing child, then the sweep is SIGKILLed (the OOM killer)."""
+    storage = tmp_path / "ax.json"
+    returncode, _, stderr = _python(
+        """
+        import multiprocessing, os, signal, sys, time
+        from pathlib import Path
+        from lightning_ecopt.sweeper.storage import sweep_lock
+
+        storage = Path(sys.argv[1])
+        with sweep_lock(storage):
+            child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+            child.start()
+            (storage.parent / "child.pid").write_text(str(child.pid))
+            os.kill(os.getpid(), signal.SIGKILL)
+        """,
+        tmp_path,
+    )
+    assert returncode == -signal.SIGKILL, stderr
+    child = int((tmp_path / "child.pid").read_text())
+    try:
+        with sweep_lock(storage):  # the rerun resumes while the child lives on
+            pass
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_forked_child_that_exits_through_the_lock_leaves_it_held(tmp_path: Path) -> None:
+    """A child forked inside ``with sweep_lock(...)`` that calls sys.exit() unwinds the parent's frames."""
+    _, stdout, stderr = _python(
+        """
+        import fcntl, os, sys
+        from pathlib import Path
+        from lightning_ecopt.sweeper.storage import SWEEP_LOCK_NAME, sweep_lock
+
+        storage = Path(sys.argv[1])
+
+        def sweep():
+            with sweep_lock(storage):
+                pid = os.fork()
+                if pid == 0:
+                    sys.exit(0)
+                os.waitpid(pid, 0)
+                with open(storage.with_name(SWEEP_LOCK_NAME)) as probe:
+                    try:
+                        fcntl.flock(probe.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        print("held")
+                    else:
+                        print("released")
+
+        try:
+            sweep()
+        except SystemExit:
+            os._exit(0)  # the child
+        """,
+        tmp_path,
+    )
+    assert stdout.strip() == "held", stderr
+
+
+def test_a_lock_held_by_the_child_of_a_dead_sweep_says_so(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    import socket
+
+    with open(tmp_path / SWEEP_LOCK_NAME, "a+") as orphan:  # the dead sweep's forked child holds it open
+        fcntl.flock(orphan.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        orphan.write(f"process {dead.pid} on {socket.gethostname()} (since 2026-12-03 10:00:00)")
+        orphan.flush()
+        match = rf"process {dead.pid} on .* has ended, but a process it started still holds .*`fuser -v .*lock`"
+        with pytest.raises(EcoptConfigError, match=match), sweep_lock(tmp_path / "ax.json"):
+            pass
+
+
+def test_a_second_thread_is_refused_while_one_runs_the_sweep(tmp_path: Path) -> None:
+    storage = tmp_path / "ax.json"
+    held, done = threading.Event(), threading.Event()
+
+    def run() -> None:
+        with sweep_lock(storage), sweep_lock(storage):  # re-entrant in its own thread
+            held.set()
+            done.wait(30)
+
+    first = threading.Thread(target=run, name="sweep-A")
+    first.start()
+    try:
+        assert held.wait(30)
+        refused = r"another thread of this process \('sweep-A'\) is running the sweep in"
+        with pytest.raises(EcoptConfigError, match=refused), sweep_lock(storage):
+            pass
+    finally:
+        done.set()
+        first.join()
+    with sweep_lock(storage):
+        pass
