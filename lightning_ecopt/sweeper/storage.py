@@ -497,9 +497,19 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
 
     Raises:
         EcoptConfigError: The folder cannot be written, the file is not an Ax experiment, it holds another sweep, or
-            more finished trials than ``n_trials``; the message names the file and the fix.
+            more finished trials than ``n_trials``; the message names the file and the fix. Where a sweep is running
+            in the folder (another process, or thread, holds its :func:`sweep_lock`), the message says so instead.
     """
     storage = Path(storage)
+    try:
+        _check_storage(storage, fingerprint, n_trials)
+    except EcoptConfigError:
+        _refuse_if_running(storage)  # a sweep running in the folder is the first thing to say
+        raise
+
+
+def _check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int | None) -> None:
+    """:func:`check_storage`, but for a sweep running there."""
     folder = storage.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -514,8 +524,6 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
         ) from None
     if not storage.exists():
         if (problem := _results_without_experiment(storage)) is not None:
-            with sweep_lock(storage):  # a sweep running in the folder is the first thing to say (it raises so)
-                pass
             raise EcoptConfigError(problem)
         return
     try:
@@ -756,6 +764,36 @@ def _other_thread_message(folder: Path, held: _HeldLock) -> str:
         f"each other's results: run them one after the other, or give each its own folder (storage, or "
         f"hydra.sweep.dir)."
     )
+
+
+def _refuse_if_running(storage: Path) -> None:
+    """Raise the lock's refusal where a sweep runs in ``storage``'s folder, without creating the lock file.
+
+    A refusal of the folder's saved sweep (another search space, task config or budget) would send the user to move
+    the files of a sweep that is still running.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    path = storage.with_name(SWEEP_LOCK_NAME)
+    held = _HELD_LOCKS.get(str(path.resolve()))
+    if held is not None:
+        if held.thread != threading.get_ident():
+            raise EcoptConfigError(_other_thread_message(storage.parent, held)) from None
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise EcoptConfigError(_running_message(storage.parent, path, _holder(fd))) from None
+    except OSError:
+        return
+    finally:
+        os.close(fd)  # and with it the shared lock
 
 
 def _forget_locks_in_child() -> None:

@@ -1973,6 +1973,17 @@ def test_a_second_process_on_a_running_sweep_is_refused_and_changes_nothing(fast
         # Another sweep in the same folder (its own storage file) would write the same results file and job dirs.
         with pytest.raises(EcoptConfigError, match=r"process 4242 on node7 .* is running the sweep in"):
             make_sweep(lambda p: calls.append(p), n_trials=4, storage=tmp_path / "other.json").run()
+        # Not "holds a sweep with other search space ... move it out of its folder": that would split a running sweep.
+        for changed in (
+            {"params": {"x0": "interval(0, 2)", "x1": "interval(0, 1)"}},
+            {"n_trials": 1, "n_initial_trials": 1},
+        ):
+            with pytest.raises(EcoptConfigError, match=r"process 4242 on node7 .* is running the sweep in"):
+                make_sweep(
+                    lambda p: calls.append(p), **{"n_trials": 4, "n_initial_trials": 2, "storage": storage, **changed}
+                ).run()
+        assert calls == []
+        assert storage.read_bytes() == before
     # Released (the kernel releases it when a process dies, too): the sweep resumes.
     assert make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage).run().n_finished == 4
     with loop.sweep_lock(storage), loop.sweep_lock(storage):  # re-entrant in one process (plugin, then loop)

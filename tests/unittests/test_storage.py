@@ -1,4 +1,4 @@
-"""The sweep lock: who holds it, and what a moved, forked or threaded sweep does."""
+"""The sweep lock and check_storage's refusals: who holds the lock, and what a moved, forked or threaded sweep does."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lightning_ecopt.exceptions import EcoptConfigError
-from lightning_ecopt.sweeper.storage import SWEEP_LOCK_NAME, check_sweep_locks, sweep_lock
+from lightning_ecopt.sweeper.storage import SWEEP_LOCK_NAME, check_storage, check_sweep_locks, sweep_lock
 
 fcntl = pytest.importorskip("fcntl")  # the lock is an flock: POSIX only (Windows sweeps run without one)
 
@@ -178,6 +178,9 @@ def test_a_second_thread_is_refused_while_one_runs_the_sweep(tmp_path: Path) -> 
         refused = r"another thread of this process \('sweep-A'\) is running the sweep in"
         with pytest.raises(EcoptConfigError, match=refused), sweep_lock(storage):
             pass
+        storage.write_text("{}")  # a refusal of the folder's file says first that a sweep runs there
+        with pytest.raises(EcoptConfigError, match=refused):
+            check_storage(storage, {}, None)
     finally:
         done.set()
         first.join()
