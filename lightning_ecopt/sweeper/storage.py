@@ -517,6 +517,13 @@ def _check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int 
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
+        link = _broken_link(folder)
+        if link is not None:
+            raise EcoptConfigError(
+                f"ParetoSweep: cannot write the sweep's storage {str(storage)!r}: {link} is a broken symbolic link "
+                f"(to {os.readlink(link)!r}, which does not exist); create its target, remove the link, or choose "
+                f"another location (hydra.sweeper.storage, or hydra.sweep.dir)."
+            ) from None
         raise EcoptConfigError(
             f"ParetoSweep: cannot write the sweep's storage {str(storage)!r} "
             f"({type(err).__name__}: {err.strerror or err}); choose a writable location (hydra.sweeper.storage, or "
@@ -814,6 +821,14 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def _broken_link(folder: Path) -> Path | None:
+    """The symbolic link among ``folder`` and its parents whose target does not exist, or ``None``."""
+    for path in (folder, *folder.parents):
+        if path.is_symlink() and not path.exists():
+            return path
+    return None
 
 
 def _results_without_experiment(storage: Path) -> str | None:

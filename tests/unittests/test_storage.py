@@ -186,3 +186,12 @@ def test_a_second_thread_is_refused_while_one_runs_the_sweep(tmp_path: Path) -> 
         first.join()
     with sweep_lock(storage):
         pass
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_broken_symlink_sweep_dir_is_named(tmp_path: Path, below: str) -> None:
+    link = tmp_path / "sweep"
+    link.symlink_to(tmp_path / "gone")
+    match = rf"{link} is a broken symbolic link \(to '.*gone', which does not exist\); create its target, remove"
+    with pytest.raises(EcoptConfigError, match=match):
+        check_storage(link / below / "ax.json", {}, None)
