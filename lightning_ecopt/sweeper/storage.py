@@ -704,7 +704,13 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
             raise EcoptConfigError(_running_message(folder, path, holder)) from None
         except OSError as err:  # no lock support on this file system: run unlocked, as before
             os.close(fd)
-            log.debug("ecopt: cannot lock %s (%s); the sweep runs without a lock.", path, err)
+            log.warning(
+                "ecopt: cannot lock %s (%s: this file system takes no flock); the sweep runs without a lock, so a "
+                "second sweep started on %s would not be refused: start one at a time there.",
+                path,
+                err.strerror or err,
+                folder,
+            )
             return None
         locked = _identity(os.fstat(fd))
         try:

@@ -195,3 +195,22 @@ def test_a_broken_symlink_sweep_dir_is_named(tmp_path: Path, below: str) -> None
     match = rf"{link} is a broken symbolic link \(to '.*gone', which does not exist\); create its target, remove"
     with pytest.raises(EcoptConfigError, match=match):
         check_storage(link / below / "ax.json", {}, None)
+
+
+def test_a_file_system_without_flock_runs_the_sweep_unlocked_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An NFS mount without lockd: the sweep ran unprotected with only a debug line (review)."""
+    import errno
+    import logging
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), sweep_lock(tmp_path / "ax.json"):
+        check_sweep_locks()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1
+    assert said[0].startswith(f"ecopt: cannot lock {tmp_path / SWEEP_LOCK_NAME} (No locks available: this file system")
+    assert f"a second sweep started on {tmp_path} would not be refused" in said[0]
