@@ -203,7 +203,9 @@ class EnergyCallback(Callback):
             included, with that stage's step output: ``predict_step``'s prediction, but ``test_step``'s return value
             (often ``None``) in a test loop. Return ``None`` for a batch that produces no tokens (``0`` is a
             count: zero tokens generated): a loop where every measured batch returned ``None`` logs no tokens
-            figures, rather than 0 tokens/J. Or give it ``stages=("predict",)``.
+            figures, rather than 0 tokens/J. Or give it ``stages=("predict",)``. Where a step takes the
+            ``dataloader_iter`` it is called once a step, with the step's output and the last batch it fetched:
+            count the tokens from ``outputs`` there.
         watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
             measured window.
@@ -752,6 +754,13 @@ class EnergyCallback(Callback):
             return
         state.fetches = True
         state.progress = None  # Lightning's progress counts steps: the end hook is never muted for it
+        if self.count_fn is not None:
+            self._warn_once(
+                f"dataloader_iter/count_fn/{stage}",
+                f"EnergyCallback(count_fn=...): {step} takes the dataloader_iter, so count_fn is called once a step, "
+                f"with the step's output and the last batch it fetched (Lightning passes the batch hooks no other): "
+                f"count the tokens from the outputs, or a step of several batches counts one batch's tokens.",
+            )
         if self.per_batch == "window":
             self._warn_once(
                 f"dataloader_iter/window/{stage}",

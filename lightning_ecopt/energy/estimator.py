@@ -26,12 +26,13 @@ def cpu_time_source(watts_per_thread: float = DEFAULT_WATTS_PER_THREAD, idle_pow
 
     Example:
         >>> cpu_time_source(), cpu_time_source(4.0), cpu_time_source(5.0, 10.0)
-        ('estimated: cpu-time', 'estimated: cpu-time, 4 W/thread', 'estimated: cpu-time, 5 W/thread + 10 W idle')
+        ('estimated: cpu-time', 'estimated: cpu-time (4 W/thread)', 'estimated: cpu-time (5 W/thread + 10 W idle)')
     """
     if float(watts_per_thread) == DEFAULT_WATTS_PER_THREAD and float(idle_power_w) == 0:
         return CPU_TIME_SOURCE
+    # In parentheses, not after a comma: the labels of several loops or trials are joined with commas.
     idle = f" + {float(idle_power_w):g} W idle" if idle_power_w else ""
-    return f"{CPU_TIME_SOURCE}, {float(watts_per_thread):g} W/thread{idle}"
+    return f"{CPU_TIME_SOURCE} ({float(watts_per_thread):g} W/thread{idle})"
 
 
 class CpuTimeEstimator:
@@ -56,8 +57,11 @@ class CpuTimeEstimator:
         >>> est.begin("loop")
         >>> m = est.end("loop")
         >>> m.cpu_j, m.time_s, m.source
-        (32.0, 2.0, 'estimated: cpu-time, 4 W/thread + 10 W idle')
+        (32.0, 2.0, 'estimated: cpu-time (4 W/thread + 10 W idle)')
     """
+
+    source: str = CPU_TIME_SOURCE
+    """The label of every figure: :func:`cpu_time_source` of the constants (the class's: the defaults')."""
 
     def __init__(
         self,
@@ -79,7 +83,6 @@ class CpuTimeEstimator:
         self.watts_per_thread = float(watts_per_thread)
         self.idle_power_w = float(idle_power_w)
         self.source = cpu_time_source(self.watts_per_thread, self.idle_power_w)
-        """The label of every figure: :func:`cpu_time_source` of the constants."""
         self._clock = clock or _wall_and_cpu
         # ``read`` is the clock itself, not a method calling it: EnergyCallback calls it on every batch.
         self.read: Callable[[], tuple[float, float]] = self._clock

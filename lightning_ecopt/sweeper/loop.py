@@ -102,6 +102,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from lightning_ecopt import frontier
+from lightning_ecopt.energy.estimator import CPU_TIME_SOURCE
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 from lightning_ecopt.exceptions import (
     NOTHING_RAN,
@@ -511,6 +512,23 @@ def _label_key(source: str) -> str:
     """An energy source label as compared between trials: ``"Estimated:  CPU-time"`` is ``"estimated: cpu-time"``."""
     kind, _, rest = source.partition(":")
     return f"{kind.strip().lower()}: {rest.strip().lower()}"
+
+
+def _estimate_upgraded(source: str, first: str) -> str:
+    """The upgrade note for a CPU-time estimate whose constants the first trial's label did not name yet.
+
+    >>> _estimate_upgraded("estimated: cpu-time (4 W/thread)", "estimated: cpu-time")[:40]
+    ' (lightning_ecopt before 2026-12-05 labe'
+    >>> _estimate_upgraded("estimated: tdp-model", "estimated: cpu-time")
+    ''
+    """
+    if _label_key(first) != _label_key(CPU_TIME_SOURCE) or not _label_key(source).startswith(f"{CPU_TIME_SOURCE} ("):
+        return ""
+    return (
+        " (lightning_ecopt before 2026-12-05 labelled every CPU-time estimate 'estimated: cpu-time', whatever its "
+        "watts_per_thread: if this sweep started then with the same constants, allow_mixed_energy_sources=true "
+        "resumes it as it was)"
+    )
 
 
 def _failure_reason(value: BaseException) -> str:
@@ -1373,6 +1391,7 @@ class ParetoSweep:
                         f"{record.trial_index}, the first of this sweep): the estimates of two models are not "
                         f"comparable; estimate every trial with the same model, or set "
                         f"allow_mixed_energy_sources=true to accept both"
+                        + _estimate_upgraded(source, record.energy_source)
                     )
                 return None
         return None

@@ -43,7 +43,7 @@ def test_estimator_is_cpu_time_times_watts_plus_idle() -> None:
     assert m.cpu_j == pytest.approx(4.0 * 3.0 + 2.5 * 2.0)
     assert m.gpu_j == {}
     assert m.dram_j is None
-    assert m.source == "estimated: cpu-time, 3 W/thread + 2 W idle"  # other constants: another model
+    assert m.source == "estimated: cpu-time (3 W/thread + 2 W idle)"  # other constants: another model
     assert isinstance(est, EnergyMeter)
 
 

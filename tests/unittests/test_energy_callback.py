@@ -1350,6 +1350,15 @@ def test_a_step_that_fetches_its_batches_from_an_unknown_fetcher_is_warned_of(
     assert cb.results["test"].batches == 2  # the steps
 
 
+def test_a_count_fn_of_a_step_that_fetches_its_batches_is_told_it_sees_one_batch_a_step(fake_clock: FakeClock) -> None:
+    """count_fn gets the step's last batch only: counted from the batch, a step of two counted one's tokens (review)."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0, log_model_stats=False,
+                        count_fn=lambda batch, outputs: int(outputs.numel()))  # fmt: skip
+    with pytest.warns(UserWarning, match=r"count_fn is called once a step, with the step's output and the last batch"):
+        _trainer(cb).test(_TwoBatchesAStep(fake_clock), dataloaders=DataLoader(RandomDataset(32, 16), batch_size=4))
+    assert (cb.results["test"].batches, cb.results["test"].tokens) == (4, 80)  # counted from the outputs: all of them
+
+
 @pytest.mark.parametrize("per_batch", ["split", "window"])
 def test_steady_batches_are_handled_inside_the_hooks(
     fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, per_batch: str
