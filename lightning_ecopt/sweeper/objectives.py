@@ -447,12 +447,11 @@ def _check_energy(name: str, mean: float, optimised: bool) -> None:
 def _as_list(value: Any) -> list[Any] | None:
     """A tuple, list or 1-d array as a list; ``None`` for anything else.
 
-    Never an object with keys (a pandas Series): its values are read by name (:func:`_as_mapping`), not by position.
+    A Series with named values never gets here (:func:`_as_mapping` reads it by name); one of numbered values (a
+    default index, ``pd.Series([0.9, 120.0])``) is read in order, as a list.
     """
     if isinstance(value, list | tuple):
         return list(value)
-    if callable(getattr(value, "keys", None)):
-        return None
     tolist = getattr(value, "tolist", None)
     if callable(tolist) and getattr(value, "ndim", None) == 1:
         result = tolist()
@@ -464,25 +463,31 @@ def _as_mapping(value: Any) -> Mapping[Any, Any] | None:
     """A mapping, or a keyed 1-d object (a pandas Series: ``df.iloc[-1]``, ``metrics.mean()``) as a dict.
 
     ``None`` for anything else. A Series is no ``Mapping``, yet holds its values by name: read by position, a Series
-    whose index is in another order than the objectives gave each objective another one's value.
+    whose index is in another order than the objectives gave each objective another one's value. Not a Series whose
+    index names nothing (only numbers: ``pd.Series([0.9, 120.0])``), which is a sequence (:func:`_as_list`), nor
+    anything of more than one dimension (a DataFrame: refused as such).
 
     >>> class Row:  # duck-types a pandas Series
-    ...     def keys(self): return ["energy_j", "acc"]
-    ...     def to_dict(self): return {"energy_j": 120.0, "acc": 0.9}
-    >>> _as_mapping(Row()), _as_mapping([1.0, 2.0])
-    ({'energy_j': 120.0, 'acc': 0.9}, None)
+    ...     ndim = 1
+    ...     def __init__(self, values): self.values = values
+    ...     def keys(self): return list(self.values)
+    ...     def to_dict(self): return dict(self.values)
+    >>> _as_mapping(Row({"energy_j": 120.0, "acc": 0.9})), _as_mapping(Row({0: 0.9, 1: 120.0})), _as_mapping([1.0])
+    ({'energy_j': 120.0, 'acc': 0.9}, None, None)
     """
     if isinstance(value, Mapping):
         return value
     keys = getattr(value, "keys", None)
-    if not callable(keys) or isinstance(value, type):
+    if not callable(keys) or isinstance(value, type) or getattr(value, "ndim", 1) != 1:
         return None
     to_dict = getattr(value, "to_dict", None)
     try:
         result = to_dict() if callable(to_dict) else {key: value[key] for key in keys()}
     except Exception:  # not a keyed container after all: judged as any other value
         return None
-    return result if isinstance(result, Mapping) else None
+    if not isinstance(result, Mapping) or not any(isinstance(key, str) for key in result):
+        return None
+    return result
 
 
 class MissingMetric(TrialFailure):

@@ -679,6 +679,10 @@ def _check_held(held: _HeldLock) -> None:
     )
 
 
+#: Lock files this process could not lock (a file system without flock), warned of once each.
+_UNLOCKABLE: set[str] = set()
+
+
 def _identity(stat: os.stat_result) -> tuple[int, int]:
     """A file's identity: its device and inode."""
     return stat.st_dev, stat.st_ino
@@ -704,13 +708,15 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
             raise EcoptConfigError(_running_message(folder, path, holder)) from None
         except OSError as err:  # no lock support on this file system: run unlocked, as before
             os.close(fd)
-            log.warning(
-                "ecopt: cannot lock %s (%s: this file system takes no flock); the sweep runs without a lock, so a "
-                "second sweep started on %s would not be refused: start one at a time there.",
-                path,
-                err.strerror or err,
-                folder,
-            )
+            if str(path.absolute()) not in _UNLOCKABLE:  # once: the plugin and the loop lock the same file
+                _UNLOCKABLE.add(str(path.absolute()))
+                log.warning(
+                    "ecopt: cannot lock %s (%s: this file system takes no flock); the sweep runs without a lock, so "
+                    "a second sweep started on %s would not be refused: start one at a time there.",
+                    path,
+                    err.strerror or err,
+                    folder,
+                )
             return None
         locked = _identity(os.fstat(fd))
         try:

@@ -242,6 +242,21 @@ def test_a_series_is_read_by_name_not_by_position() -> None:
     assert parse_task_result(row, objectives).values == {"acc": (0.9, None), "energy_j": (120.0, None)}
 
 
+def test_a_series_of_numbered_values_is_read_in_order_and_a_frame_is_refused_as_one() -> None:
+    """Review of the fix above: ``pd.Series([0.9, 120.0])`` (no names) failed every trial ("did you mean '1'?"), and
+    a one-row DataFrame's refusal lost its type."""
+    pd = pytest.importorskip("pandas")
+    objectives = parse_objectives({"acc": "maximize", "energy_j": "minimize"}, None)
+    assert parse_task_result(pd.Series([0.9, 120.0]), objectives).values == {
+        "acc": (0.9, None),
+        "energy_j": (120.0, None),
+    }
+    single = parse_objectives({"acc": "maximize"}, None)
+    assert parse_task_result(pd.Series([0.9]), single).values == {"acc": (0.9, None)}
+    with pytest.raises(TrialFailure, match=r"\(DataFrame\); return a dict \{metric: value\}"):
+        parse_task_result(pd.DataFrame({"acc": [0.9], "energy_j": [120.0]}), objectives)
+
+
 def test_a_mean_and_sem_pair_for_one_objective_says_how_to_return_it() -> None:
     single = parse_objectives({"test/acc": "maximize"}, None)
     with pytest.raises(

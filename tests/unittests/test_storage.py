@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import lightning_ecopt.sweeper.storage as storage_module
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper.storage import SWEEP_LOCK_NAME, check_storage, check_sweep_locks, sweep_lock
 
@@ -208,7 +209,13 @@ def test_a_file_system_without_flock_runs_the_sweep_unlocked_and_says_so(
         raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
 
     monkeypatch.setattr(fcntl, "flock", no_locks)
-    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), sweep_lock(tmp_path / "ax.json"):
+    monkeypatch.setattr(storage_module, "_UNLOCKABLE", set())
+    # The plugin's lock, then the loop's: one file, said once.
+    with (
+        caplog.at_level(logging.WARNING, logger="lightning_ecopt"),
+        sweep_lock(tmp_path / SWEEP_LOCK_NAME),
+        sweep_lock(tmp_path / "ax.json"),
+    ):
         check_sweep_locks()
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1
