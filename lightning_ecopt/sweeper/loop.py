@@ -1098,10 +1098,11 @@ class ParetoSweep:
     def _run_batch(self, client: Client, proposals: Mapping[int, Mapping[str, Any]]) -> None:
         """Evaluate the new configurations of a batch, answer repeats from the record, and tell Ax.
 
-        A configuration to retry (``retry_failed``) is not answered from its failure, only from a trial since.
+        A repeat is answered from its configuration's latest trial that ran (a retried failure's retry, not the
+        failure, in later runs too); a configuration to retry (``retry_failed``) is not answered from its failure.
         """
         earlier: dict[str, int] = {}
-        for r in sorted(self._records.values(), key=lambda r: r.trial_index, reverse=True):
+        for r in sorted(self._records.values(), key=lambda r: r.trial_index):
             key = _config_key(r.params)
             if r.finished and r.reused_from is None and r.trial_index > self._retry.get(key, -1):
                 earlier[key] = r.trial_index

@@ -3011,3 +3011,29 @@ def test_a_seed_past_32_bits_draws_its_own_sobol_points_and_a_saved_sweep_keeps_
         with pytest.raises(KeyboardInterrupt):
             sobol(2**32, ctrl_c_on_the_third, n_trials=4, storage=storage)
     assert sobol(2**32, n_trials=4, storage=storage) == uninterrupted
+
+
+def test_a_retried_configuration_is_answered_from_its_retry_in_later_runs(tmp_path):
+    """Its old failure answered a repeat of it in every run after the retry: completed, then failed again (review)."""
+    state = {"bug": True}
+
+    def task(p):
+        if state["bug"] and p["a"] == 3:
+            raise RuntimeError("diverged")
+        return {"f1": float(p["a"]), "f2": -float(p["a"]), "energy/source": "estimated: cpu-time"}
+
+    A, C = {"a": 1, "b": "x"}, {"a": 3, "b": "x"}
+    space = parse_search_space({"a": "choice(1, 2, 3)", "b": "choice(x, y)"}, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2, n_initial_trials=2, max_failure_rate=1.0,
+                             storage=tmp_path / "ax.json")  # fmt: skip
+    _ScriptedSweep(space, settings, evaluate_each(task), script=[A, C]).run()
+    state["bug"] = False
+    retried = dataclasses.replace(settings, n_trials=3, retry_failed=True)
+    _ScriptedSweep(space, retried, evaluate_each(task), script=[C]).run()
+    later = _ScriptedSweep(space, dataclasses.replace(settings, n_trials=4), evaluate_each(task), script=[C]).run()
+    assert [(t.status, t.reused_from) for t in later.trials] == [
+        ("completed", None),
+        ("failed", None),
+        ("completed", None),  # the retry
+        ("completed", 2),  # answered from the retry, not from failure 1
+    ]
