@@ -162,7 +162,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
     trials.sort(key=lambda t: t.trial_index)
     _check_reuses(trials, position)
     pareto = _solutions(data, trials)
-    point, given, origin = _reference_point(data, objectives)
+    point, given, origin, provisional = _reference_point(data, objectives)
     hv = data.get("hypervolume")
     n_trials, constraints = _settings(data)
     result = SweepResult(
@@ -172,6 +172,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         reference_point=point,
         reference_point_origin=origin if origin in ("given", "inferred") else None,
         reference_point_given=tuple(str(name) for name in given),
+        reference_point_provisional=point is not None and provisional,
         hypervolume=None if hv is None else _number(hv, "hypervolume"),
         stop_reason=data.get("stop_reason"),
         results_path=path,
@@ -340,8 +341,11 @@ def _solutions(data: Mapping[str, Any], trials: Sequence[TrialRecord]) -> list[i
 
 def _reference_point(
     data: Mapping[str, Any], objectives: Sequence[Objective]
-) -> tuple[dict[str, float] | None, Sequence[Any], Any]:
-    """The reference point's values (``None`` when not recorded), the objectives given, and its origin as written."""
+) -> tuple[dict[str, float] | None, Sequence[Any], Any, bool]:
+    """The reference point's values (``None`` when not recorded), the objectives given, its origin, and provisional.
+
+    ``provisional: true`` is written since 2026-12-05, and only while the point is provisional (format 2 still).
+    """
     reference = _mapping(data.get("reference_point"), "reference_point")
     values = reference.get("values")
     point = None
@@ -356,7 +360,10 @@ def _reference_point(
     given = reference.get("given") or []
     if not isinstance(given, Sequence) or isinstance(given, str):
         raise SweepDataError(f"reference_point.given: expected a list of objective names, got {given!r}")
-    return point, given, reference.get("origin")
+    provisional = reference.get("provisional") or False
+    if not isinstance(provisional, bool):
+        raise SweepDataError(f"reference_point.provisional: expected true or false, got {provisional!r}; {_REWRITE}")
+    return point, given, reference.get("origin"), provisional
 
 
 def _settings(data: Mapping[str, Any]) -> tuple[int | None, tuple[str, ...]]:

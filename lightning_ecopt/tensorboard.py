@@ -18,7 +18,9 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
   :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
   ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's
-  configurations as a table). A sweep that ends early (a discrete space exhausted) and infers its reference point
+  configurations as a table). ``frontier/hypervolume`` starts at the batch that fixes the reference point: none
+  while it is provisional (inferred from trials that met no outcome constraint, and replaced once trials meet them).
+  A sweep that ends early (a discrete space exhausted) and infers its reference point
   at the end updates its last step: the hypervolume is added there, and the picture and table are written once more
   at that step (the slider's last picture at that step is the final one).
 
@@ -415,7 +417,13 @@ class FrontierBoard:
     def _write_frontier(self, result: SweepResult) -> None:
         step = result.n_finished
         again = step == self._frontier_step  # the same trials, seen again (a reference point inferred at the end)
-        has_hv = result.hypervolume is not None and math.isfinite(result.hypervolume)
+        # Not against a provisional reference point: the sweep replaces it (once trials meet the outcome
+        # constraints) with one that can be tighter, and the curve would drop there.
+        has_hv = (
+            result.hypervolume is not None
+            and math.isfinite(result.hypervolume)
+            and not result.reference_point_provisional
+        )
         with self._writer(self.log_dir / FRONTIER_RUN) as writer:
             if has_hv and not (again and self._frontier_hv):
                 writer.add_scalar("frontier/hypervolume", float(cast(float, result.hypervolume)), step)

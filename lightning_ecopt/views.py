@@ -269,6 +269,9 @@ def frontier_rows(result: SweepResult) -> list[dict[str, Any]]:
 def reference_origin(result: SweepResult) -> str:
     """Where the reference point came from, in words: ``given``, ``inferred``, or given for some objectives.
 
+    A provisional point (inferred from trials that met no outcome constraint, to be inferred again) says so: the
+    hypervolume against it is not one the sweep keeps.
+
     Example:
         >>> from lightning_ecopt.sweeper.objectives import parse_objectives
         >>> from lightning_ecopt.sweeper.results import SweepResult
@@ -279,8 +282,12 @@ def reference_origin(result: SweepResult) -> str:
     """
     origin = result.reference_point_origin
     if origin == "inferred" and result.reference_point_given:
-        return f"given for {', '.join(result.reference_point_given)}, inferred for the rest"
-    return origin or "origin unknown"
+        words = f"given for {', '.join(result.reference_point_given)}, inferred for the rest"
+    else:
+        words = origin or "origin unknown"
+    if result.reference_point_provisional:
+        words += ", provisional: from trials that met no outcome constraint, inferred again once trials meet them"
+    return words
 
 
 def outside_reference_note(result: SweepResult) -> str | None:
@@ -516,7 +523,8 @@ def frontier_figure(
 
     if ref_xy is not None:
         ax.scatter([ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
-                   label=f"reference point ({result.reference_point_origin or 'given'})")  # fmt: skip
+                   label=f"reference point ({result.reference_point_origin or 'given'}"
+                         f"{', provisional' if result.reference_point_provisional else ''})")  # fmt: skip
 
     # A failed trial that returned its objectives is drawn at its values (a single-objective one at its index): the
     # axes' scales take them in, but a value at or below 0 cannot be on a log axis, and is listed instead.

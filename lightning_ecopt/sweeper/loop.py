@@ -2052,6 +2052,7 @@ class ParetoSweep:
             reference_point=None if self._reference is None else dict(self._reference),
             reference_point_origin=self._reference_origin,
             reference_point_given=tuple(o for o in self.settings.objective_names if o in given),
+            reference_point_provisional=self._reference is not None and self._reference_provisional,
             hypervolume=hypervolume,
             stop_reason=self._stop_reason,
             suggest_time_s=self._suggest_time_s,

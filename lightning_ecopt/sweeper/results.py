@@ -148,6 +148,9 @@ class SweepResult:
         results_path: The ``optimization_results.yaml`` written next to it, if any.
         reference_point_given: The objectives whose reference value was given (all of them when the origin is
             ``"given"``; some, or none, when it is ``"inferred"``: the others were inferred).
+        reference_point_provisional: The inferred point is provisional: inferred from trials none of which met the
+            outcome constraints, it is inferred again once enough trials meet them, and ``hypervolume`` is measured
+            against a box the sweep replaces (it can shrink then: not a point of the hypervolume's curve).
     """
 
     objectives: tuple[Objective, ...]
@@ -161,6 +164,7 @@ class SweepResult:
     storage: Path | None = None
     results_path: Path | None = None
     reference_point_given: tuple[str, ...] = ()
+    reference_point_provisional: bool = False
 
     def __repr__(self) -> str:
         abandoned = sum(t.status == "abandoned" for t in self.trials)
@@ -245,7 +249,8 @@ class SweepResult:
     def frontier_line(self) -> str:
         """``Pareto set N[ (k outside the reference box)], hypervolume H``: the end of :meth:`summary`.
 
-        With one objective, ``best NAME V`` (``n/a`` before a trial completed): it has no front or hypervolume.
+        ``H`` is followed by ``(provisional reference point)`` while the point is provisional. With one objective,
+        ``best NAME V`` (``n/a`` before a trial completed): it has no front or hypervolume.
         """
         if len(self.objectives) == 1:
             name = self.objectives[0].name
@@ -254,7 +259,8 @@ class SweepResult:
         hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
         outside = len(self.outside_reference)
         beyond = f" ({outside} outside the reference box)" if outside else ""
-        return f"Pareto set {len(self.pareto_indices)}{beyond}, hypervolume {hv}"
+        provisional = " (provisional reference point)" if self.reference_point_provisional else ""
+        return f"Pareto set {len(self.pareto_indices)}{beyond}, hypervolume {hv}{provisional}"
 
 
 def _plain(value: Any) -> Any:
@@ -367,6 +373,9 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
             "values": None if result.reference_point is None else _plain(result.reference_point),
             "origin": result.reference_point_origin,
             "given": list(result.reference_point_given),
+            # Only while the point is provisional (inferred again later), so other files stay as they were (readers
+            # take a missing key for a point in force; older readers skip it).
+            **({"provisional": True} if result.reference_point_provisional else {}),
         },
         "counts": {
             "finished": result.n_finished,

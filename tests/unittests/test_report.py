@@ -603,6 +603,27 @@ def test_json_says_which_reference_values_were_given(tmp_path, capsys):
     assert "1 configuration." in views.frontier_markdown(dataclasses.replace(result, pareto_indices=(1,)))
 
 
+def test_a_provisional_reference_point_is_said_in_the_report_json_and_frontier_text(tmp_path, capsys):
+    """Review: a point inferred from trials that met no outcome constraint (replaced once trials meet them) was
+    reported as "inferred", its hypervolume as if it were the sweep's."""
+    result = dataclasses.replace(make_result(), reference_point_provisional=True)
+    text = report_text(capsys, tmp_path, result)
+    assert (
+        "Reference point (inferred, provisional: from trials that met no outcome constraint, inferred again once "
+        in text
+    )
+    assert yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["reference_point"]["provisional"] is True
+    data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])
+    assert data["reference_point"]["provisional"] is True
+    assert "; inferred, provisional: " in views.frontier_markdown(result)
+    assert result.summary().endswith("(provisional reference point)")
+    # A point in force: no key in the file (files stay as they were), and the text as before.
+    text = report_text(capsys, tmp_path, make_result())
+    assert "Reference point (inferred): " in text
+    assert "provisional" not in (tmp_path / RESULTS_FILENAME).read_text()
+    assert json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])["reference_point"]["provisional"] is False
+
+
 def test_a_results_file_that_kept_a_trial_breaking_an_objective_s_bound_on_its_front_is_reported_without_it(
     tmp_path, capsys
 ):
@@ -695,6 +716,11 @@ BAD_INPUTS = {
                 "reference point not finite",
                 "reference_point: {values: {a: .nan, b: 1}, origin: inferred}\ntrials: []\n",
                 "reference_point.values.a: nan is not finite",
+            ),
+            (
+                "provisional not a flag",
+                "reference_point: {values: {a: 0.5, b: 1}, origin: inferred, provisional: 'yes'}\ntrials: []\n",
+                "reference_point.provisional: expected true or false, got 'yes'",
             ),
             (
                 "objective not finite",

@@ -360,3 +360,62 @@ def test_a_reference_point_inferred_at_the_end_adds_the_hypervolume_without_repe
     # And a new process (a rerun) at the same state writes nothing more.
     FrontierBoard(tmp_path, images=False).update(before)
     assert [e.step for e in load(tmp_path / FRONTIER_RUN).Scalars("frontier/hypervolume")] == [4]
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_hypervolume_curve_skips_a_provisional_reference_point_and_never_drops(tmp_path):
+    """Review: a point inferred from infeasible Sobol trials is replaced once two trials meet the constraints; the
+    curve plotted the hypervolume against it (0.81 at step 4), then against the tighter one (0.01 at step 5).
+
+    The task's values go by call order, whatever Ax proposes: three infeasible calls spread over [0, 1], then feasible
+    ones near (0.2, 0.2). The first run stops while the point is provisional; the second resumes the sweep.
+    """
+    from ax.utils.testing.mock import mock_botorch_optimize_context_manager
+
+    from lightning_ecopt.report import build_report
+    from lightning_ecopt.sweeper.loop import ParetoSweep
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    values = [(0.0, 1.0, 1.0), (1.0, 0.0, 1.0), (0.5, 0.5, 1.0), (0.2, 0.2, 0.0), (0.3, 0.1, 0.0), (0.1, 0.3, 0.0)]
+    calls: list[dict] = []
+
+    def task(p):
+        f1, f2, c = values[len(calls)]
+        calls.append(p)
+        return {"f1": f1, "f2": f2, "c": c}
+
+    def run(n_trials):
+        settings = SweepSettings(
+            parse_objectives({"f1": "minimize", "f2": "minimize"}, None),
+            n_trials=n_trials,
+            n_initial_trials=3,
+            outcome_constraints=["c <= 0.5"],
+            seed=0,
+            storage=tmp_path / "ax_experiment.json",
+        )
+        with mock_botorch_optimize_context_manager(force=True):
+            return ParetoSweep.from_function(parse_search_space({"x": "interval(0, 1)"}, []), settings, task).run()
+
+    first = run(3)  # the Sobol trials, none feasible: the point inferred from them is provisional
+    assert first.reference_point_provisional
+    assert build_report(tmp_path).sweep.result.reference_point_provisional  # through the results file
+    result = run(6)
+    assert not result.reference_point_provisional
+    assert not build_report(tmp_path).sweep.result.reference_point_provisional
+    assert "provisional" not in views.frontier_markdown(result)
+    run_dir = load(tmp_path / "tensorboard" / FRONTIER_RUN)
+    curve = [(e.step, e.value) for e in run_dir.Scalars("frontier/hypervolume")]
+    # Step 4 (one feasible trial, against the provisional box) is left out: the curve starts at the point in force.
+    assert [step for step, _ in curve] == [5, 6]
+    hv = [value for _, value in curve]
+    assert hv == sorted(hv)
+    ref = [result.reference_point[o] for o in ("f1", "f2")]
+    feasible = [list(v[:2]) for v in values if v[2] == 0.0]
+    for step, value in curve:
+        assert value == pytest.approx(frontier.hypervolume(feasible[: step - 3], ref, [False, False]))
+    assert hv[-1] == pytest.approx(result.hypervolume)
+    texts = run_dir.Tensors("frontier/configurations/text_summary")
+    text_at = {e.step: e.tensor_proto.string_val[0].decode() for e in texts}
+    assert "inferred, provisional" in text_at[4]  # the hypervolume against the provisional box says so
+    assert "provisional" not in text_at[5]
