@@ -1423,7 +1423,9 @@ class ParetoSweep:
         judged = max(len(evaluated), min(_MIN_TRIALS_JUDGED, left))
         if not failed or len(failed) <= rate * judged:
             return None
-        reason = f"{len(failed)} of {len(evaluated)} trials failed, more than max_failure_rate={rate:g} allows"
+        # A resumed sweep's earlier trials are not judged: say so, or "2 of 2" reads wrong beside "6 of 10 trials".
+        of = f"the {len(evaluated)} trials this run evaluated" if self._judged_from else f"{len(evaluated)} trials"
+        reason = f"{len(failed)} of {of} failed, more than max_failure_rate={rate:g} allows"
         lines = "\n".join(f"  trial {t.trial_index} {t.params}: {t.reason}" for t in failed)
         where = f"; results saved in {result.results_path}" if result.results_path else ""
         # A stored sweep resumes in a new process; from Python without storage, only on this object. Where the budget is

@@ -619,11 +619,16 @@ def test_retry_failed_judges_the_retries_and_keeps_the_failed_records(fast_ax, t
 
     storage = tmp_path / "ax.json"
     settings = dict(n_trials=10, n_initial_trials=10, max_failure_rate=0.5, storage=storage)
-    with pytest.raises(SweepFailureError, match="not evaluated again unless retry_failed is set"):
+    with pytest.raises(SweepFailureError, match="not evaluated again unless retry_failed is set") as info:
         make_sweep(task, **settings).run()
+    assert "ParetoSweep: 3 of 3 trials failed, more than max_failure_rate=0.5 allows" in str(info.value)  # a first run
     configs = list(calls)
-    with pytest.raises(SweepFailureError, match=r"3 of 3 trials failed") as info:  # not fixed: the retries fail
+    with pytest.raises(SweepFailureError) as info:  # not fixed: the retries fail
         make_sweep(task, retry_failed=True, **settings).run()
+    # Review: "3 of 3 trials failed" beside the report's "6 of 10 trials": only this run's trials are judged.
+    stop = "3 of the 3 trials this run evaluated failed, more than max_failure_rate=0.5 allows"
+    assert f"ParetoSweep: {stop}" in str(info.value)
+    assert yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["stop_reason"] == stop
     assert "; the failed configurations are evaluated again first (retry_failed)." in str(info.value)
     assert calls[3:] == configs
     bug = False
