@@ -275,6 +275,11 @@ def _trial(raw: Mapping[str, Any], where: str, index: int, objectives: Sequence[
                 )
     # Standard errors, written since 2026-12-05 (format 2 still: older files lack them, older readers skip them).
     sems = {str(m): _number(v, f"{where}.sems.{m}") for m, v in _mapping(raw.get("sems"), f"{where}.sems").items()}
+    for m, sem in sems.items():  # the sweep refuses such a sem from the task: this one was edited
+        if not (math.isfinite(sem) and sem >= 0):
+            raise SweepDataError(
+                f"{where}.sems.{m}: trial {index}'s standard error is {sem}; a sem is a finite number >= 0; {_REWRITE}"
+            )
     reused = raw.get("reused_from")
     source = raw.get("energy_source")
     if reused is not None and (not isinstance(reused, int) or isinstance(reused, bool)):

@@ -729,6 +729,17 @@ BAD_INPUTS = {
             ),
         ]
     },
+    **{
+        f"sem {name}": (  # review: read as given, -1 went to trials.csv's sem column; the sweep refuses such a sem
+            lambda d, sem=sem: _write(
+                d / RESULTS_FILENAME,
+                "name: ecopt\nobjectives: {a: maximize}\n"
+                f"trials: [{{trial_index: 0, status: completed, metrics: {{a: 0.5}}, sems: {{a: {sem}}}}}]\n",
+            ),
+            f"trials[0].sems.a: trial 0's standard error is {shown}; a sem is a finite number >= 0; the sweep rewrites",
+        )
+        for name, sem, shown in [("negative", "-1", "-1.0"), ("nan", ".nan", "nan"), ("infinite", ".inf", "inf")]
+    },
     "no objective value": (
         lambda d: _write(
             d / RESULTS_FILENAME,
