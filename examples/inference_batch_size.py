@@ -4,7 +4,8 @@ The paper found that the inference batch size alone moved a transformer's effici
 Here the digits CNN is trained once (every training parameter is fixed; ``data.eval_batch_size`` is inference-only,
 so later trials load the cached checkpoint), and the sweep searches batch 1-256 (log scale) for the frontier of
 samples/J against the latency of one batch. When the sweep ends, ``BatchSizeRatio`` prints the best samples/J over
-that of batch 1 (measured from the cached checkpoint if the sweep did not try batch 1)::
+that of batch 1 at the best trial's other inference settings (precision, int8, compile), measured from the cached
+checkpoint if the sweep did not try batch 1 there::
 
     python examples/inference_batch_size.py -m
     ecopt report multirun/inference_batch_size/<date>
@@ -115,7 +116,9 @@ class BatchSizeRatio(Callback):
             metrics = _evaluate_batch1(sweep_dir, config, best)
             params = {**best, "data.eval_batch_size": 1}
             trials.append({"status": "completed", "params": params, "metrics": metrics})
-            print("batch-size sweep: batch 1 was not in the sweep; measured it from the cached checkpoint.")
+            others = {k: v for k, v in best.items() if k != "data.eval_batch_size"}
+            where = f" at the best trial's other settings ({others}); measured it there" if others else "; measured it"
+            print(f"batch-size sweep: batch 1 was not in the sweep{where} from the cached checkpoint.")
         found = best_to_batch1(trials)
         if found is None:
             print("batch-size sweep: no finite samples/J for batch 1; no ratio.")

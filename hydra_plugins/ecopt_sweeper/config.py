@@ -86,8 +86,9 @@ class EcoptSweeperConf:
     # The Ax experiment's JSON file, saved after every batch; rerunning with an existing file resumes the sweep.
     # null (the Optuna sweeper's "in memory") also means the default file. An Optuna URL (sqlite:///...) is ignored.
     storage: str | None = DEFAULT_STORAGE
-    # Accept trials whose energy comes from different sources (measured and estimated, or Zeus over other counters:
-    # zeus/rapl beside zeus/nvml+rapl) in one frontier.
+    # Accept trials whose energy comes from different sources (measured and estimated, Zeus over other counters:
+    # zeus/rapl beside zeus/nvml+rapl, or estimates of other models or constants: cpu-time (4 W/thread) beside
+    # cpu-time) in one frontier.
     allow_mixed_energy_sources: bool = False
     # Per-trial time limit in seconds (null: none): a trial still running then is interrupted inside its process
     # (SIGALRM) and recorded as failed, "timed out". It cannot stop code stuck outside Python (a hung CUDA kernel):
@@ -105,7 +106,7 @@ class EcoptSweeperConf:
     # Configurations to evaluate first, in order, e.g. [{model.lr: 0.001, model.width: 32}]: the model as it is
     # today, or a known good guess. A key left out takes the app's own value (its config, or the config group's
     # chosen option), so [{}] evaluates the app's defaults first. They count toward n_trials and toward the initial
-    # (Sobol) trials; one already evaluated (on resume) is not run again.
+    # (Sobol) trials; one already evaluated (on resume) is not run again (a failed one is, with retry_failed).
     # null: none. Not typed as a list with [] as its default: OmegaConf would refuse one configuration given without
     # its list (`{x: 1}`) with its own merge error; the sweeper says to wrap it in a list.
     enqueue_trials: Any = None

@@ -206,7 +206,9 @@ class EnergyCallback(Callback):
             figures, rather than 0 tokens/J. Or give it ``stages=("predict",)``. Where a step takes the
             ``dataloader_iter`` it is called once a step, with the step's output and the last batch it fetched:
             count the tokens from ``outputs`` there.
-        watts_per_thread: For the CPU-time estimate: watts per busy hardware thread.
+        watts_per_thread: For the CPU-time estimate: watts per busy hardware thread. A value other than the default
+            (5) is named in the source label (``estimated: cpu-time (4 W/thread)``), so a sweep refuses to rank its
+            figures with those of another value.
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
             measured window.
         flops_on_meta: Count FLOPs on a copy of the module rebuilt on the meta device from its saved hyperparameters,

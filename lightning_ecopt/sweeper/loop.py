@@ -526,8 +526,8 @@ def _estimate_upgraded(source: str, first: str) -> str:
         return ""
     return (
         " (lightning_ecopt before 2026-12-05 labelled every CPU-time estimate 'estimated: cpu-time', whatever its "
-        "watts_per_thread: if this sweep started then with the same constants, allow_mixed_energy_sources=true "
-        "resumes it as it was)"
+        "watts_per_thread: if this sweep started then with the same constants, rerun with "
+        "allow_mixed_energy_sources=true retry_failed=true to go on and evaluate again the trials refused for this)"
     )
 
 

@@ -73,7 +73,7 @@ class SweepSettings:
             2**64 - 1; a seed outside ``[0, 2**32)`` seeds the Sobol sequence with 32 bits derived from all of its own
             (torch's Sobol scrambling keeps 32 bits of a seed).
         max_batch_size: Trials proposed jointly (one q-batch) and launched together.
-        max_failure_rate: The sweep stops once more than this fraction of its trials failed.
+        max_failure_rate: The sweep stops once more than this fraction of the trials this run evaluated failed.
         reference_point: The worst acceptable value per objective (Ax's objective thresholds); ``None`` (or ``{}``)
             to infer it from the observed front once the Sobol trials are in.
         outcome_constraints: Bounds on any returned metric (objectives and tracking metrics alike); strings such as
@@ -99,7 +99,8 @@ class SweepSettings:
         enqueue_trials: Configurations to evaluate first, in order (e.g. the model's current hyperparameters), each
             ``{name: value}`` for every swept parameter (checked against the search space by the sweep, before its
             first trial). They count toward ``n_trials`` and toward the initial trials, as Ax counts trials attached
-            to an experiment and Optuna its enqueued trials; one already evaluated is not run again. ``None``: none.
+            to an experiment and Optuna its enqueued trials; one already evaluated is not run again (a failed one
+            is, with ``retry_failed``). ``None``: none.
 
     Raises:
         EcoptConfigError: A value is out of range; the message names it and the fix.

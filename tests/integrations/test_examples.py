@@ -356,7 +356,12 @@ def test_the_ratio_takes_batch_1_at_the_best_trials_other_inference_settings_wha
     (tmp_path / "optimization_results.yaml").write_text(yaml.safe_dump({"trials": [trials[0], trials[2]]}))
     example.BatchSizeRatio().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
     assert evaluated == [{"data.eval_batch_size": 64, "inference.precision": "bf16-mixed"}]
-    assert "best 3000 samples/J at batch 64, 10.0x batch 1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "best 3000 samples/J at batch 64, 10.0x batch 1" in out
+    # Batch 1 was in the sweep, at another precision: said so (it read "batch 1 was not in the sweep").
+    assert (
+        "batch 1 was not in the sweep at the best trial's other settings ({'inference.precision': 'bf16-mixed'})" in out
+    )
 
 
 def test_a_reused_trial_whose_test_fails_still_reports_the_training_it_avoided(

@@ -2879,7 +2879,7 @@ def test_estimates_with_other_constants_are_another_model_and_refused(fast_ax):
     assert result.trials[2].energy_source == "estimated: cpu-time (4 W/thread)"
     assert "'estimated: cpu-time (4 W/thread)' is another model than 'estimated: cpu-time'" in result.trials[2].reason
     # Its first trial at the defaults, not at 4 W: labelled alike before 2026-12-05, so the note may apply.
-    assert "allow_mixed_energy_sources=true resumes it as it was" in result.trials[2].reason
+    assert "allow_mixed_energy_sources=true retry_failed=true to go on" in result.trials[2].reason
 
 
 def test_a_sweep_estimated_at_other_constants_before_their_label_is_told_how_to_resume(fast_ax, tmp_path):
@@ -2895,7 +2895,7 @@ def test_a_sweep_estimated_at_other_constants_before_their_label_is_told_how_to_
     after = make_sweep(task, n_trials=4, n_initial_trials=3, storage=store, max_failure_rate=1.0).run()
     assert after.trials[3].status == "failed"
     assert "before 2026-12-05 labelled every CPU-time estimate 'estimated: cpu-time'" in after.trials[3].reason
-    assert "allow_mixed_energy_sources=true resumes it as it was" in after.trials[3].reason
+    assert "allow_mixed_energy_sources=true retry_failed=true to go on" in after.trials[3].reason
     resumed = make_sweep(task, n_trials=5, n_initial_trials=3, storage=store, allow_mixed_energy_sources=True).run()
     assert resumed.trials[4].status == "completed"
 
