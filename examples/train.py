@@ -42,7 +42,9 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
 
     Raises:
         TrialFailure: Anything failed; the energy spent so far is kept with the failure (0 J for a model that
-            cannot be built).
+            cannot be built, or a cached checkpoint that cannot be loaded). A ``TrialTimeoutError`` (the sweep's
+            ``trial_timeout_s``) stays one, with the figures of what ran before it (the fit, the checkpoint's
+            accounting) attached.
     """
     # Heavy imports inside the task: Hydra starts fast and joblib workers import only what they run.
     import lightning.pytorch as pl
@@ -51,9 +53,9 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lightning_ecopt import EnergyCallback, trial_metrics
-    from lightning_ecopt.checkpoints import CheckpointCache
+    from lightning_ecopt.checkpoints import CheckpointCache, CheckpointCacheError
     from lightning_ecopt.demos import NO_TRAINING_STEP, DigitsCNN, DigitsDataModule, nothing_to_measure
-    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure, TrialTimeoutError
     from lightning_ecopt.inference import PRECISIONS, prepare_for_inference
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -92,6 +94,9 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         test_trainer = pl.Trainer(
             **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
         )
+    except TrialTimeoutError as err:  # the sweep's trial_timeout_s, before anything ran
+        err.metrics = {**NOTHING_RAN, **err.metrics}
+        raise
     except TrialFailure:
         raise
     except Exception as err:
@@ -110,6 +115,16 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         cache = CheckpointCache.from_hydra()  # None in a single run: train as usual
     trainer = fit_trainer
     trained = None
+
+    def spent() -> dict[str, float | str]:
+        """The figures of what ran before an exception, for the failed trial's share of the search energy."""
+        # A fit that never started trained nothing (weights loaded, or a refusal before it): 0 J, known.
+        known: dict[str, float | str] = dict(NOTHING_RAN) if fit_trainer.state.fn is None else {}
+        known.update(trial_metrics(trainer))
+        if trained is not None:  # a checkpoint loaded (or trained) before the failure: its figures count too
+            known.update(trained.metrics())
+        return known
+
     try:
         trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
         if trained is None:
@@ -129,13 +144,15 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
             model, quantize_int8=cfg.inference.quantize_int8, compile=cfg.inference.compile
         )
         test_trainer.test(runnable, datamodule=data, verbose=False)
+    except TrialTimeoutError as err:  # the sweep's trial_timeout_s: what ran before it still counts
+        err.metrics = {**spent(), **err.metrics}
+        raise
     except TrialFailure:
         raise
+    except CheckpointCacheError as err:  # refused before fit() started: nothing ran (not "energy unknown")
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
     except Exception as err:  # out of memory included: a failed trial whose energy still counts
-        known = trial_metrics(trainer)
-        if trained is not None:  # a checkpoint loaded (or trained) before the test failed: its figures count too
-            known.update(trained.metrics())
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=known) from err
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=spent()) from err
     metrics = trial_metrics(test_trainer)
     test = energy.results["test"]
     # Serving latency of one batch: the slowest rank's time over its own batches (``batches`` counts every rank's).

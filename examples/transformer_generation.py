@@ -57,9 +57,9 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lightning_ecopt import EnergyCallback, trial_metrics
-    from lightning_ecopt.checkpoints import CheckpointCache
+    from lightning_ecopt.checkpoints import CheckpointCache, CheckpointCacheError
     from lightning_ecopt.demos import NO_TRAINING_STEP, CharTextDataModule, TinyTransformerLM, nothing_to_measure
-    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure, TrialTimeoutError
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
@@ -92,6 +92,9 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
         logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
         trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
+    except TrialTimeoutError as err:  # the sweep's trial_timeout_s, before anything ran
+        err.metrics = {**NOTHING_RAN, **err.metrics}
+        raise
     except TrialFailure:
         raise
     except Exception as err:
@@ -104,16 +107,32 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         return trial_metrics(trainer)
 
     cache = CheckpointCache.from_hydra()  # None in a single run
+    trained = None
+
+    def spent() -> dict[str, float | str]:
+        """The figures of what ran before an exception, for the failed trial's share of the search energy."""
+        # A Trainer that never started a loop ran nothing (a refusal while waiting on the cache's lock): 0 J, known.
+        known: dict[str, float | str] = dict(NOTHING_RAN) if trainer.state.fn is None else {}
+        known.update(trial_metrics(trainer))
+        if trained is not None:  # a checkpoint loaded (or trained) before the failure: its figures count too
+            known.update(trained.metrics())
+        return known
+
     try:
         trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
         if trained is None:
             fit()
         trainer.test(model, datamodule=data, verbose=False)
         trainer.predict(model, datamodule=data, return_predictions=False)  # count_fn sees each batch's outputs
+    except TrialTimeoutError as err:  # the sweep's trial_timeout_s: what ran before it still counts
+        err.metrics = {**spent(), **err.metrics}
+        raise
     except TrialFailure:
         raise
+    except CheckpointCacheError as err:  # refused before fit() started: nothing ran (not "energy unknown")
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
     except Exception as err:
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=trial_metrics(trainer)) from err
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=spent()) from err
     # `ecopt report` takes its energy per inference from the loop the energy objective names: the predict loop's J
     # per prompt; the test loop's joules count in the search energy.
     metrics = trial_metrics(trainer)  # test/perplexity too: the EnergyCallbacks keep what each loop logged

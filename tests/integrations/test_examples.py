@@ -389,3 +389,101 @@ def test_a_reused_trial_whose_test_fails_still_reports_the_training_it_avoided(
         train.digits_trial(cfg, cache=cache)
     assert err.value.metrics["checkpoint/reused"] == 1.0
     assert err.value.metrics["energy/train_reused_j"] == pytest.approx(first["energy/train_j"])
+
+
+def _small_train_config() -> Any:
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(ROOT / "conf" / "train.yaml")
+    cfg.trainer.max_epochs, cfg.trainer.accelerator, cfg.data.eval_repeats = 1, "cpu", 1
+    cfg.model.width, cfg.model.depth = 4, 1
+    return cfg
+
+
+def test_a_trial_timed_out_in_its_test_keeps_the_training_it_spent_and_its_retry_reuses_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # TrialTimeoutError is a TrialFailure: it was re-raised with no figures, so a fit that finished (and cached its
+    # checkpoint) before the timeout counted 0 J, and its retry, reusing the checkpoint, 0 J too: the one training
+    # was counted nowhere.
+    import lightning_ecopt.inference
+    from lightning_ecopt.checkpoints import CheckpointCache
+    from lightning_ecopt.exceptions import TrialTimeoutError
+    from lightning_ecopt.report import trial_energy
+    from lightning_ecopt.sweeper.results import TrialRecord
+
+    train = _import_example(monkeypatch, "train")
+    cfg = _small_train_config()
+    cache = CheckpointCache(tmp_path / "checkpoints", ["data.eval_batch_size"])
+
+    def times_out(*args: object, **kwargs: object) -> None:
+        raise TrialTimeoutError(3)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(lightning_ecopt.inference, "prepare_for_inference", times_out)
+        with pytest.raises(TrialTimeoutError, match="trial_timeout_s=3 s") as err:
+            train.digits_trial(cfg, cache=cache)
+    assert err.value.metrics["energy/train_j"] > 0
+    assert err.value.metrics["checkpoint/reused"] == 0.0
+    assert trial_energy(TrialRecord(0, {}, "failed", err.value.metrics)).known
+    retry = train.digits_trial(cfg, cache=cache)  # the retry loads the checkpoint: the training counted once
+    assert retry["energy/train_j"] == 0.0
+    assert retry["energy/train_reused_j"] == pytest.approx(err.value.metrics["energy/train_j"])
+
+
+def test_a_trial_timed_out_in_its_fit_keeps_the_energy_it_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightning_ecopt.demos import DigitsCNN
+    from lightning_ecopt.exceptions import TrialTimeoutError
+
+    train = _import_example(monkeypatch, "train")
+    step = DigitsCNN.training_step
+
+    def times_out(self: Any, batch: Any, batch_idx: int) -> Any:
+        if batch_idx == 3:
+            raise TrialTimeoutError(3)
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(DigitsCNN, "training_step", times_out)
+    with pytest.raises(TrialTimeoutError) as err:
+        train.digits_trial(_small_train_config(), cache=None)
+    assert err.value.metrics["energy/train_j"] > 0
+    assert "energy/source" in err.value.metrics
+
+
+def test_a_trial_timed_out_while_generating_keeps_the_training_it_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from omegaconf import OmegaConf
+
+    from lightning_ecopt.demos import TinyTransformerLM
+    from lightning_ecopt.exceptions import TrialTimeoutError
+
+    example = _import_example(monkeypatch, "transformer_generation")
+    cfg = OmegaConf.load(ROOT / "conf" / "transformer_generation.yaml")
+    cfg.trainer.max_steps, cfg.trainer.accelerator, cfg.data.max_chars = 5, "cpu", 20_000
+    cfg.model.width, cfg.model.depth = 16, 1
+
+    def times_out(*args: object, **kwargs: object) -> None:
+        raise TrialTimeoutError(3)
+
+    monkeypatch.setattr(TinyTransformerLM, "predict_step", times_out)
+    with pytest.raises(TrialTimeoutError) as err:
+        example.main(cfg)
+    assert err.value.metrics["energy/train_j"] > 0
+    assert err.value.metrics["energy/test_j"] > 0
+
+
+def test_a_checkpoint_that_cannot_be_loaded_fails_its_trial_as_one_that_ran_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The cache refuses a truncated file before fit() runs: the trial was reported "energy unknown" (the metrics of a
+    # Trainer that never ran), and the ledger's total became a lower bound.
+    from lightning_ecopt.checkpoints import CheckpointCache
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
+
+    train = _import_example(monkeypatch, "train")
+    cfg = _small_train_config()
+    cache = CheckpointCache(tmp_path / "checkpoints", ["data.eval_batch_size"])
+    cache.directory.mkdir()
+    cache.path(cache.key(cfg)).write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(TrialFailure, match=r"^CheckpointCacheError: .*delete the file to retrain") as err:
+        train.digits_trial(cfg, cache=cache)
+    assert err.value.metrics == dict(NOTHING_RAN)
