@@ -806,6 +806,10 @@ class EcoptSweeper(Sweeper):
                 settings.storage,
                 self._job_offset,
             )
+        if _stored_trial_count(settings.storage) == 0:  # a new sweep: no trial of it has run yet
+            stale = _earlier_checkpoints(sweep_dir, self.inference_params)
+            if stale is not None:
+                log.warning("ecopt sweeper: %s", stale)
         self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
         # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
         n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))
@@ -1363,6 +1367,32 @@ def _outcome(ret: JobReturn) -> Any:
     if isinstance(error, BaseException):
         return error
     return RuntimeError(f"job {ret.overrides!r} ended with status {ret.status.name} and returned {error!r}")
+
+
+def _earlier_checkpoints(sweep_dir: Path, inference_params: Any) -> str | None:
+    """Why a new sweep in ``sweep_dir`` would reuse weights it did not train, or ``None``.
+
+    ``CheckpointCache.from_hydra`` keys its folder by the sweep dir alone: checkpoints an earlier sweep cached there
+    (its experiment and results moved away, as the start-fresh advice said) are loaded by this sweep's trials of the
+    same training configuration, which then report 0 J of training and "savings" they never made.
+    """
+    from lightning_ecopt.checkpoints import CACHE_DIRNAME
+
+    if not inference_params:  # no cache: every trial trains
+        return None
+    folder = sweep_dir / CACHE_DIRNAME
+    try:
+        n_files = sum(1 for path in folder.glob("*.pt") if path.is_file())
+    except OSError:
+        return None
+    if n_files == 0:
+        return None
+    return (
+        f"{folder} holds {n_files} cached checkpoint{'s' if n_files != 1 else ''} from before this new sweep (an "
+        f"earlier sweep's in this hydra.sweep.dir): a trial whose training configuration matches one loads its weights "
+        f"as if this sweep had trained them, and reports 0 J of training (its cost as energy/train_reused_j). Delete "
+        f"or move {folder} to retrain, or keep it only if those weights come from the same training code."
+    )
 
 
 def _next_job_index(sweep_dir: Path, storage: Path | None) -> int:

@@ -286,8 +286,9 @@ def _start_over(storage: Path | None) -> str:
     if storage == Path(_IN_MEMORY):
         return "build a new ParetoSweep"
     return (
-        f"move {storage} out of its folder, with the {RESULTS_FILENAME} and tensorboard/ beside it (a folder's results "
-        "stop a new sweep there), or choose another sweep directory (hydra.sweep.dir)"
+        f"move {storage} out of its folder, with the {RESULTS_FILENAME}, tensorboard/ and checkpoints/ beside it (a "
+        "folder's results stop a new sweep there; its cached checkpoints would be loaded as this sweep's training), or "
+        "choose another sweep directory (hydra.sweep.dir)"
     )
 
 
@@ -477,8 +478,8 @@ def _prefixed_names(space: Any) -> list[str]:
 
 
 _START_FRESH = (
-    f"to start fresh, move it away (with the {RESULTS_FILENAME} and tensorboard/ beside it, if any), or choose "
-    "another hydra.sweep.dir"
+    f"to start fresh, move it away (with the {RESULTS_FILENAME}, tensorboard/ and checkpoints/ beside it, if any: "
+    "cached checkpoints left there would be loaded as the new sweep's training), or choose another hydra.sweep.dir"
 )
 
 
@@ -874,8 +875,8 @@ def _results_without_experiment(storage: Path) -> str | None:
     other = settings.get("storage") if isinstance(settings, dict) else None
     held = f"{len(trials)} trials" if isinstance(trials, list) else "the results"
     start_here = (
-        f"move {RESULTS_FILENAME} and tensorboard/ out of {storage.parent} to start a new sweep there, or give this "
-        "sweep its own folder (hydra.sweep.dir, or storage)"
+        f"move {RESULTS_FILENAME}, tensorboard/ and checkpoints/ out of {storage.parent} to start a new sweep there, "
+        "or give this sweep its own folder (hydra.sweep.dir, or storage)"
     )
     if isinstance(other, str) and Path(other).name != storage.name:
         return (

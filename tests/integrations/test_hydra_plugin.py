@@ -1007,6 +1007,31 @@ def test_job_dirs_that_outlived_their_experiment_are_kept_and_the_shift_is_said(
     assert "so this sweep's trial N runs in job dir N+3, not N/" in second.stdout + second.stderr
 
 
+def test_a_new_sweep_over_an_earlier_sweep_s_checkpoints_says_their_weights_would_be_reused(tmp_path: Path) -> None:
+    """CheckpointCache keys its folder by the sweep dir alone: a new sweep started where an earlier one's experiment
+    and results were moved away (as the start-fresh advice said) loaded its checkpoints silently, and the ledger
+    reported 0 J of training with savings. The new sweep says so; its resume, whose checkpoints are its own, does
+    not."""
+    old = tmp_path / "sweep" / "checkpoints"
+    old.mkdir(parents=True)
+    (old / "0123456789abcdef.pt").write_bytes(b"weights")
+    (old / "0123456789abcdef.lock").touch()
+    arguments = ["hydra.sweeper.n_initial_trials=2", "hydra.sweeper.inference_params=[opt]"]
+    new = _run_app(tmp_path, "hydra.sweeper.n_trials=2", *arguments)
+    assert new.returncode == 0, new.stderr
+    said = " ".join((new.stdout + new.stderr).split())
+    assert f"{old} holds 1 cached checkpoint from before this new sweep" in said
+    assert "loads its weights as if this sweep had trained them, and reports 0 J of training (its cost as " in said
+    assert f"Delete or move {old} to retrain" in said
+    resumed = _run_app(tmp_path, "hydra.sweeper.n_trials=3", *arguments)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "cached checkpoint" not in resumed.stdout + resumed.stderr
+    shutil.copytree(old, tmp_path / "other" / "sweep" / "checkpoints")
+    no_cache = _run_app(tmp_path / "other", "hydra.sweeper.n_trials=1", "hydra.sweeper.n_initial_trials=1")
+    assert no_cache.returncode == 0, no_cache.stderr  # without inference_params, no trial loads a checkpoint
+    assert "cached checkpoint" not in no_cache.stdout + no_cache.stderr
+
+
 def test_rerun_with_a_named_subdir_continues_the_job_numbering(tmp_path: Path) -> None:
     """Job dirs named ``trial_${hydra.job.num}``, not a plain number: a resumed sweep numbers on, overwriting none."""
     subdir = "hydra.sweep.subdir=trial_${hydra.job.num}"

@@ -1328,7 +1328,9 @@ def test_resume_refuses_another_sweep(fast_ax, tmp_path, params, objectives, wha
     storage = tmp_path / "ax.json"
     make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
     other = make_sweep(two_quadratics, params=params, objectives=objectives, n_trials=4, storage=storage)
-    with pytest.raises(EcoptConfigError, match=rf"other {what}.*move .*ax.json out of its folder.*hydra.sweep.dir"):
+    with pytest.raises(
+        EcoptConfigError, match=rf"other {what}.*move .*ax.json out of its folder.*checkpoints/.*hydra.sweep.dir"
+    ):
         other.run()
 
 
@@ -2454,7 +2456,8 @@ def test_a_space_with_nothing_swept_is_refused_before_any_trial():
 def test_a_refused_storage_leaves_nothing_behind(tmp_path, content):
     storage = tmp_path / "ax.json"
     storage.write_text(content)
-    with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move it away"):
+    # checkpoints/ too: left behind, a new sweep there would load them as its own training (0 J, "savings")
+    with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move it away \(with .*checkpoints/"):
         make_sweep(two_quadratics, n_trials=2, storage=storage).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ax.json"]
 
