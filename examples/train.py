@@ -94,6 +94,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         test_trainer = pl.Trainer(
             **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
         )
+        test_batches = _test_batches(data, test_trainer) if cfg.inference.compile else None
     except TrialTimeoutError as err:  # the sweep's trial_timeout_s, before anything ran
         err.metrics = {**NOTHING_RAN, **err.metrics}
         raise
@@ -101,7 +102,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         raise
     except Exception as err:
         raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
-    refusal = _knobs_refusal(cfg.inference, test_trainer, cfg.energy.warmup_batches)
+    refusal = _knobs_refusal(cfg.inference, test_trainer, cfg.energy.warmup_batches, test_batches, cfg.data)
     if refusal is not None:  # before training: a knob the test loop cannot run as named would waste it
         raise TrialFailure(refusal, metrics=NOTHING_RAN)
 
@@ -175,13 +176,21 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     return metrics
 
 
-def _knobs_refusal(inference: DictConfig, test_trainer: Any, warmup_batches: int) -> str | None:
+def _knobs_refusal(
+    inference: DictConfig,
+    test_trainer: Any,
+    warmup_batches: int,
+    test_batches: int | None = None,
+    data: DictConfig | None = None,
+) -> str | None:
     """Why the test loop cannot run the inference knobs as named, or ``None``.
 
     Args:
         inference: The ``inference`` section of the config.
         test_trainer: The Trainer of the test loop.
         warmup_batches: The energy callback's warm-up batches (``energy.warmup_batches``).
+        test_batches: The most batches the test loop can run (:func:`_test_batches`), if known.
+        data: The ``data`` section of the config, named in the advice.
     """
     from lightning.pytorch.accelerators import CPUAccelerator
 
@@ -196,6 +205,17 @@ def _knobs_refusal(inference: DictConfig, test_trainer: Any, warmup_batches: int
             f"inference.compile=true with energy.warmup_batches={warmup_batches}: the first test batch would compile "
             f"the model inside the measured window, so the trial would measure the compilation; set "
             f"energy.warmup_batches=1 or more (those batches pay it) or inference.compile=false."
+        )
+    if inference.compile and test_batches is not None and test_batches <= warmup_batches:
+        # A review measured 108 samples/J compiled against 1,040 eager at 2 batches and warmup_batches=3: a loop that
+        # ends inside its warm-up is measured whole, the compilation in it.
+        knobs = "" if data is None else f" (data.eval_batch_size={data.eval_batch_size}, "
+        knobs += "" if data is None else f"data.eval_repeats={data.eval_repeats})"
+        return (
+            f"inference.compile=true with a test loop of at most {test_batches} batches{knobs}, not more than "
+            f"energy.warmup_batches={warmup_batches}: the loop would end inside its warm-up and be measured whole, "
+            f"the compilation included; raise data.eval_repeats (or lower data.eval_batch_size) so that the loop "
+            f"has more than {warmup_batches} batches, or set inference.compile=false."
         )
     if inference.compile and isinstance(test_trainer.accelerator, CPUAccelerator):
         try:  # before training: prepare_for_inference would find it only after the fit
@@ -217,6 +237,22 @@ def _knobs_refusal(inference: DictConfig, test_trainer: Any, warmup_batches: int
             f"{device}; set trainer.accelerator=cpu or inference.quantize_int8=false."
         )
     return None
+
+
+def _test_batches(data: Any, test_trainer: Any) -> int:
+    """The most batches the test loop of ``data`` can run on each rank (``eval_repeats`` whole passes, at most).
+
+    ``TimedPasses`` may stop sooner, but never inside the warm-up: only at the end of a pass begun after it.
+    """
+    data.setup("test")  # the split is seeded by the data module's own generator: the fit's setup then reuses it
+    samples = -(-len(data.test_set) * data.eval_repeats // max(test_trainer.world_size, 1))
+    batches = -(-samples // data.eval_batch_size)
+    limit = test_trainer.limit_test_batches
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        return min(batches, limit)
+    if isinstance(limit, float) and limit < 1.0:
+        return int(batches * limit)
+    return batches
 
 
 def _no_compiling_in_window(warmup_batches: int) -> Any:

@@ -139,7 +139,8 @@ class Report:
         """Completed trials that ran whose energy window was flagged short (``energy/<stage>_short_window = 1``).
 
         Over the loops an energy objective names (any loop when none does). Their energy figures may be off by a
-        whole counter step (or, estimated, by the timer's jitter): where they decide the frontier, it is uncertain.
+        whole counter step (or, estimated, by the timer's jitter), or hold the first batches' one-off costs (a loop
+        that ended inside its warm-up): where they decide the frontier, it is uncertain.
         """
         return [i for i, flag in _loop_flags(self.sweep.result, "short_window").items() if flag == 1]
 
@@ -561,8 +562,9 @@ def render(report: Report, console: Console | None = None) -> None:
         console.print(
             f"Short energy windows ({len(short)} of {len(_evaluated(result))} completed trials, marked ~ below): "
             f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s or 20 "
-            f"counter updates (energy/<stage>_short_window = 1), so their energy figures may be off by a counter step "
-            f"or the timer's jitter; where they decide the frontier, it is uncertain. Measure more batches (or repeat "
+            f"counter updates, or ended inside their warm-up batches (energy/<stage>_short_window = 1), so their "
+            f"energy figures may be off by a counter step, the timer's jitter or the first batches' one-off costs (a "
+            f"compilation); where they decide the frontier, it is uncertain. Measure more batches (or repeat "
             f"the loop: lightning_ecopt.inference.TimedPasses, until min_duration_s; its 'auto' is 2 s on NVML).",
             markup=False,
         )

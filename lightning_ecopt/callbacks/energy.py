@@ -150,7 +150,8 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J; the loop's joules outside the measured
       window, so it also holds the few ms of closing that window)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s``, or than 20 updates of
-      the meter's counter (2 s of NVML), whichever is longer (flag)
+      the meter's counter (2 s of NVML), whichever is longer, or ended inside its warm-up (no more batches than
+      ``warmup_batches``: measured whole, a compilation included) (flag)
     - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
       window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %. This process's children (DataLoader
       workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
@@ -994,10 +995,16 @@ class EnergyCallback(Callback):
                 if state.fetches
                 else f"had {state.seen} batches, not more than"
             )
+            flagged = (
+                f" and are flagged (energy/{stage}_short_window=1): a first batch's one-off costs (torch.compile's "
+                f"compilation, cache fills) count as inference, which put a compiled model ~10x below its eager self"
+                if stage != "train"
+                else ""
+            )
             self._warn_once(
                 f"nowarmup/{stage}",
                 f"EnergyCallback: the {stage} loop {had} warmup_batches={self.warmup_batches}; its figures include "
-                f"the warm-up. Lower warmup_batches or use more batches.",
+                f"the warm-up{flagged}. Lower warmup_batches or use more batches.",
             )
             steady, batches = whole, state.seen
             state.samples, state.tokens = state.warmup_samples, state.warmup_tokens
@@ -1109,6 +1116,7 @@ class EnergyCallback(Callback):
         resolved_s = LOOP_MIN_PERIODS * period_s if self.min_duration_s > 0 else 0.0
         every_rank_windows = figures["ranks_with_windows"] == trainer.world_size
         windows = figures["batch_windows"]
+        short_s = time_s < max(self.min_duration_s, resolved_s)
         result = LoopEnergy(
             stage=stage,
             source=steady.source,
@@ -1124,7 +1132,8 @@ class EnergyCallback(Callback):
             per_batch_mode="window" if every_rank_windows else "split",
             batch_j=tuple(state.batch_j) if every_rank_windows else (),
             batch_mean_j=figures["batch_j_sum"] / windows if every_rank_windows and windows > 0 else None,
-            short=stage != "train" and time_s < max(self.min_duration_s, resolved_s),
+            # Ended inside its warm-up (not steady): measured whole, one-off costs in, as untrustworthy as a short one.
+            short=stage != "train" and (short_s or not state.steady),
             cpu_contention=contention,
             in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
         )
@@ -1138,7 +1147,7 @@ class EnergyCallback(Callback):
                 f"their work, and a CPU-time estimate grows with the contention too (threads wait and spin): compare "
                 f"such figures only with others taken under the same load, or measure on an otherwise idle machine.",
             )
-        if result.short:
+        if result.short and short_s:  # one that ended inside its warm-up has said so (_end_windows)
             # A config made for the CPU estimate (min_duration_s=0.2) on NVML: its windows span two counter updates.
             below = (
                 f"min_duration_s={self.min_duration_s:g} s"

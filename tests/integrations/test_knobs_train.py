@@ -228,3 +228,29 @@ def test_a_knob_that_is_not_a_bool_fails_before_training(monkeypatch: pytest.Mon
     with pytest.raises(TrialFailure, match=r"inference.compile='yes': expected true or false") as err:
         train.digits_trial(cfg, cache=None)
     assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}
+
+
+def test_compile_with_a_test_loop_inside_its_warm_up_is_refused_before_training(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 2 batches under warmup_batches=3: the loop was measured whole, its compilation in the window (108 samples/J
+    # against 1,040 eager), and nothing flagged the figure.
+    from lightning_ecopt.exceptions import TrialFailure
+
+    train = _train(monkeypatch)
+    cfg = _config()
+    cfg.trainer.accelerator = "cpu"
+    cfg.inference.compile, cfg.data.eval_batch_size = True, 256
+    match = (
+        r"^inference.compile=true with a test loop of at most 2 batches \(data.eval_batch_size=256, "
+        r"data.eval_repeats=1\), not more than energy.warmup_batches=3: .* raise data.eval_repeats"
+    )
+    with pytest.raises(TrialFailure, match=match) as err:
+        train.digits_trial(cfg, cache=None)
+    assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}  # nothing trained
+    on_cpu = SimpleNamespace(world_size=1, limit_test_batches=1.0)
+    data = SimpleNamespace(setup=lambda stage: None, test_set=range(359), eval_repeats=3, eval_batch_size=256)
+    assert train._test_batches(data, on_cpu) == 5  # 1,077 samples: enough repeats
+    assert train._test_batches(data, SimpleNamespace(world_size=2, limit_test_batches=1.0)) == 3
+    assert train._test_batches(data, SimpleNamespace(world_size=1, limit_test_batches=2)) == 2
+    assert train._test_batches(data, SimpleNamespace(world_size=1, limit_test_batches=0.5)) == 2

@@ -449,13 +449,21 @@ def test_zero_joules_are_never_logged_silently(fake_clock: FakeClock) -> None:
     assert math.isnan(trainer.callback_metrics["energy/test_samples_per_j"].item())
 
 
-def test_loop_shorter_than_warmup_is_measured_whole(fake_clock: FakeClock) -> None:
-    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=50)
+def test_loop_shorter_than_warmup_is_measured_whole_and_flagged(fake_clock: FakeClock) -> None:
+    # Its figures hold the first batches' one-off costs: a compiled model's test of 2 batches under warmup_batches=3
+    # read 108 samples/J against 1,040 eager, and was not flagged (its 5 s here are long enough by time).
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=50, min_duration_s=1.0)
     trainer = _trainer(cb)
-    with pytest.warns(UserWarning, match="not more than warmup_batches=50"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         trainer.test(ClockedModel(fake_clock), verbose=False)
+    said = [str(w.message) for w in caught if "EnergyCallback" in str(w.message)]
+    assert len(said) == 1, said  # one reason, not also "lasted less than min_duration_s": it lasted 5 s
+    assert "not more than warmup_batches=50; its figures include the warm-up and are flagged" in said[0]
+    assert "(energy/test_short_window=1)" in said[0]
     assert trainer.callback_metrics["energy/test_j"].item() == pytest.approx(30.0)
     assert trainer.callback_metrics["energy/test_samples"].item() == 10 * BATCH
+    assert trainer.callback_metrics["energy/test_short_window"].item() == 1.0
 
 
 def test_validate_is_measured_but_not_sanity_checks(fake_clock: FakeClock) -> None:
