@@ -54,7 +54,13 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
 
     from lightning_ecopt import EnergyCallback, trial_metrics
     from lightning_ecopt.checkpoints import CheckpointCache, CheckpointCacheError
-    from lightning_ecopt.demos import NO_TRAINING_STEP, DigitsCNN, DigitsDataModule, nothing_to_measure
+    from lightning_ecopt.demos import (
+        NO_TRAINING_STEP,
+        DigitsCNN,
+        DigitsDataModule,
+        nothing_to_measure,
+        processes_in_a_sweep,
+    )
     from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure, TrialTimeoutError
     from lightning_ecopt.inference import PRECISIONS, prepare_for_inference
 
@@ -94,6 +100,9 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         test_trainer = pl.Trainer(
             **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
         )
+        refusal = processes_in_a_sweep(fit_trainer)  # before fit(): Lightning's DDP launcher reruns the command
+        if refusal is not None:
+            raise TrialFailure(refusal, metrics=NOTHING_RAN)
         test_batches = _test_batches(data, test_trainer) if cfg.inference.compile else None
     except TrialTimeoutError as err:  # the sweep's trial_timeout_s, before anything ran
         err.metrics = {**NOTHING_RAN, **err.metrics}

@@ -58,7 +58,13 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
 
     from lightning_ecopt import EnergyCallback, trial_metrics
     from lightning_ecopt.checkpoints import CheckpointCache, CheckpointCacheError
-    from lightning_ecopt.demos import NO_TRAINING_STEP, CharTextDataModule, TinyTransformerLM, nothing_to_measure
+    from lightning_ecopt.demos import (
+        NO_TRAINING_STEP,
+        CharTextDataModule,
+        TinyTransformerLM,
+        nothing_to_measure,
+        processes_in_a_sweep,
+    )
     from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure, TrialTimeoutError
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -92,6 +98,9 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
         logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
         trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
+        refusal = processes_in_a_sweep(trainer)  # before fit(): Lightning's DDP launcher reruns the command
+        if refusal is not None:
+            raise TrialFailure(refusal, metrics=NOTHING_RAN)
     except TrialTimeoutError as err:  # the sweep's trial_timeout_s, before anything ran
         err.metrics = {**NOTHING_RAN, **err.metrics}
         raise

@@ -1909,8 +1909,10 @@ _SPAWNED_PROCESSES = (
     "EnergyCallback: this strategy starts its processes with multiprocessing (ddp_spawn, ddp_fork, ddp_notebook): "
     "the energy figures come back in trainer.callback_metrics and in the dicts the loops return, but the callback's "
     "`results`, `model_stats` and the energy source label stay in those processes, so trial_metrics(trainer) has no "
-    "'energy/source' and a sweep fails such trials. Use strategy='ddp' (Lightning starts the other ranks as "
-    "subprocesses of the script; or torchrun, SLURM)."
+    "'energy/source' and a sweep fails such trials. In a single run use strategy='ddp' (Lightning starts the other "
+    "ranks as subprocesses of the script; or torchrun, SLURM). In a multirun (-m) that would rerun the whole sweep "
+    "in each rank: give each trial one device, or start one process per device from the launcher "
+    "(hydra/launcher=submitit_slurm with hydra.launcher.tasks_per_node=<devices>)."
 )
 
 

@@ -1,7 +1,7 @@
 """Small models and data that ship offline, used by the examples, tests and benchmarks."""
 
 from lightning_ecopt.demos.digits import DigitsCNN, DigitsDataModule
-from lightning_ecopt.demos.runs import NO_TRAINING_STEP, nothing_to_measure
+from lightning_ecopt.demos.runs import NO_TRAINING_STEP, nothing_to_measure, processes_in_a_sweep
 from lightning_ecopt.demos.text import CharTextDataModule, TinyTransformerLM
 
 __all__ = [
@@ -11,4 +11,5 @@ __all__ = [
     "DigitsDataModule",
     "TinyTransformerLM",
     "nothing_to_measure",
+    "processes_in_a_sweep",
 ]

@@ -254,3 +254,27 @@ def test_compile_with_a_test_loop_inside_its_warm_up_is_refused_before_training(
     assert train._test_batches(data, SimpleNamespace(world_size=2, limit_test_batches=1.0)) == 3
     assert train._test_batches(data, SimpleNamespace(world_size=1, limit_test_batches=2)) == 2
     assert train._test_batches(data, SimpleNamespace(world_size=1, limit_test_batches=0.5)) == 2
+
+
+def test_a_multirun_trial_on_two_ddp_devices_is_refused_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lightning's launcher would rerun `train.py -m ...` in rank 1: a second sweep, refused by the sweep's lock, and
+    # the whole sweep killed. Refused in the trial instead, before fit() starts any process.
+    import functools
+
+    import lightning.pytorch as pl
+
+    import lightning_ecopt.demos
+    from lightning_ecopt.exceptions import TrialFailure
+
+    def no_fit(self: object, *args: object, **kwargs: object) -> None:
+        raise AssertionError("fit() ran: its launcher would start the command line again")
+
+    monkeypatch.setattr(pl.Trainer, "fit", no_fit)
+    in_a_multirun = functools.partial(lightning_ecopt.demos.processes_in_a_sweep, multirun=True)
+    monkeypatch.setattr(lightning_ecopt.demos, "processes_in_a_sweep", in_a_multirun)
+    train = _train(monkeypatch)
+    cfg = _config()
+    cfg.trainer.accelerator, cfg.trainer.devices, cfg.trainer.strategy = "cpu", 2, "ddp"
+    with pytest.raises(TrialFailure, match=r"^trainer.devices=2 \(num_nodes=1\) with DDPStrategy .* multirun") as err:
+        train.digits_trial(cfg, cache=None)
+    assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}  # nothing ran

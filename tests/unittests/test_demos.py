@@ -308,3 +308,35 @@ def test_auto_takes_the_longest_callback_of_the_loop_and_refuses_before_setup() 
 def test_auto_timed_passes_refuse_workers_too() -> None:
     with pytest.raises(ValueError, match=r"eval_min_s='auto', num_workers=2\): timed test passes"):
         DigitsDataModule(eval_min_s="auto", num_workers=2)
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "ddp_spawn"])
+def test_a_multirun_trial_on_a_trainer_that_starts_its_own_ranks_is_refused(strategy: str) -> None:
+    # Lightning's DDP launcher reruns the command line, `-m` included: each rank started the sweep over, the lock
+    # refused the second and the sweep was killed (exit 137); under ddp_spawn every trial failed "no training step".
+    import lightning.pytorch as pl
+
+    from lightning_ecopt.demos import processes_in_a_sweep
+
+    quiet = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = pl.Trainer(accelerator="cpu", devices=2, strategy=strategy, **quiet)
+    refusal = processes_in_a_sweep(trainer, multirun=True)
+    assert refusal is not None
+    assert refusal.startswith("trainer.devices=2 (num_nodes=1) with DDPStrategy (")
+    assert "in a multirun (-m) Lightning would start the other ranks itself" in refusal
+    assert "hydra/launcher=submitit_slurm with hydra.launcher.tasks_per_node=2" in refusal
+    assert "trainer.devices=1" in refusal
+    assert processes_in_a_sweep(trainer, multirun=False) is None  # a single run: Lightning's launcher works
+    assert processes_in_a_sweep(pl.Trainer(accelerator="cpu", devices=1, **quiet), multirun=True) is None
+    assert processes_in_a_sweep(trainer) is None  # outside Hydra: not a multirun
+
+
+def test_a_multirun_trial_under_slurm_s_own_tasks_is_not_refused() -> None:
+    # submitit_slurm with tasks_per_node=<devices>: SLURM starts the ranks, Lightning joins them.
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+
+    from lightning_ecopt.demos import processes_in_a_sweep
+
+    launcher = SimpleNamespace(cluster_environment=SLURMEnvironment(auto_requeue=False))
+    trainer = SimpleNamespace(strategy=SimpleNamespace(launcher=launcher), num_devices=2, num_nodes=1)
+    assert processes_in_a_sweep(trainer, multirun=True) is None

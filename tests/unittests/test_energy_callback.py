@@ -1046,7 +1046,12 @@ def test_a_strategy_that_spawns_its_processes_is_said_to_keep_the_label_there(fa
     failed the trials for a missing label with no word of why (a review ran 2 CPU ranks with gloo)."""
     spawning = Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False, enable_progress_bar=False)
     cb = EnergyCallback(meter=FakeMeter(fake_clock))
-    with pytest.warns(UserWarning, match=r"starts its processes with multiprocessing .* Use strategy='ddp'"):
+    # Not strategy='ddp' alone: in a multirun its launcher reruns the whole sweep in each rank.
+    with pytest.warns(
+        UserWarning,
+        match=r"starts its processes with multiprocessing .* In a single run use strategy='ddp' .* In a multirun "
+        r"\(-m\) that would rerun the whole sweep in each rank: give each trial one device",
+    ):
         cb.setup(spawning, ClockedModel(fake_clock), "test")  # what each started process runs
     back = types.SimpleNamespace(callbacks=[EnergyCallback()], callback_metrics={"energy/test_j": torch.tensor(2.0)})
     with pytest.warns(UserWarning, match=r"trial_metrics: no energy source label beside the energy figures"):
