@@ -417,6 +417,20 @@ class CheckpointCache:
                 f"CheckpointCache: {str(path)!r} is not a format-{FORMAT_VERSION} checkpoint of key {key!r}; delete "
                 f"the file to retrain that configuration."
             )
+        # A file made by hand (or by another tool) with our key: its parts of the wrong type raised a bare TypeError.
+        state, metrics = data.get("state_dict"), data.get("metrics")
+        bad = (
+            f"'state_dict' is {type(state).__name__}, not a mapping of tensors"
+            if not isinstance(state, Mapping)
+            else f"'metrics' is {type(metrics).__name__}, not a mapping of numbers"
+            if metrics is not None and not _numbers(metrics)
+            else None
+        )
+        if bad is not None:
+            raise CheckpointCacheError(
+                f"CheckpointCache: {str(path)!r} is not a checkpoint this cache wrote ({bad}); delete the file to "
+                f"retrain that configuration."
+            )
         return data
 
     def save(
@@ -540,6 +554,13 @@ class CheckpointCache:
             }
             source = metrics.get("energy/source")
             return CachedTraining(key, path, False, numbers, source if isinstance(source, str) else None, by)
+
+
+def _numbers(metrics: Any) -> bool:
+    """Whether ``metrics`` is a mapping of names to numbers (no bools), as :meth:`CheckpointCache.save` writes it."""
+    return isinstance(metrics, Mapping) and all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) for k, v in metrics.items()
+    )
 
 
 def _load_error(err: BaseException) -> str:

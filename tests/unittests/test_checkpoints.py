@@ -259,6 +259,29 @@ def test_unreadable_or_mismatched_checkpoints_name_the_file_and_the_fix(tmp_path
         cache.load(key)
 
 
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"state_dict": [1, 2]}, r"'state_dict' is list, not a mapping of tensors"),
+        ({"state_dict": None}, r"'state_dict' is NoneType, not a mapping of tensors"),
+        ({"metrics": [1.0]}, r"'metrics' is list, not a mapping of numbers"),
+        ({"metrics": {"energy/train_j": "2 J"}}, r"'metrics' is dict, not a mapping of numbers"),
+    ],
+)
+def test_a_hand_made_checkpoint_of_the_right_key_but_wrong_parts_names_the_file(
+    tmp_path: Path, changes: dict[str, Any], match: str
+) -> None:
+    # They raised a bare TypeError from load_state_dict or dict(): no file named, no fix.
+    cache = CheckpointCache(tmp_path, INFERENCE)
+    key = cache.key(CONFIG)
+    good = {"format": 1, "key": key, "state_dict": nn.Linear(2, 2).state_dict(), "metrics": {"energy/train_j": 2.0}}
+    torch.save({**good, **changes}, cache.path(key))
+    with pytest.raises(CheckpointCacheError, match=rf"{key}\.pt' is not a checkpoint this cache wrote \({match}\); "):
+        cache.fit_or_load(CONFIG, nn.Linear(2, 2), Counter(nn.Linear(2, 2)))
+    torch.save(good, cache.path(key))
+    assert cache.fit_or_load(CONFIG, nn.Linear(2, 2), Counter(nn.Linear(2, 2))).reused
+
+
 def test_a_pickled_object_is_refused(tmp_path: Path) -> None:
     cache = CheckpointCache(tmp_path)
     key = cache.key(CONFIG)
