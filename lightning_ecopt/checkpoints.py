@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_ecopt.exceptions import EcoptConfigError, EcoptError
+from lightning_ecopt.exceptions import EcoptConfigError, EcoptError, TrialFailure
 from lightning_ecopt.sweeper.results import create_temporary_file
 
 if TYPE_CHECKING:
@@ -407,6 +407,8 @@ class CheckpointCache:
             return None
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
+        except TrialFailure:  # the trial's time limit fell due while it read: no fault of the file
+            raise
         except Exception as err:
             raise CheckpointCacheError(
                 f"CheckpointCache: cannot read {str(path)!r} with weights_only=True ({_load_error(err)}); delete the "
@@ -482,6 +484,8 @@ class CheckpointCache:
                 os.fsync(handle.fileno())
             try:  # what load() cannot read is not stored: every later trial of the key would fail on it
                 torch.load(tmp, map_location="cpu", weights_only=True)
+            except TrialFailure:
+                raise
             except Exception as err:
                 raise CheckpointCacheError(
                     f"CheckpointCache: the trained state of key {key!r} cannot be read back with weights_only=True "
@@ -494,7 +498,8 @@ class CheckpointCache:
                 os.unlink(tmp)
             # A full disk or a quota (torch's writer may report it as a RuntimeError): the trained model is fine, only
             # its copy is not.
-            if isinstance(err, Exception) and not isinstance(err, CheckpointCacheError):
+            # The trial's time limit (TrialTimeoutError) stops the trial, not only the caching.
+            if isinstance(err, Exception) and not isinstance(err, CheckpointCacheError | TrialFailure):
                 raise CheckpointCacheError(f"CheckpointCache: cannot write {str(path)!r} ({err}).") from err
             raise
         return path

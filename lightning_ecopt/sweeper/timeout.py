@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -78,6 +79,21 @@ def _can_alarm() -> bool:
     return hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
 
 
+#: How often a limit that fell due during an import looks again.
+_IMPORT_GRACE_S = 0.05
+
+
+def _importing() -> bool:
+    """Whether a module's code is being run by an import (importlib marks its spec initialising meanwhile)."""
+    for module in list(sys.modules.values()):
+        try:
+            if getattr(getattr(module, "__spec__", None), "_initializing", False) is True:
+                return True
+        except Exception:  # a lazy module whose __getattr__ fails: not one being imported
+            continue
+    return False
+
+
 def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any, **kwargs: Any) -> T:
     """Call ``fn(*args, **kwargs)``; raise :class:`TrialTimeoutError` in it once ``timeout_s`` seconds have passed.
 
@@ -117,8 +133,15 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
     def _interrupt(signum: int, frame: FrameType | None) -> None:
         # A timer that fires once fn has returned (Python runs the handler at the next call: the timer's disarming)
         # interrupts nothing; raising there would skip putting back the caller's handler and timer.
-        if running:
-            raise TrialTimeoutError(timeout_s)
+        if not running:
+            return
+        if _importing():
+            # Raised inside a module's own code, it would leave that module half made in sys.modules, and every
+            # later trial of this process that imports it fails (a first torch.compile imports inductor lazily):
+            # the limit falls due as soon as the import is done.
+            signal.setitimer(signal.ITIMER_REAL, _IMPORT_GRACE_S)
+            return
+        raise TrialTimeoutError(timeout_s)
 
     # A timer already running (a deadline of the caller's own) is put back afterwards, less the time the trial took;
     # one that fell due meanwhile fires as soon as its handler is back. Read before the trial's timer is armed: a

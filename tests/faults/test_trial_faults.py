@@ -220,3 +220,25 @@ def test_bad_timeouts_are_refused(value: object) -> None:
     # 1e12 s: setitimer refuses it (past time_t), which failed every trial and left the trial's handler installed.
     with pytest.raises(ValueError, match=r"expected seconds > 0 and at most 1e\+09 \(e.g. 3600\), or null"):
         check_timeout(value)
+
+
+def test_a_limit_that_falls_due_during_an_import_waits_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raised inside the module's code, the timeout left it half made in sys.modules: every later trial of the process
+    that imported it failed ("partially initialized module", review: a first torch.compile imports inductor)."""
+    import importlib
+    import sys
+    import time
+
+    (tmp_path / "slow_to_import.py").write_text("import time\ntime.sleep(0.4)\nREADY = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_to_import", raising=False)
+
+    def trial() -> None:
+        importlib.import_module("slow_to_import")
+        time.sleep(30)  # the limit falls due here, once the import is done
+
+    start = time.monotonic()
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(trial, 0.1)
+    assert 0.4 <= time.monotonic() - start < 5
+    assert sys.modules["slow_to_import"].READY  # whole: a later trial's import finds it made

@@ -547,3 +547,35 @@ def test_the_job_dir_is_replaced_only_as_a_whole_path() -> None:
         "r": "/other/s/1/y",  # another path that holds it: job 2's /other/s/2/y differs, and keys apart
         "u": "dir=${hydra:runtime.output_dir}",
     }
+
+
+@pytest.mark.parametrize("slow", ["save", "read back", "load"])
+def test_a_time_limit_that_falls_due_while_caching_stops_the_trial_not_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: str
+) -> None:
+    """A large checkpoint on a slow disk: the trial's TrialTimeoutError was turned into a cache error, so the trial ran
+    on past its limit (save), or was told to delete a good checkpoint (load) (review)."""
+    from lightning_ecopt.exceptions import TrialTimeoutError
+    from lightning_ecopt.sweeper.timeout import call_with_timeout
+
+    cache = CheckpointCache(tmp_path, INFERENCE)
+    if slow == "load":
+        cache.fit_or_load(CONFIG, nn.Linear(3, 2), Counter(nn.Linear(3, 2)))
+    original_save, original_load = torch.save, torch.load
+
+    def slow_save(*args: Any, **kwargs: Any) -> None:
+        time.sleep(2.0)
+        original_save(*args, **kwargs)
+
+    def slow_load(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(2.0)
+        return original_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save" if slow == "save" else "load", slow_save if slow == "save" else slow_load)
+    model = nn.Linear(3, 2)
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(lambda: cache.fit_or_load(CONFIG, model, Counter(model)), 0.3)
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".pt"] == (
+        [f"{cache.key(CONFIG)}.pt"] if slow == "load" else []
+    )
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
