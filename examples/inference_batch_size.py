@@ -91,9 +91,9 @@ class BatchSizeRatio(Callback):
     """Hydra callback: after the sweep, print the best-to-batch-1 samples/J ratio (measuring batch 1 if needed).
 
     A figure it uses that is flagged short (``energy/test_short_window=1``: its window lasted less than the
-    callback's ``min_duration_s``, or its loop ended inside the warm-up) is named in a second line: the ratio is then noisy. So is one measured under
-    contention (``energy/test_cpu_contention`` above a quarter of the CPUs, as ``ecopt report`` flags it): other
-    processes' load moves it, so the ratio is not a quiet machine's.
+    callback's ``min_duration_s``, or its loop ended inside the warm-up) is named in a second line: the ratio is
+    then noisy. So is one measured under contention (``energy/test_cpu_contention`` above a quarter of the CPUs, as
+    ``ecopt report`` flags it): other processes' load moves it, so the ratio is not a quiet machine's.
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -136,8 +136,8 @@ class BatchSizeRatio(Callback):
             print(
                 f"batch-size sweep: the figure of {batches} is flagged short (energy/test_short_window=1: its measured "
                 "window lasted less than energy.min_duration_s, or than 20 updates of the energy counter, or its loop "
-                "ended inside energy.warmup_batches), so the ratio is noisy; raise data.eval_repeats so that every trial's window reaches energy.min_duration_s "
-                "(auto: 20 counter updates, 2 s on NVML)."
+                "ended inside energy.warmup_batches), so the ratio is noisy; raise data.eval_repeats so that every "
+                "trial's window reaches energy.min_duration_s (auto: 20 counter updates, 2 s on NVML)."
             )
         if found.contended:
             batches = " and ".join(f"batch {b}" for b in found.contended)
