@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from lightning_ecopt._checks import check_positive_ints
+from lightning_ecopt.exceptions import TrialFailure
 
 if TYPE_CHECKING:
     from torch import nn
@@ -122,6 +123,8 @@ def check_cpp_compiler() -> None:
         return
     try:
         get_cpp_compiler()
+    except TrialFailure:  # the trial's time limit, not a missing compiler
+        raise
     except Exception as err:
         raise RuntimeError(
             "prepare_for_inference(compile=True): torch.compile cannot build CPU code here "

@@ -53,7 +53,7 @@ from lightning_ecopt.energy.contention import (
     others_share,
 )
 from lightning_ecopt.energy.measurement import source_problem
-from lightning_ecopt.exceptions import EnergyMeterError
+from lightning_ecopt.exceptions import EnergyMeterError, TrialFailure
 
 __all__ = ["EnergyCallback", "trial_metrics"]
 
@@ -1606,6 +1606,8 @@ def _log_labels(trainer: pl.Trainer, labels: dict[str, str], warn_once: Callable
         else:
             try:
                 logger.log_hyperparams(labels)
+            except TrialFailure:  # the trial's time limit (TrialTimeoutError), not the logger's fault
+                raise
             except Exception as error:
                 name = type(logger).__name__
                 warn_once(
@@ -1701,6 +1703,8 @@ def _model_stats(
             context = step_context() if model is pl_module else contextlib.nullcontext()
             with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention(), context:
                 stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(call, *args)))
+        except TrialFailure:  # the trial's time limit fell due while counting: it stops the trial, not the count
+            raise
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
             if x is sample or where not in errors:
                 errors[where] = err
@@ -1842,6 +1846,8 @@ def _on_meta(pl_module: pl.LightningModule) -> torch.nn.Module | None:
         with torch.device("meta"):
             model = type(pl_module)(**pl_module.hparams)
         return model.eval()
+    except TrialFailure:  # the trial's time limit (a constructor loading weights for seconds)
+        raise
     except Exception:  # no saved hyperparameters, or a constructor that needs more: count on the real module
         return None
 

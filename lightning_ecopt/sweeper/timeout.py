@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -80,17 +79,39 @@ def _can_alarm() -> bool:
 
 
 #: How often a limit that fell due during an import looks again.
-_IMPORT_GRACE_S = 0.05
+_IMPORT_POLL_S = 0.05
+
+#: The import module importlib runs a module's code from: its frames on the stack mean an import is under way.
+_IMPORTLIB_FILE = "<frozen importlib._bootstrap>"
 
 
-def _importing() -> bool:
-    """Whether a module's code is being run by an import (importlib marks its spec initialising meanwhile)."""
-    for module in list(sys.modules.values()):
-        try:
-            if getattr(getattr(module, "__spec__", None), "_initializing", False) is True:
-                return True
-        except Exception:  # a lazy module whose __getattr__ fails: not one being imported
-            continue
+def _grace_s(timeout_s: float) -> float:
+    """How long a limit that fell due waits for an import to end, and waits again for a swallowed interrupt to act.
+
+    >>> _grace_s(10.0), _grace_s(600.0)
+    (5.0, 60.0)
+    """
+    return max(5.0, 0.1 * timeout_s)
+
+
+def _in_import(frame: FrameType | None) -> bool:
+    """Whether the interrupted code runs inside an import: importlib's frames below it on this thread's stack."""
+    while frame is not None:
+        if frame.f_code.co_filename == _IMPORTLIB_FILE:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _timeout_in(error: BaseException) -> bool:
+    """Whether a :class:`TrialTimeoutError` is in ``error``'s chain (causes and contexts)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, TrialTimeoutError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
     return False
 
 
@@ -129,18 +150,35 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
         return fn(*args, **kwargs)
 
     running = True
+    deferred_since: float | None = None
+    fired = False
 
     def _interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal deferred_since, fired
         # A timer that fires once fn has returned (Python runs the handler at the next call: the timer's disarming)
         # interrupts nothing; raising there would skip putting back the caller's handler and timer.
         if not running:
             return
-        if _importing():
-            # Raised inside a module's own code, it would leave that module half made in sys.modules, and every
-            # later trial of this process that imports it fails (a first torch.compile imports inductor lazily):
-            # the limit falls due as soon as the import is done.
-            signal.setitimer(signal.ITIMER_REAL, _IMPORT_GRACE_S)
-            return
+        now = time.monotonic()
+        if not fired and _in_import(frame):
+            # Raised inside a module's own code, the interrupt would leave the module half made in sys.modules, and
+            # every later trial of this process importing it would fail (a first torch.compile imports inductor
+            # lazily): the limit falls due once the import is done, or after a grace for an import that hangs.
+            if deferred_since is None:
+                deferred_since = now
+            if now - deferred_since < _grace_s(timeout_s):
+                signal.setitimer(signal.ITIMER_REAL, _IMPORT_POLL_S)
+                return
+            log.warning(
+                "trial_timeout_s=%g: the trial was still importing a module %.0f s after its limit; interrupted "
+                "there, so that module may be left half made for later trials of this process.",
+                timeout_s,
+                now - deferred_since,
+            )
+        fired = True
+        # Again after a grace: code in the trial that catches every exception (a library's fallback) would otherwise
+        # swallow the one interrupt, and the trial would run on without a limit.
+        signal.setitimer(signal.ITIMER_REAL, _grace_s(timeout_s))
         raise TrialTimeoutError(timeout_s)
 
     # A timer already running (a deadline of the caller's own) is put back afterwards, less the time the trial took;
@@ -152,6 +190,15 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
         return fn(*args, **kwargs)
+    except TrialTimeoutError:
+        raise
+    except Exception as err:
+        # The limit's interrupt, wrapped by the code it landed in (torch.compile raises InductorError from it, a task
+        # its own TrialFailure): recorded as the timeout it is, with the figures the wrapper carried.
+        if fired and _timeout_in(err):
+            carried = getattr(err, "metrics", None)
+            raise TrialTimeoutError(timeout_s, carried if isinstance(carried, Mapping) else None) from err
+        raise
     finally:
         running = False
         try:

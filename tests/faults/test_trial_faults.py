@@ -242,3 +242,79 @@ def test_a_limit_that_falls_due_during_an_import_waits_for_it(tmp_path: Path, mo
         call_with_timeout(trial, 0.1)
     assert 0.4 <= time.monotonic() - start < 5
     assert sys.modules["slow_to_import"].READY  # whole: a later trial's import finds it made
+
+
+def test_an_import_that_hangs_or_another_threads_import_does_not_hold_off_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first deferral waited for any import of any thread, forever (review): only the trial's own import defers
+    the limit, and for a grace only."""
+    import importlib
+    import sys
+    import threading
+    import time
+
+    import lightning_ecopt.sweeper.timeout as timeout_module
+
+    monkeypatch.setattr(timeout_module, "_grace_s", lambda timeout_s: 0.5)
+    (tmp_path / "hangs_at_import.py").write_text("import threading\nthreading.Event().wait(20)\n")
+    (tmp_path / "helper_hangs.py").write_text("import threading\nthreading.Event().wait(20)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("hangs_at_import", "helper_hangs"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+    start = time.monotonic()
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(importlib.import_module, 0.2, "hangs_at_import")
+    assert 0.6 <= time.monotonic() - start < 3  # the limit, then the grace
+
+    threading.Thread(target=importlib.import_module, args=("helper_hangs",), daemon=True).start()
+    time.sleep(0.1)
+    start = time.monotonic()
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(time.sleep, 0.2, 20)
+    assert time.monotonic() - start < 0.5  # another thread's import is no reason to wait
+
+
+def test_an_interrupt_the_trial_swallows_falls_due_again_and_a_wrapped_one_is_still_a_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A broad ``except Exception`` in the trial (a FLOP count's fallback) swallowed the one interrupt and the trial
+    ran on unlimited; torch.compile's InductorError (or a task's TrialFailure) from it was recorded under its own name
+    (review)."""
+    import time
+
+    import lightning_ecopt.sweeper.timeout as timeout_module
+    from lightning_ecopt.exceptions import TrialFailure
+
+    monkeypatch.setattr(timeout_module, "_grace_s", lambda timeout_s: 0.3)
+
+    def swallows() -> str:
+        try:  # noqa: SIM105 - the broad except-and-go-on of a library's fallback is the point
+            time.sleep(20)
+        except Exception:
+            pass  # "the model cannot take it": tries the next way
+        time.sleep(20)
+        return "completed"
+
+    start = time.monotonic()
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(swallows, 0.2)
+    assert time.monotonic() - start < 2
+
+    def wraps() -> None:
+        try:
+            time.sleep(20)
+        except TrialTimeoutError as err:
+            raise TrialFailure(f"InductorError: {err}", metrics={"energy/train_j": 4.0}) from err
+
+    with pytest.raises(TrialTimeoutError) as caught:
+        call_with_timeout(wraps, 0.2)
+    assert str(caught.value).startswith("timed out: ")
+    assert caught.value.metrics == {"energy/train_j": 4.0}  # what the wrapper carried is kept
+
+    def fails() -> None:
+        raise TrialFailure("diverged")
+
+    with pytest.raises(TrialFailure, match="diverged"):  # no limit fell due: the task's own failure
+        call_with_timeout(fails, 5.0)

@@ -2108,3 +2108,22 @@ def test_the_first_measured_batch_was_loaded_before_the_window_opened(
     assert r.batches == batches - 3
     assert r.energy_j == 4.0 * loads_measured == 4.0 * (r.batches - 1)
     assert r.warmup_j == 4.0 * 4  # the three warm-up batches' loading and the first measured batch's
+
+
+def test_a_time_limit_that_falls_due_while_counting_flops_stops_the_trial(fake_clock: FakeClock) -> None:
+    """The FLOP count took the interrupt for "the model cannot take it" and tried the next way: the trial ran on with
+    no limit left and completed (review)."""
+    from lightning_ecopt.exceptions import TrialTimeoutError
+
+    class SlowToCount(BoringModel):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.device.type == "meta":
+                raise TrialTimeoutError(1.0)  # what the sweep's SIGALRM raises where it lands
+            return super().forward(x)
+
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0)
+    trainer = _trainer(cb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(TrialTimeoutError):
+            trainer.test(SlowToCount(), verbose=False)
