@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -94,16 +95,20 @@ def _grace_s(timeout_s: float) -> float:
     return max(5.0, 0.1 * timeout_s)
 
 
-def _in_import(frame: FrameType | None) -> bool:
-    """Whether the interrupted code runs inside an import: importlib's frames below it on this thread's stack."""
-    while frame is not None:
+def _in_import(frame: FrameType | None, base: FrameType | None) -> bool:
+    """Whether the interrupted code runs inside an import the trial started.
+
+    That is, importlib's frames between it and ``base``, the trial's caller: an import around the whole sweep (a
+    script loaded as a module) is not the trial's.
+    """
+    while frame is not None and frame is not base:
         if frame.f_code.co_filename == _IMPORTLIB_FILE:
             return True
         frame = frame.f_back
     return False
 
 
-def _timeout_in(error: BaseException) -> bool:
+def _timeout_in(error: BaseException | None) -> bool:
     """Whether a :class:`TrialTimeoutError` is in ``error``'s chain (causes and contexts)."""
     seen: set[int] = set()
     cause: BaseException | None = error
@@ -150,6 +155,7 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
         return fn(*args, **kwargs)
 
     running = True
+    base = sys._getframe()  # the trial's imports are those above this frame
     deferred_since: float | None = None
     fired = False
 
@@ -160,7 +166,12 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
         if not running:
             return
         now = time.monotonic()
-        if not fired and _in_import(frame):
+        if fired and _timeout_in(sys.exception()):
+            # Still handling the limit's own interrupt (Lightning's on_exception and teardown, a task attaching what
+            # ran): interrupted again there, the trial's figures would be lost. Looked at again after a grace.
+            signal.setitimer(signal.ITIMER_REAL, _grace_s(timeout_s))
+            return
+        if _in_import(frame, base):
             # Raised inside a module's own code, the interrupt would leave the module half made in sys.modules, and
             # every later trial of this process importing it would fail (a first torch.compile imports inductor
             # lazily): the limit falls due once the import is done, or after a grace for an import that hangs.
@@ -176,6 +187,7 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
                 now - deferred_since,
             )
         fired = True
+        deferred_since = None
         # Again after a grace: code in the trial that catches every exception (a library's fallback) would otherwise
         # swallow the one interrupt, and the trial would run on without a limit.
         signal.setitimer(signal.ITIMER_REAL, _grace_s(timeout_s))

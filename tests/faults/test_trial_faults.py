@@ -318,3 +318,66 @@ def test_an_interrupt_the_trial_swallows_falls_due_again_and_a_wrapped_one_is_st
 
     with pytest.raises(TrialFailure, match="diverged"):  # no limit fell due: the task's own failure
         call_with_timeout(fails, 5.0)
+
+
+def test_the_interrupt_that_falls_due_again_spares_the_timeouts_own_cleanup_and_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review of the re-armed interrupt: it cut the cleanup of the first one (Lightning's on_exception: the figures
+    lost), it interrupted an import after a swallowed one (a module half made), and a sweep run by a script loaded as a
+    module waited the grace at every limit ("still importing")."""
+    import importlib.util
+    import logging
+    import sys
+    import time
+
+    import lightning_ecopt.sweeper.timeout as timeout_module
+
+    monkeypatch.setattr(timeout_module, "_grace_s", lambda timeout_s: 0.3)
+    cleaned: list[bool] = []
+
+    def slow_cleanup() -> None:
+        try:
+            time.sleep(20)
+        except TrialTimeoutError:
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:  # on_exception hooks, a logger's finalize: longer than the grace
+                pass
+            cleaned.append(True)
+            raise
+
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(slow_cleanup, 0.2)
+    assert cleaned == [True]
+
+    (tmp_path / "slow_after_swallow.py").write_text("import time\ntime.sleep(0.45)\nREADY = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_after_swallow", raising=False)
+
+    def swallows_then_imports() -> None:
+        try:  # noqa: SIM105 - a library's fallback
+            time.sleep(20)
+        except Exception:
+            pass
+        importlib.import_module("slow_after_swallow")
+        time.sleep(20)
+
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(swallows_then_imports, 0.2)
+    assert sys.modules["slow_after_swallow"].READY
+
+    script = tmp_path / "sweep_script.py"
+    script.write_text(
+        "import time\nfrom lightning_ecopt.sweeper.timeout import call_with_timeout\n"
+        "start = time.monotonic()\ntry:\n    call_with_timeout(time.sleep, 0.2, 20)\nexcept Exception as err:\n"
+        "    CAUGHT = (type(err).__name__, time.monotonic() - start)\n"
+    )
+    spec = importlib.util.spec_from_file_location("sweep_script", script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        spec.loader.exec_module(module)  # the whole sweep inside an import: not the trial's
+    name, seconds = module.CAUGHT
+    assert (name, seconds < 0.25 + 0.2) == ("TrialTimeoutError", True)
+    assert "still importing" not in caplog.text
