@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, TypeVar
 
-from lightning_ecopt.exceptions import TrialTimeoutError
+from lightning_ecopt.exceptions import TrialTimeoutError, _in_chain
 
 __all__ = ["MAX_TIMEOUT_S", "TimedTask", "call_with_timeout", "check_timeout"]
 
@@ -110,14 +110,7 @@ def _in_import(frame: FrameType | None, base: FrameType | None) -> bool:
 
 def _timeout_in(error: BaseException | None) -> bool:
     """Whether a :class:`TrialTimeoutError` is in ``error``'s chain (causes and contexts)."""
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, TrialTimeoutError):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return error is not None and _in_chain(error, TrialTimeoutError)
 
 
 def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any, **kwargs: Any) -> T:
