@@ -53,15 +53,17 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lightning_ecopt import EnergyCallback, trial_metrics
-    from lightning_ecopt.checkpoints import CheckpointCache, CheckpointCacheError
+    from lightning_ecopt.checkpoints import CheckpointCache
     from lightning_ecopt.demos import (
         NO_TRAINING_STEP,
         DigitsCNN,
         DigitsDataModule,
+        keep_what_ran,
         nothing_to_measure,
         processes_in_a_sweep,
+        what_ran,
     )
-    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure, TrialTimeoutError
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
     from lightning_ecopt.inference import PRECISIONS, prepare_for_inference
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -70,7 +72,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
     # Nothing has run while the model, the data and the trainers are built: a configuration that cannot be (pooling
     # past depth 3, eval_batch_size=0, an unknown Trainer option) fails with 0 J, known, so the ledger counts the
     # trial instead of making the search total a lower bound.
-    try:
+    with keep_what_ran(lambda: NOTHING_RAN):
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         refusal = nothing_to_measure(cfg.trainer, ("test",))
         if refusal is not None:  # a fit of no step, a test of no batch: nothing to report as this configuration's
@@ -104,13 +106,6 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         if refusal is not None:
             raise TrialFailure(refusal, metrics=NOTHING_RAN)
         test_batches = _test_batches(data, test_trainer) if cfg.inference.compile else None
-    except TrialTimeoutError as err:  # the sweep's trial_timeout_s, before anything ran
-        err.metrics = {**NOTHING_RAN, **err.metrics}
-        raise
-    except TrialFailure:
-        raise
-    except Exception as err:
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
     refusal = _knobs_refusal(cfg.inference, test_trainer, cfg.energy.warmup_batches, test_batches, cfg.data)
     if refusal is not None:  # before training: a knob the test loop cannot run as named would waste it
         raise TrialFailure(refusal, metrics=NOTHING_RAN)
@@ -125,17 +120,8 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         cache = CheckpointCache.from_hydra()  # None in a single run: train as usual
     trainer = fit_trainer
     trained = None
-
-    def spent() -> dict[str, float | str]:
-        """The figures of what ran before an exception, for the failed trial's share of the search energy."""
-        # A fit that never started trained nothing (weights loaded, or a refusal before it): 0 J, known.
-        known: dict[str, float | str] = dict(NOTHING_RAN) if fit_trainer.state.fn is None else {}
-        known.update(trial_metrics(trainer))
-        if trained is not None:  # a checkpoint loaded (or trained) before the failure: its figures count too
-            known.update(trained.metrics())
-        return known
-
-    try:
+    # Whatever fails from here keeps the figures of what ran (the fit, a checkpoint's accounting), or 0 J.
+    with keep_what_ran(lambda: what_ran(fit_trainer, trainer, trained)):
         trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
         if trained is None:
             fit()
@@ -154,15 +140,6 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
             model, quantize_int8=cfg.inference.quantize_int8, compile=cfg.inference.compile
         )
         test_trainer.test(runnable, datamodule=data, verbose=False)
-    except TrialTimeoutError as err:  # the sweep's trial_timeout_s: what ran before it still counts
-        err.metrics = {**spent(), **err.metrics}
-        raise
-    except TrialFailure:
-        raise
-    except CheckpointCacheError as err:  # refused before fit() started: nothing ran (not "energy unknown")
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
-    except Exception as err:  # out of memory included: a failed trial whose energy still counts
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=spent()) from err
     metrics = trial_metrics(test_trainer)
     test = energy.results["test"]
     # Serving latency of one batch: the slowest rank's time over its own batches (``batches`` counts every rank's).

@@ -57,15 +57,17 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lightning_ecopt import EnergyCallback, trial_metrics
-    from lightning_ecopt.checkpoints import CheckpointCache, CheckpointCacheError
+    from lightning_ecopt.checkpoints import CheckpointCache
     from lightning_ecopt.demos import (
         NO_TRAINING_STEP,
         CharTextDataModule,
         TinyTransformerLM,
+        keep_what_ran,
         nothing_to_measure,
         processes_in_a_sweep,
+        what_ran,
     )
-    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure, TrialTimeoutError
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)  # torch 2.13 warns so in Lightning's pytree
@@ -73,7 +75,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     # Nothing ran yet: a configuration that cannot be built (width not a multiple of heads, an unknown Trainer option)
     # fails with 0 J, known, so the ledger counts the trial instead of making the search total a lower bound.
-    try:
+    with keep_what_ran(lambda: NOTHING_RAN):
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         refusal = nothing_to_measure(cfg.trainer, ("test", "predict"))
         if refusal is not None:  # a fit of no step, a loop of no batch: nothing to report as this configuration's
@@ -101,13 +103,6 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         refusal = processes_in_a_sweep(trainer)  # before fit(): Lightning's DDP launcher reruns the command
         if refusal is not None:
             raise TrialFailure(refusal, metrics=NOTHING_RAN)
-    except TrialTimeoutError as err:  # the sweep's trial_timeout_s, before anything ran
-        err.metrics = {**NOTHING_RAN, **err.metrics}
-        raise
-    except TrialFailure:
-        raise
-    except Exception as err:
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
 
     def fit() -> dict[str, float | str]:
         trainer.fit(model, datamodule=data)
@@ -117,31 +112,13 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
 
     cache = CheckpointCache.from_hydra()  # None in a single run
     trained = None
-
-    def spent() -> dict[str, float | str]:
-        """The figures of what ran before an exception, for the failed trial's share of the search energy."""
-        # A Trainer that never started a loop ran nothing (a refusal while waiting on the cache's lock): 0 J, known.
-        known: dict[str, float | str] = dict(NOTHING_RAN) if trainer.state.fn is None else {}
-        known.update(trial_metrics(trainer))
-        if trained is not None:  # a checkpoint loaded (or trained) before the failure: its figures count too
-            known.update(trained.metrics())
-        return known
-
-    try:
+    # Whatever fails from here keeps the figures of what ran (the fit, a checkpoint's accounting), or 0 J.
+    with keep_what_ran(lambda: what_ran(trainer, trainer, trained)):
         trained = cache.fit_or_load(cfg, model, fit) if cache is not None else None
         if trained is None:
             fit()
         trainer.test(model, datamodule=data, verbose=False)
         trainer.predict(model, datamodule=data, return_predictions=False)  # count_fn sees each batch's outputs
-    except TrialTimeoutError as err:  # the sweep's trial_timeout_s: what ran before it still counts
-        err.metrics = {**spent(), **err.metrics}
-        raise
-    except TrialFailure:
-        raise
-    except CheckpointCacheError as err:  # refused before fit() started: nothing ran (not "energy unknown")
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
-    except Exception as err:
-        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=spent()) from err
     # `ecopt report` takes its energy per inference from the loop the energy objective names: the predict loop's J
     # per prompt; the test loop's joules count in the search energy.
     metrics = trial_metrics(trainer)  # test/perplexity too: the EnergyCallbacks keep what each loop logged

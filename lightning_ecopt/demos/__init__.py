@@ -1,7 +1,13 @@
 """Small models and data that ship offline, used by the examples, tests and benchmarks."""
 
 from lightning_ecopt.demos.digits import DigitsCNN, DigitsDataModule
-from lightning_ecopt.demos.runs import NO_TRAINING_STEP, nothing_to_measure, processes_in_a_sweep
+from lightning_ecopt.demos.runs import (
+    NO_TRAINING_STEP,
+    keep_what_ran,
+    nothing_to_measure,
+    processes_in_a_sweep,
+    what_ran,
+)
 from lightning_ecopt.demos.text import CharTextDataModule, TinyTransformerLM
 
 __all__ = [
@@ -10,6 +16,8 @@ __all__ = [
     "DigitsCNN",
     "DigitsDataModule",
     "TinyTransformerLM",
+    "keep_what_ran",
     "nothing_to_measure",
     "processes_in_a_sweep",
+    "what_ran",
 ]

@@ -1,11 +1,12 @@
-"""Checks the example apps make of a run's Trainer settings before they build anything."""
+"""What the example apps check of a run's Trainer settings before they build anything, and keep when a trial fails."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["NO_TRAINING_STEP", "nothing_to_measure", "processes_in_a_sweep"]
+__all__ = ["NO_TRAINING_STEP", "keep_what_ran", "nothing_to_measure", "processes_in_a_sweep", "what_ran"]
 
 NO_TRAINING_STEP = (
     "no training step ran (the training loader yields less than one batch, or a step or epoch limit of 0): the test "
@@ -86,6 +87,56 @@ def processes_in_a_sweep(trainer: Any, multirun: bool | None = None) -> str | No
         f"hydra.launcher.tasks_per_node={trainer.num_devices} (Lightning joins SLURM's tasks). A single run (no -m) "
         "runs on several devices as it is, or under torchrun."
     )
+
+
+def what_ran(fit_trainer: Any, trainer: Any, trained: Any = None) -> dict[str, float | str]:
+    """The figures of what ran before a trial failed, for its share of the search energy.
+
+    Args:
+        fit_trainer: The Trainer of the fit: one that never started a loop trained nothing (weights loaded, or a
+            refusal first), 0 J, known (:data:`~lightning_ecopt.exceptions.NOTHING_RAN`).
+        trainer: The Trainer that ran last (the fit's, or the test's): its :func:`~lightning_ecopt.trial_metrics`.
+        trained: The :class:`~lightning_ecopt.checkpoints.CachedTraining` loaded (or trained) before the failure, if
+            any: its figures count too.
+    """
+    from lightning_ecopt.callbacks.energy import trial_metrics
+    from lightning_ecopt.exceptions import NOTHING_RAN
+
+    known: dict[str, float | str] = dict(NOTHING_RAN) if fit_trainer.state.fn is None else {}
+    known.update(trial_metrics(trainer))
+    if trained is not None:
+        known.update(trained.metrics())
+    return known
+
+
+@contextlib.contextmanager
+def keep_what_ran(spent: Callable[[], Mapping[str, float | str]]) -> Iterator[None]:
+    """Fail the trial with the figures of what ran (``spent()``) whatever goes wrong inside.
+
+    A :class:`~lightning_ecopt.exceptions.TrialTimeoutError` (the sweep's ``trial_timeout_s``) stays one, with those
+    figures attached; another :class:`~lightning_ecopt.exceptions.TrialFailure` passes as raised; a
+    :class:`~lightning_ecopt.checkpoints.CheckpointCacheError` (refused before any fit) ran nothing, 0 J, known; any
+    other exception (out of memory included) becomes a ``TrialFailure`` naming it.
+
+    Example::
+
+        with keep_what_ran(lambda: NOTHING_RAN):  # building the model: nothing ran yet
+            model = DigitsCNN(**cfg.model)
+    """
+    from lightning_ecopt.checkpoints import CheckpointCacheError
+    from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure, TrialTimeoutError
+
+    try:
+        yield
+    except TrialTimeoutError as err:
+        err.metrics = {**spent(), **err.metrics}
+        raise
+    except TrialFailure:
+        raise
+    except CheckpointCacheError as err:
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=NOTHING_RAN) from err
+    except Exception as err:
+        raise TrialFailure(f"{type(err).__name__}: {err}", metrics=spent()) from err
 
 
 def _is_zero(value: Any) -> bool:
