@@ -190,6 +190,7 @@ class Report:
         ledger_data = asdict(self.ledger)
         ledger_data["total_kwh"] = self.ledger.total_kwh
         ledger_data["lower_bound"] = self.ledger.lower_bound
+        since = result.completed_since()
         data = {
             "sweep_dir": None if self.sweep.sweep_dir is None else str(self.sweep.sweep_dir),
             "results_path": None if self.sweep.results_path is None else str(self.sweep.results_path),
@@ -225,7 +226,11 @@ class Report:
             "frontier": self.frontier,
             # the outcome constraints and how many completed trials meet them (null: unknown)
             "outcome_constraints": self.constraints,
-            "failures": [{"trial_index": t.trial_index, "reason": t.reason} for t in result.failures()],
+            # completed_as: the later trial that completed the failure's configuration (retry_failed), else null
+            "failures": [
+                {"trial_index": t.trial_index, "reason": t.reason, "completed_as": since.get(t.trial_index)}
+                for t in result.failures()
+            ],
             "short_windows": self.short_windows,
             "contended": {str(k): v for k, v in self.contended.items()},
             "knee": self.knee,
@@ -546,6 +551,14 @@ def render(report: Report, console: Console | None = None) -> None:
     for reason, indices in _failure_reasons(result).items():
         trials = ", ".join(f"#{i}" for i in indices)
         console.print(f"Failed ({len(indices)}): {reason} [{trials}]", markup=False)
+    since = result.completed_since()
+    if since:
+        pairs = ", ".join(f"#{i} as #{j}" for i, j in since.items())
+        console.print(
+            f"Completed since ({len(since)} of {result.n_failed} failed): {pairs}. Their configurations ran again and "
+            f"completed (retry_failed); the failures stay in the record with the energy they spent.",
+            markup=False,
+        )
     contended = report.contended
     if contended:
         listed = ", ".join(f"#{i} ({share:.0%})" for i, share in contended.items())

@@ -126,9 +126,11 @@ from lightning_ecopt.sweeper.results import (
     RESULTS_FILENAME,
     SweepResult,
     TrialRecord,
+    config_key,
     create_temporary_file,
     front_candidates,
     has_energy_figures,
+    scalar,
     write_results,
 )
 from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
@@ -430,17 +432,6 @@ def _sobol_seed(seed: int | None) -> int | None:
     if seed is None or 0 <= seed < 2**32:
         return seed
     return int(np.random.SeedSequence([abs(seed), int(seed < 0)]).generate_state(1)[0])
-
-
-def _config_key(params: Mapping[str, Any]) -> str:
-    """A canonical text for one configuration, to find repeats."""
-    return json.dumps({k: _scalar(v) for k, v in params.items()}, sort_keys=True, default=str)
-
-
-def _scalar(value: Any) -> Any:
-    """Numpy scalars as Python scalars; integral floats stay floats (an int parameter is always an int)."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, str | bytes) else value
 
 
 def _known_metrics(output: Any) -> dict[str, Any]:
@@ -1002,7 +993,7 @@ class ParetoSweep:
         """Up to ``max_batch_size`` trials, cut at the end of the Sobol phase so BoTorch sees the reference point."""
         k = min(self.settings.max_batch_size, self.settings.n_trials - self._n_finished())
         due = self._due_first()
-        if due and _config_key(due[0]) in self._crash_suspects:
+        if due and config_key(due[0]) in self._crash_suspects:
             return 1  # one configuration of a crashed batch, run alone (see _resume)
         active = self._n_completed()
         if active < self._n_initial:
@@ -1076,11 +1067,11 @@ class ParetoSweep:
         phase too: Ax's Sobol sequence moves on past the points it generated, so without this the resumed sweep
         would skip the one cut short and differ from an uninterrupted run.
         """
-        latest = {_config_key(r.params): i for i, r in sorted(self._records.items()) if r.finished}
+        latest = {config_key(r.params): i for i, r in sorted(self._records.items()) if r.finished}
         retries = [self._records[i].params for i in self._retry.values()]
         due: dict[str, dict[str, Any]] = {}
         for params in (*self._cut_short, *retries, *self._enqueued):
-            key = _config_key(params)
+            key = config_key(params)
             if latest.get(key, -1) <= self._retry.get(key, -1):
                 due.setdefault(key, params)
         return list(due.values())
@@ -1091,7 +1082,7 @@ class ParetoSweep:
         for parameter in self.space.parameters:
             if parameter.name not in ax_params:
                 continue
-            value = _scalar(ax_params[parameter.name])
+            value = scalar(ax_params[parameter.name])
             out[parameter.name] = parameter.lookup(value) if isinstance(parameter, ChoiceParameter) else value
         return out
 
@@ -1103,7 +1094,7 @@ class ParetoSweep:
         """
         earlier: dict[str, int] = {}
         for r in sorted(self._records.values(), key=lambda r: r.trial_index):
-            key = _config_key(r.params)
+            key = config_key(r.params)
             if r.finished and r.reused_from is None and r.trial_index > self._retry.get(key, -1):
                 earlier[key] = r.trial_index
         params = {i: self._user_params(p) for i, p in proposals.items()}
@@ -1111,7 +1102,7 @@ class ParetoSweep:
         reuse: dict[int, int] = {}
         first_in_batch: dict[str, int] = {}
         for i in sorted(params):
-            key = _config_key(params[i])
+            key = config_key(params[i])
             if key in earlier:
                 reuse[i] = earlier[key]
             elif key in first_in_batch:
@@ -1805,17 +1796,17 @@ class ParetoSweep:
             if self._records[i].status == "abandoned"
             and not ((trial.run_metadata or {}).get(_METADATA_KEY) or {}).get("stopped_cleanly", True)
         }
-        earlier_cuts = {_config_key(self._records[i].params): i for i in sorted(crashed - set(abandoned))}
+        earlier_cuts = {config_key(self._records[i].params): i for i in sorted(crashed - set(abandoned))}
         crashed_now = crashed & set(abandoned)
         # Which configuration of a batch ended the process is unknown: each that a crash cut short runs first again
         # alone, so that a second crash names its configuration and no healthy neighbour is blamed. One that crashed
         # alone too: beside a new proposal, its second crash could not name it.
-        self._crash_suspects = {_config_key(self._records[i].params) for i in crashed}
+        self._crash_suspects = {config_key(self._records[i].params) for i in crashed}
         n_failed_now = 0
         for index in abandoned:
             params = dict(self._records[index].params)
             alone = crashed_now == {index}
-            earlier = earlier_cuts.get(_config_key(params)) if alone else None
+            earlier = earlier_cuts.get(config_key(params)) if alone else None
             if earlier is None:
                 self._cut_short.append(params)
                 continue
@@ -1865,8 +1856,8 @@ class ParetoSweep:
             self._describe(client)
         if self._n_finished() > self.settings.n_trials:  # check_storage counted one less: a trial failed just now
             raise EcoptConfigError(_budget_message(self.settings.n_trials, storage, self._n_finished()))
-        done = {_config_key(r.params) for r in self._records.values() if r.finished}
-        rerun = len({_config_key(p) for p in self._cut_short} - done)  # as _due_first counts them
+        done = {config_key(r.params) for r in self._records.values() if r.finished}
+        rerun = len({config_key(p) for p in self._cut_short} - done)  # as _due_first counts them
         interrupted = (
             f", {len(abandoned)} interrupted trials abandoned {abandoned} ({rerun} to run again first, "
             f"{n_failed_now} failed: the process died on them twice)"
@@ -1905,7 +1896,7 @@ class ParetoSweep:
         process died on them twice), which would end this run the same way; a later run with ``retry_failed`` runs
         them again, alone.
         """
-        latest = {_config_key(r.params): i for i, r in sorted(self._records.items()) if r.finished}
+        latest = {config_key(r.params): i for i, r in sorted(self._records.items()) if r.finished}
         return {key: i for key, i in latest.items() if self._records[i].status == "failed" and i not in failed_now}
 
     def _keep_saved_sobol_count(self, stored: Mapping[str, Any], storage: Path) -> None:

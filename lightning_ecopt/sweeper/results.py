@@ -14,6 +14,7 @@ mode ``open()`` gives a new file (0666 less the umask), not ``tempfile.mkstemp``
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import secrets
@@ -36,12 +37,14 @@ __all__ = [
     "TrialRecord",
     "atomic_write_bytes",
     "atomic_write_text",
+    "config_key",
     "create_temporary_file",
     "front_candidates",
     "has_energy_figures",
     "loaded_checkpoint",
     "meets",
     "results_to_dict",
+    "scalar",
     "write_results",
 ]
 
@@ -52,6 +55,22 @@ RESULTS_FORMAT = 2
 """The results file's ``format``: 2 since the file ends in ``end: true`` (files without a ``format`` came before)."""
 
 TrialStatus = Literal["completed", "failed", "abandoned"]
+
+
+def scalar(value: Any) -> Any:
+    """Numpy scalars as Python scalars; integral floats stay floats (an int parameter is always an int)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, str | bytes) else value
+
+
+def config_key(params: Mapping[str, Any]) -> str:
+    """A canonical text for one configuration, to find repeats.
+
+    >>> import numpy as np
+    >>> config_key({"lr": np.float64(0.1), "batch": 8}) == config_key({"batch": 8, "lr": 0.1})
+    True
+    """
+    return json.dumps({k: scalar(v) for k, v in params.items()}, sort_keys=True, default=str)
 
 
 def has_energy_figures(metrics: Mapping[str, Any]) -> bool:
@@ -233,6 +252,31 @@ class SweepResult:
     def failures(self) -> list[TrialRecord]:
         """The failed trials, by index."""
         return [t for t in self.trials if t.status == "failed"]
+
+    def completed_since(self) -> dict[int, int]:
+        """Failed trials whose configuration a later trial completed, ``{failed trial: first such trial}``.
+
+        A rerun with ``retry_failed`` evaluates a failed configuration again as a new trial; the failure stays in the
+        record, and this says which failures no longer stand for their configuration.
+
+        >>> result = SweepResult(objectives=(), pareto_indices=(2,), trials=(
+        ...     TrialRecord(0, {"lr": 0.1}, "failed", reason="out of memory"),
+        ...     TrialRecord(1, {"lr": 0.2}, "failed", reason="out of memory"),
+        ...     TrialRecord(2, {"lr": 0.1}, "completed", {"acc": 0.9}),
+        ... ))
+        >>> result.completed_since()
+        {0: 2}
+        """
+        completed: dict[str, list[int]] = {}
+        for t in self.trials:
+            if t.status == "completed":
+                completed.setdefault(config_key(t.params), []).append(t.trial_index)
+        since: dict[int, int] = {}
+        for t in self.failures():
+            later = [i for i in completed.get(config_key(t.params), []) if i > t.trial_index]
+            if later:
+                since[t.trial_index] = min(later)
+        return since
 
     def summary(self) -> str:
         """One line: trials done, failures, reuses, Pareto set size and hypervolume."""

@@ -585,8 +585,8 @@ def test_json_prints_the_same_figures(sweep_dir, capsys):
     assert data["proxy_audit"][0]["pearson_r"] == proxy_audit(make_result())[0].pearson_r
     assert data["counts"] == {"n_trials": 10, "finished": 7, "completed": 5, "failed": 2, "reused": 1, "abandoned": 1}
     assert data["failures"] == [
-        {"trial_index": 2, "reason": "the job raised RuntimeError: OOM"},
-        {"trial_index": 5, "reason": "NaN"},
+        {"trial_index": 2, "reason": "the job raised RuntimeError: OOM", "completed_as": None},
+        {"trial_index": 5, "reason": "NaN", "completed_as": None},
     ]
     assert data["files"] == {}
     assert not (sweep_dir / "trials.csv").exists()
@@ -622,6 +622,21 @@ def test_a_provisional_reference_point_is_said_in_the_report_json_and_frontier_t
     assert "Reference point (inferred): " in text
     assert "provisional" not in (tmp_path / RESULTS_FILENAME).read_text()
     assert json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])["reference_point"]["provisional"] is False
+
+
+def test_a_failure_whose_configuration_completed_later_is_said_to_have_completed_since(tmp_path, capsys):
+    """Review (session 28, left then): after a successful retry_failed rerun the report listed the old failures
+    without saying that their configurations had since completed."""
+    retry = dataclasses.replace(TRIALS[0], trial_index=8, params=dict(TRIALS[2].params))  # trial 2's configuration
+    result = make_result((*TRIALS, retry))
+    text = report_text(capsys, tmp_path, result)
+    assert "Failed (1): the job raised RuntimeError: OOM [#2]" in text
+    assert "Completed since (1 of 2 failed): #2 as #8. Their configurations ran again and completed" in text
+    data = json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])
+    assert [(f["trial_index"], f["completed_as"]) for f in data["failures"]] == [(2, 8), (5, None)]
+    # Nothing ran again: no such line, and no failure completed as anything.
+    assert "Completed since" not in report_text(capsys, tmp_path, make_result())
+    assert make_result().completed_since() == {}
 
 
 def test_a_results_file_that_kept_a_trial_breaking_an_objective_s_bound_on_its_front_is_reported_without_it(
