@@ -472,15 +472,24 @@ def _inferred_reference(Y: np.ndarray, maximize: Sequence[bool], rule: Literal["
     """
     sign = np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0)
     Z = Y * sign  # maximisation terms
-    one_point = len(Z) > 1 and np.unique(Z[frontier.pareto_mask(Z, [True] * Z.shape[1])], axis=0).shape[0] == 1
+    front = np.unique(Z[frontier.pareto_mask(Z, [True] * Z.shape[1])], axis=0)
+    # Objectives the front ties on: all of them for a front of one point; with three objectives or more, a front of
+    # several points can tie on one too (one set of weights' accuracy over inference settings, or an accuracy that
+    # saturates at 1.0), where BoTorch's rule pushes out by a range of 1e-7: a box 1e-8 from the value, which left
+    # every later trade-off of that objective outside it (hypervolume 0.002 where 21,155 was due).
+    tied = front.max(axis=0) - front.min(axis=0) <= 1e-7
     inferred = frontier.infer_reference_point(Y, maximize, margin=REFERENCE_MARGIN)
-    if rule == "all" or one_point:
-        worst, best = Z.min(axis=0), Z.max(axis=0)
-        spread = best - worst
-        everyone = (worst - REFERENCE_MARGIN * np.maximum(spread, 1e-7)) * sign
-        # An objective every trial ties on (the accuracy of one set of weights over inference settings) has no range
-        # to push out by: BoTorch's rule keeps a tenth of its value there, not a box a hair's breadth wide.
-        inferred = everyone if rule == "all" else np.where(spread > 1e-7, everyone, inferred)
+    worst, best = Z.min(axis=0), Z.max(axis=0)
+    spread = best - worst
+    everyone = (worst - REFERENCE_MARGIN * np.maximum(spread, 1e-7)) * sign
+    if rule == "all":
+        inferred = everyone
+    elif len(Z) > 1 and tied.any():
+        # The completed trials' worst values, pushed out by a tenth of their range, whatever they are measured from;
+        # an objective every trial ties on has no range to push out by: a tenth of its value, as BoTorch's rule keeps
+        # for a one-point front, not a box a hair's breadth wide.
+        tenth = frontier.infer_reference_point((front.min(axis=0) * sign)[None, :], maximize, margin=REFERENCE_MARGIN)
+        inferred = np.where(tied, np.where(spread > 1e-7, everyone, tenth), inferred)
     return _not_past_zero(np.asarray(inferred, dtype=float), Y, maximize)
 
 

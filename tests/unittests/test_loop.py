@@ -1290,6 +1290,15 @@ def test_a_reference_point_inferred_from_a_one_point_front_follows_the_trials_no
     # value: the trials' range, 0, made a box a hair's breadth wide, and a later trade-off fell outside it.
     tied = np.array([[0.9, 10.0], [0.9, 12.0], [0.9, 15.0]])  # maximised accuracy, minimised joules
     np.testing.assert_allclose(_inferred_reference(tied, [True, False], "front"), [0.81, 15.5])
+    # Three objectives: a front of several points that ties on one (one model's accuracy over batch sizes, or an
+    # accuracy saturated at 1.0) got a box 1e-8 from that value (review: hypervolume 0.002 for 21,155).
+    three = np.array([[0.9633, 1000.0, 1.2], [0.9633, 1500.0, 9.0], [0.9633, 2000.0, 40.0], [0.9633, 50.0, 45.0]])
+    maximize3 = [True, True, False]
+    ref3 = _inferred_reference(three, maximize3, "front")
+    np.testing.assert_allclose(ref3[0], 0.9633 * 0.9)
+    np.testing.assert_allclose(ref3[1:], infer_reference_point(three, maximize3, margin=0.1)[1:])  # the others: BoTorch
+    saturated = np.array([[1.0, 5.0, 1.0], [1.0, 9.0, 2.0], [0.97, 1.0, 3.0]])  # front ties at 1.0; a trial off it
+    np.testing.assert_allclose(_inferred_reference(saturated, maximize3, "front")[0], 0.97 - 0.1 * 0.03)
     # A front of two points or more keeps BoTorch's rule.
     two = np.array([[0.95, 0.9], [6.4, 0.4], [9.57, 0.79]])
     np.testing.assert_allclose(
