@@ -151,7 +151,7 @@ class EnergyCallback(Callback):
       window, so it also holds the few ms of closing that window)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s``, or than 20 updates of
       the meter's counter (2 s of NVML), whichever is longer, or ended inside its warm-up (no more batches than
-      ``warmup_batches``: measured whole, a compilation included) (flag)
+      ``warmup_batches``: measured whole, a compilation included; under DDP, on any rank) (flag)
     - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
       window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %. This process's children (DataLoader
       workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
@@ -1108,9 +1108,14 @@ class EnergyCallback(Callback):
             # Each rank picks its per-batch mode from its own warm-up: windows count only where every rank has them
             # (one rank's windows alone would divide every rank's joules, or none, by its batches).
             "ranks_with_windows": 1.0 if state.mode == "window" else 0.0,
+            # A rank that ended inside its warm-up was measured whole, its cold start in (an uneven shard's rank):
+            # the loop's figures hold its one-off costs on every rank, so every rank flags them.
+            "in_warmup": 0.0 if stage == "train" or state.steady else 1.0,
         }
-        sums, time_s = _combine_ranks(trainer, list(local.values()), steady.time_s, steady.kind)
+        sums, time_s, rows = _combine_ranks(trainer, list(local.values()), steady.time_s, steady.kind)
         figures = dict(zip(local, sums, strict=True))
+        per_rank = [dict(zip(local, row, strict=True)) for row in rows]
+        in_warmup = {rank: row for rank, row in enumerate(per_rank) if row["in_warmup"] > 0}
         period_s = self._meter.update_period_s if self._meter is not None else 0.0
         # A shorter window reads within a few counter steps; min_duration_s=0 turns the check off.
         resolved_s = LOOP_MIN_PERIODS * period_s if self.min_duration_s > 0 else 0.0
@@ -1132,11 +1137,14 @@ class EnergyCallback(Callback):
             per_batch_mode="window" if every_rank_windows else "split",
             batch_j=tuple(state.batch_j) if every_rank_windows else (),
             batch_mean_j=figures["batch_j_sum"] / windows if every_rank_windows and windows > 0 else None,
-            # Ended inside its warm-up (not steady): measured whole, one-off costs in, as untrustworthy as a short one.
-            short=stage != "train" and (short_s or not state.steady),
+            # Ended inside its warm-up (not steady) on any rank: measured whole, one-off costs in (in every rank's
+            # sum), as untrustworthy as a short one.
+            short=stage != "train" and (short_s or bool(in_warmup)),
             cpu_contention=contention,
             in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
         )
+        if in_warmup and trainer.world_size > 1:
+            self._warn_ranks_in_warmup(stage, in_warmup, result)
         if contention is not None and contention > CONTENTION_WARN_SHARE:
             estimated = isinstance(self.meter, CpuTimeEstimator)
             capacity = "the capacity of the CPUs this process may use" if estimated else "this machine's CPU capacity"
@@ -1171,6 +1179,24 @@ class EnergyCallback(Callback):
                 "advancing: evaluate for longer; a negative or infinite figure is a counter that went wrong.",
             )
         return result
+
+    def _warn_ranks_in_warmup(self, stage: str, in_warmup: dict[int, dict[str, float]], result: LoopEnergy) -> None:
+        """Warn (rank 0, from the gathered figures) that ranks ended inside their warm-up, with their figures.
+
+        Each such rank says so only to itself (``_end_windows``), and a rank other than 0 is never heard.
+        """
+        said = []
+        for rank, row in in_warmup.items():
+            joules = sum(row[k] for k in ("gpu_j", "cpu_j", "dram_j") if row[k] != -math.inf)
+            said.append(f"rank {rank}: {int(row['batches'])} batches, {int(row['samples'])} samples, {joules:.4g} J")
+        self._warn_once(
+            f"nowarmup/ranks/{stage}",
+            f"EnergyCallback: under DDP, rank(s) {sorted(in_warmup)} ended the {stage} loop inside the warm-up (no "
+            f"more batches than warmup_batches={self.warmup_batches}): measured whole, their first batches' one-off "
+            f"costs (torch.compile's compilation, cache fills) are in energy/{stage}_j ({result.energy_j:.4g} J, "
+            f"every rank's; {'; '.join(said)}), and the loop is flagged (energy/{stage}_short_window=1). Give every "
+            f"rank more than warmup_batches batches (even shards), or lower warmup_batches.",
+        )
 
     def _publish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, result: LoopEnergy, returned: bool) -> None:
         """Keep the figures and log them to ``trainer.callback_metrics`` and every logger.
@@ -1533,17 +1559,18 @@ def _evaluation_outputs(trainer: pl.Trainer) -> list[dict[str, Any]] | None:
 
 def _combine_ranks(
     trainer: pl.Trainer, values: list[float], time_s: float, kind: str = "measured"
-) -> tuple[list[float], float]:
-    """One all-gather: each figure summed over ranks, and the slowest rank's time.
+) -> tuple[list[float], float, list[list[float]]]:
+    """One all-gather: each figure summed over ranks, the slowest rank's time, and every rank's figures.
 
-    -inf (not measured) stays -inf only where no rank measured; NaN poisons the sum.
+    -inf (not measured) stays -inf only where no rank measured; NaN poisons the sum. The rows of every rank's figures
+    are in rank order (one row, ``values``, without DDP).
 
     Raises:
         EnergyMeterError: The ranks' figures are of different kinds (``kind``: measured on some ranks, estimated on
             others). Every rank raises it, from the same gathered figures.
     """
     if trainer.world_size == 1:
-        return values, time_s
+        return values, time_s, [values]
     code = _KINDS.index(kind) if kind in _KINDS else len(_KINDS)
     local = torch.tensor([*values, time_s, float(code)], dtype=torch.float64, device=trainer.strategy.root_device)
     gathered = trainer.strategy.all_gather(local).reshape(trainer.world_size, -1).cpu()
@@ -1552,7 +1579,8 @@ def _combine_ranks(
     unread = torch.isneginf(figures)
     sums = torch.where(unread, torch.zeros_like(figures), figures).sum(dim=0)
     present = (~unread).any(dim=0)
-    return [float(s) if p else -math.inf for s, p in zip(sums, present, strict=True)], float(times.max())
+    combined = [float(s) if p else -math.inf for s, p in zip(sums, present, strict=True)]
+    return combined, float(times.max()), figures.tolist()
 
 
 def _check_one_kind(codes: list[int]) -> None:

@@ -1808,6 +1808,63 @@ def test_a_rank_that_ran_no_batch_still_joins_the_ranks_reduction(
     assert "test" not in cb.results  # every rank empty: no figures
 
 
+def test_under_ddp_a_rank_that_ended_inside_its_warmup_flags_the_loop_and_rank_zero_says_so() -> None:
+    """An uneven shard: rank 1 has 2 batches, fewer than warmup_batches=3, so it is measured whole, its cold start
+    (0.3 J) in the loop's joules. Rank 0, steady, logged short_window=0 and no warning (rank 1's own was muted by
+    rank_zero_warn): 23 samples/J instead of ~600, unflagged."""
+    from lightning_ecopt.energy import Measurement
+
+    peer: list[torch.Tensor] = []
+
+    def all_gather(local: torch.Tensor) -> torch.Tensor:  # rank 1 calls first; rank 0 gets [its own, rank 1's]
+        if not peer:
+            peer.append(local.clone())
+            return torch.stack([local, local])
+        return torch.stack([local, peer[0]])
+
+    trainer = types.SimpleNamespace(
+        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
+    )
+    source = "estimated: cpu-time"
+    rank1 = EnergyCallback(meter="estimate", warmup_batches=3, min_duration_s=0.0)
+    whole1 = Measurement(time_s=0.4, cpu_j=0.35, source=source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rank 1's warnings are rank_zero_warn's: never shown
+        rank1._reduce(
+            trainer,  # type: ignore[arg-type]
+            "test",
+            whole1,
+            whole1,
+            samples=8,
+            batches=2,
+            tokens=None,
+            state=energy_module._LoopState(batch_window="test/batch", seen=2),
+        )
+    rank0 = EnergyCallback(meter="estimate", warmup_batches=3, min_duration_s=0.0)
+    state0 = energy_module._LoopState(batch_window="test/batch", seen=10, steady=True, warmup_seen=3)
+    steady0 = Measurement(time_s=0.1, cpu_j=0.05, source=source)
+    whole0 = Measurement(time_s=0.5, cpu_j=0.4, source=source)
+    with pytest.warns(UserWarning, match="inside the warm-up") as caught:
+        result = rank0._reduce(
+            trainer,  # type: ignore[arg-type]
+            "test",
+            steady0,
+            whole0,
+            samples=28,
+            batches=7,
+            tokens=None,
+            state=state0,
+        )
+    said = [str(w.message) for w in caught if "inside the warm-up" in str(w.message)]
+    assert len(said) == 1
+    assert "rank(s) [1] ended the test loop inside the warm-up" in said[0]
+    assert "rank 1: 2 batches, 8 samples, 0.35 J" in said[0]
+    assert "warmup_batches=3" in said[0]
+    assert result.short
+    assert result.metrics()["energy/test_short_window"] == 1.0
+    assert (result.samples, result.batches) == (36, 9)
+
+
 def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None:
     """Rank 0's package-wide RAPL windows hold both ranks' concurrent work (2 J a batch, 1 J each); rank 1, covered by
     rank 0's RAPL, reads 0 J a batch. Rank 0's mean alone said 2 J, rank 1's 0 J; the loop's is 1 J a batch."""
