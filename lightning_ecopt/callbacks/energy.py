@@ -196,9 +196,10 @@ class EnergyCallback(Callback):
             seconds) lasts at least ten counter periods (NVML updates every ~20-100 ms), else the loop's joules split
             evenly (so with fewer than two warm-up batches); ``"window"`` or ``"split"`` to force.
         batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
-            (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, checked on the first batch). Where
-            the first count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a
-            collate function returning per-sample tensors in a tuple, say), a warning names both: pass this.
+            (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, exact, and kept where a hook such as
+            ``on_after_batch_transfer`` reshaped the batch, with a warning naming both counts). Where the first
+            count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a collate
+            function returning per-sample tensors in a tuple, say), a warning names both: pass this.
         count_fn: ``fn(batch, outputs) -> int | None`` tokens produced by a batch (generation); logs tokens per
             joule (``energy/<stage>_tokens_per_j``). Called after every batch of every measured stage, warm-up
             included, with that stage's step output: ``predict_step``'s prediction, but ``test_step``'s return value
@@ -910,16 +911,25 @@ class EnergyCallback(Callback):
 
     def _first_batch(self, batch: Any, state: _LoopState) -> None:
         if state.sizes is not None and _first_tensor_path(batch) is not None:
-            # Batch sizes known from the dataloader are checked once against the batch's own count: where they
-            # differ (a collate function that reshapes the batch), every batch is counted, this one included. A batch
-            # with no tensor (a dataset of strings) has no count of its own: the dataloader's stand.
-            counted = self._count_samples(batch, state)
-            if counted != _samples_in(state.sizes, 0, 1):
-                state.sizes = None
-                if state.steady:
-                    state.samples += counted
-                else:
-                    state.warmup_samples += counted
+            # Batch sizes known from the dataloader are exact (default_collate stacks the samples along the first
+            # dimension): a first tensor of another leading size was reshaped after collation, by a hook
+            # (on_after_batch_transfer: sequence-first, say). The dataloader's count stands, and a warning says so.
+            # A batch with no tensor (a dataset of strings) has no count of its own either.
+            counted = self._count_samples(batch, state)  # finds the first tensor's path (sample_path)
+            expected = _samples_in(state.sizes, 0, 1)
+            if counted != expected and state.sample_path is not None:
+                path = state.sample_path
+                first = _follow(batch, path)
+                stage = state.batch_window.partition("/")[0]
+                self._warn_once(
+                    f"reshaped/{stage}",
+                    f"EnergyCallback: the {stage} DataLoader's first batch holds {expected} samples (its batch_size, "
+                    f"collated by default_collate), but the batch the step receives leads with "
+                    f"{_where(path)} {tuple(first.shape)}, whose first dimension is {counted}: a hook "
+                    f"(on_before_batch_transfer, transfer_batch_to_device, on_after_batch_transfer) reshaped it, "
+                    f"sequence-first say. Counting the DataLoader's samples ({expected} in the first batch); if that "
+                    f"is not the number of samples in a batch, pass batch_size_fn=lambda batch: ... to count them.",
+                )
         if self.log_model_stats:
             state.sample_input = _one_sample(batch)
 
@@ -1066,10 +1076,9 @@ class EnergyCallback(Callback):
         count = int(first.shape[0])
         declared, state.declared_batch_size = state.declared_batch_size, None  # the first batch only: the last
         if declared is not None and count != declared:  # may be smaller
-            where = "batch" + "".join(f".{k.name}" if isinstance(k, _Field) else f"[{k!r}]" for k in path or ())
             self._warn_once(
                 f"batchsize/{declared}/{count}",
-                f"EnergyCallback: counted {count} samples in a batch, the first dimension of {where} "
+                f"EnergyCallback: counted {count} samples in a batch, the first dimension of {_where(path or ())} "
                 f"{tuple(first.shape)}, but the DataLoader's batch_size is {declared}. A collate function that "
                 f"returns per-sample tensors in a list or tuple (detection models) makes the first tensor one sample; "
                 f"one that packs samples changes the count. If {count} is not the number of samples in a batch, pass "
@@ -1529,6 +1538,15 @@ def _joules_per_batch(meter: EnergyMeter, readings: list[Any]) -> list[float]:
     assert isinstance(meter, CounterReader)
     between = meter.joules_between
     return [between(start, end) for start, end in itertools.pairwise(readings)]
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    """A path into a batch (:func:`_first_tensor_path`) as Python, for messages.
+
+    >>> _where((0, "x", _Field("ids")))
+    "batch[0]['x'].ids"
+    """
+    return "batch" + "".join(f".{k.name}" if isinstance(k, _Field) else f"[{k!r}]" for k in path)
 
 
 def _follow(batch: Any, path: tuple[Any, ...]) -> Any:

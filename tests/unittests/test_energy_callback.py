@@ -1132,6 +1132,36 @@ def test_samples_of_a_plain_dataloader_are_not_counted_per_batch(
     assert len(counted) == 1  # only the first batch, checked against the dataloader's sizes
 
 
+class _SequenceFirst(_AnyBatch):
+    """Reshapes each batch after collation, as an RNN wants it: (B, 32) -> (T=32, B, 1)."""
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        return batch.T.unsqueeze(-1)
+
+
+def test_a_batch_reshaped_after_collation_keeps_the_dataloaders_count_and_says_so(
+    fake_clock: FakeClock, counted: list[int]
+) -> None:
+    """A hook made the batch sequence-first: its leading dimension (32 time steps) replaced the DataLoader's exact
+    count, silently: 9 measured batches of 32 "samples", 288 for the 34 the model processed."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=2, min_duration_s=0.0, log_model_stats=False)
+    loader = DataLoader(RandomDataset(32, 42), batch_size=4)
+    with pytest.warns(UserWarning, match=r"holds 4 samples.*batch \(32, 4, 1\).*is 32.*batch_size_fn") as record:
+        _trainer(cb).test(_SequenceFirst(fake_clock), dataloaders=loader, verbose=False)
+    assert sum("reshaped it" in str(w.message) for w in record) == 1
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (42 - 2 * 4, 9)
+    assert len(counted) == 1  # the first batch only: the others are the DataLoader's
+
+    # batch_size_fn counts them as the user says, with no warning.
+    cb = EnergyCallback(
+        meter=FakeMeter(fake_clock), warmup_batches=2, min_duration_s=0.0, log_model_stats=False,
+        batch_size_fn=lambda batch: batch.shape[1],
+    )  # fmt: skip
+    with user_warnings_as_errors():
+        _trainer(cb).test(_SequenceFirst(fake_clock), dataloaders=loader, verbose=False)
+    assert cb.results["test"].samples == 34
+
+
 def test_samples_of_a_loop_ended_in_its_warmup_come_from_the_dataloader(
     fake_clock: FakeClock, counted: list[int]
 ) -> None:
