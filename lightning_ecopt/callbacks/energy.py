@@ -8,6 +8,7 @@ import functools
 import itertools
 import math
 import operator
+import sys
 import time
 import types
 import weakref
@@ -111,6 +112,8 @@ class _LoopState:
     sample_input: Any = None  # one sample of the first batch, its structure kept (_one_sample)
     cpu_start: CpuSnapshot | None = None  # the machine's CPU time where the measured window starts (contention)
     cpu_set: frozenset[int] | None = None  # the CPUs the contention check reads (None: every CPU of the machine)
+    graphs_start: int = 0  # graphs torch.compile had built in this process when the measured window opened
+    graphs_in_window: int = 0  # and those it built inside that window (recompilations: _compiled_graphs)
     # The running loop's count of completed batches (Lightning's batch progress), where the batches are counted
     # without the end hook; and the hooks muted (instance attributes shadowing the methods) until the loop ends.
     progress: Any = None
@@ -151,7 +154,8 @@ class EnergyCallback(Callback):
       window, so it also holds the few ms of closing that window)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s``, or than 20 updates of
       the meter's counter (2 s of NVML), whichever is longer, or ended inside its warm-up (no more batches than
-      ``warmup_batches``: measured whole, a compilation included; under DDP, on any rank) (flag)
+      ``warmup_batches``: measured whole, a compilation included; under DDP, on any rank), or ``torch.compile``
+      compiled inside the measured window (a recompilation for a batch of other shapes, with a warning) (flag)
     - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
       window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %. This process's children (DataLoader
       workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
@@ -815,6 +819,7 @@ class EnergyCallback(Callback):
             # the whole package, so a measured figure is moved by load anywhere on the machine.
             state.cpu_set = allowed_cpus() if isinstance(self.meter, CpuTimeEstimator) else None
             state.cpu_start = cpu_snapshot(state.cpu_set)  # before the window opens: its cost (0.1 ms) is not measured
+            state.graphs_start = _compiled_graphs()
         self.meter.begin(f"{stage}/steady")
         state.steady = True
         state.start_idle = state.mode != "window"
@@ -994,6 +999,7 @@ class EnergyCallback(Callback):
             # and so in the warm-up figure (the whole loop minus the measured part).
             steady = self.meter.end(f"{stage}/steady")
             contention = others_share(state.cpu_start, cpu_snapshot(state.cpu_set))
+            state.graphs_in_window = max(_compiled_graphs() - state.graphs_start, 0)  # < 0: torch._dynamo.reset()
             whole = self.meter.end(f"{stage}/loop")
             batches = state.seen - state.warmup_seen
         else:
@@ -1120,6 +1126,8 @@ class EnergyCallback(Callback):
             # A rank that ended inside its warm-up was measured whole, its cold start in (an uneven shard's rank):
             # the loop's figures hold its one-off costs on every rank, so every rank flags them.
             "in_warmup": 0.0 if stage == "train" or state.steady else 1.0,
+            # torch.compile's graphs built inside the measured window (a recompilation): its seconds are measured
+            "graphs_in_window": float(state.graphs_in_window),
         }
         sums, time_s, rows = _combine_ranks(trainer, list(local.values()), steady.time_s, steady.kind)
         figures = dict(zip(local, sums, strict=True))
@@ -1148,12 +1156,25 @@ class EnergyCallback(Callback):
             batch_mean_j=figures["batch_j_sum"] / windows if every_rank_windows and windows > 0 else None,
             # Ended inside its warm-up (not steady) on any rank: measured whole, one-off costs in (in every rank's
             # sum), as untrustworthy as a short one.
-            short=stage != "train" and (short_s or bool(in_warmup)),
+            short=stage != "train" and (short_s or bool(in_warmup) or figures["graphs_in_window"] > 0),
             cpu_contention=contention,
             in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
         )
         if in_warmup and trainer.world_size > 1:
             self._warn_ranks_in_warmup(stage, in_warmup, result)
+        if figures["graphs_in_window"] > 0:
+            ranks = [rank for rank, row in enumerate(per_rank) if row["graphs_in_window"] > 0]
+            self._warn_once(
+                f"recompiled/{stage}",
+                f"EnergyCallback: torch.compile built {int(figures['graphs_in_window'])} new graph(s) inside the "
+                f"measured {stage} loop"
+                + (f" (on ranks {ranks})" if trainer.world_size > 1 else "")
+                + f": a recompilation (a batch of other shapes, such as a last, partial batch, or a new code path), "
+                f"whose seconds of compiling are in energy/{stage}_j; the loop is flagged "
+                f"(energy/{stage}_short_window=1). Give every batch the same shapes (drop_last=True), compile with "
+                f"dynamic=True, or call torch.compiler.set_stance('eager_on_recompile') once the warm-up batches "
+                f"have run.",
+            )
         if contention is not None and contention > CONTENTION_WARN_SHARE:
             estimated = isinstance(self.meter, CpuTimeEstimator)
             capacity = "the capacity of the CPUs this process may use" if estimated else "this machine's CPU capacity"
@@ -1270,10 +1291,31 @@ _LOOPS_OF: dict[str, tuple[str, ...]] = {
 
 
 def _is_compiled(module: object) -> bool:
-    """Whether ``module`` runs through ``torch.compile``: ``module.compile()``, or given to Lightning compiled."""
-    return (
-        getattr(module, "_compiled_call_impl", None) is not None or getattr(module, "_compiler_ctx", None) is not None
+    """Whether ``module`` or one of its submodules runs through ``torch.compile``.
+
+    ``module.compile()``, a module given to Lightning compiled, or a compiled submodule (``self.net =
+    torch.compile(net)``, ``self.net.compile()``).
+    """
+    modules = module.modules() if isinstance(module, torch.nn.Module) else (module,)
+    return any(
+        getattr(m, "_compiled_call_impl", None) is not None
+        or getattr(m, "_compiler_ctx", None) is not None
+        or getattr(m, "_orig_mod", None) is not None  # torch.compile(net): an OptimizedModule wrapping net
+        for m in modules
     )
+
+
+def _compiled_graphs() -> int:
+    """Graphs ``torch.compile`` (TorchDynamo) has built in this process so far: a rise is a (re)compilation.
+
+    0 where nothing imported TorchDynamo (nothing was compiled; importing it would cost a second) or this torch keeps
+    no such count.
+    """
+    utils = sys.modules.get("torch._dynamo.utils")
+    try:
+        return int(utils.counters["stats"]["unique_graphs"])  # type: ignore[union-attr]
+    except Exception:  # no TorchDynamo, or a torch without these counters
+        return 0
 
 
 def _user_count(name: str, value: Any, what: str) -> int:

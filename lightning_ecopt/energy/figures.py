@@ -112,7 +112,8 @@ class LoopEnergy:
             holds every rank's concurrent work, and the ranks it covers read 0 J.
         short: The loop was shorter than ``min_duration_s``, or than :data:`LOOP_MIN_PERIODS` updates of its meter's
             counter (unless ``min_duration_s`` is 0), or ended inside its warm-up (measured whole, the first batches'
-            one-off costs included): its figures are flagged as unreliable.
+            one-off costs included; under DDP, on any rank), or ``torch.compile`` compiled inside the measured
+            window: its figures are flagged as unreliable.
         cpu_contention: The share (0-1) of the machine's CPU capacity other processes used during the measured
             window (:func:`lightning_ecopt.energy.contention.others_share`; this rank's machine), or ``None`` where
             unknown (not Linux).

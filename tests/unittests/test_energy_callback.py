@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import sys
 import types
 import warnings
 from collections.abc import Callable, Iterator
@@ -1554,17 +1555,64 @@ def test_a_call_that_measures_no_loop_reports_no_model_stats(fake_clock: FakeClo
     assert not any(key.startswith("model/") for key in trial_metrics(empty))
 
 
+class _CompiledLayer(ClockedModel):
+    """A compiled submodule (``self.layer = torch.compile(layer)``), by the eager backend: no C++ compiler needed."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.layer = torch.compile(self.layer, backend="eager")  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("how", ["module.compile()", "a compiled submodule"])
 @pytest.mark.parametrize("warmup_batches", [0, 1])
-def test_a_compiled_model_without_warm_up_batches_is_warned_of(fake_clock: FakeClock, warmup_batches: int) -> None:
-    """Its first batch compiles it inside the measured window (a review measured 317 against 3,700 samples/J)."""
-    model = ClockedModel(fake_clock)
-    model._compiled_call_impl = model._call_impl  # what module.compile() sets, without compiling anything here
+def test_a_compiled_model_without_warm_up_batches_is_warned_of(
+    fake_clock: FakeClock, warmup_batches: int, how: str
+) -> None:
+    """Its first batch compiles it inside the measured window (a review measured 317 against 3,700 samples/J).
+    A compiled submodule was not seen as compiled: no warning."""
+    if how == "module.compile()":
+        model = ClockedModel(fake_clock)
+        model._compiled_call_impl = model._call_impl  # what module.compile() sets, without compiling anything here
+    else:
+        torch._dynamo.reset()
+        model = _CompiledLayer(fake_clock)
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=warmup_batches, min_duration_s=0.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _trainer(cb).test(model, verbose=False)
     compiled = [w for w in caught if "the model is compiled (torch.compile) and warmup_batches=0" in str(w.message)]
     assert len(compiled) == (1 if warmup_batches == 0 else 0)
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_a_recompilation_inside_the_measured_window_flags_the_loop(fake_clock: FakeClock, drop_last: bool) -> None:
+    """The last, partial batch (2 samples after 4, 4) makes torch.compile compile again inside the measured window:
+    98 % of a review's measured joules, 51 instead of ~500 samples/J, unflagged and unsaid."""
+    torch._dynamo.reset()  # no graph of an earlier test's to reuse
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0, log_model_stats=False)
+    loader = DataLoader(RandomDataset(32, 10), batch_size=4, drop_last=drop_last)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer = _trainer(cb)
+        trainer.test(_CompiledLayer(fake_clock), dataloaders=loader, verbose=False)
+    said = [str(w.message) for w in caught if "inside the measured test loop" in str(w.message)]
+    if drop_last:  # every batch of one shape: compiled once, in the warm-up
+        assert said == []
+        assert not cb.results["test"].short
+    else:
+        assert len(said) == 1
+        assert "torch.compile built 1 new graph(s)" in said[0]
+        assert "drop_last=True" in said[0]
+        assert "eager_on_recompile" in said[0]
+        assert cb.results["test"].short
+        assert trainer.callback_metrics["energy/test_short_window"] == 1.0
+
+
+def test_the_compiled_graph_count_is_zero_without_torchdynamos_counters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "torch._dynamo.utils", raising=False)
+    assert energy_module._compiled_graphs() == 0
+    monkeypatch.setitem(sys.modules, "torch._dynamo.utils", types.SimpleNamespace())  # a torch without counters
+    assert energy_module._compiled_graphs() == 0
 
 
 def test_model_stats_are_counted_once_for_an_unchanged_model(
