@@ -87,6 +87,9 @@ class _LoopState:
     fetches: bool = False
     mode: str = "split"
     sample_path: tuple[Any, ...] | None = None  # keys/indices leading to the batch's first tensor, found once
+    # A CombinedLoader that zips its iterables (max_size_cycle, max_size, min_size): its iterables (their structure:
+    # a mapping or sequence of loaders), each of whose batches in a combined batch is counted (_count_combined)
+    zipped: Any = None
     # (batch size, batches, last batch's size) where the dataloader fixes them: samples are then counted from the
     # batches seen when the loop ends, and the batch hooks do not touch the batch (see _fixed_batch_sizes)
     sizes: tuple[int, int, int] | None = None
@@ -200,6 +203,7 @@ class EnergyCallback(Callback):
             seconds) lasts at least ten counter periods (NVML updates every ~20-100 ms), else the loop's joules split
             evenly (so with fewer than two warm-up batches); ``"window"`` or ``"split"`` to force.
         batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
+            (of each iterable's part, summed, in a ``CombinedLoader`` that zips several: ``max_size_cycle``...)
             (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, exact, and kept where a hook such as
             ``on_after_batch_transfer`` reshaped the batch, with a warning naming both counts). Where the first
             count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a collate
@@ -723,6 +727,7 @@ class EnergyCallback(Callback):
         self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
+            state.zipped = _zipped_iterables(trainer, stage)
         if trainer is not None and _takes_dataloader_iter(trainer.lightning_module, stage):
             self._count_fetched(stage, state, trainer)
         if trainer is not None:
@@ -1053,6 +1058,8 @@ class EnergyCallback(Callback):
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
         if self.batch_size_fn is not None:
             return _user_count("batch_size_fn", self.batch_size_fn(batch), "samples in the batch")
+        if state.zipped is not None:
+            return self._count_combined(batch, state)
         # Fast path, every batch after the first: follow the keys/indices that led to the first tensor last time.
         # Batches of one loop share their structure; if this one does not, search it again.
         if state.sample_path is not None:
@@ -1091,6 +1098,28 @@ class EnergyCallback(Callback):
                 f"batch_size_fn=lambda batch: ... (e.g. len(batch[0])) to count them.",
             )
         return count
+
+    def _count_combined(self, batch: Any, state: _LoopState) -> int:
+        """Samples in a batch of a CombinedLoader that zips several iterables: every iterable's batch in it counts.
+
+        Its first tensor is the first iterable's only. An iterable that is exhausted (``max_size``) holds ``None``;
+        where an iterable's batch has no tensor, its first tensor is searched in the whole batch, with a warning.
+        """
+        try:
+            counts = [_leading_size(part) for part in _zipped_parts(batch, state.zipped)]
+        except (KeyError, IndexError, TypeError):  # a batch of another structure (a hook changed it)
+            counts = []
+        if counts and all(count is not None for count in counts):
+            return sum(count or 0 for count in counts)
+        self._warn_once(
+            "combined/nosamples",
+            f"EnergyCallback: a batch of the CombinedLoader zipping {len(_flat_loaders(state.zipped))} iterables (a "
+            f"{type(batch).__name__}) does not hold, in the iterables' structure, a tensor with a batch dimension "
+            "for each of them; counting its first tensor's samples only, those of one iterable. Pass "
+            "batch_size_fn=lambda batch: ... (every iterable's samples in the batch together) to count them.",
+        )
+        state.zipped = None
+        return self._count_samples(batch, state)
 
     def _reduce(
         self,
@@ -1468,6 +1497,43 @@ def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
     except TypeError:  # an IterableDataset without __len__
         return None
     return batch_size
+
+
+def _zipped_iterables(trainer: pl.Trainer, stage: str) -> Any:
+    """The iterables of the running loop's CombinedLoader where it zips several (a mode but ``sequential``), or None.
+
+    Each of its batches then holds one batch of every iterable, in the iterables' structure (a mapping or sequence).
+    """
+    combined = getattr(_running_loop(trainer, stage), "_combined_loader", None)
+    if getattr(combined, "_mode", "sequential") == "sequential":
+        return None
+    iterables = getattr(combined, "iterables", None)
+    return iterables if len(_flat_loaders(iterables)) > 1 else None
+
+
+def _zipped_parts(batch: Any, iterables: Any) -> list[Any]:
+    """The batch of each iterable in a zipped CombinedLoader's ``batch``, walked in the iterables' structure.
+
+    >>> _zipped_parts({"a": [1, 2], "b": [3]}, {"a": "loader a", "b": "loader b"})
+    [[1, 2], [3]]
+    >>> _zipped_parts([{"x": 1}, None], ["loader a", "loader b"])  # the second exhausted (max_size)
+    [{'x': 1}, None]
+    """
+    if batch is None:
+        return [None] * len(_flat_loaders(iterables))
+    if isinstance(iterables, Mapping):
+        return [part for key, value in iterables.items() for part in _zipped_parts(batch[key], value)]
+    if isinstance(iterables, list | tuple):
+        return [part for i, value in enumerate(iterables) for part in _zipped_parts(batch[i], value)]
+    return [batch]
+
+
+def _leading_size(part: Any) -> int | None:
+    """The first dimension of ``part``'s first tensor with one (0 for ``None``, an exhausted iterable), else None."""
+    if part is None:
+        return 0
+    first = _first_tensor(part)
+    return None if first is None else int(first.shape[0])
 
 
 def _running_loop(trainer: pl.Trainer, stage: str) -> object:

@@ -1247,6 +1247,43 @@ def test_samples_are_counted_per_batch_unless_the_dataloader_fixes_them(
     assert len(counted) == len(sizes)
 
 
+@pytest.mark.parametrize(
+    ("mode", "as_list", "samples"),
+    [
+        ("max_size_cycle", False, 2 * (4 + 5)),  # a: 4, 4, 4; b: 5, 5, 5 (cycled); the first batch warms up
+        ("max_size_cycle", True, 2 * (4 + 5)),
+        ("min_size", False, 4 + 5),  # two batches of both
+        ("max_size", False, (4 + 5) + 4),  # b exhausted: None in the third batch
+    ],
+)
+def test_a_combined_loader_zipping_its_iterables_counts_every_iterables_samples(
+    fake_clock: FakeClock, mode: str, as_list: bool, samples: int
+) -> None:
+    """Each batch holds one batch of every iterable: its first tensor was the first iterable's only (32 samples
+    logged for 72 in a review's max_size_cycle run, 8 for 18 in min_size)."""
+    from lightning.pytorch.utilities import CombinedLoader
+
+    a = DataLoader(RandomDataset(32, 12), batch_size=4)
+    b = DataLoader(RandomDataset(32, 10), batch_size=5)
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0, log_model_stats=False)
+    combined = CombinedLoader([a, b] if as_list else {"a": a, "b": b}, mode=mode)  # type: ignore[arg-type]
+    with user_warnings_as_errors():
+        _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=combined, verbose=False)
+    assert cb.results["test"].samples == samples
+
+
+def test_a_combined_loader_whose_batches_cannot_be_split_says_so(fake_clock: FakeClock) -> None:
+    from lightning.pytorch.utilities import CombinedLoader
+
+    a = DataLoader(RandomDataset(32, 12), batch_size=4)
+    b = DataLoader(list("abcdefghij"), batch_size=5)  # no tensor to count
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0, log_model_stats=False)
+    with pytest.warns(UserWarning, match=r"CombinedLoader zipping 2 iterables.*batch_size_fn") as record:
+        _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=CombinedLoader({"a": a, "b": b}, mode="min_size"))
+    assert sum("CombinedLoader zipping" in str(w.message) for w in record) == 1
+    assert cb.results["test"].samples == 4  # the first tensor's, as said
+
+
 def test_batch_size_fn_is_used_on_a_plain_dataloader(fake_clock: FakeClock, counted: list[int]) -> None:
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, batch_size_fn=lambda batch: 100)
     _trainer(cb).test(_AnyBatch(fake_clock), dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
