@@ -1437,9 +1437,7 @@ def _stage_loaders(trainer: pl.Trainer, stage: str) -> list[object]:
         loaders = trainer.predict_dataloaders
     elif stage == "validate":
         loaders = trainer.val_dataloaders
-    if loaders is None:
-        return []
-    return list(loaders) if isinstance(loaders, list | tuple) else [loaders]
+    return _flat_loaders(loaders)  # a list, a mapping (a CombinedLoader's iterables), nested: every loader in it
 
 
 def _window_energy(stage: str, m: Measurement, aborted: bool = False) -> LoopEnergy:
@@ -1454,7 +1452,7 @@ def _plus(a: float | None, b: float | None) -> float | None:
 
 
 def _flat_loaders(loaders: object) -> list[object]:
-    """The loaders in a fit's ``train_dataloader``: one, or a list or mapping of them (Lightning's combined form)."""
+    """The loaders in a loop's dataloaders: one, or a list or mapping of them (a CombinedLoader's iterables)."""
     if loaders is None:
         return []
     if isinstance(loaders, Mapping):

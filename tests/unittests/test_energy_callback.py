@@ -1841,6 +1841,31 @@ def test_the_cpu_time_estimate_says_it_leaves_out_the_loaders_worker_processes(n
         assert said == []
 
 
+@pytest.mark.parametrize("form", ["dict", "CombinedLoader"])
+def test_the_worker_warning_looks_into_loaders_given_as_a_dict_or_combined_loader(
+    fake_clock: FakeClock, form: str
+) -> None:
+    """A test loop's loaders in a dict (or a CombinedLoader of one) were one object without ``num_workers``: no
+    warning, and the estimate left the workers' loading out unsaid."""
+    from lightning.pytorch.utilities import CombinedLoader
+
+    loaders = {
+        "a": DataLoader(RandomDataset(32, 8), batch_size=4),
+        "b": DataLoader(RandomDataset(32, 8), batch_size=4, num_workers=1),
+    }
+    cb = EnergyCallback(meter="estimate", warmup_batches=0, min_duration_s=0, log_model_stats=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _trainer(cb).test(
+            _AnyBatch(fake_clock),
+            dataloaders=loaders if form == "dict" else CombinedLoader(loaders, mode="sequential"),
+            verbose=False,
+        )
+    said = [str(w.message) for w in caught if "worker processes" in str(w.message)]
+    assert len(said) == 1
+    assert "num_workers=1" in said[0]
+
+
 @pytest.mark.parametrize(("train_workers", "val_workers"), [(0, 0), (1, 0), (0, 1)])
 def test_the_cpu_time_estimate_of_a_fit_says_it_leaves_out_the_loaders_worker_processes(
     train_workers: int, val_workers: int
