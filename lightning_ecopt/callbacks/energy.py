@@ -161,8 +161,9 @@ class EnergyCallback(Callback):
       compiled inside the measured window (a recompilation for a batch of other shapes, with a warning) (flag)
     - ``energy/{stage}_cpu_contention``: share of the machine's CPU capacity other processes used during the measured
       window (0-1; Linux, windows of 0.2 s or more), one warning above 25 %. This process's children (DataLoader
-      workers, the ranks Lightning's own DDP launcher starts) are its work; ranks started beside it (``torchrun``,
-      SLURM) are other processes here, so on a node with several the figure includes them
+      workers, the ranks Lightning's ``ddp`` launcher starts from rank 0) are its work; ranks started beside it
+      (``ddp_spawn``, ``torchrun``, SLURM) are other processes here, so on a node with several the figure includes
+      them (the warning says so)
     - ``energy/{stage}_tokens``, ``energy/{stage}_tokens_per_j``: with ``count_fn``, unless it returned ``None`` (no
       tokens) for every measured batch (count, 1/J)
     - ``energy/validate_in_fit``: 1 when the validate figures are a ``fit``'s validation (their joules are then
@@ -1212,7 +1213,8 @@ class EnergyCallback(Callback):
                 f"EnergyCallback: other processes kept {contention:.0%} of {capacity} busy during the "
                 f"measured {stage} loop (energy/{stage}_cpu_contention). Measured CPU/DRAM energy (RAPL) includes "
                 f"their work, and a CPU-time estimate grows with the contention too (threads wait and spin): compare "
-                f"such figures only with others taken under the same load, or measure on an otherwise idle machine.",
+                f"such figures only with others taken under the same load, or measure on an otherwise idle machine."
+                + _sibling_ranks_note(trainer),
             )
         if result.short and short_s:  # one that ended inside its warm-up has said so (_end_windows)
             # A config made for the CPU estimate (min_duration_s=0.2) on NVML: its windows span two counter updates.
@@ -1345,6 +1347,21 @@ def _compiled_graphs() -> int:
         return int(utils.counters["stats"]["unique_graphs"])  # type: ignore[union-attr]
     except Exception:  # no TorchDynamo, or a torch without these counters
         return 0
+
+
+def _sibling_ranks_note(trainer: pl.Trainer) -> str:
+    """For the contention warning: where this job runs several ranks on this machine, that they may be in the share.
+
+    Each rank counts its own process tree as its work: a rank it did not start is another process there.
+    """
+    local_ranks = int(getattr(trainer, "num_devices", 1) or 1)
+    if trainer.world_size < 2 or local_ranks < 2:
+        return ""
+    return (
+        f" This job runs {local_ranks} ranks on this machine, and those this process did not start count among the "
+        f"other processes (every other rank under ddp_spawn, torchrun or SLURM; Lightning's 'ddp' launcher starts "
+        f"them from rank 0, whose work they are): part of the share, up to all of it, may be this job's own ranks."
+    )
 
 
 def _user_count(name: str, value: Any, what: str) -> int:

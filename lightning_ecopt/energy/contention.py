@@ -10,8 +10,8 @@ fact; a figure taken under contention can be flagged.
 included) and this process tree's CPU time (``/proc/self/stat`` with its reaped children, and its live
 descendants: DataLoader workers are this job's work, not contention); :func:`others_share` turns two snapshots into
 the share of the machine's CPU capacity that other processes used between them. Ranks started beside this process
-(``torchrun``, SLURM) rather than by it are not its descendants, and count as other processes. Elsewhere (macOS,
-Windows) the snapshot is ``None`` and so is the share: unknown, never 0.
+(Lightning's ``ddp_spawn``, ``torchrun``, SLURM) rather than by it are not its descendants, and count as other
+processes. Elsewhere (macOS, Windows) the snapshot is ``None`` and so is the share: unknown, never 0.
 
 Example::
 

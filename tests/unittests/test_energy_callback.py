@@ -428,6 +428,43 @@ def test_contention_from_other_processes_is_logged_and_warned_once(
     assert sum("other processes kept 60% of this machine's CPU capacity" in str(w.message) for w in record) == 1
 
 
+@pytest.mark.parametrize("local_ranks", [1, 2])
+def test_the_contention_warning_says_that_the_jobs_own_ranks_on_the_machine_count_as_others(local_ranks: int) -> None:
+    """Under ddp_spawn rank 1 is rank 0's sibling, not its child: the warning blamed 51 % on "other processes"
+    without a word that they were the job's own ranks."""
+    from lightning_ecopt.energy import CpuTimeEstimator, Measurement
+
+    peer: list[torch.Tensor] = []
+
+    def all_gather(local: torch.Tensor) -> torch.Tensor:
+        if not peer:
+            peer.append(local.clone())
+            return torch.stack([local, local])
+        return torch.stack([local, peer[0]])
+
+    trainer = types.SimpleNamespace(
+        world_size=2,
+        num_devices=local_ranks,  # 2 ranks on this machine, or one on each of 2 machines
+        strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather),
+    )
+    m = Measurement(time_s=1.0, cpu_j=5.0, source="estimated: cpu-time")
+    messages = []
+    for _rank in (1, 0):
+        cb = EnergyCallback(meter="estimate", min_duration_s=0.0)
+        cb._meter = CpuTimeEstimator()
+        state = energy_module._LoopState(batch_window="test/batch", steady=True, seen=4)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cb._reduce(trainer, "test", m, m, samples=8, batches=4, tokens=None, state=state, contention=0.51)  # type: ignore[arg-type]
+        messages = [str(w.message) for w in caught if "other processes kept 51%" in str(w.message)]
+    assert len(messages) == 1
+    if local_ranks == 2:
+        assert "This job runs 2 ranks on this machine" in messages[0]
+        assert "ddp_spawn" in messages[0]
+    else:
+        assert "ranks on this machine" not in messages[0]
+
+
 def test_unknown_contention_is_not_logged(fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(energy_module, "cpu_snapshot", lambda cpus=None: None)  # not Linux: unknown, never 0
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
