@@ -50,8 +50,12 @@ ENERGY_SOURCE_KEY = "energy/source"
 # second: 0 is no reading (a window shorter than the counter's update period: NVML ticks every 20-100 ms) and would
 # win any objective that minimises it.
 _LOOP_ENERGY_RE = re.compile(r"energy/(test|predict|validate)_(j|gpu_j|cpu_j|dram_j|j_per_sample|j_per_batch|power_w)")
-# The comparison is every ``<``, ``>`` or ``=`` in a row, so ``>==`` is reported as written (not as ``==``).
-_CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[^<>=]*?)\s*(?P<op>[<>=]+)\s*(?P<bound>.*?)\s*$")
+# The comparison is every ``<``, ``>`` or ``=`` in a row, so ``>==`` is reported as written (not as ``==``). It is
+# the last such run, so a metric name may hold one of them (``recall@k=5 >= 0.5``); the first run is the comparison
+# when the metric part holds one standing alone between spaces, a chained comparison such as ``0 <= loss <= 5``.
+_CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>.*?)\s*(?P<op>[<>=]+)\s*(?P<bound>[^<>=]*?)\s*$")
+_FIRST_COMPARISON_RE = re.compile(r"^\s*(?P<metric>[^<>=]*?)\s*(?P<op>[<>=]+)\s*(?P<bound>.*?)\s*$")
+_CHAINED_RE = re.compile(r"(?:^|\s)[<>=]+(?:\s|$)")
 _UNSAFE_CHAR_RE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -331,6 +335,8 @@ def parse_constraint(text: str) -> OutcomeConstraint:
     if not isinstance(text, str):
         raise EcoptConfigError(f"outcome constraint {text!r}: expected a string; {fix}.")
     match = _CONSTRAINT_RE.match(text)
+    if match is not None and _CHAINED_RE.search(match.group("metric")):
+        match = _FIRST_COMPARISON_RE.match(text)
     if match is None:
         raise EcoptConfigError(f"outcome constraint {text!r}: no comparison found; {fix}.")
     metric, op, bound_text = match.group("metric"), match.group("op"), match.group("bound")

@@ -81,6 +81,9 @@ def test_objectives_errors(objectives: Any, direction: Any, match: str) -> None:
         ("test/acc>=0.9", OutcomeConstraint("test/acc", ">=", 0.9)),
         ("  loss  <=  -1e-3 ", OutcomeConstraint("loss", "<=", -1e-3)),
         ("top-1 acc >= 50", OutcomeConstraint("top-1 acc", ">=", 50.0)),
+        # A name holding '=', '<' or '>': the comparison is the last one (before: "the comparison '=' is not ...").
+        ("recall@k=5 >= 0.5", OutcomeConstraint("recall@k=5", ">=", 0.5)),
+        ("len<512/acc>=0.8", OutcomeConstraint("len<512/acc", ">=", 0.8)),
     ],
 )
 def test_parse_constraint(text: str, expected: OutcomeConstraint) -> None:
@@ -95,6 +98,9 @@ def test_parse_constraint(text: str, expected: OutcomeConstraint) -> None:
         ("test/acc >== 0.9", r"the comparison '>==' is not supported"),
         ("test/acc => 0.9", r"the comparison '=>' is not supported"),
         ("a <= b <= 5", r"the bound 'b <= 5' is not a number"),
+        ("0 <= loss <= 5", r"the bound 'loss <= 5' is not a number"),
+        ("recall@k=5 = 0.5", r"the comparison '=' is not supported"),
+        ("recall@k=5 < 0.5", r"the comparison '<' is not supported"),
         ("energy/train_j 5000", r"no comparison found"),
         ("<= 5", r"the metric name is missing"),
         ("acc >= high", r"the bound 'high' is not a number"),
