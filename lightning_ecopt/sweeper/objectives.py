@@ -220,7 +220,7 @@ def ax_metric_names(names: Iterable[str]) -> dict[str, str]:
         if ax_name in owner and owner[ax_name] != name:
             raise EcoptConfigError(
                 f"metrics {owner[ax_name]!r} and {name!r} both map to the Ax metric name {ax_name!r}; rename one of "
-                f"them (names that differ only in '/', '.', '-' or spaces cannot be told apart)."
+                f"them (names that differ only in characters outside A-Z, a-z, 0-9 and _ cannot be told apart)."
             )
         owner[ax_name] = name
         mapping[name] = ax_name

@@ -144,6 +144,13 @@ def test_ax_metric_names_refuses_collisions() -> None:
     assert ax_metric_names(["a/b", "a/b"]) == {"a/b": "a__b"}
 
 
+def test_ax_metric_names_collision_names_the_characters_that_cannot_be_told_apart() -> None:
+    # Before: "(names that differ only in '/', '.', '-' or spaces ...)", wrong for two names that differ in letters.
+    with pytest.raises(EcoptConfigError, match="both map to the Ax metric name 'loss___'") as error:
+        ax_metric_names(["loss_α", "loss_β"])
+    assert "characters outside A-Z, a-z, 0-9 and _ cannot be told apart" in str(error.value)
+
+
 def test_ax_parses_every_mapped_name() -> None:
     from ax.api.client import Client
     from ax.api.configs import RangeParameterConfig
