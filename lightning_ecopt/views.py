@@ -280,14 +280,18 @@ def reference_origin(result: SweepResult) -> str:
         ...                              reference_point_given=("acc",)))
         'given for acc, inferred for the rest'
     """
-    origin = result.reference_point_origin
-    if origin == "inferred" and result.reference_point_given:
-        words = f"given for {', '.join(result.reference_point_given)}, inferred for the rest"
-    else:
-        words = origin or "origin unknown"
+    words = _origin_words(result)
     if result.reference_point_provisional:
         words += ", provisional: from trials that met no outcome constraint, inferred again once trials meet them"
     return words
+
+
+def _origin_words(result: SweepResult, unknown: str = "origin unknown") -> str:
+    """``given``, ``inferred``, or ``given for a, inferred for the rest``: :func:`reference_origin` and the legend."""
+    origin = result.reference_point_origin
+    if origin == "inferred" and result.reference_point_given:
+        return f"given for {', '.join(result.reference_point_given)}, inferred for the rest"
+    return origin or unknown
 
 
 def outside_reference_note(result: SweepResult) -> str | None:
@@ -523,7 +527,7 @@ def frontier_figure(
 
     if ref_xy is not None:
         ax.scatter([ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
-                   label=f"reference point ({result.reference_point_origin or 'given'}"
+                   label=f"reference point ({_origin_words(result, unknown='given')}"
                          f"{', provisional' if result.reference_point_provisional else ''})")  # fmt: skip
 
     # A failed trial that returned its objectives is drawn at its values (a single-objective one at its index): the

@@ -143,3 +143,21 @@ def test_a_failed_trial_at_zero_on_a_log_axis_is_listed_not_lost():
     assert fig.axes[0].get_yscale() == "log"
     assert _failed_marks(fig) == []  # 0 J cannot be drawn on a log axis: before, counted as drawn ("failed (1)")
     assert "failed, at or below 0, off the log axis (1): #2" in _legend(fig)
+
+
+def test_the_legend_names_a_reference_point_given_in_part_as_the_report_does():
+    import dataclasses
+
+    result = make_result(
+        {"acc": "maximize", "j": "minimize", "ms": "minimize"},
+        [[0.9, 10.0, 1.0], [0.5, 2.0, 3.0]],
+        {"acc": 0.4, "j": 20.0, "ms": 10.0},
+    )
+    partly = dataclasses.replace(result, reference_point_given=("acc",))
+    # Before: "reference point (inferred)" while the report and TensorBoard's text said given for acc.
+    assert views.reference_origin(partly) == "given for acc, inferred for the rest"
+    assert "reference point (given for acc, inferred for the rest)" in _legend(views.frontier_figure(partly))
+    assert "reference point (inferred)" in _legend(views.frontier_figure(result))
+    provisional = dataclasses.replace(partly, reference_point_provisional=True)
+    legend = _legend(views.frontier_figure(provisional))
+    assert "reference point (given for acc, inferred for the rest, provisional)" in legend
