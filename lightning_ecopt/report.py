@@ -621,7 +621,7 @@ def render(report: Report, console: Console | None = None) -> None:
     if result.reference_point:
         ref = ", ".join(f"{k} = {views.format_value(v)}" for k, v in result.reference_point.items())
         console.print(f"Reference point ({views.reference_origin(result)}): {ref}", markup=False)
-        note = views.outside_reference_note(result)
+        note = views.outside_reference_note(result, _outcome_constraints(report.sweep) or ())
         if note is not None:
             console.print(note, markup=False)
 

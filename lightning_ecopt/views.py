@@ -294,11 +294,16 @@ def _origin_words(result: SweepResult, unknown: str = "origin unknown") -> str:
     return origin or unknown
 
 
-def outside_reference_note(result: SweepResult) -> str | None:
+def outside_reference_note(result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> str | None:
     """A sentence naming the Pareto configurations outside the reference box, with the fix; ``None`` if there are none.
 
     Such configurations add nothing to the hypervolume, and the acquisition function values nothing beyond the box,
     so a reader of a hypervolume that stopped growing needs to know.
+
+    Args:
+        result: The sweep's result.
+        constraints: The sweep's outcome constraints: a reference value that came from one on an objective is
+            loosened there (the sweep refuses a reference point for such an objective).
     """
     outside = result.outside_reference
     if not outside:
@@ -314,7 +319,8 @@ def outside_reference_note(result: SweepResult) -> str | None:
     # the fix differs (loosen a given value; give one where it was inferred).
     ref = result.reference_point or {}
     given = set(ref) if result.reference_point_origin == "given" else set(result.reference_point_given)
-    causes, fixes = [], []
+    bounds = {c.metric: c for c in constraints}
+    causes, fixes, loosen_constraints = [], [], []
     for o in result.objectives:
         value = ref.get(o.name)
         if value is None:
@@ -325,14 +331,18 @@ def outside_reference_note(result: SweepResult) -> str | None:
             continue
         kind = "given" if o.name in given else "inferred"
         causes.append(f"{o.name} = {format_value(value)} ({kind}) leaves out {left_out}")
-        fixes.append(f"loosen the given {o.name}" if kind == "given" else f"give {o.name}'s")
+        if o.name in given and o.name in bounds:  # no reference_point for it: the sweep refuses both
+            loosen_constraints.append(f"loosen the constraint '{bounds[o.name]}' (a trial on the bound adds no volume)")
+        else:
+            fixes.append(f"loosen the given {o.name}" if kind == "given" else f"give {o.name}'s")
     if result.reference_point_origin == "inferred" and not given:
         return (
             f"{head} ({'; '.join(causes)}): the point was inferred from the front after the initial trials. Give "
             "reference_point (hydra.sweeper.reference_point: the worst value you would accept per objective) to "
             "count them."
         )
-    return f"{head} ({'; '.join(causes)}): {' and '.join(fixes)} in reference_point to count them."
+    fixes = ([f"{' and '.join(fixes)} in reference_point"] if fixes else []) + loosen_constraints
+    return f"{head} ({'; '.join(causes)}): {' and '.join(fixes)} to count them."
 
 
 def _md(text: Any) -> str:
@@ -379,7 +389,7 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
     if result.reference_point:
         ref = ", ".join(f"{k} = {format_value(v)}" for k, v in result.reference_point.items())
         foot += f" against the reference point ({ref}; {reference_origin(result)})"
-    note = outside_reference_note(result)
+    note = outside_reference_note(result, constraints)
     return "\n".join([head, "", *lines, "", foot + "." + ("" if note is None else f" {note}")])
 
 

@@ -28,7 +28,7 @@ from lightning_ecopt.report import (
     trial_energy,
     write_files,
 )
-from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.objectives import parse_constraint, parse_objectives
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, TrialRecord, write_results
 from lightning_ecopt.sweeper.settings import SweepSettings
 
@@ -1056,6 +1056,34 @@ def test_pareto_configurations_outside_the_reference_box_are_named_with_the_fix(
     code, out, _ = run_cli(capsys, tmp_path, "--json")
     assert code == 0
     assert json.loads(out)["reference_point"]["outside"] == [1, 3]
+
+
+def test_a_front_point_on_a_constraint_bound_is_fixed_by_loosening_the_constraint(tmp_path, capsys):
+    # test/acc's reference value is the constraint's bound (0.8); trial 3 sits on it: on the front, outside the box.
+    # Before: "loosen the given test/acc in reference_point", which the sweep refuses for a constrained objective.
+    constraint = "test/acc >= 0.8"
+    ref = {"test/acc": 0.8, "energy/test_samples_per_j": 40.0}
+    result = SweepResult(OBJECTIVES, TRIALS, PARETO, ref, "inferred", 1.0, reference_point_given=("test/acc",))
+    note = views.outside_reference_note(result, [parse_constraint(constraint)])
+    assert note is not None
+    assert note.startswith("1 of the 3 Pareto configurations (#3) lies outside the reference box")
+    assert note.endswith(
+        ": loosen the constraint 'test/acc >= 0.8' (a trial on the bound adds no volume) to count them."
+    )
+    assert "reference_point" not in note
+    # With a value of reference_point leaving a point out too, each fix says where it is made.
+    given = SweepResult(OBJECTIVES, TRIALS, PARETO, {**ref, "energy/test_samples_per_j": 60.0}, "given", 1.0)
+    assert (views.outside_reference_note(given, [parse_constraint(constraint)]) or "").endswith(
+        ": loosen the given energy/test_samples_per_j in reference_point and loosen the constraint 'test/acc >= 0.8' "
+        "(a trial on the bound adds no volume) to count them."
+    )
+    # The report and the TensorBoard text know the sweep's constraints.
+    settings = SweepSettings(OBJECTIVES, n_trials=10, seed=0, outcome_constraints=(constraint,))
+    assert "loosen the constraint 'test/acc >= 0.8'" in views.frontier_markdown(result, settings.outcome_constraints)
+    write_results(tmp_path / RESULTS_FILENAME, result, settings)
+    code, out, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    assert "loosen the constraint 'test/acc >= 0.8' (a trial on the bound adds no volume)" in " ".join(out.split())
 
 
 def test_trials_csv_judges_dominance_among_feasible_trials_only(tmp_path, capsys):
