@@ -14,7 +14,8 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
   (a failed trial's partial metrics stay out of the table: they are in ``trials.csv``), the session's end status
   (failed trials are marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again
   whenever the trial joins or leaves the frontier (each time at a later step), so the HParams table can be filtered
-  on it.
+  on it. With outcome constraints, also ``frontier/feasible`` (1 when the completed trial meets every one, else 0:
+  a trial that breaks one is on no frontier, however good its objectives), a column of the table as well.
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
   :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
   ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from lightning_ecopt import views
+from lightning_ecopt.sweeper.results import meets
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,7 +60,15 @@ if TYPE_CHECKING:
     from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
     from lightning_ecopt.sweeper.space import SearchSpace
 
-__all__ = ["FRONTIER_RUN", "ON_FRONT_TAG", "TENSORBOARD_DIRNAME", "TRIALS_RUN", "FrontierBoard", "trial_run_name"]
+__all__ = [
+    "FEASIBLE_TAG",
+    "FRONTIER_RUN",
+    "ON_FRONT_TAG",
+    "TENSORBOARD_DIRNAME",
+    "TRIALS_RUN",
+    "FrontierBoard",
+    "trial_run_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +83,9 @@ TRIALS_RUN = "trials"
 
 ON_FRONT_TAG = "frontier/on_front"
 """The per-trial metric: 1.0 while the trial is on the Pareto frontier, else 0.0."""
+
+FEASIBLE_TAG = "frontier/feasible"
+"""The per-trial metric of a sweep with outcome constraints: 1.0 when the trial meets every one, else 0.0."""
 
 STATE_FILENAME = "ecopt_board.json"
 """The file in ``log_dir`` that remembers what was written, so that a resumed sweep does not write it again."""
@@ -133,7 +146,7 @@ def _space_kinds(space: SearchSpace | None) -> dict[str, set[str]]:
     return kinds
 
 
-def _describe(name: str, result: SweepResult) -> str:
+def _describe(name: str, result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> str:
     """A metric column's tooltip: unit, direction when it is an objective, energy label when it is an energy figure."""
     for objective in result.objectives:
         if objective.name == name:
@@ -141,6 +154,8 @@ def _describe(name: str, result: SweepResult) -> str:
             return f"objective: {views.axis_label(name, objective.minimize, label)}"
     if name == ON_FRONT_TAG:
         return "1 while the trial is on the Pareto frontier, else 0"
+    if name == FEASIBLE_TAG:
+        return f"1 when the trial meets every outcome constraint ({', '.join(map(str, constraints))}), else 0"
     unit = views.metric_unit(name)
     parts = [f"unit: {unit}"] if unit else []
     if views.is_energy_metric(name):  # measured or estimated, as an objective's column says
@@ -312,11 +327,15 @@ class FrontierBoard:
         infos.append(api_pb2.HParamInfo(name=self._status_column(), type=api_pb2.DATA_TYPE_STRING))
         objective_names = [o.name for o in result.objectives]
         others = sorted({m for t in completed for m in t.metrics} - set(objective_names))
+        # A trial that breaks a constraint is off the front like a dominated one: the column tells them apart.
+        feasible = [FEASIBLE_TAG] if self.constraints else []
         metrics = [
             api_pb2.MetricInfo(
-                name=api_pb2.MetricName(tag=name), display_name=name, description=_describe(name, result)
+                name=api_pb2.MetricName(tag=name),
+                display_name=name,
+                description=_describe(name, result, self.constraints),
             )
-            for name in [*objective_names, ON_FRONT_TAG, *others]
+            for name in [*objective_names, ON_FRONT_TAG, *feasible, *others]
         ]
         experiment = api_pb2.Experiment(
             name="ecopt sweep",
@@ -329,7 +348,7 @@ class FrontierBoard:
         with self._writer(self.log_dir) as writer:
             writer.add_summary(self._summary(metadata.EXPERIMENT_TAG, metadata.create_summary_metadata(data)))
         self._experiment_written = True
-        self._columns = {*objective_names, ON_FRONT_TAG, *others}
+        self._columns = {*objective_names, ON_FRONT_TAG, *feasible, *others}
 
     def _decide_types(self, result: SweepResult) -> None:
         """Each parameter's column type, from the search space and the trials so far; kept once decided."""
@@ -398,6 +417,9 @@ class FrontierBoard:
                     for name, value in trial.metrics.items() if trial.status == "completed" else ():
                         if isinstance(value, int | float) and math.isfinite(value):
                             writer.add_scalar(name, float(value), trial.trial_index)
+                    if trial.status == "completed" and self.constraints:
+                        feasible = meets(trial, self.constraints)
+                        writer.add_scalar(FEASIBLE_TAG, 1.0 if feasible else 0.0, trial.trial_index)
                     status = api_pb2.STATUS_SUCCESS if trial.status == "completed" else api_pb2.STATUS_FAILURE
                     end = plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=time.time())
                     data = plugin_data_pb2.HParamsPluginData(session_end_info=end)

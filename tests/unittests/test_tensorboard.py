@@ -9,7 +9,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 from lightning_ecopt import frontier, views
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
-from lightning_ecopt.tensorboard import FRONTIER_RUN, ON_FRONT_TAG, FrontierBoard, trial_run_name
+from lightning_ecopt.tensorboard import FEASIBLE_TAG, FRONTIER_RUN, ON_FRONT_TAG, FrontierBoard, trial_run_name
 
 OBJECTIVES = parse_objectives({"test/acc": "maximize", "energy/test_samples_per_j": "maximize"}, None)
 SOURCE = "estimated: cpu-time"
@@ -156,6 +156,34 @@ def test_a_resumed_sweep_writes_nothing_twice(board_dir):
     assert on_front == [(2, 1.0), (6, 0.0)]
     assert sorted(e.step for e in load(board_dir / FRONTIER_RUN).Scalars("frontier/pareto_size")) == [2, 4, 5, 6]
     assert len(list(board_dir.glob("events.out.tfevents.*"))) == 1  # the experiment, written once
+
+
+def test_a_trial_that_breaks_an_outcome_constraint_is_marked_infeasible_in_the_hparams_table(tmp_path):
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    # Trial 0 (energy/train_j 10) breaks 'energy/train_j >= 15': off the front like trial 3 (dominated by 1), whose
+    # columns looked the same before (status completed, on_front 0); trials.csv and the picture told them apart.
+    constraint = parse_constraint("energy/train_j >= 15")
+    trials = (TRIALS[0], TRIALS[1], TRIALS[3])
+    FrontierBoard(tmp_path, constraints=[constraint]).update(
+        SweepResult(OBJECTIVES, trials, (1,), dict(REF), "inferred", 1.0)
+    )
+    experiment = metadata.parse_experiment_plugin_data(hparams_content(load(tmp_path), metadata.EXPERIMENT_TAG))
+    metrics = [m.name.tag for m in experiment.metric_infos]
+    assert metrics == ["test/acc", "energy/test_samples_per_j", ON_FRONT_TAG, FEASIBLE_TAG, "energy/train_j"]
+    described = {m.name.tag: m.description for m in experiment.metric_infos}
+    assert described[FEASIBLE_TAG] == "1 when the trial meets every outcome constraint (energy/train_j >= 15), else 0"
+    feasible = {t.trial_index: load(tmp_path / trial_run_name(t.trial_index)).Scalars(FEASIBLE_TAG) for t in trials}
+    assert {i: [(e.step, e.value) for e in events] for i, events in feasible.items()} == {
+        0: [(0, 0.0)],
+        1: [(1, 1.0)],
+        3: [(3, 1.0)],
+    }
+    # Without constraints, no such column (every trial would read 1).
+    FrontierBoard(tmp_path / "plain").update(SweepResult(OBJECTIVES, trials, (0, 1), dict(REF), "inferred", 1.0))
+    plain = metadata.parse_experiment_plugin_data(hparams_content(load(tmp_path / "plain"), metadata.EXPERIMENT_TAG))
+    assert FEASIBLE_TAG not in [m.name.tag for m in plain.metric_infos]
+    assert FEASIBLE_TAG not in load(tmp_path / "plain" / trial_run_name(1)).Tags()["scalars"]
 
 
 def test_a_damaged_state_file_is_ignored_with_a_warning(board_dir, caplog):
