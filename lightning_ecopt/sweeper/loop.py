@@ -130,6 +130,7 @@ from lightning_ecopt.sweeper.results import (
     create_temporary_file,
     front_candidates,
     has_energy_figures,
+    meets,
     scalar,
     write_results,
 )
@@ -704,6 +705,7 @@ class ParetoSweep:
         self.task_config = task_config
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
+        self._warned_infeasible = False  # whether no completed trial meeting the outcome constraints was warned about
         self._memory: str | None = None  # without storage: the Ax experiment as the last run left it (Ax's JSON)
         self._snapshot = ExperimentSnapshot()  # Ax's JSON of the experiment, each trial's data encoded once
         self.evaluating: tuple[int, ...] = ()
@@ -878,6 +880,7 @@ class ParetoSweep:
                     # hypervolume in the results file and in TensorBoard at its own step, not one batch later.
                     self._maybe_infer_reference(client, final=self._n_finished() >= n_trials)
                     self._check_given_reference()
+                    self._check_constraints_met()
                     result = self._save(client)
                     log.info("ecopt: %d/%d trials; %s", self._n_finished(), n_trials, self._batch_line(result))
                     progress.update(self._n_finished(), self._batch_line(result))
@@ -925,6 +928,7 @@ class ParetoSweep:
             result = self._save(client)
             if hooked is None or hooked.reference_point != result.reference_point:
                 self._batch_end(result)  # nothing ran (a finished sweep rerun), or the end changed the reference
+            self._check_constraints_met(final=True)  # a sweep shorter than its Sobol phase, or a finished one rerun
         if self._stop_reason:
             log.warning(
                 "ecopt: the sweep stopped after %d of %d trials: %s", result.n_finished, n_trials, self._stop_reason
@@ -1519,6 +1523,42 @@ class ParetoSweep:
                 self.settings.acquisition,
                 side,
             )
+
+    def _check_constraints_met(self, *, final: bool = False) -> None:
+        """Warn once when no completed trial meets the outcome constraints, after the Sobol trials (or at the end).
+
+        The frontier is then empty and the hypervolume 0, and the sweep said only that: a bound on an objective
+        that no trial beats is warned about (:meth:`_check_given_reference`), a bound on another metric
+        (``model.size <= 1``) was not. Each constraint is named with the completed trials that meet it and the best
+        value they reached, so the one to loosen shows.
+
+        Args:
+            final: The sweep is over: judge even before the Sobol trials are done (a budget shorter than them).
+        """
+        constraints = self.settings.outcome_constraints
+        if not constraints or self._warned_infeasible or (not final and self._n_finished() < self._n_initial):
+            return
+        ran = front_candidates(sorted(self._records.values(), key=lambda r: r.trial_index))
+        if not ran or any(meets(r, constraints) for r in ran):
+            return
+        unmet, clauses = [], []
+        for constraint in constraints:
+            meeting = sum(constraint.met_by(r.metrics) for r in ran)
+            values = [v for r in ran if (v := r.metrics.get(constraint.metric)) is not None and math.isfinite(v)]
+            best = (min(values) if constraint.op == "<=" else max(values)) if values else None
+            reached = "none returned it" if best is None else f"best {best:g}"
+            clauses.append(f"'{constraint}' ({meeting} of {len(ran)} meet it, {reached})")
+            if not meeting:
+                unmet.append(constraint.metric)
+        # A bound on an objective that no trial meets alone was warned about already, with its own fix.
+        if unmet and all(metric in self._warned_reference for metric in unmet):
+            return
+        self._warned_infeasible = True
+        log.warning(
+            "ecopt: no completed trial meets the outcome constraints: %s. The frontier stays empty and the "
+            "hypervolume 0; loosen the constraint no trial meets, or change the search space.",
+            ", ".join(clauses),
+        )
 
     def _front_data(self, *, feasible_only: bool = True) -> tuple[list[TrialRecord], np.ndarray]:
         """Completed, evaluated, feasible trials (``feasible_only=False``: any) and their objective matrix."""

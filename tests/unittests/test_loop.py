@@ -2581,6 +2581,38 @@ def test_a_given_reference_value_no_trial_beats_is_warned_once(fast_ax, caplog, 
         assert result.hypervolume == 0
 
 
+def _sized(p):
+    return {**two_quadratics({"x1": 0.5, **p}), "model/size": 812.0 + p["x0"]}
+
+
+@pytest.mark.parametrize(
+    ("constraints", "params", "warned"),
+    [
+        # A bound on a metric that is no objective: before, "done: ... Pareto set 0, hypervolume 0" and no warning.
+        # Judged once the 3 Sobol trials are done.
+        (["model/size <= 1"], TWO_D, ["'model/size <= 1' (0 of 3 meet it, best 812."]),
+        (["model/size <= 1", "f1 <= 5"], TWO_D, ["'model/size <= 1' (0 of 3 meet", "'f1 <= 5' (3 of 3 meet it"]),
+        # Two configurations: the space is exhausted inside the Sobol phase, so it is judged at the end.
+        (["model/size <= 1"], {"x0": "choice(0, 1)"}, ["'model/size <= 1' (0 of 2 meet it, best 812)"]),
+        (["model/size <= 900"], TWO_D, []),  # met
+        (["f1 <= -1"], TWO_D, []),  # on an objective: its own warning ("beaten by none"), not two
+    ],
+)
+def test_constraints_no_completed_trial_meets_are_warned_once_with_the_best_value_reached(
+    fast_ax, caplog, constraints, params, warned
+):
+    sweep = make_sweep(_sized, params, n_trials=4, n_initial_trials=3, outcome_constraints=constraints)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        result = sweep.run()
+    messages = [r.getMessage() for r in caplog.records if "no completed trial meets the outcome" in r.getMessage()]
+    assert len(messages) == (1 if warned else 0)
+    for part in warned:
+        assert part in messages[0]
+    if warned:
+        assert result.pareto_indices == ()
+        assert "loosen the constraint no trial meets, or change the search space" in messages[0]
+
+
 NINE = {"a": "choice(0, 1, 2)", "b": "choice(x, y, z)"}  # nine configurations
 
 
