@@ -1794,6 +1794,7 @@ class ParetoSweep:
         )
         client.set_generation_strategy(self._generation_strategy())
         if given and set(given) == set(self.settings.objective_names) and len(self.settings.objectives) > 1:
+            given = {name: given[name] for name in self.settings.objective_names}  # objective order, as printed
             self._reference, self._reference_origin = given, "given"
             log.info("ecopt: reference point given (%s): %s", self._given_sources(), given)
         self._describe(client)

@@ -185,6 +185,14 @@ class SweepResult:
     reference_point_given: tuple[str, ...] = ()
     reference_point_provisional: bool = False
 
+    def __post_init__(self) -> None:
+        # In objective order, as every other view lists objectives: a given point came in the order of
+        # reference_point and then the constraints ("lat ms = 12, spj = 120, test/acc = 0.6" for test/acc, spj, lat).
+        if self.reference_point is not None:
+            point = self.reference_point
+            ordered = {o.name: point[o.name] for o in self.objectives if o.name in point}
+            object.__setattr__(self, "reference_point", {**ordered, **point})
+
     def __repr__(self) -> str:
         abandoned = sum(t.status == "abandoned" for t in self.trials)
         objectives = ", ".join(f"{o.name} ({o.direction})" for o in self.objectives)

@@ -407,7 +407,7 @@ def test_a_sweep_whose_every_trial_failed_is_an_error_even_when_its_budget_is_sp
 def test_the_log_says_where_each_given_reference_value_comes_from(fast_ax, caplog):
     # A constraint on an objective is also its reference value: the log called it "given" with no word of where from.
     with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
-        make_sweep(
+        result = make_sweep(
             two_quadratics,
             n_trials=5,
             n_initial_trials=4,
@@ -415,6 +415,9 @@ def test_the_log_says_where_each_given_reference_value_comes_from(fast_ax, caplo
             outcome_constraints=["f1 <= 1.5"],
         ).run()
     assert "reference point given (f1 (the constraint 'f1 <= 1.5'), f2 (reference_point))" in caplog.text
+    # In objective order, not reference_point's then the constraints' ({'f2': 3.0, 'f1': 1.5}).
+    assert "reference_point)): {'f1': 1.5, 'f2': 3.0}" in caplog.text
+    assert list(result.reference_point) == ["f1", "f2"]
 
 
 def test_a_trial_that_breaks_a_bound_on_an_objective_is_on_no_frontier(fast_ax, tmp_path):

@@ -1086,6 +1086,20 @@ def test_a_front_point_on_a_constraint_bound_is_fixed_by_loosening_the_constrain
     assert "loosen the constraint 'test/acc >= 0.8' (a trial on the bound adds no volume)" in " ".join(out.split())
 
 
+def test_a_given_reference_point_is_listed_in_objective_order(tmp_path, capsys):
+    # Given as reference_point and then constraints, it printed in that order ("lat ms = 12, spj = 120, test/acc =
+    # 0.6" for the objectives test/acc, spj, lat ms), unlike every other list of the objectives.
+    ref = {"energy/test_samples_per_j": 40.0, "test/acc": 0.6}
+    result = SweepResult(OBJECTIVES, TRIALS, PARETO, ref, "given", 1.0)
+    assert list(result.reference_point) == ["test/acc", "energy/test_samples_per_j"]
+    write_results(tmp_path / RESULTS_FILENAME, result, SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["reference_point"]["values"]
+    assert list(saved) == ["test/acc", "energy/test_samples_per_j"]  # still a mapping, as older readers take it
+    code, out, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    assert "Reference point (given): test/acc = 0.6, energy/test_samples_per_j = 40" in " ".join(out.split())
+
+
 def test_trials_csv_judges_dominance_among_feasible_trials_only(tmp_path, capsys):
     # Trial 1 (most accurate) broke energy/train_j <= 60, so the sweep's frontier is 0 and 3 and trial 1 is off it;
     # it must not be named as the trial that beats a feasible one, nor be judged itself as if it counted.
