@@ -652,6 +652,12 @@ class EcoptSweeper(Sweeper):
         Raises:
             EcoptConfigError: Anything in the sweeper config or on the command line is invalid.
         """
+        from lightning_ecopt.sweeper.spelling import hydra_spelling
+
+        with hydra_spelling():  # messages name hydra.sweeper.<key>, not SweepSettings(<key>=...)
+            return self._configure(arguments)
+
+    def _configure(self, arguments: Sequence[str]) -> tuple[SearchSpace, SweepSettings]:
         from lightning_ecopt.sweeper.objectives import parse_objectives
         from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
         from lightning_ecopt.sweeper.space import check_enqueued, parse_search_space
@@ -742,8 +748,11 @@ class EcoptSweeper(Sweeper):
         Both are raised as Hydra's compact exceptions too, so the command prints their message, not a traceback
         through Hydra's internals (``HYDRA_FULL_ERROR=1`` shows it).
         """
+        from lightning_ecopt.sweeper.spelling import hydra_spelling
+
         try:
-            return self._sweep(arguments)
+            with hydra_spelling():  # the messages of checks and of failed trials name Hydra's keys
+                return self._sweep(arguments)
         except EcoptConfigError as err:
             raise _CompactConfigError(str(err)) from err
         except SweepFailureError as err:

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from lightning_ecopt.energy.figures import ENERGY_METRICS
 from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
+from lightning_ecopt.sweeper.spelling import in_hydra
 
 __all__ = [
     "DIRECTIONS",
@@ -265,10 +266,10 @@ def parse_objectives(
         raise EcoptConfigError(_not_a_mapping(objectives))
     if isinstance(direction, Mapping) and not objectives:
         # Not "direction[0]: unknown direction 'test/acc'": named metrics are the other form.
+        instead = f"objectives: {dict(direction)!r}" if in_hydra() else f"objectives={dict(direction)!r}"
         raise EcoptConfigError(
             f"direction={dict(direction)!r}: direction takes directions only (Optuna's form: 'maximize' or a list of "
-            f"them, for a task that returns a tuple); for named metrics write 'objectives: {dict(direction)!r}' "
-            f"instead of direction."
+            f"them, for a task that returns a tuple); for named metrics write '{instead}' instead of direction."
         )
     if objectives and direction is not None:
         raise EcoptConfigError(
@@ -284,10 +285,16 @@ def parse_objectives(
             parsed.append(Objective(name=name, minimize=_parse_direction(value, f"objectives[{name!r}]")))
         return tuple(parsed)
     if direction is None or (not isinstance(direction, str) and len(direction) == 0):
+        if in_hydra():
+            raise EcoptConfigError(
+                "no objectives: set 'objectives: {metric: maximize|minimize}', e.g. "
+                "{test/acc: maximize, energy/test_samples_per_j: maximize}, or the Optuna form "
+                "'direction: [minimize, maximize]'."
+            )
         raise EcoptConfigError(
-            "no objectives: set 'objectives: {metric: maximize|minimize}', e.g. "
-            "{test/acc: maximize, energy/test_samples_per_j: maximize}, or the Optuna form "
-            "'direction: [minimize, maximize]'."
+            f"parse_objectives({objectives!r}, {direction!r}): no objectives; give {{metric: 'maximize' | "
+            f"'minimize'}}, e.g. parse_objectives({{'test/acc': 'maximize', 'energy/test_samples_per_j': 'maximize'}}, "
+            f"None), or the Optuna form parse_objectives(None, ['minimize', 'maximize'])."
         )
     directions = [direction] if isinstance(direction, str) or hasattr(direction, "name") else list(direction)
     return tuple(
@@ -305,12 +312,19 @@ def _not_a_mapping(objectives: Any) -> str:
         names = list(objectives)
     if names and all(isinstance(n, str) and n.strip() for n in names):
         names = [*names, "energy/test_j"] if len(names) == 1 else names
-        example = ", ".join(f"{n}: {'maximize' if i % 2 == 0 else 'minimize'}" for i, n in enumerate(names))
+        directions = ["maximize" if i % 2 == 0 else "minimize" for i in range(len(names))]
     else:
-        example = "test/acc: maximize, energy/test_samples_per_j: maximize"
+        names, directions = ["test/acc", "energy/test_samples_per_j"], ["maximize", "maximize"]
+    if in_hydra():  # YAML: bare words
+        example = ", ".join(f"{name}: {way}" for name, way in zip(names, directions, strict=True))
+        return (
+            f"hydra.sweeper.objectives={objectives!r}: expected a mapping {{metric: maximize|minimize}} giving each "
+            f"metric its direction, in order, e.g. {{{example}}}."
+        )
+    example = ", ".join(f"{name!r}: {way!r}" for name, way in zip(names, directions, strict=True))
     return (
-        f"parse_objectives(objectives={objectives!r}): expected a mapping {{metric: maximize|minimize}} giving each "
-        f"metric its direction, in order, e.g. {{{example}}} (in Python: {{'metric': 'maximize', ...}})."
+        f"parse_objectives(objectives={objectives!r}): expected a mapping {{metric: 'maximize' | 'minimize'}} giving "
+        f"each metric its direction, in order, e.g. {{{example}}}."
     )
 
 
@@ -589,6 +603,9 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                 hint += (
                     "; with hydra.sweeper.direction the task returns its values in order (a tuple), or name the "
                     "metrics with hydra.sweeper.objectives: {metric: maximize|minimize}"
+                    if in_hydra()
+                    else "; with parse_objectives(None, direction) the task returns its values in order (a tuple), or "
+                    "name the metrics with parse_objectives({'metric': 'maximize', ...}, None)"
                 )
             raise MissingMetric(
                 f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}{hint}; "

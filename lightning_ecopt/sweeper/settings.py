@@ -18,6 +18,7 @@ from lightning_ecopt.sweeper.objectives import (
     ax_metric_names,
     parse_constraint,
 )
+from lightning_ecopt.sweeper.spelling import setting, shown
 from lightning_ecopt.sweeper.timeout import MAX_TIMEOUT_S, check_timeout
 
 __all__ = ["ACQUISITIONS", "SweepSettings", "default_n_initial_trials"]
@@ -182,13 +183,15 @@ class SweepSettings:
         self._check_storage()
         for name in ("allow_mixed_energy_sources", "retry_failed"):
             if not isinstance(getattr(self, name), bool):
-                raise EcoptConfigError(f"SweepSettings({name}={getattr(self, name)!r}): expected true or false.")
+                raise EcoptConfigError(
+                    f"{setting(f'{name}={shown(getattr(self, name))}')}: expected {shown(True)} or {shown(False)}."
+                )
         try:
             self.trial_timeout_s = check_timeout(self.trial_timeout_s)
         except ValueError:
             raise EcoptConfigError(
-                f"SweepSettings(trial_timeout_s={self.trial_timeout_s!r}): expected seconds > 0 (e.g. 3600; at most "
-                f"{MAX_TIMEOUT_S:.0e}), or null for no per-trial time limit."
+                f"{setting(f'trial_timeout_s={shown(self.trial_timeout_s)}')}: expected seconds > 0 (e.g. 3600; at "
+                f"most {MAX_TIMEOUT_S:.0e}), or {shown(None)} for no per-trial time limit."
             ) from None
         self._check_enqueue_trials()
         self._ax_names = ax_metric_names(self.required_metrics)
@@ -206,7 +209,7 @@ class SweepSettings:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise EcoptConfigError(
-                f"SweepSettings(objectives=...): the metric {duplicates[0]!r} is an objective twice; list it once."
+                f"{setting('objectives')}: the metric {duplicates[0]!r} is an objective twice; list it once."
             )
         self.objectives = objectives
 
@@ -215,28 +218,29 @@ class SweepSettings:
             return
         if not isinstance(self.storage, str | os.PathLike):
             raise EcoptConfigError(
-                f"SweepSettings(storage={self.storage!r}): expected a file path or None; e.g. 'ax_experiment.json'."
+                f"{setting(f'storage={shown(self.storage)}')}: expected a file path or {shown(None)}; e.g. "
+                f"'ax_experiment.json'."
             )
         storage = Path(self.storage)
         if storage.is_dir():
             raise EcoptConfigError(
-                f"SweepSettings(storage={str(storage)!r}): is a directory; storage is the file the Ax experiment is "
+                f"{setting(f'storage={str(storage)!r}')}: is a directory; storage is the file the Ax experiment is "
                 f"saved to: give a file in it, e.g. {str(storage / 'ax_experiment.json')!r}."
             )
         self.storage = storage
 
     def _check_budget(self) -> None:
         if not _is_int(self.n_trials) or self.n_trials < 1:
-            raise EcoptConfigError(f"SweepSettings(n_trials={self.n_trials!r}): expected an integer >= 1.")
+            raise EcoptConfigError(f"{setting(f'n_trials={shown(self.n_trials)}')}: expected an integer >= 1.")
         if self.n_initial_trials is not None:
             if not _is_int(self.n_initial_trials) or self.n_initial_trials < 1:
                 raise EcoptConfigError(
-                    f"SweepSettings(n_initial_trials={self.n_initial_trials!r}): expected an integer >= 1, or null "
-                    f"for the default (n_trials // 5, at least 2 per swept parameter)."
+                    f"{setting(f'n_initial_trials={shown(self.n_initial_trials)}')}: expected an integer >= 1, or "
+                    f"{shown(None)} for the default (n_trials // 5, at least 2 per swept parameter)."
                 )
             if self.n_initial_trials > self.n_trials:
                 raise EcoptConfigError(
-                    f"SweepSettings(n_initial_trials={self.n_initial_trials}, n_trials={self.n_trials}): the Sobol "
+                    f"{setting(f'n_initial_trials={self.n_initial_trials}', f'n_trials={self.n_trials}')}: the Sobol "
                     f"trials are part of the budget; lower n_initial_trials to at most {self.n_trials} or raise "
                     f"n_trials."
                 )
@@ -249,17 +253,17 @@ class SweepSettings:
         if isinstance(trials, str | bytes | Mapping) or not isinstance(trials, Sequence):
             one = f"; one configuration goes in a list too: [{trials!r}]" if isinstance(trials, Mapping) else ""
             raise EcoptConfigError(
-                f"SweepSettings(enqueue_trials={trials!r}): expected a list of configurations, e.g. {example}{one}."
+                f"{setting(f'enqueue_trials={shown(trials)}')}: expected a list of configurations, e.g. {example}{one}."
             )
         for i, trial in enumerate(trials):
             if not isinstance(trial, Mapping) or not all(isinstance(key, str) for key in trial):
                 raise EcoptConfigError(
-                    f"SweepSettings(enqueue_trials[{i}]={trial!r}): expected {{parameter: value}} for every swept "
+                    f"{setting(f'enqueue_trials[{i}]={shown(trial)}')}: expected {{parameter: value}} for every swept "
                     f"parameter, e.g. {example}."
                 )
         if len(trials) > self.n_trials:
             raise EcoptConfigError(
-                f"SweepSettings(enqueue_trials=<{len(trials)} configurations>, n_trials={self.n_trials}): the "
+                f"{setting(f'enqueue_trials=<{len(trials)} configurations>', f'n_trials={self.n_trials}')}: the "
                 f"enqueued trials are part of the budget; raise n_trials to at least {len(trials)} or enqueue fewer."
             )
         self.enqueue_trials = tuple(dict(trial) for trial in trials)
@@ -268,28 +272,30 @@ class SweepSettings:
         allowed = {a.lower(): a for a in ACQUISITIONS}
         if not isinstance(self.acquisition, str) or self.acquisition.lower() not in allowed:
             raise EcoptConfigError(
-                f"SweepSettings(acquisition={self.acquisition!r}): unknown acquisition function; choose from "
+                f"{setting(f'acquisition={shown(self.acquisition)}')}: unknown acquisition function; choose from "
                 f"{', '.join(repr(a) for a in ACQUISITIONS)}."
             )
         self.acquisition = allowed[self.acquisition.lower()]  # type: ignore[assignment]
         if self.seed is not None and not _is_int(self.seed):
-            raise EcoptConfigError(f"SweepSettings(seed={self.seed!r}): expected an integer or null.")
+            raise EcoptConfigError(
+                f"{setting(f'seed={shown(self.seed)}')}: expected an integer, or {shown(None)} for a random seed."
+            )
         if self.seed is not None and not -(2**63) <= self.seed < 2**64:
             # Ax hands it to torch's Sobol engine, which fails on it when the first trial is asked for.
             raise EcoptConfigError(
-                f"SweepSettings(seed={self.seed!r}): out of the range torch seeds take (-2**63 to 2**64 - 1); "
-                f"use a smaller integer, e.g. 0, or null for a random seed."
+                f"{setting(f'seed={self.seed!r}')}: out of the range torch seeds take (-2**63 to 2**64 - 1); "
+                f"use a smaller integer, e.g. 0, or {shown(None)} for a random seed."
             )
         if not _is_int(self.max_batch_size) or self.max_batch_size < 1:
             raise EcoptConfigError(
-                f"SweepSettings(max_batch_size={self.max_batch_size!r}): expected an integer >= 1 (trials per "
+                f"{setting(f'max_batch_size={shown(self.max_batch_size)}')}: expected an integer >= 1 (trials per "
                 f"launcher call)."
             )
         rate = self.max_failure_rate
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
             raise EcoptConfigError(
-                f"SweepSettings(max_failure_rate={rate!r}): expected a number between 0 and 1 (0 stops at the first "
-                f"failure, 1 never stops on failures)."
+                f"{setting(f'max_failure_rate={shown(rate)}')}: expected a number between 0 and 1 (0 stops at the "
+                f"first failure, 1 never stops on failures)."
             )
         self.max_failure_rate = float(rate)
 
@@ -310,12 +316,12 @@ class SweepSettings:
         )
         if self.acquisition != "qNEHVI":  # the default: not chosen
             raise EcoptConfigError(
-                f"SweepSettings(acquisition={self.acquisition!r}): {self.acquisition} is a multi-objective acquisition "
+                f"{setting(f'acquisition={self.acquisition!r}')}: {self.acquisition} is a multi-objective acquisition "
                 f"function and {which}; remove acquisition, or add an objective."
             )
         if self.reference_point is not None:
             raise EcoptConfigError(
-                f"SweepSettings(reference_point={self.reference_point!r}): a reference point bounds the front of two "
+                f"{setting(f'reference_point={self.reference_point!r}')}: a reference point bounds the front of two "
                 f"or more objectives, and this sweep has one ({self.objectives[0].name!r}); remove reference_point, "
                 f"or add an objective."
             )
@@ -325,14 +331,14 @@ class SweepSettings:
         fix = "or use acquisition=qNEHVI, which takes all of these"
         if self.max_batch_size != 1:
             raise EcoptConfigError(
-                f"SweepSettings(acquisition='EHVI', max_batch_size={self.max_batch_size}): analytic EHVI proposes one "
-                f"trial at a time; set max_batch_size=1, {fix}."
+                f"{setting('acquisition=' + repr('EHVI'), f'max_batch_size={self.max_batch_size}')}: analytic EHVI "
+                f"proposes one trial at a time; set max_batch_size=1, {fix}."
             )
         others = sorted({c.metric for c in self.outcome_constraints} - set(self.objective_names))
         if others:
             raise EcoptConfigError(
-                f"SweepSettings(acquisition='EHVI'): analytic EHVI takes no constraint on a metric that is not an "
-                f"objective ({', '.join(map(repr, others))}); drop those constraints, {fix}."
+                f"{setting('acquisition=' + repr('EHVI'))}: analytic EHVI takes no constraint on a metric that is not "
+                f"an objective ({', '.join(map(repr, others))}); drop those constraints, {fix}."
             )
 
     def _check_reference_point(self) -> None:
@@ -340,7 +346,7 @@ class SweepSettings:
             return
         if not isinstance(self.reference_point, Mapping):
             raise EcoptConfigError(
-                f"SweepSettings(reference_point={self.reference_point!r}): expected {{objective: worst acceptable "
+                f"{setting(f'reference_point={shown(self.reference_point)}')}: expected {{objective: worst acceptable "
                 f"value}}, e.g. {{{self.objectives[0].name!r}: 0.0}}."
             )
         names = self.objective_names
@@ -348,13 +354,13 @@ class SweepSettings:
         for metric, value in self.reference_point.items():
             if metric not in names:
                 raise EcoptConfigError(
-                    f"SweepSettings(reference_point={dict(self.reference_point)!r}): {metric!r} is not an objective; "
+                    f"{setting(f'reference_point={dict(self.reference_point)!r}')}: {metric!r} is not an objective; "
                     f"the reference point takes objectives only: {list(names)!r}."
                 )
             number = None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
             if number is None or not math.isfinite(number):
                 raise EcoptConfigError(
-                    f"SweepSettings(reference_point[{metric!r}]={value!r}): expected a finite number, the worst "
+                    f"{setting(f'reference_point[{metric!r}]={shown(value)}')}: expected a finite number, the worst "
                     f"acceptable value of that objective."
                 )
             point[metric] = number
@@ -367,12 +373,14 @@ class SweepSettings:
         for metric in [*self.objective_names, *self.constrained_metrics]:
             if metric == ENERGY_SOURCE_KEY:
                 raise EcoptConfigError(
-                    f"SweepSettings: {metric!r} is the label of where the energy figures come from (text such as "
+                    f"{setting()}: {metric!r} is the label of where the energy figures come from (text such as "
                     f"'measured: zeus/nvml'), not a number to optimise or bound; use a figure such as "
                     f"'energy/test_j' or 'energy/test_samples_per_j' in objectives or outcome_constraints."
                 )
             if (why := unknown_energy_metric(metric)) is not None:
-                raise EcoptConfigError(f"SweepSettings: {why} Fix the name in objectives or outcome_constraints.")
+                raise EcoptConfigError(
+                    f"{setting()}: {why} Fix the name in {setting('objectives')} or {setting('outcome_constraints')}."
+                )
 
     def _check_constraints(self) -> None:
         if self.outcome_constraints is None:
@@ -389,18 +397,18 @@ class SweepSettings:
         thresholds = [c.metric for c in parsed if c.metric in self.objective_names]
         if thresholds and len(self.objectives) == 1:
             raise EcoptConfigError(
-                f"SweepSettings: the outcome constraint on {thresholds[0]!r} bounds the only objective; Ax takes "
+                f"{setting()}: the outcome constraint on {thresholds[0]!r} bounds the only objective; Ax takes "
                 f"objective thresholds only with two or more objectives: drop the constraint or add an objective."
             )
         for metric in thresholds:
             if thresholds.count(metric) > 1:
                 raise EcoptConfigError(
-                    f"SweepSettings(outcome_constraints=...): the objective {metric!r} is bounded twice; an objective "
+                    f"{setting('outcome_constraints')}: the objective {metric!r} is bounded twice; an objective "
                     f"takes one threshold (its reference point value)."
                 )
             if self.reference_point and metric in self.reference_point:
                 raise EcoptConfigError(
-                    f"SweepSettings: the objective {metric!r} has both a reference point "
+                    f"{setting()}: the objective {metric!r} has both a reference point "
                     f"({self.reference_point[metric]!r}) and an outcome constraint; both set its threshold, so give "
                     f"only one."
                 )
@@ -410,7 +418,7 @@ class SweepSettings:
             if constraint.op != expected:
                 fixed = dataclasses.replace(constraint, op=expected)
                 raise EcoptConfigError(
-                    f"SweepSettings: the outcome constraint '{constraint}' bounds the objective {metric!r} from the "
+                    f"{setting()}: the outcome constraint '{constraint}' bounds the objective {metric!r} from the "
                     f"wrong side ({objective.direction}); write '{fixed}' (the worst acceptable value)."
                 )
         self.outcome_constraints = tuple(parsed)
@@ -425,13 +433,13 @@ class SweepSettings:
                 pick = min if constraint.op == "<=" else max
                 tighter = pick((seen[constraint.op], constraint), key=lambda c: c.bound)
                 raise EcoptConfigError(
-                    f"SweepSettings(outcome_constraints=...): {constraint.metric!r} is bounded twice from one side "
+                    f"{setting('outcome_constraints')}: {constraint.metric!r} is bounded twice from one side "
                     f"('{seen[constraint.op]}' and '{constraint}'); keep one, e.g. the tighter '{tighter}'."
                 )
             seen[constraint.op] = constraint
             if len(seen) == 2 and seen[">="].bound >= seen["<="].bound:
                 raise EcoptConfigError(
-                    f"SweepSettings(outcome_constraints=...): no value of {constraint.metric!r} meets both "
+                    f"{setting('outcome_constraints')}: no value of {constraint.metric!r} meets both "
                     f"'{seen['>=']}' and '{seen['<=']}'; the lower bound must be below the upper bound."
                 )
 

@@ -31,6 +31,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from lightning_ecopt.exceptions import TrialTimeoutError, _in_chain
+from lightning_ecopt.sweeper.spelling import shown
 
 __all__ = ["MAX_TIMEOUT_S", "TimedTask", "call_with_timeout", "check_timeout"]
 
@@ -69,8 +70,8 @@ def check_timeout(timeout_s: Any, where: str = "trial_timeout_s") -> float | Non
         return None
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s <= MAX_TIMEOUT_S:
         raise ValueError(
-            f"{where}={timeout_s!r}: expected seconds > 0 and at most {MAX_TIMEOUT_S:.0e} (e.g. 3600), or null for "
-            "no per-trial time limit."
+            f"{where}={shown(timeout_s)}: expected seconds > 0 and at most {MAX_TIMEOUT_S:.0e} (e.g. 3600), or "
+            f"{shown(None)} for no per-trial time limit."
         )
     return float(timeout_s)
 

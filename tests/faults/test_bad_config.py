@@ -29,13 +29,16 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
         ),
         (["x=interval(1,1)"], "the interval is empty (low=1.0, high=1.0)"),
         (["x=interval(1,0)"], "the interval is inverted (low=1.0, high=0.0)"),
-        (["hydra.sweeper.trial_timeout_s=-1"], "SweepSettings(trial_timeout_s=-1.0): expected seconds > 0"),
+        (["hydra.sweeper.trial_timeout_s=-1"], "hydra.sweeper.trial_timeout_s=-1.0: expected seconds > 0"),
         (["hydra.sweeper.storage=${hydra.sweep.dir}/../x.json"], "outside hydra.sweep.dir"),
         # Not "exists but is not an Ax experiment ... move or delete it" about the sweep dir the sweep itself made.
         (["hydra.sweeper.storage=${hydra.sweep.dir}"], "/sweep' is hydra.sweep.dir itself; storage is the file"),
         (["hydra.sweep.subdir=../escaped_${hydra.job.num}"], "hydra.sweep.subdir='../escaped_0' (job 0"),
         # Not a traceback from torch's Sobol engine when the first trial is asked for.
-        (["hydra.sweeper.seed=99999999999999999999"], "seed=99999999999999999999): out of the range torch seeds take"),
+        (
+            ["hydra.sweeper.seed=99999999999999999999"],
+            "hydra.sweeper.seed=99999999999999999999: out of the range torch",
+        ),
         # Hydra's own hint for `hydra.sweeper.n_trial=3` is this `+` form, which gave a TypeError from __init__.
         (
             ["+hydra.sweeper.n_trial=3"],

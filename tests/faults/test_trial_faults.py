@@ -218,7 +218,7 @@ def test_a_timer_that_fires_as_the_trial_returns_leaves_the_callers_handler_and_
 @pytest.mark.parametrize("value", [0, -1, float("inf"), "10", True, 1e12])
 def test_bad_timeouts_are_refused(value: object) -> None:
     # 1e12 s: setitimer refuses it (past time_t), which failed every trial and left the trial's handler installed.
-    with pytest.raises(ValueError, match=r"expected seconds > 0 and at most 1e\+09 \(e.g. 3600\), or null"):
+    with pytest.raises(ValueError, match=r"expected seconds > 0 and at most 1e\+09 \(e.g. 3600\), or None"):
         check_timeout(value)
 
 

@@ -217,7 +217,7 @@ def test_enqueued_configurations_take_the_apps_own_values_for_the_keys_they_leav
         ([{"x": 2}], r"hydra.sweeper.enqueue_trials\[0\]=\{'x': 2\}: parameter 'x': 2 is outside its range"),
         ([{}], r"enqueue_trials\[0\] gives no value for 'x', and the app's config has none to take: add 'x: <value>'"),
         ([{"x": 0.5, "lr": 0.1}], r"unknown parameters \['lr'\]"),
-        ({"x": 0.5}, r"enqueue_trials=\{'x': 0.5\}\): expected a list of configurations"),
+        ({"x": 0.5}, r"^hydra\.sweeper\.enqueue_trials=\{'x': 0.5\}: expected a list of configurations"),
     ],
 )
 def test_bad_enqueued_configurations_are_refused_by_configure(tmp_path: Path, enqueued: Any, match: str) -> None:
@@ -753,8 +753,8 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["hydra.sweeper.n_trials=0"], "SweepSettings(n_trials=0): expected an integer >= 1"),
-        (["hydra.sweeper.n_initial_trials=9"], "n_initial_trials=9, n_trials=4"),
+        (["hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: expected an integer >= 1"),
+        (["hydra.sweeper.n_initial_trials=9"], "hydra.sweeper.n_initial_trials=9, hydra.sweeper.n_trials=4"),
         (["x=tag(log, interval(0, 1))"], "a log scale needs a positive lower bound"),
         (["x=glob(*)"], "cannot map onto an Ax parameter"),
         (["hydra.sweeper.objectives.f2=smallest"], "unknown direction 'smallest'"),

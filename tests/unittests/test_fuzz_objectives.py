@@ -41,4 +41,9 @@ def test_a_mapping_under_direction_points_to_objectives() -> None:
     match = r"^direction=\{'test/acc': 'maximize'\}: direction takes directions"
     with pytest.raises(EcoptConfigError, match=match) as error:
         parse_objectives(None, {"test/acc": "maximize"})  # type: ignore[arg-type]
+    assert "for named metrics write 'objectives={'test/acc': 'maximize'}' instead of direction" in str(error.value)
+    from lightning_ecopt.sweeper.spelling import hydra_spelling
+
+    with hydra_spelling(), pytest.raises(EcoptConfigError) as error:
+        parse_objectives(None, {"test/acc": "maximize"})  # type: ignore[arg-type]
     assert "for named metrics write 'objectives: {'test/acc': 'maximize'}' instead of direction" in str(error.value)

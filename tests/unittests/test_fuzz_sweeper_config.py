@@ -103,3 +103,14 @@ def test_params_null_as_in_an_optuna_config_is_an_empty_space(tmp_path: Path) ->
     assert merged.params is None
     space, _ = _sweeper(tmp_path, params=merged.params).configure(["x=interval(0, 1)"])
     assert space.names == ("x",)
+
+
+def test_the_sweeper_s_messages_name_its_keys_not_sweep_settings(tmp_path: Path) -> None:
+    # Before: "SweepSettings(n_trials=0): ...", a spelling a Hydra user cannot type.
+    with pytest.raises(EcoptConfigError, match=r"^hydra\.sweeper\.n_trials=0: expected an integer >= 1\.$"):
+        _sweeper(tmp_path, n_trials=0).configure([])
+    with pytest.raises(EcoptConfigError, match=r"^hydra\.sweeper\.seed=1\.5: expected an integer, or null for a"):
+        _sweeper(tmp_path, seed=1.5).configure([])
+    from lightning_ecopt.sweeper.spelling import in_hydra
+
+    assert not in_hydra()  # the spelling ends with configure()

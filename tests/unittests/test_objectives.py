@@ -54,7 +54,7 @@ def test_objectives_optuna_direction_enum() -> None:
     ("objectives", "direction", "match"),
     [
         ({"a": "maximize"}, ["minimize"], r"objectives=\{'a': 'maximize'\} and direction=\['minimize'\] are both set"),
-        (None, None, r"no objectives: set 'objectives: \{metric: maximize\|minimize\}'"),
+        (None, None, r"parse_objectives\(None, None\): no objectives; give \{metric: 'maximize' \| 'minimize'\}"),
         ({}, [], r"no objectives"),
         ({"a": "max"}, None, r"objectives\['a'\]: unknown direction 'max'; choose from 'maximize', 'minimize'"),
         (
@@ -353,8 +353,15 @@ def test_raw_data_keeps_objectives_over_colliding_tracking_metric() -> None:
 @pytest.mark.parametrize(
     ("objectives", "match"),
     [
-        (["a", "b"], r"parse_objectives\(objectives=\['a', 'b'\]\): expected a mapping .*\{a: maximize, b: minimize\}"),
-        ("test/acc", r"objectives='test/acc'\): expected a mapping .*\{test/acc: maximize, energy/test_j: minimize\}"),
+        (
+            ["a", "b"],
+            r"parse_objectives\(objectives=\['a', 'b'\]\): expected a mapping .*"
+            r"\{'a': 'maximize', 'b': 'minimize'\}\.$",
+        ),
+        (
+            "test/acc",
+            r"objectives='test/acc'\): expected a mapping .*\{'test/acc': 'maximize', 'energy/test_j': 'minimize'\}",
+        ),
         (("a", 1), r"objectives=\('a', 1\)\): expected a mapping"),
     ],
 )
@@ -374,3 +381,36 @@ def test_a_missing_objective_is_not_offered_another_objective_as_its_spelling() 
         parse_task_result({"energy/test_samples_per_j": 5.0, "test/acc": 0.9}, objectives)
     assert "did you mean" not in str(info.value)
     assert info.value.close is None
+
+
+def test_objectives_messages_spell_the_front_end_s_form() -> None:
+    """Python callers got the YAML form and Hydra keys; Hydra users got ``parse_objectives(...)`` (before)."""
+    from lightning_ecopt.sweeper.spelling import hydra_spelling
+
+    with pytest.raises(EcoptConfigError) as from_python:
+        parse_objectives(["acc", "energy/test_j"], None)
+    assert str(from_python.value) == (
+        "parse_objectives(objectives=['acc', 'energy/test_j']): expected a mapping {metric: 'maximize' | 'minimize'} "
+        "giving each metric its direction, in order, e.g. {'acc': 'maximize', 'energy/test_j': 'minimize'}."
+    )
+    with hydra_spelling(), pytest.raises(EcoptConfigError) as from_hydra:
+        parse_objectives(["acc", "energy/test_j"], None)
+    assert str(from_hydra.value) == (
+        "hydra.sweeper.objectives=['acc', 'energy/test_j']: expected a mapping {metric: maximize|minimize} giving "
+        "each metric its direction, in order, e.g. {acc: maximize, energy/test_j: minimize}."
+    )
+    with hydra_spelling(), pytest.raises(EcoptConfigError, match=r"^no objectives: set 'objectives: \{metric:"):
+        parse_objectives(None, None)
+
+
+def test_a_missing_metric_of_the_direction_form_is_explained_in_the_front_end_s_terms() -> None:
+    from lightning_ecopt.sweeper.spelling import hydra_spelling
+
+    objectives = parse_objectives(None, ["minimize", "minimize"])
+    with pytest.raises(TrialFailure) as from_python:
+        parse_task_result({"a": 1.0, "b": 2.0}, objectives)
+    assert "with parse_objectives(None, direction) the task returns its values in order" in str(from_python.value)
+    assert "hydra" not in str(from_python.value)
+    with hydra_spelling(), pytest.raises(TrialFailure) as from_hydra:
+        parse_task_result({"a": 1.0, "b": 2.0}, objectives)
+    assert "with hydra.sweeper.direction the task returns its values in order" in str(from_hydra.value)

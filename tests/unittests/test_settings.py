@@ -73,7 +73,7 @@ def test_normalisation() -> None:
         ({"n_trials": 0}, r"SweepSettings\(n_trials=0\): expected an integer >= 1"),
         ({"n_trials": 2.5}, r"n_trials=2.5"),
         ({"n_trials": True}, r"n_trials=True"),
-        ({"n_initial_trials": 0}, r"n_initial_trials=0\): expected an integer >= 1, or null"),
+        ({"n_initial_trials": 0}, r"n_initial_trials=0\): expected an integer >= 1, or None for the default"),
         (
             {"n_trials": 10, "n_initial_trials": 11},
             r"n_initial_trials=11, n_trials=10\): the Sobol trials are part of the budget; lower n_initial_trials "
@@ -106,7 +106,7 @@ def test_normalisation() -> None:
             r"reference_point=\{'test/acc': 0.5\}\): a reference point bounds the front of two or more objectives, "
             r"and this sweep has one \('test/acc'\); remove reference_point",
         ),
-        ({"seed": "1"}, r"seed='1'\): expected an integer or null"),
+        ({"seed": "1"}, r"seed='1'\): expected an integer, or None for a random seed"),
         ({"max_batch_size": 0}, r"max_batch_size=0\): expected an integer >= 1"),
         ({"max_failure_rate": 1.5}, r"max_failure_rate=1.5\): expected a number between 0 and 1"),
         ({"max_failure_rate": -0.1}, r"max_failure_rate=-0.1"),
@@ -145,8 +145,8 @@ def test_normalisation() -> None:
             r"metrics 'test/acc' and 'test.acc' both map to the Ax metric name 'test__acc'",
         ),
         ({"storage": 3}, r"storage=3\): expected a file path or None"),
-        ({"allow_mixed_energy_sources": "yes"}, r"allow_mixed_energy_sources='yes'\): expected true or false"),
-        ({"retry_failed": 1}, r"retry_failed=1\): expected true or false"),
+        ({"allow_mixed_energy_sources": "yes"}, r"allow_mixed_energy_sources='yes'\): expected True or False"),
+        ({"retry_failed": 1}, r"retry_failed=1\): expected True or False"),
         ({"enqueue_trials": {"lr": 0.1}}, r"enqueue_trials=\{'lr': 0.1\}\): expected a list of configurations"),
         ({"enqueue_trials": ["lr=0.1"]}, r"enqueue_trials\[0\]='lr=0.1'\): expected \{parameter: value\}"),
         (
@@ -269,3 +269,94 @@ def test_the_hydra_config_defaults_mean_none_from_python_too() -> None:
     assert SweepSettings(single, reference_point={}).reference_point is None
     with pytest.raises(EcoptConfigError, match=r"a reference point bounds the front of two or more objectives"):
         SweepSettings(single, reference_point={"test/acc": 0.5})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "python", "hydra"),
+    [
+        ({"n_trials": 0}, "SweepSettings(n_trials=0): expected", "hydra.sweeper.n_trials=0: expected"),
+        (
+            {"n_initial_trials": 0},
+            "SweepSettings(n_initial_trials=0): expected an integer >= 1, or None for the default",
+            "hydra.sweeper.n_initial_trials=0: expected an integer >= 1, or null for the default",
+        ),
+        (
+            {"n_trials": 3, "n_initial_trials": 4},
+            "SweepSettings(n_initial_trials=4, n_trials=3): the Sobol",
+            "hydra.sweeper.n_initial_trials=4, hydra.sweeper.n_trials=3: the Sobol",
+        ),
+        (
+            {"seed": 1.5},
+            "SweepSettings(seed=1.5): expected an integer, or None for a random seed.",
+            "hydra.sweeper.seed=1.5: expected an integer, or null for a random seed.",
+        ),
+        (
+            {"retry_failed": "yes"},
+            "SweepSettings(retry_failed='yes'): expected True or False.",
+            "hydra.sweeper.retry_failed='yes': expected true or false.",
+        ),
+        (
+            {"trial_timeout_s": -1},
+            "SweepSettings(trial_timeout_s=-1): expected seconds > 0",
+            "hydra.sweeper.trial_timeout_s=-1: expected seconds > 0",
+        ),
+        ({"max_failure_rate": 2}, "SweepSettings(max_failure_rate=2):", "hydra.sweeper.max_failure_rate=2:"),
+        ({"acquisition": "EI"}, "SweepSettings(acquisition='EI'):", "hydra.sweeper.acquisition='EI':"),
+        (
+            {"acquisition": "EHVI", "max_batch_size": 2},
+            "SweepSettings(acquisition='EHVI', max_batch_size=2): analytic EHVI proposes one trial at a time",
+            "hydra.sweeper.acquisition='EHVI', hydra.sweeper.max_batch_size=2: analytic EHVI proposes one trial",
+        ),
+        (
+            {"reference_point": {"test/acc": "low"}},
+            "SweepSettings(reference_point['test/acc']='low'):",
+            "hydra.sweeper.reference_point['test/acc']='low':",
+        ),
+        (
+            {"enqueue_trials": {"x": 1}},
+            "SweepSettings(enqueue_trials={'x': 1}): expected a list",
+            "hydra.sweeper.enqueue_trials={'x': 1}: expected a list",
+        ),
+        (
+            {"outcome_constraints": ("energy/tst_j <= 3",)},
+            "SweepSettings: 'energy/tst_j' is not a metric",
+            "hydra.sweeper: 'energy/tst_j' is not a metric",
+        ),
+        (
+            {"outcome_constraints": ("test/acc >= 0.5", "test/acc >= 0.6")},
+            "SweepSettings(outcome_constraints=...): the objective 'test/acc' is bounded twice",
+            "hydra.sweeper.outcome_constraints: the objective 'test/acc' is bounded twice",
+        ),
+    ],
+)
+def test_a_message_spells_the_setting_as_its_front_end_does(kwargs: dict[str, Any], python: str, hydra: str) -> None:
+    """From Python ``SweepSettings(n_trials=0)`` and ``None``; under the Hydra sweeper the key and ``null`` the user
+    typed (before: ``SweepSettings(...)`` and ``null`` for both)."""
+    from lightning_ecopt.sweeper.spelling import hydra_spelling
+
+    kwargs = {"objectives": OBJECTIVES, **kwargs}
+    with pytest.raises(EcoptConfigError) as from_python:
+        SweepSettings(**kwargs)
+    assert python in str(from_python.value)
+    assert "hydra" not in str(from_python.value)
+    assert "null" not in str(from_python.value)
+    with hydra_spelling(), pytest.raises(EcoptConfigError) as from_hydra:
+        SweepSettings(**kwargs)
+    assert hydra in str(from_hydra.value)
+    assert "SweepSettings" not in str(from_hydra.value)
+    assert "None" not in str(from_hydra.value)
+
+
+def test_the_spelling_is_no_part_of_the_settings() -> None:
+    """Settings built under Hydra equal those built in Python, and replace() keeps working on either."""
+    import dataclasses
+
+    from lightning_ecopt.sweeper.spelling import hydra_spelling, in_hydra
+
+    with hydra_spelling():
+        under_hydra = SweepSettings(OBJECTIVES, n_trials=5)
+    assert not in_hydra()
+    assert under_hydra == SweepSettings(OBJECTIVES, n_trials=5)
+    assert dataclasses.replace(under_hydra, seed=3).seed == 3
+    with pytest.raises(EcoptConfigError, match=r"^SweepSettings\(seed='3'\)"):
+        dataclasses.replace(under_hydra, seed="3")

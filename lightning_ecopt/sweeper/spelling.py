@@ -1,0 +1,85 @@
+"""How error messages spell a sweep setting: as the Hydra key the user set, or as the Python call they wrote.
+
+The same checks serve both front ends (:class:`~lightning_ecopt.sweeper.settings.SweepSettings`, built from Python or
+by the Hydra sweeper's ``configure()``), and a message should quote what its reader can type:
+``hydra.sweeper.n_trials=0`` and ``null`` under Hydra, ``SweepSettings(n_trials=0)`` and ``None`` in Python. The
+Hydra sweeper wraps its work in :func:`hydra_spelling`; Python is the default. A context, not an argument, so that
+no setting carries it: it takes no part in the settings' equality, their ``dataclasses.replace`` or the saved sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+__all__ = ["hydra_spelling", "in_hydra", "setting", "shown"]
+
+_HYDRA: ContextVar[bool] = ContextVar("ecopt_hydra_spelling", default=False)
+
+
+@contextmanager
+def hydra_spelling() -> Iterator[None]:
+    """Spell settings as Hydra keys in the messages raised inside the block (the Hydra sweeper's configure and sweep).
+
+    Example::
+
+        >>> with hydra_spelling():
+        ...     setting(f"n_trials={shown(0)}")
+        'hydra.sweeper.n_trials=0'
+    """
+    token = _HYDRA.set(True)
+    try:
+        yield
+    finally:
+        _HYDRA.reset(token)
+
+
+def in_hydra() -> bool:
+    """Whether messages are spelled for the Hydra sweeper (inside :func:`hydra_spelling`)."""
+    return _HYDRA.get()
+
+
+def shown(value: Any) -> str:
+    """A value as the reader writes it: ``null``, ``true``, ``false`` under Hydra, Python's ``repr`` otherwise.
+
+    >>> shown(None), shown(True), shown(1.5), shown("EHVI")
+    ('None', 'True', '1.5', "'EHVI'")
+    >>> with hydra_spelling():
+    ...     shown(None), shown(False), shown("EHVI")
+    ('null', 'false', "'EHVI'")
+    """
+    if in_hydra() and (value is None or isinstance(value, bool)):
+        return {None: "null", True: "true", False: "false"}[value]
+    return repr(value)
+
+
+def setting(*items: str) -> str:
+    """Name one or more settings as the reader sets them.
+
+    Args:
+        items: ``"name=value"`` (the value already :func:`shown`), or a bare ``"name"`` for a setting whose value the
+            message does not quote; none for the settings as a whole.
+
+    Returns:
+        ``SweepSettings(n_trials=0)`` in Python, ``hydra.sweeper.n_trials=0`` under Hydra (several joined by ``", "``).
+
+    Example::
+
+        >>> setting("n_initial_trials=9", "n_trials=4")
+        'SweepSettings(n_initial_trials=9, n_trials=4)'
+        >>> setting("outcome_constraints"), setting()
+        ('SweepSettings(outcome_constraints=...)', 'SweepSettings')
+        >>> with hydra_spelling():
+        ...     setting("n_initial_trials=9", "n_trials=4")
+        'hydra.sweeper.n_initial_trials=9, hydra.sweeper.n_trials=4'
+        >>> with hydra_spelling():
+        ...     setting("outcome_constraints"), setting()
+        ('hydra.sweeper.outcome_constraints', 'hydra.sweeper')
+    """
+    if in_hydra():
+        return ", ".join(f"hydra.sweeper.{item}" for item in items) if items else "hydra.sweeper"
+    if not items:
+        return "SweepSettings"
+    return f"SweepSettings({', '.join(item if '=' in item else f'{item}=...' for item in items)})"
