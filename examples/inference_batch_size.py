@@ -169,7 +169,7 @@ def _evaluate_batch1(sweep_dir: Path, sweep_cfg: DictConfig, best: dict[str, Any
 
     job_cfg = _job_config(sweep_dir, best)
     job_cfg.data.eval_batch_size = 1
-    cache = CheckpointCache(sweep_dir / CACHE_DIRNAME, list(sweep_cfg.hydra.sweeper.inference_params))
+    cache = CheckpointCache(sweep_dir / CACHE_DIRNAME, list(sweep_cfg.hydra.sweeper.inference_params or []))
     out_dir = sweep_dir / "batch1"  # its Lightning logs, beside the sweep's job dirs
     out_dir.mkdir(exist_ok=True)
     with contextlib.chdir(out_dir):

@@ -51,8 +51,9 @@ class EcoptSweeperConf:
     defaults: list[Any] = field(default_factory=lambda: [{"sampler": None}])
 
     # Objectives: metric name -> "maximize" | "minimize", e.g. {test/acc: maximize, energy/test_j: minimize}.
-    # The task returns a dict {metric: float | [mean, sem]} holding at least these metrics.
-    objectives: dict[str, str] = field(default_factory=dict)
+    # The task returns a dict {metric: float | [mean, sem]} holding at least these metrics. Not typed as a mapping:
+    # OmegaConf would refuse a list or a string here with its own merge error; the sweeper names the fix.
+    objectives: Any = None
     # The Optuna sweeper's form instead of `objectives`: a direction or a list of them, e.g. [minimize, maximize];
     # the task then returns a tuple in that order, and the objectives are named objective_0, objective_1, ...
     direction: Any = None
@@ -82,7 +83,8 @@ class EcoptSweeperConf:
     reference_point: dict[str, float] = field(default_factory=dict)
     # Bounds on any returned metric, e.g. ["energy/train_j <= 5000", "test/acc >= 0.8"]. On the command line quote
     # each bound: 'hydra.sweeper.outcome_constraints=["energy/train_j <= 5000"]' (Hydra's lexer refuses a bare <=).
-    outcome_constraints: list[str] = field(default_factory=list)
+    # One constraint may be given without its list; null: none. Not typed as a list, for the reason of objectives.
+    outcome_constraints: Any = None
     # The Ax experiment's JSON file, saved after every batch; rerunning with an existing file resumes the sweep.
     # null (the Optuna sweeper's "in memory") also means the default file. An Optuna URL (sqlite:///...) is ignored.
     storage: str | None = DEFAULT_STORAGE
@@ -98,8 +100,9 @@ class EcoptSweeperConf:
     # [data.eval_batch_size, inference.precision]: each must be swept, fixed, or a key of the app's config. Trials
     # that differ only in these share one trained checkpoint: lightning_ecopt.checkpoints.CheckpointCache.from_hydra()
     # reads this list in the job and caches the weights in ${hydra.sweep.dir}/checkpoints, keyed by the rest of the
-    # job's config. The sweeper itself only validates the list; the app decides to use the cache.
-    inference_params: list[str] = field(default_factory=list)
+    # job's config. The sweeper itself only validates the list; the app decides to use the cache. null: none. Not
+    # typed as a list, for the reason of objectives.
+    inference_params: Any = None
     # Write the frontier views (HParams of every trial, the frontier image, hypervolume) to
     # <storage dir>/tensorboard after every batch; false to skip them (about 0.25 s per batch).
     tensorboard: bool = True

@@ -116,7 +116,7 @@ class EcoptSweeper(Sweeper):
         max_batch_size: int | None = None,
         max_failure_rate: float = 0.5,
         reference_point: Mapping[str, float] | None = None,
-        outcome_constraints: Sequence[str] = (),
+        outcome_constraints: Sequence[str] | str | None = (),
         storage: str | None = None,
         allow_mixed_energy_sources: bool = False,
         trial_timeout_s: float | None = None,
@@ -146,7 +146,7 @@ class EcoptSweeper(Sweeper):
         self.max_batch_size = max_batch_size
         self.max_failure_rate = max_failure_rate
         self.reference_point = _plain(reference_point)
-        self.outcome_constraints = list(_plain(outcome_constraints) or [])
+        self.outcome_constraints = _plain(outcome_constraints)
         self.storage = storage
         self.allow_mixed_energy_sources = allow_mixed_energy_sources
         self.trial_timeout_s = trial_timeout_s
@@ -690,7 +690,8 @@ class EcoptSweeper(Sweeper):
                 max_batch_size=batch_size,
                 max_failure_rate=self.max_failure_rate,
                 reference_point=dict(self.reference_point) if self.reference_point else None,
-                outcome_constraints=tuple(self.outcome_constraints),  # strings: parsed by SweepSettings
+                # Strings, one or a list, parsed by SweepSettings (as anything else, refused with its message).
+                outcome_constraints=() if self.outcome_constraints is None else self.outcome_constraints,
                 storage=self._storage(),
                 allow_mixed_energy_sources=self.allow_mixed_energy_sources,
                 trial_timeout_s=self.trial_timeout_s,

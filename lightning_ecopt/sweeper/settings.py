@@ -387,6 +387,11 @@ class SweepSettings:
             self.outcome_constraints = ()  # None, from Python: no constraint
         if isinstance(self.outcome_constraints, str | OutcomeConstraint):
             self.outcome_constraints = (self.outcome_constraints,)
+        if isinstance(self.outcome_constraints, Mapping) or not isinstance(self.outcome_constraints, Sequence):
+            raise EcoptConfigError(
+                f"{setting(f'outcome_constraints={shown(self.outcome_constraints)}')}: expected a list of bounds, the "
+                f"metric first, e.g. ['energy/train_j <= 5000', 'test/acc >= 0.9']."
+            )
         parsed = []
         for item in self.outcome_constraints:
             if isinstance(item, OutcomeConstraint):

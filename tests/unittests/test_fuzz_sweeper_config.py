@@ -114,3 +114,50 @@ def test_the_sweeper_s_messages_name_its_keys_not_sweep_settings(tmp_path: Path)
     from lightning_ecopt.sweeper.spelling import in_hydra
 
     assert not in_hydra()  # the spelling ends with configure()
+
+
+def _merged(**values: Any) -> Any:
+    """The registered schema merged with ``values``, as Hydra merges an app's YAML into it."""
+    from hydra_plugins.ecopt_sweeper.config import EcoptSweeperConf
+
+    return OmegaConf.merge(OmegaConf.structured(EcoptSweeperConf), values)
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        # Before: OmegaConf's "Cannot merge DictConfig with ListConfig, full_key: " naming no key.
+        (
+            {"objectives": ["f1", "f2"]},
+            r"^hydra\.sweeper\.objectives=\['f1', 'f2'\]: expected a mapping \{metric: maximize\|minimize\} .* "
+            r"e\.g\. \{f1: maximize, f2: minimize\}\.$",
+        ),
+        ({"objectives": "f1"}, r"^hydra\.sweeper\.objectives='f1': expected a mapping"),
+        # Before: "AnyNode is not a ListConfig" (a string) and "Cannot merge" (a mapping).
+        ({"outcome_constraints": {"f1": 1}}, r"^hydra\.sweeper\.outcome_constraints=\{'f1': 1\}: expected a list"),
+        ({"inference_params": "y"}, r"^hydra\.sweeper\.inference_params='y': expected a list of dotted config keys"),
+        ({"inference_params": {"y": 1}}, r"^hydra\.sweeper\.inference_params=\{'y': 1\}: expected a list"),
+    ],
+)
+def test_containers_of_the_wrong_kind_get_the_sweeper_s_message(tmp_path: Path, values: Any, match: str) -> None:
+    merged = _merged(**values)
+    kwargs = {key: merged[key] for key in values}
+    with pytest.raises(EcoptConfigError, match=match):
+        _sweeper(tmp_path, **kwargs).configure([])
+
+
+def test_null_and_one_bare_constraint_are_taken_as_python_takes_them(tmp_path: Path) -> None:
+    # Before: "field 'hydra.sweeper.outcome_constraints' is not Optional" (and inference_params), though Python takes
+    # None; a bare string was "AnyNode is not a ListConfig", though Python takes one constraint without its list.
+    merged = _merged(outcome_constraints=None, inference_params=None)
+    _, settings = _sweeper(tmp_path, outcome_constraints=merged.outcome_constraints).configure([])
+    assert settings.outcome_constraints == ()
+    _sweeper(tmp_path, inference_params=merged.inference_params).configure([])
+    merged = _merged(outcome_constraints="f1 <= 0.5")
+    _, settings = _sweeper(tmp_path, outcome_constraints=merged.outcome_constraints).configure([])
+    assert [str(c) for c in settings.outcome_constraints] == ["f1 <= 0.5"]
+    merged = _merged(objectives={"f1": "minimize", "f2": "maximize"}, outcome_constraints=["f1 <= 0.5"])
+    _, settings = _sweeper(
+        tmp_path, objectives=merged.objectives, outcome_constraints=merged.outcome_constraints
+    ).configure([])
+    assert settings.objective_names == ("f1", "f2")

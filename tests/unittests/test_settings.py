@@ -360,3 +360,12 @@ def test_the_spelling_is_no_part_of_the_settings() -> None:
     assert dataclasses.replace(under_hydra, seed=3).seed == 3
     with pytest.raises(EcoptConfigError, match=r"^SweepSettings\(seed='3'\)"):
         dataclasses.replace(under_hydra, seed="3")
+
+
+@pytest.mark.parametrize("outcome_constraints", [{"test/acc": 0.5}, 5])
+def test_outcome_constraints_that_are_no_list_are_refused(outcome_constraints: Any) -> None:
+    # Before: a mapping was read as its keys ("outcome constraint 'test/acc': no comparison found"), 5 a TypeError.
+    with pytest.raises(
+        EcoptConfigError, match=r"outcome_constraints=.*\): expected a list of bounds, the metric first"
+    ):
+        SweepSettings(OBJECTIVES, outcome_constraints=outcome_constraints)
