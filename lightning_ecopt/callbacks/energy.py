@@ -272,8 +272,13 @@ class EnergyCallback(Callback):
         flops_on_meta: bool = True,
         predict_flops: Literal["forward", "predict_step"] = "forward",
     ) -> None:
-        stages = (stages,) if isinstance(stages, str) else tuple(stages)
         choices = ", ".join(map(repr, STAGES))
+        if not isinstance(stages, str) and (isinstance(stages, Mapping | bytes) or not isinstance(stages, Iterable)):
+            raise TypeError(
+                f"EnergyCallback(stages={stages!r}): expected the stages to measure, a list from {choices}, e.g. "
+                f"stages=['test'] (stages=[] with train=True measures training only)."
+            )
+        stages = (stages,) if isinstance(stages, str) else tuple(stages)
         for stage in stages:
             if stage not in STAGES:
                 raise ValueError(

@@ -70,7 +70,7 @@ class CpuTimeEstimator:
         clock: Callable[[], tuple[float, float]] | None = None,
     ) -> None:
         for arg, value in (("watts_per_thread", watts_per_thread), ("idle_power_w", idle_power_w)):
-            if not isinstance(value, int | float) or not 0 <= float(value) < float("inf"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= float(value) < float("inf"):
                 raise ValueError(
                     f"CpuTimeEstimator({arg}={value!r}): expected a finite number of watts >= 0, "
                     f"e.g. {arg}={DEFAULT_WATTS_PER_THREAD if arg == 'watts_per_thread' else 0.0}."

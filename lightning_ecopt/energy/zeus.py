@@ -300,8 +300,18 @@ class ZeusMeter:
     def __init__(
         self, gpu_indices: Sequence[int] | None = None, read_cpu: bool = True, approx_instant_energy: bool = False
     ) -> None:
-        if gpu_indices is not None and not all(isinstance(i, int) and i >= 0 for i in gpu_indices):
+        if gpu_indices is not None and (isinstance(gpu_indices, str | bytes) or not isinstance(gpu_indices, Sequence)):
+            raise TypeError(
+                f"ZeusMeter(gpu_indices={gpu_indices!r}): expected a list of CUDA device indices, e.g. [0] (None: the "
+                f"trainer's device)."
+            )
+        if gpu_indices is not None and not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in gpu_indices
+        ):
             raise ValueError(f"ZeusMeter(gpu_indices={gpu_indices!r}): expected CUDA device indices >= 0, e.g. [0].")
+        for name, flag in (("read_cpu", read_cpu), ("approx_instant_energy", approx_instant_energy)):
+            if not isinstance(flag, bool):  # a YAML "no" arrives as a string, and a string is true
+                raise TypeError(f"ZeusMeter({name}={flag!r}): expected True or False.")
         self._gpu_indices = None if gpu_indices is None else tuple(gpu_indices)
         self.gpus_given = gpu_indices is not None
         """Whether ``gpu_indices`` was given (else the meter follows the device it is bound to)."""

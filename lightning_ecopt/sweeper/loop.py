@@ -688,6 +688,24 @@ class ParetoSweep:
         on_batch_end: Sequence[BatchHook] | None = None,
         task_config: Mapping[str, Any] | None = None,
     ) -> None:
+        from lightning_ecopt.sweeper.settings import SweepSettings as _SweepSettings
+        from lightning_ecopt.sweeper.space import SearchSpace as _SearchSpace
+
+        if not isinstance(space, _SearchSpace):
+            given = f"{dict(space)!r}" if isinstance(space, Mapping) else "{'x': 'interval(0, 1)'}"
+            raise TypeError(
+                f"ParetoSweep(space={space!r:.80}): expected a SearchSpace; build it with parse_search_space({given}, "
+                f"[])."
+            )
+        if not isinstance(settings, _SweepSettings):
+            keys = dict(settings) if isinstance(settings, Mapping) else {"n_trials": 20}
+            objectives = keys.pop("objectives", None)
+            objectives = dict(objectives) if isinstance(objectives, Mapping) else {"a": "minimize", "b": "minimize"}
+            rest = "".join(f", {key}={value!r}" for key, value in keys.items())
+            raise TypeError(
+                f"ParetoSweep(settings={settings!r:.80}): expected a SweepSettings; build it with "
+                f"SweepSettings(parse_objectives({objectives!r}, None){rest})."
+            )
         if not callable(evaluate):
             raise TypeError(
                 f"ParetoSweep(evaluate={evaluate!r}): evaluate must be callable as evaluate(list_of_params) -> "

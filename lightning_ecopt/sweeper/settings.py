@@ -181,7 +181,7 @@ class SweepSettings:
             self._check_ehvi()
         self._check_energy_names()
         self._check_storage()
-        for name in ("allow_mixed_energy_sources", "retry_failed"):
+        for name in ("allow_mixed_energy_sources", "retry_failed", "parallel_trials"):
             if not isinstance(getattr(self, name), bool):
                 raise EcoptConfigError(
                     f"{setting(f'{name}={shown(getattr(self, name))}')}: expected {shown(True)} or {shown(False)}."

@@ -927,6 +927,11 @@ def parse_search_space(
             f"parse_search_space(arguments={arguments!r:.80}): expected a list of overrides such as ['epochs=3'] "
             "(a string would be read letter by letter)."
         )
+    if params is not None and not isinstance(params, Mapping):
+        raise EcoptConfigError(
+            f"parse_search_space(params={params!r:.80}): expected a mapping {{key: grammar}}, e.g. "
+            "{'x': 'interval(0, 1)'}; overrides written 'key=value' go in arguments, the second argument."
+        )
     arguments = arguments or []
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
     sources: dict[tuple[str, str | None], str] = {}  # where each entry was given, for messages

@@ -81,6 +81,8 @@ def test_estimator_counts_real_cpu_work_and_not_waiting() -> None:
         ({"idle_power_w": math.inf}, "idle_power_w=inf"),
         ({"watts_per_thread": "5"}, "watts_per_thread='5'"),
         ({"watts_per_thread": 0}, r"watts_per_thread=0, idle_power_w=0\): every estimate would be 0 J"),
+        ({"watts_per_thread": True}, r"watts_per_thread=True\): expected a finite number"),  # was 1 W
+        ({"idle_power_w": False}, r"idle_power_w=False\): expected a finite number"),
     ],
 )
 def test_estimator_rejects_bad_watts(kwargs: dict[str, Any], match: str) -> None:
@@ -314,6 +316,17 @@ def test_make_meter_rejects_bad_input() -> None:
         make_meter(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="gpu_indices"):
         ZeusMeter(gpu_indices=[-1])
+    # Before: TypeError: 'int' object is not iterable; read_cpu='no' (a string, so true) was accepted.
+    with pytest.raises(
+        TypeError, match=r"^ZeusMeter\(gpu_indices=0\): expected a list of CUDA device indices, e\.g\. \[0\]"
+    ):
+        ZeusMeter(gpu_indices=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"gpu_indices=\[True\]\): expected CUDA device indices >= 0"):
+        ZeusMeter(gpu_indices=[True])
+    with pytest.raises(TypeError, match=r"^ZeusMeter\(read_cpu='no'\): expected True or False\.$"):
+        ZeusMeter(read_cpu="no")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^ZeusMeter\(approx_instant_energy=1\): expected True or False\.$"):
+        ZeusMeter(approx_instant_energy=1)  # type: ignore[arg-type]
 
 
 def test_loop_energy_figures() -> None:

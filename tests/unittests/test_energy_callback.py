@@ -529,6 +529,9 @@ def test_validate_is_measured_but_not_sanity_checks(fake_clock: FakeClock) -> No
         ({"count_fn": "tokens"}, TypeError, "count_fn='tokens'"),
         ({"watts_per_thread": 0}, ValueError, "every estimate would be 0 J"),
         ({"watts_per_thread": -5}, ValueError, "watts_per_thread=-5"),
+        # Before: TypeError: 'NoneType' object is not iterable.
+        ({"stages": None}, TypeError, r"^EnergyCallback\(stages=None\): expected the stages to measure, a list from"),
+        ({"stages": 3}, TypeError, r"^EnergyCallback\(stages=3\): expected the stages to measure"),
         ({"flops_on_meta": "no"}, TypeError, r"flops_on_meta='no'\): expected True or False"),
         ({"train": 1}, TypeError, r"train=1\): expected True or False"),
         ({"log_model_stats": None}, TypeError, r"log_model_stats=None\): expected True or False"),

@@ -732,6 +732,24 @@ def test_evaluate_must_return_one_result_per_trial(fast_ax):
         ParetoSweep.from_function(space, settings, 3)  # type: ignore[arg-type]
 
 
+def test_a_space_or_settings_of_another_type_is_named_with_how_to_build_it() -> None:
+    # Before: AttributeError: 'dict' object has no attribute 'parameters' (or 'resolved_n_initial_trials').
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=3)
+    match = r"^ParetoSweep\(space=\{'x': 'interval\(0,1\)'\}\): expected a SearchSpace; build it with " + (
+        r"parse_search_space\(\{'x': 'interval\(0,1\)'\}, \[\]\)\.$"
+    )
+    with pytest.raises(TypeError, match=match):
+        ParetoSweep.from_function({"x": "interval(0,1)"}, settings, two_quadratics)  # type: ignore[arg-type]
+    match = r"^ParetoSweep\(settings=\{'n_trials': 2\}\): expected a SweepSettings; build it with " + (
+        r"SweepSettings\(parse_objectives\(\{'a': 'minimize', 'b': 'minimize'\}, None\), n_trials=2\)\.$"
+    )
+    with pytest.raises(TypeError, match=match):
+        ParetoSweep.from_function(space, {"n_trials": 2}, two_quadratics)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^ParetoSweep\(settings=None\): expected a SweepSettings"):
+        ParetoSweep(space, None, lambda batch: [])  # type: ignore[arg-type]
+
+
 # -- energy sources ------------------------------------------------------------------------------------------------
 
 

@@ -147,6 +147,7 @@ def test_normalisation() -> None:
         ({"storage": 3}, r"storage=3\): expected a file path or None"),
         ({"allow_mixed_energy_sources": "yes"}, r"allow_mixed_energy_sources='yes'\): expected True or False"),
         ({"retry_failed": 1}, r"retry_failed=1\): expected True or False"),
+        ({"parallel_trials": "yes"}, r"^SweepSettings\(parallel_trials='yes'\): expected True or False\.$"),  # was true
         ({"enqueue_trials": {"lr": 0.1}}, r"enqueue_trials=\{'lr': 0.1\}\): expected a list of configurations"),
         ({"enqueue_trials": ["lr=0.1"]}, r"enqueue_trials\[0\]='lr=0.1'\): expected \{parameter: value\}"),
         (

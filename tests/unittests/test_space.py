@@ -326,6 +326,11 @@ def test_numpy_values_render_as_their_values_and_arguments_must_be_a_list() -> N
     with pytest.raises(EcoptConfigError, match=r"arguments='epochs=3'\): expected a list of overrides"):
         parse_search_space({"x": "interval(0, 1)"}, "epochs=3")  # type: ignore[arg-type]
     assert parse_search_space({"x": "interval(0, 1)"}, None).parameters  # type: ignore[arg-type]
+    # Before: AttributeError: 'list' object has no attribute 'items'.
+    with pytest.raises(
+        EcoptConfigError, match=r"params=\['x=interval\(0,1\)'\]\): expected a mapping \{key: grammar\}"
+    ):
+        parse_search_space(["x=interval(0,1)"], [])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("value", ["plain", "1", "1.5", "true", "null", "a b", "a,b", "x=y", "'q'", '"d"', "[x]", ""])
