@@ -328,10 +328,18 @@ class EnergyCallback(Callback):
         for name, fn in (("batch_size_fn", batch_size_fn), ("count_fn", count_fn)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"EnergyCallback({name}={fn!r}): expected a callable or None.")
-        try:  # checked now, not at the first trainer call where the estimate would be built
-            CpuTimeEstimator(watts_per_thread)
-        except ValueError as err:
-            raise ValueError(f"EnergyCallback: {err}") from None
+        if (
+            isinstance(watts_per_thread, bool)
+            or not isinstance(watts_per_thread, int | float)
+            or not 0 < watts_per_thread < math.inf
+        ):
+            # Checked here, not by the estimator (built at the first trainer call), whose message names its
+            # idle_power_w, which EnergyCallback does not take.
+            raise ValueError(
+                f"EnergyCallback(watts_per_thread={watts_per_thread!r}): expected watts > 0 per busy thread (default "
+                f"{DEFAULT_WATTS_PER_THREAD}); for another model pass meter=CpuTimeEstimator(watts_per_thread=..., "
+                f"idle_power_w=...)."
+            )
         self.stages = stages
         self.train = train
         self.meter_spec = meter

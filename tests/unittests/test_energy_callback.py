@@ -527,8 +527,19 @@ def test_validate_is_measured_but_not_sanity_checks(fake_clock: FakeClock) -> No
         ({"per_batch": "always"}, ValueError, "per_batch='always'.*'auto', 'window', 'split'"),
         ({"batch_size_fn": 3}, TypeError, "batch_size_fn=3"),
         ({"count_fn": "tokens"}, TypeError, "count_fn='tokens'"),
-        ({"watts_per_thread": 0}, ValueError, "every estimate would be 0 J"),
-        ({"watts_per_thread": -5}, ValueError, "watts_per_thread=-5"),
+        # Before: "EnergyCallback: CpuTimeEstimator(watts_per_thread=0, idle_power_w=0): ... or idle_power_w > 0",
+        # an argument EnergyCallback does not take; True was 1 W.
+        (
+            {"watts_per_thread": 0},
+            ValueError,
+            r"^EnergyCallback\(watts_per_thread=0\): expected watts > 0 per busy thread \(default 5\.0\); for another "
+            r"model pass meter=CpuTimeEstimator\(watts_per_thread=\.\.\., idle_power_w=\.\.\.\)\.$",
+        ),
+        ({"watts_per_thread": -5}, ValueError, r"^EnergyCallback\(watts_per_thread=-5\): expected watts > 0"),
+        ({"watts_per_thread": "5"}, ValueError, r"^EnergyCallback\(watts_per_thread='5'\): expected watts > 0"),
+        ({"watts_per_thread": None}, ValueError, r"^EnergyCallback\(watts_per_thread=None\): expected watts > 0"),
+        ({"watts_per_thread": True}, ValueError, r"^EnergyCallback\(watts_per_thread=True\): expected watts > 0"),
+        ({"watts_per_thread": math.inf}, ValueError, r"^EnergyCallback\(watts_per_thread=inf\): expected watts > 0"),
         # Before: TypeError: 'NoneType' object is not iterable.
         ({"stages": None}, TypeError, r"^EnergyCallback\(stages=None\): expected the stages to measure, a list from"),
         ({"stages": 3}, TypeError, r"^EnergyCallback\(stages=3\): expected the stages to measure"),
