@@ -88,6 +88,10 @@ class _PicklableFailures:
     job's outcome itself instead, by job number: a Ctrl-C mid-batch then keeps what the batch's earlier jobs
     returned, and knows which jobs never started.
 
+    A task that changes the working directory (``os.chdir(HydraConfig.get().runtime.output_dir)``, a habit from
+    before Hydra 1.2) gets it changed back when it ends, with a warning once: Hydra does so only under
+    ``hydra.job.chdir=true``, and otherwise the next job's dir, relative to it, would land inside this one's.
+
     Args:
         task_function: The app's task function (possibly under a time limit: ``TimedTask``).
         outcomes: The folder the job records its outcome in, or ``None`` to record nothing.
@@ -99,9 +103,44 @@ class _PicklableFailures:
         self.in_process: dict[int, Any] | None = None
         """Each job's outcome by job number (its return value, its exception as the launcher gets it, or
         :data:`_STARTED` while it runs), where the jobs run in this process; ``None``: not kept."""
+        self._said_chdir = False
 
     def __call__(self, cfg: Any) -> Any:
-        """Run the task on ``cfg``."""
+        """Run the task on ``cfg``, in the working directory it started in."""
+        cwd = _getcwd()
+        try:
+            return self._run(cfg)
+        finally:
+            self._restore_cwd(cwd)
+
+    def _restore_cwd(self, cwd: str | None) -> None:
+        """Change the working directory back to ``cwd`` where the task changed it; warn the first time."""
+        now = _getcwd()
+        if cwd is None or now == cwd:
+            return
+        try:
+            os.chdir(cwd)
+        except OSError as exc:  # the directory is gone: nothing to go back to, and the sweep's paths are absolute
+            log.warning(
+                "ecopt sweeper: the task left the working directory %s, which cannot be entered again (%s: %s).",
+                cwd,
+                type(exc).__name__,
+                exc,
+            )
+            return
+        if self._said_chdir or _hydra_changes_dir():
+            return
+        self._said_chdir = True
+        log.warning(
+            "ecopt sweeper: the task changed the working directory to %s; Hydra changes it back only with "
+            "hydra.job.chdir=true, so the sweep did (back to %s), or the next job's dir would land inside this one's. "
+            "Set hydra.job.chdir=true instead (Hydra then runs each job in its output dir) and drop the os.chdir call.",
+            now,
+            cwd,
+        )
+
+    def _run(self, cfg: Any) -> Any:
+        """Run the task on ``cfg``, recording its outcome."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
 
         _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
@@ -142,6 +181,24 @@ class _PicklableFailures:
                 self.in_process[int(HydraConfig.get().job.num)] = outcome
         except Exception as exc:  # a safety net, as the record is: the outcome goes back through the launcher
             log.debug("ecopt sweeper: the job's outcome was not kept: %s: %s", type(exc).__name__, exc)
+
+
+def _getcwd() -> str | None:
+    """The working directory, or ``None`` where it no longer exists."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def _hydra_changes_dir() -> bool:
+    """Whether Hydra runs this job in its output dir, and changes the working directory back itself."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return HydraConfig.initialized() and bool(HydraConfig.get().job.chdir)
+    except Exception:  # not inside a Hydra job
+        return False
 
 
 OUTCOMES_DIR = ".ecopt-outcomes"

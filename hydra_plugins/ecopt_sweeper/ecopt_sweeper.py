@@ -176,6 +176,7 @@ class EcoptSweeper(Sweeper):
         # Whether this machine sees its jobs' records, learnt from the launches that returned (None: none yet).
         self._records_visible: bool | None = None
         self._composed: dict[tuple[str, ...], DictConfig] = {}  # the last batch validate_batch_is_legal composed
+        self._sweep_path: tuple[str, Path] | None = None  # hydra.sweep.dir as written, and as an absolute path
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         """Keep Hydra's context and build the configured launcher.
@@ -191,6 +192,8 @@ class EcoptSweeper(Sweeper):
         self.config = config
         self.job_idx = 0
         self._multirun_saved = False
+        self._sweep_path = None
+        self._sweep_dir()  # made absolute now, in the directory the command started in (see _sweep_dir)
         if self.trial_timeout_s is not None:  # a bad value is refused in sweep(), before any trial
             from lightning_ecopt.sweeper.timeout import TimedTask
 
@@ -206,16 +209,25 @@ class EcoptSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task, config=config
         )
         basic = type(self.launcher).__name__ == "BasicLauncher"
-        self._outcomes = None if basic else self._sweep_dir().absolute() / OUTCOMES_DIR
+        self._outcomes = None if basic else self._sweep_dir() / OUTCOMES_DIR
         task.outcomes = None if self._outcomes is None else str(self._outcomes)
         task.in_process = self._in_process = {} if basic else None
 
     # -- configuration ----------------------------------------------------------------------------------------------
 
     def _sweep_dir(self) -> Path:
+        """``hydra.sweep.dir`` as an absolute path, taken against the working directory of its first reading.
+
+        That is the directory the command started in (:meth:`setup` reads it first): a task that changes the working
+        directory (``os.chdir`` under ``hydra.job.chdir=false``, where Hydra does not change it back) would otherwise
+        move every later save of the sweep into that trial's folder.
+        """
         if self.config is None:
             raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
-        return Path(str(self.config.hydra.sweep.dir))
+        written = str(self.config.hydra.sweep.dir)
+        if self._sweep_path is None or self._sweep_path[0] != written:
+            self._sweep_path = (written, Path(written).absolute())
+        return self._sweep_path[1]
 
     def _refuse_ax_config(self) -> None:
         """Refuse the Ax sweeper's ``ax_config``, saying which ecopt key takes each of its settings."""
@@ -322,7 +334,7 @@ class EcoptSweeper(Sweeper):
                 default,
             )
             return default
-        storage = Path(str(self.storage))
+        storage = Path(str(self.storage)).absolute()  # as the sweep dir: the task may change the working directory
         if storage.resolve() == self._sweep_dir().resolve():
             # Not yet a directory on a fresh sweep, so SweepSettings cannot tell; the loop then finds the sweep dir
             # it created there and would say to delete it.

@@ -45,12 +45,13 @@ def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _run_app(
-    tmp_path: Path, *overrides: str, config_name: str | None = None, app: Path = APP
+    tmp_path: Path, *overrides: str, config_name: str | None = None, app: Path = APP, sweep_dir: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``app`` in ``tmp_path`` as a sweep into ``sweep_dir`` (relative to it), ``tmp_path/sweep`` by default."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("HYDRA_FULL_ERROR", None)
     command = [sys.executable, str(app), *(["--config-name", config_name] if config_name else [])]
-    command += ["-m", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    command += ["-m", f"hydra.sweep.dir={sweep_dir or tmp_path / 'sweep'}"]
     return subprocess.run(
         [*command, *overrides], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -108,6 +109,20 @@ def test_configure_defaults(tmp_path: Path) -> None:
     assert settings.n_initial_trials == 6  # 30 // 5
     assert settings.max_batch_size == 1
     assert settings.storage == tmp_path / "ax_experiment.json"
+
+
+def test_a_relative_sweep_dir_and_storage_stay_where_the_command_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each later save goes to the sweep dir the command meant, whatever working directory a task leaves."""
+    monkeypatch.chdir(tmp_path)
+    sweeper = _sweeper(tmp_path, storage="sweep/experiment.json")
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": "sweep"}}})
+    _, settings = sweeper.configure([])
+    (tmp_path / "sweep" / "0").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "sweep" / "0")  # as a task that works in its job dir leaves it
+    assert settings.storage == tmp_path / "sweep" / "experiment.json"
+    assert sweeper._sweep_dir() == tmp_path / "sweep"
 
 
 def test_optuna_keys_are_mapped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -1048,6 +1063,24 @@ def test_rerun_with_a_named_subdir_continues_the_job_numbering(tmp_path: Path) -
     assert sorted(p.name for p in sweep_dir.glob("trial_*")) == [f"trial_{i}" for i in range(5)]
     assert job_overrides(3) == before  # not overwritten
     assert len(set(job_overrides(5))) == 5  # one job dir per trial
+
+
+def test_a_task_that_changes_the_working_directory_keeps_the_sweep_in_its_sweep_dir(tmp_path: Path) -> None:
+    """A task that works in its job dir (``os.chdir`` under ``hydra.job.chdir=false``, which Hydra does not undo)
+    moved every later save of a relative sweep dir, and the next job dirs, into the first trial's folder: the sweep
+    said "done", and a rerun found no finished trial and ran them all again."""
+    result = _run_app(tmp_path, "fail=chdir", app=FAULTS_APP, sweep_dir="sweep")
+    assert result.returncode == 0, result.stderr
+    sweep_dir = tmp_path / "sweep"
+    assert not list(sweep_dir.glob("*/sweep")), sorted(str(p) for p in sweep_dir.rglob("*"))
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()) == ["0", "1", "2", "3"]
+    experiment = json.loads((sweep_dir / "ax_experiment.json").read_text())
+    assert len(experiment["experiment"]["trials"]) == 4
+    trials = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())["trials"]
+    assert [trial["status"] for trial in trials] == ["completed"] * 4
+    output = result.stdout + result.stderr
+    assert output.count("the task changed the working directory to") == 1, output
+    assert "hydra.job.chdir=true" in output
 
 
 LAUNCHER_OVERRIDES = {
