@@ -35,6 +35,13 @@ def _example_params(space: SearchSpace) -> dict[str, Any]:
     return {p.name: (p.low if isinstance(p, RangeParameter) else p.values[0]) for p in space.parameters}
 
 
+def _other_params(space: SearchSpace) -> dict[str, Any]:
+    """Another point of the space than :func:`_example_params` where it can be (upper bounds, last choices)."""
+    from lightning_ecopt.sweeper.space import RangeParameter
+
+    return {p.name: (p.high if isinstance(p, RangeParameter) else p.values[-1]) for p in space.parameters}
+
+
 def _composed_value(config: Any, key: str) -> Any:
     """The value at the dotted ``key`` of a composed config (list elements by index), or ``_ABSENT``."""
     node = config

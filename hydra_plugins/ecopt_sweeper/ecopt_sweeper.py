@@ -39,6 +39,7 @@ from hydra_plugins.ecopt_sweeper._compose import (
     _key_not_in_struct,
     _leaf_keys,
     _only_some_options,
+    _other_params,
     _same_composed,
     _unknown_key,
     _with_option,
@@ -832,7 +833,18 @@ class EcoptSweeper(Sweeper):
             stale = _earlier_checkpoints(sweep_dir, self.inference_params)
             if stale is not None:
                 log.warning("ecopt sweeper: %s", stale)
-        self._check_job_dirs([space.to_overrides(_example_params(space))], self.job_idx)
+        example = space.to_overrides(_example_params(space))
+        self._check_job_dirs([example], self.job_idx)
+        # A hydra.sweep.dir that reads a swept value may match the sweep's at the first point (a choice's first option
+        # is often the app's default): one other point too, where it composes (where not, its trials say so).
+        other = space.to_overrides(_other_params(space))
+        if other != example:
+            try:
+                self.validate_batch_is_legal([other])
+            except Exception:  # that point's own composition error is its trials' to report
+                self._composed = {}
+            else:
+                self._check_job_dirs([other], self.job_idx)
         # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
         n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))
         plan = (
@@ -1121,7 +1133,8 @@ class EcoptSweeper(Sweeper):
             first_idx: The job number of the first trial.
 
         Raises:
-            EcoptConfigError: A job's ``hydra.sweep.subdir`` escapes the sweep dir (e.g. ``../x`` or an absolute path).
+            EcoptConfigError: A job's ``hydra.sweep.subdir`` escapes the sweep dir (e.g. ``../x`` or an absolute path),
+                or its own ``hydra.sweep.dir`` is not the sweep's (it reads a swept value: ``multirun/${model.name}``).
         """
         from omegaconf import open_dict
 
@@ -1135,6 +1148,7 @@ class EcoptSweeper(Sweeper):
             with open_dict(config):
                 config.hydra.job.id = idx
                 config.hydra.job.num = idx
+            self._check_trial_sweep_dir(config, overrides)
             try:
                 subdir = str(OmegaConf.select(config, "hydra.sweep.subdir"))
             except Exception:  # an interpolation only the launcher can resolve: Hydra checks it then
@@ -1146,6 +1160,37 @@ class EcoptSweeper(Sweeper):
                     f"keeps every job inside its sweep dir: use a relative subdir without '..', e.g. "
                     f"'${{hydra.job.num}}' (the default)."
                 )
+
+    def _check_trial_sweep_dir(self, config: DictConfig, overrides: Sequence[str]) -> None:
+        """Refuse a trial whose composed ``hydra.sweep.dir`` is not the sweep's: its job dir would lie elsewhere.
+
+        The launcher puts each job dir in the trial's own ``hydra.sweep.dir``; the sweep keeps its experiment,
+        results and ``multirun.yaml`` in the app's. The two differ where the dir reads a swept value
+        (``multirun/${model.name}``, ``${hydra.job.override_dirname}``); ``${now:...}`` is read once per run.
+
+        Raises:
+            EcoptConfigError: The trial's ``hydra.sweep.dir`` resolves to another folder than the sweep's.
+        """
+        assert self.config is not None
+        try:
+            theirs = str(OmegaConf.select(config, "hydra.sweep.dir"))
+        except Exception:  # an interpolation only the launcher can resolve: Hydra checks it then
+            return
+        ours = str(self.config.hydra.sweep.dir)
+        if Path(theirs) == Path(ours):
+            return
+        raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
+        written = str(raw.get("dir", ours)) if isinstance(raw, dict) else ours
+        fixed, per_trial = _split_sweep_dir(written, ours, theirs)
+        move = f"'hydra.sweep.subdir=${{hydra.job.num}}_{per_trial}'" if per_trial else "'hydra.sweep.subdir=...'"
+        if fixed:
+            move = f"hydra.sweep.dir={fixed} {move}"
+        raise EcoptConfigError(
+            f"hydra.sweep.dir={written!r} reads a swept value: the trial with overrides {list(overrides)} would run in "
+            f"{theirs}, while the sweep keeps its experiment and results in {ours}, so its trials would scatter over "
+            f"several folders and a rerun would not find them. Keep hydra.sweep.dir fixed and move the per-trial part "
+            f"into hydra.sweep.subdir: {move}."
+        )
 
     def _save_multirun(self) -> None:
         """Write ``multirun.yaml`` (the app's config, as Hydra's basic sweeper writes it), once per sweep."""
@@ -1365,6 +1410,32 @@ class EcoptSweeper(Sweeper):
                 return _ABSENT
             return outcome.as_named() if isinstance(outcome, _UnpicklableTaskError) else outcome
         return read_record(self._outcomes, number)
+
+
+def _split_sweep_dir(written: str, ours: str, theirs: str) -> tuple[str, str]:
+    """``hydra.sweep.dir`` as ``written`` split into its fixed part and its per-trial part (``""``: unknown).
+
+    The per-trial part is the written components that resolve differently in a trial (``theirs``) than in the
+    sweep (``ours``), counted from the end, joined by ``_``: a subdir is one folder.
+
+    >>> _split_sweep_dir("${hydra.runtime.cwd}/out/${now:%H}/${model.name}", "/a/out/10/mlp", "/a/out/10/cnn")
+    ('${hydra.runtime.cwd}/out/${now:%H}', '${model.name}')
+    >>> _split_sweep_dir("${hydra.job.override_dirname}", "", "x=1")
+    ('', '${hydra.job.override_dirname}')
+    >>> _split_sweep_dir("${base}/${model.name}", "out/mlp", "out/b/cnn")  # a value holding a "/": unknown
+    ('', '')
+    """
+    mine, other, parts = ours.split("/"), theirs.split("/"), written.split("/")
+    if len(mine) != len(other):
+        return "", ""
+    first = next((i for i, (a, b) in enumerate(zip(mine, other, strict=True)) if a != b), len(mine))
+    k = len(mine) - first
+    if not 0 < k <= len(parts):
+        return "", ""
+    trailing = parts[-k:]
+    if not all("${" in part or part == value for part, value in zip(trailing, mine[-k:], strict=True)):
+        return "", ""
+    return "/".join(parts[:-k]), "_".join(trailing)
 
 
 def _is_inside(path: Path, folder: Path) -> bool:

@@ -34,6 +34,22 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
         # Not "exists but is not an Ax experiment ... move or delete it" about the sweep dir the sweep itself made.
         (["hydra.sweeper.storage=${hydra.sweep.dir}"], "/sweep' is hydra.sweep.dir itself; storage is the file"),
         (["hydra.sweep.subdir=../escaped_${hydra.job.num}"], "hydra.sweep.subdir='../escaped_0' (job 0"),
+        # A sweep dir that reads a swept value scattered the job dirs outside the sweep's: the first trial's differs,
+        (
+            ["hydra.sweep.dir=${hydra.runtime.cwd}/sweep/${hydra.job.override_dirname}"],
+            "/sweep/${hydra.job.override_dirname}' reads a swept value: the trial with overrides ['x=0.0', 'y=0.0'] "
+            "would run in ",
+        ),
+        # or only another's (the first option is the app's own value): the other end of the space is checked too.
+        (
+            ["hydra.sweep.dir=${hydra.runtime.cwd}/sweep/${x}", "x=0.5,0.75"],
+            "/sweep/${x}' reads a swept value: the trial with overrides ['y=1.0', 'x=0.75'] would run in ",
+        ),
+        (
+            ["hydra.sweep.dir=${hydra.runtime.cwd}/sweep/${x}", "x=0.5,0.75"],
+            "Keep hydra.sweep.dir fixed and move the per-trial part into hydra.sweep.subdir: "
+            "hydra.sweep.dir=${hydra.runtime.cwd}/sweep 'hydra.sweep.subdir=${hydra.job.num}_${x}'.",
+        ),
         # Not a traceback from torch's Sobol engine when the first trial is asked for.
         (
             ["hydra.sweeper.seed=99999999999999999999"],
@@ -52,6 +68,7 @@ def test_refused_before_any_trial(tmp_path: Path, overrides: list[str], message:
     assert message in stderr
     assert not (sweep_dir / "multirun.yaml").exists()
     assert not (tmp_path / "escaped_0").exists()
+    assert not list(tmp_path.rglob(".hydra")), "a trial ran"
 
 
 def test_unwritable_storage_is_refused(tmp_path: Path) -> None:

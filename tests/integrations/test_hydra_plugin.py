@@ -1460,7 +1460,7 @@ def test_a_task_s_sys_exit_fails_its_job_only_and_ctrl_c_still_stops() -> None:
         _PicklableFailures(lightning_ctrl_c)(None)
 
 
-@pytest.mark.parametrize("module", ["_compose", "_job", "_launchers"])
+@pytest.mark.parametrize("module", ["_compose", "_job", "_launchers", "ecopt_sweeper"])
 def test_the_plugins_doctests_hold(module):
     # pytest's testpaths hold lightning_ecopt's modules, not the plugin's: collecting hydra_plugins/ (no __init__.py)
     # would put it on sys.path and import the plugin a second time under another name.
