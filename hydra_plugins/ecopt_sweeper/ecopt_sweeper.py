@@ -297,7 +297,62 @@ class EcoptSweeper(Sweeper):
 
                 params = optuna_search_space_to_params(self.search_space)
                 log.warning("hydra.sweeper.search_space (Optuna's deprecated form) translated into params: %s", params)
-        return params
+        return {key: self._glob_as_choice(str(key), value) for key, value in params.items()}
+
+    def _arguments(self, arguments: Sequence[str]) -> list[str]:
+        """The command line's overrides, each glob over a config group's options as the choice it selects."""
+        expanded = []
+        for argument in arguments:
+            key, equals, value = argument.partition("=")
+            expanded.append(f"{key}={self._glob_as_choice(key, value)}" if equals else argument)
+        return expanded
+
+    def _glob_as_choice(self, key: str, value: Any) -> Any:
+        """``value``; or where ``key=value`` is a glob over a config group's options, the choice of those it selects.
+
+        Hydra's basic sweeper expands ``model=glob(*)`` (``glob(*,exclude=sgd)``, ``glob([a*,b*])``) against the
+        group's options; Ax needs the values. Sorted, so that a rerun meets the same space while the options stay.
+
+        Raises:
+            EcoptConfigError: ``key`` is no config group, or the glob selects fewer than two of its options.
+        """
+        if not isinstance(value, str) or "glob(" not in value:
+            return value
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+        from hydra.core.override_parser.types import Glob, ValueType
+        from hydra.errors import HydraException
+
+        from lightning_ecopt.sweeper.space import render_override_value
+
+        try:
+            override = OverridesParser.create().parse_override(f"{key}={value}")
+        except HydraException:  # the search space's parser says what is wrong with it
+            return value
+        glob = override.value()
+        if override.value_type is not ValueType.GLOB_CHOICE_SWEEP or not isinstance(glob, Glob):
+            return value
+        group = override.key_or_group
+        options = self._group_options(group)
+        if not options:
+            raise EcoptConfigError(
+                f"{key}={value}: glob(...) selects among the options of a config group, and {group!r} is none (the "
+                f"app has no {group}/ config folder); list the values instead: {key}=choice(a,b)."
+            )
+        chosen = sorted(glob.filter(options))
+        if not chosen:
+            raise EcoptConfigError(
+                f"{key}={value} selects none of the options of the config group {group!r} ({', '.join(options)}); "
+                f"widen the glob, or list the options: {key}=choice({','.join(options)})."
+            )
+        if len(chosen) == 1:  # not the choice's own message, which would quote the choice, not the glob
+            raise EcoptConfigError(
+                f"{key}={value} selects one option of the config group {group!r} ({', '.join(options)}), "
+                f"{chosen[0]!r}, and sweeps nothing; fix it ({key}={render_override_value(chosen[0])}), or widen the "
+                f"glob."
+            )
+        choice = f"choice({','.join(render_override_value(option) for option in chosen)})"
+        log.info("ecopt sweeper: %s=%s sweeps the options %s of the config group %r.", key, value, chosen, group)
+        return choice
 
     def _seed(self) -> int | None:
         if self.seed is not None:
@@ -679,7 +734,7 @@ class EcoptSweeper(Sweeper):
         self._refuse_ax_config()
         space = parse_search_space(
             self._params(),
-            list(arguments),
+            self._arguments(arguments),
             where="hydra.sweeper.params",
             is_config_group=self._is_config_group,
         )

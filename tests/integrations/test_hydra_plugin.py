@@ -771,7 +771,7 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
         (["hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: expected an integer >= 1"),
         (["hydra.sweeper.n_initial_trials=9"], "hydra.sweeper.n_initial_trials=9, hydra.sweeper.n_trials=4"),
         (["x=tag(log, interval(0, 1))"], "a log scale needs a positive lower bound"),
-        (["x=glob(*)"], "cannot map onto an Ax parameter"),
+        (["x=glob(*)"], "x=glob(*): glob(...) selects among the options of a config group, and 'x' is none"),
         (["hydra.sweeper.objectives.f2=smallest"], "unknown direction 'smallest'"),
         (["hydra.sweeper.direction=[minimize,minimize]"], "are both set; give one of them"),
         (["+hydra.sweeper.reference_point.f3=1"], "'f3' is not an objective"),
@@ -1175,6 +1175,35 @@ def test_a_misspelt_config_group_option_stops_the_sweep_before_any_job(tmp_path:
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "sweep" / "0").exists()
     assert not (tmp_path / "sweep" / "multirun.yaml").exists()
+
+
+def test_a_glob_over_a_config_group_sweeps_the_options_it_selects(tmp_path: Path) -> None:
+    """Hydra's basic sweeper expands ``optim=glob(*,exclude=broken)`` against the group's options; it was refused
+    with "the sweep form 'glob_choice_sweep' cannot map onto an Ax parameter"."""
+    result = _run_app(tmp_path, "optim=glob(*,exclude=broken)", app=FAULTS_APP)
+    assert result.returncode == 0, result.stderr
+    assert "sweeps the options ['adam', 'sgd'] of the config group 'optim'" in result.stdout + result.stderr
+    results = tmp_path / "sweep" / "optimization_results.yaml"
+    trials = yaml.safe_load(results.read_text())["trials"]
+    assert len(trials) == 4
+    assert {trial["params"]["optim"] for trial in trials} <= {"adam", "sgd"}
+    # The options sorted, whatever the glob's order: a rerun resumes the same space.
+    again = _run_app(tmp_path, "optim=glob([s*,a*])", "hydra.sweeper.n_trials=5", app=FAULTS_APP)
+    assert again.returncode == 0, again.stderr
+    assert len(yaml.safe_load(results.read_text())["trials"]) == 5
+    (tmp_path / "none").mkdir()
+    refused = _run_app(tmp_path / "none", "optim=glob(z*)", app=FAULTS_APP)
+    assert refused.returncode != 0
+    assert (
+        "optim=glob(z*) selects none of the options of the config group 'optim' (adam, broken, sgd); widen the "
+        "glob, or list the options: optim=choice(adam,broken,sgd)."
+    ) in refused.stderr
+    refused = _run_app(tmp_path / "none", "optim=glob(s*)", app=FAULTS_APP)
+    assert refused.returncode != 0
+    assert (
+        "optim=glob(s*) selects one option of the config group 'optim' (adam, broken, sgd), 'sgd', and sweeps "
+        "nothing; fix it (optim=sgd), or widen the glob."
+    ) in refused.stderr
 
 
 def test_a_key_the_selected_option_lacks_names_the_options_that_have_it(tmp_path: Path) -> None:
