@@ -615,6 +615,8 @@ class EcoptSweeper(Sweeper):
             if parameter.log_scale:
                 interval, suggested = f"tag(log, {interval})", f"tag(log, {suggested})"
                 middle = math.sqrt(parameter.low * parameter.high)
+            if float(middle).is_integer():  # "values such as 36" would hide the point: show a fraction
+                middle += 0.37  # inside the range: it spans two integers at least
             log.warning(
                 "ecopt sweeper: %s=%s sweeps floats, but the app's config has %s: %d, an int: its trials would get "
                 "values such as %.6g there. If the key must stay an integer, sweep it as '%s'.",

@@ -1314,7 +1314,10 @@ def test_a_rerun_after_the_app_s_config_changed_is_refused_naming_the_keys(tmp_p
     [
         (16, "interval(1, 64)", "model.hidden=interval(1.0, 64.0) sweeps floats"),
         (16, "tag(log, interval(1, 64))", "sweep it as 'tag(log, int(interval(1, 64)))'"),
-        (16, "tag(log, interval(1, 64))", "values such as 8 there"),  # the log scale's middle
+        # An example value that shows the point: the log scale's middle (8) and the middle (36) are integers.
+        (16, "tag(log, interval(1, 64))", "values such as 8.37 there"),
+        (16, "interval(8, 64)", "values such as 36.37 there"),
+        (16, "interval(1, 64)", "values such as 32.5 there"),
         (16, "tag(log, interval(1e-6, 1e-2))", None),  # weight_decay: 0 and the like: no int sweep is possible
         (16, "interval(0, 0.5)", None),
         (16.0, "interval(1, 64)", None),
