@@ -710,6 +710,24 @@ class EcoptSweeper(Sweeper):
             "(docs/sweeper.md lists them)."
         )
 
+    def _refuse_no_objectives(self) -> None:
+        """Refuse a sweep given no objectives nor direction, saying how to give them in YAML and on the command line.
+
+        On the command line the key needs a ``+``: where the app's config does not set it (the sweeper chosen with
+        ``hydra/sweeper=ecopt``), it is the sweeper's empty default, and ``hydra.sweeper.objectives={acc: maximize}``
+        fails with Hydra's "Key 'acc' is not in struct".
+        """
+        no_direction = self.direction is None or (isinstance(self.direction, list | tuple) and not self.direction)
+        if self.objectives or not no_direction:
+            return
+        raise EcoptConfigError(
+            "no objectives: name the metrics the task returns and their directions in hydra.sweeper.objectives: in the "
+            "app's config, 'objectives: {metric: maximize|minimize}' under hydra.sweeper, e.g. {test/acc: maximize, "
+            "energy/test_samples_per_j: maximize}; on the command line, with a + and quoted, "
+            "'+hydra.sweeper.objectives={test/acc: maximize, energy/test_samples_per_j: maximize}'. Or the Optuna form "
+            "'direction: [minimize, maximize]', for a task that returns a tuple."
+        )
+
     def configure(self, arguments: Sequence[str]) -> tuple[SearchSpace, SweepSettings]:
         """Parse and check the search space and the settings, without running anything.
 
@@ -734,6 +752,7 @@ class EcoptSweeper(Sweeper):
 
         self._refuse_unknown_options()
         self._refuse_ax_config()
+        self._refuse_no_objectives()
         space = parse_search_space(
             self._params(),
             self._arguments(arguments),

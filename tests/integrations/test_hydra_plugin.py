@@ -825,6 +825,24 @@ def test_sweep_with_the_basic_launcher(tmp_path: Path) -> None:
     assert any((tmp_path / "sweep" / "tensorboard").iterdir())  # the frontier views, by default
 
 
+def test_no_objectives_says_the_command_line_form_that_works(tmp_path: Path) -> None:
+    """With the sweeper chosen on the command line, ``objectives`` is the sweeper's empty default: the YAML form the
+    message gave, written as ``hydra.sweeper.objectives={acc: maximize}``, failed with "Key 'acc' is not in
+    struct"."""
+    bare = ("hydra.sweeper.direction=null", "tuple_result=false", "hydra.sweeper.n_trials=2")
+    refused = _run_app(tmp_path, *bare, config_name="optuna")
+    assert refused.returncode != 0
+    form = "'+hydra.sweeper.objectives={test/acc: maximize, energy/test_samples_per_j: maximize}'"
+    assert f"on the command line, with a + and quoted, {form}" in refused.stderr
+    assert "objectives: {metric: maximize|minimize}' under hydra.sweeper" in refused.stderr
+    ran = _run_app(
+        tmp_path, *bare, "+hydra.sweeper.objectives={f1: minimize, energy/train_j: minimize}", config_name="optuna"
+    )
+    assert ran.returncode == 0, ran.stderr
+    results = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())
+    assert results["objectives"] == {"f1": "minimize", "energy/train_j": "minimize"}
+
+
 def test_enqueued_configurations_are_the_first_jobs(tmp_path: Path) -> None:
     # x given, y and opt (swept from the command line) from the app's config; then the app's defaults.
     result = _run_app(tmp_path, "hydra.sweeper.enqueue_trials=[{x:0.25},{}]", "opt=adam,sgd")
