@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_ecopt.exceptions import TrialFailure, TrialTimeoutError
+from lightning_ecopt.sweeper.objectives import _one_element
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ def _plain_scalar(value: Any) -> Any:
     """
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+    if callable(getattr(value, "item", None)) and _one_element(value):  # torch.tensor([0.9]) is 0.9 there too
         return _plain_scalar(value.item())
     return f"<{type(value).__name__}: {repr(value)[:200]}>"
 

@@ -50,8 +50,10 @@ Design decisions
   stops with :class:`~lightning_ecopt.exceptions.SweepFailureError` (after saving) when
   ``failed > max_failure_rate * max(evaluated, min(5, trials left))`` (``trials left``: ``n_trials`` less those
   finished before this run, on a resume), counting evaluated trials only (not reused ones): a rate of 0 stops at the
-  first failure, 1 never stops on failures (a misspelt objective or constraint name still stops at the first trial),
-  and in between a few early failures cannot stop a sweep before five trials ran.
+  first failure, 1 never stops on failures, and in between a few early failures cannot stop a sweep before five trials
+  ran. A failure every trial would repeat stops the sweep at the first, whatever the rate: a misspelt objective or
+  constraint name, or a broken contract (a result of the wrong type or length, an ``energy/source`` label of no kind,
+  an energy figure EnergyCallback was not set up to log: :func:`_breaks_contract`).
 - **Energy sources**: the first completed trial that reports an ``energy/source`` fixes its kind (the text before
   ``:``, e.g. ``measured`` or ``estimated``); a later trial of another kind fails with the reason (recorded
   ``failed``), and so does one of the same kind over other Zeus counters (``zeus/rapl`` beside ``zeus/nvml+rapl``) or
@@ -103,6 +105,7 @@ import numpy as np
 
 from lightning_ecopt import frontier
 from lightning_ecopt.energy.estimator import CPU_TIME_SOURCE
+from lightning_ecopt.energy.figures import ENERGY_METRICS
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 from lightning_ecopt.exceptions import (
     NOTHING_RAN,
@@ -118,6 +121,7 @@ from lightning_ecopt.exceptions import (
 )
 from lightning_ecopt.sweeper.objectives import (
     ENERGY_SOURCE_KEY,
+    ContractFailure,
     MissingMetric,
     TrialMetrics,
     parse_task_result,
@@ -532,6 +536,22 @@ def _estimate_upgraded(source: str, first: str) -> str:
     )
 
 
+def _breaks_contract(failure: TrialFailure, output: Any, completed: Sequence[TrialRecord]) -> bool:
+    """Whether a trial's failure is the task's contract broken, as every trial would break it (the sweep stops).
+
+    What the task returned is of the wrong type or length, or its ``energy/source`` label names no kind
+    (:class:`~lightning_ecopt.sweeper.objectives.ContractFailure`), but not ``None`` once a trial has completed: a
+    task may return nothing where a trial failed. Or it lacks an energy figure of EnergyCallback's that no completed
+    trial lacked: the callback, or its setting (``train``, ``stages``, ``count_fn``), is missing. Never an exception,
+    a timeout, NaN or a figure only some trials lack: those can differ from one configuration to the next.
+    """
+    if isinstance(failure, ContractFailure):
+        return output is not None or not completed
+    if isinstance(failure, MissingMetric) and failure.metric in ENERGY_METRICS:
+        return not any(failure.metric in r.metrics for r in completed)
+    return False
+
+
 def _failure_reason(value: BaseException) -> str:
     """Why a trial failed: a ``TrialFailure``'s message is the reason itself (the sweeper's own, or the task's).
 
@@ -771,6 +791,7 @@ class ParetoSweep:
         self._crash_suspects: set[str] = set()  # configurations a crash cut short: each runs alone
         self._kept_given: dict[str, float] = {}  # on resume: reference values given at the start, not given now
         self._misnamed: tuple[int, MissingMetric] | None = None  # a trial that lacked a metric no trial returned
+        self._broken: tuple[int, TrialFailure] | None = None  # a trial whose result every trial's would fail alike
         self._said_unlabelled = False  # the warning about energy figures without a label, once a sweep
 
     @classmethod
@@ -1229,10 +1250,13 @@ class ParetoSweep:
             known = _known_metrics(output)
             energy = known.pop(ENERGY_SOURCE_KEY, None)
             self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None, known)
+            completed = [r for r in self._records.values() if r.status == "completed"]
             if isinstance(exc, MissingMetric) and exc.close is not None and self._misnamed is None:
-                seen = any(exc.metric in r.metrics for r in self._records.values() if r.status == "completed")
+                seen = any(exc.metric in r.metrics for r in completed)
                 if not seen:  # a name no trial returned, beside one it did: misspelt, and so for every trial
                     self._misnamed = (index, exc)
+            elif self._broken is None and _breaks_contract(exc, output, completed):
+                self._broken = (index, exc)
             return
         refusal = self._energy_refusal(metrics.energy_source, has_energy_figures(metrics.values))
         if refusal is not None:
@@ -1424,17 +1448,32 @@ class ParetoSweep:
 
         Judged over the trials evaluated since this run started (``_judged_from``: a resumed sweep does not count
         the failures of the run before), and over at least ``_MIN_TRIALS_JUDGED`` of them or what is left to run.
+        A failure every trial would repeat (a misspelt metric name, a broken contract: :func:`_breaks_contract`)
+        stops the sweep at the first, whatever the rate.
         """
+        where = f"; results saved in {result.results_path}" if result.results_path else ""
         if self._misnamed is not None:
             index, missing = self._misnamed
             reason = f"trial {index} returned no {missing.metric!r} (did you mean {missing.close!r}?), and no trial has"
-            where = f"; results saved in {result.results_path}" if result.results_path else ""
             return reason, (
                 f"ParetoSweep: {reason}{where}. A misspelt objective or outcome constraint fails every trial, so the "
                 f"sweep stops at the first: fix its name in the objectives or outcome_constraints (in a Hydra sweep, "
                 f"hydra.sweeper.objectives / outcome_constraints), or the task's metric, and rerun (a renamed "
                 f"objective makes another sweep: give a new sweep dir, or storage).\n"
                 f"  trial {index}: {missing}"
+            )
+        then, again = self._how_to_go_on(result)
+        if self._broken is not None:
+            index, failure = self._broken
+            reason = (
+                f"trial {index} failed for what the task returns, not for its configuration: "
+                "every trial would fail alike"
+            )
+            params = self._records[index].params
+            return reason, (
+                f"ParetoSweep: {reason}{where}. The sweep stops at the first such trial instead of failing the rest "
+                f"(a higher max_failure_rate would only fail more): fix what the task returns (below); {then}; "
+                f"{again}.\n  trial {index} {params}: {failure}"
             )
         evaluated = [
             t for t in result.trials if t.finished and t.reused_from is None and t.trial_index not in self._judged_from
@@ -1449,7 +1488,15 @@ class ParetoSweep:
         of = f"the {len(evaluated)} trials this run evaluated" if self._judged_from else f"{len(evaluated)} trials"
         reason = f"{len(failed)} of {of} failed, more than max_failure_rate={rate:g} allows"
         lines = "\n".join(f"  trial {t.trial_index} {t.params}: {t.reason}" for t in failed)
-        where = f"; results saved in {result.results_path}" if result.results_path else ""
+        fix = "Fix the task (reasons below) or raise max_failure_rate"
+        if all(t.reason and t.reason.startswith(_MISSING_PREFIXES) for t in failed):
+            # Every one lacked a metric: a higher rate would fail each trial to come the same way.
+            fix = "Return the metrics the objectives and constraints name, or rename them (reasons below)"
+        message = f"ParetoSweep: {reason}{where}. {fix}; {then}; {again}.\n{lines}"
+        return reason, message
+
+    def _how_to_go_on(self, result: SweepResult) -> tuple[str, str]:
+        """What a failure stop's message says to do next: how to resume, and whether failed configurations run again."""
         # A stored sweep resumes in a new process; from Python without storage, only on this object. Where the budget is
         # spent (every trial failed: nothing to show for it, so an error all the same), a rerun has nothing to run.
         if result.n_finished >= self.settings.n_trials:
@@ -1470,12 +1517,7 @@ class ParetoSweep:
                 "the failed configurations are not evaluated again unless retry_failed is set "
                 "(sweep.settings = dataclasses.replace(sweep.settings, retry_failed=True))"
             )
-        fix = "Fix the task (reasons below) or raise max_failure_rate"
-        if all(t.reason and t.reason.startswith(_MISSING_PREFIXES) for t in failed):
-            # Every one lacked a metric: a higher rate would fail each trial to come the same way.
-            fix = "Return the metrics the objectives and constraints name, or rename them (reasons below)"
-        message = f"ParetoSweep: {reason}{where}. {fix}; {then}; {again}.\n{lines}"
-        return reason, message
+        return then, again
 
     # -- reference point --------------------------------------------------------------------------------------------
 

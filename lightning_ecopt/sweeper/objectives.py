@@ -31,6 +31,7 @@ from lightning_ecopt.sweeper.spelling import in_hydra
 __all__ = [
     "DIRECTIONS",
     "ENERGY_SOURCE_KEY",
+    "ContractFailure",
     "Objective",
     "OutcomeConstraint",
     "TrialMetrics",
@@ -386,7 +387,15 @@ def _is_number(text: str) -> bool:
 
 
 def _real(value: Any) -> float | None:
-    """``value`` as a float if it is a real number: Python, numpy or 0-d torch; never a bool or a string."""
+    """``value`` as a float if it is a real number: Python, numpy or torch, of one element; never a bool or a string.
+
+    A tensor or array of one element (``torch.tensor([0.9])``, what a ``mean(dim=0)`` leaves) is its number, as
+    EnergyCallback reads logged tensors (``numel() == 1``).
+
+    >>> import numpy as np
+    >>> _real(np.float32(0.5)), _real(np.array([0.5])), _real(np.array([0.5, 0.6])), _real("0.5")
+    (0.5, 0.5, None, None)
+    """
     if isinstance(value, bool | str | bytes):
         return None
     if isinstance(value, int | float):
@@ -395,12 +404,21 @@ def _real(value: Any) -> float | None:
         except OverflowError:  # an int past a float's range: as good as infinite
             return math.inf if value > 0 else -math.inf
     item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", 0) == 0 and not isinstance(value, Mapping | Sequence):
+    if callable(item) and _one_element(value) and not isinstance(value, Mapping | Sequence):
         try:
             return _real(item())
         except (TypeError, ValueError, RuntimeError):
             return None
     return None
+
+
+def _one_element(value: Any) -> bool:
+    """Whether an array-like value holds one element: 0-d, or of size 1 (torch's ``numel()``, numpy's ``size``)."""
+    if getattr(value, "ndim", 0) == 0:
+        return True
+    numel = getattr(value, "numel", None)
+    size = numel() if callable(numel) else getattr(value, "size", None)
+    return isinstance(size, int) and size == 1
 
 
 def _measurement(name: str, value: Any) -> tuple[float, float | None]:
@@ -435,7 +453,7 @@ def _energy_source(value: Any) -> str | None:
         return None
     problem = source_problem(value)
     if problem is not None:
-        raise TrialFailure(
+        raise ContractFailure(
             f"{ENERGY_SOURCE_KEY!r}: {problem}; label the figures 'measured: <counters>' (e.g. 'measured: zeus/nvml') "
             f"or 'estimated: <model>' (e.g. 'estimated: cpu-time'), as EnergyCallback and trial_metrics do"
         )
@@ -528,6 +546,36 @@ class MissingMetric(TrialFailure):
         return (_missing_metric, (str(self), self.metric, self.close))
 
 
+class ContractFailure(TrialFailure):
+    """A trial's result breaks the task's contract as every trial's would (raised and caught in the sweep process).
+
+    What the task returns is of the wrong type or holds the wrong number of values, or its ``energy/source`` label
+    names no kind: the task's code, not the trial's configuration, so the sweep stops at the first such trial instead
+    of failing more trials the same way.
+    """
+
+
+def _logged_by(name: str) -> str:
+    """Which EnergyCallback setting logs an energy figure a trial lacks, as a note for its reason; ``""`` if none.
+
+    >>> _logged_by("energy/train_j"), _logged_by("acc")
+    (' (EnergyCallback(train=True) logs it)', '')
+    >>> _logged_by("energy/predict_tokens_per_j")
+    " (EnergyCallback(stages=(..., 'predict'), count_fn=...) logs it)"
+    """
+    if name not in ENERGY_METRICS:
+        return ""
+    stage = name.removeprefix("energy/").split("_", 1)[0]
+    settings = ["train=True"] if stage == "train" else [] if stage == "test" else [f"stages=(..., {stage!r})"]
+    if "_tokens" in name:
+        settings.append("count_fn=...")
+    if settings:
+        return f" (EnergyCallback({', '.join(settings)}) logs it)"
+    if name.endswith(("_gpu_j", "_cpu_j", "_dram_j")):
+        return " (EnergyCallback logs it only where a counter covers that part of the machine)"
+    return " (EnergyCallback logs it in trainer.test(): return lightning_ecopt.trial_metrics(trainer))"
+
+
 def _close_names(name: str, keys: Sequence[str]) -> list[str]:
     """The returned keys a missing metric most likely meant, if any.
 
@@ -567,10 +615,11 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         The checked metrics.
 
     Raises:
-        TrialFailure: With the reason: a missing objective or constrained metric, a NaN/inf, a non-number, a tuple
-            of the wrong length, or a value of another shape; an energy figure of ours below 0 (anywhere), or an
-            evaluation loop's joules or power of 0 as an objective or constrained metric; an ``"energy/source"`` that
-            is not a ``"measured: ..."`` or ``"estimated: ..."`` label.
+        TrialFailure: With the reason: a missing objective or constrained metric (:class:`MissingMetric`), a
+            NaN/inf or a non-number; an energy figure of ours below 0 (anywhere), or an evaluation loop's joules or
+            power of 0 as an objective or constrained metric. :class:`ContractFailure` (which every trial would
+            repeat): a value of another type or shape, a tuple of the wrong length, or an ``"energy/source"`` that is
+            not a ``"measured: ..."`` or ``"estimated: ..."`` label.
 
     Example::
 
@@ -592,7 +641,14 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         if missing:
             kind = "objective" if missing[0] in names else "constrained metric"
             # Not a name the sweep already takes as another objective or constraint: that one is no misspelling.
-            close = _close_names(missing[0], [key for key in keys if key not in needed])
+            # Nor, for one of EnergyCallback's figures, another of them (energy/test_j for energy/train_j): the
+            # callback, or one of its settings, is missing (the name was checked when the sweep started).
+            others = [
+                key
+                for key in keys
+                if key not in needed and not (missing[0] in ENERGY_METRICS and key in ENERGY_METRICS)
+            ]
+            close = _close_names(missing[0], others)
             if len(close) == 1:
                 hint = f" (did you mean {close[0]!r}?)"
             elif close:
@@ -608,8 +664,8 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                     "name the metrics with parse_objectives({'metric': 'maximize', ...}, None)"
                 )
             raise MissingMetric(
-                f"missing {kind} {missing[0]!r}: the task returned the keys {sorted(keys)!r}{hint}; "
-                f"return a dict with {needed!r}",
+                f"missing {kind} {missing[0]!r}{_logged_by(missing[0])}: the task returned the keys "
+                f"{sorted(keys)!r}{hint}; return a dict with {needed!r}",
                 metric=missing[0],
                 close=close[0] if len(close) == 1 else None,
             )
@@ -637,13 +693,13 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             if len(items) == 1
             else " (with several test dataloaders Lightning names each loader's metrics <name>/dataloader_idx_<n>)"
         )
-        raise TrialFailure(
+        raise ContractFailure(
             f"the task returned a list of {len(items)} dict{'s' if len(items) > 1 else ''} ({value!r:.200}), the shape "
             f"of what trainer.test() returns: return lightning_ecopt.trial_metrics(trainer) (the test's metrics and "
             f"the energy figures with their label; its [0] has the figures without their label){several}"
         )
     if len(needed) > len(names):
-        raise TrialFailure(
+        raise ContractFailure(
             f"the task returned {value!r}, but the constrained metrics {needed[len(names) :]!r} need a dict; "
             f"return {{metric: value}} with {needed!r}"
         )
@@ -651,9 +707,9 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         if len(names) == 1 and _real(value) is not None:
             items = [value]
         else:
-            raise TrialFailure(
-                f"the task returned {value!r} ({type(value).__name__}); return a dict {{metric: value}} or a "
-                f"tuple of {len(names)} numbers in the order {names!r}"
+            wanted = "a number" if len(names) == 1 else f"a tuple of {len(names)} numbers in the order {names!r}"
+            raise ContractFailure(
+                f"the task returned {value!r} ({type(value).__name__}); return a dict {{metric: value}} or {wanted}"
             )
     if len(items) != len(names):
         # Optuna-style (mean, sem) for a single objective: a pair reads as two values in order here.
@@ -662,7 +718,7 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             if len(names) == 1 and len(items) == 2
             else ""
         )
-        raise TrialFailure(
+        raise ContractFailure(
             f"the task returned {len(items)} values for {len(names)} objectives ({value!r}); return one value per "
             f"objective, in the order {names!r}{pair}"
         )

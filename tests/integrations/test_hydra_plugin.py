@@ -680,6 +680,7 @@ def test_a_job_s_record_reads_as_what_the_launcher_would_return(
         {"f1": np.float32(0.5), "f2": (np.int64(2), 0.1), "curve": np.arange(2), 7: 1.0, "t": torch.tensor(3.0)},
         {"f1": np.array([0.5, 0.1]), "f2": 1.0},  # an array is no (mean, sem) pair: the trial fails
         {"f1": torch.tensor([0.5, 0.1]), "f2": 1.0},
+        {"f1": torch.tensor([0.5]), "f2": np.array([[2.0]])},  # of one element: its number, recorded as such
         {"f1": object(), "f2": 1.0},
         {"f1": 1.0, "f2": 2.0, "extra": [1.0, 2.0, 3.0], "nested": {"a": 1}},
         (0.5, np.float64(2.0)),

@@ -16,7 +16,7 @@ from ecopt_testing import FakeClock, FakeMeter
 from lightning_ecopt import EnergyCallback, trial_metrics, views
 from lightning_ecopt.energy.figures import LoopEnergy
 from lightning_ecopt.energy.measurement import Measurement, source_kind
-from lightning_ecopt.exceptions import TrialFailure
+from lightning_ecopt.exceptions import SweepFailureError, TrialFailure
 from lightning_ecopt.sweeper.objectives import parse_objectives, parse_task_result
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
 
@@ -85,7 +85,11 @@ def test_labels_that_name_their_kind_are_kept_as_returned(label: str) -> None:
 
 @pytest.mark.usefixtures("fast_ax")
 def test_a_first_trial_with_a_label_of_no_kind_does_not_lock_out_honest_ones(tmp_path: Path) -> None:
-    """Before, trial 0's 'zeus/nvml' became the sweep's kind and every honest 'estimated: cpu-time' was refused."""
+    """Before, trial 0's 'zeus/nvml' became the sweep's kind and every honest 'estimated: cpu-time' was refused.
+
+    Such a label fails every trial alike, so the sweep stops at the first (even at max_failure_rate=1); the task,
+    fixed, resumes it.
+    """
     calls: list[dict[str, Any]] = []
 
     def fn(p: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +97,9 @@ def test_a_first_trial_with_a_label_of_no_kind_does_not_lock_out_honest_ones(tmp
         label = "zeus/nvml" if len(calls) == 1 else "estimated: cpu-time"
         return {"acc": p["x"], "energy/test_samples_per_j": 10.0 - p["x"], "energy/source": label}
 
+    with pytest.raises(SweepFailureError, match="does not say whether the joules were measured or estimated"):
+        _sweep(fn, tmp_path, n_trials=3, n_initial_trials=3)
+    assert len(calls) == 1
     result = _sweep(fn, tmp_path, n_trials=3, n_initial_trials=3)
     assert [t.status for t in result.trials] == ["failed", "completed", "completed"]
     assert "does not say whether the joules were measured or estimated" in (result.trials[0].reason or "")

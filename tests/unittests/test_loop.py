@@ -488,6 +488,78 @@ def test_an_objective_named_without_its_prefix_stops_at_the_first_trial_with_the
     assert "raise max_failure_rate" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("returned", "constraints", "reason"),
+    [
+        (lambda p: 0.5, [], r"the task returned 0\.5 \(float\); return a dict \{metric: value\} or a tuple of 2"),
+        (lambda p: (0.5, 1.0, 3.0), [], r"the task returned 3 values for 2 objectives"),
+        (lambda p: [two_quadratics(p)], [], r"the task returned a list of 1 dict .*trial_metrics\(trainer\)"),
+        (lambda p: {**two_quadratics(p), "energy/source": "zeus"}, [], r"'energy/source': 'zeus' does not say"),
+        (
+            two_quadratics,
+            ["energy/train_j <= 100"],
+            r"missing constrained metric 'energy/train_j' \(EnergyCallback\(train=True\) logs it\)",
+        ),
+    ],
+)
+def test_a_result_every_trial_would_return_alike_stops_the_sweep_at_the_first_trial(
+    fast_ax, tmp_path, returned, constraints, reason
+):
+    # Three trials ran (max_failure_rate 0.5 judges at least five) and the stop said "or raise max_failure_rate",
+    # which only failed more trials the same way.
+    calls = []
+    storage = tmp_path / "ax.json"
+    sweep = make_sweep(
+        lambda p: calls.append(p) or returned(p), n_trials=6, outcome_constraints=constraints, storage=storage
+    )
+    with pytest.raises(SweepFailureError, match=r"^ParetoSweep: trial 0 failed for what the task returns") as info:
+        sweep.run()
+    assert len(calls) == 1
+    message = str(info.value)
+    assert re.search(rf"\n  trial 0 \{{'x0': .*\}}: {reason}", message), message
+    assert "raise max_failure_rate" not in message
+    assert "fix what the task returns (below); rerun the same command to resume" in message
+    saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert saved["trials"][0]["status"] == "failed"
+    assert "failed for what the task returns" in saved["stop_reason"]
+    # Nothing is lost: the task, fixed, resumes the sweep.
+    task = lambda p: {**two_quadratics(p), "energy/train_j": 50.0}  # noqa: E731
+    result = make_sweep(task, n_trials=6, outcome_constraints=constraints, storage=storage).run()
+    assert [t.status for t in result.trials] == ["failed"] + ["completed"] * 5
+
+
+def test_what_only_some_trials_return_wrong_does_not_stop_the_sweep(fast_ax):
+    # Nothing after a completed trial (a task that returns None where training failed), an energy figure the
+    # completed trials returned, an exception, NaN: each can differ from one configuration to the next.
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        out = {**two_quadratics(p), "energy/train_j": 50.0}
+        if len(calls) == 2:
+            return None
+        if len(calls) == 3:
+            del out["energy/train_j"]
+        if len(calls) == 4:
+            raise RuntimeError("CUDA out of memory")
+        if len(calls) == 5:
+            out["f1"] = math.nan
+        return out
+
+    result = make_sweep(
+        task, n_trials=6, n_initial_trials=6, max_failure_rate=1.0, outcome_constraints=["energy/train_j <= 100"]
+    ).run()
+    assert [t.status for t in result.trials] == ["completed", "failed", "failed", "failed", "failed", "completed"]
+    assert "(EnergyCallback(train=True) logs it)" in result.trials[2].reason
+
+
+def test_a_task_that_returns_nothing_stops_at_the_first_trial_when_no_trial_completed(fast_ax):
+    calls = []
+    with pytest.raises(SweepFailureError, match=r"returned None \(NoneType\)"):
+        make_sweep(lambda p: calls.append(p), n_trials=6).run()
+    assert len(calls) == 1
+
+
 def test_a_metric_that_only_some_trials_lack_fails_those_trials_only(fast_ax):
     # Returned by the first trial, missing from a later one: that trial's failure, not a misspelt name.
     calls = []

@@ -9,6 +9,8 @@ import pytest
 
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 from lightning_ecopt.sweeper.objectives import (
+    ContractFailure,
+    MissingMetric,
     Objective,
     OutcomeConstraint,
     TrialMetrics,
@@ -310,7 +312,11 @@ def test_constrained_metric_is_required() -> None:
 @pytest.mark.parametrize(
     ("value", "match"),
     [
-        ({"test/acc": 0.9}, r"missing objective 'energy/test_j': the task returned the keys \['test/acc'\]; return"),
+        (
+            {"test/acc": 0.9},
+            r"missing objective 'energy/test_j' \(EnergyCallback logs it in trainer\.test\(\): return "
+            r"lightning_ecopt\.trial_metrics\(trainer\)\): the task returned the keys \['test/acc'\]; return",
+        ),
         (
             {"test/accuracy": 0.9, "energy/test_j": 1},  # a typo in the config, or in the task: say which is close
             r"missing objective 'test/acc': .* \(did you mean 'test/accuracy'\?\); return a dict",
@@ -338,6 +344,72 @@ def test_constrained_metric_is_required() -> None:
 def test_bad_results_fail_the_trial_with_a_reason(value: Any, match: str) -> None:
     with pytest.raises(TrialFailure, match=match):
         parse_task_result(value, TWO)
+
+
+def test_a_tensor_or_array_of_one_element_is_its_number() -> None:
+    """``torch.tensor([0.9])`` (a ``mean(dim=0)``): refused as "expected a number", where EnergyCallback reads it."""
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    metrics = parse_task_result({"test/acc": torch.tensor([0.5]), "energy/test_j": np.array([[3.0]])}, TWO)
+    assert metrics.values == {"test/acc": (0.5, None), "energy/test_j": (3.0, None)}
+    assert type(metrics.values["test/acc"][0]) is float
+    with pytest.raises(TrialFailure, match=r"metric 'test/acc': expected a number, got tensor\(\[0\.5000, 0\.6000\]\)"):
+        parse_task_result({"test/acc": torch.tensor([0.5, 0.6]), "energy/test_j": 3.0}, TWO)
+
+
+def test_one_objective_is_returned_as_a_number_not_a_tuple_of_one() -> None:
+    single = parse_objectives({"test/acc": "maximize"}, None)
+    with pytest.raises(TrialFailure, match=r"returned 'high' \(str\); return a dict \{metric: value\} or a number$"):
+        parse_task_result("high", single)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0.9,  # a number for two objectives
+        (0.9, 1.0, 2.0),
+        None,
+        [{"test/acc": 0.9, "energy/test_j": 1.0}],  # what trainer.test() returns
+        {"test/acc": 0.9, "energy/test_j": 1.0, "energy/source": "zeus"},  # a label that names no kind
+    ],
+)
+def test_what_every_trial_would_return_alike_is_a_contract_failure(value: Any) -> None:
+    """The sweep stops at the first ContractFailure: the task's code, not the configuration, fails it."""
+    with pytest.raises(ContractFailure):
+        parse_task_result(value, TWO)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"test/acc": math.nan, "energy/test_j": 1.0},  # training diverged for this configuration
+        {"test/acc": None, "energy/test_j": 1.0},
+        {"test/acc": 0.9, "energy/test_j": -1.0},  # a counter that went backwards
+        RuntimeError("CUDA out of memory"),
+    ],
+)
+def test_what_one_configuration_may_return_is_no_contract_failure(value: Any) -> None:
+    with pytest.raises(TrialFailure) as info:
+        parse_task_result(value, TWO)
+    assert not isinstance(info.value, ContractFailure)
+
+
+@pytest.mark.parametrize(
+    ("metric", "logged_by"),
+    [
+        ("energy/train_j", "EnergyCallback(train=True) logs it"),
+        ("energy/predict_samples_per_j", "EnergyCallback(stages=(..., 'predict')) logs it"),
+        ("energy/test_tokens_per_j", "EnergyCallback(count_fn=...) logs it"),
+        ("energy/predict_tokens", "EnergyCallback(stages=(..., 'predict'), count_fn=...) logs it"),
+        ("energy/test_gpu_j", "EnergyCallback logs it only where a counter covers that part of the machine"),
+    ],
+)
+def test_a_missing_energy_figure_names_the_setting_that_logs_it(metric: str, logged_by: str) -> None:
+    # energy/test_j, returned, is another figure of the callback's, not the missing one misspelt.
+    with pytest.raises(MissingMetric) as info:
+        parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0}, TWO, [metric])
+    assert f"missing constrained metric {metric!r} ({logged_by}): the task returned" in str(info.value)
+    assert info.value.close is None
 
 
 def test_tuple_cannot_carry_constrained_metrics() -> None:
