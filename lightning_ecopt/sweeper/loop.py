@@ -568,6 +568,7 @@ def _failure_reason(value: BaseException) -> str:
 def _quiet_ax() -> Iterator[None]:
     """Silence Ax's per-trial INFO logs and qNEHVI's numerics advice while a sweep runs."""
     import ax.api.client  # noqa: F401  (importing it sets its logger's level: set ours afterwards)
+    from botorch.exceptions.warnings import InputDataWarning
 
     logger = logging.getLogger(_AX_LOGGER)
     level = logger.level
@@ -582,6 +583,10 @@ def _quiet_ax() -> Iterator[None]:
         with warnings.catch_warnings():
             # qNEHVI is the paper's (and our default) on purpose; BoTorch repeats its advice at every proposal.
             warnings.filterwarnings("ignore", message=r".*has known numerical issues.*")
+            # "Data (outcome observations) is not standardized (std = tensor([1., 0.]))": an objective the same in
+            # every trial (accuracy saturated at 1.0), at every proposal; the sweep says so once, in its own words
+            # (ParetoSweep._say_constant_objectives).
+            warnings.filterwarnings("ignore", message=r".*not standardized.*", category=InputDataWarning)
             yield
     finally:
         logger.removeFilter(_drop_short_batch_warning)
@@ -744,6 +749,7 @@ class ParetoSweep:
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
         self._warned_infeasible = False  # whether no completed trial meeting the outcome constraints was warned about
+        self._said_constant: set[str] = set()  # objectives said to be the same in every completed trial
         self._memory: str | None = None  # without storage: the Ax experiment as the last run left it (Ax's JSON)
         self._snapshot = ExperimentSnapshot()  # Ax's JSON of the experiment, each trial's data encoded once
         self.evaluating: tuple[int, ...] = ()
@@ -1073,6 +1079,7 @@ class ParetoSweep:
         one_at_a_time = False
         while len(proposals) < k:
             self._prepare_acquisition()
+            self._say_constant_objectives()
             start = time.perf_counter()
             ask = 1 if one_at_a_time else k - len(proposals)
             try:
@@ -1095,6 +1102,31 @@ class ParetoSweep:
                 break
             proposals.update({i: dict(p) for i, p in got.items()})
         return proposals
+
+    def _say_constant_objectives(self) -> None:
+        """Before a model proposal, warn once a sweep of each objective that is the same in every completed trial.
+
+        The model learns nothing from it (BoTorch's own warning, "not standardized (std = tensor([1., 0.]))", came
+        at every proposal: :func:`_quiet_ax` quiets it).
+        """
+        if self._n_completed() < max(self._n_initial, 2):
+            return  # Sobol proposes
+        completed = [r for r in self._records.values() if r.status == "completed"]
+        several = len(self.settings.objectives) > 1
+        for objective in self.settings.objectives:
+            values = {r.metrics.get(objective.name) for r in completed}
+            if objective.name in self._said_constant or len(values) != 1 or None in values:
+                continue
+            self._said_constant.add(objective.name)
+            log.warning(
+                "ecopt: objective %r is %g in all %d completed trials: the model learns nothing from it, so %s; "
+                "widen the search space, or use a finer metric (a loss rather than an accuracy, or more evaluation "
+                "samples).",
+                objective.name,
+                next(iter(values)),
+                len(completed),
+                "the search follows the other objectives" if several else "its proposals are as good as random",
+            )
 
     def _prepare_acquisition(self) -> None:
         """Before BoTorch's first qLogNEHVI proposal: its fused kernel, built safely (:mod:`.fused_kernel`).

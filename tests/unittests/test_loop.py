@@ -10,6 +10,7 @@ import re
 import sys
 import time
 import traceback
+import warnings
 import zlib
 
 import numpy as np
@@ -2845,6 +2846,24 @@ def test_a_repeat_of_a_trial_measured_side_by_side_keeps_its_tag(fast_ax):
     assert trials[2].reused_from == 0
     assert trials[0].shared_counters is True
     assert trials[2].shared_counters is True  # its figures are trial 0's: measured side by side as well
+
+
+def test_an_objective_the_same_in_every_trial_is_said_once_not_at_every_proposal(fast_ax, caplog):
+    # Accuracy saturated at 1.0: BoTorch's "InputDataWarning: Data (outcome observations) is not standardized (std =
+    # tensor([1., 0.]) ...)" came at every model proposal, naming neither the objective nor a fix.
+    from botorch.exceptions.warnings import InputDataWarning
+
+    sweep = make_sweep(lambda p: {"f1": 1.0, "f2": p["x0"]}, n_trials=6, n_initial_trials=3)
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        warnings.simplefilter("always")
+        sweep.run()
+    assert [w for w in caught if issubclass(w.category, InputDataWarning)] == []
+    said = [r.getMessage() for r in caplog.records if "learns nothing" in r.getMessage()]
+    assert said == [
+        "ecopt: objective 'f1' is 1 in all 3 completed trials: the model learns nothing from it, so the search follows "
+        "the other objectives; widen the search space, or use a finer metric (a loss rather than an accuracy, or more "
+        "evaluation samples)."
+    ]
 
 
 @pytest.mark.parametrize("acquisition", ["qLogNEHVI", "qNEHVI"])
