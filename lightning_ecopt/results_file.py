@@ -100,6 +100,13 @@ def find_results(path: str | Path) -> Path:
         raise SweepDataError(
             f"ecopt report: no {RESULTS_FILENAME} in {str(p)!r}; sweeps found below it: {listed}{more}."
         )
+    parent = p.resolve().parent
+    if (parent / RESULTS_FILENAME).is_file():  # a trial's job dir (<sweep dir>/0): the sweep is one level up
+        shown = str(p.parent) if p.parent != Path(".") else str(parent)
+        raise SweepDataError(
+            f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}), but its parent {shown!r} holds one "
+            f"(a trial's job dir is inside its sweep's): pass {shown!r}."
+        )
     raise SweepDataError(
         f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}); pass the directory of a sweep run with "
         f"hydra/sweeper=ecopt (its hydra.sweep.dir, e.g. multirun/2026-01-01/12-00-00)."

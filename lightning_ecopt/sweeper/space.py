@@ -77,6 +77,19 @@ _AX_TYPE_NAMES: dict[type, Literal["bool", "int", "float", "str"]] = {
 }
 
 
+class _WrongType(ValueError):
+    """A configured value of the wrong type (``'0.5'`` for a number): its fix is to write it as the right one.
+
+    Args:
+        message: What is wrong, naming the parameter and the value.
+        fix: How to write the value (a sentence), for messages that add a fix.
+    """
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
 @dataclass(frozen=True)
 class RangeParameter:
     """A continuous (``float``) or integer (``int``) interval, both bounds included.
@@ -156,7 +169,12 @@ class RangeParameter:
     def _number(self, value: Any) -> float:
         """``value`` as a finite float, integral for an ``int`` parameter, else a ``ValueError`` naming it."""
         number = _as_real(value)
-        if number is None or not math.isfinite(number):
+        if number is None:
+            quoted = " (without quotes)" if isinstance(value, str) and _is_number_text(value) else ""
+            raise _WrongType(
+                f"parameter {self.name!r}: expected a finite number, got {value!r}.", f"Write it as a number{quoted}."
+            )
+        if not math.isfinite(number):
             raise ValueError(f"parameter {self.name!r}: expected a finite number, got {value!r}.")
         if self.parameter_type == "int" and number != round(number):
             raise ValueError(f"parameter {self.name!r} is an int parameter; got the non-integral {value!r}.")
@@ -246,7 +264,11 @@ class ChoiceParameter:
         for original, seen_by_ax in zip(self.values, self.ax_values(), strict=True):
             if _same_value(value, original) or _same_value(value, seen_by_ax):
                 return original
-        raise ValueError(f"parameter {self.name!r}: {value!r} is not one of the choices {list(self.values)!r}.")
+        message = f"parameter {self.name!r}: {value!r} is not one of the choices {list(self.values)!r}."
+        meant = [original for original in self.values if str(original) == str(value)]  # '0.5' for 0.5, 1 for '1'
+        if meant:
+            raise _WrongType(message, f"Write it as {meant[0]!r} ({type(meant[0]).__name__}), as the choice is.")
+        raise ValueError(message)
 
 
 Parameter = RangeParameter | ChoiceParameter
@@ -432,8 +454,14 @@ def check_enqueued(
         try:
             checked.append(space.check_params(trial))
         except ValueError as error:
-            # A name the space lacks is a typo to fix; a value outside a domain, a configuration or a space to change.
-            fix = "" if space._name_mismatch(trial) else " Change the configuration, or widen the search space."
+            # A name the space lacks is a typo to fix; a value of the wrong type is written otherwise; a value outside
+            # a domain, a configuration or a space to change.
+            if space._name_mismatch(trial):
+                fix = ""
+            elif isinstance(error, _WrongType):
+                fix = f" {error.fix}"
+            else:
+                fix = " Change the configuration, or widen the search space."
             raise EcoptConfigError(f"{where}[{i}]={dict(trial)!r}: {error}{fix}") from None
     return tuple(checked)
 
@@ -539,6 +567,15 @@ def _as_real(value: Any) -> float | None:
     if callable(item) and getattr(value, "ndim", None) == 0:
         return _as_real(item())
     return None
+
+
+def _is_number_text(text: str) -> bool:
+    """Whether ``text`` reads as a number (``'0.5'``, ``'1e-3'``): a number written in quotes."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -697,6 +697,10 @@ BAD_INPUTS = {
         "whose trials have finished, but its optimization_results.yaml is missing",
     ),
     "nested": (lambda d: _write(d / "12-00-00" / RESULTS_FILENAME, "name: ecopt").parent, "sweeps found below it"),
+    "a trial's job dir": (  # `ecopt report <sweep>/0`: "no ecopt sweep in" alone, beside the sweep one level up
+        lambda d: _write(_write(d / RESULTS_FILENAME, "name: ecopt") / "0" / ".hydra" / "config.yaml", "x: 1").parent,
+        "(no optimization_results.yaml), but its parent",
+    ),
     "corrupt": (lambda d: _write(d / RESULTS_FILENAME, "name: ecopt\ntrials: [\n  - {a: 1\n"), "is not valid YAML at"),
     "binary": (  # libyaml's message for it spans two lines
         lambda d: _write(d / RESULTS_FILENAME, "\x00\x01garbage"),
@@ -775,6 +779,19 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
     assert err.startswith("error: ecopt report: ")
     assert message in err
     assert "Traceback" not in err
+
+
+def test_a_trial_s_job_dir_names_the_sweep_it_is_in(tmp_path, capsys, monkeypatch):
+    # `ecopt report ok/0` said "no ecopt sweep in 'ok/0'" and nothing of the sweep in 'ok'.
+    _write(tmp_path / "ok" / RESULTS_FILENAME, "name: ecopt")
+    (tmp_path / "ok" / "0").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "ok/0")
+    assert code == 2
+    assert "no ecopt sweep in 'ok/0' (no optimization_results.yaml), but its parent 'ok' holds one" in err
+    assert "pass 'ok'." in err
+    monkeypatch.chdir(tmp_path / "ok" / "0")
+    assert f"but its parent {str(tmp_path / 'ok')!r} holds one" in run_cli(capsys, ".")[2]
 
 
 def _edited(sweep_dir, edit):

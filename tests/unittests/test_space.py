@@ -304,6 +304,28 @@ def test_check_params_names_the_bad_value(params: dict[str, Any], match: str) ->
     assert ("widen" in str(err.value)) == bool(fix)
 
 
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (
+            {"lr": "0.5", "width": 16},
+            r"'lr': expected a finite number, got '0\.5'\. Write it as a number \(without quotes\)\.$",
+        ),
+        ({"lr": "high", "width": 16}, r"'lr': expected a finite number, got 'high'\. Write it as a number\.$"),
+        (
+            {"lr": 0.01, "width": 16, "opt": "1"},
+            r"'1' is not one of the choices \[1, 2\]\. Write it as 1 \(int\), as the choice is\.$",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_to_be_written_as_the_right_one(params: dict[str, Any], match: str) -> None:
+    # "'0.5'. Change the configuration, or widen the search space": no space takes the text '0.5' for a number.
+    space = parse_search_space({"lr": "interval(1e-4, 0.1)", "width": "int(interval(8, 64))", "opt": "1,2"}, [])
+    with pytest.raises(EcoptConfigError, match=r"^my\.setting\[0\]=\{.*" + match) as err:
+        check_enqueued(space, [{"opt": 2, **params}], "my.setting")
+    assert "widen" not in str(err.value)
+
+
 def test_fingerprint_ignores_order_and_sees_changes() -> None:
     one = parse_search_space({"a": "interval(0, 1)", "b": "x,y"}, ["trainer.max_epochs=3", "seed=1"])
     same = parse_search_space({"b": "x,y"}, ["seed=1", "a=interval(0, 1)", "trainer.max_epochs=3"])
