@@ -2,7 +2,8 @@
 
 Before any trial runs, the sweeper composes one trial's config (:func:`_example_params`), and one per option of a
 swept config group (:func:`_with_option`, :func:`_group_and_root`); these helpers read what came out, and word the
-refusals: a key the app lacks (:func:`_unknown_key`), one that only some options have (:func:`_only_some_options`).
+refusals: a key the app lacks (:func:`_unknown_key`), one that only some options have (:func:`_only_some_options`),
+a swept ``+key`` the app already has (:func:`_appended_existing_key`).
 """
 
 from __future__ import annotations
@@ -172,4 +173,37 @@ def _unknown_key(error: BaseException, config: DictConfig) -> str | None:
         f"the sweep sets {key!r}, a key the app's config does not have{meant}: fix its name in hydra.sweeper.params "
         f"or on the command line. To set a key the app reads but its config lacks (or that a config group option "
         f"swept beside it adds), write '++{key}'."
+    )
+
+
+def _appended_existing_key(
+    error: BaseException, space: SearchSpace, arguments: Sequence[str], params: Mapping[str, Any]
+) -> str | None:
+    """A swept ``+key`` whose key the app's config already has, with the user's own override; None otherwise.
+
+    Hydra says ``Could not append to config. An item is already at 'x'`` and suggests ``x=0.0`` or ``++x=0.0``:
+    the sweeper's example value of the first trial, which, followed, fixes ``x`` and sweeps nothing. A fixed
+    ``+key=value`` is left to Hydra, whose advice is then the user's own text.
+
+    Args:
+        error: What composing the first trial raised.
+        space: The sweep's search space.
+        arguments: The command-line overrides.
+        params: ``hydra.sweeper.params``.
+    """
+    found = re.search(r"Could not append to config\. An item is already at '([^']+)'", str(error))
+    if found is None:
+        return None
+    key = found.group(1)
+    if not any(p.prefix == "+" and p.name == key for p in space.parameters):
+        return None
+    written = [a for a in arguments if a.partition("=")[0].strip() == f"+{key}"]
+    if written:
+        text, where = written[-1], ""
+    else:
+        value = next((v for k, v in params.items() if str(k).strip() == f"+{key}"), "...")
+        text, where = f"+{key}={value}", "hydra.sweeper.params: "
+    return (
+        f"{where}{text!r}: the app's config already has {key!r}, so '+' (append) is refused; write {text[1:]!r} "
+        f"(or {'+' + text!r})."
     )

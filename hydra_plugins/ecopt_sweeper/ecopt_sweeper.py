@@ -32,6 +32,7 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.ecopt_sweeper._compose import (
+    _appended_existing_key,
     _close_key,
     _composed_value,
     _example_params,
@@ -865,7 +866,11 @@ class EcoptSweeper(Sweeper):
         try:
             task_config = self._task_config(space.to_overrides(_example_params(space)))
         except Exception as exc:
-            unknown = self._key_outside_option(exc, space) or _unknown_key(exc, self.config)
+            unknown = (
+                self._key_outside_option(exc, space)
+                or _unknown_key(exc, self.config)
+                or _appended_existing_key(exc, space, arguments, dict(self.params or {}))
+            )
             if unknown is None:
                 raise
             raise EcoptConfigError(unknown) from exc

@@ -898,6 +898,31 @@ def test_a_swept_key_the_app_lacks_is_named_with_its_likely_spelling(tmp_path: P
     assert not (tmp_path / "sweep" / "0").exists()
 
 
+def test_a_swept_key_the_app_has_given_with_plus_is_refused_with_the_users_own_override(tmp_path: Path) -> None:
+    """Hydra's advice ('remove + prefix: x=0.0') gave the first trial's value: it fixes x and sweeps nothing."""
+    result = _run_app(tmp_path, "+x=interval(0,1)")
+    assert result.returncode != 0
+    assert (
+        "'+x=interval(0,1)': the app's config already has 'x', so '+' (append) is refused; write 'x=interval(0,1)' "
+        "(or '++x=interval(0,1)')."
+    ) in result.stderr
+    assert "x=0.0" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+    # Swept in hydra.sweeper.params: said so; a fixed '+x=0.3' keeps Hydra's advice, which is then the user's own.
+    from hydra_plugins.ecopt_sweeper._compose import _appended_existing_key
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    error = Exception("Could not append to config. An item is already at 'x'.\nEither remove + prefix: 'x=0.0'")
+    space = parse_search_space({"+x": "interval(0, 1)"}, [])
+    assert _appended_existing_key(error, space, [], {"+x": "interval(0, 1)"}) == (
+        "hydra.sweeper.params: '+x=interval(0, 1)': the app's config already has 'x', so '+' (append) is refused; "
+        "write 'x=interval(0, 1)' (or '++x=interval(0, 1)')."
+    )
+    fixed = parse_search_space({"y": "interval(0, 1)"}, ["+x=0.3"])
+    assert _appended_existing_key(error, fixed, ["+x=0.3"], {}) is None
+
+
 def test_a_swept_value_that_another_override_replaced_in_the_composed_config_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
