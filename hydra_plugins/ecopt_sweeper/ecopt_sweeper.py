@@ -21,6 +21,7 @@ import difflib
 import enum
 import logging
 import math
+import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -93,6 +94,31 @@ class _CompactConfigError(EcoptConfigError, CompactHydraException):
 
 class _CompactSweepFailure(SweepFailureError, CompactHydraException):
     """A :class:`SweepFailureError` that Hydra prints as its message alone."""
+
+
+def _reads_the_time(written: str, config: Mapping[Any, Any], depth: int = 0) -> bool:
+    """Whether a value as written (``multirun/${now:%H-%M-%S}``) reads the time, through the keys it interpolates.
+
+    Args:
+        written: The value, unresolved.
+        config: The whole config as a plain container, unresolved (``OmegaConf.to_container(cfg, resolve=False)``).
+        depth: How many interpolations deep this is (a cycle stops at 8).
+
+    >>> config = {"run_id": "${now:%H-%M-%S}", "name": "digits", "out": {"dir": "runs/${run_id}"}}
+    >>> _reads_the_time("multirun/${out.dir}", config), _reads_the_time("multirun/${name}", config)
+    (True, False)
+    """
+    if "${now:" in written:
+        return True
+    if depth >= 8 or "${" not in written:
+        return False
+    for key in re.findall(r"\$\{([A-Za-z_][\w.]*)\}", written):
+        node: Any = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, str) and _reads_the_time(node, config, depth + 1):
+            return True
+    return False
 
 
 class EcoptSweeper(Sweeper):
@@ -685,7 +711,13 @@ class EcoptSweeper(Sweeper):
         except Exception:  # a config without a plain hydra.sweep node (a test double): nothing to say
             return None
         written = str(raw.get("dir", "")) if isinstance(raw, dict) else ""
-        if "${now:" not in written:
+        if "${" not in written:
+            return None
+        try:
+            whole = OmegaConf.to_container(self.config, resolve=False)
+        except Exception:  # a config OmegaConf cannot copy unresolved: only what hydra.sweep.dir says itself
+            whole = {}
+        if not _reads_the_time(written, whole if isinstance(whole, Mapping) else {}):
             return None
         return (
             f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep in a new dir",
@@ -958,17 +990,17 @@ class EcoptSweeper(Sweeper):
         if dated is not None:
             log.warning("ecopt sweeper: %s; %s", *dated)
         from lightning_ecopt.sweeper.loop import SWEEP_LOCK_NAME, sweep_lock
+        from lightning_ecopt.sweeper.spelling import resume_with
 
         try:
-            try:
+            # The loop's stop messages say how to resume: "rerun the same command" would start a new sweep here.
+            with contextlib.ExitStack() as stack:
+                if dated is not None:
+                    stack.enter_context(resume_with(f"rerun it with hydra.sweep.dir={sweep_dir.absolute()}"))
                 # The sweep dir's lock too: its job dirs, multirun.yaml and job records are the dir's, wherever in it
                 # the storage file is (the loop locks that file's folder; the same lock where it is the sweep dir).
                 with sweep_lock(sweep_dir / SWEEP_LOCK_NAME):
                     result = sweep.run()
-            except (KeyboardInterrupt, SystemExit, SweepFailureError, LauncherError):
-                if dated is not None:  # the loop said "rerun the same command": that would start a new sweep
-                    log.warning("ecopt sweeper: to resume, %s", dated[1])
-                raise
             self._save_multirun()  # a run that launched nothing (every trial reused, or a finished sweep reported)
             return result
         except KeyboardInterrupt as exc:

@@ -119,6 +119,7 @@ from lightning_ecopt.exceptions import (
     is_interrupt,
     is_terminated,
 )
+from lightning_ecopt.sweeper import spelling
 from lightning_ecopt.sweeper.objectives import (
     ENERGY_SOURCE_KEY,
     ContractFailure,
@@ -511,6 +512,11 @@ def _not_past_zero(reference: np.ndarray, Y: np.ndarray, maximize: Sequence[bool
     sign = np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0)  # maximisation terms: the same test both ways
     crossed = ((Y * sign) > 0).all(axis=0) & (reference * sign < 0)
     return np.where(crossed, 0.0, reference)
+
+
+def _sentence(clause: str) -> str:
+    """``clause`` as a sentence's start: its first letter upper case, the rest (a path) as it is."""
+    return clause[:1].upper() + clause[1:]
 
 
 def _label_key(source: str) -> str:
@@ -1024,11 +1030,12 @@ class ParetoSweep:
             return
         if result.storage:
             log.warning(
-                "ecopt: %s after %d of %d trials; saved to %s. Rerun the same command to resume.",
+                "ecopt: %s after %d of %d trials; saved to %s. %s.",
                 what,
                 result.n_finished,
                 self.settings.n_trials,
                 result.storage,
+                _sentence(spelling.rerun_to_resume()),
             )
         else:
             log.warning(
@@ -1489,9 +1496,9 @@ class ParetoSweep:
             reason = f"trial {index} returned no {missing.metric!r} (did you mean {missing.close!r}?), and no trial has"
             return reason, (
                 f"ParetoSweep: {reason}{where}. A misspelt objective or outcome constraint fails every trial, so the "
-                f"sweep stops at the first: fix its name in the objectives or outcome_constraints (in a Hydra sweep, "
-                f"hydra.sweeper.objectives / outcome_constraints), or the task's metric, and rerun (a renamed "
-                f"objective makes another sweep: give a new sweep dir, or storage).\n"
+                f"sweep stops at the first: fix its name in the objectives or outcome_constraints "
+                f"({spelling.setting('objectives', 'outcome_constraints')}), or the task's metric, and rerun (a "
+                f"renamed objective makes another sweep: give a new sweep dir, or storage).\n"
                 f"  trial {index}: {missing}"
             )
         then, again = self._how_to_go_on(result)
@@ -1534,15 +1541,15 @@ class ParetoSweep:
         if result.n_finished >= self.settings.n_trials:
             then = "the budget is spent: raise n_trials (or start a new sweep dir) to run more"
         elif result.storage:
-            then = "rerun the same command to resume"
+            then = spelling.rerun_to_resume()
         else:
             then = "call run() again on this sweep to resume (kept in memory only: no storage)"
         if self.settings.retry_failed:
             again = "the failed configurations are evaluated again first (retry_failed)"
         elif result.storage:
             again = (
-                "the failed configurations are not evaluated again unless retry_failed is set (hydra.sweeper."
-                "retry_failed=true on the command line; from Python SweepSettings(..., retry_failed=True))"
+                "the failed configurations are not evaluated again unless retry_failed is set "
+                f"({spelling.setting('retry_failed=' + spelling.shown(True))})"
             )
         else:
             again = (
@@ -2237,8 +2244,8 @@ class ParetoSweep:
                 raise EcoptConfigError(
                     f"ParetoSweep: cannot write {result.results_path} ({type(err).__name__}: {err.strerror or err}), "
                     f"so the sweep stopped. The Ax experiment is saved ({self.settings.storage}): no trial is lost; "
-                    f"the results file is stale. Free space or fix the folder's permissions, then rerun the same "
-                    f"command to resume (it rewrites the file)."
+                    f"the results file is stale. Free space or fix the folder's permissions, then "
+                    f"{spelling.rerun_to_resume()} (it rewrites the file)."
                 ) from err
         return result
 
@@ -2248,8 +2255,8 @@ class ParetoSweep:
         return (
             f"ParetoSweep: cannot write {path} ({type(err).__name__}: {err.strerror or err}), so the sweep stopped. "
             f"{storage} keeps its last save (it is never left half-written); trials that finished since then were "
-            f"not saved and run again on resume. Free space or fix the folder's permissions, then rerun the same "
-            f"command to resume."
+            f"not saved and run again on resume. Free space or fix the folder's permissions, then "
+            f"{spelling.rerun_to_resume()}."
         )
 
     def _batch_line(self, result: SweepResult) -> str:

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["hydra_spelling", "in_hydra", "setting", "shown"]
+__all__ = ["hydra_spelling", "in_hydra", "rerun_to_resume", "resume_with", "setting", "shown"]
 
 _HYDRA: ContextVar[bool] = ContextVar("ecopt_hydra_spelling", default=False)
+_RESUME: ContextVar[str | None] = ContextVar("ecopt_resume_with", default=None)
 
 
 @contextmanager
@@ -83,3 +84,37 @@ def setting(*items: str) -> str:
     if not items:
         return "SweepSettings"
     return f"SweepSettings({', '.join(item if '=' in item else f'{item}=...' for item in items)})"
+
+
+@contextmanager
+def resume_with(how: str) -> Iterator[None]:
+    """Say ``how`` a stopped sweep resumes in the messages raised inside the block, where the same command would not.
+
+    A Hydra sweep dir that holds the time (``multirun/${now:%H-%M-%S}``) makes the same command a new sweep.
+
+    Example::
+
+        >>> with hydra_spelling(), resume_with("rerun it with hydra.sweep.dir=/work/multirun/08-09-20"):
+        ...     rerun_to_resume()
+        'rerun it with hydra.sweep.dir=/work/multirun/08-09-20 to resume'
+    """
+    token = _RESUME.set(how)
+    try:
+        yield
+    finally:
+        _RESUME.reset(token)
+
+
+def rerun_to_resume() -> str:
+    """How a stopped sweep with storage resumes, in its reader's terms (a clause, without a full stop).
+
+    >>> rerun_to_resume()
+    'run the sweep again with the same storage to resume'
+    >>> with hydra_spelling():
+    ...     rerun_to_resume()
+    'rerun the same command to resume'
+    """
+    how = _RESUME.get()
+    if how is not None:
+        return f"{how} to resume"
+    return "rerun the same command to resume" if in_hydra() else "run the sweep again with the same storage to resume"

@@ -66,7 +66,7 @@ def test_a_full_disk_mid_sweep_stops_it_with_how_to_resume_and_loses_nothing(
         _run(_sweep(storage, 4, _linear))
     message = str(caught.value)
     assert f"cannot write {storage} (OSError: No space left on device), so the sweep stopped" in message
-    assert "rerun the same command to resume" in message
+    assert "run the sweep again with the same storage to resume" in message  # from Python
     saved = json.loads(storage.read_text())["experiment"]["trials"]  # whole, and holds the first trial finished
     assert saved["0"]["status"]["name"] == "COMPLETED"
     assert saved["1"]["status"]["name"] == "RUNNING"  # finished, but not saved: runs again
@@ -122,12 +122,20 @@ def test_a_timed_out_trial_keeps_the_sweeper_s_own_reason(tmp_path: Path) -> Non
     ]  # before: "the job raised TrialTimeoutError: timed out: ..."
 
 
-def test_a_sweep_dir_holding_the_time_says_how_to_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["hydra.sweep.dir=dated_${now:%H-%M-%S-%f}"],
+        # Review: the time through another key was not seen, and the stop said "rerun the same command" alone.
+        ["+run_id=${now:%H-%M-%S-%f}", "hydra.sweep.dir=dated_${run_id}"],
+    ],
+)
+def test_a_sweep_dir_holding_the_time_says_how_to_resume(tmp_path: Path, overrides: list[str]) -> None:
     """Hydra's default sweep dir holds the time: "rerun the same command" would start a new sweep elsewhere."""
     sweep_dir = tmp_path / "sweep"
     result = run_app(
         sweep_dir,
-        "hydra.sweep.dir=dated_${now:%H-%M-%S-%f}",
+        *overrides,
         "hydra.sweeper.n_trials=4",
         "hydra.sweeper.n_initial_trials=4",
         "hydra.sweeper.max_failure_rate=0",
@@ -136,10 +144,11 @@ def test_a_sweep_dir_holding_the_time_says_how_to_resume(tmp_path: Path) -> None
     assert result.returncode != 0  # stopped by its failure
     log = result.stdout + result.stderr
     (dated,) = tmp_path.glob("dated_*")
-    assert (
-        "hydra.sweep.dir=dated_${now:%H-%M-%S-%f} holds the time, so rerunning this command starts a new sweep" in log
-    )
-    assert f"to resume, rerun it with hydra.sweep.dir={dated}" in log
+    written = overrides[-1].partition("=")[2]
+    assert f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep" in log
+    # The stop's own message says it, last on screen; it said "rerun the same command to resume" below the hint.
+    assert f"Fix the task (reasons below) or raise max_failure_rate; rerun it with hydra.sweep.dir={dated} to " in log
+    assert "rerun the same command" not in log
 
 
 def test_a_second_sweep_with_its_storage_in_a_subfolder_of_a_running_sweep_dir_is_refused(tmp_path: Path) -> None:

@@ -367,7 +367,7 @@ def test_sweep_stops_past_max_failure_rate_after_saving(fast_ax, tmp_path):
     data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
     assert data["counts"]["failed"] == 3
     assert (tmp_path / "ax.json").exists()
-    assert "rerun the same command to resume" in str(info.value)
+    assert "run the sweep again with the same storage to resume" in str(info.value)  # Python's words
 
 
 def test_failures_past_the_rate_in_the_last_batch_finish_the_sweep_with_a_warning(fast_ax, tmp_path, caplog):
@@ -402,7 +402,7 @@ def test_a_sweep_whose_every_trial_failed_is_an_error_even_when_its_budget_is_sp
     sweep = make_sweep(broken, n_trials=2, n_initial_trials=2, max_batch_size=2, storage=tmp_path / "ax.json")
     with pytest.raises(SweepFailureError, match=r"2 of 2 trials failed.*the budget is spent: raise n_trials") as err:
         sweep.run()
-    assert "rerun the same command to resume" not in str(err.value)
+    assert "to resume" not in str(err.value)
 
 
 def test_the_log_says_where_each_given_reference_value_comes_from(fast_ax, caplog):
@@ -478,7 +478,7 @@ def test_an_objective_named_without_its_prefix_stops_at_the_first_trial_with_the
     sweep = make_sweep(lambda p: {**two_quadratics(p), "test/acc": 0.9}, objectives=objectives, n_trials=6)
     with pytest.raises(SweepFailureError, match=r"trial 0 returned no 'acc' \(did you mean 'test/acc'\?\)") as info:
         sweep.run()
-    assert "fix its name in the objectives or outcome_constraints (in a Hydra sweep, hydra.sweeper" in str(info.value)
+    assert "fix its name in the objectives or outcome_constraints (SweepSettings(objectives=..., " in str(info.value)
     # Several metrics end in it: each trial fails, and the advice is to return or rename it, not a higher rate.
     task = lambda p: {**two_quadratics(p), "test/acc": 0.9, "val/acc": 0.8}  # noqa: E731
     sweep = make_sweep(task, objectives=objectives, n_trials=6, n_initial_trials=4)
@@ -519,7 +519,7 @@ def test_a_result_every_trial_would_return_alike_stops_the_sweep_at_the_first_tr
     message = str(info.value)
     assert re.search(rf"\n  trial 0 \{{'x0': .*\}}: {reason}", message), message
     assert "raise max_failure_rate" not in message
-    assert "fix what the task returns (below); rerun the same command to resume" in message
+    assert "fix what the task returns (below); run the sweep again with the same storage to resume" in message
     saved = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
     assert saved["trials"][0]["status"] == "failed"
     assert "failed for what the task returns" in saved["stop_reason"]
@@ -753,7 +753,7 @@ def test_a_task_that_exits_on_ctrl_c_leaves_a_saved_resumable_sweep(fast_ax, tmp
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(SystemExit):
         make_sweep(lightning_like, n_trials=5, n_initial_trials=5, storage=storage).run()
     assert "interrupted after 2 of 5 trials; saved to" in caplog.text
-    assert "Rerun the same command to resume" in caplog.text
+    assert "Run the sweep again with the same storage to resume." in caplog.text
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
         resumed = make_sweep(two_quadratics, n_trials=5, n_initial_trials=5, storage=storage).run()
