@@ -6,6 +6,22 @@ import math
 from typing import cast
 
 
+def as_bool(value: object) -> bool | None:
+    """``value`` as a bool where it is one (numpy's ``bool_`` too, as from an array's element), else ``None``.
+
+    A YAML ``no`` arrives as a string, and a string is true: flags are checked, not cast.
+
+    >>> import numpy as np
+    >>> as_bool(True), as_bool(np.False_), as_bool("no"), as_bool(1)
+    (True, False, None, None)
+    """
+    if isinstance(value, bool):
+        return value
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool"):
+        return bool(value)
+    return None
+
+
 def check_positive_ints(owner: str, **values: object) -> None:
     """Raise ``ValueError`` naming the first argument that is not an int >= 1 (``bool`` is not an int here).
 

@@ -195,6 +195,7 @@ class EcoptSweeper(Sweeper):
         self.job_idx = 0
         self._job_offset = 0  # job number - trial index (> 0 only where numbered job dirs outlived their experiment)
         self._pareto: ParetoSweep | None = None
+        self._resume_how: str | None = None  # how to resume where "rerun the same command" would not: a dated dir
         self.space: SearchSpace | None = None
         self.settings: SweepSettings | None = None
         self._multirun_saved = False
@@ -996,7 +997,8 @@ class EcoptSweeper(Sweeper):
             # The loop's stop messages say how to resume: "rerun the same command" would start a new sweep here.
             with contextlib.ExitStack() as stack:
                 if dated is not None:
-                    stack.enter_context(resume_with(f"rerun it with hydra.sweep.dir={sweep_dir.absolute()}"))
+                    self._resume_how = f"rerun it with hydra.sweep.dir={sweep_dir.absolute()}"
+                    stack.enter_context(resume_with(self._resume_how))
                 # The sweep dir's lock too: its job dirs, multirun.yaml and job records are the dir's, wherever in it
                 # the storage file is (the loop locks that file's folder; the same lock where it is the sweep dir).
                 with sweep_lock(sweep_dir / SWEEP_LOCK_NAME):
@@ -1442,12 +1444,14 @@ class EcoptSweeper(Sweeper):
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
             said = _without_job_ids(error)  # in the trials' reasons; the log keeps the launcher's own words
             if not started and not alone:
+                # The launch may run in another thread, which a context (spelling.resume_with) does not reach.
+                resume = f"{self._resume_how or 'rerun the same command'} to resume"
                 jobs = f"job {first}" if len(batch) == 1 else f"any of the {len(batch)} jobs ({first}..{numbers[-1]})"
                 raise LauncherError(
                     f"ecopt sweeper: the launcher ({type(self.launcher).__name__}) did not start {jobs} ({error}). "
                     f"Nothing ran, so no trial is failed for it: fix the launcher (hydra/launcher and its "
                     f"hydra.launcher.* settings; a SLURM launcher runs only where sbatch/srun are, with a partition "
-                    f"the cluster accepts), then rerun the same command to resume."
+                    f"the cluster accepts), then {resume}."
                 ) from exc
             # A trial's reason names no job number (the report lists the trial beside it, and groups failures by
             # reason: one launcher fault across batches is one line); the log names them.

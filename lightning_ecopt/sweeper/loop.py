@@ -545,16 +545,23 @@ def _estimate_upgraded(source: str, first: str) -> str:
 def _breaks_contract(failure: TrialFailure, output: Any, completed: Sequence[TrialRecord]) -> bool:
     """Whether a trial's failure is the task's contract broken, as every trial would break it (the sweep stops).
 
-    What the task returned is of the wrong type or length, or its ``energy/source`` label names no kind
-    (:class:`~lightning_ecopt.sweeper.objectives.ContractFailure`), but not ``None`` once a trial has completed: a
-    task may return nothing where a trial failed. Or it lacks an energy figure of EnergyCallback's that no completed
-    trial lacked: the callback, or its setting (``train``, ``stages``, ``count_fn``), is missing. Never an exception,
-    a timeout, NaN or a figure only some trials lack: those can differ from one configuration to the next.
+    Only while no trial has completed (one that did shows the task can keep it; the batch's others are judged again
+    at its end, :meth:`ParetoSweep._failure_report`). What the task returned is of the wrong type or length, or its
+    ``energy/source`` label names no kind (:class:`~lightning_ecopt.sweeper.objectives.ContractFailure`), but not
+    ``None`` or a NaN in place of the values: a task's way to say its configuration failed. Or it returned figures of
+    EnergyCallback's but lacks the one an objective or constraint names: the callback's setting (``train``,
+    ``stages``, ``count_fn``) is missing. Never an exception, a timeout, NaN metrics or a figure only some trials
+    lack: those can differ from one configuration to the next.
     """
+    if completed:  # a trial returned what the contract asks: the task can, and this one failed for its own reasons
+        return False
     if isinstance(failure, ContractFailure):
-        return output is not None or not completed
+        # None or a NaN in place of the values is how tasks say "this configuration failed" (Optuna's idiom).
+        return not (output is None or (isinstance(output, float) and math.isnan(output)))
     if isinstance(failure, MissingMetric) and failure.metric in ENERGY_METRICS:
-        return not any(failure.metric in r.metrics for r in completed)
+        # Other figures of EnergyCallback's and not this one: the callback ran without the setting that logs it. No
+        # energy figure at all may be a configuration that ended before its test loop: judged by the failure rate.
+        return isinstance(output, Mapping) and any(str(k).startswith("energy/") for k in output)
     return False
 
 
@@ -1128,7 +1135,8 @@ class ParetoSweep:
             log.warning(
                 "ecopt: objective %r is %g in all %d completed trials: the model learns nothing from it, so %s; "
                 "widen the search space, or use a finer metric (a loss rather than an accuracy, or more evaluation "
-                "samples).",
+                "samples); where it cannot vary over this space (one set of weights over inference settings), it "
+                "may as well be left out of the objectives.",
                 objective.name,
                 next(iter(values)),
                 len(completed),
@@ -1491,6 +1499,13 @@ class ParetoSweep:
         stops the sweep at the first, whatever the rate.
         """
         where = f"; results saved in {result.results_path}" if result.results_path else ""
+        # Judged per trial as the batch was told, in order: a later trial of the same batch that completed (with the
+        # metric) shows that the task keeps its contract, and the failure was that trial's own.
+        completed = [t for t in result.trials if t.status == "completed"]
+        if self._misnamed is not None and any(self._misnamed[1].metric in t.metrics for t in completed):
+            self._misnamed = None
+        if self._broken is not None and completed:
+            self._broken = None
         if self._misnamed is not None:
             index, missing = self._misnamed
             reason = f"trial {index} returned no {missing.metric!r} (did you mean {missing.close!r}?), and no trial has"

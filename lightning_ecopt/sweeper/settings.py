@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lightning_ecopt._checks import as_bool
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper.objectives import (
     ENERGY_SOURCE_KEY,
@@ -182,10 +183,12 @@ class SweepSettings:
         self._check_energy_names()
         self._check_storage()
         for name in ("allow_mixed_energy_sources", "retry_failed", "parallel_trials"):
-            if not isinstance(getattr(self, name), bool):
+            flag = as_bool(getattr(self, name))
+            if flag is None:
                 raise EcoptConfigError(
                     f"{setting(f'{name}={shown(getattr(self, name))}')}: expected {shown(True)} or {shown(False)}."
                 )
+            setattr(self, name, flag)
         try:
             self.trial_timeout_s = check_timeout(self.trial_timeout_s)
         except ValueError:
@@ -387,6 +390,10 @@ class SweepSettings:
             self.outcome_constraints = ()  # None, from Python: no constraint
         if isinstance(self.outcome_constraints, str | OutcomeConstraint):
             self.outcome_constraints = (self.outcome_constraints,)
+        if isinstance(self.outcome_constraints, Iterable) and not isinstance(
+            self.outcome_constraints, Mapping | Sequence | bytes
+        ):
+            self.outcome_constraints = tuple(self.outcome_constraints)  # a set, a generator
         if isinstance(self.outcome_constraints, Mapping) or not isinstance(self.outcome_constraints, Sequence):
             raise EcoptConfigError(
                 f"{setting(f'outcome_constraints={shown(self.outcome_constraints)}')}: expected a list of bounds, the "

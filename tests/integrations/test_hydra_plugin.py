@@ -452,6 +452,23 @@ def test_a_launcher_that_starts_no_job_stops_the_sweep_instead_of_failing_its_tr
     assert all(isinstance(o, TrialFailure) for o in out)
 
 
+def test_a_launcher_that_starts_no_job_under_a_dated_sweep_dir_says_which_dir_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: its message ended "rerun the same command to resume", which starts a new sweep in a new dated dir."""
+    from lightning_ecopt.exceptions import LauncherError
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure(["seed=3"])
+    sweeper._outcomes = tmp_path / job_module.OUTCOMES_DIR
+    sweeper.launcher = _StartsNothing([])
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
+    sweeper._resume_how = "rerun it with hydra.sweep.dir=/w/08-09-20"  # as _sweep sets it for a dir with the time
+    with pytest.raises(LauncherError) as dated:
+        sweeper.evaluate([{"x": 0.25}, {"x": 0.5}])
+    assert str(dated.value).endswith("then rerun it with hydra.sweep.dir=/w/08-09-20 to resume.")
+
+
 class _WorksOnceThenStartsNothing(_FakeLauncher):
     """Its first launch returns (writing the jobs' records where ``outcomes`` is given); later ones start nothing."""
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from lightning_ecopt.energy import (
@@ -181,6 +182,7 @@ def test_the_label_says_whether_rapl_read_the_memory_too(
     assert without.source == "measured: zeus/nvml+rapl"
     assert zeus_counters(with_dram.source) != zeus_counters(without.source)  # so a sweep refuses to mix them
     assert ZeusMeter(gpu_indices=[0], read_cpu=False).source == "measured: zeus/nvml"  # no RAPL read: no DRAM
+    assert ZeusMeter(gpu_indices=[0], read_cpu=np.False_).read_cpu is False  # numpy's bool is a bool (review)
 
 
 def test_zeus_meter_without_cpu_is_nvml_only(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:

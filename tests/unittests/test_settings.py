@@ -370,3 +370,17 @@ def test_outcome_constraints_that_are_no_list_are_refused(outcome_constraints: A
         EcoptConfigError, match=r"outcome_constraints=.*\): expected a list of bounds, the metric first"
     ):
         SweepSettings(OBJECTIVES, outcome_constraints=outcome_constraints)
+
+
+def test_numpy_bools_and_a_set_of_constraints_are_taken_as_python_takes_them() -> None:
+    """Review of the stricter checks: ``numpy.bool_`` flags and a set (or generator) of bounds were accepted before."""
+    import numpy as np
+
+    settings = SweepSettings(
+        OBJECTIVES, parallel_trials=np.True_, retry_failed=np.False_, outcome_constraints={"energy/train_j <= 5"}
+    )
+    assert settings.parallel_trials is True
+    assert settings.retry_failed is False
+    assert [c.metric for c in settings.outcome_constraints] == ["energy/train_j"]
+    generated = SweepSettings(OBJECTIVES, outcome_constraints=(f"m{i} <= 1" for i in range(2)))
+    assert [c.metric for c in generated.outcome_constraints] == ["m0", "m1"]
