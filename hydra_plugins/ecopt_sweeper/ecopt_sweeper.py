@@ -1296,6 +1296,18 @@ class EcoptSweeper(Sweeper):
             return
         raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
         written = str(raw.get("dir", ours)) if isinstance(raw, dict) else ours
+        try:
+            their_raw = OmegaConf.to_container(config.hydra.sweep, resolve=False)
+        except Exception:  # a trial config without a plain hydra.sweep node: judged by what it resolves to
+            their_raw = None
+        their_written = str(their_raw.get("dir", written)) if isinstance(their_raw, dict) else written
+        if their_written != written:  # not a value the dir reads: an option of a swept group sets the dir itself
+            raise EcoptConfigError(
+                f"the trial with overrides {list(overrides)} sets hydra.sweep.dir={their_written!r} (the sweep's is "
+                f"{written!r}): a swept config group's option sets its own hydra.sweep.dir, so that trial would run "
+                f"in {theirs}, away from the sweep's experiment and results in {ours}. Set hydra.sweep.dir once, in "
+                f"the app's config or on the command line, not in the options of a swept group."
+            )
         fixed, per_trial = _split_sweep_dir(written, ours, theirs)
         move = f"'hydra.sweep.subdir=${{hydra.job.num}}_{per_trial}'" if per_trial else "'hydra.sweep.subdir=...'"
         if fixed:

@@ -469,6 +469,22 @@ def test_a_launcher_that_starts_no_job_under_a_dated_sweep_dir_says_which_dir_re
     assert str(dated.value).endswith("then rerun it with hydra.sweep.dir=/w/08-09-20 to resume.")
 
 
+def test_a_swept_option_that_sets_its_own_sweep_dir_is_named_as_such(tmp_path: Path) -> None:
+    """Diff review: an option of a swept group (``# @package _global_``) setting hydra.sweep.dir was refused as a dir
+    that "reads a swept value", with a subdir to move that was the sweep's own part."""
+    sweeper = _sweeper(tmp_path)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": f"{tmp_path}/expdir"}}})
+    theirs = OmegaConf.create({"hydra": {"sweep": {"dir": f"{tmp_path}/expdir_other"}}})
+    with pytest.raises(EcoptConfigError) as refused:
+        sweeper._check_trial_sweep_dir(theirs, ["exp=e3"])
+    message = str(refused.value)
+    assert f"the trial with overrides ['exp=e3'] sets hydra.sweep.dir='{tmp_path}/expdir_other'" in message
+    assert "Set hydra.sweep.dir once, in the app's config or on the command line" in message
+    assert "reads a swept value" not in message
+    same = OmegaConf.create({"hydra": {"sweep": {"dir": f"{tmp_path}/expdir"}}})
+    sweeper._check_trial_sweep_dir(same, ["exp=e1"])  # the same dir: nothing to refuse
+
+
 class _WorksOnceThenStartsNothing(_FakeLauncher):
     """Its first launch returns (writing the jobs' records where ``outcomes`` is given); later ones start nothing."""
 
