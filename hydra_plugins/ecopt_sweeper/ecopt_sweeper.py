@@ -747,9 +747,9 @@ class EcoptSweeper(Sweeper):
     def _refuse_no_objectives(self) -> None:
         """Refuse a sweep given no objectives nor direction, saying how to give them in YAML and on the command line.
 
-        On the command line the key needs a ``+``: where the app's config does not set it (the sweeper chosen with
-        ``hydra/sweeper=ecopt``), it is the sweeper's empty default, and ``hydra.sweeper.objectives={acc: maximize}``
-        fails with Hydra's "Key 'acc' is not in struct".
+        The ``+`` form works either way: where the app's config sets objectives, Hydra's struct mode adds a metric to
+        them only with ``+`` ("Key '...' is not in struct" without it); where it does not (null, the default), both
+        forms work.
         """
         no_direction = self.direction is None or (isinstance(self.direction, list | tuple) and not self.direction)
         if self.objectives or not no_direction:

@@ -514,6 +514,11 @@ def _not_past_zero(reference: np.ndarray, Y: np.ndarray, maximize: Sequence[bool
     return np.where(crossed, 0.0, reference)
 
 
+def _allow_mixed() -> str:
+    """The setting that accepts energy figures of several kinds, as the reader sets it."""
+    return spelling.setting("allow_mixed_energy_sources=" + spelling.shown(True))
+
+
 def _sentence(clause: str) -> str:
     """``clause`` as a sentence's start: its first letter upper case, the rest (a path) as it is."""
     return clause[:1].upper() + clause[1:]
@@ -535,10 +540,13 @@ def _estimate_upgraded(source: str, first: str) -> str:
     """
     if _label_key(first) != _label_key(CPU_TIME_SOURCE) or not _label_key(source).startswith(f"{CPU_TIME_SOURCE} ("):
         return ""
+    both = spelling.setting(
+        *(f"{name}={spelling.shown(True)}" for name in ("allow_mixed_energy_sources", "retry_failed"))
+    )
     return (
         " (lightning_ecopt before 2026-12-05 labelled every CPU-time estimate 'estimated: cpu-time', whatever its "
-        "watts_per_thread: if this sweep started then with the same constants, rerun with "
-        "allow_mixed_energy_sources=true retry_failed=true to go on and evaluate again the trials refused for this)"
+        f"watts_per_thread: if this sweep started then with the same constants, rerun with {both} to go on and "
+        "evaluate again the trials refused for this)"
     )
 
 
@@ -549,8 +557,8 @@ def _breaks_contract(failure: TrialFailure, output: Any, completed: Sequence[Tri
     at its end, :meth:`ParetoSweep._failure_report`). What the task returned is of the wrong type or length, or its
     ``energy/source`` label names no kind (:class:`~lightning_ecopt.sweeper.objectives.ContractFailure`), but not
     ``None`` or a NaN in place of the values: a task's way to say its configuration failed. Or it returned figures of
-    EnergyCallback's but lacks the one an objective or constraint names: the callback's setting (``train``,
-    ``stages``, ``count_fn``) is missing. Never an exception, a timeout, NaN metrics or a figure only some trials
+    other loops of EnergyCallback's and none of the loop an objective or constraint names: the callback's setting
+    (``train``, ``stages``) is missing. Never an exception, a timeout, NaN metrics or a figure only some trials
     lack: those can differ from one configuration to the next.
     """
     if completed:  # a trial returned what the contract asks: the task can, and this one failed for its own reasons
@@ -558,10 +566,18 @@ def _breaks_contract(failure: TrialFailure, output: Any, completed: Sequence[Tri
     if isinstance(failure, ContractFailure):
         # None or a NaN in place of the values is how tasks say "this configuration failed" (Optuna's idiom).
         return not (output is None or (isinstance(output, float) and math.isnan(output)))
-    if isinstance(failure, MissingMetric) and failure.metric in ENERGY_METRICS:
-        # Other figures of EnergyCallback's and not this one: the callback ran without the setting that logs it. No
-        # energy figure at all may be a configuration that ended before its test loop: judged by the failure rate.
-        return isinstance(output, Mapping) and any(str(k).startswith("energy/") for k in output)
+    if isinstance(failure, MissingMetric) and failure.metric in ENERGY_METRICS and "_tokens" not in failure.metric:
+        # Figures of other loops of EnergyCallback's and none of this one's: the callback ran without the setting that
+        # measures this loop (``train=True``, ``stages``). A figure its loop logs only sometimes (the contention of a
+        # window of 0.2 s or more, a counter's part, a count_fn that found no token) and no figure at all (a
+        # configuration that ended before its test loop) are judged by the failure rate.
+        loop = "energy/" + failure.metric.removeprefix("energy/").split("_", 1)[0] + "_"
+        figures = (
+            [str(k) for k in output if str(k).startswith("energy/") and k != ENERGY_SOURCE_KEY]
+            if isinstance(output, Mapping)
+            else []
+        )
+        return bool(figures) and not any(k.startswith(loop) for k in figures)
     return False
 
 
@@ -1443,14 +1459,14 @@ class ParetoSweep:
                     f"which returned energy figures without an energy/source label (of no known kind); label every "
                     f"trial's figures ('measured: ...' or 'estimated: ...', as trial_metrics does): the finished "
                     f"trials cannot be labelled now, so start a new sweep (another hydra.sweep.dir, or storage), or "
-                    f"set allow_mixed_energy_sources=true to accept both"
+                    f"set {_allow_mixed()} to accept both"
                 )
             if record.energy_source is not None and source is None:
                 return (
                     f"this trial returned energy figures without an energy/source label (of no known kind), beside "
                     f"{record.energy_source!r} figures (trial {record.trial_index}, the first of this sweep); label "
                     f"them ('measured: ...' or 'estimated: ...', as trial_metrics does), or set "
-                    f"allow_mixed_energy_sources=true to accept both"
+                    f"{_allow_mixed()} to accept both"
                 )
             if record.energy_source is not None and source is not None:
                 if source_kind(record.energy_source) != source_kind(source):
@@ -1458,7 +1474,7 @@ class ParetoSweep:
                         f"energy source {source!r} is not comparable with {record.energy_source!r} (trial "
                         f"{record.trial_index}, the first of this sweep): {source_kind(source)!r} and "
                         f"{source_kind(record.energy_source)!r} figures must not share one frontier; measure every "
-                        f"trial the same way, or set allow_mixed_energy_sources=true to accept both"
+                        f"trial the same way, or set {_allow_mixed()} to accept both"
                     )
                 ours, first = zeus_counters(source), zeus_counters(record.energy_source)
                 if ours is not None and first is not None and ours != first:
@@ -1466,7 +1482,7 @@ class ParetoSweep:
                     # the one that counts less would win a "minimise joules" objective for what it left out.
                     upgraded = (
                         " (lightning_ecopt before 2026-12-04 did not name RAPL's DRAM zone: on the same node, a sweep "
-                        "started then measured it too, and allow_mixed_energy_sources=true resumes it as it was)"
+                        f"started then measured it too, and {_allow_mixed()} resumes it as it was)"
                         if ours.replace("+dram", "") == first.replace("+dram", "")
                         else ""
                     )
@@ -1474,7 +1490,7 @@ class ParetoSweep:
                         f"energy source {source!r} counts other parts of the machine than {record.energy_source!r} "
                         f"(trial {record.trial_index}, the first of this sweep): their joules are not comparable; "
                         f"measure every trial with the same counters (see the warning the trial's EnergyCallback "
-                        f"gave about the counters it could not read), or set allow_mixed_energy_sources=true to "
+                        f"gave about the counters it could not read), or set {_allow_mixed()} to "
                         f"accept both{upgraded}"
                     )
                 if source_kind(source) == "estimated" and _label_key(source) != _label_key(record.energy_source):
@@ -1484,8 +1500,7 @@ class ParetoSweep:
                         f"energy source {source!r} is another model than {record.energy_source!r} (trial "
                         f"{record.trial_index}, the first of this sweep): the estimates of two models are not "
                         f"comparable; estimate every trial with the same model, or set "
-                        f"allow_mixed_energy_sources=true to accept both"
-                        + _estimate_upgraded(source, record.energy_source)
+                        f"{_allow_mixed()} to accept both" + _estimate_upgraded(source, record.energy_source)
                     )
                 return None
         return None

@@ -331,11 +331,11 @@ class SweepSettings:
 
     def _check_ehvi(self) -> None:
         """Analytic EHVI proposes one trial at a time, with no other constraint (two objectives: checked before)."""
-        fix = "or use acquisition=qNEHVI, which takes all of these"
+        fix = f"or use {setting('acquisition=' + repr('qNEHVI'))}, which takes all of these"
         if self.max_batch_size != 1:
             raise EcoptConfigError(
                 f"{setting('acquisition=' + repr('EHVI'), f'max_batch_size={self.max_batch_size}')}: analytic EHVI "
-                f"proposes one trial at a time; set max_batch_size=1, {fix}."
+                f"proposes one trial at a time; set {setting('max_batch_size=1')}, {fix}."
             )
         others = sorted({c.metric for c in self.outcome_constraints} - set(self.objective_names))
         if others:

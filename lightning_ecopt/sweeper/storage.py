@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning_ecopt._json import json_safe
 from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.sweeper import spelling
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
 
 if TYPE_CHECKING:
@@ -675,8 +676,8 @@ def _check_held(held: _HeldLock) -> None:
         f"ParetoSweep: the sweep dir {folder} was deleted or moved while this sweep ran ({SWEEP_LOCK_NAME} there "
         f"{there}, not the one this sweep locked); stopping without recreating it, so that this sweep writes nothing "
         f"beside a sweep started there since. What it saved before went with the folder: to resume it, put the "
-        f"folder back at {folder} (once no other sweep runs there) and rerun the same command; trials that finished "
-        f"since its last save run again."
+        f"folder back at {folder} (once no other sweep runs there) and {spelling.rerun_to_resume()}; trials that "
+        f"finished since its last save run again."
     )
 
 
@@ -753,12 +754,13 @@ def _running_message(folder: Path, path: Path, holder: str) -> str:
         return (
             f"ParetoSweep: {holder} started the sweep in {folder} and has ended, but a process it started still holds "
             f"{path.name} open (a child forked before it died): find it with `fuser -v {path}` (or `lsof {path}`) "
-            f"and stop it, or wait for it to exit; then rerun the same command to resume the sweep."
+            f"and stop it, or wait for it to exit; then {spelling.rerun_to_resume()}."
         )
     return (
         f"ParetoSweep: {holder} is running the sweep in {folder} ({path.name} is locked). Two processes on one sweep "
         f"would abandon each other's trials and overwrite each other's results: wait for it to finish (or stop it "
-        f"with Ctrl-C), then rerun the same command to resume; or choose another sweep directory (hydra.sweep.dir)."
+        f"with Ctrl-C), then {spelling.rerun_to_resume()}; or choose another "
+        f"{'sweep directory (hydra.sweep.dir)' if spelling.in_hydra() else 'storage'}."
     )
 
 

@@ -191,7 +191,8 @@ def test_optuna_search_space_can_be_given_on_the_command_line() -> None:
         (
             {"n_jobs": 2, "acquisition": "EHVI"},
             [],
-            r"set max_batch_size=1, .*\(here max_batch_size=2 is hydra.sweeper.n_jobs=2, the Optuna key: set n_jobs",
+            r"set hydra.sweeper.max_batch_size=1, .*"
+            r"\(here max_batch_size=2 is hydra.sweeper.n_jobs=2, the Optuna key: set n_jobs",
         ),
         ({"params": {"x": 1}}, [], r"nothing to sweep"),
         ({"n_trials": 0}, [], r"n_trials=0"),
@@ -817,7 +818,7 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
         (["hydra.sweeper.acquisition=EI"], "unknown acquisition function"),
         (
             ["hydra.sweeper.acquisition=EHVI", "hydra.sweeper.max_batch_size=2"],
-            "analytic EHVI proposes one trial at a time; set max_batch_size=1",
+            "analytic EHVI proposes one trial at a time; set hydra.sweeper.max_batch_size=1",
         ),
         (["zzz=1,2"], "zzz"),  # composing a trial's config fails: a key the app does not have
         (["hydra.sweeper.enqueue_trials=[{x:2}]"], "parameter 'x': 2 is outside its range [0.0, 1.0]"),
@@ -860,9 +861,9 @@ def test_sweep_with_the_basic_launcher(tmp_path: Path) -> None:
 
 
 def test_no_objectives_says_the_command_line_form_that_works(tmp_path: Path) -> None:
-    """With the sweeper chosen on the command line, ``objectives`` is the sweeper's empty default: the YAML form the
-    message gave, written as ``hydra.sweeper.objectives={acc: maximize}``, failed with "Key 'acc' is not in
-    struct"."""
+    """The message gave the YAML form only; on the command line ``'+hydra.sweeper.objectives={...}'`` works whether
+    or not the app's YAML sets objectives (without the ``+``, adding to YAML objectives fails with "Key ... is not in
+    struct")."""
     bare = ("hydra.sweeper.direction=null", "tuple_result=false", "hydra.sweeper.n_trials=2")
     refused = _run_app(tmp_path, *bare, config_name="optuna")
     assert refused.returncode != 0

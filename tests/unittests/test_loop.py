@@ -496,8 +496,8 @@ def test_an_objective_named_without_its_prefix_stops_at_the_first_trial_with_the
         (lambda p: (0.5, 1.0, 3.0), [], r"the task returned 3 values for 2 objectives"),
         (lambda p: [two_quadratics(p)], [], r"the task returned a list of 1 dict .*trial_metrics\(trainer\)"),
         (lambda p: {**two_quadratics(p), "energy/source": "zeus"}, [], r"'energy/source': 'zeus' does not say"),
-        (
-            two_quadratics,
+        (  # the test loop's figures, and none of the fit's: EnergyCallback(train=False)
+            lambda p: {**two_quadratics(p), "energy/test_j": 1.0},
             ["energy/train_j <= 100"],
             r"missing constrained metric 'energy/train_j' \(EnergyCallback\(train=True\) logs it\)",
         ),
@@ -585,6 +585,24 @@ def test_a_first_trial_that_failed_for_its_configuration_does_not_stop_the_sweep
         outcome_constraints=["energy/train_j <= 100"],
     ).run()
     assert [t.status for t in result.trials] == ["failed"] + ["completed"] * 5
+
+
+def test_an_energy_figure_its_loop_logs_only_sometimes_does_not_stop_the_sweep(fast_ax):
+    """Docs review: EnergyCallback logs a loop's CPU contention only for windows of 0.2 s or more; a first trial with
+    a shorter window stopped the sweep, "every trial would fail alike"."""
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        out = {**two_quadratics(p), "energy/test_j": 2.0, "energy/test_cpu_contention": 0.1}
+        if len(calls) == 1:
+            del out["energy/test_cpu_contention"]  # a short window
+        return out
+
+    result = make_sweep(
+        task, n_trials=4, n_initial_trials=4, outcome_constraints=["energy/test_cpu_contention <= 0.25"]
+    ).run()
+    assert [t.status for t in result.trials] == ["failed", "completed", "completed", "completed"]
 
 
 def test_a_metric_that_only_some_trials_lack_fails_those_trials_only(fast_ax):
@@ -872,7 +890,7 @@ def test_mixed_energy_sources_are_refused_unless_allowed(fast_ax, allow):
     else:
         assert third.status == "failed"
         assert "'estimated: cpu-time' is not comparable with 'measured: zeus/nvml'" in third.reason
-        assert "allow_mixed_energy_sources=true" in third.reason
+        assert "SweepSettings(allow_mixed_energy_sources=True)" in third.reason
         assert result.n_completed == 3
         # It ran to the end: its figures stay with it (the ledger counts the energy it spent), never given to Ax.
         assert third.metrics == pytest.approx(
@@ -2888,7 +2906,8 @@ def test_an_objective_the_same_in_every_trial_is_said_once_not_at_every_proposal
     assert said == [
         "ecopt: objective 'f1' is 1 in all 3 completed trials: the model learns nothing from it, so the search follows "
         "the other objectives; widen the search space, or use a finer metric (a loss rather than an accuracy, or more "
-        "evaluation samples)."
+        "evaluation samples); where it cannot vary over this space (one set of weights over inference settings), it "
+        "may as well be left out of the objectives."
     ]
 
 
@@ -3061,7 +3080,7 @@ def test_estimates_with_other_constants_are_another_model_and_refused(fast_ax):
     assert result.trials[2].energy_source == "estimated: cpu-time (4 W/thread)"
     assert "'estimated: cpu-time (4 W/thread)' is another model than 'estimated: cpu-time'" in result.trials[2].reason
     # Its first trial at the defaults, not at 4 W: labelled alike before 2026-12-05, so the note may apply.
-    assert "allow_mixed_energy_sources=true retry_failed=true to go on" in result.trials[2].reason
+    assert "SweepSettings(allow_mixed_energy_sources=True, retry_failed=True) to go on" in result.trials[2].reason
 
 
 def test_a_sweep_estimated_at_other_constants_before_their_label_is_told_how_to_resume(fast_ax, tmp_path):
@@ -3077,7 +3096,7 @@ def test_a_sweep_estimated_at_other_constants_before_their_label_is_told_how_to_
     after = make_sweep(task, n_trials=4, n_initial_trials=3, storage=store, max_failure_rate=1.0).run()
     assert after.trials[3].status == "failed"
     assert "before 2026-12-05 labelled every CPU-time estimate 'estimated: cpu-time'" in after.trials[3].reason
-    assert "allow_mixed_energy_sources=true retry_failed=true to go on" in after.trials[3].reason
+    assert "SweepSettings(allow_mixed_energy_sources=True, retry_failed=True) to go on" in after.trials[3].reason
     resumed = make_sweep(task, n_trials=5, n_initial_trials=3, storage=store, allow_mixed_energy_sources=True).run()
     assert resumed.trials[4].status == "completed"
 

@@ -86,7 +86,7 @@ def test_normalisation() -> None:
         (
             {"acquisition": "EHVI", "max_batch_size": 4},
             r"acquisition='EHVI', max_batch_size=4\): analytic EHVI proposes one trial at a time; set "
-            r"max_batch_size=1, or use acquisition=qNEHVI",
+            r"SweepSettings\(max_batch_size=1\), or use SweepSettings\(acquisition='qNEHVI'\)",
         ),
         (
             {"acquisition": "EHVI", "outcome_constraints": ("energy/train_j <= 5000", "test/acc >= 0.5")},
