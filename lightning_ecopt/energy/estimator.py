@@ -41,7 +41,8 @@ class CpuTimeEstimator:
     The figures are estimates, labelled ``"estimated: cpu-time"`` (with the constants where they are not the defaults:
     :func:`cpu_time_source`): they rank configurations run on one machine
     (more CPU-seconds cost more energy) but are not joules anyone measured. CPU time is :func:`time.process_time`:
-    every thread of this process, user and system time; data-loader worker processes are not counted.
+    every thread of this process, user and system time; data-loader worker processes are not counted. Other threads'
+    work (a second Trainer in another thread) is counted as the loop's, and no contention figure sees it.
 
     Args:
         watts_per_thread: Watts per busy hardware thread (default :data:`DEFAULT_WATTS_PER_THREAD`).
