@@ -899,6 +899,8 @@ class ParetoSweep:
             SweepFailureError: More trials failed than ``max_failure_rate`` allows (results are saved first).
             RuntimeError: ``evaluate`` returned the wrong number of results.
             KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sweep (what finished is saved first; rerun to resume).
+            BaseException: Another stop that is no ``Exception`` (Streamlit's ``StopException``, gevent's
+                ``GreenletExit``), saved and resumable as Ctrl-C is.
 
         A storage or results file that cannot be written mid-sweep (a full disk) stops it with an
         :class:`~lightning_ecopt.exceptions.EcoptConfigError` saying what is kept and how to resume.
@@ -995,6 +997,13 @@ class ParetoSweep:
                     # together, the batch would exit the same way on every rerun).
                     code = exc.code if isinstance(exc, SystemExit) else None
                     self._save_on_interrupt(client, f"stopped: evaluate() called sys.exit({code!r})", clean=False)
+                raise
+            except BaseException as exc:
+                # A stop that is no Exception and no Ctrl-C (Streamlit's StopException or RerunException, gevent's
+                # GreenletExit, anyio or trio cancellation): the process goes on, so it is a user's stop, not a crash;
+                # saved as Ctrl-C is, and the configurations it cut short run again on resume.
+                if not isinstance(exc, Exception):
+                    self._save_on_interrupt(client, f"stopped by {type(exc).__name__}")
                 raise
             finally:
                 progress.close()
@@ -1250,6 +1259,12 @@ class ParetoSweep:
                 outputs = [failure]
             except TypeError as exc:  # most often a per-trial function given as the batch evaluator
                 exc.add_note(_PER_TRIAL_HINT)
+                raise
+            except BaseException as exc:
+                # Another stop that is no Exception (Streamlit's StopException, gevent's GreenletExit, anyio or trio
+                # cancellation): the trials that had finished are kept, as at a Ctrl-C.
+                if not isinstance(exc, Exception):
+                    self._tell_finished_before_stop(client, to_run, params, reuse)
                 raise
             finally:
                 self.evaluating = ()

@@ -1303,6 +1303,33 @@ def test_ctrl_c_mid_batch_of_a_function_sweep_keeps_the_trials_that_had_ended(fa
     assert cut[1].metrics == dict(NOTHING_RAN)
 
 
+class _HostStop(BaseException):
+    """A host's stop that is no Exception and no Ctrl-C: Streamlit's StopException, gevent's GreenletExit."""
+
+
+def test_a_host_s_own_stop_keeps_what_finished_and_resumes_the_configuration_it_cut_short(fast_ax, tmp_path):
+    """Such a stop was not saved: the batch's finished trial was lost, and the resume failed the configuration it cut
+    short for good as a crash of the process (which never ended)."""
+    calls: list[dict] = []
+
+    def task(p):
+        calls.append(p)
+        if len(calls) == 2:
+            raise _HostStop
+        return two_quadratics(p)
+
+    settings = {"n_trials": 4, "n_initial_trials": 4, "max_batch_size": 2}
+    storage = tmp_path / "ax.json"
+    stopped = make_sweep(task, storage=storage, **settings)
+    with pytest.raises(_HostStop):
+        stopped.run()
+    assert [(t.trial_index, t.status) for t in stopped.result.trials] == [(0, "completed"), (1, "abandoned")]
+    result = make_sweep(task, storage=storage, **settings).run()
+    assert calls[2] == calls[1]  # the configuration cut short runs again, first
+    assert (result.n_completed, result.n_failed) == (4, 0)
+    assert calls[0] not in calls[2:]  # the finished one is kept, not run again
+
+
 def test_a_repeated_configuration_of_a_stopped_batch_is_answered_when_its_source_finished(
     fast_ax, tmp_path, monkeypatch
 ):
