@@ -781,6 +781,9 @@ class ParetoSweep:
         self._said_constant: set[str] = set()  # objectives said to be the same in every completed trial
         self._memory: str | None = None  # without storage: the Ax experiment as the last run left it (Ax's JSON)
         self._snapshot = ExperimentSnapshot()  # Ax's JSON of the experiment, each trial's data encoded once
+        # One run() at a time on this object: without storage, no lock file keeps a second thread's run() out.
+        self._running = threading.Lock()
+        self._running_in: str | None = None  # the name of the thread whose run() holds it
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
         names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
@@ -895,7 +898,7 @@ class ParetoSweep:
         Raises:
             EcoptConfigError: ``storage`` holds a sweep over another search space, other objectives, another
                 acquisition function or another ``task_config``, or more finished trials than ``n_trials``, or
-                another process is running the sweep in it.
+                another process is running the sweep in it, or another thread is in this object's run().
             SweepFailureError: More trials failed than ``max_failure_rate`` allows (results are saved first).
             RuntimeError: ``evaluate`` returned the wrong number of results.
             KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sweep (what finished is saved first; rerun to resume).
@@ -905,6 +908,21 @@ class ParetoSweep:
         A storage or results file that cannot be written mid-sweep (a full disk) stops it with an
         :class:`~lightning_ecopt.exceptions.EcoptConfigError` saying what is kept and how to resume.
         """
+        if not self._running.acquire(blocking=False):
+            # Two runs of one object would share its Ax client and records: twice the budget, their results mixed.
+            raise EcoptConfigError(
+                f"ParetoSweep.run(): run() is already running on this ParetoSweep (thread {self._running_in!r}); "
+                f"wait for it to return (or build a ParetoSweep of its own for each concurrent sweep)."
+            )
+        try:
+            self._running_in = threading.current_thread().name
+            return self._run_once()
+        finally:
+            self._running_in = None
+            self._running.release()
+
+    def _run_once(self) -> SweepResult:
+        """:meth:`run`, with this object's run lock held."""
         # Checked again as a new one would be: a field set by hand since (sweep.settings.n_trials = ...) is not.
         self.settings.__post_init__()
         with contextlib.ExitStack() as stack:

@@ -8,6 +8,7 @@ import logging
 import math
 import re
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -1328,6 +1329,33 @@ def test_a_host_s_own_stop_keeps_what_finished_and_resumes_the_configuration_it_
     assert calls[2] == calls[1]  # the configuration cut short runs again, first
     assert (result.n_completed, result.n_failed) == (4, 0)
     assert calls[0] not in calls[2:]  # the finished one is kept, not run again
+
+
+def test_a_second_run_of_one_sweep_in_another_thread_is_refused_while_the_first_runs(fast_ax):
+    """Without storage no lock file kept it out: both ran together, twice the budget, their results mixed."""
+    inside, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def task(p):
+        calls.append(threading.current_thread().name)
+        inside.set()
+        release.wait(30)
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=2, n_initial_trials=2, max_batch_size=1)
+    first = threading.Thread(target=sweep.run, name="first-click")
+    first.start()
+    try:
+        assert inside.wait(60)
+        with pytest.raises(EcoptConfigError, match=r"already running on this ParetoSweep \(thread 'first-click'\)"):
+            sweep.run()
+    finally:
+        release.set()
+        first.join(60)
+    assert calls == ["first-click", "first-click"]
+    assert sweep.result is not None
+    assert sweep.result.n_completed == 2
+    assert sweep.run().n_completed == 2  # released once the first returned
 
 
 def test_a_repeated_configuration_of_a_stopped_batch_is_answered_when_its_source_finished(
