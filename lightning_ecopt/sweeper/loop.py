@@ -593,34 +593,59 @@ def _failure_reason(value: BaseException) -> str:
     return f"the job raised {type(value).__name__}: {text}" if text else f"the job raised {type(value).__name__}"
 
 
+_QUIET_LOCK = threading.Lock()
+"""Guards :func:`_quiet_ax`'s count: sweeps in threads of one process share the loggers and warnings filters."""
+_quiet: dict[str, Any] = {"runs": 0, "saved": None}
+"""The sweeps running in this process (``runs``) and, while any does, what the first saved (``saved``: the Ax loggers'
+levels and the warnings filters), restored by the last out."""
+
+_PROPOSAL_LOCK = threading.Lock()
+"""Held while Ax proposes (``get_next_trials``): sweeps in threads of one process take turns. A proposal sets torch's
+thread count, which is process-wide (another sweep's trials ran on one thread, and threads started meanwhile kept
+it), and Ax reseeds the global RNGs at each generation."""
+
+
 @contextlib.contextmanager
 def _quiet_ax() -> Iterator[None]:
-    """Silence Ax's per-trial INFO logs and qNEHVI's numerics advice while a sweep runs."""
+    """Silence Ax's per-trial INFO logs and qNEHVI's numerics advice while a sweep runs.
+
+    Counted, for sweeps in threads of one process: the first in saves the levels and filters, the last out restores
+    them (saved and restored by each, the sweeps interleaved left them changed for good).
+    """
     import ax.api.client  # noqa: F401  (importing it sets its logger's level: set ours afterwards)
     from botorch.exceptions.warnings import InputDataWarning
 
     logger = logging.getLogger(_AX_LOGGER)
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    logger.addFilter(_drop_short_batch_warning)
-    # "Outcome energy__test_gpu_j is constant": a tracking metric that never varies (0 J of GPU on a CPU run) is
-    # normal here, and Ax repeats it for every metric at every proposal.
     standardize = logging.getLogger(_AX_STANDARDIZE_LOGGER)
-    standardize_level = standardize.level
-    standardize.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
+    with _QUIET_LOCK:
+        if _quiet["runs"] == 0:
+            filters = warnings.catch_warnings()
+            filters.__enter__()
+            _quiet["saved"] = (logger.level, standardize.level, filters)
+            logger.setLevel(logging.WARNING)
+            logger.addFilter(_drop_short_batch_warning)
+            # "Outcome energy__test_gpu_j is constant": a tracking metric that never varies (0 J of GPU on a CPU
+            # run) is normal here, and Ax repeats it for every metric at every proposal.
+            standardize.setLevel(logging.ERROR)
             # qNEHVI is the paper's (and our default) on purpose; BoTorch repeats its advice at every proposal.
             warnings.filterwarnings("ignore", message=r".*has known numerical issues.*")
             # "Data (outcome observations) is not standardized (std = tensor([1., 0.]))": an objective the same in
             # every trial (accuracy saturated at 1.0), at every proposal; the sweep says so once, in its own words
             # (ParetoSweep._say_constant_objectives).
             warnings.filterwarnings("ignore", message=r".*not standardized.*", category=InputDataWarning)
-            yield
+        _quiet["runs"] += 1
+    try:
+        yield
     finally:
-        logger.removeFilter(_drop_short_batch_warning)
-        logger.setLevel(level)
-        standardize.setLevel(standardize_level)
+        with _QUIET_LOCK:
+            _quiet["runs"] -= 1
+            if _quiet["runs"] == 0:
+                level, standardize_level, filters = _quiet["saved"]
+                _quiet["saved"] = None
+                logger.removeFilter(_drop_short_batch_warning)
+                logger.setLevel(level)
+                standardize.setLevel(standardize_level)
+                filters.__exit__(None, None, None)
 
 
 @contextlib.contextmanager
@@ -1137,22 +1162,25 @@ class ParetoSweep:
         while len(proposals) < k:
             self._prepare_acquisition()
             self._say_constant_objectives()
-            start = time.perf_counter()
-            ask = 1 if one_at_a_time else k - len(proposals)
-            try:
-                with _torch_threads(_SUGGEST_THREADS), use_warm_starts(self._warm_starts):
-                    got = client.get_next_trials(max_trials=ask)
-            except (OptimizationComplete, GenerationStrategyCompleted) as exc:
-                if ask > 1:
-                    # Ax generates a batch one trial at a time and raises when the last one finds nothing left (a
-                    # discrete space with fewer untried configurations than the batch), dropping those it had: ask
-                    # for one at a time, until nothing is left.
-                    one_at_a_time = True
-                    continue
-                self._stop_reason = f"Ax has no new configuration to propose ({type(exc).__name__}: {exc})"
-                break
-            finally:
-                self._suggest_time_s += time.perf_counter() - start
+            # Sweeps in other threads of this process wait: torch's thread count and the RNGs Ax reseeds are
+            # process-wide (the wait is not counted as suggestion time).
+            with _PROPOSAL_LOCK:
+                start = time.perf_counter()
+                ask = 1 if one_at_a_time else k - len(proposals)
+                try:
+                    with _torch_threads(_SUGGEST_THREADS), use_warm_starts(self._warm_starts):
+                        got = client.get_next_trials(max_trials=ask)
+                except (OptimizationComplete, GenerationStrategyCompleted) as exc:
+                    if ask > 1:
+                        # Ax generates a batch one trial at a time and raises when the last one finds nothing left (a
+                        # discrete space with fewer untried configurations than the batch), dropping those it had: ask
+                        # for one at a time, until nothing is left.
+                        one_at_a_time = True
+                        continue
+                    self._stop_reason = f"Ax has no new configuration to propose ({type(exc).__name__}: {exc})"
+                    break
+                finally:
+                    self._suggest_time_s += time.perf_counter() - start
             if not got:
                 if not proposals:
                     self._stop_reason = "Ax proposed no trial"

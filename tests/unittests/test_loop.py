@@ -1358,6 +1358,66 @@ def test_a_second_run_of_one_sweep_in_another_thread_is_refused_while_the_first_
     assert sweep.run().n_completed == 2  # released once the first returned
 
 
+def test_sweeps_in_two_threads_take_turns_to_propose_and_leave_the_process_as_they_found_it(fast_ax, monkeypatch):
+    """Their proposals overlapped: one set torch's process-wide thread count to 1 and the other, starting then, put
+    back 1 (threads started afterwards too ran on one); the Ax loggers' levels saved and restored by each were left
+    quieted by the one that ended last."""
+    torch = pytest.importorskip("torch")
+    from ax.api.client import Client
+
+    def in_a_new_thread():
+        out: list[int] = []
+        thread = threading.Thread(target=lambda: out.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        return out[0]
+
+    ax_logger = logging.getLogger(loop._AX_LOGGER)
+    before = (torch.get_num_threads(), in_a_new_thread(), ax_logger.level)
+    a_proposes, b_proposes, a_trial, a_done = (threading.Event() for _ in range(4))
+    overlapped: list[bool] = []
+    propose = Client.get_next_trials
+
+    def get_next_trials(self, *args, **kwargs):
+        if threading.current_thread().name == "A":
+            a_proposes.set()
+            overlapped.append(b_proposes.wait(2))  # B proposing meanwhile: the overlap
+        else:
+            b_proposes.set()
+            a_trial.wait(10)  # ends after A's proposal put its thread count back
+        return propose(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get_next_trials", get_next_trials)
+
+    def task_a(p):
+        a_trial.set()
+        return two_quadratics(p)
+
+    def task_b(p):
+        a_done.wait(10)  # B's sweep ends after A's
+        return two_quadratics(p)
+
+    results: dict[str, object] = {}
+    sweeps = {name: make_sweep(task, n_trials=1, n_initial_trials=1) for name, task in (("A", task_a), ("B", task_b))}
+
+    def run(name):
+        try:
+            results[name] = sweeps[name].run()
+        finally:
+            if name == "A":
+                a_done.set()
+
+    threads = [threading.Thread(target=run, args=(name,), name=name) for name in ("A", "B")]
+    threads[0].start()
+    assert a_proposes.wait(60)
+    threads[1].start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == ["A", "B"]
+    assert (torch.get_num_threads(), in_a_new_thread(), ax_logger.level) == before
+    assert overlapped == [False]
+
+
 def test_a_repeated_configuration_of_a_stopped_batch_is_answered_when_its_source_finished(
     fast_ax, tmp_path, monkeypatch
 ):
