@@ -31,7 +31,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from lightning_ecopt.exceptions import TrialTimeoutError, _in_chain
-from lightning_ecopt.sweeper.spelling import shown
+from lightning_ecopt.sweeper.spelling import in_hydra, shown
 
 __all__ = ["MAX_TIMEOUT_S", "TimedTask", "call_with_timeout", "check_timeout"]
 
@@ -114,6 +114,27 @@ def _timeout_in(error: BaseException | None) -> bool:
     return error is not None and _in_chain(error, TrialTimeoutError)
 
 
+def _warn_not_enforced(timeout_s: float, *, hydra: bool) -> None:
+    """Warn, once a process, that the limit cannot be enforced here, with what does limit a trial there.
+
+    Under Hydra the launcher's own limit; from Python (no launcher), the main thread or a subprocess.
+    """
+    if "thread" in _WARNED:
+        return
+    _WARNED.add("thread")
+    fix = (
+        "use the launcher's own limit, e.g. hydra.launcher.timeout (joblib) or timeout_min (submitit)"
+        if hydra
+        else "run run() in the main thread (SIGALRM works only there), or run each trial in a subprocess with its "
+        "own time limit"
+    )
+    log.warning(
+        "trial_timeout_s=%g is not enforced here (no SIGALRM, or the trial runs outside the main thread); %s.",
+        timeout_s,
+        fix,
+    )
+
+
 def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any, **kwargs: Any) -> T:
     """Call ``fn(*args, **kwargs)``; raise :class:`TrialTimeoutError` in it once ``timeout_s`` seconds have passed.
 
@@ -139,13 +160,7 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
     if timeout_s is None:
         return fn(*args, **kwargs)
     if not _can_alarm():
-        if "thread" not in _WARNED:
-            _WARNED.add("thread")
-            log.warning(
-                "trial_timeout_s=%g is not enforced here (no SIGALRM, or the trial runs outside the main thread); "
-                "use the launcher's own limit, e.g. hydra.launcher.timeout (joblib) or timeout_min (submitit).",
-                timeout_s,
-            )
+        _warn_not_enforced(timeout_s, hydra=in_hydra())
         return fn(*args, **kwargs)
 
     running = True
@@ -234,4 +249,8 @@ class TimedTask:
 
     def __call__(self, cfg: Any) -> Any:
         """Run the task on ``cfg`` within the limit."""
+        if self.timeout_s is not None and not _can_alarm():
+            # Told by what it is, not by spelling.in_hydra(): a launcher's worker thread or process does not see it.
+            _warn_not_enforced(self.timeout_s, hydra=True)
+            return self.task_function(cfg)
         return call_with_timeout(self.task_function, self.timeout_s, cfg)

@@ -3226,6 +3226,31 @@ def test_a_function_task_returning_a_series_gets_each_metric_by_name(fast_ax):
         assert trial.metrics == {"f1": trial.params["x0"], "f2": 10 + trial.params["x0"]}
 
 
+@pytest.mark.parametrize("hydra", [False, True])
+def test_a_time_limit_outside_the_main_thread_says_what_limits_a_trial_there(monkeypatch, caplog, hydra):
+    """A Python caller (no launcher) was told to use hydra.launcher.timeout or submitit's timeout_min."""
+    from lightning_ecopt.sweeper import timeout
+
+    monkeypatch.setattr(timeout, "_WARNED", set())
+    call = (
+        (lambda: timeout.TimedTask(lambda cfg: cfg, 5.0)(1))
+        if hydra
+        else (lambda: timeout.call_with_timeout(lambda x: x, 5.0, 1))
+    )
+    out: list[int] = []
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        thread = threading.Thread(target=lambda: out.append(call()))  # a launcher's worker, or a web app's
+        thread.start()
+        thread.join(30)
+    assert out == [1]
+    (message,) = [r.getMessage() for r in caplog.records if "not enforced" in r.getMessage()]
+    if hydra:
+        assert "hydra.launcher.timeout (joblib) or timeout_min (submitit)" in message
+    else:
+        assert "run run() in the main thread (SIGALRM works only there), or run each trial in a subprocess" in message
+        assert "hydra" not in message
+
+
 def test_a_trial_timeout_replaced_on_a_built_function_sweep_holds_from_the_next_run(fast_ax):
     """``from_function`` bound the limit when built: raised from 0.1 s to 5 s it still timed out at 0.1 s."""
 
