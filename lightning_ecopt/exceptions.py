@@ -103,7 +103,7 @@ class TrialTimeoutError(TrialFailure):
 
 
 class SweepTerminated(KeyboardInterrupt):
-    """SIGTERM stopped the sweep's process; handled as Ctrl-C is (what finished is saved, then it stops)."""
+    """SIGTERM (or ``ParetoSweep.request_stop()``) stopped the sweep; handled as Ctrl-C is (saved, then it stops)."""
 
 
 def _in_chain(exc: BaseException, kind: type[BaseException]) -> bool:

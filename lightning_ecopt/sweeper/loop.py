@@ -115,6 +115,7 @@ from lightning_ecopt.exceptions import (
     SweepTerminated,
     TrialFailure,
     TrialTimeoutError,
+    _in_chain,
     exit_as_failure,
     is_interrupt,
     is_terminated,
@@ -402,11 +403,13 @@ def _evaluate_in_order(sweep: ParetoSweep, fn: Callable[[dict[str, Any]], Any]) 
     def evaluate(batch: list[dict[str, Any]]) -> list[Any]:
         try:
             return list(each(batch))
-        except BaseException:
+        except BaseException as exc:
             indices = sweep.evaluating
             if len(indices) == len(batch):
                 cut_short = sum(i in sweep.finished_before_stop for i in indices)  # in order: the first without one
-                sweep.not_started_before_stop.update(indices[cut_short + 1 :])
+                # request_stop() stops before a trial starts: that one did not start either.
+                requested = _in_chain(exc, _StopRequested)
+                sweep.not_started_before_stop.update(indices[cut_short + (0 if requested else 1) :])
             raise
 
     return evaluate
@@ -688,6 +691,15 @@ def _sigterm_stops_the_sweep() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+class _StopRequested(SweepTerminated):
+    """:meth:`ParetoSweep.request_stop` stopped the sweep: handled as SIGTERM is (saved, resumable)."""
+
+
+_SAID_OFF_MAIN: set[str] = set()
+"""Whether the warning that a sweep outside the main thread catches neither SIGTERM nor Ctrl-C was given (once a
+process)."""
+
+
 def _ended_twice(earlier: int) -> str:
     return (
         f"failed: the sweep's process ended while running this configuration, as it did in trial {earlier} (a crash, "
@@ -809,6 +821,7 @@ class ParetoSweep:
         # One run() at a time on this object: without storage, no lock file keeps a second thread's run() out.
         self._running = threading.Lock()
         self._running_in: str | None = None  # the name of the thread whose run() holds it
+        self._stop_requested = threading.Event()  # request_stop(), from any thread
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
         names each job after its trial with them (the Hydra sweeper's job dir ``N/`` is trial ``N``)."""
@@ -896,6 +909,7 @@ class ParetoSweep:
             # (sweep.settings = dataclasses.replace(sweep.settings, trial_timeout_s=...)) runs with the new ones.
             # A Hydra delete override (``~key``) removes a key: nothing to pass.
             fixed = {key: value for key, value in sweep.space.fixed.items() if not key.startswith("~")}
+            sweep._stop_if_requested()  # between trials: the batch's next one does not start
             return call_with_timeout(task, sweep.settings.trial_timeout_s, {**fixed, **params})
 
         sweep = cls(space, settings, evaluate_each(call), on_batch_end=on_batch_end, task_config=task_config)
@@ -926,7 +940,8 @@ class ParetoSweep:
                 another process is running the sweep in it, or another thread is in this object's run().
             SweepFailureError: More trials failed than ``max_failure_rate`` allows (results are saved first).
             RuntimeError: ``evaluate`` returned the wrong number of results.
-            KeyboardInterrupt: Ctrl-C or SIGTERM stopped the sweep (what finished is saved first; rerun to resume).
+            KeyboardInterrupt: Ctrl-C, SIGTERM or :meth:`request_stop` stopped the sweep (what finished is saved
+                first; rerun to resume).
             BaseException: Another stop that is no ``Exception`` (Streamlit's ``StopException``, gevent's
                 ``GreenletExit``), saved and resumable as Ctrl-C is.
 
@@ -941,10 +956,35 @@ class ParetoSweep:
             )
         try:
             self._running_in = threading.current_thread().name
+            if threading.current_thread() is not threading.main_thread() and not _SAID_OFF_MAIN:
+                _SAID_OFF_MAIN.add("said")
+                log.warning(
+                    "ecopt: this sweep runs outside the main thread, where it cannot catch SIGTERM or Ctrl-C; call "
+                    "sweep.request_stop() from your own handler to stop it cleanly (saved, resumable)."
+                )
             return self._run_once()
         finally:
+            self._stop_requested.clear()  # a request made during this run() does not stop the next one
             self._running_in = None
             self._running.release()
+
+    def request_stop(self) -> None:
+        """Ask the running :meth:`run` to stop cleanly, as SIGTERM does: saved, and resumed by the next run.
+
+        Safe to call from any thread (a signal handler of your own, a web app's Stop button): the sweep stops before
+        its next proposal, and a :meth:`from_function` sweep also before the next trial of its batch; the trial that
+        is running ends first (it is not interrupted). What finished is saved, the trials of the batch that did not
+        run are asked again on resume, and :meth:`run` raises
+        :class:`~lightning_ecopt.exceptions.SweepTerminated` in its own thread. A request made while no run is
+        running stops the next one before its first proposal; one that no stop point saw is forgotten when
+        :meth:`run` returns.
+        """
+        self._stop_requested.set()
+
+    def _stop_if_requested(self) -> None:
+        """Raise the stop :meth:`request_stop` asked for, in the sweep's thread."""
+        if self._stop_requested.is_set():
+            raise _StopRequested("request_stop()")
 
     def _run_once(self) -> SweepResult:
         """:meth:`run`, with this object's run lock held."""
@@ -990,6 +1030,7 @@ class ParetoSweep:
             try:
                 while self._n_finished() < n_trials:
                     self._maybe_infer_reference(client, final=False)  # a resumed sweep may not have it yet
+                    self._stop_if_requested()
                     proposals = self._ask(client, self._next_batch_size())
                     if not proposals:
                         break
@@ -1026,7 +1067,9 @@ class ParetoSweep:
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
                 # handler), and a task may call sys.exit; either way, what finished is saved and resumable.
-                if is_terminated(exc):
+                if _in_chain(exc, _StopRequested):
+                    self._save_on_interrupt(client, "stopped by request_stop()")
+                elif is_terminated(exc):
                     if threading.current_thread() is threading.main_thread():
                         # A second SIGTERM ends the process, not the save: Lightning's teardown puts back the
                         # handlers it found, ours included.

@@ -1418,6 +1418,56 @@ def test_sweeps_in_two_threads_take_turns_to_propose_and_leave_the_process_as_th
     assert overlapped == [False]
 
 
+def test_request_stop_from_another_thread_saves_a_sweep_that_runs_outside_the_main_thread(
+    fast_ax, tmp_path, monkeypatch, caplog
+):
+    """There no SIGTERM handler can be installed: SIGTERM killed the sweep unsaved, and nothing said so."""
+    from lightning_ecopt.exceptions import NOTHING_RAN, SweepTerminated
+
+    monkeypatch.setattr(loop, "_SAID_OFF_MAIN", set())
+    inside, release = threading.Event(), threading.Event()
+    calls: list[dict] = []
+
+    def task(p):
+        calls.append(p)
+        inside.set()
+        release.wait(30)
+        return two_quadratics(p)
+
+    settings = {"n_trials": 4, "n_initial_trials": 4, "max_batch_size": 2}
+    storage = tmp_path / "ax.json"
+    stopped = make_sweep(task, storage=storage, **settings)
+    raised: list[BaseException] = []
+
+    def run():
+        try:
+            stopped.run()
+        except BaseException as exc:
+            raised.append(exc)
+
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        thread = threading.Thread(target=run, name="app-worker")
+        thread.start()
+        assert inside.wait(60)
+        stopped.request_stop()  # while the batch's first trial runs: it ends, the second never starts
+        release.set()
+        thread.join(60)
+    assert [type(e) for e in raised] == [loop._StopRequested]
+    assert isinstance(raised[0], SweepTerminated)
+    assert any("cannot catch SIGTERM or Ctrl-C; call sweep.request_stop()" in r.getMessage() for r in caplog.records)
+    assert any("stopped by request_stop() after 1 of 4 trials" in r.getMessage() for r in caplog.records)
+    trials = stopped.result.trials
+    assert [(t.trial_index, t.status) for t in trials] == [(0, "completed"), (1, "abandoned")]
+    assert trials[1].metrics == dict(NOTHING_RAN)  # it never started
+    assert len(calls) == 1
+    release.clear()
+    release.set()
+    resumed = make_sweep(task, storage=storage, **settings)
+    result = resumed.run()
+    assert calls[1] == trials[1].params  # the configuration the stop kept from starting runs first
+    assert (result.n_completed, result.n_failed) == (4, 0)
+
+
 def test_a_repeated_configuration_of_a_stopped_batch_is_answered_when_its_source_finished(
     fast_ax, tmp_path, monkeypatch
 ):
