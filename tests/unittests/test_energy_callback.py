@@ -434,13 +434,7 @@ def test_the_contention_warning_says_that_the_jobs_own_ranks_on_the_machine_coun
     without a word that they were the job's own ranks."""
     from lightning_ecopt.energy import CpuTimeEstimator, Measurement
 
-    peer: list[torch.Tensor] = []
-
-    def all_gather(local: torch.Tensor) -> torch.Tensor:
-        if not peer:
-            peer.append(local.clone())
-            return torch.stack([local, local])
-        return torch.stack([local, peer[0]])
+    all_gather = _peer_all_gather()
 
     trainer = types.SimpleNamespace(
         world_size=2,
@@ -1944,13 +1938,8 @@ def test_the_cpu_time_estimate_of_a_fit_says_it_leaves_out_the_loaders_worker_pr
         assert said == []
 
 
-def _two_rank_reduce() -> Callable[..., Any]:
-    """``EnergyCallback._reduce`` of a 4-batch, 8-sample test loop on two ranks, called once per rank (rank 1 first).
-
-    The fake ``all_gather`` keeps the first call's figures and hands them to the second as the peer's.
-    """
-    from lightning_ecopt.energy import Measurement
-
+def _peer_all_gather() -> Callable[[torch.Tensor], torch.Tensor]:
+    """A two-rank ``all_gather`` called once per rank: the first call's figures go to the second as its peer's."""
     peer: list[torch.Tensor] = []
 
     def all_gather(local: torch.Tensor) -> torch.Tensor:
@@ -1958,6 +1947,18 @@ def _two_rank_reduce() -> Callable[..., Any]:
             peer.append(local.clone())
             return torch.stack([local, local])
         return torch.stack([local, peer[0]])
+
+    return all_gather
+
+
+def _two_rank_reduce() -> Callable[..., Any]:
+    """``EnergyCallback._reduce`` of a 4-batch, 8-sample test loop on two ranks, called once per rank (rank 1 first).
+
+    The fake ``all_gather`` keeps the first call's figures and hands them to the second as the peer's.
+    """
+    from lightning_ecopt.energy import Measurement
+
+    all_gather = _peer_all_gather()
 
     trainer = types.SimpleNamespace(
         world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
