@@ -115,7 +115,6 @@ from lightning_ecopt.exceptions import (
     SweepTerminated,
     TrialFailure,
     TrialTimeoutError,
-    _in_chain,
     exit_as_failure,
     is_interrupt,
     is_terminated,
@@ -408,7 +407,7 @@ def _evaluate_in_order(sweep: ParetoSweep, fn: Callable[[dict[str, Any]], Any]) 
             if len(indices) == len(batch):
                 cut_short = sum(i in sweep.finished_before_stop for i in indices)  # in order: the first without one
                 # request_stop() stops before a trial starts: that one did not start either.
-                requested = _in_chain(exc, _StopRequested)
+                requested = _stop_requested_of(exc, sweep)
                 sweep.not_started_before_stop.update(indices[cut_short + (0 if requested else 1) :])
             raise
 
@@ -580,6 +579,8 @@ def _breaks_contract(failure: TrialFailure, output: Any, completed: Sequence[Tri
             if isinstance(output, Mapping)
             else []
         )
+        if loop != "energy/train_":  # a fit's figures say nothing of the evaluation: a diverged fit skips its test
+            figures = [k for k in figures if not k.startswith(("energy/train_", "energy/validate_in_fit"))]
         return bool(figures) and not any(k.startswith(loop) for k in figures)
     return False
 
@@ -606,6 +607,17 @@ _PROPOSAL_LOCK = threading.Lock()
 """Held while Ax proposes (``get_next_trials``): sweeps in threads of one process take turns. A proposal sets torch's
 thread count, which is process-wide (another sweep's trials ran on one thread, and threads started meanwhile kept
 it), and Ax reseeds the global RNGs at each generation."""
+
+
+def _new_locks_in_child() -> None:
+    """A child forked while another thread held a lock (proposing) gets it locked for good: new ones, and no sweep."""
+    global _QUIET_LOCK, _PROPOSAL_LOCK
+    _QUIET_LOCK, _PROPOSAL_LOCK = threading.Lock(), threading.Lock()
+    _quiet.update(runs=0, saved=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_locks_in_child)
 
 
 @contextlib.contextmanager
@@ -692,7 +704,22 @@ def _sigterm_stops_the_sweep() -> Iterator[None]:
 
 
 class _StopRequested(SweepTerminated):
-    """:meth:`ParetoSweep.request_stop` stopped the sweep: handled as SIGTERM is (saved, resumable)."""
+    """:meth:`ParetoSweep.request_stop` stopped the sweep ``args[1]``: handled as SIGTERM is (saved, resumable).
+
+    Another sweep's (one run inside a trial of this one) is an interrupt of the trial that ran it, as any other.
+    """
+
+
+def _stop_requested_of(exc: BaseException, sweep: object) -> bool:
+    """Whether ``exc`` (or one it was raised from or while handling) is ``sweep``'s own :meth:`request_stop`."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, _StopRequested) and len(cause.args) > 1 and cause.args[1] is sweep:
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 _SAID_OFF_MAIN: set[str] = set()
@@ -821,6 +848,7 @@ class ParetoSweep:
         # One run() at a time on this object: without storage, no lock file keeps a second thread's run() out.
         self._running = threading.Lock()
         self._running_in: str | None = None  # the name of the thread whose run() holds it
+        self._running_ident: int | None = None  # and its ident
         self._stop_requested = threading.Event()  # request_stop(), from any thread
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
@@ -950,12 +978,18 @@ class ParetoSweep:
         """
         if not self._running.acquire(blocking=False):
             # Two runs of one object would share its Ax client and records: twice the budget, their results mixed.
+            if self._running_ident == threading.get_ident():
+                raise EcoptConfigError(
+                    "ParetoSweep.run(): run() was called again from inside this sweep's own trial or hook; build a "
+                    "ParetoSweep of its own for a nested sweep."
+                )
             raise EcoptConfigError(
                 f"ParetoSweep.run(): run() is already running on this ParetoSweep (thread {self._running_in!r}); "
                 f"wait for it to return (or build a ParetoSweep of its own for each concurrent sweep)."
             )
         try:
             self._running_in = threading.current_thread().name
+            self._running_ident = threading.get_ident()
             if threading.current_thread() is not threading.main_thread() and not _SAID_OFF_MAIN:
                 _SAID_OFF_MAIN.add("said")
                 log.warning(
@@ -966,6 +1000,7 @@ class ParetoSweep:
         finally:
             self._stop_requested.clear()  # a request made during this run() does not stop the next one
             self._running_in = None
+            self._running_ident = None
             self._running.release()
 
     def request_stop(self) -> None:
@@ -984,7 +1019,7 @@ class ParetoSweep:
     def _stop_if_requested(self) -> None:
         """Raise the stop :meth:`request_stop` asked for, in the sweep's thread."""
         if self._stop_requested.is_set():
-            raise _StopRequested("request_stop()")
+            raise _StopRequested("request_stop()", self)
 
     def _run_once(self) -> SweepResult:
         """:meth:`run`, with this object's run lock held."""
@@ -1067,7 +1102,7 @@ class ParetoSweep:
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SystemExit too: Lightning turns Ctrl-C during fit or test into sys.exit(1) (its interrupt
                 # handler), and a task may call sys.exit; either way, what finished is saved and resumable.
-                if _in_chain(exc, _StopRequested):
+                if _stop_requested_of(exc, self):
                     self._save_on_interrupt(client, "stopped by request_stop()")
                 elif is_terminated(exc):
                     if threading.current_thread() is threading.main_thread():

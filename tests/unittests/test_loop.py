@@ -565,6 +565,8 @@ def test_what_only_some_trials_return_wrong_does_not_stop_the_sweep(fast_ax):
             1,
         ),  # no test loop ran: no energy figure at all, so no callback setting to blame
         (lambda p: 0.5, 4),  # the batch's other trials completed: the task keeps its contract
+        # A fit that diverged and skipped its test loop: the fit's figures say nothing of the test's (diff review).
+        (lambda p: {"f1": 1.0, "f2": 2.0, "energy/train_j": 12.0, "energy/validate_in_fit": 1.0}, 1),
     ],
 )
 def test_a_first_trial_that_failed_for_its_configuration_does_not_stop_the_sweep(fast_ax, first, batch):
@@ -574,7 +576,7 @@ def test_a_first_trial_that_failed_for_its_configuration_does_not_stop_the_sweep
 
     def task(p):
         calls.append(p)
-        out = {**two_quadratics(p), "energy/train_j": 50.0}
+        out = {**two_quadratics(p), "energy/train_j": 50.0, "energy/test_j": 2.0}
         return first(p) if len(calls) == 1 else out
 
     result = make_sweep(
@@ -583,7 +585,7 @@ def test_a_first_trial_that_failed_for_its_configuration_does_not_stop_the_sweep
         n_initial_trials=6,
         max_batch_size=batch,
         max_failure_rate=1.0,
-        outcome_constraints=["energy/train_j <= 100"],
+        outcome_constraints=["energy/train_j <= 100", "energy/test_j <= 5"],
     ).run()
     assert [t.status for t in result.trials] == ["failed"] + ["completed"] * 5
 
@@ -1416,6 +1418,71 @@ def test_sweeps_in_two_threads_take_turns_to_propose_and_leave_the_process_as_th
     assert sorted(results) == ["A", "B"]
     assert (torch.get_num_threads(), in_a_new_thread(), ax_logger.level) == before
     assert overlapped == [False]
+
+
+def test_a_nested_sweep_s_request_stop_is_an_interrupt_of_the_outer_trial_not_the_outer_sweep_s_stop(fast_ax, tmp_path):
+    """Diff review: an inner sweep's request_stop() was taken as the outer's own, and the outer trial that ran was
+    recorded "not started" at 0 J."""
+    from lightning_ecopt.exceptions import NOTHING_RAN
+
+    def outer_task(p):
+        inner = make_sweep(two_quadratics, n_trials=3, n_initial_trials=3)
+        inner.request_stop()  # stops the inner sweep before its first proposal
+        inner.run()
+
+    outer = make_sweep(outer_task, n_trials=2, n_initial_trials=2, storage=tmp_path / "ax.json")
+    with pytest.raises(loop._StopRequested):
+        outer.run()
+    (trial,) = outer.result.trials
+    assert trial.status == "abandoned"
+    assert trial.metrics != dict(NOTHING_RAN)  # it started: an interrupted trial, not one that never ran
+    assert "not started" not in (trial.reason or "")
+
+
+def test_a_run_called_again_from_inside_its_own_trial_is_told_to_build_another_sweep(fast_ax):
+    """Diff review: it was told to wait for its own thread's run() to return."""
+    messages: list[str] = []
+
+    def task(p):
+        try:
+            sweep.run()
+        except EcoptConfigError as exc:
+            messages.append(str(exc))
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=1, n_initial_trials=1)
+    sweep.run()
+    assert messages == [
+        "ParetoSweep.run(): run() was called again from inside this sweep's own trial or hook; build a ParetoSweep "
+        "of its own for a nested sweep."
+    ]
+
+
+def test_a_child_forked_while_another_thread_proposes_can_sweep(fast_ax):
+    """Diff review: the module's locks were inherited locked across fork, and the child's sweep hung for good."""
+    import os
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    with loop._PROPOSAL_LOCK:  # as while another thread's sweep proposes
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                result = make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
+                os._exit(0 if result.n_completed == 2 else 3)
+            except BaseException:
+                os._exit(4)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's sweep hung on a lock inherited locked")
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_request_stop_from_another_thread_saves_a_sweep_that_runs_outside_the_main_thread(
