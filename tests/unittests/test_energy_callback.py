@@ -1836,16 +1836,8 @@ def test_ranks_of_different_energy_kinds_are_never_summed() -> None:
     from lightning_ecopt.energy import Measurement
     from lightning_ecopt.exceptions import EnergyMeterError
 
-    peer: list[torch.Tensor] = []
-
-    def all_gather(local: torch.Tensor) -> torch.Tensor:
-        if not peer:  # the other rank's own call: keep what it contributes
-            peer.append(local.clone())
-            return torch.stack([local, local])
-        return torch.stack([local, peer[0]])
-
-    trainer = types.SimpleNamespace(
-        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
+    trainer = types.SimpleNamespace(  # the other rank's own call first: its figures are the peer's
+        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=_peer_all_gather())
     )
 
     def reduce(m: Measurement) -> Any:
@@ -1859,7 +1851,7 @@ def test_ranks_of_different_energy_kinds_are_never_summed() -> None:
         EnergyMeterError, match=r"different kinds \(measured on ranks \[0\], estimated on ranks \[1\]\).*'estimate'"
     ):
         reduce(measured)  # rank 0
-    peer.clear()
+    trainer.strategy.all_gather = _peer_all_gather()  # a new pair of calls
     with pytest.warns(UserWarning, match="read 0 J"):  # rank 1, covered by rank 0's RAPL: no joules of its own
         reduce(Measurement(time_s=2.0, cpu_j=None, source="measured: zeus/rapl"))
     result = reduce(measured)
@@ -2006,13 +1998,7 @@ def test_under_ddp_a_rank_that_ended_inside_its_warmup_flags_the_loop_and_rank_z
     rank_zero_warn): 23 samples/J instead of ~600, unflagged."""
     from lightning_ecopt.energy import Measurement
 
-    peer: list[torch.Tensor] = []
-
-    def all_gather(local: torch.Tensor) -> torch.Tensor:  # rank 1 calls first; rank 0 gets [its own, rank 1's]
-        if not peer:
-            peer.append(local.clone())
-            return torch.stack([local, local])
-        return torch.stack([local, peer[0]])
+    all_gather = _peer_all_gather()  # rank 1 calls first; rank 0 gets [its own, rank 1's]
 
     trainer = types.SimpleNamespace(
         world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=all_gather)
