@@ -6,7 +6,7 @@ Each exception also inherits from the builtin that best describes it, so callers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 __all__ = [
@@ -106,12 +106,14 @@ class SweepTerminated(KeyboardInterrupt):
     """SIGTERM (or ``ParetoSweep.request_stop()``) stopped the sweep; handled as Ctrl-C is (saved, then it stops)."""
 
 
-def _in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``exc``, or an exception it was raised from or while handling, is a ``kind``."""
+def _in_chain(
+    exc: BaseException, kind: type[BaseException], where: Callable[[BaseException], bool] | None = None
+) -> bool:
+    """Whether ``exc``, or an exception it was raised from or while handling, is a ``kind`` (for which ``where``)."""
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
-        if isinstance(cause, kind):
+        if isinstance(cause, kind) and (where is None or where(cause)):
             return True
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__

@@ -115,6 +115,7 @@ from lightning_ecopt.exceptions import (
     SweepTerminated,
     TrialFailure,
     TrialTimeoutError,
+    _in_chain,
     exit_as_failure,
     is_interrupt,
     is_terminated,
@@ -712,14 +713,7 @@ class _StopRequested(SweepTerminated):
 
 def _stop_requested_of(exc: BaseException, sweep: object) -> bool:
     """Whether ``exc`` (or one it was raised from or while handling) is ``sweep``'s own :meth:`request_stop`."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, _StopRequested) and len(cause.args) > 1 and cause.args[1] is sweep:
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return _in_chain(exc, _StopRequested, lambda cause: len(cause.args) > 1 and cause.args[1] is sweep)
 
 
 _SAID_OFF_MAIN: set[str] = set()
@@ -847,8 +841,7 @@ class ParetoSweep:
         self._snapshot = ExperimentSnapshot()  # Ax's JSON of the experiment, each trial's data encoded once
         # One run() at a time on this object: without storage, no lock file keeps a second thread's run() out.
         self._running = threading.Lock()
-        self._running_in: str | None = None  # the name of the thread whose run() holds it
-        self._running_ident: int | None = None  # and its ident
+        self._running_in: threading.Thread | None = None  # the thread whose run() holds it
         self._stop_requested = threading.Event()  # request_stop(), from any thread
         self.evaluating: tuple[int, ...] = ()
         """The trial indices of the batch ``evaluate`` is running, in its order (``()`` between batches): a launcher
@@ -978,18 +971,18 @@ class ParetoSweep:
         """
         if not self._running.acquire(blocking=False):
             # Two runs of one object would share its Ax client and records: twice the budget, their results mixed.
-            if self._running_ident == threading.get_ident():
+            if self._running_in is threading.current_thread():
                 raise EcoptConfigError(
                     "ParetoSweep.run(): run() was called again from inside this sweep's own trial or hook; build a "
                     "ParetoSweep of its own for a nested sweep."
                 )
             raise EcoptConfigError(
-                f"ParetoSweep.run(): run() is already running on this ParetoSweep (thread {self._running_in!r}); "
+                f"ParetoSweep.run(): run() is already running on this ParetoSweep (thread "
+                f"{getattr(self._running_in, 'name', None)!r}); "
                 f"wait for it to return (or build a ParetoSweep of its own for each concurrent sweep)."
             )
         try:
-            self._running_in = threading.current_thread().name
-            self._running_ident = threading.get_ident()
+            self._running_in = threading.current_thread()
             if threading.current_thread() is not threading.main_thread() and not _SAID_OFF_MAIN:
                 _SAID_OFF_MAIN.add("said")
                 log.warning(
@@ -1000,7 +993,6 @@ class ParetoSweep:
         finally:
             self._stop_requested.clear()  # a request made during this run() does not stop the next one
             self._running_in = None
-            self._running_ident = None
             self._running.release()
 
     def request_stop(self) -> None:
