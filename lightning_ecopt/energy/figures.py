@@ -14,6 +14,7 @@ __all__ = [
     "PER_BATCH_MIN_PERIODS",
     "LoopEnergy",
     "choose_per_batch_mode",
+    "energy_stage",
     "unknown_energy_metric",
 ]
 
@@ -44,6 +45,15 @@ ENERGY_METRICS = frozenset(
     + ["energy/validate_in_fit"]
     + [f"energy/{stage}_aborted_{figure}" for stage in ("test", "predict", "validate") for figure in ("j", "time_s")]
 )
+
+
+def energy_stage(name: str) -> str:
+    """The loop an ``energy/...`` metric of ours is a figure of: ``train``, ``test``, ``predict`` or ``validate``.
+
+    >>> energy_stage("energy/test_samples_per_j"), energy_stage("energy/train_j"), energy_stage("energy/predict_j")
+    ('test', 'train', 'predict')
+    """
+    return name.removeprefix("energy/").split("_", 1)[0]
 
 
 def unknown_energy_metric(name: str) -> str | None:

@@ -105,7 +105,7 @@ import numpy as np
 
 from lightning_ecopt import frontier
 from lightning_ecopt.energy.estimator import CPU_TIME_SOURCE
-from lightning_ecopt.energy.figures import ENERGY_METRICS
+from lightning_ecopt.energy.figures import ENERGY_METRICS, energy_stage
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 from lightning_ecopt.exceptions import (
     NOTHING_RAN,
@@ -574,7 +574,7 @@ def _breaks_contract(failure: TrialFailure, output: Any, completed: Sequence[Tri
         # measures this loop (``train=True``, ``stages``). A figure its loop logs only sometimes (the contention of a
         # window of 0.2 s or more, a counter's part, a count_fn that found no token) and no figure at all (a
         # configuration that ended before its test loop) are judged by the failure rate.
-        loop = "energy/" + failure.metric.removeprefix("energy/").split("_", 1)[0] + "_"
+        loop = f"energy/{energy_stage(failure.metric)}_"
         figures = (
             [str(k) for k in output if str(k).startswith("energy/") and k != ENERGY_SOURCE_KEY]
             if isinstance(output, Mapping)

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lightning_ecopt.energy.figures import ENERGY_METRICS
+from lightning_ecopt.energy.figures import ENERGY_METRICS, energy_stage
 from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 from lightning_ecopt.sweeper.spelling import in_hydra
@@ -565,7 +565,7 @@ def _logged_by(name: str) -> str:
     """
     if name not in ENERGY_METRICS:
         return ""
-    stage = name.removeprefix("energy/").split("_", 1)[0]
+    stage = energy_stage(name)
     settings = ["train=True"] if stage == "train" else [] if stage == "test" else [f"stages=(..., {stage!r})"]
     if "_tokens" in name:
         settings.append("count_fn=...")
