@@ -33,6 +33,7 @@ from torch.utils.data import (
 )
 from typing_extensions import override
 
+from lightning_ecopt._checks import as_bool
 from lightning_ecopt.energy import (
     DEFAULT_WATTS_PER_THREAD,
     LOOP_MIN_PERIODS,
@@ -285,9 +286,12 @@ class EnergyCallback(Callback):
                 raise ValueError(
                     f"EnergyCallback(stages={list(stages)!r}): unknown stage {stage!r}; choose from {choices}."
                 )
-        for name, flag in (("train", train), ("log_model_stats", log_model_stats), ("flops_on_meta", flops_on_meta)):
-            if not isinstance(flag, bool):  # a YAML "no" arrives as a string, and a string is true
-                raise TypeError(f"EnergyCallback({name}={flag!r}): expected True or False.")
+        given = {"train": train, "log_model_stats": log_model_stats, "flops_on_meta": flops_on_meta}
+        flags = {name: as_bool(value) for name, value in given.items()}
+        for name, flag in flags.items():
+            if flag is None:  # a YAML "no" arrives as a string, and a string is true
+                raise TypeError(f"EnergyCallback({name}={given[name]!r}): expected True or False.")
+        train, log_model_stats, flops_on_meta = (bool(flags[name]) for name in given)
         if predict_flops not in ("forward", "predict_step"):
             raise ValueError(
                 f"EnergyCallback(predict_flops={predict_flops!r}): expected 'forward' or 'predict_step' (a whole "

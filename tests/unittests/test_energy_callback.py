@@ -547,6 +547,14 @@ def test_bad_arguments_name_the_value_and_fix(kwargs: dict[str, Any], error: typ
         EnergyCallback(**kwargs)
 
 
+def test_numpy_bool_flags_are_bools() -> None:
+    """As ``ZeusMeter`` and ``SweepSettings`` take them (a flag read from an array's element); refused before."""
+    np = pytest.importorskip("numpy")
+    cb = EnergyCallback(train=np.True_, log_model_stats=np.False_, flops_on_meta=np.True_)
+    assert (cb.train, cb.log_model_stats, cb.flops_on_meta) == (True, False, True)
+    assert all(type(flag) is bool for flag in (cb.train, cb.log_model_stats, cb.flops_on_meta))
+
+
 def test_meter_before_setup_is_an_error() -> None:
     with pytest.raises(RuntimeError, match=r"trainer\.test"):
         _ = EnergyCallback().meter
