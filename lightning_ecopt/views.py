@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +153,10 @@ def energy_label(sources: Iterable[str | None]) -> str:
         'measured (zeus/nvml, zeus/nvml+rapl)'
         >>> energy_label(["measured: zeus/nvml", "estimated: cpu-time"]), energy_label([None])
         ('mixed: estimated and measured', 'unlabelled')
+        >>> energy_label(["estimated: cpu-time (4 W/thread)"])
+        'estimated (cpu-time, 4 W/thread)'
+        >>> energy_label(["estimated: cpu-time (4 W/thread)", "estimated: cpu-time"])
+        'estimated (cpu-time; cpu-time, 4 W/thread)'
     """
     labels = sorted({s for s in sources if s})
     kinds = energy_kinds(labels)
@@ -160,7 +165,11 @@ def energy_label(sources: Iterable[str | None]) -> str:
     if len(kinds) > 1:
         return "mixed: " + " and ".join(kinds)
     details = sorted({s.split(":", 1)[1].strip() for s in labels if ":" in s and s.split(":", 1)[1].strip()})
-    return f"{kinds[0]} ({', '.join(details)})" if details else kinds[0]
+    if not details:
+        return kinds[0]
+    # A detail's own parentheses (``cpu-time (4 W/thread)``) would nest inside the label's: "cpu-time, 4 W/thread".
+    details = [re.sub(r"\s*\((.*)\)$", r", \1", detail) for detail in details]
+    return f"{kinds[0]} ({('; ' if any(', ' in d for d in details) else ', ').join(details)})"
 
 
 def frontier_energy_label(result: SweepResult) -> str:
