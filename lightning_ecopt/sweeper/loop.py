@@ -688,6 +688,7 @@ def _sigterm_stops_the_sweep() -> Iterator[None]:
     healthy trial for good ("the task called sys.exit(None)") and the sweep went on. Lightning keeps a handler that
     is already installed and calls it after its own, so this one reaches a task that trains. Installed only over the
     default handler, in the main thread; the first SIGTERM restores the default, so a second one ends the process.
+    A handler the task installed for the process, over this one, is left in place at the end.
     """
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
         yield
@@ -701,7 +702,8 @@ def _sigterm_stops_the_sweep() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if signal.getsignal(signal.SIGTERM) is _stop:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _StopRequested(SweepTerminated):

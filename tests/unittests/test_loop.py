@@ -2920,6 +2920,30 @@ def test_a_reference_point_from_infeasible_trials_is_inferred_again_once_trials_
     assert result.pareto_indices
 
 
+def test_the_sweep_restores_the_default_sigterm_handler_but_keeps_one_its_task_installed(fast_ax):
+    """Its own handler is taken down after run(); one a task set for the process stays (it was reset to SIG_DFL)."""
+    import signal
+
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    seen: list[object] = []
+    make_sweep(lambda p: seen.append(signal.getsignal(signal.SIGTERM)) or two_quadratics(p), n_trials=2).run()
+    assert callable(seen[0])  # the sweep's own, while it ran (SIG_DFL is not callable)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+    def task_handler(signum: int, frame: object) -> None:  # pragma: no cover - never sent
+        pass
+
+    def installs_one(p):
+        signal.signal(signal.SIGTERM, task_handler)
+        return two_quadratics(p)
+
+    try:
+        make_sweep(installs_one, n_trials=2).run()
+        assert signal.getsignal(signal.SIGTERM) is task_handler
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def test_a_job_that_lightning_stopped_on_sigterm_says_so(fast_ax):
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
