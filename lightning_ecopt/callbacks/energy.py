@@ -222,7 +222,9 @@ class EnergyCallback(Callback):
             (5) is named in the source label (``estimated: cpu-time (4 W/thread)``), so a sweep refuses to rank its
             figures with those of another value.
         log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
-            measured window.
+            measured window, on one sample cut from the first batch along the dimension that holds its samples (the
+            leading one, or the one of the batch's size where a hook made the batch sequence-first; where no single
+            dimension holds them, a warning says so and no FLOPs are logged).
         flops_on_meta: Count FLOPs on a copy of the module rebuilt on the meta device from its saved hyperparameters,
             ``type(module)(**module.hparams)``: nothing is computed, but the module's ``__init__`` runs again. If it
             has side effects (downloads, files, an experiment tracker's run), pass ``False``: FLOPs are then one real
@@ -960,7 +962,38 @@ class EnergyCallback(Callback):
                     f"is not the number of samples in a batch, pass batch_size_fn=lambda batch: ... to count them.",
                 )
         if self.log_model_stats:
-            state.sample_input = _one_sample(batch)
+            state.sample_input = self._sample_of(batch, state)
+
+    def _sample_of(self, batch: Any, state: _LoopState) -> Any:
+        """One sample of the first batch, for its FLOPs: cut along the dimension that holds the batch's samples.
+
+        That is the first tensor's leading dimension, unless a hook reshaped the batch (sequence-first: ``(T, B,
+        ...)``) and the batch holds ``B`` samples by the user's ``batch_size_fn`` or the DataLoader's batch size. Cut
+        along its first dimension, one time step of every sample was counted as one sample. Where no single dimension
+        holds them (a flattened ``(B*T, ...)``), no sample is cut and FLOPs are not counted, with a warning.
+        """
+        first_path = _first_tensor_path(batch)
+        if first_path is None:
+            return _one_sample(batch)
+        first = _follow(batch, first_path)
+        if self.batch_size_fn is not None:
+            samples: int | None = _user_count("batch_size_fn", self.batch_size_fn(batch), "samples in the batch")
+        else:
+            samples = None if state.sizes is None else _samples_in(state.sizes, 0, 1)
+        if samples is None or first.shape[0] == samples:
+            return _one_sample(batch)
+        dims = [dim for dim, size in enumerate(first.shape) if size == samples]
+        if len(dims) == 1:
+            return _one_sample(batch, dim=dims[0])
+        stage = state.batch_window.partition("/")[0]
+        self._warn_once(
+            f"flops/cut/{stage}",
+            f"EnergyCallback: FLOPs not counted, model/flops_per_sample is not logged: the first {stage} batch holds "
+            f"{samples} samples, but {_where(first_path)} {tuple(first.shape)} has "
+            f"{'no dimension' if not dims else 'several dimensions'} of that size, so one sample cannot be cut from "
+            f"it (pass log_model_stats=False to count nothing and silence this).",
+        )
+        return None
 
     def _loop_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str, returned: bool) -> None:
         state = self._loops.pop(stage, None)
@@ -1922,32 +1955,40 @@ def _model_stats(
     return stats
 
 
-def _one_sample(batch: Any) -> Any:
+def _one_sample(batch: Any, dim: int = 0) -> Any:
     """One sample of a batch, its structure kept; ``None`` for a batch without a tensor with a batch dimension.
 
-    The batch's size is its first tensor's leading dimension (:func:`_first_tensor`): every tensor of that length is
-    sliced to ``[:1]`` and copied (the loop may reuse the batch's memory), others (a 0-d count, a class-weight
-    vector) are kept whole. The FLOPs of one inference of this are the FLOPs per sample. A structure that cannot be
-    rebuilt (a frozen dataclass) gives its first tensor's slice alone, what FLOPs were once counted with.
+    The batch's size is its first tensor's size along ``dim``, its leading dimension unless a hook made the batch
+    sequence-first (:func:`_first_tensor`): every tensor of that size there (else along its leading dimension: labels
+    beside sequence-first inputs) is cut to one and copied (the loop may reuse the batch's memory), others (a 0-d
+    count, a class-weight vector) are kept whole. The FLOPs of one
+    inference of this are the FLOPs per sample. A structure that cannot be rebuilt (a frozen dataclass) gives its
+    first tensor's slice alone, what FLOPs were once counted with.
 
     >>> x, y = _one_sample((torch.zeros(4, 3), torch.zeros(4)))
     >>> x.shape, y.shape
     (torch.Size([1, 3]), torch.Size([1]))
     >>> _one_sample({"ids": torch.zeros(4, 7, dtype=torch.long), "n": torch.tensor(28), "tag": "a"})["ids"].shape
     torch.Size([1, 7])
+    >>> x, y = _one_sample((torch.zeros(32, 4, 1), torch.zeros(4)), dim=1)  # sequence-first
+    >>> x.shape, y.shape
+    (torch.Size([32, 1, 1]), torch.Size([1]))
     """
     first = _first_tensor(batch)
     if first is None:
         return None
-    size = first.shape[0]
+    size = first.shape[dim]
 
     def one(tensor: torch.Tensor) -> torch.Tensor:
-        return tensor[:1].detach().clone() if tensor.ndim > 0 and tensor.shape[0] == size else tensor.detach()
+        for along in (dim, 0):  # labels stay batch-first beside sequence-first inputs
+            if tensor.ndim > along and tensor.shape[along] == size:
+                return tensor.narrow(along, 0, 1).detach().clone()
+        return tensor.detach()
 
     try:
         sliced = apply_to_collection(batch, torch.Tensor, one)
     except (ValueError, TypeError):  # a frozen dataclass; a sequence type whose constructor takes no list
-        return first[:1].detach().clone()
+        return first.narrow(dim, 0, 1).detach().clone()
     return _cut_plain_lists(sliced, size)
 
 

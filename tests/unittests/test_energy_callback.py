@@ -1216,6 +1216,50 @@ def test_a_batch_reshaped_after_collation_keeps_the_dataloaders_count_and_says_s
     assert cb.results["test"].samples == 34
 
 
+class _StepwiseModel(_AnyBatch):
+    """One linear map per time step of a (B, 32) batch: 2 * 8 FLOPs per step, 512 per sample."""
+
+    def __init__(self, clock: FakeClock, layout: str = "batch-first") -> None:
+        super().__init__(clock)
+        self.layout = layout
+        self.cell = torch.nn.Linear(1, 8, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cell(x)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if self.layout == "sequence-first":
+            return batch.T.unsqueeze(-1)  # (T, B, 1)
+        if self.layout == "flat":
+            return batch.reshape(-1, 1)  # (B * T, 1)
+        return batch.unsqueeze(-1)  # (B, T, 1)
+
+
+@pytest.mark.parametrize("batch_size_fn", [None, lambda batch: batch.shape[1]])
+def test_flops_of_a_sequence_first_batch_are_of_one_sample(fake_clock: FakeClock, batch_size_fn: Any) -> None:
+    """Cut along its first dimension, one time step of every sample was counted as a sample's FLOPs: 64 (4 samples x
+    one step) for 512 (one sample x 32 steps)."""
+    loader = DataLoader(RandomDataset(32, 12), batch_size=4)
+    flops = {}
+    for layout in ("batch-first", "sequence-first"):
+        counts = batch_size_fn if layout == "sequence-first" else None
+        cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0, batch_size_fn=counts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the reshaped batch's count, said and tested above
+            _trainer(cb).test(_StepwiseModel(fake_clock, layout), dataloaders=loader, verbose=False)
+        flops[layout] = cb.model_stats["model/flops_per_sample"]
+    assert flops == {"batch-first": 512.0, "sequence-first": 512.0}
+
+
+def test_a_batch_with_no_dimension_of_its_samples_gets_no_flops_and_says_so(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
+    loader = DataLoader(RandomDataset(32, 12), batch_size=4)
+    with pytest.warns(UserWarning, match=r"FLOPs not counted.*holds 4 samples, but batch \(128, 1\) has no dimension"):
+        _trainer(cb).test(_StepwiseModel(fake_clock, "flat"), dataloaders=loader, verbose=False)
+    assert "model/flops_per_sample" not in cb.model_stats
+    assert cb.model_stats["model/params"] == 8 + 32 * 2 + 2  # the step's and BoringModel's layer
+
+
 def test_samples_of_a_loop_ended_in_its_warmup_come_from_the_dataloader(
     fake_clock: FakeClock, counted: list[int]
 ) -> None:
