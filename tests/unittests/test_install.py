@@ -31,3 +31,52 @@ def _torch_pins(platform: str, machine: str) -> list[str]:
 )
 def test_each_platform_gets_exactly_one_cpu_torch(platform: str, machine: str, pin: str) -> None:
     assert _torch_pins(platform, machine) == [pin]
+
+
+ROOT = CONSTRAINTS.parent
+
+_BUILD = """
+import sys, warnings
+from setuptools.warnings import SetuptoolsDeprecationWarning
+warnings.simplefilter("error", SetuptoolsDeprecationWarning)  # setuptools fails these builds from 2027-02-18
+from setuptools import build_meta
+out = sys.argv[1]
+sdist = build_meta.build_sdist(out)
+print("built:", sdist, build_meta.prepare_metadata_for_build_wheel(out))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_the_sdist_carries_what_packagers_rebuild_and_test_and_the_license(tmp_path: Path) -> None:
+    """The sdist held only the package, README and pyproject (no tests, which pyproject's pytest config names, no
+    example configs, no license), and the license was a TOML table setuptools deprecates (packaging review)."""
+    import subprocess
+    import sys
+    import tarfile
+
+    built = subprocess.run(
+        [sys.executable, "-c", _BUILD, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    sdist, dist_info = built.stdout.splitlines()[-1].split()[1:]
+    with tarfile.open(tmp_path / sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    assert {"LICENSE", "CHANGELOG.md", "conf/train.yaml", "examples/train.py", "tests/conftest.py"} <= names
+    assert "tests/unittests/test_install.py" in names
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+    metadata = (tmp_path / dist_info / "METADATA").read_text()
+    assert "License-Expression: MIT" in metadata
+    assert (tmp_path / dist_info / "licenses" / "LICENSE").is_file()
+
+
+def test_zeus_lower_bound_has_the_device_api_we_call() -> None:
+    """Zeus 0.11-0.12 name their device methods in camelCase; ours (``supports_get_total_energy_consumption``...)
+    raised AttributeError at the first GPU probe there, and pip kept an installed 0.12 (packaging review)."""
+    import tomllib
+
+    from packaging.version import Version
+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (zeus,) = [Requirement(d) for d in dependencies if Requirement(d).name == "zeus"]
+    assert not zeus.specifier.contains(Version("0.12.3"))
+    assert zeus.specifier.contains(Version("0.13.0"))
