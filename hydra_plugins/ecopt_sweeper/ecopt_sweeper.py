@@ -195,6 +195,7 @@ class EcoptSweeper(Sweeper):
         self.job_idx = 0
         self._job_offset = 0  # job number - trial index (> 0 only where numbered job dirs outlived their experiment)
         self._pareto: ParetoSweep | None = None
+        self._given: SweepSettings | None = None  # the settings this command gave the loop (it may keep saved ones)
         self._resume_how: str | None = None  # how to resume where "rerun the same command" would not: a dated dir
         self.space: SearchSpace | None = None
         self.settings: SweepSettings | None = None
@@ -986,7 +987,7 @@ class EcoptSweeper(Sweeper):
         sweep = ParetoSweep(
             space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [], task_config=task_config
         )
-        self._pareto = sweep
+        self._pareto, self._given = sweep, settings
         dated = self._dated_sweep_dir(sweep_dir)
         if dated is not None:
             log.warning("ecopt sweeper: %s; %s", *dated)
@@ -1320,10 +1321,28 @@ class EcoptSweeper(Sweeper):
         )
 
     def _save_multirun(self) -> None:
-        """Write ``multirun.yaml`` (the app's config, as Hydra's basic sweeper writes it), once per sweep."""
+        """Write ``multirun.yaml`` (the app's config, as Hydra's basic sweeper writes it), once per sweep.
+
+        A resumed sweep keeps the seed and the Sobol count it started with, whatever this command gave: its
+        ``hydra.sweeper`` values here are those it runs with (the command's overrides stay as typed, in
+        ``hydra.overrides``), so that a sweep rerun from this file proposes what this one did.
+        """
         if self._multirun_saved or self.config is None:
             return
-        OmegaConf.save(self.config, self._sweep_dir() / "multirun.yaml")
+        config = self.config
+        if self._pareto is not None and self._given is not None:
+            ran, given = self._pareto.settings, self._given
+            kept = {
+                key: getattr(ran, key)
+                for key in ("seed", "n_initial_trials")
+                if getattr(ran, key) != getattr(given, key)  # the loop kept the saved sweep's
+            }
+            if kept:
+                config = copy.deepcopy(config)
+                OmegaConf.set_readonly(config, False)
+                for key, value in kept.items():
+                    OmegaConf.update(config, f"hydra.sweeper.{key}", value, force_add=True)
+        OmegaConf.save(config, self._sweep_dir() / "multirun.yaml")
         self._multirun_saved = True
 
     def _refusal(self, overrides: Sequence[str], job_idx: int) -> TrialFailure | None:

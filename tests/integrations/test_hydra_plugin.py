@@ -1348,6 +1348,22 @@ def test_a_trial_whose_config_does_not_compose_fails_alone(tmp_path: Path) -> No
         assert f"optim={trials[index]['params']['optim']}" in job
 
 
+def test_a_resume_records_in_multirun_yaml_the_seed_and_sobol_count_it_kept(tmp_path: Path) -> None:
+    """The loop keeps a resumed sweep's seed and Sobol count; multirun.yaml said this command's (seed 5, 2 Sobol
+    trials), so a sweep rerun from it proposed other points (reproducibility review)."""
+    first = _run_app(tmp_path, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
+    assert first.returncode == 0, first.stderr
+    second = _run_app(tmp_path, "hydra.sweeper.n_trials=4", "hydra.sweeper.n_initial_trials=2", "hydra.sweeper.seed=5")
+    assert second.returncode == 0, second.stderr
+    assert "was started with seed=0 and keeps it" in second.stdout + second.stderr
+    multirun = OmegaConf.load(tmp_path / "sweep" / "multirun.yaml")
+    assert (multirun.hydra.sweeper.seed, multirun.hydra.sweeper.n_initial_trials) == (0, 3)
+    assert multirun.hydra.sweeper.n_trials == 4
+    assert "hydra.sweeper.seed=5" in multirun.hydra.overrides.hydra  # the command as typed
+    results = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())
+    assert (results["settings"]["seed"], results["settings"]["n_initial_trials"]) == (0, 3)
+
+
 def test_a_refused_rerun_leaves_multirun_yaml_untouched(tmp_path: Path) -> None:
     first = _run_app(tmp_path, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=3")
     assert first.returncode == 0, first.stderr
