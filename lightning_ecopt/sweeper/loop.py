@@ -149,7 +149,6 @@ from lightning_ecopt.sweeper.storage import (
     _budget_message,
     _mismatch_message,
     _remove_torn_writes,
-    _show,
     _start_over,
     _stored_sobol_count,
     check_storage,
@@ -2246,12 +2245,12 @@ class ParetoSweep:
         if seed == self.settings.seed:
             return
         log.warning(
-            "ecopt: %s was started with seed=%s and keeps it (seed is now %s, hydra.sweeper.seed): a resumed sweep "
-            "proposes as an uninterrupted one would. To sweep with seed=%s, %s.",
+            "ecopt: %s was started with seed=%s and keeps it, not %s as given now: a resumed sweep proposes as an "
+            "uninterrupted one would. To sweep with seed=%s, %s.",
             storage,
-            _show(seed),
-            _show(self.settings.seed),
-            _show(self.settings.seed),
+            spelling.shown(seed),
+            spelling.setting("seed=" + spelling.shown(self.settings.seed)),
+            spelling.shown(self.settings.seed),
             _start_over(storage),
         )
         self.settings = dataclasses.replace(self.settings, seed=seed)

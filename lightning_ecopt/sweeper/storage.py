@@ -283,13 +283,22 @@ def _mapping_changes(
 
 
 def _start_over(storage: Path | None) -> str:
-    """How to start a new sweep instead of resuming the one saved in ``storage`` (or kept in memory)."""
+    """How to start a new sweep instead of resuming the one saved in ``storage`` (or kept in memory).
+
+    In the reader's terms (:mod:`lightning_ecopt.sweeper.spelling`): another sweep directory under Hydra, another
+    storage file from Python.
+    """
     if storage == Path(_IN_MEMORY):
         return "build a new ParetoSweep"
+    elsewhere = (
+        "choose another sweep directory (hydra.sweep.dir)"
+        if spelling.in_hydra()
+        else f"give the sweep another storage ({spelling.setting('storage')})"
+    )
     return (
         f"move {storage} out of its folder, with the {RESULTS_FILENAME}, tensorboard/ and checkpoints/ beside it (a "
         "folder's results stop a new sweep there; its cached checkpoints would be loaded as this sweep's training), or "
-        "choose another sweep directory (hydra.sweep.dir)"
+        f"{elsewhere}"
     )
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from lightning_ecopt.exceptions import EcoptConfigError, LauncherError, SweepFailureError, TrialFailure
 from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_mask
-from lightning_ecopt.sweeper import loop
+from lightning_ecopt.sweeper import loop, spelling
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
@@ -1708,7 +1708,8 @@ def test_resume_refuses_another_sweep(fast_ax, tmp_path, params, objectives, wha
     make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
     other = make_sweep(two_quadratics, params=params, objectives=objectives, n_trials=4, storage=storage)
     with pytest.raises(
-        EcoptConfigError, match=rf"other {what}.*move .*ax.json out of its folder.*checkpoints/.*hydra.sweep.dir"
+        EcoptConfigError,
+        match=rf"other {what}.*move .*ax.json out of its folder.*checkpoints/.*another storage \(SweepSettings\(",
     ):
         other.run()
 
@@ -2606,7 +2607,7 @@ def test_a_resume_over_another_task_config_is_refused_naming_the_changed_keys(fa
         "restore those values (in the app's config, or as overrides on the command line) to resume it, or move "
         in message
     )
-    assert "or choose another sweep directory (hydra.sweep.dir) to start a new sweep with them." in message
+    assert "or give the sweep another storage (SweepSettings(storage=...)) to start a new sweep with them." in message
     assert calls == []
     assert storage.read_bytes() == before
     # The same config resumes.
@@ -2731,6 +2732,7 @@ def test_a_budget_below_the_finished_trials_is_refused_before_the_resume_is_logg
 
 
 def test_a_resumed_sweep_keeps_its_saved_seed_and_says_so(fast_ax, tmp_path, caplog, monkeypatch):
+    """The warning named Hydra's keys (hydra.sweeper.seed, hydra.sweep.dir) to a sweep run from Python too."""
     storage = tmp_path / "ax.json"
     make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage, seed=0).run()
     seeds = []
@@ -2739,10 +2741,22 @@ def test_a_resumed_sweep_keeps_its_saved_seed_and_says_so(fast_ax, tmp_path, cap
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
         make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, seed=5).run()
     assert seeds == [0]
-    assert "was started with seed=0 and keeps it (seed is now 5" in caplog.text
+    assert (
+        "was started with seed=0 and keeps it, not SweepSettings(seed=5) as given now: a resumed sweep" in caplog.text
+    )
+    assert "To sweep with seed=5, move " in caplog.text
+    assert "or give the sweep another storage (SweepSettings(storage=...))." in caplog.text
+    assert "hydra" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), spelling.hydra_spelling():  # the Hydra sweeper's
+        make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage, seed=None).run()
+    assert "was started with seed=0 and keeps it, not hydra.sweeper.seed=null as given now" in caplog.text
+    assert "To sweep with seed=null, move " in caplog.text
+    assert "or choose another sweep directory (hydra.sweep.dir)." in caplog.text
+    assert "SweepSettings" not in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
-        make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage, seed=0).run()
+        make_sweep(two_quadratics, n_trials=5, n_initial_trials=2, storage=storage, seed=0).run()
     assert "keeps it" not in caplog.text  # the same seed: nothing to say
 
 
