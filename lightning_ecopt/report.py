@@ -52,6 +52,7 @@ from lightning_ecopt.ledger import (
     parse_baseline,  # noqa: F401
     trial_energy,
 )
+from lightning_ecopt.provenance import runs_line
 from lightning_ecopt.proxy_audit import (
     ESTIMATE_CAVEAT,  # noqa: F401
     PROXIES,  # noqa: F401
@@ -237,6 +238,10 @@ class Report:
             "proxy_audit": [asdict(c) for c in self.audit],
             "proxy_audit_caveats": proxy_audit_caveats(result),
             "ledger": ledger_data,
+            # the sweep's settings as recorded (null: unknown), and one record per run: versions, machine, launcher,
+            # seeds (lightning_ecopt.provenance; [] for a sweep written before they were kept)
+            "settings": self.sweep.settings,
+            "provenance": [dict(run) for run in result.provenance],
             "files": self.files,
         }
         return dict(json_safe(data))
@@ -284,13 +289,17 @@ def _check_settings_match(result: SweepResult, settings: SweepSettings) -> None:
 
 def _from_result(result: SweepResult, settings: SweepSettings | None) -> LoadedSweep:
     """A :class:`LoadedSweep` around an in-memory result: budget and constraints from ``settings`` or its file."""
+    recorded: dict[str, Any] | None = None
     if settings is not None:
+        from lightning_ecopt.sweeper.results import _settings_dict
+
         _check_settings_match(result, settings)
         n_trials: int | None = settings.n_trials
         constraints: tuple[str, ...] | None = tuple(c.exact() for c in settings.outcome_constraints)
+        recorded = _settings_dict(settings)
     elif result.results_path is not None and Path(result.results_path).is_file():
         stored = load_sweep(result.results_path)
-        n_trials, constraints = stored.n_trials, stored.constraints
+        n_trials, constraints, recorded = stored.n_trials, stored.constraints, stored.settings
     else:
         n_trials, constraints = None, None
     results_path = None if result.results_path is None else Path(result.results_path)
@@ -301,6 +310,7 @@ def _from_result(result: SweepResult, settings: SweepSettings | None) -> LoadedS
         n_trials=n_trials,
         constraints=constraints,
         stop_reason=result.stop_reason,
+        settings=recorded,
     )
 
 
@@ -548,6 +558,8 @@ def render(report: Report, console: Console | None = None) -> None:
         console.print(correction, markup=False)
     if sweep.stop_reason:
         console.print(f"Stopped early: {sweep.stop_reason}", markup=False)
+    if sweep.results_path is not None or result.provenance:  # an in-memory result without storage has no records
+        console.print(runs_line(result.provenance), markup=False)
     for reason, indices in _failure_reasons(result).items():
         trials = ", ".join(f"#{i}" for i in indices)
         console.print(f"Failed ({len(indices)}): {reason} [{trials}]", markup=False)

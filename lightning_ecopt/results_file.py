@@ -46,6 +46,8 @@ class LoadedSweep:
             settings).
         stop_reason: Why the sweep ended early, if it did.
         notes: What the report corrected in the file, one sentence each (a frontier its trials do not make).
+        settings: The sweep's settings as the file records them (plain data), or ``None`` where unknown (not
+            recorded, or an in-memory result given without its settings).
     """
 
     sweep_dir: Path | None
@@ -55,6 +57,7 @@ class LoadedSweep:
     constraints: tuple[str, ...] | None = ()
     stop_reason: str | None = None
     notes: tuple[str, ...] = ()
+    settings: dict[str, Any] | None = None
 
 
 def find_results(path: str | Path) -> Path:
@@ -172,6 +175,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
     point, given, origin, provisional = _reference_point(data, objectives)
     hv = data.get("hypervolume")
     n_trials, constraints = _settings(data)
+    runs = _provenance(data)
     result = SweepResult(
         objectives=tuple(objectives),
         trials=tuple(trials),
@@ -183,6 +187,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         hypervolume=None if hv is None else _number(hv, "hypervolume"),
         stop_reason=data.get("stop_reason"),
         results_path=path,
+        provenance=runs,
     )
     loaded = LoadedSweep(
         sweep_dir=path.parent,
@@ -191,6 +196,7 @@ def _parse(data: Any, path: Path) -> LoadedSweep:
         n_trials=n_trials,
         constraints=constraints,
         stop_reason=data.get("stop_reason"),
+        settings=dict(data["settings"]) if isinstance(data.get("settings"), Mapping) else None,
     )
     return _with_trials_front(loaded)
 
@@ -390,6 +396,16 @@ def _settings(data: Mapping[str, Any]) -> tuple[int | None, tuple[str, ...]]:
         )
     budget = n_trials if isinstance(n_trials, int) and not isinstance(n_trials, bool) else None
     return budget, tuple(str(c) for c in constraints)
+
+
+def _provenance(data: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The records of the sweep's runs (``provenance``); ``()`` in a file written before they were kept."""
+    runs = data.get("provenance")
+    if runs is None:
+        return ()
+    if not isinstance(runs, list) or not all(isinstance(run, Mapping) for run in runs):
+        raise SweepDataError(f"provenance: expected a list of mappings (one a run), got {runs!r:.80}; {_REWRITE}")
+    return tuple(dict(run) for run in runs)
 
 
 def _with_trials_front(loaded: LoadedSweep) -> LoadedSweep:

@@ -21,6 +21,32 @@ _LAUNCHER_KEYS = ("_target_", "n_jobs")
 """What of ``hydra.launcher`` moves a trial's energy figures: where and how its process runs, and how many share it."""
 
 
+def _described(launcher: Any, resolve: bool) -> dict[str, Any]:
+    """The :data:`_LAUNCHER_KEYS` that a ``hydra.launcher`` node sets (resolved or as written)."""
+    values = OmegaConf.to_container(launcher, resolve=resolve)
+    if not isinstance(values, dict):
+        raise TypeError(f"hydra.launcher: expected a mapping, got {values!r}")
+    return {key: values[key] for key in _LAUNCHER_KEYS if values.get(key) is not None}
+
+
+def _as_text(launcher: Mapping[str, Any]) -> dict[str, str]:
+    """Compared as text: a file reads back untyped (``'1'``), the live config is typed (``1``)."""
+    return {str(k): str(v) for k, v in launcher.items()}
+
+
+def _launcher_facts(config: DictConfig) -> dict[str, Any] | None:
+    """What of this run's ``hydra.launcher`` moves its trials' energy figures (``_target_``, ``n_jobs``), resolved.
+
+    Recorded in each run's provenance (``ParetoSweep(launcher=...)``); ``None`` where the config has no launcher
+    or it does not resolve.
+    """
+    try:
+        now = OmegaConf.select(config, "hydra.launcher", default=None)
+        return _described(now, True) if OmegaConf.is_config(now) else None
+    except Exception:  # an interpolation that does not resolve here: the launcher says so when it starts
+        return None
+
+
 def _launcher_change(multirun: Path, config: DictConfig) -> str | None:
     """How the launcher a resumed sweep started with (its ``multirun.yaml``) differs from this run's, or None.
 

@@ -57,6 +57,7 @@ from hydra_plugins.ecopt_sweeper._job import (
 from hydra_plugins.ecopt_sweeper._launchers import (
     _idle_workers,
     _launcher_change,
+    _launcher_facts,
     _runs_jobs_side_by_side,
     _without_job_ids,
 )
@@ -985,7 +986,12 @@ class EcoptSweeper(Sweeper):
             raise EcoptConfigError(f"hydra.sweeper.tensorboard={self.tensorboard!r}: expected true or false.")
         # None: the loop's default hooks (the TensorBoard frontier views); []: none.
         sweep = ParetoSweep(
-            space, settings, self.evaluate, on_batch_end=None if self.tensorboard else [], task_config=task_config
+            space,
+            settings,
+            self.evaluate,
+            on_batch_end=None if self.tensorboard else [],
+            task_config=task_config,
+            launcher=_launcher_facts(self.config),  # recorded in the run's provenance
         )
         self._pareto, self._given = sweep, settings
         dated = self._dated_sweep_dir(sweep_dir)

@@ -68,6 +68,11 @@ Design decisions
 - **Seeds**: Ax's JSON does not keep the client's seed, so before every batch the seed is derived from ``seed`` and
   the number of finished trials; a resumed sweep is therefore seeded exactly as an uninterrupted one. The seed is
   saved with the sweep, and a resumed sweep keeps it (another ``seed`` is logged as a warning, not used).
+- **Provenance**: each run that finishes a trial (the first and every resume) keeps a record of where and with what it
+  ran (:func:`lightning_ecopt.provenance.run_record`: versions, Python, platform, CPU, GPUs, host, the launcher the
+  Hydra sweeper names, the seed, and the Sobol seed, read back from Ax's Sobol generator, which draws its own when
+  ``seed`` is ``None``) in the experiment's saved description, so a resume appends its own; the results file lists
+  them under ``provenance``. Sweeps saved before them resume with the records of their later runs only.
 - **Resume**: when ``storage`` exists it is loaded; a different search space, different objectives, another
   acquisition function, another task config (``task_config``, when both runs give one) or an ``n_trials`` below the
   trials already finished are refused, naming what differs (:func:`~lightning_ecopt.sweeper.storage.check_storage`
@@ -103,7 +108,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
-from lightning_ecopt import frontier
+from lightning_ecopt import frontier, provenance
 from lightning_ecopt.energy.estimator import CPU_TIME_SOURCE
 from lightning_ecopt.energy.figures import ENERGY_METRICS, energy_stage
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
@@ -773,6 +778,8 @@ class ParetoSweep:
         task_config: The task's config for one fixed point of the space (nested or dotted keys; see
             :func:`sweep_fingerprint`), saved with the sweep: resuming it under another one is refused, naming the
             changed keys. ``None``: not saved, nor checked.
+        launcher: What runs ``evaluate``'s trials, as plain data, recorded in each run's provenance (the Hydra
+            sweeper gives ``hydra.launcher``'s ``_target_`` and ``n_jobs``); ``None``: ``evaluate`` itself.
 
     Raises:
         TypeError: ``evaluate`` is not callable.
@@ -800,6 +807,7 @@ class ParetoSweep:
         evaluate: Evaluate,
         on_batch_end: Sequence[BatchHook] | None = None,
         task_config: Mapping[str, Any] | None = None,
+        launcher: Mapping[str, Any] | None = None,
     ) -> None:
         from lightning_ecopt.sweeper.settings import SweepSettings as _SweepSettings
         from lightning_ecopt.sweeper.space import SearchSpace as _SearchSpace
@@ -834,6 +842,7 @@ class ParetoSweep:
         self.settings = settings
         self.evaluate = evaluate
         self.task_config = task_config
+        self.launcher = None if launcher is None else dict(launcher)
         self._traceback_types: set[type] = set()  # exception types whose traceback was logged as a warning
         self._warned_reference: set[str] = set()  # objectives whose given reference value no trial beats (warned)
         self._warned_infeasible = False  # whether no completed trial meeting the outcome constraints was warned about
@@ -891,6 +900,10 @@ class ParetoSweep:
         self._misnamed: tuple[int, MissingMetric] | None = None  # a trial that lacked a metric no trial returned
         self._broken: tuple[int, TrialFailure] | None = None  # a trial whose result every trial's would fail alike
         self._said_unlabelled = False  # the warning about energy figures without a label, once a sweep
+        self._earlier_runs: list[dict[str, Any]] = []  # the provenance records of the runs before this one (saved)
+        self._this_run: dict[str, Any] | None = None  # this run's record, once the experiment is open
+        self._first_trial = 0  # the index of the first trial this run proposes
+        self._finished_before = 0  # trials finished before this run
 
     @classmethod
     def from_function(
@@ -1050,6 +1063,7 @@ class ParetoSweep:
             _remove_torn_writes(Path(self.settings.storage))
         with _quiet_ax():
             client = self._open()
+            self._start_record(client)
             # The failure rate is judged over the trials this run evaluates: after "fix the task and rerun", the
             # failures that stopped the previous run must not stop this one again before its own trials count.
             self._judged_from = {i for i, r in self._records.items() if r.finished}
@@ -1917,10 +1931,33 @@ class ParetoSweep:
             given=self._given_reference(),
             constraints=self._constraint_texts(),
             provisional=self._reference_provisional,
+            runs=self._runs(),
         )
 
     def _constraint_texts(self) -> list[str]:
         return [c.exact() for c in self.settings.outcome_constraints]
+
+    def _start_record(self, client: Client) -> None:
+        """Begin this run's provenance record, once the experiment is open (a resume has kept its saved seed)."""
+        self._first_trial = len(_experiment(client).trials)
+        self._finished_before = self._n_finished()
+        self._this_run = provenance.run_record(launcher=self.launcher, seed=self.settings.seed)
+
+    def _runs(self) -> list[dict[str, Any]]:
+        """The sweep's provenance records: the earlier runs', then this run's once it has finished a trial.
+
+        This run's record is brought up to date first: the trials it proposed and finished, and the Sobol seed.
+        """
+        run = self._this_run
+        if run is None or self._client is None:
+            return [dict(r) for r in self._earlier_runs]
+        last = len(_experiment(self._client).trials) - 1
+        run["trials"] = [self._first_trial, last] if last >= self._first_trial else None
+        run["finished"] = self._n_finished() - self._finished_before
+        run["sobol_seed"] = _drawn_sobol_seed(self._client)
+        if run["finished"] <= 0:  # nothing ran under it (a finished sweep rerun, a stop before the first result)
+            return [dict(r) for r in self._earlier_runs]
+        return [*(dict(r) for r in self._earlier_runs), dict(run)]
 
     # -- Ax client, storage and resume ------------------------------------------------------------------------------
 
@@ -2066,6 +2103,10 @@ class ParetoSweep:
         from ax.core.base_trial import TrialStatus
 
         stored = _read_description(client)
+        saved_runs = stored.get("provenance")  # absent from sweeps saved before runs were recorded
+        self._earlier_runs = (
+            [dict(r) for r in saved_runs if isinstance(r, Mapping)] if isinstance(saved_runs, list) else []
+        )
         # Saved by a version that recorded no clean stops (before 2026-12-03, whose description has no "strategy"):
         # a trial it left running may have been stopped by Ctrl-C. Taken as such, the worst is one more run of it;
         # taken as a crash, one real crash later failed the configuration for good, "as it did in trial n".
@@ -2362,6 +2403,7 @@ class ParetoSweep:
             suggest_time_s=self._suggest_time_s,
             storage=None if storage is None else Path(storage),
             results_path=None if storage is None else Path(storage).parent / RESULTS_FILENAME,
+            provenance=tuple(self._runs()),
         )
 
     def _save_experiment(self, client: Client) -> None:
@@ -2371,6 +2413,7 @@ class ParetoSweep:
             EcoptConfigError: The file cannot be written (a full disk, a folder made read-only); the message says
                 what is kept and how to resume.
         """
+        _set_saved_runs(client, self._runs())  # also without storage: run() keeps the experiment in memory
         if self.settings.storage is None:
             return
         path = Path(self.settings.storage)
@@ -2535,12 +2578,14 @@ def _write_description(
     given: Mapping[str, float] | None = None,
     constraints: Sequence[str] = (),
     provisional: bool = False,
+    runs: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Keep the sweep's fingerprint and reference point in the experiment's description (saved with it).
 
     With them the reference values the settings gave (``reference_point`` and constraints on objectives) and the
     outcome constraints, so that a resume that drops or changes them is told, not silently relabelled; and whether
-    an inferred point is provisional (from trials none of which met the outcome constraints), to infer it again.
+    an inferred point is provisional (from trials none of which met the outcome constraints), to infer it again;
+    and the provenance records of the sweep's runs (:meth:`ParetoSweep._runs`), to which the next run adds its own.
     """
     payload = {
         **fingerprint,
@@ -2549,8 +2594,33 @@ def _write_description(
         "reference_provisional": provisional,
         "reference_given": dict(given or {}),
         "outcome_constraints": list(constraints),
+        "provenance": [dict(r) for r in runs],
     }
     _experiment(client).description = json.dumps({_METADATA_KEY: payload})
+
+
+def _set_saved_runs(client: Client, runs: Sequence[Mapping[str, Any]]) -> None:
+    """Update the provenance records in the experiment's saved description, the rest of it as it is."""
+    payload = _read_description(client)
+    if not payload:  # not described yet (the experiment is being configured): _describe writes them
+        return
+    payload["provenance"] = [dict(r) for r in runs]
+    _experiment(client).description = json.dumps({_METADATA_KEY: payload})
+
+
+def _drawn_sobol_seed(client: Client) -> int | None:
+    """The seed of the Sobol generator that made the sweep's latest Sobol trials, as Ax saved it; ``None`` before one.
+
+    Given by ``seed`` (:func:`_sobol_seed`), or drawn by Ax (``torch.randint``) when ``seed`` is ``None``: Ax keeps it
+    in each Sobol generator run's state, which a resumed sweep's Sobol generator continues from.
+    """
+    strategy = client._maybe_generation_strategy
+    for run in reversed(getattr(strategy, "_generator_runs", None) or []):
+        state = getattr(run, "_generator_state_after_gen", None) or {}
+        seed = state.get("seed")
+        if getattr(run, "_generator_key", None) == "Sobol" and isinstance(seed, int) and not isinstance(seed, bool):
+            return seed
+    return None
 
 
 def _read_description(client: Client) -> dict[str, Any]:

@@ -4,10 +4,10 @@ The YAML file is a superset of Hydra's Optuna sweeper's ``optimization_results.y
 objective ``best_params`` and ``best_value``, and ``solutions: [{params, values}]`` (values in objective order) for
 any number, so scripts written for Optuna keep working. It adds the file's ``format`` (:data:`RESULTS_FORMAT`), the
 objectives with their directions, the label of the energy figures (on every solution and trial too), every trial
-with its status, the hypervolume, the reference point and where it came from, counts, the settings, and last
-``end: true``, so a reader can tell a whole file from one cut short (a copy that stopped early). Files are written
-atomically (a temporary file in the same
-directory, then ``os.replace``), so a sweep killed mid-write never leaves a truncated file behind, and with the
+with its status, the hypervolume, the reference point and where it came from, counts, the settings, the provenance of
+each run (:mod:`lightning_ecopt.provenance`), and last ``end: true``, so a reader can tell a whole file from one cut
+short (a copy that stopped early). Files are written atomically (a temporary file in the same directory, then
+``os.replace``), so a sweep killed mid-write never leaves a truncated file behind, and with the
 mode ``open()`` gives a new file (0666 less the umask), not ``tempfile.mkstemp``'s owner-only 0600.
 """
 
@@ -170,6 +170,9 @@ class SweepResult:
         reference_point_provisional: The inferred point is provisional: inferred from trials none of which met the
             outcome constraints, it is inferred again once enough trials meet them, and ``hypervolume`` is measured
             against a box the sweep replaces (it can shrink then: not a point of the hypervolume's curve).
+        provenance: One record per run of the sweep that finished a trial, oldest first
+            (:func:`lightning_ecopt.provenance.run_record`: versions, machine, launcher, seeds); ``()`` where none
+            was recorded (a results file written before they were).
     """
 
     objectives: tuple[Objective, ...]
@@ -184,6 +187,7 @@ class SweepResult:
     results_path: Path | None = None
     reference_point_given: tuple[str, ...] = ()
     reference_point_provisional: bool = False
+    provenance: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         # In objective order, as every other view lists objectives: a given point came in the order of
@@ -363,7 +367,8 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
         ``format`` (:data:`RESULTS_FORMAT`), ``objectives``, ``energy_source`` (the energy figures' label and
         kinds, and the completed trials without a label), ``solutions`` (Optuna's keys plus ``trial_index``,
         ``metrics`` and ``energy_source``), ``trials``, ``hypervolume``, ``reference_point``, ``counts``,
-        ``stop_reason``, ``settings`` and, last, ``end: true`` (a file without it was cut short).
+        ``stop_reason``, ``settings``, ``provenance`` (one record per run) and, last, ``end: true`` (a file without it
+        was cut short).
     """
     objectives = result.objectives
     solutions = [
@@ -441,6 +446,7 @@ def results_to_dict(result: SweepResult, settings: SweepSettings | None = None) 
     }
     if settings is not None:
         data["settings"] = _settings_dict(settings)
+    data["provenance"] = [_plain(run) for run in result.provenance]
     data["end"] = True  # last: a copy cut short anywhere before it lacks it (the report refuses such a file)
     return data
 

@@ -48,6 +48,7 @@ __all__ = [
     "flat_task_config",
     "read_saved",
     "saved_finished_count",
+    "saved_provenance",
     "saved_sobol_count",
     "saved_trial_count",
     "saved_trials",
@@ -454,6 +455,20 @@ def saved_sobol_count(storage: Path | None) -> int | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return _stored_sobol_count(stored)
+
+
+def saved_provenance(storage: Path | None) -> list[dict[str, Any]]:
+    """The provenance records of a saved sweep's runs (plain JSON read), oldest first; ``[]`` where it has none.
+
+    One per run that finished a trial (:func:`lightning_ecopt.provenance.run_record`); a sweep saved before they were
+    kept has none (nor do its runs until then).
+    """
+    data = read_saved(storage)
+    try:
+        runs = _saved_description(data).get("provenance") if data is not None else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return [dict(run) for run in runs if isinstance(run, Mapping)] if isinstance(runs, list) else []
 
 
 def _load(storage: Path) -> Any:

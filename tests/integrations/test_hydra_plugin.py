@@ -858,6 +858,9 @@ def test_sweep_with_the_basic_launcher(tmp_path: Path) -> None:
     assert job_config.trainer_epochs == 2  # fixed overrides reach every job
     assert 0.0 <= job_config.x <= 1.0
     assert any((tmp_path / "sweep" / "tensorboard").iterdir())  # the frontier views, by default
+    [run] = results["provenance"]  # the launcher is recorded with the run
+    assert run["launcher"] == {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    assert (run["trials"], run["finished"]) == ([0, 3], 4)
 
 
 def test_no_objectives_says_the_command_line_form_that_works(tmp_path: Path) -> None:

@@ -1,12 +1,15 @@
 import csv
 import dataclasses
 import functools
+import importlib.metadata
 import io
 import itertools
 import json
 import logging
 import math
+import platform
 import re
+import socket
 import sys
 import threading
 import time
@@ -18,6 +21,7 @@ import numpy as np
 import pytest
 import yaml
 
+import lightning_ecopt
 from lightning_ecopt.exceptions import EcoptConfigError, LauncherError, SweepFailureError, TrialFailure
 from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_mask
 from lightning_ecopt.sweeper import loop, spelling
@@ -26,7 +30,7 @@ from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
 from lightning_ecopt.sweeper.settings import SweepSettings
 from lightning_ecopt.sweeper.space import parse_search_space
-from lightning_ecopt.sweeper.storage import saved_trial_count
+from lightning_ecopt.sweeper.storage import saved_provenance, saved_trial_count
 
 BRANIN_CURRIN_MAX_HV = 59.36012  # ref (18, 6), minimisation
 
@@ -3538,3 +3542,79 @@ def test_a_retried_configuration_is_answered_from_its_retry_in_later_runs(tmp_pa
         ("completed", None),  # the retry
         ("completed", 2),  # answered from the retry, not from failure 1
     ]
+
+
+def test_each_run_records_its_provenance_and_the_sobol_seed_ax_drew(fast_ax, tmp_path):
+    """Reproducibility review: the results file recorded no versions, machine or effective seed, and with seed=None
+    the Sobol seed Ax drew was only inside ax_experiment.json. Each run that finishes a trial appends a record, kept
+    with the experiment, so a resume adds its own; the recorded Sobol seed reproduces the Sobol points, and an
+    unseeded sweep still continues its Sobol sequence on resume."""
+    storage = tmp_path / "ax.json"
+    params: list[dict] = []
+
+    def stop_after_two(p):
+        params.append(dict(p))
+        if len(params) == 2:
+            sweep.request_stop()  # this trial ends; the sweep stops before the next one (saved)
+        return two_quadratics(p)
+
+    sweep = make_sweep(stop_after_two, n_trials=4, n_initial_trials=4, storage=storage, seed=None)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run()
+    first = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert list(first)[-3:] == ["settings", "provenance", "end"]  # before `end`, the other keys where they were
+    [run] = first["provenance"]
+    assert set(run) == {
+        *("when", "lightning_ecopt", "versions", "python", "platform", "cpu", "cpu_simd", "gpus", "hostname"),
+        *("launcher", "seed", "sobol_seed", "trials", "finished"),
+    }
+    assert set(run["versions"]) == {"ax-platform", "botorch", "torch", "lightning", "hydra-core", "zeus"}
+    assert run["versions"]["ax-platform"] == importlib.metadata.version("ax-platform")
+    assert run["lightning_ecopt"] == lightning_ecopt.__version__
+    assert run["python"] == platform.python_version()
+    assert run["hostname"] == socket.gethostname()
+    assert run["when"].endswith("+00:00")  # UTC
+    assert (run["launcher"], run["seed"], run["trials"], run["finished"]) == (None, None, [0, 1], 2)
+    drawn = run["sobol_seed"]
+    assert isinstance(drawn, int)
+    saved = json.loads(storage.read_text())
+    states = [gr["generator_state_after_gen"] for gr in saved["generation_strategy"]["generator_runs"]]
+    assert {state["seed"] for state in states} == {drawn}  # the one Ax drew and saved
+
+    resumed = make_sweep(lambda p: params.append(dict(p)) or two_quadratics(p), n_trials=4, storage=storage, seed=None)
+    result = resumed.run()
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert [(r["trials"], r["finished"], r["sobol_seed"]) for r in data["provenance"]] == [
+        ([0, 1], 2, drawn),
+        ([2, 3], 2, drawn),
+    ]
+    assert data["provenance"][0] == run  # the first run's record as it was
+    assert list(result.provenance) == data["provenance"]
+    # A rerun of the finished sweep evaluates nothing, and records no run.
+    make_sweep(two_quadratics, n_trials=4, storage=storage, seed=None).run()
+    assert len(yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["provenance"]) == 2
+    # The recorded seed is the effective one: a sweep seeded with it draws the same Sobol points, the resumed ones too.
+    again = make_sweep(two_quadratics, n_trials=4, n_initial_trials=4, seed=drawn).run()
+    assert [t.params for t in again.trials] == params
+    assert [r["sobol_seed"] for r in again.provenance] == [drawn]
+
+
+def test_a_sweep_saved_without_provenance_resumes_and_records_its_later_runs(fast_ax, tmp_path):
+    """Sweep dirs written before runs were recorded have none in the experiment or the results file."""
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    saved = json.loads(storage.read_text())
+    description = json.loads(saved["experiment"]["description"])
+    del description["lightning_ecopt"]["provenance"]
+    saved["experiment"]["description"] = json.dumps(description)
+    storage.write_text(json.dumps(saved))
+    results = tmp_path / RESULTS_FILENAME
+    old = yaml.safe_load(results.read_text())
+    del old["provenance"]
+    results.write_text(yaml.safe_dump(old, sort_keys=False))
+    assert saved_provenance(storage) == []
+    result = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage).run()
+    assert result.n_finished == 3
+    [run] = yaml.safe_load(results.read_text())["provenance"]
+    assert (run["trials"], run["finished"], run["seed"]) == ([2, 2], 1, 0)
+    assert saved_provenance(storage) == [run]

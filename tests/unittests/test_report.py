@@ -10,7 +10,7 @@ import yaml
 from rich.console import Console
 from scipy import stats
 
-from lightning_ecopt import frontier, views
+from lightning_ecopt import frontier, provenance, views
 from lightning_ecopt.cli import main
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.report import (
@@ -1760,3 +1760,67 @@ def test_each_report_writes_its_picture_through_a_temporary_file_of_its_own(tmp_
     written = write_files(build_report(make_result()), tmp_path)
     assert Path(written["frontier.png"]).read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".frontier.png.tmp", "frontier.png", "trials.csv"]
+
+
+def _run(host, launcher, trials, **versions):
+    record = provenance.run_record(launcher=launcher, seed=0, sobol_seed=0, trials=trials, finished=2)
+    record["versions"] |= {"ax-platform": "1.3.1", "botorch": "0.18.1", "torch": "2.13.0", **versions}
+    return record | {"hostname": host, "lightning_ecopt": "0.1.0"}
+
+
+BASIC = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+JOBLIB = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
+
+
+def test_the_report_gives_the_settings_and_each_runs_provenance(tmp_path, capsys):
+    """Reproducibility review: `ecopt report --json` gave no settings, and neither output said where and with what
+    the sweep ran; runs on two hosts or under two launchers measure incomparable joules, and that is said."""
+    runs = (_run("gpu-a", BASIC, [0, 3]), _run("gpu-b", JOBLIB, [4, 7], torch="2.14.0"))
+    settings = SweepSettings(OBJECTIVES, n_trials=10, seed=0)
+    write_results(tmp_path / RESULTS_FILENAME, dataclasses.replace(make_result(), provenance=runs), settings)
+    code, out, err = run_cli(capsys, tmp_path, "--json", "--no-files")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["settings"]["n_trials"] == 10
+    assert data["settings"]["seed"] == 0
+    assert data["settings"]["objectives"] == {"test/acc": "maximize", "energy/test_samples_per_j": "maximize"}
+    assert data["provenance"] == [json.loads(json.dumps(run)) for run in runs]
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert (
+        "Runs: 2 (lightning_ecopt 0.1.0; ax 1.3.1, botorch 0.18.1, torch 2.13.0 -> 2.14.0; host gpu-a -> gpu-b, "
+        "launcher BasicLauncher -> JoblibLauncher (n_jobs=2); seed 0). The runs differ in versions and host and "
+        "launcher: energy figures measured on other hosts or under other launchers are not comparable" in text
+    )
+    # One machine, one launcher, the same versions: one line, nothing to warn of.
+    same = (_run("gpu-a", BASIC, [0, 3]), _run("gpu-a", BASIC, [4, 7]))
+    write_results(tmp_path / RESULTS_FILENAME, dataclasses.replace(make_result(), provenance=same), settings)
+    text = " ".join(run_cli(capsys, tmp_path, "--no-files")[1].split())
+    assert (
+        "Runs: 2 (lightning_ecopt 0.1.0; ax 1.3.1, botorch 0.18.1, torch 2.13.0; host gpu-a, launcher BasicLauncher; "
+        in text
+    )
+    assert "launcher BasicLauncher; seed 0)." in text
+    assert "differ" not in text
+
+
+def test_a_results_file_without_provenance_still_reports(sweep_dir, capsys):
+    """Files written before runs were recorded have no `provenance` key."""
+    path = sweep_dir / RESULTS_FILENAME
+    data = yaml.safe_load(path.read_text())
+    del data["provenance"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    report = build_report(sweep_dir)
+    assert report.sweep.result.provenance == ()
+    assert report.to_dict()["provenance"] == []
+    assert report.to_dict()["settings"]["n_trials"] == 10
+    code, out, err = run_cli(capsys, sweep_dir, "--no-files")
+    assert code == 0, err
+    assert "Runs: not recorded (this results file was written before lightning_ecopt recorded its runs)." in " ".join(
+        out.split()
+    )
+    data["provenance"] = "a hand edit"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(SweepDataError, match=r"provenance: expected a list of mappings \(one a run\), got 'a hand"):
+        load_sweep(sweep_dir)
