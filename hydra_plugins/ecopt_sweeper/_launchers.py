@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,34 +47,48 @@ def _launcher_facts(config: DictConfig) -> dict[str, Any] | None:
         return None
 
 
-def _launcher_change(multirun: Path, config: DictConfig) -> str | None:
-    """How the launcher a resumed sweep started with (its ``multirun.yaml``) differs from this run's, or None.
+def _launcher_change(
+    multirun: Path, config: DictConfig, runs: Sequence[Mapping[str, Any]] = (), storage: Path | None = None
+) -> str | None:
+    """How the launchers a resumed sweep's trials ran under differ from this run's, or None.
+
+    Against every earlier run that finished trials under a launcher, as the sweep's provenance records them (``runs``,
+    from ``storage``); where none does (a sweep saved before they were kept), against the one its ``multirun.yaml``
+    names (the previous run's only).
 
     Its energy figures move with it: joblib's workers run torch on their share of the cores (1.5-2x fewer joules
     estimated for one configuration than a lone process), another cluster launcher runs on other machines. The
     sweep goes on (a launcher's time limit or queue changes for good reasons); the mix is said.
     """
-    try:
-        earlier = OmegaConf.select(OmegaConf.load(multirun), "hydra.launcher", default=None)
-        now = OmegaConf.select(config, "hydra.launcher", default=None)
-        if not OmegaConf.is_config(earlier) or not OmegaConf.is_config(now):
+    recorded = [
+        dict(run["launcher"]) for run in runs if run.get("finished") and isinstance(run.get("launcher"), Mapping)
+    ]
+    if recorded:
+        after = _launcher_facts(config)
+        if after is None:
             return None
-
-        def described(launcher: Any, resolve: bool) -> dict[str, Any]:
-            values = OmegaConf.to_container(launcher, resolve=resolve)
-            assert isinstance(values, dict)
-            return {key: values[key] for key in _LAUNCHER_KEYS if values.get(key) is not None}
-
-        if described(earlier, False) == described(now, False):  # as written: ${oc.env:NJ} both times
+        others = [b for b in recorded if _as_text(b) != _as_text(after)]
+        if not others:
             return None
-        # Resolved and compared as text: the file reads back untyped ('1'), the live config is typed (1).
-        before, after = described(earlier, True), described(now, True)
-    except Exception:  # absent (the sweep never launched), unreadable, or an interpolation that no longer resolves
-        return None
-    if {k: str(v) for k, v in before.items()} == {k: str(v) for k, v in after.items()}:
-        return None
+        distinct = list({repr(_as_text(b)): b for b in others}.values())
+        before: Any = distinct[0] if len(distinct) == 1 else " and ".join(map(str, distinct))
+        source = f"as the runs recorded in {storage} say" if storage is not None else "as the sweep's runs record"
+    else:
+        try:
+            earlier = OmegaConf.select(OmegaConf.load(multirun), "hydra.launcher", default=None)
+            now = OmegaConf.select(config, "hydra.launcher", default=None)
+            if not OmegaConf.is_config(earlier) or not OmegaConf.is_config(now):
+                return None
+            if _described(earlier, False) == _described(now, False):  # as written: ${oc.env:NJ} both times
+                return None
+            before, after = _described(earlier, True), _described(now, True)
+        except Exception:  # absent (the sweep never launched), unreadable, or an interpolation that no longer resolves
+            return None
+        if _as_text(before) == _as_text(after):
+            return None
+        source = f"from {multirun}"
     return (
-        f"this sweep's earlier trials ran under another launcher ({before}; now {after}, from {multirun}): "
+        f"this sweep's earlier trials ran under another launcher ({before}; now {after}, {source}): "
         f"energy figures move with it (threads per process, machines), so its frontier will compare trials measured "
         f"both ways. Resume under the launcher it started with, or start a new sweep dir (hydra.sweep.dir)."
     )

@@ -919,6 +919,7 @@ class EcoptSweeper(Sweeper):
             saved_sobol_count,
             sweep_fingerprint,
         )
+        from lightning_ecopt.sweeper.storage import saved_provenance
 
         sweep_dir = self._sweep_dir()
         # Before anything is written or logged: a storage file that cannot be written, is not an experiment, holds
@@ -928,7 +929,8 @@ class EcoptSweeper(Sweeper):
         if settings.storage is not None:
             check_storage(settings.storage, sweep_fingerprint(space, settings, task_config), settings.n_trials)
             if saved_finished_count(settings.storage) > 0:  # not after a launcher that started nothing
-                changed = _launcher_change(sweep_dir / "multirun.yaml", self.config)
+                runs = saved_provenance(settings.storage)  # every earlier run's launcher, where they were recorded
+                changed = _launcher_change(sweep_dir / "multirun.yaml", self.config, runs, settings.storage)
                 if changed is not None:
                     log.warning("ecopt sweeper: %s", changed)
         sweep_dir.mkdir(parents=True, exist_ok=True)

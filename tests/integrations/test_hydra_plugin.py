@@ -922,6 +922,31 @@ def test_a_sweep_resumed_under_another_launcher_is_told_its_figures_mix(tmp_path
     assert _launcher_change(tmp_path / "absent.yaml", OmegaConf.create({"hydra": {"launcher": joblib}})) is None
 
 
+def test_a_third_run_under_the_new_launcher_is_still_told_its_figures_mix(tmp_path: Path) -> None:
+    """Reproducibility review: the warning compared with the previous run's multirun.yaml only, so a third run under
+    the launcher the second switched to said nothing, though the first run's trials are in the same frontier. With
+    the sweep's provenance records, every earlier run that finished trials is compared."""
+    from hydra_plugins.ecopt_sweeper._launchers import _launcher_change
+
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
+    multirun = tmp_path / "multirun.yaml"
+    OmegaConf.save(OmegaConf.create({"hydra": {"launcher": joblib}}), multirun)  # the second run's
+    now = OmegaConf.create({"hydra": {"launcher": joblib}})
+    assert _launcher_change(multirun, now) is None  # what the previous run's file alone says
+    runs = [{"launcher": basic, "finished": 3}, {"launcher": {**joblib, "n_jobs": "2"}, "finished": 2}]
+    storage = tmp_path / "ax_experiment.json"
+    message = _launcher_change(multirun, now, runs, storage)
+    assert message is not None
+    assert message.startswith(
+        f"this sweep's earlier trials ran under another launcher ({basic}; now {joblib}, as the runs recorded in "
+        f"{storage} say): energy figures move with it"
+    )
+    # The same launcher throughout, or a run that finished nothing under another (it started no job): nothing said.
+    assert _launcher_change(multirun, now, runs[1:], storage) is None
+    assert _launcher_change(multirun, now, [{"launcher": basic, "finished": 0}, runs[1]], storage) is None
+
+
 def test_a_swept_key_the_app_lacks_is_named_with_its_likely_spelling(tmp_path: Path) -> None:
     """Hydra's own advice ('use +yy=...') would sweep a key the app never reads."""
     result = _run_app(tmp_path, "yy=0.1,0.3")
