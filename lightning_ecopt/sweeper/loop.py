@@ -146,7 +146,7 @@ from lightning_ecopt.sweeper.results import (
     write_results,
 )
 from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
-from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter, check_enqueued
+from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter, check_enqueued, configure_wide_ints
 from lightning_ecopt.sweeper.storage import (
     _IN_MEMORY,
     _METADATA_KEY,
@@ -2040,6 +2040,7 @@ class ParetoSweep:
                     # The TorchAdapter's defaults for every proposal; saved with the strategy, so a resumed sweep keeps
                     # them.
                     spec.generator_kwargs["default_model_gen_options"] = {k: dict(v) for k, v in gen_options.items()}
+                    configure_wide_ints(spec.generator_kwargs, self.space.parameters)
                     if discrete:
                         configure_discrete(spec.generator_kwargs)
                         continue
@@ -2140,6 +2141,8 @@ class ParetoSweep:
             self._records[index] = self._record_from_trial(index, trial)
         self._keep_saved_sobol_count(stored, storage)
         self._keep_saved_seed(stored, storage)
+        # Saved before wide int intervals were modelled as floats, its first proposal ran out of memory.
+        _relax_wide_ints(client, self.space)
         self._cut_short = []
         # Trials cut short by the process ending (not by a saved Ctrl-C), by configuration.
         crashed = {
@@ -2544,6 +2547,18 @@ def _drop_fitted_adapters(client: Client) -> None:
     for node in strategy.nodes_by_name.values():
         for spec in node.generator_specs:
             spec._fitted_adapter = None
+
+
+def _relax_wide_ints(client: Client, space: SearchSpace) -> None:
+    """Have a saved strategy's BoTorch nodes model wide int intervals as floats (:func:`configure_wide_ints`).
+
+    A sweep saved before they did ran out of memory at its first proposal; one saved since is left as it is.
+    """
+    strategy = client._maybe_generation_strategy
+    for node in getattr(strategy, "nodes_by_name", {}).values():
+        for spec in node.generator_specs:
+            if spec.generator_enum.name == "BOTORCH_MODULAR":
+                configure_wide_ints(spec.generator_kwargs, space.parameters)
 
 
 _ACQUISITION_NAMES = {

@@ -16,6 +16,9 @@ Hydra grammar                          Parameter
 a plain value ``x``                    fixed: passed unchanged to every job
 =====================================  ==========================================================
 
+An int interval of more than :data:`MAX_LISTED_INTS` integers reaches Ax's model as a float interval whose proposals
+Ax rounds (:func:`configure_wide_ints`): the experiment, and each trial, still hold ints.
+
 A range includes its stop ``b`` when it lies on the step's grid (``a + k * s == b``), as the Optuna sweeper's
 ``range`` does (and its ``{low, high, step}`` distributions, which Hydra's 1.2 migration writes as ``range``): so
 ``range(0, 10, step=2)`` is 0, 2, ..., 10, and ``range(0, 9, step=2)`` stops at 8. Hydra's basic sweeper, like
@@ -57,6 +60,7 @@ __all__ = [
     "SearchSpace",
     "ax_params_to_grammar",
     "check_enqueued",
+    "configure_wide_ints",
     "optuna_search_space_to_params",
     "parse_search_space",
     "render_override_value",
@@ -69,6 +73,17 @@ MAX_CHOICES = 1000
 
 MIN_RANGE_WIDTH = 1.5e-5
 """Ax's narrowest range (``100 * ax.core.parameter.EPS``), measured on the raw values even on a log scale."""
+
+MAX_LISTED_INTS = 10_000
+"""The most integers an int interval may hold for Ax's model to list them: a wider one reaches the model as a float
+interval whose proposals are rounded (:func:`configure_wide_ints`). Listed, every proposal holds each integer (10^6 of
+them added 0.3 s and 250 MB to each proposal, 10^7 3 s and 3 GB; on a log scale 10^5 added 0.7 s, 10^6 6 s); BoTorch
+relaxes an integer of more than 20 values to a float it rounds anyway."""
+
+MAX_EXACT_INT = 2**53
+"""The largest bound of an int interval (in magnitude): Ax's model and its Sobol points hold the integers as floats,
+exact up to 2^53."""
+
 _AX_TYPE_NAMES: dict[type, Literal["bool", "int", "float", "str"]] = {
     bool: "bool",
     int: "int",
@@ -466,6 +481,44 @@ def check_enqueued(
     return tuple(checked)
 
 
+def configure_wide_ints(generator_kwargs: dict[str, Any], parameters: Sequence[Parameter]) -> bool:
+    """Set a BoTorch node to model an int interval of more than :data:`MAX_LISTED_INTS` integers as a float one.
+
+    Ax's default transforms list every integer of an int interval at every proposal (in its search space digest, and
+    on a log scale as a choice of each one): ``int(interval(0, 10**9))`` ran the machine out of memory at the first
+    proposal. Ax's own ``IntToFloat`` transform (its Sobol generator's), put before ``Log``, gives the model a float
+    interval instead and rounds each proposal to the nearest integer. The experiment keeps the int parameter: the
+    trials, ``enqueue_trials`` and a resumed sweep see integers as before. In such a space it relaxes every log-scale
+    int interval too (``IntToFloat`` always does), and no narrower linear one. The options are plain data and a class
+    Ax's JSON storage knows, so they are saved with the generation strategy.
+
+    Args:
+        generator_kwargs: The ``GeneratorSpec.generator_kwargs`` of a ``BOTORCH_MODULAR`` node, changed in place.
+        parameters: The swept parameters.
+
+    Returns:
+        Whether the node was changed: an int interval is wider than :data:`MAX_LISTED_INTS`, and the node's
+        transforms did not relax it yet.
+    """
+    from ax.adapter.registry import MBM_X_trans, Y_trans
+    from ax.adapter.transforms.int_to_float import IntToFloat
+    from ax.adapter.transforms.log import Log
+
+    wide = any(
+        isinstance(p, RangeParameter) and p.parameter_type == "int" and p.high - p.low + 1 > MAX_LISTED_INTS
+        for p in parameters
+    )
+    transforms = list(generator_kwargs.get("transforms") or [*MBM_X_trans, *Y_trans])
+    if not wide or IntToFloat in transforms:
+        return False
+    transforms.insert(transforms.index(Log) if Log in transforms else 0, IntToFloat)
+    configs = dict(generator_kwargs.get("transform_configs") or {})
+    configs["IntToFloat"] = {**configs.get("IntToFloat", {}), "min_choices": MAX_LISTED_INTS + 1}
+    generator_kwargs["transforms"] = transforms
+    generator_kwargs["transform_configs"] = configs
+    return True
+
+
 @lru_cache(maxsize=1)
 def _parser() -> OverridesParser:
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -628,6 +681,9 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
     _check_tags(label, sweep.tags, {"log"}, "interval(...)")
     low, high = sweep.start, sweep.end
     is_int = isinstance(low, int) and isinstance(high, int)
+    if is_int:
+        floats = re.sub(r"int\s*\(\s*(interval\s*\([^()]*\))\s*\)", r"\1", text, count=1)
+        _check_exact_ints(label, low, high, f"{floats}, a float the task rounds")
     if not (math.isfinite(low) and math.isfinite(high)):
         raise EcoptConfigError(f"{label}: interval bounds must be finite numbers.")
     if low >= high:
@@ -665,6 +721,16 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
     )
 
 
+def _check_exact_ints(label: str, low: float, high: float, instead: str) -> None:
+    """Refuse int bounds beyond :data:`MAX_EXACT_INT`, naming the sweep to write ``instead``."""
+    beyond = [bound for bound in (low, high) if abs(bound) > MAX_EXACT_INT]
+    if beyond:
+        raise EcoptConfigError(
+            f"{label}: the int bound {beyond[0]} is beyond 2^53 = {MAX_EXACT_INT}, the largest integer Ax's model "
+            f"and its Sobol points hold exactly (as floats); sweep {instead}, or the value in larger units."
+        )
+
+
 def _checked_choices(name: str, label: str, values: Sequence[Any]) -> tuple[Any, ...]:
     checked: list[Any] = []
     for value in values:
@@ -690,6 +756,11 @@ def _checked_choices(name: str, label: str, values: Sequence[Any]) -> tuple[Any,
             raise EcoptConfigError(
                 f"{label}: the value {value!r} is not a finite number, and Ax cannot propose "
                 f"it; list finite values only ({fix})."
+            )
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            raise EcoptConfigError(
+                f"{label}: the int {value} is beyond a 64-bit integer, which Ax's data table cannot hold; list it as a "
+                f"string the task converts ('{value}'), or the value in larger units."
             )
         if any(_same_value(value, seen) for seen in checked):
             raise EcoptConfigError(f"{label}: the value {value!r} is listed twice; list it once.")
@@ -740,8 +811,13 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
     if step == 0:
         raise EcoptConfigError(f"{label}: the step must not be 0.")
     size = _range_size(start, stop, step)
+    if is_int:
+        _check_exact_ints(
+            label, start, stop, f"interval({min(start, stop)}, {max(start, stop)}), a float the task rounds"
+        )
     if size > MAX_CHOICES and not (is_int and step == 1):  # an int range of step 1 is an Ax range, of any size
-        wrapper = "int(interval({}, {}))" if is_int else "interval({}, {})"
+        exact = is_int and max(abs(start), abs(stop)) <= MAX_EXACT_INT
+        wrapper = "int(interval({}, {}))" if exact else "interval({}, {})"
         last = float(Decimal(repr(start)) + (size - 1) * Decimal(repr(step)))  # the stop, where it is on the grid
         bounds = sorted((start, int(last) if is_int else last))
         raise EcoptConfigError(
@@ -759,7 +835,7 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
             f"use a plain value to fix it ({name}={start!r})."
         )
     note = "a range includes its stop when it is on the step's grid, as the Optuna sweeper's does"
-    if is_int and step == 1:  # an Ax int range, of any size: not listed
+    if is_int and step == 1:  # an Ax int range, of any size (a wide one reaches the model as floats: MAX_LISTED_INTS)
         log.info("ecopt: %s=%s sweeps the integers %d to %d (%d values; %s).", name, text, start, stop, size, note)
         return RangeParameter(name=name, low=start, high=stop, parameter_type="int")
     values = _range_values(start, stop, step)

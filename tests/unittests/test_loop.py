@@ -195,6 +195,71 @@ def test_results_yaml_is_a_superset_of_optunas(fast_ax, tmp_path):
     assert data["settings"]["objectives"] == {"f1": "minimize", "f2": "minimize"}
 
 
+# -- search spaces at the edges: wide int intervals ---------------------------------------------------------------
+
+
+@pytest.fixture
+def no_listed_ints(monkeypatch):
+    """Fail a proposal that would list more than a million integers of an int interval (Ax's search space digest, and
+    its Log transform's choice of each integer), before it allocates them."""
+    import ax.adapter.torch
+    from ax.adapter.transforms.log import Log
+    from ax.core.parameter import ParameterType
+    from ax.core.parameter import RangeParameter as AxRange
+
+    def check(search_space):
+        for p in search_space.parameters.values():
+            if isinstance(p, AxRange) and p.parameter_type == ParameterType.INT and p.upper - p.lower >= 10**6:
+                raise AssertionError(f"Ax would list the {p.upper - p.lower + 1} integers of {p.name!r}")
+
+    digest, log_space = ax.adapter.torch.extract_search_space_digest, Log.transform_search_space
+
+    def checked_digest(*args, **kwargs):
+        check(kwargs["search_space"] if "search_space" in kwargs else args[0])
+        return digest(*args, **kwargs)
+
+    monkeypatch.setattr(ax.adapter.torch, "extract_search_space_digest", checked_digest)
+    monkeypatch.setattr(
+        Log, "transform_search_space", lambda self, search_space: check(search_space) or log_space(self, search_space)
+    )
+
+
+WIDE_INTS = {"a": "int(interval(0, 1000000000))", "b": "tag(log, int(interval(1, 1000000000)))", "x0": "interval(0, 1)"}
+
+
+def wide_task(p):
+    assert all(type(p[k]) is int for k in ("a", "b"))
+    return {"f1": p["a"] / 1e9 + p["x0"], "f2": math.log10(p["b"]) / 9 - p["x0"]}
+
+
+def test_a_wide_int_interval_is_proposed_by_the_model_without_listing_its_integers(fast_ax, no_listed_ints, tmp_path):
+    # int(interval(0, 1e9)): the first model proposal listed every integer (36 bytes each) and the machine ran out of
+    # memory (10^7 integers: 3 GB and 3.5 s a proposal). The model now sees a float Ax rounds; the trials get ints.
+    storage = tmp_path / "ax.json"
+    result = make_sweep(wide_task, WIDE_INTS, n_trials=4, n_initial_trials=3, storage=storage).run()
+    assert result.n_completed == 4
+    # Saved with the strategy: the resumed sweep's model proposal relaxes them too.
+    result = make_sweep(wide_task, WIDE_INTS, n_trials=5, n_initial_trials=3, storage=storage).run()
+    assert result.n_completed == 5
+    for trial in result.trials:
+        assert 0 <= trial.params["a"] <= 10**9
+        assert 1 <= trial.params["b"] <= 10**9
+        assert {type(trial.params["a"]), type(trial.params["b"])} == {int}
+
+
+def test_a_sweep_saved_before_wide_ints_were_relaxed_resumes_past_its_first_model_proposal(
+    fast_ax, no_listed_ints, tmp_path, monkeypatch
+):
+    storage = tmp_path / "ax.json"
+    with monkeypatch.context() as before:  # its strategy saved with Ax's default transforms
+        before.setattr(loop, "configure_wide_ints", lambda kwargs, parameters: False)
+        make_sweep(wide_task, WIDE_INTS, n_trials=3, n_initial_trials=3, storage=storage).run()
+    saved = json.loads(storage.read_text())
+    assert "min_choices" not in json.dumps(saved["generation_strategy"])  # IntToFloat's option for the BoTorch node
+    result = make_sweep(wide_task, WIDE_INTS, n_trials=4, n_initial_trials=3, storage=storage).run()
+    assert [t.status for t in result.trials] == ["completed"] * 4
+
+
 # -- the centre of the box as the first trial (off by default) --------------------------------------------------
 
 

@@ -9,10 +9,12 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper.space import (
+    MAX_LISTED_INTS,
     ChoiceParameter,
     RangeParameter,
     SearchSpace,
     check_enqueued,
+    configure_wide_ints,
     optuna_search_space_to_params,
     parse_search_space,
     render_override_value,
@@ -43,6 +45,8 @@ def _single(text: str) -> RangeParameter | ChoiceParameter:
         # A range includes its stop where it is on the step's grid, as the Optuna sweeper's does.
         ("range(1, 5)", RangeParameter("p", 1, 5, "int")),
         ("range(0, 1000000000)", RangeParameter("p", 0, 10**9, "int")),  # an Ax range: not listed
+        ("int(interval(0, 1000000000))", RangeParameter("p", 0, 10**9, "int")),  # modelled as a float: not listed
+        ("int(interval(0, 9007199254740992))", RangeParameter("p", 0, 2**53, "int")),  # exact up to 2^53
         ("range(0, 100, step=25)", ChoiceParameter("p", (0, 25, 50, 75, 100), is_ordered=True)),
         ("range(0, 9, step=2)", ChoiceParameter("p", (0, 2, 4, 6, 8), is_ordered=True)),  # 9 is off the grid
         ("range(10, 0, step=-5)", ChoiceParameter("p", (10, 5, 0), is_ordered=True)),
@@ -171,6 +175,22 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "int(interval(10, 1))"}, [], r"interval is inverted .*write int\(interval\(1, 10\)\)"),
         ({"p": "tag(log, interval(0.1, 1e-4))"}, [], r"write tag\(log, interval\(0.0001, 0.1\)\)"),
         ({"p": "tag(log, interval(1e-8, 1e-5))"}, [], r"narrower than the 1.5e-05 Ax accepts.*interval\(0.001, 1\)"),
+        # Beyond 2^53 a float holds no exact integer (beyond 2^63 Ax failed after the Sobol trials, a pandas cast).
+        (
+            {"p": "int(interval(0, 10000000000000000000))"},
+            [],
+            r"^params\['p'\] = 'int\(interval\(0, 10000000000000000000\)\)': the int bound 10000000000000000000 "
+            r"is beyond 2\^53 = 9007199254740992, .*; sweep interval\(0, 10000000000000000000\), a float the task "
+            r"rounds, or the value in larger units\.$",
+        ),
+        (
+            {"p": "tag(log, int(interval(1, 9007199254740994)))"},
+            [],
+            r"bound 9007199254740994 is beyond 2\^53.*sweep tag\(log, interval\(1, 9007199254740994\)\), a float",
+        ),
+        ({"p": "range(0, 10000000000000000000)"}, [], r"beyond 2\^53.*sweep interval\(0, 10000000000000000000\)"),
+        ({"p": "range(0, 10000000000000000000, step=1000000000000000000)"}, [], r"beyond 2\^53"),
+        ({"p": "choice(1, 10000000000000000000)"}, [], r"10000000000000000000 is beyond a 64-bit integer.*as a string"),
         ({"p": "interval(0, 1e-5)"}, [], r"1e-05 wide, narrower .*multiplies by 1e-05, swept over interval\(0, 1\)"),
         ({"p": "range(0, 2000, 2)"}, [], r"yields 1001 values, more than the 1000 .*int\(interval\(0, 2000\)\)"),
         ({"p": "range(0, 1, 1e-9)"}, [], r"yields 1000000001 values.*sweep interval\(0, 1.0\)"),
@@ -180,6 +200,28 @@ def test_to_ax_configures_an_ax_experiment() -> None:
 def test_invalid_space_is_refused(params: dict[str, Any], arguments: list[str], match: str) -> None:
     with pytest.raises(EcoptConfigError, match=match):
         parse_search_space(params, arguments)
+
+
+def test_an_int_interval_too_wide_to_list_is_modelled_as_a_float_ax_rounds() -> None:
+    # int(interval(0, 1e9)): Ax listed every integer at the first model proposal (36 bytes each), and the machine ran
+    # out of memory. Its own IntToFloat transform goes before Log (which lists a log-scale one as a choice).
+    from ax.adapter.registry import MBM_X_trans, Y_trans
+    from ax.adapter.transforms.int_to_float import IntToFloat
+    from ax.adapter.transforms.log import Log
+
+    wide = parse_search_space({"a": "int(interval(0, 1000000000))", "b": "int(interval(1, 8))"}, []).parameters
+    kwargs: dict[str, Any] = {"transform_configs": {"Winsorize": {"x": 1}}}
+    assert configure_wide_ints(kwargs, wide) is True
+    transforms = kwargs["transforms"]
+    assert transforms.index(IntToFloat) == transforms.index(Log) - 1
+    assert [t for t in transforms if t is not IntToFloat] == [*MBM_X_trans, *Y_trans]
+    # Only the wide one: a narrower int keeps its integers (listed, as Ax does by default).
+    assert kwargs["transform_configs"] == {"Winsorize": {"x": 1}, "IntToFloat": {"min_choices": MAX_LISTED_INTS + 1}}
+    assert configure_wide_ints(kwargs, wide) is False  # once
+    narrow = parse_search_space({"a": f"int(interval(1, {MAX_LISTED_INTS}))", "b": "interval(0, 1)"}, []).parameters
+    untouched: dict[str, Any] = {}
+    assert configure_wide_ints(untouched, narrow) is False
+    assert untouched == {}
 
 
 def test_command_line_wins_over_config() -> None:
