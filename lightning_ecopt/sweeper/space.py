@@ -686,6 +686,12 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
         _check_exact_ints(label, low, high, f"{floats}, a float the task rounds")
     if not (math.isfinite(low) and math.isfinite(high)):
         raise EcoptConfigError(f"{label}: interval bounds must be finite numbers.")
+    if not math.isfinite(high - low):
+        raise EcoptConfigError(
+            f"{label}: the interval is wider than a float holds (high - low = {high!r} - {low!r} overflows to inf), "
+            f"so every proposal would be nan; narrow it, or sweep the value in larger units (e.g. a key the app "
+            f"multiplies by 1e300)."
+        )
     if low >= high:
         problem = "is empty" if low == high else "is inverted"
         swapped = re.sub(r"interval\s*\([^()]*\)", f"interval({high}, {low})", text, count=1)
@@ -702,8 +708,10 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
         )
     if high - low < MIN_RANGE_WIDTH:
         scale = 10.0 ** math.ceil(-math.log10(max(abs(low), abs(high))))
+        scaled = f"interval({low * scale:g}, {high * scale:g})"
         hint = (
-            f" (e.g. a key the app multiplies by {1 / scale:g}, swept over interval({low * scale:g}, {high * scale:g}))"
+            f" (e.g. a key the app multiplies by {1 / scale:g}, swept over "
+            f"{f'tag(log, {scaled})' if log_scale else scaled})"
             if (high - low) * scale >= MIN_RANGE_WIDTH
             else ""
         )

@@ -174,7 +174,14 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         # What Ax would refuse with a traceback, refused first with the fix.
         ({"p": "int(interval(10, 1))"}, [], r"interval is inverted .*write int\(interval\(1, 10\)\)"),
         ({"p": "tag(log, interval(0.1, 1e-4))"}, [], r"write tag\(log, interval\(0.0001, 0.1\)\)"),
-        ({"p": "tag(log, interval(1e-8, 1e-5))"}, [], r"narrower than the 1.5e-05 Ax accepts.*interval\(0.001, 1\)"),
+        # The hint keeps the log scale (it gave a linear interval, which sweeps the small values rarely).
+        (
+            {"p": "tag(log, interval(1e-8, 1e-5))"},
+            [],
+            r"narrower than the 1.5e-05 Ax accepts.*multiplies by 1e-05, swept over tag\(log, interval\(0.001, 1\)\)\)",
+        ),
+        # high - low overflows to inf: every proposal was nan, and each trial was failed for its "nan" metric.
+        ({"p": "interval(-1e308, 1e308)"}, [], r"wider than a float holds \(high - low = 1e\+308 - -1e\+308 overflows"),
         # Beyond 2^53 a float holds no exact integer (beyond 2^63 Ax failed after the Sobol trials, a pandas cast).
         (
             {"p": "int(interval(0, 10000000000000000000))"},
