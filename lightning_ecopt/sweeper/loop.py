@@ -634,6 +634,7 @@ def _quiet_ax() -> Iterator[None]:
     """
     import ax.api.client  # noqa: F401  (importing it sets its logger's level: set ours afterwards)
     from botorch.exceptions.warnings import InputDataWarning
+    from pandas.errors import PerformanceWarning
 
     logger = logging.getLogger(_AX_LOGGER)
     standardize = logging.getLogger(_AX_STANDARDIZE_LOGGER)
@@ -653,6 +654,11 @@ def _quiet_ax() -> Iterator[None]:
             # every trial (accuracy saturated at 1.0), at every proposal; the sweep says so once, in its own words
             # (ParetoSweep._say_constant_objectives).
             warnings.filterwarnings("ignore", message=r".*not standardized.*", category=InputDataWarning)
+            # "DataFrame is highly fragmented": Ax's OneHot adds a column per value of a choice of more than ~100,
+            # and pandas says so at every proposal; only where Ax raises it (a task's own pandas code still warns).
+            warnings.filterwarnings(
+                "ignore", message=r".*highly fragmented.*", category=PerformanceWarning, module=r"ax\."
+            )
         _quiet["runs"] += 1
     try:
         yield
@@ -1064,6 +1070,15 @@ class ParetoSweep:
         with _quiet_ax():
             client = self._open()
             self._start_record(client)
+            # Hydra's start line says it ("all Sobol: ..."), spelled for Hydra.
+            if self._n_initial >= n_trials > self._n_finished() and not spelling.in_hydra():
+                log.info(
+                    "ecopt: %d trials, all Sobol: %s proposes once %d trials completed, so raise %s above it.",
+                    n_trials,
+                    self.settings.proposer,
+                    self._n_initial,
+                    spelling.setting("n_trials"),
+                )
             # The failure rate is judged over the trials this run evaluates: after "fix the task and rerun", the
             # failures that stopped the previous run must not stop this one again before its own trials count.
             self._judged_from = {i for i, r in self._records.items() if r.finished}

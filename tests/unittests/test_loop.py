@@ -195,7 +195,7 @@ def test_results_yaml_is_a_superset_of_optunas(fast_ax, tmp_path):
     assert data["settings"]["objectives"] == {"f1": "minimize", "f2": "minimize"}
 
 
-# -- search spaces at the edges: wide int intervals ---------------------------------------------------------------
+# -- search spaces at the edges: wide int intervals, many choices, a budget of Sobol trials only ------------------
 
 
 @pytest.fixture
@@ -258,6 +258,39 @@ def test_a_sweep_saved_before_wide_ints_were_relaxed_resumes_past_its_first_mode
     assert "min_choices" not in json.dumps(saved["generation_strategy"])  # IntToFloat's option for the BoTorch node
     result = make_sweep(wide_task, WIDE_INTS, n_trials=4, n_initial_trials=3, storage=storage).run()
     assert [t.status for t in result.trials] == ["completed"] * 4
+
+
+def test_a_choice_of_many_values_does_not_warn_of_fragmented_frames_at_every_proposal(fast_ax):
+    # Ax's OneHot adds a column per value: pandas' "PerformanceWarning: DataFrame is highly fragmented" came at every
+    # proposal of a choice of more than ~100 values.
+    from pandas.errors import PerformanceWarning
+
+    params = {"c": "choice(" + ",".join(f"o{i}" for i in range(150)) + ")", "x0": "interval(0, 1)"}
+    sweep = make_sweep(
+        lambda p: {"f1": p["x0"], "f2": int(p["c"][1:]) - p["x0"]}, params, n_trials=4, n_initial_trials=3
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sweep.run()
+    assert [str(w.message)[:40] for w in caught if issubclass(w.category, PerformanceWarning)] == []
+
+
+def test_a_budget_of_sobol_trials_only_is_said_once_in_python_and_left_to_hydra_s_start_line(caplog):
+    from lightning_ecopt.sweeper.spelling import hydra_spelling
+
+    # 30 parameters: the default Sobol count (2 a parameter, at most the budget) takes all 20 trials.
+    params = {f"x{i}": "interval(0, 1)" for i in range(30)}
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(lambda p: {"f1": p["x0"], "f2": p["x1"]}, params, n_trials=20).run()
+    said = [r.getMessage() for r in caplog.records if "all Sobol" in r.getMessage()]
+    assert said == [
+        "ecopt: 20 trials, all Sobol: qNEHVI proposes once 20 trials completed, so raise SweepSettings(n_trials=...) "
+        "above it."
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"), hydra_spelling():
+        make_sweep(two_quadratics, n_trials=2).run()
+    assert "all Sobol" not in caplog.text
 
 
 # -- the centre of the box as the first trial (off by default) --------------------------------------------------
