@@ -170,24 +170,38 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
     """One line on a sweep's runs for ``ecopt report``: versions, host, launcher and seed, and where runs differ.
 
     Args:
-        records: The sweep's provenance records (:func:`run_record`), one per run, oldest first; ``[]`` for a sweep
-            written before they were kept.
+        records: The sweep's provenance records (:func:`run_record`), one per run that finished a trial, oldest
+            first; ``[]`` for a sweep written before they were kept, or none of whose runs finished a trial. A sweep
+            saved before they were kept and resumed since starts with ``{"unrecorded": True, "trials": [0, n]}``,
+            its trials until then.
 
     Returns:
         ``Runs: N (lightning_ecopt V; ax V, botorch V, torch V; host H, launcher L; seed S)``, values that changed
-        between runs as ``old -> new``, then a sentence naming what differs (energy figures of other hosts or
-        launchers are not comparable).
+        between runs as ``old -> new``, then a sentence naming what differs: the versions that changed, the machine
+        (CPU, its vector units, GPUs: a hostname alone, a new container's, is shown but no other machine) and the
+        launcher (energy figures of other machines or launchers are not comparable).
 
     >>> run = {"lightning_ecopt": "0.1.0", "versions": {"ax-platform": "1.3.1", "botorch": "0.18.1",
     ...        "torch": "2.13.0"}, "hostname": "a", "launcher": None, "seed": 0, "sobol_seed": 0, "trials": [0, 4]}
     >>> runs_line([run])
     'Runs: 1 (lightning_ecopt 0.1.0; ax 1.3.1, botorch 0.18.1, torch 2.13.0; host a; seed 0).'
-    >>> print(runs_line([run, {**run, "hostname": "b", "trials": [5, 9]}]))  # doctest: +ELLIPSIS
-    Runs: 2 (...; host a -> b; seed 0). The runs differ in host: energy figures measured on other hosts or ...
+    >>> print(runs_line([run, {**run, "hostname": "b", "trials": [5, 9]}]))  # a new container: no other machine
+    Runs: 2 (lightning_ecopt 0.1.0; ax 1.3.1, botorch 0.18.1, torch 2.13.0; host a -> b; seed 0).
+    >>> print(runs_line([run, {**run, "gpus": ["NVIDIA H100"], "python": "3.12.1"}]))  # doctest: +ELLIPSIS
+    Runs: 2 (...). The runs differ in versions (python ? -> 3.12.1) and machine (? -> ? + NVIDIA H100): energy ...
     """
-    if not records:
-        return "Runs: not recorded (this results file was written before lightning_ecopt recorded its runs)."
-    runs = [r for r in records if isinstance(r, Mapping)]
+    earlier = [r for r in records if isinstance(r, Mapping) and r.get("unrecorded")]
+    runs = [r for r in records if isinstance(r, Mapping) and not r.get("unrecorded")]
+    before = ""
+    if earlier and isinstance(earlier[0].get("trials"), list) and len(earlier[0]["trials"]) == 2:
+        before = f"Trials #{earlier[0]['trials'][0]}-#{earlier[0]['trials'][1]} ran before runs were recorded."
+    if not runs:
+        if before:
+            return f"Runs: none recorded since the sweep's first. {before}"
+        return (
+            "Runs: none recorded (a results file written before lightning_ecopt recorded its runs, or no run of "
+            "this sweep has finished a trial yet)."
+        )
 
     def field(get: Any) -> list[Any]:
         return [get(r) for r in runs]
@@ -210,23 +224,30 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
         seed += f" (Sobol seed {_shown(sobol)})"
     parts.append(seed)
     line = f"Runs: {len(runs)} ({'; '.join(parts)})."
-    first = runs[0].get("trials")
-    if isinstance(first, list) and first and isinstance(first[0], int) and first[0] > 0:
-        line += f" Trials before #{first[0]} ran before runs were recorded."
-    differ = [
-        what
-        for what, values in (
-            ("versions", [(r.get("lightning_ecopt"), r.get("versions"), r.get("python")) for r in runs]),
-            ("host", [(r.get("hostname"), r.get("cpu"), r.get("gpus")) for r in runs]),
-            ("launcher", launchers),
+    if before:
+        line += f" {before}"
+    # Each version that changed, named (the line above shows three of them); the machine by what computes (a new
+    # container's hostname alone is no other machine); the launcher.
+    changed = [
+        f"{_SHORT_NAMES.get(name, name)} {_shown(values)}"
+        for name, values in (
+            ("lightning_ecopt", field(lambda r: r.get("lightning_ecopt", "?"))),
+            ("python", field(lambda r: r.get("python", "?"))),
+            *((name, version(name)) for name in PACKAGES),
         )
-        if len({repr(v) for v in values}) > 1
+        if len({str(v) for v in values}) > 1
     ]
+    differ = [f"versions ({', '.join(changed)})"] if changed else []
+    if len({repr((r.get("cpu"), r.get("cpu_simd"), r.get("gpus"))) for r in runs}) > 1:
+        machines = [f"{r.get('cpu', '?')}" + (f" + {', '.join(r['gpus'])}" if r.get("gpus") else "") for r in runs]
+        differ.append(f"machine ({_shown(machines)})")
+    if len({repr(v) for v in launchers}) > 1:
+        differ.append("launcher")
     if differ:
         line += f" The runs differ in {' and '.join(differ)}"
-        if "host" in differ or "launcher" in differ:
+        if any(d.startswith(("machine", "launcher")) for d in differ):
             line += (
-                ": energy figures measured on other hosts or under other launchers are not comparable (joblib's "
+                ": energy figures measured on other machines or under other launchers are not comparable (joblib's "
                 "workers read 1.5-2x fewer joules than the basic launcher for one configuration)"
             )
         line += "."

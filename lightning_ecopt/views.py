@@ -157,6 +157,8 @@ def energy_label(sources: Iterable[str | None]) -> str:
         'estimated (cpu-time, 4 W/thread)'
         >>> energy_label(["estimated: cpu-time (4 W/thread)", "estimated: cpu-time"])
         'estimated (cpu-time; cpu-time, 4 W/thread)'
+        >>> energy_label(["measured: ipmi (bmc) (rack 4)"])  # the last group only: balanced
+        'measured (ipmi (bmc), rack 4)'
     """
     labels = sorted({s for s in sources if s})
     kinds = energy_kinds(labels)
@@ -168,7 +170,7 @@ def energy_label(sources: Iterable[str | None]) -> str:
     if not details:
         return kinds[0]
     # A detail's own parentheses (``cpu-time (4 W/thread)``) would nest inside the label's: "cpu-time, 4 W/thread".
-    details = [re.sub(r"\s*\((.*)\)$", r", \1", detail) for detail in details]
+    details = [re.sub(r"\s*\(([^()]*)\)$", r", \1", detail) for detail in details]
     return f"{kinds[0]} ({('; ' if any(', ' in d for d in details) else ', ').join(details)})"
 
 

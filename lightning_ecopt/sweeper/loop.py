@@ -2120,9 +2120,11 @@ class ParetoSweep:
 
         stored = _read_description(client)
         saved_runs = stored.get("provenance")  # absent from sweeps saved before runs were recorded
-        self._earlier_runs = (
-            [dict(r) for r in saved_runs if isinstance(r, Mapping)] if isinstance(saved_runs, list) else []
-        )
+        if isinstance(saved_runs, list):
+            self._earlier_runs = [dict(r) for r in saved_runs if isinstance(r, Mapping)]
+        else:  # their trials until now, so the report can say which ran unrecorded (provenance.runs_line)
+            n_saved = len(_experiment(client).trials)
+            self._earlier_runs = [{"unrecorded": True, "trials": [0, n_saved - 1]}] if n_saved else []
         # Saved by a version that recorded no clean stops (before 2026-12-03, whose description has no "strategy"):
         # a trial it left running may have been stopped by Ctrl-C. Taken as such, the worst is one more run of it;
         # taken as a crash, one real crash later failed the configuration for good, "as it did in trial n".

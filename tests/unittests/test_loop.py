@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 import lightning_ecopt
+from lightning_ecopt import provenance
 from lightning_ecopt.exceptions import EcoptConfigError, LauncherError, SweepFailureError, TrialFailure
 from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_mask
 from lightning_ecopt.sweeper import loop, spelling
@@ -3713,6 +3714,9 @@ def test_a_sweep_saved_without_provenance_resumes_and_records_its_later_runs(fas
     assert saved_provenance(storage) == []
     result = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage).run()
     assert result.n_finished == 3
-    [run] = yaml.safe_load(results.read_text())["provenance"]
+    before, run = yaml.safe_load(results.read_text())["provenance"]
+    assert before == {"unrecorded": True, "trials": [0, 1]}  # the report says they ran before runs were recorded
     assert (run["trials"], run["finished"], run["seed"]) == ([2, 2], 1, 0)
-    assert saved_provenance(storage) == [run]
+    assert saved_provenance(storage) == [before, run]
+    assert "Runs: 1 (" in provenance.runs_line([before, run])
+    assert provenance.runs_line([before, run]).endswith("Trials #0-#1 ran before runs were recorded.")

@@ -12,8 +12,34 @@ def test_gpu_names_are_read_from_the_nvidia_drivers_proc_files(tmp_path):
 
 def test_the_runs_line_names_an_unseeded_sweeps_sobol_seed_and_trials_run_before_records():
     run = provenance.run_record(seed=None, sobol_seed=91604, trials=[3, 5], finished=3)
-    line = provenance.runs_line([run])
+    line = provenance.runs_line([{"unrecorded": True, "trials": [0, 2]}, run])
     assert line.startswith(f"Runs: 1 (lightning_ecopt {run['lightning_ecopt']}; ax ")
-    assert f"host {run['hostname']}; seed none (Sobol seed 91604)). Trials before #3 ran before runs were" in line
+    assert f"host {run['hostname']}; seed none (Sobol seed 91604)). Trials #0-#2 ran before runs were recorded." in line
     assert "launcher" not in line  # from Python: evaluate() runs the trials
     assert "differ" not in line
+
+
+def test_a_first_recorded_run_after_trials_of_this_version_claims_no_earlier_version():
+    """Diff review: a first trial abandoned by Ctrl-C (its run finished nothing, so recorded nothing) was said to
+    have "run before runs were recorded"; and an empty record, "written before lightning_ecopt recorded its runs"."""
+    run = provenance.run_record(seed=0, sobol_seed=0, trials=[1, 5], finished=5)
+    assert "before" not in provenance.runs_line([run])
+    assert "or no run of this sweep has finished a trial yet" in provenance.runs_line([])
+
+
+def test_the_runs_line_names_what_changed_and_judges_the_machine_by_what_computes():
+    """Diff review: "differ in versions" named none (a python or lightning upgrade, which the line does not show),
+    and a new container's hostname alone was "another host", its energy figures "not comparable"."""
+    run = provenance.run_record(seed=0, sobol_seed=0, trials=[0, 4], finished=5)
+    upgraded = {**run, "python": "3.99.0", "versions": {**run["versions"], "lightning": "9.9.9"}}
+    line = provenance.runs_line([run, upgraded])
+    assert f"The runs differ in versions (python {run['python']} -> 3.99.0, lightning " in line
+    assert "not comparable" not in line
+    line = provenance.runs_line([run, {**run, "hostname": "3f2a9c1d7e4b"}])
+    assert f"host {run['hostname']} -> 3f2a9c1d7e4b" in line
+    assert "differ" not in line
+    line = provenance.runs_line([run, {**run, "gpus": ["NVIDIA H100 80GB HBM3"]}])
+    assert "differ in machine (" in line
+    assert (
+        "+ NVIDIA H100 80GB HBM3): energy figures measured on other machines or under other launchers are not" in line
+    )
