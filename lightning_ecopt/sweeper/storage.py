@@ -336,7 +336,7 @@ def _mismatch_message(storage: Path, stored: Mapping[str, Any], fingerprint: Map
         return (
             f"ParetoSweep: {storage} holds a sweep that proposes with acquisition={known}, and a "
             f"resumed sweep keeps the generation strategy it saved: acquisition={acquisition} would be recorded but "
-            f"not used. Rerun with acquisition={known} (hydra.sweeper.acquisition) to resume it, or "
+            f"not used. Rerun with {spelling.setting('acquisition=' + spelling.shown(known))} to resume it, or "
             f"{_start_over(storage)} to start one with {acquisition}."
         )
     # Saved by an earlier version (or from Python without one), or none given now: nothing to compare.

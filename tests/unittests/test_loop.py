@@ -2631,7 +2631,14 @@ def test_a_sweep_saved_before_the_strategy_was_recorded_refuses_another_acquisit
     del description[loop._METADATA_KEY]["strategy"]
     data["experiment"]["description"] = json.dumps(description)
     storage.write_text(json.dumps(data))
-    with pytest.raises(EcoptConfigError, match=r"proposes with acquisition=qLogNEHVI"):  # read from Ax's strategy
+    with pytest.raises(EcoptConfigError, match=r"proposes with acquisition=qLogNEHVI") as refused:  # Ax's strategy
+        make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage).run()
+    # In the Python user's terms (it named hydra.sweeper.acquisition): fx_prov's note.
+    assert "Rerun with SweepSettings(acquisition='qLogNEHVI') to resume it" in str(refused.value)
+    with (
+        spelling.hydra_spelling(),
+        pytest.raises(EcoptConfigError, match=r"Rerun with hydra.sweeper.acquisition='qLogNEHVI' to"),
+    ):
         make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage).run()
     resumed = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, acquisition="qLogNEHVI", storage=storage)
     assert resumed.run().n_finished == 3
@@ -3035,6 +3042,26 @@ def test_a_reference_point_from_infeasible_trials_is_inferred_again_once_trials_
     assert result.hypervolume is not None
     assert result.hypervolume > 0  # before: 0, every frontier trial outside the box
     assert result.pareto_indices
+
+
+def test_a_proposal_slower_than_the_trials_is_said_once(fast_ax, monkeypatch, caplog):
+    """Scale review: at 160-200 trials of a broad front qNEHVI took 7-10 s a proposal, with nothing said; EHVI ~1 s."""
+    monkeypatch.setattr(loop, "_SLOW_PROPOSAL_S", 0.0)  # every model proposal outlasts these instant trials
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=6, n_initial_trials=3).run()
+    said = [r.getMessage() for r in caplog.records if "longer than the last batch of trials" in r.getMessage()]
+    assert len(said) == 1
+    assert "qNEHVI's cost grows with the trials and the points on the front" in said[0]
+    assert "SweepSettings(acquisition='EHVI')" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=5, n_initial_trials=3, acquisition="EHVI").run()
+    assert "longer than the last batch" not in caplog.text
+    monkeypatch.setattr(loop, "_SLOW_PROPOSAL_S", 5.0)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=5, n_initial_trials=3).run()
+    assert "longer than the last batch" not in caplog.text
 
 
 def test_the_sweep_restores_the_default_sigterm_handler_but_keeps_one_its_task_installed(fast_ax):
