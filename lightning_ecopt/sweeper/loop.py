@@ -335,6 +335,9 @@ to plain Ax (0.451 / 0.813 at 20 / 40 against 0.031 / 0.700; DTLZ2's Pareto set 
 construction) but lost on BraninCurrin (0.858 against 0.903 at 20, 5 of 5 seeds) and on VehicleSafety at 20 (0.924
 against 0.940, 4 of 5 seeds) (docs/bench-frontier.md, "Levers tried")."""
 
+_SLOW_PROPOSAL_S = 5.0
+"""A model proposal this slow, and slower than the last batch of trials, is said once (``_say_slow_proposals``)."""
+
 _SUGGEST_THREADS = 1
 """Torch threads while Ax proposes trials. The GPs are small: on 2 cores one thread proposed in 0.35 s where two
 took 0.7-1.5 s (8 Sobol + 6 qNEHVI trials on BraninCurrin). Restored afterwards, so trials that run in the sweep's
@@ -894,6 +897,8 @@ class ParetoSweep:
         self._stop_reason: str | None = None
         self._judged_from: set[int] = set()  # trials finished before this run: not judged for the failure rate
         self._suggest_time_s = 0.0
+        self._batch_s: float | None = None  # how long the last batch of trials took (its evaluate call)
+        self._said_slow = False
         self._warm_starts: Any = None  # this sweep's own capped_fit.WarmStarts, made at its first proposal
         self._n_initial = self.settings.resolved_n_initial_trials(len(self.space.parameters))
         # Checked at each run, not only when built: a list given since (sweep.settings = replace(...)) runs too.
@@ -1280,13 +1285,40 @@ class ParetoSweep:
                     self._stop_reason = f"Ax has no new configuration to propose ({type(exc).__name__}: {exc})"
                     break
                 finally:
-                    self._suggest_time_s += time.perf_counter() - start
+                    took = time.perf_counter() - start
+                    self._suggest_time_s += took
+            if not self._said_slow and took >= _SLOW_PROPOSAL_S:
+                self._say_slow_proposals(took)
             if not got:
                 if not proposals:
                     self._stop_reason = "Ax proposed no trial"
                 break
             proposals.update({i: dict(p) for i, p in got.items()})
         return proposals
+
+    def _say_slow_proposals(self, took: float) -> None:
+        """Once a sweep, say when one model proposal takes longer than the last batch of trials, and over 5 s.
+
+        qNEHVI's cost grows with the trials and the points on the front (it scores 512 raw samples against the
+        front's box decomposition): 7-10 s a proposal at 160-200 trials of a front of 100-150 points, where EHVI
+        took ~1 s (docs/sweeper.md, "Long sweeps"). Only where the optimiser then costs more than the trials do.
+        """
+        if self._said_slow or took < _SLOW_PROPOSAL_S or self._batch_s is None or took < self._batch_s:
+            return
+        if self.settings.acquisition == "EHVI":
+            return
+        self._said_slow = True
+        log.info(
+            "ecopt: a proposal took %.1f s, longer than the last batch of trials (%.1f s): %s's cost grows with the "
+            "trials and the points on the front (%d of %d here). For a long sweep of quick trials, %s proposes "
+            "one trial at a time in about a tenth of that (docs/sweeper.md, Long sweeps).",
+            took,
+            self._batch_s,
+            self.settings.acquisition,
+            len(self._result().pareto_indices),
+            self._n_completed(),
+            spelling.setting("acquisition=" + spelling.shown("EHVI")),
+        )
 
     def _say_constant_objectives(self) -> None:
         """Before a model proposal, warn once a sweep of each objective that is the same in every completed trial.
@@ -1387,8 +1419,10 @@ class ParetoSweep:
             self.ran_alone = set()
             self.finished_before_stop = {}
             self.not_started_before_stop = set()
+            started = time.perf_counter()
             try:
                 outputs = self.evaluate([dict(params[i]) for i in to_run])
+                self._batch_s = time.perf_counter() - started
             except (KeyboardInterrupt, LauncherError):
                 self._tell_finished_before_stop(client, to_run, params, reuse)
                 raise

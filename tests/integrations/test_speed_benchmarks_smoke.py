@@ -170,3 +170,14 @@ def test_sweep_bookkeeping_leaves_ax_s_side_by_side_saves_out_of_our_wall_time(
     assert [row["trials"] for row in run["side_by_side"]] == [2]
     assert run["side_by_side_s"] >= 4.0
     assert run["wall_s"] < 4.0  # a two-trial sweep: about a second
+
+
+def test_long_sweep_smoke(tmp_path: Path) -> None:
+    """Both acquisitions run a sweep of the broad-front toy; the gaps between its trials are kept per window."""
+    data = _smoke("long_sweep.py", tmp_path / "long_sweep.json")
+    assert [run["acquisition"] for run in data["runs"]] == ["qNEHVI", "EHVI"]
+    for run in data["runs"]:
+        assert run["n_trials"] == 6
+        assert len(run["gaps_s"]) == 6
+        assert run["windows"][0]["trials"] == [0, 5]
+        assert run["front_size"] >= 1
