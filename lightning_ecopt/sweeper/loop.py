@@ -227,6 +227,7 @@ _NOT_REACHED_UNRESUMED = "not started: the sweep stopped before this trial's tur
 
 _AX_LOGGER = "ax.api.client"
 _AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
+_AX_NODE_LOGGER = "ax.generation_strategy.generation_node"
 
 _ACQF_OPTIMIZER_KWARGS: dict[str, int] = {"num_restarts": 10, "raw_samples": 512}
 """BoTorch's acquisition optimiser budget: half of Ax's 20 restarts and 1,024 raw samples. Profiled on 2 cores at 50
@@ -641,6 +642,7 @@ def _quiet_ax() -> Iterator[None]:
 
     logger = logging.getLogger(_AX_LOGGER)
     standardize = logging.getLogger(_AX_STANDARDIZE_LOGGER)
+    node = logging.getLogger(_AX_NODE_LOGGER)
     with _QUIET_LOCK:
         if _quiet["runs"] == 0:
             filters = warnings.catch_warnings()
@@ -648,6 +650,7 @@ def _quiet_ax() -> Iterator[None]:
             _quiet["saved"] = (logger.level, standardize.level, filters)
             logger.setLevel(logging.WARNING)
             logger.addFilter(_drop_short_batch_warning)
+            node.addFilter(_count_sobol_fallback)
             # "Outcome energy__test_gpu_j is constant": a tracking metric that never varies (0 J of GPU on a CPU
             # run) is normal here, and Ax repeats it for every metric at every proposal.
             standardize.setLevel(logging.ERROR)
@@ -672,6 +675,7 @@ def _quiet_ax() -> Iterator[None]:
                 level, standardize_level, filters = _quiet["saved"]
                 _quiet["saved"] = None
                 logger.removeFilter(_drop_short_batch_warning)
+                node.removeFilter(_count_sobol_fallback)
                 logger.setLevel(level)
                 standardize.setLevel(standardize_level)
                 filters.__exit__(None, None, None)
@@ -741,6 +745,24 @@ def _ended_twice(earlier: int) -> str:
         f"failed: the sweep's process ended while running this configuration, as it did in trial {earlier} (a crash, "
         f"the out-of-memory killer, a task that exits); recorded as failed instead of run first again"
     )
+
+
+_sobol_fallbacks = {"n": 0}
+"""Ax's fallbacks to a Sobol point after five proposals of configurations already tried, in this process (counted by
+:func:`_count_sobol_fallback`; proposals hold ``_PROPOSAL_LOCK``, so a sweep reads its own)."""
+
+
+def _count_sobol_fallback(record: logging.LogRecord) -> bool:
+    """Drop and count Ax's "exceeded MAX_GEN_ATTEMPTS ... switching to fallback model ... SOBOL".
+
+    Ax logs it at every such proposal: 108 warnings in one 200-trial EHVI sweep of a continuous space whose model had
+    converged. The sweep says it once, in its own words (``ParetoSweep._say_sobol_fallback``).
+    """
+    message = record.getMessage()
+    if "MAX_GEN_ATTEMPTS" in message and "fallback" in message:
+        _sobol_fallbacks["n"] += 1
+        return False
+    return True
 
 
 def _drop_short_batch_warning(record: logging.LogRecord) -> bool:
@@ -899,6 +921,7 @@ class ParetoSweep:
         self._suggest_time_s = 0.0
         self._batch_s: float | None = None  # how long the last batch of trials took (its evaluate call)
         self._said_slow = False
+        self._said_fallback = False
         self._warm_starts: Any = None  # this sweep's own capped_fit.WarmStarts, made at its first proposal
         self._n_initial = self.settings.resolved_n_initial_trials(len(self.space.parameters))
         # Checked at each run, not only when built: a list given since (sweep.settings = replace(...)) runs too.
@@ -1271,6 +1294,7 @@ class ParetoSweep:
             # process-wide (the wait is not counted as suggestion time).
             with _PROPOSAL_LOCK:
                 start = time.perf_counter()
+                fallbacks = _sobol_fallbacks["n"]
                 ask = 1 if one_at_a_time else k - len(proposals)
                 try:
                     with _torch_threads(_SUGGEST_THREADS), use_warm_starts(self._warm_starts):
@@ -1287,6 +1311,13 @@ class ParetoSweep:
                 finally:
                     took = time.perf_counter() - start
                     self._suggest_time_s += took
+                    if _sobol_fallbacks["n"] > fallbacks and not self._said_fallback:
+                        self._said_fallback = True
+                        log.info(
+                            "ecopt: the model proposed a configuration already tried, five times over, so Ax "
+                            "proposed a Sobol point in its place: the model finds nothing new where it looks, "
+                            "often a sign the sweep has converged (said once; such trials count as any other)."
+                        )
             if not self._said_slow and took >= _SLOW_PROPOSAL_S:
                 self._say_slow_proposals(took)
             if not got:

@@ -3044,6 +3044,30 @@ def test_a_reference_point_from_infeasible_trials_is_inferred_again_once_trials_
     assert result.pareto_indices
 
 
+def test_ax_s_sobol_fallbacks_are_said_once_in_our_words(fast_ax, monkeypatch, caplog):
+    """Ax warned at every proposal it replaced by a Sobol point after five repeats of tried configurations: 108
+    warnings in a 200-trial EHVI sweep of a continuous space (scale review's long sweep)."""
+    from ax.api.client import Client
+
+    real = Client.get_next_trials
+
+    def repeating(self, *args, **kwargs):
+        logging.getLogger("ax.generation_strategy.generation_node").warning(
+            "gen failed with error GenerationStrategy exceeded `MAX_GEN_ATTEMPTS` of 5 while trying to generate a "
+            "unique parameterization. ..., switching to fallback model with generator_enum Generators.SOBOL"
+        )
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get_next_trials", repeating)
+    with caplog.at_level(logging.INFO):
+        result = make_sweep(two_quadratics, n_trials=5, n_initial_trials=2).run()
+    assert result.n_completed == 5
+    assert "MAX_GEN_ATTEMPTS" not in caplog.text
+    assert caplog.text.count("so Ax proposed a Sobol point in its place") == 1
+    logging.getLogger("ax.generation_strategy.generation_node").warning("MAX_GEN_ATTEMPTS ... fallback")
+    assert "MAX_GEN_ATTEMPTS ... fallback" in caplog.text  # the filter is the sweep's only
+
+
 def test_a_proposal_slower_than_the_trials_is_said_once(fast_ax, monkeypatch, caplog):
     """Scale review: at 160-200 trials of a broad front qNEHVI took 7-10 s a proposal, with nothing said; EHVI ~1 s."""
     monkeypatch.setattr(loop, "_SLOW_PROPOSAL_S", 0.0)  # every model proposal outlasts these instant trials
