@@ -3044,6 +3044,27 @@ def test_a_reference_point_from_infeasible_trials_is_inferred_again_once_trials_
     assert result.pareto_indices
 
 
+@pytest.mark.parametrize("host_filter", ["ignore", "error"])
+def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filter):
+    """BoTorch retries its starting points when it records a BadInitialCandidatesWarning (catch_warnings(record=True)
+    with no filter of its own): a host's "ignore" hid it, so the proposals changed with the host's filters; "error"
+    raised it inside BoTorch."""
+    from botorch.exceptions.warnings import BadInitialCandidatesWarning
+
+    def as_botorch_records() -> list:
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.warn("all zero", BadInitialCandidatesWarning, stacklevel=1)
+        return [w for w in ws if issubclass(w.category, BadInitialCandidatesWarning)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter(host_filter)
+        if host_filter == "ignore":
+            assert as_botorch_records() == []  # what BoTorch saw before
+        with loop._botorch_sees_its_warnings():
+            assert len(as_botorch_records()) == 1
+            assert len(as_botorch_records()) == 1  # every time, not once a location
+
+
 def test_ax_s_sobol_fallbacks_are_said_once_in_our_words(fast_ax, monkeypatch, caplog):
     """Ax warned at every proposal it replaced by a Sobol point after five repeats of tried configurations: 108
     warnings in a 200-trial EHVI sweep of a continuous space (scale review's long sweep)."""
