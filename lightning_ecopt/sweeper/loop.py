@@ -96,6 +96,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -690,13 +691,37 @@ def _botorch_sees_its_warnings() -> Iterator[None]:
     filter of its own). A host that ignores warnings (``warnings.filterwarnings("ignore")``, a notebook's habit) hid
     them from that record, so the retry never ran and the sweep proposed other trials than the same seed does
     elsewhere (a front of 62 points for 150 at 200 trials of benchmarks/long_sweep.py); one that turns them into
-    errors (``-W error``) stopped the proposal. BoTorch's last word, that it found no start with a value, still shows.
+    errors (``-W error``) stopped the proposal. BoTorch's last word, that it found no start with a value (after the
+    retries), is left to the host's filters: a host that ignores it does not see it at every late proposal.
     """
     from botorch.exceptions.warnings import BadInitialCandidatesWarning
 
+    host = _host_action(_BOTORCH_GAVE_UP, BadInitialCandidatesWarning, "botorch.optim.optimize")
     with warnings.catch_warnings():
         warnings.filterwarnings("default", category=BadInitialCandidatesWarning)
+        if host in ("ignore", "error"):
+            action: Literal["ignore", "error"] = "ignore" if host == "ignore" else "error"
+            warnings.filterwarnings(action, message=re.escape(_BOTORCH_GAVE_UP), category=BadInitialCandidatesWarning)
         yield
+
+
+_BOTORCH_GAVE_UP = "Unable to find non-zero acquisition function values"
+"""The start of BoTorch's last ``BadInitialCandidatesWarning``, given after its retries (not one it retries on)."""
+
+
+def _host_action(message: str, category: type[Warning], module: str) -> str:
+    """What the process's warnings filters do with ``message`` of ``category`` from ``module`` (first match wins).
+
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     _host_action("x", UserWarning, "m")
+    'ignore'
+    """
+    for action, text, kind, where, line in warnings.filters:
+        matches = issubclass(category, kind) and (text is None or text.match(message))
+        if line == 0 and matches and (where is None or where.match(module)):
+            return str(action)
+    return str(getattr(warnings, "defaultaction", "default"))
 
 
 @contextlib.contextmanager

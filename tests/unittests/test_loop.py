@@ -3063,6 +3063,23 @@ def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filte
         with loop._botorch_sees_its_warnings():
             assert len(as_botorch_records()) == 1
             assert len(as_botorch_records()) == 1  # every time, not once a location
+            # BoTorch's last word after its retries is the host's to show: an "ignore" host does not see it at every
+            # late proposal, and an "error" host gets its error.
+            gave_up = "Unable to find non-zero acquisition function values - initial conditions are being selected."
+            with warnings.catch_warnings(record=True) as shown:
+                if host_filter == "error":
+                    with pytest.raises(BadInitialCandidatesWarning):
+                        warnings.warn(gave_up, BadInitialCandidatesWarning, stacklevel=1)
+                else:
+                    warnings.warn(gave_up, BadInitialCandidatesWarning, stacklevel=1)
+            assert shown == []
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.resetwarnings()  # Python's defaults (this module's fixture quiets warnings): shown
+        with loop._botorch_sees_its_warnings():
+            warnings.warn(
+                "Unable to find non-zero acquisition function values", BadInitialCandidatesWarning, stacklevel=1
+            )
+    assert len(shown) == 1
 
 
 def test_ax_s_sobol_fallbacks_are_said_once_in_our_words(fast_ax, monkeypatch, caplog):
