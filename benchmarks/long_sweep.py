@@ -5,7 +5,8 @@ box decomposition. The issue's figures stop at 100 trials of fronts of a few doz
 the paper's budget (200) with an accuracy/energy trade-off that keeps most trials on the front goes further. The task
 is ZDT1 with two parameters, both objectives maximised as an accuracy and an efficiency are (``acc = -x``,
 ``spj = -g (1 - sqrt(x / g))``, ``g = 1 + 9 y``), no reference point given (inferred, as from Hydra by default),
-storage on: the sweeper's defaults, only ``acquisition`` differs. Each trial costs microseconds, so the gaps between
+storage on: the sweeper's defaults, only ``acquisition`` differs, except that the TensorBoard views are off
+(``on_batch_end=[]``; they add about 0.2 s a batch at 200 trials). Each trial costs microseconds, so the gaps between
 trials are the sweep's own time (the proposal, and the saves of the experiment and results file).
 
     python benchmarks/long_sweep.py                 # 200 trials, qNEHVI then EHVI (about 12 minutes on 2 cores)

@@ -696,13 +696,24 @@ def _botorch_sees_its_warnings() -> Iterator[None]:
     """
     from botorch.exceptions.warnings import BadInitialCandidatesWarning
 
-    host = _host_action(_BOTORCH_GAVE_UP, BadInitialCandidatesWarning, "botorch.optim.optimize")
-    with warnings.catch_warnings():
+    # Our two filters are added and then removed, not the whole list saved and restored (catch_warnings): a filter
+    # another thread sets meanwhile (a trial of another sweep) must stay.
+    with _QUIET_LOCK:
+        host = _host_action(_BOTORCH_GAVE_UP, BadInitialCandidatesWarning, "botorch.optim.optimize")
         warnings.filterwarnings("default", category=BadInitialCandidatesWarning)
+        added = [warnings.filters[0]]
         if host in ("ignore", "error"):
             action: Literal["ignore", "error"] = "ignore" if host == "ignore" else "error"
             warnings.filterwarnings(action, message=re.escape(_BOTORCH_GAVE_UP), category=BadInitialCandidatesWarning)
+            added.append(warnings.filters[0])
+    try:
         yield
+    finally:
+        with _QUIET_LOCK:
+            for entry in added:
+                with contextlib.suppress(ValueError):  # resetwarnings() in the meantime
+                    cast(list[Any], warnings.filters).remove(entry)
+            getattr(warnings, "_filters_mutated", lambda: None)()  # what filterwarnings does: stale caches go
 
 
 _BOTORCH_GAVE_UP = "Unable to find non-zero acquisition function values"
@@ -1378,24 +1389,35 @@ class ParetoSweep:
         """Once a sweep, say when one model proposal takes longer than the last batch of trials, and over 5 s.
 
         qNEHVI's cost grows with the trials and the points on the front (it scores 512 raw samples against the
-        front's box decomposition): 7-10 s a proposal at 160-200 trials of a front of 100-150 points, where EHVI
-        took ~1 s (docs/sweeper.md, "Long sweeps"). Only where the optimiser then costs more than the trials do.
+        front's box decomposition): 9 s a proposal at 180-200 trials of a 150-point front, where EHVI took 1.2 s
+        (``benchmarks/long_sweep.py``; docs/sweeper.md, "Long sweeps"). Only where the optimiser then costs more than
+        the trials do, and only for a multi-objective sweep (one objective is Ax's own proposer); EHVI is named only
+        where this sweep's settings would take it (one trial a batch, no constraint on another metric).
         """
         if self._said_slow or took < _SLOW_PROPOSAL_S or self._batch_s is None or took < self._batch_s:
             return
-        if self.settings.acquisition == "EHVI":
+        if self.settings.acquisition == "EHVI" or len(self.settings.objectives) < 2:
             return
         self._said_slow = True
+        try:
+            dataclasses.replace(self.settings, acquisition="EHVI")
+        except (EcoptConfigError, ValueError, TypeError):
+            instead = ""
+        else:
+            instead = (
+                f" For a long sweep of quick trials, {spelling.setting('acquisition=' + spelling.shown('EHVI'))} "
+                "proposes one trial at a time in a fraction of that (in a new sweep: a resumed one keeps its "
+                "acquisition)."
+            )
         log.info(
             "ecopt: a proposal took %.1f s, longer than the last batch of trials (%.1f s): %s's cost grows with the "
-            "trials and the points on the front (%d of %d here). For a long sweep of quick trials, %s proposes "
-            "one trial at a time in about a tenth of that (docs/sweeper.md, Long sweeps).",
+            "trials and the points on the front (%d of %d here).%s See docs/sweeper.md, Long sweeps.",
             took,
             self._batch_s,
             self.settings.acquisition,
             len(self._result().pareto_indices),
             self._n_completed(),
-            spelling.setting("acquisition=" + spelling.shown("EHVI")),
+            instead,
         )
 
     def _say_constant_objectives(self) -> None:

@@ -3082,6 +3082,20 @@ def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filte
     assert len(shown) == 1
 
 
+def test_the_proposal_s_warning_filters_leave_those_other_threads_set_meanwhile():
+    """Docs review: the proposal saved and restored the whole filter list, dropping a filter another thread (a trial
+    of another sweep) set during it."""
+    before = list(warnings.filters)
+    with loop._botorch_sees_its_warnings():
+        warnings.filterwarnings("ignore", message="a task's own filter")
+        set_meanwhile = warnings.filters[0]
+    try:
+        assert set_meanwhile in warnings.filters
+        assert [f for f in warnings.filters if f is not set_meanwhile] == before  # ours are gone
+    finally:
+        warnings.filters.remove(set_meanwhile)
+
+
 def test_ax_s_sobol_fallbacks_are_said_once_in_our_words(fast_ax, monkeypatch, caplog):
     """Ax warned at every proposal it replaced by a Sobol point after five repeats of tried configurations: 108
     warnings in a 200-trial EHVI sweep of a continuous space (scale review's long sweep)."""
@@ -3123,6 +3137,18 @@ def test_a_proposal_slower_than_the_trials_is_said_once(fast_ax, monkeypatch, ca
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
         make_sweep(two_quadratics, n_trials=5, n_initial_trials=3).run()
+    assert "longer than the last batch" not in caplog.text
+    # Docs review: EHVI was offered where the sweep refuses it (batches of 2), and to a single-objective sweep.
+    monkeypatch.setattr(loop, "_SLOW_PROPOSAL_S", 0.0)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=6, n_initial_trials=2, max_batch_size=2).run()
+    said = [r.getMessage() for r in caplog.records if "longer than the last batch of trials" in r.getMessage()]
+    assert len(said) == 1
+    assert "acquisition='EHVI'" not in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, objectives={"f1": "minimize"}, n_trials=5, n_initial_trials=3).run()
     assert "longer than the last batch" not in caplog.text
 
 
