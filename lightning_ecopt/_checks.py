@@ -22,6 +22,26 @@ def as_bool(value: object) -> bool | None:
     return None
 
 
+def checked_flags(owner: str, **values: object) -> list[bool]:
+    """``values`` as bools, in order; ``TypeError`` naming the first that is not one (:func:`as_bool`).
+
+    >>> import numpy as np
+    >>> checked_flags("Meter", read_cpu=np.True_, fast=False)
+    [True, False]
+    >>> checked_flags("Meter", read_cpu="no")
+    Traceback (most recent call last):
+    ...
+    TypeError: Meter(read_cpu='no'): expected True or False.
+    """
+    flags = []
+    for name, value in values.items():
+        flag = as_bool(value)
+        if flag is None:  # a YAML "no" arrives as a string, and a string is true
+            raise TypeError(f"{owner}({name}={value!r}): expected True or False.")
+        flags.append(flag)
+    return flags
+
+
 def check_positive_ints(owner: str, **values: object) -> None:
     """Raise ``ValueError`` naming the first argument that is not an int >= 1 (``bool`` is not an int here).
 

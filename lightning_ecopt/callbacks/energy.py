@@ -33,7 +33,7 @@ from torch.utils.data import (
 )
 from typing_extensions import override
 
-from lightning_ecopt._checks import as_bool
+from lightning_ecopt._checks import checked_flags
 from lightning_ecopt.energy import (
     DEFAULT_WATTS_PER_THREAD,
     LOOP_MIN_PERIODS,
@@ -288,12 +288,9 @@ class EnergyCallback(Callback):
                 raise ValueError(
                     f"EnergyCallback(stages={list(stages)!r}): unknown stage {stage!r}; choose from {choices}."
                 )
-        given = {"train": train, "log_model_stats": log_model_stats, "flops_on_meta": flops_on_meta}
-        flags = {name: as_bool(value) for name, value in given.items()}
-        for name, flag in flags.items():
-            if flag is None:  # a YAML "no" arrives as a string, and a string is true
-                raise TypeError(f"EnergyCallback({name}={given[name]!r}): expected True or False.")
-        train, log_model_stats, flops_on_meta = (bool(flags[name]) for name in given)
+        train, log_model_stats, flops_on_meta = checked_flags(
+            "EnergyCallback", train=train, log_model_stats=log_model_stats, flops_on_meta=flops_on_meta
+        )
         if predict_flops not in ("forward", "predict_step"):
             raise ValueError(
                 f"EnergyCallback(predict_flops={predict_flops!r}): expected 'forward' or 'predict_step' (a whole "

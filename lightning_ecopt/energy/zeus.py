@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lightning_ecopt._checks import as_bool
+from lightning_ecopt._checks import checked_flags
 from lightning_ecopt.energy.measurement import Measurement
 from lightning_ecopt.exceptions import EnergyMeterError
 
@@ -310,12 +310,9 @@ class ZeusMeter:
             isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in gpu_indices
         ):
             raise ValueError(f"ZeusMeter(gpu_indices={gpu_indices!r}): expected CUDA device indices >= 0, e.g. [0].")
-        given = {"read_cpu": read_cpu, "approx_instant_energy": approx_instant_energy}
-        flags = {name: as_bool(value) for name, value in given.items()}
-        for name, flag in flags.items():
-            if flag is None:  # a YAML "no" arrives as a string, and a string is true
-                raise TypeError(f"ZeusMeter({name}={given[name]!r}): expected True or False.")
-        read_cpu, approx_instant_energy = bool(flags["read_cpu"]), bool(flags["approx_instant_energy"])
+        read_cpu, approx_instant_energy = checked_flags(
+            "ZeusMeter", read_cpu=read_cpu, approx_instant_energy=approx_instant_energy
+        )
         self._gpu_indices = None if gpu_indices is None else tuple(gpu_indices)
         self.gpus_given = gpu_indices is not None
         """Whether ``gpu_indices`` was given (else the meter follows the device it is bound to)."""
