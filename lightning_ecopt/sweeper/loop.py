@@ -1369,21 +1369,25 @@ class ParetoSweep:
                 finally:
                     took = time.perf_counter() - start
                     self._suggest_time_s += took
-                    if _sobol_fallbacks["n"] > fallbacks and not self._said_fallback:
-                        self._said_fallback = True
-                        log.info(
-                            "ecopt: the model proposed a configuration already tried, five times over, so Ax "
-                            "proposed a Sobol point in its place: the model finds nothing new where it looks, "
-                            "often a sign the sweep has converged (said once; such trials count as any other)."
-                        )
-            if not self._said_slow and took >= _SLOW_PROPOSAL_S:
-                self._say_slow_proposals(took)
+                    self._say_sobol_fallback(since=fallbacks)
+            self._say_slow_proposals(took)
             if not got:
                 if not proposals:
                     self._stop_reason = "Ax proposed no trial"
                 break
             proposals.update({i: dict(p) for i, p in got.items()})
         return proposals
+
+    def _say_sobol_fallback(self, since: int) -> None:
+        """Once a sweep, say that Ax replaced a proposal by a Sobol point (its warning, counted since ``since``)."""
+        if self._said_fallback or _sobol_fallbacks["n"] <= since:
+            return
+        self._said_fallback = True
+        log.info(
+            "ecopt: the model proposed a configuration already tried, five times over, so Ax proposed a Sobol point "
+            "in its place: the model finds nothing new where it looks, often a sign the sweep has converged (said "
+            "once; such trials count as any other)."
+        )
 
     def _say_slow_proposals(self, took: float) -> None:
         """Once a sweep, say when one model proposal takes longer than the last batch of trials, and over 5 s.
