@@ -917,6 +917,11 @@ class ParetoSweep:
                 f"ParetoSweep(evaluate={evaluate!r}): evaluate must be callable as evaluate(list_of_params) -> "
                 f"list_of_results; wrap a per-trial function with ParetoSweep.from_function(space, settings, fn)."
             )
+        if launcher is not None and not isinstance(launcher, Mapping):
+            raise TypeError(
+                f"ParetoSweep(launcher={launcher!r:.80}): expected a mapping of what runs the trials, recorded in each "
+                f"run's provenance, e.g. {{'_target_': 'my_cluster.Launcher', 'n_jobs': 4}}, or None (evaluate itself)."
+            )
         if not space.parameters:
             raise EcoptConfigError(
                 f"ParetoSweep: nothing to sweep: the search space fixes every key ({list(space.fixed_overrides)!r}); "

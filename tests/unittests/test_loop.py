@@ -3082,6 +3082,15 @@ def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filte
     assert len(shown) == 1
 
 
+def test_a_launcher_that_is_no_mapping_is_refused_naming_it():
+    """ParetoSweep(launcher="joblib") failed inside dict() ("dictionary update sequence element #0 has length 1")."""
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+    with pytest.raises(TypeError, match=r"^ParetoSweep\(launcher='joblib'\): expected a mapping of what runs the"):
+        ParetoSweep(space, settings, evaluate_each(two_quadratics), launcher="joblib")  # type: ignore[arg-type]
+    assert ParetoSweep(space, settings, evaluate_each(two_quadratics), launcher={"n_jobs": 2}).launcher == {"n_jobs": 2}
+
+
 def test_the_proposal_s_warning_filters_leave_those_other_threads_set_meanwhile():
     """Docs review: the proposal saved and restored the whole filter list, dropping a filter another thread (a trial
     of another sweep) set during it."""
