@@ -112,20 +112,23 @@ def energy_coverage(sources: Iterable[str | None]) -> str | None:
     """What measured Zeus figures leave out, in a sentence; ``None`` when they leave nothing out that we know of.
 
     Zeus reading a GPU but no RAPL (a VM, an unreadable ``/sys/class/powercap``) counts the GPU alone: the search
-    energy and energy per inference are then the GPU's, below the machine's.
+    energy and energy per inference are then the GPU's, below the machine's. An SoC's counters (``apple-soc``,
+    ``jetson``) hold its CPU too (:data:`~lightning_ecopt.energy.measurement.CPU_COUNTERS`).
 
     Example:
         >>> energy_coverage(["measured: zeus/nvml"])[:35]
         'zeus/nvml counts the GPU alone: CPU'
         >>> energy_coverage(["measured: zeus/nvml+rapl", "estimated: cpu-time"]) is None
         True
+        >>> energy_coverage(["measured: zeus/apple-soc", "measured: zeus/jetson"]) is None
+        True
     """
-    from lightning_ecopt.energy.measurement import source_kind, zeus_counters
+    from lightning_ecopt.energy.measurement import CPU_COUNTERS, source_kind, zeus_counters
 
     def gpu_only(source: str) -> list[str]:  # a trial's loops of other counters are joined: "measured: a, b"
         kind, _, rest = source.partition(":")
         counters = (zeus_counters(f"{kind}: {part}") for part in rest.split(","))
-        return [f"zeus/{c}" for c in counters if c is not None and "rapl" not in c.split("+")]
+        return [f"zeus/{c}" for c in counters if c is not None and not CPU_COUNTERS & set(c.split("+"))]
 
     per_source = [gpu_only(s) for s in sources if s and source_kind(s) == "measured"]
     names = sorted({name for found in per_source for name in found})

@@ -147,6 +147,8 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_j``: joules of the measured batches, all domains (J)
     - ``energy/{stage}_gpu_j``, ``energy/{stage}_cpu_j``, ``energy/{stage}_dram_j``: per domain (J); each is logged
       only where a counter (or, for the CPU, the CPU-time estimate) covers it, never as a made-up 0
+    - ``energy/{stage}_other_j``: the other parts an SoC's counters read (J): an Apple chip's Neural Engine, the
+      rest of a Jetson module (its input rail less the CPU and GPU rails); logged only where read
     - ``energy/{stage}_time_s``: wall time of the measured batches (s)
     - ``energy/{stage}_power_w``: mean power (W)
     - ``energy/{stage}_samples``: samples in the measured batches (count)
@@ -614,6 +616,7 @@ class EnergyCallback(Callback):
                 gpu_j=_plus(earlier.gpu_j, aborted.gpu_j),
                 cpu_j=_plus(earlier.cpu_j, aborted.cpu_j),
                 dram_j=_plus(earlier.dram_j, aborted.dram_j),
+                other_j=_plus(earlier.other_j, aborted.other_j),
             )
         self.results[key] = aborted
 
@@ -1190,6 +1193,7 @@ class EnergyCallback(Callback):
             "gpu_j": steady.gpu_total_j if steady.gpu_j else unread,  # no GPU index read: no GPU figure, not 0 J
             "cpu_j": unread if steady.cpu_j is None else steady.cpu_j,
             "dram_j": unread if steady.dram_j is None else steady.dram_j,
+            "other_j": steady.other_total_j if steady.other_j else unread,  # an SoC's other parts (Apple's ANE)
             "samples": float(samples),
             "batches": float(batches),
             "tokens": unread if tokens is None else float(tokens),  # no rank counted any: no tokens figure
@@ -1224,6 +1228,7 @@ class EnergyCallback(Callback):
             gpu_j=None if figures["gpu_j"] == unread else figures["gpu_j"],
             cpu_j=None if figures["cpu_j"] == unread else figures["cpu_j"],
             dram_j=None if figures["dram_j"] == unread else figures["dram_j"],
+            other_j=None if figures["other_j"] == unread else figures["other_j"],
             samples=int(figures["samples"]),
             batches=int(figures["batches"]),
             tokens=None if figures["tokens"] == unread else int(figures["tokens"]),
@@ -1296,7 +1301,7 @@ class EnergyCallback(Callback):
         """
         said = []
         for rank, row in in_warmup.items():
-            joules = sum(row[k] for k in ("gpu_j", "cpu_j", "dram_j") if row[k] != -math.inf)
+            joules = sum(row[k] for k in ("gpu_j", "cpu_j", "dram_j", "other_j") if row[k] != -math.inf)
             said.append(f"rank {rank}: {int(row['batches'])} batches, {int(row['samples'])} samples, {joules:.4g} J")
         self._warn_once(
             f"nowarmup/ranks/{stage}",
@@ -1508,7 +1513,10 @@ def _stage_loaders(trainer: pl.Trainer, stage: str) -> list[object]:
 def _window_energy(stage: str, m: Measurement, aborted: bool = False) -> LoopEnergy:
     """One window's figures as this rank read them (after an error: no cross-rank sum), with no samples."""
     gpu_j = m.gpu_total_j if m.gpu_j else None  # no GPU index read: no GPU figure, not 0 J
-    return LoopEnergy(stage, m.source, m.time_s, gpu_j, m.cpu_j, m.dram_j, samples=0, batches=0, aborted=aborted)
+    other_j = m.other_total_j if m.other_j else None  # no other part read: no figure, not 0 J
+    return LoopEnergy(
+        stage, m.source, m.time_s, gpu_j, m.cpu_j, m.dram_j, samples=0, batches=0, aborted=aborted, other_j=other_j
+    )
 
 
 def _plus(a: float | None, b: float | None) -> float | None:

@@ -31,8 +31,8 @@ LOOP_MIN_PERIODS = 20
 
 
 _LOOP_FIGURES = (
-    "j", "gpu_j", "cpu_j", "dram_j", "time_s", "power_w", "samples", "samples_per_j", "j_per_sample", "j_per_batch",
-    "warmup_j", "short_window", "tokens", "tokens_per_j", "cpu_contention",
+    "j", "gpu_j", "cpu_j", "dram_j", "other_j", "time_s", "power_w", "samples", "samples_per_j", "j_per_sample",
+    "j_per_batch", "warmup_j", "short_window", "tokens", "tokens_per_j", "cpu_contention",
 )  # fmt: skip
 
 #: Every ``energy/...`` metric lightning_ecopt writes: the loop figures of ``EnergyCallback`` (test, predict,
@@ -132,6 +132,8 @@ class LoopEnergy:
         aborted: The loop was cut short by an error: its figures are the whole loop's joules and wall time up to
             the error (``energy/{stage}_aborted_j``, ``energy/{stage}_aborted_time_s``: what the search spent on
             it), and no efficiency figure, which a loop cut short does not have.
+        other_j: Joules of the parts beside the GPUs, CPU and DRAM that an SoC's counters read (an Apple chip's
+            Neural Engine, the rest of a Jetson module), or ``None`` when none was read.
 
     Example:
         >>> e = LoopEnergy("test", "estimated: cpu-time", time_s=2.0, gpu_j=None, cpu_j=10.0, dram_j=None,
@@ -158,11 +160,12 @@ class LoopEnergy:
     cpu_contention: float | None = None
     in_fit: bool | None = None
     aborted: bool = False
+    other_j: float | None = None
 
     @property
     def energy_j(self) -> float:
         """Joules of every measured domain together."""
-        return (self.gpu_j or 0.0) + (self.cpu_j or 0.0) + (self.dram_j or 0.0)
+        return (self.gpu_j or 0.0) + (self.cpu_j or 0.0) + (self.dram_j or 0.0) + (self.other_j or 0.0)
 
     @property
     def energy_read(self) -> bool:
@@ -236,6 +239,8 @@ class LoopEnergy:
             out[f"{s}_cpu_j"] = self.cpu_j
         if self.dram_j is not None:
             out[f"{s}_dram_j"] = self.dram_j
+        if self.other_j is not None:
+            out[f"{s}_other_j"] = self.other_j
         if self.tokens is not None:
             out[f"{s}_tokens"] = float(self.tokens)
             out[f"{s}_tokens_per_j"] = math.nan if self.tokens_per_j is None else self.tokens_per_j

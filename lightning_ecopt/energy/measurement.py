@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "CPU_COUNTERS",
     "ENERGY_KINDS",
     "CounterReader",
     "EnergyMeter",
@@ -18,6 +19,11 @@ __all__ = [
 #: The kinds of energy figures: read from hardware counters, or estimated by a model. Never summed or compared.
 ENERGY_KINDS = ("measured", "estimated")
 
+#: The counters of a ``ZeusMeter`` label (:func:`zeus_counters`, split at ``+``) that hold the CPU's joules: RAPL's
+#: packages, or an SoC's CPU (``apple-soc``: an Apple silicon chip; ``jetson``: a Jetson module's input rail;
+#: ``jetson-cpu-gpu`` and ``jetson-cpu``: a Jetson without one, its CPU rail).
+CPU_COUNTERS = frozenset({"rapl", "apple-soc", "jetson", "jetson-cpu-gpu", "jetson-cpu"})
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -29,13 +35,19 @@ class Measurement:
         cpu_j: Joules of the CPU package(s), or ``None`` when not measured.
         dram_j: Joules of DRAM, or ``None`` when not measured.
         source: Where the figures come from: ``"measured: zeus/nvml"``, ``"measured: zeus/nvml+rapl"``,
-            ``"measured: zeus/rapl"`` or ``"estimated: cpu-time"``. The part before the colon says whether the
-            joules were measured by hardware counters or estimated by a model.
+            ``"measured: zeus/rapl"``, ``"measured: zeus/apple-soc"``, ``"measured: zeus/jetson"`` or
+            ``"estimated: cpu-time"``. The part before the colon says whether the joules were measured by hardware
+            counters or estimated by a model.
+        other_j: Joules of the parts beside the GPUs, CPU and DRAM that a counter read, by part: an Apple chip's
+            Neural Engine (``"ane"``), the rest of a Jetson module (``"module_rest"``: its input rail less the CPU
+            and GPU rails). Empty where none was read.
 
     Example:
         >>> m = Measurement(time_s=2.0, gpu_j={0: 100.0}, cpu_j=30.0, dram_j=10.0, source="measured: zeus/nvml+rapl")
         >>> m.total_j, m.gpu_total_j, m.power_w, m.kind
         (140.0, 100.0, 70.0, 'measured')
+        >>> Measurement(time_s=1.0, gpu_j={0: 2.0}, cpu_j=3.0, other_j={"ane": 0.5}).total_j  # an Apple chip's ANE
+        5.5
     """
 
     time_s: float
@@ -43,6 +55,7 @@ class Measurement:
     cpu_j: float | None = None
     dram_j: float | None = None
     source: str = "unknown"
+    other_j: dict[str, float] = field(default_factory=dict)
 
     @property
     def gpu_total_j(self) -> float:
@@ -51,8 +64,13 @@ class Measurement:
 
     @property
     def total_j(self) -> float:
-        """Joules of every domain together: GPUs, CPU and DRAM (unlike Zeus's ``total_energy``, GPUs only)."""
-        return self.gpu_total_j + (self.cpu_j or 0.0) + (self.dram_j or 0.0)
+        """Joules of every domain together: GPUs, CPU, DRAM, others (unlike Zeus's ``total_energy``, GPUs only)."""
+        return self.gpu_total_j + (self.cpu_j or 0.0) + (self.dram_j or 0.0) + self.other_total_j
+
+    @property
+    def other_total_j(self) -> float:
+        """Joules of the parts in :attr:`other_j` together (0 when none was read)."""
+        return float(sum(self.other_j.values()))
 
     @property
     def power_w(self) -> float:
@@ -82,6 +100,8 @@ def zeus_counters(source: str) -> str | None:
 
     >>> zeus_counters("measured: zeus/nvml+rapl"), zeus_counters("measured: zeus/rapl"), zeus_counters("estimated: x")
     ('nvml+rapl', 'rapl', None)
+    >>> zeus_counters("measured: zeus/apple-soc"), zeus_counters("measured: zeus/jetson")
+    ('apple-soc', 'jetson')
     """
     kind, _, rest = source.partition(":")
     rest = rest.strip().lower()

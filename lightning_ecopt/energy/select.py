@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from lightning_ecopt.energy import zeus
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD, CpuTimeEstimator
 from lightning_ecopt.energy.measurement import EnergyMeter, Measurement
-from lightning_ecopt.energy.zeus import _HOW_TO_FIX, RAPL_UPDATE_PERIOD_S, ZeusMeter
+from lightning_ecopt.energy.zeus import _HOW_TO_FIX, ZeusMeter
 from lightning_ecopt.exceptions import EnergyMeterError
 
 __all__ = ["METER_CHOICES", "CoveredElsewhere", "make_meter"]
@@ -120,11 +120,12 @@ def make_meter(
             raise ValueError(f"meter={meter!r}: unknown meter; choose from {', '.join(map(repr, METER_CHOICES))}.")
         if meter == "estimate":
             return CpuTimeEstimator(watts_per_thread, idle_power_w), None
-        if not read_cpu and (rapl := zeus.probe_zeus((), read_cpu=True)).cpu:
-            # A second process on a node whose first process (local rank 0) reads the package-wide RAPL counters,
-            # which hold this process's CPU work too. Without a GPU of its own to read, estimating here and adding
-            # the estimate to that would count the work twice and mix an estimate into a measured figure.
-            covered = CoveredElsewhere(rapl.source, RAPL_UPDATE_PERIOD_S)
+        if not read_cpu and ((rapl := zeus.probe_zeus((), read_cpu=True)).cpu or rapl.soc is not None):
+            # A second process on a node whose first process (local rank 0) reads the package-wide RAPL counters (or
+            # the SoC's, the whole chip's), which hold this process's CPU work too. Without a GPU of its own to read,
+            # estimating here and adding the estimate to that would count the work twice and mix an estimate into a
+            # measured figure.
+            covered = CoveredElsewhere(rapl.source, rapl.update_period_s)
             if not gpu_indices:
                 return covered, None
             gpu_probe = zeus.probe_zeus(gpu_indices, read_cpu=False)
@@ -137,7 +138,7 @@ def make_meter(
                 )
         zeus_meter = ZeusMeter(gpu_indices=list(gpu_indices), read_cpu=read_cpu)
         probe = zeus_meter.probe
-        unread = [i for i in gpu_indices if i not in probe.gpu_indices]
+        unread = [i for i in gpu_indices if i not in probe.measured_gpus]
         if probe.found and unread:
             # The process computes on a GPU that Zeus cannot read, but RAPL is readable: the figures would be
             # labelled measured and leave out what is usually the largest consumer.
@@ -167,18 +168,19 @@ def make_meter(
             + (f" + {idle_power_w:g} W idle" if idle_power_w else "")
             + f" (source {estimator.source!r})"
             + (f"; the estimate covers the CPU only: GPU {gpus}'s energy is left out" if gpu_indices else "")
-            + ". For measured joules run on an NVIDIA GPU or make RAPL readable (root or zeusd)."
+            + ". For measured joules run on an NVIDIA GPU or make RAPL readable (root or zeusd); on Apple silicon "
+            "`pip install zeus-apple-silicon`."
         )
         return estimator, why
     if isinstance(meter, EnergyMeter):
         if isinstance(meter, ZeusMeter):
             _fit_to_device(meter, gpu_indices)
-        if isinstance(meter, ZeusMeter) and meter.read_cpu and not read_cpu and meter.probe.cpu:
+        if isinstance(meter, ZeusMeter) and meter.read_cpu and not read_cpu and (meter.probe.cpu or meter.probe.soc):
             raise EnergyMeterError(
                 "EnergyCallback(meter=ZeusMeter(read_cpu=True)) in a process that is not its node's first (local rank "
-                "> 0): RAPL's CPU and DRAM counters are package-wide, so local rank 0 reads them and this process "
-                "would count them again. Under DDP pass meter='auto' or meter='zeus' (each rank then reads its own "
-                "GPU and local rank 0 the CPU), or build the meter per process with "
+                "> 0): RAPL's CPU and DRAM counters (and an SoC's) are package-wide, so local rank 0 reads them and "
+                "this process would count them again. Under DDP pass meter='auto' or meter='zeus' (each rank then "
+                "reads its own GPU and local rank 0 the CPU), or build the meter per process with "
                 "ZeusMeter(gpu_indices=[local_rank], read_cpu=local_rank == 0), local_rank = "
                 "int(os.environ.get('LOCAL_RANK', 0))."
             )

@@ -1,4 +1,4 @@
-"""Measured energy through Zeus: NVML (or AMDSMI) GPU counters and RAPL CPU/DRAM counters.
+"""Measured energy through Zeus: NVML (or AMDSMI) GPUs, RAPL CPU/DRAM, SoCs (Apple silicon, NVIDIA Jetson).
 
 Zeus is imported only when a meter is built: ``import zeus.monitor`` takes 1-2 s, and Zeus starts helper processes
 that re-import ``__main__``, so nothing here touches it at import time.
@@ -10,6 +10,8 @@ import contextlib
 import logging
 import math
 import os
+import queue
+import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -21,7 +23,14 @@ from lightning_ecopt._checks import checked_flags
 from lightning_ecopt.energy.measurement import Measurement
 from lightning_ecopt.exceptions import EnergyMeterError
 
-__all__ = ["ZeusMeter", "ZeusProbe", "cuda_order_problem", "cuda_visible_devices_problem", "probe_zeus"]
+__all__ = [
+    "ZeusMeter",
+    "ZeusProbe",
+    "cuda_order_problem",
+    "cuda_visible_devices_problem",
+    "probe_zeus",
+    "soc_figures",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +43,17 @@ RAPL_UPDATE_PERIOD_S = 0.001
 #: (~262 kJ on Intel: 262 kW over a 1 s window). Windows are judged over at least 1 s, so RAPL's own jitter on a
 #: millisecond window never trips it.
 RAPL_MAX_ZONE_POWER_W = 1000.0
+#: An SoC's figures are trusted to this period. Zeus integrates a Jetson's rails from power samples its helper process
+#: takes every ~0.1 s (and at each reading); Apple's IOReport energy counters are taken at the same, slow end until
+#: measured on a Mac.
+SOC_UPDATE_PERIOD_S = 0.1
+#: The label of each SoC lightning_ecopt reads (:attr:`ZeusProbe.source`).
+SOC_APPLE, SOC_JETSON = "apple-soc", "jetson"
 
 _HOW_TO_FIX = (
     "To measure: run on an NVIDIA GPU (Volta or newer) with its driver installed, and/or make RAPL readable "
-    "(run as root, or start Zeus's `zeusd` daemon and set ZEUSD_SOCK_PATH); `python -m zeus.show_env` shows what "
+    "(run as root, or start Zeus's `zeusd` daemon and set ZEUSD_SOCK_PATH); on Apple silicon `pip install "
+    "zeus-apple-silicon`; an NVIDIA Jetson is read through its power rails. `python -m zeus.show_env` shows what "
     "Zeus detects. Otherwise use meter='auto' or meter='estimate' for a labelled CPU-time estimate."
 )
 
@@ -53,6 +69,19 @@ class ZeusProbe:
         dram: Whether RAPL has a DRAM zone beside them (server CPUs; not AMD's or most client CPUs'): the label says
             so, since figures with and without the memory's joules are not comparable.
         problems: Why each missing domain is missing, in words.
+        soc: The SoC whose counters are read: ``"apple-soc"`` (Apple silicon, through ``zeus-apple-silicon``),
+            ``"jetson"`` (an NVIDIA Jetson's power rails), or ``None``. Its counters cover the whole chip (or
+            module), so Zeus's GPU and RAPL counters are not read beside them.
+        soc_metrics: The figures the SoC gives (Zeus's field names: ``cpu_total_mj``, ``gpu_mj``...; a Jetson's
+            ``cpu_energy_mj``, ``gpu_energy_mj``, ``total_energy_mj``).
+        soc_gpu: The device index the SoC's GPU figure is keyed by (its on-chip GPU: ``mps`` on a Mac, ``cuda:0`` on
+            a Jetson), or ``None`` where the SoC gives no GPU figure.
+
+    Example:
+        >>> ZeusProbe(soc="apple-soc", soc_metrics=("cpu_total_mj", "gpu_mj"), soc_gpu=0).source
+        'measured: zeus/apple-soc'
+        >>> ZeusProbe(soc="jetson", soc_metrics=("cpu_energy_mj", "gpu_energy_mj"), soc_gpu=0).source
+        'measured: zeus/jetson-cpu-gpu'
     """
 
     gpu_indices: tuple[int, ...] = ()
@@ -60,17 +89,39 @@ class ZeusProbe:
     cpu: bool = False
     problems: tuple[str, ...] = field(default_factory=tuple)
     dram: bool = False
+    soc: str | None = None
+    soc_metrics: tuple[str, ...] = ()
+    soc_gpu: int | None = None
 
     @property
     def found(self) -> bool:
         """Whether Zeus found at least one counter to read."""
-        return bool(self.gpu_indices) or self.cpu
+        return bool(self.gpu_indices) or self.cpu or self.soc is not None
+
+    @property
+    def measured_gpus(self) -> tuple[int, ...]:
+        """The device indices whose joules are measured: Zeus's GPU counters', and the SoC's on-chip GPU."""
+        return self.gpu_indices + (() if self.soc_gpu is None or self.soc_gpu in self.gpu_indices else (self.soc_gpu,))
+
+    @property
+    def update_period_s(self) -> float:
+        """The slowest update period among the counters found."""
+        return NVML_UPDATE_PERIOD_S if self.gpu_indices else SOC_UPDATE_PERIOD_S if self.soc else RAPL_UPDATE_PERIOD_S
 
     @property
     def source(self) -> str:
-        """The source label of measurements made with these counters."""
+        """The source label of measurements made with these counters.
+
+        A Jetson without an input rail is labelled by the rails read (``jetson-cpu-gpu``, ``jetson-cpu``,
+        ``jetson-gpu``): its figures leave the rest of the module out, unlike ``jetson``'s.
+        """
         parts = ([self.gpu_vendor or "nvml"] if self.gpu_indices else []) + (["rapl"] if self.cpu else [])
         parts += ["dram"] if self.cpu and self.dram else []
+        if self.soc == SOC_JETSON and "total_energy_mj" not in self.soc_metrics:
+            rails = [r for r in ("cpu", "gpu") if f"{r}_energy_mj" in self.soc_metrics]
+            parts.append("-".join([SOC_JETSON, *rails]))
+        elif self.soc is not None:
+            parts.append(self.soc)
         return "measured: zeus/" + "+".join(parts)
 
 
@@ -224,12 +275,106 @@ def _readable_gpus(gpus: Any, indices: Sequence[int], vendor: str, problems: lis
     return tuple(readable)
 
 
+#: The figures of each SoC that lightning_ecopt reads (Zeus's field names, in mJ). Apple's per-core and per-cluster
+#: lists are parts of ``cpu_total_mj`` and are left out.
+_SOC_FIELDS = {
+    SOC_APPLE: ("cpu_total_mj", "dram_mj", "gpu_mj", "gpu_sram_mj", "ane_mj"),
+    SOC_JETSON: ("cpu_energy_mj", "gpu_energy_mj", "total_energy_mj"),
+}
+
+
+def soc_figures(
+    soc: str, mj: Any, gpu_index: int = 0
+) -> tuple[dict[int, float], float | None, float | None, dict[str, float]]:
+    """An SoC's figures (Zeus's ``SoCMeasurement``, mJ) as joules per domain: GPU, CPU, DRAM and the others.
+
+    Each joule is counted once. Apple silicon: the CPU is ``cpu_total_mj`` (its cores and clusters are parts of it),
+    the GPU ``gpu_mj`` + ``gpu_sram_mj``, the memory ``dram_mj``, and the Neural Engine ``"ane"``. A Jetson: the CPU
+    and GPU rails, and where the module's input rail is read (``total_energy_mj``, which holds both) the rest of the
+    module as ``"module_rest"``, so the total is the input rail, never rails plus total. A figure the SoC does not
+    give stays ``None`` (absent for the GPU and the others), never 0.
+
+    Args:
+        soc: ``"apple-soc"`` or ``"jetson"`` (:attr:`ZeusProbe.soc`).
+        mj: Zeus's ``AppleSiliconMeasurement`` or ``JetsonMeasurement`` (a window's, or a cumulative reading).
+        gpu_index: The device index to key the on-chip GPU by.
+
+    Returns:
+        ``(gpu_j, cpu_j, dram_j, other_j)``, as :class:`~lightning_ecopt.energy.Measurement` takes them.
+
+    Example:
+        >>> from zeus.device.soc.apple import AppleSiliconMeasurement
+        >>> soc_figures("apple-soc", AppleSiliconMeasurement(cpu_total_mj=3000, gpu_mj=1500, gpu_sram_mj=500,
+        ...                                                  ane_mj=250))
+        ({0: 2.0}, 3.0, None, {'ane': 0.25})
+        >>> from zeus.device.soc.jetson import JetsonMeasurement
+        >>> soc_figures("jetson", JetsonMeasurement(cpu_energy_mj=2000.0, gpu_energy_mj=5000.0, total_energy_mj=9000.0))
+        ({0: 5.0}, 2.0, None, {'module_rest': 2.0})
+    """
+
+    def joules(name: str) -> float | None:
+        value = getattr(mj, name, None)
+        return None if value is None else float(value) / 1000.0
+
+    if soc == SOC_APPLE:
+        gpu, sram, ane = joules("gpu_mj"), joules("gpu_sram_mj"), joules("ane_mj")
+        gpu_j = {} if gpu is None and sram is None else {gpu_index: (gpu or 0.0) + (sram or 0.0)}
+        return gpu_j, joules("cpu_total_mj"), joules("dram_mj"), ({} if ane is None else {"ane": ane})
+    if soc == SOC_JETSON:
+        cpu, gpu, total = joules("cpu_energy_mj"), joules("gpu_energy_mj"), joules("total_energy_mj")
+        other = {} if total is None else {"module_rest": total - (cpu or 0.0) - (gpu or 0.0)}
+        return ({} if gpu is None else {gpu_index: gpu}), cpu, None, other
+    raise ValueError(f"soc_figures(soc={soc!r}): unknown SoC; choose from {', '.join(map(repr, _SOC_FIELDS))}.")
+
+
+def _probe_soc(zeus_energy: Any, gpu_indices: Sequence[int], problems: list[str]) -> ZeusProbe | None:
+    """The SoC Zeus monitors (Apple silicon, a Jetson) and its figures, or ``None`` (the reason in ``problems``).
+
+    Zeus's ``get_soc`` builds its SoC once per process (a Jetson's starts the helper process that samples its rails),
+    and ``ZeusMonitor`` reuses it.
+    """
+    from zeus.device.soc.apple import AppleSilicon
+    from zeus.device.soc.common import ZeusSoCInitError
+    from zeus.device.soc.jetson import Jetson
+
+    try:
+        soc = zeus_energy.get_soc()
+    except ZeusSoCInitError as err:
+        if sys.platform == "darwin":  # elsewhere no SoC is the rule, not a problem to report
+            problems.append(f"no SoC counters: {err} (on Apple silicon, `pip install zeus-apple-silicon`)")
+        return None
+    kind = SOC_APPLE if isinstance(soc, AppleSilicon) else SOC_JETSON if isinstance(soc, Jetson) else None
+    if kind is None:
+        problems.append(f"no SoC counters: Zeus monitors a {type(soc).__name__}, an SoC lightning_ecopt cannot map")
+        return None
+    try:
+        available = soc.get_available_metrics()
+    except (RuntimeError, OSError, ValueError, queue.Empty) as err:
+        problems.append(f"no SoC counters: Zeus found {kind} but could not read it ({type(err).__name__}: {err})")
+        return None
+    metrics = tuple(name for name in _SOC_FIELDS[kind] if name in available)
+    if not metrics:
+        problems.append(f"no SoC counters: Zeus found {kind} but it gives none of {', '.join(_SOC_FIELDS[kind])}")
+        return None
+    has_gpu = any(name.startswith("gpu") for name in metrics)
+    gpu = (gpu_indices[0] if gpu_indices else 0) if has_gpu else None
+    if missing := [i for i in gpu_indices if i != gpu]:
+        problems.append(f"GPU indices {missing} are not {kind}'s on-chip GPU (device {gpu})")
+    return ZeusProbe(problems=tuple(problems), soc=kind, soc_metrics=metrics, soc_gpu=gpu)
+
+
 def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusProbe:
     """Find which of the asked-for counters Zeus can read, without starting a monitor.
 
+    An SoC's counters (Apple silicon, a Jetson) cover the whole chip, its CPU, GPU and memory; where Zeus finds one
+    they are read instead of Zeus's GPU and RAPL counters, which would count its joules twice. Like RAPL's, they are
+    read by one process per node (``read_cpu``).
+
     Args:
-        gpu_indices: CUDA device indices this process uses (after ``CUDA_VISIBLE_DEVICES``).
-        read_cpu: Whether to look for RAPL CPU/DRAM counters (only one process per node should read them).
+        gpu_indices: CUDA device indices this process uses (after ``CUDA_VISIBLE_DEVICES``); on an SoC, the first
+            keys its on-chip GPU's joules (none: device 0, as on ``mps``).
+        read_cpu: Whether to look for RAPL CPU/DRAM counters, or an SoC's (only one process per node should read
+            them).
 
     Returns:
         The counters found and, for each missing one, the reason.
@@ -241,6 +386,8 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     # Zeus logs every miss at INFO ("RAPL is not supported on this CPU."); we report misses ourselves, once.
     logging.getLogger("zeus").setLevel(max(logging.getLogger("zeus").getEffectiveLevel(), logging.WARNING))
     problems: list[str] = []
+    if read_cpu and (soc := _probe_soc(zeus_energy, gpu_indices, problems)) is not None:
+        return soc
     found_gpus: tuple[int, ...] = ()
     vendor: str | None = None
     if gpu_indices:
@@ -321,6 +468,7 @@ class ZeusMeter:
         self._probe: ZeusProbe | None = None
         self._monitor: Any = None
         self._gpu_slots = 0  # GPU counters in a reading of read(), after its clock
+        self._soc_slots = 0  # SoC figures in a reading of read(), at its end
 
     @property
     def probe(self) -> ZeusProbe:
@@ -358,7 +506,7 @@ class ZeusMeter:
     @property
     def update_period_s(self) -> float:
         """The slowest update period among the counters read."""
-        return NVML_UPDATE_PERIOD_S if self.probe.gpu_indices else RAPL_UPDATE_PERIOD_S
+        return self.probe.update_period_s
 
     def _ensure_monitor(self) -> Any:
         if self._monitor is None:
@@ -378,8 +526,21 @@ class ZeusMeter:
                     cpu_indices=_package_zones(zeus_energy.get_cpus()) if probe.cpu else [],
                     approx_instant_energy=self.approx_instant_energy,
                 )
-            log.info("ZeusMeter: measuring with %s (GPUs %s)", probe.source, list(probe.gpu_indices))
+            log.info("ZeusMeter: measuring with %s (GPUs %s)", probe.source, list(probe.measured_gpus))
         return self._monitor
+
+    def _sync_soc(self) -> None:
+        """Wait for the on-chip GPU's queued work (Zeus synchronises only the GPUs of its GPU counters).
+
+        PyTorch runs ``mps`` (Apple) and a Jetson's CUDA work asynchronously: a window would otherwise end before the
+        work it measures.
+        """
+        import torch
+
+        if self.probe.soc == SOC_APPLE and torch.backends.mps.is_available():
+            torch.mps.synchronize()
+        elif self.probe.soc == SOC_JETSON and self.probe.soc_gpu is not None and torch.cuda.is_available():
+            torch.cuda.synchronize(self.probe.soc_gpu)
 
     @property
     def reads_counters(self) -> bool:
@@ -402,12 +563,21 @@ class ZeusMeter:
             from zeus.monitor import energy as zeus_energy  # the sync its windows use
 
             zeus_energy.sync_execution_fn(monitor.gpu_indices, sync_with=monitor.sync_with)
+        if self.probe.soc is not None:
+            self._sync_soc()
         values = [time.monotonic()]
         values += [float(monitor.gpus.get_total_energy_consumption(i)) for i in monitor.gpu_indices]
         self._gpu_slots = len(monitor.gpu_indices)
         for cpu in monitor.cpu_indices:
             m = monitor.cpus.get_total_energy_consumption(cpu)
             values += [float(m.cpu_mj), float(m.dram_mj or 0.0)]
+        self._soc_slots = 0
+        if self.probe.soc is not None:
+            # The SoC's cumulative figures, as one number: their sum as soc_figures counts it (a Jetson's input rail,
+            # not rails + input). A Jetson's is a round trip to Zeus's sampling process: ~0.2 ms on x86.
+            gpu_j, cpu_j, dram_j, other_j = soc_figures(self.probe.soc, monitor.soc.get_total_energy_consumption())
+            values.append(1000.0 * (sum(gpu_j.values()) + (cpu_j or 0.0) + (dram_j or 0.0) + sum(other_j.values())))
+            self._soc_slots = 1
         return tuple(values)
 
     def joules_between(self, start: tuple[float, ...], end: tuple[float, ...]) -> float:
@@ -426,7 +596,7 @@ class ZeusMeter:
         if any(d < 0 for d in steps):
             return math.nan
         bound_mj = 1000.0 * RAPL_MAX_ZONE_POWER_W * max(end[0] - start[0], 1.0)
-        if any(d > bound_mj for d in steps[self._gpu_slots :]):
+        if any(d > bound_mj for d in steps[self._gpu_slots : len(steps) - self._soc_slots]):
             warnings.warn(
                 f"ZeusMeter: a RAPL zone read more than {RAPL_MAX_ZONE_POWER_W:g} W between two per-batch readings: "
                 "a counter wrapped around without Zeus's tracker seeing it; reporting NaN for that batch.",
@@ -437,7 +607,10 @@ class ZeusMeter:
 
     def begin(self, name: str) -> None:
         """Start the window ``name`` (synchronises the monitored GPUs)."""
-        self._ensure_monitor().begin_window(name)
+        monitor = self._ensure_monitor()
+        if self.probe.soc is not None:
+            self._sync_soc()
+        monitor.begin_window(name)
 
     def end(self, name: str) -> Measurement:
         """End the window ``name`` and return its joules per domain.
@@ -446,11 +619,15 @@ class ZeusMeter:
         per-loop windows from the counter's update period and flags short loops itself.
         """
         monitor = self._ensure_monitor()
+        if self.probe.soc is not None:
+            self._sync_soc()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*measured as zero.*")
             zm = monitor.end_window(name)
         gpu_j = {int(i): float(j) for i, j in zm.gpu_energy.items()}
         time_s = float(zm.time)
+        if self.probe.soc is not None:  # the SoC's counters alone: Zeus's GPU and RAPL counters are not read
+            return self._soc_measurement(name, time_s, zm.soc_energy)
         cpu_zones = {int(i): float(j) for i, j in (zm.cpu_energy or {}).items()}
         dram_zones = {int(i): float(j) for i, j in (zm.dram_energy or {}).items()}
         negative = {f"gpu{i}": j for i, j in gpu_j.items() if j < 0}
@@ -496,3 +673,26 @@ class ZeusMeter:
 
         cpu_j, dram_j = total("cpu", cpu_zones), total("dram", dram_zones)
         return Measurement(time_s=time_s, gpu_j=gpu_j, cpu_j=cpu_j, dram_j=dram_j, source=self.source)
+
+    def _soc_measurement(self, name: str, time_s: float, soc_mj: Any) -> Measurement:
+        """A window's measurement from the SoC's figures (:func:`soc_figures`); a negative one is NaN, as in ``end``."""
+        probe = self.probe
+        if soc_mj is None:  # Zeus lost its SoC between the probe and the window: no figure, not 0 J
+            return Measurement(time_s=time_s, gpu_j={}, source=self.source)
+        gpu_j, cpu_j, dram_j, other_j = soc_figures(str(probe.soc), soc_mj, probe.soc_gpu or 0)
+        # A Jetson's module_rest is the input rail less the CPU and GPU rails: below 0 only by the sensors'
+        # disagreement, and the input rail (the total) stays right, so it is kept as read.
+        figures = {f"gpu{i}": j for i, j in gpu_j.items()} | {"cpu": cpu_j, "dram": dram_j, "ane": other_j.get("ane")}
+        negative = {k: j for k, j in figures.items() if j is not None and j < 0}
+        if negative:
+            warnings.warn(
+                f"ZeusMeter: the window {name!r} read a negative energy from {probe.soc} "
+                f"({', '.join(f'{k}: {v:.6g} J' for k, v in negative.items())}): a counter was reset; reporting NaN "
+                "for it.",
+                stacklevel=3,
+            )
+            gpu_j = {i: (math.nan if f"gpu{i}" in negative else j) for i, j in gpu_j.items()}
+            cpu_j = math.nan if "cpu" in negative else cpu_j
+            dram_j = math.nan if "dram" in negative else dram_j
+            other_j = {k: (math.nan if k in negative else j) for k, j in other_j.items()}
+        return Measurement(time_s=time_s, gpu_j=gpu_j, cpu_j=cpu_j, dram_j=dram_j, source=self.source, other_j=other_j)

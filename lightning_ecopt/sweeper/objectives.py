@@ -51,7 +51,9 @@ ENERGY_SOURCE_KEY = "energy/source"
 # The energy of a whole evaluation loop or of one of its domains (GPU, CPU, DRAM), per sample, per batch, or per
 # second: 0 is no reading (a window shorter than the counter's update period: NVML ticks every 20-100 ms) and would
 # win any objective that minimises it.
-_LOOP_ENERGY_RE = re.compile(r"energy/(test|predict|validate)_(j|gpu_j|cpu_j|dram_j|j_per_sample|j_per_batch|power_w)")
+_LOOP_ENERGY_RE = re.compile(
+    r"energy/(test|predict|validate)_(j|gpu_j|cpu_j|dram_j|other_j|j_per_sample|j_per_batch|power_w)"
+)
 # The comparison is every ``<``, ``>`` or ``=`` in a row, so ``>==`` is reported as written (not as ``==``). It is
 # the last such run, so a metric name may hold one of them (``recall@k=5 >= 0.5``); the first run is the comparison
 # when the metric part holds one standing alone between spaces, a chained comparison such as ``0 <= loss <= 5``.
@@ -571,7 +573,7 @@ def _logged_by(name: str) -> str:
         settings.append("count_fn=...")
     if settings:
         return f" (EnergyCallback({', '.join(settings)}) logs it)"
-    if name.endswith(("_gpu_j", "_cpu_j", "_dram_j")):
+    if name.endswith(("_gpu_j", "_cpu_j", "_dram_j", "_other_j")):
         return " (EnergyCallback logs it only where a counter covers that part of the machine)"
     return " (EnergyCallback logs it in trainer.test(): return lightning_ecopt.trial_metrics(trainer))"
 

@@ -860,3 +860,251 @@ def test_a_rapl_wrap_the_tracker_missed_between_readings_is_nan(fake_zeus: tuple
     cpus.cpu_mj += 262_143_328.85 + 2_000
     with pytest.warns(UserWarning, match="wrapped around without Zeus's tracker seeing it"):
         assert math.isnan(meter.joules_between(b, meter.read()))
+
+
+# --- Zeus on a faked SoC: Apple silicon and a Jetson, through Zeus's own classes and ZeusMonitor --------------------
+_APPLE_FIELDS = ("cpu_total_mj", "dram_mj", "gpu_mj", "gpu_sram_mj", "ane_mj")
+
+
+class _FakeAppleEnergyMonitor:
+    """Stands in for ``zeus_apple_silicon.AppleEnergyMonitor`` (Mac-only): cumulative int mJ the test advances."""
+
+    def __init__(self) -> None:
+        self.mj: dict[str, int | None] = dict.fromkeys(_APPLE_FIELDS, 0)
+        self.windows: dict[str, dict[str, int | None]] = {}
+        self.reads = 0
+
+    @staticmethod
+    def _metrics(mj: dict[str, int | None]) -> Any:
+        """An ``AppleEnergyMetrics``, as Zeus's ``AppleSiliconMeasurement.from_metrics`` reads it."""
+        from types import SimpleNamespace
+
+        per_core = ("efficiency_cores_mj", "performance_cores_mj", "efficiency_cluster_mj", "performance_cluster_mj")
+        managers = ("efficiency_core_manager_mj", "performance_core_manager_mj")
+        # Per-core figures are parts of cpu_total_mj: a mapping that added them would count the CPU twice.
+        extra = {name: [10_000_000] for name in per_core} | dict.fromkeys(managers, 10_000_000)
+        return SimpleNamespace(**extra, **mj)
+
+    def get_cumulative_energy(self) -> Any:
+        self.reads += 1
+        return self._metrics(self.mj)
+
+    def begin_window(self, key: str, restart: bool = False) -> None:
+        self.windows[key] = dict(self.mj)
+
+    def end_window(self, key: str) -> Any:
+        start = self.windows.pop(key)
+        diff = {k: None if v is None else v - (start[k] or 0) for k, v in self.mj.items()}
+        return self._metrics(diff)
+
+
+def _no_gpus_nor_rapl(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zeus.device.cpu.common import ZeusCPUInitError
+    from zeus.device.gpu.common import ZeusGPUInitError
+    from zeus.monitor import energy as zeus_energy
+
+    def no_nvml() -> Any:
+        raise ZeusGPUInitError("NVML unavailable")
+
+    def no_rapl() -> Any:
+        raise ZeusCPUInitError("RAPL unavailable")
+
+    monkeypatch.setattr(zeus_energy, "get_gpus", no_nvml)
+    monkeypatch.setattr(zeus_energy, "get_cpus", no_rapl)
+
+
+@pytest.fixture
+def fake_apple(monkeypatch: pytest.MonkeyPatch) -> _FakeAppleEnergyMonitor:
+    """A Mac with ``zeus-apple-silicon``: Zeus's own ``AppleSilicon`` over a fake monitor, as ``get_soc`` returns it."""
+    import zeus.device.soc as zeus_soc
+    from zeus.device.soc import apple
+
+    monitor = _FakeAppleEnergyMonitor()
+    monkeypatch.setattr(apple, "zeus_apple_silicon", type("M", (), {"AppleEnergyMonitor": lambda: monitor}))
+    monkeypatch.setattr(zeus_soc, "_soc", apple.AppleSilicon())  # get_soc's singleton, which ZeusMonitor reads
+    _no_gpus_nor_rapl(monkeypatch)
+    return monitor
+
+
+class _FakeJetson:
+    """A Jetson's rails (mW x s = mJ, as Zeus's sampling process accumulates them) that the test advances."""
+
+    def __init__(self, rails: tuple[str, ...] = ("cpu", "gpu", "total")) -> None:
+        self.mj: dict[str, float] = {f"{rail}_energy_mj": 0.0 for rail in rails}
+
+
+@pytest.fixture
+def fake_jetson(monkeypatch: pytest.MonkeyPatch) -> _FakeJetson:
+    """A Jetson: Zeus's own ``Jetson`` (its windows, ``JetsonMeasurement``), with the sampling process faked."""
+    import zeus.device.soc as zeus_soc
+    from zeus.device.soc.jetson import Jetson, JetsonMeasurement
+
+    rails = _FakeJetson()
+
+    class Faked(Jetson):
+        def __init__(self) -> None:  # no INA3221 in sysfs and no helper process here
+            self.measurement_states = {}
+            self.available_metrics = None
+
+        def get_total_energy_consumption(self, timeout: float = 15.0) -> JetsonMeasurement:
+            return JetsonMeasurement(**rails.mj)
+
+    monkeypatch.setattr(zeus_soc, "_soc", Faked())
+    _no_gpus_nor_rapl(monkeypatch)
+    return rails
+
+
+def test_apple_silicon_is_measured_through_zeus_and_each_joule_counted_once(
+    fake_apple: _FakeAppleEnergyMonitor,
+) -> None:
+    """A Mac with zeus-apple-silicon fell back to the CPU-time estimate: Zeus measures its CPU, GPU, memory, ANE."""
+    meter, why = make_meter("auto", gpu_indices=[])  # Lightning on mps: no CUDA index
+    assert isinstance(meter, ZeusMeter)
+    assert (meter.source, why) == ("measured: zeus/apple-soc", None)
+    assert meter.probe.found
+    assert meter.probe.soc_gpu == 0
+    meter.begin("w")
+    for name, mj in zip(_APPLE_FIELDS, (3_000, 1_000, 1_500, 500, 250), strict=True):
+        fake_apple.mj[name] = (fake_apple.mj[name] or 0) + mj
+    m = meter.end("w")
+    assert m.gpu_j == {0: pytest.approx(2.0)}  # the GPU and its SRAM
+    assert (m.cpu_j, m.dram_j, m.other_j) == (pytest.approx(3.0), pytest.approx(1.0), {"ane": pytest.approx(0.25)})
+    assert m.total_j == pytest.approx(6.25)  # the per-core and per-cluster figures are parts of the CPU's: not added
+    assert m.source == "measured: zeus/apple-soc"
+
+
+def test_an_apple_figure_the_chip_does_not_give_stays_unread(fake_apple: _FakeAppleEnergyMonitor) -> None:
+    fake_apple.mj.update(dram_mj=None, ane_mj=None)
+    meter = ZeusMeter(gpu_indices=[])
+    assert meter.probe.soc_metrics == ("cpu_total_mj", "gpu_mj", "gpu_sram_mj")
+    meter.begin("w")
+    fake_apple.mj.update(cpu_total_mj=2_000, gpu_mj=1_000)
+    m = meter.end("w")
+    assert (m.gpu_j, m.cpu_j, m.dram_j, m.other_j) == ({0: 1.0}, 2.0, None, {})  # None, never 0 J
+    assert ZeusMeter(gpu_indices=[], read_cpu=False).probe.soc is None  # chip-wide, like RAPL: local rank 0 reads it
+    covered, why = make_meter("auto", gpu_indices=[], read_cpu=False)  # local rank 1: rank 0's counters hold its work
+    assert isinstance(covered, CoveredElsewhere)
+    assert (covered.source, covered.update_period_s, why) == ("measured: zeus/apple-soc", pytest.approx(0.1), None)
+
+
+def test_jetson_total_is_its_input_rail_never_rails_plus_total(fake_jetson: _FakeJetson) -> None:
+    """The input rail holds the CPU and GPU rails: the total is it, the rest of the module the remainder."""
+    meter, why = make_meter("zeus", gpu_indices=[0])  # Lightning on a Jetson: cuda:0, its on-chip GPU
+    assert (meter.source, why) == ("measured: zeus/jetson", None)
+    assert meter.update_period_s == pytest.approx(0.1)
+    meter.begin("w")
+    fake_jetson.mj.update(cpu_energy_mj=2_000.0, gpu_energy_mj=5_000.0, total_energy_mj=9_000.0)
+    m = meter.end("w")
+    assert m.gpu_j == {0: pytest.approx(5.0)}
+    assert (m.cpu_j, m.dram_j, m.other_j) == (pytest.approx(2.0), None, {"module_rest": pytest.approx(2.0)})
+    assert m.total_j == pytest.approx(9.0)
+
+
+def test_a_jetson_without_an_input_rail_says_so_in_its_label(fake_jetson: _FakeJetson) -> None:
+    from lightning_ecopt.energy.measurement import zeus_counters
+
+    del fake_jetson.mj["total_energy_mj"]
+    meter = ZeusMeter(gpu_indices=[0])
+    assert meter.source == "measured: zeus/jetson-cpu-gpu"  # leaves the module out: not one frontier with jetson
+    assert zeus_counters(meter.source) != "jetson"
+    meter.begin("w")
+    fake_jetson.mj.update(cpu_energy_mj=2_000.0, gpu_energy_mj=5_000.0)
+    m = meter.end("w")
+    assert (m.total_j, m.other_j) == (pytest.approx(7.0), {})
+
+
+@pytest.mark.parametrize("soc", ["apple", "jetson"])
+def test_soc_readings_match_a_window(
+    soc: str, fake_apple: _FakeAppleEnergyMonitor, fake_jetson: _FakeJetson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-batch readings of an SoC: one cumulative reading, its total as the window counts it."""
+    import zeus.device.soc as zeus_soc
+
+    if soc == "apple":  # fake_jetson, set up last, holds get_soc's singleton: give it back to the Mac
+        monkeypatch.setattr(zeus_soc, "_soc", _apple_soc(fake_apple))
+    meter = ZeusMeter(gpu_indices=[])
+    assert meter.reads_counters
+    a = meter.read()
+    meter.begin("w")
+    if soc == "apple":
+        fake_apple.mj.update(cpu_total_mj=3_000, dram_mj=1_000, gpu_mj=1_500, gpu_sram_mj=500, ane_mj=250)
+    else:
+        fake_jetson.mj.update(cpu_energy_mj=2_000.0, gpu_energy_mj=5_000.0, total_energy_mj=9_000.0)
+    b = meter.read()
+    expected = 6.25 if soc == "apple" else 9.0
+    assert meter.joules_between(a, b) == pytest.approx(meter.end("w").total_j) == pytest.approx(expected)
+
+
+def _apple_soc(monitor: _FakeAppleEnergyMonitor) -> Any:
+    """Zeus's own ``AppleSilicon`` over ``monitor`` (its ``__init__`` would build the Mac-only monitor)."""
+    from zeus.device.soc import apple
+
+    soc = apple.AppleSilicon.__new__(apple.AppleSilicon)
+    soc._monitor, soc.available_metrics = monitor, None
+    return soc
+
+
+@pytest.mark.parametrize(
+    ("soc", "source", "gpu_j", "cpu_j", "other_j", "energy_j"),
+    [
+        ("apple", "measured: zeus/apple-soc", 4.0, 6.0, 1.0, 13.0),  # + dram 2.0
+        ("jetson", "measured: zeus/jetson", 10.0, 4.0, 6.0, 20.0),
+    ],
+)
+def test_callback_measures_an_soc_end_to_end(
+    soc: str,
+    source: str,
+    gpu_j: float,
+    cpu_j: float,
+    other_j: float,
+    energy_j: float,
+    fake_apple: _FakeAppleEnergyMonitor,
+    fake_jetson: _FakeJetson,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EnergyCallback on trainer.test() (CPU accelerator): the SoC's joules and label, logged per domain."""
+    import zeus.device.soc as zeus_soc
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    from lightning_ecopt import EnergyCallback
+
+    if soc == "apple":  # fake_jetson, set up last, holds get_soc's singleton: give it back to the Mac
+        monkeypatch.setattr(zeus_soc, "_soc", _apple_soc(fake_apple))
+
+    class Burn(BoringModel):
+        def test_step(self, batch: Any, batch_idx: int) -> None:
+            if soc == "apple":  # per batch: CPU 3 J, DRAM 1 J, GPU 1.5 + 0.5 J, ANE 0.5 J
+                for name, mj in zip(_APPLE_FIELDS, (3_000, 1_000, 1_500, 500, 500), strict=True):
+                    fake_apple.mj[name] = (fake_apple.mj[name] or 0) + mj
+            else:  # per batch: CPU 2 J, GPU 5 J, the input rail 10 J
+                for name, mj in (("cpu", 2_000.0), ("gpu", 5_000.0), ("total", 10_000.0)):
+                    fake_jetson.mj[f"{name}_energy_mj"] += mj
+
+    cb = EnergyCallback(warmup_batches=1, log_model_stats=False, min_duration_s=0)
+    trainer = Trainer(callbacks=[cb], accelerator="cpu", logger=False, enable_progress_bar=False, limit_test_batches=3)
+    trainer.test(Burn(), verbose=False)
+    r = cb.results["test"]  # two measured batches
+    assert r.source == source
+    assert (r.gpu_j, r.cpu_j, r.other_j, r.energy_j) == pytest.approx((gpu_j, cpu_j, other_j, energy_j))
+    assert r.dram_j == (pytest.approx(2.0) if soc == "apple" else None)
+    logged = trainer.callback_metrics
+    assert float(logged["energy/test_j"]) == pytest.approx(energy_j)
+    assert float(logged["energy/test_other_j"]) == pytest.approx(other_j)
+    assert ("energy/test_dram_j" in logged) == (soc == "apple")
+
+
+def test_an_soc_window_synchronises_the_on_chip_gpu(
+    fake_apple: _FakeAppleEnergyMonitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyTorch queues mps work: Zeus synchronises only NVML's GPUs, so an Apple window would end before its work."""
+    import torch
+
+    synced: list[str] = []
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.mps, "synchronize", lambda: synced.append("mps"))
+    meter = ZeusMeter(gpu_indices=[])
+    meter.begin("w")
+    meter.end("w")
+    meter.read()
+    assert synced == ["mps", "mps", "mps"]
