@@ -374,7 +374,7 @@ class EnergyCallback(Callback):
         self._warned: set[str] = set()
         self._train_open = False
         self._train_from_step = 0  # the global step the training loop started at (> 0: resumed from a checkpoint)
-        self._cuda_device: torch.device | None = None  # synchronised around warm-up batches, to time them
+        self._async_device: torch.device | None = None  # cuda or mps: synchronised around warm-up batches, to time them
         self._trainer_of: weakref.ref[pl.Trainer] | None = None  # the last trainer set up (see _check_reuse)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -424,7 +424,7 @@ class EnergyCallback(Callback):
                     )
         root = trainer.strategy.root_device
         where = (root, trainer.local_rank)
-        self._cuda_device = root if root.type == "cuda" else None
+        self._async_device = root if root.type in ("cuda", "mps") else None
         if self._meter is not None and self._meter_for == where:
             return
         # A meter is built for one device and one local rank: another trainer using this callback on another device
@@ -868,11 +868,15 @@ class EnergyCallback(Callback):
             self._next_batch_window(state)
 
     def _sync_warmup(self) -> None:
-        # CUDA runs asynchronously: without a sync a warm-up batch would be timed by how long its kernels took to
-        # *launch*, and the per-batch rule would judge long GPU batches short. Warm-up batches are outside the
-        # measured window, so the syncs cost the figures nothing.
-        if self._cuda_device is not None:
-            torch.cuda.synchronize(self._cuda_device)
+        # CUDA and MPS (Apple silicon) run asynchronously: without a sync a warm-up batch would be timed by how long
+        # its kernels took to *launch*, and the per-batch rule would judge long GPU batches short. Warm-up batches are
+        # outside the measured window, so the syncs cost the figures nothing.
+        if self._async_device is None:
+            return
+        if self._async_device.type == "mps":
+            torch.mps.synchronize()
+        else:
+            torch.cuda.synchronize(self._async_device)
 
     def _next_batch_window(self, state: _LoopState, *, last: bool = False) -> None:
         if state.batch_open:

@@ -1884,14 +1884,27 @@ def test_the_meter_follows_the_device_and_rank_of_each_trainer(
     for device, rank in [("cpu", 0), ("cpu", 0), ("cuda:1", 0), ("cuda:1", 1)]:
         cb.setup(_on(device, rank), BoringModel(), "test")
     assert built == [([], True), ([1], True), ([1], False)]
-    assert cb._cuda_device == torch.device("cuda:1")
+    assert cb._async_device == torch.device("cuda:1")
     # A meter passed in is the user's: kept as it is, while the device synchronised follows the trainer.
     mine = FakeMeter(fake_clock)
     cb = EnergyCallback(meter=mine)
     for device in ("cuda:0", "cpu"):
         cb.setup(_on(device), BoringModel(), "test")
         assert cb.meter is mine
-    assert cb._cuda_device is None
+    assert cb._async_device is None
+
+
+def test_warmup_batches_on_apple_silicon_are_timed_after_the_mps_queue_drains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MPS runs asynchronously like CUDA: a warm-up batch timed without a sync is timed by its kernels' launch."""
+    synced: list[str] = []
+    monkeypatch.setattr(torch.mps, "synchronize", lambda: synced.append("mps"))
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: synced.append(f"cuda {device}"))
+    cb = EnergyCallback(meter="estimate")
+    cb.setup(_on("mps"), BoringModel(), "test")
+    cb._sync_warmup()
+    cb.setup(_on("cpu"), BoringModel(), "test")
+    cb._sync_warmup()
+    assert synced == ["mps"]
 
 
 def test_ranks_of_different_energy_kinds_are_never_summed() -> None:
