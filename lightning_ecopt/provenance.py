@@ -173,7 +173,7 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
         records: The sweep's provenance records (:func:`run_record`), one per run that finished a trial, oldest
             first; ``[]`` for a sweep written before they were kept, or none of whose runs finished a trial. A sweep
             saved before they were kept and resumed since starts with ``{"unrecorded": True, "trials": [0, n]}``,
-            its trials until then.
+            its trials until then (with their ``launcher`` where the Hydra sweeper read it from ``multirun.yaml``).
 
     Returns:
         ``Runs: N (lightning_ecopt V; ax V, botorch V, torch V; host H, launcher L; seed S)``, values that changed
@@ -193,8 +193,10 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
     earlier = [r for r in records if isinstance(r, Mapping) and r.get("unrecorded")]
     runs = [r for r in records if isinstance(r, Mapping) and not r.get("unrecorded")]
     before = ""
+    first_launcher = _launcher_name(earlier[0].get("launcher")) if earlier else None  # the unrecorded trials'
     if earlier and isinstance(earlier[0].get("trials"), list) and len(earlier[0]["trials"]) == 2:
-        before = f"Trials #{earlier[0]['trials'][0]}-#{earlier[0]['trials'][1]} ran before runs were recorded."
+        under = f" (under {first_launcher})" if first_launcher is not None else ""
+        before = f"Trials #{earlier[0]['trials'][0]}-#{earlier[0]['trials'][1]} ran before runs were recorded{under}."
     if not runs:
         if before:
             return f"Runs: none recorded since the sweep's first. {before}"
@@ -213,6 +215,8 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
     parts = [f"lightning_ecopt {_shown(field(lambda r: r.get('lightning_ecopt', '?')))}", packages]
     hosts = field(lambda r: r.get("hostname", "?"))
     launchers = field(lambda r: _launcher_name(r.get("launcher")))
+    if first_launcher is not None:  # the unrecorded trials' launcher comes first, and differs like a run's
+        launchers = [first_launcher, *launchers]
     where = f"host {_shown(hosts)}"
     if any(name is not None for name in launchers):
         where += f", launcher {_shown([name or 'evaluate() from Python' for name in launchers])}"

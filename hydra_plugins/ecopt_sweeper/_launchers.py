@@ -47,21 +47,39 @@ def _launcher_facts(config: DictConfig) -> dict[str, Any] | None:
         return None
 
 
+def _written_launcher(multirun: Path) -> dict[str, Any] | None:
+    """What of the launcher a sweep dir's ``multirun.yaml`` names moves energy figures (``_target_``, ``n_jobs``).
+
+    Read on the first resume of a sweep saved before runs' provenance was recorded, before this run overwrites the
+    file: the launcher its earlier trials ran under (``ParetoSweep.unrecorded_launcher``). ``None`` where the file is
+    absent, unreadable, names no launcher or does not resolve.
+    """
+    try:
+        earlier = OmegaConf.select(OmegaConf.load(multirun), "hydra.launcher", default=None)
+        written = _described(earlier, True) if OmegaConf.is_config(earlier) else {}
+    except Exception:  # absent (the sweep never launched), unreadable, or an interpolation that no longer resolves
+        return None
+    return written or None
+
+
 def _launcher_change(
     multirun: Path, config: DictConfig, runs: Sequence[Mapping[str, Any]] = (), storage: Path | None = None
 ) -> str | None:
     """How the launchers a resumed sweep's trials ran under differ from this run's, or None.
 
     Against every earlier run that finished trials under a launcher, as the sweep's provenance records them (``runs``,
-    from ``storage``); where none does (a sweep saved before they were kept), against the one its ``multirun.yaml``
-    names (the previous run's only).
+    from ``storage``; the trials of a sweep saved before they were kept are one ``unrecorded`` record, with the
+    launcher its ``multirun.yaml`` named on its first resume); where none does (a sweep saved before they were kept,
+    on that first resume), against the one its ``multirun.yaml`` names (the previous run's only).
 
     Its energy figures move with it: joblib's workers run torch on their share of the cores (1.5-2x fewer joules
     estimated for one configuration than a lone process), another cluster launcher runs on other machines. The
     sweep goes on (a launcher's time limit or queue changes for good reasons); the mix is said.
     """
     recorded = [
-        dict(run["launcher"]) for run in runs if run.get("finished") and isinstance(run.get("launcher"), Mapping)
+        dict(run["launcher"])
+        for run in runs
+        if (run.get("finished") or run.get("unrecorded")) and isinstance(run.get("launcher"), Mapping)
     ]
     if recorded:
         after = _launcher_facts(config)

@@ -60,6 +60,7 @@ from hydra_plugins.ecopt_sweeper._launchers import (
     _launcher_facts,
     _runs_jobs_side_by_side,
     _without_job_ids,
+    _written_launcher,
 )
 from lightning_ecopt.exceptions import (
     EcoptConfigError,
@@ -922,6 +923,7 @@ class EcoptSweeper(Sweeper):
         from lightning_ecopt.sweeper.storage import saved_provenance
 
         sweep_dir = self._sweep_dir()
+        unrecorded_launcher = None  # what ran the trials of a sweep saved before runs were recorded, where known
         # Before anything is written or logged: a storage file that cannot be written, is not an experiment, holds
         # another sweep (another app config too) or more finished trials than n_trials is refused here. The loop
         # checks again when it opens the experiment, so multirun.yaml is written only once it asks for its first
@@ -933,6 +935,8 @@ class EcoptSweeper(Sweeper):
                 changed = _launcher_change(sweep_dir / "multirun.yaml", self.config, runs, settings.storage)
                 if changed is not None:
                     log.warning("ecopt sweeper: %s", changed)
+                if not runs:  # saved before runs were recorded: this run overwrites the file that names its launcher
+                    unrecorded_launcher = _written_launcher(sweep_dir / "multirun.yaml")
         sweep_dir.mkdir(parents=True, exist_ok=True)
         # A resumed sweep continues the job numbering, whatever hydra.sweep.subdir names the job dirs: no earlier
         # trial's job dir is overwritten.
@@ -995,6 +999,7 @@ class EcoptSweeper(Sweeper):
             task_config=task_config,
             launcher=_launcher_facts(self.config),  # recorded in the run's provenance
         )
+        sweep.unrecorded_launcher = unrecorded_launcher  # kept in the record of its earlier trials (a first resume)
         self._pareto, self._given = sweep, settings
         dated = self._dated_sweep_dir(sweep_dir)
         if dated is not None:

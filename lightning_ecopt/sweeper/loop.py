@@ -955,6 +955,11 @@ class ParetoSweep:
         trial index: a launcher that knows (the Hydra sweeper reads its jobs' records; :meth:`from_function`'s
         evaluator keeps each outcome as it comes) fills it before the stop propagates, and they are saved as finished
         instead of run again on resume. Emptied before each batch."""
+        self.unrecorded_launcher: dict[str, Any] | None = None
+        """What ran the trials of a sweep saved before runs' provenance was recorded, where a launcher can tell (the
+        Hydra sweeper reads it from the sweep's ``multirun.yaml`` before this run overwrites it): on that sweep's
+        first resume, kept in the ``{"unrecorded": True}`` record of its earlier trials, so that a later run under
+        another launcher is told of it and ``ecopt report`` names it. ``None``: unknown."""
         self.not_started_before_stop: set[int] = set()
         """Trials of the running batch that had not started when a Ctrl-C or SIGTERM stopped ``evaluate``: a launcher
         that knows (one that runs the batch's trials one after another in this process) adds them, and they are saved
@@ -2267,7 +2272,10 @@ class ParetoSweep:
             self._earlier_runs = [dict(r) for r in saved_runs if isinstance(r, Mapping)]
         else:  # their trials until now, so the report can say which ran unrecorded (provenance.runs_line)
             n_saved = len(_experiment(client).trials)
-            self._earlier_runs = [{"unrecorded": True, "trials": [0, n_saved - 1]}] if n_saved else []
+            unrecorded: dict[str, Any] = {"unrecorded": True, "trials": [0, n_saved - 1]}
+            if self.unrecorded_launcher is not None:  # what the sweep's multirun.yaml named (the Hydra sweeper)
+                unrecorded["launcher"] = dict(self.unrecorded_launcher)
+            self._earlier_runs = [unrecorded] if n_saved else []
         # Saved by a version that recorded no clean stops (before 2026-12-03, whose description has no "strategy"):
         # a trial it left running may have been stopped by Ctrl-C. Taken as such, the worst is one more run of it;
         # taken as a crash, one real crash later failed the configuration for good, "as it did in trial n".

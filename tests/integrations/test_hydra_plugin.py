@@ -945,6 +945,58 @@ def test_a_third_run_under_the_new_launcher_is_still_told_its_figures_mix(tmp_pa
     # The same launcher throughout, or a run that finished nothing under another (it started no job): nothing said.
     assert _launcher_change(multirun, now, runs[1:], storage) is None
     assert _launcher_change(multirun, now, [{"launcher": basic, "finished": 0}, runs[1]], storage) is None
+    # A sweep saved before runs were recorded: its earlier trials' record carries the launcher from its multirun.yaml.
+    unrecorded = [{"unrecorded": True, "trials": [0, 2], "launcher": basic}, runs[1]]
+    assert _launcher_change(multirun, now, unrecorded, storage) == message
+    assert _launcher_change(multirun, now, [{"unrecorded": True, "trials": [0, 2]}, runs[1]], storage) is None
+
+
+def test_the_launcher_a_sweep_dirs_multirun_yaml_names_is_read_where_it_names_one(tmp_path: Path) -> None:
+    from hydra_plugins.ecopt_sweeper._launchers import _written_launcher
+
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
+    multirun = tmp_path / "multirun.yaml"
+    OmegaConf.save(OmegaConf.create({"hydra": {"launcher": {**joblib, "timeout_min": 60}}, "x": 1}), multirun)
+    assert _written_launcher(multirun) == joblib
+    assert _written_launcher(tmp_path / "absent.yaml") is None
+    for written in ({"x": 1}, {"hydra": {"launcher": {"timeout_min": 60}}}, {"hydra": {"launcher": "basic"}}):
+        OmegaConf.save(OmegaConf.create(written), multirun)
+        assert _written_launcher(multirun) is None
+    OmegaConf.save(
+        OmegaConf.create({"hydra": {"launcher": {**joblib, "n_jobs": "${oc.env:ECOPT_UNSET_NJ}"}}}), multirun
+    )
+    assert _written_launcher(multirun) is None  # does not resolve
+
+
+def test_a_sweep_saved_before_runs_were_recorded_keeps_its_first_launcher_past_its_first_resume(tmp_path: Path) -> None:
+    """Its trials were one ``unrecorded`` record without a launcher, and the first resume overwrote the
+    ``multirun.yaml`` that named it: a third run under the launcher the second switched to said nothing, and the
+    report's ``Runs:`` line named the recorded launcher only."""
+    from lightning_ecopt import provenance
+
+    quiet = ("hydra.sweeper.n_initial_trials=2", "hydra.sweeper.tensorboard=false")
+    first = _run_app(tmp_path, "hydra.sweeper.n_trials=2", *quiet)
+    assert first.returncode == 0, first.stderr
+    storage, results = tmp_path / "sweep" / "ax_experiment.json", tmp_path / "sweep" / "optimization_results.yaml"
+    saved = json.loads(storage.read_text())  # as a version that recorded no runs saved it
+    description = json.loads(saved["experiment"]["description"])
+    del description["lightning_ecopt"]["provenance"]
+    saved["experiment"]["description"] = json.dumps(description)
+    storage.write_text(json.dumps(saved))
+    joblib = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=1")
+    second = _run_app(tmp_path, "hydra.sweeper.n_trials=3", *joblib, *quiet)
+    assert second.returncode == 0, second.stderr
+    assert "earlier trials ran under another launcher" in second.stdout + second.stderr  # from its multirun.yaml
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    before, _ = yaml.safe_load(results.read_text())["provenance"]
+    assert before == {"unrecorded": True, "trials": [0, 1], "launcher": basic}
+    third = _run_app(tmp_path, "hydra.sweeper.n_trials=4", *joblib, *quiet)
+    assert third.returncode == 0, third.stderr
+    assert f"earlier trials ran under another launcher ({basic}; now " in third.stdout + third.stderr
+    line = provenance.runs_line(yaml.safe_load(results.read_text())["provenance"])
+    assert "launcher BasicLauncher -> JoblibLauncher (n_jobs=1)" in line
+    assert "The runs differ in launcher: energy figures" in line
+    assert "Trials #0-#1 ran before runs were recorded (under BasicLauncher)." in line
 
 
 def test_a_swept_key_the_app_lacks_is_named_with_its_likely_spelling(tmp_path: Path) -> None:

@@ -3844,3 +3844,22 @@ def test_a_sweep_saved_without_provenance_resumes_and_records_its_later_runs(fas
     assert saved_provenance(storage) == [before, run]
     assert "Runs: 1 (" in provenance.runs_line([before, run])
     assert provenance.runs_line([before, run]).endswith("Trials #0-#1 ran before runs were recorded.")
+
+
+def test_a_sweep_saved_without_provenance_keeps_the_launcher_it_is_given_for_its_unrecorded_trials(fast_ax, tmp_path):
+    """The Hydra sweeper reads it from the sweep dir's multirun.yaml before its first resume overwrites the file."""
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
+    saved = json.loads(storage.read_text())
+    description = json.loads(saved["experiment"]["description"])
+    del description["lightning_ecopt"]["provenance"]
+    saved["experiment"]["description"] = json.dumps(description)
+    storage.write_text(json.dumps(saved))
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    resumed = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage)
+    resumed.unrecorded_launcher = basic
+    before, _ = resumed.run().provenance
+    assert before == {"unrecorded": True, "trials": [0, 1], "launcher": basic}
+    again = make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage)
+    again.unrecorded_launcher = {"_target_": "other.Launcher"}  # recorded runs: not read
+    assert again.run().provenance[0] == before

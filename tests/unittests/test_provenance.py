@@ -19,6 +19,19 @@ def test_the_runs_line_names_an_unseeded_sweeps_sobol_seed_and_trials_run_before
     assert "differ" not in line
 
 
+def test_the_runs_line_names_the_launcher_of_trials_run_before_records_where_known():
+    """A sweep saved before runs were recorded, resumed under joblib: the report named joblib alone."""
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
+    run = provenance.run_record(launcher=joblib, seed=0, sobol_seed=0, trials=[3, 5], finished=3)
+    line = provenance.runs_line([{"unrecorded": True, "trials": [0, 2], "launcher": basic}, run])
+    assert "launcher BasicLauncher -> JoblibLauncher (n_jobs=2); seed 0)." in line
+    assert "Trials #0-#2 ran before runs were recorded (under BasicLauncher). The runs differ in launcher: " in line
+    same = provenance.runs_line([{"unrecorded": True, "trials": [0, 2], "launcher": joblib}, run])
+    assert "launcher JoblibLauncher (n_jobs=2); seed 0). Trials #0-#2 ran before runs were recorded (under " in same
+    assert "differ" not in same
+
+
 def test_a_first_recorded_run_after_trials_of_this_version_claims_no_earlier_version():
     """Diff review: a first trial abandoned by Ctrl-C (its run finished nothing, so recorded nothing) was said to
     have "run before runs were recorded"; and an empty record, "written before lightning_ecopt recorded its runs"."""
