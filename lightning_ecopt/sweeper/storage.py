@@ -283,23 +283,34 @@ def _mapping_changes(
     return changes
 
 
+def _elsewhere() -> str:
+    """How to give a sweep a place of its own, in the reader's terms (:mod:`lightning_ecopt.sweeper.spelling`).
+
+    Another sweep directory under Hydra, another storage file from Python; one wording for every message that says
+    it (a clause, without a full stop).
+
+    >>> _elsewhere()
+    'give the sweep another storage (SweepSettings(storage=...))'
+    >>> with spelling.hydra_spelling():
+    ...     _elsewhere()
+    'choose another sweep directory (hydra.sweep.dir)'
+    """
+    if spelling.in_hydra():
+        return "choose another sweep directory (hydra.sweep.dir)"
+    return f"give the sweep another storage ({spelling.setting('storage')})"
+
+
 def _start_over(storage: Path | None) -> str:
     """How to start a new sweep instead of resuming the one saved in ``storage`` (or kept in memory).
 
-    In the reader's terms (:mod:`lightning_ecopt.sweeper.spelling`): another sweep directory under Hydra, another
-    storage file from Python.
+    In the reader's terms: :func:`_elsewhere`, after moving the saved sweep's files away.
     """
     if storage == Path(_IN_MEMORY):
         return "build a new ParetoSweep"
-    elsewhere = (
-        "choose another sweep directory (hydra.sweep.dir)"
-        if spelling.in_hydra()
-        else f"give the sweep another storage ({spelling.setting('storage')})"
-    )
     return (
         f"move {storage} out of its folder, with the {RESULTS_FILENAME}, tensorboard/ and checkpoints/ beside it (a "
         "folder's results stop a new sweep there; its cached checkpoints would be loaded as this sweep's training), or "
-        f"{elsewhere}"
+        f"{_elsewhere()}"
     )
 
 
@@ -762,7 +773,7 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
         os.close(fd)  # replaced since the open: lock the file the folder holds now
     raise EcoptConfigError(
         f"ParetoSweep: cannot lock {path}: it was replaced {_LOCK_ATTEMPTS} times while this sweep locked it (another "
-        f"program deletes or recreates {folder}); stop it, or choose another sweep directory (hydra.sweep.dir)."
+        f"program deletes or recreates {folder}); stop it, or {_elsewhere()}."
     )
 
 
@@ -783,8 +794,7 @@ def _running_message(folder: Path, path: Path, holder: str) -> str:
     return (
         f"ParetoSweep: {holder} is running the sweep in {folder} ({path.name} is locked). Two processes on one sweep "
         f"would abandon each other's trials and overwrite each other's results: wait for it to finish (or stop it "
-        f"with Ctrl-C), then {spelling.rerun_to_resume()}; or choose another "
-        f"{'sweep directory (hydra.sweep.dir)' if spelling.in_hydra() else 'storage'}."
+        f"with Ctrl-C), then {spelling.rerun_to_resume()}; or {_elsewhere()} to start a new sweep."
     )
 
 

@@ -87,6 +87,26 @@ def test_a_lock_file_replaced_between_its_open_and_its_flock_is_locked_again(
         check_sweep_locks()
 
 
+def test_a_lock_file_replaced_at_every_attempt_is_refused_in_the_readers_terms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It told Python users to choose another hydra.sweep.dir."""
+    lock = tmp_path / SWEEP_LOCK_NAME
+    flock = fcntl.flock
+
+    def replace_always(fd: int, operation: int) -> None:
+        lock.unlink()
+        lock.write_text("")
+        flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", replace_always)
+    match = (
+        r"deletes or recreates .*\); stop it, or give the sweep another storage \(SweepSettings\(storage=\.\.\.\)\)\.$"
+    )
+    with pytest.raises(EcoptConfigError, match=match), sweep_lock(tmp_path / "ax.json"):
+        pass
+
+
 def test_a_killed_sweep_s_forked_child_does_not_keep_its_lock(tmp_path: Path) -> None:
     """A task that starts a fork-context multiprocessing child, then the sweep is SIGKILLed (the OOM killer)."""
     storage = tmp_path / "ax.json"
@@ -161,6 +181,30 @@ def test_a_lock_held_by_the_child_of_a_dead_sweep_says_so(tmp_path: Path) -> Non
         match = rf"process {dead.pid} on .* has ended, but a process it started still holds .*`fuser -v .*lock`"
         with pytest.raises(EcoptConfigError, match=match), sweep_lock(tmp_path / "ax.json"):
             pass
+
+
+@pytest.mark.parametrize("hydra", [False, True], ids=["python", "hydra"])
+def test_the_running_sweep_and_the_saved_sweep_refusals_say_where_a_new_sweep_goes_alike(
+    tmp_path: Path, hydra: bool
+) -> None:
+    """Each chose its own words by front end: "choose another storage" beside "give the sweep another storage
+    (SweepSettings(storage=...))"; and the replaced-lock refusal named hydra.sweep.dir to Python users."""
+    from lightning_ecopt.sweeper import spelling
+
+    elsewhere = (
+        "choose another sweep directory (hydra.sweep.dir)"
+        if hydra
+        else "give the sweep another storage (SweepSettings(storage=...))"
+    )
+    with spelling.hydra_spelling() if hydra else contextlib.nullcontext():
+        running = storage_module._running_message(tmp_path, tmp_path / SWEEP_LOCK_NAME, "process 4242 on node7")
+        start_over = storage_module._start_over(tmp_path / "ax.json")
+    assert running.endswith(
+        f"then {'rerun the same command' if hydra else 'run the sweep again with the same storage'}"
+        f" to resume; or {elsewhere} to start a new sweep."
+    )
+    assert start_over.endswith(f", or {elsewhere}")
+    assert ("hydra" in running) is hydra
 
 
 def test_a_second_thread_is_refused_while_one_runs_the_sweep(tmp_path: Path) -> None:
