@@ -89,6 +89,10 @@ class _PicklableFailures:
     job's outcome itself instead, by job number: a Ctrl-C mid-batch then keeps what the batch's earlier jobs
     returned, and knows which jobs never started.
 
+    The task runs outside the sweep's message spelling (:func:`~lightning_ecopt.sweeper.spelling.python_spelling`):
+    under the basic launcher it runs in the sweep's own thread, and a ``ParetoSweep`` or ``SweepSettings`` it builds
+    would otherwise name ``hydra.sweeper.*`` keys in its messages.
+
     A task that changes the working directory (``os.chdir(HydraConfig.get().runtime.output_dir)``, a habit from
     before Hydra 1.2) gets it changed back when it ends, with a warning once: Hydra does so only under
     ``hydra.job.chdir=true``, and otherwise the next job's dir, relative to it, would land inside this one's.
@@ -143,11 +147,13 @@ class _PicklableFailures:
     def _run(self, cfg: Any) -> Any:
         """Run the task on ``cfg``, recording its outcome."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
+        from lightning_ecopt.sweeper.spelling import python_spelling
 
         _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
         self._keep(_STARTED)
         try:
-            value = self.task_function(cfg)
+            with python_spelling():  # the task's own sweep (if any) is Python's, in whatever thread it runs
+                value = self.task_function(cfg)
         except Exception as exc:
             if _round_trips(exc):
                 _record(self.outcomes, {"status": "failed", **_failure_fields(exc)})

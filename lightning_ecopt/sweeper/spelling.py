@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["hydra_spelling", "in_hydra", "rerun_to_resume", "resume_with", "setting", "shown"]
+__all__ = ["hydra_spelling", "in_hydra", "python_spelling", "rerun_to_resume", "resume_with", "setting", "shown"]
 
 _HYDRA: ContextVar[bool] = ContextVar("ecopt_hydra_spelling", default=False)
 _RESUME: ContextVar[str | None] = ContextVar("ecopt_resume_with", default=None)
@@ -35,6 +35,27 @@ def hydra_spelling() -> Iterator[None]:
         yield
     finally:
         _HYDRA.reset(token)
+
+
+@contextmanager
+def python_spelling() -> Iterator[None]:
+    """Spell settings as Python calls inside the block, and say no other way to resume, even within the Hydra sweep's.
+
+    Around each trial's task: Hydra's basic launcher runs it in the sweep's own thread, inside :func:`hydra_spelling`
+    (and :func:`resume_with`), where a ``ParetoSweep`` the task builds is Python's, not the Hydra sweeper's.
+
+    Example::
+
+        >>> with hydra_spelling(), python_spelling():
+        ...     setting(f"n_trials={shown(None)}"), rerun_to_resume()
+        ('SweepSettings(n_trials=None)', 'run the sweep again with the same storage to resume')
+    """
+    hydra, resume = _HYDRA.set(False), _RESUME.set(None)
+    try:
+        yield
+    finally:
+        _RESUME.reset(resume)
+        _HYDRA.reset(hydra)
 
 
 def in_hydra() -> bool:

@@ -1666,6 +1666,29 @@ def test_a_task_s_sys_exit_fails_its_job_only_and_ctrl_c_still_stops() -> None:
         _PicklableFailures(lightning_ctrl_c)(None)
 
 
+def test_a_task_run_in_the_sweeps_own_thread_spells_its_own_sweeps_messages_in_python() -> None:
+    """Hydra's basic launcher runs each job in the sweep's thread, inside its Hydra spelling: a SweepSettings the
+    task built was refused as ``hydra.sweeper.n_trials=0``, a key the task never wrote."""
+    from hydra_plugins.ecopt_sweeper._job import _PicklableFailures
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.spelling import hydra_spelling, in_hydra, rerun_to_resume, resume_with
+
+    seen: list[str] = []
+
+    def task(cfg: Any) -> dict[str, float]:
+        seen.append(rerun_to_resume())
+        SweepSettings(parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=0)
+        return {"f1": 1.0}
+
+    with hydra_spelling(), resume_with("rerun it with hydra.sweep.dir=/s"):  # as the sweeper runs the basic launcher
+        with pytest.raises(EcoptConfigError, match=r"^SweepSettings\(n_trials=0\)") as refused:
+            _PicklableFailures(task)(None)
+        assert in_hydra()  # the sweep's own messages, after the job, are Hydra's still
+    assert "hydra" not in str(refused.value)
+    assert seen == ["run the sweep again with the same storage to resume"]
+
+
 @pytest.mark.parametrize("module", ["_compose", "_job", "_launchers", "ecopt_sweeper"])
 def test_the_plugins_doctests_hold(module):
     # pytest's testpaths hold lightning_ecopt's modules, not the plugin's: collecting hydra_plugins/ (no __init__.py)
