@@ -94,8 +94,11 @@ class _PicklableFailures:
     would otherwise name ``hydra.sweeper.*`` keys in its messages.
 
     A task that changes the working directory (``os.chdir(HydraConfig.get().runtime.output_dir)``, a habit from
-    before Hydra 1.2) gets it changed back when it ends, with a warning once: Hydra does so only under
-    ``hydra.job.chdir=true``, and otherwise the next job's dir, relative to it, would land inside this one's.
+    before Hydra 1.2) gets it changed back when it ends, with a warning once a sweep: Hydra does so only under
+    ``hydra.job.chdir=true``, and otherwise the next job's dir, relative to it, would land inside this one's. A job
+    that records its outcome says so in the record (``changed_dir``), and the sweep warns
+    (:func:`changed_dir_warning`), once for all its jobs, in whichever process each ran; one that records nothing (the
+    basic launcher's, in the sweep's process) warns itself, once for this wrapper.
 
     Args:
         task_function: The app's task function (possibly under a time limit: ``TimedTask``).
@@ -111,18 +114,57 @@ class _PicklableFailures:
         self._said_chdir = False
 
     def __call__(self, cfg: Any) -> Any:
-        """Run the task on ``cfg``, in the working directory it started in."""
-        cwd = _getcwd()
-        try:
-            return self._run(cfg)
-        finally:
-            self._restore_cwd(cwd)
+        """Run the task on ``cfg``, in the working directory it started in, recording its outcome."""
+        from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
+        from lightning_ecopt.sweeper.spelling import python_spelling
 
-    def _restore_cwd(self, cwd: str | None) -> None:
-        """Change the working directory back to ``cwd`` where the task changed it; warn the first time."""
+        cwd = _getcwd()
+        _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
+        self._keep(_STARTED)
+        moved: dict[str, Any] = {}  # the record's changed_dir, where the task changed the directory
+        try:
+            try:
+                with python_spelling():  # the task's own sweep (if any) is Python's, in whatever thread it runs
+                    value = self.task_function(cfg)
+            finally:
+                moved = self._restore_cwd(cwd)
+        except Exception as exc:
+            if _round_trips(exc):
+                self._finish({"status": "failed", **_failure_fields(exc), **moved}, exc)
+                raise
+            tb = exc.__traceback__  # from the task's frame on, without this one
+            carried = _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None))
+            self._finish({"status": "failed", **_failure_fields(carried), **moved}, carried)
+            raise carried from None
+        except SystemExit as exc:
+            # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
+            # batch); Lightning's Ctrl-C (an exit while handling KeyboardInterrupt) still stops and saves the sweep.
+            if is_interrupt(exc):
+                raise
+            failure = exit_as_failure(exc)
+            self._finish({"status": "failed", **_failure_fields(failure), **moved}, failure)
+            raise failure from None
+        self._finish({"status": "completed", "value": value, **moved}, value)
+        return value
+
+    def _finish(self, record: dict[str, Any], outcome: Any) -> None:
+        """Record the job's outcome and keep it; say a changed directory here where no record carries it."""
+        written = _record(self.outcomes, record)
+        self._keep(outcome)
+        if "changed_dir" in record and not written and not self._said_chdir:
+            self._said_chdir = True
+            log.warning("ecopt sweeper: %s", _changed_dir_message(*record["changed_dir"]))
+
+    def _restore_cwd(self, cwd: str | None) -> dict[str, Any]:
+        """Change the working directory back to ``cwd`` where the task changed it.
+
+        Returns:
+            ``{"changed_dir": [the task's directory, cwd]}`` where it did and Hydra would not have (the warning's
+            facts, for the job's record), else ``{}``.
+        """
         now = _getcwd()
         if cwd is None or now == cwd:
-            return
+            return {}
         try:
             os.chdir(cwd)
         except OSError as exc:  # the directory is gone: nothing to go back to, and the sweep's paths are absolute
@@ -132,50 +174,8 @@ class _PicklableFailures:
                 type(exc).__name__,
                 exc,
             )
-            return
-        if self._said_chdir or _hydra_changes_dir():
-            return
-        self._said_chdir = True
-        log.warning(
-            "ecopt sweeper: the task changed the working directory to %s; Hydra changes it back only with "
-            "hydra.job.chdir=true, so the sweep did (back to %s), or the next job's dir would land inside this one's. "
-            "Set hydra.job.chdir=true instead (Hydra then runs each job in its output dir) and drop the os.chdir call.",
-            now,
-            cwd,
-        )
-
-    def _run(self, cfg: Any) -> Any:
-        """Run the task on ``cfg``, recording its outcome."""
-        from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
-        from lightning_ecopt.sweeper.spelling import python_spelling
-
-        _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
-        self._keep(_STARTED)
-        try:
-            with python_spelling():  # the task's own sweep (if any) is Python's, in whatever thread it runs
-                value = self.task_function(cfg)
-        except Exception as exc:
-            if _round_trips(exc):
-                _record(self.outcomes, {"status": "failed", **_failure_fields(exc)})
-                self._keep(exc)
-                raise
-            tb = exc.__traceback__  # from the task's frame on, without this one
-            carried = _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None))
-            _record(self.outcomes, {"status": "failed", **_failure_fields(carried)})
-            self._keep(carried)
-            raise carried from None
-        except SystemExit as exc:
-            # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
-            # batch); Lightning's Ctrl-C (an exit while handling KeyboardInterrupt) still stops and saves the sweep.
-            if is_interrupt(exc):
-                raise
-            failure = exit_as_failure(exc)
-            _record(self.outcomes, {"status": "failed", **_failure_fields(failure)})
-            self._keep(failure)
-            raise failure from None
-        _record(self.outcomes, {"status": "completed", "value": value})
-        self._keep(value)
-        return value
+            return {}
+        return {} if _hydra_changes_dir() else {"changed_dir": [now, cwd]}
 
     def _keep(self, outcome: Any) -> None:
         """Keep the running job's outcome in :attr:`in_process` (where it is kept) by its job number; never raises."""
@@ -188,6 +188,33 @@ class _PicklableFailures:
                 self.in_process[int(HydraConfig.get().job.num)] = outcome
         except Exception as exc:  # a safety net, as the record is: the outcome goes back through the launcher
             log.debug("ecopt sweeper: the job's outcome was not kept: %s: %s", type(exc).__name__, exc)
+
+
+def _changed_dir_message(now: str, cwd: str) -> str:
+    """The warning that the task changed the working directory to ``now`` and the sweep changed it back to ``cwd``."""
+    return (
+        f"the task changed the working directory to {now}; Hydra changes it back only with hydra.job.chdir=true, so "
+        f"the sweep did (back to {cwd}), or the next job's dir would land inside this one's. Set hydra.job.chdir=true "
+        f"instead (Hydra then runs each job in its output dir) and drop the os.chdir call."
+    )
+
+
+def changed_dir_warning(folder: Path | None, number: int) -> str | None:
+    """The warning that job ``number`` changed the working directory, as its record in ``folder`` says, or ``None``.
+
+    Said by the sweep, once for all its jobs: each job of a process-based launcher (joblib, submitit) runs in its
+    own copy of :class:`_PicklableFailures`, and warned once per job.
+    """
+    if folder is None:
+        return None
+    try:
+        record = json.loads((folder / f"{number}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    moved = record.get("changed_dir") if isinstance(record, dict) else None
+    if not isinstance(moved, list) or len(moved) != 2 or not all(isinstance(path, str) for path in moved):
+        return None
+    return _changed_dir_message(*moved)
 
 
 def _getcwd() -> str | None:
@@ -295,8 +322,10 @@ def _is_rank_zero() -> bool:
         return True
 
 
-def _record(folder: str | None, outcome: dict[str, Any]) -> None:
+def _record(folder: str | None, outcome: dict[str, Any]) -> bool:
     """Record a job's outcome as ``<folder>/<job number>.json``, written whole or not at all; never raises.
+
+    Returns whether it was written.
 
     A return value is recorded as :func:`_plain_result` makes it: numbers (numpy and torch scalars as numbers) and
     strings, in lists and dicts; any other value as a short text, which the sweep refuses as it would the value
@@ -304,24 +333,26 @@ def _record(folder: str | None, outcome: dict[str, Any]) -> None:
     as it did before outcomes were recorded.
     """
     if folder is None:
-        return
+        return False
     try:
         from hydra.core.hydra_config import HydraConfig
 
         if not HydraConfig.initialized() or not _is_rank_zero():
-            return
+            return False
         path = Path(folder) / f"{HydraConfig.get().job.num}.json"
         if outcome.get("status") == "completed":
-            outcome = {"status": "completed", "value": _plain_result(outcome.get("value"))}
+            outcome = {**outcome, "value": _plain_result(outcome.get("value"))}
         text = json.dumps(outcome)
         if len(text) > _RECORD_MAX_CHARS:
-            return
+            return False
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}")
         partial.write_text(text)
         os.replace(partial, path)
     except Exception as exc:  # the record is a safety net: the job's own outcome goes back through the launcher
         log.debug("ecopt sweeper: the job's outcome was not recorded: %s: %s", type(exc).__name__, exc)
+        return False
+    return True
 
 
 def _round_trips(exc: BaseException) -> bool:

@@ -52,6 +52,7 @@ from hydra_plugins.ecopt_sweeper._job import (
     OUTCOMES_DIR,
     _PicklableFailures,
     _UnpicklableTaskError,
+    changed_dir_warning,
     read_record,
 )
 from hydra_plugins.ecopt_sweeper._launchers import (
@@ -204,6 +205,7 @@ class EcoptSweeper(Sweeper):
         self._multirun_saved = False
         self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
         self._in_process: dict[int, Any] | None = None  # each job's outcome, kept under the basic launcher
+        self._said_chdir = False  # whether a job's record of a changed working directory was said (once a sweep)
         self._launched = False  # whether this process launched a batch (under the sweep's lock)
         # Whether this machine sees its jobs' records, learnt from the launches that returned (None: none yet).
         self._records_visible: bool | None = None
@@ -1483,6 +1485,7 @@ class EcoptSweeper(Sweeper):
             started = self._outcomes is None or any(self._job_started(number) for number in numbers)
             # After launches that worked but left no record seen here, an absent record proves nothing.
             started = started or self._records_visible is False
+            self._say_changed_dir(numbers)
             self._forget_outcomes(numbers)
             lost = [k for k, outcome in enumerate(outcomes) if outcome is _ABSENT]
             error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
@@ -1537,6 +1540,7 @@ class EcoptSweeper(Sweeper):
         # Whether this machine sees the jobs' records (a launcher whose jobs run on hosts without the sweep dir
         # writes none here): only then does a lost batch without a record say that no job started.
         self._records_visible = bool(self._records_visible) or any(self._job_started(number) for number in numbers)
+        self._say_changed_dir(numbers)
         self._forget_outcomes(numbers)
         if len(returns) != len(batch):
             raise RuntimeError(
@@ -1544,6 +1548,22 @@ class EcoptSweeper(Sweeper):
                 f"return exactly one JobReturn."
             )
         return [_outcome(ret) for ret in returns]
+
+    def _say_changed_dir(self, numbers: Iterable[int]) -> None:
+        """Warn, once a sweep, that a task changed the working directory, as the first job's record that says so does.
+
+        Each job of a process-based launcher runs in its own copy of the task's wrapper, unpickled in a worker: it
+        records the change (:func:`~hydra_plugins.ecopt_sweeper._job.changed_dir_warning`) rather than warning in
+        every job.
+        """
+        if self._said_chdir:
+            return
+        for number in numbers:
+            message = changed_dir_warning(self._outcomes, number)
+            if message is not None:
+                self._said_chdir = True
+                log.warning("ecopt sweeper: %s", message)
+                return
 
     def _forget_outcomes(self, numbers: Iterable[int]) -> None:
         """Delete the outcome records of jobs ``numbers`` (a launch's, read or not needed)."""

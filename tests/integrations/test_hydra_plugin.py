@@ -1223,11 +1223,16 @@ def test_rerun_with_a_named_subdir_continues_the_job_numbering(tmp_path: Path) -
     assert len(set(job_overrides(5))) == 5  # one job dir per trial
 
 
-def test_a_task_that_changes_the_working_directory_keeps_the_sweep_in_its_sweep_dir(tmp_path: Path) -> None:
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])
+def test_a_task_that_changes_the_working_directory_keeps_the_sweep_in_its_sweep_dir(
+    tmp_path: Path, launcher: str
+) -> None:
     """A task that works in its job dir (``os.chdir`` under ``hydra.job.chdir=false``, which Hydra does not undo)
     moved every later save of a relative sweep dir, and the next job dirs, into the first trial's folder: the sweep
-    said "done", and a rerun found no finished trial and ran them all again."""
-    result = _run_app(tmp_path, "fail=chdir", app=FAULTS_APP, sweep_dir="sweep")
+    said "done", and a rerun found no finished trial and ran them all again. The warning is said once a sweep; under
+    joblib (and submitit) each job's worker said it, once per job."""
+    chosen = [f"hydra/launcher={launcher}", *LAUNCHER_OVERRIDES[launcher]]
+    result = _run_app(tmp_path, "fail=chdir", *chosen, app=FAULTS_APP, sweep_dir="sweep")
     assert result.returncode == 0, result.stderr
     sweep_dir = tmp_path / "sweep"
     assert not list(sweep_dir.glob("*/sweep")), sorted(str(p) for p in sweep_dir.rglob("*"))
