@@ -8,7 +8,10 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
   space where the board has it (a choice of numbers and strings is a string column, each value written as text), so
   TensorBoard can sort and filter on it. Written once, when the first trial completes (its metrics name the
   columns: TensorBoard reads an experiment's columns once, so a metric first returned by a later trial is in that
-  trial's scalars but not a column; the board says so in the log).
+  trial's scalars but not a column; the board says so in the log). A resumed sweep whose stored experiment lacks a
+  column it would write (``frontier/feasible`` in one written before that column existed, a later trial's metric)
+  writes it again in place of the stored one (TensorBoard shows a run's first experiment summary only), and the
+  earlier trials their ``frontier/feasible``.
 - ``trials/<index>``: one HParams session per finished trial: its parameters and ``status`` (``completed``,
   ``failed``, ``reused``) as hparams, every metric a completed trial returned as a scalar at step = trial index
   (a failed trial's partial metrics stay out of the table: they are in ``trials.csv``), the session's end status
@@ -212,6 +215,7 @@ class FrontierBoard:
         self._frontier_hv = False  # whether that step has its hypervolume
         self._experiment_written: bool | None = None
         self._columns: set[str] = set()
+        self._backfill_feasible = False  # the earlier trials' frontier/feasible, once its column is written again
         self._unlisted: set[str] = set()
         self._last: str | None = None
         self._loaded = False
@@ -313,11 +317,52 @@ class FrontierBoard:
 
     # -- HParams ----------------------------------------------------------------------------------------------------
 
-    def _write_experiment(self, result: SweepResult) -> None:
-        """The HParams experiment (columns), once: when a trial has completed, unless a run wrote it before."""
-        if self._experiment_written is None:  # a resumed sweep: the root run already has it
-            self._experiment_written = any(self.log_dir.glob("events.out.tfevents.*"))
+    def _metric_columns(self, result: SweepResult) -> list[str]:
+        """The experiment's metric columns, in order.
+
+        The objectives, ``frontier/on_front``, ``frontier/feasible`` (with outcome constraints), then every other
+        metric the completed trials returned, sorted.
+        """
+        objective_names = [o.name for o in result.objectives]
         completed = [t for t in result.trials if t.status == "completed"]
+        others = sorted({m for t in completed for m in t.metrics} - set(objective_names))
+        # A trial that breaks a constraint is off the front like a dominated one: the column tells them apart.
+        feasible = [FEASIBLE_TAG] if self.constraints else []
+        return [*objective_names, ON_FRONT_TAG, *feasible, *others]
+
+    def _write_experiment(self, result: SweepResult) -> None:
+        """The HParams experiment (columns), once: when a trial has completed, unless a run wrote it before.
+
+        A resumed sweep whose stored experiment lacks a column this one writes (``frontier/feasible``, in an
+        experiment written before that column existed) has it written again, in place of the stored one:
+        TensorBoard reads a run's first experiment summary only, so a second one beside it would be ignored.
+        """
+        completed = [t for t in result.trials if t.status == "completed"]
+        if self._experiment_written is None:  # a resumed sweep: the root run may already have it
+            written = sorted(self.log_dir.glob("events.out.tfevents.*"))  # TensorBoard reads them in name order
+            self._experiment_written = bool(written)
+            if written and completed:
+                stored, alone = _stored_experiment(written)
+                missing = [] if stored is None else [c for c in self._metric_columns(result) if c not in stored]
+                if missing and alone:  # files of ours that hold the experiment alone: replaced whole
+                    for path in written:
+                        path.unlink()
+                    self._experiment_written = False
+                    # The earlier run wrote no frontier/feasible scalars either: its trials get theirs now.
+                    self._backfill_feasible = FEASIBLE_TAG in missing
+                    log.info(
+                        "ecopt: the TensorBoard HParams experiment in %s had no column for %s, which this sweep "
+                        "writes: written again with them (a TensorBoard already open shows them once restarted).",
+                        self.log_dir,
+                        ", ".join(missing),
+                    )
+                elif missing:
+                    log.info(
+                        "ecopt: the TensorBoard HParams experiment in %s has no column for %s, and its event files "
+                        "hold more than the experiment, so it is left as it is: they are in the trials' scalars.",
+                        self.log_dir,
+                        ", ".join(missing),
+                    )
         if self._experiment_written or not completed:
             return
         from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
@@ -325,17 +370,14 @@ class FrontierBoard:
         dtypes = {"bool": api_pb2.DATA_TYPE_BOOL, "float": api_pb2.DATA_TYPE_FLOAT64, "str": api_pb2.DATA_TYPE_STRING}
         infos = [api_pb2.HParamInfo(name=name, type=dtypes[kind]) for name, kind in sorted(self._types.items())]
         infos.append(api_pb2.HParamInfo(name=self._status_column(), type=api_pb2.DATA_TYPE_STRING))
-        objective_names = [o.name for o in result.objectives]
-        others = sorted({m for t in completed for m in t.metrics} - set(objective_names))
-        # A trial that breaks a constraint is off the front like a dominated one: the column tells them apart.
-        feasible = [FEASIBLE_TAG] if self.constraints else []
+        columns = self._metric_columns(result)
         metrics = [
             api_pb2.MetricInfo(
                 name=api_pb2.MetricName(tag=name),
                 display_name=name,
                 description=_describe(name, result, self.constraints),
             )
-            for name in [*objective_names, ON_FRONT_TAG, *feasible, *others]
+            for name in columns
         ]
         experiment = api_pb2.Experiment(
             name="ecopt sweep",
@@ -348,7 +390,7 @@ class FrontierBoard:
         with self._writer(self.log_dir) as writer:
             writer.add_summary(self._summary(metadata.EXPERIMENT_TAG, metadata.create_summary_metadata(data)))
         self._experiment_written = True
-        self._columns = {*objective_names, ON_FRONT_TAG, *feasible, *others}
+        self._columns = set(columns)
 
     def _decide_types(self, result: SweepResult) -> None:
         """Each parameter's column type, from the search space and the trials so far; kept once decided."""
@@ -397,9 +439,12 @@ class FrontierBoard:
             new = trial.trial_index not in self._sessions and not any(run_dir.glob("events.out.tfevents.*"))
             self._sessions.add(trial.trial_index)
             changed = trial.status == "completed" and self._on_front.get(trial.trial_index) != on_front
-            if not new and not changed:
+            backfill = self._backfill_feasible and not new and trial.status == "completed"
+            if not new and not changed and not backfill:
                 continue
             with self._writer(run_dir) as writer:
+                if backfill:
+                    writer.add_scalar(FEASIBLE_TAG, 1.0 if meets(trial, self.constraints) else 0.0, trial.trial_index)
                 if new:
                     start = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
                     for name, value in {**fixed, **trial.params, self._status_column(): _status(trial)}.items():
@@ -433,6 +478,7 @@ class FrontierBoard:
                     writer.add_scalar(ON_FRONT_TAG, 1.0 if on_front else 0.0, at)
                     self._on_front[trial.trial_index] = on_front
                     self._on_front_step[trial.trial_index] = at
+        self._backfill_feasible = False
 
     # -- per-batch frontier views -----------------------------------------------------------------------------------
 
@@ -471,6 +517,41 @@ class FrontierBoard:
     @staticmethod
     def _writer(run_dir: Path) -> _Writer:
         return _Writer(run_dir)
+
+
+def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool]:
+    """The metric columns of the HParams experiment TensorBoard shows from one run's event files; whether it is alone.
+
+    Alone: the files hold nothing else (the experiment summary as :class:`FrontierBoard` writes it). TensorBoard keeps
+    the first summary metadata of a tag in a run (its event accumulator reads the files in name order and ignores a
+    tag's later metadata), so the first experiment summary is the one shown, and a second one written beside it
+    would not be. ``(None, False)`` where the files hold none or cannot be read. Read as TFRecords (length, its CRC,
+    the event, its CRC), unchecked.
+    """
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.plugins.hparams import metadata
+
+    columns: set[str] | None = None
+    alone = True
+    try:
+        for path in paths:
+            with open(path, "rb") as records:
+                while len(header := records.read(12)) == 12:
+                    event = Event.FromString(records.read(int.from_bytes(header[:8], "little")))
+                    records.read(4)
+                    if event.HasField("file_version"):
+                        continue
+                    for value in event.summary.value:
+                        if value.tag != metadata.EXPERIMENT_TAG or not value.HasField("metadata"):
+                            alone = False
+                        elif columns is None:
+                            experiment = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
+                            columns = {m.name.tag for m in experiment.metric_infos}
+                    alone = alone and len(event.summary.value) > 0
+    except Exception as exc:  # unreadable: left as it is
+        log.debug("ecopt: could not read the HParams experiment in %s: %s: %s", paths, type(exc).__name__, exc)
+        return None, False
+    return columns, alone and columns is not None
 
 
 _EVENT_FILES = itertools.count()

@@ -186,6 +186,67 @@ def test_a_trial_that_breaks_an_outcome_constraint_is_marked_infeasible_in_the_h
     assert FEASIBLE_TAG not in load(tmp_path / "plain" / trial_run_name(1)).Tags()["scalars"]
 
 
+def test_a_resume_writes_again_an_experiment_stored_without_the_feasible_column(tmp_path, caplog):
+    """An experiment written before outcome constraints' column existed: the resumed sweep wrote frontier/feasible
+    scalars but TensorBoard's table had no column for them (it shows a run's first experiment summary only, so one
+    written beside it would be ignored: the stored one is replaced), and the earlier trials had no such scalar."""
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    constraint = parse_constraint("energy/train_j >= 15")
+    old = FrontierBoard(tmp_path)  # as a version without the column wrote it
+    assert old.update(SweepResult(OBJECTIVES, (TRIALS[0], TRIALS[1]), (0, 1), dict(REF), "inferred", 1.0))
+    [stored] = tmp_path.glob("events.out.tfevents.*")
+    columns = [ON_FRONT_TAG, "energy/train_j"]
+    experiment = metadata.parse_experiment_plugin_data(hparams_content(load(tmp_path), metadata.EXPERIMENT_TAG))
+    assert [m.name.tag for m in experiment.metric_infos] == ["test/acc", "energy/test_samples_per_j", *columns]
+    trials = (TRIALS[0], TRIALS[1], TRIALS[3])
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        FrontierBoard(tmp_path, constraints=[constraint]).update(
+            SweepResult(OBJECTIVES, trials, (1,), dict(REF), "inferred", 1.0)
+        )
+    [rewritten] = tmp_path.glob("events.out.tfevents.*")
+    assert rewritten != stored
+    experiment = metadata.parse_experiment_plugin_data(hparams_content(load(tmp_path), metadata.EXPERIMENT_TAG))
+    assert [m.name.tag for m in experiment.metric_infos] == [
+        "test/acc",
+        "energy/test_samples_per_j",
+        ON_FRONT_TAG,
+        FEASIBLE_TAG,
+        "energy/train_j",
+    ]
+    assert f"had no column for {FEASIBLE_TAG}, which this sweep writes: written again" in caplog.text
+    # TensorBoard's own HParams backend sorts the table on it: trial 0 (energy/train_j 10) breaks the constraint.
+    col = api_pb2.ColParams(metric=api_pb2.MetricName(tag=FEASIBLE_TAG), order=api_pb2.ORDER_ASC)
+    table = [
+        (g.hparams["model.width"].number_value, [v.value for v in g.metric_values if v.name.tag == FEASIBLE_TAG])
+        for g in _hparams_backend(tmp_path)([col])
+    ]
+    assert table[0] == (8.0, [0.0])
+    assert sorted(table[1:]) == [(16.0, [1.0]), (32.0, [1.0])]
+    # A further resume, the columns now stored: nothing written again.
+    FrontierBoard(tmp_path, constraints=[constraint]).update(
+        SweepResult(OBJECTIVES, (*trials, TRIALS[4]), (1, 4), dict(REF), "inferred", 1.0)
+    )
+    assert list(tmp_path.glob("events.out.tfevents.*")) == [rewritten]
+    assert [(e.step, e.value) for e in load(tmp_path / trial_run_name(0)).Scalars(FEASIBLE_TAG)] == [(0, 0.0)]
+
+
+def test_a_stored_experiment_beside_other_events_is_left_as_it_is(tmp_path, caplog):
+    """Only event files that hold the experiment alone (as the board writes them) are replaced."""
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    FrontierBoard(tmp_path).update(SweepResult(OBJECTIVES, (TRIALS[0],), (0,), dict(REF), "inferred", 1.0))
+    with FrontierBoard._writer(tmp_path) as writer:  # someone else's scalar in the root run
+        writer.add_scalar("other/x", 1.0, 0)
+    before = sorted(tmp_path.glob("events.out.tfevents.*"))
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        FrontierBoard(tmp_path, constraints=[parse_constraint("energy/train_j >= 15")]).update(
+            SweepResult(OBJECTIVES, (TRIALS[0], TRIALS[1]), (0, 1), dict(REF), "inferred", 1.0)
+        )
+    assert sorted(tmp_path.glob("events.out.tfevents.*")) == before
+    assert "hold more than the experiment, so it is left as it is" in caplog.text
+
+
 def test_a_damaged_state_file_is_ignored_with_a_warning(board_dir, caplog):
     (board_dir / "ecopt_board.json").write_text("{not json")
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt.tensorboard"):
