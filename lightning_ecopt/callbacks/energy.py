@@ -54,6 +54,7 @@ from lightning_ecopt.energy.contention import (
     cpu_snapshot,
     others_share,
 )
+from lightning_ecopt.energy.figures import FLOPS_PER_SAMPLE, PREDICT_STEP_FLOPS_PER_SAMPLE
 from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EnergyMeterError, TrialFailure
 
@@ -174,9 +175,11 @@ class EnergyCallback(Callback):
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
       a checkpoint (``ckpt_path``) measures this process's part only, says so in a warning, and logs
       ``energy/train_resumed_from_step``, the step it started at
-    - ``model/params``: parameter count; ``model/flops_per_sample``: FLOPs of one inference (``forward``, or
-      ``predict_step`` with ``predict_flops``) of one sample of the first batch (FLOP); left out, with a warning
-      saying why, where the model cannot take one sample
+    - ``model/params``: parameter count; ``model/flops_per_sample``: FLOPs of one ``forward`` of one sample of the
+      first batch (FLOP), in every loop; left out, with a warning saying why, where the model cannot take one sample
+    - ``model/predict_step_flops_per_sample``: with ``predict_flops="predict_step"``, a predict loop's FLOPs of one
+      ``predict_step`` on one sample (a whole generation), logged there in place of ``model/flops_per_sample``: one
+      key never holds both counts, so a test loop's forward FLOPs stay beside its joules (FLOP)
 
     The labels ``energy/{stage}_source`` and ``energy/{stage}_per_batch_mode`` are logged as hyperparameters, and
     every figure is kept as a :class:`~lightning_ecopt.energy.LoopEnergy` in ``callback.results[stage]``. A loop over
@@ -223,10 +226,11 @@ class EnergyCallback(Callback):
         watts_per_thread: For the CPU-time estimate: watts per busy hardware thread. A value other than the default
             (5) is named in the source label (``estimated: cpu-time (4 W/thread)``), so a sweep refuses to rank its
             figures with those of another value.
-        log_model_stats: Log ``model/params`` and ``model/flops_per_sample``, counted once per model after the
-            measured window, on one sample cut from the first batch along the dimension that holds its samples (the
-            leading one, or the one of the batch's size where a hook made the batch sequence-first; where no single
-            dimension holds them, a warning says so and no FLOPs are logged).
+        log_model_stats: Log ``model/params`` and ``model/flops_per_sample`` (or
+            ``model/predict_step_flops_per_sample``), counted once per model and loop after the measured window, on
+            one sample cut from the first batch along the dimension that holds its samples (the leading one, or the
+            one of the batch's size where a hook made the batch sequence-first; where no single dimension holds
+            them, a warning says so and no FLOPs are logged).
         flops_on_meta: Count FLOPs on a copy of the module rebuilt on the meta device from its saved hyperparameters,
             ``type(module)(**module.hparams)``: nothing is computed, but the module's ``__init__`` runs again. If it
             has side effects (downloads, files, an experiment tracker's run), pass ``False``: FLOPs are then one real
@@ -235,12 +239,13 @@ class EnergyCallback(Callback):
             a warning says so and ``model/flops_per_sample`` is not logged.
         predict_flops: What one inference of a predict loop is: ``"forward"`` (default), or ``"predict_step"``, a
             whole generation (many forward passes), counted by calling ``predict_step`` with the first batch sliced
-            to one sample on the meta copy. Its tensor work is not run there, but its Python is: pass
-            ``"predict_step"`` only for a ``predict_step`` without side effects (one that writes files or appends to
-            a list would do so once more, with meta tensors). Where it cannot run on the meta copy (a stop at an
-            end-of-sequence token reads a value), or ``flops_on_meta=False``, it runs once on the module itself, for
-            real, on that one sample. Where that fails too, a warning says why and ``model/flops_per_sample`` is not
-            logged: a forward pass's FLOPs are never logged in its place.
+            to one sample on the meta copy and logged as ``model/predict_step_flops_per_sample`` (other loops still
+            log one forward pass as ``model/flops_per_sample``). Its tensor work is not run there, but its Python
+            is: pass ``"predict_step"`` only for a ``predict_step`` without side effects (one that writes files or
+            appends to a list would do so once more, with meta tensors). Where it cannot run on the meta copy (a stop
+            at an end-of-sequence token reads a value), or ``flops_on_meta=False``, it runs once on the module
+            itself, for real, on that one sample. Where that fails too, a warning says why and no FLOPs are logged
+            for the predict loop: a forward pass's FLOPs are never logged in its place.
 
     Raises:
         ValueError: An unknown stage, meter or per-batch mode, a negative count or duration, or a
@@ -361,13 +366,15 @@ class EnergyCallback(Callback):
         self.flops_on_meta = flops_on_meta
         self.predict_flops = predict_flops
         self.results: dict[str, LoopEnergy] = {}
-        self.model_stats: dict[str, float] = {}
+        # Each loop's counts ("test", "predict", ...), the latest counted last: a predict loop's predict_step FLOPs
+        # go under a key of their own, and a test loop's forward FLOPs stay (model_stats is their union).
+        self._stage_stats: dict[str, dict[str, float]] = {}
         # The scalars logged by the end of each loop ("train", "validate", "test"), oldest first: Lightning empties
         # callback_metrics when a loop starts, and trial_metrics reports what earlier loops logged, as it reports
         # their energy figures (results): whichever trainer ran them (a fit on one, a test on another).
         self._logged: dict[str, dict[str, float]] = {}
-        # The module (weakly held) and (parameter count, sample shape and dtype) that model_stats were counted for.
-        self._model_stats_of: tuple[weakref.ref[pl.LightningModule], tuple[Any, ...]] | None = None
+        # Per loop, the module (weakly held), (parameter count, sample shape and dtype) and the counts made for them.
+        self._model_stats_of: dict[str, tuple[weakref.ref[pl.LightningModule], tuple[Any, ...], dict[str, float]]] = {}
         self._meter: EnergyMeter | None = None
         self._meter_for: tuple[torch.device, int] | None = None  # (root device, local rank) the meter was built for
         self._loops: dict[str, _LoopState] = {}
@@ -385,8 +392,21 @@ class EnergyCallback(Callback):
         counters (the copy builds its own in ``setup``, from ``meter_spec``, which keeps a meter passed in).
         """
         state = self.__dict__.copy()
-        state.update(_model_stats_of=None, _meter=None, _meter_for=None, _trainer_of=None)
+        state.update(_model_stats_of={}, _meter=None, _meter_for=None, _trainer_of=None)
         return state
+
+    @property
+    def model_stats(self) -> dict[str, float]:
+        """The model's counts the evaluation loops logged: ``model/params`` and the FLOPs of each loop's inference.
+
+        One dict for every loop: ``model/flops_per_sample`` (one forward pass) and, from a predict loop with
+        ``predict_flops="predict_step"``, ``model/predict_step_flops_per_sample``. Where two loops counted the same
+        key (two models, or a test and a predict loop), the loop that counted last wins.
+        """
+        out: dict[str, float] = {}
+        for stats in self._stage_stats.values():
+            out.update(stats)
+        return out
 
     @property
     def meter(self) -> EnergyMeter:
@@ -409,6 +429,7 @@ class EnergyCallback(Callback):
         for loop in _LOOPS_OF.get(stage, ()):
             self.results.pop(loop, None)
             self._logged.pop(loop, None)
+            self._stage_stats.pop(loop, None)
         self._check_reuse(trainer, stage)
         if type(getattr(trainer.strategy, "launcher", None)).__name__ == "_MultiProcessingLauncher":
             self._warn_once("spawned", _SPAWNED_PROCESSES)
@@ -992,7 +1013,7 @@ class EnergyCallback(Callback):
         stage = state.batch_window.partition("/")[0]
         self._warn_once(
             f"flops/cut/{stage}",
-            f"EnergyCallback: FLOPs not counted, model/flops_per_sample is not logged: the first {stage} batch holds "
+            f"EnergyCallback: FLOPs not counted, {self._flops_key(stage)} is not logged: the first {stage} batch holds "
             f"{samples} samples, but {_where(first_path)} {tuple(first.shape)} has "
             f"{'no dimension' if not dims else 'several dimensions'} of that size, so one sample cannot be cut from "
             f"it (pass log_model_stats=False to count nothing and silence this).",
@@ -1088,28 +1109,40 @@ class EnergyCallback(Callback):
             contention = None
         return steady, whole, batches, contention
 
-    def _update_model_stats(self, pl_module: pl.LightningModule, sample: Any, stage: str) -> None:
-        """Count the model's parameters and FLOPs again when the module, its size or the sample's shape changed.
-
-        One callback can see several models (``trainer.test(model_a)``, then ``trainer.test(model_b)``; a model
-        quantised after fitting), and each loop's figures must carry its own model's counts. Counting FLOPs costs a
-        forward pass, so an unchanged model keeps its counts.
-        """
-        # The stage too: one inference is predict_step in a predict loop (a whole generation), forward elsewhere.
-        key = (_parameter_count(pl_module), _shapes(sample), stage)
-        seen = self._model_stats_of
-        if seen is not None and seen[0]() is pl_module and seen[1] == key:
-            return
-        self.model_stats = _model_stats(
-            pl_module,
-            sample,
-            stage,
-            on_meta=self.flops_on_meta,
-            predict_step=self.predict_flops == "predict_step",
-            warn=self._warn_once,
-            step_context=_step_context(pl_module, stage),
+    def _flops_key(self, stage: str) -> str:
+        """The key a loop's FLOPs go under: ``predict_step``'s in a predict loop that counts it, else forward's."""
+        return (
+            PREDICT_STEP_FLOPS_PER_SAMPLE
+            if stage == "predict" and self.predict_flops == "predict_step"
+            else FLOPS_PER_SAMPLE
         )
-        self._model_stats_of = (weakref.ref(pl_module), key)
+
+    def _update_model_stats(self, pl_module: pl.LightningModule, sample: Any, stage: str) -> None:
+        """Keep this loop's counts of the model's parameters and FLOPs (again when the module or the sample changed).
+
+        They are counted again when the module, its size or the sample's shape changed. One callback can see several
+        models (``trainer.test(model_a)``, then ``trainer.test(model_b)``; a model quantised after fitting), and each
+        loop's figures must carry its own model's counts. Each loop keeps its own (one inference is ``predict_step``
+        in a predict loop with ``predict_flops="predict_step"``, a whole generation, and ``forward`` elsewhere).
+        Counting FLOPs costs a forward pass, so an unchanged model keeps its counts.
+        """
+        key = (_parameter_count(pl_module), _shapes(sample))
+        seen = self._model_stats_of.get(stage)
+        if seen is not None and seen[0]() is pl_module and seen[1] == key:
+            stats = seen[2]
+        else:
+            stats = _model_stats(
+                pl_module,
+                sample,
+                stage,
+                on_meta=self.flops_on_meta,
+                predict_step=self.predict_flops == "predict_step",
+                warn=self._warn_once,
+                step_context=_step_context(pl_module, stage),
+            )
+            self._model_stats_of[stage] = (weakref.ref(pl_module), key, stats)
+        self._stage_stats.pop(stage, None)  # then set again: the loop that counted last comes last
+        self._stage_stats[stage] = dict(stats)
 
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
         if self.batch_size_fn is not None:
@@ -1326,7 +1359,7 @@ class EnergyCallback(Callback):
         self.results[result.stage] = result
         metrics = result.metrics()
         if result.stage != "train":
-            metrics.update(self.model_stats)
+            metrics.update(self._stage_stats.get(result.stage, {}))  # this loop's counts, not another loop's
         if result.stage == "train" and self._train_from_step > 0:
             metrics["energy/train_resumed_from_step"] = float(self._train_from_step)
             # From a checkpoint (ckpt_path), or a second fit() of the same model and trainer, which goes on from
@@ -1896,8 +1929,9 @@ def _model_stats(
     to) happen, hence opt-in; one that cannot run there (a stop at an end-of-sequence token reads a value) is run
     once on the module itself, inside ``step_context()`` (the precision plugin's, as the loop ran it; the meta copy
     runs outside it). Where no call succeeds, ``warn(key, message)`` (default: a rank-zero warning) says why
-    and ``model/flops_per_sample`` is left out: a forward pass is never counted in place of a requested
-    ``predict_step``, whose generation it would undercount many times over.
+    and the FLOPs are left out: a forward pass is never counted in place of a requested ``predict_step``, whose
+    generation it would undercount many times over. A forward pass's FLOPs are ``model/flops_per_sample``,
+    ``predict_step``'s ``model/predict_step_flops_per_sample``: one key never holds both counts.
     """
     from lightning.fabric.utilities.throughput import measure_flops
 
@@ -1913,6 +1947,7 @@ def _model_stats(
         meta = _on_meta(pl_module) if on_meta else None
     on_module = [first] if first is sample else [sample, first]  # the one-sample batch, then its first tensor
     method = "predict_step" if stage == "predict" and predict_step else "forward"
+    flops_key = PREDICT_STEP_FLOPS_PER_SAMPLE if method == "predict_step" else FLOPS_PER_SAMPLE
     if method == "forward":
         on_module.reverse()  # the first tensor first: what every model that had FLOPs before was counted with
     attempts = [(meta, x) for x in on_module] if meta is not None else []
@@ -1931,7 +1966,7 @@ def _model_stats(
             args = (given, 0) if with_index else (given,)
             context = step_context() if model is pl_module else contextlib.nullcontext()
             with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention(), context:
-                stats["model/flops_per_sample"] = float(measure_flops(model, functools.partial(call, *args)))
+                stats[flops_key] = float(measure_flops(model, functools.partial(call, *args)))
         except TrialFailure:  # the trial's time limit fell due while counting: it stops the trial, not the count
             raise
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
@@ -1947,7 +1982,7 @@ def _model_stats(
     failures = "; ".join(f"{where}: {err!r}" for where, err in errors.items())
     if method == "predict_step":
         message = (
-            f"EnergyCallback(predict_flops='predict_step'): FLOPs not counted, model/flops_per_sample is not logged: "
+            f"EnergyCallback(predict_flops='predict_step'): FLOPs not counted, {flops_key} is not logged: "
             f"{name}.predict_step failed on one sample of the first batch ({failures}). A forward pass's FLOPs would "
             f"undercount a generation, so none are logged instead. Make predict_step run on a batch of one sample, "
             f"or pass predict_flops='forward' to count one forward pass."
@@ -2138,8 +2173,8 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
         for stage, result in callback.results.items():
             out.update(result.metrics())
             sources[stage] = result.source
-        if any(stage != "train" for stage in callback.results):  # the counts of the model an evaluation loop ran
-            out.update(callback.model_stats)
+        for stage in callback.results:  # the counts of the models the evaluation loops ran, each loop's own
+            out.update(callback._stage_stats.get(stage, {}))
     if sources:
         out["energy/source"] = _one_label(sources)
     elif callbacks and any(key.startswith("energy/") for key in out) and "spawned" not in _FALLBACK_WARNED:

@@ -10,8 +10,10 @@ from typing import Literal
 
 __all__ = [
     "ENERGY_METRICS",
+    "FLOPS_PER_SAMPLE",
     "LOOP_MIN_PERIODS",
     "PER_BATCH_MIN_PERIODS",
+    "PREDICT_STEP_FLOPS_PER_SAMPLE",
     "LoopEnergy",
     "choose_per_batch_mode",
     "energy_stage",
@@ -45,6 +47,14 @@ ENERGY_METRICS = frozenset(
     + ["energy/validate_in_fit"]
     + [f"energy/{stage}_aborted_{figure}" for stage in ("test", "predict", "validate") for figure in ("j", "time_s")]
 )
+
+#: ``EnergyCallback``'s FLOPs of one forward pass of one sample, in every loop it measures.
+FLOPS_PER_SAMPLE = "model/flops_per_sample"
+
+#: ``EnergyCallback(predict_flops="predict_step")``'s FLOPs of one ``predict_step`` call on one sample (a whole
+#: generation: many forward passes), logged by its predict loops in place of :data:`FLOPS_PER_SAMPLE`. A name of its
+#: own, so that one run (a test loop, then a predict loop) never logs two meanings under one key.
+PREDICT_STEP_FLOPS_PER_SAMPLE = "model/predict_step_flops_per_sample"
 
 
 def energy_stage(name: str) -> str:

@@ -785,14 +785,67 @@ def test_one_inference_in_a_predict_loop_is_predict_step_a_whole_generation() ->
     model = TinyTransformerLM(vocab_size=50, seq_len=32, width=32, depth=2, heads=2, gen_tokens=8, temperature=0.0)
     prompt = torch.randint(0, 50, (1, 16))
     forward = _model_stats(model, prompt, "test")["model/flops_per_sample"]
-    generation = _model_stats(model, prompt, "predict", predict_step=True)["model/flops_per_sample"]
+    generation = _model_stats(model, prompt, "predict", predict_step=True)["model/predict_step_flops_per_sample"]
     # 8 forward passes over a context growing from 16 tokens (more each step): more than 8 forwards of the prompt.
     assert generation > 8 * forward
     assert _model_stats(model, prompt, "predict")["model/flops_per_sample"] == forward  # the default: forward
     _CountingNet.real_forwards = 0
     counted = _model_stats(_CountingNet(), torch.rand(1, 32), "predict", predict_step=True)
-    assert counted == _model_stats(_CountingNet(), torch.rand(1, 32))
+    forward_only = _model_stats(_CountingNet(), torch.rand(1, 32))
+    assert counted == {"model/params": forward_only["model/params"], "model/predict_step_flops_per_sample": 2 * 272}
+    assert forward_only["model/flops_per_sample"] == 2 * 272  # Lightning's predict_step is one forward pass
     assert _CountingNet.real_forwards == 0  # no predict_step of its own: forward, still on the meta device
+
+
+class _ThreePassGeneration(ClockedModel):
+    """A predict_step of three forward passes (a generation), each of 2 * 32 * 2 FLOPs per sample."""
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
+        self._tick()
+        x = batch
+        for _ in range(3):
+            x = self(x).repeat(1, 16)
+        return x
+
+
+def test_a_test_then_a_predict_loop_keep_each_loop_s_flops_under_a_key_of_its_own(fake_clock: FakeClock) -> None:
+    """A review found a generation's FLOPs logged as model/flops_per_sample after the test loop's forward FLOPs.
+
+    W&B's summary, MLflow's latest value and trial_metrics kept the last (the predict loop's 384), so the proxy audit
+    paired a generation's FLOPs with energy/test_j_per_sample.
+    """
+    logger = RecordingLogger()
+    cb = EnergyCallback(
+        stages=("test", "predict"),
+        meter=FakeMeter(fake_clock),
+        warmup_batches=0,
+        min_duration_s=0.0,
+        predict_flops="predict_step",
+    )
+    trainer = _trainer(cb, logger, limit_test_batches=2, limit_predict_batches=2)
+    model = _ThreePassGeneration(fake_clock)
+    trainer.test(model, verbose=False)
+    trainer.predict(model, return_predictions=False)
+    forward, generation = 2 * 32 * 2, 3 * 2 * 32 * 2
+    metrics = trial_metrics(trainer)
+    assert metrics["model/flops_per_sample"] == forward  # the test loop's inference, beside its joules
+    assert metrics["model/predict_step_flops_per_sample"] == generation
+    assert {"energy/test_j_per_sample", "energy/predict_j_per_sample"} <= set(metrics)
+    # Every value a logger got under a key has that key's one meaning.
+    logged = {key: [call[key] for call in logger.calls if key in call] for key in cb.model_stats}
+    assert logged == {
+        "model/params": [66.0, 66.0],
+        "model/flops_per_sample": [forward],
+        **{"model/predict_step_flops_per_sample": [generation]},
+    }
+    assert cb.model_stats == {
+        "model/params": 66.0,
+        "model/flops_per_sample": forward,
+        "model/predict_step_flops_per_sample": generation,
+    }
+    trainer.test(model, verbose=False)  # the test loop again: its count is kept, the predict loop's stays
+    assert trial_metrics(trainer)["model/flops_per_sample"] == forward
+    assert trial_metrics(trainer)["model/predict_step_flops_per_sample"] == generation
 
 
 class _WritesItsPredictions(_CountingNet):
@@ -844,7 +897,9 @@ def _generation_flops(prompt_len: int) -> float:
     from lightning_ecopt.callbacks.energy import _model_stats
 
     prompt = torch.zeros(1, prompt_len, dtype=torch.long)
-    return _model_stats(TinyTransformerLM(**_LM), prompt, "predict", predict_step=True)["model/flops_per_sample"]
+    return _model_stats(TinyTransformerLM(**_LM), prompt, "predict", predict_step=True)[
+        "model/predict_step_flops_per_sample"
+    ]
 
 
 class _StopsAtAnEndToken(TinyTransformerLM):
@@ -866,7 +921,9 @@ def test_a_generation_that_stops_at_an_end_token_counts_every_forward_pass() -> 
     prompt = torch.randint(0, 50, (1, 16))
     with _flops_warnings_as_errors():
         stats = _model_stats(_StopsAtAnEndToken(**_LM), prompt, "predict", predict_step=True)
-    assert stats["model/flops_per_sample"] == _generation_flops(16)  # one real generation of the one sample
+    assert stats["model/predict_step_flops_per_sample"] == _generation_flops(
+        16
+    )  # one real generation of the one sample
 
 
 class _UnpacksItsBatch(TinyTransformerLM):
@@ -883,7 +940,7 @@ def test_predict_step_flops_are_counted_on_the_batch_as_the_loop_gives_it(fake_c
     cb = _predict_flops_callback(fake_clock)
     with _flops_warnings_as_errors():
         _trainer(cb).predict(_UnpacksItsBatch(**_LM), dataloaders=data, return_predictions=False)
-    assert cb.model_stats["model/flops_per_sample"] == _generation_flops(16)
+    assert cb.model_stats["model/predict_step_flops_per_sample"] == _generation_flops(16)
 
 
 def test_a_predict_step_that_cannot_run_logs_no_flops_rather_than_forward_s() -> None:
@@ -928,7 +985,9 @@ def test_a_predict_step_counted_for_real_runs_in_the_precision_plugin_s_context(
         out = _trainer(cb, accelerator="cpu", precision="bf16-true").predict(_Bf16Steps(), dataloaders=data)
     assert out is not None
     assert out[0].dtype == torch.bfloat16  # the loop itself ran in the plugin's context
-    assert cb.model_stats["model/flops_per_sample"] == 2 * 8 * 8 + 2 * 8 * 2  # the Linear, then the product
+    assert (
+        cb.model_stats["model/predict_step_flops_per_sample"] == 2 * 8 * 8 + 2 * 8 * 2
+    )  # the Linear, then the product
 
 
 class _IndexFree(TinyTransformerLM):
@@ -951,7 +1010,7 @@ def test_a_predict_step_without_batch_idx_is_counted_as_lightning_calls_it() -> 
     prompt = torch.randint(0, 50, (1, 16))
     with _flops_warnings_as_errors():
         stats = _model_stats(_IndexFree(**_LM), prompt, "predict", predict_step=True)
-    assert stats["model/flops_per_sample"] == _generation_flops(16)
+    assert stats["model/predict_step_flops_per_sample"] == _generation_flops(16)
 
 
 def test_counting_a_generation_for_real_leaves_the_global_rng_as_it_was() -> None:
