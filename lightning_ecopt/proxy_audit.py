@@ -6,6 +6,10 @@ its test on a sweep's completed trials that ran, with Pearson's r and Spearman's
 from testing the finding. Energy per inference is read as the ledger reads it (:mod:`lightning_ecopt.ledger`), and
 ``ecopt report`` (:mod:`lightning_ecopt.report`) prints the audit. scipy is imported only when a correlation is
 computed.
+
+FLOPs are those of the audited loop's inference: a sweep whose energy per inference is the predict loop's, where the
+trials counted ``predict_step`` (``EnergyCallback(predict_flops="predict_step")``: a whole generation), is audited on
+``model/predict_step_flops_per_sample``; any other on ``model/flops_per_sample``, one forward pass.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lightning_ecopt.energy.figures import FLOPS_PER_SAMPLE, PREDICT_STEP_FLOPS_PER_SAMPLE
 from lightning_ecopt.ledger import (
     _energy_kinds,
     _energy_per_inference,
@@ -26,10 +31,35 @@ from lightning_ecopt.ledger import (
 )
 from lightning_ecopt.sweeper.results import SweepResult
 
-__all__ = ["ESTIMATE_CAVEAT", "PROXIES", "UNLABELLED_CAVEAT", "ProxyCorrelation", "proxy_audit", "proxy_audit_caveats"]
+__all__ = [
+    "ESTIMATE_CAVEAT",
+    "PROXIES",
+    "UNLABELLED_CAVEAT",
+    "ProxyCorrelation",
+    "flops_proxy",
+    "proxy_audit",
+    "proxy_audit_caveats",
+]
 
-PROXIES = ("model/params", "model/flops_per_sample")
-"""The proxy metrics the audit correlates with energy per inference (logged by ``EnergyCallback``)."""
+PROXIES = ("model/params", FLOPS_PER_SAMPLE)
+"""The proxy metrics the audit correlates with energy per inference (logged by ``EnergyCallback``); FLOPs stand for
+those of the audited loop's inference (:func:`flops_proxy`)."""
+
+
+def flops_proxy(result: SweepResult) -> str:
+    """The FLOPs metric that pairs with the energy per inference the audit reads.
+
+    ``model/predict_step_flops_per_sample`` (a whole generation's) where that energy is the predict loop's and a trial
+    logged it, else ``model/flops_per_sample`` (one forward pass). A test loop's J per sample is never paired with a
+    generation's FLOPs, nor a generation's joules with one forward pass where the generation's count is there.
+    """
+    trials = _evaluated(result)
+    target, _ = _energy_per_inference(trials, result.objectives)
+    if _inference_stage(target) == "predict" and any(
+        _finite(t.metrics.get(PREDICT_STEP_FLOPS_PER_SAMPLE)) is not None for t in trials
+    ):
+        return PREDICT_STEP_FLOPS_PER_SAMPLE
+    return FLOPS_PER_SAMPLE
 
 
 @dataclass(frozen=True)
@@ -219,7 +249,8 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
 
     Args:
         result: The sweep's result.
-        proxies: The proxy metrics; default parameter count and FLOPs per sample.
+        proxies: The proxy metrics; default parameter count and FLOPs per sample, where ``model/flops_per_sample``
+            stands for the FLOPs of the audited loop's inference (:func:`flops_proxy`).
 
     Returns:
         One :class:`ProxyCorrelation` per proxy, with Pearson and Spearman correlations from scipy, or ``None``
@@ -230,8 +261,9 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
     kinds = _energy_kinds(trials)
     energy = _kinds_label(kinds, trials)
     kind = energy.split(" ", 1)[0]
+    flops = flops_proxy(result)
     out = []
-    for proxy in proxies:
+    for proxy in (flops if name == FLOPS_PER_SAMPLE else name for name in proxies):
         triples = [
             (t.trial_index, x, y)
             for t in trials
@@ -255,7 +287,7 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
             reason = f"No trial logged {proxy}" + (
                 ": the models' FLOPs could not be counted (or EnergyCallback(log_model_stats=False) counted none); "
                 "see the trials' warnings."
-                if proxy == "model/flops_per_sample"
+                if proxy in (FLOPS_PER_SAMPLE, PREDICT_STEP_FLOPS_PER_SAMPLE)
                 else "; see the trials' warnings."
             )
         elif n < 3:

@@ -13,6 +13,7 @@ from scipy import stats
 from lightning_ecopt import frontier, provenance, views
 from lightning_ecopt.cli import main
 from lightning_ecopt.exceptions import EcoptConfigError
+from lightning_ecopt.proxy_audit import flops_proxy
 from lightning_ecopt.report import (
     GLOBAL_AVERAGE_PUE,
     LoadedSweep,
@@ -221,6 +222,33 @@ def test_proxy_audit_says_no_trial_logged_the_flops():
         "No trial logged model/flops_per_sample: the models' FLOPs could not be counted (or "
         "EnergyCallback(log_model_stats=False) counted none); see the trials' warnings."
     )
+
+
+def test_proxy_audit_pairs_each_loop_s_energy_with_the_flops_of_that_loop_s_inference():
+    """A review found a generation's FLOPs (logged under model/flops_per_sample) audited against the test loop's J."""
+    trials = []
+    for i, (test_j, predict_j) in enumerate([(0.01, 0.9), (0.03, 0.2), (0.02, 0.5), (0.04, 0.1)]):
+        t = completed(i, 0.8, test_j, 1000.0 * (i + 1), 10.0 * (i + 1), 1.0, 1.0, 0.0)  # forward FLOPs: 10, 20, ...
+        generation = {"model/predict_step_flops_per_sample": [400.0, 100.0, 300.0, 50.0][i]}
+        trials.append(
+            dataclasses.replace(t, metrics={**t.metrics, "energy/predict_j_per_sample": predict_j, **generation})
+        )
+    _, on_test = proxy_audit(make_result(trials, ()))
+    assert (on_test.proxy, on_test.target) == ("model/flops_per_sample", "energy/test_j_per_sample")
+    assert on_test.spearman_rho == pytest.approx(0.8)  # forward FLOPs 10-40 against test J 0.01, 0.03, 0.02, 0.04
+    predict = parse_objectives({"test/acc": "maximize", "energy/predict_j_per_sample": "minimize"}, None)
+    result = dataclasses.replace(make_result(trials, ()), objectives=predict)
+    _, on_predict = proxy_audit(result)
+    assert (on_predict.proxy, on_predict.target) == (
+        "model/predict_step_flops_per_sample",
+        "energy/predict_j_per_sample",
+    )
+    assert on_predict.spearman_rho == pytest.approx(1.0)  # a generation's FLOPs against its joules, in order
+    assert flops_proxy(result) == "model/predict_step_flops_per_sample"
+    no_generation = [
+        dataclasses.replace(t, metrics={k: v for k, v in t.metrics.items() if "predict_step" not in k}) for t in trials
+    ]
+    assert flops_proxy(dataclasses.replace(result, trials=tuple(no_generation))) == "model/flops_per_sample"
 
 
 def test_proxy_audit_constant_proxy_is_undefined():
