@@ -23,7 +23,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lightning_ecopt.energy.figures import ENERGY_METRICS, energy_stage
+from lightning_ecopt.energy.figures import (
+    ENERGY_METRICS,
+    FLOPS_PER_SAMPLE,
+    PREDICT_STEP_FLOPS_PER_SAMPLE,
+    energy_stage,
+)
 from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 from lightning_ecopt.sweeper.spelling import in_hydra
@@ -557,6 +562,21 @@ class ContractFailure(TrialFailure):
     """
 
 
+_MODEL_METRICS = {
+    "model/params": " (EnergyCallback logs it after an evaluation loop, unless log_model_stats=False)",
+    FLOPS_PER_SAMPLE: (
+        " (EnergyCallback logs it after an evaluation loop where the model's forward takes one sample, unless "
+        "log_model_stats=False; a predict loop with predict_flops='predict_step' logs "
+        f"{PREDICT_STEP_FLOPS_PER_SAMPLE} instead)"
+    ),
+    PREDICT_STEP_FLOPS_PER_SAMPLE: (
+        " (EnergyCallback(stages=(..., 'predict'), predict_flops='predict_step') logs it, in the predict loop)"
+    ),
+}
+"""Where ``EnergyCallback`` logs its model counts, for the reason of a trial that lacks one: the FLOPs of a predict
+loop's ``predict_step`` and of one forward pass have names of their own, so a sweep on one may miss the other."""
+
+
 def _logged_by(name: str) -> str:
     """Which EnergyCallback setting logs an energy figure a trial lacks, as a note for its reason; ``""`` if none.
 
@@ -564,7 +584,11 @@ def _logged_by(name: str) -> str:
     (' (EnergyCallback(train=True) logs it)', '')
     >>> _logged_by("energy/predict_tokens_per_j")
     " (EnergyCallback(stages=(..., 'predict'), count_fn=...) logs it)"
+    >>> _logged_by("model/predict_step_flops_per_sample")
+    " (EnergyCallback(stages=(..., 'predict'), predict_flops='predict_step') logs it, in the predict loop)"
     """
+    if name in _MODEL_METRICS:
+        return _MODEL_METRICS[name]
     if name not in ENERGY_METRICS:
         return ""
     stage = energy_stage(name)

@@ -412,6 +412,26 @@ def test_a_missing_energy_figure_names_the_setting_that_logs_it(metric: str, log
     assert info.value.close is None
 
 
+def test_a_missing_flops_figure_names_the_setting_that_logs_it_and_offers_the_other() -> None:
+    """The FLOPs of a predict loop's predict_step and of one forward pass have names of their own."""
+    with pytest.raises(MissingMetric) as info:
+        parse_task_result(
+            {"test/acc": 0.9, "energy/test_j": 1.0, "model/predict_step_flops_per_sample": 9.0},
+            TWO,
+            ["model/flops_per_sample"],
+        )
+    assert (
+        "missing constrained metric 'model/flops_per_sample' (EnergyCallback logs it after an evaluation loop where "
+        "the model's forward takes one sample, unless log_model_stats=False; a predict loop with "
+        "predict_flops='predict_step' logs model/predict_step_flops_per_sample instead)"
+    ) in str(info.value)
+    assert info.value.close == "model/predict_step_flops_per_sample"
+    with pytest.raises(
+        MissingMetric, match=r"\(EnergyCallback\(stages=\(\.\.\., 'predict'\), predict_flops='predict_step'\)"
+    ):
+        parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0}, TWO, ["model/predict_step_flops_per_sample"])
+
+
 def test_tuple_cannot_carry_constrained_metrics() -> None:
     with pytest.raises(TrialFailure, match=r"constrained metrics \['energy/train_j'\] need a dict"):
         parse_task_result((1.0, 2.0), TWO, ["energy/train_j"])
