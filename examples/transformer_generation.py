@@ -84,16 +84,15 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         model = TinyTransformerLM(vocab_size=data.vocab_size, seq_len=cfg.data.seq_len, **cfg.model)
         # Generation is the inference that serves users: its callback counts the generated tokens and accounts the
         # training. The test loop (perplexity) has its own, without count_fn (count_fn runs in every loop a callback
-        # measures) and without model stats (the proxy audit's FLOPs are those of a prompt): only its joules are wanted,
-        # for the search cost, so no window length is required of it.
-        # One inference is a whole generation (predict_step, counted on a meta copy: it has no side effects).
+        # measures): only its joules are wanted, for the search cost, so no window length is required of it.
+        # One inference of the predict loop is a whole generation (predict_step, counted on a meta copy: it has no side
+        # effects), logged as model/predict_step_flops_per_sample, which the proxy audit pairs with the J per prompt;
+        # the test loop logs one forward pass over a test sequence as model/flops_per_sample.
         energy = EnergyCallback(
             stages=("predict",), count_fn=generated_tokens, predict_flops="predict_step", **cfg.energy
         )
         test_energy = EnergyCallback(
-            stages=("test",),
-            **{**cfg.energy, "train": False, "warmup_batches": 0, "min_duration_s": 0.0},
-            log_model_stats=False,
+            stages=("test",), **{**cfg.energy, "train": False, "warmup_batches": 0, "min_duration_s": 0.0}
         )
         # Each run's Lightning logs go to its own output dir (a sweep's job dir; Hydra does not chdir), as in train.py;
         # no hp_metric placeholder: the sweep's HParams view holds the real metrics.

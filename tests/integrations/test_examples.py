@@ -167,6 +167,8 @@ def test_transformer_generation_returns_perplexity_and_tokens_per_joule(tmp_path
         # predict loop's J per prompt (the loop the energy objective names).
         assert m["energy/test_j"] > 0
         assert "energy/test_tokens" not in m
+        # Each loop's FLOPs under a key of its own: one forward pass of a test sequence, one whole generation.
+        assert 0 < m["model/flops_per_sample"] < m["model/predict_step_flops_per_sample"]
     # Each trial's Lightning logs in its own job dir, none in the launch dir, and no hp_metric placeholder.
     assert not (tmp_path / "lightning_logs").exists()
     for job in ("0", "1"):
@@ -186,6 +188,12 @@ def test_transformer_generation_returns_perplexity_and_tokens_per_joule(tmp_path
     ledger = json.loads(done.stdout)["ledger"]
     assert ledger["energy_per_inference"] == "energy/predict_j_per_sample"
     assert ledger["trials_unknown"] == []
+    # The proxy audit pairs the J per prompt with a generation's FLOPs, not with the test loop's forward pass.
+    audit = json.loads(done.stdout)["proxy_audit"]
+    assert [(c["proxy"], c["target"]) for c in audit] == [
+        ("model/params", "energy/predict_j_per_sample"),
+        ("model/predict_step_flops_per_sample", "energy/predict_j_per_sample"),
+    ]
 
 
 def _import_example(monkeypatch: pytest.MonkeyPatch, name: str) -> ModuleType:
