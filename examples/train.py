@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[str, float | str]:
     """Fit (or load the cached checkpoint of) the digits CNN, apply the inference knobs, test, return the figures.
 
+    A ``trainer.logger`` in the config replaces the default TensorBoard logger, and ``trainer.callbacks`` are added
+    beside the ``EnergyCallback`` (:func:`~lightning_ecopt.demos.trainer_settings`); a W&B run the trial opened ends
+    with it (:func:`~lightning_ecopt.demos.ending_tracker_runs`).
+
     Args:
         cfg: The job's config (``conf/train.yaml``).
         cache: The checkpoint cache; default the running multirun's (``CheckpointCache.from_hydra()``), none in a
@@ -46,6 +50,13 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
             ``trial_timeout_s``) stays one, with the figures of what ran before it (the fit, the checkpoint's
             accounting) attached.
     """
+    from lightning_ecopt.demos import ending_tracker_runs
+
+    with ending_tracker_runs():
+        return _digits_trial(cfg, cache)
+
+
+def _digits_trial(cfg: DictConfig, cache: CheckpointCache | None) -> dict[str, float | str]:
     # Heavy imports inside the task: Hydra starts fast and joblib workers import only what they run.
     import lightning.pytorch as pl
     from hydra.core.hydra_config import HydraConfig
@@ -61,6 +72,7 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         keep_what_ran,
         nothing_to_measure,
         processes_in_a_sweep,
+        trainer_settings,
         what_ran,
     )
     from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
@@ -86,11 +98,13 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
         # <sweep dir>/tensorboard. No hp_metric placeholder: the sweep's HParams view holds the real metrics.
         # Outside a Hydra job (inference_batch_size.py measures batch 1 after its sweep): the current folder.
+        # A trainer.logger in the config replaces it (false: none); trainer.callbacks join the app's own.
         out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
-        logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
-        fit_trainer = pl.Trainer(
-            **cfg.trainer, callbacks=[energy, EarlyStopping(monitor="val/loss", patience=cfg.patience)], logger=logger
+        trainer_kwargs, logger, extra_callbacks = trainer_settings(
+            cfg.trainer, lambda: TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
         )
+        early_stopping = EarlyStopping(monitor="val/loss", patience=cfg.patience)
+        fit_trainer = pl.Trainer(**trainer_kwargs, callbacks=[energy, early_stopping, *extra_callbacks], logger=logger)
         precision = cfg.inference.precision
         if precision not in PRECISIONS:  # Lightning also takes "16", "bf16", 32...: one name per setting, one label
             raise TrialFailure(
@@ -100,7 +114,9 @@ def digits_trial(cfg: DictConfig, cache: CheckpointCache | None = None) -> dict[
         # partial one) would compile again inside the measured window: there it runs eagerly instead.
         no_compiling = [_no_compiling_in_window(cfg.energy.warmup_batches)] if cfg.inference.compile else []
         test_trainer = pl.Trainer(
-            **{**cfg.trainer, "precision": precision}, callbacks=[energy, *no_compiling], logger=logger
+            **{**trainer_kwargs, "precision": precision},
+            callbacks=[energy, *no_compiling, *extra_callbacks],
+            logger=logger,
         )
         refusal = processes_in_a_sweep(fit_trainer)  # before fit(): Lightning's DDP launcher reruns the command
         if refusal is not None:

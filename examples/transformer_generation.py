@@ -51,7 +51,20 @@ def generated_tokens(batch: Any, outputs: Any) -> int:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="transformer_generation")
 def main(cfg: DictConfig) -> dict[str, float | str]:
-    """Train (or load), test perplexity, generate under an energy window; return the figures."""
+    """Train (or load), test perplexity, generate under an energy window; return the figures.
+
+    A ``trainer.logger`` in the config replaces the default TensorBoard logger, and ``trainer.callbacks`` are added
+    beside the two ``EnergyCallback`` (:func:`~lightning_ecopt.demos.trainer_settings`); a W&B run the trial opened
+    ends with it (:func:`~lightning_ecopt.demos.ending_tracker_runs`).
+    """
+    from lightning_ecopt.demos import ending_tracker_runs
+
+    with ending_tracker_runs():
+        return generation_trial(cfg)
+
+
+def generation_trial(cfg: DictConfig) -> dict[str, float | str]:
+    """One trial of :func:`main`: the figures it returns."""
     import lightning.pytorch as pl
     from hydra.core.hydra_config import HydraConfig
     from lightning.pytorch.loggers import TensorBoardLogger
@@ -65,6 +78,7 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         keep_what_ran,
         nothing_to_measure,
         processes_in_a_sweep,
+        trainer_settings,
         what_ran,
     )
     from lightning_ecopt.exceptions import NOTHING_RAN, TrialFailure
@@ -96,9 +110,12 @@ def main(cfg: DictConfig) -> dict[str, float | str]:
         )
         # Each run's Lightning logs go to its own output dir (a sweep's job dir; Hydra does not chdir), as in train.py;
         # no hp_metric placeholder: the sweep's HParams view holds the real metrics.
+        # A trainer.logger in the config replaces it (false: none); trainer.callbacks join the app's own.
         out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
-        logger = TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
-        trainer = pl.Trainer(**cfg.trainer, callbacks=[test_energy, energy], logger=logger)
+        trainer_kwargs, logger, extra_callbacks = trainer_settings(
+            cfg.trainer, lambda: TensorBoardLogger(save_dir=out_dir, name="lightning_logs", default_hp_metric=False)
+        )
+        trainer = pl.Trainer(**trainer_kwargs, callbacks=[test_energy, energy, *extra_callbacks], logger=logger)
         refusal = processes_in_a_sweep(trainer)  # before fit(): Lightning's DDP launcher reruns the command
         if refusal is not None:
             raise TrialFailure(refusal, metrics=NOTHING_RAN)

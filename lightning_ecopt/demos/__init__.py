@@ -3,9 +3,11 @@
 from lightning_ecopt.demos.digits import DigitsCNN, DigitsDataModule
 from lightning_ecopt.demos.runs import (
     NO_TRAINING_STEP,
+    ending_tracker_runs,
     keep_what_ran,
     nothing_to_measure,
     processes_in_a_sweep,
+    trainer_settings,
     what_ran,
 )
 from lightning_ecopt.demos.text import CharTextDataModule, TinyTransformerLM
@@ -16,8 +18,10 @@ __all__ = [
     "DigitsCNN",
     "DigitsDataModule",
     "TinyTransformerLM",
+    "ending_tracker_runs",
     "keep_what_ran",
     "nothing_to_measure",
     "processes_in_a_sweep",
+    "trainer_settings",
     "what_ran",
 ]

@@ -1,12 +1,25 @@
-"""What the example apps check of a run's Trainer settings before they build anything, and keep when a trial fails."""
+"""What the example apps check of a run's Trainer settings before they build anything, and keep when a trial fails.
+
+Also how they read a ``trainer`` config's ``logger`` and ``callbacks`` (:func:`trainer_settings`), and end the
+experiment tracker's run a trial opened (:func:`ending_tracker_runs`).
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["NO_TRAINING_STEP", "keep_what_ran", "nothing_to_measure", "processes_in_a_sweep", "what_ran"]
+__all__ = [
+    "NO_TRAINING_STEP",
+    "ending_tracker_runs",
+    "keep_what_ran",
+    "nothing_to_measure",
+    "processes_in_a_sweep",
+    "trainer_settings",
+    "what_ran",
+]
 
 NO_TRAINING_STEP = (
     "no training step ran (the training loader yields less than one batch, or a step or epoch limit of 0): the test "
@@ -141,3 +154,128 @@ def keep_what_ran(spent: Callable[[], Mapping[str, float | str]]) -> Iterator[No
 
 def _is_zero(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+
+
+_FORMS = (
+    "false (no logger), a mapping with _target_ (+trainer.logger._target_=lightning.pytorch.loggers.CSVLogger "
+    "+trainer.logger.save_dir=.), a list of such mappings, or a mapping of names to them"
+)
+
+
+def trainer_settings(
+    trainer: Mapping[str, Any], default_logger: Callable[[], Any]
+) -> tuple[dict[str, Any], Any, list[Any]]:
+    """Split an app's ``trainer`` config into the ``Trainer``'s other arguments, its logger and extra callbacks.
+
+    The apps build their ``Trainer`` with callbacks of their own (the ``EnergyCallback``) and a default logger, so
+    ``**cfg.trainer`` with a ``logger`` or ``callbacks`` in it gave ``Trainer()`` the argument twice. Here a
+    ``logger`` in the config replaces the default: ``false`` (or ``[]``) for none, ``true`` or ``null`` for the
+    default, a mapping with ``_target_`` (instantiated with ``hydra.utils.instantiate``), a list of them, or a
+    mapping of names to them (``logger: {csv: {_target_: ...}, wandb: {_target_: ...}}``); a logger object is used as
+    it is. ``callbacks``, in the same forms, are extra callbacks the app adds beside its own, never in their place.
+
+    Args:
+        trainer: The app's ``trainer`` config (the keyword arguments of ``pl.Trainer``).
+        default_logger: Builds the app's logger where the config names none.
+
+    Returns:
+        ``(kwargs, logger, callbacks)``: the other ``Trainer`` arguments, the logger (``False``, one, or a list) and
+        the extra callbacks (a list, maybe empty).
+
+    Raises:
+        TypeError: A ``logger`` or ``callbacks`` value of none of these forms (a string, a number, a mapping of
+            neither ``_target_`` nor named mappings), naming it and the forms.
+
+    >>> kwargs, logger, callbacks = trainer_settings({"max_epochs": 1, "logger": False}, lambda: "default")
+    >>> kwargs, logger, callbacks
+    ({'max_epochs': 1}, False, [])
+    >>> trainer_settings({}, lambda: "default")[1]
+    'default'
+    """
+    kwargs = {str(key): value for key, value in trainer.items() if key not in ("logger", "callbacks")}
+    given = trainer.get("logger")
+    if given is None or given is True:
+        logger: Any = default_logger()
+    elif given is False:
+        logger = False
+    else:
+        loggers = _instantiated("logger", given)
+        logger = False if not loggers else loggers[0] if len(loggers) == 1 and _is_one(given) else loggers
+    callbacks = [] if trainer.get("callbacks") is None else _instantiated("callbacks", trainer["callbacks"])
+    return kwargs, logger, callbacks
+
+
+def _is_one(value: Any) -> bool:
+    """Whether a logger config is one logger (a ``_target_`` mapping or an object), not a list or named mapping."""
+    return not _is_sequence(value) and not (_is_mapping(value) and "_target_" not in value)
+
+
+def _is_mapping(value: Any) -> bool:
+    from omegaconf import DictConfig
+
+    return isinstance(value, Mapping | DictConfig)
+
+
+def _is_sequence(value: Any) -> bool:
+    from omegaconf import ListConfig
+
+    return isinstance(value, ListConfig) or (isinstance(value, Sequence) and not isinstance(value, str | bytes))
+
+
+def _instantiated(key: str, value: Any) -> list[Any]:
+    """The objects ``trainer.<key>`` names: one ``_target_`` mapping, a list or a named mapping of them, or objects."""
+    if _is_sequence(value):
+        items = list(value)
+    elif _is_mapping(value) and "_target_" not in value:
+        items = list(value.values())
+        if not items or not all(_is_mapping(item) for item in items):
+            raise TypeError(
+                f"trainer.{key}={value!r}: a mapping without _target_ must map names to configs with _target_; "
+                f"expected {_FORMS}."
+            )
+    else:
+        items = [value]
+    out = []
+    for item in items:
+        if _is_mapping(item):
+            if "_target_" not in item:
+                raise TypeError(f"trainer.{key}: {item!r} has no _target_ (the class to build); expected {_FORMS}.")
+            from hydra.utils import instantiate
+
+            out.append(instantiate(item))
+        elif isinstance(item, str | bytes | int | float) or item is None:  # bool is an int
+            raise TypeError(f"trainer.{key}: {item!r} is not a {key.rstrip('s')} config; expected {_FORMS}.")
+        else:
+            out.append(item)  # an object built already (a Python caller's logger or callback)
+    return out
+
+
+def _wandb_run() -> Any:
+    """W&B's run in progress in this process, if wandb is imported and one is open (``wandb.run``), else None."""
+    return getattr(sys.modules.get("wandb"), "run", None)
+
+
+@contextlib.contextmanager
+def ending_tracker_runs() -> Iterator[None]:
+    """End the W&B run a trial opened, whatever happens inside, so the next trial in this process opens its own.
+
+    Lightning's ``WandbLogger`` never calls ``wandb.finish()`` (its ``finalize`` uploads checkpoints only), and a
+    new ``WandbLogger`` reuses the run in progress: under a sweep on the basic launcher, trial 1 logged into trial
+    0's run. A run that was open before the trial (the user's own ``wandb.init()``) is left open. Nothing is
+    imported: without wandb in ``sys.modules`` there is nothing to end. MLflow needs no such step: Lightning's
+    ``MLFlowLogger`` ends its run in ``finalize``, and keeps no active run of MLflow's own.
+
+    Example::
+
+        with ending_tracker_runs():
+            metrics = run_one_trial(cfg)
+    """
+    before = _wandb_run()
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        run = _wandb_run()
+        if run is not None and run is not before:
+            run.finish(exit_code=0 if ok else 1)

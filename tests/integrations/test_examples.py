@@ -196,6 +196,55 @@ def test_transformer_generation_returns_perplexity_and_tokens_per_joule(tmp_path
     ]
 
 
+def _run_once(tmp_path: Path, script: str, *overrides: str) -> subprocess.CompletedProcess[str]:
+    """Run an example once (no sweep) in ``tmp_path/run``, from ``tmp_path``; its exit status must be 0."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("HYDRA_FULL_ERROR", None)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), f"hydra.run.dir={tmp_path / 'run'}", *overrides],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+_TINY_DIGITS = ("trainer.max_epochs=1", "data.eval_repeats=1", "model.width=4", "model.depth=1")
+
+
+def test_main_job_runs_without_a_logger_from_the_config(tmp_path: Path) -> None:
+    """A review found `+trainer.logger=false` failing every trial: Trainer() got multiple values for 'logger'."""
+    done = _run_once(tmp_path, "train.py", "+trainer.logger=false", *_TINY_DIGITS)
+    assert "test/acc" in done.stdout + done.stderr  # the result line: the trial ran to its end
+    assert not (tmp_path / "run" / "lightning_logs").exists()  # the default TensorBoard logger was not built
+
+
+def test_main_job_logs_to_a_logger_from_the_config_beside_an_extra_callback(tmp_path: Path) -> None:
+    import csv
+
+    csv_dir = tmp_path / "csv"
+    _run_once(
+        tmp_path,
+        "train.py",
+        "+trainer.logger._target_=lightning.pytorch.loggers.CSVLogger",
+        f"+trainer.logger.save_dir={csv_dir}",
+        "+trainer.callbacks=[{_target_:lightning.pytorch.callbacks.LearningRateMonitor,logging_interval:step}]",
+        "trainer.log_every_n_steps=1",
+        *_TINY_DIGITS,
+    )
+    (metrics_file,) = csv_dir.rglob("metrics.csv")  # one logger for the fit and the test, as the default
+    with metrics_file.open() as f:
+        rows = list(csv.DictReader(f))
+    logged = {key for row in rows for key, value in row.items() if value}
+    assert {"energy/train_j", "energy/test_j", "energy/test_samples_per_j", "model/flops_per_sample"} <= logged
+    assert "lr-Adam" in logged  # the extra callback ran, beside the EnergyCallback (whose figures are above)
+    assert not (tmp_path / "run" / "lightning_logs").exists()
+
+
 def _import_example(monkeypatch: pytest.MonkeyPatch, name: str) -> ModuleType:
     monkeypatch.syspath_prepend(str(EXAMPLES))  # the examples import each other (train.digits_trial)
     return importlib.import_module(name)

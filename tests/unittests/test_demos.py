@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from types import SimpleNamespace
@@ -340,3 +341,81 @@ def test_a_multirun_trial_under_slurm_s_own_tasks_is_not_refused() -> None:
     launcher = SimpleNamespace(cluster_environment=SLURMEnvironment(auto_requeue=False))
     trainer = SimpleNamespace(strategy=SimpleNamespace(launcher=launcher), num_devices=2, num_nodes=1)
     assert processes_in_a_sweep(trainer, multirun=True) is None
+
+
+def test_a_logger_and_callbacks_from_the_trainer_config_are_built_beside_the_app_s_own() -> None:
+    """A review found `+trainer.logger=...` crashing every trial: Trainer() got multiple values for 'logger'."""
+    from lightning.pytorch.callbacks import LearningRateMonitor
+    from lightning.pytorch.loggers import CSVLogger
+    from omegaconf import OmegaConf
+
+    from lightning_ecopt.demos import trainer_settings
+
+    csv = {"_target_": "lightning.pytorch.loggers.CSVLogger", "save_dir": "."}
+    monitor = {"_target_": "lightning.pytorch.callbacks.LearningRateMonitor"}
+    cfg = OmegaConf.create({"max_epochs": 1, "logger": csv, "callbacks": [monitor]})
+    kwargs, logger, callbacks = trainer_settings(cfg, lambda: "default")
+    assert kwargs == {"max_epochs": 1}
+    assert isinstance(logger, CSVLogger)
+    assert [type(c) for c in callbacks] == [LearningRateMonitor]
+    named = OmegaConf.create({"logger": {"a": csv, "b": csv}, "callbacks": {"lr": monitor}})
+    _, loggers, callbacks = trainer_settings(named, lambda: "default")
+    assert [type(x) for x in loggers] == [CSVLogger, CSVLogger]  # a mapping of names: a list of loggers
+    assert [type(c) for c in callbacks] == [LearningRateMonitor]
+    assert trainer_settings(OmegaConf.create({"logger": [csv]}), lambda: "default")[1][0].save_dir == "."
+    for default in ({}, {"logger": None}, {"logger": True}, {"callbacks": None}):
+        assert trainer_settings(OmegaConf.create(default), lambda: "default")[1:] == ("default", [])
+    assert trainer_settings({"logger": []}, lambda: "default")[1] is False
+
+
+@pytest.mark.parametrize(
+    ("trainer", "match"),
+    [
+        ({"logger": "csv"}, r"trainer.logger: 'csv' is not a logger config; expected false \(no logger\), a mapping"),
+        ({"callbacks": [{"patience": 3}]}, r"trainer.callbacks: \{'patience': 3\} has no _target_"),
+        ({"logger": {"save_dir": "."}}, r"trainer.logger=\{'save_dir': '.'\}: a mapping without _target_ must map"),
+    ],
+)
+def test_a_logger_or_callbacks_of_no_known_form_are_named(trainer: dict[str, Any], match: str) -> None:
+    from lightning_ecopt.demos import trainer_settings
+
+    with pytest.raises(TypeError, match=match):
+        trainer_settings(trainer, lambda: "default")
+
+
+class _Run:
+    def __init__(self, module: SimpleNamespace) -> None:
+        self.module = module
+        self.exit_codes: list[int] = []
+
+    def finish(self, exit_code: int = 0) -> None:
+        self.exit_codes.append(exit_code)
+        self.module.run = None
+
+
+def test_a_trial_ends_the_w_and_b_run_it_opened_and_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review found trial 1 of a sweep on the basic launcher logging into trial 0's W&B run (never finished)."""
+    import sys
+
+    from lightning_ecopt.demos import ending_tracker_runs
+
+    wandb = SimpleNamespace(run=None)
+    monkeypatch.setitem(sys.modules, "wandb", wandb)
+    opened = []
+    for fails in (False, True):
+        with contextlib.suppress(RuntimeError), ending_tracker_runs():
+            wandb.run = _Run(wandb)  # what WandbLogger.experiment opens
+            opened.append(wandb.run)
+            if fails:
+                raise RuntimeError("the trial failed")
+        assert wandb.run is None
+    assert [run.exit_codes for run in opened] == [[0], [1]]
+    users = wandb.run = _Run(wandb)  # the user's own wandb.init(), before the trial: left open
+    with ending_tracker_runs():
+        pass
+    assert wandb.run is users
+    assert users.exit_codes == []
+    monkeypatch.delitem(sys.modules, "wandb")
+    with ending_tracker_runs():  # no wandb imported: nothing to end, nothing imported
+        pass
+    assert "wandb" not in sys.modules
