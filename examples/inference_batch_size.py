@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -163,27 +164,59 @@ def _evaluate_batch1(sweep_dir: Path, sweep_cfg: DictConfig, best: dict[str, Any
     """Evaluate batch 1 once, outside the sweep, from the sweep's cached checkpoint (no training).
 
     With the best trial's other settings (its job's config): were precision or int8 swept too, the ratio compares
-    batch sizes only.
+    batch sizes only. It runs as that job ran, under its Hydra config (:func:`_as_job`), in its own dir.
     """
     from lightning_ecopt.checkpoints import CACHE_DIRNAME, CheckpointCache
 
-    job_cfg = _job_config(sweep_dir, best)
+    job_config, job_cfg = _job(sweep_dir, best)
     job_cfg.data.eval_batch_size = 1
     cache = CheckpointCache(sweep_dir / CACHE_DIRNAME, list(sweep_cfg.hydra.sweeper.inference_params or []))
     out_dir = sweep_dir / "batch1"  # its Lightning logs, beside the sweep's job dirs
     out_dir.mkdir(exist_ok=True)
-    with contextlib.chdir(out_dir):
+    with contextlib.chdir(out_dir), _as_job(job_config.with_name("hydra.yaml"), out_dir):
         return dict(digits_trial(job_cfg, cache=cache))
 
 
-def _job_config(sweep_dir: Path, params: dict[str, Any]) -> DictConfig:
-    """The config of a job of the sweep that ran ``params`` (the first job's where none did)."""
+@contextlib.contextmanager
+def _as_job(hydra_yaml: Path, output_dir: Path) -> Iterator[None]:
+    """Set Hydra's config of a job of the sweep (its saved ``hydra.yaml``), with ``output_dir`` as its output dir.
+
+    ``on_multirun_end`` runs where no job's Hydra config is set: a job config holding ``${hydra:...}`` (the
+    ``trainer.logger.save_dir=${hydra:runtime.output_dir}`` docs/examples.md recommends) could not be resolved, and
+    the batch-1 run failed (``HydraConfig was not set``), in the Trainer's settings and in the checkpoint cache's key
+    alike. Under the job's own config it resolves to ``output_dir``, which the cache keys as
+    ``${hydra:runtime.output_dir}``, as it keyed the trials': the run loads their checkpoint. The config in place
+    before (none, normally) is restored afterwards; without a saved ``hydra.yaml`` none is set.
+    """
+    from hydra.conf import HydraConf
+    from hydra.core.hydra_config import HydraConfig
+
+    if not hydra_yaml.is_file():
+        yield
+        return
+    cfg = OmegaConf.structured({"hydra": HydraConf})
+    OmegaConf.set_struct(cfg.hydra, False)  # keys Hydra adds beside HydraConf's fields (hydra.env)
+    cfg = cast(DictConfig, OmegaConf.merge(cfg, OmegaConf.load(hydra_yaml)))
+    cfg.hydra.runtime.output_dir = str(output_dir)
+    before = HydraConfig.instance().cfg
+    HydraConfig.instance().set_config(cfg)
+    try:
+        yield
+    finally:
+        HydraConfig.instance().cfg = before
+
+
+def _job(sweep_dir: Path, params: dict[str, Any]) -> tuple[Path, DictConfig]:
+    """The config file and config of a job of the sweep that ran ``params`` (the first job's where none did)."""
     job_configs = sorted(sweep_dir.glob("*/.hydra/config.yaml"))  # they share the training parameters
     if not job_configs:
         raise FileNotFoundError(f"no job config under {sweep_dir}/*/.hydra/config.yaml")
-    configs = [OmegaConf.load(path) for path in job_configs]
-    matching = [c for c in configs if all(OmegaConf.select(c, k, default=None) == v for k, v in params.items())]
-    return cast(DictConfig, (matching or configs)[0])
+    configs = [(path, OmegaConf.load(path)) for path in job_configs]
+    matching = [
+        (path, c) for path, c in configs if all(OmegaConf.select(c, k, default=None) == v for k, v in params.items())
+    ]
+    path, cfg = (matching or configs)[0]
+    return path, cast(DictConfig, cfg)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="inference_batch_size")

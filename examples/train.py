@@ -97,7 +97,8 @@ def _digits_trial(cfg: DictConfig, cache: CheckpointCache | None) -> dict[str, f
         energy = EnergyCallback(**cfg.energy)  # one callback for both Trainers: the fit's figures and the test's
         # Each trial's own Lightning logs go to its job dir (Hydra does not chdir); the sweep's frontier views are in
         # <sweep dir>/tensorboard. No hp_metric placeholder: the sweep's HParams view holds the real metrics.
-        # Outside a Hydra job (inference_batch_size.py measures batch 1 after its sweep): the current folder.
+        # Outside a Hydra job: the current folder (inference_batch_size.py measures batch 1 after its sweep under
+        # the best job's Hydra config, with <sweep dir>/batch1 as its output dir).
         # A trainer.logger in the config replaces it (false: none); trainer.callbacks join the app's own.
         out_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else "."
         trainer_kwargs, logger, extra_callbacks = trainer_settings(

@@ -130,6 +130,30 @@ def test_inference_batch_size_trains_once_and_prints_the_batch1_ratio(tmp_path: 
     assert "Checkpoint reuse: 2 trials" in _report(sweep)
 
 
+def test_inference_batch_size_measures_batch1_with_the_logger_the_docs_recommend(tmp_path: Path) -> None:
+    """A review found the batch-1 run failing on `save_dir=${hydra:runtime.output_dir}`: HydraConfig was not set."""
+    done, sweep, results = _run(
+        tmp_path,
+        "inference_batch_size.py",
+        "data.eval_batch_size=tag(log, int(interval(2, 64)))",  # batch 1 left out: measured after the sweep
+        "data.eval_repeats=1",
+        "trainer.max_epochs=1",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_initial_trials=2",
+        "+trainer.logger={_target_:lightning.pytorch.loggers.CSVLogger,save_dir:${hydra:runtime.output_dir}}",
+        relative=True,
+    )
+    assert [t["status"] for t in results["trials"]] == ["completed"] * 2
+    assert "on_multirun_end raised" not in done.stderr  # Hydra's warning of a callback that failed
+    assert "batch 1 was not in the sweep; measured it from the cached checkpoint" in done.stdout
+    assert any(x.startswith("batch-size sweep: best") for x in done.stdout.splitlines())
+    for run in ("0", "1", "batch1"):  # each run's logs in its own dir, the batch-1 run's included
+        assert len(list((sweep / run).glob("lightning_logs/version_*/metrics.csv"))) == 1, run
+    # Keyed as the trials were: batch 1 loaded their checkpoint instead of training one of its own.
+    assert list(sweep.rglob("*.pt")) == list((sweep / "checkpoints").glob("*.pt"))
+    assert len(list((sweep / "checkpoints").glob("*.pt"))) == 1
+
+
 def test_transformer_generation_returns_perplexity_and_tokens_per_joule(tmp_path: Path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -378,8 +402,8 @@ def test_batch_1_is_measured_with_the_best_trials_other_inference_settings(
     trials = [trial(8, "32-true", 10.0), trial(64, "bf16-mixed", 90.0), trial(16, "32-true", 20.0)]
     best = example._best(trials)
     assert best == {"data.eval_batch_size": 64, "inference.precision": "bf16-mixed"}
-    assert example._job_config(tmp_path, best).inference.precision == "bf16-mixed"
-    assert example._job_config(tmp_path, {"data.eval_batch_size": 2}).data.eval_batch_size == 8  # none ran it
+    assert example._job(tmp_path, best)[1].inference.precision == "bf16-mixed"
+    assert example._job(tmp_path, {"data.eval_batch_size": 2})[1].data.eval_batch_size == 8  # none ran it
 
 
 def test_the_ratio_takes_batch_1_at_the_best_trials_other_inference_settings_whatever_the_trial_order(
