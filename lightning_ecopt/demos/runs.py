@@ -156,10 +156,19 @@ def _is_zero(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 
-_FORMS = (
-    "false (no logger), a mapping with _target_ (+trainer.logger._target_=lightning.pytorch.loggers.CSVLogger "
-    "+trainer.logger.save_dir=.), a list of such mappings, or a mapping of names to them"
-)
+_FORMS = {
+    "logger": (
+        "false, [] or {} (no logger), true or null (the app's default), a mapping with _target_ "
+        "(+trainer.logger._target_=lightning.pytorch.loggers.CSVLogger +trainer.logger.save_dir=.), a list of such "
+        "mappings, or a mapping of names to them (null entries are skipped, as in the lightning-hydra-template)"
+    ),
+    "callbacks": (
+        "null, false, [] or {} (none beside the app's own), a mapping with _target_ "
+        "('+trainer.callbacks={_target_:lightning.pytorch.callbacks.LearningRateMonitor}'), a list of such mappings, "
+        "or a mapping of names to them (null entries are skipped, as in the lightning-hydra-template)"
+    ),
+}
+"""The forms :func:`trainer_settings` accepts for each key, named in its refusals."""
 
 
 def trainer_settings(
@@ -169,10 +178,13 @@ def trainer_settings(
 
     The apps build their ``Trainer`` with callbacks of their own (the ``EnergyCallback``) and a default logger, so
     ``**cfg.trainer`` with a ``logger`` or ``callbacks`` in it gave ``Trainer()`` the argument twice. Here a
-    ``logger`` in the config replaces the default: ``false`` (or ``[]``) for none, ``true`` or ``null`` for the
-    default, a mapping with ``_target_`` (instantiated with ``hydra.utils.instantiate``), a list of them, or a
+    ``logger`` in the config replaces the default: ``false``, ``[]`` or ``{}`` for none, ``true`` or ``null`` for
+    the default, a mapping with ``_target_`` (instantiated with ``hydra.utils.instantiate``), a list of them, or a
     mapping of names to them (``logger: {csv: {_target_: ...}, wandb: {_target_: ...}}``); a logger object is used as
-    it is. ``callbacks``, in the same forms, are extra callbacks the app adds beside its own, never in their place.
+    it is. ``callbacks``, in the same forms (``null``, ``false``, ``[]`` or ``{}``: none), are extra callbacks the
+    app adds beside its own, never in their place. A ``null`` entry of a list or of a named mapping is skipped, as
+    the lightning-hydra-template's ``instantiate_loggers`` and ``instantiate_callbacks`` skip it: that is how one
+    entry of a config group is switched off (``trainer.logger.wandb=null``); with every entry ``null``, none.
 
     Args:
         trainer: The app's ``trainer`` config (the keyword arguments of ``pl.Trainer``).
@@ -184,7 +196,7 @@ def trainer_settings(
 
     Raises:
         TypeError: A ``logger`` or ``callbacks`` value of none of these forms (a string, a number, a mapping of
-            neither ``_target_`` nor named mappings), naming it and the forms.
+            neither ``_target_`` nor named mappings, ``callbacks: true``), naming it and the forms for that key.
 
     >>> kwargs, logger, callbacks = trainer_settings({"max_epochs": 1, "logger": False}, lambda: "default")
     >>> kwargs, logger, callbacks
@@ -201,7 +213,8 @@ def trainer_settings(
     else:
         loggers = _instantiated("logger", given)
         logger = False if not loggers else loggers[0] if len(loggers) == 1 and _is_one(given) else loggers
-    callbacks = [] if trainer.get("callbacks") is None else _instantiated("callbacks", trainer["callbacks"])
+    given = trainer.get("callbacks")
+    callbacks = [] if given is None or given is False else _instantiated("callbacks", given)
     return kwargs, logger, callbacks
 
 
@@ -223,15 +236,19 @@ def _is_sequence(value: Any) -> bool:
 
 
 def _instantiated(key: str, value: Any) -> list[Any]:
-    """The objects ``trainer.<key>`` names: one ``_target_`` mapping, a list or a named mapping of them, or objects."""
+    """The objects ``trainer.<key>`` names: one ``_target_`` mapping, a list or a named mapping of them, or objects.
+
+    ``null`` entries of a list or a named mapping are skipped; an empty one names none.
+    """
+    forms = _FORMS[key]
     if _is_sequence(value):
-        items = list(value)
+        items = [item for item in value if item is not None]
     elif _is_mapping(value) and "_target_" not in value:
-        items = list(value.values())
-        if not items or not all(_is_mapping(item) for item in items):
+        items = [item for item in value.values() if item is not None]
+        if not all(_is_mapping(item) for item in items):
             raise TypeError(
-                f"trainer.{key}={value!r}: a mapping without _target_ must map names to configs with _target_; "
-                f"expected {_FORMS}."
+                f"trainer.{key}={value!r}: a mapping without _target_ must map names to configs with _target_ "
+                f"(or to null, skipped); expected {forms}."
             )
     else:
         items = [value]
@@ -239,12 +256,12 @@ def _instantiated(key: str, value: Any) -> list[Any]:
     for item in items:
         if _is_mapping(item):
             if "_target_" not in item:
-                raise TypeError(f"trainer.{key}: {item!r} has no _target_ (the class to build); expected {_FORMS}.")
+                raise TypeError(f"trainer.{key}: {item!r} has no _target_ (the class to build); expected {forms}.")
             from hydra.utils import instantiate
 
             out.append(instantiate(item))
-        elif isinstance(item, str | bytes | int | float) or item is None:  # bool is an int
-            raise TypeError(f"trainer.{key}: {item!r} is not a {key.rstrip('s')} config; expected {_FORMS}.")
+        elif isinstance(item, str | bytes | int | float) or _is_sequence(item):  # bool is an int; no nested lists
+            raise TypeError(f"trainer.{key}: {item!r} is not a {key.rstrip('s')} config; expected {forms}.")
         else:
             out.append(item)  # an object built already (a Python caller's logger or callback)
     return out

@@ -368,12 +368,53 @@ def test_a_logger_and_callbacks_from_the_trainer_config_are_built_beside_the_app
     assert trainer_settings({"logger": []}, lambda: "default")[1] is False
 
 
+_CSV = {"_target_": "lightning.pytorch.loggers.CSVLogger", "save_dir": "."}
+_MONITOR = {"_target_": "lightning.pytorch.callbacks.LearningRateMonitor"}
+
+
+@pytest.mark.parametrize(
+    ("trainer", "loggers", "callbacks"),
+    [
+        # A null entry switches one entry of a named mapping off, as the lightning-hydra-template's instantiators skip
+        # it (a review found it refused: "a mapping without _target_ must map names to configs with _target_").
+        ({"logger": {"csv": _CSV, "wandb": None}}, ["CSVLogger"], []),
+        ({"callbacks": {"lr": _MONITOR, "early_stopping": None}}, "default", ["LearningRateMonitor"]),
+        ({"logger": {"wandb": None}, "callbacks": {"lr": None}}, False, []),  # every entry off: none
+        ({"logger": [_CSV, None], "callbacks": [None, _MONITOR]}, ["CSVLogger"], ["LearningRateMonitor"]),
+        ({"logger": {}, "callbacks": {}}, False, []),  # {} like []: it was refused, [] accepted
+        ({"callbacks": False}, "default", []),  # it was refused with "expected false (no logger)..."
+        ({"callbacks": []}, "default", []),
+    ],
+)
+def test_a_logger_or_callbacks_in_the_template_s_other_forms_are_taken(
+    trainer: dict[str, Any], loggers: Any, callbacks: list[str]
+) -> None:
+    from omegaconf import OmegaConf
+
+    from lightning_ecopt.demos import trainer_settings
+
+    for given in (trainer, OmegaConf.create(trainer)):  # a plain mapping and the config Hydra gives
+        _, logger, built = trainer_settings(given, lambda: "default")
+        assert (logger if not isinstance(logger, list) else [type(x).__name__ for x in logger]) == loggers
+        assert [type(c).__name__ for c in built] == callbacks
+
+
+_LOGGER_FORMS = r"expected false, \[\] or \{\} \(no logger\), true or null \(the app's default\), a mapping"
+_CALLBACK_FORMS = r"expected null, false, \[\] or \{\} \(none beside the app's own\), a mapping"
+
+
 @pytest.mark.parametrize(
     ("trainer", "match"),
     [
-        ({"logger": "csv"}, r"trainer.logger: 'csv' is not a logger config; expected false \(no logger\), a mapping"),
-        ({"callbacks": [{"patience": 3}]}, r"trainer.callbacks: \{'patience': 3\} has no _target_"),
+        ({"logger": "csv"}, r"trainer.logger: 'csv' is not a logger config; " + _LOGGER_FORMS),
+        ({"callbacks": [{"patience": 3}]}, r"trainer.callbacks: \{'patience': 3\} has no _target_.*" + _CALLBACK_FORMS),
         ({"logger": {"save_dir": "."}}, r"trainer.logger=\{'save_dir': '.'\}: a mapping without _target_ must map"),
+        ({"logger": {"csv": _CSV, "dir": "."}}, r"trainer.logger=.*: a mapping without _target_ must map names"),
+        # The forms named are the key's own: they described loggers for trainer.callbacks too.
+        ({"callbacks": True}, r"trainer.callbacks: True is not a callback config; " + _CALLBACK_FORMS),
+        ({"callbacks": "lr"}, r"trainer.callbacks: 'lr' is not a callback config; " + _CALLBACK_FORMS),
+        ({"callbacks": [[_MONITOR]]}, r"trainer.callbacks: \[\{.*\}\] is not a callback config"),
+        ({"logger": [False]}, r"trainer.logger: False is not a logger config"),
     ],
 )
 def test_a_logger_or_callbacks_of_no_known_form_are_named(trainer: dict[str, Any], match: str) -> None:
