@@ -291,8 +291,9 @@ def soc_figures(
     Each joule is counted once. Apple silicon: the CPU is ``cpu_total_mj`` (its cores and clusters are parts of it),
     the GPU ``gpu_mj`` + ``gpu_sram_mj``, the memory ``dram_mj``, and the Neural Engine ``"ane"``. A Jetson: the CPU
     and GPU rails, and where the module's input rail is read (``total_energy_mj``, which holds both) the rest of the
-    module as ``"module_rest"``, so the total is the input rail, never rails plus total. A figure the SoC does not
-    give stays ``None`` (absent for the GPU and the others), never 0.
+    module as ``"module_rest"``, so the total is the input rail, never rails plus total. Where the input rail reads
+    below the rails' sum (each rail is sampled on its own), the rest is 0, never negative, and the total that sum. A
+    figure the SoC does not give stays ``None`` (absent for the GPU and the others), never 0.
 
     Args:
         soc: ``"apple-soc"`` or ``"jetson"`` (:attr:`ZeusProbe.soc`).
@@ -310,6 +311,8 @@ def soc_figures(
         >>> from zeus.device.soc.jetson import JetsonMeasurement
         >>> soc_figures("jetson", JetsonMeasurement(cpu_energy_mj=2000.0, gpu_energy_mj=5000.0, total_energy_mj=9000.0))
         ({0: 5.0}, 2.0, None, {'module_rest': 2.0})
+        >>> soc_figures("jetson", JetsonMeasurement(cpu_energy_mj=2000.0, gpu_energy_mj=5000.0, total_energy_mj=6900.0))
+        ({0: 5.0}, 2.0, None, {'module_rest': 0.0})
     """
 
     def joules(name: str) -> float | None:
@@ -322,7 +325,9 @@ def soc_figures(
         return gpu_j, joules("cpu_total_mj"), joules("dram_mj"), ({} if ane is None else {"ane": ane})
     if soc == SOC_JETSON:
         cpu, gpu, total = joules("cpu_energy_mj"), joules("gpu_energy_mj"), joules("total_energy_mj")
-        other = {} if total is None else {"module_rest": total - (cpu or 0.0) - (gpu or 0.0)}
+        # Each rail is sampled on its own: the input rail may read below the rails it holds. The rest is then 0, not
+        # negative (no energy is), and the total the rails' sum.
+        other = {} if total is None else {"module_rest": max(total - (cpu or 0.0) - (gpu or 0.0), 0.0)}
         return ({} if gpu is None else {gpu_index: gpu}), cpu, None, other
     raise ValueError(f"soc_figures(soc={soc!r}): unknown SoC; choose from {', '.join(map(repr, _SOC_FIELDS))}.")
 
@@ -469,6 +474,7 @@ class ZeusMeter:
         self._monitor: Any = None
         self._gpu_slots = 0  # GPU counters in a reading of read(), after its clock
         self._soc_slots = 0  # SoC figures in a reading of read(), at its end
+        self._said_rails_over_input = False  # a Jetson's input rail read below its rails' sum: said once
 
     @property
     def probe(self) -> ZeusProbe:
@@ -680,9 +686,21 @@ class ZeusMeter:
         if soc_mj is None:  # Zeus lost its SoC between the probe and the window: no figure, not 0 J
             return Measurement(time_s=time_s, gpu_j={}, source=self.source)
         gpu_j, cpu_j, dram_j, other_j = soc_figures(str(probe.soc), soc_mj, probe.soc_gpu or 0)
-        # A Jetson's module_rest is the input rail less the CPU and GPU rails: below 0 only by the sensors'
-        # disagreement, and the input rail (the total) stays right, so it is kept as read.
-        figures = {f"gpu{i}": j for i, j in gpu_j.items()} | {"cpu": cpu_j, "dram": dram_j, "ane": other_j.get("ane")}
+        figures = {f"gpu{i}": j for i, j in gpu_j.items()} | {"cpu": cpu_j, "dram": dram_j} | other_j
+        if probe.soc == SOC_JETSON and (input_mj := getattr(soc_mj, "total_energy_mj", None)) is not None:
+            input_j = float(input_mj) / 1000.0
+            if input_j < 0:  # a reset, which soc_figures's rest of the module (0 or above) does not show
+                figures["module_rest"] = input_j
+            rails_j = sum(gpu_j.values()) + (cpu_j or 0.0) + sum(j for k, j in other_j.items() if k != "module_rest")
+            if 0 <= input_j < rails_j and not self._said_rails_over_input:
+                self._said_rails_over_input = True
+                warnings.warn(
+                    f"ZeusMeter: in the window {name!r} the Jetson's input rail read {input_j:.6g} J, below "
+                    f"the {rails_j:.6g} J of the rails it holds (its CPU and GPU rails, each sampled on its own): the "
+                    "rest of the module is taken as 0 J and the total as the rails' sum, never a negative figure. "
+                    "Said once per meter; a large gap means a rail is misread (`python -m zeus.show_env`).",
+                    stacklevel=3,
+                )
         negative = {k: j for k, j in figures.items() if j is not None and j < 0}
         if negative:
             warnings.warn(

@@ -1094,6 +1094,36 @@ def test_callback_measures_an_soc_end_to_end(
     assert ("energy/test_dram_j" in logged) == (soc == "apple")
 
 
+def test_a_jetson_input_rail_below_its_rails_is_never_a_negative_figure(fake_jetson: _FakeJetson) -> None:
+    """Each rail is sampled on its own: an input rail a little below CPU + GPU failed the trial (other_j < 0)."""
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    from lightning_ecopt import EnergyCallback, trial_metrics
+    from lightning_ecopt.sweeper.objectives import parse_objectives, parse_task_result
+
+    class Burn(BoringModel):
+        def test_step(self, batch: Any, batch_idx: int) -> None:  # per batch: CPU 2 J, GPU 5 J, the input rail 6.9 J
+            for name, mj in (("cpu", 2_000.0), ("gpu", 5_000.0), ("total", 6_900.0)):
+                fake_jetson.mj[f"{name}_energy_mj"] += mj
+
+    cb = EnergyCallback(warmup_batches=1, log_model_stats=False, min_duration_s=0, meter="zeus")
+    trainer = Trainer(callbacks=[cb], accelerator="cpu", logger=False, enable_progress_bar=False, limit_test_batches=3)
+    with pytest.warns(UserWarning, match=r"input rail read 13\.8 J, below the 14 J of the rails it holds") as said:
+        trainer.test(Burn(), verbose=False)
+    assert sum("input rail read" in str(w.message) for w in said) == 1  # once per meter, not per window
+    out = trial_metrics(trainer)
+    assert out["energy/source"] == "measured: zeus/jetson"
+    assert (out["energy/test_other_j"], out["energy/test_j"]) == (0.0, pytest.approx(14.0))  # two batches of 7 J
+    objectives = parse_objectives({"acc": "maximize", "energy/test_j": "minimize"}, None)
+    assert parse_task_result(out | {"acc": 0.9}, objectives).values["energy/test_j"][0] == pytest.approx(14.0)
+    meter = ZeusMeter(gpu_indices=[0])
+    meter.begin("w")
+    fake_jetson.mj["total_energy_mj"] = -1.0  # Zeus's sampling process restarted: a reset, not a rest of 0 J
+    with pytest.warns(UserWarning, match="a counter was reset; reporting NaN"):
+        assert math.isnan(meter.end("w").other_j["module_rest"])
+
+
 def test_an_soc_window_synchronises_the_on_chip_gpu(
     fake_apple: _FakeAppleEnergyMonitor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
