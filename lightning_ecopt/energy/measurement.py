@@ -40,7 +40,9 @@ class Measurement:
             counters or estimated by a model.
         other_j: Joules of the parts beside the GPUs, CPU and DRAM that a counter read, by part: an Apple chip's
             Neural Engine (``"ane"``), the rest of a Jetson module (``"module_rest"``: its input rail less the CPU
-            and GPU rails, 0 where the input rail reads below them). Empty where none was read.
+            and GPU rails, 0 where the input rail reads below them; with no GPU rail, the GPU's joules are in it),
+            a Jetson rail that holds the CPU and GPU together (by its label: ``"vdd_cpu_gpu_cv"``). Empty where none
+            was read.
 
     Example:
         >>> m = Measurement(time_s=2.0, gpu_j={0: 100.0}, cpu_j=30.0, dram_j=10.0, source="measured: zeus/nvml+rapl")

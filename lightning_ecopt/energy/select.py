@@ -79,6 +79,23 @@ def _fit_to_device(meter: ZeusMeter, gpu_indices: Sequence[int]) -> None:
         )
 
 
+def _what_is_read(probe: zeus.ZeusProbe) -> str:
+    """What the counters of ``probe`` measure, in words, for a warning that says what they leave out.
+
+    >>> _what_is_read(zeus.ZeusProbe(cpu=True, dram=True)), _what_is_read(zeus.ZeusProbe(soc="jetson", soc_gpu=0))
+    ('the CPU and DRAM', "the Jetson's rails (its on-chip GPU, device 0, among them)")
+    """
+    parts = [f"GPU {', '.join(map(str, probe.gpu_indices))}"] if probe.gpu_indices else []
+    if probe.cpu:
+        parts.append("the CPU and DRAM" if probe.dram else "the CPU")
+    if probe.soc is not None:
+        chip = "the Jetson's rails" if probe.soc == zeus.SOC_JETSON else "the Apple chip's counters"
+        parts.append(
+            chip + ("" if probe.soc_gpu is None else f" (its on-chip GPU, device {probe.soc_gpu}, among them)")
+        )
+    return " and ".join(parts) or "nothing"
+
+
 def make_meter(
     meter: str | EnergyMeter = "auto",
     *,
@@ -151,9 +168,9 @@ def make_meter(
                 )
             return zeus_meter, (
                 f"lightning_ecopt: Zeus cannot read the energy of GPU {gpus} ({problems}): the figures are MEASURED "
-                f"for the CPU and DRAM only (source '{probe.source}') and leave that GPU out. For the GPU's joules "
-                "fix that (an NVIDIA driver with NVML, CUDA_VISIBLE_DEVICES as indices); `python -m zeus.show_env` "
-                "shows what Zeus sees."
+                f"for {_what_is_read(probe)} only (source '{probe.source}') and leave that GPU out. For the GPU's "
+                "joules fix that (an NVIDIA driver with NVML, CUDA_VISIBLE_DEVICES as indices); `python -m "
+                "zeus.show_env` shows what Zeus sees."
             )
         if meter == "zeus":
             zeus_meter._ensure_monitor()  # raises EnergyMeterError naming what is missing

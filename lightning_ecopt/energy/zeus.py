@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import queue
+import re
 import sys
 import time
 import warnings
@@ -74,8 +75,13 @@ class ZeusProbe:
             module), so Zeus's GPU and RAPL counters are not read beside them.
         soc_metrics: The figures the SoC gives (Zeus's field names: ``cpu_total_mj``, ``gpu_mj``...; a Jetson's
             ``cpu_energy_mj``, ``gpu_energy_mj``, ``total_energy_mj``).
-        soc_gpu: The device index the SoC's GPU figure is keyed by (its on-chip GPU: ``mps`` on a Mac, ``cuda:0`` on
-            a Jetson), or ``None`` where the SoC gives no GPU figure.
+        soc_gpu: The device index of the on-chip GPU whose joules the SoC's figures hold (``mps`` on a Mac,
+            ``cuda:0`` on a Jetson): in a GPU figure keyed by it, or, on a Jetson without a GPU rail, in its input rail
+            or a rail that holds the CPU and GPU together (the Orin Nano's and NX's ``VDD_CPU_GPU_CV``). ``None``
+            where the figures leave it out.
+        soc_cpu_rail: The label of the rail Zeus reads as a Jetson's CPU (``VDD_CPU_GPU_CV`` on an Orin Nano or NX,
+            Xavier NX), where its sysfs files say; ``None`` where they cannot be read. A rail whose label names the
+            GPU too is not logged as the CPU's (:func:`soc_figures`).
 
     Example:
         >>> ZeusProbe(soc="apple-soc", soc_metrics=("cpu_total_mj", "gpu_mj"), soc_gpu=0).source
@@ -92,6 +98,7 @@ class ZeusProbe:
     soc: str | None = None
     soc_metrics: tuple[str, ...] = ()
     soc_gpu: int | None = None
+    soc_cpu_rail: str | None = None
 
     @property
     def found(self) -> bool:
@@ -119,6 +126,8 @@ class ZeusProbe:
         parts += ["dram"] if self.cpu and self.dram else []
         if self.soc == SOC_JETSON and "total_energy_mj" not in self.soc_metrics:
             rails = [r for r in ("cpu", "gpu") if f"{r}_energy_mj" in self.soc_metrics]
+            if rails == ["cpu"] and _holds_gpu(self.soc_cpu_rail):  # VDD_CPU_GPU_CV: the CPU and the GPU
+                rails.append("gpu")
             parts.append("-".join([SOC_JETSON, *rails]))
         elif self.soc is not None:
             parts.append(self.soc)
@@ -283,8 +292,33 @@ _SOC_FIELDS = {
 }
 
 
+def _holds_gpu(rail: str | None) -> bool:
+    """Whether a Jetson rail Zeus reads as the CPU's holds the GPU too: its label names both (``VDD_CPU_GPU_CV``).
+
+    Zeus files a rail under the CPU when its label names the CPU, before it looks for the GPU.
+    """
+    return rail is not None and "gpu" in rail.lower()
+
+
+def _jetson_rail_label(soc: Any, rail: str) -> str | None:
+    """The label of the Jetson rail Zeus reads as ``rail`` (``"cpu"``...), from the INA3221's sysfs files; or ``None``.
+
+    Zeus keeps the files it reads each rail's power from (``power1_input`` or ``in1_input`` beside ``in1_label``;
+    ``in_power1_input`` or ``in_voltage1_input`` beside ``rail_name_1`` on older kernels), not the label.
+    """
+    strategy = (getattr(soc, "power_measurement", None) or {}).get(f"{rail}_power_mw")
+    path = getattr(strategy, "power_path", None) or getattr(strategy, "voltage_path", None)
+    if path is None or (found := re.fullmatch(r"(in_power|in_voltage|power|in)(\d+)_input", Path(path).name)) is None:
+        return None
+    name = f"rail_name_{found[2]}" if found[1].startswith("in_") else f"in{found[2]}_label"
+    try:
+        return Path(path).with_name(name).read_text().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def soc_figures(
-    soc: str, mj: Any, gpu_index: int = 0
+    soc: str, mj: Any, gpu_index: int = 0, cpu_rail: str | None = None
 ) -> tuple[dict[int, float], float | None, float | None, dict[str, float]]:
     """An SoC's figures (Zeus's ``SoCMeasurement``, mJ) as joules per domain: GPU, CPU, DRAM and the others.
 
@@ -293,12 +327,15 @@ def soc_figures(
     and GPU rails, and where the module's input rail is read (``total_energy_mj``, which holds both) the rest of the
     module as ``"module_rest"``, so the total is the input rail, never rails plus total. Where the input rail reads
     below the rails' sum (each rail is sampled on its own), the rest is 0, never negative, and the total that sum. A
+    Jetson rail Zeus reads as the CPU's whose label names the GPU too (``cpu_rail``: ``VDD_CPU_GPU_CV`` on an Orin
+    Nano or NX, Xavier NX, which have no GPU rail) is not the CPU's: it is an other part, by its label lowercased. A
     figure the SoC does not give stays ``None`` (absent for the GPU and the others), never 0.
 
     Args:
         soc: ``"apple-soc"`` or ``"jetson"`` (:attr:`ZeusProbe.soc`).
         mj: Zeus's ``AppleSiliconMeasurement`` or ``JetsonMeasurement`` (a window's, or a cumulative reading).
         gpu_index: The device index to key the on-chip GPU by.
+        cpu_rail: The label of the rail Zeus reads as a Jetson's CPU (:attr:`ZeusProbe.soc_cpu_rail`), where known.
 
     Returns:
         ``(gpu_j, cpu_j, dram_j, other_j)``, as :class:`~lightning_ecopt.energy.Measurement` takes them.
@@ -313,6 +350,8 @@ def soc_figures(
         ({0: 5.0}, 2.0, None, {'module_rest': 2.0})
         >>> soc_figures("jetson", JetsonMeasurement(cpu_energy_mj=2000.0, gpu_energy_mj=5000.0, total_energy_mj=6900.0))
         ({0: 5.0}, 2.0, None, {'module_rest': 0.0})
+        >>> soc_figures("jetson", JetsonMeasurement(cpu_energy_mj=6000.0, total_energy_mj=9000.0), 0, "VDD_CPU_GPU_CV")
+        ({}, None, None, {'vdd_cpu_gpu_cv': 6.0, 'module_rest': 3.0})
     """
 
     def joules(name: str) -> float | None:
@@ -327,7 +366,12 @@ def soc_figures(
         cpu, gpu, total = joules("cpu_energy_mj"), joules("gpu_energy_mj"), joules("total_energy_mj")
         # Each rail is sampled on its own: the input rail may read below the rails it holds. The rest is then 0, not
         # negative (no energy is), and the total the rails' sum.
-        other = {} if total is None else {"module_rest": max(total - (cpu or 0.0) - (gpu or 0.0), 0.0)}
+        rails_j = (cpu or 0.0) + (gpu or 0.0)
+        other: dict[str, float] = {}
+        if cpu is not None and cpu_rail is not None and _holds_gpu(cpu_rail):
+            other[cpu_rail.lower()], cpu = cpu, None
+        if total is not None:
+            other["module_rest"] = max(total - rails_j, 0.0)
         return ({} if gpu is None else {gpu_index: gpu}), cpu, None, other
     raise ValueError(f"soc_figures(soc={soc!r}): unknown SoC; choose from {', '.join(map(repr, _SOC_FIELDS))}.")
 
@@ -361,11 +405,14 @@ def _probe_soc(zeus_energy: Any, gpu_indices: Sequence[int], problems: list[str]
     if not metrics:
         problems.append(f"no SoC counters: Zeus found {kind} but it gives none of {', '.join(_SOC_FIELDS[kind])}")
         return None
-    has_gpu = any(name.startswith("gpu") for name in metrics)
+    cpu_rail = _jetson_rail_label(soc, "cpu") if kind == SOC_JETSON else None
+    # A Jetson's on-chip GPU is measured without a GPU rail where the input rail (which holds it) is read, or a rail
+    # that holds the CPU and GPU (the Orin Nano's and NX's VDD_CPU_GPU_CV); its joules are then in those figures.
+    has_gpu = any(name.startswith("gpu") for name in metrics) or "total_energy_mj" in metrics or _holds_gpu(cpu_rail)
     gpu = (gpu_indices[0] if gpu_indices else 0) if has_gpu else None
     if missing := [i for i in gpu_indices if i != gpu]:
         problems.append(f"GPU indices {missing} are not {kind}'s on-chip GPU (device {gpu})")
-    return ZeusProbe(problems=tuple(problems), soc=kind, soc_metrics=metrics, soc_gpu=gpu)
+    return ZeusProbe(problems=tuple(problems), soc=kind, soc_metrics=metrics, soc_gpu=gpu, soc_cpu_rail=cpu_rail)
 
 
 def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusProbe:
@@ -581,7 +628,9 @@ class ZeusMeter:
         if self.probe.soc is not None:
             # The SoC's cumulative figures, as one number: their sum as soc_figures counts it (a Jetson's input rail,
             # not rails + input). A Jetson's is a round trip to Zeus's sampling process: ~0.2 ms on x86.
-            gpu_j, cpu_j, dram_j, other_j = soc_figures(self.probe.soc, monitor.soc.get_total_energy_consumption())
+            gpu_j, cpu_j, dram_j, other_j = soc_figures(
+                self.probe.soc, monitor.soc.get_total_energy_consumption(), cpu_rail=self.probe.soc_cpu_rail
+            )
             values.append(1000.0 * (sum(gpu_j.values()) + (cpu_j or 0.0) + (dram_j or 0.0) + sum(other_j.values())))
             self._soc_slots = 1
         return tuple(values)
@@ -685,7 +734,7 @@ class ZeusMeter:
         probe = self.probe
         if soc_mj is None:  # Zeus lost its SoC between the probe and the window: no figure, not 0 J
             return Measurement(time_s=time_s, gpu_j={}, source=self.source)
-        gpu_j, cpu_j, dram_j, other_j = soc_figures(str(probe.soc), soc_mj, probe.soc_gpu or 0)
+        gpu_j, cpu_j, dram_j, other_j = soc_figures(str(probe.soc), soc_mj, probe.soc_gpu or 0, probe.soc_cpu_rail)
         figures = {f"gpu{i}": j for i, j in gpu_j.items()} | {"cpu": cpu_j, "dram": dram_j} | other_j
         if probe.soc == SOC_JETSON and (input_mj := getattr(soc_mj, "total_energy_mj", None)) is not None:
             input_j = float(input_mj) / 1000.0

@@ -238,7 +238,7 @@ def test_a_gpu_zeus_cannot_read_is_never_left_out_silently(
     assert meter.source == "measured: zeus/rapl"
     assert why is not None
     assert "cannot read the energy of GPU 0" in why
-    assert "CPU and DRAM only" in why
+    assert "MEASURED for the CPU only" in why  # this RAPL has no DRAM zone: it is not said to be read
     _, cpus = fake_zeus
     meter.begin("loop")
     cpus.cpu_mj += 3_000
@@ -933,25 +933,58 @@ class _FakeJetson:
         self.mj: dict[str, float] = {f"{rail}_energy_mj": 0.0 for rail in rails}
 
 
-@pytest.fixture
-def fake_jetson(monkeypatch: pytest.MonkeyPatch) -> _FakeJetson:
-    """A Jetson: Zeus's own ``Jetson`` (its windows, ``JetsonMeasurement``), with the sampling process faked."""
+def _install_fake_jetson(monkeypatch: pytest.MonkeyPatch, rails: _FakeJetson, power: Any = None) -> None:
+    """Zeus's own ``Jetson`` (its windows, ``JetsonMeasurement``) as ``get_soc``'s singleton, sampling faked.
+
+    ``power`` is Zeus's ``power_measurement`` (rail -> the sysfs files it reads), where a test has a fake INA3221.
+    """
     import zeus.device.soc as zeus_soc
     from zeus.device.soc.jetson import Jetson, JetsonMeasurement
-
-    rails = _FakeJetson()
 
     class Faked(Jetson):
         def __init__(self) -> None:  # no INA3221 in sysfs and no helper process here
             self.measurement_states = {}
             self.available_metrics = None
+            if power is not None:
+                self.power_measurement = power
 
         def get_total_energy_consumption(self, timeout: float = 15.0) -> JetsonMeasurement:
             return JetsonMeasurement(**rails.mj)
 
     monkeypatch.setattr(zeus_soc, "_soc", Faked())
+
+
+@pytest.fixture
+def fake_jetson(monkeypatch: pytest.MonkeyPatch) -> _FakeJetson:
+    """A Jetson (AGX: CPU, GPU and input rails) with no NVML nor RAPL."""
+    rails = _FakeJetson()
+    _install_fake_jetson(monkeypatch, rails)
     _no_gpus_nor_rapl(monkeypatch)
     return rails
+
+
+def _ina3221(folder: Path, labels: dict[str, str], old_kernel: bool = False) -> Any:
+    """Zeus's ``power_measurement`` over a fake INA3221 folder: each rail's label file and the power files it reads.
+
+    Newer kernels: ``in{i}_label`` beside ``power{i}_input`` (here the input rail) or ``in{i}_input`` and
+    ``curr{i}_input`` (the others); older ones: ``rail_name_{i}`` beside ``in_power{i}_input``.
+    """
+    from zeus.device.soc.jetson import DirectPower, VoltageCurrentProduct
+
+    folder.mkdir()
+    power: dict[str, Any] = {}
+    for i, (rail, label) in enumerate(labels.items(), start=1):
+        if old_kernel:
+            (folder / f"rail_name_{i}").write_text(f"{label}\n")
+            power[f"{rail}_power_mw"] = DirectPower(folder / f"in_power{i}_input")
+        else:
+            (folder / f"in{i}_label").write_text(f"{label}\n")
+            power[f"{rail}_power_mw"] = (
+                DirectPower(folder / f"power{i}_input")
+                if rail == "total"
+                else VoltageCurrentProduct(folder / f"in{i}_input", folder / f"curr{i}_input")
+            )
+    return power
 
 
 def test_apple_silicon_is_measured_through_zeus_and_each_joule_counted_once(
@@ -998,6 +1031,51 @@ def test_jetson_total_is_its_input_rail_never_rails_plus_total(fake_jetson: _Fak
     assert m.gpu_j == {0: pytest.approx(5.0)}
     assert (m.cpu_j, m.dram_j, m.other_j) == (pytest.approx(2.0), None, {"module_rest": pytest.approx(2.0)})
     assert m.total_j == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize("labels", ["read", "unreadable"])
+def test_a_jetson_without_a_gpu_rail_measures_its_gpu_in_the_input_rail(
+    labels: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orin Nano and NX, Xavier NX: VDD_IN, VDD_CPU_GPU_CV (Zeus's CPU rail: "cpu" is matched first), no GPU rail.
+
+    meter="zeus" refused them (GPU 0 "not jetson's on-chip GPU") and "auto" warned the GPU was left out.
+    """
+    rails = _FakeJetson(rails=("cpu", "total"))
+    power = _ina3221(tmp_path / "hwmon1", {"total": "VDD_IN", "cpu": "VDD_CPU_GPU_CV"}) if labels == "read" else None
+    _install_fake_jetson(monkeypatch, rails, power)
+    _no_gpus_nor_rapl(monkeypatch)
+    meter, why = make_meter("zeus", gpu_indices=[0])
+    assert (meter.source, why) == ("measured: zeus/jetson", None)
+    assert meter.probe.measured_gpus == (0,)
+    assert make_meter("auto", gpu_indices=[0])[1] is None
+    meter.begin("w")
+    rails.mj.update(cpu_energy_mj=6_000.0, total_energy_mj=9_000.0)
+    m = meter.end("w")
+    assert (m.gpu_j, m.total_j) == ({}, pytest.approx(9.0))  # no GPU figure of its own: its joules are in the rails
+    if labels == "read":  # the combined rail is not the CPU's
+        assert (m.cpu_j, m.other_j) == (None, {"vdd_cpu_gpu_cv": 6.0, "module_rest": 3.0})
+    else:  # Zeus's name for it, as Zeus reads it
+        assert (m.cpu_j, m.other_j) == (6.0, {"module_rest": 3.0})
+    _, why = make_meter("auto", gpu_indices=[0, 1])  # a GPU that is not the chip's: said, in the Jetson's words
+    assert why is not None
+    assert "for the Jetson's rails (its on-chip GPU, device 0, among them) only" in why
+    assert "DRAM" not in why
+
+
+def test_a_jetson_rail_holding_cpu_and_gpu_is_labelled_so_without_an_input_rail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older kernel's rail_name_N files: a CPU+GPU rail alone measures both (jetson-cpu-gpu), not the CPU alone."""
+    rails = _FakeJetson(rails=("cpu",))
+    _install_fake_jetson(monkeypatch, rails, _ina3221(tmp_path / "ina", {"cpu": "VDD_CPU_GPU_CV"}, old_kernel=True))
+    _no_gpus_nor_rapl(monkeypatch)
+    meter, why = make_meter("zeus", gpu_indices=[0])
+    assert (meter.source, why, meter.probe.soc_cpu_rail) == ("measured: zeus/jetson-cpu-gpu", None, "VDD_CPU_GPU_CV")
+    meter.begin("w")
+    rails.mj["cpu_energy_mj"] += 4_000.0
+    m = meter.end("w")
+    assert (m.gpu_j, m.cpu_j, m.other_j) == ({}, None, {"vdd_cpu_gpu_cv": 4.0})
 
 
 def test_a_jetson_without_an_input_rail_says_so_in_its_label(fake_jetson: _FakeJetson) -> None:
