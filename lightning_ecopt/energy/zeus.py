@@ -82,6 +82,8 @@ class ZeusProbe:
         soc_cpu_rail: The label of the rail Zeus reads as a Jetson's CPU (``VDD_CPU_GPU_CV`` on an Orin Nano or NX,
             Xavier NX), where its sysfs files say; ``None`` where they cannot be read. A rail whose label names the
             GPU too is not logged as the CPU's (:func:`soc_figures`).
+        soc_unread: Why an SoC Zeus found is not read, where NVML reads this process's GPUs (discrete ones beside
+            a Jetson: an IGX Orin); ``None`` otherwise. Logged when the monitor starts.
 
     Example:
         >>> ZeusProbe(soc="apple-soc", soc_metrics=("cpu_total_mj", "gpu_mj"), soc_gpu=0).source
@@ -99,6 +101,7 @@ class ZeusProbe:
     soc_metrics: tuple[str, ...] = ()
     soc_gpu: int | None = None
     soc_cpu_rail: str | None = None
+    soc_unread: str | None = None
 
     @property
     def found(self) -> bool:
@@ -420,7 +423,9 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
 
     An SoC's counters (Apple silicon, a Jetson) cover the whole chip, its CPU, GPU and memory; where Zeus finds one
     they are read instead of Zeus's GPU and RAPL counters, which would count its joules twice. Like RAPL's, they are
-    read by one process per node (``read_cpu``).
+    read by one process per node (``read_cpu``). Where NVML reads the asked-for GPUs (discrete GPUs beside a Jetson,
+    as on an IGX Orin: a Jetson's own GPU has no NVML energy counter), those are read as on any server, and the SoC's
+    counters are not (:attr:`ZeusProbe.soc_unread` says so).
 
     Args:
         gpu_indices: CUDA device indices this process uses (after ``CUDA_VISIBLE_DEVICES``); on an SoC, the first
@@ -438,8 +443,11 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     # Zeus logs every miss at INFO ("RAPL is not supported on this CPU."); we report misses ourselves, once.
     logging.getLogger("zeus").setLevel(max(logging.getLogger("zeus").getEffectiveLevel(), logging.WARNING))
     problems: list[str] = []
-    if read_cpu and (soc := _probe_soc(zeus_energy, gpu_indices, problems)) is not None:
+    soc_problems: list[str] = []
+    soc = _probe_soc(zeus_energy, gpu_indices, soc_problems) if read_cpu else None
+    if soc is not None and not gpu_indices:
         return soc
+    problems += [] if soc is not None else soc_problems
     found_gpus: tuple[int, ...] = ()
     vendor: str | None = None
     if gpu_indices:
@@ -462,6 +470,17 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             found_gpus = _readable_gpus(gpus, found_gpus, vendor, problems)
     else:
         problems.append("no GPU in use by this process")
+    if soc is not None:
+        if not found_gpus:  # a Jetson's on-chip GPU has no NVML energy counter: the SoC's counters measure it
+            return soc
+        # NVML reads this process's GPUs: discrete ones beside the SoC (an IGX Orin or a Jetson host with a PCIe
+        # GPU), whose joules the SoC's rails do not hold. They are read as on any server, and the SoC's are not.
+        soc_unread = (
+            f"the {soc.soc} SoC's counters were not read: NVML reads GPU {', '.join(map(str, found_gpus))}, a discrete "
+            "GPU beside the SoC, whose joules its rails do not hold"
+        )
+    else:
+        soc_unread = None
     cpu = dram = False
     if read_cpu:
         try:
@@ -475,7 +494,9 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             cpu, dram = bool(zones), _reads_dram(cpus, zones)
             if not cpu:
                 problems.append("RAPL has no CPU package zone (package-N), only platform-wide ones such as psys")
-    return ZeusProbe(gpu_indices=found_gpus, gpu_vendor=vendor, cpu=cpu, problems=tuple(problems), dram=dram)
+    return ZeusProbe(
+        gpu_indices=found_gpus, gpu_vendor=vendor, cpu=cpu, problems=tuple(problems), dram=dram, soc_unread=soc_unread
+    )
 
 
 class ZeusMeter:
@@ -580,6 +601,8 @@ class ZeusMeter:
                     approx_instant_energy=self.approx_instant_energy,
                 )
             log.info("ZeusMeter: measuring with %s (GPUs %s)", probe.source, list(probe.measured_gpus))
+            if probe.soc_unread is not None:
+                log.info("ZeusMeter: %s.", probe.soc_unread)
         return self._monitor
 
     def _sync_soc(self) -> None:

@@ -1091,6 +1091,39 @@ def test_a_jetson_without_an_input_rail_says_so_in_its_label(fake_jetson: _FakeJ
     assert (m.total_j, m.other_j) == (pytest.approx(7.0), {})
 
 
+def test_an_l4t_host_with_a_discrete_gpu_reads_it_through_nvml_not_the_jetson_rails(
+    fake_nvml: _FakeCPUs, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """IGX Orin with a PCIe GPU: Zeus finds the Jetson, and its rails were read as cuda:0's joules, NVML skipped."""
+    import logging
+
+    import pynvml
+    from zeus.monitor import energy as zeus_energy
+
+    rails = _FakeJetson()
+    _install_fake_jetson(monkeypatch, rails)
+    monkeypatch.setattr(zeus_energy, "get_cpus", _no_rapl)  # an Arm CPU: no RAPL
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt.energy.zeus"):  # said as the monitor starts
+        meter, why = make_meter("zeus", gpu_indices=[0])
+    assert (meter.source, why) == ("measured: zeus/nvml", None)
+    assert meter.probe.soc is None
+    meter.begin("w")
+    assert "the jetson SoC's counters were not read: NVML reads GPU 0, a discrete GPU beside the SoC" in caplog.text
+    fake_nvml.nvml_mj[0] += 3_000
+    rails.mj.update(cpu_energy_mj=2_000.0, gpu_energy_mj=5_000.0, total_energy_mj=9_000.0)
+    m = meter.end("w")
+    assert (m.gpu_j, m.cpu_j, m.other_j) == ({0: pytest.approx(3.0)}, None, {})  # the discrete GPU's, not the rails'
+    # A process on the CPU alone, or on a GPU with no NVML energy counter (a Jetson's own): the SoC's rails.
+    assert make_meter("zeus", gpu_indices=[])[0].source == "measured: zeus/jetson"
+
+    def not_supported(*args: Any) -> Any:
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetTotalEnergyConsumption", not_supported)
+    meter, why = make_meter("zeus", gpu_indices=[0])
+    assert (meter.source, why, meter.probe.soc_gpu, meter.probe.problems) == ("measured: zeus/jetson", None, 0, ())
+
+
 @pytest.mark.parametrize("soc", ["apple", "jetson"])
 def test_soc_readings_match_a_window(
     soc: str, fake_apple: _FakeAppleEnergyMonitor, fake_jetson: _FakeJetson, monkeypatch: pytest.MonkeyPatch
