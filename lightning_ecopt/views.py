@@ -120,7 +120,7 @@ def energy_coverage(sources: Iterable[str | None]) -> str | None:
         'zeus/nvml counts the GPU alone: CPU'
         >>> energy_coverage(["measured: zeus/nvml+rapl", "estimated: cpu-time"]) is None
         True
-        >>> energy_coverage(["measured: zeus/apple-soc", "measured: zeus/jetson"]) is None
+        >>> energy_coverage(["measured: zeus/apple-soc+dram", "measured: zeus/jetson"]) is None
         True
     """
     from lightning_ecopt.energy.measurement import CPU_COUNTERS, source_kind, zeus_counters

@@ -35,7 +35,7 @@ class Measurement:
         cpu_j: Joules of the CPU package(s), or ``None`` when not measured.
         dram_j: Joules of DRAM, or ``None`` when not measured.
         source: Where the figures come from: ``"measured: zeus/nvml"``, ``"measured: zeus/nvml+rapl"``,
-            ``"measured: zeus/rapl"``, ``"measured: zeus/apple-soc"``, ``"measured: zeus/jetson"`` or
+            ``"measured: zeus/rapl"``, ``"measured: zeus/apple-soc+dram"``, ``"measured: zeus/jetson"`` or
             ``"estimated: cpu-time"``. The part before the colon says whether the joules were measured by hardware
             counters or estimated by a model.
         other_j: Joules of the parts beside the GPUs, CPU and DRAM that a counter read, by part: an Apple chip's
@@ -102,8 +102,8 @@ def zeus_counters(source: str) -> str | None:
 
     >>> zeus_counters("measured: zeus/nvml+rapl"), zeus_counters("measured: zeus/rapl"), zeus_counters("estimated: x")
     ('nvml+rapl', 'rapl', None)
-    >>> zeus_counters("measured: zeus/apple-soc"), zeus_counters("measured: zeus/jetson")
-    ('apple-soc', 'jetson')
+    >>> zeus_counters("measured: zeus/apple-soc+dram"), zeus_counters("measured: zeus/jetson")
+    ('apple-soc+dram', 'jetson')
     """
     kind, _, rest = source.partition(":")
     rest = rest.strip().lower()

@@ -86,7 +86,9 @@ class ZeusProbe:
             a Jetson: an IGX Orin); ``None`` otherwise. Logged when the monitor starts.
 
     Example:
-        >>> ZeusProbe(soc="apple-soc", soc_metrics=("cpu_total_mj", "gpu_mj"), soc_gpu=0).source
+        >>> ZeusProbe(soc="apple-soc", soc_metrics=("cpu_total_mj", "dram_mj", "gpu_mj"), soc_gpu=0).source
+        'measured: zeus/apple-soc+dram'
+        >>> ZeusProbe(soc="apple-soc", soc_metrics=("cpu_total_mj", "gpu_mj"), soc_gpu=0).source  # no DRAM figure
         'measured: zeus/apple-soc'
         >>> ZeusProbe(soc="jetson", soc_metrics=("cpu_energy_mj", "gpu_energy_mj"), soc_gpu=0).source
         'measured: zeus/jetson-cpu-gpu'
@@ -123,7 +125,8 @@ class ZeusProbe:
         """The source label of measurements made with these counters.
 
         A Jetson without an input rail is labelled by the rails read (``jetson-cpu-gpu``, ``jetson-cpu``,
-        ``jetson-gpu``): its figures leave the rest of the module out, unlike ``jetson``'s.
+        ``jetson-gpu``): its figures leave the rest of the module out, unlike ``jetson``'s. Apple silicon whose
+        counters give the memory's joules is ``apple-soc+dram``, as RAPL with a DRAM zone is ``rapl+dram``.
         """
         parts = ([self.gpu_vendor or "nvml"] if self.gpu_indices else []) + (["rapl"] if self.cpu else [])
         parts += ["dram"] if self.cpu and self.dram else []
@@ -134,6 +137,9 @@ class ZeusProbe:
             parts.append("-".join([SOC_JETSON, *rails]))
         elif self.soc is not None:
             parts.append(self.soc)
+            # As RAPL's: Apple figures with and without the memory's joules are not comparable (a chip whose
+            # IOReport gives no DRAM figure).
+            parts += ["dram"] if self.soc == SOC_APPLE and "dram_mj" in self.soc_metrics else []
         return "measured: zeus/" + "+".join(parts)
 
 

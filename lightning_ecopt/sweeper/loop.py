@@ -1792,7 +1792,7 @@ class ParetoSweep:
                     upgraded = (
                         " (lightning_ecopt before 2026-12-04 did not name RAPL's DRAM zone: on the same node, a sweep "
                         f"started then measured it too, and {_allow_mixed()} resumes it as it was)"
-                        if ours.replace("+dram", "") == first.replace("+dram", "")
+                        if ours.replace("+dram", "") == first.replace("+dram", "") and "rapl" in ours.split("+")
                         else ""
                     )
                     return (

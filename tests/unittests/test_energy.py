@@ -993,7 +993,7 @@ def test_apple_silicon_is_measured_through_zeus_and_each_joule_counted_once(
     """A Mac with zeus-apple-silicon fell back to the CPU-time estimate: Zeus measures its CPU, GPU, memory, ANE."""
     meter, why = make_meter("auto", gpu_indices=[])  # Lightning on mps: no CUDA index
     assert isinstance(meter, ZeusMeter)
-    assert (meter.source, why) == ("measured: zeus/apple-soc", None)
+    assert (meter.source, why) == ("measured: zeus/apple-soc+dram", None)
     assert meter.probe.found
     assert meter.probe.soc_gpu == 0
     meter.begin("w")
@@ -1003,13 +1003,18 @@ def test_apple_silicon_is_measured_through_zeus_and_each_joule_counted_once(
     assert m.gpu_j == {0: pytest.approx(2.0)}  # the GPU and its SRAM
     assert (m.cpu_j, m.dram_j, m.other_j) == (pytest.approx(3.0), pytest.approx(1.0), {"ane": pytest.approx(0.25)})
     assert m.total_j == pytest.approx(6.25)  # the per-core and per-cluster figures are parts of the CPU's: not added
-    assert m.source == "measured: zeus/apple-soc"
+    assert m.source == "measured: zeus/apple-soc+dram"
 
 
 def test_an_apple_figure_the_chip_does_not_give_stays_unread(fake_apple: _FakeAppleEnergyMonitor) -> None:
+    from lightning_ecopt.energy.measurement import zeus_counters
+
     fake_apple.mj.update(dram_mj=None, ane_mj=None)
     meter = ZeusMeter(gpu_indices=[])
     assert meter.probe.soc_metrics == ("cpu_total_mj", "gpu_mj", "gpu_sram_mj")
+    # No DRAM figure: labelled so (as RAPL without a DRAM zone), since a sweep must not mix it with apple-soc+dram.
+    assert meter.source == "measured: zeus/apple-soc"
+    assert zeus_counters(meter.source) != zeus_counters("measured: zeus/apple-soc+dram")
     meter.begin("w")
     fake_apple.mj.update(cpu_total_mj=2_000, gpu_mj=1_000)
     m = meter.end("w")
@@ -1158,7 +1163,7 @@ def _apple_soc(monitor: _FakeAppleEnergyMonitor) -> Any:
 @pytest.mark.parametrize(
     ("soc", "source", "gpu_j", "cpu_j", "other_j", "energy_j"),
     [
-        ("apple", "measured: zeus/apple-soc", 4.0, 6.0, 1.0, 13.0),  # + dram 2.0
+        ("apple", "measured: zeus/apple-soc+dram", 4.0, 6.0, 1.0, 13.0),  # + dram 2.0
         ("jetson", "measured: zeus/jetson", 10.0, 4.0, 6.0, 20.0),
     ],
 )

@@ -1029,6 +1029,22 @@ def test_zeus_figures_over_other_counters_are_refused(fast_ax, third, refused):
         assert (upgrade in result.trials[2].reason) == ("dram" in third)
 
 
+def test_apple_figures_without_the_memorys_joules_are_refused_beside_those_with(fast_ax):
+    # Apple silicon whose counters give no DRAM figure was labelled apple-soc like one that does: one frontier.
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        source = "measured: zeus/apple-soc" if len(calls) == 3 else "measured: zeus/apple-soc+dram"
+        return {**two_quadratics(p), "energy/source": source}
+
+    result = make_sweep(task, n_trials=4, n_initial_trials=4).run()
+    assert [t.status for t in result.trials] == ["completed", "completed", "failed", "completed"]
+    reason = result.trials[2].reason
+    assert "counts other parts of the machine than 'measured: zeus/apple-soc+dram'" in reason
+    assert "RAPL" not in reason  # not the hint for a sweep started before RAPL's DRAM zone was named
+
+
 def test_an_enqueued_configuration_of_numpy_values_is_saved(fast_ax, tmp_path):
     # np.float64 is a float and np.str_ a str: they reached yaml.safe_dump as numpy objects, which it cannot write.
     enqueued = [{"x0": np.float64(0.25), "x1": np.float64(0.5)}]
