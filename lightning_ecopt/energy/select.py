@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 
@@ -185,8 +186,11 @@ def make_meter(
             + (f" + {idle_power_w:g} W idle" if idle_power_w else "")
             + f" (source {estimator.source!r})"
             + (f"; the estimate covers the CPU only: GPU {gpus}'s energy is left out" if gpu_indices else "")
-            + ". For measured joules run on an NVIDIA GPU or make RAPL readable (root or zeusd); on Apple silicon "
-            "`pip install zeus-apple-silicon`."
+            + (
+                ". For measured joules on Apple silicon `pip install zeus-apple-silicon`."
+                if sys.platform == "darwin"
+                else ". For measured joules run on an NVIDIA GPU or make RAPL readable (root or zeusd)."
+            )
         )
         return estimator, why
     if isinstance(meter, EnergyMeter):

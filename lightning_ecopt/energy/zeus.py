@@ -398,8 +398,8 @@ def _probe_soc(zeus_energy: Any, gpu_indices: Sequence[int], problems: list[str]
     try:
         soc = zeus_energy.get_soc()
     except ZeusSoCInitError as err:
-        if sys.platform == "darwin":  # elsewhere no SoC is the rule, not a problem to report
-            problems.append(f"no SoC counters: {err} (on Apple silicon, `pip install zeus-apple-silicon`)")
+        if sys.platform == "darwin":  # elsewhere no SoC is the rule, not a problem to report; the fix (`pip install
+            problems.append(f"no SoC counters: {err}")  # zeus-apple-silicon`) is said once, after the problems
         return None
     kind = SOC_APPLE if isinstance(soc, AppleSilicon) else SOC_JETSON if isinstance(soc, Jetson) else None
     if kind is None:
@@ -494,7 +494,11 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
         except ZeusCPUNoPermissionError:
             problems.append("RAPL counters exist but are not readable (needs root since Linux 5.10, or zeusd)")
         except ZeusBaseCPUError:
-            problems.append("no RAPL counters (/sys/class/powercap/intel-rapl is missing: a VM or a non-x86 CPU?)")
+            problems.append(
+                "no RAPL counters (macOS has none: a Mac's are its SoC's)"
+                if sys.platform == "darwin"
+                else "no RAPL counters (/sys/class/powercap/intel-rapl is missing: a VM or a non-x86 CPU?)"
+            )
         else:
             zones = _package_zones(cpus)
             cpu, dram = bool(zones), _reads_dram(cpus, zones)

@@ -926,6 +926,31 @@ def fake_apple(monkeypatch: pytest.MonkeyPatch) -> _FakeAppleEnergyMonitor:
     return monitor
 
 
+def test_a_mac_without_zeus_apple_silicon_is_told_its_fix_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback said `pip install zeus-apple-silicon` twice and asked if the Mac was "a VM or a non-x86 CPU"."""
+    import sys
+
+    from zeus.device.soc.common import ZeusSoCInitError
+    from zeus.monitor import energy as zeus_energy
+
+    def no_soc() -> Any:
+        raise ZeusSoCInitError("No observable SoC was found on the current machine.")
+
+    _no_gpus_nor_rapl(monkeypatch)
+    monkeypatch.setattr(zeus_energy, "get_soc", no_soc)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    meter, why = make_meter("auto")
+    assert isinstance(meter, CpuTimeEstimator)
+    assert why is not None
+    assert why.count("zeus-apple-silicon") == 1
+    assert "no RAPL counters (macOS has none" in why
+    assert "non-x86" not in why
+    assert "NVIDIA" not in why
+    with pytest.raises(EnergyMeterError, match="No observable SoC") as refused:
+        make_meter("zeus")
+    assert str(refused.value).count("zeus-apple-silicon") == 1
+
+
 class _FakeJetson:
     """A Jetson's rails (mW x s = mJ, as Zeus's sampling process accumulates them) that the test advances."""
 
