@@ -149,7 +149,8 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_gpu_j``, ``energy/{stage}_cpu_j``, ``energy/{stage}_dram_j``: per domain (J); each is logged
       only where a counter (or, for the CPU, the CPU-time estimate) covers it, never as a made-up 0
     - ``energy/{stage}_other_j``: the other parts an SoC's counters read (J): an Apple chip's Neural Engine, the
-      rest of a Jetson module (its input rail less the CPU and GPU rails); logged only where read
+      rest of a Jetson module (its input rail less the CPU and GPU rails, never below 0), a Jetson rail that holds
+      the CPU and GPU together (an Orin Nano's ``VDD_CPU_GPU_CV``); logged only where read
     - ``energy/{stage}_time_s``: wall time of the measured batches (s)
     - ``energy/{stage}_power_w``: mean power (W)
     - ``energy/{stage}_samples``: samples in the measured batches (count)
