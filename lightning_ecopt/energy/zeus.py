@@ -398,8 +398,10 @@ def _probe_soc(zeus_energy: Any, gpu_indices: Sequence[int], problems: list[str]
     try:
         soc = zeus_energy.get_soc()
     except ZeusSoCInitError as err:
-        if sys.platform == "darwin":  # elsewhere no SoC is the rule, not a problem to report; the fix (`pip install
-            problems.append(f"no SoC counters: {err}")  # zeus-apple-silicon`) is said once, after the problems
+        # Elsewhere no SoC is the rule, not a problem to report. The fix (`pip install zeus-apple-silicon`) is said
+        # once, after the problems (make_meter's warning, _HOW_TO_FIX).
+        if sys.platform == "darwin":
+            problems.append(f"no SoC counters: {str(err).rstrip('.')}")
         return None
     kind = SOC_APPLE if isinstance(soc, AppleSilicon) else SOC_JETSON if isinstance(soc, Jetson) else None
     if kind is None:

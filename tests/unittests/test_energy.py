@@ -943,6 +943,7 @@ def test_a_mac_without_zeus_apple_silicon_is_told_its_fix_once(monkeypatch: pyte
     assert isinstance(meter, CpuTimeEstimator)
     assert why is not None
     assert why.count("zeus-apple-silicon") == 1
+    assert "no SoC counters: No observable SoC was found on the current machine; no GPU" in why
     assert "no RAPL counters (macOS has none" in why
     assert "non-x86" not in why
     assert "NVIDIA" not in why
