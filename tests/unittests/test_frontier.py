@@ -312,3 +312,82 @@ def test_staircase_edge_cases():
         staircase([[1.0, 2.0, 3.0]], [True, True, True])
     with pytest.raises(ValueError, match="two finite values"):
         staircase([[1.0, 2.0]], [True, True], ref=[0.0])
+
+
+def _brute_force_knee(Y, maximize):
+    """The knee by its definition, point by point: normalise over the front's range, nearest to (1, ..., 1)."""
+    Z = np.asarray(Y) * np.where(maximize, 1.0, -1.0)
+    front = [i for i, on in enumerate(_brute_force_mask(Y, maximize)) if on]
+    lo = [min(Z[i, k] for i in front) for k in range(Z.shape[1])]
+    hi = [max(Z[i, k] for i in front) for k in range(Z.shape[1])]
+
+    def distance(i):
+        unit = [(Z[i, k] - lo[k]) / (hi[k] - lo[k]) if hi[k] > lo[k] else 1.0 for k in range(Z.shape[1])]
+        return math.sqrt(sum((1.0 - u) ** 2 for u in unit))
+
+    return min(front, key=lambda i: (distance(i), i))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_knee_point_matches_its_definition_on_objectives_of_very_different_scales(seed):
+    rng = np.random.default_rng(seed)
+    maximize = [True, False, True]
+    # Ranges of 1e-3, 1 and 1e3: an objective whose range is below 1 must be scaled up, not left as it is.
+    Y = rng.random(size=(30, 3)) * np.array([1e-3, 1.0, 1e3])
+    assert knee_point(Y, maximize) == _brute_force_knee(Y, maximize)
+    # An objective with a range below 1 and another of range 1, hand-checked: normalised, point 1 is (0.8, 0.5),
+    # 0.54 from the ideal point; left unscaled, the accuracy-like column would barely count and point 3 would win.
+    assert knee_point([[0.1, 0.0], [0.08, 0.5], [0.0, 1.0], [0.02, 0.95]], [True, True]) == 1
+    # Nearest to (1, 1), not to a point beyond it: the balanced (0.6, 0.6) is 0.566 away, (0.98, 0.42) 0.580; from
+    # (2, 2) the order would flip (1.980 against 1.881).
+    assert knee_point([[0.6, 0.6], [0.98, 0.42], [0.0, 1.0], [1.0, 0.0]], [True, True]) == 0
+
+
+def test_knee_point_normalises_over_the_front_only():
+    # The dominated point (0.0, 0.0) stretches both ranges if it is counted: the knee moves from 1 to 2.
+    Y = [[1.0, 0.2], [0.9, 0.5], [0.6, 1.0], [0.0, 0.0]]
+    assert knee_point(Y, [True, True]) == _brute_force_knee(Y, [True, True]) == 1
+
+
+def _brute_force_dominators(Y, maximize):
+    Z = np.asarray(Y) * np.where(maximize, 1.0, -1.0)
+    on_front = _brute_force_mask(Y, maximize)
+    lo, hi = Z.min(axis=0), Z.max(axis=0)
+    N = [
+        [(z - low) / (high - low) if high > low else 0.0 for z, low, high in zip(row, lo, hi, strict=True)] for row in Z
+    ]
+    out = []
+    for i in range(len(Z)):
+        if on_front[i]:
+            out.append(None)
+            continue
+        beats = [j for j in range(len(Z)) if on_front[j] and all(Z[j] >= Z[i]) and any(Z[j] > Z[i])]
+        out.append(min(beats, key=lambda j: (math.dist(N[j], N[i]), j)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dominators_pick_the_nearest_dominating_point_in_the_normalised_space(seed):
+    rng = np.random.default_rng(seed)
+    maximize = [True, False]
+    # Objectives of very different scales (accuracy in [0, 1], energy in kJ): unnormalised, the energy decides alone.
+    Y = rng.random(size=(40, 2)) * np.array([1.0, 5000.0])
+    assert dominators(Y, maximize) == _brute_force_dominators(Y, maximize)
+    # Hand-checked: (0.5, 3000 J) is dominated by (0.9, 2900 J) and (0.52, 2000 J). Over Y's ranges (accuracy 1,
+    # energy 5000 J) they are 0.4005 and 0.201 away: the second. In raw units the first (100 J away) would win.
+    Y = [[1.0, 6000.0], [0.0, 1000.0], [0.9, 2900.0], [0.52, 2000.0], [0.5, 3000.0]]
+    assert dominators(Y, maximize) == [None, None, None, None, 3]
+
+
+def test_infer_reference_point_with_no_margin_is_the_nadir_itself():
+    # margin=0 is documented as the nadir exactly: the float-spacing nudge is only for a margin that rounds away.
+    assert infer_reference_point(MIXED, MIXED_DIRECTIONS, margin=0.0).tolist() == [0.6, 10.0]
+
+
+def test_staircase_draws_only_the_points_strictly_inside_the_reference_box():
+    from lightning_ecopt.frontier import inside_reference, staircase
+
+    # (2, 0) lies on the reference point's line: it dominates no area, and is not drawn.
+    Y, ref = [[1.0, 2.0], [2.0, 0.0]], [0.0, 0.0]
+    assert inside_reference(Y, ref, [True, True]).tolist() == [True, False]
+    assert staircase(Y, [True, True], ref=ref).tolist() == [[1.0, 0.0], [1.0, 2.0], [0.0, 2.0]]
