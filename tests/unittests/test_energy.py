@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -21,7 +22,7 @@ from lightning_ecopt.energy import (
     make_meter,
     probe_zeus,
 )
-from lightning_ecopt.energy.figures import LoopEnergy, choose_per_batch_mode
+from lightning_ecopt.energy.figures import PER_BATCH_MIN_PERIODS, LoopEnergy, choose_per_batch_mode
 from lightning_ecopt.energy.select import CoveredElsewhere
 from lightning_ecopt.exceptions import EnergyMeterError
 
@@ -374,6 +375,103 @@ def test_loop_energy_figures() -> None:
 )
 def test_per_batch_rule(durations: list[float], period: float, mode: str) -> None:
     assert choose_per_batch_mode(durations, period) == mode
+
+
+def test_loop_energy_metrics_are_exactly_the_documented_figures() -> None:
+    e = LoopEnergy(
+        "test",
+        "measured: x",
+        2.0,
+        gpu_j=6.0,
+        cpu_j=3.0,
+        dram_j=1.0,
+        samples=50,
+        batches=5,
+        tokens=200,
+        warmup_j=0.5,
+        per_batch_mode="window",
+        batch_j=(1.0, 3.0),
+        short=True,
+        cpu_contention=0.25,
+        in_fit=False,
+    )
+    assert e.metrics() == {
+        "energy/test_j": 10.0,
+        "energy/test_time_s": 2.0,
+        "energy/test_power_w": 5.0,
+        "energy/test_samples": 50.0,
+        "energy/test_samples_per_j": 5.0,
+        "energy/test_j_per_sample": 0.2,
+        "energy/test_j_per_batch": 2.0,
+        "energy/test_warmup_j": 0.5,
+        "energy/test_short_window": 1.0,
+        "energy/test_gpu_j": 6.0,
+        "energy/test_cpu_j": 3.0,
+        "energy/test_dram_j": 1.0,
+        "energy/test_tokens": 200.0,
+        "energy/test_tokens_per_j": 20.0,
+        "energy/test_cpu_contention": 0.25,
+        "energy/test_in_fit": 0.0,
+    }
+    # Left out: the domains no counter read, tokens not counted, contention unknown, a loop that is no validate.
+    bare = LoopEnergy("predict", "estimated: cpu-time", 4.0, gpu_j=None, cpu_j=8.0, dram_j=None, samples=4, batches=2)
+    assert bare.warmup_batches == 0
+    assert bare.metrics() == {
+        "energy/predict_j": 8.0,
+        "energy/predict_time_s": 4.0,
+        "energy/predict_power_w": 2.0,
+        "energy/predict_samples": 4.0,
+        "energy/predict_samples_per_j": 0.5,
+        "energy/predict_j_per_sample": 2.0,
+        "energy/predict_j_per_batch": 4.0,
+        "energy/predict_warmup_j": 0.0,
+        "energy/predict_short_window": 0.0,
+        "energy/predict_cpu_j": 8.0,
+    }
+
+
+def test_a_loop_cut_short_and_a_training_loop_count_their_warmup_and_nothing_else() -> None:
+    # Built as EnergyCallback builds an aborted window (no warm-up given: 0 J of it), and with a warm-up.
+    aborted = LoopEnergy(
+        "test", "measured: x", 1.5, gpu_j=2.0, cpu_j=None, dram_j=None, samples=0, batches=0, aborted=True
+    )
+    assert aborted.metrics() == {"energy/test_aborted_j": 2.0, "energy/test_aborted_time_s": 1.5}
+    aborted = dataclasses.replace(aborted, warmup_j=0.5)
+    assert aborted.metrics() == {"energy/test_aborted_j": 2.5, "energy/test_aborted_time_s": 1.5}
+    train = LoopEnergy("train", "measured: x", 9.0, gpu_j=30.0, cpu_j=None, dram_j=None, samples=10, batches=2)
+    assert train.metrics() == {"energy/train_j": 30.0, "energy/train_time_s": 9.0}
+    assert dataclasses.replace(train, warmup_j=4.0).metrics() == {"energy/train_j": 34.0, "energy/train_time_s": 9.0}
+
+
+def test_j_per_batch_follows_the_per_batch_mode() -> None:
+    base = LoopEnergy("test", "measured: x", 1.0, gpu_j=12.0, cpu_j=None, dram_j=None, samples=8, batches=4)
+    window = dataclasses.replace(base, per_batch_mode="window", batch_j=(1.0, 2.0))
+    assert window.j_per_batch == 1.5  # this rank's windows
+    assert dataclasses.replace(window, batch_mean_j=2.5).j_per_batch == 2.5  # every rank's mean wins
+    # Split: the loop's joules over its batches, whatever windows or means are at hand.
+    assert dataclasses.replace(base, batch_j=(1.0, 2.0), batch_mean_j=2.5).j_per_batch == 3.0
+    assert dataclasses.replace(base, per_batch_mode="window").j_per_batch == 3.0  # window mode without windows
+
+
+def test_a_loop_that_read_no_energy_has_nan_figures_and_a_loop_without_batches_no_division_by_zero() -> None:
+    zero = LoopEnergy("test", "measured: x", 1.0, gpu_j=0.0, cpu_j=None, dram_j=None, samples=5, batches=1, tokens=9)
+    for figure in (zero.power_w, zero.samples_per_j, zero.j_per_sample, zero.j_per_batch, zero.tokens_per_j):
+        assert isinstance(figure, float)  # never None
+        assert math.isnan(figure)  # never 0 J per sample
+    empty = LoopEnergy("test", "measured: x", 0.0, gpu_j=3.0, cpu_j=None, dram_j=None, samples=0, batches=0)
+    assert empty.samples_per_j == 0.0
+    assert math.isnan(empty.j_per_sample)
+    assert math.isnan(empty.j_per_batch)
+    assert math.isnan(empty.power_w)
+
+
+def test_per_batch_windows_need_at_least_the_minimum_periods() -> None:
+    # Exactly PER_BATCH_MIN_PERIODS periods is enough ("at least"); a hair less is not.
+    period = 0.125  # a power of two: 10 periods is exactly 1.25 s
+    assert choose_per_batch_mode([5.0, PER_BATCH_MIN_PERIODS * period], period) == "window"
+    assert choose_per_batch_mode([5.0, PER_BATCH_MIN_PERIODS * period * 0.999], period) == "split"
+    # The slowest batch does not decide: the fastest does.
+    assert choose_per_batch_mode([5.0, 5.0, 1.0], period) == "split"
 
 
 def test_zeus_meter_readings_match_a_window(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
