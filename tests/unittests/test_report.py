@@ -445,6 +445,38 @@ def test_a_failed_trial_that_never_evaluated_is_not_partial():
     assert not ledger(make_result((TRIALS[0], failed), (0,))).lower_bound
 
 
+def test_a_measured_loop_reads_0_j_as_a_missed_counter_step_only_over_samples():
+    # 0 J over a loop with samples (one will do): a window under one counter update, the total a lower bound. 0 J
+    # without a sample count is not judged so (nothing says the loop ran a batch).
+    metrics = {"energy/train_j": 10.0, "energy/test_j": 0.0}
+    measured = TrialRecord(0, {}, "completed", metrics, energy_source="measured: zeus/nvml")
+    assert not trial_energy(measured).eval_partial
+    over_samples = dataclasses.replace(measured, metrics={**metrics, "energy/test_samples": 1.0})  # one is enough
+    assert trial_energy(over_samples).eval_partial
+
+
+def test_energy_per_inference_from_samples_per_j_is_its_inverse():
+    # Trials that report samples per joule alone: the ledger reads 1 / samples_per_j as joules per inference.
+    trials = tuple(
+        TrialRecord(
+            i,
+            {},
+            "completed",
+            {"test/acc": acc, "energy/test_samples_per_j": per_j, "energy/train_j": 10.0, "energy/test_j": 1.0},
+            energy_source=SOURCE,
+        )
+        for i, (acc, per_j) in enumerate([(0.95, 50.0), (0.9, 200.0)])
+    )
+    led = ledger(SweepResult(OBJECTIVES, trials, (0, 1), None, None, None))
+    assert led.energy_per_inference == "1 / energy/test_samples_per_j"
+    assert (led.baseline, led.baseline_j_per_inference) == (0, pytest.approx(0.02))
+    saving = {s.trial_index: s for s in led.savings}[1]
+    assert saving.j_per_inference == pytest.approx(0.005)
+    assert saving.saved_j_per_inference == pytest.approx(0.015)
+    assert saving.saved_fraction == pytest.approx(0.75)
+    assert saving.break_even_inferences == pytest.approx(22.0 / 0.015)
+
+
 def test_measured_and_estimated_joules_are_never_summed(tmp_path, capsys):
     measured = "measured: zeus/nvml"
     trials = (
@@ -516,6 +548,7 @@ def test_zero_joules_without_a_label_are_no_kind_of_their_own():
     assert led.energy_label == "estimated (cpu-time)"
     assert led.total_j == pytest.approx(40 + 1 + 20 + 1)
     assert led.trials_counted == 3
+    assert led.totals_by_kind["estimated"].trials_counted == 3  # one kind: its total is every counted trial
     assert [s.break_even_inferences for s in led.savings] == [None, pytest.approx(62 / 0.002)]
 
 
