@@ -71,7 +71,9 @@ def test_the_sdist_carries_what_packagers_rebuild_and_test_and_the_license(tmp_p
 
 def test_zeus_lower_bound_has_the_device_api_we_call() -> None:
     """Zeus 0.11-0.12 name their device methods in camelCase; ours (``supports_get_total_energy_consumption``...)
-    raised AttributeError at the first GPU probe there, and pip kept an installed 0.12 (packaging review)."""
+    raised AttributeError at the first GPU probe there, and pip kept an installed 0.12 (packaging review). Up to
+    0.15.0 its Apple silicon and Jetson measurements cannot be built (``zeroAllFields`` left abstract): the SoC meter
+    raised TypeError at its first window (floors review, scripts/check_lowest.sh)."""
     import tomllib
 
     from packaging.version import Version
@@ -79,4 +81,5 @@ def test_zeus_lower_bound_has_the_device_api_we_call() -> None:
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     (zeus,) = [Requirement(d) for d in dependencies if Requirement(d).name == "zeus"]
     assert not zeus.specifier.contains(Version("0.12.3"))
-    assert zeus.specifier.contains(Version("0.13.0"))
+    assert not zeus.specifier.contains(Version("0.15.0"))
+    assert zeus.specifier.contains(Version("0.15.1"))
