@@ -72,7 +72,11 @@ def test_zeus_installed_but_no_counters(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.fixture
 def fake_rapl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A powercap tree with one package; Zeus's RAPL code reads it. Returns the package's energy_uj file."""
+    """A powercap tree with one package; Zeus's RAPL code reads it. Returns the package's energy_uj file.
+
+    Its wrap-around tracker is :class:`_Tracker`, in place before the CPUs are built: Zeus up to 0.15 builds the
+    tracker with each RAPL file (0.16 at the first read), and a tracker patched in later was never used there.
+    """
     from zeus.device.cpu import rapl
     from zeus.monitor import energy as zeus_energy
 
@@ -84,6 +88,8 @@ def fake_rapl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("ZEUSD_SOCK_PATH", "ZEUSD_HOST", "ZEUSD_PORT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(rapl, "RAPL_DIR", str(tmp_path / "intel-rapl"))
+    monkeypatch.setattr(rapl, "RaplWraparoundTracker", _Tracker)
+    _Tracker.wraps = 0
     rapl.rapl_is_available.cache_clear()
     cpus = rapl.RAPLCPUs()
     rapl.rapl_is_available.cache_clear()
@@ -105,11 +111,7 @@ class _Tracker:
         return _Tracker.wraps
 
 
-def test_rapl_wrap_is_counted_when_zeus_saw_it(fake_rapl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zeus.device.cpu import rapl
-
-    monkeypatch.setattr(rapl, "RaplWraparoundTracker", _Tracker)
-    _Tracker.wraps = 0
+def test_rapl_wrap_is_counted_when_zeus_saw_it(fake_rapl: Path) -> None:
     fake_rapl.write_text(f"{MAX_RANGE_UJ - 5_000_000}\n")  # 5 J below the top
     meter = ZeusMeter(gpu_indices=[], read_cpu=True)
     assert meter.source == "measured: zeus/rapl"
@@ -120,12 +122,8 @@ def test_rapl_wrap_is_counted_when_zeus_saw_it(fake_rapl: Path, monkeypatch: pyt
     assert m.cpu_j == pytest.approx(8.0)
 
 
-def test_a_wrap_zeus_missed_is_nan_never_negative(fake_rapl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrap_zeus_missed_is_nan_never_negative(fake_rapl: Path) -> None:
     """The tracker starts on the first read and polls every 0.1-1 s: a wrap it missed must not become -262 kJ."""
-    from zeus.device.cpu import rapl
-
-    monkeypatch.setattr(rapl, "RaplWraparoundTracker", _Tracker)
-    _Tracker.wraps = 0
     fake_rapl.write_text(f"{MAX_RANGE_UJ - 5_000_000}\n")
     meter = ZeusMeter(gpu_indices=[], read_cpu=True)
     meter.begin("loop")
