@@ -426,6 +426,36 @@ def _probe_soc(zeus_energy: Any, gpu_indices: Sequence[int], problems: list[str]
     return ZeusProbe(problems=tuple(problems), soc=kind, soc_metrics=metrics, soc_gpu=gpu, soc_cpu_rail=cpu_rail)
 
 
+def _no_gpu_library(err: Exception) -> bool:
+    """Whether Zeus's ``get_gpus`` failed because neither NVML nor AMDSMI could be initialised at all.
+
+    Zeus raises ``ZeusGPUInitError("NVML and AMDSMI unavailable. ...")`` then (a Jetson, which has no NVML energy
+    API); its other ``ZeusGPUInitError`` s (``CUDA_VISIBLE_DEVICES`` naming MIG slices, zeusd) come from an NVML that
+    works.
+    """
+    from zeus.device.gpu.common import ZeusGPUInitError
+
+    return isinstance(err, ZeusGPUInitError) and "unavailable" in str(err)
+
+
+def _discrete_gpu(index: int) -> str | None:
+    """Why CUDA device ``index`` is not an SoC's on-chip GPU, as torch sees it; ``None`` where it may be.
+
+    Asked only where this process has initialised CUDA already (probing must not initialise it: a forked DataLoader
+    worker could not use it then); elsewhere, ``None``.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_initialized():
+        return None
+    try:
+        props = torch.cuda.get_device_properties(index)
+    except (RuntimeError, AssertionError, ValueError):  # no such device: NVML's problems say what is missing
+        return None
+    if props.is_integrated:
+        return None
+    return f"torch says cuda:{index} ({props.name}) is a discrete GPU, whose joules the SoC's rails do not hold"
+
+
 def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusProbe:
     """Find which of the asked-for counters Zeus can read, without starting a monitor.
 
@@ -433,7 +463,9 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     they are read instead of Zeus's GPU and RAPL counters, which would count its joules twice. Like RAPL's, they are
     read by one process per node (``read_cpu``). Where NVML reads the asked-for GPUs (discrete GPUs beside a Jetson,
     as on an IGX Orin: a Jetson's own GPU has no NVML energy counter), those are read as on any server, and the SoC's
-    counters are not (:attr:`ZeusProbe.soc_unread` says so).
+    counters are not (:attr:`ZeusProbe.soc_unread` says so). The SoC's counters key this process's GPU only where it
+    may be the SoC's own: NVML cannot be initialised at all, or lists it without an energy counter, and torch (where
+    CUDA is initialised) calls it integrated; on any other NVML problem they are not read and its problems are said.
 
     Args:
         gpu_indices: CUDA device indices this process uses (after ``CUDA_VISIBLE_DEVICES``); on an SoC, the first
@@ -458,6 +490,10 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     problems += [] if soc is not None else soc_problems
     found_gpus: tuple[int, ...] = ()
     vendor: str | None = None
+    # Whether this process's GPU may be the SoC's own: NVML cannot be initialised at all (a Jetson has no NVML energy
+    # API), or it lists the GPU and finds no energy counter. Any other NVML problem (CUDA_VISIBLE_DEVICES naming GPUs
+    # by UUID, a cuda/NVML order it cannot map) says nothing about which GPU it is, so the SoC's rails are not its.
+    soc_gpu_possible = False
     if gpu_indices:
         try:
             if (visible := cuda_visible_devices_problem(os.environ.get("CUDA_VISIBLE_DEVICES"))) is not None:
@@ -467,6 +503,7 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             problems.append(f"no GPU counters: {err}")
         except ZeusBaseGPUError as err:
             problems.append(f"no GPU counters: NVML/AMDSMI could not be initialised (no NVIDIA driver?): {err}")
+            soc_gpu_possible = _no_gpu_library(err)
         else:
             vendor = "amdsmi" if type(gpus).__name__.startswith("AMD") else "nvml"
             found_gpus = tuple(i for i in gpu_indices if 0 <= i < len(gpus))
@@ -475,20 +512,25 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             if vendor == "nvml" and (order := cuda_order_problem(gpus, found_gpus)) is not None:
                 problems.append(f"no GPU counters: {order}")
                 found_gpus = ()
+            listed = found_gpus
             found_gpus = _readable_gpus(gpus, found_gpus, vendor, problems)
+            soc_gpu_possible = vendor == "nvml" and gpu_indices[0] in listed and gpu_indices[0] not in found_gpus
     else:
         problems.append("no GPU in use by this process")
-    if soc is not None:
-        if not found_gpus:  # a Jetson's on-chip GPU has no NVML energy counter: the SoC's counters measure it
-            return soc
+    soc_unread = None
+    if soc is not None and not found_gpus:
+        discrete = _discrete_gpu(gpu_indices[0]) if soc_gpu_possible else None
+        if soc_gpu_possible and discrete is None:
+            return soc  # a Jetson's on-chip GPU has no NVML energy counter: the SoC's counters measure it
+        why = discrete or "NVML could not tell whether it is the SoC's on-chip GPU"
+        problems.append(f"the {soc.soc} SoC's counters were not read as GPU {gpu_indices[0]}'s: {why}")
+    elif soc is not None:
         # NVML reads this process's GPUs: discrete ones beside the SoC (an IGX Orin or a Jetson host with a PCIe
         # GPU), whose joules the SoC's rails do not hold. They are read as on any server, and the SoC's are not.
         soc_unread = (
             f"the {soc.soc} SoC's counters were not read: NVML reads GPU {', '.join(map(str, found_gpus))}, a discrete "
             "GPU beside the SoC, whose joules its rails do not hold"
         )
-    else:
-        soc_unread = None
     cpu = dram = False
     if read_cpu:
         try:

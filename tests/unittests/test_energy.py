@@ -1253,6 +1253,49 @@ def test_an_l4t_host_with_a_discrete_gpu_reads_it_through_nvml_not_the_jetson_ra
     assert (meter.source, why, meter.probe.soc_gpu, meter.probe.problems) == ("measured: zeus/jetson", None, 0, ())
 
 
+def test_an_l4t_host_whose_nvml_cannot_tell_the_gpu_never_reads_the_jetson_rails_as_it(
+    fake_nvml: _FakeCPUs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IGX Orin + a discrete GPU that NVML cannot map: its problems are said, not the module's rails as cuda:0's."""
+    from zeus.device.gpu.common import ZeusGPUInitError
+    from zeus.monitor import energy as zeus_energy
+
+    rails = _FakeJetson()
+    _install_fake_jetson(monkeypatch, rails)
+    monkeypatch.setattr(zeus_energy, "get_cpus", _no_rapl)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-8a3f5e2c-0000-0000-0000-000000000000")  # a scheduler's UUID
+    with pytest.raises(EnergyMeterError, match=r"CUDA_VISIBLE_DEVICES.*GPU-8a3f.*jetson SoC's counters were not read"):
+        make_meter("zeus", gpu_indices=[0])
+    meter, why = make_meter("auto", gpu_indices=[0])  # the estimate, and why, to warn with
+    assert meter.source.startswith("estimated")
+    assert why is not None
+    assert "GPU-8a3f" in why
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+
+    def zeusd_down() -> Any:  # an NVML that works, behind a zeusd that does not answer
+        raise ZeusGPUInitError("Failed to connect to zeusd at /var/run/zeusd.sock")
+
+    monkeypatch.setattr(zeus_energy, "get_gpus", zeusd_down)
+    with pytest.raises(EnergyMeterError, match=r"zeusd.sock.*jetson SoC's counters were not read as GPU 0's"):
+        make_meter("zeus", gpu_indices=[0])
+
+
+def test_a_discrete_gpu_by_torch_is_never_the_jetson_s_own(
+    fake_jetson: _FakeJetson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No NVML at all, but torch (CUDA initialised) says cuda:0 is not integrated: the rails are not its joules."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    props = {"is_integrated": False, "name": "NVIDIA RTX 6000 Ada Generation"}
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: type("Props", (), props)())
+    with pytest.raises(EnergyMeterError, match=r"cuda:0 \(NVIDIA RTX 6000 Ada Generation\) is a discrete GPU"):
+        make_meter("zeus", gpu_indices=[0])
+    props["is_integrated"] = True  # the Jetson's own
+    meter, why = make_meter("zeus", gpu_indices=[0])
+    assert (meter.source, why, meter.probe.soc_gpu) == ("measured: zeus/jetson", None, 0)
+
+
 @pytest.mark.parametrize("soc", ["apple", "jetson"])
 def test_soc_readings_match_a_window(
     soc: str, fake_apple: _FakeAppleEnergyMonitor, fake_jetson: _FakeJetson, monkeypatch: pytest.MonkeyPatch
