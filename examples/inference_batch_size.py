@@ -113,6 +113,13 @@ class BatchSizeRatio(Callback):
             # (no training: the cache has it).
             if not any(t.get("status") == "completed" for t in trials):
                 return
+            if _output_subdir(config) is None:
+                print(
+                    "batch-size sweep: batch 1 was not in the sweep, and it cannot be measured after it: "
+                    "hydra.output_subdir=null saved no job config to run it with; no ratio. Add 1 to the swept "
+                    "data.eval_batch_size values, or leave hydra.output_subdir set (default .hydra)."
+                )
+                return
             best = _best(trials)
             metrics = _evaluate_batch1(sweep_dir, config, best)
             params = {**best, "data.eval_batch_size": 1}
@@ -168,7 +175,7 @@ def _evaluate_batch1(sweep_dir: Path, sweep_cfg: DictConfig, best: dict[str, Any
     """
     from lightning_ecopt.checkpoints import CACHE_DIRNAME, CheckpointCache
 
-    job_config, job_cfg = _job(sweep_dir, best)
+    job_config, job_cfg = _job(sweep_dir, best, _output_subdir(sweep_cfg) or ".hydra")
     job_cfg.data.eval_batch_size = 1
     cache = CheckpointCache(sweep_dir / CACHE_DIRNAME, list(sweep_cfg.hydra.sweeper.inference_params or []))
     out_dir = sweep_dir / "batch1"  # its Lightning logs, beside the sweep's job dirs
@@ -206,11 +213,24 @@ def _as_job(hydra_yaml: Path, output_dir: Path) -> Iterator[None]:
         HydraConfig.instance().cfg = before
 
 
-def _job(sweep_dir: Path, params: dict[str, Any]) -> tuple[Path, DictConfig]:
-    """The config file and config of a job of the sweep that ran ``params`` (the first job's where none did)."""
-    job_configs = sorted(sweep_dir.glob("*/.hydra/config.yaml"))  # they share the training parameters
+def _output_subdir(config: DictConfig) -> str | None:
+    """The folder of each job's dir where Hydra saved its config (``hydra.output_subdir``); ``None``: it saved none."""
+    subdir = OmegaConf.select(config, "hydra.output_subdir", default=".hydra")
+    return None if subdir is None else str(subdir)
+
+
+def _job(sweep_dir: Path, params: dict[str, Any], output_subdir: str = ".hydra") -> tuple[Path, DictConfig]:
+    """The config file and config of a job of the sweep that ran ``params`` (the first job's where none did).
+
+    Args:
+        sweep_dir: The sweep's dir, holding a dir per job.
+        params: The swept values to match.
+        output_subdir: Where in each job's dir Hydra saved its config (the sweep's ``hydra.output_subdir``).
+    """
+    pattern = f"*/{output_subdir}/config.yaml"
+    job_configs = sorted(sweep_dir.glob(pattern))  # they share the training parameters
     if not job_configs:
-        raise FileNotFoundError(f"no job config under {sweep_dir}/*/.hydra/config.yaml")
+        raise FileNotFoundError(f"no job config under {sweep_dir}/{pattern} (hydra.output_subdir={output_subdir!r})")
     configs = [(path, OmegaConf.load(path)) for path in job_configs]
     matching = [
         (path, c) for path, c in configs if all(OmegaConf.select(c, k, default=None) == v for k, v in params.items())

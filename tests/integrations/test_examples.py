@@ -406,6 +406,49 @@ def test_batch_1_is_measured_with_the_best_trials_other_inference_settings(
     assert example._job(tmp_path, {"data.eval_batch_size": 2})[1].data.eval_batch_size == 8  # none ran it
 
 
+def test_batch_1_is_measured_from_the_job_configs_wherever_hydra_output_subdir_put_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It globbed */.hydra/config.yaml: with hydra.output_subdir=cfg the sweep ended on a FileNotFoundError, and with
+    # null (no config saved) too.
+    from omegaconf import OmegaConf
+
+    example = _import_example(monkeypatch, "inference_batch_size")
+    (tmp_path / "0" / "cfg").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"data": {"eval_batch_size": 64}}), tmp_path / "0" / "cfg" / "config.yaml")
+    path, cfg = example._job(tmp_path, {"data.eval_batch_size": 64}, "cfg")
+    assert (path, cfg.data.eval_batch_size) == (tmp_path / "0" / "cfg" / "config.yaml", 64)
+    with pytest.raises(FileNotFoundError, match=r"\*/\.hydra/config\.yaml \(hydra.output_subdir='.hydra'\)"):
+        example._job(tmp_path, {})
+
+    evaluated: list[Any] = []
+
+    def evaluate_batch1(sweep_dir: Path, config: Any, best: dict[str, Any]) -> dict[str, float]:
+        evaluated.append(example._job(sweep_dir, best, example._output_subdir(config))[0])
+        return {"energy/test_samples_per_j": 10.0}
+
+    monkeypatch.setattr(example, "_evaluate_batch1", evaluate_batch1)
+    trial = {
+        "status": "completed",
+        "params": {"data.eval_batch_size": 64},
+        "metrics": {"energy/test_samples_per_j": 90},
+    }
+    (tmp_path / "optimization_results.yaml").write_text(yaml.safe_dump({"trials": [trial]}))
+
+    def ended(output_subdir: str | None) -> str:
+        hydra_cfg = {"sweep": {"dir": str(tmp_path)}, "output_subdir": output_subdir}
+        example.BatchSizeRatio().on_multirun_end(OmegaConf.create({"hydra": hydra_cfg}))
+        return capsys.readouterr().out
+
+    assert "9.0x batch 1" in ended("cfg")
+    assert evaluated == [tmp_path / "0" / "cfg" / "config.yaml"]
+    out = ended(None)  # no config saved: said, in one line, with how to get the ratio
+    assert out.count("\n") == 1
+    assert "hydra.output_subdir=null saved no job config" in out
+    assert "Add 1 to the swept data.eval_batch_size values" in out
+    assert len(evaluated) == 1
+
+
 def test_the_ratio_takes_batch_1_at_the_best_trials_other_inference_settings_whatever_the_trial_order(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
