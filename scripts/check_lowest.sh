@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
 # The dependency floors of pyproject.toml, tried: a virtualenv under /tmp with every direct dependency (and the test
 # extra's) at the lowest release its `>=` floor allows, torch at 2.13.0's CPU build as the Makefile installs it, then
-# the unit tests. Not in CI (its time is budgeted): run it after raising or adding a dependency. ~10 min on 2 cores.
+# the unit tests. Not in CI (its time is budgeted): run it after raising or adding a dependency. ~10 min on 2 cores,
+# ~2 GB under /tmp (LOWEST_VENV). On Python 3.11, the floor of requires-python (PYTHON, default python3.11).
 #   scripts/check_lowest.sh             # the unit tests
 #   scripts/check_lowest.sh tests/faults  # other tests (pytest arguments)
 # A floor that cannot be met with the others fails the resolution, and uv names it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${LOWEST_VENV:-/tmp/ecopt-lowest}
-PYTHON=${PYTHON:-python3}
+PYTHON=${PYTHON:-python3.11}
+
+# On the Python that requires-python's floor names, and no other: the floors are wheels of that Python's day (numpy
+# 1.24 and pandas 1.5 have none for 3.12), so on a newer one the resolution fails and uv blames a valid floor.
+floor=$(sed -n 's/^requires-python *= *">= *\([0-9][0-9]*\.[0-9][0-9]*\)".*/\1/p' pyproject.toml)
+if [ -z "$floor" ]; then
+    echo "check_lowest.sh: no requires-python = \">=X.Y\" in pyproject.toml to take the Python from" >&2
+    exit 2
+fi
+if ! version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); then
+    echo "check_lowest.sh: PYTHON=$PYTHON does not run; install Python $floor (the floor of requires-python) and" \
+        "set PYTHON to it, e.g. PYTHON=python$floor" >&2
+    exit 2
+fi
+if [ "$version" != "$floor" ]; then
+    echo "check_lowest.sh: PYTHON=$PYTHON is Python $version; the floors are tried on Python $floor, the floor of" \
+        "requires-python (>=$floor): on a newer one some floors have no wheel (numpy 1.24, pandas 1.5 on 3.12) and" \
+        "uv would blame a valid floor. Set PYTHON=python$floor." >&2
+    exit 2
+fi
 
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"

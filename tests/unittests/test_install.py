@@ -83,3 +83,25 @@ def test_zeus_lower_bound_has_the_device_api_we_call() -> None:
     assert not zeus.specifier.contains(Version("0.12.3"))
     assert not zeus.specifier.contains(Version("0.15.0"))
     assert zeus.specifier.contains(Version("0.15.1"))
+
+
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_check_lowest_refuses_a_python_newer_than_the_floor_of_requires_python(tmp_path: Path, version: str) -> None:
+    """On 3.12 the floors' wheels (numpy 1.24, pandas 1.5) do not exist: uv blamed a floor valid for 3.11."""
+    import shutil
+    import subprocess
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    python = tmp_path / "python"  # answers the version check, fails anything else (a venv would be built)
+    python.write_text(f'#!/bin/sh\nif [ "$1" = -c ]; then echo {version}; exit 0; fi\nexit 7\n')
+    python.chmod(0o755)
+    venv = tmp_path / "venv"
+    script = CONSTRAINTS.parent / "scripts" / "check_lowest.sh"
+    env = {"PATH": "/usr/bin:/bin", "PYTHON": str(python), "LOWEST_VENV": str(venv)}
+    done = subprocess.run([bash, str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert f"is Python {version}; the floors are tried on Python 3.11, the floor of requires-python" in done.stderr
+    assert "Set PYTHON=python3.11." in done.stderr
+    assert not venv.exists()
