@@ -506,3 +506,53 @@ def test_a_missing_metric_of_the_direction_form_is_explained_in_the_front_end_s_
     with hydra_spelling(), pytest.raises(TrialFailure) as from_hydra:
         parse_task_result({"a": 1.0, "b": 2.0}, objectives)
     assert "with hydra.sweeper.direction the task returns its values in order" in str(from_hydra.value)
+
+
+class _KeyedRecord:
+    """A keyed record with no ``ndim`` nor ``to_dict`` (``sqlite3.Row``'s duck type): ``keys()`` and ``[key]``."""
+
+    def __init__(self, values: dict[str, float]) -> None:
+        self._values = values
+
+    def keys(self) -> list[str]:
+        return list(self._values)
+
+    def __getitem__(self, key: str) -> float:
+        return self._values[key]
+
+
+def test_a_keyed_object_without_ndim_is_read_by_name() -> None:
+    """Mutation survivor: only objects that say ``ndim == 1`` were tested; one that has no ``ndim`` is keyed too."""
+    objectives = parse_objectives({"acc": "maximize", "energy_j": "minimize"}, None)
+    record = _KeyedRecord({"energy_j": 120.0, "acc": 0.9})
+    assert parse_task_result(record, objectives).values == {"acc": (0.9, None), "energy_j": (120.0, None)}
+
+
+def test_a_missing_metric_is_offered_neither_a_needed_metric_nor_another_energy_figure() -> None:
+    """Mutation survivor: the hint's two exclusions (a metric the sweep takes already; for a missing energy figure,
+    another of the callback's figures) were each tested only where the other one also held."""
+    objectives = parse_objectives({"test/acc1": "maximize", "test/acc2": "maximize"}, None)
+    with pytest.raises(MissingMetric) as info:  # test/acc2, the other objective, is no misspelling of test/acc1
+        parse_task_result({"test/acc2": 0.9}, objectives)
+    assert (info.value.metric, info.value.close) == ("test/acc1", None)
+    assert "did you mean" not in str(info.value)
+    with pytest.raises(MissingMetric) as info:  # energy/train_time_s, returned but not needed, is another figure
+        parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0, "energy/train_time_s": 3.0}, TWO, ["energy/train_j"])
+    assert (info.value.metric, info.value.close) == ("energy/train_j", None)
+    assert "did you mean" not in str(info.value)
+    with pytest.raises(MissingMetric) as info:  # a close spelling outside both is still offered
+        parse_task_result({"test/acc2": 0.9, "test/acc_1": 0.8}, objectives)
+    assert info.value.close == "test/acc_1"
+
+
+@pytest.mark.parametrize(("n_objectives", "returned"), [(1, (0.9, 0.01, 0.2)), (3, (0.9, 0.01))])
+def test_the_mean_and_sem_hint_is_only_for_a_pair_returned_for_one_objective(
+    n_objectives: int, returned: tuple[float, ...]
+) -> None:
+    """Mutation survivor: the hint's condition was tested only where both of its parts held."""
+    objectives = parse_objectives({f"m{i}": "maximize" for i in range(n_objectives)}, None)
+    with pytest.raises(
+        ContractFailure, match=rf"returned {len(returned)} values for {n_objectives} objectives"
+    ) as info:
+        parse_task_result(returned, objectives)
+    assert "(mean, sem)" not in str(info.value)
