@@ -1894,3 +1894,28 @@ def test_a_results_file_without_provenance_still_reports(sweep_dir, capsys):
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(SweepDataError, match=r"provenance: expected a list of mappings \(one a run\), got 'a hand"):
         load_sweep(sweep_dir)
+
+
+def test_a_non_finite_figure_written_as_text_reads_as_its_number(sweep_dir):
+    """Mutation survivor: ``nan`` / ``inf`` as YAML text (a plain ``inf`` is a string in YAML 1.1; a hand edit, or
+    another writer) were never read back: the file of the sweep writes ``.nan``, a float."""
+    path = sweep_dir / RESULTS_FILENAME
+    data = yaml.safe_load(path.read_text())
+    data["trials"][0]["metrics"].update({"energy/train_j": "inf", "energy/warmup_j": " NaN ", "x": "-inf"})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    metrics = load_sweep(sweep_dir).result.trials[0].metrics
+    assert metrics["energy/train_j"] == math.inf
+    assert math.isnan(metrics["energy/warmup_j"])
+    assert metrics["x"] == -math.inf
+
+
+@pytest.mark.parametrize("n_trials", ["10", True, 10.0, None])
+def test_a_budget_that_is_not_an_integer_is_not_recorded(sweep_dir, n_trials):
+    """Mutation survivor: only an integer budget and a missing one were read back; text, a bool or a float (a hand
+    edit) is no budget (``None``), as the report then says the budget is unknown."""
+    path = sweep_dir / RESULTS_FILENAME
+    data = yaml.safe_load(path.read_text())
+    assert load_sweep(sweep_dir).n_trials == data["settings"]["n_trials"] == 10
+    data["settings"]["n_trials"] = n_trials
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert load_sweep(sweep_dir).n_trials is None

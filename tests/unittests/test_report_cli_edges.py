@@ -187,3 +187,19 @@ def test_many_sweeps_below_a_folder_are_counted(tmp_path, sweep_dir):
         (tmp_path / f"runs/{k:02d}" / RESULTS_FILENAME).write_text((sweep_dir / RESULTS_FILENAME).read_text())
     with pytest.raises(SweepDataError, match=r"/04' and 2 more\.$"):
         load_sweep(tmp_path / "runs")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("name: optuna\n", "name: 'optuna' and no 'trials' list: this is not an ecopt sweeper's results file"),
+        ("name: 5\n", "name: 5 and no 'trials' list: this is not an ecopt sweeper's results file"),
+        ("name: eco\n", r"the file is cut short in its first line \(name: 'eco'\)"),
+        ("name:\n", r"the file is cut short in its first line \(name: None\)"),
+    ],
+)
+def test_a_file_of_its_name_line_alone_is_cut_short_only_where_the_name_begins_ecopt(tmp_path, text, match):
+    """Mutation survivor: another sweeper's file of a ``name`` alone (``name: optuna``) read as a cut-short one."""
+    (tmp_path / RESULTS_FILENAME).write_text(text)
+    with pytest.raises(SweepDataError, match=match):
+        load_sweep(tmp_path)
