@@ -960,6 +960,17 @@ def test_a_rapl_wrap_the_tracker_missed_between_readings_is_nan(fake_zeus: tuple
         assert math.isnan(meter.joules_between(b, meter.read()))
 
 
+def test_the_rapl_bound_between_readings_grows_with_the_time_between_them() -> None:
+    """Mutation survivor: readings were only taken < 1 s apart, where the bound is its floor (1 kW over 1 s)."""
+    meter = ZeusMeter()  # no reading yet: every slot is judged as a RAPL zone's
+    assert meter.joules_between((0.0, 0.0), (10.0, 5_000_000.0)) == pytest.approx(5_000.0)  # 500 W over 10 s: kept
+    with pytest.warns(UserWarning, match="wrapped around without Zeus's tracker seeing it"):
+        assert math.isnan(meter.joules_between((0.0, 0.0), (10.0, 15_000_000.0)))  # 1.5 kW: a missed wrap
+    assert meter.joules_between((0.0, 0.0), (1.0, 1_000_000.0)) == pytest.approx(1_000.0)  # the bound itself: kept
+    with pytest.warns(UserWarning, match="wrapped around without Zeus's tracker seeing it"):  # its floor is 1 s
+        assert math.isnan(meter.joules_between((0.0, 0.0), (0.5, 1_500_000.0)))
+
+
 # --- Zeus on a faked SoC: Apple silicon and a Jetson, through Zeus's own classes and ZeusMonitor --------------------
 _APPLE_FIELDS = ("cpu_total_mj", "dram_mj", "gpu_mj", "gpu_sram_mj", "ane_mj")
 
@@ -1421,3 +1432,97 @@ def test_an_soc_window_synchronises_the_on_chip_gpu(
     meter.end("w")
     meter.read()
     assert synced == ["mps", "mps", "mps"]
+
+
+def test_an_apple_gpu_figure_is_read_from_either_of_its_two_fields() -> None:
+    """Mutation survivor: the GPU and its SRAM were tested together or both absent, never one without the other."""
+    from zeus.device.soc.apple import AppleSiliconMeasurement
+
+    from lightning_ecopt.energy.zeus import soc_figures
+
+    assert soc_figures("apple-soc", AppleSiliconMeasurement(cpu_total_mj=3000, gpu_mj=1500), gpu_index=2) == (
+        {2: 1.5},
+        3.0,
+        None,
+        {},
+    )
+    assert soc_figures("apple-soc", AppleSiliconMeasurement(gpu_sram_mj=500))[0] == {0: 0.5}
+    assert soc_figures("apple-soc", AppleSiliconMeasurement(cpu_total_mj=3000))[0] == {}  # no GPU figure, not 0 J
+
+
+def test_a_jetson_without_a_cpu_rail_leaves_no_joule_of_its_input_rail_out() -> None:
+    """Mutation survivor: the rest of the module was only tested with a CPU rail read (or a GPU one missing)."""
+    from zeus.device.soc.jetson import JetsonMeasurement
+
+    from lightning_ecopt.energy.zeus import soc_figures
+
+    figures = soc_figures("jetson", JetsonMeasurement(gpu_energy_mj=5000.0, total_energy_mj=9000.0))
+    assert figures == ({0: 5.0}, None, None, {"module_rest": 4.0})
+
+
+def test_an_soc_gpu_other_than_device_0_keys_its_figure(fake_jetson: _FakeJetson) -> None:
+    """Mutation survivor: the on-chip GPU was always device 0 (``cuda:1``: a Jetson's GPU as Lightning names it)."""
+    meter = ZeusMeter(gpu_indices=[1])
+    assert meter.probe.soc_gpu == 1
+    meter.begin("w")
+    fake_jetson.mj.update(cpu_energy_mj=2_000.0, gpu_energy_mj=5_000.0, total_energy_mj=9_000.0)
+    assert meter.end("w").gpu_j == {1: pytest.approx(5.0)}
+
+
+@pytest.mark.parametrize("input_mj", [5_000.0, 0.0])
+def test_an_input_rail_below_a_cpu_and_gpu_rail_is_said_once(
+    input_mj: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mutation survivor: the input rail below the rails was tested only with a CPU rail and a GPU rail, not with the
+    Orin Nano's VDD_CPU_GPU_CV (an other part, by its label), whose joules the comparison adds too."""
+    rails = _FakeJetson(rails=("cpu", "total"))
+    _install_fake_jetson(
+        monkeypatch, rails, _ina3221(tmp_path / "hwmon1", {"total": "VDD_IN", "cpu": "VDD_CPU_GPU_CV"})
+    )
+    _no_gpus_nor_rapl(monkeypatch)
+    meter = ZeusMeter(gpu_indices=[0])
+    meter.begin("w")
+    rails.mj.update(cpu_energy_mj=6_000.0, total_energy_mj=input_mj)
+    with pytest.warns(UserWarning, match=rf"input rail read {input_mj / 1000:g} J, below the 6 J of the rails it"):
+        m = meter.end("w")
+    assert (m.cpu_j, m.other_j, m.total_j) == (None, {"vdd_cpu_gpu_cv": 6.0, "module_rest": 0.0}, pytest.approx(6.0))
+
+
+def test_an_apple_counter_reset_is_nan_for_its_domain_alone(fake_apple: _FakeAppleEnergyMonitor) -> None:
+    """Mutation survivor: a reset was tested on a Jetson, which has no DRAM figure to keep (``None`` either way)."""
+    fake_apple.mj.update(cpu_total_mj=10_000, dram_mj=1_000)
+    meter = ZeusMeter(gpu_indices=[])
+    meter.begin("w")
+    fake_apple.mj.update(cpu_total_mj=0, dram_mj=2_000, gpu_mj=1_500)  # the CPU's counter was reset
+    with pytest.warns(UserWarning, match=r"read a negative energy from apple-soc \(cpu: -10 J\)"):
+        m = meter.end("w")
+    assert math.isnan(m.cpu_j)
+    assert (m.dram_j, m.gpu_j, m.other_j) == (pytest.approx(1.0), {0: pytest.approx(1.5)}, {"ane": 0.0})
+
+
+def test_a_gpu_counter_label_names_its_vendor() -> None:
+    """Mutation survivor: only NVML's label was read back: an AMD GPU's is ``amdsmi``, a vendor unknown ``nvml``."""
+    from lightning_ecopt.energy.zeus import ZeusProbe
+
+    assert ZeusProbe(gpu_indices=(0,), gpu_vendor="amdsmi", cpu=True).source == "measured: zeus/amdsmi+rapl"
+    assert ZeusProbe(gpu_indices=(0,)).source == "measured: zeus/nvml"
+
+
+def test_an_soc_reading_is_not_judged_by_rapl_s_bound(fake_jetson: _FakeJetson) -> None:
+    """Mutation survivor: the slot of an SoC's cumulative figure (no RAPL zone, no wrap) was never a large step."""
+    meter = ZeusMeter(gpu_indices=[0])
+    a = meter.read()
+    fake_jetson.mj.update(cpu_energy_mj=500_000.0, gpu_energy_mj=1_000_000.0, total_energy_mj=2_000_000.0)
+    assert meter.joules_between(a, meter.read()) == pytest.approx(2_000.0)
+
+
+def test_an_input_rail_equal_to_its_rails_is_not_said_to_be_below_them(fake_jetson: _FakeJetson) -> None:
+    """Mutation survivor: the boundary of the warning above (a module whose other parts read 0 J)."""
+    import warnings
+
+    meter = ZeusMeter(gpu_indices=[0])
+    meter.begin("w")
+    fake_jetson.mj.update(cpu_energy_mj=2_000.0, gpu_energy_mj=5_000.0, total_energy_mj=7_000.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert meter.end("w").other_j == {"module_rest": 0.0}
