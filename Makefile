@@ -29,9 +29,9 @@ demo: $(STAMP)
 	$(VENV)/bin/ecopt report $(SWEEP_DIR)
 	@echo
 	@echo "Frontier views (HParams, frontier image, hypervolume): $(VENV)/bin/tensorboard --logdir $(SWEEP_DIR)/tensorboard"
-	@echo "Energy above is MEASURED only where its label says 'measured' (Zeus found an NVIDIA GPU or readable RAPL);"
-	@echo "'estimated: cpu-time' means CPU time x watts per thread: run on an NVIDIA GPU, or make RAPL readable"
-	@echo "(root, or Zeus's zeusd daemon), for measured joules."
+	@echo "Energy above is MEASURED only where its label says 'measured' (Zeus found an NVIDIA GPU, readable RAPL, Apple"
+	@echo "silicon or a Jetson); 'estimated: cpu-time' means CPU time x watts per thread: run on an NVIDIA GPU, make RAPL"
+	@echo "readable (root, or Zeus's zeusd daemon), or on a Mac pip install zeus-apple-silicon, for measured joules."
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not gpu and not slow"
