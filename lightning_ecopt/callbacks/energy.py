@@ -1012,9 +1012,10 @@ class EnergyCallback(Callback):
         if len(dims) == 1 or (dims and samples == 1):  # a batch of one sample is that sample, cut along any of them
             return _one_sample(batch, dim=dims[0])
         stage = state.batch_window.partition("/")[0]
+        flops_key = _flops_key(stage, self.predict_flops == "predict_step")
         self._warn_once(
             f"flops/cut/{stage}",
-            f"EnergyCallback: FLOPs not counted, {self._flops_key(stage)} is not logged: the first {stage} batch holds "
+            f"EnergyCallback: FLOPs not counted, {flops_key} is not logged: the first {stage} batch holds "
             f"{samples} samples, but {_where(first_path)} {tuple(first.shape)} has "
             f"{'no dimension' if not dims else 'several dimensions'} of that size, so one sample cannot be cut from "
             f"it (pass log_model_stats=False to count nothing and silence this).",
@@ -1109,14 +1110,6 @@ class EnergyCallback(Callback):
             state.samples, state.tokens = state.warmup_samples, state.warmup_tokens
             contention = None
         return steady, whole, batches, contention
-
-    def _flops_key(self, stage: str) -> str:
-        """The key a loop's FLOPs go under: ``predict_step``'s in a predict loop that counts it, else forward's."""
-        return (
-            PREDICT_STEP_FLOPS_PER_SAMPLE
-            if stage == "predict" and self.predict_flops == "predict_step"
-            else FLOPS_PER_SAMPLE
-        )
 
     def _update_model_stats(self, pl_module: pl.LightningModule, sample: Any, stage: str) -> None:
         """Keep this loop's counts of the model's parameters and FLOPs (again when the module or the sample changed).
@@ -1908,6 +1901,15 @@ def _step_context(pl_module: pl.LightningModule, stage: str) -> Callable[[], con
     return cast(Callable[[], contextlib.AbstractContextManager[Any]], getattr(plugin, name, contextlib.nullcontext))
 
 
+def _flops_key(stage: str, predict_step: bool) -> str:
+    """The key a loop's FLOPs go under: ``predict_step``'s in a predict loop that counts it, else one forward pass's.
+
+    >>> _flops_key("predict", True), _flops_key("test", True), _flops_key("predict", False)
+    ('model/predict_step_flops_per_sample', 'model/flops_per_sample', 'model/flops_per_sample')
+    """
+    return PREDICT_STEP_FLOPS_PER_SAMPLE if stage == "predict" and predict_step else FLOPS_PER_SAMPLE
+
+
 def _model_stats(
     pl_module: pl.LightningModule,
     sample: Any,
@@ -1947,8 +1949,8 @@ def _model_stats(
     with torch.random.fork_rng(devices=devices):
         meta = _on_meta(pl_module) if on_meta else None
     on_module = [first] if first is sample else [sample, first]  # the one-sample batch, then its first tensor
-    method = "predict_step" if stage == "predict" and predict_step else "forward"
-    flops_key = PREDICT_STEP_FLOPS_PER_SAMPLE if method == "predict_step" else FLOPS_PER_SAMPLE
+    flops_key = _flops_key(stage, predict_step)
+    method = "predict_step" if flops_key == PREDICT_STEP_FLOPS_PER_SAMPLE else "forward"
     if method == "forward":
         on_module.reverse()  # the first tensor first: what every model that had FLOPs before was counted with
     attempts = [(meta, x) for x in on_module] if meta is not None else []
