@@ -29,7 +29,7 @@ from lightning_ecopt.ledger import (
     _kinds_label,
     _not_comparable,
 )
-from lightning_ecopt.sweeper.results import SweepResult
+from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
 
 __all__ = [
     "ESTIMATE_CAVEAT",
@@ -55,6 +55,11 @@ def flops_proxy(result: SweepResult) -> str:
     """
     trials = _evaluated(result)
     target, _ = _energy_per_inference(trials, result.objectives)
+    return _flops_for(trials, target)
+
+
+def _flops_for(trials: Sequence[TrialRecord], target: str | None) -> str:
+    """:func:`flops_proxy` for the trials and the energy-per-inference metric the audit has read already."""
     if _inference_stage(target) == "predict" and any(
         _finite(t.metrics.get(PREDICT_STEP_FLOPS_PER_SAMPLE)) is not None for t in trials
     ):
@@ -261,7 +266,7 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
     kinds = _energy_kinds(trials)
     energy = _kinds_label(kinds, trials)
     kind = energy.split(" ", 1)[0]
-    flops = flops_proxy(result)
+    flops = _flops_for(trials, target)
     out = []
     for proxy in (flops if name == FLOPS_PER_SAMPLE else name for name in proxies):
         triples = [
