@@ -708,7 +708,8 @@ class ZeusMeter:
             gpu_j, cpu_j, dram_j, other_j = soc_figures(
                 self.probe.soc, monitor.soc.get_total_energy_consumption(), cpu_rail=self.probe.soc_cpu_rail
             )
-            values.append(1000.0 * (sum(gpu_j.values()) + (cpu_j or 0.0) + (dram_j or 0.0) + sum(other_j.values())))
+            counted = Measurement(time_s=0.0, gpu_j=gpu_j, cpu_j=cpu_j, dram_j=dram_j, other_j=other_j)
+            values.append(1000.0 * counted.total_j)
             self._soc_slots = 1
         return tuple(values)
 
