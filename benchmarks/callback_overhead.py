@@ -33,7 +33,7 @@ import timeit
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import lightning
 import lightning.pytorch as pl
@@ -48,6 +48,8 @@ from benchmark_env import add_out_argument, out_path, revision
 from lightning_ecopt import EnergyCallback
 from lightning_ecopt.demos import DigitsCNN
 
+#: The meter names EnergyCallback takes (its ``meter`` argument).
+MeterName = Literal["auto", "zeus", "estimate"]
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "callback_overhead.json"  # --smoke: <tmp>/ecopt_bench/
 
 
@@ -119,7 +121,7 @@ SETUPS = (
 """The set-ups compared, in order (``callback_instructions.py`` counts the same ones)."""
 
 
-def setup_callbacks(name: str, meter: str) -> list[pl.Callback]:
+def setup_callbacks(name: str, meter: MeterName) -> list[pl.Callback]:
     """The callbacks of the set-up ``name`` (one of :data:`SETUPS`), measuring with ``meter``."""
     kwargs: dict[str, Any] = {"meter": meter, "log_model_stats": False}
     makers: dict[str, Any] = {
@@ -226,7 +228,7 @@ def matmul_iters(batch_ms: float, step_s: float | None = None) -> int:
 
 
 def run(
-    batches: int, batch_size: int, rounds: int, meter: str, hook_calls: int = 20_000, workload: str = "digits",
+    batches: int, batch_size: int, rounds: int, meter: MeterName, hook_calls: int = 20_000, workload: str = "digits",
     batch_ms: float = 20.0, short_rounds: int = 300, short_batches: int = 2,
 ) -> dict[str, Any]:  # fmt: skip
     torch.manual_seed(0)
@@ -374,7 +376,7 @@ def dispatch_cost_us(n: int = 200_000) -> dict[str, float]:
     return out
 
 
-def hook_cost_s(meter: str, per_batch: str, batch: Any, n: int = 20_000) -> float:
+def hook_cost_s(meter: MeterName, per_batch: Literal["window", "split"], batch: Any, n: int = 20_000) -> float:
     """Seconds the callback's per-batch hooks take per batch, timed directly (robust to a loaded machine)."""
     cb = EnergyCallback(meter=meter, per_batch=per_batch, warmup_batches=0, log_model_stats=False)
     trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, devices=1)

@@ -106,3 +106,44 @@ def test_ddp_sums_ranks() -> None:
     assert result["logged_samples"] == 48
     assert result["source"] == "estimated: cpu-time"
     assert result["energy_j"] > 0
+
+
+def _cli_config(tmp_path: Path, init_args: str) -> Path:
+    """A LightningCLI config file adding an EnergyCallback, as users write one."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "trainer:\n"
+        "  logger: false\n"
+        "  enable_progress_bar: false\n"
+        "  callbacks:\n"
+        "    - class_path: lightning_ecopt.EnergyCallback\n"
+        f"      init_args: {init_args}\n"
+        "data:\n"
+        "  eval_batch_size: 64\n"
+    )
+    return path
+
+
+def test_lightning_cli_builds_the_callback_from_its_config(tmp_path: Path) -> None:
+    pytest.importorskip("jsonargparse")
+    from lightning.pytorch.cli import LightningCLI
+
+    config = _cli_config(tmp_path, "{meter: estimate, warmup_batches: 1, per_batch: split}")
+    cli = LightningCLI(DigitsCNN, DigitsDataModule, args=["test", "--config", str(config)], save_config_callback=None)
+    (cb,) = (c for c in cli.trainer.callbacks if isinstance(c, EnergyCallback))
+    r = cb.results["test"]
+    assert r.source == "estimated: cpu-time"
+    assert r.per_batch_mode == "split"
+    test_size = len(cli.datamodule.test_set)
+    assert r.samples == test_size - 64  # one warm-up batch of 64 left out
+    assert cli.trainer.callback_metrics["energy/test_samples"] == r.samples
+
+
+def test_lightning_cli_says_which_callback_value_is_bad(tmp_path: Path) -> None:
+    pytest.importorskip("jsonargparse")
+    from lightning.pytorch.cli import LightningCLI
+
+    config = _cli_config(tmp_path, "{warmup_batches: -1}")
+    # jsonargparse instantiates the callback after parsing, so the callback's own message reaches the user
+    with pytest.raises(ValueError, match=r"EnergyCallback\(warmup_batches=-1\): expected an int >= 0"):
+        LightningCLI(DigitsCNN, DigitsDataModule, args=["test", "--config", str(config)], save_config_callback=None)
