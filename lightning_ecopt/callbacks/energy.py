@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import inspect
 import itertools
 import math
 import operator
@@ -236,8 +237,10 @@ class EnergyCallback(Callback):
             ``type(module)(**module.hparams)``: nothing is computed, but the module's ``__init__`` runs again. If it
             has side effects (downloads, files, an experiment tracker's run), pass ``False``: FLOPs are then one real
             forward pass of one sample. ``forward`` is given the first batch's first tensor, sliced to one sample,
-            else (a forward that reads ``batch["x"]``) the whole batch sliced to one sample; where it takes neither,
-            a warning says so and ``model/flops_per_sample`` is not logged.
+            else (a forward that reads ``batch["x"]``) the whole batch sliced to one sample, else (a
+            ``forward(input_ids, attention_mask)`` called as ``self(**batch)``) the keys of a dict batch it names, as
+            keyword arguments; where it takes none of these, a warning says so and ``model/flops_per_sample`` is not
+            logged.
         predict_flops: What one inference of a predict loop is: ``"forward"`` (default), or ``"predict_step"``, a
             whole generation (many forward passes), counted by calling ``predict_step`` with the first batch sliced
             to one sample on the meta copy and logged as ``model/predict_step_flops_per_sample`` (other loops still
@@ -1922,19 +1925,20 @@ def _model_stats(
 ) -> dict[str, float]:
     """Parameter count and the FLOPs of one inference of one sample (skipped when the model cannot take the sample).
 
-    ``sample`` is one sample of a batch, its structure kept (:func:`_one_sample`). One inference is ``forward``,
-    given the sample's first tensor (what it takes most often, and all it was given before batches were kept whole),
-    else the sample itself (a forward that reads ``batch["x"]``). With ``predict_step`` in a predict loop it is the
-    module's ``predict_step`` (a generation is many forward passes), given the sample as the loop would give it
-    (else, on the meta copy, its first tensor). FLOPs are counted on the meta device where possible (a copy of the
-    module rebuilt there from its saved hyperparameters: nothing is computed), else with one real call on the one
-    sample. ``predict_step`` runs as Python even on the meta copy: its side effects (a file written, a list appended
-    to) happen, hence opt-in; one that cannot run there (a stop at an end-of-sequence token reads a value) is run
-    once on the module itself, inside ``step_context()`` (the precision plugin's, as the loop ran it; the meta copy
-    runs outside it). Where no call succeeds, ``warn(key, message)`` (default: a rank-zero warning) says why
-    and the FLOPs are left out: a forward pass is never counted in place of a requested ``predict_step``, whose
-    generation it would undercount many times over. A forward pass's FLOPs are ``model/flops_per_sample``,
-    ``predict_step``'s ``model/predict_step_flops_per_sample``: one key never holds both counts.
+    ``sample`` is one sample of a batch, its structure kept (:func:`_one_sample`). One inference is ``forward``, given
+    the sample's first tensor (what it takes most often, and all it was given before batches were kept whole), else the
+    sample itself (a forward that reads ``batch["x"]``), else a mapping sample's keys it names as keyword arguments
+    (``forward(input_ids, attention_mask)``, :func:`_keyword_sample`). With ``predict_step`` in a predict loop it is the
+    module's ``predict_step`` (a generation is many forward passes), given the sample as the loop would give it (else,
+    on the meta copy, its first tensor). FLOPs are counted on the meta device where possible (a copy of the module
+    rebuilt there from its saved hyperparameters: nothing is computed), else with one real call on the one sample.
+    ``predict_step`` runs as Python even on the meta copy: its side effects (a file written, a list appended to) happen,
+    hence opt-in; one that cannot run there (a stop at an end-of-sequence token reads a value) is run once on the module
+    itself, inside ``step_context()`` (the precision plugin's, as the loop ran it; the meta copy runs outside it). Where
+    no call succeeds, ``warn(key, message)`` (default: a rank-zero warning) says why and the FLOPs are left out: a
+    forward pass is never counted in place of a requested ``predict_step``, whose generation it would undercount many
+    times over. A forward pass's FLOPs are ``model/flops_per_sample``, ``predict_step``'s
+    ``model/predict_step_flops_per_sample``: one key never holds both counts.
     """
     from lightning.fabric.utilities.throughput import measure_flops
 
@@ -1948,11 +1952,16 @@ def _model_stats(
     devices = [pl_module.device.index or 0] if pl_module.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         meta = _on_meta(pl_module) if on_meta else None
-    on_module = [first] if first is sample else [sample, first]  # the one-sample batch, then its first tensor
+    on_module: list[Any] = [first] if first is sample else [sample, first]  # the one-sample batch, its first tensor
     flops_key = _flops_key(stage, predict_step)
     method = "predict_step" if flops_key == PREDICT_STEP_FLOPS_PER_SAMPLE else "forward"
+    keywords = _keyword_sample(pl_module.forward, sample) if method == "forward" else None
     if method == "forward":
         on_module.reverse()  # the first tensor first: what every model that had FLOPs before was counted with
+        if (
+            keywords is not None
+        ):  # then the batch's keys as arguments: forward(input_ids, attention_mask), self(**batch)
+            on_module.append(keywords)
     attempts = [(meta, x) for x in on_module] if meta is not None else []
     # On the module itself predict_step runs for real: only as the loop would call it (the batch, not a tensor of it).
     attempts += [(pl_module, x) for x in (on_module[:1] if method == "predict_step" else on_module)]
@@ -1966,10 +1975,13 @@ def _model_stats(
         try:
             given = apply_to_collection(x, torch.Tensor, operator.methodcaller("to", "meta")) if model is meta else x
             call: Callable[..., Any] = getattr(model, method) if method == "predict_step" else model
-            args = (given, 0) if with_index else (given,)
+            if isinstance(x, _Keywords):
+                run = functools.partial(call, **given)
+            else:
+                run = functools.partial(call, *((given, 0) if with_index else (given,)))
             context = step_context() if model is pl_module else contextlib.nullcontext()
             with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention(), context:
-                stats[flops_key] = float(measure_flops(model, functools.partial(call, *args)))
+                stats[flops_key] = float(measure_flops(model, run))
         except TrialFailure:  # the trial's time limit fell due while counting: it stops the trial, not the count
             raise
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
@@ -1992,6 +2004,7 @@ def _model_stats(
         )
     else:
         inputs = "its tensor" if first is sample else "its first tensor, then the batch itself"
+        inputs += ", then its keys as keyword arguments" if keywords is not None else ""
         message = (
             f"EnergyCallback: FLOPs not counted, model/flops_per_sample is not logged (the proxy audit of `ecopt "
             f"report` has no FLOPs for this model): {name}.forward failed on one sample of the first batch, given "
@@ -2000,6 +2013,36 @@ def _model_stats(
         )
     (warn or (lambda _key, text: rank_zero_warn(text)))(f"flops/{method}/{name}", message)
     return stats
+
+
+class _Keywords(dict[str, Any]):
+    """A one-sample mapping batch to call ``forward`` with as keyword arguments (``forward(**sample)``)."""
+
+
+def _keyword_sample(forward: Callable[..., Any], sample: Any) -> _Keywords | None:
+    """The entries of a one-sample mapping batch that ``forward`` takes by name, or None where it takes none.
+
+    A Hugging Face-style ``forward(input_ids, attention_mask)``, called as ``self(**batch)``, takes neither the
+    batch's first tensor alone nor the batch itself. Keys it does not name (the labels) are left out, unless it takes
+    ``**kwargs``.
+
+    >>> def forward(input_ids, attention_mask=None): ...
+    >>> sorted(_keyword_sample(forward, {"input_ids": 1, "attention_mask": 2, "labels": 3}))
+    ['attention_mask', 'input_ids']
+    >>> _keyword_sample(forward, {"x": 1}) is None, _keyword_sample(forward, (1, 2)) is None
+    (True, True)
+    """
+    if not isinstance(sample, Mapping) or not sample or not all(isinstance(key, str) for key in sample):
+        return None
+    try:
+        parameters = inspect.signature(forward).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a C function): every key
+        return _Keywords(sample)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return _Keywords(sample)
+    named = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    taken = {key: value for key, value in sample.items() if key in named}
+    return _Keywords(taken) if taken else None
 
 
 def _one_sample(batch: Any, dim: int = 0) -> Any:

@@ -1079,8 +1079,28 @@ class _ReadsItsBatch(BoringModel):
 
 
 class _TakesTwoArguments(_ReadsItsBatch):
+    """A forward of two tensors named as the batch's keys (``self(**batch)``, a Hugging Face-style model's)."""
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         return self.layer(x * mask)
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        return self(batch["x"], batch["mask"]).sum()
+
+
+class _TakesKeywordsOnly(_ReadsItsBatch):
+    def forward(self, *, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        return self.layer(x if mask is None else x * mask)
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        return self(**{k: v for k, v in batch.items() if k != "y"}).sum()
+
+
+class _TakesOtherNames(_ReadsItsBatch):
+    """A forward that needs an argument the batch has no key for: no call of it can be made from the batch alone."""
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return self.layer(x * weights)
 
     def test_step(self, batch: Any, batch_idx: int) -> Any:
         return self(batch["x"], batch["mask"]).sum()
@@ -1098,16 +1118,30 @@ def test_flops_of_a_forward_that_takes_the_batch_dict(fake_clock: FakeClock) -> 
     assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # one sample's, not the batch's
 
 
+@pytest.mark.parametrize("model_type", [_TakesTwoArguments, _TakesKeywordsOnly])
+@pytest.mark.parametrize("flops_on_meta", [True, False])
+def test_flops_of_a_forward_that_takes_the_batch_s_keys_as_arguments(
+    fake_clock: FakeClock, model_type: type[_ReadsItsBatch], flops_on_meta: bool
+) -> None:
+    """``forward(x, mask)`` called as ``self(**batch)`` (Hugging Face-style ``input_ids, attention_mask``) got no
+    FLOPs: it was given the batch's first tensor, then the batch, never its keys as keyword arguments. Keys forward
+    does not name (the labels ``y``) are left out."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0, flops_on_meta=flops_on_meta)
+    with _flops_warnings_as_errors():
+        _trainer(cb).test(model_type(hidden=8), dataloaders=_dict_batches(), verbose=False)
+    assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # one sample's, not the batch's
+
+
 def test_a_forward_that_takes_no_sample_of_its_batch_is_warned_of(fake_clock: FakeClock) -> None:
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
     trainer = _trainer(cb)
     with pytest.warns(
         UserWarning,
-        match=r"FLOPs not counted, model/flops_per_sample is not logged \(the proxy audit .*_TakesTwoArguments.forward "
-        r"failed on one sample of the first batch, given its first tensor, then the batch itself \(on the meta copy: "
-        r"TypeError.*; on the module: TypeError",
+        match=r"FLOPs not counted, model/flops_per_sample is not logged \(the proxy audit .*_TakesOtherNames.forward "
+        r"failed on one sample of the first batch, given its first tensor, then the batch itself, then its keys as "
+        r"keyword arguments \(on the meta copy: TypeError.*; on the module: TypeError",
     ):
-        trainer.test(_TakesTwoArguments(hidden=8), dataloaders=_dict_batches(), verbose=False)
+        trainer.test(_TakesOtherNames(hidden=8), dataloaders=_dict_batches(), verbose=False)
     assert "model/flops_per_sample" not in cb.model_stats
     assert "model/flops_per_sample" not in trial_metrics(trainer)
 
