@@ -1454,25 +1454,30 @@ def _sibling_ranks_note(trainer: pl.Trainer) -> str:
 def _user_count(name: str, value: Any, what: str) -> int:
     """``value``, what the user's ``batch_size_fn``/``count_fn`` returned for a batch, as a count >= 0.
 
-    Ints, NumPy and 0-d tensor integers, and whole floats (``12.0``) are counts.
+    Ints, NumPy and 0-d tensor integers, and whole floats (``12.0``) are counts. Text (``"4"``) and truth values
+    (``True``, a bool tensor) are not, though ``int()``/``float()`` take them: a ``lambda batch: "x" in batch`` would
+    count one sample a batch.
 
     Raises:
         TypeError: Anything else, named with the function that returned it.
         ValueError: A negative count.
     """
-    try:
-        count = operator.index(value)
-    except TypeError:
+    dtype = getattr(value, "dtype", None)
+    count: int | None = None
+    if not (isinstance(value, bool | str | bytes) or dtype is torch.bool or getattr(dtype, "kind", None) == "b"):
         try:
-            number = float(value)
-        except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of more than one element
-            number = math.nan
-        if not number.is_integer():
-            raise TypeError(
-                f"EnergyCallback({name}=...): returned {value!r} ({type(value).__name__}) for a batch; expected an "
-                f"int, the {what}."
-            ) from None
-        count = int(number)
+            count = operator.index(value)
+        except TypeError:
+            try:
+                number = float(value)
+            except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of more than one element
+                number = math.nan
+            count = int(number) if number.is_integer() else None
+    if count is None:
+        raise TypeError(
+            f"EnergyCallback({name}=...): returned {value!r} ({type(value).__name__}) for a batch; expected an "
+            f"int, the {what}."
+        )
     if count < 0:
         raise ValueError(f"EnergyCallback({name}=...): returned {count} for a batch; expected the {what} (>= 0).")
     return count

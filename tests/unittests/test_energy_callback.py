@@ -317,6 +317,11 @@ def test_an_unset_dataclass_field_is_passed_over() -> None:
         ("many", TypeError, r"count_fn=...\): returned 'many' \(str\) for a batch; expected an int"),
         (-3, ValueError, r"count_fn=...\): returned -3 for a batch"),
         (2.5, TypeError, r"returned 2.5 \(float\)"),
+        # A number's text or a truth value is no count, though int() and float() take them (one counted as 4 or 1).
+        ("4", TypeError, r"returned '4' \(str\) for a batch; expected an int"),
+        (b"4", TypeError, r"returned b'4' \(bytes\)"),
+        (True, TypeError, r"returned True \(bool\)"),
+        (torch.tensor(True), TypeError, r"returned tensor\(True\) \(Tensor\)"),
     ],
 )
 def test_a_count_fn_returning_no_count_is_named(fake_clock: FakeClock, returned: Any, error: type, match: str) -> None:
@@ -352,6 +357,20 @@ def test_a_count_fn_returning_none_counts_no_tokens(fake_clock: FakeClock) -> No
     zeros = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, count_fn=lambda batch, outputs: 0)
     _trainer(zeros).test(model, verbose=False)
     assert (zeros.results["test"].tokens, zeros.results["test"].tokens_per_j) == (0, 0.0)
+
+
+@pytest.mark.parametrize("returned", ["4", True])
+def test_a_batch_size_fn_returning_no_count_is_named(fake_clock: FakeClock, returned: Any) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, batch_size_fn=lambda batch: returned)
+    with pytest.raises(TypeError, match=rf"batch_size_fn=...\): returned {returned!r} \({type(returned).__name__}\)"):
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+
+
+def test_a_numpy_truth_value_is_no_count() -> None:
+    import numpy as np
+
+    with pytest.raises(TypeError, match=r"returned .*True.* \(bool_?\) for a batch"):
+        energy_module._user_count("count_fn", np.True_, "tokens the batch produced")
 
 
 def test_counts_may_be_numpy_ints_tensors_or_whole_floats(fake_clock: FakeClock) -> None:
