@@ -1970,10 +1970,13 @@ def _model_stats(
     attempts = [(meta, x) for x in on_module] if meta is not None else []
     # On the module itself predict_step runs for real: only as the loop would call it (the batch, not a tensor of it).
     attempts += [(pl_module, x) for x in (on_module[:1] if method == "predict_step" else on_module)]
-    # batch_idx only where Lightning's predict loop passes it (a predict_step(self, batch) is legal).
-    with_index = method == "predict_step" and is_param_in_hook_signature(
-        pl_module.predict_step, "batch_idx", min_args=2
-    )
+    # batch_idx only where Lightning's predict loop passes it (a predict_step(self, batch) is legal), and
+    # dataloader_idx (the first batch's loader: 0) where it must be passed: Lightning passes it only where the loop
+    # has several dataloaders, so a predict_step(self, batch, batch_idx, dataloader_idx) without a default is legal.
+    indices: tuple[int, ...] = ()
+    if method == "predict_step":
+        step = pl_module.predict_step
+        indices = (0,) * (is_param_in_hook_signature(step, "batch_idx", min_args=2) + _required(step, "dataloader_idx"))
     errors: dict[str, BaseException] = {}  # where -> the error of the batch's call there (else the tensor's)
     for model, x in attempts:
         where = "on the meta copy" if model is meta else "on the module"
@@ -1983,7 +1986,7 @@ def _model_stats(
             if isinstance(x, _Keywords):
                 run = functools.partial(call, **given)
             else:
-                run = functools.partial(call, *((given, 0) if with_index else (given,)))
+                run = functools.partial(call, given, *indices)
             context = step_context() if model is pl_module else contextlib.nullcontext()
             with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention(), context:
                 stats[flops_key] = float(measure_flops(model, run))
@@ -2018,6 +2021,20 @@ def _model_stats(
         )
     (warn or (lambda _key, text: rank_zero_warn(text)))(f"flops/{method}/{name}", message)
     return stats
+
+
+def _required(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` has a parameter ``name`` without a default (one a call must pass).
+
+    >>> def predict_step(batch, batch_idx, dataloader_idx): ...
+    >>> _required(predict_step, "dataloader_idx"), _required(lambda batch, dataloader_idx=0: 0, "dataloader_idx")
+    (True, False)
+    """
+    try:
+        parameter = inspect.signature(fn).parameters.get(name)
+    except (TypeError, ValueError):  # no signature to read
+        return False
+    return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
 class _Keywords(dict[str, Any]):

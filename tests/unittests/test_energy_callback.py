@@ -1032,6 +1032,21 @@ def test_a_predict_step_without_batch_idx_is_counted_as_lightning_calls_it() -> 
     assert stats["model/predict_step_flops_per_sample"] == _generation_flops(16)
 
 
+class _OfSeveralLoaders(TinyTransformerLM):
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int) -> torch.Tensor:  # type: ignore[override]
+        return self.generate(batch, self.hparams["gen_tokens"])  # Lightning passes dataloader_idx: several loaders
+
+
+def test_a_predict_step_of_several_dataloaders_is_counted_as_lightning_calls_it(fake_clock: FakeClock) -> None:
+    # A predict_step whose dataloader_idx has no default (legal where a predict loop has several dataloaders) got
+    # (batch, 0): a TypeError on both tries, so no FLOPs and a hint to make it "run on a batch of one sample".
+    prompts = DataLoader(torch.randint(0, 50, (8, 16)), batch_size=4)
+    cb = EnergyCallback("predict", meter=FakeMeter(fake_clock), min_duration_s=0.0, predict_flops="predict_step")
+    with _flops_warnings_as_errors():
+        _trainer(cb).predict(_OfSeveralLoaders(**_LM), dataloaders=[prompts, prompts], return_predictions=False)
+    assert cb.model_stats["model/predict_step_flops_per_sample"] == _generation_flops(16)
+
+
 def test_counting_a_generation_for_real_leaves_the_global_rng_as_it_was() -> None:
     # The real-module fallback drew from the global RNG: a seeded run's later draws moved with FLOPs counting.
     from lightning_ecopt.callbacks.energy import _model_stats
