@@ -1963,9 +1963,7 @@ def _model_stats(
     keywords = _keyword_sample(pl_module.forward, sample) if method == "forward" else None
     if method == "forward":
         on_module.reverse()  # the first tensor first: what every model that had FLOPs before was counted with
-        if (
-            keywords is not None
-        ):  # then the batch's keys as arguments: forward(input_ids, attention_mask), self(**batch)
+        if keywords is not None:  # then its keys as arguments: forward(input_ids, attention_mask), self(**batch)
             on_module.append(keywords)
     attempts = [(meta, x) for x in on_module] if meta is not None else []
     # On the module itself predict_step runs for real: only as the loop would call it (the batch, not a tensor of it).
