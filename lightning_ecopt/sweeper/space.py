@@ -533,6 +533,12 @@ def _parse(text: str, source: str) -> Override:
         return _parser().parse_override(text)
     except HydraException as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "NoneType is incompatible" in first_line and "choice(" in text:  # Hydra's choice() takes no null
+            stand_in = next(t for t in ("none", "None", "null_value") if not re.search(rf"\b{t}\b", text))
+            key, _, value = text.partition("=")
+            # Hydra's null, in any case, outside quotes
+            value = re.sub(r"(?<![\w.'\"])null(?![\w.'\"])", stand_in, value, flags=re.IGNORECASE)
+            raise _null_choice_error(f"{source}: {text!r}", f"{key}={value}", stand_in, key) from None
         raise EcoptConfigError(
             f"{source}: cannot parse {text!r} as a Hydra override ({first_line}); use Hydra's sweep grammar, e.g. "
             f"'key=interval(0,1)', 'key=choice(a,b)', 'key=range(1,10)' or 'key=value'."
@@ -739,19 +745,24 @@ def _check_exact_ints(label: str, low: float, high: float, instead: str) -> None
         )
 
 
+def _null_choice_error(label: str, written: str, stand_in: str, name: str) -> EcoptConfigError:
+    """The refusal of a null among a choice's values, naming the string sweep to write instead (``written``)."""
+    key = name.lstrip("+~").partition("@")[0]
+    return EcoptConfigError(
+        f"{label}: cannot sweep over null: Ax's choices are int, float, str or bool. Sweep a string that "
+        f"stands for it, {written}, and map it back in the task: "
+        f"None if cfg.{key} == {stand_in!r} else cfg.{key} (on a typed field, a dataclass's float, the "
+        f"string does not compose: sweep a key of its own for it, such as a flag the task reads)."
+    )
+
+
 def _checked_choices(name: str, label: str, values: Sequence[Any]) -> tuple[Any, ...]:
     checked: list[Any] = []
     for value in values:
         if value is None:
             stand_in = next(t for t in ("none", "None", "null_value") if t not in values)
             written = ",".join(render_override_value(stand_in if v is None else v) for v in values)
-            key = name.lstrip("+~").partition("@")[0]
-            raise EcoptConfigError(
-                f"{label}: cannot sweep over null: Ax's choices are int, float, str or bool. Sweep a string that "
-                f"stands for it, {name}={written}, and map it back in the task: "
-                f"None if cfg.{key} == {stand_in!r} else cfg.{key} (on a typed field, a dataclass's float, the "
-                f"string does not compose: sweep a key of its own for it, such as a flag the task reads)."
-            )
+            raise _null_choice_error(label, f"{name}={written}", stand_in, name)
         if not isinstance(value, _CHOICE_TYPES):
             raise EcoptConfigError(
                 f"{label}: cannot sweep over {value!r} (type {type(value).__name__}); choice "

@@ -146,6 +146,19 @@ def test_to_ax_configures_an_ax_experiment() -> None:
             r"for it, such as a flag the task reads\)\.$",
         ),
         ({}, ["+m.x=none,null"], r"stands for it, \+m\.x=none,None, .*None if cfg\.m\.x == 'None' else"),
+        # null inside choice(...): Hydra's own type error named no fix (and suggested the choice(a,b) it was given).
+        (
+            {"p": "choice(null, 1)"},
+            [],
+            r"^params\['p'\]: 'p=choice\(null, 1\)': cannot sweep over null: Ax's choices are int, float, str or "
+            r"bool\. Sweep a string that stands for it, p=choice\(none, 1\), and map it back in the task: None if "
+            r"cfg\.p == 'none' else cfg\.p \(on a typed field",
+        ),
+        (
+            {},
+            ["+m.x=tag(ordered, choice(none, NULL))"],
+            r"stands for it, \+m\.x=tag\(ordered, choice\(none, None\)\), .*cfg\.m\.x == 'None'",
+        ),
         ({"p": "interval(1, 1)"}, [], r"interval\(1, 1\)'.*interval is empty.*use a plain value \(p=1.0\)"),
         ({"p": "interval(5, 1)"}, [], r"interval is inverted \(low=5.0, high=1.0\).*write interval\(1.0, 5.0\)"),
         ({"p": "int(interval(3, 3))"}, [], r"interval is empty"),
