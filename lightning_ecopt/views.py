@@ -24,6 +24,7 @@ import numpy as np
 
 from lightning_ecopt import frontier
 from lightning_ecopt.sweeper.results import front_candidates, meets
+from lightning_ecopt.sweeper.spelling import trials
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -378,7 +379,7 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
     label = frontier_energy_label(result)
     rows = frontier_rows(result)
     head = (
-        f"**Pareto frontier after {_trials(result.n_finished)}** ({result.n_completed} completed, {result.n_failed} "
+        f"**Pareto frontier after {trials(result.n_finished)}** ({result.n_completed} completed, {result.n_failed} "
         f"failed): {len(rows)} configuration{'' if len(rows) == 1 else 's'}. Energy figures: {label}."
     )
     if constraints:
@@ -423,10 +424,6 @@ def constraints_line(texts: Sequence[str], completed: int, meeting: int) -> str:
         f"Outcome constraints: {', '.join(texts)} ({meeting} of {completed} completed trials meet them; only those "
         "make the frontier)."
     )
-
-
-def _trials(n: int) -> str:
-    return f"{n} trial" if n == 1 else f"{n} trials"
 
 
 def _axis_scale(values: Sequence[float], ref: float | None = None) -> dict[str, Any] | None:
@@ -507,14 +504,14 @@ def frontier_figure(
     front = [t for t in done if t.trial_index in pareto]
     if others:
         xs, ys = [x_of(t) for t in others], [y_of(t) for t in others]
-        ax.scatter(xs, ys, s=28, c="0.55", alpha=0.8, label=f"other completed ({_trials(len(others))})", zorder=2)
+        ax.scatter(xs, ys, s=28, c="0.55", alpha=0.8, label=f"other completed ({trials(len(others))})", zorder=2)
         xs_all += xs
         ys_all += ys
     if infeasible:
         broken = sorted({str(c) for t in infeasible for c in constraints if not c.met_by(t.metrics)})
         xs, ys = [x_of(t) for t in infeasible], [y_of(t) for t in infeasible]
         ax.scatter(xs, ys, s=32, facecolors="none", edgecolors="tab:orange", linewidths=1.3, zorder=2,
-                   label=f"breaks {' or '.join(broken)} ({_trials(len(infeasible))})")  # fmt: skip
+                   label=f"breaks {' or '.join(broken)} ({trials(len(infeasible))})")  # fmt: skip
         xs_all += xs
         ys_all += ys
 
@@ -540,7 +537,7 @@ def frontier_figure(
                 hv = "" if result.hypervolume is None else f": hypervolume {format_value(result.hypervolume)}"
                 ax.fill(polygon[:, 0], polygon[:, 1], color="tab:blue", alpha=0.12, lw=0, label=f"dominated{hv}")
         ax.scatter(
-            xs, ys, s=70, c="tab:blue", edgecolors="navy", zorder=4, label=f"Pareto frontier ({_trials(len(front))})"
+            xs, ys, s=70, c="tab:blue", edgecolors="navy", zorder=4, label=f"Pareto frontier ({trials(len(front))})"
         )
         for t, x, y in zip(front, xs, ys, strict=True):
             ax.annotate(f"#{t.trial_index}", (x, y), xytext=(5, 5), textcoords="offset points", fontsize=8, zorder=6)
@@ -586,7 +583,7 @@ def frontier_figure(
     hv_text = "n/a" if result.hypervolume is None else format_value(result.hypervolume)
     measure = "" if len(objectives) == 1 else f", hypervolume {hv_text}"  # one objective: a best value, no volume
     title = (
-        f"Pareto frontier after {_trials(result.n_finished)} ({result.n_completed} completed, {result.n_failed} "
+        f"Pareto frontier after {trials(result.n_finished)} ({result.n_completed} completed, {result.n_failed} "
         f"failed): {len(front)} on the front{measure}"
     )
     if len(objectives) > 2:

@@ -70,6 +70,7 @@ from lightning_ecopt.exceptions import (
     TrialFailure,
     is_terminated,
 )
+from lightning_ecopt.sweeper import spelling
 
 if TYPE_CHECKING:
     from hydra.plugins.launcher import Launcher
@@ -975,12 +976,15 @@ class EcoptSweeper(Sweeper):
             # Sobol until n_sobol trials completed (Ax counts no failed one: the model needs their values).
             f"Sobol until {n_sobol} completed, then {settings.proposer}"
             if n_sobol < settings.n_trials
-            else f"all Sobol: {settings.proposer} proposes once {n_sobol} trials completed, so raise n_trials above it"
+            else (
+                f"all Sobol: {settings.proposer} proposes once {spelling.trials(n_sobol)} completed, so raise n_trials "
+                "above it"
+            )
         )
         fixed = f", fixed {list(space.fixed_overrides)}" if space.fixed_overrides else ""
         log.info(
-            "ecopt sweeper: %d trials (%s), objectives %s, parameters %s%s, storage %s",
-            settings.n_trials,
+            "ecopt sweeper: %s (%s), objectives %s, parameters %s%s, storage %s",
+            spelling.trials(settings.n_trials),
             plan,
             {o.name: o.direction for o in settings.objectives},
             list(space.names),

@@ -1165,10 +1165,10 @@ class ParetoSweep:
             # Hydra's start line says it ("all Sobol: ..."), spelled for Hydra.
             if self._n_initial >= n_trials > self._n_finished() and not spelling.in_hydra():
                 log.info(
-                    "ecopt: %d trials, all Sobol: %s proposes once %d trials completed, so raise %s above it.",
-                    n_trials,
+                    "ecopt: %s, all Sobol: %s proposes once %s completed, so raise %s above it.",
+                    spelling.trials(n_trials),
                     self.settings.proposer,
-                    self._n_initial,
+                    spelling.trials(self._n_initial),
                     spelling.setting("n_trials"),
                 )
             # The failure rate is judged over the trials this run evaluates: after "fix the task and rerun", the

@@ -14,7 +14,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["hydra_spelling", "in_hydra", "python_spelling", "rerun_to_resume", "resume_with", "setting", "shown"]
+__all__ = [
+    "hydra_spelling",
+    "in_hydra",
+    "python_spelling",
+    "rerun_to_resume",
+    "resume_with",
+    "setting",
+    "shown",
+    "trials",
+]
 
 _HYDRA: ContextVar[bool] = ContextVar("ecopt_hydra_spelling", default=False)
 _RESUME: ContextVar[str | None] = ContextVar("ecopt_resume_with", default=None)
@@ -139,3 +148,12 @@ def rerun_to_resume() -> str:
     if how is not None:
         return f"{how} to resume"
     return "rerun the same command to resume" if in_hydra() else "run the sweep again with the same storage to resume"
+
+
+def trials(n: int) -> str:
+    """``n`` trials, in words, for a message.
+
+    >>> trials(1), trials(12)
+    ('1 trial', '12 trials')
+    """
+    return f"{n} trial" if n == 1 else f"{n} trials"

@@ -3879,3 +3879,13 @@ def test_a_sweep_saved_without_provenance_keeps_the_launcher_it_is_given_for_its
     again = make_sweep(two_quadratics, n_trials=4, n_initial_trials=2, storage=storage)
     again.unrecorded_launcher = {"_target_": "other.Launcher"}  # recorded runs: not read
     assert again.run().provenance[0] == before
+
+
+def test_a_budget_of_one_trial_is_said_in_the_singular(caplog):
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=1).run()
+    said = [r.getMessage() for r in caplog.records if "all Sobol" in r.getMessage()]
+    assert said == [
+        "ecopt: 1 trial, all Sobol: qNEHVI proposes once 1 trial completed, so raise SweepSettings(n_trials=...) "
+        "above it."
+    ]
