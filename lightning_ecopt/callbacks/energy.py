@@ -1058,6 +1058,14 @@ class EnergyCallback(Callback):
         if result.batches == 0 and result.warmup_batches == 0:  # no rank ran a batch
             self._warn_no_batches(stage)
             return
+        if stage != "train" and result.batches > 0 and result.samples == 0:
+            counted = "batch_size_fn returned 0 for each" if self.batch_size_fn is not None else "each was empty"
+            self._warn_once(
+                f"nosamples/{stage}",
+                f"EnergyCallback: the {stage} loop's {result.batches} measured batches held 0 samples ({counted}), "
+                f"so energy/{stage}_samples_per_j is 0 and energy/{stage}_j_per_sample NaN. Pass a batch_size_fn "
+                f"that returns the samples in a batch.",
+            )
         if self.log_model_stats:
             self._update_model_stats(pl_module, state.sample_input, stage)
         self._publish(trainer, pl_module, result, returned=returned)

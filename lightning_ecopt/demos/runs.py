@@ -159,7 +159,8 @@ def _is_zero(value: Any) -> bool:
 _FORMS = {
     "logger": (
         "false, [] or {} (no logger), true or null (the app's default), a mapping with _target_ "
-        "(+trainer.logger._target_=lightning.pytorch.loggers.CSVLogger +trainer.logger.save_dir=.), a list of such "
+        "(+trainer.logger._target_=lightning.pytorch.loggers.CSVLogger "
+        "'+trainer.logger.save_dir=${hydra:runtime.output_dir}', each trial's logs in its job dir), a list of such "
         "mappings, or a mapping of names to them (null entries are skipped, as in the lightning-hydra-template)"
     ),
     "callbacks": (

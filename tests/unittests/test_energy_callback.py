@@ -366,6 +366,15 @@ def test_a_batch_size_fn_returning_no_count_is_named(fake_clock: FakeClock, retu
         _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
 
 
+def test_a_loop_that_counted_no_samples_is_warned_of(fake_clock: FakeClock) -> None:
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, batch_size_fn=lambda batch: 0)
+    with pytest.warns(UserWarning, match=r"test loop's 9 measured batches held 0 samples \(batch_size_fn returned 0"):
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    r = cb.results["test"]
+    assert (r.batches, r.samples, r.samples_per_j) == (9, 0, 0.0)
+    assert math.isnan(r.j_per_sample)
+
+
 def test_a_numpy_truth_value_is_no_count() -> None:
     import numpy as np
 
