@@ -917,7 +917,10 @@ class EnergyCallback(Callback):
         if not state.steady:
             self._sync_warmup()
             state.warmup_durations_s.append(time.perf_counter() - state.batch_t0)
-        if self.count_fn is not None and (returned := self.count_fn(batch, outputs)) is not None:
+        if (
+            self.count_fn is not None
+            and (returned := _call_user("count_fn", self.count_fn, batch, outputs)) is not None
+        ):
             tokens = _user_count("count_fn", returned, "tokens the batch produced")
             if state.steady:
                 state.tokens = (state.tokens or 0) + tokens
@@ -1006,7 +1009,8 @@ class EnergyCallback(Callback):
             return _one_sample(batch)
         first = _follow(batch, first_path)
         if self.batch_size_fn is not None:
-            samples: int | None = _user_count("batch_size_fn", self.batch_size_fn(batch), "samples in the batch")
+            counted = _call_user("batch_size_fn", self.batch_size_fn, batch)
+            samples: int | None = _user_count("batch_size_fn", counted, "samples in the batch")
         else:
             samples = None if state.sizes is None else _samples_in(state.sizes, 0, 1)
         if samples is None or first.shape[0] == samples:
@@ -1151,7 +1155,9 @@ class EnergyCallback(Callback):
 
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
         if self.batch_size_fn is not None:
-            return _user_count("batch_size_fn", self.batch_size_fn(batch), "samples in the batch")
+            return _user_count(
+                "batch_size_fn", _call_user("batch_size_fn", self.batch_size_fn, batch), "samples in the batch"
+            )
         if state.zipped is not None:
             return self._count_combined(batch, state)
         # Fast path, every batch after the first: follow the keys/indices that led to the first tensor last time.
@@ -1457,6 +1463,22 @@ def _sibling_ranks_note(trainer: pl.Trainer) -> str:
         f"other processes (every other rank under ddp_spawn, torchrun or SLURM; Lightning's 'ddp' launcher starts "
         f"them from rank 0, whose work they are): part of the share, up to all of it, may be this job's own ranks."
     )
+
+
+def _call_user(name: str, fn: Callable[..., Any], batch: Any, *rest: Any) -> Any:
+    """``fn(batch, *rest)``, the user's ``batch_size_fn``/``count_fn``; an error it raises says which one, on what.
+
+    >>> try:
+    ...     _call_user("batch_size_fn", len, None)
+    ... except TypeError as err:
+    ...     print(err.__notes__)
+    ['EnergyCallback(batch_size_fn=...) raised this, called on a batch of type NoneType.']
+    """
+    try:
+        return fn(batch, *rest)
+    except Exception as err:
+        err.add_note(f"EnergyCallback({name}=...) raised this, called on a batch of type {type(batch).__name__}.")
+        raise
 
 
 def _user_count(name: str, value: Any, what: str) -> int:

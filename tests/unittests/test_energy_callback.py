@@ -366,6 +366,17 @@ def test_a_batch_size_fn_returning_no_count_is_named(fake_clock: FakeClock, retu
         _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
 
 
+@pytest.mark.parametrize("name", ["batch_size_fn", "count_fn"])
+def test_an_error_raised_by_the_user_s_count_function_says_which_one(fake_clock: FakeClock, name: str) -> None:
+    def broken(*args: Any) -> int:
+        raise KeyError("input_ids")
+
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, **{name: broken})
+    with pytest.raises(KeyError, match="input_ids") as raised:
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert f"EnergyCallback({name}=...) raised this, called on a batch of type " in "".join(raised.value.__notes__)
+
+
 def test_a_loop_that_counted_no_samples_is_warned_of(fake_clock: FakeClock) -> None:
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, batch_size_fn=lambda batch: 0)
     with pytest.warns(UserWarning, match=r"test loop's 9 measured batches held 0 samples \(batch_size_fn returned 0"):
