@@ -34,6 +34,9 @@ def test_measurement_totals_every_domain() -> None:
     assert m.power_w == 11.5
     assert m.kind == "measured"
     assert Measurement(time_s=0.0).power_w == 0.0
+    # A window under a second has a power too (0 W is only for an empty window).
+    assert Measurement(time_s=0.5, cpu_j=1.0).power_w == 2.0
+    assert Measurement(time_s=1.0, gpu_j={0: 3.0}).power_w == 3.0
 
 
 def test_estimator_is_cpu_time_times_watts_plus_idle() -> None:
@@ -47,6 +50,18 @@ def test_estimator_is_cpu_time_times_watts_plus_idle() -> None:
     assert m.dram_j is None
     assert m.source == "estimated: cpu-time (3 W/thread + 2 W idle)"  # other constants: another model
     assert isinstance(est, EnergyMeter)
+
+
+def test_estimator_windows_keep_their_length_below_a_second() -> None:
+    """A window's time is the wall clock's difference, floored at 0 (a clock that went back), never rounded up to a
+    whole second: a 0.25 s loop reported as 1 s divides its joules by four times its duration (power, short flag)."""
+    ticks = iter([(10.0, 100.0), (10.25, 100.1), (20.0, 200.0), (19.5, 200.2)])
+    est = CpuTimeEstimator(watts_per_thread=3.0, clock=lambda: next(ticks))
+    est.begin("short")
+    short = est.end("short")
+    assert (short.time_s, short.cpu_j) == (0.25, pytest.approx(0.3))
+    est.begin("back")
+    assert est.end("back").time_s == 0.0
 
 
 def test_estimator_readings_give_the_same_joules_as_a_window() -> None:
@@ -302,6 +317,24 @@ def test_a_second_process_on_a_cpu_node_reads_nothing_that_the_first_reads(
         assert (m.gpu_total_j, m.cpu_j, m.dram_j, m.source) == (0.0, None, None, "measured: zeus/rapl")
     first, _ = make_meter("auto", gpu_indices=[], read_cpu=True)  # local rank 0 reads the package
     assert isinstance(first, ZeusMeter)
+
+
+def test_a_covered_process_reports_its_windows_wall_time() -> None:
+    """No joules, but the window's own duration: the loop's time (the slowest rank's, the short flag) reads it."""
+    meter = CoveredElsewhere("measured: zeus/rapl", 0.001)
+    meter.begin("w")
+    time.sleep(0.05)
+    m = meter.end("w")
+    assert 0.05 <= m.time_s < 1.0
+
+
+def test_zeus_counters_are_named_only_for_a_zeus_meters_label() -> None:
+    """A sweep compares the counters of two Zeus labels; another meter's label, or an estimate, names none."""
+    from lightning_ecopt.energy.measurement import zeus_counters
+
+    assert zeus_counters("Measured: Zeus/NVML+RAPL") == "nvml+rapl"  # case is not part of the label
+    assert zeus_counters("measured: mymeter/rapl") is None  # measured, by another meter
+    assert zeus_counters("estimated: zeus/nvml") is None  # not measured
 
 
 def test_a_second_process_estimates_where_the_first_estimates() -> None:

@@ -1350,6 +1350,8 @@ def test_a_batch_reshaped_after_collation_keeps_the_dataloaders_count_and_says_s
     with pytest.warns(UserWarning, match=r"holds 4 samples.*batch \(32, 4, 1\).*is 32.*batch_size_fn") as record:
         _trainer(cb).test(_SequenceFirst(fake_clock), dataloaders=loader, verbose=False)
     assert sum("reshaped it" in str(w.message) for w in record) == 1
+    # The DataLoader's count stands: the first tensor's leading size is not checked against its batch_size again.
+    assert not any("but the DataLoader's batch_size is" in str(w.message) for w in record)
     assert (cb.results["test"].samples, cb.results["test"].batches) == (42 - 2 * 4, 9)
     assert len(counted) == 1  # the first batch only: the others are the DataLoader's
 
