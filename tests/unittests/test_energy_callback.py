@@ -311,6 +311,21 @@ def test_an_unset_dataclass_field_is_passed_over() -> None:
     )
 
 
+def test_one_sample_of_a_frozen_dataclass_batch_is_its_first_tensors_slice() -> None:
+    """A frozen dataclass cannot be rebuilt with cut tensors: one sample is its first tensor's, cut to exactly one
+    along the samples' dimension (none, or two, would count FLOPs of no sample or of two)."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Frozen:
+        x: torch.Tensor
+        y: torch.Tensor
+
+    batch = Frozen(torch.arange(12.0).reshape(4, 3), torch.zeros(4))
+    one = energy_module._one_sample(batch)
+    assert one.tolist() == [[0.0, 1.0, 2.0]]
+    assert energy_module._one_sample(Frozen(torch.zeros(5, 4, 1), torch.zeros(4)), dim=1).shape == (5, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("returned", "error", "match"),
     [
@@ -714,6 +729,10 @@ def test_an_evaluation_loop_an_error_cut_short_keeps_its_joules_and_no_efficienc
         assert metrics["energy/test_aborted_time_s"] == pytest.approx(attempt * 4 * 0.5)
         assert metrics["energy/source"] == FakeMeter.source
         assert not any(k.startswith("energy/test_") and "aborted" not in k for k in metrics)
+        # The attempts' sum adds each domain; one no attempt read (DRAM, other parts) stays unread, not 0 J.
+        aborted = cb.results["test_aborted"]
+        assert (aborted.dram_j, aborted.other_j) == (None, None)
+        assert (aborted.gpu_j or 0) + (aborted.cpu_j or 0) == pytest.approx(attempt * 4 * 3.0)
     from lightning_ecopt.report import trial_energy
     from lightning_ecopt.sweeper.results import TrialRecord
 
@@ -2458,11 +2477,14 @@ def test_a_loop_whose_iterable_yields_no_batch_reports_nothing(fake_clock: FakeC
     assert not meter.open
 
 
-def test_timed_passes_with_a_per_sample_collate_function_are_checked_too(fake_clock: FakeClock) -> None:
+@pytest.mark.parametrize(("samples", "max_passes"), [(40, 1), (5, 4)])  # (5, 4): the passes fill the first batch
+def test_timed_passes_with_a_per_sample_collate_function_are_checked_too(
+    fake_clock: FakeClock, samples: int, max_passes: int
+) -> None:
     from lightning_ecopt.inference import TimedPasses
 
-    data = [(torch.randn(3, 4, 4), {"label": torch.tensor(i)}) for i in range(40)]
-    passes = TimedPasses(data, batch_size=8, max_passes=1, collate_fn=_per_sample_collate)
+    data = [(torch.randn(3, 4, 4), {"label": torch.tensor(i)}) for i in range(samples)]
+    passes = TimedPasses(data, batch_size=8, max_passes=max_passes, collate_fn=_per_sample_collate)
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0, log_model_stats=False)
     with pytest.warns(UserWarning, match=r"batch_size is 8"):
         _trainer(cb).test(_PerSampleImages(fake_clock), passes, verbose=False)
