@@ -37,6 +37,13 @@ on BraninCurrin gives the same curve both ways), with one thing changed:
   these test functions are. A task-side setting, not a sweeper default.
 - ``center=1`` / ``center=0``: the first trial is the centre of the search box, or a Sobol point
   (``lightning_ecopt.sweeper.loop._CENTER_FIRST``); the initial trials stay as many.
+- ``exploit=<k>``: the last ``k`` trials of the budget (``exploit=10%``: a tenth of it, rounded, at least 1) proposed
+  by pure exploitation: qLogNEHVI on the GP's posterior mean (BoTorch's ``PosteriorMeanModel``, one sample of a
+  deterministic posterior), i.e. the smoothed hypervolume improvement of the predicted outcomes over the front of the
+  predicted outcomes at the tried points. The score is the observed front's hypervolume at the budget, so the last
+  proposals gain nothing from exploring; the smoothing keeps a gradient where the predicted point is dominated. The
+  BoTorch node's acquisition class is swapped when ``n_trials - k`` trials have finished (its fitted adapter dropped
+  so the next proposal builds it anew); the trials before are the default's. ``exploit=0``: never.
 
 ``base`` is the sweeper's current defaults, so when a lever becomes a default its ``=`` form above (``center=0``)
 measures the old behaviour. ``empty=loosen`` (a loosened reference point while the given box is empty) was measured at
@@ -55,6 +62,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import statistics
@@ -192,6 +200,95 @@ def _patch_surrogate(kind: str) -> Any:
     return _patch_botorch_node(surrogate_spec=_surrogate_spec(kind))
 
 
+@functools.cache
+def posterior_mean_hvi() -> type:
+    """The acquisition class of ``exploit=``: qLogNEHVI on the posterior mean, built with qLogNEHVI's constructor.
+
+    Registered with BoTorch's input constructor of qLogNEHVI (the same arguments); the model is wrapped in a
+    :class:`~botorch.models.deterministic.PosteriorMeanModel`, whose posterior is deterministic, so one sample (an
+    ``IndexSampler``) is exact and QMC samples would be wasted; Cholesky caching is for GP posteriors, so off.
+    """
+    import torch
+    from ax.storage.botorch_modular_registry import register_acquisition_function
+    from botorch.acquisition.input_constructors import acqf_input_constructor, construct_inputs_qLogNEHVI
+    from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+    from botorch.models.deterministic import PosteriorMeanModel
+    from botorch.sampling.index_sampler import IndexSampler
+
+    class PosteriorMeanHVI(qLogNoisyExpectedHypervolumeImprovement):
+        """Smoothed hypervolume improvement of the posterior mean over the posterior means' front at the baseline."""
+
+        def __init__(self, model: Any, ref_point: Any, X_baseline: Any, **kwargs: Any) -> None:
+            kwargs.update(sampler=IndexSampler(torch.Size([1])), cache_root=False)
+            super().__init__(model=PosteriorMeanModel(model), ref_point=ref_point, X_baseline=X_baseline, **kwargs)
+
+    acqf_input_constructor(PosteriorMeanHVI)(construct_inputs_qLogNEHVI)
+    register_acquisition_function(PosteriorMeanHVI)  # Ax saves the strategy with the experiment
+    return PosteriorMeanHVI
+
+
+def exploit_trials(value: str | None, budget: int) -> int:
+    """How many trials at the end ``exploit=<value>`` proposes by exploitation: ``k``, or ``p%`` of the budget.
+
+    >>> exploit_trials("10%", 40), exploit_trials("10%", 20), exploit_trials("2", 40), exploit_trials(None, 40)
+    (4, 2, 2, 0)
+    """
+    if value is None:
+        return 0
+    try:
+        k = max(1, round(budget * float(value[:-1]) / 100)) if value.endswith("%") else int(value)
+    except ValueError:
+        k = -1
+    if not 0 <= k <= budget:
+        raise ValueError(
+            f"exploit={value!r}: give the trials at the end as a count 0..budget or a percentage, e.g. 10%"
+        )
+    return k
+
+
+def _exploit_from_now(client: Any) -> None:
+    """Swap the BoTorch node's acquisition class for :func:`posterior_mean_hvi` and drop its fitted adapter."""
+    from lightning_ecopt.sweeper.fused_kernel import prepare_log_hypervolume_kernel
+
+    prepare_log_hypervolume_kernel()  # its log-hypervolume kernel, as a qLogNEHVI sweep builds it (untimed)
+    for node in client._maybe_generation_strategy.nodes_by_name.values():
+        for spec in node.generator_specs:
+            if spec.generator_enum.name == "BOTORCH_MODULAR":
+                spec.generator_kwargs["botorch_acqf_class"] = posterior_mean_hvi()
+    loop._drop_fitted_adapters(client)  # the adapter keeps the acquisition class it was built with
+
+
+@contextlib.contextmanager
+def exploiting_last(last: int, asks: list[dict[str, Any]] | None = None) -> Iterator[None]:
+    """Patch ``ParetoSweep._ask``: the ``last`` trials of the budget by exploitation (``exploit=``), each ask timed.
+
+    Each ask is recorded into ``asks`` (if given) as ``{"done": trials finished, "n": proposals, "wall_s": the
+    sweep's own suggestion timer, "exploit": 0 or 1}``, the format of optimizer_overhead.py's asks.
+    """
+    original = ParetoSweep._ask
+
+    def ask(self: ParetoSweep, client: Any, k: int) -> dict[int, dict[str, Any]]:
+        done = self._n_finished()
+        model_phase = self._n_completed() >= self._n_initial
+        if last and model_phase and self.settings.n_trials - done <= last and not getattr(self, "_exploiting", False):
+            _exploit_from_now(client)
+            self._exploiting = True  # type: ignore[attr-defined]
+        before = self._suggest_time_s
+        proposals = original(self, client, k)
+        if asks is not None:
+            exploiting = float(getattr(self, "_exploiting", False))
+            asks.append(
+                {"done": done, "n": len(proposals), "wall_s": self._suggest_time_s - before, "exploit": exploiting}
+            )
+        return proposals
+
+    ParetoSweep._ask = ask  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ParetoSweep._ask = original  # type: ignore[method-assign]
+
+
 LoopFlags = dict[str, tuple[str, Callable[[str], Any]]]
 """Variant key -> (module-level flag of ``lightning_ecopt.sweeper.loop``, parser of the variant's value)."""
 
@@ -217,7 +314,7 @@ LOOP_FLAGS: LoopFlags = {
 """The loop flags this script's variants switch (``center=1``, ``front=mean``, ``around=1e-3``); nas_fit_levers.py
 adds its own."""
 
-KEYS = ("init", "acq", "y", "model", "ref", "sem", *LOOP_FLAGS)
+KEYS = ("init", "acq", "y", "model", "ref", "sem", "exploit", *LOOP_FLAGS)
 """Every key a variant of this script may set (the module docstring says what each does)."""
 
 
@@ -310,8 +407,10 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         seed=seed,
         reference_point=ref,
     )
+    k = exploit_trials(config.get("exploit"), budget)
+    asks: list[dict[str, Any]] = []
     t0 = time.perf_counter()
-    with loop_flags(config):
+    with loop_flags(config), exploiting_last(k, asks):
         evaluate = with_sem(problem.evaluate, config.get("sem"))
         sweep = ParetoSweep(space, settings, lambda batch: [evaluate(p) for p in batch], on_batch_end=[])
         result = sweep.run()
@@ -324,7 +423,7 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
     )
     at = {f"hv{b}": curve[b - 1] for b in (20, 40) if len(curve) >= b}
     row = {"variant": variant, "problem": problem.name, "seed": seed, "budget": budget, **at, "hv_final": curve[-1]}
-    return {**row, "wall_s": round(wall_s, 1), "curve": curve}
+    return {**row, "wall_s": round(wall_s, 1), "asks": asks, "curve": curve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -371,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     with args.out.open("a") as f:
                         f.write(json.dumps(row) + "\n")
-                    print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
+                    print(json.dumps({k: v for k, v in row.items() if k not in ("curve", "asks")}), flush=True)
         finally:
             if original is not None:
                 ParetoSweep._generation_strategy = original  # type: ignore[method-assign]

@@ -78,6 +78,9 @@ Acquisition levers (2026-12-02; the GP as in ``base``: one-hot, capped fit), set
 - ``sem=<float>``: each value reported with that standard error (``(mean, sem)``), so Ax fits the GP with known
   noise; ``sem=0`` says the table is deterministic (it is: the seed means). As in ``frontier_levers.py``.
 
+- ``exploit=<k>``: the last ``k`` trials (``exploit=10%``: a tenth of the budget) proposed by pure exploitation, the
+  smoothed hypervolume improvement of the GP's posterior mean (frontier_levers.py's lever; ``exploit=0``: never).
+
 - ``ref=none``: no reference point given, so the sweeper infers one from the observed front (as
   ``frontier_quality.py``'s ``ecopt_noref``; the hypervolume is still scored against the problem's point).
   ``refupdate=widen``: that point is inferred again before every batch and only ever widened
@@ -124,6 +127,8 @@ from frontier_levers import (
     LoopFlags,
     check_variants,
     choice,
+    exploit_trials,
+    exploiting_last,
     loop_flags,
     parse_variant,
     reference_point,
@@ -268,7 +273,7 @@ _LOOP_FLAGS: LoopFlags = {
     **LOOP_FLAGS,  # center, front, around, refupdate: as frontier_levers.py's
 }
 """Variant keys that set a module-level setting of ``lightning_ecopt.sweeper.loop`` (see the module's docstring)."""
-KEYS = (*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise", "sem")
+KEYS = (*_NODE_KEYS, *_LOOP_FLAGS, "ref", "sobol", "acq", "screen", "noise", "latnoise", "sem", "exploit")
 """Every key a variant of this script may set."""
 
 
@@ -455,7 +460,8 @@ def run(variant: str, problem: problems.Problem, seed: int, budget: int) -> dict
         acquisition=config.get("acq", "qNEHVI"),
     )
     evaluate = with_sem(_evaluator(config, problem, seed), config.get("sem"))  # sem=: the task reports its noise
-    with _patched(config), _stage_timer(), _screened_by_ehvi(config.get("screen")):
+    exploit = exploit_trials(config.get("exploit"), budget)
+    with _patched(config), _stage_timer(), _screened_by_ehvi(config.get("screen")), exploiting_last(exploit):
         sweep = _FitTimedSweep(space, settings, evaluate_each(evaluate), on_batch_end=[])
         t0 = time.perf_counter()
         result = sweep.run()

@@ -118,3 +118,31 @@ def test_model_lever_builds_the_named_surrogate(monkeypatch: pytest.MonkeyPatch)
     assert both.covar_module_class is matern.covar_module_class
     with pytest.raises(ValueError, match="model=matern, model=warp or model=matern-warp"):
         _surrogate_spec("rbf")
+
+
+def test_exploit_lever_proposes_the_last_trials_with_the_posterior_mean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import frontier_levers
+    import problems
+
+    built: list[int] = []
+    acqf = frontier_levers.posterior_mean_hvi()
+    init = acqf.__init__
+
+    def spy(self: object, model: object, *args: object, **kwargs: object) -> None:
+        built.append(1)
+        init(self, model, *args, **kwargs)
+        assert type(self.model).__name__ == "PosteriorMeanModel"  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(acqf, "__init__", spy)
+    problem = problems.get("branin_currin")
+    base = frontier_levers.run("base", problem, 0, 8)  # 4 Sobol trials, then 4 model trials
+    assert not built
+    lever = frontier_levers.run("exploit=2", problem, 0, 8)
+    assert built  # the last two proposals were the posterior mean's
+    assert [a["exploit"] for a in lever["asks"]] == [0.0] * (len(lever["asks"]) - 2) + [1.0, 1.0]
+    assert [a["done"] for a in lever["asks"][-2:]] == [6, 7]
+    assert lever["curve"][:6] == base["curve"][:6]  # the trials before are the default's
+    assert frontier_levers.exploit_trials("10%", 60) == 6
+    with pytest.raises(ValueError, match=r"exploit='-1': give the trials at the end as a count 0\.\.budget"):
+        frontier_levers.exploit_trials("-1", 8)
