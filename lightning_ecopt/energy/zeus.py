@@ -430,8 +430,8 @@ def _no_gpu_library(err: Exception) -> bool:
     """Whether Zeus's ``get_gpus`` failed because neither NVML nor AMDSMI could be initialised at all.
 
     Zeus raises ``ZeusGPUInitError("NVML and AMDSMI unavailable. ...")`` then (a Jetson, which has no NVML energy
-    API); its other ``ZeusGPUInitError`` s (``CUDA_VISIBLE_DEVICES`` naming MIG slices, zeusd) come from an NVML that
-    works.
+    API), in the same words from our floor, 0.15.1, to 0.16 (read in both releases' ``zeus.device.gpu``); its other
+    ``ZeusGPUInitError`` s (``CUDA_VISIBLE_DEVICES`` naming MIG slices, zeusd) come from an NVML that works.
     """
     from zeus.device.gpu.common import ZeusGPUInitError
 
