@@ -13,6 +13,7 @@ from lightning_ecopt.sweeper.space import (
     ChoiceParameter,
     RangeParameter,
     SearchSpace,
+    ax_params_to_grammar,
     check_enqueued,
     configure_wide_ints,
     optuna_search_space_to_params,
@@ -134,7 +135,7 @@ def test_to_ax_configures_an_ax_experiment() -> None:
 @pytest.mark.parametrize(
     ("params", "arguments", "match"),
     [
-        ({"p": "glob(*)"}, [], r"params\['p'\] = 'glob\(\*\)'.*cannot map onto an Ax parameter"),
+        ({"p": "glob(*)"}, [], r"params\['p'\] = 'glob\(\*\)': the sweep form 'glob_choice_sweep' cannot map onto"),
         ({"p": "{a:1},{a:2}"}, [], r"cannot sweep over \{'a': 1\} \(type dict\).*int, float, str or bool"),
         ({"p": "[1,2],[3]"}, [], r"cannot sweep over \[1, 2\] \(type list\)"),
         (
@@ -242,6 +243,15 @@ def test_an_int_interval_too_wide_to_list_is_modelled_as_a_float_ax_rounds() -> 
     untouched: dict[str, Any] = {}
     assert configure_wide_ints(untouched, narrow) is False
     assert untouched == {}
+    # One integer more than MAX_LISTED_INTS: wide.
+    assert configure_wide_ints({}, parse_search_space({"a": f"int(interval(0, {MAX_LISTED_INTS}))"}, []).parameters)
+    # A node's own transforms without Log: IntToFloat goes first, before any of them sees the int as listed.
+    from ax.adapter.transforms.int_range_to_choice import IntRangeToChoice
+    from ax.adapter.transforms.unit_x import UnitX
+
+    own: dict[str, Any] = {"transforms": [IntRangeToChoice, UnitX]}
+    assert configure_wide_ints(own, wide) is True
+    assert own["transforms"] == [IntToFloat, IntRangeToChoice, UnitX]
 
 
 def test_command_line_wins_over_config() -> None:
@@ -607,7 +617,11 @@ def test_a_prefixed_sweep_is_named_by_its_key_and_keeps_the_prefix_in_its_overri
     with pytest.raises(EcoptConfigError, match=r"missing parameters \['extra'\]"):
         check_enqueued(space, [{"+extra": 0.5, "forced": "b", "extra@pkg": 5}])
     assert [p["name"] for p in space.fingerprint()["parameters"]] == ["extra", "extra@pkg", "forced"]
+    assert [p.get("prefix") for p in space.fingerprint()["parameters"]] == ["+", "+", "++"]  # each its own prefix
     assert space.fingerprint() != parse_search_space({}, ["extra=interval(0, 1)"]).fingerprint()
+    # Only a prefixed parameter records one, also where it is not the first by name.
+    mixed = parse_search_space({"a": "interval(0, 1)", "+b": "choice(x, y)"}, []).fingerprint()["parameters"]
+    assert [p.get("prefix") for p in mixed] == [None, "+"]
 
 
 @pytest.mark.parametrize(
@@ -655,3 +669,56 @@ def test_keys_inside_a_config_group_or_beside_a_mapping_s_keys_are_accepted() ->
         assert "optim.lr" in parse_search_space({}, arguments, is_config_group=groups).names
     with pytest.raises(EcoptConfigError, match="replaces 'optim'"):  # from Python, no key is a group
         parse_search_space({}, ["optim=sgd", "optim.lr=interval(0, 1)"])
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        ("choice(-9223372036854775808, 9223372036854775807)", None),  # -2^63 and 2^63 - 1: an int64 holds them
+        ("choice(1, 4611686018427387905)", None),  # 2^62 + 1
+        ("choice(1, 9223372036854775808)", "9223372036854775808"),  # 2^63
+        ("choice(-9223372036854775809, 1)", "-9223372036854775809"),  # -2^63 - 1
+    ],
+)
+def test_a_choice_holds_ints_up_to_64_bits(values: str, refused: str | None) -> None:
+    if refused is None:
+        parameter = _single(values)
+        assert isinstance(parameter, ChoiceParameter)
+        assert len(parameter.values) == 2
+    else:
+        with pytest.raises(EcoptConfigError, match=rf"the int {refused} is beyond a 64-bit integer"):
+            _single(values)
+
+
+def test_a_range_of_seven_values_is_logged_cut_short(caplog: pytest.LogCaptureFixture) -> None:
+    # Six values are listed in full (test_each_range_s_domain_is_logged_once); from seven on, the first two and the
+    # last.
+    with caplog.at_level("INFO", logger="lightning_ecopt"):
+        parse_search_space({"a": "range(0, 12, step=2)"}, [])
+    assert [r.getMessage() for r in caplog.records] == [
+        "ecopt: a=range(0, 12, step=2) sweeps 0, 2, ..., 12 (7 values; a range includes its stop when it is on "
+        "the step's grid, as the Optuna sweeper's does)."
+    ]
+
+
+def test_the_ax_sweeper_s_bounds_written_as_strings_keep_their_type() -> None:
+    # YAML leaves 1e-4 (no dot) a string; an integer written as a string stays an int, a float one a float.
+    assert ax_params_to_grammar(
+        {
+            "lr": {"type": "range", "bounds": ["1e-4", "0.1"], "log_scale": True},
+            "width": {"type": "range", "bounds": ["8", "64"]},
+            "big": {"type": "range", "bounds": ["1E3", "2e3"]},
+            "x": {"type": "range", "bounds": ["8.0", "64"]},
+        }
+    ) == {
+        "lr": "tag(log, interval(0.0001, 0.1))",
+        "width": "int(interval(8, 64))",
+        "big": "interval(1000.0, 2000.0)",
+        "x": "interval(8.0, 64)",
+    }
+
+
+def test_a_fixed_null_and_a_deletion_of_a_value_reach_every_job_as_written() -> None:
+    space = parse_search_space({"x": "interval(0, 1)"}, ["model.head=null", "~trainer.limit=5", "~logger"])
+    assert space.fixed == {"model.head": None, "~trainer.limit": 5, "~logger": None}
+    assert space.to_overrides({"x": 0.5}) == ["x=0.5", "model.head=null", "~trainer.limit=5", "~logger"]
