@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,18 @@ import pytest
 
 import lightning_ecopt.sweeper.storage as storage_module
 from lightning_ecopt.exceptions import EcoptConfigError
-from lightning_ecopt.sweeper.storage import SWEEP_LOCK_NAME, check_storage, check_sweep_locks, sweep_lock
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+from lightning_ecopt.sweeper.storage import (
+    SWEEP_LOCK_NAME,
+    check_storage,
+    check_sweep_locks,
+    flat_task_config,
+    saved_finished_count,
+    sweep_fingerprint,
+    sweep_lock,
+)
 
 fcntl = pytest.importorskip("fcntl")  # the lock is an flock: POSIX only (Windows sweeps run without one)
 
@@ -265,3 +277,94 @@ def test_a_file_system_without_flock_runs_the_sweep_unlocked_and_says_so(
     assert len(said) == 1
     assert said[0].startswith(f"ecopt: cannot lock {tmp_path / SWEEP_LOCK_NAME} (No locks available: this file system")
     assert f"a second sweep started on {tmp_path} would not be refused" in said[0]
+
+
+def _fingerprint(params: dict[str, str], objectives: dict[str, str] | None = None) -> dict:
+    objectives = objectives or {"f1": "minimize", "f2": "minimize"}
+    return sweep_fingerprint(parse_search_space(params, []), SweepSettings(parse_objectives(objectives, None)))
+
+
+def _refusal(old: dict, new: dict) -> str:
+    message = storage_module._mismatch_message(Path("ax.json"), old, new)
+    assert message is not None
+    return message.partition(" To start fresh")[0]
+
+
+def test_the_saved_task_config_keeps_1000_keys_and_values_of_200_chars_by_name() -> None:
+    # The saved format: other bounds would refuse every sweep saved with a config this large as a changed config.
+    many = flat_task_config({f"k{i:04d}": i for i in range(1001)})
+    assert len(many) == 1001
+    assert "k0999" in many
+    assert "k1000" not in many
+    assert many["..."].startswith("<1 more keys, sha256 ")
+    assert len(flat_task_config({f"k{i:04d}": i for i in range(1000)})) == 1000
+    kept, cut = "x" * 198, "x" * 199  # 200 and 201 chars as JSON, with the quotes
+    assert flat_task_config({"a": kept, "b": cut}) == {"a": kept, "b": flat_task_config({"b": cut})["b"]}
+    assert flat_task_config({"b": cut})["b"].startswith("<201 chars, sha256 ")
+
+
+def test_a_refusal_shows_values_of_up_to_60_chars_whole_and_cuts_longer_ones_to_60() -> None:
+    assert storage_module._show("x" * 58) == repr("x" * 58)  # 60 chars with the quotes
+    assert storage_module._show("x" * 59) == "'" + "x" * 56 + "..."
+    assert len(storage_module._show("x" * 100)) == 60
+
+
+def test_a_refusal_describes_a_parameter_that_changed_kind_and_objectives_that_changed_order() -> None:
+    old = _fingerprint({"x": "interval(0, 1)"})
+    assert _refusal(old, _fingerprint({"x": "choice(a, b)"})).endswith(
+        'other search space than this one: x: interval [0.0, 1.0] -> choice ["a", "b"].'
+    )
+    reordered = _fingerprint({"x": "interval(0, 1)"}, {"f2": "minimize", "f1": "minimize"})
+    assert _refusal(old, reordered).endswith("other objectives than this one: order f1, f2 -> f2, f1.")
+
+
+def test_a_saved_parameter_without_a_name_is_another_search_space_not_a_crash() -> None:
+    old = _fingerprint({"x": "interval(0, 1)"})
+    old["space"]["parameters"].append({"kind": "range"})  # a hand-edited or foreign description
+    # Nothing to name per parameter: the two spaces are shown whole.
+    assert _refusal(old, _fingerprint({"x": "interval(0, 1)"})).startswith(
+        "ParetoSweep: ax.json holds a sweep with other search space than this one: {'parameters': [{'name': 'x', "
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "stop"),
+    [
+        ("int(interval(0, 4))", "range(0, 5)", "5"),  # an earlier version's range(0, 5): 0 to 4
+        ("tag(ordered, choice(0, 2, 4, 6, 8))", "range(0, 10, step=2)", "10"),
+    ],
+)
+def test_the_range_hint_names_the_stop_the_range_now_includes(before: str, now: str, stop: str) -> None:
+    message = _refusal(_fingerprint({"x": before}), _fingerprint({"x": now}))
+    assert f"a range now includes its stop {stop} when it is on the step's grid" in message
+
+
+@pytest.mark.parametrize(
+    ("before", "now"),
+    [
+        ("choice(0, 2, 4, 6, 8)", "range(0, 10, step=2)"),  # unordered before: it was no range
+        ("tag(ordered, choice(0, 2, 4))", "range(0, 8, step=2)"),  # two values more, not the stop alone
+    ],
+)
+def test_no_range_hint_where_the_saved_choice_was_not_the_range_without_its_stop(before: str, now: str) -> None:
+    assert "range(" not in _refusal(_fingerprint({"x": before}), _fingerprint({"x": now}))
+
+
+def test_finished_trials_are_counted_by_the_sweep_s_status_else_by_ax_s(tmp_path: Path) -> None:
+    def trial(ours: str | None, ax: str) -> dict:
+        metadata = {"lightning_ecopt": {"status": ours}} if ours else {}
+        return {"run_metadata": metadata, "status": {"name": ax}}
+
+    trials = [
+        trial("completed", "RUNNING"),  # the sweep's status wins: 1
+        trial("failed", "COMPLETED"),  # 1
+        trial("abandoned", "COMPLETED"),  # 0
+        trial(None, "FAILED"),  # saved before the sweep kept a status: Ax's, 1
+        trial(None, "COMPLETED"),  # 1
+        trial(None, "RUNNING"),  # 0
+    ]
+    path = tmp_path / "ax.json"
+    path.write_text(json.dumps({"experiment": {"trials": {str(i): t for i, t in enumerate(trials)}}}))
+    assert saved_finished_count(path) == 4
+    path.write_text(json.dumps({"experiment": {"trials": {"0": "not a trial"}}}))  # unreadable: none
+    assert saved_finished_count(path) == 0
