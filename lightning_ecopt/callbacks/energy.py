@@ -1064,11 +1064,12 @@ class EnergyCallback(Callback):
             return
         if stage != "train" and result.batches > 0 and result.samples == 0:
             counted = "batch_size_fn returned 0 for each" if self.batch_size_fn is not None else "each was empty"
+            in_batches = "1 batch" if result.batches == 1 else f"{result.batches} batches"
             self._warn_once(
                 f"nosamples/{stage}",
-                f"EnergyCallback: the {stage} loop's {result.batches} measured batches held 0 samples ({counted}), "
-                f"so energy/{stage}_samples_per_j is 0 and energy/{stage}_j_per_sample NaN. Pass a batch_size_fn "
-                f"that returns the samples in a batch.",
+                f"EnergyCallback: the {stage} loop counted 0 samples in its {in_batches} measured ({counted}), so "
+                f"energy/{stage}_samples_per_j is 0 and energy/{stage}_j_per_sample NaN. Pass a batch_size_fn that "
+                f"returns the samples in a batch.",
             )
         if self.log_model_stats:
             self._update_model_stats(pl_module, state.sample_input, stage)
@@ -1476,8 +1477,12 @@ def _call_user(name: str, fn: Callable[..., Any], batch: Any, *rest: Any) -> Any
     """
     try:
         return fn(batch, *rest)
+    except TrialFailure:  # the trial's time limit fell due inside it: not the function's error
+        raise
     except Exception as err:
-        err.add_note(f"EnergyCallback({name}=...) raised this, called on a batch of type {type(batch).__name__}.")
+        note = f"EnergyCallback({name}=...) raised this, called on a batch of type {type(batch).__name__}."
+        if note not in getattr(err, "__notes__", ()):  # one error re-raised by a later call is noted once
+            err.add_note(note)
         raise
 
 
@@ -1493,8 +1498,10 @@ def _user_count(name: str, value: Any, what: str) -> int:
         ValueError: A negative count.
     """
     dtype = getattr(value, "dtype", None)
+    truth = isinstance(value, bool) or dtype is torch.bool or getattr(dtype, "kind", None) == "b"
     count: int | None = None
-    if not (isinstance(value, bool | str | bytes) or dtype is torch.bool or getattr(dtype, "kind", None) == "b"):
+    # NumPy's kinds: U and S are text, b truth values
+    if not (truth or isinstance(value, str | bytes | bytearray) or getattr(dtype, "kind", None) in ("U", "S")):
         try:
             count = operator.index(value)
         except TypeError:
@@ -1504,9 +1511,10 @@ def _user_count(name: str, value: Any, what: str) -> int:
                 number = math.nan
             count = int(number) if number.is_integer() else None
     if count is None:
+        hint = " (a truth value: return int(...) of it to count it as 0 or 1)" if truth else ""
         raise TypeError(
             f"EnergyCallback({name}=...): returned {value!r} ({type(value).__name__}) for a batch; expected an "
-            f"int, the {what}."
+            f"int, the {what}{hint}."
         )
     if count < 0:
         raise ValueError(f"EnergyCallback({name}=...): returned {count} for a batch; expected the {what} (>= 0).")
@@ -1994,7 +2002,10 @@ def _model_stats(
     if method == "forward":
         on_module.reverse()  # the first tensor first: what every model that had FLOPs before was counted with
         if keywords is not None:  # then its keys as arguments: forward(input_ids, attention_mask), self(**batch)
-            on_module.append(keywords)
+            path = _first_tensor_path(sample)
+            # First where the first tensor is under a key forward does not name ({"idx": ..., "input_ids": ...}):
+            # a forward(input_ids, mask=None) would take that tensor alone, and count the wrong input's FLOPs.
+            on_module.insert(0 if path and path[0] not in keywords else len(on_module), keywords)
     attempts = [(meta, x) for x in on_module] if meta is not None else []
     # On the module itself predict_step runs for real: only as the loop would call it (the batch, not a tensor of it).
     attempts += [(pl_module, x) for x in (on_module[:1] if method == "predict_step" else on_module)]
@@ -2005,7 +2016,10 @@ def _model_stats(
     if method == "predict_step":
         step = pl_module.predict_step
         indices = (0,) * (is_param_in_hook_signature(step, "batch_idx", min_args=2) + _required(step, "dataloader_idx"))
-    errors: dict[str, BaseException] = {}  # where -> the error of the batch's call there (else the tensor's)
+    # where -> the error said in the warning: the keyword call's (the form forward names), else the batch's, else
+    # the first tensor's
+    errors: dict[str, tuple[int, BaseException]] = {}
+    rank = {id(keywords): 2, id(sample): 1}
     for model, x in attempts:
         where = "on the meta copy" if model is meta else "on the module"
         try:
@@ -2021,16 +2035,16 @@ def _model_stats(
         except TrialFailure:  # the trial's time limit fell due while counting: it stops the trial, not the count
             raise
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
-            if x is sample or where not in errors:
-                errors[where] = err
+            if where not in errors or rank.get(id(x), 0) > errors[where][0]:
+                errors[where] = (rank.get(id(x), 0), err)
             continue
         if model is pl_module and method == "predict_step" and meta is not None:
             rank_zero_info(
                 f"EnergyCallback: {name}.predict_step could not run on the meta copy "
-                f"({errors['on the meta copy']!r}); its FLOPs were counted with one real call on one sample."
+                f"({errors['on the meta copy'][1]!r}); its FLOPs were counted with one real call on one sample."
             )
         return stats
-    failures = "; ".join(f"{where}: {err!r}" for where, err in errors.items())
+    failures = "; ".join(f"{where}: {err!r}" for where, (_, err) in errors.items())
     if method == "predict_step":
         message = (
             f"EnergyCallback(predict_flops='predict_step'): FLOPs not counted, {flops_key} is not logged: "
@@ -2115,7 +2129,7 @@ def _one_sample(batch: Any, dim: int = 0) -> Any:
     (torch.Size([32, 1, 1]), torch.Size([1]))
     """
     first = _first_tensor(batch)
-    if first is None:
+    if first is None or first.shape[dim] == 0:  # nothing to cut one sample from: an empty batch
         return None
     size = first.shape[dim]
 

@@ -11,13 +11,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.profilers import SimpleProfiler
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 from ecopt_testing import FakeClock, FakeMeter, FakeReadingMeter, user_warnings_as_errors
 from lightning_ecopt import EnergyCallback, trial_metrics
@@ -394,11 +395,61 @@ def test_an_error_raised_by_the_user_s_count_function_says_which_one(fake_clock:
 
 def test_a_loop_that_counted_no_samples_is_warned_of(fake_clock: FakeClock) -> None:
     cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, batch_size_fn=lambda batch: 0)
-    with pytest.warns(UserWarning, match=r"test loop's 9 measured batches held 0 samples \(batch_size_fn returned 0"):
+    with pytest.warns(
+        UserWarning, match=r"test loop counted 0 samples in its 9 batches measured \(batch_size_fn returned 0"
+    ):
         _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
     r = cb.results["test"]
     assert (r.batches, r.samples, r.samples_per_j) == (9, 0, 0.0)
     assert math.isnan(r.j_per_sample)
+
+
+def test_a_loop_of_empty_batches_is_warned_of_not_a_crash(fake_clock: FakeClock) -> None:
+    """A review found an empty first batch crashed the FLOPs count (a narrow of 1 row out of 0) before any warning."""
+    data = DataLoader(TensorDataset(torch.empty(0, 32)), batch_size=None, sampler=[slice(0, 0)] * 3)
+    model = ClockedModel(fake_clock)
+    model.test_step = lambda batch, batch_idx: None  # type: ignore[method-assign,assignment]
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0)
+    with pytest.warns(UserWarning, match=r"test loop counted 0 samples in its 3 batches measured \(each was empty\)"):
+        _trainer(cb).test(model, dataloaders=data, verbose=False)
+    assert "model/flops_per_sample" not in cb.model_stats
+    assert cb.results["test"].samples == 0
+
+
+@pytest.mark.parametrize(
+    "returned", [np.array("4"), np.array(b"4"), bytearray(b"4")], ids=["str_", "bytes_", "bytearray"]
+)
+def test_text_in_numpy_or_a_bytearray_is_no_count(returned: Any) -> None:
+    with pytest.raises(TypeError, match=r"returned .* for a batch; expected an int, the samples in the batch\.$"):
+        energy_module._user_count("batch_size_fn", returned, "samples in the batch")
+
+
+def test_a_truth_value_s_refusal_says_how_to_count_it() -> None:
+    with pytest.raises(TypeError, match=r"\(a truth value: return int\(...\) of it to count it as 0 or 1\)\.$"):
+        energy_module._user_count("count_fn", torch.tensor(True), "tokens the batch produced")
+
+
+def test_a_time_limit_inside_the_user_s_function_is_not_noted_as_its_error() -> None:
+    from lightning_ecopt.exceptions import TrialTimeoutError
+
+    def slow(batch: Any) -> int:
+        raise TrialTimeoutError(1.0)
+
+    with pytest.raises(TrialTimeoutError) as raised:
+        energy_module._call_user("batch_size_fn", slow, [1])
+    assert not getattr(raised.value, "__notes__", [])
+
+
+def test_one_error_raised_twice_by_the_user_s_function_is_noted_once() -> None:
+    error = KeyError("input_ids")
+
+    def broken(batch: Any) -> int:
+        raise error
+
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            energy_module._call_user("batch_size_fn", broken, {})
+    assert error.__notes__ == ["EnergyCallback(batch_size_fn=...) raised this, called on a batch of type dict."]
 
 
 def test_a_numpy_truth_value_is_no_count() -> None:
@@ -1203,6 +1254,53 @@ def test_flops_of_a_forward_that_takes_the_batch_s_keys_as_arguments(
     with _flops_warnings_as_errors():
         _trainer(cb).test(model_type(hidden=8), dataloaders=_dict_batches(), verbose=False)
     assert cb.model_stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # one sample's, not the batch's
+
+
+class _TokenModel(BoringModel):
+    """``forward(input_ids, attention_mask=None)`` over a batch whose first tensor is another key (a sample index)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.embed = torch.nn.Embedding(10, 8)
+        self.head = torch.nn.Linear(8, 2)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        return self.head(self.embed(input_ids))
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        return self(batch["input_ids"], batch["attention_mask"]).sum()
+
+
+def test_the_keyword_call_comes_first_where_the_first_tensor_is_a_key_forward_does_not_name(
+    fake_clock: FakeClock,
+) -> None:
+    """A review found ``forward(idx)`` counted: it takes one tensor, so the sample index (1 token) stood for the
+    7 tokens of ``input_ids``, 7x too few FLOPs and no warning."""
+    data = [
+        {"idx": torch.tensor(i), "input_ids": torch.randint(0, 10, (7,)), "attention_mask": torch.ones(7)}
+        for i in range(8)
+    ]
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0)
+    with _flops_warnings_as_errors():
+        _trainer(cb).test(_TokenModel(), dataloaders=DataLoader(data, 4), verbose=False)
+    assert cb.model_stats["model/flops_per_sample"] == 7 * 2 * 8 * 2  # 7 tokens through the head
+
+
+class _FailsInside(_TakesTwoArguments):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        raise ValueError("a bug inside forward")
+
+
+def test_the_warning_shows_the_keyword_call_s_own_error(fake_clock: FakeClock) -> None:
+    """The error of the call forward names (its keys as arguments) is the one said, not the batch's TypeError."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=0, min_duration_s=0.0, log_model_stats=True)
+    model = _FailsInside(hidden=8)
+    model.test_step = lambda batch, batch_idx: None  # type: ignore[method-assign,assignment]
+    with pytest.warns(
+        UserWarning, match=r"on the meta copy: ValueError\('a bug inside forward'\); on the module: ValueError"
+    ):
+        _trainer(cb).test(model, dataloaders=_dict_batches(), verbose=False)
 
 
 def test_a_forward_that_takes_no_sample_of_its_batch_is_warned_of(fake_clock: FakeClock) -> None:
