@@ -533,12 +533,8 @@ def _parse(text: str, source: str) -> Override:
         return _parser().parse_override(text)
     except HydraException as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if "NoneType is incompatible" in first_line and "choice(" in text:  # Hydra's choice() takes no null
-            stand_in = next(t for t in ("none", "None", "null_value") if not re.search(rf"\b{t}\b", text))
-            key, _, value = text.partition("=")
-            # Hydra's null, in any case, outside quotes
-            value = re.sub(r"(?<![\w.'\"])null(?![\w.'\"])", stand_in, value, flags=re.IGNORECASE)
-            raise _null_choice_error(f"{source}: {text!r}", f"{key}={value}", stand_in, key) from None
+        if "NoneType is incompatible" in first_line and (written := _null_in_choice(text)) is not None:
+            raise _null_choice_error(f"{source}: {text!r}", *written) from None  # Hydra's choice() takes no null
         raise EcoptConfigError(
             f"{source}: cannot parse {text!r} as a Hydra override ({first_line}); use Hydra's sweep grammar, e.g. "
             f"'key=interval(0,1)', 'key=choice(a,b)', 'key=range(1,10)' or 'key=value'."
@@ -743,6 +739,32 @@ def _check_exact_ints(label: str, low: float, high: float, instead: str) -> None
             f"{label}: the int bound {beyond[0]} is beyond 2^53 = {MAX_EXACT_INT}, the largest integer Ax's model "
             f"and its Sobol points hold exactly (as floats); sweep {instead}, or the value in larger units."
         )
+
+
+def _null_in_choice(text: str) -> tuple[str, str, str] | None:
+    """The override with a string standing for a null among its ``choice(...)``'s values, that string and the key.
+
+    ``None`` where no choice holds a null. Hydra's null (any case) is replaced outside quoted strings only, by the
+    first of ``none``, ``None`` and ``null_value`` that the override does not use already.
+
+    >>> _null_in_choice("model.width=choice(NULL, 16)")
+    ('model.width=choice(none, 16)', 'none', 'model.width')
+    >>> _null_in_choice("p=choice('a null b', null, none)")
+    ("p=choice('a null b', None, none)", 'None', 'p')
+    >>> _null_in_choice("p=tag(null, choice(1, 2))") is None  # a tag named null: no null among the choices
+    True
+    """
+    key, _, value = text.partition("=")
+    parts = re.split(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", value)  # even indices: outside quotes
+    null = re.compile(r"(?<![\w.])null(?![\w.])", flags=re.IGNORECASE)
+    unquoted = "".join(part if i % 2 == 0 else "''" for i, part in enumerate(parts))
+    if not re.search(r"choice\([^()]*(?<![\w.])null(?![\w.])", unquoted, flags=re.IGNORECASE):
+        return None
+    stand_in = next((t for t in ("none", "None", "null_value") if not re.search(rf"\b{t}\b", text)), None)
+    if stand_in is None:
+        return None
+    value = "".join(null.sub(stand_in, part) if i % 2 == 0 else part for i, part in enumerate(parts))
+    return f"{key}={value}", stand_in, key
 
 
 def _null_choice_error(label: str, written: str, stand_in: str, name: str) -> EcoptConfigError:

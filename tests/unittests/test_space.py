@@ -160,6 +160,10 @@ def test_to_ax_configures_an_ax_experiment() -> None:
             ["+m.x=tag(ordered, choice(none, NULL))"],
             r"stands for it, \+m\.x=tag\(ordered, choice\(none, None\)\), .*cfg\.m\.x == 'None'",
         ),
+        # quoted text is kept as written; a null that is a tag, not a choice's value, is not said to be one
+        ({"p": "choice('a null b', null)"}, [], r"stands for it, p=choice\('a null b', none\), and map"),
+        ({"p": "tag(null, choice(1, 2))"}, [], r"cannot parse 'p=tag\(null, choice\(1, 2\)\)' as a Hydra override"),
+        ({"p": "choice(none, None, null_value, null)"}, [], r"cannot parse .* as a Hydra override"),
         ({"p": "interval(1, 1)"}, [], r"interval\(1, 1\)'.*interval is empty.*use a plain value \(p=1.0\)"),
         ({"p": "interval(5, 1)"}, [], r"interval is inverted \(low=5.0, high=1.0\).*write interval\(1.0, 5.0\)"),
         ({"p": "int(interval(3, 3))"}, [], r"interval is empty"),
