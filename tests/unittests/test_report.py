@@ -258,6 +258,49 @@ def test_proxy_audit_constant_proxy_is_undefined():
     assert "the same in every trial" in params.meaning
 
 
+@pytest.mark.parametrize(
+    ("rho", "strength"),
+    [
+        (0.19, "very weak"),
+        (0.2, "weak"),
+        (-0.39, "weak"),
+        (0.4, "moderate"),
+        (-0.69, "moderate"),
+        (0.7, "strong"),
+        (-1.0, "strong"),
+    ],
+)
+def test_proxy_audit_names_the_strength_of_a_rank_correlation_by_its_size_at_each_bound(rho, strength):
+    from lightning_ecopt.proxy_audit import _strength
+
+    # |rho| below 0.2, 0.4 and 0.7: very weak, weak, moderate; the bound itself belongs to the band above it.
+    assert _strength(rho) == strength
+
+
+def test_proxy_audit_names_no_trial_when_none_moves_r_by_the_leverage_bound():
+    # Without trial #3 the FLOPs' r moves from -0.23 to +0.98: named. No trial moves the parameters' r (0.96) by 0.2.
+    params, flops = proxy_audit(make_result())
+    assert "alone drives" not in params.meaning
+    assert "Trial #3 alone drives the linear figure: without it r = +0.98." in flops.meaning
+
+
+def test_proxy_audit_calls_a_rank_correlation_below_p_0_05_significant():
+    # Nine trials in the same order: p is the floor 2 / 9! (5.5e-6), far below 0.05; every test above had n = 4.
+    trials = [completed(i, 0.5, 0.001 * (i + 1), 1000.0 * (i + 1), 10.0 * (i + 1) ** 2, 1, 1, 0) for i in range(9)]
+    params, _ = proxy_audit(SweepResult(OBJECTIVES, tuple(trials), ()))
+    assert params.spearman_p < 0.05
+    assert "Strong rank correlation (Spearman rho = +1.00, n = 9)" in params.meaning
+    assert "significant" not in params.meaning
+
+
+def test_proxy_audit_s_spearman_floor_counts_every_ordering_of_a_tie_group_of_three():
+    # Three tied values: 3! = 6 of the 4! orderings share rho (a pair's 2! equals the untied floor's 2 by chance).
+    from lightning_ecopt.proxy_audit import _smallest_rank_p
+
+    assert math.isclose(_smallest_rank_p([1, 1, 1, 2], [1, 2, 3, 4]), 6 / math.factorial(4))
+    assert math.isclose(_smallest_rank_p([1, 2, 3, 4, 5], [7, 7, 7, 8, 8]), 3 * 2 * 2 / math.factorial(5))  # 3! 2!
+
+
 # -- search-cost ledger ---------------------------------------------------------------------------------------------
 
 
