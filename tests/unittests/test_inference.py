@@ -64,6 +64,14 @@ def test_without_a_time_budget_it_batches_exactly_as_a_dataloader_over_the_repea
     assert passes.passes == 3
 
 
+def test_no_pass_is_begun_before_the_batches_are_requested_and_each_begins_with_its_first_batch() -> None:
+    # ``passes`` counts the passes begun: none before the loop asks for a batch, one from the first batch on.
+    passes = TimedPasses(DATA, batch_size=4, max_passes=2)
+    assert passes.passes == 0
+    begun = [passes.passes for _ in passes]
+    assert begun == [1, 1, 2, 2, 2]  # 20 samples in batches of 4: the third (samples 8-11) begins pass 2
+
+
 def test_it_finishes_the_pass_in_which_the_window_reaches_min_s_and_stops(clock: _Clock) -> None:
     # Batches of 3 over 10 samples, 0.25 s each, 2 warm-up batches: the timer starts as batch 3 is requested (the
     # window opened at batch 2); at the request of batch 7 it has seen 1.0 s, 21 samples in: in pass 3,
