@@ -1307,7 +1307,8 @@ class EnergyCallback(Callback):
                 f"dynamic=True, or call torch.compiler.set_stance('eager_on_recompile') once the warm-up batches "
                 f"have run.",
             )
-        if contention is not None and contention > CONTENTION_WARN_SHARE:
+        # Said once: the message (and its ranks' note) is not built again for every later loop
+        if contention is not None and contention > CONTENTION_WARN_SHARE and f"contention/{stage}" not in self._warned:
             estimated = isinstance(self.meter, CpuTimeEstimator)
             capacity = "the capacity of the CPUs this process may use" if estimated else "this machine's CPU capacity"
             self._warn_once(
