@@ -195,6 +195,74 @@ def test_a_lock_held_by_the_child_of_a_dead_sweep_says_so(tmp_path: Path) -> Non
             pass
 
 
+def test_a_lock_held_by_a_living_process_of_this_host_is_named_running_and_left_alone(tmp_path: Path) -> None:
+    """Only signal 0 may probe the holder: another signal (SIGHUP, say) would kill the sweep the lock protects."""
+    import socket
+
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with open(tmp_path / SWEEP_LOCK_NAME, "a+") as held:  # as that process's sweep holds it
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.write(f"process {living.pid} on {socket.gethostname()} (since 2026-12-03 10:00:00)")
+            held.flush()
+            match = rf"process {living.pid} on .* is running the sweep in .*wait for it to finish"
+            with pytest.raises(EcoptConfigError, match=match), sweep_lock(tmp_path / "ax.json"):
+                pass
+        with pytest.raises(subprocess.TimeoutExpired):
+            living.wait(timeout=0.5)  # still running: the probe did not signal it
+    finally:
+        living.kill()
+        living.wait()
+
+
+def test_a_holder_of_this_host_run_by_another_user_is_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def not_permitted(pid: int, sig: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "kill", not_permitted)  # the process exists, but another user runs it
+    assert not storage_module._is_dead(f"process {os.getpid() + 1} on {socket.gethostname()} (since 2026-12-03)")
+
+
+def test_the_lock_file_gets_the_mode_of_a_new_file(tmp_path: Path) -> None:
+    import stat
+
+    previous = os.umask(0o002)  # a group-shared sweep dir's: only the umask takes bits off
+    try:
+        with sweep_lock(tmp_path / "ax.json"):
+            pass
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / SWEEP_LOCK_NAME).stat().st_mode) == 0o664
+
+
+def test_a_resume_removes_only_its_own_temporary_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A save killed between its write and its rename leaves ``.<name>.<random>.tmp``; nothing else goes."""
+    storage = tmp_path / "ax.json"
+    torn = [tmp_path / ".ax.json.k2j3.tmp", tmp_path / f".{storage_module.RESULTS_FILENAME}.x9q1.tmp"]
+    kept = [
+        storage,
+        tmp_path / storage_module.RESULTS_FILENAME,
+        tmp_path / ".b.json.k2j3.tmp",  # another storage file's
+        tmp_path / ".ax.json.k2j3.probe",
+        tmp_path / ".ax.json.tmp",
+        tmp_path / SWEEP_LOCK_NAME,
+    ]
+    for path in torn + kept:
+        path.write_text("{")
+    (tmp_path / ".ax.json.dir.tmp").mkdir()  # not a file: left alone, not a crash
+    with caplog.at_level("INFO", logger=storage_module.log.name):
+        storage_module._remove_torn_writes(storage)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in kept] + [".ax.json.dir.tmp"])
+        assert [r.getMessage() for r in caplog.records] == [
+            f"ecopt: removed 2 temporary files left by an interrupted save: {[p.name for p in torn]}"
+        ]
+        caplog.clear()
+        storage_module._remove_torn_writes(storage)  # nothing left to remove: nothing said
+        assert caplog.records == []
+
+
 @pytest.mark.parametrize("hydra", [False, True], ids=["python", "hydra"])
 def test_the_running_sweep_and_the_saved_sweep_refusals_say_where_a_new_sweep_goes_alike(
     tmp_path: Path, hydra: bool
