@@ -69,7 +69,8 @@ def test_a_held_lock_whose_folder_is_moved_or_deleted_stops_the_sweep(tmp_path: 
         else:
             (folder / SWEEP_LOCK_NAME).unlink()
             folder.rmdir()
-        with pytest.raises(EcoptConfigError, match=r"the sweep dir .*sweep was deleted or moved while this sweep ran"):
+        gone = rf"the sweep dir .*sweep was deleted or moved while this sweep ran \({SWEEP_LOCK_NAME} there is gone,"
+        with pytest.raises(EcoptConfigError, match=gone):
             check_sweep_locks()
         with pytest.raises(EcoptConfigError, match=r"stopping without recreating it"), sweep_lock(folder / "ax.json"):
             pass  # re-entered (the plugin's lock, then the loop's): checked too
@@ -78,11 +79,49 @@ def test_a_held_lock_whose_folder_is_moved_or_deleted_stops_the_sweep(tmp_path: 
         check_sweep_locks()
 
 
+def test_a_held_lock_whose_folder_was_replaced_says_the_lock_file_there_is_another_sweep_s(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    with sweep_lock(folder / "ax.json"):
+        folder.rename(tmp_path / "moved")
+        folder.mkdir()
+        (folder / SWEEP_LOCK_NAME).touch()  # a sweep started there since
+        with pytest.raises(EcoptConfigError, match=rf"\({SWEEP_LOCK_NAME} there is another sweep's lock file now,"):
+            check_sweep_locks()
+
+
+def test_a_thread_checks_only_the_locks_it_holds(tmp_path: Path) -> None:
+    """The folder of another thread's sweep moved: that sweep stops at its own check, not this thread's sweep."""
+    taken, checked, errors = threading.Event(), threading.Event(), []
+
+    def other_sweep() -> None:
+        with sweep_lock(tmp_path / "a" / "ax.json"):
+            taken.set()
+            checked.wait(10)
+            try:
+                check_sweep_locks()
+            except EcoptConfigError as err:
+                errors.append(str(err))
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    try:
+        assert taken.wait(10)
+        (tmp_path / "a").rename(tmp_path / "moved")
+        with sweep_lock(tmp_path / "b" / "ax.json"):
+            check_sweep_locks()  # this thread's lock is intact
+    finally:
+        checked.set()
+        thread.join(10)
+    assert len(errors) == 1
+    assert "was deleted or moved while this sweep ran" in errors[0]
+
+
 def test_a_lock_file_replaced_between_its_open_and_its_flock_is_locked_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lock = tmp_path / SWEEP_LOCK_NAME
-    flock, replaced = fcntl.flock, []
+    flock = fcntl.flock
+    replaced: list[int] = []
 
     def replace_first(fd: int, operation: int) -> None:
         if not replaced:  # a sweep dir deleted and recreated by another sweep just then
