@@ -732,11 +732,19 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
     the ``flock`` (a sweep dir deleted and recreated just then) is not the lock another process would take.
 
     Raises:
-        EcoptConfigError: Another process holds the lock, or the file kept being replaced.
+        EcoptConfigError: Another process holds the lock, the file kept being replaced, or it cannot be opened
+            (another user's, a read-only folder).
     """
     for _ in range(_LOCK_ATTEMPTS):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError as err:  # a shared folder: another user's sweep made the file, without group write
+            raise EcoptConfigError(
+                f"ParetoSweep: cannot open the sweep's lock file {path} ({err.strerror}): another user's sweep made "
+                f"it, or {folder} is read-only to you. Resume a sweep as the user who started it, or "
+                f"{_elsewhere()}."
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -59,6 +59,25 @@ def _python(code: str, folder: Path) -> tuple[int, str, str]:
     return process.returncode, out.read_text(), err.read_text()
 
 
+def test_a_lock_file_this_user_cannot_open_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a shared folder another user's sweep made the lock file without group write: a bare PermissionError."""
+    real_open = os.open
+
+    def refused(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        if Path(path).name == SWEEP_LOCK_NAME:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(storage_module.os, "open", refused)
+    expected = (
+        r"cannot open the sweep's lock file .*\.ecopt-sweep\.lock \(Permission denied\): another user's sweep made "
+        r"it, or .* is read-only to you\. Resume a sweep as the user who started it, or give the sweep another storage "
+        r"\(SweepSettings\(storage=\.\.\.\)\)\.$"
+    )
+    with pytest.raises(EcoptConfigError, match=expected), sweep_lock(tmp_path / "ax.json"):
+        pass
+
+
 @pytest.mark.parametrize("how", ["moved", "deleted"])
 def test_a_held_lock_whose_folder_is_moved_or_deleted_stops_the_sweep(tmp_path: Path, how: str) -> None:
     folder = tmp_path / "sweep"
