@@ -1009,8 +1009,7 @@ class EnergyCallback(Callback):
             return _one_sample(batch)
         first = _follow(batch, first_path)
         if self.batch_size_fn is not None:
-            counted = _call_user("batch_size_fn", self.batch_size_fn, batch)
-            samples: int | None = _user_count("batch_size_fn", counted, "samples in the batch")
+            samples: int | None = _user_batch_size(self.batch_size_fn, batch)
         else:
             samples = None if state.sizes is None else _samples_in(state.sizes, 0, 1)
         if samples is None or first.shape[0] == samples:
@@ -1156,9 +1155,7 @@ class EnergyCallback(Callback):
 
     def _count_samples(self, batch: Any, state: _LoopState) -> int:
         if self.batch_size_fn is not None:
-            return _user_count(
-                "batch_size_fn", _call_user("batch_size_fn", self.batch_size_fn, batch), "samples in the batch"
-            )
+            return _user_batch_size(self.batch_size_fn, batch)
         if state.zipped is not None:
             return self._count_combined(batch, state)
         # Fast path, every batch after the first: follow the keys/indices that led to the first tensor last time.
@@ -1308,11 +1305,12 @@ class EnergyCallback(Callback):
                 f"have run.",
             )
         # Said once: the message (and its ranks' note) is not built again for every later loop
-        if contention is not None and contention > CONTENTION_WARN_SHARE and f"contention/{stage}" not in self._warned:
+        said = f"contention/{stage}"
+        if contention is not None and contention > CONTENTION_WARN_SHARE and said not in self._warned:
             estimated = isinstance(self.meter, CpuTimeEstimator)
             capacity = "the capacity of the CPUs this process may use" if estimated else "this machine's CPU capacity"
             self._warn_once(
-                f"contention/{stage}",
+                said,
                 f"EnergyCallback: other processes kept {contention:.0%} of {capacity} busy during the "
                 f"measured {stage} loop (energy/{stage}_cpu_contention). Measured CPU/DRAM energy (RAPL) includes "
                 f"their work, and a CPU-time estimate grows with the contention too (threads wait and spin): compare "
@@ -1487,6 +1485,11 @@ def _call_user(name: str, fn: Callable[..., Any], batch: Any, *rest: Any) -> Any
         raise
 
 
+def _user_batch_size(batch_size_fn: Callable[[Any], int], batch: Any) -> int:
+    """The samples in ``batch`` by the user's ``batch_size_fn``, checked as a count (:func:`_user_count`)."""
+    return _user_count("batch_size_fn", _call_user("batch_size_fn", batch_size_fn, batch), "samples in the batch")
+
+
 def _user_count(name: str, value: Any, what: str) -> int:
     """``value``, what the user's ``batch_size_fn``/``count_fn`` returned for a batch, as a count >= 0.
 
@@ -1499,10 +1502,10 @@ def _user_count(name: str, value: Any, what: str) -> int:
         ValueError: A negative count.
     """
     dtype = getattr(value, "dtype", None)
-    truth = isinstance(value, bool) or dtype is torch.bool or getattr(dtype, "kind", None) == "b"
+    kind = getattr(dtype, "kind", None)  # NumPy's: U and S are text, b truth values
+    truth = isinstance(value, bool) or dtype is torch.bool or kind == "b"
     count: int | None = None
-    # NumPy's kinds: U and S are text, b truth values
-    if not (truth or isinstance(value, str | bytes | bytearray) or getattr(dtype, "kind", None) in ("U", "S")):
+    if not (truth or isinstance(value, str | bytes | bytearray) or kind in ("U", "S")):
         try:
             count = operator.index(value)
         except TypeError:
@@ -2020,7 +2023,6 @@ def _model_stats(
     # where -> the error said in the warning: the keyword call's (the form forward names), else the batch's, else
     # the first tensor's
     errors: dict[str, tuple[int, BaseException]] = {}
-    rank = {id(keywords): 2, id(sample): 1}
     for model, x in attempts:
         where = "on the meta copy" if model is meta else "on the module"
         try:
@@ -2036,8 +2038,9 @@ def _model_stats(
         except TrialFailure:  # the trial's time limit fell due while counting: it stops the trial, not the count
             raise
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
-            if where not in errors or rank.get(id(x), 0) > errors[where][0]:
-                errors[where] = (rank.get(id(x), 0), err)
+            rank = 2 if x is keywords else 1 if x is sample else 0
+            if where not in errors or rank > errors[where][0]:
+                errors[where] = (rank, err)
             continue
         if model is pl_module and method == "predict_step" and meta is not None:
             rank_zero_info(
