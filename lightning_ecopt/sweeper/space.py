@@ -741,6 +741,10 @@ def _check_exact_ints(label: str, low: float, high: float, instead: str) -> None
         )
 
 
+#: The strings offered to sweep in place of a null, the first one a sweep does not use already.
+_NULL_STAND_INS = ("none", "None", "null_value")
+
+
 def _null_in_choice(text: str) -> tuple[str, str, str] | None:
     """The override with a string standing for a null among its ``choice(...)``'s values, that string and the key.
 
@@ -756,14 +760,16 @@ def _null_in_choice(text: str) -> tuple[str, str, str] | None:
     """
     key, _, value = text.partition("=")
     parts = re.split(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", value)  # even indices: outside quotes
-    null = re.compile(r"(?<![\w.])null(?![\w.])", flags=re.IGNORECASE)
+    null = r"(?<![\w.])null(?![\w.])"
     unquoted = "".join(part if i % 2 == 0 else "''" for i, part in enumerate(parts))
-    if not re.search(r"choice\([^()]*(?<![\w.])null(?![\w.])", unquoted, flags=re.IGNORECASE):
+    if not re.search(rf"choice\([^()]*{null}", unquoted, flags=re.IGNORECASE):
         return None
-    stand_in = next((t for t in ("none", "None", "null_value") if not re.search(rf"\b{t}\b", text)), None)
+    stand_in = next((t for t in _NULL_STAND_INS if not re.search(rf"\b{t}\b", text)), None)
     if stand_in is None:
         return None
-    value = "".join(null.sub(stand_in, part) if i % 2 == 0 else part for i, part in enumerate(parts))
+    value = "".join(
+        re.sub(null, stand_in, part, flags=re.IGNORECASE) if i % 2 == 0 else part for i, part in enumerate(parts)
+    )
     return f"{key}={value}", stand_in, key
 
 
@@ -782,7 +788,7 @@ def _checked_choices(name: str, label: str, values: Sequence[Any]) -> tuple[Any,
     checked: list[Any] = []
     for value in values:
         if value is None:
-            stand_in = next(t for t in ("none", "None", "null_value") if t not in values)
+            stand_in = next(t for t in _NULL_STAND_INS if t not in values)
             written = ",".join(render_override_value(stand_in if v is None else v) for v in values)
             raise _null_choice_error(label, f"{name}={written}", stand_in, name)
         if not isinstance(value, _CHOICE_TYPES):
