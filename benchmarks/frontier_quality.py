@@ -144,7 +144,7 @@ def run_ax(
     from ax.api import Client
 
     from lightning_ecopt.sweeper.fused_kernel import prepare_log_hypervolume_kernel
-    from lightning_ecopt.sweeper.loop import _botorch_sees_its_warnings
+    from lightning_ecopt.sweeper.loop import _proposal_warnings
 
     warnings.filterwarnings("ignore")
     prepare_log_hypervolume_kernel()  # Ax proposes with qLogNEHVI: BoTorch's kernel built (or not) as for ours
@@ -160,7 +160,7 @@ def run_ax(
         wall, cpu = time.perf_counter(), time.process_time()
         # BoTorch retries its starting points on a warning it records, which the filter above would hide: plain
         # Ax runs as under a user's default filters, as ours does (docs/bench-optimizer.md, "Long sweeps").
-        with _botorch_sees_its_warnings():
+        with _proposal_warnings():
             trials = client.get_next_trials(max_trials=1)
         asks.append({
             "done": len(evaluations), "n": len(trials),

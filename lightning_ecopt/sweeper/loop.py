@@ -683,8 +683,8 @@ def _quiet_ax() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _botorch_sees_its_warnings() -> Iterator[None]:
-    """Let BoTorch's retries see the warnings they retry on, whatever the host's warnings filters say.
+def _proposal_warnings() -> Iterator[None]:
+    """A proposal's warnings filters: BoTorch's retries see the warnings they retry on, GPyTorch's jitter notes go.
 
     BoTorch draws its acquisition optimiser's starting points again, from more raw samples, when it records a
     ``BadInitialCandidatesWarning`` (``gen_batch_initial_conditions``: ``catch_warnings(record=True)``, without a
@@ -693,10 +693,18 @@ def _botorch_sees_its_warnings() -> Iterator[None]:
     elsewhere (a front of 62 points for 150 at 200 trials of benchmarks/long_sweep.py); one that turns them into
     errors (``-W error``) stopped the proposal. BoTorch's last word, that it found no start with a value (after the
     retries), is left to the host's filters: a host that ignores it does not see it at every late proposal.
+
+    GPyTorch's ``NumericalWarning`` "A not p.d., added jitter of 1.0e-08 to the diagonal" (``psd_safe_cholesky``) is
+    dropped: qNEHVI samples the posterior jointly over the tried configurations, whose covariance is singular where
+    two lie close, so GPyTorch adds 1e-8 to 1e-6 to its diagonal (below the model's noise floor) and succeeds. It
+    printed a library's path and source line into the main job's output, which the user can do nothing about, and a
+    host that turns warnings into errors stopped the proposal with it. Where the jitter does not help, GPyTorch
+    raises ``NotPSDError``, which is not a warning and still reaches the sweep.
     """
     from botorch.exceptions.warnings import BadInitialCandidatesWarning
+    from linear_operator.utils.warnings import NumericalWarning
 
-    # Our two filters are added and then removed, not the whole list saved and restored (catch_warnings): a filter
+    # Our filters are added and then removed, not the whole list saved and restored (catch_warnings): a filter
     # another thread sets meanwhile (a trial of another sweep) must stay.
     with _QUIET_LOCK:
         host = _host_action(_BOTORCH_GAVE_UP, BadInitialCandidatesWarning, "botorch.optim.optimize")
@@ -706,6 +714,8 @@ def _botorch_sees_its_warnings() -> Iterator[None]:
             action: Literal["ignore", "error"] = "ignore" if host == "ignore" else "error"
             warnings.filterwarnings(action, message=re.escape(_BOTORCH_GAVE_UP), category=BadInitialCandidatesWarning)
             added.append(warnings.filters[0])
+        warnings.filterwarnings("ignore", message=_JITTER_NOTE, category=NumericalWarning, module=r"linear_operator\.")
+        added.append(warnings.filters[0])
     try:
         yield
     finally:
@@ -718,6 +728,9 @@ def _botorch_sees_its_warnings() -> Iterator[None]:
 
 _BOTORCH_GAVE_UP = "Unable to find non-zero acquisition function values"
 """The start of BoTorch's last ``BadInitialCandidatesWarning``, given after its retries (not one it retries on)."""
+
+_JITTER_NOTE = r"A not p\.d\., added jitter of "
+"""The start of GPyTorch's ``NumericalWarning`` that it added jitter to a covariance's diagonal and went on."""
 
 
 def _host_action(message: str, category: type[Warning], module: str) -> str:
@@ -1364,7 +1377,7 @@ class ParetoSweep:
                     with (
                         _torch_threads(_SUGGEST_THREADS),
                         use_warm_starts(self._warm_starts),
-                        _botorch_sees_its_warnings(),
+                        _proposal_warnings(),
                     ):
                         got = client.get_next_trials(max_trials=ask)
                 except (OptimizationComplete, GenerationStrategyCompleted) as exc:

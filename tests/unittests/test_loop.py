@@ -3076,7 +3076,7 @@ def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filte
         warnings.simplefilter(host_filter)
         if host_filter == "ignore":
             assert as_botorch_records() == []  # what BoTorch saw before
-        with loop._botorch_sees_its_warnings():
+        with loop._proposal_warnings():
             assert len(as_botorch_records()) == 1
             assert len(as_botorch_records()) == 1  # every time, not once a location
             # BoTorch's last word after its retries is the host's to show: an "ignore" host does not see it at every
@@ -3091,11 +3091,45 @@ def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filte
             assert shown == []
     with warnings.catch_warnings(record=True) as shown:
         warnings.resetwarnings()  # Python's defaults (this module's fixture quiets warnings): shown
-        with loop._botorch_sees_its_warnings():
+        with loop._proposal_warnings():
             warnings.warn(
                 "Unable to find non-zero acquisition function values", BadInitialCandidatesWarning, stacklevel=1
             )
     assert len(shown) == 1
+
+
+@pytest.mark.parametrize("host_filter", ["default", "error"])
+def test_gpytorch_s_jitter_notes_stay_out_of_the_output_and_never_stop_a_proposal(host_filter):
+    """`make demo` printed GPyTorch's "A not p.d., added jitter of 1.0e-08 to the diagonal", with the library's path
+    and source line, between two trials; a host that turns warnings into errors stopped the proposal with it. A
+    covariance no jitter can mend still fails, and GPyTorch's other numerical warnings are the host's to show."""
+    import torch
+    from linear_operator.utils.cholesky import psd_safe_cholesky
+    from linear_operator.utils.errors import NotPSDError
+    from linear_operator.utils.warnings import NumericalWarning
+
+    x = torch.tensor([[0.0], [0.0], [1.0]], dtype=torch.float64)
+    two_alike = torch.exp(-((x - x.T) ** 2))  # two configurations in one place: singular, as qNEHVI meets it
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter(host_filter)
+        if host_filter == "error":
+            with pytest.raises(NumericalWarning, match="added jitter"):
+                psd_safe_cholesky(two_alike)  # what a proposal met before
+        with loop._proposal_warnings():
+            factor = psd_safe_cholesky(two_alike)
+            with pytest.raises(NotPSDError):
+                psd_safe_cholesky(-two_alike)
+        if host_filter == "default":
+            psd_safe_cholesky(two_alike)  # after the proposal: the host's filters again
+    assert torch.allclose(factor @ factor.T, two_alike, atol=1e-5)
+    assert [str(w.message) for w in shown] == (
+        ["A not p.d., added jitter of 1.0e-08 to the diagonal"] if host_filter == "default" else []
+    )
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("default")
+        with loop._proposal_warnings():
+            warnings.warn("another numerical note", NumericalWarning, stacklevel=1)
+    assert [str(w.message) for w in shown] == ["another numerical note"]
 
 
 def test_a_launcher_that_is_no_mapping_is_refused_naming_it():
@@ -3111,7 +3145,7 @@ def test_the_proposal_s_warning_filters_leave_those_other_threads_set_meanwhile(
     """Docs review: the proposal saved and restored the whole filter list, dropping a filter another thread (a trial
     of another sweep) set during it."""
     before = list(warnings.filters)
-    with loop._botorch_sees_its_warnings():
+    with loop._proposal_warnings():
         warnings.filterwarnings("ignore", message="a task's own filter")
         set_meanwhile = warnings.filters[0]
     try:
