@@ -2209,7 +2209,7 @@ def test_each_fit_of_a_one_hot_sweep_starts_where_its_previous_fit_ended(fast_ax
         return loaded
 
     monkeypatch.setattr(capped_fit.WarmStarts, "load", load)
-    make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=6, n_initial_trials=3).run()
+    make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=9, n_initial_trials=3).run()
     # The first model (3 trials) starts cold; every later one from the fit before it.
     assert loads == [(3, False), (4, True), (5, True)]
     loads.clear()
@@ -3132,6 +3132,20 @@ def test_gpytorch_s_jitter_notes_stay_out_of_the_output_and_never_stop_a_proposa
     assert [str(w.message) for w in shown] == ["another numerical note"]
 
 
+def test_a_sweep_under_a_host_that_errors_on_numerical_warnings_finishes():
+    """The jitter note, raised as an error, ended this sweep at its first model proposal (qNEHVI's posterior over the
+    tried points of a one-parameter front is singular)."""
+    from linear_operator.utils.warnings import NumericalWarning
+
+    def front(p):
+        return {"f1": p["x0"], "f2": (1 - p["x0"]) ** 0.5, "energy/source": "estimated: cpu-time"}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumericalWarning)
+        result = make_sweep(front, params={"x0": "interval(0, 1)"}, n_trials=9, n_initial_trials=3).run()
+    assert [t.status for t in result.trials] == ["completed"] * 9
+
+
 def test_a_launcher_that_is_no_mapping_is_refused_naming_it():
     """ParetoSweep(launcher="joblib") failed inside dict() ("dictionary update sequence element #0 has length 1")."""
     space = parse_search_space(TWO_D, [])
@@ -3183,7 +3197,7 @@ def test_a_proposal_slower_than_the_trials_is_said_once(fast_ax, monkeypatch, ca
     """Scale review: at 160-200 trials of a broad front qNEHVI took 7-10 s a proposal, with nothing said; EHVI ~1 s."""
     monkeypatch.setattr(loop, "_SLOW_PROPOSAL_S", 0.0)  # every model proposal outlasts these instant trials
     with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
-        make_sweep(two_quadratics, n_trials=6, n_initial_trials=3).run()
+        make_sweep(two_quadratics, n_trials=9, n_initial_trials=3).run()
     said = [r.getMessage() for r in caplog.records if "longer than the last batch of trials" in r.getMessage()]
     assert len(said) == 1
     assert "qNEHVI's cost grows with the trials and the points on the front" in said[0]
