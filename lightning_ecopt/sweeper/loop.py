@@ -229,6 +229,7 @@ _NOT_REACHED_UNRESUMED = "not started: the sweep stopped before this trial's tur
 _AX_LOGGER = "ax.api.client"
 _AX_STANDARDIZE_LOGGER = "ax.adapter.transforms.standardize_y"
 _AX_NODE_LOGGER = "ax.generation_strategy.generation_node"
+_AX_SQL_STORAGE_LOGGER = "ax.storage.sqa_store.with_db_settings_base"
 
 _ACQF_OPTIMIZER_KWARGS: dict[str, int] = {"num_restarts": 10, "raw_samples": 512}
 """BoTorch's acquisition optimiser budget: half of Ax's 20 restarts and 1,024 raw samples. Profiled on 2 cores at 50
@@ -830,6 +831,19 @@ def _count_sobol_fallback(record: logging.LogRecord) -> bool:
         _sobol_fallbacks["n"] += 1
         return False
     return True
+
+
+def _drop_sql_storage_note(record: logging.LogRecord) -> bool:
+    """Drop Ax's "Ax SQL storage initialized with SQLAlchemy 2.1.9", logged when Ax is first imported.
+
+    Ax logs it at INFO wherever SQLAlchemy is installed (Optuna and MLflow bring it), into the sweep's output before
+    the first trial, though the sweep stores nothing in SQL. Installed on that one logger when this module is
+    imported, before the sweep imports Ax; its other records pass.
+    """
+    return not record.getMessage().startswith("Ax SQL storage initialized")
+
+
+logging.getLogger(_AX_SQL_STORAGE_LOGGER).addFilter(_drop_sql_storage_note)
 
 
 def _drop_short_batch_warning(record: logging.LogRecord) -> bool:

@@ -3146,6 +3146,23 @@ def test_a_sweep_under_a_host_that_errors_on_numerical_warnings_finishes():
     assert [t.status for t in result.trials] == ["completed"] * 9
 
 
+def test_ax_s_sql_storage_note_stays_out_of_a_sweep_s_output():
+    """`make demo` printed "[INFO ...] ax.storage.sqa_store.with_db_settings_base: Ax SQL storage initialized with
+    SQLAlchemy 2.1.9" before its first trial (Ax logs it on import wherever SQLAlchemy is installed); the sweep stores
+    nothing in SQL. That logger's other records still reach the user."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("sqlalchemy")
+    code = (
+        "import logging, lightning_ecopt.sweeper.loop, ax.api.client; "
+        "logging.getLogger('ax.storage.sqa_store.with_db_settings_base').warning('a record of its own')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert "SQL storage" not in out.stdout + out.stderr
+    assert "with_db_settings_base: a record of its own" in out.stderr
+
+
 def test_a_launcher_that_is_no_mapping_is_refused_naming_it():
     """ParetoSweep(launcher="joblib") failed inside dict() ("dictionary update sequence element #0 has length 1")."""
     space = parse_search_space(TWO_D, [])
