@@ -574,12 +574,23 @@ def render(report: Report, console: Console | None = None) -> None:
     contended = report.contended
     if contended:
         listed = ", ".join(f"#{i} ({share:.0%})" for i, share in contended.items())
+        n_completed = len(_evaluated(result))
+        if len(contended) < n_completed:
+            verdict = (
+                "these trials' energy is not comparable with the others'. Rerun them on an otherwise idle machine."
+            )
+        else:  # no uncontended trial to compare with: the load itself moved from trial to trial
+            low, high = min(contended.values()), max(contended.values())
+            verdict = (
+                f"every trial's energy grew with a load that went from {low:.0%} to {high:.0%}, so the trials are not "
+                f"comparable with one another and the frontier's energy order is uncertain. Rerun the sweep on an "
+                f"otherwise idle machine."
+            )
         console.print(
-            f"Contended ({len(contended)} of {len(_evaluated(result))} completed trials): other processes kept more "
+            f"Contended ({len(contended)} of {n_completed} completed trials): other processes kept more "
             f"than a quarter of the machine's CPU capacity busy while {listed} measured "
             f"(energy/<stage>_cpu_contention). "
-            f"Measured CPU/DRAM energy includes their work and a CPU-time estimate grows with it: these trials' "
-            f"energy is not comparable with the others'. Rerun them on an otherwise idle machine.",
+            f"Measured CPU/DRAM energy includes their work and a CPU-time estimate grows with it: {verdict}",
             markup=False,
         )
     short = report.short_windows

@@ -1345,6 +1345,24 @@ def test_contended_trials_are_named_with_their_share(tmp_path, capsys):
     assert json.loads(out)["contended"] == {"1": 0.62}
 
 
+def test_every_trial_contended_is_not_compared_with_others_that_do_not_exist(tmp_path, capsys):
+    """A sweep run beside other work (every trial at 40-84 %) was told its trials' energy "is not comparable with
+    the others'", where no other trial was left to compare with."""
+    shares = {0: 0.4, 1: 0.84, 3: 0.6, 6: 0.5}  # the four that ran (#4 was reused: it measured nothing)
+    trials = tuple(
+        with_metrics(t, {"energy/test_cpu_contention": shares[t.trial_index]}) if t.trial_index in shares else t
+        for t in TRIALS
+    )
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "Contended (4 of 4 completed trials)" in text
+    assert "not comparable with the others'" not in text
+    assert "a load that went from 40% to 84%, so the trials are not comparable with one another" in text
+    assert "Rerun the sweep on an otherwise idle machine." in text
+
+
 def test_energy_per_inference_comes_from_the_loop_the_energy_objective_names():
     objectives = parse_objectives({"test/perplexity": "minimize", "energy/predict_tokens_per_j": "maximize"}, None)
 
