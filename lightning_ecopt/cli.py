@@ -29,7 +29,9 @@ EXIT_BAD_INPUT = 2
 """Exit status for bad input (as argparse uses for a bad command line)."""
 
 
-_ASCII = {"↑": "^", "↓": "v", "★": "*", "…": "...", "—": "-", "–": "-", "×": "x", "²": "2", "≥": ">=", "≤": "<="}
+_ASCII = {
+    "↑": "^", "↓": "v", "★": "*", "…": "...", "—": "-", "–": "-", "×": "x", "²": "2", "≥": ">=", "≤": "<=", "µ": "u",
+}  # fmt: skip
 """ASCII for the report's symbols, where stdout cannot encode them (other characters become ``?``)."""
 
 

@@ -1624,6 +1624,12 @@ def test_a_stdout_that_cannot_encode_the_arrows_gets_ascii(sweep_dir, monkeypatc
     text = raw.getvalue().decode("ascii")
     assert "test/acc ^" in text
     assert "Pareto frontier" in text
+    assert "?" not in text  # every symbol the report prints has its ASCII
+
+
+def test_microjoules_print_as_uj_where_stdout_cannot_encode_the_micro_sign():
+    """`ecopt report` under PYTHONIOENCODING=ascii printed the ledger's "673 µJ" as "673 ?J"."""
+    assert "955 µJ saved, 1.2 kJ".encode("ascii", errors="ecopt_ascii") == b"955 uJ saved, 1.2 kJ"
 
 
 def test_a_sweep_with_no_completed_trial_says_so_once_and_counts_its_abandoned_trials(tmp_path, capsys):
