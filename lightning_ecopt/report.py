@@ -19,6 +19,7 @@ import csv
 import io
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -522,6 +523,71 @@ _OVERFLOW: Literal["fold"] = "fold"
 terminal would otherwise lose the figures)."""
 
 
+_HEADER_BREAKS = re.compile(r"(?<=[./_])(?=[^./_\s])")
+"""Where a column's header may break when the table is narrowed: after a separator of its name (``model.`` |
+``depth``, ``energy/`` | ``test_`` | ``samples_`` ...)."""
+
+
+def _wrapped_header(header: str, width: int) -> str:
+    r"""``header`` broken onto lines of at most ``width`` cells at its name's separators (its own lines kept).
+
+    Example:
+        >>> _wrapped_header("energy/test_samples_per_j ↑\n[samples/J]", 11).split("\n")
+        ['energy/', 'test_', 'samples_', 'per_j ↑', '[samples/J]']
+        >>> _wrapped_header("model.depth", 6), _wrapped_header("model.depth", 11)
+        ('model.\ndepth', 'model.depth')
+    """
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    for line in header.split("\n"):
+        current = ""
+        for piece in _HEADER_BREAKS.split(line):
+            if current and cell_len(current + piece) > width:
+                lines.append(current)
+                current = piece
+            else:
+                current += piece
+        lines.append(current)
+    return "\n".join(lines)
+
+
+def _value_keeping_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> list[int] | None:
+    """Column widths that keep every value of a boxed table on one line, where it is too wide for ``room`` cells.
+
+    ``None`` where the table fits as it is, or where its values alone do not fit (rich then folds them, as before).
+
+    Rich narrows every column of a table wider than the terminal in proportion, folding values as well as headers:
+    at 80 columns the frontier's learning rate 0.008169 printed as "0.0081" over "69". Here each column is as wide as
+    its widest value, and the room left widens the headers that need it least first (so most keep their name's
+    pieces whole); the headers then break at their name's separators (:func:`_wrapped_header`).
+
+    Example:
+        >>> _value_keeping_widths(["trial", "model.learning_rate"], [["#0", "0.008169"]], 40) is None
+        True
+        >>> _value_keeping_widths(["trial", "model.learning_rate"], [["#0", "0.008169"]], 24)
+        [5, 12]
+    """
+    from rich.cells import cell_len
+
+    chrome = 3 * len(headers) + 1  # a border and a space of padding either side of every column
+    values = [max((cell_len(row[i]) for row in rows), default=1) for i in range(len(headers))]
+    whole = [max(cell_len(line) for line in header.split("\n")) for header in headers]
+    if sum(max(v, h) for v, h in zip(values, whole, strict=True)) + chrome <= room:
+        return None
+    spare = room - chrome - sum(values)
+    if spare < 0:
+        return None
+    pieces = [max(cell_len(p) for line in h.split("\n") for p in _HEADER_BREAKS.split(line)) for h in headers]
+    widths = list(values)
+    for want in (pieces, whole):  # every header's pieces whole first, then whole headers, while room is left
+        for i in sorted(range(len(headers)), key=lambda i: want[i] - widths[i]):
+            extra = min(max(0, want[i] - widths[i]), spare)
+            widths[i] += extra
+            spare -= extra
+    return widths
+
+
 def render(report: Report, console: Console | None = None) -> None:
     """Print the report with rich: the frontier table, the proxy audit and the search-cost ledger.
 
@@ -615,25 +681,33 @@ def render(report: Report, console: Console | None = None) -> None:
         caption=escape(f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"),
         caption_justify="left",
     )
-    table.add_column("trial", justify="right", no_wrap=True)
-    for o in result.objectives:
-        unit = views.metric_unit(o.name)
-        table.add_column(
-            escape(f"{o.name} {'↓' if o.minimize else '↑'}" + (f"\n[{unit}]" if unit else "")),
-            justify="right",
-            overflow=_OVERFLOW,
-        )
     params = sorted({k for row in report.frontier for k in row["params"]})
-    for p in params:
-        table.add_column(escape(p), justify="right", overflow=_OVERFLOW)
-    for row in report.frontier:
-        mark = " ★ knee" if row["knee"] else ""
-        flag = "~" if row["trial_index"] in short else ""
-        table.add_row(
-            f"{flag}#{row['trial_index']}{mark}",
+    headers = [
+        "trial",
+        *(
+            f"{o.name} {'↓' if o.minimize else '↑'}"
+            + (f"\n[{views.metric_unit(o.name)}]" if views.metric_unit(o.name) else "")
+            for o in result.objectives
+        ),
+        *params,
+    ]
+    rows = [
+        [
+            f"{'~' if row['trial_index'] in short else ''}#{row['trial_index']}{' ★ knee' if row['knee'] else ''}",
             *(views.format_value(row["values"][o.name]) for o in result.objectives),
-            *(escape(views.format_value(row["params"].get(p))) for p in params),
+            *(views.format_value(row["params"].get(p)) for p in params),
+        ]
+        for row in report.frontier
+    ]
+    widths = _value_keeping_widths(headers, rows, console.width)
+    for i, header in enumerate(headers):
+        width = None if widths is None else widths[i]
+        shown = header if width is None else _wrapped_header(header, width)
+        table.add_column(
+            escape(shown), justify="right", no_wrap=widths is None and i == 0, overflow=_OVERFLOW, width=width
         )
+    for cells in rows:
+        table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
     constrained = report.constraints
     if constrained and constrained["constraints"]:

@@ -1627,6 +1627,40 @@ def test_a_stdout_that_cannot_encode_the_arrows_gets_ascii(sweep_dir, monkeypatc
     assert "?" not in text  # every symbol the report prints has its ASCII
 
 
+@pytest.mark.parametrize("width", [80, 100])
+def test_an_80_column_terminal_keeps_every_frontier_value_on_one_line(width):
+    """`make demo`'s frontier at 80 columns printed the learning rate 0.008169 as "0.0081" over "69" (rich narrowed
+    every column in proportion, the figures as well as the headers); the headers now break at their names'
+    separators instead ("model." over "depth")."""
+    from rich.console import Console
+
+    from lightning_ecopt.report import build_report, render
+
+    def trial(i, acc, per_j, lr):
+        params = {"model.width": 7 * i + 1, "model.depth": i % 4 + 1, "model.kernel": 3, "model.lr": lr}
+        params["model.pooling"] = i % 2 == 0
+        metrics = {"test/acc": acc, "energy/test_samples_per_j": per_j, "energy/test_j_per_sample": 1 / per_j}
+        return TrialRecord(i, params, "completed", metrics, {}, None, SOURCE)
+
+    trials = (trial(0, 0.9582, 580.7, 0.008169), trial(1, 0.9387, 952.7, 0.0006983), trial(2, 0.2953, 2265.0, 0.002))
+    result = SweepResult(OBJECTIVES, trials, (0, 1, 2), {"test/acc": 0.2, "energy/test_samples_per_j": 400.0})
+    console = Console(file=io.StringIO(), width=width)
+    render(build_report(result), console)
+    table = console.file.getvalue().split("Pareto frontier")[1].split("higher is better")[0]
+    cells = [cell.strip() for line in table.splitlines() for cell in line.replace("┃", "│").split("│")]
+    for value in ("0.9582", "580.7", "0.008169", "0.0006983", "2265", "False", "15"):
+        assert value in cells, (value, table)
+    assert max(len(line) for line in table.splitlines()) <= width
+    if width == 80:
+        assert "model." in cells  # broken at the separator, not inside a word
+        assert "depth" in cells
+    else:
+        assert "model.depth" in cells  # room enough for the whole name
+    header = table.split("┡")[0]
+    assert "energy/" in header
+    assert "acc ↑" in header
+
+
 def test_microjoules_print_as_uj_where_stdout_cannot_encode_the_micro_sign():
     """`ecopt report` under PYTHONIOENCODING=ascii printed the ledger's "673 µJ" as "673 ?J"."""
     assert "955 µJ saved, 1.2 kJ".encode("ascii", errors="ecopt_ascii") == b"955 uJ saved, 1.2 kJ"
