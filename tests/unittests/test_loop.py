@@ -2209,7 +2209,7 @@ def test_each_fit_of_a_one_hot_sweep_starts_where_its_previous_fit_ended(fast_ax
         return loaded
 
     monkeypatch.setattr(capped_fit.WarmStarts, "load", load)
-    make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=9, n_initial_trials=3).run()
+    make_sweep(with_an_operation, params=WITH_AN_OPERATION, n_trials=6, n_initial_trials=3).run()
     # The first model (3 trials) starts cold; every later one from the fit before it.
     assert loads == [(3, False), (4, True), (5, True)]
     loads.clear()
