@@ -22,6 +22,7 @@ import enum
 import logging
 import math
 import re
+import shlex
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
 
     from lightning_ecopt.sweeper.loop import ParetoSweep
+    from lightning_ecopt.sweeper.results import SweepResult
     from lightning_ecopt.sweeper.settings import SweepSettings
     from lightning_ecopt.sweeper.space import SearchSpace
 
@@ -1024,6 +1026,7 @@ class EcoptSweeper(Sweeper):
                 with sweep_lock(sweep_dir / SWEEP_LOCK_NAME):
                     result = sweep.run()
             self._save_multirun()  # a run that launched nothing (every trial reused, or a finished sweep reported)
+            self._say_where_to_look(result)
             return result
         except KeyboardInterrupt as exc:
             # The loop has saved and logged how to resume; a command-line tool stopped by Ctrl-C exits with 130
@@ -1033,6 +1036,25 @@ class EcoptSweeper(Sweeper):
             if isinstance(exc.__context__, KeyboardInterrupt):  # Lightning's sys.exit(1) for a Ctrl-C in fit/test
                 raise SystemExit(143 if is_terminated(exc) else 130) from None
             raise
+
+    def _say_where_to_look(self, result: SweepResult) -> None:
+        """The sweep's last line: where its results are, and the commands that show its frontier.
+
+        The sweep ended on its summary ("done: 20 trials ..., Pareto set 2, hypervolume ...") and nothing said where
+        the frontier, the energy ledger and the proxy audit could be read.
+        """
+        from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME
+
+        if result.results_path is None:
+            return
+        folder = result.results_path.parent
+        board = folder / TENSORBOARD_DIRNAME
+        views = f"ecopt report {shlex.quote(str(folder))}"
+        if self.tensorboard and board.is_dir():
+            views += f"; the frontier views: tensorboard --logdir {shlex.quote(str(board))}"
+        log.info(
+            "ecopt sweeper: results in %s; the frontier, energy ledger and proxy audit: %s", result.results_path, views
+        )
 
     def _group_holding(self, key: str) -> str | None:
         """The innermost config group (``optim``, ``model/encoder``) whose option holds ``key``; ``None`` if none."""

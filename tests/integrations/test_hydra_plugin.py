@@ -861,6 +861,11 @@ def test_sweep_with_the_basic_launcher(tmp_path: Path) -> None:
     [run] = results["provenance"]  # the launcher is recorded with the run
     assert run["launcher"] == {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
     assert (run["trials"], run["finished"]) == ([0, 3], 4)
+    # The last line says where the results are and how to see the frontier (it ended on the summary alone).
+    sweep = tmp_path / "sweep"
+    last = (result.stdout + result.stderr).strip().splitlines()[-1]
+    assert f"ecopt sweeper: results in {sweep / 'optimization_results.yaml'}; the frontier" in last
+    assert last.endswith(f"ecopt report {sweep}; the frontier views: tensorboard --logdir {sweep / 'tensorboard'}")
 
 
 def test_no_objectives_says_the_command_line_form_that_works(tmp_path: Path) -> None:
