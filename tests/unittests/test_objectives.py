@@ -556,3 +556,50 @@ def test_the_mean_and_sem_hint_is_only_for_a_pair_returned_for_one_objective(
     ) as info:
         parse_task_result(returned, objectives)
     assert "(mean, sem)" not in str(info.value)
+
+
+def test_energy_figures_below_one_joule_are_readings_not_failures() -> None:
+    """Mutation survivor: only negative figures (refused) and figures of 1 J or more were returned. A short test loop
+    on a small model reads well under 1 J, and every per-sample figure is a fraction of a joule."""
+    returned = {"test/acc": 0.9, "energy/test_j": 0.4, "energy/test_j_per_sample": 0.003, "energy/train_j": 0.5}
+    metrics = parse_task_result(returned, TWO, ["energy/train_j"])
+    assert metrics.values == {
+        "test/acc": (0.9, None),
+        "energy/test_j": (0.4, None),
+        "energy/train_j": (0.5, None),
+        "energy/test_j_per_sample": (0.003, None),
+    }
+
+
+def test_an_array_of_more_than_one_dimension_is_refused_as_the_contract_not_read_row_by_row() -> None:
+    """Mutation survivor: no 2-d array was returned. Read row by row, rows of two became (mean, sem) pairs (the
+    trial completed with the wrong values) and rows of one failed each trial as a bad metric, not the task's code."""
+    np = pytest.importorskip("numpy")
+    for returned in (np.array([[0.9, 0.01], [120.0, 1.0]]), np.array([[0.9], [120.0]])):
+        with pytest.raises(ContractFailure, match=r"\(ndarray\); return a dict \{metric: value\} or a tuple of 2"):
+            parse_task_result(returned, TWO)
+
+
+def test_a_list_of_one_dict_says_nothing_of_several_dataloaders() -> None:
+    """Mutation survivor: the note on several test dataloaders was checked where it belongs (two dicts), not where
+    it does not: ``trainer.test()`` with one dataloader returns a list of one dict."""
+    with pytest.raises(ContractFailure, match=r"a list of 1 dict ") as info:
+        parse_task_result([{"test/acc": 0.9, "energy/test_j": 1.0}], TWO)
+    assert "dataloader" not in str(info.value)
+
+
+def test_a_missing_energy_figure_is_offered_the_task_s_own_close_spelling() -> None:
+    """Mutation survivor: the hint leaves out the callback's other figures for a missing energy figure; a key of the
+    task's own that is not one of them (``energy/test_joules``) is still the likely misspelling."""
+    with pytest.raises(MissingMetric) as info:
+        parse_task_result({"test/acc": 0.9, "energy/test_joules": 1.0}, TWO)
+    assert (info.value.metric, info.value.close) == ("energy/test_j", "energy/test_joules")
+    assert "(did you mean 'energy/test_joules'?)" in str(info.value)
+
+
+def test_a_key_that_is_not_a_string_is_dropped_not_tracked() -> None:
+    """Mutation survivor: every extra key returned was a string. A number as a key (``{**metrics, epoch: loss}``) is
+    no metric name: kept, it would reach Ax's raw data, whose names are strings."""
+    metrics = parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0, 3: 0.25}, TWO)
+    assert metrics.values == {"test/acc": (0.9, None), "energy/test_j": (1.0, None)}
+    assert metrics.to_ax_raw_data() == {"test__acc": 0.9, "energy__test_j": 1.0}
