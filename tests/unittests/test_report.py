@@ -1287,6 +1287,25 @@ def test_a_sweep_without_standard_errors_keeps_its_files_as_they_were(sweep_dir)
     assert not [c for c in _csv_text(build_report(sweep_dir)).splitlines()[0].split(",") if "sem:" in c]
 
 
+def test_the_results_file_holds_plain_yaml_whatever_type_the_values_have(tmp_path):
+    """Mutation survivors: the values written were Python's own or NumPy floats and strings (subclasses of float and
+    str). A NumPy integer or bool (``np.arange``, a mask's value) was written as the text ``'8'``, an unset setting as
+    the text ``'None'``, and a value of no YAML type crashed the write instead of being written as its text."""
+    np = pytest.importorskip("numpy")
+    import datetime
+
+    params = {"batch": np.int64(8), "fused": np.bool_(True), "cutoff": datetime.date(2024, 5, 1)}
+    trials = (dataclasses.replace(TRIALS[0], params=params), *TRIALS[1:])
+    settings = SweepSettings(OBJECTIVES, n_trials=10, enqueue_trials=[{"batch": np.int64(16)}])
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials), settings)
+    data = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())
+    assert data["trials"][0]["params"] == {"batch": 8, "fused": True, "cutoff": "2024-05-01"}
+    assert type(data["trials"][0]["params"]["batch"]) is int
+    assert data["solutions"][0]["params"] == data["trials"][0]["params"]
+    assert data["settings"]["enqueue_trials"] == [{"batch": 16}]
+    assert (data["settings"]["seed"], data["settings"]["trial_timeout_s"]) == (None, None)
+
+
 def test_shared_counters_survive_the_round_trip_and_are_named_in_the_ledger(tmp_path, capsys):
     trials = tuple(dataclasses.replace(t, shared_counters=t.trial_index in (0, 3)) for t in TRIALS)
     write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
