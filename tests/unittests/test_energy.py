@@ -210,6 +210,28 @@ def test_zeus_meter_without_cpu_is_nvml_only(fake_zeus: tuple[_FakeGPUs, _FakeCP
     assert (m.gpu_j, m.cpu_j, m.dram_j, m.source) == ({0: 2.0}, None, None, "measured: zeus/nvml")
 
 
+def test_a_rapl_only_meter_times_batches_of_a_few_milliseconds_on_their_own(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs],
+) -> None:
+    """Mutation survivor: only NVML's 0.1 s period was checked. RAPL updates every millisecond, so a CPU job's 20 ms
+    batches get a window each, and sub-millisecond ones share the loop's joules."""
+    meter = ZeusMeter(gpu_indices=[], read_cpu=True)
+    assert meter.source == "measured: zeus/rapl"
+    assert choose_per_batch_mode([5.0, 0.02, 0.02], meter.update_period_s) == "window"
+    assert choose_per_batch_mode([5.0, 0.0005, 0.0005], meter.update_period_s) == "split"
+
+
+def test_the_meter_logs_the_gpus_it_measures_and_no_other(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mutation survivor: the GPUs a meter without an SoC measures (logged when it starts) were never read back."""
+    meter = ZeusMeter(gpu_indices=[1], read_cpu=True)
+    assert meter.probe.measured_gpus == (1,)
+    with caplog.at_level("INFO", logger="lightning_ecopt.energy.zeus"):
+        meter.begin("w")
+    assert "ZeusMeter: measuring with measured: zeus/nvml+rapl (GPUs [1])" in caplog.text
+
+
 def test_zeus_finds_nothing_here_and_says_why() -> None:
     """This machine (and CI) has no NVIDIA driver and no RAPL: Zeus would return 0 J silently; we refuse."""
     probe = probe_zeus([0], read_cpu=True)
@@ -1004,6 +1026,34 @@ def test_the_rapl_bound_between_readings_grows_with_the_time_between_them() -> N
         assert math.isnan(meter.joules_between((0.0, 0.0), (0.5, 1_500_000.0)))
 
 
+def test_readings_and_windows_judge_a_rapl_step_by_the_same_bound(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    """Mutation survivor: only the bound itself was read (kept), not a step just above it: a window calls it a missed
+    wrap, and per-batch readings must too, or a batch's figure keeps what the loop's window reports as NaN."""
+    _, cpus = fake_zeus
+    meter = ZeusMeter(gpu_indices=[], read_cpu=True)
+    meter.begin("w")
+    cpus.cpu_mj += 1_000_500  # 1000.5 J within a second: above 1 kW
+    with pytest.warns(UserWarning, match="more energy than a RAPL zone can draw"):
+        assert math.isnan(meter.end("w").cpu_j)
+    with pytest.warns(UserWarning, match="wrapped around without Zeus's tracker seeing it"):
+        assert math.isnan(meter.joules_between((0.0, 0.0, 0.0), (1.0, 1_000_500.0, 0.0)))
+
+
+def test_a_gpu_window_that_read_nothing_is_0_j_not_a_reset(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    """Mutation survivor: a counter that did not move (an idle GPU, a window shorter than NVML's update period) was
+    never read: it is 0 J, which the callback flags itself, not a counter gone backwards reported as NaN."""
+    import warnings
+
+    _, cpus = fake_zeus
+    meter = ZeusMeter(gpu_indices=[0], read_cpu=True)
+    meter.begin("w")
+    cpus.cpu_mj += 1_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = meter.end("w")
+    assert (m.gpu_j, m.cpu_j) == ({0: 0.0}, pytest.approx(1.0))
+
+
 # --- Zeus on a faked SoC: Apple silicon and a Jetson, through Zeus's own classes and ZeusMonitor --------------------
 _APPLE_FIELDS = ("cpu_total_mj", "dram_mj", "gpu_mj", "gpu_sram_mj", "ane_mj")
 
@@ -1531,6 +1581,21 @@ def test_an_apple_counter_reset_is_nan_for_its_domain_alone(fake_apple: _FakeApp
         m = meter.end("w")
     assert math.isnan(m.cpu_j)
     assert (m.dram_j, m.gpu_j, m.other_j) == (pytest.approx(1.0), {0: pytest.approx(1.5)}, {"ane": 0.0})
+
+
+def test_an_soc_window_s_warnings_point_at_the_code_that_ended_the_window(fake_jetson: _FakeJetson) -> None:
+    """Mutation survivor: where a warning points was never read. An SoC's, like RAPL's, names the line that called
+    ``end`` (the user's, or the callback's), not a line inside the meter, so a filter by module or line applies."""
+    meter = ZeusMeter(gpu_indices=[0])
+    meter.begin("w")
+    fake_jetson.mj.update(cpu_energy_mj=2_000.0, gpu_energy_mj=5_000.0, total_energy_mj=6_000.0)
+    with pytest.warns(UserWarning, match="below the 7 J of the rails it holds") as below:
+        meter.end("w")
+    meter.begin("w")
+    fake_jetson.mj["gpu_energy_mj"] = 0.0  # a reset
+    with pytest.warns(UserWarning, match="a counter was reset") as reset:
+        meter.end("w")
+    assert [w.filename for w in [*below, *reset]] == [__file__, __file__]
 
 
 def test_a_gpu_counter_label_names_its_vendor() -> None:
