@@ -91,6 +91,11 @@ def test_untried_candidates_draws_distinct_untried_configurations_beyond_the_lim
     assert torch.equal(got, again)
 
 
+def test_untried_candidates_without_configurations_to_avoid_lists_the_whole_space():
+    """Mutation survivor: ``avoid=None`` (nothing tried yet, as documented) was never passed."""
+    assert untried_candidates([[0.0, 1.0], [5.0, 6.0]], None, 10).tolist() == [[0, 5], [0, 6], [1, 5], [1, 6]]
+
+
 def test_untried_candidates_refuses_a_zero_limit():
     with pytest.raises(ValueError, match=r"max_scored=0"):
         untried_candidates([[0.0, 1.0]], None, 0)
@@ -229,6 +234,32 @@ def test_the_screen_reads_each_candidates_marginal_posterior_whatever_the_chunk(
         torch.manual_seed(0)  # the screen's shared normal draws
         picks.append(discrete.screen(acqf, candidates, 12).tolist())
     assert picks[0] == picks[1] == picks[2]
+
+
+class _KnownPosterior:
+    """A model whose posterior mean at a point is its first two coordinates, with a negligible variance."""
+
+    def posterior(self, X, posterior_transform=None):
+        mean = X[..., :2]
+        return type("Posterior", (), {"mean": mean, "variance": torch.full_like(mean, 1e-12)})()
+
+
+def test_the_screen_ranks_candidates_by_the_hypervolume_they_add_in_any_units():
+    """Mutation survivor: the screen was read only through one candidate kept among 8, on objectives of a few units;
+    objectives in [0, 1] (accuracies) scored every candidate alike. Here the answer is known: with a front of (0.5,
+    0.1) and (0.1, 0.5) above (0, 0), (0.6, 0.6) adds the most, then (0.35, 0.35); the rest add little or nothing."""
+    from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+
+    acqf = type("Acqf", (), {})()
+    acqf.model, acqf.objective = _KnownPosterior(), IdentityMCMultiOutputObjective()
+    acqf.X_baseline = torch.tensor([[0.5, 0.1], [0.1, 0.5]], dtype=torch.double)
+    acqf.ref_point = torch.zeros(2, dtype=torch.double)
+    candidates = torch.tensor(
+        [[0.05, 0.05], [0.4, 0.05], [0.2, 0.2], [0.6, 0.6], [0.35, 0.35], [0.5, 0.1]], dtype=torch.double
+    )
+    assert discrete.screen(acqf, candidates, 2).tolist() == [3, 4]
+    acqf.X_baseline = acqf.X_baseline * 100  # the same objectives in other units: the same pick
+    assert discrete.screen(acqf, candidates * 100, 2).tolist() == [3, 4]
 
 
 # -- one-hot columns (Ax's OneHot transform kept for the GP) --------------------------------------------------------
@@ -398,6 +429,39 @@ def test_a_mixed_space_rounds_to_untried_configurations_and_a_space_of_floats_ke
         strategy = sweep._generation_strategy()
         kwargs = [s.generator_kwargs for n in strategy.nodes_by_name.values() for s in n.generator_specs]
         assert [k.get("acquisition_class") for k in kwargs if "default_model_gen_options" in k] == expected
+
+
+def test_the_acquisition_moves_a_repeat_in_a_mixed_space_and_leaves_a_space_of_floats_to_ax(monkeypatch):
+    """Mutation survivor: only the strategy's class was read, never what its optimize returns. Ax's optimiser (faked:
+    it proposes a tried point, rounded by the rounding it is given) lands on a tried configuration; in a space of
+    an unordered choice and a float it moves to the nearest category untried at that float; in a space of floats
+    only it is Ax's proposal, unchanged, as the class says."""
+    from ax.core.search_space import SearchSpaceDigest
+    from ax.generators.torch.botorch_modular.acquisition import Acquisition
+
+    def ax_optimize(self, n, search_space_digest, rounding_func=None, **kwargs):
+        X = self.proposal.unsqueeze(0)
+        return (X if rounding_func is None else rounding_func(X)), torch.ones(1), torch.ones(1)
+
+    monkeypatch.setattr(Acquisition, "optimize", ax_optimize)
+
+    def acquisition(tried, proposal):
+        acq = object.__new__(discrete.NearestUntriedAcquisition)
+        acq.X_observed, acq.X_pending, acq.proposal = tried, None, proposal
+        acq.acqf = type(
+            "Acqf", (), {"X_baseline": tried, "X_pending": None, "__call__": lambda s, X: X.sum((-2, -1))}
+        )()
+        return acq
+
+    mixed = SearchSpaceDigest(feature_names=["a_OH_PARAM_0", "a_OH_PARAM_1", "a_OH_PARAM_2", "x"], bounds=[(0, 1)] * 4)
+    tried = torch.tensor([[1.0, 0.0, 0.0, 0.0]], dtype=torch.double)  # a = 0 at x = 0.0
+    proposal = torch.tensor([0.9, 0.06, 0.04, 0.0], dtype=torch.double)  # rounds onto it
+    X, _, _ = acquisition(tried, proposal).optimize(1, mixed)
+    assert X.tolist() == [[0.0, 1.0, 0.0, 0.0]]  # the nearest category untried at x = 0.0
+    floats = SearchSpaceDigest(feature_names=["x", "y"], bounds=[(0, 1)] * 2)
+    corner = torch.tensor([1.0, 1.0], dtype=torch.double)
+    X, _, _ = acquisition(corner.unsqueeze(0), corner).optimize(1, floats)
+    assert X.tolist() == [[1.0, 1.0]]
 
 
 SMALL_GRID = {"a": "choice(p, q, r, s)", "b": "choice(w, x, y, z)"}
