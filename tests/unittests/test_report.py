@@ -372,6 +372,14 @@ def test_ledger_options_are_checked(kwargs, match):
         ledger(make_result(), **kwargs)
 
 
+def test_the_default_carbon_intensity_is_the_documented_world_average(sweep_dir, capsys):
+    # docs/frontier.md: CO2 at --carbon-intensity g CO2e/kWh, "default 475, about the world average of electricity".
+    assert ledger(make_result()).co2_g == pytest.approx(SEARCH_J / 3.6e6 * 475.0, rel=1e-12)
+    code, out, err = run_cli(capsys, sweep_dir, "--no-files")
+    assert code == 0, err
+    assert "g CO2e at 475 g/kWh." in out
+
+
 def inference_only(i, j_per_sample, source=SOURCE, **extra):
     """A trial of an inference-only sweep: the same weights (so the same accuracy), its own energy per inference."""
     metrics = {
@@ -415,6 +423,34 @@ def test_a_tie_on_the_baseline_metric_is_said_in_the_report_and_json(tmp_path, c
         [0, 1, 2],
         "least energy per inference",
     )
+
+
+def test_a_baseline_that_read_0_j_per_inference_is_0_j_and_nothing_saves_against_it():
+    # EnergyCallback logs energy/<stage>_j_per_sample = 0 for a loop that read 0 J (a window under one counter
+    # update). Such a trial is the least energy per inference of a tie, and 0 J is its figure, not a missing one: no
+    # model is said to save anything against it, as a share or as a break-even.
+    objectives = parse_objectives({"test/acc": "maximize", "energy/test_j_per_sample": "minimize"}, None)
+
+    def trial(i, acc, j_per_sample):
+        metrics = {
+            "test/acc": acc,
+            "energy/test_j_per_sample": j_per_sample,
+            "energy/train_j": 4.0,
+            "energy/test_j": 1.0,
+        }
+        return TrialRecord(i, {"data.eval_batch_size": 2**i}, "completed", metrics, {}, None, SOURCE)
+
+    tied = (trial(0, 0.97, 0.004), trial(1, 0.97, 0.0), trial(2, 0.97, 0.002))
+    led = ledger(SweepResult(objectives, tied, (1,), None, None, None), pue=1.5)
+    assert (led.baseline, led.baseline_tied) == (1, [0, 1, 2])
+    assert led.baseline_j_per_inference == 0.0
+    # A more accurate model that costs 4 mJ more per inference than the 0 J baseline saves no share of it.
+    front = (trial(0, 0.99, 0.004), trial(1, 0.97, 0.0))
+    led = ledger(SweepResult(objectives, front, (0, 1), None, None, None), baseline=1)
+    saving = {s.trial_index: s for s in led.savings}[0]
+    assert saving.saved_j_per_inference == pytest.approx(-0.004)
+    assert not saving.saved_fraction > 0.0  # no share of a 0 J baseline is claimed saved
+    assert saving.break_even_inferences is None
 
 
 @pytest.mark.parametrize(
@@ -1123,6 +1159,34 @@ def test_a_checkpoint_that_reports_avoiding_0_j_is_a_known_saving():
     assert led.checkpoint_saved_j == 0.0
 
 
+def test_a_mixed_ledger_gives_each_kinds_checkpoint_saving_times_the_pue(tmp_path, capsys):
+    # Measured and estimated trials each loaded a cached checkpoint: the saving is given per kind, and like every
+    # joule of the ledger it is multiplied by the PUE (the retraining it avoided would have run in the same facility).
+    def trial(i, source, reused_j):
+        metrics = {
+            "test/acc": 0.9 - i / 10,
+            "energy/test_samples_per_j": 100.0 * (i + 1),
+            "energy/test_j": 1.0,
+            "energy/train_j": 0.0 if reused_j else 50.0,
+            "energy/train_reused_j": reused_j,
+            "checkpoint/reused": 1.0 if reused_j else 0.0,
+        }
+        return TrialRecord(i, {"data.eval_batch_size": 2**i}, "completed", metrics, {}, None, source)
+
+    measured = "measured: zeus/nvml"
+    trials = (trial(0, measured, 0.0), trial(1, measured, 50.0), trial(2, SOURCE, 30.0))
+    result = SweepResult(OBJECTIVES, trials, (0, 1, 2), None, None, None)
+    led = ledger(result, pue=2.0)
+    assert led.mixed_energy
+    assert led.totals_by_kind["measured"].checkpoint_saved_j == pytest.approx(100.0)
+    assert led.totals_by_kind["estimated"].checkpoint_saved_j == pytest.approx(60.0)
+    text = report_text(capsys, tmp_path, result, "--pue", "2")
+    assert (
+        "Checkpoint reuse: 2 trials loaded a cached checkpoint instead of training, saving 60 J estimated, 100 J "
+        "measured." in text
+    )
+
+
 def test_an_unlabelled_zero_joule_trial_makes_no_kind_of_its_own_in_a_mixed_ledger():
     measured = [completed(i, 0.5 + i / 10, 0.01, 100.0 * (i + 1), 10.0, 1.0, 1.0, 0.0) for i in range(2)]
     measured = [dataclasses.replace(t, energy_source="measured: zeus/nvml") for t in measured]
@@ -1592,6 +1656,34 @@ def test_a_constrained_sweep_states_its_constraints_and_whose_best_the_baseline_
     write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, trials, (0, 1, 2)))
     assert "Outcome constraints" not in run_cli(capsys, tmp_path, "--no-files")[1]
     assert build_report(SweepResult(OBJECTIVES, trials, (0, 1, 2))).to_dict()["outcome_constraints"] is None
+
+
+def test_a_minimised_baseline_metric_names_the_better_trials_the_constraints_passed_over(tmp_path, capsys):
+    # The first performance objective is a loss (minimised): trial 0 has the lowest but breaks
+    # test/latency_ms <= 10, so the baseline is trial 1, the best val/loss among the trials that meet them.
+    objectives = parse_objectives({"val/loss": "minimize", "energy/test_samples_per_j": "maximize"}, None)
+
+    def trial(i, loss, j_per_sample, latency_ms):
+        metrics = {
+            "val/loss": loss,
+            "energy/test_samples_per_j": 1.0 / j_per_sample,
+            "energy/test_j_per_sample": j_per_sample,
+            "energy/test_j": 1.0,
+            "test/latency_ms": latency_ms,
+        }
+        return TrialRecord(i, {"w": i}, "completed", metrics, {}, None, SOURCE)
+
+    trials = (trial(0, 0.1, 0.1, 50.0), trial(1, 0.2, 0.01, 5.0), trial(2, 0.3, 0.005, 4.0))
+    led = ledger(SweepResult(objectives, trials, (1, 2)), constraints=[parse_constraint("test/latency_ms <= 10")])
+    assert (led.baseline, led.baseline_metric, led.baseline_passed_over) == (1, "val/loss", [0])
+    settings = SweepSettings(objectives, n_trials=3, outcome_constraints=["test/latency_ms <= 10"])
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(objectives, trials, (1, 2)), settings)
+    text = " ".join(run_cli(capsys, tmp_path, "--no-files")[1].split())
+    assert "baseline #1 (the best val/loss among the trials that meet the constraints)" in text
+    # A trial that breaks them with a worse (higher) loss passed nothing over.
+    worse = (trial(0, 0.9, 0.1, 50.0), *trials[1:])
+    led = ledger(SweepResult(objectives, worse, (1, 2)), constraints=[parse_constraint("test/latency_ms <= 10")])
+    assert (led.baseline, led.baseline_passed_over) == (1, [])
 
 
 def test_baseline_first_is_the_first_completed_trial_and_says_which_constraints_it_breaks(tmp_path, capsys):
