@@ -1,6 +1,7 @@
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -77,6 +78,12 @@ def test_is_pareto_set_refuses_a_mask_of_another_length():
 def test_pareto_mask_keeps_duplicates_and_handles_empty():
     assert pareto_mask([[1.0, 1.0], [1.0, 1.0]], [True, True]).tolist() == [True, True]
     assert pareto_mask(np.empty((0, 2)), [True, True]).tolist() == []
+
+
+def test_pareto_mask_of_one_point_marks_it():
+    # A sweep's first completed trial is its whole frontier until another one completes.
+    assert pareto_mask([[0.9, 10.0]], [True, False]).tolist() == [True]
+    assert is_pareto_set([[0.9, 10.0]], [True, False], [True])
 
 
 @pytest.mark.parametrize(
@@ -169,6 +176,19 @@ def test_knee_point_is_on_the_front_and_handles_degenerate_inputs():
     assert knee_point([[2.0, 2.0], [1.0, 1.0]], [True, True]) == 0  # single front point
     assert knee_point([[1.0, 5.0], [1.0, 3.0]], [True, True]) == 0  # no range in one objective
     assert knee_point(np.empty((0, 2)), [True, True]) is None
+
+
+def test_knee_point_of_a_front_without_range_in_an_objective_warns_nothing():
+    # A front of one point, or one whose accuracy is the same everywhere (an inference-only sweep: the same weights):
+    # the objective without a range counts as 1 for every point, with no numpy "invalid value in divide" warning in
+    # the sweep's log or the report's output.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert knee_point([[0.9, 10.0]], [True, False]) == 0
+        assert knee_point([[0.9, 10.0], [0.9, 10.0]], [True, False]) == 0
+        # (accuracy, J per inference, latency ms): the same accuracy, a trade-off between the other two.
+        Y = [[0.97, 0.004, 10.0], [0.97, 0.002, 12.0], [0.97, 0.001, 20.0]]
+        assert knee_point(Y, [True, False, False]) == 1
 
 
 def test_dominators_name_a_dominating_frontier_point():
