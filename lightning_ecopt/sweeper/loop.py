@@ -852,30 +852,85 @@ def _drop_short_batch_warning(record: logging.LogRecord) -> bool:
 
 
 class _Progress:
-    """A rich progress bar on a terminal; nothing otherwise (the per-batch log line is the record)."""
+    """A rich progress bar on a terminal, shown between batches; else nothing (the batch's log line is the record).
+
+    Hidden while a batch runs (:meth:`paused`): the trials write to the same terminal (a Trainer's own progress bar
+    is rich's too where rich is installed), and routed through the bar their output broke. The bar has a console of
+    its own: Lightning's ``RichProgressBar`` rebuilds rich's global one (``rich.reconfigure``), which dropped the
+    sweep's bar from it, and stopping the bar then raised ``IndexError``. Its console soft-wraps (a long line is not
+    cut by inserted newlines: pasted commands stay whole). While it shows, the stream handlers that write to the
+    terminal (Hydra's, ``logging.basicConfig``'s: they hold the stream itself, which rich's redirection of
+    ``sys.stdout`` and ``sys.stderr`` does not reach) write through it, above the bar, instead of behind it.
+    """
 
     def __init__(self, total: int, done: int) -> None:
         self._bar: Any = None
         self._task: Any = None
+        self._routed: list[tuple[logging.StreamHandler[Any], Any]] = []
         if not sys.stderr.isatty():
             return
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        console = Console(soft_wrap=True)
+        if not console.is_terminal or console.is_dumb_terminal:  # nothing would be drawn (TERM=dumb, stdout a file)
+            return
         self._bar = Progress(
             TextColumn("ecopt"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-            TimeElapsedColumn(), transient=True,
+            TimeElapsedColumn(), console=console, transient=True,
         )  # fmt: skip
         self._task = self._bar.add_task("", total=total, completed=done)
-        self._bar.start()
+        self._show()
 
     def update(self, done: int, description: str) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=done, description=description)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hide the bar while the block runs (a batch's trials), then show it again."""
+        if self._bar is None:
+            yield
+            return
+        self._hide()
+        try:
+            yield
+        finally:
+            if self._bar is not None:
+                self._show()
+
     def close(self) -> None:
         if self._bar is not None:
-            self._bar.stop()
+            self._hide()
             self._bar = None
+
+    def _show(self) -> None:
+        screens = (sys.stdout, sys.stderr)
+        self._bar.start()
+        proxies = (sys.stdout, sys.stderr)  # rich's redirection, writing above the bar
+        for handler in _stream_handlers():
+            for screen, proxy in zip(screens, proxies, strict=True):
+                if handler.stream is screen and proxy is not screen:
+                    self._routed.append((handler, handler.setStream(proxy)))
+                    break
+
+    def _hide(self) -> None:
+        for handler, stream in self._routed:
+            if stream is not None:
+                handler.setStream(stream)
+        self._routed.clear()
+        self._bar.stop()
+
+
+def _stream_handlers() -> list[logging.StreamHandler[Any]]:
+    """The stream handlers of the root logger and every other logger (files excluded), each once."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    found: dict[int, logging.StreamHandler[Any]] = {}
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                found.setdefault(id(handler), handler)
+    return list(found.values())
 
 
 class ParetoSweep:
@@ -1211,7 +1266,8 @@ class ParetoSweep:
                     if not proposals:
                         break
                     self._save_experiment(client)  # an interruption now leaves these trials to be abandoned
-                    self._run_batch(client, proposals)
+                    with progress.paused():
+                        self._run_batch(client, proposals)
                     # Before the batch's result is saved and shown: the batch that ends the Sobol phase has its
                     # hypervolume in the results file and in TensorBoard at its own step, not one batch later.
                     self._maybe_infer_reference(client, final=self._n_finished() >= n_trials)

@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import dataclasses
 import functools
@@ -3954,3 +3955,120 @@ def test_a_budget_of_one_trial_is_said_in_the_singular(caplog):
         "ecopt: 1 trial, all Sobol: qNEHVI proposes once 1 trial completed, so raise SweepSettings(n_trials=...) "
         "above it."
     ]
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal: the sweep shows its rich progress bar on it."""
+
+    def isatty(self):
+        return True
+
+
+def _on_screen(text: str) -> list[str]:
+    """The lines a terminal shows of ``text``, roughly: escape sequences dropped, a carriage return restarts a line."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    return [line.rsplit("\r", 1)[-1] for line in plain.split("\n")]
+
+
+@contextlib.contextmanager
+def _terminal(term="xterm-256color"):
+    """stdout and stderr on one (fake) terminal (``TERM=term``), rich's global console rebuilt for it; all restored.
+
+    Entered in the test's body: pytest's output capture puts its own streams back between a fixture and the test.
+    """
+    import rich
+
+    screen = _Terminal()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TERM", term)
+        for name in ("NO_COLOR", "FORCE_COLOR", "FORCE_TERMINAL", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS"):
+            mp.delenv(name, raising=False)
+        mp.setattr(sys, "stdout", screen)
+        mp.setattr(sys, "stderr", screen)
+        rich.reconfigure()
+        try:
+            yield screen
+        finally:
+            mp.undo()
+            rich.reconfigure()
+
+
+def test_a_task_that_rebuilds_riches_console_does_not_crash_the_sweep_on_a_terminal(fast_ax):
+    """Lightning's RichProgressBar (a Trainer's default bar where rich is installed) calls ``rich.reconfigure()``.
+
+    That rebuilt the global console the sweep's own bar lived on, so the sweep's last step, stopping the bar, raised
+    ``IndexError: pop from empty list`` (rich's live stack) after every trial had run: ``ParetoSweep.run`` and a
+    Hydra sweep on a terminal failed whenever the task trained with a Trainer's default progress bar.
+    """
+    import rich
+
+    def task(p):
+        rich.reconfigure()  # what lightning.pytorch.callbacks.RichProgressBar does when a loop starts
+        return two_quadratics(p)
+
+    with _terminal():
+        result = make_sweep(task, n_trials=2, n_initial_trials=2).run()
+    assert [t.status for t in result.trials] == ["completed", "completed"]
+
+
+def test_a_terminal_task_writes_to_the_process_streams_not_through_the_sweeps_progress_bar(fast_ax):
+    """The bar is hidden while a batch runs: the task's output (its own progress bar) reaches the terminal as is.
+
+    Routed through the bar's console, every redraw of a task's progress bar became a line of its own, and every line
+    was cut at the terminal's width by inserted newlines (a pasted command broke in two).
+    """
+    seen = []
+
+    def task(p):
+        seen.append((sys.stdout, sys.stderr))
+        return two_quadratics(p)
+
+    with _terminal() as terminal:
+        make_sweep(task, n_trials=2, n_initial_trials=2).run()
+    assert seen == [(terminal, terminal)] * 2
+
+
+def test_a_log_line_said_while_the_progress_bar_shows_starts_a_line_of_its_own(fast_ax):
+    """A handler that held the terminal before the bar started (Hydra's, ``basicConfig``'s) wrote behind the bar."""
+    logger = logging.getLogger("lightning_ecopt")
+    old_level = logger.level
+    with _terminal() as terminal:
+        handler = logging.StreamHandler(terminal)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+    assert handler.stream is terminal
+    lines = _on_screen(terminal.getvalue())
+    assert [line for line in lines if "1/2 trials;" in line] == [
+        next(line for line in lines if line.startswith("ecopt: 1/2 trials;"))
+    ]
+    # Longer than the terminal's 80 columns, and not cut by an inserted newline (the terminal wraps it).
+    reference = next(line for line in lines if "reference point inferred" in line)
+    assert len(reference) > 80
+    assert reference.endswith("}"), reference
+
+
+def test_a_dumb_terminal_gets_no_progress_bar_only_the_log_lines(fast_ax):
+    """``TERM=dumb`` (Emacs shells, some CI runners): rich draws no bar there, but its redirection cut every line the
+    sweep printed at 80 columns and its stop added an empty line; now nothing of the bar is set up there."""
+    logger = logging.getLogger("lightning_ecopt")
+    old_level = logger.level
+    with _terminal("dumb") as terminal:
+        handler = logging.StreamHandler(terminal)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+    said = terminal.getvalue()
+    assert "\x1b" not in said
+    assert "━" not in said
+    assert said.splitlines() == [line for line in said.splitlines() if line.startswith("ecopt: ")]
