@@ -187,7 +187,8 @@ class DigitsDataModule(pl.LightningDataModule):
         from sklearn.datasets import load_digits
 
         digits = load_digits()
-        x = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+        # In the default dtype, as the model's weights are (a script may set float64 before it builds the demo).
+        x = torch.tensor(digits.images, dtype=torch.get_default_dtype()).unsqueeze(1) / 16.0
         y = torch.tensor(digits.target, dtype=torch.long)
         full = TensorDataset(x, y)
         self.train_set, self.val_set, self.test_set = random_split(

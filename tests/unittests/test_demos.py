@@ -460,3 +460,24 @@ def test_a_trial_ends_the_w_and_b_run_it_opened_and_no_other(monkeypatch: pytest
     with ending_tracker_runs():  # no wandb imported: nothing to end, nothing imported
         pass
     assert "wandb" not in sys.modules
+
+
+def test_the_digits_follow_a_default_dtype_the_users_script_set() -> None:
+    """``torch.set_default_dtype(torch.float64)`` before the demo: the model's weights are float64, so are the images.
+
+    The images were float32 whatever the default, and the first convolution raised "Input type (float) and bias type
+    (double) should be the same".
+    """
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        data, model = DigitsDataModule(batch_size=8), DigitsCNN(width=2, depth=1)
+        data.setup("fit")
+        x, _ = next(iter(data.train_dataloader()))
+        assert x.dtype == torch.float64
+        assert model(x).dtype == torch.float64
+    finally:
+        torch.set_default_dtype(before)
+    data = DigitsDataModule(batch_size=8)
+    data.setup("fit")
+    assert next(iter(data.train_dataloader()))[0].dtype == torch.float32
