@@ -480,8 +480,11 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     from zeus.device.gpu.common import ZeusBaseGPUError
     from zeus.monitor import energy as zeus_energy
 
-    # Zeus logs every miss at INFO ("RAPL is not supported on this CPU."); we report misses ourselves, once.
-    logging.getLogger("zeus").setLevel(max(logging.getLogger("zeus").getEffectiveLevel(), logging.WARNING))
+    # Zeus logs every miss at INFO ("RAPL is not supported on this CPU."); we report misses ourselves, once. A level
+    # the user set on Zeus's logger is theirs: only an unset one is raised (a root logger at DEBUG still gets WARNING).
+    zeus_log = logging.getLogger("zeus")
+    if zeus_log.level == logging.NOTSET:
+        zeus_log.setLevel(max(zeus_log.getEffectiveLevel(), logging.WARNING))
     problems: list[str] = []
     soc_problems: list[str] = []
     soc = _probe_soc(zeus_energy, gpu_indices, soc_problems) if read_cpu else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import shutil
@@ -251,6 +252,22 @@ def test_zeus_finds_nothing_here_and_says_why() -> None:
     _, why = make_meter("auto", gpu_indices=[])
     assert why is not None
     assert "left out" not in why
+
+
+@pytest.mark.parametrize("users_level", [logging.NOTSET, logging.DEBUG])
+def test_zeus_s_own_notes_are_quieted_unless_the_user_set_its_level(users_level: int) -> None:
+    """Looking for counters raised Zeus's logger to WARNING for good, also where the user had set it to DEBUG to see
+    what Zeus does (hostile-environment review); an unset one is still raised, under a root logger at DEBUG too."""
+    zeus_log, root = logging.getLogger("zeus"), logging.getLogger()
+    saved = zeus_log.level, root.level
+    zeus_log.setLevel(users_level)
+    root.setLevel(logging.DEBUG)
+    try:
+        probe_zeus(gpu_indices=[], read_cpu=True)
+        assert zeus_log.level == (logging.WARNING if users_level == logging.NOTSET else logging.DEBUG)
+    finally:
+        zeus_log.setLevel(saved[0])
+        root.setLevel(saved[1])
 
 
 def test_auto_prefers_zeus_when_it_finds_counters(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
