@@ -20,6 +20,7 @@ import io
 import math
 import os
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -613,7 +614,7 @@ def render(report: Report, console: Console | None = None) -> None:
         frontier_label = "none: no completed trial"
         on_front = " (failed trials only: no completed trial)" if result.trials else ""
     budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
-    where = "(in-memory SweepResult)" if sweep.sweep_dir is None else str(sweep.sweep_dir)
+    where = "(in-memory SweepResult)" if sweep.sweep_dir is None else shlex.quote(str(sweep.sweep_dir))  # pastes
     console.print(f"ecopt report {where}", style="bold", markup=False)
     console.print(
         f"{result.n_finished}{budget} trials ({report.state}): {result.n_completed} completed, {result.n_failed} "

@@ -1772,6 +1772,16 @@ def test_an_80_column_terminal_keeps_every_frontier_value_on_one_line(width):
     assert "acc ↑" in header
 
 
+def test_the_heading_names_a_sweep_dir_with_spaces_as_a_command_that_pastes(tmp_path, capsys):
+    """The heading "ecopt report /tmp/my runs/é sweep" did not run as written (hostile-environment review)."""
+    sweep_dir = tmp_path / "my runs" / "é sweep"
+    sweep_dir.mkdir(parents=True)
+    write_results(sweep_dir / RESULTS_FILENAME, make_result(), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    code, out, err = run_cli(capsys, sweep_dir, "--no-files")
+    assert code == 0, err
+    assert out.splitlines()[0].strip() == f"ecopt report '{sweep_dir}'"
+
+
 def test_microjoules_print_as_uj_where_stdout_cannot_encode_the_micro_sign():
     """`ecopt report` under PYTHONIOENCODING=ascii printed the ledger's "673 µJ" as "673 ?J"."""
     assert "955 µJ saved, 1.2 kJ".encode("ascii", errors="ecopt_ascii") == b"955 uJ saved, 1.2 kJ"
