@@ -277,7 +277,8 @@ class FrontierSaving:
         trial_index: The frontier trial.
         j_per_inference: Its energy per inference, x PUE (J).
         saved_j_per_inference: Baseline's minus this model's energy per inference, x PUE (J; negative: it costs more).
-        saved_fraction: ``saved / baseline`` (0.25 = a quarter less energy per inference).
+        saved_fraction: ``saved / baseline`` (0.25 = a quarter less energy per inference); NaN against a baseline
+            that read 0 J per inference (no share of nothing; ``null`` in ``ecopt report --json``).
         break_even_inferences: Inferences after which the saving has repaid the whole search, or ``None`` (never:
             the model saves nothing per inference).
     """
@@ -607,7 +608,7 @@ def _savings(
                 trial_index=t.trial_index,
                 j_per_inference=model_j,
                 saved_j_per_inference=saved,
-                saved_fraction=saved / base_j if base_j else 0.0,
+                saved_fraction=saved / base_j if base_j else math.nan,  # no share of 0 J
                 # mixed: no single search energy to repay, so no break-even
                 break_even_inferences=total_j / saved if saved > 0 and not mixed else None,
             )

@@ -910,7 +910,7 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
             _fmt_j(s.j_per_inference),
             *([_fmt_j(token_j) if token_j is not None else "-"] if tokens_known else []),
             _fmt_j(s.saved_j_per_inference),
-            f"{s.saved_fraction:+.1%}",
+            "n/a" if math.isnan(s.saved_fraction) else f"{s.saved_fraction:+.1%}",
             "n/a" if led.mixed_energy else _at_least(led.lower_bound, s.break_even_inferences),
         )
     console.print(savings)

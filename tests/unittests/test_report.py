@@ -449,8 +449,14 @@ def test_a_baseline_that_read_0_j_per_inference_is_0_j_and_nothing_saves_against
     led = ledger(SweepResult(objectives, front, (0, 1), None, None, None), baseline=1)
     saving = {s.trial_index: s for s in led.savings}[0]
     assert saving.saved_j_per_inference == pytest.approx(-0.004)
-    assert not saving.saved_fraction > 0.0  # no share of a 0 J baseline is claimed saved
+    assert math.isnan(saving.saved_fraction)  # no share of a 0 J baseline: "+0.0%" beside -4 mJ read as level
     assert saving.break_even_inferences is None
+    assert math.isnan(led.savings[1].saved_fraction)  # the baseline against itself: 0 of 0
+    console = Console(file=io.StringIO(), width=200)
+    render(build_report(SweepResult(objectives, front, (0, 1), None, None, None), baseline=1), console)
+    rows = [line.split("│") for line in console.file.getvalue().splitlines() if line.startswith("│ ")]
+    [row] = [r for r in rows if r[1].strip() == "#0" and "mJ" in r[3]]
+    assert [cell.strip() for cell in row[3:6]] == ["4 mJ", "-4 mJ", "n/a"]
 
 
 @pytest.mark.parametrize(
