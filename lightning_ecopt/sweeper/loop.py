@@ -860,13 +860,15 @@ class _Progress:
     sweep's bar from it, and stopping the bar then raised ``IndexError``. Its console soft-wraps (a long line is not
     cut by inserted newlines: pasted commands stay whole). While it shows, the stream handlers that write to the
     terminal (Hydra's, ``logging.basicConfig``'s: they hold the stream itself, which rich's redirection of
-    ``sys.stdout`` and ``sys.stderr`` does not reach) write through it, above the bar, instead of behind it.
+    ``sys.stdout`` and ``sys.stderr`` does not reach) write through it, above the bar, instead of behind it; so do
+    rich's own ``RichHandler``s on the terminal (they print on rich's global console, not the bar's).
     """
 
     def __init__(self, total: int, done: int) -> None:
         self._bar: Any = None
         self._task: Any = None
         self._routed: list[tuple[logging.StreamHandler[Any], Any]] = []
+        self._rich_routed: list[tuple[Any, Any]] = []  # (a RichHandler, its own console)
         if not sys.stderr.isatty():
             return
         from rich.console import Console
@@ -905,10 +907,19 @@ class _Progress:
             self._bar = None
 
     def _show(self) -> None:
+        from rich.logging import RichHandler
+
         screens = (sys.stdout, sys.stderr)
         self._bar.start()
         proxies = (sys.stdout, sys.stderr)  # rich's redirection, writing above the bar
-        for handler in _stream_handlers():
+        for handler in _handlers():
+            if isinstance(handler, RichHandler):
+                if handler.console is not self._bar.console and handler.console.is_terminal:
+                    self._rich_routed.append((handler, handler.console))
+                    handler.console = self._bar.console
+                continue
+            if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler):
+                continue
             for screen, proxy in zip(screens, proxies, strict=True):
                 if handler.stream is screen and proxy is not screen:
                     self._routed.append((handler, handler.setStream(proxy)))
@@ -919,17 +930,19 @@ class _Progress:
             if stream is not None:
                 handler.setStream(stream)
         self._routed.clear()
+        for rich_handler, console in self._rich_routed:
+            rich_handler.console = console
+        self._rich_routed.clear()
         self._bar.stop()
 
 
-def _stream_handlers() -> list[logging.StreamHandler[Any]]:
-    """The stream handlers of the root logger and every other logger (files excluded), each once."""
+def _handlers() -> list[logging.Handler]:
+    """The handlers of the root logger and every other logger, each once."""
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-    found: dict[int, logging.StreamHandler[Any]] = {}
+    found: dict[int, logging.Handler] = {}
     for logger in loggers:
         for handler in getattr(logger, "handlers", ()):
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                found.setdefault(id(handler), handler)
+            found.setdefault(id(handler), handler)
     return list(found.values())
 
 

@@ -4053,6 +4053,31 @@ def test_a_log_line_said_while_the_progress_bar_shows_starts_a_line_of_its_own(f
     assert reference.endswith("}"), reference
 
 
+def test_a_rich_handler_s_log_line_said_while_the_progress_bar_shows_starts_a_line_of_its_own(fast_ax):
+    """Review: rich's RichHandler (a common logging set-up beside Lightning) prints on rich's global console, not the
+    bar's, so its lines were glued to the bar ("... 0:00:00INFO     ecopt: 1/3 t") and old bars stayed on screen."""
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("lightning_ecopt")
+    old_level = logger.level
+    with _terminal() as terminal:
+        handler = RichHandler(show_time=False, show_path=False)
+        own_console = handler.console
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            make_sweep(two_quadratics, n_trials=3, n_initial_trials=3).run()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+    assert handler.console is own_console  # given back when the bar went
+    lines = _on_screen(terminal.getvalue())
+    said = [line for line in lines if "trials;" in line]
+    assert said, lines
+    assert all(line.startswith("INFO") for line in said), said
+    assert not any(line.startswith("ecopt ━") and line.rstrip().endswith(("INFO", "trials;")) for line in lines)
+
+
 def test_a_dumb_terminal_gets_no_progress_bar_only_the_log_lines(fast_ax):
     """``TERM=dumb`` (Emacs shells, some CI runners): rich draws no bar there, but its redirection cut every line the
     sweep printed at 80 columns and its stop added an empty line; now nothing of the bar is set up there."""
