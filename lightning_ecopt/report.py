@@ -642,14 +642,21 @@ def render(report: Report, console: Console | None = None) -> None:
     if contended:
         listed = ", ".join(f"#{i} ({share:.0%})" for i, share in contended.items())
         n_completed = len(_evaluated(result))
+        low, high = f"{min(contended.values()):.0%}", f"{max(contended.values()):.0%}"
         if len(contended) < n_completed:
             verdict = (
                 "these trials' energy is not comparable with the others'. Rerun them on an otherwise idle machine."
             )
-        else:  # no uncontended trial to compare with: the load itself moved from trial to trial
-            low, high = min(contended.values()), max(contended.values())
+        elif n_completed == 1:
+            verdict = "its energy is more than it costs on an idle machine. Rerun it on an otherwise idle machine."
+        elif low == high:  # one steady load: the trials compare with one another, their figures with nothing else
             verdict = (
-                f"every trial's energy grew with a load that went from {low:.0%} to {high:.0%}, so the trials are not "
+                f"every trial ran under about {low}, so their energy order may hold but their figures compare with "
+                f"no others. Rerun the sweep on an otherwise idle machine."
+            )
+        else:  # no uncontended trial to compare with: the load itself moved from trial to trial
+            verdict = (
+                f"every trial's energy grew with a load that went from {low} to {high}, so the trials are not "
                 f"comparable with one another and the frontier's energy order is uncertain. Rerun the sweep on an "
                 f"otherwise idle machine."
             )

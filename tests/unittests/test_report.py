@@ -1452,6 +1452,31 @@ def test_every_trial_contended_is_not_compared_with_others_that_do_not_exist(tmp
     assert "Rerun the sweep on an otherwise idle machine." in text
 
 
+@pytest.mark.parametrize(
+    ("shares", "said"),
+    [
+        ({0: 0.62}, "its energy is more than it costs on an idle machine. Rerun it on an otherwise idle machine."),
+        (
+            {0: 0.5, 1: 0.502},
+            "every trial ran under about 50%, so their energy order may hold but their figures compare with no others.",
+        ),
+    ],
+)
+def test_one_contended_trial_or_one_steady_load_is_not_called_a_load_that_moved(tmp_path, capsys, shares, said):
+    """Review: one trial was told its energy grew "with a load that went from 62% to 62%, so the trials are not
+    comparable with one another"."""
+    ran = [t for t in TRIALS if t.trial_index in shares]
+    trials = tuple(with_metrics(t, {"energy/test_cpu_contention": shares[t.trial_index]}) for t in ran)
+    result = SweepResult(OBJECTIVES, trials, tuple(t.trial_index for t in trials))
+    write_results(tmp_path / RESULTS_FILENAME, result, SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert f"Contended ({len(shares)} of {len(shares)} completed trials)" in text
+    assert said in text
+    assert "went from" not in text
+
+
 def test_energy_per_inference_comes_from_the_loop_the_energy_objective_names():
     objectives = parse_objectives({"test/perplexity": "minimize", "energy/predict_tokens_per_j": "maximize"}, None)
 
