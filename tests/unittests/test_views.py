@@ -161,3 +161,61 @@ def test_the_legend_names_a_reference_point_given_in_part_as_the_report_does():
     provisional = dataclasses.replace(partly, reference_point_provisional=True)
     legend = _legend(views.frontier_figure(provisional))
     assert "reference point (given for acc, inferred for the rest, provisional)" in legend
+
+
+def test_the_staircase_line_passes_through_every_front_point():
+    result = make_result(
+        {"acc": "maximize", "j": "minimize"}, [[0.9, 10.0], [0.5, 2.0], [0.8, 5.0], [0.6, 9.0]], {"acc": 0.4, "j": 12.0}
+    )
+    (line,) = [line for line in views.frontier_figure(result).axes[0].get_lines() if len(line.get_xdata()) > 1]
+    vertices = set(zip(line.get_xdata(), line.get_ydata(), strict=True))
+    front = [result.trials[i].metrics for i in result.pareto_indices]
+    assert {(m["acc"], m["j"]) for m in front} <= vertices  # the line bounds the dominated region at the points
+
+
+@pytest.mark.parametrize(("top", "scale"), [(49.5, "linear"), (50.0, "log")])
+def test_an_axis_turns_logarithmic_at_a_span_of_50_times(top, scale):
+    result = make_result({"acc": "maximize", "spj": "maximize"}, [[0.97, 1.0], [0.95, top]], {"acc": 0.9, "spj": 0.5})
+    assert views.frontier_figure(result).axes[0].get_yscale() == scale
+
+
+def test_the_first_objective_axis_is_logarithmic_too_and_failed_trials_are_placed_on_it():
+    # Joules on the x axis, spanning orders of magnitude; accuracy (linear) on the y axis.
+    result = make_result(
+        {"j": "minimize", "acc": "maximize"}, [[14.0, 0.9], [5535.0, 0.97], [400.0, 0.95]], {"j": 6000.0, "acc": 0.8}
+    )
+    drawn = TrialRecord(3, {"x": 3}, "failed", metrics={"j": 100.0, "acc": 0.85}, reason="diverged")
+    zero = TrialRecord(4, {"x": 4}, "failed", metrics={"j": 0.0, "acc": 0.85}, reason="read 0 J")
+    fig = views.frontier_figure(SweepResult(result.objectives, (*result.trials, drawn, zero), result.pareto_indices))
+    assert (fig.axes[0].get_xscale(), fig.axes[0].get_yscale()) == ("log", "linear")
+    assert _failed_marks(fig) == [(100.0, 0.85)]
+    assert "failed, at or below 0, off the log axis (1): #4" in _legend(fig)
+    # On linear axes a failed trial at 0 (joules or accuracy) is drawn where it is.
+    narrow = make_result({"j": "minimize", "acc": "maximize"}, [[14.0, 0.9], [40.0, 0.97]], {"j": 50.0, "acc": 0.8})
+    diverged = TrialRecord(5, {"x": 5}, "failed", metrics={"j": 20.0, "acc": 0.0}, reason="diverged")
+    trials = (*narrow.trials, zero, diverged)
+    fig = views.frontier_figure(SweepResult(narrow.objectives, trials, narrow.pareto_indices))
+    assert (fig.axes[0].get_xscale(), fig.axes[0].get_yscale()) == ("linear", "linear")
+    assert _failed_marks(fig) == [(0.0, 0.85), (20.0, 0.0)]
+
+
+@pytest.mark.parametrize(
+    ("n_failed", "listed"),
+    [(8, "(8): #1, #2, #3, #4, #5, #6, #7, #8"), (9, "(9): #1, #2, #3, #4, #5, #6, #7, #8 ...")],
+)
+def test_the_legend_names_up_to_eight_failed_trials_without_values(n_failed, listed):
+    result = make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 10.0]], {"acc": 0.4, "j": 12.0})
+    failed = tuple(TrialRecord(i, {"x": i}, "failed", reason="OOM") for i in range(1, n_failed + 1))
+    fig = views.frontier_figure(SweepResult(result.objectives, (*result.trials, *failed), result.pareto_indices))
+    assert f"failed, no values {listed}" in _legend(fig)
+
+
+def test_a_sweep_without_a_completed_trial_says_so_on_the_figure():
+    def notes(fig):
+        return [text.get_text() for text in fig.axes[0].texts]
+
+    objectives = parse_objectives({"acc": "maximize", "j": "minimize"}, None)
+    empty = SweepResult(objectives, (TrialRecord(0, {"x": 0}, "failed", reason="OOM"),), ())
+    assert "no completed trial yet" in notes(views.frontier_figure(empty))
+    result = make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 10.0]], {"acc": 0.4, "j": 12.0})
+    assert "no completed trial yet" not in notes(views.frontier_figure(result))
