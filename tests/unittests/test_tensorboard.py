@@ -508,3 +508,35 @@ def test_the_hypervolume_curve_skips_a_provisional_reference_point_and_never_dro
     text_at = {e.step: e.tensor_proto.string_val[0].decode() for e in texts}
     assert "inferred, provisional" in text_at[4]  # the hypervolume against the provisional box says so
     assert "provisional" not in text_at[5]
+
+
+def test_a_metric_that_is_no_finite_number_is_left_out_of_the_trial_scalars(tmp_path):
+    trial = completed(0, 0.9, 100.0)
+    odd = {**trial.metrics, "val/loss": float("nan"), "model/name": "resnet18"}
+    trial = TrialRecord(0, trial.params, "completed", metrics=odd, energy_source=SOURCE)
+    board = FrontierBoard(tmp_path, images=False)
+    assert board.update(SweepResult(OBJECTIVES, (trial,), (0,), dict(REF), "inferred", 1.0)) is True
+    scalars = load(tmp_path / trial_run_name(0)).Tags()["scalars"]
+    assert "test/acc" in scalars
+    assert "val/loss" not in scalars  # a NaN point would break the table's sorting
+    assert "model/name" not in scalars
+
+
+def test_the_debug_log_says_how_long_writing_took(tmp_path, caplog):
+    import re
+
+    with caplog.at_level(logging.DEBUG, logger="lightning_ecopt.tensorboard"):
+        FrontierBoard(tmp_path, images=False).update(result_after(2))
+    (seconds,) = re.findall(r"frontier views written in ([\d.]+) s", caplog.text)
+    assert 0 < float(seconds) < 60
+
+
+def test_the_same_trials_seen_again_put_one_hypervolume_point_at_their_step(tmp_path):
+    # The end of a sweep that sees its last trials again against another reference point: no second point at step 4
+    # (the curve would show a vertical jump there).
+    board = FrontierBoard(tmp_path, images=False)
+    before = result_after(4)
+    board.update(before)
+    board.update(dataclasses.replace(before, reference_point={**REF, "test/acc": 0.6}, hypervolume=1.0))
+    steps = [e.step for e in load(tmp_path / FRONTIER_RUN).Scalars("frontier/hypervolume")]
+    assert steps == [4]
