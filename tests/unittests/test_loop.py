@@ -4028,20 +4028,31 @@ def test_a_terminal_task_writes_to_the_process_streams_not_through_the_sweeps_pr
     assert seen == [(terminal, terminal)] * 2
 
 
-def test_a_log_line_said_while_the_progress_bar_shows_starts_a_line_of_its_own(fast_ax):
-    """A handler that held the terminal before the bar started (Hydra's, ``basicConfig``'s) wrote behind the bar."""
+def _plain_handler(stream) -> logging.StreamHandler:
+    """A stream handler as ``logging.basicConfig(format="%(message)s")`` makes one."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return handler
+
+
+def _sweep_logged_through(handler: logging.Handler, n_trials: int) -> None:
+    """A small all-Sobol sweep with ``handler`` on the package's logger at INFO (both as they were afterwards)."""
     logger = logging.getLogger("lightning_ecopt")
     old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        make_sweep(two_quadratics, n_trials=n_trials, n_initial_trials=n_trials).run()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def test_a_log_line_said_while_the_progress_bar_shows_starts_a_line_of_its_own(fast_ax):
+    """A handler that held the terminal before the bar started (Hydra's, ``basicConfig``'s) wrote behind the bar."""
     with _terminal() as terminal:
-        handler = logging.StreamHandler(terminal)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        try:
-            make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(old_level)
+        handler = _plain_handler(terminal)
+        _sweep_logged_through(handler, n_trials=2)
     assert handler.stream is terminal
     lines = _on_screen(terminal.getvalue())
     assert [line for line in lines if "1/2 trials;" in line] == [
@@ -4058,18 +4069,10 @@ def test_a_rich_handler_s_log_line_said_while_the_progress_bar_shows_starts_a_li
     bar's, so its lines were glued to the bar ("... 0:00:00INFO     ecopt: 1/3 t") and old bars stayed on screen."""
     from rich.logging import RichHandler
 
-    logger = logging.getLogger("lightning_ecopt")
-    old_level = logger.level
     with _terminal() as terminal:
         handler = RichHandler(show_time=False, show_path=False)
         own_console = handler.console
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        try:
-            make_sweep(two_quadratics, n_trials=3, n_initial_trials=3).run()
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(old_level)
+        _sweep_logged_through(handler, n_trials=3)
     assert handler.console is own_console  # given back when the bar went
     lines = _on_screen(terminal.getvalue())
     said = [line for line in lines if "trials;" in line]
@@ -4081,18 +4084,8 @@ def test_a_rich_handler_s_log_line_said_while_the_progress_bar_shows_starts_a_li
 def test_a_dumb_terminal_gets_no_progress_bar_only_the_log_lines(fast_ax):
     """``TERM=dumb`` (Emacs shells, some CI runners): rich draws no bar there, but its redirection cut every line the
     sweep printed at 80 columns and its stop added an empty line; now nothing of the bar is set up there."""
-    logger = logging.getLogger("lightning_ecopt")
-    old_level = logger.level
     with _terminal("dumb") as terminal:
-        handler = logging.StreamHandler(terminal)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        try:
-            make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(old_level)
+        _sweep_logged_through(_plain_handler(terminal), n_trials=2)
     said = terminal.getvalue()
     assert "\x1b" not in said
     assert "━" not in said
