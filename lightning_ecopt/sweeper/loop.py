@@ -936,6 +936,67 @@ class _Progress:
         self._bar.stop()
 
 
+class _StderrLines(logging.Handler):
+    """Writes each record's message to ``sys.stderr`` as it is when the record comes, not as it was when built.
+
+    A notebook's kernel gives each cell's output a stream of its own, and a progress bar redirects the stream while
+    it shows: writing to the current one puts the line in the cell's output, or above the bar.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = sys.stderr
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
+class _Shown:
+    """The one :class:`_StderrLines` handler, shared by the sweeps that run in threads at once (guarded by ``lock``)."""
+
+    lock = threading.Lock()
+    handler = _StderrLines()
+    runs = 0  # the runs it shows the lines of now
+    level_before = logging.NOTSET  # the lightning_ecopt logger's level before the first of them
+
+
+@contextlib.contextmanager
+def _lines_shown_where_logging_is_not_configured() -> Iterator[None]:
+    """Show the sweep's INFO lines (and warnings) on stderr for the block, where no logging handler would show them.
+
+    Where Python's logging has no handler at all (a Jupyter notebook, a script that configured none), only warnings
+    reached stderr (logging's last resort), and a sweep off a terminal showed nothing while it ran: not a batch's
+    line, not the inferred reference point, not "done". For the block, the ``lightning_ecopt`` logger gets a handler
+    writing its messages to ``sys.stderr`` and, where its level is unset, the level INFO; both are taken back after.
+    Where any handler is set (Hydra's, ``basicConfig``'s, pytest's), nothing changes: the user's set-up decides.
+    """
+    package = logging.getLogger("lightning_ecopt")
+    with _Shown.lock:
+        ours = _Shown.runs > 0 or not log.hasHandlers()
+        if ours:
+            if not _Shown.runs:
+                _Shown.level_before = package.level
+                package.addHandler(_Shown.handler)
+                if package.level == logging.NOTSET:
+                    package.setLevel(logging.INFO)
+            _Shown.runs += 1
+    try:
+        yield
+    finally:
+        if ours:
+            with _Shown.lock:
+                _Shown.runs -= 1
+                if not _Shown.runs:
+                    package.removeHandler(_Shown.handler)
+                    if _Shown.level_before == logging.NOTSET and package.level == logging.INFO:
+                        package.setLevel(logging.NOTSET)  # as found (a level set meanwhile is the user's)
+
+
 def _handlers() -> list[logging.Handler]:
     """The handlers of the root logger and every other logger, each once."""
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
@@ -1175,6 +1236,10 @@ class ParetoSweep:
 
         A storage or results file that cannot be written mid-sweep (a full disk) stops it with an
         :class:`~lightning_ecopt.exceptions.EcoptConfigError` saying what is kept and how to resume.
+
+        Its progress is logged (one line per batch, at INFO, on ``lightning_ecopt.sweeper.loop``); where Python's
+        logging has no handler at all (a Jupyter notebook, a script that configured none), the run shows those lines
+        on ``sys.stderr`` itself and leaves logging as it found it.
         """
         if not self._running.acquire(blocking=False):
             # Two runs of one object would share its Ax client and records: twice the budget, their results mixed.
@@ -1196,7 +1261,8 @@ class ParetoSweep:
                     "ecopt: this sweep runs outside the main thread, where it cannot catch SIGTERM or Ctrl-C; call "
                     "sweep.request_stop() from your own handler to stop it cleanly (saved, resumable)."
                 )
-            return self._run_once()
+            with _lines_shown_where_logging_is_not_configured():
+                return self._run_once()
         finally:
             self._stop_requested.clear()  # a request made during this run() does not stop the next one
             self._running_in = None

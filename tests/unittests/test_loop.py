@@ -4090,3 +4090,40 @@ def test_a_dumb_terminal_gets_no_progress_bar_only_the_log_lines(fast_ax):
     assert "\x1b" not in said
     assert "━" not in said
     assert said.splitlines() == [line for line in said.splitlines() if line.startswith("ecopt: ")]
+
+
+def test_a_sweep_where_logging_is_not_configured_shows_its_lines_on_stderr_for_the_run(fast_ax, monkeypatch, capsys):
+    """Review (a Jupyter notebook, a plain script): Python's logging has no handler there, so only warnings reached
+    stderr (logging's last resort) and a sweep showed nothing while it ran, off a terminal no progress bar either: not
+    a batch line, not the inferred reference point, not "done". ``run()`` now shows its INFO lines on ``sys.stderr``
+    as it is when each is said (a notebook's cell output) for the run, then leaves logging as it found it."""
+    package = logging.getLogger("lightning_ecopt")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # pytest's capture handlers: none, as in a kernel
+    monkeypatch.setattr(package, "handlers", [])
+    monkeypatch.setattr(package, "level", logging.NOTSET)
+    assert not logging.getLogger("lightning_ecopt.sweeper.loop").hasHandlers()
+
+    result = make_sweep(two_quadratics, n_trials=3, n_initial_trials=2).run()
+
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert [line.split("; ")[0] for line in lines if re.match(r"ecopt: \d/3 trials; ", line)] == [
+        "ecopt: 1/3 trials",
+        "ecopt: 2/3 trials",
+        "ecopt: 3/3 trials",
+    ], err
+    assert any(line.startswith("ecopt: reference point inferred") for line in lines), err
+    assert f"ecopt: done: {result.summary()}" in lines, err
+    # Logging is left as it was: no handler, the package's level unset.
+    assert package.handlers == []
+    assert package.level == logging.NOTSET
+    assert not logging.getLogger("lightning_ecopt.sweeper.loop").hasHandlers()
+
+
+def test_a_sweep_where_logging_is_configured_adds_nothing_to_it(fast_ax, capsys, caplog):
+    """Where a handler is set (pytest's here, Hydra's, ``basicConfig``'s), the sweep leaves logging to it: its lines
+    go there and nowhere else (not twice on stderr)."""
+    caplog.set_level(logging.INFO, logger="lightning_ecopt")
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
+    assert "ecopt: 1/2 trials; " not in capsys.readouterr().err
+    assert any(r.getMessage().startswith("ecopt: 1/2 trials; ") for r in caplog.records)
