@@ -164,7 +164,7 @@ class LoopEnergy:
     warmup_batches: int = 0
     warmup_j: float = 0.0
     per_batch_mode: PerBatchMode = "split"
-    batch_j: tuple[float, ...] = field(default_factory=tuple)
+    batch_j: tuple[float, ...] = field(default_factory=tuple, repr=False)  # thousands of floats: read it by name
     batch_mean_j: float | None = None
     short: bool = False
     cpu_contention: float | None = None

@@ -270,6 +270,18 @@ def test_zeus_s_own_notes_are_quieted_unless_the_user_set_its_level(users_level:
         root.setLevel(saved[1])
 
 
+def test_a_loop_s_figures_read_whole_however_many_batches_it_measured() -> None:
+    """Notebook review: showing `callback.results` printed every batch's joules (61 floats a loop there; thousands
+    for a real test set). They stay on the object, read by name."""
+    batches = tuple(0.001 * i for i in range(10_000))
+    e = LoopEnergy("test", "estimated: cpu-time", time_s=20.0, gpu_j=None, cpu_j=10.0, dram_j=None, samples=80_000,
+                   batches=10_000, tokens=None, warmup_batches=3, warmup_j=0.1, per_batch_mode="window",
+                   batch_j=batches)  # fmt: skip
+    assert len(repr(e)) < 1_000
+    assert "samples=80000" in repr(e)
+    assert e.batch_j == batches
+
+
 def test_auto_prefers_zeus_when_it_finds_counters(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
     meter, why = make_meter("auto", gpu_indices=[0])
     assert isinstance(meter, ZeusMeter)
