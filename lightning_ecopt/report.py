@@ -648,11 +648,11 @@ def render(report: Report, console: Console | None = None) -> None:
                 "these trials' energy is not comparable with the others'. Rerun them on an otherwise idle machine."
             )
         elif n_completed == 1:
-            verdict = "its energy is more than it costs on an idle machine. Rerun it on an otherwise idle machine."
+            verdict = "its energy is more than it would be on an idle machine. Rerun it on an otherwise idle machine."
         elif low == high:  # one steady load: the trials compare with one another, their figures with nothing else
             verdict = (
-                f"every trial ran under about {low}, so their energy order may hold but their figures compare with "
-                f"no others. Rerun the sweep on an otherwise idle machine."
+                f"every trial ran under a load of about {low}, so their energy order may hold but their figures "
+                f"compare with no others. Rerun the sweep on an otherwise idle machine."
             )
         else:  # no uncontended trial to compare with: the load itself moved from trial to trial
             verdict = (

@@ -912,9 +912,13 @@ class _Progress:
         screens = (sys.stdout, sys.stderr)
         self._bar.start()
         proxies = (sys.stdout, sys.stderr)  # rich's redirection, writing above the bar
+        redirected = proxies != screens  # not where another sweep's bar (a thread's) already shows
         for handler in _handlers():
             if isinstance(handler, RichHandler):
-                if handler.console is not self._bar.console and handler.console.is_terminal:
+                # One on the terminal (rich's global console, or one of its own on stdout/stderr); one on a file
+                # keeps writing there.
+                file = getattr(handler.console.file, "rich_proxied_file", handler.console.file)
+                if redirected and file in screens:
                     self._rich_routed.append((handler, handler.console))
                     handler.console = self._bar.console
                 continue
@@ -948,12 +952,24 @@ class _StderrLines(logging.Handler):
         self.setFormatter(logging.Formatter("%(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        if _another_handler_shows(record, self):
+            return  # logging configured meanwhile (a trial's basicConfig): the line once, where the user put it
         try:
             stream = sys.stderr
             stream.write(self.format(record) + "\n")
             stream.flush()
         except Exception:
             self.handleError(record)
+
+
+def _another_handler_shows(record: logging.LogRecord, ours: logging.Handler) -> bool:
+    """Whether a handler besides ``ours`` on the record's logger or those it propagates to would take the record."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    while logger is not None:
+        if any(h is not ours and record.levelno >= h.level for h in logger.handlers):
+            return True
+        logger = logger.parent if logger.propagate else None
+    return False
 
 
 class _Shown:
@@ -973,11 +989,16 @@ def _lines_shown_where_logging_is_not_configured() -> Iterator[None]:
     reached stderr (logging's last resort), and a sweep off a terminal showed nothing while it ran: not a batch's
     line, not the inferred reference point, not "done". For the block, the ``lightning_ecopt`` logger gets a handler
     writing its messages to ``sys.stderr`` and, where its level is unset, the level INFO; both are taken back after.
-    Where any handler is set (Hydra's, ``basicConfig``'s, pytest's), nothing changes: the user's set-up decides.
+    Where any handler is set (Hydra's, ``basicConfig``'s, pytest's), also one set during the run (a trial's
+    ``basicConfig``: the lines then go there only), or the root's level or the package's ``propagate`` was changed,
+    nothing changes: the user's set-up decides.
     """
-    package = logging.getLogger("lightning_ecopt")
+    package, root = logging.getLogger("lightning_ecopt"), logging.getLogger()
     with _Shown.lock:
-        ours = _Shown.runs > 0 or not log.hasHandlers()
+        # Logging as Python starts it: no handler, the root at WARNING, the package propagating. A root level or a
+        # propagate=False the user set is their way of silencing it, kept.
+        untouched = not log.hasHandlers() and not root.handlers and root.level == logging.WARNING and package.propagate
+        ours = _Shown.runs > 0 or untouched
         if ours:
             if not _Shown.runs:
                 _Shown.level_before = package.level

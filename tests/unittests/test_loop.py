@@ -4120,6 +4120,89 @@ def test_a_sweep_where_logging_is_not_configured_shows_its_lines_on_stderr_for_t
     assert not logging.getLogger("lightning_ecopt.sweeper.loop").hasHandlers()
 
 
+def _logging_as_python_starts_it(monkeypatch) -> logging.Logger:
+    """No handler on the root or the package (pytest's capture handlers gone, as in a kernel), levels as Python's."""
+    package = logging.getLogger("lightning_ecopt")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    monkeypatch.setattr(logging.getLogger(), "level", logging.WARNING)
+    monkeypatch.setattr(package, "handlers", [])
+    monkeypatch.setattr(package, "level", logging.NOTSET)
+    return package
+
+
+def test_a_handler_a_trial_sets_up_gets_the_sweep_s_lines_once(fast_ax, monkeypatch, capsys):
+    """Review: a trial that called ``logging.basicConfig`` (many training scripts' main() does) had every later line
+    twice, from the sweep's own stderr handler and from the new one."""
+    _logging_as_python_starts_it(monkeypatch)
+    added: list[str] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            added.append(record.getMessage())
+
+    handler = Lines(logging.INFO)
+
+    def configures_logging(p):
+        if handler not in logging.getLogger().handlers:
+            logging.getLogger().addHandler(handler)  # what basicConfig does, from inside the trial
+            logging.getLogger().setLevel(logging.INFO)
+        return two_quadratics(p)
+
+    try:
+        make_sweep(configures_logging, n_trials=3, n_initial_trials=3).run()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    err = capsys.readouterr().err
+    assert [m.split(";")[0] for m in added if re.match(r"ecopt: \d/3 trials", m)] == [
+        "ecopt: 1/3 trials",
+        "ecopt: 2/3 trials",
+        "ecopt: 3/3 trials",
+    ]
+    assert "ecopt: 1/3 trials" not in err  # said where the user put it, not twice
+
+
+@pytest.mark.parametrize("silenced", ["root at ERROR", "package not propagating"])
+def test_logging_the_user_silenced_stays_silent(fast_ax, monkeypatch, capsys, silenced):
+    """Review: a root logger set to ERROR, or a package logger set not to propagate, is the user's way of silencing
+    it; the sweep showed its INFO lines on stderr anyway."""
+    package = _logging_as_python_starts_it(monkeypatch)
+    if silenced == "root at ERROR":
+        monkeypatch.setattr(logging.getLogger(), "level", logging.ERROR)
+    else:
+        monkeypatch.setattr(package, "propagate", False)
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
+    assert "ecopt: 1/2 trials" not in capsys.readouterr().err
+    assert package.handlers == []
+
+
+def test_a_rich_handler_on_a_file_or_under_another_sweep_s_bar_keeps_its_console():
+    """Review: a RichHandler writing to a file (``Console(file=..., force_terminal=True)``, for colours in a log)
+    sent its lines to the terminal while the bar showed; and a second sweep's bar (another thread's) put the first
+    bar's console on the user's RichHandler for good."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    with _terminal():
+        on_file = RichHandler(console=Console(file=io.StringIO(), force_terminal=True))
+        on_screen = RichHandler()
+        consoles = (on_file.console, on_screen.console)
+        logger = logging.getLogger("lightning_ecopt.test_rich_consoles")
+        logger.addHandler(on_file)
+        logger.addHandler(on_screen)
+        try:
+            first = loop._Progress(total=4, done=0)
+            assert on_file.console is consoles[0]
+            assert on_screen.console is first._bar.console  # above the bar while it shows
+            second = loop._Progress(total=4, done=0)  # a sweep in another thread: rich redirects once
+            assert on_screen.console is first._bar.console
+            first.close()
+            second.close()
+        finally:
+            logger.removeHandler(on_file)
+            logger.removeHandler(on_screen)
+    assert (on_file.console, on_screen.console) == consoles
+
+
 def test_a_sweep_where_logging_is_configured_adds_nothing_to_it(fast_ax, capsys, caplog):
     """Where a handler is set (pytest's here, Hydra's, ``basicConfig``'s), the sweep leaves logging to it: its lines
     go there and nowhere else (not twice on stderr)."""

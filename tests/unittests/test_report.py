@@ -1455,10 +1455,11 @@ def test_every_trial_contended_is_not_compared_with_others_that_do_not_exist(tmp
 @pytest.mark.parametrize(
     ("shares", "said"),
     [
-        ({0: 0.62}, "its energy is more than it costs on an idle machine. Rerun it on an otherwise idle machine."),
+        ({0: 0.62}, "its energy is more than it would be on an idle machine. Rerun it on an otherwise idle machine."),
         (
             {0: 0.5, 1: 0.502},
-            "every trial ran under about 50%, so their energy order may hold but their figures compare with no others.",
+            "every trial ran under a load of about 50%, so their energy order may hold but their figures compare with "
+            "no others.",
         ),
     ],
 )
