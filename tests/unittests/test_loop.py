@@ -29,6 +29,7 @@ from lightning_ecopt.frontier import hypervolume, infer_reference_point, pareto_
 from lightning_ecopt.sweeper import loop, spelling
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
 from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.progress import SweepProgress
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
 from lightning_ecopt.sweeper.settings import SweepSettings
 from lightning_ecopt.sweeper.space import parse_search_space
@@ -4190,10 +4191,10 @@ def test_a_rich_handler_on_a_file_or_under_another_sweep_s_bar_keeps_its_console
         logger.addHandler(on_file)
         logger.addHandler(on_screen)
         try:
-            first = loop._Progress(total=4, done=0)
+            first = SweepProgress(total=4, done=0)
             assert on_file.console is consoles[0]
             assert on_screen.console is first._bar.console  # above the bar while it shows
-            second = loop._Progress(total=4, done=0)  # a sweep in another thread: rich redirects once
+            second = SweepProgress(total=4, done=0)  # a sweep in another thread: rich redirects once
             assert on_screen.console is first._bar.console
             first.close()
             second.close()
