@@ -693,8 +693,7 @@ def render(report: Report, console: Console | None = None) -> None:
     headers = [
         "trial",
         *(
-            f"{o.name} {'↓' if o.minimize else '↑'}"
-            + (f"\n[{views.metric_unit(o.name)}]" if views.metric_unit(o.name) else "")
+            f"{o.name} {'↓' if o.minimize else '↑'}" + (f"\n[{unit}]" if (unit := views.metric_unit(o.name)) else "")
             for o in result.objectives
         ),
         *params,
