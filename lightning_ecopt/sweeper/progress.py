@@ -147,7 +147,7 @@ class _Shown:
     lock = threading.Lock()
     handler = _StderrLines()
     runs = 0  # the runs it shows the lines of now
-    level_before = logging.NOTSET  # the lightning_ecopt logger's level before the first of them
+    set_info = False  # whether the first of them set the lightning_ecopt logger's unset level to INFO
 
 
 @contextlib.contextmanager
@@ -173,9 +173,9 @@ def lines_shown_where_logging_is_not_configured(log: logging.Logger) -> Iterator
         ours = _Shown.runs > 0 or untouched
         if ours:
             if not _Shown.runs:
-                _Shown.level_before = package.level
                 package.addHandler(_Shown.handler)
-                if package.level == logging.NOTSET:
+                _Shown.set_info = package.level == logging.NOTSET
+                if _Shown.set_info:
                     package.setLevel(logging.INFO)
             _Shown.runs += 1
     try:
@@ -186,7 +186,7 @@ def lines_shown_where_logging_is_not_configured(log: logging.Logger) -> Iterator
                 _Shown.runs -= 1
                 if not _Shown.runs:
                     package.removeHandler(_Shown.handler)
-                    if _Shown.level_before == logging.NOTSET and package.level == logging.INFO:
+                    if _Shown.set_info and package.level == logging.INFO:
                         package.setLevel(logging.NOTSET)  # as found (a level set meanwhile is the user's)
 
 
