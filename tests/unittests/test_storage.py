@@ -239,33 +239,32 @@ def test_a_forked_child_that_exits_through_the_lock_leaves_it_held(tmp_path: Pat
     assert stdout.strip() == "held", stderr
 
 
-def test_a_lock_held_by_the_child_of_a_dead_sweep_says_so(tmp_path: Path) -> None:
-    dead = subprocess.Popen([sys.executable, "-c", ""])
-    dead.wait()
+def _refused_while_held_as(pid: int, tmp_path: Path, match: str) -> None:
+    """Hold the sweep dir's lock as process ``pid`` of this host would; a sweep there is refused (``match``)."""
     import socket
 
-    with open(tmp_path / SWEEP_LOCK_NAME, "a+") as orphan:  # the dead sweep's forked child holds it open
-        fcntl.flock(orphan.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        orphan.write(f"process {dead.pid} on {socket.gethostname()} (since 2026-12-03 10:00:00)")
-        orphan.flush()
-        match = rf"process {dead.pid} on .* has ended, but a process it started still holds .*`fuser -v .*lock`"
+    with open(tmp_path / SWEEP_LOCK_NAME, "a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write(f"process {pid} on {socket.gethostname()} (since 2026-12-03 10:00:00)")
+        held.flush()
         with pytest.raises(EcoptConfigError, match=match), sweep_lock(tmp_path / "ax.json"):
             pass
 
 
+def test_a_lock_held_by_the_child_of_a_dead_sweep_says_so(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    # the dead sweep's forked child holds it open
+    match = rf"process {dead.pid} on .* has ended, but a process it started still holds .*`fuser -v .*lock`"
+    _refused_while_held_as(dead.pid, tmp_path, match)
+
+
 def test_a_lock_held_by_a_living_process_of_this_host_is_named_running_and_left_alone(tmp_path: Path) -> None:
     """Only signal 0 may probe the holder: another signal (SIGHUP, say) would kill the sweep the lock protects."""
-    import socket
-
     living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        with open(tmp_path / SWEEP_LOCK_NAME, "a+") as held:  # as that process's sweep holds it
-            fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            held.write(f"process {living.pid} on {socket.gethostname()} (since 2026-12-03 10:00:00)")
-            held.flush()
-            match = rf"process {living.pid} on .* is running the sweep in .*wait for it to finish"
-            with pytest.raises(EcoptConfigError, match=match), sweep_lock(tmp_path / "ax.json"):
-                pass
+        match = rf"process {living.pid} on .* is running the sweep in .*wait for it to finish"
+        _refused_while_held_as(living.pid, tmp_path, match)  # as that process's sweep holds it
         with pytest.raises(subprocess.TimeoutExpired):
             living.wait(timeout=0.5)  # still running: the probe did not signal it
     finally:
