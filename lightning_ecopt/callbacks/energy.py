@@ -124,6 +124,9 @@ class _LoopState:
     # without the end hook; and the hooks muted (instance attributes shadowing the methods) until the loop ends.
     progress: Any = None
     muted: tuple[str, ...] = ()
+    # The Trainer's fast_dev_run: a window short by the user's choice (a debugging run of a batch or a few), flagged
+    # short as any other but not warned about (Lightning runs it with logging and checkpointing off)
+    debug_run: bool = False
     mute_checked: bool = False
 
 
@@ -770,7 +773,12 @@ class EnergyCallback(Callback):
         progress = None if sizes is None or trainer is None else _completed_batches(trainer, stage)
         # The previous loop's figures go now: a loop that fails must not leave them behind as if they were its own.
         self.results.pop(stage, None)
-        self._loops[stage] = state = _LoopState(batch_window=f"{stage}/batch", sizes=sizes, progress=progress)
+        self._loops[stage] = state = _LoopState(
+            batch_window=f"{stage}/batch",
+            sizes=sizes,
+            progress=progress,
+            debug_run=trainer is not None and bool(trainer.fast_dev_run),
+        )
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
             state.zipped = _zipped_iterables(trainer, stage)
@@ -1104,11 +1112,11 @@ class EnergyCallback(Callback):
         else:
             whole = self.meter.end(f"{stage}/loop")
             # The loop ended inside its warm-up: measure it whole rather than not at all.
+            count = "1 batch" if state.seen == 1 else f"{state.seen} batches"
             had = (
-                f"fetched {state.seen} batches (its {_STEPS[stage]} takes the dataloader_iter) and no step began "
-                f"after the first"
+                f"fetched {count} (its {_STEPS[stage]} takes the dataloader_iter) and no step began after the first"
                 if state.fetches
-                else f"had {state.seen} batches, not more than"
+                else f"had {count}, not more than"
             )
             flagged = (
                 f" and are flagged (energy/{stage}_short_window=1): a first batch's one-off costs (torch.compile's "
@@ -1116,11 +1124,12 @@ class EnergyCallback(Callback):
                 if stage != "train"
                 else ""
             )
-            self._warn_once(
-                f"nowarmup/{stage}",
-                f"EnergyCallback: the {stage} loop {had} warmup_batches={self.warmup_batches}; its figures include "
-                f"the warm-up{flagged}. Lower warmup_batches or use more batches.",
-            )
+            if not state.debug_run:
+                self._warn_once(
+                    f"nowarmup/{stage}",
+                    f"EnergyCallback: the {stage} loop {had} warmup_batches={self.warmup_batches}; its figures include "
+                    f"the warm-up{flagged}. Lower warmup_batches or use more batches.",
+                )
             steady, batches = whole, state.seen
             state.samples, state.tokens = state.warmup_samples, state.warmup_tokens
             contention = None
@@ -1317,7 +1326,8 @@ class EnergyCallback(Callback):
                 f"such figures only with others taken under the same load, or measure on an otherwise idle machine."
                 + _sibling_ranks_note(trainer),
             )
-        if result.short and short_s:  # one that ended inside its warm-up has said so (_end_windows)
+        # One that ended inside its warm-up has said so (_end_windows); a fast_dev_run is short by design
+        if result.short and short_s and not state.debug_run:
             # A config made for the CPU estimate (min_duration_s=0.2) on NVML: its windows span two counter updates.
             below = (
                 f"min_duration_s={self.min_duration_s:g} s"

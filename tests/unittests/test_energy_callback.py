@@ -1537,6 +1537,22 @@ def test_a_batch_with_no_dimension_of_its_samples_gets_no_flops_and_says_so(fake
     assert cb.model_stats["model/params"] == 8 + 32 * 2 + 2  # the step's and BoringModel's layer
 
 
+def test_a_fast_dev_run_is_flagged_short_without_warnings(fake_clock: FakeClock) -> None:
+    """``fast_dev_run`` runs a batch to check the code: a short window by the user's choice. Its figures are flagged
+    as any short loop's, but neither short-window warning is said (two per loop, in every debugging run)."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=3, min_duration_s=60.0)
+    with user_warnings_as_errors():
+        _trainer(cb, fast_dev_run=True).test(ClockedModel(fake_clock), verbose=False)
+    assert cb.results["test"].batches == 1
+    assert cb.results["test"].short
+
+    # The same one batch outside a fast_dev_run is warned of, in the singular.
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=3, min_duration_s=0.0)
+    with pytest.warns(UserWarning, match="the test loop had 1 batch, not more than warmup_batches=3"):
+        _trainer(cb, limit_test_batches=1).test(ClockedModel(fake_clock), verbose=False)
+    assert cb.results["test"].short
+
+
 def test_samples_of_a_loop_ended_in_its_warmup_come_from_the_dataloader(
     fake_clock: FakeClock, counted: list[int]
 ) -> None:
