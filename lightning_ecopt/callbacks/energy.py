@@ -777,7 +777,7 @@ class EnergyCallback(Callback):
             batch_window=f"{stage}/batch",
             sizes=sizes,
             progress=progress,
-            debug_run=trainer is not None and bool(trainer.fast_dev_run),
+            debug_run=trainer is not None and bool(getattr(trainer, "fast_dev_run", False)),  # set by its connector
         )
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
