@@ -78,9 +78,18 @@ def _baseline(text: str) -> str | int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``ecopt`` argument parser (one subcommand: ``report``)."""
+    from lightning_ecopt import __version__
     from lightning_ecopt.ledger import DEFAULT_CARBON_G_PER_KWH, DEFAULT_PUE, GLOBAL_AVERAGE_PUE
+    from lightning_ecopt.provenance import PACKAGES, package_versions
 
-    parser = _Parser(prog="ecopt", description="Energy-aware multi-objective sweeps for PyTorch Lightning + Hydra.")
+    parser = _Parser(
+        prog="ecopt",
+        description="Energy-aware multi-objective sweeps for PyTorch Lightning + Hydra.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the version's lines as written, not refilled
+    )
+    # The stack's versions with ours: what a bug report needs (read from the installed metadata, nothing imported)
+    stack = ", ".join(f"{name} {version}" for name, version in package_versions(PACKAGES).items())
+    parser.add_argument("--version", action="version", version=f"ecopt (lightning_ecopt) {__version__}\n{stack}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     report = commands.add_parser(
         "report",

@@ -94,6 +94,18 @@ def test_a_bad_command_line_is_one_error_line_and_exit_2(sweep_dir, capsys, args
     assert "usage:" not in err
 
 
+def test_the_version_names_the_stack_a_bug_report_needs(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    ours, stack = capsys.readouterr().out.splitlines()  # two lines whatever the terminal's width
+    assert ours == f"ecopt (lightning_ecopt) {metadata.version('lightning_ecopt')}"
+    for name in ("ax-platform", "botorch", "torch", "lightning", "hydra-core", "zeus"):
+        assert f"{name} {metadata.version(name)}" in stack
+
+
 def test_a_reader_that_goes_away_is_not_bad_input(sweep_dir):
     script = Path(sys.executable).with_name("ecopt")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "lightning_ecopt.cli"]
