@@ -974,15 +974,19 @@ class EcoptSweeper(Sweeper):
                 self._check_job_dirs([other], self.job_idx)
         # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
         n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))
-        plan = (
+        size = space.n_configurations
+        if size is not None and size <= n_sobol and size < settings.n_trials:
+            # The Sobol trials exhaust the space (the loop's next line says the sweep ends there): no model proposes,
+            # whatever n_trials.
+            plan = "all Sobol"
+        elif n_sobol < settings.n_trials:
             # Sobol until n_sobol trials completed (Ax counts no failed one: the model needs their values).
-            f"Sobol until {n_sobol} completed, then {settings.proposer}"
-            if n_sobol < settings.n_trials
-            else (
+            plan = f"Sobol until {n_sobol} completed, then {settings.proposer}"
+        else:
+            plan = (
                 f"all Sobol: {settings.proposer} proposes once {spelling.trials(n_sobol)} completed, so raise n_trials "
                 "above it"
             )
-        )
         fixed = f", fixed {list(space.fixed_overrides)}" if space.fixed_overrides else ""
         log.info(
             "ecopt sweeper: %s (%s), objectives %s, parameters %s%s, storage %s",

@@ -1167,8 +1167,20 @@ class ParetoSweep:
         with _quiet_ax():
             client = self._open()
             self._start_record(client)
-            # Hydra's start line says it ("all Sobol: ..."), spelled for Hydra.
-            if self._n_initial >= n_trials > self._n_finished() and not spelling.in_hydra():
+            size = self.space.n_configurations
+            size_exhausted = size is not None and size <= self._n_initial
+            if size is not None and size < n_trials:
+                log.info(
+                    "ecopt: the search space holds %d configurations: the sweep ends once each was tried, after %d of "
+                    "its %s%s.",
+                    size,
+                    size,
+                    spelling.trials(n_trials),
+                    ", all of them Sobol trials" if size_exhausted else "",
+                )
+            # Hydra's start line says it ("all Sobol: ..."), spelled for Hydra. No model proposes in a space that the
+            # Sobol trials exhaust: raising n_trials would not change that.
+            if self._n_initial >= n_trials > self._n_finished() and not spelling.in_hydra() and not size_exhausted:
                 log.info(
                     "ecopt: %s, all Sobol: %s proposes once %s completed, so raise %s above it.",
                     spelling.trials(n_trials),
@@ -1358,6 +1370,15 @@ class ParetoSweep:
             proposals[client.attach_trial(parameters=ax_params)] = ax_params
         one_at_a_time = False
         while len(proposals) < k:
+            left = self._untried_left(client)
+            if left == 0:
+                # Ax would find out by rejection sampling: 10,000 Sobol draws (~20 s) in its Sobol phase, with a
+                # warning of "very restrictive" parameter constraints the space does not have.
+                self._stop_reason = (
+                    f"no new configuration to propose (each of the search space's {self.space.n_configurations} "
+                    f"configurations was tried)"
+                )
+                break
             self._prepare_acquisition()
             self._say_constant_objectives()
             # Sweeps in other threads of this process wait: torch's thread count and the RNGs Ax reseeds are
@@ -1365,7 +1386,7 @@ class ParetoSweep:
             with _PROPOSAL_LOCK:
                 start = time.perf_counter()
                 fallbacks = _sobol_fallbacks["n"]
-                ask = 1 if one_at_a_time else k - len(proposals)
+                ask = 1 if one_at_a_time else min(k - len(proposals), left if left is not None else k)
                 try:
                     with (
                         _torch_threads(_SUGGEST_THREADS),
@@ -1393,6 +1414,23 @@ class ParetoSweep:
                 break
             proposals.update({i: dict(p) for i, p in got.items()})
         return proposals
+
+    def _untried_left(self, client: Client) -> int | None:
+        """How many configurations of a discrete space Ax may still propose; ``None`` in a space with a float range.
+
+        Ax proposes no configuration twice but a failed one (the sweeper marks its failed trials abandoned, so they
+        count as tried too): those of every trial not failed in Ax, pending ones included, are taken.
+        """
+        total = self.space.n_configurations
+        if total is None:
+            return None
+        tried = {
+            arm.signature
+            for trial in _experiment(client).trials.values()
+            if not trial.status.is_failed
+            for arm in trial.arms
+        }
+        return max(total - len(tried), 0)
 
     def _say_sobol_fallback(self, since: int) -> None:
         """Once a sweep, say that Ax replaced a proposal by a Sobol point (its warning, counted since ``since``)."""

@@ -317,6 +317,28 @@ class SearchSpace:
         """The names of the swept parameters, in order."""
         return tuple(parameter.name for parameter in self.parameters)
 
+    @property
+    def n_configurations(self) -> int | None:
+        """How many configurations the space holds (choices and integer ranges); ``None`` with a ``float`` range.
+
+        Example::
+
+            >>> space = parse_search_space({"a": "choice(1, 2, 3)", "b": "range(1, 5)", "c": "int(interval(0, 9))"}, [])
+            >>> space.n_configurations  # 3 x 5 x 10: ranges include both ends
+            150
+            >>> parse_search_space({"a": "choice(1, 2)", "lr": "interval(0.1, 1)"}, []).n_configurations is None
+            True
+        """
+        sizes = []
+        for parameter in self.parameters:
+            if isinstance(parameter, ChoiceParameter):
+                sizes.append(len(parameter.values))
+            elif parameter.parameter_type == "int":
+                sizes.append(int(parameter.high) - int(parameter.low) + 1)
+            else:
+                return None
+        return math.prod(sizes)
+
     def to_ax(self) -> list[RangeParameterConfig | ChoiceParameterConfig]:
         """Return the parameters as Ax ``RangeParameterConfig`` / ``ChoiceParameterConfig`` (imports Ax).
 

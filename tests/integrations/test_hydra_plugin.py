@@ -1345,6 +1345,30 @@ def test_a_misspelt_config_group_option_stops_the_sweep_before_any_job(tmp_path:
     assert not (tmp_path / "sweep" / "multirun.yaml").exists()
 
 
+def test_a_search_space_smaller_than_the_budget_says_so_first_and_ends_when_each_configuration_was_tried(
+    tmp_path: Path,
+) -> None:
+    """Four configurations, six trials: before, the start line advised raising n_trials (no model would ever propose
+    here), and the sweep ended on Ax's "Rejection sampling error" after 10,000 Sobol draws (~20 s) and a warning of
+    "very restrictive" parameter constraints the space does not have."""
+    result = _run_app(tmp_path, 'hydra.sweeper.params={x:"choice(0,1)",y:"choice(0,1)"}', "hydra.sweeper.n_trials=6")
+    assert result.returncode == 0, result.stderr
+    said = result.stdout + result.stderr
+    assert "ecopt sweeper: 6 trials (all Sobol), objectives" in said
+    assert (
+        "ecopt: the search space holds 4 configurations: the sweep ends once each was tried, after 4 of its 6 trials, "
+        "all of them Sobol trials."
+    ) in said
+    assert (
+        "the sweep stopped after 4 of 6 trials: no new configuration to propose (each of the search space's 4 "
+        "configurations was tried)"
+    ) in said
+    assert "Rejection sampling" not in said
+    assert "very restrictive" not in said
+    trials = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())["trials"]
+    assert sorted((t["params"]["x"], t["params"]["y"]) for t in trials) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+
 def test_a_glob_over_a_config_group_sweeps_the_options_it_selects(tmp_path: Path) -> None:
     """Hydra's basic sweeper expands ``optim=glob(*,exclude=broken)`` against the group's options; it was refused
     with "the sweep form 'glob_choice_sweep' cannot map onto an Ax parameter"."""

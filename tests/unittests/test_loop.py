@@ -1233,6 +1233,41 @@ def test_an_exhausted_discrete_space_ends_the_sweep_early(fast_ax):
     assert "no new configuration" in result.stop_reason
 
 
+def test_a_space_the_sobol_trials_exhaust_ends_without_asking_ax_for_more(fast_ax, caplog, monkeypatch):
+    """Four configurations, a budget of six Sobol trials: Ax's Sobol generator would look for a fifth by
+    rejection sampling, 10,000 draws (~20 s), and warn of "very restrictive" parameter constraints."""
+    from ax.api.client import Client
+
+    asked: list[int] = []
+    get_next_trials = Client.get_next_trials
+
+    def spy(self, max_trials=1, **kwargs):
+        asked.append(max_trials)
+        return get_next_trials(self, max_trials=max_trials, **kwargs)
+
+    monkeypatch.setattr(Client, "get_next_trials", spy)
+    with caplog.at_level(logging.INFO):
+        result = make_sweep(
+            lambda p: {"f1": float(p["a"]), "f2": float(-p["a"])},
+            params={"a": "choice(1, 2)", "b": "range(0, 1)"},  # 2 x 2: an integer range counts its integers
+            n_trials=6,
+            n_initial_trials=6,
+            max_batch_size=3,
+        ).run()
+    assert result.n_finished == 4
+    assert result.stop_reason == (
+        "no new configuration to propose (each of the search space's 4 configurations was tried)"
+    )
+    assert asked == [3, 1]  # the batch of 3, then the one left: never more than are left, nor once none is
+    said = caplog.text
+    assert (
+        "ecopt: the search space holds 4 configurations: the sweep ends once each was tried, after 4 of its 6 "
+        "trials, all of them Sobol trials."
+    ) in said
+    assert "all Sobol:" not in said  # no advice to raise n_trials: no model proposes in this space, whatever it is
+    assert "very restrictive" not in said
+
+
 @pytest.mark.parametrize(
     "params", [{"a": "choice(x, y, z)", "b": "choice(p, q, r)"}, {"a": "range(1, 3)", "b": "range(1, 3)"}]
 )
