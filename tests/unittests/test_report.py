@@ -681,6 +681,23 @@ def test_joules_are_rounded_before_the_prefix_is_chosen(joules, text):
     assert _fmt_j(joules) == text
 
 
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (None, "never"),
+        (19_974.2, "19,975"),  # rounded up: a model repays the search only after its whole last inference
+        (999_999_999_999.0, "999,999,999,999"),
+        (1e12, "1e+12"),  # from a trillion on, three significant digits
+        (3.14159e15, "3.14e+15"),
+    ],
+)
+def test_break_even_counts_are_whole_inferences_below_a_trillion_and_three_digits_above(n, text):
+    """Mutation survivor: counts just under a trillion printed as 1e+12, a count the break-even had not reached."""
+    from lightning_ecopt.report import _fmt_count
+
+    assert _fmt_count(n) == text
+
+
 # -- the command line -----------------------------------------------------------------------------------------------
 
 
@@ -768,6 +785,29 @@ def test_a_provisional_reference_point_is_said_in_the_report_json_and_frontier_t
     assert "Reference point (inferred): " in text
     assert "provisional" not in (tmp_path / RESULTS_FILENAME).read_text()
     assert json.loads(run_cli(capsys, tmp_path, "--no-files", "--json")[1])["reference_point"]["provisional"] is False
+
+
+def test_failure_reasons_are_listed_most_frequent_first_each_cut_to_240_characters(tmp_path, capsys):
+    """Mutation survivors: the reasons were not checked to come most frequent first (the report sorted them by the
+    length of their text and no test failed), nor to be cut to 240 characters with the ellipsis."""
+    long = " ".join(["ValueError: the batch of shape (8, 3, 224, 224) does not match"] * 6)  # 383 characters
+    failed = [
+        TrialRecord(8, {"width": 72}, "failed", reason=long),
+        TrialRecord(9, {"width": 80}, "failed", reason="CUDA out of memory"),
+        TrialRecord(10, {"width": 88}, "failed", reason="CUDA out of memory"),
+    ]
+    text = report_text(capsys, tmp_path, make_result((*TRIALS, *failed)))
+    assert "Failed (2): CUDA out of memory [#9, #10]" in text
+    # The most frequent first, then in the order of their first trial.
+    assert text.index("Failed (2)") < text.index("Failed (1): the job raised") < text.index("Failed (1): ValueError")
+    assert f"Failed (1): {long[:239]}… [#8]" in text
+
+
+def test_the_frontier_title_gives_the_hypervolume_to_six_digits_as_the_sweep_summary_does(tmp_path, capsys):
+    """Mutation survivor: the title's precision was untested (a hypervolume of 7 digits passed)."""
+    result = dataclasses.replace(make_result(), hypervolume=0.123456789)
+    assert "hypervolume 0.123457" in result.summary()
+    assert "Pareto frontier: 3 configurations, hypervolume 0.123457 " in report_text(capsys, tmp_path, result)
 
 
 def test_a_failure_whose_configuration_completed_later_is_said_to_have_completed_since(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 import dataclasses
 import io
+import itertools
 import os
 import subprocess
 import sys
@@ -54,6 +55,56 @@ def test_a_narrow_terminal_folds_the_figures_instead_of_cutting_them(sweep_dir):
     text = buffer.getvalue()
     assert "…" not in text  # rich's default overflow cuts 0.9053 to "0.9…": the figure is lost
     assert max(len(line) for line in text.splitlines()) <= 60
+
+
+def _frontier_table(report, width):
+    """The frontier table as ``render`` prints it at ``width`` columns: ``(header cells, body cells)`` by row."""
+    buffer = io.StringIO()
+    render(report, Console(file=buffer, width=width, color_system=None))
+    table = buffer.getvalue().split("Pareto frontier")[1].split("higher is better")[0]
+    assert max(len(line) for line in table.splitlines()) <= width
+    header, body = table.split("┡")
+    return (
+        [[cell.strip() for cell in line.split("┃")[1:-1]] for line in header.splitlines() if line.startswith("┃")],
+        [[cell.strip() for cell in line.split("│")[1:-1]] for line in body.splitlines() if line.startswith("│")],
+    )
+
+
+def _pieces(line):
+    """A header line's pieces: it may break after a separator of its name (``model.`` | ``depth``), nowhere else."""
+    cuts = [0, *(k for k in range(1, len(line)) if line[k - 1] in "./_" and line[k] not in "./_ "), len(line)]
+    return [line[i:j] for i, j in itertools.pairwise(cuts)]
+
+
+def _runs(line):
+    """What a header line may print as on one line of its column: a run of its whole pieces."""
+    pieces = _pieces(line)
+    return {"".join(pieces[i:j]) for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1)}
+
+
+def test_every_width_that_holds_the_figures_prints_each_on_one_line_and_breaks_headers_at_separators(sweep_dir):
+    """Mutation survivors: a terminal exactly as wide as the figures need got rich's proportional narrowing (figures
+    folded) instead of one column per figure; headers measured by their shortest line broke inside a word
+    ("energy/test_s" over "amples_per_j") where room was left; and the trial column folded its "#k ★ knee" label
+    in a terminal too narrow for the figures. Checked at every width, from narrower than the figures to wide."""
+    report = build_report(sweep_dir)
+    headers, rows = _frontier_table(report, 300)  # wide: every header line and every figure whole
+    assert len(rows) == 3
+    lines = [[cell for cell in column if cell] for column in zip(*headers, strict=True)]
+    runs = [set().union(*map(_runs, column)) for column in lines]
+    piece = [max(len(p) for line in column for p in _pieces(line)) for column in lines]
+    figure = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    chrome = 3 * len(figure) + 1  # a boxed table: a border and a space either side of every column
+    wide = chrome + sum(max(f, *map(len, column)) for f, column in zip(figure, lines, strict=True))
+    knee = next(row[0] for row in rows if "knee" in row[0])
+    for width in range(30, wide + 2):
+        narrowed_headers, narrowed = _frontier_table(report, width)
+        assert knee in [row[0] for row in narrowed], width  # the trial column never folds
+        if width >= chrome + sum(figure):
+            assert narrowed == rows, width  # every figure on one line
+        if width >= chrome + sum(map(max, figure, piece)):  # room for every header's pieces: broken only between them
+            for column, allowed in zip(zip(*narrowed_headers, strict=True), runs, strict=True):
+                assert {cell for cell in column if cell} <= allowed, (width, column)
 
 
 def test_a_piped_report_keeps_the_width_columns_asks_for(sweep_dir, capsys, monkeypatch):
