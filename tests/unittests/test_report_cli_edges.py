@@ -252,6 +252,25 @@ def test_many_sweeps_below_a_folder_are_counted(tmp_path, sweep_dir):
         load_sweep(tmp_path / "runs")
 
 
+def test_a_sixth_sweep_below_a_folder_is_counted_not_dropped(tmp_path, sweep_dir):
+    """Mutation survivor: the count was checked with 7 sweeps only; with 6 the sixth went unsaid."""
+    for k in range(6):
+        (tmp_path / f"runs/{k:02d}").mkdir(parents=True)
+        (tmp_path / f"runs/{k:02d}" / RESULTS_FILENAME).write_text((sweep_dir / RESULTS_FILENAME).read_text())
+    with pytest.raises(SweepDataError, match=r"/04' and 1 more\.$"):
+        load_sweep(tmp_path / "runs")
+
+
+def test_a_results_file_of_a_newer_format_asks_for_a_newer_lightning_ecopt(sweep_dir):
+    """Mutation survivor: no test read a file of another format (a mutant read format 3 as format 2)."""
+    path = sweep_dir / RESULTS_FILENAME
+    path.write_text(path.read_text().replace("format: 2\n", "format: 3\n"))
+    with pytest.raises(
+        SweepDataError, match=r"format: 3: this lightning_ecopt reads results files of format 2 .*upgrade"
+    ):
+        load_sweep(sweep_dir)
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
