@@ -271,6 +271,17 @@ def test_a_results_file_of_a_newer_format_asks_for_a_newer_lightning_ecopt(sweep
         load_sweep(sweep_dir)
 
 
+def test_a_file_with_a_trials_list_under_another_name_is_refused_for_its_name(tmp_path):
+    """Mutation survivor: no test gave a file with trials but another name (a mutant read it as ecopt's); and the
+    message said "name: 'optuna' and no 'trials' list" of a file that has one."""
+    (tmp_path / RESULTS_FILENAME).write_text("name: optuna\nobjectives: {a: maximize}\ntrials: []\n")
+    with pytest.raises(
+        SweepDataError, match=r"name: 'optuna', not 'ecopt': this is not an ecopt sweeper's results"
+    ) as e:
+        load_sweep(tmp_path)
+    assert "no 'trials' list" not in str(e.value)
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
