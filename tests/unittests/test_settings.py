@@ -41,6 +41,14 @@ def test_explicit_n_initial_trials_wins() -> None:
     assert SweepSettings(OBJECTIVES, n_trials=50, n_initial_trials=7).resolved_n_initial_trials(10) == 7
 
 
+@pytest.mark.parametrize("n_initial_trials", [1, 10])
+def test_the_sobol_trials_may_be_one_or_the_whole_budget(n_initial_trials: int) -> None:
+    """The bounds the messages give are accepted: one Sobol trial (then the model), or an all-Sobol sweep
+    (``n_initial_trials == n_trials``, "at most 10")."""
+    settings = SweepSettings(OBJECTIVES, n_trials=10, n_initial_trials=n_initial_trials)
+    assert settings.resolved_n_initial_trials(3) == n_initial_trials
+
+
 def test_normalisation() -> None:
     settings = SweepSettings(
         list(OBJECTIVES),  # type: ignore[arg-type]
