@@ -381,3 +381,91 @@ def test_the_interrupt_that_falls_due_again_spares_the_timeouts_own_cleanup_and_
     name, seconds = module.CAUGHT
     assert (name, seconds < 0.25 + 0.2) == ("TrialTimeoutError", True)
     assert "still importing" not in caplog.text
+
+
+def test_the_longest_limit_the_message_names_is_taken_and_a_longer_one_refused() -> None:
+    """ "At most 1e+09" s, as the message says: 1e9 itself arms the timer; one second more is refused up front."""
+    assert check_timeout(1e9) == 1e9
+    assert call_with_timeout(lambda: "done", 1e9) == "done"
+    with pytest.raises(ValueError, match=r"at most 1e\+09"):
+        check_timeout(1e9 + 1)
+
+
+def test_a_trial_that_swallows_the_interrupt_and_then_fails_on_its_own_reports_its_own_failure() -> None:
+    """Only an error that carries the limit's interrupt is recorded as a timeout: the trial's own error, raised after
+    a library's fallback swallowed the interrupt, is the reason the user needs to see."""
+    import time
+
+    def swallows_then_fails() -> None:
+        try:  # noqa: SIM105 - a library's fallback
+            time.sleep(20)
+        except Exception:
+            pass
+        raise ValueError("diverged after the fallback")
+
+    with pytest.raises(ValueError, match="diverged after the fallback"):
+        call_with_timeout(swallows_then_fails, 0.2)
+
+
+def test_a_process_without_a_timer_of_its_own_has_none_left_after_its_trials() -> None:
+    """The basic launcher runs trials in the sweep process, which has no timer: one left running would kill it with
+    SIGALRM (its default action) after the trial. In a subprocess: every test here runs under pytest-timeout's timer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import signal, time\n"
+        "from lightning_ecopt.exceptions import TrialTimeoutError\n"
+        "from lightning_ecopt.sweeper.timeout import call_with_timeout\n"
+        "assert call_with_timeout(lambda: 1, 5.0) == 1\n"
+        "try:\n    call_with_timeout(time.sleep, 0.1, 20)\nexcept TrialTimeoutError:\n    pass\n"
+        "print(signal.getitimer(signal.ITIMER_REAL))\n"
+        "time.sleep(1.5)\n"
+        "print('sweep went on')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout.splitlines()) == (0, ["(0.0, 0.0)", "sweep went on"]), out.stderr
+
+
+def test_an_import_interrupted_past_its_grace_is_logged_with_how_long_it_overran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The warning that a module may be left half made says how long past the limit the import was cut."""
+    import importlib
+    import logging
+    import re
+    import sys
+
+    import lightning_ecopt.sweeper.timeout as timeout_module
+
+    monkeypatch.setattr(timeout_module, "_grace_s", lambda timeout_s: 1.0)
+    (tmp_path / "hangs_in_import.py").write_text("import threading\nthreading.Event().wait(20)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "hangs_in_import", raising=False)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(TrialTimeoutError):
+        call_with_timeout(importlib.import_module, 0.2, "hangs_in_import")
+    (message,) = [r.getMessage() for r in caplog.records if "still importing" in r.getMessage()]
+    found = re.search(r"trial_timeout_s=0.2: the trial was still importing a module (\d+) s after its limit", message)
+    assert found is not None, message
+    assert 1 <= int(found[1]) <= 2  # the grace, give or take a poll
+
+
+def test_a_limit_that_fell_due_during_an_import_interrupts_the_trial_right_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deferred while a module is made, the limit falls due once the import is done, not a second later."""
+    import importlib
+    import sys
+    import time
+
+    (tmp_path / "slow_then_done.py").write_text("import time\ntime.sleep(0.3)\nDONE = time.monotonic()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_then_done", raising=False)
+
+    def trial() -> None:
+        importlib.import_module("slow_then_done")
+        time.sleep(30)
+
+    with pytest.raises(TrialTimeoutError):
+        call_with_timeout(trial, 0.1)
+    assert time.monotonic() - sys.modules["slow_then_done"].DONE < 0.5
