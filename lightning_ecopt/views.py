@@ -27,7 +27,10 @@ from lightning_ecopt.sweeper.results import front_candidates, meets
 from lightning_ecopt.sweeper.spelling import trials
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
 
     from lightning_ecopt.sweeper.objectives import OutcomeConstraint
     from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
@@ -499,6 +502,7 @@ def frontier_figure(
 
     xs_all: list[float] = []
     ys_all: list[float] = []
+    labels: list[tuple[Annotation, float]] = []  # the front's trial ids, with their markers' radii
     infeasible = [t for t in done if t.trial_index not in pareto and not meets(t, constraints)]
     others = [t for t in done if t.trial_index not in pareto and t not in infeasible]
     front = [t for t in done if t.trial_index in pareto]
@@ -540,7 +544,11 @@ def frontier_figure(
             xs, ys, s=70, c="tab:blue", edgecolors="navy", zorder=4, label=f"Pareto frontier ({trials(len(front))})"
         )
         for t, x, y in zip(front, xs, ys, strict=True):
-            ax.annotate(f"#{t.trial_index}", (x, y), xytext=(5, 5), textcoords="offset points", fontsize=8, zorder=6)
+            radius = _KNEE_RADIUS_PT if t.trial_index == knee else _FRONT_RADIUS_PT
+            trial_id = ax.annotate(
+                f"#{t.trial_index}", (x, y), xytext=(0, 0), textcoords="offset points", fontsize=8, zorder=6
+            )
+            labels.append((trial_id, radius))
         for t in front:
             if t.trial_index == knee:
                 ax.scatter([x_of(t)], [y_of(t)], s=260, marker="*", c="gold", edgecolors="k", zorder=5,
@@ -596,7 +604,60 @@ def frontier_figure(
     if ax.get_legend_handles_labels()[0]:
         # Below the axes: inside, it would hide the frontier's best corner.
         fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)
+    _place_labels(fig, ax, labels)
     return fig
+
+
+_FRONT_RADIUS_PT = math.sqrt(70) / 2
+"""A front point's marker radius in points (``scatter``'s ``s=70`` is its area in points squared)."""
+_KNEE_RADIUS_PT = math.sqrt(260) / 2
+"""The knee star's (``s=260``)."""
+
+
+def _place_labels(fig: Figure, ax: Axes, labels: Sequence[tuple[Annotation, float]]) -> None:
+    """Put each trial id at the first corner of its point where it covers no earlier id and no front marker.
+
+    Front points often crowd into one corner of the plot (the best accuracy at the best efficiency), where ids all
+    put above-right of their points ran into each other ("#14#17") and into the knee's star. Tried in turn: above
+    right, below right, above left, below left; where every corner is taken, the one with the least overlap.
+    """
+    from matplotlib.transforms import Bbox
+
+    if not labels:
+        return
+    renderer = _canvas(fig).get_renderer()  # drawn once: the layout, and so where every marker lands
+    scale = fig.dpi / 72  # points to pixels
+
+    def disc(label: Annotation, radius: float) -> Bbox:
+        x, y = ax.transData.transform(label.xy)
+        r = radius * scale
+        return Bbox.from_extents(x - r, y - r, x + r, y + r)
+
+    def put(label: Annotation, corner: tuple[int, int], gap: float) -> Bbox:
+        (right, up) = corner
+        label.xyann = (right * gap, up * gap)
+        label.set_horizontalalignment("left" if right > 0 else "right")
+        label.set_verticalalignment("bottom" if up > 0 else "top")
+        return label.get_window_extent(renderer)
+
+    taken = [disc(label, radius) for label, radius in labels]
+    for label, radius in labels:
+        overlaps = {}
+        for corner in _CORNERS:
+            overlaps[corner] = sum(_overlap_area(put(label, corner, radius + 1), other) for other in taken)
+            if overlaps[corner] == 0:
+                break
+        taken.append(put(label, min(overlaps, key=overlaps.__getitem__), radius + 1))  # the first of the least
+
+
+_CORNERS = ((1, 1), (1, -1), (-1, 1), (-1, -1))
+"""Where a trial id may go, in the order tried: above right of its point, below right, above left, below left."""
+
+
+def _overlap_area(a: Bbox, b: Bbox) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
 
 
 def _literal(text: str) -> str:

@@ -219,3 +219,25 @@ def test_a_sweep_without_a_completed_trial_says_so_on_the_figure():
     assert "no completed trial yet" in notes(views.frontier_figure(empty))
     result = make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 10.0]], {"acc": 0.4, "j": 12.0})
     assert "no completed trial yet" not in notes(views.frontier_figure(result))
+
+
+def test_trial_ids_of_a_crowded_front_cover_neither_each_other_nor_its_markers():
+    # The best corner of a sweep's plot is where its front crowds: all put above-right of their points, the ids of
+    # #1 and #2 ran together ("#1#2") and the knee's star covered the id beside it.
+    rows = [[0.90, 10.0], [0.93, 10.4], [0.96, 10.6], [0.97, 12.0], [0.2, 1.0]]
+    result = make_result({"acc": "maximize", "j": "minimize"}, rows, {"acc": 0.0, "j": 20.0})
+    assert result.pareto_indices == (0, 1, 2, 3, 4)
+    fig = views.frontier_figure(result)
+    views.figure_rgb(fig)  # drawn as the PNG is
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    ids = {text.get_text(): text.get_window_extent(renderer) for text in ax.texts}
+    assert sorted(ids) == ["#0", "#1", "#2", "#3", "#4"]
+    boxes = list(ids.values())
+    for i, box in enumerate(boxes):
+        assert not any(box.overlaps(other) for other in boxes[i + 1 :]), sorted(ids)
+    pixels_per_point = fig.dpi / 72
+    for marker, radius in ((row, np.sqrt(70) / 2) for row in rows):
+        x, y = ax.transData.transform(marker)
+        r = radius * pixels_per_point
+        assert not any(box.x0 < x + r and box.x1 > x - r and box.y0 < y + r and box.y1 > y - r for box in boxes)
