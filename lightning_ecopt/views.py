@@ -29,7 +29,6 @@ from lightning_ecopt.sweeper.spelling import trials
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-    from matplotlib.text import Annotation
     from matplotlib.transforms import Bbox
 
     from lightning_ecopt.sweeper.objectives import OutcomeConstraint
@@ -502,7 +501,6 @@ def frontier_figure(
 
     xs_all: list[float] = []
     ys_all: list[float] = []
-    labels: list[tuple[Annotation, float]] = []  # the front's trial ids, with their markers' radii
     infeasible = [t for t in done if t.trial_index not in pareto and not meets(t, constraints)]
     others = [t for t in done if t.trial_index not in pareto and t not in infeasible]
     front = [t for t in done if t.trial_index in pareto]
@@ -543,12 +541,13 @@ def frontier_figure(
         ax.scatter(
             xs, ys, s=70, c="tab:blue", edgecolors="navy", zorder=4, label=f"Pareto frontier ({trials(len(front))})"
         )
-        for t, x, y in zip(front, xs, ys, strict=True):
-            radius = _KNEE_RADIUS_PT if t.trial_index == knee else _FRONT_RADIUS_PT
-            trial_id = ax.annotate(
-                f"#{t.trial_index}", (x, y), xytext=(0, 0), textcoords="offset points", fontsize=8, zorder=6
-            )
-            labels.append((trial_id, radius))
+        _trial_ids(
+            ax,
+            [
+                (f"#{t.trial_index}", x, y, _KNEE_RADIUS_PT if t.trial_index == knee else _FRONT_RADIUS_PT)
+                for t, x, y in zip(front, xs, ys, strict=True)
+            ],
+        )
         for t in front:
             if t.trial_index == knee:
                 ax.scatter([x_of(t)], [y_of(t)], s=260, marker="*", c="gold", edgecolors="k", zorder=5,
@@ -604,7 +603,6 @@ def frontier_figure(
     if ax.get_legend_handles_labels()[0]:
         # Below the axes: inside, it would hide the frontier's best corner.
         fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)
-    _place_labels(fig, ax, labels)
     return fig
 
 
@@ -612,46 +610,75 @@ _FRONT_RADIUS_PT = math.sqrt(70) / 2
 """A front point's marker radius in points (``scatter``'s ``s=70`` is its area in points squared)."""
 _KNEE_RADIUS_PT = math.sqrt(260) / 2
 """The knee star's (``s=260``)."""
-
-
-def _place_labels(fig: Figure, ax: Axes, labels: Sequence[tuple[Annotation, float]]) -> None:
-    """Put each trial id at the first corner of its point where it covers no earlier id and no front marker.
-
-    Front points often crowd into one corner of the plot (the best accuracy at the best efficiency), where ids all
-    put above-right of their points ran into each other ("#14#17") and into the knee's star. Tried in turn: above
-    right, below right, above left, below left; where every corner is taken, the one with the least overlap.
-    """
-    from matplotlib.transforms import Bbox
-
-    if not labels:
-        return
-    renderer = _canvas(fig).get_renderer()  # drawn once: the layout, and so where every marker lands
-    scale = fig.dpi / 72  # points to pixels
-
-    def disc(label: Annotation, radius: float) -> Bbox:
-        x, y = ax.transData.transform(label.xy)
-        r = radius * scale
-        return Bbox.from_extents(x - r, y - r, x + r, y + r)
-
-    def put(label: Annotation, corner: tuple[int, int], gap: float) -> Bbox:
-        (right, up) = corner
-        label.xyann = (right * gap, up * gap)
-        label.set_horizontalalignment("left" if right > 0 else "right")
-        label.set_verticalalignment("bottom" if up > 0 else "top")
-        return label.get_window_extent(renderer)
-
-    taken = [disc(label, radius) for label, radius in labels]
-    for label, radius in labels:
-        overlaps = {}
-        for corner in _CORNERS:
-            overlaps[corner] = sum(_overlap_area(put(label, corner, radius + 1), other) for other in taken)
-            if overlaps[corner] == 0:
-                break
-        taken.append(put(label, min(overlaps, key=overlaps.__getitem__), radius + 1))  # the first of the least
-
-
 _CORNERS = ((1, 1), (1, -1), (-1, 1), (-1, -1))
 """Where a trial id may go, in the order tried: above right of its point, below right, above left, below left."""
+_CROWDED_PX = 60
+"""Front markers closer than this (pixels, centre to centre) are crowded: an id goes away from the nearest first."""
+
+
+def _trial_ids(ax: Axes, points: Sequence[tuple[str, float, float, float]]) -> None:
+    """Label the front's points with their trial ids, each where it covers no earlier id and no front marker.
+
+    Front points often crowd into one corner of the plot (the best accuracy at the best efficiency), where ids all
+    put above-right of their points ran into each other ("#14#17") and into the knee's star. Each id goes to the
+    first free corner of its point (:data:`_CORNERS`), or where every corner is taken to the one with the least
+    overlap. The corners are chosen as the figure is drawn, once its layout is done (no extra layout pass:
+    matplotlib's constrained layout is most of the figure's cost), and again at every draw.
+
+    Args:
+        ax: The axes.
+        points: ``(text, x, y, marker radius in points)`` of each front point, in the order their ids are placed.
+    """
+    from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
+
+    taken: list[Bbox] = []  # the markers, then the ids placed so far in this draw
+    radii = [radius for *_, radius in points]
+
+    class TrialId(Annotation):
+        def draw(self, renderer: Any) -> None:
+            index = ids.index(self)
+            if index == 0:  # a new draw: the markers are where this draw's layout put them
+                taken.clear()
+                for label, radius in zip(ids, radii, strict=True):
+                    x, y = ax.transData.transform(label.xy)
+                    r = renderer.points_to_pixels(radius)
+                    taken.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
+            overlaps = {}
+            for corner in self.corners(index):
+                box = self.put(corner, radii[index], renderer)
+                overlaps[corner] = sum(_overlap_area(box, other) for other in taken)
+                if overlaps[corner] == 0:
+                    break
+            taken.append(self.put(min(overlaps, key=overlaps.__getitem__), radii[index], renderer))  # first of least
+            super().draw(renderer)
+
+        def corners(self, index: int) -> list[tuple[int, int]]:
+            """The corners in the order tried: away from the nearest other marker first, where one is near.
+
+            An id between two points reads as either's.
+            """
+            here = np.asarray(taken[index].get_points()).mean(axis=0)
+            others = [np.asarray(b.get_points()).mean(axis=0) - here for b in taken[: len(ids)]]
+            near = [d for i, d in enumerate(others) if i != index and np.hypot(*d) < _CROWDED_PX]
+            if not near:
+                return list(_CORNERS)
+            toward = min(near, key=lambda d: float(np.hypot(*d)))
+            return sorted(_CORNERS, key=lambda corner: float(np.dot(corner, toward) > 0))
+
+        def put(self, corner: tuple[int, int], radius: float, renderer: Any) -> Bbox:
+            right, up = corner
+            self.xyann = (right * (radius + 1), up * (radius + 1))
+            self.set_horizontalalignment("left" if right > 0 else "right")
+            self.set_verticalalignment("bottom" if up > 0 else "top")
+            return self.get_window_extent(renderer)
+
+    ids = [
+        TrialId(text, (x, y), xytext=(radius + 1, radius + 1), textcoords="offset points", fontsize=8, zorder=6)
+        for text, x, y, radius in points
+    ]
+    for label in ids:
+        ax.add_artist(label)
 
 
 def _overlap_area(a: Bbox, b: Bbox) -> float:
@@ -672,14 +699,13 @@ def _literal(text: str) -> str:
 def _canvas(fig: Figure) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    return canvas
+    return fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
 
 
 def figure_rgb(fig: Figure) -> np.ndarray:
     """Render a figure with the Agg backend to an ``(height, width, 3)`` uint8 RGB array."""
     canvas = _canvas(fig)
+    canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
@@ -688,5 +714,5 @@ def figure_png(fig: Figure) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    _canvas(fig).print_png(buffer)
+    _canvas(fig).print_png(buffer)  # it draws the figure (a draw before it was drawn again)
     return buffer.getvalue()
