@@ -975,9 +975,9 @@ class EcoptSweeper(Sweeper):
         # A resumed sweep keeps the Sobol count it saved (the default depends on n_trials): say the one it will use.
         n_sobol = saved_sobol_count(settings.storage) or settings.resolved_n_initial_trials(len(space.parameters))
         size = space.n_configurations
-        if size is not None and size <= n_sobol and size < settings.n_trials:
-            # The Sobol trials exhaust the space (the loop's next line says the sweep ends there): no model proposes,
-            # whatever n_trials.
+        if size is not None and size <= n_sobol:
+            # The Sobol trials exhaust the space (where it holds fewer than n_trials, the loop's next line says the
+            # sweep ends there): no model proposes, whatever n_trials.
             plan = "all Sobol"
         elif n_sobol < settings.n_trials:
             # Sobol until n_sobol trials completed (Ax counts no failed one: the model needs their values).
