@@ -1298,7 +1298,7 @@ class EnergyCallback(Callback):
             cpu_contention=contention,
             in_fit=trainer.state.fn == TrainerFn.FITTING if stage == "validate" else None,
         )
-        if in_warmup and trainer.world_size > 1:
+        if in_warmup and trainer.world_size > 1 and not state.debug_run:
             self._warn_ranks_in_warmup(stage, in_warmup, result)
         if figures["graphs_in_window"] > 0:
             ranks = [rank for rank, row in enumerate(per_rank) if row["graphs_in_window"] > 0]
@@ -1360,7 +1360,9 @@ class EnergyCallback(Callback):
         said = []
         for rank, row in in_warmup.items():
             joules = sum(row[k] for k in ("gpu_j", "cpu_j", "dram_j", "other_j") if row[k] != -math.inf)
-            said.append(f"rank {rank}: {int(row['batches'])} batches, {int(row['samples'])} samples, {joules:.4g} J")
+            batches = int(row["batches"])
+            count = "1 batch" if batches == 1 else f"{batches} batches"
+            said.append(f"rank {rank}: {count}, {int(row['samples'])} samples, {joules:.4g} J")
         self._warn_once(
             f"nowarmup/ranks/{stage}",
             f"EnergyCallback: under DDP, rank(s) {sorted(in_warmup)} ended the {stage} loop inside the warm-up (no "

@@ -2401,6 +2401,35 @@ def test_under_ddp_a_rank_that_ended_inside_its_warmup_flags_the_loop_and_rank_z
     assert (result.samples, result.batches) == (36, 9)
 
 
+def test_under_ddp_a_fast_dev_run_flags_the_loop_without_the_ranks_warning() -> None:
+    """Each rank of a fast_dev_run runs one batch, inside any warm-up: flagged as before, not warned of (the
+    single-process case's rule), and a rank of one batch is '1 batch' where it is warned of."""
+    from lightning_ecopt.energy import Measurement
+
+    trainer = types.SimpleNamespace(
+        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=_peer_all_gather())
+    )
+    whole = Measurement(time_s=0.01, cpu_j=0.05, source="estimated: cpu-time")
+
+    def reduce(debug_run: bool) -> Any:
+        cb = EnergyCallback(meter="estimate", warmup_batches=3, min_duration_s=0.0)
+        state = energy_module._LoopState(batch_window="test/batch", seen=1, debug_run=debug_run)
+        return cb._reduce(trainer, "test", whole, whole, samples=4, batches=1, tokens=None, state=state)  # type: ignore[arg-type]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rank 1's warnings are rank_zero_warn's: never shown
+        reduce(debug_run=True)
+    with user_warnings_as_errors():
+        result = reduce(debug_run=True)  # rank 0
+    assert result.short
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reduce(debug_run=False)
+    with pytest.warns(UserWarning, match=r"rank 0: 1 batch, 4 samples, .*rank 1: 1 batch, 4 samples"):
+        reduce(debug_run=False)
+
+
 def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None:
     """Rank 0's package-wide RAPL windows hold both ranks' concurrent work (2 J a batch, 1 J each); rank 1, covered by
     rank 0's RAPL, reads 0 J a batch. Rank 0's mean alone said 2 J, rank 1's 0 J; the loop's is 1 J a batch."""
