@@ -216,12 +216,14 @@ def _check_header(data: Any) -> None:
     if data.get("name") == "ecopt" and "trials" not in data:
         raise SweepDataError(f"no 'trials' list: the file is incomplete (cut short while copied?); {_REWRITE}")
     if data.get("name") != "ecopt" or "trials" not in data:
-        # Only what is wrong: a file with a trials list (a hand edit, another tool's) has one.
-        what = " and no 'trials' list" if "trials" not in data else ", not 'ecopt'"
-        raise SweepDataError(
-            f"name: {data.get('name')!r}{what}: this is not an ecopt sweeper's results file (Hydra's Optuna sweeper "
-            f"writes the same file name without the trials); rerun the sweep with hydra/sweeper=ecopt"
+        # Only what is wrong: a file with a trials list (a hand edit, another tool's) has one, and is no Optuna file.
+        what = (
+            " and no 'trials' list: this is not an ecopt sweeper's results file (Hydra's Optuna sweeper writes the "
+            "same file name without the trials)"
+            if "trials" not in data
+            else ", not 'ecopt': this is not an ecopt sweeper's results file"
         )
+        raise SweepDataError(f"name: {data.get('name')!r}{what}; rerun the sweep with hydra/sweeper=ecopt")
     file_format = data.get("format")
     if file_format is not None:  # written since the marker exists: it ends in `end: true`, or was cut short
         if file_format != RESULTS_FORMAT or isinstance(file_format, bool):

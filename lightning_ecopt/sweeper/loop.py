@@ -1171,12 +1171,11 @@ class ParetoSweep:
             size_exhausted = size is not None and size <= self._n_initial
             if size is not None and size < n_trials:
                 log.info(
-                    "ecopt: the search space holds %d configurations: the sweep ends once each was tried, after %d of "
-                    "its %s%s.",
-                    size,
+                    "ecopt: the search space holds %d configurations, fewer than the sweep's %s: it ends once each "
+                    "was tried%s.",
                     size,
                     spelling.trials(n_trials),
-                    ", all of them Sobol trials" if size_exhausted else "",
+                    ", all by its Sobol trials" if size_exhausted else "",
                 )
             # Hydra's start line says it ("all Sobol: ..."), spelled for Hydra. No model proposes in a space that the
             # Sobol trials exhaust: raising n_trials would not change that.

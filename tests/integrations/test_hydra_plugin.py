@@ -1356,8 +1356,8 @@ def test_a_search_space_smaller_than_the_budget_says_so_first_and_ends_when_each
     said = result.stdout + result.stderr
     assert "ecopt sweeper: 6 trials (all Sobol), objectives" in said
     assert (
-        "ecopt: the search space holds 4 configurations: the sweep ends once each was tried, after 4 of its 6 trials, "
-        "all of them Sobol trials."
+        "ecopt: the search space holds 4 configurations, fewer than the sweep's 6 trials: it ends once each was tried, "
+        "all by its Sobol trials."
     ) in said
     assert (
         "the sweep stopped after 4 of 6 trials: no new configuration to propose (each of the search space's 4 "

@@ -1261,8 +1261,8 @@ def test_a_space_the_sobol_trials_exhaust_ends_without_asking_ax_for_more(fast_a
     assert asked == [3, 1]  # the batch of 3, then the one left: never more than are left, nor once none is
     said = caplog.text
     assert (
-        "ecopt: the search space holds 4 configurations: the sweep ends once each was tried, after 4 of its 6 "
-        "trials, all of them Sobol trials."
+        "ecopt: the search space holds 4 configurations, fewer than the sweep's 6 trials: it ends once each was "
+        "tried, all by its Sobol trials."
     ) in said
     assert "all Sobol:" not in said  # no advice to raise n_trials: no model proposes in this space, whatever it is
     assert "very restrictive" not in said
