@@ -27,9 +27,7 @@ from lightning_ecopt.sweeper.results import front_candidates, meets
 from lightning_ecopt.sweeper.spelling import trials
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-    from matplotlib.transforms import Bbox
 
     from lightning_ecopt.sweeper.objectives import OutcomeConstraint
     from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
@@ -541,7 +539,9 @@ def frontier_figure(
         ax.scatter(
             xs, ys, s=70, c="tab:blue", edgecolors="navy", zorder=4, label=f"Pareto frontier ({trials(len(front))})"
         )
-        _trial_ids(
+        from lightning_ecopt._trial_ids import add_trial_ids
+
+        add_trial_ids(
             ax,
             [
                 (f"#{t.trial_index}", x, y, _KNEE_RADIUS_PT if t.trial_index == knee else _FRONT_RADIUS_PT)
@@ -610,81 +610,6 @@ _FRONT_RADIUS_PT = math.sqrt(70) / 2
 """A front point's marker radius in points (``scatter``'s ``s=70`` is its area in points squared)."""
 _KNEE_RADIUS_PT = math.sqrt(260) / 2
 """The knee star's (``s=260``)."""
-_CORNERS = ((1, 1), (1, -1), (-1, 1), (-1, -1))
-"""Where a trial id may go, in the order tried: above right of its point, below right, above left, below left."""
-_CROWDED_PX = 60
-"""Front markers closer than this (pixels, centre to centre) are crowded: an id goes away from the nearest first."""
-
-
-def _trial_ids(ax: Axes, points: Sequence[tuple[str, float, float, float]]) -> None:
-    """Label the front's points with their trial ids, each where it covers no earlier id and no front marker.
-
-    Front points often crowd into one corner of the plot (the best accuracy at the best efficiency), where ids all
-    put above-right of their points ran into each other ("#14#17") and into the knee's star. Each id goes to the
-    first free corner of its point (:data:`_CORNERS`), or where every corner is taken to the one with the least
-    overlap. The corners are chosen as the figure is drawn, once its layout is done (no extra layout pass:
-    matplotlib's constrained layout is most of the figure's cost), and again at every draw.
-
-    Args:
-        ax: The axes.
-        points: ``(text, x, y, marker radius in points)`` of each front point, in the order their ids are placed.
-    """
-    from matplotlib.text import Annotation
-    from matplotlib.transforms import Bbox
-
-    taken: list[Bbox] = []  # the markers, then the ids placed so far in this draw
-    radii = [radius for *_, radius in points]
-
-    class TrialId(Annotation):
-        def draw(self, renderer: Any) -> None:
-            index = ids.index(self)
-            if index == 0:  # a new draw: the markers are where this draw's layout put them
-                taken.clear()
-                for label, radius in zip(ids, radii, strict=True):
-                    x, y = ax.transData.transform(label.xy)
-                    r = renderer.points_to_pixels(radius)
-                    taken.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
-            overlaps = {}
-            for corner in self.corners(index):
-                box = self.put(corner, radii[index], renderer)
-                overlaps[corner] = sum(_overlap_area(box, other) for other in taken)
-                if overlaps[corner] == 0:
-                    break
-            taken.append(self.put(min(overlaps, key=overlaps.__getitem__), radii[index], renderer))  # first of least
-            super().draw(renderer)
-
-        def corners(self, index: int) -> list[tuple[int, int]]:
-            """The corners in the order tried: away from the nearest other marker first, where one is near.
-
-            An id between two points reads as either's.
-            """
-            here = np.asarray(taken[index].get_points()).mean(axis=0)
-            others = [np.asarray(b.get_points()).mean(axis=0) - here for b in taken[: len(ids)]]
-            near = [d for i, d in enumerate(others) if i != index and np.hypot(*d) < _CROWDED_PX]
-            if not near:
-                return list(_CORNERS)
-            toward = min(near, key=lambda d: float(np.hypot(*d)))
-            return sorted(_CORNERS, key=lambda corner: float(np.dot(corner, toward) > 0))
-
-        def put(self, corner: tuple[int, int], radius: float, renderer: Any) -> Bbox:
-            right, up = corner
-            self.xyann = (right * (radius + 1), up * (radius + 1))
-            self.set_horizontalalignment("left" if right > 0 else "right")
-            self.set_verticalalignment("bottom" if up > 0 else "top")
-            return self.get_window_extent(renderer)
-
-    ids = [
-        TrialId(text, (x, y), xytext=(radius + 1, radius + 1), textcoords="offset points", fontsize=8, zorder=6)
-        for text, x, y, radius in points
-    ]
-    for label in ids:
-        ax.add_artist(label)
-
-
-def _overlap_area(a: Bbox, b: Bbox) -> float:
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return width * height if width > 0 and height > 0 else 0.0
 
 
 def _literal(text: str) -> str:

@@ -1,5 +1,7 @@
 """The frontier figure: what it shades, how it scales its axes, what it says about objectives it cannot draw."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from matplotlib.patches import Polygon
@@ -241,3 +243,26 @@ def test_trial_ids_of_a_crowded_front_cover_neither_each_other_nor_its_markers()
         x, y = ax.transData.transform(marker)
         r = radius * pixels_per_point
         assert not any(box.x0 < x + r and box.x1 > x - r and box.y0 < y + r and box.y1 > y - r for box in boxes)
+
+
+def test_an_id_at_the_plot_s_edge_stays_inside_the_frame_and_the_figure_pickles():
+    # The best point sits in the top-right corner of its own axes: an id put above right of it was cut at the
+    # frame ("#120" of "#1202"); the ids' own class made the figure unpicklable and a deep copy fail to draw.
+    import copy
+    import pickle
+
+    rows = [[0.2, 1.0], [0.5, 5.0], [0.97, 12.0]]
+    result = make_result({"acc": "maximize", "j": "minimize"}, rows, {"acc": 0.0, "j": 20.0})
+    trials = tuple(dataclasses.replace(t, trial_index=1200 + t.trial_index) for t in result.trials)
+    result = dataclasses.replace(result, trials=trials, pareto_indices=(1200, 1201, 1202))
+    fig = views.frontier_figure(result)
+    views.figure_rgb(fig)
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    frame = ax.get_window_extent(renderer)
+    (best,) = [text for text in ax.texts if text.get_text() == "#1202"]
+    box = best.get_window_extent(renderer)
+    assert frame.x0 <= box.x0 <= box.x1 <= frame.x1
+    assert frame.y0 <= box.y0 <= box.y1 <= frame.y1
+    assert views.figure_png(pickle.loads(pickle.dumps(fig))).startswith(b"\x89PNG")
+    assert views.figure_png(copy.deepcopy(fig)).startswith(b"\x89PNG")
