@@ -56,3 +56,21 @@ def test_the_runs_line_names_what_changed_and_judges_the_machine_by_what_compute
     assert (
         "+ NVIDIA H100 80GB HBM3): energy figures measured on other machines or under other launchers are not" in line
     )
+
+
+def test_the_cpu_is_named_by_cpuinfos_model_name_else_by_the_platform(monkeypatch):
+    """The record's ``cpu`` tells two runs' machines apart: /proc/cpuinfo's first ``model name``; where it has none (an
+    ARM kernel's lists ``processor``, ``BogoMIPS``, ``Features``), the platform's processor or architecture, never the
+    value of another line and never empty."""
+    monkeypatch.setattr(provenance.platform, "processor", lambda: "")  # as Linux gives it
+    monkeypatch.setattr(provenance.platform, "machine", lambda: "aarch64")
+    two_cores = (
+        "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8480+\nflags\t\t: fpu avx2 fma amx_bf16\n\n"
+        "processor\t: 1\nmodel name\t: Intel(R) Xeon(R) Platinum 8480+\nflags\t\t: fpu avx2 fma amx_bf16\n"
+    )
+    assert provenance.cpu_identity(two_cores)["cpu"] == "Intel(R) Xeon(R) Platinum 8480+"
+    arm = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"
+    assert provenance.cpu_identity(arm) == {"cpu": "aarch64", "cpu_simd": [], "kernel": provenance.platform.release()}
+    assert provenance.cpu_identity("")["cpu"] == "aarch64"  # no /proc/cpuinfo (macOS, Windows)
+    monkeypatch.setattr(provenance.platform, "processor", lambda: "arm")
+    assert provenance.cpu_identity(arm)["cpu"] == "arm"
