@@ -166,6 +166,11 @@ def _shown(values: Sequence[Any]) -> str:
     return " -> ".join(distinct)
 
 
+def _gpus(value: Any) -> list[str]:
+    """A record's ``gpus`` as names: its list's items, or the one value another writer gave instead of a list."""
+    return [str(name) for name in value] if isinstance(value, list | tuple) else [str(value)]
+
+
 def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
     """One line on a sweep's runs for ``ecopt report``: versions, host, launcher and seed, and where runs differ.
 
@@ -174,6 +179,8 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
             first; ``[]`` for a sweep written before they were kept, or none of whose runs finished a trial. A sweep
             saved before they were kept and resumed since starts with ``{"unrecorded": True, "trials": [0, n]}``,
             its trials until then (with their ``launcher`` where the Hydra sweeper read it from ``multirun.yaml``).
+            A version missing from a record (or ``versions`` other than a mapping) is shown as ``?``, another field
+            of another type (a hand edit) as written.
 
     Returns:
         ``Runs: N (lightning_ecopt V; ax V, botorch V, torch V; host H, launcher L; seed S)``, values that changed
@@ -209,7 +216,7 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
         return [get(r) for r in runs]
 
     def version(name: str) -> list[Any]:
-        return field(lambda r: (r.get("versions") or {}).get(name, "?"))
+        return field(lambda r: (r.get("versions") if isinstance(r.get("versions"), Mapping) else {}).get(name, "?"))
 
     packages = ", ".join(f"{_SHORT_NAMES.get(n, n)} {_shown(version(n))}" for n in ("ax-platform", "botorch", "torch"))
     parts = [f"lightning_ecopt {_shown(field(lambda r: r.get('lightning_ecopt', '?')))}", packages]
@@ -224,7 +231,7 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
     seeds = field(lambda r: r.get("seed"))
     sobol = [s for s in field(lambda r: r.get("sobol_seed")) if s is not None]
     seed = f"seed {_shown(['none' if s is None else s for s in seeds])}"
-    if sobol and [str(s) for s in dict.fromkeys(sobol)] != [str(s) for s in dict.fromkeys(seeds)]:
+    if sobol and list(dict.fromkeys(str(s) for s in sobol)) != list(dict.fromkeys(str(s) for s in seeds)):
         seed += f" (Sobol seed {_shown(sobol)})"
     parts.append(seed)
     line = f"Runs: {len(runs)} ({'; '.join(parts)})."
@@ -243,7 +250,9 @@ def runs_line(records: Sequence[Mapping[str, Any]]) -> str:
     ]
     differ = [f"versions ({', '.join(changed)})"] if changed else []
     if len({repr((r.get("cpu"), r.get("cpu_simd"), r.get("gpus"))) for r in runs}) > 1:
-        machines = [f"{r.get('cpu', '?')}" + (f" + {', '.join(r['gpus'])}" if r.get("gpus") else "") for r in runs]
+        machines = [
+            f"{r.get('cpu', '?')}" + (f" + {', '.join(_gpus(r.get('gpus')))}" if r.get("gpus") else "") for r in runs
+        ]
         differ.append(f"machine ({_shown(machines)})")
     if len({repr(v) for v in launchers}) > 1:
         differ.append("launcher")

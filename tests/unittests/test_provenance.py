@@ -74,3 +74,19 @@ def test_the_cpu_is_named_by_cpuinfos_model_name_else_by_the_platform(monkeypatc
     assert provenance.cpu_identity("")["cpu"] == "aarch64"  # no /proc/cpuinfo (macOS, Windows)
     monkeypatch.setattr(provenance.platform, "processor", lambda: "arm")
     assert provenance.cpu_identity(arm)["cpu"] == "arm"
+
+
+def test_a_record_with_fields_of_another_type_is_shown_not_raised():
+    """Mutation round 11b: a results file whose run records carry a field of another type (a hand edit, another
+    writer) made ``ecopt report`` end in a traceback (``'str' object has no attribute 'get'``), bad input the report
+    neither refused nor showed; the line shows what it can, as it does for a missing field."""
+    run = provenance.run_record(seed=0, sobol_seed=0, trials=[0, 4], finished=5)
+    garbled = {**run, "versions": "ax 1.3.1", "gpus": [None, "NVIDIA L4"], "seed": [0], "sobol_seed": {"a": 1}}
+    line = provenance.runs_line([run, garbled])
+    assert line.startswith(
+        f"Runs: 2 (lightning_ecopt {run['lightning_ecopt']}; ax {run['versions']['ax-platform']} -> ?"
+    )
+    assert "seed 0 -> [0] (Sobol seed 0 -> {'a': 1})). The runs differ in versions (" in line
+    assert f"and machine ({run['cpu']} -> {run['cpu']} + None, NVIDIA L4): energy figures" in line
+    one_gpu = provenance.runs_line([run, {**run, "gpus": "NVIDIA L4"}])  # a name, not a list of them
+    assert f"machine ({run['cpu']} -> {run['cpu']} + NVIDIA L4)" in one_gpu

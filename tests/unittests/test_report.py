@@ -2190,6 +2190,20 @@ def test_a_results_file_without_provenance_still_reports(sweep_dir, capsys):
         load_sweep(sweep_dir)
 
 
+def test_a_run_record_with_a_field_of_another_type_still_reports(sweep_dir, capsys):
+    """Mutation round 11b: ``versions: ax 1.3.1`` (a hand edit) in a run's record ended ``ecopt report`` in a
+    traceback; the runs line shows what it can."""
+    path = sweep_dir / RESULTS_FILENAME
+    data = yaml.safe_load(path.read_text())
+    data["provenance"] = [{"hostname": "a", "versions": "ax 1.3.1", "gpus": [None], "seed": [0], "sobol_seed": [1]}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out, err = run_cli(capsys, sweep_dir, "--no-files")
+    assert (code, err) == (0, "")
+    assert "Runs: 1 (lightning_ecopt ?; ax ?, botorch ?, torch ?; host a; seed [0] (Sobol seed [1]))." in " ".join(
+        out.split()
+    )
+
+
 def test_a_non_finite_figure_written_as_text_reads_as_its_number(sweep_dir):
     """Mutation survivor: ``nan`` / ``inf`` as YAML text (a plain ``inf`` is a string in YAML 1.1; a hand edit, or
     another writer) were never read back: the file of the sweep writes ``.nan``, a float."""
