@@ -455,6 +455,9 @@ def test_loop_energy_figures() -> None:
         ([30.0, 0.002], 0.1, "split"),
         ([2.2, 0.003, 0.002], 0.1, "split"),
         ([0.002], 1e-4, "split"),
+        # Ten counter periods (a counter step is at most 10 % of the window): exactly ten is enough, 9.5 is not.
+        ([5.0, 1.0], 0.1, "window"),
+        ([5.0, 0.95], 0.1, "split"),
     ],
 )
 def test_per_batch_rule(durations: list[float], period: float, mode: str) -> None:
@@ -547,6 +550,14 @@ def test_a_loop_that_read_no_energy_has_nan_figures_and_a_loop_without_batches_n
     assert math.isnan(empty.j_per_sample)
     assert math.isnan(empty.j_per_batch)
     assert math.isnan(empty.power_w)
+
+
+def test_a_loop_that_read_under_a_joule_has_its_figures() -> None:
+    """A small model's test loop or a short CPU-time estimate reads a fraction of a joule: a reading, not "no
+    energy" (only 0 J or less, or an infinite figure, is none)."""
+    e = LoopEnergy("test", "estimated: cpu-time", 0.5, gpu_j=None, cpu_j=0.25, dram_j=None, samples=100, batches=4)
+    assert e.energy_read
+    assert (e.samples_per_j, e.j_per_sample, e.j_per_batch, e.power_w) == pytest.approx((400.0, 0.0025, 0.0625, 0.5))
 
 
 def test_per_batch_windows_need_at_least_the_minimum_periods() -> None:
