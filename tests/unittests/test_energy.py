@@ -774,6 +774,130 @@ def test_cpu_contention_is_reported_from_windows_of_0_2_s_as_the_shipped_example
     assert others_share(start, CpuSnapshot(wall_s=0.15, busy_s=100.3, own_s=10.1, n_cpus=2)) is None
 
 
+def test_cpu_contention_counts_cpus_waiting_on_io_as_idle_and_a_hypervisors_steal_as_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/proc/stat``'s iowait is idle time (a DataLoader waiting on a disk keeps no CPU busy), steal is another
+    virtual machine's work on the host, and a guest's time is already inside user: read otherwise, a job reading
+    from a slow disk would flag itself as contended."""
+    from lightning_ecopt.energy import contention
+
+    me = os.getpid()
+
+    def lay(user: int, iowait: int, steal: int, guest: int) -> None:
+        shutil.rmtree(tmp_path / "proc", ignore_errors=True)
+        (tmp_path / "proc" / str(me) / "task" / str(me)).mkdir(parents=True)
+        # user nice system idle iowait irq softirq steal guest guest_nice
+        row = f"{user} 0 0 5000 {iowait} 0 0 {steal} {guest} 0"
+        (tmp_path / "proc" / "stat").write_text(f"cpu  {row}\ncpu0 {row}\ncpu1 0 0 0 5000 0 0 0 0 0 0\n")
+        (tmp_path / "proc" / str(me) / "stat").write_text(f"{me} (py) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0\n")
+        (tmp_path / "proc" / str(me) / "task" / str(me) / "children").write_text("")
+
+    monkeypatch.setattr(contention, "_PROC", tmp_path / "proc")
+    lay(user=1000, iowait=200, steal=10, guest=400)
+    start = contention.cpu_snapshot()
+    # 1 s on 2 CPUs: 100 ticks waiting on I/O, 50 stolen, 30 of a guest's (counted in user too)
+    lay(user=1030, iowait=300, steal=60, guest=430)
+    end = contention.cpu_snapshot()
+    assert start is not None
+    assert end is not None
+    assert end.busy_s - start.busy_s == pytest.approx(0.8)
+    assert contention.others_share(start, dataclasses.replace(end, wall_s=start.wall_s + 1.0)) == pytest.approx(0.4)
+
+
+def test_cpu_contention_of_a_window_of_20_ticks_is_known_wherever_on_the_clock_it_starts() -> None:
+    """MIN_WINDOW_TICKS: 0.2 s (20 ticks of 10 ms) is resolved, 0.199 s is not, also for a window that starts
+    long after the clock's 0 (as ``time.perf_counter()`` windows do)."""
+    from lightning_ecopt.energy.contention import CpuSnapshot, others_share
+
+    start = CpuSnapshot(wall_s=1000.0, busy_s=100.0, own_s=10.0, n_cpus=2)
+    resolved = others_share(start, CpuSnapshot(wall_s=1000.2, busy_s=100.3, own_s=10.1, n_cpus=2))
+    assert resolved == pytest.approx(0.2 / 0.4)
+    assert others_share(start, CpuSnapshot(wall_s=1000.199, busy_s=100.3, own_s=10.1, n_cpus=2)) is None
+
+
+def test_cpu_contention_from_real_snapshots_needs_a_window_of_20_clock_ticks() -> None:
+    """The shortest window is counted in this machine's clock ticks (``SC_CLK_TCK``), the counters' resolution."""
+    from lightning_ecopt.energy.contention import MIN_WINDOW_TICKS, cpu_snapshot, others_share
+
+    start = cpu_snapshot()
+    if start is None:
+        pytest.skip("no /proc: contention is unknown here")
+    end = cpu_snapshot()
+    assert end is not None
+    shortest_s = MIN_WINDOW_TICKS / os.sysconf("SC_CLK_TCK")
+    assert others_share(start, dataclasses.replace(end, wall_s=start.wall_s + 0.75 * shortest_s)) is None
+    assert others_share(start, dataclasses.replace(end, wall_s=start.wall_s + 1.25 * shortest_s)) is not None
+
+
+def test_cpu_contention_is_a_share_between_0_and_1_whatever_the_counters_read() -> None:
+    """``/proc`` counts whole ticks, read at slightly different instants: a window can read more busy time than its
+    CPUs had, or more of this job's time than the machine's busy time. Neither is a share."""
+    from lightning_ecopt.energy.contention import CpuSnapshot, others_share
+
+    start = CpuSnapshot(wall_s=0.0, busy_s=100.0, own_s=10.0, n_cpus=2)
+    assert others_share(start, CpuSnapshot(wall_s=1.0, busy_s=105.0, own_s=10.0, n_cpus=2)) == 1.0
+    assert others_share(start, CpuSnapshot(wall_s=1.0, busy_s=101.0, own_s=11.5, n_cpus=2)) == 0.0
+
+
+def test_allowed_cpus_are_this_processs_own_affinity() -> None:
+    """A process pinned to one CPU (``taskset``, a SLURM cpuset) is told that CPU, not the machine's, nor another
+    process's affinity."""
+    from lightning_ecopt.energy.contention import allowed_cpus
+
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    mine = os.sched_getaffinity(0)
+    if len(mine) < 2:
+        pytest.skip("one CPU: pinning to one changes nothing")
+    one = min(mine)
+    os.sched_setaffinity(0, {one})
+    try:
+        assert allowed_cpus() == frozenset({one})
+    finally:
+        os.sched_setaffinity(0, mine)
+
+
+def _fake_stat(pid: int, ppid: int, utime: int, stime: int, cutime: int, cstime: int) -> str:
+    """A ``/proc/<pid>/stat`` line: page-fault counts, priority and nice all non-zero, as on a real process."""
+    faults = "4000 900 30 7"  # minflt cminflt majflt cmajflt
+    return (
+        f"{pid} (py (x) y) S {ppid} {pid} {pid} 0 -1 4194560 {faults} {utime} {stime} {cutime} {cstime} 20 0 3 0 55\n"
+    )
+
+
+@pytest.mark.parametrize("children_files", [True, False], ids=["children-files", "scan"])
+def test_this_process_trees_cpu_time_is_its_user_and_system_time_and_its_reaped_childrens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children_files: bool
+) -> None:
+    """``own_s`` sums user and system time, with reaped children's, of this process and each live descendant (a
+    grandchild too), found through ``task/*/children`` or, on a kernel without those files, by scanning ``/proc``;
+    never page-fault counts or the scheduling priority, and never an unrelated process's time."""
+    from lightning_ecopt.energy import contention
+
+    me, child, grandchild, stranger = os.getpid(), 900001, 900002, 900003
+    proc = tmp_path / "proc"
+    (proc / "stat").parent.mkdir(parents=True)
+    (proc / "stat").write_text("cpu  1000 0 0 10000 0 0 0 0 0 0\ncpu0 1000 0 0 10000 0 0 0 0 0 0\n")
+    tree = [
+        (me, 1, (100, 20, 3, 4), [child]),
+        (child, me, (50, 5, 6, 2), [grandchild]),  # a DDP rank that reaped a DataLoader worker of its own
+        (grandchild, child, (7, 1, 0, 0), []),
+        (stranger, 1, (9000, 900, 0, 0), []),
+    ]
+    for pid, ppid, times, kids in tree:
+        task = proc / str(pid) / "task" / str(pid)
+        task.mkdir(parents=True)
+        (proc / str(pid) / "stat").write_text(_fake_stat(pid, ppid, *times))
+        if children_files:
+            (task / "children").write_text(" ".join(map(str, kids)))
+    monkeypatch.setattr(contention, "_PROC", proc)
+    snapshot = contention.cpu_snapshot()
+    assert snapshot is not None
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert snapshot.own_s == pytest.approx((100 + 20 + 3 + 4 + 50 + 5 + 6 + 2 + 7 + 1) / ticks)
+
+
 # --- Zeus through its real GPU and RAPL classes, on a faked NVML and a fake sysfs tree ---------------------------
 @pytest.fixture
 def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> Any:
