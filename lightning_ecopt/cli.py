@@ -134,16 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from lightning_ecopt.report import build_report, render, write_files
+    from lightning_ecopt.report import SweepDataError, build_report, render, write_files
 
     report = build_report(args.sweep_dir, pue=args.pue, carbon_g_per_kwh=args.carbon_intensity, baseline=args.baseline)
+    unwritten: EcoptError | None = None
     if not args.no_files:
-        write_files(report, args.out)
+        try:
+            write_files(report, args.out)
+        except SweepDataError as exc:  # a folder it cannot write: the figures first, then the error (exit 2)
+            unwritten = exc
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, allow_nan=False), flush=True)  # a broken pipe raises here
     else:
         _ascii_fallback(sys.stdout)
         render(report)
+    if unwritten is not None:
+        raise unwritten
     return 0
 
 

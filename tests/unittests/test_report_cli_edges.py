@@ -3,6 +3,7 @@
 import dataclasses
 import io
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -242,6 +243,23 @@ def test_an_unwritable_folder_names_both_ways_out(sweep_dir):
     blocker.write_text("")
     with pytest.raises(SweepDataError, match=r"with --out DIR, or skip the files with --no-files"):
         write_files(report, blocker / "out")
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_a_folder_it_cannot_write_still_gets_its_report_then_the_error(sweep_dir, capsys, json_out):
+    # Before: the error line alone, the report's tables unseen (a colleague's sweep dir, a read-only copy).
+    blocker = sweep_dir / "a file"
+    blocker.write_text("")
+    assert main(["report", str(sweep_dir), "--out", str(blocker / "out"), *(["--json"] if json_out else [])]) == 2
+    out, err = capsys.readouterr()
+    if json_out:
+        assert json.loads(out)["files"] == {}
+    else:
+        assert "Pareto frontier" in out
+        assert "Search-cost ledger" in out
+        assert "Wrote" not in out
+    assert err.startswith("error: ecopt report: cannot write frontier.png and trials.csv to")
+    assert err.count("\n") == 1
 
 
 # Five are named; with six, the sixth was once left unsaid (a mutation survivor: only seven were checked).
