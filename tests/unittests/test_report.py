@@ -1664,10 +1664,10 @@ def test_an_objective_name_is_shown_as_written(tmp_path, capsys, name):
     assert (tmp_path / "frontier.png").stat().st_size > 0
 
 
-def _latency_trial(i, acc, j_per_sample, latency_ms):
-    """A completed trial with a latency, for the constraint tests."""
+def _latency_trial(i, acc, j_per_sample, latency_ms, metric="test/acc"):
+    """A completed trial with a latency, for the constraint tests (``acc`` is ``metric``'s value)."""
     metrics = {
-        "test/acc": acc,
+        metric: acc,
         "energy/test_samples_per_j": 1.0 / j_per_sample,
         "energy/test_j_per_sample": j_per_sample,
         "energy/test_j": 1.0,
@@ -1736,14 +1736,7 @@ def test_a_minimised_baseline_metric_names_the_better_trials_the_constraints_pas
     objectives = parse_objectives({"val/loss": "minimize", "energy/test_samples_per_j": "maximize"}, None)
 
     def trial(i, loss, j_per_sample, latency_ms):
-        metrics = {
-            "val/loss": loss,
-            "energy/test_samples_per_j": 1.0 / j_per_sample,
-            "energy/test_j_per_sample": j_per_sample,
-            "energy/test_j": 1.0,
-            "test/latency_ms": latency_ms,
-        }
-        return TrialRecord(i, {"w": i}, "completed", metrics, {}, None, SOURCE)
+        return _latency_trial(i, loss, j_per_sample, latency_ms, metric="val/loss")
 
     trials = (trial(0, 0.1, 0.1, 50.0), trial(1, 0.2, 0.01, 5.0), trial(2, 0.3, 0.005, 4.0))
     led = ledger(SweepResult(objectives, trials, (1, 2)), constraints=[parse_constraint("test/latency_ms <= 10")])
