@@ -1071,12 +1071,11 @@ class EnergyCallback(Callback):
             return
         if stage != "train" and result.batches > 0 and result.samples == 0:
             counted = "batch_size_fn returned 0 for each" if self.batch_size_fn is not None else "each was empty"
-            in_batches = "1 batch" if result.batches == 1 else f"{result.batches} batches"
             self._warn_once(
                 f"nosamples/{stage}",
-                f"EnergyCallback: the {stage} loop counted 0 samples in its {in_batches} measured ({counted}), so "
-                f"energy/{stage}_samples_per_j is 0 and energy/{stage}_j_per_sample NaN. Pass a batch_size_fn that "
-                f"returns the samples in a batch.",
+                f"EnergyCallback: the {stage} loop counted 0 samples in its {_batches(result.batches)} measured "
+                f"({counted}), so energy/{stage}_samples_per_j is 0 and energy/{stage}_j_per_sample NaN. Pass a "
+                f"batch_size_fn that returns the samples in a batch.",
             )
         if self.log_model_stats:
             self._update_model_stats(pl_module, state.sample_input, stage)
@@ -1112,7 +1111,7 @@ class EnergyCallback(Callback):
         else:
             whole = self.meter.end(f"{stage}/loop")
             # The loop ended inside its warm-up: measure it whole rather than not at all.
-            count = "1 batch" if state.seen == 1 else f"{state.seen} batches"
+            count = _batches(state.seen)
             had = (
                 f"fetched {count} (its {_STEPS[stage]} takes the dataloader_iter) and no step began after the first"
                 if state.fetches
@@ -1360,9 +1359,7 @@ class EnergyCallback(Callback):
         said = []
         for rank, row in in_warmup.items():
             joules = sum(row[k] for k in ("gpu_j", "cpu_j", "dram_j", "other_j") if row[k] != -math.inf)
-            batches = int(row["batches"])
-            count = "1 batch" if batches == 1 else f"{batches} batches"
-            said.append(f"rank {rank}: {count}, {int(row['samples'])} samples, {joules:.4g} J")
+            said.append(f"rank {rank}: {_batches(int(row['batches']))}, {int(row['samples'])} samples, {joules:.4g} J")
         self._warn_once(
             f"nowarmup/ranks/{stage}",
             f"EnergyCallback: under DDP, rank(s) {sorted(in_warmup)} ended the {stage} loop inside the warm-up (no "
@@ -1432,6 +1429,15 @@ _LOOPS_OF: dict[str, tuple[str, ...]] = {
     "predict": ("predict",),
 }
 """The loops (keys of ``EnergyCallback.results``) each trainer function (``setup``'s ``stage``) may run."""
+
+
+def _batches(n: int) -> str:
+    """``n`` batches, in words, for a message.
+
+    >>> _batches(1), _batches(3)
+    ('1 batch', '3 batches')
+    """
+    return f"{n} batch" if n == 1 else f"{n} batches"
 
 
 def _is_compiled(module: object) -> bool:
