@@ -537,20 +537,26 @@ def frontier_figure(
                 hv = "" if result.hypervolume is None else f": hypervolume {format_value(result.hypervolume)}"
                 ax.fill(polygon[:, 0], polygon[:, 1], color="tab:blue", alpha=0.12, lw=0, label=f"dominated{hv}")
         ax.scatter(
-            xs, ys, s=70, c="tab:blue", edgecolors="navy", zorder=4, label=f"Pareto frontier ({trials(len(front))})"
+            xs,
+            ys,
+            s=_FRONT_SIZE,
+            c="tab:blue",
+            edgecolors="navy",
+            zorder=4,
+            label=f"Pareto frontier ({trials(len(front))})",
         )
         from lightning_ecopt._trial_ids import add_trial_ids
 
         add_trial_ids(
             ax,
             [
-                (f"#{t.trial_index}", x, y, _KNEE_RADIUS_PT if t.trial_index == knee else _FRONT_RADIUS_PT)
+                (f"#{t.trial_index}", x, y, math.sqrt(_KNEE_SIZE if t.trial_index == knee else _FRONT_SIZE) / 2)
                 for t, x, y in zip(front, xs, ys, strict=True)
             ],
         )
         for t in front:
             if t.trial_index == knee:
-                ax.scatter([x_of(t)], [y_of(t)], s=260, marker="*", c="gold", edgecolors="k", zorder=5,
+                ax.scatter([x_of(t)], [y_of(t)], s=_KNEE_SIZE, marker="*", c="gold", edgecolors="k", zorder=5,
                            label=f"knee (#{t.trial_index})")  # fmt: skip
 
     if ref_xy is not None:
@@ -606,10 +612,10 @@ def frontier_figure(
     return fig
 
 
-_FRONT_RADIUS_PT = math.sqrt(70) / 2
-"""A front point's marker radius in points (``scatter``'s ``s=70`` is its area in points squared)."""
-_KNEE_RADIUS_PT = math.sqrt(260) / 2
-"""The knee star's (``s=260``)."""
+_FRONT_SIZE = 70
+"""A front point's marker size (``scatter``'s ``s``, its area in points squared: its radius is ``sqrt(s) / 2``)."""
+_KNEE_SIZE = 260
+"""The knee star's."""
 
 
 def _literal(text: str) -> str:
