@@ -668,11 +668,14 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             kind = "objective" if missing[0] in names else "constrained metric"
             # Not a name the sweep already takes as another objective or constraint: that one is no misspelling.
             # Nor, for one of EnergyCallback's figures, another of them (energy/test_j for energy/train_j): the
-            # callback, or one of its settings, is missing (the name was checked when the sweep started).
+            # callback, or one of its settings, is missing (the name was checked when the sweep started). Nor the
+            # energy label, text that trial_metrics always returns: close in spelling to energy/test_j, never meant.
             others = [
                 key
                 for key in keys
-                if key not in needed and not (missing[0] in ENERGY_METRICS and key in ENERGY_METRICS)
+                if key not in needed
+                and key != ENERGY_SOURCE_KEY
+                and not (missing[0] in ENERGY_METRICS and key in ENERGY_METRICS)
             ]
             close = _close_names(missing[0], others)
             if len(close) == 1:

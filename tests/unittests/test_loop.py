@@ -695,6 +695,34 @@ def test_a_first_trial_that_failed_for_its_configuration_does_not_stop_the_sweep
     assert [t.status for t in result.trials] == ["failed"] + ["completed"] * 5
 
 
+def test_the_energy_source_label_is_never_the_close_name_of_a_missing_energy_figure(fast_ax):
+    """Docs review: the label ``energy/source``, which ``trial_metrics`` always returns, was offered as the close name
+    of a missing ``energy/test_j``, so a first trial whose fit diverged before its test loop stopped the sweep as a
+    misspelt constraint ("did you mean 'energy/source'?"), and a missing loop's figure was said to be a misspelling
+    instead of naming the EnergyCallback setting that measures the loop."""
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        if len(calls) == 1:  # the fit diverged and skipped its test loop: the fit's figures and the label only
+            return {**two_quadratics(p), "energy/train_j": 12.0, "energy/validate_in_fit": 1.0}
+        return {**two_quadratics(p), "energy/train_j": 50.0, "energy/test_j": 2.0}
+
+    result = make_sweep(
+        task, n_trials=4, n_initial_trials=4, max_failure_rate=1.0, outcome_constraints=["energy/test_j <= 5"]
+    ).run()
+    assert [t.status for t in result.trials] == ["failed"] + ["completed"] * 3
+    assert "did you mean" not in result.trials[0].reason
+
+    def no_predict_loop(p):
+        return {**two_quadratics(p), "energy/test_j": 2.0}
+
+    with pytest.raises(SweepFailureError, match="every trial would fail alike") as info:
+        make_sweep(no_predict_loop, n_trials=4, outcome_constraints=["energy/predict_j <= 5"]).run()
+    assert "did you mean" not in str(info.value)
+    assert "stages=(..., 'predict')" in str(info.value)
+
+
 def test_an_energy_figure_its_loop_logs_only_sometimes_does_not_stop_the_sweep(fast_ax):
     """Docs review: EnergyCallback logs a loop's CPU contention only for windows of 0.2 s or more; a first trial with
     a shorter window stopped the sweep, "every trial would fail alike"."""
