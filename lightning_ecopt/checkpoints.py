@@ -307,6 +307,9 @@ class CheckpointCache:
         directory: The cache folder (created when first written).
         inference_keys: Dotted config keys that affect inference only; they are left out of the key.
 
+    Raises:
+        TypeError: ``directory`` is not a path, or ``inference_keys`` is not a list of dotted keys (strings).
+
     Example::
 
         cache = CheckpointCache("multirun/x/checkpoints", ["data.eval_batch_size"])
@@ -316,6 +319,11 @@ class CheckpointCache:
     def __init__(self, directory: str | Path, inference_keys: Iterable[str] = ()) -> None:
         if not isinstance(directory, str | Path) or not str(directory):
             raise TypeError(f"CheckpointCache(directory={directory!r}): expected a folder path.")
+        if not isinstance(inference_keys, str | Iterable):
+            raise TypeError(
+                f"CheckpointCache(inference_keys={inference_keys!r}): expected dotted config keys (strings), e.g. "
+                "['data.eval_batch_size'], or () for none."
+            )
         keys = [inference_keys] if isinstance(inference_keys, str) else list(inference_keys)
         if not all(isinstance(k, str) and k for k in keys):
             raise TypeError(f"CheckpointCache(inference_keys={keys!r}): expected dotted config keys (strings).")
@@ -528,6 +536,8 @@ class CheckpointCache:
 
         Raises:
             CheckpointCacheError: The stored checkpoint is unreadable or does not fit ``module``.
+            TypeError: ``config`` is not a mapping, or ``fit()`` returned something other than a mapping of figures
+                (nothing is stored then).
         """
         key = self.key(config)
         path = self.path(key)
@@ -549,6 +559,11 @@ class CheckpointCache:
                     key, path, True, dict(data.get("metrics") or {}), data.get("source"), data.get("trained_by")
                 )
             metrics = fit()
+            if not isinstance(metrics, Mapping):  # stored, its reuses would report no training figures at all
+                raise TypeError(
+                    f"CheckpointCache.fit_or_load: fit() returned {metrics!r:.80}, not the training figures; return "
+                    "them from fit, e.g. `trainer.fit(model); return trial_metrics(trainer)`. Nothing was cached."
+                )
             by = trained_by if trained_by is not None else _job_dir()
             try:
                 self.save(key, module.state_dict(), metrics, trained_by=by)

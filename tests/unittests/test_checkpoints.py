@@ -243,6 +243,19 @@ def test_a_failing_fit_stores_nothing_and_the_next_trial_trains(tmp_path: Path) 
     assert fit.calls == 1
 
 
+@pytest.mark.parametrize("returned", [None, [("energy/train_j", 1.0)], 12.5])
+def test_a_fit_that_returns_no_figures_is_refused_and_stores_nothing(tmp_path: Path, returned: Any) -> None:
+    # Stored, its checkpoint would be reused by every later trial of the key with no training figures at all.
+    cache = CheckpointCache(tmp_path, INFERENCE)
+    with pytest.raises(TypeError, match=r"fit\(\) returned .*return them from fit, e.g. .*trial_metrics\(trainer\)"):
+        cache.fit_or_load(CONFIG, nn.Linear(2, 2), lambda: returned)
+    assert not list(tmp_path.glob("*.pt"))
+    model = nn.Linear(2, 2)
+    again = cache.fit_or_load(CONFIG, model, Counter(model))
+    assert not again.reused
+    assert again.metrics()["energy/train_j"] == 12.5
+
+
 def test_unreadable_or_mismatched_checkpoints_name_the_file_and_the_fix(tmp_path: Path) -> None:
     cache = CheckpointCache(tmp_path, INFERENCE)
     key = cache.key(CONFIG)
@@ -321,10 +334,15 @@ def test_from_hydra_outside_a_multirun_is_none() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "error"),
-    [({"directory": 3}, TypeError), ({"directory": "x", "inference_keys": [1]}, TypeError)],
+    [
+        ({"directory": 3}, TypeError),
+        ({"directory": "x", "inference_keys": [1]}, TypeError),
+        ({"directory": "x", "inference_keys": None}, TypeError),
+        ({"directory": "x", "inference_keys": 3}, TypeError),
+    ],
 )
 def test_constructor_errors(kwargs: dict[str, Any], error: type[Exception]) -> None:
-    with pytest.raises(error, match="CheckpointCache"):
+    with pytest.raises(error, match=r"CheckpointCache\((directory|inference_keys)=.*expected"):
         CheckpointCache(**kwargs)
 
 
