@@ -178,10 +178,14 @@ class FrontierBoard:
         images: Also draw the frontier image after every batch (the costliest part: about 0.1-0.3 s).
         space: The sweep's search space, for the HParams columns' types (``None``: the types of the values the
             trials seen when the experiment is written hold).
-        constraints: The sweep's outcome constraints: trials that break one are drawn apart in the frontier image.
+        constraints: The sweep's outcome constraints (``settings.outcome_constraints``, or texts such as
+            ``"energy/train_j <= 5000"``): trials that break one are drawn apart in the frontier image.
 
     Raises:
-        TypeError: ``log_dir`` is not a path.
+        TypeError: ``log_dir`` is not a path, ``images`` is not a bool, ``space`` is not a ``SearchSpace``, or a
+            constraint is neither a text nor an ``OutcomeConstraint``.
+        EcoptConfigError: A constraint's text does not parse (see
+            :func:`~lightning_ecopt.sweeper.objectives.parse_constraint`).
 
     Example::
 
@@ -197,16 +201,33 @@ class FrontierBoard:
         *,
         images: bool = True,
         space: SearchSpace | None = None,
-        constraints: Sequence[OutcomeConstraint] = (),
+        constraints: Sequence[OutcomeConstraint | str] | str = (),
     ) -> None:
         if not isinstance(log_dir, str | Path) or not str(log_dir):
             raise TypeError(
                 f"FrontierBoard(log_dir={log_dir!r}): expected a folder path, e.g. '<sweep dir>/tensorboard'."
             )
+        from lightning_ecopt._checks import checked_flags
+        from lightning_ecopt.sweeper.objectives import OutcomeConstraint, parse_constraint
+        from lightning_ecopt.sweeper.space import SearchSpace
+
+        # Checked now: each update catches and logs what fails, so a bad one would only lose every view, quietly.
+        if space is not None and not isinstance(space, SearchSpace):
+            raise TypeError(
+                f"FrontierBoard(space={space!r:.80}): expected the sweep's SearchSpace (parse_search_space(...)) or "
+                "None."
+            )
+        items = (constraints,) if isinstance(constraints, str | OutcomeConstraint) else tuple(constraints)
+        for item in items:
+            if not isinstance(item, str | OutcomeConstraint):
+                raise TypeError(
+                    f"FrontierBoard(constraints={constraints!r:.80}): expected the sweep's outcome constraints, e.g. "
+                    "settings.outcome_constraints or ['energy/train_j <= 5000']."
+                )
         self.log_dir = Path(log_dir)
-        self.images = bool(images)
+        self.images = checked_flags("FrontierBoard", images=images)[0]
         self.space = space
-        self.constraints = tuple(constraints)
+        self.constraints = tuple(c if isinstance(c, OutcomeConstraint) else parse_constraint(c) for c in items)
         self._sessions: set[int] = set()
         self._on_front: dict[int, bool] = {}
         self._on_front_step: dict[int, int] = {}  # each trial's last frontier/on_front step

@@ -313,6 +313,31 @@ def test_images_can_be_turned_off(tmp_path):
     assert load(tmp_path / FRONTIER_RUN).Tags()["images"] == []
 
 
+def test_constraints_given_as_text_mark_the_same_trials_infeasible(tmp_path):
+    # Texts, as SweepSettings takes them: each update used to fail on them (logged, caught), writing no view at all.
+    trials = (TRIALS[0], TRIALS[1], TRIALS[3])
+    result = SweepResult(OBJECTIVES, trials, (1,), dict(REF), "inferred", 1.0)
+    for given in (["energy/train_j >= 15"], "energy/train_j >= 15"):
+        board = FrontierBoard(tmp_path / str(len(given)), constraints=given)
+        assert [str(c) for c in board.constraints] == ["energy/train_j >= 15"]
+        assert board.update(result) is True
+        assert load(tmp_path / str(len(given)) / trial_run_name(0)).Scalars(FEASIBLE_TAG)[0].value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"images": "no"}, r"FrontierBoard\(images='no'\): expected True or False"),
+        ({"space": {"x": "interval(0, 1)"}}, r"FrontierBoard\(space=\{'x'.*expected the sweep's SearchSpace"),
+        ({"constraints": [3]}, r"FrontierBoard\(constraints=\[3\]\): expected the sweep's outcome constraints"),
+    ],
+)
+def test_bad_arguments_are_refused_when_built_not_at_every_update(tmp_path, kwargs, match):
+    # A YAML 'no' is a true string: images were drawn. A dict space failed every update, quietly (logged, caught).
+    with pytest.raises(TypeError, match=match):
+        FrontierBoard(tmp_path, **kwargs)
+
+
 @pytest.mark.parametrize("bad", [None, "", 3])
 def test_log_dir_must_be_a_path(bad):
     with pytest.raises(TypeError, match="expected a folder path"):
