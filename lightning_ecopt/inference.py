@@ -248,6 +248,7 @@ class TimedPasses:
     Raises:
         ValueError: An empty dataset, ``batch_size``, ``max_passes`` or ``warmup_batches`` not an int in range, or
             ``min_s`` not a finite number >= 0.
+        TypeError: ``dataset`` is not map-style (no ``len`` or no indexing: a ``DataLoader``, an iterable dataset).
 
     Example::
 
@@ -281,6 +282,12 @@ class TimedPasses:
             raise ValueError(
                 f"TimedPasses(warmup_batches={warmup_batches!r}): expected an int >= 0, the EnergyCallback's "
                 "warmup_batches."
+            )
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            # Found now, not at the first batch inside trainer.test(): a DataLoader has a len but no indexing.
+            raise TypeError(
+                f"TimedPasses(dataset={dataset!r:.80}): expected a map-style dataset (len() and integer indexing, "
+                "e.g. a TensorDataset); for a DataLoader pass its .dataset, with its batch_size and collate_fn here."
             )
         if len(dataset) == 0:
             raise ValueError("TimedPasses(dataset=...): the dataset is empty; there is nothing to evaluate.")

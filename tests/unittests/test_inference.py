@@ -142,6 +142,15 @@ def test_an_empty_dataset_is_refused() -> None:
         TimedPasses(TensorDataset(torch.zeros(0, 1)), batch_size=4, max_passes=2)
 
 
+@pytest.mark.parametrize(
+    "dataset", [DataLoader(TensorDataset(torch.zeros(4, 1)), batch_size=2), iter([1, 2]), None], ids=str
+)
+def test_a_dataset_that_is_not_map_style_is_refused_when_built(dataset: Any) -> None:
+    # A DataLoader has a len, so it passed, and failed at the first batch inside trainer.test(): not subscriptable.
+    with pytest.raises(TypeError, match=r"TimedPasses\(dataset=.*expected a map-style dataset .*pass its \.dataset"):
+        TimedPasses(dataset, batch_size=4, max_passes=2)
+
+
 class _TimedModel(LightningModule):
     """Each test batch takes ``batch_s`` seconds and 1 J on the fake clock that the meter and TimedPasses read."""
 
