@@ -125,14 +125,22 @@ def make_meter(
             a :class:`ZeusMeter` that reads RAPL is passed to a process that should not (``read_cpu=False``: local
             rank > 0), or one that monitors other GPUs than ``gpu_indices`` (a ``ZeusMeter()`` given none is bound
             to them). The message says what is missing and the fix.
-        ValueError: Unknown meter name.
-        TypeError: ``meter`` is neither a name nor an :class:`EnergyMeter`.
+        ValueError: Unknown meter name, a device index below 0, or a wattage the estimator refuses
+            (:class:`CpuTimeEstimator`).
+        TypeError: ``meter`` is neither a name nor an :class:`EnergyMeter`, or ``gpu_indices`` is not a list.
 
     Example:
         >>> meter, why = make_meter("estimate")
         >>> meter.source, why
         ('estimated: cpu-time', None)
     """
+    if isinstance(gpu_indices, str | bytes) or not isinstance(gpu_indices, Sequence):
+        raise TypeError(
+            f"make_meter(gpu_indices={gpu_indices!r}): expected a list of the CUDA device indices this process uses, "
+            "e.g. [0], or () for none."
+        )
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in gpu_indices):
+        raise ValueError(f"make_meter(gpu_indices={gpu_indices!r}): expected CUDA device indices >= 0, e.g. [0].")
     if isinstance(meter, str):
         if meter not in METER_CHOICES:
             raise ValueError(f"meter={meter!r}: unknown meter; choose from {', '.join(map(repr, METER_CHOICES))}.")

@@ -571,6 +571,9 @@ class ZeusMeter:
             instant power x duration instead of reading 0.
 
     Raises:
+        TypeError: ``gpu_indices`` is not a list (or ``None``), or ``read_cpu`` or ``approx_instant_energy`` is not a
+            bool.
+        ValueError: A device index is not an int >= 0.
         EnergyMeterError: On first use, if Zeus finds none of the asked-for counters; the message says what is
             missing and how to fix it.
     """

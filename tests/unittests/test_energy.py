@@ -403,6 +403,13 @@ def test_make_meter_rejects_bad_input() -> None:
         make_meter(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="gpu_indices"):
         ZeusMeter(gpu_indices=[-1])
+    # Before: TypeError: 'NoneType' object is not iterable (ZeusMeter takes None; make_meter's default is ()).
+    with pytest.raises(TypeError, match=r"^make_meter\(gpu_indices=None\): expected a list of the CUDA device"):
+        make_meter("auto", gpu_indices=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^make_meter\(gpu_indices=0\): expected a list"):
+        make_meter("zeus", gpu_indices=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^make_meter\(gpu_indices=\[-1\]\): expected CUDA device indices >= 0"):
+        make_meter("auto", gpu_indices=[-1])
     # Before: TypeError: 'int' object is not iterable; read_cpu='no' (a string, so true) was accepted.
     with pytest.raises(
         TypeError, match=r"^ZeusMeter\(gpu_indices=0\): expected a list of CUDA device indices, e\.g\. \[0\]"
