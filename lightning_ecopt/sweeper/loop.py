@@ -102,7 +102,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -867,7 +867,8 @@ class ParetoSweep:
             sweeper gives ``hydra.launcher``'s ``_target_`` and ``n_jobs``); ``None``: ``evaluate`` itself.
 
     Raises:
-        TypeError: ``evaluate`` is not callable.
+        TypeError: ``space`` is not a ``SearchSpace``, ``settings`` not a ``SweepSettings``, ``evaluate`` or a hook
+            not callable, ``on_batch_end`` not a list of hooks, or ``task_config`` or ``launcher`` not a mapping.
         EcoptConfigError: The search space sweeps nothing (every key fixed), or an enqueued configuration does not
             fit it.
 
@@ -916,6 +917,21 @@ class ParetoSweep:
             raise TypeError(
                 f"ParetoSweep(evaluate={evaluate!r}): evaluate must be callable as evaluate(list_of_params) -> "
                 f"list_of_results; wrap a per-trial function with ParetoSweep.from_function(space, settings, fn)."
+            )
+        if on_batch_end is not None and (
+            isinstance(on_batch_end, str | bytes | Mapping)
+            or not isinstance(on_batch_end, Iterable)
+            or not all(callable(hook) for hook in on_batch_end)
+        ):
+            one = " (one hook goes in a list too)" if callable(on_batch_end) else ""
+            raise TypeError(
+                f"ParetoSweep(on_batch_end={on_batch_end!r:.80}): expected a list of hooks, each called as "
+                f"hook(result) after every batch, e.g. [print]{one}; [] for none, None for the default."
+            )
+        if task_config is not None and not isinstance(task_config, Mapping):
+            raise TypeError(
+                f"ParetoSweep(task_config={task_config!r:.80}): expected the task's config as a mapping, e.g. "
+                "OmegaConf.to_container(cfg), or None (not saved, nor checked on resume)."
             )
         if launcher is not None and not isinstance(launcher, Mapping):
             raise TypeError(

@@ -3237,6 +3237,27 @@ def test_a_launcher_that_is_no_mapping_is_refused_naming_it():
     assert ParetoSweep(space, settings, evaluate_each(two_quadratics), launcher={"n_jobs": 2}).launcher == {"n_jobs": 2}
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        # one hook, not in a list: TypeError: 'function' object is not iterable
+        ({"on_batch_end": print}, r"^ParetoSweep\(on_batch_end=<built-in function print>\): expected a list of hooks"),
+        ({"on_batch_end": 3}, r"^ParetoSweep\(on_batch_end=3\): expected a list of hooks"),
+        # a hook that is not callable failed at every batch, logged and caught
+        ({"on_batch_end": ["views"]}, r"^ParetoSweep\(on_batch_end=\['views'\]\): expected a list of hooks"),
+        # accepted, and then never checked on resume
+        ({"task_config": ["epochs=3"]}, r"^ParetoSweep\(task_config=\['epochs=3'\]\): expected the task's config"),
+    ],
+)
+def test_hooks_and_a_task_config_of_the_wrong_shape_are_refused_naming_them(kwargs, match):
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2)
+    with pytest.raises(TypeError, match=match):
+        ParetoSweep(space, settings, evaluate_each(two_quadratics), **kwargs)
+    with pytest.raises(TypeError, match=match):
+        ParetoSweep.from_function(space, settings, two_quadratics, **kwargs)
+
+
 def test_the_proposal_s_warning_filters_leave_those_other_threads_set_meanwhile():
     """Docs review: the proposal saved and restored the whole filter list, dropping a filter another thread (a trial
     of another sweep) set during it."""
