@@ -344,7 +344,8 @@ def build_report(
 
     Raises:
         SweepDataError: Bad input (see :func:`load_sweep` and :func:`ledger`).
-        TypeError: ``source`` is neither a path nor a ``SweepResult``, or ``settings`` is given with a path.
+        TypeError: ``source`` is neither a path nor a ``SweepResult``, or ``settings`` is given with a path or is
+            not a ``SweepSettings``.
         EcoptConfigError: ``settings`` are another sweep's (other objectives, a budget below the result's finished
             trials, another storage file).
 
@@ -357,6 +358,13 @@ def build_report(
     """
     _check_ledger_options(pue, carbon_g_per_kwh)
     if isinstance(source, SweepResult):
+        from lightning_ecopt.sweeper.settings import SweepSettings
+
+        if settings is not None and not isinstance(settings, SweepSettings):
+            raise TypeError(
+                f"build_report(result, settings={settings!r:.80}): expected the sweep's SweepSettings "
+                "(sweep.settings), or None to read them from the result's results file."
+            )
         sweep = _from_result(source, settings)
     elif isinstance(source, str | os.PathLike):
         if settings is not None:
@@ -443,6 +451,15 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _check_report(caller: str, report: object) -> None:
+    """Refuse what is not a :class:`Report` (a ``SweepResult`` most likely), naming how to build one."""
+    if not isinstance(report, Report):
+        raise TypeError(
+            f"{caller}(report={report!r:.80}): expected a Report; build it with build_report(result) (the "
+            "SweepResult that ParetoSweep.run() returned) or build_report(sweep_dir)."
+        )
+
+
 def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, str]:
     """Write ``frontier.png`` and ``trials.csv`` (atomically) and record them in ``report.files``.
 
@@ -457,8 +474,13 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
     Raises:
         SweepDataError: The directory cannot be written (the message suggests ``--out``).
         EcoptConfigError: No ``out_dir`` for a report without a sweep directory.
+        TypeError: ``report`` is not a :class:`Report`, or ``out_dir`` is not a path.
     """
     from lightning_ecopt.sweeper.results import atomic_write_bytes, atomic_write_text
+
+    _check_report("write_files", report)
+    if out_dir is not None and not isinstance(out_dir, str | os.PathLike):
+        raise TypeError(f"write_files(report, out_dir={out_dir!r}): expected a folder path, e.g. 'sweep_report'.")
 
     if out_dir is not None:
         target = Path(out_dir)
@@ -595,7 +617,11 @@ def render(report: Report, console: Console | None = None) -> None:
     Args:
         report: The report.
         console: Where to print; default a new ``rich.console.Console`` on stdout.
+
+    Raises:
+        TypeError: ``report`` is not a :class:`Report`.
     """
+    _check_report("render", report)
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

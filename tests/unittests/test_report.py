@@ -1582,6 +1582,21 @@ def test_build_report_takes_an_in_memory_sweep_result(sweep_dir, tmp_path):
     assert "ecopt report (in-memory SweepResult)" in console.file.getvalue()
 
 
+def test_arguments_of_another_type_are_named_with_how_to_build_them(tmp_path):
+    # Before: AttributeError: 'dict' object has no attribute 'objectives' ('SweepResult' ... no attribute 'sweep').
+    result = make_result()
+    with pytest.raises(TypeError, match=r"^build_report\(result, settings=\{'n_trials': 10\}\): expected the sweep's"):
+        build_report(result, settings={"n_trials": 10})
+    for call, name in ((render, "render"), (write_files, "write_files")):
+        with pytest.raises(
+            TypeError, match=rf"^{name}\(report=SweepResult\(.*expected a Report; build it with build_r"
+        ):
+            call(result)
+    with pytest.raises(TypeError, match=r"^write_files\(report, out_dir=3\): expected a folder path"):
+        write_files(build_report(result), 3)
+    assert not list(tmp_path.iterdir())
+
+
 def test_build_report_refuses_another_sweeps_settings_naming_what_differs(tmp_path):
     """The settings give the budget and the constraints the report judges the trials by: another sweep's would
     judge them silently by the wrong ones."""
