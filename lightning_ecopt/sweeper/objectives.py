@@ -292,7 +292,10 @@ def parse_objectives(
                 raise EcoptConfigError(f"objectives: the metric name {name!r} must be a non-empty string.")
             parsed.append(Objective(name=name, minimize=_parse_direction(value, f"objectives[{name!r}]")))
         return tuple(parsed)
-    if direction is None or (not isinstance(direction, str) and len(direction) == 0):
+    # One direction (a number too: named in the message below, not a TypeError of len()), or a list of them.
+    one = isinstance(direction, str) or hasattr(direction, "name") or not isinstance(direction, Iterable)
+    directions = [] if direction is None else [direction] if one else list(direction)
+    if not directions:
         if in_hydra():
             raise EcoptConfigError(
                 "no objectives: set 'objectives: {metric: maximize|minimize}', e.g. "
@@ -304,7 +307,6 @@ def parse_objectives(
             f"'minimize'}}, e.g. parse_objectives({{'test/acc': 'maximize', 'energy/test_samples_per_j': 'maximize'}}, "
             f"None), or the Optuna form parse_objectives(None, ['minimize', 'maximize'])."
         )
-    directions = [direction] if isinstance(direction, str) or hasattr(direction, "name") else list(direction)
     return tuple(
         Objective(name=f"objective_{i}", minimize=_parse_direction(value, f"direction[{i}]"))
         for i, value in enumerate(directions)

@@ -66,6 +66,9 @@ def test_objectives_optuna_direction_enum() -> None:
         ),
         (None, ["minimize", "up"], r"direction\[1\]: unknown direction 'up'; choose from 'maximize', 'minimize'"),
         ({"": "maximize"}, None, r"metric name '' must be a non-empty string"),
+        # a number for a direction: TypeError: object of type 'int' has no len()
+        (None, 1, r"^direction\[0\]: unknown direction 1; choose from 'maximize', 'minimize'"),
+        (None, (), r"parse_objectives\(None, \(\)\): no objectives"),
     ],
 )
 def test_objectives_errors(objectives: Any, direction: Any, match: str) -> None:
