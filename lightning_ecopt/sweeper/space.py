@@ -1115,6 +1115,12 @@ def parse_search_space(
             "{'x': 'interval(0, 1)'}; overrides written 'key=value' go in arguments, the second argument."
         )
     arguments = arguments or []
+    for argument in arguments:
+        if not isinstance(argument, str):  # parsed, it failed with a TypeError of Hydra's lexer
+            raise EcoptConfigError(
+                f"parse_search_space(arguments={list(arguments)!r:.80}): {argument!r} is not an override; give each "
+                "as text, 'key=value', e.g. ['epochs=3', 'model.lr=interval(0.001, 0.1)']."
+            )
     entries: dict[tuple[str, str | None], tuple[Override, str]] = {}
     sources: dict[tuple[str, str | None], str] = {}  # where each entry was given, for messages
     labels: dict[tuple[str, str | None], str] = {}  # how messages quote each entry: where, and as it was written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -429,6 +430,13 @@ def test_numpy_values_render_as_their_values_and_arguments_must_be_a_list() -> N
         EcoptConfigError, match=r"params=\['x=interval\(0,1\)'\]\): expected a mapping \{key: grammar\}"
     ):
         parse_search_space(["x=interval(0,1)"], [])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [3, None, ("epochs", 3)], ids=str)
+def test_an_argument_that_is_not_text_is_named(bad: Any) -> None:
+    # Before: TypeError: 'int' object is not iterable, from Hydra's lexer.
+    with pytest.raises(EcoptConfigError, match=rf"^parse_search_space\(arguments=.*: {re.escape(repr(bad))} is not an"):
+        parse_search_space({"x": "interval(0, 1)"}, ["epochs=3", bad])
 
 
 @pytest.mark.parametrize("value", ["plain", "1", "1.5", "true", "null", "a b", "a,b", "x=y", "'q'", '"d"', "[x]", ""])
