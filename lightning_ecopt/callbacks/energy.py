@@ -255,8 +255,9 @@ class EnergyCallback(Callback):
             for the predict loop: a forward pass's FLOPs are never logged in its place.
 
     Raises:
-        ValueError: An unknown stage, meter or per-batch mode, a negative count or duration, or a
-            ``watts_per_thread`` not > 0.
+        ValueError: An unknown stage, meter, per-batch mode or ``predict_flops``, no stage with ``train=False``
+            (nothing to measure), a meter whose ``source`` says neither ``measured`` nor ``estimated``, a negative
+            count or duration, or a ``watts_per_thread`` not > 0.
         TypeError: ``stages`` not a stage name or a list of them, ``batch_size_fn``/``count_fn`` not callable,
             ``meter`` of the wrong type, or ``train``, ``log_model_stats`` or ``flops_on_meta`` not a bool.
         EnergyMeterError: At set-up, ``meter="zeus"`` without counters, or a ``ZeusMeter`` reading RAPL on a local
@@ -417,7 +418,11 @@ class EnergyCallback(Callback):
 
     @property
     def meter(self) -> EnergyMeter:
-        """The energy meter in use (found in ``setup``)."""
+        """The energy meter in use (found in ``setup``).
+
+        Raises:
+            RuntimeError: No trainer has set the callback up yet.
+        """
         if self._meter is None:
             raise RuntimeError("EnergyCallback.meter is set up by the Trainer: call trainer.test(...) first.")
         return self._meter
@@ -2271,13 +2276,24 @@ def trial_metrics(trainer: pl.Trainer, *results: Mapping[str, Any]) -> dict[str,
         after ``fit``, ``test`` and ``predict`` the fit's ``val/...`` and the test's ``test/...`` metrics are still
         here (a later loop's value of one name wins; a repeated ``test`` replaces the earlier one's metrics).
 
+    Raises:
+        TypeError: ``trainer`` is not a ``Trainer`` (``trainer.test()``'s list goes after it), or a result is not a
+            dict of metrics.
+        EnergyMeterError: The loops' energy figures are of different kinds (one callback measured, another
+            estimated): one label cannot name them.
+
     Example::
 
         trainer.fit(model, datamodule=dm)
         trainer.test(model, datamodule=dm)
         return trial_metrics(trainer)  # from a Hydra task: the ecopt sweeper reads it
     """
-    callbacks = [c for c in trainer.callbacks if isinstance(c, EnergyCallback)]  # type: ignore[attr-defined]
+    if not (hasattr(trainer, "callbacks") and hasattr(trainer, "callback_metrics")):
+        raise TypeError(
+            f"trial_metrics(trainer={trainer!r:.80}): expected the Trainer that ran the loops; what trainer.test() "
+            "returned goes after it: trial_metrics(trainer, results)."
+        )
+    callbacks = [c for c in trainer.callbacks if isinstance(c, EnergyCallback)]
     out: dict[str, float | str] = {}
     for callback in callbacks:  # what earlier loops logged (Lightning empties callback_metrics when a loop starts)
         for logged in callback._logged.values():

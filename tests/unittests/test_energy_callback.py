@@ -680,6 +680,9 @@ def test_trial_metrics_merges_extra_results(fake_clock: FakeClock) -> None:
     assert "custom/flag" not in listed
     with pytest.raises(TypeError, match=r"each result must be a dict of metrics, got str"):
         trial_metrics(trainer, "test/acc")  # type: ignore[arg-type]
+    # trainer.test()'s list in the trainer's place: AttributeError: 'list' object has no attribute 'callbacks'.
+    with pytest.raises(TypeError, match=r"^trial_metrics\(trainer=\[\{'test/acc': 0.5\}\]\): expected the Trainer"):
+        trial_metrics([{"test/acc": 0.5}])  # type: ignore[arg-type]
 
 
 class _LoggingModel(ClockedModel):
