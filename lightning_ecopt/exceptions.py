@@ -48,6 +48,9 @@ class TrialFailure(EcoptError, RuntimeError):
         metrics: Figures measured before the failure, e.g. ``trial_metrics(trainer)``; numbers are recorded with
             the failed trial (never given to the optimiser), ``"energy/source"`` labels them.
 
+    Raises:
+        TypeError: ``metrics`` is not a mapping (``trainer.test()``'s list: pass ``trial_metrics(trainer)``).
+
     Example:
         >>> err = TrialFailure("out of memory in fit", metrics={"energy/train_j": 812.5})
         >>> str(err), err.metrics
@@ -55,6 +58,12 @@ class TrialFailure(EcoptError, RuntimeError):
     """
 
     def __init__(self, reason: str, metrics: Mapping[str, float | str] | None = None) -> None:
+        if metrics is not None and not isinstance(metrics, Mapping):
+            # dict() of trainer.test()'s list of one two-metric dict made {first name: second name}: figures lost
+            raise TypeError(
+                f"TrialFailure({reason!r:.80}, metrics={metrics!r:.80}): expected a dict of figures, e.g. "
+                "metrics=trial_metrics(trainer), or None."
+            )
         super().__init__(reason)
         self.metrics: dict[str, float | str] = dict(metrics or {})
 

@@ -2615,6 +2615,16 @@ def test_a_trial_failure_s_message_is_the_reason_itself(fast_ax):
     assert result.trials[0].reason == "diverged: loss was nan at step 3"  # not "the job raised TrialFailure: ..."
 
 
+@pytest.mark.parametrize("metrics", [[{"energy/train_j": 812.5, "val/acc": 0.5}], "energy/train_j=812.5"], ids=str)
+def test_a_trial_failure_refuses_metrics_that_are_no_mapping(metrics):
+    # trainer.test()'s list of one dict of two figures became {'energy/train_j': 'val/acc'}: the joules were lost.
+    with pytest.raises(
+        TypeError, match=r"^TrialFailure\('oom', metrics=.*expected a dict of figures, e\.g\. metrics=tri"
+    ):
+        TrialFailure("oom", metrics=metrics)
+    assert TrialFailure("oom", metrics=None).metrics == {}
+
+
 def _batches_of_two(tmp_path, **changes):
     """The crash tests' sweep: 4 Sobol trials in batches of two, saved in ``tmp_path``; and what it evaluates."""
     space = parse_search_space(TWO_D, [])
