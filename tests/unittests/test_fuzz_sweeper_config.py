@@ -28,6 +28,12 @@ def test_a_good_optuna_n_jobs_is_the_batch_size(tmp_path: Path) -> None:
     assert settings.max_batch_size == 3
 
 
+def test_optuna_n_jobs_of_one_is_a_batch_of_one(tmp_path: Path) -> None:
+    """n_jobs=1 is the smallest batch, not refused as below 1."""
+    _, settings = _sweeper(tmp_path, n_jobs=1).configure([])
+    assert settings.max_batch_size == 1
+
+
 def test_storage_on_the_sweep_dir_itself_is_refused_before_it_exists(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"  # a fresh sweep: nothing there yet, so SweepSettings sees no directory
     sweeper = _sweeper(tmp_path, storage=f"{sweep_dir}/")
