@@ -86,6 +86,16 @@ def test_config_is_registered() -> None:
     assert "retry_failed" in node
 
 
+def test_a_sweep_that_sets_no_budget_runs_the_documented_20_trials_and_stops_past_half_failed(tmp_path: Path) -> None:
+    """docs/sweeper.md's defaults (n_trials 20, max_failure_rate 0.5) are what ``hydra/sweeper=ecopt`` gives."""
+    import hydra_plugins.ecopt_sweeper.config as config_module
+
+    node = OmegaConf.structured(config_module.EcoptSweeperConf)
+    given = {key: node[key] for key in ("n_trials", "max_failure_rate")}
+    _, settings = _sweeper(tmp_path, **given).configure([])
+    assert (settings.n_trials, settings.max_failure_rate) == (20, 0.5)
+
+
 def test_plugin_modules_import_nothing_heavy() -> None:
     code = (
         "import sys, hydra_plugins.ecopt_sweeper.config, hydra_plugins.ecopt_sweeper.ecopt_sweeper\n"
@@ -287,6 +297,40 @@ def test_a_batch_launches_each_trial_as_the_job_of_its_index(tmp_path: Path, mon
     assert launcher.calls == [([("x=0.25", "seed=3")], 3), ([("x=0.75", "seed=3")], 5)]
     assert isinstance(out[1], TrialFailure)
     assert sweeper.job_idx == 6
+
+
+class _EchoesX(_FakeLauncher):
+    """Each job returns its own x as f1: which outcome went to which trial shows."""
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        self.calls.append((list(job_overrides), initial_job_idx))
+        return [
+            JobReturn(status=JobStatus.COMPLETED, _return_value={"f1": float(o[0].partition("=")[2]), "f2": 0.0})
+            for o in job_overrides
+        ]
+
+
+def test_the_trials_after_a_refused_one_each_get_their_own_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial 4 of 3..6 is not launched: 5 and 6 run as one launch of jobs 5 and 6, and each keeps what it returned."""
+    import types
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.space, _ = sweeper.configure([])
+    launcher = _EchoesX([])
+    sweeper.launcher = launcher
+
+    def refuse_the_second(batch: Sequence[Sequence[str]]) -> None:
+        if "x=0.5" in batch[0]:
+            raise ValueError("does not compose")
+
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", refuse_the_second)
+    sweeper._pareto = types.SimpleNamespace(evaluating=(3, 4, 5, 6))  # type: ignore[assignment]
+    out = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}, {"x": 0.75}, {"x": 0.9}])
+    assert launcher.calls == [([("x=0.25",)], 3), ([("x=0.75",), ("x=0.9",)], 5)]
+    assert isinstance(out[1], TrialFailure)
+    assert [out[i]["f1"] for i in (0, 2, 3)] == [0.25, 0.75, 0.9]
 
 
 class _LosesBatches(_FakeLauncher):
@@ -751,6 +795,17 @@ def test_a_job_s_record_reads_as_what_the_launcher_would_return(
     assert _sweeper(tmp_path)._recorded_outcome(0) is job_module._ABSENT  # the basic launcher: none
 
 
+def test_a_single_objective_task_s_zero_dim_tensor_is_recorded_as_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``return torch.tensor(0.25)`` (a loss, ndim 0) is one objective's value: a lost batch reads it back as such."""
+    import numpy as np
+    import torch
+
+    sweeper = _record_outcomes(tmp_path, [torch.tensor(0.25), np.float32(0.5)], monkeypatch)
+    assert [sweeper._recorded_outcome(number) for number in (0, 1)] == [0.25, 0.5]
+
+
 def test_only_a_job_s_first_task_records_its_outcome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import types
 
@@ -956,6 +1011,19 @@ def test_a_third_run_under_the_new_launcher_is_still_told_its_figures_mix(tmp_pa
     assert _launcher_change(multirun, now, [{"unrecorded": True, "trials": [0, 2]}, runs[1]], storage) is None
 
 
+def test_a_sweep_whose_earlier_runs_used_two_other_launchers_names_both(tmp_path: Path) -> None:
+    """Three runs, three launchers: the warning names both earlier ones, not the first alone."""
+    from hydra_plugins.ecopt_sweeper._launchers import _launcher_change
+
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
+    now = {**joblib, "n_jobs": 4}
+    runs = [{"launcher": basic, "finished": 3}, {"launcher": joblib, "finished": 2}]
+    message = _launcher_change(tmp_path / "multirun.yaml", OmegaConf.create({"hydra": {"launcher": now}}), runs)
+    assert message is not None
+    assert f"under another launcher ({basic} and {joblib}; now {now}, as the sweep's runs record)" in message
+
+
 def test_the_launcher_a_sweep_dirs_multirun_yaml_names_is_read_where_it_names_one(tmp_path: Path) -> None:
     from hydra_plugins.ecopt_sweeper._launchers import _written_launcher
 
@@ -1102,6 +1170,23 @@ def test_typed_fields_and_list_elements_hold_the_swept_values(tmp_path: Path, mo
         sweeper._check_swept_values_arrive(replaced, {"model": {"layers": [8, 8]}})
 
 
+def test_an_enum_field_that_another_override_replaced_is_refused(tmp_path: Path) -> None:
+    """A structured config's Enum field composed as Act.relu where the first trial sweeps gelu: the value did not
+    arrive, refused as any replaced value is."""
+    import enum
+
+    from lightning_ecopt.sweeper.space import ChoiceParameter, SearchSpace
+
+    Act = enum.Enum("Act", "relu gelu")
+    space = SearchSpace(
+        parameters=(ChoiceParameter("model.act", ("gelu", "relu"), is_ordered=False),),
+        fixed={"model": {"act": "relu"}},
+        fixed_overrides=("model={act:relu}",),
+    )
+    with pytest.raises(EcoptConfigError, match=r"sets model\.act=gelu in its first trial, but the composed config has"):
+        ecopt_sweeper(tmp_path)._check_swept_values_arrive(space, {"model": {"act": Act.relu}})
+
+
 def test_a_fixed_mapping_over_a_swept_key_stops_the_sweep_before_any_job(tmp_path: Path) -> None:
     result = _run_app(tmp_path, "+model={lr: 0.5}", "+model.lr=interval(0.001, 0.1)")
     assert result.returncode != 0
@@ -1125,6 +1210,19 @@ def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
     every_core = _idle_workers(JoblibLauncher(n_jobs=-1), 1)  # joblib's default: a worker per core
     assert every_core is None if cores == 1 else f"n_jobs=-1 gives {cores} workers" in every_core
     assert _idle_workers(None, 1) is None
+
+
+def test_a_negative_joblib_n_jobs_that_leaves_one_worker_is_not_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    """joblib's n_jobs=-4 on 4 cores is 1 worker (cores + 1 + n_jobs): none idles beside a batch of one."""
+    from hydra_plugins.ecopt_sweeper._launchers import _idle_workers
+    from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert _idle_workers(JoblibLauncher(n_jobs=-4), 1) is None
+    assert _idle_workers(JoblibLauncher(n_jobs=-9), 1) is None  # past every core: joblib still runs one
+    two = _idle_workers(JoblibLauncher(n_jobs=-3), 1)
+    assert two is not None
+    assert two.startswith("hydra.launcher.n_jobs=-3 gives 2 workers")
 
 
 def test_optuna_config_with_the_joblib_launcher(tmp_path: Path) -> None:
@@ -1436,6 +1534,16 @@ def test_a_group_placed_at_a_package_is_checked_option_by_option_too(tmp_path: P
         "in every trial"
     ) in result.stderr
     assert "Sweep it only with those that have it (+optim@extra=adam), or add beta to optim/sgd.yaml." in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+
+
+def test_a_misspelt_key_under_a_placed_group_that_no_option_has_is_named_as_unknown(tmp_path: Path) -> None:
+    """``extra.bta`` (beta misspelt) is in none of the options of ``+optim@extra``: a key the app lacks, not a key
+    that "exists only in options []" of the group."""
+    result = _run_app(tmp_path, "+optim@extra=adam,sgd", "extra.bta=interval(0.8, 0.99)", app=FAULTS_APP)
+    assert result.returncode != 0
+    assert "the sweep sets 'extra.bta', a key the app's config does not have" in result.stderr
+    assert "exists only in" not in result.stderr
     assert not (tmp_path / "sweep" / "0").exists()
 
 
