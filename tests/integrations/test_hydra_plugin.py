@@ -86,7 +86,7 @@ def test_config_is_registered() -> None:
     assert "retry_failed" in node
 
 
-def test_a_sweep_that_sets_no_budget_runs_the_documented_20_trials_and_stops_past_half_failed(tmp_path: Path) -> None:
+def test_a_sweep_that_sets_no_budget_gets_the_documented_20_trials_and_half_failed_limit(tmp_path: Path) -> None:
     """docs/sweeper.md's defaults (n_trials 20, max_failure_rate 0.5) are what ``hydra/sweeper=ecopt`` gives."""
     import hydra_plugins.ecopt_sweeper.config as config_module
 
