@@ -967,6 +967,40 @@ def test_failure_rate_rule(fast_ax, rate, stops_after):
         assert len(calls) == stops_after
 
 
+def test_the_failure_rate_is_judged_over_at_least_five_trials(fast_ax):
+    """At max_failure_rate=0.4, the first two trials failing are 2 of (at least) 5 trials, not 2 of 2: the sweep goes
+    on; the third failure is past 0.4 of 5 and stops it."""
+    calls = []
+
+    def broken(p):
+        calls.append(p)
+        raise RuntimeError("nope")
+
+    with pytest.raises(SweepFailureError, match=r"3 of 3 trials failed, more than max_failure_rate=0.4 allows"):
+        make_sweep(broken, n_trials=10, n_initial_trials=10, max_failure_rate=0.4).run()
+    assert len(calls) == 3
+
+
+def test_a_resumed_run_judges_its_failures_over_the_trials_it_has_left(fast_ax, tmp_path):
+    """Fewer than five trials left: the rate is judged over those. With two left at max_failure_rate=0.4, one failure
+    is 1 of 2, past the rate: the run stops there instead of spending the last trial too."""
+    broken = False
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        if broken:
+            raise RuntimeError("nope")
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    make_sweep(task, n_trials=4, n_initial_trials=4, max_failure_rate=0.4, storage=storage).run()
+    broken, calls = True, []
+    with pytest.raises(SweepFailureError, match=r"1 of the 1 trials this run evaluated failed"):
+        make_sweep(task, n_trials=6, n_initial_trials=4, max_failure_rate=0.4, storage=storage).run()
+    assert len(calls) == 1
+
+
 def test_evaluate_must_return_one_result_per_trial(fast_ax):
     space = parse_search_space(TWO_D, [])
     settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=3, seed=0)
@@ -1259,6 +1293,28 @@ def test_an_exhausted_discrete_space_ends_the_sweep_early(fast_ax):
     result = make_sweep(linear, params={"a": "choice(1, 2)"}, n_trials=4, n_initial_trials=2).run()
     assert result.n_finished == 2
     assert "no new configuration" in result.stop_reason
+
+
+def test_a_sweep_ax_has_no_new_configuration_for_ends_and_says_why(fast_ax, monkeypatch):
+    """Ax raises ``OptimizationComplete`` when its strategy has nothing left to propose: the sweep ends with what it ran
+    and the reason, rather than asking again and again."""
+    from ax.api.client import Client
+    from ax.exceptions.core import OptimizationComplete
+
+    real = Client.get_next_trials
+    calls = []
+
+    def complete_after_the_sobol_trials(self, *args, **kwargs):
+        calls.append(kwargs.get("max_trials"))
+        if 3 <= len(calls) <= 5:  # the first model proposal (and, asked again, the next two)
+            raise OptimizationComplete("nothing left")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get_next_trials", complete_after_the_sobol_trials)
+    result = make_sweep(two_quadratics, n_trials=4, n_initial_trials=2).run()
+    assert result.n_finished == 2
+    assert result.stop_reason == "Ax has no new configuration to propose (OptimizationComplete: nothing left)"
+    assert len(calls) == 3
 
 
 def test_a_space_the_sobol_trials_exhaust_ends_without_asking_ax_for_more(fast_ax, caplog, monkeypatch):
@@ -2046,6 +2102,29 @@ def test_measured_trials_run_side_by_side_are_tagged(fast_ax, source, tagged):
     assert [t.shared_counters for t in result.trials] == [tagged] * 4
     alone = make_sweep(fn, n_trials=2, n_initial_trials=2, max_batch_size=1, parallel_trials=True).run()
     assert not any(t.shared_counters for t in alone.trials)  # a batch of one shares nothing
+
+
+@pytest.mark.parametrize(("parallel", "batch", "tagged"), [(True, 2, True), (False, 2, False), (True, 1, False)])
+def test_measured_trials_a_stopped_batch_had_finished_are_tagged_only_where_they_ran_side_by_side(
+    fast_ax, tmp_path, parallel, batch, tagged
+):
+    """A launcher whose jobs had all ended when Ctrl-C came: the trials are kept, and tagged as sharing their counters
+    as a batch that returned is (side by side, more than one), not one run after another or alone."""
+
+    def evaluate(params):
+        for i, p in zip(sweep.evaluating, params, strict=True):
+            sweep.finished_before_stop[i] = {**two_quadratics(p), "energy/source": "measured: zeus/rapl"}
+        raise KeyboardInterrupt
+
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=2, n_initial_trials=2, max_batch_size=batch, seed=0,
+        parallel_trials=parallel, storage=tmp_path / "ax.json",
+    )  # fmt: skip
+    sweep = ParetoSweep(parse_search_space(TWO_D, []), settings, evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run()
+    kept = [t for t in sweep.result.trials if t.status == "completed"]
+    assert [t.shared_counters for t in kept] == [tagged] * batch
 
 
 def test_botorch_optimises_the_acquisition_with_our_budget_also_after_resume(fast_ax, tmp_path, monkeypatch):
@@ -2961,6 +3040,28 @@ def test_a_resumed_sweep_keeps_its_saved_seed_and_says_so(fast_ax, tmp_path, cap
     assert "keeps it" not in caplog.text  # the same seed: nothing to say
 
 
+@pytest.mark.parametrize("saved_seed", [True, "0"])
+def test_a_saved_seed_that_is_no_integer_does_not_replace_the_seed_given_now(
+    fast_ax, tmp_path, caplog, monkeypatch, saved_seed
+):
+    """A description edited by hand or written by another tool: a saved seed that is no integer was never a sweep's,
+    so the resume proposes with the seed given now and says nothing of keeping another."""
+    storage = tmp_path / "ax.json"
+    make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage, seed=0).run()
+    data = json.loads(storage.read_text())
+    description = json.loads(data["experiment"]["description"])
+    description[loop._METADATA_KEY]["strategy"]["seed"] = saved_seed
+    data["experiment"]["description"] = json.dumps(description)
+    storage.write_text(json.dumps(data))
+    seeds = []
+    derive = loop._derive_seed
+    monkeypatch.setattr(loop, "_derive_seed", lambda seed, n: seeds.append(seed) or derive(seed, n))
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, seed=5).run()
+    assert seeds == [5]
+    assert "keeps it" not in caplog.text
+
+
 def test_a_function_task_gets_the_spaces_fixed_values_with_the_swept_ones(fast_ax):
     seen = []
 
@@ -3173,6 +3274,21 @@ def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filte
     assert len(shown) == 1
 
 
+def test_a_host_that_ignores_another_kind_of_warning_still_sees_botorch_s_last_word():
+    """A host's filter for other warnings (``filterwarnings("ignore", category=DeprecationWarning)``, a notebook's
+    habit) does not decide for BoTorch's last word after its retries: Python's default shows it."""
+    from botorch.exceptions.warnings import BadInitialCandidatesWarning
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.resetwarnings()
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        with loop._proposal_warnings():
+            warnings.warn(
+                "Unable to find non-zero acquisition function values", BadInitialCandidatesWarning, stacklevel=1
+            )
+    assert [type(w.message) for w in shown] == [BadInitialCandidatesWarning]
+
+
 @pytest.mark.parametrize("host_filter", ["default", "error"])
 def test_gpytorch_s_jitter_notes_stay_out_of_the_output_and_never_stop_a_proposal(host_filter):
     """`make demo` printed GPyTorch's "A not p.d., added jitter of 1.0e-08 to the diagonal", with the library's path
@@ -3304,6 +3420,14 @@ def test_ax_s_sobol_fallbacks_are_said_once_in_our_words(fast_ax, monkeypatch, c
     assert caplog.text.count("so Ax proposed a Sobol point in its place") == 1
     logging.getLogger("ax.generation_strategy.generation_node").warning("MAX_GEN_ATTEMPTS ... fallback")
     assert "MAX_GEN_ATTEMPTS ... fallback" in caplog.text  # the filter is the sweep's only
+
+
+def test_a_sweep_whose_model_never_fell_back_to_sobol_does_not_say_it_did(fast_ax, caplog):
+    with caplog.at_level(logging.INFO):
+        result = make_sweep(two_quadratics, n_trials=4, n_initial_trials=2).run()
+    assert result.n_completed == 4
+    assert "ecopt: 1/4 trials" in caplog.text  # the sweep's lines were caught
+    assert "so Ax proposed a Sobol point in its place" not in caplog.text
 
 
 def test_a_proposal_slower_than_the_trials_is_said_once(fast_ax, monkeypatch, caplog):
