@@ -1317,6 +1317,28 @@ def test_a_sweep_ax_has_no_new_configuration_for_ends_and_says_why(fast_ax, monk
     assert len(calls) == 3
 
 
+def test_a_batch_ax_cannot_fill_is_asked_for_one_trial_at_a_time_and_the_sweep_goes_on(fast_ax, monkeypatch):
+    """Ax generates a batch one trial at a time and raises ``OptimizationComplete`` when it cannot fill it, dropping
+    the trials it had: the sweep asks for one at a time, and runs its whole budget."""
+    from ax.api.client import Client
+    from ax.exceptions.core import OptimizationComplete
+
+    real = Client.get_next_trials
+    asked: list[int] = []
+
+    def no_batches_after_the_sobol_trials(self, *args, max_trials=1, **kwargs):
+        asked.append(max_trials)
+        if len(asked) > 1 and max_trials > 1:
+            raise OptimizationComplete("the batch's last trial found nothing")
+        return real(self, *args, max_trials=max_trials, **kwargs)
+
+    monkeypatch.setattr(Client, "get_next_trials", no_batches_after_the_sobol_trials)
+    result = make_sweep(two_quadratics, n_trials=6, n_initial_trials=2, max_batch_size=2).run()
+    assert result.n_finished == 6
+    assert result.stop_reason is None  # ran out of budget, not of proposals
+    assert asked == [2, 2, 1, 1, 2, 1, 1]  # Sobol's batch, then each model batch refused and asked one at a time
+
+
 def test_a_space_the_sobol_trials_exhaust_ends_without_asking_ax_for_more(fast_ax, caplog, monkeypatch):
     """Four configurations, a budget of six Sobol trials: Ax's Sobol generator would look for a fifth by
     rejection sampling, 10,000 draws (~20 s), and warn of "very restrictive" parameter constraints."""
