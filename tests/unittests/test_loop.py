@@ -3033,13 +3033,19 @@ def test_a_budget_below_the_finished_trials_is_refused_before_the_resume_is_logg
     assert "resuming" not in caplog.text  # no "3 of 2 trials done" before the refusal
 
 
+def _spy_on_seeds(monkeypatch) -> list:
+    """The sweep seeds its proposals derive from, in order (``loop._derive_seed`` spied on)."""
+    seeds: list = []
+    derive = loop._derive_seed
+    monkeypatch.setattr(loop, "_derive_seed", lambda seed, n: seeds.append(seed) or derive(seed, n))
+    return seeds
+
+
 def test_a_resumed_sweep_keeps_its_saved_seed_and_says_so(fast_ax, tmp_path, caplog, monkeypatch):
     """The warning named Hydra's keys (hydra.sweeper.seed, hydra.sweep.dir) to a sweep run from Python too."""
     storage = tmp_path / "ax.json"
     make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage, seed=0).run()
-    seeds = []
-    derive = loop._derive_seed
-    monkeypatch.setattr(loop, "_derive_seed", lambda seed, n: seeds.append(seed) or derive(seed, n))
+    seeds = _spy_on_seeds(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
         make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, seed=5).run()
     assert seeds == [0]
@@ -3075,9 +3081,7 @@ def test_a_saved_seed_that_is_no_integer_does_not_replace_the_seed_given_now(
     description[loop._METADATA_KEY]["strategy"]["seed"] = saved_seed
     data["experiment"]["description"] = json.dumps(description)
     storage.write_text(json.dumps(data))
-    seeds = []
-    derive = loop._derive_seed
-    monkeypatch.setattr(loop, "_derive_seed", lambda seed, n: seeds.append(seed) or derive(seed, n))
+    seeds = _spy_on_seeds(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
         make_sweep(two_quadratics, n_trials=3, n_initial_trials=2, storage=storage, seed=5).run()
     assert seeds == [5]
