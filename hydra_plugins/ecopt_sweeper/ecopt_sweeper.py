@@ -730,8 +730,7 @@ class EcoptSweeper(Sweeper):
             return None
         return (
             f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep in a new dir",
-            f"rerun it with hydra.sweep.dir={sweep_dir.absolute()} "
-            "(or set a fixed hydra.sweep.dir in the app's config)",
+            f"{_rerun_in(sweep_dir)} (or set a fixed hydra.sweep.dir in the app's config)",
         )
 
     def _refuse_unknown_options(self) -> None:
@@ -1023,7 +1022,7 @@ class EcoptSweeper(Sweeper):
             # The loop's stop messages say how to resume: "rerun the same command" would start a new sweep here.
             with contextlib.ExitStack() as stack:
                 if dated is not None:
-                    self._resume_how = f"rerun it with hydra.sweep.dir={sweep_dir.absolute()}"
+                    self._resume_how = _rerun_in(sweep_dir)
                     stack.enter_context(resume_with(self._resume_how))
                 # The sweep dir's lock too: its job dirs, multirun.yaml and job records are the dir's, wherever in it
                 # the storage file is (the loop locks that file's folder; the same lock where it is the sweep dir).
@@ -1354,10 +1353,19 @@ class EcoptSweeper(Sweeper):
                 f"in {theirs}, away from the sweep's experiment and results in {ours}. Set hydra.sweep.dir once, in "
                 f"the app's config or on the command line, not in the options of a swept group."
             )
-        fixed, per_trial = _split_sweep_dir(written, ours, theirs)
-        move = f"'hydra.sweep.subdir=${{hydra.job.num}}_{per_trial}'" if per_trial else "'hydra.sweep.subdir=...'"
+        try:
+            whole = OmegaConf.to_container(self.config, resolve=False)
+        except Exception:  # a config OmegaConf cannot copy unresolved: only what each component says itself
+            whole = {}
+        fixed, per_trial = _split_sweep_dir(written, ours, theirs, whole if isinstance(whole, Mapping) else {})
+        # Quoted for the shell: unquoted, bash expands ${now:%Y} (or ${name}) to nothing, and runs the sweep elsewhere.
+        move = (
+            shlex.quote(f"hydra.sweep.subdir=${{hydra.job.num}}_{per_trial}")
+            if per_trial
+            else "'hydra.sweep.subdir=...'"
+        )
         if fixed:
-            move = f"hydra.sweep.dir={fixed} {move}"
+            move = f"{shlex.quote(f'hydra.sweep.dir={fixed}')} {move}"
         raise EcoptConfigError(
             f"hydra.sweep.dir={written!r} reads a swept value: the trial with overrides {list(overrides)} would run in "
             f"{theirs}, while the sweep keeps its experiment and results in {ours}, so its trials would scatter over "
@@ -1623,14 +1631,24 @@ class EcoptSweeper(Sweeper):
         return read_record(self._outcomes, number)
 
 
-def _split_sweep_dir(written: str, ours: str, theirs: str) -> tuple[str, str]:
+def _split_sweep_dir(written: str, ours: str, theirs: str, config: Mapping[Any, Any] | None = None) -> tuple[str, str]:
     """``hydra.sweep.dir`` as ``written`` split into its fixed part and its per-trial part (``""``: unknown).
 
-    The per-trial part is the written components that resolve differently in a trial (``theirs``) than in the
-    sweep (``ours``), counted from the end, joined by ``_``: a subdir is one folder.
+    The per-trial part is the written components from the first that resolves differently in a trial (``theirs``)
+    than in the sweep (``ours``) to the end, joined by ``_``: a subdir is one folder. Among them, one that reads the
+    time and resolves alike in both (``${now:...}`` is read once per run) stays in the fixed part: in the subdir it
+    would be read per job, and the fixed dir, no longer dated, would resume one sweep on every run.
+
+    Args:
+        written: ``hydra.sweep.dir`` as written (unresolved).
+        ours: It resolved in the sweep's config.
+        theirs: It resolved in a trial's config.
+        config: The whole config unresolved, through whose keys a component may read the time (``${run_id}``).
 
     >>> _split_sweep_dir("${hydra.runtime.cwd}/out/${now:%H}/${model.name}", "/a/out/10/mlp", "/a/out/10/cnn")
     ('${hydra.runtime.cwd}/out/${now:%H}', '${model.name}')
+    >>> _split_sweep_dir("out/${model.name}/${now:%H}/last", "out/mlp/10/last", "out/cnn/10/last")
+    ('out/${now:%H}', '${model.name}_last')
     >>> _split_sweep_dir("${hydra.job.override_dirname}", "", "x=1")
     ('', '${hydra.job.override_dirname}')
     >>> _split_sweep_dir("${base}/${model.name}", "out/mlp", "out/b/cnn")  # a value holding a "/": unknown
@@ -1646,7 +1664,21 @@ def _split_sweep_dir(written: str, ours: str, theirs: str) -> tuple[str, str]:
     trailing = parts[-k:]
     if not all("${" in part or part == value for part, value in zip(trailing, mine[-k:], strict=True)):
         return "", ""
-    return "/".join(parts[:-k]), "_".join(trailing)
+    run_wide = [
+        a == b and _reads_the_time(part, config or {})
+        for part, a, b in zip(trailing, mine[-k:], other[-k:], strict=True)
+    ]
+    fixed = [*parts[:-k], *(part for part, wide in zip(trailing, run_wide, strict=True) if wide)]
+    return "/".join(fixed), "_".join(part for part, wide in zip(trailing, run_wide, strict=True) if not wide)
+
+
+def _rerun_in(sweep_dir: Path) -> str:
+    """How to resume the sweep in ``sweep_dir``, quoted for the shell (a space in the path would split it).
+
+    >>> _rerun_in(Path("/w/my runs/10-00-00")), _rerun_in(Path("/w/10-00-00"))
+    ("rerun it with 'hydra.sweep.dir=/w/my runs/10-00-00'", 'rerun it with hydra.sweep.dir=/w/10-00-00')
+    """
+    return f"rerun it with {shlex.quote(f'hydra.sweep.dir={sweep_dir.absolute()}')}"
 
 
 def _is_inside(path: Path, folder: Path) -> bool:

@@ -48,7 +48,7 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
         (
             ["hydra.sweep.dir=${hydra.runtime.cwd}/sweep/${x}", "x=0.5,0.75"],
             "Keep hydra.sweep.dir fixed and move the per-trial part into hydra.sweep.subdir: "
-            "hydra.sweep.dir=${hydra.runtime.cwd}/sweep 'hydra.sweep.subdir=${hydra.job.num}_${x}'.",
+            "'hydra.sweep.dir=${hydra.runtime.cwd}/sweep' 'hydra.sweep.subdir=${hydra.job.num}_${x}'.",
         ),
         # Not a traceback from torch's Sobol engine when the first trial is asked for.
         (

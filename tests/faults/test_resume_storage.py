@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shlex
 import time
 import warnings
 from pathlib import Path
@@ -128,6 +129,8 @@ def test_a_timed_out_trial_keeps_the_sweeper_s_own_reason(tmp_path: Path) -> Non
         ["hydra.sweep.dir=dated_${now:%H-%M-%S-%f}"],
         # Review: the time through another key was not seen, and the stop said "rerun the same command" alone.
         ["+run_id=${now:%H-%M-%S-%f}", "hydra.sweep.dir=dated_${run_id}"],
+        # User-shapes audit: a dir with a space was named unquoted, which the shell splits when pasted.
+        ["hydra.sweep.dir=dated runs/${now:%H-%M-%S-%f}"],
     ],
 )
 def test_a_sweep_dir_holding_the_time_says_how_to_resume(tmp_path: Path, overrides: list[str]) -> None:
@@ -143,11 +146,12 @@ def test_a_sweep_dir_holding_the_time_says_how_to_resume(tmp_path: Path, overrid
     )
     assert result.returncode != 0  # stopped by its failure
     log = result.stdout + result.stderr
-    (dated,) = tmp_path.glob("dated_*")
+    (dated,) = [*tmp_path.glob("dated_*"), *tmp_path.glob("dated runs/*")]
     written = overrides[-1].partition("=")[2]
     assert f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep" in log
     # The stop's own message says it, last on screen; it said "rerun the same command to resume" below the hint.
-    assert f"Fix the task (reasons below) or raise max_failure_rate; rerun it with hydra.sweep.dir={dated} to " in log
+    rerun = shlex.quote(f"hydra.sweep.dir={dated}")
+    assert f"Fix the task (reasons below) or raise max_failure_rate; rerun it with {rerun} to " in log
     assert "rerun the same command" not in log
 
 

@@ -514,6 +514,36 @@ def test_a_launcher_that_starts_no_job_under_a_dated_sweep_dir_says_which_dir_re
     assert str(dated.value).endswith("then rerun it with hydra.sweep.dir=/w/08-09-20 to resume.")
 
 
+@pytest.mark.parametrize("written", ["out/${now:%Y}/${x}", "out/${x}/${now:%Y}"])
+def test_a_sweep_dir_reading_a_swept_value_is_refused_with_a_fix_the_shell_passes_on_as_written(
+    tmp_path: Path, written: str
+) -> None:
+    """User-shapes audit: the fix named ``hydra.sweep.dir=out/${now:%Y}`` unquoted, which bash expands to ``out/``
+    (the sweep then ran in ``out/``, no error); and a time after the swept part went into the subdir, read per job,
+    so the suggested command resumed one sweep instead of starting one per run as the written dir does."""
+    from hydra.core.utils import setup_globals
+
+    setup_globals()  # Hydra's ${now:...} resolver
+    sweeper = _sweeper(tmp_path)
+    sweeper.config = OmegaConf.create({"x": 0.5, "hydra": {"sweep": {"dir": written}}})
+    theirs = OmegaConf.create({"x": 0.75, "hydra": {"sweep": {"dir": written}}})
+    with pytest.raises(EcoptConfigError) as refused:
+        sweeper._check_trial_sweep_dir(theirs, ["x=0.75"])
+    assert str(refused.value).endswith(
+        "move the per-trial part into hydra.sweep.subdir: 'hydra.sweep.dir=out/${now:%Y}' "
+        "'hydra.sweep.subdir=${hydra.job.num}_${x}'."
+    )
+
+
+def test_a_dated_sweep_dir_names_the_dir_to_resume_quoted_for_the_shell(tmp_path: Path) -> None:
+    """User-shapes audit: ``rerun it with hydra.sweep.dir=/w/my runs/10-00-00`` split at the space when pasted."""
+    sweeper = _sweeper(tmp_path)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": "my runs/${now:%H-%M-%S}"}}})
+    dated = sweeper._dated_sweep_dir(tmp_path / "my runs" / "10-00-00")
+    assert dated is not None
+    assert dated[1].startswith(f"rerun it with 'hydra.sweep.dir={tmp_path}/my runs/10-00-00' (or set a fixed ")
+
+
 def test_a_swept_option_that_sets_its_own_sweep_dir_is_named_as_such(tmp_path: Path) -> None:
     """Diff review: an option of a swept group (``# @package _global_``) setting hydra.sweep.dir was refused as a dir
     that "reads a swept value", with a subdir to move that was the sweep's own part."""
