@@ -1673,12 +1673,29 @@ def _split_sweep_dir(written: str, ours: str, theirs: str, config: Mapping[Any, 
 
 
 def _rerun_in(sweep_dir: Path) -> str:
-    """How to resume the sweep in ``sweep_dir``, quoted for the shell (a space in the path would split it).
+    """How to resume the sweep in ``sweep_dir``, as an argument that reaches Hydra whole.
+
+    The override is quoted for Hydra where its grammar needs it (it reads a space, but ``(``, ``,``, ``=`` or ``'``
+    need its quotes), then for the shell (where a space would split it).
 
     >>> _rerun_in(Path("/w/my runs/10-00-00")), _rerun_in(Path("/w/10-00-00"))
     ("rerun it with 'hydra.sweep.dir=/w/my runs/10-00-00'", 'rerun it with hydra.sweep.dir=/w/10-00-00')
+    >>> print(_rerun_in(Path("/w/copy (2)/10-00-00")))
+    rerun it with "hydra.sweep.dir='/w/copy (2)/10-00-00'"
     """
-    return f"rerun it with {shlex.quote(f'hydra.sweep.dir={sweep_dir.absolute()}')}"
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    path = str(sweep_dir.absolute())
+    override = f"hydra.sweep.dir={path}"
+    try:
+        plain = OverridesParser.create().parse_override(override).value() == path
+    except Exception:  # Hydra's lexer refuses it unquoted
+        plain = False
+    if not plain:
+        override = "hydra.sweep.dir='" + path.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if "'" in override and not any(c in override for c in '"$`\\!'):  # as one would type it
+        return f'rerun it with "{override}"'
+    return f"rerun it with {shlex.quote(override)}"
 
 
 def _is_inside(path: Path, folder: Path) -> bool:

@@ -535,13 +535,26 @@ def test_a_sweep_dir_reading_a_swept_value_is_refused_with_a_fix_the_shell_passe
     )
 
 
-def test_a_dated_sweep_dir_names_the_dir_to_resume_quoted_for_the_shell(tmp_path: Path) -> None:
-    """User-shapes audit: ``rerun it with hydra.sweep.dir=/w/my runs/10-00-00`` split at the space when pasted."""
+@pytest.mark.parametrize("folder", ["my runs", "copy (2)", "x=1,y=2", "it's"])
+def test_a_dated_sweep_dir_names_the_dir_to_resume_as_an_argument_that_reaches_hydra_whole(
+    tmp_path: Path, folder: str
+) -> None:
+    """User-shapes audit: ``rerun it with hydra.sweep.dir=/w/my runs/10-00-00`` split at the space when pasted, and a
+    ``(``, ``,``, ``=`` or ``'`` in the path, which Hydra's override grammar refuses unquoted, was not quoted for it."""
+    import shlex
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
     sweeper = _sweeper(tmp_path)
-    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": "my runs/${now:%H-%M-%S}"}}})
-    dated = sweeper._dated_sweep_dir(tmp_path / "my runs" / "10-00-00")
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": "runs/${now:%H-%M-%S}"}}})
+    dated = sweeper._dated_sweep_dir(tmp_path / folder / "10-00-00")
     assert dated is not None
-    assert dated[1].startswith(f"rerun it with 'hydra.sweep.dir={tmp_path}/my runs/10-00-00' (or set a fixed ")
+    command, _, rest = dated[1].partition(" (or set a fixed ")
+    assert command.startswith("rerun it with ")
+    assert rest == "hydra.sweep.dir in the app's config)"
+    (argument,) = shlex.split(command.removeprefix("rerun it with "))
+    override = OverridesParser.create().parse_override(argument)
+    assert (override.key_or_group, override.value()) == ("hydra.sweep.dir", f"{tmp_path}/{folder}/10-00-00")
 
 
 def test_a_swept_option_that_sets_its_own_sweep_dir_is_named_as_such(tmp_path: Path) -> None:
