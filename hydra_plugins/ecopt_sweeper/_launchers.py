@@ -112,18 +112,26 @@ def _launcher_change(
     )
 
 
+def _joblib_workers(launcher: Launcher | None) -> tuple[int, int] | None:
+    """A joblib launcher's ``n_jobs`` and the workers it gives (joblib: -1 is every core), or None where unknown."""
+    options = getattr(launcher, "joblib", None) if "joblib" in type(launcher).__module__ else None
+    n_jobs = options.get("n_jobs") if isinstance(options, Mapping) else None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        return None
+    return n_jobs, n_jobs if n_jobs > 0 else max((os.cpu_count() or 1) + 1 + n_jobs, 1)
+
+
 def _idle_workers(launcher: Launcher | None, batch_size: int) -> str | None:
     """Why a parallel launcher would run one trial at a time (its ``n_jobs`` above the sweep's batch size), or None.
 
     ``hydra.launcher.n_jobs`` is the launcher's, not the sweeper's: the sweeper launches ``max_batch_size`` trials a
     batch (default 1, the honest measurement), so the other workers idle. Said, not changed.
     """
-    options = getattr(launcher, "joblib", None) if "joblib" in type(launcher).__module__ else None
-    n_jobs = options.get("n_jobs") if isinstance(options, Mapping) else None
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    known = _joblib_workers(launcher)
+    if known is None:
         return None
+    n_jobs, workers = known
     cores = os.cpu_count() or 1
-    workers = n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)  # joblib: -1 is every core
     if workers <= batch_size:
         return None
     return (
@@ -148,6 +156,18 @@ def _without_job_ids(error: str) -> str:
     'UncompletedJobError: a job has not produced any output (state: TIMEOUT)'
     """
     return _JOB_ID_RE.sub("a job", error)
+
+
+def _jobs_at_once(launcher: Launcher | None, batch_size: int) -> int:
+    """How many jobs of a batch of ``batch_size`` run at the same time on this machine (1: one after another).
+
+    A joblib launcher runs as many as it has workers (``n_jobs=1`` runs a batch one job at a time); where its
+    ``n_jobs`` is unknown, and under submitit's local launcher, the whole batch.
+    """
+    if not _runs_jobs_side_by_side(launcher):
+        return 1
+    known = _joblib_workers(launcher)
+    return batch_size if known is None else min(batch_size, known[1])
 
 
 def _runs_jobs_side_by_side(launcher: Launcher | None) -> bool:

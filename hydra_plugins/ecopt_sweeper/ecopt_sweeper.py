@@ -58,6 +58,7 @@ from hydra_plugins.ecopt_sweeper._job import (
 )
 from hydra_plugins.ecopt_sweeper._launchers import (
     _idle_workers,
+    _jobs_at_once,
     _launcher_change,
     _launcher_facts,
     _runs_jobs_side_by_side,
@@ -826,9 +827,7 @@ class EcoptSweeper(Sweeper):
                 allow_mixed_energy_sources=self.allow_mixed_energy_sources,
                 trial_timeout_s=self.trial_timeout_s,
                 # A bad batch size is SweepSettings' to refuse, with its message: compare only an int here.
-                parallel_trials=isinstance(batch_size, int)
-                and batch_size > 1
-                and _runs_jobs_side_by_side(self.launcher),
+                parallel_trials=isinstance(batch_size, int) and _jobs_at_once(self.launcher, batch_size) > 1,
                 enqueue_trials=self._enqueue_trials(space),
                 retry_failed=self.retry_failed,
             )
@@ -856,7 +855,7 @@ class EcoptSweeper(Sweeper):
                 "process's own time, but a worker runs torch on fewer threads than a lone process (joblib gives each "
                 "its share of the cores), so they compare within this sweep, not with one run under another launcher "
                 "or n_jobs. For clean measured figures: max_batch_size=1, one GPU per job, or a SLURM launcher.",
-                settings.max_batch_size,
+                _jobs_at_once(self.launcher, settings.max_batch_size),
                 type(self.launcher).__name__,
             )
         return space, settings

@@ -1255,6 +1255,28 @@ def test_a_joblib_launcher_with_idle_workers_is_said() -> None:
     assert _idle_workers(None, 1) is None
 
 
+def test_a_batch_larger_than_joblib_s_workers_is_said_to_run_as_many_side_by_side_as_there_are_workers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """User-shapes audit: ``n_jobs=2 max_batch_size=3`` was said to run "3 trials at a time side by side" (2 do), and
+    ``n_jobs=1 max_batch_size=2``, which runs one at a time, was said to share counters and its trials tagged so."""
+    from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+
+    sweeper = _sweeper(tmp_path, max_batch_size=3)
+    sweeper.launcher = JoblibLauncher(n_jobs=2)
+    with caplog.at_level(logging.WARNING):
+        _, settings = sweeper.configure([])
+    assert settings.parallel_trials
+    assert "ecopt sweeper: 2 trials at a time run side by side on this machine (JoblibLauncher)" in caplog.text
+    caplog.clear()
+    sweeper = _sweeper(tmp_path, max_batch_size=2)
+    sweeper.launcher = JoblibLauncher(n_jobs=1)
+    with caplog.at_level(logging.WARNING):
+        _, settings = sweeper.configure([])
+    assert not settings.parallel_trials
+    assert "side by side" not in caplog.text
+
+
 def test_a_negative_joblib_n_jobs_that_leaves_one_worker_is_not_said(monkeypatch: pytest.MonkeyPatch) -> None:
     """joblib's n_jobs=-4 on 4 cores is 1 worker (cores + 1 + n_jobs): none idles beside a batch of one."""
     from hydra_plugins.ecopt_sweeper._launchers import _idle_workers
