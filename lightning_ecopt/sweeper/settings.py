@@ -61,8 +61,8 @@ def _is_int(value: Any) -> bool:
 class SweepSettings:
     """Objectives, budget and strategy of a sweep; validated and normalised when built.
 
-    The constructor takes lists, strings and path-likes where the attributes hold tuples, parsed constraints and a
-    :class:`~pathlib.Path`.
+    The constructor takes lists, strings and path-likes where the attributes hold tuples, parsed constraints and an
+    absolute :class:`~pathlib.Path`.
 
     Args:
         objectives: The objectives, in order (see :func:`~lightning_ecopt.sweeper.objectives.parse_objectives`).
@@ -81,9 +81,10 @@ class SweepSettings:
         outcome_constraints: Bounds on any returned metric (objectives and tracking metrics alike); strings such as
             ``"energy/train_j <= 5000"`` are parsed.
         storage: The file the Ax experiment is saved to as JSON after every batch (``optimization_results.yaml`` is
-            written beside it); ``None`` for no file: the experiment is then kept in memory, so calling
-            :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` again on the same sweep resumes it (after Ctrl-C, a
-            failure-rate stop, or a raised ``n_trials``), and a new process starts over.
+            written beside it; a relative path is made absolute when the settings are built, so a task that changes
+            the working directory does not move it); ``None`` for no file: the experiment is then kept in memory, so
+            calling :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` again on the same sweep resumes it (after
+            Ctrl-C, a failure-rate stop, or a raised ``n_trials``), and a new process starts over.
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
             estimated, or Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``); by default the sweep
             refuses to compare them.
@@ -230,7 +231,8 @@ class SweepSettings:
                 f"{setting(f'storage={str(storage)!r}')}: is a directory; storage is the file the Ax experiment is "
                 f"saved to: give a file in it, e.g. {str(storage / 'ax_experiment.json')!r}."
             )
-        self.storage = storage
+        # From the working directory of now: a task that changes it (os.chdir) must not move the sweep's later saves.
+        self.storage = storage.absolute()
 
     def _check_budget(self) -> None:
         if not _is_int(self.n_trials) or self.n_trials < 1:

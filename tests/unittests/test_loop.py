@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import platform
 import re
 import socket
@@ -3181,6 +3182,28 @@ def test_a_refused_storage_leaves_nothing_behind(tmp_path, content):
     with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move it away \(with .*checkpoints/"):
         make_sweep(two_quadratics, n_trials=2, storage=storage).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ax.json"]
+
+
+def test_a_relative_storage_stays_where_it_was_given_when_a_trial_changes_the_working_directory(
+    fast_ax, tmp_path, monkeypatch
+):
+    """The experiment and results were saved relative to the trial's new working directory: the sweep split in two
+    folders, and a rerun from the first resumed none of its trials."""
+    start, elsewhere = tmp_path / "start", tmp_path / "elsewhere"
+    start.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(start)
+
+    def task(p):
+        os.chdir(elsewhere)  # as a training script that works in a run folder of its own
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=2, n_initial_trials=2, storage="sweep/ax.json")
+    sweep.run()
+    assert list(elsewhere.iterdir()) == []
+    assert saved_trial_count(start / "sweep" / "ax.json") == 2
+    assert len(yaml.safe_load((start / "sweep" / RESULTS_FILENAME).read_text())["trials"]) == 2
+    assert sweep.settings.storage == start / "sweep" / "ax.json"  # made absolute when the settings were built
 
 
 def test_a_new_sweep_never_writes_over_the_results_of_another_in_its_folder(fast_ax, tmp_path):

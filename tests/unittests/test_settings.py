@@ -63,7 +63,7 @@ def test_normalisation() -> None:
     assert settings.max_failure_rate == 1.0
     assert settings.reference_point == {"test/acc": 0.0, "energy/test_j": 100.0}
     assert settings.outcome_constraints == (OutcomeConstraint("energy/train_j", "<=", 5000.0),)
-    assert settings.storage == Path("sweep/ax.json")
+    assert settings.storage == Path("sweep/ax.json").absolute()
     assert SweepSettings(OBJECTIVES, acquisition="ehvi").acquisition == "EHVI"  # type: ignore[arg-type]
     # A constraint on an objective is its threshold (part of the reference point), which EHVI takes.
     assert SweepSettings(OBJECTIVES, acquisition="EHVI", outcome_constraints=("test/acc >= 0.5",)).acquisition == "EHVI"
@@ -236,7 +236,7 @@ def test_metrics_outside_the_energy_namespace_are_the_tasks_business() -> None:
 def test_storage_takes_any_path_like_and_refuses_a_directory(tmp_path: Path) -> None:
     from pathlib import PurePosixPath
 
-    assert SweepSettings(OBJECTIVES, storage=PurePosixPath("sweep/ax.json")).storage == Path("sweep/ax.json")
+    assert SweepSettings(OBJECTIVES, storage=PurePosixPath("sweep/ax.json")).storage == Path("sweep/ax.json").absolute()
     assert SweepSettings(OBJECTIVES, storage=str(tmp_path / "ax.json")).storage == tmp_path / "ax.json"
     with pytest.raises(EcoptConfigError, match=r"storage=.*is a directory; .*ax_experiment\.json"):
         SweepSettings(OBJECTIVES, storage=tmp_path)
