@@ -513,10 +513,21 @@ def _prefixed_names(space: Any) -> list[str]:
     ]
 
 
-_START_FRESH = (
-    f"to start fresh, move it away (with the {RESULTS_FILENAME}, tensorboard/ and checkpoints/ beside it, if any: "
-    "cached checkpoints left there would be loaded as the new sweep's training), or choose another hydra.sweep.dir"
-)
+def _start_fresh() -> str:
+    """How to start a new sweep where ``storage`` holds no experiment of this sweeper's (a clause, no full stop).
+
+    In the reader's terms: :func:`_elsewhere`, after moving the file away.
+
+    >>> _start_fresh().endswith("or give the sweep another storage (SweepSettings(storage=...))")
+    True
+    >>> with spelling.hydra_spelling():
+    ...     _start_fresh().endswith("or choose another sweep directory (hydra.sweep.dir)")
+    True
+    """
+    return (
+        f"to start fresh, move it away (with the {RESULTS_FILENAME}, tensorboard/ and checkpoints/ beside it, if any: "
+        f"cached checkpoints left there would be loaded as the new sweep's training), or {_elsewhere()}"
+    )
 
 
 def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int | None = None) -> None:
@@ -545,6 +556,20 @@ def check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int |
         raise
 
 
+def _writable_setting() -> str:
+    """The settings that choose where a sweep is saved, in the reader's terms.
+
+    >>> _writable_setting()
+    'SweepSettings(storage=...)'
+    >>> with spelling.hydra_spelling():
+    ...     _writable_setting()
+    'hydra.sweeper.storage, or hydra.sweep.dir'
+    """
+    if spelling.in_hydra():
+        return "hydra.sweeper.storage, or hydra.sweep.dir"
+    return spelling.setting("storage")
+
+
 def _check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int | None) -> None:
     """:func:`check_storage`, but for a sweep running there."""
     folder = storage.parent
@@ -559,12 +584,12 @@ def _check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int 
             raise EcoptConfigError(
                 f"ParetoSweep: cannot write the sweep's storage {str(storage)!r}: {link} is a broken symbolic link "
                 f"(to {os.readlink(link)!r}, which does not exist); create its target, remove the link, or choose "
-                f"another location (hydra.sweeper.storage, or hydra.sweep.dir)."
+                f"another location ({_writable_setting()})."
             ) from None
         raise EcoptConfigError(
             f"ParetoSweep: cannot write the sweep's storage {str(storage)!r} "
-            f"({type(err).__name__}: {err.strerror or err}); choose a writable location (hydra.sweeper.storage, or "
-            f"hydra.sweep.dir) or fix the folder's permissions."
+            f"({type(err).__name__}: {err.strerror or err}); choose a writable location ({_writable_setting()}) or "
+            f"fix the folder's permissions."
         ) from None
     if not storage.exists():
         if (problem := _results_without_experiment(storage)) is not None:
@@ -576,12 +601,12 @@ def _check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int 
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise EcoptConfigError(
             f"ParetoSweep: {storage} exists but is not an Ax experiment saved by the ecopt sweeper "
-            f"({type(err).__name__}: {err}); {_START_FRESH}."
+            f"({type(err).__name__}: {err}); {_start_fresh()}."
         ) from None
     if not isinstance(stored, dict):
         raise EcoptConfigError(
             f"ParetoSweep: {storage} holds an Ax experiment that the ecopt sweeper did not save (no sweep "
-            f"fingerprint); {_START_FRESH}."
+            f"fingerprint); {_start_fresh()}."
         )
     message = _mismatch_message(storage, stored, fingerprint)
     if message is not None:

@@ -3184,6 +3184,22 @@ def test_a_refused_storage_leaves_nothing_behind(tmp_path, content):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ax.json"]
 
 
+def test_a_refused_storage_says_how_to_give_another_in_python_terms(tmp_path):
+    """They told a Python user to choose another hydra.sweep.dir or hydra.sweeper.storage."""
+    not_ours = tmp_path / "ax.json"
+    not_ours.write_text('{"hello": 1}')
+    with pytest.raises(EcoptConfigError) as refused:
+        make_sweep(two_quadratics, n_trials=2, storage=not_ours).run()
+    assert str(refused.value).endswith("or give the sweep another storage (SweepSettings(storage=...)).")
+    (tmp_path / "afile").write_text("a file where the storage folder should be")
+    with pytest.raises(EcoptConfigError) as refused:
+        make_sweep(two_quadratics, n_trials=2, storage=tmp_path / "afile" / "ax.json").run()
+    assert "(FileExistsError: File exists); choose a writable location (SweepSettings(storage=...)) or fix" in str(
+        refused.value
+    )
+    assert "hydra" not in str(refused.value)
+
+
 def test_a_relative_storage_stays_where_it_was_given_when_a_trial_changes_the_working_directory(
     fast_ax, tmp_path, monkeypatch
 ):
