@@ -797,6 +797,10 @@ class _StopRequested(SweepTerminated):
     Another sweep's (one run inside a trial of this one) is an interrupt of the trial that ran it, as any other.
     """
 
+    def __str__(self) -> str:
+        # Its args hold the sweep (told from a nested sweep's stop by it): str() would show that tuple.
+        return "ParetoSweep.run() stopped by request_stop(); what had finished is saved: call run() again to resume."
+
 
 def _stop_requested_of(exc: BaseException, sweep: object) -> bool:
     """Whether ``exc`` (or one it was raised from or while handling) is ``sweep``'s own :meth:`request_stop`."""

@@ -1702,6 +1702,19 @@ def test_a_nested_sweep_s_request_stop_is_an_interrupt_of_the_outer_trial_not_th
     assert "not started" not in (trial.reason or "")
 
 
+def test_a_request_stop_s_exception_says_what_stopped_the_sweep():
+    """Its message was the tuple of its args: ('request_stop()', <ParetoSweep object at 0x...>)."""
+    from lightning_ecopt.exceptions import SweepTerminated
+
+    sweep = make_sweep(two_quadratics, n_trials=1, n_initial_trials=1)
+    sweep.request_stop()  # stops the run before its first proposal
+    with pytest.raises(SweepTerminated) as stopped:
+        sweep.run()
+    assert str(stopped.value) == (
+        "ParetoSweep.run() stopped by request_stop(); what had finished is saved: call run() again to resume."
+    )
+
+
 def test_a_run_called_again_from_inside_its_own_trial_is_told_to_build_another_sweep(fast_ax):
     """Diff review: it was told to wait for its own thread's run() to return."""
     messages: list[str] = []
