@@ -1076,8 +1076,9 @@ class ParetoSweep:
         """The sweep's result as of its last saved batch, also after a :meth:`run` that raised.
 
         What :meth:`run` returns when it finishes; after a :class:`~lightning_ecopt.exceptions.SweepFailureError`
-        or Ctrl-C, what it had saved (with ``stop_reason``, and the trials the stop cut short as ``abandoned``), for
-        :func:`~lightning_ecopt.report.build_report` without a storage file. ``None`` before a run's first save.
+        or Ctrl-C, what it had saved (with ``stop_reason`` after the former; after a stop, ``stop_reason`` is ``None``
+        and the trials it cut short are ``abandoned``), for :func:`~lightning_ecopt.report.build_report` without a
+        storage file. ``None`` before a run's first save.
         """
         return self._last_result
 
