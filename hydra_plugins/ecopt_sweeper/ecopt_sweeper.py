@@ -427,7 +427,8 @@ class EcoptSweeper(Sweeper):
                 default,
             )
             return default
-        storage = Path(str(self.storage)).absolute()  # as the sweep dir: the task may change the working directory
+        # As the sweep dir: the task may change the working directory; "~/..." is the home's, not a folder "~".
+        storage = Path(str(self.storage)).expanduser().absolute()
         if storage.resolve() == self._sweep_dir().resolve():
             # Not yet a directory on a fresh sweep, so SweepSettings cannot tell; the loop then finds the sweep dir
             # it created there and would say to delete it.

@@ -81,10 +81,10 @@ class SweepSettings:
         outcome_constraints: Bounds on any returned metric (objectives and tracking metrics alike); strings such as
             ``"energy/train_j <= 5000"`` are parsed.
         storage: The file the Ax experiment is saved to as JSON after every batch (``optimization_results.yaml`` is
-            written beside it; a relative path is made absolute when the settings are built, so a task that changes
-            the working directory does not move it); ``None`` for no file: the experiment is then kept in memory, so
-            calling :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` again on the same sweep resumes it (after
-            Ctrl-C, a failure-rate stop, or a raised ``n_trials``), and a new process starts over.
+            written beside it; ``~`` is expanded, and a relative path made absolute when the settings are built, so a
+            task that changes the working directory does not move it); ``None`` for no file: the experiment is then
+            kept in memory, so calling :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` again on the same sweep
+            resumes it (after Ctrl-C, a failure-rate stop, or a raised ``n_trials``), and a new process starts over.
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
             estimated, or Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``); by default the sweep
             refuses to compare them.
@@ -225,7 +225,7 @@ class SweepSettings:
                 f"{setting(f'storage={shown(self.storage)}')}: expected a file path or {shown(None)}; e.g. "
                 f"'ax_experiment.json'."
             )
-        storage = Path(self.storage)
+        storage = Path(self.storage).expanduser()  # "~/runs/ax.json" is the home's, not a folder named "~"
         if storage.is_dir():
             raise EcoptConfigError(
                 f"{setting(f'storage={str(storage)!r}')}: is a directory; storage is the file the Ax experiment is "

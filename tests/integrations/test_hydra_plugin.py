@@ -135,6 +135,16 @@ def test_a_relative_sweep_dir_and_storage_stay_where_the_command_started(
     assert sweeper._sweep_dir() == tmp_path / "sweep"
 
 
+def test_a_storage_under_the_home_is_taken_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hydra.sweeper.storage=~/sweep/experiment.json`` is the home's (a folder named ``~`` was refused as outside
+    the sweep dir)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sweeper = _sweeper(tmp_path, storage="~/sweep/experiment.json")
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "sweep")}}})
+    _, settings = sweeper.configure([])
+    assert settings.storage == tmp_path / "sweep" / "experiment.json"
+
+
 def test_optuna_keys_are_mapped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     sweeper = _sweeper(
         tmp_path,

@@ -243,6 +243,15 @@ def test_storage_takes_any_path_like_and_refuses_a_directory(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_storage_under_the_home_is_the_home_s_not_a_folder_named_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert SweepSettings(OBJECTIVES, storage="~/runs/ax.json").storage == tmp_path / "home" / "runs" / "ax.json"
+    assert not (tmp_path / "~").exists()
+
+
 def test_lists_are_accepted_and_stored_as_tuples() -> None:
     settings = SweepSettings(
         OBJECTIVES,
