@@ -139,6 +139,12 @@ class EnergyCallback(Callback):
     with its ``source`` (``"measured: zeus/nvml"``, ``"estimated: cpu-time"``...). Across ranks joules, samples and
     batches add up and time is the slowest rank's.
 
+    The loop's window opens in the callbacks' ``on_*_epoch_start`` and closes in their ``on_*_epoch_end``, and
+    Lightning runs the LightningModule's own epoch hooks after the callbacks': work in its ``on_*_epoch_start``
+    counts in the warm-up (``energy/{stage}_warmup_j``; with ``warmup_batches=0``, in the measured window), work in
+    its ``on_*_epoch_end`` (a metric computed over the whole set's outputs) and Lightning's epoch-end reduction of
+    logged metrics in no figure. Work the loop's figures should include belongs in its steps.
+
     Lightning fetches each batch one ahead, so the measured window opens after the first measured batch was loaded:
     with ``num_workers=0`` it holds the loading of all its batches but that one (whose loading counts in the
     warm-up), a bias of one batch's loading in the measured batches (measured with a loop whose only cost was loading:
@@ -163,7 +169,8 @@ class EnergyCallback(Callback):
     - ``energy/{stage}_j_per_batch``: joules per batch (J): mean of per-batch windows (each from one batch's start
       to the next's, so together they cover the measured loop; under DDP, of every rank's), or loop joules / batches
     - ``energy/{stage}_warmup_j``: joules of the excluded warm-up batches (J; the loop's joules outside the measured
-      window, so it also holds the few ms of closing that window)
+      window, so it also holds the few ms of closing that window and, with warm-up batches, the module's
+      ``on_*_epoch_start``)
     - ``energy/{stage}_short_window``: 1 when the loop lasted less than ``min_duration_s``, or than 20 updates of
       the meter's counter (2 s of NVML), whichever is longer, or ended inside its warm-up (no more batches than
       ``warmup_batches``: measured whole, a compilation included; under DDP, on any rank), or ``torch.compile``
