@@ -269,6 +269,13 @@ def test_main_job_logs_to_a_logger_from_the_config_beside_an_extra_callback(tmp_
     assert not (tmp_path / "run" / "lightning_logs").exists()
 
 
+@pytest.fixture(autouse=True)
+def _logs_under_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples' trials called outside a Hydra job write their Lightning logs to the working directory: the test's
+    own, not the checkout's (``lightning_logs/`` was left in the repository's root by every run of the suite)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _import_example(monkeypatch: pytest.MonkeyPatch, name: str) -> ModuleType:
     monkeypatch.syspath_prepend(str(EXAMPLES))  # the examples import each other (train.digits_trial)
     return importlib.import_module(name)

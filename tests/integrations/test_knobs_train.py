@@ -12,6 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _logs_under_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples' trials called outside a Hydra job write their Lightning logs to the working directory: the test's
+    own, not the checkout's (``lightning_logs/`` was left in the repository's root by every run of the suite)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _train(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
     return importlib.import_module("train")
