@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from lightning_ecopt.energy import zeus
 from lightning_ecopt.energy.estimator import DEFAULT_WATTS_PER_THREAD, CpuTimeEstimator
 from lightning_ecopt.energy.measurement import EnergyMeter, Measurement
-from lightning_ecopt.energy.zeus import _HOW_TO_FIX, ZeusMeter
+from lightning_ecopt.energy.zeus import _HOW_TO_FIX, ZeusMeter, _checked_gpu_indices
 from lightning_ecopt.exceptions import EnergyMeterError
 
 __all__ = ["METER_CHOICES", "CoveredElsewhere", "make_meter"]
@@ -134,13 +134,9 @@ def make_meter(
         >>> meter.source, why
         ('estimated: cpu-time', None)
     """
-    if isinstance(gpu_indices, str | bytes) or not isinstance(gpu_indices, Sequence):
-        raise TypeError(
-            f"make_meter(gpu_indices={gpu_indices!r}): expected a list of the CUDA device indices this process uses, "
-            "e.g. [0], or () for none."
-        )
-    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in gpu_indices):
-        raise ValueError(f"make_meter(gpu_indices={gpu_indices!r}): expected CUDA device indices >= 0, e.g. [0].")
+    _checked_gpu_indices(
+        "make_meter", gpu_indices, "a list of the CUDA device indices this process uses, e.g. [0], or () for none"
+    )
     if isinstance(meter, str):
         if meter not in METER_CHOICES:
             raise ValueError(f"meter={meter!r}: unknown meter; choose from {', '.join(map(repr, METER_CHOICES))}.")

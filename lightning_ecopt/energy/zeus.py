@@ -556,6 +556,29 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     )
 
 
+def _checked_gpu_indices(caller: str, gpu_indices: Any, expected: str) -> None:
+    """Refuse ``caller``'s ``gpu_indices`` unless it is a list of CUDA device indices (ints >= 0).
+
+    Args:
+        caller: Whose argument it is, for the message (``"ZeusMeter"``).
+        gpu_indices: The value given.
+        expected: What the argument takes, as the type error's message says it.
+
+    Raises:
+        TypeError: Not a list (a string is not one).
+        ValueError: An index not an int >= 0.
+
+    >>> _checked_gpu_indices("f", [0, 1], "a list")
+    >>> _checked_gpu_indices("f", [-1], "a list")
+    Traceback (most recent call last):
+    ValueError: f(gpu_indices=[-1]): expected CUDA device indices >= 0, e.g. [0].
+    """
+    if isinstance(gpu_indices, str | bytes) or not isinstance(gpu_indices, Sequence):
+        raise TypeError(f"{caller}(gpu_indices={gpu_indices!r}): expected {expected}.")
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in gpu_indices):
+        raise ValueError(f"{caller}(gpu_indices={gpu_indices!r}): expected CUDA device indices >= 0, e.g. [0].")
+
+
 class ZeusMeter:
     """Measured energy from hardware counters, through Zeus's ``ZeusMonitor``.
 
@@ -581,15 +604,10 @@ class ZeusMeter:
     def __init__(
         self, gpu_indices: Sequence[int] | None = None, read_cpu: bool = True, approx_instant_energy: bool = False
     ) -> None:
-        if gpu_indices is not None and (isinstance(gpu_indices, str | bytes) or not isinstance(gpu_indices, Sequence)):
-            raise TypeError(
-                f"ZeusMeter(gpu_indices={gpu_indices!r}): expected a list of CUDA device indices, e.g. [0] (None: the "
-                f"trainer's device)."
+        if gpu_indices is not None:
+            _checked_gpu_indices(
+                "ZeusMeter", gpu_indices, "a list of CUDA device indices, e.g. [0] (None: the trainer's device)"
             )
-        if gpu_indices is not None and not all(
-            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in gpu_indices
-        ):
-            raise ValueError(f"ZeusMeter(gpu_indices={gpu_indices!r}): expected CUDA device indices >= 0, e.g. [0].")
         read_cpu, approx_instant_energy = checked_flags(
             "ZeusMeter", read_cpu=read_cpu, approx_instant_energy=approx_instant_energy
         )
