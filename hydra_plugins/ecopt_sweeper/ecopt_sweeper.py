@@ -714,6 +714,17 @@ class EcoptSweeper(Sweeper):
             completed.append(trial)
         return completed
 
+    def _unresolved_config(self) -> Mapping[Any, Any]:
+        """The whole config as a plain mapping, unresolved, for :func:`_reads_the_time` to follow interpolations.
+
+        Empty where OmegaConf cannot copy it unresolved: a value is then judged by what it says itself.
+        """
+        try:
+            whole = OmegaConf.to_container(self.config, resolve=False)
+        except Exception:
+            return {}
+        return whole if isinstance(whole, Mapping) else {}
+
     def _dated_sweep_dir(self, sweep_dir: Path) -> tuple[str, str] | None:
         """Why rerunning this command would not resume, and how to, where ``hydra.sweep.dir`` holds the time."""
         assert self.config is not None
@@ -724,11 +735,7 @@ class EcoptSweeper(Sweeper):
         written = str(raw.get("dir", "")) if isinstance(raw, dict) else ""
         if "${" not in written:
             return None
-        try:
-            whole = OmegaConf.to_container(self.config, resolve=False)
-        except Exception:  # a config OmegaConf cannot copy unresolved: only what hydra.sweep.dir says itself
-            whole = {}
-        if not _reads_the_time(written, whole if isinstance(whole, Mapping) else {}):
+        if not _reads_the_time(written, self._unresolved_config()):
             return None
         return (
             f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep in a new dir",
@@ -1353,11 +1360,7 @@ class EcoptSweeper(Sweeper):
                 f"in {theirs}, away from the sweep's experiment and results in {ours}. Set hydra.sweep.dir once, in "
                 f"the app's config or on the command line, not in the options of a swept group."
             )
-        try:
-            whole = OmegaConf.to_container(self.config, resolve=False)
-        except Exception:  # a config OmegaConf cannot copy unresolved: only what each component says itself
-            whole = {}
-        fixed, per_trial = _split_sweep_dir(written, ours, theirs, whole if isinstance(whole, Mapping) else {})
+        fixed, per_trial = _split_sweep_dir(written, ours, theirs, self._unresolved_config())
         # Quoted for the shell: unquoted, bash expands ${now:%Y} (or ${name}) to nothing, and runs the sweep elsewhere.
         move = (
             shlex.quote(f"hydra.sweep.subdir=${{hydra.job.num}}_{per_trial}")
@@ -1664,12 +1667,12 @@ def _split_sweep_dir(written: str, ours: str, theirs: str, config: Mapping[Any, 
     trailing = parts[-k:]
     if not all("${" in part or part == value for part, value in zip(trailing, mine[-k:], strict=True)):
         return "", ""
-    run_wide = [
-        a == b and _reads_the_time(part, config or {})
-        for part, a, b in zip(trailing, mine[-k:], other[-k:], strict=True)
-    ]
-    fixed = [*parts[:-k], *(part for part, wide in zip(trailing, run_wide, strict=True) if wide)]
-    return "/".join(fixed), "_".join(part for part, wide in zip(trailing, run_wide, strict=True) if not wide)
+    fixed: list[str] = parts[:-k]
+    per_trial: list[str] = []
+    for part, a, b in zip(trailing, mine[-k:], other[-k:], strict=True):
+        run_wide = a == b and _reads_the_time(part, config or {})  # the time, read once for the run
+        (fixed if run_wide else per_trial).append(part)
+    return "/".join(fixed), "_".join(per_trial)
 
 
 def _rerun_in(sweep_dir: Path) -> str:
