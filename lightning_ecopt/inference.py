@@ -65,7 +65,7 @@ def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compi
         The module to evaluate: ``module`` itself.
 
     Raises:
-        TypeError: ``quantize_int8`` or ``compile`` is not a bool.
+        TypeError: ``module`` is not an ``nn.Module``, or ``quantize_int8`` or ``compile`` is not a bool.
         ValueError: int8 quantisation of a module on a GPU, or of a module with no ``nn.Linear`` layer to quantise
             (it would run in float under an int8 label).
         RuntimeError: ``compile`` where ``torch.compile`` cannot run (no C++ compiler for a CPU module).
@@ -73,6 +73,11 @@ def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compi
     import torch
     from torch import nn
 
+    if not isinstance(module, nn.Module):
+        raise TypeError(
+            f"prepare_for_inference({type(module).__name__}): expected the trained torch.nn.Module "
+            "(a LightningModule), e.g. prepare_for_inference(model)."
+        )
     for name, value in (("quantize_int8", quantize_int8), ("compile", compile)):
         if not isinstance(value, bool):
             raise TypeError(f"prepare_for_inference({name}={value!r}): expected true or false.")

@@ -74,6 +74,14 @@ def test_int8_is_refused_for_a_module_without_linear_layers() -> None:
         prepare_for_inference(attention_only, quantize_int8=True)
 
 
+@pytest.mark.parametrize("module", [None, {"weight": torch.zeros(2)}])
+def test_something_other_than_a_module_is_refused_naming_what_was_passed(module: Any) -> None:
+    # None (a model that never got built, or a forgotten return) was an AttributeError: 'NoneType' ... 'eval'.
+    name = type(module).__name__
+    with pytest.raises(TypeError, match=rf"prepare_for_inference\({name}\): expected the trained torch.nn.Module"):
+        prepare_for_inference(module)
+
+
 def test_compile_without_a_cpp_compiler_fails_before_the_loop_with_a_clear_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
