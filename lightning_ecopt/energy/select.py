@@ -140,8 +140,11 @@ def make_meter(
     if isinstance(meter, str):
         if meter not in METER_CHOICES:
             raise ValueError(f"meter={meter!r}: unknown meter; choose from {', '.join(map(repr, METER_CHOICES))}.")
+        # Built (its wattage checked) before probing, so a bad wattage is refused on every machine, not only on one
+        # where Zeus finds no counter and "auto" falls back to it (as EnergyCallback refuses it, whatever the meter).
+        estimator = CpuTimeEstimator(watts_per_thread, idle_power_w)
         if meter == "estimate":
-            return CpuTimeEstimator(watts_per_thread, idle_power_w), None
+            return estimator, None
         if not read_cpu and ((rapl := zeus.probe_zeus((), read_cpu=True)).cpu or rapl.soc is not None):
             # A second process on a node whose first process (local rank 0) reads the package-wide RAPL counters (or
             # the SoC's, the whole chip's), which hold this process's CPU work too. Without a GPU of its own to read,
@@ -183,7 +186,6 @@ def make_meter(
         if probe.found:
             return zeus_meter, None
         gpus = ", ".join(map(str, gpu_indices))
-        estimator = CpuTimeEstimator(watts_per_thread, idle_power_w)
         why = (
             f"lightning_ecopt: Zeus found no energy counter ({'; '.join(probe.problems)}), so energy is ESTIMATED "
             f"from CPU time x {watts_per_thread:g} W per busy thread"

@@ -181,6 +181,15 @@ def test_zeus_meter_reads_only_its_gpu_and_rapl(fake_zeus: tuple[_FakeGPUs, _Fak
     assert m.source == "measured: zeus/nvml+rapl"
 
 
+def test_auto_refuses_a_bad_wattage_where_zeus_finds_counters(fake_zeus: tuple[_FakeGPUs, _FakeCPUs]) -> None:
+    # It was checked only where "auto" fell back to the estimate: a config with watts_per_thread=-1 ran on a GPU
+    # node and failed on the first CPU-only one.
+    meter, _ = make_meter("auto", gpu_indices=[0])
+    assert isinstance(meter, ZeusMeter)
+    with pytest.raises(ValueError, match=r"^CpuTimeEstimator\(watts_per_thread=-1\): expected a finite number"):
+        make_meter("auto", gpu_indices=[0], watts_per_thread=-1)
+
+
 def test_the_label_says_whether_rapl_read_the_memory_too(
     fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch
 ) -> None:
