@@ -103,29 +103,50 @@ class _CompactSweepFailure(SweepFailureError, CompactHydraException):
     """A :class:`SweepFailureError` that Hydra prints as its message alone."""
 
 
-def _reads_the_time(written: str, config: Mapping[Any, Any], depth: int = 0) -> bool:
+def _reads_the_time(written: str, config: Mapping[Any, Any]) -> bool:
     """Whether a value as written (``multirun/${now:%H-%M-%S}``) reads the time, through the keys it interpolates.
 
     Args:
         written: The value, unresolved.
         config: The whole config as a plain container, unresolved (``OmegaConf.to_container(cfg, resolve=False)``).
-        depth: How many interpolations deep this is (a cycle stops at 8).
 
     >>> config = {"run_id": "${now:%H-%M-%S}", "name": "digits", "out": {"dir": "runs/${run_id}"}}
     >>> _reads_the_time("multirun/${out.dir}", config), _reads_the_time("multirun/${name}", config)
     (True, False)
     """
-    if "${now:" in written:
-        return True
+    return bool(_time_formats(written, config))
+
+
+def _time_formats(written: str, config: Mapping[Any, Any], depth: int = 0) -> list[str]:
+    """The ``${now:...}`` formats a value as written reads, through the keys it interpolates (a cycle stops at 8).
+
+    >>> _time_formats("runs/${now:%Y-%m-%d}/${run}", {"run": "${now:%H-%M}"})
+    ['%Y-%m-%d', '%H-%M']
+    """
+    formats = re.findall(r"\$\{now:([^}]*)\}", written)
     if depth >= 8 or "${" not in written:
-        return False
+        return formats
     for key in re.findall(r"\$\{([A-Za-z_][\w.]*)\}", written):
         node: Any = config
         for part in key.split("."):
             node = node.get(part) if isinstance(node, Mapping) else None
-        if isinstance(node, str) and _reads_the_time(node, config, depth + 1):
-            return True
-    return False
+        if isinstance(node, str):
+            formats += _time_formats(node, config, depth + 1)
+    return formats
+
+
+_DATE_DIRECTIVES = frozenset("aAbBCdDeFgGhjmuUVwWxyY%")
+"""strftime's directives that change at most once a day (``%x`` is the locale's date)."""
+
+
+def _dates_only(formats: Sequence[str]) -> bool:
+    """Whether every ``${now:...}`` format names the day at finest, so a rerun the same day lands in the same dir.
+
+    >>> _dates_only(["%Y-%m-%d"]), _dates_only(["%Y-%m-%d", "%H-%M-%S"]), _dates_only(["%Y-%m-%d_%-H"])
+    (True, False, False)
+    """
+    directives = [d for f in formats for d in re.findall(r"%[-_0^#]?(.)", f)]
+    return bool(directives) and all(d in _DATE_DIRECTIVES for d in directives)
 
 
 class EcoptSweeper(Sweeper):
@@ -735,10 +756,16 @@ class EcoptSweeper(Sweeper):
         written = str(raw.get("dir", "")) if isinstance(raw, dict) else ""
         if "${" not in written:
             return None
-        if not _reads_the_time(written, self._unresolved_config()):
+        formats = _time_formats(written, self._unresolved_config())
+        if not formats:
             return None
+        when = (
+            "the date, so rerunning this command another day"
+            if _dates_only(formats)
+            else "the time, so rerunning this command"
+        )
         return (
-            f"hydra.sweep.dir={written} holds the time, so rerunning this command starts a new sweep in a new dir",
+            f"hydra.sweep.dir={written} holds {when} starts a new sweep in a new dir",
             f"{_rerun_in(sweep_dir)} (or set a fixed hydra.sweep.dir in the app's config)",
         )
 

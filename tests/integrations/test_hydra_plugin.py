@@ -567,6 +567,27 @@ def test_a_dated_sweep_dir_names_the_dir_to_resume_as_an_argument_that_reaches_h
     assert (override.key_or_group, override.value()) == ("hydra.sweep.dir", f"{tmp_path}/{folder}/10-00-00")
 
 
+@pytest.mark.parametrize(
+    ("written", "holds"),
+    [
+        ("runs/${now:%Y-%m-%d}", "holds the date, so rerunning this command another day starts a new sweep"),
+        ("runs/${now:%Y-%m-%d}/${now:%H-%M-%S}", "holds the time, so rerunning this command starts a new sweep"),
+        ("runs/${day}", "holds the date, so rerunning this command another day starts"),  # through a key
+        ("runs/${now:%Y-%m-%d_%-H}", "holds the time, so"),  # a flag before the directive
+    ],
+)
+def test_a_sweep_dir_that_holds_only_the_date_is_said_to_start_anew_only_another_day(
+    tmp_path: Path, written: str, holds: str
+) -> None:
+    """Hydra users keep a day's sweeps in one dated dir: rerunning the same day resumes it, which the warning
+    ("rerunning this command starts a new sweep in a new dir") denied."""
+    sweeper = _sweeper(tmp_path)
+    sweeper.config = OmegaConf.create({"day": "${now:%Y-%m-%d}", "hydra": {"sweep": {"dir": written}}})
+    dated = sweeper._dated_sweep_dir(tmp_path / "runs" / "2026-12-06")
+    assert dated is not None
+    assert dated[0].startswith(f"hydra.sweep.dir={written} {holds}")
+
+
 def test_a_swept_option_that_sets_its_own_sweep_dir_is_named_as_such(tmp_path: Path) -> None:
     """Diff review: an option of a swept group (``# @package _global_``) setting hydra.sweep.dir was refused as a dir
     that "reads a swept value", with a subdir to move that was the sweep's own part."""
