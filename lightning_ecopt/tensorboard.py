@@ -6,7 +6,9 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
 - ``.`` (the root): the HParams experiment: the swept parameters, ``status`` (``ecopt/status`` where a parameter is
   named ``status``), and the metrics as columns, objectives first. A parameter's column has one type, from the search
   space where the board has it (a choice of numbers and strings is a string column, each value written as text), so
-  TensorBoard can sort and filter on it. Written once, when the first trial completes (its metrics name the
+  TensorBoard can sort and filter on it; its domain (a choice's values, an interval's bounds) and whether it differs
+  (the swept parameters do, the fixed overrides do not), which the dashboard reads to pick the five columns it
+  shows at first and to give a choice checkboxes as its filter. Written once, when the first trial completes (its metrics name the
   columns: TensorBoard reads an experiment's columns once, so a metric first returned by a later trial is in that
   trial's scalars but not a column; the board says so in the log). A resumed sweep whose stored experiment lacks a
   column it would write (``frontier/feasible`` in one written before that column existed, a later trial's metric)
@@ -388,9 +390,10 @@ class FrontierBoard:
             return
         from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
-        dtypes = {"bool": api_pb2.DATA_TYPE_BOOL, "float": api_pb2.DATA_TYPE_FLOAT64, "str": api_pb2.DATA_TYPE_STRING}
-        infos = [api_pb2.HParamInfo(name=name, type=dtypes[kind]) for name, kind in sorted(self._types.items())]
-        infos.append(api_pb2.HParamInfo(name=self._status_column(), type=api_pb2.DATA_TYPE_STRING))
+        infos = [self._hparam_info(name, kind, result) for name, kind in sorted(self._types.items())]
+        status = api_pb2.HParamInfo(name=self._status_column(), type=api_pb2.DATA_TYPE_STRING)
+        status.domain_discrete.extend(["completed", "failed", "reused"])
+        infos.append(status)
         columns = self._metric_columns(result)
         metrics = [
             api_pb2.MetricInfo(
@@ -412,6 +415,37 @@ class FrontierBoard:
             writer.add_summary(self._summary(metadata.EXPERIMENT_TAG, metadata.create_summary_metadata(data)))
         self._experiment_written = True
         self._columns = set(columns)
+
+    def _hparam_info(self, name: str, kind: str, result: SweepResult) -> Any:
+        """One parameter's column as TensorBoard's HParams dashboard reads it: type, domain and whether it differs.
+
+        The dashboard shows the first five columns, those that differ first (then by name), and gives a column with
+        a discrete domain (of fewer than ten values) checkboxes as its filter, a bool column none without one. So
+        the swept parameters differ, a fixed override does not, a choice (or a bool, or a fixed value) has its
+        values as the domain and an interval its bounds.
+        """
+        from tensorboard.plugins.hparams import api_pb2
+
+        from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter
+
+        dtypes = {"bool": api_pb2.DATA_TYPE_BOOL, "float": api_pb2.DATA_TYPE_FLOAT64, "str": api_pb2.DATA_TYPE_STRING}
+        info = api_pb2.HParamInfo(name=name, type=dtypes[kind])
+        swept = {p.name: p for p in self.space.parameters} if self.space is not None else {}
+        fixed = self.space.fixed if self.space is not None else {}
+        parameter = swept.get(name)
+        if isinstance(parameter, RangeParameter):
+            info.domain_interval.min_value = float(parameter.low)
+            info.domain_interval.max_value = float(parameter.high)
+        elif isinstance(parameter, ChoiceParameter):
+            info.domain_discrete.extend([_column_value(v, kind) for v in parameter.values])
+        elif parameter is None and name in fixed:
+            info.domain_discrete.extend([_column_value(fixed[name], kind)])
+        elif kind == "bool":
+            info.domain_discrete.extend([True, False])
+        # Without the space (or for a key outside it), whether the trials so far disagree on it.
+        seen = {repr(_column_value(t.params[name], kind)) for t in result.trials if name in t.params}
+        info.differs = parameter is not None or (name not in fixed and len(seen) > 1)
+        return info
 
     def _decide_types(self, result: SweepResult) -> None:
         """Each parameter's column type, from the search space and the trials so far; kept once decided."""

@@ -102,6 +102,14 @@ def test_hparams_experiment_lists_parameters_status_and_metrics_objectives_first
         "opt": api_pb2.DATA_TYPE_STRING,
         "status": api_pb2.DATA_TYPE_STRING,
     }
+    # Without the search space, a column differs where the trials so far disagree (the dashboard shows those first).
+    assert {h.name: h.differs for h in experiment.hparam_infos} == {
+        "model.width": True,
+        "model.pooling": True,
+        "opt": False,
+        "status": False,
+    }
+    assert [list(h.domain_discrete) for h in experiment.hparam_infos if h.name == "model.pooling"] == [[True, False]]
     metrics = [m.name.tag for m in experiment.metric_infos]
     assert metrics == ["test/acc", "energy/test_samples_per_j", ON_FRONT_TAG, "energy/train_j"]
     described = {m.name.tag: m.description for m in experiment.metric_infos}
@@ -431,6 +439,57 @@ def test_a_choice_of_numbers_and_strings_is_one_string_column_tensorboard_can_so
     (group, *_) = sessions([])
     assert group.hparams["status"].string_value == "a"
     assert group.hparams["ecopt/status"].string_value == "completed"
+
+
+def _hparams_experiment(log_dir):
+    """The experiment TensorBoard's HParams dashboard fetches (``/data/plugin/hparams/experiment``, as it asks)."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider
+    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import backend_context, get_experiment
+
+    mux = pem.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(log_dir))
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, str(log_dir))
+    tb = base_plugin.TBContext(logdir=str(log_dir), data_provider=provider, multiplexer=mux)
+    request = api_pb2.GetExperimentRequest(experiment_name="", hparams_limit=1000)  # the dashboard's limit
+    return get_experiment.Handler(context.RequestContext(), backend_context.Context(tb), "", request).run()
+
+
+def test_the_hparams_dashboard_shows_the_swept_parameters_first_with_their_domains(tmp_path):
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    params = {
+        "width": "int(interval(8, 256))",
+        "lr": "tag(log, interval(1e-4, 1e-1))",
+        "opt": "choice(adam, sgd)",
+        "kernel": "tag(ordered, choice(1, 3, 5))",
+        "pool": "choice(true, false)",
+    }
+    space = parse_search_space(params, ["data.batch_size=32", "trainer.max_epochs=2"])
+    trials = [
+        TrialRecord(i, {"width": 8 * (i + 1), "lr": 1e-3, "opt": "adam", "kernel": 3, "pool": i == 0}, "completed",
+                    metrics={"test/acc": 0.6 + 0.1 * i, "energy/test_samples_per_j": 300.0 - 100 * i})
+        for i in range(2)
+    ]  # fmt: skip
+    board = FrontierBoard(tmp_path, images=False, space=space)
+    board.update(SweepResult(OBJECTIVES, tuple(trials), (0, 1), dict(REF), "inferred", 1.0))
+    infos = {h.name: h for h in _hparams_experiment(tmp_path).hparam_infos}
+    # The dashboard shows the first five columns, those that differ first: they were the first five by name, so
+    # the fixed data.batch_size and status hid the swept width.
+    shown = [h.name for h in sorted(infos.values(), key=lambda h: not h.differs)][:5]
+    assert sorted(shown) == ["kernel", "lr", "opt", "pool", "width"]
+    assert not infos["data.batch_size"].differs
+    assert not infos["status"].differs
+    # A choice's values as checkboxes; a bool column had no filter at all, a string one a regular expression.
+    assert list(infos["opt"].domain_discrete) == ["adam", "sgd"]
+    assert list(infos["kernel"].domain_discrete) == [1.0, 3.0, 5.0]
+    assert list(infos["pool"].domain_discrete) == [True, False]
+    assert list(infos["status"].domain_discrete) == ["completed", "failed", "reused"]
+    assert (infos["width"].domain_interval.min_value, infos["width"].domain_interval.max_value) == (8.0, 256.0)
+    assert list(infos["trainer.max_epochs"].domain_discrete) == [2.0]
 
 
 def test_a_fixed_override_fills_its_column_in_every_session(tmp_path):
