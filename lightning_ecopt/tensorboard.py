@@ -7,28 +7,28 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
   named ``status``), and the metrics as columns, objectives first. A parameter's column has one type, from the search
   space where the board has it (a choice of numbers and strings is a string column, each value written as text), so
   TensorBoard can sort and filter on it; its domain (a choice's values, an interval's bounds) and whether it differs
-  (the swept parameters do, the fixed overrides do not), which the dashboard reads to pick the five columns it
-  shows at first and to give a choice checkboxes as its filter. Written once, when the first trial completes (its metrics name the
-  columns: TensorBoard reads an experiment's columns once, so a metric first returned by a later trial is in that
+  (the swept parameters do, the fixed overrides do not), which the dashboard reads to pick the five columns it shows at
+  first and to give a choice checkboxes as its filter. Written once, when the first trial completes (its metrics name
+  the columns: TensorBoard reads an experiment's columns once, so a metric first returned by a later trial is in that
   trial's scalars but not a column; the board says so in the log). A resumed sweep whose stored experiment lacks a
-  column it would write (``frontier/feasible`` in one written before that column existed, a later trial's metric)
-  writes it again in place of the stored one (TensorBoard shows a run's first experiment summary only), and the
-  earlier trials their ``frontier/feasible``.
-- ``trials/<index>``: one HParams session per finished trial: its parameters and ``status`` (``completed``,
-  ``failed``, ``reused``) as hparams, every metric a completed trial returned as a scalar at step = trial index
-  (a failed trial's partial metrics stay out of the table: they are in ``trials.csv``), the session's end status
-  (failed trials are marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again
-  whenever the trial joins or leaves the frontier (each time at a later step), so the HParams table can be filtered
-  on it. With outcome constraints, also ``frontier/feasible`` (1 when the completed trial meets every one, else 0:
-  a trial that breaks one is on no frontier, however good its objectives), a column of the table as well.
+  column it would write (``frontier/feasible`` in one written before that column existed, a later trial's metric) writes
+  it again in place of the stored one (TensorBoard shows a run's first experiment summary only), and the earlier trials
+  their ``frontier/feasible``.
+- ``trials/<index>``: one HParams session per finished trial: its parameters and ``status`` (``completed``, ``failed``,
+  ``reused``) as hparams, every metric a completed trial returned as a scalar at step = trial index (a failed trial's
+  partial metrics stay out of the table: they are in ``trials.csv``), the session's end status (failed trials are marked
+  failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again whenever the trial joins or
+  leaves the frontier (each time at a later step), so the HParams table can be filtered on it. With outcome constraints,
+  also ``frontier/feasible`` (1 when the completed trial meets every one, else 0: a trial that breaks one is on no
+  frontier, however good its objectives), a column of the table as well.
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
   :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
-  ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's
-  configurations as a table). ``frontier/hypervolume`` starts at the batch that fixes the reference point: none
-  while it is provisional (inferred from trials that met no outcome constraint, and replaced once trials meet them).
-  A sweep that ends early (a discrete space exhausted) and infers its reference point
-  at the end updates its last step: the hypervolume is added there, and the picture and table are written once more
-  at that step (the slider's last picture at that step is the final one).
+  ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's configurations as
+  a table; the Text dashboard names it ``frontier/configurations/text_summary``). ``frontier/hypervolume`` starts at the
+  batch that fixes the reference point: none while it is provisional (inferred from trials that met no outcome
+  constraint, and replaced once trials meet them). A sweep that ends early (a discrete space exhausted) and infers its
+  reference point at the end updates its last step: the hypervolume is added there, and the picture and table are
+  written once more at that step (the slider's last picture at that step is the final one).
 
 What was written is remembered in ``log_dir/ecopt_board.json``, so a resumed sweep (a new process) adds only what
 changed: rerunning a finished sweep writes nothing. Open it with ``tensorboard --logdir <sweep dir>/tensorboard``
