@@ -119,6 +119,20 @@ def test_hparams_experiment_lists_parameters_status_and_metrics_objectives_first
     assert "estimated" not in described["test/acc"]
 
 
+def test_a_latency_column_says_its_unit(tmp_path):
+    # test/latency_ms, the docs' latency objective and constraint, had an empty tooltip beside "unit: s" for _time_s.
+    trials = [completed(i, 0.6 + 0.1 * i, 300.0 - 100 * i) for i in range(2)]
+    for i, trial in enumerate(trials):
+        trial.metrics["test/latency_ms"] = 5.0 + i
+    FrontierBoard(tmp_path, images=False).update(
+        SweepResult(OBJECTIVES, tuple(trials), (0, 1), dict(REF), "inferred", 1.0)
+    )
+    experiment = metadata.parse_experiment_plugin_data(hparams_content(load(tmp_path), metadata.EXPERIMENT_TAG))
+    described = {m.name.tag: m.description for m in experiment.metric_infos}
+    assert described["test/latency_ms"] == "unit: ms"
+    assert views.axis_label("test/latency_ms", minimize=True) == "test/latency_ms [ms], lower is better"
+
+
 def test_one_hparams_session_per_finished_trial_with_its_metrics(board_dir):
     runs = sorted(p.name for p in (board_dir / "trials").iterdir())
     assert runs == ["0000", "0001", "0002", "0003", "0004"]  # the abandoned trial 5 has no session
