@@ -410,20 +410,26 @@ def test_the_loop_survives_a_failing_hook_and_hooks_can_be_turned_off(tmp_path, 
     assert not (tmp_path / "tensorboard").exists()
 
 
-def _hparams_backend(log_dir):
-    """TensorBoard's own HParams backend over ``log_dir``: what its table asks for (sort, filter) runs here."""
-    from tensorboard import context
+def _hparams_context(log_dir):
+    """TensorBoard's own HParams backend context over ``log_dir``, as its server builds it."""
     from tensorboard.backend.event_processing import data_provider
     from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
     from tensorboard.plugins import base_plugin
-    from tensorboard.plugins.hparams import backend_context, list_session_groups
+    from tensorboard.plugins.hparams import backend_context
 
     mux = pem.EventMultiplexer()
     mux.AddRunsFromDirectory(str(log_dir))
     mux.Reload()
     provider = data_provider.MultiplexerDataProvider(mux, str(log_dir))
-    tb = base_plugin.TBContext(logdir=str(log_dir), data_provider=provider, multiplexer=mux)
-    backend, request = backend_context.Context(tb), context.RequestContext()
+    return backend_context.Context(base_plugin.TBContext(logdir=str(log_dir), data_provider=provider, multiplexer=mux))
+
+
+def _hparams_backend(log_dir):
+    """TensorBoard's own HParams backend over ``log_dir``: what its table asks for (sort, filter) runs here."""
+    from tensorboard import context
+    from tensorboard.plugins.hparams import list_session_groups
+
+    backend, request = _hparams_context(log_dir), context.RequestContext()
 
     def sessions(col_params):
         statuses = [api_pb2.STATUS_UNKNOWN, api_pb2.STATUS_SUCCESS, api_pb2.STATUS_FAILURE, api_pb2.STATUS_RUNNING]
@@ -458,18 +464,10 @@ def test_a_choice_of_numbers_and_strings_is_one_string_column_tensorboard_can_so
 def _hparams_experiment(log_dir):
     """The experiment TensorBoard's HParams dashboard fetches (``/data/plugin/hparams/experiment``, as it asks)."""
     from tensorboard import context
-    from tensorboard.backend.event_processing import data_provider
-    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
-    from tensorboard.plugins import base_plugin
-    from tensorboard.plugins.hparams import backend_context, get_experiment
+    from tensorboard.plugins.hparams import get_experiment
 
-    mux = pem.EventMultiplexer()
-    mux.AddRunsFromDirectory(str(log_dir))
-    mux.Reload()
-    provider = data_provider.MultiplexerDataProvider(mux, str(log_dir))
-    tb = base_plugin.TBContext(logdir=str(log_dir), data_provider=provider, multiplexer=mux)
     request = api_pb2.GetExperimentRequest(experiment_name="", hparams_limit=1000)  # the dashboard's limit
-    return get_experiment.Handler(context.RequestContext(), backend_context.Context(tb), "", request).run()
+    return get_experiment.Handler(context.RequestContext(), _hparams_context(log_dir), "", request).run()
 
 
 def test_the_hparams_dashboard_shows_the_swept_parameters_first_with_their_domains(tmp_path):
