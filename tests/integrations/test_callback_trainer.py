@@ -147,3 +147,48 @@ def test_lightning_cli_says_which_callback_value_is_bad(tmp_path: Path) -> None:
     # jsonargparse instantiates the callback after parsing, so the callback's own message reaches the user
     with pytest.raises(ValueError, match=r"EnergyCallback\(warmup_batches=-1\): expected an int >= 0"):
         LightningCLI(DigitsCNN, DigitsDataModule, args=["test", "--config", str(config)], save_config_callback=None)
+
+
+def test_lightning_cli_help_lists_the_callbacks_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    # The README's `python main.py test --trainer.callbacks.help lightning_ecopt.EnergyCallback`
+    pytest.importorskip("jsonargparse")
+    from lightning.pytorch.cli import LightningCLI
+
+    args = ["test", "--trainer.callbacks.help", "lightning_ecopt.EnergyCallback"]
+    with pytest.raises(SystemExit) as exit_info:
+        LightningCLI(DigitsCNN, DigitsDataModule, args=args, save_config_callback=None)
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
+    assert "--trainer.callbacks.per_batch {auto,window,split}" in out
+    assert "--trainer.callbacks.predict_flops {forward,predict_step}" in out
+    assert "Literal['auto', 'zeus', 'estimate']" in out  # the meter's names
+    assert 'any of ``"test"`` (default), ``"predict"``, ``"validate"``' in out  # the stages, from the docstring
+
+
+def test_lightning_cli_saved_config_builds_the_same_callback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SaveConfigCallback writes the callback's init_args (a meter given by class_path, a count_fn by import path);
+    # the written config builds the same callback again
+    pytest.importorskip("jsonargparse")
+    from lightning.pytorch.cli import LightningCLI
+
+    (tmp_path / "ecopt_cli_counts.py").write_text("def seven(batch, outputs):\n    return 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = _cli_config(
+        tmp_path,
+        "{meter: {class_path: lightning_ecopt.energy.CpuTimeEstimator, init_args: {watts_per_thread: 4.0}}, "
+        "count_fn: ecopt_cli_counts.seven, warmup_batches: 1, min_duration_s: auto}",
+    )
+    args = ["--config", str(config), "--trainer.limit_test_batches=3", "--trainer.default_root_dir", str(tmp_path)]
+    LightningCLI(
+        DigitsCNN, DigitsDataModule, args=["test", *args], save_config_kwargs={"config_filename": "saved.yaml"}
+    )
+    saved = tmp_path / "saved.yaml"  # no logger: written to default_root_dir
+    text = saved.read_text()
+    assert "count_fn: ecopt_cli_counts.seven" in text
+    assert "min_duration_s: auto" in text
+
+    cli = LightningCLI(DigitsCNN, DigitsDataModule, args=["test", "--config", str(saved)], save_config_callback=None)
+    (cb,) = (c for c in cli.trainer.callbacks if isinstance(c, EnergyCallback))
+    r = cb.results["test"]
+    assert r.source == "estimated: cpu-time (4 W/thread)"
+    assert (r.batches, r.tokens) == (2, 14)  # 3 batches, 1 of them warm-up; 7 tokens each
