@@ -211,7 +211,7 @@ def check_inference_params(
 
     Raises:
         EcoptConfigError: Not a list of strings, a duplicate, a key that is neither swept, fixed, nor in the app's
-            config (the message suggests the closest swept, fixed or config key), or a config section
+            config (the message suggests the closest of the swept, fixed and config keys), or a config section
             (it would leave every key in it out of the training key, those that change training too).
 
     Example:
@@ -249,7 +249,8 @@ def check_inference_params(
             )
         if name in known or has_key(name):
             continue
-        close = difflib.get_close_matches(name, known, n=1) or difflib.get_close_matches(name, config_keys, n=1)
+        # The closest of all (a typo of a config key was matched to a looser swept or fixed one, searched first).
+        close = difflib.get_close_matches(name, list(dict.fromkeys([*known, *config_keys])), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise EcoptConfigError(
             f"hydra.sweeper.inference_params: {name!r} is neither a swept or fixed parameter ({known!r}) nor a key "

@@ -132,6 +132,21 @@ def test_check_inference_params_errors(keys: Any, match: str) -> None:
         check_inference_params(keys, ["data.eval_batch_size", "model.lr"], [], lambda k: False)
 
 
+def test_a_typo_names_the_closest_key_whether_swept_fixed_or_in_the_config() -> None:
+    # conf/train.yaml's list with a typo, under `-m data.eval_repeats=1`: the batch size is a key of the config, neither
+    # swept nor fixed, and the suggestion was 'data.eval_repeats' (fixed, a looser match) searched before the config.
+    config_keys = ["data.eval_batch_size", "data.eval_repeats", "model.lr"]
+    with pytest.raises(EcoptConfigError, match=r"Did you mean 'data\.eval_batch_size'"):
+        check_inference_params(
+            ["data.eval_bach_size"], ["model.lr"], ["data.eval_repeats"], lambda k: False, config_keys=config_keys
+        )
+    # A typo of a swept key still names it.
+    with pytest.raises(EcoptConfigError, match=r"Did you mean 'model\.lr'"):
+        check_inference_params(
+            ["model.lt"], ["model.lr"], ["data.eval_repeats"], lambda k: False, config_keys=config_keys
+        )
+
+
 def test_a_config_section_is_no_inference_only_key() -> None:
     # Listing "data" would drop data.batch_size and data.seed from the key: configurations that train differently
     # would share one checkpoint.
