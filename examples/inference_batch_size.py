@@ -141,11 +141,14 @@ class BatchSizeRatio(Callback):
         )
         if found.short:
             batches = " and ".join(f"batch {b}" for b in found.short)
+            both = len(found.short) > 1
             print(
-                f"batch-size sweep: the figure of {batches} is flagged short (energy/test_short_window=1: its measured "
-                "window lasted less than energy.min_duration_s, or than 20 updates of the energy counter, or its loop "
-                "ended inside energy.warmup_batches), so the ratio is noisy; raise data.eval_repeats so that every "
-                "trial's window reaches energy.min_duration_s (auto: 20 counter updates, 2 s on NVML)."
+                f"batch-size sweep: {'the figures of' if both else 'the figure of'} {batches} "
+                f"{'are' if both else 'is'} flagged short (energy/test_short_window=1: "
+                f"{'their' if both else 'its'} measured window lasted less than energy.min_duration_s, or than 20 "
+                f"updates of the energy counter, or {'their' if both else 'its'} loop ended inside "
+                "energy.warmup_batches), so the ratio is noisy; raise data.eval_repeats so that every trial's window "
+                "reaches energy.min_duration_s (auto: 20 counter updates, 2 s on NVML)."
             )
         if found.contended:
             batches = " and ".join(f"batch {b}" for b in found.contended)

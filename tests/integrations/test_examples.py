@@ -380,6 +380,10 @@ def test_batch_size_ratio_says_which_figures_are_flagged_short(
     (warning,) = [line for line in batch1_short if "flagged short" in line]
     assert "batch 1" in warning
     assert "short" not in printed(trial(1, 10.0, 0.0), trial(16, 200.0, 1.0), trial(64, 400.0, 0.0))
+    # Both figures short: one sentence about the two (it read "the figure of batch 64 and batch 1 is flagged short").
+    both = printed(trial(1, 10.0, 1.0), trial(64, 400.0, 1.0))
+    assert "the figures of batch 64 and batch 1 are flagged short (" in both
+    assert "its measured window" not in both
     # A trial without the batch size as a parameter (a sweep that fixed it) has no place in the ratio: a KeyError.
     other = {
         "status": "completed",
