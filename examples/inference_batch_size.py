@@ -134,10 +134,18 @@ class BatchSizeRatio(Callback):
         # Said in the line itself, which is the one quoted: a contended ratio read 66x where a quiet rerun read 22x.
         caveats = [c for c, on in (("contended: not a quiet machine's", found.contended), ("short", found.short)) if on]
         flag = f" [{'; '.join(caveats)}: see below]" if caveats else ""
+        # The label of the trials that measured (batch 1 measured after the sweep: its own figures' label), not of
+        # trials[0], which may have failed before measuring anything and have none.
+        sources = {
+            str(source)
+            for t in trials
+            if t.get("status") == "completed"
+            and (source := t.get("energy_source") or (t.get("metrics") or {}).get("energy/source"))
+        }
+        label = sources.pop() if len(sources) == 1 else "see the report"
         print(
             f"batch-size sweep: best {found.best:.4g} samples/J at batch {found.batch}, {found.ratio:.1f}x batch 1"
-            f"{flag} ({found.batch1:.4g} samples/J) (energy {trials[0].get('energy_source') or 'see the report'}); "
-            "the paper: 38x on a transformer."
+            f"{flag} ({found.batch1:.4g} samples/J) (energy {label}); the paper: 38x on a transformer."
         )
         if found.short:
             batches = " and ".join(f"batch {b}" for b in found.short)

@@ -393,6 +393,28 @@ def test_batch_size_ratio_says_which_figures_are_flagged_short(
     assert "best 400 samples/J at batch 64" in printed(trial(1, 10.0, 0.0), trial(64, 400.0, 0.0), other)
 
 
+def test_batch_size_ratio_labels_its_energy_from_the_trials_that_ran_whatever_failed_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It took the label of trials[0]: a first trial that failed before measuring (a batch size of 0, a timeout) has
+    # none, and the line read "(energy see the report)" for figures that were all estimated.
+    from omegaconf import OmegaConf
+
+    example = _import_example(monkeypatch, "inference_batch_size")
+
+    def trial(batch: int, per_j: float) -> dict[str, object]:
+        metrics = {"energy/test_samples_per_j": per_j}
+        params = {"data.eval_batch_size": batch}
+        return {"status": "completed", "params": params, "metrics": metrics, "energy_source": "estimated: cpu-time"}
+
+    failed = {"status": "failed", "params": {"data.eval_batch_size": 0}, "metrics": {}, "energy_source": None}
+    (tmp_path / "optimization_results.yaml").write_text(
+        yaml.safe_dump({"trials": [failed, trial(1, 10.0), trial(64, 400.0)]})
+    )
+    example.BatchSizeRatio().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    assert "40.0x batch 1 (10 samples/J) (energy estimated: cpu-time);" in capsys.readouterr().out
+
+
 def test_batch_1_is_measured_with_the_best_trials_other_inference_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
