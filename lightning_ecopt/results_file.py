@@ -60,6 +60,10 @@ class LoadedSweep:
     settings: dict[str, Any] | None = None
 
 
+_SWEEP_LEVELS_UP = 3
+"""How far up ``ecopt report`` looks for the sweep of a folder inside one: ``<sweep>/0/lightning_logs/version_0``."""
+
+
 def find_results(path: str | Path) -> Path:
     """Find the results file of a sweep: ``<path>/optimization_results.yaml``, or ``path`` itself if it is one.
 
@@ -103,11 +107,17 @@ def find_results(path: str | Path) -> Path:
         raise SweepDataError(
             f"ecopt report: no {RESULTS_FILENAME} in {str(p)!r}; sweeps found below it: {listed}{more}."
         )
-    parent = p.resolve().parent
-    if (parent / RESULTS_FILENAME).is_file():  # a trial's job dir (<sweep dir>/0): the sweep is one level up
-        shown = str(p.parent) if p.parent != Path(".") else str(parent)
+    # A trial's job dir (<sweep dir>/0) or a folder in it, down to its TensorBoard logs (0/lightning_logs/version_0):
+    # the sweep is up to _SWEEP_LEVELS_UP levels up.
+    for levels, ancestor in enumerate(p.resolve().parents[:_SWEEP_LEVELS_UP], start=1):
+        if not (ancestor / RESULTS_FILENAME).is_file():
+            continue
+        # As the user wrote it where that names the same folder; else in full ('.' and '..' name the cwd's parents)
+        given = p.parents[levels - 1] if levels <= len(p.parents) and ".." not in p.parts else None
+        shown = str(given) if given is not None and given != Path(".") else str(ancestor)
+        where = f"its parent {shown!r}" if levels == 1 else f"{shown!r}, {levels} levels up,"
         raise SweepDataError(
-            f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}), but its parent {shown!r} holds one "
+            f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}), but {where} holds one "
             f"(a trial's job dir is inside its sweep's): pass {shown!r}."
         )
     raise SweepDataError(

@@ -980,6 +980,26 @@ def test_a_trial_s_job_dir_names_the_sweep_it_is_in(tmp_path, capsys, monkeypatc
     assert f"but its parent {str(tmp_path / 'ok')!r} holds one" in run_cli(capsys, ".")[2]
 
 
+def test_a_folder_deep_inside_a_sweep_names_the_sweep_it_is_in(tmp_path, capsys, monkeypatch):
+    # `ecopt report ok/0/lightning_logs/version_0` (a trial's own TensorBoard logs) said only "no ecopt sweep in ...":
+    # the sweep was looked for one level up, not further.
+    _write(tmp_path / "ok" / RESULTS_FILENAME, "name: ecopt")
+    (tmp_path / "ok" / "0" / "lightning_logs" / "version_0").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "ok/0/lightning_logs/version_0")
+    assert code == 2
+    assert (
+        "no ecopt sweep in 'ok/0/lightning_logs/version_0' (no optimization_results.yaml), but 'ok', 3 levels up, "
+        in err
+    )
+    assert "pass 'ok'." in err
+    monkeypatch.chdir(tmp_path / "ok" / "0" / "lightning_logs")
+    assert f"but {str(tmp_path / 'ok')!r}, 2 levels up, holds one" in run_cli(capsys, ".")[2]
+    # No further than a trial's logs: a folder 4 levels down is not taken for part of that sweep.
+    (tmp_path / "ok" / "0" / "a" / "b" / "c").mkdir(parents=True)
+    assert "holds one" not in run_cli(capsys, str(tmp_path / "ok" / "0" / "a" / "b" / "c"))[2]
+
+
 def _edited(sweep_dir, edit):
     import yaml
 
