@@ -165,13 +165,13 @@ def _digits_trial(cfg: DictConfig, cache: CheckpointCache | None) -> dict[str, f
     if trained is not None:
         metrics.update(trained.metrics())
     log.info(
-        "test/acc %.4f | %.1f samples/J (%s) | %.4g J over %d test samples | train %.3g J%s",
+        "test/acc %.4f | %.1f samples/J (%s) | %.4g J over %d test samples | train %s%s",
         metrics["test/acc"],
         metrics["energy/test_samples_per_j"],
         metrics["energy/source"],
         metrics["energy/test_j"],
         metrics["energy/test_samples"],
-        metrics.get("energy/train_j", float("nan")),
+        f"{metrics['energy/train_j']:.3g} J" if "energy/train_j" in metrics else "not measured (energy.train=false)",
         f" (checkpoint reused: {metrics['energy/train_reused_j']:.3g} J not spent)"
         if metrics.get("checkpoint/reused")
         else "",

@@ -143,7 +143,7 @@ def generation_trial(cfg: DictConfig) -> dict[str, float | str]:
     sample = data.decode(model.generate(data.encode("def ")[None, :], 40)[0])
     log.info(
         "perplexity %.3g | %.4g generated tokens/J (%s) | %d tokens (%d prompts at batch %d) in %.3g s | test %.3g J"
-        " with warm-up | train %.3g J | sample %r",
+        " with warm-up | train %s | sample %r",
         metrics["test/perplexity"],
         metrics["energy/predict_tokens_per_j"],
         metrics["energy/source"],
@@ -152,7 +152,7 @@ def generation_trial(cfg: DictConfig) -> dict[str, float | str]:
         cfg.data.gen_batch_size,
         metrics["energy/predict_time_s"],
         test_energy.results["test"].energy_j + test_energy.results["test"].warmup_j,
-        metrics.get("energy/train_j", float("nan")),
+        f"{metrics['energy/train_j']:.3g} J" if "energy/train_j" in metrics else "not measured (energy.train=false)",
         "def " + sample,
     )
     return metrics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -285,3 +286,17 @@ def test_a_multirun_trial_on_two_ddp_devices_is_refused_before_training(monkeypa
     with pytest.raises(TrialFailure, match=r"^trainer.devices=2 \(num_nodes=1\) with DDPStrategy .* multirun") as err:
         train.digits_trial(cfg, cache=None)
     assert err.value.metrics == {"energy/train_j": 0.0, "energy/train_time_s": 0.0}  # nothing ran
+
+
+def test_the_trial_line_says_the_training_energy_was_not_measured_with_energy_train_false(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It logged "train nan J".
+    train = _train(monkeypatch)
+    cfg = _config()
+    cfg.energy.train = False
+    with caplog.at_level(logging.INFO, logger="train"):
+        metrics = train.digits_trial(cfg, cache=None)
+    assert "energy/train_j" not in metrics
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("test/acc")]
+    assert line.endswith("| train not measured (energy.train=false)")
