@@ -231,6 +231,7 @@ class EcoptSweeper(Sweeper):
         self._outcomes: Path | None = None  # where each job records its outcome (not under the basic launcher)
         self._in_process: dict[int, Any] | None = None  # each job's outcome, kept under the basic launcher
         self._said_chdir = False  # whether a job's record of a changed working directory was said (once a sweep)
+        self._said_no_cache = False  # whether a trial that trained without CheckpointCache was said (once a run)
         self._launched = False  # whether this process launched a batch (under the sweep's lock)
         # Whether this machine sees its jobs' records, learnt from the launches that returned (None: none yet).
         self._records_visible: bool | None = None
@@ -1494,7 +1495,41 @@ class EcoptSweeper(Sweeper):
                 for _, positions, _ in runs[launched:]:
                     self._pareto.not_started_before_stop.update(indices[position] for position in positions)
             raise
+        self._say_no_cache_in_use(outcomes, numbers)
         return outcomes
+
+    def _say_no_cache_in_use(self, outcomes: Sequence[Any], numbers: Sequence[int]) -> None:
+        """Warn once where ``inference_params`` is set but a completed trial reports no use of ``CheckpointCache``.
+
+        A task that trains through ``CheckpointCache.fit_or_load`` returns ``CachedTraining.metrics()``, which hold
+        ``checkpoint/reused`` and ``energy/train_reused_j`` whether the trial trained or loaded. A dict without either
+        comes from a task that trains every trial itself (a lightning-hydra-template ``train()`` as it stands): the
+        setting then saves nothing, and the ledger counts no reuse.
+
+        Args:
+            outcomes: What each trial of the batch returned (or its exception).
+            numbers: The batch's job numbers, in order.
+        """
+        if self._said_no_cache or not self.inference_params:
+            return
+        for outcome, number in zip(outcomes, numbers, strict=False):
+            if not isinstance(outcome, Mapping) or any(
+                key in outcome for key in ("checkpoint/reused", "energy/train_reused_j")
+            ):
+                continue
+            self._said_no_cache = True
+            log.warning(
+                "ecopt sweeper: hydra.sweeper.inference_params=%s is set, but trial %d returned neither "
+                "checkpoint/reused nor energy/train_reused_j: its task trains without "
+                "lightning_ecopt.checkpoints.CheckpointCache (or leaves out what CachedTraining.metrics() gives), so "
+                "every trial trains again and no training is reused. Train through "
+                "`trained = CheckpointCache.from_hydra().fit_or_load(cfg, model, fit)` and return "
+                "`{**trial_metrics(trainer), **trained.metrics()}` (docs/examples.md, Inference-only parameters), or "
+                "drop inference_params.",
+                list(self.inference_params),
+                number - self._job_offset,
+            )
+            return
 
     def _job_numbers(self, n: int) -> list[int]:
         """The job numbers of a batch of ``n`` trials: each trial's index (job dir ``N/`` is trial ``N``).

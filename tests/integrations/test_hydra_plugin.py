@@ -309,6 +309,42 @@ def test_a_batch_launches_each_trial_as_the_job_of_its_index(tmp_path: Path, mon
     assert sweeper.job_idx == 6
 
 
+def test_inference_params_with_a_task_that_trains_without_the_checkpoint_cache_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lightning-hydra-template user who lists ``inference_params`` but keeps the template's ``trainer.fit`` (no
+    ``CheckpointCache``) got no word: every trial trained again and the ledger counted no reuse. The first completed
+    trial that reports neither ``checkpoint/reused`` nor ``energy/train_reused_j`` is named, once; a task that
+    returns ``CachedTraining.metrics()`` is not."""
+
+    def built(folder: Path, returned: dict[str, float], **kwargs: Any) -> Any:
+        folder.mkdir(exist_ok=True)
+        sweeper = _sweeper(folder, **kwargs)
+        sweeper.space, _ = sweeper.configure(["y=choice(a, b)"])
+        sweeper.launcher = _FakeLauncher([JobReturn(status=JobStatus.COMPLETED, _return_value=returned)] * 2)
+        monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)  # no Hydra context to compose in
+        return sweeper
+
+    sweeper = built(tmp_path, {"f1": 1.0, "f2": 2.0}, inference_params=["y"])
+    with caplog.at_level(logging.WARNING, logger="hydra_plugins.ecopt_sweeper.ecopt_sweeper"):
+        sweeper.evaluate([{"x": 0.25, "y": "a"}, {"x": 0.5, "y": "b"}])
+        sweeper.evaluate([{"x": 0.75, "y": "a"}])
+    said = [" ".join(r.getMessage().split()) for r in caplog.records if "inference_params" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "hydra.sweeper.inference_params=['y'] is set, but trial 0 returned neither checkpoint/reused nor" in said[0]
+    assert "CheckpointCache.from_hydra().fit_or_load(cfg, model, fit)" in said[0]
+    assert "docs/examples.md" in said[0]
+
+    caplog.clear()
+    cached = {"f1": 1.0, "f2": 2.0, "checkpoint/reused": 0.0, "energy/train_reused_j": 0.0}
+    uses_cache = built(tmp_path / "cached", cached, inference_params=["y"])
+    no_params = built(tmp_path / "none", {"f1": 1.0, "f2": 2.0})
+    with caplog.at_level(logging.WARNING, logger="hydra_plugins.ecopt_sweeper.ecopt_sweeper"):
+        uses_cache.evaluate([{"x": 0.25, "y": "a"}])
+        no_params.evaluate([{"x": 0.25, "y": "a"}])
+    assert not [r for r in caplog.records if "inference_params" in r.getMessage()]
+
+
 class _EchoesX(_FakeLauncher):
     """Each job returns its own x as f1: which outcome went to which trial shows."""
 
