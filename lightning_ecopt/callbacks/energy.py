@@ -2261,6 +2261,10 @@ def _on_meta(pl_module: pl.LightningModule) -> torch.nn.Module | None:
     try:
         with torch.device("meta"):
             model = type(pl_module)(**pl_module.hparams)
+        if any(t.device.type != "meta" for t in (*model.parameters(), *model.buffers())):
+            # A module saved among the hyperparameters (lightning-hydra-template's ``net``) is the real one, not a
+            # copy: eval() here would switch the trained module's mode. Count on the real module instead.
+            return None
         return model.eval()
     except TrialFailure:  # the trial's time limit (a constructor loading weights for seconds)
         raise

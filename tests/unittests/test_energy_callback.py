@@ -890,6 +890,31 @@ def test_flops_on_meta_false_never_runs_the_modules_init_again(
     assert _InitCounting.real_forwards - 4 == real_forwards  # the loop's 4 batches, and the FLOPs pass where real
 
 
+class _NetInHparams(LightningModule):
+    """lightning-hydra-template's shape: the network itself passed in and kept by ``save_hyperparameters``."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def test_a_module_kept_in_the_hyperparameters_is_not_switched_to_eval_by_the_meta_copy() -> None:
+    # The "copy" rebuilt from the hyperparameters held the real net: its eval() set the trained net's mode.
+    from lightning_ecopt.callbacks.energy import _model_stats, _on_meta
+
+    net = torch.nn.Sequential(torch.nn.Linear(32, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 2))
+    model = _NetInHparams(net).train()
+    copy = _on_meta(model)
+    assert all(m.training for m in net.modules())
+    assert copy is None  # counted on the real module instead
+    assert _model_stats(model, torch.rand(1, 32))["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)
+    assert all(p.device.type == "cpu" for p in net.parameters())
+
+
 def test_one_inference_in_a_predict_loop_is_predict_step_a_whole_generation() -> None:
     from lightning_ecopt.callbacks.energy import _model_stats
     from lightning_ecopt.demos import TinyTransformerLM
