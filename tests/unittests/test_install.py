@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,27 +48,78 @@ print("built:", sdist, build_meta.prepare_metadata_for_build_wheel(out))
 """
 
 
-@pytest.mark.timeout(300)
-def test_the_sdist_carries_what_packagers_rebuild_and_test_and_the_license(tmp_path: Path) -> None:
-    """The sdist held only the package, README and pyproject (no tests, which pyproject's pytest config names, no
-    example configs, no license), and the license was a TOML table setuptools deprecates (packaging review)."""
+def _build_outputs(folder: str, names: list[str]) -> set[str]:
+    """What :func:`shutil.copytree` leaves out of the checkout's copy: build outputs, caches, venvs, ``.git``."""
+    top = Path(folder) == ROOT
+    outputs = {"build", "dist", "multirun", "outputs", "lightning_logs"}
+    return {
+        n
+        for n in names
+        if n == "__pycache__" or n.endswith(".egg-info") or (top and (n.startswith(".") or n in outputs))
+    }
+
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], Path]:
+    """The sdist built from this checkout: the paths it holds (below its top folder) and the wheel's metadata dir."""
     import subprocess
     import sys
     import tarfile
 
+    # Built from a copy without the checkout's build outputs: setuptools adds every file an earlier build's
+    # *.egg-info/SOURCES.txt lists, so in a checkout built once (an editable install) the sdist held files that
+    # MANIFEST.in no longer names, and a test of it passed whatever MANIFEST.in said.
+    src = tmp_path_factory.mktemp("src") / "lightning_ecopt"
+    shutil.copytree(ROOT, src, ignore=_build_outputs)
+    out = tmp_path_factory.mktemp("sdist")
     built = subprocess.run(
-        [sys.executable, "-c", _BUILD, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-c", _BUILD, str(out)], cwd=src, capture_output=True, text=True, check=False, timeout=300
     )
     assert built.returncode == 0, built.stderr[-3000:]
-    sdist, dist_info = built.stdout.splitlines()[-1].split()[1:]
-    with tarfile.open(tmp_path / sdist) as tar:
+    archive, dist_info = built.stdout.splitlines()[-1].split()[1:]
+    with tarfile.open(out / archive) as tar:
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    return names, out / dist_info
+
+
+@pytest.mark.timeout(300)
+def test_the_sdist_carries_what_packagers_rebuild_and_test_and_the_license(sdist: tuple[set[str], Path]) -> None:
+    """The sdist held only the package, README and pyproject (no tests, which pyproject's pytest config names, no
+    example configs, no license), and the license was a TOML table setuptools deprecates (packaging review)."""
+    names, dist_info = sdist
     assert {"LICENSE", "CHANGELOG.md", "conf/train.yaml", "examples/train.py", "tests/conftest.py"} <= names
     assert "tests/unittests/test_install.py" in names
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
-    metadata = (tmp_path / dist_info / "METADATA").read_text()
+    metadata = (dist_info / "METADATA").read_text()
     assert "License-Expression: MIT" in metadata
-    assert (tmp_path / dist_info / "licenses" / "LICENSE").is_file()
+    assert (dist_info / "licenses" / "LICENSE").is_file()
+
+
+# A path the tests build from the checkout's root: ROOT / "docs" / "sweeper.md", parents[2] / "conf", ...
+_ROOTED_PATH = re.compile(r'(?:\bROOT|parents\[2\]|CONSTRAINTS\.parent)((?:\s*/\s*"[^"]+")+)')
+
+
+def _paths_the_tests_read() -> set[str]:
+    paths = set()
+    for test in (ROOT / "tests").rglob("*.py"):
+        for match in _ROOTED_PATH.finditer(test.read_text(encoding="utf-8")):
+            paths.add("/".join(re.findall(r'"([^"]+)"', match.group(1))))
+    return paths
+
+
+@pytest.mark.timeout(300)
+def test_the_sdist_holds_every_file_its_tests_read(sdist: tuple[set[str], Path]) -> None:
+    """The sdist's tests read docs/sweeper.md, scripts/check_lowest.sh and benchmarks/, which it did not carry: from
+    an unpacked sdist, pytest failed 3 unit tests and errored 8 more, and every benchmark smoke test (wheel review).
+    Its stored results stay out (11 MB; no test reads them)."""
+    names, _ = sdist
+    wanted = _paths_the_tests_read()
+    assert {"docs/sweeper.md", "scripts/check_lowest.sh", "benchmarks/problems.py", "conf"} <= wanted  # the scan works
+    for path in sorted(wanted):
+        assert (ROOT / path).exists(), f"the scan found {path!r}, which the checkout lacks"
+        assert path in names or any(name.startswith(path + "/") for name in names), f"the sdist lacks {path!r}"
+    assert "benchmarks/apps/conf/problem.yaml" in names  # what a benchmark reads next to itself
+    assert not any(name.startswith("benchmarks/results/") for name in names)
 
 
 def test_zeus_lower_bound_has_the_device_api_we_call() -> None:
