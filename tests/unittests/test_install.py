@@ -158,3 +158,42 @@ def test_check_lowest_refuses_a_python_newer_than_the_floor_of_requires_python(t
     assert f"is Python {version}; the floors are tried on Python 3.11, the floor of requires-python" in done.stderr
     assert "Set PYTHON=python3.11." in done.stderr
     assert not venv.exists()
+
+
+def _imported_top_level_modules(folder: Path) -> set[str]:
+    import ast
+
+    modules = set()
+    for source in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_every_module_the_package_imports_comes_from_a_declared_dependency() -> None:
+    """``lightning_ecopt.sweeper.loop`` imports ``linear_operator`` (GPyTorch's warning class), which pyproject did
+    not declare: it came only through gpytorch's own requirement (wheel review)."""
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {canonicalize_name(Requirement(d).name) for d in project["dependencies"]}
+    providers = packages_distributions()
+    ours = {"lightning_ecopt", "hydra_plugins"}
+    imported = _imported_top_level_modules(ROOT / "lightning_ecopt") | _imported_top_level_modules(
+        ROOT / "hydra_plugins"
+    )
+    third_party = sorted(imported - ours - set(sys.stdlib_module_names))
+    assert {"torch", "ax", "yaml", "linear_operator"} <= set(third_party)  # the scan sees imports inside functions
+    undeclared = {
+        module: providers.get(module, ["(not installed)"])
+        for module in third_party
+        if not {canonicalize_name(dist) for dist in providers.get(module, [])} & declared
+    }
+    assert undeclared == {}, "imported, but no dependency in pyproject.toml provides it"
