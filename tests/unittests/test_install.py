@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from packaging.requirements import Requirement
@@ -44,7 +46,8 @@ warnings.simplefilter("error", SetuptoolsDeprecationWarning)  # setuptools fails
 from setuptools import build_meta
 out = sys.argv[1]
 sdist = build_meta.build_sdist(out)
-print("built:", sdist, build_meta.prepare_metadata_for_build_wheel(out))
+dist_info = build_meta.prepare_metadata_for_build_wheel(out)
+print("built:", sdist, dist_info, build_meta.build_wheel(out))
 """
 
 
@@ -59,9 +62,15 @@ def _build_outputs(folder: str, names: list[str]) -> set[str]:
     }
 
 
+class Built(NamedTuple):
+    sdist: set[str]  # the paths the sdist holds, below its top folder
+    dist_info: Path  # the wheel's metadata, as prepare_metadata_for_build_wheel writes it
+    wheel: zipfile.ZipFile
+
+
 @pytest.fixture(scope="module")
-def sdist(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], Path]:
-    """The sdist built from this checkout: the paths it holds (below its top folder) and the wheel's metadata dir."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The sdist and the wheel built from this checkout."""
     import subprocess
     import sys
     import tarfile
@@ -76,17 +85,17 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], Path]:
         [sys.executable, "-c", _BUILD, str(out)], cwd=src, capture_output=True, text=True, check=False, timeout=300
     )
     assert built.returncode == 0, built.stderr[-3000:]
-    archive, dist_info = built.stdout.splitlines()[-1].split()[1:]
+    archive, dist_info, wheel = built.stdout.splitlines()[-1].split()[1:]
     with tarfile.open(out / archive) as tar:
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
-    return names, out / dist_info
+    return Built(names, out / dist_info, zipfile.ZipFile(out / wheel))
 
 
 @pytest.mark.timeout(300)
-def test_the_sdist_carries_what_packagers_rebuild_and_test_and_the_license(sdist: tuple[set[str], Path]) -> None:
+def test_the_sdist_carries_what_packagers_rebuild_and_test_and_the_license(built: Built) -> None:
     """The sdist held only the package, README and pyproject (no tests, which pyproject's pytest config names, no
     example configs, no license), and the license was a TOML table setuptools deprecates (packaging review)."""
-    names, dist_info = sdist
+    names, dist_info = built.sdist, built.dist_info
     assert {"LICENSE", "CHANGELOG.md", "conf/train.yaml", "examples/train.py", "tests/conftest.py"} <= names
     assert "tests/unittests/test_install.py" in names
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
@@ -108,11 +117,11 @@ def _paths_the_tests_read() -> set[str]:
 
 
 @pytest.mark.timeout(300)
-def test_the_sdist_holds_every_file_its_tests_read(sdist: tuple[set[str], Path]) -> None:
+def test_the_sdist_holds_every_file_its_tests_read(built: Built) -> None:
     """The sdist's tests read docs/sweeper.md, scripts/check_lowest.sh and benchmarks/, which it did not carry: from
     an unpacked sdist, pytest failed 3 unit tests and errored 8 more, and every benchmark smoke test (wheel review).
     Its stored results stay out (11 MB; no test reads them)."""
-    names, _ = sdist
+    names = built.sdist
     wanted = _paths_the_tests_read()
     assert {"docs/sweeper.md", "scripts/check_lowest.sh", "benchmarks/problems.py", "conf"} <= wanted  # the scan works
     for path in sorted(wanted):
@@ -158,6 +167,21 @@ def test_check_lowest_refuses_a_python_newer_than_the_floor_of_requires_python(t
     assert f"is Python {version}; the floors are tried on Python 3.11, the floor of requires-python" in done.stderr
     assert "Set PYTHON=python3.11." in done.stderr
     assert not venv.exists()
+
+
+@pytest.mark.timeout(300)
+def test_the_wheel_ships_the_plugin_in_hydras_namespace_the_types_marker_and_the_cli(built: Built) -> None:
+    """What an install from the wheel (not the checkout) needs: Hydra finds the sweeper by scanning the namespace
+    package ``hydra_plugins`` (an ``__init__.py`` there would hide every other package's plugins), mypy reads the
+    package's types through ``py.typed``, and ``ecopt report`` is a console script. Nothing else at the top level."""
+    names = set(built.wheel.namelist())
+    assert {"hydra_plugins/ecopt_sweeper/ecopt_sweeper.py", "hydra_plugins/ecopt_sweeper/config.py"} <= names
+    assert "hydra_plugins/__init__.py" not in names
+    assert "lightning_ecopt/py.typed" in names
+    dist_info = built.dist_info.name
+    assert {name.split("/")[0] for name in names} == {"hydra_plugins", "lightning_ecopt", dist_info}
+    entry_points = built.wheel.read(f"{dist_info}/entry_points.txt").decode()
+    assert "ecopt = lightning_ecopt.cli:main" in entry_points
 
 
 def _imported_top_level_modules(folder: Path) -> set[str]:
