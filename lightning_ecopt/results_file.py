@@ -289,7 +289,9 @@ def _trial(raw: Mapping[str, Any], where: str, index: int, objectives: Sequence[
     status = raw.get("status")
     if status not in ("completed", "failed", "abandoned"):
         raise SweepDataError(f"{where}.status: {status!r} is not one of completed, failed, abandoned")
-    metrics = {str(m): _number(v, f"{where}.metrics.{m}") for m, v in _mapping(raw.get("metrics"), where).items()}
+    metrics = {
+        str(m): _number(v, f"{where}.metrics.{m}") for m, v in _mapping(raw.get("metrics"), f"{where}.metrics").items()
+    }
     if status == "completed":
         missing = [o.name for o in objectives if o.name not in metrics]
         if missing:
@@ -382,7 +384,10 @@ def _reference_point(
     values = reference.get("values")
     point = None
     if values is not None:
-        point = {str(k): _number(v, f"reference_point.values.{k}") for k, v in _mapping(values, "values").items()}
+        point = {
+            str(k): _number(v, f"reference_point.values.{k}")
+            for k, v in _mapping(values, "reference_point.values").items()
+        }
         short = [o.name for o in objectives if o.name not in point]
         if short:
             raise SweepDataError(f"reference_point.values: no value for the objectives {short}; {_REWRITE}")

@@ -932,6 +932,16 @@ BAD_INPUTS = {
                 "trials: [{trial_index: 0, status: completed, metrics: {a: .nan, b: 1}}]\n",
                 "trials[0].metrics.a: completed trial 0's objective value is nan, not finite",
             ),
+            (  # said 'values: expected a mapping', a key at the file's top level it does not have
+                "reference point values not a mapping",
+                "reference_point: {values: [0.5, 1], origin: inferred}\ntrials: []\n",
+                "reference_point.values: expected a mapping, got list",
+            ),
+            (  # said 'trials[0]: expected a mapping', of a trial that is one
+                "metrics not a mapping",
+                "trials: [{trial_index: 0, status: completed, metrics: [0.5, 1]}]\n",
+                "trials[0].metrics: expected a mapping, got list",
+            ),
         ]
     },
     **{
