@@ -914,7 +914,7 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
 
 
 def _to_parameter(name: str, text: str, override: Override, label: str) -> Parameter:
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+    from hydra.core.override_parser.types import ChoiceSweep, Glob, IntervalSweep, RangeSweep
 
     sweep = override.value()
     if isinstance(sweep, IntervalSweep):
@@ -923,6 +923,11 @@ def _to_parameter(name: str, text: str, override: Override, label: str) -> Param
         return _range_parameter(name, text, override, label)
     if isinstance(sweep, ChoiceSweep):
         return _choice_parameter(name, text, override, label)
+    if isinstance(sweep, Glob):  # Hydra's own name for it ('glob_choice_sweep') is no word the reader wrote
+        raise EcoptConfigError(
+            f"{label}: glob(...) selects among the options of a config group, which only the Hydra sweeper "
+            f"(hydra/sweeper=ecopt) can list; list the values to sweep instead, e.g. 'choice(adam,sgd)'."
+        )
     kind = override.value_type.name.lower() if override.value_type is not None else "unknown"
     raise EcoptConfigError(
         f"{label}: the sweep form {kind!r} cannot map onto an Ax parameter; use interval(a,b), "
