@@ -272,25 +272,29 @@ def parse_objectives(
     """
     if objectives and not isinstance(objectives, Mapping):
         raise EcoptConfigError(_not_a_mapping(objectives))
+    # Named as the reader set them: hydra.sweeper.objectives under the Hydra sweeper, the arguments in Python.
+    prefix = "hydra.sweeper." if in_hydra() else ""
+    objectives_key, direction_key = f"{prefix}objectives", f"{prefix}direction"
     if isinstance(direction, Mapping) and not objectives:
         # Not "direction[0]: unknown direction 'test/acc'": named metrics are the other form.
         instead = f"objectives: {dict(direction)!r}" if in_hydra() else f"objectives={dict(direction)!r}"
         raise EcoptConfigError(
-            f"direction={dict(direction)!r}: direction takes directions only (Optuna's form: 'maximize' or a list of "
-            f"them, for a task that returns a tuple); for named metrics write '{instead}' instead of direction."
+            f"{direction_key}={dict(direction)!r}: direction takes directions only (Optuna's form: 'maximize' or a "
+            f"list of them, for a task that returns a tuple); for named metrics write '{instead}' instead of "
+            f"direction."
         )
     if objectives and direction is not None:
         raise EcoptConfigError(
-            f"objectives={dict(objectives)!r} and direction={direction!r} are both set; give one of them: "
-            f"'objectives: {{metric: maximize|minimize}}' (a task that returns a dict) or the Optuna form "
+            f"{objectives_key}={dict(objectives)!r} and {direction_key}={direction!r} are both set; give one of "
+            f"them: 'objectives: {{metric: maximize|minimize}}' (a task that returns a dict) or the Optuna form "
             f"'direction: [minimize, maximize]' (a task that returns a tuple)."
         )
     if objectives:
         parsed = []
         for name, value in objectives.items():
             if not isinstance(name, str) or not name.strip():
-                raise EcoptConfigError(f"objectives: the metric name {name!r} must be a non-empty string.")
-            parsed.append(Objective(name=name, minimize=_parse_direction(value, f"objectives[{name!r}]")))
+                raise EcoptConfigError(f"{objectives_key}: the metric name {name!r} must be a non-empty string.")
+            parsed.append(Objective(name=name, minimize=_parse_direction(value, f"{objectives_key}[{name!r}]")))
         return tuple(parsed)
     # One direction (a number too: named in the message below, not a TypeError of len()), or a list of them.
     one = isinstance(direction, str) or hasattr(direction, "name") or not isinstance(direction, Iterable)
@@ -308,7 +312,7 @@ def parse_objectives(
             f"None), or the Optuna form parse_objectives(None, ['minimize', 'maximize'])."
         )
     return tuple(
-        Objective(name=f"objective_{i}", minimize=_parse_direction(value, f"direction[{i}]"))
+        Objective(name=f"objective_{i}", minimize=_parse_direction(value, f"{direction_key}[{i}]"))
         for i, value in enumerate(directions)
     )
 

@@ -76,6 +76,28 @@ def test_objectives_errors(objectives: Any, direction: Any, match: str) -> None:
         parse_objectives(objectives, direction)
 
 
+@pytest.mark.parametrize(
+    ("objectives", "direction", "match"),
+    [
+        ({"a": "up"}, None, r"^hydra\.sweeper\.objectives\['a'\]: unknown direction 'up'; choose from"),
+        (None, ["minimize", "up"], r"^hydra\.sweeper\.direction\[1\]: unknown direction 'up'; choose from"),
+        (
+            {"a": "maximize"},
+            "minimize",
+            r"^hydra\.sweeper\.objectives=\{'a': 'maximize'\} and hydra\.sweeper\.direction='minimize' are both set",
+        ),
+        (None, {"a": "maximize"}, r"^hydra\.sweeper\.direction=\{'a': 'maximize'\}: direction takes directions only"),
+        ({" ": "maximize"}, None, r"^hydra\.sweeper\.objectives: the metric name ' ' must be a non-empty string"),
+    ],
+)
+def test_objectives_errors_under_hydra_name_the_sweeper_s_keys(objectives: Any, direction: Any, match: str) -> None:
+    """Under the Hydra sweeper, not Python's 'objectives['a']' or 'direction[1]': the keys the user set."""
+    from lightning_ecopt.sweeper.spelling import hydra_spelling
+
+    with hydra_spelling(), pytest.raises(EcoptConfigError, match=match):
+        parse_objectives(objectives, direction)
+
+
 # -- constraints -----------------------------------------------------------------------------------------------------
 
 
