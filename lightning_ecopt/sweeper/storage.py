@@ -374,7 +374,8 @@ def _without_fixed(space: Any) -> Any:
 def _budget_message(n_trials: int, storage: Path | None, n_finished: int) -> str:
     """The refusal of an ``n_trials`` below the trials a saved sweep has already finished."""
     return (
-        f"n_trials={n_trials}, but {_IN_MEMORY if storage == Path(_IN_MEMORY) else f'the sweep in {storage}'} has "
+        f"{spelling.setting(f'n_trials={n_trials}')}, but "
+        f"{_IN_MEMORY if storage == Path(_IN_MEMORY) else f'the sweep in {storage}'} has "
         f"already finished {n_finished} trials; give "
         f"n_trials >= {n_finished} (the same to report it as it is, more to extend it). Nothing was changed."
     )

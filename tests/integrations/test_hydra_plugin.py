@@ -1724,6 +1724,7 @@ def test_a_refused_rerun_leaves_multirun_yaml_untouched(tmp_path: Path) -> None:
     multirun = (tmp_path / "sweep" / "multirun.yaml").read_text()
     refused = _run_app(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
     assert refused.returncode != 0
+    assert "hydra.sweeper.n_trials=2, but the sweep in" in refused.stderr  # the key set, not a bare n_trials=2
     assert "has already finished 3 trials" in refused.stderr
     assert "Nothing was changed" in refused.stderr
     assert (tmp_path / "sweep" / "multirun.yaml").read_text() == multirun

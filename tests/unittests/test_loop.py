@@ -1867,7 +1867,8 @@ def test_a_budget_below_the_trials_already_run_is_refused_and_changes_nothing(fa
     storage = tmp_path / "ax.json"
     make_sweep(two_quadratics, n_trials=4, n_initial_trials=4, storage=storage).run()
     before = (storage.read_bytes(), (tmp_path / RESULTS_FILENAME).read_bytes())
-    with pytest.raises(EcoptConfigError, match=r"n_trials=2, but the sweep in .* has already finished 4 trials"):
+    match = r"^SweepSettings\(n_trials=2\), but the sweep in .* has already finished 4 trials"
+    with pytest.raises(EcoptConfigError, match=match):
         make_sweep(two_quadratics, n_trials=2, n_initial_trials=2, storage=storage).run()
     assert (storage.read_bytes(), (tmp_path / RESULTS_FILENAME).read_bytes()) == before
 
@@ -3039,7 +3040,14 @@ def test_a_budget_below_the_finished_trials_is_refused_before_the_resume_is_logg
     sweep = make_sweep(two_quadratics, n_trials=3, n_initial_trials=3, storage=storage)
     sweep.run()
     # check_storage, which the Hydra plugin calls before its start-up line, refuses it already.
-    with pytest.raises(EcoptConfigError, match=r"n_trials=2, but the sweep in .* has already finished 3 trials"):
+    match = r"^SweepSettings\(n_trials=2\), but the sweep in .* has already finished 3 trials"
+    with pytest.raises(EcoptConfigError, match=match):
+        loop.check_storage(storage, sweep._fingerprint(), n_trials=2)
+    # Under the Hydra sweeper, the key the user set (it said a bare 'n_trials=2' to both).
+    with (
+        spelling.hydra_spelling(),
+        pytest.raises(EcoptConfigError, match=r"^hydra\.sweeper\.n_trials=2, but the sweep"),
+    ):
         loop.check_storage(storage, sweep._fingerprint(), n_trials=2)
     loop.check_storage(storage, sweep._fingerprint(), n_trials=3)
     with caplog.at_level(logging.INFO, logger="lightning_ecopt"), pytest.raises(EcoptConfigError):
@@ -3891,7 +3899,8 @@ def test_a_sweep_kept_in_memory_speaks_of_itself_not_of_files(fast_ax, monkeypat
     sweep.settings = dataclasses.replace(
         sweep.settings, objectives=parse_objectives(MIN_MIN, None), n_trials=2, n_initial_trials=2
     )
-    with pytest.raises(EcoptConfigError, match=r"^n_trials=2, but this sweep's earlier run\(\) \(kept in memory"):
+    match = r"^SweepSettings\(n_trials=2\), but this sweep's earlier run\(\) \(kept in memory"
+    with pytest.raises(EcoptConfigError, match=match):
         sweep.run()
 
 
