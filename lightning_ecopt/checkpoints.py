@@ -253,7 +253,7 @@ def check_inference_params(
         close = difflib.get_close_matches(name, list(dict.fromkeys([*known, *config_keys])), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise EcoptConfigError(
-            f"hydra.sweeper.inference_params: {name!r} is neither a swept or fixed parameter ({known!r}) nor a key "
+            f"hydra.sweeper.inference_params: {name!r} is not a swept or fixed parameter ({known!r}), nor a key "
             f"of the app's config.{hint} List only keys that change inference and not training."
         )
     return tuple(k.lstrip("+") for k in keys)

@@ -57,7 +57,8 @@ def _as_matrix(Y: ArrayLike, maximize: Sequence[bool], caller: str) -> NDArray[n
     directions = list(maximize)
     if len(directions) != arr.shape[1]:
         raise ValueError(
-            f"{caller}: maximize has {len(directions)} entries but Y has {arr.shape[1]} objective columns; "
+            f"{caller}: maximize has {len(directions)} direction{'' if len(directions) == 1 else 's'} but Y has "
+            f"{arr.shape[1]} objective column{'' if arr.shape[1] == 1 else 's'}; "
             "give one direction per column."
         )
     if not np.isfinite(arr).all():

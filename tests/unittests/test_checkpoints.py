@@ -124,7 +124,7 @@ def test_check_inference_params_accepts_swept_fixed_and_config_keys() -> None:
         ([1], "expected a list of dotted config keys"),
         (["data.eval_batch_size", "data.eval_batch_size"], "'data.eval_batch_size' is listed twice"),
         (["data.eval_batchsize"], "Did you mean 'data.eval_batch_size'"),
-        (["nothing.like.it"], "neither a swept or fixed parameter"),
+        (["nothing.like.it"], "is not a swept or fixed parameter"),
     ],
 )
 def test_check_inference_params_errors(keys: Any, match: str) -> None:

@@ -90,7 +90,7 @@ def test_pareto_mask_of_one_point_marks_it():
     ("Y", "maximize", "match"),
     [
         ([1.0, 2.0, 3.0], [True, True], "2-D array"),
-        ([[1.0, 2.0]], [True], "maximize has 1 entries but Y has 2"),
+        ([[1.0, 2.0]], [True], "maximize has 1 direction but Y has 2 objective columns"),
         ([[1.0, float("nan")], [1.0, 2.0]], [True, True], r"NaN or infinite values in rows \[0\]"),
         ([[1.0, 2.0], [1.0, float("inf")]], [True, True], r"rows \[1\]"),
     ],
