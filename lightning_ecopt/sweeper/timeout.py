@@ -128,8 +128,9 @@ def _warn_not_enforced(timeout_s: float, *, hydra: bool) -> None:
         else "run run() in the main thread (SIGALRM works only there), or run each trial in a subprocess with its "
         "own time limit"
     )
+    setting = "hydra.sweeper.trial_timeout_s=%g" if hydra else "SweepSettings(trial_timeout_s=%g)"
     log.warning(
-        "trial_timeout_s=%g is not enforced here (no SIGALRM, or the trial runs outside the main thread); %s.",
+        setting + " is not enforced here (no SIGALRM, or the trial runs outside the main thread); %s.",
         timeout_s,
         fix,
     )

@@ -4015,8 +4015,10 @@ def test_a_time_limit_outside_the_main_thread_says_what_limits_a_trial_there(mon
     assert out == [1]
     (message,) = [r.getMessage() for r in caplog.records if "not enforced" in r.getMessage()]
     if hydra:
+        assert message.startswith("hydra.sweeper.trial_timeout_s=5 is not enforced here")  # the key the user set
         assert "hydra.launcher.timeout (joblib) or timeout_min (submitit)" in message
     else:
+        assert message.startswith("SweepSettings(trial_timeout_s=5) is not enforced here")
         assert "run run() in the main thread (SIGALRM works only there), or run each trial in a subprocess" in message
         assert "hydra" not in message
 
