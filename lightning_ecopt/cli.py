@@ -13,7 +13,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import codecs
 import contextlib
 import json
 import os
@@ -27,37 +26,6 @@ __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
 """Exit status for bad input (as argparse uses for a bad command line)."""
-
-
-_ASCII = {
-    "↑": "^", "↓": "v", "★": "*", "…": "...", "—": "-", "–": "-", "×": "x", "²": "2", "≥": ">=", "≤": "<=", "µ": "u",
-}  # fmt: skip
-"""ASCII for the report's symbols, where stdout cannot encode them (other characters become ``?``)."""
-
-
-def _to_ascii(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    return "".join(_ASCII.get(c, "?") for c in error.object[error.start : error.end]), error.end
-
-
-codecs.register_error("ecopt_ascii", _to_ascii)
-
-
-def _ascii_fallback(stream: object) -> None:
-    """Make a stream that cannot encode the report's symbols print them as ASCII (``↑`` as ``^``).
-
-    A cp1252 console or ``PYTHONIOENCODING=ascii`` would otherwise raise ``UnicodeEncodeError`` mid-report.
-    """
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        "".join(_ASCII).encode(encoding)
-    except UnicodeEncodeError:
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="ecopt_ascii")
-    except LookupError:  # an encoding Python does not know: leave the stream alone
-        pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,8 +114,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, allow_nan=False), flush=True)  # a broken pipe raises here
     else:
-        _ascii_fallback(sys.stdout)
-        render(report)
+        render(report)  # on a stdout that cannot encode its symbols (cp1252, ASCII), as ASCII
     if unwritten is not None:
         raise unwritten
     return 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lightning_ecopt import views
+from lightning_ecopt._ascii import symbols_as_ascii
 from lightning_ecopt._json import json_safe
 from lightning_ecopt.exceptions import EcoptConfigError
 
@@ -616,21 +617,28 @@ def render(report: Report, console: Console | None = None) -> None:
 
     Args:
         report: The report.
-        console: Where to print; default a new ``rich.console.Console`` on stdout.
+        console: Where to print; default a new ``rich.console.Console`` on stdout. Where its stream cannot encode
+            the report's symbols (an ASCII or cp1252 stdout), they print as ASCII (``↑`` as ``^``) for the call.
 
     Raises:
         TypeError: ``report`` is not a :class:`Report`.
     """
     _check_report("render", report)
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     if console is None:
         console = Console()
         # Piped or redirected: rich would assume 80 columns; unless COLUMNS says otherwise, give the tables room.
         if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
             console = Console(width=140)
+    with symbols_as_ascii(console.file):  # a stdout in ASCII or cp1252: "^" for "↑", not UnicodeEncodeError
+        _render(report, console)
+
+
+def _render(report: Report, console: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     sweep, result, led = report.sweep, report.sweep.result, report.ledger
     label = led.energy_label
     if result.n_completed:

@@ -1892,6 +1892,24 @@ def test_the_heading_names_a_sweep_dir_with_spaces_as_a_command_that_pastes(tmp_
     assert out.splitlines()[0].strip() == f"ecopt report '{sweep_dir}'"
 
 
+@pytest.mark.parametrize("own_console", [False, True])
+def test_render_from_python_prints_ascii_where_stdout_cannot_encode_its_symbols(sweep_dir, monkeypatch, own_console):
+    """`render(report)` (docs/frontier.md's Python use) raised UnicodeEncodeError on "↓" mid-report under LC_ALL=C
+    (PYTHONUTF8=0), PYTHONIOENCODING=ascii or a cp1252 redirect: only `ecopt report` had the ASCII fallback."""
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr("sys.stdout", stdout)
+    render(build_report(sweep_dir), Console(file=stdout, width=120) if own_console else None)
+    stdout.flush()
+    text = raw.getvalue().decode("ascii")
+    assert "test/acc ^" in text
+    assert "Search-cost ledger" in text  # the whole report, not its first lines
+    assert "?" not in text
+    assert stdout.errors == "strict"  # the stream given back as it was: the caller's own prints still raise
+    with pytest.raises(UnicodeEncodeError):
+        print("↑", file=stdout)
+
+
 def test_microjoules_print_as_uj_where_stdout_cannot_encode_the_micro_sign():
     """`ecopt report` under PYTHONIOENCODING=ascii printed the ledger's "673 µJ" as "673 ?J"."""
     assert "955 µJ saved, 1.2 kJ".encode("ascii", errors="ecopt_ascii") == b"955 uJ saved, 1.2 kJ"
