@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["SweepProgress", "lines_shown_where_logging_is_not_configured"]
 
@@ -36,17 +36,38 @@ class SweepProgress:
         self._task: Any = None
         self._routed: list[tuple[logging.StreamHandler[Any], Any]] = []
         self._rich_routed: list[tuple[Any, Any]] = []  # (a RichHandler, its own console)
-        if not sys.stderr.isatty():
+        self._line: Any = None  # the column that shows the batch's line
+        self._overflow: Literal["ellipsis", "crop"] = "ellipsis"  # how a column too narrow for its text cuts it
+        # Both streams: the bar draws on stdout, and FORCE_COLOR makes rich take a redirected one for a terminal.
+        if not (sys.stderr.isatty() and sys.stdout.isatty()):
             return
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            RenderableColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.table import Column
+        from rich.text import Text
 
         console = Console(soft_wrap=True)
-        if not console.is_terminal or console.is_dumb_terminal:  # nothing would be drawn (TERM=dumb, stdout a file)
+        if not console.is_terminal or console.is_dumb_terminal:  # nothing would be drawn (TERM=dumb)
             return
+        # Where the line is too long for the terminal, rich narrows the columns that may wrap: the bar and the line
+        # (cut with an ellipsis; the log line above says it whole), not the name, the trial count or the time. On a
+        # stream that cannot encode the ellipsis (ASCII, latin-1) a cut is plain: "…" raised UnicodeEncodeError.
+        self._overflow = "crop" if console.options.ascii_only else "ellipsis"
+        self._line = RenderableColumn(Text(""))
+
+        def kept() -> Column:
+            return Column(no_wrap=True, overflow=self._overflow)
+
         self._bar = Progress(
-            TextColumn("ecopt"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-            TimeElapsedColumn(), console=console, transient=True,
+            TextColumn("ecopt", table_column=kept()), BarColumn(), MofNCompleteColumn(table_column=kept()),
+            self._line, TimeElapsedColumn(table_column=kept()), console=console, transient=True,
         )  # fmt: skip
         self._task = self._bar.add_task("", total=total, completed=done)
         self._show()
@@ -54,6 +75,9 @@ class SweepProgress:
     def update(self, done: int, description: str) -> None:
         """Show ``done`` trials and ``description`` (the batch's line) on the bar, if there is one."""
         if self._bar is not None:
+            from rich.text import Text
+
+            self._line.renderable = Text(description, no_wrap=True, overflow=self._overflow)
             self._bar.update(self._task, completed=done, description=description)
 
     @contextlib.contextmanager

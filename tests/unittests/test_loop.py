@@ -4400,6 +4400,82 @@ def test_a_dumb_terminal_gets_no_progress_bar_only_the_log_lines(fast_ax):
     assert said.splitlines() == [line for line in said.splitlines() if line.startswith("ecopt: ")]
 
 
+_LONG_BATCH_LINE = (
+    "0 failed, 3 reused, 2 loaded a cached checkpoint, Pareto set 4 (1 outside the reference box), hypervolume "
+    "0.919457 (provisional reference point)"
+)
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+@pytest.mark.parametrize("line", ["0 failed, 0 reused, Pareto set 4, hypervolume 0.919457", _LONG_BATCH_LINE])
+def test_the_progress_bar_keeps_its_count_and_time_whole_where_the_batch_line_is_too_long(width, line):
+    """At 80 columns the bar showed "e… 0 failed, 3 reused, 2 loaded a cached checkpoint, Pareto set 4 (1 outsid…":
+    rich narrowed every column in proportion, so "ecopt", the bar, the trial count and the elapsed time went (at 40
+    columns already with a short line) and the batch line, which the log line above says whole, stayed."""
+    from rich.console import Console
+
+    with _terminal():
+        progress = SweepProgress(total=20, done=5)
+        try:
+            progress.update(5, line)
+            screen = Console(file=io.StringIO(), width=width, force_terminal=True, color_system=None)
+            screen.print(progress._bar.get_renderable())
+        finally:
+            progress.close()
+    [shown] = screen.file.getvalue().splitlines()
+    assert shown.startswith("ecopt "), shown
+    assert " 5/20 " in shown, shown
+    assert shown.endswith(" 0:00:00"), shown
+    assert len(shown) <= width
+    assert line[:5] in shown, shown  # the batch line's start; its end cut with an ellipsis where it does not fit
+    assert (line in shown) == (width == 120 and line != _LONG_BATCH_LINE), shown
+
+
+class _AsciiTerminal(io.TextIOWrapper):
+    """A terminal whose encoding is ASCII (``PYTHONIOENCODING=ascii``, a latin-1 or C locale without UTF-8 mode)."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("columns", ["40", "80"])
+def test_a_terminal_that_cannot_encode_an_ellipsis_gets_a_bar_cut_plainly(fast_ax, columns):
+    """On an ASCII terminal narrower than the bar, rich cut a column with "…" and the sweep died after its first
+    trial: ``UnicodeEncodeError: 'ascii' codec can't encode character '\\u2026'`` (raised when the bar was hidden)."""
+    raw = io.BytesIO()
+    screen = _AsciiTerminal(raw, encoding="ascii", write_through=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TERM", "xterm-256color")
+        mp.setenv("COLUMNS", columns)
+        for name in ("NO_COLOR", "FORCE_COLOR", "FORCE_TERMINAL", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+            mp.delenv(name, raising=False)
+        mp.setattr(sys, "stdout", screen)
+        mp.setattr(sys, "stderr", screen)
+        handler = _plain_handler(screen)
+        _sweep_logged_through(handler, n_trials=3)
+    lines = _on_screen(raw.getvalue().decode("ascii"))
+    assert any(line.startswith("ecopt: 3/3 trials;") for line in lines), lines
+    bars = [line for line in lines if re.match(r"ecopt +[-\s]*\d/3 ", line)]
+    assert any("0 fail" in line for line in bars), lines  # the bar showed, with the batch line cut to fit
+    assert all(len(line) <= int(columns) for line in bars), bars
+
+
+def test_a_sweep_whose_stdout_is_redirected_writes_no_progress_bar_there_under_force_color(fast_ax):
+    """``FORCE_COLOR=1`` (set in many shells and CI configs) and ``python app.py -m > sweep.log`` on a terminal: the
+    bar checked that stderr was a terminal but drew on stdout, which FORCE_COLOR made rich take for one, so the log
+    file got the bar's redraws and cursor codes and the terminal no bar."""
+    log, screen = io.StringIO(), _Terminal()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TERM", "xterm-256color")
+        mp.setenv("FORCE_COLOR", "1")
+        mp.setattr(sys, "stdout", log)
+        mp.setattr(sys, "stderr", screen)
+        result = make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
+    assert result.n_completed == 2
+    assert "\x1b" not in log.getvalue()
+    assert "━" not in log.getvalue()
+
+
 def test_a_sweep_where_logging_is_not_configured_shows_its_lines_on_stderr_for_the_run(fast_ax, monkeypatch, capsys):
     """Review (a Jupyter notebook, a plain script): Python's logging has no handler there, so only warnings reached
     stderr (logging's last resort) and a sweep showed nothing while it ran, off a terminal no progress bar either: not
