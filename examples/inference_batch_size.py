@@ -107,7 +107,7 @@ class BatchSizeRatio(Callback):
         results = sweep_dir / "optimization_results.yaml"
         if not results.is_file():
             return
-        trials = yaml.safe_load(results.read_text())["trials"]
+        trials = yaml.safe_load(results.read_text(encoding="utf-8"))["trials"]  # as the sweep writes it
         if best_to_batch1(trials) is None:
             # Batch 1 was not tried (at the best trial's other settings): measure it once from the cached checkpoint
             # (no training: the cache has it).

@@ -415,6 +415,42 @@ def test_batch_size_ratio_labels_its_energy_from_the_trials_that_ran_whatever_fa
     assert "40.0x batch 1 (10 samples/J) (energy estimated: cpu-time);" in capsys.readouterr().out
 
 
+def test_batch_size_ratio_reads_the_utf8_results_file_in_a_non_utf8_locale(tmp_path: Path) -> None:
+    """The sweep writes optimization_results.yaml in UTF-8 (a failure reason "64×64", a path "/home/josé"); the
+    example read it in the locale's encoding: UnicodeDecodeError under LC_ALL=C without UTF-8 mode (and mojibake
+    in cp1252, Windows' default), after the whole sweep had run."""
+    trials = [
+        {"status": "failed", "params": {"data.eval_batch_size": 0}, "metrics": {}, "reason": "batch 64×64 ≥ 2 GiB"},
+        {"status": "completed", "params": {"data.eval_batch_size": 1}, "metrics": {"energy/test_samples_per_j": 10.0}},
+        {
+            "status": "completed",
+            "params": {"data.eval_batch_size": 64},
+            "metrics": {"energy/test_samples_per_j": 400.0},
+        },
+    ]
+    (tmp_path / "optimization_results.yaml").write_text(
+        yaml.safe_dump({"trials": trials}, allow_unicode=True), encoding="utf-8"
+    )
+    code = (
+        "import sys; from omegaconf import OmegaConf; sys.path.insert(0, sys.argv[1]); "
+        "import inference_batch_size as e; "
+        "e.BatchSizeRatio().on_multirun_end(OmegaConf.create({'hydra': {'sweep': {'dir': sys.argv[2]}}}))"
+    )
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "utf-8"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLES), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "best 400 samples/J at batch 64, 40.0x batch 1" in done.stdout
+
+
 def test_batch_1_is_measured_with_the_best_trials_other_inference_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
