@@ -717,12 +717,11 @@ def _render(report: Report, console: Console) -> None:
     n_front = len(report.frontier)
     # One objective has a best value, not a hypervolume (the sweep records none).
     measure = "" if len(result.objectives) == 1 else f", hypervolume {hv}"
-    table = Table(
-        title=f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}{measure}",
-        title_justify="left",
-        caption=escape(f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"),
-        caption_justify="left",
-    )
+    # Titles and captions are lines of their own, not the table's: a table's title wraps at the table's width and is
+    # padded to it, so piped into a file "hypervolume 1.069" could be split over two lines a grep would miss.
+    title = f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}{measure}"
+    caption = f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"
+    table = Table()
     params = sorted({k for row in report.frontier for k in row["params"]})
     headers = [
         "trial",
@@ -749,7 +748,9 @@ def _render(report: Report, console: Console) -> None:
         )
     for cells in rows:
         table.add_row(*(escape(cell) for cell in cells))
+    console.print(title, markup=False)
     console.print(table)
+    console.print(caption, markup=False)
     constrained = report.constraints
     if constrained and constrained["constraints"]:
         console.print(
@@ -763,16 +764,15 @@ def _render(report: Report, console: Console) -> None:
         if note is not None:
             console.print(note, markup=False)
 
-    audit = Table(
-        title=escape(f"Proxy audit: parameter count and FLOPs against energy per inference ({frontier_label})"),
-        title_justify="left",
-    )
+    audit_title = f"Proxy audit: parameter count and FLOPs against energy per inference ({frontier_label})"
+    audit = Table()
     for column in ("proxy", "n", "Pearson r (p)", "Spearman rho (p)"):
         audit.add_column(column, justify="left" if column == "proxy" else "right", overflow=_OVERFLOW)
     for c in report.audit:
         pearson = "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})"
         spearman = "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})"
         audit.add_row(escape(c.proxy), str(c.n), pearson, spearman)
+    console.print(audit_title, markup=False)
     console.print(audit)
     target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
     console.print(f"Against {target}, across completed trials that ran.", markup=False)
@@ -930,13 +930,11 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
 
     tokens_known = any(per_token(s.trial_index, s.j_per_inference) is not None for s in led.savings)
     base = f", {performance.name} {shown(led.baseline)}" if performance is not None else ""
-    savings = Table(
-        title=escape(
-            f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}"
-            f"{tie}): {_fmt_j(led.baseline_j_per_inference or 0.0)} per inference{base}"
-        ),
-        title_justify="left",
+    savings_title = (
+        f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}"
+        f"{tie}): {_fmt_j(led.baseline_j_per_inference or 0.0)} per inference{base}"
     )
+    savings = Table()
     columns = ["trial"] + ([performance.name] if performance is not None else [])
     columns += ["J per inference"] + (["J per token"] if tokens_known else [])
     columns += ["saved per inference", "saved", "break-even inferences"]
@@ -953,6 +951,7 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
             "n/a" if math.isnan(s.saved_fraction) else f"{s.saved_fraction:+.1%}",
             "n/a" if led.mixed_energy else _at_least(led.lower_bound, s.break_even_inferences),
         )
+    console.print(savings_title, markup=False)
     console.print(savings)
     if led.mixed_energy:
         console.print(

@@ -122,6 +122,17 @@ def test_a_piped_report_without_columns_is_140_wide(sweep_dir, capsys, monkeypat
     assert 80 < max(len(line) for line in lines) <= 140
 
 
+def test_a_piped_report_s_table_titles_are_whole_lines_a_grep_finds(sweep_dir, capsys, monkeypatch):
+    # A table's title wrapped at the table's width and was padded to it: the proxy audit's title, wider than its
+    # table, was split over two lines ("... against energy per     " / "inference (estimated ...)").
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["report", str(sweep_dir), "--no-files"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    audit = [line for line in lines if line.startswith("Proxy audit:")]
+    assert audit == ["Proxy audit: parameter count and FLOPs against energy per inference (estimated (cpu-time))"]
+    assert any(line.startswith("Pareto frontier: ") and line == line.rstrip() for line in lines)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
