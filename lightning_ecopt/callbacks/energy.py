@@ -2224,22 +2224,16 @@ def _unfused_attention() -> Iterator[None]:
     ``scaled_dot_product_attention`` kernel), whose FLOPs the counter does not see: a small transformer counted 19x
     too few on its real module. The meta device never takes them. The fast-path switch is global: restored on exit.
     """
-    try:  # torch >= 2.3; older ones take the fused paths regardless (their FLOPs then count low, as before)
-        from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.backends import mha
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
-        math_only: contextlib.AbstractContextManager[Any] = sdpa_kernel(SDPBackend.MATH)
-    except ImportError:
-        math_only = contextlib.nullcontext()
-    mha = getattr(torch.backends, "mha", None)
-    fastpath = mha.get_fastpath_enabled() if mha is not None else None
-    if mha is not None:
-        mha.set_fastpath_enabled(False)
+    fastpath = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
     try:
-        with math_only:
+        with sdpa_kernel(SDPBackend.MATH):
             yield
     finally:
-        if mha is not None:
-            mha.set_fastpath_enabled(fastpath)
+        mha.set_fastpath_enabled(fastpath)
 
 
 def _parameter_count(module: torch.nn.Module) -> int:

@@ -2522,17 +2522,6 @@ def test_a_meter_whose_source_names_no_kind_is_refused_before_any_loop(fake_cloc
         EnergyCallback(meter=meter)
 
 
-def test_flops_are_counted_on_a_torch_without_the_attention_switches(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    from lightning_ecopt.callbacks.energy import _model_stats
-
-    monkeypatch.setitem(sys.modules, "torch.nn.attention", None)  # torch < 2.3: neither module exists
-    monkeypatch.delattr(torch.backends, "mha", raising=False)
-    stats = _model_stats(_CountingNet(hidden=8), torch.rand(1, 32))
-    assert stats["model/flops_per_sample"] == 2 * (32 * 8 + 8 * 2)  # was missing: the switch's ImportError
-
-
 def test_labels_reach_tensorboard_hparams_logged_from_a_hydra_config(fake_clock: FakeClock, tmp_path: Any) -> None:
     # The usual Hydra app logs its config as given: a struct DictConfig, which TensorBoardLogger merges into its
     # hparams. Adding the labels to them must not raise at the end of the loop (ConfigKeyError: not in struct).
