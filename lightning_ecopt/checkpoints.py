@@ -89,13 +89,10 @@ class CheckpointCacheError(EcoptError, RuntimeError):
 
 def _plain(config: Any) -> Any:
     """A config (DictConfig, dataclass-free mappings and sequences) as plain, resolved Python containers."""
-    try:
-        from omegaconf import OmegaConf
+    from omegaconf import OmegaConf
 
-        if OmegaConf.is_config(config):
-            return OmegaConf.to_container(config, resolve=True)
-    except ImportError:  # pragma: no cover - omegaconf ships with hydra, a dependency
-        pass
+    if OmegaConf.is_config(config):
+        return OmegaConf.to_container(config, resolve=True)
     if isinstance(config, Mapping):
         return {str(k): _plain(v) for k, v in config.items()}
     if isinstance(config, list | tuple):

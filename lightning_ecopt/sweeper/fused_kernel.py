@@ -189,10 +189,8 @@ def prepare_log_hypervolume_kernel(wait_s: float = LOCK_WAIT_S) -> Outcome:
         not build it), ``"stale lock"`` (a killed build's lock: BoTorch's Python implementation for this process)
         or ``"not needed"`` (loaded or given up on before, or this BoTorch has no such kernel).
     """
-    try:
-        from botorch.acquisition.multi_objective import logei
-    except ImportError:  # pragma: no cover - a required dependency
-        return "not needed"
+    from botorch.acquisition.multi_objective import logei
+
     if kernel_loaded() or getattr(logei, "_load_attempted", True):
         return "not needed"
     if not hasattr(logei, "_try_load_fused_kernel"):
