@@ -49,12 +49,11 @@ _OVERDUE_S = 1e-3
 """Delay of a caller's timer that fell due while a trial ran under its own limit: it fires right after the trial."""
 
 
-def check_timeout(timeout_s: Any, where: str = "trial_timeout_s") -> float | None:
+def check_timeout(timeout_s: Any) -> float | None:
     """Validate a per-trial time limit.
 
     Args:
         timeout_s: Seconds (> 0, at most :data:`MAX_TIMEOUT_S`), or ``None`` for no limit.
-        where: How the value is named in an error message.
 
     Returns:
         The limit as a float, or ``None``.
@@ -70,7 +69,7 @@ def check_timeout(timeout_s: Any, where: str = "trial_timeout_s") -> float | Non
         return None
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s <= MAX_TIMEOUT_S:
         raise ValueError(
-            f"{where}={shown(timeout_s)}: expected seconds > 0 and at most {MAX_TIMEOUT_S:.0e} (e.g. 3600), or "
+            f"trial_timeout_s={shown(timeout_s)}: expected seconds > 0 and at most {MAX_TIMEOUT_S:.0e} (e.g. 3600), or "
             f"{shown(None)} for no per-trial time limit."
         )
     return float(timeout_s)
