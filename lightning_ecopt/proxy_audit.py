@@ -148,6 +148,18 @@ _BATCH_SPREAD = 2.0
 """Audited trials whose mean inference batch sizes differ by this factor or more are said to confound the audit."""
 
 
+def _batch_size(mean: float) -> str:
+    """A mean batch size as read off the figures, to whole samples from 10 up.
+
+    ``j_per_batch`` is a mean of per-batch windows, ``j_per_sample`` the loop's total over its samples: batch 1 can
+    read 0.9994.
+
+    >>> _batch_size(0.9994), _batch_size(2.5), _batch_size(318.6)
+    ('1', '2.5', '319')
+    """
+    return f"{mean:.0f}" if mean >= 10 else f"{mean:.2g}"
+
+
 def proxy_audit_caveats(result: SweepResult) -> list[str]:
     """What keeps the proxy audit of ``result`` from testing the ECOpt paper's finding, one sentence each.
 
@@ -171,7 +183,8 @@ def proxy_audit_caveats(result: SweepResult) -> list[str]:
     ]
     if len(sizes) >= 2 and max(sizes) >= _BATCH_SPREAD * min(sizes):
         caveats.append(
-            f"The audited trials ran inference at mean batch sizes from {min(sizes):.4g} to {max(sizes):.4g} samples "
+            f"The audited trials ran inference at mean batch sizes from {_batch_size(min(sizes))} to "
+            f"{_batch_size(max(sizes))} samples "
             f"({per_batch} / J per sample): the batch size moves energy per inference by itself (the paper: 38x on a "
             "transformer) and parameter and FLOP counts cannot see it, so this audit mixes the two. The ECOpt "
             "paper's CNN search fixed it at 64: to test its finding, fix the inference batch size."
