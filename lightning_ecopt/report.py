@@ -626,16 +626,20 @@ def render(report: Report, console: Console | None = None) -> None:
     _check_report("render", report)
     from rich.console import Console
 
+    piped = False
     if console is None:
         console = Console()
         # Piped or redirected: rich would assume 80 columns; unless COLUMNS says otherwise, give the tables room.
-        if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
+        piped = not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit()
+        if piped:
             console = Console(width=140)
     with symbols_as_ascii(console.file):  # a stdout in ASCII or cp1252: "^" for "↑", not UnicodeEncodeError
-        _render(report, console)
+        # Piped, the tables' titles are one line each, however long (a tie's baseline title runs past 140 columns),
+        # so that a grep of the file finds them whole; a width asked for (COLUMNS, a console passed) is kept.
+        _render(report, console, whole_titles=piped)
 
 
-def _render(report: Report, console: Console) -> None:
+def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -748,9 +752,9 @@ def _render(report: Report, console: Console) -> None:
         )
     for cells in rows:
         table.add_row(*(escape(cell) for cell in cells))
-    console.print(title, markup=False)
+    console.print(title, markup=False, soft_wrap=whole_titles)
     console.print(table)
-    console.print(caption, markup=False)
+    console.print(caption, markup=False, soft_wrap=whole_titles)
     constrained = report.constraints
     if constrained and constrained["constraints"]:
         console.print(
@@ -772,7 +776,7 @@ def _render(report: Report, console: Console) -> None:
         pearson = "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})"
         spearman = "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})"
         audit.add_row(escape(c.proxy), str(c.n), pearson, spearman)
-    console.print(audit_title, markup=False)
+    console.print(audit_title, markup=False, soft_wrap=whole_titles)
     console.print(audit)
     target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
     console.print(f"Against {target}, across completed trials that ran.", markup=False)
@@ -781,7 +785,7 @@ def _render(report: Report, console: Console) -> None:
     for c in report.audit:
         console.print(f"- {c.proxy}: {c.meaning}", markup=False)
 
-    _render_ledger(led, console, report.sweep.result)
+    _render_ledger(led, console, report.sweep.result, whole_titles=whole_titles)
     for name, path in report.files.items():
         console.print(f"Wrote {name}: {path}", markup=False)
 
@@ -802,7 +806,7 @@ def _failure_reasons(result: SweepResult, width: int = 240) -> dict[str, list[in
     return dict(sorted(groups.items(), key=lambda item: -len(item[1])))
 
 
-def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
+def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_titles: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -951,7 +955,7 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult) -> None:
             "n/a" if math.isnan(s.saved_fraction) else f"{s.saved_fraction:+.1%}",
             "n/a" if led.mixed_energy else _at_least(led.lower_bound, s.break_even_inferences),
         )
-    console.print(savings_title, markup=False)
+    console.print(savings_title, markup=False, soft_wrap=whole_titles)
     console.print(savings)
     if led.mixed_energy:
         console.print(

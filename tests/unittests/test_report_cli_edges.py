@@ -133,6 +133,25 @@ def test_a_piped_report_s_table_titles_are_whole_lines_a_grep_finds(sweep_dir, c
     assert any(line.startswith("Pareto frontier: ") and line == line.rstrip() for line in lines)
 
 
+def test_a_piped_report_s_title_longer_than_its_width_stays_one_line(tmp_path, capsys, monkeypatch):
+    # The savings title names the accuracy objective twice: with a long name it ran past the 140 columns of a piped
+    # report and was split, its figures on a line without the words a grep would look for.
+    name = "test/accuracy_on_the_held_out_digits_at_the_chosen_inference_batch_size"
+    objectives = parse_objectives({name: "maximize", "energy/test_samples_per_j": "maximize"}, None)
+    trials = tuple(
+        dataclasses.replace(t, metrics={name if k == "test/acc" else k: v for k, v in t.metrics.items()})
+        for t in TRIALS
+    )
+    result = SweepResult(objectives, trials, (0, 1, 2), {name: 0.8, "energy/test_samples_per_j": 1000.0})
+    write_results(tmp_path / RESULTS_FILENAME, result, SweepSettings(objectives, n_trials=4, seed=0))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["report", str(tmp_path), "--no-files"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (title,) = [line for line in lines if line.startswith("Frontier models against baseline")]
+    assert len(title) > 140
+    assert title.endswith(f"per inference, {name} 0.9053")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
