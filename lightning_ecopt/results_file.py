@@ -112,9 +112,12 @@ def find_results(path: str | Path) -> Path:
     for levels, ancestor in enumerate(p.resolve().parents[:_SWEEP_LEVELS_UP], start=1):
         if not (ancestor / RESULTS_FILENAME).is_file():
             continue
-        # As the user wrote it where that names the same folder; else in full ('.' and '..' name the cwd's parents)
+        # As the user wrote it where that names the same folder; else in full ('.' and '..' name the cwd's parents,
+        # a symbolic link on the way another folder's)
         given = p.parents[levels - 1] if levels <= len(p.parents) and ".." not in p.parts else None
-        shown = str(given) if given is not None and given != Path(".") else str(ancestor)
+        if given is not None and (given == Path(".") or given.resolve() != ancestor):  # '.', or through a link
+            given = None
+        shown = str(ancestor) if given is None else str(given)
         where = f"its parent {shown!r}" if levels == 1 else f"{shown!r}, {levels} levels up,"
         raise SweepDataError(
             f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}), but {where} holds one "

@@ -1008,6 +1008,13 @@ def test_a_folder_deep_inside_a_sweep_names_the_sweep_it_is_in(tmp_path, capsys,
     # No further than a trial's logs: a folder 4 levels down is not taken for part of that sweep.
     (tmp_path / "ok" / "0" / "a" / "b" / "c").mkdir(parents=True)
     assert "holds one" not in run_cli(capsys, str(tmp_path / "ok" / "0" / "a" / "b" / "c"))[2]
+    # Through a symbolic link the folders above the one given are not the sweep's: it is named in full (review).
+    (tmp_path / "x" / "y").mkdir(parents=True)
+    (tmp_path / "x" / "y" / "link").symlink_to(tmp_path / "ok" / "0" / "lightning_logs")
+    monkeypatch.chdir(tmp_path)
+    err = run_cli(capsys, "x/y/link/version_0")[2]
+    assert f"but {str(tmp_path / 'ok')!r}, 3 levels up, holds one" in err
+    assert f"pass {str(tmp_path / 'ok')!r}." in err
 
 
 def _edited(sweep_dir, edit):
