@@ -1526,7 +1526,7 @@ class EcoptSweeper(Sweeper):
                 "`trained = CheckpointCache.from_hydra().fit_or_load(cfg, model, fit)` and return "
                 "`{**trial_metrics(trainer), **trained.metrics()}` (docs/examples.md, Inference-only parameters), or "
                 "drop inference_params.",
-                list(self.inference_params),
+                f"[{','.join(map(str, self.inference_params))}]",  # as written on the command line
                 number - self._job_offset,
             )
             return

@@ -331,7 +331,7 @@ def test_inference_params_with_a_task_that_trains_without_the_checkpoint_cache_i
         sweeper.evaluate([{"x": 0.75, "y": "a"}])
     said = [" ".join(r.getMessage().split()) for r in caplog.records if "inference_params" in r.getMessage()]
     assert len(said) == 1, said
-    assert "hydra.sweeper.inference_params=['y'] is set, but trial 0 returned neither checkpoint/reused nor" in said[0]
+    assert "hydra.sweeper.inference_params=[y] is set, but trial 0 returned neither checkpoint/reused nor" in said[0]
     assert "CheckpointCache.from_hydra().fit_or_load(cfg, model, fit)" in said[0]
     assert "docs/examples.md" in said[0]
 
