@@ -365,19 +365,24 @@ class FrontierBoard:
             written = sorted(self.log_dir.glob("events.out.tfevents.*"))  # TensorBoard reads them in name order
             self._experiment_written = bool(written)
             if written and completed:
-                stored, alone = _stored_experiment(written)
+                stored, alone, with_domains = _stored_experiment(written)
                 missing = [] if stored is None else [c for c in self._metric_columns(result) if c not in stored]
-                if missing and alone:  # files of ours that hold the experiment alone: replaced whole
+                # Written before the columns had domains (2026-12-06): the dashboard, which shows five columns at
+                # first (those that differ first, then by name), may hide swept parameters behind fixed ones.
+                undomained = stored is not None and not with_domains and self.space is not None
+                if (missing or undomained) and alone:  # files of ours that hold the experiment alone: replaced whole
                     for path in written:
                         path.unlink()
                     self._experiment_written = False
                     # The earlier run wrote no frontier/feasible scalars either: its trials get theirs now.
                     self._backfill_feasible = FEASIBLE_TAG in missing
+                    lacked = [f"no column for {', '.join(missing)}"] if missing else []
+                    lacked += ["no domains for its parameters"] if undomained else []
                     log.info(
-                        "ecopt: the TensorBoard HParams experiment in %s had no column for %s, which this sweep "
-                        "writes: written again with them (a TensorBoard already open shows them once restarted).",
+                        "ecopt: the TensorBoard HParams experiment in %s had %s, which this sweep writes: written "
+                        "again with them (a TensorBoard already open shows them once restarted).",
                         self.log_dir,
-                        ", ".join(missing),
+                        " and ".join(lacked),
                     )
                 elif missing:
                     log.info(
@@ -574,8 +579,11 @@ class FrontierBoard:
         return _Writer(run_dir)
 
 
-def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool]:
-    """The metric columns of the HParams experiment TensorBoard shows from one run's event files; whether it is alone.
+def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool, bool]:
+    """The HParams experiment TensorBoard shows from one run's event files: metric columns, alone, parameter domains.
+
+    Returns its metric columns; whether the files hold it alone; whether its parameter columns say which differ (and
+    have domains: written so since 2026-12-06).
 
     Alone: the files hold nothing else (the experiment summary as :class:`FrontierBoard` writes it). TensorBoard keeps
     the first summary metadata of a tag in a run (its event accumulator reads the files in name order and ignores a
@@ -587,7 +595,7 @@ def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool]:
     from tensorboard.plugins.hparams import metadata
 
     columns: set[str] | None = None
-    alone = True
+    alone, with_domains = True, False
     try:
         for path in paths:
             with open(path, "rb") as records:
@@ -602,11 +610,13 @@ def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool]:
                         elif columns is None:
                             experiment = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
                             columns = {m.name.tag for m in experiment.metric_infos}
+                            # A swept parameter is marked as differing (the status column has a domain always).
+                            with_domains = any(h.differs for h in experiment.hparam_infos)
                     alone = alone and len(event.summary.value) > 0
     except Exception as exc:  # unreadable: left as it is
         log.debug("ecopt: could not read the HParams experiment in %s: %s: %s", paths, type(exc).__name__, exc)
-        return None, False
-    return columns, alone and columns is not None
+        return None, False, False
+    return columns, alone and columns is not None, with_domains
 
 
 _EVENT_FILES = itertools.count()

@@ -253,6 +253,39 @@ def test_a_resume_writes_again_an_experiment_stored_without_the_feasible_column(
     assert [(e.step, e.value) for e in load(tmp_path / trial_run_name(0)).Scalars(FEASIBLE_TAG)] == [(0, 0.0)]
 
 
+def test_a_resume_writes_again_an_experiment_stored_without_parameter_domains(tmp_path, caplog, monkeypatch):
+    """A board written before the columns had domains and ``differs``: resumed, the dashboard still showed its first
+    five columns by name, a swept parameter hidden behind fixed ones (review)."""
+    from tensorboard.plugins.hparams import api_pb2 as api
+
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    space = parse_search_space({"model.width": "int(interval(8, 64))", "model.pooling": "choice(true, false)"}, [])
+    kinds = {"bool": api.DATA_TYPE_BOOL, "float": api.DATA_TYPE_FLOAT64, "str": api.DATA_TYPE_STRING}
+    with monkeypatch.context() as before:  # the columns as a version without domains wrote them
+        before.setattr(FrontierBoard, "_hparam_info", lambda self, name, kind, result: api.HParamInfo(
+            name=name, type=kinds[kind]
+        ))  # fmt: skip
+        FrontierBoard(tmp_path, space=space).update(
+            SweepResult(OBJECTIVES, (TRIALS[0],), (0,), dict(REF), "inferred", 1.0)
+        )
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        FrontierBoard(tmp_path, space=space).update(
+            SweepResult(OBJECTIVES, (TRIALS[0], TRIALS[1]), (1,), dict(REF), "inferred", 1.0)
+        )
+    assert "had no domains for its parameters, which this sweep writes: written again" in caplog.text
+    infos = {h.name: h for h in _hparams_experiment(tmp_path).hparam_infos}
+    assert infos["model.width"].differs
+    assert list(infos["model.pooling"].domain_discrete) == [True, False]
+    # Written again once: a further resume leaves it.
+    [stored] = tmp_path.glob("events.out.tfevents.*")
+    caplog.clear()
+    FrontierBoard(tmp_path, space=space).update(
+        SweepResult(OBJECTIVES, (TRIALS[0], TRIALS[1], TRIALS[3]), (1,), dict(REF), "inferred", 1.0)
+    )
+    assert list(tmp_path.glob("events.out.tfevents.*")) == [stored]
+
+
 def test_a_stored_experiment_beside_other_events_is_left_as_it_is(tmp_path, caplog):
     """Only event files that hold the experiment alone (as the board writes them) are replaced."""
     from lightning_ecopt.sweeper.objectives import parse_constraint
