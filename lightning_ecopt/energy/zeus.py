@@ -15,6 +15,7 @@ import re
 import sys
 import time
 import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,6 +235,72 @@ def _unlistable_gpus_as_none(zeus_energy: Any) -> Iterator[None]:
         yield
     finally:
         zeus_energy.get_gpus = real
+
+
+@contextlib.contextmanager
+def _plain_spawn() -> Iterator[None]:
+    """While Zeus starts a helper process (a RAPL wrap-around tracker): one that starts from any process, cheaply.
+
+    Zeus starts each tracker with the ``spawn`` context, whose child first takes this process's global start method
+    and re-imports its ``__main__``:
+
+    - in a joblib (loky) worker, as ``hydra/launcher=joblib`` runs trials, the global start method is ``'loky'``,
+      which a fresh interpreter does not know: the tracker died at start (``ValueError: cannot find context for
+      'loky'``, a traceback on stderr per RAPL zone) and counted no wrap-around, so a window that spanned one read
+      NaN and failed its trial;
+    - re-importing the user's script (``examples/train.py`` imports torch and Lightning) cost each tracker seconds of
+      CPU time, which the package counter holds: RAPL counted it in the process's first window.
+
+    Here a start method that is not one of Python's is ``'spawn'`` for the while, and ``__main__`` is a bare module,
+    which the child does not import: the tracker runs Zeus's code only. Both are restored on leaving.
+    """
+    import multiprocessing
+    import types
+
+    method = multiprocessing.get_start_method(allow_none=True)
+    foreign = method is not None and method not in multiprocessing.get_all_start_methods()
+    main = sys.modules.get("__main__")
+    if foreign:
+        multiprocessing.set_start_method("spawn", force=True)
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is None:
+            sys.modules.pop("__main__", None)
+        else:
+            sys.modules["__main__"] = main
+        if foreign:
+            multiprocessing.set_start_method(method, force=True)
+
+
+def _start_wrap_trackers(cpus: Any, zones: Sequence[int]) -> None:
+    """Start the RAPL wrap-around trackers of the CPU package ``zones`` (and their DRAM zones) now; stop them at exit.
+
+    Zeus 0.16 starts each at its zone's first reading, that is inside the first window, whose figure then held the
+    tracker's start-up; and from a loky worker the start failed (:func:`_plain_spawn`). Zeus stops a tracker (a
+    non-daemonic process that polls forever) in an ``atexit`` handler, which a process started by ``multiprocessing``
+    (a loky worker, a ``ddp_spawn`` rank, a user's ``Process``) never runs: it joins its children first, so it never
+    exited. Each tracker is also stopped by a ``multiprocessing`` finalizer, which runs before that join. Zones read
+    through ``zeusd`` have no tracker here (the daemon reads the counters).
+    """
+    import multiprocessing.util
+
+    members = getattr(cpus, "cpus", None)
+    if members is None:
+        return
+    with _plain_spawn():
+        for index in zones:
+            for zone in (getattr(members[index], "rapl_file", None), getattr(members[index], "dram", None)):
+                tracker = getattr(zone, "wraparound_tracker", None)  # Zeus's property starts the tracker
+                stop = getattr(tracker, "_stop", None)
+                if stop is not None and tracker not in _STOPPED_AT_EXIT:
+                    _STOPPED_AT_EXIT.add(tracker)
+                    multiprocessing.util.Finalize(None, stop, exitpriority=10)
+
+
+#: The wrap-around trackers given a finalizer (:func:`_start_wrap_trackers`): each once, however many meters read them.
+_STOPPED_AT_EXIT: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def cuda_order_problem(gpus: Any, indices: Sequence[int]) -> str | None:
@@ -537,7 +604,8 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
     cpu = dram = False
     if read_cpu:
         try:
-            cpus = zeus_energy.get_cpus()
+            with _plain_spawn():  # Zeus up to 0.15 starts the wrap-around trackers as it lists the zones
+                cpus = zeus_energy.get_cpus()
         except ZeusCPUNoPermissionError:
             problems.append("RAPL counters exist but are not readable (needs root since Linux 5.10, or zeusd)")
         except ZeusBaseCPUError:
@@ -671,13 +739,16 @@ class ZeusMeter:
             from zeus.monitor import energy as zeus_energy
 
             guard = contextlib.nullcontext() if probe.gpu_indices else _unlistable_gpus_as_none(zeus_energy)
+            # The CPU packages only: a psys zone holds them too (see _package_zones).
+            zones = _package_zones(zeus_energy.get_cpus()) if probe.cpu else []
             with guard:
                 self._monitor = ZeusMonitor(
                     gpu_indices=list(probe.gpu_indices),
-                    # The CPU packages only: a psys zone holds them too (see _package_zones).
-                    cpu_indices=_package_zones(zeus_energy.get_cpus()) if probe.cpu else [],
+                    cpu_indices=zones,
                     approx_instant_energy=self.approx_instant_energy,
                 )
+            if zones:
+                _start_wrap_trackers(zeus_energy.get_cpus(), zones)
             log.info("ZeusMeter: measuring with %s (GPUs %s)", probe.source, list(probe.measured_gpus))
             if probe.soc_unread is not None:
                 log.info("ZeusMeter: %s.", probe.soc_unread)

@@ -10,7 +10,7 @@ import math
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -78,6 +78,16 @@ def fake_rapl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     tracker with each RAPL file (0.16 at the first read), and a tracker patched in later was never used there.
     """
     from zeus.device.cpu import rapl
+
+    monkeypatch.setattr(rapl, "RaplWraparoundTracker", _Tracker)
+    _Tracker.wraps = 0
+    _Tracker.started = []
+    return _powercap_tree(tmp_path, monkeypatch)[0]
+
+
+def _powercap_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Any]:
+    """The fake tree of :func:`fake_rapl`, read by Zeus in place of sysfs: its energy_uj file and Zeus's CPUs."""
+    from zeus.device.cpu import rapl
     from zeus.monitor import energy as zeus_energy
 
     package = tmp_path / "intel-rapl" / "intel-rapl:0"
@@ -88,27 +98,31 @@ def fake_rapl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("ZEUSD_SOCK_PATH", "ZEUSD_HOST", "ZEUSD_PORT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(rapl, "RAPL_DIR", str(tmp_path / "intel-rapl"))
-    monkeypatch.setattr(rapl, "RaplWraparoundTracker", _Tracker)
-    _Tracker.wraps = 0
     rapl.rapl_is_available.cache_clear()
     cpus = rapl.RAPLCPUs()
     rapl.rapl_is_available.cache_clear()
     monkeypatch.setattr(zeus_energy, "get_cpus", lambda: cpus)
     monkeypatch.setattr(zeus_energy, "get_gpus", lambda: _NoGPUs())
     monkeypatch.setattr(zeus_energy, "sync_execution_fn", lambda *a, **k: None)
-    return package / "energy_uj"
+    return package / "energy_uj", cpus
 
 
 class _Tracker:
     """Stands in for Zeus's wrap-around tracker process; the test says how many wraps it has seen."""
 
     wraps = 0
+    started: ClassVar[list[_Tracker]] = []
 
     def __init__(self, path: str, max_energy_uj: float) -> None:
         self.path, self.max_energy_uj = path, max_energy_uj
+        self.stopped = False
+        _Tracker.started.append(self)
 
     def get_num_wraparounds(self) -> int:
         return _Tracker.wraps
+
+    def _stop(self) -> None:  # Zeus's: terminate the polling process
+        self.stopped = True
 
 
 def test_rapl_wrap_is_counted_when_zeus_saw_it(fake_rapl: Path) -> None:
@@ -133,6 +147,81 @@ def test_a_wrap_zeus_missed_is_nan_never_negative(fake_rapl: Path) -> None:
     assert m.cpu_j is not None
     assert math.isnan(m.cpu_j)
     assert math.isnan(m.total_j)  # so samples/J is NaN and the trial fails with a reason instead of winning
+
+
+def test_the_wrap_tracker_starts_with_the_meter_and_stops_before_a_multiprocessing_child_joins_it(
+    fake_rapl: Path,
+) -> None:
+    """Zeus 0.16 started the tracker at the first reading, inside the first window (which held its start-up), and
+    stops it only in an atexit handler: a process started by multiprocessing (a joblib/loky worker, a ddp_spawn rank)
+    joins its children before atexit, and waited forever on the tracker's endless polling loop."""
+    import multiprocessing.util
+
+    meter = ZeusMeter(gpu_indices=[], read_cpu=True)
+    assert meter.reads_counters  # the monitor is built; no window opened yet
+    assert len(_Tracker.started) == 1
+    tracker = _Tracker.started[0]
+    assert ZeusMeter(gpu_indices=[], read_cpu=True).reads_counters  # a second meter (the next trial): same tracker
+    registry = multiprocessing.util._finalizer_registry  # type: ignore[attr-defined]
+    stops = [f for f in list(registry.values()) if f._callback == tracker._stop]
+    assert len(stops) == 1
+    # _exit_function runs the finalizers of priority >= 0, then joins the children: the tracker is stopped first.
+    priority = stops[0]._key[0]
+    assert priority is not None
+    assert priority >= 0
+    stops[0]()
+    assert tracker.stopped
+
+
+@pytest.fixture
+def rapl_with_zeus_tracker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The fake tree read with Zeus's own tracker (a spawned process polling energy_uj); Zeus's CPUs, stopped after."""
+    _, cpus = _powercap_tree(tmp_path, monkeypatch)
+    yield cpus
+    tracker = cpus.cpus[0].rapl_file._wraparound_tracker
+    if tracker is not None:
+        tracker._stop()
+
+
+def test_the_wrap_tracker_runs_from_a_worker_whose_start_method_a_fresh_interpreter_lacks(
+    rapl_with_zeus_tracker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A joblib (loky) worker's start method is 'loky': Zeus's spawned tracker took it and died at start ("cannot
+    find context for 'loky'", a traceback per zone), so no wrap-around was counted and a window across one read NaN.
+    It also re-imported the user's script (torch, Lightning: seconds of CPU that RAPL counted in the first window)."""
+    import multiprocessing
+    import multiprocessing.context
+    import multiprocessing.spawn
+    import sys
+
+    class _WorkerContext(multiprocessing.context.SpawnContext):
+        _name = "ecopt-worker"  # known in this process only, as loky registers 'loky' in its workers
+
+    monkeypatch.setitem(multiprocessing.context._concrete_contexts, "ecopt-worker", _WorkerContext())  # type: ignore[attr-defined]
+    prepared: list[dict[str, Any]] = []
+    real_preparation = multiprocessing.spawn.get_preparation_data
+
+    def preparation(name: str) -> dict[str, Any]:
+        prepared.append(real_preparation(name))
+        return prepared[-1]
+
+    monkeypatch.setattr(multiprocessing.spawn, "get_preparation_data", preparation)
+    main = sys.modules["__main__"]
+    saved = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method("ecopt-worker", force=True)
+    try:
+        assert ZeusMeter(gpu_indices=[], read_cpu=True).reads_counters
+        assert multiprocessing.get_start_method() == "ecopt-worker"  # restored
+    finally:
+        multiprocessing.set_start_method(saved, force=True)
+    assert sys.modules["__main__"] is main
+    assert len(prepared) == 1  # the package's tracker, started with the meter
+    assert prepared[0]["start_method"] == "spawn"
+    assert "init_main_from_path" not in prepared[0]
+    assert "init_main_from_name" not in prepared[0]
+    process = rapl_with_zeus_tracker.cpus[0].rapl_file.wraparound_tracker.process
+    process.join(timeout=2.0)  # a tracker that cannot start exits within a second, with exit code 1
+    assert process.exitcode is None
 
 
 def test_zeus_polling_process_counts_a_wrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
