@@ -423,7 +423,7 @@ def _csv_text(report: Report) -> str:
     header = [
         "trial_index", "status", "feasible", "on_frontier", "knee", "dominated_by", "reused_from",
         *(f"param:{p}" for p in params), *objectives, "energy_per_inference_j", "train_j", "eval_j",
-        "energy_source", *metrics, *(f"sem:{m}" for m in sems), "reason",
+        "energy_source", "shared_counters", *metrics, *(f"sem:{m}" for m in sems), "reason",
     ]  # fmt: skip
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -437,7 +437,7 @@ def _csv_text(report: Report) -> str:
                 _cell(dominated_by.get(t.trial_index)), _cell(t.reused_from),
                 *(_cell(t.params.get(p)) for p in params), *(_cell(t.metrics.get(o)) for o in objectives),
                 _cell(per_inference(t)), _cell(energy.train_j if energy.known else None),
-                _cell(energy.eval_j if energy.known else None), t.energy_source or "",
+                _cell(energy.eval_j if energy.known else None), t.energy_source or "", int(t.shared_counters),
                 *(_cell(t.metrics.get(m)) for m in metrics), *(_cell(t.sems.get(m)) for m in sems), t.reason or "",
             ]
         )  # fmt: skip

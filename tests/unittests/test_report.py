@@ -1402,6 +1402,21 @@ def test_trials_csv_gives_energy_per_inference_when_no_trial_is_feasible(tmp_pat
     assert rows[0]["energy_per_inference_j"] == repr(0.01)
 
 
+def test_trials_csv_names_the_trials_measured_on_shared_counters(tmp_path, capsys):
+    """Side-by-side trials (joblib, max_batch_size=2) measured on package-wide RAPL or one GPU are tagged
+    shared_counters; the report counted them, but trials.csv, one row per trial, did not say which they were."""
+    trials = tuple(
+        dataclasses.replace(t, energy_source="measured: zeus/rapl", shared_counters=t.trial_index in (0, 3))
+        for t in TRIALS[:4]
+    )
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials, (0, 1, 3)))
+    code, out, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    assert "2 trials were measured on counters shared" in " ".join(out.split())
+    rows = {int(r["trial_index"]): r for r in csv.DictReader((tmp_path / "trials.csv").open())}
+    assert {i: r["shared_counters"] for i, r in rows.items()} == {0: "1", 1: "0", 2: "0", 3: "1"}
+
+
 def test_standard_errors_survive_the_round_trip_and_get_csv_columns(tmp_path, capsys):
     """``{metric: (mean, sem)}``: the sems were kept on TrialRecord but written to neither the results file nor
     trials.csv, so a report read from the file had lost them."""
