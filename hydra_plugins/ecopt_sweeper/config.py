@@ -64,7 +64,8 @@ class EcoptSweeperConf:
     params: dict[str, Any] | None = field(default_factory=dict)
     # Total number of trials, Sobol trials included.
     n_trials: int = 20
-    # Sobol trials before qNEHVI; null: n_trials // 5 (the paper: 40 of 200), at least 2 per swept parameter.
+    # Sobol trials before qNEHVI; null: n_trials // 5 (the paper: 40 of 200), at least 2 per swept parameter
+    # while that leaves the model half the budget.
     n_initial_trials: int | None = None
     # Acquisition function after the Sobol trials: qNEHVI (the ECOpt paper's), qLogNEHVI, or EHVI (analytic: about
     # half qNEHVI's time per suggestion; max_batch_size 1 and constraints on objectives only).

@@ -959,6 +959,7 @@ class EcoptSweeper(Sweeper):
             saved_sobol_count,
             sweep_fingerprint,
         )
+        from lightning_ecopt.sweeper.settings import smallest_model_budget
         from lightning_ecopt.sweeper.storage import saved_provenance
 
         sweep_dir = self._sweep_dir()
@@ -1017,9 +1018,12 @@ class EcoptSweeper(Sweeper):
             # Sobol until n_sobol trials completed (Ax counts no failed one: the model needs their values).
             plan = f"Sobol until {n_sobol} completed, then {settings.proposer}"
         else:
+            # The default Sobol count grows with the budget (configure resolved it; self.n_initial_trials is the
+            # user's): the budget that leaves the model a trial, not "above this one".
+            given = saved_sobol_count(settings.storage) or self.n_initial_trials
             plan = (
-                f"all Sobol: {settings.proposer} proposes once {spelling.trials(n_sobol)} completed, so raise n_trials "
-                "above it"
+                f"all Sobol: {settings.proposer} proposes once the Sobol trials completed, so raise n_trials to "
+                f"{smallest_model_budget(len(space.parameters), given)} or more"
             )
         fixed = f", fixed {list(space.fixed_overrides)}" if space.fixed_overrides else ""
         log.info(

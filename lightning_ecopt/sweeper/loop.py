@@ -342,9 +342,10 @@ _SLOW_PROPOSAL_S = 5.0
 """A model proposal this slow, and slower than the last batch of trials, is said once (``_say_slow_proposals``)."""
 
 _SUGGEST_THREADS = 1
-"""Torch threads while Ax proposes trials. The GPs are small: on 2 cores one thread proposed in 0.35 s where two
-took 0.7-1.5 s (8 Sobol + 6 qNEHVI trials on BraninCurrin). Restored afterwards, so trials that run in the sweep's
-process (Hydra's basic launcher) keep every thread."""
+"""Torch threads, and BLAS threads (numpy's and SciPy's OpenBLAS), while Ax proposes trials (:func:`_proposal_threads`).
+The GPs are small: on 2 cores one torch thread proposed in 0.35 s where two took 0.7-1.5 s (8 Sobol + 6 qNEHVI trials
+on BraninCurrin). Restored afterwards, so trials that run in the sweep's process (Hydra's basic launcher) keep every
+thread."""
 
 
 def evaluate_each(
@@ -760,6 +761,21 @@ def _torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def _proposal_threads(n: int) -> Iterator[None]:
+    """Propose on ``n`` threads: torch's intra-op pool (:func:`_torch_threads`) and the BLAS pools of numpy and SciPy.
+
+    torch's count leaves OpenBLAS's own pools (numpy's and SciPy's, one thread a core) at work during Ax's transforms
+    and BoTorch's SciPy calls outside its own L-BFGS-B limits: at 25 continuous parameters a proposal took 2.67 s of
+    CPU for 1.71 s of wall time on 2 cores, one thread of SciPy's pool spinning beside the main one; limited, 1.52 s
+    of both, the same proposals (docs/bench-optimizer.md, "Many parameters"). Restored afterwards, as torch's count.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with _torch_threads(n), threadpool_limits(limits=n, user_api="blas"):
+        yield
 
 
 @contextlib.contextmanager
@@ -1201,12 +1217,16 @@ class ParetoSweep:
             # Hydra's start line says it ("all Sobol: ..."), spelled for Hydra. No model proposes in a space that the
             # Sobol trials exhaust: raising n_trials would not change that.
             if self._n_initial >= n_trials > self._n_finished() and not spelling.in_hydra() and not size_exhausted:
+                # The default Sobol count grows with the budget: say the budget that leaves the model a trial, not
+                # "above this one" (at 25 parameters, 41 trials were all Sobol too).
+                from lightning_ecopt.sweeper.settings import smallest_model_budget
+
                 log.info(
-                    "ecopt: %s, all Sobol: %s proposes once %s completed, so raise %s above it.",
+                    "ecopt: %s, all Sobol: %s proposes once the Sobol trials completed, so raise %s to %d or more.",
                     spelling.trials(n_trials),
                     self.settings.proposer,
-                    spelling.trials(self._n_initial),
                     spelling.setting("n_trials"),
+                    smallest_model_budget(len(self.space.parameters), self.settings.n_initial_trials),
                 )
             # The failure rate is judged over the trials this run evaluates: after "fix the task and rerun", the
             # failures that stopped the previous run must not stop this one again before its own trials count.
@@ -1409,7 +1429,7 @@ class ParetoSweep:
                 ask = 1 if one_at_a_time else min(k - len(proposals), left if left is not None else k)
                 try:
                     with (
-                        _torch_threads(_SUGGEST_THREADS),
+                        _proposal_threads(_SUGGEST_THREADS),
                         use_warm_starts(self._warm_starts),
                         _proposal_warnings(),
                     ):

@@ -1575,6 +1575,18 @@ def test_a_misspelt_config_group_option_stops_the_sweep_before_any_job(tmp_path:
     assert not (tmp_path / "sweep" / "multirun.yaml").exists()
 
 
+def test_an_all_sobol_start_line_names_the_budget_that_leaves_the_model_a_trial(tmp_path: Path) -> None:
+    """The default Sobol count grows with the budget (2 parameters: 4 Sobol trials up to 4 trials): the start line
+    said "raise n_trials above it" (above 2), and 3 or 4 trials were all Sobol too."""
+    result = _run_app(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=null")
+    assert result.returncode == 0, result.stderr
+    said = result.stdout + result.stderr
+    assert (
+        "ecopt sweeper: 2 trials (all Sobol: qNEHVI proposes once the Sobol trials completed, so raise n_trials to 5 "
+        "or more), objectives"
+    ) in said
+
+
 def test_a_search_space_smaller_than_the_budget_says_so_first_and_ends_when_each_configuration_was_tried(
     tmp_path: Path,
 ) -> None:

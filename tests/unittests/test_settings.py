@@ -9,7 +9,7 @@ import pytest
 
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint, parse_objectives
-from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
+from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials, smallest_model_budget
 
 OBJECTIVES = parse_objectives({"test/acc": "maximize", "energy/test_j": "minimize"}, None)
 
@@ -29,12 +29,35 @@ def test_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("n_trials", "n_parameters", "expected"),
-    [(200, 4, 40), (200, 30, 60), (20, 2, 4), (20, 5, 10), (12, 3, 6), (4, 3, 4), (1, 1, 1), (10, 0, 2)],
+    [
+        *[(200, 4, 40), (200, 30, 60), (20, 2, 4), (20, 5, 10), (12, 3, 6), (4, 3, 4), (1, 1, 1), (10, 0, 2)],
+        # Many parameters: two per parameter, but at most half the budget (at least 5), not the whole of it.
+        *[(40, 25, 20), (40, 12, 20), (100, 25, 50), (30, 20, 15), (6, 3, 5), (5, 30, 5)],
+    ],
 )
 def test_default_n_initial_trials(n_trials: int, n_parameters: int, expected: int) -> None:
     assert default_n_initial_trials(n_trials, n_parameters) == expected
     settings = SweepSettings(OBJECTIVES, n_trials=n_trials)
     assert settings.resolved_n_initial_trials(n_parameters) == expected
+
+
+@pytest.mark.parametrize("n_parameters", [1, 2, 3, 6, 12, 25, 100])
+def test_the_default_leaves_a_model_half_the_budget_from_ten_trials(n_parameters: int) -> None:
+    for n_trials in range(10, 201):
+        assert n_trials - default_n_initial_trials(n_trials, n_parameters) >= n_trials // 2, n_trials
+
+
+@pytest.mark.parametrize("n_parameters", [1, 2, 3, 6, 12, 25, 100])
+@pytest.mark.parametrize("given", [None, 1, 8, 40])
+def test_smallest_model_budget_is_the_first_budget_with_a_model_trial(n_parameters: int, given: int | None) -> None:
+    """What the all-Sobol advice names: below it every trial is Sobol, from it on at least one is the model's."""
+    smallest = smallest_model_budget(n_parameters, given)
+
+    def sobol(n_trials: int) -> int:
+        return given if given is not None else default_n_initial_trials(n_trials, n_parameters)
+
+    assert sobol(smallest) < smallest
+    assert all(sobol(n) >= n for n in range(1, smallest))
 
 
 def test_explicit_n_initial_trials_wins() -> None:
