@@ -740,7 +740,8 @@ class ZeusMeter:
 
             guard = contextlib.nullcontext() if probe.gpu_indices else _unlistable_gpus_as_none(zeus_energy)
             # The CPU packages only: a psys zone holds them too (see _package_zones).
-            zones = _package_zones(zeus_energy.get_cpus()) if probe.cpu else []
+            cpus = zeus_energy.get_cpus() if probe.cpu else None
+            zones = _package_zones(cpus) if cpus is not None else []
             with guard:
                 self._monitor = ZeusMonitor(
                     gpu_indices=list(probe.gpu_indices),
@@ -748,7 +749,7 @@ class ZeusMeter:
                     approx_instant_energy=self.approx_instant_energy,
                 )
             if zones:
-                _start_wrap_trackers(zeus_energy.get_cpus(), zones)
+                _start_wrap_trackers(cpus, zones)
             log.info("ZeusMeter: measuring with %s (GPUs %s)", probe.source, list(probe.measured_gpus))
             if probe.soc_unread is not None:
                 log.info("ZeusMeter: %s.", probe.soc_unread)
