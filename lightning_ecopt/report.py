@@ -76,6 +76,7 @@ from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, meets
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from lightning_ecopt.sweeper.settings import SweepSettings
 
@@ -612,6 +613,71 @@ def _value_keeping_widths(headers: Sequence[str], rows: Sequence[Sequence[str]],
     return widths
 
 
+_NARROWEST_HEADER = 3
+"""The fewest cells a line of a narrowed header may have before the frontier prints as blocks instead."""
+
+
+def _needs_blocks(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> bool:
+    """Whether the frontier prints one block per configuration: its boxed table would not be readable in ``room``.
+
+    Narrower than its figures, the table folds them onto more lines (``0.00`` over ``8169``); narrower still for its
+    headers, it folds a name one or two characters a line (``m`` / ``o`` / ``d`` ...). In either case each
+    configuration prints as its trial, then a line per column with its name and figure, instead.
+
+    Example:
+        >>> headers, rows = ["trial", "model.depth"], [["#0", "4"]]
+        >>> _needs_blocks(headers, rows, 15), _needs_blocks(headers, rows, 14)
+        (False, True)
+    """
+    from rich.cells import cell_len
+
+    chrome = 3 * len(headers) + 1  # a border and a space of padding either side of every column
+    if sum(max((cell_len(row[i]) for row in rows), default=1) for i in range(len(headers))) + chrome > room:
+        return True
+    widths = _value_keeping_widths(headers, rows, room)
+    if widths is None:  # the table fits with every header whole
+        return False
+    pieces = [max(cell_len(p) for line in h.split("\n") for p in _HEADER_BREAKS.split(line)) for h in headers]
+    return any(width < min(piece, _NARROWEST_HEADER) for width, piece in zip(widths, pieces, strict=True))
+
+
+def _boxed_frontier(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> Table:
+    """The frontier as a boxed table, one row per configuration, its values whole on one line where ``room`` allows."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table()
+    widths = _value_keeping_widths(headers, rows, room)
+    for i, header in enumerate(headers):
+        width = None if widths is None else widths[i]
+        shown = header if width is None else _wrapped_header(header, width)
+        table.add_column(
+            escape(shown), justify="right", no_wrap=widths is None and i == 0, overflow=_OVERFLOW, width=width
+        )
+    for cells in rows:
+        table.add_row(*(escape(cell) for cell in cells))
+    return table
+
+
+def _print_blocks(console: Console, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """The frontier for a terminal too narrow for its table: each configuration's trial, then a line per column."""
+    from rich.cells import cell_len
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    names = [" ".join(header.split("\n")) for header in headers[1:]]  # "energy/... ↑ [samples/J]" on one line
+    widest = max((cell_len(cell) for cells in rows for cell in cells[1:]), default=1)
+    for cells in rows:
+        console.print(cells[0], markup=False, highlight=False)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(overflow=_OVERFLOW)
+        grid.add_column(justify="right", no_wrap=True, min_width=widest)  # the blocks' figures in one column
+        for name, value in zip(names, cells[1:], strict=True):
+            grid.add_row(Text(name), Text(value))
+        console.print(Padding(grid, (0, 0, 0, 2), expand=False))
+
+
 def render(report: Report, console: Console | None = None) -> None:
     """Print the report with rich: the frontier table, the proxy audit and the search-cost ledger.
 
@@ -725,7 +791,6 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     # padded to it, so piped into a file "hypervolume 1.069" could be split over two lines a grep would miss.
     title = f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}{measure}"
     caption = f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"
-    table = Table()
     params = sorted({k for row in report.frontier for k in row["params"]})
     headers = [
         "trial",
@@ -743,17 +808,11 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
         ]
         for row in report.frontier
     ]
-    widths = _value_keeping_widths(headers, rows, console.width)
-    for i, header in enumerate(headers):
-        width = None if widths is None else widths[i]
-        shown = header if width is None else _wrapped_header(header, width)
-        table.add_column(
-            escape(shown), justify="right", no_wrap=widths is None and i == 0, overflow=_OVERFLOW, width=width
-        )
-    for cells in rows:
-        table.add_row(*(escape(cell) for cell in cells))
     console.print(title, markup=False, soft_wrap=whole_titles)
-    console.print(table)
+    if _needs_blocks(headers, rows, console.width):
+        _print_blocks(console, headers, rows)
+    else:
+        console.print(_boxed_frontier(headers, rows, console.width))
     console.print(caption, markup=False, soft_wrap=whole_titles)
     constrained = report.constraints
     if constrained and constrained["constraints"]:

@@ -83,11 +83,37 @@ def _runs(line):
     return {"".join(pieces[i:j]) for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1)}
 
 
+def _frontier_text(report, width):
+    """The frontier as ``render`` prints it at ``width`` columns, between its title and its caption."""
+    buffer = io.StringIO()
+    render(report, Console(file=buffer, width=width, color_system=None))
+    text = buffer.getvalue().split("Pareto frontier")[1].split("higher is better")[0]
+    assert max(len(line) for line in text.splitlines()) <= width
+    return text
+
+
+def _frontier_blocks(report, width):
+    """The frontier printed one block per configuration: ``{trial label: [(name, figure), ...]}``."""
+    blocks: dict[str, list[tuple[str, str]]] = {}
+    for line in _frontier_text(report, width).splitlines()[1:]:  # the title's own line(s) first
+        if line.startswith("#") or line.startswith("~#"):
+            label = line.strip()
+            blocks[label] = []
+        elif blocks and line.startswith("  ") and line.strip():
+            name, _, figure = line.strip().rpartition("  ")
+            blocks[label].append((name.strip(), figure.strip()))
+    return blocks
+
+
 def test_every_width_that_holds_the_figures_prints_each_on_one_line_and_breaks_headers_at_separators(sweep_dir):
     """Mutation survivors: a terminal exactly as wide as the figures need got rich's proportional narrowing (figures
     folded) instead of one column per figure; headers measured by their shortest line broke inside a word
     ("energy/test_s" over "amples_per_j") where room was left; and the trial column folded its "#k ★ knee" label
-    in a terminal too narrow for the figures. Checked at every width, from narrower than the figures to wide."""
+    in a terminal too narrow for the figures. Checked at every width, from narrower than the figures to wide.
+
+    Narrower than every figure and every header's widest piece, the table folded its headers one character a line
+    ("m" / "o" / "d" ...) and, narrower still, its figures: there each configuration prints as a block instead, a
+    line per column with the figure whole."""
     report = build_report(sweep_dir)
     headers, rows = _frontier_table(report, 300)  # wide: every header line and every figure whole
     assert len(rows) == 3
@@ -98,14 +124,25 @@ def test_every_width_that_holds_the_figures_prints_each_on_one_line_and_breaks_h
     chrome = 3 * len(figure) + 1  # a boxed table: a border and a space either side of every column
     wide = chrome + sum(max(f, *map(len, column)) for f, column in zip(figure, lines, strict=True))
     knee = next(row[0] for row in rows if "knee" in row[0])
+    names = [" ".join(column) for column in lines[1:]]
     for width in range(30, wide + 2):
+        if "┡" not in _frontier_text(report, width):  # blocks: every configuration, column and figure whole
+            assert width < chrome + sum(map(max, figure, piece)), width  # only where the table breaks a header piece
+            blocks = _frontier_blocks(report, width)
+            assert list(blocks) == [row[0] for row in rows], width
+            for row in rows:
+                shown = [(name, cell) for name, cell in blocks[row[0]] if name]  # a folded name's rest has no figure
+                assert [cell for _, cell in shown] == row[1:], (width, shown)
+                assert all(whole.startswith(name) for (name, _), whole in zip(shown, names, strict=True)), shown
+            continue
         narrowed_headers, narrowed = _frontier_table(report, width)
         assert knee in [row[0] for row in narrowed], width  # the trial column never folds
-        if width >= chrome + sum(figure):
-            assert narrowed == rows, width  # every figure on one line
-        if width >= chrome + sum(map(max, figure, piece)):  # room for every header's pieces: broken only between them
-            for column, allowed in zip(zip(*narrowed_headers, strict=True), runs, strict=True):
-                assert {cell for cell in column if cell} <= allowed, (width, column)
+        assert narrowed == rows, width  # a table keeps every figure on one line: narrower, the blocks do
+        for column, allowed in zip(zip(*narrowed_headers, strict=True), runs, strict=True):
+            cells = [cell for cell in column if cell]
+            assert min(map(len, cells)) >= min(3, *map(len, cells)), (width, column)  # never a letter a line
+            if width >= chrome + sum(map(max, figure, piece)):  # room for every header's pieces: broken between them
+                assert set(cells) <= allowed, (width, column)
 
 
 def test_a_piped_report_keeps_the_width_columns_asks_for(sweep_dir, capsys, monkeypatch):
