@@ -881,11 +881,11 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_
             console.print(
                 f"Search energy, {kind}: {_fmt_j(k.total_j)} = {k.total_j / _J_PER_KWH:.4g} kWh{bound}: training "
                 f"{_fmt_j(k.train_j)} + evaluation {_fmt_j(k.eval_j)}, x PUE {led.pue:g}, over {k.trials_counted} "
-                f"trials that ran; CO2 {k.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.",
+                f"trials with known energy; CO2 {k.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.",
                 markup=False,
             )
         console.print(
-            f"{_not_comparable(led.energy_kinds).capitalize()}: the {led.trials_counted} trials that ran "
+            f"{_not_comparable(led.energy_kinds).capitalize()}: the {led.trials_counted} trials with known energy "
             f"({led.failed_counted} failed) are totalled per kind, and the kinds are never added together.",
             markup=False,
         )
@@ -893,8 +893,8 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_
         console.print(f"Search-cost ledger (energy {label}; PUE {led.pue:g})", style="bold", markup=False)
         console.print(
             f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: training {_fmt_j(led.train_j)} "
-            f"+ evaluation {_fmt_j(led.eval_j)}, x PUE {led.pue:g}, over {led.trials_counted} trials that ran "
-            f"({led.failed_counted} failed).",
+            f"+ evaluation {_fmt_j(led.eval_j)}, x PUE {led.pue:g}, over {led.trials_counted} trials with "
+            f"known energy ({led.failed_counted} failed).",
             markup=False,
         )
         console.print(f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.", markup=False)
