@@ -9,6 +9,8 @@ import inspect
 import itertools
 import math
 import operator
+import os
+import random
 import sys
 import time
 import types
@@ -2024,10 +2026,10 @@ def _model_stats(
     if first is None:
         return stats
     name = type(pl_module).__name__
-    # Every call below may draw from the global RNG (a constructor that seeds, a sampling generation, even on the
-    # meta copy: its Python runs): the user's seeded run must not notice.
+    # Every call below may draw from the global RNGs (a constructor that seeds, a sampling generation, even on the
+    # meta copy: its Python runs): the user's seeded run must not notice (:func:`_rngs_kept`).
     devices = [pl_module.device.index or 0] if pl_module.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with _rngs_kept(devices):
         meta = _on_meta(pl_module) if on_meta else None
     on_module: list[Any] = [first] if first is sample else [sample, first]  # the one-sample batch, its first tensor
     flops_key = _flops_key(stage, predict_step)
@@ -2063,7 +2065,7 @@ def _model_stats(
             else:
                 run = functools.partial(call, given, *indices)
             context = step_context() if model is pl_module else contextlib.nullcontext()
-            with torch.random.fork_rng(devices=devices), torch.no_grad(), _unfused_attention(), context:
+            with _rngs_kept(devices), torch.no_grad(), _unfused_attention(), context:
                 stats[flops_key] = float(measure_flops(model, run))
         except TrialFailure:  # the trial's time limit fell due while counting: it stops the trial, not the count
             raise
@@ -2214,6 +2216,40 @@ def _shapes(sample: Any) -> tuple[tuple[tuple[int, ...], torch.dtype], ...] | No
     found: list[tuple[tuple[int, ...], torch.dtype]] = []
     apply_to_collection(sample, torch.Tensor, lambda tensor: found.append((tuple(tensor.shape), tensor.dtype)))
     return tuple(found)
+
+
+_SEED_VARIABLES = ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")
+"""What Lightning's ``seed_everything`` records in the environment (spawned ranks and loader workers seed from it)."""
+
+
+@contextlib.contextmanager
+def _rngs_kept(devices: Sequence[int]) -> Iterator[None]:
+    """Run the block with the caller's global RNGs and seed variables put back afterwards, as they were before it.
+
+    Torch's RNGs (the CPU's and those of the CUDA ``devices``) are forked; Python's ``random`` and NumPy's global
+    RNG are saved and restored, and so are :data:`_SEED_VARIABLES`. Forking torch's alone left a constructor's
+    ``seed_everything`` (run again by the meta rebuild) or a forward drawing from ``random`` or NumPy (a random crop, a
+    noise layer) moving the caller's later draws: a seeded run's next trial or data split differed with the callback.
+
+    Args:
+        devices: The CUDA device indices whose RNGs the block may draw from.
+    """
+    python_state = random.getstate()
+    numpy = sys.modules.get("numpy")  # imported by torch and Lightning; not imported here for nothing
+    numpy_state = numpy.random.get_state() if numpy is not None else None
+    seeds = {name: os.environ.get(name) for name in _SEED_VARIABLES}
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        random.setstate(python_state)
+        if numpy is not None:
+            numpy.random.set_state(numpy_state)
+        for name, value in seeds.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager

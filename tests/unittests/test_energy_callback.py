@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
+import random
 import sys
 import types
 import warnings
@@ -14,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer, seed_everything
 from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.profilers import SimpleProfiler
@@ -1182,6 +1184,55 @@ class _SeedsInInit(_Samples):
     def __init__(self, **kwargs: Any) -> None:
         torch.manual_seed(1234)  # rebuilt on the meta device to count FLOPs: this ran again, outside the fork
         super().__init__(**kwargs)
+
+
+class _SeedsEverything(BoringModel):
+    """Seeds every RNG in its constructor (``seed_everything``) and draws from Python's and NumPy's in ``forward``."""
+
+    def __init__(self, seed: int = 1234) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        seed_everything(seed, verbose=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        random.random()  # a random crop, a noise layer, a layer drop
+        np.random.rand()
+        return super().forward(x)
+
+
+def test_counting_flops_leaves_python_s_and_numpy_s_rngs_and_the_seed_variables_as_the_caller_had_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The FLOPs count runs the constructor again (the meta rebuild) and forward on one sample. Only torch's RNG was
+    # forked: Python's and NumPy's moved, and seed_everything's PL_GLOBAL_SEED stayed set, so a seeded notebook's or
+    # sweep's next draws (a data split, the next trial's init) differed with the callback on.
+    def after_test(callbacks: list[Callback]) -> tuple[Any, ...]:
+        model = _SeedsEverything()
+        for name in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS"):
+            monkeypatch.delenv(name, raising=False)
+        random.seed(0)
+        np.random.seed(0)
+        torch.manual_seed(0)
+        Trainer(
+            callbacks=callbacks,
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            limit_test_batches=2,
+        ).test(model, verbose=False)
+        return (
+            random.random(),
+            float(np.random.rand()),
+            float(torch.rand(1)),
+            os.environ.get("PL_GLOBAL_SEED"),
+            os.environ.get("PL_SEED_WORKERS"),
+        )
+
+    without = after_test([])
+    cb = EnergyCallback(meter="estimate", warmup_batches=0, min_duration_s=0.0)
+    assert after_test([cb]) == without
+    assert cb.model_stats["model/flops_per_sample"] == 2 * 32 * 2  # counted, on the meta copy the constructor made
 
 
 class _Tokenises(BoringModel):
