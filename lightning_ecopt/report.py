@@ -719,28 +719,28 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
         on_front = " (failed trials only: no completed trial)" if result.trials else ""
     budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
     where = "(in-memory SweepResult)" if sweep.sweep_dir is None else shlex.quote(str(sweep.sweep_dir))  # pastes
-    console.print(f"ecopt report {where}", style="bold", markup=False)
-    console.print(
+    _say(console, f"ecopt report {where}", style="bold")
+    _say(
+        console,
         f"{result.n_finished}{budget} trials ({report.state}): {result.n_completed} completed, {result.n_failed} "
         f"failed, {result.n_reused} reused{_abandoned_clause(result)}. Energy figures: {label}{on_front}.",
-        markup=False,
     )
     for correction in sweep.notes:
-        console.print(correction, markup=False)
+        _say(console, correction)
     if sweep.stop_reason:
-        console.print(f"Stopped early: {sweep.stop_reason}", markup=False)
+        _say(console, f"Stopped early: {sweep.stop_reason}")
     if sweep.results_path is not None or result.provenance:  # an in-memory result without storage has no records
-        console.print(runs_line(result.provenance), markup=False)
+        _say(console, runs_line(result.provenance))
     for reason, indices in _failure_reasons(result).items():
         trials = ", ".join(f"#{i}" for i in indices)
-        console.print(f"Failed ({len(indices)}): {reason} [{trials}]", markup=False)
+        _say(console, f"Failed ({len(indices)}): {reason} [{trials}]")
     since = result.completed_since()
     if since:
         pairs = ", ".join(f"#{i} as #{j}" for i, j in since.items())
-        console.print(
+        _say(
+            console,
             f"Completed since ({len(since)} of {result.n_failed} failed): {pairs}. Their configurations ran again and "
             f"completed (retry_failed); the failures stay in the record with the energy they spent.",
-            markup=False,
         )
     contended = report.contended
     if contended:
@@ -764,23 +764,23 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
                 f"comparable with one another and the frontier's energy order is uncertain. Rerun the sweep on an "
                 f"otherwise idle machine."
             )
-        console.print(
+        _say(
+            console,
             f"Contended ({len(contended)} of {n_completed} completed trials): other processes kept more "
             f"than a quarter of the machine's CPU capacity busy while {listed} measured "
             f"(energy/<stage>_cpu_contention). "
             f"Measured CPU/DRAM energy includes their work and a CPU-time estimate grows with it: {verdict}",
-            markup=False,
         )
     short = report.short_windows
     if short:
-        console.print(
+        _say(
+            console,
             f"Short energy windows ({len(short)} of {len(_evaluated(result))} completed trials, marked ~ below): "
             f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s or 20 "
             f"counter updates, or ended inside their warm-up batches (energy/<stage>_short_window = 1), so their "
             f"energy figures may be off by a counter step, the timer's jitter or the first batches' one-off costs (a "
             f"compilation); where they decide the frontier, it is uncertain. Measure more batches (or repeat "
             f"the loop: lightning_ecopt.inference.TimedPasses, until min_duration_s; its 'auto' is 2 s on NVML).",
-            markup=False,
         )
 
     hv = "n/a" if result.hypervolume is None else views.format_value(result.hypervolume, 6)
@@ -795,37 +795,38 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     headers = [
         "trial",
         *(
-            f"{o.name} {'↓' if o.minimize else '↑'}" + (f"\n[{unit}]" if (unit := views.metric_unit(o.name)) else "")
+            f"{views.printable(o.name)} {'↓' if o.minimize else '↑'}"
+            + (f"\n[{unit}]" if (unit := views.metric_unit(o.name)) else "")
             for o in result.objectives
         ),
-        *params,
+        *map(views.printable, params),
     ]
     rows = [
         [
             f"{'~' if row['trial_index'] in short else ''}#{row['trial_index']}{' ★ knee' if row['knee'] else ''}",
             *(views.format_value(row["values"][o.name]) for o in result.objectives),
-            *(views.format_value(row["params"].get(p)) for p in params),
+            *(views.printable(views.format_value(row["params"].get(p))) for p in params),
         ]
         for row in report.frontier
     ]
-    console.print(title, markup=False, soft_wrap=whole_titles)
+    _say(console, title, soft_wrap=whole_titles)
     if _needs_blocks(headers, rows, console.width):
         _print_blocks(console, headers, rows)
     else:
         console.print(_boxed_frontier(headers, rows, console.width))
-    console.print(caption, markup=False, soft_wrap=whole_titles)
+    _say(console, caption, soft_wrap=whole_titles)
     constrained = report.constraints
     if constrained and constrained["constraints"]:
-        console.print(
+        _say(
+            console,
             views.constraints_line(constrained["constraints"], constrained["completed"], constrained["meeting"]),
-            markup=False,
         )
     if result.reference_point:
         ref = ", ".join(f"{k} = {views.format_value(v)}" for k, v in result.reference_point.items())
-        console.print(f"Reference point ({views.reference_origin(result)}): {ref}", markup=False)
+        _say(console, f"Reference point ({views.reference_origin(result)}): {ref}")
         note = views.outside_reference_note(result, _outcome_constraints(report.sweep) or ())
         if note is not None:
-            console.print(note, markup=False)
+            _say(console, note)
 
     audit_title = f"Proxy audit: parameter count and FLOPs against energy per inference ({frontier_label})"
     audit = Table()
@@ -834,19 +835,28 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     for c in report.audit:
         pearson = "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})"
         spearman = "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})"
-        audit.add_row(escape(c.proxy), str(c.n), pearson, spearman)
-    console.print(audit_title, markup=False, soft_wrap=whole_titles)
+        audit.add_row(escape(views.printable(c.proxy)), str(c.n), pearson, spearman)
+    _say(console, audit_title, soft_wrap=whole_titles)
     console.print(audit)
     target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
-    console.print(f"Against {target}, across completed trials that ran.", markup=False)
+    _say(console, f"Against {target}, across completed trials that ran.")
     for caveat in proxy_audit_caveats(report.sweep.result):
-        console.print(caveat, markup=False)
+        _say(console, caveat)
     for c in report.audit:
-        console.print(f"- {c.proxy}: {c.meaning}", markup=False)
+        _say(console, f"- {c.proxy}: {c.meaning}")
 
     _render_ledger(led, console, report.sweep.result, whole_titles=whole_titles)
     for name, path in report.files.items():
-        console.print(f"Wrote {name}: {path}", markup=False)
+        _say(console, f"Wrote {name}: {path}")
+
+
+def _say(console: Console, text: str, **kwargs: Any) -> None:
+    """Print one of the report's lines as plain text: no rich markup, control characters as escapes.
+
+    The lines quote what the task chose (parameter values, metric names, exception messages): ``[/]`` in one would be
+    read as markup, and an ANSI escape code written to the terminal as it is.
+    """
+    console.print(views.printable(text), markup=False, **kwargs)
 
 
 def _abandoned_clause(result: SweepResult) -> str:
@@ -872,66 +882,66 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_
     label = led.energy_label
     bound = " (lower bound)" if led.lower_bound else ""
     if led.mixed_energy:
-        console.print(
+        _say(
+            console,
             f"Search-cost ledger (energy {label}, totalled per kind, never summed; PUE {led.pue:g})",
             style="bold",
-            markup=False,
         )
         for kind, k in led.totals_by_kind.items():
-            console.print(
+            _say(
+                console,
                 f"Search energy, {kind}: {_fmt_j(k.total_j)} = {k.total_j / _J_PER_KWH:.4g} kWh{bound}: training "
                 f"{_fmt_j(k.train_j)} + evaluation {_fmt_j(k.eval_j)}, x PUE {led.pue:g}, over {k.trials_counted} "
                 f"trials with known energy; CO2 {k.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.",
-                markup=False,
             )
-        console.print(
+        _say(
+            console,
             f"{_not_comparable(led.energy_kinds).capitalize()}: the {led.trials_counted} trials with known energy "
             f"({led.failed_counted} failed) are totalled per kind, and the kinds are never added together.",
-            markup=False,
         )
     else:
-        console.print(f"Search-cost ledger (energy {label}; PUE {led.pue:g})", style="bold", markup=False)
-        console.print(
+        _say(console, f"Search-cost ledger (energy {label}; PUE {led.pue:g})", style="bold")
+        _say(
+            console,
             f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: training {_fmt_j(led.train_j)} "
             f"+ evaluation {_fmt_j(led.eval_j)}, x PUE {led.pue:g}, over {led.trials_counted} trials with "
             f"known energy ({led.failed_counted} failed).",
-            markup=False,
         )
-        console.print(f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.", markup=False)
+        _say(console, f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.")
     coverage = views.energy_coverage(t.energy_source for t in result.trials)
     if coverage is not None:
-        console.print(coverage, markup=False)
+        _say(console, coverage)
     if led.trials_unknown:
-        console.print(f"Not counted, energy unknown: trials {', '.join(map(str, led.trials_unknown))}.", markup=False)
+        _say(console, f"Not counted, energy unknown: trials {', '.join(map(str, led.trials_unknown))}.")
     if led.trials_eval_unknown:
-        console.print(
+        _say(
+            console,
             f"Evaluation energy partly unknown (a loop read NaN, or 0 J over a window shorter than its counter's "
             f"update, or none was recorded): trials {', '.join(map(str, led.trials_eval_unknown))}; counted where "
             "known.",
-            markup=False,
         )
     if led.trials_without_train_j:
-        console.print(
+        _say(
+            console,
             f"{led.trials_without_train_j} trials recorded no training energy: only their evaluation counts.",
-            markup=False,
         )
     if led.trials_reused:
-        console.print(f"{led.trials_reused} reused trials were not run again: 0 J.", markup=False)
+        _say(console, f"{led.trials_reused} reused trials were not run again: 0 J.")
     if led.trials_shared_counters:
-        console.print(
+        _say(
+            console,
             f"{led.trials_shared_counters} trials were measured on counters shared with trials that ran beside "
             "them: their joules include their neighbours' work, so their figures and this total overstate it. "
             "Run one trial per GPU (or CPU package) for exact figures.",
-            markup=False,
         )
     if led.trials_checkpoint_reused and led.mixed_energy:
         saved = ", ".join(
             f"{_fmt_j(k.checkpoint_saved_j)} {kind}" for kind, k in led.totals_by_kind.items() if k.checkpoint_saved_j
         )
-        console.print(
+        _say(
+            console,
             f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
             f"saving {saved}.",
-            markup=False,
         )
     elif led.trials_checkpoint_reused:
         retrain = led.total_j + led.checkpoint_saved_j
@@ -942,20 +952,20 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_
             if retrain and not unknown
             else ""
         )
-        console.print(
+        _say(
+            console,
             f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
             f"saving {'at least ' if unknown else ''}{_fmt_j(led.checkpoint_saved_j)}{share}"
             f"{f'; {unknown} of them did not report the training they avoided' if unknown else ''}.",
-            markup=False,
         )
     if led.baseline is None:
         if led.energy_per_inference is None:
-            console.print("No baseline: no completed trial reports an energy per inference, so no break-even.")
+            _say(console, "No baseline: no completed trial reports an energy per inference, so no break-even.")
         else:
-            console.print(
+            _say(
+                console,
                 "No baseline: no completed trial that meets the sweep's outcome constraints reports an energy per "
                 "inference, so no break-even. Name one with --baseline <trial>.",
-                markup=False,
             )
         return
     why = {"first": "the first completed trial", "trial": "chosen"}
@@ -1002,7 +1012,7 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_
     columns += ["J per inference"] + (["J per token"] if tokens_known else [])
     columns += ["saved per inference", "saved", "break-even inferences"]
     for column in columns:
-        savings.add_column(escape(column), justify="right", overflow=_OVERFLOW)
+        savings.add_column(escape(views.printable(column)), justify="right", overflow=_OVERFLOW)
     for s in led.savings:
         token_j = per_token(s.trial_index, s.j_per_inference)
         savings.add_row(
@@ -1014,20 +1024,20 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_
             "n/a" if math.isnan(s.saved_fraction) else f"{s.saved_fraction:+.1%}",
             "n/a" if led.mixed_energy else _at_least(led.lower_bound, s.break_even_inferences),
         )
-    console.print(savings_title, markup=False, soft_wrap=whole_titles)
+    _say(console, savings_title, soft_wrap=whole_titles)
     console.print(savings)
     if led.mixed_energy:
-        console.print(
+        _say(
+            console,
             f"No break-even: the search's energy mixes {' and '.join(led.energy_kinds)} joules (totalled per kind "
             f"above), which are not comparable, so there is no one search energy for a model to repay. Only frontier "
             f"models whose energy is {led.baseline_kind}, as the baseline's, are compared with it. Sweep with "
             f"one energy source for a break-even.",
-            markup=False,
         )
         return
-    console.print(
+    _say(
+        console,
         f"Break-even: search energy / energy saved per inference (PUE applies to both)"
         f"{'; at least (>=), since the search energy is a lower bound' if led.lower_bound else ''}. Energy per "
         f"inference: {led.energy_per_inference} ({label}).",
-        markup=False,
     )

@@ -47,6 +47,7 @@ __all__ = [
     "knee_index",
     "metric_unit",
     "outside_reference_note",
+    "printable",
     "reference_origin",
 ]
 
@@ -65,6 +66,43 @@ _UNITS: tuple[tuple[str, str], ...] = (
     ("_w", "W"),
     ("/params", "parameters"),
 )
+
+
+# Control characters (C0, DEL, C1) and the bidirectional embedding, override and isolate marks: written to a terminal
+# as they are, an ANSI escape in a task's exception message recoloured (or, cut by a table column, left red) all that
+# followed, and U+202E reversed the rest of its line.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, keep: str = "\n\t") -> str:
+    r"""``text`` with its control characters written as Python escapes (``\x1b``), so it prints as the text it is.
+
+    Names, values and exception messages come from the user's task: an ANSI escape code (``\x1b[31m``, which some
+    libraries put in their messages), a NUL or a right-to-left override (U+202E) in them would act on the terminal, or
+    on the rest of the line, instead of being shown.
+
+    Args:
+        text: The text.
+        keep: Control characters to leave as they are (by default newline and tab, which lay text out).
+
+    Returns:
+        ``text``, each control character (C0, DEL, C1) and bidirectional control not in ``keep`` replaced by its
+        escape.
+
+    Example:
+        >>> printable("\x1b[31mred\x1b[0m"), printable("a\x00b\nc"), printable("a\nb", keep="")
+        ('\\x1b[31mred\\x1b[0m', 'a\\x00b\nc', 'a\\nb')
+    """
+
+    def escaped(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in keep:
+            return char
+        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char) or (
+            f"\\x{ord(char):02x}" if ord(char) <= 0xFF else f"\\u{ord(char):04x}"
+        )
+
+    return _UNPRINTABLE.sub(escaped, text)
 
 
 def metric_unit(name: str) -> str:

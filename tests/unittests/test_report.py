@@ -1731,6 +1731,31 @@ def test_an_objective_name_is_shown_as_written(tmp_path, capsys, name):
     assert (tmp_path / "frontier.png").stat().st_size > 0
 
 
+def test_control_characters_from_the_task_print_as_escapes_not_to_the_terminal():
+    # An ANSI colour code in an exception message (some libraries colour theirs), a choice value or a metric name was
+    # written to the terminal as it was: the report turned red from there on, and a table column that cut the code
+    # short left it red. A NUL and a right-to-left override (U+202E) acted likewise.
+    name = "acc\x1b[1m"
+    objectives = parse_objectives({name: "maximize", "energy/test_samples_per_j": "maximize"}, None)
+    metrics = {name: 0.9, "energy/test_samples_per_j": 100.0, "energy/test_j_per_sample": 0.01}
+    trials = (
+        TrialRecord(
+            0, {"opt": "\x1b[31mred\x1b[0m", "tag": "nul\x00rlo\u202eabc"}, "completed", metrics, {}, None, SOURCE
+        ),
+        TrialRecord(1, {"opt": "a", "tag": "b"}, "failed", reason="the job raised RuntimeError: \x1b[2J boom"),
+    )
+    console = Console(file=io.StringIO(), width=200)
+    render(build_report(SweepResult(objectives, trials, (0,))), console)
+    out = console.file.getvalue()
+    assert not any(c in out for c in "\x1b\x00\u202e")
+    assert "\\x1b[31mred\\x1b[0m" in out  # shown as it is written in Python
+    assert "nul\\x00rlo\\u202eabc" in out
+    assert "acc\\x1b[1m ↑" in out
+    assert "the job raised RuntimeError: \\x1b[2J boom [#1]" in out
+    # The stored values are the task's own: the results file, trials.csv and --json keep them as they are.
+    assert "\x1b[31mred\x1b[0m" in _csv_text(build_report(SweepResult(objectives, trials, (0,))))
+
+
 def _latency_trial(i, acc, j_per_sample, latency_ms, metric="test/acc"):
     """A completed trial with a latency, for the constraint tests (``acc`` is ``metric``'s value)."""
     metrics = {
