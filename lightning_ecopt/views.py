@@ -400,7 +400,14 @@ def outside_reference_note(result: SweepResult, constraints: Sequence[OutcomeCon
 
 
 def _md(text: Any) -> str:
-    return format_value(text).replace("|", "\\|")
+    r"""A value as the text of a Markdown table cell that TensorBoard shows as written.
+
+    Control characters as escapes (a newline would end the row), and Markdown's inline marks escaped: ``p\|q`` lost
+    its ``q`` (the backslash escaped the escape of the ``|``), ``*em*`` showed as emphasis without its stars.
+    """
+    cell = printable(format_value(text), keep="")
+    cell = re.sub(r"([\\`*_\[\]|])", r"\\\1", cell)
+    return cell.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> str:

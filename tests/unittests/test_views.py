@@ -266,3 +266,27 @@ def test_an_id_at_the_plot_s_edge_stays_inside_the_frame_and_the_figure_pickles(
     assert frame.y0 <= box.y0 <= box.y1 <= frame.y1
     assert views.figure_png(pickle.loads(pickle.dumps(fig))).startswith(b"\x89PNG")
     assert views.figure_png(copy.deepcopy(fig)).startswith(b"\x89PNG")
+
+
+def test_the_tensorboard_table_shows_each_value_as_written():
+    # TensorBoard renders the frontier table as Markdown: "p\|q" lost its q (the backslash escaped the escape of the
+    # "|"), a newline ended the row and put the rest of the value in a row of its own, "*em*" lost its stars.
+    import html
+    import re
+
+    from tensorboard import plugin_util
+
+    values = ["p\\|q", "a\nb|c", "*em* `c` __init__ [l](x)", "<b>x</b> &amp;", "\x1b[31mred", "plain"]
+    objectives = parse_objectives({"acc": "maximize", "j_*": "minimize"}, None)
+    trials = tuple(
+        TrialRecord(i, {"opt": v}, "completed", metrics={"acc": 0.5 + i / 10, "j_*": 1.0 + i})
+        for i, v in enumerate(values)
+    )
+    text = views.frontier_markdown(SweepResult(objectives, trials, tuple(range(len(values)))))
+    page = plugin_util.markdown_to_safe_html(text)
+    rows = re.findall(r"<tr>\s*(.*?)\s*</tr>", page, flags=re.S)
+    cells = [[html.unescape(c) for c in re.findall(r"<t[dh]>(.*?)</t[dh]>", row, flags=re.S)] for row in rows]
+    assert cells[0] == ["trial", "acc ↑", "j_* ↓", "opt"]
+    assert len(cells) == 1 + len(values)  # one row per configuration, none split
+    shown = {row[3] for row in cells[1:]}
+    assert shown == {"p\\|q", "a\\nb|c", "*em* `c` __init__ [l](x)", "<b>x</b> &amp;", "\\x1b[31mred", "plain"}
