@@ -557,7 +557,7 @@ def frontier_figure(
         broken = sorted({str(c) for t in infeasible for c in constraints if not c.met_by(t.metrics)})
         xs, ys = [x_of(t) for t in infeasible], [y_of(t) for t in infeasible]
         ax.scatter(xs, ys, s=32, facecolors="none", edgecolors="tab:orange", linewidths=1.3, zorder=2,
-                   label=f"breaks {' or '.join(broken)} ({trials(len(infeasible))})")  # fmt: skip
+                   label=_literal(f"breaks {' or '.join(broken)} ({trials(len(infeasible))})"))  # fmt: skip
         xs_all += xs
         ys_all += ys
 
@@ -607,8 +607,8 @@ def frontier_figure(
 
     if ref_xy is not None:
         ax.scatter([ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
-                   label=f"reference point ({_origin_words(result, unknown='given')}"
-                         f"{', provisional' if result.reference_point_provisional else ''})")  # fmt: skip
+                   label=_literal(f"reference point ({_origin_words(result, unknown='given')}"
+                                  f"{', provisional' if result.reference_point_provisional else ''})"))  # fmt: skip
 
     # A failed trial that returned its objectives is drawn at its values (a single-objective one at its index): the
     # axes' scales take them in, but a value at or below 0 cannot be on a log axis, and is listed instead.
@@ -665,12 +665,13 @@ _KNEE_SIZE = 260
 
 
 def _literal(text: str) -> str:
-    """``text`` escaped for matplotlib, which reads a pair of ``$`` as mathtext.
+    """``text`` escaped for matplotlib, which reads a pair of ``$`` as mathtext; control characters as escapes.
 
     A metric named "a$^$b" is then drawn as written instead of failing to parse. ``text.parse_math = False`` is not
-    enough: matplotlib measures wrapped text as mathtext whatever the setting.
+    enough: matplotlib measures wrapped text as mathtext whatever the setting. Every text that holds a name goes
+    through it: the title, the axis labels and the legend's constraints and reference point.
     """
-    return text.replace("$", r"\$")
+    return printable(text).replace("$", r"\$")
 
 
 def _canvas(fig: Figure) -> Any:

@@ -290,3 +290,23 @@ def test_the_tensorboard_table_shows_each_value_as_written():
     assert len(cells) == 1 + len(values)  # one row per configuration, none split
     shown = {row[3] for row in cells[1:]}
     assert shown == {"p\\|q", "a\\nb|c", "*em* `c` __init__ [l](x)", "<b>x</b> &amp;", "\\x1b[31mred", "plain"}
+
+
+def test_names_in_the_legend_are_drawn_as_written():
+    # The title and axis labels escaped matplotlib's mathtext, the legend did not: a constraint on a metric named
+    # "a$^$b", or a reference value given for one, failed to draw the figure (ValueError from the mathtext parser),
+    # so frontier.png and TensorBoard's picture were missing.
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    objectives = parse_objectives({"c$^$d": "maximize", "cost": "minimize"}, None)
+    trials = tuple(
+        TrialRecord(i, {"x": i}, "completed", metrics={"c$^$d": 0.5 + i / 10, "cost": 1.0 + i, "a$^$b": float(i)})
+        for i in range(3)
+    )
+    result = SweepResult(
+        objectives, trials, (0, 1), {"c$^$d": 0.0, "cost": 10.0}, "inferred", 1.0, reference_point_given=("c$^$d",)
+    )
+    fig = views.frontier_figure(result, constraints=[parse_constraint("a$^$b <= 1")])
+    assert views.figure_rgb(fig).shape[2] == 3
+    assert r"breaks a\$^\$b <= 1 (1 trial)" in _legend(fig)  # a literal "$" in matplotlib's text
+    assert r"reference point (given for c\$^\$d, inferred for the rest)" in _legend(fig)
