@@ -1468,6 +1468,24 @@ def test_the_results_file_holds_plain_yaml_whatever_type_the_values_have(tmp_pat
     assert (data["settings"]["seed"], data["settings"]["trial_timeout_s"]) == (None, None)
 
 
+@pytest.mark.parametrize("text", ["1e3", "+1E-5", ".5e1", "1_000.5", "0o17", "0x1F", "-.inf", ".nan", "1.5", "7"])
+def test_a_string_that_reads_as_a_number_is_written_in_quotes(tmp_path, text):
+    # PyYAML wrote '1e3' bare (its YAML 1.1 reads that back as text): OmegaConf.load, which Optuna sweeper users read
+    # the file with, and YAML 1.2 parsers read the float 1000.0 instead of the choice the trial ran with.
+    from omegaconf import OmegaConf
+
+    trials = (dataclasses.replace(TRIALS[0], params={"opt": text, "yes": "no", "~": "null"}), *TRIALS[1:])
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10))
+    path = tmp_path / RESULTS_FILENAME
+    assert yaml.safe_load(path.read_text())["trials"][0]["params"] == {"opt": text, "yes": "no", "~": "null"}
+    assert OmegaConf.to_container(OmegaConf.load(path))["trials"][0]["params"] == {
+        "opt": text,
+        "yes": "no",
+        "~": "null",
+    }
+    assert load_sweep(tmp_path).result.trials[0].params["opt"] == text
+
+
 def test_shared_counters_survive_the_round_trip_and_are_named_in_the_ledger(tmp_path, capsys):
     trials = tuple(dataclasses.replace(t, shared_counters=t.trial_index in (0, 3)) for t in TRIALS)
     write_results(tmp_path / RESULTS_FILENAME, make_result(trials), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
