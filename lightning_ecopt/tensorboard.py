@@ -16,11 +16,12 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
   their ``frontier/feasible``.
 - ``trials/<index>``: one HParams session per finished trial: its parameters and ``status`` (``completed``, ``failed``,
   ``reused``) as hparams, every metric a completed trial returned as a scalar at step = trial index (a failed trial's
-  partial metrics stay out of the table: they are in ``trials.csv``), the session's end status (failed trials are marked
-  failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again whenever the trial joins or
-  leaves the frontier (each time at a later step), so the HParams table can be filtered on it. With outcome constraints,
-  also ``frontier/feasible`` (1 when the completed trial meets every one, else 0: a trial that breaks one is on no
-  frontier, however good its objectives), a column of the table as well.
+  partial metrics stay out of the table: they are in ``trials.csv``; one named as a tag the board writes itself,
+  ``frontier/on_front`` or ``frontier/feasible``, as ``task/<name>``), the session's end status (failed trials are
+  marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again whenever the trial joins
+  or leaves the frontier (each time at a later step), so the HParams table can be filtered on it. With outcome
+  constraints, also ``frontier/feasible`` (1 when the completed trial meets every one, else 0: a trial that breaks one
+  is on no frontier, however good its objectives), a column of the table as well.
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
   :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
   ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's configurations as
@@ -72,6 +73,7 @@ __all__ = [
     "TENSORBOARD_DIRNAME",
     "TRIALS_RUN",
     "FrontierBoard",
+    "metric_tag",
     "trial_run_name",
 ]
 
@@ -104,6 +106,19 @@ def trial_run_name(trial_index: int) -> str:
         'trials/0007'
     """
     return f"{TRIALS_RUN}/{trial_index:04d}"
+
+
+def metric_tag(name: str) -> str:
+    """The tag a trial's metric is written under: its name, or ``task/<name>`` where the board writes one of that name.
+
+    A task that returned ``frontier/on_front`` (or ``frontier/feasible``) had its values and the board's in one tag, and
+    the HParams table two columns of that name, both showing the board's.
+
+    Example:
+        >>> metric_tag("test/acc"), metric_tag("frontier/on_front")
+        ('test/acc', 'task/frontier/on_front')
+    """
+    return f"task/{name}" if name in (ON_FRONT_TAG, FEASIBLE_TAG) else name
 
 
 def _hparam_value(value: Any) -> bool | float | str:
@@ -154,7 +169,7 @@ def _space_kinds(space: SearchSpace | None) -> dict[str, set[str]]:
 def _describe(name: str, result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> str:
     """A metric column's tooltip: unit, direction when it is an objective, energy label when it is an energy figure."""
     for objective in result.objectives:
-        if objective.name == name:
+        if metric_tag(objective.name) == name:
             label = views.frontier_energy_label(result)
             return f"objective: {views.axis_label(name, objective.minimize, label)}"
     if name == ON_FRONT_TAG:
@@ -346,9 +361,9 @@ class FrontierBoard:
         The objectives, ``frontier/on_front``, ``frontier/feasible`` (with outcome constraints), then every other
         metric the completed trials returned, sorted.
         """
-        objective_names = [o.name for o in result.objectives]
+        objective_names = [metric_tag(o.name) for o in result.objectives]
         completed = [t for t in result.trials if t.status == "completed"]
-        others = sorted({m for t in completed for m in t.metrics} - set(objective_names))
+        others = sorted({metric_tag(m) for t in completed for m in t.metrics} - set(objective_names))
         # A trial that breaks a constraint is off the front like a dominated one: the column tells them apart.
         feasible = [FEASIBLE_TAG] if self.constraints else []
         return [*objective_names, ON_FRONT_TAG, *feasible, *others]
@@ -473,7 +488,7 @@ class FrontierBoard:
         for trial in result.trials:
             if trial.status != "completed":
                 continue
-            for name in sorted(set(trial.metrics) - self._columns - self._unlisted):
+            for name in sorted(set(map(metric_tag, trial.metrics)) - self._columns - self._unlisted):
                 self._unlisted.add(name)
                 log.info(
                     "ecopt: trial %d returned %r, which the first completed trials did not: TensorBoard's HParams "
@@ -521,7 +536,7 @@ class FrontierBoard:
                     )
                     for name, value in trial.metrics.items() if trial.status == "completed" else ():
                         if isinstance(value, int | float) and math.isfinite(value):
-                            writer.add_scalar(name, float(value), trial.trial_index)
+                            writer.add_scalar(metric_tag(name), float(value), trial.trial_index)
                     if trial.status == "completed" and self.constraints:
                         feasible = meets(trial, self.constraints)
                         writer.add_scalar(FEASIBLE_TAG, 1.0 if feasible else 0.0, trial.trial_index)

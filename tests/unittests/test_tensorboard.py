@@ -639,6 +639,28 @@ def test_the_hypervolume_curve_skips_a_provisional_reference_point_and_never_dro
     assert "provisional" not in text_at[5]
 
 
+def test_a_metric_named_as_a_tag_the_board_writes_keeps_its_values_under_task(tmp_path):
+    # A task returning frontier/on_front had its values and the board's in one tag (7.0 at step 0, then the board's
+    # 1.0), and the HParams table two frontier/on_front columns, both showing the board's value.
+    trials = []
+    for i in range(3):
+        t = completed(i, 0.6 + 0.1 * i, 100.0 * (3 - i))
+        trials.append(dataclasses.replace(t, metrics={**t.metrics, ON_FRONT_TAG: 7.0, FEASIBLE_TAG: 5.0}))
+    board = FrontierBoard(tmp_path, images=False, constraints=["test/acc >= 0.65"])
+    assert board.update(SweepResult(OBJECTIVES, tuple(trials), (1, 2), dict(REF), "inferred", 1.0))
+    columns = [m.name.tag for m in _hparams_experiment(tmp_path).metric_infos]
+    assert len(columns) == len(set(columns))
+    assert {ON_FRONT_TAG, FEASIBLE_TAG, f"task/{ON_FRONT_TAG}", f"task/{FEASIBLE_TAG}"} <= set(columns)
+    acc = load(tmp_path / trial_run_name(0))
+    assert [e.value for e in acc.Scalars(ON_FRONT_TAG)] == [0.0]  # the board's alone
+    assert [e.value for e in acc.Scalars(FEASIBLE_TAG)] == [0.0]
+    assert [e.value for e in acc.Scalars(f"task/{ON_FRONT_TAG}")] == [7.0]
+    assert [e.value for e in acc.Scalars(f"task/{FEASIBLE_TAG}")] == [5.0]
+    values = {g.name: {m.name.tag: m.value for m in g.metric_values} for g in _hparams_backend(tmp_path)([])}
+    assert values["trials/0001"][ON_FRONT_TAG] == 1.0
+    assert values["trials/0001"][f"task/{ON_FRONT_TAG}"] == 7.0
+
+
 def test_a_metric_that_is_no_finite_number_is_left_out_of_the_trial_scalars(tmp_path):
     trial = completed(0, 0.9, 100.0)
     odd = {**trial.metrics, "val/loss": float("nan"), "model/name": "resnet18"}
