@@ -718,7 +718,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
         frontier_label = "none: no completed trial"
         on_front = " (failed trials only: no completed trial)" if result.trials else ""
     budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
-    where = "(in-memory SweepResult)" if sweep.sweep_dir is None else shlex.quote(str(sweep.sweep_dir))  # pastes
+    where = "(in-memory SweepResult)" if sweep.sweep_dir is None else _shell_path(sweep.sweep_dir)
     _say(console, f"ecopt report {where}", style="bold")
     _say(
         console,
@@ -848,6 +848,16 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     _render_ledger(led, console, report.sweep.result, whole_titles=whole_titles)
     for name, path in report.files.items():
         _say(console, f"Wrote {name}: {path}")
+
+
+def _shell_path(path: Path) -> str:
+    """``path`` as a command's argument that pastes into a POSIX shell: quoted, and never read as an option.
+
+    >>> _shell_path(Path("my runs")), _shell_path(Path("-x")), _shell_path(Path("/tmp/-x"))
+    ("'my runs'", './-x', '/tmp/-x')
+    """
+    text = str(path)
+    return shlex.quote(f"./{text}" if text.startswith("-") else text)
 
 
 def _say(console: Console, text: str, **kwargs: Any) -> None:

@@ -1957,6 +1957,20 @@ def test_the_heading_names_a_sweep_dir_with_spaces_as_a_command_that_pastes(tmp_
     assert out.splitlines()[0].strip() == f"ecopt report '{sweep_dir}'"
 
 
+def test_the_heading_names_a_relative_sweep_dir_with_a_leading_dash_as_a_path_not_an_option(
+    tmp_path, capsys, monkeypatch
+):
+    # "ecopt report -x": pasted, argparse read the folder as an unknown option.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-x").mkdir()
+    write_results(tmp_path / "-x" / RESULTS_FILENAME, make_result(), SweepSettings(OBJECTIVES, n_trials=10, seed=0))
+    code, out, err = run_cli(capsys, "--no-files", "--", "-x")
+    assert code == 0, err
+    heading = out.splitlines()[0].strip()
+    assert heading == "ecopt report ./-x"
+    assert run_cli(capsys, *heading.split()[2:], "--no-files")[0] == 0  # pasted as it is
+
+
 @pytest.mark.parametrize("own_console", [False, True])
 def test_render_from_python_prints_ascii_where_stdout_cannot_encode_its_symbols(sweep_dir, monkeypatch, own_console):
     """`render(report)` (docs/frontier.md's Python use) raised UnicodeEncodeError on "↓" mid-report under LC_ALL=C
