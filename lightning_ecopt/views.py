@@ -70,8 +70,9 @@ _UNITS: tuple[tuple[str, str], ...] = (
 
 # Control characters (C0, DEL, C1) and the bidirectional embedding, override and isolate marks: written to a terminal
 # as they are, an ANSI escape in a task's exception message recoloured (or, cut by a table column, left red) all that
-# followed, and U+202E reversed the rest of its line.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# followed, and U+202E reversed the rest of its line. Lone surrogates (a file name that is not UTF-8, decoded by
+# Python) too: no stream can encode one.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str, keep: str = "\n\t") -> str:
@@ -86,8 +87,8 @@ def printable(text: str, keep: str = "\n\t") -> str:
         keep: Control characters to leave as they are (by default newline and tab, which lay text out).
 
     Returns:
-        ``text``, each control character (C0, DEL, C1) and bidirectional control not in ``keep`` replaced by its
-        escape.
+        ``text``, each control character (C0, DEL, C1), bidirectional control and lone surrogate not in ``keep``
+        replaced by its escape.
 
     Example:
         >>> printable("\x1b[31mred\x1b[0m"), printable("a\x00b\nc"), printable("a\nb", keep="")

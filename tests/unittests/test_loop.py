@@ -165,6 +165,29 @@ def test_reference_point_is_inferred_after_the_sobol_trials(fast_ax, tmp_path, c
     assert json.loads(client._experiment.description)["lightning_ecopt"]["reference_origin"] == "inferred"
 
 
+def test_an_exception_message_naming_a_file_that_is_not_utf8_fails_its_trial_only(fast_ax, tmp_path):
+    # Python decodes such a name into lone surrogates; a message that formats it (f"cannot read {path}") holds them,
+    # and writing optimization_results.yaml raised UnicodeEncodeError: the sweep stopped, and every resume with it.
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    name = os.fsdecode(b"/data/caf\xe9.png")  # '/data/caf\udce9.png'
+
+    def task(p):
+        if p["x0"] > 0.5:
+            raise ValueError(f"cannot read {name}")
+        return two_quadratics(p)
+
+    result = make_sweep(task, n_trials=4, n_initial_trials=4, storage=storage).run()
+    failed = [t for t in result.trials if t.status == "failed"]
+    assert failed
+    assert len(result.trials) == 4
+    data = yaml.safe_load((storage.parent / RESULTS_FILENAME).read_text(encoding="utf-8"))
+    assert (
+        data["trials"][failed[0].trial_index]["reason"] == "the job raised ValueError: cannot read /data/caf\\udce9.png"
+    )
+    resumed = make_sweep(two_quadratics, n_trials=5, n_initial_trials=4, storage=storage).run()
+    assert len(resumed.trials) == 5
+
+
 def test_results_yaml_is_a_superset_of_optunas(fast_ax, tmp_path):
     storage = tmp_path / "sweep" / "ax_experiment.json"
     sweep = make_sweep(

@@ -1774,6 +1774,24 @@ def test_control_characters_from_the_task_print_as_escapes_not_to_the_terminal()
     assert "\x1b[31mred\x1b[0m" in _csv_text(build_report(SweepResult(objectives, trials, (0,))))
 
 
+def test_a_lone_surrogate_from_a_file_name_that_is_not_utf8_prints_and_is_written_as_its_escape(tmp_path):
+    # No stream encodes one: render raised UnicodeEncodeError on the failure line, write_files on trials.csv.
+    reason = "the job raised ValueError: cannot read /data/caf\udce9.png"
+    first = dataclasses.replace(TRIALS[0], params={"width": "caf\udce9", "pool": True})
+    trials = (first, TRIALS[1], dataclasses.replace(TRIALS[2], reason=reason), *TRIALS[3:])
+    report = build_report(make_result(trials))
+    console = Console(file=io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), width=200)
+    render(report, console)
+    console.file.seek(0)
+    out = console.file.read()
+    assert "cannot read /data/caf\\udce9.png [#2]" in out
+    assert "caf\\udce9" in out.split("cannot read")[1]  # trial 0's value in the frontier table
+    write_files(report, tmp_path)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "trials.csv").read_text(encoding="utf-8"))))
+    assert rows[2]["reason"] == "the job raised ValueError: cannot read /data/caf\\udce9.png"
+    assert rows[0]["param:width"] == "caf\\udce9"
+
+
 def _latency_trial(i, acc, j_per_sample, latency_ms, metric="test/acc"):
     """A completed trial with a latency, for the constraint tests (``acc`` is ``metric``'s value)."""
     metrics = {
