@@ -625,13 +625,30 @@ def _render_string(text: str) -> str:
 
 
 def _reads_back(rendered: str, expected: str) -> bool:
+    r"""Whether Hydra reads ``rendered`` back as the string ``expected``: alone, as a list item and as a choice.
+
+    The text goes into lists, dicts and ``choice(...)`` as well (a YAML list in ``params``, the Ax and Optuna
+    sweepers' choices), where a trailing backslash escapes the ``,``, ``]`` or ``)`` after it: ``C:\`` alone, but
+    ``['C:\\']`` in a list.
+    """
+    from hydra.core.override_parser.types import ChoiceSweep
     from hydra.errors import HydraException
 
     try:
-        parsed = _parser().parse_override(f"k={rendered}")
+        alone = _parser().parse_override(f"k={rendered}")
+        in_list = _parser().parse_override(f"k=[{rendered}]")
+        in_choice = _parser().parse_override(f"k=choice({rendered})")
     except HydraException:
         return False
-    return not parsed.is_sweep_override() and isinstance(parsed.value(), str) and parsed.value() == expected
+    choice = in_choice.value()
+    return (
+        not alone.is_sweep_override()
+        and isinstance(alone.value(), str)
+        and alone.value() == expected
+        and in_list.value() == [expected]
+        and isinstance(choice, ChoiceSweep)
+        and [getattr(item, "text", item) for item in choice.list] == [expected]
+    )
 
 
 def _as_real(value: Any) -> float | None:

@@ -454,6 +454,27 @@ def test_render_override_value_round_trips_strings(value: str) -> None:
     assert isinstance(parsed, str)
 
 
+def test_a_string_ending_in_a_backslash_keeps_it_in_lists_and_choices() -> None:
+    r"""``C:\`` reads back alone; bare in a list or choice, its backslash escaped the ``,``, ``]`` or ``)`` after it.
+
+    Before: the Ax sweeper's ``values: ['C:\', 'D:\', 'E:\']`` became ``choice(C:\, D:\, E:\)``, refused as
+    unparsable grammar; a YAML list ``['a\', 'b']`` in ``params`` became the fixed value ``['a, b']`` without a word.
+    """
+    parser = OverridesParser.create()
+    drive, items = "C:\\", ["a\\", "b"]
+    assert parser.parse_override("k=" + render_override_value(drive)).value() == drive
+    assert parser.parse_override("k=" + render_override_value(items)).value() == items
+    assert parse_search_space({"p": items}, []).fixed == {"p": items}
+    grammar = ax_params_to_grammar({"p": {"type": "choice", "values": ["C:\\", "D:\\", "E:\\"]}})
+    (choice,) = parse_search_space(grammar, []).parameters
+    assert isinstance(choice, ChoiceParameter)
+    assert choice.values == ("C:\\", "D:\\", "E:\\")
+    params = optuna_search_space_to_params({"p": {"type": "categorical", "choices": ["a\\", "b", "c"]}})
+    (choice,) = parse_search_space(params, []).parameters
+    assert isinstance(choice, ChoiceParameter)
+    assert choice.values == ("a\\", "b", "c")
+
+
 def test_optuna_search_space_translation_matches_optuna_semantics() -> None:
     params = optuna_search_space_to_params(
         {
