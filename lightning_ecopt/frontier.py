@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -176,7 +177,7 @@ def hypervolume(Y: ArrayLike, ref: ArrayLike, maximize: Sequence[bool]) -> float
         maximize: One direction per objective: ``True`` to maximise, ``False`` to minimise.
 
     Returns:
-        The hypervolume, a non-negative float.
+        The hypervolume, a non-negative float: ``inf`` where it is past the largest float.
 
     Raises:
         ValueError: bad shapes, NaN/inf values, or a reference point of the wrong length.
@@ -198,7 +199,19 @@ def hypervolume(Y: ArrayLike, ref: ArrayLike, maximize: Sequence[bool]) -> float
         return 0.0
     import moocore  # lazily: keeps `import lightning_ecopt.frontier` numpy-only
 
-    return float(moocore.hypervolume(Z[better], ref=rz, maximise=True))
+    inside = Z[better]
+    with np.errstate(over="ignore"):
+        finite_distances = bool(np.isfinite(inside - rz).all())
+    if finite_distances:
+        volume = float(moocore.hypervolume(inside, ref=rz, maximise=True))
+    else:
+        # A distance to ``ref`` past the largest float (values near 1e308) crashed moocore (a segmentation fault):
+        # measured in halves, each is finite, and the volume is 2^k times the halves' one (inf where it overflows).
+        with np.errstate(over="ignore"):
+            volume = float(moocore.hypervolume(inside / 2, ref=rz / 2, maximise=True) * 2.0 ** Z.shape[1])
+    # moocore's sums overflow past the largest float (a reference point of 1e200 meant as "no bound" in four
+    # objectives): inf, or nan where two infinities meet. A volume whose parts overflow overflows too: inf.
+    return math.inf if math.isnan(volume) else volume
 
 
 def inside_reference(Y: ArrayLike, ref: ArrayLike, maximize: Sequence[bool]) -> NDArray[np.bool_]:

@@ -155,6 +155,25 @@ def test_hypervolume_dominated_points_add_nothing_and_directions_are_consistent(
     assert hypervolume(flipped, [0.0, -40.0], [True, True]) == pytest.approx(hv_front)
 
 
+def test_hypervolume_past_the_largest_float_is_inf_not_nan_and_huge_values_do_not_crash():
+    """moocore's sums overflow past 1.8e308: four objectives gave nan, a distance to ``ref`` past it a wrong inf.
+
+    In three objectives such a distance crashed the interpreter (a segmentation fault, so checked in a child process).
+    """
+    # A reference point of 1e200 meant as "no bound" in four objectives: the volume is past the largest float.
+    Y = [[10.0, 5.0, 0.9, 0.9], [5.0, 10.0, 0.8, 0.8], [7.0, 7.0, 0.85, 0.85]]
+    assert hypervolume(Y, [1e200, 1e200, 1e200, 0.0], [False, False, False, True]) == math.inf  # was nan
+    # 1.7e308 - (-1.7e308) overflows, the volume does not: 3.4e308 * 1e-300 + 1.7e308 * 9e-300.
+    assert hypervolume([[1.7e308, 1e-300], [0.0, 1e-299]], [-1.7e308, 0.0], [True, True]) == pytest.approx(1.87e9)
+    code = (
+        "from lightning_ecopt.frontier import hypervolume\n"
+        "Y = [[-1e-300, -1e167, 0.0], [0.0, 1.7976931348623157e308, 0.0]]\n"
+        "print(hypervolume(Y, [-1e299, -1.7976931348623157e307, -0.05], [True, True, True]))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stdout.strip()) == (0, "inf"), run.stderr[-2000:]
+
+
 def test_hypervolume_rejects_a_bad_reference_point():
     with pytest.raises(ValueError, match=r"ref=\[0.0\] must hold one finite value per objective \(2\)"):
         hypervolume(MIXED, [0.0], MIXED_DIRECTIONS)
