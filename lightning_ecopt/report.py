@@ -427,7 +427,7 @@ def _csv_text(report: Report) -> str:
         "energy_source", "shared_counters", *metrics, *(f"sem:{m}" for m in sems), "reason",
     ]  # fmt: skip
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = _CsvRows(buffer)
     writer.writerow(header)
     for t in result.trials:
         energy = trial_energy(t)
@@ -443,6 +443,27 @@ def _csv_text(report: Report) -> str:
             ]
         )  # fmt: skip
     return buffer.getvalue()
+
+
+class _CsvRows:
+    """The rows of ``trials.csv``, each ended by a line feed; a row with a carriage return in a field is quoted whole.
+
+    The csv writer quotes a field that holds a character of its line terminator, and a carriage return is not one of
+    a line feed's: a failure reason such as ``50%<CR>100%`` (a progress bar in an error message) went out bare, and
+    csv readers took it for the row's end (Python's raised "new-line character seen in unquoted field").
+
+    Args:
+        buffer: Where the rows go.
+    """
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._plain = csv.writer(buffer, lineterminator="\n")
+        self._quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        """Write one row, quoted whole where a field holds a carriage return."""
+        carriage_return = any(isinstance(cell, str) and "\r" in cell for cell in row)
+        (self._quoted if carriage_return else self._plain).writerow(row)
 
 
 def _cell(value: Any) -> Any:

@@ -1417,6 +1417,22 @@ def test_trials_csv_names_the_trials_measured_on_shared_counters(tmp_path, capsy
     assert {i: r["shared_counters"] for i, r in rows.items()} == {0: "1", 1: "0", 2: "0", 3: "1"}
 
 
+def test_trials_csv_keeps_a_carriage_return_inside_its_field(tmp_path, capsys):
+    """A lone carriage return (a progress bar in a failure reason) went out unquoted: the csv writer quotes only the
+    characters of its "\\n" line terminator, and csv readers took the return for the row's end."""
+    reason = "the job raised RuntimeError: 50%\r100% then OOM"  # no comma, which the writer quotes
+    trials = tuple(dataclasses.replace(t, reason=reason) if t.trial_index == 2 else t for t in TRIALS)
+    write_results(tmp_path / RESULTS_FILENAME, make_result(trials))
+    code, _, err = run_cli(capsys, tmp_path)
+    assert code == 0, err
+    with (tmp_path / "trials.csv").open(newline="") as f:
+        rows = {int(r["trial_index"]): r for r in csv.DictReader(f)}
+    assert sorted(rows) == [t.trial_index for t in TRIALS]
+    assert rows[2]["reason"] == reason
+    assert rows[2]["status"] == "failed"
+    assert rows[0]["reason"] == ""
+
+
 def test_standard_errors_survive_the_round_trip_and_get_csv_columns(tmp_path, capsys):
     """``{metric: (mean, sem)}``: the sems were kept on TrialRecord but written to neither the results file nor
     trials.csv, so a report read from the file had lost them."""
