@@ -129,6 +129,9 @@ class _PicklableFailures:
             finally:
                 moved = self._restore_cwd(cwd)
         except Exception as exc:
+            if (stopped := _submitit_time_limit(exc)) is not None:
+                self._finish({"status": "failed", **_failure_fields(stopped), **moved}, stopped)
+                raise stopped from None
             if _round_trips(exc):
                 self._finish({"status": "failed", **_failure_fields(exc), **moved}, exc)
                 raise
@@ -139,7 +142,10 @@ class _PicklableFailures:
         except SystemExit as exc:
             # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
             # batch); Lightning's Ctrl-C (an exit while handling KeyboardInterrupt) still stops and saves the sweep.
-            if is_interrupt(exc):
+            # submitit's own exit (its signal handler requeued the job: a preemption, or a time limit with requeues
+            # left) must reach submitit, which then runs the job again: as a failure, the trial failed with "the
+            # task called sys.exit(144)" and, on SLURM, the requeued job ran on unread.
+            if is_interrupt(exc) or _raised_by_submitit(exc):
                 raise
             failure = exit_as_failure(exc)
             self._finish({"status": "failed", **_failure_fields(failure), **moved}, failure)
@@ -188,6 +194,33 @@ class _PicklableFailures:
                 self.in_process[int(HydraConfig.get().job.num)] = outcome
         except Exception as exc:  # a safety net, as the record is: the outcome goes back through the launcher
             log.debug("ecopt sweeper: the job's outcome was not kept: %s: %s", type(exc).__name__, exc)
+
+
+def _raised_by_submitit(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by submitit's own code (its innermost frame is in a ``submitit`` module).
+
+    submitit handles its preemption and time-limit signal in the job's main thread, so its ``SystemExit`` (after
+    requeuing the job) and its ``UncompletedJobError`` (not requeued) come out of the task's frames.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith("submitit.")
+
+
+def _submitit_time_limit(exc: BaseException) -> TrialFailure | None:
+    """The trial's failure where submitit stopped the job at its time limit without requeuing it, else ``None``.
+
+    Its own words (``UncompletedJobError: Job not requeued because: timed-out too many times.``) name neither the
+    setting nor the fix.
+    """
+    if type(exc).__name__ != "UncompletedJobError" or not _raised_by_submitit(exc) or "timed-out" not in str(exc):
+        return None
+    return TrialFailure(
+        f"the job reached its time limit (hydra.launcher.timeout_min) and submitit stopped it ({str(exc).strip()}); "
+        f"raise hydra.launcher.timeout_min, or set hydra.sweeper.trial_timeout_s below it so that a long trial "
+        f"fails by itself"
+    )
 
 
 def _changed_dir_message(now: str, cwd: str) -> str:

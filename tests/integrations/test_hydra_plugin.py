@@ -1953,6 +1953,66 @@ def test_a_task_s_sys_exit_fails_its_job_only_and_ctrl_c_still_stops() -> None:
         _PicklableFailures(lightning_ctrl_c)(None)
 
 
+class _Checkpointable:
+    """A job's function that submitit may requeue, as Hydra's submitit launcher is (it has ``checkpoint``)."""
+
+    def __call__(self) -> None:
+        """Nothing to run: only its ``checkpoint`` is called."""
+
+    def checkpoint(self) -> Any:
+        """Resubmit as it is, as ``BaseSubmititLauncher.checkpoint`` does."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self)
+
+
+def _submitit_signal_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, countdown: int) -> Any:
+    """A task that receives submitit's time-limit signal (``SIGUSR2``) in a submitit_local job with ``countdown``
+    requeues left: submitit's real handler, run from inside the task as the signal runs it."""
+    import signal
+
+    pytest.importorskip("submitit")
+    from submitit.core.job_environment import SignalHandler
+    from submitit.core.utils import DelayedSubmission, JobPaths
+    from submitit.local.local import LocalJobEnvironment
+
+    for name, value in {"JOB_ID": "17", "NTASKS": "1", "GLOBALID": "0", "LOCALID": "0", "NODEID": "0"}.items():
+        monkeypatch.setenv(f"SUBMITIT_LOCAL_{name}", value)
+    monkeypatch.setenv("SUBMITIT_LOCAL_JOB_NUM_NODES", "1")
+    delayed = DelayedSubmission(_Checkpointable())
+    delayed.set_timeout(1, countdown)  # a 1-minute limit: submitit's local jobs count as timed out at its signal
+    paths = JobPaths(tmp_path / "%j", job_id="17")
+    paths.folder.mkdir(parents=True)
+    handler = SignalHandler(LocalJobEnvironment(), paths, delayed)
+
+    def task(cfg: Any) -> None:
+        handler.checkpoint_and_try_requeue(signal.SIGUSR2)
+
+    return task
+
+
+def test_submitits_requeue_exit_reaches_submitit_and_its_time_limit_fails_the_trial_with_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """submitit requeues a job at a preemption (and at its time limit, while requeues are left) by exiting it from
+    its signal handler, inside the task: the job's wrapper turned that exit into the trial's failure ("the task
+    called sys.exit(144)"), so submitit never ran the job again (on SLURM, ``scontrol requeue`` had already queued
+    it: it ran again, unread). Out of requeues, submitit's own words named neither the setting nor the fix."""
+    from hydra_plugins.ecopt_sweeper._job import _PicklableFailures
+
+    with pytest.raises(SystemExit) as requeued:
+        _PicklableFailures(_submitit_signal_task(tmp_path / "a", monkeypatch, countdown=3))(None)
+    assert requeued.value.code == 144  # submitit_local's "requeue me"; on SLURM, -1 after scontrol requeue
+    with pytest.raises(TrialFailure) as stopped:
+        _PicklableFailures(_submitit_signal_task(tmp_path / "b", monkeypatch, countdown=0))(None)
+    assert str(stopped.value) == (
+        "the job reached its time limit (hydra.launcher.timeout_min) and submitit stopped it (Job not requeued "
+        "because: timed-out too many times.); raise hydra.launcher.timeout_min, or set hydra.sweeper.trial_timeout_s "
+        "below it so that a long trial fails by itself"
+    )
+    assert type(stopped.value) is TrialFailure  # the sweeper's verdict: the trial's reason as it is
+
+
 def test_a_task_run_in_the_sweeps_own_thread_spells_its_own_sweeps_messages_in_python() -> None:
     """Hydra's basic launcher runs each job in the sweep's thread, inside its Hydra spelling: a SweepSettings the
     task built was refused as ``hydra.sweeper.n_trials=0``, a key the task never wrote."""
