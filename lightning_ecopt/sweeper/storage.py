@@ -825,11 +825,31 @@ def _running_message(folder: Path, path: Path, holder: str) -> str:
             f"{path.name} open (a child forked before it died): find it with `fuser -v {path}` (or `lsof {path}`) "
             f"and stop it, or wait for it to exit; then {spelling.rerun_to_resume()}."
         )
-    return (
+    message = (
         f"ParetoSweep: {holder} is running the sweep in {folder} ({path.name} is locked). Two processes on one sweep "
         f"would abandon each other's trials and overwrite each other's results: wait for it to finish (or stop it "
         f"with Ctrl-C), then {spelling.rerun_to_resume()}; or {_elsewhere()} to start a new sweep."
     )
+    host = _holder_host(holder)
+    if host is None or host == _hostname():
+        return message
+    # A shared file system: the holder's host may be gone (a crashed node), and its lock outlive it on the file
+    # server until the server expires it (NFSv4: its lease; NFSv3's lockd: until the node comes back).
+    return (
+        f"{message} It runs on another host ({host}): if {host} is down, its lock may outlive it on a network file "
+        f"system; once sure that no sweep runs there, delete {path} and {spelling.rerun_to_resume()} (a sweep still "
+        f"running there stops at its next save, finding another lock file)."
+    )
+
+
+def _holder_host(holder: str) -> str | None:
+    """The host the lock's ``holder`` text names (``process N on HOST (since ...)``), or ``None``.
+
+    >>> _holder_host("process 4242 on node7 (since 2026-12-03 10:00:00)"), _holder_host("another process")
+    ('node7', None)
+    """
+    match = re.match(r"process \d+ on (\S+)", holder)
+    return None if match is None else match[1]
 
 
 def _is_dead(holder: str) -> bool:

@@ -272,6 +272,34 @@ def test_a_lock_held_by_a_living_process_of_this_host_is_named_running_and_left_
         living.wait()
 
 
+def test_a_lock_held_from_another_host_says_how_to_free_it_if_that_host_is_down(tmp_path: Path) -> None:
+    """A sweep dir on a shared file system, its sweep started on a node that crashed: the file server may keep the
+    dead node's lock (NFSv3's lockd until the node comes back), and "wait for it to finish (or stop it with Ctrl-C)"
+    left the user nothing to do. The lock is on the file: a new one, after the old is deleted, is free."""
+    import socket
+
+    holder = "process 4242 on node7 (since 2026-12-03 10:00:00)"
+    with open(tmp_path / SWEEP_LOCK_NAME, "a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write(holder)
+        held.flush()
+        with pytest.raises(EcoptConfigError) as refused, sweep_lock(tmp_path / "ax.json"):
+            pass
+        assert str(refused.value).endswith(
+            f"It runs on another host (node7): if node7 is down, its lock may outlive it on a network file system; "
+            f"once sure that no sweep runs there, delete {tmp_path / SWEEP_LOCK_NAME} and run the sweep again with "
+            f"the same storage to resume (a sweep still running there stops at its next save, finding another lock "
+            f"file)."
+        )
+        (tmp_path / SWEEP_LOCK_NAME).unlink()  # as the message says: the dead node's lock stays on the old file
+        with sweep_lock(tmp_path / "ax.json"):
+            pass
+    running_here = storage_module._running_message(
+        tmp_path, tmp_path / SWEEP_LOCK_NAME, f"process 1 on {socket.gethostname()}"
+    )
+    assert "another host" not in running_here  # this host's holder: Ctrl-C reaches it
+
+
 def test_a_holder_of_this_host_run_by_another_user_is_alive(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
@@ -336,9 +364,9 @@ def test_the_running_sweep_and_the_saved_sweep_refusals_say_where_a_new_sweep_go
     with spelling.hydra_spelling() if hydra else contextlib.nullcontext():
         running = storage_module._running_message(tmp_path, tmp_path / SWEEP_LOCK_NAME, "process 4242 on node7")
         start_over = storage_module._start_over(tmp_path / "ax.json")
-    assert running.endswith(
+    assert (
         f"then {'rerun the same command' if hydra else 'run the sweep again with the same storage'}"
-        f" to resume; or {elsewhere} to start a new sweep."
+        f" to resume; or {elsewhere} to start a new sweep." in running
     )
     assert start_over.endswith(f", or {elsewhere}")
     assert ("hydra" in running) is hydra
