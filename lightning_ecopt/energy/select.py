@@ -209,7 +209,8 @@ def make_meter(
                 "this process would count them again. Under DDP pass meter='auto' or meter='zeus' (each rank then "
                 "reads its own GPU and local rank 0 the CPU), or build the meter per process with "
                 "ZeusMeter(gpu_indices=[local_rank], read_cpu=local_rank == 0), local_rank = "
-                "int(os.environ.get('LOCAL_RANK', 0))."
+                "int(os.environ.get('LOCAL_RANK', os.environ.get('SLURM_LOCALID', 0))) (torchrun and Lightning's "
+                "launcher set LOCAL_RANK, SLURM's tasks SLURM_LOCALID)."
             )
         return meter, None
     raise TypeError(

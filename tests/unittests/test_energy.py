@@ -6,10 +6,12 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -1036,8 +1038,15 @@ def test_a_zeus_meter_passed_in_reads_rapl_on_one_process_per_node(fake_zeus: tu
     """EnergyCallback(meter=ZeusMeter(...)) under DDP: local rank 1 reading the package too would count it twice."""
     first = ZeusMeter(gpu_indices=[0])
     assert make_meter(first, gpu_indices=[0], read_cpu=True) == (first, None)
-    with pytest.raises(EnergyMeterError, match=r"local rank > 0\).*read_cpu=local_rank == 0"):
+    with pytest.raises(EnergyMeterError, match=r"local rank > 0\).*read_cpu=local_rank == 0") as refused:
         make_meter(ZeusMeter(gpu_indices=[1]), gpu_indices=[1], read_cpu=False)
+    # The rank the message says to read is this process's under torchrun and under SLURM's tasks (srun sets
+    # SLURM_LOCALID, not LOCAL_RANK): reading LOCAL_RANK alone made every SLURM task rank 0, refused again.
+    expression = re.search(r"local_rank = (int\(.*?\)\)+)", str(refused.value))
+    assert expression is not None, str(refused.value)
+    for variables in ({"LOCAL_RANK": "1"}, {"SLURM_LOCALID": "1", "SLURM_PROCID": "3", "SLURM_NTASKS": "4"}):
+        with mock.patch.dict(os.environ, variables, clear=True):
+            assert eval(expression[1], {"os": os}) == 1, (expression[1], variables)
     second = ZeusMeter(gpu_indices=[1], read_cpu=False)  # as the message says
     assert make_meter(second, gpu_indices=[1], read_cpu=False) == (second, None)
     assert second.source == "measured: zeus/nvml"
