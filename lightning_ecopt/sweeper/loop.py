@@ -1034,6 +1034,7 @@ class ParetoSweep:
         self._misnamed: tuple[int, MissingMetric] | None = None  # a trial that lacked a metric no trial returned
         self._broken: tuple[int, TrialFailure] | None = None  # a trial whose result every trial's would fail alike
         self._said_unlabelled = False  # the warning about energy figures without a label, once a sweep
+        self._energy_refused: set[int] = set()  # this run's trials refused for their energy source (they ran)
         self._earlier_runs: list[dict[str, Any]] = []  # the provenance records of the runs before this one (saved)
         self._this_run: dict[str, Any] | None = None  # this run's record, once the experiment is open
         self._first_trial = 0  # the index of the first trial this run proposes
@@ -1719,6 +1720,7 @@ class ParetoSweep:
             # It ran to the end: what it measured stays with it (its energy is spent, and counts in the ledger).
             measured = {name: mean for name, (mean, _) in metrics.values.items()}
             self._fail(client, index, params, refusal, metrics.energy_source, None, measured)
+            self._energy_refused.add(index)
             return
         if metrics.energy_source is None and has_energy_figures(metrics.values) and not self._said_unlabelled:
             self._said_unlabelled = True
@@ -1843,6 +1845,10 @@ class ParetoSweep:
         """
         if self.settings.allow_mixed_energy_sources or (source is None and not has_energy):
             return None
+        like_nodes = (  # a cluster whose nodes differ: what to do besides mixing
+            "; where nodes measure otherwise (a GPU or readable CPU counters on some nodes only), run every trial on "
+            "like nodes (pin the launcher to them) or estimate on all (EnergyCallback(meter='estimate'))"
+        )
         for record in sorted(self._records.values(), key=lambda r: r.trial_index):
             if record.status != "completed" or record.reused_from is not None:
                 continue
@@ -1867,23 +1873,29 @@ class ParetoSweep:
                         f"energy source {source!r} is not comparable with {record.energy_source!r} (trial "
                         f"{record.trial_index}, the first of this sweep): {source_kind(source)!r} and "
                         f"{source_kind(record.energy_source)!r} figures must not share one frontier; measure every "
-                        f"trial the same way, or set {_allow_mixed()} to accept both"
+                        f"trial the same way{like_nodes}, or set {_allow_mixed()} to accept both"
                     )
                 ours, first = zeus_counters(source), zeus_counters(record.energy_source)
+                # The notes for a sweep started by an older lightning_ecopt: only where its first trial ran in an
+                # earlier run. One of this run was labelled as this version labels: beside it the note is noise, and
+                # on a cluster whose nodes differ (RAPL's DRAM zone on some only) it sent users to allow mixing.
+                earlier = record.trial_index in self._judged_from
                 if ours is not None and first is not None and ours != first:
                     # Both measured by Zeus, over other parts of the machine (a node whose NVML failed: RAPL only):
                     # the one that counts less would win a "minimise joules" objective for what it left out.
                     upgraded = (
                         " (lightning_ecopt before 2026-12-04 did not name RAPL's DRAM zone: on the same node, a sweep "
                         f"started then measured it too, and {_allow_mixed()} resumes it as it was)"
-                        if ours.replace("+dram", "") == first.replace("+dram", "") and "rapl" in ours.split("+")
+                        if earlier
+                        and ours.replace("+dram", "") == first.replace("+dram", "")
+                        and "rapl" in ours.split("+")
                         else ""
                     )
                     return (
                         f"energy source {source!r} counts other parts of the machine than {record.energy_source!r} "
                         f"(trial {record.trial_index}, the first of this sweep): their joules are not comparable; "
                         f"measure every trial with the same counters (see the warning the trial's EnergyCallback "
-                        f"gave about the counters it could not read), or set {_allow_mixed()} to "
+                        f"gave about the counters it could not read){like_nodes}, or set {_allow_mixed()} to "
                         f"accept both{upgraded}"
                     )
                 if source_kind(source) == "estimated" and _label_key(source) != _label_key(record.energy_source):
@@ -1893,9 +1905,17 @@ class ParetoSweep:
                         f"energy source {source!r} is another model than {record.energy_source!r} (trial "
                         f"{record.trial_index}, the first of this sweep): the estimates of two models are not "
                         f"comparable; estimate every trial with the same model, or set "
-                        f"{_allow_mixed()} to accept both" + _estimate_upgraded(source, record.energy_source)
+                        f"{_allow_mixed()} to accept both"
+                        + (_estimate_upgraded(source, record.energy_source) if earlier else "")
                     )
                 return None
+        return None
+
+    def _first_energy_source(self) -> str | None:
+        """The energy source of the sweep's first completed trial that ran: the kind every other trial must match."""
+        for record in sorted(self._records.values(), key=lambda r: r.trial_index):
+            if record.status == "completed" and record.reused_from is None:
+                return record.energy_source
         return None
 
     def _failure_report(self, result: SweepResult) -> tuple[str, str] | None:
@@ -1954,6 +1974,18 @@ class ParetoSweep:
         if all(t.reason and t.reason.startswith(_MISSING_PREFIXES) for t in failed):
             # Every one lacked a metric: a higher rate would fail each trial to come the same way.
             fix = "Return the metrics the objectives and constraints name, or rename them (reasons below)"
+        elif all(t.trial_index in self._energy_refused for t in failed):
+            # The task is not broken: its trials ran where energy is measured otherwise than the sweep's first trial
+            # (a resume on a host without its counters, a cluster whose nodes differ). A higher rate refuses more.
+            first = self._first_energy_source()
+            fix = (
+                f"Every failed trial ran to the end and was refused for its energy source, beside the sweep's "
+                f"{first!r} figures (reasons below): not the task's fault, so a higher max_failure_rate would only "
+                f"spend more trials. Run the trials where energy is measured as {first!r} (the nodes the sweep "
+                f"started on), start a new sweep (another hydra.sweep.dir, or storage) with the energy every node "
+                f"gives (the estimate everywhere: EnergyCallback(meter='estimate')), or set {_allow_mixed()} to "
+                "accept both"
+            )
         message = f"ParetoSweep: {reason}{where}. {fix}; {then}; {again}.\n{lines}"
         return reason, message
 

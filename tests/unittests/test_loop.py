@@ -1086,6 +1086,9 @@ def test_mixed_energy_sources_are_refused_unless_allowed(fast_ax, allow):
         assert third.status == "failed"
         assert "'estimated: cpu-time' is not comparable with 'measured: zeus/nvml'" in third.reason
         assert "SweepSettings(allow_mixed_energy_sources=True)" in third.reason
+        # What a user whose cluster measures on some nodes only can do, besides mixing.
+        assert "run every trial on like nodes (pin the launcher to them)" in third.reason
+        assert "EnergyCallback(meter='estimate')" in third.reason
         assert result.n_completed == 3
         # It ran to the end: its figures stay with it (the ledger counts the energy it spent), never given to Ax.
         assert third.metrics == pytest.approx(
@@ -1114,8 +1117,22 @@ def test_zeus_figures_over_other_counters_are_refused(fast_ax, third, refused):
     assert status == ("failed" if refused else "completed")
     if refused:
         assert "counts other parts of the machine than 'measured: zeus/nvml+rapl'" in result.trials[2].reason
-        upgrade = "did not name RAPL's DRAM zone: on the same node, a sweep started then measured it too"
-        assert (upgrade in result.trials[2].reason) == ("dram" in third)
+        assert "run every trial on like nodes" in result.trials[2].reason
+        # Trial 0 ran in this run, labelled as this version labels: not the note for a sweep an older one started
+        # (said on a cluster whose nodes differ, it sent the user to allow mixing).
+        assert "did not name RAPL's DRAM zone" not in result.trials[2].reason
+
+
+def test_the_dram_zone_note_is_for_a_sweep_started_in_an_earlier_run(fast_ax, tmp_path):
+    store = tmp_path / "ax.json"
+    before = make_sweep(lambda p: {**two_quadratics(p), "energy/source": "measured: zeus/rapl"}, n_trials=3,
+                        n_initial_trials=3, storage=store).run()  # fmt: skip
+    assert before.n_completed == 3
+    task = lambda p: {**two_quadratics(p), "energy/source": "measured: zeus/rapl+dram"}  # noqa: E731
+    after = make_sweep(task, n_trials=4, n_initial_trials=3, storage=store, max_failure_rate=1.0).run()
+    assert after.trials[3].status == "failed"
+    upgrade = "did not name RAPL's DRAM zone: on the same node, a sweep started then measured it too"
+    assert upgrade in after.trials[3].reason
 
 
 def test_apple_figures_without_the_memorys_joules_are_refused_beside_those_with(fast_ax):
@@ -4019,8 +4036,9 @@ def test_estimates_with_other_constants_are_another_model_and_refused(fast_ax):
     assert [t.status for t in result.trials] == ["completed", "completed", "failed", "completed"]
     assert result.trials[2].energy_source == "estimated: cpu-time (4 W/thread)"
     assert "'estimated: cpu-time (4 W/thread)' is another model than 'estimated: cpu-time'" in result.trials[2].reason
-    # Its first trial at the defaults, not at 4 W: labelled alike before 2026-12-05, so the note may apply.
-    assert "SweepSettings(allow_mixed_energy_sources=True, retry_failed=True) to go on" in result.trials[2].reason
+    # Its first trial ran in this run, labelled as this version labels (at the defaults): not the note for a sweep
+    # started before 2026-12-05 (test_a_sweep_estimated_at_other_constants_before_their_label_is_told_how_to_resume).
+    assert "before 2026-12-05" not in result.trials[2].reason
 
 
 def test_a_sweep_estimated_at_other_constants_before_their_label_is_told_how_to_resume(fast_ax, tmp_path):
@@ -4039,6 +4057,26 @@ def test_a_sweep_estimated_at_other_constants_before_their_label_is_told_how_to_
     assert "SweepSettings(allow_mixed_energy_sources=True, retry_failed=True) to go on" in after.trials[3].reason
     resumed = make_sweep(task, n_trials=5, n_initial_trials=3, storage=store, allow_mixed_energy_sources=True).run()
     assert resumed.trials[4].status == "completed"
+
+
+def test_a_measured_sweep_resumed_where_only_the_estimate_runs_is_told_what_to_do_not_to_fix_the_task(
+    fast_ax, tmp_path
+):
+    """Resumed on a host without the sweep's counters, each trial trains and is refused until the failure rate stops
+    the run; the stop said "Fix the task ... or raise max_failure_rate", which would only refuse more (mixed hosts)."""
+    store = tmp_path / "ax.json"
+    measured = lambda p: {**two_quadratics(p), "energy/source": "measured: zeus/rapl"}  # noqa: E731
+    assert make_sweep(measured, n_trials=3, n_initial_trials=3, storage=store).run().n_completed == 3
+    estimated = make_sweep(two_quadratics, n_trials=10, n_initial_trials=3, storage=store)
+    with pytest.raises(SweepFailureError) as caught:
+        estimated.run()
+    message = str(caught.value)
+    assert "3 of the 3 trials this run evaluated failed" in message
+    assert "Fix the task" not in message
+    assert "refused for its energy source, beside the sweep's 'measured: zeus/rapl' figures" in message
+    assert "a higher max_failure_rate would only spend more trials" in message
+    assert "EnergyCallback(meter='estimate')" in message
+    assert "SweepSettings(allow_mixed_energy_sources=True)" in message
 
 
 def test_a_function_task_returning_a_series_gets_each_metric_by_name(fast_ax):
