@@ -812,6 +812,11 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     # padded to it, so piped into a file "hypervolume 1.069" could be split over two lines a grep would miss.
     title = f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}{measure}"
     caption = f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"
+    # Trials of several energy sources (allow_mixed_energy_sources: measured beside estimated, or over other
+    # counters): the caption's "mixed" does not say which row is which, so each row names its own.
+    per_trial = len({views.energy_label([t.energy_source]) for t in result.trials if t.status == "completed"}) > 1
+    if per_trial:
+        caption += " (each trial's in the energy column)"
     params = sorted({k for row in report.frontier for k in row["params"]})
     headers = [
         "trial",
@@ -820,12 +825,14 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
             + (f"\n[{unit}]" if (unit := views.metric_unit(o.name)) else "")
             for o in result.objectives
         ),
+        *(["energy"] if per_trial else []),
         *map(views.printable, params),
     ]
     rows = [
         [
             f"{'~' if row['trial_index'] in short else ''}#{row['trial_index']}{' ★ knee' if row['knee'] else ''}",
             *(views.format_value(row["values"][o.name]) for o in result.objectives),
+            *([views.printable(views.energy_label([row["energy_source"]]))] if per_trial else []),
             *(views.printable(views.format_value(row["params"].get(p))) for p in params),
         ]
         for row in report.frontier

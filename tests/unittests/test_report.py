@@ -1270,6 +1270,32 @@ def test_a_mixed_ledger_gives_each_kinds_checkpoint_saving_times_the_pue(tmp_pat
     )
 
 
+@pytest.mark.parametrize(
+    ("first", "other"),
+    [("measured: zeus/rapl", "estimated: cpu-time"), ("measured: zeus/rapl", "measured: zeus/rapl+dram")],
+)
+def test_a_frontier_of_trials_of_several_energy_sources_names_each_trials(first, other):
+    # allow_mixed_energy_sources on a cluster whose nodes measure otherwise: the caption said "mixed" (or named both
+    # counters) and no row said which trial was which, so an estimate's 5x more samples/J read as a better model.
+    def trial(i, source):
+        metrics = {"test/acc": 0.9 - i / 10, "energy/test_samples_per_j": 100.0 * (i + 1), "energy/test_j": 1.0}
+        return TrialRecord(i, {"data.eval_batch_size": 2**i}, "completed", metrics, {}, None, source)
+
+    def text(result):
+        out = io.StringIO()
+        render(build_report(result), Console(file=out, width=200))
+        return out.getvalue()
+
+    mixed = text(SweepResult(OBJECTIVES, (trial(0, first), trial(1, other)), (0, 1), None, None, None))
+    assert "(each trial's in the energy column)" in mixed
+    frontier_table = mixed.split("Pareto frontier", 1)[1].split("└", 1)[0]
+    rows = {line.split("│")[1].strip(): line for line in frontier_table.splitlines() if line.startswith("│ ")}
+    assert views.energy_label([first]) in rows["#0"]
+    assert views.energy_label([other]) in rows["#1"]
+    alike = text(SweepResult(OBJECTIVES, (trial(0, first), trial(1, first)), (0, 1), None, None, None))
+    assert "energy column" not in alike
+
+
 def test_an_unlabelled_zero_joule_trial_makes_no_kind_of_its_own_in_a_mixed_ledger():
     measured = [completed(i, 0.5 + i / 10, 0.01, 100.0 * (i + 1), 10.0, 1.0, 1.0, 0.0) for i in range(2)]
     measured = [dataclasses.replace(t, energy_source="measured: zeus/nvml") for t in measured]
