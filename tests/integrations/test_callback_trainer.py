@@ -150,7 +150,7 @@ def test_lightning_cli_says_which_callback_value_is_bad(tmp_path: Path) -> None:
 
 
 def test_lightning_cli_help_lists_the_callbacks_choices(capsys: pytest.CaptureFixture[str]) -> None:
-    # The README's `python main.py test --trainer.callbacks.help lightning_ecopt.EnergyCallback`
+    # docs/callback.md's `python main.py test --trainer.callbacks.help lightning_ecopt.EnergyCallback`
     pytest.importorskip("jsonargparse")
     from lightning.pytorch.cli import LightningCLI
 
