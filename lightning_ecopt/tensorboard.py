@@ -46,6 +46,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -317,8 +318,13 @@ class FrontierBoard:
     # -- what was written, across processes ---------------------------------------------------------------------------
 
     def _load_state(self) -> None:
-        """Read what an earlier process wrote (a resumed sweep); a missing or unreadable file means nothing."""
+        """Read what an earlier process wrote (a resumed sweep); a missing or unreadable file means nothing.
+
+        Also deletes the event files a process killed mid-write left under their temporary name (see
+        :func:`_remove_dead_partials`).
+        """
         self._loaded = True
+        _remove_dead_partials(self.log_dir)
         path = self.log_dir / STATE_FILENAME
         try:
             state = json.loads(path.read_text())
@@ -639,6 +645,33 @@ _EVENT_FILES = itertools.count()
 
 _PARTIAL_PREFIX = ".ecopt-partial"
 """The name an event file is written under until it is complete: without ``tfevents``, TensorBoard does not read it."""
+
+
+def _remove_dead_partials(log_dir: Path) -> None:
+    """Delete the event files that processes no longer running left half-written under ``log_dir``.
+
+    :class:`_Writer` writes each event file under a temporary name and renames it once complete; a process killed
+    in between (SIGKILL, the OOM killer, a power loss) leaves the temporary file, which TensorBoard ignores but
+    nothing else removed. Its name ends in the writer's pid: a file of a process that still runs is left alone.
+    """
+    for path in log_dir.glob(f"**/{_PARTIAL_PREFIX}.*"):
+        pid = path.name.rpartition(".")[2]
+        if not pid.isdigit() or int(pid) == os.getpid() or _running(int(pid)):
+            continue
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete: it was harmless anyway
+            path.unlink()
+            log.info("ecopt: removed %s, an event file a killed process left half-written.", path)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by another user
+        return True
+    return True
 
 
 class _Writer:

@@ -691,3 +691,46 @@ def test_the_same_trials_seen_again_put_one_hypervolume_point_at_their_step(tmp_
     board.update(dataclasses.replace(before, reference_point={**REF, "test/acc": 0.6}, hypervolume=1.0))
     steps = [e.step for e in load(tmp_path / FRONTIER_RUN).Scalars("frontier/hypervolume")]
     assert steps == [4]
+
+
+_KILLED_MID_WRITE = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from test_tensorboard import result_after
+from lightning_ecopt import views
+from lightning_ecopt.tensorboard import FrontierBoard
+
+def killed(*args, **kwargs):  # the frontier image is drawn with the run's event file open: SIGKILL lands here
+    os.kill(os.getpid(), signal.SIGKILL)
+
+views.figure_rgb = killed
+FrontierBoard({log_dir!r}).update(result_after(4))
+"""
+
+
+def test_an_event_file_a_killed_process_was_writing_is_removed_by_the_next_board(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # A sweep SIGKILLed while it wrote the views leaves its half-written event file under a name TensorBoard ignores.
+    board = tmp_path / "tensorboard"
+    code = _KILLED_MID_WRITE.format(tests=str(Path(__file__).parent), log_dir=str(board))
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert [p.parent.name for p in board.rglob(".ecopt-partial.*")] == [FRONTIER_RUN]
+    # The resumed sweep's board removes it (a dead process's file), and writes its own views whole.
+    assert FrontierBoard(board).update(result_after(6)) is True
+    assert not list(board.rglob(".ecopt-partial.*"))
+    assert [e.step for e in load(board / FRONTIER_RUN).Scalars("frontier/pareto_size")] == [5]
+
+
+def test_an_event_file_a_live_process_is_writing_is_left_alone(board_dir):
+    import os
+
+    # Another live process's file (not ours to judge): kept. The pid is this test's parent, alive while it runs.
+    other = board_dir / FRONTIER_RUN / f".ecopt-partial.{os.getppid()}"
+    other.write_bytes(b"")
+    assert FrontierBoard(board_dir).update(result_after(6)) is True
+    assert other.exists()
