@@ -405,6 +405,27 @@ def _round_trips(exc: BaseException) -> bool:
     return True
 
 
+def ran_when_the_sweep_died(folder: Path | None, number: int) -> bool | None:
+    """Whether job ``number`` was running its task when the sweep process that launched it died, by its record.
+
+    Read on a resume, from the records the dead process left in ``folder``: each job records ``started`` before its
+    task runs and its outcome once it ends, and a live sweep deletes the records of every launch that returned.
+    ``False``: no record (the job never started its task: the process died while the launcher was starting it), or an
+    outcome (the task had ended). ``True``: the job started and recorded no end, or its record cannot be read.
+    ``None``: unknown (``folder`` ``None``: the basic launcher, whose records were kept in the dead process).
+    """
+    if folder is None:
+        return None
+    path = folder / f"{number}.json"
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    return not (isinstance(record, dict) and record.get("status") in ("completed", "failed"))
+
+
 def read_record(folder: Path | None, number: int) -> Any:
     """What job ``number`` recorded in ``folder`` (its return value, or its exception), or ``_ABSENT``.
 

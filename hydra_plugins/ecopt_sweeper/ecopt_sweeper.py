@@ -54,6 +54,7 @@ from hydra_plugins.ecopt_sweeper._job import (
     _PicklableFailures,
     _UnpicklableTaskError,
     changed_dir_warning,
+    ran_when_the_sweep_died,
     read_record,
 )
 from hydra_plugins.ecopt_sweeper._launchers import (
@@ -1050,6 +1051,8 @@ class EcoptSweeper(Sweeper):
             launcher=_launcher_facts(self.config),  # recorded in the run's provenance
         )
         sweep.unrecorded_launcher = unrecorded_launcher  # kept in the record of its earlier trials (a first resume)
+        # On resume: a job of the dead process's last batch that never started its task did not end that process.
+        sweep.ran_when_the_process_died = self._ran_when_the_process_died
         self._pareto, self._given = sweep, settings
         dated = self._dated_sweep_dir(sweep_dir)
         if dated is not None:
@@ -1689,6 +1692,15 @@ class EcoptSweeper(Sweeper):
         if self._in_process is not None:
             return number in self._in_process
         return self._outcomes is not None and (self._outcomes / f"{number}.json").exists()
+
+    def _ran_when_the_process_died(self, index: int) -> bool | None:
+        """Whether trial ``index`` was running its task when an earlier process of this sweep died (its job's record).
+
+        ``None`` under the basic launcher (its records were the dead process's memory).
+        """
+        if self._in_process is not None:
+            return None
+        return ran_when_the_sweep_died(self._outcomes, index + self._job_offset)
 
     def _recorded_outcome(self, number: int) -> Any:
         """What job ``number`` recorded (its return value, or its exception), or ``_ABSENT`` (none, or unreadable)."""

@@ -996,6 +996,13 @@ class ParetoSweep:
         Hydra sweeper reads it from the sweep's ``multirun.yaml`` before this run overwrites it): on that sweep's
         first resume, kept in the ``{"unrecorded": True}`` record of its earlier trials, so that a later run under
         another launcher is told of it and ``ecopt report`` names it. ``None``: unknown."""
+        self.ran_when_the_process_died: Callable[[int], bool | None] | None = None
+        """On a resume, whether a trial the saved experiment holds as running was running its task when the sweep's
+        earlier process died (SIGKILL, a crash, the OOM killer), by trial index: a launcher whose jobs record their
+        start and end (the Hydra sweeper under joblib or submitit) answers ``False`` for a job that never started its
+        task (the process died while the launcher was starting it) or had ended. Such a trial is asked again as one a
+        Ctrl-C stopped, not as one the process may have died of (which runs alone, and is failed when the process
+        dies on it again). ``None`` (or no callable): unknown, taken as running."""
         self.not_started_before_stop: set[int] = set()
         """Trials of the running batch that had not started when a Ctrl-C or SIGTERM stopped ``evaluate``: a launcher
         that knows (one that runs the batch's trials one after another in this process) adds them, and they are saved
@@ -2411,7 +2418,11 @@ class ParetoSweep:
                 # the configuration the interruption cut short would never run, and anywhere its phantom would
                 # steer the next proposals. A FAILED arm is unseen by the model; the record says "abandoned", and
                 # the resumed sweep runs the configuration again before asking Ax for more (_due_first).
-                clean = stops_unrecorded or bool((trial.run_metadata or {}).get(_STOPPED_KEY))
+                clean = (
+                    stops_unrecorded
+                    or bool((trial.run_metadata or {}).get(_STOPPED_KEY))
+                    or not self._ran_when_the_process_died(index)
+                )
                 meta: dict[str, Any] = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
                 not_started = (trial.run_metadata or {}).get(_NOT_STARTED_KEY)
                 if not_started:
@@ -2526,6 +2537,17 @@ class ParetoSweep:
             self.settings.n_trials,
             interrupted,
         )
+
+    def _ran_when_the_process_died(self, index: int) -> bool:
+        """Whether trial ``index`` may have been running when the process died (:attr:`ran_when_the_process_died`)."""
+        probe = self.ran_when_the_process_died
+        if probe is None:
+            return True
+        try:
+            return probe(index) is not False
+        except Exception:  # a launcher's probe is a refinement: unknown is the safe answer
+            log.debug("ecopt: could not tell whether trial %d was running when the process died", index, exc_info=True)
+            return True
 
     def _failed_to_retry(self, failed_now: set[int]) -> dict[str, int]:
         """``retry_failed``: each configuration whose latest finished trial failed, ``{configuration: that trial}``.

@@ -176,3 +176,37 @@ def test_the_experiment_reaches_the_disk_before_its_rename(tmp_path: Path, monke
         if event.startswith("replace"):
             assert i > 0, saves
             assert saves[i - 1] == "fsync" + event.removeprefix("replace"), saves
+
+
+def test_a_batch_killed_before_its_jobs_started_fails_no_configuration(tmp_path: Path) -> None:
+    """SIGKILL of the sweep twice while joblib was starting a batch: no job of it ran, so none is failed as a crash.
+
+    A configuration the sweep's process died on twice is failed ("as it did in trial N") so that a crashing task does
+    not end every rerun. Under a process-based launcher each job records that it started before its task runs: one
+    without a record never ran, and the process's death is not its doing (a random SIGKILL, an OOM kill of the sweep
+    process, a node's reboot). Before, two kills that landed while loky was starting its workers failed a healthy
+    configuration for good.
+    """
+    sweep_dir = tmp_path / "sweep"
+    overrides = (
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweeper.max_batch_size=2",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.n_initial_trials=4",
+    )
+    state = SweepState()
+    for _ in range(2):
+        killed = run_app(sweep_dir, *overrides, ECOPT_FAULT_KILL="launcher:1")
+        assert killed.returncode == KILLED, killed.stderr[-3000:]
+        after = read_state(sweep_dir)
+        check_nothing_lost(state, after)
+        state = after
+    assert not list(sweep_dir.glob("[0-9]*")), "a job started: the kill did not land before the launch"
+    result = run_app(sweep_dir, *overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(state, final)
+    assert "as it did in trial" not in result.stdout + result.stderr  # the reason of a configuration failed so
+    assert [t["status"] for t in final.finished().values()] == ["completed"] * 4
+    check_final(final, 4)

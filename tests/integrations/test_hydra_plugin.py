@@ -846,6 +846,21 @@ def test_an_unpicklable_failure_keeps_its_metrics_by_the_records_rule() -> None:
     assert carried.metrics == _failure_fields(failure)["metrics"]
 
 
+def test_a_job_was_running_when_the_sweep_died_only_where_its_record_says_it_started_and_never_ended(
+    tmp_path: Path,
+) -> None:
+    """What a resume reads from the records a killed sweep left: only a job that started and recorded no end counts."""
+    from hydra_plugins.ecopt_sweeper._job import ran_when_the_sweep_died
+
+    (tmp_path / "1.json").write_text('{"status": "started"}')
+    (tmp_path / "2.json").write_text('{"status": "completed", "value": {"f1": 1.0}}')
+    (tmp_path / "3.json").write_text('{"status": "failed", "type": "ValueError", "message": "bad"}')
+    (tmp_path / "4.json").write_text('{"status": "sta')  # unreadable: taken as running, the safe side
+    ran = {number: ran_when_the_sweep_died(tmp_path, number) for number in range(5)}
+    assert ran == {0: False, 1: True, 2: False, 3: False, 4: True}  # job 0 left no record: it never started
+    assert ran_when_the_sweep_died(None, 1) is None  # the basic launcher: its records died with the process
+
+
 def test_a_job_s_record_reads_as_what_the_launcher_would_return(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

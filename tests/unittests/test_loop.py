@@ -2647,6 +2647,42 @@ def test_a_configuration_the_process_died_on_twice_is_failed_not_run_first_again
     assert "recorded as failed instead of run first again" in caplog.text
 
 
+def test_a_configuration_the_launcher_says_was_not_running_when_the_process_died_is_not_failed(fast_ax, tmp_path):
+    """Two deaths on one configuration whose job, its launcher says, never started its task (or had ended): no crash
+    of its, so it runs again (the Hydra sweeper under joblib answers from its jobs' records); unknown is a crash."""
+    space = parse_search_space(TWO_D, [])
+    settings = SweepSettings(
+        parse_objectives(MIN_MIN, None), n_trials=5, n_initial_trials=5, seed=0, storage=tmp_path / "ax.json"
+    )
+    victim = _evaluated_unsaved(space, settings)[1]
+    died: list[dict] = []
+    asked: list[int] = []
+
+    def not_running(index: int) -> bool:
+        asked.append(index)
+        return False
+
+    for _ in range(2):
+        sweep = ParetoSweep(space, settings, _dies_on(victim, died))
+        sweep.ran_when_the_process_died = not_running
+        with pytest.raises(_Interrupt):
+            sweep.run()
+    ran: list[dict] = []
+
+    def healthy(batch):  # the deaths were not the configuration's: it completes
+        ran.extend(batch)
+        return [two_quadratics(p) for p in batch]
+
+    sweep = ParetoSweep(space, settings, healthy)
+    sweep.ran_when_the_process_died = not_running
+    result = sweep.run()
+    assert died == [victim, victim]
+    assert victim in ran  # run a third time (before: failed, "as it did in trial 1", never run again)
+    assert asked  # the resumes asked about the trials left running
+    assert result.n_finished == 5
+    assert [t.status for t in result.trials if t.finished] == ["completed"] * 5
+
+
 def test_a_trial_left_running_by_a_version_that_recorded_no_clean_stops_is_not_taken_for_a_crash(fast_ax, tmp_path):
     """Review: a Ctrl-C under a version before 2026-12-03 counted as a crash; one real crash then failed it for good."""
     space = parse_search_space(TWO_D, [])

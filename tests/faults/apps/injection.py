@@ -7,6 +7,8 @@ Points:
 - ``save_experiment``: half-way through writing the Ax experiment's temporary file (before the rename).
 - ``write_results``: after ``optimization_results.yaml``'s temporary file is written, before the rename.
 - ``batch_end``: after a batch was saved, before the next one is asked for.
+- ``launcher``: when the Hydra sweeper hands a batch to its launcher, before any job of it starts (under joblib its
+  workers have not run a task yet).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 KILL_ENV = "ECOPT_FAULT_KILL"
-POINTS = ("launch", "ask", "save_experiment", "write_results", "batch_end")
+POINTS = ("launch", "ask", "save_experiment", "write_results", "batch_end", "launcher")
 
 _counts: Counter[str] = Counter()
 
@@ -48,6 +50,7 @@ def install() -> None:
     if _target() is None:
         return
     from ax.api.client import Client
+    from hydra.core.plugins import Plugins
 
     from lightning_ecopt.sweeper import loop, results
     from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
@@ -85,7 +88,16 @@ def install() -> None:
         batch_end(self, result)
         reached("batch_end")
 
+    # The class Hydra instantiates: its plugin scan executes the module anew, so an import here would patch another.
+    sweeper = Plugins.instance().class_name_to_class["hydra_plugins.ecopt_sweeper.ecopt_sweeper.EcoptSweeper"]
+    launch = sweeper._launch  # type: ignore[attr-defined]
+
+    def to_launcher(self: Any, *args: Any, **kwargs: Any) -> Any:
+        reached("launcher")
+        return launch(self, *args, **kwargs)
+
     Client.get_next_trials = ask  # type: ignore[method-assign]
+    sweeper._launch = to_launcher  # type: ignore[attr-defined]
     ExperimentSnapshot.write = save  # type: ignore[method-assign]
     results.os = _Os()  # type: ignore[assignment]
     loop.ParetoSweep._batch_end = on_batch_end  # type: ignore[method-assign]
