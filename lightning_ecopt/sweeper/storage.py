@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import tempfile
 import threading
 import time
@@ -598,12 +599,14 @@ def _check_storage(storage: Path, fingerprint: Mapping[str, Any], n_trials: int 
         return
     try:
         data = _load(storage)
+    except ValueError as err:  # no whole JSON (a UnicodeDecodeError is a ValueError too)
+        raise EcoptConfigError(_damaged_message(storage, err) or _not_an_experiment(storage, err)) from None
+    except OSError as err:
+        raise EcoptConfigError(_not_an_experiment(storage, err)) from None
+    try:
         stored = _saved_description(data)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise EcoptConfigError(
-            f"ParetoSweep: {storage} exists but is not an Ax experiment saved by the ecopt sweeper "
-            f"({type(err).__name__}: {err}); {_start_fresh()}."
-        ) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise EcoptConfigError(_not_an_experiment(storage, err)) from None
     if not isinstance(stored, dict):
         raise EcoptConfigError(
             f"ParetoSweep: {storage} holds an Ax experiment that the ecopt sweeper did not save (no sweep "
@@ -932,6 +935,42 @@ def _broken_link(folder: Path) -> Path | None:
         if path.is_symlink() and not path.exists():
             return path
     return None
+
+
+def _not_an_experiment(storage: Path, err: Exception) -> str:
+    """Why a resume refuses ``storage``, which cannot be read as an Ax experiment of this sweeper's."""
+    return (
+        f"ParetoSweep: {storage} exists but is not an Ax experiment saved by the ecopt sweeper "
+        f"({type(err).__name__}: {err}); {_start_fresh()}."
+    )
+
+
+def _damaged_message(storage: Path, err: Exception) -> str | None:
+    """Why a resume refuses ``storage``, which holds no whole JSON, where the results beside it list its trials.
+
+    The sweeper writes the experiment whole (a temporary file, fsynced, renamed into place), so such a file was cut or
+    changed after its save: a copy cut short, a disk or file-system error, an edit. ``None`` without results that
+    name this storage file (then nothing says the file was ever a sweep's: it is refused as no experiment).
+    """
+    import yaml
+
+    try:
+        text = (storage.parent / RESULTS_FILENAME).read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    settings = data.get("settings") if isinstance(data, dict) else None
+    trials = data.get("trials") if isinstance(data, dict) else None
+    saved_to = settings.get("storage") if isinstance(settings, dict) else None
+    if not isinstance(trials, list) or not isinstance(saved_to, str) or Path(saved_to).name != storage.name:
+        return None
+    size = storage.stat().st_size if storage.exists() else 0
+    return (
+        f"ParetoSweep: {storage} is damaged ({type(err).__name__}: {err}; {size} bytes): the sweep writes it whole, "
+        f"so it was cut or changed after it was saved (a copy cut short, a disk or file-system error, an edit). "
+        f"To resume, put back an intact copy of it (its {len(trials)} trials are listed in {RESULTS_FILENAME}, which "
+        f"`ecopt report {shlex.quote(str(storage.parent))}` reads); else {_start_fresh()}."
+    )
 
 
 def _results_without_experiment(storage: Path) -> str | None:

@@ -129,3 +129,31 @@ def test_storage_that_is_not_our_experiment_is_refused(tmp_path: Path, content: 
     assert f"{sweep_dir / 'ax_experiment.json'} exists but is not an Ax experiment saved by the ecopt sweeper" in stderr
     assert "to start fresh, move it away" in stderr
     assert (sweep_dir / "ax_experiment.json").read_text() == content
+
+
+@pytest.mark.parametrize("cut", ["half", "empty"])
+def test_an_experiment_damaged_after_its_save_is_named_damaged_with_how_to_recover(tmp_path: Path, cut: str) -> None:
+    """A sweep's experiment cut short after it was saved (a copy, a disk error; the sweeper writes it whole).
+
+    Before, the resume called it "not an Ax experiment saved by the ecopt sweeper" and offered only a fresh start.
+    """
+    sweep_dir = tmp_path / "sweep"
+    done = run_app(sweep_dir, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    storage = sweep_dir / "ax_experiment.json"
+    whole = storage.read_bytes()
+    storage.write_bytes(whole[: len(whole) // 2] if cut == "half" else b"")
+    refused = run_app(sweep_dir, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=2")
+    assert refused.returncode != 0
+    assert not (sweep_dir / "2").exists(), "a trial ran"
+    stderr = refused.stderr
+    assert f"{storage} is damaged" in stderr
+    assert "not an Ax experiment saved by the ecopt sweeper" not in stderr
+    assert "To resume, put back an intact copy of it" in stderr
+    assert "its 2 trials are listed in optimization_results.yaml" in stderr
+    assert "to start fresh, move it away" in stderr
+    assert "Traceback" not in stderr
+    storage.write_bytes(whole)  # put back: the sweep resumes (a finished one, raised by one trial)
+    resumed = run_app(sweep_dir, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert len(read_state(sweep_dir).finished()) == 3
