@@ -531,18 +531,22 @@ def frontier_figure(
     knee = knee_index(result)
     failed = [t for t in result.trials if t.status == "failed" and t.reused_from is None]
 
+    # matplotlib wraps text at spaces only: a long name without one (a 60-character metric) ran off the figure.
+    x_chars, y_chars = (
+        int(inches * 72 * share / _LABEL_CHAR_PT) for inches, share in ((width_in, 0.9), (height_in, 0.7))
+    )
     if len(objectives) == 1:
         x_of = lambda t: float(t.trial_index)  # noqa: E731
         y_name = objectives[0].name
         y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
         ax.set_xlabel("trial index")
-        ax.set_ylabel(_literal(axis_label(y_name, objectives[0].minimize, label, sep="\n")), wrap=True)
+        ax.set_ylabel(_literal(_axis_text(y_name, objectives[0].minimize, label, y_chars, sep="\n")), wrap=True)
     else:
         x_name, y_name = objectives[0].name, objectives[1].name
         x_of = lambda t: float(t.metrics[x_name])  # noqa: E731
         y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
-        ax.set_xlabel(_literal(axis_label(x_name, objectives[0].minimize, label)), wrap=True)
-        ax.set_ylabel(_literal(axis_label(y_name, objectives[1].minimize, label, sep="\n")), wrap=True)
+        ax.set_xlabel(_literal(_axis_text(x_name, objectives[0].minimize, label, x_chars)), wrap=True)
+        ax.set_ylabel(_literal(_axis_text(y_name, objectives[1].minimize, label, y_chars, sep="\n")), wrap=True)
 
     xs_all: list[float] = []
     ys_all: list[float] = []
@@ -663,6 +667,36 @@ _FRONT_SIZE = 70
 """A front point's marker size (``scatter``'s ``s``, its area in points squared: its radius is ``sqrt(s) / 2``)."""
 _KNEE_SIZE = 260
 """The knee star's."""
+
+
+_LABEL_CHAR_PT = 6.5
+"""About the widest a character of an axis label (10 points, DejaVu Sans) runs on average, in points."""
+
+
+def _break_name(name: str, chars: int) -> str:
+    r"""``name`` broken into lines of at most ``chars`` characters, after a separator (``/ _ . -``) where it has one.
+
+    matplotlib wraps text at spaces only, so a long metric name without one ran off the figure as one line.
+
+    Example:
+        >>> _break_name("energy/test_samples_per_j", 12)
+        'energy/test_\nsamples_per_\nj'
+        >>> _break_name("test/acc", 12), _break_name("abcdefgh", 3)
+        ('test/acc', 'abc\ndef\ngh')
+    """
+    chars = max(chars, 1)
+    lines: list[str] = []
+    rest = name
+    while len(rest) > chars:
+        cut = max((k + 1 for k, char in enumerate(rest[:chars]) if char in "/_.-"), default=chars)
+        lines.append(rest[:cut])
+        rest = rest[cut:]
+    return "\n".join([*lines, rest])
+
+
+def _axis_text(name: str, minimize: bool, energy: str, chars: int, *, sep: str = ", ") -> str:
+    """:func:`axis_label` with a name longer than ``chars`` broken into lines (:func:`_break_name`)."""
+    return _break_name(name, chars) + axis_label(name, minimize, energy, sep=sep)[len(name) :]
 
 
 def _literal(text: str) -> str:

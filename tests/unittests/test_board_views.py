@@ -50,8 +50,28 @@ def texts_outside_the_figure(fig):
             ["measured: zeus/nvml", "measured: zeus/nvml+rapl", "measured: zeus/nvml"],
             id="long-energy-label",
         ),
+        pytest.param(  # names of 60 characters without a space: matplotlib wraps at spaces only, the y label ran off
+            {"val/" + "a" * 42 + "_top1_accuracy": "maximize", "energy/" + "b" * 40 + "_samples_per_j": "maximize"},
+            [[0.9, 100.0], [0.5, 900.0], [0.7, 400.0]],
+            {"val/" + "a" * 42 + "_top1_accuracy": 0.1, "energy/" + "b" * 40 + "_samples_per_j": 10.0},
+            ["estimated: cpu-time"] * 3,
+            id="long-names-without-spaces",
+        ),
     ],
 )
 def test_titles_and_axis_labels_stay_inside_the_figure(directions, rows, ref, sources):
     fig = views.frontier_figure(make_result(directions, rows, ref, sources))
     assert texts_outside_the_figure(fig) == []
+
+
+def test_a_long_name_broken_over_lines_is_shown_whole():
+    names = ["val/" + "a" * 42 + "_top1_accuracy", "energy/" + "b" * 40 + "_samples_per_j"]
+    fig = views.frontier_figure(
+        make_result(
+            dict.fromkeys(names, "maximize"), [[0.9, 100.0], [0.5, 900.0]], dict.fromkeys(names, 0.0), [None] * 2
+        )
+    )
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == f"{names[0]}, higher is better"  # fits the figure's width: left whole
+    y_name = ax.get_ylabel().split(" [")[0]
+    assert y_name == "energy/\n" + "b" * 40 + "_\nsamples_per_j"  # broken after separators only
