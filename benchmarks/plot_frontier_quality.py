@@ -16,50 +16,66 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "frontier_quality.json"
 DEFAULT_OUT_DIR = ROOT / "docs" / "images"
-STYLE = {  # method: (colour, line style); ours solid and dark
-    "ecopt": ("#000000", "-"),
-    "ecopt_noref": ("#555555", "--"),
-    "ecopt_ehvi": ("#555555", ":"),
-    "ax": ("#1f77b4", "-"),
-    "optuna_gp": ("#d62728", "-"),
-    "optuna_tpe": ("#ff7f0e", "-"),
-    "optuna_nsga2": ("#2ca02c", ":"),
-    "optuna_nsga2_small": ("#2ca02c", "-"),
-    "random": ("#9467bd", ":"),
+STYLE = {  # method: (colour, line style, marker); ours dark and without markers
+    # A line style and a marker of its own for each method: solid red, orange and green lines look alike to a
+    # red-green colour-blind reader.
+    "ecopt": ("#000000", "-", ""),
+    "ecopt_noref": ("#555555", "--", ""),
+    "ecopt_ehvi": ("#555555", ":", ""),
+    "ax": ("#1f77b4", "-", "o"),
+    "optuna_gp": ("#d62728", "-", "s"),
+    "optuna_tpe": ("#ff7f0e", "-", "^"),
+    "optuna_nsga2": ("#2ca02c", ":", "v"),
+    "optuna_nsga2_small": ("#2ca02c", "-", "D"),
+    "random": ("#9467bd", ":", "x"),
 }
+_MARKERS = ("P", "*", "h", "<", ">", "d")
+"""Markers of methods not in :data:`STYLE` (earlier variants, drawn with ``--all-methods``), in turn."""
 
 
-def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path, all_methods: bool = False) -> None:
-    """Plot one problem's curves, one line per method of the benchmark.
+def problem_figure(problem: str, runs: Sequence[dict[str, Any]], all_methods: bool = False) -> Figure:
+    """One problem's curves, one line per method of the benchmark, the legend beside the axes.
 
     Earlier variants kept in the results under other names (``ecopt_coldfit``...) are drawn only with
-    ``all_methods``, or where no current method ran.
+    ``all_methods``, or where no current method ran. The legend is outside the axes: inside, it hid the curves' ends
+    (the results at the largest budget) wherever they ran through its corner.
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig = Figure(figsize=(8.6, 4.5), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
     methods = [m for m in STYLE if any(r["method"] == m for r in runs)]
     if all_methods or not methods:
         methods += sorted({r["method"] for r in runs} - set(methods))
     longest = max(len(r["hv_fraction"]) for r in runs)
-    for method in methods:
+    extra = iter(_MARKERS * len(methods))
+    for k, method in enumerate(methods):
         curves = [r["hv_fraction"] for r in runs if r["method"] == method]
         length = min(len(c) for c in curves)
         array = np.array([c[:length] for c in curves])
         x = np.arange(1, length + 1)
-        colour, line = STYLE.get(method, (None, "-"))
+        colour, line, marker = STYLE.get(method) or (None, "-", next(extra))
         median = np.median(array, axis=0)
-        (handle,) = ax.plot(x, median, line, color=colour, lw=2 if method.startswith("ecopt") else 1.3)
+        (handle,) = ax.plot(
+            x,
+            median,
+            line,
+            color=colour,
+            lw=2 if method.startswith("ecopt") else 1.3,
+            marker=marker or None,
+            markersize=4,
+            markevery=(k % 5, 5),  # every 5th evaluation, staggered so that markers of close lines do not stack
+        )
         handle.set_label(f"{method} (n={len(curves)})")
         ax.fill_between(x, array.min(axis=0), array.max(axis=0), color=handle.get_color(), alpha=0.12, lw=0)
     for budget in (20, 40, 60):
@@ -67,15 +83,19 @@ def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path, all_m
             ax.axvline(budget, color="#bbbbbb", lw=0.6, zorder=0)
     ax.set_xlim(0, longest + 1)
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("hypervolume / known maximum")
+    ax.set_ylabel("hypervolume / known maximum (higher is better)")
     ax.set_ylim(0, 1.02)
     ax.set_title(f"{problem}: median and min-max over seeds")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    fig.legend(loc="outside right upper", fontsize=8)
+    return fig
+
+
+def plot_problem(problem: str, runs: Sequence[dict[str, Any]], path: Path, all_methods: bool = False) -> None:
+    """Write :func:`problem_figure` to ``path`` (a PNG)."""
+    fig = problem_figure(problem, runs, all_methods)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)
 
 
 def markdown(summary: dict[str, Any]) -> str:

@@ -205,3 +205,33 @@ def test_plot_frontier_quality_on_a_small_result(
         plot.main(["--results", str(tmp_path / "missing.json"), "--out-dir", str(tmp_path / "plots")])
     assert exit_info.value.code == 2
     assert "missing.json: no such file" in capsys.readouterr().err
+
+
+def test_the_frontier_quality_plot_keeps_its_legend_off_the_curves_and_tells_methods_apart_without_colour(
+    bench: Callable[[str], ModuleType],
+) -> None:
+    # Inside the axes (lower right), the legend hid the curves' ends on DTLZ2 and Branin-Currin: the results at the
+    # largest budget, where most curves ran through its corner. optuna_gp, optuna_tpe and optuna_nsga2_small were all
+    # solid lines told apart by red, orange and green alone.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    plot = bench("plot_frontier_quality")
+    runs = [
+        {"problem": "dtlz2", "method": method, "seed": seed, "hv_fraction": [0.1, 0.2 + 0.05 * k, 0.3, 0.45]}
+        for k, method in enumerate([*plot.STYLE, "ecopt_coldfit"])
+        for seed in (0, 1)
+    ]
+    fig = plot.problem_figure("dtlz2", runs, all_methods=True)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = fig.axes
+    (legend,) = fig.legends
+    frame, box = ax.get_window_extent(renderer), legend.get_window_extent(renderer)
+    assert not box.overlaps(frame)
+    assert fig.bbox.x0 <= box.x0 < box.x1 <= fig.bbox.x1
+    assert fig.bbox.y0 <= box.y0 < box.y1 <= fig.bbox.y1
+    lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert len(lines) == len(plot.STYLE) + 1
+    styles = [(line.get_linestyle(), line.get_marker()) for line in lines]
+    assert len(set(styles)) == len(styles), styles
