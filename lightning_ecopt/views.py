@@ -505,7 +505,8 @@ def frontier_figure(
     star; the reference point is a red cross; failed trials are red crosses at their values when they returned both
     objectives (a single-objective one at its index), else listed in the legend, as is one whose value at or below 0
     cannot be on a log axis. Axis labels carry the metric's unit, the energy label (measured or
-    estimated) and the direction. The first two objectives are drawn; with three or more, the front's points
+    estimated) and the direction; where the trials' energy sources differ, each source has its own marker, named in
+    the legend. The first two objectives are drawn; with three or more, the front's points
     without a staircase (seen in two objectives, the front of all of them is no staircase) and a title naming the
     objectives left out; a single-objective sweep is drawn against the trial index.
 
@@ -553,18 +554,28 @@ def frontier_figure(
     infeasible = [t for t in done if t.trial_index not in pareto and not meets(t, constraints)]
     others = [t for t in done if t.trial_index not in pareto and t not in infeasible]
     front = [t for t in done if t.trial_index in pareto]
+    # Trials of several energy sources (allow_mixed_energy_sources): the axis label's "mixed" does not say which point
+    # is which, and a measured and an estimated figure are not comparable: each source has its own marker.
+    sources = sorted({energy_label([t.energy_source]) for t in done})
+    shapes = dict(zip(sources, _SOURCE_MARKERS, strict=False)) if len(sources) > 1 else {}
+
+    def scatter(group: list[TrialRecord], legend: str, **style: Any) -> None:
+        """``group`` drawn with ``style``, one marker per energy source; ``legend`` names the first."""
+        for k, source in enumerate(sorted({energy_label([t.energy_source]) for t in group})):
+            part = [t for t in group if energy_label([t.energy_source]) == source]
+            ax.scatter([x_of(t) for t in part], [y_of(t) for t in part], marker=shapes.get(source, "o"),
+                       label=legend if k == 0 else "_nolegend_", **style)  # fmt: skip
+
     if others:
-        xs, ys = [x_of(t) for t in others], [y_of(t) for t in others]
-        ax.scatter(xs, ys, s=28, c="0.55", alpha=0.8, label=f"other completed ({trials(len(others))})", zorder=2)
-        xs_all += xs
-        ys_all += ys
+        scatter(others, f"other completed ({trials(len(others))})", s=28, c="0.55", alpha=0.8, zorder=2)
+        xs_all += [x_of(t) for t in others]
+        ys_all += [y_of(t) for t in others]
     if infeasible:
         broken = sorted({str(c) for t in infeasible for c in constraints if not c.met_by(t.metrics)})
-        xs, ys = [x_of(t) for t in infeasible], [y_of(t) for t in infeasible]
-        ax.scatter(xs, ys, s=32, facecolors="none", edgecolors="tab:orange", linewidths=1.3, zorder=2,
-                   label=_literal(f"breaks {' or '.join(broken)} ({trials(len(infeasible))})"))  # fmt: skip
-        xs_all += xs
-        ys_all += ys
+        scatter(infeasible, _literal(f"breaks {' or '.join(broken)} ({trials(len(infeasible))})"), s=32,
+                facecolors="none", edgecolors="tab:orange", linewidths=1.3, zorder=2)  # fmt: skip
+        xs_all += [x_of(t) for t in infeasible]
+        ys_all += [y_of(t) for t in infeasible]
 
     ref = result.reference_point
     ref_xy: tuple[float, float] | None = None
@@ -587,15 +598,8 @@ def frontier_figure(
                 polygon = np.vstack([region, np.array([ref_xy])])
                 hv = "" if result.hypervolume is None else f": hypervolume {format_value(result.hypervolume)}"
                 ax.fill(polygon[:, 0], polygon[:, 1], color="tab:blue", alpha=0.12, lw=0, label=f"dominated{hv}")
-        ax.scatter(
-            xs,
-            ys,
-            s=_FRONT_SIZE,
-            c="tab:blue",
-            edgecolors="navy",
-            zorder=4,
-            label=f"Pareto frontier ({trials(len(front))})",
-        )
+        scatter(front, f"Pareto frontier ({trials(len(front))})", s=_FRONT_SIZE, c="tab:blue", edgecolors="navy",
+                zorder=4)  # fmt: skip
         from lightning_ecopt._trial_ids import add_trial_ids
 
         add_trial_ids(
@@ -637,6 +641,10 @@ def frontier_figure(
             ax.add_line(handle)
             handle.set_label(f"failed, {what} ({len(listed)}): {ids}")
 
+    for source, marker in shapes.items():
+        handle = Line2D([], [], ls="none", marker=marker, color="0.3", label=_literal(f"energy {source}"))
+        ax.add_line(handle)
+
     if not done:
         ax.text(0.5, 0.5, "no completed trial yet", ha="center", va="center", transform=ax.transAxes, color="0.4")
     if x_scale is not None:
@@ -667,6 +675,8 @@ _FRONT_SIZE = 70
 """A front point's marker size (``scatter``'s ``s``, its area in points squared: its radius is ``sqrt(s) / 2``)."""
 _KNEE_SIZE = 260
 """The knee star's."""
+_SOURCE_MARKERS = ("o", "s", "^", "D", "v", "P", "h", "<", ">", "p")
+"""The markers of trials of different energy sources (measured, estimated, other counters), in turn."""
 
 
 _LABEL_CHAR_PT = 6.5

@@ -310,3 +310,39 @@ def test_names_in_the_legend_are_drawn_as_written():
     assert views.figure_rgb(fig).shape[2] == 3
     assert r"breaks a\$^\$b <= 1 (1 trial)" in _legend(fig)  # a literal "$" in matplotlib's text
     assert r"reference point (given for c\$^\$d, inferred for the rest)" in _legend(fig)
+
+
+def trial_markers(fig, sources_at):
+    """``{energy label: {marker path}}`` of the collections that draw trials (``sources_at``: point -> label)."""
+    markers = {}
+    for collection in fig.axes[0].collections:
+        labels = {sources_at[p] for p in map(tuple, collection.get_offsets()) if p in sources_at}
+        if not labels or collection.get_sizes()[0] > 100:  # the knee's star is drawn over its front point
+            continue
+        assert len(labels) == 1, labels  # one collection, one source
+        markers.setdefault(labels.pop(), set()).add(collection.get_paths()[0].vertices.tobytes())
+    return markers
+
+
+def test_trials_of_different_energy_sources_have_different_markers_named_in_the_legend():
+    # allow_mixed_energy_sources: the axis label said "mixed: estimated and measured", but every point was the same
+    # dot, so the figure did not say which front point's energy was measured and which estimated (not comparable).
+    rows = [[0.9, 10.0], [0.5, 2.0], [0.8, 5.0], [0.3, 9.0], [0.4, 8.0]]
+    result = make_result({"acc": "maximize", "j": "minimize"}, rows, {"acc": 0.0, "j": 20.0})
+    sources = ["measured: zeus/nvml", "estimated: cpu-time", "measured: zeus/nvml", "estimated: cpu-time", None]
+    trials = tuple(dataclasses.replace(t, energy_source=s) for t, s in zip(result.trials, sources, strict=True))
+    fig = views.frontier_figure(dataclasses.replace(result, trials=trials))
+    markers = trial_markers(fig, {tuple(r): views.energy_label([s]) for r, s in zip(rows, sources, strict=True)})
+    assert sorted(markers) == ["estimated (cpu-time)", "measured (zeus/nvml)", "unlabelled"]
+    assert all(len(paths) == 1 for paths in markers.values())  # the same marker among the others and on the front
+    assert len(set.union(*markers.values())) == 3
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert {"energy estimated (cpu-time)", "energy measured (zeus/nvml)", "energy unlabelled"} <= set(legend)
+
+
+def test_trials_of_one_energy_source_are_all_dots_with_no_source_legend():
+    rows = [[0.9, 10.0], [0.5, 2.0], [0.3, 9.0]]
+    fig = views.frontier_figure(make_result({"acc": "maximize", "j": "minimize"}, rows, {"acc": 0, "j": 20}))
+    markers = trial_markers(fig, {tuple(r): "estimated" for r in rows})
+    assert len(markers["estimated"]) == 1
+    assert not [t for t in fig.legends[0].get_texts() if t.get_text().startswith("energy ")]
