@@ -652,6 +652,9 @@ def frontier_figure(
     if y_scale is not None:
         ax.set_yscale(**y_scale)
     ax.grid(True, alpha=0.3, which="both")
+    # The y axis's multiplier ("1e6", samples/J) right-aligned above its tick labels: left-aligned at the frame, the
+    # title ran into it ("1e6Pareto frontier after ..."), and the axis then read 0.2 to 1.0 samples/J.
+    ax.yaxis.get_offset_text().set_horizontalalignment("right")
     hv_text = "n/a" if result.hypervolume is None else format_value(result.hypervolume)
     measure = "" if len(objectives) == 1 else f", hypervolume {hv_text}"  # one objective: a best value, no volume
     title = (

@@ -346,3 +346,20 @@ def test_trials_of_one_energy_source_are_all_dots_with_no_source_legend():
     markers = trial_markers(fig, {tuple(r): "estimated" for r in rows})
     assert len(markers["estimated"]) == 1
     assert not [t for t in fig.legends[0].get_texts() if t.get_text().startswith("energy ")]
+
+
+def test_the_y_axis_multiplier_stays_clear_of_the_title():
+    # samples/J run to 1e6: matplotlib writes the y axis's multiplier "1e6" above the frame's left edge, where a title
+    # as wide as this one began: it read "1e6Pareto frontier after 11 trials ...", and the axis 0.2 to 1.0 samples/J.
+    rows = [[0.50 + 0.02 * i, 1.6e5 + 8.5e4 * ((i * 7) % 11)] for i in range(11)]
+    result = make_result({"test/acc": "maximize", "energy/test_samples_per_j": "maximize"}, rows, {
+        "test/acc": 0.49, "energy/test_samples_per_j": 8e4})  # fmt: skip
+    fig = views.frontier_figure(result)
+    views.figure_rgb(fig)
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    multiplier = ax.yaxis.get_offset_text()
+    assert multiplier.get_text() == "1e6"
+    box, title = multiplier.get_window_extent(renderer), ax.title.get_window_extent(renderer)
+    assert box.x1 <= ax.get_window_extent(renderer).x0 + 0.5  # above the tick labels, left of the frame
+    assert box.x1 + 4 <= title.x0 or box.y1 + 2 <= title.y0  # apart from the title (a wide one is moved up)
