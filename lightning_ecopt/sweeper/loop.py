@@ -2438,6 +2438,8 @@ class ParetoSweep:
         self._keep_saved_seed(stored, storage)
         # Saved before wide int intervals were modelled as floats, its first proposal ran out of memory.
         _relax_wide_ints(client, self.space)
+        # Saved before 2026-12-04 in a space of two-valued choices only, its first proposal raised UnsupportedError.
+        _drop_options_ax_refuses(client, self.space, storage)
         self._cut_short = []
         # Trials cut short by the process ending (not by a saved Ctrl-C), by configuration.
         crashed = {
@@ -2865,6 +2867,34 @@ def _relax_wide_ints(client: Client, space: SearchSpace) -> None:
         for spec in node.generator_specs:
             if spec.generator_enum.name == "BOTORCH_MODULAR":
                 configure_wide_ints(spec.generator_kwargs, space.parameters)
+
+
+def _drop_options_ax_refuses(client: Client, space: SearchSpace, storage: Path) -> None:
+    """Remove ``optimize_acqf``'s options from a saved strategy whose space Ax optimises otherwise.
+
+    Versions before 2026-12-04 gave them (``{"maxiter": 30}``) to every space of floats and unordered choices, a space
+    of two-valued choices only too; Ax proposes there with ``optimize_acqf_discrete``, which refuses an ``options``
+    argument (``UnsupportedError``): such a sweep crashed at its first model proposal, and so did every resume of it.
+    A strategy built now gives them only where Ax calls ``optimize_acqf`` (:func:`_relaxed`); elsewhere none is left.
+    """
+    if _relaxed(space.parameters):
+        return
+    strategy = client._maybe_generation_strategy
+    for node in getattr(strategy, "nodes_by_name", {}).values():
+        for spec in node.generator_specs:
+            if spec.generator_enum.name != "BOTORCH_MODULAR":
+                continue
+            gen_options = spec.generator_kwargs.get("default_model_gen_options")
+            optimizer = gen_options.get("optimizer_kwargs") if isinstance(gen_options, dict) else None
+            if isinstance(optimizer, dict) and "options" in optimizer:
+                dropped = optimizer.pop("options")
+                log.info(
+                    "ecopt: %s was saved by a lightning_ecopt before 2026-12-04, which gave its model proposals "
+                    "optimize_acqf's options (%s); Ax proposes in this search space with optimize_acqf_discrete, "
+                    "which refuses them (that version stopped at its first model proposal), so they are dropped.",
+                    storage,
+                    dropped,
+                )
 
 
 _ACQUISITION_NAMES = {

@@ -18,6 +18,7 @@ import time
 import traceback
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,6 +285,40 @@ def test_a_sweep_saved_before_wide_ints_were_relaxed_resumes_past_its_first_mode
     saved = json.loads(storage.read_text())
     assert "min_choices" not in json.dumps(saved["generation_strategy"])  # IntToFloat's option for the BoTorch node
     result = make_sweep(wide_task, WIDE_INTS, n_trials=4, n_initial_trials=3, storage=storage).run()
+    assert [t.status for t in result.trials] == ["completed"] * 4
+
+
+TWO_VALUED = {"batch": "choice(16, 128)", "int8": "choice(true, false)"}
+
+
+def two_valued_task(p):
+    a, b = p["batch"] / 128, 1.0 if p["int8"] else 0.0
+    return {"acc": 0.9 - 0.1 * a - 0.05 * b, "energy": 1.0 + a + b}
+
+
+def test_a_sweep_of_two_valued_choices_saved_before_2026_12_04_resumes_past_its_first_model_proposal(
+    fast_ax, tmp_path, caplog
+):
+    # Saved by lightning_ecopt at dc89297 (2026-12-02) after one Sobol trial of this space and task. That version gave
+    # its strategy optimize_acqf's options ({"maxiter": 30}), and Ax proposes in a space of two-valued choices only
+    # with optimize_acqf_discrete, which refuses them: the version crashed at its first model proposal, and the
+    # upgraded resume raised the same UnsupportedError from the saved strategy, so the sweep could never go on.
+    storage = tmp_path / "ax_experiment.json"
+    storage.write_bytes((Path(__file__).parent / "data" / "two_valued_choices_saved_2026-12-02.json").read_bytes())
+    assert '"options": {"maxiter": 30}' in storage.read_text()
+    objectives = {"acc": "maximize", "energy": "minimize"}
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = make_sweep(
+            two_valued_task, TWO_VALUED, objectives, n_trials=3, n_initial_trials=1, storage=storage
+        ).run()
+    assert [t.status for t in result.trials] == ["completed"] * 3
+    assert result.trials[0].params == {"batch": 16, "int8": True}  # the saved trial, kept as it ran
+    assert result.trials[0].metrics == {"acc": 0.8375, "energy": 2.125}
+    assert len({(t.params["batch"], t.params["int8"]) for t in result.trials}) == 3
+    assert "optimize_acqf_discrete" in caplog.text  # said once, with why
+    # Saved without the options since: a later resume proposes too.
+    assert '"maxiter"' not in json.dumps(json.loads(storage.read_text())["generation_strategy"])
+    result = make_sweep(two_valued_task, TWO_VALUED, objectives, n_trials=4, n_initial_trials=1, storage=storage).run()
     assert [t.status for t in result.trials] == ["completed"] * 4
 
 
