@@ -35,9 +35,10 @@ Accounting rules
   which serving the frontier model instead of the baseline has paid for the whole search. ``None`` (never) when the
   model uses at least as much energy per inference as the baseline.
 - **Baseline** (``baseline=``): ``"most-accurate"`` (default): the completed trial with the best value of the first
-  objective that is not an energy figure (the model an accuracy-only search would pick; trials that tie exactly on
-  it, as in an inference-only sweep where every trial loads the same weights, go to the one with the least energy
-  per inference: the smallest saving and the longest payback, whatever order they were proposed in);
+  objective that is not an energy figure (in an energy-only sweep, of the first outcome constraint's metric that is
+  not one, maximised under ``>=``: ``test/acc >= 0.9``): the model an accuracy-only search would pick (trials that
+  tie exactly on it, as in an inference-only sweep where every trial loads the same weights, go to the one with the
+  least energy per inference: the smallest saving and the longest payback, whatever order they were proposed in);
   ``"first"``: the first completed trial; or a trial index. ``"most-accurate"`` chooses among the trials that meet
   the sweep's outcome constraints, as the frontier does (a model the user ruled out is no baseline); ``"first"`` and
   an index are the user's reference model, taken as they are: the report says which constraints it breaks.
@@ -337,7 +338,8 @@ class Ledger:
         energy_per_inference: The metric used for energy per inference, or ``None`` when the trials have none.
         baseline_rule: How the baseline was chosen (``"most-accurate"``, ``"first"`` or ``"trial"``).
         baseline_metric: The metric ``"most-accurate"`` judged by: the first objective that is not an energy figure
-            (not always an accuracy: a latency, a perplexity); ``None`` under the other rules.
+            (not always an accuracy: a latency, a perplexity), in an energy-only sweep the first outcome constraint's
+            on another figure (``test/acc >= 0.9``: ``test/acc``); ``None`` under the other rules.
         baseline: The baseline trial's index, or ``None`` when none qualifies.
         baseline_j_per_inference: The baseline's energy per inference x PUE (J).
         savings: Every frontier model against the baseline.
@@ -429,9 +431,20 @@ def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
         )
 
 
-def _performance_objective(result: SweepResult) -> Objective:
-    """The objective ``"most-accurate"`` judges by: the first that is not an energy figure (else the first)."""
-    return next((o for o in result.objectives if not views.is_energy_metric(o.name)), result.objectives[0])
+def _performance_objective(result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> Objective:
+    """The objective ``"most-accurate"`` judges by: the first that is not an energy figure.
+
+    Where every objective is one (an energy-only sweep, e.g. ``energy/test_j_per_sample`` with ``test/acc >= 0.9``),
+    the metric of the first outcome constraint on another figure, maximised under ``>=`` and minimised under ``<=``:
+    judged by the energy objective itself, the baseline would be the frontier's own best model, which saves nothing.
+    Else the first objective.
+    """
+    found = next((o for o in result.objectives if not views.is_energy_metric(o.name)), None)
+    if found is None:
+        bound = next((c for c in constraints if not views.is_energy_metric(c.metric)), None)
+        if bound is not None:
+            found = Objective(bound.metric, minimize=bound.op == "<=")
+    return found if found is not None else result.objectives[0]
 
 
 _TIE_RULE = "least energy per inference"
@@ -499,7 +512,7 @@ def _choose_baseline(
     candidates = [t for t in candidates if meets(t, constraints)]
     if not candidates:
         return str(baseline), None, []
-    performance = _performance_objective(result)
+    performance = _performance_objective(result, constraints)
     sign = 1.0 if performance.minimize else -1.0
     best = min(candidates, key=lambda t: (sign * t.metrics[performance.name], t.trial_index))
     tied = [t for t in candidates if t.metrics[performance.name] == best.metrics[performance.name]]
@@ -670,14 +683,16 @@ def ledger(
         rule, base, tied = str(baseline), None, []
     passed_over = []
     if rule == "most-accurate" and base is not None:  # ruled out, and better on the metric the baseline is best in
-        performance = _performance_objective(result)
+        performance = _performance_objective(result, constraints)
         sign = 1.0 if performance.minimize else -1.0
         passed_over = [
             t.trial_index
             for t in _evaluated(result)
             if per_inference(t) is not None
             and not meets(t, constraints)
-            and sign * t.metrics[performance.name] < sign * base.metrics[performance.name]
+            # A constrained metric (an energy-only sweep's) may be missing where it was broken.
+            and (value := _finite(t.metrics.get(performance.name))) is not None
+            and sign * value < sign * base.metrics[performance.name]
         ]
     savings = []
     base_j = None
@@ -706,7 +721,7 @@ def ledger(
         checkpoint_saved_j=nan if mixed else sum(checkpoint_reused) * pue,
         trials_checkpoint_saved_unknown=len(loaded) - len(checkpoint_reused),
         trials_shared_counters=sum(by_index[e.trial_index].shared_counters for e in counted),
-        baseline_metric=_performance_objective(result).name if rule == "most-accurate" else None,
+        baseline_metric=_performance_objective(result, constraints).name if rule == "most-accurate" else None,
         trials_eval_unknown=[e.trial_index for e in counted if e.eval_partial],
         baseline_tied=tied,
         baseline_tie_rule=_TIE_RULE if tied else None,

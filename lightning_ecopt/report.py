@@ -71,7 +71,7 @@ from lightning_ecopt.results_file import (
     find_results,
     load_sweep,
 )
-from lightning_ecopt.sweeper.objectives import Objective
+from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, meets
 
 if TYPE_CHECKING:
@@ -873,7 +873,13 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     for c in report.audit:
         _say(console, f"- {c.proxy}: {c.meaning}")
 
-    _render_ledger(led, console, report.sweep.result, whole_titles=whole_titles)
+    _render_ledger(
+        led,
+        console,
+        report.sweep.result,
+        whole_titles=whole_titles,
+        constraints=_outcome_constraints(report.sweep) or (),
+    )
     for name, path in report.files.items():
         _say(console, f"Wrote {name}: {path}")
 
@@ -913,7 +919,14 @@ def _failure_reasons(result: SweepResult, width: int = 240) -> dict[str, list[in
     return dict(sorted(groups.items(), key=lambda item: -len(item[1])))
 
 
-def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_titles: bool) -> None:
+def _render_ledger(
+    led: Ledger,
+    console: Console,
+    result: SweepResult,
+    *,
+    whole_titles: bool,
+    constraints: Sequence[OutcomeConstraint] = (),
+) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -1022,7 +1035,7 @@ def _render_ledger(led: Ledger, console: Console, result: SweepResult, *, whole_
     # Each model's performance beside its saving (a model that saves 30 % at a third of the accuracy is no bargain),
     # and, where the trials count tokens, the joules per token (an inference is then a whole prompt's generation).
     by_index = {t.trial_index: t for t in result.trials}
-    performance: Objective | None = _performance_objective(result)
+    performance: Objective | None = _performance_objective(result, constraints)
     if performance is not None and views.is_energy_metric(performance.name):
         performance = None
     stage = _inference_stage(led.energy_per_inference)

@@ -1921,6 +1921,32 @@ def test_a_minimised_baseline_metric_names_the_better_trials_the_constraints_pas
     assert (led.baseline, led.baseline_passed_over) == (1, [])
 
 
+def test_an_energy_only_sweep_s_baseline_is_the_best_of_its_constraint_on_another_metric(tmp_path, capsys):
+    # One objective, energy per inference, with test/acc >= 0.5: the baseline was the best energy figure, the
+    # frontier's own model, so the only row saved 0 J and broke even "never", where the ledger is meant to say what
+    # the energy-optimal model saves against the model an accuracy-only search would pick (the most accurate one that
+    # meets the constraints). The constraint's side says the direction: >= maximises, <= minimises.
+    objectives = parse_objectives({"energy/test_j_per_sample": "minimize"}, None)
+    trials = (
+        _latency_trial(0, 0.95, 0.02, 9.0),
+        _latency_trial(1, 0.6, 0.005, 3.0),
+        _latency_trial(2, 0.3, 0.001, 1.0),
+    )
+    result = SweepResult(objectives, trials, (1,))
+    led = ledger(result, constraints=[parse_constraint("test/acc >= 0.5")])
+    assert (led.baseline, led.baseline_metric) == (0, "test/acc")
+    assert [(s.trial_index, s.saved_j_per_inference) for s in led.savings] == [(1, pytest.approx(0.015))]
+    led = ledger(result, constraints=[parse_constraint("test/latency_ms <= 5")])  # the fastest that meets it
+    assert (led.baseline, led.baseline_metric) == (2, "test/latency_ms")
+    settings = SweepSettings(objectives, n_trials=3, outcome_constraints=["test/acc >= 0.5"])
+    write_results(tmp_path / RESULTS_FILENAME, result, settings)
+    text = " ".join(run_cli(capsys, tmp_path, "--no-files")[1].split())
+    assert "baseline #0 (the best test/acc): 20 mJ per inference, test/acc 0.95" in text
+    assert "| #1 | 0.6 | 5 mJ | 15 mJ | +75.0% |" in text.replace("│", "|")
+    # Without a constraint on another metric there is nothing else to judge by: the best of the objective, as before.
+    assert ledger(result).baseline_metric == "energy/test_j_per_sample"
+
+
 def test_baseline_first_is_the_first_completed_trial_and_says_which_constraints_it_breaks(tmp_path, capsys):
     # The app's defaults, enqueued first, break test/latency_ms <= 10: --baseline first silently took trial 1 and
     # still called it "the first completed trial". It is the user's reference model: kept, and the breach said.
