@@ -23,7 +23,8 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
   constraints, also ``frontier/feasible`` (1 when the completed trial meets every one, else 0: a trial that breaks one
   is on no frontier, however good its objectives), a column of the table as well.
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
-  :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume``, ``frontier/pareto_size``,
+  :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume`` (with one objective, which has
+  none, ``frontier/best_value``: its best feasible value), ``frontier/pareto_size``,
   ``trials/completed`` and ``trials/failed``, and the text ``frontier/configurations`` (the frontier's configurations as
   a table; the Text dashboard names it ``frontier/configurations/text_summary``). ``frontier/hypervolume`` starts at the
   batch that fixes the reference point: none while it is provisional (inferred from trials that met no outcome
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from lightning_ecopt.sweeper.space import SearchSpace
 
 __all__ = [
+    "BEST_VALUE_TAG",
     "FEASIBLE_TAG",
     "FRONTIER_RUN",
     "ON_FRONT_TAG",
@@ -94,6 +96,10 @@ ON_FRONT_TAG = "frontier/on_front"
 
 FEASIBLE_TAG = "frontier/feasible"
 """The per-trial metric of a sweep with outcome constraints: 1.0 when the trial meets every one, else 0.0."""
+
+BEST_VALUE_TAG = "frontier/best_value"
+"""The per-batch scalar of a single-objective sweep, in place of the hypervolume: the objective's best feasible value
+(none before a trial met the outcome constraints)."""
 
 STATE_FILENAME = "ecopt_board.json"
 """The file in ``log_dir`` that remembers what was written, so that a resumed sweep does not write it again."""
@@ -182,6 +188,15 @@ def _describe(name: str, result: SweepResult, constraints: Sequence[OutcomeConst
     if views.is_energy_metric(name):  # measured or estimated, as an objective's column says
         parts.append(views.frontier_energy_label(result))
     return ", ".join(parts)
+
+
+def _best_value(result: SweepResult) -> float | None:
+    """A single-objective sweep's best feasible value (its frontier's), or ``None``: several objectives, none yet."""
+    if len(result.objectives) != 1:
+        return None
+    name = result.objectives[0].name
+    best = [float(t.metrics[name]) for t in result.pareto_trials if name in t.metrics]
+    return best[0] if best else None
 
 
 def _status(trial: TrialRecord) -> str:
@@ -577,6 +592,9 @@ class FrontierBoard:
             if has_hv and not (again and self._frontier_hv):
                 writer.add_scalar("frontier/hypervolume", float(cast(float, result.hypervolume)), step)
             if not again:  # the counts of these trials are written already
+                best = _best_value(result)
+                if best is not None:  # one objective: its best feasible value is the progress curve
+                    writer.add_scalar(BEST_VALUE_TAG, best, step)
                 writer.add_scalar("frontier/pareto_size", float(len(result.pareto_indices)), step)
                 writer.add_scalar("trials/completed", float(result.n_completed), step)
                 writer.add_scalar("trials/failed", float(result.n_failed), step)

@@ -734,3 +734,32 @@ def test_an_event_file_a_live_process_is_writing_is_left_alone(board_dir):
     other.write_bytes(b"")
     assert FrontierBoard(board_dir).update(result_after(6)) is True
     assert other.exists()
+
+
+def test_a_single_objective_sweep_has_a_best_value_curve_in_place_of_the_hypervolume(tmp_path):
+    # One objective has no hypervolume (the sweep records none): the frontier run's only curves were the counts and a
+    # pareto_size stuck at 1, so TensorBoard showed no progress at all. The best feasible value, per batch, is it.
+    one = parse_objectives({"energy/test_j_per_sample": "minimize"}, None)
+
+    def trial(i, j):
+        return TrialRecord(i, {"w": i}, "completed", metrics={"energy/test_j_per_sample": j}, energy_source=SOURCE)
+
+    trials = (trial(0, 0.5), trial(1, 0.2), failed(2), trial(3, 0.3), trial(4, 0.1))
+    board = FrontierBoard(tmp_path / "tensorboard")
+    for n, best in ((2, 1), (4, 1), (5, 4)):
+        assert board.update(SweepResult(one, trials[:n], (best,))) is True
+    board.update(SweepResult(one, trials, (4,)))  # the same trials again: no second point at their step
+    run = load(tmp_path / "tensorboard" / FRONTIER_RUN)
+    assert [(e.step, e.value) for e in run.Scalars("frontier/best_value")] == [
+        (2, pytest.approx(0.2)),
+        (4, pytest.approx(0.2)),
+        (5, pytest.approx(0.1)),
+    ]
+    assert "frontier/hypervolume" not in run.Tags()["scalars"]
+    # No trial feasible yet: no point (not a 0 that reads as a value). Two objectives: no best-value curve.
+    board = FrontierBoard(tmp_path / "other")
+    board.update(SweepResult(one, trials[:2], ()))
+    assert "frontier/best_value" not in load(tmp_path / "other" / FRONTIER_RUN).Tags()["scalars"]
+    board = FrontierBoard(tmp_path / "two")
+    board.update(result_after(4))
+    assert "frontier/best_value" not in load(tmp_path / "two" / FRONTIER_RUN).Tags()["scalars"]
