@@ -1077,6 +1077,14 @@ def _render_ledger(
         )
     _say(console, savings_title, soft_wrap=whole_titles)
     console.print(savings)
+    if led.savings and all(s.trial_index == led.baseline for s in led.savings):
+        first = next((t.trial_index for t in _evaluated(result)), None)
+        other = "--baseline first, or --baseline <trial>" if first != led.baseline else "--baseline <trial>"
+        _say(
+            console,
+            f"The frontier is the baseline alone (#{led.baseline}): no frontier model saves energy against it, so "
+            f"there is nothing to break even. Compare it with another trial: {other}.",
+        )
     if led.mixed_energy:
         _say(
             console,

@@ -2449,3 +2449,17 @@ def test_a_budget_that_is_not_an_integer_is_not_recorded(sweep_dir, n_trials):
     data["settings"]["n_trials"] = n_trials
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     assert load_sweep(sweep_dir).n_trials is None
+
+
+def test_a_frontier_of_the_baseline_alone_says_there_is_nothing_to_break_even_and_how_to_compare(tmp_path, capsys):
+    # `make demo`'s frontier was one model, the most accurate: its savings table's one row read "0 J, +0.0%, never"
+    # and nothing said why, nor how to compare it with another trial.
+    alone = (completed(0, 0.70, 0.0300, 800.0, 1000.0, 10.0, 1.0, 0.5), TRIALS[1])
+    out = report_text(capsys, tmp_path, make_result(alone, (1,)))
+    assert "The frontier is the baseline alone (#1): no frontier model saves energy against it" in out
+    assert "--baseline first, or --baseline <trial>" in out  # the first completed trial is #0 here ...
+    first_is_it = report_text(capsys, tmp_path, make_result(alone[1:], (1,)))
+    assert "Compare it with another trial: --baseline <trial>." in first_is_it  # ... not here: it is the baseline
+    compared = report_text(capsys, tmp_path, make_result(alone, (1,)), "--baseline", "first")
+    assert "baseline alone" not in compared  # against another trial, #1 saves energy: its row is a comparison
+    assert "baseline alone" not in report_text(capsys, tmp_path, make_result())  # a frontier of three models
