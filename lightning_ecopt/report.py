@@ -223,7 +223,7 @@ class Report:
                 "origin": result.reference_point_origin,
                 # the objectives whose value was given (reference_point or a constraint); the others were inferred
                 "given": list(result.reference_point_given),
-                # inferred from trials that met no outcome constraint: replaced once trials meet them
+                # inferred from every trial while fewer than two met the outcome constraints: replaced once two do
                 "provisional": result.reference_point_provisional,
                 # frontier trials that add nothing to the hypervolume (not strictly better in every objective)
                 "outside": [t.trial_index for t in result.outside_reference],

@@ -324,7 +324,8 @@ def frontier_rows(result: SweepResult) -> list[dict[str, Any]]:
 def reference_origin(result: SweepResult) -> str:
     """Where the reference point came from, in words: ``given``, ``inferred``, or given for some objectives.
 
-    A provisional point (inferred from trials that met no outcome constraint, to be inferred again) says so: the
+    A provisional point (inferred from every trial while fewer than two met the outcome constraints, to be inferred
+    again) says so: the
     hypervolume against it is not one the sweep keeps.
 
     Example:
@@ -337,7 +338,9 @@ def reference_origin(result: SweepResult) -> str:
     """
     words = _origin_words(result)
     if result.reference_point_provisional:
-        words += ", provisional: from trials that met no outcome constraint, inferred again once trials meet them"
+        words += (
+            ", provisional: from every trial, feasible or not, inferred again once two meet the outcome constraints"
+        )
     return words
 
 

@@ -2148,16 +2148,20 @@ class ParetoSweep:
         if self._n_completed() < self._n_initial and not final:
             return
         records, Y = self._front_data()
+        feasible = len(records)
         # One completed trial is no front: a point inferred from it (its values pushed out by 10 % of themselves)
-        # left later frontier trials outside the box for good. Wait for a second one (Ax infers its own meanwhile).
-        if records and len(records) < _MIN_REFERENCE_TRIALS and not final:
+        # left later frontier trials outside the box for good. Wait for a second one (Ax infers its own meanwhile:
+        # without outcome constraints it infers from every trial).
+        if records and feasible < _MIN_REFERENCE_TRIALS and not final and not self.settings.outcome_constraints:
             return
-        provisional = not records
+        provisional = feasible < _MIN_REFERENCE_TRIALS and not (final and records)
         if provisional:
-            # No feasible trial (outcome constraints): Ax cannot infer thresholds either, and BoTorch would stop the
-            # sweep ("Either ref_point or objective_thresholds must be provided"). Infer from every completed trial,
-            # for now: that box is the infeasible trials' and held none of the feasible front once it came (a
-            # hypervolume of 0 to the end), so it is inferred again from the feasible trials once there are enough.
+            # Fewer than two feasible trials (outcome constraints): Ax's inference keeps the trials its model
+            # predicts feasible, none where there is none or the GP smoothed the one feasible value away, and BoTorch
+            # then stopped the sweep ("Either ref_point or objective_thresholds must be provided"). Infer from every
+            # completed trial, for now: that box is mostly the infeasible trials' and may hold none of the feasible
+            # front once it comes (a hypervolume of 0 to the end), so it is inferred again from the feasible trials
+            # once there are enough.
             if self._reference_provisional:
                 return
             records, Y = self._front_data(feasible_only=False)
@@ -2188,9 +2192,10 @@ class ParetoSweep:
             REFERENCE_MARGIN,
             f", given for {given}" if given else "",
             (
-                f"; none meets the outcome constraints yet, so it is inferred again once {_MIN_REFERENCE_TRIALS} do"
+                f"; {'none' if not feasible else f'only {feasible} of them'} meets the outcome constraints yet, so it "
+                f"is inferred again once {_MIN_REFERENCE_TRIALS} do"
                 if provisional
-                else "; the first came from trials that met no outcome constraint"
+                else "; the first came from every trial, feasible or not"
                 if again
                 else ""
             ),

@@ -3432,6 +3432,44 @@ def test_a_sweep_whose_sobol_trials_are_all_infeasible_goes_on(fast_ax, caplog):
     assert "from the front of 3 completed trials" in caplog.text  # the infeasible ones: Ax had none to infer from
 
 
+def test_a_sweep_whose_only_feasible_trial_is_the_first_goes_on(caplog):
+    """One feasible trial after the Sobol ones: the sweep waited for a second and left the thresholds to Ax, whose
+    inference keeps the trials its model *predicts* feasible; once the GP took the one feasible value for noise, Ax
+    logged "Failed to infer objective thresholds" and BoTorch stopped the sweep with "ValueError: Either `ref_point`
+    or `objective_thresholds` must be provided" (here at trial 10; seeds 1 and 2 of 14 trials in the audit, and the
+    others went on with Ax's "MultiObjective without objective thresholds" warning at every proposal). Not under
+    ``fast_ax``: its one-iteration fit does not smooth the value away."""
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        x, y = p["x0"], p["x1"]
+        return {
+            "acc": 1 - (x - 0.3) ** 2 - 0.5 * (y - 0.6) ** 2,
+            "energy": 1 + 3 * x + y**2,
+            "mem": 0.0 if len(calls) == 1 else 10.0 + x,
+        }
+
+    sweep = make_sweep(
+        task,
+        objectives={"acc": "maximize", "energy": "minimize"},
+        n_trials=11,
+        n_initial_trials=4,
+        seed=1,
+        outcome_constraints=["mem <= 1"],
+    )
+    with caplog.at_level(logging.INFO):
+        result = sweep.run()
+    assert result.n_finished == 11
+    assert result.stop_reason is None
+    assert result.pareto_indices == (0,)
+    assert "only 1 of them meets the outcome constraints yet, so it is inferred again once 2 do" in caplog.text
+    assert "Failed to infer objective thresholds" not in caplog.text
+    # Ax had thresholds from the first model proposal on: it never inferred its own.
+    config = loop._experiment(sweep._client).optimization_config
+    assert {t.metric_names[0] for t in config.objective_thresholds} == {"m__acc", "m__energy"}
+
+
 def test_a_reference_point_from_infeasible_trials_is_inferred_again_once_trials_meet_the_constraints(
     fast_ax, tmp_path, caplog
 ):

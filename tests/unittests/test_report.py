@@ -772,7 +772,7 @@ def test_a_provisional_reference_point_is_said_in_the_report_json_and_frontier_t
     result = dataclasses.replace(make_result(), reference_point_provisional=True)
     text = report_text(capsys, tmp_path, result)
     assert (
-        "Reference point (inferred, provisional: from trials that met no outcome constraint, inferred again once "
+        "Reference point (inferred, provisional: from every trial, feasible or not, inferred again once two meet "
         in text
     )
     assert yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["reference_point"]["provisional"] is True
