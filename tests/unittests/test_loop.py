@@ -3503,6 +3503,33 @@ def test_a_reference_point_from_infeasible_trials_is_inferred_again_once_trials_
     assert result.pareto_indices
 
 
+@pytest.mark.parametrize("unreachable", ["reference_point", "outcome_constraints"])
+def test_botorchs_zero_acquisition_note_is_not_repeated_where_the_sweep_said_why(fast_ax, caplog, unreachable):
+    """A reference point no trial beats, or constraints no trial meets: the sweep says so once, and then BoTorch's
+    "BadInitialCandidatesWarning: Unable to find non-zero acquisition function values - initial conditions are being
+    selected randomly", with its library path and source line, came at every model proposal (10 of 10 in a
+    14-trial sweep): BoTorch's own catch_warnings resets Python's once-a-location registry at each proposal."""
+    from botorch.exceptions.warnings import BadInitialCandidatesWarning
+
+    def task(p):
+        return {**two_quadratics(p), "c": 10.0 + p["x0"]}
+
+    if unreachable == "reference_point":
+        settings = {"reference_point": {"f1": -1.0, "f2": -1.0}}
+        said = "is beaten by none of the 3 completed trials"
+    else:
+        settings = {"outcome_constraints": ["c <= 1"]}
+        said = "no completed trial meets the outcome constraints"
+    sweep = make_sweep(task, n_trials=7, n_initial_trials=3, **settings)
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        warnings.simplefilter("default")  # Python's own action: shown once a location
+        result = sweep.run()
+    assert result.n_finished == 7
+    assert said in caplog.text
+    gave_up = [w for w in caught if issubclass(w.category, BadInitialCandidatesWarning)]
+    assert gave_up == []
+
+
 @pytest.mark.parametrize("host_filter", ["ignore", "error"])
 def test_botorch_s_retry_sees_its_warning_whatever_the_host_s_filters(host_filter):
     """BoTorch retries its starting points when it records a BadInitialCandidatesWarning (catch_warnings(record=True)
