@@ -1542,10 +1542,13 @@ class ParetoSweep:
         if self._n_completed() < max(self._n_initial, 2):
             return  # Sobol proposes
         completed = [r for r in self._records.values() if r.status == "completed"]
-        several = len(self.settings.objectives) > 1
+        seen = {o.name: {r.metrics.get(o.name) for r in completed} for o in self.settings.objectives}
+        constant = {name for name, values in seen.items() if len(values) == 1 and None not in values}
+        # Another objective that varies guides the search; where every one is constant, none does.
+        several = len(constant) < len(self.settings.objectives)
         for objective in self.settings.objectives:
-            values = {r.metrics.get(objective.name) for r in completed}
-            if objective.name in self._said_constant or len(values) != 1 or None in values:
+            values = seen[objective.name]
+            if objective.name in self._said_constant or objective.name not in constant:
                 continue
             self._said_constant.add(objective.name)
             log.warning(

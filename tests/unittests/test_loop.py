@@ -4003,6 +4003,18 @@ def test_an_objective_the_same_in_every_trial_is_said_once_not_at_every_proposal
     ]
 
 
+def test_objectives_all_the_same_in_every_trial_are_not_said_to_leave_the_search_to_the_others(fast_ax, caplog):
+    """Every objective constant (accuracy 1.0 and a fixed energy): each warning said "the search follows the other
+    objectives", which are as constant."""
+    sweep = make_sweep(lambda p: {"f1": 1.0, "f2": 0.1}, n_trials=5, n_initial_trials=3)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        sweep.run()
+    said = [r.getMessage() for r in caplog.records if "learns nothing" in r.getMessage()]
+    assert len(said) == 2
+    assert all("so its proposals are as good as random;" in m for m in said)
+    assert not any("follows the other objectives" in m for m in said)
+
+
 @pytest.mark.parametrize("acquisition", ["qLogNEHVI", "qNEHVI"])
 def test_botorchs_qlognehvi_kernel_is_prepared_before_the_first_model_proposal_only(fast_ax, monkeypatch, acquisition):
     from lightning_ecopt.sweeper import fused_kernel
