@@ -485,11 +485,26 @@ def _inferred_reference(Y: np.ndarray, maximize: Sequence[bool], rule: Literal["
     box 100x wider). Such a front takes the ``all`` rule: the completed trials' worst values, pushed out by a tenth
     of their range, whatever they are measured from.
 
+    Objectives measured in tiny units (energy in kWh per sample: 1e-9) are inferred as in units of their largest
+    value: the floors of 1e-7 on a range and a tie (BoTorch's ``MIN_Y_RANGE``) are absolute, and took every front
+    of values below them for a tie (an accuracy near 1e-9 got the reference 0, energies a box 3-10x wider than the
+    trials'). An objective whose values reach 1 or more keeps its own units.
+
     >>> Y = np.array([[0.95, 0.42], [6.4, 0.88], [9.57, 0.79]])  # minimised: one trial dominates
     >>> bool(np.allclose(_inferred_reference(Y + 100, [False, False], "front") - 100,
     ...                  _inferred_reference(Y, [False, False], "front")))
     True
+    >>> bool(np.allclose(_inferred_reference(Y * 1e-9, [False, False], "front"),
+    ...                  _inferred_reference(Y, [False, False], "front") * 1e-9))
+    True
     """
+    magnitude = np.abs(Y).max(axis=0) if len(Y) else np.ones(Y.shape[1])
+    unit = np.where((magnitude > 0) & (magnitude < 1), magnitude, 1.0)
+    return _inferred_reference_in_units(Y / unit, maximize, rule) * unit
+
+
+def _inferred_reference_in_units(Y: np.ndarray, maximize: Sequence[bool], rule: Literal["front", "all"]) -> np.ndarray:
+    """:func:`_inferred_reference` of values whose largest magnitude per objective is 1 or more (or 0)."""
     sign = np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0)
     Z = Y * sign  # maximisation terms
     front = np.unique(Z[frontier.pareto_mask(Z, [True] * Z.shape[1])], axis=0)

@@ -2060,6 +2060,26 @@ def test_a_reference_point_inferred_from_a_one_point_front_follows_the_trials_no
     )
 
 
+@pytest.mark.parametrize("scale", [1e-9, 1e-12])
+def test_an_inferred_reference_point_follows_objectives_measured_in_tiny_units(scale):
+    """Energy in kWh per sample (1e-9 to 1e-8), an accuracy given as a fraction of a fraction: the 1e-7 floors on a
+    range (BoTorch's MIN_Y_RANGE) and on a tie are absolute, so every such front was "tied" and took a tenth of
+    1e-7 as its margin: accuracies near 1e-9 got the reference 0.0 and energies a box 3-10x wider than the trials'
+    (1.28e-8 for a front of 1.4e-9 to 2.7e-9), where the same trials in J had a box of their own front's."""
+    from lightning_ecopt.sweeper.loop import _inferred_reference
+
+    maximize = [True, False]
+    front = np.array([[0.97, 2.1], [0.93, 1.4], [0.99, 2.7], [0.8, 3.0]])  # accuracy, J per sample
+    tied = np.array([[0.9, 10.0], [0.9, 12.0], [0.9, 15.0]])  # one accuracy over inference settings
+    one = np.array([[0.99, 1.4], [0.9, 2.0], [0.8, 3.0]])  # one trial dominates
+    for Y in (front, tied, one):
+        np.testing.assert_allclose(
+            _inferred_reference(Y * scale, maximize, "front"), _inferred_reference(Y, maximize, "front") * scale
+        )
+    # A front in ordinary units keeps its point: the floors apply as before from a magnitude of 1 up.
+    np.testing.assert_allclose(_inferred_reference(front, maximize, "front"), [0.93 - 0.1 * 0.06, 2.7 + 0.1 * 1.3])
+
+
 def test_a_resume_that_gives_a_value_the_sweep_had_inferred_says_so(fast_ax, tmp_path, caplog):
     """Only given -> given changes were said: an inferred point replaced on a rerun moved the hypervolume silently."""
     storage = tmp_path / "ax.json"
