@@ -327,6 +327,10 @@ _MIN_REFERENCE_TRIALS = 2
 """Completed (feasible) trials an inferred reference point waits for, besides the Sobol trials' end (a sweep's end
 infers it from what there is)."""
 
+_MIN_MODEL_STD = 1e-8
+"""The smallest standard deviation of an outcome that BoTorch's ``Standardize`` scales (its ``min_stdv``); below it
+the outcome is left as it is, and the model takes it for constant."""
+
 _FAILED_AS_PENDING = True
 """A failed trial is ABANDONED in Ax, which keeps its arm pending for good (proposals avoid it: never run again); off,
 Ax's FAILED status, whose arms Ax proposes again. The sweep's records say ``failed`` either way."""
@@ -1552,20 +1556,41 @@ class ParetoSweep:
         """Before a model proposal, warn once a sweep of each objective that is the same in every completed trial.
 
         The model learns nothing from it (BoTorch's own warning, "not standardized (std = tensor([1., 0.]))", came
-        at every proposal: :func:`_quiet_ax` quiets it).
+        at every proposal: :func:`_quiet_ax` quiets it). Nor from one that varies by less than BoTorch's
+        ``Standardize`` takes (a standard deviation below ``_MIN_MODEL_STD``: energy in kWh per sample, at 1e-9):
+        it is left unscaled, so the model takes it for constant, and the acquisition optimiser, on a flat surface,
+        proposed the corners of the box (4 of 10 model proposals in a 14-trial sweep, qNEHVI and qLogNEHVI alike).
         """
         if self._n_completed() < max(self._n_initial, 2):
             return  # Sobol proposes
         completed = [r for r in self._records.values() if r.status == "completed"]
-        seen = {o.name: {r.metrics.get(o.name) for r in completed} for o in self.settings.objectives}
-        constant = {name for name, values in seen.items() if len(values) == 1 and None not in values}
+        seen = {o.name: [r.metrics.get(o.name) for r in completed] for o in self.settings.objectives}
+        numbers = {name: [v for v in values if v is not None] for name, values in seen.items()}
+        constant = {name for name, values in seen.items() if len(set(values)) == 1 and None not in values}
+        tiny = {
+            name
+            for name, values in numbers.items()
+            if name not in constant and len(values) > 1 and float(np.std(values, ddof=1)) < _MIN_MODEL_STD
+        }
         # Another objective that varies guides the search; where every one is constant, none does.
-        several = len(constant) < len(self.settings.objectives)
+        several = len(constant | tiny) < len(self.settings.objectives)
         for objective in self.settings.objectives:
-            values = seen[objective.name]
-            if objective.name in self._said_constant or objective.name not in constant:
+            if objective.name in self._said_constant or objective.name not in constant | tiny:
                 continue
             self._said_constant.add(objective.name)
+            if objective.name in tiny:
+                log.warning(
+                    "ecopt: objective %r varies by a standard deviation of %g over %d completed trials, below the "
+                    "%g that BoTorch's model standardises: it takes it for constant, so %s; give it in larger units "
+                    "(J rather than kWh, or scaled by 1e9).",
+                    objective.name,
+                    float(np.std(numbers[objective.name], ddof=1)),
+                    len(completed),
+                    _MIN_MODEL_STD,
+                    "the search follows the other objectives" if several else "its proposals are as good as random",
+                )
+                continue
+            values = set(seen[objective.name])
             log.warning(
                 "ecopt: objective %r is %g in all %d completed trials: the model learns nothing from it, so %s; "
                 "widen the search space, or use a finer metric (a loss rather than an accuracy, or more evaluation "

@@ -4023,6 +4023,26 @@ def test_an_objective_the_same_in_every_trial_is_said_once_not_at_every_proposal
     ]
 
 
+def test_an_objective_in_units_too_small_for_the_model_is_said_once(fast_ax, caplog):
+    """Energy in kWh per sample (1e-9): BoTorch's Standardize leaves an outcome whose standard deviation is below
+    1e-8 unscaled, so the model took it for constant and proposed the corners of the box; the warning that said so
+    ("not standardized") is the one the sweep quiets for constant objectives, and nothing else did."""
+    sweep = make_sweep(
+        lambda p: {"f1": p["x0"] * 1e-9, "f2": (1 - p["x0"]) * 1e-9 + p["x1"] * 1e-9},
+        n_trials=5,
+        n_initial_trials=3,
+    )
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        sweep.run()
+    said = [r.getMessage() for r in caplog.records if "BoTorch's model standardises" in r.getMessage()]
+    assert [m.split(" varies")[0] for m in said] == ["ecopt: objective 'f1'", "ecopt: objective 'f2'"]
+    assert all("give it in larger units (J rather than kWh" in m and "as good as random" in m for m in said)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(lambda p: {"f1": p["x0"] * 1e-6, "f2": p["x1"]}, n_trials=5, n_initial_trials=3).run()
+    assert "standardises" not in caplog.text  # 1e-6: within what it scales
+
+
 def test_objectives_all_the_same_in_every_trial_are_not_said_to_leave_the_search_to_the_others(fast_ax, caplog):
     """Every objective constant (accuracy 1.0 and a fixed energy): each warning said "the search follows the other
     objectives", which are as constant."""
