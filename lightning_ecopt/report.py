@@ -680,6 +680,12 @@ def _boxed_frontier(headers: Sequence[str], rows: Sequence[Sequence[str]], room:
     return table
 
 
+_BLOCK_INDENT = 2
+"""The blocks' lines under their trial, indented by this many columns."""
+_BLOCK_GAP = 2
+"""Columns between a block's names and its figures."""
+
+
 def _print_blocks(console: Console, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """The frontier for a terminal too narrow for its table: each configuration's trial, then a line per column."""
     from rich.cells import cell_len
@@ -689,14 +695,20 @@ def _print_blocks(console: Console, headers: Sequence[str], rows: Sequence[Seque
 
     names = [" ".join(header.split("\n")) for header in headers[1:]]  # "energy/... ↑ [samples/J]" on one line
     widest = max((cell_len(cell) for cells in rows for cell in cells[1:]), default=1)
+    # The figures' column, one width in every block so that they line up: the widest figure where it fits beside the
+    # names, else what is left beside them (at most half the line): a value wider than that (a dataset path) folds,
+    # where taking the line whole pushed every name and every other figure of its block off it.
+    room = console.width - _BLOCK_INDENT - _BLOCK_GAP
+    named = max((cell_len(name) for name in names), default=1)
+    figures = max(1, min(widest, room - min(named, room // 2)))
     for cells in rows:
         console.print(cells[0], markup=False, highlight=False)
-        grid = Table.grid(padding=(0, 2))
+        grid = Table.grid(padding=(0, _BLOCK_GAP))
         grid.add_column(overflow=_OVERFLOW)
-        grid.add_column(justify="right", no_wrap=True, min_width=widest)  # the blocks' figures in one column
+        grid.add_column(justify="right", overflow=_OVERFLOW, width=figures)
         for name, value in zip(names, cells[1:], strict=True):
             grid.add_row(Text(name), Text(value))
-        console.print(Padding(grid, (0, 0, 0, 2), expand=False))
+        console.print(Padding(grid, (0, 0, 0, _BLOCK_INDENT), expand=False))
 
 
 def render(report: Report, console: Console | None = None) -> None:

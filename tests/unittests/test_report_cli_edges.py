@@ -375,3 +375,38 @@ def test_a_file_of_its_name_line_alone_is_cut_short_only_where_the_name_begins_e
     (tmp_path / RESULTS_FILENAME).write_text(text)
     with pytest.raises(SweepDataError, match=match):
         load_sweep(tmp_path)
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_a_value_wider_than_the_terminal_folds_in_its_block_and_hides_no_other_figure(width):
+    """A parameter value wider than the terminal (a dataset path) took the blocks' figure column whole: at 60 columns
+    every name and every other figure of the block was pushed off the line (blank lines, the path cut), where the
+    boxed table before the blocks folded the path and kept them."""
+    path = "/data/datasets/imagenet/train_subset_number_{}_with_a_long_name.tar"  # 66 characters
+    trials = tuple(
+        TrialRecord(
+            i,
+            {"data.path": path.format(i), "model.lr": 0.1 * (i + 1)},
+            "completed",
+            {"test/acc": 0.9 - i / 10, "energy/test_samples_per_j": 100.0 * (i + 1)},
+            {},
+            None,
+            "measured: zeus/rapl",
+        )
+        for i in range(2)
+    )
+    text = _frontier_text(build_report(SweepResult(OBJECTIVES, trials, (0, 1))), width)
+    assert "┡" not in text  # blocks
+    lines = text.splitlines()
+    for i in range(2):
+        block = "\n".join(itertools.takewhile(lambda line: not line.startswith("#"), lines[lines.index(f"#{i}") + 1 :]))
+        for shown in (
+            "test/acc",
+            "data.path",
+            "model.lr",
+            f"{0.9 - i / 10:g}",
+            f"{100 * (i + 1)}",
+            f"{0.1 * (i + 1):g}",
+        ):
+            assert shown in block, (width, shown, block)
+        assert "".join(block.split()).count(path.format(i)) == 1, block  # whole, folded over its lines
