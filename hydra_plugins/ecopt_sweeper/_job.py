@@ -208,13 +208,24 @@ def _raised_by_submitit(exc: BaseException) -> bool:
     return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith("submitit.")
 
 
+_NOT_REQUEUED = "Job not requeued because: "
+"""How submitit's signal handler begins its ``UncompletedJobError`` when it does not requeue the job."""
+
+
 def _submitit_time_limit(exc: BaseException) -> TrialFailure | None:
     """The trial's failure where submitit stopped the job at its time limit without requeuing it, else ``None``.
 
     Its own words (``UncompletedJobError: Job not requeued because: timed-out too many times.``) name neither the
-    setting nor the fix.
+    setting nor the fix. Only those words, raised by its signal handler: a job the task ran with submitit itself, lost,
+    raises ``UncompletedJobError`` from submitit's code too, its message quoting that job's error stream (where
+    submitit logs "this job is timed-out"), and is the task's own error.
     """
-    if type(exc).__name__ != "UncompletedJobError" or not _raised_by_submitit(exc) or "timed-out" not in str(exc):
+    if (
+        type(exc).__name__ != "UncompletedJobError"
+        or not _raised_by_submitit(exc)
+        or not str(exc).startswith(_NOT_REQUEUED)
+        or "timed-out" not in str(exc)
+    ):
         return None
     return TrialFailure(
         f"the job reached its time limit (hydra.launcher.timeout_min) and submitit stopped it ({str(exc).strip()}); "

@@ -2028,6 +2028,28 @@ def test_submitits_requeue_exit_reaches_submitit_and_its_time_limit_fails_the_tr
     assert type(stopped.value) is TrialFailure  # the sweeper's verdict: the trial's reason as it is
 
 
+def test_a_nested_submitit_job_lost_at_its_time_limit_fails_the_trial_as_the_task_s_own_error(tmp_path: Path) -> None:
+    """A task that runs a submitit job of its own (an evaluation on another partition) and reads its result: that job,
+    lost, raises ``UncompletedJobError`` from submitit's code with its error stream, where submitit logged "this job
+    is timed-out". The trial failed as if its own job had reached ``hydra.launcher.timeout_min``, naming a setting
+    that had nothing to do with it, instead of with the task's error."""
+    pytest.importorskip("submitit")
+    from submitit.core.utils import UncompletedJobError
+    from submitit.local.local import LocalJob
+
+    from hydra_plugins.ecopt_sweeper._job import _PicklableFailures
+
+    nested = LocalJob(folder=tmp_path, job_id="42", tasks=[0])
+    nested._results_timeout_s = 0  # no result file to wait for: the job was lost
+    nested.paths.stderr.write_text("submitit WARNING - Caught signal SIGUSR2 on node3: this job is timed-out.\n")
+
+    def task(cfg: Any) -> Any:
+        return nested.result()
+
+    with pytest.raises(UncompletedJobError, match="has not produced any output"):
+        _PicklableFailures(task)(None)
+
+
 def test_a_task_run_in_the_sweeps_own_thread_spells_its_own_sweeps_messages_in_python() -> None:
     """Hydra's basic launcher runs each job in the sweep's thread, inside its Hydra spelling: a SweepSettings the
     task built was refused as ``hydra.sweeper.n_trials=0``, a key the task never wrote."""
