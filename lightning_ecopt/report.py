@@ -828,7 +828,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     # counters): the caption's "mixed" does not say which row is which, so each row names its own.
     per_trial = len({views.energy_label([t.energy_source]) for t in result.trials if t.status == "completed"}) > 1
     if per_trial:
-        caption += " (each trial's in the energy column)"
+        caption += " (each trial's under energy)"
     params = sorted({k for row in report.frontier for k in row["params"]})
     headers = [
         "trial",

@@ -76,7 +76,6 @@ __all__ = [
     "TENSORBOARD_DIRNAME",
     "TRIALS_RUN",
     "FrontierBoard",
-    "metric_tag",
     "trial_run_name",
 ]
 
@@ -115,14 +114,14 @@ def trial_run_name(trial_index: int) -> str:
     return f"{TRIALS_RUN}/{trial_index:04d}"
 
 
-def metric_tag(name: str) -> str:
+def _metric_tag(name: str) -> str:
     """The tag a trial's metric is written under: its name, or ``task/<name>`` where the board writes one of that name.
 
     A task that returned ``frontier/on_front`` (or ``frontier/feasible``) had its values and the board's in one tag, and
     the HParams table two columns of that name, both showing the board's.
 
     Example:
-        >>> metric_tag("test/acc"), metric_tag("frontier/on_front")
+        >>> _metric_tag("test/acc"), _metric_tag("frontier/on_front")
         ('test/acc', 'task/frontier/on_front')
     """
     return f"task/{name}" if name in (ON_FRONT_TAG, FEASIBLE_TAG) else name
@@ -176,7 +175,7 @@ def _space_kinds(space: SearchSpace | None) -> dict[str, set[str]]:
 def _describe(name: str, result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> str:
     """A metric column's tooltip: unit, direction when it is an objective, energy label when it is an energy figure."""
     for objective in result.objectives:
-        if metric_tag(objective.name) == name:
+        if _metric_tag(objective.name) == name:
             label = views.frontier_energy_label(result)
             return f"objective: {views.axis_label(name, objective.minimize, label)}"
     if name == ON_FRONT_TAG:
@@ -382,9 +381,9 @@ class FrontierBoard:
         The objectives, ``frontier/on_front``, ``frontier/feasible`` (with outcome constraints), then every other
         metric the completed trials returned, sorted.
         """
-        objective_names = [metric_tag(o.name) for o in result.objectives]
+        objective_names = [_metric_tag(o.name) for o in result.objectives]
         completed = [t for t in result.trials if t.status == "completed"]
-        others = sorted({metric_tag(m) for t in completed for m in t.metrics} - set(objective_names))
+        others = sorted({_metric_tag(m) for t in completed for m in t.metrics} - set(objective_names))
         # A trial that breaks a constraint is off the front like a dominated one: the column tells them apart.
         feasible = [FEASIBLE_TAG] if self.constraints else []
         return [*objective_names, ON_FRONT_TAG, *feasible, *others]
@@ -509,7 +508,7 @@ class FrontierBoard:
         for trial in result.trials:
             if trial.status != "completed":
                 continue
-            for name in sorted(set(map(metric_tag, trial.metrics)) - self._columns - self._unlisted):
+            for name in sorted(set(map(_metric_tag, trial.metrics)) - self._columns - self._unlisted):
                 self._unlisted.add(name)
                 log.info(
                     "ecopt: trial %d returned %r, which the first completed trials did not: TensorBoard's HParams "
@@ -557,7 +556,7 @@ class FrontierBoard:
                     )
                     for name, value in trial.metrics.items() if trial.status == "completed" else ():
                         if isinstance(value, int | float) and math.isfinite(value):
-                            writer.add_scalar(metric_tag(name), float(value), trial.trial_index)
+                            writer.add_scalar(_metric_tag(name), float(value), trial.trial_index)
                     if trial.status == "completed" and self.constraints:
                         feasible = meets(trial, self.constraints)
                         writer.add_scalar(FEASIBLE_TAG, 1.0 if feasible else 0.0, trial.trial_index)

@@ -47,7 +47,6 @@ __all__ = [
     "meets",
     "results_to_dict",
     "scalar",
-    "without_surrogates",
     "write_results",
 ]
 
@@ -481,14 +480,14 @@ def create_temporary_file(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"create_temporary_file({str(path)!r}): no unused temporary name in {path.parent}.")
 
 
-def without_surrogates(text: str) -> str:
+def _without_surrogates(text: str) -> str:
     r"""``text`` with each lone surrogate written as its escape (``\udce9``): UTF-8 has no code for one.
 
     Python decodes a file name that is not UTF-8 into lone surrogates (``os.fsdecode``'s ``surrogateescape``), and a
     task's exception message that names such a file (``f"cannot read {path}"``) holds them: writing the results file
     raised ``UnicodeEncodeError``, which stopped the sweep, and every resume, at its first save.
 
-    >>> without_surrogates("caf\udce9.png"), without_surrogates("café")
+    >>> _without_surrogates("caf\udce9.png"), _without_surrogates("café")
     ('caf\\udce9.png', 'café')
     """
     try:
@@ -505,9 +504,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
     Args:
         path: The destination; its directory is created if needed.
-        text: The content; a lone surrogate in it is written as its escape (:func:`without_surrogates`).
+        text: The content; a lone surrogate in it is written as its escape (:func:`_without_surrogates`).
     """
-    atomic_write_bytes(path, without_surrogates(text).encode("utf-8"))
+    atomic_write_bytes(path, _without_surrogates(text).encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -563,7 +562,7 @@ def _results_dumper() -> Any:
     the pure-Python one: 140 ms a batch at 400 trials); the text differs only where a string holds a character beyond
     U+FFFF (an emoji), which libyaml escapes. Quoted: a choice value '1e3' was written bare, as PyYAML's YAML 1.1 reads
     it back as text, and ``OmegaConf.load`` (the Optuna sweeper's readers) and YAML 1.2 parsers read the float 1000.0.
-    A lone surrogate is written as its escape (:func:`without_surrogates`).
+    A lone surrogate is written as its escape (:func:`_without_surrogates`).
     """
     import yaml
 
@@ -571,7 +570,7 @@ def _results_dumper() -> Any:
         pass
 
     def represent_str(dumper: Any, data: str) -> Any:
-        data = without_surrogates(data)
+        data = _without_surrogates(data)
         if _NUMBER_TEXT.fullmatch(data):
             return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
         return dumper.represent_str(data)

@@ -1287,7 +1287,7 @@ def test_a_frontier_of_trials_of_several_energy_sources_names_each_trials(first,
         return out.getvalue()
 
     mixed = text(SweepResult(OBJECTIVES, (trial(0, first), trial(1, other)), (0, 1), None, None, None))
-    assert "(each trial's in the energy column)" in mixed
+    assert "(each trial's under energy)" in mixed
     frontier_table = mixed.split("Pareto frontier", 1)[1].split("└", 1)[0]
     rows = {line.split("│")[1].strip(): line for line in frontier_table.splitlines() if line.startswith("│ ")}
     assert views.energy_label([first]) in rows["#0"]
