@@ -725,6 +725,10 @@ def _proposal_warnings(*, said_why: bool = False) -> Iterator[None]:
     printed a library's path and source line into the main job's output, which the user can do nothing about, and a
     host that turns warnings into errors stopped the proposal with it. Where the jitter does not help, GPyTorch
     raises ``NotPSDError``, which is not a warning and still reaches the sweep.
+
+    BoTorch's ``RuntimeWarning`` that its acquisition optimiser stopped on a warning and is "Trying again with a new
+    set of initial conditions" is dropped too: it announces a retry that needs nothing from the user (a sweep printed
+    it, with BoTorch's path, between two trials). Its word that the second try failed as well stays the host's.
     """
     from botorch.exceptions.warnings import BadInitialCandidatesWarning
     from linear_operator.utils.warnings import NumericalWarning
@@ -744,6 +748,8 @@ def _proposal_warnings(*, said_why: bool = False) -> Iterator[None]:
             added.append(warnings.filters[0])
         warnings.filterwarnings("ignore", message=_JITTER_NOTE, category=NumericalWarning, module=r"linear_operator\.")
         added.append(warnings.filters[0])
+        warnings.filterwarnings("ignore", message=_BOTORCH_RETRIES, category=RuntimeWarning)
+        added.append(warnings.filters[0])
     try:
         yield
     finally:
@@ -756,6 +762,9 @@ def _proposal_warnings(*, said_why: bool = False) -> Iterator[None]:
 
 _BOTORCH_GAVE_UP = "Unable to find non-zero acquisition function values"
 """The start of BoTorch's last ``BadInitialCandidatesWarning``, given after its retries (not one it retries on)."""
+
+_BOTORCH_RETRIES = r"Optimization failed in `gen_candidates_scipy` with the following warning\(s\):"
+"""The start of BoTorch's ``RuntimeWarning`` that it retries its acquisition optimiser from new starting points."""
 
 _JITTER_NOTE = r"A not p\.d\., added jitter of "
 """The start of GPyTorch's ``NumericalWarning`` that it added jitter to a covariance's diagonal and went on."""

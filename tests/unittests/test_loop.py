@@ -3637,6 +3637,30 @@ def test_gpytorch_s_jitter_notes_stay_out_of_the_output_and_never_stop_a_proposa
     assert [str(w.message) for w in shown] == ["another numerical note"]
 
 
+@pytest.mark.parametrize("host_filter", ["default", "error"])
+def test_botorch_s_retry_note_stays_out_of_the_output_and_its_second_failure_stays_the_host_s(host_filter):
+    """A degenerate-data sweep printed BoTorch's "Optimization failed in `gen_candidates_scipy` ... Trying again with
+    a new set of initial conditions." (a RuntimeWarning, with BoTorch's path) between two trials: a retry that needs
+    nothing from the user, and under -W error it stopped the proposal. Its "failed on the second try" is kept."""
+    retry = (
+        "Optimization failed in `gen_candidates_scipy` with the following warning(s):\n[OptimizationWarning('x')]\n"
+        "Trying again with a new set of initial conditions."
+    )
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter(host_filter)
+        with loop._proposal_warnings():
+            warnings.warn(retry, RuntimeWarning, stacklevel=1)
+            if host_filter == "error":
+                with pytest.raises(RuntimeWarning, match="second try"):
+                    warnings.warn("Optimization failed on the second try, after ...", RuntimeWarning, stacklevel=1)
+            else:
+                warnings.warn("Optimization failed on the second try, after ...", RuntimeWarning, stacklevel=1)
+        if host_filter == "default":
+            warnings.warn(retry, RuntimeWarning, stacklevel=1)  # after the proposal: the host's filters again
+    expected = ["Optimization failed on the second try, after ...", retry] if host_filter == "default" else []
+    assert [str(w.message) for w in shown] == expected
+
+
 def test_a_sweep_under_a_host_that_errors_on_numerical_warnings_finishes():
     """The jitter note, raised as an error, ended this sweep at its first model proposal (qNEHVI's posterior over the
     tried points of a one-parameter front is singular)."""
