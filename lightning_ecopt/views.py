@@ -434,7 +434,8 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
     )
     if constraints:
         completed, breaking = constraint_tally(result, constraints)
-        head += " " + constraints_line([str(c) for c in constraints], completed, completed - len(breaking))
+        shown = [_md(c.metric) + str(c).removeprefix(c.metric) for c in constraints]  # the name escaped, "<=" kept
+        head += " " + constraints_line(shown, completed, completed - len(breaking))
     if not rows:
         return head + "\n\nNo completed trial on the frontier yet."
     names = sorted({k for row in rows for k in row["params"]})
@@ -449,10 +450,11 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
     hv = "n/a" if result.hypervolume is None else format_value(result.hypervolume, 6)
     if len(result.objectives) == 1:  # a best value, not a hypervolume (the sweep records none)
         best = rows[0]
-        return "\n".join([head, "", *lines, "", f"Best {result.objectives[0].name}: trial #{best['trial_index']}."])
+        name = _md(result.objectives[0].name)
+        return "\n".join([head, "", *lines, "", f"Best {name}: trial #{best['trial_index']}."])
     foot = f"Hypervolume {hv}"
     if result.reference_point:
-        ref = ", ".join(f"{k} = {format_value(v)}" for k, v in result.reference_point.items())
+        ref = ", ".join(f"{_md(k)} = {format_value(v)}" for k, v in result.reference_point.items())
         foot += f" against the reference point ({ref}; {reference_origin(result)})"
     note = outside_reference_note(result, constraints)
     return "\n".join([head, "", *lines, "", foot + "." + ("" if note is None else f" {note}")])

@@ -292,6 +292,28 @@ def test_the_tensorboard_table_shows_each_value_as_written():
     assert shown == {"p\\|q", "a\\nb|c", "*em* `c` __init__ [l](x)", "<b>x</b> &amp;", "\\x1b[31mred", "plain"}
 
 
+def test_the_tensorboard_text_s_lines_around_the_table_show_names_as_written():
+    # Only the table's cells were escaped: a metric named "*a*" in the constraints line, the reference point or a
+    # single objective's "Best" line rendered as emphasis, its stars gone.
+    import html
+    import re
+
+    from tensorboard import plugin_util
+
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    two = parse_objectives({"*a*": "maximize", "b": "minimize"}, None)
+    trials = tuple(TrialRecord(i, {"x": i}, "completed", {"*a*": 0.5 + i, "b": 1.0 + i, "*c*": 1.0}) for i in range(2))
+    result = SweepResult(two, trials, (0, 1), {"*a*": 0.0, "b": 5.0}, "given")
+    text = views.frontier_markdown(result, [parse_constraint("*c* <= 2")])
+    one = parse_objectives({"*a*": "maximize"}, None)
+    text += "\n\n" + views.frontier_markdown(SweepResult(one, trials[:1], (0,)))
+    shown = html.unescape(re.sub(r"<[^>]+>", "", plugin_util.markdown_to_safe_html(text)))
+    assert "*c* <= 2" in shown
+    assert "*a* = 0" in shown
+    assert "Best *a*: trial #0." in shown
+
+
 def test_names_in_the_legend_are_drawn_as_written():
     # The title and axis labels escaped matplotlib's mathtext, the legend did not: a constraint on a metric named
     # "a$^$b", or a reference value given for one, failed to draw the figure (ValueError from the mathtext parser),
