@@ -20,7 +20,6 @@ import io
 import math
 import os
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lightning_ecopt import views
 from lightning_ecopt._ascii import symbols_as_ascii
 from lightning_ecopt._json import json_safe
+from lightning_ecopt._shell import shell_path
 from lightning_ecopt.exceptions import EcoptConfigError
 
 # Names marked F401 are not used here: kept importable from this module, where they were before the ledger, the audit
@@ -751,7 +751,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
         frontier_label = "none: no completed trial"
         on_front = " (failed trials only: no completed trial)" if result.trials else ""
     budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
-    where = "(in-memory SweepResult)" if sweep.sweep_dir is None else _shell_path(sweep.sweep_dir)
+    where = "(in-memory SweepResult)" if sweep.sweep_dir is None else shell_path(sweep.sweep_dir)
     _say(console, f"ecopt report {where}", style="bold")
     _say(
         console,
@@ -894,16 +894,6 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     )
     for name, path in report.files.items():
         _say(console, f"Wrote {name}: {path}")
-
-
-def _shell_path(path: Path) -> str:
-    """``path`` as a command's argument that pastes into a POSIX shell: quoted, and never read as an option.
-
-    >>> _shell_path(Path("my runs")), _shell_path(Path("-x")), _shell_path(Path("/tmp/-x"))
-    ("'my runs'", './-x', '/tmp/-x')
-    """
-    text = str(path)
-    return shlex.quote(f"./{text}" if text.startswith("-") else text)
 
 
 def _say(console: Console, text: str, **kwargs: Any) -> None:

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightning_ecopt._json import json_safe
+from lightning_ecopt._shell import shell_path
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper import spelling
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME
@@ -969,7 +969,7 @@ def _damaged_message(storage: Path, err: Exception) -> str | None:
         f"ParetoSweep: {storage} is damaged ({type(err).__name__}: {err}; {size} bytes): the sweep writes it whole, "
         f"so it was cut or changed after it was saved (a copy cut short, a disk or file-system error, an edit). "
         f"To resume, put back an intact copy of it (its {len(trials)} trials are listed in {RESULTS_FILENAME}, which "
-        f"`ecopt report {shlex.quote(str(storage.parent))}` reads); else {_start_fresh()}."
+        f"`ecopt report {shell_path(storage.parent)}` reads); else {_start_fresh()}."
     )
 
 

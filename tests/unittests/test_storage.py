@@ -521,3 +521,20 @@ def test_finished_trials_are_counted_by_the_sweep_s_status_else_by_ax_s(tmp_path
     assert saved_finished_count(path) == 4
     path.write_text(json.dumps({"experiment": {"trials": {"0": "not a trial"}}}))  # unreadable: none
     assert saved_finished_count(path) == 0
+
+
+def test_the_damaged_experiment_s_report_command_names_a_folder_starting_with_a_dash_as_a_path(tmp_path, monkeypatch):
+    # The message's `ecopt report -x` (a relative storage folder "-x") pasted as an option, not the folder (review).
+    import yaml
+
+    from lightning_ecopt.sweeper.storage import _damaged_message
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("-x")
+    folder.mkdir()
+    (folder / "ax.json").write_text("{", encoding="utf-8")
+    results = {"settings": {"storage": "-x/ax.json"}, "trials": [{"index": 0}]}
+    (folder / "optimization_results.yaml").write_text(yaml.safe_dump(results), encoding="utf-8")
+    message = _damaged_message(folder / "ax.json", ValueError("cut"))
+    assert message is not None
+    assert "`ecopt report ./-x` reads" in message
