@@ -22,6 +22,7 @@ __all__ = [
     "exit_as_failure",
     "is_interrupt",
     "is_terminated",
+    "stop_status",
 ]
 
 
@@ -112,7 +113,10 @@ class TrialTimeoutError(TrialFailure):
 
 
 class SweepTerminated(KeyboardInterrupt):
-    """SIGTERM (or ``ParetoSweep.request_stop()``) stopped the sweep; handled as Ctrl-C is (saved, then it stops)."""
+    """SIGTERM, SIGHUP or ``ParetoSweep.request_stop()`` stopped the sweep; handled as Ctrl-C is (saved, then it stops).
+
+    ``args[0]`` names the signal (``"SIGTERM"``, ``"SIGHUP"``).
+    """
 
 
 def _in_chain(
@@ -147,6 +151,31 @@ def is_terminated(exc: BaseException) -> bool:
         (False, True)
     """
     return _in_chain(exc, SweepTerminated)
+
+
+def stop_status(exc: BaseException) -> int:
+    """The exit status of a command-line sweep that ``exc`` stopped: 128 + the signal's number, as shells report it.
+
+    130 for Ctrl-C, 143 for SIGTERM (and :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.request_stop`), 129 for
+    SIGHUP (a closed terminal).
+
+    Example:
+        >>> [stop_status(stop) for stop in (KeyboardInterrupt(), SweepTerminated("SIGTERM"), SweepTerminated("SIGHUP"))]
+        [130, 143, 129]
+    """
+    import signal
+
+    stops: list[BaseException] = []
+
+    def found(cause: BaseException) -> bool:
+        stops.append(cause)
+        return True
+
+    if not _in_chain(exc, SweepTerminated, found):
+        return 128 + signal.SIGINT
+    name = stops[0].args[0] if stops[0].args else None
+    number = getattr(signal, name, None) if isinstance(name, str) and name.startswith("SIG") else None
+    return 128 + int(number if isinstance(number, signal.Signals) else signal.SIGTERM)
 
 
 def exit_as_failure(exc: SystemExit) -> TrialFailure:

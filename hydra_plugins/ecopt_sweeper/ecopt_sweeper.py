@@ -71,7 +71,7 @@ from lightning_ecopt.exceptions import (
     LauncherError,
     SweepFailureError,
     TrialFailure,
-    is_terminated,
+    stop_status,
 )
 from lightning_ecopt.sweeper import spelling
 
@@ -1075,11 +1075,12 @@ class EcoptSweeper(Sweeper):
             return result
         except KeyboardInterrupt as exc:
             # The loop has saved and logged how to resume; a command-line tool stopped by Ctrl-C exits with 130
-            # (128 + SIGINT), by SIGTERM with 143, not with a page of traceback through Hydra and Ax.
-            raise SystemExit(143 if is_terminated(exc) else 130) from None
+            # (128 + SIGINT), by SIGTERM with 143, by SIGHUP with 129, not with a page of traceback through Hydra
+            # and Ax.
+            raise SystemExit(stop_status(exc)) from None
         except SystemExit as exc:
             if isinstance(exc.__context__, KeyboardInterrupt):  # Lightning's sys.exit(1) for a Ctrl-C in fit/test
-                raise SystemExit(143 if is_terminated(exc) else 130) from None
+                raise SystemExit(stop_status(exc)) from None
             raise
 
     def _say_where_to_look(self, result: SweepResult) -> None:

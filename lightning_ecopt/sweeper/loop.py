@@ -813,33 +813,57 @@ def _proposal_threads(n: int) -> Iterator[None]:
         yield
 
 
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+"""The signals that stop a sweep as Ctrl-C does (saved first), where the platform has them."""
+
+
+def _after_a_stop(name: str) -> Any:
+    """The disposition a stop signal takes once it has stopped the sweep.
+
+    A second SIGTERM ends the process (a user's "now"). A closed terminal sends SIGHUP more than once (the kernel's to
+    the foreground job, the shell's own to each of its jobs, the kernel's again as the shell exits): a second one,
+    left to its default, would end the process inside the save the first one started, so it is ignored from then on
+    (the caller's own cleanup after the stop is spared too).
+    """
+    return signal.SIG_IGN if name == "SIGHUP" else signal.SIG_DFL
+
+
 @contextlib.contextmanager
-def _sigterm_stops_the_sweep() -> Iterator[None]:
-    """While a sweep runs, SIGTERM stops it as Ctrl-C does: saved first, the running trials asked again on resume.
+def _stop_signals_stop_the_sweep() -> Iterator[None]:
+    """While a sweep runs, SIGTERM and SIGHUP stop it as Ctrl-C does: saved first, the running trials asked again.
 
     ``scancel``, a SLURM time limit, ``timeout``, ``docker stop`` and Kubernetes send SIGTERM (and SIGKILL a grace
-    period later). By default it ended the process on the spot: the running trials then counted as a crash, and a
+    period later); a terminal closed under the sweep (an ssh connection that drops, a terminal window closed) sends
+    SIGHUP. By default either ended the process on the spot: the running trials then counted as a crash, and a
     configuration the sweep was stopped on twice was recorded as failed. A Lightning task under the basic launcher
-    was worse off: Lightning's own handler turns SIGTERM into a ``SystemExit`` at the next step, which failed the
-    healthy trial for good ("the task called sys.exit(None)") and the sweep went on. Lightning keeps a handler that
-    is already installed and calls it after its own, so this one reaches a task that trains. Installed only over the
-    default handler, in the main thread; the first SIGTERM restores the default, so a second one ends the process.
-    A handler the task installed for the process, over this one, is left in place at the end.
+    was worse off with SIGTERM: Lightning's own handler turns it into a ``SystemExit`` at the next step, which failed
+    the healthy trial for good ("the task called sys.exit(None)") and the sweep went on. Lightning keeps a handler
+    that is already installed and calls it after its own, so this one reaches a task that trains. Installed only
+    over the default handler (``nohup`` ignores SIGHUP, and the sweep then runs on), in the main thread; the first
+    SIGTERM restores the default, so a second one ends the process, and a second SIGHUP is ignored (see
+    :func:`_after_a_stop`). A handler the task installed for the process, over this one, is left in place at the end.
     """
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def _stop(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise SweepTerminated("SIGTERM")
+        name = signal.Signals(signum).name
+        signal.signal(signum, _after_a_stop(name))
+        raise SweepTerminated(name)
 
-    signal.signal(signal.SIGTERM, _stop)
+    installed = []
+    for name in _STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) == signal.SIG_DFL:
+            signal.signal(number, _stop)
+            installed.append(number)
     try:
         yield
     finally:
-        if signal.getsignal(signal.SIGTERM) is _stop:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for number in installed:
+            if signal.getsignal(number) is _stop:
+                signal.signal(number, signal.SIG_DFL)
 
 
 class _StopRequested(SweepTerminated):
@@ -851,6 +875,18 @@ class _StopRequested(SweepTerminated):
     def __str__(self) -> str:
         # Its args hold the sweep (told from a nested sweep's stop by it): str() would show that tuple.
         return "ParetoSweep.run() stopped by request_stop(); what had finished is saved: call run() again to resume."
+
+
+def _stop_signal_of(exc: BaseException) -> str:
+    """The signal (``"SIGTERM"``, ``"SIGHUP"``) that stopped the sweep with ``exc``: SIGTERM unless it names another."""
+    names: list[object] = []
+
+    def named(cause: BaseException) -> bool:
+        names.append(cause.args[0] if cause.args else None)
+        return False  # on along the whole chain
+
+    _in_chain(exc, SweepTerminated, named)
+    return next((str(name) for name in names if name in _STOP_SIGNALS and hasattr(signal, str(name))), "SIGTERM")
 
 
 def _stop_requested_of(exc: BaseException, sweep: object) -> bool:
@@ -1220,7 +1256,7 @@ class ParetoSweep:
                 # under the lock by _run).
                 check_storage(self.settings.storage, self._fingerprint(), self.settings.n_trials)
                 stack.enter_context(sweep_lock(Path(self.settings.storage)))
-            stack.enter_context(_sigterm_stops_the_sweep())
+            stack.enter_context(_stop_signals_stop_the_sweep())
             try:
                 return self._run()
             finally:
@@ -1320,11 +1356,14 @@ class ParetoSweep:
                 if _stop_requested_of(exc, self):
                     self._save_on_interrupt(client, "stopped by request_stop()")
                 elif is_terminated(exc):
+                    name = _stop_signal_of(exc)
                     if threading.current_thread() is threading.main_thread():
-                        # A second SIGTERM ends the process, not the save: Lightning's teardown puts back the
-                        # handlers it found, ours included.
-                        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    self._save_on_interrupt(client, "stopped by SIGTERM")
+                        # A second SIGTERM ends the process, not the save, and a second SIGHUP is ignored: Lightning's
+                        # teardown puts back the handlers it found, ours included.
+                        signal.signal(getattr(signal, name), _after_a_stop(name))
+                    self._save_on_interrupt(
+                        client, "stopped by SIGHUP (its terminal closed)" if name == "SIGHUP" else f"stopped by {name}"
+                    )
                 elif isinstance(exc, KeyboardInterrupt) or is_interrupt(exc):
                     self._save_on_interrupt(client, "interrupted")
                 else:

@@ -30,14 +30,20 @@ def _stopped_cleanly(sweep_dir: Path) -> dict[int, bool]:
     }
 
 
-def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path) -> None:
-    """SIGTERM in a trial (basic launcher): saved, exit 143 with how to resume; the rerun completes the budget."""
+@pytest.mark.parametrize(
+    ("sig", "said"),
+    [(signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGHUP, "stopped by SIGHUP (its terminal closed)")],
+    ids=["SIGTERM", "SIGHUP"],
+)
+def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path, sig: int, said: str) -> None:
+    """SIGTERM (or SIGHUP: an ssh connection that drops) in a trial (basic launcher): saved, exit 128 + the signal
+    with how to resume; the rerun completes the budget. Before 2026-12-06 SIGHUP ended the sweep unsaved."""
     sweep_dir = tmp_path / "sweep"
-    result = interrupt_when(sweep_dir, sweep_dir / "1", sig=signal.SIGTERM, ECOPT_FAULTS="none,hang")
+    result = interrupt_when(sweep_dir, sweep_dir / "1", sig=sig, ECOPT_FAULTS="none,hang")
     log = result.stdout + result.stderr
-    assert result.returncode == 143, log[-3000:]  # 128 + SIGTERM; before: killed by the signal (-15), nothing said
+    assert result.returncode == 128 + sig, log[-3000:]  # 143, 129; before: killed by the signal (-15, -1), unsaid
     assert "Traceback" not in result.stderr
-    assert "stopped by SIGTERM after 1 of 5 trials; saved to" in log
+    assert f"{said} after 1 of 5 trials; saved to" in log
     assert "Rerun the same command to resume" in log
     before = read_state(sweep_dir)
     assert before.trials[0]["status"] == "completed"
@@ -159,3 +165,65 @@ def test_sigterm_during_a_lightning_fit_stops_the_sweep_and_fails_no_trial(tmp_p
     state = read_state(storage.parent)
     assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]  # none failed
     assert _stopped_cleanly(storage.parent) == {1: True}
+
+
+_HUNG_UP_SWEEP = """
+import os
+import signal
+import sys
+
+from lightning_ecopt.exceptions import SweepTerminated
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+calls = []
+
+
+def task(params):
+    calls.append(params)
+    if len(calls) == 2:  # the terminal closes under the second trial
+        os.kill(os.getpid(), signal.SIGHUP)
+    return {"a": params["x"], "b": 1.0 - params["x"]}
+
+
+space = parse_search_space({"x": "interval(0, 1)"}, [])
+settings = SweepSettings(
+    parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=3, n_initial_trials=3, seed=0,
+    storage=sys.argv[1],
+)
+try:
+    ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
+except SweepTerminated as stop:
+    os.kill(os.getpid(), signal.SIGHUP)  # the shell's own hang-up, resent to its jobs: the caller's exit goes on
+    sys.exit(128 + getattr(signal, str(stop)))  # 129: the stop names its signal
+"""
+
+
+def test_a_closed_terminal_s_sighup_stops_the_sweep_saved_and_a_second_one_does_not_end_the_process(
+    tmp_path: Path,
+) -> None:
+    """A dropped ssh connection or a closed terminal window sends SIGHUP (the kernel's, then the shell's own to each
+    job): before 2026-12-06 the first ended the sweep unsaved, its running trial then counted as a crash (twice on one
+    configuration: failed for good). Now it stops as SIGTERM does, and a second SIGHUP is ignored."""
+    script = tmp_path / "sweep.py"
+    script.write_text(textwrap.dedent(_HUNG_UP_SWEEP))
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, str(script), str(storage)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),  # not nohup's SIG_IGN, if pytest runs so
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 129, log[-3000:]  # 128 + SIGHUP; before: -1, killed by it
+    assert "stopped by SIGHUP (its terminal closed) after 1 of 3 trials; saved to" in log
+    state = read_state(storage.parent)
+    assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]
+    assert _stopped_cleanly(storage.parent) == {1: True}  # a stop, not a crash: never blamed on its configuration
