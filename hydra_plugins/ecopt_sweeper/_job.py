@@ -117,6 +117,7 @@ class _PicklableFailures:
         """Run the task on ``cfg``, in the working directory it started in, recording its outcome."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
         from lightning_ecopt.sweeper.spelling import python_spelling
+        from lightning_ecopt.sweeper.timeout import release_failed_trial
 
         cwd = _getcwd()
         _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
@@ -129,6 +130,9 @@ class _PicklableFailures:
             finally:
                 moved = self._restore_cwd(cwd)
         except Exception as exc:
+            # Its frames held the trial's Trainer, model and DataLoader workers to the end of the sweep (or of the
+            # launcher's worker process): the exception goes on, to the launcher, without them.
+            release_failed_trial(exc)
             if (stopped := _submitit_time_limit(exc)) is not None:
                 self._finish({"status": "failed", **_failure_fields(stopped), **moved}, stopped)
                 raise stopped from None
@@ -147,6 +151,7 @@ class _PicklableFailures:
             # task called sys.exit(144)" and, on SLURM, the requeued job ran on unread.
             if is_interrupt(exc) or _raised_by_submitit(exc):
                 raise
+            release_failed_trial(exc)
             failure = exit_as_failure(exc)
             self._finish({"status": "failed", **_failure_fields(failure), **moved}, failure)
             raise failure from None

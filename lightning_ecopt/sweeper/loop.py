@@ -166,7 +166,7 @@ from lightning_ecopt.sweeper.storage import (
     sweep_lock,
 )
 from lightning_ecopt.sweeper.storage import _TASK_CONFIG_KEYS as _TASK_CONFIG_KEYS  # read by tests as loop's
-from lightning_ecopt.sweeper.timeout import call_with_timeout
+from lightning_ecopt.sweeper.timeout import call_with_timeout, release_failed_trial
 
 if TYPE_CHECKING:
     from ax.api.client import Client
@@ -389,10 +389,12 @@ def evaluate_each(
             try:
                 results.append(fn(dict(params)))
             except Exception as exc:  # a failed trial, not a failed sweep
+                release_failed_trial(exc)  # its frames' DataLoader workers and model, before the next trial
                 results.append(exc)
             except SystemExit as exc:  # the task's sys.exit() ends its trial; Lightning's Ctrl-C stops the sweep
                 if is_interrupt(exc):
                     raise
+                release_failed_trial(exc)
                 results.append(exit_as_failure(exc))
             if on_result is not None:
                 on_result(position, results[-1])

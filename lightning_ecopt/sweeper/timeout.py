@@ -17,15 +17,19 @@ Limits, by design:
 - POSIX only, main thread only: elsewhere (Windows, a task run in a thread) the limit is not enforced and a warning
   says so once.
 - A task that catches every ``Exception`` around its whole body can swallow the interruption.
+- A task that sets its own ``SIGALRM`` handler or timer (``signal.alarm``, a SIGALRM-based timeout decorator) takes
+  the one timer the limit uses: the limit no longer holds for that trial.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, TypeVar
@@ -33,7 +37,7 @@ from typing import Any, TypeVar
 from lightning_ecopt.exceptions import TrialTimeoutError, _in_chain
 from lightning_ecopt.sweeper.spelling import in_hydra, shown
 
-__all__ = ["MAX_TIMEOUT_S", "TimedTask", "call_with_timeout", "check_timeout"]
+__all__ = ["MAX_TIMEOUT_S", "TimedTask", "call_with_timeout", "check_timeout", "release_failed_trial"]
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +233,46 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
             if outer_delay > 0:
                 left = outer_delay - (time.monotonic() - start)
                 signal.setitimer(signal.ITIMER_REAL, max(left, _OVERDUE_S), outer_interval)
+
+
+def release_failed_trial(error: BaseException) -> None:
+    """Let go of what a failed trial's frames still hold: its Trainer, model, data, DataLoader workers.
+
+    The trial's exception is kept (for its reason, and as a launcher's return value), and its traceback holds every
+    frame the trial ran with their locals: a fit that timed out (or raised) mid-epoch kept its DataLoader's worker
+    processes running, and on a GPU its model's memory, through the later trials of the process, to the sweep's end
+    (a Trainer and its module refer to each other, so only Python's full collection frees them, and a sweep of
+    trials that each make more objects than they leave did not reach one). The frames' locals are cleared (the
+    traceback still shows its lines) and what they held collected at once.
+
+    Args:
+        error: The exception the trial ended with; those it was raised from or while handling are cleared too.
+
+    Example:
+        >>> import weakref
+        >>> class Held: ...
+        >>> def trial():
+        ...     held = Held()
+        ...     held.itself = held  # a cycle, as a Trainer and its module make
+        ...     refs.append(weakref.ref(held))
+        ...     raise RuntimeError("mid-fit")
+        >>> refs = []
+        >>> try:
+        ...     trial()
+        ... except RuntimeError as err:
+        ...     release_failed_trial(err)
+        ...     print(refs[0]() is None)
+        True
+    """
+    pending, seen = [error], set()
+    while pending:
+        cause = pending.pop()
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        traceback.clear_frames(cause.__traceback__)  # a frame still running (the caller's) is left as it is
+        pending.extend(linked for linked in (cause.__cause__, cause.__context__) if linked is not None)
+    gc.collect()
 
 
 class TimedTask:

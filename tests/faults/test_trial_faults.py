@@ -469,3 +469,92 @@ def test_a_limit_that_fell_due_during_an_import_interrupts_the_trial_right_after
     with pytest.raises(TrialTimeoutError):
         call_with_timeout(trial, 0.1)
     assert time.monotonic() - sys.modules["slow_then_done"].DONE < 0.5
+
+
+class _Held:
+    """What a trial's frames hold (a Trainer, a model, a DataLoader iterator): in a cycle, as a Trainer and its
+    module are, so that only a collection frees it once nothing refers to it."""
+
+    def __init__(self) -> None:
+        self.itself = self
+
+
+def test_a_failed_trial_s_frames_are_let_go_before_the_next_trial() -> None:
+    """A trial's exception is kept (its reason; the launcher's return value), and its traceback held every frame of
+    the trial with its locals: a fit that timed out mid-epoch kept its DataLoader's workers (and on a GPU its model's
+    memory) through every later trial of the process, to the sweep's end. Through ParetoSweep.from_function and
+    through the Hydra job's wrapper."""
+    import sys
+    import weakref
+
+    from hydra_plugins.ecopt_sweeper._job import _PicklableFailures
+    from lightning_ecopt.sweeper.loop import ParetoSweep
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.settings import SweepSettings
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    held: list[weakref.ref[_Held]] = []
+    seen_alive: list[bool] = []
+
+    def task(params: dict[str, float]) -> dict[str, float]:
+        if not held:
+            trainer = _Held()
+            held.append(weakref.ref(trainer))
+            raise RuntimeError("diverged mid-fit")
+        seen_alive.append(held[0]() is not None)
+        return {"a": params["x"], "b": 1.0 - params["x"]}
+
+    settings = SweepSettings(
+        parse_objectives({"a": "minimize", "b": "minimize"}, None),
+        n_trials=2,
+        n_initial_trials=2,
+        max_batch_size=2,  # one batch: its first trial's exception is still in the batch's results
+        seed=0,
+        max_failure_rate=1.0,
+    )
+    space = parse_search_space({"x": "interval(0, 1)"}, [])
+    result = ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
+    assert [t.status for t in result.trials] == ["failed", "completed"]
+    assert seen_alive == [False]  # before: [True]
+
+    def job(cfg: object) -> None:
+        trainer = _Held()
+        held[:] = [weakref.ref(trainer)]
+        sys.exit(3)  # a failure too, as the exceptions are
+
+    for failing in (task, job):
+        held.clear()
+        with pytest.raises(Exception) as info:  # noqa: PT011 - the failure the launcher gets back, kept here
+            _PicklableFailures(failing)({"x": 0.5})
+        assert info.value is not None  # kept, as the launcher keeps it
+        assert held[0]() is None  # yet what its frames held is gone
+
+
+def test_a_dataloader_a_timeout_cut_short_leaves_no_worker_to_the_next_trial() -> None:
+    """A fit timed out mid-epoch, its DataLoader (num_workers=2, not persistent) in the middle of an iteration: its
+    worker processes ran on, through the later trials to the sweep's end."""
+    import multiprocessing
+    import time
+
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader, Dataset
+
+    from lightning_ecopt.sweeper.loop import evaluate_each
+
+    class Slow(Dataset):  # type: ignore[type-arg]
+        def __len__(self) -> int:
+            return 64
+
+        def __getitem__(self, index: int) -> object:
+            time.sleep(0.2)
+            return torch.zeros(2)
+
+    def fit(params: dict[str, float]) -> dict[str, float]:
+        if params["x"] == 0.0:
+            for _ in DataLoader(Slow(), batch_size=4, num_workers=2):
+                pass
+        return {"workers": float(len(multiprocessing.active_children()))}
+
+    out = evaluate_each(lambda params: call_with_timeout(fit, 1.0, params))([{"x": 0.0}, {"x": 1.0}])
+    assert isinstance(out[0], TrialTimeoutError)
+    assert out[1] == {"workers": 0.0}  # before: 2
