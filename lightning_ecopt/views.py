@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from lightning_ecopt.sweeper.results import front_candidates, meets
 from lightning_ecopt.sweeper.spelling import trials
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from lightning_ecopt.sweeper.objectives import OutcomeConstraint
@@ -513,7 +514,9 @@ def frontier_figure(
     estimated) and the direction; where the trials' energy sources differ, each source has its own marker, named in
     the legend. The first two objectives are drawn; with three or more, the front's points
     without a staircase (seen in two objectives, the front of all of them is no staircase) and a title naming the
-    objectives left out; a single-objective sweep is drawn against the trial index.
+    objectives left out; a single-objective sweep is drawn against the trial index. A front squeezed into a corner by a
+    far trial or reference point (less than a tenth of both axes) is drawn again, zoomed, with its ids, in an inset
+    over a corner that holds no point.
 
     Args:
         result: The sweep's result (partial results are fine: the figure is redrawn after every batch).
@@ -563,13 +566,19 @@ def frontier_figure(
     # is which, and a measured and an estimated figure are not comparable: each source has its own marker.
     sources = sorted({energy_label([t.energy_source]) for t in done})
     shapes = dict(zip(sources, _SOURCE_MARKERS, strict=False)) if len(sources) > 1 else {}
+    # What is drawn at the trials' values, kept to be drawn again in the zoom on a crowded front (_front_zoom).
+    drawn: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def draw(method: str, *args: Any, **style: Any) -> None:
+        drawn.append((method, args, style))
+        getattr(ax, method)(*args, **style)
 
     def scatter(group: list[TrialRecord], legend: str, **style: Any) -> None:
         """``group`` drawn with ``style``, one marker per energy source; ``legend`` names the first."""
         for k, source in enumerate(sorted({energy_label([t.energy_source]) for t in group})):
             part = [t for t in group if energy_label([t.energy_source]) == source]
-            ax.scatter([x_of(t) for t in part], [y_of(t) for t in part], marker=shapes.get(source, "o"),
-                       label=legend if k == 0 else "_nolegend_", **style)  # fmt: skip
+            draw("scatter", [x_of(t) for t in part], [y_of(t) for t in part], marker=shapes.get(source, "o"),
+                 label=legend if k == 0 else "_nolegend_", **style)  # fmt: skip
 
     if others:
         scatter(others, f"other completed ({trials(len(others))})", s=28, c="0.55", alpha=0.8, zorder=2)
@@ -597,32 +606,23 @@ def frontier_figure(
             # The line joins the whole front; the shading is the part inside the reference box, whose area is the
             # hypervolume (a front point outside the box adds none).
             line = frontier.staircase(points, maximize)
-            ax.plot(line[:, 0], line[:, 1], color="tab:blue", lw=1.6, zorder=3)
+            draw("plot", line[:, 0], line[:, 1], color="tab:blue", lw=1.6, zorder=3)
             region = None if ref_xy is None else frontier.staircase(points, maximize, ref=ref_xy)
             if ref_xy is not None and region is not None and len(region):
                 polygon = np.vstack([region, np.array([ref_xy])])
                 hv = "" if result.hypervolume is None else f": hypervolume {format_value(result.hypervolume)}"
-                ax.fill(polygon[:, 0], polygon[:, 1], color="tab:blue", alpha=0.12, lw=0, label=f"dominated{hv}")
+                draw("fill", polygon[:, 0], polygon[:, 1], color="tab:blue", alpha=0.12, lw=0, label=f"dominated{hv}")
         scatter(front, f"Pareto frontier ({trials(len(front))})", s=_FRONT_SIZE, c="tab:blue", edgecolors="navy",
                 zorder=4)  # fmt: skip
-        from lightning_ecopt._trial_ids import add_trial_ids
-
-        add_trial_ids(
-            ax,
-            [
-                (f"#{t.trial_index}", x, y, math.sqrt(_KNEE_SIZE if t.trial_index == knee else _FRONT_SIZE) / 2)
-                for t, x, y in zip(front, xs, ys, strict=True)
-            ],
-        )
         for t in front:
             if t.trial_index == knee:
-                ax.scatter([x_of(t)], [y_of(t)], s=_KNEE_SIZE, marker="*", c="gold", edgecolors="k", zorder=5,
-                           label=f"knee (#{t.trial_index})")  # fmt: skip
+                draw("scatter", [x_of(t)], [y_of(t)], s=_KNEE_SIZE, marker="*", c="gold", edgecolors="k", zorder=5,
+                     label=f"knee (#{t.trial_index})")  # fmt: skip
 
     if ref_xy is not None:
-        ax.scatter([ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
-                   label=_literal(f"reference point ({_origin_words(result, unknown='given')}"
-                                  f"{', provisional' if result.reference_point_provisional else ''})"))  # fmt: skip
+        draw("scatter", [ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
+             label=_literal(f"reference point ({_origin_words(result, unknown='given')}"
+                            f"{', provisional' if result.reference_point_provisional else ''})"))  # fmt: skip
 
     # A failed trial that returned its objectives is drawn at its values (a single-objective one at its index): the
     # axes' scales take them in, but a value at or below 0 cannot be on a log axis, and is listed instead.
@@ -636,8 +636,8 @@ def frontier_figure(
     off_axis = [t for t in placed if (log_x and x_of(t) <= 0) or (log_y and y_of(t) <= 0)]
     placed = [t for t in placed if t not in off_axis]
     if placed:
-        ax.scatter([x_of(t) for t in placed], [y_of(t) for t in placed], s=50, marker="x", c="tab:red",
-                   zorder=4, label=f"failed ({len(placed)})")  # fmt: skip
+        draw("scatter", [x_of(t) for t in placed], [y_of(t) for t in placed], s=50, marker="x", c="tab:red",
+             zorder=4, label=f"failed ({len(placed)})")  # fmt: skip
     for what, listed in (("no values", [t for t in failed if t not in placed and t not in off_axis]),
                          ("at or below 0, off the log axis", off_axis)):  # fmt: skip
         if listed:
@@ -657,6 +657,20 @@ def frontier_figure(
     if y_scale is not None:
         ax.set_yscale(**y_scale)
     ax.grid(True, alpha=0.3, which="both")
+    if front:
+        from lightning_ecopt._trial_ids import add_trial_ids
+
+        # A front crowded into a corner by a far trial or reference point is drawn again, zoomed, in an inset over
+        # a part of the plot that holds no point; its ids go there, where they can be read.
+        every = [(x, y) for x, y in zip(xs_all, ys_all, strict=True)] + [(x_of(t), y_of(t)) for t in placed]
+        zoom = _front_zoom(ax, list(zip(xs, ys, strict=True)), every + ([] if ref_xy is None else [ref_xy]))
+        add_trial_ids(
+            ax if zoom is None else _draw_zoom(ax, zoom, drawn, (x_scale, y_scale)),
+            [
+                (f"#{t.trial_index}", x, y, math.sqrt(_KNEE_SIZE if t.trial_index == knee else _FRONT_SIZE) / 2)
+                for t, x, y in zip(front, xs, ys, strict=True)
+            ],
+        )
     # The y axis's multiplier ("1e6", samples/J) right-aligned above its tick labels: left-aligned at the frame, the
     # title ran into it ("1e6Pareto frontier after ..."), and the axis then read 0.2 to 1.0 samples/J.
     ax.yaxis.get_offset_text().set_horizontalalignment("right")
@@ -677,6 +691,93 @@ def frontier_figure(
         # Below the axes: inside, it would hide the frontier's best corner.
         fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)
     return fig
+
+
+_CROWDED_SHARE = 0.1
+"""A front whose points span less than this share of both axes is crowded (a far trial or reference point stretched
+the axes): it is drawn again, zoomed, in an inset (:func:`_front_zoom`)."""
+_ZOOM_SIZES = (0.45, 0.36, 0.28)
+"""The inset's width and height, in shares of the axes, tried in turn until one fits where no point is."""
+_ZOOM_ROOM = (0.1, 0.1)
+"""The room left of and below the inset that its tick labels take, in shares of the axes."""
+_ZOOM_CLEAR = 0.03
+"""How far (a share of the axes) the inset and its tick labels keep from a point's centre: a marker's radius."""
+
+
+class _Zoom(NamedTuple):
+    """Where the inset goes (``rect``: left, bottom, width, height in shares of the axes) and what it shows."""
+
+    rect: tuple[float, float, float, float]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+
+def _front_zoom(ax: Axes, front: list[tuple[float, float]], points: list[tuple[float, float]]) -> _Zoom | None:
+    """The zoom on a crowded front: its points, padded, in an inset that covers none of ``points``; else ``None``.
+
+    Shares of the axes are measured after their scales (on a log axis, in decades), once the axes hold every point:
+    the front is crowded when it has two distinct points or more and spans less than :data:`_CROWDED_SHARE` of both
+    axes. The inset goes to the corner of the axes farthest from the front where it, its tick labels and the box it
+    zooms on cover no point (largest size first); ``None`` where no corner is free.
+    """
+    if len(set(front)) < 2:
+        return None
+    ax.get_xlim(), ax.get_ylim()  # the limits autoscaled to what is drawn
+    to_share = ax.transScale + ax.transLimits
+    shares = to_share.transform(np.array(front, dtype=np.float64))
+    low, high = shares.min(axis=0), shares.max(axis=0)
+    if not np.isfinite(shares).all() or (high - low >= _CROWDED_SHARE).any():
+        return None
+    pad = np.maximum(0.2 * (high - low), 0.004)
+    box = np.array([low - pad, high + pad])
+    others = to_share.transform(np.array(points, dtype=np.float64).reshape(-1, 2))
+    others = others[np.isfinite(others).all(axis=1)]
+    centre = (low + high) / 2
+    for size in _ZOOM_SIZES:
+        free = []
+        for x0 in (_ZOOM_ROOM[0] + 0.01, 0.99 - size):
+            for y0 in (_ZOOM_ROOM[1] + 0.01, 0.99 - size):
+                foot_low = np.array([x0 - _ZOOM_ROOM[0], y0 - _ZOOM_ROOM[1]]) - _ZOOM_CLEAR
+                foot_high = np.array([x0 + size, y0 + size]) + _ZOOM_CLEAR
+                covered = ((others >= foot_low) & (others <= foot_high)).all(axis=1).any()
+                on_box = (box[1] >= foot_low).all() and (box[0] <= foot_high).all()
+                if not covered and not on_box:
+                    free.append((float(np.hypot(*(np.array([x0, y0]) + size / 2 - centre))), x0, y0))
+        if free:
+            _, x0, y0 = max(free)
+            (x_low, y_low), (x_high, y_high) = to_share.inverted().transform(box)
+            return _Zoom((x0, y0, size, size), (float(x_low), float(x_high)), (float(y_low), float(y_high)))
+    return None
+
+
+def _draw_zoom(
+    ax: Axes,
+    zoom: _Zoom,
+    drawn: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]],
+    scales: tuple[dict[str, Any] | None, dict[str, Any] | None],
+) -> Axes:
+    """The inset of :func:`_front_zoom`: ``drawn`` again (no legend entries), its box marked on the axes.
+
+    It has the axes' scales, but linear on an axis it shows less than a decade of: the log locator puts ticks there
+    whose labels ran wide.
+
+    The shading is the same region as the axes' (its area the hypervolume), seen near the front: its edge there is
+    the staircase.
+    """
+    inset = ax.inset_axes(zoom.rect)
+    for scale, set_scale, (low, high) in zip(
+        scales, (inset.set_xscale, inset.set_yscale), (zoom.xlim, zoom.ylim), strict=True
+    ):
+        if scale is not None and not 0 < low < high < 10 * low:  # within a decade a log axis reads as a linear one
+            set_scale(**scale)
+    for method, args, style in drawn:
+        getattr(inset, method)(*args, **{**style, "label": "_nolegend_"})
+    inset.set_xlim(*zoom.xlim)
+    inset.set_ylim(*zoom.ylim)
+    inset.tick_params(which="both", labelsize=7)
+    inset.grid(True, alpha=0.3, which="both")
+    ax.indicate_inset_zoom(inset, edgecolor="0.3")
+    return inset
 
 
 _FRONT_SIZE = 70

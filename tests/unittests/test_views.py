@@ -1,12 +1,14 @@
 """The frontier figure: what it shades, how it scales its axes, what it says about objectives it cannot draw."""
 
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
 from matplotlib.patches import Polygon
 
 from lightning_ecopt import frontier, views
+from lightning_ecopt._trial_ids import overlap_area
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
 
@@ -249,7 +251,6 @@ def test_an_id_at_the_plot_s_edge_stays_inside_the_frame_and_the_figure_pickles(
     # The best point sits in the top-right corner of its own axes: an id put above right of it was cut at the
     # frame ("#120" of "#1202"); the ids' own class made the figure unpicklable and a deep copy fail to draw.
     import copy
-    import pickle
 
     rows = [[0.2, 1.0], [0.5, 5.0], [0.97, 12.0]]
     result = make_result({"acc": "maximize", "j": "minimize"}, rows, {"acc": 0.0, "j": 20.0})
@@ -385,3 +386,75 @@ def test_the_y_axis_multiplier_stays_clear_of_the_title():
     box, title = multiplier.get_window_extent(renderer), ax.title.get_window_extent(renderer)
     assert box.x1 <= ax.get_window_extent(renderer).x0 + 0.5  # above the tick labels, left of the frame
     assert box.x1 + 4 <= title.x0 or box.y1 + 2 <= title.y0  # apart from the title (a wide one is moved up)
+
+
+CROWD = [[0.9 + 0.001 * i, 1000.0 - i] for i in range(12)]  # 12 front points within 0.011 accuracy
+
+
+@pytest.mark.parametrize(
+    ("directions", "rows", "ref"),
+    [
+        pytest.param(
+            {"acc": "maximize", "samples_per_j": "maximize"},
+            [*CROWD, [0.2, 100.0]],
+            {"acc": 0.13, "samples_per_j": 10.0},
+            id="far-trial",
+        ),
+        pytest.param(
+            {"acc": "maximize", "samples_per_j": "maximize"}, CROWD, {"acc": 0.0, "samples_per_j": 0.0}, id="far-ref"
+        ),
+        pytest.param(
+            {"acc": "maximize", "samples_per_j": "maximize", "ms": "minimize"},
+            [[*row, 20.0 - i] for i, row in enumerate(CROWD)] + [[0.2, 100.0, 40.0]],
+            {"acc": 0.13, "samples_per_j": 10.0, "ms": 50.0},
+            id="three-objectives",
+        ),
+        pytest.param(
+            {"acc": "maximize", "j_per_sample": "minimize"},
+            [[0.9 + 0.001 * i, 1e-3 * (1 + 0.01 * i)] for i in range(12)] + [[0.3, 50.0]],
+            {"acc": 0.2, "j_per_sample": 60.0},
+            id="log-axis",
+        ),
+    ],
+)
+def test_a_front_crowded_by_a_far_point_is_shown_spread_in_an_inset_that_covers_no_point(directions, rows, ref):
+    # 12 front points within 0.011 accuracy and one far trial (or a far reference point) drew the front as one blob
+    # of 13 overlapping ids: the front is drawn again, zoomed, in an inset over an empty part of the plot.
+    result = make_result(directions, rows, ref)
+    fig = views.frontier_figure(result)
+    views.figure_rgb(fig)
+    renderer = fig.canvas.get_renderer()
+    (ax,) = fig.axes
+    (holder,) = ax.child_axes or [ax]  # the axes that hold the ids: the inset where there is one
+    front = [row[:2] for i, row in enumerate(rows) if i in result.pareto_indices]
+    pixels = holder.transData.transform(front)
+    assert np.ptp(pixels[:, 0]) >= 150 or np.ptp(pixels[:, 1]) >= 100, np.ptp(pixels, axis=0)
+    ids = [text.get_window_extent(renderer) for text in holder.texts if text.get_text().startswith("#")]
+    assert len(ids) == len(front)
+    overlap = sum(overlap_area(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])
+    assert overlap <= 10, overlap  # square pixels, of ids about 15 x 10 pixels
+    inset = holder.get_tightbbox(renderer)  # with its tick labels
+    others = ax.transData.transform([row[:2] for i, row in enumerate(rows) if i not in result.pareto_indices])
+    corners = ax.transData.transform([[ref[n] for n in list(directions)[:2]]])
+    for x, y in [*others.reshape(-1, 2), *corners]:
+        assert not (inset.x0 - 5 <= x <= inset.x1 + 5 and inset.y0 - 5 <= y <= inset.y1 + 5), (x, y, inset)
+    assert len(fig.legends[0].get_texts()) == len(ax.get_legend_handles_labels()[1])  # no entry twice
+    assert views.figure_png(pickle.loads(pickle.dumps(fig))).startswith(b"\x89PNG")
+    if len(directions) == 2:  # the same region shaded in both: its area is the hypervolume
+        (main,), (zoomed,) = shaded(fig), [p for p in holder.patches if isinstance(p, Polygon)]
+        assert area(main.get_xy()) == pytest.approx(result.hypervolume)
+        np.testing.assert_array_equal(zoomed.get_xy(), main.get_xy())
+
+
+def test_an_ordinary_front_or_one_with_no_free_corner_is_drawn_without_an_inset():
+    rows = [[0.5, 900.0], [0.7, 600.0], [0.9, 100.0], [0.6, 500.0], [0.95, 50.0]]
+    fig = views.frontier_figure(make_result({"acc": "maximize", "j": "minimize"}, rows, {"acc": 0.4, "j": 1000.0}))
+    assert fig.axes[0].child_axes == []
+    # A crowded front, but a trial in each corner of the plot: no place for the inset covers no point.
+    corners = [[0.1, 10.0], [0.1, 900.0], [0.85, 10.0], [0.5, 500.0]]
+    result = make_result(
+        {"acc": "maximize", "samples_per_j": "maximize"}, CROWD + corners, {"acc": 0.0, "samples_per_j": 0.0}
+    )
+    ax = views.frontier_figure(result).axes[0]
+    assert ax.child_axes == []
+    assert sorted(text.get_text() for text in ax.texts) == sorted(f"#{i}" for i in range(12))
