@@ -720,7 +720,12 @@ class ZeusMeter:
 
     @property
     def source(self) -> str:
-        """``"measured: zeus/..."``, naming the counters read."""
+        """``"measured: zeus/..."``, naming the counters read.
+
+        Raises:
+            EnergyMeterError: Zeus finds no counter to read (as :meth:`begin` would): no label says measured then.
+        """
+        self._check_found()
         return self.probe.source
 
     @property
@@ -728,13 +733,19 @@ class ZeusMeter:
         """The slowest update period among the counters read."""
         return self.probe.update_period_s
 
+    def _check_found(self) -> None:
+        if not self.probe.found:
+            raise EnergyMeterError(
+                "ZeusMeter: Zeus found no energy counter to read: "
+                + "; ".join(self.probe.problems)
+                + ". "
+                + _HOW_TO_FIX
+            )
+
     def _ensure_monitor(self) -> Any:
         if self._monitor is None:
+            self._check_found()
             probe = self.probe
-            if not probe.found:
-                raise EnergyMeterError(
-                    "ZeusMeter: Zeus found no energy counter to read: " + "; ".join(probe.problems) + ". " + _HOW_TO_FIX
-                )
             from zeus.monitor import ZeusMonitor
             from zeus.monitor import energy as zeus_energy
 

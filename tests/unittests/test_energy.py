@@ -22,6 +22,7 @@ from lightning_ecopt.energy import (
     EnergyMeter,
     Measurement,
     ZeusMeter,
+    ZeusProbe,
     make_meter,
     probe_zeus,
 )
@@ -263,6 +264,19 @@ def test_zeus_finds_nothing_here_and_says_why() -> None:
     _, why = make_meter("auto", gpu_indices=[])
     assert why is not None
     assert "left out" not in why
+
+
+def test_a_zeus_meter_with_no_counter_has_no_measured_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain-PyTorch review: ``ZeusMeter().source`` on a machine with no counter read ``'measured: zeus/'``, a
+    measured label naming no counter; an EnergyCallback given that meter took it too. It now refuses, as ``begin``
+    does, saying what is missing."""
+    problems = ("no GPU in use by this process", "no RAPL counters")
+    monkeypatch.setattr("lightning_ecopt.energy.zeus.probe_zeus", lambda *a, **k: ZeusProbe(problems=problems))
+    meter = ZeusMeter(gpu_indices=[], read_cpu=True)
+    with pytest.raises(EnergyMeterError, match=r"found no energy counter to read: no GPU .*no RAPL counters.*zeusd"):
+        _ = meter.source
+    with pytest.raises(EnergyMeterError, match="found no energy counter"):
+        meter.begin("w")
 
 
 @pytest.mark.parametrize("users_level", [logging.NOTSET, logging.DEBUG])
