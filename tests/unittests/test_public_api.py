@@ -143,3 +143,29 @@ def test_the_package_and_its_python_api_import_nothing_heavy() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _callback_docs_block(heading: str) -> str:
+    section = (ROOT / "docs" / "callback.md").read_text(encoding="utf-8").split(heading, 1)[1]
+    match = re.search(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.DOTALL)
+    assert match is not None, f"no python block after {heading!r} in docs/callback.md"
+    return match.group(1)
+
+
+def test_the_documented_plain_pytorch_loop_runs_and_prints_a_labelled_figure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/callback.md's loop without the Trainer, run as written but with fewer batches, on the estimate: the figure's
+    line, not its size (a few-millisecond window on RAPL may read 0 J)."""
+    snippet = _callback_docs_block("## Without the Trainer (plain PyTorch, Fabric)")
+    for doc, run in (
+        ("torch.randn(400, 128, 64)", "torch.randn(20, 8, 64)"),
+        ('make_meter("auto")', 'make_meter("estimate")'),
+    ):
+        assert doc in snippet
+        snippet = snippet.replace(doc, run)
+    exec(compile(snippet, "callback.md", "exec"), {})
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(
+        r"\d+ samples/J, \d\.\d\de-\d\d J/sample in \d+\.\d\d s \[(measured|estimated): \S.*\]", line
+    ), line
