@@ -269,8 +269,9 @@ class EnergyCallback(Callback):
             count or duration, or a ``watts_per_thread`` not > 0.
         TypeError: ``stages`` not a stage name or a list of them, ``batch_size_fn``/``count_fn`` not callable,
             ``meter`` of the wrong type, or ``train``, ``log_model_stats`` or ``flops_on_meta`` not a bool.
-        EnergyMeterError: At set-up, ``meter="zeus"`` without counters, or a ``ZeusMeter`` reading RAPL on a local
-            rank > 0; at a loop's end under DDP, ranks whose figures are of different kinds (measured/estimated).
+        EnergyMeterError: A ``ZeusMeter`` that finds no counter (its label is checked here); at set-up,
+            ``meter="zeus"`` without counters, or a ``ZeusMeter`` reading RAPL on a local rank > 0; at a loop's end
+            under DDP, ranks whose figures are of different kinds (measured/estimated).
 
     Example::
 

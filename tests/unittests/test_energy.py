@@ -277,6 +277,10 @@ def test_a_zeus_meter_with_no_counter_has_no_measured_label(monkeypatch: pytest.
         _ = meter.source
     with pytest.raises(EnergyMeterError, match="found no energy counter"):
         meter.begin("w")
+    from lightning_ecopt.callbacks import EnergyCallback
+
+    with pytest.raises(EnergyMeterError, match="found no energy counter"):  # when built, not at the test loop's start
+        EnergyCallback(meter=meter)
 
 
 @pytest.mark.parametrize("users_level", [logging.NOTSET, logging.DEBUG])
