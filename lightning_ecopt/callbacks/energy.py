@@ -69,7 +69,7 @@ setting, where the CPU-time estimate resolves microseconds and 0.2 s keeps a 2-c
 
 STAGES = ("test", "predict", "validate")
 _KINDS = ("measured", "estimated")  # energy kinds (Measurement.kind), as codes in the cross-rank all-gather
-_FALLBACK_WARNED: set[str] = set()
+_FALLBACK_WARNED: set[str] = set()  # what was said once per process (the estimate's reason, contention's cost)
 PER_BATCH_CHOICES = ("auto", "window", "split")
 # Each stage's batch hooks (start, end): muted while they have nothing to do (see EnergyCallback._mute_idle_hooks).
 _BATCH_HOOKS = {
@@ -1332,14 +1332,22 @@ class EnergyCallback(Callback):
         if contention is not None and contention > CONTENTION_WARN_SHARE and said not in self._warned:
             estimated = isinstance(self.meter, CpuTimeEstimator)
             capacity = "the capacity of the CPUs this process may use" if estimated else "this machine's CPU capacity"
-            self._warn_once(
-                said,
-                f"EnergyCallback: other processes kept {contention:.0%} of {capacity} busy during the "
-                f"measured {stage} loop (energy/{stage}_cpu_contention). Measured CPU/DRAM energy (RAPL) includes "
-                f"their work, and a CPU-time estimate grows with the contention too (threads wait and spin): compare "
-                f"such figures only with others taken under the same load, or measure on an otherwise idle machine."
-                + _sibling_ranks_note(trainer),
+            head = (
+                f"EnergyCallback: other processes kept {contention:.0%} of {capacity} busy during the measured "
+                f"{stage} loop (energy/{stage}_cpu_contention)"
             )
+            # Explained once per process: a sweep builds one callback per trial, and 18 of a 30-trial sweep's trials
+            # on a shared host repeated the same 380 characters, each with this file's path in front.
+            if "contention" in _FALLBACK_WARNED:
+                why = ": its energy figures grew with that load too (see the first such warning)."
+            else:
+                _FALLBACK_WARNED.add("contention")
+                why = (
+                    ". Measured CPU/DRAM energy (RAPL) includes their work, and a CPU-time estimate grows with the "
+                    "contention too (threads wait and spin): compare such figures only with others taken under the "
+                    "same load, or measure on an otherwise idle machine."
+                )
+            self._warn_once(said, head + why + _sibling_ranks_note(trainer))
         # One that ended inside its warm-up has said so (_end_windows); a fast_dev_run is short by design
         if result.short and short_s and not state.debug_run:
             # A config made for the CPU estimate (min_duration_s=0.2) on NVML: its windows span two counter updates.

@@ -535,6 +535,34 @@ def test_contention_from_other_processes_is_logged_and_warned_once(
     assert sum("other processes kept 60% of this machine's CPU capacity" in str(w.message) for w in record) == 1
 
 
+def test_the_contention_warning_explains_once_per_process_and_is_one_short_line_for_each_later_trial(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep builds one callback per trial: 18 trials of a 30-trial sweep on a shared host each printed the same
+    380-character explanation. The first says it in full; each later trial still names its own share and metric."""
+    from lightning_ecopt.energy.contention import CpuSnapshot
+
+    # Each measured window: 2 s on 2 CPUs, others used 60 % of the capacity (then 70 %).
+    first_window = [CpuSnapshot(0.0, 100.0, 10.0, 2), CpuSnapshot(2.0, 103.0, 10.6, 2)]
+    snapshots = iter([*first_window, CpuSnapshot(0.0, 100.0, 10.0, 2), CpuSnapshot(2.0, 103.2, 10.4, 2)])
+    monkeypatch.setattr(energy_module, "cpu_snapshot", lambda cpus=None: next(snapshots))
+    messages = []
+    for _trial in range(2):
+        cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+        messages += [str(w.message) for w in record if "other processes kept" in str(w.message)]
+    assert len(messages) == 2
+    first, later = messages
+    assert "other processes kept 60% of this machine's CPU capacity busy during the measured test loop" in first
+    assert "measure on an otherwise idle machine" in first
+    assert "other processes kept 70% of this machine's CPU capacity busy during the measured test loop" in later
+    assert "(energy/test_cpu_contention)" in later
+    assert "idle machine" not in later
+    assert len(later) < 0.6 * len(first)  # the explanation is most of the first
+
+
 @pytest.mark.parametrize("local_ranks", [1, 2])
 def test_the_contention_warning_says_that_the_jobs_own_ranks_on_the_machine_count_as_others(local_ranks: int) -> None:
     """Under ddp_spawn rank 1 is rank 0's sibling, not its child: the warning blamed 51 % on "other processes"
