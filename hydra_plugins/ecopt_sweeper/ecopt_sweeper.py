@@ -1093,6 +1093,7 @@ class EcoptSweeper(Sweeper):
 
         if result.results_path is None:
             return
+        _say_contended(result)
         folder = result.results_path.parent
         board = folder / TENSORBOARD_DIRNAME
         views = f"ecopt report {shlex.quote(str(folder))}"
@@ -1752,6 +1753,28 @@ def _split_sweep_dir(written: str, ours: str, theirs: str, config: Mapping[Any, 
         run_wide = a == b and _reads_the_time(part, config or {})  # the time, read once for the run
         (fixed if run_wide else per_trial).append(part)
     return "/".join(fixed), "_".join(per_trial)
+
+
+def _say_contended(result: SweepResult) -> None:
+    """Before the sweep's last line: how many completed trials were measured under CPU contention, if any.
+
+    Each trial's EnergyCallback warns as it runs, and a long sweep scrolls those warnings away: a 30-trial sweep on a
+    shared host ended on its summary with 18 of its 25 trials contended, and only ``ecopt report`` said so.
+    """
+    from lightning_ecopt.energy.contention import CONTENTION_WARN_SHARE
+    from lightning_ecopt.ledger import _evaluated, _loop_flags
+
+    shares = [share for share in _loop_flags(result, "cpu_contention").values() if share > CONTENTION_WARN_SHARE]
+    if shares:
+        log.warning(
+            "ecopt sweeper: %d of %d completed trials were measured while other processes kept more than %.0f%% of "
+            "the CPUs busy (up to %.0f%%; energy/<stage>_cpu_contention): their energy figures grew with that load, "
+            "so they compare only with figures taken under the same one; ecopt report names them.",
+            len(shares),
+            len(_evaluated(result)),
+            100 * CONTENTION_WARN_SHARE,
+            100 * max(shares),
+        )
 
 
 def _rerun_in(sweep_dir: Path) -> str:

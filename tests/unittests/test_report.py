@@ -1586,6 +1586,41 @@ def test_contended_trials_are_named_with_their_share(tmp_path, capsys):
     assert json.loads(out)["contended"] == {"1": 0.62}
 
 
+def test_the_sweep_ends_saying_how_many_trials_were_contended_before_where_its_results_are(tmp_path, caplog):
+    """Each trial's contention warning scrolls away in a long sweep: a 30-trial sweep on a shared host ended on its
+    summary with 18 of its 25 completed trials contended, and only ``ecopt report`` said so."""
+    import logging
+
+    from ecopt_testing import ecopt_sweeper
+
+    busy = with_metrics(TRIALS[1], {"energy/test_cpu_contention": 0.62})
+    also = with_metrics(TRIALS[6], {"energy/test_cpu_contention": 0.3})
+    calm = with_metrics(TRIALS[3], {"energy/test_cpu_contention": 0.05})
+    reused = with_metrics(TRIALS[4], {"energy/test_cpu_contention": 0.9})  # ran nothing: not counted
+    trials = (TRIALS[0], busy, TRIALS[2], calm, reused, TRIALS[5], also, TRIALS[7])
+    result = dataclasses.replace(make_result(trials), results_path=tmp_path / RESULTS_FILENAME)
+    sweeper = ecopt_sweeper(tmp_path)
+    with caplog.at_level(logging.INFO):
+        sweeper._say_where_to_look(result)
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert len(lines) == 2, lines
+    (level, contended), (_, last) = lines
+    assert level == logging.WARNING
+    assert contended.startswith(
+        "ecopt sweeper: 2 of 4 completed trials were measured while other processes kept more than 25% of the CPUs "
+        "busy (up to 62%; energy/<stage>_cpu_contention)"
+    )
+    assert "ecopt report names them" in contended
+    assert last.startswith("ecopt sweeper: results in ")  # still the last line
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        sweeper._say_where_to_look(dataclasses.replace(result, trials=(TRIALS[0], calm, TRIALS[2])))
+    assert [r.getMessage().split(";")[0] for r in caplog.records] == [
+        f"ecopt sweeper: results in {tmp_path / RESULTS_FILENAME}"
+    ]
+
+
 def test_every_trial_contended_is_not_compared_with_others_that_do_not_exist(tmp_path, capsys):
     """A sweep run beside other work (every trial at 40-84 %) was told its trials' energy "is not comparable with
     the others'", where no other trial was left to compare with."""
