@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fault_checks import ROOT, check_final, check_nothing_lost, interrupt_when, read_state, run_app
@@ -144,13 +145,12 @@ ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
 """
 
 
-def test_sigterm_during_a_lightning_fit_stops_the_sweep_and_fails_no_trial(tmp_path: Path) -> None:
-    """Lightning's SIGTERM handler raised ``SystemExit`` at the next step: the trial failed and the sweep went on."""
+def _run_sweep_script(tmp_path: Path, source: str, storage: Path, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` as a script in ``tmp_path`` with this checkout importable, ``storage`` its argument."""
     script = tmp_path / "sweep.py"
-    script.write_text(textwrap.dedent(_LIGHTNING_SWEEP))
-    storage = tmp_path / "sweep" / "ax_experiment.json"
+    script.write_text(textwrap.dedent(source))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script), str(storage)],
         cwd=tmp_path,
         env=env,
@@ -158,7 +158,14 @@ def test_sigterm_during_a_lightning_fit_stops_the_sweep_and_fails_no_trial(tmp_p
         text=True,
         timeout=300,
         check=False,
+        **popen,
     )
+
+
+def test_sigterm_during_a_lightning_fit_stops_the_sweep_and_fails_no_trial(tmp_path: Path) -> None:
+    """Lightning's SIGTERM handler raised ``SystemExit`` at the next step: the trial failed and the sweep went on."""
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    result = _run_sweep_script(tmp_path, _LIGHTNING_SWEEP, storage)
     log = result.stdout + result.stderr
     assert result.returncode != 0, log[-3000:]  # before: 0, the sweep ran on past the SIGTERM
     assert "stopped by SIGTERM after 1 of 3 trials; saved to" in log
@@ -207,18 +214,11 @@ def test_a_closed_terminal_s_sighup_stops_the_sweep_saved_and_a_second_one_does_
     """A dropped ssh connection or a closed terminal window sends SIGHUP (the kernel's, then the shell's own to each
     job): before 2026-12-06 the first ended the sweep unsaved, its running trial then counted as a crash (twice on one
     configuration: failed for good). Now it stops as SIGTERM does, and a second SIGHUP is ignored."""
-    script = tmp_path / "sweep.py"
-    script.write_text(textwrap.dedent(_HUNG_UP_SWEEP))
     storage = tmp_path / "sweep" / "ax_experiment.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run(
-        [sys.executable, str(script), str(storage)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = _run_sweep_script(
+        tmp_path,
+        _HUNG_UP_SWEEP,
+        storage,
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),  # not nohup's SIG_IGN, if pytest runs so
     )
     log = result.stdout + result.stderr
