@@ -62,7 +62,8 @@ def interrupt_when(
 
     The child's SIGINT goes back to its default first: a test run started in the background by a shell without job
     control inherits SIGINT ignored, Python then installs no ``KeyboardInterrupt`` handler, and the sweep would run
-    on to the end (or the timeout) instead of stopping.
+    on to the end (or the timeout) instead of stopping. So does its SIGHUP: a test run under ``nohup`` inherits it
+    ignored, and the sweep then honours ``nohup`` and runs on (a CI run started so timed out on the SIGHUP case).
     """
     process = subprocess.Popen(
         app_command(sweep_dir, *overrides),
@@ -71,7 +72,7 @@ def interrupt_when(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_default_sigint,
+        preexec_fn=_default_stop_signals,
     )
     deadline = time.monotonic() + timeout_s
     is_ready = ready.exists if isinstance(ready, Path) else ready
@@ -87,8 +88,9 @@ def interrupt_when(
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def _default_sigint() -> None:
+def _default_stop_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 _STATUS_PAIRS = {
