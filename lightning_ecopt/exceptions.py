@@ -22,6 +22,7 @@ __all__ = [
     "exit_as_failure",
     "is_interrupt",
     "is_terminated",
+    "stop_signal",
     "stop_status",
 ]
 
@@ -153,11 +154,33 @@ def is_terminated(exc: BaseException) -> bool:
     return _in_chain(exc, SweepTerminated)
 
 
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+"""The signals that stop a sweep as Ctrl-C does (saved first), where the platform has them."""
+
+
+def stop_signal(exc: BaseException) -> str:
+    """The signal (``"SIGTERM"``, ``"SIGHUP"``) that stopped the sweep with ``exc``: SIGTERM unless it names another.
+
+    The first of :data:`_STOP_SIGNALS` a :class:`SweepTerminated` in ``exc``'s chain names (``args[0]``); SIGTERM where
+    none does (:meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.request_stop`'s).
+    """
+    import signal
+
+    names: list[object] = []
+
+    def named(cause: BaseException) -> bool:
+        names.append(cause.args[0] if cause.args else None)
+        return False  # on along the whole chain
+
+    _in_chain(exc, SweepTerminated, named)
+    return next((str(name) for name in names if name in _STOP_SIGNALS and hasattr(signal, str(name))), "SIGTERM")
+
+
 def stop_status(exc: BaseException) -> int:
     """The exit status of a command-line sweep that ``exc`` stopped: 128 + the signal's number, as shells report it.
 
     130 for Ctrl-C, 143 for SIGTERM (and :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.request_stop`), 129 for
-    SIGHUP (a closed terminal).
+    SIGHUP (a closed terminal): :func:`stop_signal`.
 
     Example:
         >>> [stop_status(stop) for stop in (KeyboardInterrupt(), SweepTerminated("SIGTERM"), SweepTerminated("SIGHUP"))]
@@ -165,17 +188,9 @@ def stop_status(exc: BaseException) -> int:
     """
     import signal
 
-    stops: list[BaseException] = []
-
-    def found(cause: BaseException) -> bool:
-        stops.append(cause)
-        return True
-
-    if not _in_chain(exc, SweepTerminated, found):
+    if not is_terminated(exc):
         return 128 + signal.SIGINT
-    name = stops[0].args[0] if stops[0].args else None
-    number = getattr(signal, name, None) if isinstance(name, str) and name.startswith("SIG") else None
-    return 128 + int(number if isinstance(number, signal.Signals) else signal.SIGTERM)
+    return 128 + int(getattr(signal, stop_signal(exc)))
 
 
 def exit_as_failure(exc: SystemExit) -> TrialFailure:

@@ -113,6 +113,7 @@ from lightning_ecopt.energy.estimator import CPU_TIME_SOURCE
 from lightning_ecopt.energy.figures import ENERGY_METRICS, energy_stage
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
 from lightning_ecopt.exceptions import (
+    _STOP_SIGNALS,
     NOTHING_RAN,
     EcoptConfigError,
     LauncherError,
@@ -124,6 +125,7 @@ from lightning_ecopt.exceptions import (
     exit_as_failure,
     is_interrupt,
     is_terminated,
+    stop_signal,
 )
 from lightning_ecopt.sweeper import spelling
 from lightning_ecopt.sweeper.objectives import (
@@ -815,10 +817,6 @@ def _proposal_threads(n: int) -> Iterator[None]:
         yield
 
 
-_STOP_SIGNALS = ("SIGTERM", "SIGHUP")
-"""The signals that stop a sweep as Ctrl-C does (saved first), where the platform has them."""
-
-
 def _after_a_stop(name: str) -> Any:
     """The disposition a stop signal takes once it has stopped the sweep.
 
@@ -877,18 +875,6 @@ class _StopRequested(SweepTerminated):
     def __str__(self) -> str:
         # Its args hold the sweep (told from a nested sweep's stop by it): str() would show that tuple.
         return "ParetoSweep.run() stopped by request_stop(); what had finished is saved: call run() again to resume."
-
-
-def _stop_signal_of(exc: BaseException) -> str:
-    """The signal (``"SIGTERM"``, ``"SIGHUP"``) that stopped the sweep with ``exc``: SIGTERM unless it names another."""
-    names: list[object] = []
-
-    def named(cause: BaseException) -> bool:
-        names.append(cause.args[0] if cause.args else None)
-        return False  # on along the whole chain
-
-    _in_chain(exc, SweepTerminated, named)
-    return next((str(name) for name in names if name in _STOP_SIGNALS and hasattr(signal, str(name))), "SIGTERM")
 
 
 def _stop_requested_of(exc: BaseException, sweep: object) -> bool:
@@ -1358,7 +1344,7 @@ class ParetoSweep:
                 if _stop_requested_of(exc, self):
                     self._save_on_interrupt(client, "stopped by request_stop()")
                 elif is_terminated(exc):
-                    name = _stop_signal_of(exc)
+                    name = stop_signal(exc)
                     if threading.current_thread() is threading.main_thread():
                         # A second SIGTERM ends the process, not the save, and a second SIGHUP is ignored: Lightning's
                         # teardown puts back the handlers it found, ours included.
