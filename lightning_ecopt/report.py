@@ -44,6 +44,7 @@ from lightning_ecopt.ledger import (
     Ledger,
     TrialEnergy,
     _check_ledger_options,
+    _choose_baseline,
     _energy_per_inference,
     _evaluated,
     _finite,
@@ -1080,8 +1081,13 @@ def _render_ledger(
     _say(console, savings_title, soft_wrap=whole_titles)
     console.print(savings)
     if led.savings and all(s.trial_index == led.baseline for s in led.savings):
-        first = next((t.trial_index for t in _evaluated(result)), None)
-        other = "--baseline first, or --baseline <trial>" if first != led.baseline else "--baseline <trial>"
+        _, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
+        first = _choose_baseline(result, "first", per_inference)[1]  # what --baseline first would take
+        other = (
+            "--baseline <trial>"
+            if first is None or first.trial_index == led.baseline
+            else "--baseline first, or --baseline <trial>"
+        )
         _say(
             console,
             f"The frontier is the baseline alone (#{led.baseline}): no frontier model saves energy against it, so "
