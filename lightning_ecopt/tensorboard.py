@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from lightning_ecopt import views
-from lightning_ecopt.sweeper.results import meets
+from lightning_ecopt.sweeper.results import meets, process_exists
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -673,22 +673,11 @@ def _remove_dead_partials(log_dir: Path) -> None:
     """
     for path in log_dir.glob(f"**/{_PARTIAL_PREFIX}.*"):
         pid = path.name.rpartition(".")[2]
-        if not pid.isdigit() or int(pid) == os.getpid() or _running(int(pid)):
+        if not pid.isdigit() or int(pid) == os.getpid() or process_exists(int(pid)):
             continue
         with contextlib.suppress(OSError):  # gone already, or not ours to delete: it was harmless anyway
             path.unlink()
             log.info("ecopt: removed %s, an event file a killed process left half-written.", path)
-
-
-def _running(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this machine (one of another user's counts)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by another user
-        return True
-    return True
 
 
 class _Writer:

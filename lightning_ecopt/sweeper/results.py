@@ -45,6 +45,7 @@ __all__ = [
     "has_energy_figures",
     "loaded_checkpoint",
     "meets",
+    "process_exists",
     "results_to_dict",
     "scalar",
     "write_results",
@@ -478,6 +479,20 @@ def create_temporary_file(path: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"create_temporary_file({str(path)!r}): no unused temporary name in {path.parent}.")
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user's counts).
+
+    The owner of a lock, or of a temporary file it left, may be gone: storage's lock and the board's partial files.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, run by another user
+        return True
+    return True
 
 
 def _without_surrogates(text: str) -> str:

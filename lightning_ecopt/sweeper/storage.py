@@ -36,7 +36,7 @@ from lightning_ecopt._json import json_safe
 from lightning_ecopt._shell import shell_path
 from lightning_ecopt.exceptions import EcoptConfigError
 from lightning_ecopt.sweeper import spelling
-from lightning_ecopt.sweeper.results import RESULTS_FILENAME
+from lightning_ecopt.sweeper.results import RESULTS_FILENAME, process_exists
 
 if TYPE_CHECKING:
     from lightning_ecopt.sweeper.settings import SweepSettings
@@ -860,13 +860,7 @@ def _is_dead(holder: str) -> bool:
     match = re.match(r"process (\d+) on (\S+) ", holder)
     if match is None or match[2] != _hostname() or int(match[1]) == os.getpid():
         return False
-    try:
-        os.kill(int(match[1]), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # PermissionError: it exists, run by another user
-        return False
-    return False
+    return not process_exists(int(match[1]))
 
 
 def _other_thread_message(folder: Path, held: _HeldLock) -> str:
