@@ -599,6 +599,17 @@ def _wrapped_header(header: str, width: int) -> str:
     return "\n".join(lines)
 
 
+def _header_pieces(headers: Sequence[str]) -> list[int]:
+    r"""Each header's widest piece, in cells: the narrowest its column may be with no piece of its name broken.
+
+    >>> _header_pieces(["trial", "model.depth", "energy/x ↑\n[J]"])
+    [5, 6, 7]
+    """
+    from rich.cells import cell_len
+
+    return [max(cell_len(p) for line in h.split("\n") for p in _HEADER_BREAKS.split(line)) for h in headers]
+
+
 def _value_keeping_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> list[int] | None:
     """Column widths that keep every value of a boxed table on one line, where it is too wide for ``room`` cells.
 
@@ -625,7 +636,7 @@ def _value_keeping_widths(headers: Sequence[str], rows: Sequence[Sequence[str]],
     spare = room - chrome - sum(values)
     if spare < 0:
         return None
-    pieces = [max(cell_len(p) for line in h.split("\n") for p in _HEADER_BREAKS.split(line)) for h in headers]
+    pieces = _header_pieces(headers)
     widths = list(values)
     for want in (pieces, whole):  # every header's pieces whole first, then whole headers, while room is left
         for i in sorted(range(len(headers)), key=lambda i: want[i] - widths[i]):
@@ -639,37 +650,41 @@ _NARROWEST_HEADER = 3
 """The fewest cells a line of a narrowed header may have before the frontier prints as blocks instead."""
 
 
-def _needs_blocks(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> bool:
+def _needs_blocks(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None, room: int
+) -> bool:
     """Whether the frontier prints one block per configuration: its boxed table would not be readable in ``room``.
 
     Narrower than its figures, the table folds them onto more lines (``0.00`` over ``8169``); narrower still for its
     headers, it folds a name one or two characters a line (``m`` / ``o`` / ``d`` ...). In either case each
-    configuration prints as its trial, then a line per column with its name and figure, instead.
+    configuration prints as its trial, then a line per column with its name and figure, instead. ``widths``: the
+    table's :func:`_value_keeping_widths` in ``room``.
 
     Example:
         >>> headers, rows = ["trial", "model.depth"], [["#0", "4"]]
-        >>> _needs_blocks(headers, rows, 15), _needs_blocks(headers, rows, 14)
-        (False, True)
+        >>> [_needs_blocks(headers, rows, _value_keeping_widths(headers, rows, n), n) for n in (15, 14)]
+        [False, True]
     """
     from rich.cells import cell_len
 
     chrome = 3 * len(headers) + 1  # a border and a space of padding either side of every column
     if sum(max((cell_len(row[i]) for row in rows), default=1) for i in range(len(headers))) + chrome > room:
         return True
-    widths = _value_keeping_widths(headers, rows, room)
     if widths is None:  # the table fits with every header whole
         return False
-    pieces = [max(cell_len(p) for line in h.split("\n") for p in _HEADER_BREAKS.split(line)) for h in headers]
+    pieces = _header_pieces(headers)
     return any(width < min(piece, _NARROWEST_HEADER) for width, piece in zip(widths, pieces, strict=True))
 
 
-def _boxed_frontier(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> Table:
-    """The frontier as a boxed table, one row per configuration, its values whole on one line where ``room`` allows."""
+def _boxed_frontier(headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None) -> Table:
+    """The frontier as a boxed table, one row per configuration.
+
+    ``widths``: its columns' widths from :func:`_value_keeping_widths` (``None``: rich's own).
+    """
     from rich.markup import escape
     from rich.table import Table
 
     table = Table()
-    widths = _value_keeping_widths(headers, rows, room)
     for i, header in enumerate(headers):
         width = None if widths is None else widths[i]
         shown = header if width is None else _wrapped_header(header, width)
@@ -851,10 +866,11 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
         for row in report.frontier
     ]
     _say(console, title, soft_wrap=whole_titles)
-    if _needs_blocks(headers, rows, console.width):
+    widths = _value_keeping_widths(headers, rows, console.width)
+    if _needs_blocks(headers, rows, widths, console.width):
         _print_blocks(console, headers, rows)
     else:
-        console.print(_boxed_frontier(headers, rows, console.width))
+        console.print(_boxed_frontier(headers, rows, widths))
     _say(console, caption, soft_wrap=whole_titles)
     constrained = report.constraints
     if constrained and constrained["constraints"]:
