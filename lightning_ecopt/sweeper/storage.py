@@ -939,6 +939,20 @@ def _not_an_experiment(storage: Path, err: Exception) -> str:
     )
 
 
+def _folder_results(folder: Path) -> Any:
+    """The data of ``folder``'s results file, as YAML reads it (libyaml's loader where PyYAML has it).
+
+    Raises:
+        OSError: It cannot be read.
+        UnicodeDecodeError: It is not UTF-8.
+        yaml.YAMLError: It is no YAML.
+    """
+    import yaml
+
+    text = (folder / RESULTS_FILENAME).read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _damaged_message(storage: Path, err: Exception) -> str | None:
     """Why a resume refuses ``storage``, which holds no whole JSON, where the results beside it list its trials.
 
@@ -949,8 +963,7 @@ def _damaged_message(storage: Path, err: Exception) -> str | None:
     import yaml
 
     try:
-        text = (storage.parent / RESULTS_FILENAME).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = _folder_results(storage.parent)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     settings = data.get("settings") if isinstance(data, dict) else None
@@ -980,7 +993,7 @@ def _results_without_experiment(storage: Path) -> str | None:
     if not results.is_file():
         return None
     try:
-        data = yaml.load(results.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = _folder_results(storage.parent)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         data, unreadable = None, f" (unreadable: {type(err).__name__})"
     else:
