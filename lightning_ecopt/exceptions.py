@@ -114,9 +114,10 @@ class TrialTimeoutError(TrialFailure):
 
 
 class SweepTerminated(KeyboardInterrupt):
-    """SIGTERM, SIGHUP or ``ParetoSweep.request_stop()`` stopped the sweep; handled as Ctrl-C is (saved, then it stops).
+    """A stop signal or ``ParetoSweep.request_stop()`` stopped the sweep; handled as Ctrl-C is (saved, then it stops).
 
-    ``args[0]`` names the signal (``"SIGTERM"``, ``"SIGHUP"``).
+    The signals are SIGTERM, SIGHUP and SIGUSR1 (:data:`_STOP_SIGNALS`); ``args[0]`` names the one that stopped it
+    (``"SIGTERM"``, ``"SIGHUP"``, ``"SIGUSR1"``).
     """
 
 
@@ -154,15 +155,16 @@ def is_terminated(exc: BaseException) -> bool:
     return _in_chain(exc, SweepTerminated)
 
 
-_STOP_SIGNALS = ("SIGTERM", "SIGHUP")
-"""The signals that stop a sweep as Ctrl-C does (saved first), where the platform has them."""
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGUSR1")
+"""The signals that stop a sweep as Ctrl-C does (saved first), where the platform has them. SIGUSR1 is SLURM's notice
+that a job's time is nearly up (``#SBATCH --signal=USR1@90``, as Lightning's SLURM auto-requeue asks for it)."""
 
 
 def stop_signal(exc: BaseException) -> str:
-    """The signal (``"SIGTERM"``, ``"SIGHUP"``) that stopped the sweep with ``exc``: SIGTERM unless it names another.
+    """The signal (``"SIGTERM"``, ``"SIGHUP"``, ``"SIGUSR1"``) that stopped the sweep with ``exc``.
 
-    The first of :data:`_STOP_SIGNALS` a :class:`SweepTerminated` in ``exc``'s chain names (``args[0]``); SIGTERM where
-    none does (:meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.request_stop`'s).
+    The first of :data:`_STOP_SIGNALS` a :class:`SweepTerminated` in ``exc``'s chain names (``args[0]``); SIGTERM
+    where none does (:meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.request_stop`'s).
     """
     import signal
 
@@ -180,11 +182,12 @@ def stop_status(exc: BaseException) -> int:
     """The exit status of a command-line sweep that ``exc`` stopped: 128 + the signal's number, as shells report it.
 
     130 for Ctrl-C, 143 for SIGTERM (and :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.request_stop`), 129 for
-    SIGHUP (a closed terminal): :func:`stop_signal`.
+    SIGHUP (a closed terminal), 138 for SIGUSR1 (SLURM's notice before a time limit): :func:`stop_signal`.
 
     Example:
-        >>> [stop_status(stop) for stop in (KeyboardInterrupt(), SweepTerminated("SIGTERM"), SweepTerminated("SIGHUP"))]
-        [130, 143, 129]
+        >>> signals = [SweepTerminated(name) for name in ("SIGTERM", "SIGHUP", "SIGUSR1")]
+        >>> [stop_status(stop) for stop in (KeyboardInterrupt(), *signals)]
+        [130, 143, 129, 138]
     """
     import signal
 

@@ -823,19 +823,31 @@ def _after_a_stop(name: str) -> Any:
     A second SIGTERM ends the process (a user's "now"). A closed terminal sends SIGHUP more than once (the kernel's to
     the foreground job, the shell's own to each of its jobs, the kernel's again as the shell exits): a second one,
     left to its default, would end the process inside the save the first one started, so it is ignored from then on
-    (the caller's own cleanup after the stop is spared too).
+    (the caller's own cleanup after the stop is spared too). SIGUSR1 is a notice (SLURM's, before a time limit), not
+    a "now": a second one is ignored too; SLURM's SIGTERM and SIGKILL end the job when its time is up.
     """
-    return signal.SIG_IGN if name == "SIGHUP" else signal.SIG_DFL
+    return signal.SIG_IGN if name in ("SIGHUP", "SIGUSR1") else signal.SIG_DFL
+
+
+_STOPPED_BY = {
+    "SIGHUP": "stopped by SIGHUP (its terminal closed)",
+    "SIGUSR1": "stopped by SIGUSR1 (SLURM's notice that the job's time is nearly up)",
+}
+"""How the log names a stop by a signal whose name alone would not say what sent it."""
 
 
 @contextlib.contextmanager
 def _stop_signals_stop_the_sweep() -> Iterator[None]:
-    """While a sweep runs, SIGTERM and SIGHUP stop it as Ctrl-C does: saved first, the running trials asked again.
+    """While a sweep runs, SIGTERM, SIGHUP and SIGUSR1 stop it as Ctrl-C does: saved, the running trials asked again.
 
     ``scancel``, a SLURM time limit, ``timeout``, ``docker stop`` and Kubernetes send SIGTERM (and SIGKILL a grace
     period later); a terminal closed under the sweep (an ssh connection that drops, a terminal window closed) sends
-    SIGHUP. By default either ended the process on the spot: the running trials then counted as a crash, and a
-    configuration the sweep was stopped on twice was recorded as failed. A Lightning task under the basic launcher
+    SIGHUP; SLURM sends SIGUSR1 ahead of a job's time limit where the job asks for it (``#SBATCH --signal=USR1@90``,
+    which Lightning's SLURM docs recommend for its auto-requeue), and the sweep then requeues its job
+    (:meth:`ParetoSweep._requeue`). By default each ended the process on the spot: the running trials then counted as
+    a crash, and a configuration the sweep was stopped on twice was recorded as failed. Lightning keeps a SIGUSR1
+    handler that is already installed, so a trial's fit under SLURM saves no checkpoint of its own and requeues
+    nothing: the sweep does, once it has saved. A Lightning task under the basic launcher
     was worse off with SIGTERM: Lightning's own handler turns it into a ``SystemExit`` at the next step, which failed
     the healthy trial for good ("the task called sys.exit(None)") and the sweep went on. Lightning keeps a handler
     that is already installed and calls it after its own, so this one reaches a task that trains. Installed only
@@ -1350,8 +1362,14 @@ class ParetoSweep:
                         # teardown puts back the handlers it found, ours included.
                         signal.signal(getattr(signal, name), _after_a_stop(name))
                     self._save_on_interrupt(
-                        client, "stopped by SIGHUP (its terminal closed)" if name == "SIGHUP" else f"stopped by {name}"
+                        client,
+                        _STOPPED_BY.get(name, f"stopped by {name}"),
+                        then=self._requeue if name == "SIGUSR1" else None,
                     )
+                    if not isinstance(exc, SweepTerminated):
+                        # Lightning turns the stop inside a fit or test into sys.exit(1): raise it as the stop it is
+                        # (``except SweepTerminated``, and its exit status, 128 + the signal).
+                        raise SweepTerminated(name) from exc
                 elif isinstance(exc, KeyboardInterrupt) or is_interrupt(exc):
                     self._save_on_interrupt(client, "interrupted")
                 else:
@@ -1385,7 +1403,15 @@ class ParetoSweep:
     def _n_finished(self) -> int:
         return sum(r.finished for r in self._records.values())
 
-    def _save_on_interrupt(self, client: Client, what: str, *, clean: bool = True, not_started: bool = False) -> None:
+    def _save_on_interrupt(
+        self,
+        client: Client,
+        what: str,
+        *,
+        clean: bool = True,
+        not_started: bool = False,
+        then: Callable[[SweepResult], str] | None = None,
+    ) -> None:
         """Ctrl-C, SIGTERM or a ``sys.exit()``: save what finished (trials still running stay RUNNING, asked again).
 
         Args:
@@ -1393,6 +1419,8 @@ class ParetoSweep:
             what: How the sweep stopped, for the log (``interrupted``, ``stopped by SIGTERM``).
             clean: A user's stop, not a crash: its running trials may be cut short any number of times.
             not_started: The running trials never started (the launcher could not start their batch): 0 J spent.
+            then: Called with the saved result once the sweep is saved to storage (not when saving failed): what it
+                does, and how the sweep resumes, in a sentence that replaces "rerun the same command to resume".
         """
         from ax.core.base_trial import TrialStatus
 
@@ -1425,12 +1453,12 @@ class ParetoSweep:
             return
         if result.storage:
             log.warning(
-                "ecopt: %s after %d of %d trials; saved to %s. %s.",
+                "ecopt: %s after %d of %d trials; saved to %s. %s",
                 what,
                 result.n_finished,
                 self.settings.n_trials,
                 result.storage,
-                _sentence(spelling.rerun_to_resume()),
+                then(result) if then is not None else f"{_sentence(spelling.rerun_to_resume())}.",
             )
         else:
             log.warning(
@@ -1440,6 +1468,32 @@ class ParetoSweep:
                 result.n_finished,
                 self.settings.n_trials,
             )
+
+    def _requeue(self, result: SweepResult) -> str:
+        """After a SIGUSR1 stop, saved: requeue the SLURM job the sweep runs in, and say so (a sentence).
+
+        As Lightning's SLURM auto-requeue does for a training run, for whoever asked SLURM for the signal: the
+        requeued job runs the same command, which resumes the sweep. Not requeued outside a SLURM job, where that
+        command would start another sweep (a dated ``hydra.sweep.dir``), or where no trial finished in this run: the
+        requeued job would be cut short at the same trial, again and again.
+        """
+        from lightning_ecopt.sweeper import slurm
+
+        rerun = f"{_sentence(spelling.rerun_to_resume())}."
+        job = slurm.job_id()
+        if job is None:
+            return rerun
+        if not spelling.resumes_by_rerun():
+            return f"SLURM job {job} not requeued: its command would start a new sweep. {rerun}"
+        if result.n_finished <= len(self._judged_from):
+            return (
+                f"SLURM job {job} not requeued: no trial finished in this job, so the requeued job would stop at the "
+                f"same trial; give the job more time (sbatch --time) and {spelling.rerun_to_resume()}."
+            )
+        why = slurm.requeue_job(job)
+        if why is not None:
+            return f"SLURM job {job} not requeued ({why}). {rerun}"
+        return f"Requeued SLURM job {job} (scontrol requeue): it resumes the sweep when it starts again."
 
     def _batch_end(self, result: SweepResult) -> None:
         """Call every ``on_batch_end`` hook with the batch's result; a hook's error is logged, never raised."""

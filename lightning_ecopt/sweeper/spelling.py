@@ -150,6 +150,21 @@ def rerun_to_resume() -> str:
     return "rerun the same command to resume" if in_hydra() else "run the sweep again with the same storage to resume"
 
 
+def resumes_by_rerun() -> bool:
+    """Whether running the same command (or script) again resumes a stopped sweep.
+
+    Not where :func:`resume_with` names another way (a sweep dir dated by Hydra's ``${now:...}``, which a rerun would
+    date anew).
+
+    >>> resumes_by_rerun()
+    True
+    >>> with resume_with("rerun with hydra.sweep.dir=multirun/x"):
+    ...     resumes_by_rerun()
+    False
+    """
+    return _RESUME.get() is None
+
+
 def trials(n: int) -> str:
     """``n`` trials, in words, for a message.
 

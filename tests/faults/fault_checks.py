@@ -89,8 +89,8 @@ def interrupt_when(
 
 
 def _default_stop_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    for stop in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(stop, signal.SIG_DFL)
 
 
 _STATUS_PAIRS = {

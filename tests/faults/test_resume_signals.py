@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -31,16 +32,40 @@ def _stopped_cleanly(sweep_dir: Path) -> dict[int, bool]:
     }
 
 
+_SLURM_JOB = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "sweep", "SLURM_NTASKS": "1", "SLURM_PROCID": "0"}
+"""The variables of a SLURM batch job (its job name not ``bash``: Lightning then takes the run for SLURM's)."""
+
+
+def _no_slurm() -> dict[str, str]:
+    """The environment's SLURM variables emptied (the tests may run inside a SLURM job)."""
+    return {name: "" for name in os.environ if name.startswith("SLURM_")}
+
+
+def _fake_scontrol(tmp_path: Path, status: int = 0) -> tuple[dict[str, str], Path]:
+    """An ``scontrol`` first on PATH that logs its arguments and exits with ``status``: the environment and its log."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "scontrol.log"
+    bin_dir.mkdir()
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text(f'#!/bin/sh\necho "$@" >> {shlex.quote(str(calls))}\necho "slurm says no" >&2\nexit {status}\n')
+    scontrol.chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, calls
+
+
 @pytest.mark.parametrize(
     ("sig", "said"),
-    [(signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGHUP, "stopped by SIGHUP (its terminal closed)")],
-    ids=["SIGTERM", "SIGHUP"],
+    [
+        (signal.SIGTERM, "stopped by SIGTERM"),
+        (signal.SIGHUP, "stopped by SIGHUP (its terminal closed)"),
+        (signal.SIGUSR1, "stopped by SIGUSR1 (SLURM's notice that the job's time is nearly up)"),
+    ],
+    ids=["SIGTERM", "SIGHUP", "SIGUSR1"],
 )
 def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path, sig: int, said: str) -> None:
-    """SIGTERM (or SIGHUP: an ssh connection that drops) in a trial (basic launcher): saved, exit 128 + the signal
-    with how to resume; the rerun completes the budget. Before 2026-12-06 SIGHUP ended the sweep unsaved."""
+    """SIGTERM (or SIGHUP: an ssh connection that drops; or SIGUSR1, outside a SLURM job) in a trial (basic
+    launcher): saved, exit 128 + the signal with how to resume; the rerun completes the budget. Before 2026-12-06
+    SIGHUP ended the sweep unsaved; before 2026-12-07 so did SIGUSR1."""
     sweep_dir = tmp_path / "sweep"
-    result = interrupt_when(sweep_dir, sweep_dir / "1", sig=sig, ECOPT_FAULTS="none,hang")
+    result = interrupt_when(sweep_dir, sweep_dir / "1", sig=sig, ECOPT_FAULTS="none,hang", **_no_slurm())
     log = result.stdout + result.stderr
     assert result.returncode == 128 + sig, log[-3000:]  # 143, 129; before: killed by the signal (-15, -1), unsaid
     assert "Traceback" not in result.stderr
@@ -102,6 +127,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from torch.utils.data import DataLoader, TensorDataset
 
+from lightning_ecopt.exceptions import SweepTerminated, stop_status
 from lightning_ecopt.sweeper.loop import ParetoSweep
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.settings import SweepSettings
@@ -141,15 +167,21 @@ settings = SweepSettings(
     parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=3, n_initial_trials=3, seed=0,
     storage=sys.argv[1],
 )
-ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
+try:
+    ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
+except SweepTerminated as stop:  # not Lightning's SystemExit(1), which its fit turns a stop into
+    sys.exit(stop_status(stop))
 """
 
 
-def _run_sweep_script(tmp_path: Path, source: str, storage: Path, **popen: Any) -> subprocess.CompletedProcess[str]:
-    """Run ``source`` as a script in ``tmp_path`` with this checkout importable, ``storage`` its argument."""
+def _run_sweep_script(
+    tmp_path: Path, source: str, storage: Path, *, env: dict[str, str] | None = None, **popen: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` as a script in ``tmp_path`` with this checkout importable, ``storage`` its argument, ``env``
+    over the environment."""
     script = tmp_path / "sweep.py"
     script.write_text(textwrap.dedent(source))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
         [sys.executable, str(script), str(storage)],
         cwd=tmp_path,
@@ -167,7 +199,7 @@ def test_sigterm_during_a_lightning_fit_stops_the_sweep_and_fails_no_trial(tmp_p
     storage = tmp_path / "sweep" / "ax_experiment.json"
     result = _run_sweep_script(tmp_path, _LIGHTNING_SWEEP, storage)
     log = result.stdout + result.stderr
-    assert result.returncode != 0, log[-3000:]  # before: 0, the sweep ran on past the SIGTERM
+    assert result.returncode == 143, log[-3000:]  # before: 0, the sweep ran on past the SIGTERM; then 1 (SystemExit)
     assert "stopped by SIGTERM after 1 of 3 trials; saved to" in log
     state = read_state(storage.parent)
     assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]  # none failed
@@ -227,3 +259,138 @@ def test_a_closed_terminal_s_sighup_stops_the_sweep_saved_and_a_second_one_does_
     state = read_state(storage.parent)
     assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]
     assert _stopped_cleanly(storage.parent) == {1: True}  # a stop, not a crash: never blamed on its configuration
+
+
+def test_slurm_s_sigusr1_saves_the_sweep_requeues_its_job_and_the_requeued_job_resumes(tmp_path: Path) -> None:
+    """A sweep run as a SLURM batch job with ``#SBATCH --signal=USR1@90`` (Lightning's SLURM recipe): SLURM's notice
+    that the time is nearly up ended the sweep unsaved (SIGUSR1's default), its running trial then a crash suspect.
+    Now it saves, requeues the job as Lightning's auto-requeue does, and the requeued job (the same command) resumes."""
+    sweep_dir = tmp_path / "sweep"
+    path, calls = _fake_scontrol(tmp_path)
+    result = interrupt_when(
+        sweep_dir, sweep_dir / "1", sig=signal.SIGUSR1, ECOPT_FAULTS="none,hang", **_SLURM_JOB, **path
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 138, log[-3000:]  # 128 + SIGUSR1; before: -10, killed by it
+    assert "stopped by SIGUSR1 (SLURM's notice that the job's time is nearly up) after 1 of 5 trials; saved to" in log
+    assert "Requeued SLURM job 4242 (scontrol requeue): it resumes the sweep when it starts again." in log
+    assert calls.read_text() == "requeue 4242\n"  # once, after the save
+    before = read_state(sweep_dir)
+    assert [before.trials[i]["status"] for i in sorted(before.trials)] == ["completed", "running"]
+    assert _stopped_cleanly(sweep_dir) == {1: True}
+
+    rerun = run_app(sweep_dir, **_SLURM_JOB, **path)  # the requeued job
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(before, final)
+    check_final(final, 5)
+    assert final.trials[2]["params"] == before.trials[1]["params"]
+
+
+_SLURM_SWEEP = """
+import os
+import signal
+import sys
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_ecopt.exceptions import SweepTerminated, stop_status
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+STOP_IN = int(os.environ["STOP_IN"])  # the trial (0, 1, ...) whose fit gets SLURM's notice
+
+
+class Model(LightningModule):
+    def __init__(self, stop: bool) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+        self.stop = stop
+
+    def training_step(self, batch, index):
+        if self.stop and index == 2:
+            os.kill(os.getpid(), signal.SIGUSR1)
+        return self.layer(batch[0]).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+calls = []
+
+
+def task(params):
+    calls.append(params)
+    trainer = Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu", default_root_dir=os.getcwd(),
+    )
+    trainer.fit(Model(stop=len(calls) == STOP_IN + 1), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=1))
+    return {"a": params["x"], "b": 1.0 - params["x"]}
+
+
+space = parse_search_space({"x": "interval(0, 1)"}, [])
+settings = SweepSettings(
+    parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=3, n_initial_trials=3, seed=0,
+    storage=sys.argv[1],
+)
+try:
+    ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
+except SweepTerminated as stop:
+    sys.exit(stop_status(stop))
+"""
+
+
+@pytest.mark.parametrize(
+    ("stop_in", "said", "requeued"),
+    [
+        (1, "Requeued SLURM job 4242 (scontrol requeue): it resumes the sweep when it starts again.", True),
+        (
+            0,
+            "SLURM job 4242 not requeued: no trial finished in this job, so the requeued job would stop at the same "
+            "trial; give the job more time (sbatch --time) and run the sweep again with the same storage to resume.",
+            False,
+        ),
+    ],
+    ids=["after-a-trial", "no-trial-finished"],
+)
+def test_sigusr1_in_a_lightning_fit_under_slurm_is_the_sweep_s_to_handle(
+    tmp_path: Path, stop_in: int, said: str, requeued: bool
+) -> None:
+    """Inside a trial's fit Lightning keeps the sweep's SIGUSR1 handler (it installs its SLURM requeue only where none
+    is): the job is requeued once, by the sweep after its save, and no trial saves an HPC checkpoint. A job in which
+    no trial finished is not requeued: it would be cut short at the same trial, again and again."""
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    path, calls = _fake_scontrol(tmp_path)
+    env = {**_no_slurm(), **_SLURM_JOB, **path, "STOP_IN": str(stop_in)}
+    result = _run_sweep_script(
+        tmp_path, _SLURM_SWEEP, storage, env=env, preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 138, log[-3000:]
+    assert f"trials; saved to {storage}. {said}" in log
+    assert (calls.read_text() if calls.exists() else "") == ("requeue 4242\n" if requeued else "")
+    assert not list(tmp_path.rglob("hpc_ckpt_*.ckpt"))  # Lightning's own requeue did not run
+    state = read_state(storage.parent)
+    assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed"] * stop_in + ["running"]
+
+
+def test_a_requeue_that_slurm_refuses_says_so_and_how_to_resume(tmp_path: Path) -> None:
+    """An ``salloc`` allocation, or a job with ``--no-requeue``: scontrol's refusal is named beside how to resume."""
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    path, calls = _fake_scontrol(tmp_path, status=1)
+    env = {**_no_slurm(), **_SLURM_JOB, **path, "STOP_IN": "1"}
+    result = _run_sweep_script(
+        tmp_path, _SLURM_SWEEP, storage, env=env, preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 138, log[-3000:]
+    assert (
+        "SLURM job 4242 not requeued (scontrol requeue 4242 exited with 1: slurm says no). Run the sweep again with "
+        "the same storage to resume." in log
+    )
+    assert calls.read_text() == "requeue 4242\n"
