@@ -63,7 +63,7 @@ def _fake_scontrol(tmp_path: Path, status: int = 0) -> tuple[dict[str, str], Pat
 def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path, sig: int, said: str) -> None:
     """SIGTERM (or SIGHUP: an ssh connection that drops; or SIGUSR1, outside a SLURM job) in a trial (basic
     launcher): saved, exit 128 + the signal with how to resume; the rerun completes the budget. Before 2026-12-06
-    SIGHUP ended the sweep unsaved; later that day so did SIGUSR1."""
+    SIGHUP and SIGUSR1 ended the sweep unsaved."""
     sweep_dir = tmp_path / "sweep"
     result = interrupt_when(sweep_dir, sweep_dir / "1", sig=sig, ECOPT_FAULTS="none,hang", **_no_slurm())
     log = result.stdout + result.stderr
