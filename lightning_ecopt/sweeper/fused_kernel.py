@@ -131,6 +131,20 @@ def _extensions_dir(root: Path) -> Iterator[None]:
             os.environ["TORCH_EXTENSIONS_DIR"] = before
 
 
+def _lock_age(mtime: float) -> float:
+    """How old a lock file stamped ``mtime`` is when first seen: this host's wall clock less the stamp, at least 0.
+
+    The stamp is the file server's clock where the build directory is on a shared file system (``$HOME`` on a
+    cluster), and either clock may be stepped (NTP, a VM resumed); the wait then counts on this host's monotonic
+    clock. A stamp in the future (a server clock ahead, a clock stepped back) counts as a lock taken now: it is waited
+    on for the full ``wait_s``, not for as long as the clocks differ.
+
+    >>> _lock_age(time.time() + 3600.0)
+    0.0
+    """
+    return max(time.time() - mtime, 0.0)
+
+
 @contextlib.contextmanager
 def _patient_batons(wait_s: float) -> Iterator[list[Path]]:
     """For the block, torch's extension builds wait on another process's lock only until it is ``wait_s`` old.
@@ -146,11 +160,16 @@ def _patient_batons(wait_s: float) -> Iterator[list[Path]]:
     class PatientBaton(original):  # type: ignore[misc,valid-type]
         def wait(self) -> None:
             announced = False
+            seen: tuple[float, float] | None = None  # the lock's mtime, and its age less this host's monotonic clock
             while True:
                 try:
-                    age = time.time() - os.stat(self.lock_file_path).st_mtime
+                    mtime = os.stat(self.lock_file_path).st_mtime
                 except FileNotFoundError:
                     return
+                now = time.monotonic()
+                if seen is None or seen[0] != mtime:  # first seen, or another process's lock replaced it
+                    seen = (mtime, _lock_age(mtime) - now)
+                age = now + seen[1]
                 if age >= wait_s:
                     stale.append(Path(self.lock_file_path))
                     raise StaleBuildLock(f"{self.lock_file_path} is {age:.0f} s old")

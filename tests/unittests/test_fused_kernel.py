@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -126,6 +127,50 @@ def test_a_lock_that_outlives_the_wait_is_taken_for_a_killed_build(fresh_botorch
     assert prepare_log_hypervolume_kernel(wait_s=0.5) == "stale lock"
     assert 0.4 < time.perf_counter() - start < 5
     assert logei._C is None
+
+
+def _step_wall_clock(monkeypatch: pytest.MonkeyPatch, step_s: float) -> None:
+    """From its second reading on, the module's wall clock reads ``step_s`` off (NTP, ``date -s``, a resumed VM)."""
+    readings = iter([0.0])
+    stepped = types.SimpleNamespace(**vars(time))
+    stepped.time = lambda: time.time() + next(readings, step_s)
+    monkeypatch.setattr(fused_kernel, "time", stepped)
+
+
+def test_a_lock_stamped_in_the_future_is_waited_on_for_the_wait_only(fresh_botorch):
+    """A file server's clock an hour ahead of this host's (``$HOME`` on a cluster) stamped a killed build's lock: the
+    wait counted its age from the stamp, so it took the lock for a live build for an hour and 0.5 s."""
+    lock = _lock(fused_kernel.extensions_root(), age_s=-3600)
+    deleted = threading.Timer(10, lock.unlink)  # a wait that would not end: the user deletes the lock
+    deleted.start()
+    try:
+        start = time.perf_counter()
+        assert prepare_log_hypervolume_kernel(wait_s=0.5) == "stale lock"
+        assert 0.4 < time.perf_counter() - start < 5
+    finally:
+        deleted.cancel()
+
+
+@pytest.mark.parametrize("step_s", [-3600.0, 3600.0], ids=["stepped back", "stepped forward"])
+def test_the_wait_for_another_processes_build_keeps_its_length_when_the_wall_clock_steps(
+    fresh_botorch, monkeypatch, step_s
+):
+    """Stepped back an hour while it waited, a wait on a killed build's lock lasted an hour more; stepped forward, a
+    live build's fresh lock was taken for a killed one at once, with the advice to delete it."""
+    lock = _lock(fused_kernel.extensions_root(), age_s=0)
+    _step_wall_clock(monkeypatch, step_s)
+    if step_s < 0:
+        deleted = threading.Timer(10, lock.unlink)  # a wait that would not end: the user deletes the lock
+        deleted.start()
+        try:
+            start = time.perf_counter()
+            assert prepare_log_hypervolume_kernel(wait_s=1.0) == "stale lock"
+            assert 0.9 < time.perf_counter() - start < 5
+        finally:
+            deleted.cancel()
+    else:
+        threading.Timer(0.5, lock.unlink).start()  # the other process finishes its build
+        assert prepare_log_hypervolume_kernel(wait_s=30) == "loaded"
 
 
 def test_another_processes_build_is_waited_for(fresh_botorch, caplog):
