@@ -689,6 +689,7 @@ class ZeusMeter:
         self._gpu_slots = 0  # GPU counters in a reading of read(), after its clock
         self._soc_slots = 0  # SoC figures in a reading of read(), at its end
         self._said_rails_over_input = False  # a Jetson's input rail read below its rails' sum: said once
+        self._window_starts: dict[str, float] = {}  # each open window's start on the monotonic clock
 
     @property
     def probe(self) -> ZeusProbe:
@@ -851,12 +852,16 @@ class ZeusMeter:
         if self.probe.soc is not None:
             self._sync_soc()
         monitor.begin_window(name)
+        self._window_starts[name] = time.monotonic()
 
     def end(self, name: str) -> Measurement:
         """End the window ``name`` and return its joules per domain.
 
         Zeus's own warning about a GPU window that read 0 J is silenced here: the callback decides per-batch or
-        per-loop windows from the counter's update period and flags short loops itself.
+        per-loop windows from the counter's update period and flags short loops itself. The window's seconds are
+        this meter's, on the monotonic clock: Zeus times a window with the wall clock (``time.time()``), which a step
+        (NTP, ``date -s``, a resumed VM) would make negative or an hour long, and with it the loop's time, its power
+        and the RAPL plausibility bound.
         """
         monitor = self._ensure_monitor()
         if self.probe.soc is not None:
@@ -864,8 +869,9 @@ class ZeusMeter:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*measured as zero.*")
             zm = monitor.end_window(name)
+        began = self._window_starts.pop(name, None)
         gpu_j = {int(i): float(j) for i, j in zm.gpu_energy.items()}
-        time_s = float(zm.time)
+        time_s = float(zm.time) if began is None else time.monotonic() - began
         if self.probe.soc is not None:  # the SoC's counters alone: Zeus's GPU and RAPL counters are not read
             return self._soc_measurement(name, time_s, zm.soc_energy)
         cpu_zones = {int(i): float(j) for i, j in (zm.cpu_energy or {}).items()}

@@ -1261,6 +1261,29 @@ def test_a_gpu_window_that_read_nothing_is_0_j_not_a_reset(fake_zeus: tuple[_Fak
     assert (m.gpu_j, m.cpu_j) == ({0: 0.0}, pytest.approx(1.0))
 
 
+@pytest.mark.parametrize("step_s", [-3600.0, 3600.0], ids=["stepped back", "stepped forward"])
+def test_a_zeus_windows_seconds_keep_when_the_wall_clock_steps_inside_it(
+    fake_zeus: tuple[_FakeGPUs, _FakeCPUs], monkeypatch: pytest.MonkeyPatch, step_s: float
+) -> None:
+    """Zeus times a window with ``time.time()``: stepped back an hour inside it (NTP, ``date -s``), a loop lasted
+    -3600 s (a "short" loop with no figures; no power), stepped forward, 3600 s (power 3600 times too low)."""
+    import time
+
+    from zeus.monitor import energy as zeus_energy
+
+    _, cpus = fake_zeus
+    meter = ZeusMeter(gpu_indices=[], read_cpu=True)
+    meter.begin("w")
+    started = time.perf_counter()
+    monkeypatch.setattr(zeus_energy, "time", lambda: time.time() + step_s)
+    time.sleep(0.05)
+    cpus.cpu_mj += 2_000
+    m = meter.end("w")
+    assert 0.05 <= m.time_s <= time.perf_counter() - started + 0.01
+    assert m.cpu_j == pytest.approx(2.0)
+    assert m.power_w == pytest.approx(2.0 / m.time_s)
+
+
 # --- Zeus on a faked SoC: Apple silicon and a Jetson, through Zeus's own classes and ZeusMonitor --------------------
 _APPLE_FIELDS = ("cpu_total_mj", "dram_mj", "gpu_mj", "gpu_sram_mj", "ane_mj")
 
