@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import json
 import logging
 import os
 import re
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -800,7 +800,7 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
         if named == locked:
             try:
                 os.ftruncate(fd, 0)
-                text = f"process {os.getpid()} on {_hostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})"
+                text = f"process {os.getpid()} on {_hostname()} (since {_now_with_offset()})"
                 os.write(fd, text.encode("utf-8"))
             except BaseException:
                 os.close(fd)
@@ -812,6 +812,15 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
         f"ParetoSweep: cannot lock {path}: it was replaced {_LOCK_ATTEMPTS} times while this sweep locked it (another "
         f"program deletes or recreates {folder}); stop it, or {_elsewhere()}."
     )
+
+
+def _now_with_offset() -> str:
+    """This host's local time now, with its UTC offset (``2026-12-03 10:00:00 +0545``).
+
+    The lock's holder text is read where the sweep dir is shared: on another host, a SLURM login node in another
+    time zone, a bare local time would be taken for the reader's own.
+    """
+    return datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
 def _holder(fd: int) -> str:
@@ -848,7 +857,7 @@ def _running_message(folder: Path, path: Path, holder: str) -> str:
 def _holder_host(holder: str) -> str | None:
     """The host the lock's ``holder`` text names (``process N on HOST (since ...)``), or ``None``.
 
-    >>> _holder_host("process 4242 on node7 (since 2026-12-03 10:00:00)"), _holder_host("another process")
+    >>> _holder_host("process 4242 on node7 (since 2026-12-03 10:00:00 +0100)"), _holder_host("another process")
     ('node7', None)
     """
     match = re.match(r"process \d+ on (\S+)", holder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -298,6 +299,23 @@ def test_a_lock_held_from_another_host_says_how_to_free_it_if_that_host_is_down(
         tmp_path, tmp_path / SWEEP_LOCK_NAME, f"process 1 on {socket.gethostname()}"
     )
     assert "another host" not in running_here  # this host's holder: Ctrl-C reaches it
+
+
+def test_the_lock_says_since_when_with_its_utc_offset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The holder text is read on other hosts (a shared sweep dir, a login node in another zone): "since 10:00:00"
+    in the holder's local time read as the reader's own, hours off."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kathmandu")  # +05:45 all year: no DST to make the expected offset depend on the date
+    time.tzset()
+    try:
+        with sweep_lock(tmp_path / "ax.json"):
+            holder = (tmp_path / SWEEP_LOCK_NAME).read_text()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert re.fullmatch(rf"process {os.getpid()} on \S+ \(since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d \+0545\)", holder)
+    assert storage_module._holder_host(holder) is not None
 
 
 def test_a_holder_of_this_host_run_by_another_user_is_alive(monkeypatch: pytest.MonkeyPatch) -> None:
