@@ -680,6 +680,28 @@ def _remove_dead_partials(log_dir: Path) -> None:
             log.info("ecopt: removed %s, an event file a killed process left half-written.", path)
 
 
+_EVENTS_PREFIX = "events.out.tfevents."
+
+
+def _event_file_name(run_dir: Path, second: int, n: int) -> str:
+    """``events.out.tfevents.<second>.<n>.<host>``, named to sort after every event file ``run_dir`` holds already.
+
+    A live TensorBoard reads a run's files in name order and never goes back to a name before the one it is on: a
+    file named from a wall clock stepped back (NTP, ``date -s``), from a host whose clock is behind (a sweep resumed
+    on another node), or from a new process within the second of the last file (its counter starts again at 0)
+    would be skipped until TensorBoard restarts. Such a file takes the latest file's second and the next number.
+    """
+    latest = max((p.name for p in run_dir.glob(f"{_EVENTS_PREFIX}*")), default="")
+    if f"{_EVENTS_PREFIX}{second:010d}.{n:09d}." <= latest:
+        last_second, _, rest = latest.removeprefix(_EVENTS_PREFIX).partition(".")
+        last_n = rest.partition(".")[0]
+        if last_second.isdigit() and last_n.isdigit():  # ours
+            second, n = int(last_second), max(n, int(last_n) + 1)
+        elif last_second.isdigit():  # another writer's (SummaryWriter: <second>.<host>...): the next second
+            second = int(last_second) + 1
+    return f"{_EVENTS_PREFIX}{second:010d}.{n:09d}.{socket.gethostname()}"
+
+
 class _Writer:
     """One event file, written whole under a name TensorBoard ignores and then renamed to its final name.
 
@@ -714,7 +736,7 @@ class _Writer:
         if exc_type is not None:  # half an update: dropped, so the next one (which writes it all) repeats no step
             self._partial.unlink(missing_ok=True)
             return
-        name = f"events.out.tfevents.{int(self._time_s):010d}.{next(_EVENT_FILES):09d}.{socket.gethostname()}"
+        name = _event_file_name(self.run_dir, int(self._time_s), next(_EVENT_FILES))
         os.replace(self._partial, self.run_dir / f"{name}.{os.getpid()}")
 
     def add_summary(self, summary: Any, step: int = 0) -> None:

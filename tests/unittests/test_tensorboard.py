@@ -180,6 +180,32 @@ def test_a_resumed_sweep_writes_nothing_twice(board_dir):
     assert len(list(board_dir.glob("events.out.tfevents.*"))) == 1  # the experiment, written once
 
 
+@pytest.mark.parametrize("clock", ["stepped back an hour", "a new process in the same second"])
+def test_a_live_tensorboard_sees_the_frontier_steps_written_after_a_clock_step(board_dir, monkeypatch, clock):
+    """Event files were named by this host's wall clock: written after a step back (NTP, ``date -s``, a sweep resumed
+    on a node whose clock is behind), or by a new process within the last file's second (its counter starts at 0),
+    one sorted before the file a running TensorBoard was on, which never goes back: the step stayed unseen."""
+    import itertools
+    import time
+    import types
+
+    from lightning_ecopt import tensorboard
+
+    live = load(board_dir / FRONTIER_RUN)  # a TensorBoard following the sweep
+    assert sorted(e.step for e in live.Scalars("frontier/pareto_size")) == [2, 4, 5]
+    if clock == "stepped back an hour":
+        now = time.time() - 3600
+    else:
+        latest = max(p.name for p in (board_dir / FRONTIER_RUN).glob("events.out.tfevents.*"))
+        now = int(latest.split(".")[3]) + 0.5
+        monkeypatch.setattr(tensorboard, "_EVENT_FILES", itertools.count())
+    monkeypatch.setattr(tensorboard, "time", types.SimpleNamespace(**(vars(time) | {"time": lambda: now})))
+    trials = (*TRIALS, completed(6, 0.85, 500.0))
+    FrontierBoard(board_dir).update(SweepResult(OBJECTIVES, trials, (4, 6), dict(REF), "inferred", 1.0))
+    live.Reload()
+    assert [e.step for e in live.Scalars("frontier/pareto_size")] == [2, 4, 5, 6]
+
+
 def test_a_trial_that_breaks_an_outcome_constraint_is_marked_infeasible_in_the_hparams_table(tmp_path):
     from lightning_ecopt.sweeper.objectives import parse_constraint
 
