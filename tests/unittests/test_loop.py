@@ -1790,6 +1790,77 @@ def test_a_proposal_runs_on_one_blas_thread_too_and_the_trials_keep_the_process_
     assert seen["trial"] == [{2}, {2}]
 
 
+_TORCH_SETTINGS = {
+    # what a task sets and leaves set -> how to read it back
+    "grad off": (lambda torch: torch.set_grad_enabled(False), lambda torch: torch.is_grad_enabled()),
+    "default device meta": (lambda torch: torch.set_default_device("meta"), lambda torch: torch.get_default_device()),
+    "float16 default": (
+        lambda torch: torch.set_default_dtype(torch.float16),
+        lambda torch: torch.get_default_dtype(),
+    ),
+    "float64 default": (
+        lambda torch: torch.set_default_dtype(torch.float64),
+        lambda torch: torch.get_default_dtype(),
+    ),
+    "anomaly mode": (
+        lambda torch: torch.autograd.set_detect_anomaly(True),
+        lambda torch: torch.is_anomaly_enabled(),
+    ),
+}
+
+
+@pytest.fixture
+def torch_settings_kept():
+    """Put back the torch settings a test's task changes and leaves changed."""
+    torch = pytest.importorskip("torch")
+    dtype, grad, anomaly = torch.get_default_dtype(), torch.is_grad_enabled(), torch.is_anomaly_enabled()
+    yield torch
+    torch.set_default_device(None)
+    torch.set_default_dtype(dtype)
+    torch.set_grad_enabled(grad)
+    torch.autograd.set_detect_anomaly(anomaly)
+
+
+@pytest.mark.parametrize("setting", list(_TORCH_SETTINGS))
+def test_proposals_ignore_the_torch_settings_a_trial_left_and_the_next_trial_still_sees_them(
+    fast_ax, torch_settings_kept, monkeypatch, setting
+):
+    """Audit 2026-12-07: a task run in the sweep's process (basic launcher, from_function) that left a torch setting
+    changed left the next proposals to run under it. Without gradients the model fit raised ("element 0 of tensors
+    does not require grad"), on a meta default device Ax's input transform raised, under float16 GPyTorch's
+    eigendecomposition failed: each ended the sweep at its first model proposal. Under float64 the same seed proposed
+    other configurations; anomaly mode made proposals 6x slower."""
+    torch = torch_settings_kept
+    change, read = _TORCH_SETTINGS[setting]
+    from ax.api.client import Client
+
+    clean = [t.params for t in make_sweep(two_quadratics, n_trials=5, n_initial_trials=3).run().trials]
+    seen: list[object] = []
+    proposed_under: set[tuple[object, ...]] = set()
+    propose = Client.get_next_trials
+
+    def get_next_trials(self, *args, **kwargs):
+        state = (torch.get_default_dtype(), torch.is_grad_enabled(), torch.is_anomaly_enabled())
+        proposed_under.add((*state, torch.get_default_device().type))
+        return propose(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get_next_trials", get_next_trials)
+
+    def task(p):
+        if not seen:
+            change(torch)
+        seen.append(read(torch))
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=5, n_initial_trials=3)
+    result = sweep.run()
+    assert proposed_under == {(torch.float32, True, False, "cpu")}  # torch's defaults, in every proposal
+    assert [t.status for t in result.trials] == ["completed"] * 5
+    assert [t.params for t in result.trials] == clean  # the same proposals as a sweep whose task changed nothing
+    assert len(set(map(str, seen))) == 1  # the task's own setting, in each of its trials
+    assert str(read(torch)) == str(seen[0])  # and left as the task left it
+
+
 def test_a_nested_sweep_s_request_stop_is_an_interrupt_of_the_outer_trial_not_the_outer_sweep_s_stop(fast_ax, tmp_path):
     """Diff review: an inner sweep's request_stop() was taken as the outer's own, and the outer trial that ran was
     recorded "not started" at 0 J."""
