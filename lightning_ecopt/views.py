@@ -4,7 +4,9 @@ Both views of a sweep use this module: :mod:`lightning_ecopt.tensorboard` (writt
 batch) and :mod:`lightning_ecopt.report` (``ecopt report <sweep dir>``), so TensorBoard and the report draw the same
 picture from the same :class:`~lightning_ecopt.sweeper.results.SweepResult`. Only numpy is imported at module level;
 matplotlib is imported when a figure is drawn, and only its object-oriented API (``Figure`` + the Agg canvas) is
-used: no pyplot, no GUI backend, no global state, so drawing is safe in any process or thread.
+used: no pyplot, no GUI backend, so drawing is safe in any process or thread. The one global state read, rcParams,
+is matplotlib's defaults while a figure is built and drawn (the caller's put back after): the sweep draws in the
+process its trials run in, and a task's ``text.usetex`` or ``font.size`` had reached the picture.
 
 Example:
     >>> metric_unit("energy/test_samples_per_j"), metric_unit("energy/train_j"), metric_unit("test/acc")
@@ -15,9 +17,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -526,8 +530,17 @@ def frontier_figure(
         dpi: Dots per inch (the PNG is ``width_in * dpi`` pixels wide).
 
     Returns:
-        A matplotlib ``Figure`` (not attached to pyplot: no need to close it).
+        A matplotlib ``Figure`` (not attached to pyplot: no need to close it), built under matplotlib's default
+        rcParams whatever the process set (:func:`figure_rgb` and :func:`figure_png` draw it so too).
     """
+    with _matplotlib_defaults():
+        return _frontier_figure(result, constraints=constraints, width_in=width_in, height_in=height_in, dpi=dpi)
+
+
+def _frontier_figure(
+    result: SweepResult, *, constraints: Sequence[OutcomeConstraint], width_in: float, height_in: float, dpi: int
+) -> Figure:
+    """:func:`frontier_figure`, built under the rcParams in effect."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -828,6 +841,28 @@ def _literal(text: str) -> str:
     return printable(text).replace("$", r"\$")
 
 
+_DRAWING = threading.RLock()
+"""Held while a figure is built or drawn under :func:`_matplotlib_defaults`: rcParams are process-wide, and two sweeps
+in threads that swapped them at once put back each other's copy (the caller's settings lost)."""
+
+
+@contextlib.contextmanager
+def _matplotlib_defaults() -> Iterator[None]:
+    """Matplotlib's own defaults while a frontier figure is built and drawn; the rcParams in effect put back after.
+
+    The sweep draws its TensorBoard picture in its own process, where a trial of the basic launcher (or of
+    :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.from_function`) runs: a task that set ``text.usetex`` without
+    LaTeX installed lost every later frontier view (matplotlib raised at each batch), and one that set a large
+    ``font.size`` or ``lines.linewidth: 0`` drew labels over the axes (sized for 10-point text) or no staircase.
+    A user's ``matplotlibrc`` does the same to ``ecopt report``'s picture. The style's blacklist keeps the backend
+    and interactive mode as they are. Costs about 1 ms.
+    """
+    from matplotlib import style
+
+    with _DRAWING, style.context("default"):
+        yield
+
+
 def _canvas(fig: Figure) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -836,9 +871,10 @@ def _canvas(fig: Figure) -> Any:
 
 def figure_rgb(fig: Figure) -> np.ndarray:
     """Render a figure with the Agg backend to an ``(height, width, 3)`` uint8 RGB array."""
-    canvas = _canvas(fig)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    with _matplotlib_defaults():
+        canvas = _canvas(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -846,5 +882,6 @@ def figure_png(fig: Figure) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    _canvas(fig).print_png(buffer)  # it draws the figure (a draw before it was drawn again)
+    with _matplotlib_defaults():
+        _canvas(fig).print_png(buffer)  # it draws the figure (a draw before it was drawn again)
     return buffer.getvalue()

@@ -458,3 +458,23 @@ def test_an_ordinary_front_or_one_with_no_free_corner_is_drawn_without_an_inset(
     ax = views.frontier_figure(result).axes[0]
     assert ax.child_axes == []
     assert sorted(text.get_text() for text in ax.texts) == sorted(f"#{i}" for i in range(12))
+
+
+def test_the_figure_is_drawn_under_matplotlib_s_defaults_whatever_the_process_set_and_those_are_put_back():
+    """Audit 2026-12-07: the sweep draws its TensorBoard picture in the process its trials run in (basic launcher).
+    After a task set ``text.usetex`` without LaTeX every later frontier view failed; a large ``font.size`` or
+    ``lines.linewidth: 0`` drew labels over the axes or no staircase (``ecopt report`` read a matplotlibrc so)."""
+    import matplotlib as mpl
+
+    result = make_result(
+        {"acc": "maximize", "j": "minimize"}, [[0.9, 10.0], [0.5, 2.0], [0.8, 5.0]], {"acc": 0.4, "j": 8.0}
+    )
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        expected = views.figure_rgb(views.frontier_figure(result))
+    changed = {"text.usetex": True, "font.size": 40.0, "lines.linewidth": 0.0, "axes.facecolor": "black"}
+    with mpl.rc_context(changed):
+        figure = views.frontier_figure(result)
+        assert np.array_equal(views.figure_rgb(figure), expected)
+        assert views.figure_png(figure) == views.figure_png(views.frontier_figure(result))
+        assert {key: mpl.rcParams[key] for key in changed} == changed  # the caller's own, put back
