@@ -570,19 +570,24 @@ _OVERFLOW: Literal["fold"] = "fold"
 terminal would otherwise lose the figures)."""
 
 
-_HEADER_BREAKS = re.compile(r"(?<=[./_])(?=[^./_\s])")
+_HEADER_BREAKS = re.compile(r"(?<=[./_])(?=[^./_\s])|(?<=\s)(?=\w)")
 """Where a column's header may break when the table is narrowed: after a separator of its name (``model.`` |
-``depth``, ``energy/`` | ``test_`` | ``samples_`` ...)."""
+``depth``, ``energy/`` | ``test_`` | ``samples_`` ...), and at a space before a word (``J per`` | ``inference``), never
+before a symbol (an objective's ``↑``, a ``(p)``), which stays with the word before it."""
 
 
 def _wrapped_header(header: str, width: int) -> str:
-    r"""``header`` broken onto lines of at most ``width`` cells at its name's separators (its own lines kept).
+    r"""``header`` broken onto lines of at most ``width`` cells at its separators and spaces (its own lines kept).
+
+    A space it breaks at ends no line.
 
     Example:
         >>> _wrapped_header("energy/test_samples_per_j ↑\n[samples/J]", 11).split("\n")
         ['energy/', 'test_', 'samples_', 'per_j ↑', '[samples/J]']
         >>> _wrapped_header("model.depth", 6), _wrapped_header("model.depth", 11)
         ('model.\ndepth', 'model.depth')
+        >>> _wrapped_header("break-even inferences", 10), _wrapped_header("J per inference", 9)
+        ('break-even\ninferences', 'J per\ninference')
     """
     from rich.cells import cell_len
 
@@ -590,8 +595,8 @@ def _wrapped_header(header: str, width: int) -> str:
     for line in header.split("\n"):
         current = ""
         for piece in _HEADER_BREAKS.split(line):
-            if current and cell_len(current + piece) > width:
-                lines.append(current)
+            if current and cell_len((current + piece).rstrip()) > width:
+                lines.append(current.rstrip())
                 current = piece
             else:
                 current += piece
@@ -602,12 +607,12 @@ def _wrapped_header(header: str, width: int) -> str:
 def _header_pieces(headers: Sequence[str]) -> list[int]:
     r"""Each header's widest piece, in cells: the narrowest its column may be with no piece of its name broken.
 
-    >>> _header_pieces(["trial", "model.depth", "energy/x ↑\n[J]"])
-    [5, 6, 7]
+    >>> _header_pieces(["trial", "model.depth", "energy/x ↑\n[J]", "break-even inferences", "Pearson r (p)"])
+    [5, 6, 7, 10, 7]
     """
     from rich.cells import cell_len
 
-    return [max(cell_len(p) for line in h.split("\n") for p in _HEADER_BREAKS.split(line)) for h in headers]
+    return [max(cell_len(p.rstrip()) for line in h.split("\n") for p in _HEADER_BREAKS.split(line)) for h in headers]
 
 
 def _value_keeping_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -> list[int] | None:
@@ -616,9 +621,10 @@ def _value_keeping_widths(headers: Sequence[str], rows: Sequence[Sequence[str]],
     ``None`` where the table fits as it is, or where its values alone do not fit (rich then folds them, as before).
 
     Rich narrows every column of a table wider than the terminal in proportion, folding values as well as headers:
-    at 80 columns the frontier's learning rate 0.008169 printed as "0.0081" over "69". Here each column is as wide as
-    its widest value, and the room left widens the headers that need it least first (so most keep their name's
-    pieces whole); the headers then break at their name's separators (:func:`_wrapped_header`).
+    at 80 columns the frontier's learning rate 0.008169 printed as "0.0081" over "69", and at 50 the ledger's
+    "210 µJ" as "210" over "µJ". Here each column is as wide as its widest value, and the room left widens the headers
+    that need it least first (so most keep their name's pieces whole); the headers then break at their name's
+    separators and spaces (:func:`_wrapped_header`).
 
     Example:
         >>> _value_keeping_widths(["trial", "model.learning_rate"], [["#0", "0.008169"]], 40) is None
@@ -647,18 +653,18 @@ def _value_keeping_widths(headers: Sequence[str], rows: Sequence[Sequence[str]],
 
 
 _NARROWEST_HEADER = 3
-"""The fewest cells a line of a narrowed header may have before the frontier prints as blocks instead."""
+"""The fewest cells a line of a narrowed header may have before a table prints as blocks instead."""
 
 
 def _needs_blocks(
     headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None, room: int
 ) -> bool:
-    """Whether the frontier prints one block per configuration: its boxed table would not be readable in ``room``.
+    """Whether a table prints one block per row: its boxed table would not be readable in ``room``.
 
     Narrower than its figures, the table folds them onto more lines (``0.00`` over ``8169``); narrower still for its
-    headers, it folds a name one or two characters a line (``m`` / ``o`` / ``d`` ...). In either case each
-    configuration prints as its trial, then a line per column with its name and figure, instead. ``widths``: the
-    table's :func:`_value_keeping_widths` in ``room``.
+    headers, it folds a name one or two characters a line (``m`` / ``o`` / ``d`` ...). In either case each row
+    prints as its first cell (the frontier's trial, the audit's proxy), then a line per column with its name and
+    figure, instead. ``widths``: the table's :func:`_value_keeping_widths` in ``room``.
 
     Example:
         >>> headers, rows = ["trial", "model.depth"], [["#0", "4"]]
@@ -676,20 +682,26 @@ def _needs_blocks(
     return any(width < min(piece, _NARROWEST_HEADER) for width, piece in zip(widths, pieces, strict=True))
 
 
-def _boxed_frontier(headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int] | None) -> Table:
-    """The frontier as a boxed table, one row per configuration.
+def _boxed_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[int] | None,
+    justify: Sequence[Literal["left", "right"]],
+) -> Table:
+    """A boxed table of plain text (no markup read), one line per row where ``widths`` keep its values whole.
 
-    ``widths``: its columns' widths from :func:`_value_keeping_widths` (``None``: rich's own).
+    ``widths``: its columns' widths from :func:`_value_keeping_widths` (``None``: rich's own); ``justify``: each
+    column's.
     """
     from rich.markup import escape
     from rich.table import Table
 
     table = Table()
-    for i, header in enumerate(headers):
+    for i, (header, side) in enumerate(zip(headers, justify, strict=True)):
         width = None if widths is None else widths[i]
         shown = header if width is None else _wrapped_header(header, width)
         table.add_column(
-            escape(shown), justify="right", no_wrap=widths is None and i == 0, overflow=_OVERFLOW, width=width
+            escape(shown), justify=side, no_wrap=widths is None and i == 0, overflow=_OVERFLOW, width=width
         )
     for cells in rows:
         table.add_row(*(escape(cell) for cell in cells))
@@ -697,13 +709,16 @@ def _boxed_frontier(headers: Sequence[str], rows: Sequence[Sequence[str]], width
 
 
 _BLOCK_INDENT = 2
-"""The blocks' lines under their trial, indented by this many columns."""
+"""The blocks' lines under their first cell, indented by this many columns."""
 _BLOCK_GAP = 2
 """Columns between a block's names and its figures."""
 
 
 def _print_blocks(console: Console, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """The frontier for a terminal too narrow for its table: each configuration's trial, then a line per column."""
+    """A table for a terminal too narrow for it: each row's first cell (its trial, its proxy), then a line per column.
+
+    Each line holds the column's name and the row's figure.
+    """
     from rich.cells import cell_len
     from rich.padding import Padding
     from rich.table import Table
@@ -725,6 +740,33 @@ def _print_blocks(console: Console, headers: Sequence[str], rows: Sequence[Seque
         for name, value in zip(names, cells[1:], strict=True):
             grid.add_row(Text(name), Text(value))
         console.print(Padding(grid, (0, 0, 0, _BLOCK_INDENT), expand=False))
+
+
+def _table_or_blocks(
+    console: Console,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    justify: Sequence[Literal["left", "right"]] | None = None,
+) -> None:
+    r"""Print a table of plain text boxed where it is readable in ``console``'s width, else one block per row.
+
+    Too wide for the terminal, the table keeps each value on one line and breaks its headers at their names'
+    separators and spaces (:func:`_value_keeping_widths`); where even that would fold a value or a header a
+    character or two a line (:func:`_needs_blocks`), each row prints as its first cell, then a line per column
+    (:func:`_print_blocks`). The frontier, the proxy audit and the ledger's savings table print this way.
+
+    Args:
+        console: Where to print; its width is the room.
+        headers: The columns' names (``"\n"`` starts a line of its own: an objective's unit).
+        rows: The rows' cells, one per header, as printed; text, never read as markup.
+        justify: Each column's justification in the boxed table; default every column ``"right"``.
+    """
+    widths = _value_keeping_widths(headers, rows, console.width)
+    if _needs_blocks(headers, rows, widths, console.width):
+        _print_blocks(console, headers, rows)
+    else:
+        console.print(_boxed_table(headers, rows, widths, justify or ["right"] * len(headers)))
 
 
 def render(report: Report, console: Console | None = None) -> None:
@@ -755,9 +797,6 @@ def render(report: Report, console: Console | None = None) -> None:
 
 
 def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
     sweep, result, led = report.sweep, report.sweep.result, report.ledger
     label = led.energy_label
     if result.n_completed:
@@ -866,11 +905,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
         for row in report.frontier
     ]
     _say(console, title, soft_wrap=whole_titles)
-    widths = _value_keeping_widths(headers, rows, console.width)
-    if _needs_blocks(headers, rows, widths, console.width):
-        _print_blocks(console, headers, rows)
-    else:
-        console.print(_boxed_frontier(headers, rows, widths))
+    _table_or_blocks(console, headers, rows)
     _say(console, caption, soft_wrap=whole_titles)
     constrained = report.constraints
     if constrained and constrained["constraints"]:
@@ -886,15 +921,19 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
             _say(console, note)
 
     audit_title = f"Proxy audit: parameter count and FLOPs against energy per inference ({frontier_label})"
-    audit = Table()
-    for column in ("proxy", "n", "Pearson r (p)", "Spearman rho (p)"):
-        audit.add_column(column, justify="left" if column == "proxy" else "right", overflow=_OVERFLOW)
-    for c in report.audit:
-        pearson = "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})"
-        spearman = "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})"
-        audit.add_row(escape(views.printable(c.proxy)), str(c.n), pearson, spearman)
+    audit = [
+        [
+            views.printable(c.proxy),
+            str(c.n),
+            "-" if c.pearson_r is None else f"{c.pearson_r:+.3f} ({c.pearson_p:.2g})",
+            "-" if c.spearman_rho is None else f"{c.spearman_rho:+.3f} ({c.spearman_p:.2g})",
+        ]
+        for c in report.audit
+    ]
     _say(console, audit_title, soft_wrap=whole_titles)
-    console.print(audit)
+    _table_or_blocks(
+        console, ["proxy", "n", "Pearson r (p)", "Spearman rho (p)"], audit, justify=["left", "right", "right", "right"]
+    )
     target = report.audit[0].target if report.audit and report.audit[0].target else "energy per inference"
     _say(console, f"Against {target}, across completed trials that ran.")
     for caveat in proxy_audit_caveats(report.sweep.result):
@@ -946,9 +985,6 @@ def _render_ledger(
     whole_titles: bool,
     constraints: Sequence[OutcomeConstraint] = (),
 ) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
     label = led.energy_label
     bound = " (lower bound)" if led.lower_bound else ""
     if led.mixed_energy:
@@ -1077,25 +1113,25 @@ def _render_ledger(
         f"Frontier models against baseline #{led.baseline} ({why.get(led.baseline_rule, led.baseline_rule)}"
         f"{tie}): {_fmt_j(led.baseline_j_per_inference or 0.0)} per inference{base}"
     )
-    savings = Table()
     columns = ["trial"] + ([performance.name] if performance is not None else [])
     columns += ["J per inference"] + (["J per token"] if tokens_known else [])
     columns += ["saved per inference", "saved", "break-even inferences"]
-    for column in columns:
-        savings.add_column(escape(views.printable(column)), justify="right", overflow=_OVERFLOW)
+    savings = []
     for s in led.savings:
         token_j = per_token(s.trial_index, s.j_per_inference)
-        savings.add_row(
-            f"#{s.trial_index}",
-            *([shown(s.trial_index)] if performance is not None else []),
-            _fmt_j(s.j_per_inference),
-            *([_fmt_j(token_j) if token_j is not None else "-"] if tokens_known else []),
-            _fmt_j(s.saved_j_per_inference),
-            "n/a" if math.isnan(s.saved_fraction) else f"{s.saved_fraction:+.1%}",
-            "n/a" if led.mixed_energy else _at_least(led.lower_bound, s.break_even_inferences),
+        savings.append(
+            [
+                f"#{s.trial_index}",
+                *([shown(s.trial_index)] if performance is not None else []),
+                _fmt_j(s.j_per_inference),
+                *([_fmt_j(token_j) if token_j is not None else "-"] if tokens_known else []),
+                _fmt_j(s.saved_j_per_inference),
+                "n/a" if math.isnan(s.saved_fraction) else f"{s.saved_fraction:+.1%}",
+                "n/a" if led.mixed_energy else _at_least(led.lower_bound, s.break_even_inferences),
+            ]
         )
     _say(console, savings_title, soft_wrap=whole_titles)
-    console.print(savings)
+    _table_or_blocks(console, [views.printable(column) for column in columns], savings)
     if led.savings and all(s.trial_index == led.baseline for s in led.savings):
         _, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
         first = _choose_baseline(result, "first", per_inference)[1]  # what --baseline first would take

@@ -145,6 +145,112 @@ def test_every_width_that_holds_the_figures_prints_each_on_one_line_and_breaks_h
                 assert set(cells) <= allowed, (width, column)
 
 
+_TABLES = {
+    "proxy audit": ("Proxy audit:", "(cpu-time))\n", "Against "),
+    "savings": ("Frontier models", "0.9053\n", "Break-even:"),
+}
+"""The report's other tables: ``(their title's start, its end, what follows the table)`` in the fixture's report."""
+
+
+def _table_section(report, width, table):
+    """The proxy audit or the savings table as ``render`` prints it at ``width`` columns, without its title."""
+    start, end, after = _TABLES[table]
+    buffer = io.StringIO()
+    render(report, Console(file=buffer, width=width, color_system=None))
+    text = buffer.getvalue()
+    section = text[text.index(start) :].split(end, 1)[1].split(after, 1)[0]
+    assert max(len(line) for line in section.splitlines()) <= width
+    return section
+
+
+def _boxed_cells(section):
+    """A boxed table's ``(header cells, body cells)`` by printed line."""
+    header, body = section.split("┡")
+    return (
+        [[cell.strip() for cell in line.split("┃")[1:-1]] for line in header.splitlines() if line.startswith("┃")],
+        [[cell.strip() for cell in line.split("│")[1:-1]] for line in body.splitlines() if line.startswith("│")],
+    )
+
+
+def _row_blocks(section):
+    """A table printed one block per row: ``{first cell: [(name, figure), ...]}``."""
+    blocks: dict[str, list[tuple[str, str]]] = {}
+    for line in section.splitlines():
+        if line and not line.startswith(" "):
+            label = line.strip()
+            blocks[label] = []
+        elif blocks and line.strip():
+            name, _, figure = line.strip().rpartition("  ")
+            blocks[label].append((name.strip(), figure.strip()))
+    return blocks
+
+
+def _word_pieces(line):
+    """A header line's pieces: it may break after a separator of its name, or at a space before a word."""
+    cuts = [
+        0,
+        *(
+            k
+            for k in range(1, len(line))
+            if (line[k - 1] in "./_" and line[k] not in "./_ ") or (line[k - 1] == " " and line[k].isalnum())
+        ),
+        len(line),
+    ]
+    return [line[i:j] for i, j in itertools.pairwise(cuts)]
+
+
+@pytest.mark.parametrize("table", ["proxy audit", "savings"])
+def test_the_audit_and_savings_tables_keep_every_value_on_one_line_or_print_blocks(sweep_dir, table):
+    """At 50 columns the savings table printed its figures over two lines ("0.905" over "3", "535" over "µJ",
+    ">= 65,53" over "4") and its headers a few letters a line ("infer" / "ence", "break" / "-even"), and the proxy
+    audit "-1.000" over "(0.33)": rich narrowed every column in proportion. As the frontier does, each table keeps
+    its figures whole where they fit, its headers broken at spaces and separators, and prints one block per row
+    (its first cell, then a line per column) where they do not. Checked at every width, from narrow to wide."""
+    report = build_report(sweep_dir)
+    headers, rows = _boxed_cells(_table_section(report, 300, table))  # wide: every header and figure whole
+    (headers,) = headers
+    assert len(rows) == (2 if table == "proxy audit" else 3)
+    piece = [max(len(p.rstrip()) for p in _word_pieces(header)) for header in headers]
+    figure = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    chrome = 3 * len(headers) + 1  # a border and a space either side of every column
+    wide = chrome + sum(max(f, len(h)) for f, h in zip(figure, headers, strict=True))
+    fits = chrome + sum(map(max, figure, piece))  # every figure and every header's widest piece on one line
+    for width in range(30, wide + 2):
+        section = _table_section(report, width, table)
+        if "┡" not in section:  # blocks: every row, column and figure whole
+            assert width < fits, width  # only where the table would break a figure or a header's piece
+            blocks = _row_blocks(section)
+            assert list(blocks) == [row[0] for row in rows], (width, section)
+            for row in rows:
+                shown = [(name, cell) for name, cell in blocks[row[0]] if name]  # a folded name's rest has no figure
+                assert [cell for _, cell in shown] == row[1:], (width, shown)
+                assert all(whole.startswith(name) for (name, _), whole in zip(shown, headers[1:], strict=True)), shown
+            continue
+        narrowed_headers, narrowed = _boxed_cells(section)
+        assert narrowed == rows, (width, section)  # one line a row: no figure folded
+        for column, header in zip(zip(*narrowed_headers, strict=True), headers, strict=True):
+            lines = [cell for cell in column if cell]
+            assert "".join(lines).replace(" ", "") == header.replace(" ", ""), (width, column)  # whole, in order
+            if width >= fits:  # room for every header's pieces: broken between them, never inside a word
+                pieces = _word_pieces(header)
+                runs = {
+                    "".join(pieces[i:j]).rstrip() for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1)
+                }
+                assert set(lines) <= runs, (width, column)
+    assert "┡" not in _table_section(report, 50, table)  # the terminal of the report: blocks
+    assert "┡" in _table_section(report, wide, table)
+
+
+@pytest.mark.parametrize(("width", "broken"), [(60, ["break-even", "inferences"]), (72, ["saved per", "inference"])])
+def test_the_savings_headers_break_at_their_spaces_not_inside_break_even(sweep_dir, width, broken):
+    """Narrowed to 60 columns, "break-even inferences" printed "break-e" / "ven" / "inferen" / "ces"; it breaks at its
+    space, as the frontier's names break at their separators."""
+    headers, rows = _boxed_cells(_table_section(build_report(sweep_dir), width, "savings"))
+    columns = [[cell for cell in column if cell] for column in zip(*headers, strict=True)]
+    assert broken in columns, columns
+    assert [row[-1] for row in rows[1:]] == [">= 65,534", ">= 32,688"]
+
+
 def test_a_piped_report_keeps_the_width_columns_asks_for(sweep_dir, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "70")
     assert main(["report", str(sweep_dir), "--no-files"]) == 0
