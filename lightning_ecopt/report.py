@@ -601,7 +601,27 @@ def _wrapped_header(header: str, width: int) -> str:
             else:
                 current += piece
         lines.append(current)
-    return "\n".join(lines)
+    return "\n".join(part for line in lines for part in _folded(line, width))
+
+
+def _folded(line: str, width: int) -> list[str]:
+    """``line`` cut into the fewest parts of at most ``width`` characters, of lengths as even as can be.
+
+    A name piece wider than its column (``kernel`` in 5) folds as ``ker`` / ``nel``, where rich's fold printed
+    ``kerne`` / ``l``: a letter a line.
+
+    >>> _folded("kernel", 5), _folded("model.", 5), _folded("samples_per_j", 5), _folded("depth", 5)
+    (['ker', 'nel'], ['mod', 'el.'], ['sampl', 'es_p', 'er_j'], ['depth'])
+    """
+    if width < 1 or len(line) <= width:
+        return [line]
+    size, longer = divmod(len(line), -(-len(line) // width))
+    parts, start = [], 0
+    for i in range(-(-len(line) // width)):
+        end = start + size + (i < longer)
+        parts.append(line[start:end])
+        start = end
+    return parts
 
 
 def _header_pieces(headers: Sequence[str]) -> list[int]:
