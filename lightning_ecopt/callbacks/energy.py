@@ -1927,10 +1927,24 @@ def _check_one_kind(codes: list[int]) -> None:
     )
 
 
+def _logging_step(trainer: pl.Trainer) -> int:
+    """The step Lightning logs at: the count of training batches that stepped the optimisers.
+
+    Lightning's logger connector (``self.log``, and the test figures it logs for this callback) and its own callbacks
+    that write to the loggers (``LearningRateMonitor``, ``DeviceStatsMonitor``) log at
+    ``fit_loop.epoch_loop._batches_that_stepped``, not at ``global_step``, which counts optimiser steps: two a batch
+    under manual optimisation with two optimisers (a GAN), which put the train and predict figures at twice the fit's
+    last step. Read as Lightning's callbacks read it (a private attribute since 1.6.5); ``global_step`` where missing.
+    """
+    step = getattr(getattr(trainer.fit_loop, "epoch_loop", None), "_batches_that_stepped", None)
+    return step if isinstance(step, int) else trainer.global_step
+
+
 @rank_zero_only
 def _log_to_loggers(trainer: pl.Trainer, metrics: dict[str, float]) -> None:
+    step = _logging_step(trainer)
     for logger in trainer.loggers:
-        logger.log_metrics(metrics, step=trainer.global_step)
+        logger.log_metrics(metrics, step=step)
         logger.save()
 
 
@@ -1945,11 +1959,12 @@ def _log_labels(trainer: pl.Trainer, labels: dict[str, str], warn_once: Callable
     """
     from lightning.pytorch.loggers import TensorBoardLogger
 
+    step = _logging_step(trainer)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             _add_to_hparams(logger.hparams, labels)  # for code that reads them (Lightning wrote hparams.yaml at start)
             for name, label in labels.items():
-                logger.experiment.add_text(name, label, trainer.global_step)
+                logger.experiment.add_text(name, label, step)
         else:
             try:
                 logger.log_hyperparams(labels)

@@ -2848,3 +2848,69 @@ def test_a_time_limit_that_falls_due_while_counting_flops_stops_the_trial(fake_c
         warnings.simplefilter("ignore")
         with pytest.raises(TrialTimeoutError):
             trainer.test(SlowToCount(), verbose=False)
+
+
+class _StepsLogger(RecordingLogger):
+    """Keeps the step each key was logged at, and the step of each text TensorBoard would get."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: dict[str, int | None] = {}
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        super().log_metrics(metrics, step)
+        self.steps.update(dict.fromkeys(metrics, step))
+
+
+class _TwoOptimizers(ClockedModel):
+    """Manual optimisation with two optimisers (a GAN's shape): two optimiser steps, so two global steps, a batch."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.automatic_optimization = False
+        self.head = torch.nn.Linear(32, 2)
+
+    def configure_optimizers(self) -> Any:
+        return [torch.optim.SGD(self.layer.parameters(), lr=0.1), torch.optim.SGD(self.head.parameters(), lr=0.1)]
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:  # type: ignore[override]
+        self.clock.advance(time_s=1.0, gpu_j=10.0)
+        for optimizer, layer in zip(self.optimizers(), (self.layer, self.head), strict=True):  # type: ignore[arg-type]
+            optimizer.zero_grad()
+            self.manual_backward(layer(batch).sum())
+            optimizer.step()
+
+
+def test_figures_logged_outside_lightning_s_loops_use_the_step_lightning_logs_at(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Train and predict figures go to the loggers directly: at Lightning's own logging step, not ``global_step``.
+
+    Lightning logs (``self.log``, the test figures it logs for us, LearningRateMonitor) at the count of batches that
+    stepped; ``global_step`` counts optimiser steps, two a batch here. At ``global_step`` the train and predict figures
+    landed at step 10 of a 5-step fit, and the test figures at 5 (review).
+    """
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    logger = _StepsLogger()
+    board = TensorBoardLogger(tmp_path, default_hp_metric=False)
+    texts: dict[str, int] = {}
+    monkeypatch.setattr(board.experiment, "add_text", lambda name, text, step: texts.__setitem__(name, step))
+    cb = EnergyCallback(stages=("test", "predict"), train=True, meter=FakeMeter(fake_clock), min_duration_s=0)
+    trainer = Trainer(
+        callbacks=[cb],
+        logger=[logger, board],
+        max_epochs=1,
+        limit_train_batches=5,
+        limit_val_batches=0,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+    )
+    model = _TwoOptimizers(fake_clock)
+    trainer.fit(model)
+    trainer.test(model, verbose=False)
+    trainer.predict(model)
+    assert trainer.global_step == 10  # two optimiser steps a batch
+    assert {logger.steps[k] for k in ("energy/train_j", "energy/test_j", "energy/predict_j")} == {5}
+    assert set(texts.values()) == {5}, texts  # the labels beside them in TensorBoard
