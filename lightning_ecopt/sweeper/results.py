@@ -481,11 +481,20 @@ def create_temporary_file(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"create_temporary_file({str(path)!r}): no unused temporary name in {path.parent}.")
 
 
+_KILL_PROBES = os.name != "nt"
+"""Whether ``os.kill(pid, 0)`` probes a process (POSIX) rather than ending it (Windows)."""
+
+
 def process_exists(pid: int) -> bool:
     """Whether a process ``pid`` runs on this machine (one of another user's counts).
 
     The owner of a lock, or of a temporary file it left, may be gone: storage's lock and the board's partial files.
+    On Windows, where ``os.kill(pid, 0)`` does not probe but ends the process (``TerminateProcess`` with exit code 0),
+    every process counts as running: a partial file a killed writer left stays, rather than a reused pid's process
+    ended.
     """
+    if not _KILL_PROBES:
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

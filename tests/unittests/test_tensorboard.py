@@ -762,6 +762,23 @@ def test_an_event_file_a_live_process_is_writing_is_left_alone(board_dir):
     assert other.exists()
 
 
+def test_on_windows_no_process_is_probed_with_os_kill_which_would_end_it(board_dir, monkeypatch):
+    import os
+
+    # Windows' os.kill(pid, 0) is no probe: TerminateProcess with exit code 0. A partial file named after a pid that
+    # a killed writer left, and Windows reused for another process, would have ended that process.
+    from lightning_ecopt.sweeper import results
+
+    sent = []
+    monkeypatch.setattr(results, "_KILL_PROBES", False)  # as on Windows (os.name == "nt")
+    monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    other = board_dir / FRONTIER_RUN / ".ecopt-partial.4242"
+    other.write_bytes(b"")
+    assert FrontierBoard(board_dir).update(result_after(6)) is True
+    assert sent == []
+    assert other.exists()  # left: whose it is cannot be told there without ending a process
+
+
 def test_a_single_objective_sweep_has_a_best_value_curve_in_place_of_the_hypervolume(tmp_path):
     # One objective has no hypervolume (the sweep records none): the frontier run's only curves were the counts and a
     # pareto_size stuck at 1, so TensorBoard showed no progress at all. The best feasible value, per batch, is it.
