@@ -133,6 +133,7 @@ from lightning_ecopt.sweeper.objectives import (
     ContractFailure,
     MissingMetric,
     TrialMetrics,
+    ax_metric_name,
     parse_task_result,
 )
 from lightning_ecopt.sweeper.progress import SweepProgress, lines_shown_where_logging_is_not_configured
@@ -2637,6 +2638,7 @@ class ParetoSweep:
                 trial.mark_failed(reason=meta["reason"], unsafe=True)
                 abandoned.append(index)
             self._records[index] = self._record_from_trial(index, trial)
+        _restore_saved_means(experiment, self._records)
         self._keep_saved_sobol_count(stored, storage)
         self._keep_saved_seed(stored, storage)
         # Saved before wide int intervals were modelled as floats, its first proposal ran out of memory.
@@ -3026,6 +3028,51 @@ def _client_from_json(text: str) -> Client:
         path = Path(folder) / "ax_experiment.json"
         path.write_text(text)
         return Client.load_from_json_file(str(path))
+
+
+def _restore_saved_means(experiment: Any, records: Mapping[int, TrialRecord]) -> None:
+    """Give Ax's data of each completed trial back the values the trial returned, which Ax's JSON rounded.
+
+    Ax saves its data with pandas' ``DataFrame.to_json``, which keeps 10 decimal places: a loaded experiment held
+    0.3333333333 for 1/3, 0.0000012346 for 1.2345678e-06 and 0.0 below 5e-11, so a resumed sweep's model fitted
+    other values than the uninterrupted sweep's and proposed other trials from its first proposal on. The records
+    (``run_metadata``, saved by Python's ``json``) keep every digit: each mean and standard error Ax holds for a
+    completed trial is replaced by the record's, where the two agree to the rounding (the metric Ax names it after,
+    the first of a shared name, as :meth:`TrialMetrics.to_ax_raw_data` sent it).
+
+    Args:
+        experiment: The loaded Ax experiment.
+        records: The trials' records, rebuilt from their metadata.
+    """
+    from ax.core.data import Data, DataRow
+
+    exact: dict[tuple[int, str], tuple[float, float | None]] = {}
+    for index, record in records.items():
+        if record.status != "completed":
+            continue
+        for name, mean in record.metrics.items():
+            exact.setdefault((index, ax_metric_name(name)), (mean, record.sems.get(name)))
+
+    def agrees(saved: float, value: float) -> bool:
+        both_nan = math.isnan(saved) and math.isnan(value)  # a standard error not given
+        return both_nan or math.isclose(saved, value, rel_tol=1e-8, abs_tol=1e-10)
+
+    saved = getattr(experiment.data, "_data_rows", None)  # Ax 1.3's rows; another Ax's data is left as loaded
+    if saved is None:
+        return
+    rows = []
+    changed = False
+    for row in saved:
+        returned = exact.get((row.trial_index, row.metric_name))
+        if returned is not None:
+            mean, sem = returned
+            se = row.se if sem is None else sem
+            if (row.mean, row.se) != (mean, se) and agrees(row.mean, mean) and agrees(row.se, se):
+                row = DataRow(**{**vars(row), "mean": mean, "se": se})
+                changed = True
+        rows.append(row)
+    if changed:
+        experiment.data = Data(data_rows=rows)
 
 
 def _record_metadata(record: TrialRecord) -> dict[str, Any]:

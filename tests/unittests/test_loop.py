@@ -4970,3 +4970,37 @@ def test_a_sweep_where_logging_is_configured_adds_nothing_to_it(fast_ax, capsys,
     make_sweep(two_quadratics, n_trials=2, n_initial_trials=2).run()
     assert "ecopt: 1/2 trials; " not in capsys.readouterr().err
     assert any(r.getMessage().startswith("ecopt: 1/2 trials; ") for r in caplog.records)
+
+
+def _many_digits(p):
+    """Two objectives whose values need all 17 digits, one of them small (joules per sample, say)."""
+    x0, x1 = p["x0"], p["x1"]
+    return {"f1": ((x0**2 + x1**2) / 3, 1 / 70), "f2": 1e-6 * ((x0 - 1) ** 2 + (x1 - 1) ** 2 + 1 / 7)}
+
+
+def test_a_resumed_sweep_models_the_values_its_trials_returned_not_ax_s_rounded_copy(fast_ax, tmp_path):
+    # Ax saves its data through pandas' to_json, which keeps 10 decimal places: 1/3 came back as 0.3333333333 and
+    # 1.2345678e-06 as 0.0000012346 (below 5e-11, 0.0), so a resumed sweep's model saw other values than the
+    # uninterrupted sweep's.
+    storage = tmp_path / "ax.json"
+    make_sweep(_many_digits, n_trials=3, n_initial_trials=3, storage=storage).run()
+    sweep = make_sweep(_many_digits, n_trials=4, n_initial_trials=3, storage=storage)
+    result = sweep.run()
+    data = loop._experiment(sweep._client).lookup_data().df
+    for trial in result.trials:
+        for name in ("f1", "f2"):
+            rows = data[(data.trial_index == trial.trial_index) & (data.metric_name == f"m__{name}")]
+            assert rows["mean"].tolist() == [trial.metrics[name]]
+    assert data[data.metric_name == "m__f1"]["sem"].tolist() == [1 / 70] * 4
+
+
+def test_a_sweep_stopped_in_its_model_phase_resumes_with_the_proposals_of_an_uninterrupted_one(fast_ax, tmp_path):
+    uninterrupted: list[dict] = []
+    make_sweep(lambda p: uninterrupted.append(p) or _many_digits(p), n_trials=6, n_initial_trials=3).run()
+    seen: list[dict] = []
+    storage = tmp_path / "ax.json"
+    for n_trials in (4, 6):  # stopped after the first model proposal, then resumed in a new sweep
+        make_sweep(
+            lambda p: seen.append(p) or _many_digits(p), n_trials=n_trials, n_initial_trials=3, storage=storage
+        ).run()
+    assert seen == uninterrupted
