@@ -117,7 +117,8 @@ def run_record(
         launcher: What runs the trials (the Hydra sweeper gives ``hydra.launcher``'s ``_target_`` and ``n_jobs``);
             ``None`` for a sweep's own ``evaluate`` (from Python).
         seed: The sweep's seed in force (a resumed sweep keeps the one it started with); ``None`` when unseeded.
-        sobol_seed: The seed of the Sobol generator (the one Ax drew when ``seed`` is ``None``); ``None`` until its
+        sobol_seed: The seed of the Sobol generator (when ``seed`` is ``None``, the one drawn for the sweep, which
+            seeds the model's proposals too; Ax's own draw in sweeps saved before 2026-12-06); ``None`` until its
             first trial was generated.
         trials: The first and last index of the trials this run proposed.
         finished: How many trials finished (completed or failed) in this run.

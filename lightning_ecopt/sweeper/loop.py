@@ -97,6 +97,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import signal
 import tempfile
 import threading
@@ -1137,6 +1138,7 @@ class ParetoSweep:
         self._said_slow = False
         self._said_fallback = False
         self._warm_starts: Any = None  # this sweep's own capped_fit.WarmStarts, made at its first proposal
+        self._drawn_seed: int | None = None  # with seed=None: the seed drawn for the sweep (_proposal_seed)
         self._n_initial = self.settings.resolved_n_initial_trials(len(self.space.parameters))
         # Checked at each run, not only when built: a list given since (sweep.settings = replace(...)) runs too.
         self._enqueued = check_enqueued(self.space, self.settings.enqueue_trials)
@@ -1563,7 +1565,7 @@ class ParetoSweep:
 
         if self._warm_starts is None:
             self._warm_starts = WarmStarts()
-        _set_client_seed(client, _derive_seed(self.settings.seed, self._n_finished()))
+        _set_client_seed(client, _derive_seed(self._proposal_seed(), self._n_finished()))
         proposals: dict[int, dict[str, Any]] = {}
         for params in self._due_first()[:k]:
             ax_params = self.space.to_ax_params(params)
@@ -2494,7 +2496,7 @@ class ParetoSweep:
         struct = GenerationStrategyDispatchStruct(
             method="fast",
             initialization_budget=self._n_initial,
-            initialization_random_seed=_sobol_seed(self.settings.seed),
+            initialization_random_seed=_sobol_seed(self._proposal_seed()),
             initialize_with_center=_CENTER_FIRST and self._n_initial > 1,
         )
         strategy = choose_generation_strategy(struct=struct, botorch_acqf_class=acqf)
@@ -2572,7 +2574,8 @@ class ParetoSweep:
             self._client = client
             self._resume(client, Path(_IN_MEMORY))
             return client
-        client = Client(random_seed=self.settings.seed)
+        self._drawn_seed = None if self.settings.seed is not None else secrets.randbelow(2**32)
+        client = Client(random_seed=self._proposal_seed())
         client.configure_experiment(parameters=self.space.to_ax(), name="ecopt")
         given = self._given_reference()
         client.configure_optimization(
@@ -2641,6 +2644,7 @@ class ParetoSweep:
         _restore_saved_means(experiment, self._records)
         self._keep_saved_sobol_count(stored, storage)
         self._keep_saved_seed(stored, storage)
+        self._drawn_seed = None if self.settings.seed is not None else _saved_sobol_seed(client)
         # Saved before wide int intervals were modelled as floats, its first proposal ran out of memory.
         _relax_wide_ints(client, self.space)
         # Saved before 2026-12-04 in a space of two-valued choices only, its first proposal raised UnsupportedError.
@@ -2786,6 +2790,15 @@ class ParetoSweep:
         self._n_initial = n_saved
         # (The Sobol trials are part of the budget: a budget cut below them records the budget.)
         self.settings = dataclasses.replace(self.settings, n_initial_trials=min(n_saved, self.settings.n_trials))
+
+    def _proposal_seed(self) -> int | None:
+        """The seed of the sweep's proposals: ``seed``, or with ``seed=None`` the one drawn for the sweep.
+
+        Drawn in ``[0, 2**32)`` when the sweep starts, it seeds the Sobol generator (so the provenance records it as
+        ``sobol_seed``) and the model's proposals as a given seed would: a sweep seeded with the recorded
+        ``sobol_seed`` proposes the same trials. A resumed unseeded sweep takes it back from its Sobol generator.
+        """
+        return self.settings.seed if self.settings.seed is not None else self._drawn_seed
 
     def _keep_saved_seed(self, stored: Mapping[str, Any], storage: Path) -> None:
         """A resumed sweep keeps the seed it started with, so that it proposes as an uninterrupted sweep would.
@@ -3207,6 +3220,21 @@ def _set_saved_runs(client: Client, runs: Sequence[Mapping[str, Any]]) -> None:
         return
     payload["provenance"] = [dict(r) for r in runs]
     _experiment(client).description = json.dumps({_METADATA_KEY: payload})
+
+
+def _saved_sobol_seed(client: Client) -> int | None:
+    """The seed the saved Sobol generator was given, else the one it drew; ``None`` where neither is saved.
+
+    With ``seed=None`` a sweep gives it the seed drawn for the sweep (:meth:`ParetoSweep._proposal_seed`); sweeps
+    saved before that gave none, and Ax drew one at the first Sobol trial (:func:`_drawn_sobol_seed`).
+    """
+    strategy = client._maybe_generation_strategy
+    for node in getattr(strategy, "nodes_by_name", {}).values():
+        for spec in node.generator_specs:
+            seed = spec.generator_kwargs.get("seed") if spec.generator_key == "Sobol" else None
+            if isinstance(seed, int) and not isinstance(seed, bool):
+                return seed
+    return _drawn_sobol_seed(client)
 
 
 def _drawn_sobol_seed(client: Client) -> int | None:

@@ -102,7 +102,8 @@ class SweepSettings:
             :meth:`resolved_n_initial_trials`, which needs the number of swept parameters).
         acquisition: ``"qNEHVI"`` (the paper's), ``"qLogNEHVI"``, or ``"EHVI"`` (analytic, in closed form: for
             ``max_batch_size=1`` in multi-objective sweeps without constraints on other metrics).
-        seed: Seed of the Sobol sequence and of the model fitting; ``None`` for a random one. From -2**63 to
+        seed: Seed of the Sobol sequence and of the model fitting; ``None`` for a random one (recorded in the
+            provenance as ``sobol_seed``: a sweep given it proposes the same trials). From -2**63 to
             2**64 - 1; a seed outside ``[0, 2**32)`` seeds the Sobol sequence with 32 bits derived from all of its own
             (torch's Sobol scrambling keeps 32 bits of a seed).
         max_batch_size: Trials proposed jointly (one q-batch) and launched together.

@@ -5004,3 +5004,24 @@ def test_a_sweep_stopped_in_its_model_phase_resumes_with_the_proposals_of_an_uni
             lambda p: seen.append(p) or _many_digits(p), n_trials=n_trials, n_initial_trials=3, storage=storage
         ).run()
     assert seen == uninterrupted
+
+
+def test_an_unseeded_sweep_proposes_what_a_sweep_seeded_with_its_recorded_seed_does(fast_ax, tmp_path):
+    # With seed=None the recorded sobol_seed gave back the Sobol trials only: the model's proposals ran on whatever
+    # state torch's random generator was in, which nothing recorded. The drawn seed now seeds them too, resumes as well.
+    seen: list[dict] = []
+    storage = tmp_path / "ax.json"
+    for n_trials in (4, 6):  # stopped in the model phase, resumed
+        unseeded = make_sweep(
+            lambda p: seen.append(p) or two_quadratics(p),
+            n_trials=n_trials,
+            n_initial_trials=3,
+            storage=storage,
+            seed=None,
+        )
+        result = unseeded.run()
+    drawn = {run["sobol_seed"] for run in result.provenance}
+    assert len(drawn) == 1
+    assert {run["seed"] for run in result.provenance} == {None}
+    again = make_sweep(two_quadratics, n_trials=6, n_initial_trials=3, seed=drawn.pop()).run()
+    assert [t.params for t in again.trials] == seen
