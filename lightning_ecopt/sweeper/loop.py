@@ -3064,7 +3064,8 @@ def _restore_saved_means(experiment: Any, records: Mapping[int, TrialRecord]) ->
         if record.status != "completed":
             continue
         for name, mean in record.metrics.items():
-            exact.setdefault((index, ax_metric_name(name)), (mean, record.sems.get(name)))
+            if isinstance(mean, int | float) and not isinstance(mean, bool):  # not a label (energy/source)
+                exact.setdefault((index, ax_metric_name(name)), (float(mean), record.sems.get(name)))
 
     def agrees(saved: float, value: float) -> bool:
         both_nan = math.isnan(saved) and math.isnan(value)  # a standard error not given
