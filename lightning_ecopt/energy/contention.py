@@ -72,7 +72,7 @@ def cpu_snapshot(cpus: Collection[int] | None = None) -> CpuSnapshot | None:
     """
     try:
         ticks = os.sysconf("SC_CLK_TCK")
-        lines = (_PROC / "stat").read_text().splitlines()
+        lines = (_PROC / "stat").read_text(encoding="ascii").splitlines()
         per_cpu = [line for line in lines if line.startswith("cpu") and line[3:4].isdigit()]
         if not per_cpu:
             return None  # no per-CPU rows: the capacity is unknown
@@ -157,13 +157,18 @@ def _tree_ticks() -> int:
 
 
 def _stat_fields(pid: int) -> list[str] | None:
-    """``/proc/<pid>/stat`` after the command name (field 3 on: state, ppid, ...), or ``None`` if it is gone."""
+    """``/proc/<pid>/stat`` after the command name (field 3 on: state, ppid, ...), or ``None`` if it is gone.
+
+    Read as bytes: the command name is whatever bytes the process was named with (a script's file name, or
+    ``prctl(PR_SET_NAME)``), cut at 15 bytes, so it may be no text in any encoding (a UTF-8 character cut in two);
+    the fields after it are ASCII.
+    """
     try:
-        text = (_PROC / str(pid) / "stat").read_text()
+        data = (_PROC / str(pid) / "stat").read_bytes()
     except OSError:
         return None
     # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after its last ')'.
-    return text[text.rindex(")") + 2 :].split()
+    return data[data.rindex(b")") + 2 :].decode("ascii").split()
 
 
 def _descendants(pid: int) -> list[int]:
@@ -173,7 +178,7 @@ def _descendants(pid: int) -> list[int]:
         parent = todo.pop()
         for task in (_PROC / str(parent) / "task").iterdir():
             try:
-                kids = [int(v) for v in (task / "children").read_text().split()]
+                kids = [int(v) for v in (task / "children").read_text(encoding="ascii").split()]
             except FileNotFoundError:
                 if parent == pid:
                     raise  # no children files on this kernel: scan instead

@@ -934,6 +934,66 @@ def test_this_process_trees_cpu_time_is_its_user_and_system_time_and_its_reaped_
     assert snapshot.own_s == pytest.approx((100 + 20 + 3 + 4 + 50 + 5 + 6 + 2 + 7 + 1) / ticks)
 
 
+@pytest.mark.parametrize("children_files", [True, False], ids=["children-files", "scan"])
+@pytest.mark.parametrize(
+    "comm",
+    [b"entra\xc3\xaenement_\xc3", b"caf\xe9", "µ-modèle".encode()],
+    ids=["utf8-cut-at-15-bytes", "latin-1", "utf8"],
+)
+def test_cpu_time_of_processes_named_in_bytes_no_locale_decodes_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children_files: bool, comm: bytes
+) -> None:
+    """A process's name in ``/proc/<pid>/stat`` is raw bytes cut at 15 (``./entraînement_énergie.py`` reads
+    ``entra\xc3\xaenement_\xc3``): neither it nor another process named so on the machine (the scan reads them
+    all) loses the snapshot, under any locale. Read as text it raised UnicodeDecodeError, and the contention
+    figure was silently dropped."""
+    from lightning_ecopt.energy import contention
+
+    me, child, stranger = os.getpid(), 900001, 900003
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "stat").write_text("cpu  1000 0 0 10000 0 0 0 0 0 0\ncpu0 1000 0 0 10000 0 0 0 0 0 0\n", encoding="ascii")
+    tree = [(me, 1, (100, 20, 3, 4), [child]), (child, me, (50, 5, 6, 2), []), (stranger, 1, (9000, 900, 0, 0), [])]
+    for pid, ppid, times, kids in tree:
+        task = proc / str(pid) / "task" / str(pid)
+        task.mkdir(parents=True)
+        line = _fake_stat(pid, ppid, *times).encode("ascii").replace(b"(py (x) y)", b"(" + comm + b")")
+        (proc / str(pid) / "stat").write_bytes(line)
+        if children_files:
+            (task / "children").write_text(" ".join(map(str, kids)), encoding="ascii")
+    monkeypatch.setattr(contention, "_PROC", proc)
+    snapshot = contention.cpu_snapshot()
+    assert snapshot is not None
+    assert snapshot.own_s == pytest.approx((100 + 20 + 3 + 4 + 50 + 5 + 6 + 2) / os.sysconf("SC_CLK_TCK"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux /proc only")
+def test_a_child_process_named_with_a_cut_utf8_character_leaves_the_cpu_snapshot_readable() -> None:
+    """The real kernel: a child renames itself (``prctl(PR_SET_NAME)``, as a script started by its file name is
+    named) with a UTF-8 character cut in two; the snapshot that walks this process tree still reads."""
+    import subprocess
+    import sys
+
+    from lightning_ecopt.energy.contention import cpu_snapshot
+
+    name = "entraînement_é".encode()[:15]
+    assert name.endswith(b"\xc3")  # the cut falls inside the last character
+    code = (
+        f"import ctypes, sys, time\nctypes.CDLL(None).prctl(15, {name!r})\nprint('named', flush=True)\ntime.sleep(30)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"named\n"
+        assert Path(f"/proc/{child.pid}/stat").read_bytes().startswith(f"{child.pid} (".encode() + name + b")")
+        assert cpu_snapshot() is not None
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
 # --- Zeus through its real GPU and RAPL classes, on a faked NVML and a fake sysfs tree ---------------------------
 @pytest.fixture
 def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> Any:
