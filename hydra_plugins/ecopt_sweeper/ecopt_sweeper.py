@@ -378,14 +378,13 @@ class EcoptSweeper(Sweeper):
         """
         if not isinstance(value, str) or "glob(" not in value:
             return value
-        from hydra.core.override_parser.overrides_parser import OverridesParser
         from hydra.core.override_parser.types import Glob, ValueType
         from hydra.errors import HydraException
 
-        from lightning_ecopt.sweeper.space import render_override_value
+        from lightning_ecopt.sweeper.space import _parse_override, render_override_value
 
         try:
-            override = OverridesParser.create().parse_override(f"{key}={value}")
+            override = _parse_override(f"{key}={value}")
         except HydraException:  # the search space's parser says what is wrong with it
             return value
         glob = override.value()

@@ -38,6 +38,7 @@ import dataclasses
 import logging
 import math
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -548,11 +549,39 @@ def _parser() -> OverridesParser:
     return OverridesParser.create()
 
 
-def _parse(text: str, source: str) -> Override:
+def _parse_override(text: str) -> Override:
+    """Hydra's parse of one override, with a clear error where Hydra's parser cannot work: under ``python -O``.
+
+    Hydra 1.3's parser takes a token inside an ``assert`` (``assert ...(next(children), POPEN)``); ``-O`` strips
+    it, so every function (``interval(...)``, ``choice(...)``, ``tag(...)``) and every dict fails with an
+    ``AttributeError`` from deep inside it (Hydra issue 2570). A Hydra that parses under ``-O`` passes through.
+
+    Raises:
+        EcoptConfigError: Python runs with ``-O``/``-OO`` (or ``PYTHONOPTIMIZE``) and Hydra's parser crashed.
+        HydraException: The text is no override Hydra's grammar allows.
+    """
     from hydra.errors import HydraException
 
     try:
         return _parser().parse_override(text)
+    except HydraException:
+        raise
+    except Exception as err:
+        if not sys.flags.optimize:
+            raise
+        raise EcoptConfigError(
+            f"cannot parse {text!r}: Python runs with -O (sys.flags.optimize={sys.flags.optimize}, from -O, -OO or "
+            f"PYTHONOPTIMIZE), and Hydra's override parser needs the assert statements -O strips (Hydra issue 2570: "
+            f"every function such as interval(), choice() or tag(), and every dict, fails with "
+            f"{type(err).__name__}: {err}); run Python without -O/-OO and unset PYTHONOPTIMIZE."
+        ) from err
+
+
+def _parse(text: str, source: str) -> Override:
+    from hydra.errors import HydraException
+
+    try:
+        return _parse_override(text)
     except HydraException as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if "NoneType is incompatible" in first_line and (written := _null_in_choice(text)) is not None:
@@ -635,9 +664,9 @@ def _reads_back(rendered: str, expected: str) -> bool:
     from hydra.errors import HydraException
 
     try:
-        alone = _parser().parse_override(f"k={rendered}")
-        in_list = _parser().parse_override(f"k=[{rendered}]")
-        in_choice = _parser().parse_override(f"k=choice({rendered})")
+        alone = _parse_override(f"k={rendered}")
+        in_list = _parse_override(f"k=[{rendered}]")
+        in_choice = _parse_override(f"k=choice({rendered})")
     except HydraException:
         return False
     choice = in_choice.value()
@@ -978,7 +1007,7 @@ def _nested_sweeps(mapping: Mapping[Any, Any], path: str) -> Iterator[tuple[str,
             yield from _nested_sweeps(value, dotted)
         elif isinstance(value, str):
             try:
-                override = _parser().parse_override(f"k={value}")
+                override = _parse_override(f"k={value}")
             except HydraException:
                 continue
             if override.is_sweep_override():

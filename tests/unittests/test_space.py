@@ -762,3 +762,33 @@ def test_a_fixed_null_and_a_deletion_of_a_value_reach_every_job_as_written() -> 
     space = parse_search_space({"x": "interval(0, 1)"}, ["model.head=null", "~trainer.limit=5", "~logger"])
     assert space.fixed == {"model.head": None, "~trainer.limit": 5, "~logger": None}
     assert space.to_overrides({"x": 0.5}) == ["x=0.5", "model.head=null", "~trainer.limit=5", "~logger"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "env"), [(["-O"], {}), (["-OO"], {}), ([], {"PYTHONOPTIMIZE": "1"})], ids=["-O", "-OO", "PYTHONOPTIMIZE"]
+)
+@pytest.mark.parametrize("text", ["interval(0, 1)", "choice(a, b)", "{a: 1}"], ids=["interval", "choice", "dict"])
+def test_under_python_o_a_sweep_function_gets_a_clear_error_not_hydras_attributeerror(
+    flag: list[str], env: dict[str, str], text: str
+) -> None:
+    """Hydra 1.3's override parser reads a token inside an ``assert``, which ``-O`` strips: every function and dict
+    crashed with ``AttributeError: 'TerminalNodeImpl' object has no attribute 'function'`` from deep inside Hydra.
+    The user gets the cause and the fix instead (the default sweep of examples/train.py fails so under -O)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from lightning_ecopt.exceptions import EcoptConfigError\n"
+        "from lightning_ecopt.sweeper.space import parse_search_space\n"
+        "try:\n"
+        f"    parse_search_space({{'x': {text!r}}}, [])\n"
+        "except EcoptConfigError as err:\n"
+        "    print('EcoptConfigError:', err)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, *flag, "-c", code], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"EcoptConfigError: cannot parse {'x=' + text!r}: Python runs with -O"), done.stdout
+    assert "run Python without -O/-OO and unset PYTHONOPTIMIZE" in done.stdout
