@@ -66,7 +66,7 @@ def cpu_identity(cpuinfo: str | None = None) -> dict[str, Any]:
     model, flags = platform.processor() or platform.machine(), set()
     if cpuinfo is None:
         try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         except OSError:
             cpuinfo = ""
     for line in cpuinfo.splitlines():
@@ -92,7 +92,7 @@ def gpu_names(folder: Path = _NVIDIA_GPUS) -> list[str]:
     names = []
     for card in cards:
         try:
-            text = (card / "information").read_text()
+            text = (card / "information").read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
         for line in text.splitlines():

@@ -341,7 +341,7 @@ class FrontierBoard:
         _remove_dead_partials(self.log_dir)
         path = self.log_dir / STATE_FILENAME
         try:
-            state = json.loads(path.read_text())
+            state = json.loads(path.read_text(encoding="utf-8"))
             last, on_front, columns = state["last"], state["on_front"], state["columns"]
         except FileNotFoundError:
             return
@@ -370,7 +370,7 @@ class FrontierBoard:
             "frontier_hv": self._frontier_hv,
         }
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(state))
+        tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, path)
 
     # -- HParams ----------------------------------------------------------------------------------------------------

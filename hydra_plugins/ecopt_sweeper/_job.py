@@ -257,7 +257,7 @@ def changed_dir_warning(folder: Path | None, number: int) -> str | None:
     if folder is None:
         return None
     try:
-        record = json.loads((folder / f"{number}.json").read_text())
+        record = json.loads((folder / f"{number}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     moved = record.get("changed_dir") if isinstance(record, dict) else None
@@ -396,7 +396,7 @@ def _record(folder: str | None, outcome: dict[str, Any]) -> bool:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(text)
+        partial.write_text(text, encoding="utf-8")
         os.replace(partial, path)
     except Exception as exc:  # the record is a safety net: the job's own outcome goes back through the launcher
         log.debug("ecopt sweeper: the job's outcome was not recorded: %s: %s", type(exc).__name__, exc)
@@ -434,7 +434,7 @@ def ran_when_the_sweep_died(folder: Path | None, number: int) -> bool | None:
         return None
     path = folder / f"{number}.json"
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return False
     except (OSError, ValueError):
@@ -450,7 +450,7 @@ def read_record(folder: Path | None, number: int) -> Any:
     if folder is None:
         return _ABSENT
     try:
-        record = json.loads((folder / f"{number}.json").read_text())
+        record = json.loads((folder / f"{number}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return _ABSENT
     if not isinstance(record, dict):

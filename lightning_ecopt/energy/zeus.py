@@ -207,8 +207,9 @@ def _sysfs_zone_name(rapl_dir: Any, zone: Any) -> str | None:
     """The name of the top-level RAPL zone ``intel-rapl:<zone>`` under ``rapl_dir`` (``package-0``, ``psys``)."""
     if rapl_dir is None or not isinstance(zone, int):
         return None
+    name = Path(rapl_dir) / f"intel-rapl:{zone}" / "name"
     try:
-        return (Path(rapl_dir) / f"intel-rapl:{zone}" / "name").read_text().strip() or None
+        return name.read_text(encoding="utf-8", errors="replace").strip() or None
     except OSError:
         return None
 
@@ -388,7 +389,7 @@ def _jetson_rail_label(soc: Any, rail: str) -> str | None:
         return None
     name = f"rail_name_{found[2]}" if found[1].startswith("in_") else f"in{found[2]}_label"
     try:
-        return Path(path).with_name(name).read_text().strip() or None
+        return Path(path).with_name(name).read_text(encoding="utf-8", errors="replace").strip() or None
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -80,7 +80,7 @@ def cpu_key(cpuinfo: str | None = None) -> str:
     """
     if cpuinfo is None:
         try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         except OSError:
             cpuinfo = ""
     lines = cpuinfo.splitlines()

@@ -3039,7 +3039,9 @@ def _client_from_json(text: str) -> Client:
 
     with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
         path = Path(folder) / "ax_experiment.json"
-        path.write_text(text)
+        # Ax reads it back with a bare open(), in the locale's encoding: write it so. The text is ASCII (json.dumps
+        # escapes the rest), so every codec reads it alike.
+        path.write_text(text, encoding="locale")
         return Client.load_from_json_file(str(path))
 
 

@@ -221,3 +221,77 @@ def test_every_module_the_package_imports_comes_from_a_declared_dependency() -> 
         if not {canonicalize_name(dist) for dist in providers.get(module, [])} & declared
     }
     assert undeclared == {}, "imported, but no dependency in pyproject.toml provides it"
+
+
+def _text_io_without_encoding(source: Path, root: Path = ROOT) -> list[str]:
+    """``file:line`` of each text-mode open, read or write in ``source`` that leaves the encoding to the locale."""
+    import ast
+
+    def keywords(call: ast.Call) -> dict[str, ast.expr]:
+        return {k.arg: k.value for k in call.keywords if k.arg is not None}
+
+    def binary(mode: ast.expr | None) -> bool:
+        return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and "b" in mode.value
+
+    found = []
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call) or "encoding" in keywords(node):
+            continue
+        func, kw = node.func, keywords(node)
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+        if name == "open" and owner != "os":  # open(path, mode) or path.open(mode); os.open is a descriptor
+            positional = node.args[1:2] if isinstance(func, ast.Name) else node.args[:1]
+            text = not binary(kw.get("mode", positional[0] if positional else None))
+        elif name == "fdopen":
+            text = not binary(kw.get("mode", node.args[1] if len(node.args) > 1 else None))
+        elif name in ("read_text", "write_text", "TextIOWrapper"):
+            text = True
+        elif name in ("run", "Popen", "check_output", "NamedTemporaryFile", "SpooledTemporaryFile", "TemporaryFile"):
+            flags = [kw.get("text"), kw.get("universal_newlines")]
+            text = any(isinstance(flag, ast.Constant) and bool(flag.value) for flag in flags)
+            if name.endswith("TemporaryFile"):
+                mode = kw.get("mode", node.args[0] if node.args else None)
+                text = mode is not None and not binary(mode)
+        else:
+            continue
+        if text:
+            found.append(f"{source.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_every_text_file_of_ours_names_its_encoding() -> None:
+    """A guard beside the behavioural test (test_loop.py::test_a_sweep_its_resume_board_and_report_leave_no_text_
+    encoding_to_the_locale), for the paths it does not run (a launcher's job records, Zeus's sysfs names, /proc): a
+    text read or write without ``encoding=`` takes the locale's (cp1252 on Windows, ASCII under a C locale without
+    UTF-8 mode) and warns under ``-X warn_default_encoding``. Our files are UTF-8; files others write that we only
+    read (/proc, sysfs) name theirs too."""
+    found = [hit for folder in ("lightning_ecopt", "hydra_plugins") for f in (ROOT / folder).rglob("*.py")
+             for hit in _text_io_without_encoding(f)]  # fmt: skip
+    assert not found, found
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ("open(p)", True),
+        ("open(p, 'w')", True),
+        ("open(p, 'rb')", False),
+        ("open(p, encoding='utf-8')", False),
+        ("os.open(p, os.O_RDONLY)", False),
+        ("p.open('a')", True),
+        ("p.open('a+b')", False),
+        ("os.fdopen(fd, 'wb')", False),
+        ("os.fdopen(fd, 'w')", True),
+        ("p.read_text()", True),
+        ("p.write_text(t, encoding='locale')", False),
+        ("subprocess.run(c, text=True)", True),
+        ("subprocess.run(c, capture_output=True)", False),
+        ("tempfile.NamedTemporaryFile('w')", True),
+        ("tempfile.NamedTemporaryFile()", False),
+    ],
+)
+def test_the_encoding_guard_tells_text_io_from_binary(tmp_path: Path, code: str, flagged: bool) -> None:
+    source = tmp_path / "module.py"
+    source.write_text(code + "\n", encoding="utf-8")
+    assert _text_io_without_encoding(source, tmp_path) == (["module.py:1"] if flagged else [])

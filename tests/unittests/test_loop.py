@@ -3435,7 +3435,7 @@ def test_a_refused_storage_leaves_nothing_behind(tmp_path, content):
     storage.write_text(content)
     # checkpoints/ too: left behind, a new sweep there would load them as its own training (0 J, "savings")
     with pytest.raises(EcoptConfigError, match=r"ax\.json .*; to start fresh, move it away \(with .*checkpoints/"):
-        make_sweep(two_quadratics, n_trials=2, storage=storage).run()
+        make_sweep(two_quadratics, n_trials=2, seed=0, storage=storage).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ax.json"]
 
 
@@ -5025,3 +5025,60 @@ def test_an_unseeded_sweep_proposes_what_a_sweep_seeded_with_its_recorded_seed_d
     assert {run["seed"] for run in result.provenance} == {None}
     again = make_sweep(two_quadratics, n_trials=6, n_initial_trials=3, seed=drawn.pop()).run()
     assert [t.params for t in again.trials] == seen
+
+
+_ENCODING_RUN = """
+from pathlib import Path
+import sys
+from lightning_ecopt.report import build_report, write_files
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+folder = Path(sys.argv[1])
+space = parse_search_space({"x": "interval(0, 1)", "unit": "choice('é', 'µs')"}, [])
+def task(p):
+    return {"a": p["x"], "b": 1 - p["x"] + (p["unit"] == "é")}
+objectives = parse_objectives({"a": "minimize", "b": "minimize"}, None)
+for storage in (folder / "ax_experiment.json", None):
+    sweep = ParetoSweep.from_function(space, SweepSettings(objectives, n_trials=2, seed=0, storage=storage), task)
+    sweep.run()
+    sweep.settings = SweepSettings(objectives, n_trials=3, n_initial_trials=3, seed=0, storage=storage)
+    sweep.run()  # a resume: from the file, or from the experiment kept in memory
+write_files(build_report(folder), folder)
+"""
+
+
+def test_a_sweep_its_resume_board_and_report_leave_no_text_encoding_to_the_locale(tmp_path: Path) -> None:
+    """PEP 597: under ``-X warn_default_encoding`` no read or write of ours leaves the encoding to the locale (on
+    Windows cp1252, under a C locale ASCII): a sweep with non-ASCII choices, saved and in memory, each resumed, with
+    its TensorBoard views and its report files. Third parties' warnings (torch, matplotlib, Ax) are theirs."""
+    import subprocess
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "warn_default_encoding",
+            "-W",
+            "always::EncodingWarning",
+            "-c",
+            _ENCODING_RUN,
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "tensorboard").is_dir()
+    assert "µs" in (tmp_path / "trials.csv").read_text(encoding="utf-8")
+    ours = [
+        line
+        for line in done.stderr.splitlines()
+        if "EncodingWarning" in line and re.search(r"[/\\](lightning_ecopt|hydra_plugins)[/\\]", line)
+    ]
+    assert not ours, "\n".join(ours)
