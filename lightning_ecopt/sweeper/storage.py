@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -656,8 +657,9 @@ def sweep_lock(storage: Path) -> Iterator[None]:
     ``tensorboard/``, the job dirs and ``multirun.yaml`` are the folder's, so the lock is the folder's too. The lock
     is an ``fcntl.flock`` (released by the kernel when the process dies, so a killed sweep never leaves a stale
     lock: a child the process forks closes its copy of the file at once, so it neither keeps the lock nor releases
-    it); where the platform or the file system has no such locks (Windows, some network file systems) the sweep runs
-    without one.
+    it); on Windows, which has no ``fcntl``, a ``msvcrt.locking`` of one byte past the holder's text (released by
+    Windows when the process ends, too). Where the file system takes no lock (some network file systems), the sweep
+    warns and runs without one.
 
     The lock is on the file, not on its name: before each save and each launch the sweep checks that the folder
     still holds the file it locked (:func:`check_sweep_locks`), and stops where the folder was deleted or moved.
@@ -676,9 +678,9 @@ def sweep_lock(storage: Path) -> Iterator[None]:
     """
     path = storage.with_name(SWEEP_LOCK_NAME)
     key = str(path.resolve())
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    locks = _LOCKS
+    if locks is None:
+        _warn_unlockable(path, storage.parent, f"{sys.platform} has neither fcntl nor msvcrt")
         yield
         return
     taken = None
@@ -687,7 +689,7 @@ def sweep_lock(storage: Path) -> Iterator[None]:
         if held is not None and held.thread != threading.get_ident():
             raise EcoptConfigError(_other_thread_message(storage.parent, held))
         if held is None:
-            taken = _lock(path, storage.parent, fcntl)
+            taken = _lock(path, storage.parent, locks)
             if taken is not None:
                 _HELD_LOCKS[key] = taken
     if taken is None:  # re-entered (the folder must still hold the file locked), or no lock support here
@@ -704,7 +706,7 @@ def sweep_lock(storage: Path) -> Iterator[None]:
             with _HELD_LOCKS_GUARD:
                 _HELD_LOCKS.pop(key, None)
             with contextlib.suppress(OSError):
-                fcntl.flock(taken.fd, fcntl.LOCK_UN)
+                locks.unlock(taken.fd)
             os.close(taken.fd)
 
 
@@ -749,12 +751,103 @@ def _check_held(held: _HeldLock) -> None:
 _UNLOCKABLE: set[str] = set()
 
 
+class _Flock:
+    """The sweep lock on POSIX: ``fcntl.flock`` on the whole file."""
+
+    def __init__(self, fcntl: Any) -> None:
+        self._fcntl = fcntl
+
+    def lock(self, fd: int) -> None:
+        """Lock ``fd`` for this process; ``BlockingIOError`` where another holds it, ``OSError`` where unsupported."""
+        self._fcntl.flock(fd, self._fcntl.LOCK_EX | self._fcntl.LOCK_NB)
+
+    def held_elsewhere(self, fd: int) -> None:
+        """Raise ``BlockingIOError`` where another process holds the lock (a shared lock, gone with ``fd``)."""
+        self._fcntl.flock(fd, self._fcntl.LOCK_SH | self._fcntl.LOCK_NB)
+
+    def unlock(self, fd: int) -> None:
+        """Release this process's lock on ``fd``."""
+        self._fcntl.flock(fd, self._fcntl.LOCK_UN)
+
+
+_REGION_OFFSET = 1 << 30
+"""Where the Windows sweep lock's one byte lies: past the holder's text, which Windows's mandatory region locks would
+otherwise make unreadable to the sweep it refuses (the file is not extended: a region past its end can be locked)."""
+
+
+class _RegionLock:
+    """The sweep lock on Windows: ``msvcrt.locking`` of the byte at :data:`_REGION_OFFSET`.
+
+    Windows releases a process's region locks when the process ends (a killed sweep leaves no stale lock), and a
+    handle Python opens is not inherited by the processes it starts.
+    """
+
+    def __init__(self, msvcrt: Any) -> None:
+        self._msvcrt = msvcrt
+
+    def _locking(self, fd: int, mode: int) -> None:
+        position = os.lseek(fd, 0, os.SEEK_CUR)
+        os.lseek(fd, _REGION_OFFSET, os.SEEK_SET)
+        try:
+            self._msvcrt.locking(fd, mode, 1)
+        except PermissionError as err:  # EACCES (LK_NBLCK) or EDEADLOCK: another process holds it
+            raise BlockingIOError(err.errno, err.strerror) from err
+        finally:
+            os.lseek(fd, position, os.SEEK_SET)
+
+    def lock(self, fd: int) -> None:
+        """Lock ``fd`` for this process; ``BlockingIOError`` where another holds it, ``OSError`` where unsupported."""
+        self._locking(fd, self._msvcrt.LK_NBLCK)
+
+    def held_elsewhere(self, fd: int) -> None:
+        """Raise ``BlockingIOError`` where another process holds the lock (no shared lock here: taken, let go)."""
+        self._locking(fd, self._msvcrt.LK_NBLCK)
+        self.unlock(fd)
+
+    def unlock(self, fd: int) -> None:
+        """Release this process's lock on ``fd``."""
+        self._locking(fd, self._msvcrt.LK_UNLCK)
+
+
+def _platform_locks() -> _Flock | _RegionLock | None:
+    """The sweep lock this platform has: :class:`_Flock` (POSIX), :class:`_RegionLock` (Windows), else ``None``."""
+    try:
+        import fcntl
+    except ImportError:
+        pass
+    else:
+        return _Flock(fcntl)
+    try:
+        import msvcrt
+    except ImportError:
+        return None
+    return _RegionLock(msvcrt)
+
+
+_LOCKS = _platform_locks()
+"""The sweep lock of this platform; ``None`` where it has none (the sweep warns, and runs unlocked)."""
+
+
+def _warn_unlockable(path: Path, folder: Path, why: str) -> None:
+    """Warn, once per lock file, that a sweep in ``folder`` runs without its lock (and so refuses no second one)."""
+    if str(path.absolute()) in _UNLOCKABLE:  # once: the plugin and the loop lock the same file
+        return
+    _UNLOCKABLE.add(str(path.absolute()))
+    log.warning(
+        "ecopt: cannot lock %s (%s); the sweep runs without a lock, so a second sweep started on %s would not be "
+        "refused: start one at a time there.",
+        path,
+        why,
+        folder,
+    )
+
+
 def _identity(stat: os.stat_result) -> tuple[int, int]:
     """A file's identity: its device and inode."""
     return stat.st_dev, stat.st_ino
 
 
-def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
+def _lock(path: Path, folder: Path, locks: _Flock | _RegionLock) -> _HeldLock | None:
     """Lock ``path`` (created if missing) for this thread; ``None`` where the file system has no locks.
 
     Locks, then checks that ``path`` still names the locked file: one removed or replaced between the ``open`` and
@@ -767,7 +860,7 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
     for _ in range(_LOCK_ATTEMPTS):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
         except PermissionError as err:  # a shared folder: another user's sweep made the file, without group write
             raise EcoptConfigError(
                 f"ParetoSweep: cannot open the sweep's lock file {path} ({err.strerror}): another user's sweep made "
@@ -775,22 +868,14 @@ def _lock(path: Path, folder: Path, fcntl: Any) -> _HeldLock | None:
                 f"{_elsewhere()}."
             ) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locks.lock(fd)
         except BlockingIOError:
             holder = _holder(fd)
             os.close(fd)
             raise EcoptConfigError(_running_message(folder, path, holder)) from None
         except OSError as err:  # no lock support on this file system: run unlocked, as before
             os.close(fd)
-            if str(path.absolute()) not in _UNLOCKABLE:  # once: the plugin and the loop lock the same file
-                _UNLOCKABLE.add(str(path.absolute()))
-                log.warning(
-                    "ecopt: cannot lock %s (%s: this file system takes no flock); the sweep runs without a lock, so "
-                    "a second sweep started on %s would not be refused: start one at a time there.",
-                    path,
-                    err.strerror or err,
-                    folder,
-                )
+            _warn_unlockable(path, folder, f"{err.strerror or err}: this file system takes no lock")
             return None
         locked = _identity(os.fstat(fd))
         try:
@@ -888,9 +973,8 @@ def _refuse_if_running(storage: Path) -> None:
     A refusal of the folder's saved sweep (another search space, task config or budget) would send the user to move
     the files of a sweep that is still running.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    locks = _LOCKS
+    if locks is None:
         return
     path = storage.with_name(SWEEP_LOCK_NAME)
     held = _HELD_LOCKS.get(str(path.resolve()))
@@ -899,11 +983,11 @@ def _refuse_if_running(storage: Path) -> None:
             raise EcoptConfigError(_other_thread_message(storage.parent, held)) from None
         return
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError:
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        locks.held_elsewhere(fd)
     except BlockingIOError:
         raise EcoptConfigError(_running_message(storage.parent, path, _holder(fd))) from None
     except OSError:
