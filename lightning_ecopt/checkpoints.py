@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightning_ecopt.exceptions import EcoptConfigError, EcoptError, TrialFailure
-from lightning_ecopt.sweeper.results import create_temporary_file
+from lightning_ecopt.sweeper.results import create_temporary_file, replace_file
 
 if TYPE_CHECKING:
     from torch import nn
@@ -498,7 +498,7 @@ class CheckpointCache:
                     f"({_load_error(err)}), so it is not cached; keep tensors and plain Python values in the "
                     f"module's state_dict (get_extra_state included)."
                 ) from err
-            os.replace(tmp, path)
+            replace_file(tmp, path)  # on Windows, waits out another job loading it
         except BaseException as err:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from lightning_ecopt import views
-from lightning_ecopt.sweeper.results import meets, process_exists
+from lightning_ecopt.sweeper.results import meets, process_exists, replace_file
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -371,7 +371,7 @@ class FrontierBoard:
         }
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(state), encoding="utf-8")
-        os.replace(tmp, path)
+        replace_file(tmp, path)
 
     # -- HParams ----------------------------------------------------------------------------------------------------
 
@@ -737,7 +737,7 @@ class _Writer:
             self._partial.unlink(missing_ok=True)
             return
         name = _event_file_name(self.run_dir, int(self._time_s), next(_EVENT_FILES))
-        os.replace(self._partial, self.run_dir / f"{name}.{os.getpid()}")
+        replace_file(self._partial, self.run_dir / f"{name}.{os.getpid()}")
 
     def add_summary(self, summary: Any, step: int = 0) -> None:
         from tensorboard.compat.proto.event_pb2 import Event

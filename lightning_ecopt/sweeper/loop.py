@@ -147,6 +147,7 @@ from lightning_ecopt.sweeper.results import (
     front_candidates,
     has_energy_figures,
     meets,
+    replace_file,
     scalar,
     write_results,
 )
@@ -2957,7 +2958,7 @@ class ParetoSweep:
             self._snapshot.write(client, tmp)
             with open(tmp, "rb") as handle:  # on disk before it replaces the old file: safe against power loss too
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            replace_file(tmp, path)  # on Windows, waits out a reader holding it
             self._memory = None  # the file holds the sweep now (kept in memory by runs without storage until then)
         except BaseException as err:
             Path(tmp).unlink(missing_ok=True)

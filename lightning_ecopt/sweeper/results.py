@@ -20,6 +20,7 @@ import math
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -46,6 +47,7 @@ __all__ = [
     "loaded_checkpoint",
     "meets",
     "process_exists",
+    "replace_file",
     "results_to_dict",
     "scalar",
     "write_results",
@@ -504,6 +506,56 @@ def process_exists(pid: int) -> bool:
     return True
 
 
+_SHARING_VIOLATIONS = os.name == "nt"
+"""Whether ``os.replace`` fails on a file another process holds open (Windows), rather than replacing it (POSIX).
+
+Python's ``open()`` on Windows does not share the right to delete or rename, so while any process holds the
+destination (or the temporary file) open, the rename is refused with ``PermissionError`` (``WinError 5`` or 32): an
+``ecopt report`` reading the results file, a virus scanner looking at a file just written, Excel holding
+``trials.csv``."""
+
+_REPLACE_WAIT_S = 5.0
+"""How long :func:`replace_file` keeps trying a rename that another process's open handle refuses (Windows)."""
+
+
+def replace_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """``os.replace(src, dst)``; on Windows, tried again for a while where another process holds either file open.
+
+    A reader that holds the file for a moment (``ecopt report``, a virus scanner, a backup or indexing service) no
+    longer fails the write (it stopped the sweep at its save, and the trials finished since its last save ran again
+    on resume). A program that keeps the file open (Excel, some editors) still fails it after
+    :data:`_REPLACE_WAIT_S`, with a message naming the platform and what to close.
+
+    Args:
+        src: The complete temporary file.
+        dst: The file it replaces.
+
+    Raises:
+        PermissionError: On Windows, the file was still held open after :data:`_REPLACE_WAIT_S` (the message says
+            so); elsewhere, as ``os.replace`` raises it.
+        OSError: As ``os.replace`` raises it.
+    """
+    if not _SHARING_VIOLATIONS:
+        os.replace(src, dst)
+        return
+    deadline, pause = time.monotonic() + _REPLACE_WAIT_S, 0.01
+    while True:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as err:
+            if time.monotonic() >= deadline:
+                raise PermissionError(
+                    err.errno,
+                    f"{err.strerror or 'access denied'}: another program holds {Path(dst).name} (or the temporary "
+                    f"file written to replace it) open, and on Windows a file held open cannot be replaced; close "
+                    f"what has it open (Excel, an editor, a running `ecopt report`) and try again",
+                    str(dst),
+                ) from err
+        time.sleep(pause)
+        pause = min(2 * pause, 0.5)
+
+
 def _without_surrogates(text: str) -> str:
     r"""``text`` with each lone surrogate written as its escape (``\udce9``): UTF-8 has no code for one.
 
@@ -550,7 +602,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
