@@ -14,8 +14,8 @@ Limits, by design:
   use the launcher's own: ``hydra.launcher.timeout`` (joblib: the batch is lost and its workers are killed; its jobs
   that had finished keep their outcomes) or ``hydra.launcher.timeout_min`` (submitit: SLURM kills the job). The
   basic launcher runs trials inside the sweep process, where nothing can kill a trial without killing the sweep.
-- POSIX only, main thread only: elsewhere (Windows, a task run in a thread) the limit is not enforced and a warning
-  says so once.
+- POSIX only (Linux, macOS), main thread only: elsewhere (Windows, which has no ``SIGALRM``; a task run in a thread)
+  the limit is not enforced and a warning says so once, naming why and what limits a trial there.
 - A task that catches every ``Exception`` around its whole body can swallow the interruption.
 - A task that sets its own ``SIGALRM`` handler or timer (``signal.alarm``, a SIGALRM-based timeout decorator) takes
   the one timer the limit uses: the limit no longer holds for that trial.
@@ -80,8 +80,12 @@ def check_timeout(timeout_s: Any) -> float | None:
     return float(timeout_s)
 
 
+_HAS_SIGALRM = hasattr(signal, "SIGALRM")
+"""Whether the platform has ``SIGALRM`` (POSIX: Linux, macOS); Windows has none, and no limit is enforced there."""
+
+
 def _can_alarm() -> bool:
-    return hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    return _HAS_SIGALRM and threading.current_thread() is threading.main_thread()
 
 
 #: How often a limit that fell due during an import looks again.
@@ -126,18 +130,16 @@ def _warn_not_enforced(timeout_s: float, *, hydra: bool) -> None:
     if "thread" in _WARNED:
         return
     _WARNED.add("thread")
-    fix = (
-        "use the launcher's own limit, e.g. hydra.launcher.timeout (joblib) or timeout_min (submitit)"
-        if hydra
-        else "run run() in the main thread (SIGALRM works only there), or run each trial in a subprocess with its "
-        "own time limit"
-    )
+    if hydra:
+        fix = "use the launcher's own limit, e.g. hydra.launcher.timeout (joblib) or timeout_min (submitit)"
+    elif _HAS_SIGALRM:
+        fix = "run run() in the main thread (SIGALRM works only there), or run each trial in a subprocess with its own "
+        fix += "time limit"
+    else:
+        fix = "run each trial in a subprocess with its own time limit"
+    why = "the trial runs outside the main thread" if _HAS_SIGALRM else f"{sys.platform} has no SIGALRM"
     setting = "hydra.sweeper.trial_timeout_s=%g" if hydra else "SweepSettings(trial_timeout_s=%g)"
-    log.warning(
-        setting + " is not enforced here (no SIGALRM, or the trial runs outside the main thread); %s.",
-        timeout_s,
-        fix,
-    )
+    log.warning(setting + " is not enforced here (%s); %s.", timeout_s, why, fix)
 
 
 def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any, **kwargs: Any) -> T:

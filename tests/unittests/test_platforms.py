@@ -244,3 +244,27 @@ def test_a_platform_without_fcntl_locks_with_msvcrt(monkeypatch: pytest.MonkeyPa
     assert locks._msvcrt is fake
     monkeypatch.setitem(sys.modules, "msvcrt", None)
     assert storage_module._platform_locks() is None
+
+
+@pytest.mark.parametrize("hydra", [False, True])
+def test_a_time_limit_on_windows_says_the_platform_has_no_sigalrm_and_what_limits_a_trial(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, hydra: bool
+) -> None:
+    """Windows has no SIGALRM: the warning guessed at a thread and told a Python caller to use the main thread."""
+    from lightning_ecopt.sweeper import timeout
+
+    monkeypatch.setattr(timeout, "_HAS_SIGALRM", False)
+    monkeypatch.setattr(timeout, "_WARNED", set())
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        if hydra:
+            assert timeout.TimedTask(lambda cfg: cfg + 1, 5.0)(1) == 2  # run, without a limit, in the main thread
+        else:
+            assert timeout.call_with_timeout(lambda x: x + 1, 5.0, 1) == 2
+    (message,) = [r.getMessage() for r in caplog.records]
+    setting = "hydra.sweeper.trial_timeout_s=5" if hydra else "SweepSettings(trial_timeout_s=5)"
+    fix = (
+        "use the launcher's own limit, e.g. hydra.launcher.timeout (joblib) or timeout_min (submitit)"
+        if hydra
+        else "run each trial in a subprocess with its own time limit"
+    )
+    assert message == f"{setting} is not enforced here ({sys.platform} has no SIGALRM); {fix}."
