@@ -195,6 +195,8 @@ def make_meter(
             + (
                 ". For measured joules on Apple silicon `pip install zeus-apple-silicon`."
                 if sys.platform == "darwin"
+                else ". For measured joules on Windows run on an NVIDIA GPU (its driver's NVML), or on Linux."
+                if sys.platform == "win32"
                 else ". For measured joules run on an NVIDIA GPU or make RAPL readable (root or zeusd)."
             )
         )

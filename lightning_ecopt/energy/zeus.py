@@ -613,6 +613,8 @@ def probe_zeus(gpu_indices: Sequence[int] = (), read_cpu: bool = True) -> ZeusPr
             problems.append(
                 "no RAPL counters (macOS has none: a Mac's are its SoC's)"
                 if sys.platform == "darwin"
+                else "no RAPL counters (Zeus reads them on Linux only)"
+                if sys.platform == "win32"
                 else "no RAPL counters (/sys/class/powercap/intel-rapl is missing: a VM or a non-x86 CPU?)"
             )
         else:

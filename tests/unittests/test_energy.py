@@ -1434,6 +1434,27 @@ def test_a_mac_without_zeus_apple_silicon_is_told_its_fix_once(monkeypatch: pyte
     assert str(refused.value).count("zeus-apple-silicon") == 1
 
 
+def test_windows_without_a_gpu_is_told_what_measures_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows was asked whether it was "a VM or a non-x86 CPU" and told to make RAPL readable with root or zeusd."""
+    import sys
+
+    from zeus.device.soc.common import ZeusSoCInitError
+    from zeus.monitor import energy as zeus_energy
+
+    def no_soc() -> Any:
+        raise ZeusSoCInitError("No observable SoC was found on the current machine.")
+
+    _no_gpus_nor_rapl(monkeypatch)
+    monkeypatch.setattr(zeus_energy, "get_soc", no_soc)
+    monkeypatch.setattr(sys, "platform", "win32")
+    meter, why = make_meter("auto")
+    assert isinstance(meter, CpuTimeEstimator)
+    assert why is not None
+    assert "no RAPL counters (Zeus reads them on Linux only)" in why
+    assert why.endswith(". For measured joules on Windows run on an NVIDIA GPU (its driver's NVML), or on Linux.")
+    assert not any(word in why for word in ("non-x86", "zeusd", "root", "zeus-apple-silicon", "SoC"))
+
+
 class _FakeJetson:
     """A Jetson's rails (mW x s = mJ, as Zeus's sampling process accumulates them) that the test advances."""
 
