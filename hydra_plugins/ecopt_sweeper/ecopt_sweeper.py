@@ -1088,6 +1088,7 @@ class EcoptSweeper(Sweeper):
         The sweep ended on its summary ("done: 20 trials ..., Pareto set 2, hypervolume ...") and nothing said where
         the frontier, the energy ledger and the proxy audit could be read.
         """
+        from lightning_ecopt._shell import shell_path
         from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME
 
         if result.results_path is None:
@@ -1095,9 +1096,9 @@ class EcoptSweeper(Sweeper):
         _say_contended(result)
         folder = result.results_path.parent
         board = folder / TENSORBOARD_DIRNAME
-        views = f"ecopt report {shlex.quote(str(folder))}"
+        views = f"ecopt report {shell_path(folder)}"
         if self.tensorboard and board.is_dir():
-            views += f"; the frontier views: tensorboard --logdir {shlex.quote(str(board))}"
+            views += f"; the frontier views: tensorboard --logdir {shell_path(board)}"
         log.info(
             "ecopt sweeper: results in %s; the frontier, energy ledger and proxy audit: %s", result.results_path, views
         )

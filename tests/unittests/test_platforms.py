@@ -268,3 +268,13 @@ def test_a_time_limit_on_windows_says_the_platform_has_no_sigalrm_and_what_limit
         else "run each trial in a subprocess with its own time limit"
     )
     assert message == f"{setting} is not enforced here ({sys.platform} has no SIGALRM); {fix}."
+
+
+def test_paths_in_printed_commands_paste_into_windows_shells(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ecopt report 'C:\\runs\\demo'``: cmd keeps single quotes as part of the path, so the command failed there."""
+    from lightning_ecopt import _shell
+
+    monkeypatch.setattr(_shell, "_POSIX_SHELL", False)
+    assert _shell.shell_path("C:\\Users\\me\\multirun\\demo") == "C:\\Users\\me\\multirun\\demo"
+    assert _shell.shell_path("C:\\Users\\Ada Lovelace\\runs") == '"C:\\Users\\Ada Lovelace\\runs"'
+    assert _shell.shell_path("-x") == "./-x"
