@@ -30,7 +30,7 @@ from lightning_ecopt.sweeper.storage import (
     sweep_lock,
 )
 
-fcntl = pytest.importorskip("fcntl")  # the lock is an flock: POSIX only (Windows sweeps run without one)
+fcntl = pytest.importorskip("fcntl")  # these tests hold flocks: POSIX (Windows: test_platforms.py)
 
 
 def _is_locked(lock: Path) -> bool:
