@@ -133,6 +133,9 @@ from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.settings import SweepSettings
 from lightning_ecopt.sweeper.space import parse_search_space
 
+STOP_SIGNAL = getattr(signal, os.environ.get("STOP_SIGNAL", "SIGTERM"))
+STOP_IN = int(os.environ.get("STOP_IN", "1"))  # the trial (0, 1, ...) whose fit gets the signal
+
 
 class Model(LightningModule):
     def __init__(self, stop: bool) -> None:
@@ -141,8 +144,8 @@ class Model(LightningModule):
         self.stop = stop
 
     def training_step(self, batch, index):
-        if self.stop and index == 2:  # the scheduler's SIGTERM, mid-fit
-            os.kill(os.getpid(), signal.SIGTERM)
+        if self.stop and index == 2:  # the scheduler's signal, mid-fit
+            os.kill(os.getpid(), STOP_SIGNAL)
         return self.layer(batch[0]).pow(2).mean()
 
     def configure_optimizers(self):
@@ -156,9 +159,9 @@ def task(params):
     calls.append(params)
     trainer = Trainer(
         max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu",
+        enable_model_summary=False, accelerator="cpu", default_root_dir=os.getcwd(),
     )
-    trainer.fit(Model(stop=len(calls) == 2), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=1))
+    trainer.fit(Model(stop=len(calls) == STOP_IN + 1), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=1))
     return {"a": params["x"], "b": 1.0 - params["x"]}
 
 
@@ -287,64 +290,6 @@ def test_slurm_s_sigusr1_saves_the_sweep_requeues_its_job_and_the_requeued_job_r
     assert final.trials[2]["params"] == before.trials[1]["params"]
 
 
-_SLURM_SWEEP = """
-import os
-import signal
-import sys
-
-import torch
-from lightning.pytorch import LightningModule, Trainer
-from torch.utils.data import DataLoader, TensorDataset
-
-from lightning_ecopt.exceptions import SweepTerminated, stop_status
-from lightning_ecopt.sweeper.loop import ParetoSweep
-from lightning_ecopt.sweeper.objectives import parse_objectives
-from lightning_ecopt.sweeper.settings import SweepSettings
-from lightning_ecopt.sweeper.space import parse_search_space
-
-STOP_IN = int(os.environ["STOP_IN"])  # the trial (0, 1, ...) whose fit gets SLURM's notice
-
-
-class Model(LightningModule):
-    def __init__(self, stop: bool) -> None:
-        super().__init__()
-        self.layer = torch.nn.Linear(2, 1)
-        self.stop = stop
-
-    def training_step(self, batch, index):
-        if self.stop and index == 2:
-            os.kill(os.getpid(), signal.SIGUSR1)
-        return self.layer(batch[0]).pow(2).mean()
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
-
-calls = []
-
-
-def task(params):
-    calls.append(params)
-    trainer = Trainer(
-        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", default_root_dir=os.getcwd(),
-    )
-    trainer.fit(Model(stop=len(calls) == STOP_IN + 1), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=1))
-    return {"a": params["x"], "b": 1.0 - params["x"]}
-
-
-space = parse_search_space({"x": "interval(0, 1)"}, [])
-settings = SweepSettings(
-    parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=3, n_initial_trials=3, seed=0,
-    storage=sys.argv[1],
-)
-try:
-    ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
-except SweepTerminated as stop:
-    sys.exit(stop_status(stop))
-"""
-
-
 @pytest.mark.parametrize(
     ("stop_in", "said", "requeued"),
     [
@@ -366,9 +311,9 @@ def test_sigusr1_in_a_lightning_fit_under_slurm_is_the_sweep_s_to_handle(
     no trial finished is not requeued: it would be cut short at the same trial, again and again."""
     storage = tmp_path / "sweep" / "ax_experiment.json"
     path, calls = _fake_scontrol(tmp_path)
-    env = {**_no_slurm(), **_SLURM_JOB, **path, "STOP_IN": str(stop_in)}
+    env = {**_no_slurm(), **_SLURM_JOB, **path, "STOP_SIGNAL": "SIGUSR1", "STOP_IN": str(stop_in)}
     result = _run_sweep_script(
-        tmp_path, _SLURM_SWEEP, storage, env=env, preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        tmp_path, _LIGHTNING_SWEEP, storage, env=env, preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_DFL)
     )
     log = result.stdout + result.stderr
     assert result.returncode == 138, log[-3000:]
@@ -383,9 +328,9 @@ def test_a_requeue_that_slurm_refuses_says_so_and_how_to_resume(tmp_path: Path) 
     """An ``salloc`` allocation, or a job with ``--no-requeue``: scontrol's refusal is named beside how to resume."""
     storage = tmp_path / "sweep" / "ax_experiment.json"
     path, calls = _fake_scontrol(tmp_path, status=1)
-    env = {**_no_slurm(), **_SLURM_JOB, **path, "STOP_IN": "1"}
+    env = {**_no_slurm(), **_SLURM_JOB, **path, "STOP_SIGNAL": "SIGUSR1"}
     result = _run_sweep_script(
-        tmp_path, _SLURM_SWEEP, storage, env=env, preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        tmp_path, _LIGHTNING_SWEEP, storage, env=env, preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_DFL)
     )
     log = result.stdout + result.stderr
     assert result.returncode == 138, log[-3000:]
