@@ -1408,8 +1408,8 @@ def fake_apple(monkeypatch: pytest.MonkeyPatch) -> _FakeAppleEnergyMonitor:
     return monitor
 
 
-def test_a_mac_without_zeus_apple_silicon_is_told_its_fix_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fallback said `pip install zeus-apple-silicon` twice and asked if the Mac was "a VM or a non-x86 CPU"."""
+def _fallback_on(monkeypatch: pytest.MonkeyPatch, platform: str) -> str:
+    """Why ``make_meter("auto")`` falls back to the estimate on ``platform`` (``sys.platform``) without counters."""
     import sys
 
     from zeus.device.soc.common import ZeusSoCInitError
@@ -1420,10 +1420,16 @@ def test_a_mac_without_zeus_apple_silicon_is_told_its_fix_once(monkeypatch: pyte
 
     _no_gpus_nor_rapl(monkeypatch)
     monkeypatch.setattr(zeus_energy, "get_soc", no_soc)
-    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(sys, "platform", platform)
     meter, why = make_meter("auto")
     assert isinstance(meter, CpuTimeEstimator)
     assert why is not None
+    return why
+
+
+def test_a_mac_without_zeus_apple_silicon_is_told_its_fix_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback said `pip install zeus-apple-silicon` twice and asked if the Mac was "a VM or a non-x86 CPU"."""
+    why = _fallback_on(monkeypatch, "darwin")
     assert why.count("zeus-apple-silicon") == 1
     assert "no SoC counters: No observable SoC was found on the current machine; no GPU" in why
     assert "no RAPL counters (macOS has none" in why
@@ -1436,20 +1442,7 @@ def test_a_mac_without_zeus_apple_silicon_is_told_its_fix_once(monkeypatch: pyte
 
 def test_windows_without_a_gpu_is_told_what_measures_there(monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows was asked whether it was "a VM or a non-x86 CPU" and told to make RAPL readable with root or zeusd."""
-    import sys
-
-    from zeus.device.soc.common import ZeusSoCInitError
-    from zeus.monitor import energy as zeus_energy
-
-    def no_soc() -> Any:
-        raise ZeusSoCInitError("No observable SoC was found on the current machine.")
-
-    _no_gpus_nor_rapl(monkeypatch)
-    monkeypatch.setattr(zeus_energy, "get_soc", no_soc)
-    monkeypatch.setattr(sys, "platform", "win32")
-    meter, why = make_meter("auto")
-    assert isinstance(meter, CpuTimeEstimator)
-    assert why is not None
+    why = _fallback_on(monkeypatch, "win32")
     assert "no RAPL counters (Zeus reads them on Linux only)" in why
     assert why.endswith(". For measured joules on Windows run on an NVIDIA GPU (its driver's NVML), or on Linux.")
     assert not any(word in why for word in ("non-x86", "zeusd", "root", "zeus-apple-silicon", "SoC"))
