@@ -68,7 +68,8 @@ def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compi
         TypeError: ``module`` is not an ``nn.Module``, or ``quantize_int8`` or ``compile`` is not a bool.
         ValueError: int8 quantisation of a module on a GPU, or of a module with no ``nn.Linear`` layer to quantise
             (it would run in float under an int8 label).
-        RuntimeError: ``compile`` where ``torch.compile`` cannot run (no C++ compiler for a CPU module).
+        RuntimeError: ``compile`` where ``torch.compile`` cannot run (no C++ compiler for a CPU module), or
+            ``quantize_int8`` with a torch that no longer has ``torch.ao.quantization`` (deprecated for torchao).
     """
     import torch
     from torch import nn
@@ -94,7 +95,14 @@ def prepare_for_inference(module: _Module, *, quantize_int8: bool = False, compi
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
             warnings.filterwarnings("ignore", ".*quantize_per_tensor.*deprecated", UserWarning)  # torch 2.13
-            from torch.ao.quantization import quantize_dynamic
+            try:
+                from torch.ao.quantization import quantize_dynamic
+            except ImportError as err:  # "will be removed in 2.10" (for torchao's quantize_), says torch; 2.13 has it
+                raise RuntimeError(
+                    f"prepare_for_inference(quantize_int8=True): this torch ({torch.__version__}) has no "
+                    f"torch.ao.quantization.quantize_dynamic ({type(err).__name__}: {err}); PyTorch is moving it to "
+                    "torchao. Install a torch that still has it (2.13 does) or set quantize_int8=false."
+                ) from err
 
             quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8, inplace=True)
         quantized = [m for m in module.modules() if "quantized" in type(m).__module__ and "Linear" in type(m).__name__]

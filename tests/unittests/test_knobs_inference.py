@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 import warnings
 from typing import Any
 
@@ -72,6 +74,20 @@ def test_int8_is_refused_for_a_module_without_linear_layers() -> None:
     attention_only = nn.Sequential(nn.MultiheadAttention(4, 1))  # its out_proj is a Linear quantize_dynamic skips
     with pytest.raises(ValueError, match=r"no nn.Linear layer that dynamic int8 quantisation can replace"):
         prepare_for_inference(attention_only, quantize_int8=True)
+
+
+def test_int8_without_torch_ao_quantization_names_the_torch_and_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch.ao.quantization is deprecated for torchao ("will be removed"): a torch without it raised a bare
+    # ImportError from inside the trial, naming neither the knob nor a way out.
+    monkeypatch.setitem(sys.modules, "torch.ao.quantization", None)  # what "import" finds once it is gone
+    model = nn.Sequential(nn.Linear(4, 2))
+    with pytest.raises(
+        RuntimeError,
+        match=rf"quantize_int8=True\): this torch \({re.escape(torch.__version__)}\) has no "
+        r"torch.ao.quantization.quantize_dynamic \((ModuleNotFound|Import)Error: .*\); .* or set quantize_int8=false\.",
+    ):
+        prepare_for_inference(model, quantize_int8=True)
+    assert type(model[0]) is nn.Linear  # left as it was
 
 
 @pytest.mark.parametrize("module", [None, {"weight": torch.zeros(2)}])
