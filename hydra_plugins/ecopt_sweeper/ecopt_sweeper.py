@@ -1350,7 +1350,8 @@ class EcoptSweeper(Sweeper):
             if config is None:
                 config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
             with open_dict(config):
-                config.hydra.job.id = idx
+                # JobConf declares id a str: OmegaConf 2.4 deprecates converting an int on assignment (FutureWarning)
+                config.hydra.job.id = str(idx)
                 config.hydra.job.num = idx
             self._check_trial_sweep_dir(config, overrides)
             try:

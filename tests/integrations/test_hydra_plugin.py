@@ -560,6 +560,23 @@ def test_a_launcher_that_starts_no_job_under_a_dated_sweep_dir_says_which_dir_re
     assert str(dated.value).endswith("then rerun it with hydra.sweep.dir=/w/08-09-20 to resume.")
 
 
+def test_the_job_dir_check_sets_the_job_id_as_the_str_hydra_declares(tmp_path: Path) -> None:
+    """Deprecations audit: the check assigned the job number (an int) to ``hydra.job.id``, which Hydra's ``JobConf``
+    declares a str; OmegaConf 2.4 deprecates that conversion (``FutureWarning: Implicit conversion from int to str at
+    'hydra.job.id'``), raised at our line in every sweep."""
+    import types
+
+    sweeper = _sweeper(tmp_path)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "sweep"), "subdir": "0"}}})
+    sweeper.hydra_context = types.SimpleNamespace()  # type: ignore[assignment]
+    composed = OmegaConf.create(
+        {"x": 0.75, "hydra": {"job": {}, "sweep": {"dir": str(tmp_path / "sweep"), "subdir": "3"}}}
+    )
+    sweeper._composed = {("x=0.75",): composed}  # as validate_batch_is_legal left it
+    sweeper._check_job_dirs([["x=0.75"]], 3)
+    assert (composed.hydra.job.id, composed.hydra.job.num) == ("3", 3)
+
+
 @pytest.mark.parametrize("written", ["out/${now:%Y}/${x}", "out/${x}/${now:%Y}"])
 def test_a_sweep_dir_reading_a_swept_value_is_refused_with_a_fix_the_shell_passes_on_as_written(
     tmp_path: Path, written: str
