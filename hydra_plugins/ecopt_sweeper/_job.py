@@ -71,6 +71,31 @@ class _UnpicklableTaskError(TrialFailure):
         return named(self.message, self.metrics)
 
 
+def _leave_sigusr1_to_the_sweep(slurm_sweep: tuple[int, str] | None) -> None:
+    """In a worker process of a sweep that runs as a SLURM job (joblib's), ignore SLURM's SIGUSR1: it is the sweep's.
+
+    ``--signal=USR1@90`` reaches every process of the job's step. Left at its default in a worker, Lightning installed
+    its own SLURM requeue in the trial's fit: the worker saved an ``hpc_ckpt_N.ckpt`` where the trials share a
+    ``default_root_dir`` (the resumed trial then restored another trial's weights) and requeued the job before the
+    sweep had saved. Ignored, Lightning stays out (it installs no handler where one is set) and the sweep saves and
+    requeues. Not in the sweep's own process (the basic launcher: the sweep's handler is there), nor in another SLURM
+    job (submitit's trials, each a job of its own), nor over a handler the process has.
+    """
+    if slurm_sweep is None:
+        return
+    import signal
+    import threading
+
+    from lightning_ecopt.sweeper import slurm
+
+    pid, job = slurm_sweep
+    usr1 = getattr(signal, "SIGUSR1", None)
+    if usr1 is None or os.getpid() == pid or slurm.job_id() != job:
+        return
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(usr1) == signal.SIG_DFL:
+        signal.signal(usr1, signal.SIG_IGN)
+
+
 class _PicklableFailures:
     """The task as the launcher runs it: an exception that does not pickle is raised as one that does.
 
@@ -106,8 +131,13 @@ class _PicklableFailures:
     """
 
     def __init__(self, task_function: Callable[[Any], Any], outcomes: str | None = None) -> None:
+        from lightning_ecopt.sweeper import slurm
+
         self.task_function = task_function
         self.outcomes = outcomes
+        job = slurm.job_id()
+        self.slurm_sweep: tuple[int, str] | None = None if job is None else (os.getpid(), job)
+        """The sweep's process and SLURM job, where the sweep runs as one (see :func:`_leave_sigusr1_to_the_sweep`)."""
         self.in_process: dict[int, Any] | None = None
         """Each job's outcome by job number (its return value, its exception as the launcher gets it, or
         :data:`_STARTED` while it runs), where the jobs run in this process; ``None``: not kept."""
@@ -119,6 +149,7 @@ class _PicklableFailures:
         from lightning_ecopt.sweeper.spelling import python_spelling
         from lightning_ecopt.sweeper.timeout import release_failed_trial
 
+        _leave_sigusr1_to_the_sweep(self.slurm_sweep)
         cwd = _getcwd()
         _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
         self._keep(_STARTED)

@@ -874,6 +874,26 @@ _STOPPED_BY = {
 """How the log names a stop by a signal whose name alone would not say what sent it."""
 
 
+def _requeue(job: str) -> None:
+    """Requeue SLURM job ``job``, the sweep's, once it is saved and has said so; say so again if SLURM refuses.
+
+    ``scontrol requeue`` ends the running job (SIGTERM, then SIGKILL after the cluster's grace period): SIGTERM is
+    ignored from here on, as Lightning's requeue does, so that it neither ends the process before ``scontrol``
+    answers nor turns the stop into another. Where SLURM refuses, SIGTERM gets its disposition back.
+    """
+    from lightning_ecopt.sweeper import slurm
+
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, signal.SIG_IGN) if main else None
+    why = slurm.requeue_job(job)
+    if why is None:
+        log.info("ecopt: requeued SLURM job %s.", job)
+        return
+    if main:
+        signal.signal(signal.SIGTERM, before)
+    log.warning("ecopt: SLURM job %s not requeued (%s). %s.", job, why, _sentence(spelling.rerun_to_resume()))
+
+
 @contextlib.contextmanager
 def _stop_signals_stop_the_sweep() -> Iterator[None]:
     """While a sweep runs, SIGTERM, SIGHUP and SIGUSR1 stop it as Ctrl-C does: saved, the running trials asked again.
@@ -881,11 +901,13 @@ def _stop_signals_stop_the_sweep() -> Iterator[None]:
     ``scancel``, a SLURM time limit, ``timeout``, ``docker stop`` and Kubernetes send SIGTERM (and SIGKILL a grace
     period later); a terminal closed under the sweep (an ssh connection that drops, a terminal window closed) sends
     SIGHUP; SLURM sends SIGUSR1 ahead of a job's time limit where the job asks for it (``#SBATCH --signal=USR1@90``,
-    which Lightning's SLURM docs recommend for its auto-requeue), and the sweep then requeues its job
-    (:meth:`ParetoSweep._requeue`). By default each ended the process on the spot: the running trials then counted as
-    a crash, and a configuration the sweep was stopped on twice was recorded as failed. Lightning keeps a SIGUSR1
-    handler that is already installed, so a trial's fit under SLURM saves no checkpoint of its own and requeues
-    nothing: the sweep does, once it has saved. A Lightning task under the basic launcher
+    which Lightning's SLURM docs recommend for its auto-requeue; handled in a SLURM job only: elsewhere SIGUSR1 is
+    others', ``faulthandler.register``'s stack dump among them, which ``getsignal`` does not see), and the sweep then
+    requeues its job (:meth:`ParetoSweep._requeue_plan`). By default each ended the process on the spot: the running
+    trials then counted as a crash, and a configuration the sweep was stopped on twice was recorded as failed.
+    Lightning keeps a SIGUSR1 handler that is already installed, so a trial's fit under SLURM saves no checkpoint of
+    its own and requeues nothing: the sweep does, once it has saved (joblib's workers ignore the signal:
+    ``_job._leave_sigusr1_to_the_sweep``). A Lightning task under the basic launcher
     was worse off with SIGTERM: Lightning's own handler turns it into a ``SystemExit`` at the next step, which failed
     the healthy trial for good ("the task called sys.exit(None)") and the sweep went on. Lightning keeps a handler
     that is already installed and calls it after its own, so this one reaches a task that trains. Installed only
@@ -902,9 +924,13 @@ def _stop_signals_stop_the_sweep() -> Iterator[None]:
         signal.signal(signum, _after_a_stop(name))
         raise SweepTerminated(name)
 
+    from lightning_ecopt.sweeper import slurm
+
     installed = []
     for name in _STOP_SIGNALS:
         number = getattr(signal, name, None)
+        if name == "SIGUSR1" and slurm.job_id() is None:
+            continue  # SLURM's notice; elsewhere the signal is others' (faulthandler.register's stack dump)
         if number is not None and signal.getsignal(number) == signal.SIG_DFL:
             signal.signal(number, _stop)
             installed.append(number)
@@ -1403,7 +1429,7 @@ class ParetoSweep:
                     self._save_on_interrupt(
                         client,
                         _STOPPED_BY.get(name, f"stopped by {name}"),
-                        then=self._requeue if name == "SIGUSR1" else None,
+                        requeue=name == "SIGUSR1",
                     )
                     if not isinstance(exc, SweepTerminated):
                         # Lightning turns the stop inside a fit or test into sys.exit(1): raise it as the stop it is
@@ -1449,7 +1475,7 @@ class ParetoSweep:
         *,
         clean: bool = True,
         not_started: bool = False,
-        then: Callable[[SweepResult], str] | None = None,
+        requeue: bool = False,
     ) -> None:
         """Ctrl-C, SIGTERM or a ``sys.exit()``: save what finished (trials still running stay RUNNING, asked again).
 
@@ -1458,8 +1484,8 @@ class ParetoSweep:
             what: How the sweep stopped, for the log (``interrupted``, ``stopped by SIGTERM``).
             clean: A user's stop, not a crash: its running trials may be cut short any number of times.
             not_started: The running trials never started (the launcher could not start their batch): 0 J spent.
-            then: Called with the saved result once the sweep is saved to storage (not when saving failed): what it
-                does, and how the sweep resumes, in a sentence that replaces "rerun the same command to resume".
+            requeue: SLURM's SIGUSR1 stopped the sweep: once it is saved to storage (not when saving failed), its
+                SLURM job is requeued where that resumes it (:meth:`_requeue_plan`), after the line that says so.
         """
         from ax.core.base_trial import TrialStatus
 
@@ -1491,14 +1517,17 @@ class ParetoSweep:
             log.warning("ecopt: %s; saving failed, the files of the last finished batch are kept.", what)
             return
         if result.storage:
+            how, job = self._requeue_plan(result) if requeue else (f"{_sentence(spelling.rerun_to_resume())}.", None)
             log.warning(
                 "ecopt: %s after %d of %d trials; saved to %s. %s",
                 what,
                 result.n_finished,
                 self.settings.n_trials,
                 result.storage,
-                then(result) if then is not None else f"{_sentence(spelling.rerun_to_resume())}.",
+                how,
             )
+            if job is not None:
+                _requeue(job)
         else:
             log.warning(
                 "ecopt: %s after %d of %d trials; kept in memory only (no storage): call run() again on this sweep "
@@ -1508,31 +1537,31 @@ class ParetoSweep:
                 self.settings.n_trials,
             )
 
-    def _requeue(self, result: SweepResult) -> str:
-        """After a SIGUSR1 stop, saved: requeue the SLURM job the sweep runs in, and say so (a sentence).
+    def _requeue_plan(self, result: SweepResult) -> tuple[str, str | None]:
+        """After SLURM's SIGUSR1 stopped the sweep, saved: whether to requeue its SLURM job, and the sentence saying so.
 
         As Lightning's SLURM auto-requeue does for a training run, for whoever asked SLURM for the signal: the
-        requeued job runs the same command, which resumes the sweep. Not requeued outside a SLURM job, where that
-        command would start another sweep (a dated ``hydra.sweep.dir``), or where no trial finished in this run: the
-        requeued job would be cut short at the same trial, again and again.
+        requeued job runs the same command, which resumes the sweep. Not outside a SLURM job, nor where that command
+        would start another sweep (a dated ``hydra.sweep.dir``), nor where no trial finished in this run: the requeued
+        job would be cut short at the same trial, again and again.
+
+        Returns:
+            The sentence that ends the stop's line, and the job to requeue (``None``: none).
         """
         from lightning_ecopt.sweeper import slurm
 
         rerun = f"{_sentence(spelling.rerun_to_resume())}."
         job = slurm.job_id()
         if job is None:
-            return rerun
+            return rerun, None
         if not spelling.resumes_by_rerun():
-            return f"SLURM job {job} not requeued: its command would start a new sweep. {rerun}"
+            return f"SLURM job {job} not requeued: its command would start a new sweep. {rerun}", None
         if result.n_finished <= len(self._judged_from):
             return (
                 f"SLURM job {job} not requeued: no trial finished in this job, so the requeued job would stop at the "
                 f"same trial; give the job more time (sbatch --time) and {spelling.rerun_to_resume()}."
-            )
-        why = slurm.requeue_job(job)
-        if why is not None:
-            return f"SLURM job {job} not requeued ({why}). {rerun}"
-        return f"Requeued SLURM job {job} (scontrol requeue): it resumes the sweep when it starts again."
+            ), None
+        return f"Requeueing SLURM job {job} (scontrol requeue): the requeued job resumes the sweep.", job
 
     def _batch_end(self, result: SweepResult) -> None:
         """Call every ``on_batch_end`` hook with the batch's result; a hook's error is logged, never raised."""

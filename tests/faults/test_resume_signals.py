@@ -42,11 +42,17 @@ def _no_slurm() -> dict[str, str]:
 
 
 def _fake_scontrol(tmp_path: Path, status: int = 0) -> tuple[dict[str, str], Path]:
-    """An ``scontrol`` first on PATH that logs its arguments and exits with ``status``: the environment and its log."""
+    """An ``scontrol`` first on PATH that logs its arguments and exits with ``status``: the environment and its log.
+
+    A requeue it grants ends the job as SLURM's does: SIGTERM to the process that asked (the sweep), before it answers.
+    """
     bin_dir, calls = tmp_path / "bin", tmp_path / "scontrol.log"
     bin_dir.mkdir()
     scontrol = bin_dir / "scontrol"
-    scontrol.write_text(f'#!/bin/sh\necho "$@" >> {shlex.quote(str(calls))}\necho "slurm says no" >&2\nexit {status}\n')
+    ends_the_job = "kill -TERM $PPID; sleep 0.5\n" if status == 0 else ""
+    scontrol.write_text(
+        f'#!/bin/sh\necho "$@" >> {shlex.quote(str(calls))}\n{ends_the_job}echo "slurm says no" >&2\nexit {status}\n'
+    )
     scontrol.chmod(0o755)
     return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, calls
 
@@ -56,14 +62,12 @@ def _fake_scontrol(tmp_path: Path, status: int = 0) -> tuple[dict[str, str], Pat
     [
         (signal.SIGTERM, "stopped by SIGTERM"),
         (signal.SIGHUP, "stopped by SIGHUP (its terminal closed)"),
-        (signal.SIGUSR1, "stopped by SIGUSR1 (SLURM's notice that the job's time is nearly up)"),
     ],
-    ids=["SIGTERM", "SIGHUP", "SIGUSR1"],
+    ids=["SIGTERM", "SIGHUP"],
 )
 def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path, sig: int, said: str) -> None:
-    """SIGTERM (or SIGHUP: an ssh connection that drops; or SIGUSR1, outside a SLURM job) in a trial (basic
-    launcher): saved, exit 128 + the signal with how to resume; the rerun completes the budget. Before 2026-12-06
-    SIGHUP and SIGUSR1 ended the sweep unsaved."""
+    """SIGTERM (or SIGHUP: an ssh connection that drops) in a trial (basic launcher): saved, exit 128 + the signal
+    with how to resume; the rerun completes the budget. Before 2026-12-06 SIGHUP ended the sweep unsaved."""
     sweep_dir = tmp_path / "sweep"
     result = interrupt_when(sweep_dir, sweep_dir / "1", sig=sig, ECOPT_FAULTS="none,hang", **_no_slurm())
     log = result.stdout + result.stderr
@@ -276,8 +280,8 @@ def test_slurm_s_sigusr1_saves_the_sweep_requeues_its_job_and_the_requeued_job_r
     log = result.stdout + result.stderr
     assert result.returncode == 138, log[-3000:]  # 128 + SIGUSR1; before: -10, killed by it
     assert "stopped by SIGUSR1 (SLURM's notice that the job's time is nearly up) after 1 of 5 trials; saved to" in log
-    assert "Requeued SLURM job 4242 (scontrol requeue): it resumes the sweep when it starts again." in log
-    assert calls.read_text() == "requeue 4242\n"  # once, after the save
+    assert "Requeueing SLURM job 4242 (scontrol requeue): the requeued job resumes the sweep." in log
+    assert calls.read_text() == "requeue 4242\n"  # once, after the save; its SIGTERM changed neither line nor status
     before = read_state(sweep_dir)
     assert [before.trials[i]["status"] for i in sorted(before.trials)] == ["completed", "running"]
     assert _stopped_cleanly(sweep_dir) == {1: True}
@@ -293,7 +297,7 @@ def test_slurm_s_sigusr1_saves_the_sweep_requeues_its_job_and_the_requeued_job_r
 @pytest.mark.parametrize(
     ("stop_in", "said", "requeued"),
     [
-        (1, "Requeued SLURM job 4242 (scontrol requeue): it resumes the sweep when it starts again.", True),
+        (1, "Requeueing SLURM job 4242 (scontrol requeue): the requeued job resumes the sweep.", True),
         (
             0,
             "SLURM job 4242 not requeued: no trial finished in this job, so the requeued job would stop at the same "
@@ -339,3 +343,105 @@ def test_a_requeue_that_slurm_refuses_says_so_and_how_to_resume(tmp_path: Path) 
         "the same storage to resume." in log
     )
     assert calls.read_text() == "requeue 4242\n"
+
+
+_FAULTHANDLER_SWEEP = """
+import faulthandler
+import os
+import signal
+import sys
+
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+dumps = open("stacks.txt", "w")
+faulthandler.register(signal.SIGUSR1, file=dumps)  # `kill -USR1 <pid>`: where is it?
+
+
+def task(params):
+    os.kill(os.getpid(), signal.SIGUSR1)
+    return {"a": params["x"], "b": 1.0 - params["x"]}
+
+
+space = parse_search_space({"x": "interval(0, 1)"}, [])
+settings = SweepSettings(
+    parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=2, n_initial_trials=2, seed=0,
+    storage=sys.argv[1],
+)
+print("finished", ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run().n_finished)
+os.kill(os.getpid(), signal.SIGUSR1)
+print("alive after the sweep")
+"""
+
+
+def test_outside_slurm_sigusr1_stays_faulthandler_s_stack_dump(tmp_path: Path) -> None:
+    """``faulthandler.register(SIGUSR1)`` installs its handler in C, where ``signal.getsignal`` reads SIG_DFL: the
+    sweep took the signal over (a stack dump asked for stopped the sweep) and left it killing the process after."""
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    result = _run_sweep_script(tmp_path, _FAULTHANDLER_SWEEP, storage, env=_no_slurm())
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "finished 2\nalive after the sweep" in result.stdout
+    assert (tmp_path / "stacks.txt").read_text().count("in task") == 2  # each trial's dump
+
+
+_WORKER_FIT = """
+import os
+import signal
+import sys
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from torch.utils.data import DataLoader, TensorDataset
+
+from hydra_plugins.ecopt_sweeper._job import _leave_sigusr1_to_the_sweep
+
+
+class Model(LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch, index):
+        return self.layer(batch[0]).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+class Seen(Callback):
+    def on_train_start(self, trainer, pl_module):
+        handler = signal.getsignal(signal.SIGUSR1)
+        print("in fit:", "ignored" if handler == signal.SIG_IGN else type(handler).__name__)
+
+
+_leave_sigusr1_to_the_sweep((os.getppid(), "4242"))  # a joblib worker of a sweep that is SLURM job 4242
+trainer = Trainer(
+    max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    accelerator="cpu", callbacks=[Seen()],
+)
+trainer.fit(Model(), DataLoader(TensorDataset(torch.randn(4, 2)), batch_size=2))
+"""
+
+
+@pytest.mark.parametrize(("job", "lightning_s"), [("4242", False), ("77", True)], ids=["sweep-s-job", "own-job"])
+def test_a_worker_of_a_slurm_sweep_leaves_sigusr1_to_the_sweep_so_lightning_installs_no_requeue(
+    tmp_path: Path, job: str, lightning_s: bool
+) -> None:
+    """Under joblib the workers got SLURM's SIGUSR1 too: Lightning's requeue in each trial's fit saved an
+    ``hpc_ckpt`` (restored by another trial on resume) and requeued the job before the sweep had saved. A worker of
+    the sweep's own job ignores it, and Lightning stays out; a process in a job of its own (submitit's) is left as
+    it was, Lightning's requeue then its to use."""
+    env = {**_no_slurm(), **_SLURM_JOB, "SLURM_JOB_ID": job}
+    result = _run_sweep_script(
+        tmp_path,
+        _WORKER_FIT,
+        tmp_path / "unused",
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_DFL),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = next(line for line in result.stdout.splitlines() if line.startswith("in fit:"))
+    assert ("_HandlersCompose" in seen) is lightning_s, seen
+    assert (seen == "in fit: ignored") is not lightning_s, seen
