@@ -4,9 +4,10 @@ Both views of a sweep use this module: :mod:`lightning_ecopt.tensorboard` (writt
 batch) and :mod:`lightning_ecopt.report` (``ecopt report <sweep dir>``), so TensorBoard and the report draw the same
 picture from the same :class:`~lightning_ecopt.sweeper.results.SweepResult`. Only numpy is imported at module level;
 matplotlib is imported when a figure is drawn, and only its object-oriented API (``Figure`` + the Agg canvas) is
-used: no pyplot, no GUI backend, so drawing is safe in any process or thread. The one global state read, rcParams,
-is matplotlib's defaults while a figure is built and drawn (the caller's put back after): the sweep draws in the
-process its trials run in, and a task's ``text.usetex`` or ``font.size`` had reached the picture.
+used: no pyplot, no GUI backend. The one global state read, rcParams, is matplotlib's defaults while a figure is
+built and drawn (the caller's put back after, about 1 ms later): the sweep draws in the process its trials run in,
+and a task's ``text.usetex`` or ``font.size`` had reached the picture. Our own figures take turns (a lock); a figure
+another thread builds in that millisecond gets the defaults too.
 
 Example:
     >>> metric_unit("energy/test_samples_per_j"), metric_unit("energy/train_j"), metric_unit("test/acc")
