@@ -117,6 +117,7 @@ from lightning_ecopt.exceptions import (
     _STOP_SIGNALS,
     NOTHING_RAN,
     EcoptConfigError,
+    EcoptError,
     LauncherError,
     SweepFailureError,
     SweepTerminated,
@@ -222,6 +223,10 @@ _INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a
 """The reason in the results file, until the resume, for a trial that was running when the sweep stopped (saved)."""
 _STOPPED_KEY = "ecopt_stopped_cleanly"
 """Run-metadata flag of a trial that was running when the sweep stopped on Ctrl-C or SIGTERM (saved), not in a crash."""
+_UNRECORDED_FLAG = "unrecorded"
+"""The :data:`_STOPPED_KEY` value of a trial that had returned when a step of the sweep's own raised, unrecorded."""
+_UNRECORDED = "not recorded: the sweep stopped on an error of its own after this trial ran; it was asked again"
+_UNRECORDED_UNRESUMED = "not recorded: the sweep stopped on an error of its own after this trial ran; a resume runs it"
 _NOT_STARTED_KEY = "ecopt_not_started"
 """Run-metadata flag of a trial whose batch the launcher could not start (:class:`LauncherError`): it spent 0 J."""
 _NOT_STARTED = "not started: the launcher started no job of its batch; it was asked again"
@@ -1181,6 +1186,11 @@ class ParetoSweep:
         self._earlier_runs: list[dict[str, Any]] = []  # the provenance records of the runs before this one (saved)
         self._this_run: dict[str, Any] | None = None  # this run's record, once the experiment is open
         self._first_trial = 0  # the index of the first trial this run proposes
+        # The sweep's own step under way from the moment a batch's trials returned until the batch is saved (a bug
+        # of ours there must not lose what they returned, nor pass for their crash): None outside that span.
+        self._unsaved_step: str | None = None
+        self._batch_indices: tuple[int, ...] = ()  # the trials of the batch under way (new and repeated ones)
+        self._saved_step: str | None = None  # the sweep's own step under way after the batch's save
         self._finished_before = 0  # trials finished before this run
 
     @classmethod
@@ -1256,6 +1266,10 @@ class ParetoSweep:
             RuntimeError: ``evaluate`` returned the wrong number of results.
             KeyboardInterrupt: Ctrl-C, SIGTERM or :meth:`request_stop` stopped the sweep (what finished is saved
                 first; rerun to resume).
+            Exception: A step of the sweep's own failed after a batch's trials had returned (a bug, or a warnings
+                filter a task set to ``"error"``): raised as it is, with a note naming the step, once what the batch
+                recorded is saved; its trials not yet recorded are saved as stopped, not as crashes, and run again
+                on resume.
             BaseException: Another stop that is no ``Exception`` (Streamlit's ``StopException``, gevent's
                 ``GreenletExit``), saved and resumable as Ctrl-C is.
 
@@ -1386,17 +1400,23 @@ class ParetoSweep:
                         break
                     self._save_experiment(client)  # an interruption now leaves these trials to be abandoned
                     with progress.paused():
-                        self._run_batch(client, proposals)
+                        self._run_batch(client, proposals)  # sets _unsaved_step once the trials returned
+                        self._unsaved_step = "showing the progress bar again"
                     # Before the batch's result is saved and shown: the batch that ends the Sobol phase has its
                     # hypervolume in the results file and in TensorBoard at its own step, not one batch later.
+                    self._unsaved_step = "inferring the reference point"
                     self._maybe_infer_reference(client, final=self._n_finished() >= n_trials)
+                    self._unsaved_step = "checking the batch's results"
                     self._check_given_reference()
                     self._check_constraints_met()
+                    self._unsaved_step = "saving the sweep"
                     result = self._save(client)
+                    self._unsaved_step, self._saved_step = None, "showing the batch's progress"
                     log.info("ecopt: %d/%d trials; %s", self._n_finished(), n_trials, self._batch_line(result))
                     progress.update(self._n_finished(), self._batch_line(result))
                     self._batch_end(result)
                     hooked = result
+                    self._saved_step = "judging the batch's failures"
                     failures = self._failure_report(result)
                     if failures is not None and self._n_finished() >= n_trials and result.n_completed > 0:
                         # The budget is spent: nothing is left to stop, and a rerun would have nothing to resume.
@@ -1411,6 +1431,7 @@ class ParetoSweep:
                         self._stop_reason, message = failures
                         self._save(client)  # the stop reason goes into the results file
                         raise SweepFailureError(message)
+                    self._saved_step = None
             except LauncherError:
                 # Not the batch's fault: its trials are asked again on resume, once the launcher is fixed.
                 self._save_on_interrupt(client, "stopped: the launcher started no job of the batch", not_started=True)
@@ -1443,6 +1464,14 @@ class ParetoSweep:
                     # together, the batch would exit the same way on every rerun).
                     code = exc.code if isinstance(exc, SystemExit) else None
                     self._save_on_interrupt(client, f"stopped: evaluate() called sys.exit({code!r})", clean=False)
+                raise
+            except EcoptError:  # worded on purpose (a full disk: what is kept and how to resume)
+                raise
+            except Exception as exc:
+                if self._unsaved_step is not None:  # a step of ours failed after the batch's trials had returned
+                    self._save_after_own_error(client, self._unsaved_step, exc)
+                elif self._saved_step is not None:  # and after the batch was saved
+                    self._say_own_error_after_save(self._saved_step, exc)
                 raise
             except BaseException as exc:
                 # A stop that is no Exception and no Ctrl-C (Streamlit's StopException or RerunException, gevent's
@@ -1513,8 +1542,13 @@ class ParetoSweep:
                     record = dataclasses.replace(record, reason=_INTERRUPTED_UNRESUMED)
                 self._records[index] = record
             result = self._save(client)
-        except BaseException:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
-            log.warning("ecopt: %s; saving failed, the files of the last finished batch are kept.", what)
+        except BaseException as exc:  # a second Ctrl-C, or a failing disk: the last batch's files stay as they were
+            # Why, where it is no second stop (a bug of ours, a full disk): that traceback is shown nowhere else.
+            log.warning(
+                "ecopt: %s; saving failed, the files of the last finished batch are kept.",
+                what,
+                exc_info=exc if isinstance(exc, Exception) else None,
+            )
             return
         if result.storage:
             how, job = self._requeue_plan(result) if requeue else (f"{_sentence(spelling.rerun_to_resume())}.", None)
@@ -1536,6 +1570,98 @@ class ParetoSweep:
                 result.n_finished,
                 self.settings.n_trials,
             )
+
+    def _save_after_own_error(self, client: Client, step: str, error: Exception) -> None:
+        """A step of the sweep's own raised after its batch's trials returned: save what was recorded, say so.
+
+        What was recorded in Ax before the error is saved (before: lost, and run again on resume); each trial it had
+        not recorded yet is saved as stopped, not as a crash of its configuration (it ran to its end: before, a bug
+        of ours that struck twice on one configuration failed it for good, "as it did in trial N"), and runs again on
+        resume. ``error`` itself is raised on by the caller, its traceback whole, with a note that names the step.
+
+        Args:
+            client: The Ax client.
+            step: The step that raised, as the message says it ("recording the batch's results").
+            error: What it raised.
+        """
+        from ax.core.base_trial import TrialStatus
+
+        unrecorded: list[int] = []
+        why = f"{step}: {type(error).__name__}: {str(error)[:300]}"
+        saved = None
+        for index, trial in _experiment(client).trials.items():
+            if trial.status not in (TrialStatus.RUNNING, TrialStatus.CANDIDATE, TrialStatus.STAGED):
+                continue
+            unrecorded.append(index)
+            try:
+                # No half-written record either (_complete writes its metadata before Ax completes the trial).
+                trial.update_run_metadata({_STOPPED_KEY: _UNRECORDED_FLAG, _METADATA_KEY: {}})
+                record = self._record_from_trial(index, trial)
+                self._records[index] = dataclasses.replace(record, reason=_UNRECORDED_UNRESUMED)
+            except Exception:  # saved unflagged, it is taken for a crash on resume (as after a SIGKILL)
+                log.warning("ecopt: trial %d could not be flagged as run to its end", index, exc_info=True)
+        try:
+            with warnings.catch_warnings():
+                if isinstance(error, Warning):  # a filter made warnings errors: the rescue must not fail alike
+                    warnings.simplefilter("ignore")
+                saved = self._save(client)
+        except Exception:
+            log.warning(
+                "ecopt: the sweep stopped on an error of its own (%s) after its batch's trials had run, and saving "
+                "failed too (below); the files of the last finished batch are kept, and the trials of this batch run "
+                "again on resume.",
+                why,
+                exc_info=True,
+            )
+        recorded = sorted(i for i in self._batch_indices if i not in unrecorded)
+        if saved is None:
+            kept = "nothing of the batch was saved (saving failed)"
+        elif not recorded:
+            kept = "no trial of the batch was recorded"
+        elif saved.storage:
+            kept = f"trials {recorded} were recorded and saved to {saved.storage}"
+        else:
+            kept = f"trials {recorded} were recorded and kept in memory (no storage)"
+        lost = f"; trials {unrecorded} had run but were not recorded: they run again on resume" if unrecorded else ""
+        cause = (
+            " A warning raised as an error: a warnings filter set to 'error' (warnings.simplefilter('error') or "
+            "filterwarnings('error') in a task, python -W error, PYTHONWARNINGS) turned a library's warning into this "
+            "exception; remove the filter, or set it inside a warnings.catch_warnings() block in the task."
+            if isinstance(error, Warning)
+            else ""
+        )
+        resume = (
+            _sentence(spelling.rerun_to_resume())
+            if saved is None or saved.storage
+            else "Call run() again on this sweep to resume"
+        )
+        if saved is not None:
+            log.warning(
+                "ecopt: the sweep stopped on an error of its own (%s) after its batch's trials had run: a bug in "
+                "lightning_ecopt or a library it calls (Ax), or in the environment a task left, not the trials' "
+                "failure, so none is failed for it. %s%s.%s %s; the error's traceback follows.",
+                why,
+                _sentence(kept),
+                lost,
+                cause,
+                resume,
+            )
+        error.add_note(f"ecopt: raised while {step}, after the batch's trials had run; {kept}{lost}.")
+
+    def _say_own_error_after_save(self, step: str, error: Exception) -> None:
+        """A step of the sweep's own raised after its batch was saved: nothing is lost; say so, and how to resume."""
+        saved = self._last_result is not None and self._last_result.storage is not None
+        resume = _sentence(spelling.rerun_to_resume()) if saved else "Call run() again on this sweep to resume"
+        log.warning(
+            "ecopt: the sweep stopped on an error of its own (%s: %s: %s) after its batch was saved: a bug in "
+            "lightning_ecopt or a library it calls, or in the environment a task left, not the trials' failure; "
+            "nothing is lost. %s; the error's traceback follows.",
+            step,
+            type(error).__name__,
+            str(error)[:300],
+            resume,
+        )
+        error.add_note(f"ecopt: raised while {step}, after the batch was saved (nothing is lost).")
 
     def _requeue_plan(self, result: SweepResult) -> tuple[str, str | None]:
         """After SLURM's SIGUSR1 stopped the sweep, saved: whether to requeue its SLURM job, and the sentence saying so.
@@ -1870,6 +1996,8 @@ class ParetoSweep:
                     f"ParetoSweep: evaluate() returned {got} results for a batch of {len(to_run)} trials; it must "
                     f"return a list with one item per parameter dict, in order (the result, or the exception).{hint}"
                 )
+        self._unsaved_step = "recording the batch's results"
+        self._batch_indices = tuple(sorted(params))
         for i, output in zip(to_run, outputs, strict=True):
             self._tell(client, i, params[i], output)
         if self.settings.parallel_trials and len(to_run) > 1:
@@ -2662,6 +2790,8 @@ class ParetoSweep:
                 )
                 meta: dict[str, Any] = {"status": "abandoned", "reason": _INTERRUPTED, "stopped_cleanly": clean}
                 not_started = (trial.run_metadata or {}).get(_NOT_STARTED_KEY)
+                if (trial.run_metadata or {}).get(_STOPPED_KEY) == _UNRECORDED_FLAG:
+                    meta["reason"] = _UNRECORDED  # it ran to its end; a step of the sweep's own failed after
                 if not_started:
                     reason = _NOT_REACHED if not_started == _NOT_REACHED_FLAG else _NOT_STARTED
                     meta |= {"reason": reason, "metrics": {k: [v, None] for k, v in NOTHING_RAN.items()}}

@@ -5082,3 +5082,200 @@ def test_a_sweep_its_resume_board_and_report_leave_no_text_encoding_to_the_local
         if "EncodingWarning" in line and re.search(r"[/\\](lightning_ecopt|hydra_plugins)[/\\]", line)
     ]
     assert not ours, "\n".join(ours)
+
+
+def _raising_after(method, calls: int, error: BaseException, count: list):
+    """``method`` wrapped to raise ``error`` at its ``calls``-th call (counted in ``count``), as a bug of ours would."""
+
+    def wrapped(*args, **kwargs):
+        count.append(1)
+        if len(count) == calls:
+            raise error
+        return method(*args, **kwargs)
+
+    return wrapped
+
+
+def test_the_sweep_s_own_error_after_a_batch_ran_saves_what_it_recorded_and_says_so(
+    fast_ax, tmp_path, monkeypatch, caplog
+):
+    """Crash-consistency audit: a step of ours that raised after the batch's trials had returned (Ax's
+    complete_trial, under a task's warnings.simplefilter("error")) lost the whole batch without a word: the trial it
+    had recorded ran again, and the trials left running were taken for a crash."""
+    from ax.api.client import Client
+
+    ran: list[dict] = []
+
+    def task(p):
+        ran.append(p)
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    settings = {"n_trials": 4, "n_initial_trials": 4, "max_batch_size": 2, "storage": storage}
+    error = DeprecationWarning("injected: a warning a filter made an error")
+    monkeypatch.setattr(Client, "complete_trial", _raising_after(Client.complete_trial, 2, error, []))
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(DeprecationWarning) as raised:
+        make_sweep(task, **settings).run()
+    assert raised.value is error  # raised as it was, its traceback whole
+    said = caplog.text
+    assert "(recording the batch's results: DeprecationWarning: injected" in said
+    assert "warnings filter" in said  # the environment's likely part: a filter that makes warnings errors
+    assert "Trials [0] were recorded and saved" in said
+    assert "trials [1] had run but were not recorded: they run again on resume" in said
+    assert "to resume; the error's traceback follows" in said
+    assert any("recording the batch's results" in note for note in raised.value.__notes__)
+    trials = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["trials"]
+    assert [(t["status"], t["reason"]) for t in trials] == [
+        ("completed", None),
+        ("abandoned", loop._UNRECORDED_UNRESUMED),
+    ]
+    monkeypatch.undo()
+    first = list(ran)
+    result = make_sweep(task, **settings).run()
+    assert ran[2:] == [first[1], *ran[3:]]  # trial 0 is kept, not run again; trial 1 runs again first
+    assert len(ran) == 5
+    assert (result.n_completed, result.n_failed) == (4, 0)
+    assert [(t.trial_index, t.reason) for t in result.trials if t.status == "abandoned"] == [(1, loop._UNRECORDED)]
+
+
+def test_the_sweep_s_own_error_twice_on_one_configuration_does_not_fail_it_as_a_crash(fast_ax, tmp_path, monkeypatch):
+    """The trial ran to its end both times: no crash of its configuration. Before: failed for good, "the sweep's
+    process ended while running this configuration, as it did in trial 0"."""
+    from ax.api.client import Client
+
+    storage = tmp_path / "ax.json"
+    settings = {"n_trials": 3, "n_initial_trials": 3, "max_batch_size": 1, "storage": storage}
+    for _ in range(2):
+        with monkeypatch.context() as patch:
+            patch.setattr(Client, "complete_trial", _raising_after(Client.complete_trial, 1, KeyError("bug"), []))
+            with pytest.raises(KeyError):
+                make_sweep(two_quadratics, **settings).run()
+    result = make_sweep(two_quadratics, **settings).run()
+    assert result.n_failed == 0
+    assert result.n_completed == 3
+    assert [t.reason for t in result.trials if t.status == "abandoned"] == [loop._UNRECORDED] * 2
+
+
+@pytest.mark.parametrize(
+    ("step", "method"),
+    [
+        ("inferring the reference point", "_maybe_infer_reference"),
+        ("checking the batch's results", "_check_constraints_met"),
+        ("saving the sweep", "_save_experiment"),
+    ],
+)
+def test_the_sweep_s_own_error_after_every_trial_was_recorded_keeps_them_all(
+    fast_ax, tmp_path, monkeypatch, caplog, step, method
+):
+    """Every trial of the batch recorded, a later step of ours raises before the batch's save: each is kept where
+    the save can still be done, and where it cannot (the save itself raised), none is failed on resume."""
+    ran: list[dict] = []
+
+    def task(p):
+        ran.append(p)
+        return two_quadratics(p)
+
+    storage = tmp_path / "ax.json"
+    settings = {"n_trials": 4, "n_initial_trials": 2, "max_batch_size": 2, "storage": storage}
+    original = getattr(ParetoSweep, method)
+    count: list = []
+
+    def raising(self, *args, **kwargs):
+        if ran:  # after the first batch's trials ran
+            count.append(1)
+            if len(count) == 1 or method == "_save_experiment":  # a save that fails for good
+                raise ZeroDivisionError("injected")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ParetoSweep, method, raising)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(ZeroDivisionError):
+        make_sweep(task, **settings).run()
+    assert f"({step}: ZeroDivisionError: injected)" in caplog.text
+    monkeypatch.undo()
+    result = make_sweep(task, **settings).run()
+    assert (result.n_failed, result.n_completed) == (0, 4)
+    if method == "_save_experiment":  # nothing could be saved: the batch runs again, as after a SIGKILL, unfailed
+        assert "saving failed too (below)" in caplog.text
+        assert "Traceback" in caplog.text  # the save's own error, not swallowed
+        assert ran[2:4] == ran[:2]
+    else:
+        assert len(ran) == 4  # the first batch is kept
+
+
+@pytest.mark.parametrize(
+    ("step", "owner", "method"),
+    [
+        ("showing the batch's progress", SweepProgress, "update"),
+        ("judging the batch's failures", None, "_failure_report"),
+    ],
+)
+def test_the_sweep_s_own_error_after_its_batch_was_saved_says_nothing_is_lost(
+    fast_ax, tmp_path, monkeypatch, caplog, step, owner, method
+):
+    """After the save, a step of ours that raised lost nothing, but ended the sweep on a bare traceback: which step,
+    whose fault and how to resume went unsaid."""
+    owner = owner or ParetoSweep
+    storage = tmp_path / "ax.json"
+    settings = {"n_trials": 4, "n_initial_trials": 4, "max_batch_size": 2, "storage": storage}
+    monkeypatch.setattr(owner, method, _raising_after(getattr(owner, method), 1, KeyError("bug"), []))
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(KeyError) as raised:
+        make_sweep(two_quadratics, **settings).run()
+    assert f"({step}: KeyError: 'bug') after its batch was saved" in caplog.text
+    assert "nothing is lost. Run the sweep again with the same storage to resume" in caplog.text
+    assert raised.value.__notes__ == [f"ecopt: raised while {step}, after the batch was saved (nothing is lost)."]
+    monkeypatch.undo()
+    ran: list[dict] = []
+    result = make_sweep(lambda p: ran.append(p) or two_quadratics(p), **settings).run()
+    assert len(ran) == 2  # the first batch kept
+    assert (result.n_completed, result.n_failed) == (4, 0)
+
+
+def test_a_save_that_fails_after_ctrl_c_logs_why(fast_ax, tmp_path, monkeypatch, caplog):
+    """Crash-consistency audit: the save after a Ctrl-C that raised (a bug of ours, a full disk) said only "saving
+    failed"; its traceback, shown nowhere else, was swallowed."""
+
+    def task(p):
+        raise KeyboardInterrupt
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("injected in the results file's write")
+
+    monkeypatch.setattr(loop, "write_results", broken)
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(KeyboardInterrupt):
+        make_sweep(task, n_trials=2, storage=tmp_path / "ax.json").run()
+    failed = [r for r in caplog.records if "saving failed" in r.getMessage()]
+    assert len(failed) == 1
+    assert failed[0].exc_info is not None
+    assert failed[0].exc_info[0] is ZeroDivisionError
+
+
+def test_a_task_s_error_filter_that_fails_ax_s_complete_trial_loses_no_recorded_trial(fast_ax, tmp_path, monkeypatch):
+    """The case the audit began from: a task's ``warnings.simplefilter("error")`` made Ax's complete_trial raise (its
+    DeprecationWarning for a new tracking metric, here the energy), and the sweep crashed with nothing of the batch
+    saved. The rescue save runs under that filter too: a warning there must not fail it alike."""
+    from ax.api.client import Client
+
+    from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
+
+    def task(p):
+        warnings.simplefilter("error")  # left behind by the task
+        return {**two_quadratics(p), "energy/train_j": 1.0}
+
+    complete, write = Client.complete_trial, ExperimentSnapshot.write
+
+    def warning_complete(self, *args, **kwargs):  # as Ax 1.3's does for a new metric, whatever Ax's version here
+        warnings.warn("add_tracking_metric is deprecated. Use add_metric instead.", DeprecationWarning, stacklevel=1)
+        return complete(self, *args, **kwargs)
+
+    def warning_write(self, *args, **kwargs):
+        warnings.warn("a library's deprecation inside the save", DeprecationWarning, stacklevel=1)
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "complete_trial", warning_complete)
+    monkeypatch.setattr(ExperimentSnapshot, "write", warning_write)
+    storage = tmp_path / "ax.json"
+    with pytest.raises(DeprecationWarning, match="add_tracking_metric"):
+        make_sweep(task, n_trials=2, n_initial_trials=2, max_batch_size=1, storage=storage).run()
+    warnings.simplefilter("ignore")
+    trials = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["trials"]
+    assert [(t["status"], t["reason"]) for t in trials] == [("abandoned", loop._UNRECORDED_UNRESUMED)]
