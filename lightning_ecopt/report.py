@@ -997,6 +997,23 @@ def _failure_reasons(result: SweepResult, width: int = 240) -> dict[str, list[in
     return dict(sorted(groups.items(), key=lambda item: -len(item[1])))
 
 
+def _index_ranges(indices: Sequence[int]) -> str:
+    """Trial indices as runs: ``0-39, 41, 45-46``, so that a long sweep's list stays a line, not a page.
+
+    >>> _index_ranges([0, 1, 2, 3, 5, 7, 8])
+    '0-3, 5, 7-8'
+    >>> _index_ranges([9, 2])
+    '2, 9'
+    """
+    runs: list[list[int]] = []
+    for index in sorted(indices):
+        if runs and index <= runs[-1][1] + 1:
+            runs[-1][1] = max(runs[-1][1], index)
+        else:
+            runs.append([index, index])
+    return ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
+
+
 def _render_ledger(
     led: Ledger,
     console: Console,
@@ -1038,12 +1055,12 @@ def _render_ledger(
     if coverage is not None:
         _say(console, coverage)
     if led.trials_unknown:
-        _say(console, f"Not counted, energy unknown: trials {', '.join(map(str, led.trials_unknown))}.")
+        _say(console, f"Not counted, energy unknown: trials {_index_ranges(led.trials_unknown)}.")
     if led.trials_eval_unknown:
         _say(
             console,
             f"Evaluation energy partly unknown (a loop read NaN, or 0 J over a window shorter than its counter's "
-            f"update, or none was recorded): trials {', '.join(map(str, led.trials_eval_unknown))}; counted where "
+            f"update, or none was recorded): trials {_index_ranges(led.trials_eval_unknown)}; counted where "
             "known.",
         )
     if led.trials_without_train_j:

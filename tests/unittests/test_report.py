@@ -508,6 +508,19 @@ def test_a_trial_whose_evaluation_energy_is_unknown_makes_the_total_a_lower_boun
     )
 
 
+def test_trials_of_unknown_energy_are_listed_as_runs_of_indices(tmp_path, capsys):
+    # A 400-trial sweep whose task returned no joules listed all 400 indices, a page of numbers under the ledger.
+    failed = [
+        TrialRecord(i, {"data.eval_batch_size": i}, "failed", {}, {}, "boom", None) for i in (2, 3, 4, 5, 7, 9, 10)
+    ]
+    result = SweepResult(
+        OBJECTIVES, (inference_only(0, 0.004), inference_only(1, 0.001), *failed), (0, 1), None, None, None
+    )
+    assert ledger(result).trials_unknown == [2, 3, 4, 5, 7, 9, 10]
+    text = report_text(capsys, tmp_path, result)
+    assert "Not counted, energy unknown: trials 2-5, 7, 9-10." in text
+
+
 @pytest.mark.parametrize("unknown", [True, False])
 def test_a_break_even_over_a_lower_bound_of_the_search_energy_says_at_least(tmp_path, capsys, unknown):
     # The total said "(lower bound)" while every break-even was printed as exact.
