@@ -181,3 +181,16 @@ def test_long_sweep_smoke(tmp_path: Path) -> None:
         assert len(run["gaps_s"]) == 6
         assert run["windows"][0]["trials"] == [0, 5]
         assert run["front_size"] >= 1
+
+
+def test_long_sweep_cnn_smoke(tmp_path: Path) -> None:
+    """The paper's CNN space swept past its Sobol trials: one row per batch, the proposals' seconds add up."""
+    data = _smoke("long_sweep_cnn.py", tmp_path / "long_sweep_cnn.json")
+    run = data["run"]
+    rows = run["rows"]
+    assert run["n_finished"] == 12
+    assert rows["trials"] == list(range(1, 13))
+    assert sum(rows["suggest_s"]) == pytest.approx(run["suggest_time_s"], rel=1e-3)
+    assert all(size > 0 for size in rows["experiment_bytes"] + rows["results_bytes"])
+    assert rows["distinct"][-1] == run["distinct_configurations"] == 12  # no configuration proposed twice
+    assert [index for index, fit_s, gen_s in run["fit_gen_s"] if gen_s is not None] == list(range(12))
