@@ -564,6 +564,14 @@ def _allow_mixed() -> str:
     return spelling.setting("allow_mixed_energy_sources=" + spelling.shown(True))
 
 
+def _how_to_resume(stored: bool) -> str:
+    """How a sweep stopped on an error of its own resumes: a sentence, without its full stop.
+
+    From its storage, or, kept in memory only, by another ``run()`` of the same sweep.
+    """
+    return _sentence(spelling.rerun_to_resume()) if stored else "Call run() again on this sweep to resume"
+
+
 def _sentence(clause: str) -> str:
     """``clause`` as a sentence's start: its first letter upper case, the rest (a path) as it is."""
     return clause[:1].upper() + clause[1:]
@@ -1630,11 +1638,7 @@ class ParetoSweep:
             if isinstance(error, Warning)
             else ""
         )
-        resume = (
-            _sentence(spelling.rerun_to_resume())
-            if saved is None or saved.storage
-            else "Call run() again on this sweep to resume"
-        )
+        resume = _how_to_resume(saved is None or saved.storage is not None)
         if saved is not None:
             log.warning(
                 "ecopt: the sweep stopped on an error of its own (%s) after its batch's trials had run: a bug in "
@@ -1650,8 +1654,7 @@ class ParetoSweep:
 
     def _say_own_error_after_save(self, step: str, error: Exception) -> None:
         """A step of the sweep's own raised after its batch was saved: nothing is lost; say so, and how to resume."""
-        saved = self._last_result is not None and self._last_result.storage is not None
-        resume = _sentence(spelling.rerun_to_resume()) if saved else "Call run() again on this sweep to resume"
+        resume = _how_to_resume(self._last_result is not None and self._last_result.storage is not None)
         log.warning(
             "ecopt: the sweep stopped on an error of its own (%s: %s: %s) after its batch was saved: a bug in "
             "lightning_ecopt or a library it calls, or in the environment a task left, not the trials' failure; "
