@@ -480,6 +480,7 @@ def test_a_one_hot_sweep_rounded_to_untried_configurations_never_repeats_one(fas
     from lightning_ecopt.sweeper import loop
 
     monkeypatch.setattr(loop, "_ROUND_UNTRIED", round_untried)
+    monkeypatch.setattr(loop, "_SCREEN_ENUMERATED", None)  # the control is Ax's own Acquisition
     calls = []
     real = Acquisition.optimize
 
