@@ -21,6 +21,10 @@ Design decisions
   but reached less hypervolume at 60 evaluations. In a space of choices only, a rounded optimum that repeats a tried
   or pending configuration goes to the nearest untried one (``_ROUND_UNTRIED``) instead of Ax's regenerate-then-Sobol;
   in a space of unordered choices and floats an exact repeat goes to the nearest category not taken at its floats.
+  Where Ax scores every configuration at every proposal (a space of choices and int intervals with at most 10,000
+  configurations), q(Log)NEHVI scores only the best untried ones by a screen of their marginal posteriors
+  (``_SCREEN_ENUMERATED``): scored jointly with their baseline, all of them cost 66 s and 11.7 GB a proposal at 300
+  trials of the paper's CNN space.
   ``acquisition="EHVI"`` replaces qNEHVI with analytic EHVI on the observed front
   (:mod:`lightning_ecopt.sweeper.analytic`, ``_EHVI_FRONT``, ``_ONE_HOT_EHVI_MAXITER``) for sweeps that propose one
   trial at a time: half the time per suggestion on NAS-Bench-201 with the hypervolume level; not the default (mixed on
