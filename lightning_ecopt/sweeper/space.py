@@ -34,6 +34,7 @@ Nothing here imports Ax at module level: :meth:`SearchSpace.to_ax` imports it wh
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import math
@@ -544,9 +545,119 @@ def configure_wide_ints(generator_kwargs: dict[str, Any], parameters: Sequence[P
 
 @lru_cache(maxsize=1)
 def _parser() -> OverridesParser:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    """Hydra's override parser, its ``int``, ``interval``, ``range`` and ``sort`` checked for what they would change.
 
-    return OverridesParser.create()
+    Hydra evaluates these functions as it parses, and what comes out no longer shows what was written: ``int(...)``
+    truncates a bound (``int(interval(0.5, 3.7))`` is 0 to 3), ``interval(true, 3)`` is 1.0 to 3.0, and ``sort``
+    rewrites a range for a stop that is excluded (here it is included when on the step's grid, so
+    ``sort(range(3, 1, step=-1))`` would sweep 2 to 4). Each wrapper refuses (an :class:`EcoptConfigError`, which
+    Hydra wraps, and :func:`_parse` reports) or, for ``sort``, orders the range as this module reads it. Only the
+    function table changes: the signatures Hydra checks the arguments against are its own.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser, create_functions
+
+    functions = create_functions()
+    table = functions.functions
+    table["int"] = _checked_int(table["int"])
+    table["interval"] = _without_bools("interval", table["interval"])
+    table["range"] = _without_bools("range", table["range"])
+    table["sort"] = _sorted_range(table["sort"])
+    return OverridesParser(functions=functions)
+
+
+def _written(value: Any) -> str:
+    """A number as the sweep grammar writes it (``true``, ``1.5``)."""
+    return render_override_value(value)
+
+
+def _checked_int(cast: Callable[..., Any]) -> Callable[..., Any]:
+    """Hydra's ``int(...)``, refusing a sweep whose non-integral float bounds or values it would truncate."""
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    def checked(*args: Any, value: Any = None) -> Any:
+        sweep = value if value is not None else args[0] if len(args) == 1 else None
+        numbers: list[Any]
+        if isinstance(sweep, IntervalSweep):
+            # Truncated toward 0, a bound moves out of the interval where it is a positive lower bound (0.5 -> 0) or
+            # a negative upper one (-0.5 -> 0); inward (-1.5 -> -1, 3.7 -> 3) it keeps the integers written.
+            numbers = [x for x, sign in ((sweep.start, 1), (sweep.end, -1)) if isinstance(x, float) and sign * x > 0]
+        elif isinstance(sweep, RangeSweep):
+            numbers = [sweep.start, sweep.stop, sweep.step]
+        elif isinstance(sweep, ChoiceSweep):
+            numbers = list(sweep.list)
+        elif len(args) > 1:  # int(1.5, 2.5): a choice
+            numbers = list(args)
+        else:  # one plain value: Hydra's cast of a fixed value, as the task would get it from Hydra's own sweeper
+            return cast(*args, value=value)
+        cut = [x for x in numbers if isinstance(x, float) and math.isfinite(x) and not x.is_integer()]
+        if not cut:
+            return cast(*args, value=value)
+        if isinstance(sweep, IntervalSweep) and sweep.start is not None and sweep.end is not None:
+            low, high = math.ceil(sweep.start), math.floor(sweep.end)
+            floats = f"interval({_written(sweep.start)}, {_written(sweep.end)})"
+            inside = (
+                f"int(interval({low}, {high})) for the integers inside it"
+                if low < high
+                else f"a plain value, {low}, for the one integer inside it"
+                if low == high
+                else "a wider interval (this one holds no integer)"
+            )
+            raise EcoptConfigError(
+                f"int(...) truncates the bound {_written(cut[0])} to {int(cut[0])} (Hydra casts each bound with "
+                f"int()), outside {floats} as written; write {inside}, or {floats} to sweep floats."
+            )
+        raise EcoptConfigError(
+            f"int(...) truncates {_written(cut[0])} to {int(cut[0])} (Hydra casts each number in it with int()), which "
+            f"changes what is swept; write the integers meant, or drop int(...) to sweep the floats."
+        )
+
+    return checked
+
+
+def _without_bools(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """Hydra's ``interval`` or ``range``, refusing ``true``/``false`` as a number (Hydra reads them as 1 and 0)."""
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for given in (*args, *kwargs.values()):
+            if isinstance(given, bool):
+                raise EcoptConfigError(
+                    f"{name}(...) takes numbers, and {_written(given)} is a bool (Hydra would read it as "
+                    f"{int(given)}); write {int(given)} if that is the number meant."
+                )
+        return function(*args, **kwargs)
+
+    return checked
+
+
+def _sorted_range(sort: Callable[..., Any]) -> Callable[..., Any]:
+    """Hydra's ``sort``, ordering a range by this module's values (its stop included when on the step's grid).
+
+    Hydra turns ``range(3, 1, step=-1)`` (3, 2: Hydra excludes the stop) into ``range(2, 4)``; read with the stop
+    included, that would sweep 2, 3, 4 instead of 3, 2, 1.
+    """
+    from hydra.core.override_parser.types import RangeSweep
+
+    def ordered(*args: Any, sweep: Any = None, list: Any = None, reverse: bool = False) -> Any:
+        given = sweep if sweep is not None else args[0] if len(args) == 1 and list is None else None
+        if not isinstance(given, RangeSweep) or given.start is None or given.stop is None:
+            return sort(*args, sweep=sweep, list=list, reverse=reverse)
+        start, stop, step = given.start, given.stop, given.step
+        numbers = (start, stop, step)
+        if any(isinstance(x, bool) or not math.isfinite(x) for x in numbers) or step == 0:
+            return copy.copy(given)  # refused as it is by the range's own checks
+        size = _range_size(start, stop, step)
+        if size < 2 or (step > 0) != reverse:  # already in the order asked for (or nothing to order)
+            return copy.copy(given)
+        last: int | float
+        if all(isinstance(x, int) for x in numbers):
+            last = start + (size - 1) * step
+        else:
+            last = float(Decimal(repr(start)) + (size - 1) * Decimal(repr(step)))
+        flipped = copy.copy(given)
+        flipped.start, flipped.stop, flipped.step = last, start, -step
+        return flipped
+
+    return ordered
 
 
 def _parse_override(text: str) -> Override:
@@ -583,6 +694,8 @@ def _parse(text: str, source: str) -> Override:
     try:
         return _parse_override(text)
     except HydraException as err:
+        if isinstance(err.__cause__, EcoptConfigError):  # a check of _parser()'s functions: its own message
+            raise EcoptConfigError(f"{source}: {text!r}: {err.__cause__}") from None
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if "NoneType is incompatible" in first_line and (written := _null_in_choice(text)) is not None:
             raise _null_choice_error(f"{source}: {text!r}", *written) from None  # Hydra's choice() takes no null
@@ -923,6 +1036,11 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
     _check_tags(label, sweep.tags, {"ordered"}, "range(...)")
     start, stop, step = sweep.start, sweep.stop, sweep.step
     is_int = all(isinstance(x, int) for x in (start, stop, step))
+    if not all(math.isfinite(x) for x in (start, stop, step)):
+        raise EcoptConfigError(
+            f"{label}: range(start={start!r}, stop={stop!r}, step={step!r}) needs finite numbers; write finite ones, "
+            f"e.g. range(1, 10), or interval(a, b) for a wide span of floats."
+        )
     if step == 0:
         raise EcoptConfigError(f"{label}: the step must not be 0.")
     size = _range_size(start, stop, step)

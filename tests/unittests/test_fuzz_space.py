@@ -104,3 +104,92 @@ def test_a_swept_deletion_is_refused(params: dict[str, Any], arguments: list[str
     with pytest.raises(EcoptConfigError, match=label + r": a deletion cannot be swept") as error:
         parse_search_space(params, arguments)
     assert "write '~model.act' to delete it in every trial, or sweep 'model.act=" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("grammar", "match"),
+    [
+        (
+            "int(interval(0.5, 3.7))",
+            r"int\(\.\.\.\) truncates the bound 0\.5 to 0 \(Hydra casts each bound with int\(\)\), outside "
+            r"interval\(0\.5, 3\.7\) as written; write int\(interval\(1, 3\)\) for the integers inside it, or "
+            r"interval\(0\.5, 3\.7\) to sweep floats\.$",
+        ),
+        ("int(interval(-3.5, -0.5))", r"truncates the bound -0\.5 to 0 .* write int\(interval\(-3, -1\)\) for the"),
+        ("tag(log, int(interval(0.5, 10)))", r"truncates the bound 0\.5 to 0 .* write int\(interval\(1, 10\)\)"),
+        (
+            "int(interval(0.5, 1.5))",
+            r"write a plain value, 1, for the one integer inside it, or interval\(0\.5, 1\.5\)",
+        ),
+        ("int(interval(0.2, 0.8))", r"write a wider interval \(this one holds no integer\)"),
+        (
+            "int(range(0.5, 3.5))",
+            r"int\(\.\.\.\) truncates 0\.5 to 0 .* write the integers meant, or drop int\(\.\.\.\)",
+        ),
+        ("int(range(0, 6, step=1.5))", r"truncates 1\.5 to 1"),
+        ("int(choice(1.5, 2.5))", r"truncates 1\.5 to 1"),
+    ],
+)
+def test_an_int_cast_that_would_truncate_a_swept_float_is_refused(grammar: str, match: str) -> None:
+    # Before: int(interval(0.5, 3.7)) swept 0 to 3 (0 is outside what was written), int(range(0.5, 3.5)) 0 to 3 and
+    # int(choice(1.5, 2.5)) 1 and 2: Hydra's int() truncates each number, and the sweep ran on the result silently.
+    with pytest.raises(EcoptConfigError, match=rf"^params\['p'\]: {re.escape(repr('p=' + grammar))}: .*{match}"):
+        parse_search_space({"p": grammar}, [])
+
+
+@pytest.mark.parametrize(
+    ("grammar", "expected"),
+    [
+        ("int(interval(1.0, 3.0))", RangeParameter("p", 1, 3, "int")),  # integral floats: nothing truncated
+        ("int(interval(-1.5, 2.7))", RangeParameter("p", -1, 2, "int")),  # truncated inward: the integers written
+        ("int(choice(1.0, 2.0))", ChoiceParameter("p", (1, 2), is_ordered=False)),
+    ],
+)
+def test_an_int_cast_that_keeps_the_integers_written_is_accepted(
+    grammar: str, expected: RangeParameter | ChoiceParameter
+) -> None:
+    assert parse_search_space({"p": grammar}, []).parameters == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("grammar", "written"),
+    [("interval(true, 3)", "true"), ("range(false, 5)", "false"), ("range(0, 5, step=true)", "true")],
+)
+def test_a_bool_as_a_bound_is_refused(grammar: str, written: str) -> None:
+    # Before: interval(true, 3) swept 1.0 to 3.0 (Hydra reads true as 1), and range(false, 5) failed with a
+    # decimal.InvalidOperation traceback.
+    function = grammar.partition("(")[0]
+    number = int(written == "true")
+    with pytest.raises(
+        EcoptConfigError,
+        match=rf"^command line: 'p={re.escape(grammar)}': {function}\(\.\.\.\) takes numbers, and {written} is a bool "
+        rf"\(Hydra would read it as {number}\); write {number} if that is the number meant\.$",
+    ):
+        parse_search_space({}, [f"p={grammar}"])
+
+
+@pytest.mark.parametrize(
+    "grammar", ["range(0, inf)", "range(nan, 3)", "range(0, 5, step=nan)", "range(0, -inf, step=-1)"]
+)
+def test_a_range_with_a_bound_or_step_that_is_not_finite_is_refused(grammar: str) -> None:
+    # Before: OverflowError ("cannot convert Infinity to integer") or decimal.InvalidOperation, a bare traceback.
+    with pytest.raises(
+        EcoptConfigError, match=rf"^params\['p'\] = {re.escape(repr(grammar))}: range\(start=.*\) needs finite numbers"
+    ):
+        parse_search_space({"p": grammar}, [])
+
+
+@pytest.mark.parametrize(
+    ("grammar", "expected"),
+    [
+        ("sort(range(3, 1, step=-1))", RangeParameter("p", 1, 3, "int")),
+        ("sort(range(1, 4), reverse=true)", ChoiceParameter("p", (4, 3, 2, 1), is_ordered=True)),
+        ("sort(range(0, 10, step=3), reverse=true)", ChoiceParameter("p", (9, 6, 3, 0), is_ordered=True)),
+        ("sort(range(0.5, 0.1, step=-0.2))", ChoiceParameter("p", (0.1, 0.3, 0.5), is_ordered=True)),
+        ("sort(range(1, 3))", RangeParameter("p", 1, 3, "int")),  # already ascending: unchanged
+    ],
+)
+def test_a_sorted_range_sweeps_the_range_s_own_values(grammar: str, expected: RangeParameter | ChoiceParameter) -> None:
+    # Before: Hydra's sort() rewrites a range for a stop it excludes, so with the stop included here
+    # sort(range(3, 1, step=-1)) swept 2 to 4 (not 1 to 3), and sort(range(0, 10, step=3), reverse=true) 7, 4, 1, -2.
+    assert parse_search_space({"p": grammar}, []).parameters == (expected,)
