@@ -449,6 +449,11 @@ class EcoptSweeper(Sweeper):
                 default,
             )
             return default
+        if "\x00" in str(self.storage):  # Path.resolve() below would fail with a bare ValueError
+            raise EcoptConfigError(
+                f"hydra.sweeper.storage={self.storage!r}: not a usable file path (it holds the NUL character "
+                f"'\\x00'); give a file in the sweep dir, e.g. '${{hydra.sweep.dir}}/ax_experiment.json' (the default)."
+            )
         # As the sweep dir: the task may change the working directory; "~/..." is the home's, not a folder "~".
         storage = Path(str(self.storage)).expanduser().absolute()
         if storage.resolve() == self._sweep_dir().resolve():

@@ -258,7 +258,18 @@ class SweepSettings:
                 f"'ax_experiment.json'."
             )
         storage = Path(self.storage).expanduser()  # "~/runs/ax.json" is the home's, not a folder named "~"
-        if storage.is_dir():
+        try:
+            if "\x00" in str(storage):  # is_dir() says False; the storage check's mkdir fails with a bare ValueError
+                raise ValueError("a path cannot hold the NUL character '\\x00'")
+            is_dir = storage.is_dir()
+        except (OSError, ValueError) as err:  # a name past the file system's limit: OSError (ENAMETOOLONG)
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            written = str(self.storage) if isinstance(self.storage, os.PathLike) else self.storage
+            raise EcoptConfigError(
+                f"{setting(f'storage={shown(written)}')}: not a usable file path ({reason}); give the file the Ax "
+                f"experiment is saved to, e.g. 'ax_experiment.json'."
+            ) from None
+        if is_dir:
             raise EcoptConfigError(
                 f"{setting(f'storage={str(storage)!r}')}: is a directory; storage is the file the Ax experiment is "
                 f"saved to: give a file in it, e.g. {str(storage / 'ax_experiment.json')!r}."

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from lightning_ecopt.exceptions import EcoptConfigError
@@ -59,3 +62,24 @@ def test_the_energy_label_is_refused_as_a_metric(objectives: dict[str, str], con
     # Before: "'energy/source' is not a metric EnergyCallback logs; did you mean 'energy/predict_j'?"
     with pytest.raises(EcoptConfigError, match=r"'energy/source' is the label of where the energy figures come from"):
         SweepSettings(parse_objectives(objectives, None), outcome_constraints=constraints)
+
+
+@pytest.mark.parametrize(
+    ("storage", "reason"),
+    [
+        ("runs/a\x00b.json", r"a path cannot hold the NUL character '\\x00'"),
+        ("y" * 300 + "/ax.json", "File name too long"),  # a folder name past the file system's 255 bytes
+    ],
+)
+def test_a_storage_path_the_file_system_cannot_take_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str, reason: str
+) -> None:
+    # Before: "ValueError: embedded null byte" when the sweep first checked its folder, and "OSError: [Errno 36] File
+    # name too long" from SweepSettings itself: bare tracebacks, not the setting to fix.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        EcoptConfigError,
+        match=rf"^SweepSettings\(storage={re.escape(repr(storage))}\): not a usable file path \({reason}\); give the "
+        rf"file the Ax experiment is saved to, e.g\. 'ax_experiment\.json'\.$",
+    ):
+        SweepSettings(_OBJECTIVES, storage=storage)

@@ -167,3 +167,14 @@ def test_null_and_one_bare_constraint_are_taken_as_python_takes_them(tmp_path: P
         tmp_path, objectives=merged.objectives, outcome_constraints=merged.outcome_constraints
     ).configure([])
     assert settings.objective_names == ("f1", "f2")
+
+
+def test_a_storage_holding_a_nul_character_is_refused(tmp_path: Path) -> None:
+    # Before: "ValueError: embedded null byte" from Path.resolve(), a bare traceback.
+    storage = f"{tmp_path}/a\x00b.json"
+    with pytest.raises(
+        EcoptConfigError,
+        match=rf"^hydra\.sweeper\.storage={re.escape(repr(storage))}: not a usable file path \(it holds the NUL "
+        r"character '\\x00'\); give a file in the sweep dir",
+    ):
+        _sweeper(tmp_path, storage=storage).configure([])
