@@ -670,6 +670,12 @@ def _frontier_figure(
         ax.set_xscale(**x_scale)
     if y_scale is not None:
         ax.set_yscale(**y_scale)
+    if x_scale is not None or y_scale is not None:
+        # The limits again, under the scales: made symlog after the x axis was made log, the y axis kept the limits
+        # matplotlib (3.11) had autoscaled while it was linear, down to -5 % of its top (samples/J held at a reference
+        # of 0: -5000), three empty decades below zero.
+        ax.relim()
+        ax.autoscale_view()
     ax.grid(True, alpha=0.3, which="both")
     if front:
         from lightning_ecopt._trial_ids import add_trial_ids

@@ -90,6 +90,23 @@ def _failed_marks(fig):
     return [tuple(xy) for c in marks for xy in c.get_offsets()]
 
 
+def test_a_symlog_axis_beside_a_log_axis_stops_just_below_its_reference_at_zero():
+    # J per inference and samples/J across batch sizes both span decades; samples/J's inferred reference is held at
+    # 0. Made symlog after the x axis was made log, the y axis kept the limits autoscaled while it was linear: down to
+    # -5 % of the top (-5000 samples/J), three empty decades below zero on a symlog axis.
+    rows = [[1e-12, 10.0], [3e-12, 24.0], [1e-11, 225.0], [5e-10, 18500.0], [1e-9, 1e5], [2e-12, 5.0]]
+    result = make_result({"j": "minimize", "spj": "maximize"}, rows, {"j": 1.5e-9, "spj": 0.0})
+    ax = views.frontier_figure(result).axes[0]
+    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "symlog")
+    low, high = ax.get_ylim()
+    # Within the linear part (|y| < 5, the smallest value) below 0, and the top within a decade of the largest value.
+    assert -5.0 < low < 0.0
+    assert 1e5 < high < 1e6
+    low_x, high_x = ax.get_xlim()
+    assert 1e-13 < low_x < 1e-12
+    assert 1e-9 < high_x < 1e-8
+
+
 def test_a_failed_single_objective_trial_is_drawn_at_its_index_and_value():
     objectives = parse_objectives({"loss": "minimize"}, None)
     trials = (
