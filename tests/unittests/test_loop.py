@@ -4138,6 +4138,33 @@ def test_an_objective_in_units_too_small_for_the_model_is_said_once(fast_ax, cap
     assert "standardises" not in caplog.text  # 1e-6: within what it scales
 
 
+def test_a_constrained_metric_in_units_too_small_for_the_model_is_said_once(fast_ax, caplog):
+    """A bound on energy in kWh: the model takes a metric whose standard deviation is below 1e-8 for constant, as it
+    does an objective, and its proposals crossed the bound (``e <= 5e-10``: 4 of 14 model proposals in a 20-trial
+    sweep; none with ``e`` in units of 1e-9 and the bound 0.5); the objectives' warning named no constraint."""
+    sweep = make_sweep(
+        lambda p: {"f1": p["x0"], "f2": 1 - p["x0"] + p["x1"], "e": (p["x0"] + 2 * p["x1"]) * 1e-9},
+        n_trials=5,
+        n_initial_trials=3,
+        outcome_constraints=["e <= 1.5e-9", "e >= 1e-10"],
+    )
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        sweep.run()
+    said = [r.getMessage() for r in caplog.records if "BoTorch's model standardises" in r.getMessage()]
+    assert len(said) == 1  # once for the metric, naming both its bounds
+    assert said[0].startswith("ecopt: metric 'e' of the outcome constraints 'e <= 1.5e-09', 'e >= 1e-10' varies by")
+    assert "give it in larger units (J rather than kWh, or scaled by 1e9), its bounds in the same" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(
+            lambda p: {"f1": p["x0"], "f2": 1 - p["x0"], "e": p["x0"] * 1e-6},
+            n_trials=5,
+            n_initial_trials=3,
+            outcome_constraints=["e <= 5e-7"],
+        ).run()
+    assert "standardises" not in caplog.text  # 1e-6: within what it scales
+
+
 def test_objectives_all_the_same_in_every_trial_are_not_said_to_leave_the_search_to_the_others(fast_ax, caplog):
     """Every objective constant (accuracy 1.0 and a fixed energy): each warning said "the search follows the other
     objectives", which are as constant."""
