@@ -15,6 +15,7 @@ distinct configurations tried, and the warnings and log records the sweep let th
     python benchmarks/long_sweep_cnn.py                        # 400 trials, batches of 1 (about 25 minutes, 2 cores)
     python benchmarks/long_sweep_cnn.py --batch-size 4 --out /tmp/b4.json
     python benchmarks/long_sweep_cnn.py --smoke                # 12 trials (8 Sobol): a check that it runs
+    python benchmarks/long_sweep_cnn.py --screen all           # qNEHVI scores every configuration, as Ax does
 
 Writes benchmarks/results/long_sweep_cnn.json (or --out) and prints a table at 50, 100, 200, 300 and 400 trials.
 Summary: docs/bench-optimizer.md, "A 400-trial sweep".
@@ -54,6 +55,7 @@ from benchmark_env import (
 )
 
 from lightning_ecopt.exceptions import SweepTerminated
+from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep, _default_batch_hooks
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import SweepResult
@@ -231,6 +233,7 @@ def run_sweep(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     return {
         "batch_size": args.batch_size,
         "acquisition": args.acquisition,
+        "screen": args.screen,
         "n_trials": args.trials,
         "n_finished": result.n_finished,
         "n_initial_trials": args.initial,
@@ -316,6 +319,7 @@ def probe(args: argparse.Namespace, at: int) -> dict[str, Any]:
     return {
         "at": at,
         "acquisition": args.acquisition,
+        "screen": args.screen,
         "prune_max_frac": args.prune_max_frac,
         "suggest_s": result.suggest_time_s,
         "fit_s": fit_gen[1],
@@ -381,6 +385,15 @@ def summary(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _screen_count(text: str) -> int | None:
+    """``--screen``: a positive count, or ``all`` (``None``: Ax scores every configuration)."""
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive count, or 'all'")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the sweep, print the table and write the JSON results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -391,6 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--acquisition", default="qNEHVI", choices=("qNEHVI", "qLogNEHVI", "EHVI"))
     parser.add_argument("--profile-at", type=int, default=None, help="cProfile the proposal after this many trials")
     parser.add_argument("--prune-max-frac", type=float, default=None, help="qNEHVI's prune_baseline max_frac")
+    parser.add_argument(
+        "--screen",
+        type=_screen_count,
+        default=loop._SCREEN_ENUMERATED,
+        metavar="N|all",
+        help=f"configurations q(Log)NEHVI scores per proposal (loop._SCREEN_ENUMERATED, default "
+        f"{loop._SCREEN_ENUMERATED}); 'all': every one, as Ax does",
+    )
     parser.add_argument(
         "--probe",
         type=Path,
@@ -407,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.trials, args.initial = 12, 8
     args.out = out_path(args, DEFAULT_OUT)
+    loop._SCREEN_ENUMERATED = args.screen
     if args.probe is not None:
         probes = [probe(args, at) for at in args.probe_at]
         write_json(args.out, {"probes": probes, "command": " ".join(sys.argv), "revision": revision()})
