@@ -355,12 +355,17 @@ class ScreenedAcquisition(Acquisition):
             SearchSpaceExhausted: No untried configuration meets the parameter constraints.
         """
         ssd = search_space_digest
-        if candidate_set is None and sampling_strategy is None and not equality_constraints:
-            space = _discrete_space(ssd, fixed_features)
-            if space is not None:
-                screened = self._score_screened(n, ssd, space, fixed_features, inequality_constraints)
+        space = _discrete_space(ssd, fixed_features)  # None with a continuous column: Ax never scores them all
+        if space is not None and self._enumerates(ssd, fixed_features):
+            if candidate_set is None and sampling_strategy is None and not equality_constraints:
+                screened = self._score_screened(n, ssd, space, inequality_constraints)
                 if screened is not None:
                     return screened
+            # Ax scores every untried configuration (no more than ``max_scored``): in passes bounded as the screened
+            # ones are. Its own passes of 2,048 hold the most baseline points late in a sweep of a small space.
+            given = dict(optimizer_options or {})
+            bound = _score_chunk(_n_baseline(self.acqf))
+            optimizer_options = {**given, "max_batch_size": min(bound, int(given.get("max_batch_size", bound)))}
         return super().optimize(
             n=n,
             search_space_digest=ssd,
@@ -373,34 +378,38 @@ class ScreenedAcquisition(Acquisition):
             sampling_strategy=sampling_strategy,
         )
 
+    def _enumerates(self, ssd: Any, fixed_features: dict[int, float] | None) -> bool:
+        """Whether the option ``max_scored`` applies: Ax would score every configuration with a baseline.
+
+        False without the option, for an acquisition function without a baseline and an objective (analytic EHVI:
+        each candidate's own posterior, cheap) and where Ax would not score every configuration.
+        """
+        if self.options.get(MAX_SCORED_KEY) is None:
+            return False
+        if getattr(self.acqf, "X_baseline", None) is None or getattr(self.acqf, "objective", None) is None:
+            return False
+        from ax.generators.torch.botorch_modular.acquisition import determine_optimizer
+
+        discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
+        optimizer = determine_optimizer(search_space_digest=ssd, acqf=self.acqf, discrete_choices=discrete)
+        return optimizer == "optimize_acqf_discrete"
+
     def _score_screened(
         self,
         n: int,
         ssd: Any,
         space: tuple[list[tuple[tuple[int, ...], bool]], list[list[float]]],
-        fixed_features: dict[int, float] | None,
         inequality_constraints: list[tuple[Tensor, Tensor, float]] | None,
     ) -> tuple[Tensor, Tensor, Tensor] | None:
-        """The best ``n`` of the screened untried configurations; ``None`` where Ax's way applies.
+        """The best ``n`` of the screened untried configurations where :meth:`_enumerates`; ``None`` if fewer remain.
 
-        ``None`` without the option ``max_scored``, for an acquisition function without a baseline and an objective
-        (analytic EHVI: each candidate's own posterior, cheap), where Ax would not score every configuration, and
-        where no more than ``max_scored`` are untried (scoring them all costs no more).
+        ``None`` where no more than ``max_scored`` are untried: scoring them all costs no more time, so Ax scores
+        them (in passes bounded as these are, :meth:`optimize`).
 
         Raises:
             SearchSpaceExhausted: No untried configuration meets the parameter constraints.
         """
-        max_scored = self.options.get(MAX_SCORED_KEY)
-        baseline = getattr(self.acqf, "X_baseline", None)
-        if max_scored is None or baseline is None or getattr(self.acqf, "objective", None) is None:
-            return None
-        from ax.generators.torch.botorch_modular.acquisition import determine_optimizer
-
-        discrete = mk_discrete_choices(ssd=ssd, fixed_features=fixed_features)
-        if determine_optimizer(search_space_digest=ssd, acqf=self.acqf, discrete_choices=discrete) != (
-            "optimize_acqf_discrete"
-        ):
-            return None
+        max_scored = self.options[MAX_SCORED_KEY]
         layout, choices = space
         avoid = _stack(self.X_observed, self.X_pending)
         total = math.prod(len(c) for c in choices)
@@ -425,7 +434,7 @@ class ScreenedAcquisition(Acquisition):
             acq_function=self.acqf,
             q=min(n, len(candidates)),
             choices=candidates,
-            max_batch_size=_score_chunk(baseline.shape[-2]),
+            max_batch_size=_score_chunk(_n_baseline(self.acqf)),
         )
         weights = torch.ones(len(X), dtype=self.dtype)
         return X, values, weights * len(X) / n
@@ -821,6 +830,11 @@ def _score_chunk(n_baseline: int) -> int:
         (1024, 46)
     """
     return max(1, min(_SCORE_BATCH, _SCORE_ELEMENTS // (n_baseline + 1) ** 2))
+
+
+def _n_baseline(acqf: Any) -> int:
+    """The points of an acquisition function's baseline (``X_baseline``, pruned by q(Log)NEHVI)."""
+    return int(acqf.X_baseline.shape[-2])
 
 
 def _stack(*tensors: Tensor | None) -> Tensor | None:

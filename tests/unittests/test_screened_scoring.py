@@ -108,6 +108,26 @@ def test_passes_are_bounded_by_the_baseline_squared(monkeypatch):
     assert all(size < 40 for size, _ in passes)
 
 
+def test_passes_are_bounded_where_ax_scores_the_few_untried_configurations(monkeypatch):
+    """Late in a sweep of a small space (fewer untried configurations than the screen keeps) the baseline is at its
+    largest: Ax's passes of 2,048 candidates took 2.25 GB at 250 baseline points and 350 untried of 600."""
+    import ax.generators.torch.botorch_modular.acquisition as ax_acquisition
+
+    passes = []
+    real = ax_acquisition.optimize_acqf_discrete
+
+    def spy(*args, **kwargs):
+        passes.append((kwargs["max_batch_size"], int(kwargs["acq_function"].X_baseline.shape[-2])))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ax_acquisition, "optimize_acqf_discrete", spy)
+    monkeypatch.setattr(loop, "_SCREEN_ENUMERATED", 40)
+    monkeypatch.setattr(discrete, "_SCORE_ELEMENTS", 200)
+    make_sweep(params={"x": "int(interval(0, 5))", "y": "int(interval(0, 4))"}, n_trials=7, n_initial_trials=5).run()
+    assert len(passes) == 2  # Ax's way: 25, then 24 untried configurations, fewer than the 40 the screen keeps
+    assert all(size == max(1, 200 // (n + 1) ** 2) for size, n in passes)
+
+
 SCREEN = 512
 
 
