@@ -278,7 +278,7 @@ batch, 3 of 12 trials reused (the loop's answer, not an evaluation)."""
 _SCREEN_ENUMERATED: int | None = 512
 """Configurations q(Log)NEHVI scores per proposal in a fully discrete space that Ax would score whole (at most
 10,000 configurations, BoTorch's ``MAX_CHOICES_ENUMERATE``): the best of the untried ones by a cheap screen of their
-marginal posteriors (:meth:`~lightning_ecopt.sweeper.discrete.NearestUntriedAcquisition._score_screened`); ``None``:
+marginal posteriors (:class:`~lightning_ecopt.sweeper.discrete.ScreenedAcquisition`); ``None``:
 all of them, Ax's way. qNEHVI scores each configuration jointly with its baseline, so scoring them all grew as the
 trials cubed: on the paper's CNN space (7,680 configurations) 1.9 s a proposal at 50 trials, 66 s and 11.7 GB at 300
 (docs/bench-optimizer.md, "A 400-trial sweep"). Saved with the strategy: a sweep saved before it keeps Ax's way."""
