@@ -231,8 +231,6 @@ class UntriedAcquisition(Acquisition):
                 candidate_set=candidate_set,
                 sampling_strategy=sampling_strategy,
             )
-        from ax.exceptions.core import SearchSpaceExhausted
-
         dtype = self.dtype or torch.double
         avoid = _stack(self.X_observed, self.X_pending)
         layout, choices = space
@@ -242,19 +240,51 @@ class UntriedAcquisition(Acquisition):
             choices, None if avoid is None else _to_items(avoid, layout), max_screened, dtype=dtype
         )
         candidates = _from_items(untried, layout, len(ssd.feature_names)).to(self.device)
-        if inequality_constraints:
-            from botorch.optim.optimize import _filter_infeasible
-
-            candidates = _filter_infeasible(X=candidates, inequality_constraints=inequality_constraints)
-        if len(candidates) == 0:
-            raise SearchSpaceExhausted("No more untried configurations in the fully discrete search space.")
-        if len(candidates) > max_scored:
-            candidates = candidates[screen(self.acqf, candidates, max_scored)]
-        X, values = optimize_acqf_discrete(
-            acq_function=self.acqf, q=min(n, len(candidates)), choices=candidates, max_batch_size=_SCORE_BATCH
+        return _best_of(
+            self,
+            n,
+            candidates,
+            max_scored,
+            inequality_constraints,
+            exhausted="No more untried configurations in the fully discrete search space.",
+            max_batch_size=_SCORE_BATCH,
         )
-        weights = torch.ones(len(X), dtype=self.dtype)
-        return X, values, weights * len(X) / n
+
+
+def _best_of(
+    acquisition: Acquisition,
+    n: int,
+    candidates: Tensor,
+    max_scored: int,
+    inequality_constraints: list[tuple[Tensor, Tensor, float]] | None,
+    *,
+    exhausted: str,
+    max_batch_size: int,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The best ``n`` of the feasible ``candidates`` by the acquisition function, the best ``max_scored`` screened.
+
+    Returns:
+        The candidates (``n x d``, fewer when fewer remain), their acquisition values and their arm weights.
+
+    Raises:
+        SearchSpaceExhausted: No candidate meets the parameter constraints (``exhausted`` says it).
+    """
+    if inequality_constraints:
+        from botorch.optim.optimize import _filter_infeasible
+
+        candidates = _filter_infeasible(X=candidates, inequality_constraints=inequality_constraints)
+    if len(candidates) == 0:
+        from ax.exceptions.core import SearchSpaceExhausted
+
+        raise SearchSpaceExhausted(exhausted)
+    if len(candidates) > max_scored:
+        candidates = candidates[screen(acquisition.acqf, candidates, max_scored, generator=generator)]
+    X, values = optimize_acqf_discrete(
+        acq_function=acquisition.acqf, q=min(n, len(candidates)), choices=candidates, max_batch_size=max_batch_size
+    )
+    weights = torch.ones(len(X), dtype=acquisition.dtype)
+    return X, values, weights * len(X) / n
 
 
 def nearest_untried(
@@ -417,27 +447,17 @@ class ScreenedAcquisition(Acquisition):
         if len(untried) <= int(max_scored):
             return None  # as cheap as Ax's own scoring of them: leave the proposal to Ax
         candidates = _from_items(untried.to(self.dtype or torch.double), layout, len(ssd.feature_names))
-        candidates = candidates.to(self.device)
-        if inequality_constraints:
-            from botorch.optim.optimize import _filter_infeasible
-
-            candidates = _filter_infeasible(X=candidates, inequality_constraints=inequality_constraints)
-        if len(candidates) == 0:
-            from ax.exceptions.core import SearchSpaceExhausted
-
-            raise SearchSpaceExhausted("No untried configuration of the fully discrete search space is feasible.")
-        if len(candidates) > int(max_scored):
-            # The screen's draws from the number of configurations avoided: a seeded sweep stays reproducible.
-            generator = torch.Generator().manual_seed(total - len(untried))
-            candidates = candidates[screen(self.acqf, candidates, int(max_scored), generator=generator)]
-        X, values = optimize_acqf_discrete(
-            acq_function=self.acqf,
-            q=min(n, len(candidates)),
-            choices=candidates,
+        return _best_of(
+            self,
+            n,
+            candidates.to(self.device),
+            int(max_scored),
+            inequality_constraints,
+            exhausted="No untried configuration of the fully discrete search space is feasible.",
             max_batch_size=_score_chunk(_n_baseline(self.acqf)),
+            # The screen's draws from the number of configurations avoided: a seeded sweep stays reproducible.
+            generator=torch.Generator().manual_seed(total - len(untried)),
         )
-        weights = torch.ones(len(X), dtype=self.dtype)
-        return X, values, weights * len(X) / n
 
 
 class NearestUntriedAcquisition(ScreenedAcquisition):
