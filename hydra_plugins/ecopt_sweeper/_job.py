@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import sys
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -147,7 +148,7 @@ class _PicklableFailures:
         """Run the task on ``cfg``, in the working directory it started in, recording its outcome."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
         from lightning_ecopt.sweeper.spelling import python_spelling
-        from lightning_ecopt.sweeper.timeout import release_failed_trial
+        from lightning_ecopt.sweeper.timeout import release_failed_trial, release_finished_trial
 
         _leave_sigusr1_to_the_sweep(self.slurm_sweep)
         cwd = _getcwd()
@@ -155,6 +156,7 @@ class _PicklableFailures:
         self._keep(_STARTED)
         moved: dict[str, Any] = {}  # the record's changed_dir, where the task changed the directory
         try:
+            start = time.monotonic()
             try:
                 with python_spelling():  # the task's own sweep (if any) is Python's, in whatever thread it runs
                     value = self.task_function(cfg)
@@ -186,6 +188,8 @@ class _PicklableFailures:
             failure = exit_as_failure(exc)
             self._finish({"status": "failed", **_failure_fields(failure), **moved}, failure)
             raise failure from None
+        # Its Trainer and model, in cycles, before the next trial of this process (the sweep's or a joblib worker)
+        release_finished_trial(time.monotonic() - start)
         self._finish({"status": "completed", "value": value, **moved}, value)
         return value
 

@@ -176,7 +176,7 @@ from lightning_ecopt.sweeper.storage import (
     sweep_lock,
 )
 from lightning_ecopt.sweeper.storage import _TASK_CONFIG_KEYS as _TASK_CONFIG_KEYS  # read by tests as loop's
-from lightning_ecopt.sweeper.timeout import call_with_timeout, release_failed_trial
+from lightning_ecopt.sweeper.timeout import call_with_timeout, release_failed_trial, release_finished_trial
 
 if TYPE_CHECKING:
     from ax.api.client import Client
@@ -409,7 +409,9 @@ def evaluate_each(
         results: list[Any] = []
         for position, params in enumerate(batch):
             try:
+                start = time.monotonic()
                 results.append(fn(dict(params)))
+                release_finished_trial(time.monotonic() - start)  # its Trainer and model, in cycles, before the next
             except Exception as exc:  # a failed trial, not a failed sweep
                 release_failed_trial(exc)  # its frames' DataLoader workers and model, before the next trial
                 results.append(exc)
