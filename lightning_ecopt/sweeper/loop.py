@@ -350,8 +350,11 @@ _MIN_REFERENCE_TRIALS = 2
 infers it from what there is)."""
 
 _MIN_MODEL_STD = 1e-8
-"""The smallest standard deviation of an outcome that BoTorch's ``Standardize`` scales (its ``min_stdv``); below it
-the outcome is left as it is, and the model takes it for constant."""
+"""The smallest standard deviation of an outcome that Ax's ``StandardizeY`` (and BoTorch's ``Standardize``, its
+``min_stdv``) scales; below it the outcome is left as it is, and the model takes it for constant. A strategy built
+now standardises with :class:`~lightning_ecopt.sweeper.standardize.ScaleFreeStandardizeY`, whose floor is relative to
+the metric's magnitude; one saved before keeps Ax's, and the sweep warns of each metric below it
+(``_say_constant_objectives``)."""
 
 _FAILED_AS_PENDING = True
 """A failed trial is ABANDONED in Ax, which keeps its arm pending for good (proposals avoid it: never run again); off,
@@ -1858,10 +1861,12 @@ class ParetoSweep:
         """Before a model proposal, warn once a sweep of each objective that is the same in every completed trial.
 
         The model learns nothing from it (BoTorch's own warning, "not standardized (std = tensor([1., 0.]))", came
-        at every proposal: :func:`_quiet_ax` quiets it). Nor from one that varies by less than BoTorch's
-        ``Standardize`` takes (a standard deviation below ``_MIN_MODEL_STD``: energy in kWh per sample, at 1e-9):
+        at every proposal: :func:`_quiet_ax` quiets it). Nor, in a sweep resumed from a strategy saved before
+        :func:`~lightning_ecopt.sweeper.standardize.configure_scale_free`, from one that varies by less than Ax's
+        ``StandardizeY`` takes (a standard deviation below ``_MIN_MODEL_STD``: energy in kWh per sample, at 1e-9):
         it is left unscaled, so the model takes it for constant, and the acquisition optimiser, on a flat surface,
-        proposed the corners of the box (4 of 10 model proposals in a 14-trial sweep, qNEHVI and qLogNEHVI alike).
+        proposed the corners of the box (4 of 10 model proposals in a 14-trial sweep, qNEHVI and qLogNEHVI alike). A
+        strategy built since models it as any other, and nothing is said.
         """
         if self._n_completed() < max(self._n_initial, 2):
             return  # Sobol proposes
@@ -1869,10 +1874,11 @@ class ParetoSweep:
         seen = {o.name: [r.metrics.get(o.name) for r in completed] for o in self.settings.objectives}
         numbers = {name: [v for v in values if v is not None] for name, values in seen.items()}
         constant = {name for name, values in seen.items() if len(set(values)) == 1 and None not in values}
+        floored = not self._models_tiny_outcomes()
         tiny = {
             name
             for name, values in numbers.items()
-            if name not in constant and len(values) > 1 and float(np.std(values, ddof=1)) < _MIN_MODEL_STD
+            if floored and name not in constant and len(values) > 1 and float(np.std(values, ddof=1)) < _MIN_MODEL_STD
         }
         # Another objective that varies guides the search; where every one is constant, none does.
         several = len(constant | tiny) < len(self.settings.objectives)
@@ -1883,8 +1889,9 @@ class ParetoSweep:
             if objective.name in tiny:
                 log.warning(
                     "ecopt: objective %r varies by a standard deviation of %g over %d completed trials, below the "
-                    "%g that BoTorch's model standardises: it takes it for constant, so %s; give it in larger units "
-                    "(J rather than kWh, or scaled by 1e9).",
+                    "%g that the model of this sweep's saved strategy standardises (saved before ecopt standardised "
+                    "such outcomes itself): it takes it for constant, so %s; a new sweep models it as it is, or give "
+                    "it in larger units (J rather than kWh, or scaled by 1e9).",
                     objective.name,
                     float(np.std(numbers[objective.name], ddof=1)),
                     len(completed),
@@ -1903,14 +1910,23 @@ class ParetoSweep:
                 len(completed),
                 "the search follows the other objectives" if several else "its proposals are as good as random",
             )
-        self._say_tiny_constrained_metrics(completed)
+        if floored:
+            self._say_tiny_constrained_metrics(completed)
+
+    def _models_tiny_outcomes(self) -> bool:
+        """Whether this sweep's strategy standardises outcomes of any magnitude (not one saved before it did)."""
+        from lightning_ecopt.sweeper.standardize import models_tiny_outcomes
+
+        return self._client is None or models_tiny_outcomes(self._client._maybe_generation_strategy)
 
     def _say_tiny_constrained_metrics(self, completed: Sequence[TrialRecord]) -> None:
         """Warn once a sweep of each constrained metric (not an objective) that varies by less than the model scales.
 
-        The model of a metric whose standard deviation is below ``_MIN_MODEL_STD`` (energy in kWh, at 1e-9) takes it
-        for constant, as it does an objective's, so its proposals do not keep to the bound: in a 20-trial sweep with
-        ``e <= 5e-10``, 4 of 14 model proposals broke it; with ``e`` in units of 1e-9 and the bound 0.5, none did.
+        Only for a strategy saved before :func:`~lightning_ecopt.sweeper.standardize.configure_scale_free`: the model
+        of a metric whose standard deviation is below ``_MIN_MODEL_STD`` (energy in kWh, at 1e-9) takes it for
+        constant, as it does an objective's, so its proposals do not keep to the bound: in a 20-trial sweep with
+        ``e <= 6e-10``, 16 of 16 model proposals broke it (1 with the strategy built now, as with ``e`` in units of
+        1e-9).
         """
         objectives = set(self.settings.objective_names)
         bounds: dict[str, list[str]] = {}
@@ -1928,9 +1944,10 @@ class ParetoSweep:
             self._said_constant.add(key)
             log.warning(
                 "ecopt: metric %r of the outcome constraint%s %s varies by a standard deviation of %g over %d "
-                "completed trials, below the %g that BoTorch's model standardises: it takes it for constant, so its "
-                "proposals do not keep to the bound; give it in larger units (J rather than kWh, or scaled by 1e9), "
-                "its bounds in the same.",
+                "completed trials, below the %g that the model of this sweep's saved strategy standardises (saved "
+                "before ecopt standardised such outcomes itself): it takes it for constant, so its proposals do not "
+                "keep to the bound; a new sweep models it as it is, or give it in larger units (J rather than kWh, "
+                "or scaled by 1e9), its bounds in the same.",
                 metric,
                 "s" if len(texts) > 1 else "",
                 ", ".join(repr(t) for t in texts),
@@ -2705,6 +2722,7 @@ class ParetoSweep:
             configure_screened,
             is_fully_discrete,
         )
+        from lightning_ecopt.sweeper.standardize import configure_scale_free
 
         fully_discrete = is_fully_discrete(self.space.parameters)
         discrete = _DISCRETE_PROPOSALS and fully_discrete
@@ -2761,6 +2779,13 @@ class ParetoSweep:
                         configure_nearest_untried(spec.generator_kwargs, max_scored=screened)
                     elif screened is not None:
                         configure_screened(spec.generator_kwargs, screened)
+        # Last: configure_discrete writes the node's transforms anew.
+        for node in strategy.nodes_by_name.values():
+            for spec in node.generator_specs:
+                if spec.generator_enum.name == "BOTORCH_MODULAR":
+                    # Outcomes in any units (energy in kWh, ~1e-11): Ax's StandardizeY takes a metric whose standard
+                    # deviation is below an absolute 1e-8 for constant; saved with the strategy.
+                    configure_scale_free(spec.generator_kwargs)
         return strategy
 
     def _open(self) -> Client:
@@ -2768,10 +2793,11 @@ class ParetoSweep:
         from ax.api.client import Client
 
         # Imported for their registrations with Ax's JSON decoder: analytic's acquisition function, capped_fit's model
-        # class, discrete's Acquisition.
+        # class, discrete's Acquisition, standardize's transform.
         import lightning_ecopt.sweeper.analytic
         import lightning_ecopt.sweeper.capped_fit
-        import lightning_ecopt.sweeper.discrete  # noqa: F401
+        import lightning_ecopt.sweeper.discrete
+        import lightning_ecopt.sweeper.standardize  # noqa: F401
 
         storage = self.settings.storage
         if storage is not None and Path(storage).exists():

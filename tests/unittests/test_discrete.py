@@ -10,6 +10,16 @@ from lightning_ecopt.sweeper.loop import ParetoSweep  # noqa: E402
 from lightning_ecopt.sweeper.objectives import parse_objectives  # noqa: E402
 from lightning_ecopt.sweeper.settings import SweepSettings  # noqa: E402
 from lightning_ecopt.sweeper.space import parse_search_space  # noqa: E402
+from lightning_ecopt.sweeper.standardize import ScaleFreeStandardizeY  # noqa: E402
+
+
+def _ax_transforms():
+    """Ax's default transforms of a BoTorch node (its one-hot relaxation), outcomes standardised in any units."""
+    from ax.adapter.registry import MBM_X_trans, Y_trans
+    from ax.adapter.transforms.standardize_y import StandardizeY
+
+    return [ScaleFreeStandardizeY if t is StandardizeY else t for t in [*MBM_X_trans, *Y_trans]]
+
 
 GRID = {"a": "choice(p, q, r, s)", "b": "choice(1, 2, 3, 4)", "c": "tag(ordered, choice(0.5, 1.0, 2.0))"}
 """48 configurations: two categorical parameters and an ordered one."""
@@ -145,7 +155,7 @@ def test_discrete_proposals_are_off_by_default_and_the_relaxation_rounds_to_untr
     botorch = [k for k in kwargs if "default_model_gen_options" in k]
     assert len(botorch) == 1
     assert botorch[0]["acquisition_class"] is discrete.NearestUntriedAcquisition
-    assert "transforms" not in botorch[0]  # Ax's one-hot relaxation is kept
+    assert botorch[0]["transforms"] == _ax_transforms()  # Ax's one-hot relaxation is kept
 
 
 def test_a_discrete_sweep_is_reproducible_with_its_seed(fast_ax, discrete_on):
@@ -188,7 +198,7 @@ def test_a_mixed_space_keeps_axs_one_hot_relaxation(fast_ax, discrete_on, optimi
     kwargs = [s.generator_kwargs for n in strategy.nodes_by_name.values() for s in n.generator_specs]
     # Not UntriedAcquisition: Ax's relaxation, only its rounding of exact repeats changed (NearestUntriedAcquisition).
     assert {k.get("acquisition_class") for k in kwargs} <= {None, discrete.NearestUntriedAcquisition}
-    assert not any("transforms" in k for k in kwargs)
+    assert [k["transforms"] for k in kwargs if "transforms" in k] == [_ax_transforms()]
     assert sweep.run().n_finished == 5
     assert optimize_calls == []
 

@@ -4118,51 +4118,77 @@ def test_an_objective_the_same_in_every_trial_is_said_once_not_at_every_proposal
     ]
 
 
-def test_an_objective_in_units_too_small_for_the_model_is_said_once(fast_ax, caplog):
-    """Energy in kWh per sample (1e-9): BoTorch's Standardize leaves an outcome whose standard deviation is below
-    1e-8 unscaled, so the model took it for constant and proposed the corners of the box; the warning that said so
-    ("not standardized") is the one the sweep quiets for constant objectives, and nothing else did."""
-    sweep = make_sweep(
-        lambda p: {"f1": p["x0"] * 1e-9, "f2": (1 - p["x0"]) * 1e-9 + p["x1"] * 1e-9},
-        n_trials=5,
-        n_initial_trials=3,
-    )
-    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
-        sweep.run()
-    said = [r.getMessage() for r in caplog.records if "BoTorch's model standardises" in r.getMessage()]
-    assert [m.split(" varies")[0] for m in said] == ["ecopt: objective 'f1'", "ecopt: objective 'f2'"]
-    assert all("give it in larger units (J rather than kWh" in m and "as good as random" in m for m in said)
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
-        make_sweep(lambda p: {"f1": p["x0"] * 1e-6, "f2": p["x1"]}, n_trials=5, n_initial_trials=3).run()
-    assert "standardises" not in caplog.text  # 1e-6: within what it scales
+def _scaled_quadratics(scale):
+    return lambda p: {f: v * scale for f, v in two_quadratics(p).items() if f != "energy/source"}
 
 
-def test_a_constrained_metric_in_units_too_small_for_the_model_is_said_once(fast_ax, caplog):
-    """A bound on energy in kWh: the model takes a metric whose standard deviation is below 1e-8 for constant, as it
-    does an objective, and its proposals crossed the bound (``e <= 5e-10``: 4 of 14 model proposals in a 20-trial
-    sweep; none with ``e`` in units of 1e-9 and the bound 0.5); the objectives' warning named no constraint."""
-    sweep = make_sweep(
-        lambda p: {"f1": p["x0"], "f2": 1 - p["x0"] + p["x1"], "e": (p["x0"] + 2 * p["x1"]) * 1e-9},
-        n_trials=5,
-        n_initial_trials=3,
-        outcome_constraints=["e <= 1.5e-9", "e >= 1e-10"],
-    )
+def _bounded_quadratics(scale):
+    return lambda p: {**two_quadratics(p), "e": (p["x0"] + 2 * p["x1"]) * scale}
+
+
+def _proposed(result):
+    return np.array([[t.params["x0"], t.params["x1"]] for t in result.trials])
+
+
+def test_objectives_in_tiny_units_are_modelled_as_in_units_of_one(fast_ax, caplog):
+    """Energy in kWh per inference (~1e-11): Ax's StandardizeY (and BoTorch's Standardize) leave an outcome whose
+    standard deviation is below an absolute 1e-8 unscaled, so the model took it for constant and proposed as well as
+    Sobol did (20 trials at 1e-12: 90 % of the hypervolume at 1); standardised with a floor relative to its magnitude,
+    it proposes what the same task in units of one does, and nothing is said."""
+    ones = make_sweep(_scaled_quadratics(1.0), n_trials=6, n_initial_trials=3).run()
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
-        sweep.run()
-    said = [r.getMessage() for r in caplog.records if "BoTorch's model standardises" in r.getMessage()]
-    assert len(said) == 1  # once for the metric, naming both its bounds
-    assert said[0].startswith("ecopt: metric 'e' of the outcome constraints 'e <= 1.5e-09', 'e >= 1e-10' varies by")
-    assert "give it in larger units (J rather than kWh, or scaled by 1e9), its bounds in the same" in said[0]
+        tiny = make_sweep(_scaled_quadratics(1e-12), n_trials=6, n_initial_trials=3).run()
+    np.testing.assert_allclose(_proposed(tiny), _proposed(ones), atol=0.01)  # flat: 0.4-0.9 apart
+    assert "standardises" not in caplog.text
+
+
+def test_a_bound_on_a_metric_in_tiny_units_steers_the_proposals(fast_ax, caplog):
+    """A bound on energy in kWh (``e <= 6e-10``): modelled as constant, it did not steer the proposals (16 of 16
+    model proposals broke it over 20 trials; 1 in units of 1e-6); now they are those of the bound in units of 1e-6."""
+    micro = make_sweep(_bounded_quadratics(1e-6), n_trials=6, n_initial_trials=3, outcome_constraints=["e <= 6e-7"])
+    nano = make_sweep(_bounded_quadratics(1e-9), n_trials=6, n_initial_trials=3, outcome_constraints=["e <= 6e-10"])
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        proposed = _proposed(nano.run())
+    np.testing.assert_allclose(proposed, _proposed(micro.run()), atol=0.01)
+    assert "standardises" not in caplog.text
+
+
+def test_a_sweep_saved_before_it_standardised_tiny_outcomes_keeps_its_model_and_says_so_once(
+    fast_ax, tmp_path, monkeypatch, caplog
+):
+    """Its strategy names Ax's StandardizeY, whose model takes a metric varying by less than 1e-8 for constant: the
+    resumed sweep keeps it (its proposals stay those it would have made) and warns once per such objective and
+    constrained metric; a new sweep models them."""
+    from lightning_ecopt.sweeper import standardize
+
+    def tiny(p):
+        return {"f1": p["x0"] * 1e-9, "f2": (1 - p["x0"]) * 1e-9 + p["x1"] * 1e-9, "e": (p["x0"] + 2 * p["x1"]) * 1e-9}
+
+    storage = tmp_path / "ax.json"
+    constraints = ["e <= 1.5e-9", "e >= 1e-10"]
+    with monkeypatch.context() as before:  # its strategy saved with Ax's transforms
+        before.setattr(standardize, "configure_scale_free", lambda kwargs: False)
+        make_sweep(tiny, n_trials=3, n_initial_trials=3, storage=storage, outcome_constraints=constraints).run()
+    assert "ScaleFreeStandardizeY" not in storage.read_text()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(tiny, n_trials=5, n_initial_trials=3, storage=storage, outcome_constraints=constraints).run()
+    said = [r.getMessage() for r in caplog.records if "standardises" in r.getMessage()]
+    assert [m.split(" varies")[0] for m in said] == [
+        "ecopt: objective 'f1'",
+        "ecopt: objective 'f2'",
+        "ecopt: metric 'e' of the outcome constraints 'e <= 1.5e-09', 'e >= 1e-10'",  # once, naming both bounds
+    ]
+    assert all("saved strategy" in m and "a new sweep models it as it is" in m for m in said)
+    assert "as good as random" in said[0]
+    assert "its bounds in the same" in said[2]
+    assert "ScaleFreeStandardizeY" not in storage.read_text()  # kept as saved
     caplog.clear()
+    new = tmp_path / "new" / "ax.json"
     with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
-        make_sweep(
-            lambda p: {"f1": p["x0"], "f2": 1 - p["x0"], "e": p["x0"] * 1e-6},
-            n_trials=5,
-            n_initial_trials=3,
-            outcome_constraints=["e <= 5e-7"],
-        ).run()
-    assert "standardises" not in caplog.text  # 1e-6: within what it scales
+        result = make_sweep(tiny, n_trials=5, n_initial_trials=3, storage=new, outcome_constraints=constraints).run()
+    assert result.n_completed == 5
+    assert "standardises" not in caplog.text
+    assert "ScaleFreeStandardizeY" in new.read_text()  # saved with the strategy
 
 
 def test_objectives_all_the_same_in_every_trial_are_not_said_to_leave_the_search_to_the_others(fast_ax, caplog):
