@@ -32,7 +32,6 @@ from ax.adapter.transforms.base import Transform
 from ax.adapter.transforms.standardize_y import StandardizeY
 from ax.adapter.transforms.standardize_y import logger as _ax_logger
 from ax.storage.transform_registry import register_transform
-from pyre_extensions import none_throws
 
 if TYPE_CHECKING:
     from ax.adapter.base import Adapter
@@ -88,7 +87,9 @@ class ScaleFreeStandardizeY(StandardizeY):
         Transform.__init__(
             self, search_space=search_space, experiment_data=experiment_data, adapter=adapter, config=config
         )
-        means = none_throws(experiment_data).observation_data["mean"]
+        if experiment_data is None:  # as StandardizeY: there is nothing to standardise without observations
+            raise ValueError("ScaleFreeStandardizeY needs experiment_data, the observations it standardises.")
+        means = experiment_data.observation_data["mean"]
         self.Ymean, self.Ystd = standardization(
             {signature: column.dropna().values for signature, column in means.items()}
         )
