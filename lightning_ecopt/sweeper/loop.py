@@ -2792,13 +2792,7 @@ class ParetoSweep:
         """A new Ax client, or the one saved in ``storage`` (checked, running trials abandoned)."""
         from ax.api.client import Client
 
-        # Imported for their registrations with Ax's JSON decoder: analytic's acquisition function, capped_fit's model
-        # class, discrete's Acquisition, standardize's transform.
-        import lightning_ecopt.sweeper.analytic
-        import lightning_ecopt.sweeper.capped_fit
-        import lightning_ecopt.sweeper.discrete
-        import lightning_ecopt.sweeper.standardize  # noqa: F401
-
+        register_with_ax()
         storage = self.settings.storage
         if storage is not None and Path(storage).exists():
             if self._memory is not None:
@@ -3285,10 +3279,24 @@ def _default_batch_hooks(settings: SweepSettings, space: SearchSpace) -> list[Ba
     return [board.update]
 
 
+def register_with_ax() -> None:
+    """Register the sweeper's classes with Ax's JSON decoder: call it before Ax loads a sweep's saved experiment.
+
+    A sweep's saved generation strategy names them (analytic's acquisition function, capped_fit's model class,
+    discrete's acquisitions, standardize's transform): ``Client.load_from_json_file`` raises ``KeyError`` on a name it
+    does not know. The sweeper calls it itself; code that loads a saved sweep with Ax directly calls it first.
+    """
+    import lightning_ecopt.sweeper.analytic
+    import lightning_ecopt.sweeper.capped_fit
+    import lightning_ecopt.sweeper.discrete
+    import lightning_ecopt.sweeper.standardize  # noqa: F401
+
+
 def _client_from_json(text: str) -> Client:
     """The Ax client :meth:`ExperimentSnapshot.text` wrote."""
     from ax.api.client import Client
 
+    register_with_ax()
     with tempfile.TemporaryDirectory(prefix="ecopt-") as folder:
         path = Path(folder) / "ax_experiment.json"
         # Ax reads it back with a bare open(), in the locale's encoding: write it so. The text is ASCII (json.dumps

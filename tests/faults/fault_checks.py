@@ -128,6 +128,9 @@ def read_state(sweep_dir: Path) -> SweepState:
     from ax.api.client import Client
     from ax.core.base_trial import TrialStatus
 
+    from lightning_ecopt.sweeper.loop import register_with_ax
+
+    register_with_ax()  # the saved strategy names the sweeper's classes (ScaleFreeStandardizeY in every sweep)
     state = SweepState()
     storage = sweep_dir / "ax_experiment.json"
     if storage.exists():
