@@ -27,8 +27,8 @@ proposal: q(Log)NEHVI scores only the best few hundred untried ones by the same 
 The sweeper uses :func:`configure_discrete` (the categorical kernel and :class:`UntriedAcquisition`) only when
 ``loop._DISCRETE_PROPOSALS`` is on, and it is off: on NAS-Bench-201 it was 3x faster per suggestion but reached less
 hypervolume at 60 evaluations than the one-hot GP (0.940 against 0.970, median of 5 seeds; docs/bench-optimizer.md).
-The classes are registered with Ax's JSON registry when this module is imported: import it before loading a saved
-experiment whose strategy names one (the sweeper does).
+The classes are registered with Ax's JSON registry when this module is imported: call
+:func:`lightning_ecopt.sweeper.loop.register_with_ax` before loading a saved experiment with Ax (the sweeper does).
 """
 
 from __future__ import annotations
