@@ -1738,6 +1738,7 @@ class ParetoSweep:
         from ax.exceptions.generation_strategy import GenerationStrategyCompleted
 
         from lightning_ecopt.sweeper.capped_fit import WarmStarts, use_warm_starts
+        from lightning_ecopt.sweeper.pareto import faster_baseline_pruning
 
         if self._warm_starts is None:
             self._warm_starts = WarmStarts()
@@ -1771,6 +1772,7 @@ class ParetoSweep:
                         _torch_defaults(),
                         use_warm_starts(self._warm_starts),
                         _proposal_warnings(said_why=self._said_nothing_to_improve()),
+                        faster_baseline_pruning(),
                     ):
                         got = client.get_next_trials(max_trials=ask)
                 except (OptimizationComplete, GenerationStrategyCompleted) as exc:
