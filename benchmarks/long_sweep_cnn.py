@@ -16,6 +16,8 @@ distinct configurations tried, and the warnings and log records the sweep let th
     python benchmarks/long_sweep_cnn.py --batch-size 4 --out /tmp/b4.json
     python benchmarks/long_sweep_cnn.py --smoke                # 12 trials (8 Sobol): a check that it runs
     python benchmarks/long_sweep_cnn.py --screen all           # qNEHVI scores every configuration, as Ax does
+    python benchmarks/long_sweep_cnn.py --front-history /tmp/h.yaml   # a sweep-like history for --probe, no sweep
+    python benchmarks/long_sweep_cnn.py --probe /tmp/h.yaml --probe-at 400 [--botorch-pruning] --out /tmp/p.json
 
 Writes benchmarks/results/long_sweep_cnn.json (or --out) and prints a table at 50, 100, 200, 300 and 400 trials.
 Summary: docs/bench-optimizer.md, "A 400-trial sweep".
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import cProfile
 import io
 import logging
@@ -55,7 +58,7 @@ from benchmark_env import (
 )
 
 from lightning_ecopt.exceptions import SweepTerminated
-from lightning_ecopt.sweeper import loop
+from lightning_ecopt.sweeper import loop, pareto
 from lightning_ecopt.sweeper.loop import ParetoSweep, _default_batch_hooks
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import SweepResult
@@ -86,6 +89,49 @@ def cnn_task(params: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]
     flops = width * depth * kernel**2
     spj = 4000.0 / (1.0 + flops / 200.0) * (1.6 if pooling else 1.0) * math.exp(rng.normal(0.0, 0.02))
     return {"test/acc": min(acc, 1.0), "energy/test_samples_per_j": spj, "energy/source": "estimated: cpu-time"}
+
+
+def front_history(path: Path, n: int = 400, n_random: int = 40, seed: int = 0) -> None:
+    """Write a sweep-like results file for ``--probe`` without running a sweep.
+
+    ``n_random`` random configurations, then the rest from the lowest non-dominated ranks of the trade-off (each
+    configuration ranked by one fixed draw of :func:`cnn_task`; a converged sweep's trials crowd its front), each
+    measured once more by :func:`cnn_task`.
+
+    >>> import tempfile, yaml
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     front_history(Path(tmp) / "h.yaml", n=12, n_random=4)
+    ...     trials = yaml.safe_load((Path(tmp) / "h.yaml").read_text())["trials"]
+    >>> len(trials), len({tuple(sorted(t["params"].items())) for t in trials}), trials[0]["status"]
+    (12, 12, 'completed')
+    """
+    import yaml
+
+    rng = np.random.default_rng(seed)
+    configs = [
+        {"width": w, "depth": d, "kernel": k, "pooling": p}
+        for w in range(1, 129)
+        for d in range(1, 7)
+        for k in (1, 3, 5, 7, 9)
+        for p in (True, False)
+    ]
+    values = np.array([list(cnn_task(c, np.random.default_rng(seed)).values())[:2] for c in configs], dtype=float)
+    rank = np.full(len(configs), -1)
+    left, depth = np.arange(len(configs)), 0
+    while len(left):
+        F = values[left]
+        dominated = ((F[None] >= F[:, None]).all(-1) & (F[None] > F[:, None]).any(-1)).any(-1)
+        rank[left[~dominated]] = depth
+        left, depth = left[dominated], depth + 1
+    order = [int(i) for i in rng.permutation(len(configs))[:n_random]]
+    chosen = set(order)
+    order += [int(i) for i in np.argsort(rank + 3 * rng.random(len(configs))) if int(i) not in chosen][: n - n_random]
+    trials = []
+    for index, c in enumerate(order):
+        metrics = cnn_task(configs[c], rng)
+        metrics.pop("energy/source")
+        trials.append({"trial_index": index, "status": "completed", "params": configs[c], "metrics": metrics})
+    path.write_text(yaml.safe_dump({"trials": trials}), encoding="utf-8")
 
 
 def rss_mb() -> float:
@@ -258,8 +304,9 @@ def probe(args: argparse.Namespace, at: int) -> dict[str, Any]:
     """One model proposal after the first ``at`` trials of a finished sweep (their recorded values replayed).
 
     The trials are enqueued (attached as given, in their order) in batches of 10 without storage, so that only the
-    last proposal is the model's; its seconds, Ax's fit and gen times, the pruned baseline's size and the peak RSS
-    of the process are returned (run one ``at`` per process for a peak of its own).
+    last proposal is the model's; its seconds, Ax's fit and gen times, the seconds of its baseline pruning (wall and
+    CPU), the pruned baseline's size and the peak RSS of the process are returned (run one ``at`` per process for a
+    peak of its own).
     """
     import yaml
 
@@ -294,10 +341,16 @@ def probe(args: argparse.Namespace, at: int) -> dict[str, Any]:
         init(self, *a, **kw)
         baseline.append(int(self.X_baseline.shape[-2]))
 
+    prune_s: list[tuple[float, float]] = []
+
     def pruned(*a: Any, **kw: Any) -> Any:
         if args.prune_max_frac is not None:
             kw["max_frac"] = args.prune_max_frac
-        return prune(*a, **kw)
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return prune(*a, **kw)
+        finally:
+            prune_s.append((time.perf_counter() - wall, time.process_time() - cpu))
 
     monte_carlo.qNoisyExpectedHypervolumeImprovement.__init__ = spy  # type: ignore[method-assign]
     hypervolume.prune_inferior_points_multi_objective = pruned
@@ -321,10 +374,13 @@ def probe(args: argparse.Namespace, at: int) -> dict[str, Any]:
         "acquisition": args.acquisition,
         "screen": args.screen,
         "prune_max_frac": args.prune_max_frac,
+        "pruning_mask": "botorch" if args.botorch_pruning else "sorted",
         "suggest_s": result.suggest_time_s,
         "fit_s": fit_gen[1],
         "gen_s": fit_gen[2],
         "baseline_points": baseline,
+        "prune_s": [round(w, 4) for w, _ in prune_s],
+        "prune_cpu_s": [round(c, 4) for _, c in prune_s],
         "front": len(result.pareto_indices),
         "peak_rss_mb_before": before,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -405,6 +461,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-at", type=int, default=None, help="cProfile the proposal after this many trials")
     parser.add_argument("--prune-max-frac", type=float, default=None, help="qNEHVI's prune_baseline max_frac")
     parser.add_argument(
+        "--botorch-pruning",
+        action="store_true",
+        help="q(Log)NEHVI's baseline pruning with BoTorch's own mask (lightning_ecopt.sweeper.pareto's sorted one off)",
+    )
+    parser.add_argument(
         "--screen",
         type=_screen_count,
         default=loop._SCREEN_ENUMERATED,
@@ -420,6 +481,14 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of a sweep: time one proposal after the first --probe-at trials of this sweep's results file",
     )
     parser.add_argument("--probe-at", type=int, nargs="+", default=[400])
+    parser.add_argument(
+        "--front-history",
+        type=Path,
+        default=None,
+        metavar="RESULTS_YAML",
+        help="instead of a sweep: write a sweep-like history for --probe (40 random configurations, then 360 near the "
+        "front) and exit",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="sweep folder to keep (default: a temporary one)")
     parser.add_argument("--smoke", action="store_true", help="12 trials (8 Sobol): a check that it runs")
     add_out_argument(parser, DEFAULT_OUT)
@@ -429,6 +498,12 @@ def main(argv: list[str] | None = None) -> int:
         args.trials, args.initial = 12, 8
     args.out = out_path(args, DEFAULT_OUT)
     loop._SCREEN_ENUMERATED = args.screen
+    if args.botorch_pruning:
+        pareto.faster_baseline_pruning = contextlib.nullcontext  # type: ignore[assignment]
+    if args.front_history is not None:
+        front_history(args.front_history)
+        print(f"wrote {args.front_history}")
+        return 0
     if args.probe is not None:
         probes = [probe(args, at) for at in args.probe_at]
         write_json(args.out, {"probes": probes, "command": " ".join(sys.argv), "revision": revision()})

@@ -17,15 +17,23 @@ machine's speed moves by 2x with its load.
     python benchmarks/optimizer_overhead.py --n-trials 55 --acquisitions qNEHVI EHVI --batch-sizes 1 --plain-ax
     python benchmarks/optimizer_overhead.py --problems branin_currin --acquisitions qLogNEHVI --batch-sizes 1 \
         --n-trials 55 --no-optuna --no-fused-kernel    # qLogNEHVI on BoTorch's Python implementation
+    python benchmarks/optimizer_overhead.py --problems branin_currin --acquisitions qNEHVI --batch-sizes 1 \
+        --n-trials 100 --no-optuna --botorch-pruning   # each run of ours again with BoTorch's own pruning mask
 
 Writes benchmarks/results/optimizer_overhead.json (or --out; a --smoke run without --out writes under the temp dir,
 never over the stored results) and prints the median seconds per suggestion at 20, 50 and 100 trials done (the
 window ``--window`` trials wide around each).
+
+``--botorch-pruning`` runs each sweep of ours a second time, right after, with BoTorch's own ``is_non_dominated`` in
+q(Log)NEHVI's baseline pruning (``lightning_ecopt.sweeper.pareto``'s sorted mask left out), and records whether the two
+runs proposed the same configurations in the same order (``same_proposals``): the mask is meant to change the time
+only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,7 +51,7 @@ import problems
 from benchmark_env import cpu_identity, out_path, package_versions, refuse_with_smoke, revision, smoke_out
 from frontier_quality import run_ax
 
-from lightning_ecopt.sweeper import fused_kernel
+from lightning_ecopt.sweeper import fused_kernel, pareto
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.settings import SweepSettings
@@ -78,9 +86,19 @@ class _TimedSweep(ParetoSweep):
 
 
 def run_ours(
-    problem: problems.Problem, acquisition: str, batch_size: int, n_trials: int, seed: int, n_initial: int | None
-) -> tuple[Asks, float, dict[str, Any]]:
-    """One sweep of ours with the defaults; returns the asks, the hypervolume fraction and the settings used."""
+    problem: problems.Problem,
+    acquisition: str,
+    batch_size: int,
+    n_trials: int,
+    seed: int,
+    n_initial: int | None,
+    botorch_pruning: bool = False,
+) -> tuple[Asks, float, dict[str, Any], list[dict[str, Any]]]:
+    """One sweep of ours with the defaults (``botorch_pruning``: BoTorch's own pruning mask).
+
+    Returns:
+        The asks, the hypervolume fraction, the settings used and every trial's parameters in trial order.
+    """
     space = parse_search_space(problem.hydra_params(), [])
     settings = SweepSettings(
         parse_objectives(dict(problem.objectives), None),
@@ -92,10 +110,17 @@ def run_ours(
         reference_point=dict(problem.reference_point),
     )
     sweep = _TimedSweep(space, settings, evaluate_each(problem.evaluate), on_batch_end=[])
-    result = sweep.run()
+    fast = pareto.faster_baseline_pruning
+    if botorch_pruning:
+        pareto.faster_baseline_pruning = contextlib.nullcontext  # type: ignore[assignment]
+    try:
+        result = sweep.run()
+    finally:
+        pareto.faster_baseline_pruning = fast
     points = [t.metrics for t in result.trials if t.status == "completed"]
     used = {"n_initial_trials": settings.resolved_n_initial_trials(len(space.parameters))}
-    return sweep.asks, problem.hypervolume_fraction(points), used
+    params = [dict(t.params) for t in sorted(result.trials, key=lambda t: t.trial_index)]
+    return sweep.asks, problem.hypervolume_fraction(points), used, params
 
 
 def run_optuna_gp(problem: problems.Problem, n_trials: int, seed: int) -> tuple[Asks, float]:
@@ -185,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="qLogNEHVI without BoTorch's compiled kernel (lightning_ecopt.sweeper.fused_kernel.BUILD = False)",
     )
     parser.add_argument(
+        "--botorch-pruning",
+        action="store_true",
+        help="run each sweep of ours again with BoTorch's own pruning mask, side by side (same_proposals recorded)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -219,17 +249,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             for batch_size in args.batch_sizes:
                 if acquisition == "EHVI" and batch_size > 1:
                     continue
-                t0 = time.perf_counter()
-                asks, hv, used = run_ours(problem, acquisition, batch_size, args.n_trials, args.seed, n_initial)
-                runs.append({
-                    "problem": name, "method": "ecopt", "acquisition": acquisition, "batch_size": batch_size,
-                    "seed": args.seed, "n_trials": args.n_trials, **used, "hv_fraction": round(hv, 4),
-                    "wall_s": round(time.perf_counter() - t0, 2),
-                    **({"log_hypervolume": _log_hypervolume_code()} if acquisition == "qLogNEHVI" else {}),
-                    "per_suggestion": summarise(asks, checkpoints, args.window), "asks": asks,
-                })  # fmt: skip
-                _print_run(runs[-1], checkpoints)
-                _save(args, argv, runs, started)
+                proposed: list[dict[str, Any]] | None = None
+                for botorch_pruning in (False, True) if args.botorch_pruning else (False,):
+                    t0 = time.perf_counter()
+                    asks, hv, used, params = run_ours(
+                        problem, acquisition, batch_size, args.n_trials, args.seed, n_initial, botorch_pruning
+                    )
+                    ab = {"pruning_mask": "botorch", "same_proposals": params == proposed} if botorch_pruning else {}
+                    runs.append({
+                        "problem": name, "method": "ecopt", "acquisition": acquisition, "batch_size": batch_size,
+                        "seed": args.seed, "n_trials": args.n_trials, **used, "hv_fraction": round(hv, 4),
+                        "wall_s": round(time.perf_counter() - t0, 2),
+                        **({"log_hypervolume": _log_hypervolume_code()} if acquisition == "qLogNEHVI" else {}),
+                        **ab,
+                        "per_suggestion": summarise(asks, checkpoints, args.window), "asks": asks,
+                    })  # fmt: skip
+                    proposed = params
+                    _print_run(runs[-1], checkpoints)
+                    _save(args, argv, runs, started)
         references = [] if args.no_optuna else [("optuna_gp", "GPSampler")]
         references += [("ax", "Ax defaults")] if args.plain_ax else []
         for method, acquisition in references:
@@ -289,10 +326,12 @@ def _log_hypervolume_code() -> str:
 def _run_key(run: dict[str, Any]) -> tuple[Any, ...]:
     """What a merged run replaces: the same problem, method, acquisition, batch size, seed, and Python or not.
 
-    Only the ``--no-fused-kernel`` runs are told apart: runs stored before the field existed have none.
+    Only the ``--no-fused-kernel`` and ``--botorch-pruning`` runs are told apart: runs stored before the fields
+    existed have none.
     """
     python = run.get("log_hypervolume") == "python"
-    return (run["problem"], run["method"], run["acquisition"], run["batch_size"], run["seed"], python)
+    mask = run.get("pruning_mask", "sorted")
+    return (run["problem"], run["method"], run["acquisition"], run["batch_size"], run["seed"], python, mask)
 
 
 def _print_run(run: dict[str, Any], checkpoints: Sequence[int]) -> None:
@@ -304,6 +343,8 @@ def _print_run(run: dict[str, Any], checkpoints: Sequence[int]) -> None:
         cpu_text = "n/a" if cpu is None else f"{cpu:.3f}"
         cells.append(f"@{at}: {wall_text} s ({cpu_text} cpu)")
     label = f"{run['problem']:<15} {run['method']:<9} {run['acquisition']:<19} q={run['batch_size']}"
+    if "pruning_mask" in run:
+        label += f" (BoTorch's pruning mask; same proposals: {run['same_proposals']})"
     print(f"{label}  {'  '.join(cells)}  HV {run['hv_fraction']:.3f}  ({run['wall_s']:.0f} s)", flush=True)
 
 

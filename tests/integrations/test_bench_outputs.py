@@ -35,7 +35,7 @@ def _asks() -> list[dict[str, float]]:
 
 
 def _stub_optimizer_overhead(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(module, "run_ours", lambda *a, **k: (_asks(), 0.5, {"n_initial_trials": 3}))
+    monkeypatch.setattr(module, "run_ours", lambda *a, **k: (_asks(), 0.5, {"n_initial_trials": 3}, []))
     monkeypatch.setattr(module, "run_optuna_gp", lambda *a, **k: (_asks(), 0.4))
 
 

@@ -1,4 +1,5 @@
-"""Smoke runs (CI) of the callback-overhead and inference-knobs benchmarks: they run and write what the docs cite."""
+"""Smoke runs (CI) of the speed benchmarks (callback, inference knobs, acquisition and bookkeeping costs, long
+sweeps, the pruning mask): they run and write what the docs cite."""
 
 from __future__ import annotations
 
@@ -194,3 +195,14 @@ def test_long_sweep_cnn_smoke(tmp_path: Path) -> None:
     assert all(size > 0 for size in rows["experiment_bytes"] + rows["results_bytes"])
     assert rows["distinct"][-1] == run["distinct_configurations"] == 12  # no configuration proposed twice
     assert [index for index, fit_s, gen_s in run["fit_gen_s"] if gen_s is not None] == list(range(12))
+
+
+def test_pareto_mask_smoke(tmp_path: Path) -> None:
+    """BoTorch's pruning mask and the sorted one, timed on the same samples: the masks are equal."""
+    data = _smoke("pareto_mask.py", tmp_path / "pareto_mask.json")
+    (row,) = data["rows"]
+    assert (row["n"], row["samples"], row["repeats"]) == (20, 2048, 1)
+    assert row["equal"] is True
+    assert row["botorch_s"] > 0
+    assert row["sorted_s"] > 0
+    assert 1 <= row["front_per_sample"] <= 20
