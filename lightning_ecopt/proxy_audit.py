@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lightning_ecopt._numbers import format_number
 from lightning_ecopt.energy.figures import FLOPS_PER_SAMPLE, PREDICT_STEP_FLOPS_PER_SAMPLE
 from lightning_ecopt.ledger import (
     _energy_kinds,
@@ -312,8 +313,8 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
             reason = f"Only {n} completed trials report {proxy} and {target}; a correlation needs at least 3."
         elif len({x for x, _ in pairs}) < 2:
             reason = (
-                f"{proxy} is the same in every trial ({pairs[0][0]:g}: one model, as in a sweep of inference-only "
-                f"parameters such as the batch size): the correlation is undefined."
+                f"{proxy} is the same in every trial ({format_number(pairs[0][0], 6)}: one model, as in a sweep of "
+                f"inference-only parameters such as the batch size): the correlation is undefined."
             )
         elif len({y for _, y in pairs}) < 2:
             reason = f"The energy per inference ({target}) is the same in every trial: the correlation is undefined."

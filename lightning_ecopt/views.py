@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from lightning_ecopt import frontier
+from lightning_ecopt._numbers import format_number
 from lightning_ecopt.sweeper.results import front_candidates, meets
 from lightning_ecopt.sweeper.spelling import trials
 
@@ -254,21 +255,23 @@ def axis_label(name: str, minimize: bool, energy: str | None = None, *, sep: str
 
 
 def format_value(value: Any, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits (integers in full), other values as text.
+    """A number with ``digits`` significant digits (whole numbers in full), other values as text.
+
+    A whole float is a count that came through Lightning's logging or the results file (``model/params``,
+    ``energy/test_samples``): it reads as the count, not as ``1.235e+06``
+    (:func:`lightning_ecopt._numbers.format_number`).
 
     Example:
-        >>> format_value(0.912345), format_value(1234567.0), format_value(12), format_value(True), format_value(None)
-        ('0.9123', '1.235e+06', '12', 'True', '')
+        >>> format_value(0.912345), format_value(1234567.0), format_value(1234567.3), format_value(12)
+        ('0.9123', '1234567', '1.235e+06', '12')
+        >>> format_value(True), format_value(None)
+        ('True', '')
     """
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         return str(value)
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if not math.isfinite(float(value)):
-        return str(float(value))
-    return f"{float(value):.{digits}g}"
+    return format_number(value, digits)
 
 
 def _is_finite_number(value: Any) -> bool:

@@ -114,6 +114,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from lightning_ecopt import frontier, provenance
+from lightning_ecopt._numbers import format_number
 from lightning_ecopt.energy.estimator import CPU_TIME_SOURCE
 from lightning_ecopt.energy.figures import ENERGY_METRICS, energy_stage
 from lightning_ecopt.energy.measurement import source_kind, zeus_counters
@@ -1901,14 +1902,13 @@ class ParetoSweep:
                     "the search follows the other objectives" if several else "its proposals are as good as random",
                 )
                 continue
-            values = set(seen[objective.name])
             log.warning(
-                "ecopt: objective %r is %g in all %d completed trials: the model learns nothing from it, so %s; "
+                "ecopt: objective %r is %s in all %d completed trials: the model learns nothing from it, so %s; "
                 "widen the search space, or use a finer metric (a loss rather than an accuracy, or more evaluation "
                 "samples); where it cannot vary over this space (one set of weights over inference settings), it "
                 "may as well be left out of the objectives.",
                 objective.name,
-                next(iter(values)),
+                format_number(numbers[objective.name][0], 6),  # constant: every completed trial's value
                 len(completed),
                 "the search follows the other objectives" if several else "its proposals are as good as random",
             )
@@ -2480,15 +2480,15 @@ class ParetoSweep:
             self._warned_reference.add(objective.name)
             side = "above" if objective.minimize else "below"
             log.warning(
-                "ecopt: the given reference value %s=%g (%s: the worst acceptable value) is beaten by none of the %d "
-                "completed trials (best %g): no trial counts toward the hypervolume, so %s has nothing to "
+                "ecopt: the given reference value %s=%s (%s: the worst acceptable value) is beaten by none of the %d "
+                "completed trials (best %s): no trial counts toward the hypervolume, so %s has nothing to "
                 "improve on. Give a value %s what the trials reach (reference_point, or the objective's outcome "
                 "constraint), or leave it out to infer it.",
                 objective.name,
-                value,
+                format_number(value, 6),
                 objective.direction,
                 len(records),
-                best,
+                format_number(best, 6),
                 self.settings.acquisition,
                 side,
             )
@@ -2515,7 +2515,7 @@ class ParetoSweep:
             meeting = sum(constraint.met_by(r.metrics) for r in ran)
             values = [v for r in ran if (v := r.metrics.get(constraint.metric)) is not None and math.isfinite(v)]
             best = (min(values) if constraint.op == "<=" else max(values)) if values else None
-            reached = "none returned it" if best is None else f"best {best:g}"
+            reached = "none returned it" if best is None else f"best {format_number(best, 6)}"
             clauses.append(f"'{constraint}' ({meeting} of {len(ran)} meet it, {reached})")
             if not meeting:
                 unmet.append(constraint.metric)

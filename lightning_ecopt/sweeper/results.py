@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lightning_ecopt import frontier
+from lightning_ecopt._numbers import format_number
 
 if TYPE_CHECKING:
     from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint
@@ -316,7 +317,7 @@ class SweepResult:
         if len(self.objectives) == 1:
             name = self.objectives[0].name
             best = [t.metrics[name] for t in self.pareto_trials if name in t.metrics]
-            return f"best {name} {f'{best[0]:.6g}' if best else 'n/a'}"
+            return f"best {name} {format_number(best[0], 6) if best else 'n/a'}"
         hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
         outside = len(self.outside_reference)
         beyond = f" ({outside} outside the reference box)" if outside else ""

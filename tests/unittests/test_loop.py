@@ -3958,6 +3958,32 @@ def test_constraints_no_completed_trial_meets_are_warned_once_with_the_best_valu
         assert "loosen the constraint no trial meets, or change the search space" in messages[0]
 
 
+def test_the_sweep_s_warnings_show_a_count_as_its_count_not_to_six_digits(fast_ax, caplog):
+    # A model's parameter count, returned as Lightning logs it (a float): "best 1.23457e+06", "is 1.23457e+06 in all"
+    # and "model/params=1000 ... (best 1.23457e+06)" named a count that no trial had.
+    def counted(p):
+        return {"f1": p["x0"], "model/params": 1234567.0, "model/flops_per_sample": 2345678.0}
+
+    sweep = make_sweep(
+        counted,
+        objectives={"f1": "minimize", "model/params": "minimize"},
+        n_trials=4,
+        n_initial_trials=3,
+        reference_point={"f1": 2.0, "model/params": 1000.0},
+        outcome_constraints=["model/flops_per_sample <= 1"],
+    )
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        sweep.run()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "'model/flops_per_sample <= 1' (0 of 3 meet it, best 2345678)" in text
+    assert "objective 'model/params' is 1234567 in all 3 completed trials" in text
+    assert (
+        "the given reference value model/params=1000 (minimize: the worst acceptable value) is beaten by none" in text
+    )
+    assert "(best 1234567)" in text
+    assert "e+06" not in text
+
+
 NINE = {"a": "choice(0, 1, 2)", "b": "choice(x, y, z)"}  # nine configurations
 
 

@@ -42,8 +42,9 @@ def test_proxy_audit_says_when_the_energy_per_inference_is_the_constant() -> Non
     )
 
 
-@pytest.mark.parametrize(("proxy", "shown"), [("model/params", "2.5e+07"), ("model/flops_per_sample", "3.25e+09")])
-def test_audit_sentence_shows_a_large_constant_proxy_compactly(proxy: str, shown: str) -> None:
-    trials = [_trial(i, 0.01 * (i + 1), 2.5e7, 3.25e9) for i in range(3)]
+@pytest.mark.parametrize(("proxy", "shown"), [("model/params", "25000001"), ("model/flops_per_sample", "3250000001")])
+def test_audit_sentence_shows_a_large_constant_proxy_as_its_count(proxy: str, shown: str) -> None:
+    # A count, not a float: 25000001 parameters read 2.5e+07 (the 1 lost), as the frontier table read 1.235e+06.
+    trials = [_trial(i, 0.01 * (i + 1), 25000001.0, 3250000001.0) for i in range(3)]
     audit = {c.proxy: c for c in proxy_audit(SweepResult(OBJECTIVES, tuple(trials), (0,)))}
     assert audit[proxy].meaning.startswith(f"{proxy} is the same in every trial ({shown}: one model")

@@ -816,6 +816,23 @@ def test_failure_reasons_are_listed_most_frequent_first_each_cut_to_240_characte
     assert f"Failed (1): {long[:239]}… [#8]" in text
 
 
+def test_a_count_objective_reads_as_its_count_in_the_report_and_the_sweep_summary(tmp_path, capsys):
+    """model/params, read back from the results file as 1234567.0, read 1.235e+06 in the frontier table and on the
+    reference point's line, and 1.23457e+06 as a single objective's best value in the sweep's summary line."""
+    counted = parse_objectives({"test/acc": "maximize", "model/params": "minimize"}, None)
+    trials = (
+        completed(0, 0.90, 0.0100, 1234567.0, 5000.0, 50.0, 2.0, 0.5),
+        completed(1, 0.80, 0.0025, 234567.0, 5000.0, 50.0, 2.0, 0.5),
+    )
+    reference = {"test/acc": 0.5, "model/params": 2000000.0}
+    text = report_text(capsys, tmp_path, SweepResult(counted, trials, (0, 1), reference, "given", 0.5))
+    assert "│ #0 │ 0.9 │ 1234567 │" in text
+    assert "│ #1 │ 0.8 │ 234567 │" in text
+    assert "Reference point (given): test/acc = 0.5, model/params = 2000000" in text
+    alone = parse_objectives({"model/params": "minimize"}, None)
+    assert SweepResult(alone, trials[:1], (0,)).summary().endswith(", best model/params 1234567")
+
+
 def test_the_frontier_title_gives_the_hypervolume_to_six_digits_as_the_sweep_summary_does(tmp_path, capsys):
     """Mutation survivor: the title's precision was untested (a hypervolume of 7 digits passed)."""
     result = dataclasses.replace(make_result(), hypervolume=0.123456789)

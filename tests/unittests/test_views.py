@@ -332,6 +332,40 @@ def test_the_tensorboard_text_s_lines_around_the_table_show_names_as_written():
     assert "Best *a*: trial #0." in shown
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1234567.0, "1234567"),  # a count read back from the results file: was 1.235e+06
+        (np.float32(1234567.0), "1234567"),
+        (1234567.3, "1.235e+06"),  # a float with a fraction keeps its significant digits
+        (0.912345, "0.9123"),
+        (-0.0, "0"),
+        (999_999_999_999_999.0, "999999999999999"),
+        (1e15, "1e+15"),  # from 2**52 on every float is whole: that says nothing of a count
+        (2.0**60, "1.153e+18"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_a_whole_float_reads_as_the_count_it_is(value, shown):
+    assert views.format_value(value) == shown
+
+
+def test_the_tensorboard_text_shows_a_count_objective_as_its_count():
+    # model/params came back from Lightning and the results file as 1234567.0 and read 1.235e+06 in the frontier
+    # table and on the reference point's line.
+    objectives = parse_objectives({"test/acc": "maximize", "model/params": "minimize"}, None)
+    trials = (
+        TrialRecord(0, {"width": 8}, "completed", {"test/acc": 0.9, "model/params": 1234567.0}),
+        TrialRecord(1, {"width": 4}, "completed", {"test/acc": 0.8, "model/params": 234567.0}),
+    )
+    result = SweepResult(objectives, trials, (0, 1), {"test/acc": 0.5, "model/params": 2000000.0}, "given")
+    text = views.frontier_markdown(result)
+    assert "| 0.9 | 1234567 | 8 |" in text
+    assert "| 0.8 | 234567 | 4 |" in text
+    assert "model/params = 2000000" in text
+    assert "e+0" not in text
+
+
 def test_names_in_the_legend_are_drawn_as_written():
     # The title and axis labels escaped matplotlib's mathtext, the legend did not: a constraint on a metric named
     # "a$^$b", or a reference value given for one, failed to draw the figure (ValueError from the mathtext parser),
