@@ -17,8 +17,9 @@ MAX_WHOLE = 1e15
 on are all whole, so there being whole says nothing about a figure; below it, a count (``model/params``, FLOPs, samples,
 tokens) that came through Lightning's logging, JSON or YAML as a float still reads as the count it is."""
 
-_MAX_DIGITS = 18
-"""Counts of up to this many digits are written in full by :func:`format_count` (2**53 + 1 must read as itself)."""
+_MAX_DIGITS = 20
+"""Counts of up to this many digits (any 64-bit integer) are written in full by :func:`format_count`: 2**53 + 1
+must read as itself."""
 
 
 def format_number(value: SupportsFloat, digits: int = 4) -> str:
@@ -52,7 +53,7 @@ def format_number(value: SupportsFloat, digits: int = 4) -> str:
 
 
 def format_count(n: int) -> str:
-    """A count in full up to 18 digits; a larger one as ``about 1e+616``, which reads where 617 digits do not.
+    """A count in full up to 20 digits; a larger one as ``about 1e+616``, which reads where 617 digits do not.
 
     Args:
         n: The count (any size: a range of floats is counted exactly, in decimal).
@@ -61,8 +62,8 @@ def format_count(n: int) -> str:
         The text.
 
     Example:
-        >>> format_count(1001), format_count(2**53 + 1), format_count(10**616 + 1), format_count(123456789 * 10**20)
-        ('1001', '9007199254740993', 'about 1e+616', 'about 1.23e+28')
+        >>> format_count(1001), format_count(2**64), format_count(10**616 + 1), format_count(123456789 * 10**20)
+        ('1001', '18446744073709551616', 'about 1e+616', 'about 1.23e+28')
     """
     if len(str(abs(n))) <= _MAX_DIGITS:
         return str(n)

@@ -46,6 +46,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from lightning_ecopt._numbers import format_count
 from lightning_ecopt.exceptions import EcoptConfigError
 
 log = logging.getLogger(__name__)
@@ -917,8 +918,9 @@ def _check_exact_ints(label: str, low: float, high: float, instead: str) -> None
     beyond = [bound for bound in (low, high) if abs(bound) > MAX_EXACT_INT]
     if beyond:
         raise EcoptConfigError(
-            f"{label}: the int bound {beyond[0]} is beyond 2^53 = {MAX_EXACT_INT}, the largest integer Ax's model "
-            f"and its Sobol points hold exactly (as floats); sweep {instead}, or the value in larger units."
+            f"{label}: the int bound {format_count(int(beyond[0]))} is beyond 2^53 = {MAX_EXACT_INT}, the largest "
+            f"integer Ax's model and its Sobol points hold exactly (as floats); sweep {instead}, or the value in "
+            f"larger units."
         )
 
 
@@ -1054,7 +1056,7 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
         last = float(Decimal(repr(start)) + (size - 1) * Decimal(repr(step)))  # the stop, where it is on the grid
         bounds = sorted((start, int(last) if is_int else last))
         raise EcoptConfigError(
-            f"{label}: the range yields {size} values, more than the {MAX_CHOICES} Ax takes in a "
+            f"{label}: the range yields {format_count(size)} values, more than the {MAX_CHOICES} Ax takes in a "
             f"choice; sweep {wrapper.format(*bounds)} instead, or a larger step."
         )
     if size == 0:

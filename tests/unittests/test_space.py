@@ -227,6 +227,18 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({"p": "interval(0, 1e-5)"}, [], r"1e-05 wide, narrower .*multiplies by 1e-05, swept over interval\(0, 1\)"),
         ({"p": "range(0, 2000, 2)"}, [], r"yields 1001 values, more than the 1000 .*int\(interval\(0, 2000\)\)"),
         ({"p": "range(0, 1, 1e-9)"}, [], r"yields 1000000001 values.*sweep interval\(0, 1.0\)"),
+        # A count of 617 digits, and an int bound of 301 (int(1e300) in full), read as numbers no one could.
+        (
+            {"p": "range(0, 1e308, step=1e-308)"},
+            [],
+            r"^params\['p'\] = 'range\(0, 1e308, step=1e-308\)': the range yields about 1e\+616 values, more than the "
+            r"1000 Ax takes in a choice; sweep interval\(0, 1e\+308\) instead, or a larger step\.$",
+        ),
+        (
+            {"p": "int(interval(0, 1e300))"},
+            [],
+            r"the int bound about 1e\+300 is beyond 2\^53 = 9007199254740992, .{,250}$",
+        ),
         ({"p": "choice(" + ",".join(f"a{i}" for i in range(1001)) + ")"}, [], r"1001 values, more than the 1000"),
     ],
 )
