@@ -234,6 +234,9 @@ class EcoptSweeper(Sweeper):
         self._said_chdir = False  # whether a job's record of a changed working directory was said (once a sweep)
         self._said_no_cache = False  # whether a trial that trained without CheckpointCache was said (once a run)
         self._launched = False  # whether this process launched a batch (under the sweep's lock)
+        # The folders this run's checks created (the sweep dir and the storage's, and their missing parents): a
+        # refusal before the first launch removes those it left empty.
+        self._created_dirs: list[Path] = []
         # Whether this machine sees its jobs' records, learnt from the launches that returned (None: none yet).
         self._records_visible: bool | None = None
         self._composed: dict[tuple[str, ...], DictConfig] = {}  # the last batch validate_batch_is_legal composed
@@ -921,14 +924,22 @@ class EcoptSweeper(Sweeper):
         """
         from lightning_ecopt.sweeper.spelling import hydra_spelling
 
+        returned = False
         try:
             with hydra_spelling():  # the messages of checks and of failed trials name Hydra's keys
-                return self._sweep(arguments)
+                result = self._sweep(arguments)
+            returned = True
+            return result
         except EcoptConfigError as err:
             raise _CompactConfigError(str(err)) from err
         except SweepFailureError as err:
             raise _CompactSweepFailure(str(err)) from err
         finally:
+            # A refusal after the storage check made the sweep dir (a job dir outside it, a sweep dir that reads a
+            # swept value) left it empty: Hydra's default, multirun/<date>/<time>, a new one at every refused
+            # command. Only folders this run created, and only while empty: never anything a user had.
+            if not returned and not self._launched:
+                _remove_empty_dirs(self._created_dirs)
             # Records read are deleted as they are read; this takes any left over (a job that finished after its
             # batch was reported lost, a sweep stopped mid-batch), whose job numbers no later launch reuses. Only
             # by the process that launched: a second one, refused because the sweep is running (its lock), would
@@ -939,7 +950,10 @@ class EcoptSweeper(Sweeper):
     def _sweep(self, arguments: list[str]) -> Any:
         if self.config is None or self.launcher is None or self.hydra_context is None:
             raise RuntimeError("EcoptSweeper.sweep() called before setup(); Hydra calls setup() first.")
+        self._created_dirs = _missing_dirs(self._sweep_dir())
         space, settings = self.configure(arguments)
+        if settings.storage is not None:  # its folder is made by the storage check below, inside the sweep dir or not
+            self._created_dirs += _missing_dirs(Path(settings.storage).absolute().parent)
         # Every swept option of a config group, then one trial's config composed: a typo in an option or a key fails
         # now, before any trial runs.
         self._check_group_options(space)
@@ -1857,6 +1871,26 @@ def _earlier_checkpoints(sweep_dir: Path, inference_params: Any) -> str | None:
         f"as if this sweep had trained them, and reports 0 J of training (its cost as energy/train_reused_j). Delete "
         f"or move {folder} to retrain, or keep it only if those weights come from the same training code."
     )
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet: what ``folder.mkdir(parents=True)`` would create."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists() or path.is_symlink():
+            break
+        missing.append(path)
+    return missing
+
+
+def _remove_empty_dirs(folders: Iterable[Path]) -> None:
+    """Remove each of ``folders`` that is an empty directory, the deepest first; one that holds anything stays.
+
+    ``rmdir`` removes nothing but an empty directory, at once: a folder another process filled since is kept.
+    """
+    for folder in sorted(set(folders), key=lambda path: len(path.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _next_job_index(sweep_dir: Path, storage: Path | None) -> int:

@@ -69,6 +69,26 @@ def test_refused_before_any_trial(tmp_path: Path, overrides: list[str], message:
     assert not (sweep_dir / "multirun.yaml").exists()
     assert not (tmp_path / "escaped_0").exists()
     assert not list(tmp_path.rglob(".hydra")), "a trial ran"
+    # The storage check had made the sweep dir, and a later check's refusal left it empty: under Hydra's default
+    # hydra.sweep.dir, a new multirun/<date>/<time> at every refused command.
+    assert list(tmp_path.iterdir()) == [], "a folder was left"
+
+
+def test_a_refusal_removes_the_dated_sweep_dir_it_made_and_keeps_the_folders_a_user_had(tmp_path: Path) -> None:
+    kept = tmp_path / "multirun"
+    (kept / "earlier").mkdir(parents=True)  # a user's: an earlier sweep's folder, and an empty one beside
+    (kept / "notes.txt").write_text("mine")
+    hydra_s_default = "hydra.sweep.dir=multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}"  # relative to the cwd, tmp_path
+    stderr = _refused(tmp_path / "unused", hydra_s_default, "hydra.sweep.subdir=../escaped_${hydra.job.num}")
+    assert "hydra.sweep.subdir='../escaped_0' (job 0" in stderr
+    assert sorted(p.name for p in kept.iterdir()) == ["earlier", "notes.txt"]  # the date's folder gone too
+
+
+def test_a_refusal_keeps_an_empty_sweep_dir_the_user_made(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    _refused(sweep_dir, "hydra.sweep.subdir=../escaped_${hydra.job.num}")
+    assert sweep_dir.is_dir()
 
 
 def test_unwritable_storage_is_refused(tmp_path: Path) -> None:
