@@ -97,20 +97,30 @@ class TrialTimeoutError(TrialFailure):
     Args:
         timeout_s: The limit, in seconds.
         metrics: Figures measured before the interruption, if any.
+        returned: The trial caught the interrupt and then returned (``metrics`` holds what it returned): its figures
+            may be of a loop the interrupt cut short, so it is recorded as timed out, not completed.
 
     Example:
         >>> str(TrialTimeoutError(2.5))
         'timed out: the trial ran longer than trial_timeout_s=2.5 s and was interrupted'
     """
 
-    def __init__(self, timeout_s: float, metrics: Mapping[str, float | str] | None = None) -> None:
-        super().__init__(
-            f"timed out: the trial ran longer than trial_timeout_s={timeout_s:g} s and was interrupted", metrics
-        )
+    def __init__(
+        self, timeout_s: float, metrics: Mapping[str, float | str] | None = None, returned: bool = False
+    ) -> None:
+        reason = f"timed out: the trial ran longer than trial_timeout_s={timeout_s:g} s and was interrupted"
+        if returned:
+            reason += (
+                ", caught the interrupt and returned: its figures may be of a loop the interrupt cut short (kept with "
+                "the failed trial, never given to the optimiser); where the task catches exceptions, re-raise this "
+                "one ('except TrialTimeoutError: raise' before 'except Exception')"
+            )
+        super().__init__(reason, metrics)
         self.timeout_s = float(timeout_s)
+        self.returned = returned
 
-    def __reduce__(self) -> tuple[type[TrialTimeoutError], tuple[float, dict[str, float | str]]]:  # type: ignore[override]
-        return (type(self), (self.timeout_s, self.metrics))
+    def __reduce__(self) -> tuple[type[TrialTimeoutError], tuple[float, dict[str, float | str], bool]]:  # type: ignore[override]
+        return (type(self), (self.timeout_s, self.metrics, self.returned))
 
 
 class SweepTerminated(KeyboardInterrupt):

@@ -16,7 +16,9 @@ Limits, by design:
   basic launcher runs trials inside the sweep process, where nothing can kill a trial without killing the sweep.
 - POSIX only (Linux, macOS), main thread only: elsewhere (Windows, which has no ``SIGALRM``; a task run in a thread)
   the limit is not enforced and a warning says so once, naming why and what limits a trial there.
-- A task that catches every ``Exception`` around its whole body can swallow the interruption.
+- A task that catches every ``Exception`` around its whole body can swallow the interruption. One that swallows it
+  and then returns is still recorded as timed out (failed, with what it returned kept as the failed trial's
+  figures): they may be of a loop the interrupt cut short.
 - A task that sets its own ``SIGALRM`` handler or timer (``signal.alarm``, a SIGALRM-based timeout decorator) takes
   the one timer the limit uses: the limit no longer holds for that trial.
 """
@@ -31,11 +33,12 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 from typing import Any, TypeVar
 
 from lightning_ecopt.exceptions import TrialTimeoutError, _in_chain
+from lightning_ecopt.sweeper.objectives import _as_mapping, _real
 from lightning_ecopt.sweeper.spelling import in_hydra, shown
 
 __all__ = [
@@ -162,7 +165,9 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
         What ``fn`` returned.
 
     Raises:
-        TrialTimeoutError: ``fn`` was still running after ``timeout_s`` seconds (raised inside it).
+        TrialTimeoutError: ``fn`` was still running after ``timeout_s`` seconds (raised inside it); or ``fn`` caught
+            that interrupt and returned (``returned=True``, with what it returned as ``metrics``): its figures may be
+            of a loop the interrupt cut short, so the trial is not taken as completed.
 
     The previous ``SIGALRM`` handler is restored afterwards, and so is a timer the caller had running (its own
     deadline), less the time ``fn`` took; one that fell due meanwhile fires right after ``fn`` returns.
@@ -181,9 +186,10 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
     base = sys._getframe()  # the trial's imports are those above this frame
     deferred_since: float | None = None
     fired = False
+    interrupt: TrialTimeoutError | None = None  # the one raised in fn: where it landed, if fn catches it
 
     def _interrupt(signum: int, frame: FrameType | None) -> None:
-        nonlocal deferred_since, fired
+        nonlocal deferred_since, fired, interrupt
         # A timer that fires once fn has returned (Python runs the handler at the next call: the timer's disarming)
         # interrupts nothing; raising there would skip putting back the caller's handler and timer.
         if not running:
@@ -214,7 +220,8 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
         # Again after a grace: code in the trial that catches every exception (a library's fallback) would otherwise
         # swallow the one interrupt, and the trial would run on without a limit.
         signal.setitimer(signal.ITIMER_REAL, _grace_s(timeout_s))
-        raise TrialTimeoutError(timeout_s)
+        interrupt = TrialTimeoutError(timeout_s)
+        raise interrupt
 
     # A timer already running (a deadline of the caller's own) is put back afterwards, less the time the trial took;
     # one that fell due meanwhile fires as soon as its handler is back. Read before the trial's timer is armed: a
@@ -224,7 +231,7 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
     start = time.monotonic()
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
-        return fn(*args, **kwargs)
+        value = fn(*args, **kwargs)
     except TrialTimeoutError:
         raise
     except Exception as err:
@@ -243,6 +250,41 @@ def call_with_timeout(fn: Callable[..., T], timeout_s: float | None, *args: Any,
             if outer_delay > 0:
                 left = outer_delay - (time.monotonic() - start)
                 signal.setitimer(signal.ITIMER_REAL, max(left, _OVERDUE_S), outer_interval)
+    if fired:
+        # fn caught the limit's interrupt (``except Exception:`` around trainer.test) and returned: its figures may be
+        # of a loop the interrupt cut short. Recorded as the timeout it is, with what it returned, as a wrapped
+        # interrupt is; raised here, in the process that ran the trial, it travels back as any trial's failure does.
+        raise TrialTimeoutError(timeout_s, _returned_figures(value), returned=True) from interrupt
+    return value
+
+
+def _returned_figures(value: Any) -> dict[str, float | str] | None:
+    """The figures in a trial's return value, as a failed trial keeps them; ``None`` for a value that names none.
+
+    A dict (or a pandas Series) keeps its numbers (numpy and torch scalars as numbers, a ``(mean, sem)`` pair as its
+    mean) and its strings (the ``energy/source`` label) by name; values in order (a tuple) name no metric.
+
+    >>> _returned_figures({"test/acc": 0.5, "energy/test_j": (4.0, 0.1), "energy/source": "measured: zeus/nvml"})
+    {'test/acc': 0.5, 'energy/test_j': 4.0, 'energy/source': 'measured: zeus/nvml'}
+    >>> _returned_figures((0.5, 4.0)) is None
+    True
+    """
+    keyed = _as_mapping(value)
+    if keyed is None:
+        return None
+    figures: dict[str, float | str] = {}
+    for key, item in keyed.items():
+        if not isinstance(key, str):
+            continue
+        if isinstance(item, str):
+            figures[key] = item
+            continue
+        if isinstance(item, Sequence) and not isinstance(item, bytes) and len(item) == 2:
+            item = item[0]  # (mean, sem)
+        number = _real(item)
+        if number is not None:
+            figures[key] = number
+    return figures
 
 
 def release_failed_trial(error: BaseException) -> None:

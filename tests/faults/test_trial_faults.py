@@ -9,11 +9,12 @@ sweep kills a worker process and hangs another; its healthy measured trials are 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fault_checks import read_state, run_app
+from fault_checks import APP, ROOT, read_state, run_app
 
 from lightning_ecopt.exceptions import TrialTimeoutError
 from lightning_ecopt.sweeper.timeout import TimedTask, call_with_timeout, check_timeout
@@ -120,6 +121,44 @@ def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:
     # Job 7 was still running when job 6 killed its worker: run again alone, its counters saw no other trial.
     assert "running each of them again alone" in log
     assert rows[7]["shared_counters"] is False
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])
+def test_a_trial_that_catches_the_interrupt_and_returns_is_recorded_timed_out_with_its_figures(
+    tmp_path: Path, launcher: str
+) -> None:
+    """A task's ``except Exception:`` around its test loop caught the limit's interrupt, and the trial returned the
+    figures of a loop cut short: recorded completed, a measurement like any other (honest-numbers review). The
+    limit fell due in the process that ran the trial (the sweep's, a loky worker, a submitit job), and is known there
+    only."""
+    sweep_dir = tmp_path / "sweep"
+    chosen = {
+        "basic": (),
+        "joblib": ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.max_batch_size=2"),
+        # SLURM's launcher, run as local processes (submitit's own test executor): the path a cluster sweep takes.
+        "submitit_local": ("hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"),
+    }[launcher]
+    # A submitit job unpickles the app's task function in a fresh interpreter: the app's own modules importable.
+    importable = os.pathsep.join([str(APP.parent), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    result = run_app(
+        sweep_dir,
+        *chosen,
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_initial_trials=2",
+        "hydra.sweeper.trial_timeout_s=1",
+        "hydra.sweeper.max_failure_rate=1",
+        ECOPT_FAULTS="swallow,none",
+        PYTHONPATH=importable,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = read_state(sweep_dir).results
+    assert [rows[i]["status"] for i in range(2)] == ["failed", "completed"]  # the other trial is not touched
+    assert rows[0]["reason"].startswith(
+        "timed out: the trial ran longer than trial_timeout_s=1 s and was interrupted, caught the interrupt and "
+        "returned: its figures may be of a loop the interrupt cut short"
+    )
+    assert set(rows[0]["metrics"]) == {"f1", "f2", "energy/train_j"}  # what it returned, kept (the ledger's)
+    assert rows[0]["energy_source"] == "estimated: test"
 
 
 def test_a_launcher_that_cannot_start_jobs_stops_the_sweep_and_loses_no_trial(tmp_path: Path) -> None:
@@ -391,6 +430,53 @@ def test_the_longest_limit_the_message_names_is_taken_and_a_longer_one_refused()
     assert call_with_timeout(lambda: "done", 1e9) == "done"
     with pytest.raises(ValueError, match=r"at most 1e\+09"):
         check_timeout(1e9 + 1)
+
+
+def test_a_trial_that_catches_the_interrupt_and_returns_times_out_with_what_it_returned() -> None:
+    """``except Exception:`` around ``trainer.test(...)`` caught the limit's interrupt and the task returned the
+    figures of a loop cut short: they were taken as a completed measurement. A trial whose limit never fell due, and
+    one that catches the interrupt and re-raises it, are as before."""
+    import pickle
+    import time
+
+    returned = {"test/acc": 0.31, "energy/test_j": (4.0, 0.2), "energy/source": "measured: zeus/nvml"}
+
+    def catches_and_returns() -> dict[str, object]:
+        try:  # noqa: SIM105 - a task's broad except around its test loop
+            time.sleep(20)
+        except Exception:
+            pass
+        return returned
+
+    with pytest.raises(TrialTimeoutError) as caught:
+        call_with_timeout(catches_and_returns, 0.2)
+    err = caught.value
+    assert err.returned
+    assert str(err).startswith(
+        "timed out: the trial ran longer than trial_timeout_s=0.2 s and was interrupted, caught the interrupt and "
+        "returned: its figures may be of a loop the interrupt cut short (kept with the failed trial, never given to "
+        "the optimiser); where the task catches exceptions, re-raise this one"
+    )
+    assert err.metrics == {"test/acc": 0.31, "energy/test_j": 4.0, "energy/source": "measured: zeus/nvml"}
+    assert isinstance(err.__cause__, TrialTimeoutError)  # the interrupt it caught: its traceback shows where
+    copy = pickle.loads(pickle.dumps(err))  # as a joblib worker or a submitit job carries it back
+    assert (str(copy), copy.metrics, copy.returned) == (str(err), err.metrics, True)
+
+    with pytest.raises(TrialTimeoutError) as caught:  # values in order name no metric: the reason only
+        call_with_timeout(lambda: (catches_and_returns(), (0.31, 4.0))[1], 0.2)
+    assert (caught.value.returned, caught.value.metrics) == (True, {})
+
+    assert call_with_timeout(lambda: returned, 5.0) is returned  # the limit never fell due: unaffected
+
+    def catches_and_reraises() -> None:
+        try:
+            time.sleep(20)
+        except Exception:
+            raise
+
+    with pytest.raises(TrialTimeoutError) as caught:
+        call_with_timeout(catches_and_reraises, 0.2)
+    assert (str(caught.value), caught.value.returned) == (str(TrialTimeoutError(0.2)), False)
 
 
 def test_a_trial_that_swallows_the_interrupt_and_then_fails_on_its_own_reports_its_own_failure() -> None:
