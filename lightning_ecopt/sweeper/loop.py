@@ -489,10 +489,13 @@ def _sobol_seed(seed: int | None) -> int | None:
 
 
 def _known_metrics(output: Any) -> dict[str, Any]:
-    """The finite numbers (and the energy label) a failed trial still reported.
+    """The numbers (and the energy label) a failed trial still reported, NaN and infinite ones too.
 
     They come from a result dict that failed to parse, or a :class:`~lightning_ecopt.exceptions.TrialFailure` that
-    carries ``metrics``.
+    carries ``metrics``. A NaN energy figure is a documented reading: the ledger counts it as unknown.
+
+    >>> _known_metrics({"energy/train_j": 4.0, "energy/test_j": float("nan"), "big": 10**400, "note": "oom"})
+    {'energy/train_j': 4.0, 'energy/test_j': nan, 'big': inf}
     """
     raw = output.metrics if isinstance(output, TrialFailure) else output
     if not isinstance(raw, Mapping):
@@ -504,10 +507,9 @@ def _known_metrics(output: Any) -> dict[str, Any]:
         elif isinstance(value, int | float) and not isinstance(value, bool):
             try:
                 number = float(value)
-            except OverflowError:  # an int past a float's range: not finite, dropped like inf
-                continue
-            if math.isfinite(number):
-                known[str(key)] = number
+            except OverflowError:  # an int past a float's range: as good as infinite
+                number = math.inf if value > 0 else -math.inf
+            known[str(key)] = number
     return known
 
 
@@ -1208,6 +1210,7 @@ class ParetoSweep:
         self._misnamed: tuple[int, MissingMetric] | None = None  # a trial that lacked a metric no trial returned
         self._broken: tuple[int, TrialFailure] | None = None  # a trial whose result every trial's would fail alike
         self._said_unlabelled = False  # the warning about energy figures without a label, once a sweep
+        self._said_not_finite: set[str] = set()  # metrics whose NaN or infinite value was warned of
         self._energy_refused: set[int] = set()  # this run's trials refused for their energy source (they ran)
         self._earlier_runs: list[dict[str, Any]] = []  # the provenance records of the runs before this one (saved)
         self._this_run: dict[str, Any] | None = None  # this run's record, once the experiment is open
@@ -2121,6 +2124,9 @@ class ParetoSweep:
         except TrialFailure as exc:
             known = _known_metrics(output)
             energy = known.pop(ENERGY_SOURCE_KEY, None)
+            # Kept in the failed trial's record; those its reason names ("metric 'f1' is nan (not finite)") are said.
+            unsaid = {k: v for k, v in known.items() if not math.isfinite(v) and repr(k) not in str(exc)}
+            self._say_not_finite(index, unsaid)
             self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None, known)
             completed = [r for r in self._records.values() if r.status == "completed"]
             if isinstance(exc, MissingMetric) and exc.close is not None and self._misnamed is None:
@@ -2130,10 +2136,11 @@ class ParetoSweep:
             elif self._broken is None and _breaks_contract(exc, output, completed):
                 self._broken = (index, exc)
             return
+        self._say_not_finite(index, metrics.not_finite)
         refusal = self._energy_refusal(metrics.energy_source, has_energy_figures(metrics.values))
         if refusal is not None:
             # It ran to the end: what it measured stays with it (its energy is spent, and counts in the ledger).
-            measured = {name: mean for name, (mean, _) in metrics.values.items()}
+            measured = {name: mean for name, (mean, _) in metrics.values.items()} | metrics.not_finite
             self._fail(client, index, params, refusal, metrics.energy_source, None, measured)
             self._energy_refused.add(index)
             return
@@ -2153,6 +2160,28 @@ class ParetoSweep:
                 refused,
             )
         self._complete(client, index, params, metrics, None)
+
+    def _say_not_finite(self, index: int, values: Mapping[str, float]) -> None:
+        """Say that trial ``index`` returned metrics that are NaN or infinite, and where they are kept.
+
+        A warning the first time a metric is so in this sweep, later trials' at DEBUG level (a validation loss that
+        is NaN in every trial would fill the log); the values are in each trial's record all the same.
+        """
+        if not values:
+            return
+        first = not set(values) <= self._said_not_finite
+        self._said_not_finite.update(values)
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "ecopt: trial %d returned %s, not finite: kept in its record (optimization_results.yaml, ecopt report, "
+            "whose ledger counts an energy figure so as unknown), left out of Ax's data and TensorBoard's views, which "
+            "take finite numbers only; an objective or constrained metric so fails its trial. Fix where the task "
+            "computes %s%s",
+            index,
+            ", ".join(f"{name!r} = {value}" for name, value in values.items()),
+            "them if they should be numbers" if len(values) > 1 else "it if it should be a number",
+            " (later trials' non-finite values of these metrics are logged at DEBUG level)." if first else ".",
+        )
 
     def _log_traceback(self, index: int, error: BaseException) -> None:
         """Log where a task's exception was raised: the first of each type as a warning, later ones at DEBUG.
@@ -2185,8 +2214,11 @@ class ParetoSweep:
     def _tell_reused(self, client: Client, index: int, params: dict[str, Any], source: TrialRecord) -> None:
         """Answer a repeated configuration with the stored result of trial ``source``."""
         if source.status == "completed":
-            values = {name: (mean, source.sems.get(name)) for name, mean in source.metrics.items()}
-            metrics = TrialMetrics(values=values, energy_source=source.energy_source)
+            values = {
+                name: (mean, source.sems.get(name)) for name, mean in source.metrics.items() if math.isfinite(mean)
+            }
+            not_finite = {name: mean for name, mean in source.metrics.items() if not math.isfinite(mean)}
+            metrics = TrialMetrics(values=values, energy_source=source.energy_source, not_finite=not_finite)
             # Its figures are the source's: measured beside other trials if the source's were.
             self._complete(client, index, params, metrics, source.trial_index, source.shared_counters)
         else:
@@ -2206,7 +2238,8 @@ class ParetoSweep:
             trial_index=index,
             params=params,
             status="completed",
-            metrics={name: mean for name, (mean, _) in metrics.values.items()},
+            # The task's NaN and infinite extras too (never given to Ax): a NaN energy figure is a documented reading.
+            metrics={name: mean for name, (mean, _) in metrics.values.items()} | metrics.not_finite,
             sems={name: sem for name, (_, sem) in metrics.values.items() if sem is not None},
             energy_source=metrics.energy_source,
             reused_from=reused_from,
@@ -3354,10 +3387,17 @@ def _restore_saved_means(experiment: Any, records: Mapping[int, TrialRecord]) ->
 
 
 def _record_metadata(record: TrialRecord) -> dict[str, Any]:
-    """What we keep in the Ax trial's ``run_metadata``, to rebuild the record on resume."""
+    """What we keep in the Ax trial's ``run_metadata``, to rebuild the record on resume.
+
+    A NaN or infinite figure is kept as its text (``"nan"``, ``"inf"``, which ``float()`` reads back), as the results
+    file keeps it: Python's ``json`` would write ``NaN``, which is no JSON (``jq`` and most other parsers refuse it).
+    """
     return {
         "status": record.status,
-        "metrics": {name: [mean, record.sems.get(name)] for name, mean in record.metrics.items()},
+        "metrics": {
+            name: [mean if math.isfinite(mean) else str(mean), record.sems.get(name)]
+            for name, mean in record.metrics.items()
+        },
         "reason": record.reason,
         "energy_source": record.energy_source,
         "reused_from": record.reused_from,

@@ -20,7 +20,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lightning_ecopt.energy.figures import (
@@ -159,10 +159,14 @@ class TrialMetrics:
         values: ``{metric: (mean, sem)}`` with ``sem`` ``None`` when unknown; objectives first (in order), then
             constrained metrics, then the task's other numeric keys (tracking metrics).
         energy_source: The string the task returned under ``"energy/source"``, if any.
+        not_finite: The task's other keys whose value is NaN or infinite (``{metric: value}``): kept in the trial's
+            record (a NaN energy figure is a documented reading: the ledger counts it as unknown), never given to
+            Ax, which takes finite numbers only.
     """
 
     values: dict[str, tuple[float, float | None]]
     energy_source: str | None = None
+    not_finite: dict[str, float] = field(default_factory=dict)
 
     def to_ax_raw_data(self) -> dict[str, float | tuple[float, float]]:
         """``raw_data`` for ``Client.complete_trial``, keyed by Ax metric names (:func:`ax_metric_name`).
@@ -456,6 +460,17 @@ def _measurement(name: str, value: Any) -> tuple[float, float | None]:
     return mean, sem
 
 
+def _mean_of(value: Any) -> Any:
+    """The mean of a ``(mean, sem)`` pair; any other value as it is.
+
+    >>> _mean_of((0.5, 0.1)), _mean_of(0.5), _mean_of("ab")
+    (0.5, 0.5, 'ab')
+    """
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes) and len(value) == 2:
+        return value[0]
+    return value
+
+
 def _energy_source(value: Any) -> str | None:
     """The task's ``energy/source`` label; raises TrialFailure for one that is not ``"measured..."``/``"estimated..."``.
 
@@ -635,8 +650,9 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
     tuple/list of numbers in objective order (or a single number when there is one objective). Numpy and torch
     scalars count as numbers. A pandas Series (any object with ``keys()``: ``df.iloc[-1]``, ``metrics.mean()``) is
     read as the dict it holds, by name. In a dict, extra numeric keys are kept as tracking metrics, the label under
-    ``"energy/source"`` becomes :attr:`TrialMetrics.energy_source`, and other extras (strings, non-finite numbers,
-    nested values) are dropped.
+    ``"energy/source"`` becomes :attr:`TrialMetrics.energy_source`, extra numbers that are NaN or infinite go into
+    :attr:`TrialMetrics.not_finite` (recorded, never given to Ax), and other extras (strings, nested values) are
+    dropped.
 
     Args:
         value: What the task returned; an exception instance (a failed job) is a failure too.
@@ -648,10 +664,10 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
 
     Raises:
         TrialFailure: With the reason: a missing objective or constrained metric (:class:`MissingMetric`), a
-            NaN/inf or a non-number; an energy figure of ours below 0 (anywhere), or an evaluation loop's joules or
-            power of 0 as an objective or constrained metric. :class:`ContractFailure` (which every trial would
-            repeat): a value of another type or shape, a tuple of the wrong length, or an ``"energy/source"`` that is
-            not a ``"measured: ..."`` or ``"estimated: ..."`` label.
+            NaN/inf or a non-number; an energy figure of ours below 0 (anywhere, -inf too), or an evaluation loop's
+            joules or power of 0 as an objective or constrained metric. :class:`ContractFailure` (which every trial
+            would repeat): a value of another type or shape, a tuple of the wrong length, or an ``"energy/source"``
+            that is not a ``"measured: ..."`` or ``"estimated: ..."`` label.
 
     Example::
 
@@ -708,6 +724,7 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         for name in needed:
             _check_energy(name, values[name][0], optimised=True)
         energy_source = None
+        not_finite: dict[str, float] = {}
         for key, extra in value.items():
             if key in values or not isinstance(key, str):
                 continue
@@ -717,9 +734,13 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             try:
                 values[key] = _measurement(key, extra)
             except TrialFailure:
-                continue  # extras that are not finite numbers are not tracked
+                number = _real(_mean_of(extra))
+                if number is not None and not math.isfinite(number):
+                    _check_energy(key, number, optimised=False)  # -inf joules are below 0, as any negative figure
+                    not_finite[key] = number
+                continue  # other extras (strings, nested values) are not tracked
             _check_energy(key, values[key][0], optimised=False)
-        return TrialMetrics(values=values, energy_source=energy_source)
+        return TrialMetrics(values=values, energy_source=energy_source, not_finite=not_finite)
 
     items = _as_list(value)
     if items and all(isinstance(item, Mapping) for item in items):

@@ -1195,8 +1195,9 @@ def test_an_enqueued_configuration_of_numpy_values_is_saved(fast_ax, tmp_path):
     assert saved["settings"]["enqueue_trials"] == [{"x0": 0.25, "x1": 0.5}]
 
 
-def test_a_huge_integer_fails_an_objective_and_is_dropped_from_the_extras(fast_ax):
-    # float(10**400) overflows: the sweep crashed instead of failing the trial or dropping the extra figure.
+def test_a_huge_integer_fails_an_objective_and_is_kept_as_inf_in_the_extras(fast_ax):
+    # float(10**400) overflows: the sweep crashed instead of failing the trial or keeping the extra figure (as inf,
+    # said as any non-finite extra is: test_a_non_finite_tracked_metric_is_kept_in_the_record_and_said_...).
     def huge(p):
         out = two_quadratics(p)
         out["model/flops"] = 10**400
@@ -1207,7 +1208,7 @@ def test_a_huge_integer_fails_an_objective_and_is_dropped_from_the_extras(fast_a
     result = make_sweep(huge, n_trials=4, n_initial_trials=4, max_failure_rate=1.0).run()
     assert result.n_finished == 4
     for trial in result.trials:
-        assert "model/flops" not in trial.metrics
+        assert trial.metrics["model/flops"] == math.inf
         if trial.status == "failed":
             assert "metric 'f1' is inf (not finite)" in trial.reason
     assert {t.status for t in result.trials} == {"completed", "failed"}
@@ -5358,3 +5359,71 @@ def test_a_task_s_error_filter_that_fails_ax_s_complete_trial_loses_no_recorded_
     warnings.simplefilter("ignore")
     trials = yaml.safe_load((tmp_path / RESULTS_FILENAME).read_text())["trials"]
     assert [(t["status"], t["reason"]) for t in trials] == [("abandoned", loop._UNRECORDED_UNRESUMED)]
+
+
+def _with_non_finite_extras(p):
+    """Two quadratics, a NaN validation loss, and a test loop whose joules read inf beside a warm-up that read 0.5 J;
+    a second configuration half (x0 > 0.5) returns its first objective NaN too."""
+    values = two_quadratics(p)
+    if p["x0"] > 0.5:
+        values["f1"] = math.nan
+    extras = {"val/loss": math.nan, "energy/train_j": 50.0, "energy/test_j": math.inf, "energy/test_warmup_j": 0.5}
+    return {**values, **extras}
+
+
+def test_a_non_finite_tracked_metric_is_kept_in_the_record_and_said_not_dropped_silently(fast_ax, tmp_path, caplog):
+    """A task's extra metric that was NaN or infinite vanished from the trial's record without a word (honest-numbers
+    review): a test loop's joules of NaN or inf, beside a warm-up that read joules, made the ledger's total look
+    whole (counted as the warm-up's 0.5 J, not "lower bound"), and a failed trial's the same."""
+    from lightning_ecopt.ledger import ledger, trial_energy
+    from lightning_ecopt.results_file import load_sweep
+
+    storage = tmp_path / "ax.json"
+    caplog.set_level(logging.DEBUG, logger="lightning_ecopt")
+    sweep = make_sweep(_with_non_finite_extras, n_trials=4, n_initial_trials=4, max_failure_rate=1.0, storage=storage)
+    result = sweep.run()
+    completed = [t for t in result.trials if t.status == "completed"]
+    failed = [t for t in result.trials if t.status == "failed"]
+    assert [t.trial_index for t in completed] == [0, 3]
+    assert [t.trial_index for t in failed] == [1, 2]
+    for trial in completed:
+        assert (str(trial.metrics["val/loss"]), str(trial.metrics["energy/test_j"])) == ("nan", "inf")
+        assert trial_energy(trial).eval_partial  # the ledger: evaluation energy partly unknown, a lower bound
+    assert ledger(result).lower_bound
+    for trial in failed:
+        assert trial.reason == "metric 'f1' is nan (not finite)"
+        assert (str(trial.metrics["val/loss"]), str(trial.metrics["energy/test_j"])) == ("nan", "inf")
+    said = [r for r in caplog.records if "not finite: kept in its record" in r.getMessage()]
+    assert re.match(
+        r"ecopt: trial 0 returned 'val/loss' = nan, 'energy/test_j' = inf, not finite: kept in its record "
+        r"\(optimization_results.yaml, ecopt report, whose ledger counts an energy figure so as unknown\), left out "
+        r"of Ax's data and TensorBoard's views, which take finite numbers only; .* Fix where the task computes them "
+        r"if they should be numbers \(later trials' non-finite values of these metrics are logged at DEBUG level\)\.$",
+        said[0].getMessage(),
+    )
+    assert len(said) == 4  # one a trial; the failed trial's objective is said in its reason only
+    assert [r.levelno for r in said] == [logging.WARNING] + [logging.DEBUG] * 3  # once a metric, then DEBUG
+    assert not any("'f1' = nan" in r.getMessage() for r in said)
+
+    data = loop._experiment(sweep._client).lookup_data().df
+    assert set(data.metric_name) == {"m__f1", "m__f2", "energy__train_j", "energy__test_warmup_j"}  # finite only
+    json.loads(storage.read_text(), parse_constant=lambda name: pytest.fail(f"{name} is no JSON"))
+    loaded = load_sweep(tmp_path / RESULTS_FILENAME)
+    assert all(math.isinf(t.metrics["energy/test_j"]) for t in loaded.result.trials)
+
+    resumed = make_sweep(_with_non_finite_extras, n_trials=4, n_initial_trials=4, storage=storage).run()
+    assert [str(t.metrics["energy/test_j"]) for t in resumed.trials] == ["inf"] * 4  # rebuilt from the metadata
+
+
+def test_a_repeat_of_a_trial_with_a_non_finite_tracked_metric_keeps_it_out_of_ax_s_data():
+    A = {"a": 1, "b": "x"}
+    space = parse_search_space({"a": "choice(1, 2)", "b": "choice(x, y)"}, [])
+    settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=2, n_initial_trials=2, max_batch_size=1)
+    sweep = _ScriptedSweep(
+        space, settings, evaluate_each(lambda p: {"f1": 1.0, "f2": 2.0, "val/loss": math.nan}), script=[A, A]
+    )
+    result = sweep.run()
+    assert [t.reused_from for t in result.trials] == [None, 0]
+    assert [str(t.metrics["val/loss"]) for t in result.trials] == ["nan", "nan"]  # the repeat's record: its source's
+    data = loop._experiment(sweep._client).lookup_data().df
+    assert sorted(data[data.trial_index == 1].metric_name) == ["m__f1", "m__f2"]  # Ax is given finite numbers only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -197,6 +198,32 @@ def test_ax_parses_every_mapped_name() -> None:
 # -- task results ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("extra", "kept"),
+    [
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (-float("inf"), "-inf"),
+        ((float("nan"), 0.1), "nan"),  # a (mean, sem) pair: its mean
+        (10**400, "inf"),  # an int past a float's range
+    ],
+    ids=["nan", "inf", "-inf", "nan-pair", "huge-int"],
+)
+def test_a_non_finite_extra_is_kept_apart_from_what_ax_is_given(extra: Any, kept: str) -> None:
+    """A tracked metric that was NaN or infinite was dropped without a word (honest-numbers review)."""
+    metrics = parse_task_result({"test/acc": 0.9, "energy/test_j": 12.0, "val/loss": extra}, TWO)
+    assert {name: str(value) for name, value in metrics.not_finite.items()} == {"val/loss": kept}
+    assert "m__val_loss" not in metrics.to_ax_raw_data()
+
+
+@pytest.mark.parametrize("figure", ["energy/train_j", "energy/test_warmup_j"])
+def test_an_energy_figure_of_minus_infinity_fails_its_trial_as_any_figure_below_zero(figure: str) -> None:
+    with pytest.raises(TrialFailure, match=rf"energy figure '{figure}' is -inf, below 0: no energy is negative"):
+        parse_task_result({"test/acc": 0.9, "energy/test_j": 12.0, figure: -math.inf}, TWO)
+    nan = parse_task_result({"test/acc": 0.9, "energy/test_j": 12.0, figure: math.nan}, TWO)
+    assert list(nan.not_finite) == [figure]  # a NaN energy figure is a documented reading: kept
+
+
 class _Scalar:
     """Duck-types a numpy / torch 0-d scalar."""
 
@@ -222,12 +249,14 @@ def test_dict_result_with_sem_tracking_and_energy_source() -> None:
         },
         TWO,
     )
-    assert metrics == TrialMetrics(
+    assert dataclasses.replace(metrics, not_finite={}) == TrialMetrics(
         values={"test/acc": (0.9, None), "energy/test_j": (12.0, 0.5), "energy/train_j": (100.0, None)},
         energy_source="estimated: cpu-time",
     )
     assert list(metrics.values) == ["test/acc", "energy/test_j", "energy/train_j"]  # objectives first
     assert metrics.to_ax_raw_data() == {"test__acc": 0.9, "energy__test_j": (12.0, 0.5), "energy__train_j": 100.0}
+    assert list(metrics.not_finite) == ["nan_extra"]  # kept for the record, never given to Ax
+    assert math.isnan(metrics.not_finite["nan_extra"])
 
 
 def test_numpy_and_torch_like_scalars_are_numbers() -> None:
