@@ -140,6 +140,8 @@ from lightning_ecopt.sweeper.objectives import (
     ContractFailure,
     MissingMetric,
     TrialMetrics,
+    _mean_of,
+    _real,
     ax_metric_name,
     parse_task_result,
 )
@@ -492,10 +494,14 @@ def _known_metrics(output: Any) -> dict[str, Any]:
     """The numbers (and the energy label) a failed trial still reported, NaN and infinite ones too.
 
     They come from a result dict that failed to parse, or a :class:`~lightning_ecopt.exceptions.TrialFailure` that
-    carries ``metrics``. A NaN energy figure is a documented reading: the ledger counts it as unknown.
+    carries ``metrics``. A NaN energy figure is a documented reading: the ledger counts it as unknown. Numbers are
+    read as a completed trial's are: numpy and torch scalars, and the mean of a ``(mean, sem)`` pair.
 
     >>> _known_metrics({"energy/train_j": 4.0, "energy/test_j": float("nan"), "big": 10**400, "note": "oom"})
     {'energy/train_j': 4.0, 'energy/test_j': nan, 'big': inf}
+    >>> import numpy as np, torch
+    >>> _known_metrics({"energy/train_j": np.float32(2.5), "val/loss": torch.tensor(0.25), "acc": (0.5, 0.1)})
+    {'energy/train_j': 2.5, 'val/loss': 0.25, 'acc': 0.5}
     """
     raw = output.metrics if isinstance(output, TrialFailure) else output
     if not isinstance(raw, Mapping):
@@ -504,11 +510,7 @@ def _known_metrics(output: Any) -> dict[str, Any]:
     for key, value in raw.items():
         if key == ENERGY_SOURCE_KEY and isinstance(value, str):
             known[key] = value
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            try:
-                number = float(value)
-            except OverflowError:  # an int past a float's range: as good as infinite
-                number = math.inf if value > 0 else -math.inf
+        elif (number := _real(_mean_of(value))) is not None:
             known[str(key)] = number
     return known
 

@@ -2246,6 +2246,30 @@ def test_a_failed_trial_keeps_the_energy_it_spent(fast_ax, tmp_path):
     assert {t.trial_index: t.metrics for t in resumed.failures()}[1] == {"energy/train_j": 812.5}
 
 
+def test_a_failed_trial_keeps_figures_given_as_numpy_and_torch_scalars(fast_ax):
+    """A failed trial's figures are read as a completed trial's: numpy and torch scalars are numbers, not dropped."""
+    import numpy as np
+    import torch
+
+    from lightning_ecopt.exceptions import TrialFailure
+
+    calls = []
+
+    def fails_second(p):
+        calls.append(p)
+        if len(calls) == 2:
+            metrics = {"energy/train_j": np.float32(812.5), "energy/test_j": torch.tensor(3.0), "f1": (1.0, 0.1)}
+            raise TrialFailure("diverged", metrics=metrics)
+        if len(calls) == 3:  # a result that fails to parse: f2 missing
+            return {"f1": torch.tensor(1.0), "energy/test_j": np.float32(2.0), "energy/source": "estimated: cpu-time"}
+        return two_quadratics(p)
+
+    result = make_sweep(fails_second, n_trials=4, n_initial_trials=4, max_failure_rate=1.0).run()
+    failed = {t.trial_index: t.metrics for t in result.failures()}
+    assert failed[1] == {"energy/train_j": 812.5, "energy/test_j": 3.0, "f1": 1.0}
+    assert failed[2] == {"f1": 1.0, "energy/test_j": 2.0}
+
+
 def test_reference_point_is_inferred_before_botorch_even_when_an_initial_trial_failed(fast_ax, caplog):
     calls = []
 
