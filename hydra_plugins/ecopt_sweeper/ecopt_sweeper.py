@@ -1455,6 +1455,10 @@ class EcoptSweeper(Sweeper):
                 OmegaConf.set_readonly(config, False)
                 for key, value in kept.items():
                     OmegaConf.update(config, f"hydra.sweeper.{key}", value, force_add=True)
+        # Made again where it is gone: another command started into the same sweep dir (Hydra's dated one, in the
+        # same second) and refused before its first launch removes the folders it found missing while they are empty,
+        # and with the storage outside the sweep dir this file is the first this sweep writes there.
+        self._sweep_dir().mkdir(parents=True, exist_ok=True)
         OmegaConf.save(config, self._sweep_dir() / "multirun.yaml")
         self._multirun_saved = True
 

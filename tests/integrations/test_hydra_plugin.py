@@ -2100,3 +2100,22 @@ def test_the_plugins_doctests_hold(module):
     found = importlib.import_module(f"hydra_plugins.ecopt_sweeper.{module}")
     failed, attempted = doctest.testmod(found, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert (failed, attempted > 0) == (0, True)
+
+
+def test_a_sweep_whose_empty_sweep_dir_a_refused_command_beside_it_removed_still_saves_multirun_yaml(
+    tmp_path: Path,
+) -> None:
+    """Two commands started in the same second share Hydra's multirun/<date>/<time>; the one refused before its first
+    launch removes the folders it found missing while they are empty. The other, with its storage outside the sweep
+    dir, had made the sweep dir and written nothing there yet: its first batch failed on writing multirun.yaml
+    (FileNotFoundError), its lock and experiment elsewhere."""
+    from hydra_plugins.ecopt_sweeper.ecopt_sweeper import _missing_dirs, _remove_empty_dirs
+
+    sweep_dir = tmp_path / "multirun" / "2024-05-01" / "12-00-00"
+    found_missing = _missing_dirs(sweep_dir)  # what the refused command saw at its start
+    sweeper = _sweeper(sweep_dir)
+    sweep_dir.mkdir(parents=True)  # this sweep's checks made it
+    _remove_empty_dirs(found_missing)  # the other command's refusal
+    assert not (tmp_path / "multirun").exists()
+    sweeper._save_multirun()
+    assert (sweep_dir / "multirun.yaml").is_file()
