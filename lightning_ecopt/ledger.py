@@ -214,13 +214,14 @@ def _loop_flags(result: SweepResult, figure: str) -> dict[int, float]:
     """Each trial that ran's highest ``energy/<stage>_<figure>``, over the loops the energy objectives name.
 
     All loops when no objective names one. A flag on a loop the sweep does not optimise (a short perplexity loop
-    beside the generation it optimises) says nothing about the figures it compared.
+    beside the generation it optimises) says nothing about the figures it compared. A NaN or infinite figure (kept in
+    a completed trial's record) is no reading: ``max`` with a NaN first is the NaN, which hid another loop's flag.
     """
     stages = _objective_stages(result.objectives) or list(_STAGES)
     keys = [f"energy/{stage}_{figure}" for stage in stages]
     out: dict[int, float] = {}
     for t in _evaluated(result):
-        values = [float(v) for k in keys if isinstance(v := t.metrics.get(k), int | float)]
+        values = [v for k in keys if (v := _finite(t.metrics.get(k))) is not None]
         if values:
             out[t.trial_index] = max(values)
     return out

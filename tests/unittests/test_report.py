@@ -2528,3 +2528,20 @@ def test_a_frontier_of_the_baseline_alone_says_there_is_nothing_to_break_even_an
     compared = report_text(capsys, tmp_path, make_result(alone, (1,)), "--baseline", "first")
     assert "baseline alone" not in compared  # against another trial, #1 saves energy: its row is a comparison
     assert "baseline alone" not in report_text(capsys, tmp_path, make_result())  # a frontier of three models
+
+
+def test_a_nan_loop_flag_does_not_hide_another_loop_s_flag(tmp_path):
+    """A completed trial keeps its NaN figures now: ``max`` of a NaN and a flag is the NaN when the NaN comes first
+    (test before predict), so the predict loop's short window and contention went unnamed."""
+    objectives = parse_objectives({"test/acc": "maximize", "model/params": "minimize"}, None)  # every loop counts
+    flagged = {
+        "energy/test_short_window": math.nan,
+        "energy/predict_short_window": 1.0,
+        "energy/test_cpu_contention": math.nan,
+        "energy/predict_cpu_contention": 0.62,
+    }
+    trials = (with_metrics(TRIALS[0], flagged), with_metrics(TRIALS[1], {"energy/test_cpu_contention": math.nan}))
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(objectives, trials, (0, 1)))
+    report = build_report(tmp_path)
+    assert report.short_windows == [0]
+    assert report.contended == {0: 0.62}
