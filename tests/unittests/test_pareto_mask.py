@@ -131,3 +131,13 @@ def test_the_sweep_prunes_with_the_sorted_mask_and_proposes_what_botorch_s_mask_
     assert calls.count(False) == 5  # one pruning per model proposal (trials 5-9)
     assert proposals(botorch_mask=True) == ours
     assert calls.count(False) == 5  # BoTorch's own mask: the sorted one not called
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int64])
+def test_integer_outcomes_minimised_are_botorch_s_own(dtype):
+    """Negating to minimise wraps an unsigned (and the smallest signed) integer: 0 - 1 is 255 in uint8, so the
+    sorted mask of integer outcomes disagreed with BoTorch's, which compares ``<=`` as given."""
+    info = torch.iinfo(dtype)
+    Y = torch.tensor([[0, 3], [1, 2], [info.min, info.max], [2, 2], [info.max, info.min]], dtype=dtype)
+    for maximize in (True, False):
+        assert torch.equal(pareto.non_dominated(Y, maximize, deduplicate=False), botorch_masks(Y, maximize))
