@@ -147,9 +147,13 @@ class _PicklableFailures:
     def __call__(self, cfg: Any) -> Any:
         """Run the task on ``cfg``, in the working directory it started in, recording its outcome."""
         from lightning_ecopt.exceptions import exit_as_failure, is_interrupt
+        from lightning_ecopt.sweeper import stops
         from lightning_ecopt.sweeper.spelling import python_spelling
         from lightning_ecopt.sweeper.timeout import release_failed_trial, release_finished_trial
 
+        # A stop signal that Hydra's set-up of this job dropped (it landed in a finalizer of the last job's logging
+        # handlers): the job does not start, and the sweep stops.
+        stops.raise_if_lost()
         _leave_sigusr1_to_the_sweep(self.slurm_sweep)
         cwd = _getcwd()
         _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
@@ -163,6 +167,7 @@ class _PicklableFailures:
             finally:
                 moved = self._restore_cwd(cwd)
         except Exception as exc:
+            stops.raise_if_lost(exc)  # a stop signal's stop that the task's code replaced: not the trial's failure
             # Its frames held the trial's Trainer, model and DataLoader workers to the end of the sweep (or of the
             # launcher's worker process): the exception goes on, to the launcher, without them.
             release_failed_trial(exc)
@@ -184,6 +189,7 @@ class _PicklableFailures:
             # task called sys.exit(144)" and, on SLURM, the requeued job ran on unread.
             if is_interrupt(exc) or _raised_by_submitit(exc):
                 raise
+            stops.raise_if_lost(exc)
             release_failed_trial(exc)
             failure = exit_as_failure(exc)
             self._finish({"status": "failed", **_failure_fields(failure), **moved}, failure)

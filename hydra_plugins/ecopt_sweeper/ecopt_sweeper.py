@@ -1588,13 +1588,21 @@ class EcoptSweeper(Sweeper):
             return []
         if self.launcher is None:
             raise RuntimeError("EcoptSweeper.evaluate() called before setup() built the launcher.")
+        from lightning_ecopt.sweeper import stops
         from lightning_ecopt.sweeper.storage import check_sweep_locks
 
         check_sweep_locks()  # a sweep dir deleted or moved mid-sweep: the launcher would recreate it for its job dirs
         numbers = range(first, first + len(batch))
         self._forget_outcomes(numbers)  # a record is this launch's, never an earlier one's
         try:
-            returns = self.launcher.launch(batch, initial_job_idx=first)
+            try:
+                returns = self.launcher.launch(batch, initial_job_idx=first)
+            except Exception as exc:
+                # A stop signal that landed in the launcher's own code (Hydra's logging set-up of a job) and was
+                # replaced there (logging.shutdown's "cannot release un-acquired lock"): the stop, not a lost job.
+                stops.raise_if_lost(exc)
+                raise
+            stops.raise_if_lost()  # dropped in a job's last steps: what the jobs returned is kept, the sweep stops
         except (KeyboardInterrupt, SystemExit):
             # Ctrl-C or SIGTERM mid-batch: what the jobs that had completed recorded goes to the loop, which saves
             # them as finished rather than abandoning them with the rest (run again on resume). Not a failure: the

@@ -134,7 +134,7 @@ from lightning_ecopt.exceptions import (
     is_terminated,
     stop_signal,
 )
-from lightning_ecopt.sweeper import spelling
+from lightning_ecopt.sweeper import spelling, stops
 from lightning_ecopt.sweeper.objectives import (
     ENERGY_SOURCE_KEY,
     ContractFailure,
@@ -414,20 +414,24 @@ def evaluate_each(
     def evaluate(batch: list[dict[str, Any]]) -> list[Any]:
         results: list[Any] = []
         for position, params in enumerate(batch):
+            stops.raise_if_lost()  # a stop signal that the last trial's code dropped: the next one does not start
             try:
                 start = time.monotonic()
                 results.append(fn(dict(params)))
                 release_finished_trial(time.monotonic() - start)  # its Trainer and model, in cycles, before the next
             except Exception as exc:  # a failed trial, not a failed sweep
+                stops.raise_if_lost(exc)  # unless it is a stop signal's stop, replaced by the code it interrupted
                 release_failed_trial(exc)  # its frames' DataLoader workers and model, before the next trial
                 results.append(exc)
             except SystemExit as exc:  # the task's sys.exit() ends its trial; Lightning's Ctrl-C stops the sweep
                 if is_interrupt(exc):
                     raise
+                stops.raise_if_lost(exc)
                 release_failed_trial(exc)
                 results.append(exit_as_failure(exc))
             if on_result is not None:
                 on_result(position, results[-1])
+        stops.raise_if_lost()  # dropped in the batch's last trial: its outcome is kept (on_result), the sweep stops
         return results
 
     return evaluate
@@ -949,6 +953,8 @@ def _stop_signals_stop_the_sweep() -> Iterator[None]:
     over the default handler (``nohup`` ignores SIGHUP, and the sweep then runs on), in the main thread; the first
     SIGTERM restores the default, so a second one ends the process, and a second SIGHUP is ignored (see
     :func:`_after_a_stop`). A handler the task installed for the process, over this one, is left in place at the end.
+    A stop that the code the signal lands in loses (a finalizer drops it, a ``finally`` that raises replaces it) is
+    raised again at the sweep's next stop point (:mod:`lightning_ecopt.sweeper.stops`).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -956,6 +962,7 @@ def _stop_signals_stop_the_sweep() -> Iterator[None]:
 
     def _stop(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
+        stops.arrived(name)  # raised again where the code this lands in drops it (a finalizer, a raising finally)
         signal.signal(signum, _after_a_stop(name))
         raise SweepTerminated(name)
 
@@ -970,8 +977,11 @@ def _stop_signals_stop_the_sweep() -> Iterator[None]:
             signal.signal(number, _stop)
             installed.append(number)
     try:
-        yield
+        with stops.quiet_dropped_stops():
+            yield
     finally:
+        if installed:  # not a nested sweep's (the outer one's handlers, and stops, stay the outer one's)
+            stops.received()  # one no stop point saw does not stop the next run
         for number in installed:
             if signal.getsignal(number) is _stop:
                 signal.signal(number, signal.SIG_DFL)
@@ -1426,6 +1436,7 @@ class ParetoSweep:
                 while self._n_finished() < n_trials:
                     self._maybe_infer_reference(client, final=False)  # a resumed sweep may not have it yet
                     self._stop_if_requested()
+                    stops.raise_if_lost()  # a stop signal's, that the code it landed in dropped (a finalizer)
                     proposals = self._ask(client, self._next_batch_size())
                     if not proposals:
                         break
@@ -1473,6 +1484,7 @@ class ParetoSweep:
                 if _stop_requested_of(exc, self):
                     self._save_on_interrupt(client, "stopped by request_stop()")
                 elif is_terminated(exc):
+                    stops.received()
                     name = stop_signal(exc)
                     if threading.current_thread() is threading.main_thread():
                         # A second SIGTERM ends the process, not the save, and a second SIGHUP is ignored: Lightning's

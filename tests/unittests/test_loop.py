@@ -3920,6 +3920,65 @@ def test_the_sweep_restores_the_default_sigterm_handler_but_keeps_one_its_task_i
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _sigterm_lost_in_a_weakref_callback() -> None:
+    """SIGTERM arrives while a weakref callback runs: Python prints and drops the stop its handler raises there."""
+    import signal
+    import weakref
+
+    class Held:
+        """An object whose last reference goes (a logging handler, a DataLoader iterator)."""
+
+    held = Held()
+    ref = weakref.ref(held, lambda _: signal.raise_signal(signal.SIGTERM))  # the handler runs inside the callback
+    del held
+    assert ref() is None
+
+
+def _sigterm_replaced_in_a_finally() -> None:
+    """SIGTERM arrives in a ``try`` whose ``finally`` raises its own (logging.shutdown's release of an untaken lock)."""
+    import signal
+
+    try:
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        raise RuntimeError("cannot release un-acquired lock")
+
+
+@pytest.mark.parametrize(
+    ("lose", "second"),
+    [(_sigterm_lost_in_a_weakref_callback, "completed"), (_sigterm_replaced_in_a_finally, "abandoned")],
+    ids=["dropped-by-a-weakref-callback", "replaced-in-a-finally"],
+)
+def test_a_sigterm_that_the_trial_s_code_loses_still_stops_the_sweep(fast_ax, tmp_path, lose, second, caplog):
+    """Python runs the stop handler wherever the main thread is; code there may drop the stop it raises (a weakref
+    callback, a finalizer) or replace it (a ``finally`` that raises). The sweep ran on: the trial completed or failed
+    (blamed on its configuration), and so did every later one. Now the sweep stops when the trial ends: one that
+    returned keeps its result, one that failed so is not failed (asked again on resume)."""
+    import signal
+
+    from lightning_ecopt.exceptions import SweepTerminated
+
+    calls: list[dict] = []
+
+    def task(p):
+        calls.append(p)
+        if len(calls) == 2:
+            lose()
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=4, n_initial_trials=4, storage=str(tmp_path / "sweep.json"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(SweepTerminated) as stopped:
+            sweep.run()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    assert str(stopped.value) == "SIGTERM"
+    assert len(calls) == 2  # before: 4, the sweep ran on
+    assert [t.status for t in sweep.result.trials] == ["completed", second]  # before: the second failed
+    assert "stopped by SIGTERM after" in caplog.text
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 def test_a_job_that_lightning_stopped_on_sigterm_says_so(fast_ax):
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
