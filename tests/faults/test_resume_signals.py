@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_checks import ROOT, check_final, check_nothing_lost, interrupt_when, read_state, run_app
+from fault_checks import (
+    ROOT,
+    _default_stop_signals,
+    app_command,
+    app_env,
+    check_final,
+    check_nothing_lost,
+    interrupt_when,
+    read_state,
+    run_app,
+)
 
 
 def _stopped_cleanly(sweep_dir: Path) -> dict[int, bool]:
@@ -88,6 +98,47 @@ def test_sigterm_during_a_trial_saves_and_the_rerun_runs_it_again(tmp_path: Path
     assert final.trials[1]["status"] == "abandoned"
     assert final.trials[2]["params"] == before.trials[1]["params"]  # the stopped configuration, run again first
     assert final.trials[2]["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("how", "sig", "said"),
+    [
+        ("dropped", "SIGHUP", "stopped by SIGHUP (its terminal closed)"),
+        ("replaced", "SIGTERM", "stopped by SIGTERM"),
+    ],
+    ids=["dropped-in-a-weakref-callback", "replaced-in-a-finally"],
+)
+def test_a_stop_that_hydra_s_job_set_up_loses_still_stops_the_sweep_saved(
+    tmp_path: Path, how: str, sig: str, said: str
+) -> None:
+    """A stop signal that arrives while Hydra sets up a job lands in code that loses the stop its handler raises: a
+    weakref callback of the last job's logging handlers (printed and dropped), logging.shutdown's ``finally`` (replaced
+    by "cannot release un-acquired lock"). Before, the sweep ran on into the job (a CI run of the SIGHUP case timed out
+    on the trial that hangs, a second SIGHUP then ignored), or failed it as a lost job and finished the sweep. Now the
+    stop is raised again before the job's task starts: saved, the job asked again on resume, no traceback."""
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.parent.mkdir(parents=True, exist_ok=True)
+    env = app_env(ECOPT_FAULTS="none,hang", ECOPT_FAULT_STOP=f"{how}:{sig}:1", **_no_slurm())
+    try:
+        result = subprocess.run(
+            app_command(sweep_dir),
+            cwd=sweep_dir.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            preexec_fn=_default_stop_signals,  # SIGHUP not ignored (nohup), or the sweep leaves it alone
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{sig} was lost in Hydra's set-up of job 1: the sweep ran on into the job, which hangs")
+    log = result.stdout + result.stderr
+    assert result.returncode == 128 + getattr(signal, sig), log[-3000:]  # replaced, before: 0 (trial 1 failed)
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert f"{said} after 1 of 5 trials; saved to" in log
+    state = read_state(sweep_dir)
+    assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]
+    assert _stopped_cleanly(sweep_dir) == {1: True}
 
 
 def test_a_stop_mid_batch_keeps_the_trials_that_had_finished(tmp_path: Path) -> None:

@@ -1,5 +1,11 @@
 """SIGKILL the sweep process at a chosen point: ``ECOPT_FAULT_KILL=<point>:<n>`` kills it the n-th time there.
 
+And ``ECOPT_FAULT_STOP=<how>:<signal>:<job>`` sends the sweep process ``<signal>`` (``SIGHUP``, ``SIGTERM``) while
+Hydra sets up job ``<job>`` (its logging, before the task runs), where the code its handler lands in loses the stop it
+raises, as it did in a CI run: ``dropped`` (a weakref callback, whose exception Python prints and drops: Hydra's logging
+set-up of each job lets go of the last job's handlers) or ``replaced`` (a ``finally`` that raises its own, as
+``logging.shutdown`` does: "cannot release un-acquired lock").
+
 Points:
 
 - ``launch``: inside a trial (the basic launcher runs trials in the sweep process).
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 KILL_ENV = "ECOPT_FAULT_KILL"
+STOP_ENV = "ECOPT_FAULT_STOP"
 POINTS = ("launch", "ask", "save_experiment", "write_results", "batch_end", "launcher")
 
 _counts: Counter[str] = Counter()
@@ -45,8 +52,49 @@ def reached(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _stop_in_job_setup(how: str, name: str, job: int) -> None:
+    """Patch Hydra's job set-up so that ``name`` arrives in it, at job ``job``, where the stop it raises is lost."""
+    import weakref
+
+    import hydra.core.utils
+    from hydra.core.hydra_config import HydraConfig
+
+    configure_log = hydra.core.utils.configure_log
+    number = getattr(signal, name)
+
+    def lands_in_a_weakref_callback() -> None:
+        class Handler:
+            """A logging handler the job's set-up lets go of."""
+
+        held = Handler()
+        # Python runs the handler inside the callback (raise_signal checks signals before it returns).
+        ref = weakref.ref(held, lambda _: signal.raise_signal(number))
+        del held
+        assert ref() is None
+
+    def lands_in_a_raising_finally() -> None:
+        try:
+            signal.raise_signal(number)  # the handler runs here, as it did in logging.shutdown's acquire()
+        finally:
+            raise RuntimeError("cannot release un-acquired lock")  # logging.shutdown's release()
+
+    def set_up(*args: Any, **kwargs: Any) -> Any:
+        if HydraConfig.initialized() and HydraConfig.get().job.get("num") == job:
+            lands_in_a_weakref_callback() if how == "dropped" else lands_in_a_raising_finally()
+        return configure_log(*args, **kwargs)
+
+    hydra.core.utils.configure_log = set_up
+
+
 def install() -> None:
-    """Patch the sweep's internals so that :func:`reached` is called at every point (only when a kill is asked)."""
+    """Patch the sweep's internals so that :func:`reached` is called at every point (only when a kill is asked), and
+    Hydra's job set-up where a stop is asked (``ECOPT_FAULT_STOP``)."""
+    stop = os.environ.get(STOP_ENV, "")
+    if stop:
+        how, name, job = stop.split(":")
+        if how not in ("dropped", "replaced"):
+            raise ValueError(f"{STOP_ENV}={stop!r}: unknown way {how!r}; choose from 'dropped', 'replaced'")
+        _stop_in_job_setup(how, name, int(job))
     if _target() is None:
         return
     from ax.api.client import Client
