@@ -1223,6 +1223,7 @@ class ParetoSweep:
         self._broken: tuple[int, TrialFailure] | None = None  # a trial whose result every trial's would fail alike
         self._said_unlabelled = False  # the warning about energy figures without a label, once a sweep
         self._said_not_finite: set[str] = set()  # metrics whose NaN or infinite value was warned of
+        self._said_untracked: set[str] = set()  # metrics returned as a pair with an invalid sem, warned of
         self._energy_refused: set[int] = set()  # this run's trials refused for their energy source (they ran)
         self._earlier_runs: list[dict[str, Any]] = []  # the provenance records of the runs before this one (saved)
         self._this_run: dict[str, Any] | None = None  # this run's record, once the experiment is open
@@ -2151,6 +2152,7 @@ class ParetoSweep:
                 self._broken = (index, exc)
             return
         self._say_not_finite(index, metrics.not_finite)
+        self._say_untracked(index, metrics.untracked)
         refusal = self._energy_refusal(metrics.energy_source, has_energy_figures(metrics.values))
         if refusal is not None:
             # It ran to the end: what it measured stays with it (its energy is spent, and counts in the ledger).
@@ -2174,6 +2176,24 @@ class ParetoSweep:
                 refused,
             )
         self._complete(client, index, params, metrics, None)
+
+    def _say_untracked(self, index: int, reasons: Mapping[str, str]) -> None:
+        """Say that trial ``index`` returned metrics as ``(mean, sem)`` pairs whose sem is not one: not tracked.
+
+        A warning the first time a metric is so in this sweep, later trials' at DEBUG level.
+        """
+        if not reasons:
+            return
+        first = not set(reasons) <= self._said_untracked
+        self._said_untracked.update(reasons)
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "ecopt: trial %d returned %s: not tracked (left out of its record and of Ax's data). Return a number, or "
+            "a (mean, sem) pair whose sem is a finite number >= 0%s",
+            index,
+            "; ".join(reasons.values()),
+            " (later trials' values of these metrics are logged at DEBUG level)." if first else ".",
+        )
 
     def _say_not_finite(self, index: int, values: Mapping[str, float]) -> None:
         """Say that trial ``index`` returned metrics that are NaN or infinite, and where they are kept.

@@ -162,11 +162,15 @@ class TrialMetrics:
         not_finite: The task's other keys whose value is NaN or infinite (``{metric: value}``): kept in the trial's
             record (a NaN energy figure is a documented reading: the ledger counts it as unknown), never given to
             Ax, which takes finite numbers only.
+        untracked: The task's other keys whose value is a pair of a number and a standard error that is not one
+            (``{metric: why}``: ``(0.9, -0.1)``): not tracked, and said, where other extras that are not numbers
+            (labels, lists) are left out without a word.
     """
 
     values: dict[str, tuple[float, float | None]]
     energy_source: str | None = None
     not_finite: dict[str, float] = field(default_factory=dict)
+    untracked: dict[str, str] = field(default_factory=dict)
 
     def to_ax_raw_data(self) -> dict[str, float | tuple[float, float]]:
         """``raw_data`` for ``Client.complete_trial``, keyed by Ax metric names (:func:`ax_metric_name`).
@@ -651,8 +655,9 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
     scalars count as numbers. A pandas Series (any object with ``keys()``: ``df.iloc[-1]``, ``metrics.mean()``) is
     read as the dict it holds, by name. In a dict, extra numeric keys are kept as tracking metrics, the label under
     ``"energy/source"`` becomes :attr:`TrialMetrics.energy_source`, extra numbers that are NaN or infinite go into
-    :attr:`TrialMetrics.not_finite` (recorded, never given to Ax), and other extras (strings, nested values) are
-    dropped.
+    :attr:`TrialMetrics.not_finite` (recorded, never given to Ax), an extra ``(mean, sem)`` pair whose sem is not a
+    finite number >= 0 goes into :attr:`TrialMetrics.untracked` (not tracked, and said), and other extras (strings,
+    nested values) are dropped.
 
     Args:
         value: What the task returned; an exception instance (a failed job) is a failure too.
@@ -725,6 +730,7 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             _check_energy(name, values[name][0], optimised=True)
         energy_source = None
         not_finite: dict[str, float] = {}
+        untracked: dict[str, str] = {}
         for key, extra in value.items():
             if key in values or not isinstance(key, str):
                 continue
@@ -733,14 +739,16 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                 continue
             try:
                 values[key] = _measurement(key, extra)
-            except TrialFailure:
+            except TrialFailure as err:
                 number = _real(_mean_of(extra))
                 if number is not None and not math.isfinite(number):
                     _check_energy(key, number, optimised=False)  # -inf joules are below 0, as any negative figure
                     not_finite[key] = number
+                elif number is not None and _mean_of(extra) is not extra:  # a (mean, sem) pair whose sem is not one
+                    untracked[key] = str(err)
                 continue  # other extras (strings, nested values) are not tracked
             _check_energy(key, values[key][0], optimised=False)
-        return TrialMetrics(values=values, energy_source=energy_source, not_finite=not_finite)
+        return TrialMetrics(values=values, energy_source=energy_source, not_finite=not_finite, untracked=untracked)
 
     items = _as_list(value)
     if items and all(isinstance(item, Mapping) for item in items):

@@ -5454,6 +5454,25 @@ def _with_non_finite_extras(p):
     return {**values, **extras}
 
 
+def test_a_tracked_metric_whose_sem_is_not_one_is_said_not_dropped_silently(fast_ax, caplog):
+    """An extra ``(mean, sem)`` pair with a negative or NaN sem was left out of the record without a word (review)."""
+
+    def with_bad_sem(p):
+        return {**two_quadratics(p), "val/acc": (0.9, -0.1), "labels": [1, 2, 3], "val/f1": (0.8, 0.05)}
+
+    caplog.set_level(logging.DEBUG, logger="lightning_ecopt")
+    result = make_sweep(with_bad_sem, n_trials=3, n_initial_trials=3).run()
+    assert all("val/acc" not in t.metrics and t.metrics["val/f1"] == 0.8 for t in result.trials)
+    said = [r for r in caplog.records if "not tracked" in r.getMessage()]
+    assert said[0].getMessage() == (
+        "ecopt: trial 0 returned metric 'val/acc': the sem must be a finite number >= 0, got -0.1: not tracked (left "
+        "out of its record and of Ax's data). Return a number, or a (mean, sem) pair whose sem is a finite number >= 0 "
+        "(later trials' values of these metrics are logged at DEBUG level)."
+    )
+    assert [r.levelno for r in said] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    assert not any("labels" in r.getMessage() for r in said)  # a list is no measurement: left out as before
+
+
 def test_a_non_finite_tracked_metric_is_kept_in_the_record_and_said_not_dropped_silently(fast_ax, tmp_path, caplog):
     """A task's extra metric that was NaN or infinite vanished from the trial's record without a word (honest-numbers
     review): a test loop's joules of NaN or inf, beside a warm-up that read joules, made the ledger's total look

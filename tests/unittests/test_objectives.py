@@ -259,6 +259,13 @@ def test_dict_result_with_sem_tracking_and_energy_source() -> None:
     assert math.isnan(metrics.not_finite["nan_extra"])
 
 
+@pytest.mark.parametrize("sem", [-0.1, float("nan"), float("inf"), "big"])
+def test_an_extra_pair_whose_sem_is_not_one_is_untracked_with_why(sem: object) -> None:
+    metrics = parse_task_result({"test/acc": 0.9, "energy/test_j": 1.0, "val/acc": (0.8, sem), "ids": [1, 2]}, TWO)
+    assert "val/acc" not in metrics.values
+    assert metrics.untracked == {"val/acc": f"metric 'val/acc': the sem must be a finite number >= 0, got {sem!r}"}
+
+
 def test_numpy_and_torch_like_scalars_are_numbers() -> None:
     np = pytest.importorskip("numpy")
     metrics = parse_task_result({"test/acc": np.float32(0.5), "energy/test_j": _Scalar(3.0)}, TWO)
