@@ -494,6 +494,19 @@ def _sobol_seed(seed: int | None) -> int | None:
     return int(np.random.SeedSequence([abs(seed), int(seed < 0)]).generate_state(1)[0])
 
 
+def _new_to(said: set[Any], keys: Iterable[Any]) -> bool:
+    """Whether any of ``keys`` is not in ``said`` yet; adds them. A warning said once a key, later ones at DEBUG.
+
+    >>> said = set()
+    >>> _new_to(said, ["val/loss"]), _new_to(said, ["val/loss"]), _new_to(said, ["val/loss", "val/acc"])
+    (True, False, True)
+    """
+    keys = set(keys)
+    new = not keys <= said
+    said.update(keys)
+    return new
+
+
 def _known_metrics(output: Any) -> dict[str, Any]:
     """The numbers (and the energy label) a failed trial still reported, NaN and infinite ones too.
 
@@ -2184,8 +2197,7 @@ class ParetoSweep:
         """
         if not reasons:
             return
-        first = not set(reasons) <= self._said_untracked
-        self._said_untracked.update(reasons)
+        first = _new_to(self._said_untracked, reasons)
         log.log(
             logging.WARNING if first else logging.DEBUG,
             "ecopt: trial %d returned %s: not tracked (left out of its record and of Ax's data). Return a number, or "
@@ -2203,8 +2215,7 @@ class ParetoSweep:
         """
         if not values:
             return
-        first = not set(values) <= self._said_not_finite
-        self._said_not_finite.update(values)
+        first = _new_to(self._said_not_finite, values)
         log.log(
             logging.WARNING if first else logging.DEBUG,
             "ecopt: trial %d returned %s, not finite: kept in its record (optimization_results.yaml, ecopt report, "
@@ -2234,8 +2245,7 @@ class ParetoSweep:
             error = cause
         if error.__traceback__ is None:
             return
-        first = type(error) not in self._traceback_types
-        self._traceback_types.add(type(error))
+        first = _new_to(self._traceback_types, [type(error)])
         log.log(
             logging.WARNING if first else logging.DEBUG,
             "ecopt: trial %d raised %s%s",
