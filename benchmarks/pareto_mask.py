@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.repeats = [20], 1
-    if args.repeats < 1 or any(n < 1 for n in args.sizes):
-        parser.error("--sizes and --repeats must be >= 1")
+    if min(args.sizes) < 1 or args.repeats < 1:
+        parser.error(f"--sizes {args.sizes} --repeats {args.repeats}: each must be at least 1 (points, calls)")
     args.out = out_path(args, DEFAULT_OUT)
 
     import torch
