@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import pickle
+import re
 import sys
 import time
 import traceback
@@ -298,7 +300,7 @@ def changed_dir_warning(folder: Path | None, number: int) -> str | None:
     if folder is None:
         return None
     try:
-        record = json.loads((folder / f"{number}.json").read_text(encoding="utf-8"))
+        record = _read_json(folder / f"{number}.json")
     except (OSError, ValueError):
         return None
     moved = record.get("changed_dir") if isinstance(record, dict) else None
@@ -419,8 +421,9 @@ def _record(folder: str | None, outcome: dict[str, Any]) -> bool:
 
     A return value is recorded as :func:`_plain_result` makes it: numbers (numpy and torch scalars as numbers) and
     strings, in lists and dicts; any other value as a short text, which the sweep refuses as it would the value
-    itself. A record longer than ``_RECORD_MAX_CHARS`` is not written: the sweep then treats the job as unrecorded,
-    as it did before outcomes were recorded.
+    itself. The record is strict JSON (:func:`_strict_json`: NaN and infinities as text). A record longer than
+    ``_RECORD_MAX_CHARS`` is not written: the sweep then treats the job as unrecorded, as it did before outcomes were
+    recorded.
     """
     if folder is None:
         return False
@@ -432,7 +435,7 @@ def _record(folder: str | None, outcome: dict[str, Any]) -> bool:
         path = Path(folder) / f"{HydraConfig.get().job.num}.json"
         if outcome.get("status") == "completed":
             outcome = {**outcome, "value": _plain_result(outcome.get("value"))}
-        text = json.dumps(outcome)
+        text = json.dumps(_strict_json(outcome), allow_nan=False)
         if len(text) > _RECORD_MAX_CHARS:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -443,6 +446,57 @@ def _record(folder: str | None, outcome: dict[str, Any]) -> bool:
         log.debug("ecopt sweeper: the job's outcome was not recorded: %s: %s", type(exc).__name__, exc)
         return False
     return True
+
+
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+"""A record's text for each non-finite float (Python's ``str`` of it, as the results file writes such a metric)."""
+
+_NON_FINITE_TEXT = re.compile(r"\\*(?:nan|inf|-inf)")
+"""A string that reads as a non-finite float in a record, or as one escaped (a backslash more each time)."""
+
+
+def _strict_json(value: Any) -> Any:
+    r"""``value`` with each NaN or infinite float as the text ``"nan"``, ``"inf"`` or ``"-inf"``: strict JSON.
+
+    Python's ``json`` writes them as the bare tokens ``NaN`` and ``Infinity``, which are no JSON: ``jq``, JavaScript
+    and strict parsers refuse the record. A string that would read back as such a float (a task's own ``"nan"``) is
+    escaped with a backslash in front; :func:`_from_strict_json` undoes both, so a record reads back as written.
+
+    >>> _strict_json({"f1": float("nan"), "f2": [1.5, float("-inf")], "note": "inf", "label": "nan!"})
+    {'f1': 'nan', 'f2': [1.5, '-inf'], 'note': '\\inf', 'label': 'nan!'}
+    >>> _from_strict_json(_strict_json({"f1": float("inf"), "note": "inf", "escaped": "\\nan"}))
+    {'f1': inf, 'note': 'inf', 'escaped': '\\nan'}
+    """
+    if isinstance(value, Mapping):
+        return {key: _strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str) and _NON_FINITE_TEXT.fullmatch(value):
+        return "\\" + value
+    return value
+
+
+def _from_strict_json(value: Any) -> Any:
+    """A record as :func:`_strict_json` wrote it, with its floats and strings as they were before."""
+    if isinstance(value, dict):
+        return {key: _from_strict_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_strict_json(item) for item in value]
+    if isinstance(value, str) and _NON_FINITE_TEXT.fullmatch(value):
+        return _NON_FINITE[value] if value in _NON_FINITE else value[1:]
+    return value
+
+
+def _read_json(path: Path) -> Any:
+    """A job's record: strict JSON (:func:`_strict_json`), or one an earlier version wrote with ``NaN`` tokens.
+
+    Raises:
+        OSError: The file cannot be read.
+        ValueError: It holds no JSON.
+    """
+    return _from_strict_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _round_trips(exc: BaseException) -> bool:
@@ -475,7 +529,7 @@ def ran_when_the_sweep_died(folder: Path | None, number: int) -> bool | None:
         return None
     path = folder / f"{number}.json"
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = _read_json(path)
     except FileNotFoundError:
         return False
     except (OSError, ValueError):
@@ -491,7 +545,7 @@ def read_record(folder: Path | None, number: int) -> Any:
     if folder is None:
         return _ABSENT
     try:
-        record = json.loads((folder / f"{number}.json").read_text(encoding="utf-8"))
+        record = _read_json(folder / f"{number}.json")
     except (OSError, ValueError):
         return _ABSENT
     if not isinstance(record, dict):

@@ -948,6 +948,40 @@ def test_a_single_objective_task_s_zero_dim_tensor_is_recorded_as_its_number(
     assert [sweeper._recorded_outcome(number) for number in (0, 1)] == [0.25, 0.5]
 
 
+def test_a_job_s_record_is_strict_json_and_reads_back_its_nan_and_infinities(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record held Python's bare ``NaN`` and ``Infinity`` tokens, which are no JSON (jq and JavaScript refuse them):
+    each non-finite float is its text now, and a task's own text that reads so keeps reading as text."""
+    value = {
+        "f1": 0.5,
+        "f2": 1.0,
+        "val/loss": math.nan,
+        "energy/test_j": math.inf,
+        "low": -math.inf,
+        "pair": (0.9, math.nan),
+        "note": "nan",  # a task's own text: not a number, as it would not be without the record
+        "escaped": "\\-inf",
+    }
+    failure = TrialFailure("inf", {"energy/train_j": math.nan, "energy/test_j": -math.inf, "energy/source": "nan"})
+    sweeper = _record_outcomes(tmp_path, [value, failure], monkeypatch)
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"{token} is no JSON")
+
+    for number in (0, 1):
+        json.loads((sweeper._outcomes / f"{number}.json").read_text(), parse_constant=refuse)
+    recorded = sweeper._recorded_outcome(0)
+    assert repr(recorded) == repr({**value, "pair": [0.9, math.nan]})  # repr: nan, inf and 'nan' told apart
+    failed = sweeper._recorded_outcome(1)
+    assert (type(failed), str(failed)) == (TrialFailure, "inf")
+    assert repr(failed.metrics) == repr(failure.metrics)
+
+    old = sweeper._outcomes / "2.json"  # written before records were strict JSON: its tokens still read
+    old.write_text('{"status": "completed", "value": {"f1": NaN, "f2": Infinity, "f3": -Infinity}}')
+    assert repr(sweeper._recorded_outcome(2)) == "{'f1': nan, 'f2': inf, 'f3': -inf}"
+
+
 def test_only_a_job_s_first_task_records_its_outcome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import types
 
