@@ -10,15 +10,19 @@ record the same way (re-exported here).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from lightning_ecopt.provenance import cpu_identity, package_versions
+from lightning_ecopt.sweeper import pareto
 
 __all__ = [
     "add_out_argument",
+    "botorch_pruning_mask",
     "cpu_identity",
     "out_path",
     "package_versions",
@@ -84,6 +88,34 @@ def refuse_with_smoke(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if args.smoke and given:
         flags = ", ".join("--" + d.replace("_", "-") for d in given)
         parser.error(f"--smoke sets {flags} itself (its CI size); drop {flags}, or run without --smoke")
+
+
+@contextlib.contextmanager
+def botorch_pruning_mask(on: bool = True) -> Iterator[None]:
+    """Within it (where ``on``), q(Log)NEHVI's baseline pruning uses BoTorch's own ``is_non_dominated``.
+
+    What the benchmarks' ``--botorch-pruning`` does. The sweep puts :mod:`lightning_ecopt.sweeper.pareto`'s sorted
+    mask in for each proposal (``pareto.faster_baseline_pruning``, looked up at each proposal); here that does nothing,
+    so a benchmark can time the same sweep with either mask. The sorted mask is put back on the way out, on an error
+    too.
+
+    >>> from lightning_ecopt.sweeper import pareto
+    >>> fast = pareto.faster_baseline_pruning
+    >>> with botorch_pruning_mask():
+    ...     pareto.faster_baseline_pruning is fast
+    False
+    >>> pareto.faster_baseline_pruning is fast
+    True
+    """
+    if not on:
+        yield
+        return
+    fast = pareto.faster_baseline_pruning
+    pareto.faster_baseline_pruning = contextlib.nullcontext  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pareto.faster_baseline_pruning = fast
 
 
 def revision(*paths: str) -> str | None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import cProfile
 import io
 import logging
@@ -49,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a
 
 from benchmark_env import (
     add_out_argument,
+    botorch_pruning_mask,
     cpu_identity,
     out_path,
     package_versions,
@@ -58,7 +58,7 @@ from benchmark_env import (
 )
 
 from lightning_ecopt.exceptions import SweepTerminated
-from lightning_ecopt.sweeper import loop, pareto
+from lightning_ecopt.sweeper import loop
 from lightning_ecopt.sweeper.loop import ParetoSweep, _default_batch_hooks
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.results import SweepResult
@@ -498,41 +498,42 @@ def main(argv: list[str] | None = None) -> int:
         args.trials, args.initial = 12, 8
     args.out = out_path(args, DEFAULT_OUT)
     loop._SCREEN_ENUMERATED = args.screen
-    if args.botorch_pruning:
-        pareto.faster_baseline_pruning = contextlib.nullcontext  # type: ignore[assignment]
-    if args.front_history is not None:
-        front_history(args.front_history)
-        print(f"wrote {args.front_history}")
-        return 0
-    if args.probe is not None:
-        probes = [probe(args, at) for at in args.probe_at]
-        write_json(args.out, {"probes": probes, "command": " ".join(sys.argv), "revision": revision()})
-        return 0
-    logging.getLogger().setLevel(logging.INFO)  # what a user's INFO logging shows: counted (run_sweep), not printed
-    with tempfile.TemporaryDirectory(prefix="ecopt-long-cnn-") as tmp:
-        folder = args.keep if args.keep is not None else Path(tmp)
-        run = run_sweep(args, folder)
-    print(
-        f"{run['n_trials']} trials, batches of {run['batch_size']}: {run['wall_s']:.0f} s, "
-        f"{run['suggest_time_s']:.0f} s proposing; front {run['front_size']}, hypervolume {run['hypervolume']}, "
-        f"{run['distinct_configurations']} distinct, peak RSS {run['peak_rss_mb']:.0f} MB"
-    )
-    print("\n".join(summary(run)))
-    write_json(
-        args.out,
-        {
-            "run": run,
-            "command": " ".join(["python", "benchmarks/long_sweep_cnn.py", *(sys.argv[1:] if argv is None else argv)]),
-            "revision": revision(),
-            "machine": {
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "cpu": cpu_identity(),
-                **package_versions(["ax-platform", "botorch", "torch"]),
+    with botorch_pruning_mask(args.botorch_pruning):
+        if args.front_history is not None:
+            front_history(args.front_history)
+            print(f"wrote {args.front_history}")
+            return 0
+        if args.probe is not None:
+            probes = [probe(args, at) for at in args.probe_at]
+            write_json(args.out, {"probes": probes, "command": " ".join(sys.argv), "revision": revision()})
+            return 0
+        logging.getLogger().setLevel(logging.INFO)  # what a user's INFO logging shows: counted (run_sweep), not printed
+        with tempfile.TemporaryDirectory(prefix="ecopt-long-cnn-") as tmp:
+            folder = args.keep if args.keep is not None else Path(tmp)
+            run = run_sweep(args, folder)
+        print(
+            f"{run['n_trials']} trials, batches of {run['batch_size']}: {run['wall_s']:.0f} s, "
+            f"{run['suggest_time_s']:.0f} s proposing; front {run['front_size']}, hypervolume {run['hypervolume']}, "
+            f"{run['distinct_configurations']} distinct, peak RSS {run['peak_rss_mb']:.0f} MB"
+        )
+        print("\n".join(summary(run)))
+        write_json(
+            args.out,
+            {
+                "run": run,
+                "command": " ".join(
+                    ["python", "benchmarks/long_sweep_cnn.py", *(sys.argv[1:] if argv is None else argv)]
+                ),
+                "revision": revision(),
+                "machine": {
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "cpu": cpu_identity(),
+                    **package_versions(["ax-platform", "botorch", "torch"]),
+                },
             },
-        },
-    )
-    return 0
+        )
+        return 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ only.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -48,10 +47,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 
 import problems
-from benchmark_env import cpu_identity, out_path, package_versions, refuse_with_smoke, revision, smoke_out
+from benchmark_env import (
+    botorch_pruning_mask,
+    cpu_identity,
+    out_path,
+    package_versions,
+    refuse_with_smoke,
+    revision,
+    smoke_out,
+)
 from frontier_quality import run_ax
 
-from lightning_ecopt.sweeper import fused_kernel, pareto
+from lightning_ecopt.sweeper import fused_kernel
 from lightning_ecopt.sweeper.loop import ParetoSweep, evaluate_each
 from lightning_ecopt.sweeper.objectives import parse_objectives
 from lightning_ecopt.sweeper.settings import SweepSettings
@@ -110,13 +117,8 @@ def run_ours(
         reference_point=dict(problem.reference_point),
     )
     sweep = _TimedSweep(space, settings, evaluate_each(problem.evaluate), on_batch_end=[])
-    fast = pareto.faster_baseline_pruning
-    if botorch_pruning:
-        pareto.faster_baseline_pruning = contextlib.nullcontext  # type: ignore[assignment]
-    try:
+    with botorch_pruning_mask(botorch_pruning):
         result = sweep.run()
-    finally:
-        pareto.faster_baseline_pruning = fast
     points = [t.metrics for t in result.trials if t.status == "completed"]
     used = {"n_initial_trials": settings.resolved_n_initial_trials(len(space.parameters))}
     params = [dict(t.params) for t in sorted(result.trials, key=lambda t: t.trial_index)]

@@ -187,6 +187,36 @@ def test_benchmark_env_records(bench: Callable[[str], ModuleType]) -> None:
     assert revision is None or len(revision.split("+")[0]) >= 7
 
 
+def test_botorch_pruning_puts_botorch_s_mask_in_for_the_run_only(
+    bench: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--botorch-pruning`` of both benchmarks is one helper: BoTorch's mask while the sweep runs, the sorted one put
+    back after, when the run fails too (long_sweep_cnn left BoTorch's in place for the rest of the process)."""
+    import contextlib
+
+    from lightning_ecopt.sweeper import pareto
+
+    fast = pareto.faster_baseline_pruning
+    seen: list[object] = []
+
+    def run(*args: object, **kwargs: object) -> Any:
+        seen.append(pareto.faster_baseline_pruning)
+        raise RuntimeError("stub: no sweep")
+
+    cnn, overhead = bench("long_sweep_cnn"), bench("optimizer_overhead")
+    monkeypatch.setattr(cnn, "run_sweep", run)
+    monkeypatch.setattr(overhead._TimedSweep, "run", run)
+    problem = bench("problems").get("branin_currin")
+    for botorch in (True, False):
+        flags = ["--botorch-pruning"] if botorch else []
+        with pytest.raises(RuntimeError, match="stub"):
+            cnn.main([*flags, "--smoke", "--out", str(tmp_path / "cnn.json")])
+        with pytest.raises(RuntimeError, match="stub"):
+            overhead.run_ours(problem, "qNEHVI", 1, 5, 0, 3, botorch)
+        assert pareto.faster_baseline_pruning is fast
+    assert seen == [contextlib.nullcontext] * 2 + [fast] * 2
+
+
 def test_plot_frontier_quality_on_a_small_result(
     bench: Callable[[str], ModuleType], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
