@@ -142,6 +142,7 @@ from lightning_ecopt.sweeper.objectives import (
     TrialMetrics,
     _mean_of,
     _real,
+    _untracked_pair,
     ax_metric_name,
     parse_task_result,
 )
@@ -507,29 +508,35 @@ def _new_to(said: set[Any], keys: Iterable[Any]) -> bool:
     return new
 
 
-def _known_metrics(output: Any) -> dict[str, Any]:
-    """The numbers (and the energy label) a failed trial still reported, NaN and infinite ones too.
+def _known_metrics(output: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The numbers (and the energy label) a failed trial still reported, NaN and infinite ones too; and those left out.
 
     They come from a result dict that failed to parse, or a :class:`~lightning_ecopt.exceptions.TrialFailure` that
     carries ``metrics``. A NaN energy figure is a documented reading: the ledger counts it as unknown. Numbers are
-    read as a completed trial's are: numpy and torch scalars, and the mean of a ``(mean, sem)`` pair.
+    read as a completed trial's are: numpy and torch scalars, and the mean of a ``(mean, sem)`` pair; a pair whose sem
+    is not one is left out, with why (``{metric: why}``), as a completed trial's record leaves it out.
 
     >>> _known_metrics({"energy/train_j": 4.0, "energy/test_j": float("nan"), "big": 10**400, "note": "oom"})
-    {'energy/train_j': 4.0, 'energy/test_j': nan, 'big': inf}
+    ({'energy/train_j': 4.0, 'energy/test_j': nan, 'big': inf}, {})
     >>> import numpy as np, torch
     >>> _known_metrics({"energy/train_j": np.float32(2.5), "val/loss": torch.tensor(0.25), "acc": (0.5, 0.1)})
-    {'energy/train_j': 2.5, 'val/loss': 0.25, 'acc': 0.5}
+    ({'energy/train_j': 2.5, 'val/loss': 0.25, 'acc': 0.5}, {})
+    >>> _known_metrics({"energy/train_j": 4.0, "val/acc": (0.9, -0.1)})
+    ({'energy/train_j': 4.0}, {'val/acc': "metric 'val/acc': the sem must be a finite number >= 0, got -0.1"})
     """
     raw = output.metrics if isinstance(output, TrialFailure) else output
     if not isinstance(raw, Mapping):
-        return {}
+        return {}, {}
     known: dict[str, Any] = {}
+    untracked: dict[str, str] = {}
     for key, value in raw.items():
         if key == ENERGY_SOURCE_KEY and isinstance(value, str):
             known[key] = value
+        elif (why := _untracked_pair(str(key), value)) is not None:
+            untracked[str(key)] = why
         elif (number := _real(_mean_of(value))) is not None:
             known[str(key)] = number
-    return known
+    return known, untracked
 
 
 def _inferred_reference(Y: np.ndarray, maximize: Sequence[bool], rule: Literal["front", "all"]) -> np.ndarray:
@@ -2150,11 +2157,13 @@ class ParetoSweep:
                 raise TrialFailure(_failure_reason(output))
             metrics = parse_task_result(output, self.settings.objectives, self.settings.constrained_metrics)
         except TrialFailure as exc:
-            known = _known_metrics(output)
+            known, untracked = _known_metrics(output)
             energy = known.pop(ENERGY_SOURCE_KEY, None)
-            # Kept in the failed trial's record; those its reason names ("metric 'f1' is nan (not finite)") are said.
+            # Kept in the failed trial's record ("metric 'f1' is nan (not finite)"), or left out of it as a completed
+            # trial's record leaves them out ("metric 'f1': the sem must be ..."); said unless the reason says it.
             unsaid = {k: v for k, v in known.items() if not math.isfinite(v) and repr(k) not in str(exc)}
             self._say_not_finite(index, unsaid)
+            self._say_untracked(index, {k: why for k, why in untracked.items() if why not in str(exc)})
             self._fail(client, index, params, str(exc), energy if isinstance(energy, str) else None, None, known)
             completed = [r for r in self._records.values() if r.status == "completed"]
             if isinstance(exc, MissingMetric) and exc.close is not None and self._misnamed is None:

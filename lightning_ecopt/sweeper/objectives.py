@@ -464,6 +464,27 @@ def _measurement(name: str, value: Any) -> tuple[float, float | None]:
     return mean, sem
 
 
+def _untracked_pair(name: str, value: Any) -> str | None:
+    """Why ``value`` is not tracked though its mean is a finite number: a ``(mean, sem)`` pair whose sem is not one.
+
+    ``None`` for any other value. Such a pair is left out of its trial's record whichever way the trial ended (the
+    sweep says so); a pair whose mean is NaN or infinite is kept as that mean, as such a number is.
+
+    >>> _untracked_pair("acc", (0.9, -0.1))
+    "metric 'acc': the sem must be a finite number >= 0, got -0.1"
+    >>> _untracked_pair("acc", (0.9, 0.1)), _untracked_pair("acc", (float("nan"), -1)), _untracked_pair("acc", 0.9)
+    (None, None, None)
+    """
+    mean = _real(_mean_of(value))
+    if mean is None or not math.isfinite(mean) or _mean_of(value) is value:
+        return None
+    try:
+        _measurement(name, value)
+    except TrialFailure as err:
+        return str(err)
+    return None
+
+
 def _mean_of(value: Any) -> Any:
     """The mean of a ``(mean, sem)`` pair; any other value as it is.
 
@@ -739,13 +760,13 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                 continue
             try:
                 values[key] = _measurement(key, extra)
-            except TrialFailure as err:
+            except TrialFailure:
                 number = _real(_mean_of(extra))
                 if number is not None and not math.isfinite(number):
                     _check_energy(key, number, optimised=False)  # -inf joules are below 0, as any negative figure
                     not_finite[key] = number
-                elif number is not None and _mean_of(extra) is not extra:  # a (mean, sem) pair whose sem is not one
-                    untracked[key] = str(err)
+                elif (why := _untracked_pair(key, extra)) is not None:
+                    untracked[key] = why
                 continue  # other extras (strings, nested values) are not tracked
             _check_energy(key, values[key][0], optimised=False)
         return TrialMetrics(values=values, energy_source=energy_source, not_finite=not_finite, untracked=untracked)

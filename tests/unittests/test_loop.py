@@ -5473,6 +5473,36 @@ def test_a_tracked_metric_whose_sem_is_not_one_is_said_not_dropped_silently(fast
     assert not any("labels" in r.getMessage() for r in said)  # a list is no measurement: left out as before
 
 
+def test_a_pair_whose_sem_is_not_one_is_left_out_of_a_failed_trial_s_record_as_out_of_a_completed_one(fast_ax, caplog):
+    """A failed trial kept the mean of an extra ``(mean, sem)`` pair whose sem is not one (``(0.9, -0.1)``), without a
+    word, where a completed trial's record leaves it out with a warning: the same figure is treated alike now."""
+
+    def task(p):
+        values = {**two_quadratics(p), "val/acc": (0.9, -0.1), "val/f1": (0.8, 0.05), "energy/train_j": 3.0}
+        if p["x0"] > 0.5:  # the objective's own pair is broken: the trial fails, its reason says why
+            values["f1"] = (values["f1"], float("nan"))
+        elif p["x1"] > 0.5:  # the task fails the trial itself, keeping what it measured
+            raise TrialFailure("out of memory", metrics=values)
+        return values
+
+    caplog.set_level(logging.DEBUG, logger="lightning_ecopt")
+    result = make_sweep(task, n_trials=6, n_initial_trials=6, max_failure_rate=1.0).run()
+    by_status = {status: [t for t in result.trials if t.status == status] for status in ("completed", "failed")}
+    assert all(by_status.values())  # both paths taken
+    reasons = {t.reason for t in by_status["failed"]}
+    assert reasons <= {"out of memory", "metric 'f1': the sem must be a finite number >= 0, got nan"}
+    assert len(reasons) == 2
+    for trial in result.trials:
+        assert "val/acc" not in trial.metrics, (trial.status, trial.metrics)
+        assert (trial.metrics["val/f1"], trial.metrics["energy/train_j"]) == (0.8, 3.0)
+    for trial in by_status["failed"]:
+        assert ("f1" in trial.metrics) == (trial.reason == "out of memory")  # the broken objective pair: left out too
+    said = [r for r in caplog.records if "not tracked" in r.getMessage()]
+    assert len(said) == len(result.trials)  # every trial's val/acc is said, whichever way it ended
+    assert [r.levelno for r in said] == [logging.WARNING] + [logging.DEBUG] * (len(said) - 1)
+    assert all("'f1'" not in r.getMessage() for r in said)  # the objective's is said in its trial's reason only
+
+
 def test_a_non_finite_tracked_metric_is_kept_in_the_record_and_said_not_dropped_silently(fast_ax, tmp_path, caplog):
     """A task's extra metric that was NaN or infinite vanished from the trial's record without a word (honest-numbers
     review): a test loop's joules of NaN or inf, beside a warm-up that read joules, made the ledger's total look
