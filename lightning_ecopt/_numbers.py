@@ -1,5 +1,8 @@
 """Numbers as people read them: whole numbers whole, other figures to a few significant digits, huge counts short.
 
+Below :data:`MAX_WHOLE` a number never reads in exponent form for being large: a figure with more integer digits than
+significant ones is written to the unit (``12346``), as a whole float beside it is, so a column reads in one notation.
+
 Shared by the report, the frontier views, the sweep's log lines and its refusals, so a figure reads the same in each.
 """
 
@@ -27,20 +30,24 @@ def format_number(value: SupportsFloat, digits: int = 4) -> str:
 
     A count arrives as a float wherever it went through Lightning's logging or a JSON or YAML round trip
     (``model/params`` reads ``1234567.0``): written to 4 significant digits it was ``1.235e+06``, the count lost. A
-    float with a fraction keeps its significant digits.
+    float with a fraction keeps its significant digits, and all its integer digits below :data:`MAX_WHOLE`:
+    ``12345.6`` reads ``12346``, as a whole ``12346.0`` and a ``9876.4`` (``9876``) beside it do. It read
+    ``1.235e+04``, so one column of joules showed two notations.
 
     Args:
         value: A number (Python's or numpy's; not a bool).
         digits: Significant digits of a float with a fraction.
 
     Returns:
-        The text: ``'1234567'``, ``'0.9123'``, ``'1.235e+06'``, ``'nan'``.
+        The text: ``'1234567'``, ``'0.9123'``, ``'1.153e+18'``, ``'nan'``.
 
     Example:
         >>> format_number(1234567.0), format_number(1234567.3), format_number(0.912345), format_number(12)
-        ('1234567', '1.235e+06', '0.9123', '12')
+        ('1234567', '1234567', '0.9123', '12')
         >>> format_number(2.0**60), format_number(float("inf")), format_number(-0.0), format_number(0.1, 6)
         ('1.153e+18', 'inf', '0', '0.1')
+        >>> format_number(9999.7), format_number(-12345.6), format_number(1234567.3, 8), format_number(1.5e-7)
+        ('10000', '-12346', '1234567.3', '1.5e-07')
     """
     if isinstance(value, Integral):
         return str(int(value))
@@ -49,7 +56,10 @@ def format_number(value: SupportsFloat, digits: int = 4) -> str:
         return str(number)
     if number.is_integer() and abs(number) < MAX_WHOLE:
         return str(int(number))
-    return f"{number:.{digits}g}"
+    text = f"{number:.{digits}g}"
+    if "e+" in text and abs(number) < MAX_WHOLE:  # more integer digits than significant ones: to the unit
+        return f"{number:.0f}"
+    return text
 
 
 def format_count(n: int) -> str:

@@ -258,12 +258,12 @@ def format_value(value: Any, digits: int = 4) -> str:
     """A number with ``digits`` significant digits (whole numbers in full), other values as text.
 
     A whole float is a count that came through Lightning's logging or the results file (``model/params``,
-    ``energy/test_samples``): it reads as the count, not as ``1.235e+06``
-    (:func:`lightning_ecopt._numbers.format_number`).
+    ``energy/test_samples``): it reads as the count, not as ``1.235e+06``; a large figure with a fraction reads to the
+    unit beside it (:func:`lightning_ecopt._numbers.format_number`).
 
     Example:
         >>> format_value(0.912345), format_value(1234567.0), format_value(1234567.3), format_value(12)
-        ('0.9123', '1234567', '1.235e+06', '12')
+        ('0.9123', '1234567', '1234567', '12')
         >>> format_value(True), format_value(None)
         ('True', '')
     """

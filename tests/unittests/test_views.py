@@ -337,7 +337,10 @@ def test_the_tensorboard_text_s_lines_around_the_table_show_names_as_written():
     [
         (1234567.0, "1234567"),  # a count read back from the results file: was 1.235e+06
         (np.float32(1234567.0), "1234567"),
-        (1234567.3, "1.235e+06"),  # a float with a fraction keeps its significant digits
+        (1234567.3, "1234567"),  # a float with a fraction keeps its integer digits: it read 1.235e+06
+        (-12345.6, "-12346"),
+        (9999.7, "10000"),  # where 4 significant digits round up to 10**4: it read 1e+04
+        (999_999_999_999_999.4, "999999999999999"),
         (0.912345, "0.9123"),
         (-0.0, "0"),
         (999_999_999_999_999.0, "999999999999999"),
@@ -348,6 +351,12 @@ def test_the_tensorboard_text_s_lines_around_the_table_show_names_as_written():
 )
 def test_a_whole_float_reads_as_the_count_it_is(value, shown):
     assert views.format_value(value) == shown
+
+
+def test_a_column_of_joules_reads_in_one_notation_whether_a_figure_is_whole_or_not():
+    """12345.6 J read 1.235e+04 beside a whole 12346.0 J (12346) and 9876.4 J (9876) in one frontier column."""
+    assert [views.format_value(v) for v in (12345.6, 12346.0, 9876.4, 153200.7)] == ["12346", "12346", "9876", "153201"]
+    assert views.format_value(1234567.3, 6) == "1234567"  # the sweep's log lines: it read 1.23457e+06
 
 
 def test_the_tensorboard_text_shows_a_count_objective_as_its_count():
