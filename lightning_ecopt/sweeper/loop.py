@@ -970,20 +970,36 @@ def _stop_signals_stop_the_sweep() -> Iterator[None]:
     was worse off with SIGTERM: Lightning's own handler turns it into a ``SystemExit`` at the next step, which failed
     the healthy trial for good ("the task called sys.exit(None)") and the sweep went on. Lightning keeps a handler
     that is already installed and calls it after its own, so this one reaches a task that trains. Installed only
-    over the default handler (``nohup`` ignores SIGHUP, and the sweep then runs on), in the main thread; the first
-    SIGTERM restores the default, so a second one ends the process, and a second SIGHUP is ignored (see
-    :func:`_after_a_stop`). A handler the task installed for the process, over this one, is left in place at the end.
-    A stop that the code the signal lands in loses (a finalizer drops it, a ``finally`` that raises replaces it) is
-    raised again at the sweep's next stop point (:mod:`lightning_ecopt.sweeper.stops`).
+    over the default handler (``nohup`` ignores SIGHUP, and the sweep then runs on), in the main thread; a second
+    SIGTERM ends the process, and a second SIGHUP or SIGUSR1 is ignored (see :func:`_after_a_stop`). A handler the
+    task installed for the process, over this one, is left in place at the end. A stop that the code the signal lands
+    in loses (a finalizer drops it, a ``finally`` that raises replaces it, a trial's catch-all swallows it) is raised
+    again at the sweep's next stop point, and its signal is sent again to the main thread each second while it stays
+    lost (:mod:`lightning_ecopt.sweeper.stops`): so the handler stays in place until the sweep has the stop, and
+    tells a second signal from outside from one sent again.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    stopped: set[str] = set()  # the signals whose stop arrived in this run
+
     def _stop(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
+        if stops.was_resent(name):  # sent again by stops.resend_lost_stops: raised where the stop is still lost
+            if stops.unreceived(name) and not stops.handling_a_stop():
+                raise SweepTerminated(name)
+            return
+        if name in stopped:
+            # A second one. This handler stays in place until the sweep has the first stop (for it to be sent again
+            # where it was lost), and does what the disposition _after_a_stop gives then does: a second SIGTERM ends
+            # the process, a second SIGHUP or SIGUSR1 is ignored.
+            if _after_a_stop(name) == signal.SIG_DFL:
+                signal.signal(signum, signal.SIG_DFL)
+                signal.raise_signal(signum)
+            return
+        stopped.add(name)
         stops.arrived(name)  # raised again where the code this lands in drops it (a finalizer, a raising finally)
-        signal.signal(signum, _after_a_stop(name))
         raise SweepTerminated(name)
 
     from lightning_ecopt.sweeper import slurm
@@ -997,14 +1013,15 @@ def _stop_signals_stop_the_sweep() -> Iterator[None]:
             signal.signal(number, _stop)
             installed.append(number)
     try:
-        with stops.quiet_dropped_stops():
+        with stops.quiet_dropped_stops(), stops.resend_lost_stops() if installed else contextlib.nullcontext():
             yield
     finally:
         if installed:  # not a nested sweep's (the outer one's handlers, and stops, stay the outer one's)
             stops.received()  # one no stop point saw does not stop the next run
         for number in installed:
             if signal.getsignal(number) is _stop:
-                signal.signal(number, signal.SIG_DFL)
+                name = signal.Signals(number).name
+                signal.signal(number, _after_a_stop(name) if name in stopped else signal.SIG_DFL)
 
 
 class _StopRequested(SweepTerminated):

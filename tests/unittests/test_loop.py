@@ -3979,6 +3979,77 @@ def test_a_sigterm_that_the_trial_s_code_loses_still_stops_the_sweep(fast_ax, tm
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def test_a_sigterm_the_trial_s_code_swallows_stops_the_sweep_while_the_trial_runs_on(fast_ax, tmp_path, caplog):
+    """A catch-all in the trial's own code (``except BaseException``, a library that catches and goes on) swallowed the
+    stop, and the trial ran on: the sweep stopped only when it ended (here after 20 s; one that hangs, never). Now the
+    signal is sent again to the main thread while its stop stays lost: the trial is cut short within seconds."""
+    import signal
+
+    from lightning_ecopt.exceptions import SweepTerminated
+
+    calls: list[dict] = []
+
+    def task(p):
+        calls.append(p)
+        if len(calls) == 2:
+            try:  # noqa: SIM105 - the catch-all is the point
+                signal.raise_signal(signal.SIGTERM)
+            except BaseException:
+                pass
+            time.sleep(20)  # the trial's next step
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=4, n_initial_trials=4, storage=str(tmp_path / "sweep.json"))
+    start = time.monotonic()
+    try:
+        with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(SweepTerminated) as stopped:
+            sweep.run()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    took_s = time.monotonic() - start
+    assert str(stopped.value) == "SIGTERM"
+    assert len(calls) == 2
+    assert [t.status for t in sweep.result.trials] == ["completed", "abandoned"]  # before: the second completed
+    assert took_s < 15, took_s  # before: over 20 s, the trial's whole sleep
+    assert "stopped by SIGTERM after 1 of 4 trials" in caplog.text
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert not [t for t in threading.enumerate() if t.name.startswith("ecopt")]  # no thread outlives the sweep
+
+
+def test_a_trial_cleaning_up_after_a_stop_is_not_stopped_again_in_its_cleanup(fast_ax, tmp_path):
+    """A trial that catches the stop to clean up (Lightning's teardown after an interrupt, a task's own ``except
+    SweepTerminated: ...; raise``) is left to finish that cleanup, however long: the signal is sent again only while
+    no code handles its stop."""
+    import signal
+
+    from lightning_ecopt.exceptions import SweepTerminated
+
+    cleaned: list[float] = []
+
+    def task(p):
+        try:
+            signal.raise_signal(signal.SIGHUP)
+            time.sleep(20)
+        except SweepTerminated:
+            start = time.monotonic()
+            time.sleep(3.5)  # longer than the interval the signal is sent again at
+            cleaned.append(time.monotonic() - start)
+            raise
+        return two_quadratics(p)
+
+    sweep = make_sweep(task, n_trials=2, n_initial_trials=2, storage=str(tmp_path / "sweep.json"))
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        with pytest.raises(SweepTerminated) as stopped:
+            sweep.run()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert str(stopped.value) == "SIGHUP"
+    assert len(cleaned) == 1
+    assert cleaned[0] >= 3.5  # not cut short by a second stop
+    assert [t.status for t in sweep.result.trials] == ["abandoned"]
+
+
 def test_a_job_that_lightning_stopped_on_sigterm_says_so(fast_ax):
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
