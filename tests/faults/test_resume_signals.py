@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,47 @@ def test_a_stop_that_hydra_s_job_set_up_loses_still_stops_the_sweep_saved(
     assert result.returncode == 128 + getattr(signal, sig), log[-3000:]  # replaced, before: 0 (trial 1 failed)
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert f"{said} after 1 of 5 trials; saved to" in log
+    state = read_state(sweep_dir)
+    assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]
+    assert _stopped_cleanly(sweep_dir) == {1: True}
+
+
+@pytest.mark.parametrize(
+    ("sig", "said"),
+    [
+        (signal.SIGTERM, "stopped by SIGTERM"),
+        (signal.SIGHUP, "stopped by SIGHUP (its terminal closed)"),
+    ],
+    ids=["SIGTERM", "SIGHUP"],
+)
+def test_a_stop_the_trial_s_own_code_swallows_still_stops_the_sweep_while_the_trial_runs_on(
+    tmp_path: Path, sig: int, said: str
+) -> None:
+    """A stop signal landing in a trial's own code (the basic launcher runs it in the sweep's process) whose catch-all
+    (``except BaseException``, a library that catches and goes on) swallows the stop: the trial then runs on for an
+    hour. Before, the stop acted only once the trial ended: the sweep ran on, and a second SIGHUP was ignored. Now the
+    signal is sent again to the sweep's main thread while its stop stays lost: saved within seconds, the trial asked
+    again on resume."""
+    sweep_dir = tmp_path / "sweep"
+    in_step = sweep_dir / "1" / "in_step"
+    sent: list[float] = []
+
+    def ready() -> bool:
+        if in_step.exists():
+            sent.append(time.monotonic())
+            return True
+        return False
+
+    try:
+        result = interrupt_when(sweep_dir, ready, sig=sig, timeout_s=120, ECOPT_FAULTS="none,deaf", **_no_slurm())
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{sig!r} swallowed by the trial's code: the sweep ran on with the trial, which hangs")
+    took_s = time.monotonic() - sent[0]
+    log = result.stdout + result.stderr
+    assert result.returncode == 128 + sig, log[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert f"{said} after 1 of 5 trials; saved to" in log
+    assert took_s < 60, took_s  # the signal is sent again after 1-2 s; the rest is the save and the exit
     state = read_state(sweep_dir)
     assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]
     assert _stopped_cleanly(sweep_dir) == {1: True}
@@ -317,6 +359,74 @@ def test_a_closed_terminal_s_sighup_stops_the_sweep_saved_and_a_second_one_does_
     state = read_state(storage.parent)
     assert [state.trials[i]["status"] for i in sorted(state.trials)] == ["completed", "running"]
     assert _stopped_cleanly(storage.parent) == {1: True}  # a stop, not a crash: never blamed on its configuration
+
+
+_TWICE_SWEEP = """
+import os
+import signal
+import sys
+import time
+
+from lightning_ecopt.exceptions import SweepTerminated, stop_status
+from lightning_ecopt.sweeper.loop import ParetoSweep
+from lightning_ecopt.sweeper.objectives import parse_objectives
+from lightning_ecopt.sweeper.settings import SweepSettings
+from lightning_ecopt.sweeper.space import parse_search_space
+
+STOP_SIGNAL = getattr(signal, os.environ["STOP_SIGNAL"])
+calls = []
+
+
+def task(params):
+    calls.append(params)
+    if len(calls) == 2:
+        try:
+            os.kill(os.getpid(), STOP_SIGNAL)
+            time.sleep(60)
+        except SweepTerminated:  # the task's own cleanup, during which the same signal comes again
+            os.kill(os.getpid(), STOP_SIGNAL)
+            time.sleep(2.5)  # longer than the sweep's interval for sending a lost stop's signal again
+            open("cleaned_up", "w").close()
+            raise
+    return {"a": params["x"], "b": 1.0 - params["x"]}
+
+
+space = parse_search_space({"x": "interval(0, 1)"}, [])
+settings = SweepSettings(
+    parse_objectives({"a": "minimize", "b": "minimize"}, None), n_trials=3, n_initial_trials=3, seed=0,
+    storage=sys.argv[1],
+)
+try:
+    ParetoSweep.from_function(space, settings, task, on_batch_end=[]).run()
+except SweepTerminated as stop:
+    sys.exit(stop_status(stop))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "status", "cleaned_up"),
+    [("SIGTERM", -signal.SIGTERM, False), ("SIGHUP", 128 + signal.SIGHUP, True)],
+    ids=["SIGTERM-ends-the-process", "SIGHUP-ignored"],
+)
+def test_a_second_stop_signal_while_the_first_is_handled_ends_the_process_or_is_ignored(
+    tmp_path: Path, sig: str, status: int, cleaned_up: bool
+) -> None:
+    """The stop handler now stays in place until the sweep receives the stop (to raise it again where it was lost),
+    and does what the old disposition did for a second signal of the same kind: a second SIGTERM, the user's "now",
+    ends the process at once; a second SIGHUP (a closed terminal sends several) is ignored, the cleanup goes on."""
+    storage = tmp_path / "sweep" / "ax_experiment.json"
+    result = _run_sweep_script(
+        tmp_path,
+        _TWICE_SWEEP,
+        storage,
+        env={"STOP_SIGNAL": sig},
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == status, log[-3000:]
+    assert (tmp_path / "cleaned_up").exists() is cleaned_up
+    if cleaned_up:
+        assert "stopped by SIGHUP (its terminal closed) after 1 of 3 trials; saved to" in log
 
 
 def test_slurm_s_sigusr1_saves_the_sweep_requeues_its_job_and_the_requeued_job_resumes(tmp_path: Path) -> None:

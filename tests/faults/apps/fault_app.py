@@ -7,7 +7,9 @@ Environment variables (read by the sweep process and, under joblib, by each work
   (``torch.OutOfMemoryError``), ``oom_energy`` (``TrialFailure`` carrying the energy spent), ``hang`` (sleeps for an
   hour), ``kill`` (SIGKILL of the process running the trial), ``kill_late`` (the same after 2 s, once the other jobs
   of its batch finished), ``slow`` (completes after 4 s: still running when a ``kill`` beside it loses the batch),
-  ``swallow`` (hangs, catches ``trial_timeout_s``'s interrupt with ``except Exception`` and returns its figures).
+  ``swallow`` (hangs, catches ``trial_timeout_s``'s interrupt with ``except Exception`` and returns its figures),
+  ``deaf`` (writes ``in_step`` into its job's dir, sleeps there, swallows what interrupts that sleep with ``except
+  BaseException``, a stop signal's stop included, then hangs for an hour).
 - ``ECOPT_FAULT_KILL``: ``<point>:<n>``: SIGKILL the sweep process the n-th time it reaches ``point``; see
   :mod:`injection`.
 """
@@ -18,6 +20,7 @@ import math
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -68,6 +71,13 @@ def run_trial(x: float, y: float, fault: str, energy_source: str) -> Any:
         except Exception:
             pass
         fault = "none"
+    if fault == "deaf":  # a library's catch-all around one step, then a step that runs for an hour
+        (Path(HydraConfig.get().runtime.output_dir) / "in_step").touch()
+        try:  # noqa: SIM105 - the catch-all is the point
+            time.sleep(3600)
+        except BaseException:
+            pass
+        time.sleep(3600)
     if fault == "kill_late":
         time.sleep(2.0)
     if fault == "slow":
