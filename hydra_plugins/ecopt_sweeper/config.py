@@ -76,12 +76,12 @@ class EcoptSweeperConf:
     max_batch_size: int | None = None
     # Stop with an error listing the failures once more than this fraction of trials failed (0 to 1).
     max_failure_rate: float = 0.5
-    # Worst acceptable value per objective (Ax's objective thresholds), e.g. {test/acc: 0.5}; empty ({}, the default;
-    # null is refused): inferred from the observed front once the Sobol trials are in, and recorded in
-    # optimization_results.yaml. Empty rather than null so that it can be given on the command line:
-    # `'+hydra.sweeper.reference_point={test/acc: 0.5}'`
-    # (a metric name with `/` is not a dotted key; `+hydra.sweeper.reference_point.acc=0.5` for one without).
-    reference_point: dict[str, float] = field(default_factory=dict)
+    # Worst acceptable value per objective (Ax's objective thresholds), e.g. {test/acc: 0.5}; null (the default) or
+    # empty: inferred from the observed front once the Sobol trials are in, and recorded in optimization_results.yaml.
+    # On the command line: `'+hydra.sweeper.reference_point={test/acc: 0.5}'` (a metric name with `/` is not a dotted
+    # key; `+hydra.sweeper.reference_point.acc=0.5` for one without). Not typed as a mapping, for the reason of
+    # objectives: a list of values (BoTorch's ref_point) would fail in OmegaConf's merge, naming no key.
+    reference_point: Any = None
     # Bounds on any returned metric, e.g. ["energy/train_j <= 5000", "test/acc >= 0.8"]. On the command line quote
     # each bound: 'hydra.sweeper.outcome_constraints=["energy/train_j <= 5000"]' (Hydra's lexer refuses a bare <=).
     # One constraint may be given without its list; null: none. Not typed as a list, for the reason of objectives.

@@ -864,7 +864,11 @@ class EcoptSweeper(Sweeper):
                 seed=self._seed(),
                 max_batch_size=batch_size,
                 max_failure_rate=self.max_failure_rate,
-                reference_point=dict(self.reference_point) if self.reference_point else None,
+                # A mapping ({} and null: inferred), or anything else for SweepSettings to refuse with its message
+                # (a list of values, as BoTorch's ref_point).
+                reference_point=(
+                    dict(self.reference_point) if isinstance(self.reference_point, Mapping) else self.reference_point
+                ),
                 # Strings, one or a list, parsed by SweepSettings (as anything else, refused with its message).
                 outcome_constraints=() if self.outcome_constraints is None else self.outcome_constraints,
                 storage=self._storage(),

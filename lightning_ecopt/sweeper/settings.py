@@ -19,7 +19,7 @@ from lightning_ecopt.sweeper.objectives import (
     ax_metric_names,
     parse_constraint,
 )
-from lightning_ecopt.sweeper.spelling import setting, shown
+from lightning_ecopt.sweeper.spelling import in_hydra, setting, shown
 from lightning_ecopt.sweeper.timeout import MAX_TIMEOUT_S, check_timeout
 
 __all__ = ["ACQUISITIONS", "SweepSettings", "default_n_initial_trials", "smallest_model_budget"]
@@ -394,10 +394,7 @@ class SweepSettings:
         if self.reference_point is None:
             return
         if not isinstance(self.reference_point, Mapping):
-            raise EcoptConfigError(
-                f"{setting(f'reference_point={shown(self.reference_point)}')}: expected {{objective: worst acceptable "
-                f"value}}, e.g. {{{self.objectives[0].name!r}: 0.0}}."
-            )
+            raise EcoptConfigError(_reference_point_not_a_mapping(self.reference_point, self.objective_names))
         names = self.objective_names
         point: dict[str, float] = {}
         for metric, value in self.reference_point.items():
@@ -573,3 +570,33 @@ class SweepSettings:
             if mapped == ax_name:
                 return name
         return ax_name
+
+
+def _reference_point_not_a_mapping(point: Any, names: Sequence[str]) -> str:
+    """The message for a reference point given as something other than a mapping, a list of values above all.
+
+    A list in objective order (BoTorch's ``ref_point``) is written out as the mapping it means; a list of another
+    length is counted against the objectives.
+    """
+    values = list(point) if isinstance(point, Sequence) and not isinstance(point, str | bytes) else None
+    given = setting(f"reference_point={shown(point)}")
+    if values is not None and len(values) != len(names):
+        return (
+            f"{given}: {len(values)} value{'s' if len(values) != 1 else ''} for {len(names)} objectives "
+            f"({', '.join(map(repr, names))}); give a mapping {{objective: worst acceptable value}} naming each "
+            f"objective whose bound you know (the others are inferred)."
+        )
+    if values is None:  # a number or a string: no values to place, only the shape to show
+        example = ", ".join(f"{name}: ..." if in_hydra() else f"{name!r}: ..." for name in names)
+        return (
+            f"{given}: expected a mapping {{objective: worst acceptable value}}, not a {type(point).__name__}; "
+            f"e.g. {{{example}}}, naming each objective whose bound you know (the others are inferred)."
+        )
+    if in_hydra():  # YAML: bare keys
+        example = ", ".join(f"{name}: {value}" for name, value in zip(names, values, strict=True))
+    else:
+        example = ", ".join(f"{name!r}: {value!r}" for name, value in zip(names, values, strict=True))
+    return (
+        f"{given}: expected a mapping {{objective: worst acceptable value}}, not a {type(point).__name__}; in the "
+        f"objectives' order that is {{{example}}}."
+    )

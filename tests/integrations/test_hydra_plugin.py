@@ -1043,6 +1043,8 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
         (["+hydra.sweeper.reference_point.f3=1"], "'f3' is not an objective"),
         # The documented form for metric names with a '/' (Hydra's dotted keys cannot hold one): parsed, then ours.
         (["+hydra.sweeper.reference_point={energy/test_j: 1}"], "'energy/test_j' is not an objective"),
+        # BoTorch's ref_point form: before, OmegaConf's "Cannot merge DictConfig with ListConfig" from the merge.
+        (["hydra.sweeper.reference_point=[1,2]"], "in the objectives' order that is {f1: 1, f2: 2}"),
         # The documented command-line form of outcome_constraints (unquoted, Hydra's lexer refuses '<='): ours.
         (['hydra.sweeper.outcome_constraints=["energy/train_j <= 90%"]'], "the bound '90%' is not a number"),
         (["x=0.1", "x=0.2"], "'x' is given twice"),

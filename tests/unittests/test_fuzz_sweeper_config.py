@@ -143,6 +143,16 @@ def _merged(**values: Any) -> Any:
         ({"outcome_constraints": {"f1": 1}}, r"^hydra\.sweeper\.outcome_constraints=\{'f1': 1\}: expected a list"),
         ({"inference_params": "y"}, r"^hydra\.sweeper\.inference_params='y': expected a list of dotted config keys"),
         ({"inference_params": {"y": 1}}, r"^hydra\.sweeper\.inference_params=\{'y': 1\}: expected a list"),
+        # Before: OmegaConf's "Cannot merge DictConfig with ListConfig", naming no key, for BoTorch's ref_point form.
+        (
+            {"reference_point": [0.5, 2]},
+            r"^hydra\.sweeper\.reference_point=\[0\.5, 2\]: expected a mapping \{objective: worst acceptable value\}, "
+            r"not a list; in the objectives' order that is \{f1: 0\.5, f2: 2\}\.$",
+        ),
+        (
+            {"reference_point": [0.5, 2, 3]},
+            r"^hydra\.sweeper\.reference_point=\[0\.5, 2, 3\]: 3 values for 2 objectives",
+        ),
     ],
 )
 def test_containers_of_the_wrong_kind_get_the_sweeper_s_message(tmp_path: Path, values: Any, match: str) -> None:
@@ -167,6 +177,20 @@ def test_null_and_one_bare_constraint_are_taken_as_python_takes_them(tmp_path: P
         tmp_path, objectives=merged.objectives, outcome_constraints=merged.outcome_constraints
     ).configure([])
     assert settings.objective_names == ("f1", "f2")
+
+
+@pytest.mark.parametrize("point", [None, {}])
+def test_a_null_or_empty_reference_point_is_inferred(tmp_path: Path, point: Any) -> None:
+    # Before: null was "field 'hydra.sweeper.reference_point' is not Optional", though Python takes None.
+    merged = _merged(reference_point=point)
+    _, settings = _sweeper(tmp_path, reference_point=merged.reference_point).configure([])
+    assert settings.reference_point is None
+
+
+def test_a_reference_point_mapping_still_merges_into_the_schema(tmp_path: Path) -> None:
+    merged = _merged(reference_point={"f1": 0.5, "f2": 2})
+    _, settings = _sweeper(tmp_path, reference_point=merged.reference_point).configure([])
+    assert settings.reference_point == {"f1": 0.5, "f2": 2.0}
 
 
 def test_a_storage_holding_a_nul_character_is_refused(tmp_path: Path) -> None:

@@ -148,7 +148,21 @@ def test_normalisation() -> None:
         ),
         ({"reference_point": {"test/acc": float("nan")}}, r"reference_point\['test/acc'\]=nan\): expected a finite"),
         ({"reference_point": {"test/acc": "low"}}, r"reference_point\['test/acc'\]='low'"),
-        ({"reference_point": [0.5, 1]}, r"reference_point=\[0.5, 1\]\): expected \{objective: worst acceptable"),
+        # A list in objective order (BoTorch's ref_point) is written out as the mapping it means.
+        (
+            {"reference_point": [0.5, 1]},
+            r"reference_point=\[0.5, 1\]\): expected a mapping \{objective: worst acceptable value\}, not a list; in "
+            r"the objectives' order that is \{'test/acc': 0.5, 'energy/test_j': 1\}\.$",
+        ),
+        (
+            {"reference_point": [0.5]},
+            r"reference_point=\[0.5\]\): 1 value for 2 objectives \('test/acc', 'energy/test_j'\); give a mapping",
+        ),
+        (
+            {"reference_point": 0.5},
+            r"reference_point=0.5\): expected a mapping \{objective: worst acceptable value\}, not a float; e\.g\. "
+            r"\{'test/acc': \.\.\., 'energy/test_j': \.\.\.\}",
+        ),
         ({"outcome_constraints": ("energy/train_j < 5",)}, r"the comparison '<' is not supported"),
         (
             {"outcome_constraints": ("test/acc >= 0.5", "test/acc >= 0.6")},
