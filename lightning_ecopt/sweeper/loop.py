@@ -682,6 +682,15 @@ def _breaks_contract(failure: TrialFailure, output: Any, completed: Sequence[Tri
     return False
 
 
+def _shown_point(point: Mapping[str, float]) -> str:
+    """A reference point for the log, to the report's 4 significant digits (the results file keeps every digit).
+
+    >>> _shown_point({"test/acc": 0.25, "energy/test_samples_per_j": 835.4849152632875})
+    '{test/acc: 0.25, energy/test_samples_per_j: 835.5}'
+    """
+    return "{" + ", ".join(f"{name}: {format_number(value)}" for name, value in point.items()) + "}"
+
+
 def _failure_reason(value: BaseException) -> str:
     """Why a trial failed: a ``TrialFailure``'s message is the reason itself (the sweeper's own, or the task's).
 
@@ -2732,7 +2741,7 @@ class ParetoSweep:
                 if again
                 else ""
             ),
-            point,
+            _shown_point(point),
         )
 
     def _set_reference(self, client: Client, point: dict[str, float], origin: Literal["given", "inferred"]) -> None:
@@ -2932,7 +2941,7 @@ class ParetoSweep:
         if given and set(given) == set(self.settings.objective_names) and len(self.settings.objectives) > 1:
             given = {name: given[name] for name in self.settings.objective_names}  # objective order, as printed
             self._reference, self._reference_origin = given, "given"
-            log.info("ecopt: reference point given (%s): %s", self._given_sources(), given)
+            log.info("ecopt: reference point given (%s): %s", self._given_sources(), _shown_point(given))
         self._describe(client)
         self._client = client  # only now: a run stopped while Ax was being configured leaves nothing to resume
         return client

@@ -153,7 +153,10 @@ def test_reference_point_is_inferred_after_the_sobol_trials(fast_ax, tmp_path, c
     expected = infer_reference_point(Y, [False, False], margin=0.1)
     assert result.reference_point_origin == "inferred"
     assert [result.reference_point["f1"], result.reference_point["f2"]] == pytest.approx(expected.tolist())
-    assert any("reference point inferred" in r.getMessage() for r in caplog.records)
+    inferred = next(r.getMessage() for r in caplog.records if "reference point inferred" in r.getMessage())
+    # To the report's 4 significant digits, as the report prints it: 17 digits of a float said nothing more.
+    shown = ", ".join(f"{name}: {float(value):.4g}" for name, value in result.reference_point.items())
+    assert inferred.endswith(f"range): {{{shown}}}"), inferred
     # One summary line per batch: 6 batches of one trial.
     assert sum("trials;" in r.getMessage() for r in caplog.records) == 6
     assert any("6/6 trials" in r.getMessage() and "hypervolume" in r.getMessage() for r in caplog.records)
@@ -583,7 +586,7 @@ def test_the_log_says_where_each_given_reference_value_comes_from(fast_ax, caplo
         ).run()
     assert "reference point given (f1 (the constraint 'f1 <= 1.5'), f2 (reference_point))" in caplog.text
     # In objective order, not reference_point's then the constraints' ({'f2': 3.0, 'f1': 1.5}).
-    assert "reference_point)): {'f1': 1.5, 'f2': 3.0}" in caplog.text
+    assert "reference_point)): {f1: 1.5, f2: 3}" in caplog.text
     assert list(result.reference_point) == ["f1", "f2"]
 
 
