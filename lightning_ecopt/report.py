@@ -552,6 +552,18 @@ def _fmt_j(joules: float) -> str:
     return f"{rounded:.3g} J"
 
 
+def _split_j(train_j: float, eval_j: float, untrained: bool) -> str:
+    """The ledger's training + evaluation split; ``untrained``: no counted trial recorded its training energy.
+
+    Example:
+        >>> _split_j(843.0, 35.4, False), _split_j(0.0, 2.8, True)
+        ('training 843 J + evaluation 35.4 J', 'evaluation 2.8 J (training not measured)')
+    """
+    if untrained:
+        return f"evaluation {_fmt_j(eval_j)} (training not measured)"
+    return f"training {_fmt_j(train_j)} + evaluation {_fmt_j(eval_j)}"
+
+
 def _at_least(lower_bound: bool, n: float | None) -> str:
     """A break-even count, marked ``>=`` where the search energy it divides is a lower bound."""
     return f">= {_fmt_count(n)}" if lower_bound and n is not None else _fmt_count(n)
@@ -1024,6 +1036,8 @@ def _render_ledger(
 ) -> None:
     label = led.energy_label
     bound = " (lower bound)" if led.lower_bound else ""
+    # No counted trial recorded its training: its 0 J is unknown, not nothing (the line below says how to measure it).
+    untrained = led.trials_counted > 0 and led.trials_without_train_j == led.trials_counted
     if led.mixed_energy:
         _say(
             console,
@@ -1033,8 +1047,8 @@ def _render_ledger(
         for kind, k in led.totals_by_kind.items():
             _say(
                 console,
-                f"Search energy, {kind}: {_fmt_j(k.total_j)} = {k.total_j / _J_PER_KWH:.4g} kWh{bound}: training "
-                f"{_fmt_j(k.train_j)} + evaluation {_fmt_j(k.eval_j)}, x PUE {led.pue:g}, over {k.trials_counted} "
+                f"Search energy, {kind}: {_fmt_j(k.total_j)} = {k.total_j / _J_PER_KWH:.4g} kWh{bound}: "
+                f"{_split_j(k.train_j, k.eval_j, untrained)}, x PUE {led.pue:g}, over {k.trials_counted} "
                 f"trials with known energy; CO2 {k.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.",
             )
         _say(
@@ -1046,9 +1060,9 @@ def _render_ledger(
         _say(console, f"Search-cost ledger (energy {label}; PUE {led.pue:g})", style="bold")
         _say(
             console,
-            f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: training {_fmt_j(led.train_j)} "
-            f"+ evaluation {_fmt_j(led.eval_j)}, x PUE {led.pue:g}, over {led.trials_counted} trials with "
-            f"known energy ({led.failed_counted} failed).",
+            f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: "
+            f"{_split_j(led.train_j, led.eval_j, untrained)}, x PUE {led.pue:g}, over {led.trials_counted} trials "
+            f"with known energy ({led.failed_counted} failed).",
         )
         _say(console, f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.")
     coverage = views.energy_coverage(t.energy_source for t in result.trials)
@@ -1066,7 +1080,8 @@ def _render_ledger(
     if led.trials_without_train_j:
         _say(
             console,
-            f"{led.trials_without_train_j} trials recorded no training energy: only their evaluation counts.",
+            f"{led.trials_without_train_j} trials recorded no training energy: only their evaluation counts "
+            "(EnergyCallback(train=True) measures the fit).",
         )
     if led.trials_reused:
         _say(console, f"{led.trials_reused} reused trials were not run again: 0 J.")

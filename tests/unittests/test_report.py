@@ -675,6 +675,28 @@ def test_a_single_kind_ledger_is_one_total():
     assert led.totals_by_kind["estimated"].total_j == led.total_j == pytest.approx(SEARCH_J)
 
 
+def _without_train_j(record: TrialRecord) -> TrialRecord:
+    metrics = {k: v for k, v in record.metrics.items() if k != "energy/train_j"}
+    return dataclasses.replace(record, metrics=metrics)
+
+
+def test_a_ledger_with_no_training_energy_says_training_was_not_measured_not_0_j(tmp_path, capsys):
+    # EnergyCallback() measures the test loop only: the ledger printed "training 0 J + evaluation 2.8 J", a number
+    # for what no trial measured, and the note below it did not say how to measure it.
+    trials = tuple(_without_train_j(inference_only(i, 0.001 * (i + 1))) for i in range(3))
+    result = SweepResult(OBJECTIVES, trials, (0,), None, None, None)
+    text = report_text(capsys, tmp_path, result)
+    assert "(lower bound): evaluation 3 J (training not measured), x PUE 1, over 3 trials" in text
+    assert "training 0 J" not in text
+    assert "3 trials recorded no training energy: only their evaluation counts (EnergyCallback(train=True) " in text
+    # One trial that measured its fit: the split is given, the others' training named as not recorded.
+    trials = (inference_only(0, 0.001), *trials[1:])
+    result = SweepResult(OBJECTIVES, trials, (0,), None, None, None)
+    text = report_text(capsys, tmp_path, result)
+    assert "(lower bound): training 4 J + evaluation 3 J, x PUE 1" in text
+    assert "2 trials recorded no training energy" in text
+
+
 @pytest.mark.parametrize(
     ("joules", "text"),
     [
