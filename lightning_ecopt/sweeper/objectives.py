@@ -648,6 +648,24 @@ def _logged_by(name: str) -> str:
     return " (EnergyCallback logs it in trainer.test(): return lightning_ecopt.trial_metrics(trainer))"
 
 
+def _no_test_loop(name: str, keys: Sequence[str]) -> str:
+    """A note for a missing test metric where the task returned nothing of a test loop; ``""`` otherwise.
+
+    A trainer that only fits returns ``val/...`` and ``train/...``: the reason named the missing key but not the
+    cause. An ``energy/test_...`` figure's own note already names ``trainer.test()`` (:func:`_logged_by`).
+
+    >>> _no_test_loop("test/acc", ["train/loss", "val/acc"])
+    ' (it returned no test-loop figure: does the task call trainer.test(...) before it returns?)'
+    >>> _no_test_loop("test/acc", ["test/loss", "val/acc"]), _no_test_loop("val/acc", ["train/loss"])
+    ('', '')
+    """
+    if not name.startswith(("test/", "test_")):
+        return ""
+    if any(key.startswith(("test/", "test_", "energy/test_")) for key in keys):
+        return ""
+    return " (it returned no test-loop figure: does the task call trainer.test(...) before it returns?)"
+
+
 def _close_names(name: str, keys: Sequence[str]) -> list[str]:
     """The returned keys a missing metric most likely meant, if any.
 
@@ -740,9 +758,10 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                     else "; with parse_objectives(None, direction) the task returns its values in order (a tuple), or "
                     "name the metrics with parse_objectives({'metric': 'maximize', ...}, None)"
                 )
+            cause = "" if close else _no_test_loop(missing[0], keys)  # a likely misspelling says enough
             raise MissingMetric(
                 f"missing {kind} {missing[0]!r}{_logged_by(missing[0])}: the task returned the keys "
-                f"{sorted(keys)!r}{hint}; return a dict with {needed!r}",
+                f"{sorted(keys)!r}{hint}; return a dict with {needed!r}{cause}",
                 metric=missing[0],
                 close=close[0] if len(close) == 1 else None,
             )

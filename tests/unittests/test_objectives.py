@@ -386,6 +386,13 @@ def test_constrained_metric_is_required() -> None:
             {"acc": 0.9, "energy/test_j": 1},  # the name without trial_metrics' prefix: no spelling is close
             r"missing objective 'test/acc': .* \(did you mean 'acc'\?\); return a dict",
         ),
+        (
+            # A trainer that only fits: the reason named the missing key, not the cause (the test loop never ran).
+            {"train/loss": 0.3, "val/acc": 0.9},
+            r"missing objective 'test/acc': the task returned the keys \['train/loss', 'val/acc'\]; return a dict "
+            r"with \['test/acc', 'energy/test_j'\] \(it returned no test-loop figure: does the task call "
+            r"trainer\.test\(\.\.\.\) before it returns\?\)$",
+        ),
         ({"test/acc": float("nan"), "energy/test_j": 1}, r"metric 'test/acc' is nan \(not finite\)"),
         ({"test/acc": math.inf, "energy/test_j": 1}, r"metric 'test/acc' is inf"),
         ({"test/acc": "0.9", "energy/test_j": 1}, r"metric 'test/acc': expected a number, got '0.9' \(str\)"),
