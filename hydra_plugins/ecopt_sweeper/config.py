@@ -60,8 +60,9 @@ class EcoptSweeperConf:
     # Search space in Hydra's sweep grammar: interval(a,b), int(interval(a,b)), tag(log, interval(a,b)),
     # choice(...), a,b,c, range(start,stop,step=s) (stop included when on the step's grid, as in the Optuna
     # sweeper), tag(ordered, choice(...)); a plain value fixes the key.
-    # Overrides on the command line win over these. null (the Optuna sweeper's default) is an empty space.
-    params: dict[str, Any] | None = field(default_factory=dict)
+    # Overrides on the command line win over these. null (the default, as the Optuna sweeper's) is an empty space.
+    # Not typed as a mapping, for the reason of objectives: a YAML list of entries would fail in OmegaConf's merge.
+    params: Any = None
     # Total number of trials, Sobol trials included.
     n_trials: int = 20
     # Sobol trials before qNEHVI; null: n_trials // 5 (the paper: 40 of 200), at least 2 per swept parameter

@@ -96,6 +96,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _params_not_a_mapping(params: Any) -> str:
+    """The message for ``hydra.sweeper.params`` given as a list (YAML lines starting ``- ``) or a single value.
+
+    >>> _params_not_a_mapping([{"x": "interval(0, 1)"}, {"y": "choice(a, b)"}]).split("; ")[1]
+    "write each entry without its '- ': {x: interval(0, 1), y: choice(a, b)}."
+    """
+    entries = params if isinstance(params, list) else []
+    pairs = [next(iter(e.items())) for e in entries if isinstance(e, Mapping) and len(e) == 1]
+    if pairs and len(pairs) == len(entries):
+        example = ", ".join(f"{key}: {value}" for key, value in pairs)
+        fix = f"write each entry without its '- ': {{{example}}}"
+    else:
+        fix = "e.g. {model.lr: 'tag(log, interval(1e-4, 1e-1))', model.width: 'int(interval(8, 256))'}"
+    return (
+        f"hydra.sweeper.params={params!r}: expected a mapping {{key: grammar}}, not a {type(params).__name__}; {fix}."
+    )
+
+
 class _CompactConfigError(EcoptConfigError, CompactHydraException):
     """An :class:`EcoptConfigError` that Hydra prints as its message alone."""
 
@@ -348,6 +366,8 @@ class EcoptSweeper(Sweeper):
                 f"Optuna search-space function; express the space in hydra.sweeper.params (Hydra's sweep grammar) "
                 f"and set custom_search_space to null."
             )
+        if self.params is not None and not isinstance(self.params, Mapping):
+            raise EcoptConfigError(_params_not_a_mapping(self.params))
         params = dict(self.params or {})
         if self.search_space:
             if params:

@@ -149,6 +149,14 @@ def _merged(**values: Any) -> Any:
             r"^hydra\.sweeper\.reference_point=\[0\.5, 2\]: expected a mapping \{objective: worst acceptable value\}, "
             r"not a list; in the objectives' order that is \{f1: 0\.5, f2: 2\}\.$",
         ),
+        # Before: the same merge error, for params written as a YAML list ("- model.lr: ..." lines).
+        (
+            {"params": [{"x": "interval(0, 1)"}, {"y": "choice(a, b)"}]},
+            r"^hydra\.sweeper\.params=\[\{'x': 'interval\(0, 1\)'\}, \{'y': 'choice\(a, b\)'\}\]: expected a "
+            r"mapping \{key: grammar\}, not a list; write each entry without its '- ': "
+            r"\{x: interval\(0, 1\), y: choice\(a, b\)\}\.$",
+        ),
+        ({"params": "x=interval(0, 1)"}, r"^hydra\.sweeper\.params='x=interval\(0, 1\)': expected a mapping .* a str"),
         (
             {"reference_point": [0.5, 2, 3]},
             r"^hydra\.sweeper\.reference_point=\[0\.5, 2, 3\]: 3 values for 2 objectives",
