@@ -1362,7 +1362,8 @@ class EnergyCallback(Callback):
                 f"short/{stage}",
                 f"EnergyCallback: the measured {stage} loop lasted {time_s:.3f} s, less than {below}; its figures are "
                 f"flagged (energy/{stage}_short_window=1) and may be off by a whole counter step. Evaluate more "
-                "batches (or repeat the loop) for a trustworthy figure.",
+                f"batches for a trustworthy figure: a small {stage} set can be repeated in whole passes until the "
+                "window is long enough (lightning_ecopt.inference.TimedPasses, in docs/callback.md's 'Short loops').",
             )
         if not result.energy_read and not math.isnan(result.energy_j):  # NaN: the meter has said why
             self._warn_once(
