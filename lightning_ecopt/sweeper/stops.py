@@ -14,20 +14,20 @@ The handler records each stop here (:func:`arrived`) until the sweep receives it
 trial or a launch failed (the failure may be the stop, replaced), and before each proposal. While a sweep runs, a
 dropped stop is not printed as a traceback (:func:`quiet_dropped_stops`): it is not lost.
 
-A stop dropped inside a trial's own code, which the basic launcher runs in the sweep's main thread (a catch-all
-``except BaseException`` or bare ``except:``, a library that catches and goes on, a finalizer), reaches none of those
-points until the trial ends, and a trial that then hangs or runs for hours kept the sweep alive, deaf to a second
-SIGHUP. So while the sweep runs, a thread (:func:`resend_lost_stops`) looks once a second (:data:`_RESEND_S`): a stop
-not received at two looks in a row (1 to 2 s after it arrived), and that no code of the main thread is handling (an
-``except`` or ``finally`` with it, or with an exception raised while handling it: Lightning's teardown after an
-interrupt, a task's own cleanup), has its signal sent again to the main thread (``signal.pthread_kill``), whose handler
-raises the stop again (:func:`was_resent`); then again each second while it stays lost. A cleanup that handles the
-stop is never cut short by it, however long it takes (one that hangs there keeps the sweep alive: a second SIGTERM
-ends the process). The signal interrupts a blocking call (``time.sleep``, a lock, a read) as the first one did; a call
-that never returns to Python (a hung CUDA kernel) is interrupted only when it returns. Under joblib or submitit the
-trials run in other processes, which the signal sent again never reaches: there it interrupts the sweep's own wait
-for its batch. POSIX only: Windows has no ``pthread_kill`` (nor SIGHUP or SIGUSR1), and there a stop the trial's code
-drops acts when the trial ends.
+A stop dropped inside a trial's own code, which the basic launcher runs in the sweep's main thread (a catch-all ``except
+BaseException`` or bare ``except:``, a library that catches and goes on, a finalizer), reaches none of those points
+until the trial ends, and a trial that then hangs or runs for hours kept the sweep alive, deaf to a second SIGHUP. So
+while the sweep runs, a thread (:func:`resend_lost_stops`) looks once a second (:data:`_RESEND_S`): a stop not received
+at two looks in a row (1 to 2 s after it arrived), and that no code of the main thread is handling (an ``except`` or
+``finally`` with it, or with an exception raised while handling it: Lightning's teardown after an interrupt, a task's
+own cleanup; or with a Ctrl-C, whose save the sweep has begun), has its signal sent again to the main thread
+(``signal.pthread_kill``), whose handler raises the stop again (:func:`was_resent`); then again each second while it
+stays lost. A cleanup that handles the stop is never cut short by it, however long it takes (one that hangs there keeps
+the sweep alive: a second SIGTERM ends the process). The signal interrupts a blocking call (``time.sleep``, a lock, a
+read) as the first one did; a call that never returns to Python (a hung CUDA kernel) is interrupted only when it
+returns. Under joblib or submitit the trials run in other processes, which the signal sent again never reaches: there it
+interrupts the sweep's own wait for its batch. POSIX only: Windows has no ``pthread_kill`` (nor SIGHUP or SIGUSR1), and
+there a stop the trial's code drops acts when the trial ends.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from lightning_ecopt.exceptions import SweepTerminated, is_terminated
+from lightning_ecopt.exceptions import SweepTerminated, is_interrupt
 
 __all__ = [
     "arrived",
@@ -139,7 +139,9 @@ def was_resent(name: str) -> bool:
 def handling_a_stop() -> bool:
     """Whether a stop is on its way in the calling thread: it handles the stop, or an exception raised from it.
 
-    The exception it handles is ``sys.exception()``: the one of the ``except`` or ``finally`` block running.
+    The exception it handles is ``sys.exception()``: the one of the ``except`` or ``finally`` block running. A Ctrl-C
+    (``KeyboardInterrupt``, and Lightning's ``sys.exit(1)`` raised from one) is a stop on its way too: the sweep saves
+    for it, and the lost stop sent again would cut that save short.
 
     Example:
         >>> handling_a_stop()
@@ -151,7 +153,7 @@ def handling_a_stop() -> bool:
         True
     """
     exc = sys.exception()
-    return exc is not None and is_terminated(exc)
+    return exc is not None and is_interrupt(exc)
 
 
 def raise_if_lost(cause: BaseException | None = None) -> None:
@@ -219,7 +221,7 @@ def _handles_a_stop(thread_id: int) -> bool:
     handled = current().get(thread_id) if current is not None else None
     if isinstance(handled, tuple):  # Python 3.11: an exc_info triple; 3.12 on: the exception
         handled = handled[1]
-    return isinstance(handled, BaseException) and is_terminated(handled)
+    return isinstance(handled, BaseException) and is_interrupt(handled)
 
 
 def _send_again(done: threading.Event, main: int) -> None:

@@ -4053,6 +4053,49 @@ def test_a_trial_cleaning_up_after_a_stop_is_not_stopped_again_in_its_cleanup(fa
     assert [t.status for t in sweep.result.trials] == ["abandoned"]
 
 
+def test_a_ctrl_c_s_save_is_not_cut_short_by_a_lost_stop_sent_again(fast_ax, tmp_path, caplog, monkeypatch):
+    """A stop the trial's code swallowed, then a Ctrl-C: the lost stop's signal was sent again while the sweep saved
+    for the Ctrl-C (a ``KeyboardInterrupt`` is no ``SweepTerminated``), and its stop, raised inside that save, failed
+    it ("saving failed, the files of the last finished batch are kept"). A Ctrl-C is a stop on its way too."""
+    import signal
+
+    from lightning_ecopt.sweeper import stops
+
+    monkeypatch.setattr(stops, "_RESEND_S", 0.05)
+    calls: list[dict] = []
+    interrupted: list[bool] = []
+
+    def task(p):
+        calls.append(p)
+        if len(calls) == 2:
+            try:  # noqa: SIM105 - the catch-all is the point
+                signal.raise_signal(signal.SIGTERM)
+            except BaseException:
+                pass
+            interrupted.append(True)
+            raise KeyboardInterrupt  # the user's Ctrl-C, before the lost stop is sent again
+        return two_quadratics(p)
+
+    save = ParetoSweep._save
+
+    def slow_save(self, client):
+        if interrupted:  # the save for the Ctrl-C: long enough for the stop to be sent again several times
+            time.sleep(0.5)
+        return save(self, client)
+
+    monkeypatch.setattr(ParetoSweep, "_save", slow_save)
+    sweep = make_sweep(task, n_trials=4, n_initial_trials=4, storage=str(tmp_path / "sweep.json"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="lightning_ecopt"), pytest.raises(KeyboardInterrupt) as stopped:
+            sweep.run()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    assert type(stopped.value) is KeyboardInterrupt
+    assert "saving failed" not in caplog.text
+    assert "interrupted after 1 of 4 trials; saved to" in caplog.text
+    assert [t.status for t in sweep.result.trials] == ["completed", "abandoned"]
+
+
 def test_a_job_that_lightning_stopped_on_sigterm_says_so(fast_ax):
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
