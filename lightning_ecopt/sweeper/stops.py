@@ -274,6 +274,9 @@ def resend_lost_stops() -> Iterator[None]:
     try:
         yield
     finally:
-        with _lock:
-            done.set()
+        # Told first: the lock is held while a signal is sent, and that signal's handler may raise the stop inside the
+        # wait for it (where no stop is on its way), which would leave the thread looking for the rest of the process.
+        done.set()
+        with _lock:  # a look begun before done was set has sent: none is sent once the block has ended
+            pass
         thread.join()

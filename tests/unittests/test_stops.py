@@ -97,3 +97,43 @@ def test_outside_the_main_thread_no_thread_is_started() -> None:
     thread.start()
     thread.join()
     assert seen == [0]
+
+
+def test_the_thread_ends_with_the_block_even_where_a_stop_is_raised_as_the_block_ends(
+    calls: list[tuple[float, bool]],
+) -> None:
+    """The thread holds its lock while it sends: a block that ended just then waited for the lock, the signal's
+    handler raised the stop inside that wait (the main thread handled no stop), and the thread, never told the block
+    had ended, looked on for the rest of the process (and sent again in the next sweep beside that sweep's own)."""
+
+    def raising(signum: int, frame: Any) -> None:
+        raise SweepTerminated("SIGUSR2")
+
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold_the_lock(main: int) -> None:  # as the thread does from its look to its send
+        with stops._lock:
+            held.set()
+            release.wait(5)
+            time.sleep(0.2)  # the block has ended: its end waits for the lock
+            signal.pthread_kill(main, signal.SIGUSR2)
+            time.sleep(0.2)
+
+    signal.signal(signal.SIGUSR2, raising)
+    holder = threading.Thread(target=hold_the_lock, args=(threading.get_ident(),))
+    started: list[threading.Thread] = []
+
+    def a_sweep() -> None:
+        with stops.resend_lost_stops():
+            started.extend(_resending())
+            holder.start()
+            held.wait(5)
+            release.set()
+
+    with pytest.raises(SweepTerminated):  # raised as the block ends
+        a_sweep()
+    holder.join()
+    (thread,) = started
+    thread.join(2)
+    assert not thread.is_alive()
