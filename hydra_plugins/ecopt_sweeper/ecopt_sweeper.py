@@ -168,6 +168,31 @@ def _dates_only(formats: Sequence[str]) -> bool:
     return bool(directives) and all(d in _DATE_DIRECTIVES for d in directives)
 
 
+def _numbers_read(point: Any) -> Any:
+    """``hydra.sweeper.reference_point`` with each value given as text that reads as a number, as that number.
+
+    The setting is not typed as a mapping of floats (a list would fail in OmegaConf's merge, naming no key), so
+    OmegaConf no longer converts text: an interpolation such as ``${oc.env:REF}`` gives ``"0.5"``, as YAML's ``'0.5'``
+    does. Anything else is left for :class:`~lightning_ecopt.sweeper.settings.SweepSettings` to refuse with its
+    message.
+
+    >>> _numbers_read({"test/acc": "0.5", "energy/test_j": 100, "f": "low"})
+    {'test/acc': 0.5, 'energy/test_j': 100, 'f': 'low'}
+    >>> _numbers_read([0.5, 1])
+    [0.5, 1]
+    """
+    if not isinstance(point, Mapping):
+        return point
+
+    def read(value: Any) -> Any:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return float(value)
+        return value
+
+    return {key: read(value) for key, value in point.items()}
+
+
 class EcoptSweeper(Sweeper):
     """Multi-objective Bayesian optimisation of a Hydra app with Ax (Sobol, then qNEHVI).
 
@@ -886,9 +911,7 @@ class EcoptSweeper(Sweeper):
                 max_failure_rate=self.max_failure_rate,
                 # A mapping ({} and null: inferred), or anything else for SweepSettings to refuse with its message
                 # (a list of values, as BoTorch's ref_point).
-                reference_point=(
-                    dict(self.reference_point) if isinstance(self.reference_point, Mapping) else self.reference_point
-                ),
+                reference_point=_numbers_read(self.reference_point),
                 # Strings, one or a list, parsed by SweepSettings (as anything else, refused with its message).
                 outcome_constraints=() if self.outcome_constraints is None else self.outcome_constraints,
                 storage=self._storage(),

@@ -326,6 +326,23 @@ def test_the_hydra_config_defaults_mean_none_from_python_too() -> None:
         SweepSettings(single, reference_point={"test/acc": 0.5})
 
 
+def test_a_reference_value_given_as_text_reads_as_its_number_in_the_hydra_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setting is untyped (a list of values gets our message, not OmegaConf's), so OmegaConf no longer turns an
+    interpolation's text into a float: ``${oc.env:REF}`` gave ``"0.5"``, refused as "expected a finite number"."""
+    from omegaconf import OmegaConf
+
+    from ecopt_testing import ecopt_sweeper
+
+    monkeypatch.setenv("ECOPT_TEST_REF", "0.5")
+    point = OmegaConf.create({"f1": "${oc.env:ECOPT_TEST_REF}", "f2": "1e3"})
+    _, settings = ecopt_sweeper(tmp_path, reference_point=point).configure([])
+    assert settings.reference_point == {"f1": 0.5, "f2": 1000.0}
+    with pytest.raises(EcoptConfigError, match=r"hydra.sweeper.reference_point\['f1'\]='low': expected a finite"):
+        ecopt_sweeper(tmp_path, reference_point={"f1": "low"}).configure([])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "python", "hydra"),
     [
