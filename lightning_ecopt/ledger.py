@@ -304,6 +304,7 @@ class KindTotal:
         total_j: ``(train_j + eval_j) * pue`` (J).
         co2_g: ``total_j`` in kWh times the carbon intensity (g CO2e).
         checkpoint_saved_j: Training energy their checkpoint reuse avoided, x PUE (J).
+        trials_without_train_j: Of them, trials that recorded no training energy (only their evaluation counts).
     """
 
     kind: str
@@ -313,6 +314,7 @@ class KindTotal:
     total_j: float
     co2_g: float
     checkpoint_saved_j: float = 0.0
+    trials_without_train_j: int = 0
 
 
 @dataclass(frozen=True)
@@ -590,6 +592,7 @@ def _totals_by_kind(
             total_j=group_total,
             co2_g=group_total / _J_PER_KWH * carbon_g_per_kwh,
             checkpoint_saved_j=saved_j * pue,
+            trials_without_train_j=sum(e.train_j is None for e in group),
         )
     return totals
 

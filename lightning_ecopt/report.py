@@ -1048,7 +1048,8 @@ def _render_ledger(
             _say(
                 console,
                 f"Search energy, {kind}: {_fmt_j(k.total_j)} = {k.total_j / _J_PER_KWH:.4g} kWh{bound}: "
-                f"{_split_j(k.train_j, k.eval_j, untrained)}, x PUE {led.pue:g}, over {k.trials_counted} "
+                f"{_split_j(k.train_j, k.eval_j, k.trials_without_train_j == k.trials_counted)}, x PUE {led.pue:g}, "
+                f"over {k.trials_counted} "
                 f"trials with known energy; CO2 {k.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.",
             )
         _say(

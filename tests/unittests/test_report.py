@@ -697,6 +697,27 @@ def test_a_ledger_with_no_training_energy_says_training_was_not_measured_not_0_j
     assert "2 trials recorded no training energy" in text
 
 
+def test_a_kind_of_a_mixed_ledger_with_no_training_energy_says_so_not_training_0_j(tmp_path, capsys):
+    # allow_mixed_energy_sources: the measured trials ran EnergyCallback() (test loop only), the estimated one trained
+    # under EnergyCallback(train=True). Each kind's line took the whole ledger's flag: "training 0 J" for the measured.
+    measured = "measured: zeus/nvml"
+    trials = (
+        *(_without_train_j(inference_only(i, 0.001 * (i + 1), measured)) for i in range(2)),
+        inference_only(0, 0.001),
+    )
+    trials = (*trials[:2], dataclasses.replace(trials[2], trial_index=2))
+    result = SweepResult(OBJECTIVES, trials, (0,), None, None, None)
+    led = ledger(result)
+    assert led.mixed_energy
+    assert led.totals_by_kind["measured"].trials_without_train_j == 2
+    assert led.totals_by_kind["estimated"].trials_without_train_j == 0
+    text = report_text(capsys, tmp_path, result)
+    assert "Search energy, measured: 2 J = " in text
+    assert "evaluation 2 J (training not measured), x PUE 1, over 2 trials" in text
+    assert "training 4 J + evaluation 1 J, x PUE 1, over 1 trials" in text
+    assert "training 0 J" not in text
+
+
 @pytest.mark.parametrize(
     ("joules", "text"),
     [
