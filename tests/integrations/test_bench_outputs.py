@@ -193,9 +193,14 @@ def test_botorch_pruning_puts_botorch_s_mask_in_for_the_run_only(
     """``--botorch-pruning`` of both benchmarks is one helper: BoTorch's mask while the sweep runs, the sorted one put
     back after, when the run fails too (long_sweep_cnn left BoTorch's in place for the rest of the process)."""
     import contextlib
+    import logging
 
-    from lightning_ecopt.sweeper import pareto
+    from lightning_ecopt.sweeper import loop, pareto
 
+    # long_sweep_cnn.main sets the root logger's level and the screen for its process: put back after this test (a
+    # root logger left at INFO made a later sweep take logging for configured, and show no line where it is not).
+    monkeypatch.setattr(logging.getLogger(), "level", logging.getLogger().level)
+    monkeypatch.setattr(loop, "_SCREEN_ENUMERATED", loop._SCREEN_ENUMERATED)
     fast = pareto.faster_baseline_pruning
     seen: list[object] = []
 
