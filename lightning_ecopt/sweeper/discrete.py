@@ -22,7 +22,7 @@ untried points (``loop._ROUND_UNTRIED``).
 
 :class:`ScreenedAcquisition` (the base of :class:`NearestUntriedAcquisition`) changes what Ax does in a fully discrete
 space of at most 10,000 configurations (choices and integer ranges), where it scores every configuration at every
-proposal: q(Log)NEHVI scores only the best few hundred untried ones by the same screen (``loop._SCREEN_ENUMERATED``).
+proposal: q(Log)NEHVI scores only the best 128 untried ones by the same screen (``loop._SCREEN_ENUMERATED``).
 
 The sweeper uses :func:`configure_discrete` (the categorical kernel and :class:`UntriedAcquisition`) only when
 ``loop._DISCRETE_PROPOSALS`` is on, and it is off: on NAS-Bench-201 it was 3x faster per suggestion but reached less

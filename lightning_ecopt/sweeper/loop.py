@@ -279,13 +279,16 @@ generates a batch's points one by one, the earlier ones pending, and the next on
 pending one: with seed 3 of ``a: choice(0, 1, 2), x: interval(0, 1)`` in batches of 4, one configuration 4 times in a
 batch, 3 of 12 trials reused (the loop's answer, not an evaluation)."""
 
-_SCREEN_ENUMERATED: int | None = 512
+_SCREEN_ENUMERATED: int | None = 128
 """Configurations q(Log)NEHVI scores per proposal in a fully discrete space that Ax would score whole (at most
 10,000 configurations, BoTorch's ``MAX_CHOICES_ENUMERATE``): the best of the untried ones by a cheap screen of their
 marginal posteriors (:class:`~lightning_ecopt.sweeper.discrete.ScreenedAcquisition`); ``None``:
 all of them, Ax's way. qNEHVI scores each configuration jointly with its baseline, so scoring them all grew as the
 trials cubed: on the paper's CNN space (7,680 configurations) 1.9 s a proposal at 50 trials, 66 s and 11.7 GB at 300
-(docs/bench-optimizer.md, "A 400-trial sweep"). Saved with the strategy: a sweep saved before it keeps Ax's way."""
+(docs/bench-optimizer.md, "A 400-trial sweep"). 128 rather than 512 (2026-12-06): one proposal at 400 trials 6.7-7.1 s
+against 13.8 s, the hypervolume level (400-trial sweeps within 0.0002 at every checkpoint; 60-trial sweeps over ten
+seeds level, 2 better, 4 worse, 4 the same; docs/bench-optimizer.md, "Screening the configurations"). Saved with the
+strategy: a sweep saved before keeps the number it started with (or Ax's way)."""
 
 _FIT_MAXITER: int | None = 20
 """L-BFGS-B iterations per GP fit attempt in spaces with an unordered choice parameter (``None``: Ax's fit, which runs

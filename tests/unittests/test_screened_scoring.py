@@ -128,7 +128,7 @@ def test_passes_are_bounded_where_ax_scores_the_few_untried_configurations(monke
     assert all(size == max(1, 200 // (n + 1) ** 2) for size, n in passes)
 
 
-SCREEN = 512
+SCREEN = 128  # loop._SCREEN_ENUMERATED, the default
 
 
 @pytest.mark.parametrize(
