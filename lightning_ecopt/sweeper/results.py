@@ -298,8 +298,9 @@ class SweepResult:
 
     def summary(self) -> str:
         """One line: trials done, failures, reuses, Pareto set size and hypervolume."""
+        trials = f"{self.n_finished} trial{'' if self.n_finished == 1 else 's'}"
         return (
-            f"{self.n_finished} trials ({self.n_completed} completed, {self.n_failed} failed, {self.n_reused} "
+            f"{trials} ({self.n_completed} completed, {self.n_failed} failed, {self.n_reused} "
             f"reused{self.checkpoints_clause()}), {self.frontier_line()}"
         )
 

@@ -873,7 +873,9 @@ def test_a_count_objective_reads_as_its_count_in_the_report_and_the_sweep_summar
     assert "│ #1 │ 0.8 │ 234567 │" in text
     assert "Reference point (given): test/acc = 0.5, model/params = 2000000" in text
     alone = parse_objectives({"model/params": "minimize"}, None)
-    assert SweepResult(alone, trials[:1], (0,)).summary().endswith(", best model/params 1234567")
+    one = SweepResult(alone, trials[:1], (0,)).summary()
+    assert one.endswith(", best model/params 1234567")
+    assert one.startswith("1 trial (1 completed, ")  # not "1 trials"
 
 
 def test_the_frontier_title_gives_the_hypervolume_to_six_digits_as_the_sweep_summary_does(tmp_path, capsys):
