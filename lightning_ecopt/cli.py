@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_PUE,
         help=(
-            f"power usage effectiveness applied to every joule (default {DEFAULT_PUE:g}: IT equipment only; "
-            f"{GLOBAL_AVERAGE_PUE} is the global average data centre)"
+            "power usage effectiveness applied to the ledger's joules: search energy, energy per inference, CO2 "
+            f"(default {DEFAULT_PUE:g}: IT equipment only; {GLOBAL_AVERAGE_PUE} is the global average data centre; the "
+            "frontier and trials.csv keep the trials' own joules)"
         ),
     )
     report.add_argument(

@@ -319,6 +319,21 @@ def test_a_bad_command_line_is_one_error_line_and_exit_2(sweep_dir, capsys, args
     assert "usage:" not in err
 
 
+def test_the_pue_help_names_what_pue_multiplies_the_ledger_not_the_trials_figures(sweep_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "-h"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    # It said "applied to every joule", while trials.csv and the frontier keep the trials' own joules.
+    assert "applied to the ledger's joules" in help_text
+    assert "trials.csv keep the trials' own joules" in help_text
+    totals = []
+    for pue in ("1", "2"):
+        assert main(["report", str(sweep_dir), "--pue", pue, "--out", str(tmp_path / pue), "--json"]) == 0
+        totals.append(json.loads(capsys.readouterr().out)["ledger"]["total_j"])
+    assert totals[1] == pytest.approx(2 * totals[0])
+    assert (tmp_path / "2" / "trials.csv").read_text() == (tmp_path / "1" / "trials.csv").read_text()
+
+
 def test_the_version_names_the_stack_a_bug_report_needs(capsys):
     from importlib import metadata
 
