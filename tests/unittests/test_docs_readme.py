@@ -1,4 +1,5 @@
-"""README.md's Python blocks run as written: the callback's (docs/callback.md's too) and the sweep's from Python."""
+"""README.md's Python blocks run as written: the callback's (docs/callback.md's too), the sweep's from Python, and
+docs/frontier.md's report of that sweep's result."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_the_readme_s_callback_block_logs_the_figure_and_its_label(
     assert namespace["source"] == "estimated: cpu-time"  # the comment's 'estimated: cpu-time'
 
 
-def test_the_readme_s_sweep_from_python_runs_prints_one_line_and_resumes(
+def test_the_readme_s_sweep_from_python_resumes_and_docs_frontier_md_reports_its_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)  # storage="sweep/ax_experiment.json", relative
@@ -70,8 +71,10 @@ def test_the_readme_s_sweep_from_python_runs_prints_one_line_and_resumes(
         calls.append((lr, width))
         return {"acc": 1 - abs(lr - 0.01) - 1 / width, "energy/test_j": width / 10, "energy/source": "estimated: test"}
 
+    namespace: dict[str, Any] = {}
     for _ in range(2):  # the second run resumes the finished sweep from `storage`: nothing is evaluated again
-        exec(compile(source, "README.md", "exec"), {"train_and_measure": train_and_measure})
+        namespace = {"train_and_measure": train_and_measure}
+        exec(compile(source, "README.md", "exec"), namespace)
         out = capsys.readouterr().out.splitlines()
         assert re.fullmatch(r"3 trials \(3 completed, 0 failed, 0 reused\), Pareto set \d, hypervolume \S+", out[0])
         frontier = ast.literal_eval(out[1])  # the frontier's parameters
@@ -79,3 +82,8 @@ def test_the_readme_s_sweep_from_python_runs_prints_one_line_and_resumes(
         assert all(set(params) == {"lr", "width"} for params in frontier)
     assert len(calls) == 3
     assert (tmp_path / "sweep" / "ax_experiment.json").is_file()
+
+    # docs/frontier.md: the report of a result from Python, with its settings, files into a folder of one's own
+    exec(compile(_python_blocks("docs/frontier.md")[0], "frontier.md", "exec"), namespace)
+    assert "Pareto frontier: " in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "sweep_report").iterdir()) == ["frontier.png", "trials.csv"]
