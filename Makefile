@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0" 2>/dev/null \
 		|| $(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt "torch==2.13.0" \
 			--extra-index-url https://download.pytorch.org/whl/cpu
-	# compat mode: Hydra finds plugins by scanning the hydra_plugins namespace on sys.path, which the default
-	# (import-hook) editable install hides.
+	# compat mode: Hydra finds plugins by scanning the hydra_plugins namespace on sys.path, which an import-hook
+	# editable install hides. pyproject.toml's package-dir already makes pip's default a static .pth path; compat
+	# keeps it one whatever setuptools' default becomes.
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints-cpu.txt -e ".[dev]" \
 		--config-settings editable_mode=compat
 	touch $(STAMP)
