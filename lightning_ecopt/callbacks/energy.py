@@ -975,7 +975,8 @@ class EnergyCallback(Callback):
         more than all the rest of loop mode's overhead on a 1 ms batch. So a hook with nothing left to do is
         shadowed by ``None`` on the instance: the start hook in loop mode, and the end hook where the samples come
         from the dataloader (the batches seen are then read from Lightning's own progress count when the loop ends).
-        Only where a probe shows that Lightning skips such a hook.
+        Only where a probe shows that Lightning skips such a hook, and only a hook a subclass has not overridden:
+        its override (a count of its own, then ``super()``) must go on running on every batch.
         """
         state.mute_checked = True
         if not _dispatch_skips_non_callables():
@@ -986,6 +987,7 @@ class EnergyCallback(Callback):
             muted.append(start)
         if state.end_idle and state.progress is not None and state.progress.completed == state.seen - 1:
             muted.append(end)
+        muted = [name for name in muted if getattr(type(self), name) is getattr(EnergyCallback, name)]
         for name in muted:
             setattr(self, name, None)
         state.muted = tuple(muted)

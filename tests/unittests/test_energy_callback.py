@@ -2019,6 +2019,31 @@ def test_installed_lightning_skips_a_hook_that_is_not_callable() -> None:
     assert energy_module._dispatch_skips_non_callables()
 
 
+class _CountingEnergyCallback(EnergyCallback):
+    """A user's subclass that counts the batches in its own batch hooks, then lets EnergyCallback count them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.starts = self.ends = 0
+
+    def on_test_batch_start(self, *args: Any, **kwargs: Any) -> None:
+        self.starts += 1
+        super().on_test_batch_start(*args, **kwargs)
+
+    def on_test_batch_end(self, *args: Any, **kwargs: Any) -> None:
+        self.ends += 1
+        super().on_test_batch_end(*args, **kwargs)
+
+
+@pytest.mark.parametrize("per_batch", ["split", "window"])
+def test_a_subclass_s_batch_hooks_run_on_every_batch(fake_clock: FakeClock, per_batch: str) -> None:
+    """Muting an idle hook must not switch off a subclass's override of it after the warm-up (it saw 4 of 10)."""
+    cb = _CountingEnergyCallback(meter=FakeMeter(fake_clock), per_batch=per_batch, min_duration_s=0.0)
+    _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    assert (cb.starts, cb.ends) == (10, 10)
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
+
+
 class _FailsLate(ClockedModel):
     def test_step(self, batch: Any, batch_idx: int) -> Any:
         if batch_idx == 6:
