@@ -26,6 +26,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from lightning.pytorch.utilities.signature_utils import is_param_in_hook_signature
+from torch.nn.parameter import is_lazy
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
@@ -189,8 +190,9 @@ class EnergyCallback(Callback):
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
       a checkpoint (``ckpt_path``) measures this process's part only, says so in a warning, and logs
       ``energy/train_resumed_from_step``, the step it started at
-    - ``model/params``: parameter count; ``model/flops_per_sample``: FLOPs of one ``forward`` of one sample of the
-      first batch (FLOP), in every loop; left out, with a warning saying why, where the model cannot take one sample
+    - ``model/params``: parameter count (a lazy layer no forward pass has initialised is left out, with a warning);
+      ``model/flops_per_sample``: FLOPs of one ``forward`` of one sample of the first batch (FLOP), in every loop;
+      left out, with a warning saying why, where the model cannot take one sample
     - ``model/predict_step_flops_per_sample``: with ``predict_flops="predict_step"``, a predict loop's FLOPs of one
       ``predict_step`` on one sample (a whole generation), logged there in place of ``model/flops_per_sample``: one
       key never holds both counts, so a test loop's forward FLOPs stay beside its joules (FLOP)
@@ -2049,10 +2051,17 @@ def _model_stats(
     from lightning.fabric.utilities.throughput import measure_flops
 
     stats = {"model/params": float(_parameter_count(pl_module))}
+    name = type(pl_module).__name__
+    if _lazy_parameters(pl_module):
+        (warn or (lambda _key, text: rank_zero_warn(text)))(
+            f"params/lazy/{name}",
+            f"EnergyCallback: {name} holds parameters a lazy module (LazyLinear, LazyConv...) has not initialised yet "
+            f"(no forward pass reached it: a layer used in training only?), so model/params "
+            f"({int(stats['model/params'])}) leaves them out.",
+        )
     first = _first_tensor(sample)
     if first is None:
         return stats
-    name = type(pl_module).__name__
     # Every call below may draw from the global RNGs (a constructor that seeds, a sampling generation, even on the
     # meta copy: its Python runs): the user's seeded run must not notice (:func:`_rngs_kept`).
     devices = [pl_module.device.index or 0] if pl_module.device.type == "cuda" else []
@@ -2304,13 +2313,21 @@ def _parameter_count(module: torch.nn.Module) -> int:
 
     ``torch.ao`` dynamic quantisation replaces ``nn.Linear`` by layers whose weight and bias are packed, not
     parameters: counted by ``parameters()`` alone, the int8 model would have fewer parameters than the one it came from.
+    A lazy module's parameters that no forward pass has initialised yet (a ``LazyLinear`` used in training only) have
+    no size: they are left out (:func:`_lazy_parameters` says whether there are any), as Lightning's model summary
+    leaves them out, rather than failing the loop (``numel()`` raises on them).
     """
-    count = sum(p.numel() for p in module.parameters())
+    count = sum(p.numel() for p in module.parameters() if not is_lazy(p))
     for layer in module.modules():
         weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
         if "quantized" in type(layer).__module__ and callable(weight) and callable(bias):
             count += weight().numel() + (0 if bias() is None else bias().numel())
     return count
+
+
+def _lazy_parameters(module: torch.nn.Module) -> bool:
+    """Whether ``module`` holds parameters or buffers a lazy module has not initialised yet (no forward reached it)."""
+    return any(is_lazy(t) for t in itertools.chain(module.parameters(), module.buffers()))
 
 
 def _on_meta(pl_module: pl.LightningModule) -> torch.nn.Module | None:

@@ -1498,6 +1498,27 @@ def test_an_int8_model_has_as_many_parameters_as_the_model_it_came_from() -> Non
     assert _model_stats(model, torch.rand(1, 32)) == before  # a proxy audit over int8 trials audits the same proxy
 
 
+class _LazyAuxHead(ClockedModel):
+    """A model with a lazy layer its evaluation never reaches (a head used in training only): uninitialised."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.aux = torch.nn.LazyLinear(4)
+
+
+@pytest.mark.parametrize("flops_on_meta", [True, False])
+def test_a_lazy_layer_no_forward_reached_is_left_out_of_the_parameters_not_a_failed_loop(
+    fake_clock: FakeClock, flops_on_meta: bool
+) -> None:
+    """Counting its parameters raised ValueError ('uninitialized parameter') at the loop's end: the test failed."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0, flops_on_meta=flops_on_meta)
+    with pytest.warns(UserWarning, match=r"_LazyAuxHead holds parameters a lazy module .* model/params \(66\)"):
+        (returned,) = _trainer(cb).test(_LazyAuxHead(fake_clock), verbose=False)
+    assert returned["model/params"] == 66  # BoringModel's Linear(32, 2)
+    assert returned["model/flops_per_sample"] == 128
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
+
+
 # ---------------------------------------------------------------------- samples known from the dataloader
 class _AnyBatch(ClockedModel):
     """Evaluation steps that take any batch (several dataloaders too)."""
