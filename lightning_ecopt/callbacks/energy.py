@@ -1021,7 +1021,19 @@ class EnergyCallback(Callback):
                     f"is not the number of samples in a batch, pass batch_size_fn=lambda batch: ... to count them.",
                 )
         if self.log_model_stats:
-            state.sample_input = self._sample_of(batch, state)
+            try:
+                state.sample_input = self._sample_of(batch, state)
+            except TrialFailure:  # the trial's time limit fell due here: it stops the trial
+                raise
+            except Exception as err:  # a batch no sample can be cut from (nested tensors): no FLOPs, not a failed loop
+                stage = state.batch_window.partition("/")[0]
+                flops_key = _flops_key(stage, self.predict_flops == "predict_step")
+                self._warn_once(
+                    f"flops/cut/{stage}",
+                    f"EnergyCallback: FLOPs not counted, {flops_key} is not logged: one sample could not be cut from "
+                    f"the first {stage} batch (a {type(batch).__name__}; {err!r}). Pass log_model_stats=False to count "
+                    f"nothing and silence this.",
+                )
 
     def _sample_of(self, batch: Any, state: _LoopState) -> Any:
         """One sample of the first batch, for its FLOPs: cut along the dimension that holds the batch's samples.
@@ -1211,7 +1223,7 @@ class EnergyCallback(Callback):
             )
             return 1 if declared is None else declared
         state.sample_path = path
-        count = int(first.shape[0])
+        count = int(first.size(0))  # not shape[0]: a strided nested tensor has no shape, only sizes per dim
         declared, state.declared_batch_size = state.declared_batch_size, None  # the first batch only: the last
         if declared is not None and count != declared:  # may be smaller
             self._warn_once(
@@ -1731,7 +1743,7 @@ def _leading_size(part: Any) -> int | None:
     if part is None:
         return 0
     first = _first_tensor(part)
-    return None if first is None else int(first.shape[0])
+    return None if first is None else int(first.size(0))
 
 
 def _running_loop(trainer: pl.Trainer, stage: str) -> object:

@@ -1519,6 +1519,45 @@ def test_a_lazy_layer_no_forward_reached_is_left_out_of_the_parameters_not_a_fai
     assert (cb.results["test"].samples, cb.results["test"].batches) == (7 * BATCH, 7)
 
 
+class _Sequences(torch.utils.data.Dataset[torch.Tensor]):
+    """22 sequences of 1 to 5 steps of 32 features: variable lengths, batched as nested tensors."""
+
+    def __len__(self) -> int:
+        return 22
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.ones(index % 5 + 1, 32)
+
+
+class _NestedBatches(ClockedModel):
+    def __init__(self, clock: FakeClock, layout: torch.layout) -> None:
+        super().__init__(clock)
+        self.layout = layout
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._tick()
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(_Sequences(), batch_size=BATCH, collate_fn=self._collate)
+
+    def _collate(self, items: list[torch.Tensor]) -> torch.Tensor:
+        return torch.nested.nested_tensor(items, layout=self.layout)
+
+
+@pytest.mark.parametrize("layout", [torch.strided, torch.jagged])
+def test_nested_tensor_batches_are_counted_and_get_no_flops_not_a_failed_loop(
+    fake_clock: FakeClock, layout: torch.layout
+) -> None:
+    """A strided nested tensor has no ``shape`` (counting its samples raised), a jagged one no ``narrow`` along its
+    samples (cutting one sample for the FLOPs raised): the test failed for the callback's sake."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    with pytest.warns(UserWarning, match="FLOPs not counted, model/flops_per_sample is not logged: one sample could"):
+        (returned,) = _trainer(cb).test(_NestedBatches(fake_clock, layout), verbose=False)
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (22 - 3 * BATCH, 3)  # 6 batches, 3 warm-up
+    assert "model/flops_per_sample" not in returned
+    assert returned["model/params"] == 66
+
+
 # ---------------------------------------------------------------------- samples known from the dataloader
 class _AnyBatch(ClockedModel):
     """Evaluation steps that take any batch (several dataloaders too)."""
