@@ -1704,8 +1704,8 @@ def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
     try:
         if len(loaders) < 2:
             return None
-    except TypeError:  # an IterableDataset without __len__
-        return None
+    except (TypeError, NotImplementedError):  # an IterableDataset without __len__, or one whose __len__ says so
+        return None  # (a streaming dataset's; Lightning's sized_len reads both as "no length")
     return batch_size
 
 

@@ -1558,6 +1558,30 @@ def test_nested_tensor_batches_are_counted_and_get_no_flops_not_a_failed_loop(
     assert returned["model/params"] == 66
 
 
+class _Streamed(torch.utils.data.IterableDataset[torch.Tensor]):
+    """22 samples streamed: no length to tell, said by a ``__len__`` that raises NotImplementedError."""
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return iter(torch.ones(22, 32))
+
+    def __len__(self) -> int:
+        raise NotImplementedError("a stream: its length is unknown")
+
+
+@pytest.mark.parametrize("stage", ["test", "predict"])
+def test_a_dataset_whose_len_raises_not_implemented_is_counted_not_a_failed_loop(
+    fake_clock: FakeClock, stage: str
+) -> None:
+    """Lightning reads such a loader as one of unknown length; the callback's len() raised NotImplementedError."""
+    cb = EnergyCallback(stages=stage, meter=FakeMeter(fake_clock), min_duration_s=0.0)
+    loader = DataLoader(_Streamed(), batch_size=BATCH)
+    if stage == "test":
+        _trainer(cb).test(ClockedModel(fake_clock), loader, verbose=False)
+    else:
+        _trainer(cb).predict(ClockedModel(fake_clock), loader)
+    assert (cb.results[stage].samples, cb.results[stage].batches) == (22 - 3 * BATCH, 3)
+
+
 # ---------------------------------------------------------------------- samples known from the dataloader
 class _AnyBatch(ClockedModel):
     """Evaluation steps that take any batch (several dataloaders too)."""
