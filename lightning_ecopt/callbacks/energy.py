@@ -2113,8 +2113,8 @@ def _model_stats(
             else:
                 run = functools.partial(call, given, *indices)
             context = step_context() if model is pl_module else contextlib.nullcontext()
-            with _rngs_kept(devices), torch.no_grad(), _unfused_attention(), context:
-                stats[flops_key] = float(measure_flops(model, run))
+            with _rngs_kept(devices), torch.no_grad(), _unfused_attention(), context, _int8_linear_flops(model) as int8:
+                stats[flops_key] = float(measure_flops(model, run)) + int8[0]
         except TrialFailure:  # the trial's time limit fell due while counting: it stops the trial, not the count
             raise
         except Exception as err:  # the model cannot take it: try the next; FLOPs are optional
@@ -2298,6 +2298,37 @@ def _rngs_kept(devices: Sequence[int]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _int8_linear_flops(module: torch.nn.Module) -> Iterator[list[float]]:
+    """Count, in the yielded ``[flops]``, the matrix products of the block's calls of dynamically quantised Linears.
+
+    ``FlopCounterMode`` sees no FLOPs in ``torch.ao``'s dynamically quantised ``Linear`` (one opaque
+    ``quantized::linear_dynamic`` op): counted on the real module (``flops_on_meta=False``, or a module that cannot be
+    rebuilt from its hyperparameters), an int8 model lost its Linear layers' FLOPs (an MLP's all of them), and a
+    sweep's proxy audit compared FLOPs that were not those of the model it came from. Each call adds what the counter
+    gives its float ``nn.Linear``: ``2 x (input elements) x out_features`` (the bias is not counted there either).
+    """
+    counted = [0.0]
+    layers = [
+        layer
+        for layer in module.modules()
+        if "quantized" in type(layer).__module__
+        and isinstance(getattr(layer, "in_features", None), int)
+        and isinstance(getattr(layer, "out_features", None), int)
+    ]
+
+    def count(layer: torch.nn.Module, inputs: tuple[Any, ...], _output: Any) -> None:
+        if inputs and isinstance(inputs[0], torch.Tensor):
+            counted[0] += 2.0 * inputs[0].numel() * cast(int, layer.out_features)
+
+    handles = [layer.register_forward_hook(count) for layer in layers]
+    try:
+        yield counted
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 @contextlib.contextmanager

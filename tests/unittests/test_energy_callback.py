@@ -1487,15 +1487,21 @@ def test_a_strategy_that_spawns_its_processes_is_said_to_keep_the_label_there(fa
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
-def test_an_int8_model_has_as_many_parameters_as_the_model_it_came_from() -> None:
+@pytest.mark.parametrize("on_meta", [True, False])
+@pytest.mark.parametrize("tokens", [1, 5])
+def test_an_int8_model_has_as_many_parameters_and_flops_as_the_model_it_came_from(on_meta: bool, tokens: int) -> None:
+    # On the module itself (on_meta=False, or a module that cannot be rebuilt from its hyperparameters) the FLOP
+    # counter saw nothing in the int8 Linear layers: this all-Linear model counted 0 FLOPs
     from lightning_ecopt.callbacks.energy import _model_stats
     from lightning_ecopt.inference import prepare_for_inference
 
     model = _CountingNet(hidden=8)
-    before = _model_stats(model, torch.rand(1, 32))
+    sample = torch.rand(1, tokens, 32)  # one sample of several tokens too: every token goes through each layer
+    before = _model_stats(model, sample, on_meta=on_meta)
+    assert before["model/flops_per_sample"] == tokens * 2 * (32 * 8 + 8 * 2)
     prepare_for_inference(model, quantize_int8=True)  # its Linear layers' weights are packed, not parameters
     assert sum(p.numel() for p in model.parameters()) == 0
-    assert _model_stats(model, torch.rand(1, 32)) == before  # a proxy audit over int8 trials audits the same proxy
+    assert _model_stats(model, sample, on_meta=on_meta) == before  # a proxy audit over int8 trials audits the same
 
 
 class _LazyAuxHead(ClockedModel):
