@@ -319,7 +319,8 @@ class SweepResult:
             name = self.objectives[0].name
             best = [t.metrics[name] for t in self.pareto_trials if name in t.metrics]
             return f"best {name} {format_number(best[0], 6) if best else 'n/a'}"
-        hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
+        # As the report writes it (format_number): a large volume reads 1234567, not 1.23457e+06.
+        hv = "n/a" if self.hypervolume is None else format_number(self.hypervolume, 6)
         outside = len(self.outside_reference)
         beyond = f" ({outside} outside the reference box)" if outside else ""
         provisional = " (provisional reference point)" if self.reference_point_provisional else ""

@@ -885,6 +885,15 @@ def test_the_frontier_title_gives_the_hypervolume_to_six_digits_as_the_sweep_sum
     assert "Pareto frontier: 3 configurations, hypervolume 0.123457 " in report_text(capsys, tmp_path, result)
 
 
+def test_the_sweep_summary_writes_a_large_hypervolume_as_the_report_does(tmp_path, capsys):
+    """The summary line (the sweep's per-batch log, its progress bar and its last line) wrote the hypervolume with
+    :.6g, '1.23457e+06', where the report's title and TensorBoard's text wrote the same volume as '1234567'."""
+    result = dataclasses.replace(make_result(), hypervolume=1234567.25)
+    assert "hypervolume 1234567" in result.summary()
+    assert "e+06" not in result.summary()
+    assert "Pareto frontier: 3 configurations, hypervolume 1234567 " in report_text(capsys, tmp_path, result)
+
+
 def test_a_failure_whose_configuration_completed_later_is_said_to_have_completed_since(tmp_path, capsys):
     """Review (session 28, left then): after a successful retry_failed rerun the report listed the old failures
     without saying that their configurations had since completed."""
