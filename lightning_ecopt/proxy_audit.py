@@ -30,6 +30,7 @@ from lightning_ecopt.ledger import (
     _kinds_label,
     _not_comparable,
 )
+from lightning_ecopt.sweeper import spelling
 from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
 
 __all__ = [
@@ -310,7 +311,8 @@ def proxy_audit(result: SweepResult, proxies: Sequence[str] = PROXIES) -> list[P
                 else "; see the trials' warnings."
             )
         elif n < 3:
-            reason = f"Only {n} completed trials report {proxy} and {target}; a correlation needs at least 3."
+            reporting = spelling.counted(n, "completed trial reports", "completed trials report")
+            reason = f"Only {reporting} {proxy} and {target}; a correlation needs at least 3."
         elif len({x for x, _ in pairs}) < 2:
             reason = (
                 f"{proxy} is the same in every trial ({format_number(pairs[0][0], 6)}: one model, as in a sweep of "

@@ -72,6 +72,7 @@ from lightning_ecopt.results_file import (
     find_results,
     load_sweep,
 )
+from lightning_ecopt.sweeper import spelling
 from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint
 from lightning_ecopt.sweeper.results import RESULTS_FILENAME, SweepResult, meets
 
@@ -837,12 +838,17 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     else:  # the ledger's label is the failed trials' own; no frontier figure has one
         frontier_label = "none: no completed trial"
         on_front = " (failed trials only: no completed trial)" if result.trials else ""
-    budget = f" of {sweep.n_trials}" if sweep.n_trials is not None else ""
+    # "6 of 20 trials"; without a budget (an in-memory result), "1 trial", not "1 trials"
+    finished = (
+        spelling.trials(result.n_finished)
+        if sweep.n_trials is None
+        else f"{result.n_finished} of {sweep.n_trials} trials"
+    )
     where = "(in-memory SweepResult)" if sweep.sweep_dir is None else shell_path(sweep.sweep_dir)
     _say(console, f"ecopt report {where}", style="bold")
     _say(
         console,
-        f"{result.n_finished}{budget} trials ({report.state}): {result.n_completed} completed, {result.n_failed} "
+        f"{finished} ({report.state}): {result.n_completed} completed, {result.n_failed} "
         f"failed, {result.n_reused} reused{_abandoned_clause(result)}. Energy figures: {label}{on_front}.",
     )
     for correction in sweep.notes:
@@ -909,7 +915,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     measure = "" if len(result.objectives) == 1 else f", hypervolume {hv}"
     # Titles and captions are lines of their own, not the table's: a table's title wraps at the table's width and is
     # padded to it, so piped into a file "hypervolume 1.069" could be split over two lines a grep would miss.
-    title = f"Pareto frontier: {n_front} configuration{'' if n_front == 1 else 's'}{measure}"
+    title = f"Pareto frontier: {spelling.counted(n_front, 'configuration')}{measure}"
     caption = f"↑ higher is better, ↓ lower is better; energy figures {frontier_label}"
     # Trials of several energy sources (allow_mixed_energy_sources: measured beside estimated, or over other
     # counters): the caption's "mixed" does not say which row is which, so each row names its own.
@@ -1049,8 +1055,8 @@ def _render_ledger(
                 console,
                 f"Search energy, {kind}: {_fmt_j(k.total_j)} = {k.total_j / _J_PER_KWH:.4g} kWh{bound}: "
                 f"{_split_j(k.train_j, k.eval_j, k.trials_without_train_j == k.trials_counted)}, x PUE {led.pue:g}, "
-                f"over {k.trials_counted} "
-                f"trials with known energy; CO2 {k.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.",
+                f"over {spelling.trials(k.trials_counted)} with known energy; CO2 {k.co2_g:.4g} g CO2e at "
+                f"{led.carbon_g_per_kwh:g} g/kWh.",
             )
         _say(
             console,
@@ -1062,8 +1068,8 @@ def _render_ledger(
         _say(
             console,
             f"Search energy: {_fmt_j(led.total_j)} = {led.total_kwh:.4g} kWh{bound}: "
-            f"{_split_j(led.train_j, led.eval_j, untrained)}, x PUE {led.pue:g}, over {led.trials_counted} trials "
-            f"with known energy ({led.failed_counted} failed).",
+            f"{_split_j(led.train_j, led.eval_j, untrained)}, x PUE {led.pue:g}, over "
+            f"{spelling.trials(led.trials_counted)} with known energy ({led.failed_counted} failed).",
         )
         _say(console, f"CO2: {led.co2_g:.4g} g CO2e at {led.carbon_g_per_kwh:g} g/kWh.")
     coverage = views.energy_coverage(t.energy_source for t in result.trials)
@@ -1079,19 +1085,28 @@ def _render_ledger(
             "known.",
         )
     if led.trials_without_train_j:
-        _say(
-            console,
-            f"{led.trials_without_train_j} trials recorded no training energy: only their evaluation counts "
-            "(EnergyCallback(train=True) measures the fit).",
+        untrained_trials = spelling.counted(
+            led.trials_without_train_j,
+            "trial recorded no training energy: only its",
+            "trials recorded no training energy: only their",
         )
+        _say(console, f"{untrained_trials} evaluation counts (EnergyCallback(train=True) measures the fit).")
     if led.trials_reused:
-        _say(console, f"{led.trials_reused} reused trials were not run again: 0 J.")
-    if led.trials_shared_counters:
         _say(
             console,
-            f"{led.trials_shared_counters} trials were measured on counters shared with trials that ran beside "
-            "them: their joules include their neighbours' work, so their figures and this total overstate it. "
-            "Run one trial per GPU (or CPU package) for exact figures.",
+            f"{spelling.counted(led.trials_reused, 'reused trial was', 'reused trials were')} not run again: 0 J.",
+        )
+    if led.trials_shared_counters:
+        shared = spelling.counted(
+            led.trials_shared_counters,
+            "trial was measured on counters shared with trials that ran beside it: its joules include its "
+            "neighbours' work, so its",
+            "trials were measured on counters shared with trials that ran beside them: their joules include their "
+            "neighbours' work, so their",
+        )
+        _say(
+            console,
+            f"{shared} figures and this total overstate it. Run one trial per GPU (or CPU package) for exact figures.",
         )
     if led.trials_checkpoint_reused and led.mixed_energy:
         saved = ", ".join(
@@ -1099,7 +1114,8 @@ def _render_ledger(
         )
         _say(
             console,
-            f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
+            f"Checkpoint reuse: {spelling.trials(led.trials_checkpoint_reused)} loaded a cached checkpoint instead of "
+            "training, "
             f"saving {saved}.",
         )
     elif led.trials_checkpoint_reused:
@@ -1113,7 +1129,8 @@ def _render_ledger(
         )
         _say(
             console,
-            f"Checkpoint reuse: {led.trials_checkpoint_reused} trials loaded a cached checkpoint instead of training, "
+            f"Checkpoint reuse: {spelling.trials(led.trials_checkpoint_reused)} loaded a cached checkpoint instead of "
+            "training, "
             f"saving {'at least ' if unknown else ''}{_fmt_j(led.checkpoint_saved_j)}{share}"
             f"{f'; {unknown} of them did not report the training they avoided' if unknown else ''}.",
         )

@@ -30,7 +30,7 @@ import numpy as np
 from lightning_ecopt import frontier
 from lightning_ecopt._numbers import format_number
 from lightning_ecopt.sweeper.results import front_candidates, meets
-from lightning_ecopt.sweeper.spelling import trials
+from lightning_ecopt.sweeper.spelling import counted, trials
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -439,7 +439,7 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
     rows = frontier_rows(result)
     head = (
         f"**Pareto frontier after {trials(result.n_finished)}** ({result.n_completed} completed, {result.n_failed} "
-        f"failed): {len(rows)} configuration{'' if len(rows) == 1 else 's'}. Energy figures: {label}."
+        f"failed): {counted(len(rows), 'configuration')}. Energy figures: {label}."
     )
     if constraints:
         completed, breaking = constraint_tally(result, constraints)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lightning_ecopt import frontier
 from lightning_ecopt._numbers import format_number
+from lightning_ecopt.sweeper import spelling
 
 if TYPE_CHECKING:
     from lightning_ecopt.sweeper.objectives import Objective, OutcomeConstraint
@@ -298,10 +299,9 @@ class SweepResult:
 
     def summary(self) -> str:
         """One line: trials done, failures, reuses, Pareto set size and hypervolume."""
-        trials = f"{self.n_finished} trial{'' if self.n_finished == 1 else 's'}"
         return (
-            f"{trials} ({self.n_completed} completed, {self.n_failed} failed, {self.n_reused} "
-            f"reused{self.checkpoints_clause()}), {self.frontier_line()}"
+            f"{spelling.trials(self.n_finished)} ({self.n_completed} completed, {self.n_failed} failed, "
+            f"{self.n_reused} reused{self.checkpoints_clause()}), {self.frontier_line()}"
         )
 
     def checkpoints_clause(self) -> str:

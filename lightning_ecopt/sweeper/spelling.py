@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from typing import Any
 
 __all__ = [
+    "counted",
     "hydra_spelling",
     "in_hydra",
     "python_spelling",
@@ -165,10 +166,24 @@ def resumes_by_rerun() -> bool:
     return _RESUME.get() is None
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and what it counts, singular for 1: a noun, or a clause whose verb and pronouns agree with ``n``.
+
+    Args:
+        n: The count.
+        singular: What follows a count of 1 (``"trial"``, ``"reused trial was"``).
+        plural: What follows any other count; default ``singular`` with an ``s``.
+
+    >>> counted(1, "configuration"), counted(0, "configuration"), counted(2, "trial was", "trials were")
+    ('1 configuration', '0 configurations', '2 trials were')
+    """
+    return f"{n} {singular if n == 1 else singular + 's' if plural is None else plural}"
+
+
 def trials(n: int) -> str:
     """``n`` trials, in words, for a message.
 
     >>> trials(1), trials(12)
     ('1 trial', '12 trials')
     """
-    return f"{n} trial" if n == 1 else f"{n} trials"
+    return counted(n, "trial")

@@ -81,7 +81,7 @@ def test_main_job_reuses_one_checkpoint_across_inference_only_knobs(tmp_path: Pa
     assert second["energy/train_reused_j"] == first["energy/train_j"]  # the avoided cost, exactly
     assert first["test/acc"] == pytest.approx(second["test/acc"], abs=0.02)  # same weights, other batch/rounding
     assert len(list((sweep / "checkpoints").glob("*.pt"))) == 1
-    assert "Checkpoint reuse: 1 trials loaded a cached checkpoint" in _report(sweep)
+    assert "Checkpoint reuse: 1 trial loaded a cached checkpoint" in _report(sweep)
 
 
 def test_main_job_reaches_a_model_trial_in_its_own_search_space(tmp_path: Path) -> None:

@@ -697,6 +697,29 @@ def test_a_ledger_with_no_training_energy_says_training_was_not_measured_not_0_j
     assert "2 trials recorded no training energy" in text
 
 
+def test_a_count_of_one_reads_in_the_singular(tmp_path, capsys):
+    """The report said "1 trials loaded a cached checkpoint", "1 reused trials were not run again", "over 1 trials
+    with known energy": each count of one now reads "1 trial" with its verb and pronouns (spelling.counted)."""
+    alone = dataclasses.replace(TRIALS[0], shared_counters=True)
+    text = report_text(capsys, tmp_path, SweepResult(OBJECTIVES, (alone,), (0,), None, None, None))
+    assert "1 trial (finished): 1 completed, 0 failed" in text  # no budget recorded: no "of N"
+    assert "Pareto frontier: 1 configuration" in text
+    assert "x PUE 1, over 1 trial with known energy (0 failed)." in text
+    assert (
+        "1 trial was measured on counters shared with trials that ran beside it: its joules include its neighbours' "
+        "work, so its figures and this total overstate it." in text
+    )
+    assert "Only 1 completed trial reports model/params and energy/test_j_per_sample;" in text
+    loaded = inference_only(2, 0.002, **{"checkpoint/reused": 1.0, "energy/train_reused_j": 4.0})
+    trials = (inference_only(0, 0.001), dataclasses.replace(inference_only(1, 0.001), reused_from=0), loaded)
+    trials += (_without_train_j(inference_only(3, 0.004)),)
+    text = report_text(capsys, tmp_path, SweepResult(OBJECTIVES, trials, (0,), None, None, None))
+    assert "1 reused trial was not run again: 0 J." in text
+    assert "Checkpoint reuse: 1 trial loaded a cached checkpoint instead of training" in text
+    assert "1 trial recorded no training energy: only its evaluation counts (EnergyCallback(train=True)" in text
+    assert " 1 trials " not in f" {text} "
+
+
 def test_a_kind_of_a_mixed_ledger_with_no_training_energy_says_so_not_training_0_j(tmp_path, capsys):
     # allow_mixed_energy_sources: the measured trials ran EnergyCallback() (test loop only), the estimated one trained
     # under EnergyCallback(train=True). Each kind's line took the whole ledger's flag: "training 0 J" for the measured.
@@ -714,7 +737,7 @@ def test_a_kind_of_a_mixed_ledger_with_no_training_energy_says_so_not_training_0
     text = report_text(capsys, tmp_path, result)
     assert "Search energy, measured: 2 J = " in text
     assert "evaluation 2 J (training not measured), x PUE 1, over 2 trials" in text
-    assert "training 4 J + evaluation 1 J, x PUE 1, over 1 trials" in text
+    assert "training 4 J + evaluation 1 J, x PUE 1, over 1 trial with known energy" in text
     assert "training 0 J" not in text
 
 
