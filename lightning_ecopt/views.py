@@ -711,8 +711,14 @@ def _frontier_figure(
     # Wrapped where it is drawn: a line wider than the figure (long objective names) would be cut off at its edges.
     ax.set_title(_literal(title), fontsize=10, wrap=True)
     if ax.get_legend_handles_labels()[0]:
-        # Below the axes: inside, it would hide the frontier's best corner.
-        fig.legend(fontsize=8, loc="outside lower center", ncols=3, frameon=False)
+        # Below the axes: inside, it would hide the frontier's best corner. In three columns where they fit the
+        # figure's width, else in two: long entries (a reference point given for some objectives, a constraint)
+        # side by side ran past both edges, cutting off the first column's markers and the last one's text.
+        for ncols in (3, 2):
+            legend = fig.legend(fontsize=8, loc="outside lower center", ncols=ncols, frameon=False)
+            if ncols == 2 or legend.get_window_extent(_canvas(fig).get_renderer()).width <= fig.bbox.width:
+                break
+            legend.remove()
     return fig
 
 

@@ -538,3 +538,31 @@ def test_the_figure_is_drawn_under_matplotlib_s_defaults_whatever_the_process_se
         assert np.array_equal(views.figure_rgb(figure), expected)
         assert views.figure_png(figure) == views.figure_png(views.frontier_figure(result))
         assert {key: mpl.rcParams[key] for key in changed} == changed  # the caller's own, put back
+
+
+def test_a_legend_of_long_entries_stays_within_the_figure():
+    """A 12-trial digits sweep (three objectives, the reference point given for test/acc, a constraint on the
+    training energy) drew its legend in three columns 803 pixels wide on an 800-pixel figure: the first column's
+    markers and the end of "reference point (given for test/acc, inferred for the rest)" were cut off."""
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    result = make_result(
+        {"test/acc": "maximize", "energy/test_j_per_sample": "minimize", "test/latency_ms": "minimize"},
+        [[0.9, 0.001, 5.0], [0.5, 0.0009, 5.0], [0.6, 0.002, 6.0], [0.85, 0.004, 9.0]],
+        {"test/acc": 0.2, "energy/test_j_per_sample": 0.003, "test/latency_ms": 10.0},
+    )
+    costly = dataclasses.replace(result.trials[3], metrics={**result.trials[3].metrics, "energy/train_j": 40.0})
+    failed = TrialRecord(4, {"x": 4}, "failed", reason="boom")
+    trials = (*result.trials[:3], costly, failed)
+    partly = dataclasses.replace(result, trials=trials, reference_point_given=("test/acc",))
+    fig = views.frontier_figure(partly, constraints=[parse_constraint("energy/train_j <= 17")])
+    views.figure_png(fig)
+    (legend,) = fig.legends
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= 0
+    assert box.x1 <= fig.bbox.width
+    # An ordinary legend keeps its three columns.
+    fig = views.frontier_figure(
+        make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 2.0], [0.5, 1.0]], {"acc": 0.4, "j": 3.0})
+    )
+    assert fig.legends[0]._ncols == 3
