@@ -518,7 +518,9 @@ def frontier_figure(
     hypervolume; a front point outside the reference box is on the line but not in the shading); the knee is a gold
     star; the reference point is a red cross; failed trials are red crosses at their values when they returned both
     objectives (a single-objective one at its index), else listed in the legend, as is one whose value at or below 0
-    cannot be on a log axis. Axis labels carry the metric's unit, the energy label (measured or
+    cannot be on a log axis. A completed trial whose energy window was short (``energy/<stage>_short_window = 1``)
+    has a dotted ring around its marker, and a frontier one's id reads ``~#7``, as the report marks it. Axis labels
+    carry the metric's unit, the energy label (measured or
     estimated) and the direction; where the trials' energy sources differ, each source has its own marker, named in
     the legend. The first two objectives are drawn; with three or more, the front's points
     without a staircase (seen in two objectives, the front of all of them is no staircase) and a title naming the
@@ -548,6 +550,8 @@ def _frontier_figure(
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
+    from lightning_ecopt.ledger import _loop_flags  # here, not at the top: the ledger imports this module
+
     fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     objectives = result.objectives
@@ -556,6 +560,9 @@ def _frontier_figure(
     pareto = set(result.pareto_indices)
     knee = knee_index(result)
     failed = [t for t in result.trials if t.status == "failed" and t.reused_from is None]
+    # Trials whose energy window was short (energy/<stage>_short_window = 1, over the loops the objectives name, as the
+    # report reads them): ringed, and a front point's id reads ~#7, as the report's frontier table marks it.
+    short = {i for i, flag in _loop_flags(result, "short_window").items() if flag == 1}
 
     # matplotlib wraps text at spaces only: a long name without one (a 60-character metric) ran off the figure.
     x_chars, y_chars = (
@@ -636,6 +643,24 @@ def _frontier_figure(
                 draw("scatter", [x_of(t)], [y_of(t)], s=_KNEE_SIZE, marker="*", c="gold", edgecolors="k", zorder=5,
                      label=f"knee (#{t.trial_index})")  # fmt: skip
 
+    def ring_size(t: TrialRecord) -> float:
+        """The dotted ring's around a short-window trial, clear of its marker (a dot, a front point, the star)."""
+        return _KNEE_SIZE * 1.5 if t.trial_index == knee else _FRONT_SIZE * 2 if t.trial_index in pareto else 90.0
+
+    flagged = [t for t in done if t.trial_index in short]
+    if flagged:
+        ring: dict[str, Any] = {
+            "marker": "o",
+            "facecolors": "none",
+            "edgecolors": "k",
+            "linewidths": 1.0,
+            "linestyle": ":",
+        }
+        draw("scatter", [x_of(t) for t in flagged], [y_of(t) for t in flagged], s=[ring_size(t) for t in flagged],
+             zorder=6, **ring)  # fmt: skip
+        # The legend's ring at one size (the drawn ones' mean would be a front ring's or larger)
+        ax.scatter([], [], s=90.0, label=f"~ short energy window ({trials(len(flagged))})", **ring)
+
     if ref_xy is not None:
         draw("scatter", [ref_xy[0]], [ref_xy[1]], s=80, marker="X", c="tab:red", zorder=5,
              label=_literal(f"reference point ({_origin_words(result, unknown='given')}"
@@ -690,7 +715,9 @@ def _frontier_figure(
         add_trial_ids(
             ax if zoom is None else _draw_zoom(ax, zoom, drawn, (x_scale, y_scale)),
             [
-                (f"#{t.trial_index}", x, y, math.sqrt(_KNEE_SIZE if t.trial_index == knee else _FRONT_SIZE) / 2)
+                (f"~#{t.trial_index}", x, y, math.sqrt(ring_size(t)) / 2)
+                if t.trial_index in short
+                else (f"#{t.trial_index}", x, y, math.sqrt(_KNEE_SIZE if t.trial_index == knee else _FRONT_SIZE) / 2)
                 for t, x, y in zip(front, xs, ys, strict=True)
             ],
         )

@@ -566,3 +566,31 @@ def test_a_legend_of_long_entries_stays_within_the_figure():
         make_result({"acc": "maximize", "j": "minimize"}, [[0.9, 2.0], [0.5, 1.0]], {"acc": 0.4, "j": 3.0})
     )
     assert fig.legends[0]._ncols == 3
+
+
+def test_trials_whose_energy_window_was_short_are_ringed_and_a_front_id_reads_as_the_report_s():
+    """The report marks a short-window trial ~ (``energy/test_short_window = 1``) and names the uncertain frontier
+    it may decide; frontier.png and TensorBoard's picture drew it as any other trial."""
+    from matplotlib.collections import PathCollection
+
+    rows = [[0.9, 10.0], [0.5, 2.0], [0.7, 5.0], [0.4, 9.0]]  # front 0, 1, 2; 3 dominated
+    ref = {"acc": 0.0, "energy/test_j_per_sample": 20.0}
+    result = make_result({"acc": "maximize", "energy/test_j_per_sample": "minimize"}, rows, ref)
+    flag = {1: 1.0, 2: 0.0, 3: 1.0}  # trial 0 has no flag at all
+    trials = tuple(
+        dataclasses.replace(t, metrics={**t.metrics, "energy/test_short_window": flag[t.trial_index]})
+        if t.trial_index in flag
+        else t
+        for t in result.trials
+    )
+    fig = views.frontier_figure(dataclasses.replace(result, trials=trials))
+    views.figure_rgb(fig)
+    ax = fig.axes[0]
+    assert sorted(text.get_text() for text in ax.texts) == ["#0", "#2", "~#1"]
+    rings = [c for c in ax.collections if isinstance(c, PathCollection) and c.get_linestyle()[0][1] is not None]
+    assert [sorted(map(tuple, c.get_offsets().tolist())) for c in rings if len(c.get_offsets())] == [
+        [(0.4, 9.0), (0.5, 2.0)]
+    ]
+    assert "~ short energy window (2 trials)" in _legend(fig)
+    # None flagged: nothing ringed, no legend entry.
+    assert not any(label.startswith("~ short") for label in _legend(views.frontier_figure(result)))
