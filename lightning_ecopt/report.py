@@ -149,7 +149,7 @@ class Report:
         whole counter step (or, estimated, by the timer's jitter), or hold the first batches' one-off costs (a loop
         that ended inside its warm-up): where they decide the frontier, it is uncertain.
         """
-        return [i for i, flag in _loop_flags(self.sweep.result, "short_window").items() if flag == 1]
+        return sorted(views.short_windows(self.sweep.result))
 
     @property
     def contended(self) -> dict[int, float]:

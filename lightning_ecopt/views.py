@@ -56,6 +56,7 @@ __all__ = [
     "outside_reference_note",
     "printable",
     "reference_origin",
+    "short_windows",
 ]
 
 # Suffix -> unit, longest first: the first match wins.
@@ -304,6 +305,18 @@ def knee_index(result: SweepResult) -> int | None:
     return None if k is None else front[k].trial_index
 
 
+def short_windows(result: SweepResult) -> set[int]:
+    """The completed trials that ran whose energy window was short (``energy/<stage>_short_window = 1``).
+
+    Over the loops an energy objective names (any loop when none does), as ``ecopt report`` reads them (its
+    ``short_windows``): their energy figures may be off by a counter step, the timer's jitter or the first batches'
+    one-off costs, and where they decide the frontier, it is uncertain.
+    """
+    from lightning_ecopt.ledger import _loop_flags  # here, not at the top: the ledger imports this module
+
+    return {i for i, flag in _loop_flags(result, "short_window").items() if flag == 1}
+
+
 def frontier_rows(result: SweepResult) -> list[dict[str, Any]]:
     """The frontier's trials as table rows, best first on the first objective.
 
@@ -451,11 +464,19 @@ def frontier_markdown(result: SweepResult, constraints: Sequence[OutcomeConstrai
     arrows = {o.name: ("↓" if o.minimize else "↑") for o in result.objectives}
     header = ["trial", *(f"{o.name} {arrows[o.name]}" for o in result.objectives), *names]
     lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
+    short = short_windows(result)  # ~#7, as in the report's table (the sentence below the table says why)
     for row in rows:
         mark = " (knee)" if row["knee"] else ""
-        cells = [f"#{row['trial_index']}{mark}", *(_md(row["values"][o.name]) for o in result.objectives)]
+        tilde = "~" if row["trial_index"] in short else ""
+        cells = [f"{tilde}#{row['trial_index']}{mark}", *(_md(row["values"][o.name]) for o in result.objectives)]
         cells += [_md(row["params"].get(n)) for n in names]
         lines.append("| " + " | ".join(cells) + " |")
+    if short & {row["trial_index"] for row in rows}:
+        lines += [
+            "",
+            "~: a short energy window (energy/&lt;stage&gt;\\_short\\_window = 1): that trial's energy figures are "
+            "less certain, and so is the frontier where they decide it.",
+        ]
     hv = "n/a" if result.hypervolume is None else format_value(result.hypervolume, 6)
     if len(result.objectives) == 1:  # a best value, not a hypervolume (the sweep records none)
         best = rows[0]
@@ -550,8 +571,6 @@ def _frontier_figure(
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from lightning_ecopt.ledger import _loop_flags  # here, not at the top: the ledger imports this module
-
     fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     objectives = result.objectives
@@ -560,9 +579,7 @@ def _frontier_figure(
     pareto = set(result.pareto_indices)
     knee = knee_index(result)
     failed = [t for t in result.trials if t.status == "failed" and t.reused_from is None]
-    # Trials whose energy window was short (energy/<stage>_short_window = 1, over the loops the objectives name, as the
-    # report reads them): ringed, and a front point's id reads ~#7, as the report's frontier table marks it.
-    short = {i for i, flag in _loop_flags(result, "short_window").items() if flag == 1}
+    short = short_windows(result)  # ringed, and a front point's id reads ~#7, as the report's table marks it
 
     # matplotlib wraps text at spaces only: a long name without one (a 60-character metric) ran off the figure.
     x_chars, y_chars = (

@@ -570,7 +570,7 @@ def test_a_legend_of_long_entries_stays_within_the_figure():
 
 def test_trials_whose_energy_window_was_short_are_ringed_and_a_front_id_reads_as_the_report_s():
     """The report marks a short-window trial ~ (``energy/test_short_window = 1``) and names the uncertain frontier
-    it may decide; frontier.png and TensorBoard's picture drew it as any other trial."""
+    it may decide; frontier.png, TensorBoard's picture and its text table showed it as any other trial."""
     from matplotlib.collections import PathCollection
 
     rows = [[0.9, 10.0], [0.5, 2.0], [0.7, 5.0], [0.4, 9.0]]  # front 0, 1, 2; 3 dominated
@@ -592,5 +592,11 @@ def test_trials_whose_energy_window_was_short_are_ringed_and_a_front_id_reads_as
         [(0.4, 9.0), (0.5, 2.0)]
     ]
     assert "~ short energy window (2 trials)" in _legend(fig)
-    # None flagged: nothing ringed, no legend entry.
+    # TensorBoard's text table marks the frontier's the same way, and says what ~ means.
+    text = views.frontier_markdown(dataclasses.replace(result, trials=trials))
+    assert "| ~#1 |" in text
+    assert "| #2 (knee) |" in text  # flagged 0: unmarked
+    assert "~: a short energy window (energy/&lt;stage&gt;\\_short\\_window = 1)" in text
+    # None flagged: nothing ringed, no legend entry, no ~.
     assert not any(label.startswith("~ short") for label in _legend(views.frontier_figure(result)))
+    assert "~" not in views.frontier_markdown(result)
