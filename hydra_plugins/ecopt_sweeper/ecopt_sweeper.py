@@ -1160,6 +1160,7 @@ class EcoptSweeper(Sweeper):
         if result.results_path is None:
             return
         _say_contended(result)
+        _say_short_windows(result)
         folder = result.results_path.parent
         board = folder / TENSORBOARD_DIRNAME
         views = f"ecopt report {shell_path(folder)}"
@@ -1853,6 +1854,29 @@ def _say_contended(result: SweepResult) -> None:
             len(_evaluated(result)),
             100 * CONTENTION_WARN_SHARE,
             100 * max(shares),
+        )
+
+
+def _say_short_windows(result: SweepResult) -> None:
+    """Before the sweep's last line: how many completed trials measured a short energy window, if any.
+
+    Each trial's EnergyCallback warns as it runs, and a long sweep scrolls those warnings away, as it does the
+    contention's (:func:`_say_contended`): a 12-trial digits sweep ended on its summary with 3 of its 9 completed
+    trials flagged, the frontier's one trial among them, and only ``ecopt report`` said so.
+    """
+    from lightning_ecopt.ledger import _evaluated
+    from lightning_ecopt.views import short_windows
+
+    short = short_windows(result)
+    if short:
+        on_front = sorted(short & set(result.pareto_indices))
+        log.warning(
+            "ecopt sweeper: %d of %d completed trials measured a short energy window (energy/<stage>_short_window = "
+            "1; on the frontier: %s): their energy figures may be off by a counter step or hold the first batches' "
+            "one-off costs; ecopt report marks them ~.",
+            len(short),
+            len(_evaluated(result)),
+            ", ".join(f"#{i}" for i in on_front) or "none",
         )
 
 

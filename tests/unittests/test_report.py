@@ -1680,6 +1680,41 @@ def test_no_short_window_no_note(sweep_dir, capsys):
     assert "Short energy windows" not in out
 
 
+def test_the_sweep_ends_saying_how_many_trials_measured_a_short_window_before_where_its_results_are(tmp_path, caplog):
+    """Each trial's short-window warning scrolled away as the contention's did: a 12-trial digits sweep ended on its
+    summary with 3 of its 9 completed trials flagged, the frontier's one trial among them, and only ``ecopt report``
+    said so."""
+    import logging
+
+    from ecopt_testing import ecopt_sweeper
+
+    short = with_metrics(TRIALS[1], {"energy/test_short_window": 1.0})  # on the frontier
+    also = with_metrics(TRIALS[6], {"energy/test_short_window": 1.0})
+    fine = with_metrics(TRIALS[3], {"energy/test_short_window": 0.0})
+    reused = with_metrics(TRIALS[4], {"energy/test_short_window": 1.0})  # ran nothing: not counted
+    trials = (TRIALS[0], short, TRIALS[2], fine, reused, TRIALS[5], also, TRIALS[7])
+    result = dataclasses.replace(make_result(trials), results_path=tmp_path / RESULTS_FILENAME)
+    sweeper = ecopt_sweeper(tmp_path)
+    with caplog.at_level(logging.INFO):
+        sweeper._say_where_to_look(result)
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert len(lines) == 2, lines
+    (level, flagged), (_, last) = lines
+    assert level == logging.WARNING
+    assert flagged.startswith(
+        "ecopt sweeper: 2 of 4 completed trials measured a short energy window (energy/<stage>_short_window = 1; on "
+        "the frontier: #1): "
+    )
+    assert flagged.endswith("ecopt report marks them ~.")
+    assert last.startswith("ecopt sweeper: results in ")  # still the last line
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        sweeper._say_where_to_look(dataclasses.replace(result, trials=(TRIALS[0], fine, TRIALS[2])))
+    assert [r.getMessage().split(";")[0] for r in caplog.records] == [
+        f"ecopt sweeper: results in {tmp_path / RESULTS_FILENAME}"
+    ]
+
+
 def test_contended_trials_are_named_with_their_share(tmp_path, capsys):
     busy = with_metrics(TRIALS[1], {"energy/test_cpu_contention": 0.62})
     calm = with_metrics(TRIALS[3], {"energy/test_cpu_contention": 0.05})
