@@ -906,6 +906,10 @@ def test_the_frontier_title_gives_the_hypervolume_to_six_digits_as_the_sweep_sum
     result = dataclasses.replace(make_result(), hypervolume=0.123456789)
     assert "hypervolume 0.123457" in result.summary()
     assert "Pareto frontier: 3 configurations, hypervolume 0.123457 " in report_text(capsys, tmp_path, result)
+    # The frontier picture's title and legend too: at 4 digits they read 0.1235 (a sweep's: 2287 beside 2286.5).
+    figure = views.frontier_figure(result)
+    assert "hypervolume 0.123457" in figure.axes[0].get_title()
+    assert "dominated: hypervolume 0.123457" in [t.get_text() for t in figure.legends[0].get_texts()]
 
 
 def test_the_sweep_summary_writes_a_large_hypervolume_as_the_report_does(tmp_path, capsys):
