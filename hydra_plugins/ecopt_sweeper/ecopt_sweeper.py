@@ -90,9 +90,16 @@ log = logging.getLogger(__name__)
 
 
 def _plain(value: Any) -> Any:
-    """A config node (DictConfig/ListConfig) as plain Python containers; other values unchanged."""
+    r"""A config node (DictConfig/ListConfig) as plain Python containers, as Hydra resolved it; other values unchanged.
+
+    Not resolved again: Hydra's ``instantiate`` resolved the sweeper's config before detaching each node from it, so
+    what still reads ``${...}`` was written escaped (``y: \${x}`` in YAML, ``'hydra.sweeper.params.y=\${x}'`` on the
+    command line), meant for each trial to resolve as ``y=${x}`` given on the command line is. Resolved here it read
+    the detached node alone: ``${x}`` became a sibling parameter's grammar (``y`` swept as a copy of ``x``'s
+    interval, independently) and a key outside it failed with OmegaConf's InterpolationKeyError.
+    """
     if OmegaConf.is_config(value):
-        return OmegaConf.to_container(value, resolve=True)
+        return OmegaConf.to_container(value, resolve=False)
     return value
 
 

@@ -203,6 +203,32 @@ def test_optuna_search_space_can_be_given_on_the_command_line() -> None:
     }
 
 
+@pytest.mark.parametrize(("target", "trial_value"), [("x", 0.25), ("opt", "adam")], ids=["swept-key", "app-key"])
+def test_an_escaped_interpolation_in_params_reaches_each_trial_as_that_interpolation(
+    tmp_path: Path, target: str, trial_value: object
+) -> None:
+    r"""``y: \${x}`` (escaped, as Hydra's docs write an interpolation for later) is the fixed override ``y=${x}``,
+    which each trial resolves in its own config, as it would given on the command line. Hydra resolves the
+    sweeper's config once before handing over its nodes detached; a second resolution read ``${x}`` in the node
+    alone: the sibling ``x: interval(0, 1)``, so ``y`` was swept as an independent copy of ``x``'s interval, and
+    ``${opt}``, a key of the app, failed the sweep's start with OmegaConf's InterpolationKeyError."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    import hydra_plugins.ecopt_sweeper.config  # noqa: F401 - registers the config
+
+    escaped = f"hydra.sweeper.params.y=\\${{{target}}}"
+    with initialize_config_dir(config_dir=str(APP.parent / "conf"), version_base=None):
+        cfg = compose("config", overrides=[escaped, f"hydra.sweep.dir={tmp_path}"], return_hydra_config=True)
+        sweeper = instantiate(cfg.hydra.sweeper)  # as Hydra builds it: resolved once, each node detached
+        sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+        space, _ = sweeper.configure([])
+        assert space.names == ("x",)
+        trial = compose("config", overrides=space.to_overrides({"x": 0.25}))
+    assert trial.x == 0.25
+    assert trial.y == trial_value
+
+
 @pytest.mark.parametrize(
     ("kwargs", "arguments", "match"),
     [
