@@ -898,9 +898,14 @@ class EcoptSweeper(Sweeper):
             is_config_group=self._is_config_group,
         )
         if not space.parameters:
+            given = (
+                f"hydra.sweeper.params and the command line fix every key ({list(space.fixed_overrides)!r})"
+                if space.fixed_overrides
+                else "hydra.sweeper.params is empty and the command line sweeps no key"
+            )
             raise EcoptConfigError(
-                f"nothing to sweep: hydra.sweeper.params and the command line fix every key "
-                f"({list(space.fixed_overrides)!r}); sweep at least one, e.g. 'model.lr=tag(log, interval(1e-4,0.1))'."
+                f"nothing to sweep: {given}; sweep at least one, on the command line (e.g. "
+                f"'model.lr=tag(log, interval(1e-4,0.1))') or in hydra.sweeper.params."
             )
         objectives = parse_objectives(self.objectives, self.direction)
         n_initial = self.n_initial_trials

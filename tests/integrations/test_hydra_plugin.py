@@ -240,7 +240,9 @@ def test_an_escaped_interpolation_in_params_reaches_each_trial_as_that_interpola
             r"set hydra.sweeper.max_batch_size=1, .*"
             r"\(here max_batch_size=2 is hydra.sweeper.n_jobs=2, the Optuna key: set n_jobs",
         ),
-        ({"params": {"x": 1}}, [], r"nothing to sweep"),
+        ({"params": {"x": 1}}, [], r"nothing to sweep: hydra.sweeper.params and the command line fix every key"),
+        # `-m` over an app that gives no search space: not "fix every key ([])".
+        ({"params": None}, [], r"nothing to sweep: hydra.sweeper.params is empty and the command line sweeps no key;"),
         ({"n_trials": 0}, [], r"n_trials=0"),
         ({"direction": ["minimize"]}, [], r"are both set; give one of them"),
         ({}, ["x=2", "x=3"], r"'x' is given twice"),
