@@ -3,7 +3,8 @@
 Before any trial runs, the sweeper composes one trial's config (:func:`_example_params`), and one per option of a
 swept config group (:func:`_with_option`, :func:`_group_and_root`); these helpers read what came out, and word the
 refusals: a key the app lacks (:func:`_unknown_key`), one that only some options have (:func:`_only_some_options`),
-a swept ``+key`` the app already has (:func:`_appended_existing_key`).
+a swept ``+key`` the app already has (:func:`_appended_existing_key`), a swept config group the app's defaults
+list does not select (:func:`_group_not_in_defaults`).
 """
 
 from __future__ import annotations
@@ -206,4 +207,43 @@ def _appended_existing_key(
     return (
         f"{where}{text!r}: the app's config already has {key!r}, so '+' (append) is refused; write {text[1:]!r} "
         f"(or {'+' + text!r})."
+    )
+
+
+def _group_not_in_defaults(
+    error: BaseException, space: SearchSpace, arguments: Sequence[str], params: Mapping[str, Any]
+) -> str | None:
+    """A swept config group the app's defaults list does not select, with the user's own override and a ``+``.
+
+    Hydra says ``Could not override 'extra'. No match in the defaults list.`` and suggests ``+extra=a``: the first
+    trial's option, which, followed, fixes the group and sweeps nothing of it. A fixed ``extra=b`` is left to
+    Hydra, whose advice is then the user's own text.
+
+    Args:
+        error: What composing the first trial raised.
+        space: The sweep's search space.
+        arguments: The command-line overrides.
+        params: ``hydra.sweeper.params``.
+
+    >>> from lightning_ecopt.sweeper.space import parse_search_space
+    >>> error = Exception("Could not override 'extra'. No match in the defaults list. To append ... +extra=a")
+    >>> _group_not_in_defaults(error, parse_search_space({}, ["extra=a,b"]), ["extra=a,b"], {}).split("; ")[1][:40]
+    "write '+extra=a,b' to add it for every t"
+    """
+    found = re.search(r"Could not override '([^']+)'\. No match in the defaults list\.", str(error))
+    if found is None:
+        return None
+    key = found.group(1)
+    if not any(p.prefix == "" and p.name == key for p in space.parameters):
+        return None
+    written = [a for a in arguments if a.partition("=")[0].strip() == key]
+    if written:
+        text, where = written[-1], ""
+    else:
+        value = next((v for k, v in params.items() if str(k).strip() == key), "...")
+        text, where = f"{key}={value}", "hydra.sweeper.params: "
+    return (
+        f"{where}{text!r}: {key!r} is a config group that the app's defaults list does not select, so it cannot be "
+        f"overridden; write {'+' + text!r} to add it for every trial (or give it a default in the app's defaults "
+        f"list: '- {key}: <option>')."
     )

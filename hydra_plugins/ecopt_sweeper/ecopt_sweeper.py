@@ -39,6 +39,7 @@ from hydra_plugins.ecopt_sweeper._compose import (
     _composed_value,
     _example_params,
     _group_and_root,
+    _group_not_in_defaults,
     _key_not_in_struct,
     _leaf_keys,
     _only_some_options,
@@ -1023,6 +1024,7 @@ class EcoptSweeper(Sweeper):
                 self._key_outside_option(exc, space)
                 or _unknown_key(exc, self.config)
                 or _appended_existing_key(exc, space, arguments, dict(self.params or {}))
+                or _group_not_in_defaults(exc, space, arguments, dict(self.params or {}))
             )
             if unknown is None:
                 raise

@@ -1316,6 +1316,36 @@ def test_a_swept_key_the_app_has_given_with_plus_is_refused_with_the_users_own_o
     assert _appended_existing_key(error, fixed, ["+x=0.3"], {}) is None
 
 
+def test_a_swept_config_group_the_defaults_list_lacks_is_refused_with_the_users_own_override_and_a_plus(
+    tmp_path: Path,
+) -> None:
+    """Hydra's advice ('To append to your default list use +depth=18') gave the first trial's option: followed, it
+    fixes the group and sweeps nothing of it."""
+    result = _run_app(tmp_path, "depth='18','34'", app=FAULTS_APP)
+    assert result.returncode != 0
+    assert (
+        "\"depth='18','34'\": 'depth' is a config group that the app's defaults list does not select, so it cannot "
+        "be overridden; write \"+depth='18','34'\" to add it for every trial (or give it a default in the app's "
+        "defaults list: '- depth: <option>')."
+    ) in result.stderr
+    assert "+depth=18\n" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep" / "0").exists()
+    # Swept in hydra.sweeper.params: said so; a fixed 'depth=34' keeps Hydra's advice, which is then the user's own.
+    from hydra_plugins.ecopt_sweeper._compose import _group_not_in_defaults
+    from lightning_ecopt.sweeper.space import parse_search_space
+
+    error = Exception("Could not override 'depth'. No match in the defaults list.\nTo append ... use +depth=18")
+    space = parse_search_space({"depth": "choice(a, b)"}, [])
+    assert _group_not_in_defaults(error, space, [], {"depth": "choice(a, b)"}) == (
+        "hydra.sweeper.params: 'depth=choice(a, b)': 'depth' is a config group that the app's defaults list does not "
+        "select, so it cannot be overridden; write '+depth=choice(a, b)' to add it for every trial (or give it a "
+        "default in the app's defaults list: '- depth: <option>')."
+    )
+    fixed = parse_search_space({"y": "interval(0, 1)"}, ["depth=b"])
+    assert _group_not_in_defaults(error, fixed, ["depth=b"], {}) is None
+
+
 def test_a_swept_value_that_another_override_replaced_in_the_composed_config_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
