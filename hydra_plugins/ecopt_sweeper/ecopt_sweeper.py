@@ -1679,6 +1679,7 @@ class EcoptSweeper(Sweeper):
                         self._pareto.finished_before_stop[number - self._job_offset] = outcome
                     elif in_process and not self._job_started(number):
                         self._pareto.not_started_before_stop.add(number - self._job_offset)
+            self._say_jobs_run_on(numbers)
             raise
         except Exception as exc:
             # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError), its
@@ -1797,6 +1798,40 @@ class EcoptSweeper(Sweeper):
         if self._in_process is not None:
             return None
         return ran_when_the_sweep_died(self._outcomes, index + self._job_offset)
+
+    def _say_jobs_run_on(self, numbers: Sequence[int]) -> None:
+        """Warn, at a stop mid-batch under submitit, that the batch's jobs that had not finished are not cancelled.
+
+        submitit's jobs do not depend on the process that submitted them: stopped, the sweep saves and exits, and its
+        SLURM jobs (or ``submitit_local``'s processes) run on to their end, unread, beside the resume, which runs
+        their trials again (measured beside them, on a shared machine). The sweep cannot cancel them: the launcher
+        keeps their handles to itself.
+
+        Args:
+            numbers: The job numbers of the launch the stop cut short.
+        """
+        submitit = type(self.launcher).__module__.startswith("hydra_plugins.hydra_submitit")
+        if self.config is None or not submitit:
+            return
+        unfinished = [number for number in numbers if self._recorded_outcome(number) is _ABSENT]
+        if not unfinished:
+            return
+        try:
+            folder = str(OmegaConf.select(self.config, "hydra.launcher.submitit_folder", default="") or "")
+        except Exception:  # an interpolation that does not resolve here
+            folder = ""
+        local = (
+            f"; submitit_local: each is a process whose id names its folder in {Path(folder).parent}" if folder else ""
+        )
+        log.warning(
+            "ecopt sweeper: the stop does not cancel the submitit jobs of this batch that had not finished (%s %s): "
+            "unless the stop reached them too (a Ctrl-C in the terminal reaches submitit_local's), they run on, "
+            "unread, and the resume runs their trials again beside them. Cancel them before rerunning (SLURM: "
+            "squeue --me, then scancel%s).",
+            "job" if len(unfinished) == 1 else "jobs",
+            ", ".join(str(number) for number in unfinished),
+            local,
+        )
 
     def _recorded_outcome(self, number: int) -> Any:
         """What job ``number`` recorded (its return value, or its exception), or ``_ABSENT`` (none, or unreadable)."""

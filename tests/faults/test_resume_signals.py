@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from fault_checks import (
+    APP,
     ROOT,
     _default_stop_signals,
     app_command,
@@ -213,6 +214,46 @@ def test_a_stop_mid_batch_keeps_the_trials_that_had_finished(tmp_path: Path) -> 
     check_final(final, 3)
     assert final.trials[3]["params"] == before.trials[2]["params"]  # the one cut short, and only it, ran again
     assert len(final.trials) == 4
+
+
+def test_a_stop_mid_batch_under_submitit_says_its_unfinished_jobs_run_on_and_how_to_cancel_them(tmp_path: Path) -> None:
+    """SIGTERM while a submitit_local batch of 2 runs, job 0 done: job 1's process is not the sweep's child to stop
+    (submitit's jobs outlive the process that submitted them), so it runs on, unread, beside the resume. The sweep
+    said only "Rerun the same command to resume"; it now names the job and how to cancel it."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    sweep_dir = tmp_path / "sweep"
+    records = sweep_dir / ".ecopt-outcomes"
+
+    def status(number: int) -> str | None:
+        with contextlib.suppress(OSError, ValueError):
+            return str(json.loads((records / f"{number}.json").read_text()).get("status"))
+        return None
+
+    run = ("hydra/launcher=submitit_local", "hydra.launcher.timeout_min=2", "hydra.sweeper.max_batch_size=2")
+    budget = ("hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
+    # A submitit job unpickles the app's task function in a fresh interpreter: the app's own modules importable.
+    importable = os.pathsep.join([str(APP.parent), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    result = interrupt_when(
+        sweep_dir,
+        lambda: status(0) == "completed" and status(1) == "started",
+        *run,
+        *budget,
+        sig=signal.SIGTERM,
+        ECOPT_FAULTS="none,slow",
+        PYTHONPATH=importable,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 143, log[-3000:]
+    assert (
+        "the stop does not cancel the submitit jobs of this batch that had not finished (job 1): unless the stop "
+        "reached them too (a Ctrl-C in the terminal reaches submitit_local's), they run on, unread, and the resume "
+        "runs their trials again beside them. Cancel them before rerunning (SLURM: squeue --me, then scancel; "
+        f"submitit_local: each is a process whose id names its folder in {sweep_dir / '.submitit'})."
+    ) in log
+    deadline = time.monotonic() + 60
+    while status(1) != "completed" and time.monotonic() < deadline:  # as said: it ran on, and ends on its own
+        time.sleep(0.2)
+    assert status(1) == "completed"
 
 
 _LIGHTNING_SWEEP = """
