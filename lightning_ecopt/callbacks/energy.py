@@ -23,6 +23,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.overrides.distributed import _IndexBatchSamplerWrapper
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from lightning.pytorch.utilities.signature_utils import is_param_in_hook_signature
@@ -227,8 +228,9 @@ class EnergyCallback(Callback):
             evenly (so with fewer than two warm-up batches); ``"window"`` or ``"split"`` to force.
         batch_size_fn: ``fn(batch) -> int`` samples in a batch; default: the leading dimension of its first tensor
             (of each iterable's part, summed, in a ``CombinedLoader`` that zips several: ``max_size_cycle``...)
-            (from a plain ``DataLoader`` with a ``batch_size``: its batch sizes, exact, and kept where a hook such as
-            ``on_after_batch_transfer`` reshaped the batch, with a warning naming both counts). Where the first
+            (from a plain ``DataLoader`` with a ``batch_size``, a predict loop's too: its batch sizes, exact, a last
+            partial batch of texts included, and kept where a hook such as ``on_after_batch_transfer`` reshaped the
+            batch, with a warning naming both counts). Where the first
             count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a collate
             function returning per-sample tensors in a tuple, say), a warning names both: pass this.
         count_fn: ``fn(batch, outputs) -> int | None`` tokens produced by a batch (generation); logs tokens per
@@ -1624,12 +1626,15 @@ def _first_tensor_path(batch: Any) -> tuple[Any, ...] | None:
 def _stage_batch_sizes(trainer: pl.Trainer, stage: str) -> tuple[int, int, int] | None:
     """The running loop's fixed batch sizes (:func:`_fixed_batch_sizes`), or None.
 
-    Read through the trainer's public dataloader properties: the test loop's, and the validation loop's while
-    fitting (during ``trainer.validate()`` ``val_dataloaders`` may still be a previous ``fit``'s). Predict loops
-    always count batches: Lightning wraps their batch sampler to record indices.
+    Read through the trainer's public dataloader properties: the test and predict loops', and the validation loop's
+    while fitting (during ``trainer.validate()`` ``val_dataloaders`` may still be a previous ``fit``'s). A predict
+    loop's DataLoader is rebuilt around Lightning's batch sampler that records each batch's indices: its sizes are
+    those of the batch sampler it wraps (:func:`_fixed_batch_sizes`).
     """
     if stage == "test":
         return _fixed_batch_sizes(trainer.test_dataloaders, trainer.num_test_batches)
+    if stage == "predict":
+        return _fixed_batch_sizes(trainer.predict_dataloaders, trainer.num_predict_batches)
     if stage == "validate" and trainer.state.fn == TrainerFn.FITTING:
         return _fixed_batch_sizes(trainer.val_dataloaders, trainer.num_val_batches)
     return None
@@ -1764,12 +1769,14 @@ def _takes_dataloader_iter(module: object, stage: str) -> bool:
 def _completed_batches(trainer: pl.Trainer, stage: str) -> Any:
     """The running loop's tracker of its batches in this run (``batch_progress.current``), or None.
 
-    Its ``completed`` counts the batches whose end hooks have run; Lightning resets it when an evaluation loop starts.
-    Only for the loops whose samples :func:`_stage_batch_sizes` knows.
+    Its ``completed`` counts the batches whose end hooks have run; Lightning resets it when an evaluation or predict
+    loop starts. Only for the loops whose samples :func:`_stage_batch_sizes` knows.
     """
     loop: object = None
     if stage == "test":
         loop = trainer.test_loop
+    elif stage == "predict":
+        loop = trainer.predict_loop
     elif stage == "validate" and trainer.state.fn == TrainerFn.FITTING:
         loop = trainer.fit_loop.epoch_loop.val_loop
     current = getattr(getattr(loop, "batch_progress", None), "current", None)
@@ -1804,6 +1811,9 @@ def _fixed_batch_sizes(loader: object, max_batches: Sequence[int | float]) -> tu
     map-style dataset without ``__getitems__``, ``default_collate``, batches in order, and as many batches to run
     (``max_batches``, the loop's count after ``limit_*_batches``) as it yields. Anything else (a custom sampler or
     collate function, an ``IterableDataset``, several dataloaders, ``TimedPasses``...) is None: count the batches.
+    A predict loop's DataLoader, which Lightning rebuilds around its ``_IndexBatchSamplerWrapper`` (``batch_size``
+    None; ``drop_last=False`` forced on the batch sampler it wraps), is read through that wrapper: the same
+    conditions hold for the batch sampler inside, whose ``batch_size`` and ``drop_last`` are the loop's.
 
     >>> from torch.utils.data import DataLoader, TensorDataset
     >>> data = TensorDataset(torch.zeros(10, 2))
@@ -1814,13 +1824,20 @@ def _fixed_batch_sizes(loader: object, max_batches: Sequence[int | float]) -> tu
     >>> _fixed_batch_sizes(DataLoader(data, batch_size=4), [2]) is None  # limit_test_batches=2
     True
     """
-    if type(loader) is not DataLoader or loader.batch_size is None:
+    if type(loader) is not DataLoader:
         return None
-    sampler, batch_sampler = loader.sampler, loader.batch_sampler
+    sampler: object = loader.sampler
+    batch_sampler: object = loader.batch_sampler
+    size: object = loader.batch_size
+    if isinstance(batch_sampler, _IndexBatchSamplerWrapper):  # a predict loop's: the batch sampler it wraps
+        batch_sampler = getattr(batch_sampler, "_batch_sampler", None)
+        sampler, size = getattr(batch_sampler, "sampler", None), getattr(batch_sampler, "batch_size", None)
     if (
-        type(batch_sampler) is not BatchSampler
+        not isinstance(size, int)
+        or not isinstance(batch_sampler, BatchSampler)
+        or type(batch_sampler) is not BatchSampler
         or batch_sampler.sampler is not sampler
-        or batch_sampler.batch_size != loader.batch_size
+        or batch_sampler.batch_size != size
         or type(sampler) not in (SequentialSampler, RandomSampler)
         or isinstance(loader.dataset, IterableDataset)
         or hasattr(loader.dataset, "__getitems__")  # may return any number of samples
@@ -1828,7 +1845,6 @@ def _fixed_batch_sizes(loader: object, max_batches: Sequence[int | float]) -> tu
         or not getattr(loader, "in_order", True)  # workers' batches in any order: the partial one in the warm-up?
     ):
         return None
-    size = loader.batch_size
     full, rest = divmod(len(cast(SequentialSampler | RandomSampler, sampler)), size)
     last = rest if rest and not batch_sampler.drop_last else size
     batches = full + (last != size)

@@ -1772,6 +1772,15 @@ class _BatchedDataset(RandomDataset):
         return [self[i] for i in indices[:-1]]  # one sample fewer than asked for
 
 
+class _ShortFirstBatch(torch.utils.data.BatchSampler):
+    """A batch sampler of its own: its first batch one sample short."""
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = list(super().__iter__())
+        batches[0] = batches[0][:-1]
+        return iter(batches)
+
+
 class _Stream(torch.utils.data.IterableDataset):
     def __iter__(self) -> Any:
         return iter(torch.zeros(10, 32))
@@ -1787,6 +1796,11 @@ def _fallback_case(name: str) -> tuple[Any, dict[str, Any], list[int]]:
     cases: dict[str, tuple[Any, dict[str, Any], list[int]]] = {
         "collate_fn": (DataLoader(data, batch_size=4, collate_fn=lambda s: torch.stack(s[:-1])), {}, [3, 3, 1]),
         "batch_sampler": (DataLoader(data, batch_sampler=[[0, 1], [2, 3, 4], [5]]), {}, [2, 3, 1]),
+        "a BatchSampler subclass": (
+            DataLoader(data, batch_sampler=_ShortFirstBatch(torch.utils.data.SequentialSampler(data), 4, False)),
+            {},
+            [3, 4, 2],
+        ),
         "sampler": (DataLoader(data, batch_size=2, sampler=SubsetRandomSampler(range(5))), {}, [2, 2, 1]),
         "DistributedSampler": (
             DataLoader(data, batch_size=4, sampler=DistributedSampler(data, num_replicas=2, rank=0, shuffle=False)),
@@ -1813,6 +1827,7 @@ def _fallback_case(name: str) -> tuple[Any, dict[str, Any], list[int]]:
     [
         "collate_fn",
         "batch_sampler",
+        "a BatchSampler subclass",
         "sampler",
         "DistributedSampler",
         "IterableDataset",
@@ -1824,15 +1839,25 @@ def _fallback_case(name: str) -> tuple[Any, dict[str, Any], list[int]]:
         "in_order=False",
     ],
 )
+@pytest.mark.parametrize("stage", ["test", "predict"])
 def test_samples_are_counted_per_batch_unless_the_dataloader_fixes_them(
-    fake_clock: FakeClock, counted: list[int], case: str
+    fake_clock: FakeClock, counted: list[int], case: str, stage: str
 ) -> None:
+    """A predict loop's too: Lightning's rebuilt DataLoader (batch sampler wrapped) fixes no more than the test's."""
     dataloaders, trainer_kwargs, sizes = _fallback_case(case)
-    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1)
+    if stage == "predict" and case == "batch_sampler":
+        pytest.skip("Lightning cannot predict with a list as batch sampler (its wrapper copies the sampler's __dict__)")
+    if stage == "predict":
+        trainer_kwargs = {k.replace("test", "predict"): v for k, v in trainer_kwargs.items()}
+    cb = EnergyCallback(stages=stage, meter=FakeMeter(fake_clock), warmup_batches=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Lightning's advice on samplers and dataloader lengths
-        _trainer(cb, **trainer_kwargs).test(_AnyBatch(fake_clock), dataloaders=dataloaders, verbose=False)
-    result = cb.results["test"]
+        trainer = _trainer(cb, **trainer_kwargs)
+        if stage == "test":
+            trainer.test(_AnyBatch(fake_clock), dataloaders=dataloaders, verbose=False)
+        else:
+            trainer.predict(_AnyBatch(fake_clock), dataloaders=dataloaders, return_predictions=False)
+    result = cb.results[stage]
     assert (result.samples, result.batches) == (sum(sizes[1:]), len(sizes) - 1)
     assert len(counted) == len(sizes)
 
@@ -1946,11 +1971,49 @@ def test_a_validate_run_after_fit_counts_in_the_search_energy(fake_clock: FakeCl
     assert not cost.eval_partial
 
 
-def test_predict_samples_are_counted_per_batch(fake_clock: FakeClock, counted: list[int]) -> None:
-    cb = EnergyCallback(stages="predict", meter=FakeMeter(fake_clock), warmup_batches=1)
-    _trainer(cb).predict(_AnyBatch(fake_clock), dataloaders=DataLoader(RandomDataset(32, 10), batch_size=4))
-    assert cb.results["predict"].samples == 6
-    assert len(counted) == 3
+@pytest.mark.parametrize(
+    ("data", "drop_last", "shuffle", "samples", "batches"),
+    [
+        (RandomDataset(32, 10), False, False, 4 + 2, 2),
+        (RandomDataset(32, 10), True, False, 4 + 2, 2),  # Lightning predicts every sample: drop_last=False forced
+        (RandomDataset(32, 10), False, True, 4 + 2, 2),
+        # 22 prompts as text (no tensor): the last batch holds 2, not the batch_size (12 were counted for 10)
+        ([f"prompt {i}" for i in range(22)], False, False, 4 + 4 + 2, 3),
+    ],
+    ids=["tensors", "drop_last", "shuffled", "text"],
+)
+def test_predict_samples_come_from_the_batch_sampler_lightning_wraps(
+    fake_clock: FakeClock, counted: list[int], data: Any, drop_last: bool, shuffle: bool, samples: int, batches: int
+) -> None:
+    """A predict loop's DataLoader is rebuilt around Lightning's index-keeping batch sampler (batch_size None): its
+    sizes are read through it, so a text batch's last, partial batch counts its own samples, not the batch_size."""
+    warmup = 1 if isinstance(data, RandomDataset) else 3
+    cb = EnergyCallback(stages="predict", meter=FakeMeter(fake_clock), warmup_batches=warmup, min_duration_s=0)
+    loader = DataLoader(data, batch_size=4, drop_last=drop_last, shuffle=shuffle)
+    with user_warnings_as_errors(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*predict returned None")  # _AnyBatch's predict_step
+        warnings.filterwarnings("ignore", message=".*shuffl")  # shuffling a predict set
+        _trainer(cb).predict(_AnyBatch(fake_clock), dataloaders=loader, return_predictions=False)
+    result = cb.results["predict"]
+    assert (result.samples, result.batches) == (samples, batches)
+    assert len(counted) == (1 if isinstance(data, RandomDataset) else 0)  # the first tensor, checked; text: none
+
+
+def test_a_predict_loader_rebuilt_by_lightning_has_fixed_sizes_only_over_a_plain_sampler() -> None:
+    """Read through Lightning's index-keeping wrapper: a DDP rank's shard (Lightning's unrepeated distributed
+    sampler) is no plain sampler, and its batches are counted as before."""
+    from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSamplerWrapper
+    from lightning.pytorch.trainer.states import RunningStage
+    from lightning.pytorch.utilities.data import _update_dataloader
+
+    loader = DataLoader(RandomDataset(32, 10), batch_size=4, drop_last=True)
+    plain = _update_dataloader(loader, loader.sampler, mode=RunningStage.PREDICTING)
+    assert plain.batch_size is None  # why the loader's own batch_size cannot be read
+    assert energy_module._fixed_batch_sizes(plain, [3]) == (4, 3, 2)  # drop_last=False, as Lightning predicts
+    assert energy_module._fixed_batch_sizes(plain, [2]) is None  # limit_predict_batches=2
+    shard = UnrepeatedDistributedSamplerWrapper(loader.sampler, num_replicas=2, rank=1, shuffle=False)
+    sharded = _update_dataloader(loader, shard, mode=RunningStage.PREDICTING)
+    assert energy_module._fixed_batch_sizes(sharded, [len(sharded)]) is None
 
 
 class _TwoBatchesAStep(BoringModel):
