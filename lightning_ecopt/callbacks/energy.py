@@ -15,7 +15,7 @@ import sys
 import time
 import types
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -103,6 +103,9 @@ class _LoopState:
     # the batch_size of the loop's one DataLoader where its batches are counted (a custom collate function, say),
     # checked against the first count: a per-sample sequence's first tensor is no batch (see _declared_batch_size)
     declared_batch_size: int | None = None
+    # A predict loop's one DataLoader's batch sampler, Lightning's wrapper that records each batch's indices: a batch
+    # with no tensor to count counts its indices (a DDP rank's shard, a batch sampler of its own: see _batch_indices)
+    index_sampler: Any = None
     samples: int = 0  # in the measured window
     tokens: int | None = None  # None: no count_fn, or it returned None (no tokens) for every batch
     warmup_samples: int = 0
@@ -230,7 +233,8 @@ class EnergyCallback(Callback):
             (of each iterable's part, summed, in a ``CombinedLoader`` that zips several: ``max_size_cycle``...)
             (from a plain ``DataLoader`` with a ``batch_size``, a predict loop's too: its batch sizes, exact, a last
             partial batch of texts included, and kept where a hook such as ``on_after_batch_transfer`` reshaped the
-            batch, with a warning naming both counts). Where the first
+            batch, with a warning naming both counts; a predict batch with no tensor, from any other one
+            ``DataLoader``: the indices Lightning's batch sampler drew for it). Where the first
             count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a collate
             function returning per-sample tensors in a tuple, say), a warning names both: pass this.
         count_fn: ``fn(batch, outputs) -> int | None`` tokens produced by a batch (generation); logs tokens per
@@ -800,6 +804,7 @@ class EnergyCallback(Callback):
         )
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
+            state.index_sampler = _index_sampler(trainer, stage)
             state.zipped = _zipped_iterables(trainer, stage)
         if trainer is not None and _takes_dataloader_iter(trainer.lightning_module, stage):
             self._count_fetched(stage, state, trainer)
@@ -1211,6 +1216,9 @@ class EnergyCallback(Callback):
         path = _first_tensor_path(batch)
         first = None if path is None else _follow(batch, path)
         if first is None:
+            indices = _batch_indices(state.index_sampler, state.seen)  # this batch's, in the order they were drawn
+            if indices is not None:
+                return indices
             declared = state.declared_batch_size  # kept for the next batches: none of them has a tensor either
             counting = (
                 "1 sample per batch"
@@ -1712,6 +1720,36 @@ def _declared_batch_size(trainer: pl.Trainer, stage: str) -> int | None:
     except (TypeError, NotImplementedError):  # an IterableDataset without __len__, or one whose __len__ says so
         return None  # (a streaming dataset's; Lightning's sized_len reads both as "no length")
     return batch_size
+
+
+def _index_sampler(trainer: pl.Trainer, stage: str) -> _IndexBatchSamplerWrapper | None:
+    """The batch sampler of a predict loop's one ``DataLoader`` where it is Lightning's index-keeping wrapper, or None.
+
+    Lightning rebuilds a predict ``DataLoader`` around it, whatever its sampler (a DDP rank's shard) or batch sampler;
+    it records the indices of each batch it draws (``seen_batch_indices``), in order. Not where workers may return
+    the batches in another order (``in_order=False``): the n-th batch the loop sees need not be the n-th drawn.
+    """
+    found = _stage_loaders(trainer, stage) if stage == "predict" else []
+    if len(found) != 1 or not isinstance(found[0], DataLoader) or not getattr(found[0], "in_order", True):
+        return None
+    batch_sampler = found[0].batch_sampler
+    return batch_sampler if isinstance(batch_sampler, _IndexBatchSamplerWrapper) else None
+
+
+def _batch_indices(index_sampler: _IndexBatchSamplerWrapper | None, position: int) -> int | None:
+    """The indices in the ``position``-th batch that ``index_sampler`` drew (its samples), or None if not known.
+
+    >>> from lightning.pytorch.overrides.distributed import _IndexBatchSamplerWrapper
+    >>> wrapper = _IndexBatchSamplerWrapper(BatchSampler(range(5), batch_size=3, drop_last=False))
+    >>> _ = list(iter(wrapper))  # [0, 1, 2], [3, 4]
+    >>> _batch_indices(wrapper, 1), _batch_indices(wrapper, 2), _batch_indices(None, 0)
+    (2, None, None)
+    """
+    seen = getattr(index_sampler, "seen_batch_indices", None)
+    if not isinstance(seen, list) or position >= len(seen):
+        return None
+    indices = seen[position]
+    return len(indices) if isinstance(indices, Sized) else None
 
 
 def _zipped_iterables(trainer: pl.Trainer, stage: str) -> Any:

@@ -1999,6 +1999,43 @@ def test_predict_samples_come_from_the_batch_sampler_lightning_wraps(
     assert len(counted) == (1 if isinstance(data, RandomDataset) else 0)  # the first tensor, checked; text: none
 
 
+def _texts(n: int) -> list[str]:
+    return [f"prompt {i}" for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("loader", "samples"),
+    [
+        # a rank's shard of 22 prompts (11: batches 4, 4, 3): 4 + 3 measured, not 4 + 4
+        (
+            lambda: DataLoader(
+                _texts(22), batch_size=4, sampler=torch.utils.data.DistributedSampler(_texts(22), 2, 0, shuffle=False)
+            ),
+            4 + 3,
+        ),
+        # a batch sampler of its own (3, 4, 4, 4, 4, 2): 4 + 4 + 4 + 4 + 2 measured, not 5 x 4
+        (
+            lambda: DataLoader(_texts(22), batch_sampler=_ShortFirstBatch(range(22), 4, False)),  # type: ignore[arg-type]
+            4 + 4 + 4 + 4 + 2,
+        ),
+        (lambda: DataLoader(_texts(22), batch_size=4, collate_fn=" ".join), 4 * 4 + 2),  # no tensor, no list
+    ],
+    ids=["DistributedSampler", "BatchSampler subclass", "collate_fn"],
+)
+def test_predict_batches_without_a_tensor_count_the_indices_lightning_recorded(
+    fake_clock: FakeClock, loader: Callable[[], DataLoader], samples: int
+) -> None:
+    """Where the DataLoader fixes no sizes, a text batch had only the batch_size to count (a last, partial batch
+    counted in full, with a warning): a predict loop's batch sampler, which Lightning wraps, says how many it drew."""
+    cb = EnergyCallback(
+        stages="predict", meter=FakeMeter(fake_clock), warmup_batches=1, log_model_stats=False, min_duration_s=0
+    )
+    with user_warnings_as_errors(), warnings.catch_warnings():  # no "counting the DataLoader's batch_size" warning
+        warnings.filterwarnings("ignore", message=".*(predict returned None|custom batch sampler)")
+        _trainer(cb).predict(_AnyBatch(fake_clock), dataloaders=loader(), return_predictions=False)
+    assert cb.results["predict"].samples == samples
+
+
 def test_a_predict_loader_rebuilt_by_lightning_has_fixed_sizes_only_over_a_plain_sampler() -> None:
     """Read through Lightning's index-keeping wrapper: a DDP rank's shard (Lightning's unrepeated distributed
     sampler) is no plain sampler, and its batches are counted as before."""
