@@ -216,7 +216,8 @@ class EnergyCallback(Callback):
             rank > 0: pass ``read_cpu=local_rank == 0``).
         warmup_batches: Batches at the start of each loop excluded from the efficiency figures. Where a step takes
             the ``dataloader_iter`` and fetches several, the batches are counted as fetched, and the warm-up lasts
-            until the first step that begins after them (``LoopEnergy.warmup_batches`` says how many it held).
+            until the first step that begins after them (``LoopEnergy.warmup_batches`` says how many it held,
+            every rank's under DDP, as its ``batches``).
         min_duration_s: A measured loop shorter than this is flagged (``short_window``) with one warning. The
             default, 2 s (20 NVML counter periods), is the shortest loop whose joules repeated within 2 % (relative
             standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %. A loop
@@ -1293,6 +1294,8 @@ class EnergyCallback(Callback):
             "batches": float(batches),
             "tokens": unread if tokens is None else float(tokens),  # no rank counted any: no tokens figure
             "warmup_j": 0.0 if whole is None else max(whole.total_j - steady.total_j, 0.0),
+            # A rank that ended inside its warm-up was measured whole: its batches are in "batches", none warm-up
+            "warmup_batches": 0.0 if whole is None or not state.steady else float(state.warmup_seen),
             # Every rank's per-batch windows, summed and counted: one rank's alone may hold all ranks' work (RAPL is
             # package-wide) or none of it (a rank that rank 0's RAPL covers reads 0 J).
             "batch_j_sum": math.fsum(state.batch_j),
@@ -1327,7 +1330,7 @@ class EnergyCallback(Callback):
             samples=int(figures["samples"]),
             batches=int(figures["batches"]),
             tokens=None if figures["tokens"] == unread else int(figures["tokens"]),
-            warmup_batches=0 if whole is None or not state.steady else state.warmup_seen,
+            warmup_batches=int(figures["warmup_batches"]),
             warmup_j=figures["warmup_j"],
             per_batch_mode="window" if every_rank_windows else "split",
             batch_j=tuple(state.batch_j) if every_rank_windows else (),

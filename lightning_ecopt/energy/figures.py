@@ -123,8 +123,8 @@ class LoopEnergy:
         samples: Samples in the measured batches (every rank's).
         batches: Measured batches (every rank's).
         tokens: Tokens counted by ``count_fn``, or ``None``.
-        warmup_batches: Batches excluded as warm-up.
-        warmup_j: Joules of the warm-up batches.
+        warmup_batches: Batches excluded as warm-up (every rank's).
+        warmup_j: Joules of the warm-up batches (every rank's).
         per_batch_mode: ``"window"`` (per-batch windows) or ``"split"`` (loop joules / batches).
         batch_j: Joules of each measured batch in ``"window"`` mode (this rank), else empty.
         batch_mean_j: The mean per-batch window over every rank (``"window"`` mode; ``None``: the mean of

@@ -2769,6 +2769,24 @@ def test_under_ddp_joules_per_batch_is_the_mean_window_over_every_rank() -> None
     assert result.metrics()["energy/test_j_per_batch"] == pytest.approx(result.energy_j / result.batches)
 
 
+def test_under_ddp_warmup_batches_are_every_rank_s_as_the_measured_batches_are() -> None:
+    """Each of two ranks warms up on 3 batches and measures 4 (samples and batches summed: 8 batches); the warm-up
+    said 3 batches, rank 0's alone, beside warmup_j summed over both."""
+    from lightning_ecopt.energy import Measurement
+
+    trainer = types.SimpleNamespace(
+        world_size=2, strategy=types.SimpleNamespace(root_device=torch.device("cpu"), all_gather=_peer_all_gather())
+    )
+    steady = Measurement(time_s=2.0, cpu_j=8.0, source="estimated: cpu-time")
+    whole = Measurement(time_s=3.0, cpu_j=11.0, source="estimated: cpu-time")
+    for _rank in (1, 0):  # rank 1 first: the fake all_gather hands its figures to rank 0
+        cb = EnergyCallback(meter="estimate", warmup_batches=3, min_duration_s=0.0)
+        state = energy_module._LoopState(batch_window="test/batch", seen=7, steady=True, warmup_seen=3)
+        result = cb._reduce(trainer, "test", steady, whole, samples=16, batches=4, tokens=None, state=state)  # type: ignore[arg-type]
+    assert (result.batches, result.samples, result.warmup_j) == (8, 32, 6.0)
+    assert result.warmup_batches == 6
+
+
 def test_under_ddp_per_batch_windows_count_only_where_every_rank_has_them() -> None:
     """Each rank picks its per-batch mode from its own warm-up: near the threshold rank 0 measures windows and rank 1
     splits. Rank 0's windows alone (2 J a batch) were the loop's, against 12 J over 8 batches."""
