@@ -1395,12 +1395,22 @@ class EnergyCallback(Callback):
                 "window is long enough (lightning_ecopt.inference.TimedPasses, in docs/callback.md's 'Short loops').",
             )
         if not result.energy_read and not math.isnan(result.energy_j):  # NaN: the meter has said why
+            # A fit logs its joules and seconds only (LoopEnergy.metrics): no efficiency figure to be NaN
+            what, logged, longer = (
+                ("fit", f"energy/train_j is logged as read ({result.energy_j:g} J)", "train")
+                if stage == "train"
+                else (
+                    f"{stage} loop",
+                    "samples/J, J/sample, J/batch, power (and tokens/J) are logged as NaN",
+                    "evaluate",
+                )
+            )
             self._warn_once(
                 f"zero/{stage}",
-                f"EnergyCallback: the {stage} loop read {result.energy_j:g} J from '{result.source}' over "
-                f"{time_s:.3f} s, no usable energy; samples/J, J/sample, J/batch, power (and tokens/J) are logged as "
-                "NaN. At 0 J the window is shorter than the counter's update period, or the counter is not "
-                "advancing: evaluate for longer; a negative or infinite figure is a counter that went wrong.",
+                f"EnergyCallback: the {what} read {result.energy_j:g} J from '{result.source}' over {time_s:.3f} s, "
+                f"no usable energy; {logged}. At 0 J the window is shorter than the counter's update period, or the "
+                f"counter is not advancing: {longer} for longer; a negative or infinite figure is a counter that went "
+                "wrong.",
             )
         return result
 

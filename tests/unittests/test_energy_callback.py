@@ -619,6 +619,22 @@ def test_zero_joules_are_never_logged_silently(fake_clock: FakeClock) -> None:
     assert math.isnan(trainer.callback_metrics["energy/test_samples_per_j"].item())
 
 
+def test_zero_joules_of_a_fit_are_warned_of_by_the_figures_a_fit_logs(fake_clock: FakeClock) -> None:
+    """A fit logs energy/train_j and energy/train_time_s only: its warning named samples/J, J/sample, J/batch and
+    power as logged NaN, figures a fit does not log at all."""
+    cb = EnergyCallback(stages=(), train=True, meter=_ZeroMeter(fake_clock), warmup_batches=0)
+    trainer = _trainer(cb, max_epochs=1, limit_train_batches=2, limit_val_batches=0)
+    with pytest.warns(UserWarning, match="read 0 J") as caught:
+        trainer.fit(ClockedModel(fake_clock))
+    (said,) = [str(w.message) for w in caught if "read 0 J" in str(w.message)]
+    assert "the fit read 0 J" in said
+    assert "energy/train_j is logged as read (0 J)" in said
+    for absent in ("samples/J", "J/sample", "J/batch", "power", "NaN"):
+        assert absent not in said
+    assert set(cb.results["train"].metrics()) == {"energy/train_j", "energy/train_time_s"}  # all a fit logs
+    assert trainer.callback_metrics["energy/train_j"].item() == 0.0
+
+
 def test_loop_shorter_than_warmup_is_measured_whole_and_flagged(fake_clock: FakeClock) -> None:
     # Its figures hold the first batches' one-off costs: a compiled model's test of 2 batches under warmup_batches=3
     # read 108 samples/J against 1,040 eager, and was not flagged (its 5 s here are long enough by time).
