@@ -2191,6 +2191,17 @@ def test_idle_batch_hooks_leave_lightnings_dispatch_until_the_loop_ends(
         assert not {"on_test_batch_start", "on_test_batch_end"} & set(vars(cb))
 
 
+def test_a_predict_loop_s_idle_batch_hooks_leave_lightnings_dispatch_too(fake_clock: FakeClock) -> None:
+    """A predict loop's plain DataLoader fixes its samples as the test loop's does (read through Lightning's wrapped
+    batch sampler): its end hook leaves the dispatch after the first measured batch; it ran on every batch."""
+    cb = EnergyCallback(stages="predict", meter=FakeMeter(fake_clock), per_batch="split", min_duration_s=0)
+    profiler = SimpleProfiler()
+    _trainer(cb, profiler=profiler).predict(ClockedModel(fake_clock), return_predictions=False)
+    assert (_dispatched(profiler, "on_predict_batch_start"), _dispatched(profiler, "on_predict_batch_end")) == (4, 4)
+    assert (cb.results["predict"].samples, cb.results["predict"].batches) == (3 * BATCH, 3)  # 6 batches, 3 warm-up
+    assert not {"on_predict_batch_start", "on_predict_batch_end"} & set(vars(cb))
+
+
 def test_validation_hooks_are_muted_in_every_epoch(fake_clock: FakeClock) -> None:
     cb = EnergyCallback(stages="validate", meter=FakeMeter(fake_clock), warmup_batches=1, min_duration_s=0.0)
     seen: list[tuple[int, int]] = []
