@@ -104,8 +104,12 @@ def test_ddp_sums_ranks() -> None:
     assert result["batches"] == 12
     assert result["samples"] == 48
     assert result["logged_samples"] == 48
+    assert result["warmup_batches"] == 4  # every rank's, as the batches
     assert result["source"] == "estimated: cpu-time"
     assert result["energy_j"] > 0
+    # 22 texts over 2 ranks: 11 each, in batches of 4, 4, 3 (Lightning's unrepeated shards), 2 of them warm-up: the
+    # last, partial batch measured per rank counts its 3 samples, not the batch_size 4.
+    assert (result["predict_samples"], result["predict_batches"], result["predict_warmup_batches"]) == (6, 2, 4)
 
 
 def _cli_config(tmp_path: Path, init_args: str) -> Path:

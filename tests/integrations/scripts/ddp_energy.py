@@ -1,4 +1,5 @@
-"""Run a test loop under DDP on 2 CPU processes and print rank 0's energy figures as JSON (used by the tests)."""
+"""Run a test and a predict loop under DDP on 2 CPU processes and print rank 0's energy figures as JSON (used by the
+tests)."""
 
 import json
 import sys
@@ -14,9 +15,15 @@ class Model(BoringModel):
     def test_dataloader(self) -> DataLoader:
         return DataLoader(RandomDataset(32, 64), batch_size=4)  # 16 batches, 8 per rank
 
+    def predict_dataloader(self) -> DataLoader:
+        return DataLoader([f"prompt {i}" for i in range(22)], batch_size=4)  # texts: 11 a rank, in 4, 4, 3
+
+    def predict_step(self, batch: list[str], batch_idx: int) -> int:
+        return len(batch)
+
 
 if __name__ == "__main__":
-    cb = EnergyCallback(meter="estimate", warmup_batches=2)
+    cb = EnergyCallback(stages=("test", "predict"), meter="estimate", warmup_batches=2, log_model_stats=False)
     trainer = Trainer(
         strategy="ddp",
         devices=2,
@@ -28,6 +35,9 @@ if __name__ == "__main__":
     )
     trainer.test(Model(), verbose=False)
     r = cb.results["test"]
+    logged_samples = trainer.callback_metrics["energy/test_samples"].item()
+    trainer.predict(Model(), return_predictions=False)
+    p = cb.results["predict"]
     if trainer.global_rank == 0:
         print(
             "RESULT "
@@ -38,7 +48,11 @@ if __name__ == "__main__":
                     "source": r.source,
                     "energy_j": r.energy_j,
                     "world_size": trainer.world_size,
-                    "logged_samples": trainer.callback_metrics["energy/test_samples"].item(),
+                    "logged_samples": logged_samples,
+                    "warmup_batches": r.warmup_batches,
+                    "predict_samples": p.samples,
+                    "predict_batches": p.batches,
+                    "predict_warmup_batches": p.warmup_batches,
                 }
             )
         )
