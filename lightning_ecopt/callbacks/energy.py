@@ -23,7 +23,6 @@ import lightning.pytorch as pl
 import torch
 from lightning.fabric.utilities.apply_func import apply_to_collection
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.overrides.distributed import _IndexBatchSamplerWrapper
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from lightning.pytorch.utilities.signature_utils import is_param_in_hook_signature
@@ -64,6 +63,14 @@ from lightning_ecopt.energy.measurement import source_problem
 from lightning_ecopt.exceptions import EnergyMeterError, TrialFailure
 
 __all__ = ["EnergyCallback", "trial_metrics"]
+
+try:  # private to Lightning: where a release moves it, predict loops count batch by batch again, as before 2026-12-06
+    from lightning.pytorch.overrides.distributed import _IndexBatchSamplerWrapper
+except ImportError:  # pragma: no cover - Lightning 2.6 has it
+
+    class _IndexBatchSamplerWrapper:  # type: ignore[no-redef]
+        """Stands in for Lightning's index-keeping predict batch sampler where a release lacks it: nothing is one."""
+
 
 AUTO_MIN_DURATION_S = 0.2
 """``min_duration_s="auto"``: 20 updates of the meter's counter (2 s of NVML), and at least this: the examples' CPU
@@ -1752,8 +1759,7 @@ def _index_sampler(trainer: pl.Trainer, stage: str) -> _IndexBatchSamplerWrapper
 def _batch_indices(index_sampler: _IndexBatchSamplerWrapper | None, position: int) -> int | None:
     """The indices in the ``position``-th batch that ``index_sampler`` drew (its samples), or None if not known.
 
-    >>> from lightning.pytorch.overrides.distributed import _IndexBatchSamplerWrapper
-    >>> wrapper = _IndexBatchSamplerWrapper(BatchSampler(range(5), batch_size=3, drop_last=False))
+    >>>     >>> wrapper = _IndexBatchSamplerWrapper(BatchSampler(range(5), batch_size=3, drop_last=False))
     >>> _ = list(iter(wrapper))  # [0, 1, 2], [3, 4]
     >>> _batch_indices(wrapper, 1), _batch_indices(wrapper, 2), _batch_indices(None, 0)
     (2, None, None)
