@@ -1759,7 +1759,7 @@ def _index_sampler(trainer: pl.Trainer, stage: str) -> _IndexBatchSamplerWrapper
 def _batch_indices(index_sampler: _IndexBatchSamplerWrapper | None, position: int) -> int | None:
     """The indices in the ``position``-th batch that ``index_sampler`` drew (its samples), or None if not known.
 
-    >>>     >>> wrapper = _IndexBatchSamplerWrapper(BatchSampler(range(5), batch_size=3, drop_last=False))
+    >>> wrapper = _IndexBatchSamplerWrapper(BatchSampler(range(5), batch_size=3, drop_last=False))
     >>> _ = list(iter(wrapper))  # [0, 1, 2], [3, 4]
     >>> _batch_indices(wrapper, 1), _batch_indices(wrapper, 2), _batch_indices(None, 0)
     (2, None, None)
