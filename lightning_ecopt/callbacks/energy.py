@@ -1030,7 +1030,7 @@ class EnergyCallback(Callback):
                     f"reshaped/{stage}",
                     f"EnergyCallback: the {stage} DataLoader's first batch holds {expected} samples (its batch_size, "
                     f"collated by default_collate), but the batch the step receives leads with "
-                    f"{_where(path)} {tuple(first.shape)}, whose first dimension is {counted}: a hook "
+                    f"{_where(path)} {_shape(first)}, whose first dimension is {counted}: a hook "
                     f"(on_before_batch_transfer, transfer_batch_to_device, on_after_batch_transfer) reshaped it, "
                     f"sequence-first say. Counting the DataLoader's samples ({expected} in the first batch); if that "
                     f"is not the number of samples in a batch, pass batch_size_fn=lambda batch: ... to count them.",
@@ -1247,7 +1247,7 @@ class EnergyCallback(Callback):
             self._warn_once(
                 f"batchsize/{declared}/{count}",
                 f"EnergyCallback: counted {count} samples in a batch, the first dimension of {_where(path or ())} "
-                f"{tuple(first.shape)}, but the DataLoader's batch_size is {declared}. A collate function that "
+                f"{_shape(first)}, but the DataLoader's batch_size is {declared}. A collate function that "
                 f"returns per-sample tensors in a list or tuple (detection models) makes the first tensor one sample; "
                 f"one that packs samples changes the count. If {count} is not the number of samples in a batch, pass "
                 f"batch_size_fn=lambda batch: ... (e.g. len(batch[0])) to count them.",
@@ -1938,6 +1938,24 @@ def _where(path: tuple[Any, ...]) -> str:
     "batch[0]['x'].ids"
     """
     return "batch" + "".join(f".{k.name}" if isinstance(k, _Field) else f"[{k!r}]" for k in path)
+
+
+def _shape(tensor: torch.Tensor) -> tuple[Any, ...]:
+    """``tensor``'s shape, for messages; a strided nested tensor, which has none, gives ``None`` for a ragged dimension.
+
+    >>> _shape(torch.zeros(4, 2)), _shape(torch.nested.nested_tensor([torch.zeros(1, 2), torch.zeros(3, 2)]))
+    ((4, 2), (2, None, 2))
+    """
+    try:
+        return tuple(tensor.shape)
+    except RuntimeError:  # "NestedTensorImpl doesn't support sizes"
+        sizes: list[int | None] = []
+        for dim in range(tensor.dim()):
+            try:
+                sizes.append(tensor.size(dim))
+            except RuntimeError:  # "Given dimension 1 is irregular and does not have a size."
+                sizes.append(None)
+        return tuple(sizes)
 
 
 def _follow(batch: Any, path: tuple[Any, ...]) -> Any:

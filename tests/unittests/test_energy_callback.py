@@ -1580,6 +1580,26 @@ def test_nested_tensor_batches_are_counted_and_get_no_flops_not_a_failed_loop(
     assert returned["model/params"] == 66
 
 
+class _FilteredNestedBatches(_NestedBatches):
+    """A collate function that drops the one-step sequences (a batch of 4 holds 3): its count is not the batch_size."""
+
+    def _collate(self, items: list[torch.Tensor]) -> torch.Tensor:
+        return super()._collate([item for item in items if item.size(0) > 1])
+
+
+@pytest.mark.parametrize("layout", [torch.strided, torch.jagged])
+def test_a_nested_batch_that_is_not_the_batch_size_is_warned_of_not_a_failed_loop(
+    fake_clock: FakeClock, layout: torch.layout
+) -> None:
+    """The warning that the first batch's count is not the DataLoader's batch_size printed the nested tensor's
+    ``shape``, which a strided one has not: the warning raised, and the test failed."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), min_duration_s=0.0, log_model_stats=False)
+    with pytest.warns(UserWarning, match=r"counted 3 samples in a batch, the first dimension of batch \(3, ") as caught:
+        _trainer(cb).test(_FilteredNestedBatches(fake_clock, layout), verbose=False)
+    assert any("but the DataLoader's batch_size is 4" in str(w.message) for w in caught)
+    assert (cb.results["test"].samples, cb.results["test"].batches) == (3 + 4 + 1, 3)  # 3, 3, 3 warm-up; 3, 4, 1
+
+
 class _Streamed(torch.utils.data.IterableDataset[torch.Tensor]):
     """22 samples streamed: no length to tell, said by a ``__len__`` that raises NotImplementedError."""
 
