@@ -158,7 +158,9 @@ class _PicklableFailures:
         stops.raise_if_lost()
         _leave_sigusr1_to_the_sweep(self.slurm_sweep)
         cwd = _getcwd()
-        _record(self.outcomes, {"status": "started"})  # a lost batch with no job started is the launcher's failure
+        # A lost batch with no job started is the launcher's failure; a stopped sweep cancels a submitit job by its id.
+        whom = _whom()
+        _record(self.outcomes, {"status": "started", **whom})
         self._keep(_STARTED)
         moved: dict[str, Any] = {}  # the record's changed_dir, where the task changed the directory
         try:
@@ -174,14 +176,14 @@ class _PicklableFailures:
             # launcher's worker process): the exception goes on, to the launcher, without them.
             release_failed_trial(exc)
             if (stopped := _submitit_time_limit(exc)) is not None:
-                self._finish({"status": "failed", **_failure_fields(stopped), **moved}, stopped)
+                self._finish({"status": "failed", **_failure_fields(stopped), **moved, **whom}, stopped)
                 raise stopped from None
             if _round_trips(exc):
-                self._finish({"status": "failed", **_failure_fields(exc), **moved}, exc)
+                self._finish({"status": "failed", **_failure_fields(exc), **moved, **whom}, exc)
                 raise
             tb = exc.__traceback__  # from the task's frame on, without this one
             carried = _UnpicklableTaskError.carrying(exc.with_traceback(tb.tb_next if tb else None))
-            self._finish({"status": "failed", **_failure_fields(carried), **moved}, carried)
+            self._finish({"status": "failed", **_failure_fields(carried), **moved, **whom}, carried)
             raise carried from None
         except SystemExit as exc:
             # The task's sys.exit() ends its trial, not the sweep (nor, under the basic launcher, the rest of its
@@ -194,11 +196,11 @@ class _PicklableFailures:
             stops.raise_if_lost(exc)
             release_failed_trial(exc)
             failure = exit_as_failure(exc)
-            self._finish({"status": "failed", **_failure_fields(failure), **moved}, failure)
+            self._finish({"status": "failed", **_failure_fields(failure), **moved, **whom}, failure)
             raise failure from None
         # Its Trainer and model, in cycles, before the next trial of this process (the sweep's or a joblib worker)
         release_finished_trial(time.monotonic() - start)
-        self._finish({"status": "completed", "value": value, **moved}, value)
+        self._finish({"status": "completed", "value": value, **moved, **whom}, value)
         return value
 
     def _finish(self, record: dict[str, Any], outcome: Any) -> None:
@@ -242,6 +244,14 @@ class _PicklableFailures:
                 self.in_process[int(HydraConfig.get().job.num)] = outcome
         except Exception as exc:  # a safety net, as the record is: the outcome goes back through the launcher
             log.debug("ecopt sweeper: the job's outcome was not kept: %s: %s", type(exc).__name__, exc)
+
+
+def _whom() -> dict[str, Any]:
+    """The record's ``submitit`` field (:func:`~hydra_plugins.ecopt_sweeper._cancel.job_facts`); ``{}`` outside one."""
+    from hydra_plugins.ecopt_sweeper._cancel import job_facts
+
+    facts = job_facts()
+    return {} if facts is None else {"submitit": facts}
 
 
 def _raised_by_submitit(exc: BaseException) -> bool:
@@ -535,6 +545,17 @@ def ran_when_the_sweep_died(folder: Path | None, number: int) -> bool | None:
     except (OSError, ValueError):
         return True
     return not (isinstance(record, dict) and record.get("status") in ("completed", "failed"))
+
+
+def job_record(folder: Path | None, number: int) -> dict[str, Any] | None:
+    """Job ``number``'s record in ``folder`` as written (a dict); ``None``: none, unreadable, or ``folder`` ``None``."""
+    if folder is None:
+        return None
+    try:
+        record = _read_json(folder / f"{number}.json")
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def read_record(folder: Path | None, number: int) -> Any:

@@ -33,6 +33,7 @@ from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_plugins.ecopt_sweeper import _cancel
 from hydra_plugins.ecopt_sweeper._compose import (
     _appended_existing_key,
     _close_key,
@@ -55,6 +56,7 @@ from hydra_plugins.ecopt_sweeper._job import (
     _PicklableFailures,
     _UnpicklableTaskError,
     changed_dir_warning,
+    job_record,
     ran_when_the_sweep_died,
     read_record,
 )
@@ -71,6 +73,7 @@ from lightning_ecopt.exceptions import (
     EcoptConfigError,
     LauncherError,
     SweepFailureError,
+    SweepTerminated,
     TrialFailure,
     stop_status,
 )
@@ -292,6 +295,8 @@ class EcoptSweeper(Sweeper):
         self._records_visible: bool | None = None
         self._composed: dict[tuple[str, ...], DictConfig] = {}  # the last batch validate_batch_is_legal composed
         self._sweep_path: tuple[str, Path] | None = None  # hydra.sweep.dir as written, and as an absolute path
+        # The submitit job folders before the running launch (None: not submitit, or jobs get no folder of their own).
+        self._job_folders_before: set[str] | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         """Keep Hydra's context and build the configured launcher.
@@ -1656,6 +1661,9 @@ class EcoptSweeper(Sweeper):
         check_sweep_locks()  # a sweep dir deleted or moved mid-sweep: the launcher would recreate it for its job dirs
         numbers = range(first, first + len(batch))
         self._forget_outcomes(numbers)  # a record is this launch's, never an earlier one's
+        # The jobs a stop would cancel that have not started their task are those whose folder this launch makes.
+        executor, submitit_folder = self._submitit()
+        self._job_folders_before = _cancel.job_folders(submitit_folder) if executor else None
         try:
             try:
                 returns = self.launcher.launch(batch, initial_job_idx=first)
@@ -1665,7 +1673,7 @@ class EcoptSweeper(Sweeper):
                 stops.raise_if_lost(exc)
                 raise
             stops.raise_if_lost()  # dropped in a job's last steps: what the jobs returned is kept, the sweep stops
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit) as stop:
             # Ctrl-C or SIGTERM mid-batch: what the jobs that had completed recorded goes to the loop, which saves
             # them as finished rather than abandoning them with the rest (run again on resume). Not a failure: the
             # stop itself may have caused it (a SIGTERM reaching a worker's Lightning loop ends it with SystemExit).
@@ -1679,7 +1687,9 @@ class EcoptSweeper(Sweeper):
                         self._pareto.finished_before_stop[number - self._job_offset] = outcome
                     elif in_process and not self._job_started(number):
                         self._pareto.not_started_before_stop.add(number - self._job_offset)
-            self._say_jobs_run_on(numbers)
+            self._cancel_jobs(
+                numbers, ctrl_c=isinstance(stop, KeyboardInterrupt) and not isinstance(stop, SweepTerminated)
+            )
             raise
         except Exception as exc:
             # A process-based launcher loses the whole batch when a worker dies (joblib: TerminatedWorkerError), its
@@ -1799,39 +1809,71 @@ class EcoptSweeper(Sweeper):
             return None
         return ran_when_the_sweep_died(self._outcomes, index + self._job_offset)
 
-    def _say_jobs_run_on(self, numbers: Sequence[int]) -> None:
-        """Warn, at a stop mid-batch under submitit, that the batch's jobs that had not finished are not cancelled.
-
-        submitit's jobs do not depend on the process that submitted them: stopped, the sweep saves and exits, and its
-        SLURM jobs (or ``submitit_local``'s processes) run on to their end, unread, beside the resume, which runs
-        their trials again (measured beside them, on a shared machine). The sweep cannot cancel them: the launcher
-        keeps their handles to itself.
-
-        Args:
-            numbers: The job numbers of the launch the stop cut short.
-        """
+    def _submitit(self) -> tuple[str | None, str]:
+        """The launcher's submitit executor (``"local"``, ``"slurm"``; ``None``: not submitit) and its job folder."""
+        executor = getattr(self.launcher, "_EXECUTOR", None)
         submitit = type(self.launcher).__module__.startswith("hydra_plugins.hydra_submitit")
-        if self.config is None or not submitit:
-            return
-        unfinished = [number for number in numbers if self._recorded_outcome(number) is _ABSENT]
-        if not unfinished:
-            return
+        if self.config is None or not submitit or executor not in ("local", "slurm"):
+            return None, ""
         try:
             folder = str(OmegaConf.select(self.config, "hydra.launcher.submitit_folder", default="") or "")
         except Exception:  # an interpolation that does not resolve here
             folder = ""
+        return str(executor), folder
+
+    def _cancel_jobs(self, numbers: Sequence[int], *, ctrl_c: bool) -> None:
+        """Cancel, at a stop mid-batch under submitit, the batch's jobs that had not finished; say what was and was not.
+
+        submitit's jobs do not depend on the process that submitted them: left alone, the sweep's SLURM jobs (or
+        ``submitit_local``'s processes) would run on to their end, unread, beside the resume, which runs their trials
+        again (measured beside them, on a shared machine). Each job's record names it (:mod:`._cancel`): SLURM's get
+        ``scancel``, ``submitit_local``'s controllers SIGINT (as ``LocalJob.cancel``). A cancelled trial is saved as
+        any unfinished one is: the resume runs it again. Those it cannot cancel are named, with how to cancel them.
+
+        Args:
+            numbers: The job numbers of the launch the stop cut short.
+            ctrl_c: The stop was a SIGINT (a Ctrl-C in the terminal reaches ``submitit_local``'s jobs too).
+        """
+        executor, folder = self._submitit()
+        before, self._job_folders_before = self._job_folders_before, None
+        if executor is None or not numbers:
+            return
+        unfinished = [number for number in numbers if self._recorded_outcome(number) is _ABSENT]
+        if not unfinished:
+            return
+        records: dict[int, dict[str, Any]] = {}
+        for number in numbers:
+            facts = _cancel.recorded_facts(job_record(self._outcomes, number))
+            if facts is not None and facts["executor"] == executor:
+                records[number] = facts
+        after = _cancel.job_folders(folder) if before is not None else None
+        new = None if before is None or after is None else sorted(after - before)
+        try:
+            done = _cancel.cancel(executor, unfinished, numbers[0], records, new, folder, ctrl_c=ctrl_c)
+        except Exception as exc:  # the stop saves and exits whatever happens here
+            done = _cancel.Cancelled(not_cancelled=unfinished, why_not=[f"{type(exc).__name__}: {exc}"])
+        said: list[str] = []
+        if done.cancelled:
+            trials = "its trial" if len(done.cancelled) == 1 else "their trials"
+            said.append(
+                f"the stop cancelled the submitit {_jobs(done.cancelled)} of this batch that had not finished "
+                f"({'; '.join(done.how)}); the resume runs {trials} again"
+            )
+        if done.ended:
+            said.append(f"{_jobs(done.ended)} had ended (a Ctrl-C in the terminal reaches submitit_local's jobs too)")
+        if not done.not_cancelled:
+            log.info("ecopt sweeper: %s.", "; ".join(said))
+            return
         local = (
             f"; submitit_local: each is a process whose id names its folder in {Path(folder).parent}" if folder else ""
         )
-        log.warning(
-            "ecopt sweeper: the stop does not cancel the submitit jobs of this batch that had not finished (%s %s): "
-            "unless the stop reached them too (a Ctrl-C in the terminal reaches submitit_local's), they run on, "
-            "unread, and the resume runs their trials again beside them. Cancel them before rerunning (SLURM: "
-            "squeue --me, then scancel%s).",
-            "job" if len(unfinished) == 1 else "jobs",
-            ", ".join(str(number) for number in unfinished),
-            local,
+        said.append(
+            f"the stop could not cancel the submitit {_jobs(done.not_cancelled)} of this batch that had not finished "
+            f"({'; '.join(done.why_not)}): unless the stop reached them too (a Ctrl-C in the terminal reaches "
+            f"submitit_local's), they run on, unread, and the resume runs their trials again beside them. Cancel "
+            f"them before rerunning (SLURM: squeue --me, then scancel{local})"
         )
+        log.warning("ecopt sweeper: %s.", "; ".join(said))
 
     def _recorded_outcome(self, number: int) -> Any:
         """What job ``number`` recorded (its return value, or its exception), or ``_ABSENT`` (none, or unreadable)."""
@@ -1882,6 +1924,15 @@ def _split_sweep_dir(written: str, ours: str, theirs: str, config: Mapping[Any, 
         run_wide = a == b and _reads_the_time(part, config or {})  # the time, read once for the run
         (fixed if run_wide else per_trial).append(part)
     return "/".join(fixed), "_".join(per_trial)
+
+
+def _jobs(numbers: Sequence[int]) -> str:
+    """``job 1`` or ``jobs 1, 2``.
+
+    >>> _jobs([1]), _jobs([1, 2])
+    ('job 1', 'jobs 1, 2')
+    """
+    return f"{'job' if len(numbers) == 1 else 'jobs'} {', '.join(str(number) for number in numbers)}"
 
 
 def _say_contended(result: SweepResult) -> None:

@@ -4,6 +4,7 @@ A sweep run as a SLURM batch job (the basic or joblib launcher in an ``sbatch`` 
 by the signal ``#SBATCH --signal=USR1@90`` asks for, which Lightning's SLURM docs recommend: Lightning saves a
 checkpoint and runs ``scontrol requeue`` on it. The sweep saves what finished and, where rerunning the same command
 resumes it, requeues its job the same way (:func:`requeue_job`), so that the requeued job goes on with the budget.
+A sweep stopped mid-batch under ``submitit_slurm`` cancels the batch's unfinished jobs (:func:`cancel_jobs`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 _JOB_ID = re.compile(r"[0-9]+(_[0-9]+)?")
 
@@ -60,4 +61,36 @@ def requeue_job(job: str) -> str | None:
     if done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())
         return f"scontrol requeue {job} exited with {done.returncode}" + (f": {said}" if said else "")
+    return None
+
+
+CANCEL_TIMEOUT_S = 30.0
+"""How long ``scancel`` may take (a stopped sweep has a short grace period before SLURM kills it)."""
+
+
+def cancel_jobs(jobs: Sequence[str]) -> str | None:
+    """Cancel SLURM jobs ``jobs`` (``812``, an array's task ``812_3``) with one ``scancel``: ``None`` when it did.
+
+    Else why not (a clause), with ``scancel``'s own words. A job id that is not one (``812; rm``) is refused unrun.
+    """
+    bad = [job for job in jobs if not _JOB_ID.fullmatch(job)]
+    if bad or not jobs:
+        return f"no SLURM job id to cancel ({bad or 'none'})"
+    try:
+        done = subprocess.run(
+            ["scancel", *jobs],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=CANCEL_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError:
+        return "scancel is not on this node's PATH"
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"scancel {' '.join(jobs)} failed ({err})"
+    if done.returncode != 0:
+        said = " ".join((done.stderr or done.stdout).split())
+        return f"scancel {' '.join(jobs)} exited with {done.returncode}" + (f": {said}" if said else "")
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -216,10 +217,79 @@ def test_a_stop_mid_batch_keeps_the_trials_that_had_finished(tmp_path: Path) -> 
     assert len(final.trials) == 4
 
 
-def test_a_stop_mid_batch_under_submitit_says_its_unfinished_jobs_run_on_and_how_to_cancel_them(tmp_path: Path) -> None:
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie left to its parent's wait)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes() == b""
+    return False
+
+
+def test_a_stop_mid_batch_under_submitit_cancels_its_unfinished_jobs_and_the_resume_runs_them_again(
+    tmp_path: Path,
+) -> None:
     """SIGTERM while a submitit_local batch of 2 runs, job 0 done: job 1's process is not the sweep's child to stop
-    (submitit's jobs outlive the process that submitted them), so it runs on, unread, beside the resume. The sweep
-    said only "Rerun the same command to resume"; it now names the job and how to cancel it."""
+    (submitit's jobs outlive the process that submitted them). Before 2026-12-06 it ran on, unread, beside the resume
+    (the sweep said only "Rerun the same command to resume", then named it and how to cancel it); now the sweep
+    cancels it (SIGINT to its controller, by the id its record names), and the resume runs its trial again."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    sweep_dir = tmp_path / "sweep"
+    records = sweep_dir / ".ecopt-outcomes"
+
+    def record(number: int) -> dict[str, Any]:
+        with contextlib.suppress(OSError, ValueError):
+            return dict(json.loads((records / f"{number}.json").read_text()))
+        return {}
+
+    run = ("hydra/launcher=submitit_local", "hydra.launcher.timeout_min=2", "hydra.sweeper.max_batch_size=2")
+    budget = ("hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
+    # A submitit job unpickles the app's task function in a fresh interpreter: the app's own modules importable.
+    importable = os.pathsep.join([str(APP.parent), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    result = interrupt_when(
+        sweep_dir,
+        lambda: record(0).get("status") == "completed" and record(1).get("status") == "started",
+        *run,
+        *budget,
+        sig=signal.SIGTERM,
+        ECOPT_FAULTS="none,slow",
+        PYTHONPATH=importable,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 143, log[-3000:]
+    said = re.search(
+        r"the stop cancelled the submitit job 1 of this batch that had not finished \(SIGINT to process (\d+)\); the "
+        r"resume runs its trial again\.",
+        log,
+    )
+    assert said is not None, log[-3000:]
+    assert "could not cancel" not in log
+    pid = int(said[1])
+    assert (sweep_dir / ".submitit" / str(pid)).is_dir()  # job 1's controller, as its folder names it
+    deadline = time.monotonic() + 30
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _gone(pid)
+    time.sleep(5)  # past the 4 s the slow trial takes: before, it ran on and recorded its trial completed, unread
+    assert record(1).get("status") != "completed"
+    before = read_state(sweep_dir)
+    assert [before.trials[i]["status"] for i in range(2)] == ["completed", "running"]
+
+    rerun = run_app(sweep_dir, *run, *budget, PYTHONPATH=importable)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    final = read_state(sweep_dir)
+    check_nothing_lost(before, final)
+    check_final(final, 2)
+    assert final.trials[2]["params"] == before.trials[1]["params"]  # the cancelled one, run again
+    assert final.trials[2]["status"] == "completed"
+
+
+def test_a_ctrl_c_mid_batch_under_submitit_local_ends_its_jobs_once(tmp_path: Path) -> None:
+    """A Ctrl-C in the terminal reaches the whole process group: submitit_local's controllers (and their tasks) share
+    the sweep's, and end with it. The sweep waits for them before signalling any (a second SIGINT in the second the
+    controller waits between its task's SIGINT and SIGKILL would cut that short), and says they had ended."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     sweep_dir = tmp_path / "sweep"
     records = sweep_dir / ".ecopt-outcomes"
@@ -231,29 +301,35 @@ def test_a_stop_mid_batch_under_submitit_says_its_unfinished_jobs_run_on_and_how
 
     run = ("hydra/launcher=submitit_local", "hydra.launcher.timeout_min=2", "hydra.sweeper.max_batch_size=2")
     budget = ("hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2")
-    # A submitit job unpickles the app's task function in a fresh interpreter: the app's own modules importable.
     importable = os.pathsep.join([str(APP.parent), str(ROOT), os.environ.get("PYTHONPATH", "")])
-    result = interrupt_when(
-        sweep_dir,
-        lambda: status(0) == "completed" and status(1) == "started",
-        *run,
-        *budget,
-        sig=signal.SIGTERM,
-        ECOPT_FAULTS="none,slow",
-        PYTHONPATH=importable,
+    process = subprocess.Popen(
+        app_command(sweep_dir, *run, *budget),
+        cwd=tmp_path,
+        env=app_env(ECOPT_FAULTS="none,slow", PYTHONPATH=importable),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_stop_signals,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
     )
-    log = result.stdout + result.stderr
-    assert result.returncode == 143, log[-3000:]
-    assert (
-        "the stop does not cancel the submitit jobs of this batch that had not finished (job 1): unless the stop "
-        "reached them too (a Ctrl-C in the terminal reaches submitit_local's), they run on, unread, and the resume "
-        "runs their trials again beside them. Cancel them before rerunning (SLURM: squeue --me, then scancel; "
-        f"submitit_local: each is a process whose id names its folder in {sweep_dir / '.submitit'})."
-    ) in log
-    deadline = time.monotonic() + 60
-    while status(1) != "completed" and time.monotonic() < deadline:  # as said: it ran on, and ends on its own
-        time.sleep(0.2)
-    assert status(1) == "completed"
+    try:
+        deadline = time.monotonic() + 300
+        while not (status(0) == "completed" and status(1) == "started") and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)  # what a Ctrl-C in the terminal does
+        stdout, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = stdout + stderr
+    assert process.returncode == 130, log[-3000:]
+    assert "job 1 had ended (a Ctrl-C in the terminal reaches submitit_local's jobs too)." in log, log[-3000:]
+    assert "SIGINT to process" not in log
+    assert "could not cancel" not in log
+    # The controllers' own KeyboardInterrupt tracebacks (submitit's, in the terminal they share) aside, none.
+    tracebacks = stderr.split("Traceback (most recent call last):")[1:]
+    assert all("submitit/local/" in text and "ecopt" not in text for text in tracebacks), stderr[-3000:]
 
 
 _LIGHTNING_SWEEP = """
