@@ -62,6 +62,7 @@ from hydra_plugins.ecopt_sweeper._job import (
 )
 from hydra_plugins.ecopt_sweeper._launchers import (
     _idle_workers,
+    _joblib_workers,
     _jobs_at_once,
     _launcher_change,
     _launcher_facts,
@@ -1085,6 +1086,7 @@ class EcoptSweeper(Sweeper):
         # A hydra.sweep.dir that reads a swept value may match the sweep's at the first point (a choice's first option
         # is often the app's default): one other point too, where it composes (where not, its trials say so).
         other = space.to_overrides(_other_params(space))
+        self._check_shared_job_dir(example, other, settings.max_batch_size)
         if other != example:
             try:
                 self.validate_batch_is_legal([other])
@@ -1451,6 +1453,66 @@ class EcoptSweeper(Sweeper):
                     f"keeps every job inside its sweep dir: use a relative subdir without '..', e.g. "
                     f"'${{hydra.job.num}}' (the default)."
                 )
+
+    def _check_shared_job_dir(self, overrides: Sequence[str], other: Sequence[str], batch_size: int) -> None:
+        """Refuse, or warn of, a ``hydra.sweep.subdir`` that puts every job in one dir (it reads no job number).
+
+        Resolved for two trials (two points, where the space has two) under two job numbers: the same dir for both
+        means every trial runs in it (``hydra.sweep.subdir=same``; ``${hydra.job.override_dirname}`` differs with
+        the point). Each overwrites the last one's ``.hydra/`` files, logs and outputs; jobs that
+        run at once (a batch of several under any launcher but the basic one, or joblib's ``n_jobs=1``) write there
+        together and corrupt each other's files: refused. One after another: warned.
+
+        Args:
+            overrides: One trial's overrides.
+            other: Another trial's (``overrides`` again where the space holds one point).
+            batch_size: ``hydra.sweeper.max_batch_size``.
+
+        Raises:
+            EcoptConfigError: The jobs of one batch would share their job dir.
+        """
+        from omegaconf import open_dict
+
+        if self.hydra_context is None or self.config is None:
+            return
+        resolved: list[str] = []
+        for idx, trial in ((self.job_idx, overrides), (self.job_idx + 1, other)):
+            try:
+                config = self.hydra_context.config_loader.load_sweep_config(self.config, list(trial))
+            except Exception:  # that point's own composition error is its trials' to report
+                return
+            with open_dict(config):
+                config.hydra.job.id = str(idx)
+                config.hydra.job.num = idx
+            try:
+                resolved.append(str(OmegaConf.select(config, "hydra.sweep.subdir")))
+            except Exception:  # an interpolation only the launcher can resolve: Hydra checks it then
+                return
+        if resolved[0] != resolved[1]:
+            return
+        raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
+        written = str(raw.get("subdir", resolved[0])) if isinstance(raw, dict) else resolved[0]
+        basic = type(self.launcher).__name__ == "BasicLauncher"
+        workers = _joblib_workers(self.launcher)
+        at_once = batch_size > 1 and not basic and not (workers is not None and workers[1] == 1)
+        fix = (
+            f"put the job number in it: hydra.sweep.subdir='${{hydra.job.num}}' (the default), or e.g. "
+            f"hydra.sweep.subdir='{written}_${{hydra.job.num}}'"
+        )
+        if at_once:
+            raise EcoptConfigError(
+                f"hydra.sweep.subdir={written!r} puts every job in one job dir ({self._sweep_dir() / resolved[0]}), "
+                f"and the {batch_size} jobs of a batch (hydra.sweeper.max_batch_size={batch_size}) run at once under "
+                f"{type(self.launcher).__name__}: they would write its .hydra/ files and their outputs together and "
+                f"corrupt each other's; {fix}."
+            )
+        log.warning(
+            "ecopt sweeper: hydra.sweep.subdir=%r puts every job in one job dir (%s): each trial overwrites the last "
+            "one's .hydra/ files (config.yaml, overrides.yaml), logs and outputs; %s.",
+            written,
+            self._sweep_dir() / resolved[0],
+            fix,
+        )
 
     def _check_trial_sweep_dir(self, config: DictConfig, overrides: Sequence[str]) -> None:
         """Refuse a trial whose composed ``hydra.sweep.dir`` is not the sweep's: its job dir would lie elsewhere.

@@ -34,6 +34,17 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
         # Not "exists but is not an Ax experiment ... move or delete it" about the sweep dir the sweep itself made.
         (["hydra.sweeper.storage=${hydra.sweep.dir}"], "/sweep' is hydra.sweep.dir itself; storage is the file"),
         (["hydra.sweep.subdir=../escaped_${hydra.job.num}"], "hydra.sweep.subdir='../escaped_0' (job 0"),
+        # Every job of a batch in one job dir, at once: they corrupted each other's .hydra/ files and outputs, unsaid.
+        (
+            ["hydra.sweep.subdir=same", "hydra/launcher=joblib", "hydra.sweeper.max_batch_size=2"],
+            "hydra.sweep.subdir='same' puts every job in one job dir (",
+        ),
+        (
+            ["hydra.sweep.subdir=same", "hydra/launcher=joblib", "hydra.sweeper.max_batch_size=2"],
+            "and the 2 jobs of a batch (hydra.sweeper.max_batch_size=2) run at once under JoblibLauncher: they would "
+            "write its .hydra/ files and their outputs together and corrupt each other's; put the job number in it: "
+            "hydra.sweep.subdir='${hydra.job.num}' (the default), or e.g. hydra.sweep.subdir='same_${hydra.job.num}'.",
+        ),
         # A sweep dir that reads a swept value scattered the job dirs outside the sweep's: the first trial's differs,
         (
             ["hydra.sweep.dir=${hydra.runtime.cwd}/sweep/${hydra.job.override_dirname}"],
@@ -177,3 +188,30 @@ def test_an_experiment_damaged_after_its_save_is_named_damaged_with_how_to_recov
     resumed = run_app(sweep_dir, "hydra.sweeper.n_trials=3", "hydra.sweeper.n_initial_trials=2")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len(read_state(sweep_dir).finished()) == 3
+
+
+def test_a_constant_subdir_with_jobs_one_after_another_is_warned(tmp_path: Path) -> None:
+    """``hydra.sweep.subdir=same`` under the basic launcher: each trial overwrote the last one's ``.hydra/`` files and
+    outputs in one job dir, unsaid. The jobs run one after another, so nothing is corrupted at once: a warning."""
+    sweep_dir = tmp_path / "sweep"
+    result = run_app(
+        sweep_dir, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2", "hydra.sweep.subdir=same"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert (
+        f"ecopt sweeper: hydra.sweep.subdir='same' puts every job in one job dir ({sweep_dir / 'same'}): each trial "
+        "overwrites the last one's .hydra/ files (config.yaml, overrides.yaml), logs and outputs; put the job number "
+        "in it: hydra.sweep.subdir='${hydra.job.num}' (the default), or e.g. "
+        "hydra.sweep.subdir='same_${hydra.job.num}'."
+    ) in log
+    assert len(read_state(sweep_dir).trials) == 2
+
+
+def test_a_subdir_that_reads_the_point_is_not_one_dir(tmp_path: Path) -> None:
+    """``${hydra.job.override_dirname}`` reads no job number but differs with each trial's point: no warning."""
+    sweep_dir = tmp_path / "sweep"
+    subdir = "hydra.sweep.subdir=${hydra.job.override_dirname}"
+    result = run_app(sweep_dir, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_initial_trials=2", subdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "puts every job in one job dir" not in result.stdout + result.stderr
