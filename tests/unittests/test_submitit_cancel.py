@@ -143,6 +143,33 @@ def test_a_local_job_s_process_id_reused_by_another_program_is_not_signalled(tmp
             process.wait()
 
 
+def test_a_local_job_that_had_not_started_its_task_is_cancelled_by_its_folder(tmp_path: Path) -> None:
+    """Job 2 had no record yet (its controller was still starting the task): the controller whose folder the launch
+    made, claimed by no record, gets the SIGINT; job 1's (recorded) too."""
+    folder = str(tmp_path / ".submitit" / "%j")
+    sleep = [sys.executable, "-c", "import time; time.sleep(60)", "submitit.local._local", folder]
+    started, waiting = subprocess.Popen(sleep), subprocess.Popen(sleep)
+    try:
+        deadline = time.monotonic() + 30
+        while not (_cancel._command_line(started.pid) and _cancel._command_line(waiting.pid)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        records = {
+            0: {"executor": "local", "job_id": "1", "pid": 1},  # finished: its controller long gone
+            1: {"executor": "local", "job_id": str(started.pid), "pid": started.pid},
+        }
+        new = ["1", str(started.pid), str(waiting.pid)]
+        done = _cancel.cancel("local", [1, 2], 0, records, new, folder)
+        assert (done.cancelled, done.not_cancelled) == ([1, 2], [])
+        assert done.how == [f"SIGINT to process {started.pid}", f"SIGINT to process {waiting.pid}"]
+        assert started.wait(timeout=30) != 0
+        assert waiting.wait(timeout=30) != 0
+    finally:
+        for process in (started, waiting):
+            process.kill()
+            process.wait()
+
+
 class _StoppedSlurmLauncher:
     """A submitit_slurm launcher (as the sweeper tells one) whose batch array 812 is stopped by a SIGTERM.
 
