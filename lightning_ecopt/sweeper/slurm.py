@@ -64,8 +64,9 @@ def requeue_job(job: str) -> str | None:
     return None
 
 
-CANCEL_TIMEOUT_S = 30.0
-"""How long ``scancel`` may take (a stopped sweep has a short grace period before SLURM kills it)."""
+CANCEL_TIMEOUT_S = 10.0
+"""How long ``scancel`` may take: it runs before the stopped sweep saves, within SLURM's grace period before a kill of
+the sweep's own job (``KillWait``, 30 s by default); a controller answers in well under a second."""
 
 
 def cancel_jobs(jobs: Sequence[str]) -> str | None:

@@ -91,6 +91,17 @@ def test_cancel_jobs_says_why_not(scancel: Path, monkeypatch: pytest.MonkeyPatch
     assert slurm.cancel_jobs(["812_1"]) == "scancel is not on this node's PATH"
 
 
+def test_a_scancel_that_hangs_is_given_up(scancel: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stopped sweep has not saved yet: a controller that does not answer must not hold it past SLURM's grace."""
+    (scancel.parent / "bin" / "scancel").write_text("#!/bin/sh\nexec sleep 30\n")
+    monkeypatch.setattr(slurm, "CANCEL_TIMEOUT_S", 0.5)
+    start = time.monotonic()
+    why = slurm.cancel_jobs(["812_1"])
+    assert why is not None
+    assert why.startswith("scancel 812_1 failed (Command '['scancel', '812_1']' timed out after 0.5 seconds)")
+    assert time.monotonic() - start < 10
+
+
 def test_a_queued_job_is_cancelled_by_its_array_s_id_from_a_started_sibling(scancel: Path) -> None:
     """Jobs 5..7 are the array 812's tasks 0..2: 5 finished, 6 runs (recorded), 7 is queued (no record)."""
     records = {5: {"executor": "slurm", "job_id": "812_0"}, 6: {"executor": "slurm", "job_id": "812_1"}}
