@@ -246,3 +246,25 @@ def test_a_stop_whose_scancel_fails_names_the_jobs_and_how_to_cancel_them(
         f"before rerunning (SLURM: squeue --me, then scancel; submitit_local: each is a process whose id names its "
         f"folder in {tmp_path / '.submitit'})." in caplog.text
     )
+
+
+class _FinishingSlurmLauncher(_StoppedSlurmLauncher):
+    """Its batch ends: one job completed, one failed (a trial's own error)."""
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+        from hydra.core.utils import JobStatus
+
+        done = JobReturn(status=JobStatus.COMPLETED, _return_value={"f1": 1.0, "f2": 2.0})
+        return [done, JobReturn(status=JobStatus.FAILED, _return_value=ValueError("bad trial"))][: len(job_overrides)]
+
+
+def test_a_batch_that_ends_cancels_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, scancel: Path
+) -> None:
+    sweeper = _slurm_sweeper(tmp_path, monkeypatch)
+    sweeper.launcher = _FinishingSlurmLauncher(tmp_path)
+    with caplog.at_level(logging.INFO):
+        outcomes = sweeper.evaluate([{"x": 0.25}, {"x": 0.5}])
+    assert outcomes[0] == {"f1": 1.0, "f2": 2.0}
+    assert _calls(scancel) == []
+    assert "cancel" not in caplog.text
