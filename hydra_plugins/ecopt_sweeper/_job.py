@@ -307,13 +307,8 @@ def changed_dir_warning(folder: Path | None, number: int) -> str | None:
     Said by the sweep, once for all its jobs: each job of a process-based launcher (joblib, submitit) runs in its
     own copy of :class:`_PicklableFailures`, and warned once per job.
     """
-    if folder is None:
-        return None
-    try:
-        record = _read_json(folder / f"{number}.json")
-    except (OSError, ValueError):
-        return None
-    moved = record.get("changed_dir") if isinstance(record, dict) else None
+    record = job_record(folder, number)
+    moved = None if record is None else record.get("changed_dir")
     if not isinstance(moved, list) or len(moved) != 2 or not all(isinstance(path, str) for path in moved):
         return None
     return _changed_dir_message(*moved)

@@ -44,23 +44,29 @@ def requeue_job(job: str) -> str | None:
     ``scontrol`` refuses a job that is not a batch job (an ``salloc`` or ``srun`` allocation) or one the cluster does
     not allow to be requeued (``--no-requeue``, or ``JobRequeue=0`` without ``--requeue``); its own words are kept.
     """
+    return _run(["scontrol", "requeue", job], REQUEUE_TIMEOUT_S)
+
+
+def _run(argv: Sequence[str], timeout_s: float) -> str | None:
+    """Run a SLURM command: ``None`` when it exited 0, else why not (a clause, with the command's own words)."""
+    command = " ".join(argv)
     try:
         done = subprocess.run(
-            ["scontrol", "requeue", job],
+            list(argv),
             capture_output=True,
             text=True,
             encoding="utf-8",
             errors="replace",
-            timeout=REQUEUE_TIMEOUT_S,
+            timeout=timeout_s,
             check=False,
         )
     except FileNotFoundError:
-        return "scontrol is not on this node's PATH"
+        return f"{argv[0]} is not on this node's PATH"
     except (OSError, subprocess.TimeoutExpired) as err:
-        return f"scontrol requeue {job} failed ({err})"
+        return f"{command} failed ({err})"
     if done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())
-        return f"scontrol requeue {job} exited with {done.returncode}" + (f": {said}" if said else "")
+        return f"{command} exited with {done.returncode}" + (f": {said}" if said else "")
     return None
 
 
@@ -77,21 +83,4 @@ def cancel_jobs(jobs: Sequence[str]) -> str | None:
     bad = [job for job in jobs if not _JOB_ID.fullmatch(job)]
     if bad or not jobs:
         return f"no SLURM job id to cancel ({bad or 'none'})"
-    try:
-        done = subprocess.run(
-            ["scancel", *jobs],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=CANCEL_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError:
-        return "scancel is not on this node's PATH"
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"scancel {' '.join(jobs)} failed ({err})"
-    if done.returncode != 0:
-        said = " ".join((done.stderr or done.stdout).split())
-        return f"scancel {' '.join(jobs)} exited with {done.returncode}" + (f": {said}" if said else "")
-    return None
+    return _run(["scancel", *jobs], CANCEL_TIMEOUT_S)
