@@ -71,6 +71,11 @@ def _stub_callback_overhead(module: ModuleType, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(module, "run", lambda *a: dict(result))
 
 
+def _stub_callback_window(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = {"source": "estimated: cpu-time", "loadavg_before": None, "lengths": {}, "first_loop": {}}
+    monkeypatch.setattr(module, "run", lambda *a: dict(result))
+
+
 def _stub_inference_knobs(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(module, "run", lambda **k: {"summary": {}, "source": "estimated: cpu-time"})
 
@@ -89,6 +94,7 @@ SMOKE_RUNS = [
     ("acqf_eval_cost", "DEFAULT_OUT", _stub_acqf, []),
     ("search_energy", "DEFAULT_OUT", _stub_search_energy, []),
     ("callback_overhead", "DEFAULT_OUT", _stub_callback_overhead, []),
+    ("callback_window", "DEFAULT_OUT", _stub_callback_window, []),
     ("inference_knobs", "DEFAULT_OUT", _stub_inference_knobs, []),
     ("sweep_bookkeeping", "DEFAULT_OUT", _stub_sweep_bookkeeping, []),
 ]
@@ -122,7 +128,7 @@ def test_smoke_without_out_leaves_the_stored_results_alone(
         assert "--smoke" in text  # and the command that made them
 
 
-@pytest.mark.parametrize("script", ["callback_overhead", "inference_knobs", "sweep_bookkeeping"])
+@pytest.mark.parametrize("script", ["callback_overhead", "callback_window", "inference_knobs", "sweep_bookkeeping"])
 def test_results_name_their_command_and_checkout(
     bench: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, script: str
 ) -> None:
@@ -146,6 +152,10 @@ BAD_FLAGS = [
     ("callback_overhead", ["--rounds", "0"], "--rounds 0: expected a number > 0"),
     ("callback_overhead", ["--threads", "0"], "--threads 0: expected a number > 0"),
     ("callback_overhead", ["--hook-calls", "-1"], "--hook-calls -1: expected >= 0"),
+    ("callback_window", ["--rounds", "1"], "--rounds 1 --lengths [0.2, 0.5, 1.0, 2.0]: expected >= 2 rounds"),
+    ("callback_window", ["--lengths", "0"], "--lengths [0.0]: expected >= 2 rounds and lengths > 0"),
+    ("callback_window", ["--threads", "0"], "--threads 0: expected a number > 0"),
+    ("callback_window", ["--smoke", "--rounds", "5"], "--smoke sets --rounds itself"),
     ("inference_knobs", ["--rounds", "0"], "--rounds 0: expected at least 1"),
     ("sweep_bookkeeping", ["--every", "0"], "--trials 200 --every 0: expected at least 1 each"),
     # --smoke sets these itself: a flag given beside it was silently replaced

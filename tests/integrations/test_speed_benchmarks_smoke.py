@@ -70,6 +70,29 @@ def test_callback_overhead_smoke(tmp_path: Path) -> None:
     assert set(data["dispatch_us_per_hook"]) == {"no callback", "muted hook", "empty hook"}
 
 
+def test_callback_window_smoke(tmp_path: Path) -> None:
+    data = _smoke("callback_window.py", tmp_path / "window.json")
+    assert data["source"] == "estimated: cpu-time"  # no counters on CI machines: the estimate is what it measures
+    assert data["config"]["rounds"] == 2
+    assert data["config"]["threads"] == 1
+    assert set(data["lengths"]) == {"0.02", "0.05"}
+    for row in data["lengths"].values():
+        # Fixed passes: every loop of a length measured the same samples, the 3 warm-up batches of 64 left out.
+        assert [r["samples"] for r in row["raw"]] == [row["passes"] * 359 - 3 * 64] * 2
+        assert all(r["samples_per_j"] > 0 and r["time_s"] > 0 for r in row["raw"])
+        s = row["samples_per_j"]
+        assert s["min"] <= s["median"] <= s["max"]
+        assert s["rsd_pct"] >= 0
+    assert data["lengths"]["0.05"]["ratio_to_longest"]["median"] == 1.0  # each round paired with itself
+    first = data["first_loop"]
+    assert set(first) == {"warmup_batches=3", "warmup_batches=0"}  # one fresh process each
+    for row in first.values():
+        assert [len(run) for run in row["raw_samples_per_j"]] == [2]
+        assert row["first_over_later"]["median"] == pytest.approx(
+            row["raw_samples_per_j"][0][0] / row["raw_samples_per_j"][0][1]
+        )
+
+
 def test_inference_knobs_smoke(tmp_path: Path) -> None:
     data = _smoke("inference_knobs.py", tmp_path / "knobs.json")
     assert set(data["summary"]) == set(data["raw"]) >= {"fp32", "bf16 autocast", "int8 Linear"}
