@@ -76,6 +76,9 @@ AUTO_MIN_DURATION_S = 0.2
 """``min_duration_s="auto"``: 20 updates of the meter's counter (2 s of NVML), and at least this: the examples' CPU
 setting, where the CPU-time estimate resolves microseconds and 0.2 s keeps a 2-core demo short."""
 
+_SHORT_LOOP_SPREAD = "8-16 % at 0.1-0.3 s and 5-12 % at 1-3 s, beside neighbours using 50-76 % of its CPUs"
+"""Run-to-run spread of samples/J by loop length, for the warning (``benchmarks/callback_window.py``, three runs)."""
+
 STAGES = ("test", "predict", "validate")
 _KINDS = ("measured", "estimated")  # energy kinds (Measurement.kind), as codes in the cross-rank all-gather
 _FALLBACK_WARNED: set[str] = set()  # what was said once per process (the estimate's reason, contention's cost)
@@ -227,7 +230,9 @@ class EnergyCallback(Callback):
             every rank's under DDP, as its ``batches``).
         min_duration_s: A measured loop shorter than this is flagged (``short_window``) with one warning. The
             default, 2 s (20 NVML counter periods), is the shortest loop whose joules repeated within 2 % (relative
-            standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %. A loop
+            standard deviation over 10 runs) on an H100 (``docs/gpu-validation.md``); 1 s loops varied 4 %. The
+            CPU-time estimate has no counter step, but its short loops spread more too (8-16 % at 0.1-0.3 s against
+            5-12 % at 1-3 s on a busy 2-core VM, ``docs/bench-callback.md``), so 2 s stays the default there. A loop
             under 20 updates of its meter's counter is flagged too (a 0.2 s setting made for the CPU estimate, on
             NVML: windows of two counter steps), and the warning names the value to pass. ``0`` flags nothing.
             ``"auto"``: 20 updates of the meter in use, at least :data:`AUTO_MIN_DURATION_S` (2 s on NVML, 0.2 s on
@@ -1397,7 +1402,7 @@ class EnergyCallback(Callback):
             self._warn_once(
                 f"short/{stage}",
                 f"EnergyCallback: the measured {stage} loop lasted {time_s:.3f} s, less than {below}; its figures are "
-                f"flagged (energy/{stage}_short_window=1) and may be off by a whole counter step. Evaluate more "
+                f"flagged (energy/{stage}_short_window=1): {_short_window_risk(time_s, period_s)}. Evaluate more "
                 f"batches for a trustworthy figure: a small {stage} set can be repeated in whole passes until the "
                 "window is long enough (lightning_ecopt.inference.TimedPasses, in docs/callback.md's 'Short loops').",
             )
@@ -1499,6 +1504,29 @@ _LOOPS_OF: dict[str, tuple[str, ...]] = {
     "predict": ("predict",),
 }
 """The loops (keys of ``EnergyCallback.results``) each trainer function (``setup``'s ``stage``) may run."""
+
+
+def _short_window_risk(time_s: float, update_period_s: float) -> str:
+    """What is uncertain in a short loop's figures, for the warning: a counter step, or only the run-to-run spread.
+
+    Under :data:`LOOP_MIN_PERIODS` updates (NVML's 0.1 s steps in a 1.5 s loop) one counter step is over 5 % of the
+    window. On a counter that fine (RAPL's 1 ms, the CPU-time estimate's nanoseconds) the step is no concern, and
+    what a short loop risks is the machine's jitter and each loop's fixed costs (docs/bench-callback.md).
+
+    >>> _short_window_risk(1.5, 0.1)
+    'they may be off by a whole counter step (0.1 s, 7 % of the loop)'
+    >>> _short_window_risk(0.5, 1e-9).startswith("the meter's counter step (1e-09 s) is no concern here")
+    True
+    """
+    if time_s < LOOP_MIN_PERIODS * update_period_s:
+        share = update_period_s / time_s if time_s > 0 else math.inf
+        return f"they may be off by a whole counter step ({update_period_s:g} s, {100 * share:.0f} % of the loop)"
+    return (
+        f"the meter's counter step ({update_period_s:g} s) is no concern here, but a short loop's figures move with "
+        "the machine's jitter (other processes, clock speeds) and the loop's fixed costs: identical test loops of a "
+        f"small CNN, measured with the CPU-time estimate on a shared 2-core VM, spread {_SHORT_LOOP_SPREAD} in "
+        "samples/J (relative standard deviation; docs/bench-callback.md)"
+    )
 
 
 def _batches(n: int) -> str:

@@ -513,6 +513,33 @@ def test_a_window_of_few_counter_updates_is_flagged_whatever_min_duration_s_says
     assert not cb.results["test"].short
 
 
+def test_a_short_loop_on_a_fine_counter_is_not_blamed_on_a_counter_step(fake_clock: FakeClock) -> None:
+    """Under ``min_duration_s`` but over 20 updates of its counter (the CPU-time estimate's nanoseconds, RAPL's
+    1 ms): no counter step is worth a mention, and the warning says what a short loop does risk, with the spread
+    measured by benchmarks/callback_window.py. It said "may be off by a whole counter step" whatever the meter."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock, update_period_s=1e-9), warmup_batches=0, min_duration_s=60.0)
+    with pytest.warns(UserWarning, match=r"lasted 5\.000 s, less than min_duration_s=60 s") as w:
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)  # 10 batches of 0.5 s
+    (short,) = [str(x.message) for x in w if "lasted 5.000 s" in str(x.message)]
+    assert "counter step" not in short.replace("the meter's counter step (1e-09 s) is no concern here", "")
+    assert "the machine's jitter (other processes, clock speeds) and the loop's fixed costs" in short
+    assert f"spread {energy_module._SHORT_LOOP_SPREAD} in samples/J" in short
+    assert cb.results["test"].short
+
+    # The real estimate, in a real loop: the same words.
+    cb = EnergyCallback(meter="estimate", warmup_batches=0, min_duration_s=60.0, log_model_stats=False)
+    with pytest.warns(UserWarning, match=r"short_window=1\): the meter's counter step \([\d.e-]+ s\) is no concern"):
+        _trainer(cb).test(BoringModel(), verbose=False)
+
+    # A coarse counter (NVML-like) under 20 updates: the step, with its share of the loop.
+    cb = EnergyCallback(meter=FakeMeter(fake_clock, update_period_s=0.5), warmup_batches=0, min_duration_s=0.2)
+    with pytest.warns(UserWarning, match=r"lasted 5\.000 s") as w:
+        _trainer(cb).test(ClockedModel(fake_clock), verbose=False)
+    (short,) = [str(x.message) for x in w if "lasted 5.000 s" in str(x.message)]
+    assert "they may be off by a whole counter step (0.5 s, 10 % of the loop)" in short
+    assert "jitter" not in short
+
+
 @pytest.mark.parametrize("bad", ["aut", -1.0, math.inf])
 def test_min_duration_s_is_seconds_or_auto(bad: object) -> None:
     with pytest.raises(ValueError, match=r"min_duration_s=.*expected seconds >= 0 or 'auto'"):
