@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rounds {args.rounds} --lengths {args.lengths}: expected >= 2 rounds and lengths > 0")
     if args.processes < 0 or args.process_loops < 2:
         parser.error(f"--processes {args.processes} --process-loops {args.process_loops}: expected >= 0 and >= 2")
-    refuse_with_smoke(parser, args, "lengths", "rounds", "processes")
+    refuse_with_smoke(parser, args, "lengths", "rounds", "processes", "process_loops")
     if args.smoke:
         args.lengths, args.rounds, args.processes, args.process_loops = [0.02, 0.05], 2, 2, 2
     args.out = out_path(args, DEFAULT_OUT)

@@ -156,6 +156,7 @@ BAD_FLAGS = [
     ("callback_window", ["--lengths", "0"], "--lengths [0.0]: expected >= 2 rounds and lengths > 0"),
     ("callback_window", ["--threads", "0"], "--threads 0: expected a number > 0"),
     ("callback_window", ["--smoke", "--rounds", "5"], "--smoke sets --rounds itself"),
+    ("callback_window", ["--smoke", "--process-loops", "3"], "--smoke sets --process-loops itself"),
     ("inference_knobs", ["--rounds", "0"], "--rounds 0: expected at least 1"),
     ("sweep_bookkeeping", ["--every", "0"], "--trials 200 --every 0: expected at least 1 each"),
     # --smoke sets these itself: a flag given beside it was silently replaced
