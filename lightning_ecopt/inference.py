@@ -312,12 +312,28 @@ class TimedPasses:
         self.collate_fn = collate_fn
         self.passes = 0
         """Passes the current (or last) iteration has begun: whole passes once it ends."""
+        self._yielded = 0  # batches the current (or last) iteration has yielded
+        self._last_size = 0  # samples in the last of them: only the iteration's last batch can be partial
 
     def __repr__(self) -> str:
         return (
             f"TimedPasses(batch_size={self.batch_size}, max_passes={self.max_passes}, min_s={self.min_s:g}, "
             f"warmup_batches={self.warmup_batches})"
         )
+
+    def samples_in_batch(self, position: int) -> int | None:
+        """Samples in the ``position``-th batch (from 0) of the current (or last) iteration; None if not yielded yet.
+
+        Every batch is full but the iteration's last, which ends a pass: a batch with no tensor to count (texts) says
+        its size here (:class:`~lightning_ecopt.EnergyCallback` asks), not by its ``batch_size``.
+
+        >>> passes = TimedPasses(["a", "b", "c", "d", "e"], batch_size=2, max_passes=1, collate_fn=list)
+        >>> [len(batch) for batch in passes], [passes.samples_in_batch(i) for i in range(4)]
+        ([2, 2, 1], [2, 2, 1, None])
+        """
+        if not 0 <= position < self._yielded:
+            return None
+        return self._last_size if position == self._yielded - 1 else self.batch_size
 
     def __iter__(self) -> Iterator[Any]:
         if self.collate_fn is None:
@@ -328,7 +344,7 @@ class TimedPasses:
             collate = self.collate_fn
         n = len(self.dataset)
         end = n * self.max_passes  # samples to yield; lowered to the current pass's end once the window is long enough
-        position = batches = self.passes = 0
+        position = batches = self.passes = self._yielded = self._last_size = 0
         timer_start: float | None = None
         while position < end:
             if batches == self.warmup_batches + 1:
@@ -340,6 +356,7 @@ class TimedPasses:
                     break
             stop = min(position + self.batch_size, end)
             batch = collate([self.dataset[i % n] for i in range(position, stop)])
+            self._yielded, self._last_size = batches + 1, stop - position
             position, batches = stop, batches + 1
             self.passes = -(-position // n)
             yield batch

@@ -116,6 +116,8 @@ class _LoopState:
     # A predict loop's one DataLoader's batch sampler, Lightning's wrapper that records each batch's indices: a batch
     # with no tensor to count counts its indices (a DDP rank's shard, a batch sampler of its own: see _batch_indices)
     index_sampler: Any = None
+    # The loop's one TimedPasses, which knows each batch's samples: its last batch, ending a pass, may be partial
+    timed_passes: Any = None
     samples: int = 0  # in the measured window
     tokens: int | None = None  # None: no count_fn, or it returned None (no tokens) for every batch
     warmup_samples: int = 0
@@ -247,7 +249,8 @@ class EnergyCallback(Callback):
             (from a plain ``DataLoader`` with a ``batch_size``, a predict loop's too: its batch sizes, exact, a last
             partial batch of texts included, and kept where a hook such as ``on_after_batch_transfer`` reshaped the
             batch, with a warning naming both counts; a predict batch with no tensor, from any other one
-            ``DataLoader``: the indices Lightning's batch sampler drew for it). Where the first
+            ``DataLoader``: the indices Lightning's batch sampler drew for it; a batch of texts from a loop's one
+            ``TimedPasses``: the samples it yielded, its last, partial batch included). Where the first
             count differs from the loop's one ``DataLoader``'s (or ``TimedPasses``') ``batch_size`` (a collate
             function returning per-sample tensors in a tuple, say), a warning names both: pass this.
         count_fn: ``fn(batch, outputs) -> int | None`` tokens produced by a batch (generation); logs tokens per
@@ -818,6 +821,7 @@ class EnergyCallback(Callback):
         if sizes is None and trainer is not None and self.batch_size_fn is None:
             state.declared_batch_size = _declared_batch_size(trainer, stage)
             state.index_sampler = _index_sampler(trainer, stage)
+            state.timed_passes = _timed_passes(trainer, stage)
             state.zipped = _zipped_iterables(trainer, stage)
         if trainer is not None and _takes_dataloader_iter(trainer.lightning_module, stage):
             self._count_fetched(stage, state, trainer)
@@ -1230,6 +1234,8 @@ class EnergyCallback(Callback):
         first = None if path is None else _follow(batch, path)
         if first is None:
             indices = _batch_indices(state.index_sampler, state.seen)  # this batch's, in the order they were drawn
+            if indices is None and state.timed_passes is not None:
+                indices = state.timed_passes.samples_in_batch(state.seen)
             if indices is not None:
                 return indices
             declared = state.declared_batch_size  # kept for the next batches: none of them has a tensor either
@@ -1782,6 +1788,18 @@ def _index_sampler(trainer: pl.Trainer, stage: str) -> _IndexBatchSamplerWrapper
         return None
     batch_sampler = found[0].batch_sampler
     return batch_sampler if isinstance(batch_sampler, _IndexBatchSamplerWrapper) else None
+
+
+def _timed_passes(trainer: pl.Trainer, stage: str) -> Any:
+    """The running loop's one :class:`~lightning_ecopt.inference.TimedPasses`, or None: it knows each batch's samples.
+
+    Its last batch ends a pass and may be partial: a batch with no tensor to count (texts) is counted by what it
+    yielded, not by its ``batch_size``.
+    """
+    from lightning_ecopt.inference import TimedPasses
+
+    found = _stage_loaders(trainer, stage)
+    return found[0] if len(found) == 1 and isinstance(found[0], TimedPasses) else None
 
 
 def _batch_indices(index_sampler: _IndexBatchSamplerWrapper | None, position: int) -> int | None:

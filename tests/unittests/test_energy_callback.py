@@ -2099,6 +2099,29 @@ def test_predict_batches_without_a_tensor_count_the_indices_lightning_recorded(
     assert cb.results["predict"].samples == samples
 
 
+@pytest.mark.parametrize(("max_passes", "samples"), [(1, 4 * 4 + 2), (3, 15 * 4 + 2)])  # 22 or 66, less a batch
+@pytest.mark.parametrize("stage", ["test", "predict"])
+def test_text_batches_of_timed_passes_count_the_last_partial_batch_s_own_samples(
+    fake_clock: FakeClock, stage: str, max_passes: int, samples: int
+) -> None:
+    """TimedPasses over texts (no tensor to count) ends on a partial batch: it counted in full (a batch of 2 as the
+    batch_size, 4, with a warning); TimedPasses says how many it yielded."""
+    from lightning_ecopt.inference import TimedPasses
+
+    cb = EnergyCallback(
+        stages=stage, meter=FakeMeter(fake_clock), warmup_batches=1, log_model_stats=False, min_duration_s=0
+    )
+    passes = TimedPasses(_texts(22), batch_size=4, max_passes=max_passes, collate_fn=list)
+    with user_warnings_as_errors(), warnings.catch_warnings():  # no "counting the DataLoader's batch_size" warning
+        warnings.filterwarnings("ignore", message=".*predict returned None")
+        trainer = _trainer(cb)
+        if stage == "test":
+            trainer.test(_AnyBatch(fake_clock), dataloaders=passes, verbose=False)
+        else:
+            trainer.predict(_AnyBatch(fake_clock), dataloaders=passes, return_predictions=False)
+    assert cb.results[stage].samples == samples
+
+
 def test_a_predict_loader_rebuilt_by_lightning_has_fixed_sizes_only_over_a_plain_sampler() -> None:
     """Read through Lightning's index-keeping wrapper: a DDP rank's shard (Lightning's unrepeated distributed
     sampler) is no plain sampler, and its batches are counted as before."""
