@@ -337,6 +337,8 @@ def test_a_reference_value_given_as_text_reads_as_its_number_in_the_hydra_config
 
     monkeypatch.setenv("ECOPT_TEST_REF", "0.5")
     point = OmegaConf.create({"f1": "${oc.env:ECOPT_TEST_REF}", "f2": "1e3"})
+    OmegaConf.resolve(point)  # as Hydra's instantiate resolves the sweeper's config before the sweeper sees it
+    assert point.f1 == "0.5"  # text: the untyped setting is not converted by OmegaConf
     _, settings = ecopt_sweeper(tmp_path, reference_point=point).configure([])
     assert settings.reference_point == {"f1": 0.5, "f2": 1000.0}
     with pytest.raises(EcoptConfigError, match=r"hydra.sweeper.reference_point\['f1'\]='low': expected a finite"):
