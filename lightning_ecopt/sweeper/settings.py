@@ -257,6 +257,20 @@ class SweepSettings:
                 f"{setting(f'storage={shown(self.storage)}')}: expected a file path or {shown(None)}; e.g. "
                 f"'ax_experiment.json'."
             )
+        written = os.fspath(self.storage)
+        if isinstance(written, str) and (not written or written.endswith(("/", os.sep))):
+            # Path() reads "sweep/" as "sweep" and "" as ".": the experiment would go to a file named after the
+            # folder meant, its results, views and lock into the folder above it.
+            if not written:
+                raise EcoptConfigError(
+                    f"{setting(f'storage={shown(written)}')}: is empty; give the file the Ax experiment is saved to, "
+                    f"e.g. 'ax_experiment.json', or {shown(None)} for no file."
+                )
+            example = f"{written.rstrip('/' + os.sep) or '/'}/ax_experiment.json".replace("//", "/")
+            raise EcoptConfigError(
+                f"{setting(f'storage={shown(written)}')}: names a folder (it ends with {written[-1]!r}); storage is "
+                f"the file the Ax experiment is saved to: give a file in that folder, e.g. {example!r}."
+            )
         storage = Path(self.storage).expanduser()  # "~/runs/ax.json" is the home's, not a folder named "~"
         try:
             if "\x00" in str(storage):  # is_dir() says False; the storage check's mkdir fails with a bare ValueError

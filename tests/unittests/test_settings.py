@@ -280,6 +280,24 @@ def test_storage_takes_any_path_like_and_refuses_a_directory(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("storage", "match"),
+    [
+        ("sweep/", r"storage='sweep/'\): names a folder \(it ends with '/'\); .* e\.g\. 'sweep/ax_experiment\.json'"),
+        ("runs/a//", r"storage='runs/a//'\): names a folder .* e\.g\. 'runs/a/ax_experiment\.json'"),
+        ("", r"storage=''\): is empty; .* e\.g\. 'ax_experiment\.json', or None for no file"),
+    ],
+)
+def test_a_storage_that_names_a_folder_is_refused_not_written_as_a_file_of_its_name(
+    storage: str, match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Path("sweep/") is Path("sweep"): the experiment went to a file named sweep, its results and views beside it.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(EcoptConfigError, match=match):
+        SweepSettings(OBJECTIVES, storage=storage)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_storage_under_the_home_is_the_home_s_not_a_folder_named_tilde(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
