@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,7 +86,13 @@ def smallest_model_budget(n_parameters: int, n_initial_trials: int | None) -> in
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer, numpy's too (``np.int64(10)``: ``numbers.Integral``), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    """A real number, numpy's too (``np.float32(0.5)``: ``numbers.Real``), but not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(init=False)
@@ -294,6 +301,7 @@ class SweepSettings:
     def _check_budget(self) -> None:
         if not _is_int(self.n_trials) or self.n_trials < 1:
             raise EcoptConfigError(f"{setting(f'n_trials={shown(self.n_trials)}')}: expected an integer >= 1.")
+        self.n_trials = int(self.n_trials)  # numpy's as Python's: saved as JSON, compared on resume
         if self.n_initial_trials is not None:
             if not _is_int(self.n_initial_trials) or self.n_initial_trials < 1:
                 raise EcoptConfigError(
@@ -301,6 +309,7 @@ class SweepSettings:
                     f"{shown(None)} for the default (n_trials // 5, at least 2 per swept parameter up to half the "
                     "budget)."
                 )
+            self.n_initial_trials = int(self.n_initial_trials)  # numpy's as Python's: saved as JSON
             if self.n_initial_trials > self.n_trials:
                 raise EcoptConfigError(
                     f"{setting(f'n_initial_trials={self.n_initial_trials}', f'n_trials={self.n_trials}')}: the Sobol "
@@ -343,6 +352,8 @@ class SweepSettings:
             raise EcoptConfigError(
                 f"{setting(f'seed={shown(self.seed)}')}: expected an integer, or {shown(None)} for a random seed."
             )
+        if self.seed is not None:
+            self.seed = int(self.seed)
         if self.seed is not None and not -(2**63) <= self.seed < 2**64:
             # Ax hands it to torch's Sobol engine, which fails on it when the first trial is asked for.
             raise EcoptConfigError(
@@ -354,8 +365,9 @@ class SweepSettings:
                 f"{setting(f'max_batch_size={shown(self.max_batch_size)}')}: expected an integer >= 1 (trials per "
                 f"launcher call)."
             )
+        self.max_batch_size = int(self.max_batch_size)
         rate = self.max_failure_rate
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+        if not _is_real(rate) or not 0.0 <= rate <= 1.0:
             raise EcoptConfigError(
                 f"{setting(f'max_failure_rate={shown(rate)}')}: expected a number between 0 and 1 (0 stops at the "
                 f"first failure, 1 never stops on failures)."
@@ -417,7 +429,7 @@ class SweepSettings:
                     f"{setting(f'reference_point={dict(self.reference_point)!r}')}: {metric!r} is not an objective; "
                     f"the reference point takes objectives only: {list(names)!r}."
                 )
-            number = None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+            number = float(value) if _is_real(value) else None
             if number is None or not math.isfinite(number):
                 raise EcoptConfigError(
                     f"{setting(f'reference_point[{metric!r}]={shown(value)}')}: expected a finite number, the worst "

@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import numbers
 import signal
 import sys
 import threading
@@ -82,7 +83,12 @@ def check_timeout(timeout_s: Any) -> float | None:
     """
     if timeout_s is None:
         return None
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s <= MAX_TIMEOUT_S:
+    # numbers.Real: numpy's floats too (np.float32(60.0)), returned as Python's.
+    if (
+        isinstance(timeout_s, bool)
+        or not isinstance(timeout_s, numbers.Real)
+        or not 0 < float(timeout_s) <= MAX_TIMEOUT_S
+    ):
         raise ValueError(
             f"trial_timeout_s={shown(timeout_s)}: expected seconds > 0 and at most {MAX_TIMEOUT_S:.0e} (e.g. 3600), or "
             f"{shown(None)} for no per-trial time limit."

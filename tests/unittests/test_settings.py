@@ -307,6 +307,37 @@ def test_a_storage_under_the_home_is_the_home_s_not_a_folder_named_tilde(
     assert not (tmp_path / "~").exists()
 
 
+def test_numpy_numbers_are_accepted_and_stored_as_python_s() -> None:
+    # Before: "SweepSettings(n_trials=np.int64(10)): expected an integer >= 1", and a reference value of np.float32
+    # "expected a finite number": numbers a script computes with numpy (a budget, a baseline's accuracy).
+    np = pytest.importorskip("numpy")
+    settings = SweepSettings(
+        OBJECTIVES,
+        n_trials=np.int64(12),
+        n_initial_trials=np.int32(4),
+        seed=np.int64(7),
+        max_batch_size=np.int64(2),
+        max_failure_rate=np.float32(0.25),
+        reference_point={"test/acc": np.float32(0.5), "energy/test_j": np.int64(300)},
+        trial_timeout_s=np.float32(60.0),
+    )
+    values = [settings.n_trials, settings.n_initial_trials, settings.seed, settings.max_batch_size]
+    assert values == [12, 4, 7, 2]
+    assert all(type(value) is int for value in values)
+    assert settings.max_failure_rate == 0.25
+    assert type(settings.max_failure_rate) is float
+    assert settings.reference_point == {"test/acc": 0.5, "energy/test_j": 300.0}
+    assert all(type(value) is float for value in settings.reference_point.values())
+    assert settings.trial_timeout_s == 60.0
+    assert type(settings.trial_timeout_s) is float
+    with pytest.raises(EcoptConfigError, match=r"n_trials=np\.True_\): expected an integer >= 1"):
+        SweepSettings(OBJECTIVES, n_trials=np.bool_(True))
+    with pytest.raises(
+        EcoptConfigError, match=r"reference_point\['test/acc'\]=np\.float32\(nan\)\): expected a finite"
+    ):
+        SweepSettings(OBJECTIVES, reference_point={"test/acc": np.float32("nan")})
+
+
 def test_lists_are_accepted_and_stored_as_tuples() -> None:
     settings = SweepSettings(
         OBJECTIVES,
