@@ -21,6 +21,7 @@ import difflib
 import enum
 import logging
 import math
+import os
 import re
 import shlex
 import shutil
@@ -516,8 +517,17 @@ class EcoptSweeper(Sweeper):
                 f"hydra.sweeper.storage={self.storage!r}: not a usable file path (it holds the NUL character "
                 f"'\\x00'); give a file in the sweep dir, e.g. '${{hydra.sweep.dir}}/ax_experiment.json' (the default)."
             )
+        written = str(self.storage)
+        if written.endswith(
+            ("/", os.sep)
+        ):  # Path() drops the slash: the experiment went to a file of the folder's name
+            raise EcoptConfigError(
+                f"hydra.sweeper.storage={self.storage!r} names a folder (it ends with {written[-1]!r}); storage is the "
+                f"file the Ax experiment is saved to: give a file in that folder, e.g. "
+                f"{written.rstrip('/' + os.sep) + '/ax_experiment.json'!r}."
+            )
         # As the sweep dir: the task may change the working directory; "~/..." is the home's, not a folder "~".
-        storage = Path(str(self.storage)).expanduser().absolute()
+        storage = Path(written).expanduser().absolute()
         if storage.resolve() == self._sweep_dir().resolve():
             # Not yet a directory on a fresh sweep, so SweepSettings cannot tell; the loop then finds the sweep dir
             # it created there and would say to delete it.

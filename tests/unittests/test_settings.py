@@ -298,6 +298,20 @@ def test_a_storage_that_names_a_folder_is_refused_not_written_as_a_file_of_its_n
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_hydra_storage_that_names_a_folder_is_refused(tmp_path: Path) -> None:
+    # The sweeper hands SweepSettings a Path, which has lost the slash: it saved the experiment to a file named exp.
+    from ecopt_testing import ecopt_sweeper
+
+    storage = f"{tmp_path}/exp/"
+    with pytest.raises(
+        EcoptConfigError,
+        match=rf"hydra.sweeper.storage='{tmp_path}/exp/' names a folder \(it ends with '/'\); .* e\.g\. "
+        rf"'{tmp_path}/exp/ax_experiment\.json'",
+    ):
+        ecopt_sweeper(tmp_path, storage=storage).configure([])
+    assert not (tmp_path / "exp").exists()
+
+
 def test_a_storage_under_the_home_is_the_home_s_not_a_folder_named_tilde(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
