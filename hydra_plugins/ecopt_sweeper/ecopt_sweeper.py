@@ -959,7 +959,8 @@ class EcoptSweeper(Sweeper):
                 f"{error} (here max_batch_size={batch_size} is hydra.sweeper.n_jobs={self.n_jobs}, the Optuna key: "
                 f"set n_jobs instead)"
             ) from None
-        check_enqueued(space, settings.enqueue_trials, "hydra.sweeper.enqueue_trials")
+        # The sweep warns of a repeated configuration itself, once.
+        check_enqueued(space, settings.enqueue_trials, "hydra.sweeper.enqueue_trials", warn_repeats=False)
         self._check_inference_params(space)
         self._warn_floats_over_ints(space)
         self._warn_texts_over_bools(space)

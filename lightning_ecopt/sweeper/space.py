@@ -473,7 +473,7 @@ class SearchSpace:
 
 
 def check_enqueued(
-    space: SearchSpace, trials: Sequence[Mapping[str, Any]], where: str = "enqueue_trials"
+    space: SearchSpace, trials: Sequence[Mapping[str, Any]], where: str = "enqueue_trials", warn_repeats: bool = True
 ) -> tuple[dict[str, Any], ...]:
     """Check configurations to evaluate first against the search space (:meth:`SearchSpace.check_params`).
 
@@ -481,6 +481,8 @@ def check_enqueued(
         space: The sweep's search space.
         trials: The configurations, ``{name: value}`` for every swept parameter.
         where: The setting's name in messages (``hydra.sweeper.enqueue_trials`` from Hydra).
+        warn_repeats: Warn of a configuration given twice (it runs once); ``False`` for a check before the sweep's
+            own, which warns.
 
     Returns:
         The checked configurations, in order.
@@ -503,6 +505,23 @@ def check_enqueued(
             else:
                 fix = " Change the configuration, or widen the search space."
             raise EcoptConfigError(f"{where}[{i}]={dict(trial)!r}: {error}{fix}") from None
+    from lightning_ecopt.sweeper.results import config_key
+
+    first: dict[str, int] = {}
+    for i, params in enumerate(checked):
+        j = first.setdefault(config_key(params), i)
+        if (
+            warn_repeats and j != i
+        ):  # each configuration runs once: the repeat was dropped, unsaid (no second measurement of it)
+            log.warning(
+                "ecopt: %s[%d] repeats %s[%d] (%s): the sweep evaluates a configuration once, so it runs once and "
+                "the repeat spends no trial; to measure a configuration again, give it in another sweep.",
+                where,
+                i,
+                where,
+                j,
+                params,
+            )
     return tuple(checked)
 
 

@@ -422,6 +422,23 @@ def test_a_value_of_the_wrong_type_is_to_be_written_as_the_right_one(params: dic
     assert "widen" not in str(err.value)
 
 
+def test_an_enqueued_configuration_given_twice_is_said_to_run_once(caplog: pytest.LogCaptureFixture) -> None:
+    # The sweep runs each configuration once: the repeat (16 and 16.0 alike) was dropped with no word.
+    space = parse_search_space({"lr": "interval(1e-4, 0.1)", "width": "int(interval(8, 64))"}, [])
+    with caplog.at_level("WARNING", logger="lightning_ecopt"):
+        checked = check_enqueued(
+            space, [{"lr": 0.01, "width": 16}, {"lr": 0.02, "width": 8}, {"lr": 0.01, "width": 16.0}]
+        )
+    assert len(checked) == 3
+    [message] = [r.getMessage() for r in caplog.records]
+    assert message.startswith("ecopt: enqueue_trials[2] repeats enqueue_trials[0] ({'lr': 0.01, 'width': 16}): ")
+    assert "runs once and the repeat spends no trial" in message
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lightning_ecopt"):
+        check_enqueued(space, [{"lr": 0.01, "width": 16}, {"lr": 0.02, "width": 16}])
+    assert caplog.records == []
+
+
 def test_fingerprint_ignores_order_and_sees_changes() -> None:
     one = parse_search_space({"a": "interval(0, 1)", "b": "x,y"}, ["trainer.max_epochs=3", "seed=1"])
     same = parse_search_space({"b": "x,y"}, ["seed=1", "a=interval(0, 1)", "trainer.max_epochs=3"])
