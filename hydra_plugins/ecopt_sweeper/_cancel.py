@@ -256,7 +256,13 @@ def _command_line(pid: int) -> list[str] | None:
         return raw.decode(errors="replace").split("\0")[:-1] or None
     try:
         done = subprocess.run(
-            ["ps", "-o", "stat=,args=", "-p", str(pid)], capture_output=True, text=True, timeout=5, check=False
+            ["ps", "-o", "stat=,args=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

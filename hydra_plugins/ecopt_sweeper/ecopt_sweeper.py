@@ -518,14 +518,6 @@ class EcoptSweeper(Sweeper):
                 f"'\\x00'); give a file in the sweep dir, e.g. '${{hydra.sweep.dir}}/ax_experiment.json' (the default)."
             )
         written = str(self.storage)
-        if written.endswith(
-            ("/", os.sep)
-        ):  # Path() drops the slash: the experiment went to a file of the folder's name
-            raise EcoptConfigError(
-                f"hydra.sweeper.storage={self.storage!r} names a folder (it ends with {written[-1]!r}); storage is the "
-                f"file the Ax experiment is saved to: give a file in that folder, e.g. "
-                f"{written.rstrip('/' + os.sep) + '/ax_experiment.json'!r}."
-            )
         # As the sweep dir: the task may change the working directory; "~/..." is the home's, not a folder "~".
         storage = Path(written).expanduser().absolute()
         if storage.resolve() == self._sweep_dir().resolve():
@@ -535,6 +527,14 @@ class EcoptSweeper(Sweeper):
                 f"hydra.sweeper.storage={self.storage!r} is hydra.sweep.dir itself; storage is the file the Ax "
                 f"experiment is saved to: give a file in it, e.g. '${{hydra.sweep.dir}}/ax_experiment.json' (the "
                 f"default)."
+            )
+        if written.endswith(
+            ("/", os.sep)
+        ):  # Path() drops the slash: the experiment went to a file of the folder's name
+            raise EcoptConfigError(
+                f"hydra.sweeper.storage={self.storage!r} names a folder (it ends with {written[-1]!r}); storage is the "
+                f"file the Ax experiment is saved to: give a file in that folder, e.g. "
+                f"{written.rstrip('/' + os.sep) + '/ax_experiment.json'!r}."
             )
         if not _is_inside(storage, self._sweep_dir()):
             raise EcoptConfigError(
