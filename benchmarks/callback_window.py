@@ -30,6 +30,7 @@ never over the stored results) and prints a table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +64,22 @@ TEST_SAMPLES = 359  # DigitsDataModule's test split: one pass is 6 batches, so l
 WARMUP_BATCHES = 3  # EnergyCallback's default
 
 
-def _quiet_logs() -> None:
-    """Lightning's and the callback's per-trainer info lines off: hundreds of trainers run."""
-    for name in ("lightning", "lightning.pytorch", "lightning_ecopt"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """Lightning's and the callback's per-trainer info lines off while it runs (hundreds of trainers), then put back.
+
+    Put back: a test that calls :func:`main` in-process left ``lightning_ecopt`` at WARNING, and later tests that read
+    the sweep's INFO lines through ``caplog`` saw none.
+    """
+    loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch", "lightning_ecopt")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def digits_set() -> torch.utils.data.TensorDataset:
@@ -223,9 +237,9 @@ def first_loops(passes: int, processes: int, loops: int, threads: int | None) ->
 def child(passes: int, loops: int, warmup: int) -> None:
     """A fresh process's loops (``--child``): prints their samples/J as one JSON list."""
     warnings.filterwarnings("ignore")
-    _quiet_logs()
-    net, dataset = model(), digits_set()
-    print(json.dumps([one_loop(net, dataset, passes, warmup)["samples_per_j"] for _ in range(loops)]))
+    with _quiet_logs():
+        net, dataset = model(), digits_set()
+        print(json.dumps([one_loop(net, dataset, passes, warmup)["samples_per_j"] for _ in range(loops)]))
 
 
 def run(lengths_s: list[float], rounds: int, processes: int, process_loops: int, threads: int | None) -> dict[str, Any]:
@@ -310,9 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.lengths, args.rounds, args.processes, args.process_loops = [0.02, 0.05], 2, 2, 2
     args.out = out_path(args, DEFAULT_OUT)
-    warnings.filterwarnings("ignore")
-    _quiet_logs()
-    result = run(args.lengths, args.rounds, args.processes, args.process_loops, args.threads)
+    with warnings.catch_warnings(), _quiet_logs():
+        warnings.filterwarnings("ignore")
+        result = run(args.lengths, args.rounds, args.processes, args.process_loops, args.threads)
     result["config"] = {
         "lengths_s": args.lengths,
         "rounds": args.rounds,

@@ -206,13 +206,18 @@ def _cancel_local(
     for number, pid in sorted(targets.items()):
         if not _is_controller(pid, folder):
             done.ended.append(number)
+        elif _ignores_sigint(pid):
+            done.not_cancelled.append(number)
+            done.why_not.append(_DEAF.format(pid=pid))
         elif _interrupt(pid):
             done.cancelled.append(number)
             done.how.append(f"SIGINT to process {pid}")
         else:
             done.not_cancelled.append(number)
             done.why_not.append(f"process {pid} could not be signalled")
-    sent = [pid for pid in waiting if _is_controller(pid, folder) and _interrupt(pid)]
+    deaf = [pid for pid in waiting if _is_controller(pid, folder) and _ignores_sigint(pid)]
+    done.why_not.extend(_DEAF.format(pid=pid) for pid in deaf)
+    sent = [pid for pid in waiting if pid not in deaf and _is_controller(pid, folder) and _interrupt(pid)]
     done.how.extend(f"SIGINT to process {pid}" for pid in sent)
     if unrecorded:
         live = [pid for pid in waiting if pid in sent]
@@ -227,6 +232,23 @@ def _cancel_local(
                 f"({len(live)} of {len(unrecorded)}; a hydra.launcher.setup shell runs the controller in a child)"
             )
     return done
+
+
+_DEAF = (
+    "process {pid} ignores SIGINT (the sweep was started with SIGINT ignored: nohup, or 'cmd &' in a script; its "
+    "controllers inherit that), so submitit's cancel would end nothing: end its task and it with 'pkill -9 -P {pid}; "
+    "kill -9 {pid}'"
+)
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (``SigIgn`` in ``/proc/<pid>/status``; ``False`` where unknown)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    found = re.search(r"^SigIgn:\s*([0-9a-fA-F]+)$", status, re.MULTILINE)
+    return found is not None and bool(int(found.group(1), 16) >> (signal.SIGINT - 1) & 1)
 
 
 def _interrupt(pid: int) -> bool:

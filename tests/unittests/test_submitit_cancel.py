@@ -129,10 +129,36 @@ def test_a_job_with_no_id_known_is_named_not_cancelled(scancel: Path, monkeypatc
     assert (failed.cancelled, failed.not_cancelled, failed.why_not) == ([], [6], ["scancel 812_1 exited with 1"])
 
 
+# A stand-in for a submitit_local controller started in the foreground: SIGINT raises KeyboardInterrupt, whatever this
+# test process inherited (a test run in the background, `cmd &` or nohup, starts its children with SIGINT ignored).
+CONTROLLER = "import signal, time; signal.signal(signal.SIGINT, signal.default_int_handler); time.sleep(60)"
+
+
+def test_a_local_controller_that_ignores_sigint_is_named_not_said_cancelled(tmp_path: Path) -> None:
+    """A sweep started with SIGINT ignored (nohup, ``cmd &`` in a script) starts its controllers so: a SIGINT would end
+    nothing, so the job is named as not cancelled, with how to end it, not counted as cancelled."""
+    folder = str(tmp_path / ".submitit" / "%j")
+    deaf = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"
+    controller = subprocess.Popen([sys.executable, "-c", deaf, "submitit.local._local", folder])
+    try:
+        deadline = time.monotonic() + 30
+        while not (_cancel._command_line(controller.pid) and _cancel._ignores_sigint(controller.pid)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        records = {1: {"executor": "local", "job_id": str(controller.pid), "pid": controller.pid}}
+        done = _cancel.cancel("local", [1], 1, records, None, folder)
+        assert (done.cancelled, done.not_cancelled, done.how) == ([], [1], [])
+        assert f"process {controller.pid} ignores SIGINT" in done.why_not[0]
+        assert controller.poll() is None
+    finally:
+        controller.kill()
+        controller.wait()
+
+
 def test_a_local_job_s_process_id_reused_by_another_program_is_not_signalled(tmp_path: Path) -> None:
     """A process id can be reused: only a live submitit controller of this sweep's folder gets the SIGINT."""
     folder = str(tmp_path / ".submitit" / "%j")
-    sleep = [sys.executable, "-c", "import time; time.sleep(60)", "submitit.local._local"]
+    sleep = [sys.executable, "-c", CONTROLLER, "submitit.local._local"]
     other = subprocess.Popen([*sleep, str(tmp_path / "elsewhere" / "%j")])
     ours = subprocess.Popen([*sleep, folder])
     try:
@@ -158,7 +184,7 @@ def test_a_local_job_that_had_not_started_its_task_is_cancelled_by_its_folder(tm
     """Job 2 had no record yet (its controller was still starting the task): the controller whose folder the launch
     made, claimed by no record, gets the SIGINT; job 1's (recorded) too."""
     folder = str(tmp_path / ".submitit" / "%j")
-    sleep = [sys.executable, "-c", "import time; time.sleep(60)", "submitit.local._local", folder]
+    sleep = [sys.executable, "-c", CONTROLLER, "submitit.local._local", folder]
     started, waiting = subprocess.Popen(sleep), subprocess.Popen(sleep)
     try:
         deadline = time.monotonic() + 30
