@@ -134,6 +134,11 @@ def test_a_job_with_no_id_known_is_named_not_cancelled(scancel: Path, monkeypatc
 CONTROLLER = "import signal, time; signal.signal(signal.SIGINT, signal.default_int_handler); time.sleep(60)"
 
 
+def _takes_sigint(pid: int) -> bool:
+    """The stand-in runs, and takes SIGINT: in a test run in the background, only once its handler is in place."""
+    return _cancel._command_line(pid) is not None and not _cancel._ignores_sigint(pid)
+
+
 def test_a_local_controller_that_ignores_sigint_is_named_not_said_cancelled(tmp_path: Path) -> None:
     """A sweep started with SIGINT ignored (nohup, ``cmd &`` in a script) starts its controllers so: a SIGINT would end
     nothing, so the job is named as not cancelled, with how to end it, not counted as cancelled."""
@@ -163,7 +168,7 @@ def test_a_local_job_s_process_id_reused_by_another_program_is_not_signalled(tmp
     ours = subprocess.Popen([*sleep, folder])
     try:
         deadline = time.monotonic() + 30
-        while not (_cancel._command_line(ours.pid) and _cancel._command_line(other.pid)):
+        while not (_takes_sigint(ours.pid) and _takes_sigint(other.pid)):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         records = {
@@ -188,7 +193,7 @@ def test_a_local_job_that_had_not_started_its_task_is_cancelled_by_its_folder(tm
     started, waiting = subprocess.Popen(sleep), subprocess.Popen(sleep)
     try:
         deadline = time.monotonic() + 30
-        while not (_cancel._command_line(started.pid) and _cancel._command_line(waiting.pid)):
+        while not (_takes_sigint(started.pid) and _takes_sigint(waiting.pid)):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         records = {
