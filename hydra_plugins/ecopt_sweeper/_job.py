@@ -558,13 +558,8 @@ def read_record(folder: Path | None, number: int) -> Any:
 
     ``_ABSENT`` also stands for an unreadable record, one of a job that only started, and ``folder`` ``None``.
     """
-    if folder is None:
-        return _ABSENT
-    try:
-        record = _read_json(folder / f"{number}.json")
-    except (OSError, ValueError):
-        return _ABSENT
-    if not isinstance(record, dict):
+    record = job_record(folder, number)
+    if record is None:
         return _ABSENT
     if record.get("status") == "completed" and "value" in record:
         return record["value"]
