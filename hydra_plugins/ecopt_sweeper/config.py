@@ -91,8 +91,8 @@ class EcoptSweeperConf:
     # null (the Optuna sweeper's "in memory") also means the default file. An Optuna URL (sqlite:///...) is ignored.
     storage: str | None = DEFAULT_STORAGE
     # Accept trials whose energy comes from different sources (measured and estimated, Zeus over other counters:
-    # zeus/rapl beside zeus/nvml+rapl, or estimates of other models or constants: cpu-time (4 W/thread) beside
-    # cpu-time) in one frontier.
+    # zeus/rapl beside zeus/nvml+rapl, two meters: measured: ipmi/bmc beside Zeus's, or estimates of other models or
+    # constants: cpu-time (4 W/thread) beside cpu-time) in one frontier.
     allow_mixed_energy_sources: bool = False
     # Per-trial time limit in seconds (null: none): a trial still running then is interrupted inside its process
     # (SIGALRM) and recorded as failed, "timed out". It cannot stop code stuck outside Python (a hung CUDA kernel):

@@ -60,8 +60,9 @@ Design decisions
   an energy figure EnergyCallback was not set up to log: :func:`_breaks_contract`).
 - **Energy sources**: the first completed trial that reports an ``energy/source`` fixes its kind (the text before
   ``:``, e.g. ``measured`` or ``estimated``); a later trial of another kind fails with the reason (recorded
-  ``failed``), and so does one of the same kind over other Zeus counters (``zeus/rapl`` beside ``zeus/nvml+rapl``) or
-  of another estimate model, unless ``allow_mixed_energy_sources``.
+  ``failed``), and so does one of the same kind over other Zeus counters (``zeus/rapl`` beside ``zeus/nvml+rapl``),
+  of another meter (``measured: ipmi/bmc`` beside Zeus's) or of another estimate model, unless
+  ``allow_mixed_energy_sources``.
 - **Never pay twice**: a configuration already evaluated in this sweep (Ax can re-propose configurations in discrete
   spaces, and in continuous ones failed configurations, which its deduplication skips) is not run again: the new
   trial is completed with the stored result, or failed with the stored reason, and counted as reused. Reused trials
@@ -2427,6 +2428,20 @@ class ParetoSweep:
                         f"measure every trial with the same counters (see the warning the trial's EnergyCallback "
                         f"gave about the counters it could not read){like_nodes}, or set {_allow_mixed()} to "
                         f"accept both{upgraded}"
+                    )
+                if (
+                    source_kind(source) == "measured"
+                    and (ours is None or first is None)
+                    and _label_key(source) != _label_key(record.energy_source)
+                ):
+                    # Two meters (a node's BMC beside Zeus's GPU and CPU counters, or two tools of the user's): each
+                    # counts its own parts of the machine at its own point (at the wall, on the board), so the one
+                    # that counts less would win a "minimise joules" objective, as over other Zeus counters.
+                    return (
+                        f"energy source {source!r} is another meter than {record.energy_source!r} (trial "
+                        f"{record.trial_index}, the first of this sweep): the joules of two meters are not "
+                        f"comparable (they count other parts of the machine, at other points); measure every trial "
+                        f"with the same meter{like_nodes}, or set {_allow_mixed()} to accept both"
                     )
                 if source_kind(source) == "estimated" and _label_key(source) != _label_key(record.energy_source):
                     # Two models of energy (a user's meter beside the CPU-time fallback): their joules are not

@@ -125,8 +125,8 @@ class SweepSettings:
             kept in memory, so calling :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` again on the same sweep
             resumes it (after Ctrl-C, a failure-rate stop, or a raised ``n_trials``), and a new process starts over.
         allow_mixed_energy_sources: Accept trials whose energy figures come from different sources (measured and
-            estimated, or Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``); by default the sweep
-            refuses to compare them.
+            estimated, Zeus over other counters: ``zeus/rapl`` beside ``zeus/nvml+rapl``, two meters: ``measured:
+            ipmi/bmc`` beside Zeus's, or two estimate models); by default the sweep refuses to compare them.
         retry_failed: On a resume (a rerun of a stored sweep, or :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run`
             again on the same sweep), evaluate again, first, every configuration whose latest trial failed, whatever
             the reason (after fixing the task, say); each retry is a new trial counting toward ``n_trials``, and the

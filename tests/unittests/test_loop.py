@@ -1139,7 +1139,7 @@ def test_mixed_energy_sources_are_refused_unless_allowed(fast_ax, allow):
     [
         ("measured: zeus/rapl", True),  # a node whose NVML failed: its joules leave the GPU out
         ("Measured: Zeus/NVML+RAPL", False),  # the same counters, written otherwise
-        ("measured: ipmi/bmc", False),  # not Zeus's label: its counters are not known
+        ("measured: ipmi/bmc", True),  # another meter: a node's power at the wall, not the GPU and CPU counters
         ("measured: zeus/nvml+rapl+dram", True),  # the DRAM zone read too: said to be the upgrade's on one node
     ],
 )
@@ -1153,12 +1153,40 @@ def test_zeus_figures_over_other_counters_are_refused(fast_ax, third, refused):
     result = make_sweep(task, n_trials=4, n_initial_trials=4).run()
     status = result.trials[2].status
     assert status == ("failed" if refused else "completed")
-    if refused:
+    if refused and third == "measured: ipmi/bmc":
+        assert "'measured: ipmi/bmc' is another meter than 'measured: zeus/nvml+rapl'" in result.trials[2].reason
+        assert "measure every trial with the same meter" in result.trials[2].reason
+    elif refused:
         assert "counts other parts of the machine than 'measured: zeus/nvml+rapl'" in result.trials[2].reason
         assert "run every trial on like nodes" in result.trials[2].reason
         # Trial 0 ran in this run, labelled as this version labels: not the note for a sweep an older one started
         # (said on a cluster whose nodes differ, it sent the user to allow mixing).
         assert "did not name RAPL's DRAM zone" not in result.trials[2].reason
+
+
+@pytest.mark.parametrize(
+    ("first", "third", "refused"),
+    [
+        ("measured: ipmi/bmc", "Measured:  IPMI/BMC", False),  # the same meter, written otherwise
+        ("measured: ipmi/bmc", "measured: pdu/outlet", True),  # two meters of the user's own
+        ("measured: ipmi/bmc", "measured: zeus/nvml", True),  # Zeus after another meter: refused both ways
+    ],
+)
+def test_figures_of_another_meter_are_refused(fast_ax, first, third, refused):
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        return {**two_quadratics(p), "energy/source": third if len(calls) == 3 else first}
+
+    result = make_sweep(task, n_trials=4, n_initial_trials=4).run()
+    assert result.trials[2].status == ("failed" if refused else "completed")
+    if refused:
+        assert f"{third!r} is another meter than {first!r} (trial 0" in result.trials[2].reason
+        assert "SweepSettings(allow_mixed_energy_sources=True)" in result.trials[2].reason
+    calls.clear()
+    allowed = make_sweep(task, n_trials=4, n_initial_trials=4, allow_mixed_energy_sources=True).run()
+    assert allowed.trials[2].status == "completed"
 
 
 def test_the_dram_zone_note_is_for_a_sweep_started_in_an_earlier_run(fast_ax, tmp_path):
