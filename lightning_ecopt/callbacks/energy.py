@@ -208,7 +208,8 @@ class EnergyCallback(Callback):
       ``energy/train_resumed_from_step``, the step it started at
     - ``model/params``: parameter count (a lazy layer no forward pass has initialised is left out, with a warning);
       ``model/flops_per_sample``: FLOPs of one ``forward`` of one sample of the first batch (FLOP), in every loop;
-      left out, with a warning saying why, where the model cannot take one sample
+      left out, with a warning saying why, where the model cannot take one sample or the first batch holds no
+      tensor (texts alone, an object of your own)
     - ``model/predict_step_flops_per_sample``: with ``predict_flops="predict_step"``, a predict loop's FLOPs of one
       ``predict_step`` on one sample (a whole generation), logged there in place of ``model/flops_per_sample``: one
       key never holds both counts, so a test loop's forward FLOPs stay beside its joules (FLOP)
@@ -1058,6 +1059,20 @@ class EnergyCallback(Callback):
                     f"the first {stage} batch (a {type(batch).__name__}; {err!r}). Pass log_model_stats=False to count "
                     f"nothing and silence this.",
                 )
+            else:
+                if state.sample_input is None and _first_tensor_path(batch) is None:
+                    # Texts alone, or an object of the user's own: the FLOPs pass has no tensor to give forward.
+                    stage = state.batch_window.partition("/")[0]
+                    flops_key = _flops_key(stage, self.predict_flops == "predict_step")
+                    self._warn_once(
+                        f"flops/cut/{stage}",
+                        f"EnergyCallback: FLOPs not counted, {flops_key} is not logged: the first {stage} batch (a "
+                        f"{type(batch).__name__}) holds no tensor with a batch dimension in its mappings, lists, "
+                        f"tuples or dataclass fields, so one sample cannot be cut from it (texts, or an object of "
+                        f"your own; batch_size_fn counts its samples, not its FLOPs). Collate to tensors, a dict or "
+                        f"a dataclass of them, for a count, or pass log_model_stats=False to count nothing and "
+                        f"silence this.",
+                    )
 
     def _sample_of(self, batch: Any, state: _LoopState) -> Any:
         """One sample of the first batch, for its FLOPs: cut along the dimension that holds the batch's samples.

@@ -300,6 +300,38 @@ def test_samples_and_flops_of_batches_with_a_0d_tensor_or_a_dataclass(fake_clock
     assert cb.model_stats["model/flops_per_sample"] == 2 * 32 * 2  # BoringModel's Linear(32, 2), one sample
 
 
+class _Wrapped:
+    """A batch class of the user's own (no mapping, sequence or dataclass): no tensor is found in it."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+
+class _WrappedBatches(ClockedModel):
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._tick()
+        self(batch.x)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(
+            RandomDataset(32, 10 * BATCH + 3), batch_size=BATCH, collate_fn=lambda r: _Wrapped(torch.stack(r))
+        )
+
+
+def test_a_batch_with_no_tensor_found_gets_no_flops_and_says_so(fake_clock: FakeClock) -> None:
+    """An object of the user's own, counted by batch_size_fn: its FLOPs were left out with no word."""
+    cb = EnergyCallback(meter=FakeMeter(fake_clock), warmup_batches=1, batch_size_fn=lambda batch: len(batch.x))
+    with pytest.warns(
+        UserWarning,
+        match=r"FLOPs not counted, model/flops_per_sample is not logged: the first test batch \(a _Wrapped\) holds no "
+        r"tensor with a batch dimension",
+    ):
+        (returned,) = _trainer(cb).test(_WrappedBatches(fake_clock), verbose=False)
+    assert cb.results["test"].samples == 9 * BATCH + 3
+    assert "model/flops_per_sample" not in returned
+    assert returned["model/params"] == 66
+
+
 def test_an_unset_dataclass_field_is_passed_over() -> None:
     """A field with ``init=False`` may never be set: reading it raises (Lightning's own transfer would too)."""
 
@@ -2056,6 +2088,7 @@ def test_predict_samples_come_from_the_batch_sampler_lightning_wraps(
     with user_warnings_as_errors(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*predict returned None")  # _AnyBatch's predict_step
         warnings.filterwarnings("ignore", message=".*shuffl")  # shuffling a predict set
+        warnings.filterwarnings("ignore", message=".*FLOPs not counted.*holds no tensor")  # texts: no FLOPs pass
         _trainer(cb).predict(_AnyBatch(fake_clock), dataloaders=loader, return_predictions=False)
     result = cb.results["predict"]
     assert (result.samples, result.batches) == (samples, batches)
