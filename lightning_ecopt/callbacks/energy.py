@@ -82,6 +82,12 @@ _SHORT_LOOP_SPREAD = "8-16 % at 0.1-0.3 s and 5-12 % at 1-3 s, beside neighbours
 STAGES = ("test", "predict", "validate")
 _KINDS = ("measured", "estimated")  # energy kinds (Measurement.kind), as codes in the cross-rank all-gather
 _FALLBACK_WARNED: set[str] = set()  # what was said once per process (the estimate's reason, contention's cost)
+# The loops each trainer's EnergyCallbacks (by serial number) published figures of: one that left trainer.callbacks
+# (a LightningModule's configure_callbacks, called at every trainer function, returns a new one, which replaces it)
+# took them out of trial_metrics (see EnergyCallback._check_replaced). Numbers, not the callbacks: a replaced one is
+# garbage by the next call.
+_PUBLISHED_ON: weakref.WeakKeyDictionary[Any, dict[int, set[str]]] = weakref.WeakKeyDictionary()
+_SERIALS = itertools.count()
 PER_BATCH_CHOICES = ("auto", "window", "split")
 # Each stage's batch hooks (start, end): muted while they have nothing to do (see EnergyCallback._mute_idle_hooks).
 _BATCH_HOOKS = {
@@ -426,6 +432,7 @@ class EnergyCallback(Callback):
         self._train_from_step = 0  # the global step the training loop started at (> 0: resumed from a checkpoint)
         self._async_device: torch.device | None = None  # cuda or mps: synchronised around warm-up batches, to time them
         self._trainer_of: weakref.ref[pl.Trainer] | None = None  # the last trainer set up (see _check_reuse)
+        self._serial = next(_SERIALS)  # names it in _PUBLISHED_ON
 
     def __getstate__(self) -> dict[str, Any]:
         """The callback's state for pickling (``ddp_spawn`` pickles the trainer's callbacks, ``results`` included).
@@ -478,6 +485,7 @@ class EnergyCallback(Callback):
             self._logged.pop(loop, None)
             self._stage_stats.pop(loop, None)
         self._check_reuse(trainer, stage)
+        self._check_replaced(trainer, stage)
         if type(getattr(trainer.strategy, "launcher", None)).__name__ == "_MultiProcessingLauncher":
             self._warn_once("spawned", _SPAWNED_PROCESSES)
         for other in getattr(trainer, "callbacks", ()):
@@ -545,6 +553,33 @@ class EnergyCallback(Callback):
                 f"checkpoint whose training had already reached its limit; global step {trainer.global_step}): no "
                 f"energy/train_j is reported.",
             )
+
+    def _check_replaced(self, trainer: pl.Trainer, stage: str) -> None:
+        """Warn once where an EnergyCallback that published figures on this trainer left it, its loops not rerun.
+
+        Lightning calls ``LightningModule.configure_callbacks`` at every trainer function and puts what it returns in
+        place of the trainer's callbacks of the same type: one that builds a new ``EnergyCallback`` each time dropped
+        the fit's ``energy/train_j`` (and validation figures) at the ``test`` that followed, out of ``trial_metrics``.
+        """
+        try:
+            published = _PUBLISHED_ON.get(trainer)
+        except TypeError:  # a stand-in without weak references (a test double)
+            return
+        if not published:
+            return
+        present = {c._serial for c in getattr(trainer, "callbacks", ()) if isinstance(c, EnergyCallback)}
+        rerun = set(_LOOPS_OF.get(stage, ())) & self._measured_loops()
+        for serial in [s for s in published if s not in present and s != self._serial]:
+            lost = sorted(published.pop(serial) - rerun)
+            if lost:
+                self._warn_once(
+                    "replaced",
+                    f"EnergyCallback: this trainer's {getattr(stage, 'value', stage)} runs without the EnergyCallback "
+                    f"that measured its {', '.join(lost)} loop(s), replaced by another (a LightningModule's "
+                    f"configure_callbacks that builds one at every trainer call: Lightning puts it in place of the "
+                    f"trainer's): trial_metrics(trainer) no longer has those figures. Build the callback once (return "
+                    f"the same instance from configure_callbacks) or pass it to Trainer(callbacks=[...]).",
+                )
 
     def _check_reuse(self, trainer: pl.Trainer, stage: str) -> None:
         """Warn once when a new trainer's fit starts while the callback keeps another trainer's evaluation figures.
@@ -1473,6 +1508,8 @@ class EnergyCallback(Callback):
         mode's overhead). Where those dicts cannot be found, ``pl_module.log`` it is.
         """
         self.results[result.stage] = result
+        with contextlib.suppress(TypeError):  # a stand-in trainer without weak references: nothing to check
+            _PUBLISHED_ON.setdefault(trainer, {}).setdefault(self._serial, set()).add(result.stage)
         metrics = result.metrics()
         if result.stage != "train":
             metrics.update(self._stage_stats.get(result.stage, {}))  # this loop's counts, not another loop's

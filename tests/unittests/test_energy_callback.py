@@ -178,6 +178,58 @@ def test_figures_reach_every_place_once_with_or_without_the_fast_path(
     assert any(name.startswith("energy/") for name in logged_by_module) is not fast_path
 
 
+class _BuildsItsCallback(ClockedModel):
+    """Returns an EnergyCallback from configure_callbacks, which Lightning calls at every trainer function."""
+
+    def __init__(self, clock: FakeClock, *, once: bool) -> None:
+        super().__init__(clock)
+        self.once = once
+        self.built: list[EnergyCallback] = []
+
+    def configure_callbacks(self) -> list[Callback]:
+        if not (self.once and self.built):
+            self.built.append(EnergyCallback(train=True, meter=FakeMeter(self.clock), warmup_batches=1))
+        return [self.built[-1]]
+
+
+def _no_callback_trainer() -> Trainer:
+    return Trainer(
+        max_epochs=1,
+        limit_train_batches=3,
+        limit_val_batches=0,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+    )
+
+
+def test_a_callback_built_anew_by_configure_callbacks_says_the_fit_s_figures_are_lost(fake_clock: FakeClock) -> None:
+    """A new callback from configure_callbacks replaced the fit's: its energy/train_j left trial_metrics silently.
+    One returned again, or a new one that measures the loop again, loses nothing and is not warned of."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", r".*runs without the EnergyCallback")
+        kept = _no_callback_trainer()
+        kept.fit(_BuildsItsCallback(fake_clock, once=True))
+        kept.test(kept.lightning_module, verbose=False)
+        assert trial_metrics(kept)["energy/train_j"] == pytest.approx(30.0)
+        tester = _no_callback_trainer()
+        tested = _BuildsItsCallback(fake_clock, once=False)
+        tester.test(tested, verbose=False)
+        tester.test(tested, verbose=False)  # the new callback measures the test loop again
+        assert (len(tested.built), trial_metrics(tester)["energy/test_samples"]) == (2, 9 * BATCH)  # 1 warm-up batch
+    model = _BuildsItsCallback(fake_clock, once=False)
+    trainer = _no_callback_trainer()
+    trainer.fit(model)
+    assert trial_metrics(trainer)["energy/train_j"] == pytest.approx(30.0)
+    with pytest.warns(
+        UserWarning, match=r"this trainer's test runs without the EnergyCallback that measured its train"
+    ):
+        trainer.test(model, verbose=False)
+    assert "energy/train_j" not in trial_metrics(trainer)  # what the warning says
+    assert len(model.built) == 2
+
+
 def test_predict_and_train_figures(fake_clock: FakeClock) -> None:
     logger = RecordingLogger()
     cb = EnergyCallback(stages="predict", train=True, meter=FakeMeter(fake_clock), warmup_batches=1)
