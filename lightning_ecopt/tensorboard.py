@@ -4,9 +4,11 @@
 TensorBoard events (each trial's own Lightning logs stay in its job dir). The layout, as runs under ``log_dir``:
 
 - ``.`` (the root): the HParams experiment: the swept parameters, ``status`` (``ecopt/status`` where a parameter is
-  named ``status``), and the metrics as columns, objectives first. A parameter's column has one type, from the search
-  space where the board has it (a choice of numbers and strings is a string column, each value written as text), so
-  TensorBoard can sort and filter on it; its domain (a choice's values, an interval's bounds) and whether it differs
+  named ``status``), and the metrics as columns, objectives first (an energy figure's column headed with its unit and
+  whether its joules are measured or estimated, ``energy/test_samples_per_j [samples/J, estimated (cpu-time)]``, as the
+  dashboard shows no column's description; its tag stays the metric's). A parameter's column has one type, from the
+  search space where the board has it (a choice of numbers and strings is a string column, each value written as text),
+  so TensorBoard can sort and filter on it; its domain (a choice's values, an interval's bounds) and whether it differs
   (the swept parameters do, the fixed overrides do not), which the dashboard reads to pick the five columns it shows at
   first and to give a choice checkboxes as its filter. Written once, when the first trial completes (its metrics name
   the columns: TensorBoard reads an experiment's columns once, so a metric first returned by a later trial is in that
@@ -173,7 +175,11 @@ def _space_kinds(space: SearchSpace | None) -> dict[str, set[str]]:
 
 
 def _describe(name: str, result: SweepResult, constraints: Sequence[OutcomeConstraint] = ()) -> str:
-    """A metric column's tooltip: unit, direction when it is an objective, energy label when it is an energy figure."""
+    """A metric column's description: unit, direction when it is an objective, energy label when it is an energy figure.
+
+    In the experiment's data (``/data/plugin/hparams/experiment``, a client's to read); TensorBoard's dashboard does not
+    show it, so an energy column's header says its label too (:func:`_display_name`).
+    """
     for objective in result.objectives:
         if _metric_tag(objective.name) == name:
             label = views.frontier_energy_label(result)
@@ -187,6 +193,27 @@ def _describe(name: str, result: SweepResult, constraints: Sequence[OutcomeConst
     if views.is_energy_metric(name):  # measured or estimated, as an objective's column says
         parts.append(views.frontier_energy_label(result))
     return ", ".join(parts)
+
+
+def _display_name(name: str, result: SweepResult) -> str:
+    """A metric column's header: its tag, with its unit and energy label when it is an energy figure.
+
+    TensorBoard's HParams dashboard heads a column with the display name and shows no description: an energy column
+    says there whether its joules are measured or estimated, as the frontier picture's axis does. The tag (which
+    requests and filters name) stays the metric's.
+
+    Example:
+        >>> from lightning_ecopt.sweeper.objectives import parse_objectives
+        >>> from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
+        >>> trial = TrialRecord(0, {}, "completed", metrics={}, energy_source="estimated: cpu-time")
+        >>> result = SweepResult(parse_objectives({"test/acc": "maximize"}, None), (trial,), (0,))
+        >>> _display_name("energy/test_samples_per_j", result), _display_name("test/acc", result)
+        ('energy/test_samples_per_j [samples/J, estimated (cpu-time)]', 'test/acc')
+    """
+    if not views.is_energy_metric(name):
+        return name
+    parts = [p for p in (views.metric_unit(name), views.frontier_energy_label(result)) if p]
+    return f"{name} [{', '.join(parts)}]"
 
 
 def _best_value(result: SweepResult) -> float | None:
@@ -438,7 +465,7 @@ class FrontierBoard:
         metrics = [
             api_pb2.MetricInfo(
                 name=api_pb2.MetricName(tag=name),
-                display_name=name,
+                display_name=_display_name(name, result),
                 description=_describe(name, result, self.constraints),
             )
             for name in columns

@@ -119,6 +119,30 @@ def test_hparams_experiment_lists_parameters_status_and_metrics_objectives_first
     assert "estimated" not in described["test/acc"]
 
 
+@pytest.mark.parametrize(
+    ("source", "label"),
+    [("estimated: cpu-time", "estimated (cpu-time)"), ("measured: zeus/nvml", "measured (zeus/nvml)")],
+)
+def test_the_hparams_table_heads_each_energy_column_with_measured_or_estimated(tmp_path, source, label):
+    """TensorBoard's HParams dashboard heads a metric column with its display name and never shows its description:
+    the energy columns read as bare tags there, with nothing saying whether their joules were measured or estimated
+    (the frontier picture, the text table and trials.csv all say it)."""
+    trials = [dataclasses.replace(completed(i, 0.6 + 0.1 * i, 300.0 - 100 * i), energy_source=source) for i in range(2)]
+    FrontierBoard(tmp_path, images=False).update(
+        SweepResult(OBJECTIVES, tuple(trials), (0, 1), dict(REF), "inferred", 1.0)
+    )
+    experiment = metadata.parse_experiment_plugin_data(hparams_content(load(tmp_path), metadata.EXPERIMENT_TAG))
+    shown = {m.name.tag: m.display_name for m in experiment.metric_infos}  # keyed by the tags users query: unchanged
+    assert shown == {
+        "test/acc": "test/acc",
+        "energy/test_samples_per_j": f"energy/test_samples_per_j [samples/J, {label}]",
+        ON_FRONT_TAG: ON_FRONT_TAG,
+        "energy/train_j": f"energy/train_j [J, {label}]",
+    }
+    # The scalars stay under their tags, which the dashboard reads each column's values from.
+    assert sorted(load(tmp_path / trial_run_name(1)).Tags()["scalars"]) == sorted(shown)
+
+
 def test_a_latency_column_says_its_unit(tmp_path):
     # test/latency_ms, the docs' latency objective and constraint, had an empty tooltip beside "unit: s" for _time_s.
     trials = [completed(i, 0.6 + 0.1 * i, 300.0 - 100 * i) for i in range(2)]
