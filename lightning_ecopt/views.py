@@ -570,6 +570,7 @@ def _frontier_figure(
     """:func:`frontier_figure`, built under the rcParams in effect."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
@@ -590,6 +591,7 @@ def _frontier_figure(
         y_name = objectives[0].name
         y_of = lambda t: float(t.metrics[y_name])  # noqa: E731
         ax.set_xlabel("trial index")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no tick at trial 0.5
         ax.set_ylabel(_literal(_axis_text(y_name, objectives[0].minimize, label, y_chars, sep="\n")), wrap=True)
     else:
         x_name, y_name = objectives[0].name, objectives[1].name

@@ -127,6 +127,18 @@ def test_a_failed_single_objective_trial_is_drawn_at_its_index_and_value():
     assert first.startswith("**Pareto frontier after 1 trial** (")  # not "1 trials"
 
 
+def test_a_single_objective_picture_ticks_whole_trial_indices_only():
+    # Four trials were drawn against ticks 0.0, 0.5, 1.0, ... 3.0: trial "1.5" does not exist.
+    objectives = parse_objectives({"spj": "maximize"}, None)
+    trials = tuple(TrialRecord(i, {"x": i}, "completed", metrics={"spj": 100.0 + i}) for i in range(4))
+    fig = views.frontier_figure(SweepResult(objectives, trials, (3,)))
+    views.figure_rgb(fig)  # drawn, as the views are
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks == [0.0, 1.0, 2.0, 3.0]
+
+
 def test_a_trial_that_breaks_a_constraint_is_drawn_apart_from_the_other_completed():
     from matplotlib.collections import PathCollection
 
