@@ -6,9 +6,10 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
 - ``.`` (the root): the HParams experiment: the swept parameters, ``status`` (``ecopt/status`` where a parameter is
   named ``status``), and the metrics as columns, objectives first (an energy figure's column headed with its unit and
   whether its joules are measured or estimated, ``energy/test_samples_per_j [samples/J, estimated (cpu-time)]``, as the
-  dashboard shows no column's description; its tag stays the metric's). A parameter's column has one type, from the
-  search space where the board has it (a choice of numbers and strings is a string column, each value written as text),
-  so TensorBoard can sort and filter on it; its domain (a choice's values, an interval's bounds) and whether it differs
+  dashboard shows no column's description; its tag stays the metric's; written again where later trials change the
+  label, a measured trial among estimated ones making it ``mixed``). A parameter's column has one type, from the search
+  space where the board has it (a choice of numbers and strings is a string column, each value written as text), so
+  TensorBoard can sort and filter on it; its domain (a choice's values, an interval's bounds) and whether it differs
   (the swept parameters do, the fixed overrides do not), which the dashboard reads to pick the five columns it shows at
   first and to give a choice checkboxes as its filter. Written once, when the first trial completes (its metrics name
   the columns: TensorBoard reads an experiment's columns once, so a metric first returned by a later trial is in that
@@ -295,6 +296,8 @@ class FrontierBoard:
         self._frontier_hv = False  # whether that step has its hypervolume
         self._experiment_written: bool | None = None
         self._columns: set[str] = set()
+        # Each metric column's display name, as the experiment TensorBoard shows has it.
+        self._headers: dict[str, str] = {}
         self._backfill_feasible = False  # the earlier trials' frontier/feasible, once its column is written again
         self._unlisted: set[str] = set()
         self._last: str | None = None
@@ -432,7 +435,9 @@ class FrontierBoard:
                 # Written before the columns had domains (2026-12-06): the dashboard, which shows five columns at
                 # first (those that differ first, then by name), may hide swept parameters behind fixed ones.
                 undomained = stored is not None and not with_domains and self.space is not None
-                if (missing or undomained) and alone:  # files of ours that hold the experiment alone: replaced whole
+                self._headers = dict(stored or {})
+                relabelled = self._relabelled(result)
+                if (missing or undomained or relabelled) and alone:  # ours, holding the experiment alone: replaced
                     for path in written:
                         path.unlink()
                     self._experiment_written = False
@@ -440,6 +445,7 @@ class FrontierBoard:
                     self._backfill_feasible = FEASIBLE_TAG in missing
                     lacked = [f"no column for {', '.join(missing)}"] if missing else []
                     lacked += ["no domains for its parameters"] if undomained else []
+                    lacked += [f"energy columns headed {relabelled}"] if relabelled else []
                     log.info(
                         "ecopt: the TensorBoard HParams experiment in %s had %s, which this sweep writes: written "
                         "again with them (a TensorBoard already open shows them once restarted).",
@@ -453,6 +459,29 @@ class FrontierBoard:
                         self.log_dir,
                         ", ".join(missing),
                     )
+        elif self._experiment_written and (relabelled := self._relabelled(result)):
+            # The trials' energy sources changed the label (a measured trial among estimated ones, with
+            # allow_mixed_energy_sources; another counter): the columns' headers said what no longer holds.
+            written = sorted(self.log_dir.glob("events.out.tfevents.*"))
+            if _stored_experiment(written)[1]:
+                for path in written:
+                    path.unlink()
+                self._experiment_written = False
+                log.info(
+                    "ecopt: the TensorBoard HParams experiment in %s headed its energy columns %s, which the trials "
+                    "no longer are: written again (a TensorBoard already open shows it once restarted).",
+                    self.log_dir,
+                    relabelled,
+                )
+            else:  # not ours alone: left as it is, said once
+                self._headers = {c: _display_name(c, result) for c in self._headers}
+                log.info(
+                    "ecopt: the TensorBoard HParams experiment in %s heads its energy columns %s, which the trials "
+                    "no longer are, and its event files hold more than the experiment, so it is left as it is: "
+                    "trials.csv and the frontier views label them.",
+                    self.log_dir,
+                    relabelled,
+                )
         if self._experiment_written or not completed:
             return
         from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
@@ -482,6 +511,20 @@ class FrontierBoard:
             writer.add_summary(self._summary(metadata.EXPERIMENT_TAG, metadata.create_summary_metadata(data)))
         self._experiment_written = True
         self._columns = set(columns)
+        self._headers = {m.name.tag: m.display_name for m in metrics}
+
+    def _relabelled(self, result: SweepResult) -> str:
+        """How the stored experiment heads an energy column whose label the trials changed (``""``: none such).
+
+        ``"as 'energy/train_j [J, estimated (cpu-time)]'"`` where the completed trials are now measured and
+        estimated; ``"without a label"`` for an experiment written before the headers had one.
+        """
+        if not any(t.status == "completed" for t in result.trials):
+            return ""
+        for tag, header in sorted(self._headers.items()):
+            if views.is_energy_metric(tag) and header != _display_name(tag, result):
+                return f"as {header!r}" if header != tag else "without a label"
+        return ""
 
     def _hparam_info(self, name: str, kind: str, result: SweepResult) -> Any:
         """One parameter's column as TensorBoard's HParams dashboard reads it: type, domain and whether it differs.
@@ -644,11 +687,11 @@ class FrontierBoard:
         return _Writer(run_dir)
 
 
-def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool, bool]:
+def _stored_experiment(paths: Sequence[Path]) -> tuple[dict[str, str] | None, bool, bool]:
     """The HParams experiment TensorBoard shows from one run's event files: metric columns, alone, parameter domains.
 
-    Returns its metric columns; whether the files hold it alone; whether its parameter columns say which differ (and
-    have domains: written so since 2026-12-06).
+    Returns its metric columns (``{tag: display name}``); whether the files hold it alone; whether its parameter
+    columns say which differ (and have domains: written so since 2026-12-06).
 
     Alone: the files hold nothing else (the experiment summary as :class:`FrontierBoard` writes it). TensorBoard keeps
     the first summary metadata of a tag in a run (its event accumulator reads the files in name order and ignores a
@@ -659,7 +702,7 @@ def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool, bo
     from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.plugins.hparams import metadata
 
-    columns: set[str] | None = None
+    columns: dict[str, str] | None = None
     alone, with_domains = True, False
     try:
         for path in paths:
@@ -674,7 +717,7 @@ def _stored_experiment(paths: Sequence[Path]) -> tuple[set[str] | None, bool, bo
                             alone = False
                         elif columns is None:
                             experiment = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
-                            columns = {m.name.tag for m in experiment.metric_infos}
+                            columns = {m.name.tag: m.display_name for m in experiment.metric_infos}
                             # A swept parameter is marked as differing (the status column has a domain always).
                             with_domains = any(h.differs for h in experiment.hparam_infos)
                     alone = alone and len(event.summary.value) > 0

@@ -336,6 +336,55 @@ def test_a_resume_writes_again_an_experiment_stored_without_parameter_domains(tm
     assert list(tmp_path.glob("events.out.tfevents.*")) == [stored]
 
 
+def test_the_energy_headers_follow_a_label_the_later_trials_change(tmp_path, caplog):
+    """With allow_mixed_energy_sources, a measured trial after estimated ones makes the label 'mixed': the table,
+    written once at the first completed trial, still headed every energy column 'estimated (cpu-time)', where the
+    picture, the text table and trials.csv said mixed."""
+    measured = dataclasses.replace(TRIALS[1], energy_source="measured: zeus/nvml")
+    board = FrontierBoard(tmp_path, images=False)
+    board.update(SweepResult(OBJECTIVES, (TRIALS[0],), (0,), dict(REF), "inferred", 1.0))
+    assert _headers(tmp_path)["energy/train_j"] == "energy/train_j [J, estimated (cpu-time)]"
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        board.update(SweepResult(OBJECTIVES, (TRIALS[0], measured), (0, 1), dict(REF), "inferred", 1.0))
+    said = "headed its energy columns as 'energy/test_samples_per_j [samples/J, estimated (cpu-time)]', which the"
+    assert f"{said} trials no longer are: written again" in caplog.text
+    assert _headers(tmp_path) == {
+        "test/acc": "test/acc",
+        "energy/test_samples_per_j": "energy/test_samples_per_j [samples/J, mixed: estimated and measured]",
+        ON_FRONT_TAG: ON_FRONT_TAG,
+        "energy/train_j": "energy/train_j [J, mixed: estimated and measured]",
+    }
+    [stored] = tmp_path.glob("events.out.tfevents.*")  # the old experiment gone: TensorBoard shows a run's first
+    # A resume (a new process) with the same label leaves it; another batch of the same label likewise.
+    FrontierBoard(tmp_path, images=False).update(
+        SweepResult(OBJECTIVES, (TRIALS[0], measured, TRIALS[3]), (0, 1), dict(REF), "inferred", 1.0)
+    )
+    assert list(tmp_path.glob("events.out.tfevents.*")) == [stored]
+
+
+def test_a_resume_heads_the_energy_columns_of_an_experiment_stored_without_their_label(tmp_path, caplog, monkeypatch):
+    """A board written before the headers carried the energy label: resumed, its energy columns read as bare tags."""
+    from lightning_ecopt import tensorboard
+
+    with monkeypatch.context() as before:
+        before.setattr(tensorboard, "_display_name", lambda name, result: name)
+        FrontierBoard(tmp_path, images=False).update(
+            SweepResult(OBJECTIVES, (TRIALS[0],), (0,), dict(REF), "inferred", 1.0)
+        )
+    assert _headers(tmp_path)["energy/train_j"] == "energy/train_j"
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        FrontierBoard(tmp_path, images=False).update(
+            SweepResult(OBJECTIVES, (TRIALS[0], TRIALS[1]), (1,), dict(REF), "inferred", 1.0)
+        )
+    assert "had energy columns headed without a label, which this sweep writes: written again" in caplog.text
+    assert _headers(tmp_path)["energy/train_j"] == "energy/train_j [J, estimated (cpu-time)]"
+
+
+def _headers(log_dir):
+    """The metric columns' headers TensorBoard shows, by tag."""
+    return {m.name.tag: m.display_name for m in _hparams_experiment(log_dir).metric_infos}
+
+
 def test_a_stored_experiment_beside_other_events_is_left_as_it_is(tmp_path, caplog):
     """Only event files that hold the experiment alone (as the board writes them) are replaced."""
     from lightning_ecopt.sweeper.objectives import parse_constraint
