@@ -21,10 +21,11 @@ TensorBoard events (each trial's own Lightning logs stay in its job dir). The la
   ``reused``) as hparams, every metric a completed trial returned as a scalar at step = trial index (a failed trial's
   partial metrics stay out of the table: they are in ``trials.csv``; one named as a tag the board writes itself,
   ``frontier/on_front`` or ``frontier/feasible``, as ``task/<name>``), the session's end status (failed trials are
-  marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0), written again whenever the trial joins
-  or leaves the frontier (each time at a later step), so the HParams table can be filtered on it. With outcome
-  constraints, also ``frontier/feasible`` (1 when the completed trial meets every one, else 0: a trial that breaks one
-  is on no frontier, however good its objectives), a column of the table as well.
+  marked failed), and ``frontier/on_front`` (1 on the Pareto frontier, else 0; a failed trial's 0 too, as TensorBoard's
+  filter on a column keeps the rows without a value), written again whenever the trial joins or leaves the frontier
+  (each time at a later step), so the HParams table can be filtered on it. With outcome constraints, also
+  ``frontier/feasible`` (1 when the completed trial meets every one, else 0: a trial that breaks one is on no frontier,
+  however good its objectives), a column of the table as well.
 - ``frontier``: at step = trials finished, after every batch: the image ``frontier/pareto_front`` (drawn by
   :func:`lightning_ecopt.views.frontier_figure`), the scalars ``frontier/hypervolume`` (with one objective, which has
   none, ``frontier/best_value``: its best feasible value), ``frontier/pareto_size``,
@@ -636,7 +637,9 @@ class FrontierBoard:
                     writer.add_summary(
                         self._summary(metadata.SESSION_END_INFO_TAG, metadata.create_summary_metadata(data))
                     )
-                if trial.status == "completed":
+                if trial.status == "completed" or new:
+                    # A failed trial too, once (0): TensorBoard's filter on the column (on_front = 1, the frontier)
+                    # keeps the rows without a value, so every failed trial was listed with the frontier.
                     # A later step each time: after abandoned trials an index exceeds the trials finished, and a
                     # change at the same step would be a second point there.
                     at = max(step, trial.trial_index, self._on_front_step.get(trial.trial_index, -1) + 1)

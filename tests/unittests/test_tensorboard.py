@@ -418,8 +418,9 @@ def test_failed_trials_have_no_metric_row_and_late_metrics_are_named(tmp_path, c
     with caplog.at_level(logging.INFO, logger="lightning_ecopt.tensorboard"):
         board.update(SweepResult(OBJECTIVES, trials[:2], (0, 1), dict(REF), "inferred", 1.0))
         board.update(SweepResult(OBJECTIVES, trials, (0, 1), dict(REF), "inferred", 1.0))
-    # A failed trial's partial metrics would top the table sorted by accuracy; they stay in trials.csv.
-    assert load(tmp_path / trial_run_name(2)).Tags()["scalars"] == []
+    # A failed trial's partial metrics would top the table sorted by accuracy; they stay in trials.csv. It is on no
+    # frontier (0: a filter on the column keeps the rows without a value).
+    assert load(tmp_path / trial_run_name(2)).Tags()["scalars"] == [ON_FRONT_TAG]
     assert [e.value for e in load(tmp_path / trial_run_name(3)).Scalars("late/metric")] == [1.0]
     assert "trial 3 returned 'late/metric'" in caplog.text
     assert "not a column" in caplog.text
@@ -591,6 +592,18 @@ def test_a_choice_of_numbers_and_strings_is_one_string_column_tensorboard_can_so
     (group, *_) = sessions([])
     assert group.hparams["status"].string_value == "a"
     assert group.hparams["ecopt/status"].string_value == "completed"
+
+
+def test_the_hparams_filter_on_front_keeps_the_frontier_and_no_failed_trial(board_dir):
+    """docs/frontier.md: filter on frontier/on_front = 1 to keep only the frontier. A failed trial had no value there,
+    and TensorBoard's filter keeps the rows without one (its dashboard asks no other way): the failed trial 2 was
+    listed among the frontier's."""
+    sessions = _hparams_backend(board_dir)
+    front = api_pb2.ColParams(
+        metric=api_pb2.MetricName(tag=ON_FRONT_TAG), filter_interval=api_pb2.Interval(min_value=1, max_value=1)
+    )
+    assert sorted(g.name for g in sessions([front])) == [trial_run_name(1), trial_run_name(4)]
+    assert [(e.step, e.value) for e in load(board_dir / trial_run_name(2)).Scalars(ON_FRONT_TAG)] == [(4, 0.0)]
 
 
 def _hparams_experiment(log_dir):
