@@ -1,5 +1,5 @@
 """README.md's Python blocks run as written: the callback's (docs/callback.md's too), the sweep's from Python, and
-docs/frontier.md's report of that sweep's result."""
+docs/frontier.md's blocks on that sweep: the report of its result and of its folder, and its TensorBoard views."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_the_readme_s_callback_block_logs_the_figure_and_its_label(
     assert namespace["source"] == "estimated: cpu-time"  # the comment's 'estimated: cpu-time'
 
 
-def test_the_readme_s_sweep_from_python_resumes_and_docs_frontier_md_reports_its_result(
+def test_the_readme_s_sweep_from_python_resumes_and_docs_frontier_md_reads_its_report_and_views(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)  # storage="sweep/ax_experiment.json", relative
@@ -84,6 +84,34 @@ def test_the_readme_s_sweep_from_python_resumes_and_docs_frontier_md_reports_its
     assert (tmp_path / "sweep" / "ax_experiment.json").is_file()
 
     # docs/frontier.md: the report of a result from Python, with its settings, files into a folder of one's own
-    exec(compile(_python_blocks("docs/frontier.md")[0], "frontier.md", "exec"), namespace)
+    blocks = _python_blocks("docs/frontier.md")
+    (of_result,) = [block for block in blocks if "build_report(result, settings=settings)" in block]
+    exec(compile(of_result, "frontier.md", "exec"), namespace)
     assert "Pareto frontier: " in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "sweep_report").iterdir()) == ["frontier.png", "trials.csv"]
+
+    # docs/frontier.md: the report of a sweep's directory, read from Python (the sweep's folder here, "sweep")
+    (of_dir,) = [block for block in blocks if 'build_report("multirun/train")' in block]
+    exec(compile(_replaced(of_dir, ('"multirun/train"', '"sweep"')), "frontier.md", "exec"), {})
+    *rows, total = capsys.readouterr().out.splitlines()
+    assert rows
+    assert all(re.match(r"[0-2] \{'acc': .*\{'lr': ", row) for row in rows), rows
+    assert float(total) > 0  # the ledger's total_j
+
+    # docs/frontier.md: the views read with TensorBoard's EventAccumulator (3 trials here: trials/0002)
+    (of_board,) = [block for block in blocks if "EventAccumulator" in block]
+    views: dict[str, Any] = {}
+    source = _replaced(
+        of_board,
+        ('"multirun/train/tensorboard"', '"sweep/tensorboard"'),
+        ("trials/0003", "trials/0002"),
+        ("test/acc", "acc"),
+    )
+    exec(compile(source, "frontier.md", "exec"), views)
+    hypervolume, last = capsys.readouterr().out.splitlines()
+    assert [step for step, _ in ast.literal_eval(hypervolume)][-1] == 3  # step: trials finished
+    assert views["png"].startswith(b"\x89PNG")
+    assert "Pareto frontier after 3 trials" in views["table"]
+    acc, on_front = map(float, last.split())
+    assert acc == pytest.approx(1 - abs(calls[2][0] - 0.01) - 1 / calls[2][1])  # trial 2's
+    assert on_front in (0.0, 1.0)
