@@ -831,13 +831,18 @@ def render(report: Report, console: Console | None = None) -> None:
 
 def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     sweep, result, led = report.sweep, report.sweep.result, report.ledger
-    label = led.energy_label
+    label = header_label = led.energy_label
     if result.n_completed:
         frontier_label = views.frontier_energy_label(result)  # completed trials only: a refused one's are on no front
         on_front = f" (completed trials: {frontier_label})" if frontier_label != label else ""
-    else:  # the ledger's label is the failed trials' own; no frontier figure has one
+    elif result.n_failed:  # the ledger's label is the failed trials' own; no frontier figure has one
         frontier_label = "none: no completed trial"
-        on_front = " (failed trials only: no completed trial)" if result.trials else ""
+        on_front = " (failed trials only: no completed trial)"
+    else:  # none, or only trials a stop cut short (Ctrl-C in the first trial): no failed trial's figures to label
+        frontier_label = "none: no completed trial"
+        on_front = " (no trial has completed or failed yet)" if result.trials else ""
+        if not led.trials_counted:  # not "unlabelled": that names figures without a label, and there are none
+            header_label = "none"
     # "6 of 20 trials"; without a budget (an in-memory result), "1 trial", not "1 trials"
     finished = (
         spelling.trials(result.n_finished)
@@ -849,7 +854,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     _say(
         console,
         f"{finished} ({report.state}): {result.n_completed} completed, {result.n_failed} "
-        f"failed, {result.n_reused} reused{_abandoned_clause(result)}. Energy figures: {label}{on_front}.",
+        f"failed, {result.n_reused} reused{_abandoned_clause(result)}. Energy figures: {header_label}{on_front}.",
     )
     for correction in sweep.notes:
         _say(console, correction)

@@ -2278,6 +2278,22 @@ def test_a_sweep_with_no_completed_trial_says_so_once_and_counts_its_abandoned_t
     assert "unlabelled" not in flat
 
 
+@pytest.mark.parametrize("metrics", [{}, {"energy/train_j": 2.0}])
+def test_a_sweep_stopped_in_its_first_trial_says_no_trial_has_completed_or_failed(tmp_path, capsys, metrics):
+    """Ctrl-C in a sweep's first trial left one abandoned trial, and the header said "Energy figures: unlabelled
+    (failed trials only: no completed trial)": no trial had failed, and there was no figure to be unlabelled."""
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    trials = (TrialRecord(0, {"x": 0.1}, "abandoned", metrics, reason="interrupted"),)
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(objectives, trials, ()))
+    code, out, _ = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "0 failed, 0 reused, 1 abandoned." in flat
+    assert "failed trials only" not in flat
+    label = "none" if not metrics else "unlabelled"  # an abandoned trial's figures, known but with no label
+    assert f"Energy figures: {label} (no trial has completed or failed yet)." in flat
+
+
 def test_an_audit_driven_by_one_trial_names_it_and_one_of_estimates_says_it_cannot_test_the_paper():
     """A CPU-time estimate grows with compute by construction: its audit followed FLOPs at r = 0.96 over 6 digits
     models (the paper's measured r: -0.12 and 0.26), and that r stood on one large model (0.67 without it)."""
