@@ -3092,9 +3092,10 @@ class ParetoSweep:
             raise EcoptConfigError(_budget_message(self.settings.n_trials, storage, self._n_finished()))
         done = {config_key(r.params) for r in self._records.values() if r.finished}
         rerun = len({config_key(p) for p in self._cut_short} - done)  # as _due_first counts them
+        died = f", {n_failed_now} failed: the process died on them twice" if n_failed_now else ""
         interrupted = (
-            f", {len(abandoned)} interrupted trials abandoned {abandoned} ({rerun} to run again first, "
-            f"{n_failed_now} failed: the process died on them twice)"
+            f", {spelling.counted(len(abandoned), 'interrupted trial')} abandoned {abandoned} "
+            f"({rerun} to run again first{died})"
             if abandoned or rerun or n_failed_now
             else ""
         )
