@@ -847,7 +847,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     finished = (
         spelling.trials(result.n_finished)
         if sweep.n_trials is None
-        else f"{result.n_finished} of {sweep.n_trials} trials"
+        else f"{result.n_finished} of {spelling.trials(sweep.n_trials)}"
     )
     where = "(in-memory SweepResult)" if sweep.sweep_dir is None else shell_path(sweep.sweep_dir)
     _say(console, f"ecopt report {where}", style="bold")
@@ -897,8 +897,8 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
             )
         _say(
             console,
-            f"Contended ({len(contended)} of {n_completed} completed trials): other processes kept more "
-            f"than a quarter of the machine's CPU capacity busy while {listed} measured "
+            f"Contended ({len(contended)} of {spelling.counted(n_completed, 'completed trial')}): other processes kept "
+            f"more than a quarter of the machine's CPU capacity busy while {listed} measured "
             f"(energy/<stage>_cpu_contention). "
             f"Measured CPU/DRAM energy includes their work and a CPU-time estimate grows with it: {verdict}",
         )
@@ -906,7 +906,8 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     if short:
         _say(
             console,
-            f"Short energy windows ({len(short)} of {len(_evaluated(result))} completed trials, marked ~ below): "
+            f"Short energy windows ({len(short)} of {spelling.counted(len(_evaluated(result)), 'completed trial')}, "
+            "marked ~ below): "
             f"{', '.join(f'#{i}' for i in short)} measured for less than the callback's min_duration_s or 20 "
             f"counter updates, or ended inside their warm-up batches (energy/<stage>_short_window = 1), so their "
             f"energy figures may be off by a counter step, the timer's jitter or the first batches' one-off costs (a "

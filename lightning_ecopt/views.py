@@ -392,7 +392,8 @@ def outside_reference_note(result: SweepResult, constraints: Sequence[OutcomeCon
     names = ", ".join(f"#{t.trial_index}" for t in outside)
     lie, add = ("lies", "adds") if len(outside) == 1 else ("lie", "add")
     head = (
-        f"{len(outside)} of the {n_front} Pareto configurations ({names}) {lie} outside the reference box and {add} "
+        f"{len(outside)} of the {counted(n_front, 'Pareto configuration')} ({names}) {lie} outside the reference box "
+        f"and {add} "
         "nothing to the hypervolume"
     )
     # Which objective's reference value leaves them out, and whether the user gave it or the sweep inferred it:
@@ -501,10 +502,13 @@ def constraints_line(texts: Sequence[str], completed: int, meeting: int) -> str:
 
     >>> constraints_line(["lat <= 5"], 3, 2)
     'Outcome constraints: lat <= 5 (2 of 3 completed trials meet them; only those make the frontier).'
+    >>> constraints_line(["lat <= 5"], 1, 1)
+    'Outcome constraints: lat <= 5 (1 of 1 completed trial meets them; only those make the frontier).'
     """
+    meet = "meets" if meeting == 1 else "meet"
     return (
-        f"Outcome constraints: {', '.join(texts)} ({meeting} of {completed} completed trials meet them; only those "
-        "make the frontier)."
+        f"Outcome constraints: {', '.join(texts)} ({meeting} of {counted(completed, 'completed trial')} {meet} them; "
+        "only those make the frontier)."
     )
 
 

@@ -1834,7 +1834,8 @@ class EcoptSweeper(Sweeper):
         self._forget_outcomes(numbers)
         if len(returns) != len(batch):
             raise RuntimeError(
-                f"the launcher returned {len(returns)} results for a batch of {len(batch)} jobs; each job must "
+                f"the launcher returned {spelling.counted(len(returns), 'result')} for a batch of "
+                f"{spelling.counted(len(batch), 'job')}; each job must "
                 f"return exactly one JobReturn."
             )
         return [_outcome(ret) for ret in returns]
@@ -2019,14 +2020,18 @@ def _say_contended(result: SweepResult) -> None:
 
     shares = [share for share in _loop_flags(result, "cpu_contention").values() if share > CONTENTION_WARN_SHARE]
     if shares:
+        one = len(shares) == 1
         log.warning(
-            "ecopt sweeper: %d of %d completed trials were measured while other processes kept more than %.0f%% of "
-            "the CPUs busy (up to %.0f%%; energy/<stage>_cpu_contention): their energy figures grew with that load, "
-            "so they compare only with figures taken under the same one; ecopt report names them.",
+            "ecopt sweeper: %d of %s %s measured while other processes kept more than %.0f%% of the CPUs busy (up to "
+            "%.0f%%; energy/<stage>_cpu_contention): %s energy figures grew with that load, so they compare only with "
+            "figures taken under the same one; ecopt report names %s.",
             len(shares),
-            len(_evaluated(result)),
+            spelling.counted(len(_evaluated(result)), "completed trial"),
+            "was" if one else "were",
             100 * CONTENTION_WARN_SHARE,
             100 * max(shares),
+            "its" if one else "their",
+            "it" if one else "them",
         )
 
 
@@ -2044,12 +2049,14 @@ def _say_short_windows(result: SweepResult) -> None:
     if short:
         on_front = sorted(short & set(result.pareto_indices))
         log.warning(
-            "ecopt sweeper: %d of %d completed trials measured a short energy window (energy/<stage>_short_window = "
-            "1; on the frontier: %s): their energy figures may be off by a counter step or hold the first batches' "
-            "one-off costs; ecopt report marks them ~.",
+            "ecopt sweeper: %d of %s measured a short energy window (energy/<stage>_short_window = 1; on the "
+            "frontier: %s): %s energy figures may be off by a counter step or hold the first batches' one-off costs; "
+            "ecopt report marks %s ~.",
             len(short),
-            len(_evaluated(result)),
+            spelling.counted(len(_evaluated(result)), "completed trial"),
             ", ".join(f"#{i}" for i in on_front) or "none",
+            "its" if len(short) == 1 else "their",
+            "it" if len(short) == 1 else "them",
         )
 
 

@@ -1514,11 +1514,11 @@ class ParetoSweep:
                     if failures is not None and self._n_finished() >= n_trials and result.n_completed > 0:
                         # The budget is spent: nothing is left to stop, and a rerun would have nothing to resume.
                         log.warning(
-                            "ecopt: %s; the budget is spent (%d trials), so the sweep is complete. Fix the task "
+                            "ecopt: %s; the budget is spent (%s), so the sweep is complete. Fix the task "
                             "(each failure's reason is logged above) before sweeping further (with retry_failed set, "
                             "to evaluate the failed configurations again).",
                             failures[0],
-                            n_trials,
+                            spelling.trials(n_trials),
                         )
                     elif failures is not None:
                         self._stop_reason, message = failures
@@ -1583,7 +1583,10 @@ class ParetoSweep:
             self._check_constraints_met(final=True)  # a sweep shorter than its Sobol phase, or a finished one rerun
         if self._stop_reason:
             log.warning(
-                "ecopt: the sweep stopped after %d of %d trials: %s", result.n_finished, n_trials, self._stop_reason
+                "ecopt: the sweep stopped after %d of %s: %s",
+                result.n_finished,
+                spelling.trials(n_trials),
+                self._stop_reason,
             )
         log.info("ecopt: done: %s", result.summary())
         return result
@@ -1647,10 +1650,10 @@ class ParetoSweep:
         if result.storage:
             how, job = self._requeue_plan(result) if requeue else (f"{_sentence(spelling.rerun_to_resume())}.", None)
             log.warning(
-                "ecopt: %s after %d of %d trials; saved to %s. %s",
+                "ecopt: %s after %d of %s; saved to %s. %s",
                 what,
                 result.n_finished,
-                self.settings.n_trials,
+                spelling.trials(self.settings.n_trials),
                 result.storage,
                 how,
             )
@@ -1658,11 +1661,11 @@ class ParetoSweep:
                 _requeue(job)
         else:
             log.warning(
-                "ecopt: %s after %d of %d trials; kept in memory only (no storage): call run() again on this sweep "
+                "ecopt: %s after %d of %s; kept in memory only (no storage): call run() again on this sweep "
                 "to resume (a new process starts over).",
                 what,
                 result.n_finished,
-                self.settings.n_trials,
+                spelling.trials(self.settings.n_trials),
             )
 
     def _save_after_own_error(self, client: Client, step: str, error: Exception) -> None:
@@ -2129,10 +2132,14 @@ class ParetoSweep:
             finally:
                 self.evaluating = ()
             if isinstance(outputs, str | bytes) or not isinstance(outputs, Sequence) or len(outputs) != len(to_run):
-                got = len(outputs) if isinstance(outputs, Sequence) else type(outputs).__name__
+                got = (
+                    spelling.counted(len(outputs), "result")
+                    if isinstance(outputs, Sequence)
+                    else f"{type(outputs).__name__} results"
+                )
                 hint = f" {_PER_TRIAL_HINT}" if isinstance(outputs, Mapping) else ""
                 raise RuntimeError(
-                    f"ParetoSweep: evaluate() returned {got} results for a batch of {len(to_run)} trials; it must "
+                    f"ParetoSweep: evaluate() returned {got} for a batch of {spelling.trials(len(to_run))}; it must "
                     f"return a list with one item per parameter dict, in order (the result, or the exception).{hint}"
                 )
         self._unsaved_step = "recording the batch's results"
@@ -2512,7 +2519,8 @@ class ParetoSweep:
         if not failed or len(failed) <= rate * judged:
             return None
         # A resumed sweep's earlier trials are not judged: say so, or "2 of 2" reads wrong beside "6 of 10 trials".
-        of = f"the {len(evaluated)} trials this run evaluated" if self._judged_from else f"{len(evaluated)} trials"
+        n = spelling.trials(len(evaluated))
+        of = f"the {n} this run evaluated" if self._judged_from else n
         reason = f"{len(failed)} of {of} failed, more than max_failure_rate={rate:g} allows"
         lines = "\n".join(f"  trial {t.trial_index} {t.params}: {t.reason}" for t in failed)
         fix = "Fix the task (reasons below) or raise max_failure_rate"
@@ -3100,15 +3108,17 @@ class ParetoSweep:
             else ""
         )
         if self._retry:
-            interrupted += f", {len(self._retry)} failed configurations to evaluate again first (retry_failed)"
+            interrupted += (
+                f", {spelling.counted(len(self._retry), 'failed configuration')} to evaluate again first (retry_failed)"
+            )
         if self._n_finished() >= self.settings.n_trials:
             # Rerunning the same script or command is the usual way here, and it evaluates nothing: say so plainly.
             log.warning(
-                "ecopt: %s is a finished sweep (%d of %d trials): nothing is evaluated, its saved result is "
+                "ecopt: %s is a finished sweep (%d of %s): nothing is evaluated, its saved result is "
                 "returned. Raise n_trials to go on%s, or %s to start over.",
                 storage,
                 self._n_finished(),
-                self.settings.n_trials,
+                spelling.trials(self.settings.n_trials),
                 f" (by {len(self._retry)} to evaluate its failed configurations again: retries count toward it)"
                 if self._retry
                 else "",
@@ -3116,10 +3126,10 @@ class ParetoSweep:
             )
             return
         log.info(
-            "ecopt: resuming %s: %d of %d trials done%s",
+            "ecopt: resuming %s: %d of %s done%s",
             storage,
             self._n_finished(),
-            self.settings.n_trials,
+            spelling.trials(self.settings.n_trials),
             interrupted,
         )
 

@@ -87,7 +87,7 @@ def test_a_rerun_with_retry_failed_evaluates_the_failed_configuration_again(tmp_
     assert [rows[i]["status"] for i in range(3)] == ["failed", "completed", "completed"]
     assert rows[1]["params"] == rows[0]["params"]  # trial 0's configuration, run again first, in job dir 1
     assert (sweep_dir / "1" / ".hydra").is_dir()
-    assert "1 failed configurations to evaluate again first (retry_failed)" in second.stdout + second.stderr
+    assert "1 failed configuration to evaluate again first (retry_failed)" in second.stdout + second.stderr
 
 
 def test_joblib_worker_killed_and_hung(tmp_path: Path) -> None:

@@ -1052,7 +1052,7 @@ def test_evaluate_refuses_a_short_launcher_answer(tmp_path: Path, monkeypatch: p
     sweeper.space, _ = sweeper.configure([])
     sweeper.launcher = _FakeLauncher([JobReturn(status=JobStatus.COMPLETED, _return_value=1.0)])
     monkeypatch.setattr(sweeper, "validate_batch_is_legal", lambda batch: None)
-    with pytest.raises(RuntimeError, match="returned 1 results for a batch of 2 jobs"):
+    with pytest.raises(RuntimeError, match="returned 1 result for a batch of 2 jobs"):
         sweeper.evaluate([{"x": 0.1}, {"x": 0.2}])
 
 

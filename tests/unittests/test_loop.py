@@ -574,6 +574,20 @@ def test_a_sweep_whose_every_trial_failed_is_an_error_even_when_its_budget_is_sp
     assert "to resume" not in str(err.value)
 
 
+def test_a_one_trial_sweep_counts_its_trial_in_the_singular(fast_ax, tmp_path, caplog):
+    # n_trials=1 said "1 of 1 trials failed" and, rerun, "a finished sweep (1 of 1 trials)".
+    def broken(p):
+        raise ValueError("bad")
+
+    sweep = make_sweep(broken, n_trials=1, n_initial_trials=1, storage=tmp_path / "ax.json")
+    with pytest.raises(SweepFailureError, match=r"^ParetoSweep: 1 of 1 trial failed, more than max_failure_rate"):
+        sweep.run()
+    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+        make_sweep(broken, n_trials=1, n_initial_trials=1, storage=tmp_path / "ax.json").run()
+    assert "is a finished sweep (1 of 1 trial): nothing is evaluated" in caplog.text
+    assert not re.search(r"\b1 (\w+ ){0,2}trials\b", caplog.text)
+
+
 def test_the_log_says_where_each_given_reference_value_comes_from(fast_ax, caplog):
     # A constraint on an objective is also its reference value: the log called it "given" with no word of where from.
     with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
@@ -1061,7 +1075,7 @@ def test_a_resumed_run_judges_its_failures_over_the_trials_it_has_left(fast_ax, 
     storage = tmp_path / "ax.json"
     make_sweep(task, n_trials=4, n_initial_trials=4, max_failure_rate=0.4, storage=storage).run()
     broken, calls = True, []
-    with pytest.raises(SweepFailureError, match=r"1 of the 1 trials this run evaluated failed"):
+    with pytest.raises(SweepFailureError, match=r"1 of the 1 trial this run evaluated failed"):
         make_sweep(task, n_trials=6, n_initial_trials=4, max_failure_rate=0.4, storage=storage).run()
     assert len(calls) == 1
 
@@ -1069,7 +1083,7 @@ def test_a_resumed_run_judges_its_failures_over_the_trials_it_has_left(fast_ax, 
 def test_evaluate_must_return_one_result_per_trial(fast_ax):
     space = parse_search_space(TWO_D, [])
     settings = SweepSettings(parse_objectives(MIN_MIN, None), n_trials=3, seed=0)
-    with pytest.raises(RuntimeError, match=r"evaluate\(\) returned 0 results for a batch of 1 trials"):
+    with pytest.raises(RuntimeError, match=r"evaluate\(\) returned 0 results for a batch of 1 trial;"):
         ParetoSweep(space, settings, lambda batch: []).run()
     with pytest.raises(TypeError, match="evaluate must be callable"):
         ParetoSweep(space, settings, "not callable")  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ import dataclasses
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -1806,7 +1807,7 @@ def test_one_contended_trial_or_one_steady_load_is_not_called_a_load_that_moved(
     code, out, err = run_cli(capsys, tmp_path, "--no-files")
     assert code == 0, err
     text = " ".join(out.split())
-    assert f"Contended ({len(shares)} of {len(shares)} completed trials)" in text
+    assert f"Contended ({len(shares)} of {len(shares)} completed trial{'s' if len(shares) > 1 else ''})" in text
     assert said in text
     assert "went from" not in text
 
@@ -2677,3 +2678,49 @@ def test_a_nan_loop_flag_does_not_hide_another_loop_s_flag(tmp_path):
     report = build_report(tmp_path)
     assert report.short_windows == [0]
     assert report.contended == {0: 0.62}
+
+
+def test_a_one_trial_sweep_counts_its_trials_in_the_singular(tmp_path, capsys):
+    """A sweep of n_trials=1 printed '1 of 1 trials', '(1 of 1 completed trials)' and '1 of 1 completed trials meet
+    them': a count of one took the plural."""
+    only = with_metrics(
+        _latency_trial(0, 0.9, 0.01, 5.0), {"energy/test_short_window": 1.0, "energy/test_cpu_contention": 0.62}
+    )
+    settings = SweepSettings(OBJECTIVES, n_trials=1, outcome_constraints=["test/latency_ms <= 10"])
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(OBJECTIVES, (only,), (0,)), settings)
+    code, out, err = run_cli(capsys, tmp_path, "--no-files")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "1 of 1 trial (finished): 1 completed" in text
+    assert "Contended (1 of 1 completed trial): other processes" in text
+    assert "Short energy windows (1 of 1 completed trial, marked ~ below)" in text
+    assert "(1 of 1 completed trial meets them; only those make the frontier)" in text
+    assert not re.search(r"\b1 (\w+ ){0,2}trials\b", text)  # no other count of one in the plural
+    outside = SweepResult(OBJECTIVES, (only,), (0,), {"test/acc": 0.95, "energy/test_samples_per_j": 10.0}, "given")
+    assert (views.outside_reference_note(outside) or "").startswith(
+        "1 of the 1 Pareto configuration (#0) lies outside the reference box"
+    )
+
+
+def test_the_sweep_s_last_lines_count_one_completed_trial_in_the_singular(tmp_path, caplog):
+    """A one-trial sweep ended on '1 of 1 completed trials were measured while ...: their energy figures grew' and
+    '1 of 1 completed trials measured a short energy window'."""
+    import logging
+
+    from ecopt_testing import ecopt_sweeper
+
+    flags = {"energy/test_cpu_contention": 0.62, "energy/test_short_window": 1.0}
+    result = SweepResult(OBJECTIVES, (with_metrics(TRIALS[0], flags),), (0,), results_path=tmp_path / RESULTS_FILENAME)
+    with caplog.at_level(logging.INFO):
+        ecopt_sweeper(tmp_path)._say_where_to_look(result)
+    contended, short, _ = (r.getMessage() for r in caplog.records)
+    assert contended.startswith(
+        "ecopt sweeper: 1 of 1 completed trial was measured while other processes kept more than 25% of the CPUs "
+        "busy (up to 62%; energy/<stage>_cpu_contention): its energy figures grew with that load"
+    )
+    assert contended.endswith("ecopt report names it.")
+    assert short.startswith(
+        "ecopt sweeper: 1 of 1 completed trial measured a short energy window (energy/<stage>_short_window = 1; on the "
+        "frontier: #0): its energy figures may be off"
+    )
+    assert short.endswith("ecopt report marks it ~.")

@@ -165,7 +165,7 @@ def test_a_trial_that_breaks_a_constraint_is_drawn_apart_from_the_other_complete
     lat = [parse_constraint("lat <= 5")]
     assert "Outcome constraints: lat <= 5 (2 of 3 completed trials meet them" in views.frontier_markdown(result, lat)
     broken = SweepResult(objectives, trials[1:2], ())
-    assert "(0 of 1 completed trials meet them; only those make the frontier)" in views.frontier_markdown(broken, lat)
+    assert "(0 of 1 completed trial meet them; only those make the frontier)" in views.frontier_markdown(broken, lat)
     assert "Outcome constraints" not in views.frontier_markdown(result)
 
 
