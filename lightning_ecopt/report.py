@@ -1038,6 +1038,15 @@ def _index_ranges(indices: Sequence[int]) -> str:
     return ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
 
 
+def _trials_listed(indices: Sequence[int]) -> str:
+    """``trial 3`` or ``trials 0-2, 5``: the word agrees with the count.
+
+    >>> _trials_listed([3]), _trials_listed([5, 0, 1, 2])
+    ('trial 3', 'trials 0-2, 5')
+    """
+    return f"{'trial' if len(indices) == 1 else 'trials'} {_index_ranges(indices)}"
+
+
 def _render_ledger(
     led: Ledger,
     console: Console,
@@ -1082,12 +1091,12 @@ def _render_ledger(
     if coverage is not None:
         _say(console, coverage)
     if led.trials_unknown:
-        _say(console, f"Not counted, energy unknown: trials {_index_ranges(led.trials_unknown)}.")
+        _say(console, f"Not counted, energy unknown: {_trials_listed(led.trials_unknown)}.")
     if led.trials_eval_unknown:
         _say(
             console,
             f"Evaluation energy partly unknown (a loop read NaN, or 0 J over a window shorter than its counter's "
-            f"update, or none was recorded): trials {_index_ranges(led.trials_eval_unknown)}; counted where "
+            f"update, or none was recorded): {_trials_listed(led.trials_eval_unknown)}; counted where "
             "known.",
         )
     if led.trials_without_train_j:
@@ -1211,15 +1220,19 @@ def _render_ledger(
     if led.savings and all(s.trial_index == led.baseline for s in led.savings):
         _, per_inference = _energy_per_inference(_evaluated(result), result.objectives)
         first = _choose_baseline(result, "first", per_inference)[1]  # what --baseline first would take
-        other = (
-            "--baseline <trial>"
-            if first is None or first.trial_index == led.baseline
-            else "--baseline first, or --baseline <trial>"
-        )
+        others = [t for t in _evaluated(result) if t.trial_index != led.baseline and per_inference(t) is not None]
+        if not others:  # a one-trial sweep: "--baseline <trial>" would name a trial there is not
+            compare = (
+                "It is the only completed trial with an energy per inference: there is no other to compare it with."
+            )
+        elif first is None or first.trial_index == led.baseline:
+            compare = "Compare it with another trial: --baseline <trial>."
+        else:
+            compare = "Compare it with another trial: --baseline first, or --baseline <trial>."
         _say(
             console,
             f"The frontier is the baseline alone (#{led.baseline}): no frontier model saves energy against it, so "
-            f"there is nothing to break even. Compare it with another trial: {other}.",
+            f"there is nothing to break even. {compare}",
         )
     if led.mixed_energy:
         _say(

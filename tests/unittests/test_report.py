@@ -505,7 +505,7 @@ def test_a_trial_whose_evaluation_energy_is_unknown_makes_the_total_a_lower_boun
     assert "(lower bound)" in text
     assert (
         "Evaluation energy partly unknown (a loop read NaN, or 0 J over a window shorter than its counter's update, "
-        "or none was recorded): trials 1; counted where known." in text
+        "or none was recorded): trial 1; counted where known." in text  # not "trials 1"
     )
 
 
@@ -520,6 +520,8 @@ def test_trials_of_unknown_energy_are_listed_as_runs_of_indices(tmp_path, capsys
     assert ledger(result).trials_unknown == [2, 3, 4, 5, 7, 9, 10]
     text = report_text(capsys, tmp_path, result)
     assert "Not counted, energy unknown: trials 2-5, 7, 9-10." in text
+    one = SweepResult(OBJECTIVES, (inference_only(0, 0.004), failed[0]), (0,), None, None, None)
+    assert "Not counted, energy unknown: trial 2." in report_text(capsys, tmp_path, one)  # not "trials 2"
 
 
 @pytest.mark.parametrize("unknown", [True, False])
@@ -2656,8 +2658,13 @@ def test_a_frontier_of_the_baseline_alone_says_there_is_nothing_to_break_even_an
     out = report_text(capsys, tmp_path, make_result(alone, (1,)))
     assert "The frontier is the baseline alone (#1): no frontier model saves energy against it" in out
     assert "--baseline first, or --baseline <trial>" in out  # the first completed trial is #0 here ...
-    first_is_it = report_text(capsys, tmp_path, make_result(alone[1:], (1,)))
+    later = (TRIALS[1], completed(2, 0.70, 0.0300, 800.0, 1000.0, 10.0, 1.0, 0.5))
+    first_is_it = report_text(capsys, tmp_path, make_result(later, (1,)))
     assert "Compare it with another trial: --baseline <trial>." in first_is_it  # ... not here: it is the baseline
+    # The only trial: there is no other to name ("Compare it with another trial" sent a one-trial sweep looking).
+    only = report_text(capsys, tmp_path, make_result(alone[1:], (1,)))
+    assert "It is the only completed trial with an energy per inference: there is no other to compare it with." in only
+    assert "--baseline" not in only
     compared = report_text(capsys, tmp_path, make_result(alone, (1,)), "--baseline", "first")
     assert "baseline alone" not in compared  # against another trial, #1 saves energy: its row is a comparison
     assert "baseline alone" not in report_text(capsys, tmp_path, make_result())  # a frontier of three models
