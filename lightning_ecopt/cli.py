@@ -44,6 +44,13 @@ def _baseline(text: str) -> str | int:
     raise argparse.ArgumentTypeError(f"{text!r} is neither a trial index nor one of {', '.join(BASELINE_RULES)}")
 
 
+def _folder(text: str) -> str:
+    """A folder argument; an empty one (an unset variable in ``--out "$DIR"``) is refused, not read as ``.``."""
+    if not text:
+        raise argparse.ArgumentTypeError("'' is empty; name a folder ('.' for the current one)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ecopt`` argument parser (one subcommand: ``report``)."""
     from lightning_ecopt import __version__
@@ -68,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
             "next to its optimization_results.yaml. Works on a sweep that is still running or was interrupted."
         ),
     )
-    report.add_argument("sweep_dir", metavar="SWEEP_DIR", help="the sweep directory (hydra.sweep.dir)")
+    report.add_argument("sweep_dir", metavar="SWEEP_DIR", type=_folder, help="the sweep directory (hydra.sweep.dir)")
     report.add_argument(
         "--pue",
         type=float,
@@ -96,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
             "completed trial), or a trial index"
         ),
     )
-    report.add_argument("--out", metavar="DIR", help="write frontier.png and trials.csv here (default: SWEEP_DIR)")
+    report.add_argument(
+        "--out", metavar="DIR", type=_folder, help="write frontier.png and trials.csv here (default: SWEEP_DIR)"
+    )
     report.add_argument("--no-files", action="store_true", help="do not write frontier.png and trials.csv")
     report.add_argument("--json", action="store_true", help="print the same figures as JSON, for scripts")
     return parser

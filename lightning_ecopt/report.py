@@ -517,6 +517,11 @@ def write_files(report: Report, out_dir: str | Path | None = None) -> dict[str, 
             "so it has no sweep directory to write to; pass out_dir, e.g. write_files(report, 'sweep_report')."
         )
     png, csv_path = target / _FILES[0], target / _FILES[1]
+    if target.exists() and not target.is_dir():  # mkdir's "File exists" named no reason a user could act on
+        raise SweepDataError(
+            f"ecopt report: cannot write {_FILES[0]} and {_FILES[1]} to {str(target)!r}: it is a file, not a folder; "
+            f"choose a folder with --out DIR, or skip the files with --no-files."
+        )
     try:
         target.mkdir(parents=True, exist_ok=True)
         figure = views.frontier_figure(report.sweep.result, constraints=_outcome_constraints(report.sweep) or ())

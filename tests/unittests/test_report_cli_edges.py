@@ -305,6 +305,9 @@ def test_a_piped_report_s_title_longer_than_its_width_stays_one_line(tmp_path, c
         (["report"], "error: ecopt report: the following arguments are required: SWEEP_DIR"),
         ([], "error: ecopt: the following arguments are required: COMMAND"),
         (["rport"], "error: ecopt: argument COMMAND: invalid choice: 'rport'"),
+        # An unset variable ("$DIR"): the empty text was read as '.', the files written where the command ran.
+        (["report", "{dir}", "--out", ""], "error: ecopt report: argument --out: '' is empty; name a folder ('.' for"),
+        (["report", ""], "error: ecopt report: argument SWEEP_DIR: '' is empty; name a folder ('.' for the current"),
     ],
 )
 def test_a_bad_command_line_is_one_error_line_and_exit_2(sweep_dir, capsys, args, message):
@@ -431,6 +434,16 @@ def test_an_unwritable_folder_names_both_ways_out(sweep_dir):
     blocker.write_text("")
     with pytest.raises(SweepDataError, match=r"with --out DIR, or skip the files with --no-files"):
         write_files(report, blocker / "out")
+
+
+def test_an_out_that_is_a_file_is_named_a_file_not_a_folder(sweep_dir):
+    # mkdir's "(File exists)" gave no reason a user could act on: the file is there, and is what --out names.
+    report = build_report(sweep_dir)
+    blocker = sweep_dir / "a file"
+    blocker.write_text("")
+    with pytest.raises(SweepDataError, match=r"to '.*a file': it is a file, not a folder; choose a folder with --out"):
+        write_files(report, blocker)
+    assert blocker.read_text() == ""
 
 
 @pytest.mark.parametrize("json_out", [False, True])
