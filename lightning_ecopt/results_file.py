@@ -74,10 +74,21 @@ def find_results(path: str | Path) -> Path:
         The results file.
 
     Raises:
-        SweepDataError: ``path`` does not exist, or holds no results (the message says whether the sweep has not
-            finished a batch yet, and lists sweeps found in sub-folders).
+        SweepDataError: ``path`` does not exist, cannot be looked into, or holds no results (the message says
+            whether the sweep has not finished a batch yet, and lists sweeps found in sub-folders).
     """
     p = Path(path)
+    try:
+        return _find_results(p)
+    except PermissionError as exc:  # a folder without read or search permission: Python's "[Errno 13] ..." alone
+        raise SweepDataError(
+            f"ecopt report: cannot look for {RESULTS_FILENAME} in {str(p)!r} ({exc.strerror}: "
+            f"{str(exc.filename)!r}); ask for read access to the sweep directory, or report on a copy of it."
+        ) from None
+
+
+def _find_results(p: Path) -> Path:
+    """:func:`find_results` of a path: what it raises, but for a folder it may not look into."""
     if not p.exists():
         raise SweepDataError(f"ecopt report: {str(p)!r} does not exist; pass the sweep directory (hydra.sweep.dir).")
     if p.is_file():

@@ -436,6 +436,26 @@ def test_an_unwritable_folder_names_both_ways_out(sweep_dir):
         write_files(report, blocker / "out")
 
 
+def test_a_sweep_dir_it_may_not_look_into_is_one_error_line_with_the_way_out(sweep_dir, monkeypatch, capsys):
+    # A folder without search permission (chmod 000) printed Python's "[Errno 13] Permission denied: '...'" alone.
+    results = sweep_dir / RESULTS_FILENAME
+    is_file = Path.is_file
+
+    def denied(path):
+        if path == results:
+            raise PermissionError(13, "Permission denied", str(results))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    assert main(["report", str(sweep_dir), "--no-files"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"error: ecopt report: cannot look for {RESULTS_FILENAME} in {str(sweep_dir)!r} (Permission denied: "
+        f"{str(results)!r}); ask for read access to the sweep directory, or report on a copy of it.\n"
+    )
+
+
 def test_an_out_that_is_a_file_is_named_a_file_not_a_folder(sweep_dir):
     # mkdir's "(File exists)" gave no reason a user could act on: the file is there, and is what --out names.
     report = build_report(sweep_dir)
