@@ -137,8 +137,8 @@ class Report:
         where = _where(self.sweep)
         knee = "none" if self.knee is None else f"#{self.knee}"
         return (
-            f"Report({where}: {len(self.sweep.result.trials)} trials, frontier {len(self.frontier)}, knee {knee}, "
-            f"state {self.state!r})"
+            f"Report({where}: {spelling.trials(len(self.sweep.result.trials))}, frontier {len(self.frontier)}, "
+            f"knee {knee}, state {self.state!r})"
         )
 
     @property

@@ -210,9 +210,9 @@ class SweepResult:
         hv = "n/a" if self.hypervolume is None else f"{self.hypervolume:.6g}"
         where = f"; results {str(self.results_path)!r}" if self.results_path is not None else ""
         return (
-            f"SweepResult({len(self.trials)} trials: {self.n_completed} completed, {self.n_failed} failed, {abandoned} "
-            f"abandoned, {self.n_reused} reused; objectives {objectives}; Pareto set {len(self.pareto_indices)}; "
-            f"hypervolume {hv}{where})"
+            f"SweepResult({spelling.trials(len(self.trials))}: {self.n_completed} completed, {self.n_failed} failed, "
+            f"{abandoned} abandoned, {self.n_reused} reused; objectives {objectives}; Pareto set "
+            f"{len(self.pareto_indices)}; hypervolume {hv}{where})"
         )
 
     @property

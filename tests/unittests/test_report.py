@@ -1949,6 +1949,9 @@ def test_sweep_results_and_reports_have_short_reprs(sweep_dir):
     assert result != dataclasses.replace(result, hypervolume=2.0)
     report = build_report(sweep_dir)
     assert repr(report) == f"Report({str(sweep_dir)!r}: 8 trials, frontier 3, knee #0, state 'running or interrupted')"
+    one = SweepResult(OBJECTIVES, TRIALS[:1], (0,))
+    assert repr(one).startswith("SweepResult(1 trial: 1 completed, 0 failed")  # not "1 trials"
+    assert repr(build_report(one)) == "Report(in-memory SweepResult: 1 trial, frontier 1, knee none, state 'finished')"
 
 
 @pytest.mark.parametrize("name", ["acc[/]", "acc[top1]", "a$^$b", r"a$\frac$"])
