@@ -20,6 +20,7 @@ import io
 import math
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -824,14 +825,29 @@ def render(report: Report, console: Console | None = None) -> None:
     piped = False
     if console is None:
         console = Console()
+        columns = _columns_asked(os.environ.get("COLUMNS"))
         # Piped or redirected: rich would assume 80 columns; unless COLUMNS says otherwise, give the tables room.
-        piped = not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit()
+        piped = not console.is_terminal and columns is None
         if piped:
             console = Console(width=140)
+        elif columns is not None and columns != console.width:  # " 70", which rich reads as no width
+            console = Console(width=columns)
+        elif console.width < 1:  # COLUMNS=0, which rich took for a width of 0 and printed nothing at all
+            console = Console(width=shutil.get_terminal_size().columns)
     with symbols_as_ascii(console.file):  # a stdout in ASCII or cp1252: "^" for "↑", not UnicodeEncodeError
         # Piped, the tables' titles are one line each, however long (a tie's baseline title runs past 140 columns),
         # so that a grep of the file finds them whole; a width asked for (COLUMNS, a console passed) is kept.
         _render(report, console, whole_titles=piped)
+
+
+def _columns_asked(text: str | None) -> int | None:
+    """The width a ``COLUMNS`` environment variable of ``text`` asks for: a whole number >= 1, else ``None``.
+
+    >>> _columns_asked(" 70"), _columns_asked("0"), _columns_asked("abc"), _columns_asked(None)
+    (70, None, None, None)
+    """
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and int(text) >= 1 else None
 
 
 def _render(report: Report, console: Console, *, whole_titles: bool) -> None:

@@ -258,6 +258,16 @@ def test_a_piped_report_keeps_the_width_columns_asks_for(sweep_dir, capsys, monk
     assert max(len(line) for line in lines) <= 70
 
 
+@pytest.mark.parametrize(("columns", "widest"), [("0", 140), (" 70", 70)])
+def test_a_columns_rich_misreads_still_gets_the_whole_report(sweep_dir, capsys, monkeypatch, columns, widest):
+    # COLUMNS=0 printed nothing at all, with exit status 0 (rich took it for a width of 0); " 70" was taken for 80.
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["report", str(sweep_dir), "--no-files"]) == 0
+    out = capsys.readouterr().out
+    assert "Search-cost ledger" in out
+    assert widest - 10 < max(len(line) for line in out.splitlines()) <= widest
+
+
 def test_a_piped_report_without_columns_is_140_wide(sweep_dir, capsys, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     assert main(["report", str(sweep_dir), "--no-files"]) == 0
