@@ -92,10 +92,12 @@ def _find_results(p: Path) -> Path:
     if not p.exists():
         raise SweepDataError(f"ecopt report: {str(p)!r} does not exist; pass the sweep directory (hydra.sweep.dir).")
     if p.is_file():
-        if p.suffix not in (".yaml", ".yml"):
+        sibling = p.parent / RESULTS_FILENAME
+        if p.name != RESULTS_FILENAME and (p.suffix not in (".yaml", ".yml") or sibling.is_file()):
+            # Hydra's multirun.yaml beside the results was read as one, and refused as the Optuna sweeper's file
+            where = repr(str(p.parent)) if sibling.is_file() else f"that holds {RESULTS_FILENAME}"
             raise SweepDataError(
-                f"ecopt report: {str(p)!r} is a file but not a results file; pass the sweep directory that holds "
-                f"{RESULTS_FILENAME}."
+                f"ecopt report: {str(p)!r} is a file but not a results file; pass the sweep directory {where}."
             )
         return p
     results = p / RESULTS_FILENAME

@@ -466,6 +466,18 @@ def test_a_sweep_dir_it_may_not_look_into_is_one_error_line_with_the_way_out(swe
     )
 
 
+@pytest.mark.parametrize("name", ["multirun.yaml", "ax_experiment.json"])
+def test_another_file_of_the_sweep_dir_names_the_sweep_dir(sweep_dir, capsys, name):
+    # Hydra's multirun.yaml was read as a results file and refused as one "Hydra's Optuna sweeper writes", with
+    # "rerun the sweep with hydra/sweeper=ecopt": a sweep that had.
+    (sweep_dir / name).write_text("hydra:\n  mode: MULTIRUN\n")
+    assert main(["report", str(sweep_dir / name), "--no-files"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: ecopt report: {str(sweep_dir / name)!r} is a file but not a results file; pass the sweep directory "
+        f"{str(sweep_dir)!r}.\n"
+    )
+
+
 def test_an_out_that_is_a_file_is_named_a_file_not_a_folder(sweep_dir):
     # mkdir's "(File exists)" gave no reason a user could act on: the file is there, and is what --out names.
     report = build_report(sweep_dir)
