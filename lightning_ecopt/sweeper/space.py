@@ -1367,6 +1367,14 @@ def parse_search_space(
     fixed_overrides: list[str] = []
     for identity, (override, value_text) in entries.items():
         prefix, name = _prefix_and_name(override)
+        if not override.key_or_group:
+            # Hydra's parser takes '=interval(0,1)' (and a params key '') as a key of no name: Hydra then failed the
+            # first trial's compose with "Config group override must be a string or a list. Got float".
+            written = f"model.lr={value_text}" if sources[identity] == "command line" else f"model.lr: {value_text}"
+            raise EcoptConfigError(
+                f"{labels[identity]}: the key is empty, so it names no config key to set; write the key the value "
+                f"is for, e.g. '{written}'."
+            )
         if override.is_sweep_override():
             if override.is_delete():
                 # Hydra deletes the key only where its value is the one given: all values but one fail to compose.

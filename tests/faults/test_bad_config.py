@@ -61,6 +61,13 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
             "Keep hydra.sweep.dir fixed and move the per-trial part into hydra.sweep.subdir: "
             "'hydra.sweep.dir=${hydra.runtime.cwd}/sweep' 'hydra.sweep.subdir=${hydra.job.num}_${x}'.",
         ),
+        # A key of no name: a traceback from Hydra's compose of the first trial ("Config group override must be a
+        # string or a list. Got float"). (Hydra's grammar takes no '' key in a dict: params can give one in YAML only.)
+        (
+            ["=interval(0,1)"],
+            "command line: '=interval(0,1)': the key is empty, so it names no config key to set; write the key the "
+            "value is for, e.g. 'model.lr=interval(0,1)'.",
+        ),
         # Not a traceback from torch's Sobol engine when the first trial is asked for.
         (
             ["hydra.sweeper.seed=99999999999999999999"],

@@ -193,6 +193,19 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ({}, ["x=interval(1, 0)"], r"^command line: 'x=interval\(1, 0\)': the interval is inverted"),
         ({"x": "interval(1, 0)"}, [], r"^params\['x'\] = 'interval\(1, 0\)': the interval is inverted"),
         ({"p": "interval(0, 1"}, [], r"cannot parse 'p=interval\(0, 1' as a Hydra override"),
+        # A key of no name: Hydra failed the first trial's compose ("Config group override must be a string ...").
+        (
+            {"": "interval(0, 1)"},
+            [],
+            r"^params\[''\] = 'interval\(0, 1\)': the key is empty, so it names no config key to set; write the key "
+            r"the value is for, e.g. 'model.lr: interval\(0, 1\)'.$",
+        ),
+        (
+            {},
+            ["=interval(0,1)"],
+            r"^command line: '=interval\(0,1\)': the key is empty, .* 'model.lr=interval\(0,1\)'.$",
+        ),
+        ({}, ["+=5"], r"^command line: '\+=5': the key is empty"),  # a fixed value too
         ({}, ["a=1", "a=interval(0, 1)"], r"command line: 'a' is given twice \('a=1' and 'a=interval\(0, 1\)'\)"),
         ({}, ["a=1,2", "+a=3"], r"'\+a' is given twice"),
         ({"x": "interval(0, 1)", "+x": "choice(a, b)"}, [], r"params: 'x' and '\+x' set the same key"),
