@@ -83,6 +83,13 @@ interval whose proposals are rounded (:func:`configure_wide_ints`). Listed, ever
 them added 0.3 s and 250 MB to each proposal, 10^7 3 s and 3 GB; on a log scale 10^5 added 0.7 s, 10^6 6 s); BoTorch
 relaxes an integer of more than 20 values to a float it rounds anyway."""
 
+MAX_MODEL_SPAN = 3.4028234663852886e38
+"""The largest bound, and span between bounds, of a linear numeric parameter (a float or int interval, an ordered choice
+of numbers, or a choice of two, which Ax orders): torch's float32 maximum. Ax scales the model's inputs with bounds it
+builds in torch's default dtype (float32), so past it the scale is inf and every input nan: the first model proposal
+failed with BoTorch's ``InputDataError: Input data contains NaN values``. A log scale's bounds reach the model as
+logarithms."""
+
 MAX_EXACT_INT = 2**53
 """The largest bound of an int interval (in magnitude): Ax's model and its Sobol points hold the integers as floats,
 exact up to 2^53."""
@@ -889,12 +896,6 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
         _check_exact_ints(label, low, high, f"{floats}, a float the task rounds")
     if not (math.isfinite(low) and math.isfinite(high)):
         raise EcoptConfigError(f"{label}: interval bounds must be finite numbers.")
-    if not math.isfinite(high - low):
-        raise EcoptConfigError(
-            f"{label}: the interval is wider than a float holds (high - low = {high!r} - {low!r} overflows to inf), "
-            f"so every proposal would be nan; narrow it, or sweep the value in larger units (e.g. a key the app "
-            f"multiplies by 1e300)."
-        )
     if low >= high:
         problem = "is empty" if low == high else "is inverted"
         swapped = re.sub(r"interval\s*\([^()]*\)", f"interval({high}, {low})", text, count=1)
@@ -909,6 +910,9 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
             f"{label}: a log scale needs a positive lower bound, got {low!r}; "
             f"raise the lower bound above 0 or drop tag(log, ...)."
         )
+    if not log_scale:
+        log_form = f"tag(log, {text})" if low > 0 and "tag(" not in text else None
+        _check_model_span(label, low, high, f"sweep it on a log scale, {log_form}, or" if log_form else "sweep")
     if high - low < MIN_RANGE_WIDTH:
         scale = 10.0 ** math.ceil(-math.log10(max(abs(low), abs(high))))
         scaled = f"interval({low * scale:g}, {high * scale:g})"
@@ -929,6 +933,22 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
         high=int(high) if is_int else float(high),
         parameter_type="int" if is_int else "float",
         log_scale=log_scale,
+    )
+
+
+def _check_model_span(label: str, low: float, high: float, fix: str) -> None:
+    """Refuse linear numeric bounds past :data:`MAX_MODEL_SPAN`; ``fix`` leads the message's advice (``"sweep"``)."""
+    span = high - low
+    if max(abs(low), abs(high), span) <= MAX_MODEL_SPAN:
+        return
+    spans = f"a span of {span:.3g}" if math.isfinite(span) else "a span past a float's range: high - low overflows"
+    exponent = math.floor(math.log10(max(abs(low), abs(high))))
+    scale = 10.0**exponent
+    scaled = f" (e.g. a key the app multiplies by 1e{exponent}, swept from {low / scale:g} to {high / scale:g})"
+    raise EcoptConfigError(
+        f"{label}: the values run from {low!r} to {high!r} ({spans}), past the {MAX_MODEL_SPAN:.4g} Ax's model takes "
+        f"(it scales its inputs in torch's float32: every model proposal would be nan, and the sweep stop after the "
+        f"Sobol trials); {fix} the value in larger units{scaled}."
     )
 
 
@@ -1045,6 +1065,10 @@ def _choice_parameter(name: str, text: str, override: Override, label: str) -> C
             f"{label}: ordered choices must share one type, got "
             f"{sorted({type(v).__name__ for v in values})}; make the values the same type or drop tag(ordered, ...)."
         )
+    if (is_ordered or len(values) == 2) and parameter.parameter_type in ("int", "float"):
+        # The model takes them as numbers, not categories: Ax orders a choice of two values too.
+        fix = "drop tag(ordered, ...) (categories have no scale), or give" if len(values) > 2 else "give"
+        _check_model_span(label, min(values), max(values), fix)
     return parameter
 
 
@@ -1093,6 +1117,7 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
         log.info("ecopt: %s=%s sweeps the integers %d to %d (%d values; %s).", name, text, start, stop, size, note)
         return RangeParameter(name=name, low=start, high=stop, parameter_type="int")
     values = _range_values(start, stop, step)
+    _check_model_span(label, min(values), max(values), "sweep")
     shown = ", ".join(map(repr, values)) if len(values) <= 6 else f"{values[0]!r}, {values[1]!r}, ..., {values[-1]!r}"
     log.info("ecopt: %s=%s sweeps %s (%d values; %s).", name, text, shown, len(values), note)
     return ChoiceParameter(name=name, values=tuple(values), is_ordered=True)

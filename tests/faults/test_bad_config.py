@@ -68,6 +68,13 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
             "command line: '=interval(0,1)': the key is empty, so it names no config key to set; write the key the "
             "value is for, e.g. 'model.lr=interval(0,1)'.",
         ),
+        # Not BoTorch's "InputDataError: Input data contains NaN values" at the first model proposal, after the Sobol
+        # trials (Ax scales the model's inputs in float32).
+        (
+            ["x=interval(-1e160,1e160)"],
+            "command line: 'x=interval(-1e160,1e160)': the values run from -1e+160 to 1e+160 (a span of 2e+160), past "
+            "the 3.403e+38 Ax's model takes",
+        ),
         # Not a traceback from torch's Sobol engine when the first trial is asked for.
         (
             ["hydra.sweeper.seed=99999999999999999999"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -220,7 +221,35 @@ def test_to_ax_configures_an_ax_experiment() -> None:
             r"narrower than the 1.5e-05 Ax accepts.*multiplies by 1e-05, swept over tag\(log, interval\(0.001, 1\)\)\)",
         ),
         # high - low overflows to inf: every proposal was nan, and each trial was failed for its "nan" metric.
-        ({"p": "interval(-1e308, 1e308)"}, [], r"wider than a float holds \(high - low = 1e\+308 - -1e\+308 overflows"),
+        ({"p": "interval(-1e308, 1e308)"}, [], r"from -1e\+308 to 1e\+308 \(a span past a float's range: high - low"),
+        # Past float32's maximum: Ax scales the model's inputs in float32, and the first model proposal failed with
+        # BoTorch's "InputDataError: Input data contains NaN values" (a traceback, after the Sobol trials).
+        (
+            {"p": "interval(-1e160, 1e160)"},
+            [],
+            r"^params\['p'\] = 'interval\(-1e160, 1e160\)': the values run from -1e\+160 to 1e\+160 \(a span of "
+            r"2e\+160\), past the 3.403e\+38 Ax's model takes \(it scales its inputs in torch's float32: every model "
+            r"proposal would be nan, and the sweep stop after the Sobol trials\); sweep the value in larger units "
+            r"\(e.g. a key the app multiplies by 1e160, swept from -1 to 1\).$",
+        ),
+        (
+            {"p": "interval(-2e38, 2e38)"},
+            [],
+            r"a span of 4e\+38\), past the 3.403e\+38",
+        ),  # each bound fits, the span not
+        (
+            {"p": "interval(1e39, 1e40)"},
+            [],
+            r"\); sweep it on a log scale, tag\(log, interval\(1e39, 1e40\)\), or the value in larger units "
+            r"\(e.g. a key the app multiplies by 1e40, swept from 0.1 to 1\).$",
+        ),
+        (
+            {},
+            ["p=tag(ordered, choice(1.0, 2.0, 1e39))"],
+            r"a span of 1e\+39\).*; drop tag\(ordered, ...\) \(categories",
+        ),
+        ({"p": "choice(1.0, 1e39)"}, [], r"from 1.0 to 1e\+39 \(a span of 1e\+39\).*; give the value in larger"),
+        ({"p": "range(0, 1e39, step=3e38)"}, [], r"from 0.0 to 9e\+38 \(a span of 9e\+38\), past the 3.403e\+38"),
         # Beyond 2^53 a float holds no exact integer (beyond 2^63 Ax failed after the Sobol trials, a pandas cast).
         (
             {"p": "int(interval(0, 10000000000000000000))"},
@@ -258,6 +287,38 @@ def test_to_ax_configures_an_ax_experiment() -> None:
 def test_invalid_space_is_refused(params: dict[str, Any], arguments: list[str], match: str) -> None:
     with pytest.raises(EcoptConfigError, match=match):
         parse_search_space(params, arguments)
+
+
+@pytest.mark.usefixtures("quiet_warnings")
+@pytest.mark.parametrize(
+    ("accepted", "refused"),
+    [
+        ("interval(-1.7e38, 1.7e38)", "interval(-1.71e38, 1.71e38)"),  # a span of 3.4e38 is within float32's max
+        ("tag(ordered, choice(-1.7e38, 0.0, 1.7e38))", "tag(ordered, choice(-1.71e38, 0.0, 1.71e38))"),
+        ("tag(log, interval(1e-300, 1e300))", "interval(1e-300, 1e300)"),  # a log scale reaches the model as logs
+        ("choice(1.0, 1e39, 2e39)", "choice(1.0, 1e39)"),  # categories have no scale, but Ax orders a choice of two
+    ],
+)
+def test_the_widest_numeric_parameters_accepted_reach_a_model_proposal(accepted: str, refused: str) -> None:
+    from ax.utils.testing.mock import mock_botorch_optimize_context_manager
+
+    from lightning_ecopt.sweeper.loop import ParetoSweep
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.settings import SweepSettings
+
+    with pytest.raises(EcoptConfigError, match=r"past the 3.403e\+38 Ax's model takes"):
+        parse_search_space({"x": refused}, [])
+    space = parse_search_space({"x": accepted, "y": "interval(0, 1)"}, [])
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    settings = SweepSettings(objectives, n_trials=5, n_initial_trials=4, seed=0)
+
+    def task(params: dict[str, Any]) -> dict[str, float]:
+        sign = math.copysign(1.0, params["x"])  # a number the model can fit, whatever the scale of x
+        return {"f1": params["y"] + sign, "f2": (params["y"] - 1) ** 2 - sign}
+
+    with mock_botorch_optimize_context_manager(force=True):
+        result = ParetoSweep.from_function(space, settings, task).run()
+    assert [trial.status for trial in result.trials] == ["completed"] * 5  # the fifth is the model's
 
 
 def test_an_int_interval_too_wide_to_list_is_modelled_as_a_float_ax_rounds() -> None:
