@@ -433,6 +433,18 @@ def _real(value: Any) -> float | None:
     return None
 
 
+def _is_bool(value: Any) -> bool:
+    """Whether ``value`` is a bool: Python's, numpy's, or a one-element array or tensor of bools.
+
+    >>> import numpy as np, torch
+    >>> _is_bool(True), _is_bool(np.True_), _is_bool(torch.tensor([False])), _is_bool(1), _is_bool(np.array([1.0]))
+    (True, True, True, False, False)
+    """
+    if isinstance(value, bool):
+        return True
+    return str(getattr(value, "dtype", "")) in ("bool", "torch.bool") and _one_element(value)
+
+
 def _one_element(value: Any) -> bool:
     """Whether an array-like value holds one element: 0-d, or of size 1 (torch's ``numel()``, numpy's ``size``)."""
     if getattr(value, "ndim", 0) == 0:
@@ -452,6 +464,13 @@ def _measurement(name: str, value: Any) -> tuple[float, float | None]:
             )
         mean_value, sem_value = value
     mean = _real(mean_value)
+    if mean is None and _is_bool(mean_value):
+        # A comparison where its number belongs (acc > 0.9): the task's code, so every trial would return one.
+        raise ContractFailure(
+            f"metric {name!r}: expected a number, got the bool {mean_value!r} ({type(mean_value).__name__}); return "
+            f"the number itself (the accuracy, not whether it passes a bar), or float(...) of the bool to optimise it "
+            f"as 0 or 1"
+        )
     if mean is None:
         raise TrialFailure(f"metric {name!r}: expected a number, got {mean_value!r} ({type(mean_value).__name__})")
     if not math.isfinite(mean):
@@ -602,8 +621,9 @@ class MissingMetric(TrialFailure):
 class ContractFailure(TrialFailure):
     """A trial's result breaks the task's contract as every trial's would (raised and caught in the sweep process).
 
-    What the task returns is of the wrong type or holds the wrong number of values, or its ``energy/source`` label
-    names no kind: the task's code, not the trial's configuration, so the sweep stops at the first such trial instead
+    What the task returns is of the wrong type or holds the wrong number of values, an objective or constrained
+    metric is a bool (a comparison where its number belongs), or its ``energy/source`` label names no kind: the task's
+    code, not the trial's configuration, so the sweep stops at the first such trial instead
     of failing more trials the same way.
     """
 
@@ -710,7 +730,8 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         TrialFailure: With the reason: a missing objective or constrained metric (:class:`MissingMetric`), a
             NaN/inf or a non-number; an energy figure of ours below 0 (anywhere, -inf too), or an evaluation loop's
             joules or power of 0 as an objective or constrained metric. :class:`ContractFailure` (which every trial
-            would repeat): a value of another type or shape, a tuple of the wrong length, or an ``"energy/source"``
+            would repeat): a value of another type or shape, a tuple of the wrong length, a bool objective or
+            constrained metric, or an ``"energy/source"``
             that is not a ``"measured: ..."`` or ``"estimated: ..."`` label.
 
     Example::

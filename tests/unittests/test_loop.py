@@ -679,6 +679,17 @@ def test_an_objective_named_without_its_prefix_stops_at_the_first_trial_with_the
         (lambda p: (0.5, 1.0, 3.0), [], r"the task returned 3 values for 2 objectives"),
         (lambda p: [two_quadratics(p)], [], r"the task returned a list of 1 dict .*trial_metrics\(trainer\)"),
         (lambda p: {**two_quadratics(p), "energy/source": "zeus"}, [], r"'energy/source': 'zeus' does not say"),
+        # A comparison where its number belongs: each trial failed until max_failure_rate stopped the sweep.
+        (
+            lambda p: {**two_quadratics(p), "f1": two_quadratics(p)["f1"] < 0.5},
+            [],
+            r"metric 'f1': expected a number, got the bool (True|False) \(bool\); return the number itself",
+        ),
+        (  # numpy's bool, in a constrained metric
+            lambda p: {**two_quadratics(p), "energy/train_j": np.bool_(True)},
+            ["energy/train_j <= 100"],
+            r"metric 'energy/train_j': expected a number, got the bool np.True_ \(bool\); .*or float\(\.\.\.\) of",
+        ),
         (  # the test loop's figures, and none of the fit's: EnergyCallback(train=False)
             lambda p: {**two_quadratics(p), "energy/test_j": 1.0},
             ["energy/train_j <= 100"],

@@ -6,7 +6,9 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
 import pytest
+import torch
 
 from lightning_ecopt.exceptions import EcoptConfigError, TrialFailure
 from lightning_ecopt.sweeper.objectives import (
@@ -397,7 +399,7 @@ def test_constrained_metric_is_required() -> None:
         ({"test/acc": math.inf, "energy/test_j": 1}, r"metric 'test/acc' is inf"),
         ({"test/acc": "0.9", "energy/test_j": 1}, r"metric 'test/acc': expected a number, got '0.9' \(str\)"),
         ({"test/acc": None, "energy/test_j": 1}, r"expected a number, got None"),
-        ({"test/acc": True, "energy/test_j": 1}, r"expected a number, got True \(bool\)"),
+        ({"test/acc": True, "energy/test_j": 1}, r"expected a number, got the bool True \(bool\); return the number"),
         ({"test/acc": (1, 2, 3), "energy/test_j": 1}, r"a \(mean, sem\) pair, got a sequence of 3"),
         ({"test/acc": (1, -1), "energy/test_j": 1}, r"the sem must be a finite number >= 0, got -1"),
         ((0.9,), r"returned 1 values for 2 objectives"),
@@ -439,6 +441,11 @@ def test_one_objective_is_returned_as_a_number_not_a_tuple_of_one() -> None:
         None,
         [{"test/acc": 0.9, "energy/test_j": 1.0}],  # what trainer.test() returns
         {"test/acc": 0.9, "energy/test_j": 1.0, "energy/source": "zeus"},  # a label that names no kind
+        # A bool where a number belongs (acc > 0.9): Python's, numpy's, a tensor's; in the tuple form too.
+        {"test/acc": True, "energy/test_j": 1.0},
+        {"test/acc": np.bool_(False), "energy/test_j": 1.0},
+        {"test/acc": 0.9, "energy/test_j": torch.tensor([True])},
+        (0.9, False),
     ],
 )
 def test_what_every_trial_would_return_alike_is_a_contract_failure(value: Any) -> None:
