@@ -51,6 +51,12 @@ DIRECTIONS: tuple[str, str] = ("maximize", "minimize")
 """The allowed directions of an objective."""
 
 ENERGY_SOURCE_KEY = "energy/source"
+
+MAX_OBJECTIVE_MAGNITUDE = 1e150
+"""The largest objective value (in magnitude) a trial may return: the spread of values past about 1.3e154 (the square
+root of a float's largest) overflows Ax's standardisation, and the first model proposal failed with a traceback
+(``ValueError: cannot convert float NaN to integer``, Ax's thresholds made NaN). Well below, so that the spread of
+many trials stays finite."""
 """The task-result key whose string labels where the energy figures came from."""
 
 # The energy of a whole evaluation loop or of one of its domains (GPU, CPU, DRAM), per sample, per batch, or per
@@ -532,6 +538,25 @@ def _energy_source(value: Any) -> str | None:
     return str(value)
 
 
+def _check_magnitude(name: str, mean: float) -> None:
+    """Fail a trial whose objective is past :data:`MAX_OBJECTIVE_MAGNITUDE`, naming the units to give it in instead.
+
+    >>> _check_magnitude("loss", -1e149)
+    >>> _check_magnitude("loss", 3e160)
+    Traceback (most recent call last):
+    ...
+    lightning_ecopt.exceptions.TrialFailure: metric 'loss' is 3e+160, past the 1e+150 (in magnitude) Ax's model ...
+    """
+    if abs(mean) <= MAX_OBJECTIVE_MAGNITUDE:
+        return
+    exponent = math.floor(math.log10(abs(mean)))
+    raise TrialFailure(
+        f"metric {name!r} is {mean:.3g}, past the {MAX_OBJECTIVE_MAGNITUDE:.0e} (in magnitude) Ax's model takes in an "
+        f"objective (the spread of such values overflows a float); return it in larger units (e.g. divided by "
+        f"1e{exponent}), or fail the trial (None, NaN) where such a value means the configuration failed"
+    )
+
+
 def _check_energy(name: str, mean: float, optimised: bool) -> None:
     """Raise TrialFailure for an energy figure of ours that cannot be true.
 
@@ -787,6 +812,8 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
                 close=close[0] if len(close) == 1 else None,
             )
         values = {name: _measurement(name, value[name]) for name in needed}
+        for name in names:
+            _check_magnitude(name, values[name][0])
         for name in needed:
             _check_energy(name, values[name][0], optimised=True)
         energy_source = None
@@ -847,4 +874,7 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             f"the task returned {len(items)} values for {len(names)} objectives ({value!r}); return one value per "
             f"objective, in the order {names!r}{pair}"
         )
-    return TrialMetrics(values={name: _measurement(name, item) for name, item in zip(names, items, strict=True)})
+    values = {name: _measurement(name, item) for name, item in zip(names, items, strict=True)}
+    for name in names:
+        _check_magnitude(name, values[name][0])
+    return TrialMetrics(values=values)

@@ -672,6 +672,20 @@ def test_an_objective_named_without_its_prefix_stops_at_the_first_trial_with_the
     assert "raise max_failure_rate" not in str(info.value)
 
 
+def test_an_objective_past_1e150_fails_its_trial_and_the_model_proposes_after_it(fast_ax) -> None:
+    # Ax's standardisation of a spread past about 1.3e154 overflowed: its first model proposal raised "ValueError:
+    # cannot convert float NaN to integer" (a traceback, the sweep ended) where one configuration diverged to 1e160.
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        return {**two_quadratics(p), "f1": 1e160} if len(calls) == 2 else two_quadratics(p)
+
+    result = make_sweep(task, n_trials=6, n_initial_trials=4).run()
+    assert [t.status for t in result.trials] == ["completed", "failed"] + ["completed"] * 4
+    assert result.trials[1].reason.startswith("metric 'f1' is 1e+160, past the 1e+150 (in magnitude)")
+
+
 @pytest.mark.parametrize(
     ("returned", "constraints", "reason"),
     [

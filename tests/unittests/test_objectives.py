@@ -400,6 +400,13 @@ def test_constrained_metric_is_required() -> None:
         ({"test/acc": "0.9", "energy/test_j": 1}, r"metric 'test/acc': expected a number, got '0.9' \(str\)"),
         ({"test/acc": None, "energy/test_j": 1}, r"expected a number, got None"),
         ({"test/acc": True, "energy/test_j": 1}, r"expected a number, got the bool True \(bool\); return the number"),
+        # Past 1e150 the spread of the values overflows Ax's standardisation (a traceback at the first model proposal).
+        (
+            {"test/acc": 1e160, "energy/test_j": 1},
+            r"^metric 'test/acc' is 1e\+160, past the 1e\+150 \(in magnitude\) Ax's model takes in an objective \(the "
+            r"spread of such values overflows a float\); return it in larger units \(e.g. divided by 1e160\), or fail",
+        ),
+        ((0.9, -1e200), r"^metric 'energy/test_j' is -1e\+200, past the 1e\+150"),
         ({"test/acc": (1, 2, 3), "energy/test_j": 1}, r"a \(mean, sem\) pair, got a sequence of 3"),
         ({"test/acc": (1, -1), "energy/test_j": 1}, r"the sem must be a finite number >= 0, got -1"),
         ((0.9,), r"returned 1 values for 2 objectives"),
