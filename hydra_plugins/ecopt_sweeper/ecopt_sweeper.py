@@ -206,6 +206,16 @@ def _numbers_read(point: Any) -> Any:
     return {key: read(value) for key, value in point.items()}
 
 
+_NO_ECOPT_KEY = {
+    "parameter_constraints": "the sweep may propose configurations they exclude: raise TrialFailure for "
+    "those in the task, and they are recorded as failed",
+    "status_quo": "enqueue_trials: [{...}] runs a configuration first, and ecopt report --baseline first "
+    "compares with it",
+    "early_stop": "n_trials bounds the sweep",
+}
+"""The Ax sweeper's settings that have no ecopt key, each with what does the job instead."""
+
+
 class EcoptSweeper(Sweeper):
     """Multi-objective Bayesian optimisation of a Hydra app with Ax (Sobol, then qNEHVI).
 
@@ -384,13 +394,7 @@ class EcoptSweeper(Sweeper):
             moves.append(f"seed: {client['random_seed']}")
         where = f"move its settings to ecopt's keys ({'; '.join(moves)}) and remove it" if moves else "remove it"
         # What has no ecopt key: said, so a migrated sweep does not lose it without a word.
-        instead = {
-            "parameter_constraints": "the sweep may propose configurations they exclude: raise TrialFailure for "
-            "those in the task, and they are recorded as failed",
-            "status_quo": "enqueue_trials: [{...}] runs a configuration first, and ecopt report --baseline first "
-            "compares with it",
-            "early_stop": "n_trials bounds the sweep",
-        }
+        instead = _NO_ECOPT_KEY
         dropped = [key for key in ("parameter_constraints", "status_quo") if experiment.get(key)]
         dropped += [key for key in ("early_stop",) if config.get(key)]
         lost = "".join(f" ecopt has no {key}: {instead[key]}." for key in dropped)
@@ -860,6 +864,11 @@ class EcoptSweeper(Sweeper):
         name = sorted(self._unknown_options)[0]
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean hydra.sweeper.{close[0]}?" if close else f"the options are {', '.join(known)}."
+        if name in _NO_ECOPT_KEY:  # not "did you mean outcome_constraints?": those bound metrics, not parameters
+            raise EcoptConfigError(
+                f"hydra.sweeper.{name}={self._unknown_options[name]!r}: the ecopt sweeper has no option {name!r} "
+                f"(docs/sweeper.md lists its options), nor an equivalent: {_NO_ECOPT_KEY[name]}."
+            )
         raise EcoptConfigError(
             f"hydra.sweeper.{name}={self._unknown_options[name]!r}: the ecopt sweeper has no option {name!r}; {hint} "
             "(docs/sweeper.md lists them)."

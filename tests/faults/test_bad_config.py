@@ -80,6 +80,13 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
             ["hydra.sweeper.seed=99999999999999999999"],
             "hydra.sweeper.seed=99999999999999999999: out of the range torch",
         ),
+        # Not "did you mean hydra.sweeper.outcome_constraints?": those bound returned metrics, not the parameters.
+        (
+            ['+hydra.sweeper.parameter_constraints=["x + y <= 1"]'],
+            "hydra.sweeper.parameter_constraints=['x + y <= 1']: the ecopt sweeper has no option "
+            "'parameter_constraints' (docs/sweeper.md lists its options), nor an equivalent: the sweep may propose "
+            "configurations they exclude: raise TrialFailure for those in the task, and they are recorded as failed.",
+        ),
         # Hydra's own hint for `hydra.sweeper.n_trial=3` is this `+` form, which gave a TypeError from __init__.
         (
             ["+hydra.sweeper.n_trial=3"],
