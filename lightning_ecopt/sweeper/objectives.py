@@ -51,13 +51,13 @@ DIRECTIONS: tuple[str, str] = ("maximize", "minimize")
 """The allowed directions of an objective."""
 
 ENERGY_SOURCE_KEY = "energy/source"
+"""The task-result key whose string labels where the energy figures came from."""
 
 MAX_OBJECTIVE_MAGNITUDE = 1e150
 """The largest objective value (in magnitude) a trial may return: the spread of values past about 1.3e154 (the square
 root of a float's largest) overflows Ax's standardisation, and the first model proposal failed with a traceback
 (``ValueError: cannot convert float NaN to integer``, Ax's thresholds made NaN). Well below, so that the spread of
 many trials stays finite."""
-"""The task-result key whose string labels where the energy figures came from."""
 
 # The energy of a whole evaluation loop or of one of its domains (GPU, CPU, DRAM), per sample, per batch, or per
 # second: 0 is no reading (a window shorter than the counter's update period: NVML ticks every 20-100 ms) and would
