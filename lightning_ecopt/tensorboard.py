@@ -295,6 +295,7 @@ class FrontierBoard:
         self._types: dict[str, str] = {}  # each parameter's column type, once decided
         self._frontier_step: int | None = None  # the last step of the frontier run
         self._frontier_hv = False  # whether that step has its hypervolume
+        self._frontier_text: str | None = None  # the configurations' text of that step, where read back from its files
         self._experiment_written: bool | None = None
         self._columns: set[str] = set()
         # Each metric column's display name, as the experiment TensorBoard shows has it.
@@ -375,9 +376,11 @@ class FrontierBoard:
             state = json.loads(path.read_text(encoding="utf-8"))
             last, on_front, columns = state["last"], state["on_front"], state["columns"]
         except FileNotFoundError:
+            self._catch_up_with_the_event_files()
             return
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ecopt: ignoring %s (%s); the TensorBoard views may repeat the last batch.", path, exc)
+            self._catch_up_with_the_event_files()
             return
         self._last = last if isinstance(last, str) else None
         self._on_front = {int(k): bool(v) for k, v in dict(on_front).items()}
@@ -388,6 +391,34 @@ class FrontierBoard:
         frontier_step = state.get("frontier_step")
         self._frontier_step = frontier_step if isinstance(frontier_step, int) else None
         self._frontier_hv = bool(state.get("frontier_hv", False))
+        self._catch_up_with_the_event_files()
+
+    def _catch_up_with_the_event_files(self) -> None:
+        """Take the steps the event files hold past the state file's: written by a process killed before its save.
+
+        A process saves the state file after an update's event files; one killed in between (SIGKILL, the OOM killer,
+        a node lost) left events the state does not know. The resume (a finished sweep's rerun, a stop before the next
+        trial finished) then wrote them again, at the same steps: ``frontier/hypervolume``, the trial counts and a
+        trial's ``frontier/on_front`` twice at one step, which TensorBoard draws as a vertical stroke.
+        """
+        frontier = _last_points(self.log_dir / FRONTIER_RUN)
+        counted = frontier.get("trials/completed")
+        if counted is not None and (self._frontier_step is None or counted[0] > self._frontier_step):
+            step = counted[0]
+            self._frontier_step = step
+            self._frontier_hv = frontier.get("frontier/hypervolume", (None, None))[0] == step
+            # torch's text summary writes its tag with "/text_summary" added.
+            text = frontier.get("frontier/configurations/text_summary", frontier.get("frontier/configurations"))
+            self._frontier_text = text[1] if text is not None and text[0] == step and isinstance(text[1], str) else None
+        trials = self.log_dir / TRIALS_RUN
+        for run_dir in trials.iterdir() if trials.is_dir() else ():
+            if not run_dir.name.isdigit():
+                continue
+            index = int(run_dir.name)
+            point = _last_points(run_dir).get(ON_FRONT_TAG)
+            if point is not None and point[0] > self._on_front_step.get(index, -1):
+                self._on_front_step[index] = point[0]
+                self._on_front[index] = point[1] == 1.0
 
     def _save_state(self) -> None:
         path = self.log_dir / STATE_FILENAME
@@ -660,6 +691,12 @@ class FrontierBoard:
             and math.isfinite(result.hypervolume)
             and not result.reference_point_provisional
         )
+        text = views.frontier_markdown(result, self.constraints)
+        # Read back from the files of a process killed before it saved its state (_catch_up_with_the_event_files):
+        # the same text, and picture, at this step are written already.
+        shown = again and text == self._frontier_text
+        if shown and (self._frontier_hv or not has_hv):
+            return  # all of it is written already: no empty event file
         with self._writer(self.log_dir / FRONTIER_RUN) as writer:
             if has_hv and not (again and self._frontier_hv):
                 writer.add_scalar("frontier/hypervolume", float(cast(float, result.hypervolume)), step)
@@ -670,12 +707,14 @@ class FrontierBoard:
                 writer.add_scalar("frontier/pareto_size", float(len(result.pareto_indices)), step)
                 writer.add_scalar("trials/completed", float(result.n_completed), step)
                 writer.add_scalar("trials/failed", float(result.n_failed), step)
-            writer.add_text("frontier/configurations", views.frontier_markdown(result, self.constraints), step)
-            if self.images:
-                figure = views.frontier_figure(result, constraints=self.constraints)
-                writer.add_image("frontier/pareto_front", views.figure_rgb(figure), step, dataformats="HWC")
+            if not shown:
+                writer.add_text("frontier/configurations", text, step)
+                if self.images:
+                    figure = views.frontier_figure(result, constraints=self.constraints)
+                    writer.add_image("frontier/pareto_front", views.figure_rgb(figure), step, dataformats="HWC")
         self._frontier_hv = has_hv or (again and self._frontier_hv)
         self._frontier_step = step
+        self._frontier_text = None
 
     # -- plumbing ---------------------------------------------------------------------------------------------------
 
@@ -728,6 +767,35 @@ def _stored_experiment(paths: Sequence[Path]) -> tuple[dict[str, str] | None, bo
         log.debug("ecopt: could not read the HParams experiment in %s: %s: %s", paths, type(exc).__name__, exc)
         return None, False, False
     return columns, alone and columns is not None, with_domains
+
+
+def _last_points(run_dir: Path) -> dict[str, tuple[int, float | str | None]]:
+    """Each tag's last point in the event files of ``run_dir``: its highest step, and the scalar or text there.
+
+    Read as :func:`_stored_experiment` reads them, in name order (the order written); a later point at the same step
+    wins. Empty where the run has no files or they cannot be read.
+    """
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    points: dict[str, tuple[int, float | str | None]] = {}
+    try:
+        for path in sorted(run_dir.glob(f"{_EVENTS_PREFIX}*")):
+            with open(path, "rb") as records:
+                while len(header := records.read(12)) == 12:
+                    event = Event.FromString(records.read(int.from_bytes(header[:8], "little")))
+                    records.read(4)
+                    for value in event.summary.value:
+                        point: float | str | None = None
+                        if value.WhichOneof("value") == "simple_value":
+                            point = float(value.simple_value)
+                        elif value.tensor.string_val:
+                            point = value.tensor.string_val[0].decode("utf-8", "replace")
+                        if value.tag not in points or event.step >= points[value.tag][0]:
+                            points[value.tag] = (int(event.step), point)
+    except Exception as exc:  # unreadable: what the state file says stands
+        log.debug("ecopt: could not read the event files in %s: %s: %s", run_dir, type(exc).__name__, exc)
+        return {}
+    return points
 
 
 _EVENT_FILES = itertools.count()

@@ -204,6 +204,38 @@ def test_a_resumed_sweep_writes_nothing_twice(board_dir):
     assert len(list(board_dir.glob("events.out.tfevents.*"))) == 1  # the experiment, written once
 
 
+@pytest.mark.parametrize("again", ["the finished sweep rerun", "the next batch"])
+def test_a_process_killed_before_it_saved_its_state_leaves_no_step_written_twice(tmp_path, again):
+    """SIGKILL after an update's event files and before its state file: the resume wrote those events again, at the
+    same steps (the counts, the hypervolume, a trial's on_front, the text and picture), when it wrote at that step."""
+    from lightning_ecopt.tensorboard import STATE_FILENAME
+
+    board_dir = tmp_path / "tensorboard"
+    board = FrontierBoard(board_dir)
+    board.update(result_after(2))
+    board.update(result_after(4))
+    state = (board_dir / STATE_FILENAME).read_text()
+    board.update(result_after(6))
+    (board_dir / STATE_FILENAME).write_text(state)  # killed before this update's state file replaced the last one
+    files = sorted(board_dir.rglob("events.out.tfevents.*"))
+    resumed = FrontierBoard(board_dir)
+    resumed.update(result_after(6))
+    assert sorted(board_dir.rglob("events.out.tfevents.*")) == files  # nothing new to write, not even an empty file
+    if again == "the next batch":  # one that dominates trial 1
+        trials = (*TRIALS, completed(6, 0.85, 500.0))
+        resumed.update(SweepResult(OBJECTIVES, trials, (4, 6), dict(REF), "inferred", 1.0))
+    frontier_run = load(board_dir / FRONTIER_RUN)
+    steps = [2, 4, 5] if again != "the next batch" else [2, 4, 5, 6]
+    for tag in ("frontier/hypervolume", "frontier/pareto_size", "trials/completed", "trials/failed"):
+        assert [e.step for e in frontier_run.Scalars(tag)] == steps, tag
+    assert [e.step for e in frontier_run.Tensors("frontier/configurations/text_summary")] == steps
+    assert [e.step for e in frontier_run.Images("frontier/pareto_front")] == steps
+    on_front = {
+        i: [(e.step, e.value) for e in load(board_dir / trial_run_name(i)).Scalars(ON_FRONT_TAG)] for i in (0, 4)
+    }
+    assert on_front == {0: [(2, 1.0), (5, 0.0)], 4: [(5, 1.0)]}
+
+
 @pytest.mark.parametrize("clock", ["stepped back an hour", "a new process in the same second"])
 def test_a_live_tensorboard_sees_the_frontier_steps_written_after_a_clock_step(board_dir, monkeypatch, clock):
     """Event files were named by this host's wall clock: written after a step back (NTP, ``date -s``, a sweep resumed
