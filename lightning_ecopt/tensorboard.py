@@ -379,7 +379,11 @@ class FrontierBoard:
             self._catch_up_with_the_event_files()
             return
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ecopt: ignoring %s (%s); the TensorBoard views may repeat the last batch.", path, exc)
+            log.warning(
+                "ecopt: ignoring %s (%s); the TensorBoard views read what was written from their event files.",
+                path,
+                exc,
+            )
             self._catch_up_with_the_event_files()
             return
         self._last = last if isinstance(last, str) else None

@@ -204,8 +204,8 @@ def test_a_resumed_sweep_writes_nothing_twice(board_dir):
     assert len(list(board_dir.glob("events.out.tfevents.*"))) == 1  # the experiment, written once
 
 
-@pytest.mark.parametrize("again", ["the finished sweep rerun", "the next batch"])
-def test_a_process_killed_before_it_saved_its_state_leaves_no_step_written_twice(tmp_path, again):
+@pytest.mark.parametrize("again", ["the finished sweep rerun", "the next batch", "a damaged state file"])
+def test_a_process_killed_before_it_saved_its_state_leaves_no_step_written_twice(tmp_path, caplog, again):
     """SIGKILL after an update's event files and before its state file: the resume wrote those events again, at the
     same steps (the counts, the hypervolume, a trial's on_front, the text and picture), when it wrote at that step."""
     from lightning_ecopt.tensorboard import STATE_FILENAME
@@ -216,11 +216,14 @@ def test_a_process_killed_before_it_saved_its_state_leaves_no_step_written_twice
     board.update(result_after(4))
     state = (board_dir / STATE_FILENAME).read_text()
     board.update(result_after(6))
-    (board_dir / STATE_FILENAME).write_text(state)  # killed before this update's state file replaced the last one
+    # Killed before this update's state file replaced the last one; or the file cut short since (its warning).
+    (board_dir / STATE_FILENAME).write_text(state if again != "a damaged state file" else state[:40])
     files = sorted(board_dir.rglob("events.out.tfevents.*"))
     resumed = FrontierBoard(board_dir)
     resumed.update(result_after(6))
     assert sorted(board_dir.rglob("events.out.tfevents.*")) == files  # nothing new to write, not even an empty file
+    if again == "a damaged state file":
+        assert "the TensorBoard views read what was written from their event files" in caplog.text
     if again == "the next batch":  # one that dominates trial 1
         trials = (*TRIALS, completed(6, 0.85, 500.0))
         resumed.update(SweepResult(OBJECTIVES, trials, (4, 6), dict(REF), "inferred", 1.0))
