@@ -172,9 +172,11 @@ from lightning_ecopt.sweeper.storage import (
     _remove_torn_writes,
     _start_over,
     _stored_sobol_count,
+    _strategy_sobol_count,
     check_storage,
     check_sweep_locks,
     flat_task_config,
+    read_saved,
     saved_finished_count,
     saved_sobol_count,
     sweep_fingerprint,
@@ -2991,6 +2993,10 @@ class ParetoSweep:
         stops_unrecorded = bool(stored) and "strategy" not in stored
         if "strategy" not in stored:  # saved before the strategy was recorded: read it from Ax's saved strategy
             stored["strategy"] = {"acquisition": _saved_acquisition(client)}
+            # Its Sobol count too, which Ax keeps: the default's now, not that one, would be logged and saved.
+            n_sobol = _strategy_sobol_count(read_saved(storage))
+            if n_sobol is not None:
+                stored["strategy"]["n_initial_trials"] = n_sobol
         if isinstance(stored.get("task_config"), Mapping):  # kept when this run gives none (a resume from Python)
             self._kept_task_config = dict(stored["task_config"])
         message = _mismatch_message(storage, stored, self._fingerprint())

@@ -468,7 +468,40 @@ def saved_sobol_count(storage: Path | None) -> int | None:
         stored = _saved_description(data)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return _stored_sobol_count(stored)
+    count = _stored_sobol_count(stored)
+    return count if count is not None else _strategy_sobol_count(data)
+
+
+def _strategy_sobol_count(data: Any) -> int | None:
+    """The Sobol count of the generation strategy Ax saved (plain JSON, :func:`read_saved`'s), or ``None``.
+
+    A sweep saved before its description kept the count (before 2026-12-03, no ``strategy`` there) has it only in
+    Ax's strategy: the Sobol node's budget (its ``MinTrials`` towards the model that counts every trial but failed
+    and abandoned ones), one more where a centre point came first.
+
+    >>> budget = {"__type": "MinTrials", "threshold": 4, "not_in_statuses": [{"name": "FAILED"}]}
+    >>> observed = {"__type": "MinTrials", "threshold": 2, "only_in_statuses": [{"name": "COMPLETED"}]}
+    >>> sobol = {"name": "Sobol", "transition_criteria": [budget, observed]}
+    >>> _strategy_sobol_count({"generation_strategy": {"nodes": [sobol, {"name": "MBM"}]}})
+    4
+    >>> _strategy_sobol_count({"generation_strategy": {"nodes": [{"name": "CenterOfSearchSpace"}, sobol]}})
+    5
+    >>> _strategy_sobol_count({"experiment": {}}) is None
+    True
+    """
+    try:
+        nodes = {node["name"]: node for node in data["generation_strategy"]["nodes"]}
+        criteria = nodes["Sobol"]["transition_criteria"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    for criterion in criteria if isinstance(criteria, list) else []:
+        if not isinstance(criterion, Mapping) or criterion.get("__type") != "MinTrials":
+            continue
+        threshold = criterion.get("threshold")
+        if criterion.get("only_in_statuses") or not isinstance(threshold, int) or isinstance(threshold, bool):
+            continue  # the observed-trials criterion (COMPLETED only), not the budget
+        return threshold + ("CenterOfSearchSpace" in nodes)
+    return None
 
 
 def saved_provenance(storage: Path | None) -> list[dict[str, Any]]:

@@ -325,6 +325,30 @@ def test_a_sweep_of_two_valued_choices_saved_before_2026_12_04_resumes_past_its_
     assert [t.status for t in result.trials] == ["completed"] * 4
 
 
+def test_a_sweep_saved_before_its_sobol_count_was_recorded_resumes_with_the_count_ax_saved(fast_ax, tmp_path, caplog):
+    # Saved by lightning_ecopt at 0193451 (2026-11-23): that version's make_sweep(two_quadratics, n_trials=2,
+    # n_initial_trials=2, storage=...).run(). Its description holds no "strategy": the Sobol count is only in Ax's
+    # saved strategy, which goes on with it. The resume took the raised budget's default (4) instead: the Hydra start
+    # line said "Sobol until 4 completed", the results file and the saved description n_initial_trials 4, while the
+    # model proposed from trial 2 all the same.
+    storage = tmp_path / "ax_experiment.json"
+    storage.write_bytes((Path(__file__).parent / "data" / "sobol_count_saved_2026-11-23.json").read_bytes())
+    assert '"strategy"' not in json.loads(storage.read_text())["experiment"]["description"]
+    assert loop.saved_sobol_count(storage) == 2  # the Hydra sweeper's start line says this one
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
+        result = make_sweep(two_quadratics, n_trials=4, storage=storage).run()
+    assert [t.status for t in result.trials] == ["completed"] * 4
+    assert result.trials[0].params == {"x0": 0.47510719299316406, "x1": 0.592523992061615}  # kept as it ran
+    assert "started with 2 Sobol trials and keeps them (n_initial_trials now resolves to 4" in caplog.text
+    saved = yaml.safe_load(result.results_path.read_text())
+    assert saved["settings"]["n_initial_trials"] == 2
+    description = json.loads(json.loads(storage.read_text())["experiment"]["description"])
+    assert description["lightning_ecopt"]["strategy"]["n_initial_trials"] == 2
+    trials = json.loads(storage.read_text())["experiment"]["trials"]
+    nodes = [trials[str(i)]["generator_run"]["generation_node_name"] for i in range(4)]
+    assert nodes == ["Sobol", "Sobol", "MBM", "MBM"]  # Ax's saved strategy, as before
+
+
 def test_a_choice_of_many_values_does_not_warn_of_fragmented_frames_at_every_proposal(fast_ax):
     # Ax's OneHot adds a column per value: pandas' "PerformanceWarning: DataFrame is highly fragmented" came at every
     # proposal of a choice of more than ~100 values.
