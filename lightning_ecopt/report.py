@@ -862,8 +862,9 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
     else:  # none, or only trials a stop cut short (Ctrl-C in the first trial): no failed trial's figures to label
         frontier_label = "none: no completed trial"
         on_front = " (no trial has completed or failed yet)" if result.trials else ""
-        if not led.trials_counted:  # not "unlabelled": that names figures without a label, and there are none
-            header_label = "none"
+    if not result.n_completed and not led.trials_counted:
+        # Not "unlabelled": that names figures without a label, and there are none (the ledger's heading says the same)
+        header_label = "none"
     # "6 of 20 trials"; without a budget (an in-memory result), "1 trial", not "1 trials"
     finished = (
         spelling.trials(result.n_finished)
@@ -1010,6 +1011,7 @@ def _render(report: Report, console: Console, *, whole_titles: bool) -> None:
         led,
         console,
         report.sweep.result,
+        label=header_label,
         whole_titles=whole_titles,
         constraints=_outcome_constraints(report.sweep) or (),
     )
@@ -1073,10 +1075,10 @@ def _render_ledger(
     console: Console,
     result: SweepResult,
     *,
+    label: str,
     whole_titles: bool,
     constraints: Sequence[OutcomeConstraint] = (),
 ) -> None:
-    label = led.energy_label
     bound = " (lower bound)" if led.lower_bound else ""
     # No counted trial recorded its training: its 0 J is unknown, not nothing (the line below says how to measure it).
     untrained = led.trials_counted > 0 and led.trials_without_train_j == led.trials_counted

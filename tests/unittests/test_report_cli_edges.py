@@ -586,3 +586,24 @@ def test_a_value_wider_than_the_terminal_folds_in_its_block_and_hides_no_other_f
         ):
             assert shown in block, (width, shown, block)
         assert "".join(block.split()).count(path.format(i)) == 1, block  # whole, folded over its lines
+
+
+@pytest.mark.parametrize(
+    ("trials", "on_front"),
+    [
+        ((), ""),
+        ((TrialRecord(0, {"x": 0.1}, "abandoned", reason="interrupted"),), " (no trial has completed or failed yet)"),
+        ((TrialRecord(0, {"x": 0.1}, "failed", reason="boom"),), " (failed trials only: no completed trial)"),
+    ],
+)
+def test_a_sweep_without_an_energy_figure_says_none_in_its_header_and_its_ledger(tmp_path, capsys, trials, on_front):
+    """The header said "Energy figures: none (no trial has completed or failed yet)" and the ledger's heading below it
+    "Search-cost ledger (energy unlabelled; PUE 1)": "unlabelled" names figures without a label, and there were none
+    (a failed trial without figures had "unlabelled" in both)."""
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    write_results(tmp_path / RESULTS_FILENAME, SweepResult(objectives, trials, ()))
+    assert main(["report", str(tmp_path), "--no-files"]) == 0
+    flat = " ".join(capsys.readouterr().out.split())
+    assert f"Energy figures: none{on_front}." in flat
+    assert "Search-cost ledger (energy none; PUE 1)" in flat
+    assert "unlabelled" not in flat
