@@ -103,10 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
             "completed trial), or a trial index"
         ),
     )
-    report.add_argument(
+    files = report.add_mutually_exclusive_group()  # --out with --no-files: a folder named for files never written
+    files.add_argument(
         "--out", metavar="DIR", type=_folder, help="write frontier.png and trials.csv here (default: SWEEP_DIR)"
     )
-    report.add_argument("--no-files", action="store_true", help="do not write frontier.png and trials.csv")
+    files.add_argument("--no-files", action="store_true", help="do not write frontier.png and trials.csv")
     report.add_argument("--json", action="store_true", help="print the same figures as JSON, for scripts")
     return parser
 

@@ -318,6 +318,9 @@ def test_a_piped_report_s_title_longer_than_its_width_stays_one_line(tmp_path, c
         # An unset variable ("$DIR"): the empty text was read as '.', the files written where the command ran.
         (["report", "{dir}", "--out", ""], "error: ecopt report: argument --out: '' is empty; name a folder ('.' for"),
         (["report", ""], "error: ecopt report: argument SWEEP_DIR: '' is empty; name a folder ('.' for the current"),
+        # --out was ignored: no file written, and no word that the folder it named got none.
+        (["report", "{dir}", "--no-files", "--out", "{dir}/x"], "error: ecopt report: argument --out: not allowed "),
+        (["report", "{dir}", "--out", "{dir}/x", "--no-files"], "error: ecopt report: argument --no-files: not allo"),
     ],
 )
 def test_a_bad_command_line_is_one_error_line_and_exit_2(sweep_dir, capsys, args, message):
