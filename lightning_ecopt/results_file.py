@@ -134,12 +134,25 @@ def _find_results(p: Path) -> Path:
         where = f"its parent {shown!r}" if levels == 1 else f"{shown!r}, {levels} levels up,"
         raise SweepDataError(
             f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}), but {where} holds one "
-            f"(a trial's job dir is inside its sweep's): pass {shown!r}."
+            f"({_inside(p.resolve().relative_to(ancestor).parts[0])}): pass {shown!r}."
         )
     raise SweepDataError(
         f"ecopt report: no ecopt sweep in {str(p)!r} (no {RESULTS_FILENAME}); pass the directory of a sweep run with "
         f"hydra/sweeper=ecopt (its hydra.sweep.dir, e.g. multirun/2026-01-01/12-00-00)."
     )
+
+
+def _inside(folder: str) -> str:
+    """Why a sweep dir's ``folder`` (the first below it on the way to the path given) is not the sweep dir itself."""
+    from lightning_ecopt.tensorboard import TENSORBOARD_DIRNAME
+
+    if folder == TENSORBOARD_DIRNAME:
+        return (
+            f"{folder!r} holds the sweep's TensorBoard views, for tensorboard --logdir; the report reads the sweep dir"
+        )
+    if folder.isdigit():  # hydra.sweep.subdir's default: the job number
+        return "a trial's job dir is inside its sweep's"
+    return f"{folder!r} is a folder inside the sweep dir"
 
 
 def _number(value: Any, where: str) -> float:

@@ -610,3 +610,29 @@ def test_a_sweep_without_an_energy_figure_says_none_in_its_header_and_its_ledger
     assert f"Energy figures: none{on_front}." in flat
     assert "Search-cost ledger (energy none; PUE 1)" in flat
     assert "unlabelled" not in flat
+
+
+@pytest.mark.parametrize(
+    ("below", "where", "why"),
+    [
+        (
+            "tensorboard",
+            "its parent {sweep!r}",
+            "'tensorboard' holds the sweep's TensorBoard views, for tensorboard --l",
+        ),
+        ("tensorboard/trials/0003", "{sweep!r}, 3 levels up,", "'tensorboard' holds the sweep's TensorBoard views"),
+        ("0", "its parent {sweep!r}", "a trial's job dir is inside its sweep's"),
+        ("0/lightning_logs", "{sweep!r}, 2 levels up,", "a trial's job dir is inside its sweep's"),
+        (".submitit", "its parent {sweep!r}", "'.submitit' is a folder inside the sweep dir"),
+    ],
+)
+def test_a_folder_inside_a_sweep_dir_names_the_sweep_dir_and_what_the_folder_is(sweep_dir, capsys, below, where, why):
+    """`ecopt report <sweep dir>/tensorboard` (the folder `tensorboard --logdir` takes) said "(a trial's job dir is
+    inside its sweep's)": it is no trial's job dir."""
+    (sweep_dir / below).mkdir(parents=True)
+    assert main(["report", str(sweep_dir / below), "--no-files"]) == 2
+    err = capsys.readouterr().err
+    sweep = str(sweep_dir)
+    assert f"but {where.format(sweep=sweep)} holds one ({why}" in err
+    assert err.endswith(f"): pass {sweep!r}.\n")
+    assert ("job dir" in err) == below[0].isdigit()
