@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PUE,
         help=(
             "power usage effectiveness applied to the ledger's joules: search energy, energy per inference, CO2 "
-            f"(default {DEFAULT_PUE:g}: IT equipment only; {GLOBAL_AVERAGE_PUE} is the global average data centre; the "
-            "frontier and trials.csv keep the trials' own joules)"
+            f"(1 to 10; default {DEFAULT_PUE:g}: IT equipment only; {GLOBAL_AVERAGE_PUE} is the global average data "
+            "centre; the frontier and trials.csv keep the trials' own joules)"
         ),
     )
     report.add_argument(

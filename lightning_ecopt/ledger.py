@@ -85,6 +85,9 @@ DEFAULT_PUE = 1.0
 GLOBAL_AVERAGE_PUE = 1.56
 """The global average data-centre PUE (Uptime Institute survey, 2024): a realistic value for cloud runs."""
 
+_MAX_PUE = 10.0
+"""The largest PUE taken: real facilities run from about 1.1 to 3; one past 10 is a slip (156 for 1.56, 1e308)."""
+
 DEFAULT_CARBON_G_PER_KWH = 475.0
 """Carbon intensity of electricity used unless given (g CO2e/kWh): about the world average (IEA)."""
 
@@ -426,6 +429,12 @@ def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
             f"pue={pue!r} (ecopt report --pue): PUE is facility energy / IT energy, a number >= 1.0; use 1.0 for "
             f"the IT equipment only or {GLOBAL_AVERAGE_PUE} for the global average data centre."
         )
+    if pue > _MAX_PUE:  # 1e308 printed 'Search energy: inf J'
+        raise SweepDataError(
+            f"pue={pue!r} (ecopt report --pue): PUE is facility energy / IT energy, about 1.1 to 3 in real data "
+            f"centres; give a number from 1.0 to {_MAX_PUE:g}: 1.0 for the IT equipment only or "
+            f"{GLOBAL_AVERAGE_PUE} for the global average data centre."
+        )
     bad = isinstance(carbon_g_per_kwh, bool) or not isinstance(carbon_g_per_kwh, int | float)
     if bad or not math.isfinite(carbon_g_per_kwh) or carbon_g_per_kwh < 0:
         raise SweepDataError(
@@ -645,7 +654,7 @@ def ledger(
 
     Args:
         result: The sweep's result.
-        pue: Power usage effectiveness (>= 1; default 1.0, the IT equipment only; 1.56 is the global average).
+        pue: Power usage effectiveness (1 to 10; default 1.0, the IT equipment only; 1.56 is the global average).
         carbon_g_per_kwh: Carbon intensity of the electricity (g CO2e/kWh).
         baseline: ``"most-accurate"``, ``"first"`` or a trial index (an int or its digits, ``"2"``; see the module
             docstring).
@@ -657,7 +666,8 @@ def ledger(
         The :class:`Ledger`.
 
     Raises:
-        SweepDataError: A PUE below 1, a negative carbon intensity, or a baseline that is not a completed trial.
+        SweepDataError: A PUE below 1 or above 10, a negative carbon intensity, or a baseline that is not a
+            completed trial.
     """
     _check_ledger_options(pue, carbon_g_per_kwh)
     baseline = parse_baseline(baseline)

@@ -336,7 +336,7 @@ def build_report(
             :class:`~lightning_ecopt.sweeper.results.SweepResult` that
             :meth:`~lightning_ecopt.sweeper.loop.ParetoSweep.run` returned (a sweep run without ``storage`` has no
             directory; give :func:`write_files` an ``out_dir`` then).
-        pue: Power usage effectiveness (>= 1).
+        pue: Power usage effectiveness (1 to 10).
         carbon_g_per_kwh: Carbon intensity (g CO2e/kWh).
         baseline: ``"most-accurate"``, ``"first"`` or a trial index.
         settings: For a ``SweepResult`` only: the sweep's settings, for its budget (the report's state) and its

@@ -636,3 +636,22 @@ def test_a_folder_inside_a_sweep_dir_names_the_sweep_dir_and_what_the_folder_is(
     assert f"but {where.format(sweep=sweep)} holds one ({why}" in err
     assert err.endswith(f"): pass {sweep!r}.\n")
     assert ("job dir" in err) == below[0].isdigit()
+
+
+@pytest.mark.parametrize("pue", ["1e308", "156", "10.5"])
+@pytest.mark.parametrize("json_out", [False, True])
+def test_a_pue_no_facility_has_is_refused_naming_it(sweep_dir, capsys, pue, json_out):
+    """`--pue 1e308` printed "Search energy: inf J = inf kWh" and "CO2: inf g" (with --json, null totals), exit 0."""
+    assert main(["report", str(sweep_dir), "--no-files", "--pue", pue, *(["--json"] if json_out else [])]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"error: pue={float(pue)!r} (ecopt report --pue): PUE is facility energy / IT energy, about 1.1 to 3 in real "
+        "data centres; give a number from 1.0 to 10: 1.0 for the IT equipment only or 1.56 for the global average "
+        "data centre.\n"
+    )
+
+
+def test_a_pue_of_10_is_the_largest_taken(sweep_dir, capsys):
+    assert main(["report", str(sweep_dir), "--no-files", "--json", "--pue", "10"]) == 0
+    assert json.loads(capsys.readouterr().out)["ledger"]["total_j"] == pytest.approx(10 * (3 * 4.0 + 3 * 0.5))
