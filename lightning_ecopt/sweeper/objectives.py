@@ -275,7 +275,7 @@ def parse_objectives(
 
     Raises:
         EcoptConfigError: ``objectives`` is not a mapping, both or neither form is given, a direction is unknown, or
-            a metric name is empty.
+            a metric name is empty or differs from another in the spaces around it only (``'a'`` and ``'a '``).
 
     Example::
 
@@ -305,9 +305,17 @@ def parse_objectives(
         )
     if objectives:
         parsed = []
+        stripped: dict[str, str] = {}
         for name, value in objectives.items():
             if not isinstance(name, str) or not name.strip():
                 raise EcoptConfigError(f"{objectives_key}: the metric name {name!r} must be a non-empty string.")
+            # The task's keys are matched exactly: 'a' and 'a ' are two metrics, and a task returns one of them only
+            twin = stripped.setdefault(name.strip(), name)
+            if twin != name:
+                raise EcoptConfigError(
+                    f"{objectives_key}: the metric names {twin!r} and {name!r} differ only in the spaces around them; "
+                    f"the task's keys are matched exactly, so keep the one the task returns and remove the other."
+                )
             parsed.append(Objective(name=name, minimize=_parse_direction(value, f"{objectives_key}[{name!r}]")))
         return tuple(parsed)
     # One direction (a number too: named in the message below, not a TypeError of len()), or a list of them.

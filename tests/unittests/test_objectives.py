@@ -69,6 +69,14 @@ def test_objectives_optuna_direction_enum() -> None:
         ),
         (None, ["minimize", "up"], r"direction\[1\]: unknown direction 'up'; choose from 'maximize', 'minimize'"),
         ({"": "maximize"}, None, r"metric name '' must be a non-empty string"),
+        # Accepted as two objectives: the task returns one of them, and every trial failed "missing objective 'a '".
+        (
+            {"a": "maximize", "a ": "minimize"},
+            None,
+            r"^objectives: the metric names 'a' and 'a ' differ only in the spaces around them; the task's keys are "
+            r"matched exactly, so keep the one the task returns and remove the other\.$",
+        ),
+        ({" test/acc": "maximize", "test/acc\t": "maximize"}, None, r"names ' test/acc' and 'test/acc\\t' differ only"),
         # a number for a direction: TypeError: object of type 'int' has no len()
         (None, 1, r"^direction\[0\]: unknown direction 1; choose from 'maximize', 'minimize'"),
         (None, (), r"parse_objectives\(None, \(\)\): no objectives"),
@@ -91,6 +99,7 @@ def test_objectives_errors(objectives: Any, direction: Any, match: str) -> None:
         ),
         (None, {"a": "maximize"}, r"^hydra\.sweeper\.direction=\{'a': 'maximize'\}: direction takes directions only"),
         ({" ": "maximize"}, None, r"^hydra\.sweeper\.objectives: the metric name ' ' must be a non-empty string"),
+        ({"a": "maximize", "a ": "maximize"}, None, r"^hydra\.sweeper\.objectives: the metric names 'a' and 'a ' diff"),
     ],
 )
 def test_objectives_errors_under_hydra_name_the_sweeper_s_keys(objectives: Any, direction: Any, match: str) -> None:
