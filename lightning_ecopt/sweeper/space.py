@@ -1311,7 +1311,8 @@ def parse_search_space(
             more values than Ax takes (:data:`MAX_CHOICES`), or an interval is narrower than Ax takes
             (:data:`MIN_RANGE_WIDTH`), or a key is set inside another one where either is swept and the outer one
             would replace the inner one's value in every trial (``model.opt={lr: 0.5}`` beside a swept
-            ``model.opt.lr``: Hydra applies the fixed overrides last).
+            ``model.opt.lr``: Hydra applies the fixed overrides last), or a ``params`` key is blank or has spaces
+            around it (``' x'``).
 
     Example::
 
@@ -1341,6 +1342,18 @@ def parse_search_space(
     labels: dict[tuple[str, str | None], str] = {}  # how messages quote each entry: where, and as it was written
     params_keys: dict[tuple[str, str | None], str] = {}
     for key, value in (params or {}).items():
+        if isinstance(key, str) and key != key.strip():
+            # Hydra's parser failed it with "token recognition error at: ' '", naming neither the key nor the fix
+            text = _value_to_text(value)
+            if not key.strip():
+                raise EcoptConfigError(
+                    f"{where}[{key!r}] = {text!r}: the key is blank, so it names no config key to set; write the key "
+                    f"the value is for, e.g. 'model.lr: {text}'."
+                )
+            raise EcoptConfigError(
+                f"{where}[{key!r}] = {text!r}: the key has spaces around it, and a config key has none; write it "
+                f"without them: '{key.strip()}: {text}'."
+            )
         if isinstance(value, Mapping):
             _check_spec_mapping(str(key), value, where)
             _check_nested_mapping(str(key), value, where)

@@ -68,6 +68,12 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
             "command line: '=interval(0,1)': the key is empty, so it names no config key to set; write the key the "
             "value is for, e.g. 'model.lr=interval(0,1)'.",
         ),
+        # Spaces around a params key: Hydra's parser said "token recognition error at: ' '" of the override ours made.
+        (
+            ['++hydra.sweeper.params={\\ x:"interval(0,1)"}'],
+            "hydra.sweeper.params[' x'] = 'interval(0,1)': the key has spaces around it, and a config key has none; "
+            "write it without them: 'x: interval(0,1)'.",
+        ),
         # Not BoTorch's "InputDataError: Input data contains NaN values" at the first model proposal, after the Sobol
         # trials (Ax scales the model's inputs in float32).
         (

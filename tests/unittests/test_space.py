@@ -207,6 +207,15 @@ def test_to_ax_configures_an_ax_experiment() -> None:
             r"^command line: '=interval\(0,1\)': the key is empty, .* 'model.lr=interval\(0,1\)'.$",
         ),
         ({}, ["+=5"], r"^command line: '\+=5': the key is empty"),  # a fixed value too
+        # Spaces around a key: Hydra's "token recognition error at: ' '", naming neither the key nor the fix.
+        (
+            {" x": "interval(0, 1)"},
+            [],
+            r"^params\[' x'\] = 'interval\(0, 1\)': the key has spaces around it, and a config key has none; write it "
+            r"without them: 'x: interval\(0, 1\)'.$",
+        ),
+        ({"model.lr\t": 0.5}, [], r"^params\['model.lr\\t'\] = '0.5': the key has .* them: 'model.lr: 0.5'.$"),
+        ({" ": "interval(0, 1)"}, [], r"^params\[' '\] = 'interval\(0, 1\)': the key is blank, so it names no config"),
         ({}, ["a=1", "a=interval(0, 1)"], r"command line: 'a' is given twice \('a=1' and 'a=interval\(0, 1\)'\)"),
         ({}, ["a=1,2", "+a=3"], r"'\+a' is given twice"),
         ({"x": "interval(0, 1)", "+x": "choice(a, b)"}, [], r"params: 'x' and '\+x' set the same key"),
