@@ -912,7 +912,7 @@ class EcoptSweeper(Sweeper):
     def _configure(self, arguments: Sequence[str]) -> tuple[SearchSpace, SweepSettings]:
         from lightning_ecopt.sweeper.objectives import parse_objectives
         from lightning_ecopt.sweeper.settings import SweepSettings, default_n_initial_trials
-        from lightning_ecopt.sweeper.space import check_enqueued, parse_search_space
+        from lightning_ecopt.sweeper.space import check_constraint_metrics, check_enqueued, parse_search_space
 
         self._refuse_unknown_options()
         self._refuse_ax_config()
@@ -970,6 +970,7 @@ class EcoptSweeper(Sweeper):
             ) from None
         # The sweep warns of a repeated configuration itself, once.
         check_enqueued(space, settings.enqueue_trials, "hydra.sweeper.enqueue_trials", warn_repeats=False)
+        check_constraint_metrics(space, settings.outcome_constraints, "hydra.sweeper.outcome_constraints")
         self._check_inference_params(space)
         self._warn_floats_over_ints(space)
         self._warn_texts_over_bools(space)

@@ -162,7 +162,13 @@ from lightning_ecopt.sweeper.results import (
     write_results,
 )
 from lightning_ecopt.sweeper.snapshot import ExperimentSnapshot
-from lightning_ecopt.sweeper.space import ChoiceParameter, RangeParameter, check_enqueued, configure_wide_ints
+from lightning_ecopt.sweeper.space import (
+    ChoiceParameter,
+    RangeParameter,
+    check_constraint_metrics,
+    check_enqueued,
+    configure_wide_ints,
+)
 from lightning_ecopt.sweeper.storage import (
     _IN_MEMORY,
     _METADATA_KEY,
@@ -1266,6 +1272,7 @@ class ParetoSweep:
         self._n_initial = self.settings.resolved_n_initial_trials(len(self.space.parameters))
         # Checked at each run, not only when built: a list given since (sweep.settings = replace(...)) runs too.
         self._enqueued = check_enqueued(self.space, self.settings.enqueue_trials)
+        check_constraint_metrics(self.space, self.settings.outcome_constraints, spelling.setting("outcome_constraints"))
         self._cut_short: list[dict[str, Any]] = []  # on resume: the interrupted trials' configurations, run first
         self._retry: dict[str, int] = {}  # retry_failed, on resume: configuration -> its latest (failed) trial
         self._kept_task_config: dict[str, Any] | None = None  # the saved one, on a resume that gives none

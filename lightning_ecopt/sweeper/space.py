@@ -56,12 +56,15 @@ if TYPE_CHECKING:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import Override
 
+    from lightning_ecopt.sweeper.objectives import OutcomeConstraint
+
 __all__ = [
     "ChoiceParameter",
     "Parameter",
     "RangeParameter",
     "SearchSpace",
     "ax_params_to_grammar",
+    "check_constraint_metrics",
     "check_enqueued",
     "configure_wide_ints",
     "optuna_search_space_to_params",
@@ -530,6 +533,59 @@ def check_enqueued(
                 params,
             )
     return tuple(checked)
+
+
+_PLAIN_METRIC_NAME_RE = re.compile(r"[\w./@:=<>\[\]-]+")
+"""A metric name as tasks return them: ``test/acc``, ``energy/test_j``, ``val-loss``, ``recall@k=5``; no space, no
+``+`` or ``*`` (``x/y`` and ``x-y`` are such names, even over parameters ``x`` and ``y``)."""
+
+_OPERATOR_RE = re.compile(r"[+*()]|\s[-/]|[-/]\s")
+"""An arithmetic operator as an expression writes it: ``+``, ``*``, brackets, or ``-`` or ``/`` beside a space."""
+
+_EXPRESSION_SPLIT_RE = re.compile(r"[-+*/()\s]+")
+
+
+def check_constraint_metrics(space: SearchSpace, constraints: Sequence[OutcomeConstraint], where: str) -> None:
+    """Refuse an outcome constraint whose metric is an expression of swept parameters (``x + y <= 1``).
+
+    Such a constraint reads as a bound on a metric named ``x + y``, which no task returns: every trial failed for the
+    missing constrained metric until ``max_failure_rate`` stopped the sweep.
+
+    Args:
+        space: The sweep's search space.
+        constraints: The parsed outcome constraints.
+        where: The setting's name in messages (``hydra.sweeper.outcome_constraints`` from Hydra).
+
+    Raises:
+        EcoptConfigError: A constraint's metric is an arithmetic expression (``+``, ``*``, brackets, or ``-`` or ``/``
+            beside a space) over names of which one is a swept parameter; the message says where a constraint on
+            parameters goes.
+
+    Example::
+
+        >>> space = parse_search_space({"x": "interval(0, 1)", "y": "interval(0, 1)"}, [])
+        >>> from lightning_ecopt.sweeper.objectives import parse_constraint
+        >>> check_constraint_metrics(space, [parse_constraint("test/acc >= 0.9"), parse_constraint("x/y <= 1")], "c")
+        >>> check_constraint_metrics(space, [parse_constraint("x + y <= 1")], "c")
+        Traceback (most recent call last):
+        ...
+        lightning_ecopt.exceptions.EcoptConfigError: c: 'x + y <= 1' bounds 'x + y', an expression of the swept ...
+    """
+    names = set(space.names)
+    for constraint in constraints:
+        metric = constraint.metric
+        if _PLAIN_METRIC_NAME_RE.fullmatch(metric) or not _OPERATOR_RE.search(metric):
+            continue
+        swept = [token for token in _EXPRESSION_SPLIT_RE.split(metric) if token in names]
+        if not swept:
+            continue
+        listed = ", ".join(dict.fromkeys(swept))
+        raise EcoptConfigError(
+            f"{where}: {str(constraint)!r} bounds {metric!r}, an expression of the swept parameter"
+            f"{'s' if len(set(swept)) > 1 else ''} {listed}, not a metric the task returns: outcome constraints bound "
+            f"returned metrics, and every trial would fail for the missing one. A constraint on the parameters goes "
+            f"in the task: raise TrialFailure for the configurations it excludes, and they are recorded as failed."
+        )
 
 
 def configure_wide_ints(generator_kwargs: dict[str, Any], parameters: Sequence[Parameter]) -> bool:

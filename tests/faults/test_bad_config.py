@@ -93,6 +93,14 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
             "'parameter_constraints' (docs/sweeper.md lists its options), nor an equivalent: the sweep may propose "
             "configurations they exclude: raise TrialFailure for those in the task, and they are recorded as failed.",
         ),
+        # Read as a bound on a metric named 'x + y': every trial failed "missing constrained metric 'x + y'".
+        (
+            ['hydra.sweeper.outcome_constraints=["x + y <= 1"]'],
+            "hydra.sweeper.outcome_constraints: 'x + y <= 1' bounds 'x + y', an expression of the swept parameters "
+            "x, y, not a metric the task returns: outcome constraints bound returned metrics, and every trial would "
+            "fail for the missing one. A constraint on the parameters goes in the task: raise TrialFailure for the "
+            "configurations it excludes, and they are recorded as failed.",
+        ),
         # Hydra's own hint for `hydra.sweeper.n_trial=3` is this `+` form, which gave a TypeError from __init__.
         (
             ["+hydra.sweeper.n_trial=3"],

@@ -16,6 +16,7 @@ from lightning_ecopt.sweeper.space import (
     RangeParameter,
     SearchSpace,
     ax_params_to_grammar,
+    check_constraint_metrics,
     check_enqueued,
     configure_wide_ints,
     optuna_search_space_to_params,
@@ -904,3 +905,68 @@ def test_under_python_o_a_sweep_function_gets_a_clear_error_not_hydras_attribute
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith(f"EcoptConfigError: cannot parse {'x=' + text!r}: Python runs with -O"), done.stdout
     assert "run Python without -O/-OO and unset PYTHONOPTIMIZE" in done.stdout
+
+
+# -- outcome constraints over the parameters ---------------------------------------------------------------------------
+
+_XY = {"x": "interval(0, 1)", "model.depth": "range(1, 4)", "test": "choice(a, b)", "acc": "choice(1, 2)"}
+
+
+@pytest.mark.parametrize(
+    ("text", "swept"),
+    [
+        ("x + model.depth <= 1", "parameters x, model.depth"),
+        ("x+model.depth <= 1", "parameters x, model.depth"),
+        ("2 * x >= 0.5", "parameter x"),
+        ("x - test/acc <= 0", "parameters x, test, acc"),  # a parameter beside a metric is no metric either
+        ("(x + x) / 2 <= 1", "parameter x"),
+        ("x / model.depth <= 1", "parameters x, model.depth"),
+    ],
+)
+def test_an_outcome_constraint_over_swept_parameters_is_refused_saying_where_it_goes(text: str, swept: str) -> None:
+    """'x + y <= 1' read as a bound on a metric named 'x + y': every trial failed "missing constrained metric 'x + y'"
+    until max_failure_rate stopped the sweep."""
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    constraint = parse_constraint(text)
+    with pytest.raises(EcoptConfigError) as info:
+        check_constraint_metrics(parse_search_space(_XY, []), [constraint], "hydra.sweeper.outcome_constraints")
+    assert str(info.value) == (
+        f"hydra.sweeper.outcome_constraints: {str(constraint)!r} bounds {constraint.metric!r}, an expression of the "
+        f"swept {swept}, not a metric the task returns: outcome constraints bound returned metrics, and every trial "
+        "would fail for the missing one. A constraint on the parameters goes in the task: raise TrialFailure for the "
+        "configurations it excludes, and they are recorded as failed."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "test/acc >= 0.9",  # over parameters named test and acc: a metric's name all the same
+        "energy/test_j <= 5",
+        "x/model.depth <= 1",  # no space around '/': a name a task may log
+        "x-model.depth <= 1",
+        "recall@k=5 >= 0.5",
+        "model.depth <= 3",  # one parameter's name alone: a task may return it
+        "f1 + f2 <= 1",  # an expression, but of no swept parameter
+        "val loss <= 1",  # a space, but no operator
+    ],
+)
+def test_an_outcome_constraint_on_a_metric_name_is_accepted(text: str) -> None:
+    from lightning_ecopt.sweeper.objectives import parse_constraint
+
+    space = parse_search_space({**_XY, "val": "choice(1, 2)"}, [])
+    check_constraint_metrics(space, [parse_constraint(text)], "hydra.sweeper.outcome_constraints")
+
+
+def test_a_sweep_in_python_refuses_an_outcome_constraint_over_its_parameters_before_any_trial() -> None:
+    from lightning_ecopt.sweeper.loop import ParetoSweep
+    from lightning_ecopt.sweeper.objectives import parse_objectives
+    from lightning_ecopt.sweeper.settings import SweepSettings
+
+    objectives = parse_objectives({"f1": "minimize", "f2": "minimize"}, None)
+    settings = SweepSettings(objectives, n_trials=3, seed=0, outcome_constraints=["x + model.depth <= 1"])
+    calls: list[dict[str, Any]] = []
+    with pytest.raises(EcoptConfigError, match=r"^SweepSettings\(outcome_constraints=...\): 'x \+ model.depth <= 1'"):
+        ParetoSweep.from_function(parse_search_space(_XY, []), settings, calls.append).run()
+    assert calls == []
