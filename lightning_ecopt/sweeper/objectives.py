@@ -565,6 +565,29 @@ def _check_magnitude(name: str, mean: float) -> None:
     )
 
 
+def _check_sem_magnitude(name: str, sem: float | None) -> None:
+    """Fail a trial whose objective or constrained metric has a sem past :data:`MAX_OBJECTIVE_MAGNITUDE`.
+
+    Ax's model takes the sem's square as the noise variance: past about 1.3e154 it is inf, and the first model
+    proposal failed with BoTorch's ``InputDataError: Input data contains NaN values`` (a traceback, the sweep ended).
+
+    >>> _check_sem_magnitude("loss", 1e149), _check_sem_magnitude("loss", None)
+    (None, None)
+    >>> _check_sem_magnitude("loss", 1e200)
+    Traceback (most recent call last):
+    ...
+    lightning_ecopt.exceptions.TrialFailure: metric 'loss': the sem 1e+200 is past the 1e+150 Ax's model takes ...
+    """
+    if sem is None or sem <= MAX_OBJECTIVE_MAGNITUDE:
+        return
+    exponent = math.floor(math.log10(sem))
+    raise TrialFailure(
+        f"metric {name!r}: the sem {sem:.3g} is past the {MAX_OBJECTIVE_MAGNITUDE:.0e} Ax's model takes (its square, "
+        f"the noise variance, overflows a float); return the metric in larger units (its mean and sem divided by "
+        f"1e{exponent}), or its mean alone where such a sem cannot be right"
+    )
+
+
 def _check_energy(name: str, mean: float, optimised: bool) -> None:
     """Raise TrialFailure for an energy figure of ours that cannot be true.
 
@@ -761,8 +784,10 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
 
     Raises:
         TrialFailure: With the reason: a missing objective or constrained metric (:class:`MissingMetric`), a
-            NaN/inf or a non-number; an energy figure of ours below 0 (anywhere, -inf too), or an evaluation loop's
-            joules or power of 0 as an objective or constrained metric. :class:`ContractFailure` (which every trial
+            NaN/inf or a non-number; an objective past :data:`MAX_OBJECTIVE_MAGNITUDE` in magnitude, or an
+            objective's or constrained metric's sem past it; an energy figure of ours below 0 (anywhere, -inf too), or
+            an evaluation loop's joules or power of 0 as an objective or constrained metric. :class:`ContractFailure`
+            (which every trial
             would repeat): a value of another type or shape, a tuple of the wrong length, a bool objective or
             constrained metric, or an ``"energy/source"``
             that is not a ``"measured: ..."`` or ``"estimated: ..."`` label.
@@ -823,6 +848,7 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
         for name in names:
             _check_magnitude(name, values[name][0])
         for name in needed:
+            _check_sem_magnitude(name, values[name][1])
             _check_energy(name, values[name][0], optimised=True)
         energy_source = None
         not_finite: dict[str, float] = {}
@@ -885,4 +911,5 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
     values = {name: _measurement(name, item) for name, item in zip(names, items, strict=True)}
     for name in names:
         _check_magnitude(name, values[name][0])
+        _check_sem_magnitude(name, values[name][1])
     return TrialMetrics(values=values)

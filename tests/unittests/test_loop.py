@@ -710,6 +710,21 @@ def test_an_objective_past_1e150_fails_its_trial_and_the_model_proposes_after_it
     assert result.trials[1].reason.startswith("metric 'f1' is 1e+160, past the 1e+150 (in magnitude)")
 
 
+def test_an_objective_s_sem_past_1e150_fails_its_trial_and_the_model_proposes_after_it(fast_ax) -> None:
+    # Ax's noise variance, the sem squared, was inf: its first model proposal raised BoTorch's "InputDataError: Input
+    # data contains NaN values" (a traceback, the sweep ended) where one trial returned (mean, 1e200).
+    calls = []
+
+    def task(p):
+        calls.append(p)
+        values = two_quadratics(p)
+        return {**values, "f1": (values["f1"], 1e200)} if len(calls) == 2 else values
+
+    result = make_sweep(task, n_trials=6, n_initial_trials=4).run()
+    assert [t.status for t in result.trials] == ["completed", "failed"] + ["completed"] * 4
+    assert result.trials[1].reason.startswith("metric 'f1': the sem 1e+200 is past the 1e+150")
+
+
 @pytest.mark.parametrize(
     ("returned", "constraints", "reason"),
     [

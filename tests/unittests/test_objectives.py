@@ -416,6 +416,13 @@ def test_constrained_metric_is_required() -> None:
             r"spread of such values overflows a float\); return it in larger units \(e.g. divided by 1e160\), or fail",
         ),
         ((0.9, -1e200), r"^metric 'energy/test_j' is -1e\+200, past the 1e\+150"),
+        # A sem past it is a noise variance of inf: BoTorch's "Input data contains NaN values" at the first proposal.
+        (
+            {"test/acc": (0.9, 1e200), "energy/test_j": 1},
+            r"^metric 'test/acc': the sem 1e\+200 is past the 1e\+150 Ax's model takes \(its square, the noise "
+            r"variance, overflows a float\); return the metric in larger units \(its mean and sem divided by 1e200\)",
+        ),
+        ((0.9, (1.0, 2e160)), r"^metric 'energy/test_j': the sem 2e\+160 is past the 1e\+150"),
         ({"test/acc": (1, 2, 3), "energy/test_j": 1}, r"a \(mean, sem\) pair, got a sequence of 3"),
         ({"test/acc": (1, -1), "energy/test_j": 1}, r"the sem must be a finite number >= 0, got -1"),
         ((0.9,), r"returned 1 values for 2 objectives"),
@@ -430,6 +437,15 @@ def test_constrained_metric_is_required() -> None:
 def test_bad_results_fail_the_trial_with_a_reason(value: Any, match: str) -> None:
     with pytest.raises(TrialFailure, match=match):
         parse_task_result(value, TWO)
+
+
+def test_a_constrained_metric_s_sem_past_1e150_fails_the_trial() -> None:
+    # Ax models a constrained metric as it does an objective: its sem's square overflowed to inf all the same.
+    value = {"test/acc": 0.9, "energy/test_j": 1, "model/params": (1e6, 1e160)}
+    with pytest.raises(TrialFailure, match=r"^metric 'model/params': the sem 1e\+160 is past the 1e\+150"):
+        parse_task_result(value, TWO, ["model/params"])
+    # A tracking metric's is not modelled: kept.
+    assert parse_task_result(value, TWO).values["model/params"] == (1e6, 1e160)
 
 
 def test_a_tensor_or_array_of_one_element_is_its_number() -> None:
