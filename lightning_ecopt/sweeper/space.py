@@ -40,6 +40,7 @@ import logging
 import math
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -91,7 +92,8 @@ MAX_MODEL_SPAN = 3.4028234663852886e38
 of numbers, or a choice of two, which Ax orders): torch's float32 maximum. Ax scales the model's inputs with bounds it
 builds in torch's default dtype (float32), so past it the scale is inf and every input nan: the first model proposal
 failed with BoTorch's ``InputDataError: Input data contains NaN values``. A log scale's bounds reach the model as
-logarithms."""
+logarithms, as do an ordered choice's values where Ax infers a log scale for them (three or more positive values over
+two orders of magnitude: :func:`_ax_infers_log_scale`)."""
 
 MAX_EXACT_INT = 2**53
 """The largest bound of an int interval (in magnitude): Ax's model and its Sobol points hold the integers as floats,
@@ -992,10 +994,18 @@ def _interval_parameter(name: str, text: str, override: Override, label: str) ->
     )
 
 
-def _check_model_span(label: str, low: float, high: float, fix: str) -> None:
-    """Refuse linear numeric bounds past :data:`MAX_MODEL_SPAN`; ``fix`` leads the message's advice (``"sweep"``)."""
+def _check_model_span(
+    label: str, low: float, high: float, fix: str, *, ordered: Sequence[float | int] | None = None
+) -> None:
+    """Refuse linear numeric bounds past :data:`MAX_MODEL_SPAN`; ``fix`` leads the message's advice (``"sweep"``).
+
+    ``ordered``: the values of an ordered choice (a ``range``, a choice of two), which pass where Ax models them on a
+    log scale (:func:`_ax_infers_log_scale`).
+    """
     span = high - low
     if max(abs(low), abs(high), span) <= MAX_MODEL_SPAN:
+        return
+    if ordered is not None and _ax_infers_log_scale(ordered):
         return
     spans = f"a span of {span:.3g}" if math.isfinite(span) else "a span past a float's range: high - low overflows"
     exponent = math.floor(math.log10(max(abs(low), abs(high))))
@@ -1006,6 +1016,29 @@ def _check_model_span(label: str, low: float, high: float, fix: str) -> None:
         f"(it scales its inputs in torch's float32: every model proposal would be nan, and the sweep stop after the "
         f"Sobol trials); {fix} the value in larger units{scaled}."
     )
+
+
+def _ax_infers_log_scale(values: Sequence[float | int]) -> bool:
+    """Whether Ax models an ordered choice of these numbers on a log scale, which it infers where none is given.
+
+    Ax's ``ChoiceParameter`` takes three or more positive values that span two orders of magnitude, or that are
+    spaced as powers of one base, on a log scale: its model then sees their logarithms, whatever their span
+    (``tag(ordered, choice(1.0, 2.0, 1e39))`` reached model proposals). Asked of Ax itself (imported here only).
+
+    >>> _ax_infers_log_scale([1.0, 2.0, 1e39]), _ax_infers_log_scale([0.0, 5e38, 1e39])
+    (True, False)
+    >>> _ax_infers_log_scale([1.0, 1e39])  # two values: no pattern, linear
+    False
+    """
+    if len(values) < 3 or min(values) <= 0:
+        return False
+    from ax.core.parameter import ChoiceParameter as AxChoiceParameter
+    from ax.core.parameter import ParameterType
+
+    kind = ParameterType.INT if all(isinstance(v, int) for v in values) else ParameterType.FLOAT
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bool(AxChoiceParameter("x", kind, list(values), is_ordered=True).log_scale)
 
 
 def _check_exact_ints(label: str, low: float, high: float, instead: str) -> None:
@@ -1124,7 +1157,7 @@ def _choice_parameter(name: str, text: str, override: Override, label: str) -> C
     if (is_ordered or len(values) == 2) and parameter.parameter_type in ("int", "float"):
         # The model takes them as numbers, not categories: Ax orders a choice of two values too.
         fix = "drop tag(ordered, ...) (categories have no scale), or give" if len(values) > 2 else "give"
-        _check_model_span(label, min(values), max(values), fix)
+        _check_model_span(label, min(values), max(values), fix, ordered=values)
     return parameter
 
 
@@ -1173,7 +1206,7 @@ def _range_parameter(name: str, text: str, override: Override, label: str) -> Pa
         log.info("ecopt: %s=%s sweeps the integers %d to %d (%d values; %s).", name, text, start, stop, size, note)
         return RangeParameter(name=name, low=start, high=stop, parameter_type="int")
     values = _range_values(start, stop, step)
-    _check_model_span(label, min(values), max(values), "sweep")
+    _check_model_span(label, min(values), max(values), "sweep", ordered=values)
     shown = ", ".join(map(repr, values)) if len(values) <= 6 else f"{values[0]!r}, {values[1]!r}, ..., {values[-1]!r}"
     log.info("ecopt: %s=%s sweeps %s (%d values; %s).", name, text, shown, len(values), note)
     return ChoiceParameter(name=name, values=tuple(values), is_ordered=True)

@@ -255,7 +255,7 @@ def test_to_ax_configures_an_ax_experiment() -> None:
         ),
         (
             {},
-            ["p=tag(ordered, choice(1.0, 2.0, 1e39))"],
+            ["p=tag(ordered, choice(0.0, 2.0, 1e39))"],
             r"a span of 1e\+39\).*; drop tag\(ordered, ...\) \(categories",
         ),
         ({"p": "choice(1.0, 1e39)"}, [], r"from 1.0 to 1e\+39 \(a span of 1e\+39\).*; give the value in larger"),
@@ -307,6 +307,10 @@ def test_invalid_space_is_refused(params: dict[str, Any], arguments: list[str], 
         ("tag(ordered, choice(-1.7e38, 0.0, 1.7e38))", "tag(ordered, choice(-1.71e38, 0.0, 1.71e38))"),
         ("tag(log, interval(1e-300, 1e300))", "interval(1e-300, 1e300)"),  # a log scale reaches the model as logs
         ("choice(1.0, 1e39, 2e39)", "choice(1.0, 1e39)"),  # categories have no scale, but Ax orders a choice of two
+        # Three or more positive values over two orders of magnitude: Ax models them on a log scale it infers (they
+        # were refused, though they reached the model; with a 0 among them, or a narrower ratio, they do not).
+        ("tag(ordered, choice(1.0, 2.0, 1e39))", "tag(ordered, choice(0.0, 2.0, 1e39))"),
+        ("range(1, 1e39, step=3e38)", "range(1e37, 1e39, step=3e38)"),
     ],
 )
 def test_the_widest_numeric_parameters_accepted_reach_a_model_proposal(accepted: str, refused: str) -> None:
