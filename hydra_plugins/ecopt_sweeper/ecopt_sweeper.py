@@ -867,7 +867,7 @@ class EcoptSweeper(Sweeper):
         if name in _NO_ECOPT_KEY:  # not "did you mean outcome_constraints?": those bound metrics, not parameters
             raise EcoptConfigError(
                 f"hydra.sweeper.{name}={self._unknown_options[name]!r}: the ecopt sweeper has no option {name!r} "
-                f"(docs/sweeper.md lists its options), nor an equivalent: {_NO_ECOPT_KEY[name]}."
+                f"(docs/sweeper.md lists its options); instead, {_NO_ECOPT_KEY[name]}."
             )
         raise EcoptConfigError(
             f"hydra.sweeper.{name}={self._unknown_options[name]!r}: the ecopt sweeper has no option {name!r}; {hint} "

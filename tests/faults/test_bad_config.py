@@ -90,7 +90,7 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
         (
             ['+hydra.sweeper.parameter_constraints=["x + y <= 1"]'],
             "hydra.sweeper.parameter_constraints=['x + y <= 1']: the ecopt sweeper has no option "
-            "'parameter_constraints' (docs/sweeper.md lists its options), nor an equivalent: the sweep may propose "
+            "'parameter_constraints' (docs/sweeper.md lists its options); instead, the sweep may propose "
             "configurations they exclude: raise TrialFailure for those in the task, and they are recorded as failed.",
         ),
         # Read as a bound on a metric named 'x + y': every trial failed "missing constrained metric 'x + y'".
@@ -100,6 +100,13 @@ def _refused(sweep_dir: Path, *overrides: str) -> str:
             "x, y, not a metric the task returns: outcome constraints bound returned metrics, and every trial would "
             "fail for the missing one. A constraint on the parameters goes in the task: raise TrialFailure for the "
             "configurations it excludes, and they are recorded as failed.",
+        ),
+        # Not "nor an equivalent:" before the one it names (enqueue_trials does status_quo's job).
+        (
+            ["+hydra.sweeper.status_quo={x: 0.5}"],
+            "hydra.sweeper.status_quo={'x': 0.5}: the ecopt sweeper has no option 'status_quo' (docs/sweeper.md "
+            "lists its options); instead, enqueue_trials: [{...}] runs a configuration first, and ecopt report "
+            "--baseline first compares with it.",
         ),
         # Hydra's own hint for `hydra.sweeper.n_trial=3` is this `+` form, which gave a TypeError from __init__.
         (
