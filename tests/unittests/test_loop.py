@@ -1003,6 +1003,28 @@ def test_retry_failed_evaluates_again_the_configurations_a_fixed_bug_failed(fast
         assert (64, "gelu") not in front
 
 
+def test_a_resume_whose_trials_return_a_bool_is_not_told_to_raise_max_failure_rate(fast_ax, tmp_path):
+    # Earlier trials completed, so a bool objective is not stopped at its first trial as a broken contract: the rate
+    # stops the sweep, and its message said "Fix the task (reasons below) or raise max_failure_rate", where a higher
+    # rate only fails each trial to come the same way.
+    broken = False
+
+    def task(p):
+        values = two_quadratics(p)
+        return {**values, "f1": values["f1"] < 0.5} if broken else values
+
+    settings = dict(n_trials=12, n_initial_trials=2, storage=tmp_path / "ax.json")
+    make_sweep(task, **dict(settings, n_trials=2)).run()
+    broken = True
+    with pytest.raises(SweepFailureError) as info:
+        make_sweep(task, **settings).run()
+    message = str(info.value)
+    assert "3 of the 3 trials this run evaluated failed" in message
+    assert ". Return the metrics' numbers, not bools (reasons below); " in message
+    assert "raise max_failure_rate" not in message
+    assert "metric 'f1': expected a number, got the bool " in message
+
+
 def test_retry_failed_judges_the_retries_and_keeps_the_failed_records(fast_ax, tmp_path):
     # retry_failed changes between runs of a stored sweep (not part of what a resume must match); a retry that fails
     # again counts toward this run's failure rate, as any trial of it.
