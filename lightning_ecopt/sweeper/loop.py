@@ -3119,7 +3119,8 @@ class ParetoSweep:
             raise EcoptConfigError(_budget_message(self.settings.n_trials, storage, self._n_finished()))
         done = {config_key(r.params) for r in self._records.values() if r.finished}
         rerun = len({config_key(p) for p in self._cut_short} - done)  # as _due_first counts them
-        died = f", {n_failed_now} failed: the process died on them twice" if n_failed_now else ""
+        on = "it" if n_failed_now == 1 else "them"  # one at most: a configuration fails so only where it crashed alone
+        died = f", {n_failed_now} failed: the process died on {on} twice" if n_failed_now else ""
         interrupted = (
             f", {spelling.counted(len(abandoned), 'interrupted trial')} abandoned {abandoned} "
             f"({rerun} to run again first{died})"

@@ -2921,8 +2921,12 @@ def test_a_configuration_the_process_died_on_twice_is_failed_not_run_first_again
         with pytest.raises(_Interrupt):
             ParetoSweep(space, settings, _dies_on(victim, died)).run()
     assert died == [victim, victim]
-    with caplog.at_level(logging.WARNING, logger="lightning_ecopt"):
+    with caplog.at_level(logging.INFO, logger="lightning_ecopt"):
         result = ParetoSweep(space, settings, _dies_on(victim, died)).run()
+    # One configuration, in the singular (it said "1 failed: the process died on them twice").
+    assert "1 interrupted trial abandoned [2] (0 to run again first, 1 failed: the process died on it twice)" in (
+        caplog.text
+    )
     assert len(died) == 2  # not run a third time
     assert result.n_finished == 5
     failed = [t for t in result.trials if t.status == "failed"]
