@@ -1081,33 +1081,31 @@ class EnergyCallback(Callback):
                     f"is not the number of samples in a batch, pass batch_size_fn=lambda batch: ... to count them.",
                 )
         if self.log_model_stats:
+            stage = state.batch_window.partition("/")[0]
+            why, fix = "", "Pass log_model_stats=False to count nothing and silence this."
             try:
                 state.sample_input = self._sample_of(batch, state)
             except TrialFailure:  # the trial's time limit fell due here: it stops the trial
                 raise
             except Exception as err:  # a batch no sample can be cut from (nested tensors): no FLOPs, not a failed loop
-                stage = state.batch_window.partition("/")[0]
-                flops_key = _flops_key(stage, self.predict_flops == "predict_step")
-                self._warn_once(
-                    f"flops/cut/{stage}",
-                    f"EnergyCallback: FLOPs not counted, {flops_key} is not logged: one sample could not be cut from "
-                    f"the first {stage} batch (a {type(batch).__name__}; {err!r}). Pass log_model_stats=False to count "
-                    f"nothing and silence this.",
-                )
+                why = f"one sample could not be cut from the first {stage} batch (a {type(batch).__name__}; {err!r})"
             else:
                 if state.sample_input is None and _first_tensor_path(batch) is None:
                     # Texts alone, or an object of the user's own: the FLOPs pass has no tensor to give forward.
-                    stage = state.batch_window.partition("/")[0]
-                    flops_key = _flops_key(stage, self.predict_flops == "predict_step")
-                    self._warn_once(
-                        f"flops/cut/{stage}",
-                        f"EnergyCallback: FLOPs not counted, {flops_key} is not logged: the first {stage} batch (a "
-                        f"{type(batch).__name__}) holds no tensor with a batch dimension in its mappings, lists, "
-                        f"tuples or dataclass fields, so one sample cannot be cut from it (texts, or an object of "
-                        f"your own; batch_size_fn counts its samples, not its FLOPs). Collate to tensors, a dict or "
-                        f"a dataclass of them, for a count, or pass log_model_stats=False to count nothing and "
-                        f"silence this.",
+                    why = (
+                        f"the first {stage} batch (a {type(batch).__name__}) holds no tensor with a batch dimension "
+                        f"in its mappings, lists, tuples or dataclass fields, so one sample cannot be cut from it "
+                        f"(texts, or an object of your own; batch_size_fn counts its samples, not its FLOPs)"
                     )
+                    fix = (
+                        "Collate to tensors, a dict or a dataclass of them, for a count, or pass "
+                        "log_model_stats=False to count nothing and silence this."
+                    )
+            if why:
+                flops_key = _flops_key(stage, self.predict_flops == "predict_step")
+                self._warn_once(
+                    f"flops/cut/{stage}", f"EnergyCallback: FLOPs not counted, {flops_key} is not logged: {why}. {fix}"
+                )
 
     def _sample_of(self, batch: Any, state: _LoopState) -> Any:
         """One sample of the first batch, for its FLOPs: cut along the dimension that holds the batch's samples.
