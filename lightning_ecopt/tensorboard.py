@@ -197,7 +197,7 @@ def _describe(name: str, result: SweepResult, constraints: Sequence[OutcomeConst
     return ", ".join(parts)
 
 
-def _display_name(name: str, result: SweepResult) -> str:
+def _display_name(name: str, label: str) -> str:
     """A metric column's header: its tag, with its unit and energy label when it is an energy figure.
 
     TensorBoard's HParams dashboard heads a column with the display name and shows no description: an energy column
@@ -209,13 +209,11 @@ def _display_name(name: str, result: SweepResult) -> str:
         >>> from lightning_ecopt.sweeper.results import SweepResult, TrialRecord
         >>> trial = TrialRecord(0, {}, "completed", metrics={}, energy_source="estimated: cpu-time")
         >>> result = SweepResult(parse_objectives({"test/acc": "maximize"}, None), (trial,), (0,))
-        >>> _display_name("energy/test_samples_per_j", result), _display_name("test/acc", result)
+        >>> label = views.frontier_energy_label(result)
+        >>> _display_name("energy/test_samples_per_j", label), _display_name("test/acc", label)
         ('energy/test_samples_per_j [samples/J, estimated (cpu-time)]', 'test/acc')
     """
-    if not views.is_energy_metric(name):
-        return name
-    parts = [p for p in (views.metric_unit(name), views.frontier_energy_label(result)) if p]
-    return f"{name} [{', '.join(parts)}]"
+    return views.metric_heading(name, label) if views.is_energy_metric(name) else name
 
 
 def _best_value(result: SweepResult) -> float | None:
@@ -510,7 +508,8 @@ class FrontierBoard:
                     relabelled,
                 )
             else:  # not ours alone: left as it is, said once
-                self._headers = {c: _display_name(c, result) for c in self._headers}
+                label = views.frontier_energy_label(result)
+                self._headers = {c: _display_name(c, label) for c in self._headers}
                 log.info(
                     "ecopt: the TensorBoard HParams experiment in %s heads its energy columns %s, which the trials "
                     "no longer are, and its event files hold more than the experiment, so it is left as it is: "
@@ -527,10 +526,11 @@ class FrontierBoard:
         status.domain_discrete.extend(["completed", "failed", "reused"])
         infos.append(status)
         columns = self._metric_columns(result)
+        label = views.frontier_energy_label(result)
         metrics = [
             api_pb2.MetricInfo(
                 name=api_pb2.MetricName(tag=name),
-                display_name=_display_name(name, result),
+                display_name=_display_name(name, label),
                 description=_describe(name, result, self.constraints),
             )
             for name in columns
@@ -557,8 +557,9 @@ class FrontierBoard:
         """
         if not any(t.status == "completed" for t in result.trials):
             return ""
+        label = views.frontier_energy_label(result)
         for tag, header in sorted(self._headers.items()):
-            if views.is_energy_metric(tag) and header != _display_name(tag, result):
+            if views.is_energy_metric(tag) and header != _display_name(tag, label):
                 return f"as {header!r}" if header != tag else "without a label"
         return ""
 

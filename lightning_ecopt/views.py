@@ -250,9 +250,17 @@ def axis_label(name: str, minimize: bool, energy: str | None = None, *, sep: str
         >>> axis_label("val/loss", minimize=True)
         'val/loss, lower is better'
     """
+    return f"{metric_heading(name, energy)}{sep}{'lower' if minimize else 'higher'} is better"
+
+
+def metric_heading(name: str, energy: str | None = None) -> str:
+    """A metric with its unit and, if it is an energy figure, the energy label (:func:`energy_label`).
+
+    >>> metric_heading("energy/test_j", "measured (zeus/nvml)"), metric_heading("test/acc", "measured (zeus/nvml)")
+    ('energy/test_j [J, measured (zeus/nvml)]', 'test/acc')
+    """
     parts = [p for p in (metric_unit(name), energy if energy and is_energy_metric(name) else "") if p]
-    unit = f" [{', '.join(parts)}]" if parts else ""
-    return f"{name}{unit}{sep}{'lower' if minimize else 'higher'} is better"
+    return f"{name} [{', '.join(parts)}]" if parts else name
 
 
 def format_value(value: Any, digits: int = 4) -> str:
