@@ -85,9 +85,9 @@ class ClockedModel(BoringModel):
         return DataLoader(RandomDataset(32, 6 * BATCH), batch_size=BATCH)
 
 
-def _trainer(callback: EnergyCallback, logger: Logger | None = None, **kwargs: Any) -> Trainer:
+def _trainer(callback: EnergyCallback | None, logger: Logger | None = None, **kwargs: Any) -> Trainer:
     return Trainer(
-        callbacks=[callback],
+        callbacks=[callback] if callback is not None else [],
         logger=logger or False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -193,15 +193,7 @@ class _BuildsItsCallback(ClockedModel):
 
 
 def _no_callback_trainer() -> Trainer:
-    return Trainer(
-        max_epochs=1,
-        limit_train_batches=3,
-        limit_val_batches=0,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-    )
+    return _trainer(None, max_epochs=1, limit_train_batches=3, limit_val_batches=0)
 
 
 def test_a_callback_built_anew_by_configure_callbacks_says_the_fit_s_figures_are_lost(fake_clock: FakeClock) -> None:
