@@ -787,10 +787,9 @@ def parse_task_result(value: Any, objectives: Sequence[Objective], required: Seq
             NaN/inf or a non-number; an objective past :data:`MAX_OBJECTIVE_MAGNITUDE` in magnitude, or an
             objective's or constrained metric's sem past it; an energy figure of ours below 0 (anywhere, -inf too), or
             an evaluation loop's joules or power of 0 as an objective or constrained metric. :class:`ContractFailure`
-            (which every trial
-            would repeat): a value of another type or shape, a tuple of the wrong length, a bool objective or
-            constrained metric, or an ``"energy/source"``
-            that is not a ``"measured: ..."`` or ``"estimated: ..."`` label.
+            (which every trial would repeat): a value of another type or shape, a tuple of the wrong length, a bool
+            objective or constrained metric, or an ``"energy/source"`` that is not a ``"measured: ..."`` or
+            ``"estimated: ..."`` label.
 
     Example::
 
