@@ -209,9 +209,15 @@ class EnergyCallback(Callback):
       tokens) for every measured batch (count, 1/J)
     - ``energy/validate_in_fit``: 1 when the validate figures are a ``fit``'s validation (their joules are then
       inside ``energy/train_j``), 0 for a ``trainer.validate()`` (flag; the search-energy ledger counts it apart)
-    - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s); a fit resumed from
-      a checkpoint (``ckpt_path``) measures this process's part only, says so in a warning, and logs
-      ``energy/train_resumed_from_step``, the step it started at
+    - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s). The callback keeps
+      the figures up to each checkpoint in it (``on_save_checkpoint``), so a fit resumed from one (``ckpt_path``, a
+      requeued SLURM job) adds the checkpoint's figures to its own where both carry one energy label (else it keeps
+      its own part, with a warning naming both labels), and logs ``energy/train_resumed_from_step``, the step it
+      started at. Not counted by any process: the work after the last checkpoint that a crash lost. A checkpoint
+      saved without the callback's state (by an older version) leaves the joules before that step out, with a
+      warning; a second ``fit()`` of one trainer without ``ckpt_path`` reports its own steps (a warning says so)
+    - ``energy/train_carried_j``, ``energy/train_carried_time_s``: of a resumed fit, the part of ``energy/train_j``
+      and ``energy/train_time_s`` its checkpoint carried (J, s)
     - ``model/params``: parameter count (a lazy layer no forward pass has initialised is left out, with a warning);
       ``model/flops_per_sample``: FLOPs of one ``forward`` of one sample of the first batch (FLOP), in every loop;
       left out, with a warning saying why, where the model cannot take one sample or the first batch holds no
@@ -430,6 +436,12 @@ class EnergyCallback(Callback):
         self._warned: set[str] = set()
         self._train_open = False
         self._train_from_step = 0  # the global step the training loop started at (> 0: resumed from a checkpoint)
+        # This process's part of the fit's window so far, where a checkpoint's save cut it (ended it, began it again)
+        self._train_done: Measurement | None = None
+        # The training figures a checkpoint carried in (load_state_dict; every rank's, up to its save), or None with
+        # why where the checkpoint held none that could be read
+        self._carried: LoopEnergy | None = None
+        self._carried_problem: str | None = None
         self._async_device: torch.device | None = None  # cuda or mps: synchronised around warm-up batches, to time them
         self._trainer_of: weakref.ref[pl.Trainer] | None = None  # the last trainer set up (see _check_reuse)
         self._serial = next(_SERIALS)  # names it in _PUBLISHED_ON
@@ -480,6 +492,8 @@ class EnergyCallback(Callback):
         # The figures of an earlier call go now, not when a loop starts: Lightning skips a loop with no batches
         # (limit_test_batches=0, an empty dataloader) without its epoch hooks, and trial_metrics would report the
         # earlier loop's figures as this call's.
+        if stage == "fit":  # Lightning loads a checkpoint's state (load_state_dict) after setup: an earlier fit's goes
+            self._carried = self._carried_problem = None
         for loop in _LOOPS_OF.get(stage, ()):
             self.results.pop(loop, None)
             self._logged.pop(loop, None)
@@ -545,6 +559,7 @@ class EnergyCallback(Callback):
         self._loops.clear()
         if self._train_open:  # a fit whose training loop never ran: nothing to report, close it
             self._train_open = False
+            self._train_done = None
             self.meter.end("train/loop")
             self._warn_once(
                 "notrain",
@@ -621,6 +636,7 @@ class EnergyCallback(Callback):
         # window spans the whole fit up to the end of training (on_train_end, while the loggers are still open).
         if self.train:
             self.results.pop("train", None)
+            self._train_done = None
             self.meter.begin("train/loop")
             self._train_open = True
 
@@ -651,11 +667,105 @@ class EnergyCallback(Callback):
 
     def _end_train(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._train_open = False
-        m = self.meter.end("train/loop")
-        result = self._reduce(
+        m = _joined(self._train_done, self.meter.end("train/loop"))
+        self._train_done = None
+        part = self._reduce(
             trainer, "train", m, None, samples=0, batches=0, tokens=None, state=_LoopState(batch_window="train/batch")
         )
-        self._publish(trainer, pl_module, result, returned=False)
+        result, carried = self._with_carried(part)
+        self._publish(trainer, pl_module, result, returned=False, carried=carried)
+
+    # ------------------------------------------------------------------ checkpoints
+    @override
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Put the fit's training figures so far in the checkpoint, where ``load_state_dict`` finds them on resume.
+
+        With ``train=True``, under ``checkpoint["callbacks"][state_key]`` (``"EnergyCallback"``), where Lightning
+        keeps a callback's ``state_dict``. Written here, not by ``state_dict``: a callback with one makes Lightning
+        demand a state key of its own for every instance on a trainer (it raises for two), and one callback for the
+        test loop beside another for the predict loop, each ``EnergyCallback``'s key, is this callback's use.
+
+        The figures, while the fit's window is open: every rank's joules and seconds up to now (Lightning saves on
+        every rank; under DDP one all-gather, as at the end of training), the window ended and begun again (one
+        reading of the meter, a few ms with Zeus), plus what the checkpoint this fit resumed from carried in where
+        their labels match. After the fit, its reported figures (``results["train"]``). Nothing with
+        ``train=False``, before a fit, or where Lightning saves weights only (no ``"callbacks"``).
+
+        The state: ``{"format": 1, "source": label, "time_s": s, "gpu_j"/"cpu_j"/"dram_j"/"other_j": J or None (a
+        domain not read), "global_step": step}``, plain numbers and text that ``torch.load(..., weights_only=True)``
+        reads.
+        """
+        callbacks = checkpoint.get("callbacks")
+        if not self.train or not isinstance(callbacks, dict):
+            return
+        figures = self._train_so_far(trainer) if self._train_open else self.results.get("train", self._carried)
+        if figures is not None:
+            callbacks[self.state_key] = _train_state(figures, trainer.global_step)
+
+    @override
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Keep the training figures a checkpoint carried in: the fit resumed from it adds them to its own.
+
+        A state that cannot be read (a newer format, a damaged entry) is set aside with its reason, which the
+        warning at the end of training gives; a ``train=False`` callback ignores the state.
+        """
+        if not self.train:
+            return
+        try:
+            self._carried, self._carried_problem = _train_figures(state_dict), None
+        except ValueError as err:
+            self._carried, self._carried_problem = None, str(err)
+
+    def _train_so_far(self, trainer: pl.Trainer) -> LoopEnergy | None:
+        """The fit's figures up to now (every rank's, the carried ones added), its window ended and begun again."""
+        try:
+            segment = self.meter.end("train/loop")
+        except Exception as err:  # a counter that cannot be read: the checkpoint is saved without the figures
+            self._warn_once(
+                "train/state",
+                f"EnergyCallback: the fit's energy window could not be read for the checkpoint ({err!r}); the "
+                "checkpoint holds no training energy, and a fit resumed from it counts its own steps only.",
+            )
+            return None
+        self.meter.begin("train/loop")
+        self._train_done = done = _joined(self._train_done, segment)
+        unread = -math.inf
+        local = [
+            done.gpu_total_j if done.gpu_j else unread,
+            unread if done.cpu_j is None else done.cpu_j,
+            unread if done.dram_j is None else done.dram_j,
+            done.other_total_j if done.other_j else unread,
+        ]
+        sums, time_s, _ = _combine_ranks(trainer, local, done.time_s, done.kind)
+        gpu_j, cpu_j, dram_j, other_j = (None if v == unread else v for v in sums)
+        part = LoopEnergy("train", done.source, time_s, gpu_j, cpu_j, dram_j, samples=0, batches=0, other_j=other_j)
+        return self._with_carried(part, warn=False)[0]
+
+    def _with_carried(self, part: LoopEnergy, *, warn: bool = True) -> tuple[LoopEnergy, LoopEnergy | None]:
+        """This process's training figures plus those the checkpoint carried in, where both have one label.
+
+        Returns:
+            The fit's figures and the carried ones added to them (``None``: none added, ``part`` as it is).
+        """
+        carried = self._carried
+        if carried is None:
+            return part, None
+        if carried.source != part.source:  # measured and estimated, or two meters: never added
+            if warn:
+                self._warn_once(
+                    "carried/source",
+                    f"EnergyCallback: this fit resumed from a checkpoint whose training energy "
+                    f"({carried.energy_j:.4g} J, {carried.time_s:.4g} s) is labelled {carried.source!r}, and this "
+                    f"process measures {part.source!r}: figures of two kinds or two meters are never added, so "
+                    f"energy/train_j ({part.energy_j:.4g} J) covers this process's training only (from step "
+                    f"{self._train_from_step}). Resume where the fit's first part was measured the same way (the same "
+                    "meter and counters); the earlier figure stays in the checkpoint (checkpoint['callbacks']"
+                    "['EnergyCallback']).",
+                )
+            return part, None
+        return _added(carried, part), carried
 
     @override
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
@@ -685,7 +795,9 @@ class EnergyCallback(Callback):
                     "energy/train figures.",
                 )
             else:
-                self.results["train"] = _window_energy("train", m)
+                part = _window_energy("train", _joined(self._train_done, m))
+                self.results["train"] = self._with_carried(part)[0]
+            self._train_done = None
 
     def _close_windows(self, stage: str, state: _LoopState) -> Measurement | None:
         """End every window of a loop that may still be open, each on its own; their errors are dropped.
@@ -1498,12 +1610,20 @@ class EnergyCallback(Callback):
             f"rank more than warmup_batches batches (even shards), or lower warmup_batches.",
         )
 
-    def _publish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, result: LoopEnergy, returned: bool) -> None:
+    def _publish(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        result: LoopEnergy,
+        returned: bool,
+        carried: LoopEnergy | None = None,
+    ) -> None:
         """Keep the figures and log them to ``trainer.callback_metrics`` and every logger.
 
         With ``returned`` (test, validate) they also go into the dicts the loop returns, which Lightning logs when
         the loop ends: cheaper than one ``pl_module.log`` per figure (~0.3 ms each, ~4 ms a loop, most of loop
-        mode's overhead). Where those dicts cannot be found, ``pl_module.log`` it is.
+        mode's overhead). Where those dicts cannot be found, ``pl_module.log`` it is. ``carried``: the training
+        figures a checkpoint carried in, inside ``result``'s, logged apart too.
         """
         self.results[result.stage] = result
         with contextlib.suppress(TypeError):  # a stand-in trainer without weak references: nothing to check
@@ -1511,25 +1631,12 @@ class EnergyCallback(Callback):
         metrics = result.metrics()
         if result.stage != "train":
             metrics.update(self._stage_stats.get(result.stage, {}))  # this loop's counts, not another loop's
+        if carried is not None:  # inside energy/train_j and energy/train_time_s: logged apart, so the sum shows
+            metrics["energy/train_carried_j"] = carried.energy_j + carried.warmup_j
+            metrics["energy/train_carried_time_s"] = carried.time_s
         if result.stage == "train" and self._train_from_step > 0:
             metrics["energy/train_resumed_from_step"] = float(self._train_from_step)
-            # From a checkpoint (ckpt_path), or a second fit() of the same model and trainer, which goes on from
-            # where the first stopped: the steps before are another run's either way.
-            if trainer.ckpt_path is not None:
-                how = "resumed from a checkpoint"
-                earlier = "the steps before ran in an earlier process, whose joules the checkpoint does not hold"
-            else:
-                how, earlier = (
-                    "went on from an earlier fit()",
-                    "the steps before ran in an earlier fit() of this trainer",
-                )
-            self._warn_once(
-                "resumed",
-                f"EnergyCallback: this fit {how} at step {self._train_from_step}: energy/train_j "
-                f"({result.energy_j + result.warmup_j:.4g} J) covers its training from there to step "
-                f"{trainer.global_step} only; {earlier} (logged: energy/train_resumed_from_step). Add that run's "
-                f"energy/train_j for the whole fit.",
-            )
+            self._say_resumed(trainer, result, carried)
         outputs = _evaluation_outputs(trainer) if returned else None
         if returned and outputs is None:
             for key, value in metrics.items():
@@ -1545,6 +1652,39 @@ class EnergyCallback(Callback):
         if result.stage != "train":
             labels[f"energy/{result.stage}_per_batch_mode"] = result.per_batch_mode
         _log_labels(trainer, labels, self._warn_once)
+
+    def _say_resumed(self, trainer: pl.Trainer, result: LoopEnergy, carried: LoopEnergy | None) -> None:
+        """Say what ``energy/train_j`` of a fit that did not start at step 0 covers: the whole fit, or a part."""
+        step, whole_j = self._train_from_step, result.energy_j + result.warmup_j
+        if carried is not None:
+            carried_j = carried.energy_j + carried.warmup_j
+            rank_zero_info(
+                f"EnergyCallback: this fit resumed from a checkpoint at step {step}: energy/train_j ({whole_j:.4g} J) "
+                f"holds the {carried_j:.4g} J the checkpoint carried (energy/train_carried_j) and this run's "
+                f"{whole_j - carried_j:.4g} J to step {trainer.global_step}."
+            )
+            return
+        if trainer.ckpt_path is None:
+            # A second fit() of the same model and trainer goes on from where the first stopped: its joules are the
+            # first fit's figure, not a checkpoint's.
+            how, earlier = "went on from an earlier fit()", "the steps before ran in an earlier fit() of this trainer"
+        elif self._carried is not None:
+            return  # carried in, but measured otherwise: _with_carried has said so
+        else:
+            why = self._carried_problem or (
+                "holds no training energy (saved without EnergyCallback(train=True), or by lightning_ecopt before "
+                "2026-12-07)"
+            )
+            how = "resumed from a checkpoint"
+            earlier = (
+                f"the steps before ran in an earlier process, and the checkpoint {why}: their joules are not counted"
+            )
+        self._warn_once(
+            "resumed",
+            f"EnergyCallback: this fit {how} at step {step}: energy/train_j ({whole_j:.4g} J) covers its training "
+            f"from there to step {trainer.global_step} only; {earlier} (logged: energy/train_resumed_from_step). Add "
+            f"that run's energy/train_j for the whole fit.",
+        )
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -1773,6 +1913,107 @@ def _window_energy(stage: str, m: Measurement, aborted: bool = False) -> LoopEne
     return LoopEnergy(
         stage, m.source, m.time_s, gpu_j, m.cpu_j, m.dram_j, samples=0, batches=0, aborted=aborted, other_j=other_j
     )
+
+
+_TRAIN_STATE_FORMAT = 1
+"""The format of the training figures ``EnergyCallback.on_save_checkpoint`` puts in a checkpoint (``"format"``)."""
+_TRAIN_STATE_DOMAINS = ("gpu_j", "cpu_j", "dram_j", "other_j")
+
+
+def _joined(done: Measurement | None, segment: Measurement) -> Measurement:
+    """One window read in segments (a checkpoint's save ends the fit's and begins it again) as one measurement.
+
+    >>> a = Measurement(time_s=2.0, gpu_j={0: 20.0}, cpu_j=1.0, source="measured: x")
+    >>> _joined(a, Measurement(time_s=1.0, gpu_j={0: 10.0}, cpu_j=0.5, source="measured: x"))
+    Measurement(time_s=3.0, gpu_j={0: 30.0}, cpu_j=1.5, dram_j=None, source='measured: x', other_j={})
+    >>> _joined(None, a) is a
+    True
+    """
+    if done is None:
+        return segment
+    return Measurement(
+        time_s=done.time_s + segment.time_s,
+        gpu_j={i: done.gpu_j.get(i, 0.0) + segment.gpu_j.get(i, 0.0) for i in done.gpu_j | segment.gpu_j},
+        cpu_j=_plus(done.cpu_j, segment.cpu_j),
+        dram_j=_plus(done.dram_j, segment.dram_j),
+        source=segment.source,
+        other_j={k: done.other_j.get(k, 0.0) + segment.other_j.get(k, 0.0) for k in done.other_j | segment.other_j},
+    )
+
+
+def _added(carried: LoopEnergy, part: LoopEnergy) -> LoopEnergy:
+    """A resumed fit's training figures: those a checkpoint carried in plus this process's (one label).
+
+    >>> carried = LoopEnergy("train", "measured: x", 8.0, 80.0, None, None, samples=0, batches=0)
+    >>> whole = _added(carried, LoopEnergy("train", "measured: x", 4.0, 40.0, 2.0, None, samples=0, batches=0))
+    >>> whole.energy_j, whole.time_s, whole.cpu_j, whole.dram_j
+    (122.0, 12.0, 2.0, None)
+    """
+    return dataclasses.replace(
+        part,
+        time_s=carried.time_s + part.time_s,
+        gpu_j=_plus(carried.gpu_j, part.gpu_j),
+        cpu_j=_plus(carried.cpu_j, part.cpu_j),
+        dram_j=_plus(carried.dram_j, part.dram_j),
+        other_j=_plus(carried.other_j, part.other_j),
+        warmup_j=carried.warmup_j + part.warmup_j,
+    )
+
+
+def _train_state(figures: LoopEnergy, global_step: int) -> dict[str, Any]:
+    """The training figures as ``EnergyCallback`` keeps them in a checkpoint: plain numbers, text and ``None``.
+
+    A fit's figures have no warm-up (``warmup_j`` is 0): its joules are the domains'.
+
+    >>> state = _train_state(LoopEnergy("train", "measured: x", 8.0, 80.0, None, None, samples=0, batches=0), 8)
+    >>> state["format"], state["source"], state["time_s"], state["gpu_j"], state["cpu_j"], state["global_step"]
+    (1, 'measured: x', 8.0, 80.0, None, 8)
+    """
+    state: dict[str, Any] = {"format": _TRAIN_STATE_FORMAT, "source": figures.source, "time_s": float(figures.time_s)}
+    for domain in _TRAIN_STATE_DOMAINS:
+        value = getattr(figures, domain)
+        state[domain] = None if value is None else float(value)
+    state["global_step"] = int(global_step)
+    return state
+
+
+def _train_figures(state: Mapping[str, Any]) -> LoopEnergy:
+    """The training figures of a checkpoint's ``EnergyCallback`` state (``_train_state``'s).
+
+    >>> _train_figures({"format": 1, "source": "measured: x", "time_s": 8.0, "gpu_j": 80.0, "cpu_j": None,
+    ...                 "dram_j": None, "other_j": None, "global_step": 8}).energy_j
+    80.0
+    >>> _train_figures({"format": 2})
+    Traceback (most recent call last):
+    ...
+    ValueError: holds an EnergyCallback state of format 2, and this lightning_ecopt reads format 1 ...
+
+    Raises:
+        ValueError: The state is of another format, or an entry is not what ``_train_state`` writes. The message
+            goes after "the checkpoint " and names the entry.
+    """
+    version = state.get("format")
+    if version != _TRAIN_STATE_FORMAT:
+        raise ValueError(
+            f"holds an EnergyCallback state of format {version!r}, and this lightning_ecopt reads format "
+            f"{_TRAIN_STATE_FORMAT} (written by another version: resume with it)"
+        )
+    source = state.get("source")
+    if (problem := source_problem(source)) is not None:
+        raise ValueError(f"holds an EnergyCallback state whose energy source is not a label: {problem}")
+    figures: dict[str, float | None] = {}
+    for name in ("time_s", *_TRAIN_STATE_DOMAINS):
+        value = state.get(name)
+        if name != "time_s" and value is None:
+            figures[name] = None
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or math.isinf(value):
+            # NaN passes: a counter that went wrong, which the sum keeps as NaN rather than losing
+            raise ValueError(f"holds an EnergyCallback state with {name}={value!r}, not a number >= 0")
+        else:
+            figures[name] = float(value)
+    time_s = cast(float, figures["time_s"])
+    gpu_j, cpu_j, dram_j, other_j = (figures[d] for d in _TRAIN_STATE_DOMAINS)
+    return LoopEnergy("train", cast(str, source), time_s, gpu_j, cpu_j, dram_j, samples=0, batches=0, other_j=other_j)
 
 
 def _plus(a: float | None, b: float | None) -> float | None:

@@ -38,11 +38,13 @@ _LOOP_FIGURES = (
 )  # fmt: skip
 
 #: Every ``energy/...`` metric lightning_ecopt writes: the loop figures of ``EnergyCallback`` (test, predict,
-#: validate), its training figures, those of a loop an error cut short (``_aborted_j``, ``_aborted_time_s``), and the
-#: training energy a reused checkpoint avoided (``CheckpointCache``).
+#: validate), its training figures (and the part of them a resumed fit's checkpoint carried in), those of a loop an
+#: error cut short (``_aborted_j``, ``_aborted_time_s``), and the training energy a reused checkpoint avoided
+#: (``CheckpointCache``).
 ENERGY_METRICS = frozenset(
     [f"energy/{stage}_{figure}" for stage in ("test", "predict", "validate") for figure in _LOOP_FIGURES]
     + ["energy/train_j", "energy/train_time_s", "energy/train_resumed_from_step"]
+    + ["energy/train_carried_j", "energy/train_carried_time_s"]
     + ["energy/train_reused_j", "energy/train_reused_time_s"]
     + ["energy/validate_in_fit"]
     + [f"energy/{stage}_aborted_{figure}" for stage in ("test", "predict", "validate") for figure in ("j", "time_s")]

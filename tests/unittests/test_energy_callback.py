@@ -3182,14 +3182,241 @@ def test_a_second_fit_of_one_trainer_is_not_called_a_checkpoint_resume(fake_cloc
     assert cb.results["train"].energy_j + cb.results["train"].warmup_j == 20.0  # this fit's 2 steps only
 
 
-def test_a_resumed_fit_says_its_training_energy_covers_this_run_only(fake_clock: FakeClock, tmp_path: Any) -> None:
-    # The steps before the checkpoint ran in an earlier process, whose joules the checkpoint does not hold.
+_TRAIN_STATE_KEY = "EnergyCallback"
+
+
+def _fit_from(
+    tmp_path: Any,
+    meter: Any,
+    max_epochs: int,
+    ckpt: str | None = None,
+    train: bool = True,
+    **checkpointing: Any,
+) -> tuple[EnergyCallback, Trainer]:
+    """A fit of 4 steps of 10 J a epoch (ClockedModel), saving last.ckpt at each epoch's end, resumed from ``ckpt``."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    def fit(max_epochs: int, ckpt: str | None = None) -> tuple[EnergyCallback, Trainer]:
-        cb = EnergyCallback(stages=(), train=True, meter=FakeMeter(fake_clock), log_model_stats=False)
+    cb = EnergyCallback(stages=("test",), train=train, meter=meter, log_model_stats=False)
+    trainer = Trainer(
+        callbacks=[cb, ModelCheckpoint(dirpath=tmp_path, save_last=True, **checkpointing)],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        max_epochs=max_epochs,
+        limit_train_batches=4,
+        limit_val_batches=0,
+    )
+    trainer.fit(ClockedModel(meter.clock), ckpt_path=ckpt)
+    return cb, trainer
+
+
+def test_a_resumed_fit_reports_the_training_energy_of_the_whole_fit(fake_clock: FakeClock, tmp_path: Any) -> None:
+    """The checkpoint carries the joules before it: a fit resumed from it (a requeued SLURM job) reports them with
+    its own, and the sweep's ledger counts the whole fit (it counted the last process's part, with a warning)."""
+    from lightning_ecopt.ledger import trial_energy
+    from lightning_ecopt.sweeper.results import TrialRecord
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="EnergyCallback")
+        first, trainer = _fit_from(tmp_path, FakeMeter(fake_clock), 2)
+    assert first.results["train"].energy_j == 80.0
+    assert "energy/train_resumed_from_step" not in trainer.callback_metrics
+    assert "energy/train_carried_j" not in trainer.callback_metrics
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="EnergyCallback")
+        resumed, trainer = _fit_from(tmp_path, FakeMeter(fake_clock), 3, str(tmp_path / "last.ckpt"))
+    logged = {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("energy/train")}
+    assert logged == {
+        "energy/train_j": 120.0,  # 8 steps carried + this process's 4, 10 J each
+        "energy/train_time_s": 12.0,
+        "energy/train_carried_j": 80.0,
+        "energy/train_carried_time_s": 8.0,
+        "energy/train_resumed_from_step": 8.0,
+    }
+    assert (resumed.results["train"].gpu_j, resumed.results["train"].cpu_j) == (120.0, 0.0)
+    metrics = trial_metrics(trainer)
+    assert metrics["energy/train_j"] == 120.0
+    record = TrialRecord(0, {}, "completed", {k: v for k, v in metrics.items() if isinstance(v, float)})
+    assert trial_energy(record).train_j == 120.0
+    # The resumed fit's own checkpoint holds the whole fit: a second preemption loses nothing before it either.
+    state = torch.load(tmp_path / "last.ckpt", weights_only=True)["callbacks"][_TRAIN_STATE_KEY]
+    assert state == {
+        "format": 1,
+        "source": "measured: fake/counters",
+        "time_s": 12.0,
+        "gpu_j": 120.0,
+        "cpu_j": 0.0,
+        "dram_j": None,
+        "other_j": None,
+        "global_step": 12,
+    }
+    with pytest.warns(UserWarning, match="the fit ended with no training step run"):
+        done, _ = _fit_from(tmp_path, FakeMeter(fake_clock), 3, str(tmp_path / "last.ckpt"))
+    assert "train" not in done.results
+
+
+def test_a_checkpoint_saved_inside_the_fit_holds_the_joules_to_its_step(fake_clock: FakeClock, tmp_path: Any) -> None:
+    """Read without closing the fit's window (ended and begun again): the fit's own figure loses nothing."""
+    meter = FakeMeter(fake_clock)
+    cb, _ = _fit_from(tmp_path, meter, 2, every_n_train_steps=3, save_top_k=-1)
+    assert (cb.results["train"].energy_j, cb.results["train"].time_s) == (80.0, 8.0)
+    states = {
+        path.name: torch.load(path, weights_only=True)["callbacks"][_TRAIN_STATE_KEY]
+        for path in tmp_path.glob("epoch=*.ckpt")
+    }
+    assert {name: (s["gpu_j"], s["time_s"], s["global_step"]) for name, s in states.items()} == {
+        "epoch=0-step=3.ckpt": (30.0, 3.0, 3),  # mid-epoch
+        "epoch=1-step=6.ckpt": (60.0, 6.0, 6),
+    }
+    assert meter.calls.count("begin train/loop") == meter.calls.count("end train/loop") > 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="EnergyCallback")
+        _, trainer = _fit_from(tmp_path, FakeMeter(fake_clock), 2, str(tmp_path / "epoch=0-step=3.ckpt"))
+    assert trainer.callback_metrics["energy/train_carried_j"].item() == 30.0
+    assert trainer.callback_metrics["energy/train_j"].item() == 80.0  # 3 steps carried + 5 run here
+
+
+def test_a_checkpoint_saved_at_validation_end_holds_the_validation_before_it(
+    fake_clock: FakeClock, tmp_path: Any
+) -> None:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    class Validated(ClockedModel):
+        def validation_step(self, batch: Any, batch_idx: int) -> Any:
+            self.clock.advance(time_s=0.5, cpu_j=1.0)
+            out = super().validation_step(batch, batch_idx)
+            self.log("valid_loss", out["x"])
+            return out
+
+    cb = EnergyCallback(stages=(), train=True, meter=FakeMeter(fake_clock), log_model_stats=False)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path, monitor="valid_loss", save_top_k=-1)
+    quiet = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = Trainer(
+        callbacks=[cb, checkpoint],
+        max_epochs=1,
+        limit_train_batches=4,
+        limit_val_batches=2,
+        val_check_interval=2,
+        num_sanity_val_steps=0,
+        **quiet,
+    )
+    trainer.fit(Validated(fake_clock))
+    state = torch.load(tmp_path / "epoch=0-step=2.ckpt", weights_only=True)["callbacks"][_TRAIN_STATE_KEY]
+    assert (state["gpu_j"], state["cpu_j"], state["global_step"]) == (20.0, 2.0, 2)  # 2 steps, then 2 val batches
+    assert cb.results["train"].energy_j == 40.0 + 4.0
+
+
+def test_a_resumed_fit_measured_otherwise_keeps_its_own_part_and_says_why(fake_clock: FakeClock, tmp_path: Any) -> None:
+    """Never measured plus estimated, nor two meters' joules: the product's honesty rule."""
+    _fit_from(tmp_path, FakeMeter(fake_clock), 2)
+    other = FakeMeter(fake_clock)
+    other.source = "estimated: fake-model"  # type: ignore[misc]
+    with pytest.warns(
+        UserWarning,
+        match=r"resumed from a checkpoint whose training energy \(80 J, 8 s\) is labelled 'measured: fake/counters', "
+        r"and this process measures 'estimated: fake-model': .* energy/train_j \(40 J\) covers this process's "
+        r"training only \(from step 8\)",
+    ) as warned:
+        _, trainer = _fit_from(tmp_path, other, 3, str(tmp_path / "last.ckpt"))
+    assert not [w for w in warned if "not counted" in str(w.message)]
+    assert trainer.callback_metrics["energy/train_j"].item() == 40.0
+    assert "energy/train_carried_j" not in trainer.callback_metrics
+    assert trainer.callback_metrics["energy/train_resumed_from_step"].item() == 8
+    state = torch.load(tmp_path / "last.ckpt", weights_only=True)["callbacks"][_TRAIN_STATE_KEY]
+    assert (state["source"], state["gpu_j"]) == ("estimated: fake-model", 40.0)  # the figure the fit reported
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda callbacks: callbacks.pop(_TRAIN_STATE_KEY), r"holds no training energy \(saved without "),
+        (lambda callbacks: callbacks[_TRAIN_STATE_KEY].update(format=2), r"holds an EnergyCallback state of format 2"),
+        (
+            lambda callbacks: callbacks[_TRAIN_STATE_KEY].update(gpu_j="80"),
+            r"holds an EnergyCallback state with gpu_j='80', not a number >= 0",
+        ),
+    ],
+    ids=["no state", "newer format", "damaged entry"],
+)
+def test_a_checkpoint_without_a_readable_state_says_the_joules_before_it_are_not_counted(
+    fake_clock: FakeClock, tmp_path: Any, damage: Callable[[dict[str, Any]], Any], why: str
+) -> None:
+    """An older lightning_ecopt's checkpoint, or one saved without the callback: the warning as before."""
+    _fit_from(tmp_path, FakeMeter(fake_clock), 2)
+    checkpoint = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    damage(checkpoint["callbacks"])
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    with pytest.warns(
+        UserWarning,
+        match=r"this fit resumed from a checkpoint at step 8: energy/train_j \(40 J\) covers its training from there "
+        rf"to step 12 only; the steps before ran in an earlier process, and the checkpoint {why}.*: their joules are "
+        r"not counted",
+    ):
+        _, trainer = _fit_from(tmp_path, FakeMeter(fake_clock), 3, str(tmp_path / "old.ckpt"))
+    assert trainer.callback_metrics["energy/train_j"].item() == 40.0
+    assert trainer.callback_metrics["energy/train_resumed_from_step"].item() == 8
+    assert "energy/train_carried_j" not in trainer.callback_metrics
+
+
+def test_a_callback_without_train_keeps_no_state_and_ignores_one(fake_clock: FakeClock, tmp_path: Any) -> None:
+    cb, _ = _fit_from(tmp_path / "without", FakeMeter(fake_clock), 1, train=False)
+    assert _TRAIN_STATE_KEY not in torch.load(tmp_path / "without" / "last.ckpt", weights_only=True)["callbacks"]
+    _fit_from(tmp_path, FakeMeter(fake_clock), 1)
+    state = torch.load(tmp_path / "last.ckpt", weights_only=True)["callbacks"][_TRAIN_STATE_KEY]
+    cb.load_state_dict(state)  # called by hand: a train=False callback's key never finds it
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="EnergyCallback")
+        resumed, trainer = _fit_from(tmp_path, FakeMeter(fake_clock), 2, str(tmp_path / "last.ckpt"), train=False)
+    assert "train" not in resumed.results
+    assert "energy/train_j" not in trainer.callback_metrics
+
+
+def test_a_resumed_fit_under_the_cpu_time_estimate_adds_the_checkpoint_s_estimate(tmp_path: Any) -> None:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    def fit(max_epochs: int, ckpt: str | None = None) -> Trainer:
+        cb = EnergyCallback(stages=(), train=True, meter="estimate", log_model_stats=False)
         trainer = Trainer(
             callbacks=[cb, ModelCheckpoint(dirpath=tmp_path, save_last=True)],
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            max_epochs=max_epochs,
+            limit_train_batches=2,
+            limit_val_batches=0,
+        )
+        trainer.fit(BoringModel(), ckpt_path=ckpt)
+        return trainer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the estimate's fallback warning
+        fit(1)
+    state = torch.load(tmp_path / "last.ckpt", weights_only=True)["callbacks"][_TRAIN_STATE_KEY]
+    assert (state["source"], state["gpu_j"]) == ("estimated: cpu-time", None)
+    assert state["cpu_j"] > 0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="EnergyCallback")
+        trainer = fit(2, str(tmp_path / "last.ckpt"))
+    logged = {k: v.item() for k, v in trainer.callback_metrics.items()}
+    assert logged["energy/train_carried_j"] == pytest.approx(state["cpu_j"])
+    assert logged["energy/train_carried_time_s"] == pytest.approx(state["time_s"])
+    assert logged["energy/train_j"] > logged["energy/train_carried_j"]
+
+
+def test_a_callback_of_the_test_loop_beside_the_fit_s_leaves_the_fit_s_state_alone(
+    fake_clock: FakeClock, tmp_path: Any
+) -> None:
+    """Each EnergyCallback has Lightning's one key: the state is written on_save_checkpoint, not by a state_dict,
+    with which Lightning would refuse two of them on a trainer (a test callback beside a train one is their use)."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    def fit(max_epochs: int, ckpt: str | None = None) -> Trainer:
+        trainer = Trainer(
+            callbacks=[
+                EnergyCallback(meter=FakeMeter(fake_clock), log_model_stats=False),
+                EnergyCallback(stages=(), train=True, meter=FakeMeter(fake_clock), log_model_stats=False),
+                ModelCheckpoint(dirpath=tmp_path, save_last=True),
+            ],
             logger=False,
             enable_progress_bar=False,
             enable_model_summary=False,
@@ -3198,20 +3425,14 @@ def test_a_resumed_fit_says_its_training_energy_covers_this_run_only(fake_clock:
             limit_val_batches=0,
         )
         trainer.fit(ClockedModel(fake_clock), ckpt_path=ckpt)
-        return cb, trainer
+        return trainer
 
+    fit(1)
     with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=".*resumed.*")
-        first, trainer = fit(2)
-    assert first.results["train"].energy_j + first.results["train"].warmup_j == 80.0
-    assert "energy/train_resumed_from_step" not in trainer.callback_metrics
-    with pytest.warns(UserWarning, match=r"resumed from a checkpoint at step 8: energy/train_j \(40 J\) covers"):
-        resumed, trainer = fit(3, str(tmp_path / "last.ckpt"))
-    assert resumed.results["train"].energy_j + resumed.results["train"].warmup_j == 40.0  # 4 steps of 10 J
-    assert trainer.callback_metrics["energy/train_resumed_from_step"].item() == 8
-    with pytest.warns(UserWarning, match="the fit ended with no training step run"):
-        done, _ = fit(3, str(tmp_path / "last.ckpt"))
-    assert "train" not in done.results
+        warnings.filterwarnings("error", message="EnergyCallback")
+        trainer = fit(2, str(tmp_path / "last.ckpt"))
+    assert trainer.callback_metrics["energy/train_j"].item() == 80.0
+    assert trainer.callback_metrics["energy/train_carried_j"].item() == 40.0
 
 
 class _LoadingCost(RandomDataset):
