@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lightning.pytorch import Trainer
@@ -110,6 +111,39 @@ def test_ddp_sums_ranks() -> None:
     # 22 texts over 2 ranks: 11 each, in batches of 4, 4, 3 (Lightning's unrepeated shards), 2 of them warm-up: the
     # last, partial batch measured per rank counts its 3 samples, not the batch_size 4.
     assert (result["predict_samples"], result["predict_batches"], result["predict_warmup_batches"]) == (6, 2, 4)
+
+
+def test_ddp_checkpoints_carry_every_rank_s_training_energy_into_the_resumed_fit(tmp_path: Path) -> None:
+    """Rank 0 writes the checkpoint: its state holds both ranks' joules (gathered at the save), and the resumed fit
+    adds them once to both ranks' new part (1 J a step on rank 0, 2 J on rank 1: 3 J a step)."""
+
+    def run(phase: str) -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPTS / "ddp_fit_resume.py"), phase, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            cwd=SCRIPTS,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+        result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+        assert result["world_size"] == 2
+        return result
+
+    first = run("first")
+    assert first["logged"] == {"energy/train_j": 24.0, "energy/train_time_s": 8.0}  # 8 steps of both ranks
+    assert (first["state"]["gpu_j"], first["state"]["time_s"], first["state"]["global_step"]) == (24.0, 8.0, 8)
+    resumed = run("resume")
+    assert resumed["logged"] == {
+        "energy/train_j": 36.0,
+        "energy/train_time_s": 12.0,
+        "energy/train_carried_j": 24.0,
+        "energy/train_carried_time_s": 8.0,
+        "energy/train_resumed_from_step": 8.0,
+    }
+    assert (resumed["state"]["gpu_j"], resumed["state"]["global_step"]) == (36.0, 12)
 
 
 def _cli_config(tmp_path: Path, init_args: str) -> Path:
