@@ -70,11 +70,30 @@ def test_a_job_says_who_it_is_to_submitit(
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # The job's controller is the task's parent; a fixed one, as pytest's own parent may be init (pid 1, which
+    # recorded_facts refuses: never a job's controller) when the suite runs detached (nohup, a container's entry point)
+    monkeypatch.setattr(_cancel.os, "getppid", lambda: 4321)
     found = _cancel.job_facts()
     if facts is not None and facts["executor"] == "local":
-        facts = {**facts, "pid": os.getppid()}  # the job's controller: the task's parent
+        facts = {**facts, "pid": 4321}
     assert found == facts
     assert _cancel.recorded_facts({"submitit": found}) == facts
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"executor": "local", "job_id": "4242", "pid": 1},  # init: a job whose controller died was reparented
+        {"executor": "local", "job_id": "4242", "pid": 0},
+        {"executor": "local", "job_id": "4242", "pid": "4321"},
+        {"executor": "local", "job_id": "4242"},
+        {"executor": "local", "job_id": "42; kill -9 -1", "pid": 4321},
+        {"executor": "ssh", "job_id": "4242", "pid": 4321},
+    ],
+    ids=["pid-1", "pid-0", "pid-text", "no-pid", "bad-job-id", "other-executor"],
+)
+def test_a_record_that_names_no_controller_to_signal_is_not_read(facts: dict[str, object]) -> None:
+    assert _cancel.recorded_facts({"submitit": facts}) is None  # the record of a valid job: the test above
 
 
 def test_cancel_jobs_runs_one_scancel_with_every_id(scancel: Path) -> None:
