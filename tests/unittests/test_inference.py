@@ -143,7 +143,9 @@ def test_an_empty_dataset_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "dataset", [DataLoader(TensorDataset(torch.zeros(4, 1)), batch_size=2), iter([1, 2]), None], ids=str
+    "dataset",
+    [DataLoader(TensorDataset(torch.zeros(4, 1)), batch_size=2), iter([1, 2]), None],
+    ids=["dataloader", "iterator", "none"],
 )
 def test_a_dataset_that_is_not_map_style_is_refused_when_built(dataset: Any) -> None:
     # A DataLoader has a len, so it passed, and failed at the first batch inside trainer.test(): not subscriptable.
