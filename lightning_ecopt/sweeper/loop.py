@@ -152,6 +152,7 @@ from lightning_ecopt.sweeper.results import (
     RESULTS_FILENAME,
     SweepResult,
     TrialRecord,
+    _without_surrogates,
     config_key,
     create_temporary_file,
     front_candidates,
@@ -212,7 +213,29 @@ __all__ = [  # the storage names are re-exported from lightning_ecopt.sweeper.st
     "sweep_lock",
 ]
 
+
+class _EscapedSurrogates(logging.Filter):
+    r"""Writes each lone surrogate of a record's message and traceback as its escape (``\udce9``), as the results file.
+
+    A task's exception that names a file whose name is not UTF-8 (``f"cannot read {path}"``) holds lone surrogates,
+    which the trial's failure warning and traceback repeat: a handler writing UTF-8 strictly (a console in an
+    ``en_US.UTF-8`` locale, a log file, pytest-xdist's channel) printed ``--- Logging error ---`` in their place.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = _without_surrogates(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        if record.exc_info and record.exc_text is None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if (escaped_text := _without_surrogates(text)) != text:
+                record.exc_text = escaped_text  # what a Formatter prints in place of formatting exc_info again
+        return True
+
+
 log = logging.getLogger(__name__)
+log.addFilter(_EscapedSurrogates())
 
 BatchHook = Callable[[SweepResult], object]
 """Called with the sweep's result after every batch (see ``ParetoSweep(on_batch_end=...)``)."""

@@ -169,7 +169,7 @@ def test_reference_point_is_inferred_after_the_sobol_trials(fast_ax, tmp_path, c
     assert json.loads(client._experiment.description)["lightning_ecopt"]["reference_origin"] == "inferred"
 
 
-def test_an_exception_message_naming_a_file_that_is_not_utf8_fails_its_trial_only(fast_ax, tmp_path):
+def test_an_exception_message_naming_a_file_that_is_not_utf8_fails_its_trial_only(fast_ax, tmp_path, caplog):
     # Python decodes such a name into lone surrogates; a message that formats it (f"cannot read {path}") holds them,
     # and writing optimization_results.yaml raised UnicodeEncodeError: the sweep stopped, and every resume with it.
     storage = tmp_path / "sweep" / "ax_experiment.json"
@@ -188,6 +188,11 @@ def test_an_exception_message_naming_a_file_that_is_not_utf8_fails_its_trial_onl
     assert (
         data["trials"][failed[0].trial_index]["reason"] == "the job raised ValueError: cannot read /data/caf\\udce9.png"
     )
+    # The failure's warning and traceback say the name as the results file does: a handler that writes UTF-8
+    # strictly printed "--- Logging error ---" in their place (and pytest-xdist could not send the test's report)
+    logged = "\n".join(logging.Formatter().format(r) for r in caplog.records if r.name.startswith("lightning_ecopt"))
+    assert "cannot read /data/caf\\udce9.png" in logged
+    logged.encode("utf-8")  # no lone surrogate left
     resumed = make_sweep(two_quadratics, n_trials=5, n_initial_trials=4, storage=storage).run()
     assert len(resumed.trials) == 5
 
