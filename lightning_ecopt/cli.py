@@ -91,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_CARBON_G_PER_KWH,
         metavar="G_PER_KWH",
-        help=f"grams of CO2e per kWh of electricity (default {DEFAULT_CARBON_G_PER_KWH:g}, about the world average)",
+        help=(
+            f"grams of CO2e per kWh of electricity (0 to 2000; default {DEFAULT_CARBON_G_PER_KWH:g}, about the world "
+            "average)"
+        ),
     )
     report.add_argument(
         "--baseline",

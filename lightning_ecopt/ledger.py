@@ -91,6 +91,10 @@ _MAX_PUE = 10.0
 DEFAULT_CARBON_G_PER_KWH = 475.0
 """Carbon intensity of electricity used unless given (g CO2e/kWh): about the world average (IEA)."""
 
+_MAX_CARBON_G_PER_KWH = 2000.0
+"""The largest carbon intensity taken (g CO2e/kWh): lignite, the dirtiest grid electricity, emits about 1,100-1,200;
+one past 2,000 is a slip of units (475,000 g/MWh for 475 g/kWh)."""
+
 BASELINE_RULES = ("most-accurate", "first")
 """Named baseline rules; a trial index is also accepted."""
 
@@ -440,6 +444,12 @@ def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
         raise SweepDataError(
             f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): expected grams of CO2e per "
             f"kWh, a number >= 0 (e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
+        )
+    if carbon_g_per_kwh > _MAX_CARBON_G_PER_KWH:  # 475000 (g/MWh) printed a CO2 figure 1000x too high
+        raise SweepDataError(
+            f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): grams of CO2e per kWh run "
+            f"from about 10 (hydro, nuclear) to 1,200 (lignite); give a number from 0 to {_MAX_CARBON_G_PER_KWH:g} "
+            f"in g/kWh (divide g/MWh by 1000; e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
         )
 
 

@@ -366,7 +366,11 @@ def test_baseline_choices():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"pue": 0.9}, "PUE is facility energy / IT energy, a number >= 1.0"), ({"carbon_g_per_kwh": -1}, ">= 0")],
+    [
+        ({"pue": 0.9}, "PUE is facility energy / IT energy, a number >= 1.0"),
+        ({"carbon_g_per_kwh": -1}, ">= 0"),
+        ({"carbon_g_per_kwh": 475000}, "give a number from 0 to 2000 in g/kWh \\(divide g/MWh by 1000"),
+    ],
 )
 def test_ledger_options_are_checked(kwargs, match):
     with pytest.raises(SweepDataError, match=match):
@@ -1218,6 +1222,7 @@ def test_a_frontier_its_trials_do_not_make_is_recomputed_and_said(sweep_dir, cap
     [
         (["--pue", "0.5"], "pue=0.5 (ecopt report --pue): PUE is facility energy / IT energy"),
         (["--carbon-intensity", "-3"], "carbon_g_per_kwh=-3.0 (ecopt report --carbon-intensity): expected grams"),
+        (["--carbon-intensity", "2001"], "carbon_g_per_kwh=2001.0 (ecopt report --carbon-intensity): grams of CO2e"),
         (["--baseline", "42"], "baseline=42 (ecopt report --baseline): no trial 42"),
     ],
 )
