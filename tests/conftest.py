@@ -72,7 +72,7 @@ def _a_many_cpu_host() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_columns_from_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No ``COLUMNS`` but a test's own: pytest-xdist's workers set ``COLUMNS=80``, which ``ecopt report`` takes as asked.
+    """No ``COLUMNS`` but a test's own: pytest-xdist's workers set ``COLUMNS=80``, which ``ecopt report`` obeys.
 
     Piped, the report gives its tables 140 columns unless ``COLUMNS`` asks otherwise; under ``pytest -n`` a heading
     naming a tmp path wrapped at 80 and four report tests failed. A test about widths sets ``COLUMNS`` itself.
