@@ -35,7 +35,7 @@ demo: $(STAMP)
 	@echo "readable (root, or Zeus's zeusd daemon), or on a Mac pip install zeus-apple-silicon, for measured joules."
 
 # In as many processes as the machine has cores, up to 4 (pytest-xdist; worksteal: an idle worker takes queued tests
-# from a busy one, as the heavy Hydra-sweep tests come last): 14-15 min on 2 cores against 19-22 min in one process.
+# from a busy one, as the heavy Hydra-sweep tests come last): 11 min on 2 cores against 19-20 min in one process.
 test: $(STAMP)
 	$(PY) -m pytest -m "not gpu and not slow" -n auto --maxprocesses=4 --dist worksteal
 	$(MAKE) lint
