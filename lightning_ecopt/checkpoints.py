@@ -22,9 +22,10 @@ later trial with that key.
   rename wins; both report their own training energy, which is then true.
 - **Accounting**: :meth:`CachedTraining.metrics` gives a reusing trial ``energy/train_j = 0`` and
   ``energy/train_time_s = 0`` (it trained nothing) and the avoided cost as the tracking metrics
-  ``energy/train_reused_j`` and ``energy/train_reused_time_s``; the trial that trained reports its own
-  ``energy/train_j`` and ``energy/train_reused_j = 0``. ``ecopt report`` sums ``energy/train_reused_j`` as the
-  search energy saved against retraining every trial.
+  ``energy/train_reused_j`` and ``energy/train_reused_time_s`` (without the stored fit's ``energy/train_carried_j``,
+  of a run it did not make); the trial that trained reports its own ``energy/train_j`` and
+  ``energy/train_reused_j = 0``. ``ecopt report`` sums ``energy/train_reused_j`` as the search energy saved against
+  retraining every trial.
 
 Example::
 
@@ -81,6 +82,9 @@ FORMAT_VERSION = 1
 """Version of the checkpoint file layout; part of the key, so a new layout never reads an old file."""
 
 _REUSED_KEYS = {"energy/train_j": "energy/train_reused_j", "energy/train_time_s": "energy/train_reused_time_s"}
+# Figures of the stored fit's own run (the part a checkpoint it resumed from carried, the step it resumed at): a trial
+# that reuses it ran no fit, and beside its energy/train_j = 0 they would read as 80 J carried into 0 J.
+_FIT_RUN_KEYS = ("energy/train_carried_j", "energy/train_carried_time_s", "energy/train_resumed_from_step")
 
 
 class CheckpointCacheError(EcoptError, RuntimeError):
@@ -281,14 +285,15 @@ class CachedTraining:
 
         Returns:
             The stored training figures; when reused, ``energy/train_j`` and ``energy/train_time_s`` are 0 and the
-            stored ones move to ``energy/train_reused_j`` and ``energy/train_reused_time_s``; ``checkpoint/reused``
-            is 1 or 0.
+            stored ones move to ``energy/train_reused_j`` and ``energy/train_reused_time_s`` (the figures of the
+            stored fit's run, ``energy/train_carried_j``, ``_carried_time_s`` and ``_resumed_from_step``, are left
+            out); ``checkpoint/reused`` is 1 or 0.
 
         Example:
             >>> CachedTraining("k", Path("k.pt"), True, {"energy/train_j": 40.0, "val/acc": 0.9}).metrics()
             {'energy/train_j': 0.0, 'val/acc': 0.9, 'energy/train_reused_j': 40.0, 'checkpoint/reused': 1.0}
         """
-        out = dict(self.train_metrics)
+        out = {k: v for k, v in self.train_metrics.items() if not (self.reused and k in _FIT_RUN_KEYS)}
         for key, reused_key in _REUSED_KEYS.items():
             if key in out:
                 out[reused_key] = out[key] if self.reused else 0.0

@@ -174,6 +174,28 @@ def test_a_reusing_trial_reports_zero_training_energy_and_what_it_saved() -> Non
     assert trained["checkpoint/reused"] == 0.0
 
 
+def test_a_reusing_trial_reports_no_carried_part_of_a_fit_it_did_not_run() -> None:
+    """The stored fit resumed from a checkpoint: its carried part would read as 80 J inside a train_j of 0."""
+    stored = {
+        "energy/train_j": 120.0,
+        "energy/train_time_s": 12.0,
+        "energy/train_carried_j": 80.0,
+        "energy/train_carried_time_s": 8.0,
+        "energy/train_resumed_from_step": 8.0,
+    }
+    reused = CachedTraining("k", Path("k.pt"), True, stored).metrics()
+    assert reused == {
+        "energy/train_j": 0.0,
+        "energy/train_time_s": 0.0,
+        "energy/train_reused_j": 120.0,
+        "energy/train_reused_time_s": 12.0,
+        "checkpoint/reused": 1.0,
+    }
+    trained = CachedTraining("k", Path("k.pt"), False, stored).metrics()
+    assert trained["energy/train_carried_j"] == 80.0  # the trial that ran the fit reports it
+    assert trained["energy/train_resumed_from_step"] == 8.0
+
+
 # -- the cache -------------------------------------------------------------------------------------------------------
 
 
