@@ -1977,7 +1977,7 @@ def _train_state(figures: LoopEnergy, global_step: int) -> dict[str, Any]:
     return state
 
 
-def _train_figures(state: Mapping[str, Any]) -> LoopEnergy:
+def _train_figures(state: object) -> LoopEnergy:
     """The training figures of a checkpoint's ``EnergyCallback`` state (``_train_state``'s).
 
     >>> _train_figures({"format": 1, "source": "measured: x", "time_s": 8.0, "gpu_j": 80.0, "cpu_j": None,
@@ -1987,11 +1987,21 @@ def _train_figures(state: Mapping[str, Any]) -> LoopEnergy:
     Traceback (most recent call last):
     ...
     ValueError: holds an EnergyCallback state of format 2, and this lightning_ecopt reads format 1 ...
+    >>> _train_figures([80.0, 8.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: holds an EnergyCallback state that is a list, not the dict ...
 
     Raises:
-        ValueError: The state is of another format, or an entry is not what ``_train_state`` writes. The message
-            goes after "the checkpoint " and names the entry.
+        ValueError: The state is not a dict, is of another format, or an entry is not what ``_train_state`` writes.
+            The message goes after "the checkpoint " and names the entry.
     """
+    if not isinstance(state, Mapping):  # Lightning hands load_state_dict whatever the checkpoint holds
+        raise ValueError(
+            f"holds an EnergyCallback state that is a {type(state).__name__}, not the dict of format "
+            f"{_TRAIN_STATE_FORMAT} that EnergyCallback writes (a checkpoint edited by hand, or another callback's "
+            "state under its key)"
+        )
     version = state.get("format")
     if version != _TRAIN_STATE_FORMAT:
         raise ValueError(

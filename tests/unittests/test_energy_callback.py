@@ -3335,8 +3335,16 @@ def test_a_resumed_fit_measured_otherwise_keeps_its_own_part_and_says_why(fake_c
             lambda callbacks: callbacks[_TRAIN_STATE_KEY].update(gpu_j="80"),
             r"holds an EnergyCallback state with gpu_j='80', not a number >= 0",
         ),
+        (
+            lambda callbacks: callbacks.update({_TRAIN_STATE_KEY: [80.0, 8.0]}),
+            r"holds an EnergyCallback state that is a list, not the dict",
+        ),
+        (
+            lambda callbacks: callbacks.update({_TRAIN_STATE_KEY: "80 J"}),
+            r"holds an EnergyCallback state that is a str, not the dict",
+        ),
     ],
-    ids=["no state", "newer format", "damaged entry"],
+    ids=["no state", "newer format", "damaged entry", "a list", "a text"],
 )
 def test_a_checkpoint_without_a_readable_state_says_the_joules_before_it_are_not_counted(
     fake_clock: FakeClock, tmp_path: Any, damage: Callable[[dict[str, Any]], Any], why: str
