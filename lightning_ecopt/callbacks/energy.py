@@ -765,6 +765,17 @@ class EnergyCallback(Callback):
                     "['EnergyCallback']).",
                 )
             return part, None
+        if warn and not (math.isfinite(carried.energy_j) and math.isfinite(carried.time_s)):
+            # A counter of the process that saved it failed: the whole fit's figure is unknown, NaN as a NaN reading
+            # of this process would make it (_reduce: a NaN poisons the sum rather than vanish from it)
+            self._warn_once(
+                "carried/nan",
+                f"EnergyCallback: this fit resumed from a checkpoint whose training figures are not numbers "
+                f"({carried.energy_j:.4g} J, {carried.time_s:.4g} s: a counter of the process that saved it failed), "
+                f"so energy/train_j and energy/train_time_s of the whole fit are NaN; this process's part from step "
+                f"{self._train_from_step} is {part.energy_j:.4g} J, {part.time_s:.4g} s. Resume from an earlier "
+                "checkpoint whose figures are numbers for a whole fit's figure.",
+            )
         return _added(carried, part), carried
 
     @override
@@ -2017,7 +2028,7 @@ def _train_figures(state: object) -> LoopEnergy:
         if name != "time_s" and value is None:
             figures[name] = None
         elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or math.isinf(value):
-            # NaN passes: a counter that went wrong, which the sum keeps as NaN rather than losing
+            # NaN is kept (a counter of the process that saved it failed): the sum is NaN, with a warning
             raise ValueError(f"holds an EnergyCallback state with {name}={value!r}, not a number >= 0")
         else:
             figures[name] = float(value)

@@ -3366,6 +3366,26 @@ def test_a_checkpoint_without_a_readable_state_says_the_joules_before_it_are_not
     assert "energy/train_carried_j" not in trainer.callback_metrics
 
 
+def test_a_checkpoint_whose_training_figures_are_nan_makes_the_whole_fit_nan_and_says_so(
+    fake_clock: FakeClock, tmp_path: Any
+) -> None:
+    """A counter of the process that saved it failed: the whole fit's figure is unknown, never this part alone."""
+    _fit_from(tmp_path, FakeMeter(fake_clock), 2)
+    checkpoint = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    checkpoint["callbacks"][_TRAIN_STATE_KEY].update(gpu_j=math.nan)
+    torch.save(checkpoint, tmp_path / "nan.ckpt")
+    with pytest.warns(
+        UserWarning,
+        match=r"resumed from a checkpoint whose training figures are not numbers \(nan J, 8 s: a counter of the "
+        r"process that saved it failed\), so energy/train_j and energy/train_time_s of the whole fit are NaN; this "
+        r"process's part from step 8 is 40 J, 4 s\. Resume from an earlier checkpoint",
+    ):
+        _, trainer = _fit_from(tmp_path, FakeMeter(fake_clock), 3, str(tmp_path / "nan.ckpt"))
+    assert math.isnan(trainer.callback_metrics["energy/train_j"].item())
+    assert math.isnan(trainer.callback_metrics["energy/train_carried_j"].item())
+    assert trainer.callback_metrics["energy/train_time_s"].item() == 12.0
+
+
 def test_a_callback_without_train_keeps_no_state_and_ignores_one(fake_clock: FakeClock, tmp_path: Any) -> None:
     cb, _ = _fit_from(tmp_path / "without", FakeMeter(fake_clock), 1, train=False)
     assert _TRAIN_STATE_KEY not in torch.load(tmp_path / "without" / "last.ckpt", weights_only=True)["callbacks"]
