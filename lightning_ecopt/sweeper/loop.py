@@ -223,7 +223,15 @@ class _EscapedSurrogates(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        """Escape the record's lone surrogates in place; always ``True`` (the record is logged).
+
+        A record whose arguments do not fit its message is left as it is, for the handler to report as it would
+        without this filter: an error raised here would reach the code that logs (the sweep's loop), not the handler.
+        """
+        try:
+            message = record.getMessage()
+        except Exception:  # "%d trials" % "four": the handler prints its "--- Logging error ---" and goes on
+            return True
         escaped = _without_surrogates(message)
         if escaped != message:
             record.msg, record.args = escaped, None

@@ -169,6 +169,27 @@ def test_reference_point_is_inferred_after_the_sobol_trials(fast_ax, tmp_path, c
     assert json.loads(client._experiment.description)["lightning_ecopt"]["reference_origin"] == "inferred"
 
 
+def test_the_surrogate_filter_leaves_a_record_without_surrogates_and_raises_into_no_caller() -> None:
+    """Records without a lone surrogate are not touched, whatever their arguments; one whose arguments do not fit its
+    message reaches the handler, which reports it and goes on, as it does without the filter (the filter raised)."""
+
+    def record(msg: str, args: object) -> logging.LogRecord:
+        return logging.LogRecord("lightning_ecopt.sweeper.loop", logging.WARNING, __file__, 1, msg, args, None)
+
+    escaping = loop._EscapedSurrogates()
+    for msg, args in [("trial %d: %s", (3, {"a": 1.5})), ("%(n)s trials", ({"n": 4},)), ("%r", (b"\xff",))]:
+        kept = record(msg, args)
+        before = (kept.msg, kept.args, kept.getMessage())
+        assert escaping.filter(kept)
+        assert (kept.msg, kept.args, kept.getMessage()) == before
+    unfit = record("%d trials", ("four",))
+    assert escaping.filter(unfit)
+    assert (unfit.msg, unfit.args) == ("%d trials", ("four",))
+    escaped = record("cannot read %s", ("caf\udce9.png",))
+    assert escaping.filter(escaped)
+    assert escaped.getMessage() == "cannot read caf\\udce9.png"
+
+
 def test_an_exception_message_naming_a_file_that_is_not_utf8_fails_its_trial_only(fast_ax, tmp_path, caplog):
     # Python decodes such a name into lone surrogates; a message that formats it (f"cannot read {path}") holds them,
     # and writing optimization_results.yaml raised UnicodeEncodeError: the sweep stopped, and every resume with it.
