@@ -723,10 +723,23 @@ class EnergyCallback(Callback):
         try:
             segment = self.meter.end("train/loop")
         except Exception as err:  # a counter that cannot be read: the checkpoint is saved without the figures
+            dropped = False
+            with contextlib.suppress(Exception):  # raises where the meter kept the window open: it goes on
+                self.meter.begin("train/loop")
+                dropped = True
+            if dropped:  # the meter dropped the window with the error (Zeus does): the joules before it are lost
+                lost = Measurement(time_s=math.nan, cpu_j=math.nan, source=self.meter.source)
+                self._train_done = _joined(self._train_done, lost)
             self._warn_once(
                 "train/state",
                 f"EnergyCallback: the fit's energy window could not be read for the checkpoint ({err!r}); the "
-                "checkpoint holds no training energy, and a fit resumed from it counts its own steps only.",
+                "checkpoint holds no training energy, and a fit resumed from it counts its own steps only."
+                + (
+                    " The meter dropped the window with the error, and its joules with it: this fit's "
+                    "energy/train_j and energy/train_time_s are NaN (unknown)."
+                    if dropped
+                    else ""
+                ),
             )
             return None
         self.meter.begin("train/loop")

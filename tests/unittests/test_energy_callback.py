@@ -3386,6 +3386,31 @@ def test_a_checkpoint_whose_training_figures_are_nan_makes_the_whole_fit_nan_and
     assert trainer.callback_metrics["energy/train_time_s"].item() == 12.0
 
 
+def test_a_window_the_meter_drops_at_a_failed_save_leaves_the_fit_running_and_its_figure_nan(
+    fake_clock: FakeClock, tmp_path: Any
+) -> None:
+    """Zeus's end_window drops the window before it reads the counters: the fit's end found none (KeyError)."""
+
+    class Failing(FakeMeter):
+        def end(self, name: str) -> Any:
+            m = super().end(name)  # the window is gone, as Zeus's is
+            if name == "train/loop" and self.calls.count("end train/loop") == 2:  # the first checkpoint's read
+                raise RuntimeError("NVML read failed")
+            return m
+
+    meter = Failing(fake_clock)
+    with pytest.warns(
+        UserWarning,
+        match=r"could not be read for the checkpoint \(RuntimeError\('NVML read failed'\)\).* The meter dropped the "
+        r"window with the error, and its joules with it: this fit's energy/train_j and energy/train_time_s are NaN",
+    ):
+        cb, trainer = _fit_from(tmp_path, meter, 2, every_n_train_steps=1, save_top_k=-1)
+    assert trainer.global_step == 8
+    assert math.isnan(cb.results["train"].energy_j)
+    assert math.isnan(cb.results["train"].time_s)
+    assert not meter.open
+
+
 def test_a_callback_without_train_keeps_no_state_and_ignores_one(fake_clock: FakeClock, tmp_path: Any) -> None:
     cb, _ = _fit_from(tmp_path / "without", FakeMeter(fake_clock), 1, train=False)
     assert _TRAIN_STATE_KEY not in torch.load(tmp_path / "without" / "last.ckpt", weights_only=True)["callbacks"]
