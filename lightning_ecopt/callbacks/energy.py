@@ -849,14 +849,7 @@ class EnergyCallback(Callback):
         aborted = _window_energy(stage, m, aborted=True)
         earlier = self.results.get(key)
         if earlier is not None:  # a retry's: the search spent both
-            aborted = dataclasses.replace(
-                aborted,
-                time_s=earlier.time_s + aborted.time_s,
-                gpu_j=_plus(earlier.gpu_j, aborted.gpu_j),
-                cpu_j=_plus(earlier.cpu_j, aborted.cpu_j),
-                dram_j=_plus(earlier.dram_j, aborted.dram_j),
-                other_j=_plus(earlier.other_j, aborted.other_j),
-            )
+            aborted = _added(earlier, aborted)
         self.results[key] = aborted
 
     @override
@@ -1966,7 +1959,9 @@ def _joined(done: Measurement | None, segment: Measurement) -> Measurement:
 
 
 def _added(carried: LoopEnergy, part: LoopEnergy) -> LoopEnergy:
-    """A resumed fit's training figures: those a checkpoint carried in plus this process's (one label).
+    """Two parts of one stage's figures as one (one label): a resumed fit's, or loops an error cut short.
+
+    A resumed fit's: those its checkpoint carried in plus this process's; cut short: an earlier loop's plus a retry's.
 
     >>> carried = LoopEnergy("train", "measured: x", 8.0, 80.0, None, None, samples=0, batches=0)
     >>> whole = _added(carried, LoopEnergy("train", "measured: x", 4.0, 40.0, 2.0, None, samples=0, batches=0))
