@@ -92,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CARBON_G_PER_KWH,
         metavar="G_PER_KWH",
         help=(
-            f"grams of CO2e per kWh of electricity (0 to 2000; default {DEFAULT_CARBON_G_PER_KWH:g}, about the world "
-            "average)"
+            f"grams of CO2e per kWh of electricity (0, or 1 to 2000; default {DEFAULT_CARBON_G_PER_KWH:g}, about the "
+            "world average)"
         ),
     )
     report.add_argument(

@@ -93,7 +93,8 @@ DEFAULT_CARBON_G_PER_KWH = 475.0
 
 _MAX_CARBON_G_PER_KWH = 2000.0
 """The largest carbon intensity taken (g CO2e/kWh): lignite, the dirtiest grid electricity, emits about 1,100-1,200;
-one past 2,000 is a slip of units (475,000 g/MWh for 475 g/kWh)."""
+one past 2,000 is a slip of units (475,000 g/MWh for 475 g/kWh). The cleanest grids (hydro, nuclear) emit about 10-30,
+so one between 0 and 1 is the other slip (0.475 kg/kWh); 0 (carbon-free electricity, as contracted) is taken."""
 
 BASELINE_RULES = ("most-accurate", "first")
 """Named baseline rules; a trial index is also accepted."""
@@ -444,6 +445,12 @@ def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
         raise SweepDataError(
             f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): expected grams of CO2e per "
             f"kWh, a number >= 0 (e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
+        )
+    if 0 < carbon_g_per_kwh < 1:  # 0.475 (kg/kWh) printed a CO2 figure 1000x too low
+        raise SweepDataError(
+            f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): grams of CO2e per kWh run "
+            f"from about 10 (hydro, nuclear) to 1,200 (lignite); {carbon_g_per_kwh!r} looks like kg/kWh: give "
+            f"{carbon_g_per_kwh * 1000:g} (g/kWh), or 0 for carbon-free electricity."
         )
     if carbon_g_per_kwh > _MAX_CARBON_G_PER_KWH:  # 475000 (g/MWh) printed a CO2 figure 1000x too high
         raise SweepDataError(

@@ -370,6 +370,7 @@ def test_baseline_choices():
         ({"pue": 0.9}, "PUE is facility energy / IT energy, a number >= 1.0"),
         ({"carbon_g_per_kwh": -1}, ">= 0"),
         ({"carbon_g_per_kwh": 475000}, "give a number from 0 to 2000 in g/kWh \\(divide g/MWh by 1000"),
+        ({"carbon_g_per_kwh": 0.475}, "0.475 looks like kg/kWh: give 475 \\(g/kWh\\), or 0 for carbon-free"),
     ],
 )
 def test_ledger_options_are_checked(kwargs, match):
