@@ -698,6 +698,25 @@ _MODEL_METRICS = {
 """Where ``EnergyCallback`` logs its model counts, for the reason of a trial that lacks one: the FLOPs of a predict
 loop's ``predict_step`` and of one forward pass have names of their own, so a sweep on one may miss the other."""
 
+_SOMETIMES_TRAIN_METRICS = {
+    **dict.fromkeys(
+        ("energy/train_carried_j", "energy/train_carried_time_s"),
+        " (EnergyCallback(train=True) logs it only for a fit resumed from a checkpoint that holds its training energy: "
+        "most trials have none; the whole fit's figure is energy/train_j)",
+    ),
+    "energy/train_resumed_from_step": (
+        " (EnergyCallback(train=True) logs it only for a fit that did not start at step 0: resumed from a checkpoint, "
+        "or a second fit() of one trainer)"
+    ),
+    **dict.fromkeys(
+        ("energy/train_reused_j", "energy/train_reused_time_s"),
+        " (logged only for a trial that reused a stored training: hydra.sweeper.inference_params; the search energy "
+        "it saved, which ecopt report sums)",
+    ),
+}
+"""Training figures logged for some trials only, for the reason of a trial that lacks one: "EnergyCallback(train=True)
+logs it" sent a user whose callback has it to look for a setting that was not missing."""
+
 
 def _logged_by(name: str) -> str:
     """Which EnergyCallback setting logs an energy figure a trial lacks, as a note for its reason; ``""`` if none.
@@ -706,11 +725,15 @@ def _logged_by(name: str) -> str:
     (' (EnergyCallback(train=True) logs it)', '')
     >>> _logged_by("energy/predict_tokens_per_j")
     " (EnergyCallback(stages=(..., 'predict'), count_fn=...) logs it)"
+    >>> _logged_by("energy/train_carried_j")[:77]
+    ' (EnergyCallback(train=True) logs it only for a fit resumed from a checkpoint'
     >>> _logged_by("model/predict_step_flops_per_sample")
     " (EnergyCallback(stages=(..., 'predict'), predict_flops='predict_step') logs it, in the predict loop)"
     """
     if name in _MODEL_METRICS:
         return _MODEL_METRICS[name]
+    if name in _SOMETIMES_TRAIN_METRICS:
+        return _SOMETIMES_TRAIN_METRICS[name]
     if name not in ENERGY_METRICS:
         return ""
     stage = energy_stage(name)
