@@ -442,6 +442,7 @@ class EnergyCallback(Callback):
         # why where the checkpoint held none that could be read
         self._carried: LoopEnergy | None = None
         self._carried_problem: str | None = None
+        self._carried_step: int | None = None  # the global step the carried figures reach (their state's)
         self._async_device: torch.device | None = None  # cuda or mps: synchronised around warm-up batches, to time them
         self._trainer_of: weakref.ref[pl.Trainer] | None = None  # the last trainer set up (see _check_reuse)
         self._serial = next(_SERIALS)  # names it in _PUBLISHED_ON
@@ -493,7 +494,7 @@ class EnergyCallback(Callback):
         # (limit_test_batches=0, an empty dataloader) without its epoch hooks, and trial_metrics would report the
         # earlier loop's figures as this call's.
         if stage == "fit":  # Lightning loads a checkpoint's state (load_state_dict) after setup: an earlier fit's goes
-            self._carried = self._carried_problem = None
+            self._carried = self._carried_problem = self._carried_step = None
         for loop in _LOOPS_OF.get(stage, ()):
             self.results.pop(loop, None)
             self._logged.pop(loop, None)
@@ -700,9 +701,13 @@ class EnergyCallback(Callback):
         callbacks = checkpoint.get("callbacks")
         if not self.train or not isinstance(callbacks, dict):
             return
-        figures = self._train_so_far(trainer) if self._train_open else self.results.get("train", self._carried)
+        figures, step = self.results.get("train"), trainer.global_step
+        if self._train_open:
+            figures = self._train_so_far(trainer)
+        elif figures is None and self._carried is not None:  # re-saved outside a fit (after a test): as it was read
+            figures, step = self._carried, trainer.global_step if self._carried_step is None else self._carried_step
         if figures is not None:
-            callbacks[self.state_key] = _train_state(figures, trainer.global_step)
+            callbacks[self.state_key] = _train_state(figures, step)
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -716,7 +721,10 @@ class EnergyCallback(Callback):
         try:
             self._carried, self._carried_problem = _train_figures(state_dict), None
         except ValueError as err:
-            self._carried, self._carried_problem = None, str(err)
+            self._carried, self._carried_problem, self._carried_step = None, str(err), None
+        else:
+            step = state_dict.get("global_step")
+            self._carried_step = step if isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None
 
     def _train_so_far(self, trainer: pl.Trainer) -> LoopEnergy | None:
         """The fit's figures up to now (every rank's, the carried ones added), its window ended and begun again."""
@@ -776,6 +784,19 @@ class EnergyCallback(Callback):
                     f"{self._train_from_step}). Resume where the fit's first part was measured the same way (the same "
                     "meter and counters); the earlier figure stays in the checkpoint (checkpoint['callbacks']"
                     "['EnergyCallback']).",
+                )
+            return part, None
+        if self._carried_step is not None and self._carried_step != self._train_from_step:
+            # Not this fit's earlier part: a checkpoint re-saved outside its fit (after a test) starts a new fit at
+            # step 0 on its weights; its joules are another run's, counted there
+            if warn:
+                self._warn_once(
+                    "carried/step",
+                    f"EnergyCallback: this fit starts at step {self._train_from_step} from a checkpoint whose training "
+                    f"energy ({carried.energy_j:.4g} J, {carried.time_s:.4g} s) is of a fit up to step "
+                    f"{self._carried_step}: not this fit's earlier part (its weights loaded into a new fit, e.g. a "
+                    f"checkpoint saved again after trainer.test), so it is not added: energy/train_j "
+                    f"({part.energy_j:.4g} J) is this fit's own.",
                 )
             return part, None
         if warn and not (math.isfinite(carried.energy_j) and math.isfinite(carried.time_s)):

@@ -3255,6 +3255,33 @@ def test_a_resumed_fit_reports_the_training_energy_of_the_whole_fit(fake_clock: 
     assert "train" not in done.results
 
 
+def test_a_checkpoint_saved_again_after_a_test_starts_a_new_fit_that_does_not_add_its_joules(
+    fake_clock: FakeClock, tmp_path: Any
+) -> None:
+    """Saved again after ``trainer.test(ckpt_path=...)``, a checkpoint keeps the step its figures reach; a fit from it
+    starts at step 0 on its weights (another run's joules, counted there): it added them as its own earlier part."""
+    _fit_from(tmp_path, FakeMeter(fake_clock), 2)  # 80 J to step 8
+    cb = EnergyCallback(stages=("test",), train=True, meter=FakeMeter(fake_clock), log_model_stats=False)
+    tester = Trainer(
+        callbacks=[cb], logger=False, enable_progress_bar=False, enable_model_summary=False, limit_test_batches=2
+    )
+    tester.test(ClockedModel(fake_clock), ckpt_path=str(tmp_path / "last.ckpt"), verbose=False)
+    tester.save_checkpoint(tmp_path / "again.ckpt")
+    again = torch.load(tmp_path / "again.ckpt", weights_only=True)
+    assert again["global_step"] == 0
+    assert (again["callbacks"][_TRAIN_STATE_KEY]["gpu_j"], again["callbacks"][_TRAIN_STATE_KEY]["global_step"]) == (
+        80.0,
+        8,
+    )
+    (tmp_path / "new").mkdir()
+    with pytest.warns(
+        UserWarning, match=r"from a checkpoint whose training energy \(80 J, 8 s\) is of a fit up to step 8"
+    ):
+        new, trainer = _fit_from(tmp_path / "new", FakeMeter(fake_clock), 1, str(tmp_path / "again.ckpt"))
+    assert new.results["train"].energy_j == 40.0  # its own 4 steps
+    assert "energy/train_carried_j" not in trainer.callback_metrics
+
+
 def test_a_checkpoint_saved_inside_the_fit_holds_the_joules_to_its_step(fake_clock: FakeClock, tmp_path: Any) -> None:
     """Read without closing the fit's window (ended and begun again): the fit's own figure loses nothing."""
     meter = FakeMeter(fake_clock)
