@@ -211,11 +211,12 @@ class EnergyCallback(Callback):
       inside ``energy/train_j``), 0 for a ``trainer.validate()`` (flag; the search-energy ledger counts it apart)
     - ``energy/train_j``, ``energy/train_time_s``: with ``train=True``, the whole ``fit`` (J, s). The callback keeps
       the figures up to each checkpoint in it (``on_save_checkpoint``), so a fit resumed from one (``ckpt_path``, a
-      requeued SLURM job) adds the checkpoint's figures to its own where both carry one energy label (else it keeps
-      its own part, with a warning naming both labels), and logs ``energy/train_resumed_from_step``, the step it
-      started at. Not counted by any process: the work after the last checkpoint that a crash lost. A checkpoint
-      saved without the callback's state (by an older version) leaves the joules before that step out, with a
-      warning; a second ``fit()`` of one trainer without ``ckpt_path`` reports its own steps (a warning says so)
+      requeued SLURM job) adds the checkpoint's figures to its own where both carry one energy label and it resumes
+      at the step they reach (else it keeps its own part, with a warning saying why), and logs
+      ``energy/train_resumed_from_step``, the step it started at. Not counted by any process: the work after the last
+      checkpoint that a crash lost. A checkpoint saved without the callback's state (by an older version) leaves the
+      joules before that step out, with a warning; a second ``fit()`` of one trainer without ``ckpt_path`` reports its
+      own steps (a warning says so)
     - ``energy/train_carried_j``, ``energy/train_carried_time_s``: of a resumed fit, the part of ``energy/train_j``
       and ``energy/train_time_s`` its checkpoint carried (J, s)
     - ``model/params``: parameter count (a lazy layer no forward pass has initialised is left out, with a warning);
