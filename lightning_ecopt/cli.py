@@ -54,7 +54,13 @@ def _folder(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The ``ecopt`` argument parser (one subcommand: ``report``)."""
     from lightning_ecopt import __version__
-    from lightning_ecopt.ledger import DEFAULT_CARBON_G_PER_KWH, DEFAULT_PUE, GLOBAL_AVERAGE_PUE
+    from lightning_ecopt.ledger import (
+        _MAX_CARBON_G_PER_KWH,
+        _MAX_PUE,
+        DEFAULT_CARBON_G_PER_KWH,
+        DEFAULT_PUE,
+        GLOBAL_AVERAGE_PUE,
+    )
     from lightning_ecopt.provenance import PACKAGES, package_versions
 
     parser = _Parser(
@@ -82,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PUE,
         help=(
             "power usage effectiveness applied to the ledger's joules: search energy, energy per inference, CO2 "
-            f"(1 to 10; default {DEFAULT_PUE:g}: IT equipment only; {GLOBAL_AVERAGE_PUE} is the global average data "
-            "centre; the frontier and trials.csv keep the trials' own joules)"
+            f"(1 to {_MAX_PUE:g}; default {DEFAULT_PUE:g}: IT equipment only; {GLOBAL_AVERAGE_PUE} is the global "
+            "average data centre; the frontier and trials.csv keep the trials' own joules)"
         ),
     )
     report.add_argument(
@@ -92,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CARBON_G_PER_KWH,
         metavar="G_PER_KWH",
         help=(
-            f"grams of CO2e per kWh of electricity (0, or 1 to 2000; default {DEFAULT_CARBON_G_PER_KWH:g}, about the "
-            "world average)"
+            f"grams of CO2e per kWh of electricity (0, or 1 to {_MAX_CARBON_G_PER_KWH:g}; default "
+            f"{DEFAULT_CARBON_G_PER_KWH:g}, about the world average)"
         ),
     )
     report.add_argument(

@@ -440,23 +440,23 @@ def _check_ledger_options(pue: float, carbon_g_per_kwh: float) -> None:
             f"centres; give a number from 1.0 to {_MAX_PUE:g}: 1.0 for the IT equipment only or "
             f"{GLOBAL_AVERAGE_PUE} for the global average data centre."
         )
+    carbon = f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity)"
     bad = isinstance(carbon_g_per_kwh, bool) or not isinstance(carbon_g_per_kwh, int | float)
     if bad or not math.isfinite(carbon_g_per_kwh) or carbon_g_per_kwh < 0:
         raise SweepDataError(
-            f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): expected grams of CO2e per "
-            f"kWh, a number >= 0 (e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
+            f"{carbon}: expected grams of CO2e per kWh, a number >= 0 (e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the "
+            f"world average)."
         )
+    real = f"{carbon}: grams of CO2e per kWh run from about 10 (hydro, nuclear) to 1,200 (lignite)"
     if 0 < carbon_g_per_kwh < 1:  # 0.475 (kg/kWh) printed a CO2 figure 1000x too low
         raise SweepDataError(
-            f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): grams of CO2e per kWh run "
-            f"from about 10 (hydro, nuclear) to 1,200 (lignite); {carbon_g_per_kwh!r} looks like kg/kWh: give "
-            f"{carbon_g_per_kwh * 1000:g} (g/kWh), or 0 for carbon-free electricity."
+            f"{real}; {carbon_g_per_kwh!r} looks like kg/kWh: give {carbon_g_per_kwh * 1000:g} (g/kWh), or 0 for "
+            f"carbon-free electricity."
         )
     if carbon_g_per_kwh > _MAX_CARBON_G_PER_KWH:  # 475000 (g/MWh) printed a CO2 figure 1000x too high
         raise SweepDataError(
-            f"carbon_g_per_kwh={carbon_g_per_kwh!r} (ecopt report --carbon-intensity): grams of CO2e per kWh run "
-            f"from about 10 (hydro, nuclear) to 1,200 (lignite); give a number from 0 to {_MAX_CARBON_G_PER_KWH:g} "
-            f"in g/kWh (divide g/MWh by 1000; e.g. {DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
+            f"{real}; give a number from 0 to {_MAX_CARBON_G_PER_KWH:g} in g/kWh (divide g/MWh by 1000; e.g. "
+            f"{DEFAULT_CARBON_G_PER_KWH:g} for the world average)."
         )
 
 
