@@ -137,6 +137,7 @@ from lightning_ecopt.exceptions import (
 )
 from lightning_ecopt.sweeper import spelling, stops
 from lightning_ecopt.sweeper.objectives import (
+    _BOOL_METRIC_REASON,
     ENERGY_SOURCE_KEY,
     ContractFailure,
     MissingMetric,
@@ -267,8 +268,6 @@ _PER_TRIAL_HINT = (
 """Added to what a per-trial function given as the batch evaluator leads to (a ``TypeError``, a dict returned)."""
 _MISSING_PREFIXES = ("missing objective ", "missing constrained metric ")
 """How the reason of a trial that lacked a metric begins (``parse_task_result``'s ``MissingMetric``)."""
-_BOOL_METRIC = ": expected a number, got the bool "
-"""What the reason of a trial that returned a bool objective or constrained metric holds (``parse_task_result``)."""
 _INTERRUPTED_UNRESUMED = "interrupted: the sweep stopped while this trial ran; a resume runs it again"
 """The reason in the results file, until the resume, for a trial that was running when the sweep stopped (saved)."""
 _STOPPED_KEY = "ecopt_stopped_cleanly"
@@ -2569,7 +2568,7 @@ class ParetoSweep:
         if all(t.reason and t.reason.startswith(_MISSING_PREFIXES) for t in failed):
             # Every one lacked a metric: a higher rate would fail each trial to come the same way.
             fix = "Return the metrics the objectives and constraints name, or rename them (reasons below)"
-        elif all(t.reason and _BOOL_METRIC in t.reason for t in failed):
+        elif all(t.reason and _BOOL_METRIC_REASON in t.reason for t in failed):
             # Every one returned a bool where a number belongs (a resume, where earlier trials completed: not stopped
             # at its first trial as a broken contract): a higher rate would fail each trial to come the same way.
             fix = "Return the metrics' numbers, not bools (reasons below)"

@@ -53,6 +53,10 @@ DIRECTIONS: tuple[str, str] = ("maximize", "minimize")
 ENERGY_SOURCE_KEY = "energy/source"
 """The task-result key whose string labels where the energy figures came from."""
 
+_BOOL_METRIC_REASON = ": expected a number, got the bool "
+"""What the reason of a trial that returned a bool objective or constrained metric holds, after the metric's name (the
+sweep's failure-rate stop matches it in its records to advise returning numbers)."""
+
 MAX_OBJECTIVE_MAGNITUDE = 1e150
 """The largest objective value (in magnitude) a trial may return: the spread of values past about 1.3e154 (the square
 root of a float's largest) overflows Ax's standardisation, and the first model proposal failed with a traceback
@@ -481,7 +485,7 @@ def _measurement(name: str, value: Any) -> tuple[float, float | None]:
     if mean is None and _is_bool(mean_value):
         # A comparison where its number belongs (acc > 0.9): the task's code, so every trial would return one.
         raise ContractFailure(
-            f"metric {name!r}: expected a number, got the bool {mean_value!r} ({type(mean_value).__name__}); return "
+            f"metric {name!r}{_BOOL_METRIC_REASON}{mean_value!r} ({type(mean_value).__name__}); return "
             f"the number itself (the accuracy, not whether it passes a bar), or float(...) of the bool to optimise it "
             f"as 0 or 1"
         )
